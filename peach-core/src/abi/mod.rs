@@ -1,0 +1,93 @@
+//! Calling conventions, as data: which registers carry parameters and results, which ones a
+//! function must preserve, and where stack-passed parameters are. Each ISA fills a [`CallConv`]
+//! for the ABIs it supports; the ABI pass and the emitter read it.
+
+/// A calling convention.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Abi {
+    /// System V AMD64 (Linux, macOS, the BSDs on x86-64).
+    SysV,
+    /// Microsoft x64 (Windows on x86-64).
+    Win64,
+}
+
+impl Abi {
+    /// The ABI Rust's `extern "C"` uses on the machine running this code.
+    ///
+    /// ```
+    /// let abi = peach_core::Abi::host();
+    /// # let _ = abi;
+    /// ```
+    pub fn host() -> Abi {
+        if cfg!(windows) { Abi::Win64 } else { Abi::SysV }
+    }
+}
+
+/// The register-level description of a calling convention on one ISA.
+#[derive(Clone, Debug)]
+pub struct CallConv {
+    /// The ABI described.
+    pub abi: Abi,
+    /// Registers (ISA register ids) for integer and pointer parameters, in order.
+    pub int_params: &'static [u16],
+    /// Registers for floating-point parameters, in order.
+    pub float_params: &'static [u16],
+    /// Parameter `i` uses register slot `i` of its kind's list whatever the other parameters
+    /// are (Microsoft x64), instead of the next free register of its kind (System V).
+    pub positional: bool,
+    /// Offset from the stack pointer at entry to the first stack-passed parameter.
+    pub stack_args_offset: i32,
+    /// Bytes per stack-passed parameter slot.
+    pub stack_slot: i32,
+    /// Register for integer and pointer results.
+    pub int_ret: u16,
+    /// Register for floating-point results.
+    pub float_ret: u16,
+    /// Units a function must preserve.
+    pub callee_saved: u64,
+    /// Units in the order the allocator should try them: caller-saved first, so that prologues
+    /// stay empty when they can.
+    pub alloc_order: &'static [u8],
+}
+
+/// Where parameter `i` of a signature arrives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamLoc {
+    /// In a register (ISA register id).
+    Reg(u16),
+    /// On the stack, at this offset from the incoming argument area.
+    Stack(i32),
+}
+
+impl CallConv {
+    /// Where each parameter of `params` arrives.
+    pub fn param_locs(&self, params: &[crate::ir::Type]) -> Vec<ParamLoc> {
+        let (mut ints, mut floats, mut stack) = (0usize, 0usize, 0i32);
+        params
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| {
+                let (list, next) = if ty.is_float() {
+                    (self.float_params, &mut floats)
+                } else {
+                    (self.int_params, &mut ints)
+                };
+                let slot = if self.positional { i } else { *next };
+                *next += 1;
+                match list.get(slot) {
+                    Some(r) => ParamLoc::Reg(*r),
+                    None => {
+                        let off = if self.positional {
+                            (i as i32 - list.len() as i32) * self.stack_slot
+                        } else {
+                            stack
+                        };
+                        stack += self.stack_slot;
+                        ParamLoc::Stack(off)
+                    }
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,111 @@
+//! The finished product: [`CodeObject`], machine code with its symbol, the ISA extensions it
+//! uses and a listing.
+
+use std::fmt::Write as _;
+
+use crate::target::{ExtSet, Target};
+
+/// One line of a listing: an instruction's offset, bytes and text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListingLine {
+    /// Offset from the start of the code.
+    pub offset: usize,
+    /// Number of bytes.
+    pub len: usize,
+    /// Labels bound at this instruction.
+    pub labels: Vec<u32>,
+    /// Intel syntax.
+    pub intel: String,
+    /// GNU assembler (AT&T) syntax.
+    pub gas: String,
+}
+
+/// Machine code for one function.
+///
+/// ```
+/// use peach_core::prelude::*;
+/// let mut f = Function::new("seven", Signature::new(&[], Some(Type::I64)), Target::x86_64_baseline());
+/// let x = f.gp64();
+/// f.ins("mov", (x, 7));
+/// f.ret(x);
+/// let code = f.compile(Abi::SysV).unwrap();
+/// assert_eq!(code.name(), "seven");
+/// assert!(code.listing().contains("ret"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeObject {
+    pub(crate) name: String,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) entry: usize,
+    pub(crate) extensions: ExtSet,
+    pub(crate) target: Target,
+    pub(crate) lines: Vec<ListingLine>,
+}
+
+impl CodeObject {
+    /// The symbol name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The machine code.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Offset of the entry point in [`CodeObject::bytes`].
+    pub fn entry(&self) -> usize {
+        self.entry
+    }
+
+    /// The ISA extensions the code uses.
+    pub fn extensions(&self) -> &ExtSet {
+        &self.extensions
+    }
+
+    /// The names of the ISA extensions the code uses, sorted.
+    pub fn extension_names(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = self
+            .extensions
+            .iter()
+            .map(|e| self.target.extension_name(e))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The target the code was built for.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The instructions, one line each.
+    pub fn lines(&self) -> &[ListingLine] {
+        &self.lines
+    }
+
+    /// A listing in Intel syntax: labels, offsets, bytes and instructions.
+    pub fn listing(&self) -> String {
+        self.render(|l| &l.intel)
+    }
+
+    /// A listing in GNU assembler (AT&T) syntax.
+    pub fn listing_gas(&self) -> String {
+        self.render(|l| &l.gas)
+    }
+
+    fn render(&self, text: impl Fn(&ListingLine) -> &String) -> String {
+        let mut out = format!("{}:\n", self.name);
+        for l in &self.lines {
+            for label in &l.labels {
+                let _ = writeln!(out, ".L{label}:");
+            }
+            let hex: String = self.bytes[l.offset..l.offset + l.len]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let _ = writeln!(out, "  {:04x}  {:<24} {}", l.offset, hex, text(l));
+        }
+        out
+    }
+}

@@ -1,0 +1,119 @@
+//! One error type for every stage: a kind, a message for humans and the user's source location.
+
+use std::fmt;
+use std::panic::Location;
+
+/// What went wrong, and whose fault it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// User error: the mnemonic is not an instruction peach knows.
+    UnknownMnemonic,
+    /// User error: no form of the instruction takes these operands.
+    InvalidOperands,
+    /// User error: a memory operand cannot be encoded (bad scale, two bases, ...).
+    InvalidMemory,
+    /// User error: an immediate does not fit any form of the instruction.
+    ImmediateOutOfRange,
+    /// User error: a label is used but never bound, or bound twice.
+    Label,
+    /// User error: the instruction needs an ISA extension the target lacks.
+    NotInTarget,
+    /// Limit: more values are live at once than the register class holds (peach never spills).
+    OutOfRegisters,
+    /// User error: a parameter, return value or signature that the ABI cannot express.
+    Signature,
+    /// User error: the program uses a value before anything defines it.
+    UndefinedValue,
+    /// Limit or platform error: executable memory could not be obtained.
+    Memory,
+    /// Bug in peach: an internal invariant failed. Please report it.
+    Internal,
+}
+
+/// An error with its kind, a message and, where known, the user's source location.
+///
+/// ```
+/// use peach_core::{Error, ErrorKind};
+/// let e = Error::new(ErrorKind::Label, "label `top` is never bound");
+/// assert_eq!(e.kind(), ErrorKind::Label);
+/// assert!(e.to_string().contains("never bound"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    location: Option<&'static Location<'static>>,
+}
+
+/// The result type of peach-core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An error without a source location.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            location: None,
+        }
+    }
+
+    /// An error at a source location.
+    pub fn at(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        location: &'static Location<'static>,
+    ) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            location: Some(location),
+        }
+    }
+
+    /// Attaches a location unless the error already has one.
+    pub fn or_at(mut self, location: &'static Location<'static>) -> Self {
+        self.location.get_or_insert(location);
+        self
+    }
+
+    /// An internal error (a bug in peach).
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Internal, message)
+    }
+
+    /// The kind of error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message, without the location.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The user's source location, when known.
+    pub fn location(&self) -> Option<&'static Location<'static>> {
+        self.location
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(loc) = self.location {
+            write!(f, "{}:{}:{}: ", loc.file(), loc.line(), loc.column())?;
+        }
+        if self.kind == ErrorKind::Internal {
+            f.write_str("internal error (a bug in peach, please report it): ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+const _: () = {
+    const fn assert_traits<T: Send + Sync + 'static>() {}
+    assert_traits::<Error>();
+};

@@ -1,0 +1,441 @@
+//! `Function`: the builder that records a kernel, and the flat instruction list it holds.
+
+use std::fmt;
+use std::panic::Location;
+
+use super::operand::{IntoOperands, Label, Operand, Reg, RegClass};
+use crate::error::{Error, ErrorKind, Result};
+use crate::isa;
+use crate::target::Target;
+
+/// The type of a parameter or a return value, as seen by the calling convention.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Type {
+    /// `i8`
+    I8,
+    /// `i16`
+    I16,
+    /// `i32`
+    I32,
+    /// `i64`
+    I64,
+    /// `isize`
+    Isize,
+    /// `u8`
+    U8,
+    /// `u16`
+    U16,
+    /// `u32`
+    U32,
+    /// `u64`
+    U64,
+    /// `usize`
+    Usize,
+    /// Any pointer (`*const T`, `*mut T`).
+    Ptr,
+    /// `f32`
+    F32,
+    /// `f64`
+    F64,
+}
+
+impl Type {
+    /// Whether values of this type travel in floating-point/vector registers.
+    pub fn is_float(self) -> bool {
+        matches!(self, Type::F32 | Type::F64)
+    }
+
+    /// Size in bytes.
+    pub fn size(self) -> u32 {
+        match self {
+            Type::I8 | Type::U8 => 1,
+            Type::I16 | Type::U16 => 2,
+            Type::I32 | Type::U32 | Type::F32 => 4,
+            _ => 8,
+        }
+    }
+}
+
+/// A function signature: parameter types and an optional return type.
+///
+/// ```
+/// use peach_core::ir::{Signature, Type};
+/// let sig = Signature::new(&[Type::Ptr, Type::Usize], Some(Type::F64));
+/// assert_eq!(sig.params().len(), 2);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Signature {
+    params: Vec<Type>,
+    ret: Option<Type>,
+}
+
+impl Signature {
+    /// A signature with the given parameter types and return type.
+    pub fn new(params: &[Type], ret: Option<Type>) -> Self {
+        Signature {
+            params: params.to_vec(),
+            ret,
+        }
+    }
+
+    /// The parameter types.
+    pub fn params(&self) -> &[Type] {
+        &self.params
+    }
+
+    /// The return type.
+    pub fn ret(&self) -> Option<Type> {
+        self.ret
+    }
+}
+
+/// A parameter of the function being built: its type and the virtual register that holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Param {
+    /// The parameter's type.
+    pub ty: Type,
+    /// The live-in virtual register holding the parameter.
+    pub reg: Reg,
+}
+
+/// What an instruction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// A machine instruction; the number is the ISA's opcode (for x86-64, a form-set id).
+    Isa(u32),
+    /// The position of a label.
+    Bind(Label),
+    /// Return from the function; the operands are the registers that carry the result.
+    Ret,
+}
+
+/// One instruction: what it is, where its operands are and who wrote it.
+#[derive(Clone, Copy, Debug)]
+pub struct Inst {
+    /// The operation.
+    pub op: Op,
+    /// Index of the first operand in `Function::operands`.
+    pub first: u32,
+    /// Number of operands.
+    pub len: u8,
+    /// The source location of the user code that emitted it.
+    pub loc: &'static Location<'static>,
+}
+
+/// What peach knows about one virtual register.
+#[derive(Clone, Copy, Debug)]
+pub struct VRegInfo {
+    /// Its register class.
+    pub class: RegClass,
+    /// The widest view any operand uses.
+    pub max_view: u8,
+    /// Where the user created it.
+    pub loc: &'static Location<'static>,
+}
+
+/// A function under construction: the builder API that kernels are written with.
+///
+/// Instructions are recorded with [`Function::ins`]; an instruction that is wrong is recorded as an
+/// error with the caller's location and reported by [`Function::compile`], so kernel code does not
+/// need `?` on every line.
+///
+/// ```
+/// use peach_core::prelude::*;
+/// let mut f = Function::new("add1", Signature::new(&[Type::I64], Some(Type::I64)), Target::x86_64_v3());
+/// let x = f.param(0);
+/// f.ins("add", (x, 1));
+/// f.ret(x);
+/// let code = f.compile(Abi::SysV).unwrap();
+/// assert_eq!(code.bytes(), &[0x48, 0x8d, 0x47, 0x01, 0xc3][..0].iter().chain(code.bytes()).copied().collect::<Vec<_>>()[..]);
+/// ```
+pub struct Function {
+    name: String,
+    sig: Signature,
+    target: Target,
+    pub(crate) insts: Vec<Inst>,
+    pub(crate) operands: Vec<Operand>,
+    pub(crate) vregs: Vec<VRegInfo>,
+    params: Vec<Param>,
+    labels: Vec<Option<u32>>,
+    errors: Vec<Error>,
+    scratch: Vec<Operand>,
+}
+
+impl fmt::Debug for Function {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Function")
+            .field("name", &self.name)
+            .field("target", &self.target.name())
+            .field("insts", &self.insts.len())
+            .field("vregs", &self.vregs.len())
+            .finish()
+    }
+}
+
+impl Function {
+    /// Starts a function with a name, a signature and the target it is built for.
+    /// Every parameter becomes a live-in virtual register ([`Function::param`]).
+    #[track_caller]
+    pub fn new(name: impl Into<String>, sig: Signature, target: Target) -> Self {
+        let mut f = Function {
+            name: name.into(),
+            sig,
+            target,
+            insts: Vec::new(),
+            operands: Vec::new(),
+            vregs: Vec::new(),
+            params: Vec::new(),
+            labels: Vec::new(),
+            errors: Vec::new(),
+            scratch: Vec::new(),
+        };
+        for i in 0..f.sig.params.len() {
+            let ty = f.sig.params[i];
+            let reg = isa::param_vreg(&mut f, ty);
+            f.params.push(Param { ty, reg });
+        }
+        f
+    }
+
+    /// The function's name (its symbol).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The function's signature.
+    pub fn signature(&self) -> &Signature {
+        &self.sig
+    }
+
+    /// The target the function is built for.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The live-in virtual register of parameter `i`.
+    ///
+    /// An index past the last parameter records an error and returns a fresh register.
+    #[track_caller]
+    pub fn param(&mut self, i: usize) -> Reg {
+        match self.params.get(i) {
+            Some(p) => p.reg,
+            None => {
+                let n = self.params.len();
+                self.error(
+                    ErrorKind::Signature,
+                    format!("parameter {i} does not exist: the function has {n}"),
+                );
+                isa::param_vreg(self, Type::I64)
+            }
+        }
+    }
+
+    /// The parameters, in order.
+    pub fn params(&self) -> &[Param] {
+        &self.params
+    }
+
+    /// A fresh virtual register of class `class`, seen through `view`.
+    #[track_caller]
+    pub fn new_vreg(&mut self, class: RegClass, view: u8) -> Reg {
+        let index = self.vregs.len();
+        if index >= Reg::MAX_VREGS {
+            self.error(
+                ErrorKind::OutOfRegisters,
+                format!("more than {} virtual registers", Reg::MAX_VREGS),
+            );
+        }
+        self.vregs.push(VRegInfo {
+            class,
+            max_view: view,
+            loc: Location::caller(),
+        });
+        Reg::virt(class, view, index as u32)
+    }
+
+    /// Information about virtual register `index`.
+    pub fn vreg_info(&self, index: u32) -> Option<&VRegInfo> {
+        self.vregs.get(index as usize)
+    }
+
+    /// A fresh label; bind it with [`Function::bind`] and branch to it with a jump instruction.
+    pub fn label(&mut self) -> Label {
+        self.labels.push(None);
+        Label(self.labels.len() as u32 - 1)
+    }
+
+    /// Binds `label` to the current position.
+    #[track_caller]
+    pub fn bind(&mut self, label: Label) {
+        let at = self.insts.len() as u32;
+        match self.labels.get_mut(label.0 as usize) {
+            Some(slot @ None) => *slot = Some(at),
+            Some(Some(_)) => self.error(
+                ErrorKind::Label,
+                format!("label L{} is bound twice", label.0),
+            ),
+            None => self.error(
+                ErrorKind::Label,
+                format!("label L{} does not belong to this function", label.0),
+            ),
+        }
+        self.push(Op::Bind(label), &[], Location::caller());
+    }
+
+    /// Whether a label is bound, and at which instruction.
+    pub fn label_position(&self, label: Label) -> Option<u32> {
+        self.labels.get(label.0 as usize).copied().flatten()
+    }
+
+    /// Number of labels made so far.
+    pub fn num_labels(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Appends an instruction: `f.ins("vaddpd", (acc, acc, [ptr + 32]))`.
+    ///
+    /// The mnemonic is case-insensitive. If no form of it takes these operands, or the target lacks
+    /// the extension it needs, the error is recorded with the caller's location and returned by
+    /// [`Function::compile`].
+    #[track_caller]
+    pub fn ins(&mut self, mnemonic: &str, operands: impl IntoOperands) {
+        let loc = Location::caller();
+        let mut ops = std::mem::take(&mut self.scratch);
+        ops.clear();
+        operands.push_into(&mut ops);
+        match isa::check_inst(self, mnemonic, &ops) {
+            Ok(opcode) => self.push(Op::Isa(opcode), &ops, loc),
+            Err(e) => self.errors.push(e.or_at(loc)),
+        }
+        self.scratch = ops;
+    }
+
+    /// Copies parameter `index` into `reg` (PeachPy's `LOAD.ARGUMENT`). Parameters are already
+    /// live-in virtual registers, so this is an ordinary register move that the allocator usually
+    /// removes.
+    #[track_caller]
+    pub fn load_argument(&mut self, reg: Reg, index: usize) {
+        let p = self.param(index);
+        isa::push_move(self, reg, p, Location::caller());
+    }
+
+    /// Returns `value` (moved into the ABI's return register), or nothing for `()`.
+    #[track_caller]
+    pub fn ret(&mut self, value: impl Into<Option<Reg>>) {
+        let loc = Location::caller();
+        let value = value.into();
+        match (value, self.sig.ret) {
+            (Some(v), Some(ty)) => isa::push_return(self, v, ty, loc),
+            (None, None) => self.push(Op::Ret, &[], loc),
+            (Some(_), None) => self.error(
+                ErrorKind::Signature,
+                "the function returns nothing, but a value is returned",
+            ),
+            (None, Some(_)) => self.error(
+                ErrorKind::Signature,
+                "the function returns a value, but `ret` has none",
+            ),
+        }
+    }
+
+    /// Records an error at the caller's location.
+    #[track_caller]
+    pub fn error(&mut self, kind: ErrorKind, message: impl Into<String>) {
+        self.errors
+            .push(Error::at(kind, message, Location::caller()));
+    }
+
+    /// The errors recorded so far.
+    pub fn errors(&self) -> &[Error] {
+        &self.errors
+    }
+
+    /// Number of instructions recorded.
+    pub fn len(&self) -> usize {
+        self.insts.len()
+    }
+
+    /// Whether no instruction has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.insts.is_empty()
+    }
+
+    /// The recorded instructions.
+    pub fn insts(&self) -> &[Inst] {
+        &self.insts
+    }
+
+    /// The operands of instruction `inst`.
+    pub fn operands(&self, inst: &Inst) -> &[Operand] {
+        &self.operands[inst.first as usize..inst.first as usize + inst.len as usize]
+    }
+
+    /// Appends an instruction that is already checked (used by the ISA and the passes).
+    pub(crate) fn push(&mut self, op: Op, ops: &[Operand], loc: &'static Location<'static>) {
+        let first = self.operands.len() as u32;
+        for o in ops {
+            self.note_views(o);
+        }
+        self.operands.extend_from_slice(ops);
+        self.insts.push(Inst {
+            op,
+            first,
+            len: ops.len() as u8,
+            loc,
+        });
+    }
+
+    fn note_views(&mut self, o: &Operand) {
+        let r = match o {
+            Operand::Reg(r) => *r,
+            Operand::Masked(m) => m.reg,
+            _ => return,
+        };
+        if let Some(i) = r.vreg()
+            && let Some(info) = self.vregs.get_mut(i as usize)
+        {
+            info.max_view = info.max_view.max(r.view());
+        }
+    }
+
+    /// Runs the whole pipeline for `abi` and returns the finished machine code.
+    ///
+    /// The first recorded error, if any, is returned instead (all of them are in
+    /// [`Function::errors`]).
+    pub fn compile(&self, abi: crate::abi::Abi) -> Result<crate::emit::CodeObject> {
+        if let Some(e) = self.errors.first() {
+            if self.errors.len() == 1 {
+                return Err(e.clone());
+            }
+            let mut msg = e.message().to_string();
+            msg.push_str(&format!(" (and {} more errors)", self.errors.len() - 1));
+            return Err(match e.location() {
+                Some(l) => Error::at(e.kind(), msg, l),
+                None => Error::new(e.kind(), msg),
+            });
+        }
+        for (i, pos) in self.labels.iter().enumerate() {
+            if pos.is_none() && self.label_used(Label(i as u32)) {
+                let loc = self.first_use_of(Label(i as u32));
+                return Err(Error::at(
+                    ErrorKind::Label,
+                    format!("label L{i} is used but never bound"),
+                    loc,
+                ));
+            }
+        }
+        isa::compile(self, abi)
+    }
+
+    fn label_used(&self, l: Label) -> bool {
+        self.operands.contains(&Operand::Label(l))
+    }
+
+    fn first_use_of(&self, l: Label) -> &'static Location<'static> {
+        let i = self
+            .insts
+            .iter()
+            .find(|i| self.operands(i).contains(&Operand::Label(l)));
+        i.map(|i| i.loc).unwrap_or(Location::caller())
+    }
+}

@@ -1,0 +1,14 @@
+//! The ISA-neutral intermediate representation: a function is a list of instructions over
+//! registers (physical or virtual), memory operands, immediates and labels.
+//!
+//! Instructions are stored flat: `Function::insts` holds fixed-size headers and
+//! `Function::operands` holds every operand of every instruction, so that building a
+//! million-instruction kernel allocates a few large vectors and nothing per instruction.
+
+mod function;
+pub(crate) mod operand;
+
+pub use function::{Function, Inst, Op, Param, Signature, Type, VRegInfo};
+pub use operand::{
+    IndexExpr, IntoOperands, Label, Masked, Mem, MemExpr, Operand, Reg, RegClass, Rounding,
+};

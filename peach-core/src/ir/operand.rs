@@ -1,0 +1,465 @@
+//! Operands: registers (physical or virtual, with views), memory, immediates and labels.
+//!
+//! Memory operands are written the way assembly writes them, with Rust operators:
+//! `[base + index * 4 + 16]` is an array of one [`MemExpr`], which converts into an [`Operand`].
+
+use std::fmt;
+use std::ops::{Add, Mul, Sub};
+
+/// A register class: a set of interchangeable physical registers (the ISA defines the classes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RegClass(pub u8);
+
+/// A register operand: either a physical register of the ISA or a view of a virtual register.
+///
+/// Bit layout (one `u32`):
+/// - physical: `virtual:1 = 0`, `unused:15`, `id:16` (the ISA's register number);
+/// - virtual: `virtual:1 = 1`, `class:3`, `view:4`, `index:24`.
+///
+/// A view selects how much of a virtual register an operand names (for example the 32-bit view of
+/// a general-purpose value, or the ymm view of a vector value); views share one allocation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Reg(u32);
+
+const VIRTUAL_BIT: u32 = 1 << 31;
+const CLASS_SHIFT: u32 = 28;
+const CLASS_MASK: u32 = 0x7;
+const VIEW_SHIFT: u32 = 24;
+const VIEW_MASK: u32 = 0xF;
+const INDEX_MASK: u32 = 0x00FF_FFFF;
+
+impl Reg {
+    /// The largest number of virtual registers a function can have.
+    pub const MAX_VREGS: usize = INDEX_MASK as usize + 1;
+
+    /// A physical register with the ISA's register number `id`.
+    pub const fn phys(id: u16) -> Reg {
+        Reg(id as u32)
+    }
+
+    /// A view of virtual register `index` of class `class`.
+    pub const fn virt(class: RegClass, view: u8, index: u32) -> Reg {
+        Reg(VIRTUAL_BIT
+            | ((class.0 as u32 & CLASS_MASK) << CLASS_SHIFT)
+            | ((view as u32 & VIEW_MASK) << VIEW_SHIFT)
+            | (index & INDEX_MASK))
+    }
+
+    /// Whether this is a virtual register.
+    pub const fn is_virtual(self) -> bool {
+        self.0 & VIRTUAL_BIT != 0
+    }
+
+    /// The ISA register number of a physical register.
+    pub const fn phys_id(self) -> Option<u16> {
+        if self.is_virtual() {
+            None
+        } else {
+            Some(self.0 as u16)
+        }
+    }
+
+    /// The index of a virtual register.
+    pub const fn vreg(self) -> Option<u32> {
+        if self.is_virtual() {
+            Some(self.0 & INDEX_MASK)
+        } else {
+            None
+        }
+    }
+
+    /// The class of a virtual register (meaningless for physical registers).
+    pub const fn class(self) -> RegClass {
+        RegClass(((self.0 >> CLASS_SHIFT) & CLASS_MASK) as u8)
+    }
+
+    /// The view of a virtual register (meaningless for physical registers).
+    pub const fn view(self) -> u8 {
+        ((self.0 >> VIEW_SHIFT) & VIEW_MASK) as u8
+    }
+
+    /// The same virtual register seen through another view.
+    pub const fn with_view(self, view: u8) -> Reg {
+        Reg((self.0 & !(VIEW_MASK << VIEW_SHIFT)) | ((view as u32 & VIEW_MASK) << VIEW_SHIFT))
+    }
+
+    /// The raw bits.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Masks writes to this destination register with an AVX-512 mask register (`{k}`); lanes
+    /// whose mask bit is clear keep their old value unless [`Masked::zeroing`] is asked for.
+    pub fn mask(self, k: Reg) -> Masked {
+        Masked {
+            reg: self,
+            mask: k,
+            zeroing: false,
+        }
+    }
+}
+
+impl fmt::Debug for Reg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.vreg() {
+            Some(i) => write!(f, "v{}:{}.{}", i, self.class().0, self.view()),
+            None => write!(f, "p{}", self.0),
+        }
+    }
+}
+
+/// A destination register with an AVX-512 write mask, made by [`Reg::mask`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Masked {
+    /// The destination register.
+    pub reg: Reg,
+    /// The mask register.
+    pub mask: Reg,
+    /// Zero the masked-off lanes (`{z}`) instead of keeping them.
+    pub zeroing: bool,
+}
+
+impl Masked {
+    /// Zeroes the lanes whose mask bit is clear (`{z}`).
+    pub fn zeroing(mut self) -> Masked {
+        self.zeroing = true;
+        self
+    }
+}
+
+/// A label: a position in the code, bound once with `Function::bind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label(pub u32);
+
+/// Embedded rounding (AVX-512 `{rn-sae}` and friends) or suppress-all-exceptions (`{sae}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rounding {
+    /// Round to nearest even, exceptions suppressed.
+    NearestSae,
+    /// Round down, exceptions suppressed.
+    DownSae,
+    /// Round up, exceptions suppressed.
+    UpSae,
+    /// Round toward zero, exceptions suppressed.
+    ZeroSae,
+    /// Suppress all exceptions, no rounding override.
+    Sae,
+}
+
+/// A memory operand `[base + index * scale + disp]`, with an access size in bytes
+/// (0: taken from the instruction form) and an optional broadcast flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Mem {
+    /// Base register, if any.
+    pub base: Option<Reg>,
+    /// Index register, if any.
+    pub index: Option<Reg>,
+    /// Scale of the index: 1, 2, 4 or 8 (0 marks an expression with two index registers).
+    pub scale: u8,
+    /// Displacement (kept wide so that out-of-range values are reported, not truncated).
+    pub disp: i64,
+    /// Access size in bytes; 0 means "from the instruction form".
+    pub size: u16,
+    /// Broadcast one element to every lane (AVX-512 `{1toN}`).
+    pub broadcast: bool,
+}
+
+impl Mem {
+    /// `[base + disp]`.
+    ///
+    /// ```
+    /// use peach_core::ir::{Mem, Reg};
+    /// let m = Mem::base_disp(Reg::phys(1), 8);
+    /// assert_eq!(m.disp, 8);
+    /// ```
+    pub fn base_disp(base: Reg, disp: i64) -> Mem {
+        Mem {
+            base: Some(base),
+            index: None,
+            scale: 1,
+            disp,
+            size: 0,
+            broadcast: false,
+        }
+    }
+
+    /// The same operand with an explicit access size in bytes.
+    pub fn sized(mut self, bytes: u16) -> Mem {
+        self.size = bytes;
+        self
+    }
+
+    /// The same operand, broadcast (AVX-512 `{1toN}`).
+    pub fn bcst(mut self) -> Mem {
+        self.broadcast = true;
+        self
+    }
+}
+
+/// `index * scale`, the scaled-index part of a memory expression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexExpr {
+    index: Reg,
+    scale: u8,
+}
+
+/// A memory address expression under construction: `base + index * scale + disp`.
+/// Put it in brackets to make a memory operand: `[ptr + 64]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemExpr(Mem);
+
+impl From<MemExpr> for Mem {
+    fn from(e: MemExpr) -> Mem {
+        e.0
+    }
+}
+
+impl From<[MemExpr; 1]> for Mem {
+    fn from(e: [MemExpr; 1]) -> Mem {
+        e[0].0
+    }
+}
+
+impl From<[Reg; 1]> for Mem {
+    fn from(r: [Reg; 1]) -> Mem {
+        Mem::base_disp(r[0], 0)
+    }
+}
+
+fn scale_u8(s: u64) -> u8 {
+    u8::try_from(s).unwrap_or(u8::MAX)
+}
+
+impl MemExpr {
+    fn add_reg(mut self, r: Reg, scale: u8) -> MemExpr {
+        if self.0.base.is_none() && scale == 1 && self.0.index.is_some() {
+            self.0.base = Some(r);
+        } else if self.0.index.is_none() {
+            self.0.index = Some(r);
+            self.0.scale = scale;
+        } else if self.0.base.is_none() && self.0.scale == 1 {
+            // `idx + r * s`: the unscaled register becomes the base.
+            self.0.base = self.0.index;
+            self.0.index = Some(r);
+            self.0.scale = scale;
+        } else {
+            self.0.scale = 0; // two index registers: reported when the operand is used
+        }
+        self
+    }
+}
+
+impl Add<Reg> for Reg {
+    type Output = MemExpr;
+    fn add(self, rhs: Reg) -> MemExpr {
+        MemExpr(Mem {
+            base: Some(self),
+            index: Some(rhs),
+            scale: 1,
+            disp: 0,
+            size: 0,
+            broadcast: false,
+        })
+    }
+}
+
+impl Add<IndexExpr> for Reg {
+    type Output = MemExpr;
+    fn add(self, rhs: IndexExpr) -> MemExpr {
+        MemExpr(Mem {
+            base: Some(self),
+            index: Some(rhs.index),
+            scale: rhs.scale,
+            disp: 0,
+            size: 0,
+            broadcast: false,
+        })
+    }
+}
+
+impl Add<Reg> for MemExpr {
+    type Output = MemExpr;
+    fn add(self, rhs: Reg) -> MemExpr {
+        self.add_reg(rhs, 1)
+    }
+}
+
+impl Add<IndexExpr> for MemExpr {
+    type Output = MemExpr;
+    fn add(self, rhs: IndexExpr) -> MemExpr {
+        self.add_reg(rhs.index, rhs.scale)
+    }
+}
+
+impl Add<i64> for IndexExpr {
+    type Output = MemExpr;
+    fn add(self, rhs: i64) -> MemExpr {
+        MemExpr(Mem {
+            base: None,
+            index: Some(self.index),
+            scale: self.scale,
+            disp: rhs,
+            size: 0,
+            broadcast: false,
+        })
+    }
+}
+
+macro_rules! int_mem_ops {
+    ($($t:ty),*) => {$(
+        impl Add<$t> for Reg {
+            type Output = MemExpr;
+            fn add(self, rhs: $t) -> MemExpr {
+                MemExpr(Mem::base_disp(self, rhs as i64))
+            }
+        }
+        impl Sub<$t> for Reg {
+            type Output = MemExpr;
+            fn sub(self, rhs: $t) -> MemExpr {
+                MemExpr(Mem::base_disp(self, (rhs as i64).wrapping_neg()))
+            }
+        }
+        impl Add<$t> for MemExpr {
+            type Output = MemExpr;
+            fn add(mut self, rhs: $t) -> MemExpr {
+                self.0.disp = self.0.disp.wrapping_add(rhs as i64);
+                self
+            }
+        }
+        impl Sub<$t> for MemExpr {
+            type Output = MemExpr;
+            fn sub(mut self, rhs: $t) -> MemExpr {
+                self.0.disp = self.0.disp.wrapping_sub(rhs as i64);
+                self
+            }
+        }
+        impl Mul<$t> for Reg {
+            type Output = IndexExpr;
+            fn mul(self, rhs: $t) -> IndexExpr {
+                IndexExpr { index: self, scale: scale_u8(rhs as u64) }
+            }
+        }
+        impl From<$t> for Operand {
+            fn from(v: $t) -> Operand {
+                Operand::Imm(v as i64)
+            }
+        }
+    )*};
+}
+int_mem_ops!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+/// One operand of an instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operand {
+    /// A register.
+    Reg(Reg),
+    /// A destination register with a write mask.
+    Masked(Masked),
+    /// A memory operand.
+    Mem(Mem),
+    /// An immediate (unsigned values are kept as their two's-complement bits).
+    Imm(i64),
+    /// A label (branch target).
+    Label(Label),
+    /// Embedded rounding or suppress-all-exceptions.
+    Rounding(Rounding),
+}
+
+impl From<Reg> for Operand {
+    fn from(r: Reg) -> Operand {
+        Operand::Reg(r)
+    }
+}
+impl From<Masked> for Operand {
+    fn from(m: Masked) -> Operand {
+        Operand::Masked(m)
+    }
+}
+impl From<Mem> for Operand {
+    fn from(m: Mem) -> Operand {
+        Operand::Mem(m)
+    }
+}
+impl From<[MemExpr; 1]> for Operand {
+    fn from(m: [MemExpr; 1]) -> Operand {
+        Operand::Mem(m[0].0)
+    }
+}
+impl From<[Reg; 1]> for Operand {
+    fn from(r: [Reg; 1]) -> Operand {
+        Operand::Mem(Mem::base_disp(r[0], 0))
+    }
+}
+impl From<Label> for Operand {
+    fn from(l: Label) -> Operand {
+        Operand::Label(l)
+    }
+}
+impl From<Rounding> for Operand {
+    fn from(r: Rounding) -> Operand {
+        Operand::Rounding(r)
+    }
+}
+
+/// Anything that can be the operand list of an instruction: one operand, a tuple of up to six
+/// operands, an array or a slice of [`Operand`], or `()` for none.
+pub trait IntoOperands {
+    /// Appends the operands to `out`.
+    fn push_into(self, out: &mut Vec<Operand>);
+}
+
+macro_rules! single_operand {
+    ($($t:ty),*) => {$(
+        impl IntoOperands for $t {
+            fn push_into(self, out: &mut Vec<Operand>) {
+                out.push(self.into());
+            }
+        }
+    )*};
+}
+single_operand!(
+    Reg,
+    Masked,
+    Mem,
+    [MemExpr; 1],
+    [Reg; 1],
+    Label,
+    Rounding,
+    Operand
+);
+single_operand!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+macro_rules! tuple_operands {
+    ($($name:ident)*) => {
+        impl<$($name: Into<Operand>),*> IntoOperands for ($($name,)*) {
+            #[allow(non_snake_case)]
+            fn push_into(self, _out: &mut Vec<Operand>) {
+                let ($($name,)*) = self;
+                $(_out.push($name.into());)*
+            }
+        }
+    };
+}
+tuple_operands!();
+tuple_operands!(A);
+tuple_operands!(A B);
+tuple_operands!(A B C);
+tuple_operands!(A B C D);
+tuple_operands!(A B C D E);
+tuple_operands!(A B C D E F);
+
+impl IntoOperands for &[Operand] {
+    fn push_into(self, out: &mut Vec<Operand>) {
+        out.extend_from_slice(self);
+    }
+}
+impl<const N: usize> IntoOperands for [Operand; N] {
+    fn push_into(self, out: &mut Vec<Operand>) {
+        out.extend_from_slice(&self);
+    }
+}
+impl IntoOperands for Vec<Operand> {
+    fn push_into(self, out: &mut Vec<Operand>) {
+        out.extend(self);
+    }
+}

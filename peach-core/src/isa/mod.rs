@@ -1,0 +1,167 @@
+//! The ISA boundary: `trait Isa` is everything the passes know about a machine.
+//!
+//! Only this file maps a target's architecture to a backend; `ir/`, `pass/` and `emit/` see
+//! nothing but the trait.
+
+pub mod x86_64;
+
+use std::panic::Location;
+
+use crate::abi::{Abi, CallConv};
+use crate::emit::CodeObject;
+use crate::error::Result;
+use crate::ir::{Function, Operand, Reg, RegClass, Type, VRegInfo};
+use crate::pass::{Body, Frame};
+use crate::target::{Arch, Extension, Target};
+
+/// The def/use role of a register in an instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Read.
+    Use,
+    /// Written; the old value is dead.
+    Def,
+    /// Read, then written (or written only in part, or only sometimes).
+    UseDef,
+}
+
+impl Role {
+    /// Whether the old value is read.
+    pub fn reads(self) -> bool {
+        matches!(self, Role::Use | Role::UseDef)
+    }
+
+    /// Whether the register is written.
+    pub fn writes(self) -> bool {
+        matches!(self, Role::Def | Role::UseDef)
+    }
+}
+
+/// How control leaves an instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Falls through to the next instruction.
+    Next,
+    /// Jumps to the label or falls through.
+    Cond(crate::ir::Label),
+    /// Always jumps to the label.
+    Jump(crate::ir::Label),
+    /// Leaves the function (or jumps somewhere peach cannot follow).
+    Exit,
+}
+
+/// A register class as the allocator sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct ClassInfo {
+    /// Name for messages ("general-purpose", "vector", "mask").
+    pub name: &'static str,
+    /// First global unit number of the class.
+    pub first_unit: u8,
+    /// Number of units (physical registers) in the class.
+    pub units: u8,
+}
+
+/// A machine backend. Every method is an associated function, so the passes are generic over
+/// the ISA and pay nothing for the abstraction.
+///
+/// Physical registers are numbered by *unit*: one global number (below 64) per independently
+/// allocatable register, shared by all its views (`al`, `eax` and `rax` are one unit).
+pub trait Isa {
+    /// The register classes, in `RegClass` order.
+    const CLASSES: &'static [ClassInfo];
+
+    /// Checks a user's instruction against the forms and the target; returns its opcode.
+    fn check_inst(f: &Function, mnemonic: &str, ops: &[Operand]) -> Result<u32>;
+
+    /// A fresh virtual register able to hold a parameter of type `ty`.
+    fn param_vreg(f: &mut Function, ty: Type) -> Reg;
+
+    /// An opcode and operands that copy `src` to `dst` (values of class `class`).
+    fn gen_move(dst: Reg, src: Reg, class: RegClass, target: &Target) -> (u32, [Operand; 2]);
+
+    /// An opcode and operands that load a stack-passed parameter at `offset` from the incoming
+    /// argument area into `dst`.
+    fn gen_load_arg(dst: Reg, ty: Type, offset: i32, target: &Target) -> (u32, [Operand; 2]);
+
+    /// Calls `visit(reg, role, allowed)` for every register the instruction reads or writes,
+    /// implicit ones included. `allowed` is the mask of units a virtual register may get here.
+    fn visit(
+        target: &Target,
+        vregs: &[VRegInfo],
+        opcode: u32,
+        ops: &[Operand],
+        visit: &mut impl FnMut(Reg, Role, u64),
+    );
+
+    /// The unit of a physical register, if it is allocatable state.
+    fn unit(reg: Reg) -> Option<u8>;
+
+    /// Units a virtual register of `class` may get on `target`.
+    fn class_units(target: &Target, class: RegClass) -> u64;
+
+    /// How control leaves the instruction.
+    fn flow(opcode: u32, ops: &[Operand]) -> Flow;
+
+    /// `(dst, src)` if the instruction is a plain register copy.
+    fn as_move(opcode: u32, ops: &[Operand]) -> Option<(Reg, Reg)>;
+
+    /// The calling convention `abi` on this ISA.
+    fn call_conv(abi: Abi) -> Result<CallConv>;
+
+    /// Encodes the allocated, ABI-lowered body into machine code.
+    fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) -> Result<CodeObject>;
+
+    /// Whether the instruction leaves the upper vector state dirty (x86: writes a ymm/zmm).
+    fn dirties_upper(opcode: u32) -> bool;
+
+    /// The name of an extension.
+    fn extension_name(e: Extension) -> &'static str;
+
+    /// An extension by name.
+    fn extension_by_name(name: &str) -> Option<Extension>;
+}
+
+macro_rules! dispatch {
+    ($arch:expr, $isa:ident => $e:expr) => {
+        match $arch {
+            Arch::X86_64 => {
+                type $isa = x86_64::X86_64;
+                $e
+            }
+        }
+    };
+}
+
+pub(crate) fn check_inst(f: &Function, mnemonic: &str, ops: &[Operand]) -> Result<u32> {
+    dispatch!(f.target().arch(), I => I::check_inst(f, mnemonic, ops))
+}
+
+pub(crate) fn param_vreg(f: &mut Function, ty: Type) -> Reg {
+    dispatch!(f.target().arch(), I => I::param_vreg(f, ty))
+}
+
+pub(crate) fn push_move(f: &mut Function, dst: Reg, src: Reg, loc: &'static Location<'static>) {
+    let class = if dst.is_virtual() {
+        dst.class()
+    } else {
+        src.class()
+    };
+    let (op, ops) = dispatch!(f.target().arch(), I => I::gen_move(dst, src, class, f.target()));
+    f.push(crate::ir::Op::Isa(op), &ops, loc);
+}
+
+pub(crate) fn push_return(f: &mut Function, v: Reg, _ty: Type, loc: &'static Location<'static>) {
+    f.push(crate::ir::Op::Ret, &[Operand::Reg(v)], loc);
+}
+
+pub(crate) fn compile(f: &Function, abi: Abi) -> Result<CodeObject> {
+    dispatch!(f.target().arch(), I => crate::pass::compile::<I>(f, abi))
+}
+
+pub(crate) fn extension_name(arch: Arch, e: Extension) -> &'static str {
+    dispatch!(arch, I => I::extension_name(e))
+}
+
+pub(crate) fn extension_by_name(arch: Arch, name: &str) -> Option<Extension> {
+    dispatch!(arch, I => I::extension_by_name(name))
+}

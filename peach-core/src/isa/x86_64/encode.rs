@@ -1,0 +1,546 @@
+//! Emission: virtual registers replaced by their allocation, the final form chosen (the shortest
+//! encoding among the forms that take the physical operands; EVEX when xmm16-31 are used),
+//! prologue and epilogues added, and everything encoded by iced's `BlockEncoder`, which resolves
+//! labels and picks short or near branches.
+
+use std::collections::HashMap;
+
+use iced_x86::{
+    BlockEncoder, BlockEncoderOptions, Code, CpuidFeature, Encoder, EncodingKind, FlowControl,
+    Formatter, GasFormatter, Instruction, InstructionBlock, IntelFormatter, OpKind, Register,
+    RoundingControl,
+};
+
+use super::forms::{Form, Forms, Slot, blank};
+use super::regs::{self, GP, GP_UNITS, VEC, VEC_UNITS, iced, unit_reg};
+use super::select;
+use crate::abi::CallConv;
+use crate::emit::{CodeObject, ListingLine};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ir::{Mem, Op, Operand, Reg, Rounding};
+use crate::pass::{Body, Frame};
+use crate::target::{ExtSet, Extension};
+
+/// Fake instruction pointers: IR instruction `i` emits at `BASE + 64 * i + k`. Labels are the
+/// fake address of the first instruction after them; the block encoder replaces them all.
+const BASE: u64 = 1 << 40;
+const PROLOGUE: u64 = BASE - 64;
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::internal(e.to_string())
+}
+
+/// The frame layout that the prologue builds.
+struct Layout {
+    pushed: Vec<Register>,
+    vec_saved: Vec<Register>,
+    adjust: i32,
+}
+
+impl Layout {
+    fn new(frame: &Frame) -> Layout {
+        let pushed: Vec<Register> = (0..16u8)
+            .filter(|u| frame.saved & (1 << (GP_UNITS + u)) != 0)
+            .map(|u| unit_reg(GP_UNITS + u, GP, 3))
+            .collect();
+        let vec_saved: Vec<Register> = (0..32u8)
+            .filter(|u| frame.saved & (1 << (VEC_UNITS + u)) != 0)
+            .map(|u| unit_reg(VEC_UNITS + u, VEC, 0))
+            .collect();
+        // The vector save area is 16-byte aligned: rsp is 8 mod 16 at entry.
+        let adjust = if vec_saved.is_empty() {
+            0
+        } else {
+            let bytes = 16 * vec_saved.len() as i32;
+            if pushed.len() % 2 == 0 {
+                bytes + 8
+            } else {
+                bytes
+            }
+        };
+        Layout {
+            pushed,
+            vec_saved,
+            adjust,
+        }
+    }
+
+    /// Bytes between rsp after the prologue and the return address.
+    fn size(&self) -> i32 {
+        8 * self.pushed.len() as i32 + self.adjust
+    }
+}
+
+fn with(code: Code, ops: &[Op2]) -> Result<Instruction> {
+    let mut ins = blank(code);
+    for (i, op) in ops.iter().enumerate() {
+        let i = i as u32;
+        match *op {
+            Op2::R(r) => {
+                ins.set_op_kind(i, OpKind::Register);
+                ins.set_op_register(i, r);
+            }
+            Op2::M(base, disp) => {
+                ins.set_op_kind(i, OpKind::Memory);
+                set_mem(&mut ins, base, Register::None, 1, disp);
+            }
+            Op2::I(v) => {
+                let kind = match code.op_code().op_kinds().get(i as usize) {
+                    Some(iced_x86::OpCodeOperandKind::imm8sex64) => OpKind::Immediate8to64,
+                    _ => OpKind::Immediate32to64,
+                };
+                ins.set_op_kind(i, kind);
+                ins.try_set_immediate_i64(i, v).map_err(internal)?;
+            }
+        }
+    }
+    Ok(ins)
+}
+
+enum Op2 {
+    R(Register),
+    M(Register, i64),
+    I(i64),
+}
+
+fn set_mem(ins: &mut Instruction, base: Register, index: Register, scale: u32, disp: i64) {
+    ins.set_memory_base(base);
+    ins.set_memory_index(index);
+    ins.set_memory_index_scale(scale);
+    ins.set_memory_displacement64(disp as u64);
+    let size = if disp == 0 && base != Register::None {
+        0
+    } else if base == Register::None {
+        4
+    } else {
+        1
+    };
+    ins.set_memory_displ_size(size);
+}
+
+fn prologue(layout: &Layout, avx: bool, out: &mut Vec<Instruction>) -> Result<()> {
+    for r in &layout.pushed {
+        out.push(with(Code::Push_r64, &[Op2::R(*r)])?);
+    }
+    if layout.adjust != 0 {
+        out.push(sub_rsp(
+            Code::Sub_rm64_imm8,
+            Code::Sub_rm64_imm32,
+            layout.adjust,
+        )?);
+    }
+    let store = if avx {
+        Code::VEX_Vmovaps_xmmm128_xmm
+    } else {
+        Code::Movaps_xmmm128_xmm
+    };
+    for (i, r) in layout.vec_saved.iter().enumerate() {
+        out.push(with(
+            store,
+            &[Op2::M(Register::RSP, 16 * i as i64), Op2::R(*r)],
+        )?);
+    }
+    Ok(())
+}
+
+fn sub_rsp(short: Code, long: Code, v: i32) -> Result<Instruction> {
+    let code = if (-128..128).contains(&v) {
+        short
+    } else {
+        long
+    };
+    with(code, &[Op2::R(Register::RSP), Op2::I(v as i64)])
+}
+
+fn epilogue(layout: &Layout, frame: &Frame, avx: bool, out: &mut Vec<Instruction>) -> Result<()> {
+    if frame.clear_upper && avx {
+        out.push(blank(Code::VEX_Vzeroupper));
+    }
+    let load = if avx {
+        Code::VEX_Vmovaps_xmm_xmmm128
+    } else {
+        Code::Movaps_xmm_xmmm128
+    };
+    for (i, r) in layout.vec_saved.iter().enumerate() {
+        out.push(with(
+            load,
+            &[Op2::R(*r), Op2::M(Register::RSP, 16 * i as i64)],
+        )?);
+    }
+    if layout.adjust != 0 {
+        out.push(sub_rsp(
+            Code::Add_rm64_imm8,
+            Code::Add_rm64_imm32,
+            layout.adjust,
+        )?);
+    }
+    for r in layout.pushed.iter().rev() {
+        out.push(with(Code::Pop_r64, &[Op2::R(*r)])?);
+    }
+    out.push(blank(Code::Retnq));
+    Ok(())
+}
+
+/// Maps IR registers to physical ones.
+struct Regs<'a> {
+    units: &'a [u8],
+}
+
+impl Regs<'_> {
+    fn phys(&self, r: Reg) -> Result<Reg> {
+        match r.vreg() {
+            None => Ok(r),
+            Some(v) => {
+                let u = self
+                    .units
+                    .get(v as usize)
+                    .copied()
+                    .filter(|u| *u < 64)
+                    .ok_or_else(|| internal("unallocated register"))?;
+                Ok(regs::phys(unit_reg(u, r.class(), r.view())))
+            }
+        }
+    }
+
+    fn mem(&self, m: &Mem) -> Result<Mem> {
+        let map = |r: Option<Reg>| -> Result<Option<Reg>> {
+            match r {
+                Some(r) if r.is_virtual() => Ok(Some(self.phys(r.with_view(regs::VIEW_64))?)),
+                other => Ok(other),
+            }
+        };
+        Ok(Mem {
+            base: map(m.base)?,
+            index: map(m.index)?,
+            ..*m
+        })
+    }
+
+    fn operands(&self, ops: &[Operand]) -> Result<Vec<Operand>> {
+        ops.iter()
+            .map(|op| {
+                Ok(match op {
+                    Operand::Reg(r) => Operand::Reg(self.phys(*r)?),
+                    Operand::Masked(m) => Operand::Masked(crate::ir::operand::Masked {
+                        reg: self.phys(m.reg)?,
+                        mask: self.phys(m.mask)?,
+                        zeroing: m.zeroing,
+                    }),
+                    Operand::Mem(m) => Operand::Mem(self.mem(m)?),
+                    other => *other,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Whether a copy whose operands were allocated to `ops` does nothing.
+fn is_noop_move(body: &Body, code: Code, ir_ops: &[Operand], ops: &[Operand]) -> bool {
+    use super::super::Isa;
+    if super::X86_64::as_move(code as u32, ir_ops).is_none() {
+        return false;
+    }
+    let ([Operand::Reg(d), Operand::Reg(s)], [Operand::Reg(id), Operand::Reg(is)]) = (ops, ir_ops)
+    else {
+        return false;
+    };
+    if d != s {
+        return false;
+    }
+    let width = |r: &Reg| iced(*r).map_or(0, |x| x.size());
+    let fits = |ir: &Reg| match ir.vreg() {
+        None => true,
+        Some(v) => body.vregs.get(v as usize).is_none_or(|info| {
+            let max_bytes = if ir.class() == GP {
+                1usize << info.max_view
+            } else {
+                16usize << info.max_view
+            };
+            width(d) >= max_bytes
+        }),
+    };
+    // A copy into a physical register (a return) only needs the low part; a copy between
+    // values must not drop upper bits either of them uses.
+    !id.is_virtual() || (fits(id) && fits(is))
+}
+
+/// The form to encode for physical operands: among the forms of the same encoding family that
+/// take them, the shortest encoding (ties: iced's order, which matches GNU as and llvm-mc).
+fn final_form<'a>(
+    forms: &'a Forms,
+    primary: &'a Form,
+    ops: &[Operand],
+    body: &Body,
+    ip: u64,
+) -> Result<(&'a Form, Instruction)> {
+    let high = ops.iter().any(|o| {
+        let r = match o {
+            Operand::Reg(r) => *r,
+            Operand::Masked(m) => m.reg,
+            _ => return false,
+        };
+        iced(r).is_some_and(|x| x.is_vector_register() && x.number() >= 16)
+    });
+    let mut form = primary;
+    if high && primary.encoding != EncodingKind::EVEX {
+        form = primary
+            .evex_twin
+            .and_then(|c| forms.form(c))
+            .ok_or_else(|| internal("xmm16-31 without an EVEX form"))?;
+    }
+    if !form.has_alternatives || form.code.flow_control() != FlowControl::Next {
+        return Ok((form, build(form, ops, &HashMap::new(), ip)?));
+    }
+    let shapes = select::shapes(ops)?;
+    let mut best: Option<(&Form, Instruction, usize)> = None;
+    let mut encoder = Encoder::new(64);
+    for &c in forms.codes(form.code.mnemonic()) {
+        let Some(f) = forms.form(c) else { continue };
+        let same_family =
+            (f.encoding == EncodingKind::EVEX) == (form.encoding == EncodingKind::EVEX);
+        if !same_family
+            || !select::matches(f, &shapes, true)
+            || !f.features.is_subset(body.target.extensions())
+        {
+            continue;
+        }
+        let ins = build(f, ops, &HashMap::new(), ip)?;
+        let len = encoder.encode(&ins, ip).map_err(internal)?;
+        if best.as_ref().is_none_or(|b| len < b.2) {
+            best = Some((f, ins, len));
+        }
+    }
+    let (f, ins, _) = best.ok_or_else(|| {
+        internal(format!(
+            "no form of {:?} for the allocated operands",
+            form.code
+        ))
+    })?;
+    Ok((f, ins))
+}
+
+fn rounding(r: Rounding) -> RoundingControl {
+    match r {
+        Rounding::NearestSae => RoundingControl::RoundToNearest,
+        Rounding::DownSae => RoundingControl::RoundDown,
+        Rounding::UpSae => RoundingControl::RoundUp,
+        Rounding::ZeroSae => RoundingControl::RoundTowardZero,
+        Rounding::Sae => RoundingControl::None,
+    }
+}
+
+/// An iced instruction for `form` with physical operands; labels resolve through `labels`.
+fn build(form: &Form, ops: &[Operand], labels: &HashMap<u32, u64>, ip: u64) -> Result<Instruction> {
+    let mut ins = blank(form.code);
+    let mut i = 0u32;
+    for op in ops {
+        let slot = form.slots.get(i as usize).copied();
+        match op {
+            Operand::Reg(r) | Operand::Masked(crate::ir::operand::Masked { reg: r, .. }) => {
+                ins.set_op_kind(i, OpKind::Register);
+                ins.set_op_register(i, iced(*r).ok_or_else(|| internal("bad register"))?);
+                if let Operand::Masked(m) = op {
+                    ins.set_op_mask(iced(m.mask).ok_or_else(|| internal("bad mask"))?);
+                    ins.set_zeroing_masking(m.zeroing);
+                }
+            }
+            Operand::Mem(m) => {
+                ins.set_op_kind(i, OpKind::Memory);
+                let reg = |r: Option<Reg>| r.and_then(iced).unwrap_or(Register::None);
+                set_mem(&mut ins, reg(m.base), reg(m.index), m.scale as u32, m.disp);
+                ins.set_is_broadcast(m.broadcast);
+            }
+            Operand::Imm(v) => {
+                let Some(Slot::Imm(k)) = slot else {
+                    return Err(internal("immediate in a non-immediate slot"));
+                };
+                ins.set_op_kind(i, k.op_kind());
+                ins.try_set_immediate_i64(i, *v).map_err(internal)?;
+            }
+            Operand::Label(l) => {
+                ins.set_op_kind(i, OpKind::NearBranch64);
+                ins.set_near_branch64(labels.get(&l.0).copied().unwrap_or(ip));
+            }
+            Operand::Rounding(r) => {
+                match r {
+                    Rounding::Sae => ins.set_suppress_all_exceptions(true),
+                    other => ins.set_rounding_control(rounding(*other)),
+                }
+                continue;
+            }
+        }
+        i += 1;
+    }
+    ins.set_ip(ip);
+    Ok(ins)
+}
+
+/// Encodes the allocated body.
+pub(crate) fn emit(
+    body: &Body,
+    units: &[u8],
+    frame: &Frame,
+    conv: &CallConv,
+) -> Result<CodeObject> {
+    let forms = Forms::get();
+    let avx = body
+        .target
+        .extensions()
+        .contains(Extension(CpuidFeature::AVX as u16));
+    let layout = Layout::new(frame);
+    let regs = Regs { units };
+    let n = body.insts.len();
+
+    // Which IR instructions produce code, and where each label lands.
+    let mut physical: Vec<Option<Vec<Operand>>> = Vec::with_capacity(n);
+    for inst in &body.insts {
+        physical.push(match inst.op {
+            Op::Isa(code) => {
+                let ir_ops = body.ops(inst);
+                let ops = regs.operands(ir_ops)?;
+                let code = Code::try_from(code as usize).map_err(internal)?;
+                if is_noop_move(body, code, ir_ops, &ops) {
+                    None
+                } else {
+                    Some(ops)
+                }
+            }
+            Op::Ret => Some(Vec::new()),
+            Op::Bind(_) => None,
+        });
+    }
+    let mut labels: HashMap<u32, u64> = HashMap::new();
+    let mut pending: Vec<u32> = Vec::new();
+    let mut label_at: HashMap<u64, Vec<u32>> = HashMap::new();
+    for (i, inst) in body.insts.iter().enumerate() {
+        if let Op::Bind(l) = inst.op {
+            pending.push(l.0);
+        }
+        if physical[i].is_some() && !pending.is_empty() {
+            let ip = BASE + 64 * i as u64;
+            for l in pending.drain(..) {
+                labels.insert(l, ip);
+                label_at.entry(ip).or_default().push(l);
+            }
+        }
+    }
+    let end_ip = BASE + 64 * n as u64;
+    for l in pending.drain(..) {
+        labels.insert(l, end_ip);
+        label_at.entry(end_ip).or_default().push(l);
+    }
+
+    let mut out: Vec<Instruction> = Vec::with_capacity(n + 16);
+    let mut extensions = ExtSet::EMPTY;
+    prologue(&layout, avx, &mut out)?;
+    for (k, ins) in out.iter_mut().enumerate() {
+        ins.set_ip(PROLOGUE + k as u64);
+    }
+    let frame_size = layout.size();
+    for (i, inst) in body.insts.iter().enumerate() {
+        let Some(ops) = &physical[i] else { continue };
+        let ip = BASE + 64 * i as u64;
+        match inst.op {
+            Op::Isa(code) => {
+                let code = Code::try_from(code as usize).map_err(internal)?;
+                let primary = forms.form(code).ok_or_else(|| internal("unknown form"))?;
+                let mut ops = ops.clone();
+                for op in &mut ops {
+                    if let Operand::Mem(m) = op
+                        && m.base == Some(regs::ARG_AREA)
+                    {
+                        m.base = Some(regs::reg::RSP);
+                        m.disp += (frame_size + conv.stack_args_offset) as i64;
+                    }
+                }
+                let (form, _) = final_form(forms, primary, &ops, body, ip)?;
+                let ins = build(form, &ops, &labels, ip).map_err(|e| e.or_at(inst.loc))?;
+                extensions.union_with(&form.features);
+                out.push(ins);
+            }
+            Op::Ret => {
+                let start = out.len();
+                epilogue(&layout, frame, avx, &mut out)?;
+                for (k, ins) in out[start..].iter_mut().enumerate() {
+                    ins.set_ip(ip + k as u64);
+                }
+            }
+            Op::Bind(_) => {}
+        }
+    }
+    if label_at.contains_key(&end_ip) {
+        let mut trap = blank(Code::Int3);
+        trap.set_ip(end_ip);
+        out.push(trap);
+    }
+    for ins in &out {
+        for f in ins.code().cpuid_features() {
+            extensions.insert(Extension(*f as u16));
+        }
+    }
+
+    let block = InstructionBlock::new(&out, 0);
+    let result = BlockEncoder::encode(
+        64,
+        block,
+        BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS,
+    )
+    .map_err(|e| Error::new(ErrorKind::Internal, format!("encoding failed: {e}")))?;
+    let offsets = result.new_instruction_offsets;
+    let bytes = result.code_buffer;
+    let real: HashMap<u64, u64> = out
+        .iter()
+        .zip(&offsets)
+        .map(|(i, o)| (i.ip(), *o as u64))
+        .collect();
+    let lines = listing(&out, &offsets, bytes.len(), &real, &label_at);
+    Ok(CodeObject {
+        name: body.name.clone(),
+        bytes,
+        entry: 0,
+        extensions,
+        target: body.target.clone(),
+        lines,
+    })
+}
+
+fn listing(
+    out: &[Instruction],
+    offsets: &[u32],
+    total: usize,
+    real: &HashMap<u64, u64>,
+    label_at: &HashMap<u64, Vec<u32>>,
+) -> Vec<ListingLine> {
+    let mut intel = IntelFormatter::new();
+    intel.options_mut().set_hex_prefix("0x");
+    intel.options_mut().set_hex_suffix("");
+    intel.options_mut().set_uppercase_hex(false);
+    intel.options_mut().set_branch_leading_zeros(false);
+    intel.options_mut().set_show_branch_size(false);
+    intel.options_mut().set_space_after_operand_separator(true);
+    let mut gas = GasFormatter::new();
+    gas.options_mut().set_branch_leading_zeros(false);
+    gas.options_mut().set_space_after_operand_separator(true);
+    let mut lines = Vec::with_capacity(out.len());
+    for (k, ins) in out.iter().enumerate() {
+        let offset = offsets[k] as usize;
+        let next = offsets.get(k + 1).map_or(total, |o| *o as usize);
+        let mut shown = *ins;
+        shown.set_ip(offset as u64);
+        if ins.op_count() > 0 && ins.op0_kind() == OpKind::NearBranch64 {
+            shown.set_near_branch64(real.get(&ins.near_branch64()).copied().unwrap_or(0));
+        }
+        let (mut a, mut b) = (String::new(), String::new());
+        intel.format(&shown, &mut a);
+        gas.format(&shown, &mut b);
+        let labels = label_at.get(&ins.ip()).cloned().unwrap_or_default();
+        lines.push(ListingLine {
+            offset,
+            len: next - offset,
+            labels,
+            intel: a,
+            gas: b,
+        });
+    }
+    lines
+}

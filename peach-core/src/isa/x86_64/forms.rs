@@ -1,0 +1,576 @@
+//! The x86-64 instruction forms, built once from iced-x86's tables (`Code::values()` and
+//! `OpCodeInfo`), and the rules that pick a form for an instruction's operands.
+//!
+//! Every 64-bit-mode Legacy, VEX, EVEX and XOP form whose operands peach can express is kept.
+//! The def/use role of each operand and the implicit registers come from iced's instruction info,
+//! asked once per form with stand-in operands.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use iced_x86::{
+    Code, EncodingKind, Instruction, InstructionInfoFactory, MemoryOperand, Mnemonic, OpAccess,
+    OpCodeOperandKind as OK, OpKind, Register,
+};
+
+use crate::target::{ExtSet, Extension};
+
+/// How a form's operand may be filled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// A general-purpose register of this many bits, or memory if `mem`.
+    Gp { bits: u16, mem: bool },
+    /// A vector register of this many bits, or memory if `mem`.
+    Vec { bits: u16, mem: bool },
+    /// A mask register, or memory if `mem`.
+    K { mem: bool },
+    /// Memory only (the size comes from the form).
+    Mem,
+    /// Exactly this register (the short `AL`/`AX`/`EAX`/`RAX`, `CL` and `DX` forms).
+    Fixed(Register),
+    /// An immediate of this kind.
+    Imm(ImmKind),
+    /// A branch target.
+    Branch,
+}
+
+/// The immediate kinds of x86 forms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ImmKind {
+    /// 8 bits, taken as is (shift counts, shuffle controls).
+    U8,
+    /// 8 bits sign-extended to the operation size (in bits).
+    S8(u16),
+    /// 16 bits.
+    I16,
+    /// 32 bits (for a 32-bit operation).
+    I32,
+    /// 32 bits sign-extended to 64.
+    S32,
+    /// 64 bits.
+    I64,
+    /// The constant 1 (`SHL r, 1`).
+    One,
+}
+
+impl ImmKind {
+    pub(crate) fn fits(self, v: i64) -> bool {
+        match self {
+            ImmKind::U8 => (-128..=255).contains(&v),
+            ImmKind::S8(bits) => {
+                // A value written as unsigned (0xFFFF for a 16-bit operation) is its bits.
+                let sign_extended = match bits {
+                    16 if (0..=0xFFFF).contains(&v) => v as u16 as i16 as i64,
+                    32 if (0..=0xFFFF_FFFF).contains(&v) => v as u32 as i32 as i64,
+                    _ => v,
+                };
+                (-128..=127).contains(&sign_extended)
+            }
+            ImmKind::I16 => (-32768..=65535).contains(&v),
+            ImmKind::I32 => (-(1 << 31)..=0xFFFF_FFFF).contains(&v),
+            ImmKind::S32 => (-(1 << 31)..(1 << 31)).contains(&v),
+            ImmKind::I64 => true,
+            ImmKind::One => v == 1,
+        }
+    }
+
+    /// The iced operand kind for this immediate.
+    pub(crate) fn op_kind(self) -> OpKind {
+        match self {
+            ImmKind::U8 | ImmKind::One => OpKind::Immediate8,
+            ImmKind::S8(16) => OpKind::Immediate8to16,
+            ImmKind::S8(32) => OpKind::Immediate8to32,
+            ImmKind::S8(_) => OpKind::Immediate8to64,
+            ImmKind::I16 => OpKind::Immediate16,
+            ImmKind::I32 => OpKind::Immediate32,
+            ImmKind::S32 => OpKind::Immediate32to64,
+            ImmKind::I64 => OpKind::Immediate64,
+        }
+    }
+
+    /// Bytes the immediate takes in the encoding.
+    pub(crate) fn bytes(self) -> u8 {
+        match self {
+            ImmKind::U8 | ImmKind::S8(_) => 1,
+            ImmKind::One => 0,
+            ImmKind::I16 => 2,
+            ImmKind::I32 | ImmKind::S32 => 4,
+            ImmKind::I64 => 8,
+        }
+    }
+}
+
+/// The def/use role of one operand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Not accessed (memory address computation only, or a zero idiom's source).
+    None,
+    /// Read.
+    Use,
+    /// Written, old value dead.
+    Def,
+    /// Read and written (or conditionally written).
+    UseDef,
+}
+
+fn role(a: OpAccess) -> Role {
+    match a {
+        OpAccess::Read | OpAccess::CondRead => Role::Use,
+        OpAccess::Write => Role::Def,
+        OpAccess::ReadWrite | OpAccess::ReadCondWrite | OpAccess::CondWrite => Role::UseDef,
+        _ => Role::None,
+    }
+}
+
+/// Everything peach needs to know about one iced `Code`.
+#[derive(Clone, Debug)]
+pub(crate) struct Form {
+    pub code: Code,
+    pub slots: Vec<Slot>,
+    pub roles: Vec<Role>,
+    /// The roles when all register operands are the same register (`XOR r, r` reads nothing).
+    pub idiom_roles: Option<Vec<Role>>,
+    /// Registers read or written that are not operands (`MUL` uses RAX and RDX).
+    pub implicit: Vec<(Register, Role)>,
+    pub encoding: EncodingKind,
+    /// Memory access size in bytes (0: none or unsized).
+    pub mem_size: u16,
+    /// Element size in bytes when broadcasting (0: no broadcast).
+    pub bcst_size: u16,
+    pub can_mask: bool,
+    pub can_zero: bool,
+    pub can_round: bool,
+    pub can_sae: bool,
+    pub needs_mask: bool,
+    pub features: ExtSet,
+    /// Writes a ymm/zmm register, leaving the upper state dirty (needs `vzeroupper` before a return).
+    pub dirties_upper: bool,
+    /// The EVEX form with the same operand kinds, for a VEX form (lets xmm16-31 be used).
+    pub evex_twin: Option<Code>,
+    /// Another form of the same mnemonic and encoding family could take the same operands
+    /// (`MOV r64, r/m64` and `MOV r/m64, r64`; `ADD r/m64, imm32` and `ADD RAX, imm32`).
+    pub has_alternatives: bool,
+}
+
+/// All forms, indexed by `Code`, plus the forms of each mnemonic and the mnemonic names.
+pub(crate) struct Forms {
+    by_code: Vec<Option<Form>>,
+    by_mnemonic: Vec<Vec<Code>>,
+    names: HashMap<String, Mnemonic>,
+}
+
+impl Forms {
+    /// The shared table, built on first use.
+    pub(crate) fn get() -> &'static Forms {
+        static FORMS: OnceLock<Forms> = OnceLock::new();
+        FORMS.get_or_init(build)
+    }
+
+    pub(crate) fn form(&self, code: Code) -> Option<&Form> {
+        self.by_code.get(code as usize).and_then(|f| f.as_ref())
+    }
+
+    pub(crate) fn codes(&self, m: Mnemonic) -> &[Code] {
+        self.by_mnemonic
+            .get(m as usize)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The mnemonic named `lowercase_name`, accepting the usual condition-code aliases
+    /// (`jz` for `je`, `cmovnz` for `cmovne`, `setc` for `setb`, ...) and `sal` for `shl`.
+    pub(crate) fn mnemonic(&self, lowercase_name: &str) -> Option<Mnemonic> {
+        if let Some(m) = self.names.get(lowercase_name) {
+            return Some(*m);
+        }
+        if lowercase_name == "sal" {
+            return self.names.get("shl").copied();
+        }
+        const CC: [(&str, &str); 14] = [
+            ("z", "e"),
+            ("nz", "ne"),
+            ("c", "b"),
+            ("nae", "b"),
+            ("nc", "ae"),
+            ("nb", "ae"),
+            ("na", "be"),
+            ("nbe", "a"),
+            ("nge", "l"),
+            ("nl", "ge"),
+            ("ng", "le"),
+            ("nle", "g"),
+            ("pe", "p"),
+            ("po", "np"),
+        ];
+        for prefix in ["j", "cmov", "set"] {
+            if let Some(cc) = lowercase_name.strip_prefix(prefix)
+                && let Some((_, canon)) = CC.iter().find(|(a, _)| *a == cc)
+            {
+                return self.names.get(&format!("{prefix}{canon}")).copied();
+            }
+        }
+        None
+    }
+
+    /// The known mnemonic names closest to `name`, for "did you mean".
+    pub(crate) fn suggest(&self, name: &str) -> Option<&str> {
+        self.names
+            .keys()
+            .map(|k| (edit_distance(k, name), k))
+            .filter(|(d, _)| *d <= 2)
+            .min()
+            .map(|(_, k)| k.as_str())
+    }
+
+    /// Number of forms in the table.
+    pub(crate) fn len(&self) -> usize {
+        self.by_code.iter().flatten().count()
+    }
+
+    /// Every form, in `Code` order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Form> {
+        self.by_code.iter().flatten()
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn slot(k: OK) -> Option<Slot> {
+    use Slot::{Branch, Fixed, Gp, Imm, Mem, Vec};
+    Some(match k {
+        OK::r8_or_mem => Gp { bits: 8, mem: true },
+        OK::r16_or_mem => Gp {
+            bits: 16,
+            mem: true,
+        },
+        OK::r32_or_mem => Gp {
+            bits: 32,
+            mem: true,
+        },
+        OK::r64_or_mem => Gp {
+            bits: 64,
+            mem: true,
+        },
+        OK::r8_reg | OK::r8_opcode => Gp {
+            bits: 8,
+            mem: false,
+        },
+        OK::r16_reg | OK::r16_rm | OK::r16_opcode => Gp {
+            bits: 16,
+            mem: false,
+        },
+        OK::r32_reg | OK::r32_rm | OK::r32_opcode | OK::r32_vvvv => Gp {
+            bits: 32,
+            mem: false,
+        },
+        OK::r64_reg | OK::r64_rm | OK::r64_opcode | OK::r64_vvvv => Gp {
+            bits: 64,
+            mem: false,
+        },
+        OK::xmm_or_mem => Vec {
+            bits: 128,
+            mem: true,
+        },
+        OK::ymm_or_mem => Vec {
+            bits: 256,
+            mem: true,
+        },
+        OK::zmm_or_mem => Vec {
+            bits: 512,
+            mem: true,
+        },
+        OK::xmm_reg | OK::xmm_rm | OK::xmm_vvvv | OK::xmm_is4 | OK::xmm_is5 => Vec {
+            bits: 128,
+            mem: false,
+        },
+        OK::ymm_reg | OK::ymm_rm | OK::ymm_vvvv | OK::ymm_is4 | OK::ymm_is5 => Vec {
+            bits: 256,
+            mem: false,
+        },
+        OK::zmm_reg | OK::zmm_rm | OK::zmm_vvvv => Vec {
+            bits: 512,
+            mem: false,
+        },
+        OK::k_or_mem => Slot::K { mem: true },
+        OK::k_reg | OK::k_rm | OK::k_vvvv => Slot::K { mem: false },
+        OK::mem => Mem,
+        OK::al => Fixed(Register::AL),
+        OK::cl => Fixed(Register::CL),
+        OK::ax => Fixed(Register::AX),
+        OK::dx => Fixed(Register::DX),
+        OK::eax => Fixed(Register::EAX),
+        OK::rax => Fixed(Register::RAX),
+        OK::imm8 => Imm(ImmKind::U8),
+        OK::imm8_const_1 => Imm(ImmKind::One),
+        OK::imm8sex16 => Imm(ImmKind::S8(16)),
+        OK::imm8sex32 => Imm(ImmKind::S8(32)),
+        OK::imm8sex64 => Imm(ImmKind::S8(64)),
+        OK::imm16 => Imm(ImmKind::I16),
+        OK::imm32 => Imm(ImmKind::I32),
+        OK::imm32sex64 => Imm(ImmKind::S32),
+        OK::imm64 => Imm(ImmKind::I64),
+        OK::br64_1 | OK::br64_4 => Branch,
+        _ => return None,
+    })
+}
+
+/// Stand-in operands used to ask iced for a form's operand roles: registers no form uses
+/// implicitly, so that anything else iced reports is implicit.
+fn stand_in(s: Slot, i: usize, same: bool) -> (OpKind, Option<Register>) {
+    let n = if same { 0 } else { i };
+    let gp64 = [
+        Register::R13,
+        Register::R14,
+        Register::R15,
+        Register::R12,
+        Register::R11,
+        Register::R10,
+    ];
+    let pick = |base: Register| -> Register {
+        let full = gp64[n % gp64.len()];
+        match base {
+            Register::AL => full_to_sized(full, 8),
+            Register::AX => full_to_sized(full, 16),
+            Register::EAX => full_to_sized(full, 32),
+            _ => full,
+        }
+    };
+    match s {
+        Slot::Gp { bits, .. } => {
+            let base = match bits {
+                8 => Register::AL,
+                16 => Register::AX,
+                32 => Register::EAX,
+                _ => Register::RAX,
+            };
+            (OpKind::Register, Some(pick(base)))
+        }
+        Slot::Vec { bits, .. } => {
+            let base = match bits {
+                128 => Register::XMM1,
+                256 => Register::YMM1,
+                _ => Register::ZMM1,
+            };
+            (OpKind::Register, Some(add_reg(base, n as u32)))
+        }
+        Slot::K { .. } => (OpKind::Register, Some(add_reg(Register::K1, n as u32))),
+        Slot::Fixed(r) => (OpKind::Register, Some(r)),
+        Slot::Mem => (OpKind::Memory, None),
+        Slot::Imm(k) => (k.op_kind(), None),
+        Slot::Branch => (OpKind::NearBranch64, None),
+    }
+}
+
+/// The register `n` places after `r` in iced's numbering (`XMM1` + 2 = `XMM3`).
+pub(crate) fn add_reg(r: Register, n: u32) -> Register {
+    Register::try_from(r as usize + n as usize).unwrap_or(r)
+}
+
+/// The sized view of a full 64-bit register (`RAX` -> `EAX` for 32).
+pub(crate) fn full_to_sized(full: Register, bits: u16) -> Register {
+    let n = full.number() as u32;
+    match bits {
+        8 => match n {
+            0..=3 => add_reg(Register::AL, n),
+            _ => add_reg(Register::SPL, n - 4),
+        },
+        16 => add_reg(Register::AX, n),
+        32 => add_reg(Register::EAX, n),
+        _ => add_reg(Register::RAX, n),
+    }
+}
+
+/// An instruction of `code` whose operands are still to be set (`Instruction::with` insists on
+/// zero-operand codes in debug builds).
+pub(crate) fn blank(code: Code) -> Instruction {
+    let mut ins = Instruction::default();
+    ins.set_code(code);
+    ins
+}
+
+fn probe(code: Code, slots: &[Slot], same: bool) -> Option<Instruction> {
+    let mut ins = blank(code);
+    for (i, s) in slots.iter().enumerate() {
+        let (kind, reg) = stand_in(*s, i, same);
+        ins.set_op_kind(i as u32, kind);
+        match kind {
+            OpKind::Register => ins.set_op_register(i as u32, reg?),
+            OpKind::Memory => {
+                let m = MemoryOperand::with_base(Register::RBX);
+                ins.set_memory_base(m.base);
+                ins.set_memory_index(Register::None);
+                ins.set_memory_index_scale(1);
+            }
+            OpKind::NearBranch64 => ins.set_near_branch64(0),
+            _ => ins.try_set_immediate_i64(i as u32, 1).ok()?,
+        }
+    }
+    Some(ins)
+}
+
+fn build() -> Forms {
+    let mut by_code: Vec<Option<Form>> = Vec::new();
+    let mut by_mnemonic: Vec<Vec<Code>> = vec![Vec::new(); Mnemonic::values().count()];
+    let mut names = HashMap::new();
+    let mut factory = InstructionInfoFactory::new();
+    for code in Code::values() {
+        by_code.push(make_form(code, &mut factory));
+        if by_code.last().is_some_and(|f| f.is_some()) {
+            let m = code.mnemonic();
+            by_mnemonic[m as usize].push(code);
+            names.insert(format!("{m:?}").to_ascii_lowercase(), m);
+        }
+    }
+    for codes in &by_mnemonic {
+        for &c in codes {
+            let twin = codes.iter().copied().find(|t| {
+                let (f, g) = (by_code[c as usize].as_ref(), by_code[*t as usize].as_ref());
+                matches!((f, g), (Some(f), Some(g)) if f.encoding == EncodingKind::VEX
+                    && g.encoding == EncodingKind::EVEX && f.slots == g.slots)
+            });
+            let alternatives = codes.iter().any(|t| {
+                *t != c
+                    && matches!((by_code[c as usize].as_ref(), by_code[*t as usize].as_ref()),
+                    (Some(f), Some(g)) if interchangeable(f, g))
+            });
+            if let Some(f) = by_code[c as usize].as_mut() {
+                f.evex_twin = twin;
+                f.has_alternatives = alternatives;
+            }
+        }
+    }
+    Forms {
+        by_code,
+        by_mnemonic,
+        names,
+    }
+}
+
+/// Whether some operands could fit both forms (same family, compatible slots).
+fn interchangeable(f: &Form, g: &Form) -> bool {
+    let evex = |x: &Form| x.encoding == EncodingKind::EVEX;
+    if evex(f) != evex(g) || f.slots.len() != g.slots.len() {
+        return false;
+    }
+    f.slots.iter().zip(&g.slots).all(|(a, b)| match (a, b) {
+        (Slot::Gp { bits: x, .. }, Slot::Gp { bits: y, .. }) => x == y,
+        (Slot::Vec { bits: x, .. }, Slot::Vec { bits: y, .. }) => x == y,
+        (Slot::Fixed(r), Slot::Gp { bits, .. }) | (Slot::Gp { bits, .. }, Slot::Fixed(r)) => {
+            r.size() as u16 * 8 == *bits
+        }
+        (Slot::Fixed(r), Slot::Fixed(q)) => r == q,
+        (Slot::K { .. }, Slot::K { .. })
+        | (Slot::Imm(_), Slot::Imm(_))
+        | (Slot::Branch, Slot::Branch) => true,
+        (Slot::Mem, Slot::Mem) => true,
+        (
+            Slot::Mem,
+            Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true },
+        )
+        | (
+            Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true },
+            Slot::Mem,
+        ) => true,
+        _ => false,
+    })
+}
+
+fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
+    let op = code.op_code();
+    let encoding = op.encoding();
+    if !op.is_instruction()
+        || !op.mode64()
+        || matches!(encoding, EncodingKind::D3NOW | EncodingKind::MVEX)
+    {
+        return None;
+    }
+    let slots = op
+        .op_kinds()
+        .iter()
+        .map(|k| slot(*k))
+        .collect::<Option<Vec<_>>>()?;
+    let ins = probe(code, &slots, false)?;
+    let info = factory.info(&ins);
+    let roles: Vec<Role> = (0..slots.len())
+        .map(|i| role(info.op_access(i as u32)))
+        .collect();
+    let explicit: Vec<Register> = (0..slots.len() as u32)
+        .filter(|&i| ins.op_kind(i) == OpKind::Register)
+        .map(|i| ins.op_register(i).full_register())
+        .collect();
+    let mut implicit = Vec::new();
+    for u in info.used_registers() {
+        let full = u.register().full_register();
+        let is_mem_base = full == Register::RBX
+            && slots
+                .iter()
+                .any(|s| matches!(s, Slot::Mem | Slot::Gp { mem: true, .. }));
+        if explicit.contains(&full) || is_mem_base || full == Register::RSP || full == Register::RIP
+        {
+            continue;
+        }
+        if !(full.is_gpr() || full.is_vector_register() || full.is_k()) {
+            continue;
+        }
+        implicit.push((full, role(u.access())));
+    }
+    let idiom_roles = probe(code, &slots, true).and_then(|same| {
+        let info = factory.info(&same);
+        let r: Vec<Role> = (0..slots.len())
+            .map(|i| role(info.op_access(i as u32)))
+            .collect();
+        (r != roles).then_some(r)
+    });
+    let mut features = ExtSet::EMPTY;
+    for f in code.cpuid_features() {
+        features.insert(Extension(*f as u16));
+    }
+    let mem_size = op.memory_size().size() as u16;
+    let dirties_upper = matches!(
+        encoding,
+        EncodingKind::VEX | EncodingKind::EVEX | EncodingKind::XOP
+    ) && slots.iter().zip(&roles).any(|(s, r)| {
+        matches!(
+            s,
+            Slot::Vec {
+                bits: 256 | 512,
+                ..
+            }
+        ) && matches!(r, Role::Def | Role::UseDef)
+    });
+    Some(Form {
+        code,
+        slots,
+        roles,
+        idiom_roles,
+        implicit,
+        encoding,
+        mem_size,
+        bcst_size: if op.can_broadcast() {
+            op.broadcast_memory_size().size() as u16
+        } else {
+            0
+        },
+        can_mask: op.can_use_op_mask_register(),
+        can_zero: op.can_use_zeroing_masking(),
+        can_round: op.can_use_rounding_control(),
+        can_sae: op.can_suppress_all_exceptions(),
+        needs_mask: op.require_op_mask_register(),
+        features,
+        dirties_upper,
+        evex_twin: None,
+        has_alternatives: false,
+    })
+}

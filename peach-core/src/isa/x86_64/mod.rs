@@ -1,0 +1,314 @@
+//! The x86-64 backend: forms and def/use from iced-x86's tables, encoding through iced's
+//! `BlockEncoder`, the System V and Microsoft x64 conventions.
+
+mod abi;
+mod encode;
+pub(crate) mod forms;
+mod regs;
+mod select;
+mod target;
+
+use iced_x86::{Code, EncodingKind, FlowControl, Mnemonic};
+
+pub use regs::{GP, MASK, VEC, X86Builder, X86Reg, reg};
+
+use self::forms::{Forms, Role as FormRole, Slot};
+use self::regs::{GP_UNITS, MASK_UNITS, VEC_UNITS, VIEW_32, VIEW_64, VIEW_XMM, iced, unit_of};
+use super::{ClassInfo, Flow, Isa, Role};
+use crate::abi::{Abi, CallConv};
+use crate::emit::CodeObject;
+use crate::error::Result;
+use crate::ir::{Function, Mem, Operand, Reg, RegClass, Type, VRegInfo};
+use crate::pass::{Body, Frame};
+use crate::target::{Extension, Target};
+
+/// The x86-64 instruction set.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct X86_64;
+
+const GP_ALLOC: u64 = 0xFFFF & !(1 << regs::RSP_UNIT);
+const VEC_LOW: u64 = 0xFFFF << VEC_UNITS;
+const VEC_ALL: u64 = 0xFFFF_FFFF << VEC_UNITS;
+const MASK_ALLOC: u64 = 0xFE << MASK_UNITS;
+
+fn code_of(opcode: u32) -> Code {
+    Code::try_from(opcode as usize).unwrap_or(Code::INVALID)
+}
+
+fn has(target: &Target, f: iced_x86::CpuidFeature) -> bool {
+    target.extensions().contains(Extension(f as u16))
+}
+
+/// Whether the register operands of an instruction are all the same register.
+fn all_same_reg(ops: &[Operand]) -> bool {
+    let mut regs = ops.iter().filter_map(|o| {
+        if let Operand::Reg(r) = o {
+            Some(*r)
+        } else {
+            None
+        }
+    });
+    let Some(first) = regs.next() else {
+        return false;
+    };
+    let mut n = 1;
+    for r in regs {
+        let same = match (first.vreg(), r.vreg()) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => {
+                iced(first).map(|x| x.full_register()) == iced(r).map(|x| x.full_register())
+            }
+            _ => false,
+        };
+        if !same {
+            return false;
+        }
+        n += 1;
+    }
+    n >= 2
+}
+
+impl Isa for X86_64 {
+    const CLASSES: &'static [ClassInfo] = &[
+        ClassInfo {
+            name: "general-purpose",
+            first_unit: GP_UNITS,
+            units: 16,
+        },
+        ClassInfo {
+            name: "vector",
+            first_unit: VEC_UNITS,
+            units: 32,
+        },
+        ClassInfo {
+            name: "mask",
+            first_unit: MASK_UNITS,
+            units: 8,
+        },
+    ];
+
+    fn check_inst(f: &Function, mnemonic: &str, ops: &[Operand]) -> Result<u32> {
+        select::select(f.target(), mnemonic, ops).map(|c| c as u32)
+    }
+
+    fn param_vreg(f: &mut Function, ty: Type) -> Reg {
+        if ty.is_float() {
+            f.new_vreg(VEC, VIEW_XMM)
+        } else {
+            f.new_vreg(GP, VIEW_64)
+        }
+    }
+
+    fn gen_move(dst: Reg, src: Reg, class: RegClass, target: &Target) -> (u32, [Operand; 2]) {
+        if class == VEC {
+            let code = if has(target, iced_x86::CpuidFeature::AVX) {
+                Code::VEX_Vmovaps_xmm_xmmm128
+            } else {
+                Code::Movaps_xmm_xmmm128
+            };
+            (
+                code as u32,
+                [Operand::Reg(dst.xmm()), Operand::Reg(src.xmm())],
+            )
+        } else {
+            (
+                Code::Mov_r64_rm64 as u32,
+                [Operand::Reg(dst.r64()), Operand::Reg(src.r64())],
+            )
+        }
+    }
+
+    fn gen_load_arg(dst: Reg, ty: Type, offset: i32, target: &Target) -> (u32, [Operand; 2]) {
+        let avx = has(target, iced_x86::CpuidFeature::AVX);
+        let mem = Mem::base_disp(regs::ARG_AREA, offset as i64);
+        let (code, dst) = match ty {
+            Type::F64 if avx => (Code::VEX_Vmovsd_xmm_m64, dst.xmm()),
+            Type::F64 => (Code::Movsd_xmm_xmmm64, dst.xmm()),
+            Type::F32 if avx => (Code::VEX_Vmovss_xmm_m32, dst.xmm()),
+            Type::F32 => (Code::Movss_xmm_xmmm32, dst.xmm()),
+            _ => (Code::Mov_r64_rm64, dst.r64()),
+        };
+        (code as u32, [Operand::Reg(dst), Operand::Mem(mem)])
+    }
+
+    fn visit(
+        target: &Target,
+        vregs: &[VRegInfo],
+        opcode: u32,
+        ops: &[Operand],
+        visit: &mut impl FnMut(Reg, Role, u64),
+    ) {
+        let Some(form) = Forms::get().form(code_of(opcode)) else {
+            return;
+        };
+        let roles = match &form.idiom_roles {
+            Some(idiom) if all_same_reg(ops) => idiom,
+            _ => &form.roles,
+        };
+        let vec_units = if select::high_vectors_ok(form, target) {
+            VEC_ALL
+        } else {
+            VEC_LOW
+        };
+        let legacy = form.encoding == EncodingKind::Legacy;
+        for (i, op) in ops.iter().enumerate() {
+            let (slot, role) = (form.slots.get(i), roles.get(i));
+            let (Some(slot), Some(role)) = (slot, role) else {
+                continue;
+            };
+            match op {
+                Operand::Reg(_) | Operand::Masked(_) => {
+                    let (r, merge) = match op {
+                        Operand::Masked(m) => {
+                            visit(m.mask, Role::Use, MASK_ALLOC);
+                            (m.reg, !m.zeroing)
+                        }
+                        Operand::Reg(r) => (*r, false),
+                        _ => unreachable!(),
+                    };
+                    let mut role = match role {
+                        FormRole::None => continue,
+                        FormRole::Use => Role::Use,
+                        FormRole::Def if merge => Role::UseDef,
+                        FormRole::Def => Role::Def,
+                        FormRole::UseDef => Role::UseDef,
+                    };
+                    if role == Role::Def && partial_write(r, vregs, legacy) {
+                        role = Role::UseDef;
+                    }
+                    let allowed = match slot {
+                        Slot::Fixed(f) => unit_of(*f).map_or(0, |u| 1u64 << u),
+                        Slot::Gp { .. } => GP_ALLOC,
+                        Slot::Vec { .. } => vec_units,
+                        _ => MASK_ALLOC,
+                    };
+                    visit(r, role, allowed);
+                }
+                Operand::Mem(m) => visit_mem(m, visit),
+                _ => {}
+            }
+        }
+        for (r, role) in &form.implicit {
+            let role = match role {
+                FormRole::None => continue,
+                FormRole::Use => Role::Use,
+                FormRole::Def => Role::Def,
+                FormRole::UseDef => Role::UseDef,
+            };
+            visit(regs::phys(*r), role, 0);
+        }
+    }
+
+    fn unit(reg: Reg) -> Option<u8> {
+        iced(reg).and_then(unit_of)
+    }
+
+    fn class_units(target: &Target, class: RegClass) -> u64 {
+        let avx512 = has(target, iced_x86::CpuidFeature::AVX512F);
+        match class {
+            GP => GP_ALLOC,
+            VEC if avx512 => VEC_ALL,
+            VEC => VEC_LOW,
+            MASK if avx512 => MASK_ALLOC,
+            _ => 0,
+        }
+    }
+
+    fn flow(opcode: u32, ops: &[Operand]) -> Flow {
+        let label = ops.iter().find_map(|o| {
+            if let Operand::Label(l) = o {
+                Some(*l)
+            } else {
+                None
+            }
+        });
+        match (code_of(opcode).flow_control(), label) {
+            (FlowControl::ConditionalBranch, Some(l)) => Flow::Cond(l),
+            (FlowControl::UnconditionalBranch, Some(l)) => Flow::Jump(l),
+            (
+                FlowControl::Return
+                | FlowControl::IndirectBranch
+                | FlowControl::UnconditionalBranch,
+                _,
+            ) => Flow::Exit,
+            _ => Flow::Next,
+        }
+    }
+
+    fn as_move(opcode: u32, ops: &[Operand]) -> Option<(Reg, Reg)> {
+        let [Operand::Reg(d), Operand::Reg(s)] = ops else {
+            return None;
+        };
+        let m = code_of(opcode).mnemonic();
+        let gp64 = m == Mnemonic::Mov && d.r64() == *d && s.r64() == *s;
+        use Mnemonic::*;
+        let vec = matches!(
+            m,
+            Movaps
+                | Movapd
+                | Movdqa
+                | Movups
+                | Movupd
+                | Movdqu
+                | Vmovaps
+                | Vmovapd
+                | Vmovups
+                | Vmovupd
+                | Vmovdqa
+                | Vmovdqu
+                | Vmovdqa32
+                | Vmovdqa64
+                | Vmovdqu8
+                | Vmovdqu16
+                | Vmovdqu32
+                | Vmovdqu64
+        );
+        (gp64 || vec).then_some((*d, *s))
+    }
+
+    fn call_conv(abi: Abi) -> Result<CallConv> {
+        abi::call_conv(abi)
+    }
+
+    fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) -> Result<CodeObject> {
+        encode::emit(body, units, frame, conv)
+    }
+
+    fn dirties_upper(opcode: u32) -> bool {
+        Forms::get()
+            .form(code_of(opcode))
+            .is_some_and(|f| f.dirties_upper)
+    }
+
+    fn extension_name(e: Extension) -> &'static str {
+        target::extension_name(e)
+    }
+
+    fn extension_by_name(name: &str) -> Option<Extension> {
+        target::extension_by_name(name)
+    }
+}
+
+fn visit_mem(m: &Mem, visit: &mut impl FnMut(Reg, Role, u64)) {
+    for r in [m.base, m.index].into_iter().flatten() {
+        if r != regs::ARG_AREA {
+            visit(r, Role::Use, GP_ALLOC);
+        }
+    }
+}
+
+/// A write that keeps part of the old value: 8/16-bit writes of a wider general-purpose value,
+/// and legacy-SSE xmm writes of a value also used as ymm/zmm.
+fn partial_write(r: Reg, vregs: &[VRegInfo], legacy: bool) -> bool {
+    match r.vreg() {
+        Some(i) => {
+            let max = vregs.get(i as usize).map_or(0, |v| v.max_view);
+            match r.class() {
+                GP => r.view() < VIEW_32 && max > r.view(),
+                VEC => legacy && max > r.view(),
+                _ => false,
+            }
+        }
+        None => iced(r).is_some_and(|x| x.is_gpr() && x.size() < 4),
+    }
+}

@@ -1,0 +1,423 @@
+//! Choosing forms: which iced `Code`s accept an instruction's operands, which one is written
+//! into the IR before allocation (VEX before EVEX, short immediates first), and which one is
+//! encoded once the physical registers are known (the shortest).
+
+use iced_x86::{Code, EncodingKind, Mnemonic, Register};
+
+use super::forms::{Form, Forms, Slot};
+use super::regs::{self, GP, MASK, VEC};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ir::{Mem, Operand, Reg, Rounding};
+use crate::target::Target;
+
+/// What an operand is, for matching against form slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// General-purpose register of `bits`; `phys` when physical.
+    Gp { bits: u16, phys: Option<Register> },
+    /// Vector register of `bits`; `high` when it is physical xmm16-31 (EVEX only).
+    Vec { bits: u16, high: bool },
+    /// Mask register.
+    K,
+    /// Memory of `size` bytes (0: unknown), broadcast or not.
+    Mem { size: u16, bcst: bool },
+    /// Immediate.
+    Imm(i64),
+    /// Label.
+    Label,
+}
+
+/// An instruction's operands, reduced to what form matching needs.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Shapes {
+    pub ops: [Option<Shape>; 6],
+    pub len: usize,
+    pub masked: bool,
+    pub zeroing: bool,
+    pub rounding: Option<Rounding>,
+}
+
+fn reg_shape(r: Reg) -> Option<Shape> {
+    if r.is_virtual() {
+        return Some(match r.class() {
+            GP => Shape::Gp {
+                bits: 8 << r.view(),
+                phys: None,
+            },
+            VEC => Shape::Vec {
+                bits: 128 << r.view(),
+                high: false,
+            },
+            _ => Shape::K,
+        });
+    }
+    let ir = regs::iced(r)?;
+    if ir.is_gpr() {
+        Some(Shape::Gp {
+            bits: ir.size() as u16 * 8,
+            phys: Some(ir),
+        })
+    } else if ir.is_vector_register() {
+        Some(Shape::Vec {
+            bits: ir.size() as u16 * 8,
+            high: ir.number() >= 16,
+        })
+    } else if ir.is_k() {
+        Some(Shape::K)
+    } else {
+        None
+    }
+}
+
+fn check_mem(m: &Mem) -> Result<()> {
+    let bad = |msg: String| Err(Error::new(ErrorKind::InvalidMemory, msg));
+    if m.scale == 0 {
+        return bad("a memory operand can have one index register; this one has two".into());
+    }
+    if !matches!(m.scale, 1 | 2 | 4 | 8) {
+        return bad(format!(
+            "index scale {} is not encodable: use 1, 2, 4 or 8",
+            m.scale
+        ));
+    }
+    if i32::try_from(m.disp).is_err() {
+        return bad(format!("displacement {} does not fit in 32 bits", m.disp));
+    }
+    for (what, r) in [("base", m.base), ("index", m.index)] {
+        let Some(r) = r else { continue };
+        if r == regs::ARG_AREA {
+            continue;
+        }
+        let ok = if r.is_virtual() {
+            r.class() == GP
+        } else {
+            regs::iced(r)
+                .is_some_and(|ir| ir.is_gpr64() && !(what == "index" && ir == Register::RSP))
+        };
+        if !ok {
+            return bad(format!(
+                "the {what} of a memory operand must be a 64-bit general-purpose register{}",
+                if what == "index" {
+                    " other than rsp"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    if m.base.is_none() && m.index.is_none() {
+        return bad("a memory operand needs a base or an index register".into());
+    }
+    Ok(())
+}
+
+/// Reduces operands to shapes, checking registers and memory operands on the way.
+pub(crate) fn shapes(ops: &[Operand]) -> Result<Shapes> {
+    let mut s = Shapes::default();
+    for (i, op) in ops.iter().enumerate() {
+        if i >= s.ops.len() {
+            return Err(Error::new(
+                ErrorKind::InvalidOperands,
+                "x86 instructions take at most 5 operands",
+            ));
+        }
+        let shape = match op {
+            Operand::Reg(r) => reg_shape(*r),
+            Operand::Masked(m) => {
+                if i != 0 {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperands,
+                        "only the destination (first operand) can be masked",
+                    ));
+                }
+                if reg_shape(m.mask) != Some(Shape::K) || m.mask == regs::reg::K0 {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperands,
+                        "a write mask must be one of k1-k7 or a virtual mask register",
+                    ));
+                }
+                s.masked = true;
+                s.zeroing = m.zeroing;
+                reg_shape(m.reg)
+            }
+            Operand::Mem(m) => {
+                check_mem(m)?;
+                Some(Shape::Mem {
+                    size: m.size,
+                    bcst: m.broadcast,
+                })
+            }
+            Operand::Imm(v) => Some(Shape::Imm(*v)),
+            Operand::Label(_) => Some(Shape::Label),
+            Operand::Rounding(r) => {
+                if i + 1 != ops.len() {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperands,
+                        "rounding ({rn-sae} and friends) must be the last operand",
+                    ));
+                }
+                s.rounding = Some(*r);
+                continue;
+            }
+        };
+        let Some(shape) = shape else {
+            return Err(Error::new(
+                ErrorKind::InvalidOperands,
+                format!("operand {} is not a register peach can use", i + 1),
+            ));
+        };
+        s.ops[i] = Some(shape);
+        s.len += 1;
+    }
+    Ok(s)
+}
+
+/// How well a form fits: `None` if it does not, else whether immediates were ignored.
+pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
+    if form.slots.len() != s.len {
+        return false;
+    }
+    if (s.masked && !form.can_mask)
+        || (s.zeroing && !form.can_zero)
+        || (form.needs_mask && !s.masked)
+    {
+        return false;
+    }
+    match s.rounding {
+        Some(Rounding::Sae) if !form.can_sae => return false,
+        Some(Rounding::Sae) | None => {}
+        Some(_) if !form.can_round => return false,
+        Some(_) => {}
+    }
+    let evex = form.encoding == EncodingKind::EVEX;
+    form.slots.iter().zip(&s.ops).all(|(slot, shape)| {
+        let Some(shape) = shape else { return false };
+        match (*slot, *shape) {
+            (Slot::Gp { bits, .. }, Shape::Gp { bits: b, .. }) => bits == b,
+            (Slot::Fixed(r), Shape::Gp { bits, phys }) => match phys {
+                Some(p) => p == r,
+                None => r.size() as u16 * 8 == bits,
+            },
+            (Slot::Vec { bits, .. }, Shape::Vec { bits: b, high }) => bits == b && (evex || !high),
+            (Slot::K { .. }, Shape::K) => true,
+            (
+                Slot::Gp { mem: true, .. }
+                | Slot::Vec { mem: true, .. }
+                | Slot::K { mem: true }
+                | Slot::Mem,
+                Shape::Mem { size, bcst },
+            ) => {
+                if s.rounding.is_some() {
+                    return false;
+                }
+                if bcst {
+                    form.bcst_size != 0 && (size == 0 || size == form.bcst_size)
+                } else {
+                    size == 0 || size == form.mem_size
+                }
+            }
+            (Slot::Imm(k), Shape::Imm(v)) => !check_imm || k.fits(v),
+            (Slot::Branch, Shape::Label) => true,
+            _ => false,
+        }
+    })
+}
+
+/// Whether a form needs a fixed register where a virtual register stands.
+fn fixed_for_vreg(form: &Form, s: &Shapes) -> bool {
+    form.slots.iter().zip(&s.ops).any(|(slot, sh)| {
+        matches!(
+            (slot, sh),
+            (Slot::Fixed(_), Some(Shape::Gp { phys: None, .. }))
+        )
+    })
+}
+
+fn imm_bytes(form: &Form) -> u8 {
+    form.slots
+        .iter()
+        .map(|s| if let Slot::Imm(k) = s { k.bytes() } else { 0 })
+        .sum()
+}
+
+fn mnemonic_name(m: Mnemonic) -> String {
+    format!("{m:?}").to_ascii_uppercase()
+}
+
+/// Picks the form recorded in the IR for a user's instruction.
+pub(crate) fn select(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<Code> {
+    let forms = Forms::get();
+    let mut buf = [0u8; 24];
+    let lower = lowercase(mnemonic, &mut buf);
+    let Some(m) = lower.and_then(|l| forms.mnemonic(l)) else {
+        let hint = forms
+            .suggest(&mnemonic.to_ascii_lowercase())
+            .map(|s| format!(" (did you mean `{}`?)", s.to_ascii_uppercase()));
+        return Err(Error::new(
+            ErrorKind::UnknownMnemonic,
+            format!(
+                "unknown x86-64 instruction `{mnemonic}`{}",
+                hint.unwrap_or_default()
+            ),
+        ));
+    };
+    let s = shapes(ops)?;
+    let mut best: Option<(&Form, (bool, bool, u8))> = None;
+    let mut any_match = None;
+    for &code in forms.codes(m) {
+        let Some(form) = forms.form(code) else {
+            continue;
+        };
+        if !matches(form, &s, true) {
+            continue;
+        }
+        any_match.get_or_insert(form);
+        if !form.features.is_subset(target.extensions()) {
+            continue;
+        }
+        let rank = (
+            form.encoding == EncodingKind::EVEX,
+            fixed_for_vreg(form, &s),
+            imm_bytes(form),
+        );
+        if best.is_none_or(|(_, r)| rank < r) {
+            best = Some((form, rank));
+        }
+    }
+    if let Some((form, _)) = best {
+        check_ambiguous_size(forms, m, form, &s, target)?;
+        return Ok(form.code);
+    }
+    let name = mnemonic_name(m);
+    if let Some(form) = any_match {
+        let missing: Vec<&str> = form
+            .features
+            .iter()
+            .filter(|e| !target.extensions().contains(*e))
+            .map(|e| target.extension_name(e))
+            .collect();
+        return Err(Error::new(
+            ErrorKind::NotInTarget,
+            format!(
+                "{name} ({}) needs {}, which target `{}` does not have",
+                form.code.op_code().instruction_string(),
+                missing.join(" and "),
+                target.name()
+            ),
+        ));
+    }
+    let imm_only = forms
+        .codes(m)
+        .iter()
+        .filter_map(|c| forms.form(*c))
+        .any(|f| matches(f, &s, false));
+    if imm_only {
+        return Err(Error::new(
+            ErrorKind::ImmediateOutOfRange,
+            format!("the immediate does not fit any form of {name}"),
+        ));
+    }
+    let mut listed: Vec<String> = forms
+        .codes(m)
+        .iter()
+        .map(|c| c.op_code().instruction_string().to_string())
+        .collect();
+    listed.dedup();
+    let more = listed.len().saturating_sub(6);
+    listed.truncate(6);
+    Err(Error::new(
+        ErrorKind::InvalidOperands,
+        format!(
+            "no form of {name} takes ({}); forms: {}{}",
+            describe(&s),
+            listed.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        ),
+    ))
+}
+
+/// A memory operand without a size that several forms would take with different sizes.
+fn check_ambiguous_size(
+    forms: &Forms,
+    m: Mnemonic,
+    chosen: &Form,
+    s: &Shapes,
+    target: &Target,
+) -> Result<()> {
+    if !s
+        .ops
+        .iter()
+        .flatten()
+        .any(|sh| matches!(sh, Shape::Mem { size: 0, .. }))
+    {
+        return Ok(());
+    }
+    let other = forms
+        .codes(m)
+        .iter()
+        .filter_map(|c| forms.form(*c))
+        .find(|f| {
+            f.mem_size != chosen.mem_size
+                && matches(f, s, true)
+                && f.features.is_subset(target.extensions())
+        });
+    match other {
+        Some(f) => Err(Error::new(
+            ErrorKind::InvalidMemory,
+            format!(
+                "the size of the memory operand is ambiguous ({} or {} bytes): give it with `Mem::sized`",
+                chosen.mem_size, f.mem_size
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn describe(s: &Shapes) -> String {
+    let parts: Vec<String> = s
+        .ops
+        .iter()
+        .flatten()
+        .map(|sh| match sh {
+            Shape::Gp { bits, .. } => format!("r{bits}"),
+            Shape::Vec { bits: 128, .. } => "xmm".into(),
+            Shape::Vec { bits: 256, .. } => "ymm".into(),
+            Shape::Vec { .. } => "zmm".into(),
+            Shape::K => "k".into(),
+            Shape::Mem { size: 0, .. } => "mem".into(),
+            Shape::Mem { size, .. } => format!("m{}", size * 8),
+            Shape::Imm(v) => format!("imm {v}"),
+            Shape::Label => "label".into(),
+        })
+        .collect();
+    parts.join(", ")
+}
+
+fn lowercase<'a>(s: &str, buf: &'a mut [u8; 24]) -> Option<&'a str> {
+    let b = s.as_bytes();
+    if b.len() > buf.len() {
+        return None;
+    }
+    for (d, c) in buf.iter_mut().zip(b) {
+        *d = c.to_ascii_lowercase();
+    }
+    std::str::from_utf8(&buf[..b.len()]).ok()
+}
+
+/// Whether `unit` may hold a vector operand of `form` on `target` (xmm16-31 need EVEX).
+pub(crate) fn high_vectors_ok(form: &Form, target: &Target) -> bool {
+    form.encoding == EncodingKind::EVEX
+        || form
+            .evex_twin
+            .and_then(|c| Forms::get().form(c))
+            .is_some_and(|f| f.features.is_subset(target.extensions()))
+}
+
+/// Whether `s`'s mask class is used.
+pub(crate) fn is_mask(r: Reg) -> bool {
+    r.is_virtual() && r.class() == MASK
+}

@@ -1,0 +1,48 @@
+//! peach-core: the compiler behind peach.
+//!
+//! A kernel is recorded into a [`Function`] (virtual registers, labels, instructions written
+//! with their mnemonics), then [`Function::compile`] runs the pipeline in [`pass`]: ABI binding,
+//! control-flow graph, liveness and register allocation (never spilling), frame layout and
+//! encoding, and returns a [`CodeObject`] with the machine code, the ISA extensions it uses and a
+//! listing.
+//!
+//! ```
+//! use peach_core::prelude::*;
+//!
+//! // u64 add3(u64 a, u64 b, u64 c) { a + b + c }
+//! let sig = Signature::new(&[Type::U64, Type::U64, Type::U64], Some(Type::U64));
+//! let mut f = Function::new("add3", sig, Target::x86_64_baseline());
+//! let (a, b, c) = (f.param(0), f.param(1), f.param(2));
+//! f.ins("add", (a, b));
+//! f.ins("add", (a, c));
+//! f.ret(a);
+//! let code = f.compile(Abi::SysV)?;
+//! assert!(code.listing().contains("add"));
+//! # Ok::<(), peach_core::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod abi;
+pub mod emit;
+mod error;
+pub mod ir;
+pub mod isa;
+pub mod pass;
+pub mod target;
+
+pub use abi::Abi;
+pub use emit::CodeObject;
+pub use error::{Error, ErrorKind, Result};
+pub use ir::Function;
+pub use target::Target;
+
+/// Everything a kernel author needs, in one import.
+pub mod prelude {
+    pub use crate::abi::Abi;
+    pub use crate::emit::CodeObject;
+    pub use crate::error::{Error, ErrorKind};
+    pub use crate::ir::{Function, Label, Mem, Operand, Reg, Rounding, Signature, Type};
+    pub use crate::isa::x86_64::{X86Builder, X86Reg, reg::*};
+    pub use crate::target::Target;
+}

@@ -1,0 +1,128 @@
+//! ABI lowering: parameters become live-in virtual registers copied from where the calling
+//! convention puts them; returns move their value into the result register; after allocation,
+//! the frame records which callee-saved registers the prologue must save.
+//!
+//! Requires: a recorded function. Guarantees: every `Ret` carries physical registers only.
+//! Linear in the number of instructions.
+
+use std::panic::Location;
+
+use super::regalloc::Allocation;
+use super::{Body, Frame};
+use crate::abi::{CallConv, ParamLoc};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ir::{Function, Inst, Op, Operand, Reg};
+use crate::isa::Isa;
+
+/// Builds the body: parameter moves first, then the user's code with returns expanded.
+pub(crate) fn bind_params<I: Isa>(f: &Function, conv: &CallConv) -> Result<Body> {
+    let mut body = Body {
+        name: f.name().to_string(),
+        sig: f.signature().clone(),
+        target: f.target().clone(),
+        insts: Vec::with_capacity(f.insts().len() + 8),
+        operands: Vec::with_capacity(f.operands.len() + 16),
+        vregs: f.vregs.clone(),
+        num_labels: f.num_labels(),
+    };
+    let mut used = vec![false; f.vregs.len()];
+    for op in &f.operands {
+        let regs = match op {
+            Operand::Reg(r) => [Some(*r), None],
+            Operand::Masked(m) => [Some(m.reg), Some(m.mask)],
+            Operand::Mem(m) => [m.base, m.index],
+            _ => continue,
+        };
+        for i in regs.into_iter().flatten().filter_map(|r| r.vreg()) {
+            used[i as usize] = true;
+        }
+    }
+    let entry = Location::caller();
+    let locs = conv.param_locs(f.signature().params());
+    for (p, loc) in f.params().iter().zip(locs) {
+        let index = p.reg.vreg().unwrap_or(0) as usize;
+        if !used.get(index).copied().unwrap_or(false) {
+            continue;
+        }
+        let (op, ops) = match loc {
+            ParamLoc::Reg(id) => I::gen_move(p.reg, Reg::phys(id), p.reg.class(), &body.target),
+            ParamLoc::Stack(off) => I::gen_load_arg(p.reg, p.ty, off, &body.target),
+        };
+        push(&mut body, Op::Isa(op), &ops, entry);
+    }
+    for inst in f.insts() {
+        let ops = f.operands(inst);
+        match (inst.op, ops) {
+            (Op::Ret, [Operand::Reg(v)]) => {
+                let ty = f
+                    .signature()
+                    .ret()
+                    .ok_or_else(|| Error::internal("return value without a return type"))?;
+                let id = if ty.is_float() {
+                    conv.float_ret
+                } else {
+                    conv.int_ret
+                };
+                let (op, mv) = I::gen_move(Reg::phys(id), *v, v.class(), &body.target);
+                let dst = match mv[0] {
+                    Operand::Reg(r) => r,
+                    _ => return Err(Error::internal("move without a register destination")),
+                };
+                push(&mut body, Op::Isa(op), &mv, inst.loc);
+                push(&mut body, Op::Ret, &[Operand::Reg(dst)], inst.loc);
+            }
+            (Op::Ret, [_, ..]) => {
+                return Err(Error::at(
+                    ErrorKind::Signature,
+                    "a return value must be a register",
+                    inst.loc,
+                ));
+            }
+            _ => push(&mut body, inst.op, ops, inst.loc),
+        }
+    }
+    Ok(body)
+}
+
+fn push(body: &mut Body, op: Op, ops: &[Operand], loc: &'static Location<'static>) {
+    let first = body.operands.len() as u32;
+    body.operands.extend_from_slice(ops);
+    body.insts.push(Inst {
+        op,
+        first,
+        len: ops.len() as u8,
+        loc,
+    });
+}
+
+/// Decides the frame: the callee-saved units written and whether upper vector state is dirty.
+pub(crate) fn frame<I: Isa>(body: &Body, alloc: &Allocation, conv: &CallConv) -> Frame {
+    let mut written = 0u64;
+    let mut dirty = false;
+    for inst in &body.insts {
+        let Op::Isa(opcode) = inst.op else { continue };
+        dirty |= I::dirties_upper(opcode);
+        I::visit(
+            &body.target,
+            &body.vregs,
+            opcode,
+            body.ops(inst),
+            &mut |r, role, _| {
+                if !role.writes() {
+                    return;
+                }
+                let unit = match r.vreg() {
+                    Some(v) => alloc.units.get(v as usize).copied(),
+                    None => I::unit(r),
+                };
+                if let Some(u) = unit.filter(|u| *u < 64) {
+                    written |= 1 << u;
+                }
+            },
+        );
+    }
+    Frame {
+        saved: written & conv.callee_saved,
+        clear_upper: dirty,
+    }
+}

@@ -1,0 +1,105 @@
+//! The control-flow graph: basic blocks and their successors.
+//!
+//! Blocks start at the entry, at every bound label and after every branch or return.
+//! Requires: labels used by branches are bound (checked by `Function::compile`).
+//! Linear in the number of instructions.
+
+use super::Body;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ir::Op;
+use crate::isa::{Flow, Isa};
+
+/// A basic block: a range of instructions and up to two successors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// First instruction.
+    pub start: u32,
+    /// One past the last instruction.
+    pub end: u32,
+    /// Successor blocks (`u32::MAX`: none).
+    pub succs: [u32; 2],
+}
+
+/// The blocks of a body, in layout order.
+pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
+    let n = body.insts.len();
+    let mut label_inst = vec![u32::MAX; body.num_labels];
+    let mut leader = vec![false; n + 1];
+    leader[0] = true;
+    for (i, inst) in body.insts.iter().enumerate() {
+        match inst.op {
+            Op::Bind(l) => {
+                if let Some(slot) = label_inst.get_mut(l.0 as usize) {
+                    *slot = i as u32;
+                }
+                leader[i] = true;
+            }
+            Op::Ret => leader[i + 1] = true,
+            Op::Isa(op) => {
+                if I::flow(op, body.ops(inst)) != Flow::Next {
+                    leader[i + 1] = true;
+                }
+            }
+        }
+    }
+    let mut blocks = Vec::new();
+    let mut block_of = vec![u32::MAX; n + 1];
+    let mut start = 0;
+    for i in 1..=n {
+        if leader[i] || i == n {
+            if i > start {
+                block_of[start] = blocks.len() as u32;
+                blocks.push(Block {
+                    start: start as u32,
+                    end: i as u32,
+                    succs: [u32::MAX; 2],
+                });
+            }
+            start = i;
+        }
+    }
+    let target_block = |l: crate::ir::Label, loc| -> Result<u32> {
+        let at = label_inst.get(l.0 as usize).copied().unwrap_or(u32::MAX);
+        if at == u32::MAX {
+            return Err(Error::at(
+                ErrorKind::Label,
+                format!("label L{} is used but never bound", l.0),
+                loc,
+            ));
+        }
+        // A label bound at the very end leaves the function.
+        Ok(block_of.get(at as usize).copied().unwrap_or(u32::MAX))
+    };
+    let count = blocks.len() as u32;
+    for b in 0..blocks.len() {
+        let last = &body.insts[blocks[b].end as usize - 1];
+        let next = if b as u32 + 1 < count {
+            b as u32 + 1
+        } else {
+            u32::MAX
+        };
+        let falls_through = match last.op {
+            Op::Ret => false,
+            Op::Bind(_) => true,
+            Op::Isa(op) => matches!(I::flow(op, body.ops(last)), Flow::Next | Flow::Cond(_)),
+        };
+        if falls_through && next == u32::MAX {
+            return Err(Error::at(
+                ErrorKind::Signature,
+                "control reaches the end of the function without a return: end it with `ret`",
+                last.loc,
+            ));
+        }
+        blocks[b].succs = match last.op {
+            Op::Ret => [u32::MAX; 2],
+            Op::Bind(_) => [next, u32::MAX],
+            Op::Isa(op) => match I::flow(op, body.ops(last)) {
+                Flow::Next => [next, u32::MAX],
+                Flow::Cond(l) => [target_block(l, last.loc)?, next],
+                Flow::Jump(l) => [target_block(l, last.loc)?, u32::MAX],
+                Flow::Exit => [u32::MAX; 2],
+            },
+        };
+    }
+    Ok(blocks)
+}

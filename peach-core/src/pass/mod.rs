@@ -1,0 +1,63 @@
+//! The compilation pipeline, one pass per file, in the order they run (see [`compile`]).
+
+pub(crate) mod abi;
+pub(crate) mod cfg;
+pub mod regalloc;
+
+use crate::abi::Abi;
+use crate::emit::CodeObject;
+use crate::error::Result;
+use crate::ir::{Function, Inst, Operand, Signature, VRegInfo};
+use crate::isa::Isa;
+use crate::target::Target;
+
+/// A function on its way through the pipeline: the user's instructions plus what the passes add
+/// (parameter moves, return moves).
+#[derive(Clone, Debug)]
+pub struct Body {
+    /// Symbol name.
+    pub name: String,
+    /// Signature.
+    pub sig: Signature,
+    /// Target.
+    pub target: Target,
+    /// Instructions.
+    pub insts: Vec<Inst>,
+    /// Operands of all instructions.
+    pub operands: Vec<Operand>,
+    /// Virtual registers.
+    pub vregs: Vec<VRegInfo>,
+    /// Number of labels.
+    pub num_labels: usize,
+}
+
+impl Body {
+    /// The operands of `inst`.
+    pub fn ops(&self, inst: &Inst) -> &[Operand] {
+        &self.operands[inst.first as usize..inst.first as usize + inst.len as usize]
+    }
+}
+
+/// What the prologue and epilogues must do, decided after register allocation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Frame {
+    /// Callee-saved units the code writes: the prologue saves them, every epilogue restores them.
+    pub saved: u64,
+    /// Clear the upper vector state before returning (x86 `vzeroupper`).
+    pub clear_upper: bool,
+}
+
+/// Runs the pipeline for ISA `I`.
+pub(crate) fn compile<I: Isa>(f: &Function, abi: Abi) -> Result<CodeObject> {
+    let conv = I::call_conv(abi)?;
+    let body = abi::bind_params::<I>(f, &conv)?;
+    let cfg = cfg::build::<I>(&body)?;
+    let input = regalloc::AllocInput::build::<I>(&body, &cfg, &conv);
+    let alloc = regalloc::allocate(&input)?;
+    if cfg!(debug_assertions) {
+        regalloc::check(&input, &alloc)
+            .map_err(|e| crate::error::Error::internal(e.to_string()))?;
+    }
+    let frame = abi::frame::<I>(&body, &alloc, &conv);
+    I::emit(&body, &alloc.units, &frame, &conv)
+}

@@ -1,0 +1,167 @@
+//! Register allocation, as three parts that share only data:
+//!
+//! - [`AllocInput`]: an abstract view of the function (blocks, and per instruction the registers
+//!   it reads and writes with the units each may take), built once from the IR and the ISA;
+//! - [`allocate`]: liveness, then linear scan over live ranges, returning an [`Allocation`] (one
+//!   unit per virtual register) and never changing the input. It never spills: when values do not
+//!   fit, the error names the busiest instruction and every value live there;
+//! - [`check`]: an independent checker that replays the allocation over the control-flow graph
+//!   and proves every read finds the value it expects. It shares no code with the allocator.
+
+mod check;
+mod liveness;
+mod scan;
+
+use std::panic::Location;
+
+pub use check::{CheckError, check};
+pub use scan::allocate;
+
+use super::Body;
+use super::cfg::Block;
+use crate::abi::CallConv;
+use crate::ir::{Op, Operand, RegClass};
+use crate::isa::{ClassInfo, Isa, Role};
+
+/// What an operand names: a virtual register or a physical unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Var {
+    /// Virtual register `n`.
+    V(u32),
+    /// Physical unit `n`.
+    P(u8),
+}
+
+/// One register read or written by an instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocOp {
+    /// The register.
+    pub var: Var,
+    /// Read, written or both.
+    pub role: Role,
+    /// Units a virtual register may take here (ignored for physical ones).
+    pub allowed: u64,
+}
+
+/// A register copy, which the allocator tries to make a no-op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Move {
+    /// Destination.
+    pub dst: Var,
+    /// Source.
+    pub src: Var,
+}
+
+/// The allocator's view of a function.
+#[derive(Clone, Debug)]
+pub struct AllocInput {
+    /// Class of each virtual register.
+    pub vreg_class: Vec<RegClass>,
+    /// Where each virtual register was created (for messages).
+    pub vreg_loc: Vec<&'static Location<'static>>,
+    /// Where each instruction was written (for messages).
+    pub inst_loc: Vec<&'static Location<'static>>,
+    /// Operands of instruction `i` are `ops[op_start[i]..op_start[i + 1]]`.
+    pub op_start: Vec<u32>,
+    /// All operands.
+    pub ops: Vec<AllocOp>,
+    /// Basic blocks in layout order; block 0 is the entry.
+    pub blocks: Vec<Block>,
+    /// The register classes.
+    pub classes: &'static [ClassInfo],
+    /// Units each class may use on this target.
+    pub class_units: Vec<u64>,
+    /// Units in order of preference.
+    pub order: &'static [u8],
+    /// Register copies, by instruction.
+    pub moves: Vec<(u32, Move)>,
+}
+
+impl AllocInput {
+    /// Builds the view of `body` for ISA `I`.
+    pub(crate) fn build<I: Isa>(body: &Body, blocks: &[Block], conv: &CallConv) -> AllocInput {
+        let n = body.insts.len();
+        let mut input = AllocInput {
+            vreg_class: body.vregs.iter().map(|v| v.class).collect(),
+            vreg_loc: body.vregs.iter().map(|v| v.loc).collect(),
+            inst_loc: Vec::with_capacity(n),
+            op_start: Vec::with_capacity(n + 1),
+            ops: Vec::with_capacity(n * 3),
+            blocks: blocks.to_vec(),
+            classes: I::CLASSES,
+            class_units: (0..I::CLASSES.len())
+                .map(|c| I::class_units(&body.target, RegClass(c as u8)))
+                .collect(),
+            order: conv.alloc_order,
+            moves: Vec::new(),
+        };
+        let var = |r: crate::ir::Reg| match r.vreg() {
+            Some(v) => Some(Var::V(v)),
+            None => I::unit(r).map(Var::P),
+        };
+        for (i, inst) in body.insts.iter().enumerate() {
+            input.op_start.push(input.ops.len() as u32);
+            input.inst_loc.push(inst.loc);
+            let ops = body.ops(inst);
+            match inst.op {
+                Op::Isa(opcode) => {
+                    let out = &mut input.ops;
+                    I::visit(
+                        &body.target,
+                        &body.vregs,
+                        opcode,
+                        ops,
+                        &mut |r, role, allowed| {
+                            if let Some(var) = var(r) {
+                                out.push(AllocOp { var, role, allowed });
+                            }
+                        },
+                    );
+                    if let Some((d, s)) = I::as_move(opcode, ops)
+                        && let (Some(dst), Some(src)) = (var(d), var(s))
+                    {
+                        input.moves.push((i as u32, Move { dst, src }));
+                    }
+                }
+                Op::Ret => {
+                    for op in ops {
+                        if let Operand::Reg(r) = op
+                            && let Some(var) = var(*r)
+                        {
+                            input.ops.push(AllocOp {
+                                var,
+                                role: Role::Use,
+                                allowed: u64::MAX,
+                            });
+                        }
+                    }
+                }
+                Op::Bind(_) => {}
+            }
+        }
+        input.op_start.push(input.ops.len() as u32);
+        input
+    }
+
+    /// Number of instructions.
+    pub fn num_insts(&self) -> usize {
+        self.inst_loc.len()
+    }
+
+    /// Number of virtual registers.
+    pub fn num_vregs(&self) -> usize {
+        self.vreg_class.len()
+    }
+
+    /// The operands of instruction `i`.
+    pub fn inst_ops(&self, i: usize) -> &[AllocOp] {
+        &self.ops[self.op_start[i] as usize..self.op_start[i + 1] as usize]
+    }
+}
+
+/// The result: the unit of every virtual register (`u8::MAX` for those never used).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allocation {
+    /// Unit per virtual register.
+    pub units: Vec<u8>,
+}

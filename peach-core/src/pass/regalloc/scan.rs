@@ -1,0 +1,176 @@
+//! Linear scan: values in order of their first live point, each given the first unit that is free
+//! for its whole range. A copy's source or destination unit is tried first, so that parameter,
+//! return and user copies usually disappear. No spilling, no splitting: if nothing is free, the
+//! error explains the register pressure.
+//!
+//! O(values x units) after an O(n log n) sort.
+
+use super::liveness::{self, Liveness};
+use super::{AllocInput, Allocation, Var};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Allocates every virtual register of `input` to a unit, or explains why they do not fit.
+pub fn allocate(input: &AllocInput) -> Result<Allocation> {
+    let live = liveness::analyze(input)?;
+    let nv = input.num_vregs();
+    let mut allowed = vec![u64::MAX; nv];
+    for op in &input.ops {
+        if let Var::V(v) = op.var {
+            allowed[v as usize] &= op.allowed;
+        }
+    }
+    for (v, a) in allowed.iter_mut().enumerate() {
+        *a &= input
+            .class_units
+            .get(input.vreg_class[v].0 as usize)
+            .copied()
+            .unwrap_or(0);
+    }
+    let mut hint_unit = vec![u8::MAX; nv];
+    let mut partner = vec![u32::MAX; nv];
+    for (_, mv) in &input.moves {
+        match (mv.dst, mv.src) {
+            (Var::V(d), Var::P(u)) => hint_unit[d as usize] = u,
+            (Var::P(u), Var::V(s)) => hint_unit[s as usize] = u,
+            (Var::V(d), Var::V(s)) => {
+                partner[d as usize] = s;
+                partner[s as usize] = d;
+            }
+            _ => {}
+        }
+    }
+
+    let mut order: Vec<u32> = (0..nv as u32)
+        .filter(|&v| live.vreg[v as usize].0 != u32::MAX)
+        .collect();
+    order.sort_unstable_by_key(|&v| live.vreg[v as usize].0);
+
+    let mut units = vec![u8::MAX; nv];
+    let mut busy_until = [0u32; 64];
+    let mut cursor = [0usize; 64];
+    for &v in &order {
+        let (s, e) = live.vreg[v as usize];
+        let ok = allowed[v as usize];
+        let mut free = |u: u8| -> bool {
+            let u = u as usize;
+            if u >= 64 || ok & (1 << u) == 0 || busy_until[u] > s {
+                return false;
+            }
+            let segs = &live.unit[u];
+            let c = &mut cursor[u];
+            while *c < segs.len() && segs[*c].1 <= s {
+                *c += 1;
+            }
+            *c >= segs.len() || segs[*c].0 >= e
+        };
+        let p = partner[v as usize];
+        let hinted = [
+            hint_unit[v as usize],
+            if p != u32::MAX {
+                units[p as usize]
+            } else {
+                u8::MAX
+            },
+        ];
+        let chosen = hinted
+            .into_iter()
+            .filter(|&u| u != u8::MAX)
+            .chain(input.order.iter().copied())
+            .find(|&u| free(u));
+        match chosen {
+            Some(u) => {
+                units[v as usize] = u;
+                busy_until[u as usize] = e;
+            }
+            None => return Err(out_of_registers(input, &live, &allowed, v)),
+        }
+    }
+    Ok(Allocation { units })
+}
+
+fn loc_str(l: &std::panic::Location<'_>) -> String {
+    format!("{}:{}:{}", l.file(), l.line(), l.column())
+}
+
+/// The error for a value that found no register: where the pressure in its class is highest,
+/// and every value live there with the place it was created.
+fn out_of_registers(input: &AllocInput, live: &Liveness, allowed: &[u64], failed: u32) -> Error {
+    let class = input.vreg_class[failed as usize];
+    let info = input.classes.get(class.0 as usize);
+    let class_name = info.map_or("register", |c| c.name);
+    let class_mask = input
+        .class_units
+        .get(class.0 as usize)
+        .copied()
+        .unwrap_or(0);
+    let available = class_mask.count_ones();
+
+    // Sweep the class's live ranges (values and fixed registers) for the busiest point.
+    let mut events: Vec<(u32, i32)> = Vec::new();
+    for (v, &(s, e)) in live.vreg.iter().enumerate() {
+        if s != u32::MAX && input.vreg_class[v] == class {
+            events.push((s, 1));
+            events.push((e, -1));
+        }
+    }
+    for u in 0..64 {
+        if class_mask & (1 << u) != 0 {
+            for &(s, e) in &live.unit[u] {
+                events.push((s, 1));
+                events.push((e, -1));
+            }
+        }
+    }
+    events.sort_unstable();
+    let (mut cur, mut best, mut at) = (0, 0, live.vreg[failed as usize].0);
+    for (p, d) in events {
+        cur += d;
+        if cur > best {
+            best = cur;
+            at = p;
+        }
+    }
+    let inst = ((at / 2) as usize).min(input.num_insts().saturating_sub(1));
+    let mut values: Vec<String> = Vec::new();
+    for (v, &(s, e)) in live.vreg.iter().enumerate() {
+        if input.vreg_class[v] == class && s <= at && at < e {
+            values.push(format!(
+                "  - value created at {}",
+                loc_str(input.vreg_loc[v])
+            ));
+        }
+    }
+    let fixed: Vec<String> = (0..64u32)
+        .filter(|u| class_mask & (1 << u) != 0)
+        .filter(|&u| {
+            live.unit[u as usize]
+                .iter()
+                .any(|&(s, e)| s <= at && at < e)
+        })
+        .map(|u| format!("unit {u}"))
+        .collect();
+    if !fixed.is_empty() {
+        values.push(format!(
+            "  - and {} physical register(s) the code names or an instruction uses implicitly",
+            fixed.len()
+        ));
+    }
+    let constrained = allowed[failed as usize] != class_mask;
+    let msg = if best as u32 > available || !constrained {
+        format!(
+            "out of {class_name} registers: {best} values are live here and the target has {available}; \
+             peach never spills, so keep fewer values live (fewer accumulators, shorter ranges) or use a \
+             target with more registers. Live values:\n{}",
+            values.join("\n")
+        )
+    } else {
+        format!(
+            "no {class_name} register is free for the value created at {}: it may only use some registers \
+             (a fixed-register operand, or an instruction without an EVEX form) and those are taken. \
+             Live values:\n{}",
+            loc_str(input.vreg_loc[failed as usize]),
+            values.join("\n")
+        )
+    };
+    Error::at(ErrorKind::OutOfRegisters, msg, input.inst_loc[inst])
+}

@@ -1,0 +1,115 @@
+//! Targets: an architecture and the set of ISA extensions code may use.
+//!
+//! The extension numbering belongs to the architecture's backend (for x86-64, iced-x86's CPUID
+//! feature numbers); the microarchitecture tables live with each backend under `isa/`.
+
+use std::fmt;
+
+/// An instruction-set architecture peach generates code for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Arch {
+    /// x86-64 (AMD64 / Intel 64).
+    X86_64,
+}
+
+/// One ISA extension (CPUID feature), numbered by the architecture's backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Extension(pub u16);
+
+/// A set of ISA extensions.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ExtSet([u64; 4]);
+
+impl ExtSet {
+    /// The empty set.
+    pub const EMPTY: ExtSet = ExtSet([0; 4]);
+
+    /// Adds an extension.
+    pub fn insert(&mut self, e: Extension) {
+        if let Some(w) = self.0.get_mut(e.0 as usize / 64) {
+            *w |= 1 << (e.0 % 64);
+        }
+    }
+
+    /// Whether the set holds `e`.
+    pub fn contains(&self, e: Extension) -> bool {
+        self.0
+            .get(e.0 as usize / 64)
+            .is_some_and(|w| w & (1 << (e.0 % 64)) != 0)
+    }
+
+    /// Adds every extension of `other`.
+    pub fn union_with(&mut self, other: &ExtSet) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a |= b;
+        }
+    }
+
+    /// Whether every extension of `self` is in `other`.
+    pub fn is_subset(&self, other: &ExtSet) -> bool {
+        self.0.iter().zip(other.0).all(|(a, b)| a & !b == 0)
+    }
+
+    /// The extensions, in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = Extension> + '_ {
+        (0..256u16).map(Extension).filter(|e| self.contains(*e))
+    }
+}
+
+impl fmt::Debug for ExtSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter().map(|e| e.0)).finish()
+    }
+}
+
+/// What code is generated for: an architecture, a name and the extensions allowed.
+///
+/// ```
+/// use peach_core::Target;
+/// let t = Target::x86_64_v3();
+/// assert!(t.has("AVX2") && t.has("FMA") && !t.has("AVX512F"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Target {
+    arch: Arch,
+    name: String,
+    extensions: ExtSet,
+}
+
+impl Target {
+    /// A target from its parts.
+    pub fn new(arch: Arch, name: impl Into<String>, extensions: ExtSet) -> Self {
+        Target {
+            arch,
+            name: name.into(),
+            extensions,
+        }
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// The target's name, as used in error messages.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The extensions code for this target may use.
+    pub fn extensions(&self) -> &ExtSet {
+        &self.extensions
+    }
+
+    /// Whether the target has the extension named `name` (for example `"AVX2"`); unknown names
+    /// answer `false`.
+    pub fn has(&self, name: &str) -> bool {
+        crate::isa::extension_by_name(self.arch, name).is_some_and(|e| self.extensions.contains(e))
+    }
+
+    /// The name of extension `e` on this target's architecture.
+    pub fn extension_name(&self, e: Extension) -> &'static str {
+        crate::isa::extension_name(self.arch, e)
+    }
+}
