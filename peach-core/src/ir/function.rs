@@ -159,6 +159,7 @@ pub struct Function {
     labels: Vec<Option<u32>>,
     errors: Vec<Error>,
     scratch: Vec<Operand>,
+    loc: &'static Location<'static>,
 }
 
 impl fmt::Debug for Function {
@@ -188,6 +189,7 @@ impl Function {
             labels: Vec::new(),
             errors: Vec::new(),
             scratch: Vec::new(),
+            loc: Location::caller(),
         };
         for i in 0..f.sig.params.len() {
             let ty = f.sig.params[i];
@@ -205,6 +207,11 @@ impl Function {
     /// The function's signature.
     pub fn signature(&self) -> &Signature {
         &self.sig
+    }
+
+    /// Where the function was created (parameter moves are attributed to it).
+    pub fn location(&self) -> &'static Location<'static> {
+        self.loc
     }
 
     /// The target the function is built for.

@@ -37,7 +37,7 @@ pub(crate) fn bind_params<I: Isa>(f: &Function, conv: &CallConv) -> Result<Body>
             used[i as usize] = true;
         }
     }
-    let entry = Location::caller();
+    let entry = f.location();
     let locs = conv.param_locs(f.signature().params());
     for (p, loc) in f.params().iter().zip(locs) {
         let index = p.reg.vreg().unwrap_or(0) as usize;

@@ -128,6 +128,9 @@ pub(crate) struct Form {
     pub code: Code,
     pub slots: Vec<Slot>,
     pub roles: Vec<Role>,
+    /// The roles when the register-or-memory operand is memory (`MOVSD xmm, m64` zeroes the upper
+    /// lanes, `MOVSD xmm, xmm` keeps them), if they differ.
+    pub mem_roles: Option<Vec<Role>>,
     /// The roles when all register operands are the same register (`XOR r, r` reads nothing).
     pub idiom_roles: Option<Vec<Role>>,
     /// Registers read or written that are not operands (`MUL` uses RAX and RDX).
@@ -400,10 +403,18 @@ pub(crate) fn blank(code: Code) -> Instruction {
     ins
 }
 
-fn probe(code: Code, slots: &[Slot], same: bool) -> Option<Instruction> {
+fn probe(code: Code, slots: &[Slot], same: bool, mem: bool) -> Option<Instruction> {
     let mut ins = blank(code);
     for (i, s) in slots.iter().enumerate() {
-        let (kind, reg) = stand_in(*s, i, same);
+        let rm = matches!(
+            s,
+            Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true }
+        );
+        let (kind, reg) = if mem && rm {
+            (OpKind::Memory, None)
+        } else {
+            stand_in(*s, i, same)
+        };
         ins.set_op_kind(i as u32, kind);
         match kind {
             OpKind::Register => ins.set_op_register(i as u32, reg?),
@@ -501,7 +512,7 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
         .iter()
         .map(|k| slot(*k))
         .collect::<Option<Vec<_>>>()?;
-    let ins = probe(code, &slots, false)?;
+    let ins = probe(code, &slots, false, false)?;
     let info = factory.info(&ins);
     let roles: Vec<Role> = (0..slots.len())
         .map(|i| role(info.op_access(i as u32)))
@@ -526,7 +537,14 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
         }
         implicit.push((full, role(u.access())));
     }
-    let idiom_roles = probe(code, &slots, true).and_then(|same| {
+    let mem_roles = probe(code, &slots, false, true).and_then(|m| {
+        let info = factory.info(&m);
+        let r: Vec<Role> = (0..slots.len())
+            .map(|i| role(info.op_access(i as u32)))
+            .collect();
+        (r != roles).then_some(r)
+    });
+    let idiom_roles = probe(code, &slots, true, false).and_then(|same| {
         let info = factory.info(&same);
         let r: Vec<Role> = (0..slots.len())
             .map(|i| role(info.op_access(i as u32)))
@@ -554,6 +572,7 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
         code,
         slots,
         roles,
+        mem_roles,
         idiom_roles,
         implicit,
         encoding,

@@ -141,8 +141,9 @@ impl Isa for X86_64 {
         let Some(form) = Forms::get().form(code_of(opcode)) else {
             return;
         };
-        let roles = match &form.idiom_roles {
-            Some(idiom) if all_same_reg(ops) => idiom,
+        let roles = match (&form.idiom_roles, &form.mem_roles) {
+            (Some(idiom), _) if all_same_reg(ops) => idiom,
+            (_, Some(mem)) if ops.iter().any(|o| matches!(o, Operand::Mem(_))) => mem,
             _ => &form.roles,
         };
         let vec_units = if select::high_vectors_ok(form, target) {
@@ -175,6 +176,13 @@ impl Isa for X86_64 {
                     };
                     if role == Role::Def && partial_write(r, vregs, legacy) {
                         role = Role::UseDef;
+                    }
+                    if role == Role::UseDef
+                        && i == 0
+                        && legacy
+                        && scalar_result(form.code.mnemonic())
+                    {
+                        role = Role::Def;
                     }
                     let allowed = match slot {
                         Slot::Fixed(f) => unit_of(*f).map_or(0, |u| 1u64 << u),
@@ -295,6 +303,26 @@ fn visit_mem(m: &Mem, visit: &mut impl FnMut(Reg, Role, u64)) {
             visit(r, Role::Use, GP_ALLOC);
         }
     }
+}
+
+/// Legacy-SSE scalar operations whose result does not depend on the destination's old low lane:
+/// the lanes they keep are treated as undefined, so a fresh register can be their destination
+/// (as it is in hand-written assembly).
+fn scalar_result(m: Mnemonic) -> bool {
+    use Mnemonic::*;
+    matches!(
+        m,
+        Cvtsi2sd
+            | Cvtsi2ss
+            | Cvtss2sd
+            | Cvtsd2ss
+            | Sqrtss
+            | Sqrtsd
+            | Rcpss
+            | Rsqrtss
+            | Roundss
+            | Roundsd
+    )
 }
 
 /// A write that keeps part of the old value: 8/16-bit writes of a wider general-purpose value,
