@@ -85,32 +85,19 @@ fn main() -> Result<(), Error> {
     #[cfg(target_arch = "x86_64")]
     if host.has("AVX2") && host.has("FMA") {
         let data: Vec<f64> = (0..4096).map(|i| (i as f64) * 0.25 - 100.0).collect();
-        let sum =
-            unsafe { Kernel::<unsafe extern "C" fn(*const f64, usize) -> f64>::load(&sum_code)? };
+        let sum = unsafe { Kernel::<unsafe extern "C" fn(*const f64, usize) -> f64>::load(&sum_code)? };
         let got = unsafe { (sum.get())(data.as_ptr(), data.len()) };
         let want: f64 = data.iter().sum();
         println!("vector_sum: peach {got}, Rust {want}");
-        assert!(
-            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
-            "vector_sum disagrees with Rust"
-        );
+        assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0), "vector_sum disagrees with Rust");
 
         let x: Vec<f32> = (0..4096).map(|i| ((i % 17) as f32) * 0.5).collect();
         let y: Vec<f32> = (0..4096).map(|i| ((i % 13) as f32) - 6.0).collect();
-        let dot = unsafe {
-            Kernel::<unsafe extern "C" fn(*const f32, *const f32, usize) -> f32>::load(&dot_code)?
-        };
+        let dot = unsafe { Kernel::<unsafe extern "C" fn(*const f32, *const f32, usize) -> f32>::load(&dot_code)? };
         let got = unsafe { (dot.get())(x.as_ptr(), y.as_ptr(), x.len()) };
-        let want: f32 = x
-            .iter()
-            .zip(&y)
-            .map(|(a, b)| (*a as f64) * (*b as f64))
-            .sum::<f64>() as f32;
+        let want: f32 = x.iter().zip(&y).map(|(a, b)| (*a as f64) * (*b as f64)).sum::<f64>() as f32;
         println!("dot: peach {got}, Rust {want}");
-        assert!(
-            (got - want).abs() <= 1e-3 * want.abs().max(1.0),
-            "dot disagrees with Rust"
-        );
+        assert!((got - want).abs() <= 1e-3 * want.abs().max(1.0), "dot disagrees with Rust");
         println!("\nboth kernels agree with plain Rust");
     }
     Ok(())

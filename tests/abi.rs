@@ -10,11 +10,7 @@ use peach::prelude::*;
 /// wrapping i64 over the integer ones. Each parameter has its own weight, so a parameter read
 /// from the wrong place shows.
 fn weighted_sum(abi: Abi, params: &[Type], ret: Type) -> CodeObject {
-    let mut f = Function::new(
-        "weighted_sum",
-        Signature::new(params, Some(ret)),
-        Target::x86_64_baseline(),
-    );
+    let mut f = Function::new("weighted_sum", Signature::new(params, Some(ret)), Target::x86_64_baseline());
     let acc_i = f.gp64();
     let acc_f = f.xmm();
     f.ins("xor", (acc_i.r32(), acc_i.r32()));
@@ -155,11 +151,7 @@ case!(ten_floats_mixed_widths: a: f32 = 1.0, b: f64 = 2.0, c: f32 = 3.0, d: f64 
 /// A kernel that keeps 14 general-purpose and 16 vector values live at once, so that it must
 /// use (and save) every callee-saved register of either convention.
 fn register_hog(abi: Abi) -> CodeObject {
-    let mut f = Function::new(
-        "hog",
-        Signature::new(&[Type::Ptr], Some(Type::I64)),
-        Target::x86_64_v3(),
-    );
+    let mut f = Function::new("hog", Signature::new(&[Type::Ptr], Some(Type::I64)), Target::x86_64_v3());
     let p = f.param(0);
     let gp: Vec<Reg> = (0..14).map(|_| f.gp64()).collect();
     for (i, &r) in gp.iter().enumerate() {
@@ -253,23 +245,11 @@ fn callee_saved_registers_survive_and_stack_is_restored() {
         let listing = code.listing();
         assert_eq!(out[0], out[1], "{abi:?}: rsp not restored\n{listing}");
         assert_eq!(out[10] as i64, want, "{abi:?}: wrong result\n{listing}");
-        assert_eq!(
-            &out[2..8],
-            &CANARY[..6],
-            "{abi:?}: rbx/rbp/r12-r15 clobbered\n{listing}"
-        );
+        assert_eq!(&out[2..8], &CANARY[..6], "{abi:?}: rbx/rbp/r12-r15 clobbered\n{listing}");
         if abi == Abi::Win64 {
-            assert_eq!(
-                &out[8..10],
-                &CANARY[6..8],
-                "Win64: rsi/rdi clobbered\n{listing}"
-            );
+            assert_eq!(&out[8..10], &CANARY[6..8], "Win64: rsi/rdi clobbered\n{listing}");
             let xmm: Vec<u64> = (0..10).map(|i| CANARY[i % 8]).collect();
-            assert_eq!(
-                &out[11..21],
-                &xmm[..],
-                "Win64: xmm6-15 clobbered\n{listing}"
-            );
+            assert_eq!(&out[11..21], &xmm[..], "Win64: xmm6-15 clobbered\n{listing}");
         }
     }
 }

@@ -52,24 +52,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An error without a source location.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-            location: None,
-        }
+        Error { kind, message: message.into(), location: None }
     }
 
     /// An error at a source location.
-    pub fn at(
-        kind: ErrorKind,
-        message: impl Into<String>,
-        location: &'static Location<'static>,
-    ) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-            location: Some(location),
-        }
+    pub fn at(kind: ErrorKind, message: impl Into<String>, location: &'static Location<'static>) -> Self {
+        Error { kind, message: message.into(), location: Some(location) }
     }
 
     /// Attaches a location unless the error already has one.

@@ -34,9 +34,7 @@ impl ExtSet {
 
     /// Whether the set holds `e`.
     pub fn contains(&self, e: Extension) -> bool {
-        self.0
-            .get(e.0 as usize / 64)
-            .is_some_and(|w| w & (1 << (e.0 % 64)) != 0)
+        self.0.get(e.0 as usize / 64).is_some_and(|w| w & (1 << (e.0 % 64)) != 0)
     }
 
     /// Adds every extension of `other`.
@@ -80,11 +78,7 @@ pub struct Target {
 impl Target {
     /// A target from its parts.
     pub fn new(arch: Arch, name: impl Into<String>, extensions: ExtSet) -> Self {
-        Target {
-            arch,
-            name: name.into(),
-            extensions,
-        }
+        Target { arch, name: name.into(), extensions }
     }
 
     /// The architecture.

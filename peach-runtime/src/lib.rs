@@ -48,21 +48,14 @@ impl<F: Copy> Kernel<F> {
     /// signature and ABI `code` was compiled for, and the code must be for the machine running it.
     pub unsafe fn load(code: &CodeObject) -> Result<Kernel<F>, Error> {
         if std::mem::size_of::<F>() != std::mem::size_of::<usize>() {
-            return Err(Error::new(
-                ErrorKind::Signature,
-                "a kernel's type must be a function pointer",
-            ));
+            return Err(Error::new(ErrorKind::Signature, "a kernel's type must be a function pointer"));
         }
         let exec = ExecCode::new(code.bytes())?;
         let addr = exec.as_ptr() as usize + code.entry();
         // SAFETY: `F` is pointer-sized (checked above) and, by this function's contract, a function
         // pointer type matching the code.
         let entry = unsafe { std::mem::transmute_copy::<usize, F>(&addr) };
-        Ok(Kernel {
-            code: exec,
-            entry,
-            _f: PhantomData,
-        })
+        Ok(Kernel { code: exec, entry, _f: PhantomData })
     }
 
     /// The function pointer. It stays valid as long as the kernel lives.
@@ -78,10 +71,7 @@ impl<F: Copy> Kernel<F> {
 
 impl<F: Copy> std::fmt::Debug for Kernel<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kernel")
-            .field("addr", &self.code.as_ptr())
-            .field("len", &self.code.len())
-            .finish()
+        f.debug_struct("Kernel").field("addr", &self.code.as_ptr()).field("len", &self.code.len()).finish()
     }
 }
 

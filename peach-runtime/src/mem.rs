@@ -13,12 +13,7 @@ pub struct ExecCode {
 impl ExecCode {
     /// Copies `bytes` into fresh executable memory.
     pub fn new(bytes: &[u8]) -> Result<ExecCode, Error> {
-        let err = |e: std::io::Error| {
-            Error::new(
-                ErrorKind::Memory,
-                format!("cannot map executable memory: {e}"),
-            )
-        };
+        let err = |e: std::io::Error| Error::new(ErrorKind::Memory, format!("cannot map executable memory: {e}"));
         let mut m = MutableBuffer::new(bytes.len().max(1)).map_err(err)?;
         m.set_len(bytes.len());
         m.copy_from_slice(bytes);

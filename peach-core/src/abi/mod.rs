@@ -68,21 +68,15 @@ impl CallConv {
             .iter()
             .enumerate()
             .map(|(i, ty)| {
-                let (list, next) = if ty.is_float() {
-                    (self.float_params, &mut floats)
-                } else {
-                    (self.int_params, &mut ints)
-                };
+                let (list, next) =
+                    if ty.is_float() { (self.float_params, &mut floats) } else { (self.int_params, &mut ints) };
                 let slot = if self.positional { i } else { *next };
                 *next += 1;
                 match list.get(slot) {
                     Some(r) => ParamLoc::Reg(*r),
                     None => {
-                        let off = if self.positional {
-                            (i as i32 - list.len() as i32) * self.stack_slot
-                        } else {
-                            stack
-                        };
+                        let off =
+                            if self.positional { (i as i32 - list.len() as i32) * self.stack_slot } else { stack };
                         stack += self.stack_slot;
                         ParamLoc::Stack(off)
                     }

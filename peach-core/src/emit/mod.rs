@@ -65,11 +65,7 @@ impl CodeObject {
 
     /// The names of the ISA extensions the code uses, sorted.
     pub fn extension_names(&self) -> Vec<&'static str> {
-        let mut v: Vec<&'static str> = self
-            .extensions
-            .iter()
-            .map(|e| self.target.extension_name(e))
-            .collect();
+        let mut v: Vec<&'static str> = self.extensions.iter().map(|e| self.target.extension_name(e)).collect();
         v.sort_unstable();
         v
     }
@@ -100,10 +96,7 @@ impl CodeObject {
             for label in &l.labels {
                 let _ = writeln!(out, ".L{label}:");
             }
-            let hex: String = self.bytes[l.offset..l.offset + l.len]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            let hex: String = self.bytes[l.offset..l.offset + l.len].iter().map(|b| format!("{b:02x}")).collect();
             let _ = writeln!(out, "  {:04x}  {:<24} {}", l.offset, hex, text(l));
         }
         out

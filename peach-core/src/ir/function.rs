@@ -72,10 +72,7 @@ pub struct Signature {
 impl Signature {
     /// A signature with the given parameter types and return type.
     pub fn new(params: &[Type], ret: Option<Type>) -> Self {
-        Signature {
-            params: params.to_vec(),
-            ret,
-        }
+        Signature { params: params.to_vec(), ret }
     }
 
     /// The parameter types.
@@ -141,12 +138,14 @@ pub struct VRegInfo {
 ///
 /// ```
 /// use peach_core::prelude::*;
+/// // i64 add1(i64 x) { x + 1 }
 /// let mut f = Function::new("add1", Signature::new(&[Type::I64], Some(Type::I64)), Target::x86_64_v3());
 /// let x = f.param(0);
 /// f.ins("add", (x, 1));
 /// f.ret(x);
 /// let code = f.compile(Abi::SysV).unwrap();
-/// assert_eq!(code.bytes(), &[0x48, 0x8d, 0x47, 0x01, 0xc3][..0].iter().chain(code.bytes()).copied().collect::<Vec<_>>()[..]);
+/// // x arrives in rdi and is given rax, where the result leaves: mov rax, rdi; add rax, 1; ret
+/// assert_eq!(code.bytes(), &[0x48, 0x89, 0xf8, 0x48, 0x83, 0xc0, 0x01, 0xc3]);
 /// ```
 pub struct Function {
     name: String,
@@ -228,10 +227,7 @@ impl Function {
             Some(p) => p.reg,
             None => {
                 let n = self.params.len();
-                self.error(
-                    ErrorKind::Signature,
-                    format!("parameter {i} does not exist: the function has {n}"),
-                );
+                self.error(ErrorKind::Signature, format!("parameter {i} does not exist: the function has {n}"));
                 isa::param_vreg(self, Type::I64)
             }
         }
@@ -247,16 +243,9 @@ impl Function {
     pub fn new_vreg(&mut self, class: RegClass, view: u8) -> Reg {
         let index = self.vregs.len();
         if index >= Reg::MAX_VREGS {
-            self.error(
-                ErrorKind::OutOfRegisters,
-                format!("more than {} virtual registers", Reg::MAX_VREGS),
-            );
+            self.error(ErrorKind::OutOfRegisters, format!("more than {} virtual registers", Reg::MAX_VREGS));
         }
-        self.vregs.push(VRegInfo {
-            class,
-            max_view: view,
-            loc: Location::caller(),
-        });
+        self.vregs.push(VRegInfo { class, max_view: view, loc: Location::caller() });
         Reg::virt(class, view, index as u32)
     }
 
@@ -277,14 +266,8 @@ impl Function {
         let at = self.insts.len() as u32;
         match self.labels.get_mut(label.0 as usize) {
             Some(slot @ None) => *slot = Some(at),
-            Some(Some(_)) => self.error(
-                ErrorKind::Label,
-                format!("label L{} is bound twice", label.0),
-            ),
-            None => self.error(
-                ErrorKind::Label,
-                format!("label L{} does not belong to this function", label.0),
-            ),
+            Some(Some(_)) => self.error(ErrorKind::Label, format!("label L{} is bound twice", label.0)),
+            None => self.error(ErrorKind::Label, format!("label L{} does not belong to this function", label.0)),
         }
         self.push(Op::Bind(label), &[], Location::caller());
     }
@@ -334,22 +317,17 @@ impl Function {
         match (value, self.sig.ret) {
             (Some(v), Some(ty)) => isa::push_return(self, v, ty, loc),
             (None, None) => self.push(Op::Ret, &[], loc),
-            (Some(_), None) => self.error(
-                ErrorKind::Signature,
-                "the function returns nothing, but a value is returned",
-            ),
-            (None, Some(_)) => self.error(
-                ErrorKind::Signature,
-                "the function returns a value, but `ret` has none",
-            ),
+            (Some(_), None) => {
+                self.error(ErrorKind::Signature, "the function returns nothing, but a value is returned")
+            }
+            (None, Some(_)) => self.error(ErrorKind::Signature, "the function returns a value, but `ret` has none"),
         }
     }
 
     /// Records an error at the caller's location.
     #[track_caller]
     pub fn error(&mut self, kind: ErrorKind, message: impl Into<String>) {
-        self.errors
-            .push(Error::at(kind, message, Location::caller()));
+        self.errors.push(Error::at(kind, message, Location::caller()));
     }
 
     /// The errors recorded so far.
@@ -384,12 +362,7 @@ impl Function {
             self.note_views(o);
         }
         self.operands.extend_from_slice(ops);
-        self.insts.push(Inst {
-            op,
-            first,
-            len: ops.len() as u8,
-            loc,
-        });
+        self.insts.push(Inst { op, first, len: ops.len() as u8, loc });
     }
 
     fn note_views(&mut self, o: &Operand) {
@@ -424,11 +397,7 @@ impl Function {
         for (i, pos) in self.labels.iter().enumerate() {
             if pos.is_none() && self.label_used(Label(i as u32)) {
                 let loc = self.first_use_of(Label(i as u32));
-                return Err(Error::at(
-                    ErrorKind::Label,
-                    format!("label L{i} is used but never bound"),
-                    loc,
-                ));
+                return Err(Error::at(ErrorKind::Label, format!("label L{i} is used but never bound"), loc));
             }
         }
         isa::compile(self, abi)
@@ -439,10 +408,7 @@ impl Function {
     }
 
     fn first_use_of(&self, l: Label) -> &'static Location<'static> {
-        let i = self
-            .insts
-            .iter()
-            .find(|i| self.operands(i).contains(&Operand::Label(l)));
+        let i = self.insts.iter().find(|i| self.operands(i).contains(&Operand::Label(l)));
         i.map(|i| i.loc).unwrap_or(Location::caller())
     }
 }

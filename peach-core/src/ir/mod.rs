@@ -9,6 +9,4 @@ mod function;
 pub(crate) mod operand;
 
 pub use function::{Function, Inst, Op, Param, Signature, Type, VRegInfo};
-pub use operand::{
-    IndexExpr, IntoOperands, Label, Masked, Mem, MemExpr, Operand, Reg, RegClass, Rounding,
-};
+pub use operand::{IndexExpr, IntoOperands, Label, Masked, Mem, MemExpr, Operand, Reg, RegClass, Rounding};

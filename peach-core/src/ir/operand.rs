@@ -52,20 +52,12 @@ impl Reg {
 
     /// The ISA register number of a physical register.
     pub const fn phys_id(self) -> Option<u16> {
-        if self.is_virtual() {
-            None
-        } else {
-            Some(self.0 as u16)
-        }
+        if self.is_virtual() { None } else { Some(self.0 as u16) }
     }
 
     /// The index of a virtual register.
     pub const fn vreg(self) -> Option<u32> {
-        if self.is_virtual() {
-            Some(self.0 & INDEX_MASK)
-        } else {
-            None
-        }
+        if self.is_virtual() { Some(self.0 & INDEX_MASK) } else { None }
     }
 
     /// The class of a virtual register (meaningless for physical registers).
@@ -91,11 +83,7 @@ impl Reg {
     /// Masks writes to this destination register with an AVX-512 mask register (`{k}`); lanes
     /// whose mask bit is clear keep their old value unless [`Masked::zeroing`] is asked for.
     pub fn mask(self, k: Reg) -> Masked {
-        Masked {
-            reg: self,
-            mask: k,
-            zeroing: false,
-        }
+        Masked { reg: self, mask: k, zeroing: false }
     }
 }
 
@@ -173,14 +161,7 @@ impl Mem {
     /// assert_eq!(m.disp, 8);
     /// ```
     pub fn base_disp(base: Reg, disp: i64) -> Mem {
-        Mem {
-            base: Some(base),
-            index: None,
-            scale: 1,
-            disp,
-            size: 0,
-            broadcast: false,
-        }
+        Mem { base: Some(base), index: None, scale: 1, disp, size: 0, broadcast: false }
     }
 
     /// The same operand with an explicit access size in bytes.
@@ -252,28 +233,14 @@ impl MemExpr {
 impl Add<Reg> for Reg {
     type Output = MemExpr;
     fn add(self, rhs: Reg) -> MemExpr {
-        MemExpr(Mem {
-            base: Some(self),
-            index: Some(rhs),
-            scale: 1,
-            disp: 0,
-            size: 0,
-            broadcast: false,
-        })
+        MemExpr(Mem { base: Some(self), index: Some(rhs), scale: 1, disp: 0, size: 0, broadcast: false })
     }
 }
 
 impl Add<IndexExpr> for Reg {
     type Output = MemExpr;
     fn add(self, rhs: IndexExpr) -> MemExpr {
-        MemExpr(Mem {
-            base: Some(self),
-            index: Some(rhs.index),
-            scale: rhs.scale,
-            disp: 0,
-            size: 0,
-            broadcast: false,
-        })
+        MemExpr(Mem { base: Some(self), index: Some(rhs.index), scale: rhs.scale, disp: 0, size: 0, broadcast: false })
     }
 }
 
@@ -294,14 +261,7 @@ impl Add<IndexExpr> for MemExpr {
 impl Add<i64> for IndexExpr {
     type Output = MemExpr;
     fn add(self, rhs: i64) -> MemExpr {
-        MemExpr(Mem {
-            base: None,
-            index: Some(self.index),
-            scale: self.scale,
-            disp: rhs,
-            size: 0,
-            broadcast: false,
-        })
+        MemExpr(Mem { base: None, index: Some(self.index), scale: self.scale, disp: rhs, size: 0, broadcast: false })
     }
 }
 
@@ -417,16 +377,7 @@ macro_rules! single_operand {
         }
     )*};
 }
-single_operand!(
-    Reg,
-    Masked,
-    Mem,
-    [MemExpr; 1],
-    [Reg; 1],
-    Label,
-    Rounding,
-    Operand
-);
+single_operand!(Reg, Masked, Mem, [MemExpr; 1], [Reg; 1], Label, Rounding, Operand);
 single_operand!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
 
 macro_rules! tuple_operands {

@@ -85,13 +85,7 @@ pub trait Isa {
 
     /// Calls `visit(reg, role, allowed)` for every register the instruction reads or writes,
     /// implicit ones included. `allowed` is the mask of units a virtual register may get here.
-    fn visit(
-        target: &Target,
-        vregs: &[VRegInfo],
-        opcode: u32,
-        ops: &[Operand],
-        visit: &mut impl FnMut(Reg, Role, u64),
-    );
+    fn visit(target: &Target, vregs: &[VRegInfo], opcode: u32, ops: &[Operand], visit: &mut impl FnMut(Reg, Role, u64));
 
     /// The unit of a physical register, if it is allocatable state.
     fn unit(reg: Reg) -> Option<u8>;
@@ -141,11 +135,7 @@ pub(crate) fn param_vreg(f: &mut Function, ty: Type) -> Reg {
 }
 
 pub(crate) fn push_move(f: &mut Function, dst: Reg, src: Reg, loc: &'static Location<'static>) {
-    let class = if dst.is_virtual() {
-        dst.class()
-    } else {
-        src.class()
-    };
+    let class = if dst.is_virtual() { dst.class() } else { src.class() };
     let (op, ops) = dispatch!(f.target().arch(), I => I::gen_move(dst, src, class, f.target()));
     f.push(crate::ir::Op::Isa(op), &ops, loc);
 }

@@ -54,15 +54,8 @@ pub(crate) fn bind_params<I: Isa>(f: &Function, conv: &CallConv) -> Result<Body>
         let ops = f.operands(inst);
         match (inst.op, ops) {
             (Op::Ret, [Operand::Reg(v)]) => {
-                let ty = f
-                    .signature()
-                    .ret()
-                    .ok_or_else(|| Error::internal("return value without a return type"))?;
-                let id = if ty.is_float() {
-                    conv.float_ret
-                } else {
-                    conv.int_ret
-                };
+                let ty = f.signature().ret().ok_or_else(|| Error::internal("return value without a return type"))?;
+                let id = if ty.is_float() { conv.float_ret } else { conv.int_ret };
                 let (op, mv) = I::gen_move(Reg::phys(id), *v, v.class(), &body.target);
                 let dst = match mv[0] {
                     Operand::Reg(r) => r,
@@ -72,11 +65,7 @@ pub(crate) fn bind_params<I: Isa>(f: &Function, conv: &CallConv) -> Result<Body>
                 push(&mut body, Op::Ret, &[Operand::Reg(dst)], inst.loc);
             }
             (Op::Ret, [_, ..]) => {
-                return Err(Error::at(
-                    ErrorKind::Signature,
-                    "a return value must be a register",
-                    inst.loc,
-                ));
+                return Err(Error::at(ErrorKind::Signature, "a return value must be a register", inst.loc));
             }
             _ => push(&mut body, inst.op, ops, inst.loc),
         }
@@ -87,12 +76,7 @@ pub(crate) fn bind_params<I: Isa>(f: &Function, conv: &CallConv) -> Result<Body>
 fn push(body: &mut Body, op: Op, ops: &[Operand], loc: &'static Location<'static>) {
     let first = body.operands.len() as u32;
     body.operands.extend_from_slice(ops);
-    body.insts.push(Inst {
-        op,
-        first,
-        len: ops.len() as u8,
-        loc,
-    });
+    body.insts.push(Inst { op, first, len: ops.len() as u8, loc });
 }
 
 /// Decides the frame: the callee-saved units written and whether upper vector state is dirty.
@@ -102,27 +86,18 @@ pub(crate) fn frame<I: Isa>(body: &Body, alloc: &Allocation, conv: &CallConv) ->
     for inst in &body.insts {
         let Op::Isa(opcode) = inst.op else { continue };
         dirty |= I::dirties_upper(opcode);
-        I::visit(
-            &body.target,
-            &body.vregs,
-            opcode,
-            body.ops(inst),
-            &mut |r, role, _| {
-                if !role.writes() {
-                    return;
-                }
-                let unit = match r.vreg() {
-                    Some(v) => alloc.units.get(v as usize).copied(),
-                    None => I::unit(r),
-                };
-                if let Some(u) = unit.filter(|u| *u < 64) {
-                    written |= 1 << u;
-                }
-            },
-        );
+        I::visit(&body.target, &body.vregs, opcode, body.ops(inst), &mut |r, role, _| {
+            if !role.writes() {
+                return;
+            }
+            let unit = match r.vreg() {
+                Some(v) => alloc.units.get(v as usize).copied(),
+                None => I::unit(r),
+            };
+            if let Some(u) = unit.filter(|u| *u < 64) {
+                written |= 1 << u;
+            }
+        });
     }
-    Frame {
-        saved: written & conv.callee_saved,
-        clear_upper: dirty,
-    }
+    Frame { saved: written & conv.callee_saved, clear_upper: dirty }
 }

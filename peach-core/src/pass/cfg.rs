@@ -49,11 +49,7 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
         if leader[i] || i == n {
             if i > start {
                 block_of[start] = blocks.len() as u32;
-                blocks.push(Block {
-                    start: start as u32,
-                    end: i as u32,
-                    succs: [u32::MAX; 2],
-                });
+                blocks.push(Block { start: start as u32, end: i as u32, succs: [u32::MAX; 2] });
             }
             start = i;
         }
@@ -61,11 +57,7 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
     let target_block = |l: crate::ir::Label, loc| -> Result<u32> {
         let at = label_inst.get(l.0 as usize).copied().unwrap_or(u32::MAX);
         if at == u32::MAX {
-            return Err(Error::at(
-                ErrorKind::Label,
-                format!("label L{} is used but never bound", l.0),
-                loc,
-            ));
+            return Err(Error::at(ErrorKind::Label, format!("label L{} is used but never bound", l.0), loc));
         }
         // A label bound at the very end leaves the function.
         Ok(block_of.get(at as usize).copied().unwrap_or(u32::MAX))
@@ -73,11 +65,7 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
     let count = blocks.len() as u32;
     for b in 0..blocks.len() {
         let last = &body.insts[blocks[b].end as usize - 1];
-        let next = if b as u32 + 1 < count {
-            b as u32 + 1
-        } else {
-            u32::MAX
-        };
+        let next = if b as u32 + 1 < count { b as u32 + 1 } else { u32::MAX };
         let falls_through = match last.op {
             Op::Ret => false,
             Op::Bind(_) => true,

@@ -55,8 +55,7 @@ pub(crate) fn compile<I: Isa>(f: &Function, abi: Abi) -> Result<CodeObject> {
     let input = regalloc::AllocInput::build::<I>(&body, &cfg, &conv);
     let alloc = regalloc::allocate(&input)?;
     if cfg!(debug_assertions) {
-        regalloc::check(&input, &alloc)
-            .map_err(|e| crate::error::Error::internal(e.to_string()))?;
+        regalloc::check(&input, &alloc).map_err(|e| crate::error::Error::internal(e.to_string()))?;
     }
     let frame = abi::frame::<I>(&body, &alloc, &conv);
     I::emit(&body, &alloc.units, &frame, &conv)

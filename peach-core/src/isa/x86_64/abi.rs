@@ -17,16 +17,7 @@ const fn ids<const N: usize>(regs: [R; N]) -> [u16; N] {
 }
 
 const SYSV_INT: [u16; 6] = ids([R::RDI, R::RSI, R::RDX, R::RCX, R::R8, R::R9]);
-const SYSV_FLOAT: [u16; 8] = ids([
-    R::XMM0,
-    R::XMM1,
-    R::XMM2,
-    R::XMM3,
-    R::XMM4,
-    R::XMM5,
-    R::XMM6,
-    R::XMM7,
-]);
+const SYSV_FLOAT: [u16; 8] = ids([R::XMM0, R::XMM1, R::XMM2, R::XMM3, R::XMM4, R::XMM5, R::XMM6, R::XMM7]);
 const WIN_INT: [u16; 4] = ids([R::RCX, R::RDX, R::R8, R::R9]);
 const WIN_FLOAT: [u16; 4] = ids([R::XMM0, R::XMM1, R::XMM2, R::XMM3]);
 
@@ -42,8 +33,7 @@ const fn units(list: &[u8]) -> u64 {
 }
 
 const SYSV_SAVED: u64 = units(&[G + 3, G + 5, G + 12, G + 13, G + 14, G + 15]);
-const WIN_SAVED: u64 =
-    units(&[G + 3, G + 5, G + 6, G + 7, G + 12, G + 13, G + 14, G + 15]) | (0x3FF << (V + 6));
+const WIN_SAVED: u64 = units(&[G + 3, G + 5, G + 6, G + 7, G + 12, G + 13, G + 14, G + 15]) | (0x3FF << (V + 6));
 
 const MASKS: [u8; 7] = [49, 50, 51, 52, 53, 54, 55];
 
@@ -98,43 +88,11 @@ const fn cat<const A: usize, const B: usize, const C: usize, const N: usize>(
 // Caller-saved first (argument registers last among them, so that they stay free for the
 // parameters), then callee-saved.
 const SYSV_ORDER: [u8; 54] = order(
-    [
-        G,
-        G + 11,
-        G + 10,
-        G + 9,
-        G + 8,
-        G + 1,
-        G + 2,
-        G + 6,
-        G + 7,
-        G + 3,
-        G + 5,
-        G + 12,
-        G + 13,
-        G + 14,
-        G + 15,
-    ],
+    [G, G + 11, G + 10, G + 9, G + 8, G + 1, G + 2, G + 6, G + 7, G + 3, G + 5, G + 12, G + 13, G + 14, G + 15],
     seq::<32>(V),
 );
 const WIN_ORDER: [u8; 54] = order(
-    [
-        G,
-        G + 11,
-        G + 10,
-        G + 9,
-        G + 8,
-        G + 2,
-        G + 1,
-        G + 3,
-        G + 5,
-        G + 6,
-        G + 7,
-        G + 12,
-        G + 13,
-        G + 14,
-        G + 15,
-    ],
+    [G, G + 11, G + 10, G + 9, G + 8, G + 2, G + 1, G + 3, G + 5, G + 6, G + 7, G + 12, G + 13, G + 14, G + 15],
     cat::<6, 16, 10, 32>(seq::<6>(V), seq::<16>(V + 16), seq::<10>(V + 6)),
 );
 

@@ -6,9 +6,8 @@
 use std::collections::HashMap;
 
 use iced_x86::{
-    BlockEncoder, BlockEncoderOptions, Code, CpuidFeature, Encoder, EncodingKind, FlowControl,
-    Formatter, GasFormatter, Instruction, InstructionBlock, IntelFormatter, OpKind, Register,
-    RoundingControl,
+    BlockEncoder, BlockEncoderOptions, Code, CpuidFeature, Encoder, EncodingKind, FlowControl, Formatter, GasFormatter,
+    Instruction, InstructionBlock, IntelFormatter, OpKind, Register, RoundingControl,
 };
 
 use super::forms::{Form, Forms, Slot, blank};
@@ -52,17 +51,9 @@ impl Layout {
             0
         } else {
             let bytes = 16 * vec_saved.len() as i32;
-            if pushed.len() % 2 == 0 {
-                bytes + 8
-            } else {
-                bytes
-            }
+            if pushed.len() % 2 == 0 { bytes + 8 } else { bytes }
         };
-        Layout {
-            pushed,
-            vec_saved,
-            adjust,
-        }
+        Layout { pushed, vec_saved, adjust }
     }
 
     /// Bytes between rsp after the prologue and the return address.
@@ -123,32 +114,17 @@ fn prologue(layout: &Layout, avx: bool, out: &mut Vec<Instruction>) -> Result<()
         out.push(with(Code::Push_r64, &[Op2::R(*r)])?);
     }
     if layout.adjust != 0 {
-        out.push(sub_rsp(
-            Code::Sub_rm64_imm8,
-            Code::Sub_rm64_imm32,
-            layout.adjust,
-        )?);
+        out.push(sub_rsp(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, layout.adjust)?);
     }
-    let store = if avx {
-        Code::VEX_Vmovaps_xmmm128_xmm
-    } else {
-        Code::Movaps_xmmm128_xmm
-    };
+    let store = if avx { Code::VEX_Vmovaps_xmmm128_xmm } else { Code::Movaps_xmmm128_xmm };
     for (i, r) in layout.vec_saved.iter().enumerate() {
-        out.push(with(
-            store,
-            &[Op2::M(Register::RSP, 16 * i as i64), Op2::R(*r)],
-        )?);
+        out.push(with(store, &[Op2::M(Register::RSP, 16 * i as i64), Op2::R(*r)])?);
     }
     Ok(())
 }
 
 fn sub_rsp(short: Code, long: Code, v: i32) -> Result<Instruction> {
-    let code = if (-128..128).contains(&v) {
-        short
-    } else {
-        long
-    };
+    let code = if (-128..128).contains(&v) { short } else { long };
     with(code, &[Op2::R(Register::RSP), Op2::I(v as i64)])
 }
 
@@ -156,23 +132,12 @@ fn epilogue(layout: &Layout, frame: &Frame, avx: bool, out: &mut Vec<Instruction
     if frame.clear_upper && avx {
         out.push(blank(Code::VEX_Vzeroupper));
     }
-    let load = if avx {
-        Code::VEX_Vmovaps_xmm_xmmm128
-    } else {
-        Code::Movaps_xmm_xmmm128
-    };
+    let load = if avx { Code::VEX_Vmovaps_xmm_xmmm128 } else { Code::Movaps_xmm_xmmm128 };
     for (i, r) in layout.vec_saved.iter().enumerate() {
-        out.push(with(
-            load,
-            &[Op2::R(*r), Op2::M(Register::RSP, 16 * i as i64)],
-        )?);
+        out.push(with(load, &[Op2::R(*r), Op2::M(Register::RSP, 16 * i as i64)])?);
     }
     if layout.adjust != 0 {
-        out.push(sub_rsp(
-            Code::Add_rm64_imm8,
-            Code::Add_rm64_imm32,
-            layout.adjust,
-        )?);
+        out.push(sub_rsp(Code::Add_rm64_imm8, Code::Add_rm64_imm32, layout.adjust)?);
     }
     for r in layout.pushed.iter().rev() {
         out.push(with(Code::Pop_r64, &[Op2::R(*r)])?);
@@ -209,11 +174,7 @@ impl Regs<'_> {
                 other => Ok(other),
             }
         };
-        Ok(Mem {
-            base: map(m.base)?,
-            index: map(m.index)?,
-            ..*m
-        })
+        Ok(Mem { base: map(m.base)?, index: map(m.index)?, ..*m })
     }
 
     fn operands(&self, ops: &[Operand]) -> Result<Vec<Operand>> {
@@ -240,8 +201,7 @@ fn is_noop_move(body: &Body, code: Code, ir_ops: &[Operand], ops: &[Operand]) ->
     if super::X86_64::as_move(code as u32, ir_ops).is_none() {
         return false;
     }
-    let ([Operand::Reg(d), Operand::Reg(s)], [Operand::Reg(id), Operand::Reg(is)]) = (ops, ir_ops)
-    else {
+    let ([Operand::Reg(d), Operand::Reg(s)], [Operand::Reg(id), Operand::Reg(is)]) = (ops, ir_ops) else {
         return false;
     };
     if d != s {
@@ -251,11 +211,7 @@ fn is_noop_move(body: &Body, code: Code, ir_ops: &[Operand], ops: &[Operand]) ->
     let fits = |ir: &Reg| match ir.vreg() {
         None => true,
         Some(v) => body.vregs.get(v as usize).is_none_or(|info| {
-            let max_bytes = if ir.class() == GP {
-                1usize << info.max_view
-            } else {
-                16usize << info.max_view
-            };
+            let max_bytes = if ir.class() == GP { 1usize << info.max_view } else { 16usize << info.max_view };
             width(d) >= max_bytes
         }),
     };
@@ -283,10 +239,8 @@ fn final_form<'a>(
     });
     let mut form = primary;
     if high && primary.encoding != EncodingKind::EVEX {
-        form = primary
-            .evex_twin
-            .and_then(|c| forms.form(c))
-            .ok_or_else(|| internal("xmm16-31 without an EVEX form"))?;
+        form =
+            primary.evex_twin.and_then(|c| forms.form(c)).ok_or_else(|| internal("xmm16-31 without an EVEX form"))?;
     }
     if !form.has_alternatives || form.code.flow_control() != FlowControl::Next {
         return Ok((form, build(form, ops, &HashMap::new(), ip)?));
@@ -296,26 +250,27 @@ fn final_form<'a>(
     let mut encoder = Encoder::new(64);
     for &c in forms.codes(form.code.mnemonic()) {
         let Some(f) = forms.form(c) else { continue };
-        let same_family =
-            (f.encoding == EncodingKind::EVEX) == (form.encoding == EncodingKind::EVEX);
-        if !same_family
-            || !select::matches(f, &shapes, true)
-            || !f.features.is_subset(body.target.extensions())
-        {
+        let same_family = (f.encoding == EncodingKind::EVEX) == (form.encoding == EncodingKind::EVEX);
+        if !same_family || !select::matches(f, &shapes, true) || !f.features.is_subset(body.target.extensions()) {
+            continue;
+        }
+        // `XCHG eax, eax` as 90 would be a NOP, which does not zero-extend.
+        if f.code == Code::Xchg_r32_EAX && ops.first() == ops.get(1) {
             continue;
         }
         let ins = build(f, ops, &HashMap::new(), ip)?;
-        let len = encoder.encode(&ins, ip).map_err(internal)?;
-        if best.as_ref().is_none_or(|b| len < b.2) {
-            best = Some((f, ins, len));
+        // Shortest first; on a tie, memory in a vector slot rather than a general-purpose one
+        // (`MOVQ xmm, m64` as F3 0F 7E), then the shorter immediate (`XOR ax, -3` as 83 /6 ib),
+        // then iced's order: the choices GNU as and llvm-mc make.
+        let gp_mem = f.slots.iter().zip(ops).any(|(s, o)| matches!((s, o), (Slot::Gp { .. }, Operand::Mem(_))))
+            && f.slots.iter().any(|s| matches!(s, Slot::Vec { .. }));
+        let imm: usize = f.slots.iter().map(|s| if let Slot::Imm(k) = s { k.bytes() as usize } else { 0 }).sum();
+        let cost = 64 * encoder.encode(&ins, ip).map_err(internal)? + 16 * usize::from(gp_mem) + imm;
+        if best.as_ref().is_none_or(|b| cost < b.2) {
+            best = Some((f, ins, cost));
         }
     }
-    let (f, ins, _) = best.ok_or_else(|| {
-        internal(format!(
-            "no form of {:?} for the allocated operands",
-            form.code
-        ))
-    })?;
+    let (f, ins, _) = best.ok_or_else(|| internal(format!("no form of {:?} for the allocated operands", form.code)))?;
     Ok((f, ins))
 }
 
@@ -354,8 +309,15 @@ fn build(form: &Form, ops: &[Operand], labels: &HashMap<u32, u64>, ip: u64) -> R
                 let Some(Slot::Imm(k)) = slot else {
                     return Err(internal("immediate in a non-immediate slot"));
                 };
-                ins.set_op_kind(i, k.op_kind());
-                ins.try_set_immediate_i64(i, *v).map_err(internal)?;
+                let second = k.op_kind() == OpKind::Immediate8
+                    && (0..i).any(|j| matches!(ins.op_kind(j), OpKind::Immediate8 | OpKind::Immediate16));
+                if second {
+                    ins.set_op_kind(i, OpKind::Immediate8_2nd);
+                    ins.set_immediate8_2nd(*v as u8);
+                } else {
+                    ins.set_op_kind(i, k.op_kind());
+                    ins.try_set_immediate_i64(i, *v).map_err(internal)?;
+                }
             }
             Operand::Label(l) => {
                 ins.set_op_kind(i, OpKind::NearBranch64);
@@ -376,17 +338,9 @@ fn build(form: &Form, ops: &[Operand], labels: &HashMap<u32, u64>, ip: u64) -> R
 }
 
 /// Encodes the allocated body.
-pub(crate) fn emit(
-    body: &Body,
-    units: &[u8],
-    frame: &Frame,
-    conv: &CallConv,
-) -> Result<CodeObject> {
+pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) -> Result<CodeObject> {
     let forms = Forms::get();
-    let avx = body
-        .target
-        .extensions()
-        .contains(Extension(CpuidFeature::AVX as u16));
+    let avx = body.target.extensions().contains(Extension(CpuidFeature::AVX as u16));
     let layout = Layout::new(frame);
     let regs = Regs { units };
     let n = body.insts.len();
@@ -399,11 +353,7 @@ pub(crate) fn emit(
                 let ir_ops = body.ops(inst);
                 let ops = regs.operands(ir_ops)?;
                 let code = Code::try_from(code as usize).map_err(internal)?;
-                if is_noop_move(body, code, ir_ops, &ops) {
-                    None
-                } else {
-                    Some(ops)
-                }
+                if is_noop_move(body, code, ir_ops, &ops) { None } else { Some(ops) }
             }
             Op::Ret => Some(Vec::new()),
             Op::Bind(_) => None,
@@ -480,28 +430,13 @@ pub(crate) fn emit(
     }
 
     let block = InstructionBlock::new(&out, 0);
-    let result = BlockEncoder::encode(
-        64,
-        block,
-        BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS,
-    )
-    .map_err(|e| Error::new(ErrorKind::Internal, format!("encoding failed: {e}")))?;
+    let result = BlockEncoder::encode(64, block, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("encoding failed: {e}")))?;
     let offsets = result.new_instruction_offsets;
     let bytes = result.code_buffer;
-    let real: HashMap<u64, u64> = out
-        .iter()
-        .zip(&offsets)
-        .map(|(i, o)| (i.ip(), *o as u64))
-        .collect();
+    let real: HashMap<u64, u64> = out.iter().zip(&offsets).map(|(i, o)| (i.ip(), *o as u64)).collect();
     let lines = listing(&out, &offsets, bytes.len(), &real, &label_at);
-    Ok(CodeObject {
-        name: body.name.clone(),
-        bytes,
-        entry: 0,
-        extensions,
-        target: body.target.clone(),
-        lines,
-    })
+    Ok(CodeObject { name: body.name.clone(), bytes, entry: 0, extensions, target: body.target.clone(), lines })
 }
 
 fn listing(
@@ -518,6 +453,7 @@ fn listing(
     intel.options_mut().set_branch_leading_zeros(false);
     intel.options_mut().set_show_branch_size(false);
     intel.options_mut().set_space_after_operand_separator(true);
+    intel.options_mut().set_memory_size_options(iced_x86::MemorySizeOptions::Always);
     let mut gas = GasFormatter::new();
     gas.options_mut().set_branch_leading_zeros(false);
     gas.options_mut().set_space_after_operand_separator(true);
@@ -534,13 +470,7 @@ fn listing(
         intel.format(&shown, &mut a);
         gas.format(&shown, &mut b);
         let labels = label_at.get(&ins.ip()).cloned().unwrap_or_default();
-        lines.push(ListingLine {
-            offset,
-            len: next - offset,
-            labels,
-            intel: a,
-            gas: b,
-        });
+        lines.push(ListingLine { offset, len: next - offset, labels, intel: a, gas: b });
     }
     lines
 }

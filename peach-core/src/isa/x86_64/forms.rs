@@ -174,10 +174,7 @@ impl Forms {
     }
 
     pub(crate) fn codes(&self, m: Mnemonic) -> &[Code] {
-        self.by_mnemonic
-            .get(m as usize)
-            .map(|v| v.as_slice())
-            .unwrap_or(&[])
+        self.by_mnemonic.get(m as usize).map(|v| v.as_slice()).unwrap_or(&[])
     }
 
     /// The mnemonic named `lowercase_name`, accepting the usual condition-code aliases
@@ -217,12 +214,7 @@ impl Forms {
 
     /// The known mnemonic names closest to `name`, for "did you mean".
     pub(crate) fn suggest(&self, name: &str) -> Option<&str> {
-        self.names
-            .keys()
-            .map(|k| (edit_distance(k, name), k))
-            .filter(|(d, _)| *d <= 2)
-            .min()
-            .map(|(_, k)| k.as_str())
+        self.names.keys().map(|k| (edit_distance(k, name), k)).filter(|(d, _)| *d <= 2).min().map(|(_, k)| k.as_str())
     }
 
     /// Number of forms in the table.
@@ -254,58 +246,19 @@ fn slot(k: OK) -> Option<Slot> {
     use Slot::{Branch, Fixed, Gp, Imm, Mem, Vec};
     Some(match k {
         OK::r8_or_mem => Gp { bits: 8, mem: true },
-        OK::r16_or_mem => Gp {
-            bits: 16,
-            mem: true,
-        },
-        OK::r32_or_mem => Gp {
-            bits: 32,
-            mem: true,
-        },
-        OK::r64_or_mem => Gp {
-            bits: 64,
-            mem: true,
-        },
-        OK::r8_reg | OK::r8_opcode => Gp {
-            bits: 8,
-            mem: false,
-        },
-        OK::r16_reg | OK::r16_rm | OK::r16_opcode => Gp {
-            bits: 16,
-            mem: false,
-        },
-        OK::r32_reg | OK::r32_rm | OK::r32_opcode | OK::r32_vvvv => Gp {
-            bits: 32,
-            mem: false,
-        },
-        OK::r64_reg | OK::r64_rm | OK::r64_opcode | OK::r64_vvvv => Gp {
-            bits: 64,
-            mem: false,
-        },
-        OK::xmm_or_mem => Vec {
-            bits: 128,
-            mem: true,
-        },
-        OK::ymm_or_mem => Vec {
-            bits: 256,
-            mem: true,
-        },
-        OK::zmm_or_mem => Vec {
-            bits: 512,
-            mem: true,
-        },
-        OK::xmm_reg | OK::xmm_rm | OK::xmm_vvvv | OK::xmm_is4 | OK::xmm_is5 => Vec {
-            bits: 128,
-            mem: false,
-        },
-        OK::ymm_reg | OK::ymm_rm | OK::ymm_vvvv | OK::ymm_is4 | OK::ymm_is5 => Vec {
-            bits: 256,
-            mem: false,
-        },
-        OK::zmm_reg | OK::zmm_rm | OK::zmm_vvvv => Vec {
-            bits: 512,
-            mem: false,
-        },
+        OK::r16_or_mem => Gp { bits: 16, mem: true },
+        OK::r32_or_mem => Gp { bits: 32, mem: true },
+        OK::r64_or_mem => Gp { bits: 64, mem: true },
+        OK::r8_reg | OK::r8_opcode => Gp { bits: 8, mem: false },
+        OK::r16_reg | OK::r16_rm | OK::r16_opcode => Gp { bits: 16, mem: false },
+        OK::r32_reg | OK::r32_rm | OK::r32_opcode | OK::r32_vvvv => Gp { bits: 32, mem: false },
+        OK::r64_reg | OK::r64_rm | OK::r64_opcode | OK::r64_vvvv => Gp { bits: 64, mem: false },
+        OK::xmm_or_mem => Vec { bits: 128, mem: true },
+        OK::ymm_or_mem => Vec { bits: 256, mem: true },
+        OK::zmm_or_mem => Vec { bits: 512, mem: true },
+        OK::xmm_reg | OK::xmm_rm | OK::xmm_vvvv | OK::xmm_is4 | OK::xmm_is5 => Vec { bits: 128, mem: false },
+        OK::ymm_reg | OK::ymm_rm | OK::ymm_vvvv | OK::ymm_is4 | OK::ymm_is5 => Vec { bits: 256, mem: false },
+        OK::zmm_reg | OK::zmm_rm | OK::zmm_vvvv => Vec { bits: 512, mem: false },
         OK::k_or_mem => Slot::K { mem: true },
         OK::k_reg | OK::k_rm | OK::k_vvvv => Slot::K { mem: false },
         OK::mem => Mem,
@@ -333,14 +286,7 @@ fn slot(k: OK) -> Option<Slot> {
 /// implicitly, so that anything else iced reports is implicit.
 fn stand_in(s: Slot, i: usize, same: bool) -> (OpKind, Option<Register>) {
     let n = if same { 0 } else { i };
-    let gp64 = [
-        Register::R13,
-        Register::R14,
-        Register::R15,
-        Register::R12,
-        Register::R11,
-        Register::R10,
-    ];
+    let gp64 = [Register::R13, Register::R14, Register::R15, Register::R12, Register::R11, Register::R10];
     let pick = |base: Register| -> Register {
         let full = gp64[n % gp64.len()];
         match base {
@@ -406,15 +352,8 @@ pub(crate) fn blank(code: Code) -> Instruction {
 fn probe(code: Code, slots: &[Slot], same: bool, mem: bool) -> Option<Instruction> {
     let mut ins = blank(code);
     for (i, s) in slots.iter().enumerate() {
-        let rm = matches!(
-            s,
-            Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true }
-        );
-        let (kind, reg) = if mem && rm {
-            (OpKind::Memory, None)
-        } else {
-            stand_in(*s, i, same)
-        };
+        let rm = matches!(s, Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true });
+        let (kind, reg) = if mem && rm { (OpKind::Memory, None) } else { stand_in(*s, i, same) };
         ins.set_op_kind(i as u32, kind);
         match kind {
             OpKind::Register => ins.set_op_register(i as u32, reg?),
@@ -425,6 +364,12 @@ fn probe(code: Code, slots: &[Slot], same: bool, mem: bool) -> Option<Instructio
                 ins.set_memory_index_scale(1);
             }
             OpKind::NearBranch64 => ins.set_near_branch64(0),
+            OpKind::Immediate8
+                if (0..i as u32).any(|j| matches!(ins.op_kind(j), OpKind::Immediate8 | OpKind::Immediate16)) =>
+            {
+                ins.set_op_kind(i as u32, OpKind::Immediate8_2nd);
+                ins.set_immediate8_2nd(1);
+            }
             _ => ins.try_set_immediate_i64(i as u32, 1).ok()?,
         }
     }
@@ -437,6 +382,11 @@ fn build() -> Forms {
     let mut names = HashMap::new();
     let mut factory = InstructionInfoFactory::new();
     for code in Code::values() {
+        // `SAL` is `SHL` (/4); iced's /6 twin is an undocumented encoding assemblers never emit.
+        if code.mnemonic() == Mnemonic::Sal {
+            by_code.push(None);
+            continue;
+        }
         by_code.push(make_form(code, &mut factory));
         if by_code.last().is_some_and(|f| f.is_some()) {
             let m = code.mnemonic();
@@ -444,6 +394,7 @@ fn build() -> Forms {
             names.insert(format!("{m:?}").to_ascii_lowercase(), m);
         }
     }
+    drop_aliases(&mut by_code, &mut by_mnemonic);
     for codes in &by_mnemonic {
         for &c in codes {
             let twin = codes.iter().copied().find(|t| {
@@ -462,10 +413,59 @@ fn build() -> Forms {
             }
         }
     }
-    Forms {
-        by_code,
-        by_mnemonic,
-        names,
+    Forms { by_code, by_mnemonic, names }
+}
+
+/// Removes forms that assemblers never pick for the text they print as: 16-bit operand-size
+/// variants of instructions without register or memory operands (`RET imm16` with a 66 prefix,
+/// `PUSH imm16`), and W1/REX.W twins whose 64-bit register operand only names the low bits
+/// (`PINSRW xmm, r64m16`, `VPEXTRW r64, xmm`).
+fn drop_aliases(by_code: &mut [Option<Form>], by_mnemonic: &mut [Vec<Code>]) {
+    let mut dead = Vec::new();
+    for codes in by_mnemonic.iter() {
+        for &c in codes {
+            let Some(f) = by_code[c as usize].as_ref() else { continue };
+            let op = c.op_code();
+            let no_reg_or_mem = f.slots.iter().all(|s| matches!(s, Slot::Imm(_) | Slot::Branch));
+            let sixteen = f.encoding == EncodingKind::Legacy
+                && op.operand_size() == 16
+                && no_reg_or_mem
+                && codes.iter().any(|t| *t != c && t.op_code().operand_size() != 16);
+            let w_string = op.op_code_string();
+            let w1 = w_string.contains(".W1") || w_string.contains("o64");
+            // 16-bit indirect branches and the o16 FPU environment forms: assemblers print them
+            // as their default-size twins.
+            let branch16 = f.encoding == EncodingKind::Legacy
+                && op.operand_size() == 16
+                && (c.flow_control() != iced_x86::FlowControl::Next
+                    || codes.iter().any(|t| {
+                        *t != c
+                            && t.op_code().operand_size() != 16
+                            && by_code[*t as usize].as_ref().is_some_and(|g| g.slots == f.slots)
+                    }));
+            let pushf16 = matches!(c, Code::Pushfw | Code::Popfw);
+            let twin = w1
+                && codes.iter().any(|t| {
+                    let Some(g) = by_code[*t as usize].as_ref() else { return false };
+                    *t != c
+                        && g.encoding == f.encoding
+                        && g.mem_size == f.mem_size
+                        && g.slots.len() == f.slots.len()
+                        && f.slots.iter().zip(&g.slots).any(|p| matches!(p, (Slot::Gp { bits: 64, .. }, Slot::Gp { bits: 32, .. })))
+                        && f.slots.iter().zip(&g.slots).all(|(a, b)| {
+                            a == b || matches!((a, b), (Slot::Gp { bits: 64, mem: x }, Slot::Gp { bits: 32, mem: y }) if x == y)
+                        })
+                });
+            if sixteen || twin || branch16 || pushf16 {
+                dead.push(c);
+            }
+        }
+    }
+    for c in dead {
+        by_code[c as usize] = None;
+        if let Some(list) = by_mnemonic.get_mut(c.mnemonic() as usize) {
+            list.retain(|x| *x != c);
+        }
     }
 }
 
@@ -476,24 +476,19 @@ fn interchangeable(f: &Form, g: &Form) -> bool {
         return false;
     }
     f.slots.iter().zip(&g.slots).all(|(a, b)| match (a, b) {
-        (Slot::Gp { bits: x, .. }, Slot::Gp { bits: y, .. }) => x == y,
+        (Slot::Gp { bits: x, .. }, Slot::Gp { bits: y, .. }) if x == y => true,
+        (Slot::Gp { mem: true, .. }, Slot::Gp { mem: true, .. }) => f.mem_size == g.mem_size,
         (Slot::Vec { bits: x, .. }, Slot::Vec { bits: y, .. }) => x == y,
         (Slot::Fixed(r), Slot::Gp { bits, .. }) | (Slot::Gp { bits, .. }, Slot::Fixed(r)) => {
             r.size() as u16 * 8 == *bits
         }
         (Slot::Fixed(r), Slot::Fixed(q)) => r == q,
-        (Slot::K { .. }, Slot::K { .. })
-        | (Slot::Imm(_), Slot::Imm(_))
-        | (Slot::Branch, Slot::Branch) => true,
+        (Slot::K { .. }, Slot::K { .. }) | (Slot::Imm(_), Slot::Imm(_)) | (Slot::Branch, Slot::Branch) => true,
         (Slot::Mem, Slot::Mem) => true,
-        (
-            Slot::Mem,
-            Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true },
-        )
-        | (
-            Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true },
-            Slot::Mem,
-        ) => true,
+        (Slot::Gp { mem: true, .. } | Slot::K { mem: true }, Slot::Vec { mem: true, .. })
+        | (Slot::Vec { mem: true, .. }, Slot::Gp { mem: true, .. } | Slot::K { mem: true }) => true,
+        (Slot::Mem, Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true })
+        | (Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true }, Slot::Mem) => true,
         _ => false,
     })
 }
@@ -501,22 +496,15 @@ fn interchangeable(f: &Form, g: &Form) -> bool {
 fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
     let op = code.op_code();
     let encoding = op.encoding();
-    if !op.is_instruction()
-        || !op.mode64()
-        || matches!(encoding, EncodingKind::D3NOW | EncodingKind::MVEX)
-    {
+    // Knights Corner's VEX-encoded instructions collide with real encodings in 64-bit mode.
+    let knc = code.cpuid_features().contains(&iced_x86::CpuidFeature::KNC);
+    if !op.is_instruction() || !op.mode64() || knc || matches!(encoding, EncodingKind::D3NOW | EncodingKind::MVEX) {
         return None;
     }
-    let slots = op
-        .op_kinds()
-        .iter()
-        .map(|k| slot(*k))
-        .collect::<Option<Vec<_>>>()?;
+    let slots = op.op_kinds().iter().map(|k| slot(*k)).collect::<Option<Vec<_>>>()?;
     let ins = probe(code, &slots, false, false)?;
     let info = factory.info(&ins);
-    let roles: Vec<Role> = (0..slots.len())
-        .map(|i| role(info.op_access(i as u32)))
-        .collect();
+    let roles: Vec<Role> = (0..slots.len()).map(|i| role(info.op_access(i as u32))).collect();
     let explicit: Vec<Register> = (0..slots.len() as u32)
         .filter(|&i| ins.op_kind(i) == OpKind::Register)
         .map(|i| ins.op_register(i).full_register())
@@ -524,12 +512,9 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
     let mut implicit = Vec::new();
     for u in info.used_registers() {
         let full = u.register().full_register();
-        let is_mem_base = full == Register::RBX
-            && slots
-                .iter()
-                .any(|s| matches!(s, Slot::Mem | Slot::Gp { mem: true, .. }));
-        if explicit.contains(&full) || is_mem_base || full == Register::RSP || full == Register::RIP
-        {
+        let is_mem_base =
+            full == Register::RBX && slots.iter().any(|s| matches!(s, Slot::Mem | Slot::Gp { mem: true, .. }));
+        if explicit.contains(&full) || is_mem_base || full == Register::RSP || full == Register::RIP {
             continue;
         }
         if !(full.is_gpr() || full.is_vector_register() || full.is_k()) {
@@ -539,16 +524,12 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
     }
     let mem_roles = probe(code, &slots, false, true).and_then(|m| {
         let info = factory.info(&m);
-        let r: Vec<Role> = (0..slots.len())
-            .map(|i| role(info.op_access(i as u32)))
-            .collect();
+        let r: Vec<Role> = (0..slots.len()).map(|i| role(info.op_access(i as u32))).collect();
         (r != roles).then_some(r)
     });
     let idiom_roles = probe(code, &slots, true, false).and_then(|same| {
         let info = factory.info(&same);
-        let r: Vec<Role> = (0..slots.len())
-            .map(|i| role(info.op_access(i as u32)))
-            .collect();
+        let r: Vec<Role> = (0..slots.len()).map(|i| role(info.op_access(i as u32))).collect();
         (r != roles).then_some(r)
     });
     let mut features = ExtSet::EMPTY;
@@ -556,18 +537,11 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
         features.insert(Extension(*f as u16));
     }
     let mem_size = op.memory_size().size() as u16;
-    let dirties_upper = matches!(
-        encoding,
-        EncodingKind::VEX | EncodingKind::EVEX | EncodingKind::XOP
-    ) && slots.iter().zip(&roles).any(|(s, r)| {
-        matches!(
-            s,
-            Slot::Vec {
-                bits: 256 | 512,
-                ..
-            }
-        ) && matches!(r, Role::Def | Role::UseDef)
-    });
+    let dirties_upper = matches!(encoding, EncodingKind::VEX | EncodingKind::EVEX | EncodingKind::XOP)
+        && slots
+            .iter()
+            .zip(&roles)
+            .any(|(s, r)| matches!(s, Slot::Vec { bits: 256 | 512, .. }) && matches!(r, Role::Def | Role::UseDef));
     Some(Form {
         code,
         slots,
@@ -577,14 +551,10 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
         implicit,
         encoding,
         mem_size,
-        bcst_size: if op.can_broadcast() {
-            op.broadcast_memory_size().size() as u16
-        } else {
-            0
-        },
+        bcst_size: if op.can_broadcast() { op.broadcast_memory_size().size() as u16 } else { 0 },
         can_mask: op.can_use_op_mask_register(),
         can_zero: op.can_use_zeroing_masking(),
-        can_round: op.can_use_rounding_control(),
+        can_round: op.can_use_rounding_control() && !op.ignores_rounding_control(),
         can_sae: op.can_suppress_all_exceptions(),
         needs_mask: op.require_op_mask_register(),
         features,

@@ -41,13 +41,7 @@ fn has(target: &Target, f: iced_x86::CpuidFeature) -> bool {
 
 /// Whether the register operands of an instruction are all the same register.
 fn all_same_reg(ops: &[Operand]) -> bool {
-    let mut regs = ops.iter().filter_map(|o| {
-        if let Operand::Reg(r) = o {
-            Some(*r)
-        } else {
-            None
-        }
-    });
+    let mut regs = ops.iter().filter_map(|o| if let Operand::Reg(r) = o { Some(*r) } else { None });
     let Some(first) = regs.next() else {
         return false;
     };
@@ -55,9 +49,7 @@ fn all_same_reg(ops: &[Operand]) -> bool {
     for r in regs {
         let same = match (first.vreg(), r.vreg()) {
             (Some(a), Some(b)) => a == b,
-            (None, None) => {
-                iced(first).map(|x| x.full_register()) == iced(r).map(|x| x.full_register())
-            }
+            (None, None) => iced(first).map(|x| x.full_register()) == iced(r).map(|x| x.full_register()),
             _ => false,
         };
         if !same {
@@ -70,21 +62,9 @@ fn all_same_reg(ops: &[Operand]) -> bool {
 
 impl Isa for X86_64 {
     const CLASSES: &'static [ClassInfo] = &[
-        ClassInfo {
-            name: "general-purpose",
-            first_unit: GP_UNITS,
-            units: 16,
-        },
-        ClassInfo {
-            name: "vector",
-            first_unit: VEC_UNITS,
-            units: 32,
-        },
-        ClassInfo {
-            name: "mask",
-            first_unit: MASK_UNITS,
-            units: 8,
-        },
+        ClassInfo { name: "general-purpose", first_unit: GP_UNITS, units: 16 },
+        ClassInfo { name: "vector", first_unit: VEC_UNITS, units: 32 },
+        ClassInfo { name: "mask", first_unit: MASK_UNITS, units: 8 },
     ];
 
     fn check_inst(f: &Function, mnemonic: &str, ops: &[Operand]) -> Result<u32> {
@@ -92,11 +72,7 @@ impl Isa for X86_64 {
     }
 
     fn param_vreg(f: &mut Function, ty: Type) -> Reg {
-        if ty.is_float() {
-            f.new_vreg(VEC, VIEW_XMM)
-        } else {
-            f.new_vreg(GP, VIEW_64)
-        }
+        if ty.is_float() { f.new_vreg(VEC, VIEW_XMM) } else { f.new_vreg(GP, VIEW_64) }
     }
 
     fn gen_move(dst: Reg, src: Reg, class: RegClass, target: &Target) -> (u32, [Operand; 2]) {
@@ -106,15 +82,9 @@ impl Isa for X86_64 {
             } else {
                 Code::Movaps_xmm_xmmm128
             };
-            (
-                code as u32,
-                [Operand::Reg(dst.xmm()), Operand::Reg(src.xmm())],
-            )
+            (code as u32, [Operand::Reg(dst.xmm()), Operand::Reg(src.xmm())])
         } else {
-            (
-                Code::Mov_r64_rm64 as u32,
-                [Operand::Reg(dst.r64()), Operand::Reg(src.r64())],
-            )
+            (Code::Mov_r64_rm64 as u32, [Operand::Reg(dst.r64()), Operand::Reg(src.r64())])
         }
     }
 
@@ -146,11 +116,7 @@ impl Isa for X86_64 {
             (_, Some(mem)) if ops.iter().any(|o| matches!(o, Operand::Mem(_))) => mem,
             _ => &form.roles,
         };
-        let vec_units = if select::high_vectors_ok(form, target) {
-            VEC_ALL
-        } else {
-            VEC_LOW
-        };
+        let vec_units = if select::high_vectors_ok(form, target) { VEC_ALL } else { VEC_LOW };
         let legacy = form.encoding == EncodingKind::Legacy;
         for (i, op) in ops.iter().enumerate() {
             let (slot, role) = (form.slots.get(i), roles.get(i));
@@ -177,11 +143,7 @@ impl Isa for X86_64 {
                     if role == Role::Def && partial_write(r, vregs, legacy) {
                         role = Role::UseDef;
                     }
-                    if role == Role::UseDef
-                        && i == 0
-                        && legacy
-                        && scalar_result(form.code.mnemonic())
-                    {
+                    if role == Role::UseDef && i == 0 && legacy && scalar_result(form.code.mnemonic()) {
                         role = Role::Def;
                     }
                     let allowed = match slot {
@@ -223,22 +185,11 @@ impl Isa for X86_64 {
     }
 
     fn flow(opcode: u32, ops: &[Operand]) -> Flow {
-        let label = ops.iter().find_map(|o| {
-            if let Operand::Label(l) = o {
-                Some(*l)
-            } else {
-                None
-            }
-        });
+        let label = ops.iter().find_map(|o| if let Operand::Label(l) = o { Some(*l) } else { None });
         match (code_of(opcode).flow_control(), label) {
             (FlowControl::ConditionalBranch, Some(l)) => Flow::Cond(l),
             (FlowControl::UnconditionalBranch, Some(l)) => Flow::Jump(l),
-            (
-                FlowControl::Return
-                | FlowControl::IndirectBranch
-                | FlowControl::UnconditionalBranch,
-                _,
-            ) => Flow::Exit,
+            (FlowControl::Return | FlowControl::IndirectBranch | FlowControl::UnconditionalBranch, _) => Flow::Exit,
             _ => Flow::Next,
         }
     }
@@ -283,9 +234,7 @@ impl Isa for X86_64 {
     }
 
     fn dirties_upper(opcode: u32) -> bool {
-        Forms::get()
-            .form(code_of(opcode))
-            .is_some_and(|f| f.dirties_upper)
+        Forms::get().form(code_of(opcode)).is_some_and(|f| f.dirties_upper)
     }
 
     fn extension_name(e: Extension) -> &'static str {
@@ -310,19 +259,7 @@ fn visit_mem(m: &Mem, visit: &mut impl FnMut(Reg, Role, u64)) {
 /// (as it is in hand-written assembly).
 fn scalar_result(m: Mnemonic) -> bool {
     use Mnemonic::*;
-    matches!(
-        m,
-        Cvtsi2sd
-            | Cvtsi2ss
-            | Cvtss2sd
-            | Cvtsd2ss
-            | Sqrtss
-            | Sqrtsd
-            | Rcpss
-            | Rsqrtss
-            | Roundss
-            | Roundsd
-    )
+    matches!(m, Cvtsi2sd | Cvtsi2ss | Cvtss2sd | Cvtsd2ss | Sqrtss | Sqrtsd | Rcpss | Rsqrtss | Roundss | Roundsd)
 }
 
 /// A write that keeps part of the old value: 8/16-bit writes of a wider general-purpose value,
@@ -340,3 +277,6 @@ fn partial_write(r: Reg, vregs: &[VRegInfo], legacy: bool) -> bool {
         None => iced(r).is_some_and(|x| x.is_gpr() && x.size() < 4),
     }
 }
+
+#[cfg(test)]
+mod tests;

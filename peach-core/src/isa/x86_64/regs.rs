@@ -41,18 +41,14 @@ pub(crate) const fn phys(r: Register) -> Reg {
 
 /// The iced register of a physical `Reg`.
 pub(crate) fn iced(r: Reg) -> Option<Register> {
-    r.phys_id()
-        .and_then(|id| Register::try_from(id as usize).ok())
+    r.phys_id().and_then(|id| Register::try_from(id as usize).ok())
 }
 
 /// The unit of a physical register.
 pub(crate) fn unit_of(r: Register) -> Option<u8> {
     if r.is_gpr() {
-        let n = if (Register::AH..=Register::BH).contains(&r) {
-            r as u8 - Register::AH as u8
-        } else {
-            r.number() as u8
-        };
+        let n =
+            if (Register::AH..=Register::BH).contains(&r) { r as u8 - Register::AH as u8 } else { r.number() as u8 };
         Some(GP_UNITS + n)
     } else if r.is_vector_register() {
         Some(VEC_UNITS + r.number() as u8)
@@ -182,17 +178,10 @@ pub trait X86Reg: Sized {
 
 fn view(r: Reg, class: RegClass, v: u8) -> Reg {
     if r.is_virtual() {
-        return if r.class() == class {
-            r.with_view(v)
-        } else {
-            r
-        };
+        return if r.class() == class { r.with_view(v) } else { r };
     }
     match iced(r).and_then(unit_of) {
-        Some(u)
-            if (class == GP && u < VEC_UNITS)
-                || (class == VEC && (VEC_UNITS..MASK_UNITS).contains(&u)) =>
-        {
+        Some(u) if (class == GP && u < VEC_UNITS) || (class == VEC && (VEC_UNITS..MASK_UNITS).contains(&u)) => {
             phys(unit_reg(u, class, v))
         }
         _ => r,

@@ -40,28 +40,16 @@ pub(crate) struct Shapes {
 fn reg_shape(r: Reg) -> Option<Shape> {
     if r.is_virtual() {
         return Some(match r.class() {
-            GP => Shape::Gp {
-                bits: 8 << r.view(),
-                phys: None,
-            },
-            VEC => Shape::Vec {
-                bits: 128 << r.view(),
-                high: false,
-            },
+            GP => Shape::Gp { bits: 8 << r.view(), phys: None },
+            VEC => Shape::Vec { bits: 128 << r.view(), high: false },
             _ => Shape::K,
         });
     }
     let ir = regs::iced(r)?;
     if ir.is_gpr() {
-        Some(Shape::Gp {
-            bits: ir.size() as u16 * 8,
-            phys: Some(ir),
-        })
+        Some(Shape::Gp { bits: ir.size() as u16 * 8, phys: Some(ir) })
     } else if ir.is_vector_register() {
-        Some(Shape::Vec {
-            bits: ir.size() as u16 * 8,
-            high: ir.number() >= 16,
-        })
+        Some(Shape::Vec { bits: ir.size() as u16 * 8, high: ir.number() >= 16 })
     } else if ir.is_k() {
         Some(Shape::K)
     } else {
@@ -75,10 +63,7 @@ fn check_mem(m: &Mem) -> Result<()> {
         return bad("a memory operand can have one index register; this one has two".into());
     }
     if !matches!(m.scale, 1 | 2 | 4 | 8) {
-        return bad(format!(
-            "index scale {} is not encodable: use 1, 2, 4 or 8",
-            m.scale
-        ));
+        return bad(format!("index scale {} is not encodable: use 1, 2, 4 or 8", m.scale));
     }
     if i32::try_from(m.disp).is_err() {
         return bad(format!("displacement {} does not fit in 32 bits", m.disp));
@@ -91,17 +76,12 @@ fn check_mem(m: &Mem) -> Result<()> {
         let ok = if r.is_virtual() {
             r.class() == GP
         } else {
-            regs::iced(r)
-                .is_some_and(|ir| ir.is_gpr64() && !(what == "index" && ir == Register::RSP))
+            regs::iced(r).is_some_and(|ir| ir.is_gpr64() && !(what == "index" && ir == Register::RSP))
         };
         if !ok {
             return bad(format!(
                 "the {what} of a memory operand must be a 64-bit general-purpose register{}",
-                if what == "index" {
-                    " other than rsp"
-                } else {
-                    ""
-                }
+                if what == "index" { " other than rsp" } else { "" }
             ));
         }
     }
@@ -116,10 +96,7 @@ pub(crate) fn shapes(ops: &[Operand]) -> Result<Shapes> {
     let mut s = Shapes::default();
     for (i, op) in ops.iter().enumerate() {
         if i >= s.ops.len() {
-            return Err(Error::new(
-                ErrorKind::InvalidOperands,
-                "x86 instructions take at most 5 operands",
-            ));
+            return Err(Error::new(ErrorKind::InvalidOperands, "x86 instructions take at most 5 operands"));
         }
         let shape = match op {
             Operand::Reg(r) => reg_shape(*r),
@@ -142,10 +119,7 @@ pub(crate) fn shapes(ops: &[Operand]) -> Result<Shapes> {
             }
             Operand::Mem(m) => {
                 check_mem(m)?;
-                Some(Shape::Mem {
-                    size: m.size,
-                    bcst: m.broadcast,
-                })
+                Some(Shape::Mem { size: m.size, bcst: m.broadcast })
             }
             Operand::Imm(v) => Some(Shape::Imm(*v)),
             Operand::Label(_) => Some(Shape::Label),
@@ -177,10 +151,7 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
     if form.slots.len() != s.len {
         return false;
     }
-    if (s.masked && !form.can_mask)
-        || (s.zeroing && !form.can_zero)
-        || (form.needs_mask && !s.masked)
-    {
+    if (s.masked && !form.can_mask) || (s.zeroing && !form.can_zero) || (form.needs_mask && !s.masked) {
         return false;
     }
     match s.rounding {
@@ -201,10 +172,7 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
             (Slot::Vec { bits, .. }, Shape::Vec { bits: b, high }) => bits == b && (evex || !high),
             (Slot::K { .. }, Shape::K) => true,
             (
-                Slot::Gp { mem: true, .. }
-                | Slot::Vec { mem: true, .. }
-                | Slot::K { mem: true }
-                | Slot::Mem,
+                Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true } | Slot::Mem,
                 Shape::Mem { size, bcst },
             ) => {
                 if s.rounding.is_some() {
@@ -225,19 +193,14 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
 
 /// Whether a form needs a fixed register where a virtual register stands.
 fn fixed_for_vreg(form: &Form, s: &Shapes) -> bool {
-    form.slots.iter().zip(&s.ops).any(|(slot, sh)| {
-        matches!(
-            (slot, sh),
-            (Slot::Fixed(_), Some(Shape::Gp { phys: None, .. }))
-        )
-    })
+    form.slots
+        .iter()
+        .zip(&s.ops)
+        .any(|(slot, sh)| matches!((slot, sh), (Slot::Fixed(_), Some(Shape::Gp { phys: None, .. }))))
 }
 
 fn imm_bytes(form: &Form) -> u8 {
-    form.slots
-        .iter()
-        .map(|s| if let Slot::Imm(k) = s { k.bytes() } else { 0 })
-        .sum()
+    form.slots.iter().map(|s| if let Slot::Imm(k) = s { k.bytes() } else { 0 }).sum()
 }
 
 fn mnemonic_name(m: Mnemonic) -> String {
@@ -255,10 +218,7 @@ pub(crate) fn select(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result
             .map(|s| format!(" (did you mean `{}`?)", s.to_ascii_uppercase()));
         return Err(Error::new(
             ErrorKind::UnknownMnemonic,
-            format!(
-                "unknown x86-64 instruction `{mnemonic}`{}",
-                hint.unwrap_or_default()
-            ),
+            format!("unknown x86-64 instruction `{mnemonic}`{}", hint.unwrap_or_default()),
         ));
     };
     let s = shapes(ops)?;
@@ -275,11 +235,7 @@ pub(crate) fn select(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result
         if !form.features.is_subset(target.extensions()) {
             continue;
         }
-        let rank = (
-            form.encoding == EncodingKind::EVEX,
-            fixed_for_vreg(form, &s),
-            imm_bytes(form),
-        );
+        let rank = (form.encoding == EncodingKind::EVEX, fixed_for_vreg(form, &s), imm_bytes(form));
         if best.is_none_or(|(_, r)| rank < r) {
             best = Some((form, rank));
         }
@@ -306,22 +262,14 @@ pub(crate) fn select(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result
             ),
         ));
     }
-    let imm_only = forms
-        .codes(m)
-        .iter()
-        .filter_map(|c| forms.form(*c))
-        .any(|f| matches(f, &s, false));
+    let imm_only = forms.codes(m).iter().filter_map(|c| forms.form(*c)).any(|f| matches(f, &s, false));
     if imm_only {
         return Err(Error::new(
             ErrorKind::ImmediateOutOfRange,
             format!("the immediate does not fit any form of {name}"),
         ));
     }
-    let mut listed: Vec<String> = forms
-        .codes(m)
-        .iter()
-        .map(|c| c.op_code().instruction_string().to_string())
-        .collect();
+    let mut listed: Vec<String> = forms.codes(m).iter().map(|c| c.op_code().instruction_string().to_string()).collect();
     listed.dedup();
     let more = listed.len().saturating_sub(6);
     listed.truncate(6);
@@ -331,39 +279,19 @@ pub(crate) fn select(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result
             "no form of {name} takes ({}); forms: {}{}",
             describe(&s),
             listed.join("; "),
-            if more > 0 {
-                format!("; and {more} more")
-            } else {
-                String::new()
-            }
+            if more > 0 { format!("; and {more} more") } else { String::new() }
         ),
     ))
 }
 
 /// A memory operand without a size that several forms would take with different sizes.
-fn check_ambiguous_size(
-    forms: &Forms,
-    m: Mnemonic,
-    chosen: &Form,
-    s: &Shapes,
-    target: &Target,
-) -> Result<()> {
-    if !s
-        .ops
-        .iter()
-        .flatten()
-        .any(|sh| matches!(sh, Shape::Mem { size: 0, .. }))
-    {
+fn check_ambiguous_size(forms: &Forms, m: Mnemonic, chosen: &Form, s: &Shapes, target: &Target) -> Result<()> {
+    if !s.ops.iter().flatten().any(|sh| matches!(sh, Shape::Mem { size: 0, .. })) {
         return Ok(());
     }
-    let other = forms
-        .codes(m)
-        .iter()
-        .filter_map(|c| forms.form(*c))
-        .find(|f| {
-            f.mem_size != chosen.mem_size
-                && matches(f, s, true)
-                && f.features.is_subset(target.extensions())
+    let other =
+        forms.codes(m).iter().filter_map(|c| forms.form(*c)).find(|f| {
+            f.mem_size != chosen.mem_size && matches(f, s, true) && f.features.is_subset(target.extensions())
         });
     match other {
         Some(f) => Err(Error::new(
@@ -411,10 +339,7 @@ fn lowercase<'a>(s: &str, buf: &'a mut [u8; 24]) -> Option<&'a str> {
 /// Whether `unit` may hold a vector operand of `form` on `target` (xmm16-31 need EVEX).
 pub(crate) fn high_vectors_ok(form: &Form, target: &Target) -> bool {
     form.encoding == EncodingKind::EVEX
-        || form
-            .evex_twin
-            .and_then(|c| Forms::get().form(c))
-            .is_some_and(|f| f.features.is_subset(target.extensions()))
+        || form.evex_twin.and_then(|c| Forms::get().form(c)).is_some_and(|f| f.features.is_subset(target.extensions()))
 }
 
 /// Whether `s`'s mask class is used.

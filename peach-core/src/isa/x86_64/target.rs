@@ -30,32 +30,9 @@ const BASELINE: &[F] = &[
     F::MULTIBYTENOP,
     F::CLFSH,
 ];
-const V2: &[F] = &[
-    F::CMPXCHG16B,
-    F::POPCNT,
-    F::SSE3,
-    F::SSSE3,
-    F::SSE4_1,
-    F::SSE4_2,
-];
-const V3: &[F] = &[
-    F::AVX,
-    F::AVX2,
-    F::BMI1,
-    F::BMI2,
-    F::F16C,
-    F::FMA,
-    F::LZCNT,
-    F::MOVBE,
-    F::XSAVE,
-];
-const V4: &[F] = &[
-    F::AVX512F,
-    F::AVX512BW,
-    F::AVX512CD,
-    F::AVX512DQ,
-    F::AVX512VL,
-];
+const V2: &[F] = &[F::CMPXCHG16B, F::POPCNT, F::SSE3, F::SSSE3, F::SSE4_1, F::SSE4_2];
+const V3: &[F] = &[F::AVX, F::AVX2, F::BMI1, F::BMI2, F::F16C, F::FMA, F::LZCNT, F::MOVBE, F::XSAVE];
+const V4: &[F] = &[F::AVX512F, F::AVX512BW, F::AVX512CD, F::AVX512DQ, F::AVX512VL];
 
 fn set(levels: &[&[F]]) -> ExtSet {
     let mut s = ExtSet::EMPTY;
@@ -133,8 +110,5 @@ pub(crate) fn extension_name(e: Extension) -> &'static str {
 }
 
 pub(crate) fn extension_by_name(name: &str) -> Option<Extension> {
-    names()
-        .iter()
-        .position(|n| n.eq_ignore_ascii_case(name))
-        .map(|i| Extension(i as u16))
+    names().iter().position(|n| n.eq_ignore_ascii_case(name)).map(|i| Extension(i as u16))
 }

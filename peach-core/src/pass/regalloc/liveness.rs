@@ -29,10 +29,7 @@ struct Bits {
 impl Bits {
     fn new(rows: usize, bits: usize) -> Bits {
         let words = bits.div_ceil(64);
-        Bits {
-            words,
-            data: vec![0; rows * words],
-        }
+        Bits { words, data: vec![0; rows * words] }
     }
     fn row(&self, r: usize) -> &[u64] {
         &self.data[r * self.words..(r + 1) * self.words]
@@ -187,12 +184,8 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
 }
 
 fn undefined(input: &AllocInput, v: u32) -> Error {
-    let first_read = (0..input.num_insts()).find(|&i| {
-        input
-            .inst_ops(i)
-            .iter()
-            .any(|op| op.var == Var::V(v) && op.role.reads() && op.role != Role::Def)
-    });
+    let first_read = (0..input.num_insts())
+        .find(|&i| input.inst_ops(i).iter().any(|op| op.var == Var::V(v) && op.role.reads() && op.role != Role::Def));
     let created = input.vreg_loc[v as usize];
     let msg = format!(
         "a value is read before anything writes it (virtual register created at {}:{}:{}); \

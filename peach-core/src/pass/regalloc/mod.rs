@@ -89,9 +89,7 @@ impl AllocInput {
             ops: Vec::with_capacity(n * 3),
             blocks: blocks.to_vec(),
             classes: I::CLASSES,
-            class_units: (0..I::CLASSES.len())
-                .map(|c| I::class_units(&body.target, RegClass(c as u8)))
-                .collect(),
+            class_units: (0..I::CLASSES.len()).map(|c| I::class_units(&body.target, RegClass(c as u8))).collect(),
             order: conv.alloc_order,
             moves: Vec::new(),
         };
@@ -106,17 +104,11 @@ impl AllocInput {
             match inst.op {
                 Op::Isa(opcode) => {
                     let out = &mut input.ops;
-                    I::visit(
-                        &body.target,
-                        &body.vregs,
-                        opcode,
-                        ops,
-                        &mut |r, role, allowed| {
-                            if let Some(var) = var(r) {
-                                out.push(AllocOp { var, role, allowed });
-                            }
-                        },
-                    );
+                    I::visit(&body.target, &body.vregs, opcode, ops, &mut |r, role, allowed| {
+                        if let Some(var) = var(r) {
+                            out.push(AllocOp { var, role, allowed });
+                        }
+                    });
                     if let Some((d, s)) = I::as_move(opcode, ops)
                         && let (Some(dst), Some(src)) = (var(d), var(s))
                     {
@@ -128,11 +120,7 @@ impl AllocInput {
                         if let Operand::Reg(r) = op
                             && let Some(var) = var(*r)
                         {
-                            input.ops.push(AllocOp {
-                                var,
-                                role: Role::Use,
-                                allowed: u64::MAX,
-                            });
+                            input.ops.push(AllocOp { var, role: Role::Use, allowed: u64::MAX });
                         }
                     }
                 }

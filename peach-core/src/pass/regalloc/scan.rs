@@ -20,11 +20,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
         }
     }
     for (v, a) in allowed.iter_mut().enumerate() {
-        *a &= input
-            .class_units
-            .get(input.vreg_class[v].0 as usize)
-            .copied()
-            .unwrap_or(0);
+        *a &= input.class_units.get(input.vreg_class[v].0 as usize).copied().unwrap_or(0);
     }
     let mut hint_unit = vec![u8::MAX; nv];
     let mut partner = vec![u32::MAX; nv];
@@ -40,9 +36,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
         }
     }
 
-    let mut order: Vec<u32> = (0..nv as u32)
-        .filter(|&v| live.vreg[v as usize].0 != u32::MAX)
-        .collect();
+    let mut order: Vec<u32> = (0..nv as u32).filter(|&v| live.vreg[v as usize].0 != u32::MAX).collect();
     order.sort_unstable_by_key(|&v| live.vreg[v as usize].0);
 
     let mut units = vec![u8::MAX; nv];
@@ -64,19 +58,8 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
             *c >= segs.len() || segs[*c].0 >= e
         };
         let p = partner[v as usize];
-        let hinted = [
-            hint_unit[v as usize],
-            if p != u32::MAX {
-                units[p as usize]
-            } else {
-                u8::MAX
-            },
-        ];
-        let chosen = hinted
-            .into_iter()
-            .filter(|&u| u != u8::MAX)
-            .chain(input.order.iter().copied())
-            .find(|&u| free(u));
+        let hinted = [hint_unit[v as usize], if p != u32::MAX { units[p as usize] } else { u8::MAX }];
+        let chosen = hinted.into_iter().filter(|&u| u != u8::MAX).chain(input.order.iter().copied()).find(|&u| free(u));
         match chosen {
             Some(u) => {
                 units[v as usize] = u;
@@ -98,11 +81,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, allowed: &[u64], failed
     let class = input.vreg_class[failed as usize];
     let info = input.classes.get(class.0 as usize);
     let class_name = info.map_or("register", |c| c.name);
-    let class_mask = input
-        .class_units
-        .get(class.0 as usize)
-        .copied()
-        .unwrap_or(0);
+    let class_mask = input.class_units.get(class.0 as usize).copied().unwrap_or(0);
     let available = class_mask.count_ones();
 
     // Sweep the class's live ranges (values and fixed registers) for the busiest point.
@@ -134,19 +113,12 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, allowed: &[u64], failed
     let mut values: Vec<String> = Vec::new();
     for (v, &(s, e)) in live.vreg.iter().enumerate() {
         if input.vreg_class[v] == class && s <= at && at < e {
-            values.push(format!(
-                "  - value created at {}",
-                loc_str(input.vreg_loc[v])
-            ));
+            values.push(format!("  - value created at {}", loc_str(input.vreg_loc[v])));
         }
     }
     let fixed: Vec<String> = (0..64u32)
         .filter(|u| class_mask & (1 << u) != 0)
-        .filter(|&u| {
-            live.unit[u as usize]
-                .iter()
-                .any(|&(s, e)| s <= at && at < e)
-        })
+        .filter(|&u| live.unit[u as usize].iter().any(|&(s, e)| s <= at && at < e))
         .map(|u| format!("unit {u}"))
         .collect();
     if !fixed.is_empty() {
