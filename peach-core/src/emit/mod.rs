@@ -2,6 +2,7 @@
 //! uses and a listing.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use crate::target::{ExtSet, Target};
 
@@ -32,17 +33,56 @@ pub struct ListingLine {
 /// assert_eq!(code.name(), "seven");
 /// assert!(code.listing().contains("ret"));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct CodeObject {
-    pub(crate) name: String,
-    pub(crate) bytes: Vec<u8>,
-    pub(crate) entry: usize,
-    pub(crate) extensions: ExtSet,
-    pub(crate) target: Target,
-    pub(crate) lines: Vec<ListingLine>,
+    name: String,
+    bytes: Vec<u8>,
+    entry: usize,
+    extensions: ExtSet,
+    target: Target,
+    listing: Arc<dyn Listing>,
+}
+
+/// A source of listing lines, kept by a code object and rendered only when asked for.
+pub trait Listing: Send + Sync {
+    /// The instructions, one line each.
+    fn lines(&self) -> Vec<ListingLine>;
+}
+
+impl PartialEq for CodeObject {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.bytes == other.bytes
+            && self.entry == other.entry
+            && self.extensions == other.extensions
+    }
+}
+
+impl Eq for CodeObject {}
+
+impl std::fmt::Debug for CodeObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeObject")
+            .field("name", &self.name)
+            .field("len", &self.bytes.len())
+            .field("target", &self.target.name())
+            .finish()
+    }
 }
 
 impl CodeObject {
+    /// A code object from its parts (used by the ISA backends).
+    pub fn new(
+        name: String,
+        bytes: Vec<u8>,
+        entry: usize,
+        extensions: ExtSet,
+        target: Target,
+        listing: Arc<dyn Listing>,
+    ) -> Self {
+        CodeObject { name, bytes, entry, extensions, target, listing }
+    }
+
     /// The symbol name.
     pub fn name(&self) -> &str {
         &self.name
@@ -75,9 +115,9 @@ impl CodeObject {
         &self.target
     }
 
-    /// The instructions, one line each.
-    pub fn lines(&self) -> &[ListingLine] {
-        &self.lines
+    /// The instructions, one line each (rendered on each call).
+    pub fn lines(&self) -> Vec<ListingLine> {
+        self.listing.lines()
     }
 
     /// A listing in Intel syntax: labels, offsets, bytes and instructions.
@@ -92,7 +132,7 @@ impl CodeObject {
 
     fn render(&self, text: impl Fn(&ListingLine) -> &String) -> String {
         let mut out = format!("{}:\n", self.name);
-        for l in &self.lines {
+        for l in &self.lines() {
             for label in &l.labels {
                 let _ = writeln!(out, ".L{label}:");
             }

@@ -19,7 +19,7 @@ pub struct RegClass(pub u8);
 /// A view selects how much of a virtual register an operand names (for example the 32-bit view of
 /// a general-purpose value, or the ymm view of a vector value); views share one allocation.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Reg(u32);
+pub struct Reg(std::num::NonZeroU32);
 
 const VIRTUAL_BIT: u32 = 1 << 31;
 const CLASS_SHIFT: u32 = 28;
@@ -34,50 +34,60 @@ impl Reg {
 
     /// A physical register with the ISA's register number `id`.
     pub const fn phys(id: u16) -> Reg {
-        Reg(id as u32)
+        Reg::from_bits(id as u32)
+    }
+
+    /// Stored inverted, so that `Option<Reg>` takes four bytes (no valid register has all bits set).
+    const fn from_bits(bits: u32) -> Reg {
+        match std::num::NonZeroU32::new(!bits) {
+            Some(n) => Reg(n),
+            None => Reg(std::num::NonZeroU32::MIN),
+        }
     }
 
     /// A view of virtual register `index` of class `class`.
     pub const fn virt(class: RegClass, view: u8, index: u32) -> Reg {
-        Reg(VIRTUAL_BIT
-            | ((class.0 as u32 & CLASS_MASK) << CLASS_SHIFT)
-            | ((view as u32 & VIEW_MASK) << VIEW_SHIFT)
-            | (index & INDEX_MASK))
-    }
-
-    /// Whether this is a virtual register.
-    pub const fn is_virtual(self) -> bool {
-        self.0 & VIRTUAL_BIT != 0
-    }
-
-    /// The ISA register number of a physical register.
-    pub const fn phys_id(self) -> Option<u16> {
-        if self.is_virtual() { None } else { Some(self.0 as u16) }
-    }
-
-    /// The index of a virtual register.
-    pub const fn vreg(self) -> Option<u32> {
-        if self.is_virtual() { Some(self.0 & INDEX_MASK) } else { None }
-    }
-
-    /// The class of a virtual register (meaningless for physical registers).
-    pub const fn class(self) -> RegClass {
-        RegClass(((self.0 >> CLASS_SHIFT) & CLASS_MASK) as u8)
-    }
-
-    /// The view of a virtual register (meaningless for physical registers).
-    pub const fn view(self) -> u8 {
-        ((self.0 >> VIEW_SHIFT) & VIEW_MASK) as u8
-    }
-
-    /// The same virtual register seen through another view.
-    pub const fn with_view(self, view: u8) -> Reg {
-        Reg((self.0 & !(VIEW_MASK << VIEW_SHIFT)) | ((view as u32 & VIEW_MASK) << VIEW_SHIFT))
+        Reg::from_bits(
+            VIRTUAL_BIT
+                | ((class.0 as u32 & CLASS_MASK) << CLASS_SHIFT)
+                | ((view as u32 & VIEW_MASK) << VIEW_SHIFT)
+                | (index & INDEX_MASK),
+        )
     }
 
     /// The raw bits.
     pub const fn bits(self) -> u32 {
-        self.0
+        !self.0.get()
+    }
+
+    /// Whether this is a virtual register.
+    pub const fn is_virtual(self) -> bool {
+        self.bits() & VIRTUAL_BIT != 0
+    }
+
+    /// The ISA register number of a physical register.
+    pub const fn phys_id(self) -> Option<u16> {
+        if self.is_virtual() { None } else { Some(self.bits() as u16) }
+    }
+
+    /// The index of a virtual register.
+    pub const fn vreg(self) -> Option<u32> {
+        if self.is_virtual() { Some(self.bits() & INDEX_MASK) } else { None }
+    }
+
+    /// The class of a virtual register (meaningless for physical registers).
+    pub const fn class(self) -> RegClass {
+        RegClass(((self.bits() >> CLASS_SHIFT) & CLASS_MASK) as u8)
+    }
+
+    /// The view of a virtual register (meaningless for physical registers).
+    pub const fn view(self) -> u8 {
+        ((self.bits() >> VIEW_SHIFT) & VIEW_MASK) as u8
+    }
+
+    /// The same virtual register seen through another view.
+    pub const fn with_view(self, view: u8) -> Reg {
+        Reg::from_bits((self.bits() & !(VIEW_MASK << VIEW_SHIFT)) | ((view as u32 & VIEW_MASK) << VIEW_SHIFT))
     }
 
     /// Masks writes to this destination register with an AVX-512 mask register (`{k}`); lanes
@@ -91,7 +101,7 @@ impl fmt::Debug for Reg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.vreg() {
             Some(i) => write!(f, "v{}:{}.{}", i, self.class().0, self.view()),
-            None => write!(f, "p{}", self.0),
+            None => write!(f, "p{}", self.bits()),
         }
     }
 }
@@ -142,10 +152,11 @@ pub struct Mem {
     pub base: Option<Reg>,
     /// Index register, if any.
     pub index: Option<Reg>,
-    /// Scale of the index: 1, 2, 4 or 8 (0 marks an expression with two index registers).
+    /// Scale of the index: 1, 2, 4 or 8 ([`Mem::TWO_INDEXES`] and [`Mem::DISP_OVERFLOW`] mark
+    /// expressions that cannot be encoded; they are reported when the operand is used).
     pub scale: u8,
-    /// Displacement (kept wide so that out-of-range values are reported, not truncated).
-    pub disp: i64,
+    /// Displacement.
+    pub disp: i32,
     /// Access size in bytes; 0 means "from the instruction form".
     pub size: u16,
     /// Broadcast one element to every lane (AVX-512 `{1toN}`).
@@ -153,6 +164,11 @@ pub struct Mem {
 }
 
 impl Mem {
+    /// `scale` of an expression with two index registers.
+    pub const TWO_INDEXES: u8 = 0;
+    /// `scale` of an expression whose displacement does not fit in 32 bits.
+    pub const DISP_OVERFLOW: u8 = 0xFE;
+
     /// `[base + disp]`.
     ///
     /// ```
@@ -161,7 +177,7 @@ impl Mem {
     /// assert_eq!(m.disp, 8);
     /// ```
     pub fn base_disp(base: Reg, disp: i64) -> Mem {
-        Mem { base: Some(base), index: None, scale: 1, disp, size: 0, broadcast: false }
+        MemExpr { base: Some(base), index: None, scale: 1, disp }.into()
     }
 
     /// The same operand with an explicit access size in bytes.
@@ -187,17 +203,26 @@ pub struct IndexExpr {
 /// A memory address expression under construction: `base + index * scale + disp`.
 /// Put it in brackets to make a memory operand: `[ptr + 64]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MemExpr(Mem);
+pub struct MemExpr {
+    base: Option<Reg>,
+    index: Option<Reg>,
+    scale: u8,
+    disp: i64,
+}
 
 impl From<MemExpr> for Mem {
     fn from(e: MemExpr) -> Mem {
-        e.0
+        let (scale, disp) = match i32::try_from(e.disp) {
+            Ok(d) => (e.scale, d),
+            Err(_) => (Mem::DISP_OVERFLOW, 0),
+        };
+        Mem { base: e.base, index: e.index, scale, disp, size: 0, broadcast: false }
     }
 }
 
 impl From<[MemExpr; 1]> for Mem {
     fn from(e: [MemExpr; 1]) -> Mem {
-        e[0].0
+        e[0].into()
     }
 }
 
@@ -213,18 +238,18 @@ fn scale_u8(s: u64) -> u8 {
 
 impl MemExpr {
     fn add_reg(mut self, r: Reg, scale: u8) -> MemExpr {
-        if self.0.base.is_none() && scale == 1 && self.0.index.is_some() {
-            self.0.base = Some(r);
-        } else if self.0.index.is_none() {
-            self.0.index = Some(r);
-            self.0.scale = scale;
-        } else if self.0.base.is_none() && self.0.scale == 1 {
+        if self.base.is_none() && scale == 1 && self.index.is_some() {
+            self.base = Some(r);
+        } else if self.index.is_none() {
+            self.index = Some(r);
+            self.scale = scale;
+        } else if self.base.is_none() && self.scale == 1 {
             // `idx + r * s`: the unscaled register becomes the base.
-            self.0.base = self.0.index;
-            self.0.index = Some(r);
-            self.0.scale = scale;
+            self.base = self.index;
+            self.index = Some(r);
+            self.scale = scale;
         } else {
-            self.0.scale = 0; // two index registers: reported when the operand is used
+            self.scale = Mem::TWO_INDEXES;
         }
         self
     }
@@ -233,14 +258,14 @@ impl MemExpr {
 impl Add<Reg> for Reg {
     type Output = MemExpr;
     fn add(self, rhs: Reg) -> MemExpr {
-        MemExpr(Mem { base: Some(self), index: Some(rhs), scale: 1, disp: 0, size: 0, broadcast: false })
+        MemExpr { base: Some(self), index: Some(rhs), scale: 1, disp: 0 }
     }
 }
 
 impl Add<IndexExpr> for Reg {
     type Output = MemExpr;
     fn add(self, rhs: IndexExpr) -> MemExpr {
-        MemExpr(Mem { base: Some(self), index: Some(rhs.index), scale: rhs.scale, disp: 0, size: 0, broadcast: false })
+        MemExpr { base: Some(self), index: Some(rhs.index), scale: rhs.scale, disp: 0 }
     }
 }
 
@@ -261,7 +286,7 @@ impl Add<IndexExpr> for MemExpr {
 impl Add<i64> for IndexExpr {
     type Output = MemExpr;
     fn add(self, rhs: i64) -> MemExpr {
-        MemExpr(Mem { base: None, index: Some(self.index), scale: self.scale, disp: rhs, size: 0, broadcast: false })
+        MemExpr { base: None, index: Some(self.index), scale: self.scale, disp: rhs }
     }
 }
 
@@ -270,26 +295,26 @@ macro_rules! int_mem_ops {
         impl Add<$t> for Reg {
             type Output = MemExpr;
             fn add(self, rhs: $t) -> MemExpr {
-                MemExpr(Mem::base_disp(self, rhs as i64))
+                MemExpr { base: Some(self), index: None, scale: 1, disp: rhs as i64 }
             }
         }
         impl Sub<$t> for Reg {
             type Output = MemExpr;
             fn sub(self, rhs: $t) -> MemExpr {
-                MemExpr(Mem::base_disp(self, (rhs as i64).wrapping_neg()))
+                MemExpr { base: Some(self), index: None, scale: 1, disp: (rhs as i64).wrapping_neg() }
             }
         }
         impl Add<$t> for MemExpr {
             type Output = MemExpr;
             fn add(mut self, rhs: $t) -> MemExpr {
-                self.0.disp = self.0.disp.wrapping_add(rhs as i64);
+                self.disp = self.disp.wrapping_add(rhs as i64);
                 self
             }
         }
         impl Sub<$t> for MemExpr {
             type Output = MemExpr;
             fn sub(mut self, rhs: $t) -> MemExpr {
-                self.0.disp = self.0.disp.wrapping_sub(rhs as i64);
+                self.disp = self.disp.wrapping_sub(rhs as i64);
                 self
             }
         }
@@ -342,7 +367,7 @@ impl From<Mem> for Operand {
 }
 impl From<[MemExpr; 1]> for Operand {
     fn from(m: [MemExpr; 1]) -> Operand {
-        Operand::Mem(m[0].0)
+        Operand::Mem(m[0].into())
     }
 }
 impl From<[Reg; 1]> for Operand {

@@ -4,6 +4,7 @@
 //! labels and picks short or near branches.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use iced_x86::{
     BlockEncoder, BlockEncoderOptions, Code, CpuidFeature, Encoder, EncodingKind, FlowControl, Formatter, GasFormatter,
@@ -14,7 +15,7 @@ use super::forms::{Form, Forms, Slot, blank};
 use super::regs::{self, GP, GP_UNITS, VEC, VEC_UNITS, iced, unit_reg};
 use super::select;
 use crate::abi::CallConv;
-use crate::emit::{CodeObject, ListingLine};
+use crate::emit::{CodeObject, Listing, ListingLine};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{Mem, Op, Operand, Reg, Rounding};
 use crate::pass::{Body, Frame};
@@ -177,47 +178,43 @@ impl Regs<'_> {
         Ok(Mem { base: map(m.base)?, index: map(m.index)?, ..*m })
     }
 
-    fn operands(&self, ops: &[Operand]) -> Result<Vec<Operand>> {
-        ops.iter()
-            .map(|op| {
-                Ok(match op {
-                    Operand::Reg(r) => Operand::Reg(self.phys(*r)?),
-                    Operand::Masked(m) => Operand::Masked(crate::ir::operand::Masked {
-                        reg: self.phys(m.reg)?,
-                        mask: self.phys(m.mask)?,
-                        zeroing: m.zeroing,
-                    }),
-                    Operand::Mem(m) => Operand::Mem(self.mem(m)?),
-                    other => *other,
-                })
-            })
-            .collect()
+    fn operands(&self, ops: &[Operand], out: &mut Vec<Operand>) -> Result<()> {
+        out.clear();
+        for op in ops {
+            out.push(match op {
+                Operand::Reg(r) => Operand::Reg(self.phys(*r)?),
+                Operand::Masked(m) => Operand::Masked(crate::ir::operand::Masked {
+                    reg: self.phys(m.reg)?,
+                    mask: self.phys(m.mask)?,
+                    zeroing: m.zeroing,
+                }),
+                Operand::Mem(m) => Operand::Mem(self.mem(m)?),
+                other => *other,
+            });
+        }
+        Ok(())
     }
 }
 
-/// Whether a copy whose operands were allocated to `ops` does nothing.
-fn is_noop_move(body: &Body, code: Code, ir_ops: &[Operand], ops: &[Operand]) -> bool {
+/// Whether a copy does nothing once allocated (same register, no upper bits lost).
+fn is_noop_move(body: &Body, regs: &Regs, opcode: u32, ir_ops: &[Operand]) -> Result<bool> {
     use super::super::Isa;
-    if super::X86_64::as_move(code as u32, ir_ops).is_none() {
-        return false;
-    }
-    let ([Operand::Reg(d), Operand::Reg(s)], [Operand::Reg(id), Operand::Reg(is)]) = (ops, ir_ops) else {
-        return false;
-    };
+    let Some((id, is)) = super::X86_64::as_move(opcode, ir_ops) else { return Ok(false) };
+    let (d, s) = (regs.phys(id)?, regs.phys(is)?);
     if d != s {
-        return false;
+        return Ok(false);
     }
-    let width = |r: &Reg| iced(*r).map_or(0, |x| x.size());
+    let width = iced(d).map_or(0, |x| x.size());
     let fits = |ir: &Reg| match ir.vreg() {
         None => true,
         Some(v) => body.vregs.get(v as usize).is_none_or(|info| {
             let max_bytes = if ir.class() == GP { 1usize << info.max_view } else { 16usize << info.max_view };
-            width(d) >= max_bytes
+            width >= max_bytes
         }),
     };
     // A copy into a physical register (a return) only needs the low part; a copy between
     // values must not drop upper bits either of them uses.
-    !id.is_virtual() || (fits(id) && fits(is))
+    Ok(!id.is_virtual() || (fits(&id) && fits(&is)))
 }
 
 /// The form to encode for physical operands: among the forms of the same encoding family that
@@ -228,7 +225,8 @@ fn final_form<'a>(
     ops: &[Operand],
     body: &Body,
     ip: u64,
-) -> Result<(&'a Form, Instruction)> {
+    encoder: &mut Encoder,
+) -> Result<&'a Form> {
     let high = ops.iter().any(|o| {
         let r = match o {
             Operand::Reg(r) => *r,
@@ -243,22 +241,24 @@ fn final_form<'a>(
             primary.evex_twin.and_then(|c| forms.form(c)).ok_or_else(|| internal("xmm16-31 without an EVEX form"))?;
     }
     if !form.has_alternatives || form.code.flow_control() != FlowControl::Next {
-        return Ok((form, build(form, ops, &HashMap::new(), ip)?));
+        return Ok(form);
     }
     let shapes = select::shapes(ops)?;
-    let mut best: Option<(&Form, Instruction, usize)> = None;
-    let mut encoder = Encoder::new(64);
-    for &c in forms.codes(form.code.mnemonic()) {
-        let Some(f) = forms.form(c) else { continue };
+    let mut best: Option<(&Form, usize)> = None;
+    let no_labels = HashMap::new();
+    let candidates = forms.codes(form.code.mnemonic()).iter().filter_map(|c| forms.form(*c)).filter(|f| {
         let same_family = (f.encoding == EncodingKind::EVEX) == (form.encoding == EncodingKind::EVEX);
-        if !same_family || !select::matches(f, &shapes, true) || !f.features.is_subset(body.target.extensions()) {
-            continue;
-        }
         // `XCHG eax, eax` as 90 would be a NOP, which does not zero-extend.
-        if f.code == Code::Xchg_r32_EAX && ops.first() == ops.get(1) {
-            continue;
-        }
-        let ins = build(f, ops, &HashMap::new(), ip)?;
+        let nop = f.code == Code::Xchg_r32_EAX && ops.first() == ops.get(1);
+        same_family && !nop && select::matches(f, &shapes, true) && f.features.is_subset(body.target.extensions())
+    });
+    let mut candidates = candidates.peekable();
+    let first = candidates.next();
+    if candidates.peek().is_none() {
+        return first.ok_or_else(|| internal(format!("no form of {:?} for the allocated operands", form.code)));
+    }
+    for f in first.into_iter().chain(candidates) {
+        let ins = build(f, ops, &no_labels, ip)?;
         // Shortest first; on a tie, memory in a vector slot rather than a general-purpose one
         // (`MOVQ xmm, m64` as F3 0F 7E), then the shorter immediate (`XOR ax, -3` as 83 /6 ib),
         // then iced's order: the choices GNU as and llvm-mc make.
@@ -266,12 +266,11 @@ fn final_form<'a>(
             && f.slots.iter().any(|s| matches!(s, Slot::Vec { .. }));
         let imm: usize = f.slots.iter().map(|s| if let Slot::Imm(k) = s { k.bytes() as usize } else { 0 }).sum();
         let cost = 64 * encoder.encode(&ins, ip).map_err(internal)? + 16 * usize::from(gp_mem) + imm;
-        if best.as_ref().is_none_or(|b| cost < b.2) {
-            best = Some((f, ins, cost));
+        if best.is_none_or(|b| cost < b.1) {
+            best = Some((f, cost));
         }
     }
-    let (f, ins, _) = best.ok_or_else(|| internal(format!("no form of {:?} for the allocated operands", form.code)))?;
-    Ok((f, ins))
+    best.map(|b| b.0).ok_or_else(|| internal(format!("no form of {:?} for the allocated operands", form.code)))
 }
 
 fn rounding(r: Rounding) -> RoundingControl {
@@ -302,7 +301,7 @@ fn build(form: &Form, ops: &[Operand], labels: &HashMap<u32, u64>, ip: u64) -> R
             Operand::Mem(m) => {
                 ins.set_op_kind(i, OpKind::Memory);
                 let reg = |r: Option<Reg>| r.and_then(iced).unwrap_or(Register::None);
-                set_mem(&mut ins, reg(m.base), reg(m.index), m.scale as u32, m.disp);
+                set_mem(&mut ins, reg(m.base), reg(m.index), m.scale as u32, m.disp as i64);
                 ins.set_is_broadcast(m.broadcast);
             }
             Operand::Imm(v) => {
@@ -346,17 +345,12 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
     let n = body.insts.len();
 
     // Which IR instructions produce code, and where each label lands.
-    let mut physical: Vec<Option<Vec<Operand>>> = Vec::with_capacity(n);
+    let mut emits = Vec::with_capacity(n);
     for inst in &body.insts {
-        physical.push(match inst.op {
-            Op::Isa(code) => {
-                let ir_ops = body.ops(inst);
-                let ops = regs.operands(ir_ops)?;
-                let code = Code::try_from(code as usize).map_err(internal)?;
-                if is_noop_move(body, code, ir_ops, &ops) { None } else { Some(ops) }
-            }
-            Op::Ret => Some(Vec::new()),
-            Op::Bind(_) => None,
+        emits.push(match inst.op {
+            Op::Isa(code) => !is_noop_move(body, &regs, code, body.ops(inst))?,
+            Op::Ret => true,
+            Op::Bind(_) => false,
         });
     }
     let mut labels: HashMap<u32, u64> = HashMap::new();
@@ -366,7 +360,7 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
         if let Op::Bind(l) = inst.op {
             pending.push(l.0);
         }
-        if physical[i].is_some() && !pending.is_empty() {
+        if emits[i] && !pending.is_empty() {
             let ip = BASE + 64 * i as u64;
             for l in pending.drain(..) {
                 labels.insert(l, ip);
@@ -387,23 +381,27 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
         ins.set_ip(PROLOGUE + k as u64);
     }
     let frame_size = layout.size();
+    let mut encoder = Encoder::new(64);
+    let mut ops: Vec<Operand> = Vec::with_capacity(8);
     for (i, inst) in body.insts.iter().enumerate() {
-        let Some(ops) = &physical[i] else { continue };
+        if !emits[i] {
+            continue;
+        }
         let ip = BASE + 64 * i as u64;
         match inst.op {
             Op::Isa(code) => {
                 let code = Code::try_from(code as usize).map_err(internal)?;
                 let primary = forms.form(code).ok_or_else(|| internal("unknown form"))?;
-                let mut ops = ops.clone();
+                regs.operands(body.ops(inst), &mut ops)?;
                 for op in &mut ops {
                     if let Operand::Mem(m) = op
                         && m.base == Some(regs::ARG_AREA)
                     {
                         m.base = Some(regs::reg::RSP);
-                        m.disp += (frame_size + conv.stack_args_offset) as i64;
+                        m.disp += frame_size + conv.stack_args_offset;
                     }
                 }
-                let (form, _) = final_form(forms, primary, &ops, body, ip)?;
+                let form = final_form(forms, primary, &ops, body, ip, &mut encoder)?;
                 let ins = build(form, &ops, &labels, ip).map_err(|e| e.or_at(inst.loc))?;
                 extensions.union_with(&form.features);
                 out.push(ins);
@@ -423,54 +421,69 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
         trap.set_ip(end_ip);
         out.push(trap);
     }
-    for ins in &out {
-        for f in ins.code().cpuid_features() {
-            extensions.insert(Extension(*f as u16));
+    for code in
+        [Code::Push_r64, Code::Retnq, Code::VEX_Vzeroupper, Code::VEX_Vmovaps_xmm_xmmm128, Code::Movaps_xmm_xmmm128]
+    {
+        let used = match code {
+            Code::Push_r64 | Code::Retnq => true,
+            Code::VEX_Vzeroupper => frame.clear_upper && avx,
+            Code::VEX_Vmovaps_xmm_xmmm128 => avx && !layout.vec_saved.is_empty(),
+            _ => !avx && !layout.vec_saved.is_empty(),
+        };
+        if used {
+            for f in code.cpuid_features() {
+                extensions.insert(Extension(*f as u16));
+            }
         }
     }
 
     let block = InstructionBlock::new(&out, 0);
     let result = BlockEncoder::encode(64, block, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)
         .map_err(|e| Error::new(ErrorKind::Internal, format!("encoding failed: {e}")))?;
-    let offsets = result.new_instruction_offsets;
-    let bytes = result.code_buffer;
-    let real: HashMap<u64, u64> = out.iter().zip(&offsets).map(|(i, o)| (i.ip(), *o as u64)).collect();
-    let lines = listing(&out, &offsets, bytes.len(), &real, &label_at);
-    Ok(CodeObject { name: body.name.clone(), bytes, entry: 0, extensions, target: body.target.clone(), lines })
+    let listing =
+        X86Listing { out, offsets: result.new_instruction_offsets, total: result.code_buffer.len(), label_at };
+    Ok(CodeObject::new(body.name.clone(), result.code_buffer, 0, extensions, body.target.clone(), Arc::new(listing)))
 }
 
-fn listing(
-    out: &[Instruction],
-    offsets: &[u32],
+/// The encoded instructions, kept to render listings on demand (formatting costs more than
+/// everything else in the pipeline).
+struct X86Listing {
+    out: Vec<Instruction>,
+    offsets: Vec<u32>,
     total: usize,
-    real: &HashMap<u64, u64>,
-    label_at: &HashMap<u64, Vec<u32>>,
-) -> Vec<ListingLine> {
-    let mut intel = IntelFormatter::new();
-    intel.options_mut().set_hex_prefix("0x");
-    intel.options_mut().set_hex_suffix("");
-    intel.options_mut().set_uppercase_hex(false);
-    intel.options_mut().set_branch_leading_zeros(false);
-    intel.options_mut().set_show_branch_size(false);
-    intel.options_mut().set_space_after_operand_separator(true);
-    intel.options_mut().set_memory_size_options(iced_x86::MemorySizeOptions::Always);
-    let mut gas = GasFormatter::new();
-    gas.options_mut().set_branch_leading_zeros(false);
-    gas.options_mut().set_space_after_operand_separator(true);
-    let mut lines = Vec::with_capacity(out.len());
-    for (k, ins) in out.iter().enumerate() {
-        let offset = offsets[k] as usize;
-        let next = offsets.get(k + 1).map_or(total, |o| *o as usize);
-        let mut shown = *ins;
-        shown.set_ip(offset as u64);
-        if ins.op_count() > 0 && ins.op0_kind() == OpKind::NearBranch64 {
-            shown.set_near_branch64(real.get(&ins.near_branch64()).copied().unwrap_or(0));
+    label_at: HashMap<u64, Vec<u32>>,
+}
+
+impl Listing for X86Listing {
+    fn lines(&self) -> Vec<ListingLine> {
+        let real: HashMap<u64, u64> = self.out.iter().zip(&self.offsets).map(|(i, o)| (i.ip(), *o as u64)).collect();
+        let mut intel = IntelFormatter::new();
+        let o = intel.options_mut();
+        o.set_hex_prefix("0x");
+        o.set_hex_suffix("");
+        o.set_uppercase_hex(false);
+        o.set_branch_leading_zeros(false);
+        o.set_show_branch_size(false);
+        o.set_space_after_operand_separator(true);
+        o.set_memory_size_options(iced_x86::MemorySizeOptions::Always);
+        let mut gas = GasFormatter::new();
+        gas.options_mut().set_branch_leading_zeros(false);
+        gas.options_mut().set_space_after_operand_separator(true);
+        let mut lines = Vec::with_capacity(self.out.len());
+        for (k, ins) in self.out.iter().enumerate() {
+            let offset = self.offsets[k] as usize;
+            let next = self.offsets.get(k + 1).map_or(self.total, |o| *o as usize);
+            let mut shown = *ins;
+            shown.set_ip(offset as u64);
+            if ins.op_count() > 0 && ins.op0_kind() == OpKind::NearBranch64 {
+                shown.set_near_branch64(real.get(&ins.near_branch64()).copied().unwrap_or(0));
+            }
+            let (mut a, mut b) = (String::new(), String::new());
+            intel.format(&shown, &mut a);
+            gas.format(&shown, &mut b);
+            let labels = self.label_at.get(&ins.ip()).cloned().unwrap_or_default();
+            lines.push(ListingLine { offset, len: next - offset, labels, intel: a, gas: b });
         }
-        let (mut a, mut b) = (String::new(), String::new());
-        intel.format(&shown, &mut a);
-        gas.format(&shown, &mut b);
-        let labels = label_at.get(&ins.ip()).cloned().unwrap_or_default();
-        lines.push(ListingLine { offset, len: next - offset, labels, intel: a, gas: b });
+        lines
     }
-    lines
 }

@@ -445,6 +445,7 @@ fn drop_aliases(by_code: &mut [Option<Form>], by_mnemonic: &mut [Vec<Code>]) {
                     }));
             let pushf16 = matches!(c, Code::Pushfw | Code::Popfw);
             let twin = w1
+                && prints_as_32_bit(c, &f.slots)
                 && codes.iter().any(|t| {
                     let Some(g) = by_code[*t as usize].as_ref() else { return false };
                     *t != c
@@ -467,6 +468,19 @@ fn drop_aliases(by_code: &mut [Option<Form>], by_mnemonic: &mut [Vec<Code>]) {
             list.retain(|x| *x != c);
         }
     }
+}
+
+/// Whether iced prints the form's 64-bit register operands with their 32-bit names, its way of
+/// saying that W (REX.W) is ignored there (`VPEXTRW r64, xmm` is shown as `vpextrw eax, ...`).
+fn prints_as_32_bit(code: Code, slots: &[Slot]) -> bool {
+    use iced_x86::Formatter as _;
+    let Some(ins) = probe(code, slots, false, false) else { return false };
+    let mut text = String::new();
+    iced_x86::IntelFormatter::new().format(&ins, &mut text);
+    (0..slots.len() as u32).filter(|&i| ins.op_kind(i) == OpKind::Register).any(|i| {
+        let r = ins.op_register(i);
+        r.is_gpr64() && !text.contains(&format!("{r:?}").to_ascii_lowercase())
+    })
 }
 
 /// Whether some operands could fit both forms (same family, compatible slots).

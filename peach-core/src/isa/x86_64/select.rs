@@ -8,7 +8,7 @@ use super::forms::{Form, Forms, Slot};
 use super::regs::{self, GP, MASK, VEC};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{Mem, Operand, Reg, Rounding};
-use crate::target::Target;
+use crate::target::{ExtSet, Target};
 
 /// What an operand is, for matching against form slots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,14 +59,14 @@ fn reg_shape(r: Reg) -> Option<Shape> {
 
 fn check_mem(m: &Mem) -> Result<()> {
     let bad = |msg: String| Err(Error::new(ErrorKind::InvalidMemory, msg));
-    if m.scale == 0 {
+    if m.scale == Mem::TWO_INDEXES {
         return bad("a memory operand can have one index register; this one has two".into());
+    }
+    if m.scale == Mem::DISP_OVERFLOW {
+        return bad("the displacement does not fit in 32 bits".into());
     }
     if !matches!(m.scale, 1 | 2 | 4 | 8) {
         return bad(format!("index scale {} is not encodable: use 1, 2, 4 or 8", m.scale));
-    }
-    if i32::try_from(m.disp).is_err() {
-        return bad(format!("displacement {} does not fit in 32 bits", m.disp));
     }
     for (what, r) in [("base", m.base), ("index", m.index)] {
         let Some(r) = r else { continue };
@@ -207,8 +207,98 @@ fn mnemonic_name(m: Mnemonic) -> String {
     format!("{m:?}").to_ascii_uppercase()
 }
 
+/// What selection depends on, packed: the mnemonic's bytes, each operand's shape (immediates by
+/// which kinds they fit, not by value), the decorations and the target's extensions.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    name: [u8; 24],
+    ops: [u32; 6],
+    flags: u32,
+    target: ExtSet,
+}
+
+fn shape_code(s: &Option<Shape>) -> u32 {
+    use super::forms::ImmKind::*;
+    match *s {
+        None => 0,
+        Some(Shape::Gp { bits, phys }) => 1 | (bits as u32) << 4 | (phys.map_or(0xFFF, |r| r as u32) << 16),
+        Some(Shape::Vec { bits, high }) => 2 | (bits as u32) << 4 | (high as u32) << 16,
+        Some(Shape::K) => 3,
+        Some(Shape::Mem { size, bcst }) => 4 | (size as u32) << 4 | (bcst as u32) << 30,
+        Some(Shape::Imm(v)) => {
+            let kinds = [U8, S8(16), S8(32), S8(64), I16, I32, S32, I64, One];
+            let fits = kinds.iter().enumerate().fold(0u32, |m, (i, k)| m | (k.fits(v) as u32) << i);
+            5 | fits << 4
+        }
+        Some(Shape::Label) => 6,
+    }
+}
+
+/// A small per-thread memo of selections, so that the thousandth `VFMADD231PS ymm, ymm, ymm`
+/// costs a hash lookup.
+fn cached(key: &Key, compute: impl FnOnce() -> Result<Code>) -> Result<Code> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static MEMO: RefCell<HashMap<Key, Code, std::hash::BuildHasherDefault<Fx>>> = RefCell::default();
+    }
+    if let Some(c) = MEMO.with(|m| m.borrow().get(key).copied()) {
+        return Ok(c);
+    }
+    let code = compute()?;
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() > 4096 {
+            m.clear();
+        }
+        m.insert(*key, code);
+    });
+    Ok(code)
+}
+
+/// A fast non-cryptographic hasher (the keys are ours, not an attacker's).
+#[derive(Default)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(v as u64);
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(v as u64);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Picks the form recorded in the IR for a user's instruction.
 pub(crate) fn select(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<Code> {
+    let mut buf = [0u8; 24];
+    let Some(lower) = lowercase(mnemonic, &mut buf) else { return select_uncached(target, mnemonic, ops) };
+    let _ = lower;
+    let s = shapes(ops)?;
+    let rounding = s.rounding.map_or(0, |r| r as u32 + 1);
+    let flags = s.masked as u32 | (s.zeroing as u32) << 1 | rounding << 2 | (s.len as u32) << 8;
+    let key =
+        Key { name: buf, ops: std::array::from_fn(|i| shape_code(&s.ops[i])), flags, target: *target.extensions() };
+    cached(&key, || select_uncached(target, mnemonic, ops))
+}
+
+fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<Code> {
     let forms = Forms::get();
     let mut buf = [0u8; 24];
     let lower = lowercase(mnemonic, &mut buf);
