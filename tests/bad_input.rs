@@ -1,0 +1,226 @@
+//! Bad input gives an `Error` that carries the caller's source location; nothing panics.
+
+use peach::prelude::*;
+
+fn function(target: Target) -> Function {
+    Function::new("bad", Signature::new(&[Type::Ptr], Some(Type::I64)), target)
+}
+
+/// Compiles `f` and returns the error, checking that it points into this file.
+fn error_of(f: Function) -> Error {
+    let e = f.compile(Abi::SysV).expect_err("the function must not compile");
+    let loc = e.location().expect("the error has a location");
+    assert!(loc.file().ends_with("bad_input.rs"), "{e} points at {}", loc.file());
+    e
+}
+
+#[test]
+fn unknown_mnemonic_suggests_a_fix() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    f.ins("vaddpz", (p, p));
+    f.ret(p);
+    let e = error_of(f);
+    assert_eq!(e.kind(), ErrorKind::UnknownMnemonic);
+    assert!(e.message().contains("did you mean `VADDPD`") || e.message().contains("did you mean `VADDPS`"), "{e}");
+    assert_eq!(e.location().unwrap().line(), line!() - 5);
+}
+
+#[test]
+fn wrong_operand_kinds_list_the_forms() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    let v = f.ymm();
+    f.ins("vaddpd", (v, p, 3));
+    f.ret(p);
+    let e = error_of(f);
+    assert_eq!(e.kind(), ErrorKind::InvalidOperands);
+    assert!(e.message().contains("no form of VADDPD takes (ymm, r64, imm 3)"), "{e}");
+    assert!(e.message().contains("VADDPD ymm1, ymm2, ymm3/m256"), "{e}");
+}
+
+#[test]
+fn wrong_number_of_operands() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    f.ins("add", p);
+    f.ret(p);
+    assert_eq!(error_of(f).kind(), ErrorKind::InvalidOperands);
+}
+
+#[test]
+fn undefined_label() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    let l = f.label();
+    f.ins("jnz", l);
+    f.ret(p);
+    let e = error_of(f);
+    assert_eq!(e.kind(), ErrorKind::Label);
+    assert!(e.message().contains("never bound"), "{e}");
+}
+
+#[test]
+fn label_bound_twice() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    let l = f.label();
+    f.bind(l);
+    f.bind(l);
+    f.ret(p);
+    let e = error_of(f);
+    assert_eq!(e.kind(), ErrorKind::Label);
+    assert!(e.message().contains("bound twice"), "{e}");
+}
+
+#[test]
+fn immediate_out_of_range() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    f.ins("add", (p, 1i64 << 40));
+    f.ret(p);
+    assert_eq!(error_of(f).kind(), ErrorKind::ImmediateOutOfRange);
+}
+
+#[test]
+fn bad_scale() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    let t = f.gp64();
+    f.ins("mov", (t, [p + t * 3]));
+    f.ret(p);
+    let e = error_of(f);
+    assert_eq!(e.kind(), ErrorKind::InvalidMemory);
+    assert!(e.message().contains("scale 3"), "{e}");
+}
+
+#[test]
+fn two_index_registers() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    let (a, b) = (f.gp64(), f.gp64());
+    f.ins("mov", (a, 0));
+    f.ins("mov", (b, 0));
+    f.ins("mov", (a, [p + a * 2 + b * 4]));
+    f.ret(a);
+    let e = error_of(f);
+    assert_eq!(e.kind(), ErrorKind::InvalidMemory);
+    assert!(e.message().contains("one index register"), "{e}");
+}
+
+#[test]
+fn displacement_too_large() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    f.ins("mov", (p, [p + (1i64 << 33)]));
+    f.ret(p);
+    assert_eq!(error_of(f).kind(), ErrorKind::InvalidMemory);
+}
+
+#[test]
+fn ambiguous_memory_size() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    f.ins("add", ([p], 1));
+    f.ret(p);
+    let e = error_of(f);
+    assert_eq!(e.kind(), ErrorKind::InvalidMemory);
+    assert!(e.message().contains("ambiguous"), "{e}");
+}
+
+#[test]
+fn instruction_not_in_target() {
+    let mut f = function(Target::x86_64_v2());
+    let p = f.param(0);
+    let v = f.ymm();
+    f.ins("vxorps", (v, v, v));
+    f.ins("vfmadd231ps", (v, v, v));
+    f.ret(p);
+    let e = error_of(f);
+    assert_eq!(e.kind(), ErrorKind::NotInTarget);
+    assert!(e.message().contains("needs AVX") && e.message().contains("x86-64-v2"), "{e}");
+}
+
+#[test]
+fn value_read_before_written() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    let t = f.gp64();
+    f.ins("add", (p, t));
+    f.ret(p);
+    assert_eq!(error_of(f).kind(), ErrorKind::UndefinedValue);
+}
+
+#[test]
+fn missing_return() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    f.ins("add", (p, 1));
+    let e = f.compile(Abi::SysV).expect_err("no return");
+    assert_eq!(e.kind(), ErrorKind::Signature);
+}
+
+#[test]
+fn parameter_out_of_range() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(7);
+    f.ret(p);
+    assert_eq!(error_of(f).kind(), ErrorKind::Signature);
+}
+
+#[test]
+fn too_many_live_vector_values() {
+    let mut f = Function::new("pressure", Signature::new(&[Type::Ptr], None), Target::x86_64_v3());
+    let p = f.param(0);
+    let v: Vec<Reg> = (0..17).map(|_| f.ymm()).collect();
+    for (i, &r) in v.iter().enumerate() {
+        f.ins("vmovups", (r, [p + 32 * i]));
+    }
+    for &r in &v[1..] {
+        f.ins("vaddps", (v[0], v[0], r));
+    }
+    f.ins("vmovups", ([p], v[0]));
+    f.ret(None);
+    let e = error_of(f);
+    assert_eq!(e.kind(), ErrorKind::OutOfRegisters);
+    let msg = e.message();
+    assert!(msg.contains("out of vector registers: 17 values are live here and the target has 16"), "{e}");
+    assert_eq!(msg.matches("value created at tests/bad_input.rs:").count(), 17, "{e}");
+    // The busiest instruction is the first add, where all 17 loaded values are live.
+    assert_eq!(e.location().unwrap().line(), line!() - 13);
+}
+
+/// Random mnemonics and operand lists: every outcome is a value, never a panic.
+#[test]
+fn random_input_never_panics() {
+    let names = ["add", "vaddps", "mov", "shl", "vfmadd231pd", "lea", "jmp", "nop", "kmovw", "vpermq", "xyzzy", "", "imul"];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..2000 {
+        let mut f = Function::new("r", Signature::new(&[Type::Ptr], None), Target::x86_64_v4());
+        let p = f.param(0);
+        let pool = [
+            Operand::Reg(p),
+            Operand::Reg(f.ymm()),
+            Operand::Reg(f.zmm()),
+            Operand::Reg(f.k()),
+            Operand::Reg(RAX),
+            Operand::Reg(XMM31),
+            Operand::Imm(next() as i64 >> (next() % 64)),
+            Operand::Mem(Mem::from([p + 64])),
+            Operand::Label(f.label()),
+            Operand::Rounding(Rounding::NearestSae),
+        ];
+        let n = (next() % 5) as usize;
+        let ops: Vec<Operand> = (0..n).map(|_| pool[(next() % pool.len() as u64) as usize]).collect();
+        f.ins(names[(next() % names.len() as u64) as usize], ops);
+        f.ret(None);
+        let _ = f.compile(Abi::SysV);
+        let _ = f.compile(Abi::Win64);
+    }
+}
