@@ -31,6 +31,8 @@
 
 #![warn(missing_docs)]
 
+pub mod kernels;
+
 pub use peach_core::{Abi, CodeObject, Error, ErrorKind, Function, Result, Target};
 pub use peach_runtime::Kernel;
 

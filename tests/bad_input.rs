@@ -193,7 +193,8 @@ fn too_many_live_vector_values() {
 /// Random mnemonics and operand lists: every outcome is a value, never a panic.
 #[test]
 fn random_input_never_panics() {
-    let names = ["add", "vaddps", "mov", "shl", "vfmadd231pd", "lea", "jmp", "nop", "kmovw", "vpermq", "xyzzy", "", "imul"];
+    let names =
+        ["add", "vaddps", "mov", "shl", "vfmadd231pd", "lea", "jmp", "nop", "kmovw", "vpermq", "xyzzy", "", "imul"];
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut next = move || {
         seed ^= seed << 13;

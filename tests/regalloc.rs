@@ -154,7 +154,8 @@ fn random_programs_with_control_flow_allocate_or_fail_cleanly() {
     let mut ok = 0;
     for _ in 0..300 {
         let sig = Signature::new(&[Type::Ptr, Type::Usize], None);
-        let mut f = Function::new("cfg", sig, if rng.below(2) == 0 { Target::x86_64_v3() } else { Target::x86_64_v4() });
+        let mut f =
+            Function::new("cfg", sig, if rng.below(2) == 0 { Target::x86_64_v3() } else { Target::x86_64_v4() });
         let (p, n) = (f.param(0), f.param(1));
         let mut vecs: Vec<Reg> = Vec::new();
         let labels: Vec<Label> = (0..3).map(|_| f.label()).collect();
