@@ -45,8 +45,8 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
     let mut blocks = Vec::new();
     let mut block_of = vec![u32::MAX; n + 1];
     let mut start = 0;
-    for i in 1..=n {
-        if leader[i] || i == n {
+    for (i, &lead) in leader.iter().enumerate().skip(1) {
+        if lead || i == n {
             if i > start {
                 block_of[start] = blocks.len() as u32;
                 blocks.push(Block { start: start as u32, end: i as u32, succs: [u32::MAX; 2] });
@@ -63,8 +63,8 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
         Ok(block_of.get(at as usize).copied().unwrap_or(u32::MAX))
     };
     let count = blocks.len() as u32;
-    for b in 0..blocks.len() {
-        let last = &body.insts[blocks[b].end as usize - 1];
+    for (b, block) in blocks.iter_mut().enumerate() {
+        let last = &body.insts[block.end as usize - 1];
         let next = if b as u32 + 1 < count { b as u32 + 1 } else { u32::MAX };
         let falls_through = match last.op {
             Op::Ret => false,
@@ -78,7 +78,7 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
                 last.loc,
             ));
         }
-        blocks[b].succs = match last.op {
+        block.succs = match last.op {
             Op::Ret => [u32::MAX; 2],
             Op::Bind(_) => [next, u32::MAX],
             Op::Isa(op) => match I::flow(op, body.ops(last)) {

@@ -52,7 +52,7 @@ impl Layout {
             0
         } else {
             let bytes = 16 * vec_saved.len() as i32;
-            if pushed.len() % 2 == 0 { bytes + 8 } else { bytes }
+            if pushed.len().is_multiple_of(2) { bytes + 8 } else { bytes }
         };
         Layout { pushed, vec_saved, adjust }
     }

@@ -217,12 +217,8 @@ impl Forms {
         self.names.keys().map(|k| (edit_distance(k, name), k)).filter(|(d, _)| *d <= 2).min().map(|(_, k)| k.as_str())
     }
 
-    /// Number of forms in the table.
-    pub(crate) fn len(&self) -> usize {
-        self.by_code.iter().flatten().count()
-    }
-
     /// Every form, in `Code` order.
+    #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Form> {
         self.by_code.iter().flatten()
     }

@@ -5,7 +5,7 @@
 use iced_x86::{Code, EncodingKind, Mnemonic, Register};
 
 use super::forms::{Form, Forms, Slot};
-use super::regs::{self, GP, MASK, VEC};
+use super::regs::{self, GP, VEC};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{Mem, Operand, Reg, Rounding};
 use crate::target::{ExtSet, Target};
@@ -430,9 +430,4 @@ fn lowercase<'a>(s: &str, buf: &'a mut [u8; 24]) -> Option<&'a str> {
 pub(crate) fn high_vectors_ok(form: &Form, target: &Target) -> bool {
     form.encoding == EncodingKind::EVEX
         || form.evex_twin.and_then(|c| Forms::get().form(c)).is_some_and(|f| f.features.is_subset(target.extensions()))
-}
-
-/// Whether `s`'s mask class is used.
-pub(crate) fn is_mask(r: Reg) -> bool {
-    r.is_virtual() && r.class() == MASK
 }

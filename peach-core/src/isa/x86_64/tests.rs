@@ -96,7 +96,7 @@ fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Operand>> {
                     disp = 64 * (form.mem_size.max(1) as i64 / 64).max(1); // compresses to disp8*N
                 }
                 let mut m = Mem::base_disp(phys(base), disp).sized(form.mem_size);
-                if variant % 3 == 0 {
+                if variant.is_multiple_of(3) {
                     m.index = Some(phys(if base == Register::R13 { Register::RCX } else { Register::R9 }));
                     m.scale = [1, 2, 4, 8][variant % 4];
                 }
@@ -108,21 +108,22 @@ fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Operand>> {
         };
         ops.push(op);
     }
-    if form.can_mask && (variant % 3 != 2 || form.needs_mask) {
-        if let Some(Operand::Reg(r)) = ops.first().copied() {
-            let mut m = r.mask(phys(super::forms::add_reg(Register::K1, (variant % 7) as u32)));
-            if form.can_zero && variant % 2 == 0 {
-                m = m.zeroing();
-            }
-            ops[0] = Operand::Masked(m);
+    if form.can_mask
+        && (variant % 3 != 2 || form.needs_mask)
+        && let Some(Operand::Reg(r)) = ops.first().copied()
+    {
+        let mut m = r.mask(phys(super::forms::add_reg(Register::K1, (variant % 7) as u32)));
+        if form.can_zero && variant.is_multiple_of(2) {
+            m = m.zeroing();
         }
+        ops[0] = Operand::Masked(m);
     }
     let has_mem = ops.iter().any(|o| matches!(o, Operand::Mem(_)));
-    if !has_mem && form.can_round && variant % 2 == 0 {
+    if !has_mem && form.can_round && variant.is_multiple_of(2) {
         ops.push(Operand::Rounding(
             [Rounding::NearestSae, Rounding::DownSae, Rounding::UpSae, Rounding::ZeroSae][variant % 4],
         ));
-    } else if !has_mem && form.can_sae && variant % 2 == 0 {
+    } else if !has_mem && form.can_sae && variant.is_multiple_of(2) {
         ops.push(Operand::Rounding(Rounding::Sae));
     }
     Some(ops)
