@@ -253,3 +253,26 @@ fn callee_saved_registers_survive_and_stack_is_restored() {
         }
     }
 }
+
+/// `load_argument` copies a parameter into a register of the user's choice (PeachPy's
+/// `LOAD.ARGUMENT`), here a fixed one, under both conventions.
+#[test]
+fn load_argument_into_a_fixed_register() {
+    for abi in [Abi::SysV, Abi::Win64] {
+        let sig = Signature::new(&[Type::I64, Type::I64], Some(Type::I64));
+        let mut f = Function::new("sub", sig, Target::x86_64_baseline());
+        f.load_argument(R10, 1);
+        let a = f.gp64();
+        f.load_argument(a, 0);
+        f.ins("sub", (a, R10));
+        f.ret(a);
+        let code = f.compile(abi).unwrap_or_else(|e| panic!("{e}"));
+        let got = unsafe {
+            match abi {
+                Abi::SysV => (Kernel::<unsafe extern "sysv64" fn(i64, i64) -> i64>::load(&code).unwrap().get())(50, 8),
+                _ => (Kernel::<unsafe extern "win64" fn(i64, i64) -> i64>::load(&code).unwrap().get())(50, 8),
+            }
+        };
+        assert_eq!(got, 42, "{abi:?}\n{}", code.listing());
+    }
+}

@@ -1,11 +1,11 @@
 //! The compilation pipeline, one pass per file, in the order they run:
 //!
-//! 1. [`abi`] `bind_params`: parameters become live-in virtual registers copied from where the
+//! 1. `abi::bind_params`: parameters become live-in virtual registers copied from where the
 //!    calling convention puts them; returns move their value into the result register;
-//! 2. [`cfg`]: basic blocks and successors;
+//! 2. `cfg`: basic blocks and successors;
 //! 3. [`regalloc`]: the allocator's view of the function, liveness, linear scan (never spilling)
 //!    and, in debug builds, the independent checker;
-//! 4. [`abi`] `frame`: the callee-saved registers to save and whether to clear upper vector state;
+//! 4. `abi::frame`: the callee-saved registers to save and whether to clear upper vector state;
 //! 5. the ISA's emitter: final form choice, prologue and epilogues, encoding, listing.
 //!
 //! Every pass is linear in the number of instructions, or n log n where it sorts.

@@ -240,13 +240,13 @@ fn final_form<'a>(
         form =
             primary.evex_twin.and_then(|c| forms.form(c)).ok_or_else(|| internal("xmm16-31 without an EVEX form"))?;
     }
-    if !form.has_alternatives || form.code.flow_control() != FlowControl::Next {
+    if form.alternatives.is_empty() || form.code.flow_control() != FlowControl::Next {
         return Ok(form);
     }
     let shapes = select::shapes(ops)?;
     let mut best: Option<(&Form, usize)> = None;
     let no_labels = HashMap::new();
-    let candidates = forms.codes(form.code.mnemonic()).iter().filter_map(|c| forms.form(*c)).filter(|f| {
+    let candidates = form.alternatives.iter().filter_map(|c| forms.form(*c)).filter(|f| {
         let same_family = (f.encoding == EncodingKind::EVEX) == (form.encoding == EncodingKind::EVEX);
         // `XCHG eax, eax` as 90 would be a NOP, which does not zero-extend.
         let nop = f.code == Code::Xchg_r32_EAX && ops.first() == ops.get(1);

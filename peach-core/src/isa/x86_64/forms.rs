@@ -150,9 +150,10 @@ pub(crate) struct Form {
     pub dirties_upper: bool,
     /// The EVEX form with the same operand kinds, for a VEX form (lets xmm16-31 be used).
     pub evex_twin: Option<Code>,
-    /// Another form of the same mnemonic and encoding family could take the same operands
-    /// (`MOV r64, r/m64` and `MOV r/m64, r64`; `ADD r/m64, imm32` and `ADD RAX, imm32`).
-    pub has_alternatives: bool,
+    /// This form and the others of the same mnemonic and encoding family that could take the
+    /// same operands, in iced's order (`MOV r64, r/m64` and `MOV r/m64, r64`; `ADD r/m64, imm32`
+    /// and `ADD RAX, imm32`); empty when there are none.
+    pub alternatives: Vec<Code>,
 }
 
 /// All forms, indexed by `Code`, plus the forms of each mnemonic and the mnemonic names.
@@ -398,14 +399,18 @@ fn build() -> Forms {
                 matches!((f, g), (Some(f), Some(g)) if f.encoding == EncodingKind::VEX
                     && g.encoding == EncodingKind::EVEX && f.slots == g.slots)
             });
-            let alternatives = codes.iter().any(|t| {
-                *t != c
-                    && matches!((by_code[c as usize].as_ref(), by_code[*t as usize].as_ref()),
-                    (Some(f), Some(g)) if interchangeable(f, g))
-            });
+            let alternatives: Vec<Code> = codes
+                .iter()
+                .copied()
+                .filter(|t| {
+                    *t == c
+                        || matches!((by_code[c as usize].as_ref(), by_code[*t as usize].as_ref()),
+                        (Some(f), Some(g)) if interchangeable(f, g))
+                })
+                .collect();
             if let Some(f) = by_code[c as usize].as_mut() {
                 f.evex_twin = twin;
-                f.has_alternatives = alternatives;
+                f.alternatives = if alternatives.len() > 1 { alternatives } else { Vec::new() };
             }
         }
     }
@@ -570,6 +575,6 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
         features,
         dirties_upper,
         evex_twin: None,
-        has_alternatives: false,
+        alternatives: Vec::new(),
     })
 }
