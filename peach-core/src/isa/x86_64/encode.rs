@@ -445,6 +445,24 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
     Ok(CodeObject::new(body.name.clone(), result.code_buffer, 0, extensions, body.target.clone(), Arc::new(listing)))
 }
 
+/// Branch targets shown as the labels bound there (`jne .L0`).
+struct LabelNames(HashMap<u64, String>);
+
+impl iced_x86::SymbolResolver for LabelNames {
+    fn symbol(
+        &mut self,
+        instruction: &Instruction,
+        _operand: u32,
+        instruction_operand: Option<u32>,
+        address: u64,
+        _address_size: u32,
+    ) -> Option<iced_x86::SymbolResult<'_>> {
+        let branch = instruction_operand.is_some_and(|i| instruction.op_kind(i) == OpKind::NearBranch64);
+        let name = self.0.get(&address).filter(|_| branch)?;
+        Some(iced_x86::SymbolResult::with_str(address, name))
+    }
+}
+
 /// The encoded instructions, kept to render listings on demand (formatting costs more than
 /// everything else in the pipeline).
 struct X86Listing {
@@ -457,7 +475,9 @@ struct X86Listing {
 impl Listing for X86Listing {
     fn lines(&self) -> Vec<ListingLine> {
         let real: HashMap<u64, u64> = self.out.iter().zip(&self.offsets).map(|(i, o)| (i.ip(), *o as u64)).collect();
-        let mut intel = IntelFormatter::new();
+        let names: HashMap<u64, String> =
+            self.label_at.iter().filter_map(|(ip, ls)| Some((*real.get(ip)?, format!(".L{}", ls.first()?)))).collect();
+        let mut intel = IntelFormatter::with_options(Some(Box::new(LabelNames(names.clone()))), None);
         let o = intel.options_mut();
         o.set_hex_prefix("0x");
         o.set_hex_suffix("");
@@ -466,7 +486,7 @@ impl Listing for X86Listing {
         o.set_show_branch_size(false);
         o.set_space_after_operand_separator(true);
         o.set_memory_size_options(iced_x86::MemorySizeOptions::Always);
-        let mut gas = GasFormatter::new();
+        let mut gas = GasFormatter::with_options(Some(Box::new(LabelNames(names))), None);
         gas.options_mut().set_branch_leading_zeros(false);
         gas.options_mut().set_space_after_operand_separator(true);
         let mut lines = Vec::with_capacity(self.out.len());
