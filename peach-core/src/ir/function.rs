@@ -98,7 +98,7 @@ pub struct Param {
 /// What an instruction is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
-    /// A machine instruction; the number is the ISA's opcode (for x86-64, a form-set id).
+    /// A machine instruction; the number is the ISA's opcode (for x86-64, an iced-x86 `Code`).
     Isa(u32),
     /// The position of a label.
     Bind(Label),
