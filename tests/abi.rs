@@ -276,3 +276,33 @@ fn load_argument_into_a_fixed_register() {
         assert_eq!(got, 42, "{abi:?}\n{}", code.listing());
     }
 }
+
+/// Branches whose targets are out of a short jump's reach grow to near jumps, backward (a loop
+/// with a long body) and forward (a jump over a long block).
+#[test]
+fn long_branches() {
+    let sig = Signature::new(&[Type::U64], Some(Type::U64));
+    let mut f = Function::new("long", sig, Target::x86_64_baseline());
+    let n = f.param(0);
+    let acc = f.gp64();
+    f.ins("xor", (acc.r32(), acc.r32()));
+    let (top, skip) = (f.label(), f.label());
+    f.bind(top);
+    for _ in 0..60 {
+        f.ins("add", (acc, 1000)); // 7 bytes each
+    }
+    f.ins("sub", (n, 1));
+    f.ins("jnz", top);
+    f.ins("jmp", skip);
+    for _ in 0..60 {
+        f.ins("add", (acc, 1000));
+    }
+    f.bind(skip);
+    f.ins("add", (acc, 1));
+    f.ret(acc);
+    let code = f.compile(Abi::SysV).unwrap();
+    let listing = code.listing();
+    assert!(listing.contains("0f85") && listing.contains("e9"), "near jne and jmp expected:\n{listing}");
+    let k = unsafe { Kernel::<unsafe extern "sysv64" fn(u64) -> u64>::load(&code).unwrap() };
+    assert_eq!(unsafe { (k.get())(3) }, 3 * 60 * 1000 + 1, "{listing}");
+}

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use iced_x86::{
-    BlockEncoder, BlockEncoderOptions, Code, CpuidFeature, Encoder, EncodingKind, FlowControl, Formatter, GasFormatter,
-    Instruction, InstructionBlock, IntelFormatter, OpKind, Register, RoundingControl,
+    Code, CpuidFeature, Encoder, EncodingKind, FlowControl, Formatter, GasFormatter, Instruction, IntelFormatter,
+    OpKind, Register, RoundingControl,
 };
 
 use super::forms::{Form, Forms, Slot, blank};
@@ -437,12 +437,91 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
         }
     }
 
-    let block = InstructionBlock::new(&out, 0);
-    let result = BlockEncoder::encode(64, block, BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("encoding failed: {e}")))?;
-    let listing =
-        X86Listing { out, offsets: result.new_instruction_offsets, total: result.code_buffer.len(), label_at };
-    Ok(CodeObject::new(body.name.clone(), result.code_buffer, 0, extensions, body.target.clone(), Arc::new(listing)))
+    let (bytes, offsets) = assemble(&mut out, &label_at)?;
+    let listing = X86Listing { out, offsets, total: bytes.len(), label_at };
+    Ok(CodeObject::new(body.name.clone(), bytes, 0, extensions, body.target.clone(), Arc::new(listing)))
+}
+
+fn is_branch(ins: &Instruction) -> bool {
+    ins.op_count() == 1 && ins.op0_kind() == OpKind::NearBranch64
+}
+
+/// The length of a branch form (it does not depend on the target once the form is chosen).
+fn branch_len(ins: &Instruction) -> Result<u32> {
+    let mut probe = *ins;
+    probe.set_near_branch64(0);
+    Encoder::new(64).encode(&probe, 0).map(|n| n as u32).map_err(internal)
+}
+
+/// Lays out and encodes the instructions. Everything but the branches is encoded once (nothing
+/// else depends on its position); branches start short and grow to near where their target is
+/// out of reach, until nothing changes (they only grow, so this ends); then the bytes are put
+/// together. Returns the code and each instruction's offset; branch targets become offsets.
+fn assemble(out: &mut [Instruction], label_at: &HashMap<u64, Vec<u32>>) -> Result<(Vec<u8>, Vec<u32>)> {
+    let fail = |e: iced_x86::IcedError| Error::new(ErrorKind::Internal, format!("encoding failed: {e}"));
+    let mut encoder = Encoder::try_with_capacity(64, out.len() * 6).map_err(fail)?;
+    let mut spans: Vec<(u32, u32)> = Vec::with_capacity(out.len());
+    let mut at = 0u32;
+    for ins in out.iter_mut() {
+        if is_branch(ins) {
+            ins.set_code(ins.code().as_short_branch());
+            spans.push((u32::MAX, branch_len(ins)?));
+        } else {
+            let len = encoder.encode(ins, 0).map_err(fail)? as u32;
+            spans.push((at, len));
+            at += len;
+        }
+    }
+    let pre = encoder.take_buffer();
+    let index_of: HashMap<u64, usize> =
+        out.iter().enumerate().filter(|(_, i)| label_at.contains_key(&i.ip())).map(|(k, i)| (i.ip(), k)).collect();
+    let mut offsets = vec![0u32; out.len()];
+    for _ in 0..64 {
+        let mut o = 0;
+        for (k, span) in spans.iter().enumerate() {
+            offsets[k] = o;
+            o += span.1;
+        }
+        let mut changed = false;
+        for (k, ins) in out.iter_mut().enumerate() {
+            if spans[k].0 != u32::MAX || spans[k].1 != 2 {
+                continue;
+            }
+            let target = index_of.get(&ins.near_branch64()).map_or(0, |&t| offsets[t] as i64);
+            let disp = target - (offsets[k] as i64 + 2);
+            let near = ins.code().as_near_branch();
+            if !(-128..128).contains(&disp) && near != ins.code() {
+                ins.set_code(near);
+                spans[k].1 = branch_len(ins)?;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let total = offsets.last().map_or(0, |&o| o + spans.last().map_or(0, |s| s.1));
+    let mut bytes = Vec::with_capacity(total as usize);
+    let mut branch_encoder = Encoder::new(64);
+    for (k, ins) in out.iter_mut().enumerate() {
+        let (start, len) = spans[k];
+        if start != u32::MAX {
+            bytes.extend_from_slice(&pre[start as usize..(start + len) as usize]);
+            continue;
+        }
+        let mut b = *ins;
+        let target =
+            index_of.get(&ins.near_branch64()).map(|&t| offsets[t] as u64).ok_or_else(|| internal("unbound label"))?;
+        b.set_near_branch64(target);
+        let n = branch_encoder.encode(&b, offsets[k] as u64).map_err(|_| {
+            Error::new(ErrorKind::InvalidOperands, format!("the target of {:?} is out of its reach", b.mnemonic()))
+        })?;
+        if n as u32 != len {
+            return Err(internal("branch size changed"));
+        }
+        bytes.extend_from_slice(&branch_encoder.take_buffer());
+    }
+    Ok((bytes, offsets))
 }
 
 /// Branch targets shown as the labels bound there (`jne .L0`).
