@@ -26,6 +26,7 @@
 pub mod abi;
 pub mod emit;
 mod error;
+mod fx;
 pub mod ir;
 pub mod isa;
 pub mod pass;

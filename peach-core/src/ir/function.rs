@@ -159,6 +159,8 @@ pub struct Function {
     errors: Vec<Error>,
     scratch: Vec<Operand>,
     loc: &'static Location<'static>,
+    /// The ISA's memo of instruction-form choices (keys are the ISA's business).
+    pub(crate) memo: crate::fx::FxHashMap<crate::fx::MemoKey, u32>,
 }
 
 impl fmt::Debug for Function {
@@ -189,6 +191,7 @@ impl Function {
             errors: Vec::new(),
             scratch: Vec::new(),
             loc: Location::caller(),
+            memo: Default::default(),
         };
         for i in 0..f.sig.params.len() {
             let ty = f.sig.params[i];

@@ -67,8 +67,8 @@ impl Isa for X86_64 {
         ClassInfo { name: "mask", first_unit: MASK_UNITS, units: 8 },
     ];
 
-    fn check_inst(f: &Function, mnemonic: &str, ops: &[Operand]) -> Result<u32> {
-        select::select(f.target(), mnemonic, ops).map(|c| c as u32)
+    fn check_inst(f: &mut Function, mnemonic: &str, ops: &[Operand]) -> Result<u32> {
+        select::select(f, mnemonic, ops).map(|c| c as u32)
     }
 
     fn param_vreg(f: &mut Function, ty: Type) -> Reg {

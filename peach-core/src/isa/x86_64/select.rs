@@ -7,8 +7,9 @@ use iced_x86::{Code, EncodingKind, Mnemonic, Register};
 use super::forms::{Form, Forms, Slot};
 use super::regs::{self, GP, VEC};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::{Mem, Operand, Reg, Rounding};
-use crate::target::{ExtSet, Target};
+use crate::fx::MemoKey;
+use crate::ir::{Function, Mem, Operand, Reg, Rounding};
+use crate::target::Target;
 
 /// What an operand is, for matching against form slots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,95 +208,52 @@ fn mnemonic_name(m: Mnemonic) -> String {
     format!("{m:?}").to_ascii_uppercase()
 }
 
-/// What selection depends on, packed: the mnemonic's bytes, each operand's shape (immediates by
-/// which kinds they fit, not by value), the decorations and the target's extensions.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct Key {
-    name: [u8; 24],
-    ops: [u32; 6],
-    flags: u32,
-    target: ExtSet,
-}
-
-fn shape_code(s: &Option<Shape>) -> u32 {
+/// What selection depends on for one operand, packed in 32 bits: its kind, its register class
+/// and view (or physical register), a memory operand's size and broadcast, the immediate kinds a
+/// value fits (not the value).
+fn op_key(op: &Operand) -> u64 {
     use super::forms::ImmKind::*;
-    match *s {
-        None => 0,
-        Some(Shape::Gp { bits, phys }) => 1 | (bits as u32) << 4 | (phys.map_or(0xFFF, |r| r as u32) << 16),
-        Some(Shape::Vec { bits, high }) => 2 | (bits as u32) << 4 | (high as u32) << 16,
-        Some(Shape::K) => 3,
-        Some(Shape::Mem { size, bcst }) => 4 | (size as u32) << 4 | (bcst as u32) << 30,
-        Some(Shape::Imm(v)) => {
+    let reg = |r: Reg| if r.is_virtual() { 0x8000 | (r.bits() >> 24) as u64 } else { r.bits() as u64 & 0xFFF };
+    match op {
+        Operand::Reg(r) => 1 | reg(*r) << 4,
+        Operand::Masked(m) => 2 | reg(m.reg) << 4 | (m.zeroing as u64) << 20 | (reg(m.mask) & 0xFF) << 21,
+        Operand::Mem(m) => 3 | (m.size as u64) << 4 | (m.broadcast as u64) << 20,
+        Operand::Imm(v) => {
             let kinds = [U8, S8(16), S8(32), S8(64), I16, I32, S32, I64, One];
-            let fits = kinds.iter().enumerate().fold(0u32, |m, (i, k)| m | (k.fits(v) as u32) << i);
-            5 | fits << 4
+            4 | kinds.iter().enumerate().fold(0u64, |acc, (i, k)| acc | (k.fits(*v) as u64) << (4 + i))
         }
-        Some(Shape::Label) => 6,
+        Operand::Label(_) => 5,
+        Operand::Rounding(r) => 6 | (*r as u64) << 4,
     }
 }
 
-/// A small per-thread memo of selections, so that the thousandth `VFMADD231PS ymm, ymm, ymm`
-/// costs a hash lookup.
-fn cached(key: &Key, compute: impl FnOnce() -> Result<Code>) -> Result<Code> {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    thread_local! {
-        static MEMO: RefCell<HashMap<Key, Code, std::hash::BuildHasherDefault<Fx>>> = RefCell::default();
+/// Picks the form recorded in the IR for a user's instruction. Choices are remembered per
+/// function, keyed by everything they depend on (see [`op_key`]), so that the thousandth
+/// `VFMADD231PS ymm, ymm, ymm` costs one hash lookup (and the memory-operand checks).
+pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &[Operand]) -> Result<Code> {
+    let bytes = mnemonic.as_bytes();
+    if bytes.len() > 16 || ops.len() > 6 {
+        return select_uncached(f.target(), mnemonic, ops);
     }
-    if let Some(c) = MEMO.with(|m| m.borrow().get(key).copied()) {
-        return Ok(c);
+    let word = |chunk: &[u8]| chunk.iter().rev().fold(0u64, |a, b| a << 8 | b.to_ascii_lowercase() as u64);
+    let (lo, hi) = bytes.split_at(bytes.len().min(8));
+    let mut key = [word(lo), word(hi), 0, 0, 0, 0];
+    for (i, op) in ops.iter().enumerate() {
+        key[2 + i / 2] |= op_key(op) << (32 * (i % 2));
     }
-    let code = compute()?;
-    MEMO.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() > 4096 {
-            m.clear();
+    key[5] |= (ops.len() as u64) << 60;
+    let key = MemoKey(key);
+    if let Some(&code) = f.memo.get(&key) {
+        for op in ops {
+            if let Operand::Mem(m) = op {
+                check_mem(m)?;
+            }
         }
-        m.insert(*key, code);
-    });
+        return Code::try_from(code as usize).map_err(|_| Error::internal("bad memo entry"));
+    }
+    let code = select_uncached(f.target(), mnemonic, ops)?;
+    f.memo.insert(key, code as u32);
     Ok(code)
-}
-
-/// A fast non-cryptographic hasher (the keys are ours, not an attacker's).
-#[derive(Default)]
-struct Fx(u64);
-
-impl std::hash::Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(w));
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(v as u64);
-    }
-    fn write_u8(&mut self, v: u8) {
-        self.write_u64(v as u64);
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Picks the form recorded in the IR for a user's instruction.
-pub(crate) fn select(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<Code> {
-    let mut buf = [0u8; 24];
-    let Some(lower) = lowercase(mnemonic, &mut buf) else { return select_uncached(target, mnemonic, ops) };
-    let _ = lower;
-    let s = shapes(ops)?;
-    let rounding = s.rounding.map_or(0, |r| r as u32 + 1);
-    let flags = s.masked as u32 | (s.zeroing as u32) << 1 | rounding << 2 | (s.len as u32) << 8;
-    let key =
-        Key { name: buf, ops: std::array::from_fn(|i| shape_code(&s.ops[i])), flags, target: *target.extensions() };
-    cached(&key, || select_uncached(target, mnemonic, ops))
 }
 
 fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<Code> {
