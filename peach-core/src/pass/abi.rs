@@ -5,26 +5,16 @@
 //! Requires: a recorded function. Guarantees: every `Ret` carries physical registers only.
 //! Linear in the number of instructions.
 
-use std::panic::Location;
-
-use super::regalloc::Allocation;
+use super::regalloc::{AllocInput, Allocation, Var};
 use super::{Body, Frame};
 use crate::abi::{CallConv, ParamLoc};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::{Function, Inst, Op, Operand, Reg};
+use crate::ir::{Function, Op, Operand, Reg};
 use crate::isa::Isa;
 
 /// Builds the body: parameter moves first, then the user's code with returns expanded.
-pub(crate) fn bind_params<I: Isa>(f: &Function, conv: &CallConv) -> Result<Body> {
-    let mut body = Body {
-        name: f.name().to_string(),
-        sig: f.signature().clone(),
-        target: f.target().clone(),
-        insts: Vec::with_capacity(f.insts().len() + 8),
-        operands: Vec::with_capacity(f.operands.len() + 16),
-        vregs: f.vregs.clone(),
-        num_labels: f.num_labels(),
-    };
+pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv) -> Result<Body<'f>> {
+    let mut body = Body::new(f);
     let mut used = vec![false; f.vregs.len()];
     for op in &f.operands {
         let regs = match op {
@@ -48,7 +38,7 @@ pub(crate) fn bind_params<I: Isa>(f: &Function, conv: &CallConv) -> Result<Body>
             ParamLoc::Reg(id) => I::gen_move(p.reg, Reg::phys(id), p.reg.class(), &body.target),
             ParamLoc::Stack(off) => I::gen_load_arg(p.reg, p.ty, off, &body.target),
         };
-        push(&mut body, Op::Isa(op), &ops, entry);
+        body.push_new(Op::Isa(op), &ops, entry);
     }
     for inst in f.insts() {
         let ops = f.operands(inst);
@@ -61,43 +51,31 @@ pub(crate) fn bind_params<I: Isa>(f: &Function, conv: &CallConv) -> Result<Body>
                     Operand::Reg(r) => r,
                     _ => return Err(Error::internal("move without a register destination")),
                 };
-                push(&mut body, Op::Isa(op), &mv, inst.loc);
-                push(&mut body, Op::Ret, &[Operand::Reg(dst)], inst.loc);
+                body.push_new(Op::Isa(op), &mv, inst.loc);
+                body.push_new(Op::Ret, &[Operand::Reg(dst)], inst.loc);
             }
             (Op::Ret, [_, ..]) => {
                 return Err(Error::at(ErrorKind::Signature, "a return value must be a register", inst.loc));
             }
-            _ => push(&mut body, inst.op, ops, inst.loc),
+            _ => body.push_user(*inst),
         }
     }
     Ok(body)
 }
 
-fn push(body: &mut Body, op: Op, ops: &[Operand], loc: &'static Location<'static>) {
-    let first = body.operands.len() as u32;
-    body.operands.extend_from_slice(ops);
-    body.insts.push(Inst { op, first, len: ops.len() as u8, loc });
-}
-
 /// Decides the frame: the callee-saved units written and whether upper vector state is dirty.
-pub(crate) fn frame<I: Isa>(body: &Body, alloc: &Allocation, conv: &CallConv) -> Frame {
+/// The registers written come from the allocator's view, which already lists every def.
+pub(crate) fn frame<I: Isa>(body: &Body, input: &AllocInput, alloc: &Allocation, conv: &CallConv) -> Frame {
     let mut written = 0u64;
-    let mut dirty = false;
-    for inst in &body.insts {
-        let Op::Isa(opcode) = inst.op else { continue };
-        dirty |= I::dirties_upper(opcode);
-        I::visit(&body.target, &body.vregs, opcode, body.ops(inst), &mut |r, role, _| {
-            if !role.writes() {
-                return;
-            }
-            let unit = match r.vreg() {
-                Some(v) => alloc.units.get(v as usize).copied(),
-                None => I::unit(r),
-            };
-            if let Some(u) = unit.filter(|u| *u < 64) {
-                written |= 1 << u;
-            }
-        });
+    for op in input.ops.iter().filter(|op| op.role.writes()) {
+        let unit = match op.var {
+            Var::V(v) => alloc.units.get(v as usize).copied().unwrap_or(u8::MAX),
+            Var::P(u) => u,
+        };
+        if unit < 64 {
+            written |= 1 << unit;
+        }
     }
+    let dirty = body.insts.iter().any(|inst| matches!(inst.op, Op::Isa(opcode) if I::dirties_upper(opcode)));
     Frame { saved: written & conv.callee_saved, clear_upper: dirty }
 }

@@ -17,14 +17,15 @@ pub mod regalloc;
 use crate::abi::Abi;
 use crate::emit::CodeObject;
 use crate::error::Result;
-use crate::ir::{Function, Inst, Operand, Signature, VRegInfo};
+use crate::ir::{Function, Inst, Op, Operand, Signature, VRegInfo};
 use crate::isa::Isa;
 use crate::target::Target;
 
 /// A function on its way through the pipeline: the user's instructions plus what the passes add
-/// (parameter moves, return moves).
+/// (parameter moves, return moves). The user's operands are borrowed, not copied; added
+/// instructions keep theirs in `extra` (their `first` has [`Body::EXTRA`] set).
 #[derive(Clone, Debug)]
-pub struct Body {
+pub struct Body<'f> {
     /// Symbol name.
     pub name: String,
     /// Signature.
@@ -33,18 +34,53 @@ pub struct Body {
     pub target: Target,
     /// Instructions.
     pub insts: Vec<Inst>,
-    /// Operands of all instructions.
-    pub operands: Vec<Operand>,
+    /// The function's operands.
+    base: &'f [Operand],
+    /// Operands of the instructions the passes added.
+    extra: Vec<Operand>,
     /// Virtual registers.
-    pub vregs: Vec<VRegInfo>,
+    pub vregs: &'f [VRegInfo],
     /// Number of labels.
     pub num_labels: usize,
 }
 
-impl Body {
+impl<'f> Body<'f> {
+    /// Marks an instruction whose operands live in `extra`.
+    const EXTRA: u32 = 1 << 31;
+
     /// The operands of `inst`.
     pub fn ops(&self, inst: &Inst) -> &[Operand] {
-        &self.operands[inst.first as usize..inst.first as usize + inst.len as usize]
+        let (store, first) = if inst.first & Self::EXTRA != 0 {
+            (&self.extra[..], inst.first & !Self::EXTRA)
+        } else {
+            (self.base, inst.first)
+        };
+        &store[first as usize..first as usize + inst.len as usize]
+    }
+
+    pub(crate) fn new(f: &'f Function) -> Body<'f> {
+        Body {
+            name: f.name().to_string(),
+            sig: f.signature().clone(),
+            target: f.target().clone(),
+            insts: Vec::with_capacity(f.insts().len() + 8),
+            base: &f.operands,
+            extra: Vec::new(),
+            vregs: &f.vregs,
+            num_labels: f.num_labels(),
+        }
+    }
+
+    /// Appends one of the user's instructions, operands shared.
+    pub(crate) fn push_user(&mut self, inst: Inst) {
+        self.insts.push(inst);
+    }
+
+    /// Appends an instruction the passes made.
+    pub(crate) fn push_new(&mut self, op: Op, ops: &[Operand], loc: &'static std::panic::Location<'static>) {
+        let first = self.extra.len() as u32 | Self::EXTRA;
+        self.extra.extend_from_slice(ops);
+        self.insts.push(Inst { op, first, len: ops.len() as u8, loc });
     }
 }
 
@@ -67,6 +103,6 @@ pub(crate) fn compile<I: Isa>(f: &Function, abi: Abi) -> Result<CodeObject> {
     if cfg!(debug_assertions) {
         regalloc::check(&input, &alloc).map_err(|e| crate::error::Error::internal(e.to_string()))?;
     }
-    let frame = abi::frame::<I>(&body, &alloc, &conv);
+    let frame = abi::frame::<I>(&body, &input, &alloc, &conv);
     I::emit(&body, &alloc.units, &frame, &conv)
 }

@@ -285,7 +285,14 @@ fn rounding(r: Rounding) -> RoundingControl {
 
 /// An iced instruction for `form` with physical operands; labels resolve through `labels`.
 fn build(form: &Form, ops: &[Operand], labels: &HashMap<u32, u64>, ip: u64) -> Result<Instruction> {
-    let mut ins = blank(form.code);
+    let mut ins = Instruction::default();
+    build_into(&mut ins, form, ops, labels, ip)?;
+    Ok(ins)
+}
+
+/// [`build`], writing into an instruction already in place (no 40-byte copy per instruction).
+fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand], labels: &HashMap<u32, u64>, ip: u64) -> Result<()> {
+    ins.set_code(form.code);
     let mut i = 0u32;
     for op in ops {
         let slot = form.slots.get(i as usize).copied();
@@ -301,7 +308,7 @@ fn build(form: &Form, ops: &[Operand], labels: &HashMap<u32, u64>, ip: u64) -> R
             Operand::Mem(m) => {
                 ins.set_op_kind(i, OpKind::Memory);
                 let reg = |r: Option<Reg>| r.and_then(iced).unwrap_or(Register::None);
-                set_mem(&mut ins, reg(m.base), reg(m.index), m.scale as u32, m.disp as i64);
+                set_mem(ins, reg(m.base), reg(m.index), m.scale as u32, m.disp as i64);
                 ins.set_is_broadcast(m.broadcast);
             }
             Operand::Imm(v) => {
@@ -333,7 +340,7 @@ fn build(form: &Form, ops: &[Operand], labels: &HashMap<u32, u64>, ip: u64) -> R
         i += 1;
     }
     ins.set_ip(ip);
-    Ok(ins)
+    Ok(())
 }
 
 /// Encodes the allocated body.
@@ -402,9 +409,10 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
                     }
                 }
                 let form = final_form(forms, primary, &ops, body, ip, &mut encoder)?;
-                let ins = build(form, &ops, &labels, ip).map_err(|e| e.or_at(inst.loc))?;
+                out.push(Instruction::default());
+                let slot = out.last_mut().ok_or_else(|| internal("empty output"))?;
+                build_into(slot, form, &ops, &labels, ip).map_err(|e| e.or_at(inst.loc))?;
                 extensions.union_with(&form.features);
-                out.push(ins);
             }
             Op::Ret => {
                 let start = out.len();

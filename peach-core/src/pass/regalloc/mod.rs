@@ -104,7 +104,7 @@ impl AllocInput {
             match inst.op {
                 Op::Isa(opcode) => {
                     let out = &mut input.ops;
-                    I::visit(&body.target, &body.vregs, opcode, ops, &mut |r, role, allowed| {
+                    I::visit(&body.target, body.vregs, opcode, ops, &mut |r, role, allowed| {
                         if let Some(var) = var(r) {
                             out.push(AllocOp { var, role, allowed });
                         }
