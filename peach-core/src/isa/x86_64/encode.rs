@@ -21,11 +21,6 @@ use crate::ir::{Mem, Op, Operand, Reg, Rounding};
 use crate::pass::{Body, Frame};
 use crate::target::{ExtSet, Extension};
 
-/// Fake instruction pointers: IR instruction `i` emits at `BASE + 64 * i + k`. Labels are the
-/// fake address of the first instruction after them; the block encoder replaces them all.
-const BASE: u64 = 1 << 40;
-const PROLOGUE: u64 = BASE - 64;
-
 fn internal(e: impl std::fmt::Display) -> Error {
     Error::internal(e.to_string())
 }
@@ -224,7 +219,6 @@ fn final_form<'a>(
     primary: &'a Form,
     ops: &[Operand],
     body: &Body,
-    ip: u64,
     encoder: &mut Encoder,
 ) -> Result<&'a Form> {
     let high = ops.iter().any(|o| {
@@ -245,7 +239,6 @@ fn final_form<'a>(
     }
     let shapes = select::shapes(ops)?;
     let mut best: Option<(&Form, usize)> = None;
-    let no_labels = HashMap::new();
     let candidates = form.alternatives.iter().filter_map(|c| forms.form(*c)).filter(|f| {
         let same_family = (f.encoding == EncodingKind::EVEX) == (form.encoding == EncodingKind::EVEX);
         // `XCHG eax, eax` as 90 would be a NOP, which does not zero-extend.
@@ -258,14 +251,14 @@ fn final_form<'a>(
         return first.ok_or_else(|| internal(format!("no form of {:?} for the allocated operands", form.code)));
     }
     for f in first.into_iter().chain(candidates) {
-        let ins = build(f, ops, &no_labels, ip)?;
+        let ins = build(f, ops)?;
         // Shortest first; on a tie, memory in a vector slot rather than a general-purpose one
         // (`MOVQ xmm, m64` as F3 0F 7E), then the shorter immediate (`XOR ax, -3` as 83 /6 ib),
         // then iced's order: the choices GNU as and llvm-mc make.
         let gp_mem = f.slots.iter().zip(ops).any(|(s, o)| matches!((s, o), (Slot::Gp { .. }, Operand::Mem(_))))
             && f.slots.iter().any(|s| matches!(s, Slot::Vec { .. }));
         let imm: usize = f.slots.iter().map(|s| if let Slot::Imm(k) = s { k.bytes() as usize } else { 0 }).sum();
-        let cost = 64 * encoder.encode(&ins, ip).map_err(internal)? + 16 * usize::from(gp_mem) + imm;
+        let cost = 64 * encoder.encode(&ins, 0).map_err(internal)? + 16 * usize::from(gp_mem) + imm;
         if best.is_none_or(|b| cost < b.1) {
             best = Some((f, cost));
         }
@@ -284,14 +277,14 @@ fn rounding(r: Rounding) -> RoundingControl {
 }
 
 /// An iced instruction for `form` with physical operands; labels resolve through `labels`.
-fn build(form: &Form, ops: &[Operand], labels: &HashMap<u32, u64>, ip: u64) -> Result<Instruction> {
+fn build(form: &Form, ops: &[Operand]) -> Result<Instruction> {
     let mut ins = Instruction::default();
-    build_into(&mut ins, form, ops, labels, ip)?;
+    build_into(&mut ins, form, ops)?;
     Ok(ins)
 }
 
 /// [`build`], writing into an instruction already in place (no 40-byte copy per instruction).
-fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand], labels: &HashMap<u32, u64>, ip: u64) -> Result<()> {
+fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand]) -> Result<()> {
     ins.set_code(form.code);
     let mut i = 0u32;
     for op in ops {
@@ -327,7 +320,7 @@ fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand], labels: &Hash
             }
             Operand::Label(l) => {
                 ins.set_op_kind(i, OpKind::NearBranch64);
-                ins.set_near_branch64(labels.get(&l.0).copied().unwrap_or(ip));
+                ins.set_near_branch64(LABEL_TARGET + l.0 as u64);
             }
             Operand::Rounding(r) => {
                 match r {
@@ -339,7 +332,6 @@ fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand], labels: &Hash
         }
         i += 1;
     }
-    ins.set_ip(ip);
     Ok(())
 }
 
@@ -349,54 +341,20 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
     let avx = body.target.extensions().contains(Extension(CpuidFeature::AVX as u16));
     let layout = Layout::new(frame);
     let regs = Regs { units };
-    let n = body.insts.len();
-
-    // Which IR instructions produce code, and where each label lands.
-    let mut emits = Vec::with_capacity(n);
-    for inst in &body.insts {
-        emits.push(match inst.op {
-            Op::Isa(code) => !is_noop_move(body, &regs, code, body.ops(inst))?,
-            Op::Ret => true,
-            Op::Bind(_) => false,
-        });
-    }
-    let mut labels: HashMap<u32, u64> = HashMap::new();
-    let mut pending: Vec<u32> = Vec::new();
-    let mut label_at: HashMap<u64, Vec<u32>> = HashMap::new();
-    for (i, inst) in body.insts.iter().enumerate() {
-        if let Op::Bind(l) = inst.op {
-            pending.push(l.0);
-        }
-        if emits[i] && !pending.is_empty() {
-            let ip = BASE + 64 * i as u64;
-            for l in pending.drain(..) {
-                labels.insert(l, ip);
-                label_at.entry(ip).or_default().push(l);
-            }
-        }
-    }
-    let end_ip = BASE + 64 * n as u64;
-    for l in pending.drain(..) {
-        labels.insert(l, end_ip);
-        label_at.entry(end_ip).or_default().push(l);
-    }
-
-    let mut out: Vec<Instruction> = Vec::with_capacity(n + 16);
-    let mut extensions = ExtSet::EMPTY;
-    prologue(&layout, avx, &mut out)?;
-    for (k, ins) in out.iter_mut().enumerate() {
-        ins.set_ip(PROLOGUE + k as u64);
-    }
     let frame_size = layout.size();
+    let mut asm = Assembler::new(body.insts.len() + 16, body.num_labels);
+    let mut extensions = ExtSet::EMPTY;
+    let mut scratch = Vec::with_capacity(16);
+    prologue(&layout, avx, &mut scratch)?;
+    asm.push_all(&mut scratch)?;
     let mut encoder = Encoder::new(64);
     let mut ops: Vec<Operand> = Vec::with_capacity(8);
-    for (i, inst) in body.insts.iter().enumerate() {
-        if !emits[i] {
-            continue;
-        }
-        let ip = BASE + 64 * i as u64;
+    for inst in &body.insts {
         match inst.op {
             Op::Isa(code) => {
+                if is_noop_move(body, &regs, code, body.ops(inst))? {
+                    continue;
+                }
                 let code = Code::try_from(code as usize).map_err(internal)?;
                 let primary = forms.form(code).ok_or_else(|| internal("unknown form"))?;
                 regs.operands(body.ops(inst), &mut ops)?;
@@ -408,27 +366,20 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
                         m.disp += frame_size + conv.stack_args_offset;
                     }
                 }
-                let form = final_form(forms, primary, &ops, body, ip, &mut encoder)?;
-                out.push(Instruction::default());
-                let slot = out.last_mut().ok_or_else(|| internal("empty output"))?;
-                build_into(slot, form, &ops, &labels, ip).map_err(|e| e.or_at(inst.loc))?;
+                let form = final_form(forms, primary, &ops, body, &mut encoder)?;
+                let mut ins = Instruction::default();
+                build_into(&mut ins, form, &ops).map_err(|e| e.or_at(inst.loc))?;
                 extensions.union_with(&form.features);
+                asm.push(ins)?;
             }
             Op::Ret => {
-                let start = out.len();
-                epilogue(&layout, frame, avx, &mut out)?;
-                for (k, ins) in out[start..].iter_mut().enumerate() {
-                    ins.set_ip(ip + k as u64);
-                }
+                epilogue(&layout, frame, avx, &mut scratch)?;
+                asm.push_all(&mut scratch)?;
             }
-            Op::Bind(_) => {}
+            Op::Bind(l) => asm.bind(l.0),
         }
     }
-    if label_at.contains_key(&end_ip) {
-        let mut trap = blank(Code::Int3);
-        trap.set_ip(end_ip);
-        out.push(trap);
-    }
+    asm.finish_labels()?;
     for code in
         [Code::Push_r64, Code::Retnq, Code::VEX_Vzeroupper, Code::VEX_Vmovaps_xmm_xmmm128, Code::Movaps_xmm_xmmm128]
     {
@@ -444,11 +395,12 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
             }
         }
     }
-
-    let (bytes, offsets) = assemble(&mut out, &label_at)?;
-    let listing = X86Listing { out, offsets, total: bytes.len(), label_at };
+    let (bytes, listing) = asm.assemble()?;
     Ok(CodeObject::new(body.name.clone(), bytes, 0, extensions, body.target.clone(), Arc::new(listing)))
 }
+
+/// Branch targets are written as `LABEL_TARGET + label` until the layout is known.
+const LABEL_TARGET: u64 = 1 << 62;
 
 fn is_branch(ins: &Instruction) -> bool {
     ins.op_count() == 1 && ins.op0_kind() == OpKind::NearBranch64
@@ -461,75 +413,141 @@ fn branch_len(ins: &Instruction) -> Result<u32> {
     Encoder::new(64).encode(&probe, 0).map(|n| n as u32).map_err(internal)
 }
 
-/// Lays out and encodes the instructions. Everything but the branches is encoded once (nothing
-/// else depends on its position); branches start short and grow to near where their target is
-/// out of reach, until nothing changes (they only grow, so this ends); then the bytes are put
-/// together. Returns the code and each instruction's offset; branch targets become offsets.
-fn assemble(out: &mut [Instruction], label_at: &HashMap<u64, Vec<u32>>) -> Result<(Vec<u8>, Vec<u32>)> {
-    let fail = |e: iced_x86::IcedError| Error::new(ErrorKind::Internal, format!("encoding failed: {e}"));
-    let mut encoder = Encoder::try_with_capacity(64, out.len() * 6).map_err(fail)?;
-    let mut spans: Vec<(u32, u32)> = Vec::with_capacity(out.len());
-    let mut at = 0u32;
-    for ins in out.iter_mut() {
-        if is_branch(ins) {
-            ins.set_code(ins.code().as_short_branch());
-            spans.push((u32::MAX, branch_len(ins)?));
-        } else {
-            let len = encoder.encode(ins, 0).map_err(fail)? as u32;
-            spans.push((at, len));
-            at += len;
+/// Collects the machine instructions in order. Everything but a branch is encoded as soon as it
+/// arrives (nothing else depends on its position); branches wait for the layout. Labels are
+/// resolved to the instruction that follows them.
+struct Assembler {
+    out: Vec<Instruction>,
+    /// Per instruction: where its bytes are in `pre` (`u32::MAX` for a branch), and its length.
+    spans: Vec<(u32, u32)>,
+    encoder: Encoder,
+    /// Bytes encoded so far.
+    encoded: u32,
+    /// The instruction index each label stands before (`u32::MAX` while unbound).
+    label_index: Vec<u32>,
+    pending: Vec<u32>,
+}
+
+impl Assembler {
+    fn new(capacity: usize, labels: usize) -> Assembler {
+        Assembler {
+            out: Vec::with_capacity(capacity),
+            spans: Vec::with_capacity(capacity),
+            encoder: Encoder::try_with_capacity(64, capacity * 6).unwrap_or_else(|_| Encoder::new(64)),
+            encoded: 0,
+            label_index: vec![u32::MAX; labels],
+            pending: Vec::new(),
         }
     }
-    let pre = encoder.take_buffer();
-    let index_of: HashMap<u64, usize> =
-        out.iter().enumerate().filter(|(_, i)| label_at.contains_key(&i.ip())).map(|(k, i)| (i.ip(), k)).collect();
-    let mut offsets = vec![0u32; out.len()];
-    for _ in 0..64 {
-        let mut o = 0;
-        for (k, span) in spans.iter().enumerate() {
-            offsets[k] = o;
-            o += span.1;
+
+    fn bind(&mut self, label: u32) {
+        self.pending.push(label);
+    }
+
+    fn push(&mut self, mut ins: Instruction) -> Result<()> {
+        let index = self.out.len() as u32;
+        for l in self.pending.drain(..) {
+            if let Some(slot) = self.label_index.get_mut(l as usize) {
+                *slot = index;
+            }
         }
-        let mut changed = false;
-        for (k, ins) in out.iter_mut().enumerate() {
-            if spans[k].0 != u32::MAX || spans[k].1 != 2 {
+        if is_branch(&ins) {
+            ins.set_code(ins.code().as_short_branch());
+            self.spans.push((u32::MAX, branch_len(&ins)?));
+        } else {
+            let len = self.encoder.encode(&ins, 0).map_err(internal)? as u32;
+            self.spans.push((self.encoded, len));
+            self.encoded += len;
+        }
+        self.out.push(ins);
+        Ok(())
+    }
+
+    fn push_all(&mut self, list: &mut Vec<Instruction>) -> Result<()> {
+        for ins in list.drain(..) {
+            self.push(ins)?;
+        }
+        Ok(())
+    }
+
+    /// A label bound at the very end gets a trap to stand on.
+    fn finish_labels(&mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            self.push(blank(Code::Int3))?;
+        }
+        Ok(())
+    }
+
+    /// Lays out the code: short branches grow to near where their target is out of reach, until
+    /// nothing changes (they only grow, so this ends); then the bytes are put together.
+    fn assemble(mut self) -> Result<(Vec<u8>, X86Listing)> {
+        let target_index = |ins: &Instruction, labels: &[u32]| -> Result<usize> {
+            let l = ins.near_branch64().wrapping_sub(LABEL_TARGET) as usize;
+            labels
+                .get(l)
+                .copied()
+                .filter(|i| *i != u32::MAX)
+                .map(|i| i as usize)
+                .ok_or_else(|| internal("unbound label"))
+        };
+        let mut offsets = vec![0u32; self.out.len()];
+        for _ in 0..64 {
+            let mut o = 0;
+            for (k, span) in self.spans.iter().enumerate() {
+                offsets[k] = o;
+                o += span.1;
+            }
+            let mut changed = false;
+            for (k, ins) in self.out.iter_mut().enumerate() {
+                if self.spans[k].0 != u32::MAX || self.spans[k].1 != 2 {
+                    continue;
+                }
+                let target = offsets[target_index(ins, &self.label_index)?] as i64;
+                let near = ins.code().as_near_branch();
+                if !(-128..128).contains(&(target - (offsets[k] as i64 + 2))) && near != ins.code() {
+                    ins.set_code(near);
+                    self.spans[k].1 = branch_len(ins)?;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let pre = self.encoder.take_buffer();
+        let total = offsets.last().map_or(0, |&o| o + self.spans.last().map_or(0, |s| s.1));
+        let mut bytes = Vec::with_capacity(total as usize);
+        let mut branch_encoder = Encoder::new(64);
+        for (k, ins) in self.out.iter_mut().enumerate() {
+            let (start, len) = self.spans[k];
+            ins.set_ip(offsets[k] as u64);
+            if start != u32::MAX {
+                bytes.extend_from_slice(&pre[start as usize..(start + len) as usize]);
                 continue;
             }
-            let target = index_of.get(&ins.near_branch64()).map_or(0, |&t| offsets[t] as i64);
-            let disp = target - (offsets[k] as i64 + 2);
-            let near = ins.code().as_near_branch();
-            if !(-128..128).contains(&disp) && near != ins.code() {
-                ins.set_code(near);
-                spans[k].1 = branch_len(ins)?;
-                changed = true;
+            ins.set_near_branch64(offsets[target_index(ins, &self.label_index)?] as u64);
+            let n = branch_encoder.encode(ins, offsets[k] as u64).map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidOperands,
+                    format!("the target of {:?} is out of its reach", ins.mnemonic()),
+                )
+            })?;
+            if n as u32 != len {
+                return Err(internal("branch size changed"));
             }
+            bytes.extend_from_slice(&branch_encoder.take_buffer());
         }
-        if !changed {
-            break;
-        }
+        let mut labels_at: Vec<(u32, u32)> = self
+            .label_index
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| **i != u32::MAX)
+            .map(|(l, i)| (offsets[*i as usize], l as u32))
+            .collect();
+        labels_at.sort_unstable();
+        let total = bytes.len();
+        Ok((bytes, X86Listing { out: self.out, offsets, total, labels_at }))
     }
-    let total = offsets.last().map_or(0, |&o| o + spans.last().map_or(0, |s| s.1));
-    let mut bytes = Vec::with_capacity(total as usize);
-    let mut branch_encoder = Encoder::new(64);
-    for (k, ins) in out.iter_mut().enumerate() {
-        let (start, len) = spans[k];
-        if start != u32::MAX {
-            bytes.extend_from_slice(&pre[start as usize..(start + len) as usize]);
-            continue;
-        }
-        let mut b = *ins;
-        let target =
-            index_of.get(&ins.near_branch64()).map(|&t| offsets[t] as u64).ok_or_else(|| internal("unbound label"))?;
-        b.set_near_branch64(target);
-        let n = branch_encoder.encode(&b, offsets[k] as u64).map_err(|_| {
-            Error::new(ErrorKind::InvalidOperands, format!("the target of {:?} is out of its reach", b.mnemonic()))
-        })?;
-        if n as u32 != len {
-            return Err(internal("branch size changed"));
-        }
-        bytes.extend_from_slice(&branch_encoder.take_buffer());
-    }
-    Ok((bytes, offsets))
 }
 
 /// Branch targets shown as the labels bound there (`jne .L0`).
@@ -551,19 +569,21 @@ impl iced_x86::SymbolResolver for LabelNames {
 }
 
 /// The encoded instructions, kept to render listings on demand (formatting costs more than
-/// everything else in the pipeline).
+/// everything else in the pipeline). Branch targets are already offsets.
 struct X86Listing {
     out: Vec<Instruction>,
     offsets: Vec<u32>,
     total: usize,
-    label_at: HashMap<u64, Vec<u32>>,
+    /// `(offset, label)`, sorted.
+    labels_at: Vec<(u32, u32)>,
 }
 
 impl Listing for X86Listing {
     fn lines(&self) -> Vec<ListingLine> {
-        let real: HashMap<u64, u64> = self.out.iter().zip(&self.offsets).map(|(i, o)| (i.ip(), *o as u64)).collect();
-        let names: HashMap<u64, String> =
-            self.label_at.iter().filter_map(|(ip, ls)| Some((*real.get(ip)?, format!(".L{}", ls.first()?)))).collect();
+        let mut names: HashMap<u64, String> = HashMap::new();
+        for (offset, label) in &self.labels_at {
+            names.entry(*offset as u64).or_insert_with(|| format!(".L{label}"));
+        }
         let mut intel = IntelFormatter::with_options(Some(Box::new(LabelNames(names.clone()))), None);
         let o = intel.options_mut();
         o.set_hex_prefix("0x");
@@ -580,15 +600,15 @@ impl Listing for X86Listing {
         for (k, ins) in self.out.iter().enumerate() {
             let offset = self.offsets[k] as usize;
             let next = self.offsets.get(k + 1).map_or(self.total, |o| *o as usize);
-            let mut shown = *ins;
-            shown.set_ip(offset as u64);
-            if ins.op_count() > 0 && ins.op0_kind() == OpKind::NearBranch64 {
-                shown.set_near_branch64(real.get(&ins.near_branch64()).copied().unwrap_or(0));
-            }
             let (mut a, mut b) = (String::new(), String::new());
-            intel.format(&shown, &mut a);
-            gas.format(&shown, &mut b);
-            let labels = self.label_at.get(&ins.ip()).cloned().unwrap_or_default();
+            intel.format(ins, &mut a);
+            gas.format(ins, &mut b);
+            let labels = self
+                .labels_at
+                .iter()
+                .filter(|(o, _)| *o as usize == offset && next > offset)
+                .map(|(_, l)| *l)
+                .collect();
             lines.push(ListingLine { offset, len: next - offset, labels, intel: a, gas: b });
         }
         lines
