@@ -104,7 +104,7 @@ fn step(input: &AllocInput, alloc: &Allocation, i: u32, state: &mut [Value; 64])
     for op in ops {
         let u = unit_of(op.var)?;
         if let Var::V(_) = op.var
-            && op.allowed & (1 << u) == 0
+            && input.allowed(op) & (1 << u) == 0
         {
             return Err(CheckError {
                 inst: i,

@@ -39,8 +39,10 @@ pub struct AllocOp {
     pub var: Var,
     /// Read, written or both.
     pub role: Role,
-    /// Units a virtual register may take here (ignored for physical ones).
-    pub allowed: u64,
+    /// Index in [`AllocInput::masks`] of the units a virtual register may take here (ignored
+    /// for physical ones). Kernels use a handful of distinct masks, so an index keeps operands
+    /// small.
+    pub mask: u8,
 }
 
 /// A register copy, which the allocator tries to make a no-op.
@@ -75,6 +77,8 @@ pub struct AllocInput {
     pub order: &'static [u8],
     /// Register copies, by instruction.
     pub moves: Vec<(u32, Move)>,
+    /// The distinct allowed-unit masks operands refer to.
+    pub masks: Vec<u64>,
 }
 
 impl AllocInput {
@@ -92,6 +96,7 @@ impl AllocInput {
             class_units: (0..I::CLASSES.len()).map(|c| I::class_units(&body.target, RegClass(c as u8))).collect(),
             order: conv.alloc_order,
             moves: Vec::new(),
+            masks: vec![u64::MAX],
         };
         let var = |r: crate::ir::Reg| match r.vreg() {
             Some(v) => Some(Var::V(v)),
@@ -103,10 +108,18 @@ impl AllocInput {
             let ops = body.ops(inst);
             match inst.op {
                 Op::Isa(opcode) => {
-                    let out = &mut input.ops;
+                    let (out, masks) = (&mut input.ops, &mut input.masks);
                     I::visit(&body.target, body.vregs, opcode, ops, &mut |r, role, allowed| {
                         if let Some(var) = var(r) {
-                            out.push(AllocOp { var, role, allowed });
+                            let mask = match masks.iter().position(|m| *m == allowed) {
+                                Some(i) => i as u8,
+                                None if masks.len() < 256 => {
+                                    masks.push(allowed);
+                                    masks.len() as u8 - 1
+                                }
+                                None => 0,
+                            };
+                            out.push(AllocOp { var, role, mask });
                         }
                     });
                     if let Some((d, s)) = I::as_move(opcode, ops)
@@ -120,7 +133,7 @@ impl AllocInput {
                         if let Operand::Reg(r) = op
                             && let Some(var) = var(*r)
                         {
-                            input.ops.push(AllocOp { var, role: Role::Use, allowed: u64::MAX });
+                            input.ops.push(AllocOp { var, role: Role::Use, mask: 0 });
                         }
                     }
                 }
@@ -139,6 +152,11 @@ impl AllocInput {
     /// Number of virtual registers.
     pub fn num_vregs(&self) -> usize {
         self.vreg_class.len()
+    }
+
+    /// The units operand `op` allows.
+    pub fn allowed(&self, op: &AllocOp) -> u64 {
+        self.masks.get(op.mask as usize).copied().unwrap_or(u64::MAX)
     }
 
     /// The operands of instruction `i`.

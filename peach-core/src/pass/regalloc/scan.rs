@@ -16,7 +16,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
     let mut allowed = vec![u64::MAX; nv];
     for op in &input.ops {
         if let Var::V(v) = op.var {
-            allowed[v as usize] &= op.allowed;
+            allowed[v as usize] &= input.allowed(op);
         }
     }
     for (v, a) in allowed.iter_mut().enumerate() {
