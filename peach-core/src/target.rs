@@ -107,3 +107,93 @@ impl Target {
         crate::isa::extension_name(self.arch, e)
     }
 }
+
+macro_rules! has {
+    ($($(#[$doc:meta])* $fn:ident => $name:literal),* $(,)?) => {
+        impl Target {
+            $(
+                $(#[$doc])*
+                pub fn $fn(&self) -> bool {
+                    self.has($name)
+                }
+            )*
+        }
+    };
+}
+
+has! {
+    /// Whether the target has SSE.
+    has_sse => "SSE",
+    /// Whether the target has SSE2.
+    has_sse2 => "SSE2",
+    /// Whether the target has SSE3.
+    has_sse3 => "SSE3",
+    /// Whether the target has SSSE3.
+    has_ssse3 => "SSSE3",
+    /// Whether the target has SSE4.1.
+    has_sse4_1 => "SSE4_1",
+    /// Whether the target has SSE4.2.
+    has_sse4_2 => "SSE4_2",
+    /// Whether the target has AMD SSE4a.
+    has_sse4a => "SSE4A",
+    /// Whether the target has POPCNT.
+    has_popcnt => "POPCNT",
+    /// Whether the target has LZCNT.
+    has_lzcnt => "LZCNT",
+    /// Whether the target has AVX.
+    has_avx => "AVX",
+    /// Whether the target has AVX2.
+    has_avx2 => "AVX2",
+    /// Whether the target has FMA3 (Intel's fused multiply-add, `VFMADD231PS` and friends).
+    has_fma3 => "FMA",
+    /// Whether the target has FMA4 (AMD Bulldozer's four-operand fused multiply-add).
+    has_fma4 => "FMA4",
+    /// Whether the target has AMD XOP.
+    has_xop => "XOP",
+    /// Whether the target has F16C (half-precision conversions).
+    has_f16c => "F16C",
+    /// Whether the target has BMI1.
+    has_bmi1 => "BMI1",
+    /// Whether the target has BMI2.
+    has_bmi2 => "BMI2",
+    /// Whether the target has AES-NI.
+    has_aes => "AES",
+    /// Whether the target has PCLMULQDQ.
+    has_pclmulqdq => "PCLMULQDQ",
+    /// Whether the target has SHA.
+    has_sha => "SHA",
+    /// Whether the target has GFNI.
+    has_gfni => "GFNI",
+    /// Whether the target has VAES.
+    has_vaes => "VAES",
+    /// Whether the target has VPCLMULQDQ.
+    has_vpclmulqdq => "VPCLMULQDQ",
+    /// Whether the target has AVX-VNNI (VEX-encoded dot products).
+    has_avx_vnni => "AVX_VNNI",
+    /// Whether the target has AVX-512 Foundation.
+    has_avx512f => "AVX512F",
+    /// Whether the target has AVX-512 Conflict Detection.
+    has_avx512cd => "AVX512CD",
+    /// Whether the target has AVX-512 Byte and Word.
+    has_avx512bw => "AVX512BW",
+    /// Whether the target has AVX-512 Doubleword and Quadword.
+    has_avx512dq => "AVX512DQ",
+    /// Whether the target has AVX-512 Vector Length (128/256-bit EVEX forms).
+    has_avx512vl => "AVX512VL",
+    /// Whether the target has AVX-512 IFMA.
+    has_avx512ifma => "AVX512_IFMA",
+    /// Whether the target has AVX-512 VBMI.
+    has_avx512vbmi => "AVX512_VBMI",
+    /// Whether the target has AVX-512 VBMI2.
+    has_avx512vbmi2 => "AVX512_VBMI2",
+    /// Whether the target has AVX-512 VNNI.
+    has_avx512vnni => "AVX512_VNNI",
+    /// Whether the target has AVX-512 BITALG.
+    has_avx512bitalg => "AVX512_BITALG",
+    /// Whether the target has AVX-512 VPOPCNTDQ.
+    has_avx512vpopcntdq => "AVX512_VPOPCNTDQ",
+    /// Whether the target has AVX-512 BF16.
+    has_avx512bf16 => "AVX512_BF16",
+    /// Whether the target has AVX-512 FP16.
+    has_avx512fp16 => "AVX512_FP16",
+}

@@ -287,7 +287,9 @@ impl Function {
 
     /// Appends an instruction: `f.ins("vaddpd", (acc, acc, [ptr + 32]))`.
     ///
-    /// The mnemonic is case-insensitive. If no form of it takes these operands, or the target lacks
+    /// The mnemonic is case-insensitive. AVX instructions may be written in the two-operand
+    /// shorthand of the PeachPy paper: `f.ins("vaddpd", (a, b))` means `vaddpd a, a, b` when no
+    /// two-operand form exists. If no form takes these operands, or the target lacks
     /// the extension it needs, the error is recorded with the caller's location and returned by
     /// [`Function::compile`].
     #[track_caller]
@@ -296,7 +298,7 @@ impl Function {
         let mut ops = std::mem::take(&mut self.scratch);
         ops.clear();
         operands.push_into(&mut ops);
-        match isa::check_inst(self, mnemonic, &ops) {
+        match isa::check_inst(self, mnemonic, &mut ops) {
             Ok(opcode) => self.push(Op::Isa(opcode), &ops, loc),
             Err(e) => self.errors.push(e.or_at(loc)),
         }

@@ -71,7 +71,7 @@ pub trait Isa {
     const CLASSES: &'static [ClassInfo];
 
     /// Checks a user's instruction against the forms and the target; returns its opcode.
-    fn check_inst(f: &mut Function, mnemonic: &str, ops: &[Operand]) -> Result<u32>;
+    fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32>;
 
     /// A fresh virtual register able to hold a parameter of type `ty`.
     fn param_vreg(f: &mut Function, ty: Type) -> Reg;
@@ -126,7 +126,7 @@ macro_rules! dispatch {
     };
 }
 
-pub(crate) fn check_inst(f: &mut Function, mnemonic: &str, ops: &[Operand]) -> Result<u32> {
+pub(crate) fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
     dispatch!(f.target().arch(), I => I::check_inst(f, mnemonic, ops))
 }
 

@@ -67,7 +67,7 @@ impl Isa for X86_64 {
         ClassInfo { name: "mask", first_unit: MASK_UNITS, units: 8 },
     ];
 
-    fn check_inst(f: &mut Function, mnemonic: &str, ops: &[Operand]) -> Result<u32> {
+    fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
         select::select(f, mnemonic, ops).map(|c| c as u32)
     }
 

@@ -230,10 +230,10 @@ fn op_key(op: &Operand) -> u64 {
 /// Picks the form recorded in the IR for a user's instruction. Choices are remembered per
 /// function, keyed by everything they depend on (see [`op_key`]), so that the thousandth
 /// `VFMADD231PS ymm, ymm, ymm` costs one hash lookup (and the memory-operand checks).
-pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &[Operand]) -> Result<Code> {
+pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<Code> {
     let bytes = mnemonic.as_bytes();
     if bytes.len() > 16 || ops.len() > 6 {
-        return select_uncached(f.target(), mnemonic, ops);
+        return select_or_shorthand(f.target(), mnemonic, ops).map(|(c, _)| c);
     }
     let word = |chunk: &[u8]| chunk.iter().rev().fold(0u64, |a, b| a << 8 | b.to_ascii_lowercase() as u64);
     let (lo, hi) = bytes.split_at(bytes.len().min(8));
@@ -243,17 +243,50 @@ pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &[Operand]) -> Resul
     }
     key[5] |= (ops.len() as u64) << 60;
     let key = MemoKey(key);
-    if let Some(&code) = f.memo.get(&key) {
-        for op in ops {
+    if let Some(&entry) = f.memo.get(&key) {
+        for op in ops.iter() {
             if let Operand::Mem(m) = op {
                 check_mem(m)?;
             }
         }
-        return Code::try_from(code as usize).map_err(|_| Error::internal("bad memo entry"));
+        if entry & SHORTHAND != 0 {
+            ops.insert(1, ops[0]);
+        }
+        return Code::try_from((entry & !SHORTHAND) as usize).map_err(|_| Error::internal("bad memo entry"));
     }
-    let code = select_uncached(f.target(), mnemonic, ops)?;
-    f.memo.insert(key, code as u32);
+    let (code, expanded) = select_or_shorthand(f.target(), mnemonic, ops)?;
+    f.memo.insert(key, code as u32 | if expanded { SHORTHAND } else { 0 });
     Ok(code)
+}
+
+/// Memo flag: the instruction was written in the two-operand AVX shorthand.
+const SHORTHAND: u32 = 1 << 31;
+
+/// Selects a form; failing that, reads a VEX/EVEX instruction written with one operand short as
+/// the seed paper's shorthand (`VADDPD(a, b)` for `VADDPD(a, a, b)`) and rewrites `ops`.
+fn select_or_shorthand(target: &Target, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<(Code, bool)> {
+    let err = match select_uncached(target, mnemonic, ops) {
+        Ok(code) => return Ok((code, false)),
+        Err(e) => e,
+    };
+    let avx = mnemonic.starts_with(['v', 'V']);
+    let first_is_reg = matches!(ops.first(), Some(Operand::Reg(_) | Operand::Masked(_)));
+    if err.kind() != ErrorKind::InvalidOperands || !avx || ops.len() < 2 || !first_is_reg {
+        return Err(err);
+    }
+    let mut long = ops.clone();
+    let dst = match long[0] {
+        Operand::Masked(m) => Operand::Reg(m.reg),
+        other => other,
+    };
+    long.insert(1, dst);
+    match select_uncached(target, mnemonic, &long) {
+        Ok(code) => {
+            *ops = long;
+            Ok((code, true))
+        }
+        Err(_) => Err(err),
+    }
 }
 
 fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<Code> {

@@ -1,4 +1,5 @@
-//! x86-64 targets: the x86-64 psABI levels and the host, as sets of iced CPUID features.
+//! x86-64 targets: the x86-64 psABI levels, a table of microarchitectures and the host, as sets
+//! of iced CPUID features.
 
 use std::sync::OnceLock;
 
@@ -34,6 +35,45 @@ const V2: &[F] = &[F::CMPXCHG16B, F::POPCNT, F::SSE3, F::SSSE3, F::SSE4_1, F::SS
 const V3: &[F] = &[F::AVX, F::AVX2, F::BMI1, F::BMI2, F::F16C, F::FMA, F::LZCNT, F::MOVBE, F::XSAVE];
 const V4: &[F] = &[F::AVX512F, F::AVX512BW, F::AVX512CD, F::AVX512DQ, F::AVX512VL];
 
+/// Microarchitectures: name, the one it extends, and what it adds. Sources: the vendors'
+/// optimization manuals and GCC's `-march` definitions.
+#[rustfmt::skip]
+const MICROARCHS: &[(&str, &str, &[F])] = &[
+    ("nehalem",        "",               &[F::CMPXCHG16B, F::POPCNT, F::SSE3, F::SSSE3, F::SSE4_1, F::SSE4_2]),
+    ("sandybridge",    "nehalem",        &[F::AVX, F::XSAVE, F::AES, F::PCLMULQDQ]),
+    ("ivybridge",      "sandybridge",    &[F::F16C, F::RDRAND, F::FSGSBASE]),
+    ("haswell",        "ivybridge",      &[F::AVX2, F::FMA, F::BMI1, F::BMI2, F::LZCNT, F::MOVBE]),
+    ("broadwell",      "haswell",        &[F::ADX, F::RDSEED, F::PREFETCHW]),
+    ("skylake",        "broadwell",      &[F::CLFLUSHOPT, F::XSAVEC, F::XSAVES]),
+    ("skylake-x",      "skylake",        &[F::AVX512F, F::AVX512CD, F::AVX512BW, F::AVX512DQ, F::AVX512VL, F::CLWB]),
+    ("icelake",        "skylake-x",      &[F::AVX512_VBMI, F::AVX512_VBMI2, F::AVX512_VNNI, F::AVX512_BITALG,
+                                           F::AVX512_VPOPCNTDQ, F::AVX512_IFMA, F::GFNI, F::VAES, F::VPCLMULQDQ,
+                                           F::SHA, F::RDPID]),
+    ("sapphirerapids", "icelake",        &[F::AVX512_BF16, F::AVX512_FP16, F::AVX_VNNI, F::AMX_TILE, F::AMX_INT8,
+                                           F::AMX_BF16, F::SERIALIZE, F::MOVDIRI, F::MOVDIR64B, F::CLDEMOTE,
+                                           F::WAITPKG]),
+    ("bulldozer",      "nehalem",        &[F::SSE4A, F::AVX, F::XSAVE, F::FMA4, F::XOP, F::AES, F::PCLMULQDQ,
+                                           F::LZCNT, F::LWP]),
+    ("piledriver",     "bulldozer",      &[F::FMA, F::F16C, F::BMI1, F::TBM]),
+    ("zen1",           "haswell",        &[F::SSE4A, F::ADX, F::RDSEED, F::SHA, F::CLZERO, F::CLFLUSHOPT, F::XSAVEC,
+                                           F::XSAVES, F::MONITORX, F::PREFETCHW]),
+    ("zen2",           "zen1",           &[F::CLWB, F::RDPID, F::WBNOINVD]),
+    ("zen3",           "zen2",           &[F::VAES, F::VPCLMULQDQ, F::INVPCID, F::PKU]),
+    ("zen4",           "zen3",           &[F::AVX512F, F::AVX512CD, F::AVX512BW, F::AVX512DQ, F::AVX512VL,
+                                           F::AVX512_IFMA, F::AVX512_VBMI, F::AVX512_VBMI2, F::AVX512_VNNI,
+                                           F::AVX512_BITALG, F::AVX512_VPOPCNTDQ, F::AVX512_BF16, F::GFNI]),
+    ("zen5",           "zen4",           &[F::AVX_VNNI, F::AVX512_VP2INTERSECT, F::MOVDIRI, F::MOVDIR64B]),
+];
+
+fn microarch(name: &str) -> Option<ExtSet> {
+    let (_, parent, own) = MICROARCHS.iter().find(|(n, _, _)| *n == name)?;
+    let mut s = if parent.is_empty() { set(&[BASELINE]) } else { microarch(parent)? };
+    for f in own.iter() {
+        s.insert(Extension(*f as u16));
+    }
+    Some(s)
+}
+
 fn set(levels: &[&[F]]) -> ExtSet {
     let mut s = ExtSet::EMPTY;
     for f in levels.iter().flat_map(|l| l.iter()) {
@@ -61,6 +101,46 @@ impl Target {
     /// x86-64-v4: adds AVX-512 F, BW, CD, DQ and VL (Skylake-X, Zen 4 and later).
     pub fn x86_64_v4() -> Target {
         Target::new(Arch::X86_64, "x86-64-v4", set(&[BASELINE, V2, V3, V4]))
+    }
+
+    /// An x86-64 target by name: a level (`x86-64`, `x86-64-v2`, `x86-64-v3`, `x86-64-v4`), a
+    /// microarchitecture (`nehalem`, `sandybridge`, `ivybridge`, `haswell`, `broadwell`,
+    /// `skylake`, `skylake-x`, `icelake`, `sapphirerapids`, `bulldozer`, `piledriver`, `zen1` to
+    /// `zen5`) or `native`.
+    ///
+    /// ```
+    /// use peach_core::Target;
+    /// let t = Target::x86_64("bulldozer")?;
+    /// assert!(t.has_fma4() && !t.has_fma3());
+    /// assert!(Target::x86_64("pentium").is_err());
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn x86_64(name: &str) -> crate::Result<Target> {
+        let exts = match name {
+            "x86-64" | "baseline" => set(&[BASELINE]),
+            "x86-64-v2" => set(&[BASELINE, V2]),
+            "x86-64-v3" => set(&[BASELINE, V2, V3]),
+            "x86-64-v4" => set(&[BASELINE, V2, V3, V4]),
+            "native" => return Ok(Target::native_x86_64()),
+            _ => microarch(name).ok_or_else(|| {
+                let known: Vec<&str> = MICROARCHS.iter().map(|m| m.0).collect();
+                crate::Error::new(
+                    crate::ErrorKind::Signature,
+                    format!(
+                        "unknown x86-64 target `{name}`; known: x86-64, x86-64-v2, x86-64-v3, x86-64-v4, native, {}",
+                        known.join(", ")
+                    ),
+                )
+            })?,
+        };
+        Ok(Target::new(Arch::X86_64, name, exts))
+    }
+
+    /// The names [`Target::x86_64`] knows, levels first.
+    pub fn x86_64_names() -> Vec<&'static str> {
+        let mut v = vec!["x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"];
+        v.extend(MICROARCHS.iter().map(|m| m.0));
+        v
     }
 
     /// The machine running this code, as detected by the standard library (which also checks that
