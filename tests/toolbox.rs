@@ -80,3 +80,51 @@ fn two_operand_avx_shorthand() {
     assert_eq!(build(true).bytes(), build(false).bytes());
     assert!(build(true).listing().contains("vaddpd ymm0, ymm0, ymm1"), "{}", build(true).listing());
 }
+
+#[test]
+fn constants_are_pooled_and_read_rip_relative() {
+    let sig = Signature::new(&[Type::Ptr], Some(Type::F64));
+    let mut f = Function::new("consts", sig, Target::x86_64_v3());
+    let p = f.param(0);
+    let v = f.ymm();
+    f.ins("vmovupd", (v, [p]));
+    f.ins("vmulpd", (v, v, Constant::f64x4_splat(0.5)));
+    f.ins("vaddpd", (v, v, Constant::f64x4([1.0, 2.0, 3.0, 4.0])));
+    // Same bits as f64x4_splat(0.5), another type: shares its slot.
+    f.ins("vpaddq", (v, v, Constant::u64x4_splat(0.5f64.to_bits())));
+    f.ins("vpsubq", (v, v, Constant::u64x4_splat(0.5f64.to_bits())));
+    f.ins("vmovupd", ([p], v));
+    let s = f.xmm();
+    f.ins("vmovsd", (s, [p + 8]));
+    f.ins("vaddsd", (s, s, Constant::f64(0.25))); // a scalar slot among vector ones
+    f.ins("vaddps", (s, s, Constant::f32x4_splat(0.0)));
+    f.ret(s);
+    let code = f.compile(Abi::SysV).unwrap();
+    let lines = code.lines();
+    let pool: Vec<_> = lines.iter().filter(|l| l.intel.starts_with(".byte")).collect();
+    assert_eq!(pool.iter().map(|l| l.len).collect::<Vec<_>>(), [32, 32, 16, 8], "{}", code.listing());
+    for l in &pool {
+        assert_eq!(l.offset % l.len, 0, "slot aligned to its size:\n{}", code.listing());
+    }
+    if !Target::native_x86_64().has_avx2() {
+        return;
+    }
+    let mut x = [10.0f64, 20.0, 30.0, 40.0];
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*mut f64) -> f64>::load(&code).unwrap() };
+    let got = unsafe { (k.get())(x.as_mut_ptr()) };
+    assert_eq!(x, [6.0, 12.0, 18.0, 24.0]);
+    assert_eq!(got, 12.25);
+}
+
+#[test]
+fn a_constant_of_the_wrong_size_is_an_error() {
+    let mut f = Function::new("k", Signature::default(), Target::x86_64_v3());
+    let v = f.ymm();
+    f.ins("vxorps", (v, v, v));
+    f.ins("vaddps", (v, v, Constant::f32x4_splat(1.0)));
+    f.ret(None);
+    let e = f.compile(Abi::SysV).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidOperands);
+    assert!(e.message().contains("constant of 16 bytes"), "{e}");
+    assert_eq!(e.location().unwrap().line(), line!() - 5);
+}

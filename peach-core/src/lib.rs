@@ -43,7 +43,7 @@ pub mod prelude {
     pub use crate::abi::Abi;
     pub use crate::emit::CodeObject;
     pub use crate::error::{Error, ErrorKind};
-    pub use crate::ir::{Function, Label, Mem, Operand, Reg, Rounding, Signature, Type};
+    pub use crate::ir::{Constant, Function, Label, Mem, Operand, Reg, Rounding, Signature, Type};
     pub use crate::isa::x86_64::{X86Builder, X86Reg, reg::*};
     pub use crate::target::Target;
 }

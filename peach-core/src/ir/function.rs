@@ -159,6 +159,8 @@ pub struct Function {
     errors: Vec<Error>,
     scratch: Vec<Operand>,
     loc: &'static Location<'static>,
+    /// Constants used as operands, by index (see [`Reg::CONSTANTS`]).
+    pub(crate) consts: Vec<super::Constant>,
     /// The ISA's memo of instruction-form choices (keys are the ISA's business).
     pub(crate) memo: crate::fx::FxHashMap<crate::fx::MemoKey, u32>,
 }
@@ -192,6 +194,7 @@ impl Function {
             scratch: Vec::new(),
             loc: Location::caller(),
             memo: Default::default(),
+            consts: Vec::new(),
         };
         for i in 0..f.sig.params.len() {
             let ty = f.sig.params[i];
@@ -297,7 +300,7 @@ impl Function {
         let loc = Location::caller();
         let mut ops = std::mem::take(&mut self.scratch);
         ops.clear();
-        operands.push_into(&mut ops);
+        operands.push_into(&mut ops, &mut self.consts);
         match isa::check_inst(self, mnemonic, &mut ops) {
             Ok(opcode) => self.push(Op::Isa(opcode), &ops, loc),
             Err(e) => self.errors.push(e.or_at(loc)),

@@ -5,8 +5,12 @@
 //! `Function::operands` holds every operand of every instruction, so that building a
 //! million-instruction kernel allocates a few large vectors and nothing per instruction.
 
+mod constant;
 mod function;
 pub(crate) mod operand;
 
+pub use constant::Constant;
 pub use function::{Function, Inst, Op, Param, Signature, Type, VRegInfo};
-pub use operand::{IndexExpr, IntoOperands, Label, Masked, Mem, MemExpr, Operand, Reg, RegClass, Rounding};
+pub use operand::{
+    IndexExpr, IntoOperand, IntoOperands, Label, Masked, Mem, MemExpr, Operand, Reg, RegClass, Rounding,
+};

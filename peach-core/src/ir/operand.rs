@@ -6,6 +6,8 @@
 use std::fmt;
 use std::ops::{Add, Mul, Sub};
 
+use super::constant::Constant;
+
 /// A register class: a set of interchangeable physical registers (the ISA defines the classes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RegClass(pub u8);
@@ -29,6 +31,10 @@ const VIEW_MASK: u32 = 0xF;
 const INDEX_MASK: u32 = 0x00FF_FFFF;
 
 impl Reg {
+    /// The base register of a constant-pool operand: `[CONSTANTS + i]` is the function's
+    /// constant number `i` (made by passing a [`Constant`] as an operand).
+    pub const CONSTANTS: Reg = Reg::phys(0xFFFE);
+
     /// The largest number of virtual registers a function can have.
     pub const MAX_VREGS: usize = INDEX_MASK as usize + 1;
 
@@ -386,32 +392,60 @@ impl From<Rounding> for Operand {
     }
 }
 
+/// One operand as written in an instruction: anything that converts into an [`Operand`], or a
+/// [`Constant`], which the function pools.
+pub trait IntoOperand {
+    /// The operand; constants are appended to `consts` and named by their index.
+    fn into_operand(self, consts: &mut Vec<Constant>) -> Operand;
+}
+
+impl<T: Into<Operand>> IntoOperand for T {
+    fn into_operand(self, _consts: &mut Vec<Constant>) -> Operand {
+        self.into()
+    }
+}
+
+impl IntoOperand for Constant {
+    fn into_operand(self, consts: &mut Vec<Constant>) -> Operand {
+        consts.push(self);
+        let index = consts.len() as i32 - 1;
+        Operand::Mem(Mem {
+            base: Some(Reg::CONSTANTS),
+            index: None,
+            scale: 1,
+            disp: index,
+            size: self.len() as u16,
+            broadcast: false,
+        })
+    }
+}
+
 /// Anything that can be the operand list of an instruction: one operand, a tuple of up to six
 /// operands, an array or a slice of [`Operand`], or `()` for none.
 pub trait IntoOperands {
-    /// Appends the operands to `out`.
-    fn push_into(self, out: &mut Vec<Operand>);
+    /// Appends the operands to `out` (and constants to `consts`).
+    fn push_into(self, out: &mut Vec<Operand>, consts: &mut Vec<Constant>);
 }
 
 macro_rules! single_operand {
     ($($t:ty),*) => {$(
         impl IntoOperands for $t {
-            fn push_into(self, out: &mut Vec<Operand>) {
-                out.push(self.into());
+            fn push_into(self, out: &mut Vec<Operand>, consts: &mut Vec<Constant>) {
+                out.push(self.into_operand(consts));
             }
         }
     )*};
 }
-single_operand!(Reg, Masked, Mem, [MemExpr; 1], [Reg; 1], Label, Rounding, Operand);
+single_operand!(Reg, Masked, Mem, [MemExpr; 1], [Reg; 1], Label, Rounding, Operand, Constant);
 single_operand!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
 
 macro_rules! tuple_operands {
     ($($name:ident)*) => {
-        impl<$($name: Into<Operand>),*> IntoOperands for ($($name,)*) {
+        impl<$($name: IntoOperand),*> IntoOperands for ($($name,)*) {
             #[allow(non_snake_case)]
-            fn push_into(self, _out: &mut Vec<Operand>) {
+            fn push_into(self, _out: &mut Vec<Operand>, _consts: &mut Vec<Constant>) {
                 let ($($name,)*) = self;
-                $(_out.push($name.into());)*
+                $(_out.push($name.into_operand(_consts));)*
             }
         }
     };
@@ -425,17 +459,17 @@ tuple_operands!(A B C D E);
 tuple_operands!(A B C D E F);
 
 impl IntoOperands for &[Operand] {
-    fn push_into(self, out: &mut Vec<Operand>) {
+    fn push_into(self, out: &mut Vec<Operand>, _consts: &mut Vec<Constant>) {
         out.extend_from_slice(self);
     }
 }
 impl<const N: usize> IntoOperands for [Operand; N] {
-    fn push_into(self, out: &mut Vec<Operand>) {
+    fn push_into(self, out: &mut Vec<Operand>, _consts: &mut Vec<Constant>) {
         out.extend_from_slice(&self);
     }
 }
 impl IntoOperands for Vec<Operand> {
-    fn push_into(self, out: &mut Vec<Operand>) {
+    fn push_into(self, out: &mut Vec<Operand>, _consts: &mut Vec<Constant>) {
         out.extend(self);
     }
 }

@@ -17,7 +17,7 @@ pub mod regalloc;
 use crate::abi::Abi;
 use crate::emit::CodeObject;
 use crate::error::Result;
-use crate::ir::{Function, Inst, Op, Operand, Signature, VRegInfo};
+use crate::ir::{Constant, Function, Inst, Op, Operand, Signature, VRegInfo};
 use crate::isa::Isa;
 use crate::target::Target;
 
@@ -40,6 +40,8 @@ pub struct Body<'f> {
     extra: Vec<Operand>,
     /// Virtual registers.
     pub vregs: &'f [VRegInfo],
+    /// Constants used as operands, by index.
+    pub consts: &'f [Constant],
     /// Number of labels.
     pub num_labels: usize,
 }
@@ -67,6 +69,7 @@ impl<'f> Body<'f> {
             base: &f.operands,
             extra: Vec::new(),
             vregs: &f.vregs,
+            consts: &f.consts,
             num_labels: f.num_labels(),
         }
     }

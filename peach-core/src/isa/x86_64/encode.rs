@@ -17,7 +17,7 @@ use super::select;
 use crate::abi::CallConv;
 use crate::emit::{CodeObject, Listing, ListingLine};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::{Mem, Op, Operand, Reg, Rounding};
+use crate::ir::{Constant, Mem, Op, Operand, Reg, Rounding};
 use crate::pass::{Body, Frame};
 use crate::target::{ExtSet, Extension};
 
@@ -300,8 +300,17 @@ fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand]) -> Result<()>
             }
             Operand::Mem(m) => {
                 ins.set_op_kind(i, OpKind::Memory);
-                let reg = |r: Option<Reg>| r.and_then(iced).unwrap_or(Register::None);
-                set_mem(ins, reg(m.base), reg(m.index), m.scale as u32, m.disp as i64);
+                if m.base == Some(Reg::CONSTANTS) {
+                    // RIP-relative; the displacement becomes the slot's address at layout.
+                    ins.set_memory_base(Register::RIP);
+                    ins.set_memory_index(Register::None);
+                    ins.set_memory_index_scale(1);
+                    ins.set_memory_displacement64(0);
+                    ins.set_memory_displ_size(8);
+                } else {
+                    let reg = |r: Option<Reg>| r.and_then(iced).unwrap_or(Register::None);
+                    set_mem(ins, reg(m.base), reg(m.index), m.scale as u32, m.disp as i64);
+                }
                 ins.set_is_broadcast(m.broadcast);
             }
             Operand::Imm(v) => {
@@ -370,7 +379,7 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
                 let mut ins = Instruction::default();
                 build_into(&mut ins, form, &ops).map_err(|e| e.or_at(inst.loc))?;
                 extensions.union_with(&form.features);
-                asm.push(ins)?;
+                asm.push_reading(ins, constant_read(&ops))?;
             }
             Op::Ret => {
                 epilogue(&layout, frame, avx, &mut scratch)?;
@@ -395,8 +404,16 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
             }
         }
     }
-    let (bytes, listing) = asm.assemble()?;
+    let (bytes, listing) = asm.assemble(body.consts)?;
     Ok(CodeObject::new(body.name.clone(), bytes, 0, extensions, body.target.clone(), Arc::new(listing)))
+}
+
+/// The pool constant an instruction reads, if any.
+fn constant_read(ops: &[Operand]) -> Option<u32> {
+    ops.iter().find_map(|o| match o {
+        Operand::Mem(m) if m.base == Some(Reg::CONSTANTS) => Some(m.disp as u32),
+        _ => None,
+    })
 }
 
 /// Branch targets are written as `LABEL_TARGET + label` until the layout is known.
@@ -413,13 +430,31 @@ fn branch_len(ins: &Instruction) -> Result<u32> {
     Encoder::new(64).encode(&probe, 0).map(|n| n as u32).map_err(internal)
 }
 
-/// Collects the machine instructions in order. Everything but a branch is encoded as soon as it
-/// arrives (nothing else depends on its position); branches wait for the layout. Labels are
+/// How an instruction's bytes are produced.
+#[derive(Clone, Copy, Debug)]
+enum Span {
+    /// Encoded on arrival; its bytes are at `at` in the early-encoded buffer.
+    Bytes { at: u32, len: u32 },
+    /// A branch: encoded once the layout is known.
+    Branch { len: u32 },
+    /// Reads constant `constant` RIP-relative: encoded once the pool is laid out.
+    Rip { len: u32, constant: u32 },
+}
+
+impl Span {
+    fn len(self) -> u32 {
+        match self {
+            Span::Bytes { len, .. } | Span::Branch { len } | Span::Rip { len, .. } => len,
+        }
+    }
+}
+
+/// Collects the machine instructions in order. Everything that does not depend on its position
+/// is encoded as soon as it arrives; branches and constant loads wait for the layout. Labels are
 /// resolved to the instruction that follows them.
 struct Assembler {
     out: Vec<Instruction>,
-    /// Per instruction: where its bytes are in `pre` (`u32::MAX` for a branch), and its length.
-    spans: Vec<(u32, u32)>,
+    spans: Vec<Span>,
     encoder: Encoder,
     /// Bytes encoded so far.
     encoded: u32,
@@ -444,23 +479,33 @@ impl Assembler {
         self.pending.push(label);
     }
 
-    fn push(&mut self, mut ins: Instruction) -> Result<()> {
+    /// Appends an instruction; `constant` names the pool constant it reads, if any.
+    fn push_reading(&mut self, mut ins: Instruction, constant: Option<u32>) -> Result<()> {
         let index = self.out.len() as u32;
         for l in self.pending.drain(..) {
             if let Some(slot) = self.label_index.get_mut(l as usize) {
                 *slot = index;
             }
         }
-        if is_branch(&ins) {
+        let span = if is_branch(&ins) {
             ins.set_code(ins.code().as_short_branch());
-            self.spans.push((u32::MAX, branch_len(&ins)?));
+            Span::Branch { len: branch_len(&ins)? }
+        } else if let Some(constant) = constant {
+            // RIP-relative operands always take a 32-bit displacement: the length is fixed.
+            let len = Encoder::new(64).encode(&ins, 0).map_err(internal)? as u32;
+            Span::Rip { len, constant }
         } else {
             let len = self.encoder.encode(&ins, 0).map_err(internal)? as u32;
-            self.spans.push((self.encoded, len));
             self.encoded += len;
-        }
+            Span::Bytes { at: self.encoded - len, len }
+        };
+        self.spans.push(span);
         self.out.push(ins);
         Ok(())
+    }
+
+    fn push(&mut self, ins: Instruction) -> Result<()> {
+        self.push_reading(ins, None)
     }
 
     fn push_all(&mut self, list: &mut Vec<Instruction>) -> Result<()> {
@@ -478,35 +523,37 @@ impl Assembler {
         Ok(())
     }
 
+    fn target_index(&self, ins: &Instruction) -> Result<usize> {
+        let l = ins.near_branch64().wrapping_sub(LABEL_TARGET) as usize;
+        self.label_index
+            .get(l)
+            .copied()
+            .filter(|i| *i != u32::MAX)
+            .map(|i| i as usize)
+            .ok_or_else(|| internal("unbound label"))
+    }
+
     /// Lays out the code: short branches grow to near where their target is out of reach, until
-    /// nothing changes (they only grow, so this ends); then the bytes are put together.
-    fn assemble(mut self) -> Result<(Vec<u8>, X86Listing)> {
-        let target_index = |ins: &Instruction, labels: &[u32]| -> Result<usize> {
-            let l = ins.near_branch64().wrapping_sub(LABEL_TARGET) as usize;
-            labels
-                .get(l)
-                .copied()
-                .filter(|i| *i != u32::MAX)
-                .map(|i| i as usize)
-                .ok_or_else(|| internal("unbound label"))
-        };
+    /// nothing changes (they only grow, so this ends); then the constant pool follows the code
+    /// and the bytes are put together.
+    fn assemble(mut self, consts: &[Constant]) -> Result<(Vec<u8>, X86Listing)> {
         let mut offsets = vec![0u32; self.out.len()];
+        let mut code_len = 0;
         for _ in 0..64 {
-            let mut o = 0;
+            code_len = 0;
             for (k, span) in self.spans.iter().enumerate() {
-                offsets[k] = o;
-                o += span.1;
+                offsets[k] = code_len;
+                code_len += span.len();
             }
             let mut changed = false;
-            for (k, ins) in self.out.iter_mut().enumerate() {
-                if self.spans[k].0 != u32::MAX || self.spans[k].1 != 2 {
-                    continue;
-                }
-                let target = offsets[target_index(ins, &self.label_index)?] as i64;
+            for k in 0..self.out.len() {
+                let Span::Branch { len: 2 } = self.spans[k] else { continue };
+                let target = offsets[self.target_index(&self.out[k])?] as i64;
+                let ins = &mut self.out[k];
                 let near = ins.code().as_near_branch();
                 if !(-128..128).contains(&(target - (offsets[k] as i64 + 2))) && near != ins.code() {
                     ins.set_code(near);
-                    self.spans[k].1 = branch_len(ins)?;
+                    self.spans[k] = Span::Branch { len: branch_len(ins)? };
                     changed = true;
                 }
             }
@@ -514,29 +561,39 @@ impl Assembler {
                 break;
             }
         }
+        let pool = Pool::layout(consts, &self.spans, code_len);
         let pre = self.encoder.take_buffer();
-        let total = offsets.last().map_or(0, |&o| o + self.spans.last().map_or(0, |s| s.1));
-        let mut bytes = Vec::with_capacity(total as usize);
-        let mut branch_encoder = Encoder::new(64);
-        for (k, ins) in self.out.iter_mut().enumerate() {
-            let (start, len) = self.spans[k];
+        let mut bytes = Vec::with_capacity(pool.end as usize);
+        let mut late = Encoder::new(64);
+        for k in 0..self.out.len() {
+            let span = self.spans[k];
+            let target = match span {
+                Span::Branch { .. } => Some(offsets[self.target_index(&self.out[k])?] as u64),
+                _ => None,
+            };
+            let ins = &mut self.out[k];
             ins.set_ip(offsets[k] as u64);
-            if start != u32::MAX {
-                bytes.extend_from_slice(&pre[start as usize..(start + len) as usize]);
-                continue;
+            match span {
+                Span::Bytes { at, len } => {
+                    bytes.extend_from_slice(&pre[at as usize..(at + len) as usize]);
+                    continue;
+                }
+                Span::Branch { .. } => ins.set_near_branch64(target.unwrap_or(0)),
+                Span::Rip { constant, .. } => ins.set_memory_displacement64(pool.offset_of(constant) as u64),
             }
-            ins.set_near_branch64(offsets[target_index(ins, &self.label_index)?] as u64);
-            let n = branch_encoder.encode(ins, offsets[k] as u64).map_err(|_| {
+            let n = late.encode(ins, offsets[k] as u64).map_err(|_| {
                 Error::new(
                     ErrorKind::InvalidOperands,
                     format!("the target of {:?} is out of its reach", ins.mnemonic()),
                 )
             })?;
-            if n as u32 != len {
-                return Err(internal("branch size changed"));
+            if n as u32 != span.len() {
+                return Err(internal("instruction size changed in layout"));
             }
-            bytes.extend_from_slice(&branch_encoder.take_buffer());
+            bytes.extend_from_slice(&late.take_buffer());
         }
+        let code_end = bytes.len();
+        pool.write(&mut bytes);
         let mut labels_at: Vec<(u32, u32)> = self
             .label_index
             .iter()
@@ -546,7 +603,62 @@ impl Assembler {
             .collect();
         labels_at.sort_unstable();
         let total = bytes.len();
-        Ok((bytes, X86Listing { out: self.out, offsets, total, labels_at }))
+        Ok((bytes, X86Listing { out: self.out, offsets, code_end, total, labels_at, pool: pool.slots }))
+    }
+}
+
+/// The constant pool after the code: one slot per distinct byte string, each aligned to its size,
+/// largest first so that no padding is needed between slots.
+struct Pool {
+    /// `(offset, bytes)` per slot.
+    slots: Vec<(u32, Constant)>,
+    /// Slot of each constant index.
+    slot_of: Vec<u32>,
+    end: u32,
+}
+
+impl Pool {
+    fn layout(consts: &[Constant], spans: &[Span], code_len: u32) -> Pool {
+        let mut used = vec![false; consts.len()];
+        for span in spans {
+            if let Span::Rip { constant, .. } = span
+                && let Some(u) = used.get_mut(*constant as usize)
+            {
+                *u = true;
+            }
+        }
+        let mut distinct: Vec<Constant> = consts.iter().zip(&used).filter(|(_, u)| **u).map(|(c, _)| *c).collect();
+        distinct.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.bytes().cmp(b.bytes())));
+        distinct.dedup();
+        let align = distinct.first().map_or(1, |c| c.len() as u32);
+        let mut at = code_len.next_multiple_of(align);
+        let mut slots = Vec::with_capacity(distinct.len());
+        for c in &distinct {
+            slots.push((at, *c));
+            at += c.len() as u32;
+        }
+        let slot_of = consts
+            .iter()
+            .map(|c| {
+                distinct
+                    .binary_search_by(|d| c.len().cmp(&d.len()).then_with(|| d.bytes().cmp(c.bytes())))
+                    .map_or(0, |i| i as u32)
+            })
+            .collect();
+        Pool { slots, slot_of, end: at }
+    }
+
+    fn offset_of(&self, constant: u32) -> u32 {
+        let slot = self.slot_of.get(constant as usize).copied().unwrap_or(0);
+        self.slots.get(slot as usize).map_or(0, |s| s.0)
+    }
+
+    /// Pads with `int3` up to the pool and writes it.
+    fn write(&self, bytes: &mut Vec<u8>) {
+        for (at, c) in &self.slots {
+            bytes.resize(*at as usize, 0xCC);
+            bytes.extend_from_slice(c.bytes());
+        }
     }
 }
 
@@ -573,7 +685,11 @@ impl iced_x86::SymbolResolver for LabelNames {
 struct X86Listing {
     out: Vec<Instruction>,
     offsets: Vec<u32>,
+    /// End of the instructions (the constant pool follows).
+    code_end: usize,
     total: usize,
+    /// The constant pool: `(offset, bytes)`.
+    pool: Vec<(u32, Constant)>,
     /// `(offset, label)`, sorted.
     labels_at: Vec<(u32, u32)>,
 }
@@ -599,7 +715,7 @@ impl Listing for X86Listing {
         let mut lines = Vec::with_capacity(self.out.len());
         for (k, ins) in self.out.iter().enumerate() {
             let offset = self.offsets[k] as usize;
-            let next = self.offsets.get(k + 1).map_or(self.total, |o| *o as usize);
+            let next = self.offsets.get(k + 1).map_or(self.code_end, |o| *o as usize);
             let (mut a, mut b) = (String::new(), String::new());
             intel.format(ins, &mut a);
             gas.format(ins, &mut b);
@@ -611,6 +727,14 @@ impl Listing for X86Listing {
                 .collect();
             lines.push(ListingLine { offset, len: next - offset, labels, intel: a, gas: b });
         }
+        for (at, c) in &self.pool {
+            let data: Vec<String> = c.bytes().iter().map(|b| format!("0x{b:02x}")).collect();
+            let text = format!(".byte {}", data.join(", "));
+            let line =
+                ListingLine { offset: *at as usize, len: c.len(), labels: Vec::new(), intel: text.clone(), gas: text };
+            lines.push(line);
+        }
+        let _ = self.total;
         lines
     }
 }

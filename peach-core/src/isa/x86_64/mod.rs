@@ -248,7 +248,7 @@ impl Isa for X86_64 {
 
 fn visit_mem(m: &Mem, visit: &mut impl FnMut(Reg, Role, u64)) {
     for r in [m.base, m.index].into_iter().flatten() {
-        if r != regs::ARG_AREA {
+        if r != regs::ARG_AREA && r != Reg::CONSTANTS {
             visit(r, Role::Use, GP_ALLOC);
         }
     }

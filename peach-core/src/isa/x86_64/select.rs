@@ -69,6 +69,9 @@ fn check_mem(m: &Mem) -> Result<()> {
     if !matches!(m.scale, 1 | 2 | 4 | 8) {
         return bad(format!("index scale {} is not encodable: use 1, 2, 4 or 8", m.scale));
     }
+    if m.base == Some(Reg::CONSTANTS) {
+        return Ok(());
+    }
     for (what, r) in [("base", m.base), ("index", m.index)] {
         let Some(r) = r else { continue };
         if r == regs::ARG_AREA {
@@ -354,10 +357,17 @@ fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<C
     listed.dedup();
     let more = listed.len().saturating_sub(6);
     listed.truncate(6);
+    let constant = ops.iter().find_map(|o| match o {
+        Operand::Mem(m) if m.base == Some(Reg::CONSTANTS) => Some(m.size),
+        _ => None,
+    });
+    let hint = constant.map_or(String::new(), |n| {
+        format!(" (the operand is a constant of {n} bytes: a constant must have the size of the memory operand it stands for)")
+    });
     Err(Error::new(
         ErrorKind::InvalidOperands,
         format!(
-            "no form of {name} takes ({}); forms: {}{}",
+            "no form of {name} takes ({}){hint}; forms: {}{}",
             describe(&s),
             listed.join("; "),
             if more > 0 { format!("; and {more} more") } else { String::new() }
