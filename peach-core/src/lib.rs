@@ -44,6 +44,6 @@ pub mod prelude {
     pub use crate::emit::CodeObject;
     pub use crate::error::{Error, ErrorKind};
     pub use crate::ir::{Constant, Function, Label, Mem, Operand, Reg, Rounding, Signature, Type};
-    pub use crate::isa::x86_64::{X86Builder, X86Reg, reg::*};
+    pub use crate::isa::x86_64::{Elem, X86Builder, X86Pseudo, X86Reg, reg::*};
     pub use crate::target::Target;
 }

@@ -297,7 +297,13 @@ impl Function {
     /// [`Function::compile`].
     #[track_caller]
     pub fn ins(&mut self, mnemonic: &str, operands: impl IntoOperands) {
-        let loc = Location::caller();
+        self.ins_at(mnemonic, operands, Location::caller());
+    }
+
+    /// [`Function::ins`] attributed to a given source location: custom instructions (Rust
+    /// functions that emit several instructions) pass their caller's location, so that errors
+    /// point at the user's line.
+    pub fn ins_at(&mut self, mnemonic: &str, operands: impl IntoOperands, loc: &'static Location<'static>) {
         let mut ops = std::mem::take(&mut self.scratch);
         ops.clear();
         operands.push_into(&mut ops, &mut self.consts);
@@ -336,6 +342,11 @@ impl Function {
     #[track_caller]
     pub fn error(&mut self, kind: ErrorKind, message: impl Into<String>) {
         self.errors.push(Error::at(kind, message, Location::caller()));
+    }
+
+    /// Records an error at a given location (for custom instructions).
+    pub fn push_error(&mut self, kind: ErrorKind, message: impl Into<String>, loc: &'static Location<'static>) {
+        self.errors.push(Error::at(kind, message, loc));
     }
 
     /// The errors recorded so far.

@@ -4,12 +4,14 @@
 mod abi;
 mod encode;
 pub(crate) mod forms;
+mod pseudo;
 mod regs;
 mod select;
 mod target;
 
 use iced_x86::{Code, EncodingKind, FlowControl, Mnemonic};
 
+pub use pseudo::{Elem, X86Pseudo};
 pub use regs::{GP, MASK, VEC, X86Builder, X86Reg, reg};
 
 use self::forms::{Forms, Role as FormRole, Slot};
