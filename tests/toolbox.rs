@@ -128,3 +128,92 @@ fn a_constant_of_the_wrong_size_is_an_error() {
     assert!(e.message().contains("constant of 16 bytes"), "{e}");
     assert_eq!(e.location().unwrap().line(), line!() - 5);
 }
+
+#[test]
+fn align_pads_with_real_nops() {
+    for to in [4u32, 16, 32, 64] {
+        let sig = Signature::new(&[Type::U64], Some(Type::U64));
+        let mut f = Function::new("aligned", sig, Target::x86_64_baseline());
+        let n = f.param(0);
+        let acc = f.gp64();
+        f.ins("mov", (acc, 1));
+        f.align(to);
+        f.loop_block(|f, l| {
+            f.ins("add", (acc, acc));
+            f.ins("sub", (n, 1));
+            f.ins("jnz", l.begin);
+        });
+        f.ret(acc);
+        let code = f.compile(Abi::SysV).unwrap();
+        let lines = code.lines();
+        let top = lines.iter().find(|l| l.labels.contains(&0)).expect("the loop label is listed");
+        assert_eq!(top.offset % to as usize, 0, "{}", code.listing());
+        // Everything before the loop decodes as instructions: the padding is no-ops.
+        let mut d = iced_x86::Decoder::new(64, &code.bytes()[..top.offset], iced_x86::DecoderOptions::NONE);
+        let mut insts = Vec::new();
+        while d.can_decode() {
+            insts.push(d.decode());
+        }
+        assert!(insts.iter().all(|i| !i.is_invalid()), "{}", code.listing());
+        assert!(insts.iter().skip(1).all(|i| i.mnemonic() == iced_x86::Mnemonic::Nop), "{}", code.listing());
+        if cfg!(target_arch = "x86_64") {
+            let k = unsafe { Kernel::<unsafe extern "sysv64" fn(u64) -> u64>::load(&code).unwrap() };
+            assert_eq!(unsafe { (k.get())(10) }, 1024);
+        }
+    }
+    let mut f = Function::new("bad", Signature::default(), Target::x86_64_baseline());
+    f.align(24);
+    f.ret(None);
+    assert_eq!(f.compile(Abi::SysV).unwrap_err().kind(), ErrorKind::InvalidOperands);
+}
+
+#[test]
+fn streams_interleave_in_issue_order() {
+    let sig = Signature::new(&[Type::Ptr], None);
+    let mut f = Function::new("streams", sig, Target::x86_64_v3());
+    let p = f.param(0);
+    let (a, b) = (f.ymm(), f.ymm());
+    let mut first = f.stream(|f| {
+        f.ins("vmovups", (a, [p]));
+        f.ins("vaddps", (a, a, a));
+        f.ins("vmovups", ([p], a));
+    });
+    let mut second = f.stream(|f| {
+        f.ins("vmovups", (b, [p + 32]));
+        f.ins("vmulps", (b, b, b));
+        // Streams nest: this one is recorded into `second`.
+        let mut inner = f.stream(|f| f.ins("vmovups", ([p + 32], b)));
+        f.issue_all(&mut inner);
+    });
+    assert_eq!((first.len(), second.len()), (3, 3));
+    while !first.is_empty() || !second.is_empty() {
+        if !first.is_empty() {
+            f.issue(&mut first, 1);
+        }
+        if !second.is_empty() {
+            f.issue(&mut second, 1);
+        }
+    }
+    f.ret(None);
+    let code = f.compile(Abi::SysV).unwrap();
+    let order: Vec<String> = code.lines().iter().map(|l| l.intel.split(' ').next().unwrap().to_string()).collect();
+    assert_eq!(order, ["vmovups", "vmovups", "vaddps", "vmulps", "vmovups", "vmovups", "vzeroupper", "ret"]);
+    if Target::native_x86_64().has_avx2() {
+        let mut x = [1.5f32; 16];
+        let k = unsafe { Kernel::<unsafe extern "C" fn(*mut f32)>::load(&code).unwrap() };
+        unsafe { (k.get())(x.as_mut_ptr()) };
+        assert_eq!(&x[..8], &[3.0; 8]);
+        assert_eq!(&x[8..], &[2.25; 8]);
+    }
+}
+
+#[test]
+fn issuing_more_than_a_stream_holds_is_an_error() {
+    let mut f = Function::new("k", Signature::default(), Target::x86_64_baseline());
+    let mut s = f.stream(|f| f.ins("nop", ()));
+    f.issue(&mut s, 2);
+    f.ret(None);
+    let e = f.compile(Abi::SysV).unwrap_err();
+    assert!(e.message().contains("cannot issue 2 instructions from a stream that holds 1"), "{e}");
+    assert_eq!(e.location().unwrap().line(), line!() - 4);
+}

@@ -104,6 +104,8 @@ pub enum Op {
     Bind(Label),
     /// Return from the function; the operands are the registers that carry the result.
     Ret,
+    /// Pad with no-operation instructions up to a multiple of this many bytes.
+    Align(u32),
 }
 
 /// One instruction: what it is, where its operands are and who wrote it.
@@ -159,6 +161,10 @@ pub struct Function {
     errors: Vec<Error>,
     scratch: Vec<Operand>,
     loc: &'static Location<'static>,
+    /// Streams being recorded, innermost last.
+    recording: Vec<InstructionStream>,
+    /// Labels bound while recording a stream (their position is known when issued).
+    bound_in_streams: Vec<u32>,
     /// Constants used as operands, by index (see [`Reg::CONSTANTS`]).
     pub(crate) consts: Vec<super::Constant>,
     /// The ISA's memo of instruction-form choices (keys are the ISA's business).
@@ -195,6 +201,8 @@ impl Function {
             loc: Location::caller(),
             memo: Default::default(),
             consts: Vec::new(),
+            recording: Vec::new(),
+            bound_in_streams: Vec::new(),
         };
         for i in 0..f.sig.params.len() {
             let ty = f.sig.params[i];
@@ -269,13 +277,86 @@ impl Function {
     /// Binds `label` to the current position.
     #[track_caller]
     pub fn bind(&mut self, label: Label) {
-        let at = self.insts.len() as u32;
-        match self.labels.get_mut(label.0 as usize) {
-            Some(slot @ None) => *slot = Some(at),
-            Some(Some(_)) => self.error(ErrorKind::Label, format!("label L{} is bound twice", label.0)),
+        match self.labels.get(label.0 as usize) {
+            Some(None) if !self.bound_in_streams.contains(&label.0) => {
+                if !self.recording.is_empty() {
+                    self.bound_in_streams.push(label.0);
+                }
+                self.push(Op::Bind(label), &[], Location::caller());
+            }
+            Some(_) => self.error(ErrorKind::Label, format!("label L{} is bound twice", label.0)),
             None => self.error(ErrorKind::Label, format!("label L{} does not belong to this function", label.0)),
         }
-        self.push(Op::Bind(label), &[], Location::caller());
+    }
+
+    /// Pads the code with real multi-byte no-op instructions up to a multiple of `bytes` (a power
+    /// of two up to 4096), typically before a loop's first instruction.
+    #[track_caller]
+    pub fn align(&mut self, bytes: u32) {
+        if !bytes.is_power_of_two() || bytes > 4096 {
+            self.error(ErrorKind::InvalidOperands, format!("alignment {bytes} is not a power of two up to 4096"));
+            return;
+        }
+        self.push(Op::Align(bytes), &[], Location::caller());
+    }
+
+    /// A loop block: binds `begin`, runs `body` (which branches back to `begin`, or out to
+    /// `end`, as it likes), then binds `end`.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// let mut f = Function::new("count", Signature::new(&[Type::U64], Some(Type::U64)), Target::x86_64_baseline());
+    /// let n = f.param(0);
+    /// let acc = f.gp64();
+    /// f.ins("xor", (acc.r32(), acc.r32()));
+    /// f.loop_block(|f, l| {
+    ///     f.ins("add", (acc, 2));
+    ///     f.ins("sub", (n, 1));
+    ///     f.ins("jnz", l.begin);
+    /// });
+    /// f.ret(acc);
+    /// assert!(f.compile(Abi::SysV).is_ok());
+    /// ```
+    #[track_caller]
+    pub fn loop_block(&mut self, body: impl FnOnce(&mut Function, LoopLabels)) {
+        let labels = LoopLabels { begin: self.label(), end: self.label() };
+        self.bind(labels.begin);
+        body(self, labels);
+        self.bind(labels.end);
+    }
+
+    /// Records the instructions `record` emits into a stream instead of the function; issue them
+    /// later with [`Function::issue`], one or a few at a time, to interleave independent
+    /// computations or to skew the stages of a software pipeline. Streams nest: recording inside
+    /// `record` goes to the innermost stream.
+    pub fn stream(&mut self, record: impl FnOnce(&mut Function)) -> InstructionStream {
+        self.recording.push(InstructionStream::default());
+        record(self);
+        self.recording.pop().unwrap_or_default()
+    }
+
+    /// Moves the next `n` instructions of `stream` into the function (or into the stream being
+    /// recorded). Issuing more than the stream holds is an error.
+    #[track_caller]
+    pub fn issue(&mut self, stream: &mut InstructionStream, n: usize) {
+        if n > stream.len() {
+            let left = stream.len();
+            self.error(
+                ErrorKind::InvalidOperands,
+                format!("cannot issue {n} instructions from a stream that holds {left}"),
+            );
+        }
+        for _ in 0..n.min(stream.len()) {
+            let (op, ops, loc) = stream.pop_front();
+            self.push(op, &ops, loc);
+        }
+    }
+
+    /// Moves every instruction left in `stream` into the function.
+    #[track_caller]
+    pub fn issue_all(&mut self, stream: &mut InstructionStream) {
+        let n = stream.len();
+        self.issue(stream, n);
     }
 
     /// Whether a label is bound, and at which instruction.
@@ -374,8 +455,18 @@ impl Function {
         &self.operands[inst.first as usize..inst.first as usize + inst.len as usize]
     }
 
-    /// Appends an instruction that is already checked (used by the ISA and the passes).
+    /// Appends an instruction that is already checked (used by the ISA and the passes), to the
+    /// stream being recorded if there is one.
     pub(crate) fn push(&mut self, op: Op, ops: &[Operand], loc: &'static Location<'static>) {
+        if let Some(stream) = self.recording.last_mut() {
+            stream.items.push_back((op, ops.to_vec(), loc));
+            return;
+        }
+        if let Op::Bind(label) = op
+            && let Some(slot @ None) = self.labels.get_mut(label.0 as usize)
+        {
+            *slot = Some(self.insts.len() as u32);
+        }
         let first = self.operands.len() as u32;
         for o in ops {
             self.note_views(o);
@@ -429,5 +520,36 @@ impl Function {
     fn first_use_of(&self, l: Label) -> &'static Location<'static> {
         let i = self.insts.iter().find(|i| self.operands(i).contains(&Operand::Label(l)));
         i.map(|i| i.loc).unwrap_or(Location::caller())
+    }
+}
+
+/// The two labels of a [`Function::loop_block`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopLabels {
+    /// Bound before the loop's first instruction.
+    pub begin: Label,
+    /// Bound after the loop's last instruction.
+    pub end: Label,
+}
+
+/// Instructions recorded by [`Function::stream`], waiting to be issued in order.
+#[derive(Clone, Debug, Default)]
+pub struct InstructionStream {
+    items: std::collections::VecDeque<(Op, Vec<Operand>, &'static Location<'static>)>,
+}
+
+impl InstructionStream {
+    /// Instructions not issued yet.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether every instruction has been issued.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn pop_front(&mut self) -> (Op, Vec<Operand>, &'static Location<'static>) {
+        self.items.pop_front().unwrap_or((Op::Align(1), Vec::new(), Location::caller()))
     }
 }

@@ -35,6 +35,7 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
                 leader[i] = true;
             }
             Op::Ret => leader[i + 1] = true,
+            Op::Align(_) => {}
             Op::Isa(op) => {
                 if I::flow(op, body.ops(inst)) != Flow::Next {
                     leader[i + 1] = true;
@@ -68,7 +69,7 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
         let next = if b as u32 + 1 < count { b as u32 + 1 } else { u32::MAX };
         let falls_through = match last.op {
             Op::Ret => false,
-            Op::Bind(_) => true,
+            Op::Bind(_) | Op::Align(_) => true,
             Op::Isa(op) => matches!(I::flow(op, body.ops(last)), Flow::Next | Flow::Cond(_)),
         };
         if falls_through && next == u32::MAX {
@@ -80,7 +81,7 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
         }
         block.succs = match last.op {
             Op::Ret => [u32::MAX; 2],
-            Op::Bind(_) => [next, u32::MAX],
+            Op::Bind(_) | Op::Align(_) => [next, u32::MAX],
             Op::Isa(op) => match I::flow(op, body.ops(last)) {
                 Flow::Next => [next, u32::MAX],
                 Flow::Cond(l) => [target_block(l, last.loc)?, next],

@@ -386,6 +386,7 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
                 asm.push_all(&mut scratch)?;
             }
             Op::Bind(l) => asm.bind(l.0),
+            Op::Align(to) => asm.align(to)?,
         }
     }
     asm.finish_labels()?;
@@ -439,13 +440,36 @@ enum Span {
     Branch { len: u32 },
     /// Reads constant `constant` RIP-relative: encoded once the pool is laid out.
     Rip { len: u32, constant: u32 },
+    /// No-op padding up to a multiple of `to` bytes; `len` follows the layout.
+    Align { to: u32, len: u32 },
 }
 
 impl Span {
     fn len(self) -> u32 {
         match self {
-            Span::Bytes { len, .. } | Span::Branch { len } | Span::Rip { len, .. } => len,
+            Span::Bytes { len, .. } | Span::Branch { len } | Span::Rip { len, .. } | Span::Align { len, .. } => len,
         }
+    }
+}
+
+/// `len` bytes of no-op instructions, the longest recommended forms first (Intel SDM, NOP).
+fn nops(len: usize, out: &mut Vec<u8>) {
+    const NOPS: [&[u8]; 9] = [
+        &[0x90],
+        &[0x66, 0x90],
+        &[0x0F, 0x1F, 0x00],
+        &[0x0F, 0x1F, 0x40, 0x00],
+        &[0x0F, 0x1F, 0x44, 0x00, 0x00],
+        &[0x66, 0x0F, 0x1F, 0x44, 0x00, 0x00],
+        &[0x0F, 0x1F, 0x80, 0x00, 0x00, 0x00, 0x00],
+        &[0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+        &[0x66, 0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+    ];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(NOPS.len());
+        out.extend_from_slice(NOPS[n - 1]);
+        left -= n;
     }
 }
 
@@ -508,6 +532,19 @@ impl Assembler {
         self.push_reading(ins, None)
     }
 
+    /// Padding; it stands in the listing as a `nop`.
+    fn align(&mut self, to: u32) -> Result<()> {
+        let index = self.out.len() as u32;
+        for l in self.pending.drain(..) {
+            if let Some(slot) = self.label_index.get_mut(l as usize) {
+                *slot = index;
+            }
+        }
+        self.spans.push(Span::Align { to, len: 0 });
+        self.out.push(blank(Code::Nopd));
+        Ok(())
+    }
+
     fn push_all(&mut self, list: &mut Vec<Instruction>) -> Result<()> {
         for ins in list.drain(..) {
             self.push(ins)?;
@@ -541,8 +578,11 @@ impl Assembler {
         let mut code_len = 0;
         for _ in 0..64 {
             code_len = 0;
-            for (k, span) in self.spans.iter().enumerate() {
+            for (k, span) in self.spans.iter_mut().enumerate() {
                 offsets[k] = code_len;
+                if let Span::Align { to, len } = span {
+                    *len = (*to - code_len % *to) % *to;
+                }
                 code_len += span.len();
             }
             let mut changed = false;
@@ -576,6 +616,10 @@ impl Assembler {
             match span {
                 Span::Bytes { at, len } => {
                     bytes.extend_from_slice(&pre[at as usize..(at + len) as usize]);
+                    continue;
+                }
+                Span::Align { len, .. } => {
+                    nops(len as usize, &mut bytes);
                     continue;
                 }
                 Span::Branch { .. } => ins.set_near_branch64(target.unwrap_or(0)),
@@ -716,6 +760,9 @@ impl Listing for X86Listing {
         for (k, ins) in self.out.iter().enumerate() {
             let offset = self.offsets[k] as usize;
             let next = self.offsets.get(k + 1).map_or(self.code_end, |o| *o as usize);
+            if next == offset {
+                continue; // padding of no bytes
+            }
             let (mut a, mut b) = (String::new(), String::new());
             intel.format(ins, &mut a);
             gas.format(ins, &mut b);

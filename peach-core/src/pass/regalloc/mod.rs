@@ -137,7 +137,7 @@ impl AllocInput {
                         }
                     }
                 }
-                Op::Bind(_) => {}
+                Op::Bind(_) | Op::Align(_) => {}
             }
         }
         input.op_start.push(input.ops.len() as u32);
