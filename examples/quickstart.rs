@@ -6,7 +6,7 @@
 
 use peach::prelude::*;
 
-fn main() {
+pub fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e}");
         std::process::exit(1);
