@@ -3,7 +3,7 @@
 use std::fmt;
 use std::panic::Location;
 
-use super::operand::{IntoOperands, Label, Operand, Reg, RegClass};
+use super::operand::{IntoOperands, Label, Mem, Operand, Reg, RegClass};
 use crate::error::{Error, ErrorKind, Result};
 use crate::isa;
 use crate::target::Target;
@@ -161,6 +161,9 @@ pub struct Function {
     errors: Vec<Error>,
     scratch: Vec<Operand>,
     loc: &'static Location<'static>,
+    /// Bytes of stack locals so far, and their largest alignment.
+    locals_size: u32,
+    locals_align: u32,
     /// Streams being recorded, innermost last.
     recording: Vec<InstructionStream>,
     /// Labels bound while recording a stream (their position is known when issued).
@@ -202,6 +205,8 @@ impl Function {
             memo: Default::default(),
             consts: Vec::new(),
             recording: Vec::new(),
+            locals_size: 0,
+            locals_align: 1,
             bound_in_streams: Vec::new(),
         };
         for i in 0..f.sig.params.len() {
@@ -287,6 +292,44 @@ impl Function {
             Some(_) => self.error(ErrorKind::Label, format!("label L{} is bound twice", label.0)),
             None => self.error(ErrorKind::Label, format!("label L{} does not belong to this function", label.0)),
         }
+    }
+
+    /// A stack slot of `size` bytes aligned to `align` (a power of two up to 4096), for deliberate
+    /// spills: a memory operand to use like any other (`[slot]`, or `slot.at(8)` for an offset).
+    /// The frame is laid out by the ABI pass; alignments above 16 bytes realign it.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// let mut f = Function::new("spill", Signature::new(&[], Some(Type::I64)), Target::x86_64_baseline());
+    /// let slot = f.stack_local(8, 8);
+    /// let x = f.gp64();
+    /// f.ins("mov", (x, 42));
+    /// f.ins("mov", (slot, x));
+    /// f.ins("mov", (x, slot));
+    /// f.ret(x);
+    /// assert!(f.compile(Abi::SysV).is_ok());
+    /// ```
+    #[track_caller]
+    pub fn stack_local(&mut self, size: u32, align: u32) -> Mem {
+        const MAX: u32 = 1 << 20;
+        let (size, align) = if size == 0 || size > MAX || !align.is_power_of_two() || align > 4096 {
+            self.error(
+                ErrorKind::InvalidOperands,
+                format!("a stack local of {size} bytes aligned to {align} is not possible: sizes go from 1 to {MAX} bytes, alignments are powers of two up to 4096"),
+            );
+            (1, 1)
+        } else {
+            (size, align)
+        };
+        let offset = self.locals_size.next_multiple_of(align);
+        self.locals_size = offset + size;
+        self.locals_align = self.locals_align.max(align);
+        Mem { base: Some(Reg::LOCALS), index: None, scale: 1, disp: offset as i32, size: 0, broadcast: false }
+    }
+
+    /// Bytes and alignment of the stack locals.
+    pub fn locals(&self) -> (u32, u32) {
+        (self.locals_size, self.locals_align)
     }
 
     /// Pads the code with real multi-byte no-op instructions up to a multiple of `bytes` (a power

@@ -35,6 +35,10 @@ impl Reg {
     /// constant number `i` (made by passing a [`Constant`] as an operand).
     pub const CONSTANTS: Reg = Reg::phys(0xFFFE);
 
+    /// The base register of a stack-local operand: `[LOCALS + offset]` is a byte of the
+    /// function's stack locals (made by `Function::stack_local`).
+    pub const LOCALS: Reg = Reg::phys(0xFFFD);
+
     /// The largest number of virtual registers a function can have.
     pub const MAX_VREGS: usize = INDEX_MASK as usize + 1;
 
@@ -189,6 +193,12 @@ impl Mem {
     /// The same operand with an explicit access size in bytes.
     pub fn sized(mut self, bytes: u16) -> Mem {
         self.size = bytes;
+        self
+    }
+
+    /// The same operand `delta` bytes further (for parts of a stack local or a structure).
+    pub fn at(mut self, delta: i32) -> Mem {
+        self.disp = self.disp.wrapping_add(delta);
         self
     }
 

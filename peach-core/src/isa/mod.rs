@@ -67,6 +67,9 @@ pub struct ClassInfo {
 /// Physical registers are numbered by *unit*: one global number (below 64) per independently
 /// allocatable register, shared by all its views (`al`, `eax` and `rax` are one unit).
 pub trait Isa {
+    /// The unit of the frame pointer, kept free when stack locals need a realigned frame.
+    const FRAME_POINTER_UNIT: u8;
+
     /// The register classes, in `RegClass` order.
     const CLASSES: &'static [ClassInfo];
 

@@ -77,5 +77,6 @@ pub(crate) fn frame<I: Isa>(body: &Body, input: &AllocInput, alloc: &Allocation,
         }
     }
     let dirty = body.insts.iter().any(|inst| matches!(inst.op, Op::Isa(opcode) if I::dirties_upper(opcode)));
-    Frame { saved: written & conv.callee_saved, clear_upper: dirty }
+    let (locals_size, locals_align) = body.locals;
+    Frame { saved: written & conv.callee_saved, clear_upper: dirty, locals_size, locals_align }
 }

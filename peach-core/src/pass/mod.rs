@@ -42,6 +42,8 @@ pub struct Body<'f> {
     pub vregs: &'f [VRegInfo],
     /// Constants used as operands, by index.
     pub consts: &'f [Constant],
+    /// Bytes and alignment of the stack locals.
+    pub locals: (u32, u32),
     /// Number of labels.
     pub num_labels: usize,
 }
@@ -70,6 +72,7 @@ impl<'f> Body<'f> {
             extra: Vec::new(),
             vregs: &f.vregs,
             consts: &f.consts,
+            locals: f.locals(),
             num_labels: f.num_labels(),
         }
     }
@@ -94,6 +97,10 @@ pub struct Frame {
     pub saved: u64,
     /// Clear the upper vector state before returning (x86 `vzeroupper`).
     pub clear_upper: bool,
+    /// Bytes of stack locals.
+    pub locals_size: u32,
+    /// Their alignment (above the ABI's 16 bytes, the frame is realigned).
+    pub locals_align: u32,
 }
 
 /// Runs the pipeline for ISA `I`.

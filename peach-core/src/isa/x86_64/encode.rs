@@ -12,7 +12,8 @@ use iced_x86::{
 };
 
 use super::forms::{Form, Forms, Slot, blank};
-use super::regs::{self, GP, GP_UNITS, VEC, VEC_UNITS, iced, unit_reg};
+use super::frame::Layout;
+use super::regs::{self, GP, iced, unit_reg};
 use super::select;
 use crate::abi::CallConv;
 use crate::emit::{CodeObject, Listing, ListingLine};
@@ -25,40 +26,8 @@ fn internal(e: impl std::fmt::Display) -> Error {
     Error::internal(e.to_string())
 }
 
-/// The frame layout that the prologue builds.
-struct Layout {
-    pushed: Vec<Register>,
-    vec_saved: Vec<Register>,
-    adjust: i32,
-}
-
-impl Layout {
-    fn new(frame: &Frame) -> Layout {
-        let pushed: Vec<Register> = (0..16u8)
-            .filter(|u| frame.saved & (1 << (GP_UNITS + u)) != 0)
-            .map(|u| unit_reg(GP_UNITS + u, GP, 3))
-            .collect();
-        let vec_saved: Vec<Register> = (0..32u8)
-            .filter(|u| frame.saved & (1 << (VEC_UNITS + u)) != 0)
-            .map(|u| unit_reg(VEC_UNITS + u, VEC, 0))
-            .collect();
-        // The vector save area is 16-byte aligned: rsp is 8 mod 16 at entry.
-        let adjust = if vec_saved.is_empty() {
-            0
-        } else {
-            let bytes = 16 * vec_saved.len() as i32;
-            if pushed.len().is_multiple_of(2) { bytes + 8 } else { bytes }
-        };
-        Layout { pushed, vec_saved, adjust }
-    }
-
-    /// Bytes between rsp after the prologue and the return address.
-    fn size(&self) -> i32 {
-        8 * self.pushed.len() as i32 + self.adjust
-    }
-}
-
-fn with(code: Code, ops: &[Op2]) -> Result<Instruction> {
+/// An instruction from a code and simple operands (for prologues and epilogues).
+pub(super) fn with(code: Code, ops: &[Op2]) -> Result<Instruction> {
     let mut ins = blank(code);
     for (i, op) in ops.iter().enumerate() {
         let i = i as u32;
@@ -84,7 +53,8 @@ fn with(code: Code, ops: &[Op2]) -> Result<Instruction> {
     Ok(ins)
 }
 
-enum Op2 {
+/// A simple operand: register, `[base + disp]` or immediate.
+pub(super) enum Op2 {
     R(Register),
     M(Register, i64),
     I(i64),
@@ -103,43 +73,6 @@ fn set_mem(ins: &mut Instruction, base: Register, index: Register, scale: u32, d
         1
     };
     ins.set_memory_displ_size(size);
-}
-
-fn prologue(layout: &Layout, avx: bool, out: &mut Vec<Instruction>) -> Result<()> {
-    for r in &layout.pushed {
-        out.push(with(Code::Push_r64, &[Op2::R(*r)])?);
-    }
-    if layout.adjust != 0 {
-        out.push(sub_rsp(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, layout.adjust)?);
-    }
-    let store = if avx { Code::VEX_Vmovaps_xmmm128_xmm } else { Code::Movaps_xmmm128_xmm };
-    for (i, r) in layout.vec_saved.iter().enumerate() {
-        out.push(with(store, &[Op2::M(Register::RSP, 16 * i as i64), Op2::R(*r)])?);
-    }
-    Ok(())
-}
-
-fn sub_rsp(short: Code, long: Code, v: i32) -> Result<Instruction> {
-    let code = if (-128..128).contains(&v) { short } else { long };
-    with(code, &[Op2::R(Register::RSP), Op2::I(v as i64)])
-}
-
-fn epilogue(layout: &Layout, frame: &Frame, avx: bool, out: &mut Vec<Instruction>) -> Result<()> {
-    if frame.clear_upper && avx {
-        out.push(blank(Code::VEX_Vzeroupper));
-    }
-    let load = if avx { Code::VEX_Vmovaps_xmm_xmmm128 } else { Code::Movaps_xmm_xmmm128 };
-    for (i, r) in layout.vec_saved.iter().enumerate() {
-        out.push(with(load, &[Op2::R(*r), Op2::M(Register::RSP, 16 * i as i64)])?);
-    }
-    if layout.adjust != 0 {
-        out.push(sub_rsp(Code::Add_rm64_imm8, Code::Add_rm64_imm32, layout.adjust)?);
-    }
-    for r in layout.pushed.iter().rev() {
-        out.push(with(Code::Pop_r64, &[Op2::R(*r)])?);
-    }
-    out.push(blank(Code::Retnq));
-    Ok(())
 }
 
 /// Maps IR registers to physical ones.
@@ -350,11 +283,12 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
     let avx = body.target.extensions().contains(Extension(CpuidFeature::AVX as u16));
     let layout = Layout::new(frame);
     let regs = Regs { units };
-    let frame_size = layout.size();
+    let (args_base, args_offset) = layout.args(conv);
+    let (locals_base, locals_offset) = layout.locals();
     let mut asm = Assembler::new(body.insts.len() + 16, body.num_labels);
     let mut extensions = ExtSet::EMPTY;
     let mut scratch = Vec::with_capacity(16);
-    prologue(&layout, avx, &mut scratch)?;
+    layout.prologue(avx, &mut scratch)?;
     asm.push_all(&mut scratch)?;
     let mut encoder = Encoder::new(64);
     let mut ops: Vec<Operand> = Vec::with_capacity(8);
@@ -368,11 +302,14 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
                 let primary = forms.form(code).ok_or_else(|| internal("unknown form"))?;
                 regs.operands(body.ops(inst), &mut ops)?;
                 for op in &mut ops {
-                    if let Operand::Mem(m) = op
-                        && m.base == Some(regs::ARG_AREA)
-                    {
-                        m.base = Some(regs::reg::RSP);
-                        m.disp += frame_size + conv.stack_args_offset;
+                    if let Operand::Mem(m) = op {
+                        if m.base == Some(regs::ARG_AREA) {
+                            m.base = Some(regs::phys(args_base));
+                            m.disp += args_offset;
+                        } else if m.base == Some(Reg::LOCALS) {
+                            m.base = Some(regs::phys(locals_base));
+                            m.disp += locals_offset;
+                        }
                     }
                 }
                 let form = final_form(forms, primary, &ops, body, &mut encoder)?;
@@ -382,7 +319,7 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
                 asm.push_reading(ins, constant_read(&ops))?;
             }
             Op::Ret => {
-                epilogue(&layout, frame, avx, &mut scratch)?;
+                layout.epilogue(avx, &mut scratch)?;
                 asm.push_all(&mut scratch)?;
             }
             Op::Bind(l) => asm.bind(l.0),
@@ -390,19 +327,9 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
         }
     }
     asm.finish_labels()?;
-    for code in
-        [Code::Push_r64, Code::Retnq, Code::VEX_Vzeroupper, Code::VEX_Vmovaps_xmm_xmmm128, Code::Movaps_xmm_xmmm128]
-    {
-        let used = match code {
-            Code::Push_r64 | Code::Retnq => true,
-            Code::VEX_Vzeroupper => frame.clear_upper && avx,
-            Code::VEX_Vmovaps_xmm_xmmm128 => avx && !layout.vec_saved.is_empty(),
-            _ => !avx && !layout.vec_saved.is_empty(),
-        };
-        if used {
-            for f in code.cpuid_features() {
-                extensions.insert(Extension(*f as u16));
-            }
+    for code in layout.codes(avx) {
+        for f in code.cpuid_features() {
+            extensions.insert(Extension(*f as u16));
         }
     }
     let (bytes, listing) = asm.assemble(body.consts)?;

@@ -4,6 +4,7 @@
 mod abi;
 mod encode;
 pub(crate) mod forms;
+mod frame;
 mod pseudo;
 mod regs;
 mod select;
@@ -63,6 +64,8 @@ fn all_same_reg(ops: &[Operand]) -> bool {
 }
 
 impl Isa for X86_64 {
+    const FRAME_POINTER_UNIT: u8 = GP_UNITS + 5;
+
     const CLASSES: &'static [ClassInfo] = &[
         ClassInfo { name: "general-purpose", first_unit: GP_UNITS, units: 16 },
         ClassInfo { name: "vector", first_unit: VEC_UNITS, units: 32 },
@@ -250,7 +253,7 @@ impl Isa for X86_64 {
 
 fn visit_mem(m: &Mem, visit: &mut impl FnMut(Reg, Role, u64)) {
     for r in [m.base, m.index].into_iter().flatten() {
-        if r != regs::ARG_AREA && r != Reg::CONSTANTS {
+        if r != regs::ARG_AREA && r != Reg::CONSTANTS && r != Reg::LOCALS {
             visit(r, Role::Use, GP_ALLOC);
         }
     }

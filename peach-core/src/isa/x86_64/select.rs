@@ -72,9 +72,12 @@ fn check_mem(m: &Mem) -> Result<()> {
     if m.base == Some(Reg::CONSTANTS) {
         return Ok(());
     }
+    if m.base == Some(Reg::LOCALS) && m.index.is_some() {
+        return bad("a stack local is addressed without an index register".into());
+    }
     for (what, r) in [("base", m.base), ("index", m.index)] {
         let Some(r) = r else { continue };
-        if r == regs::ARG_AREA {
+        if r == regs::ARG_AREA || r == Reg::LOCALS {
             continue;
         }
         let ok = if r.is_virtual() {

@@ -85,6 +85,8 @@ impl AllocInput {
     /// Builds the view of `body` for ISA `I`.
     pub(crate) fn build<I: Isa>(body: &Body, blocks: &[Block], conv: &CallConv) -> AllocInput {
         let n = body.insts.len();
+        // Over-aligned stack locals need a frame pointer, which values then cannot use.
+        let frame_pointer = if body.locals.1 > 16 { 1u64 << I::FRAME_POINTER_UNIT } else { 0 };
         let mut input = AllocInput {
             vreg_class: body.vregs.iter().map(|v| v.class).collect(),
             vreg_loc: body.vregs.iter().map(|v| v.loc).collect(),
@@ -93,7 +95,9 @@ impl AllocInput {
             ops: Vec::with_capacity(n * 3),
             blocks: blocks.to_vec(),
             classes: I::CLASSES,
-            class_units: (0..I::CLASSES.len()).map(|c| I::class_units(&body.target, RegClass(c as u8))).collect(),
+            class_units: (0..I::CLASSES.len())
+                .map(|c| I::class_units(&body.target, RegClass(c as u8)) & !frame_pointer)
+                .collect(),
             order: conv.alloc_order,
             moves: Vec::new(),
             masks: vec![u64::MAX],

@@ -1,0 +1,145 @@
+//! The stack frame: which callee-saved registers the prologue pushes or stores, where stack
+//! locals live, and the prologue and epilogue that set it up and tear it down.
+//!
+//! Without over-aligned locals the frame is rsp-based: pushes, then one `sub rsp` that makes rsp
+//! 16-byte aligned and holds the vector save area and the locals. A local aligned to more than 16
+//! bytes needs `rbp`: `push rbp; mov rbp, rsp`, the other pushes, `and rsp, -align`, `sub rsp`;
+//! stack-passed parameters are then found from rbp.
+
+use iced_x86::{Code, Instruction, Register};
+
+use super::encode::{Op2, with};
+use super::forms::blank;
+use super::regs::{GP, GP_UNITS, VEC, VEC_UNITS, unit_reg};
+use crate::abi::CallConv;
+use crate::error::Result;
+use crate::pass::Frame;
+
+/// The frame's layout, decided from the registers to save and the locals.
+pub(super) struct Layout {
+    /// General-purpose registers pushed after the frame pointer (if any).
+    pushed: Vec<Register>,
+    /// Vector registers stored at `[rsp + 16 * i]`.
+    vec_saved: Vec<Register>,
+    /// The locals' alignment when it exceeds 16 (an rbp frame).
+    realign: Option<u32>,
+    /// Bytes `sub rsp` reserves.
+    adjust: i32,
+    /// Offset of the locals from rsp after the prologue.
+    locals_base: i32,
+    frame: Frame,
+}
+
+impl Layout {
+    pub(super) fn new(frame: &Frame) -> Layout {
+        let realign = (frame.locals_align > 16).then_some(frame.locals_align);
+        let rbp = GP_UNITS + 5;
+        let pushed: Vec<Register> = (0..16u8)
+            .map(|u| GP_UNITS + u)
+            .filter(|u| frame.saved & (1 << u) != 0 && !(realign.is_some() && *u == rbp))
+            .map(|u| unit_reg(u, GP, 3))
+            .collect();
+        let vec_saved: Vec<Register> = (0..32u8)
+            .filter(|u| frame.saved & (1 << (VEC_UNITS + u)) != 0)
+            .map(|u| unit_reg(VEC_UNITS + u, VEC, 0))
+            .collect();
+        let saves = 16 * vec_saved.len() as i32;
+        let (adjust, locals_base) = match realign {
+            Some(align) => {
+                let align = align as i32;
+                let base = (saves + align - 1) / align * align;
+                let end = base + frame.locals_size as i32;
+                ((end + align - 1) / align * align, base)
+            }
+            None => {
+                let base = (saves + 15) / 16 * 16;
+                let area = base + frame.locals_size as i32;
+                if area == 0 {
+                    (0, 0)
+                } else {
+                    // rsp is 8 mod 16 at entry; keep it 16-byte aligned after the prologue.
+                    let area = (area + 15) / 16 * 16;
+                    (if pushed.len().is_multiple_of(2) { area + 8 } else { area }, base)
+                }
+            }
+        };
+        Layout { pushed, vec_saved, realign, adjust, locals_base, frame: *frame }
+    }
+
+    /// Base register and offset of the stack locals.
+    pub(super) fn locals(&self) -> (Register, i32) {
+        (Register::RSP, self.locals_base)
+    }
+
+    /// Base register and offset of the first stack-passed parameter.
+    pub(super) fn args(&self, conv: &CallConv) -> (Register, i32) {
+        match self.realign {
+            Some(_) => (Register::RBP, 8 + conv.stack_args_offset),
+            None => (Register::RSP, 8 * self.pushed.len() as i32 + self.adjust + conv.stack_args_offset),
+        }
+    }
+
+    /// Instructions the prologue and epilogue use, for the extensions record.
+    pub(super) fn codes(&self, avx: bool) -> Vec<Code> {
+        let mut codes = vec![Code::Push_r64, Code::Pop_r64, Code::Retnq, Code::Sub_rm64_imm32];
+        if self.frame.clear_upper && avx {
+            codes.push(Code::VEX_Vzeroupper);
+        }
+        if !self.vec_saved.is_empty() {
+            codes.push(if avx { Code::VEX_Vmovaps_xmm_xmmm128 } else { Code::Movaps_xmm_xmmm128 });
+        }
+        codes
+    }
+
+    pub(super) fn prologue(&self, avx: bool, out: &mut Vec<Instruction>) -> Result<()> {
+        if let Some(align) = self.realign {
+            out.push(with(Code::Push_r64, &[Op2::R(Register::RBP)])?);
+            out.push(with(Code::Mov_r64_rm64, &[Op2::R(Register::RBP), Op2::R(Register::RSP)])?);
+            for r in &self.pushed {
+                out.push(with(Code::Push_r64, &[Op2::R(*r)])?);
+            }
+            out.push(with(Code::And_rm64_imm32, &[Op2::R(Register::RSP), Op2::I(-(align as i64))])?);
+        } else {
+            for r in &self.pushed {
+                out.push(with(Code::Push_r64, &[Op2::R(*r)])?);
+            }
+        }
+        if self.adjust != 0 {
+            out.push(rsp_imm(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, self.adjust)?);
+        }
+        let store = if avx { Code::VEX_Vmovaps_xmmm128_xmm } else { Code::Movaps_xmmm128_xmm };
+        for (i, r) in self.vec_saved.iter().enumerate() {
+            out.push(with(store, &[Op2::M(Register::RSP, 16 * i as i64), Op2::R(*r)])?);
+        }
+        Ok(())
+    }
+
+    pub(super) fn epilogue(&self, avx: bool, out: &mut Vec<Instruction>) -> Result<()> {
+        if self.frame.clear_upper && avx {
+            out.push(blank(Code::VEX_Vzeroupper));
+        }
+        let load = if avx { Code::VEX_Vmovaps_xmm_xmmm128 } else { Code::Movaps_xmm_xmmm128 };
+        for (i, r) in self.vec_saved.iter().enumerate() {
+            out.push(with(load, &[Op2::R(*r), Op2::M(Register::RSP, 16 * i as i64)])?);
+        }
+        if self.realign.is_some() {
+            let below_rbp = -8 * self.pushed.len() as i64;
+            out.push(with(Code::Lea_r64_m, &[Op2::R(Register::RSP), Op2::M(Register::RBP, below_rbp)])?);
+        } else if self.adjust != 0 {
+            out.push(rsp_imm(Code::Add_rm64_imm8, Code::Add_rm64_imm32, self.adjust)?);
+        }
+        for r in self.pushed.iter().rev() {
+            out.push(with(Code::Pop_r64, &[Op2::R(*r)])?);
+        }
+        if self.realign.is_some() {
+            out.push(with(Code::Pop_r64, &[Op2::R(Register::RBP)])?);
+        }
+        out.push(blank(Code::Retnq));
+        Ok(())
+    }
+}
+
+fn rsp_imm(short: Code, long: Code, v: i32) -> Result<Instruction> {
+    let code = if (-128..128).contains(&v) { short } else { long };
+    with(code, &[Op2::R(Register::RSP), Op2::I(v as i64)])
+}
