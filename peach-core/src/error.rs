@@ -31,6 +31,31 @@ pub enum ErrorKind {
     Internal,
 }
 
+/// Where something was written: a line of Rust (the builder API, through `#[track_caller]`) or
+/// a token of a `peach_fn!` body (numbered by the macro, which maps it back to its span).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Src {
+    /// A line of Rust.
+    Rust(&'static Location<'static>),
+    /// Token number `n` of a macro body.
+    Token(u32),
+}
+
+impl From<&'static Location<'static>> for Src {
+    fn from(l: &'static Location<'static>) -> Src {
+        Src::Rust(l)
+    }
+}
+
+impl fmt::Display for Src {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Src::Rust(l) => write!(f, "{}:{}:{}", l.file(), l.line(), l.column()),
+            Src::Token(n) => write!(f, "token #{n}"),
+        }
+    }
+}
+
 /// An error with its kind, a message and, where known, the user's source location.
 ///
 /// ```
@@ -43,7 +68,7 @@ pub enum ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: String,
-    location: Option<&'static Location<'static>>,
+    location: Option<Src>,
 }
 
 /// The result type of peach-core.
@@ -56,13 +81,13 @@ impl Error {
     }
 
     /// An error at a source location.
-    pub fn at(kind: ErrorKind, message: impl Into<String>, location: &'static Location<'static>) -> Self {
-        Error { kind, message: message.into(), location: Some(location) }
+    pub fn at(kind: ErrorKind, message: impl Into<String>, location: impl Into<Src>) -> Self {
+        Error { kind, message: message.into(), location: Some(location.into()) }
     }
 
     /// Attaches a location unless the error already has one.
-    pub fn or_at(mut self, location: &'static Location<'static>) -> Self {
-        self.location.get_or_insert(location);
+    pub fn or_at(mut self, location: impl Into<Src>) -> Self {
+        self.location.get_or_insert(location.into());
         self
     }
 
@@ -81,8 +106,16 @@ impl Error {
         &self.message
     }
 
-    /// The user's source location, when known.
+    /// The user's line of Rust, when the error comes from the builder API.
     pub fn location(&self) -> Option<&'static Location<'static>> {
+        match self.location {
+            Some(Src::Rust(l)) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Where the error was made, a line of Rust or a token of a macro body.
+    pub fn src(&self) -> Option<Src> {
         self.location
     }
 }
@@ -90,7 +123,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(loc) = self.location {
-            write!(f, "{}:{}:{}: ", loc.file(), loc.line(), loc.column())?;
+            write!(f, "{loc}: ")?;
         }
         if self.kind == ErrorKind::Internal {
             f.write_str("internal error (a bug in peach, please report it): ")?;

@@ -34,7 +34,7 @@ pub mod target;
 
 pub use abi::Abi;
 pub use emit::CodeObject;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, Src};
 pub use ir::Function;
 pub use target::Target;
 

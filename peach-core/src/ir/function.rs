@@ -4,7 +4,7 @@ use std::fmt;
 use std::panic::Location;
 
 use super::operand::{IntoOperands, Label, Mem, Operand, Reg, RegClass};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, Src};
 use crate::isa;
 use crate::target::Target;
 
@@ -117,8 +117,8 @@ pub struct Inst {
     pub first: u32,
     /// Number of operands.
     pub len: u8,
-    /// The source location of the user code that emitted it.
-    pub loc: &'static Location<'static>,
+    /// Where the user wrote it.
+    pub loc: Src,
 }
 
 /// What peach knows about one virtual register.
@@ -129,7 +129,7 @@ pub struct VRegInfo {
     /// The widest view any operand uses.
     pub max_view: u8,
     /// Where the user created it.
-    pub loc: &'static Location<'static>,
+    pub loc: Src,
 }
 
 /// A function under construction: the builder API that kernels are written with.
@@ -160,7 +160,7 @@ pub struct Function {
     labels: Vec<Option<u32>>,
     errors: Vec<Error>,
     scratch: Vec<Operand>,
-    loc: &'static Location<'static>,
+    loc: Src,
     /// Bytes of stack locals so far, and their largest alignment.
     locals_size: u32,
     locals_align: u32,
@@ -201,7 +201,7 @@ impl Function {
             labels: Vec::new(),
             errors: Vec::new(),
             scratch: Vec::new(),
-            loc: Location::caller(),
+            loc: Src::Rust(Location::caller()),
             memo: Default::default(),
             consts: Vec::new(),
             recording: Vec::new(),
@@ -228,8 +228,13 @@ impl Function {
     }
 
     /// Where the function was created (parameter moves are attributed to it).
-    pub fn location(&self) -> &'static Location<'static> {
+    pub fn location(&self) -> Src {
         self.loc
+    }
+
+    /// Sets where the function was written (for a macro that builds it).
+    pub fn set_location(&mut self, loc: impl Into<Src>) {
+        self.loc = loc.into();
     }
 
     /// The target the function is built for.
@@ -260,11 +265,17 @@ impl Function {
     /// A fresh virtual register of class `class`, seen through `view`.
     #[track_caller]
     pub fn new_vreg(&mut self, class: RegClass, view: u8) -> Reg {
+        self.new_vreg_at(class, view, Location::caller())
+    }
+
+    /// [`Function::new_vreg`] attributed to a given source location.
+    pub fn new_vreg_at(&mut self, class: RegClass, view: u8, loc: impl Into<Src>) -> Reg {
+        let loc = loc.into();
         let index = self.vregs.len();
         if index >= Reg::MAX_VREGS {
             self.error(ErrorKind::OutOfRegisters, format!("more than {} virtual registers", Reg::MAX_VREGS));
         }
-        self.vregs.push(VRegInfo { class, max_view: view, loc: Location::caller() });
+        self.vregs.push(VRegInfo { class, max_view: view, loc });
         Reg::virt(class, view, index as u32)
     }
 
@@ -287,7 +298,7 @@ impl Function {
                 if !self.recording.is_empty() {
                     self.bound_in_streams.push(label.0);
                 }
-                self.push(Op::Bind(label), &[], Location::caller());
+                self.push(Op::Bind(label), &[], Src::Rust(Location::caller()));
             }
             Some(_) => self.error(ErrorKind::Label, format!("label L{} is bound twice", label.0)),
             None => self.error(ErrorKind::Label, format!("label L{} does not belong to this function", label.0)),
@@ -340,7 +351,7 @@ impl Function {
             self.error(ErrorKind::InvalidOperands, format!("alignment {bytes} is not a power of two up to 4096"));
             return;
         }
-        self.push(Op::Align(bytes), &[], Location::caller());
+        self.push(Op::Align(bytes), &[], Src::Rust(Location::caller()));
     }
 
     /// A loop block: binds `begin`, runs `body` (which branches back to `begin`, or out to
@@ -427,7 +438,8 @@ impl Function {
     /// [`Function::ins`] attributed to a given source location: custom instructions (Rust
     /// functions that emit several instructions) pass their caller's location, so that errors
     /// point at the user's line.
-    pub fn ins_at(&mut self, mnemonic: &str, operands: impl IntoOperands, loc: &'static Location<'static>) {
+    pub fn ins_at(&mut self, mnemonic: &str, operands: impl IntoOperands, loc: impl Into<Src>) {
+        let loc = loc.into();
         let mut ops = std::mem::take(&mut self.scratch);
         ops.clear();
         operands.push_into(&mut ops, &mut self.consts);
@@ -444,13 +456,18 @@ impl Function {
     #[track_caller]
     pub fn load_argument(&mut self, reg: Reg, index: usize) {
         let p = self.param(index);
-        isa::push_move(self, reg, p, Location::caller());
+        isa::push_move(self, reg, p, Src::Rust(Location::caller()));
     }
 
     /// Returns `value` (moved into the ABI's return register), or nothing for `()`.
     #[track_caller]
     pub fn ret(&mut self, value: impl Into<Option<Reg>>) {
-        let loc = Location::caller();
+        self.ret_at(value, Location::caller());
+    }
+
+    /// [`Function::ret`] attributed to a given source location.
+    pub fn ret_at(&mut self, value: impl Into<Option<Reg>>, loc: impl Into<Src>) {
+        let loc = loc.into();
         let value = value.into();
         match (value, self.sig.ret) {
             (Some(v), Some(ty)) => isa::push_return(self, v, ty, loc),
@@ -469,7 +486,7 @@ impl Function {
     }
 
     /// Records an error at a given location (for custom instructions).
-    pub fn push_error(&mut self, kind: ErrorKind, message: impl Into<String>, loc: &'static Location<'static>) {
+    pub fn push_error(&mut self, kind: ErrorKind, message: impl Into<String>, loc: impl Into<Src>) {
         self.errors.push(Error::at(kind, message, loc));
     }
 
@@ -500,7 +517,7 @@ impl Function {
 
     /// Appends an instruction that is already checked (used by the ISA and the passes), to the
     /// stream being recorded if there is one.
-    pub(crate) fn push(&mut self, op: Op, ops: &[Operand], loc: &'static Location<'static>) {
+    pub(crate) fn push(&mut self, op: Op, ops: &[Operand], loc: Src) {
         if let Some(stream) = self.recording.last_mut() {
             stream.items.push_back((op, ops.to_vec(), loc));
             return;
@@ -560,9 +577,9 @@ impl Function {
         self.operands.contains(&Operand::Label(l))
     }
 
-    fn first_use_of(&self, l: Label) -> &'static Location<'static> {
+    fn first_use_of(&self, l: Label) -> Src {
         let i = self.insts.iter().find(|i| self.operands(i).contains(&Operand::Label(l)));
-        i.map(|i| i.loc).unwrap_or(Location::caller())
+        i.map(|i| i.loc).unwrap_or(self.loc)
     }
 }
 
@@ -578,7 +595,7 @@ pub struct LoopLabels {
 /// Instructions recorded by [`Function::stream`], waiting to be issued in order.
 #[derive(Clone, Debug, Default)]
 pub struct InstructionStream {
-    items: std::collections::VecDeque<(Op, Vec<Operand>, &'static Location<'static>)>,
+    items: std::collections::VecDeque<(Op, Vec<Operand>, Src)>,
 }
 
 impl InstructionStream {
@@ -592,7 +609,7 @@ impl InstructionStream {
         self.items.is_empty()
     }
 
-    fn pop_front(&mut self) -> (Op, Vec<Operand>, &'static Location<'static>) {
-        self.items.pop_front().unwrap_or((Op::Align(1), Vec::new(), Location::caller()))
+    fn pop_front(&mut self) -> (Op, Vec<Operand>, Src) {
+        self.items.pop_front().unwrap_or((Op::Align(1), Vec::new(), Src::Token(0)))
     }
 }

@@ -5,8 +5,6 @@
 
 pub mod x86_64;
 
-use std::panic::Location;
-
 use crate::abi::{Abi, CallConv};
 use crate::emit::CodeObject;
 use crate::error::Result;
@@ -137,13 +135,13 @@ pub(crate) fn param_vreg(f: &mut Function, ty: Type) -> Reg {
     dispatch!(f.target().arch(), I => I::param_vreg(f, ty))
 }
 
-pub(crate) fn push_move(f: &mut Function, dst: Reg, src: Reg, loc: &'static Location<'static>) {
+pub(crate) fn push_move(f: &mut Function, dst: Reg, src: Reg, loc: crate::Src) {
     let class = if dst.is_virtual() { dst.class() } else { src.class() };
     let (op, ops) = dispatch!(f.target().arch(), I => I::gen_move(dst, src, class, f.target()));
     f.push(crate::ir::Op::Isa(op), &ops, loc);
 }
 
-pub(crate) fn push_return(f: &mut Function, v: Reg, _ty: Type, loc: &'static Location<'static>) {
+pub(crate) fn push_return(f: &mut Function, v: Reg, _ty: Type, loc: crate::Src) {
     f.push(crate::ir::Op::Ret, &[Operand::Reg(v)], loc);
 }
 

@@ -83,7 +83,7 @@ impl<'f> Body<'f> {
     }
 
     /// Appends an instruction the passes made.
-    pub(crate) fn push_new(&mut self, op: Op, ops: &[Operand], loc: &'static std::panic::Location<'static>) {
+    pub(crate) fn push_new(&mut self, op: Op, ops: &[Operand], loc: crate::Src) {
         let first = self.extra.len() as u32 | Self::EXTRA;
         self.extra.extend_from_slice(ops);
         self.insts.push(Inst { op, first, len: ops.len() as u8, loc });

@@ -4,6 +4,8 @@
 
 use std::panic::Location;
 
+use crate::Src;
+
 use super::regs::{VEC, VIEW_XMM, VIEW_YMM, VIEW_ZMM, X86Builder, X86Reg};
 use crate::error::ErrorKind;
 use crate::ir::{Function, Reg};
@@ -55,15 +57,15 @@ pub trait X86Pseudo {
 impl X86Pseudo for Function {
     #[track_caller]
     fn reduce_sum(&mut self, regs: &[Reg], elem: Elem) {
-        reduce(self, regs, elem, Reduce::Sum, Location::caller());
+        reduce(self, regs, elem, Reduce::Sum, Location::caller().into());
     }
     #[track_caller]
     fn reduce_max(&mut self, regs: &[Reg], elem: Elem) {
-        reduce(self, regs, elem, Reduce::Max, Location::caller());
+        reduce(self, regs, elem, Reduce::Max, Location::caller().into());
     }
     #[track_caller]
     fn reduce_min(&mut self, regs: &[Reg], elem: Elem) {
-        reduce(self, regs, elem, Reduce::Min, Location::caller());
+        reduce(self, regs, elem, Reduce::Min, Location::caller().into());
     }
 }
 
@@ -85,7 +87,7 @@ fn vector_view(r: Reg) -> Option<u8> {
 }
 
 #[track_caller]
-fn reduce(f: &mut Function, regs: &[Reg], elem: Elem, kind: Reduce, loc: &'static Location<'static>) {
+fn reduce(f: &mut Function, regs: &[Reg], elem: Elem, kind: Reduce, loc: Src) {
     let fail = |f: &mut Function, msg: String| f.push_error(ErrorKind::InvalidOperands, msg, loc);
     let Some(&first) = regs.first() else {
         return fail(f, "a reduction needs at least one register".into());
@@ -137,7 +139,7 @@ fn reduce(f: &mut Function, regs: &[Reg], elem: Elem, kind: Reduce, loc: &'stati
 }
 
 /// `a = op(a, b)` lane by lane, with the instructions the target has.
-fn combine(f: &mut Function, a: Reg, b: Reg, elem: Elem, kind: Reduce, avx: bool, loc: &'static Location<'static>) {
+fn combine(f: &mut Function, a: Reg, b: Reg, elem: Elem, kind: Reduce, avx: bool, loc: Src) {
     let t = f.target().clone();
     let direct = match (kind, elem) {
         (Reduce::Sum, Elem::F32) => Some("addps"),

@@ -12,8 +12,6 @@ mod check;
 mod liveness;
 mod scan;
 
-use std::panic::Location;
-
 pub use check::{CheckError, check};
 pub use scan::allocate;
 
@@ -60,9 +58,9 @@ pub struct AllocInput {
     /// Class of each virtual register.
     pub vreg_class: Vec<RegClass>,
     /// Where each virtual register was created (for messages).
-    pub vreg_loc: Vec<&'static Location<'static>>,
+    pub vreg_loc: Vec<crate::Src>,
     /// Where each instruction was written (for messages).
-    pub inst_loc: Vec<&'static Location<'static>>,
+    pub inst_loc: Vec<crate::Src>,
     /// Operands of instruction `i` are `ops[op_start[i]..op_start[i + 1]]`.
     pub op_start: Vec<u32>,
     /// All operands.

@@ -71,8 +71,8 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
     Ok(Allocation { units })
 }
 
-fn loc_str(l: &std::panic::Location<'_>) -> String {
-    format!("{}:{}:{}", l.file(), l.line(), l.column())
+fn loc_str(l: crate::Src) -> String {
+    l.to_string()
 }
 
 /// The error for a value that found no register: where the pressure in its class is highest,
