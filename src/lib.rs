@@ -33,6 +33,14 @@
 
 pub mod kernels;
 
+pub use peach_macros::peach_fn;
+
+/// Items the code `peach_fn!` generates refers to. Not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use core::arch::global_asm;
+}
+
 pub use peach_core::{Abi, CodeObject, Error, ErrorKind, Function, Result, Target};
 pub use peach_runtime::Kernel;
 
@@ -44,5 +52,6 @@ pub use peach_runtime as runtime;
 /// Everything a kernel author needs, in one import.
 pub mod prelude {
     pub use peach_core::prelude::*;
+    pub use peach_macros::peach_fn;
     pub use peach_runtime::Kernel;
 }

@@ -117,6 +117,21 @@ macro_rules! has {
                     self.has($name)
                 }
             )*
+
+            /// Answers a query by its method name (`"has_fma3"`), for interpreters of kernel
+            /// code; `None` for an unknown query.
+            ///
+            /// ```
+            /// let t = peach_core::Target::x86_64_v3();
+            /// assert_eq!(t.query("has_fma3"), Some(true));
+            /// assert_eq!(t.query("has_wings"), None);
+            /// ```
+            pub fn query(&self, method: &str) -> Option<bool> {
+                match method {
+                    $(stringify!($fn) => Some(self.has($name)),)*
+                    _ => None,
+                }
+            }
         }
     };
 }

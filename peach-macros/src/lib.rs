@@ -1,3 +1,30 @@
-//! The `peach_fn!` procedural macro: kernels written inline in Rust, checked and assembled at
-//! compile time. It is being built; until it lands, kernels are written with the builder API of
-//! `peach-core` (see the `peach` crate's documentation).
+//! The `peach_fn!` procedural macro: an assembly kernel written inline in Rust, evaluated,
+//! register-allocated and assembled at compile time. Every mistake is a compile error at the
+//! token responsible.
+//!
+//! The macro runs in three steps: [`kernel`] reads the function (signature and attributes),
+//! [`eval`] interprets its body with peach-core's builder, and [`emit`] writes the machine code
+//! into the text section with `global_asm!`, plus the Rust function that calls it. Use it through
+//! the `peach` crate, whose documentation describes the language.
+
+mod emit;
+mod eval;
+mod kernel;
+
+use proc_macro::TokenStream;
+
+/// Writes an assembly kernel inline in Rust; see the `peach` crate's documentation.
+#[proc_macro]
+pub fn peach_fn(input: TokenStream) -> TokenStream {
+    let item = syn::parse_macro_input!(input as syn::ItemFn);
+    match expand(item) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand(item: syn::ItemFn) -> syn::Result<proc_macro2::TokenStream> {
+    let kernel = kernel::Kernel::parse(item)?;
+    let built = eval::build(&kernel)?;
+    emit::emit(&kernel, &built)
+}

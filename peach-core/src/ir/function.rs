@@ -293,15 +293,23 @@ impl Function {
     /// Binds `label` to the current position.
     #[track_caller]
     pub fn bind(&mut self, label: Label) {
+        self.bind_at(label, Location::caller());
+    }
+
+    /// [`Function::bind`] attributed to a given source location.
+    pub fn bind_at(&mut self, label: Label, loc: impl Into<Src>) {
+        let loc = loc.into();
         match self.labels.get(label.0 as usize) {
             Some(None) if !self.bound_in_streams.contains(&label.0) => {
                 if !self.recording.is_empty() {
                     self.bound_in_streams.push(label.0);
                 }
-                self.push(Op::Bind(label), &[], Src::Rust(Location::caller()));
+                self.push(Op::Bind(label), &[], loc);
             }
-            Some(_) => self.error(ErrorKind::Label, format!("label L{} is bound twice", label.0)),
-            None => self.error(ErrorKind::Label, format!("label L{} does not belong to this function", label.0)),
+            Some(_) => self.push_error(ErrorKind::Label, format!("label L{} is bound twice", label.0), loc),
+            None => {
+                self.push_error(ErrorKind::Label, format!("label L{} does not belong to this function", label.0), loc)
+            }
         }
     }
 
@@ -338,6 +346,14 @@ impl Function {
         Mem { base: Some(Reg::LOCALS), index: None, scale: 1, disp: offset as i32, size: 0, broadcast: false }
     }
 
+    /// A memory operand reading `c` from the function's constant pool (what passing a
+    /// [`super::Constant`] as an operand does).
+    pub fn constant(&mut self, c: super::Constant) -> Mem {
+        self.consts.push(c);
+        let index = self.consts.len() as i32 - 1;
+        Mem { base: Some(Reg::CONSTANTS), index: None, scale: 1, disp: index, size: c.len() as u16, broadcast: false }
+    }
+
     /// Bytes and alignment of the stack locals.
     pub fn locals(&self) -> (u32, u32) {
         (self.locals_size, self.locals_align)
@@ -347,11 +363,21 @@ impl Function {
     /// of two up to 4096), typically before a loop's first instruction.
     #[track_caller]
     pub fn align(&mut self, bytes: u32) {
+        self.align_at(bytes, Location::caller());
+    }
+
+    /// [`Function::align`] attributed to a given source location.
+    pub fn align_at(&mut self, bytes: u32, loc: impl Into<Src>) {
+        let loc = loc.into();
         if !bytes.is_power_of_two() || bytes > 4096 {
-            self.error(ErrorKind::InvalidOperands, format!("alignment {bytes} is not a power of two up to 4096"));
+            self.push_error(
+                ErrorKind::InvalidOperands,
+                format!("alignment {bytes} is not a power of two up to 4096"),
+                loc,
+            );
             return;
         }
-        self.push(Op::Align(bytes), &[], Src::Rust(Location::caller()));
+        self.push(Op::Align(bytes), &[], loc);
     }
 
     /// A loop block: binds `begin`, runs `body` (which branches back to `begin`, or out to
@@ -455,8 +481,19 @@ impl Function {
     /// removes.
     #[track_caller]
     pub fn load_argument(&mut self, reg: Reg, index: usize) {
-        let p = self.param(index);
-        isa::push_move(self, reg, p, Src::Rust(Location::caller()));
+        self.load_argument_at(reg, index, Location::caller());
+    }
+
+    /// [`Function::load_argument`] attributed to a given source location.
+    pub fn load_argument_at(&mut self, reg: Reg, index: usize, loc: impl Into<Src>) {
+        let loc = loc.into();
+        match self.params.get(index) {
+            Some(p) => {
+                let p = p.reg;
+                isa::push_move(self, reg, p, loc);
+            }
+            None => self.push_error(ErrorKind::Signature, format!("parameter {index} does not exist"), loc),
+        }
     }
 
     /// Returns `value` (moved into the ABI's return register), or nothing for `()`.

@@ -52,6 +52,12 @@ pub trait X86Pseudo {
     fn reduce_max(&mut self, regs: &[Reg], elem: Elem);
     /// The smallest lane of all registers, into lane 0 of `regs[0]`.
     fn reduce_min(&mut self, regs: &[Reg], elem: Elem);
+    /// [`X86Pseudo::reduce_sum`] attributed to a given source location.
+    fn reduce_sum_at(&mut self, regs: &[Reg], elem: Elem, loc: Src);
+    /// [`X86Pseudo::reduce_max`] attributed to a given source location.
+    fn reduce_max_at(&mut self, regs: &[Reg], elem: Elem, loc: Src);
+    /// [`X86Pseudo::reduce_min`] attributed to a given source location.
+    fn reduce_min_at(&mut self, regs: &[Reg], elem: Elem, loc: Src);
 }
 
 impl X86Pseudo for Function {
@@ -66,6 +72,15 @@ impl X86Pseudo for Function {
     #[track_caller]
     fn reduce_min(&mut self, regs: &[Reg], elem: Elem) {
         reduce(self, regs, elem, Reduce::Min, Location::caller().into());
+    }
+    fn reduce_sum_at(&mut self, regs: &[Reg], elem: Elem, loc: Src) {
+        reduce(self, regs, elem, Reduce::Sum, loc);
+    }
+    fn reduce_max_at(&mut self, regs: &[Reg], elem: Elem, loc: Src) {
+        reduce(self, regs, elem, Reduce::Max, loc);
+    }
+    fn reduce_min_at(&mut self, regs: &[Reg], elem: Elem, loc: Src) {
+        reduce(self, regs, elem, Reduce::Min, loc);
     }
 }
 

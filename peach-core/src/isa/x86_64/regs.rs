@@ -100,6 +100,17 @@ phys_regs! {
     K0 K1 K2 K3 K4 K5 K6 K7
 }
 
+/// The physical register named `name` (case-insensitive: `rax`, `YMM3`, `k1`), if any.
+///
+/// ```
+/// use peach_core::isa::x86_64::{reg, reg_by_name};
+/// assert_eq!(reg_by_name("ymm3"), Some(reg::YMM3));
+/// assert_eq!(reg_by_name("ymm99"), None);
+/// ```
+pub fn reg_by_name(name: &str) -> Option<Reg> {
+    Register::values().find(|r| unit_of(*r).is_some() && format!("{r:?}").eq_ignore_ascii_case(name)).map(phys)
+}
+
 /// Creating x86-64 virtual registers in a [`Function`].
 ///
 /// ```

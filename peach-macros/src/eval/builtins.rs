@@ -1,0 +1,393 @@
+//! What calls, methods and names mean in a kernel body: instructions (any upper-case name that
+//! is not defined), register constructors and views, labels, constants, target queries, the
+//! pseudo-instructions and the user's own `fn`s (custom instructions).
+
+use std::rc::Rc;
+
+use peach_core::ir::{Constant, Mem, Operand, Reg, Rounding};
+use peach_core::isa::x86_64::{Elem, X86Pseudo, X86Reg, reg_by_name};
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{BinOp, Expr};
+
+use super::{Addr, Ctl, Eval, Flow, Value, err};
+
+/// A name that means something without being defined: physical registers, element types,
+/// rounding modes, `target`.
+pub(crate) fn named_value(name: &str) -> Option<Value> {
+    Some(match name {
+        "target" => Value::Target,
+        "f32" => Value::Elem(Elem::F32),
+        "f64" => Value::Elem(Elem::F64),
+        "i32" => Value::Elem(Elem::I32),
+        "i64" => Value::Elem(Elem::I64),
+        "RN_SAE" => Value::Rounding(Rounding::NearestSae),
+        "RD_SAE" => Value::Rounding(Rounding::DownSae),
+        "RU_SAE" => Value::Rounding(Rounding::UpSae),
+        "RZ_SAE" => Value::Rounding(Rounding::ZeroSae),
+        "SAE" => Value::Rounding(Rounding::Sae),
+        _ => return reg_by_name(name).map(Value::Reg),
+    })
+}
+
+/// `[address]` as a memory operand.
+pub(crate) fn mem_of(a: Addr, span: Span) -> Flow<Mem> {
+    let disp =
+        i32::try_from(a.disp).or_else(|_| err(span, format!("displacement {} does not fit in 32 bits", a.disp)))?;
+    let (index, scale) = match a.index {
+        Some((r, s)) => (Some(r), s),
+        None => (None, 1),
+    };
+    Ok(Mem { base: a.base, index, scale, disp, size: 0, broadcast: false })
+}
+
+fn addr_of(v: &Value) -> Option<Addr> {
+    match v {
+        Value::Reg(r) => Some(Addr { base: Some(*r), index: None, disp: 0 }),
+        Value::Addr(a) => Some(*a),
+        _ => None,
+    }
+}
+
+fn add_addr(a: Addr, b: Addr, span: Span) -> Flow<Addr> {
+    let mut out = Addr { base: a.base, index: a.index, disp: a.disp + b.disp };
+    for (reg, scale) in b.base.map(|r| (r, 1)).into_iter().chain(b.index) {
+        if out.base.is_none() && scale == 1 {
+            out.base = Some(reg);
+        } else if out.index.is_none() {
+            out.index = Some((reg, scale));
+        } else {
+            return err(span, "a memory operand can have one base and one index register");
+        }
+    }
+    Ok(out)
+}
+
+/// Arithmetic on numbers and address expressions.
+pub(crate) fn arith(op: BinOp, l: Value, r: Value, span: Span) -> Flow<Value> {
+    use BinOp::*;
+    match (l, r) {
+        (Value::Int(a), Value::Int(b)) => {
+            let v = match op {
+                Add(_) => a.checked_add(b),
+                Sub(_) => a.checked_sub(b),
+                Mul(_) => a.checked_mul(b),
+                Div(_) => a.checked_div(b),
+                Rem(_) => a.checked_rem(b),
+                Shl(_) => u32::try_from(b).ok().and_then(|s| a.checked_shl(s)),
+                Shr(_) => u32::try_from(b).ok().and_then(|s| a.checked_shr(s)),
+                BitAnd(_) => Some(a & b),
+                BitOr(_) => Some(a | b),
+                BitXor(_) => Some(a ^ b),
+                Eq(_) => return Ok(Value::Bool(a == b)),
+                Ne(_) => return Ok(Value::Bool(a != b)),
+                Lt(_) => return Ok(Value::Bool(a < b)),
+                Le(_) => return Ok(Value::Bool(a <= b)),
+                Gt(_) => return Ok(Value::Bool(a > b)),
+                Ge(_) => return Ok(Value::Bool(a >= b)),
+                _ => None,
+            };
+            v.map(Value::Int).ok_or_else(|| Ctl::Error(syn::Error::new(span, "integer overflow or division by zero")))
+        }
+        (Value::Float(a), Value::Float(b)) => Ok(match op {
+            Add(_) => Value::Float(a + b),
+            Sub(_) => Value::Float(a - b),
+            Mul(_) => Value::Float(a * b),
+            Div(_) => Value::Float(a / b),
+            Eq(_) => Value::Bool(a == b),
+            Ne(_) => Value::Bool(a != b),
+            Lt(_) => Value::Bool(a < b),
+            Le(_) => Value::Bool(a <= b),
+            Gt(_) => Value::Bool(a > b),
+            Ge(_) => Value::Bool(a >= b),
+            _ => return err(span, "this operator does not apply to floats"),
+        }),
+        (Value::Bool(a), Value::Bool(b)) => Ok(match op {
+            Eq(_) => Value::Bool(a == b),
+            Ne(_) => Value::Bool(a != b),
+            BitAnd(_) => Value::Bool(a & b),
+            BitOr(_) => Value::Bool(a | b),
+            BitXor(_) => Value::Bool(a ^ b),
+            _ => return err(span, "this operator does not apply to bools"),
+        }),
+        // Address arithmetic: `base + index * 4 + 16`.
+        (Value::Reg(r), Value::Int(s)) if matches!(op, Mul(_)) => {
+            let scale = u8::try_from(s).ok().filter(|s| matches!(s, 1 | 2 | 4 | 8));
+            let scale = scale.ok_or_else(|| {
+                Ctl::Error(syn::Error::new(span, format!("index scale {s} is not encodable: use 1, 2, 4 or 8")))
+            })?;
+            Ok(Value::Addr(Addr { base: None, index: Some((r, scale)), disp: 0 }))
+        }
+        (l, Value::Int(d)) if addr_of(&l).is_some() && matches!(op, Add(_) | Sub(_)) => {
+            let mut a = addr_of(&l).unwrap_or(Addr { base: None, index: None, disp: 0 });
+            a.disp += if matches!(op, Sub(_)) { -d } else { d };
+            Ok(Value::Addr(a))
+        }
+        (l, r) if addr_of(&l).is_some() && addr_of(&r).is_some() && matches!(op, Add(_)) => {
+            let (a, b) = (
+                addr_of(&l).unwrap_or(Addr { base: None, index: None, disp: 0 }),
+                addr_of(&r).unwrap_or(Addr { base: None, index: None, disp: 0 }),
+            );
+            add_addr(a, b, span).map(Value::Addr)
+        }
+        (l, r) => err(span, format!("cannot combine {} and {} with this operator", l.kind(), r.kind())),
+    }
+}
+
+fn is_mnemonic(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+impl Eval<'_> {
+    pub(crate) fn call(&mut self, c: &syn::ExprCall) -> Flow<Value> {
+        let Expr::Path(p) = &*c.func else {
+            return err(c.func.span(), "only named functions can be called in a static body");
+        };
+        let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let span = c.func.span();
+        match segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["Label", "new"] => return Ok(Value::Label(self.f.label())),
+            ["Constant", ctor] => {
+                let args = self.args(c)?;
+                return constant(ctor, &args, span).map(Value::Constant);
+            }
+            [name] => {
+                let name = name.to_string();
+                if let Some(Value::Func(f)) = self.lookup_fn(&name) {
+                    let args = self.args(c)?;
+                    return self.custom(&f, args, span);
+                }
+                let args = self.args(c)?;
+                return self.builtin(&name, args, c, span);
+            }
+            _ => {}
+        }
+        err(span, "unknown function: a static body calls instructions (upper case), its own `fn`s and the builtins")
+    }
+
+    fn lookup_fn(&self, name: &str) -> Option<Value> {
+        self.scopes_lookup(name).filter(|v| matches!(v, Value::Func(_)))
+    }
+
+    fn args(&mut self, c: &syn::ExprCall) -> Flow<Vec<(Value, Span)>> {
+        c.args.iter().map(|a| Ok((self.expr(a)?, a.span()))).collect()
+    }
+
+    /// A user's `fn`: its parameters bound to the arguments, its body evaluated.
+    fn custom(&mut self, f: &Rc<syn::ItemFn>, args: Vec<(Value, Span)>, span: Span) -> Flow<Value> {
+        if f.sig.inputs.len() != args.len() {
+            return err(span, format!("`{}` takes {} arguments, not {}", f.sig.ident, f.sig.inputs.len(), args.len()));
+        }
+        self.scoped(|ev| {
+            for (input, (v, _)) in f.sig.inputs.iter().zip(args) {
+                match input {
+                    syn::FnArg::Typed(pt) => ev.bind_pat(&pt.pat, v)?,
+                    syn::FnArg::Receiver(r) => return err(r.span(), "custom instructions take no self"),
+                }
+            }
+            match ev.block_stmts(&f.block.stmts) {
+                Err(Ctl::Return(v)) => Ok(v),
+                other => other,
+            }
+        })
+    }
+
+    fn builtin(&mut self, name: &str, args: Vec<(Value, Span)>, c: &syn::ExprCall, span: Span) -> Flow<Value> {
+        let src = self.tag(span);
+        let none = |_: &mut Self, v: Value| {
+            if args.is_empty() { Ok(v) } else { err(c.span(), format!("`{name}()` takes no arguments")) }
+        };
+        match name {
+            "GP64" | "GPR" => {
+                let r = self.f.new_vreg_at(peach_core::isa::x86_64::GP, 3, src);
+                return none(self, Value::Reg(r));
+            }
+            "GP32" => {
+                let r = self.f.new_vreg_at(peach_core::isa::x86_64::GP, 2, src);
+                return none(self, Value::Reg(r));
+            }
+            "XMM" | "YMM" | "ZMM" => {
+                let view = match name {
+                    "XMM" => 0,
+                    "YMM" => 1,
+                    _ => 2,
+                };
+                let r = self.f.new_vreg_at(peach_core::isa::x86_64::VEC, view, src);
+                return none(self, Value::Reg(r));
+            }
+            "K" => {
+                let r = self.f.new_vreg_at(peach_core::isa::x86_64::MASK, 0, src);
+                return none(self, Value::Reg(r));
+            }
+            "LABEL" => {
+                return match args.as_slice() {
+                    [(Value::Label(l), _)] => {
+                        self.f.bind_at(*l, src);
+                        Ok(Value::Unit)
+                    }
+                    _ => err(c.span(), "`LABEL(l)` binds a label made by `Label::new()`"),
+                };
+            }
+            "RETURN" => {
+                return match args.as_slice() {
+                    [] => {
+                        self.f.ret_at(None, src);
+                        Ok(Value::Unit)
+                    }
+                    [(Value::Reg(r), _)] => {
+                        self.f.ret_at(*r, src);
+                        Ok(Value::Unit)
+                    }
+                    [(other, s)] => err(*s, format!("`RETURN` takes a register, not {}", other.kind())),
+                    _ => err(c.span(), "`RETURN` takes at most one register"),
+                };
+            }
+            "ALIGN" => {
+                return match args.as_slice() {
+                    [(Value::Int(n), s)] => {
+                        let n = u32::try_from(*n).or_else(|_| err(*s, "alignment out of range"))?;
+                        self.f.align_at(n, src);
+                        Ok(Value::Unit)
+                    }
+                    _ => err(c.span(), "`ALIGN(n)` takes a number of bytes"),
+                };
+            }
+            "LOAD_ARGUMENT" => {
+                return match args.as_slice() {
+                    [(Value::Reg(dst), _), (Value::Reg(param), s)] => {
+                        let index = self.f.params().iter().position(|p| p.reg == *param);
+                        let index =
+                            index.ok_or_else(|| Ctl::Error(syn::Error::new(*s, "not a parameter of this kernel")))?;
+                        self.f.load_argument_at(*dst, index, src);
+                        Ok(Value::Unit)
+                    }
+                    _ => err(c.span(), "`LOAD_ARGUMENT(register, parameter)`"),
+                };
+            }
+            "REDUCE_SUM" | "REDUCE_MAX" | "REDUCE_MIN" => {
+                let (regs, elem) = match args.as_slice() {
+                    [(Value::Array(items), s), (Value::Elem(e), _)] => {
+                        let regs: Option<Vec<Reg>> =
+                            items.iter().map(|v| if let Value::Reg(r) = v { Some(*r) } else { None }).collect();
+                        (
+                            regs.ok_or_else(|| {
+                                Ctl::Error(syn::Error::new(*s, "a reduction takes an array of registers"))
+                            })?,
+                            *e,
+                        )
+                    }
+                    [(Value::Reg(r), _), (Value::Elem(e), _)] => (vec![*r], *e),
+                    _ => return err(c.span(), format!("`{name}(registers, f32 | f64 | i32 | i64)`")),
+                };
+                match name {
+                    "REDUCE_SUM" => self.f.reduce_sum_at(&regs, elem, src),
+                    "REDUCE_MAX" => self.f.reduce_max_at(&regs, elem, src),
+                    _ => self.f.reduce_min_at(&regs, elem, src),
+                }
+                return Ok(Value::Unit);
+            }
+            _ => {}
+        }
+        if !is_mnemonic(name) {
+            return err(
+                span,
+                format!("`{name}` is not defined: instructions are written in upper case, like `VADDPD`"),
+            );
+        }
+        let mut ops: Vec<Operand> = Vec::with_capacity(args.len());
+        for (v, s) in args {
+            match v {
+                Value::Constant(k) => ops.push(Operand::Mem(self.f.constant(k))),
+                Value::Addr(_) => {
+                    return err(s, "an address must be in brackets to be a memory operand: `[base + offset]`");
+                }
+                other => match other.operand() {
+                    Some(op) => ops.push(op),
+                    None => return err(s, format!("{} is not an operand", other.kind())),
+                },
+            }
+        }
+        self.f.ins_at(name, ops, src);
+        Ok(Value::Unit)
+    }
+
+    pub(crate) fn method(&mut self, m: &syn::ExprMethodCall) -> Flow<Value> {
+        let recv = self.expr(&m.receiver)?;
+        let name = m.method.to_string();
+        let args: Vec<Value> = m.args.iter().map(|a| self.expr(a)).collect::<Flow<_>>()?;
+        let span = m.method.span();
+        match (recv, name.as_str(), args.as_slice()) {
+            (Value::Reg(r), "xmm", []) => Ok(Value::Reg(r.xmm())),
+            (Value::Reg(r), "ymm", []) => Ok(Value::Reg(r.ymm())),
+            (Value::Reg(r), "zmm", []) => Ok(Value::Reg(r.zmm())),
+            (Value::Reg(r), "r8", []) => Ok(Value::Reg(r.r8())),
+            (Value::Reg(r), "r16", []) => Ok(Value::Reg(r.r16())),
+            (Value::Reg(r), "r32", []) => Ok(Value::Reg(r.r32())),
+            (Value::Reg(r), "r64", []) => Ok(Value::Reg(r.r64())),
+            (Value::Reg(r), "mask", [Value::Reg(k)]) => Ok(Value::Masked(r.mask(*k))),
+            (Value::Masked(mk), "zeroing", []) => Ok(Value::Masked(mk.zeroing())),
+            (Value::Mem(mem), "bcst", []) => Ok(Value::Mem(mem.bcst())),
+            (Value::Mem(mem), "sized", [Value::Int(n)]) => Ok(Value::Mem(mem.sized(u16::try_from(*n).unwrap_or(0)))),
+            (Value::Array(items), "len", []) => Ok(Value::Int(items.len() as i128)),
+            (Value::Target, query, []) => match self.kernel.target.query(query) {
+                Some(b) => Ok(Value::Bool(b)),
+                None => {
+                    err(span, format!("`target.{query}()` is not a target query (try `has_avx2`, `has_fma3`, ...)"))
+                }
+            },
+            (recv, name, _) => err(span, format!("{} has no method `{name}` with these arguments", recv.kind())),
+        }
+    }
+}
+
+/// `Constant::f64x4_splat(0.5)`, `Constant::u32x8([...])`, `Constant::f32(1.0)`.
+fn constant(ctor: &str, args: &[(Value, Span)], span: Span) -> Flow<Constant> {
+    let (base, splat) = match ctor.strip_suffix("_splat") {
+        Some(b) => (b, true),
+        None => (ctor, false),
+    };
+    let (ty, lanes) = match base.split_once('x') {
+        Some((ty, n)) => (ty, n.parse::<usize>().or_else(|_| err(span, format!("unknown constant `{ctor}`")))?),
+        None => (base, 1),
+    };
+    let (size, float) = match ty {
+        "i8" | "u8" => (1, false),
+        "i16" | "u16" => (2, false),
+        "i32" | "u32" => (4, false),
+        "i64" | "u64" => (8, false),
+        "f32" => (4, true),
+        "f64" => (8, true),
+        _ => return err(span, format!("unknown constant `{ctor}`")),
+    };
+    let values: Vec<Value> = match (args, splat || lanes == 1) {
+        ([(v, _)], true) => vec![v.clone(); lanes],
+        ([(Value::Array(items), s)], false) if items.len() == lanes => {
+            let _ = s;
+            items.clone()
+        }
+        _ => {
+            return err(
+                span,
+                format!(
+                    "`Constant::{ctor}` takes {}",
+                    if splat || lanes == 1 { "one value".to_string() } else { format!("an array of {lanes} values") }
+                ),
+            );
+        }
+    };
+    let mut bytes = Vec::with_capacity(size * lanes);
+    for v in values {
+        let b: Vec<u8> = match (v, float, size) {
+            (Value::Float(x), true, 4) => (x as f32).to_le_bytes().to_vec(),
+            (Value::Float(x), true, _) => x.to_le_bytes().to_vec(),
+            (Value::Int(x), true, 4) => (x as f32).to_le_bytes().to_vec(),
+            (Value::Int(x), true, _) => (x as f64).to_le_bytes().to_vec(),
+            (Value::Int(x), false, n) => x.to_le_bytes()[..n].to_vec(),
+            (other, _, _) => return err(span, format!("a constant lane cannot be {}", other.kind())),
+        };
+        bytes.extend(b);
+    }
+    Constant::from_bytes(&bytes)
+        .ok_or_else(|| Ctl::Error(syn::Error::new(span, "a constant has 1 to 64 bytes, a power of two")))
+}

@@ -1,0 +1,589 @@
+//! Evaluation of a static kernel body at expansion time: a small interpreter for the documented
+//! Rust subset (literals and arithmetic, `let`, `const`, arrays and tuples, ranges,
+//! `for`/`while`/`loop`/`break`/`continue`, `if`/`match`, nested `fn` items as custom
+//! instructions, register views, target queries) that drives peach-core's builder. Every
+//! instruction is tagged with its token, so that errors from any later pass land on it.
+
+mod builtins;
+mod value;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use peach_core::ir::{Function, Signature};
+use peach_core::{Abi, CodeObject, Src};
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{BinOp, Error, Expr, Lit, Pat, Stmt, UnOp};
+
+pub(crate) use value::{Addr, Value};
+
+use crate::kernel::Kernel;
+
+/// Evaluation steps allowed before a body counts as a runaway loop.
+const STEP_LIMIT: u64 = 5_000_000;
+
+/// The kernel, compiled for each calling convention.
+pub(crate) struct Built {
+    pub sysv: CodeObject,
+    pub win64: CodeObject,
+}
+
+/// Why evaluation left an expression early.
+pub(crate) enum Ctl {
+    Break,
+    Continue,
+    Return(Value),
+    Error(Error),
+}
+
+impl From<Error> for Ctl {
+    fn from(e: Error) -> Ctl {
+        Ctl::Error(e)
+    }
+}
+
+pub(crate) type Flow<T> = Result<T, Ctl>;
+
+pub(crate) fn err<T>(span: Span, msg: impl std::fmt::Display) -> Flow<T> {
+    Err(Ctl::Error(Error::new(span, msg)))
+}
+
+/// The interpreter's state: the function being built, variables, and the span of every token
+/// that emitted something.
+pub(crate) struct Eval<'k> {
+    pub f: Function,
+    pub kernel: &'k Kernel,
+    scopes: Vec<HashMap<String, Value>>,
+    spans: Vec<Span>,
+    steps: u64,
+}
+
+pub(crate) fn build(kernel: &Kernel) -> syn::Result<Built> {
+    let types: Vec<_> = kernel.params.iter().map(|p| p.1).collect();
+    let sig = Signature::new(&types, kernel.ret);
+    let f = Function::new(kernel.item.sig.ident.to_string(), sig, kernel.target.clone());
+    let mut ev = Eval { f, kernel, scopes: vec![HashMap::new()], spans: Vec::new(), steps: 0 };
+    let fn_src = ev.tag(kernel.item.sig.ident.span());
+    ev.f.set_location(fn_src);
+    for (i, (name, _)) in kernel.params.iter().enumerate() {
+        let reg = ev.f.param(i);
+        ev.define(name.to_string(), Value::Reg(reg));
+    }
+    let body = &kernel.item.block;
+    let result = ev.block_stmts(&body.stmts);
+    let mut errors: Vec<Error> = Vec::new();
+    match result {
+        Ok(_) | Err(Ctl::Return(_)) => {}
+        Err(Ctl::Error(e)) => errors.push(e),
+        Err(Ctl::Break | Ctl::Continue) => {
+            errors.push(Error::new(body.span(), "`break` or `continue` outside of a loop"))
+        }
+    }
+    if kernel.ret.is_none() && !ev.ends_with_return() {
+        ev.f.ret_at(None, fn_src);
+    }
+    for e in ev.f.errors().to_vec() {
+        errors.push(ev.to_syn(&e));
+    }
+    if !errors.is_empty() {
+        return Err(combine(errors));
+    }
+    let sysv = ev.f.compile(Abi::SysV).map_err(|e| ev.to_syn(&e))?;
+    let win64 = ev.f.compile(Abi::Win64).map_err(|e| ev.to_syn(&e))?;
+    Ok(Built { sysv, win64 })
+}
+
+fn combine(errors: Vec<Error>) -> Error {
+    let mut iter = errors.into_iter();
+    let mut first = iter.next().unwrap_or_else(|| Error::new(Span::call_site(), "unknown error"));
+    for e in iter {
+        first.combine(e);
+    }
+    first
+}
+
+impl<'k> Eval<'k> {
+    /// A source tag for the token at `span`.
+    pub(crate) fn tag(&mut self, span: Span) -> Src {
+        self.spans.push(span);
+        Src::Token(self.spans.len() as u32 - 1)
+    }
+
+    /// A peach-core error as a compile error at its token, with token numbers in the message
+    /// replaced by lines and columns.
+    fn to_syn(&self, e: &peach_core::Error) -> Error {
+        let span = match e.src() {
+            Some(Src::Token(n)) => self.spans.get(n as usize).copied().unwrap_or_else(Span::call_site),
+            _ => Span::call_site(),
+        };
+        let mut msg = e.message().to_string();
+        for (n, s) in self.spans.iter().enumerate().rev() {
+            let needle = format!("token #{n}");
+            if msg.contains(&needle) {
+                let at = s.start();
+                msg = msg.replace(&needle, &format!("line {}, column {}", at.line, at.column + 1));
+            }
+        }
+        Error::new(span, msg)
+    }
+
+    fn ends_with_return(&self) -> bool {
+        self.f.insts().last().is_some_and(|i| i.op == peach_core::ir::Op::Ret)
+    }
+
+    pub(crate) fn step(&mut self, span: Span) -> Flow<()> {
+        self.steps += 1;
+        if self.steps > STEP_LIMIT {
+            return err(span, format!("evaluation took more than {STEP_LIMIT} steps: is this a runaway loop?"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn define(&mut self, name: String, v: Value) {
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.insert(name, v);
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Value> {
+        self.scopes.iter().rev().find_map(|s| s.get(name))
+    }
+
+    pub(crate) fn scopes_lookup(&self, name: &str) -> Option<Value> {
+        self.lookup(name).cloned()
+    }
+
+    fn assign(&mut self, name: &str, v: Value, span: Span) -> Flow<()> {
+        for scope in self.scopes.iter_mut().rev() {
+            if let Some(slot) = scope.get_mut(name) {
+                *slot = v;
+                return Ok(());
+            }
+        }
+        err(span, format!("`{name}` is not defined"))
+    }
+
+    pub(crate) fn scoped<T>(&mut self, run: impl FnOnce(&mut Self) -> Flow<T>) -> Flow<T> {
+        self.scopes.push(HashMap::new());
+        let r = run(self);
+        self.scopes.pop();
+        r
+    }
+
+    pub(crate) fn block_stmts(&mut self, stmts: &[Stmt]) -> Flow<Value> {
+        self.scoped(|ev| {
+            // Items first, so that custom instructions can be used before their definition.
+            for s in stmts {
+                if let Stmt::Item(item) = s {
+                    ev.item(item)?;
+                }
+            }
+            let mut last = Value::Unit;
+            for (i, s) in stmts.iter().enumerate() {
+                last = Value::Unit;
+                match s {
+                    Stmt::Local(local) => {
+                        let init = local
+                            .init
+                            .as_ref()
+                            .ok_or_else(|| Ctl::Error(Error::new(local.span(), "a `let` in a kernel needs a value")))?;
+                        if init.diverge.is_some() {
+                            return err(
+                                local.span(),
+                                "`let ... else` is not supported in a static body: use JIT mode for full Rust",
+                            );
+                        }
+                        let v = ev.expr(&init.expr)?;
+                        ev.bind_pat(&local.pat, v)?;
+                    }
+                    Stmt::Item(_) => {}
+                    Stmt::Expr(e, semi) => {
+                        let v = ev.expr(e)?;
+                        if semi.is_none() && i + 1 == stmts.len() {
+                            last = v;
+                        }
+                    }
+                    Stmt::Macro(m) => {
+                        return err(m.span(), "macros are not supported in a static body: use JIT mode for full Rust");
+                    }
+                }
+            }
+            Ok(last)
+        })
+    }
+
+    fn item(&mut self, item: &syn::Item) -> Flow<()> {
+        match item {
+            syn::Item::Const(c) => {
+                let v = self.expr(&c.expr)?;
+                self.define(c.ident.to_string(), v);
+                Ok(())
+            }
+            syn::Item::Fn(f) => {
+                self.define(f.sig.ident.to_string(), Value::Func(Rc::new(f.clone())));
+                Ok(())
+            }
+            other => err(
+                other.span(),
+                "only `const` and `fn` items are supported in a static body: use JIT mode for full Rust",
+            ),
+        }
+    }
+
+    pub(crate) fn bind_pat(&mut self, pat: &Pat, v: Value) -> Flow<()> {
+        match pat {
+            Pat::Ident(p) => {
+                if let Some((_, sub)) = &p.subpat {
+                    return err(sub.span(), "`@` patterns are not supported in a static body");
+                }
+                self.define(p.ident.to_string(), v);
+                Ok(())
+            }
+            Pat::Wild(_) => Ok(()),
+            Pat::Type(t) => self.bind_pat(&t.pat, v),
+            Pat::Tuple(t) => {
+                let items = match v {
+                    Value::Tuple(items) | Value::Array(items) if items.len() == t.elems.len() => items,
+                    other => {
+                        return err(
+                            t.span(),
+                            format!("cannot destructure {} into {} names", other.kind(), t.elems.len()),
+                        );
+                    }
+                };
+                for (p, v) in t.elems.iter().zip(items) {
+                    self.bind_pat(p, v)?;
+                }
+                Ok(())
+            }
+            Pat::Slice(s) => {
+                let items = match v {
+                    Value::Array(items) if items.len() == s.elems.len() => items,
+                    other => {
+                        return err(
+                            s.span(),
+                            format!("cannot destructure {} into {} names", other.kind(), s.elems.len()),
+                        );
+                    }
+                };
+                for (p, v) in s.elems.iter().zip(items) {
+                    self.bind_pat(p, v)?;
+                }
+                Ok(())
+            }
+            other => err(other.span(), "this pattern is not supported in a static body: use JIT mode for full Rust"),
+        }
+    }
+
+    pub(crate) fn expr(&mut self, e: &Expr) -> Flow<Value> {
+        self.step(e.span())?;
+        match e {
+            Expr::Lit(l) => lit(&l.lit),
+            Expr::Path(p) => self.path(p),
+            Expr::Paren(p) => self.expr(&p.expr),
+            Expr::Group(g) => self.expr(&g.expr),
+            Expr::Block(b) => self.block_stmts(&b.block.stmts),
+            Expr::Unary(u) => {
+                let v = self.expr(&u.expr)?;
+                match (&u.op, v) {
+                    (UnOp::Neg(_), Value::Int(i)) => Ok(Value::Int(-i)),
+                    (UnOp::Neg(_), Value::Float(x)) => Ok(Value::Float(-x)),
+                    (UnOp::Not(_), Value::Bool(b)) => Ok(Value::Bool(!b)),
+                    (UnOp::Not(_), Value::Int(i)) => Ok(Value::Int(!i)),
+                    (_, v) => err(u.span(), format!("this operator does not apply to {}", v.kind())),
+                }
+            }
+            Expr::Binary(b) => self.binary(b),
+            Expr::Assign(a) => {
+                let v = self.expr(&a.right)?;
+                self.assign_to(&a.left, v)?;
+                Ok(Value::Unit)
+            }
+            Expr::Array(a) => {
+                let items = a.elems.iter().map(|x| self.expr(x)).collect::<Flow<Vec<_>>>()?;
+                // `[address]` is a memory operand; other arrays are arrays.
+                match items.as_slice() {
+                    [Value::Addr(addr)] => builtins::mem_of(*addr, a.span()).map(Value::Mem),
+                    [Value::Reg(r)] if !r.is_virtual() || self.is_gp(*r) => {
+                        builtins::mem_of(Addr { base: Some(*r), index: None, disp: 0 }, a.span()).map(Value::Mem)
+                    }
+                    _ => Ok(Value::Array(items)),
+                }
+            }
+            Expr::Repeat(r) => {
+                let n = self.int(&r.len)?;
+                let n = usize::try_from(n).map_err(|_| Ctl::Error(Error::new(r.len.span(), "a negative length")))?;
+                // Each element is evaluated anew: `[YMM(); 4]` is four registers.
+                let items = (0..n).map(|_| self.expr(&r.expr)).collect::<Flow<Vec<_>>>()?;
+                Ok(Value::Array(items))
+            }
+            Expr::Tuple(t) => Ok(Value::Tuple(t.elems.iter().map(|x| self.expr(x)).collect::<Flow<Vec<_>>>()?)),
+            Expr::Index(i) => {
+                let base = self.expr(&i.expr)?;
+                let at = self.int(&i.index)?;
+                match base {
+                    Value::Array(items) | Value::Tuple(items) => {
+                        usize::try_from(at).ok().and_then(|k| items.get(k).cloned()).ok_or_else(|| {
+                            Ctl::Error(Error::new(
+                                i.index.span(),
+                                format!("index {at} is out of bounds (length {})", items.len()),
+                            ))
+                        })
+                    }
+                    other => err(i.expr.span(), format!("cannot index {}", other.kind())),
+                }
+            }
+            Expr::Field(f) => {
+                let base = self.expr(&f.base)?;
+                match (&f.member, base) {
+                    (syn::Member::Unnamed(n), Value::Tuple(items)) => items
+                        .get(n.index as usize)
+                        .cloned()
+                        .ok_or_else(|| Ctl::Error(Error::new(f.member.span(), "no such field"))),
+                    (_, other) => err(f.span(), format!("no field on {}", other.kind())),
+                }
+            }
+            Expr::Range(r) => {
+                let start = match &r.start {
+                    Some(s) => self.int(s)?,
+                    None => 0,
+                };
+                let end = match &r.end {
+                    Some(e) => self.int(e)?,
+                    None => return err(r.span(), "an open range cannot be iterated"),
+                };
+                let end = if matches!(r.limits, syn::RangeLimits::Closed(_)) { end + 1 } else { end };
+                Ok(Value::Range(start, end))
+            }
+            Expr::If(i) => {
+                if self.bool(&i.cond)? {
+                    self.block_stmts(&i.then_branch.stmts)
+                } else if let Some((_, e)) = &i.else_branch {
+                    self.expr(e)
+                } else {
+                    Ok(Value::Unit)
+                }
+            }
+            Expr::ForLoop(fl) => {
+                let items: Vec<Value> = match self.expr(&fl.expr)? {
+                    Value::Range(a, b) => (a..b).map(Value::Int).collect(),
+                    Value::Array(items) => items,
+                    other => return err(fl.expr.span(), format!("cannot iterate over {}", other.kind())),
+                };
+                for item in items {
+                    let r = self.scoped(|ev| {
+                        ev.bind_pat(&fl.pat, item)?;
+                        ev.block_stmts(&fl.body.stmts)
+                    });
+                    match r {
+                        Err(Ctl::Break) => break,
+                        Err(Ctl::Continue) | Ok(_) => continue,
+                        Err(other) => return Err(other),
+                    }
+                }
+                Ok(Value::Unit)
+            }
+            Expr::While(w) => {
+                while self.bool(&w.cond)? {
+                    match self.block_stmts(&w.body.stmts) {
+                        Err(Ctl::Break) => break,
+                        Err(Ctl::Continue) | Ok(_) => continue,
+                        Err(other) => return Err(other),
+                    }
+                }
+                Ok(Value::Unit)
+            }
+            Expr::Loop(l) => loop {
+                match self.block_stmts(&l.body.stmts) {
+                    Err(Ctl::Break) => return Ok(Value::Unit),
+                    Err(Ctl::Continue) | Ok(_) => self.step(l.span())?,
+                    Err(other) => return Err(other),
+                }
+            },
+            Expr::Break(b) if b.expr.is_none() && b.label.is_none() => Err(Ctl::Break),
+            Expr::Continue(c) if c.label.is_none() => Err(Ctl::Continue),
+            Expr::Return(r) => {
+                let v = match &r.expr {
+                    Some(e) => self.expr(e)?,
+                    None => Value::Unit,
+                };
+                Err(Ctl::Return(v))
+            }
+            Expr::Match(m) => self.matching(m),
+            Expr::Call(c) => self.call(c),
+            Expr::MethodCall(m) => self.method(m),
+            Expr::Cast(c) => {
+                let v = self.expr(&c.expr)?;
+                match v {
+                    Value::Int(_) | Value::Float(_) => Ok(v),
+                    other => err(c.span(), format!("cannot cast {}", other.kind())),
+                }
+            }
+            other => err(
+                other.span(),
+                "this expression is not supported in a static body: use JIT mode (#[jit]) for full Rust",
+            ),
+        }
+    }
+
+    fn is_gp(&self, r: peach_core::ir::Reg) -> bool {
+        r.class() == peach_core::isa::x86_64::GP
+    }
+
+    fn assign_to(&mut self, place: &Expr, v: Value) -> Flow<()> {
+        match place {
+            Expr::Path(p) if p.path.get_ident().is_some() => {
+                let name = p.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+                self.assign(&name, v, place.span())
+            }
+            Expr::Index(i) => {
+                let Expr::Path(p) = &*i.expr else {
+                    return err(place.span(), "only a variable's element can be assigned");
+                };
+                let name = p.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+                let at = self.int(&i.index)?;
+                let mut array = match self.lookup(&name) {
+                    Some(Value::Array(items)) => items.clone(),
+                    _ => return err(place.span(), format!("`{name}` is not an array")),
+                };
+                let slot = usize::try_from(at).ok().and_then(|k| array.get_mut(k));
+                match slot {
+                    Some(s) => *s = v,
+                    None => return err(i.index.span(), "index out of bounds"),
+                }
+                self.assign(&name, Value::Array(array), place.span())
+            }
+            other => err(other.span(), "only variables can be assigned in a static body"),
+        }
+    }
+
+    fn matching(&mut self, m: &syn::ExprMatch) -> Flow<Value> {
+        let v = self.expr(&m.expr)?;
+        for arm in &m.arms {
+            if arm.guard.is_some() {
+                return err(arm.span(), "match guards are not supported in a static body");
+            }
+            if self.pat_matches(&arm.pat, &v)? {
+                return self.scoped(|ev| {
+                    if let Pat::Ident(p) = &arm.pat {
+                        ev.define(p.ident.to_string(), v.clone());
+                    }
+                    ev.expr(&arm.body)
+                });
+            }
+        }
+        err(m.span(), "no arm of this match applies")
+    }
+
+    fn pat_matches(&mut self, pat: &Pat, v: &Value) -> Flow<bool> {
+        Ok(match pat {
+            Pat::Wild(_) | Pat::Ident(_) => true,
+            Pat::Lit(l) => {
+                let lv = lit(&l.lit)?;
+                values_equal(&lv, v)
+            }
+            Pat::Or(o) => {
+                for c in &o.cases {
+                    if self.pat_matches(c, v)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            Pat::Range(r) => {
+                let lo = match &r.start {
+                    Some(e) => self.int(e)?,
+                    None => i128::MIN,
+                };
+                let hi = match &r.end {
+                    Some(e) => self.int(e)?,
+                    None => i128::MAX,
+                };
+                let closed = matches!(r.limits, syn::RangeLimits::Closed(_));
+                matches!(v, Value::Int(x) if *x >= lo && (*x < hi || (closed && *x == hi)))
+            }
+            other => return err(other.span(), "this pattern is not supported in a static body"),
+        })
+    }
+
+    fn binary(&mut self, b: &syn::ExprBinary) -> Flow<Value> {
+        use BinOp::*;
+        if let And(_) | Or(_) = b.op {
+            let l = self.bool(&b.left)?;
+            return match (b.op, l) {
+                (And(_), false) => Ok(Value::Bool(false)),
+                (Or(_), true) => Ok(Value::Bool(true)),
+                _ => Ok(Value::Bool(self.bool(&b.right)?)),
+            };
+        }
+        let compound = match b.op {
+            AddAssign(_) => Some(Add(Default::default())),
+            SubAssign(_) => Some(Sub(Default::default())),
+            MulAssign(_) => Some(Mul(Default::default())),
+            DivAssign(_) => Some(Div(Default::default())),
+            RemAssign(_) => Some(Rem(Default::default())),
+            ShlAssign(_) => Some(Shl(Default::default())),
+            ShrAssign(_) => Some(Shr(Default::default())),
+            BitAndAssign(_) => Some(BitAnd(Default::default())),
+            BitOrAssign(_) => Some(BitOr(Default::default())),
+            BitXorAssign(_) => Some(BitXor(Default::default())),
+            _ => None,
+        };
+        let l = self.expr(&b.left)?;
+        let r = self.expr(&b.right)?;
+        let op = compound.unwrap_or(b.op);
+        let v = builtins::arith(op, l, r, b.span())?;
+        if compound.is_some() {
+            self.assign_to(&b.left, v)?;
+            return Ok(Value::Unit);
+        }
+        Ok(v)
+    }
+
+    pub(crate) fn int(&mut self, e: &Expr) -> Flow<i128> {
+        match self.expr(e)? {
+            Value::Int(i) => Ok(i),
+            other => err(e.span(), format!("expected an integer, found {}", other.kind())),
+        }
+    }
+
+    fn bool(&mut self, e: &Expr) -> Flow<bool> {
+        match self.expr(e)? {
+            Value::Bool(b) => Ok(b),
+            other => err(e.span(), format!("expected a bool, found {}", other.kind())),
+        }
+    }
+
+    fn path(&mut self, p: &syn::ExprPath) -> Flow<Value> {
+        if let Some(id) = p.path.get_ident() {
+            let name = id.to_string();
+            if let Some(v) = self.lookup(&name) {
+                return Ok(v.clone());
+            }
+            if let Some(v) = builtins::named_value(&name) {
+                return Ok(v);
+            }
+            return err(id.span(), format!("`{name}` is not defined"));
+        }
+        err(p.span(), "paths are not supported here in a static body")
+    }
+}
+
+fn lit(l: &Lit) -> Flow<Value> {
+    match l {
+        Lit::Int(i) => i.base10_parse::<i128>().map(Value::Int).map_err(|e| Ctl::Error(Error::new(i.span(), e))),
+        Lit::Float(f) => f.base10_parse::<f64>().map(Value::Float).map_err(|e| Ctl::Error(Error::new(f.span(), e))),
+        Lit::Bool(b) => Ok(Value::Bool(b.value)),
+        other => err(other.span(), "only integer, float and bool literals are supported in a static body"),
+    }
+}
+
+fn values_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        _ => false,
+    }
+}

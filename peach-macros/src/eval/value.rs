@@ -1,0 +1,76 @@
+//! The values a static kernel body computes with.
+
+use std::rc::Rc;
+
+use peach_core::ir::{Constant, Label, Masked, Mem, Operand, Reg, Rounding};
+use peach_core::isa::x86_64::Elem;
+
+/// An address being computed: `base + index * scale + disp`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Addr {
+    pub base: Option<Reg>,
+    pub index: Option<(Reg, u8)>,
+    pub disp: i128,
+}
+
+/// A value of the interpreted Rust subset.
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    Unit,
+    Int(i128),
+    Float(f64),
+    Bool(bool),
+    Reg(Reg),
+    Masked(Masked),
+    Addr(Addr),
+    Mem(Mem),
+    Label(Label),
+    Rounding(Rounding),
+    Constant(Constant),
+    Elem(Elem),
+    Array(Vec<Value>),
+    Tuple(Vec<Value>),
+    Range(i128, i128),
+    /// The target being compiled for (`target.has_fma3()`).
+    Target,
+    /// A nested `fn`: a custom instruction.
+    Func(Rc<syn::ItemFn>),
+}
+
+impl Value {
+    /// What kind of value this is, for messages.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Value::Unit => "()",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Bool(_) => "a bool",
+            Value::Reg(_) => "a register",
+            Value::Masked(_) => "a masked register",
+            Value::Addr(_) => "an address (put it in brackets to make a memory operand)",
+            Value::Mem(_) => "a memory operand",
+            Value::Label(_) => "a label",
+            Value::Rounding(_) => "a rounding mode",
+            Value::Constant(_) => "a constant",
+            Value::Elem(_) => "an element type",
+            Value::Array(_) => "an array",
+            Value::Tuple(_) => "a tuple",
+            Value::Range(..) => "a range",
+            Value::Target => "the target",
+            Value::Func(_) => "a function",
+        }
+    }
+
+    /// The value as an instruction operand, if it is one (constants are handled by the caller).
+    pub(crate) fn operand(&self) -> Option<Operand> {
+        Some(match self {
+            Value::Reg(r) => Operand::Reg(*r),
+            Value::Masked(m) => Operand::Masked(*m),
+            Value::Mem(m) => Operand::Mem(*m),
+            Value::Int(v) => Operand::Imm(i64::try_from(*v).ok().or_else(|| u64::try_from(*v).ok().map(|u| u as i64))?),
+            Value::Label(l) => Operand::Label(*l),
+            Value::Rounding(r) => Operand::Rounding(*r),
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,128 @@
+//! The kernel's outside: name, visibility, documentation, signature and target.
+
+use peach_core::Target;
+use peach_core::ir::Type;
+use syn::spanned::Spanned;
+use syn::{Attribute, Error, FnArg, ItemFn, Pat, ReturnType};
+
+/// A `peach_fn!` function, read but not evaluated.
+pub(crate) struct Kernel {
+    pub item: ItemFn,
+    /// Attributes passed through to the Rust function (docs, `#[inline]`, ...).
+    pub attrs: Vec<Attribute>,
+    pub params: Vec<(syn::Ident, Type)>,
+    pub ret: Option<Type>,
+    pub target: Target,
+}
+
+impl Kernel {
+    pub(crate) fn parse(mut item: ItemFn) -> syn::Result<Kernel> {
+        let mut target = Target::x86_64_baseline();
+        let mut attrs = Vec::new();
+        for attr in std::mem::take(&mut item.attrs) {
+            if attr.path().is_ident("target") {
+                target = parse_target(&attr)?;
+            } else if attr.path().is_ident("jit") || attr.path().is_ident("variants") {
+                return Err(Error::new(
+                    attr.span(),
+                    "JIT mode (#[jit]) and fat binaries (#[variants]) are not available yet: build the kernel with the builder API (peach::Function) meanwhile",
+                ));
+            } else {
+                attrs.push(attr);
+            }
+        }
+        let mut errors: Option<Error> = None;
+        let mut push = |e: Error| match &mut errors {
+            Some(all) => all.combine(e),
+            None => errors = Some(e),
+        };
+        let sig = &item.sig;
+        if let Some(g) = sig.generics.params.first() {
+            push(Error::new(g.span(), "a peach_fn! kernel cannot be generic"));
+        }
+        if sig.asyncness.is_some() || sig.variadic.is_some() {
+            push(Error::new(sig.span(), "a peach_fn! kernel is a plain function"));
+        }
+        let mut params = Vec::new();
+        for arg in &sig.inputs {
+            match arg {
+                FnArg::Typed(pt) => {
+                    let name = match &*pt.pat {
+                        Pat::Ident(p) => Some(p.ident.clone()),
+                        other => {
+                            push(Error::new(other.span(), "a parameter must be a plain name"));
+                            None
+                        }
+                    };
+                    match param_type(&pt.ty) {
+                        Some(ty) => params.extend(name.map(|n| (n, ty))),
+                        None => push(Error::new(
+                            pt.ty.span(),
+                            "unsupported parameter type: kernels take integers (i8 to u64, isize, usize), f32, f64 and raw pointers",
+                        )),
+                    }
+                }
+                FnArg::Receiver(r) => push(Error::new(r.span(), "a peach_fn! kernel cannot take self")),
+            }
+        }
+        let ret = match &sig.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) => {
+                let t = param_type(ty);
+                if t.is_none() {
+                    push(Error::new(
+                        ty.span(),
+                        "unsupported return type: kernels return integers, f32, f64, raw pointers or nothing",
+                    ));
+                }
+                t
+            }
+        };
+        if let Some(e) = errors {
+            return Err(e);
+        }
+        Ok(Kernel { item, attrs, params, ret, target })
+    }
+}
+
+/// `#[target(x86_64::haswell)]`, `#[target(x86_64::v3)]`, `#[target(x86_64::skylake_x)]`.
+fn parse_target(attr: &Attribute) -> syn::Result<Target> {
+    let path: syn::Path = attr.parse_args()?;
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let name = match segments.as_slice() {
+        [arch, name] if arch == "x86_64" => name.clone(),
+        _ => return Err(Error::new(path.span(), "expected a target such as `x86_64::haswell` or `x86_64::v3`")),
+    };
+    let name = match name.as_str() {
+        "baseline" => "x86-64".to_string(),
+        "v2" | "v3" | "v4" => format!("x86-64-{name}"),
+        other => other.replace('_', "-"),
+    };
+    Target::x86_64(&name).map_err(|e| Error::new(path.span(), e.message()))
+}
+
+/// The calling-convention type of a Rust type, if kernels support it.
+fn param_type(ty: &syn::Type) -> Option<Type> {
+    match ty {
+        syn::Type::Ptr(_) => Some(Type::Ptr),
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let name = p.path.get_ident()?.to_string();
+            Some(match name.as_str() {
+                "i8" => Type::I8,
+                "i16" => Type::I16,
+                "i32" => Type::I32,
+                "i64" => Type::I64,
+                "isize" => Type::Isize,
+                "u8" => Type::U8,
+                "u16" => Type::U16,
+                "u32" => Type::U32,
+                "u64" => Type::U64,
+                "usize" => Type::Usize,
+                "f32" => Type::F32,
+                "f64" => Type::F64,
+                _ => return None,
+            })
+        }
+        _ => None,
+    }
+}
