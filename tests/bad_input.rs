@@ -185,9 +185,10 @@ fn too_many_live_vector_values() {
     assert_eq!(e.kind(), ErrorKind::OutOfRegisters);
     let msg = e.message();
     assert!(msg.contains("out of vector registers: 17 values are live here and the target has 16"), "{e}");
-    assert_eq!(msg.matches("value created at tests/bad_input.rs:").count(), 17, "{e}");
+    // The 17 values were made by one line: they are grouped by place.
+    assert!(msg.contains("  - 17 values created at tests/bad_input.rs:"), "{e}");
     // The busiest instruction is the first add, where all 17 loaded values are live.
-    assert_eq!(e.location().unwrap().line(), line!() - 13);
+    assert_eq!(e.location().unwrap().line(), line!() - 14);
 }
 
 /// Random mnemonics and operand lists: every outcome is a value, never a panic.

@@ -110,12 +110,25 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, allowed: &[u64], failed
         }
     }
     let inst = ((at / 2) as usize).min(input.num_insts().saturating_sub(1));
-    let mut values: Vec<String> = Vec::new();
+    // Live values by where they were created, in order of first creation.
+    let mut places: Vec<(String, usize)> = Vec::new();
     for (v, &(s, e)) in live.vreg.iter().enumerate() {
         if input.vreg_class[v] == class && s <= at && at < e {
-            values.push(format!("  - value created at {}", loc_str(input.vreg_loc[v])));
+            let place = loc_str(input.vreg_loc[v]);
+            match places.iter_mut().find(|(p, _)| *p == place) {
+                Some((_, n)) => *n += 1,
+                None => places.push((place, 1)),
+            }
         }
     }
+    let mut values: Vec<String> = places
+        .into_iter()
+        .map(
+            |(p, n)| {
+                if n == 1 { format!("  - value created at {p}") } else { format!("  - {n} values created at {p}") }
+            },
+        )
+        .collect();
     let fixed: Vec<String> = (0..64u32)
         .filter(|u| class_mask & (1 << u) != 0)
         .filter(|&u| live.unit[u as usize].iter().any(|&(s, e)| s <= at && at < e))

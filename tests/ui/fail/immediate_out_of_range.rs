@@ -1,0 +1,10 @@
+use peach::prelude::*;
+
+peach_fn! {
+    fn k(n: u64) -> u64 {
+        ADD(n, 1 << 40);
+        RETURN(n);
+    }
+}
+
+fn main() {}
