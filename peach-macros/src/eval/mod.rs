@@ -56,6 +56,7 @@ pub(crate) struct Eval<'k> {
     pub kernel: &'k Kernel,
     scopes: Vec<HashMap<String, Value>>,
     spans: Vec<Span>,
+    tags: HashMap<(usize, usize, usize, usize), u32>,
     steps: u64,
 }
 
@@ -63,7 +64,7 @@ pub(crate) fn build(kernel: &Kernel) -> syn::Result<Built> {
     let types: Vec<_> = kernel.params.iter().map(|p| p.1).collect();
     let sig = Signature::new(&types, kernel.ret);
     let f = Function::new(kernel.item.sig.ident.to_string(), sig, kernel.target.clone());
-    let mut ev = Eval { f, kernel, scopes: vec![HashMap::new()], spans: Vec::new(), steps: 0 };
+    let mut ev = Eval { f, kernel, scopes: vec![HashMap::new()], spans: Vec::new(), tags: HashMap::new(), steps: 0 };
     let fn_src = ev.tag(kernel.item.sig.ident.span());
     ev.f.set_location(fn_src);
     for (i, (name, _)) in kernel.params.iter().enumerate() {
@@ -106,8 +107,16 @@ fn combine(errors: Vec<Error>) -> Error {
 impl<'k> Eval<'k> {
     /// A source tag for the token at `span`.
     pub(crate) fn tag(&mut self, span: Span) -> Src {
+        // One tag per place, so that messages can group what one token made.
+        let (a, b) = (span.start(), span.end());
+        let key = (a.line, a.column, b.line, b.column);
+        if let Some(&n) = self.tags.get(&key) {
+            return Src::Token(n);
+        }
         self.spans.push(span);
-        Src::Token(self.spans.len() as u32 - 1)
+        let n = self.spans.len() as u32 - 1;
+        self.tags.insert(key, n);
+        Src::Token(n)
     }
 
     /// A peach-core error as a compile error at its token, with token numbers in the message
