@@ -35,9 +35,13 @@ pub mod kernels;
 
 pub use peach_macros::peach_fn;
 
+#[doc(hidden)]
+mod jit;
+
 /// Items the code `peach_fn!` generates refers to. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::jit::*;
     pub use core::arch::global_asm;
 }
 

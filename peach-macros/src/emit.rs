@@ -98,6 +98,10 @@ pub(crate) fn emit(kernel: &Kernel, built: &Built) -> syn::Result<TokenStream> {
     let listing_name = format_ident!("{}_LISTING", name.to_string().to_uppercase());
     let listing = built.sysv.listing();
     let listing_doc = format!("The listing of [`{name}`] (System V build), as peach generated it.");
+    let code_name = format_ident!("{}_CODE", name.to_string().to_uppercase());
+    let code_doc = format!("The machine code of [`{name}`] for this platform's calling convention.");
+    let sysv_bytes = built.sysv.bytes();
+    let win_bytes = built.win64.bytes();
     Ok(quote! {
         #elf
         #macho
@@ -132,5 +136,15 @@ pub(crate) fn emit(kernel: &Kernel, built: &Built) -> syn::Result<TokenStream> {
         #[doc = #listing_doc]
         #[allow(dead_code)]
         #vis const #listing_name: &str = #listing;
+
+        #[doc = #code_doc]
+        #[allow(dead_code)]
+        #[cfg(not(windows))]
+        #vis const #code_name: &[u8] = &[#(#sysv_bytes),*];
+
+        #[doc = #code_doc]
+        #[allow(dead_code)]
+        #[cfg(windows)]
+        #vis const #code_name: &[u8] = &[#(#win_bytes),*];
     })
 }

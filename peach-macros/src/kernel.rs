@@ -13,19 +13,34 @@ pub(crate) struct Kernel {
     pub params: Vec<(syn::Ident, Type)>,
     pub ret: Option<Type>,
     pub target: Target,
+    /// The target's name, for the JIT builder.
+    pub target_name: String,
+    /// JIT mode: the generation-time parameters.
+    pub jit: Option<Vec<syn::PatType>>,
 }
 
 impl Kernel {
     pub(crate) fn parse(mut item: ItemFn) -> syn::Result<Kernel> {
         let mut target = Target::x86_64_baseline();
+        let mut target_name = "x86-64".to_string();
+        let mut jit = None;
         let mut attrs = Vec::new();
         for attr in std::mem::take(&mut item.attrs) {
             if attr.path().is_ident("target") {
-                target = parse_target(&attr)?;
-            } else if attr.path().is_ident("jit") || attr.path().is_ident("variants") {
+                (target, target_name) = parse_target(&attr)?;
+            } else if attr.path().is_ident("jit") {
+                let params = match &attr.meta {
+                    syn::Meta::Path(_) => Vec::new(),
+                    _ => attr
+                        .parse_args_with(syn::punctuated::Punctuated::<syn::PatType, syn::Token![,]>::parse_terminated)?
+                        .into_iter()
+                        .collect(),
+                };
+                jit = Some(params);
+            } else if attr.path().is_ident("variants") {
                 return Err(Error::new(
                     attr.span(),
-                    "JIT mode (#[jit]) and fat binaries (#[variants]) are not available yet: build the kernel with the builder API (peach::Function) meanwhile",
+                    "fat binaries (#[variants]) are not available yet: pick one target with #[target(...)]",
                 ));
             } else {
                 attrs.push(attr);
@@ -81,12 +96,12 @@ impl Kernel {
         if let Some(e) = errors {
             return Err(e);
         }
-        Ok(Kernel { item, attrs, params, ret, target })
+        Ok(Kernel { item, attrs, params, ret, target, target_name, jit })
     }
 }
 
 /// `#[target(x86_64::haswell)]`, `#[target(x86_64::v3)]`, `#[target(x86_64::skylake_x)]`.
-fn parse_target(attr: &Attribute) -> syn::Result<Target> {
+fn parse_target(attr: &Attribute) -> syn::Result<(Target, String)> {
     let path: syn::Path = attr.parse_args()?;
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     let name = match segments.as_slice() {
@@ -98,12 +113,15 @@ fn parse_target(attr: &Attribute) -> syn::Result<Target> {
         "v2" | "v3" | "v4" => format!("x86-64-{name}"),
         other => other.replace('_', "-"),
     };
-    Target::x86_64(&name).map_err(|e| Error::new(path.span(), e.message()))
+    let t = Target::x86_64(&name).map_err(|e| Error::new(path.span(), e.message()))?;
+    Ok((t, name))
 }
 
 /// The calling-convention type of a Rust type, if kernels support it.
 fn param_type(ty: &syn::Type) -> Option<Type> {
     match ty {
+        syn::Type::Group(g) => param_type(&g.elem),
+        syn::Type::Paren(p) => param_type(&p.elem),
         syn::Type::Ptr(_) => Some(Type::Ptr),
         syn::Type::Path(p) if p.qself.is_none() => {
             let name = p.path.get_ident()?.to_string();

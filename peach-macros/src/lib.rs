@@ -4,11 +4,13 @@
 //!
 //! The macro runs in three steps: [`kernel`] reads the function (signature and attributes),
 //! [`eval`] interprets its body with peach-core's builder, and [`emit`] writes the machine code
-//! into the text section with `global_asm!`, plus the Rust function that calls it. Use it through
+//! into the text section with `global_asm!`, plus the Rust function that calls it. In JIT mode
+//! ([`jit`]) the body becomes Rust code that builds the kernel when called. Use it through
 //! the `peach` crate, whose documentation describes the language.
 
 mod emit;
 mod eval;
+mod jit;
 mod kernel;
 
 use proc_macro::TokenStream;
@@ -25,6 +27,9 @@ pub fn peach_fn(input: TokenStream) -> TokenStream {
 
 fn expand(item: syn::ItemFn) -> syn::Result<proc_macro2::TokenStream> {
     let kernel = kernel::Kernel::parse(item)?;
+    if kernel.jit.is_some() {
+        return jit::emit(&kernel);
+    }
     let built = eval::build(&kernel)?;
     emit::emit(&kernel, &built)
 }

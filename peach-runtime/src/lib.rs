@@ -67,6 +67,12 @@ impl<F: Copy> Kernel<F> {
     pub fn memory(&self) -> &ExecCode {
         &self.code
     }
+
+    /// The machine code, as loaded.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping is readable and lives as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.code.as_ptr(), self.code.len()) }
+    }
 }
 
 impl<F: Copy> std::fmt::Debug for Kernel<F> {

@@ -1,0 +1,174 @@
+//! JIT mode: `#[jit(name: Type, ...)]` turns the body into a Rust function of those
+//! generation-time parameters that builds the kernel at run time, with full Rust available.
+//! Instructions and the DSL's builtins become calls to `peach::__private`, which drives the
+//! thread's active function; everything else is the user's Rust, untouched.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Expr, FnArg, Ident};
+
+use crate::kernel::Kernel;
+
+fn type_tokens(t: peach_core::ir::Type) -> TokenStream {
+    let name = Ident::new(&format!("{t:?}"), Span::call_site());
+    quote!(::peach::core::ir::Type::#name)
+}
+
+/// Rewrites DSL calls into builder calls.
+struct Rewrite {
+    /// Names of the body's own `fn`s (custom instructions), which stay calls.
+    local_fns: Vec<String>,
+}
+
+fn is_mnemonic(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn elem(e: &Expr) -> Option<TokenStream> {
+    let Expr::Path(p) = e else { return None };
+    let name = p.path.get_ident()?.to_string();
+    let variant = match name.as_str() {
+        "f32" => "F32",
+        "f64" => "F64",
+        "i32" => "I32",
+        "i64" => "I64",
+        _ => return None,
+    };
+    let v = Ident::new(variant, e.span());
+    Some(quote!(::peach::core::isa::x86_64::Elem::#v))
+}
+
+impl VisitMut for Rewrite {
+    fn visit_item_fn_mut(&mut self, f: &mut syn::ItemFn) {
+        self.local_fns.push(f.sig.ident.to_string());
+        visit_mut::visit_item_fn_mut(self, f);
+    }
+
+    fn visit_block_mut(&mut self, b: &mut syn::Block) {
+        // Custom instructions may be called before their definition.
+        for s in &b.stmts {
+            if let syn::Stmt::Item(syn::Item::Fn(f)) = s {
+                self.local_fns.push(f.sig.ident.to_string());
+            }
+        }
+        visit_mut::visit_block_mut(self, b);
+    }
+
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        visit_mut::visit_expr_mut(self, e);
+        let span = e.span();
+        let new: Option<TokenStream> = match &*e {
+            Expr::Call(c) => {
+                let args: Vec<&Expr> = c.args.iter().collect();
+                let path = match &*c.func {
+                    Expr::Path(p) => p.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>(),
+                    _ => Vec::new(),
+                };
+                match path.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+                    ["Label", "new"] => Some(quote_spanned!(span=> ::peach::__private::label())),
+                    [name] if self.local_fns.iter().any(|f| f == name) => None,
+                    ["GP64"] | ["GPR"] => Some(quote_spanned!(span=> ::peach::__private::gp64())),
+                    ["GP32"] => Some(quote_spanned!(span=> ::peach::__private::gp32())),
+                    ["XMM"] => Some(quote_spanned!(span=> ::peach::__private::xmm())),
+                    ["YMM"] => Some(quote_spanned!(span=> ::peach::__private::ymm())),
+                    ["ZMM"] => Some(quote_spanned!(span=> ::peach::__private::zmm())),
+                    ["K"] => Some(quote_spanned!(span=> ::peach::__private::k())),
+                    ["LABEL"] => Some(quote_spanned!(span=> ::peach::__private::bind(#(#args),*))),
+                    ["RETURN"] => Some(quote_spanned!(span=> ::peach::__private::ret(#(#args),*))),
+                    ["ALIGN"] => Some(quote_spanned!(span=> ::peach::__private::align(#(#args),*))),
+                    ["LOAD_ARGUMENT"] => Some(quote_spanned!(span=> ::peach::__private::load_argument(#(#args),*))),
+                    [r @ ("REDUCE_SUM" | "REDUCE_MAX" | "REDUCE_MIN")] if args.len() == 2 => {
+                        let kind: u8 = match *r {
+                            "REDUCE_SUM" => 0,
+                            "REDUCE_MAX" => 1,
+                            _ => 2,
+                        };
+                        let regs = args[0];
+                        let el = elem(args[1]).unwrap_or_else(|| quote!(#(#args)*));
+                        Some(
+                            quote_spanned!(span=> ::peach::__private::reduce(#kind, ::peach::__private::as_regs(&#regs), #el)),
+                        )
+                    }
+                    [name] if is_mnemonic(name) => {
+                        let m = name.to_string();
+                        Some(quote_spanned!(span=> ::peach::__private::ins(#m, (#(#args,)*))))
+                    }
+                    _ => None,
+                }
+            }
+            Expr::Repeat(r) => {
+                let (item, len) = (&r.expr, &r.len);
+                Some(quote_spanned!(span=> ::peach::__private::repeat((#len) as usize, || #item)))
+            }
+            Expr::Array(a) if a.elems.len() == 1 => {
+                let inner = &a.elems[0];
+                Some(quote_spanned!(span=> ::peach::__private::bracket(#inner)))
+            }
+            Expr::Path(p) if p.path.is_ident("target") => Some(quote_spanned!(span=> ::peach::__private::target())),
+            Expr::ForLoop(fl) => {
+                // Iterating over a variable copies it, as iterating over a Copy array would.
+                if let Expr::Path(_) = &*fl.expr {
+                    let mut fl = fl.clone();
+                    let it = &fl.expr;
+                    *fl.expr = syn::parse_quote_spanned!(span=> ::core::clone::Clone::clone(&#it));
+                    Some(quote!(#fl))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        if let Some(tokens) = new
+            && let Ok(parsed) = syn::parse2::<Expr>(tokens)
+        {
+            *e = parsed;
+        }
+    }
+}
+
+pub(crate) fn emit(kernel: &Kernel) -> syn::Result<TokenStream> {
+    let item = &kernel.item;
+    let sig = &item.sig;
+    let (name, vis, attrs) = (&sig.ident, &item.vis, &kernel.attrs);
+    let gen_params = kernel.jit.clone().unwrap_or_default();
+    let param_types: Vec<&syn::Type> =
+        sig.inputs.iter().filter_map(|a| if let FnArg::Typed(pt) = a { Some(&*pt.ty) } else { None }).collect();
+    let output = &sig.output;
+    let unsafety = &sig.unsafety;
+    let types: Vec<TokenStream> = kernel.params.iter().map(|p| type_tokens(p.1)).collect();
+    let ret = match kernel.ret {
+        Some(t) => {
+            let t = type_tokens(t);
+            quote!(::core::option::Option::Some(#t))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let bind_params: Vec<TokenStream> = kernel
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, (p, _))| quote!(let #p: ::peach::prelude::Reg = __peach_params[#i];))
+        .collect();
+    let mut body = item.block.clone();
+    Rewrite { local_fns: Vec::new() }.visit_block_mut(&mut body);
+    let stmts = &body.stmts;
+    let target = &kernel.target_name;
+    let name_str = name.to_string();
+    Ok(quote! {
+        #(#attrs)*
+        #vis fn #name(#(#gen_params),*) -> ::core::result::Result<::peach::Kernel<#unsafety extern "C" fn(#(#param_types),*) #output>, ::peach::Error> {
+            #[allow(unused_imports)]
+            use ::peach::prelude::*;
+            // SAFETY: the kernel's type is made from its own signature, in the host's C convention.
+            unsafe {
+                ::peach::__private::jit(#name_str, &[#(#types),*], #ret, ::peach::Target::x86_64(#target), |__peach_params| {
+                    #(#bind_params)*
+                    #(#stmts)*
+                })
+            }
+        }
+    })
+}
