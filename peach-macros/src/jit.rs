@@ -159,6 +159,9 @@ pub(crate) fn emit(kernel: &Kernel) -> syn::Result<TokenStream> {
     let name_str = name.to_string();
     Ok(quote! {
         #(#attrs)*
+        // The body is kernel code in the DSL's idiom (indexed loops over registers, `[x; n]` of
+        // registers), not idiomatic Rust: Clippy's advice does not apply to it.
+        #[allow(clippy::all)]
         #vis fn #name(#(#gen_params),*) -> ::core::result::Result<::peach::Kernel<#unsafety extern "C" fn(#(#param_types),*) #output>, ::peach::Error> {
             #[allow(unused_imports)]
             use ::peach::prelude::*;
