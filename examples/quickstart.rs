@@ -1,10 +1,55 @@
-//! peach in one page: two kernels written with virtual registers (see `src/kernels.rs`),
-//! compiled for this machine's calling convention, listed, loaded, run and checked against
-//! plain Rust.
+//! peach in one page: an assembly kernel written inline with `peach_fn!` (checked and assembled
+//! at compile time), the same kernel tuned at run time in JIT mode, and a kernel built with the
+//! plain-Rust builder API; each is run and checked against plain Rust.
 //!
 //! Run with `cargo run --release --example quickstart`.
 
 use peach::prelude::*;
+
+peach_fn! {
+    /// Sum of `n` doubles (`n` a positive multiple of 16): the seed paper's VECTOR_SUM, with four
+    /// AVX accumulators in virtual registers.
+    #[target(x86_64::haswell)]
+    pub unsafe fn vector_sum(array: *const f64, n: usize) -> f64 {
+        const UNROLL: usize = 4;
+        let acc = [YMM(); UNROLL];
+        for r in acc {
+            VXORPD(r, r, r);
+        }
+        let next = Label::new();
+        LABEL(next);
+        for i in 0..UNROLL {
+            VADDPD(acc[i], acc[i], [array + i * 32]);
+        }
+        ADD(array, UNROLL * 32);
+        SUB(n, UNROLL * 4);
+        JNZ(next);
+        REDUCE_SUM(acc, f64);
+        RETURN(acc[0].xmm());
+    }
+}
+
+peach_fn! {
+    /// The same sum with the unroll factor chosen at run time: JIT mode, full Rust in the body.
+    #[target(x86_64::haswell)]
+    #[jit(unroll: usize)]
+    pub unsafe fn vector_sum_tuned(array: *const f64, n: usize) -> f64 {
+        let acc: Vec<Reg> = (0..unroll).map(|_| YMM()).collect();
+        for &r in &acc {
+            VXORPD(r, r, r);
+        }
+        let next = Label::new();
+        LABEL(next);
+        for (i, &r) in acc.iter().enumerate() {
+            VADDPD(r, r, [array + i * 32]);
+        }
+        ADD(array, unroll * 32);
+        SUB(n, unroll * 4);
+        JNZ(next);
+        REDUCE_SUM(acc, f64);
+        RETURN(acc[0].xmm());
+    }
+}
 
 pub fn main() {
     if let Err(e) = run() {
@@ -14,40 +59,41 @@ pub fn main() {
 }
 
 fn run() -> Result<(), Error> {
-    let sum_code = peach::kernels::vector_sum(Abi::host())?;
-    let dot_code = peach::kernels::dot_f32(Abi::host())?;
-    println!("{}", sum_code.listing());
+    println!("{VECTOR_SUM_LISTING}");
+    let dot_code = peach::kernels::dot_f32(Abi::host())?; // built with the builder API
     println!("{}", dot_code.listing());
-    println!(
-        "ISA extensions used: vector_sum {:?}, dot_f32 {:?}\n",
-        sum_code.extension_names(),
-        dot_code.extension_names()
-    );
+    println!("ISA extensions used by dot_f32: {:?}\n", dot_code.extension_names());
 
     let host = Target::native_x86_64();
-    if !(cfg!(target_arch = "x86_64") && host.has("AVX2") && host.has("FMA")) {
+    if !(cfg!(target_arch = "x86_64") && host.has_avx2() && host.has_fma3()) {
         println!("this machine cannot run AVX2+FMA code: the kernels were built and listed, not run");
         return Ok(());
     }
     #[cfg(target_arch = "x86_64")]
     {
         let data: Vec<f64> = (0..4096).map(|i| (i as f64) * 0.25 - 100.0).collect();
-        // SAFETY: the signature and ABI match the kernel, and this CPU has AVX2 and FMA.
-        let sum = unsafe { Kernel::<unsafe extern "C" fn(*const f64, usize) -> f64>::load(&sum_code)? };
-        let got = unsafe { (sum.get())(data.as_ptr(), data.len()) };
         let want: f64 = data.iter().sum();
-        println!("vector_sum of {} doubles: peach {got}, Rust {want}", data.len());
-        assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0), "vector_sum disagrees with Rust");
+        // SAFETY: `data` holds `len` doubles, a multiple of 16, and this CPU has AVX2.
+        let got = unsafe { vector_sum(data.as_ptr(), data.len()) };
+        println!("vector_sum (static) of {} doubles: peach {got}, Rust {want}", data.len());
+        assert_eq!(got, want, "vector_sum disagrees with Rust");
+        for unroll in [2, 4, 8] {
+            let k = vector_sum_tuned(unroll)?;
+            // SAFETY: as above; `len` is a multiple of 4 * unroll.
+            let got = unsafe { (k.get())(data.as_ptr(), data.len()) };
+            println!("vector_sum_tuned (JIT, unroll {unroll}): peach {got}");
+            assert_eq!(got, want, "vector_sum_tuned disagrees with Rust");
+        }
 
         let x: Vec<f32> = (0..4096).map(|i| ((i % 17) as f32) * 0.5 - 3.0).collect();
         let y: Vec<f32> = (0..4096).map(|i| ((i % 13) as f32) * 0.25 - 1.0).collect();
-        // SAFETY: as above.
+        // SAFETY: the signature and ABI match the kernel, and this CPU has AVX2 and FMA.
         let dot = unsafe { Kernel::<unsafe extern "C" fn(*const f32, *const f32, usize) -> f32>::load(&dot_code)? };
         let got = unsafe { (dot.get())(x.as_ptr(), y.as_ptr(), x.len()) };
         let want = x.iter().zip(&y).map(|(a, b)| (*a as f64) * (*b as f64)).sum::<f64>() as f32;
-        println!("dot_f32 of {} floats: peach {got}, Rust {want}", x.len());
+        println!("dot_f32 (builder) of {} floats: peach {got}, Rust {want}", x.len());
         assert!((got - want).abs() <= 1e-4 * want.abs().max(1.0), "dot_f32 disagrees with Rust");
-        println!("\nboth kernels agree with plain Rust");
+        println!("\nall kernels agree with plain Rust");
     }
     Ok(())
 }

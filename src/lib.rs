@@ -29,10 +29,49 @@
 //! # Ok::<(), peach::Error>(())
 //! ```
 
+//!
+//! ## `peach_fn!`
+//!
+//! ```
+//! use peach::prelude::*;
+//!
+//! peach_fn! {
+//!     /// `x * 3 + 1`, with an instruction chosen by the target.
+//!     #[target(x86_64::v3)]
+//!     pub fn three_x_plus_one(x: u64) -> u64 {
+//!         fn times3(r: Reg) {               // a custom instruction
+//!             LEA(r, [r + r * 2]);
+//!         }
+//!         times3(x);
+//!         if target.has_bmi2() { ADD(x, 1); } else { INC(x); }
+//!         RETURN(x);
+//!     }
+//! }
+//! # #[cfg(target_arch = "x86_64")]
+//! assert_eq!(three_x_plus_one(5), 16);
+//! ```
+//!
+//! The function's attributes: `#[target(x86_64::NAME)]` picks the target (`baseline`, `v2`,
+//! `v3`, `v4` or a microarchitecture such as `haswell`, `skylake_x`, `zen4`; baseline when
+//! absent); `#[jit(name: Type, ...)]` makes a JIT generator. Parameters are integers, `f32`,
+//! `f64` or raw pointers, and live in virtual registers named like them; so is the result.
+//!
+//! In the body, an upper-case call is an instruction (`VADDPD(a, b, c)`; AVX instructions also
+//! take the two-operand shorthand `VADDPD(a, b)`), `[base + index * scale + disp]` is a memory
+//! operand, and these are built in: `GP64()`, `GP32()`, `XMM()`, `YMM()`, `ZMM()`, `K()` (fresh
+//! virtual registers; `[YMM(); 4]` makes four), physical registers by name (`RAX`, `YMM3`),
+//! `Label::new()` and `LABEL(l)`, `RETURN(value)`, `LOAD_ARGUMENT(reg, param)`, `ALIGN(n)`,
+//! `REDUCE_SUM/MAX/MIN(regs, f32 | f64 | i32 | i64)`, `Constant::f64x4_splat(0.5)` and the other
+//! [`Constant`](core::ir::Constant) constructors, register views (`.xmm()`, `.ymm()`, `.r32()`),
+//! masks (`dst.mask(k).zeroing()`), rounding (`RN_SAE`, `SAE`), and `target.has_*()` queries.
+//! The generated items are the function, `NAME_LISTING` (its listing) and `NAME_CODE` (its
+//! machine code for this platform's calling convention).
+
 #![warn(missing_docs)]
 
 pub mod kernels;
 
+/// Writes an assembly kernel inline in Rust: see the crate documentation.
 pub use peach_macros::peach_fn;
 
 #[doc(hidden)]
@@ -56,6 +95,7 @@ pub use peach_runtime as runtime;
 /// Everything a kernel author needs, in one import.
 pub mod prelude {
     pub use peach_core::prelude::*;
+    /// Writes an assembly kernel inline in Rust: see the crate documentation.
     pub use peach_macros::peach_fn;
     pub use peach_runtime::Kernel;
 }

@@ -38,9 +38,22 @@ fn asm_block(cfg: TokenStream, symbol: &str, code: &CodeObject, format: Format) 
     }
     lines.push(format!("{name}:"));
     lines.extend(bytes_directives(code));
+    // In a module, so that the macro also works inside a function body.
+    let module = quote::format_ident!(
+        "{}_{}",
+        symbol,
+        match format {
+            Format::Elf => "elf",
+            Format::MachO => "macho",
+            Format::Coff => "coff",
+        }
+    );
     quote! {
         #cfg
-        ::peach::__private::global_asm!(#(#lines),*);
+        #[doc(hidden)]
+        mod #module {
+            ::peach::__private::global_asm!(#(#lines),*);
+        }
     }
 }
 
