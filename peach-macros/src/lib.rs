@@ -2,10 +2,10 @@
 //! register-allocated and assembled at compile time. Every mistake is a compile error at the
 //! token responsible.
 //!
-//! The macro runs in three steps: [`kernel`] reads the function (signature and attributes),
-//! [`eval`] interprets its body with peach-core's builder, and [`emit`] writes the machine code
+//! The macro runs in three steps: `kernel` reads the function (signature and attributes),
+//! `eval` interprets its body with peach-core's builder, and `emit` writes the machine code
 //! into the text section with `global_asm!`, plus the Rust function that calls it. In JIT mode
-//! ([`jit`]) the body becomes Rust code that builds the kernel when called. Use it through
+//! (`jit`) the body becomes Rust code that builds the kernel when called. Use it through
 //! the `peach` crate, whose documentation describes the language.
 
 mod emit;
