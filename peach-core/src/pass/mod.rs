@@ -23,7 +23,7 @@ use crate::target::Target;
 
 /// A function on its way through the pipeline: the user's instructions plus what the passes add
 /// (parameter moves, return moves). The user's operands are borrowed, not copied; added
-/// instructions keep theirs in `extra` (their `first` has [`Body::EXTRA`] set).
+/// instructions keep theirs in `extra` (their `first` has `Body::EXTRA` set).
 #[derive(Clone, Debug)]
 pub struct Body<'f> {
     /// Symbol name.
