@@ -14,6 +14,10 @@ peach_fn! {
         MOV(b, n);
         MOV(c, [p]);
         MOV(d, [p + 8]);
+        let n2 = GP64();
+        LOAD_ARGUMENT(n2, n);
+        SUB(a, n2);
+        ADD(a, n2);
         for i in 0..STEPS {
             if i % 2 == 0 {
                 double(a);
