@@ -40,3 +40,11 @@ fn isa_specific_runs() {
 fn pipelining_runs() {
     pipelining::main();
 }
+
+#[path = "../examples/fat_binary.rs"]
+mod fat_binary;
+
+#[test]
+fn fat_binary_runs() {
+    fat_binary::main();
+}

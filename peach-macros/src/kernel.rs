@@ -17,6 +17,14 @@ pub(crate) struct Kernel {
     pub target_name: String,
     /// JIT mode: the generation-time parameters.
     pub jit: Option<Vec<syn::PatType>>,
+    /// A fat binary: the targets, best first, and the fallback function.
+    pub variants: Option<Variants>,
+}
+
+/// `#[variants(x86_64::avx512, x86_64::haswell, x86_64::baseline, fallback = path)]`.
+pub(crate) struct Variants {
+    pub targets: Vec<(Target, String)>,
+    pub fallback: Option<syn::Path>,
 }
 
 impl Kernel {
@@ -24,6 +32,7 @@ impl Kernel {
         let mut target = Target::x86_64_baseline();
         let mut target_name = "x86-64".to_string();
         let mut jit = None;
+        let mut variants = None;
         let mut attrs = Vec::new();
         for attr in std::mem::take(&mut item.attrs) {
             if attr.path().is_ident("target") {
@@ -38,10 +47,7 @@ impl Kernel {
                 };
                 jit = Some(params);
             } else if attr.path().is_ident("variants") {
-                return Err(Error::new(
-                    attr.span(),
-                    "fat binaries (#[variants]) are not available yet: pick one target with #[target(...)]",
-                ));
+                variants = Some(parse_variants(&attr)?);
             } else {
                 attrs.push(attr);
             }
@@ -96,20 +102,57 @@ impl Kernel {
         if let Some(e) = errors {
             return Err(e);
         }
-        Ok(Kernel { item, attrs, params, ret, target, target_name, jit })
+        if let (Some(_), Some(_)) = (&jit, &variants) {
+            return Err(Error::new(
+                item.sig.ident.span(),
+                "JIT mode and #[variants] do not combine yet: build one JIT kernel per target",
+            ));
+        }
+        Ok(Kernel { item, attrs, params, ret, target, target_name, jit, variants })
     }
+}
+
+fn parse_variants(attr: &Attribute) -> syn::Result<Variants> {
+    use syn::punctuated::Punctuated;
+    let items = attr.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)?;
+    let mut out = Variants { targets: Vec::new(), fallback: None };
+    for item in items {
+        match item {
+            syn::Meta::Path(p) => out.targets.push(target_of(&p)?),
+            syn::Meta::NameValue(nv) if nv.path.is_ident("fallback") => match nv.value {
+                syn::Expr::Path(p) => out.fallback = Some(p.path),
+                other => return Err(Error::new(other.span(), "`fallback = path::to::function`")),
+            },
+            other => {
+                return Err(Error::new(
+                    other.span(),
+                    "expected a target such as `x86_64::haswell`, or `fallback = path`",
+                ));
+            }
+        }
+    }
+    if out.targets.is_empty() {
+        return Err(Error::new(attr.span(), "#[variants] needs at least one target"));
+    }
+    Ok(out)
 }
 
 /// `#[target(x86_64::haswell)]`, `#[target(x86_64::v3)]`, `#[target(x86_64::skylake_x)]`.
 fn parse_target(attr: &Attribute) -> syn::Result<(Target, String)> {
     let path: syn::Path = attr.parse_args()?;
+    target_of(&path)
+}
+
+fn target_of(path: &syn::Path) -> syn::Result<(Target, String)> {
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     let name = match segments.as_slice() {
         [arch, name] if arch == "x86_64" => name.clone(),
         _ => return Err(Error::new(path.span(), "expected a target such as `x86_64::haswell` or `x86_64::v3`")),
     };
     let name = match name.as_str() {
-        "baseline" => "x86-64".to_string(),
+        "baseline" | "sse2" => "x86-64".to_string(),
+        "avx2" => "x86-64-v3".to_string(),
+        "avx512" => "x86-64-v4".to_string(),
         "v2" | "v3" | "v4" => format!("x86-64-{name}"),
         other => other.replace('_', "-"),
     };

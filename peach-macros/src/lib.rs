@@ -30,6 +30,23 @@ fn expand(item: syn::ItemFn) -> syn::Result<proc_macro2::TokenStream> {
     if kernel.jit.is_some() {
         return jit::emit(&kernel);
     }
-    let built = eval::build(&kernel)?;
-    emit::emit(&kernel, &built)
+    if let Some(variants) = &kernel.variants {
+        let mut built = Vec::new();
+        let mut errors: Option<syn::Error> = None;
+        for (target, name) in &variants.targets {
+            match eval::build(&kernel, target) {
+                Ok(b) => built.push((name.clone(), b)),
+                Err(e) => match &mut errors {
+                    Some(all) => all.combine(e),
+                    None => errors = Some(e),
+                },
+            }
+        }
+        if let Some(e) = errors {
+            return Err(e);
+        }
+        return emit::emit_variants(&kernel, &built);
+    }
+    let built = eval::build(&kernel, &kernel.target)?;
+    emit::emit(&kernel, &kernel.item.sig.ident, &built, false)
 }

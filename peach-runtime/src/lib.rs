@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod dispatch;
 mod mem;
 
 use std::marker::PhantomData;

@@ -139,7 +139,7 @@ fn is_mnemonic(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-impl Eval<'_> {
+impl Eval {
     pub(crate) fn call(&mut self, c: &syn::ExprCall) -> Flow<Value> {
         let Expr::Path(p) = &*c.func else {
             return err(c.func.span(), "only named functions can be called in a static body");
@@ -330,7 +330,7 @@ impl Eval<'_> {
             (Value::Mem(mem), "bcst", []) => Ok(Value::Mem(mem.bcst())),
             (Value::Mem(mem), "sized", [Value::Int(n)]) => Ok(Value::Mem(mem.sized(u16::try_from(*n).unwrap_or(0)))),
             (Value::Array(items), "len", []) => Ok(Value::Int(items.len() as i128)),
-            (Value::Target, query, []) => match self.kernel.target.query(query) {
+            (Value::Target, query, []) => match self.f.target().query(query) {
                 Some(b) => Ok(Value::Bool(b)),
                 None => {
                     err(span, format!("`target.{query}()` is not a target query (try `has_avx2`, `has_fma3`, ...)"))

@@ -51,20 +51,19 @@ pub(crate) fn err<T>(span: Span, msg: impl std::fmt::Display) -> Flow<T> {
 
 /// The interpreter's state: the function being built, variables, and the span of every token
 /// that emitted something.
-pub(crate) struct Eval<'k> {
+pub(crate) struct Eval {
     pub f: Function,
-    pub kernel: &'k Kernel,
     scopes: Vec<HashMap<String, Value>>,
     spans: Vec<Span>,
     tags: HashMap<(usize, usize, usize, usize), u32>,
     steps: u64,
 }
 
-pub(crate) fn build(kernel: &Kernel) -> syn::Result<Built> {
+pub(crate) fn build(kernel: &Kernel, target: &peach_core::Target) -> syn::Result<Built> {
     let types: Vec<_> = kernel.params.iter().map(|p| p.1).collect();
     let sig = Signature::new(&types, kernel.ret);
-    let f = Function::new(kernel.item.sig.ident.to_string(), sig, kernel.target.clone());
-    let mut ev = Eval { f, kernel, scopes: vec![HashMap::new()], spans: Vec::new(), tags: HashMap::new(), steps: 0 };
+    let f = Function::new(kernel.item.sig.ident.to_string(), sig, target.clone());
+    let mut ev = Eval { f, scopes: vec![HashMap::new()], spans: Vec::new(), tags: HashMap::new(), steps: 0 };
     let fn_src = ev.tag(kernel.item.sig.ident.span());
     ev.f.set_location(fn_src);
     for (i, (name, _)) in kernel.params.iter().enumerate() {
@@ -104,7 +103,7 @@ fn combine(errors: Vec<Error>) -> Error {
     first
 }
 
-impl<'k> Eval<'k> {
+impl Eval {
     /// A source tag for the token at `span`.
     pub(crate) fn tag(&mut self, span: Span) -> Src {
         // One tag per place, so that messages can group what one token made.

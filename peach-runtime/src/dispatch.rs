@@ -1,0 +1,196 @@
+//! Run-time dispatch for fat binaries: a kernel with several ISA variants resolves once, on its
+//! first call, to the best variant the CPU (and operating system) supports, and later calls go
+//! straight to it through one atomic load.
+//!
+//! The features a variant needs are the ISA extensions its code uses, recorded by peach-core
+//! when it was assembled (iced-x86 CPUID feature names such as `AVX2` or `AVX512F`); detection is
+//! the standard library's `is_x86_feature_detected!`, which also checks that the OS enabled the
+//! register state. `PEACH_MAX_ISA` (or [`set_max_isa`]) caps the choice, so that every variant can
+//! be exercised on a machine that supports them all.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+
+/// One variant of a kernel: its target's name and the ISA extensions its code uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Variant {
+    /// The target it was built for (`haswell`, `x86-64-v4`, ...).
+    pub name: &'static str,
+    /// The extensions its code uses, as iced-x86 CPUID feature names.
+    pub required: &'static [&'static str],
+}
+
+const UNRESOLVED: usize = usize::MAX;
+const FALLBACK: usize = usize::MAX - 1;
+
+/// The dispatch state of one kernel: its variants and the function pointer calls go through.
+#[derive(Debug)]
+pub struct Dispatch {
+    variants: &'static [Variant],
+    resolver: AtomicPtr<()>,
+    target: AtomicPtr<()>,
+    active: AtomicUsize,
+}
+
+impl Dispatch {
+    /// The state before the first call: calls go to `resolver`.
+    pub const fn new(variants: &'static [Variant], resolver: *mut ()) -> Dispatch {
+        Dispatch {
+            variants,
+            resolver: AtomicPtr::new(resolver),
+            target: AtomicPtr::new(resolver),
+            active: AtomicUsize::new(UNRESOLVED),
+        }
+    }
+
+    /// The variants, best first.
+    pub fn variants(&self) -> &'static [Variant] {
+        self.variants
+    }
+
+    /// The variant calls go to, once resolved: `Some(name)`, `Some("fallback")`, or `None` before
+    /// the first call.
+    pub fn active(&self) -> Option<&'static str> {
+        match self.active.load(Ordering::Acquire) {
+            UNRESOLVED => None,
+            FALLBACK => Some("fallback"),
+            i => self.variants.get(i).map(|v| v.name),
+        }
+    }
+
+    /// The function pointer to call (the resolver until the first call resolves it).
+    #[inline(always)]
+    pub fn pointer(&self) -> *mut () {
+        self.target.load(Ordering::Relaxed)
+    }
+
+    /// The best variant this CPU runs within the cap, if any.
+    pub fn choose(&self) -> Option<usize> {
+        self.variants.iter().position(|v| runs_here(v.required))
+    }
+
+    /// Sends later calls to `f`, which implements variant `index` (`None`: the fallback).
+    pub fn install(&self, f: *mut (), index: Option<usize>) {
+        self.active.store(index.unwrap_or(FALLBACK), Ordering::Release);
+        self.target.store(f, Ordering::Release);
+    }
+
+    /// Forgets the choice: the next call resolves again (after [`set_max_isa`], for example).
+    pub fn reset(&self) {
+        self.active.store(UNRESOLVED, Ordering::Release);
+        self.target.store(self.resolver.load(Ordering::Relaxed), Ordering::Release);
+    }
+}
+
+/// Extensions every x86-64 CPU has.
+const BASELINE: &[&str] = &[
+    "INTEL8086",
+    "INTEL186",
+    "INTEL286",
+    "INTEL386",
+    "INTEL486",
+    "X64",
+    "CPUID",
+    "TSC",
+    "CMOV",
+    "CX8",
+    "FPU",
+    "FPU287",
+    "FPU387",
+    "FXSR",
+    "MMX",
+    "SSE",
+    "SSE2",
+    "SYSCALL",
+    "SEP",
+    "PAUSE",
+    "MULTIBYTENOP",
+    "CLFSH",
+];
+const V2: &[&str] = &["CMPXCHG16B", "POPCNT", "SSE3", "SSSE3", "SSE4_1", "SSE4_2"];
+const V3: &[&str] = &["AVX", "AVX2", "BMI1", "BMI2", "F16C", "FMA", "LZCNT", "MOVBE", "XSAVE"];
+
+/// Whether the running CPU and OS support an extension (iced-x86 CPUID feature name).
+/// Unknown names answer `false`, so that a variant peach cannot vouch for is never chosen.
+pub fn detected(feature: &str) -> bool {
+    if BASELINE.contains(&feature) {
+        return cfg!(target_arch = "x86_64");
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! table {
+            ($($name:literal => $std:tt),* $(,)?) => {
+                match feature {
+                    $($name => std::arch::is_x86_feature_detected!($std),)*
+                    _ => false,
+                }
+            };
+        }
+        table! {
+            "CMPXCHG16B" => "cmpxchg16b", "POPCNT" => "popcnt", "SSE3" => "sse3", "SSSE3" => "ssse3",
+            "SSE4_1" => "sse4.1", "SSE4_2" => "sse4.2", "SSE4A" => "sse4a", "AVX" => "avx", "AVX2" => "avx2",
+            "BMI1" => "bmi1", "BMI2" => "bmi2", "F16C" => "f16c", "FMA" => "fma", "LZCNT" => "lzcnt",
+            "MOVBE" => "movbe", "XSAVE" => "xsave", "AES" => "aes", "PCLMULQDQ" => "pclmulqdq", "SHA" => "sha",
+            "ADX" => "adx", "RDRAND" => "rdrand", "RDSEED" => "rdseed", "TBM" => "tbm", "GFNI" => "gfni",
+            "VAES" => "vaes", "VPCLMULQDQ" => "vpclmulqdq", "AVX512F" => "avx512f", "AVX512CD" => "avx512cd",
+            "AVX512BW" => "avx512bw", "AVX512DQ" => "avx512dq", "AVX512VL" => "avx512vl",
+            "AVX512_IFMA" => "avx512ifma", "AVX512_VBMI" => "avx512vbmi", "AVX512_VBMI2" => "avx512vbmi2",
+            "AVX512_VNNI" => "avx512vnni", "AVX512_BITALG" => "avx512bitalg",
+            "AVX512_VPOPCNTDQ" => "avx512vpopcntdq", "AVX512_BF16" => "avx512bf16",
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Levels for the cap, from the lowest.
+const LEVELS: &[(&str, &[&str])] = &[("baseline", BASELINE), ("v2", V2), ("avx2", V3)];
+const NO_CAP: u8 = u8::MAX;
+const UNREAD: u8 = u8::MAX - 1;
+
+static CAP: AtomicU8 = AtomicU8::new(UNREAD);
+
+fn level_of(name: &str) -> Option<u8> {
+    match name.to_ascii_lowercase().as_str() {
+        "baseline" | "sse2" | "x86-64" => Some(0),
+        "v2" | "sse4.2" | "x86-64-v2" => Some(1),
+        "avx2" | "v3" | "x86-64-v3" => Some(2),
+        "avx512" | "v4" | "x86-64-v4" | "none" | "" => Some(NO_CAP),
+        _ => None,
+    }
+}
+
+/// Caps the variants dispatch may choose: `Some("baseline")` (SSE2), `Some("v2")`,
+/// `Some("avx2")` or `None` (anything the CPU has). Returns `false` for an unknown level. Kernels
+/// already resolved keep their choice until their dispatch is [`Dispatch::reset`].
+pub fn set_max_isa(level: Option<&str>) -> bool {
+    match level.map(level_of) {
+        Some(None) => false,
+        Some(Some(l)) => {
+            CAP.store(l, Ordering::Release);
+            true
+        }
+        None => {
+            CAP.store(NO_CAP, Ordering::Release);
+            true
+        }
+    }
+}
+
+/// The cap in force: [`set_max_isa`], else the `PEACH_MAX_ISA` environment variable.
+fn cap() -> u8 {
+    static ENV: OnceLock<u8> = OnceLock::new();
+    match CAP.load(Ordering::Acquire) {
+        UNREAD => *ENV.get_or_init(|| std::env::var("PEACH_MAX_ISA").ok().and_then(|v| level_of(&v)).unwrap_or(NO_CAP)),
+        l => l,
+    }
+}
+
+/// Whether code needing `required` runs here within the cap.
+pub fn runs_here(required: &[&str]) -> bool {
+    let cap = cap();
+    let within = |f: &str| cap == NO_CAP || LEVELS.iter().take(cap as usize + 1).any(|(_, set)| set.contains(&f));
+    required.iter().all(|f| within(f) && detected(f))
+}

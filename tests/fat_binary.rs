@@ -1,0 +1,165 @@
+//! Fat binaries: every variant runs and is correct, the features each needs are those its code
+//! uses, concurrent first calls agree, and the fallback runs when no variant fits.
+#![cfg(target_arch = "x86_64")]
+
+use std::sync::{Barrier, Mutex};
+
+use peach::prelude::*;
+use peach::runtime::dispatch;
+
+/// The cap is global: tests that set it, or that depend on the choice, take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+peach_fn! {
+    /// `x * k`, 8 lanes at a time when the target has AVX, 4 otherwise.
+    #[variants(x86_64::avx512, x86_64::haswell, x86_64::baseline)]
+    pub unsafe fn scale(p: *mut f32, n: usize, k: f32) {
+        let wide = target.has_avx();
+        let kv = if wide { YMM() } else { XMM() };
+        if wide { VBROADCASTSS(kv, k.xmm()); } else { MOVAPS(kv, k); SHUFPS(kv, kv, 0); }
+        let top = Label::new();
+        LABEL(top);
+        if target.has_avx512f() {
+            let v = ZMM();
+            let kz = ZMM();
+            VBROADCASTSS(kz, k.xmm());
+            VMULPS(v, kz, [p]);
+            VMOVUPS([p], v);
+            ADD(p, 64);
+            SUB(n, 16);
+        } else if wide {
+            let v = YMM();
+            VMULPS(v, kv, [p]);
+            VMOVUPS([p], v);
+            ADD(p, 32);
+            SUB(n, 8);
+        } else {
+            let v = XMM();
+            MOVUPS(v, [p]);
+            MULPS(v, kv);
+            MOVUPS([p], v);
+            ADD(p, 16);
+            SUB(n, 4);
+        }
+        JNZ(top);
+    }
+}
+
+fn scale_in_rust(p: &mut [f32], k: f32) {
+    for x in p {
+        *x *= k;
+    }
+}
+
+peach_fn! {
+    /// Only an AVX-512 build, and a Rust fallback for every other CPU.
+    #[variants(x86_64::avx512, fallback = add_one_in_rust)]
+    unsafe fn add_one(x: u64) -> u64 {
+        let k = K();
+        KMOVW(k, x.r32()); // an AVX-512 instruction, so that the variant needs AVX-512
+        ADD(x, 1);
+        RETURN(x);
+    }
+}
+
+unsafe fn add_one_in_rust(x: u64) -> u64 {
+    x + 1
+}
+
+peach_fn! {
+    #[variants(x86_64::haswell, x86_64::baseline)]
+    unsafe fn twice(x: u64) -> u64 {
+        if target.has_bmi2() {
+            let t = GP64();
+            MOV(t, 1);
+            SHLX(x, x, t);
+        } else {
+            SHL(x, 1);
+        }
+        RETURN(x);
+    }
+}
+
+#[test]
+fn every_variant_runs_and_is_correct() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let data: Vec<f32> = (0..64).map(|i| i as f32 - 20.5).collect();
+    let mut want = data.clone();
+    scale_in_rust(&mut want, 1.5);
+    type Variant = unsafe fn(*mut f32, usize, f32);
+    let variants: [(&str, Variant); 3] =
+        [("x86-64-v4", scale_x86_64_v4), ("haswell", scale_haswell), ("x86-64", scale_x86_64)];
+    for (i, (name, f)) in variants.iter().enumerate() {
+        let v = SCALE_DISPATCH.variants()[i];
+        assert_eq!(v.name, *name);
+        if !dispatch::runs_here(v.required) {
+            eprintln!("skipped the {name} variant: this CPU lacks {:?}", v.required);
+            continue;
+        }
+        let mut got = data.clone();
+        unsafe { f(got.as_mut_ptr(), got.len(), 1.5) };
+        assert_eq!(got, want, "{name}");
+    }
+    // And through dispatch, capped at each level.
+    for cap in [Some("baseline"), Some("avx2"), None] {
+        dispatch::set_max_isa(cap);
+        SCALE_DISPATCH.reset();
+        let mut got = data.clone();
+        unsafe { scale(got.as_mut_ptr(), got.len(), 1.5) };
+        assert_eq!(got, want, "cap {cap:?}: {:?}", SCALE_DISPATCH.active());
+        if cap == Some("baseline") {
+            assert_eq!(SCALE_DISPATCH.active(), Some("x86-64"));
+        }
+    }
+    dispatch::set_max_isa(None);
+    SCALE_DISPATCH.reset();
+}
+
+#[test]
+fn required_features_are_the_ones_the_code_uses() {
+    let v = SCALE_DISPATCH.variants();
+    let has = |i: usize, f: &str| v[i].required.contains(&f);
+    assert!(has(0, "AVX512F") && has(0, "AVX"), "{:?}", v[0]);
+    assert!(has(1, "AVX") && !has(1, "AVX512F") && !has(1, "FMA"), "{:?}", v[1]);
+    assert!(has(2, "SSE") && !has(2, "AVX"), "{:?}", v[2]);
+    // The baseline variant of `twice` uses no BMI2; the Haswell one does.
+    assert!(TWICE_DISPATCH.variants()[0].required.contains(&"BMI2"));
+    assert!(!TWICE_DISPATCH.variants()[1].required.contains(&"BMI2"));
+}
+
+#[test]
+fn concurrent_first_calls_agree() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    TWICE_DISPATCH.reset();
+    let barrier = Barrier::new(16);
+    let results: Vec<(u64, Option<&str>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16u64)
+            .map(|i| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    let r = unsafe { twice(i) };
+                    (r - 2 * i, TWICE_DISPATCH.active())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(results.iter().all(|r| r.0 == 0), "{results:?}");
+    let first = results[0].1;
+    assert!(first.is_some() && results.iter().all(|r| r.1 == first), "{results:?}");
+}
+
+#[test]
+fn fallback_runs_when_no_variant_fits() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    dispatch::set_max_isa(Some("avx2"));
+    ADD_ONE_DISPATCH.reset();
+    assert_eq!(unsafe { add_one(41) }, 42);
+    assert_eq!(ADD_ONE_DISPATCH.active(), Some("fallback"));
+    dispatch::set_max_isa(None);
+    ADD_ONE_DISPATCH.reset();
+    assert_eq!(unsafe { add_one(41) }, 42);
+    let expected = if dispatch::runs_here(ADD_ONE_DISPATCH.variants()[0].required) { "x86-64-v4" } else { "fallback" };
+    assert_eq!(ADD_ONE_DISPATCH.active(), Some(expected));
+}
