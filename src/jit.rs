@@ -19,7 +19,8 @@ fn with<T>(op: impl FnOnce(&mut Function) -> T) -> Option<T> {
     ACTIVE.with(|a| a.borrow_mut().last_mut().map(op))
 }
 
-/// Builds, compiles and loads a kernel: `body` receives the parameters' registers.
+/// Builds, compiles and loads a kernel: `body` receives the parameters' registers. With several
+/// targets (a fat binary), the first whose code runs on this CPU (within `PEACH_MAX_ISA`) wins.
 ///
 /// # Safety
 ///
@@ -28,12 +29,17 @@ pub unsafe fn jit<F: Copy>(
     name: &str,
     params: &[Type],
     ret: Option<Type>,
-    target: Result<Target, Error>,
-    body: impl FnOnce(&[Reg]),
+    targets: &[&str],
+    body: &dyn Fn(&[Reg]),
 ) -> Result<Kernel<F>, Error> {
-    let code = build(name, params, ret, target?, body)?;
-    // SAFETY: by this function's contract.
-    unsafe { Kernel::load(&code) }
+    for t in targets {
+        let code = build(name, params, ret, Target::x86_64(t)?, body)?;
+        if targets.len() == 1 || peach_runtime::dispatch::runs_here(&code.extension_names()) {
+            // SAFETY: by this function's contract.
+            return unsafe { Kernel::load(&code) };
+        }
+    }
+    Err(Error::new(ErrorKind::NotInTarget, format!("no variant of `{name}` runs on this CPU ({})", targets.join(", "))))
 }
 
 /// Builds and compiles a kernel for the host's convention, without loading it.

@@ -163,3 +163,34 @@ fn fallback_runs_when_no_variant_fits() {
     let expected = if dispatch::runs_here(ADD_ONE_DISPATCH.variants()[0].required) { "x86-64-v4" } else { "fallback" };
     assert_eq!(ADD_ONE_DISPATCH.active(), Some(expected));
 }
+
+peach_fn! {
+    /// A JIT fat binary: `x << shift`, with BMI2's SHLX where the target has it.
+    #[variants(x86_64::haswell, x86_64::baseline)]
+    #[jit(shift: u64)]
+    unsafe fn shift_left(x: u64) -> u64 {
+        if target.has_bmi2() {
+            let t = GP64();
+            MOV(t, shift);
+            SHLX(x, x, t);
+        } else {
+            SHL(x, shift as i32);
+        }
+        RETURN(x);
+    }
+}
+
+#[test]
+fn jit_fat_binaries_pick_a_variant_when_built() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    dispatch::set_max_isa(Some("baseline"));
+    let plain = shift_left(3).unwrap();
+    dispatch::set_max_isa(None);
+    let best = shift_left(3).unwrap();
+    for k in [&plain, &best] {
+        assert_eq!(unsafe { (k.get())(5) }, 40);
+    }
+    if dispatch::detected("BMI2") {
+        assert_ne!(plain.bytes(), best.bytes(), "the capped build avoids BMI2");
+    }
+}

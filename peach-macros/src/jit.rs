@@ -155,7 +155,10 @@ pub(crate) fn emit(kernel: &Kernel) -> syn::Result<TokenStream> {
     let mut body = item.block.clone();
     Rewrite { local_fns: Vec::new() }.visit_block_mut(&mut body);
     let stmts = &body.stmts;
-    let target = &kernel.target_name;
+    let targets: Vec<String> = match &kernel.variants {
+        Some(v) => v.targets.iter().map(|t| t.1.clone()).collect(),
+        None => vec![kernel.target_name.clone()],
+    };
     let name_str = name.to_string();
     Ok(quote! {
         #(#attrs)*
@@ -167,7 +170,7 @@ pub(crate) fn emit(kernel: &Kernel) -> syn::Result<TokenStream> {
             use ::peach::prelude::*;
             // SAFETY: the kernel's type is made from its own signature, in the host's C convention.
             unsafe {
-                ::peach::__private::jit(#name_str, &[#(#types),*], #ret, ::peach::Target::x86_64(#target), |__peach_params| {
+                ::peach::__private::jit(#name_str, &[#(#types),*], #ret, &[#(#targets),*], &|__peach_params: &[::peach::prelude::Reg]| {
                     #(#bind_params)*
                     #(#stmts)*
                 })

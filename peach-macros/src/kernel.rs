@@ -102,10 +102,12 @@ impl Kernel {
         if let Some(e) = errors {
             return Err(e);
         }
-        if let (Some(_), Some(_)) = (&jit, &variants) {
+        if let (Some(_), Some(v)) = (&jit, &variants)
+            && let Some(f) = &v.fallback
+        {
             return Err(Error::new(
-                item.sig.ident.span(),
-                "JIT mode and #[variants] do not combine yet: build one JIT kernel per target",
+                f.span(),
+                "a JIT fat binary has no fallback: it returns an error when no variant runs here",
             ));
         }
         Ok(Kernel { item, attrs, params, ret, target, target_name, jit, variants })
