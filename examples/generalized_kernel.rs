@@ -42,6 +42,20 @@ fn vector_op(op: IntOp, bits: u32) -> Result<CodeObject, Error> {
     f.compile(Abi::host())
 }
 
+/// Runs a kernel on `a` and `b` and compares with `op` applied lane by lane in Rust.
+#[cfg(target_arch = "x86_64")]
+fn check<T: Copy + Default + PartialEq + std::fmt::Debug>(
+    k: &Kernel<unsafe extern "C" fn(*const u8, *const u8, *mut u8, usize)>,
+    a: &[T],
+    b: &[T],
+    op: fn(T, T) -> T,
+) {
+    let mut c = vec![T::default(); a.len()];
+    unsafe { (k.get())(a.as_ptr().cast(), b.as_ptr().cast(), c.as_mut_ptr().cast(), a.len()) };
+    let want: Vec<T> = a.iter().zip(b).map(|(x, y)| op(*x, *y)).collect();
+    assert_eq!(c, want);
+}
+
 pub fn main() {
     for op in [IntOp::Add, IntOp::Sub] {
         for bits in [32, 64] {
@@ -59,31 +73,19 @@ pub fn main() {
                 if bits == 32 {
                     let a: Vec<i32> = (0..n).map(|i| i * 1_000_003 - 7).collect();
                     let b: Vec<i32> = (0..n).map(|i| i32::MAX - i * 3).collect();
-                    let mut c = vec![0i32; n as usize];
-                    unsafe { (k.get())(a.as_ptr().cast(), b.as_ptr().cast(), c.as_mut_ptr().cast(), n as usize) };
-                    let want: Vec<i32> = a
-                        .iter()
-                        .zip(&b)
-                        .map(|(x, y)| match op {
-                            IntOp::Add => x.wrapping_add(*y),
-                            IntOp::Sub => x.wrapping_sub(*y),
-                        })
-                        .collect();
-                    assert_eq!(c, want, "{op:?} {bits}");
+                    let f = match op {
+                        IntOp::Add => i32::wrapping_add,
+                        IntOp::Sub => i32::wrapping_sub,
+                    };
+                    check(&k, &a, &b, f);
                 } else {
                     let a: Vec<i64> = (0..n as i64).map(|i| i * 1_000_000_007 - 7).collect();
                     let b: Vec<i64> = (0..n as i64).map(|i| i64::MIN + i * 3).collect();
-                    let mut c = vec![0i64; n as usize];
-                    unsafe { (k.get())(a.as_ptr().cast(), b.as_ptr().cast(), c.as_mut_ptr().cast(), n as usize) };
-                    let want: Vec<i64> = a
-                        .iter()
-                        .zip(&b)
-                        .map(|(x, y)| match op {
-                            IntOp::Add => x.wrapping_add(*y),
-                            IntOp::Sub => x.wrapping_sub(*y),
-                        })
-                        .collect();
-                    assert_eq!(c, want, "{op:?} {bits}");
+                    let f = match op {
+                        IntOp::Add => i64::wrapping_add,
+                        IntOp::Sub => i64::wrapping_sub,
+                    };
+                    check(&k, &a, &b, f);
                 }
                 println!("vector_{op:?}_{bits}: checked against Rust\n");
             }

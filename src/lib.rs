@@ -66,6 +66,12 @@
 //! masks (`dst.mask(k).zeroing()`), rounding (`RN_SAE`, `SAE`), and `target.has_*()` queries.
 //! The generated items are the function, `NAME_LISTING` (its listing) and `NAME_CODE` (its
 //! machine code for this platform's calling convention).
+//!
+//! `#[variants(x86_64::avx512, x86_64::haswell, x86_64::baseline, fallback = path)]` makes a fat
+//! binary: the body is evaluated and assembled once per target, each variant is also a function
+//! of its own (`NAME_HASWELL`-style names in lower case: `dot_haswell`), and `NAME_DISPATCH`
+//! ([`runtime::dispatch::Dispatch`]) lists them and the one the CPU runs. With `#[jit(...)]` as
+//! well, the JIT function builds the best variant the CPU runs.
 
 #![warn(missing_docs)]
 
