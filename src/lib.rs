@@ -75,6 +75,9 @@
 
 #![warn(missing_docs)]
 
+// The code `peach_fn!` generates names `::peach`, which must resolve inside this crate too.
+extern crate self as peach;
+
 pub mod kernels;
 
 /// Writes an assembly kernel inline in Rust: see the crate documentation.

@@ -1,5 +1,10 @@
-//! Ready-made kernels, written with the builder API. They are small, real and tested, and they
-//! double as examples of how peach code reads.
+//! Ready-made kernels. They are small, real and tested, and they double as examples of how peach
+//! code reads: the streaming kernels in [`streaming`] are `peach_fn!` fat binaries, the two
+//! below use the builder API.
+
+pub mod streaming;
+
+pub use streaming::add_i32;
 
 use peach_core::prelude::*;
 

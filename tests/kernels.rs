@@ -1,0 +1,68 @@
+//! The streaming kernels of `peach::kernels`, every variant this CPU runs, against plain Rust.
+#![cfg(target_arch = "x86_64")]
+
+use peach::kernels::streaming::*;
+use peach::prelude::*;
+use peach::runtime::dispatch;
+
+#[test]
+fn dot_f32_every_variant() {
+    let x: Vec<f32> = (0..4096).map(|i| ((i * 7) % 23) as f32 * 0.25 - 2.0).collect();
+    let y: Vec<f32> = (0..4096).map(|i| ((i * 5) % 17) as f32 * 0.5 - 4.0).collect();
+    let want: f64 = x.iter().zip(&y).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+    type Dot = unsafe fn(*const f32, *const f32, usize) -> f32;
+    let variants: [Dot; 3] = [dot_f32_x86_64_v4, dot_f32_haswell, dot_f32_x86_64];
+    for (v, f) in DOT_F32_DISPATCH.variants().iter().zip(variants) {
+        if !dispatch::runs_here(v.required) {
+            eprintln!("skipped the {} variant", v.name);
+            continue;
+        }
+        for n in [64, 128, 1024, 4096] {
+            let got = unsafe { f(x.as_ptr(), y.as_ptr(), n) };
+            let want_n: f64 = x[..n].iter().zip(&y[..n]).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+            assert!((got as f64 - want_n).abs() <= 1e-3 * want_n.abs().max(1.0), "{} n={n}: {got} vs {want_n}", v.name);
+        }
+    }
+    let got = unsafe { dot_f32(x.as_ptr(), y.as_ptr(), x.len()) };
+    assert!((got as f64 - want).abs() <= 1e-3 * want.abs().max(1.0));
+}
+
+#[test]
+fn sum_f64_every_setting() {
+    if !Target::native_x86_64().has_avx2() {
+        eprintln!("skipped: no AVX2");
+        return;
+    }
+    let data: Vec<f64> = (0..8192).map(|i| (i % 101) as f64 - 50.0).collect();
+    for unroll in [1, 2, 4, 8] {
+        for prefetch in [0, 512, 2048] {
+            let k = sum_f64(unroll, prefetch).unwrap_or_else(|e| panic!("{e}"));
+            for n in [8 * unroll, 64 * unroll, 8192 / (8 * unroll) * 8 * unroll] {
+                let got = unsafe { (k.get())(data.as_ptr(), n) };
+                assert_eq!(got, data[..n].iter().sum::<f64>(), "unroll {unroll} prefetch {prefetch} n {n}");
+            }
+        }
+    }
+}
+
+#[test]
+fn add_i32_pipelined() {
+    let host = Target::native_x86_64();
+    let a: Vec<i32> = (0..2048).map(|i: i32| i.wrapping_mul(1_234_567)).collect();
+    let b: Vec<i32> = (0..2048).map(|i| i32::MIN + i * 3).collect();
+    let want: Vec<i32> = a.iter().zip(&b).map(|(x, y)| x.wrapping_add(*y)).collect();
+    for target in [Target::x86_64_v4(), Target::x86_64_v3()] {
+        let code = peach::kernels::add_i32(target.clone()).unwrap();
+        if !code.extensions().is_subset(host.extensions()) {
+            eprintln!("skipped {}", target.name());
+            continue;
+        }
+        let k =
+            unsafe { Kernel::<unsafe extern "C" fn(*const i32, *const i32, *mut i32, usize)>::load(&code).unwrap() };
+        for n in [128, 1024, 2048] {
+            let mut c = vec![0; n];
+            unsafe { (k.get())(a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), n) };
+            assert_eq!(c, want[..n], "{} n={n}", target.name());
+        }
+    }
+}
