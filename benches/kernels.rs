@@ -376,8 +376,8 @@ mod bench {
     fn write_table(rows: &[Row]) {
         let mut md = String::from(
             "# Benchmarks\n\nMade by `cargo bench --bench kernels` (which rewrites this file) on an AMD Zen 5 VM core.\n\
-             Cycles per element (cpe) from the TSC calibrated against a chain of dependent adds; ns per element in\n\
-             parentheses; minimum of 21 trials. Limits on this core: 0.0625 cpe for dot, sum and add (L1).\n\n\
+             Cycles per element (cpe) from the TSC calibrated against a chain of dependent adds, and ns per\n\
+             element; minimum of 21 trials. Limits on this core: 0.0625 cpe for dot, sum and add (L1).\n\n\
              | kernel | implementation | size | cpe | ns/element |\n| --- | --- | --- | --- | --- |\n",
         );
         for r in rows {
