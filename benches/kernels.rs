@@ -202,6 +202,53 @@ mod bench {
         }
     }
 
+    // ---- competitors: f64 exp ----
+
+    pub fn exp_std(x: &[f64], y: &mut [f64]) {
+        for (a, b) in x.iter().zip(y.iter_mut()) {
+            *b = a.exp();
+        }
+    }
+
+    pub fn exp_libm(x: &[f64], y: &mut [f64]) {
+        for (a, b) in x.iter().zip(y.iter_mut()) {
+            *b = libm::exp(*a);
+        }
+    }
+
+    /// The same algorithm as peach's `exp_f64`, in AVX-512 intrinsics.
+    #[target_feature(enable = "avx512f")]
+    pub fn exp_intrinsics(x: &[f64], y: &mut [f64]) {
+        unsafe {
+            let shifter = _mm512_set1_pd(6755399441055744.0);
+            let mut coeffs = [1.0f64; 14];
+            let mut f = 1.0;
+            for k in 1..14 {
+                f /= k as f64;
+                coeffs[13 - k] = f;
+            }
+            for i in (0..x.len()).step_by(8) {
+                let mut t = _mm512_loadu_pd(x.as_ptr().add(i));
+                t = _mm512_max_pd(_mm512_set1_pd(-746.0), t);
+                t = _mm512_min_pd(_mm512_set1_pd(710.0), t);
+                let k = _mm512_fmadd_pd(t, _mm512_set1_pd(1.4426950408889634), shifter);
+                let nf = _mm512_sub_pd(k, shifter);
+                let mut r = _mm512_fnmadd_pd(nf, _mm512_set1_pd(0.6931471805599453), t);
+                r = _mm512_fnmadd_pd(nf, _mm512_set1_pd(2.3190468138462996e-17), r);
+                let mut p = _mm512_set1_pd(coeffs[0]);
+                for c in &coeffs[1..] {
+                    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(*c));
+                }
+                let nb = _mm512_sub_epi64(_mm512_castpd_si512(k), _mm512_set1_epi64(0x4338000000000000 - 2048));
+                let h = _mm512_srli_epi64::<1>(nb);
+                let s2 = _mm512_slli_epi64::<52>(_mm512_sub_epi64(_mm512_sub_epi64(nb, h), _mm512_set1_epi64(1)));
+                let s1 = _mm512_slli_epi64::<52>(_mm512_sub_epi64(h, _mm512_set1_epi64(1)));
+                p = _mm512_mul_pd(_mm512_mul_pd(p, _mm512_castsi512_pd(s1)), _mm512_castsi512_pd(s2));
+                _mm512_storeu_pd(y.as_mut_ptr().add(i), p);
+            }
+        }
+    }
+
     pub struct Row {
         pub kernel: &'static str,
         pub implementation: String,
@@ -364,7 +411,44 @@ mod bench {
             );
         }
 
-        for kernel in ["dot", "sum", "add"] {
+        for size in [2048usize, 32 * 1024] {
+            let x = Aligned::new(size, |i| -700.0 + 1400.0 * ((i * 7919) % size) as f64 / size as f64);
+            let mut y = Aligned::new(size + 32, |_| 0.0f64);
+            let xs = x.slice();
+            let ys = &mut y.slice_mut()[16..size + 16];
+            report(
+                &mut rows,
+                "exp",
+                "std",
+                size,
+                measure(&clock, size, || exp_std(black_box(xs), black_box(&mut *ys))),
+            );
+            report(
+                &mut rows,
+                "exp",
+                "libm",
+                size,
+                measure(&clock, size, || exp_libm(black_box(xs), black_box(&mut *ys))),
+            );
+            report(
+                &mut rows,
+                "exp",
+                "intrinsics",
+                size,
+                measure(&clock, size, || unsafe { exp_intrinsics(black_box(xs), black_box(&mut *ys)) }),
+            );
+            report(
+                &mut rows,
+                "exp",
+                "peach",
+                size,
+                measure(&clock, size, || unsafe {
+                    peach::kernels::elementary::exp_f64(black_box(xs).as_ptr(), ys.as_mut_ptr(), size)
+                }),
+            );
+        }
+
+        for kernel in ["dot", "sum", "add", "exp"] {
             let l1: Vec<&Row> = rows.iter().filter(|r| r.kernel == kernel && r.size <= 2048).collect();
             let peach = l1.iter().find(|r| r.implementation == "peach").map_or(f64::NAN, |r| r.cpe);
             let best = l1.iter().filter(|r| r.implementation != "peach").map(|r| r.cpe).fold(f64::MAX, f64::min);
@@ -377,7 +461,8 @@ mod bench {
         let mut md = String::from(
             "# Benchmarks\n\nMade by `cargo bench --bench kernels` (which rewrites this file) on an AMD Zen 5 VM core.\n\
              Cycles per element (cpe) from the TSC calibrated against a chain of dependent adds, and ns per\n\
-             element; minimum of 21 trials. Limits on this core: 0.0625 cpe for dot, sum and add (L1).\n\n\
+             element; minimum of 21 trials. Limits on this core: 0.0625 cpe for dot, sum and add (L1); about\n\
+             1.0 cpe for exp (FMA-port bound of the algorithm).\n\n\
              | kernel | implementation | size | cpe | ns/element |\n| --- | --- | --- | --- | --- |\n",
         );
         for r in rows {

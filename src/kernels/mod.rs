@@ -2,6 +2,7 @@
 //! code reads: the streaming kernels in [`streaming`] are `peach_fn!` fat binaries, the two
 //! below use the builder API.
 
+pub mod elementary;
 pub mod streaming;
 
 pub use streaming::add_i32;
