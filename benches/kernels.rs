@@ -231,9 +231,9 @@ mod bench {
                 let mut t = _mm512_loadu_pd(x.as_ptr().add(i));
                 t = _mm512_max_pd(_mm512_set1_pd(-746.0), t);
                 t = _mm512_min_pd(_mm512_set1_pd(710.0), t);
-                let k = _mm512_fmadd_pd(t, _mm512_set1_pd(1.4426950408889634), shifter);
+                let k = _mm512_fmadd_pd(t, _mm512_set1_pd(std::f64::consts::LOG2_E), shifter);
                 let nf = _mm512_sub_pd(k, shifter);
-                let mut r = _mm512_fnmadd_pd(nf, _mm512_set1_pd(0.6931471805599453), t);
+                let mut r = _mm512_fnmadd_pd(nf, _mm512_set1_pd(std::f64::consts::LN_2), t);
                 r = _mm512_fnmadd_pd(nf, _mm512_set1_pd(2.3190468138462996e-17), r);
                 let mut p = _mm512_set1_pd(coeffs[0]);
                 for c in &coeffs[1..] {
