@@ -249,6 +249,52 @@ mod bench {
         }
     }
 
+    // ---- competitors: f64 ln ----
+
+    pub fn ln_std(x: &[f64], y: &mut [f64]) {
+        for (a, b) in x.iter().zip(y.iter_mut()) {
+            *b = a.ln();
+        }
+    }
+
+    pub fn ln_libm(x: &[f64], y: &mut [f64]) {
+        for (a, b) in x.iter().zip(y.iter_mut()) {
+            *b = libm::log(*a);
+        }
+    }
+
+    /// The same algorithm as peach's `ln_f64`, in AVX-512 intrinsics.
+    #[target_feature(enable = "avx512f")]
+    pub fn ln_intrinsics(x: &[f64], y: &mut [f64]) {
+        unsafe {
+            let mut coeffs = [0.0f64; 12];
+            for (i, c) in coeffs.iter_mut().enumerate() {
+                *c = 2.0 / (25.0 - 2.0 * i as f64);
+            }
+            for i in (0..x.len()).step_by(8) {
+                let v = _mm512_loadu_pd(x.as_ptr().add(i));
+                let m = _mm512_getmant_pd::<_MM_MANT_NORM_P75_1P5, _MM_MANT_SIGN_NAN>(v);
+                let e = _mm512_sub_pd(_mm512_getexp_pd(v), _mm512_getexp_pd(m));
+                let f = _mm512_sub_pd(m, _mm512_set1_pd(1.0));
+                let s = _mm512_div_pd(f, _mm512_add_pd(f, _mm512_set1_pd(2.0)));
+                let z = _mm512_mul_pd(s, s);
+                let mut r = _mm512_set1_pd(coeffs[0]);
+                for c in &coeffs[1..] {
+                    r = _mm512_fmadd_pd(r, z, _mm512_set1_pd(*c));
+                }
+                r = _mm512_mul_pd(r, z);
+                let hfsq = _mm512_mul_pd(_mm512_mul_pd(f, f), _mm512_set1_pd(0.5));
+                let t = _mm512_add_pd(hfsq, r);
+                let elo = _mm512_fmadd_pd(s, t, _mm512_mul_pd(e, _mm512_set1_pd(1.9082149292705877e-10)));
+                let inner = _mm512_sub_pd(_mm512_sub_pd(hfsq, elo), f);
+                let mut res = _mm512_sub_pd(_mm512_mul_pd(e, _mm512_set1_pd(0.6931471803691238)), inner);
+                let zero = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(v, _mm512_setzero_pd());
+                res = _mm512_mask_mov_pd(res, zero, _mm512_set1_pd(f64::NEG_INFINITY));
+                _mm512_storeu_pd(y.as_mut_ptr().add(i), res);
+            }
+        }
+    }
+
     pub struct Row {
         pub kernel: &'static str,
         pub implementation: String,
@@ -448,7 +494,38 @@ mod bench {
             );
         }
 
-        for kernel in ["dot", "sum", "add", "exp"] {
+        for size in [2048usize, 32 * 1024] {
+            let x = Aligned::new(size, |i| 10f64.powf(-300.0 + 600.0 * ((i * 7919) % size) as f64 / size as f64));
+            let mut y = Aligned::new(size + 32, |_| 0.0f64);
+            let xs = x.slice();
+            let ys = &mut y.slice_mut()[16..size + 16];
+            report(&mut rows, "ln", "std", size, measure(&clock, size, || ln_std(black_box(xs), black_box(&mut *ys))));
+            report(
+                &mut rows,
+                "ln",
+                "libm",
+                size,
+                measure(&clock, size, || ln_libm(black_box(xs), black_box(&mut *ys))),
+            );
+            report(
+                &mut rows,
+                "ln",
+                "intrinsics",
+                size,
+                measure(&clock, size, || unsafe { ln_intrinsics(black_box(xs), black_box(&mut *ys)) }),
+            );
+            report(
+                &mut rows,
+                "ln",
+                "peach",
+                size,
+                measure(&clock, size, || unsafe {
+                    peach::kernels::elementary::ln_f64(black_box(xs).as_ptr(), ys.as_mut_ptr(), size)
+                }),
+            );
+        }
+
+        for kernel in ["dot", "sum", "add", "exp", "ln"] {
             let l1: Vec<&Row> = rows.iter().filter(|r| r.kernel == kernel && r.size <= 2048).collect();
             let peach = l1.iter().find(|r| r.implementation == "peach").map_or(f64::NAN, |r| r.cpe);
             let best = l1.iter().filter(|r| r.implementation != "peach").map(|r| r.cpe).fold(f64::MAX, f64::min);

@@ -149,3 +149,77 @@ fn exp_is_within_one_ulp_and_handles_special_cases() {
         assert_eq!(o[0], f64::from_bits(1));
     }
 }
+
+/// ln(x) in double-double: one Newton step on the double-double exp from f64::ln.
+fn ln_reference(x: f64) -> Dd {
+    let y0 = x.ln();
+    let (n, e) = exp_reference(y0);
+    // y = y0 + (x - exp(y0)) / exp(y0), computed unscaled: x 2^-n against e.
+    let xs = ldexp(x, -n);
+    let diff = add(Dd(xs, 0.0), e.neg());
+    let d = (diff.0 + diff.1) / e.0;
+    two_sum(y0, d)
+}
+
+fn ln_inputs() -> Vec<f64> {
+    let mut v = Vec::with_capacity(1 << 20);
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    while v.len() < 1_000_000 {
+        v.push(10f64.powf(-300.0 + 600.0 * next())); // log-uniform over [1e-300, 1e300]
+    }
+    for _ in 0..20_000 {
+        v.push(f64::from_bits(1 + (next() * ((1u64 << 52) - 2) as f64) as u64)); // subnormals
+        v.push(1.0 + (next() - 0.5) * 1e-3); // near 1
+        v.push(0.5 + next()); // [0.5, 1.5)
+    }
+    while v.len() % 32 != 0 {
+        v.push(2.0);
+    }
+    v
+}
+
+#[test]
+fn ln_is_within_one_and_a_half_ulp_and_handles_special_cases() {
+    let x = ln_inputs();
+    type Ln = unsafe fn(*const f64, *mut f64, usize);
+    let variants: [Ln; 2] = [ln_f64_x86_64_v4, ln_f64_haswell];
+    for (v, f) in LN_F64_DISPATCH.variants().iter().zip(variants) {
+        if !dispatch::runs_here(v.required) {
+            eprintln!("skipped the {} variant", v.name);
+            continue;
+        }
+        let mut y = vec![0.0; x.len()];
+        unsafe { f(x.as_ptr(), y.as_mut_ptr(), x.len()) };
+        let (mut worst, mut at) = (0.0f64, 0.0);
+        for (xi, yi) in x.iter().zip(&y) {
+            let r = ln_reference(*xi);
+            let diff = add(Dd(*yi, 0.0), r.neg());
+            let e = (diff.0 + diff.1).abs() / ulp(r.0);
+            if e > worst || e.is_nan() {
+                worst = e;
+                at = *xi;
+            }
+        }
+        eprintln!("ln, {} variant: max error {worst:.3} ulp (at x = {at:e}) over {} inputs", v.name, x.len());
+        assert!(worst <= 1.5, "{}: {worst} ulp at x = {at:e}", v.name);
+
+        let special = [0.0, -0.0, -1.0, f64::NEG_INFINITY, f64::INFINITY, f64::NAN, 1.0, f64::from_bits(1), f64::MAX];
+        let mut s = special.to_vec();
+        s.resize(32, 2.0);
+        let mut out = vec![0.0; 32];
+        unsafe { f(s.as_ptr(), out.as_mut_ptr(), 32) };
+        assert_eq!((out[0], out[1]), (f64::NEG_INFINITY, f64::NEG_INFINITY), "ln(±0)");
+        assert!(out[2].is_nan() && out[3].is_nan(), "ln(x < 0)");
+        assert_eq!(out[4], f64::INFINITY);
+        assert!(out[5].is_nan());
+        assert_eq!(out[6], 0.0);
+        assert_eq!(out[7], -744.4400719213812, "ln of the smallest subnormal");
+        assert_eq!(out[8], 709.782712893384);
+    }
+}
