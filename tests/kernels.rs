@@ -66,3 +66,27 @@ fn add_i32_pipelined() {
         }
     }
 }
+
+#[test]
+fn sgemm_matches_the_triple_loop() {
+    use peach::kernels::gemm::{sgemm, sgemm_nr};
+    if !Target::native_x86_64().has_avx2() {
+        eprintln!("skipped: no AVX2");
+        return;
+    }
+    let nr = sgemm_nr();
+    for (m, n, k) in [(6, nr, 1), (12, 2 * nr, 7), (36, 4 * nr, 64), (6, nr, 300)] {
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
+        let mut c = vec![f32::NAN; m * n];
+        sgemm(m, n, k, &a, &b, &mut c).unwrap();
+        for i in 0..m {
+            for j in 0..n {
+                let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+                assert_eq!(c[i * n + j], want, "({m},{n},{k}) at ({i},{j})");
+            }
+        }
+    }
+    let mut c = vec![0.0; 10];
+    assert_eq!(sgemm(5, nr, 1, &[0.0; 5], &vec![0.0; nr], &mut c).unwrap_err().kind(), ErrorKind::InvalidOperands);
+}

@@ -3,6 +3,7 @@
 //! below use the builder API.
 
 pub mod elementary;
+pub mod gemm;
 pub mod streaming;
 
 pub use streaming::add_i32;

@@ -1,0 +1,117 @@
+//! SGEMM: a register-blocked micro-kernel (6 rows by 32 columns in zmm accumulators on AVX-512,
+//! 6 by 16 in ymm on AVX2+FMA) and a small driver that packs the operands and multiplies.
+
+use peach_core::{Error, ErrorKind};
+use peach_macros::peach_fn;
+
+peach_fn! {
+    /// `C[6 x NR] += A[6 x k] * B[k x NR]` for packed panels: `a` holds, for each of the `k`
+    /// steps, the 6 values of a column of A; `b` holds, for each step, the NR values of a row of
+    /// B (NR = 32 on AVX-512, 16 on AVX2: see [`sgemm_nr`]); `c` is row-major with rows
+    /// `ldc_bytes` apart. `k` must be positive.
+    ///
+    /// # Safety
+    ///
+    /// The panels must hold `6 k` and `NR k` floats; `c` must hold 6 rows of NR floats.
+    #[variants(x86_64::avx512, x86_64::haswell)]
+    pub unsafe fn sgemm_kernel(a: *const f32, b: *const f32, c: *mut f32, k: usize, ldc_bytes: usize) {
+        let zmm = target.has_avx512f();
+        let nr = if zmm { 32 } else { 16 };
+        let vbytes = if zmm { 64 } else { 32 };
+        fn vreg() -> Reg {
+            if target.has_avx512f() { ZMM() } else { YMM() }
+        }
+        let acc = [vreg(); 12]; // row i, half h: acc[2 i + h]
+        for r in acc {
+            VXORPS(r, r, r);
+        }
+        let top = Label::new();
+        ALIGN(32);
+        LABEL(top);
+        let (b0, b1) = (vreg(), vreg());
+        VMOVUPS(b0, [b]);
+        VMOVUPS(b1, [b + vbytes]);
+        for i in 0..6 {
+            let ai = vreg();
+            VBROADCASTSS(ai, [a + 4 * i]);
+            VFMADD231PS(acc[2 * i], ai, b0);
+            VFMADD231PS(acc[2 * i + 1], ai, b1);
+        }
+        ADD(a, 24);
+        ADD(b, 4 * nr);
+        SUB(k, 1);
+        JNZ(top);
+        for i in 0..6 {
+            VADDPS(acc[2 * i], acc[2 * i], [c]);
+            VADDPS(acc[2 * i + 1], acc[2 * i + 1], [c + vbytes]);
+            VMOVUPS([c], acc[2 * i]);
+            VMOVUPS([c + vbytes], acc[2 * i + 1]);
+            ADD(c, ldc_bytes);
+        }
+    }
+}
+
+/// The columns one [`sgemm_kernel`] call computes on this CPU: 32 with AVX-512, 16 otherwise.
+pub fn sgemm_nr() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if SGEMM_KERNEL_DISPATCH.choose() == Some(0) {
+        return 32;
+    }
+    16
+}
+
+/// `C = A B` for row-major `A` (m x k), `B` (k x n) and `C` (m x n), with `m` a multiple of 6
+/// and `n` a multiple of [`sgemm_nr`]: packs the panels and runs the micro-kernel on each block.
+/// Needs AVX2 and FMA (or AVX-512).
+///
+/// ```
+/// # if !peach::Target::native_x86_64().has_avx2() { return Ok(()); }
+/// let (m, n, k) = (6, peach::kernels::gemm::sgemm_nr(), 4);
+/// let a = vec![1.0f32; m * k];
+/// let b = vec![2.0f32; k * n];
+/// let mut c = vec![0.0f32; m * n];
+/// peach::kernels::gemm::sgemm(m, n, k, &a, &b, &mut c)?;
+/// assert!(c.iter().all(|&x| x == 8.0));
+/// # Ok::<(), peach::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// When the sizes are not multiples of the block, the slices are too short, or the CPU lacks
+/// AVX2 and FMA.
+pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), Error> {
+    let nr = sgemm_nr();
+    let bad = |msg: String| Err(Error::new(ErrorKind::InvalidOperands, msg));
+    if m % 6 != 0 || n % nr != 0 || k == 0 {
+        return bad(format!("sgemm needs m a multiple of 6, n a multiple of {nr} and k positive; got {m}, {n}, {k}"));
+    }
+    if a.len() < m * k || b.len() < k * n || c.len() < m * n {
+        return bad("sgemm: a slice is shorter than its matrix".into());
+    }
+    #[cfg(target_arch = "x86_64")]
+    if SGEMM_KERNEL_DISPATCH.choose().is_none() {
+        return Err(Error::new(ErrorKind::NotInTarget, "sgemm needs AVX2 and FMA"));
+    }
+    c[..m * n].fill(0.0);
+    // B in column panels of nr, row after row; A in row panels of 6, column after column.
+    let mut bp = vec![0.0f32; k * n];
+    for (p, panel) in bp.chunks_mut(k * nr).enumerate() {
+        for kk in 0..k {
+            panel[kk * nr..(kk + 1) * nr].copy_from_slice(&b[kk * n + p * nr..kk * n + (p + 1) * nr]);
+        }
+    }
+    let mut ap = vec![0.0f32; 6 * k];
+    for i in (0..m).step_by(6) {
+        for kk in 0..k {
+            for r in 0..6 {
+                ap[kk * 6 + r] = a[(i + r) * k + kk];
+            }
+        }
+        for (p, panel) in bp.chunks(k * nr).enumerate() {
+            let cij = &mut c[i * n + p * nr..];
+            // SAFETY: the panels hold 6k and nr k floats, and `c` holds 6 rows of n floats from here.
+            unsafe { sgemm_kernel(ap.as_ptr(), panel.as_ptr(), cij.as_mut_ptr(), k, n * 4) };
+        }
+    }
+    Ok(())
+}
