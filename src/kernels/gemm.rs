@@ -82,7 +82,7 @@ pub fn sgemm_nr() -> usize {
 pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), Error> {
     let nr = sgemm_nr();
     let bad = |msg: String| Err(Error::new(ErrorKind::InvalidOperands, msg));
-    if m % 6 != 0 || n % nr != 0 || k == 0 {
+    if !m.is_multiple_of(6) || !n.is_multiple_of(nr) || k == 0 {
         return bad(format!("sgemm needs m a multiple of 6, n a multiple of {nr} and k positive; got {m}, {n}, {k}"));
     }
     if a.len() < m * k || b.len() < k * n || c.len() < m * n {
