@@ -525,16 +525,48 @@ mod bench {
             );
         }
 
+        // SGEMM: the micro-kernel alone (panels in L1), then whole products against matrixmultiply.
+        let nr = peach::kernels::gemm::sgemm_nr();
+        let k = 256;
+        let ap = Aligned::new(6 * k, |i| (i % 7) as f32);
+        let bp = Aligned::new(nr * k, |i| (i % 5) as f32);
+        let mut cb = Aligned::new(6 * nr, |_| 0.0f32);
+        let flops = (2 * 6 * nr * k) as f64;
+        let (cpc, _) = measure(&clock, 1, || unsafe {
+            peach::kernels::gemm::sgemm_kernel(ap.slice().as_ptr(), bp.slice().as_ptr(), cb.slice_mut().as_mut_ptr(), k, nr * 4)
+        });
+        println!("bench sgemm_microkernel_6x{nr} {:.2} flop/cycle", flops / cpc);
+        let mut notes = vec![format!("| sgemm micro-kernel 6x{nr}, k = 256 | peach | {:.2} |", flops / cpc)];
+        let mut gemm_rows = Vec::new();
+        for size in [192usize, 384] {
+            let a: Vec<f32> = (0..size * size).map(|i| (i % 7) as f32 - 3.0).collect();
+            let b: Vec<f32> = (0..size * size).map(|i| (i % 5) as f32 - 2.0).collect();
+            let mut c = vec![0f32; size * size];
+            let flops = 2.0 * (size * size * size) as f64;
+            let (peach_c, _) = measure(&clock, 1, || peach::kernels::gemm::sgemm(size, size, size, black_box(&a), black_box(&b), &mut c).unwrap());
+            let (mm_c, _) = measure(&clock, 1, || unsafe {
+                matrixmultiply::sgemm(size, size, size, 1.0, a.as_ptr(), size as isize, 1, b.as_ptr(), size as isize, 1, 0.0, c.as_mut_ptr(), size as isize, 1)
+            });
+            println!("bench sgemm_peach_{size} {:.2} flop/cycle", flops / peach_c);
+            println!("bench sgemm_matrixmultiply_{size} {:.2} flop/cycle", flops / mm_c);
+            gemm_rows.push((size, flops / peach_c, flops / mm_c));
+            notes.push(format!("| sgemm {size}x{size}x{size} | peach | {:.2} |", flops / peach_c));
+            notes.push(format!("| sgemm {size}x{size}x{size} | matrixmultiply | {:.2} |", flops / mm_c));
+        }
+        if let Some((_, p, m)) = gemm_rows.last() {
+            println!("bench sgemm_speedup {:.3}", p / m);
+        }
+
         for kernel in ["dot", "sum", "add", "exp", "ln"] {
             let l1: Vec<&Row> = rows.iter().filter(|r| r.kernel == kernel && r.size <= 2048).collect();
             let peach = l1.iter().find(|r| r.implementation == "peach").map_or(f64::NAN, |r| r.cpe);
             let best = l1.iter().filter(|r| r.implementation != "peach").map(|r| r.cpe).fold(f64::MAX, f64::min);
             println!("bench {kernel}_speedup {:.3}", best / peach);
         }
-        write_table(&rows);
+        write_table(&rows, &notes);
     }
 
-    fn write_table(rows: &[Row]) {
+    fn write_table(rows: &[Row], gemm: &[String]) {
         let mut md = String::from(
             "# Benchmarks\n\nMade by `cargo bench --bench kernels` (which rewrites this file) on an AMD Zen 5 VM core.\n\
              Cycles per element (cpe) from the TSC calibrated against a chain of dependent adds, and ns per\n\
@@ -547,6 +579,11 @@ mod bench {
                 "| {} | {} | {} | {:.4} | {:.4} |\n",
                 r.kernel, r.implementation, r.size, r.cpe, r.ns
             ));
+        }
+        md.push_str("\n| SGEMM | implementation | FLOP/cycle |\n| --- | --- | --- |\n");
+        for line in gemm {
+            md.push_str(line);
+            md.push('\n');
         }
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md");
         if let Err(e) = std::fs::write(path, md) {
