@@ -533,7 +533,13 @@ mod bench {
         let mut cb = Aligned::new(6 * nr, |_| 0.0f32);
         let flops = (2 * 6 * nr * k) as f64;
         let (cpc, _) = measure(&clock, 1, || unsafe {
-            peach::kernels::gemm::sgemm_kernel(ap.slice().as_ptr(), bp.slice().as_ptr(), cb.slice_mut().as_mut_ptr(), k, nr * 4)
+            peach::kernels::gemm::sgemm_kernel(
+                ap.slice().as_ptr(),
+                bp.slice().as_ptr(),
+                cb.slice_mut().as_mut_ptr(),
+                k,
+                nr * 4,
+            )
         });
         println!("bench sgemm_microkernel_6x{nr} {:.2} flop/cycle", flops / cpc);
         let mut notes = vec![format!("| sgemm micro-kernel 6x{nr}, k = 256 | peach | {:.2} |", flops / cpc)];
@@ -543,9 +549,26 @@ mod bench {
             let b: Vec<f32> = (0..size * size).map(|i| (i % 5) as f32 - 2.0).collect();
             let mut c = vec![0f32; size * size];
             let flops = 2.0 * (size * size * size) as f64;
-            let (peach_c, _) = measure(&clock, 1, || peach::kernels::gemm::sgemm(size, size, size, black_box(&a), black_box(&b), &mut c).unwrap());
+            let (peach_c, _) = measure(&clock, 1, || {
+                peach::kernels::gemm::sgemm(size, size, size, black_box(&a), black_box(&b), &mut c).unwrap()
+            });
             let (mm_c, _) = measure(&clock, 1, || unsafe {
-                matrixmultiply::sgemm(size, size, size, 1.0, a.as_ptr(), size as isize, 1, b.as_ptr(), size as isize, 1, 0.0, c.as_mut_ptr(), size as isize, 1)
+                matrixmultiply::sgemm(
+                    size,
+                    size,
+                    size,
+                    1.0,
+                    a.as_ptr(),
+                    size as isize,
+                    1,
+                    b.as_ptr(),
+                    size as isize,
+                    1,
+                    0.0,
+                    c.as_mut_ptr(),
+                    size as isize,
+                    1,
+                )
             });
             println!("bench sgemm_peach_{size} {:.2} flop/cycle", flops / peach_c);
             println!("bench sgemm_matrixmultiply_{size} {:.2} flop/cycle", flops / mm_c);
