@@ -44,42 +44,52 @@ peach_fn! {
         let (lo, hi) = (vreg(), vreg());
         VMOVAPD(lo, splat(-746.0));
         VMOVAPD(hi, splat(710.0));
+        // With 32 registers the polynomial's coefficients live in registers, not in memory
+        // operands: loads are the scarcer resource.
+        let cr = [vreg(); 14];
+        if zmm {
+            for i in 0..14 {
+                VMOVAPD(cr[i], splat(coeffs[i]));
+            }
+        }
         // Several vectors at once, stage by stage, so that their dependency chains overlap.
-        let group = if zmm { 4 } else { 2 };
+        let group = if zmm { 3 } else { 2 };
         let top = Label::new();
         ALIGN(32);
         LABEL(top);
         let mut done = 0;
         while done < 256 {
+            let left = (256 - done) / width;
+            let g = if left < group { left } else { group };
             let t = [vreg(); 4];
             let k = [vreg(); 4];
             let r = [vreg(); 4];
             let p = [vreg(); 4];
-            for j in 0..group {
+            for j in 0..g {
                 VMOVUPD(t[j], [x + done + j * width]);
                 VMAXPD(t[j], lo, t[j]); // NaN stays NaN: it is the second operand
                 VMINPD(t[j], hi, t[j]);
             }
-            for j in 0..group {
+            for j in 0..g {
                 VMOVAPD(k[j], splat(SHIFTER));
                 VFMADD231PD(k[j], t[j], splat(1.4426950408889634)); // x log2(e) + shifter: n in the low bits
             }
-            for j in 0..group {
+            for j in 0..g {
                 let nf = vreg();
                 VSUBPD(nf, k[j], splat(SHIFTER));
                 VMOVAPD(r[j], t[j]);
                 VFNMADD231PD(r[j], nf, splat(0.6931471805599453)); // ln2, high part
                 VFNMADD231PD(r[j], nf, splat(2.3190468138462996e-17)); // ln2, low part
             }
-            for j in 0..group {
-                VMOVAPD(p[j], splat(coeffs[0]));
+            for j in 0..g {
+                if zmm { VMOVAPD(p[j], cr[0]); } else { VMOVAPD(p[j], splat(coeffs[0])); }
             }
             for i in 1..14 {
-                for j in 0..group {
-                    VFMADD213PD(p[j], r[j], splat(coeffs[i]));
+                for j in 0..g {
+                    if zmm { VFMADD213PD(p[j], r[j], cr[i]); } else { VFMADD213PD(p[j], r[j], splat(coeffs[i])); }
                 }
             }
-            for j in 0..group {
+            for j in 0..g {
                 // 2^n in two halves: nb = n + 2048, h = floor(n/2) + 1024.
                 let nb = vreg();
                 VPSUBQ(nb, k[j], splat_u(SHIFTER_BITS - 2048));
@@ -95,7 +105,7 @@ peach_fn! {
                 VMULPD(p[j], p[j], s2);
                 VMOVUPD([y + done + j * width], p[j]);
             }
-            done += group * width;
+            done += g * width;
         }
         ADD(x, 256);
         ADD(y, 256);
