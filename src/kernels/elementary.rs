@@ -149,6 +149,12 @@ peach_fn! {
             denominator -= 2.0;
             k -= 1;
         }
+        let cr = [vreg(); 12];
+        if zmm {
+            for i in 0..12 {
+                VMOVAPD(cr[i], splat(coeffs[i]));
+            }
+        }
         let top = Label::new();
         ALIGN(32);
         LABEL(top);
@@ -199,9 +205,9 @@ peach_fn! {
             let z = vreg();
             VMULPD(z, s, s);
             let r = vreg();
-            VMOVAPD(r, splat(coeffs[0]));
+            if zmm { VMOVAPD(r, cr[0]); } else { VMOVAPD(r, splat(coeffs[0])); }
             for i in 1..12 {
-                VFMADD213PD(r, z, splat(coeffs[i]));
+                if zmm { VFMADD213PD(r, z, cr[i]); } else { VFMADD213PD(r, z, splat(coeffs[i])); }
             }
             VMULPD(r, r, z); // R(z) = sum 2 z^k / (2k + 1)
             let hfsq = vreg();
