@@ -7,6 +7,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
 use peach_core::CodeObject;
+use peach_core::emit::ObjectFormat;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::FnArg;
@@ -14,38 +15,17 @@ use syn::FnArg;
 use crate::eval::Built;
 use crate::kernel::Kernel;
 
-fn bytes_directives(code: &CodeObject) -> Vec<String> {
-    code.bytes()
-        .chunks(32)
-        .map(|chunk| format!(".byte {}", chunk.iter().map(|b| format!("0x{b:02x}")).collect::<Vec<_>>().join(",")))
-        .collect()
-}
-
 /// The `global_asm!` that defines `symbol` for one object-file format.
-fn asm_block(cfg: TokenStream, symbol: &str, code: &CodeObject, format: Format) -> TokenStream {
-    let name = match format {
-        Format::MachO => format!("_{symbol}"),
-        _ => symbol.to_string(),
-    };
-    let visibility = match format {
-        Format::Elf => format!(".hidden {name}"),
-        Format::MachO => format!(".private_extern {name}"),
-        Format::Coff => String::new(),
-    };
-    let mut lines = vec![".text".to_string(), ".p2align 6".to_string(), format!(".globl {name}")];
-    if !visibility.is_empty() {
-        lines.push(visibility);
-    }
-    lines.push(format!("{name}:"));
-    lines.extend(bytes_directives(code));
+fn asm_block(cfg: TokenStream, symbol: &str, code: &CodeObject, format: ObjectFormat) -> TokenStream {
+    let lines = code.asm_lines(symbol, format);
     // In a module, so that the macro also works inside a function body.
     let module = quote::format_ident!(
         "{}_{}",
         symbol,
         match format {
-            Format::Elf => "elf",
-            Format::MachO => "macho",
-            Format::Coff => "coff",
+            ObjectFormat::Elf => "elf",
+            ObjectFormat::MachO => "macho",
+            ObjectFormat::Coff => "coff",
         }
     );
     quote! {
@@ -55,13 +35,6 @@ fn asm_block(cfg: TokenStream, symbol: &str, code: &CodeObject, format: Format) 
             ::peach::__private::global_asm!(#(#lines),*);
         }
     }
-}
-
-#[derive(Clone, Copy)]
-enum Format {
-    Elf,
-    MachO,
-    Coff,
 }
 
 /// The function `name` running `built` (and its listing and code constants). With `x86_only`
@@ -87,15 +60,16 @@ pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, x86_only: 
         quote!(#[cfg(all(target_arch = "x86_64", not(windows), not(target_vendor = "apple")))]),
         &sysv_sym,
         &built.sysv,
-        Format::Elf,
+        ObjectFormat::Elf,
     );
     let macho = asm_block(
         quote!(#[cfg(all(target_arch = "x86_64", target_vendor = "apple"))]),
         &sysv_sym,
         &built.sysv,
-        Format::MachO,
+        ObjectFormat::MachO,
     );
-    let coff = asm_block(quote!(#[cfg(all(target_arch = "x86_64", windows))]), &win_sym, &built.win64, Format::Coff);
+    let coff =
+        asm_block(quote!(#[cfg(all(target_arch = "x86_64", windows))]), &win_sym, &built.win64, ObjectFormat::Coff);
 
     let inputs = &sig.inputs;
     let output = &sig.output;

@@ -142,3 +142,49 @@ impl CodeObject {
         out
     }
 }
+
+/// An object-file format, for [`CodeObject::asm_lines`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ObjectFormat {
+    /// ELF (Linux, the BSDs).
+    Elf,
+    /// Mach-O (macOS, iOS): C symbols take a leading underscore.
+    MachO,
+    /// COFF (Windows).
+    Coff,
+}
+
+impl CodeObject {
+    /// Assembler directives that define `symbol` (a C name) as this code, 64-byte aligned in the
+    /// text section, visible to the linker but not exported from a shared library: what
+    /// `peach_fn!` hands to `global_asm!`.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// use peach_core::emit::ObjectFormat;
+    /// let mut f = Function::new("k", Signature::default(), Target::x86_64_baseline());
+    /// f.ret(None);
+    /// let code = f.compile(Abi::SysV)?;
+    /// let lines = code.asm_lines("my_kernel", ObjectFormat::MachO);
+    /// assert!(lines.contains(&"_my_kernel:".to_string()));
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn asm_lines(&self, symbol: &str, format: ObjectFormat) -> Vec<String> {
+        let name = match format {
+            ObjectFormat::MachO => format!("_{symbol}"),
+            _ => symbol.to_string(),
+        };
+        let mut lines = vec![".text".to_string(), ".p2align 6".to_string(), format!(".globl {name}")];
+        match format {
+            ObjectFormat::Elf => lines.push(format!(".hidden {name}")),
+            ObjectFormat::MachO => lines.push(format!(".private_extern {name}")),
+            ObjectFormat::Coff => {}
+        }
+        lines.push(format!("{name}:"));
+        for chunk in self.bytes.chunks(32) {
+            let bytes: Vec<String> = chunk.iter().map(|b| format!("0x{b:02x}")).collect();
+            lines.push(format!(".byte {}", bytes.join(",")));
+        }
+        lines
+    }
+}

@@ -242,3 +242,42 @@ fn encodings_agree_with_llvm_mc() {
     assert!(mismatches.is_empty(), "{} encodings differ from llvm-mc:\n{}", mismatches.len(), mismatches.join("\n"));
     assert!(same >= 2000, "only {same} encodings were compared");
 }
+
+/// The directives `peach_fn!` puts in `global_asm!` assemble for ELF, Mach-O and COFF (checked
+/// with llvm-mc's object writers, since only ELF can be linked and run here), and the object's
+/// text holds exactly the code.
+#[test]
+fn asm_lines_assemble_for_every_object_format() {
+    use crate::emit::ObjectFormat;
+    if Command::new("llvm-mc").arg("--version").output().is_err() {
+        eprintln!("skipped: llvm-mc is not installed");
+        return;
+    }
+    let mut f =
+        Function::new("k", Signature::new(&[crate::ir::Type::U64], Some(crate::ir::Type::U64)), all_extensions());
+    let x = f.param(0);
+    f.ins("add", (x, 1));
+    f.ret(x);
+    let code = f.compile(Abi::SysV).unwrap();
+    let dir = std::env::temp_dir().join(format!("peach-asm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (format, triple) in [
+        (ObjectFormat::Elf, "x86_64-unknown-linux-gnu"),
+        (ObjectFormat::MachO, "x86_64-apple-macosx"),
+        (ObjectFormat::Coff, "x86_64-pc-windows-msvc"),
+    ] {
+        let src = dir.join("k.s");
+        std::fs::write(&src, code.asm_lines("__peach_k_0123", format).join("\n") + "\n").unwrap();
+        let obj = dir.join("k.o");
+        let out = Command::new("llvm-mc")
+            .args([&format!("-triple={triple}"), "-filetype=obj", "-o"])
+            .arg(&obj)
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{format:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let bytes = std::fs::read(&obj).unwrap();
+        assert!(bytes.windows(code.bytes().len()).any(|w| w == code.bytes()), "{format:?}: the code is in the object");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
