@@ -1,6 +1,7 @@
 //! Ready-made kernels. They are small, real and tested, and they double as examples of how peach
-//! code reads: the streaming kernels in [`streaming`] are `peach_fn!` fat binaries, the two
-//! below use the builder API.
+//! code reads: [`streaming`] (dot product, VECTOR_SUM, a software-pipelined add), [`elementary`]
+//! (exp and ln) and [`gemm`] (SGEMM) are `peach_fn!` fat binaries or builder code; the two below
+//! are the quickstart's builder-API kernels.
 
 pub mod elementary;
 pub mod gemm;
