@@ -3,6 +3,7 @@
 //! Only this file maps a target's architecture to a backend; `ir/`, `pass/` and `emit/` see
 //! nothing but the trait.
 
+pub mod aarch64;
 pub mod x86_64;
 
 use crate::abi::{Abi, CallConv};

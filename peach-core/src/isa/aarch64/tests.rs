@@ -1,0 +1,116 @@
+//! Every table row, with sample operands that reach the ends of each field, is assembled by
+//! `llvm-mc`; the words must agree.
+
+use std::process::Command;
+
+use super::table::{Field, Kind, ROWS, Row};
+use super::{A64, encode};
+
+/// Operands for `variant` (0..3) of a row: low registers and small values, high registers and
+/// the largest values, then zero registers, `sp` and negative offsets where the field allows.
+fn sample(row: &Row, variant: usize) -> Vec<A64> {
+    let regs = [[1u8, 2, 3, 4], [30, 29, 28, 27], [31, 0, 31, 15]];
+    row.ops
+        .iter()
+        .zip(row.fields)
+        .enumerate()
+        .map(|(i, (kind, field))| {
+            let n = regs[variant][i % 4];
+            match *kind {
+                Kind::X => A64::X(n),
+                Kind::XSp if variant == 2 => A64::Sp,
+                Kind::XSp => A64::X(n.min(30)),
+                Kind::W => A64::W(n),
+                Kind::V(a) => A64::V(n, a),
+                Kind::S => A64::S(n),
+                Kind::D => A64::D(n),
+                Kind::Q => A64::Q(n),
+                Kind::Imm => A64::Imm(value(*field, variant)),
+                Kind::Lsl => A64::Lsl(value(*field, variant) as u8),
+                Kind::Mem => {
+                    let Field::Mem(size) = *field else { panic!("memory operand without memory field") };
+                    let offset = [size as i64 * 3, size as i64 * 4095, 0][variant];
+                    A64::Mem([3, 30, 31][variant], offset)
+                }
+                Kind::Label => A64::Label(value(*field, variant)),
+            }
+        })
+        .collect()
+}
+
+fn value(field: Field, variant: usize) -> i64 {
+    match field {
+        Field::Unsigned(_, width, scale) => [1, (1i64 << width) - 1, 0][variant] * scale as i64,
+        Field::Signed(_, width, scale) => {
+            [2, (1i64 << (width - 1)) - 1, -(1i64 << (width - 1))][variant] * scale as i64
+        }
+        Field::Shift12(_) => [0, 12, 12][variant],
+        Field::Hw(_) => [16, 48, 0][variant],
+        _ => 0,
+    }
+}
+
+/// `llvm-mc`'s word for each line, in order: the text is assembled into an object file (so that
+/// branches are resolved) whose `.text` is then read back with `llvm-objcopy`.
+fn llvm_mc(lines: &[String]) -> Vec<u32> {
+    let dir = std::env::temp_dir().join(format!("peach-a64-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (src, obj, bin) = (dir.join("rows.s"), dir.join("rows.o"), dir.join("rows.bin"));
+    std::fs::write(&src, lines.join("\n") + "\n").unwrap();
+    let run = |cmd: &mut Command| {
+        let out = cmd.output().expect("the LLVM tools run");
+        assert!(out.status.success(), "{cmd:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(Command::new("llvm-mc")
+        .args(["-triple=aarch64", "-mattr=+neon,+dotprod,+fullfp16", "-filetype=obj", "-o"])
+        .arg(&obj)
+        .arg(&src));
+    run(Command::new("llvm-objcopy").args(["-O", "binary", "--only-section=.text"]).arg(&obj).arg(&bin));
+    let bytes = std::fs::read(&bin).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    bytes.chunks_exact(4).map(|w| u32::from_le_bytes(w.try_into().unwrap())).collect()
+}
+
+#[test]
+fn every_row_matches_llvm_mc() {
+    if Command::new("llvm-mc").arg("--version").output().is_err() {
+        eprintln!("skipped: llvm-mc is not installed");
+        return;
+    }
+    let mut lines = Vec::new();
+    let mut ours = Vec::new();
+    for row in ROWS {
+        for variant in 0..3 {
+            let ops = sample(row, variant);
+            let text: Vec<String> = ops.iter().map(ToString::to_string).collect();
+            lines.push(format!("{} {}", row.name, text.join(", ")));
+            let word = encode(row.name, &ops).unwrap_or_else(|e| panic!("{}: {e}", lines.last().unwrap()));
+            ours.push(word);
+        }
+    }
+    let theirs = llvm_mc(&lines);
+    assert_eq!(theirs.len(), lines.len(), "llvm-mc printed one encoding per line");
+    let wrong: Vec<String> = lines
+        .iter()
+        .zip(ours.iter().zip(&theirs))
+        .filter(|(_, (a, b))| a != b)
+        .map(|(l, (a, b))| format!("{l}: peach {a:08x}, llvm-mc {b:08x}"))
+        .collect();
+    assert!(wrong.is_empty(), "{} of {} differ:\n{}", wrong.len(), lines.len(), wrong.join("\n"));
+    eprintln!("{} AArch64 encodings identical to llvm-mc", lines.len());
+}
+
+#[test]
+fn out_of_range_values_are_errors() {
+    assert!(encode("add", &[A64::X(0), A64::X(1), A64::Imm(4096)]).is_err());
+    assert!(encode("ldr", &[A64::X(0), A64::Mem(1, 12)]).is_err());
+    assert!(encode("b", &[A64::Label(1 << 28)]).is_err());
+    assert!(
+        encode(
+            "fadd",
+            &[A64::V(0, super::Arrangement::S4), A64::V(1, super::Arrangement::D2), A64::V(2, super::Arrangement::S4)]
+        )
+        .is_err()
+    );
+    assert!(encode("frobnicate", &[]).is_err());
+}
