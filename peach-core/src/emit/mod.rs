@@ -45,8 +45,8 @@ pub struct CodeObject {
 
 /// A source of listing lines, kept by a code object and rendered only when asked for.
 pub trait Listing: Send + Sync {
-    /// The instructions, one line each.
-    fn lines(&self) -> Vec<ListingLine>;
+    /// The instructions of `bytes` (the code object's), one line each.
+    fn lines(&self, bytes: &[u8]) -> Vec<ListingLine>;
 }
 
 impl PartialEq for CodeObject {
@@ -117,7 +117,7 @@ impl CodeObject {
 
     /// The instructions, one line each (rendered on each call).
     pub fn lines(&self) -> Vec<ListingLine> {
-        self.listing.lines()
+        self.listing.lines(&self.bytes)
     }
 
     /// A listing in Intel syntax: labels, offsets, bytes and instructions.

@@ -1,10 +1,11 @@
 //! The x86-64 backend: forms and def/use from iced-x86's tables, encoding through iced's
-//! `BlockEncoder`, the System V and Microsoft x64 conventions.
+//! `Encoder` with our own layout, the System V and Microsoft x64 conventions.
 
 mod abi;
 mod encode;
 pub(crate) mod forms;
 mod frame;
+mod layout;
 mod pseudo;
 mod regs;
 mod select;
