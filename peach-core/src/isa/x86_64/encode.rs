@@ -312,10 +312,19 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
                     }
                 }
                 let form = final_form(forms, primary, &ops, body, &mut encoder)?;
+                extensions.union_with(&form.features);
+                let constant = constant_read(&ops);
+                if let (Some(vex), None) = (&form.vex, constant)
+                    && asm.push_encoded(|out| vex.encode(&ops, out))
+                {
+                    if cfg!(debug_assertions) {
+                        cross_check(form, &ops, &mut asm)?;
+                    }
+                    continue;
+                }
                 let mut ins = Instruction::default();
                 build_into(&mut ins, form, &ops).map_err(|e| e.or_at(inst.loc))?;
-                extensions.union_with(&form.features);
-                asm.push_reading(ins, constant_read(&ops))?;
+                asm.push_reading(ins, constant)?;
             }
             Op::Ret => {
                 layout.epilogue(avx, &mut scratch)?;
@@ -333,6 +342,22 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
     }
     let (bytes, listing) = asm.assemble(body.consts)?;
     Ok(CodeObject::new(body.name.clone(), bytes, 0, extensions, body.target.clone(), Arc::new(listing)))
+}
+
+/// Debug builds: the bytes the direct VEX encoder just wrote must be iced's.
+fn cross_check(form: &Form, ops: &[Operand], asm: &mut Assembler) -> Result<()> {
+    let ins = build(form, ops)?;
+    let mut encoder = Encoder::new(64);
+    encoder.encode(&ins, 0).map_err(internal)?;
+    let theirs = encoder.take_buffer();
+    let ours = asm.last_bytes(theirs.len());
+    if ours != theirs {
+        return Err(internal(format!(
+            "direct VEX encoding of {:?} is {ours:02x?}, iced's is {theirs:02x?}",
+            form.code
+        )));
+    }
+    Ok(())
 }
 
 /// The pool constant an instruction reads, if any.

@@ -154,6 +154,8 @@ pub(crate) struct Form {
     /// same operands, in iced's order (`MOV r64, r/m64` and `MOV r/m64, r64`; `ADD r/m64, imm32`
     /// and `ADD RAX, imm32`); empty when there are none.
     pub alternatives: Vec<Code>,
+    /// How to encode it without iced, for VEX forms with plain operands.
+    pub vex: Option<super::vex::VexPlan>,
 }
 
 /// All forms, indexed by `Code`, plus the forms of each mnemonic and the mnemonic names.
@@ -576,5 +578,6 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
         dirties_upper,
         evex_twin: None,
         alternatives: Vec::new(),
+        vex: super::vex::VexPlan::new(op),
     })
 }

@@ -113,14 +113,43 @@ impl Assembler {
             self.late.push(ins);
         } else {
             let len = self.encoder.encode(&ins, 0).map_err(internal)? as u32;
-            let at = self.encoded;
-            self.encoded += len;
-            match self.pieces.last_mut() {
-                Some(Piece::Run { at: start, len: run }) if !labelled && *start + *run == at => *run += len,
-                _ => self.pieces.push(Piece::Run { at, len }),
-            }
+            self.add_run(len, labelled);
         }
         Ok(())
+    }
+
+    /// Appends an instruction that does not depend on its position, if `encode` can write its
+    /// bytes (it returns whether it did).
+    pub(super) fn push_encoded(&mut self, encode: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
+        let mut buffer = self.encoder.take_buffer();
+        let before = buffer.len();
+        let done = encode(&mut buffer);
+        let len = (buffer.len() - before) as u32;
+        self.encoder.set_buffer(buffer);
+        if done {
+            let labelled = self.bind_pending();
+            self.add_run(len, labelled);
+        }
+        done
+    }
+
+    /// The last `len` bytes encoded on arrival (for checks).
+    pub(super) fn last_bytes(&mut self, len: usize) -> Vec<u8> {
+        let buffer = self.encoder.take_buffer();
+        let last = buffer[buffer.len().saturating_sub(len)..].to_vec();
+        self.encoder.set_buffer(buffer);
+        last
+    }
+
+    /// `len` more bytes in the early buffer: they extend the last run unless a label stands
+    /// between.
+    fn add_run(&mut self, len: u32, labelled: bool) {
+        let at = self.encoded;
+        self.encoded += len;
+        match self.pieces.last_mut() {
+            Some(Piece::Run { at: start, len: run }) if !labelled && *start + *run == at => *run += len,
+            _ => self.pieces.push(Piece::Run { at, len }),
+        }
     }
 
     /// Appends an instruction that reads no constant.

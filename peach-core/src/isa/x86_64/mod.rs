@@ -10,6 +10,7 @@ mod pseudo;
 mod regs;
 mod select;
 mod target;
+mod vex;
 
 use iced_x86::{Code, EncodingKind, FlowControl, Mnemonic};
 
