@@ -186,13 +186,13 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
 fn undefined(input: &AllocInput, v: u32) -> Error {
     let first_read = (0..input.num_insts())
         .find(|&i| input.inst_ops(i).iter().any(|op| op.var == Var::V(v) && op.role.reads() && op.role != Role::Def));
-    let created = input.vreg_loc[v as usize];
+    let created = input.vreg_loc(v as usize);
     let msg = format!(
         "a value is read before anything writes it (virtual register created at {created}); \
          write it first on every path that reaches this read"
     );
     match first_read {
-        Some(i) => Error::at(ErrorKind::UndefinedValue, msg, input.inst_loc[i]),
+        Some(i) => Error::at(ErrorKind::UndefinedValue, msg, input.inst_loc(i)),
         None => Error::new(ErrorKind::UndefinedValue, msg),
     }
 }

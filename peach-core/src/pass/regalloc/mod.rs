@@ -18,7 +18,7 @@ pub use scan::allocate;
 use super::Body;
 use super::cfg::Block;
 use crate::abi::CallConv;
-use crate::ir::{Op, Operand, RegClass};
+use crate::ir::{Inst, Op, Operand, RegClass, VRegInfo};
 use crate::isa::{ClassInfo, Isa, Role};
 
 /// What an operand names: a virtual register or a physical unit.
@@ -54,13 +54,13 @@ pub struct Move {
 
 /// The allocator's view of a function.
 #[derive(Clone, Debug)]
-pub struct AllocInput {
+pub struct AllocInput<'b> {
     /// Class of each virtual register.
     pub vreg_class: Vec<RegClass>,
-    /// Where each virtual register was created (for messages).
-    pub vreg_loc: Vec<crate::Src>,
-    /// Where each instruction was written (for messages).
-    pub inst_loc: Vec<crate::Src>,
+    /// The virtual registers (where each was created, for messages).
+    vregs: &'b [VRegInfo],
+    /// The instructions (where each was written, for messages).
+    insts: &'b [Inst],
     /// Operands of instruction `i` are `ops[op_start[i]..op_start[i + 1]]`.
     pub op_start: Vec<u32>,
     /// All operands.
@@ -79,16 +79,16 @@ pub struct AllocInput {
     pub masks: Vec<u64>,
 }
 
-impl AllocInput {
+impl<'b> AllocInput<'b> {
     /// Builds the view of `body` for ISA `I`.
-    pub(crate) fn build<I: Isa>(body: &Body, blocks: &[Block], conv: &CallConv) -> AllocInput {
+    pub(crate) fn build<I: Isa>(body: &'b Body, blocks: &[Block], conv: &CallConv) -> AllocInput<'b> {
         let n = body.insts.len();
         // Over-aligned stack locals need a frame pointer, which values then cannot use.
         let frame_pointer = if body.locals.1 > 16 { 1u64 << I::FRAME_POINTER_UNIT } else { 0 };
         let mut input = AllocInput {
             vreg_class: body.vregs.iter().map(|v| v.class).collect(),
-            vreg_loc: body.vregs.iter().map(|v| v.loc).collect(),
-            inst_loc: Vec::with_capacity(n),
+            vregs: body.vregs,
+            insts: &body.insts,
             op_start: Vec::with_capacity(n + 1),
             ops: Vec::with_capacity(n * 3),
             blocks: blocks.to_vec(),
@@ -106,7 +106,6 @@ impl AllocInput {
         };
         for (i, inst) in body.insts.iter().enumerate() {
             input.op_start.push(input.ops.len() as u32);
-            input.inst_loc.push(inst.loc);
             let ops = body.ops(inst);
             match inst.op {
                 Op::Isa(opcode) => {
@@ -148,7 +147,17 @@ impl AllocInput {
 
     /// Number of instructions.
     pub fn num_insts(&self) -> usize {
-        self.inst_loc.len()
+        self.op_start.len().saturating_sub(1)
+    }
+
+    /// Where instruction `i` was written.
+    pub fn inst_loc(&self, i: usize) -> crate::Src {
+        self.insts.get(i).map_or(crate::Src::Token(0), |inst| inst.loc)
+    }
+
+    /// Where virtual register `v` was created.
+    pub fn vreg_loc(&self, v: usize) -> crate::Src {
+        self.vregs.get(v).map_or(crate::Src::Token(0), |info| info.loc)
     }
 
     /// Number of virtual registers.

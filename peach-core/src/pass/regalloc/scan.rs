@@ -114,7 +114,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, allowed: &[u64], failed
     let mut places: Vec<(String, usize)> = Vec::new();
     for (v, &(s, e)) in live.vreg.iter().enumerate() {
         if input.vreg_class[v] == class && s <= at && at < e {
-            let place = loc_str(input.vreg_loc[v]);
+            let place = loc_str(input.vreg_loc(v));
             match places.iter_mut().find(|(p, _)| *p == place) {
                 Some((_, n)) => *n += 1,
                 None => places.push((place, 1)),
@@ -153,9 +153,9 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, allowed: &[u64], failed
             "no {class_name} register is free for the value created at {}: it may only use some registers \
              (a fixed-register operand, or an instruction without an EVEX form) and those are taken. \
              Live values:\n{}",
-            loc_str(input.vreg_loc[failed as usize]),
+            loc_str(input.vreg_loc(failed as usize)),
             values.join("\n")
         )
     };
-    Error::at(ErrorKind::OutOfRegisters, msg, input.inst_loc[inst])
+    Error::at(ErrorKind::OutOfRegisters, msg, input.inst_loc(inst))
 }
