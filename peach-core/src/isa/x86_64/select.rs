@@ -241,9 +241,12 @@ pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -
     if bytes.len() > 16 || ops.len() > 6 {
         return select_or_shorthand(f.target(), mnemonic, ops).map(|(c, _)| c);
     }
-    let word = |chunk: &[u8]| chunk.iter().rev().fold(0u64, |a, b| a << 8 | b.to_ascii_lowercase() as u64);
-    let (lo, hi) = bytes.split_at(bytes.len().min(8));
-    let mut key = [word(lo), word(hi), 0, 0, 0, 0];
+    // The spelling as written: `VADDPS` and `vaddps` get an entry each, which is cheaper than
+    // folding the case on every lookup.
+    let mut name = [0u8; 16];
+    name[..bytes.len()].copy_from_slice(bytes);
+    let word = |i: usize| u64::from_le_bytes(name[i..i + 8].try_into().unwrap_or_default());
+    let mut key = [word(0), word(8), 0, 0, 0, 0];
     for (i, op) in ops.iter().enumerate() {
         key[2 + i / 2] |= op_key(op) << (32 * (i % 2));
     }

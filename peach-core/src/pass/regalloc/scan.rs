@@ -39,12 +39,29 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
     let mut order: Vec<u32> = (0..nv as u32).filter(|&v| live.vreg[v as usize].0 != u32::MAX).collect();
     order.sort_unstable_by_key(|&v| live.vreg[v as usize].0);
 
+    // Preference is the position in `input.order`; units it does not name are never chosen.
+    let mut rank = [u8::MAX; 64];
+    for (i, &u) in input.order.iter().enumerate() {
+        if let Some(r) = rank.get_mut(u as usize) {
+            *r = i.min(254) as u8;
+        }
+    }
     let mut units = vec![u8::MAX; nv];
     let mut busy_until = [0u32; 64];
+    // Units holding a value; a unit whose value has ended is cleared when its class is next used.
+    let mut busy = 0u64;
     let mut cursor = [0usize; 64];
     for &v in &order {
         let (s, e) = live.vreg[v as usize];
         let ok = allowed[v as usize];
+        let mut ended = busy & ok;
+        while ended != 0 {
+            let u = ended.trailing_zeros() as usize;
+            ended &= ended - 1;
+            if busy_until[u] <= s {
+                busy &= !(1 << u);
+            }
+        }
         let mut free = |u: u8| -> bool {
             let u = u as usize;
             if u >= 64 || ok & (1 << u) == 0 || busy_until[u] > s {
@@ -59,11 +76,23 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
         };
         let p = partner[v as usize];
         let hinted = [hint_unit[v as usize], if p != u32::MAX { units[p as usize] } else { u8::MAX }];
-        let chosen = hinted.into_iter().filter(|&u| u != u8::MAX).chain(input.order.iter().copied()).find(|&u| free(u));
+        let mut chosen = hinted.into_iter().find(|&u| u != u8::MAX && free(u));
+        if chosen.is_none() {
+            let mut candidates = ok & !busy;
+            while candidates != 0 {
+                let u = candidates.trailing_zeros() as u8;
+                candidates &= candidates - 1;
+                let better = chosen.is_none_or(|c: u8| rank[u as usize] < rank[c as usize]);
+                if rank[u as usize] != u8::MAX && better && free(u) {
+                    chosen = Some(u);
+                }
+            }
+        }
         match chosen {
             Some(u) => {
                 units[v as usize] = u;
                 busy_until[u as usize] = e;
+                busy |= 1 << u;
             }
             None => return Err(out_of_registers(input, &live, &allowed, v)),
         }
