@@ -117,8 +117,8 @@ pub struct Inst {
     pub first: u32,
     /// Number of operands.
     pub len: u8,
-    /// Where the user wrote it.
-    pub loc: Src,
+    /// Where the user wrote it, as an index into the function's [`Locations`].
+    pub loc: u32,
 }
 
 /// What peach knows about one virtual register.
@@ -128,8 +128,59 @@ pub struct VRegInfo {
     pub class: RegClass,
     /// The widest view any operand uses.
     pub max_view: u8,
-    /// Where the user created it.
-    pub loc: Src,
+    /// Where the user created it, as an index into the function's [`Locations`].
+    pub loc: u32,
+}
+
+/// The source locations of a function's instructions and virtual registers, each stored once:
+/// they keep a 4-byte index instead of the location (kernels repeat a few lines many times).
+#[derive(Clone, Debug)]
+pub struct Locations {
+    all: Vec<Src>,
+    /// Index of a recently stored location, by a hash of it (a cache: misses only cost a
+    /// duplicate entry).
+    recent: [u32; 64],
+}
+
+impl Default for Locations {
+    fn default() -> Self {
+        Locations { all: Vec::new(), recent: [u32::MAX; 64] }
+    }
+}
+
+impl Locations {
+    /// The index of `loc`, stored if it is new.
+    pub fn intern(&mut self, loc: Src) -> u32 {
+        let key = match loc {
+            Src::Rust(l) => (l as *const Location<'static> as usize) >> 3,
+            Src::Token(n) => n as usize,
+        };
+        let slot = (key ^ key >> 6) & 63;
+        let index = self.recent[slot];
+        let same = |s: &Src| match (*s, loc) {
+            (Src::Rust(a), Src::Rust(b)) => std::ptr::eq(a, b),
+            (a, b) => a == b,
+        };
+        if self.all.get(index as usize).is_some_and(same) {
+            return index;
+        }
+        self.all.push(loc);
+        self.recent[slot] = self.all.len() as u32 - 1;
+        self.all.len() as u32 - 1
+    }
+
+    /// The location stored at `index`.
+    ///
+    /// ```
+    /// use peach_core::{Src, ir::Locations};
+    /// let mut locs = Locations::default();
+    /// let i = locs.intern(Src::Token(7));
+    /// assert_eq!(locs.intern(Src::Token(7)), i);
+    /// assert_eq!(locs.get(i), Src::Token(7));
+    /// ```
+    pub fn get(&self, index: u32) -> Src {
+        self.all.get(index as usize).copied().unwrap_or(Src::Token(0))
+    }
 }
 
 /// A function under construction: the builder API that kernels are written with.
@@ -156,6 +207,7 @@ pub struct Function {
     pub(crate) insts: Vec<Inst>,
     pub(crate) operands: Vec<Operand>,
     pub(crate) vregs: Vec<VRegInfo>,
+    pub(crate) locs: Locations,
     params: Vec<Param>,
     labels: Vec<Option<u32>>,
     errors: Vec<Error>,
@@ -197,6 +249,7 @@ impl Function {
             insts: Vec::new(),
             operands: Vec::new(),
             vregs: Vec::new(),
+            locs: Locations::default(),
             params: Vec::new(),
             labels: Vec::new(),
             errors: Vec::new(),
@@ -275,6 +328,7 @@ impl Function {
         if index >= Reg::MAX_VREGS {
             self.error(ErrorKind::OutOfRegisters, format!("more than {} virtual registers", Reg::MAX_VREGS));
         }
+        let loc = self.locs.intern(loc);
         self.vregs.push(VRegInfo { class, max_view: view, loc });
         Reg::virt(class, view, index as u32)
     }
@@ -547,6 +601,11 @@ impl Function {
         &self.insts
     }
 
+    /// Where instruction `inst` (or a virtual register's [`VRegInfo::loc`]) was written.
+    pub fn loc_of(&self, index: u32) -> Src {
+        self.locs.get(index)
+    }
+
     /// The operands of instruction `inst`.
     pub fn operands(&self, inst: &Inst) -> &[Operand] {
         &self.operands[inst.first as usize..inst.first as usize + inst.len as usize]
@@ -569,6 +628,7 @@ impl Function {
             self.note_views(o);
         }
         self.operands.extend_from_slice(ops);
+        let loc = self.locs.intern(loc);
         self.insts.push(Inst { op, first, len: ops.len() as u8, loc });
     }
 
@@ -616,7 +676,7 @@ impl Function {
 
     fn first_use_of(&self, l: Label) -> Src {
         let i = self.insts.iter().find(|i| self.operands(i).contains(&Operand::Label(l)));
-        i.map(|i| i.loc).unwrap_or(self.loc)
+        i.map(|i| self.locs.get(i.loc)).unwrap_or(self.loc)
     }
 }
 

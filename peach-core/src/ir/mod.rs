@@ -10,7 +10,7 @@ mod function;
 pub(crate) mod operand;
 
 pub use constant::Constant;
-pub use function::{Function, Inst, InstructionStream, LoopLabels, Op, Param, Signature, Type, VRegInfo};
+pub use function::{Function, Inst, InstructionStream, Locations, LoopLabels, Op, Param, Signature, Type, VRegInfo};
 pub use operand::{
     IndexExpr, IntoOperand, IntoOperands, Label, Masked, Mem, MemExpr, Operand, Reg, RegClass, Rounding,
 };

@@ -51,11 +51,11 @@ pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv) -> Resul
                     Operand::Reg(r) => r,
                     _ => return Err(Error::internal("move without a register destination")),
                 };
-                body.push_new(Op::Isa(op), &mv, inst.loc);
-                body.push_new(Op::Ret, &[Operand::Reg(dst)], inst.loc);
+                body.push_new(Op::Isa(op), &mv, f.loc_of(inst.loc));
+                body.push_new(Op::Ret, &[Operand::Reg(dst)], f.loc_of(inst.loc));
             }
             (Op::Ret, [_, ..]) => {
-                return Err(Error::at(ErrorKind::Signature, "a return value must be a register", inst.loc));
+                return Err(Error::at(ErrorKind::Signature, "a return value must be a register", f.loc_of(inst.loc)));
             }
             _ => body.push_user(*inst),
         }

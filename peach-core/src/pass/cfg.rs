@@ -76,7 +76,7 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
             return Err(Error::at(
                 ErrorKind::Signature,
                 "control reaches the end of the function without a return: end it with `ret`",
-                last.loc,
+                body.loc(last),
             ));
         }
         block.succs = match last.op {
@@ -84,8 +84,8 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
             Op::Bind(_) | Op::Align(_) => [next, u32::MAX],
             Op::Isa(op) => match I::flow(op, body.ops(last)) {
                 Flow::Next => [next, u32::MAX],
-                Flow::Cond(l) => [target_block(l, last.loc)?, next],
-                Flow::Jump(l) => [target_block(l, last.loc)?, u32::MAX],
+                Flow::Cond(l) => [target_block(l, body.loc(last))?, next],
+                Flow::Jump(l) => [target_block(l, body.loc(last))?, u32::MAX],
                 Flow::Exit => [u32::MAX; 2],
             },
         };

@@ -17,7 +17,7 @@ pub mod regalloc;
 use crate::abi::Abi;
 use crate::emit::CodeObject;
 use crate::error::Result;
-use crate::ir::{Constant, Function, Inst, Op, Operand, Signature, VRegInfo};
+use crate::ir::{Constant, Function, Inst, Locations, Op, Operand, Signature, VRegInfo};
 use crate::isa::Isa;
 use crate::target::Target;
 
@@ -40,6 +40,8 @@ pub struct Body<'f> {
     extra: Vec<Operand>,
     /// Virtual registers.
     pub vregs: &'f [VRegInfo],
+    /// Source locations of instructions and virtual registers.
+    pub locs: Locations,
     /// Constants used as operands, by index.
     pub consts: &'f [Constant],
     /// Bytes and alignment of the stack locals.
@@ -71,6 +73,7 @@ impl<'f> Body<'f> {
             base: &f.operands,
             extra: Vec::new(),
             vregs: &f.vregs,
+            locs: f.locs.clone(),
             consts: &f.consts,
             locals: f.locals(),
             num_labels: f.num_labels(),
@@ -82,8 +85,14 @@ impl<'f> Body<'f> {
         self.insts.push(inst);
     }
 
+    /// Where `inst` was written.
+    pub fn loc(&self, inst: &Inst) -> crate::Src {
+        self.locs.get(inst.loc)
+    }
+
     /// Appends an instruction the passes made.
     pub(crate) fn push_new(&mut self, op: Op, ops: &[Operand], loc: crate::Src) {
+        let loc = self.locs.intern(loc);
         let first = self.extra.len() as u32 | Self::EXTRA;
         self.extra.extend_from_slice(ops);
         self.insts.push(Inst { op, first, len: ops.len() as u8, loc });

@@ -323,7 +323,7 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
                     continue;
                 }
                 let mut ins = Instruction::default();
-                build_into(&mut ins, form, &ops).map_err(|e| e.or_at(inst.loc))?;
+                build_into(&mut ins, form, &ops).map_err(|e| e.or_at(body.loc(inst)))?;
                 asm.push_reading(ins, constant)?;
             }
             Op::Ret => {

@@ -18,7 +18,7 @@ pub use scan::allocate;
 use super::Body;
 use super::cfg::Block;
 use crate::abi::CallConv;
-use crate::ir::{Inst, Op, Operand, RegClass, VRegInfo};
+use crate::ir::{Inst, Locations, Op, Operand, RegClass, VRegInfo};
 use crate::isa::{ClassInfo, Isa, Role};
 
 /// What an operand names: a virtual register or a physical unit.
@@ -61,6 +61,7 @@ pub struct AllocInput<'b> {
     vregs: &'b [VRegInfo],
     /// The instructions (where each was written, for messages).
     insts: &'b [Inst],
+    locs: &'b Locations,
     /// Operands of instruction `i` are `ops[op_start[i]..op_start[i + 1]]`.
     pub op_start: Vec<u32>,
     /// All operands.
@@ -89,6 +90,7 @@ impl<'b> AllocInput<'b> {
             vreg_class: body.vregs.iter().map(|v| v.class).collect(),
             vregs: body.vregs,
             insts: &body.insts,
+            locs: &body.locs,
             op_start: Vec::with_capacity(n + 1),
             ops: Vec::with_capacity(n * 3),
             blocks: blocks.to_vec(),
@@ -152,12 +154,12 @@ impl<'b> AllocInput<'b> {
 
     /// Where instruction `i` was written.
     pub fn inst_loc(&self, i: usize) -> crate::Src {
-        self.insts.get(i).map_or(crate::Src::Token(0), |inst| inst.loc)
+        self.locs.get(self.insts.get(i).map_or(u32::MAX, |inst| inst.loc))
     }
 
     /// Where virtual register `v` was created.
     pub fn vreg_loc(&self, v: usize) -> crate::Src {
-        self.vregs.get(v).map_or(crate::Src::Token(0), |info| info.loc)
+        self.locs.get(self.vregs.get(v).map_or(u32::MAX, |info| info.loc))
     }
 
     /// Number of virtual registers.
