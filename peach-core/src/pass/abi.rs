@@ -68,7 +68,7 @@ pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv) -> Resul
 pub(crate) fn frame<I: Isa>(body: &Body, input: &AllocInput, alloc: &Allocation, conv: &CallConv) -> Frame {
     let mut written = 0u64;
     for op in input.ops.iter().filter(|op| op.role.writes()) {
-        let unit = match op.var {
+        let unit = match op.var() {
             Var::V(v) => alloc.units.get(v as usize).copied().unwrap_or(u8::MAX),
             Var::P(u) => u,
         };

@@ -102,19 +102,19 @@ fn step(input: &AllocInput, alloc: &Allocation, i: u32, state: &mut [Value; 64])
         }
     };
     for op in ops {
-        let u = unit_of(op.var)?;
-        if let Var::V(_) = op.var
+        let u = unit_of(op.var())?;
+        if let Var::V(_) = op.var()
             && input.allowed(op) & (1 << u) == 0
         {
             return Err(CheckError {
                 inst: i,
-                var: op.var,
+                var: op.var(),
                 unit: u,
                 what: "register not allowed for this operand".into(),
             });
         }
         if op.role.reads() {
-            let want = match op.var {
+            let want = match op.var() {
                 Var::V(v) => Value::Vreg(v),
                 Var::P(_) => Value::Phys,
             };
@@ -122,7 +122,7 @@ fn step(input: &AllocInput, alloc: &Allocation, i: u32, state: &mut [Value; 64])
             if state[u as usize] != want && state[u as usize] != Value::Unknown {
                 return Err(CheckError {
                     inst: i,
-                    var: op.var,
+                    var: op.var(),
                     unit: u,
                     what: format!("read expects {want:?} but the register holds {:?}", state[u as usize]),
                 });
@@ -131,8 +131,8 @@ fn step(input: &AllocInput, alloc: &Allocation, i: u32, state: &mut [Value; 64])
     }
     for op in ops {
         if op.role.writes() {
-            let u = unit_of(op.var)?;
-            state[u as usize] = match op.var {
+            let u = unit_of(op.var())?;
+            state[u as usize] = match op.var() {
                 Var::V(v) => Value::Vreg(v),
                 Var::P(_) => Value::Phys,
             };

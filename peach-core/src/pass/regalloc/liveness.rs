@@ -72,14 +72,14 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
     for (b, block) in input.blocks.iter().enumerate() {
         for i in block.start..block.end {
             for op in input.inst_ops(i as usize) {
-                let x = index(op.var, nv);
+                let x = index(op.var(), nv);
                 if op.role.reads() && !defs.get(b, x) {
                     uses.set(b, x);
                 }
             }
             for op in input.inst_ops(i as usize) {
                 if op.role.writes() {
-                    defs.set(b, index(op.var, nv));
+                    defs.set(b, index(op.var(), nv));
                 }
             }
         }
@@ -135,7 +135,7 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
         for i in (block.start..block.end).rev() {
             let (rd, wr) = (2 * i, 2 * i + 1);
             for op in input.inst_ops(i as usize) {
-                match op.var {
+                match op.var() {
                     Var::V(v) => {
                         let r = &mut vreg[v as usize];
                         if op.role.writes() {
@@ -155,7 +155,7 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
                 }
             }
             for op in input.inst_ops(i as usize) {
-                if let (Var::P(u), true) = (op.var, op.role.reads())
+                if let (Var::P(u), true) = (op.var(), op.role.reads())
                     && open[u as usize] == u32::MAX
                 {
                     open[u as usize] = rd + 1;
@@ -185,7 +185,7 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
 
 fn undefined(input: &AllocInput, v: u32) -> Error {
     let first_read = (0..input.num_insts())
-        .find(|&i| input.inst_ops(i).iter().any(|op| op.var == Var::V(v) && op.role.reads() && op.role != Role::Def));
+        .find(|&i| input.inst_ops(i).iter().any(|op| op.var() == Var::V(v) && op.role.reads() && op.role != Role::Def));
     let created = input.vreg_loc(v as usize);
     let msg = format!(
         "a value is read before anything writes it (virtual register created at {created}); \

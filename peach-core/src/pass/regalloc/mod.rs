@@ -30,17 +30,35 @@ pub enum Var {
     P(u8),
 }
 
-/// One register read or written by an instruction.
+/// One register read or written by an instruction (8 bytes: there are several per instruction).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AllocOp {
-    /// The register.
-    pub var: Var,
+    /// The register, packed: physical units have the top bit set.
+    packed: u32,
     /// Read, written or both.
     pub role: Role,
     /// Index in [`AllocInput::masks`] of the units a virtual register may take here (ignored
     /// for physical ones). Kernels use a handful of distinct masks, so an index keeps operands
     /// small.
     pub mask: u8,
+}
+
+impl AllocOp {
+    const PHYS: u32 = 1 << 31;
+
+    /// An operand naming `var`.
+    pub fn new(var: Var, role: Role, mask: u8) -> AllocOp {
+        let packed = match var {
+            Var::V(v) => v & !Self::PHYS,
+            Var::P(u) => Self::PHYS | u as u32,
+        };
+        AllocOp { packed, role, mask }
+    }
+
+    /// The register.
+    pub fn var(&self) -> Var {
+        if self.packed & Self::PHYS != 0 { Var::P(self.packed as u8) } else { Var::V(self.packed) }
+    }
 }
 
 /// A register copy, which the allocator tries to make a no-op.
@@ -122,7 +140,7 @@ impl<'b> AllocInput<'b> {
                                 }
                                 None => 0,
                             };
-                            out.push(AllocOp { var, role, mask });
+                            out.push(AllocOp::new(var, role, mask));
                         }
                     });
                     if let Some((d, s)) = I::as_move(opcode, ops)
@@ -136,7 +154,7 @@ impl<'b> AllocInput<'b> {
                         if let Operand::Reg(r) = op
                             && let Some(var) = var(*r)
                         {
-                            input.ops.push(AllocOp { var, role: Role::Use, mask: 0 });
+                            input.ops.push(AllocOp::new(var, Role::Use, 0));
                         }
                     }
                 }

@@ -15,7 +15,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
     let nv = input.num_vregs();
     let mut allowed = vec![u64::MAX; nv];
     for op in &input.ops {
-        if let Var::V(v) = op.var {
+        if let Var::V(v) = op.var() {
             allowed[v as usize] &= input.allowed(op);
         }
     }
