@@ -11,6 +11,8 @@ use std::fmt;
 pub enum Arch {
     /// x86-64 (AMD64 / Intel 64).
     X86_64,
+    /// AArch64 (64-bit Arm).
+    Aarch64,
 }
 
 /// One ISA extension (CPUID feature), numbered by the architecture's backend.
@@ -211,4 +213,14 @@ has! {
     has_avx512bf16 => "AVX512_BF16",
     /// Whether the target has AVX-512 FP16.
     has_avx512fp16 => "AVX512_FP16",
+    /// Whether the target has AArch64 FP and Advanced SIMD (NEON).
+    has_neon => "NEON",
+    /// Whether the target has the AArch64 dot-product instructions (`SDOT`, `UDOT`).
+    has_dotprod => "DOTPROD",
+    /// Whether the target has AArch64 half-precision arithmetic.
+    has_fp16 => "FP16",
+    /// Whether the target has the AArch64 int8 matrix multiply instructions.
+    has_i8mm => "I8MM",
+    /// Whether the target has the AArch64 BFloat16 instructions.
+    has_bf16 => "BF16",
 }

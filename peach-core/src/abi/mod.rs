@@ -10,6 +10,10 @@ pub enum Abi {
     SysV,
     /// Microsoft x64 (Windows on x86-64).
     Win64,
+    /// The Arm 64-bit procedure call standard (Linux, Windows and the BSDs on AArch64).
+    Aapcs64,
+    /// Apple's arm64 variant of AAPCS64: stack-passed parameters packed by their natural size.
+    AppleArm64,
 }
 
 impl Abi {
@@ -20,7 +24,12 @@ impl Abi {
     /// # let _ = abi;
     /// ```
     pub fn host() -> Abi {
-        if cfg!(windows) { Abi::Win64 } else { Abi::SysV }
+        match (cfg!(target_arch = "aarch64"), cfg!(target_vendor = "apple"), cfg!(windows)) {
+            (true, true, _) => Abi::AppleArm64,
+            (true, false, _) => Abi::Aapcs64,
+            (false, _, true) => Abi::Win64,
+            (false, _, false) => Abi::SysV,
+        }
     }
 }
 
@@ -40,6 +49,9 @@ pub struct CallConv {
     pub stack_args_offset: i32,
     /// Bytes per stack-passed parameter slot.
     pub stack_slot: i32,
+    /// Stack-passed parameters take their natural size and alignment instead of a whole slot
+    /// (Apple arm64).
+    pub stack_packed: bool,
     /// Register for integer and pointer results.
     pub int_ret: u16,
     /// Register for floating-point results.
@@ -74,6 +86,12 @@ impl CallConv {
                 *next += 1;
                 match list.get(slot) {
                     Some(r) => ParamLoc::Reg(*r),
+                    None if self.stack_packed => {
+                        let size = ty.size() as i32;
+                        let off = (stack as u32).next_multiple_of(size as u32) as i32;
+                        stack = off + size;
+                        ParamLoc::Stack(off)
+                    }
                     None => {
                         let off =
                             if self.positional { (i as i32 - list.len() as i32) * self.stack_slot } else { stack };

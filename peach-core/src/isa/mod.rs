@@ -124,6 +124,10 @@ macro_rules! dispatch {
                 type $isa = x86_64::X86_64;
                 $e
             }
+            Arch::Aarch64 => {
+                type $isa = aarch64::Aarch64;
+                $e
+            }
         }
     };
 }

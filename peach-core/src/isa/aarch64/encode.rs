@@ -1,23 +1,45 @@
 //! Encoding one instruction from a table row: the fixed bits, then each operand placed by its
 //! field after a range check. Out-of-range values are errors, never truncated.
 
-use super::table::{Field, Kind, ROWS, Row};
+use super::table::{Field, Kind, Row, rows};
 use crate::error::{Error, ErrorKind, Result};
 
 /// A vector arrangement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Arrangement {
+    /// 8 bytes.
+    B8,
     /// 16 bytes.
     B16,
+    /// 4 halfwords.
+    H4,
     /// 8 halfwords.
     H8,
+    /// 2 singles.
+    S2,
     /// 4 singles.
     S4,
+    /// 1 double.
+    D1,
     /// 2 doubles.
     D2,
 }
 
-/// An AArch64 operand.
+impl Arrangement {
+    /// Every arrangement, in view order.
+    pub const ALL: [Arrangement; 8] = [
+        Arrangement::B8,
+        Arrangement::B16,
+        Arrangement::H4,
+        Arrangement::H8,
+        Arrangement::S2,
+        Arrangement::S4,
+        Arrangement::D1,
+        Arrangement::D2,
+    ];
+}
+
+/// An AArch64 operand with physical registers, as the encoder takes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum A64 {
     /// `x0`..`x30`, `xzr` (31).
@@ -28,6 +50,10 @@ pub enum A64 {
     W(u8),
     /// `v0`..`v31` with an arrangement.
     V(u8, Arrangement),
+    /// `b0`..`b31`.
+    B(u8),
+    /// `h0`..`h31`.
+    H(u8),
     /// `s0`..`s31`.
     S(u8),
     /// `d0`..`d31`.
@@ -40,23 +66,39 @@ pub enum A64 {
     Lsl(u8),
     /// `[base, #offset]`; base 31 is `sp`.
     Mem(u8, i64),
+    /// `[base, #offset]!`: the base is updated before the access.
+    MemPre(u8, i64),
+    /// `[base], #offset`: the base is updated after the access.
+    MemPost(u8, i64),
     /// A branch target: byte offset from the instruction.
     Label(i64),
 }
 
 fn fits(kind: Kind, op: &A64) -> Option<u32> {
     Some(match (kind, *op) {
-        (Kind::X, A64::X(n)) | (Kind::XSp, A64::X(n)) if n < 31 || kind == Kind::X => n as u32,
+        (Kind::X, A64::X(n)) => n as u32,
+        (Kind::XSp, A64::X(n)) if n < 31 => n as u32,
         (Kind::XSp, A64::Sp) => 31,
         (Kind::W, A64::W(n)) => n as u32,
         (Kind::V(a), A64::V(n, b)) if a == b => n as u32,
+        (Kind::B, A64::B(n)) | (Kind::H, A64::H(n)) => n as u32,
         (Kind::S, A64::S(n)) | (Kind::D, A64::D(n)) | (Kind::Q, A64::Q(n)) => n as u32,
-        (Kind::Imm, A64::Imm(_))
-        | (Kind::Lsl, A64::Lsl(_))
-        | (Kind::Mem, A64::Mem(..))
-        | (Kind::Label, A64::Label(_)) => 0,
+        (Kind::Imm, A64::Imm(_)) | (Kind::Lsl, A64::Lsl(_)) | (Kind::Label, A64::Label(_)) => 0,
+        (Kind::Mem, A64::Mem(..)) | (Kind::MemPre, A64::MemPre(..)) | (Kind::MemPost, A64::MemPost(..)) => 0,
         _ => return None,
     })
+}
+
+/// Why `value` is not one of the multiples of `scale` from `min` to `max`, with the nearest
+/// values that are.
+fn unencodable(value: i64, min: i64, max: i64, scale: i64) -> String {
+    let below = (value.clamp(min, max) - min) / scale * scale + min;
+    let above = below + if below < value { scale } else { 0 };
+    let mut near: Vec<i64> = [below, above].into_iter().filter(|v| (min..=max).contains(v) && *v != value).collect();
+    near.dedup();
+    let near: Vec<String> = near.iter().map(|v| v.to_string()).collect();
+    let step = if scale > 1 { format!(" in steps of {scale}") } else { String::new() };
+    format!("{value} cannot be encoded: the range is {min} to {max}{step}; nearest encodable: {}", near.join(" or "))
 }
 
 fn out_of_range(what: &str) -> Error {
@@ -74,10 +116,7 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
         Field::Unsigned(pos, width, scale) => {
             let scale = scale as i64;
             if value < 0 || value % scale != 0 || value / scale >= 1 << width {
-                return Err(out_of_range(&format!(
-                    "{value} is not a multiple of {scale} below {}",
-                    (1i64 << width) * scale
-                )));
+                return Err(out_of_range(&unencodable(value, 0, ((1i64 << width) - 1) * scale, scale)));
             }
             *word |= ((value / scale) as u32) << pos;
         }
@@ -98,23 +137,77 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
             _ => return Err(out_of_range("the shift must be 0 or 12")),
         },
         Field::Hw(pos) => {
-            if value % 16 != 0 || !(0..=48).contains(&value) {
-                return Err(out_of_range("the shift must be 0, 16, 32 or 48"));
+            // Bit 31 (`sf`) tells 64-bit forms from 32-bit ones.
+            let max = if *word & 1 << 31 != 0 { 48 } else { 16 };
+            if value % 16 != 0 || !(0..=max).contains(&value) {
+                return Err(out_of_range(if max == 48 {
+                    "the shift must be 0, 16, 32 or 48"
+                } else {
+                    "the shift of a 32-bit register must be 0 or 16"
+                }));
             }
             *word |= ((value / 16) as u32) << pos;
+        }
+        Field::LslImm(width) => {
+            let width = width as i64;
+            if !(0..width).contains(&value) {
+                return Err(out_of_range(&format!("the shift must be from 0 to {}", width - 1)));
+            }
+            let (immr, imms) = ((width - value) % width, width - 1 - value);
+            *word |= (immr as u32) << 16 | (imms as u32) << 10;
+        }
+        Field::LeftShift(esize) => {
+            let esize = esize as i64;
+            if !(0..esize).contains(&value) {
+                return Err(out_of_range(&format!("the shift must be from 0 to {}", esize - 1)));
+            }
+            *word |= ((esize + value) as u32) << 16;
+        }
+        Field::RightShift(esize) => {
+            let esize = esize as i64;
+            if !(1..=esize).contains(&value) {
+                return Err(out_of_range(&format!("the shift must be from 1 to {esize}")));
+            }
+            *word |= ((2 * esize - value) as u32) << 16;
+        }
+        Field::TestBit => {
+            if !(0..64).contains(&value) {
+                return Err(out_of_range("the bit number must be from 0 to 63"));
+            }
+            *word |= ((value as u32) >> 5) << 31 | ((value as u32) & 31) << 19;
         }
         Field::Mem(size) => {
             let A64::Mem(base, offset) = *op else { return Err(Error::internal("memory field without memory")) };
             let size = size as i64;
             if offset < 0 || offset % size != 0 || offset / size >= 4096 {
-                return Err(out_of_range(&format!(
-                    "offset {offset} must be a multiple of {size} from 0 to {}",
-                    4095 * size
-                )));
+                return Err(out_of_range(&format!("offset {}", unencodable(offset, 0, 4095 * size, size))));
             }
             *word |= ((base as u32) & 31) << 5 | ((offset / size) as u32) << 10;
         }
-        Field::None => {}
+        Field::Index9 => {
+            let (A64::MemPre(base, offset) | A64::MemPost(base, offset)) = *op else {
+                return Err(Error::internal("index field without pre- or post-index memory"));
+            };
+            if !(-256..256).contains(&offset) {
+                return Err(out_of_range(&format!("offset {offset} is out of range (-256 to 255)")));
+            }
+            *word |= ((base as u32) & 31) << 5 | ((offset as u32) & 0x1FF) << 12;
+        }
+        Field::Pair(size) => {
+            let (A64::Mem(base, offset) | A64::MemPre(base, offset) | A64::MemPost(base, offset)) = *op else {
+                return Err(Error::internal("pair field without memory"));
+            };
+            let size = size as i64;
+            if offset % size != 0 || !(-64..64).contains(&(offset / size)) {
+                return Err(out_of_range(&format!(
+                    "offset {offset} must be a multiple of {size} from {} to {}",
+                    -64 * size,
+                    63 * size
+                )));
+            }
+            *word |= ((base as u32) & 31) << 5 | (((offset / size) as u32) & 0x7F) << 15;
+        }
+        Field::RegTwice(a, b) => *word |= (reg & 31) << a | (reg & 31) << b,
     }
     Ok(())
 }
@@ -128,9 +221,9 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
 /// ```
 pub fn encode(mnemonic: &str, ops: &[A64]) -> Result<u32> {
     let mut named = false;
-    for row in ROWS.iter().filter(|r| r.name == mnemonic) {
+    for row in rows().iter().filter(|r| r.name == mnemonic) {
         named = true;
-        if let Some(word) = try_row(row, ops) {
+        if let Some(word) = encode_row(row, ops) {
             return word;
         }
     }
@@ -138,27 +231,63 @@ pub fn encode(mnemonic: &str, ops: &[A64]) -> Result<u32> {
     Err(Error::new(kind, format!("no AArch64 form of `{mnemonic}` takes these operands")))
 }
 
-fn try_row(row: &Row, ops: &[A64]) -> Option<Result<u32>> {
-    if row.ops.len() != ops.len() {
+/// Encodes `row` with `ops`, or `None` if the operands are not of the row's kinds.
+pub fn encode_row(row: &Row, ops: &[A64]) -> Option<Result<u32>> {
+    if row.kinds().len() != ops.len() {
         return None;
     }
-    let regs: Option<Vec<u32>> = row.ops.iter().zip(ops).map(|(k, o)| fits(*k, o)).collect();
-    let regs = regs?;
-    let mut word = row.base;
-    for ((field, op), reg) in row.fields.iter().zip(ops).zip(regs) {
-        if let Err(e) = place(&mut word, *field, op, reg) {
-            return Some(Err(e));
+    let mut regs = [0u32; 4];
+    for (i, (k, o)) in row.kinds().iter().zip(ops).enumerate() {
+        regs[i] = fits(*k, o)?;
+    }
+    Some(check_unpredictable(row, ops).and_then(|()| {
+        let mut word = row.base;
+        for ((field, op), reg) in row.fields().iter().zip(ops).zip(regs) {
+            place(&mut word, *field, op, reg)?;
+        }
+        Ok(word)
+    }))
+}
+
+/// Forms the architecture leaves unpredictable, which assemblers reject: a write-back base that
+/// is also a transfer register, and a pair load into one register twice.
+fn check_unpredictable(row: &Row, ops: &[A64]) -> Result<()> {
+    let gp = |o: &A64| match *o {
+        A64::X(n) | A64::W(n) => Some(n),
+        _ => None,
+    };
+    let transfer: Vec<u8> = ops.iter().filter_map(gp).collect();
+    for op in ops {
+        if let A64::MemPre(base, _) | A64::MemPost(base, _) = *op
+            && base != 31
+            && transfer.contains(&base)
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidOperands,
+                format!("`{}` writes back to x{base}, which it also transfers: the result is unpredictable", row.name),
+            ));
         }
     }
-    Some(Ok(word))
+    let reg = |o: &A64| match *o {
+        A64::X(n) | A64::W(n) | A64::D(n) | A64::Q(n) | A64::S(n) => Some(n),
+        _ => None,
+    };
+    if row.name == "ldp" && reg(&ops[0]).is_some() && reg(&ops[0]) == reg(&ops[1]) {
+        return Err(Error::new(ErrorKind::InvalidOperands, "`ldp` into the same register twice is unpredictable"));
+    }
+    Ok(())
 }
 
 impl std::fmt::Display for Arrangement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Arrangement::B8 => "8b",
             Arrangement::B16 => "16b",
+            Arrangement::H4 => "4h",
             Arrangement::H8 => "8h",
+            Arrangement::S2 => "2s",
             Arrangement::S4 => "4s",
+            Arrangement::D1 => "1d",
             Arrangement::D2 => "2d",
         })
     }
@@ -174,6 +303,8 @@ impl std::fmt::Display for A64 {
             A64::W(31) => f.write_str("wzr"),
             A64::W(n) => write!(f, "w{n}"),
             A64::V(n, a) => write!(f, "v{n}.{a}"),
+            A64::B(n) => write!(f, "b{n}"),
+            A64::H(n) => write!(f, "h{n}"),
             A64::S(n) => write!(f, "s{n}"),
             A64::D(n) => write!(f, "d{n}"),
             A64::Q(n) => write!(f, "q{n}"),
@@ -181,6 +312,10 @@ impl std::fmt::Display for A64 {
             A64::Lsl(v) => write!(f, "lsl #{v}"),
             A64::Mem(31, off) => write!(f, "[sp, #{off}]"),
             A64::Mem(base, off) => write!(f, "[x{base}, #{off}]"),
+            A64::MemPre(31, off) => write!(f, "[sp, #{off}]!"),
+            A64::MemPre(base, off) => write!(f, "[x{base}, #{off}]!"),
+            A64::MemPost(31, off) => write!(f, "[sp], #{off}"),
+            A64::MemPost(base, off) => write!(f, "[x{base}], #{off}"),
             A64::Label(off) => write!(f, ".{off:+}"),
         }
     }

@@ -1,12 +1,186 @@
-//! The AArch64 backend, under construction: a table-driven encoder of our own (there is no
-//! maintained run-time AArch64 encoder crate), checked form by form against llvm-mc. It is not
-//! yet behind `trait Isa`; registers, allocation classes and the AAPCS64 ABI come next.
+//! The AArch64 backend: a table-driven encoder of our own (there is no maintained run-time
+//! AArch64 encoder crate), checked row by row against llvm-mc; registers with their views; the
+//! AAPCS64 and Apple arm64 conventions.
+//!
+//! ```
+//! use peach_core::prelude::*;
+//! use peach_core::isa::aarch64::A64Reg;
+//!
+//! // f64 axpy1(f64 a, f64 x, f64 y) { a * x + y }
+//! let sig = Signature::new(&[Type::F64, Type::F64, Type::F64], Some(Type::F64));
+//! let mut f = Function::new("axpy1", sig, Target::aarch64_neon());
+//! let (a, x, y) = (f.param(0), f.param(1), f.param(2));
+//! f.ins("fmadd", (a.d(), a.d(), x.d(), y.d()));
+//! f.ret(a);
+//! let code = f.compile(Abi::Aapcs64)?;
+//! assert!(code.listing().contains("fmadd d0, d0, d1, d2"));
+//! # Ok::<(), peach_core::Error>(())
+//! ```
 
+mod abi;
+mod emit;
 mod encode;
+mod regs;
+mod select;
 mod table;
+mod target;
 
-pub use encode::{A64, Arrangement, encode};
-pub use table::{Field, Kind, ROWS, Row};
+pub use encode::{A64, Arrangement, encode, encode_row};
+pub use regs::{A64Builder, A64Reg, GP, VEC, reg};
+pub use table::{Field, Kind, Row, rows};
+
+use self::abi::{GP_ALLOC, VEC_ALL};
+use self::regs::{GP_UNITS, VEC_UNITS, VIEW_D, VIEW_S, VIEW_X, unit_of};
+use self::table::{First, first_role, second_written};
+use super::{ClassInfo, Flow, Isa, Role};
+use crate::abi::{Abi, CallConv};
+use crate::emit::CodeObject;
+use crate::error::Result;
+use crate::ir::{Function, Mem, Operand, Reg, RegClass, Type, VRegInfo};
+use crate::pass::{Body, Frame};
+use crate::target::{Extension, Target};
+
+/// The AArch64 instruction set.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Aarch64;
+
+fn reg_of(op: &Operand) -> Option<u32> {
+    if let Operand::Reg(r) = op { r.vreg() } else { None }
+}
+
+fn row(opcode: u32) -> Option<&'static Row> {
+    rows().get(opcode as usize)
+}
+
+impl Isa for Aarch64 {
+    const FRAME_POINTER_UNIT: u8 = GP_UNITS + 29;
+
+    const CLASSES: &'static [ClassInfo] = &[
+        ClassInfo { name: "general-purpose", first_unit: GP_UNITS, units: 31 },
+        ClassInfo { name: "vector", first_unit: VEC_UNITS, units: 32 },
+    ];
+
+    fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
+        select::select(f.target(), mnemonic, ops)
+    }
+
+    fn param_vreg(f: &mut Function, ty: Type) -> Reg {
+        match ty {
+            Type::F64 => f.new_vreg(VEC, VIEW_D),
+            Type::F32 => f.new_vreg(VEC, VIEW_S),
+            _ => f.new_vreg(GP, VIEW_X),
+        }
+    }
+
+    fn gen_move(dst: Reg, src: Reg, class: RegClass, _target: &Target) -> (u32, [Operand; 2]) {
+        if class == VEC {
+            let index = select::row_index("mov", &[Kind::V(Arrangement::B16), Kind::V(Arrangement::B16)]);
+            (index, [Operand::Reg(dst.b16()), Operand::Reg(src.b16())])
+        } else {
+            (select::row_index("mov", &[Kind::X, Kind::X]), [Operand::Reg(dst.x()), Operand::Reg(src.x())])
+        }
+    }
+
+    fn gen_load_arg(dst: Reg, ty: Type, offset: i32, _target: &Target) -> (u32, [Operand; 2]) {
+        let mem = Operand::Mem(Mem::base_disp(regs::ARG_AREA, offset as i64));
+        let (kind, dst) = match ty {
+            Type::F64 => (Kind::D, dst.d()),
+            Type::F32 => (Kind::S, dst.s()),
+            Type::I32 | Type::U32 => (Kind::W, dst.w()),
+            _ => (Kind::X, dst.x()),
+        };
+        (select::row_index("ldr", &[kind, Kind::Mem]), [Operand::Reg(dst), mem])
+    }
+
+    fn visit(
+        _target: &Target,
+        _vregs: &[VRegInfo],
+        opcode: u32,
+        ops: &[Operand],
+        visit: &mut impl FnMut(Reg, Role, u64),
+    ) {
+        let Some(row) = row(opcode) else { return };
+        let first = first_role(row);
+        // `eor v0.16b, v0.16b, v0.16b` and `sub x0, x0, x0` read nothing: they make zero.
+        let zeroing = matches!(row.name, "eor" | "sub" | "bic")
+            && ops.len() == 3
+            && ops.iter().all(|o| matches!(o, Operand::Reg(r) if r.vreg().is_some() && r.vreg() == reg_of(&ops[0])));
+        for (i, op) in ops.iter().enumerate() {
+            match op {
+                Operand::Reg(_) if zeroing && i > 0 => {}
+                Operand::Reg(r) => {
+                    let role = match (i, first) {
+                        (0, First::Def) => Role::Def,
+                        (0, First::UseDef) => Role::UseDef,
+                        (1, _) if second_written(row) => Role::Def,
+                        _ => Role::Use,
+                    };
+                    let allowed = if regs::class_view(*r).is_some_and(|(c, _)| c == VEC) { VEC_ALL } else { GP_ALLOC };
+                    visit(*r, role, allowed);
+                }
+                Operand::Mem(m) => {
+                    if let Some(base) =
+                        m.base.filter(|b| *b != regs::ARG_AREA && b.phys_id().is_none_or(|_| unit_of(*b).is_some()))
+                    {
+                        visit(base, Role::Use, GP_ALLOC);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn unit(reg: Reg) -> Option<u8> {
+        unit_of(reg)
+    }
+
+    fn class_units(_target: &Target, class: RegClass) -> u64 {
+        match class {
+            GP => GP_ALLOC,
+            VEC => VEC_ALL,
+            _ => 0,
+        }
+    }
+
+    fn flow(opcode: u32, ops: &[Operand]) -> Flow {
+        let label = ops.iter().find_map(|o| if let Operand::Label(l) = o { Some(*l) } else { None });
+        let Some(row) = row(opcode) else { return Flow::Next };
+        match (row.name, label) {
+            ("b", Some(l)) => Flow::Jump(l),
+            ("bl", _) | ("blr", _) => Flow::Next,
+            (_, Some(l)) => Flow::Cond(l),
+            ("ret" | "br", None) => Flow::Exit,
+            _ => Flow::Next,
+        }
+    }
+
+    fn as_move(opcode: u32, ops: &[Operand]) -> Option<(Reg, Reg)> {
+        let [Operand::Reg(d), Operand::Reg(s)] = ops else { return None };
+        let row = row(opcode)?;
+        let full = row.kinds() == [Kind::X, Kind::X] || row.kinds() == [Kind::V(Arrangement::B16); 2];
+        (row.name == "mov" && full).then_some((*d, *s))
+    }
+
+    fn call_conv(abi: Abi) -> Result<CallConv> {
+        abi::call_conv(abi)
+    }
+
+    fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) -> Result<CodeObject> {
+        emit::emit(body, units, frame, conv)
+    }
+
+    fn dirties_upper(_opcode: u32) -> bool {
+        false
+    }
+
+    fn extension_name(e: Extension) -> &'static str {
+        target::extension_name(e)
+    }
+
+    fn extension_by_name(name: &str) -> Option<Extension> {
+        target::extension_by_name(name)
+    }
+}
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,12 @@
 //! The AArch64 forms, one row each: mnemonic, operand kinds, the fixed bits, and where each
-//! operand's value goes. Rows are checked against llvm-mc by `tests.rs`.
+//! operand's value goes. Families that differ only in their arrangement (`fadd v.2s/4s/2d`) are
+//! generated from one line. Every row is checked against llvm-mc by `tests.rs`.
+//!
+//! Encodings follow the Arm Architecture Reference Manual (A64 instruction set encoding).
+
+use std::sync::OnceLock;
+
+use super::encode::Arrangement::{self, *};
 
 /// What an operand must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,7 +18,11 @@ pub enum Kind {
     /// A 32-bit general-purpose register, `wzr` as number 31.
     W,
     /// A vector register with this arrangement.
-    V(super::Arrangement),
+    V(Arrangement),
+    /// An 8-bit scalar FP/SIMD register (`b`).
+    B,
+    /// A 16-bit scalar FP/SIMD register (`h`).
+    H,
     /// A 32-bit scalar FP/SIMD register (`s`).
     S,
     /// A 64-bit scalar FP/SIMD register (`d`).
@@ -24,6 +35,10 @@ pub enum Kind {
     Lsl,
     /// `[base, #offset]` with a 64-bit base (`sp` allowed).
     Mem,
+    /// `[base, #offset]!`.
+    MemPre,
+    /// `[base], #offset`.
+    MemPost,
     /// A branch target, as a byte offset from the instruction.
     Label,
 }
@@ -33,19 +48,33 @@ pub enum Kind {
 pub enum Field {
     /// A 5-bit register number at this bit.
     Reg(u8),
+    /// The same register number at two places (`mov v0.16b, v1.16b` is `orr v0, v1, v1`).
+    RegTwice(u8, u8),
     /// An unsigned immediate: bit position, width, and the scale it must be a multiple of.
     Unsigned(u8, u8, u8),
     /// A signed immediate (two's complement): bit position, width, scale.
     Signed(u8, u8, u8),
     /// A shift of 0 or 12 (one bit at this position).
     Shift12(u8),
-    /// A shift of 0, 16, 32 or 48 (two bits at this position; 0 and 16 only for 32-bit forms).
+    /// A shift of 0, 16, 32 or 48 (two bits at this position).
     Hw(u8),
+    /// `lsl #n` as a bitfield move of a register this many bits wide (`ubfm` with
+    /// `immr = -n mod width`, `imms = width - 1 - n`).
+    LslImm(u8),
+    /// A right shift of a vector element of this many bits (`immh:immb = 2 * esize - n`).
+    RightShift(u8),
+    /// A left shift of a vector element of this many bits (`immh:immb = esize + n`).
+    LeftShift(u8),
+    /// The bit number of `tbz`/`tbnz` (`b5` at 31, `b40` at 19).
+    TestBit,
     /// `[base, #offset]`: base register at bit 5, unsigned 12-bit offset at bit 10, scaled by the
     /// access size in bytes.
     Mem(u8),
-    /// Not encoded (the operand only selects the row).
-    None,
+    /// Pre- or post-index: base at bit 5, signed 9-bit byte offset at bit 12.
+    Index9,
+    /// A register pair's address: base at bit 5, signed 7-bit offset at bit 15 scaled by the
+    /// size of one register.
+    Pair(u8),
 }
 
 /// One form.
@@ -53,71 +82,426 @@ pub enum Field {
 pub struct Row {
     /// Mnemonic, lower case.
     pub name: &'static str,
-    /// Operand kinds, in assembly order.
-    pub ops: &'static [Kind],
+    /// Operand kinds, in assembly order (the first `count`).
+    pub ops: [Kind; 4],
     /// Where each operand goes (same order).
-    pub fields: &'static [Field],
+    pub fields: [Field; 4],
+    /// Number of operands.
+    pub count: u8,
     /// The fixed bits.
     pub base: u32,
 }
 
-use super::Arrangement::{B16, D2, H8, S4};
-use Field::{Hw, Reg, Shift12, Signed, Unsigned};
-use Kind::*;
+impl Row {
+    /// The operand kinds.
+    pub fn kinds(&self) -> &[Kind] {
+        &self.ops[..self.count as usize]
+    }
 
-/// The forms peach encodes so far.
-#[rustfmt::skip]
-pub const ROWS: &[Row] = &[
-    Row { name: "add",  ops: &[X, X, X],          fields: &[Reg(0), Reg(5), Reg(16)],                 base: 0x8b00_0000 },
-    Row { name: "add",  ops: &[X, X, X, Lsl],     fields: &[Reg(0), Reg(5), Reg(16), Unsigned(10, 6, 1)], base: 0x8b00_0000 },
-    Row { name: "add",  ops: &[W, W, W],          fields: &[Reg(0), Reg(5), Reg(16)],                 base: 0x0b00_0000 },
-    Row { name: "add",  ops: &[XSp, XSp, Imm],    fields: &[Reg(0), Reg(5), Unsigned(10, 12, 1)],     base: 0x9100_0000 },
-    Row { name: "add",  ops: &[XSp, XSp, Imm, Lsl], fields: &[Reg(0), Reg(5), Unsigned(10, 12, 1), Shift12(22)], base: 0x9100_0000 },
-    Row { name: "sub",  ops: &[X, X, X],          fields: &[Reg(0), Reg(5), Reg(16)],                 base: 0xcb00_0000 },
-    Row { name: "sub",  ops: &[W, W, W],          fields: &[Reg(0), Reg(5), Reg(16)],                 base: 0x4b00_0000 },
-    Row { name: "sub",  ops: &[XSp, XSp, Imm],    fields: &[Reg(0), Reg(5), Unsigned(10, 12, 1)],     base: 0xd100_0000 },
-    Row { name: "subs", ops: &[X, X, X],          fields: &[Reg(0), Reg(5), Reg(16)],                 base: 0xeb00_0000 },
-    Row { name: "and",  ops: &[X, X, X],          fields: &[Reg(0), Reg(5), Reg(16)],                 base: 0x8a00_0000 },
-    Row { name: "orr",  ops: &[X, X, X],          fields: &[Reg(0), Reg(5), Reg(16)],                 base: 0xaa00_0000 },
-    Row { name: "eor",  ops: &[X, X, X],          fields: &[Reg(0), Reg(5), Reg(16)],                 base: 0xca00_0000 },
-    Row { name: "movz", ops: &[X, Imm],           fields: &[Reg(0), Unsigned(5, 16, 1)],              base: 0xd280_0000 },
-    Row { name: "movz", ops: &[X, Imm, Lsl],      fields: &[Reg(0), Unsigned(5, 16, 1), Hw(21)],      base: 0xd280_0000 },
-    Row { name: "movk", ops: &[X, Imm, Lsl],      fields: &[Reg(0), Unsigned(5, 16, 1), Hw(21)],      base: 0xf280_0000 },
-    Row { name: "movn", ops: &[X, Imm],           fields: &[Reg(0), Unsigned(5, 16, 1)],              base: 0x9280_0000 },
-    Row { name: "mul",  ops: &[X, X, X],          fields: &[Reg(0), Reg(5), Reg(16)],                 base: 0x9b00_7c00 },
-    Row { name: "madd", ops: &[X, X, X, X],       fields: &[Reg(0), Reg(5), Reg(16), Reg(10)],        base: 0x9b00_0000 },
-    Row { name: "sdiv", ops: &[X, X, X],          fields: &[Reg(0), Reg(5), Reg(16)],                 base: 0x9ac0_0c00 },
-    Row { name: "udiv", ops: &[W, W, W],          fields: &[Reg(0), Reg(5), Reg(16)],                 base: 0x1ac0_0800 },
-    Row { name: "ldr",  ops: &[X, Mem],           fields: &[Reg(0), Field::Mem(8)],                          base: 0xf940_0000 },
-    Row { name: "ldr",  ops: &[W, Mem],           fields: &[Reg(0), Field::Mem(4)],                          base: 0xb940_0000 },
-    Row { name: "ldr",  ops: &[Q, Mem],           fields: &[Reg(0), Field::Mem(16)],                         base: 0x3dc0_0000 },
-    Row { name: "ldr",  ops: &[D, Mem],           fields: &[Reg(0), Field::Mem(8)],                          base: 0xfd40_0000 },
-    Row { name: "ldr",  ops: &[S, Mem],           fields: &[Reg(0), Field::Mem(4)],                          base: 0xbd40_0000 },
-    Row { name: "str",  ops: &[X, Mem],           fields: &[Reg(0), Field::Mem(8)],                          base: 0xf900_0000 },
-    Row { name: "str",  ops: &[W, Mem],           fields: &[Reg(0), Field::Mem(4)],                          base: 0xb900_0000 },
-    Row { name: "str",  ops: &[Q, Mem],           fields: &[Reg(0), Field::Mem(16)],                         base: 0x3d80_0000 },
-    Row { name: "str",  ops: &[D, Mem],           fields: &[Reg(0), Field::Mem(8)],                          base: 0xfd00_0000 },
-    Row { name: "ret",  ops: &[],                 fields: &[],                                        base: 0xd65f_03c0 },
-    Row { name: "b",    ops: &[Label],            fields: &[Signed(0, 26, 4)],                        base: 0x1400_0000 },
-    Row { name: "bl",   ops: &[Label],            fields: &[Signed(0, 26, 4)],                        base: 0x9400_0000 },
-    Row { name: "b.eq", ops: &[Label],            fields: &[Signed(5, 19, 4)],                        base: 0x5400_0000 },
-    Row { name: "b.ne", ops: &[Label],            fields: &[Signed(5, 19, 4)],                        base: 0x5400_0001 },
-    Row { name: "cbz",  ops: &[X, Label],         fields: &[Reg(0), Signed(5, 19, 4)],                base: 0xb400_0000 },
-    Row { name: "cbnz", ops: &[X, Label],         fields: &[Reg(0), Signed(5, 19, 4)],                base: 0xb500_0000 },
-    Row { name: "cbnz", ops: &[W, Label],         fields: &[Reg(0), Signed(5, 19, 4)],                base: 0x3500_0000 },
-    Row { name: "fadd", ops: &[V(S4), V(S4), V(S4)], fields: &[Reg(0), Reg(5), Reg(16)],              base: 0x4e20_d400 },
-    Row { name: "fadd", ops: &[V(D2), V(D2), V(D2)], fields: &[Reg(0), Reg(5), Reg(16)],              base: 0x4e60_d400 },
-    Row { name: "fmul", ops: &[V(S4), V(S4), V(S4)], fields: &[Reg(0), Reg(5), Reg(16)],              base: 0x6e20_dc00 },
-    Row { name: "fmla", ops: &[V(S4), V(S4), V(S4)], fields: &[Reg(0), Reg(5), Reg(16)],              base: 0x4e20_cc00 },
-    Row { name: "fmla", ops: &[V(D2), V(D2), V(D2)], fields: &[Reg(0), Reg(5), Reg(16)],              base: 0x4e60_cc00 },
-    Row { name: "faddp", ops: &[V(S4), V(S4), V(S4)], fields: &[Reg(0), Reg(5), Reg(16)],             base: 0x6e20_d400 },
-    Row { name: "add",  ops: &[V(S4), V(S4), V(S4)], fields: &[Reg(0), Reg(5), Reg(16)],              base: 0x4ea0_8400 },
-    Row { name: "add",  ops: &[V(B16), V(B16), V(B16)], fields: &[Reg(0), Reg(5), Reg(16)],           base: 0x4e20_8400 },
-    Row { name: "add",  ops: &[V(H8), V(H8), V(H8)], fields: &[Reg(0), Reg(5), Reg(16)],              base: 0x4e60_8400 },
-    Row { name: "add",  ops: &[V(D2), V(D2), V(D2)], fields: &[Reg(0), Reg(5), Reg(16)],              base: 0x4ee0_8400 },
-    Row { name: "addv", ops: &[S, V(S4)],          fields: &[Reg(0), Reg(5)],                         base: 0x4eb1_b800 },
-    Row { name: "fadd", ops: &[S, S, S],           fields: &[Reg(0), Reg(5), Reg(16)],                base: 0x1e20_2800 },
-    Row { name: "fadd", ops: &[D, D, D],           fields: &[Reg(0), Reg(5), Reg(16)],                base: 0x1e60_2800 },
-    Row { name: "fmadd", ops: &[D, D, D, D],       fields: &[Reg(0), Reg(5), Reg(16), Reg(10)],       base: 0x1f40_0000 },
-    Row { name: "sdot", ops: &[V(S4), V(B16), V(B16)], fields: &[Reg(0), Reg(5), Reg(16)],            base: 0x4e80_9400 },
-];
+    /// The operand fields.
+    pub fn fields(&self) -> &[Field] {
+        &self.fields[..self.count as usize]
+    }
+}
+
+/// Every form peach encodes, built once.
+pub fn rows() -> &'static [Row] {
+    static ROWS: OnceLock<Vec<Row>> = OnceLock::new();
+    ROWS.get_or_init(build)
+}
+
+/// `Q` (bit 30) and `size` (bits 22-23) of an integer arrangement.
+fn int_bits(a: Arrangement) -> u32 {
+    let (q, size) = match a {
+        B8 => (0, 0),
+        B16 => (1, 0),
+        H4 => (0, 1),
+        H8 => (1, 1),
+        S2 => (0, 2),
+        S4 => (1, 2),
+        D1 => (0, 3),
+        D2 => (1, 3),
+    };
+    q << 30 | size << 22
+}
+
+/// `Q` (bit 30) and `sz` (bit 22) of a floating-point arrangement.
+fn fp_bits(a: Arrangement) -> u32 {
+    match a {
+        S2 => 0,
+        S4 => 1 << 30,
+        _ => 1 << 30 | 1 << 22,
+    }
+}
+
+struct Table(Vec<Row>);
+
+impl Table {
+    fn row(&mut self, name: &'static str, ops: &[Kind], fields: &[Field], base: u32) {
+        let mut row = Row { name, ops: [Kind::Imm; 4], fields: [Field::Reg(0); 4], count: ops.len() as u8, base };
+        row.ops[..ops.len()].copy_from_slice(ops);
+        row.fields[..fields.len()].copy_from_slice(fields);
+        self.0.push(row);
+    }
+}
+
+use Field::{Hw, Reg, Shift12, Signed, Unsigned};
+use Kind::{D, H, Imm, Label, Lsl, MemPost, MemPre, Q, S, V, W, X, XSp};
+
+const R2: [Field; 2] = [Reg(0), Reg(5)];
+const R3: [Field; 3] = [Reg(0), Reg(5), Reg(16)];
+const R4: [Field; 4] = [Reg(0), Reg(5), Reg(16), Reg(10)];
+
+fn build() -> Vec<Row> {
+    let mut t = Table(Vec::new());
+    integer(&mut t);
+    memory(&mut t);
+    branches(&mut t);
+    scalar_fp(&mut t);
+    vector(&mut t);
+    t.0
+}
+
+fn integer(t: &mut Table) {
+    for (name, x, w) in [
+        ("add", 0x8b00_0000, 0x0b00_0000),
+        ("sub", 0xcb00_0000, 0x4b00_0000),
+        ("adds", 0xab00_0000, 0x2b00_0000),
+        ("subs", 0xeb00_0000, 0x6b00_0000),
+        ("and", 0x8a00_0000, 0x0a00_0000),
+        ("orr", 0xaa00_0000, 0x2a00_0000),
+        ("eor", 0xca00_0000, 0x4a00_0000),
+        ("ands", 0xea00_0000, 0x6a00_0000),
+        ("bic", 0x8a20_0000, 0x0a20_0000),
+        ("orn", 0xaa20_0000, 0x2a20_0000),
+    ] {
+        t.row(name, &[X, X, X], &R3, x);
+        t.row(name, &[X, X, X, Lsl], &[Reg(0), Reg(5), Reg(16), Unsigned(10, 6, 1)], x);
+        t.row(name, &[W, W, W], &R3, w);
+        t.row(name, &[W, W, W, Lsl], &[Reg(0), Reg(5), Reg(16), Unsigned(10, 5, 1)], w);
+    }
+    for (name, x, w) in
+        [("cmp", 0xeb00_001f, 0x6b00_001f), ("cmn", 0xab00_001f, 0x2b00_001f), ("tst", 0xea00_001f, 0x6a00_001f)]
+    {
+        t.row(name, &[X, X], &[Reg(5), Reg(16)], x);
+        t.row(name, &[W, W], &[Reg(5), Reg(16)], w);
+    }
+    t.row("mov", &[X, X], &[Reg(0), Reg(16)], 0xaa00_03e0);
+    t.row("mov", &[W, W], &[Reg(0), Reg(16)], 0x2a00_03e0);
+    t.row("neg", &[X, X], &[Reg(0), Reg(16)], 0xcb00_03e0);
+    t.row("mvn", &[X, X], &[Reg(0), Reg(16)], 0xaa20_03e0);
+    let imm12 = Unsigned(10, 12, 1);
+    for (name, base) in [("add", 0x9100_0000), ("sub", 0xd100_0000)] {
+        t.row(name, &[XSp, XSp, Imm], &[Reg(0), Reg(5), imm12], base);
+        t.row(name, &[XSp, XSp, Imm, Lsl], &[Reg(0), Reg(5), imm12, Shift12(22)], base);
+    }
+    t.row("adds", &[X, XSp, Imm], &[Reg(0), Reg(5), imm12], 0xb100_0000);
+    t.row("subs", &[X, XSp, Imm], &[Reg(0), Reg(5), imm12], 0xf100_0000);
+    t.row("cmp", &[XSp, Imm], &[Reg(5), imm12], 0xf100_001f);
+    t.row("cmn", &[XSp, Imm], &[Reg(5), imm12], 0xb100_001f);
+    for (name, x, w) in
+        [("movz", 0xd280_0000, 0x5280_0000), ("movk", 0xf280_0000, 0x7280_0000), ("movn", 0x9280_0000, 0x1280_0000)]
+    {
+        t.row(name, &[X, Imm], &[Reg(0), Unsigned(5, 16, 1)], x);
+        t.row(name, &[X, Imm, Lsl], &[Reg(0), Unsigned(5, 16, 1), Hw(21)], x);
+        t.row(name, &[W, Imm], &[Reg(0), Unsigned(5, 16, 1)], w);
+        t.row(name, &[W, Imm, Lsl], &[Reg(0), Unsigned(5, 16, 1), Hw(21)], w);
+    }
+    for (name, x, w) in [
+        ("mul", 0x9b00_7c00, 0x1b00_7c00),
+        ("sdiv", 0x9ac0_0c00, 0x1ac0_0c00),
+        ("udiv", 0x9ac0_0800, 0x1ac0_0800),
+        ("lsl", 0x9ac0_2000, 0x1ac0_2000),
+        ("lsr", 0x9ac0_2400, 0x1ac0_2400),
+        ("asr", 0x9ac0_2800, 0x1ac0_2800),
+        ("ror", 0x9ac0_2c00, 0x1ac0_2c00),
+    ] {
+        t.row(name, &[X, X, X], &R3, x);
+        t.row(name, &[W, W, W], &R3, w);
+    }
+    t.row("smulh", &[X, X, X], &R3, 0x9b40_7c00);
+    t.row("umulh", &[X, X, X], &R3, 0x9bc0_7c00);
+    for (name, x, w) in [("madd", 0x9b00_0000, 0x1b00_0000), ("msub", 0x9b00_8000, 0x1b00_8000)] {
+        t.row(name, &[X, X, X, X], &R4, x);
+        t.row(name, &[W, W, W, W], &R4, w);
+    }
+    t.row("lsl", &[X, X, Imm], &[Reg(0), Reg(5), Field::LslImm(64)], 0xd340_0000);
+    t.row("lsl", &[W, W, Imm], &[Reg(0), Reg(5), Field::LslImm(32)], 0x5300_0000);
+    t.row("lsr", &[X, X, Imm], &[Reg(0), Reg(5), Unsigned(16, 6, 1)], 0xd340_fc00);
+    t.row("lsr", &[W, W, Imm], &[Reg(0), Reg(5), Unsigned(16, 5, 1)], 0x5300_7c00);
+    t.row("asr", &[X, X, Imm], &[Reg(0), Reg(5), Unsigned(16, 6, 1)], 0x9340_fc00);
+    t.row("asr", &[W, W, Imm], &[Reg(0), Reg(5), Unsigned(16, 5, 1)], 0x1300_7c00);
+    t.row("nop", &[], &[], 0xd503_201f);
+}
+
+fn memory(t: &mut Table) {
+    use Kind::Mem as M;
+    // (mnemonic, register kind, access size, unsigned offset, pre-index, post-index)
+    let singles: [(&'static str, Kind, u8, u32, u32, u32); 14] = [
+        ("ldr", X, 8, 0xf940_0000, 0xf840_0c00, 0xf840_0400),
+        ("ldr", W, 4, 0xb940_0000, 0xb840_0c00, 0xb840_0400),
+        ("ldr", Q, 16, 0x3dc0_0000, 0x3cc0_0c00, 0x3cc0_0400),
+        ("ldr", D, 8, 0xfd40_0000, 0xfc40_0c00, 0xfc40_0400),
+        ("ldr", S, 4, 0xbd40_0000, 0xbc40_0c00, 0xbc40_0400),
+        ("ldr", H, 2, 0x7d40_0000, 0x7c40_0c00, 0x7c40_0400),
+        ("ldrb", W, 1, 0x3940_0000, 0x3840_0c00, 0x3840_0400),
+        ("ldrh", W, 2, 0x7940_0000, 0x7840_0c00, 0x7840_0400),
+        ("ldrsw", X, 4, 0xb980_0000, 0xb880_0c00, 0xb880_0400),
+        ("str", X, 8, 0xf900_0000, 0xf800_0c00, 0xf800_0400),
+        ("str", W, 4, 0xb900_0000, 0xb800_0c00, 0xb800_0400),
+        ("str", Q, 16, 0x3d80_0000, 0x3c80_0c00, 0x3c80_0400),
+        ("str", D, 8, 0xfd00_0000, 0xfc00_0c00, 0xfc00_0400),
+        ("str", S, 4, 0xbd00_0000, 0xbc00_0c00, 0xbc00_0400),
+    ];
+    for (name, reg, size, offset, pre, post) in singles {
+        t.row(name, &[reg, M], &[Reg(0), Field::Mem(size)], offset);
+        t.row(name, &[reg, MemPre], &[Reg(0), Field::Index9], pre);
+        t.row(name, &[reg, MemPost], &[Reg(0), Field::Index9], post);
+    }
+    for (name, reg, size) in [("strb", W, 1), ("strh", W, 2)] {
+        let base = if size == 1 { 0x3900_0000 } else { 0x7900_0000 };
+        t.row(name, &[reg, M], &[Reg(0), Field::Mem(size)], base);
+    }
+    // (mnemonic, register kind, size, offset, pre-index, post-index)
+    let pairs: [(&'static str, Kind, u8, u32, u32, u32); 8] = [
+        ("ldp", X, 8, 0xa940_0000, 0xa9c0_0000, 0xa8c0_0000),
+        ("ldp", W, 4, 0x2940_0000, 0x29c0_0000, 0x28c0_0000),
+        ("ldp", Q, 16, 0xad40_0000, 0xadc0_0000, 0xacc0_0000),
+        ("ldp", D, 8, 0x6d40_0000, 0x6dc0_0000, 0x6cc0_0000),
+        ("stp", X, 8, 0xa900_0000, 0xa980_0000, 0xa880_0000),
+        ("stp", W, 4, 0x2900_0000, 0x2980_0000, 0x2880_0000),
+        ("stp", Q, 16, 0xad00_0000, 0xad80_0000, 0xac80_0000),
+        ("stp", D, 8, 0x6d00_0000, 0x6d80_0000, 0x6c80_0000),
+    ];
+    for (name, reg, size, offset, pre, post) in pairs {
+        let fields = [Reg(0), Reg(10), Field::Pair(size)];
+        t.row(name, &[reg, reg, M], &fields, offset);
+        t.row(name, &[reg, reg, MemPre], &fields, pre);
+        t.row(name, &[reg, reg, MemPost], &fields, post);
+    }
+}
+
+fn branches(t: &mut Table) {
+    let branch26 = [Signed(0, 26, 4)];
+    t.row("b", &[Label], &branch26, 0x1400_0000);
+    t.row("bl", &[Label], &branch26, 0x9400_0000);
+    const NAMES: [&str; 14] = [
+        "b.eq", "b.ne", "b.hs", "b.lo", "b.mi", "b.pl", "b.vs", "b.vc", "b.hi", "b.ls", "b.ge", "b.lt", "b.gt", "b.le",
+    ];
+    for (cond, name) in NAMES.iter().enumerate() {
+        t.row(name, &[Label], &[Signed(5, 19, 4)], 0x5400_0000 | cond as u32);
+    }
+    t.row("b.cs", &[Label], &[Signed(5, 19, 4)], 0x5400_0002);
+    t.row("b.cc", &[Label], &[Signed(5, 19, 4)], 0x5400_0003);
+    for (name, x, w) in [("cbz", 0xb400_0000, 0x3400_0000), ("cbnz", 0xb500_0000, 0x3500_0000)] {
+        t.row(name, &[X, Label], &[Reg(0), Signed(5, 19, 4)], x);
+        t.row(name, &[W, Label], &[Reg(0), Signed(5, 19, 4)], w);
+    }
+    for (name, base) in [("tbz", 0x3600_0000), ("tbnz", 0x3700_0000)] {
+        t.row(name, &[X, Imm, Label], &[Reg(0), Field::TestBit, Signed(5, 14, 4)], base);
+    }
+    t.row("br", &[X], &[Reg(5)], 0xd61f_0000);
+    t.row("blr", &[X], &[Reg(5)], 0xd63f_0000);
+    t.row("ret", &[], &[], 0xd65f_03c0);
+    t.row("ret", &[X], &[Reg(5)], 0xd65f_0000);
+}
+
+fn scalar_fp(t: &mut Table) {
+    for (name, s) in [
+        ("fadd", 0x1e20_2800),
+        ("fsub", 0x1e20_3800),
+        ("fmul", 0x1e20_0800),
+        ("fdiv", 0x1e20_1800),
+        ("fmax", 0x1e20_4800),
+        ("fmin", 0x1e20_5800),
+        ("fmaxnm", 0x1e20_6800),
+        ("fminnm", 0x1e20_7800),
+        ("fnmul", 0x1e20_8800),
+    ] {
+        t.row(name, &[S, S, S], &R3, s);
+        t.row(name, &[D, D, D], &R3, s | 1 << 22);
+    }
+    for (name, s) in [("fmadd", 0x1f00_0000), ("fmsub", 0x1f00_8000), ("fnmadd", 0x1f20_0000), ("fnmsub", 0x1f20_8000)]
+    {
+        t.row(name, &[S, S, S, S], &R4, s);
+        t.row(name, &[D, D, D, D], &R4, s | 1 << 22);
+    }
+    for (name, s) in [("fabs", 0x1e20_c000), ("fneg", 0x1e21_4000), ("fsqrt", 0x1e21_c000), ("fmov", 0x1e20_4000)] {
+        t.row(name, &[S, S], &R2, s);
+        t.row(name, &[D, D], &R2, s | 1 << 22);
+    }
+    t.row("fcmp", &[S, S], &[Reg(5), Reg(16)], 0x1e20_2000);
+    t.row("fcmp", &[D, D], &[Reg(5), Reg(16)], 0x1e60_2000);
+    t.row("fcvt", &[D, S], &R2, 0x1e22_c000);
+    t.row("fcvt", &[S, D], &R2, 0x1e62_4000);
+    for (name, ops, base) in [
+        ("scvtf", [D, X], 0x9e62_0000),
+        ("scvtf", [S, W], 0x1e22_0000),
+        ("scvtf", [D, W], 0x1e62_0000),
+        ("scvtf", [S, X], 0x9e22_0000),
+        ("ucvtf", [D, X], 0x9e63_0000),
+        ("fcvtzs", [X, D], 0x9e78_0000),
+        ("fcvtzs", [W, S], 0x1e38_0000),
+        ("fcvtzs", [W, D], 0x1e78_0000),
+        ("fcvtzs", [X, S], 0x9e38_0000),
+        ("fcvtzu", [X, D], 0x9e79_0000),
+        ("fmov", [D, X], 0x9e67_0000),
+        ("fmov", [X, D], 0x9e66_0000),
+        ("fmov", [S, W], 0x1e27_0000),
+        ("fmov", [W, S], 0x1e26_0000),
+    ] {
+        t.row(name, &ops, &R2, base);
+    }
+}
+
+fn vector(t: &mut Table) {
+    const FP: [Arrangement; 3] = [S2, S4, D2];
+    for (name, base) in [
+        ("fadd", 0x0e20_d400),
+        ("fsub", 0x0ea0_d400),
+        ("fmul", 0x2e20_dc00),
+        ("fdiv", 0x2e20_fc00),
+        ("fmla", 0x0e20_cc00),
+        ("fmls", 0x0ea0_cc00),
+        ("fmax", 0x0e20_f400),
+        ("fmin", 0x0ea0_f400),
+        ("fmaxnm", 0x0e20_c400),
+        ("fminnm", 0x0ea0_c400),
+        ("faddp", 0x2e20_d400),
+        ("fcmeq", 0x0e20_e400),
+        ("fcmge", 0x2e20_e400),
+        ("fcmgt", 0x2ea0_e400),
+    ] {
+        for a in FP {
+            t.row(name, &[V(a), V(a), V(a)], &R3, base | fp_bits(a));
+        }
+    }
+    for (name, base) in [
+        ("fabs", 0x0ea0_f800),
+        ("fneg", 0x2ea0_f800),
+        ("fsqrt", 0x2ea1_f800),
+        ("scvtf", 0x0e21_d800),
+        ("ucvtf", 0x2e21_d800),
+        ("fcvtzs", 0x0ea1_b800),
+        ("fcvtzu", 0x2ea1_b800),
+    ] {
+        for a in FP {
+            t.row(name, &[V(a), V(a)], &R2, base | fp_bits(a));
+        }
+    }
+    const INT: [Arrangement; 7] = [B8, B16, H4, H8, S2, S4, D2];
+    const NO_D: [Arrangement; 6] = [B8, B16, H4, H8, S2, S4];
+    for (name, base, set) in [
+        ("add", 0x0e20_8400, &INT[..]),
+        ("sub", 0x2e20_8400, &INT[..]),
+        ("cmeq", 0x2e20_8c00, &INT[..]),
+        ("cmgt", 0x0e20_3400, &INT[..]),
+        ("cmge", 0x0e20_3c00, &INT[..]),
+        ("cmhi", 0x2e20_3400, &INT[..]),
+        ("sshl", 0x0e20_4400, &INT[..]),
+        ("ushl", 0x2e20_4400, &INT[..]),
+        ("mul", 0x0e20_9c00, &NO_D[..]),
+        ("mla", 0x0e20_9400, &NO_D[..]),
+        ("mls", 0x2e20_9400, &NO_D[..]),
+        ("smax", 0x0e20_6400, &NO_D[..]),
+        ("smin", 0x0e20_6c00, &NO_D[..]),
+        ("umax", 0x2e20_6400, &NO_D[..]),
+        ("umin", 0x2e20_6c00, &NO_D[..]),
+        ("zip1", 0x0e00_3800, &INT[..]),
+        ("zip2", 0x0e00_7800, &INT[..]),
+        ("uzp1", 0x0e00_1800, &INT[..]),
+        ("uzp2", 0x0e00_5800, &INT[..]),
+        ("trn1", 0x0e00_2800, &INT[..]),
+        ("trn2", 0x0e00_6800, &INT[..]),
+    ] {
+        for &a in set {
+            t.row(name, &[V(a), V(a), V(a)], &R3, base | int_bits(a));
+        }
+    }
+    for (name, base) in [
+        ("and", 0x0e20_1c00),
+        ("bic", 0x0e60_1c00),
+        ("orr", 0x0ea0_1c00),
+        ("orn", 0x0ee0_1c00),
+        ("eor", 0x2e20_1c00),
+        ("bsl", 0x2e60_1c00),
+        ("bit", 0x2ea0_1c00),
+        ("bif", 0x2ee0_1c00),
+    ] {
+        for a in [B8, B16] {
+            t.row(name, &[V(a), V(a), V(a)], &R3, base | int_bits(a));
+        }
+    }
+    for a in [B8, B16] {
+        t.row("mov", &[V(a), V(a)], &[Reg(0), Field::RegTwice(5, 16)], 0x0ea0_1c00 | int_bits(a));
+        t.row("mvn", &[V(a), V(a)], &R2, 0x2e20_5800 | int_bits(a));
+    }
+    for (name, base) in [("abs", 0x0e20_b800), ("neg", 0x2e20_b800)] {
+        for a in INT {
+            t.row(name, &[V(a), V(a)], &R2, base | int_bits(a));
+        }
+    }
+    // Shifts by immediate: immh:immb at 16 encodes the element size and the amount.
+    for (a, esize) in [(B8, 8u8), (B16, 8), (H4, 16), (H8, 16), (S2, 32), (S4, 32), (D2, 64)] {
+        let q = int_bits(a) & 1 << 30;
+        t.row("shl", &[V(a), V(a), Imm], &[Reg(0), Reg(5), Field::LeftShift(esize)], 0x0f00_5400 | q);
+        t.row("sshr", &[V(a), V(a), Imm], &[Reg(0), Reg(5), Field::RightShift(esize)], 0x0f00_0400 | q);
+        t.row("ushr", &[V(a), V(a), Imm], &[Reg(0), Reg(5), Field::RightShift(esize)], 0x2f00_0400 | q);
+    }
+    for (a, from, imm5) in [(B8, W, 1), (B16, W, 1), (H4, W, 2), (H8, W, 2), (S2, W, 4), (S4, W, 4), (D2, X, 8)] {
+        t.row("dup", &[V(a), from], &R2, 0x0e00_0c00 | (int_bits(a) & 1 << 30) | imm5 << 16);
+    }
+    for (a, bits) in [(B8, 3), (B16, 4)] {
+        t.row(
+            "ext",
+            &[V(a), V(a), V(a), Imm],
+            &[Reg(0), Reg(5), Reg(16), Unsigned(11, bits, 1)],
+            0x2e00_0000 | int_bits(a),
+        );
+    }
+    t.row("addv", &[Kind::B, V(B16)], &R2, 0x4e31_b800);
+    t.row("addv", &[H, V(H8)], &R2, 0x4e71_b800);
+    t.row("addv", &[S, V(S4)], &R2, 0x4eb1_b800);
+    t.row("fmaxv", &[S, V(S4)], &R2, 0x6e30_f800);
+    t.row("fminv", &[S, V(S4)], &R2, 0x6eb0_f800);
+    t.row("fmaxnmv", &[S, V(S4)], &R2, 0x6e30_c800);
+    t.row("faddp", &[S, V(S2)], &R2, 0x7e30_d800);
+    t.row("faddp", &[D, V(D2)], &R2, 0x7e70_d800);
+    for (name, base) in [("sdot", 0x0e80_9400), ("udot", 0x2e80_9400)] {
+        t.row(name, &[V(S2), V(B8), V(B8)], &R3, base);
+        t.row(name, &[V(S4), V(B16), V(B16)], &R3, base | 1 << 30);
+    }
+}
+
+/// How an instruction treats its first operand; the others are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum First {
+    /// Written (its old value is dead).
+    Def,
+    /// Read and written (accumulators, `movk`, bitwise selects).
+    UseDef,
+    /// Read, like the rest (stores, compares, branches).
+    Use,
+}
+
+/// The role of the first operand of `row`.
+pub fn first_role(row: &Row) -> First {
+    match row.name {
+        "fmla" | "fmls" | "mla" | "mls" | "movk" | "sdot" | "udot" | "bsl" | "bit" | "bif" => First::UseDef,
+        "str" | "strb" | "strh" | "stp" | "cmp" | "cmn" | "tst" | "fcmp" | "cbz" | "cbnz" | "tbz" | "tbnz" | "br"
+        | "blr" | "ret" => First::Use,
+        "ldp" => First::Def,
+        _ if row.name.starts_with("b") && row.kinds() == [Label] => First::Use,
+        _ => First::Def,
+    }
+}
+
+/// Whether the second operand of `row` is written too (`ldp` loads two registers).
+pub fn second_written(row: &Row) -> bool {
+    row.name == "ldp"
+}
+
+/// Whether the row needs the dot-product extension.
+pub fn needs_dotprod(row: &Row) -> bool {
+    matches!(row.name, "sdot" | "udot")
+}

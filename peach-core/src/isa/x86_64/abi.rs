@@ -105,6 +105,7 @@ pub(crate) fn call_conv(abi: Abi) -> Result<CallConv> {
             positional: false,
             stack_args_offset: 8,
             stack_slot: 8,
+            stack_packed: false,
             int_ret: R::RAX as u16,
             float_ret: R::XMM0 as u16,
             callee_saved: SYSV_SAVED,
@@ -117,10 +118,17 @@ pub(crate) fn call_conv(abi: Abi) -> Result<CallConv> {
             positional: true,
             stack_args_offset: 8 + 32,
             stack_slot: 8,
+            stack_packed: false,
             int_ret: R::RAX as u16,
             float_ret: R::XMM0 as u16,
             callee_saved: WIN_SAVED,
             alloc_order: &WIN_ORDER,
         },
+        other => {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Signature,
+                format!("{other:?} is not an x86-64 calling convention (use SysV or Win64)"),
+            ));
+        }
     })
 }

@@ -1,0 +1,170 @@
+//! Choosing the row for a user's instruction: the mnemonic names the candidates, the operands'
+//! register classes and views pick one, and a trial encoding with stand-in register numbers
+//! checks immediates and offsets while the user's location is still at hand.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use super::encode::{A64, encode_row};
+use super::regs::{
+    GP, VEC, VIEW_B, VIEW_D, VIEW_H, VIEW_Q, VIEW_S, VIEW_SP, VIEW_W, VIEW_X, arrangement, class_view, parts,
+};
+use super::table::{Kind, Row, needs_dotprod, rows};
+use super::target::DOTPROD;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ir::{Mem, Operand, Reg};
+use crate::target::Target;
+
+/// Row indices by mnemonic.
+fn by_name() -> &'static HashMap<&'static str, Vec<u32>> {
+    static MAP: OnceLock<HashMap<&'static str, Vec<u32>>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut m: HashMap<&'static str, Vec<u32>> = HashMap::new();
+        for (i, r) in rows().iter().enumerate() {
+            m.entry(r.name).or_default().push(i as u32);
+        }
+        m
+    })
+}
+
+/// The row index of `name` with exactly these operand kinds (for instructions the passes make).
+pub(crate) fn row_index(name: &str, kinds: &[Kind]) -> u32 {
+    by_name()
+        .get(name)
+        .and_then(|v| v.iter().copied().find(|&i| rows()[i as usize].kinds() == kinds))
+        .unwrap_or(u32::MAX)
+}
+
+/// Whether register `r` can stand where the row wants `kind`.
+fn reg_fits(kind: Kind, r: Reg) -> bool {
+    let Some((class, view)) = class_view(r) else { return false };
+    let zr = parts(r).is_some_and(|(_, _, n)| n == 31);
+    match kind {
+        Kind::X => class == GP && view == VIEW_X,
+        Kind::XSp => class == GP && ((view == VIEW_X && !zr) || view == VIEW_SP),
+        Kind::W => class == GP && view == VIEW_W,
+        Kind::V(a) => class == VEC && arrangement(view) == Some(a),
+        Kind::B => class == VEC && view == VIEW_B,
+        Kind::H => class == VEC && view == VIEW_H,
+        Kind::S => class == VEC && view == VIEW_S,
+        Kind::D => class == VEC && view == VIEW_D,
+        Kind::Q => class == VEC && view == VIEW_Q,
+        _ => false,
+    }
+}
+
+fn plain_mem(m: &Mem) -> bool {
+    m.base.is_some() && m.index.is_none() && !m.broadcast
+}
+
+fn fits(kind: Kind, op: &Operand) -> bool {
+    match (kind, op) {
+        (Kind::Imm | Kind::Lsl, Operand::Imm(_)) | (Kind::Label, Operand::Label(_)) => true,
+        (Kind::Mem, Operand::Mem(m)) => plain_mem(m),
+        (_, Operand::Reg(r)) => reg_fits(kind, *r),
+        _ => false,
+    }
+}
+
+/// The operand as the encoder takes it; `number` gives a register's number.
+pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A64 {
+    match (kind, op) {
+        (Kind::X, Operand::Reg(r)) => A64::X(number(*r)),
+        (Kind::XSp, Operand::Reg(r)) if parts(*r).is_some_and(|(_, v, _)| v == VIEW_SP) => A64::Sp,
+        (Kind::XSp, Operand::Reg(r)) => A64::X(number(*r)),
+        (Kind::W, Operand::Reg(r)) => A64::W(number(*r)),
+        (Kind::V(a), Operand::Reg(r)) => A64::V(number(*r), a),
+        (Kind::B, Operand::Reg(r)) => A64::B(number(*r)),
+        (Kind::H, Operand::Reg(r)) => A64::H(number(*r)),
+        (Kind::S, Operand::Reg(r)) => A64::S(number(*r)),
+        (Kind::D, Operand::Reg(r)) => A64::D(number(*r)),
+        (Kind::Q, Operand::Reg(r)) => A64::Q(number(*r)),
+        (Kind::Lsl, Operand::Imm(v)) => A64::Lsl((*v).clamp(0, 255) as u8),
+        (_, Operand::Imm(v)) => A64::Imm(*v),
+        (_, Operand::Mem(m)) => A64::Mem(m.base.map_or(31, number), m.disp as i64),
+        _ => A64::Label(0),
+    }
+}
+
+/// [`to_a64`] with `stand_in` for the number of a virtual register.
+fn stand_in(kind: Kind, op: &Operand, stand_in: u8) -> A64 {
+    to_a64(kind, op, |r| parts(r).map_or(stand_in, |(_, _, n)| n))
+}
+
+fn describe(op: &Operand) -> String {
+    match op {
+        Operand::Reg(r) => match class_view(*r) {
+            Some((GP, VIEW_W)) => "w".into(),
+            Some((GP, VIEW_SP)) => "sp".into(),
+            Some((GP, _)) => "x".into(),
+            Some((_, v)) => match arrangement(v) {
+                Some(a) => format!("v.{a}"),
+                None => ["b", "h", "s", "d", "q"].get(v as usize).copied().unwrap_or("v").into(),
+            },
+            None => "register".into(),
+        },
+        Operand::Imm(_) => "#imm".into(),
+        Operand::Mem(_) => "[mem]".into(),
+        Operand::Label(_) => "label".into(),
+        _ => "?".into(),
+    }
+}
+
+fn kind_name(k: &Kind) -> String {
+    match k {
+        Kind::X => "x".into(),
+        Kind::XSp => "x|sp".into(),
+        Kind::W => "w".into(),
+        Kind::V(a) => format!("v.{a}"),
+        Kind::B => "b".into(),
+        Kind::H => "h".into(),
+        Kind::S => "s".into(),
+        Kind::D => "d".into(),
+        Kind::Q => "q".into(),
+        Kind::Imm => "#imm".into(),
+        Kind::Lsl => "lsl #n".into(),
+        Kind::Mem => "[x, #off]".into(),
+        Kind::MemPre => "[x, #off]!".into(),
+        Kind::MemPost => "[x], #off".into(),
+        Kind::Label => "label".into(),
+    }
+}
+
+/// Picks the row for `mnemonic` with `ops` on `target`.
+pub(crate) fn select(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<u32> {
+    let lower = mnemonic.to_ascii_lowercase();
+    let Some(candidates) = by_name().get(lower.as_str()) else {
+        return Err(Error::new(ErrorKind::UnknownMnemonic, format!("unknown AArch64 instruction `{mnemonic}`")));
+    };
+    for &i in candidates {
+        let row: &Row = &rows()[i as usize];
+        if row.kinds().len() != ops.len() || !row.kinds().iter().zip(ops).all(|(k, o)| fits(*k, o)) {
+            continue;
+        }
+        // Stand-in numbers differ per operand, so that only real clashes look unpredictable.
+        let trial: Vec<A64> =
+            row.kinds().iter().zip(ops).enumerate().map(|(n, (k, o))| stand_in(*k, o, 1 + n as u8)).collect();
+        if let Some(Err(e)) = encode_row(row, &trial) {
+            return Err(e);
+        }
+        if needs_dotprod(row) && !target.extensions().contains(DOTPROD) {
+            return Err(Error::new(
+                ErrorKind::NotInTarget,
+                format!("`{lower}` needs DOTPROD, which target `{}` does not have", target.name()),
+            ));
+        }
+        return Ok(i);
+    }
+    let given: Vec<String> = ops.iter().map(describe).collect();
+    let forms: Vec<String> = candidates
+        .iter()
+        .map(|&i| {
+            let k: Vec<String> = rows()[i as usize].kinds().iter().map(kind_name).collect();
+            format!("{lower} {}", k.join(", "))
+        })
+        .collect();
+    Err(Error::new(
+        ErrorKind::InvalidOperands,
+        format!("no form of `{lower}` takes ({}); its forms are: {}", given.join(", "), forms.join("; ")),
+    ))
+}

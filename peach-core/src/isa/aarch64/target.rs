@@ -1,0 +1,126 @@
+//! AArch64 targets: Armv8-A with NEON, the optional extensions peach's forms use, a table of
+//! cores and the host.
+
+use crate::target::{Arch, ExtSet, Extension, Target};
+
+/// The extensions, by number: FP and Advanced SIMD (NEON) first, which every AArch64 core has.
+const NAMES: [&str; 10] = ["NEON", "FP16", "DOTPROD", "I8MM", "BF16", "AES", "SHA2", "CRC32", "LSE", "RDM"];
+
+pub(crate) const NEON: Extension = Extension(0);
+pub(crate) const DOTPROD: Extension = Extension(2);
+
+fn set(names: &[&str]) -> ExtSet {
+    let mut s = ExtSet::EMPTY;
+    for n in names {
+        if let Some(i) = NAMES.iter().position(|m| m == n) {
+            s.insert(Extension(i as u16));
+        }
+    }
+    s
+}
+
+const V8: &[&str] = &["NEON"];
+const V8_CRYPTO: &[&str] = &["NEON", "AES", "SHA2", "CRC32"];
+const V8_2: &[&str] = &["NEON", "AES", "SHA2", "CRC32", "LSE", "RDM", "FP16", "DOTPROD"];
+const V8_6: &[&str] = &["NEON", "AES", "SHA2", "CRC32", "LSE", "RDM", "FP16", "DOTPROD", "I8MM", "BF16"];
+
+/// Cores: name and extensions. Sources: Arm's technical reference manuals, Apple's feature
+/// flags as LLVM records them.
+const CORES: &[(&str, &[&str])] = &[
+    ("cortex-a53", V8_CRYPTO),
+    ("cortex-a72", V8_CRYPTO),
+    ("cortex-a76", V8_2),
+    ("neoverse-n1", V8_2),
+    ("neoverse-v1", V8_6),
+    ("neoverse-n2", V8_6),
+    ("neoverse-v2", V8_6),
+    ("apple-m1", V8_2),
+    ("apple-m2", V8_6),
+    ("apple-m3", V8_6),
+    ("apple-m4", V8_6),
+];
+
+impl Target {
+    /// Armv8-A with FP and NEON, what every AArch64 core has.
+    ///
+    /// ```
+    /// let t = peach_core::Target::aarch64_neon();
+    /// assert!(t.has_neon() && !t.has_dotprod());
+    /// ```
+    pub fn aarch64_neon() -> Target {
+        Target::new(Arch::Aarch64, "armv8-a", set(V8))
+    }
+
+    /// An AArch64 target by name: `armv8-a`, `armv8.2-a+dotprod`, a core (`cortex-a53`,
+    /// `cortex-a72`, `cortex-a76`, `neoverse-n1`, `neoverse-v1`, `neoverse-n2`, `neoverse-v2`,
+    /// `apple-m1` to `apple-m4`) or `native`.
+    ///
+    /// ```
+    /// use peach_core::Target;
+    /// assert!(Target::aarch64("neoverse-n1")?.has_dotprod());
+    /// assert!(!Target::aarch64("apple-m1")?.has_i8mm());
+    /// assert!(Target::aarch64("cortex-z9").is_err());
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn aarch64(name: &str) -> crate::Result<Target> {
+        let exts = match name {
+            "armv8-a" | "baseline" => set(V8),
+            "armv8.2-a+dotprod" => set(V8_2),
+            "native" => return Ok(Target::native_aarch64()),
+            _ => CORES.iter().find(|(n, _)| *n == name).map(|(_, e)| set(e)).ok_or_else(|| {
+                let known: Vec<&str> = CORES.iter().map(|c| c.0).collect();
+                crate::Error::new(
+                    crate::ErrorKind::Signature,
+                    format!(
+                        "unknown AArch64 target `{name}`; known: armv8-a, armv8.2-a+dotprod, native, {}",
+                        known.join(", ")
+                    ),
+                )
+            })?,
+        };
+        Ok(Target::new(Arch::Aarch64, name, exts))
+    }
+
+    /// The names [`Target::aarch64`] knows.
+    pub fn aarch64_names() -> Vec<&'static str> {
+        let mut v = vec!["armv8-a", "armv8.2-a+dotprod"];
+        v.extend(CORES.iter().map(|c| c.0));
+        v
+    }
+
+    /// The machine running this code, as detected by the standard library. On other
+    /// architectures: Armv8-A.
+    pub fn native_aarch64() -> Target {
+        Target::new(Arch::Aarch64, "native", detect())
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+fn detect() -> ExtSet {
+    let mut s = set(V8);
+    macro_rules! probe {
+        ($($feat:tt => $name:literal),* $(,)?) => {$(
+            if std::arch::is_aarch64_feature_detected!($feat) {
+                s.union_with(&set(&[$name]));
+            }
+        )*};
+    }
+    probe! {
+        "fp16" => "FP16", "dotprod" => "DOTPROD", "i8mm" => "I8MM", "bf16" => "BF16", "aes" => "AES",
+        "sha2" => "SHA2", "crc" => "CRC32", "lse" => "LSE", "rdm" => "RDM",
+    }
+    s
+}
+
+#[cfg(not(target_arch = "aarch64"))]
+fn detect() -> ExtSet {
+    set(V8)
+}
+
+pub(crate) fn extension_name(e: Extension) -> &'static str {
+    NAMES.get(e.0 as usize).copied().unwrap_or("?")
+}
+
+pub(crate) fn extension_by_name(name: &str) -> Option<Extension> {
+    NAMES.iter().position(|n| n.eq_ignore_ascii_case(name)).map(|i| Extension(i as u16))
+}
