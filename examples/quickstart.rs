@@ -63,6 +63,8 @@ fn run() -> Result<(), Error> {
     let dot_code = peach::kernels::dot_f32(Abi::host())?; // built with the builder API
     println!("{}", dot_code.listing());
     println!("ISA extensions used by dot_f32: {:?}\n", dot_code.extension_names());
+    // The same dot product for AArch64 with NEON: peach cross-compiles on any host.
+    println!("{}", peach::kernels::neon::dot_f32(Abi::Aapcs64)?.listing());
 
     let host = Target::native_x86_64();
     if !(cfg!(target_arch = "x86_64") && host.has_avx2() && host.has_fma3()) {

@@ -241,34 +241,9 @@ fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-/// A NEON f32 dot product: four accumulators of four lanes, 16 elements per iteration.
+/// The NEON dot product of `peach::kernels::neon`.
 fn neon_dot_f32() -> CodeObject {
-    let sig = Signature::new(&[Type::Ptr, Type::Ptr, Type::U64], Some(Type::F32));
-    let mut f = Function::new("dot_f32", sig, Target::aarch64_neon());
-    let (a, b, n) = (f.param(0), f.param(1), f.param(2));
-    let acc: Vec<Reg> = (0..4).map(|_| f.v()).collect();
-    for &r in &acc {
-        f.ins("eor", (r.b16(), r.b16(), r.b16()));
-    }
-    let top = f.label();
-    f.bind(top);
-    for (k, &r) in acc.iter().enumerate() {
-        let (x, y) = (f.v(), f.v());
-        f.ins("ldr", (x.q(), [a + 16 * k]));
-        f.ins("ldr", (y.q(), [b + 16 * k]));
-        f.ins("fmla", (r.s4(), x.s4(), y.s4()));
-    }
-    f.ins("add", (a, a, 64));
-    f.ins("add", (b, b, 64));
-    f.ins("subs", (n, n, 16));
-    f.ins("b.ne", top);
-    f.ins("fadd", (acc[0].s4(), acc[0].s4(), acc[1].s4()));
-    f.ins("fadd", (acc[2].s4(), acc[2].s4(), acc[3].s4()));
-    f.ins("fadd", (acc[0].s4(), acc[0].s4(), acc[2].s4()));
-    f.ins("faddp", (acc[0].s4(), acc[0].s4(), acc[0].s4()));
-    f.ins("faddp", (acc[0].s(), acc[0].s2()));
-    f.ret(acc[0]);
-    f.compile(Abi::Aapcs64).unwrap()
+    peach::kernels::neon::dot_f32(Abi::Aapcs64).unwrap()
 }
 
 #[test]

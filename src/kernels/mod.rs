@@ -1,10 +1,11 @@
 //! Ready-made kernels. They are small, real and tested, and they double as examples of how peach
 //! code reads: [`streaming`] (dot product, VECTOR_SUM, a software-pipelined add), [`elementary`]
-//! (exp and ln) and [`gemm`] (SGEMM) are `peach_fn!` fat binaries or builder code; the two below
-//! are the quickstart's builder-API kernels.
+//! (exp and ln) and [`gemm`] (SGEMM) are `peach_fn!` fat binaries or builder code; [`neon`] holds
+//! AArch64 kernels; the two below are the quickstart's builder-API kernels.
 
 pub mod elementary;
 pub mod gemm;
+pub mod neon;
 pub mod streaming;
 
 pub use streaming::add_i32;
