@@ -64,54 +64,111 @@ fn value(field: Field, variant: usize) -> i64 {
     }
 }
 
-/// `llvm-mc`'s word for each line, in order: the text is assembled into an object file (so that
-/// branches are resolved) whose `.text` is then read back with `llvm-objcopy`.
-fn llvm_mc(lines: &[String]) -> Vec<u32> {
-    let dir = std::env::temp_dir().join(format!("peach-a64-{}", std::process::id()));
+/// Every row with its three samples: the text and peach's word.
+fn samples() -> Vec<(String, u32)> {
+    let mut out = Vec::new();
+    for row in rows() {
+        for variant in 0..3 {
+            let ops = sample(row, variant);
+            let text: Vec<String> = ops.iter().map(ToString::to_string).collect();
+            let line = format!("{} {}", row.name, text.join(", ")).trim_end().to_string();
+            let word = encode(row.name, &ops).unwrap_or_else(|e| panic!("{line}: {e}"));
+            out.push((line, word));
+        }
+    }
+    out
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// Assembles `lines` into an object file with `assemble`, then reads `.text` back with
+/// `objcopy`: one word per line, branches resolved.
+fn assemble(lines: &[String], assemble: &[&str], objcopy: &str) -> Vec<u32> {
+    let dir = std::env::temp_dir().join(format!("peach-a64-{}-{}", std::process::id(), assemble[0]));
     std::fs::create_dir_all(&dir).unwrap();
     let (src, obj, bin) = (dir.join("rows.s"), dir.join("rows.o"), dir.join("rows.bin"));
     std::fs::write(&src, lines.join("\n") + "\n").unwrap();
     let run = |cmd: &mut Command| {
-        let out = cmd.output().expect("the LLVM tools run");
+        let out = cmd.output().expect("the assembler runs");
         assert!(out.status.success(), "{cmd:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     };
-    run(Command::new("llvm-mc")
-        .args(["-triple=aarch64", "-mattr=+neon,+dotprod,+fullfp16", "-filetype=obj", "-o"])
-        .arg(&obj)
-        .arg(&src));
-    run(Command::new("llvm-objcopy").args(["-O", "binary", "--only-section=.text"]).arg(&obj).arg(&bin));
+    run(Command::new(assemble[0]).args(&assemble[1..]).arg("-o").arg(&obj).arg(&src));
+    run(Command::new(objcopy).args(["-O", "binary", "--only-section=.text"]).arg(&obj).arg(&bin));
     let bytes = std::fs::read(&bin).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     bytes.chunks_exact(4).map(|w| u32::from_le_bytes(w.try_into().unwrap())).collect()
 }
 
+fn llvm_mc(lines: &[String]) -> Vec<u32> {
+    assemble(lines, &["llvm-mc", "-triple=aarch64", "-mattr=+neon,+dotprod,+fullfp16", "-filetype=obj"], "llvm-objcopy")
+}
+
+fn gnu_as(lines: &[String]) -> Vec<u32> {
+    assemble(lines, &["aarch64-linux-gnu-as", "-march=armv8.2-a+dotprod+fp16"], "aarch64-linux-gnu-objcopy")
+}
+
+fn compare(oracle: &str, ours: &[(String, u32)], theirs: &[u32]) {
+    assert_eq!(theirs.len(), ours.len(), "{oracle} gave one word per line");
+    let wrong: Vec<String> = ours
+        .iter()
+        .zip(theirs)
+        .filter(|((_, a), b)| a != *b)
+        .map(|((l, a), b)| format!("{l}: peach {a:08x}, {oracle} {b:08x}"))
+        .collect();
+    assert!(wrong.is_empty(), "{} of {} differ:\n{}", wrong.len(), ours.len(), wrong.join("\n"));
+    eprintln!("{} AArch64 encodings identical to {oracle}", ours.len());
+}
+
+/// The golden file: llvm-mc's word for every sample, made by
+/// `PEACH_BLESS=1 cargo test -p peach-core --lib aarch64::tests::golden_file`.
+const GOLDEN: &str = include_str!("golden.txt");
+
 #[test]
-fn every_row_matches_llvm_mc() {
-    if Command::new("llvm-mc").arg("--version").output().is_err() {
-        eprintln!("skipped: llvm-mc is not installed");
+fn golden_file() {
+    let ours = samples();
+    if std::env::var_os("PEACH_BLESS").is_some() {
+        let lines: Vec<String> = ours.iter().map(|(l, _)| l.clone()).collect();
+        let words = llvm_mc(&lines);
+        let text: String = lines.iter().zip(&words).map(|(l, w)| format!("{w:08x} {l}\n")).collect();
+        std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/src/isa/aarch64/golden.txt"), text).unwrap();
         return;
     }
-    let mut lines = Vec::new();
-    let mut ours = Vec::new();
-    for row in rows() {
-        for variant in 0..3 {
-            let ops = sample(row, variant);
-            let text: Vec<String> = ops.iter().map(ToString::to_string).collect();
-            lines.push(format!("{} {}", row.name, text.join(", ")));
-            let word = encode(row.name, &ops).unwrap_or_else(|e| panic!("{}: {e}", lines.last().unwrap()));
-            ours.push(word);
-        }
-    }
-    let theirs = llvm_mc(&lines);
-    assert_eq!(theirs.len(), lines.len(), "llvm-mc printed one encoding per line");
-    let wrong: Vec<String> = lines
-        .iter()
-        .zip(ours.iter().zip(&theirs))
-        .filter(|(_, (a, b))| a != b)
-        .map(|(l, (a, b))| format!("{l}: peach {a:08x}, llvm-mc {b:08x}"))
+    let golden: Vec<(String, u32)> = GOLDEN
+        .lines()
+        .map(|l| {
+            let (word, text) = l.split_once(' ').expect("`word text` lines");
+            (text.to_string(), u32::from_str_radix(word, 16).expect("a hex word"))
+        })
         .collect();
-    assert!(wrong.is_empty(), "{} of {} differ:\n{}", wrong.len(), lines.len(), wrong.join("\n"));
-    eprintln!("{} AArch64 encodings identical to llvm-mc", lines.len());
+    let texts = |v: &[(String, u32)]| v.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>();
+    assert_eq!(texts(&ours), texts(&golden), "the rows changed: regenerate the golden file (see above)");
+    compare("the golden file", &ours, &golden.iter().map(|(_, w)| *w).collect::<Vec<_>>());
+}
+
+#[test]
+fn every_row_matches_llvm_mc() {
+    if !have("llvm-mc") {
+        assert!(std::env::var_os("CI").is_none(), "llvm-mc is missing");
+        eprintln!("SKIPPED: llvm-mc is not installed");
+        return;
+    }
+    let ours = samples();
+    let lines: Vec<String> = ours.iter().map(|(l, _)| l.clone()).collect();
+    compare("llvm-mc", &ours, &llvm_mc(&lines));
+}
+
+#[test]
+fn every_row_matches_gnu_as() {
+    if !have("aarch64-linux-gnu-as") {
+        assert!(std::env::var_os("CI").is_none(), "aarch64-linux-gnu-as is missing");
+        eprintln!("SKIPPED: aarch64-linux-gnu-as is not installed (binutils-aarch64-linux-gnu)");
+        return;
+    }
+    let ours = samples();
+    let lines: Vec<String> = ours.iter().map(|(l, _)| l.clone()).collect();
+    compare("GNU as", &ours, &gnu_as(&lines));
 }
 
 #[test]
@@ -119,6 +176,11 @@ fn out_of_range_values_are_errors() {
     assert!(encode("add", &[A64::X(0), A64::X(1), A64::Imm(4096)]).is_err());
     assert!(encode("ldr", &[A64::X(0), A64::Mem(1, 12)]).is_err());
     assert!(encode("b", &[A64::Label(1 << 28)]).is_err());
+    // Unpredictable forms, which assemblers reject.
+    assert!(encode("ldr", &[A64::X(3), A64::MemPost(3, 8)]).is_err());
+    assert!(encode("stp", &[A64::X(1), A64::X(2), A64::MemPre(2, -16)]).is_err());
+    assert!(encode("ldp", &[A64::X(4), A64::X(4), A64::Mem(1, 16)]).is_err());
+    assert!(encode("ldr", &[A64::X(3), A64::MemPost(31, 8)]).is_ok());
     assert!(
         encode(
             "fadd",
