@@ -397,3 +397,38 @@ fn bad_input_is_reported_where_it_was_written() {
 fn show_listing() {
     eprintln!("{}", neon_dot_f32().listing());
 }
+
+/// Constants come from a literal pool after the code, loaded PC-relative; equal constants share
+/// a slot.
+#[test]
+fn constants_from_the_literal_pool() {
+    // void affine(f32 *p, u64 n): p[i] = p[i] * 2.5 + 0.75, four at a time; then a scalar f64 result.
+    let sig = Signature::new(&[Type::Ptr, Type::U64], Some(Type::F64));
+    let mut f = Function::new("affine", sig, Target::aarch64_neon());
+    let (p, n) = (f.param(0), f.param(1));
+    let (k, c, x) = (f.v(), f.v(), f.v());
+    f.ins("ldr", (k.q(), Constant::f32x4_splat(2.5)));
+    f.ins("ldr", (c.q(), Constant::f32x4_splat(0.75)));
+    let top = f.label();
+    f.bind(top);
+    f.ins("ldr", (x.q(), [p]));
+    let y = f.v();
+    f.ins("mov", (y.b16(), c.b16()));
+    f.ins("fmla", (y.s4(), x.s4(), k.s4()));
+    f.ins("str", (y.q(), [p]));
+    f.ins("add", (p, p, 16));
+    f.ins("subs", (n, n, 4));
+    f.ins("b.ne", top);
+    let (r, again) = (f.v(), f.v());
+    f.ins("ldr", (r.d(), Constant::f64(-1.25)));
+    f.ins("ldr", (again.d(), Constant::f64(-1.25)));
+    f.ins("fadd", (r.d(), r.d(), again.d()));
+    f.ret(r);
+    let code = f.compile(Abi::Aapcs64).unwrap();
+    assert_eq!(code.lines().iter().filter(|l| l.intel.starts_with(".byte")).count(), 3, "{}", code.listing());
+    let v: Vec<f32> = (0..32).map(|i| i as f32 * 0.5 - 4.0).collect();
+    let Some(out) = run(&code, &f32_bytes(&v), &[Arg::Ptr(0, 0), Arg::X(1, 32)]) else { return };
+    let want: Vec<f32> = v.iter().map(|x| x.mul_add(2.5, 0.75)).collect();
+    assert_eq!(out.data, f32_bytes(&want), "{}", code.listing());
+    assert_eq!(f64::from_bits(out.d0), -2.5);
+}

@@ -1,6 +1,10 @@
 //! The finished product: [`CodeObject`], machine code with its symbol, the ISA extensions it
 //! uses and a listing.
 
+mod pool;
+
+pub use pool::ConstPool;
+
 use std::fmt::Write as _;
 use std::sync::Arc;
 

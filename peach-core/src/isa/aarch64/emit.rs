@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use super::encode::{A64, encode, encode_row};
 use super::regs::{ARG_AREA, GP_UNITS, VEC, VEC_UNITS, parts};
-use super::select::to_a64;
-use super::table::{needs_dotprod, rows};
+use super::select::{row_index, to_a64};
+use super::table::{Field, Kind, Row, needs_dotprod, rows};
 use super::target::{DOTPROD, NEON};
 use crate::abi::CallConv;
-use crate::emit::{CodeObject, Listing, ListingLine};
+use crate::emit::{CodeObject, ConstPool, Listing, ListingLine};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{Operand, Reg};
 use crate::pass::{Body, Frame};
@@ -50,6 +50,21 @@ impl Saves {
     fn pop_words(&self) -> Result<Vec<(String, u32)>> {
         self.groups().into_iter().rev().map(|(v, regs)| transfer(v, regs, false)).collect()
     }
+}
+
+/// The literal form of the `ldr` in `row` for constant `index`, after checking the constant is
+/// big enough for the load.
+fn constant_load(row: &Row, body: &Body, index: u32) -> Result<&'static Row> {
+    let size = row.fields().iter().find_map(|f| if let Field::Mem(s) = f { Some(*s as usize) } else { None });
+    let have = body.consts.get(index as usize).map_or(0, |c| c.len());
+    if size.is_some_and(|s| have < s) {
+        return Err(Error::new(
+            ErrorKind::InvalidMemory,
+            format!("the constant has {have} bytes and `{}` reads {}", row.name, size.unwrap_or(0)),
+        ));
+    }
+    let index = row_index("ldr", &[row.kinds()[0], Kind::Label]);
+    rows().get(index as usize).ok_or_else(|| Error::internal("no literal form of this load"))
 }
 
 /// `stp`/`str` with pre-decrement, or `ldp`/`ldr` with post-increment, of one or two registers.
@@ -114,6 +129,20 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
         }
     }
 
+    // The constants the code loads go after it.
+    let mut used = vec![false; body.consts.len()];
+    for inst in &body.insts {
+        for op in body.ops(inst) {
+            if let Operand::Mem(m) = op
+                && m.base == Some(Reg::CONSTANTS)
+                && let Some(u) = used.get_mut(m.disp as usize)
+            {
+                *u = true;
+            }
+        }
+    }
+    let pool = ConstPool::layout(body.consts, &used, at);
+
     // Pass 2: the words.
     let mut words: Vec<u32> = Vec::with_capacity(at as usize / 4);
     let mut lines: Vec<(usize, Vec<u32>, String)> = Vec::new();
@@ -136,6 +165,7 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
                 if noop(inst) {
                     continue;
                 }
+                let mut literal = None;
                 let mut a64 = Vec::with_capacity(ops.len());
                 let mut names = Vec::with_capacity(ops.len());
                 for (kind, op) in row.kinds().iter().zip(ops) {
@@ -154,10 +184,15 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
                         Operand::Mem(m) if m.base == Some(ARG_AREA) => {
                             (A64::Mem(31, saves.bytes() + m.disp as i64), None)
                         }
-                        Operand::Mem(m) if m.base == Some(Reg::CONSTANTS) || m.base == Some(Reg::LOCALS) => {
+                        Operand::Mem(m) if m.base == Some(Reg::CONSTANTS) => {
+                            literal =
+                                Some(constant_load(row, body, m.disp as u32).map_err(|e| e.or_at(body.loc(inst)))?);
+                            (A64::Label(pool.offset_of(m.disp as u32) as i64 - here), None)
+                        }
+                        Operand::Mem(m) if m.base == Some(Reg::LOCALS) => {
                             return Err(Error::at(
                                 ErrorKind::InvalidMemory,
-                                "constants and stack locals are not supported on AArch64 yet",
+                                "stack locals are not supported on AArch64 yet",
                                 body.loc(inst),
                             ));
                         }
@@ -166,6 +201,8 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
                     a64.push(value);
                     names.push(label);
                 }
+                // A constant load is the PC-relative form of `ldr`.
+                let row = literal.unwrap_or(row);
                 let word = encode_row(row, &a64)
                     .unwrap_or_else(|| Err(Error::internal("allocated operands do not fit their row")))
                     .map_err(|e| e.or_at(body.loc(inst)))?;
@@ -192,8 +229,9 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
         // A label bound at the very end gets a trap to stand on.
         put(&mut words, &mut pending, "brk #0".into(), 0xd420_0000);
     }
-    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let listing = A64Listing { lines };
+    let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    pool.write(&mut bytes, 0);
+    let listing = A64Listing { lines, pool };
     Ok(CodeObject::new(body.name.clone(), bytes, 0, extensions, body.target.clone(), Arc::new(listing)))
 }
 
@@ -201,6 +239,7 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
 struct A64Listing {
     /// `(offset, labels bound there, text)`.
     lines: Vec<(usize, Vec<u32>, String)>,
+    pool: ConstPool,
 }
 
 impl Listing for A64Listing {
@@ -214,6 +253,7 @@ impl Listing for A64Listing {
                 intel: text.clone(),
                 gas: text.clone(),
             })
+            .chain(self.pool.lines())
             .collect()
     }
 }

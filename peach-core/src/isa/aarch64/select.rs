@@ -57,8 +57,10 @@ fn plain_mem(m: &Mem) -> bool {
     m.base.is_some() && m.index.is_none() && !m.broadcast
 }
 
-fn fits(kind: Kind, op: &Operand) -> bool {
+fn fits(row: &Row, kind: Kind, op: &Operand) -> bool {
     match (kind, op) {
+        // A constant is read with `ldr`, which becomes a PC-relative load from the pool.
+        (Kind::Mem, Operand::Mem(m)) if m.base == Some(Reg::CONSTANTS) => row.name == "ldr",
         (Kind::Imm | Kind::Lsl, Operand::Imm(_)) | (Kind::Label, Operand::Label(_)) => true,
         (Kind::Mem, Operand::Mem(m)) => plain_mem(m),
         (_, Operand::Reg(r)) => reg_fits(kind, *r),
@@ -86,9 +88,13 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
     }
 }
 
-/// [`to_a64`] with `stand_in` for the number of a virtual register.
+/// [`to_a64`] with `stand_in` for the number of a virtual register (and a zero offset for a
+/// constant, whose place is only known at layout).
 fn stand_in(kind: Kind, op: &Operand, stand_in: u8) -> A64 {
-    to_a64(kind, op, |r| parts(r).map_or(stand_in, |(_, _, n)| n))
+    match op {
+        Operand::Mem(m) if m.base == Some(Reg::CONSTANTS) => A64::Mem(stand_in, 0),
+        _ => to_a64(kind, op, |r| parts(r).map_or(stand_in, |(_, _, n)| n)),
+    }
 }
 
 fn describe(op: &Operand) -> String {
@@ -138,7 +144,7 @@ pub(crate) fn select(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result
     };
     for &i in candidates {
         let row: &Row = &rows()[i as usize];
-        if row.kinds().len() != ops.len() || !row.kinds().iter().zip(ops).all(|(k, o)| fits(*k, o)) {
+        if row.kinds().len() != ops.len() || !row.kinds().iter().zip(ops).all(|(k, o)| fits(row, *k, o)) {
             continue;
         }
         // Stand-in numbers differ per operand, so that only real clashes look unpredictable.

@@ -258,6 +258,10 @@ fn memory(t: &mut Table) {
         t.row(name, &[reg, MemPre], &[Reg(0), Field::Index9], pre);
         t.row(name, &[reg, MemPost], &[Reg(0), Field::Index9], post);
     }
+    // Loads from the literal pool (PC-relative, +-1 MiB).
+    for (reg, base) in [(X, 0x5800_0000), (W, 0x1800_0000), (Q, 0x9c00_0000), (D, 0x5c00_0000), (S, 0x1c00_0000)] {
+        t.row("ldr", &[reg, Label], &[Reg(0), Signed(5, 19, 4)], base);
+    }
     for (name, reg, size) in [("strb", W, 1), ("strh", W, 2)] {
         let base = if size == 1 { 0x3900_0000 } else { 0x7900_0000 };
         t.row(name, &[reg, M], &[Reg(0), Field::Mem(size)], base);

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use iced_x86::{Code, Decoder, DecoderOptions, Encoder, Formatter, GasFormatter, Instruction, IntelFormatter, OpKind};
 
 use super::forms::blank;
-use crate::emit::{Listing, ListingLine};
+use crate::emit::{ConstPool, Listing, ListingLine};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::Constant;
 
@@ -226,9 +226,17 @@ impl Assembler {
     /// The bytes (code, then the constant pool) and what the listing needs.
     pub(super) fn assemble(mut self, consts: &[Constant]) -> Result<(Vec<u8>, X86Listing)> {
         let (offsets, code_len) = self.relax()?;
-        let pool = Pool::layout(consts, &self.pieces, code_len);
+        let mut used = vec![false; consts.len()];
+        for piece in &self.pieces {
+            if let Piece::Rip { constant, .. } = piece
+                && let Some(u) = used.get_mut(*constant as usize)
+            {
+                *u = true;
+            }
+        }
+        let pool = ConstPool::layout(consts, &used, code_len);
         let early = self.encoder.take_buffer();
-        let mut bytes = Vec::with_capacity(pool.end as usize);
+        let mut bytes = Vec::with_capacity(pool.end() as usize);
         let mut late = Encoder::new(64);
         for (k, piece) in self.pieces.iter().enumerate() {
             let (ins, len) = match *piece {
@@ -263,7 +271,7 @@ impl Assembler {
             bytes.extend_from_slice(&late.take_buffer());
         }
         let code_end = bytes.len();
-        pool.write(&mut bytes);
+        pool.write(&mut bytes, 0xCC);
         let mut labels_at: Vec<(u32, u32)> = self
             .label_piece
             .iter()
@@ -272,7 +280,7 @@ impl Assembler {
             .map(|(l, p)| (offsets[*p as usize], l as u32))
             .collect();
         labels_at.sort_unstable();
-        Ok((bytes, X86Listing { code_end, labels_at, pool: pool.slots }))
+        Ok((bytes, X86Listing { code_end, labels_at, pool }))
     }
 }
 
@@ -294,61 +302,6 @@ pub(super) fn nops(len: usize, out: &mut Vec<u8>) {
         let n = left.min(NOPS.len());
         out.extend_from_slice(NOPS[n - 1]);
         left -= n;
-    }
-}
-
-/// The constant pool after the code: one slot per distinct byte string, each aligned to its size,
-/// largest first so that no padding is needed between slots.
-struct Pool {
-    /// `(offset, bytes)` per slot.
-    slots: Vec<(u32, Constant)>,
-    /// Slot of each constant index.
-    slot_of: Vec<u32>,
-    end: u32,
-}
-
-impl Pool {
-    fn layout(consts: &[Constant], pieces: &[Piece], code_len: u32) -> Pool {
-        let mut used = vec![false; consts.len()];
-        for piece in pieces {
-            if let Piece::Rip { constant, .. } = piece
-                && let Some(u) = used.get_mut(*constant as usize)
-            {
-                *u = true;
-            }
-        }
-        let mut distinct: Vec<Constant> = consts.iter().zip(&used).filter(|(_, u)| **u).map(|(c, _)| *c).collect();
-        distinct.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.bytes().cmp(b.bytes())));
-        distinct.dedup();
-        let align = distinct.first().map_or(1, |c| c.len() as u32);
-        let mut at = code_len.next_multiple_of(align);
-        let mut slots = Vec::with_capacity(distinct.len());
-        for c in &distinct {
-            slots.push((at, *c));
-            at += c.len() as u32;
-        }
-        let slot_of = consts
-            .iter()
-            .map(|c| {
-                distinct
-                    .binary_search_by(|d| c.len().cmp(&d.len()).then_with(|| d.bytes().cmp(c.bytes())))
-                    .map_or(0, |i| i as u32)
-            })
-            .collect();
-        Pool { slots, slot_of, end: at }
-    }
-
-    fn offset_of(&self, constant: u32) -> u32 {
-        let slot = self.slot_of.get(constant as usize).copied().unwrap_or(0);
-        self.slots.get(slot as usize).map_or(0, |s| s.0)
-    }
-
-    /// Pads with `int3` up to the pool and writes it.
-    fn write(&self, bytes: &mut Vec<u8>) {
-        for (at, c) in &self.slots {
-            bytes.resize(*at as usize, 0xCC);
-            bytes.extend_from_slice(c.bytes());
-        }
     }
 }
 
@@ -375,8 +328,8 @@ impl iced_x86::SymbolResolver for LabelNames {
 pub(super) struct X86Listing {
     /// End of the instructions (the constant pool follows).
     code_end: usize,
-    /// The constant pool: `(offset, bytes)`.
-    pool: Vec<(u32, Constant)>,
+    /// The constant pool.
+    pool: ConstPool,
     /// `(offset, label)`, sorted.
     labels_at: Vec<(u32, u32)>,
 }
@@ -409,13 +362,7 @@ impl Listing for X86Listing {
             let labels = self.labels_at.iter().filter(|(o, _)| *o as usize == offset).map(|(_, l)| *l).collect();
             lines.push(ListingLine { offset, len, labels, intel: a, gas: b });
         }
-        for (at, c) in &self.pool {
-            let data: Vec<String> = c.bytes().iter().map(|b| format!("0x{b:02x}")).collect();
-            let text = format!(".byte {}", data.join(", "));
-            let line =
-                ListingLine { offset: *at as usize, len: c.len(), labels: Vec::new(), intel: text.clone(), gas: text };
-            lines.push(line);
-        }
+        lines.extend(self.pool.lines());
         lines
     }
 }
