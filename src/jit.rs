@@ -83,7 +83,32 @@ macro_rules! vregs {
         }
     )*};
 }
-vregs!(gp64, gp32, xmm, ymm, zmm, k);
+vregs!(xmm, ymm, zmm, k);
+
+fn is_aarch64(f: &Function) -> bool {
+    f.target().arch() == peach_core::target::Arch::Aarch64
+}
+
+/// A fresh 64-bit general-purpose virtual register (`x` on AArch64).
+#[track_caller]
+pub fn gp64() -> Reg {
+    use peach_core::isa::aarch64::A64Builder;
+    with(|f| if is_aarch64(f) { f.x() } else { f.gp64() }).unwrap_or(peach_core::isa::x86_64::reg::RAX)
+}
+
+/// A fresh 32-bit general-purpose virtual register (`w` on AArch64).
+#[track_caller]
+pub fn gp32() -> Reg {
+    use peach_core::isa::aarch64::{A64Builder, A64Reg};
+    with(|f| if is_aarch64(f) { f.x().w() } else { f.gp32() }).unwrap_or(peach_core::isa::x86_64::reg::EAX)
+}
+
+/// A fresh AArch64 vector virtual register (128 bits).
+#[track_caller]
+pub fn vec() -> Reg {
+    use peach_core::isa::aarch64::A64Builder;
+    with(|f| f.v()).unwrap_or(peach_core::isa::aarch64::reg::V0)
+}
 
 /// A fresh label.
 pub fn label() -> Label {

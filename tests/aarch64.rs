@@ -63,12 +63,17 @@ static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::ne
 /// Runs `code` under qemu with `args`; panics if a callee-saved register or the stack pointer
 /// changed.
 fn run(code: &CodeObject, data: &[u8], args: &[Arg]) -> Option<Outcome> {
+    run_bytes(code.bytes(), &code.listing(), data, args)
+}
+
+/// [`run`] for bytes with their listing.
+fn run_bytes(bytes: &[u8], listing: &str, data: &[u8], args: &[Arg]) -> Option<Outcome> {
     let loader = loader()?;
     let id = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("a64-{}-{id}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (code_path, data_path) = (dir.join("code.bin"), dir.join("data.bin"));
-    std::fs::write(&code_path, code.bytes()).unwrap();
+    std::fs::write(&code_path, bytes).unwrap();
     std::fs::write(&data_path, data).unwrap();
     let args: Vec<String> = args
         .iter()
@@ -87,7 +92,7 @@ fn run(code: &CodeObject, data: &[u8], args: &[Arg]) -> Option<Outcome> {
         "the code failed under qemu ({}):\n{text}{}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr),
-        code.listing()
+        listing
     );
     let field = |name: &str| {
         let start = text.find(name).expect("loader output") + name.len();
@@ -431,4 +436,65 @@ fn constants_from_the_literal_pool() {
     let want: Vec<f32> = v.iter().map(|x| x.mul_add(2.5, 0.75)).collect();
     assert_eq!(out.data, f32_bytes(&want), "{}", code.listing());
     assert_eq!(f64::from_bits(out.d0), -2.5);
+}
+
+peach_fn! {
+    /// One kernel, two architectures: the sum of `n` doubles (`n` a positive multiple of 4),
+    /// with AVX on x86-64 and NEON on AArch64, chosen per target at expansion.
+    #[variants(x86_64::haswell, aarch64::neon, fallback = sum_f64_in_rust)]
+    pub unsafe fn sum_f64(p: *const f64, n: usize) -> f64 {
+        if target.has_neon() {
+            let (s0, s1) = (VEC(), VEC());
+            EOR(s0.b16(), s0.b16(), s0.b16());
+            EOR(s1.b16(), s1.b16(), s1.b16());
+            let top = Label::new();
+            LABEL(top);
+            let (x, y) = (VEC(), VEC());
+            LDR(x.q(), [p]);
+            LDR(y.q(), [p + 16]);
+            FADD(s0.d2(), s0.d2(), x.d2());
+            FADD(s1.d2(), s1.d2(), y.d2());
+            ADD(p, p, 32);
+            SUBS(n, n, 4);
+            B_NE(top);
+            FADD(s0.d2(), s0.d2(), s1.d2());
+            FADDP(s0.d(), s0.d2());
+            RETURN(s0);
+        } else {
+            let acc = YMM();
+            VXORPD(acc, acc, acc);
+            let top = Label::new();
+            LABEL(top);
+            VADDPD(acc, acc, [p]);
+            ADD(p, 32);
+            SUB(n, 4);
+            JNZ(top);
+            let hi = XMM();
+            VEXTRACTF128(hi, acc, 1);
+            VADDPD(acc.xmm(), acc.xmm(), hi);
+            VHADDPD(acc.xmm(), acc.xmm(), acc.xmm());
+            RETURN(acc);
+        }
+    }
+}
+
+unsafe fn sum_f64_in_rust(p: *const f64, n: usize) -> f64 {
+    // SAFETY: the caller passes `n` readable doubles.
+    unsafe { std::slice::from_raw_parts(p, n) }.iter().sum()
+}
+
+/// The fat binary's NEON variant runs under qemu (AAPCS64 build), and its x86-64 variant (or the
+/// fallback) natively; both agree with Rust.
+#[test]
+fn fat_binary_neon_variant() {
+    let v: Vec<f64> = (0..256).map(|i| (i % 9) as f64 * 0.5 - 1.0).collect();
+    let want: f64 = v.iter().sum();
+    // SAFETY: `v` holds `len` doubles, a multiple of 4.
+    assert_eq!(unsafe { sum_f64(v.as_ptr(), v.len()) }, want);
+    let (_, bytes) = SUM_F64_ARMV8_A_CODES.iter().find(|(abi, _)| *abi == "Aapcs64").expect("an AAPCS64 build");
+    assert!(SUM_F64_ARMV8_A_LISTING.contains("faddp d"), "{SUM_F64_ARMV8_A_LISTING}");
+    let data: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let args = [Arg::Ptr(0, 0), Arg::X(1, v.len() as u64)];
+    let Some(out) = run_bytes(bytes, SUM_F64_ARMV8_A_LISTING, &data, &args) else { return };
+    assert_eq!(f64::from_bits(out.d0), want);
 }

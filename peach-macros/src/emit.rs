@@ -1,25 +1,63 @@
-//! Emission: the machine code for each calling convention goes into the text section with
-//! `global_asm!`, under `#[cfg]` guards (the macro runs on the host and cannot know the target),
-//! and a Rust function with the kernel's name, visibility, documentation and signature calls it.
-//! The listing is a constant next to it.
+//! Emission: the machine code for each platform goes into the text section with `global_asm!`,
+//! under `#[cfg]` guards (the macro runs on the host and cannot know the target), and a Rust
+//! function with the kernel's name, visibility, documentation and signature calls it. The
+//! listing and the code are constants next to it.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
-use peach_core::CodeObject;
 use peach_core::emit::ObjectFormat;
-use proc_macro2::TokenStream;
+use peach_core::target::Arch;
+use peach_core::{Abi, CodeObject};
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::FnArg;
 
 use crate::eval::Built;
 use crate::kernel::Kernel;
 
+/// Where a build runs: the `cfg` that selects the platform, the calling convention compiled for
+/// it, its object-file format and the `extern` ABI Rust calls it with.
+struct Platform {
+    cfg: TokenStream,
+    abi: Abi,
+    format: ObjectFormat,
+    extern_abi: &'static str,
+}
+
+/// `target_arch` of an architecture.
+fn arch_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Aarch64 => "aarch64",
+        _ => "x86_64",
+    }
+}
+
+fn platforms(arch: Arch) -> Vec<Platform> {
+    let a = arch_name(arch);
+    let elf = quote!(#[cfg(all(target_arch = #a, not(windows), not(target_vendor = "apple")))]);
+    let macho = quote!(#[cfg(all(target_arch = #a, target_vendor = "apple"))]);
+    let coff = quote!(#[cfg(all(target_arch = #a, windows))]);
+    let p = |cfg, abi, format, extern_abi| Platform { cfg, abi, format, extern_abi };
+    match arch {
+        Arch::Aarch64 => vec![
+            p(elf, Abi::Aapcs64, ObjectFormat::Elf, "C"),
+            p(macho, Abi::AppleArm64, ObjectFormat::MachO, "C"),
+            p(coff, Abi::Aapcs64, ObjectFormat::Coff, "C"),
+        ],
+        _ => vec![
+            p(elf, Abi::SysV, ObjectFormat::Elf, "sysv64"),
+            p(macho, Abi::SysV, ObjectFormat::MachO, "sysv64"),
+            p(coff, Abi::Win64, ObjectFormat::Coff, "win64"),
+        ],
+    }
+}
+
 /// The `global_asm!` that defines `symbol` for one object-file format.
-fn asm_block(cfg: TokenStream, symbol: &str, code: &CodeObject, format: ObjectFormat) -> TokenStream {
+fn asm_block(cfg: &TokenStream, symbol: &str, code: &CodeObject, format: ObjectFormat) -> TokenStream {
     let lines = code.asm_lines(symbol, format);
     // In a module, so that the macro also works inside a function body.
-    let module = quote::format_ident!(
+    let module = format_ident!(
         "{}_{}",
         symbol,
         match format {
@@ -37,44 +75,8 @@ fn asm_block(cfg: TokenStream, symbol: &str, code: &CodeObject, format: ObjectFo
     }
 }
 
-/// The function `name` running `built` (and its listing and code constants). With `x86_only`
-/// the items exist on x86-64 only (a fat binary's variants); otherwise other architectures get a
-/// compile error.
-pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, x86_only: bool) -> syn::Result<TokenStream> {
-    let item = &kernel.item;
-    let sig = &item.sig;
-    let vis = &item.vis;
-    let attrs = &kernel.attrs;
-    let mut hasher = DefaultHasher::new();
-    name.to_string().hash(&mut hasher);
-    built.sysv.bytes().hash(&mut hasher);
-    built.win64.bytes().hash(&mut hasher);
-    quote!(#item).to_string().hash(&mut hasher);
-    let hash = hasher.finish();
-    let sysv_sym = format!("__peach_{name}_{hash:016x}_sysv");
-    let win_sym = format!("__peach_{name}_{hash:016x}_win64");
-    let sysv_ident = format_ident!("{}", sysv_sym);
-    let win_ident = format_ident!("{}", win_sym);
-
-    let elf = asm_block(
-        quote!(#[cfg(all(target_arch = "x86_64", not(windows), not(target_vendor = "apple")))]),
-        &sysv_sym,
-        &built.sysv,
-        ObjectFormat::Elf,
-    );
-    let macho = asm_block(
-        quote!(#[cfg(all(target_arch = "x86_64", target_vendor = "apple"))]),
-        &sysv_sym,
-        &built.sysv,
-        ObjectFormat::MachO,
-    );
-    let coff =
-        asm_block(quote!(#[cfg(all(target_arch = "x86_64", windows))]), &win_sym, &built.win64, ObjectFormat::Coff);
-
-    let inputs = &sig.inputs;
-    let output = &sig.output;
-    let unsafety = &sig.unsafety;
-    let args: Vec<TokenStream> = inputs
+fn arguments(sig: &syn::Signature) -> Vec<TokenStream> {
+    sig.inputs
         .iter()
         .filter_map(|a| match a {
             FnArg::Typed(pt) => {
@@ -83,111 +85,120 @@ pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, x86_only: 
             }
             FnArg::Receiver(_) => None,
         })
-        .collect();
-    let only_x86 = if x86_only { quote!(#[cfg(target_arch = "x86_64")]) } else { TokenStream::new() };
-    let elsewhere = if x86_only {
+        .collect()
+}
+
+/// The function `name` running `built` (and its listing and code constants). A `variant` exists
+/// on its own architecture only; a plain kernel is a compile error elsewhere.
+pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, variant: bool) -> syn::Result<TokenStream> {
+    let item = &kernel.item;
+    let sig = &item.sig;
+    let (vis, attrs) = (&item.vis, &kernel.attrs);
+    let mut hasher = DefaultHasher::new();
+    name.to_string().hash(&mut hasher);
+    for (_, code) in &built.builds {
+        code.bytes().hash(&mut hasher);
+    }
+    quote!(#item).to_string().hash(&mut hasher);
+    let hash = hasher.finish();
+    let symbol = |abi: Abi| format!("__peach_{name}_{hash:016x}_{}", format!("{abi:?}").to_lowercase());
+
+    let (inputs, output, unsafety) = (&sig.inputs, &sig.output, &sig.unsafety);
+    let args = arguments(sig);
+    let mut asm = TokenStream::new();
+    let mut calls = TokenStream::new();
+    let code_name = format_ident!("{}_CODE", name.to_string().to_uppercase());
+    let code_doc = format!("The machine code of [`{name}`] for this platform's calling convention.");
+    let mut code_consts = TokenStream::new();
+    for p in platforms(built.arch) {
+        let (cfg, code, sym) = (&p.cfg, built.code(p.abi), symbol(p.abi));
+        asm.extend(asm_block(cfg, &sym, code, p.format));
+        let ident = format_ident!("{}", sym);
+        let abi = syn::LitStr::new(p.extern_abi, Span::call_site());
+        calls.extend(quote! {
+            #cfg
+            {
+                unsafe extern #abi {
+                    fn #ident(#inputs) #output;
+                }
+                // SAFETY: the code was generated for exactly this signature and convention; the
+                // caller upholds the kernel's own contract.
+                return unsafe { #ident(#(#args),*) };
+            }
+        });
+        let bytes = code.bytes();
+        code_consts.extend(quote! {
+            #[doc = #code_doc]
+            #[allow(dead_code)]
+            #cfg
+            #vis const #code_name: &[u8] = &[#(#bytes),*];
+        });
+    }
+    let arch = arch_name(built.arch);
+    let only_here = if variant { quote!(#[cfg(target_arch = #arch)]) } else { TokenStream::new() };
+    let elsewhere = if variant {
         TokenStream::new()
     } else {
+        let msg = format!("peach_fn! kernel `{name}` is {arch} code: build it for {arch}, or make it a fat binary");
         quote! {
-            #[cfg(not(target_arch = "x86_64"))]
+            #[cfg(not(target_arch = #arch))]
             {
-                ::core::compile_error!("peach_fn! kernels are x86-64 code until the AArch64 backend lands");
+                ::core::compile_error!(#msg);
             }
         }
     };
     let listing_name = format_ident!("{}_LISTING", name.to_string().to_uppercase());
-    let listing = built.sysv.listing();
-    let listing_doc = format!("The listing of [`{name}`] (System V build), as peach generated it.");
-    let code_name = format_ident!("{}_CODE", name.to_string().to_uppercase());
-    let code_doc = format!("The machine code of [`{name}`] for this platform's calling convention.");
-    let sysv_bytes = built.sysv.bytes();
-    let win_bytes = built.win64.bytes();
+    let first = &built.builds[0];
+    let listing = first.1.listing();
+    let listing_doc = format!("The listing of [`{name}`] ({:?} build), as peach generated it.", first.0);
+    let codes_name = format_ident!("{}_CODES", name.to_string().to_uppercase());
+    let codes_doc = format!("The machine code of [`{name}`] for each calling convention, on any host.");
+    let codes: Vec<TokenStream> = built
+        .builds
+        .iter()
+        .map(|(abi, code)| {
+            let (abi, bytes) = (format!("{abi:?}"), code.bytes());
+            quote!((#abi, &[#(#bytes),*]))
+        })
+        .collect();
     Ok(quote! {
-        #elf
-        #macho
-        #coff
+        #asm
 
         #(#attrs)*
-        #only_x86
+        #only_here
         #[allow(clippy::missing_safety_doc)]
         #vis #unsafety fn #name(#inputs) #output {
-            #[cfg(all(target_arch = "x86_64", not(windows)))]
-            {
-                unsafe extern "sysv64" {
-                    fn #sysv_ident(#inputs) #output;
-                }
-                // SAFETY: the code was generated for exactly this signature and convention; the
-                // caller upholds the kernel's own contract.
-                return unsafe { #sysv_ident(#(#args),*) };
-            }
-            #[cfg(all(target_arch = "x86_64", windows))]
-            {
-                unsafe extern "win64" {
-                    fn #win_ident(#inputs) #output;
-                }
-                // SAFETY: as above.
-                return unsafe { #win_ident(#(#args),*) };
-            }
+            #calls
             #elsewhere
         }
 
         #[doc = #listing_doc]
         #[allow(dead_code)]
-        #only_x86
         #vis const #listing_name: &str = #listing;
 
-        #[doc = #code_doc]
-        #[allow(dead_code)]
-        #[cfg(not(windows))]
-        #only_x86
-        #vis const #code_name: &[u8] = &[#(#sysv_bytes),*];
+        #code_consts
 
-        #[doc = #code_doc]
+        #[doc = #codes_doc]
         #[allow(dead_code)]
-        #[cfg(windows)]
-        #only_x86
-        #vis const #code_name: &[u8] = &[#(#win_bytes),*];
+        #vis const #codes_name: &[(&str, &[u8])] = &[#(#codes),*];
     })
 }
 
-/// A fat binary: one function per variant (`NAME_TARGET`), a dispatch state (`NAME_DISPATCH`)
-/// and the function itself, which calls the best variant through one atomic load.
+/// A fat binary: one function per variant (`NAME_TARGET`), and per architecture with variants a
+/// dispatch state (`NAME_DISPATCH`); the function itself calls the best variant through one
+/// atomic load, or the fallback on other architectures.
 pub(crate) fn emit_variants(kernel: &Kernel, built: &[(String, Built)]) -> syn::Result<TokenStream> {
     let item = &kernel.item;
     let sig = &item.sig;
     let (name, vis, attrs) = (&sig.ident, &item.vis, &kernel.attrs);
-    let mut out = TokenStream::new();
-    let mut variant_fns = Vec::new();
-    let mut infos = Vec::new();
-    for (target, b) in built {
-        let vname = format_ident!("{}_{}", name, target.replace('-', "_"));
-        out.extend(emit(kernel, &vname, b, true)?);
-        let mut required: Vec<&str> = b.sysv.extension_names();
-        required.sort_unstable();
-        infos.push(quote!(::peach::runtime::dispatch::Variant { name: #target, required: &[#(#required),*] }));
-        variant_fns.push(vname);
-    }
-    let inputs = &sig.inputs;
-    let output = &sig.output;
-    let unsafety = &sig.unsafety;
+    let (inputs, output, unsafety) = (&sig.inputs, &sig.output, &sig.unsafety);
     let types: Vec<&syn::Type> =
         inputs.iter().filter_map(|a| if let FnArg::Typed(pt) = a { Some(&*pt.ty) } else { None }).collect();
-    let args: Vec<TokenStream> = inputs
-        .iter()
-        .filter_map(|a| {
-            if let FnArg::Typed(pt) = a {
-                let p = &pt.pat;
-                Some(quote!(#p))
-            } else {
-                None
-            }
-        })
-        .collect();
+    let args = arguments(sig);
     let dispatch = format_ident!("{}_DISPATCH", name.to_string().to_uppercase());
     let resolve = format_ident!("__peach_{}_resolve", name);
     let none = format_ident!("__peach_{}_no_variant", name);
     let name_str = name.to_string();
-    let indices: Vec<usize> = (0..variant_fns.len()).collect();
     let (fallback_fn, fallback_elsewhere) = match kernel.variants.as_ref().and_then(|v| v.fallback.as_ref()) {
         Some(path) => (quote!(#path), quote!(return #path(#(#args),*);)),
         None => (
@@ -196,39 +207,58 @@ pub(crate) fn emit_variants(kernel: &Kernel, built: &[(String, Built)]) -> syn::
         ),
     };
     let dispatch_doc = format!("The dispatch state of [`{name}`]: its variants, best first, and the one in use.");
-    out.extend(quote! {
-        #[doc = #dispatch_doc]
-        #[cfg(target_arch = "x86_64")]
-        #vis static #dispatch: ::peach::runtime::dispatch::Dispatch =
-            ::peach::runtime::dispatch::Dispatch::new(&[#(#infos),*], #resolve as *mut ());
 
-        #[cfg(target_arch = "x86_64")]
-        #[doc(hidden)]
-        #[allow(unused_variables)]
-        unsafe fn #none(#inputs) #output {
-            ::std::eprintln!("peach: no variant of `{}` runs on this CPU, and it has no fallback", #name_str);
-            ::std::process::abort()
+    let mut out = TokenStream::new();
+    let mut arches: Vec<&'static str> = Vec::new();
+    let mut bodies = TokenStream::new();
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let mut variant_fns = Vec::new();
+        let mut infos = Vec::new();
+        for (target, b) in built.iter().filter(|(_, b)| b.arch == arch) {
+            let suffix: String = target.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+            let vname = format_ident!("{}_{}", name, suffix);
+            out.extend(emit(kernel, &vname, b, true)?);
+            let mut required: Vec<&str> = b.builds[0].1.extension_names();
+            required.sort_unstable();
+            infos.push(quote!(::peach::runtime::dispatch::Variant { name: #target, required: &[#(#required),*] }));
+            variant_fns.push(vname);
         }
-
-        #[cfg(target_arch = "x86_64")]
-        #[doc(hidden)]
-        unsafe fn #resolve(#inputs) #output {
-            type F = unsafe fn(#(#types),*) #output;
-            let choice = #dispatch.choose();
-            let f: F = match choice {
-                #(::core::option::Option::Some(#indices) => #variant_fns as F,)*
-                _ => #fallback_fn as F,
-            };
-            #dispatch.install(f as *mut (), choice);
-            // SAFETY: the chosen variant runs on this CPU; the caller upholds the kernel's contract.
-            unsafe { f(#(#args),*) }
+        if variant_fns.is_empty() {
+            continue;
         }
+        let a = arch_name(arch);
+        arches.push(a);
+        let indices: Vec<usize> = (0..variant_fns.len()).collect();
+        out.extend(quote! {
+            #[doc = #dispatch_doc]
+            #[cfg(target_arch = #a)]
+            #vis static #dispatch: ::peach::runtime::dispatch::Dispatch =
+                ::peach::runtime::dispatch::Dispatch::new(&[#(#infos),*], #resolve as *mut ());
 
-        #(#attrs)*
-        #[allow(clippy::missing_safety_doc)]
-        #[inline]
-        #vis #unsafety fn #name(#inputs) #output {
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(target_arch = #a)]
+            #[doc(hidden)]
+            #[allow(unused_variables)]
+            unsafe fn #none(#inputs) #output {
+                ::std::eprintln!("peach: no variant of `{}` runs on this CPU, and it has no fallback", #name_str);
+                ::std::process::abort()
+            }
+
+            #[cfg(target_arch = #a)]
+            #[doc(hidden)]
+            unsafe fn #resolve(#inputs) #output {
+                type F = unsafe fn(#(#types),*) #output;
+                let choice = #dispatch.choose();
+                let f: F = match choice {
+                    #(::core::option::Option::Some(#indices) => #variant_fns as F,)*
+                    _ => #fallback_fn as F,
+                };
+                #dispatch.install(f as *mut (), choice);
+                // SAFETY: the chosen variant runs on this CPU; the caller upholds the kernel's contract.
+                unsafe { f(#(#args),*) }
+            }
+        });
+        bodies.extend(quote! {
+            #[cfg(target_arch = #a)]
             {
                 type F = unsafe fn(#(#types),*) #output;
                 // SAFETY: the dispatch pointer is always a function of type `F` (a variant, the
@@ -236,7 +266,15 @@ pub(crate) fn emit_variants(kernel: &Kernel, built: &[(String, Built)]) -> syn::
                 let f: F = unsafe { ::core::mem::transmute::<*mut (), F>(#dispatch.pointer()) };
                 return unsafe { f(#(#args),*) };
             }
-            #[cfg(not(target_arch = "x86_64"))]
+        });
+    }
+    out.extend(quote! {
+        #(#attrs)*
+        #[allow(clippy::missing_safety_doc)]
+        #[inline]
+        #vis #unsafety fn #name(#inputs) #output {
+            #bodies
+            #[cfg(not(any(#(target_arch = #arches),*)))]
             {
                 #fallback_elsewhere
             }

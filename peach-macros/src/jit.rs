@@ -92,8 +92,13 @@ impl VisitMut for Rewrite {
                             quote_spanned!(span=> ::peach::__private::reduce(#kind, ::peach::__private::as_regs(&#regs), #el)),
                         )
                     }
+                    ["VEC"] => Some(quote_spanned!(span=> ::peach::__private::vec())),
                     [name] if is_mnemonic(name) => {
-                        let m = name.to_string();
+                        // `B_NE(label)` is AArch64's `b.ne`: a dot cannot stand in a Rust name.
+                        let m = match name.strip_prefix("B_") {
+                            Some(cond) => format!("b.{cond}"),
+                            None => name.to_string(),
+                        };
                         Some(quote_spanned!(span=> ::peach::__private::ins(#m, (#(#args,)*))))
                     }
                     _ => None,

@@ -21,7 +21,7 @@ pub(crate) struct Kernel {
     pub variants: Option<Variants>,
 }
 
-/// `#[variants(x86_64::avx512, x86_64::haswell, x86_64::baseline, fallback = path)]`.
+/// `#[variants(x86_64::avx512, x86_64::haswell, aarch64::neon, fallback = path)]`.
 pub(crate) struct Variants {
     pub targets: Vec<(Target, String)>,
     pub fallback: Option<syn::Path>,
@@ -139,7 +139,8 @@ fn parse_variants(attr: &Attribute) -> syn::Result<Variants> {
     Ok(out)
 }
 
-/// `#[target(x86_64::haswell)]`, `#[target(x86_64::v3)]`, `#[target(x86_64::skylake_x)]`.
+/// `#[target(x86_64::haswell)]`, `#[target(x86_64::v3)]`, `#[target(x86_64::skylake_x)]`,
+/// `#[target(aarch64::neon)]`, `#[target(aarch64::dotprod)]`, `#[target(aarch64::neoverse_n1)]`.
 fn parse_target(attr: &Attribute) -> syn::Result<(Target, String)> {
     let path: syn::Path = attr.parse_args()?;
     target_of(&path)
@@ -149,7 +150,21 @@ fn target_of(path: &syn::Path) -> syn::Result<(Target, String)> {
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     let name = match segments.as_slice() {
         [arch, name] if arch == "x86_64" => name.clone(),
-        _ => return Err(Error::new(path.span(), "expected a target such as `x86_64::haswell` or `x86_64::v3`")),
+        [arch, name] if arch == "aarch64" => {
+            let name = match name.as_str() {
+                "neon" | "baseline" | "armv8" => "armv8-a".to_string(),
+                "dotprod" => "armv8.2-a+dotprod".to_string(),
+                other => other.replace('_', "-"),
+            };
+            let t = Target::aarch64(&name).map_err(|e| Error::new(path.span(), e.message()))?;
+            return Ok((t, name));
+        }
+        _ => {
+            return Err(Error::new(
+                path.span(),
+                "expected a target such as `x86_64::haswell`, `x86_64::v3` or `aarch64::neon`",
+            ));
+        }
     };
     let name = match name.as_str() {
         "baseline" | "sse2" => "x86-64".to_string(),

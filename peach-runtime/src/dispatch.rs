@@ -3,9 +3,9 @@
 //! straight to it through one atomic load.
 //!
 //! The features a variant needs are the ISA extensions its code uses, recorded by peach-core
-//! when it was assembled (iced-x86 CPUID feature names such as `AVX2` or `AVX512F`); detection is
-//! the standard library's `is_x86_feature_detected!`, which also checks that the OS enabled the
-//! register state. `PEACH_MAX_ISA` (or [`set_max_isa`]) caps the choice, so that every variant can
+//! when it was assembled (iced-x86 CPUID feature names such as `AVX2` or `AVX512F`, AArch64 names
+//! such as `NEON` or `DOTPROD`); detection is the standard library's `is_x86_feature_detected!`
+//! (which also checks that the OS enabled the register state) or `is_aarch64_feature_detected!`. `PEACH_MAX_ISA` (or [`set_max_isa`]) caps the choice, so that every variant can
 //! be exercised on a machine that supports them all.
 
 use std::sync::OnceLock;
@@ -110,7 +110,8 @@ const BASELINE: &[&str] = &[
 const V2: &[&str] = &["CMPXCHG16B", "POPCNT", "SSE3", "SSSE3", "SSE4_1", "SSE4_2"];
 const V3: &[&str] = &["AVX", "AVX2", "BMI1", "BMI2", "F16C", "FMA", "LZCNT", "MOVBE", "XSAVE"];
 
-/// Whether the running CPU and OS support an extension (iced-x86 CPUID feature name).
+/// Whether the running CPU and OS support an extension (an iced-x86 CPUID feature name on
+/// x86-64, a peach AArch64 extension name such as `DOTPROD` on AArch64).
 /// Unknown names answer `false`, so that a variant peach cannot vouch for is never chosen.
 pub fn detected(feature: &str) -> bool {
     if BASELINE.contains(&feature) {
@@ -139,7 +140,22 @@ pub fn detected(feature: &str) -> bool {
             "AVX512_VPOPCNTDQ" => "avx512vpopcntdq", "AVX512_BF16" => "avx512bf16",
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "aarch64")]
+    {
+        macro_rules! table {
+            ($($name:literal => $std:tt),* $(,)?) => {
+                match feature {
+                    $($name => std::arch::is_aarch64_feature_detected!($std),)*
+                    _ => false,
+                }
+            };
+        }
+        table! {
+            "NEON" => "neon", "FP16" => "fp16", "DOTPROD" => "dotprod", "I8MM" => "i8mm", "BF16" => "bf16",
+            "AES" => "aes", "SHA2" => "sha2", "CRC32" => "crc", "LSE" => "lse", "RDM" => "rdm",
+        }
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         false
     }
@@ -191,6 +207,8 @@ fn cap() -> u8 {
 /// Whether code needing `required` runs here within the cap.
 pub fn runs_here(required: &[&str]) -> bool {
     let cap = cap();
-    let within = |f: &str| cap == NO_CAP || LEVELS.iter().take(cap as usize + 1).any(|(_, set)| set.contains(&f));
+    // The cap names x86-64 levels; NEON is every AArch64 core's baseline.
+    let within =
+        |f: &str| cap == NO_CAP || f == "NEON" || LEVELS.iter().take(cap as usize + 1).any(|(_, set)| set.contains(&f));
     required.iter().all(|f| within(f) && detected(f))
 }

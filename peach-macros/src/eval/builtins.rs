@@ -5,7 +5,9 @@
 use std::rc::Rc;
 
 use peach_core::ir::{Constant, Mem, Operand, Reg, Rounding};
+use peach_core::isa::aarch64::{A64Builder, A64Reg};
 use peach_core::isa::x86_64::{Elem, X86Pseudo, X86Reg, reg_by_name};
+use peach_core::target::Arch;
 use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr};
@@ -14,7 +16,7 @@ use super::{Addr, Ctl, Eval, Flow, Value, err};
 
 /// A name that means something without being defined: physical registers, element types,
 /// rounding modes, `target`.
-pub(crate) fn named_value(name: &str) -> Option<Value> {
+pub(crate) fn named_value(name: &str, arch: Arch) -> Option<Value> {
     Some(match name {
         "target" => Value::Target,
         "f32" => Value::Elem(Elem::F32),
@@ -26,7 +28,14 @@ pub(crate) fn named_value(name: &str) -> Option<Value> {
         "RU_SAE" => Value::Rounding(Rounding::UpSae),
         "RZ_SAE" => Value::Rounding(Rounding::ZeroSae),
         "SAE" => Value::Rounding(Rounding::Sae),
-        _ => return reg_by_name(name).map(Value::Reg),
+        _ => {
+            let reg = match arch {
+                Arch::X86_64 => reg_by_name(name),
+                Arch::Aarch64 => peach_core::isa::aarch64::reg_by_name(name),
+                _ => None,
+            };
+            return reg.map(Value::Reg);
+        }
     })
 }
 
@@ -198,6 +207,22 @@ impl Eval {
         let none = |_: &mut Self, v: Value| {
             if args.is_empty() { Ok(v) } else { err(c.span(), format!("`{name}()` takes no arguments")) }
         };
+        let arch = self.f.target().arch();
+        match (arch, name) {
+            (Arch::Aarch64, "GP64" | "GPR") => {
+                let r = self.f.x_at(src);
+                return none(self, Value::Reg(r));
+            }
+            (Arch::Aarch64, "GP32") => {
+                let r = self.f.x_at(src).w();
+                return none(self, Value::Reg(r));
+            }
+            (Arch::Aarch64, "VEC") => {
+                let r = self.f.v_at(src);
+                return none(self, Value::Reg(r));
+            }
+            _ => {}
+        }
         match name {
             "GP64" | "GPR" => {
                 let r = self.f.new_vreg_at(peach_core::isa::x86_64::GP, 3, src);
@@ -308,6 +333,15 @@ impl Eval {
                 },
             }
         }
+        // `B_NE(label)` is AArch64's `b.ne`: a dot cannot stand in a Rust name.
+        let dotted;
+        let name = match name.strip_prefix("B_") {
+            Some(cond) if arch == Arch::Aarch64 => {
+                dotted = format!("b.{cond}");
+                dotted.as_str()
+            }
+            _ => name,
+        };
         self.f.ins_at(name, ops, src);
         Ok(Value::Unit)
     }
@@ -326,6 +360,26 @@ impl Eval {
             (Value::Reg(r), "r32", []) => Ok(Value::Reg(r.r32())),
             (Value::Reg(r), "r64", []) => Ok(Value::Reg(r.r64())),
             (Value::Reg(r), "mask", [Value::Reg(k)]) => Ok(Value::Masked(r.mask(*k))),
+            (Value::Reg(r), view, []) if self.f.target().arch() == Arch::Aarch64 => Ok(Value::Reg(match view {
+                "w" => r.w(),
+                "x" => r.x(),
+                "b" => r.b(),
+                "h" => r.h(),
+                "s" => r.s(),
+                "d" => r.d(),
+                "q" => r.q(),
+                "b8" => r.b8(),
+                "b16" => r.b16(),
+                "h4" => r.h4(),
+                "h8" => r.h8(),
+                "s2" => r.s2(),
+                "s4" => r.s4(),
+                "d1" => r.d1(),
+                "d2" => r.d2(),
+                other => {
+                    return err(span, format!("an AArch64 register has no view `{other}` (try `s4`, `d2`, `w`, `d`)"));
+                }
+            })),
             (Value::Masked(mk), "zeroing", []) => Ok(Value::Masked(mk.zeroing())),
             (Value::Mem(mem), "bcst", []) => Ok(Value::Mem(mem.bcst())),
             (Value::Mem(mem), "sized", [Value::Int(n)]) => Ok(Value::Mem(mem.sized(u16::try_from(*n).unwrap_or(0)))),

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use peach_core::ir::{Function, Signature};
+use peach_core::target::Arch;
 use peach_core::{Abi, CodeObject, Src};
 use proc_macro2::Span;
 use syn::spanned::Spanned;
@@ -23,10 +24,18 @@ use crate::kernel::Kernel;
 /// Evaluation steps allowed before a body counts as a runaway loop.
 const STEP_LIMIT: u64 = 5_000_000;
 
-/// The kernel, compiled for each calling convention.
+/// The kernel, compiled for each calling convention of its architecture: x86-64 System V and
+/// Microsoft x64, or AAPCS64 and Apple arm64.
 pub(crate) struct Built {
-    pub sysv: CodeObject,
-    pub win64: CodeObject,
+    pub arch: Arch,
+    pub builds: Vec<(Abi, CodeObject)>,
+}
+
+impl Built {
+    /// The build for `abi`.
+    pub(crate) fn code(&self, abi: Abi) -> &CodeObject {
+        self.builds.iter().find(|(a, _)| *a == abi).map_or(&self.builds[0].1, |(_, c)| c)
+    }
 }
 
 /// Why evaluation left an expression early.
@@ -89,9 +98,16 @@ pub(crate) fn build(kernel: &Kernel, target: &peach_core::Target) -> syn::Result
     if !errors.is_empty() {
         return Err(combine(errors));
     }
-    let sysv = ev.f.compile(Abi::SysV).map_err(|e| ev.to_syn(&e))?;
-    let win64 = ev.f.compile(Abi::Win64).map_err(|e| ev.to_syn(&e))?;
-    Ok(Built { sysv, win64 })
+    let arch = target.arch();
+    let abis: &[Abi] = match arch {
+        Arch::Aarch64 => &[Abi::Aapcs64, Abi::AppleArm64],
+        _ => &[Abi::SysV, Abi::Win64],
+    };
+    let mut builds = Vec::with_capacity(abis.len());
+    for &abi in abis {
+        builds.push((abi, ev.f.compile(abi).map_err(|e| ev.to_syn(&e))?));
+    }
+    Ok(Built { arch, builds })
 }
 
 fn combine(errors: Vec<Error>) -> Error {
@@ -569,7 +585,7 @@ impl Eval {
             if let Some(v) = self.lookup(&name) {
                 return Ok(v.clone());
             }
-            if let Some(v) = builtins::named_value(&name) {
+            if let Some(v) = builtins::named_value(&name, self.f.target().arch()) {
                 return Ok(v);
             }
             return err(id.span(), format!("`{name}` is not defined"));

@@ -26,7 +26,7 @@ mod table;
 mod target;
 
 pub use encode::{A64, Arrangement, encode, encode_row};
-pub use regs::{A64Builder, A64Reg, GP, VEC, reg};
+pub use regs::{A64Builder, A64Reg, GP, VEC, reg, reg_by_name};
 pub use table::{Field, Kind, Row, rows};
 
 use self::abi::{GP_ALLOC, VEC_ALL};

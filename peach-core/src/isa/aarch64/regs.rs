@@ -6,6 +6,7 @@
 //! out): 0-30 general-purpose (`x0`..`x30`), 32-63 vector (`v0`..`v31`).
 
 use super::encode::Arrangement;
+use crate::Src;
 use crate::ir::{Function, Reg, RegClass};
 
 /// General-purpose class.
@@ -292,6 +293,10 @@ pub trait A64Builder {
     /// A fresh vector virtual register, seen as 128 bits (`q`; pick an arrangement with
     /// [`A64Reg`]).
     fn v(&mut self) -> Reg;
+    /// [`A64Builder::x`] attributed to a given source location.
+    fn x_at(&mut self, loc: Src) -> Reg;
+    /// [`A64Builder::v`] attributed to a given source location.
+    fn v_at(&mut self, loc: Src) -> Reg;
 }
 
 impl A64Builder for Function {
@@ -303,6 +308,44 @@ impl A64Builder for Function {
     fn v(&mut self) -> Reg {
         self.new_vreg(VEC, VIEW_Q)
     }
+    fn x_at(&mut self, loc: Src) -> Reg {
+        self.new_vreg_at(GP, VIEW_X, loc)
+    }
+    fn v_at(&mut self, loc: Src) -> Reg {
+        self.new_vreg_at(VEC, VIEW_Q, loc)
+    }
+}
+
+/// A physical register by its assembly name (`x3`, `w3`, `sp`, `xzr`, `v7`, `q7`, `d7`, `s7`,
+/// `h7`, `b7`), case-insensitive.
+///
+/// ```
+/// use peach_core::isa::aarch64::{reg, reg_by_name};
+/// assert_eq!(reg_by_name("X19"), Some(reg::X19));
+/// assert_eq!(reg_by_name("d8"), Some(reg::D8));
+/// assert_eq!(reg_by_name("x31"), None);
+/// ```
+pub fn reg_by_name(name: &str) -> Option<Reg> {
+    let name = name.to_ascii_lowercase();
+    match name.as_str() {
+        "sp" => return Some(reg::SP),
+        "xzr" => return Some(reg::XZR),
+        "wzr" => return Some(reg::WZR),
+        _ => {}
+    }
+    let (prefix, number) = name.split_at(1);
+    let n: u8 = number.parse().ok().filter(|_| !number.starts_with('+'))?;
+    let (class, view, max) = match prefix {
+        "x" => (GP, VIEW_X, 30),
+        "w" => (GP, VIEW_W, 30),
+        "v" | "q" => (VEC, VIEW_Q, 31),
+        "d" => (VEC, VIEW_D, 31),
+        "s" => (VEC, VIEW_S, 31),
+        "h" => (VEC, VIEW_H, 31),
+        "b" => (VEC, VIEW_B, 31),
+        _ => return None,
+    };
+    (n <= max).then(|| phys(class, view, n))
 }
 
 /// Views of AArch64 registers, for virtual and physical registers alike.
