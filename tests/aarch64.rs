@@ -380,6 +380,22 @@ fn bad_input_is_reported_where_it_was_written() {
         ),
         ("unknown mnemonic", Box::new(|f| f.ins("frobnicate", ())), "unknown AArch64 instruction"),
         (
+            "lane out of range",
+            Box::new(|f| {
+                let a = f.v();
+                f.ins("fmla", (a.s4(), a.s4(), a.s().lane(4)));
+            }),
+            "lane index 4 is out of range for 32-bit elements (0 to 3)",
+        ),
+        (
+            "element size does not match",
+            Box::new(|f| {
+                let a = f.v();
+                f.ins("fmla", (a.s4(), a.s4(), a.d().lane(1)));
+            }),
+            "no form of `fmla` takes (v.4s, v.4s, v.d[i])",
+        ),
+        (
             "extension missing",
             Box::new(|f| {
                 let a = f.v();
@@ -497,4 +513,58 @@ fn fat_binary_neon_variant() {
     let args = [Arg::Ptr(0, 0), Arg::X(1, v.len() as u64)];
     let Some(out) = run_bytes(bytes, SUM_F64_ARMV8_A_LISTING, &data, &args) else { return };
     assert_eq!(f64::from_bits(out.d0), want);
+}
+
+peach_fn! {
+    /// `y = A x` for a 4x4 column-major f32 matrix, one `fmla` by element per column; then lane
+    /// moves: the result's lane 2 is copied to lane 0 with `ins` and returned through `umov`.
+    #[variants(aarch64::neon, fallback = matvec4_in_rust)]
+    pub unsafe fn matvec4(a: *const f32, x: *const f32, y: *mut f32) -> u32 {
+        let (acc, xv) = (VEC(), VEC());
+        LDR(xv.q(), [x]);
+        EOR(acc.b16(), acc.b16(), acc.b16());
+        for j in 0..4 {
+            let col = VEC();
+            LDR(col.q(), [a + 16 * j]);
+            FMLA(acc.s4(), col.s4(), xv.s().lane(j));
+        }
+        STR(acc.q(), [y]);
+        let copy = VEC();
+        DUP(copy.s4(), acc.s().lane(3));
+        INS(copy.s().lane(0), acc.s().lane(2));
+        let bits = GP32();
+        UMOV(bits, copy.s().lane(0));
+        RETURN(bits);
+    }
+}
+
+unsafe fn matvec4_in_rust(a: *const f32, x: *const f32, y: *mut f32) -> u32 {
+    // SAFETY: the caller passes a 4x4 matrix and two 4-vectors.
+    let (a, x, y) = unsafe {
+        (std::slice::from_raw_parts(a, 16), std::slice::from_raw_parts(x, 4), std::slice::from_raw_parts_mut(y, 4))
+    };
+    for (i, out) in y.iter_mut().enumerate() {
+        *out = (0..4).map(|j| a[4 * j + i] * x[j]).sum();
+    }
+    y[2].to_bits()
+}
+
+/// Element operands (`fmla` by element, `dup`, `ins`, `umov`) in a `peach_fn!` kernel, run under
+/// qemu and compared with Rust.
+#[test]
+fn lanes_by_element() {
+    let a: Vec<f32> = (0..16).map(|i| i as f32 * 0.5 - 3.0).collect();
+    let x = [1.0f32, -2.0, 0.5, 4.0];
+    let mut want = [0f32; 4];
+    // SAFETY: the sizes match.
+    let want_bits = unsafe { matvec4_in_rust(a.as_ptr(), x.as_ptr(), want.as_mut_ptr()) };
+    let mut data: Vec<u8> = a.iter().chain(&x).flat_map(|v| v.to_le_bytes()).collect();
+    data.extend([0u8; 16]);
+    let (_, bytes) = MATVEC4_ARMV8_A_CODES.iter().find(|(abi, _)| *abi == "Aapcs64").unwrap();
+    assert!(MATVEC4_ARMV8_A_LISTING.contains(".s[3]"), "{MATVEC4_ARMV8_A_LISTING}");
+    let args = [Arg::Ptr(0, 0), Arg::Ptr(1, 64), Arg::Ptr(2, 80)];
+    let Some(out) = run_bytes(bytes, MATVEC4_ARMV8_A_LISTING, &data, &args) else { return };
+    let got: Vec<f32> = out.data[80..96].chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(got, want);
+    assert_eq!(out.x0 as u32, want_bits);
 }

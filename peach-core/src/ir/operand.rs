@@ -364,6 +364,24 @@ pub enum Operand {
     Label(Label),
     /// Embedded rounding or suppress-all-exceptions.
     Rounding(Rounding),
+    /// One element of a vector register (AArch64 `v1.s[2]`).
+    Lane(Lane),
+}
+
+/// One element of a vector register: the register, seen through a view that gives the element
+/// size, and the element's index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Lane {
+    /// The register.
+    pub reg: Reg,
+    /// The element's index.
+    pub index: u8,
+}
+
+impl From<Lane> for Operand {
+    fn from(l: Lane) -> Operand {
+        Operand::Lane(l)
+    }
 }
 
 impl From<Reg> for Operand {

@@ -20,6 +20,7 @@ pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv) -> Resul
         let regs = match op {
             Operand::Reg(r) => [Some(*r), None],
             Operand::Masked(m) => [Some(m.reg), Some(m.mask)],
+            Operand::Lane(l) => [Some(l.reg), None],
             Operand::Mem(m) => [m.base, m.index],
             _ => continue,
         };

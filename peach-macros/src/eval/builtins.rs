@@ -360,6 +360,10 @@ impl Eval {
             (Value::Reg(r), "r32", []) => Ok(Value::Reg(r.r32())),
             (Value::Reg(r), "r64", []) => Ok(Value::Reg(r.r64())),
             (Value::Reg(r), "mask", [Value::Reg(k)]) => Ok(Value::Masked(r.mask(*k))),
+            (Value::Reg(r), "lane", [Value::Int(i)]) => match u8::try_from(*i) {
+                Ok(i) => Ok(Value::Lane(r.lane(i))),
+                Err(_) => err(span, format!("lane index {i} is out of range")),
+            },
             (Value::Reg(r), view, []) if self.f.target().arch() == Arch::Aarch64 => Ok(Value::Reg(match view {
                 "w" => r.w(),
                 "x" => r.x(),

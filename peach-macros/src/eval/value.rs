@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use peach_core::ir::{Constant, Label, Masked, Mem, Operand, Reg, Rounding};
+use peach_core::ir::{Constant, Label, Lane, Masked, Mem, Operand, Reg, Rounding};
 use peach_core::isa::x86_64::Elem;
 
 /// An address being computed: `base + index * scale + disp`.
@@ -22,6 +22,7 @@ pub(crate) enum Value {
     Bool(bool),
     Reg(Reg),
     Masked(Masked),
+    Lane(Lane),
     Addr(Addr),
     Mem(Mem),
     Label(Label),
@@ -47,6 +48,7 @@ impl Value {
             Value::Bool(_) => "a bool",
             Value::Reg(_) => "a register",
             Value::Masked(_) => "a masked register",
+            Value::Lane(_) => "a vector element",
             Value::Addr(_) => "an address (put it in brackets to make a memory operand)",
             Value::Mem(_) => "a memory operand",
             Value::Label(_) => "a label",
@@ -66,6 +68,7 @@ impl Value {
         Some(match self {
             Value::Reg(r) => Operand::Reg(*r),
             Value::Masked(m) => Operand::Masked(*m),
+            Value::Lane(l) => Operand::Lane(*l),
             Value::Mem(m) => Operand::Mem(*m),
             Value::Int(v) => Operand::Imm(i64::try_from(*v).ok().or_else(|| u64::try_from(*v).ok().map(|u| u as i64))?),
             Value::Label(l) => Operand::Label(*l),

@@ -72,6 +72,8 @@ pub enum A64 {
     MemPost(u8, i64),
     /// A branch target: byte offset from the instruction.
     Label(i64),
+    /// Element `index` of `v{n}`, of `size` bytes (`v1.s[2]`).
+    Elem(u8, u8, u8),
 }
 
 fn fits(kind: Kind, op: &A64) -> Option<u32> {
@@ -85,6 +87,7 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::S, A64::S(n)) | (Kind::D, A64::D(n)) | (Kind::Q, A64::Q(n)) => n as u32,
         (Kind::Imm, A64::Imm(_)) | (Kind::Lsl, A64::Lsl(_)) | (Kind::Label, A64::Label(_)) => 0,
         (Kind::Mem, A64::Mem(..)) | (Kind::MemPre, A64::MemPre(..)) | (Kind::MemPost, A64::MemPost(..)) => 0,
+        (Kind::Elem(a), A64::Elem(n, b, _)) if a == b => n as u32,
         _ => return None,
     })
 }
@@ -208,6 +211,30 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
             *word |= ((base as u32) & 31) << 5 | (((offset / size) as u32) & 0x7F) << 15;
         }
         Field::RegTwice(a, b) => *word |= (reg & 31) << a | (reg & 31) << b,
+        Field::ElemMul | Field::ElemImm5(_) | Field::ElemImm4 => {
+            let A64::Elem(n, size, index) = *op else {
+                return Err(Error::internal("element field without an element"));
+            };
+            let lanes = 16 / size.max(1);
+            if index >= lanes {
+                return Err(out_of_range(&format!(
+                    "lane index {index} is out of range for {}-bit elements (0 to {})",
+                    8 * size as u32,
+                    lanes - 1
+                )));
+            }
+            let (n, index, log) = (n as u32 & 31, index as u32, size.trailing_zeros());
+            *word |= match field {
+                // By-element multiplies: Rm at 16; the index in H (bit 11), and L (bit 21) for
+                // 32-bit elements.
+                Field::ElemMul if size == 8 => n << 16 | index << 11,
+                Field::ElemMul => n << 16 | (index >> 1) << 11 | (index & 1) << 21,
+                // `imm5`: the index above a one-hot element size.
+                Field::ElemImm5(pos) => n << pos | ((index << (log + 1)) | (1 << log)) << 16,
+                // `imm4` of INS (element): the source index, scaled by the element size.
+                _ => n << 5 | (index << log) << 11,
+            };
+        }
     }
     Ok(())
 }
@@ -317,6 +344,15 @@ impl std::fmt::Display for A64 {
             A64::MemPost(31, off) => write!(f, "[sp], #{off}"),
             A64::MemPost(base, off) => write!(f, "[x{base}], #{off}"),
             A64::Label(off) => write!(f, ".{off:+}"),
+            A64::Elem(n, size, index) => {
+                let t = match size {
+                    1 => "b",
+                    2 => "h",
+                    4 => "s",
+                    _ => "d",
+                };
+                write!(f, "v{n}.{t}[{index}]")
+            }
         }
     }
 }

@@ -108,7 +108,7 @@ impl Isa for Aarch64 {
         for (i, op) in ops.iter().enumerate() {
             match op {
                 Operand::Reg(_) if zeroing && i > 0 => {}
-                Operand::Reg(r) => {
+                Operand::Reg(r) | Operand::Lane(crate::ir::Lane { reg: r, .. }) => {
                     let role = match (i, first) {
                         (0, First::Def) => Role::Def,
                         (0, First::UseDef) => Role::UseDef,

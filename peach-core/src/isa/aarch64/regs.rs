@@ -7,7 +7,7 @@
 
 use super::encode::Arrangement;
 use crate::Src;
-use crate::ir::{Function, Reg, RegClass};
+use crate::ir::{Function, Lane, Reg, RegClass};
 
 /// General-purpose class.
 pub const GP: RegClass = RegClass(0);
@@ -68,6 +68,19 @@ pub(crate) fn unit_of(r: Reg) -> Option<u8> {
 /// The name of a view as assembly writes it after a vector register (`4s`), or its scalar letter.
 pub(crate) fn arrangement(view: u8) -> Option<Arrangement> {
     view.checked_sub(VIEW_ARRANGED).and_then(|i| Arrangement::ALL.get(i as usize).copied())
+}
+
+/// The element size in bytes a vector view implies (`s`, `2s` and `4s` all give 4).
+pub(crate) fn elem_size(view: u8) -> Option<u8> {
+    match view {
+        VIEW_B..=VIEW_D => Some(1 << view),
+        _ => arrangement(view).map(|a| match a {
+            Arrangement::B8 | Arrangement::B16 => 1,
+            Arrangement::H4 | Arrangement::H8 => 2,
+            Arrangement::S2 | Arrangement::S4 => 4,
+            Arrangement::D1 | Arrangement::D2 => 8,
+        }),
+    }
 }
 
 macro_rules! consts {
@@ -380,6 +393,8 @@ pub trait A64Reg: Sized {
     fn d1(self) -> Self;
     /// Two doubles (`.2d`).
     fn d2(self) -> Self;
+    /// Element `index`, its size given by the view (`v.s().lane(2)` is `v.s[2]`).
+    fn lane(self, index: u8) -> Lane;
 }
 
 fn view(r: Reg, class: RegClass, v: u8) -> Reg {
@@ -437,5 +452,8 @@ impl A64Reg for Reg {
     }
     fn d2(self) -> Reg {
         view(self, VEC, VIEW_ARRANGED + 7)
+    }
+    fn lane(self, index: u8) -> Lane {
+        Lane { reg: self, index }
     }
 }

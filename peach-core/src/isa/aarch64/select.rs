@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use super::encode::{A64, encode_row};
 use super::regs::{
-    GP, VEC, VIEW_B, VIEW_D, VIEW_H, VIEW_Q, VIEW_S, VIEW_SP, VIEW_W, VIEW_X, arrangement, class_view, parts,
+    GP, VEC, VIEW_B, VIEW_D, VIEW_H, VIEW_Q, VIEW_S, VIEW_SP, VIEW_W, VIEW_X, arrangement, class_view, elem_size, parts,
 };
 use super::table::{Kind, Row, needs_dotprod, rows};
 use super::target::DOTPROD;
@@ -64,6 +64,9 @@ fn fits(row: &Row, kind: Kind, op: &Operand) -> bool {
         (Kind::Imm | Kind::Lsl, Operand::Imm(_)) | (Kind::Label, Operand::Label(_)) => true,
         (Kind::Mem, Operand::Mem(m)) => plain_mem(m),
         (_, Operand::Reg(r)) => reg_fits(kind, *r),
+        (Kind::Elem(size), Operand::Lane(l)) => {
+            class_view(l.reg).is_some_and(|(c, v)| c == VEC && elem_size(v) == Some(size))
+        }
         _ => false,
     }
 }
@@ -84,6 +87,7 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::Lsl, Operand::Imm(v)) => A64::Lsl((*v).clamp(0, 255) as u8),
         (_, Operand::Imm(v)) => A64::Imm(*v),
         (_, Operand::Mem(m)) => A64::Mem(m.base.map_or(31, number), m.disp as i64),
+        (Kind::Elem(size), Operand::Lane(l)) => A64::Elem(number(l.reg), size, l.index),
         _ => A64::Label(0),
     }
 }
@@ -112,6 +116,10 @@ fn describe(op: &Operand) -> String {
         Operand::Imm(_) => "#imm".into(),
         Operand::Mem(_) => "[mem]".into(),
         Operand::Label(_) => "label".into(),
+        Operand::Lane(l) => match class_view(l.reg).and_then(|(_, v)| elem_size(v)) {
+            Some(size) => format!("v.{}[i]", ["b", "h", "s", "d"][size.trailing_zeros() as usize]),
+            None => "element".into(),
+        },
         _ => "?".into(),
     }
 }
@@ -133,6 +141,7 @@ fn kind_name(k: &Kind) -> String {
         Kind::MemPre => "[x, #off]!".into(),
         Kind::MemPost => "[x], #off".into(),
         Kind::Label => "label".into(),
+        Kind::Elem(size) => format!("v.{}[i]", ["b", "h", "s", "d"][size.trailing_zeros() as usize]),
     }
 }
 

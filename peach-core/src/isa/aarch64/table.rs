@@ -41,6 +41,8 @@ pub enum Kind {
     MemPost,
     /// A branch target, as a byte offset from the instruction.
     Label,
+    /// An element of a vector register, of this many bytes (`v1.s[2]`).
+    Elem(u8),
 }
 
 /// How an operand's value is placed in the instruction word.
@@ -75,6 +77,12 @@ pub enum Field {
     /// A register pair's address: base at bit 5, signed 7-bit offset at bit 15 scaled by the
     /// size of one register.
     Pair(u8),
+    /// The element of a by-element multiply: register at 16, index in `H:L` (bits 11 and 21).
+    ElemMul,
+    /// An element as `imm5` (bit 16: index above a one-hot size), register at this bit.
+    ElemImm5(u8),
+    /// The source element of `ins` (element): register at 5, index as `imm4` at 11.
+    ElemImm4,
 }
 
 /// One form.
@@ -463,6 +471,7 @@ fn vector(t: &mut Table) {
             0x2e00_0000 | int_bits(a),
         );
     }
+    lanes(t);
     t.row("addv", &[Kind::B, V(B16)], &R2, 0x4e31_b800);
     t.row("addv", &[H, V(H8)], &R2, 0x4e71_b800);
     t.row("addv", &[S, V(S4)], &R2, 0x4eb1_b800);
@@ -474,6 +483,29 @@ fn vector(t: &mut Table) {
     for (name, base) in [("sdot", 0x0e80_9400), ("udot", 0x2e80_9400)] {
         t.row(name, &[V(S2), V(B8), V(B8)], &R3, base);
         t.row(name, &[V(S4), V(B16), V(B16)], &R3, base | 1 << 30);
+    }
+}
+
+/// Forms with an element operand: by-element multiplies, DUP, INS, UMOV.
+fn lanes(t: &mut Table) {
+    use Kind::Elem;
+    for (name, base) in [("fmla", 0x0f80_1000), ("fmls", 0x0f80_5000), ("fmul", 0x0f80_9000)] {
+        t.row(name, &[V(S2), V(S2), Elem(4)], &[Reg(0), Reg(5), Field::ElemMul], base);
+        t.row(name, &[V(S4), V(S4), Elem(4)], &[Reg(0), Reg(5), Field::ElemMul], base | 1 << 30);
+        t.row(name, &[V(D2), V(D2), Elem(8)], &[Reg(0), Reg(5), Field::ElemMul], base | 1 << 30 | 1 << 22);
+    }
+    for (a, size) in [(B8, 1), (B16, 1), (H4, 2), (H8, 2), (S2, 4), (S4, 4), (D2, 8)] {
+        let q = int_bits(a) & 1 << 30;
+        t.row("dup", &[V(a), Elem(size)], &[Reg(0), Field::ElemImm5(5)], 0x0e00_0400 | q);
+    }
+    t.row("dup", &[S, Elem(4)], &[Reg(0), Field::ElemImm5(5)], 0x5e00_0400);
+    t.row("dup", &[D, Elem(8)], &[Reg(0), Field::ElemImm5(5)], 0x5e00_0400);
+    for size in [1, 2, 4, 8] {
+        let from = if size == 8 { X } else { W };
+        t.row("ins", &[Elem(size), from], &[Field::ElemImm5(0), Reg(5)], 0x4e00_1c00);
+        t.row("ins", &[Elem(size), Elem(size)], &[Field::ElemImm5(0), Field::ElemImm4], 0x6e00_0400);
+        let to = if size == 8 { (X, 0x4e00_3c00) } else { (W, 0x0e00_3c00) };
+        t.row("umov", &[to.0, Elem(size)], &[Reg(0), Field::ElemImm5(5)], to.1);
     }
 }
 
@@ -491,7 +523,7 @@ pub enum First {
 /// The role of the first operand of `row`.
 pub fn first_role(row: &Row) -> First {
     match row.name {
-        "fmla" | "fmls" | "mla" | "mls" | "movk" | "sdot" | "udot" | "bsl" | "bit" | "bif" => First::UseDef,
+        "fmla" | "fmls" | "mla" | "mls" | "movk" | "sdot" | "udot" | "bsl" | "bit" | "bif" | "ins" => First::UseDef,
         "str" | "strb" | "strh" | "stp" | "cmp" | "cmn" | "tst" | "fcmp" | "cbz" | "cbnz" | "tbz" | "tbnz" | "br"
         | "blr" | "ret" => First::Use,
         "ldp" => First::Def,

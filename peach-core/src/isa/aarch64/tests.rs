@@ -35,6 +35,7 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::MemPre => A64::MemPre(base, mem_offset(*field, variant)),
                 Kind::MemPost => A64::MemPost(base, mem_offset(*field, variant)),
                 Kind::Label => A64::Label(value(*field, variant)),
+                Kind::Elem(size) => A64::Elem(n, size, [1, 16 / size - 1, 0][variant]),
             }
         })
         .collect()
@@ -142,8 +143,14 @@ fn golden_file() {
             (text.to_string(), u32::from_str_radix(word, 16).expect("a hex word"))
         })
         .collect();
-    let texts = |v: &[(String, u32)]| v.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>();
-    assert_eq!(texts(&ours), texts(&golden), "the rows changed: regenerate the golden file (see above)");
+    let changed = ours.iter().zip(&golden).find(|(a, b)| a.0 != b.0);
+    assert!(
+        ours.len() == golden.len() && changed.is_none(),
+        "the rows changed ({} samples, the golden file has {}; first difference: {changed:?}): regenerate the \
+         golden file with PEACH_BLESS=1",
+        ours.len(),
+        golden.len()
+    );
     compare("the golden file", &ours, &golden.iter().map(|(_, w)| *w).collect::<Vec<_>>());
 }
 

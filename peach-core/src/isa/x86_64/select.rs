@@ -106,6 +106,12 @@ pub(crate) fn shapes(ops: &[Operand]) -> Result<Shapes> {
             return Err(Error::new(ErrorKind::InvalidOperands, "x86 instructions take at most 5 operands"));
         }
         let shape = match op {
+            Operand::Lane(_) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperands,
+                    "x86 instructions name whole registers, not elements (`v.s[2]` is AArch64)",
+                ));
+            }
             Operand::Reg(r) => reg_shape(*r),
             Operand::Masked(m) => {
                 if i != 0 {
@@ -230,6 +236,7 @@ fn op_key(op: &Operand) -> u64 {
         }
         Operand::Label(_) => 5,
         Operand::Rounding(r) => 6 | (*r as u64) << 4,
+        Operand::Lane(_) => 7,
     }
 }
 
