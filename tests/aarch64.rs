@@ -568,3 +568,113 @@ fn lanes_by_element() {
     assert_eq!(got, want);
     assert_eq!(out.x0 as u32, want_bits);
 }
+
+peach_fn! {
+    /// Exercises selects, logical immediates, register-offset loads, prefetches, single-register
+    /// structure loads and stores, and `MOV_IMM`: returns
+    /// `(xor of p[i] ^ K) + (count of p[i] & 0xff > 0x80) + max(p[0], p[1])`, and doubles the
+    /// four floats at `q` through `ld1`/`st1` after splatting `q[0]` into them with `ld1r`.
+    #[variants(aarch64::neon, fallback = mixed_in_rust)]
+    pub unsafe fn mixed(p: *const u64, q: *mut f32, n: usize) -> u64 {
+        let (acc, count, i, k) = (GP64(), GP64(), GP64(), GP64());
+        MOV_IMM(k, 0x0123_4567_89ab_cdef);
+        MOVZ(acc, 0);
+        MOVZ(count, 0);
+        MOVZ(i, 0);
+        let top = Label::new();
+        LABEL(top);
+        PRFM(PLDL1KEEP, [p + 64]);
+        let (v, low, flag) = (GP64(), GP64(), GP64());
+        LDR(v, [p + i * 8]);
+        EOR(v, v, k);
+        EOR(acc, acc, v);
+        LDR(v, [p + i * 8]);
+        AND(low, v, 0xff);
+        CMP(low, 0x80);
+        CSET(flag, HI);
+        ADD(count, count, flag);
+        ADD(i, i, 1);
+        CMP(i, n);
+        B_NE(top);
+        let (a, b) = (GP64(), GP64());
+        LDR(a, [p]);
+        LDR(b, [p + 8]);
+        CMP(a, b);
+        CSEL(a, a, b, HI);
+        ADD(acc, acc, count);
+        ADD(acc, acc, a);
+        let (splat, four) = (VEC(), VEC());
+        LD1R(splat.s4(), [q]);
+        LD1(four.s4(), [q]);
+        FADD(four.s4(), four.s4(), splat.s4());
+        ST1(four.s4(), [q]);
+        RETURN(acc);
+    }
+}
+
+unsafe fn mixed_in_rust(p: *const u64, q: *mut f32, n: usize) -> u64 {
+    // SAFETY: the caller passes `n` values at `p` and four floats at `q`.
+    let (p, q) = unsafe { (std::slice::from_raw_parts(p, n), std::slice::from_raw_parts_mut(q, 4)) };
+    let k = 0x0123_4567_89ab_cdefu64;
+    let x = p.iter().fold(0, |a, v| a ^ (v ^ k));
+    let count = p.iter().filter(|v| *v & 0xff > 0x80).count() as u64;
+    let first = q[0];
+    for f in q.iter_mut() {
+        *f += first;
+    }
+    x.wrapping_add(count).wrapping_add(p[0].max(p[1]))
+}
+
+#[test]
+fn selects_immediates_and_addressing_modes() {
+    let p: Vec<u64> = (0..40u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (i << 7)).collect();
+    let mut q = [1.5f32, -2.0, 3.25, 8.0];
+    let mut data: Vec<u8> = p.iter().flat_map(|v| v.to_le_bytes()).collect();
+    data.extend(q.iter().flat_map(|v| v.to_le_bytes()));
+    data.extend([0u8; 64]); // what the prefetch may touch
+    // SAFETY: sizes as the kernel expects.
+    let want = unsafe { mixed_in_rust(p.as_ptr(), q.as_mut_ptr(), p.len()) };
+    let (_, bytes) = MIXED_ARMV8_A_CODES.iter().find(|(abi, _)| *abi == "Aapcs64").unwrap();
+    let listing = MIXED_ARMV8_A_LISTING;
+    for form in ["prfm pldl1keep", "lsl #3]", "cset", ", hi", "and x", "ld1r {v", "st1 {v", "movk"] {
+        assert!(listing.contains(form), "{form} missing:\n{listing}");
+    }
+    let args = [Arg::Ptr(0, 0), Arg::Ptr(1, 8 * p.len()), Arg::X(2, p.len() as u64)];
+    let Some(out) = run_bytes(bytes, listing, &data, &args) else { return };
+    assert_eq!(out.x0, want, "{listing}");
+    let got: Vec<f32> =
+        out.data[8 * p.len()..8 * p.len() + 16].chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(got, q);
+}
+
+/// `mov_imm` materialises any 64-bit constant; a few hundred of them run under qemu.
+#[test]
+fn any_64_bit_constant() {
+    let mut values = vec![0u64, 1, u64::MAX, 0xffff, 0xffff_0000, 0x5555_5555_5555_5555, 0x8000_0000_0000_0000];
+    let mut x = 0x243f_6a88_85a3_08d3u64;
+    for _ in 0..200 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        values.push(x);
+        values.push(x & 0xffff_0000_ffff);
+        values.push(!(x & 0xffff));
+    }
+    // u64 f(u64 *out): writes each constant, returns their xor.
+    let sig = Signature::new(&[Type::Ptr], Some(Type::U64));
+    let mut f = Function::new("constants", sig, Target::aarch64_neon());
+    let out = f.param(0);
+    let (acc, t) = (f.x(), f.x());
+    f.ins("movz", (acc, 0));
+    for (i, v) in values.iter().enumerate() {
+        f.mov_imm(t, *v);
+        f.ins("str", (t, [out + 8 * i]));
+        f.ins("eor", (acc, acc, t));
+    }
+    f.ret(acc);
+    let code = f.compile(Abi::Aapcs64).unwrap();
+    let Some(res) = run(&code, &vec![0u8; 8 * values.len()], &[Arg::Ptr(0, 0)]) else { return };
+    let stored: Vec<u64> = res.data.chunks(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(stored, values);
+    assert_eq!(res.x0, values.iter().fold(0, |a, v| a ^ v));
+}

@@ -44,7 +44,7 @@ pub mod prelude {
     pub use crate::emit::CodeObject;
     pub use crate::error::{Error, ErrorKind};
     pub use crate::ir::{Constant, Function, Label, Mem, Operand, Reg, Rounding, Signature, Type};
-    pub use crate::isa::aarch64::{A64Builder, A64Reg};
+    pub use crate::isa::aarch64::{A64Builder, A64Pseudo, A64Reg};
     pub use crate::isa::x86_64::{Elem, X86Builder, X86Pseudo, X86Reg, reg::*};
     pub use crate::target::Target;
 }

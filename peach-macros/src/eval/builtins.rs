@@ -28,6 +28,16 @@ pub(crate) fn named_value(name: &str, arch: Arch) -> Option<Value> {
         "RU_SAE" => Value::Rounding(Rounding::UpSae),
         "RZ_SAE" => Value::Rounding(Rounding::ZeroSae),
         "SAE" => Value::Rounding(Rounding::Sae),
+        _ if arch == Arch::Aarch64
+            && let Some(c) = peach_core::isa::aarch64::Cond::by_name(name) =>
+        {
+            Value::Int(c as i128)
+        }
+        _ if arch == Arch::Aarch64
+            && let Some(p) = peach_core::isa::aarch64::Prefetch::by_name(name) =>
+        {
+            Value::Int(p.0 as i128)
+        }
         _ => {
             let reg = match arch {
                 Arch::X86_64 => reg_by_name(name),
@@ -216,6 +226,19 @@ impl Eval {
             (Arch::Aarch64, "GP32") => {
                 let r = self.f.x_at(src).w();
                 return none(self, Value::Reg(r));
+            }
+            (Arch::Aarch64, "MOV_IMM") => {
+                use peach_core::isa::aarch64::A64Pseudo;
+                return match args.as_slice() {
+                    [(Value::Reg(r), _), (Value::Int(v), s)] => {
+                        let v = u64::try_from(*v)
+                            .or_else(|_| i64::try_from(*v).map(|v| v as u64))
+                            .or_else(|_| err(*s, "the constant does not fit in 64 bits"))?;
+                        self.f.mov_imm_at(*r, v, src);
+                        Ok(Value::Unit)
+                    }
+                    _ => err(c.span(), "`MOV_IMM(register, constant)`"),
+                };
             }
             (Arch::Aarch64, "VEC") => {
                 let r = self.f.v_at(src);

@@ -74,6 +74,50 @@ pub enum A64 {
     Label(i64),
     /// Element `index` of `v{n}`, of `size` bytes (`v1.s[2]`).
     Elem(u8, u8, u8),
+    /// A condition code, by number (`eq` is 0).
+    Cond(u8),
+    /// A prefetch operation, by number (`pldl1keep` is 0).
+    Prfop(u8),
+    /// `[base, index]` scaled by 1 or by the access size (`lsl #log2(size)`).
+    MemIndex(u8, u8, u8),
+    /// `{v{n}.arrangement}`.
+    List1(u8, Arrangement),
+}
+
+/// The condition codes, by number.
+pub const CONDITIONS: [&str; 16] =
+    ["eq", "ne", "hs", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al", "nv"];
+
+/// The name of prefetch operation `op`, if it has one (`pldl1keep`, `pstl2strm`, ...).
+fn prfop_name(op: u8) -> Option<String> {
+    let kind = ["pld", "pli", "pst"].get((op >> 3) as usize)?;
+    let level = ["l1", "l2", "l3"].get((op >> 1 & 3) as usize)?;
+    let policy = if op & 1 == 0 { "keep" } else { "strm" };
+    Some(format!("{kind}{level}{policy}"))
+}
+
+/// The `N:immr:imms` encoding of `value` as a logical immediate of a `width`-bit register: a
+/// run of ones, rotated, repeated in elements of 2 to `width` bits.
+pub fn bitmask(value: u64, width: u32) -> Option<u32> {
+    let value = if width == 32 { value & 0xffff_ffff | (value & 0xffff_ffff) << 32 } else { value };
+    if value == 0 || value == u64::MAX {
+        return None;
+    }
+    for e in [2u32, 4, 8, 16, 32, 64] {
+        let mask = if e == 64 { u64::MAX } else { (1u64 << e) - 1 };
+        let elem = value & mask;
+        if (0..64 / e).any(|i| (value >> (i * e)) & mask != elem) {
+            continue;
+        }
+        let ones = elem.count_ones();
+        let run = (1u64 << ones) - 1;
+        let rotate = |x: u64, r: u32| if r == 0 { x } else { ((x >> r) | (x << (e - r))) & mask };
+        let r = (0..e).find(|&r| rotate(run, r) == elem)?;
+        let n = u32::from(e == 64);
+        let imms = (!(2 * e - 1) & 0x3f) | (ones - 1);
+        return Some(n << 12 | r << 6 | imms);
+    }
+    None
 }
 
 fn fits(kind: Kind, op: &A64) -> Option<u32> {
@@ -82,12 +126,16 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::XSp, A64::X(n)) if n < 31 => n as u32,
         (Kind::XSp, A64::Sp) => 31,
         (Kind::W, A64::W(n)) => n as u32,
+        (Kind::WSp, A64::W(n)) if n < 31 => n as u32,
         (Kind::V(a), A64::V(n, b)) if a == b => n as u32,
         (Kind::B, A64::B(n)) | (Kind::H, A64::H(n)) => n as u32,
         (Kind::S, A64::S(n)) | (Kind::D, A64::D(n)) | (Kind::Q, A64::Q(n)) => n as u32,
         (Kind::Imm, A64::Imm(_)) | (Kind::Lsl, A64::Lsl(_)) | (Kind::Label, A64::Label(_)) => 0,
         (Kind::Mem, A64::Mem(..)) | (Kind::MemPre, A64::MemPre(..)) | (Kind::MemPost, A64::MemPost(..)) => 0,
         (Kind::Elem(a), A64::Elem(n, b, _)) if a == b => n as u32,
+        (Kind::Cond, A64::Cond(_)) | (Kind::Prfop, A64::Prfop(_)) | (Kind::MemIndex, A64::MemIndex(..)) => 0,
+        (Kind::MemBase, A64::Mem(_, 0)) => 0,
+        (Kind::List1(a), A64::List1(n, b)) if a == b => n as u32,
         _ => return None,
     })
 }
@@ -111,7 +159,7 @@ fn out_of_range(what: &str) -> Error {
 fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
     let value = match *op {
         A64::Imm(v) | A64::Label(v) => v,
-        A64::Lsl(v) => v as i64,
+        A64::Lsl(v) | A64::Cond(v) | A64::Prfop(v) => v as i64,
         _ => 0,
     };
     match field {
@@ -211,6 +259,40 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
             *word |= ((base as u32) & 31) << 5 | (((offset / size) as u32) & 0x7F) << 15;
         }
         Field::RegTwice(a, b) => *word |= (reg & 31) << a | (reg & 31) << b,
+        Field::Cond(pos) => *word |= (value as u32 & 15) << pos,
+        Field::CondInv(pos) => {
+            if value >= 14 {
+                return Err(out_of_range("`al` and `nv` have no inverse here"));
+            }
+            *word |= (value as u32 ^ 1) << pos;
+        }
+        Field::RegOffset(size) => {
+            let A64::MemIndex(base, index, scale) = *op else {
+                return Err(Error::internal("register-offset field without an index"));
+            };
+            let shift = match scale {
+                1 => 0,
+                s if s == size && size > 1 => 1,
+                _ => {
+                    return Err(out_of_range(&format!(
+                        "the index scale must be 1 or {size} (the access size), not {scale}"
+                    )));
+                }
+            };
+            *word |= (base as u32 & 31) << 5 | (index as u32 & 31) << 16 | shift << 12;
+        }
+        Field::Base => {
+            let A64::Mem(base, _) = *op else { return Err(Error::internal("base field without memory")) };
+            *word |= (base as u32 & 31) << 5;
+        }
+        Field::Bitmask(width) => match bitmask(value as u64, width as u32) {
+            Some(bits) if width == 64 || value as u64 >> 32 == 0 || value >> 31 == -1 => *word |= bits << 10,
+            _ => {
+                return Err(out_of_range(&format!(
+                    "{value:#x} is not a logical immediate (a rotated run of ones repeated across the register)"
+                )));
+            }
+        },
         Field::ElemMul | Field::ElemImm5(_) | Field::ElemImm4 => {
             let A64::Elem(n, size, index) = *op else {
                 return Err(Error::internal("element field without an element"));
@@ -337,6 +419,8 @@ impl std::fmt::Display for A64 {
             A64::Q(n) => write!(f, "q{n}"),
             A64::Imm(v) => write!(f, "#{v}"),
             A64::Lsl(v) => write!(f, "lsl #{v}"),
+            A64::Mem(31, 0) => write!(f, "[sp]"),
+            A64::Mem(base, 0) => write!(f, "[x{base}]"),
             A64::Mem(31, off) => write!(f, "[sp, #{off}]"),
             A64::Mem(base, off) => write!(f, "[x{base}, #{off}]"),
             A64::MemPre(31, off) => write!(f, "[sp, #{off}]!"),
@@ -344,6 +428,21 @@ impl std::fmt::Display for A64 {
             A64::MemPost(31, off) => write!(f, "[sp], #{off}"),
             A64::MemPost(base, off) => write!(f, "[x{base}], #{off}"),
             A64::Label(off) => write!(f, ".{off:+}"),
+            A64::Cond(c) => f.write_str(CONDITIONS[c as usize & 15]),
+            A64::Prfop(op) => match prfop_name(op) {
+                Some(name) => f.write_str(&name),
+                None => write!(f, "#{op}"),
+            },
+            A64::MemIndex(base, index, 1) => {
+                write!(f, "[{}, x{index}]", if base == 31 { "sp".into() } else { format!("x{base}") })
+            }
+            A64::MemIndex(base, index, scale) => write!(
+                f,
+                "[{}, x{index}, lsl #{}]",
+                if base == 31 { "sp".into() } else { format!("x{base}") },
+                scale.trailing_zeros()
+            ),
+            A64::List1(n, a) => write!(f, "{{v{n}.{a}}}"),
             A64::Elem(n, size, index) => {
                 let t = match size {
                     1 => "b",

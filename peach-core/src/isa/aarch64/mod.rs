@@ -20,12 +20,14 @@
 mod abi;
 mod emit;
 mod encode;
+mod pseudo;
 mod regs;
 mod select;
 mod table;
 mod target;
 
-pub use encode::{A64, Arrangement, encode, encode_row};
+pub use encode::{A64, Arrangement, bitmask, encode, encode_row};
+pub use pseudo::{A64Pseudo, Cond, Prefetch};
 pub use regs::{A64Builder, A64Reg, GP, VEC, reg, reg_by_name};
 pub use table::{Field, Kind, Row, rows};
 
@@ -119,10 +121,10 @@ impl Isa for Aarch64 {
                     visit(*r, role, allowed);
                 }
                 Operand::Mem(m) => {
-                    if let Some(base) =
-                        m.base.filter(|b| *b != regs::ARG_AREA && b.phys_id().is_none_or(|_| unit_of(*b).is_some()))
-                    {
-                        visit(base, Role::Use, GP_ALLOC);
+                    for r in [m.base, m.index].into_iter().flatten() {
+                        if r != regs::ARG_AREA && r.phys_id().is_none_or(|_| unit_of(r).is_some()) {
+                            visit(r, Role::Use, GP_ALLOC);
+                        }
                     }
                 }
                 _ => {}

@@ -43,6 +43,7 @@ fn reg_fits(kind: Kind, r: Reg) -> bool {
         Kind::X => class == GP && view == VIEW_X,
         Kind::XSp => class == GP && ((view == VIEW_X && !zr) || view == VIEW_SP),
         Kind::W => class == GP && view == VIEW_W,
+        Kind::WSp => class == GP && view == VIEW_W && !zr,
         Kind::V(a) => class == VEC && arrangement(view) == Some(a),
         Kind::B => class == VEC && view == VIEW_B,
         Kind::H => class == VEC && view == VIEW_H,
@@ -63,6 +64,13 @@ fn fits(row: &Row, kind: Kind, op: &Operand) -> bool {
         (Kind::Mem, Operand::Mem(m)) if m.base == Some(Reg::CONSTANTS) => row.name == "ldr",
         (Kind::Imm | Kind::Lsl, Operand::Imm(_)) | (Kind::Label, Operand::Label(_)) => true,
         (Kind::Mem, Operand::Mem(m)) => plain_mem(m),
+        (Kind::MemBase, Operand::Mem(m)) => plain_mem(m) && m.disp == 0 && m.base != Some(Reg::CONSTANTS),
+        (Kind::MemIndex, Operand::Mem(m)) => {
+            m.base.is_some() && m.index.is_some() && m.disp == 0 && !m.broadcast && m.base != Some(Reg::CONSTANTS)
+        }
+        (Kind::Cond, Operand::Imm(v)) => (0..16).contains(v),
+        (Kind::Prfop, Operand::Imm(v)) => (0..32).contains(v),
+        (Kind::List1(a), Operand::Reg(r)) => reg_fits(Kind::V(a), *r),
         (_, Operand::Reg(r)) => reg_fits(kind, *r),
         (Kind::Elem(size), Operand::Lane(l)) => {
             class_view(l.reg).is_some_and(|(c, v)| c == VEC && elem_size(v) == Some(size))
@@ -77,7 +85,7 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::X, Operand::Reg(r)) => A64::X(number(*r)),
         (Kind::XSp, Operand::Reg(r)) if parts(*r).is_some_and(|(_, v, _)| v == VIEW_SP) => A64::Sp,
         (Kind::XSp, Operand::Reg(r)) => A64::X(number(*r)),
-        (Kind::W, Operand::Reg(r)) => A64::W(number(*r)),
+        (Kind::W | Kind::WSp, Operand::Reg(r)) => A64::W(number(*r)),
         (Kind::V(a), Operand::Reg(r)) => A64::V(number(*r), a),
         (Kind::B, Operand::Reg(r)) => A64::B(number(*r)),
         (Kind::H, Operand::Reg(r)) => A64::H(number(*r)),
@@ -85,6 +93,12 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::D, Operand::Reg(r)) => A64::D(number(*r)),
         (Kind::Q, Operand::Reg(r)) => A64::Q(number(*r)),
         (Kind::Lsl, Operand::Imm(v)) => A64::Lsl((*v).clamp(0, 255) as u8),
+        (Kind::Cond, Operand::Imm(v)) => A64::Cond(*v as u8 & 15),
+        (Kind::Prfop, Operand::Imm(v)) => A64::Prfop(*v as u8 & 31),
+        (Kind::List1(a), Operand::Reg(r)) => A64::List1(number(*r), a),
+        (Kind::MemIndex, Operand::Mem(m)) => {
+            A64::MemIndex(m.base.map_or(31, &number), m.index.map_or(31, &number), m.scale)
+        }
         (_, Operand::Imm(v)) => A64::Imm(*v),
         (_, Operand::Mem(m)) => A64::Mem(m.base.map_or(31, number), m.disp as i64),
         (Kind::Elem(size), Operand::Lane(l)) => A64::Elem(number(l.reg), size, l.index),
@@ -129,6 +143,7 @@ fn kind_name(k: &Kind) -> String {
         Kind::X => "x".into(),
         Kind::XSp => "x|sp".into(),
         Kind::W => "w".into(),
+        Kind::WSp => "w (not wzr)".into(),
         Kind::V(a) => format!("v.{a}"),
         Kind::B => "b".into(),
         Kind::H => "h".into(),
@@ -142,6 +157,11 @@ fn kind_name(k: &Kind) -> String {
         Kind::MemPost => "[x], #off".into(),
         Kind::Label => "label".into(),
         Kind::Elem(size) => format!("v.{}[i]", ["b", "h", "s", "d"][size.trailing_zeros() as usize]),
+        Kind::Cond => "cond".into(),
+        Kind::Prfop => "prfop".into(),
+        Kind::MemIndex => "[x, x{, lsl #n}]".into(),
+        Kind::MemBase => "[x]".into(),
+        Kind::List1(a) => format!("{{v.{a}}}"),
     }
 }
 

@@ -17,6 +17,9 @@ pub enum Kind {
     XSp,
     /// A 32-bit general-purpose register, `wzr` as number 31.
     W,
+    /// A 32-bit general-purpose register where number 31 would be `wsp` (which peach does not
+    /// name): 0 to 30.
+    WSp,
     /// A vector register with this arrangement.
     V(Arrangement),
     /// An 8-bit scalar FP/SIMD register (`b`).
@@ -43,6 +46,16 @@ pub enum Kind {
     Label,
     /// An element of a vector register, of this many bytes (`v1.s[2]`).
     Elem(u8),
+    /// A condition code (`eq`, `lt`, ...), given as its number.
+    Cond,
+    /// A prefetch operation (`pldl1keep`, ...), given as its number.
+    Prfop,
+    /// `[base, index]` or `[base, index, lsl #log2(size)]`.
+    MemIndex,
+    /// `[base]`, no offset.
+    MemBase,
+    /// A list of one vector register (`{v1.4s}`).
+    List1(Arrangement),
 }
 
 /// How an operand's value is placed in the instruction word.
@@ -83,6 +96,17 @@ pub enum Field {
     ElemImm5(u8),
     /// The source element of `ins` (element): register at 5, index as `imm4` at 11.
     ElemImm4,
+    /// A condition code at this bit (four bits).
+    Cond(u8),
+    /// The inverse of a condition code at this bit (`cset` is `csinc` with the inverse).
+    CondInv(u8),
+    /// `[base, index{, lsl #s}]` of an access of this many bytes: base at 5, index at 16, `S` at
+    /// 12 (the shift, which must be 0 or log2 of the size).
+    RegOffset(u8),
+    /// `[base]`: base at bit 5.
+    Base,
+    /// A logical immediate of a register this many bits wide (`N:immr:imms` at 10-22).
+    Bitmask(u8),
 }
 
 /// One form.
@@ -240,6 +264,38 @@ fn integer(t: &mut Table) {
     t.row("asr", &[X, X, Imm], &[Reg(0), Reg(5), Unsigned(16, 6, 1)], 0x9340_fc00);
     t.row("asr", &[W, W, Imm], &[Reg(0), Reg(5), Unsigned(16, 5, 1)], 0x1300_7c00);
     t.row("nop", &[], &[], 0xd503_201f);
+    for (name, x, w) in [
+        ("csel", 0x9a80_0000, 0x1a80_0000),
+        ("csinc", 0x9a80_0400, 0x1a80_0400),
+        ("csinv", 0xda80_0000, 0x5a80_0000),
+        ("csneg", 0xda80_0400, 0x5a80_0400),
+    ] {
+        t.row(name, &[X, X, X, Kind::Cond], &[Reg(0), Reg(5), Reg(16), Field::Cond(12)], x);
+        t.row(name, &[W, W, W, Kind::Cond], &[Reg(0), Reg(5), Reg(16), Field::Cond(12)], w);
+    }
+    for (name, x, w) in [("cset", 0x9a9f_07e0, 0x1a9f_07e0), ("csetm", 0xda9f_03e0, 0x5a9f_03e0)] {
+        t.row(name, &[X, Kind::Cond], &[Reg(0), Field::CondInv(12)], x);
+        t.row(name, &[W, Kind::Cond], &[Reg(0), Field::CondInv(12)], w);
+    }
+    for (name, x, w) in [("ccmp", 0xfa40_0000, 0x7a40_0000), ("ccmn", 0xba40_0000, 0x3a40_0000)] {
+        let reg = [Reg(5), Reg(16), Unsigned(0, 4, 1), Field::Cond(12)];
+        let imm = [Reg(5), Unsigned(16, 5, 1), Unsigned(0, 4, 1), Field::Cond(12)];
+        t.row(name, &[X, X, Imm, Kind::Cond], &reg, x);
+        t.row(name, &[W, W, Imm, Kind::Cond], &reg, w);
+        t.row(name, &[X, Imm, Imm, Kind::Cond], &imm, x | 0x800);
+        t.row(name, &[W, Imm, Imm, Kind::Cond], &imm, w | 0x800);
+    }
+    // Logical immediates.
+    for (name, x, w) in
+        [("and", 0x9200_0000, 0x1200_0000), ("orr", 0xb200_0000, 0x3200_0000), ("eor", 0xd200_0000, 0x5200_0000)]
+    {
+        t.row(name, &[XSp, X, Imm], &[Reg(0), Reg(5), Field::Bitmask(64)], x);
+        t.row(name, &[Kind::WSp, W, Imm], &[Reg(0), Reg(5), Field::Bitmask(32)], w);
+    }
+    t.row("ands", &[X, X, Imm], &[Reg(0), Reg(5), Field::Bitmask(64)], 0xf200_0000);
+    t.row("ands", &[W, W, Imm], &[Reg(0), Reg(5), Field::Bitmask(32)], 0x7200_0000);
+    t.row("tst", &[X, Imm], &[Reg(5), Field::Bitmask(64)], 0xf200_001f);
+    t.row("tst", &[W, Imm], &[Reg(5), Field::Bitmask(32)], 0x7200_001f);
 }
 
 fn memory(t: &mut Table) {
@@ -269,6 +325,36 @@ fn memory(t: &mut Table) {
     // Loads from the literal pool (PC-relative, +-1 MiB).
     for (reg, base) in [(X, 0x5800_0000), (W, 0x1800_0000), (Q, 0x9c00_0000), (D, 0x5c00_0000), (S, 0x1c00_0000)] {
         t.row("ldr", &[reg, Label], &[Reg(0), Signed(5, 19, 4)], base);
+    }
+    // Register offsets: `[base, index{, lsl #log2(size)}]`.
+    for (name, reg, size, base) in [
+        ("ldr", X, 8, 0xf860_6800),
+        ("ldr", W, 4, 0xb860_6800),
+        ("ldr", Q, 16, 0x3ce0_6800),
+        ("ldr", D, 8, 0xfc60_6800),
+        ("ldr", S, 4, 0xbc60_6800),
+        ("ldrb", W, 1, 0x3860_6800),
+        ("ldrh", W, 2, 0x7860_6800),
+        ("ldrsw", X, 4, 0xb8a0_6800),
+        ("str", X, 8, 0xf820_6800),
+        ("str", W, 4, 0xb820_6800),
+        ("str", Q, 16, 0x3ca0_6800),
+        ("str", D, 8, 0xfc20_6800),
+        ("str", S, 4, 0xbc20_6800),
+        ("strb", W, 1, 0x3820_6800),
+        ("strh", W, 2, 0x7820_6800),
+    ] {
+        t.row(name, &[reg, Kind::MemIndex], &[Reg(0), Field::RegOffset(size)], base);
+    }
+    t.row("prfm", &[Kind::Prfop, M], &[Unsigned(0, 5, 1), Field::Mem(8)], 0xf980_0000);
+    t.row("prfm", &[Kind::Prfop, Kind::MemIndex], &[Unsigned(0, 5, 1), Field::RegOffset(8)], 0xf8a0_6800);
+    // Single-register structure loads and stores.
+    for a in [B8, B16, H4, H8, S2, S4, D1, D2] {
+        let bits = (int_bits(a) & 1 << 30) | (int_bits(a) >> 22 & 3) << 10;
+        let fields = [Reg(0), Field::Base];
+        t.row("ld1", &[Kind::List1(a), Kind::MemBase], &fields, 0x0c40_7000 | bits);
+        t.row("st1", &[Kind::List1(a), Kind::MemBase], &fields, 0x0c00_7000 | bits);
+        t.row("ld1r", &[Kind::List1(a), Kind::MemBase], &fields, 0x0d40_c000 | bits);
     }
     for (name, reg, size) in [("strb", W, 1), ("strh", W, 2)] {
         let base = if size == 1 { 0x3900_0000 } else { 0x7900_0000 };
@@ -338,6 +424,8 @@ fn scalar_fp(t: &mut Table) {
         t.row(name, &[S, S, S, S], &R4, s);
         t.row(name, &[D, D, D, D], &R4, s | 1 << 22);
     }
+    t.row("fcsel", &[S, S, S, Kind::Cond], &[Reg(0), Reg(5), Reg(16), Field::Cond(12)], 0x1e20_0c00);
+    t.row("fcsel", &[D, D, D, Kind::Cond], &[Reg(0), Reg(5), Reg(16), Field::Cond(12)], 0x1e60_0c00);
     for (name, s) in [("fabs", 0x1e20_c000), ("fneg", 0x1e21_4000), ("fsqrt", 0x1e21_c000), ("fmov", 0x1e20_4000)] {
         t.row(name, &[S, S], &R2, s);
         t.row(name, &[D, D], &R2, s | 1 << 22);
@@ -524,8 +612,8 @@ pub enum First {
 pub fn first_role(row: &Row) -> First {
     match row.name {
         "fmla" | "fmls" | "mla" | "mls" | "movk" | "sdot" | "udot" | "bsl" | "bit" | "bif" | "ins" => First::UseDef,
-        "str" | "strb" | "strh" | "stp" | "cmp" | "cmn" | "tst" | "fcmp" | "cbz" | "cbnz" | "tbz" | "tbnz" | "br"
-        | "blr" | "ret" => First::Use,
+        "str" | "strb" | "strh" | "stp" | "st1" | "cmp" | "cmn" | "tst" | "fcmp" | "ccmp" | "ccmn" | "cbz" | "cbnz"
+        | "tbz" | "tbnz" | "br" | "blr" | "ret" | "prfm" => First::Use,
         "ldp" => First::Def,
         _ if row.name.starts_with("b") && row.kinds() == [Label] => First::Use,
         _ => First::Def,

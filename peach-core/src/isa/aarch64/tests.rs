@@ -22,13 +22,13 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::XSp if variant == 2 => A64::Sp,
                 Kind::XSp => A64::X(n.min(30)),
                 Kind::W => A64::W(n),
+                Kind::WSp => A64::W(n.min(30)),
                 Kind::V(a) => A64::V(n, a),
                 Kind::B => A64::B(n),
                 Kind::H => A64::H(n),
                 Kind::S => A64::S(n),
                 Kind::D => A64::D(n),
                 Kind::Q => A64::Q(n),
-                Kind::Imm => A64::Imm(value(*field, variant)),
                 Kind::Lsl if matches!(field, Field::Hw(_)) && row.base & 1 << 31 == 0 => A64::Lsl(16),
                 Kind::Lsl => A64::Lsl(value(*field, variant) as u8),
                 Kind::Mem => A64::Mem(base, mem_offset(*field, variant)),
@@ -36,6 +36,20 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::MemPost => A64::MemPost(base, mem_offset(*field, variant)),
                 Kind::Label => A64::Label(value(*field, variant)),
                 Kind::Elem(size) => A64::Elem(n, size, [1, 16 / size - 1, 0][variant]),
+                Kind::Cond => A64::Cond([0, 13, 11][variant]),
+                Kind::Prfop => A64::Prfop([0, 21, 5][variant]),
+                Kind::MemBase => A64::Mem(base, 0),
+                Kind::List1(a) => A64::List1(n, a),
+                Kind::MemIndex => {
+                    let Field::RegOffset(size) = *field else { panic!("an index without its field") };
+                    A64::MemIndex(base, [7, 0, 25][variant], [1, size, size][variant])
+                }
+                Kind::Imm if matches!(field, Field::Bitmask(_)) => {
+                    let Field::Bitmask(width) = *field else { unreachable!() };
+                    let v: [u64; 3] = [0xff, 0x5555_5555_5555_5555, u64::MAX - 1];
+                    A64::Imm(if width == 32 { (v[variant] & 0xffff_ffff) as i64 } else { v[variant] as i64 })
+                }
+                Kind::Imm => A64::Imm(value(*field, variant)),
             }
         })
         .collect()

@@ -1,0 +1,188 @@
+//! AArch64 operands that are names (condition codes, prefetch operations) and the pseudo
+//! instruction that materialises any 64-bit constant.
+
+use super::encode::bitmask;
+use super::regs::{A64Reg, GP, reg};
+use crate::Src;
+use crate::ir::{Function, Operand, Reg};
+
+/// A condition code, for `b.cond`-style selects and compares (`csel`, `cset`, `ccmp`, `fcsel`).
+///
+/// ```
+/// use peach_core::prelude::*;
+/// use peach_core::isa::aarch64::Cond;
+/// let sig = Signature::new(&[Type::I64, Type::I64], Some(Type::I64));
+/// let mut f = Function::new("max", sig, Target::aarch64_neon());
+/// let (a, b) = (f.param(0), f.param(1));
+/// f.ins("cmp", (a, b));
+/// f.ins("csel", (a, a, b, Cond::Gt));
+/// f.ret(a);
+/// assert!(f.compile(Abi::Aapcs64)?.listing().contains("csel x0, x0, x1, gt"));
+/// # Ok::<(), peach_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Cond {
+    Eq,
+    Ne,
+    Hs,
+    Lo,
+    Mi,
+    Pl,
+    Vs,
+    Vc,
+    Hi,
+    Ls,
+    Ge,
+    Lt,
+    Gt,
+    Le,
+    Al,
+    Nv,
+}
+
+impl Cond {
+    /// Every condition, in encoding order.
+    pub const ALL: [Cond; 16] = [
+        Cond::Eq,
+        Cond::Ne,
+        Cond::Hs,
+        Cond::Lo,
+        Cond::Mi,
+        Cond::Pl,
+        Cond::Vs,
+        Cond::Vc,
+        Cond::Hi,
+        Cond::Ls,
+        Cond::Ge,
+        Cond::Lt,
+        Cond::Gt,
+        Cond::Le,
+        Cond::Al,
+        Cond::Nv,
+    ];
+
+    /// A condition by its assembly name (`eq`, `lt`, and the aliases `cs` and `cc`).
+    pub fn by_name(name: &str) -> Option<Cond> {
+        let name = name.to_ascii_lowercase();
+        let name = match name.as_str() {
+            "cs" => "hs",
+            "cc" => "lo",
+            other => other,
+        };
+        super::encode::CONDITIONS.iter().position(|c| *c == name).map(|i| Cond::ALL[i])
+    }
+}
+
+impl From<Cond> for Operand {
+    fn from(c: Cond) -> Operand {
+        Operand::Imm(c as i64)
+    }
+}
+
+/// A prefetch operation for `prfm`: what (load, instruction, store), where (L1, L2, L3) and how
+/// (keep or stream).
+///
+/// ```
+/// use peach_core::isa::aarch64::Prefetch;
+/// assert_eq!(Prefetch::by_name("pldl2strm"), Some(Prefetch(3)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Prefetch(pub u8);
+
+impl Prefetch {
+    /// Prefetch for a load into L1, keep.
+    pub const PLDL1KEEP: Prefetch = Prefetch(0);
+    /// Prefetch for a load into L2, keep.
+    pub const PLDL2KEEP: Prefetch = Prefetch(2);
+    /// Prefetch for a store into L1, keep.
+    pub const PSTL1KEEP: Prefetch = Prefetch(16);
+
+    /// An operation by its assembly name (`pldl1keep`, `pstl3strm`, ...).
+    pub fn by_name(name: &str) -> Option<Prefetch> {
+        let name = name.to_ascii_lowercase();
+        let kind = ["pld", "pli", "pst"].iter().position(|k| name.starts_with(k))?;
+        let level = ["l1", "l2", "l3"].iter().position(|l| name.get(3..5) == Some(*l))?;
+        let policy = ["keep", "strm"].iter().position(|p| name.get(5..) == Some(*p))?;
+        Some(Prefetch((kind << 3 | level << 1 | policy) as u8))
+    }
+}
+
+impl From<Prefetch> for Operand {
+    fn from(p: Prefetch) -> Operand {
+        Operand::Imm(p.0 as i64)
+    }
+}
+
+/// The shortest sequence that puts `value` in a register: one `orr` with a logical immediate,
+/// or `movz`/`movn` and a `movk` per remaining halfword.
+fn mov_sequence(value: u64) -> Vec<(&'static str, i64, i64)> {
+    match value {
+        0 => return vec![("movz", 0, 0)],
+        u64::MAX => return vec![("movn", 0, 0)],
+        _ => {}
+    }
+    let halves: Vec<u64> = (0..4).map(|i| value >> (16 * i) & 0xffff).collect();
+    let zeros = halves.iter().filter(|h| **h == 0).count();
+    let ones = halves.iter().filter(|h| **h == 0xffff).count();
+    let wide = 4 - zeros.max(ones);
+    if wide > 1 && bitmask(value, 64).is_some() {
+        return vec![("orr", value as i64, 0)];
+    }
+    let inverted = ones > zeros;
+    let filler = if inverted { 0xffff } else { 0 };
+    let mut seq = Vec::new();
+    for (i, &h) in halves.iter().enumerate() {
+        if h == filler {
+            continue;
+        }
+        if seq.is_empty() {
+            let first = if inverted { ("movn", (!h & 0xffff) as i64) } else { ("movz", h as i64) };
+            seq.push((first.0, first.1, 16 * i as i64));
+        } else {
+            seq.push(("movk", h as i64, 16 * i as i64));
+        }
+    }
+    seq
+}
+
+/// AArch64 pseudo-instructions on a [`Function`].
+pub trait A64Pseudo {
+    /// Puts the 64-bit constant `value` in `dst` with as few instructions as possible.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// use peach_core::isa::aarch64::A64Pseudo;
+    /// let mut f = Function::new("k", Signature::new(&[], Some(Type::U64)), Target::aarch64_neon());
+    /// let x = f.x();
+    /// f.mov_imm(x, 0x1234_0000_5678);
+    /// f.ret(x);
+    /// let listing = f.compile(Abi::Aapcs64)?.listing();
+    /// assert!(listing.contains("movz x0, #22136") && listing.contains("movk x0, #4660, lsl #32"));
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    fn mov_imm(&mut self, dst: Reg, value: u64);
+    /// [`A64Pseudo::mov_imm`] attributed to a given source location.
+    fn mov_imm_at(&mut self, dst: Reg, value: u64, loc: Src);
+}
+
+impl A64Pseudo for Function {
+    #[track_caller]
+    fn mov_imm(&mut self, dst: Reg, value: u64) {
+        self.mov_imm_at(dst, value, std::panic::Location::caller().into());
+    }
+
+    fn mov_imm_at(&mut self, dst: Reg, value: u64, loc: Src) {
+        let x = dst.x();
+        if x.is_virtual() && x.class() != GP {
+            self.push_error(crate::ErrorKind::InvalidOperands, "mov_imm needs a general-purpose register", loc);
+            return;
+        }
+        for (name, imm, shift) in mov_sequence(value) {
+            match name {
+                "orr" => self.ins_at(name, (x, reg::XZR, imm), loc),
+                _ => self.ins_at(name, (x, imm, shift), loc),
+            }
+        }
+    }
+}
