@@ -678,3 +678,62 @@ fn any_64_bit_constant() {
     assert_eq!(stored, values);
     assert_eq!(res.x0, values.iter().fold(0, |a, v| a ^ v));
 }
+
+peach_fn! {
+    /// Post-indexed loads walk the arrays (`ldr q, [p], #16` and `ld1 {v.4s}, [q], #16`): the sum
+    /// of `x[i] * y[i] + 1` over `n` floats, `n` a positive multiple of 4.
+    #[variants(aarch64::neon, fallback = walk_in_rust)]
+    pub unsafe fn walk(x: *const f32, y: *const f32, n: usize) -> f32 {
+        let (acc, one, a, b) = (VEC(), VEC(), VEC(), VEC());
+        EOR(acc.b16(), acc.b16(), acc.b16());
+        LDR(one.q(), Constant::f32x4_splat(1.0));
+        let top = Label::new();
+        LABEL(top);
+        LDR(a.q(), [x].post(16));
+        LD1(b.s4(), [y].post(16));
+        FADD(acc.s4(), acc.s4(), one.s4());
+        FMLA(acc.s4(), a.s4(), b.s4());
+        SUBS(n, n, 4);
+        B_NE(top);
+        FADDP(acc.s4(), acc.s4(), acc.s4());
+        FADDP(acc.s(), acc.s2());
+        RETURN(acc);
+    }
+}
+
+unsafe fn walk_in_rust(x: *const f32, y: *const f32, n: usize) -> f32 {
+    // SAFETY: the caller passes `n` floats at each.
+    let (x, y) = unsafe { (std::slice::from_raw_parts(x, n), std::slice::from_raw_parts(y, n)) };
+    x.iter().zip(y).map(|(a, b)| a * b + 1.0).sum()
+}
+
+#[test]
+fn post_indexed_loads() {
+    let n = 64;
+    let x: Vec<f32> = (0..n).map(|i| (i % 5) as f32 - 2.0).collect();
+    let y: Vec<f32> = (0..n).map(|i| (i % 3) as f32 * 0.5).collect();
+    let mut data = f32_bytes(&x);
+    data.extend(f32_bytes(&y));
+    // SAFETY: sizes as the kernel expects.
+    let want = unsafe { walk_in_rust(x.as_ptr(), y.as_ptr(), n) };
+    let (_, bytes) = WALK_ARMV8_A_CODES.iter().find(|(abi, _)| *abi == "Aapcs64").unwrap();
+    assert!(WALK_ARMV8_A_LISTING.contains("], #16"), "{WALK_ARMV8_A_LISTING}");
+    let args = [Arg::Ptr(0, 0), Arg::Ptr(1, 4 * n), Arg::X(2, n as u64)];
+    let Some(out) = run_bytes(bytes, WALK_ARMV8_A_LISTING, &data, &args) else { return };
+    assert_eq!(f32::from_bits(out.d0 as u32), want);
+}
+
+/// A write-back base that is also the register transferred is unpredictable: an error.
+#[test]
+fn writeback_into_the_transferred_register_is_an_error() {
+    let mut f = Function::new("bad", Signature::new(&[Type::Ptr], None), Target::aarch64_neon());
+    let p = f.param(0);
+    f.ins("ldr", (p, Mem::from([p]).post(8)));
+    f.ret(None);
+    let err = f.compile(Abi::Aapcs64).unwrap_err();
+    assert!(err.to_string().contains("unpredictable"), "{err}");
+    let mut f = Function::new("x86", Signature::new(&[Type::Ptr], None), Target::x86_64_v3());
+    let (p, v) = (f.param(0), f.ymm());
+    f.ins("vmovups", (v, Mem::from([p]).post(32)));
+    assert!(f.compile(Abi::SysV).unwrap_err().to_string().contains("post-indexed"));
+}

@@ -397,7 +397,15 @@ impl Function {
         let offset = self.locals_size.next_multiple_of(align);
         self.locals_size = offset + size;
         self.locals_align = self.locals_align.max(align);
-        Mem { base: Some(Reg::LOCALS), index: None, scale: 1, disp: offset as i32, size: 0, broadcast: false }
+        Mem {
+            base: Some(Reg::LOCALS),
+            index: None,
+            scale: 1,
+            disp: offset as i32,
+            size: 0,
+            broadcast: false,
+            update: super::Update::None,
+        }
     }
 
     /// A memory operand reading `c` from the function's constant pool (what passing a
@@ -405,7 +413,15 @@ impl Function {
     pub fn constant(&mut self, c: super::Constant) -> Mem {
         self.consts.push(c);
         let index = self.consts.len() as i32 - 1;
-        Mem { base: Some(Reg::CONSTANTS), index: None, scale: 1, disp: index, size: c.len() as u16, broadcast: false }
+        Mem {
+            base: Some(Reg::CONSTANTS),
+            index: None,
+            scale: 1,
+            disp: index,
+            size: c.len() as u16,
+            broadcast: false,
+            update: super::Update::None,
+        }
     }
 
     /// Bytes and alignment of the stack locals.

@@ -12,5 +12,5 @@ pub(crate) mod operand;
 pub use constant::Constant;
 pub use function::{Function, Inst, InstructionStream, Locations, LoopLabels, Op, Param, Signature, Type, VRegInfo};
 pub use operand::{
-    IndexExpr, IntoOperand, IntoOperands, Label, Lane, Masked, Mem, MemExpr, Operand, Reg, RegClass, Rounding,
+    IndexExpr, IntoOperand, IntoOperands, Label, Lane, Masked, Mem, MemExpr, Operand, Reg, RegClass, Rounding, Update,
 };

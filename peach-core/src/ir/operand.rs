@@ -171,6 +171,20 @@ pub struct Mem {
     pub size: u16,
     /// Broadcast one element to every lane (AVX-512 `{1toN}`).
     pub broadcast: bool,
+    /// Write the address back to the base register (AArch64 pre- and post-indexing).
+    pub update: Update,
+}
+
+/// Whether a memory operand writes its address back to its base register.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Update {
+    /// No write-back.
+    #[default]
+    None,
+    /// `[base, #disp]!`: the base becomes `base + disp` before the access.
+    Pre,
+    /// `[base], #disp`: the access is at `base`, then the base becomes `base + disp`.
+    Post,
 }
 
 impl Mem {
@@ -207,6 +221,27 @@ impl Mem {
         self.broadcast = true;
         self
     }
+
+    /// Pre-indexed (AArch64 `[base, #disp]!`): the base register is advanced by the
+    /// displacement, then used.
+    pub fn pre(mut self) -> Mem {
+        self.update = Update::Pre;
+        self
+    }
+
+    /// Post-indexed (AArch64 `[base], #step`): the access is at the base register, which then
+    /// advances by `step` bytes.
+    ///
+    /// ```
+    /// use peach_core::ir::{Mem, Reg, Update};
+    /// let m = Mem::from([Reg::phys(1)]).post(16);
+    /// assert_eq!((m.disp, m.update), (16, Update::Post));
+    /// ```
+    pub fn post(mut self, step: i32) -> Mem {
+        self.disp = step;
+        self.update = Update::Post;
+        self
+    }
 }
 
 /// `index * scale`, the scaled-index part of a memory expression.
@@ -232,7 +267,7 @@ impl From<MemExpr> for Mem {
             Ok(d) => (e.scale, d),
             Err(_) => (Mem::DISP_OVERFLOW, 0),
         };
-        Mem { base: e.base, index: e.index, scale, disp, size: 0, broadcast: false }
+        Mem { base: e.base, index: e.index, scale, disp, size: 0, broadcast: false, update: Update::None }
     }
 }
 
@@ -444,6 +479,7 @@ impl IntoOperand for Constant {
             disp: index,
             size: self.len() as u16,
             broadcast: false,
+            update: Update::None,
         })
     }
 }

@@ -57,7 +57,7 @@ pub(crate) fn mem_of(a: Addr, span: Span) -> Flow<Mem> {
         Some((r, s)) => (Some(r), s),
         None => (None, 1),
     };
-    Ok(Mem { base: a.base, index, scale, disp, size: 0, broadcast: false })
+    Ok(Mem { base: a.base, index, scale, disp, size: 0, broadcast: false, update: Default::default() })
 }
 
 fn addr_of(v: &Value) -> Option<Addr> {
@@ -409,6 +409,11 @@ impl Eval {
             })),
             (Value::Masked(mk), "zeroing", []) => Ok(Value::Masked(mk.zeroing())),
             (Value::Mem(mem), "bcst", []) => Ok(Value::Mem(mem.bcst())),
+            (Value::Mem(mem), "pre", []) => Ok(Value::Mem(mem.pre())),
+            (Value::Mem(mem), "post", [Value::Int(n)]) => match i32::try_from(*n) {
+                Ok(n) => Ok(Value::Mem(mem.post(n))),
+                Err(_) => err(span, format!("post-index step {n} does not fit")),
+            },
             (Value::Mem(mem), "sized", [Value::Int(n)]) => Ok(Value::Mem(mem.sized(u16::try_from(*n).unwrap_or(0)))),
             (Value::Array(items), "len", []) => Ok(Value::Int(items.len() as i128)),
             (Value::Target, query, []) => match self.f.target().query(query) {

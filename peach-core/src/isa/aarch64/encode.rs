@@ -281,6 +281,13 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
             };
             *word |= (base as u32 & 31) << 5 | (index as u32 & 31) << 16 | shift << 12;
         }
+        Field::PostStep(step) => {
+            let A64::MemPost(base, by) = *op else { return Err(Error::internal("post-index field without one")) };
+            if by != step as i64 {
+                return Err(out_of_range(&format!("this post-index must advance by {step} bytes, not {by}")));
+            }
+            *word |= (base as u32 & 31) << 5;
+        }
         Field::Base => {
             let A64::Mem(base, _) = *op else { return Err(Error::internal("base field without memory")) };
             *word |= (base as u32 & 31) << 5;

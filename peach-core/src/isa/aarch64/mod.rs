@@ -121,9 +121,13 @@ impl Isa for Aarch64 {
                     visit(*r, role, allowed);
                 }
                 Operand::Mem(m) => {
-                    for r in [m.base, m.index].into_iter().flatten() {
-                        if r != regs::ARG_AREA && r.phys_id().is_none_or(|_| unit_of(r).is_some()) {
-                            visit(r, Role::Use, GP_ALLOC);
+                    // A pre- or post-indexed base is written back.
+                    let base_role = if m.update == crate::ir::Update::None { Role::Use } else { Role::UseDef };
+                    for (r, role) in [(m.base, base_role), (m.index, Role::Use)] {
+                        if let Some(r) =
+                            r.filter(|r| *r != regs::ARG_AREA && r.phys_id().is_none_or(|_| unit_of(*r).is_some()))
+                        {
+                            visit(r, role, GP_ALLOC);
                         }
                     }
                 }

@@ -12,7 +12,7 @@ use super::regs::{
 use super::table::{Kind, Row, needs_dotprod, rows};
 use super::target::DOTPROD;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::{Mem, Operand, Reg};
+use crate::ir::{Mem, Operand, Reg, Update};
 use crate::target::Target;
 
 /// Row indices by mnemonic.
@@ -55,7 +55,11 @@ fn reg_fits(kind: Kind, r: Reg) -> bool {
 }
 
 fn plain_mem(m: &Mem) -> bool {
-    m.base.is_some() && m.index.is_none() && !m.broadcast
+    m.base.is_some() && m.index.is_none() && !m.broadcast && m.update == Update::None
+}
+
+fn updating(m: &Mem, update: Update) -> bool {
+    m.base.is_some_and(|b| b != Reg::CONSTANTS) && m.index.is_none() && !m.broadcast && m.update == update
 }
 
 fn fits(row: &Row, kind: Kind, op: &Operand) -> bool {
@@ -66,8 +70,15 @@ fn fits(row: &Row, kind: Kind, op: &Operand) -> bool {
         (Kind::Mem, Operand::Mem(m)) => plain_mem(m),
         (Kind::MemBase, Operand::Mem(m)) => plain_mem(m) && m.disp == 0 && m.base != Some(Reg::CONSTANTS),
         (Kind::MemIndex, Operand::Mem(m)) => {
-            m.base.is_some() && m.index.is_some() && m.disp == 0 && !m.broadcast && m.base != Some(Reg::CONSTANTS)
+            m.base.is_some()
+                && m.index.is_some()
+                && m.disp == 0
+                && !m.broadcast
+                && m.update == Update::None
+                && m.base != Some(Reg::CONSTANTS)
         }
+        (Kind::MemPre, Operand::Mem(m)) => updating(m, Update::Pre),
+        (Kind::MemPost, Operand::Mem(m)) => updating(m, Update::Post),
         (Kind::Cond, Operand::Imm(v)) => (0..16).contains(v),
         (Kind::Prfop, Operand::Imm(v)) => (0..32).contains(v),
         (Kind::List1(a), Operand::Reg(r)) => reg_fits(Kind::V(a), *r),
@@ -99,6 +110,8 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::MemIndex, Operand::Mem(m)) => {
             A64::MemIndex(m.base.map_or(31, &number), m.index.map_or(31, &number), m.scale)
         }
+        (Kind::MemPre, Operand::Mem(m)) => A64::MemPre(m.base.map_or(31, &number), m.disp as i64),
+        (Kind::MemPost, Operand::Mem(m)) => A64::MemPost(m.base.map_or(31, &number), m.disp as i64),
         (_, Operand::Imm(v)) => A64::Imm(*v),
         (_, Operand::Mem(m)) => A64::Mem(m.base.map_or(31, number), m.disp as i64),
         (Kind::Elem(size), Operand::Lane(l)) => A64::Elem(number(l.reg), size, l.index),

@@ -107,6 +107,9 @@ pub enum Field {
     Base,
     /// A logical immediate of a register this many bits wide (`N:immr:imms` at 10-22).
     Bitmask(u8),
+    /// The post-index of a structure load or store: base at 5; the step must be this many
+    /// bytes (what one access transfers).
+    PostStep(u8),
 }
 
 /// One form.
@@ -355,6 +358,11 @@ fn memory(t: &mut Table) {
         t.row("ld1", &[Kind::List1(a), Kind::MemBase], &fields, 0x0c40_7000 | bits);
         t.row("st1", &[Kind::List1(a), Kind::MemBase], &fields, 0x0c00_7000 | bits);
         t.row("ld1r", &[Kind::List1(a), Kind::MemBase], &fields, 0x0d40_c000 | bits);
+        let (q, esize) = (if int_bits(a) & 1 << 30 != 0 { 16 } else { 8 }, 1u8 << (int_bits(a) >> 22 & 3));
+        let step = |n| [Reg(0), Field::PostStep(n)];
+        t.row("ld1", &[Kind::List1(a), MemPost], &step(q), 0x0cdf_7000 | bits);
+        t.row("st1", &[Kind::List1(a), MemPost], &step(q), 0x0c9f_7000 | bits);
+        t.row("ld1r", &[Kind::List1(a), MemPost], &step(esize), 0x0ddf_c000 | bits);
     }
     for (name, reg, size) in [("strb", W, 1), ("strh", W, 2)] {
         let base = if size == 1 { 0x3900_0000 } else { 0x7900_0000 };

@@ -60,6 +60,7 @@ fn mem_offset(field: Field, variant: usize) -> i64 {
         Field::Mem(size) => [3, 4095, 0][variant] * size as i64,
         Field::Index9 => [8, 255, -256][variant],
         Field::Pair(size) => [1, 63, -64][variant] * size as i64,
+        Field::PostStep(step) => step as i64,
         _ => panic!("memory operand without a memory field"),
     }
 }

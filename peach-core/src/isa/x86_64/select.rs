@@ -60,6 +60,9 @@ fn reg_shape(r: Reg) -> Option<Shape> {
 
 fn check_mem(m: &Mem) -> Result<()> {
     let bad = |msg: String| Err(Error::new(ErrorKind::InvalidMemory, msg));
+    if m.update != crate::ir::Update::None {
+        return bad("x86 has no pre- or post-indexed addressing (that is AArch64)".into());
+    }
     if m.scale == Mem::TWO_INDEXES {
         return bad("a memory operand can have one index register; this one has two".into());
     }
