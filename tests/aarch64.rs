@@ -737,3 +737,26 @@ fn writeback_into_the_transferred_register_is_an_error() {
     f.ins("vmovups", (v, Mem::from([p]).post(32)));
     assert!(f.compile(Abi::SysV).unwrap_err().to_string().contains("post-indexed"));
 }
+
+/// The README's AArch64 example, run.
+#[test]
+fn readme_example() {
+    let sig = Signature::new(&[Type::Ptr, Type::Usize], Some(Type::F64));
+    let mut f = Function::new("sum_f64", sig, Target::aarch64_neon());
+    let (p, n) = (f.param(0), f.param(1));
+    let (s, x) = (f.v(), f.v());
+    f.ins("eor", (s.b16(), s.b16(), s.b16()));
+    let top = f.label();
+    f.bind(top);
+    f.ins("ldr", (x.q(), Mem::from([p]).post(16)));
+    f.ins("fadd", (s.d2(), s.d2(), x.d2()));
+    f.ins("subs", (n, n, 2));
+    f.ins("b.ne", top);
+    f.ins("faddp", (s.d(), s.d2()));
+    f.ret(s);
+    let code = f.compile(Abi::Aapcs64).unwrap();
+    let v: Vec<f64> = (0..10).map(|i| i as f64 * 1.25).collect();
+    let data: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let Some(out) = run(&code, &data, &[Arg::Ptr(0, 0), Arg::X(1, 10)]) else { return };
+    assert_eq!(f64::from_bits(out.d0), v.iter().sum::<f64>());
+}
