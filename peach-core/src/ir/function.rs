@@ -226,6 +226,44 @@ pub struct Function {
     pub(crate) memo: crate::fx::FxHashMap<crate::fx::MemoKey, u32>,
 }
 
+/// The big buffers of functions dropped on this thread, for the next `Function::new`: building
+/// kernel after kernel (a JIT tuning its parameters) then reuses warm memory instead of faulting
+/// in fresh pages. Buffers above `Recycled::KEEP` bytes are let go.
+struct Recycled;
+
+type Buffers = (Vec<Inst>, Vec<Operand>, Vec<VRegInfo>);
+
+thread_local! {
+    static RECYCLED: std::cell::Cell<Option<Buffers>> = const { std::cell::Cell::new(None) };
+}
+
+impl Recycled {
+    const KEEP: usize = 32 << 20;
+
+    fn take() -> Buffers {
+        RECYCLED.with(|c| c.take()).unwrap_or_default()
+    }
+
+    fn give(mut b: Buffers) {
+        let bytes = b.0.capacity() * size_of::<Inst>()
+            + b.1.capacity() * size_of::<Operand>()
+            + b.2.capacity() * size_of::<VRegInfo>();
+        if bytes <= Self::KEEP {
+            b.0.clear();
+            b.1.clear();
+            b.2.clear();
+            RECYCLED.with(|c| c.set(Some(b)));
+        }
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let b = (std::mem::take(&mut self.insts), std::mem::take(&mut self.operands), std::mem::take(&mut self.vregs));
+        Recycled::give(b);
+    }
+}
+
 impl fmt::Debug for Function {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Function")
@@ -242,13 +280,14 @@ impl Function {
     /// Every parameter becomes a live-in virtual register ([`Function::param`]).
     #[track_caller]
     pub fn new(name: impl Into<String>, sig: Signature, target: Target) -> Self {
+        let (insts, operands, vregs) = Recycled::take();
         let mut f = Function {
             name: name.into(),
             sig,
             target,
-            insts: Vec::new(),
-            operands: Vec::new(),
-            vregs: Vec::new(),
+            insts,
+            operands,
+            vregs,
             locs: Locations::default(),
             params: Vec::new(),
             labels: Vec::new(),

@@ -9,12 +9,12 @@ use super::regalloc::{AllocInput, Allocation, Var};
 use super::{Body, Frame};
 use crate::abi::{CallConv, ParamLoc};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::{Function, Op, Operand, Reg};
+use crate::ir::{Function, Inst, Op, Operand, Reg};
 use crate::isa::Isa;
 
 /// Builds the body: parameter moves first, then the user's code with returns expanded.
-pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv) -> Result<Body<'f>> {
-    let mut body = Body::new(f);
+pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv, insts: Vec<Inst>) -> Result<Body<'f>> {
+    let mut body = Body::new(f, insts);
     let mut used = vec![false; f.vregs.len()];
     for op in &f.operands {
         let regs = match op {

@@ -64,12 +64,14 @@ impl<'f> Body<'f> {
         &store[first as usize..first as usize + inst.len as usize]
     }
 
-    pub(crate) fn new(f: &'f Function) -> Body<'f> {
+    pub(crate) fn new(f: &'f Function, mut insts: Vec<Inst>) -> Body<'f> {
+        insts.clear();
+        insts.reserve(f.insts().len() + 8);
         Body {
             name: f.name().to_string(),
             sig: f.signature().clone(),
             target: f.target().clone(),
-            insts: Vec::with_capacity(f.insts().len() + 8),
+            insts,
             base: &f.operands,
             extra: Vec::new(),
             vregs: &f.vregs,
@@ -112,16 +114,52 @@ pub struct Frame {
     pub locals_align: u32,
 }
 
+/// The pipeline's largest temporaries, kept per thread between compilations: a JIT that builds
+/// kernel after kernel then reuses warm memory instead of faulting in fresh pages each time.
+/// Buffers above [`Scratch::KEEP`] bytes are let go.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pub insts: Vec<Inst>,
+    pub ops: Vec<regalloc::AllocOp>,
+    pub op_start: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+}
+
+impl Scratch {
+    const KEEP: usize = 32 << 20;
+
+    fn take() -> Scratch {
+        SCRATCH.with(|c| c.take()).unwrap_or_default()
+    }
+
+    fn give(self) {
+        let bytes = self.insts.capacity() * size_of::<Inst>()
+            + self.ops.capacity() * size_of::<regalloc::AllocOp>()
+            + self.op_start.capacity() * 4;
+        if bytes <= Self::KEEP {
+            SCRATCH.with(|c| c.set(Some(self)));
+        }
+    }
+}
+
 /// Runs the pipeline for ISA `I`.
 pub(crate) fn compile<I: Isa>(f: &Function, abi: Abi) -> Result<CodeObject> {
     let conv = I::call_conv(abi)?;
-    let body = abi::bind_params::<I>(f, &conv)?;
+    let mut scratch = Scratch::take();
+    let body = abi::bind_params::<I>(f, &conv, std::mem::take(&mut scratch.insts))?;
     let cfg = cfg::build::<I>(&body)?;
-    let input = regalloc::AllocInput::build::<I>(&body, &cfg, &conv);
+    let input = regalloc::AllocInput::build::<I>(&body, &cfg, &conv, &mut scratch);
     let alloc = regalloc::allocate(&input)?;
     if cfg!(debug_assertions) {
         regalloc::check(&input, &alloc).map_err(|e| crate::error::Error::internal(e.to_string()))?;
     }
     let frame = abi::frame::<I>(&body, &input, &alloc, &conv);
-    I::emit(&body, &alloc.units, &frame, &conv)
+    let code = I::emit(&body, &alloc.units, &frame, &conv);
+    (scratch.ops, scratch.op_start) = input.into_buffers();
+    scratch.insts = body.insts;
+    scratch.give();
+    code
 }

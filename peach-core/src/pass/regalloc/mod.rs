@@ -100,7 +100,12 @@ pub struct AllocInput<'b> {
 
 impl<'b> AllocInput<'b> {
     /// Builds the view of `body` for ISA `I`.
-    pub(crate) fn build<I: Isa>(body: &'b Body, blocks: &[Block], conv: &CallConv) -> AllocInput<'b> {
+    pub(crate) fn build<I: Isa>(
+        body: &'b Body,
+        blocks: &[Block],
+        conv: &CallConv,
+        scratch: &mut super::Scratch,
+    ) -> AllocInput<'b> {
         let n = body.insts.len();
         // Over-aligned stack locals need a frame pointer, which values then cannot use.
         let frame_pointer = if body.locals.1 > 16 { 1u64 << I::FRAME_POINTER_UNIT } else { 0 };
@@ -109,8 +114,8 @@ impl<'b> AllocInput<'b> {
             vregs: body.vregs,
             insts: &body.insts,
             locs: &body.locs,
-            op_start: Vec::with_capacity(n + 1),
-            ops: Vec::with_capacity(n * 3),
+            op_start: reuse(std::mem::take(&mut scratch.op_start), n + 1),
+            ops: reuse(std::mem::take(&mut scratch.ops), n * 3),
             blocks: blocks.to_vec(),
             classes: I::CLASSES,
             class_units: (0..I::CLASSES.len())
@@ -165,6 +170,11 @@ impl<'b> AllocInput<'b> {
         input
     }
 
+    /// The operand buffers, for the next compilation to reuse.
+    pub(crate) fn into_buffers(self) -> (Vec<AllocOp>, Vec<u32>) {
+        (self.ops, self.op_start)
+    }
+
     /// Number of instructions.
     pub fn num_insts(&self) -> usize {
         self.op_start.len().saturating_sub(1)
@@ -194,6 +204,13 @@ impl<'b> AllocInput<'b> {
     pub fn inst_ops(&self, i: usize) -> &[AllocOp] {
         &self.ops[self.op_start[i] as usize..self.op_start[i + 1] as usize]
     }
+}
+
+/// `v`, emptied, with room for `n` items.
+fn reuse<T>(mut v: Vec<T>, n: usize) -> Vec<T> {
+    v.clear();
+    v.reserve(n);
+    v
 }
 
 /// The result: the unit of every virtual register (`u8::MAX` for those never used).
