@@ -457,7 +457,7 @@ impl Function {
             index: None,
             scale: 1,
             disp: index,
-            size: c.len() as u16,
+            size: c.len() as u8,
             broadcast: false,
             update: super::Update::None,
         }

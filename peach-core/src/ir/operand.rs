@@ -167,8 +167,9 @@ pub struct Mem {
     pub scale: u8,
     /// Displacement.
     pub disp: i32,
-    /// Access size in bytes; 0 means "from the instruction form".
-    pub size: u16,
+    /// Access size in bytes; 0 means "from the instruction form". (One byte, so that an
+    /// operand stays 16 bytes: instructions have several.)
+    pub size: u8,
     /// Broadcast one element to every lane (AVX-512 `{1toN}`).
     pub broadcast: bool,
     /// Write the address back to the base register (AArch64 pre- and post-indexing).
@@ -206,7 +207,8 @@ impl Mem {
 
     /// The same operand with an explicit access size in bytes.
     pub fn sized(mut self, bytes: u16) -> Mem {
-        self.size = bytes;
+        // No instruction accesses more than 255 bytes: larger sizes match no form.
+        self.size = u8::try_from(bytes).unwrap_or(u8::MAX);
         self
     }
 
@@ -477,7 +479,7 @@ impl IntoOperand for Constant {
             index: None,
             scale: 1,
             disp: index,
-            size: self.len() as u16,
+            size: self.len() as u8,
             broadcast: false,
             update: Update::None,
         })
@@ -535,5 +537,16 @@ impl<const N: usize> IntoOperands for [Operand; N] {
 impl IntoOperands for Vec<Operand> {
     fn push_into(self, out: &mut Vec<Operand>, _consts: &mut Vec<Constant>) {
         out.extend(self);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Instructions carry several operands: keep them small.
+    #[test]
+    fn operands_stay_small() {
+        assert_eq!(size_of::<super::Operand>(), 16);
+        assert_eq!(size_of::<super::Mem>(), 16);
+        assert_eq!(size_of::<crate::ir::Inst>(), 20);
     }
 }

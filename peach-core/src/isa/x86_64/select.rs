@@ -135,7 +135,7 @@ pub(crate) fn shapes(ops: &[Operand]) -> Result<Shapes> {
             }
             Operand::Mem(m) => {
                 check_mem(m)?;
-                Some(Shape::Mem { size: m.size, bcst: m.broadcast })
+                Some(Shape::Mem { size: m.size as u16, bcst: m.broadcast })
             }
             Operand::Imm(v) => Some(Shape::Imm(*v)),
             Operand::Label(_) => Some(Shape::Label),
