@@ -760,3 +760,67 @@ fn readme_example() {
     let Some(out) = run(&code, &data, &[Arg::Ptr(0, 0), Arg::X(1, 10)]) else { return };
     assert_eq!(f64::from_bits(out.d0), v.iter().sum::<f64>());
 }
+
+/// Stack-passed parameters of four types together with callee-saved pushes: they are found
+/// above the saved registers, in each ABI's layout (8-byte slots for AAPCS64, natural size and
+/// alignment for Apple arm64).
+#[test]
+fn stack_parameters_under_register_pressure() {
+    // Eight i64 and eight f64 in registers, then five on the stack.
+    let mut types = vec![Type::I64; 8];
+    types.extend([Type::F64; 8]);
+    types.extend([Type::I32, Type::F32, Type::I32, Type::I64, Type::F64]);
+    let stack_values: [i64; 5] = [-7, 11, 300, 1 << 40, -9];
+    for abi in [Abi::Aapcs64, Abi::AppleArm64] {
+        let sig = Signature::new(&types, Some(Type::I64));
+        let mut f = Function::new("many", sig, Target::aarch64_neon());
+        let acc = f.x();
+        f.ins("movz", (acc, 0));
+        // Pressure: 12 values live across the parameter reads (with the 11 integer parameters)
+        // force x19-x28 into use.
+        let live: Vec<Reg> = (0..12).map(|_| f.x()).collect();
+        for (i, &r) in live.iter().enumerate() {
+            f.ins("movz", (r, i as i64));
+        }
+        for (i, ty) in types.iter().enumerate() {
+            let p = f.param(i);
+            let c = f.x();
+            match ty {
+                Type::I64 => f.ins("mov", (c, p)),
+                Type::I32 => f.ins("sxtw", (c, p.w())),
+                Type::F64 => f.ins("fcvtzs", (c, p.d())),
+                _ => f.ins("fcvtzs", (c, p.s())),
+            }
+            f.ins("add", (acc, acc, c));
+        }
+        for &r in &live {
+            f.ins("add", (acc, acc, r));
+        }
+        f.ret(acc);
+        let code = f.compile(abi).unwrap();
+        assert!(code.listing().contains("stp x19, x20"), "{}", code.listing());
+        // The stack area as each ABI lays it out.
+        let mut area = [0u8; 64];
+        let mut at = 0usize;
+        for (ty, v) in types[16..].iter().zip(stack_values) {
+            let size = ty.size() as usize;
+            at = if abi == Abi::AppleArm64 { at.next_multiple_of(size) } else { at.next_multiple_of(8) };
+            let bytes = match ty {
+                Type::F32 => (v as f32).to_le_bytes().to_vec(),
+                Type::F64 => (v as f64).to_le_bytes().to_vec(),
+                _ => v.to_le_bytes()[..size].to_vec(),
+            };
+            area[at..at + size].copy_from_slice(&bytes);
+            at += size;
+        }
+        let mut args: Vec<Arg> = (0..8).map(|i| Arg::X(i, 100 + i as u64)).collect();
+        args.extend((0..8).map(|i| Arg::D(i, i as f64 * 2.0)));
+        args.extend(area.chunks(8).enumerate().map(|(i, w)| Arg::K(i, u64::from_le_bytes(w.try_into().unwrap()))));
+        let Some(out) = run(&code, &[], &args) else { return };
+        let want: i64 = (0..8).map(|i| 100 + i).sum::<i64>()
+            + (0..8).map(|i| i * 2).sum::<i64>()
+            + stack_values.iter().sum::<i64>()
+            + (0..12).sum::<i64>();
+        assert_eq!(out.x0 as i64, want, "{abi:?}\n{}", code.listing());
+    }
+}

@@ -67,10 +67,12 @@ impl Isa for Aarch64 {
     }
 
     fn param_vreg(f: &mut Function, ty: Type) -> Reg {
+        // Parameters are created where the function is.
+        let loc = f.location();
         match ty {
-            Type::F64 => f.new_vreg(VEC, VIEW_D),
-            Type::F32 => f.new_vreg(VEC, VIEW_S),
-            _ => f.new_vreg(GP, VIEW_X),
+            Type::F64 => f.new_vreg_at(VEC, VIEW_D, loc),
+            Type::F32 => f.new_vreg_at(VEC, VIEW_S, loc),
+            _ => f.new_vreg_at(GP, VIEW_X, loc),
         }
     }
 

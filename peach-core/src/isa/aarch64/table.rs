@@ -266,6 +266,18 @@ fn integer(t: &mut Table) {
     t.row("lsr", &[W, W, Imm], &[Reg(0), Reg(5), Unsigned(16, 5, 1)], 0x5300_7c00);
     t.row("asr", &[X, X, Imm], &[Reg(0), Reg(5), Unsigned(16, 6, 1)], 0x9340_fc00);
     t.row("asr", &[W, W, Imm], &[Reg(0), Reg(5), Unsigned(16, 5, 1)], 0x1300_7c00);
+    // Sign and zero extensions (bitfield moves).
+    for (name, ops, base) in [
+        ("sxtw", [X, W], 0x9340_7c00),
+        ("sxth", [X, W], 0x9340_3c00),
+        ("sxtb", [X, W], 0x9340_1c00),
+        ("sxth", [W, W], 0x1300_3c00),
+        ("sxtb", [W, W], 0x1300_1c00),
+        ("uxth", [W, W], 0x5300_3c00),
+        ("uxtb", [W, W], 0x5300_1c00),
+    ] {
+        t.row(name, &ops, &R2, base);
+    }
     t.row("nop", &[], &[], 0xd503_201f);
     for (name, x, w) in [
         ("csel", 0x9a80_0000, 0x1a80_0000),

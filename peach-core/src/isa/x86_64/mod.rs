@@ -79,7 +79,9 @@ impl Isa for X86_64 {
     }
 
     fn param_vreg(f: &mut Function, ty: Type) -> Reg {
-        if ty.is_float() { f.new_vreg(VEC, VIEW_XMM) } else { f.new_vreg(GP, VIEW_64) }
+        // Parameters are created where the function is.
+        let loc = f.location();
+        if ty.is_float() { f.new_vreg_at(VEC, VIEW_XMM, loc) } else { f.new_vreg_at(GP, VIEW_64, loc) }
     }
 
     fn gen_move(dst: Reg, src: Reg, class: RegClass, target: &Target) -> (u32, [Operand; 2]) {
