@@ -388,6 +388,22 @@ fn bad_input_is_reported_where_it_was_written() {
             "lane index 4 is out of range for 32-bit elements (0 to 3)",
         ),
         (
+            "FP immediate not encodable",
+            Box::new(|f| {
+                let a = f.v();
+                f.ins("fmov", (a.d(), peach::core::isa::aarch64::FpImm(1.3)));
+            }),
+            "1.3 is not an FMOV immediate",
+        ),
+        (
+            "virtual registers in a list of four",
+            Box::new(|f| {
+                let (a, p) = (f.v(), f.x());
+                f.ins("ld4", (a.s4(), [p]));
+            }),
+            "consecutive physical",
+        ),
+        (
             "element size does not match",
             Box::new(|f| {
                 let a = f.v();
@@ -823,4 +839,44 @@ fn stack_parameters_under_register_pressure() {
             + (0..12).sum::<i64>();
         assert_eq!(out.x0 as i64, want, "{abi:?}\n{}", code.listing());
     }
+}
+
+/// Register lists: `ld4`/`st4` de-interleave and re-interleave 16 RGBA pixels with R and B
+/// swapped (physical v0-v3), `tbl` reverses 16 bytes with a table from the pool, and `fmov`
+/// loads an FP immediate.
+#[test]
+fn register_lists_tables_and_fp_immediates() {
+    use peach::core::isa::aarch64::{FpImm, reg};
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr], Some(Type::F64));
+    let mut f = Function::new("lists", sig, Target::aarch64_neon());
+    let (pixels, bytes) = (f.param(0), f.param(1));
+    f.ins("ld4", (reg::V0.b16(), [pixels]));
+    let t = f.v();
+    f.ins("mov", (t.b16(), reg::V0.b16()));
+    f.ins("mov", (reg::V0.b16(), reg::V2.b16()));
+    f.ins("mov", (reg::V2.b16(), t.b16()));
+    f.ins("st4", (reg::V0.b16(), [pixels]));
+    let (table, data, out) = (f.v(), f.v(), f.v());
+    f.ins("ldr", (table.q(), Constant::u8x16([15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0])));
+    f.ins("ldr", (data.q(), [bytes]));
+    f.ins("tbl", (out.b16(), data.b16(), table.b16()));
+    f.ins("str", (out.q(), [bytes]));
+    let r = f.v();
+    f.ins("fmov", (r.d(), FpImm(-2.5)));
+    f.ret(r);
+    let code = f.compile(Abi::Aapcs64).unwrap();
+    assert!(code.listing().contains("ld4 {v0.16b, v1.16b, v2.16b, v3.16b}, [x0]"), "{}", code.listing());
+    let pixels: Vec<u8> = (0..64).map(|i| (i * 3 + 1) as u8).collect();
+    let bytes: Vec<u8> = (100..116).collect();
+    let mut data = pixels.clone();
+    data.extend(&bytes);
+    let Some(out) = run(&code, &data, &[Arg::Ptr(0, 0), Arg::Ptr(1, 64)]) else { return };
+    let mut want = pixels.clone();
+    for px in want.chunks_mut(4) {
+        px.swap(0, 2);
+    }
+    let reversed: Vec<u8> = bytes.iter().rev().copied().collect();
+    assert_eq!(&out.data[..64], &want[..]);
+    assert_eq!(&out.data[64..80], &reversed[..]);
+    assert_eq!(f64::from_bits(out.d0), -2.5);
 }

@@ -82,6 +82,22 @@ pub enum A64 {
     MemIndex(u8, u8, u8),
     /// `{v{n}.arrangement}`.
     List1(u8, Arrangement),
+    /// `count` consecutive registers from `v{n}` (wrapping after v31).
+    List(u8, u8, Arrangement),
+    /// A floating-point immediate, as its f64 bits.
+    FpImm(u64),
+}
+
+/// The 8-bit FMOV encoding of `value`: `(-1)^a * (1 + efgh/16) * 2^e` with `e` from -3 to 4.
+fn fp_imm8(value: f64) -> Option<u32> {
+    (0u32..256).find(|&imm| fp_of_imm8(imm) == value && value.is_sign_negative() == (imm >> 7 == 1))
+}
+
+/// The value of an 8-bit FMOV encoding.
+fn fp_of_imm8(imm: u32) -> f64 {
+    let sign = if imm >> 7 & 1 == 1 { -1.0 } else { 1.0 };
+    let exp = ((imm >> 4 & 7) ^ 4) as i32 - 3;
+    sign * (1.0 + (imm & 15) as f64 / 16.0) * 2f64.powi(exp)
 }
 
 /// The condition codes, by number.
@@ -136,6 +152,8 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::Cond, A64::Cond(_)) | (Kind::Prfop, A64::Prfop(_)) | (Kind::MemIndex, A64::MemIndex(..)) => 0,
         (Kind::MemBase, A64::Mem(_, 0)) => 0,
         (Kind::List1(a), A64::List1(n, b)) if a == b => n as u32,
+        (Kind::List(c, a), A64::List(n, d, b)) if a == b && c == d => n as u32,
+        (Kind::FpImm, A64::FpImm(_)) => 0,
         _ => return None,
     })
 }
@@ -287,6 +305,25 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
                 return Err(out_of_range(&format!("this post-index must advance by {step} bytes, not {by}")));
             }
             *word |= (base as u32 & 31) << 5;
+        }
+        Field::FpImm8 | Field::FpImm8Split => {
+            let A64::FpImm(bits) = *op else { return Err(Error::internal("FP immediate field without one")) };
+            let v = f64::from_bits(bits);
+            let Some(imm) = fp_imm8(v) else {
+                let mut values: Vec<f64> = (0..256).map(fp_of_imm8).collect();
+                values.sort_by(f64::total_cmp);
+                let below = values.iter().rev().find(|x| **x < v);
+                let above = values.iter().find(|x| **x > v);
+                let near: Vec<String> = below.into_iter().chain(above).map(|x| format!("{x:?}")).collect();
+                return Err(out_of_range(&format!(
+                    "{v:?} is not an FMOV immediate (\u{b1}(1 + n/16) \u{d7} 2^e, e from -3 to 4); nearest: {}",
+                    near.join(" or ")
+                )));
+            };
+            *word |= match field {
+                Field::FpImm8 => imm << 13,
+                _ => (imm >> 5) << 16 | (imm & 31) << 5,
+            };
         }
         Field::Base => {
             let A64::Mem(base, _) = *op else { return Err(Error::internal("base field without memory")) };
@@ -450,6 +487,11 @@ impl std::fmt::Display for A64 {
                 scale.trailing_zeros()
             ),
             A64::List1(n, a) => write!(f, "{{v{n}.{a}}}"),
+            A64::List(n, count, a) => {
+                let regs: Vec<String> = (0..count).map(|k| format!("v{}.{a}", (n + k) % 32)).collect();
+                write!(f, "{{{}}}", regs.join(", "))
+            }
+            A64::FpImm(bits) => write!(f, "#{:?}", f64::from_bits(bits)),
             A64::Elem(n, size, index) => {
                 let t = match size {
                     1 => "b",

@@ -27,7 +27,7 @@ mod table;
 mod target;
 
 pub use encode::{A64, Arrangement, bitmask, encode, encode_row};
-pub use pseudo::{A64Pseudo, Cond, Prefetch};
+pub use pseudo::{A64Pseudo, Cond, FpImm, Prefetch};
 pub use regs::{A64Builder, A64Reg, GP, VEC, reg, reg_by_name};
 pub use table::{Field, Kind, Row, rows};
 
@@ -112,6 +112,15 @@ impl Isa for Aarch64 {
         for (i, op) in ops.iter().enumerate() {
             match op {
                 Operand::Reg(_) if zeroing && i > 0 => {}
+                // The registers after the first of a list (physical, consecutive).
+                Operand::Reg(r) if matches!(row.kinds().get(i), Some(Kind::List(..))) => {
+                    let Some(Kind::List(count, _)) = row.kinds().get(i).copied() else { continue };
+                    let role = if i == 0 && first == First::Def { Role::Def } else { Role::Use };
+                    let n = regs::parts(*r).map_or(0, |(_, _, n)| n);
+                    for k in 0..count {
+                        visit(regs::phys(VEC, regs::VIEW_Q, (n + k) % 32), role, 0);
+                    }
+                }
                 Operand::Reg(r) | Operand::Lane(crate::ir::Lane { reg: r, .. }) => {
                     let role = match (i, first) {
                         (0, First::Def) => Role::Def,

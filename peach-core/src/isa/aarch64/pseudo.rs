@@ -80,6 +80,27 @@ impl From<Cond> for Operand {
     }
 }
 
+/// A floating-point immediate for `fmov` (values `±(1 + n/16) × 2^e`, `e` from -3 to 4).
+///
+/// ```
+/// use peach_core::prelude::*;
+/// use peach_core::isa::aarch64::FpImm;
+/// let mut f = Function::new("two", Signature::new(&[], Some(Type::F64)), Target::aarch64_neon());
+/// let v = f.v();
+/// f.ins("fmov", (v.d(), FpImm(2.0)));
+/// f.ret(v);
+/// assert!(f.compile(Abi::Aapcs64)?.listing().contains("fmov d0, #2.0"));
+/// # Ok::<(), peach_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FpImm(pub f64);
+
+impl From<FpImm> for Operand {
+    fn from(v: FpImm) -> Operand {
+        Operand::Imm(v.0.to_bits() as i64)
+    }
+}
+
 /// A prefetch operation for `prfm`: what (load, instruction, store), where (L1, L2, L3) and how
 /// (keep or stream).
 ///

@@ -82,6 +82,8 @@ fn fits(row: &Row, kind: Kind, op: &Operand) -> bool {
         (Kind::Cond, Operand::Imm(v)) => (0..16).contains(v),
         (Kind::Prfop, Operand::Imm(v)) => (0..32).contains(v),
         (Kind::List1(a), Operand::Reg(r)) => reg_fits(Kind::V(a), *r),
+        (Kind::List(_, a), Operand::Reg(r)) => !r.is_virtual() && reg_fits(Kind::V(a), *r),
+        (Kind::FpImm, Operand::Imm(_)) => true,
         (_, Operand::Reg(r)) => reg_fits(kind, *r),
         (Kind::Elem(size), Operand::Lane(l)) => {
             class_view(l.reg).is_some_and(|(c, v)| c == VEC && elem_size(v) == Some(size))
@@ -107,6 +109,8 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::Cond, Operand::Imm(v)) => A64::Cond(*v as u8 & 15),
         (Kind::Prfop, Operand::Imm(v)) => A64::Prfop(*v as u8 & 31),
         (Kind::List1(a), Operand::Reg(r)) => A64::List1(number(*r), a),
+        (Kind::List(c, a), Operand::Reg(r)) => A64::List(number(*r), c, a),
+        (Kind::FpImm, Operand::Imm(v)) => A64::FpImm(*v as u64),
         (Kind::MemIndex, Operand::Mem(m)) => {
             A64::MemIndex(m.base.map_or(31, &number), m.index.map_or(31, &number), m.scale)
         }
@@ -175,6 +179,8 @@ fn kind_name(k: &Kind) -> String {
         Kind::MemIndex => "[x, x{, lsl #n}]".into(),
         Kind::MemBase => "[x]".into(),
         Kind::List1(a) => format!("{{v.{a}}}"),
+        Kind::List(c, a) => format!("{{{c} consecutive physical v.{a}}}"),
+        Kind::FpImm => "#fp (FpImm)".into(),
     }
 }
 

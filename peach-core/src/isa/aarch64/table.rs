@@ -56,6 +56,11 @@ pub enum Kind {
     MemBase,
     /// A list of one vector register (`{v1.4s}`).
     List1(Arrangement),
+    /// A list of this many consecutive vector registers (`{v4.4s-v7.4s}`), named by its first:
+    /// physical registers, since the allocator does not hand out consecutive groups.
+    List(u8, Arrangement),
+    /// A floating-point value with an 8-bit encoding (`#1.0`, `#-0.125`), as its f64 bits.
+    FpImm,
 }
 
 /// How an operand's value is placed in the instruction word.
@@ -110,6 +115,10 @@ pub enum Field {
     /// The post-index of a structure load or store: base at 5; the step must be this many
     /// bytes (what one access transfers).
     PostStep(u8),
+    /// An 8-bit floating-point immediate (`abcdefgh`) at bit 13.
+    FpImm8,
+    /// An 8-bit floating-point immediate split as `abc` at 16 and `defgh` at 5 (vector FMOV).
+    FpImm8Split,
 }
 
 /// One form.
@@ -363,6 +372,27 @@ fn memory(t: &mut Table) {
     }
     t.row("prfm", &[Kind::Prfop, M], &[Unsigned(0, 5, 1), Field::Mem(8)], 0xf980_0000);
     t.row("prfm", &[Kind::Prfop, Kind::MemIndex], &[Unsigned(0, 5, 1), Field::RegOffset(8)], 0xf8a0_6800);
+    // Multiple-structure loads and stores of two to four consecutive registers: LD1/ST1 of
+    // several registers, and the interleaving LD2-LD4/ST2-ST4.
+    for a in [B8, B16, H4, H8, S2, S4, D2] {
+        let bits = (int_bits(a) & 1 << 30) | (int_bits(a) >> 22 & 3) << 10;
+        let bytes = if int_bits(a) & 1 << 30 != 0 { 16 } else { 8 };
+        for (n, one, inter) in [(2u8, 0xa000, 0x8000), (3, 0x6000, 0x4000), (4, 0x2000, 0x0000)] {
+            let list = Kind::List(n, a);
+            for (name, op, base) in [("ld1", one, 0x0c40_0000), ("st1", one, 0x0c00_0000)].into_iter().chain([
+                (["ld2", "ld3", "ld4"][n as usize - 2], inter, 0x0c40_0000),
+                (["st2", "st3", "st4"][n as usize - 2], inter, 0x0c00_0000),
+            ]) {
+                t.row(name, &[list, Kind::MemBase], &[Reg(0), Field::Base], base | op | bits);
+                t.row(
+                    name,
+                    &[list, MemPost],
+                    &[Reg(0), Field::PostStep(n * bytes)],
+                    base | 0x80_0000 | 0x1f_0000 | op | bits,
+                );
+            }
+        }
+    }
     // Single-register structure loads and stores.
     for a in [B8, B16, H4, H8, S2, S4, D1, D2] {
         let bits = (int_bits(a) & 1 << 30) | (int_bits(a) >> 22 & 3) << 10;
@@ -446,6 +476,8 @@ fn scalar_fp(t: &mut Table) {
     }
     t.row("fcsel", &[S, S, S, Kind::Cond], &[Reg(0), Reg(5), Reg(16), Field::Cond(12)], 0x1e20_0c00);
     t.row("fcsel", &[D, D, D, Kind::Cond], &[Reg(0), Reg(5), Reg(16), Field::Cond(12)], 0x1e60_0c00);
+    t.row("fmov", &[S, Kind::FpImm], &[Reg(0), Field::FpImm8], 0x1e20_1000);
+    t.row("fmov", &[D, Kind::FpImm], &[Reg(0), Field::FpImm8], 0x1e60_1000);
     for (name, s) in [("fabs", 0x1e20_c000), ("fneg", 0x1e21_4000), ("fsqrt", 0x1e21_c000), ("fmov", 0x1e20_4000)] {
         t.row(name, &[S, S], &R2, s);
         t.row(name, &[D, D], &R2, s | 1 << 22);
@@ -580,6 +612,18 @@ fn vector(t: &mut Table) {
         );
     }
     lanes(t);
+    for (a, base) in [(S2, 0x0f00_f400), (S4, 0x4f00_f400), (D2, 0x6f00_f400)] {
+        t.row("fmov", &[V(a), Kind::FpImm], &[Reg(0), Field::FpImm8Split], base);
+    }
+    // Table lookups: one table register (any), or two to four consecutive (physical) ones.
+    for (a, q) in [(B8, 0), (B16, 1 << 30)] {
+        for (name, base) in [("tbl", 0x0e00_0000), ("tbx", 0x0e00_1000)] {
+            t.row(name, &[V(a), Kind::List1(B16), V(a)], &R3, base | q);
+            for n in 2..=4u32 {
+                t.row(name, &[V(a), Kind::List(n as u8, B16), V(a)], &R3, base | q | (n - 1) << 13);
+            }
+        }
+    }
     t.row("addv", &[Kind::B, V(B16)], &R2, 0x4e31_b800);
     t.row("addv", &[H, V(H8)], &R2, 0x4e71_b800);
     t.row("addv", &[S, V(S4)], &R2, 0x4eb1_b800);
@@ -632,8 +676,8 @@ pub enum First {
 pub fn first_role(row: &Row) -> First {
     match row.name {
         "fmla" | "fmls" | "mla" | "mls" | "movk" | "sdot" | "udot" | "bsl" | "bit" | "bif" | "ins" => First::UseDef,
-        "str" | "strb" | "strh" | "stp" | "st1" | "cmp" | "cmn" | "tst" | "fcmp" | "ccmp" | "ccmn" | "cbz" | "cbnz"
-        | "tbz" | "tbnz" | "br" | "blr" | "ret" | "prfm" => First::Use,
+        "str" | "strb" | "strh" | "stp" | "st1" | "st2" | "st3" | "st4" | "cmp" | "cmn" | "tst" | "fcmp" | "ccmp"
+        | "ccmn" | "cbz" | "cbnz" | "tbz" | "tbnz" | "br" | "blr" | "ret" | "prfm" => First::Use,
         "ldp" => First::Def,
         _ if row.name.starts_with("b") && row.kinds() == [Label] => First::Use,
         _ => First::Def,

@@ -40,6 +40,8 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::Prfop => A64::Prfop([0, 21, 5][variant]),
                 Kind::MemBase => A64::Mem(base, 0),
                 Kind::List1(a) => A64::List1(n, a),
+                Kind::List(c, a) => A64::List(n, c, a),
+                Kind::FpImm => A64::FpImm([1.0f64, 31.0, -0.125][variant].to_bits()),
                 Kind::MemIndex => {
                     let Field::RegOffset(size) = *field else { panic!("an index without its field") };
                     A64::MemIndex(base, [7, 0, 25][variant], [1, size, size][variant])
