@@ -146,7 +146,23 @@ fn value_read_before_written() {
     let mut f = function(Target::x86_64_v3());
     let p = f.param(0);
     let t = f.gp64();
+    let line = line!() + 1;
     f.ins("add", (p, t));
+    f.ret(p);
+    let e = error_of(f);
+    assert_eq!(e.kind(), ErrorKind::UndefinedValue);
+    assert!(e.to_string().contains(&format!("bad_input.rs:{line}")), "{e}");
+    // The same in a loop, where liveness flows between blocks, and when the value is written
+    // only after the loop.
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    let t = f.gp64();
+    let top = f.label();
+    f.bind(top);
+    f.ins("add", (p, t));
+    f.ins("sub", (p, 1));
+    f.ins("jnz", top);
+    f.ins("mov", (t, 0));
     f.ret(p);
     assert_eq!(error_of(f).kind(), ErrorKind::UndefinedValue);
 }

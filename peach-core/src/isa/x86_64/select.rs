@@ -252,11 +252,14 @@ pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -
         return select_or_shorthand(f.target(), mnemonic, ops).map(|(c, _)| c);
     }
     // The spelling as written: `VADDPS` and `vaddps` get an entry each, which is cheaper than
-    // folding the case on every lookup.
-    let mut name = [0u8; 16];
-    name[..bytes.len()].copy_from_slice(bytes);
-    let word = |i: usize| u64::from_le_bytes(name[i..i + 8].try_into().unwrap_or_default());
-    let mut key = [word(0), word(8), 0, 0, 0, 0];
+    // folding the case on every lookup. Whole words are loaded directly; a copy into a buffer
+    // first would stall the loads behind the copy's byte stores.
+    let word = |b: &[u8]| match <[u8; 8]>::try_from(b) {
+        Ok(w) => u64::from_le_bytes(w),
+        Err(_) => b.iter().rev().fold(0u64, |a, &x| a << 8 | x as u64),
+    };
+    let (lo, hi) = bytes.split_at(bytes.len().min(8));
+    let mut key = [word(lo), word(hi), 0, 0, 0, 0];
     for (i, op) in ops.iter().enumerate() {
         key[2 + i / 2] |= op_key(op) << (32 * (i % 2));
     }

@@ -63,8 +63,9 @@ fn ones(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
-pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
-    let nv = input.num_vregs();
+/// Live-in and live-out sets of every block, by iterating the dataflow equations to a fixed
+/// point; a value live into the entry block is read before it is written.
+fn dataflow(input: &AllocInput, nv: usize) -> Result<(Bits, Bits)> {
     let nvars = nv + 64;
     let nb = input.blocks.len();
     let mut uses = Bits::new(nb, nvars);
@@ -112,6 +113,16 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
     {
         return Err(undefined(input, v as u32));
     }
+    Ok((live_in, live_out))
+}
+
+pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
+    let nv = input.num_vregs();
+    // Straight-line code (one block, no way back) needs no dataflow: nothing is live across
+    // blocks, and a value read before it is written shows as a range that starts at a read.
+    let straight = input.blocks.len() == 1 && input.blocks[0].succs.iter().all(|s| *s == u32::MAX);
+    let (live_in, live_out) =
+        if straight { (Bits::new(1, nv + 64), Bits::new(1, nv + 64)) } else { dataflow(input, nv)? };
 
     let mut vreg = vec![(u32::MAX, 0u32); nv];
     let widen = |r: &mut (u32, u32), s: u32, e: u32| {
@@ -179,6 +190,9 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
             }
         }
         *segs = merged;
+    }
+    if straight && let Some(v) = vreg.iter().position(|r| r.0 != u32::MAX && r.0 % 2 == 0) {
+        return Err(undefined(input, v as u32));
     }
     Ok(Liveness { vreg, unit })
 }
