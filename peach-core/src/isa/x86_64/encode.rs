@@ -95,6 +95,19 @@ impl Regs<'_> {
         }
     }
 
+    /// The hardware number of `r` for the direct VEX encoder (see [`super::vex::phys_number`]):
+    /// for a virtual register, straight from its unit.
+    fn number(&self, r: Reg, mem: bool) -> Option<u8> {
+        let Some(v) = r.vreg() else { return super::vex::phys_number(r, mem) };
+        let unit = *self.units.get(v as usize)?;
+        let vec = regs::VEC_UNITS..regs::VEC_UNITS + 16;
+        match r.class() {
+            GP if unit < regs::VEC_UNITS && (mem || r.view() >= regs::VIEW_32) => Some(unit - regs::GP_UNITS),
+            regs::VEC if !mem && r.view() <= regs::VIEW_YMM && vec.contains(&unit) => Some(unit - regs::VEC_UNITS),
+            _ => None,
+        }
+    }
+
     fn mem(&self, m: &Mem) -> Result<Mem> {
         let map = |r: Option<Reg>| -> Result<Option<Reg>> {
             match r {
@@ -300,7 +313,27 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
                 }
                 let code = Code::try_from(code as usize).map_err(internal)?;
                 let primary = forms.form(code).ok_or_else(|| internal("unknown form"))?;
-                regs.operands(body.ops(inst), &mut ops)?;
+                let ir_ops = body.ops(inst);
+                // The common case, straight from the allocation: a VEX form that is final
+                // whatever the registers (no alternatives, or memory decides), with plain
+                // operands in registers 0-15 (the number closure refuses anything else).
+                if let Some(vex) = &primary.vex
+                    && (primary.alternatives.is_empty()
+                        || (primary.mem_decides && ir_ops.iter().any(|o| matches!(o, Operand::Mem(_)))))
+                    && asm.push_encoded(|out| vex.encode(ir_ops, |r, mem| regs.number(r, mem), out))
+                {
+                    extensions.union_with(&primary.features);
+                    if cfg!(debug_assertions) {
+                        regs.operands(ir_ops, &mut ops)?;
+                        let form = final_form(forms, primary, &ops, body, &mut encoder)?;
+                        if form.code != primary.code {
+                            return Err(internal(format!("{:?} chosen early, {:?} late", primary.code, form.code)));
+                        }
+                        cross_check(form, &ops, &mut asm)?;
+                    }
+                    continue;
+                }
+                regs.operands(ir_ops, &mut ops)?;
                 for op in &mut ops {
                     if let Operand::Mem(m) = op {
                         if m.base == Some(regs::ARG_AREA) {
@@ -316,7 +349,7 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
                 extensions.union_with(&form.features);
                 let constant = constant_read(&ops);
                 if let (Some(vex), None) = (&form.vex, constant)
-                    && asm.push_encoded(|out| vex.encode(&ops, out))
+                    && asm.push_encoded(|out| vex.encode(&ops, super::vex::phys_number, out))
                 {
                     if cfg!(debug_assertions) {
                         cross_check(form, &ops, &mut asm)?;

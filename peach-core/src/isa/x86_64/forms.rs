@@ -156,6 +156,16 @@ pub(crate) struct Form {
     pub alternatives: Vec<Code>,
     /// How to encode it without iced, for VEX forms with plain operands.
     pub vex: Option<super::vex::VexPlan>,
+    /// With a memory operand, this form is the only one of its alternatives that can take it
+    /// (`VMOVUPS ymm, m256` versus the store form): the choice needs no allocated registers.
+    pub mem_decides: bool,
+}
+
+impl Slot {
+    /// Whether memory can stand here.
+    pub(crate) fn takes_mem(&self) -> bool {
+        matches!(self, Slot::Mem | Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true })
+    }
 }
 
 /// All forms, indexed by `Code`, plus the forms of each mnemonic and the mnemonic names.
@@ -410,9 +420,17 @@ fn build() -> Forms {
                         (Some(f), Some(g)) if interchangeable(f, g))
                 })
                 .collect();
+            let mem_decides = by_code[c as usize].as_ref().is_some_and(|f| {
+                alternatives.iter().filter(|t| **t != c).all(|t| {
+                    by_code[*t as usize]
+                        .as_ref()
+                        .is_none_or(|g| !f.slots.iter().zip(&g.slots).any(|(a, b)| a.takes_mem() && b.takes_mem()))
+                })
+            });
             if let Some(f) = by_code[c as usize].as_mut() {
                 f.evex_twin = twin;
                 f.alternatives = if alternatives.len() > 1 { alternatives } else { Vec::new() };
+                f.mem_decides = mem_decides;
             }
         }
     }
@@ -579,5 +597,6 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
         evex_twin: None,
         alternatives: Vec::new(),
         vex: super::vex::VexPlan::new(op),
+        mem_decides: false,
     })
 }

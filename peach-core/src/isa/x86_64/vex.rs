@@ -85,9 +85,11 @@ impl VexPlan {
         })
     }
 
-    /// Appends the encoding of the form with `ops` (physical registers) to `out`, or returns
-    /// `false` and leaves `out` as it was if an operand is out of this encoder's reach.
-    pub(crate) fn encode(&self, ops: &[Operand], out: &mut Vec<u8>) -> bool {
+    /// Appends the encoding of the form with `ops` to `out`, or returns `false` and leaves `out`
+    /// as it was if an operand is out of this encoder's reach. `number` gives a register's
+    /// hardware number (0-15), `None` for what this encoder cannot name; with `true` it is
+    /// asked about a memory operand's base or index, which must be 64-bit.
+    pub(crate) fn encode(&self, ops: &[Operand], number: impl Fn(Reg, bool) -> Option<u8>, out: &mut Vec<u8>) -> bool {
         if ops.len() != self.count as usize {
             return false;
         }
@@ -95,19 +97,19 @@ impl VexPlan {
         let mut rm = Rm::Reg(0);
         for (place, op) in self.places.iter().zip(ops) {
             match (place, op) {
-                (Place::Reg, Operand::Reg(r)) => match number(*r) {
+                (Place::Reg, Operand::Reg(r)) => match number(*r, false) {
                     Some(n) => reg = n,
                     None => return false,
                 },
-                (Place::Vvvv, Operand::Reg(r)) => match number(*r) {
+                (Place::Vvvv, Operand::Reg(r)) => match number(*r, false) {
                     Some(n) => vvvv = n,
                     None => return false,
                 },
-                (Place::Rm, Operand::Reg(r)) => match number(*r) {
+                (Place::Rm, Operand::Reg(r)) => match number(*r, false) {
                     Some(n) => rm = Rm::Reg(n),
                     None => return false,
                 },
-                (Place::Rm, Operand::Mem(m)) => match memory(m) {
+                (Place::Rm, Operand::Mem(m)) => match memory(m, &number) {
                     Some(m) => rm = m,
                     None => return false,
                 },
@@ -160,23 +162,24 @@ enum Rm {
     Mem { base: u8, index: Option<u8>, scale: u8, disp: i32 },
 }
 
-/// The number of a register this encoder can name: general-purpose and vector registers 0-15.
-fn number(r: Reg) -> Option<u8> {
+/// The number of a physical register this encoder can name: general-purpose registers of 32
+/// or 64 bits and vector registers 0-15; with `mem`, 64-bit general-purpose registers only.
+pub(crate) fn phys_number(r: Reg, mem: bool) -> Option<u8> {
     let x = iced(r)?;
     let n = x.number();
-    (n < 16 && (x.is_gpr32() || x.is_gpr64() || x.is_xmm() || x.is_ymm())).then_some(n as u8)
+    let ok = if mem { x.is_gpr64() } else { x.is_gpr32() || x.is_gpr64() || x.is_xmm() || x.is_ymm() };
+    (n < 16 && ok).then_some(n as u8)
 }
 
 /// `[base + index*scale + disp]` with a 64-bit base (no RIP-relative or absolute forms, no
 /// broadcast, no `rsp` index).
-fn memory(m: &Mem) -> Option<Rm> {
+fn memory(m: &Mem, number: &impl Fn(Reg, bool) -> Option<u8>) -> Option<Rm> {
     if m.broadcast {
         return None;
     }
-    let gpr64 = |r: Reg| iced(r).filter(|x| x.is_gpr64()).map(|x| x.number() as u8);
-    let base = gpr64(m.base?)?;
+    let base = number(m.base?, true)?;
     let index = match m.index {
-        Some(i) => Some(gpr64(i).filter(|n| *n != 4)?),
+        Some(i) => Some(number(i, true).filter(|n| *n != 4)?),
         None => None,
     };
     let scale = match m.scale {
