@@ -209,6 +209,8 @@ pub struct Function {
     pub(crate) vregs: Vec<VRegInfo>,
     pub(crate) locs: Locations,
     params: Vec<Param>,
+    /// Which of the first 64 virtual registers (the parameters among them) the code names.
+    params_used: u64,
     labels: Vec<Option<u32>>,
     errors: Vec<Error>,
     scratch: Vec<Operand>,
@@ -290,6 +292,7 @@ impl Function {
             vregs,
             locs: Locations::default(),
             params: Vec::new(),
+            params_used: 0,
             labels: Vec::new(),
             errors: Vec::new(),
             scratch: Vec::new(),
@@ -688,16 +691,41 @@ impl Function {
     }
 
     fn note_views(&mut self, o: &Operand) {
-        let r = match o {
-            Operand::Reg(r) => *r,
-            Operand::Masked(m) => m.reg,
+        let (r, other) = match o {
+            Operand::Reg(r) => (*r, None),
+            Operand::Masked(m) => (m.reg, Some(m.mask)),
+            Operand::Lane(l) => (l.reg, None),
+            Operand::Mem(m) => {
+                for r in [m.base, m.index].into_iter().flatten() {
+                    self.note_param(r);
+                }
+                return;
+            }
             _ => return,
         };
+        self.note_param(r);
+        if let Some(k) = other {
+            self.note_param(k);
+        }
         if let Some(i) = r.vreg()
             && let Some(info) = self.vregs.get_mut(i as usize)
         {
             info.max_view = info.max_view.max(r.view());
         }
+    }
+
+    /// Parameters are the first virtual registers: remember which ones the code names.
+    fn note_param(&mut self, r: Reg) {
+        if let Some(i) = r.vreg()
+            && i < 64
+        {
+            self.params_used |= 1 << i;
+        }
+    }
+
+    /// Whether the code names parameter `i` (parameters from the 64th on count as named).
+    pub(crate) fn param_used(&self, i: usize) -> bool {
+        i >= 64 || self.params_used & 1 << i != 0
     }
 
     /// Runs the whole pipeline for `abi` and returns the finished machine code.

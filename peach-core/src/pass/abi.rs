@@ -15,24 +15,10 @@ use crate::isa::Isa;
 /// Builds the body: parameter moves first, then the user's code with returns expanded.
 pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv, insts: Vec<Inst>) -> Result<Body<'f>> {
     let mut body = Body::new(f, insts);
-    let mut used = vec![false; f.vregs.len()];
-    for op in &f.operands {
-        let regs = match op {
-            Operand::Reg(r) => [Some(*r), None],
-            Operand::Masked(m) => [Some(m.reg), Some(m.mask)],
-            Operand::Lane(l) => [Some(l.reg), None],
-            Operand::Mem(m) => [m.base, m.index],
-            _ => continue,
-        };
-        for i in regs.into_iter().flatten().filter_map(|r| r.vreg()) {
-            used[i as usize] = true;
-        }
-    }
     let entry = f.location();
     let locs = conv.param_locs(f.signature().params());
     for (p, loc) in f.params().iter().zip(locs) {
-        let index = p.reg.vreg().unwrap_or(0) as usize;
-        if !used.get(index).copied().unwrap_or(false) {
+        if !f.param_used(p.reg.vreg().unwrap_or(0) as usize) {
             continue;
         }
         let (op, ops) = match loc {

@@ -58,9 +58,8 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
         while ended != 0 {
             let u = ended.trailing_zeros() as usize;
             ended &= ended - 1;
-            if busy_until[u] <= s {
-                busy &= !(1 << u);
-            }
+            // Branch-free: whether a unit's value has ended is a coin toss for the predictor.
+            busy &= !(((busy_until[u] <= s) as u64) << u);
         }
         let mut free = |u: u8| -> bool {
             let u = u as usize;
