@@ -230,10 +230,12 @@ pub struct Function {
 
 /// The big buffers of functions dropped on this thread, for the next `Function::new`: building
 /// kernel after kernel (a JIT tuning its parameters) then reuses warm memory instead of faulting
-/// in fresh pages. Buffers above `Recycled::KEEP` bytes are let go.
+/// in fresh pages. Buffers above `Recycled::KEEP` bytes are let go. The form-selection memo goes
+/// along, for a function with the same target (its choices depend on nothing else).
 struct Recycled;
 
-type Buffers = (Vec<Inst>, Vec<Operand>, Vec<VRegInfo>);
+type Memo = crate::fx::FxHashMap<crate::fx::MemoKey, u32>;
+type Buffers = (Vec<Inst>, Vec<Operand>, Vec<VRegInfo>, Option<(Target, Memo)>);
 
 thread_local! {
     static RECYCLED: std::cell::Cell<Option<Buffers>> = const { std::cell::Cell::new(None) };
@@ -247,9 +249,11 @@ impl Recycled {
     }
 
     fn give(mut b: Buffers) {
+        let memo = b.3.as_ref().map_or(0, |(_, m)| m.len() * 64);
         let bytes = b.0.capacity() * size_of::<Inst>()
             + b.1.capacity() * size_of::<Operand>()
-            + b.2.capacity() * size_of::<VRegInfo>();
+            + b.2.capacity() * size_of::<VRegInfo>()
+            + memo;
         if bytes <= Self::KEEP {
             b.0.clear();
             b.1.clear();
@@ -261,7 +265,13 @@ impl Recycled {
 
 impl Drop for Function {
     fn drop(&mut self) {
-        let b = (std::mem::take(&mut self.insts), std::mem::take(&mut self.operands), std::mem::take(&mut self.vregs));
+        let memo = Some((self.target.clone(), std::mem::take(&mut self.memo)));
+        let b = (
+            std::mem::take(&mut self.insts),
+            std::mem::take(&mut self.operands),
+            std::mem::take(&mut self.vregs),
+            memo,
+        );
         Recycled::give(b);
     }
 }
@@ -282,7 +292,8 @@ impl Function {
     /// Every parameter becomes a live-in virtual register ([`Function::param`]).
     #[track_caller]
     pub fn new(name: impl Into<String>, sig: Signature, target: Target) -> Self {
-        let (insts, operands, vregs) = Recycled::take();
+        let (insts, operands, vregs, memo) = Recycled::take();
+        let memo = memo.filter(|(t, _)| t.arch() == target.arch() && t.extensions() == target.extensions());
         let mut f = Function {
             name: name.into(),
             sig,
@@ -297,7 +308,7 @@ impl Function {
             errors: Vec::new(),
             scratch: Vec::new(),
             loc: Src::Rust(Location::caller()),
-            memo: Default::default(),
+            memo: memo.map(|(_, m)| m).unwrap_or_default(),
             consts: Vec::new(),
             recording: Vec::new(),
             locals_size: 0,
