@@ -59,7 +59,7 @@ pub fn build(
     if ret.is_none() && f.insts().last().is_none_or(|i| i.op != peach_core::ir::Op::Ret) {
         f.ret(None);
     }
-    f.compile(Abi::host())
+    f.compile(Abi::for_target(f.target()))
 }
 
 /// An instruction.

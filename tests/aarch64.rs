@@ -880,3 +880,15 @@ fn register_lists_tables_and_fp_immediates() {
     assert_eq!(&out.data[64..80], &reversed[..]);
     assert_eq!(f64::from_bits(out.d0), -2.5);
 }
+
+/// A kernel for another architecture can be built anywhere but not loaded: an error, not a
+/// crash.
+#[test]
+fn foreign_code_is_not_loaded() {
+    let code = peach::kernels::neon::dot_f32(Abi::Aapcs64).unwrap();
+    // SAFETY: the load is refused before anything could run.
+    let err = unsafe { Kernel::<unsafe extern "C" fn()>::load(&code) };
+    if cfg!(target_arch = "x86_64") {
+        assert!(err.is_err_and(|e| e.to_string().contains("Aarch64 code")));
+    }
+}

@@ -12,6 +12,7 @@ mod mem;
 use std::marker::PhantomData;
 
 pub use mem::ExecCode;
+use peach_core::target::Arch;
 use peach_core::{CodeObject, Error, ErrorKind};
 
 /// A loaded kernel: executable memory plus a function pointer of type `F` into it.
@@ -50,6 +51,13 @@ impl<F: Copy> Kernel<F> {
     pub unsafe fn load(code: &CodeObject) -> Result<Kernel<F>, Error> {
         if std::mem::size_of::<F>() != std::mem::size_of::<usize>() {
             return Err(Error::new(ErrorKind::Signature, "a kernel's type must be a function pointer"));
+        }
+        let host = if cfg!(target_arch = "aarch64") { Arch::Aarch64 } else { Arch::X86_64 };
+        if code.target().arch() != host {
+            return Err(Error::new(
+                ErrorKind::NotInTarget,
+                format!("`{}` is {:?} code and cannot run on this {host:?} machine", code.name(), code.target().arch()),
+            ));
         }
         let exec = ExecCode::new(code.bytes())?;
         let addr = exec.as_ptr() as usize + code.entry();

@@ -17,6 +17,25 @@ pub enum Abi {
 }
 
 impl Abi {
+    /// The convention to build `target`'s code with: the host's for the host's architecture,
+    /// else the architecture's usual one (System V, AAPCS64), for code that is shipped elsewhere
+    /// or run in an emulator.
+    ///
+    /// ```
+    /// use peach_core::{Abi, Target};
+    /// let native = cfg!(target_arch = "aarch64");
+    /// assert_eq!(Abi::for_target(&Target::aarch64_neon()), if native { Abi::host() } else { Abi::Aapcs64 });
+    /// ```
+    pub fn for_target(target: &crate::Target) -> Abi {
+        use crate::target::Arch;
+        let host = if cfg!(target_arch = "aarch64") { Arch::Aarch64 } else { Arch::X86_64 };
+        match target.arch() {
+            arch if arch == host => Abi::host(),
+            Arch::Aarch64 => Abi::Aapcs64,
+            _ => Abi::SysV,
+        }
+    }
+
     /// The ABI Rust's `extern "C"` uses on the machine running this code.
     ///
     /// ```
