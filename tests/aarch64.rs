@@ -935,3 +935,44 @@ fn instruction_streams_interleave() {
     let want = v[..4].iter().sum::<u64>().wrapping_add(v[4..].iter().fold(0, |x, y| x ^ y));
     assert_eq!(out.x0, want);
 }
+
+/// Stack locals: values spilled by hand to a local and read back, with stack-passed parameters
+/// and callee-saved pushes in the same frame.
+#[test]
+fn stack_locals() {
+    let mut types = vec![Type::I64; 8];
+    types.extend([Type::I64, Type::I64]);
+    let sig = Signature::new(&types, Some(Type::I64));
+    let mut f = Function::new("locals", sig, Target::aarch64_neon());
+    let slot = f.stack_local(48, 16);
+    let acc = f.x();
+    f.ins("movz", (acc, 0));
+    for i in 0..6 {
+        let p = f.param(i);
+        f.ins("str", (p, slot.at(8 * i as i32)));
+    }
+    let live: Vec<Reg> = (0..14).map(|_| f.x()).collect();
+    for (i, &r) in live.iter().enumerate() {
+        f.ins("movz", (r, 1 + i as i64));
+    }
+    for i in 0..6 {
+        let t = f.x();
+        f.ins("ldr", (t, slot.at(8 * i as i32)));
+        f.ins("add", (acc, acc, t));
+    }
+    for i in 6..10 {
+        let p = f.param(i);
+        f.ins("add", (acc, acc, p));
+    }
+    for &r in &live {
+        f.ins("add", (acc, acc, r));
+    }
+    f.ret(acc);
+    let code = f.compile(Abi::Aapcs64).unwrap();
+    assert!(code.listing().contains("sub sp, sp, #48"), "{}", code.listing());
+    let v: Vec<u64> = (0..10).map(|i| 1000 * (i + 1)).collect();
+    let mut args: Vec<Arg> = (0..8).map(|i| Arg::X(i, v[i])).collect();
+    args.extend([Arg::K(0, v[8]), Arg::K(1, v[9])]);
+    let Some(out) = run(&code, &[], &args) else { return };
+    assert_eq!(out.x0, v.iter().sum::<u64>() + (1..=14).sum::<u64>(), "{}", code.listing());
+}

@@ -93,11 +93,27 @@ fn text(name: &str, ops: &[A64], labels: &[Option<u32>]) -> String {
 
 /// Encodes the allocated body.
 pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -> Result<CodeObject> {
-    if frame.locals_size > 0 {
-        return Err(Error::new(ErrorKind::Signature, "stack locals are not supported on AArch64 yet"));
+    // Stack locals sit below the saved registers, at the stack pointer.
+    if frame.locals_align > 16 {
+        return Err(Error::new(ErrorKind::Signature, "AArch64 stack locals are aligned to at most 16 bytes"));
+    }
+    let locals = frame.locals_size.next_multiple_of(16) as i64;
+    if locals > 4095 {
+        return Err(Error::new(
+            ErrorKind::Signature,
+            format!("{locals} bytes of stack locals: AArch64 kernels have at most 4080"),
+        ));
     }
     let saves = Saves::new(frame);
-    let (push, pop) = (saves.push_words()?, saves.pop_words()?);
+    let (mut push, mut pop) = (saves.push_words()?, saves.pop_words()?);
+    if locals > 0 {
+        let adjust = |name: &str| -> Result<(String, u32)> {
+            let ops = [A64::Sp, A64::Sp, A64::Imm(locals)];
+            Ok((text(name, &ops, &[]), encode(name, &ops)?))
+        };
+        push.push(adjust("sub")?);
+        pop.insert(0, adjust("add")?);
+    }
     let ret_words = pop.len() as u32 + 1;
 
     let number = |r: Reg| -> u8 {
@@ -182,19 +198,17 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
                             (A64::Label(target as i64 - here), Some(l.0))
                         }
                         Operand::Mem(m) if m.base == Some(ARG_AREA) => {
-                            (A64::Mem(31, saves.bytes() + m.disp as i64), None)
+                            (A64::Mem(31, locals + saves.bytes() + m.disp as i64), None)
+                        }
+                        Operand::Mem(m) if m.base == Some(Reg::LOCALS) => {
+                            let mut local = *m;
+                            local.base = Some(super::reg::SP);
+                            (to_a64(*kind, &Operand::Mem(local), number), None)
                         }
                         Operand::Mem(m) if m.base == Some(Reg::CONSTANTS) => {
                             literal =
                                 Some(constant_load(row, body, m.disp as u32).map_err(|e| e.or_at(body.loc(inst)))?);
                             (A64::Label(pool.offset_of(m.disp as u32) as i64 - here), None)
-                        }
-                        Operand::Mem(m) if m.base == Some(Reg::LOCALS) => {
-                            return Err(Error::at(
-                                ErrorKind::InvalidMemory,
-                                "stack locals are not supported on AArch64 yet",
-                                body.loc(inst),
-                            ));
                         }
                         _ => (to_a64(*kind, op, number), None),
                     };
