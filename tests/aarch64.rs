@@ -957,7 +957,7 @@ fn stack_locals() {
     }
     for i in 0..6 {
         let t = f.x();
-        f.ins("ldr", (t, slot.at(8 * i as i32)));
+        f.ins("ldr", (t, slot.at(8 * i)));
         f.ins("add", (acc, acc, t));
     }
     for i in 6..10 {
