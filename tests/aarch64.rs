@@ -85,7 +85,15 @@ fn run_bytes(bytes: &[u8], listing: &str, data: &[u8], args: &[Arg]) -> Option<O
             Arg::K(n, v) => format!("k{n}={v}"),
         })
         .collect();
-    let out = Command::new("qemu-aarch64").arg(loader).arg(&code_path).arg(&data_path).args(&args).output().unwrap();
+    // `-cpu max`: every optional extension (dot product, FP16, I8MM, BF16) is there.
+    let out = Command::new("qemu-aarch64")
+        .args(["-cpu", "max"])
+        .arg(loader)
+        .arg(&code_path)
+        .arg(&data_path)
+        .args(&args)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -975,4 +983,74 @@ fn stack_locals() {
     args.extend([Arg::K(0, v[8]), Arg::K(1, v[9])]);
     let Some(out) = run(&code, &[], &args) else { return };
     assert_eq!(out.x0, v.iter().sum::<u64>() + (1..=14).sum::<u64>(), "{}", code.listing());
+}
+
+/// Optional extensions: `smmla` (I8MM), `sdot` (DOTPROD), `fmla` on halves (FP16) and `bfdot`
+/// (BF16) run under qemu's `max` CPU; a target without them refuses each.
+#[test]
+fn optional_extensions() {
+    let target = Target::aarch64("neoverse-v1").unwrap();
+    let sig = Signature::new(&[Type::Ptr], None);
+    let mut f = Function::new("ext", sig, target);
+    let p = f.param(0);
+    let (a, b, mm, dot, h, bf) = (f.v(), f.v(), f.v(), f.v(), f.v(), f.v());
+    f.ins("ldr", (a.q(), [p]));
+    f.ins("ldr", (b.q(), [p + 16]));
+    for r in [mm, dot, bf] {
+        f.ins("eor", (r.b16(), r.b16(), r.b16()));
+    }
+    f.ins("smmla", (mm.s4(), a.b16(), b.b16()));
+    f.ins("sdot", (dot.s4(), a.b16(), b.b16()));
+    f.ins("ldr", (h.q(), [p + 32]));
+    f.ins("fmla", (h.h8(), h.h8(), h.h8()));
+    let (x, y) = (f.v(), f.v());
+    f.ins("ldr", (x.q(), [p + 112]));
+    f.ins("ldr", (y.q(), [p + 128]));
+    f.ins("bfdot", (bf.s4(), x.h8(), y.h8()));
+    f.ins("str", (mm.q(), [p + 48]));
+    f.ins("str", (dot.q(), [p + 64]));
+    f.ins("str", (h.q(), [p + 80]));
+    f.ins("str", (bf.q(), [p + 96]));
+    f.ret(None);
+    let code = f.compile(Abi::Aapcs64).unwrap();
+    for ext in ["I8MM", "DOTPROD", "FP16", "BF16"] {
+        assert!(code.extension_names().contains(&ext), "{ext}: {:?}", code.extension_names());
+    }
+    for (name, ops) in [("smmla", "I8MM"), ("bfdot", "BF16")] {
+        let mut g = Function::new("old", Signature::default(), Target::aarch64("cortex-a76").unwrap());
+        let r = g.v();
+        if name == "smmla" {
+            g.ins(name, (r.s4(), r.b16(), r.b16()));
+        } else {
+            g.ins(name, (r.s4(), r.h8(), r.h8()));
+        }
+        assert!(g.compile(Abi::Aapcs64).unwrap_err().to_string().contains(ops));
+    }
+    let a: [i8; 16] = [1, -2, 3, -4, 5, -6, 7, -8, 9, 10, -11, 12, -13, 14, 15, -16];
+    let b: [i8; 16] = [3, 1, -4, 1, -5, 9, 2, -6, 5, 3, -5, 8, 9, -7, 9, 3];
+    let halves: [u16; 8] = [0x3c00, 0x4000, 0xbc00, 0x3800, 0x4200, 0x0000, 0xc000, 0x3400]; // 1 2 -1 0.5 3 0 -2 0.25
+    let mut data: Vec<u8> = a.iter().chain(&b).map(|x| *x as u8).collect();
+    data.extend(halves.iter().flat_map(|h| h.to_le_bytes()));
+    data.extend([0u8; 64]);
+    // bfloat16 1..8 and 1 1 2 2 0.5 0.5 -1 -1: every product and sum is exact.
+    let bx: [u16; 8] = [0x3f80, 0x4000, 0x4040, 0x4080, 0x40a0, 0x40c0, 0x40e0, 0x4100];
+    let by: [u16; 8] = [0x3f80, 0x3f80, 0x4000, 0x4000, 0x3f00, 0x3f00, 0xbf80, 0xbf80];
+    data.extend(bx.iter().chain(&by).flat_map(|h| h.to_le_bytes()));
+    let Some(out) = run(&code, &data, &[Arg::Ptr(0, 0)]) else { return };
+    let words = |at: usize| -> Vec<i32> {
+        out.data[at..at + 16].chunks(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect()
+    };
+    // smmla: a and b as 2x8 matrices, result[i][j] = sum_k a[i][k] * b[j][k].
+    let mm: Vec<i32> =
+        (0..4).map(|ij| (0..8).map(|k| a[8 * (ij / 2) + k] as i32 * b[8 * (ij % 2) + k] as i32).sum()).collect();
+    assert_eq!(words(48), mm);
+    let dot: Vec<i32> = (0..4).map(|i| (0..4).map(|k| a[4 * i + k] as i32 * b[4 * i + k] as i32).sum()).collect();
+    assert_eq!(words(64), dot);
+    // fmla h, h, h on halves: x + x * x.
+    let want_h: [u16; 8] = [0x4000, 0x4600, 0x0000, 0x3a00, 0x4a00, 0x0000, 0x4000, 0x3500]; // 2 6 0 0.75 12 0 2 0.3125
+    let got_h: Vec<u16> = out.data[80..96].chunks(2).map(|c| u16::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(got_h, want_h);
+    // bfdot: pairs of bfloat16 products summed into f32 lanes.
+    let bf: Vec<f32> = out.data[96..112].chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(bf, [3.0, 14.0, 5.5, -15.0]);
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::encode::{A64, encode, encode_row};
 use super::regs::{ARG_AREA, GP_UNITS, VEC, VEC_UNITS, parts};
 use super::select::{row_index, to_a64};
-use super::table::{Field, Kind, Row, needs_dotprod, rows};
-use super::target::{DOTPROD, NEON};
+use super::table::{Field, Kind, Row, feature, rows};
+use super::target::NEON;
 use crate::abi::CallConv;
 use crate::emit::{CodeObject, ConstPool, Listing, ListingLine};
 use crate::error::{Error, ErrorKind, Result};
@@ -220,8 +220,8 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
                 let word = encode_row(row, &a64)
                     .unwrap_or_else(|| Err(Error::internal("allocated operands do not fit their row")))
                     .map_err(|e| e.or_at(body.loc(inst)))?;
-                if needs_dotprod(row) {
-                    extensions.insert(DOTPROD);
+                if let Some(e) = feature(row) {
+                    extensions.insert(e);
                 }
                 put(&mut words, &mut pending, text(row.name, &a64, &names), word);
             }

@@ -9,8 +9,7 @@ use super::encode::{A64, encode_row};
 use super::regs::{
     GP, VEC, VIEW_B, VIEW_D, VIEW_H, VIEW_Q, VIEW_S, VIEW_SP, VIEW_W, VIEW_X, arrangement, class_view, elem_size, parts,
 };
-use super::table::{Kind, Row, needs_dotprod, rows};
-use super::target::DOTPROD;
+use super::table::{Kind, Row, feature, rows};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{Mem, Operand, Reg, Update};
 use crate::target::Target;
@@ -201,10 +200,16 @@ pub(crate) fn select(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result
         if let Some(Err(e)) = encode_row(row, &trial) {
             return Err(e);
         }
-        if needs_dotprod(row) && !target.extensions().contains(DOTPROD) {
+        if let Some(e) = feature(row)
+            && !target.extensions().contains(e)
+        {
             return Err(Error::new(
                 ErrorKind::NotInTarget,
-                format!("`{lower}` needs DOTPROD, which target `{}` does not have", target.name()),
+                format!(
+                    "`{lower}` needs {}, which target `{}` does not have",
+                    super::target::extension_name(e),
+                    target.name()
+                ),
             ));
         }
         return Ok(i);

@@ -632,6 +632,29 @@ fn vector(t: &mut Table) {
     t.row("fmaxnmv", &[S, V(S4)], &R2, 0x6e30_c800);
     t.row("faddp", &[S, V(S2)], &R2, 0x7e30_d800);
     t.row("faddp", &[D, V(D2)], &R2, 0x7e70_d800);
+    // Half-precision arithmetic (FP16).
+    for (name, base) in [
+        ("fadd", 0x0e40_1400),
+        ("fsub", 0x0ec0_1400),
+        ("fmul", 0x2e40_1c00),
+        ("fmla", 0x0e40_0c00),
+        ("fmax", 0x0e40_3400),
+        ("fmin", 0x0ec0_3400),
+    ] {
+        for (a, q) in [(H4, 0), (H8, 1 << 30)] {
+            t.row(name, &[V(a), V(a), V(a)], &R3, base | q);
+        }
+    }
+    // Int8 matrix multiplies (I8MM) and BFloat16 (BF16).
+    for (name, base) in
+        [("smmla", 0x4e80_a400), ("ummla", 0x6e80_a400), ("usmmla", 0x4e80_ac00), ("usdot", 0x4e80_9c00)]
+    {
+        t.row(name, &[V(S4), V(B16), V(B16)], &R3, base);
+    }
+    t.row("usdot", &[V(S2), V(B8), V(B8)], &R3, 0x0e80_9c00);
+    t.row("bfdot", &[V(S2), V(H4), V(H4)], &R3, 0x2e40_fc00);
+    t.row("bfdot", &[V(S4), V(H8), V(H8)], &R3, 0x6e40_fc00);
+    t.row("bfmmla", &[V(S4), V(H8), V(H8)], &R3, 0x6e40_ec00);
     for (name, base) in [("sdot", 0x0e80_9400), ("udot", 0x2e80_9400)] {
         t.row(name, &[V(S2), V(B8), V(B8)], &R3, base);
         t.row(name, &[V(S4), V(B16), V(B16)], &R3, base | 1 << 30);
@@ -675,7 +698,8 @@ pub enum First {
 /// The role of the first operand of `row`.
 pub fn first_role(row: &Row) -> First {
     match row.name {
-        "fmla" | "fmls" | "mla" | "mls" | "movk" | "sdot" | "udot" | "bsl" | "bit" | "bif" | "ins" => First::UseDef,
+        "fmla" | "fmls" | "mla" | "mls" | "movk" | "sdot" | "udot" | "bsl" | "bit" | "bif" | "ins" | "smmla"
+        | "ummla" | "usmmla" | "usdot" | "bfdot" | "bfmmla" => First::UseDef,
         "str" | "strb" | "strh" | "stp" | "st1" | "st2" | "st3" | "st4" | "cmp" | "cmn" | "tst" | "fcmp" | "ccmp"
         | "ccmn" | "cbz" | "cbnz" | "tbz" | "tbnz" | "br" | "blr" | "ret" | "prfm" => First::Use,
         "ldp" => First::Def,
@@ -689,7 +713,14 @@ pub fn second_written(row: &Row) -> bool {
     row.name == "ldp"
 }
 
-/// Whether the row needs the dot-product extension.
-pub fn needs_dotprod(row: &Row) -> bool {
-    matches!(row.name, "sdot" | "udot")
+/// The optional extension a row needs, if any (NEON itself every AArch64 core has).
+pub fn feature(row: &Row) -> Option<crate::target::Extension> {
+    use super::target::{BF16, DOTPROD, FP16, I8MM};
+    match row.name {
+        "sdot" | "udot" => Some(DOTPROD),
+        "smmla" | "ummla" | "usmmla" | "usdot" => Some(I8MM),
+        "bfdot" | "bfmmla" => Some(BF16),
+        _ if row.kinds().iter().any(|k| matches!(k, Kind::V(H4 | H8))) && row.name.starts_with('f') => Some(FP16),
+        _ => None,
+    }
 }

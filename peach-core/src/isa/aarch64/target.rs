@@ -7,7 +7,10 @@ use crate::target::{Arch, ExtSet, Extension, Target};
 const NAMES: [&str; 10] = ["NEON", "FP16", "DOTPROD", "I8MM", "BF16", "AES", "SHA2", "CRC32", "LSE", "RDM"];
 
 pub(crate) const NEON: Extension = Extension(0);
+pub(crate) const FP16: Extension = Extension(1);
 pub(crate) const DOTPROD: Extension = Extension(2);
+pub(crate) const I8MM: Extension = Extension(3);
+pub(crate) const BF16: Extension = Extension(4);
 
 fn set(names: &[&str]) -> ExtSet {
     let mut s = ExtSet::EMPTY;

@@ -120,11 +120,15 @@ fn assemble(lines: &[String], assemble: &[&str], objcopy: &str) -> Vec<u32> {
 }
 
 fn llvm_mc(lines: &[String]) -> Vec<u32> {
-    assemble(lines, &["llvm-mc", "-triple=aarch64", "-mattr=+neon,+dotprod,+fullfp16", "-filetype=obj"], "llvm-objcopy")
+    assemble(
+        lines,
+        &["llvm-mc", "-triple=aarch64", "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16", "-filetype=obj"],
+        "llvm-objcopy",
+    )
 }
 
 fn gnu_as(lines: &[String]) -> Vec<u32> {
-    assemble(lines, &["aarch64-linux-gnu-as", "-march=armv8.2-a+dotprod+fp16"], "aarch64-linux-gnu-objcopy")
+    assemble(lines, &["aarch64-linux-gnu-as", "-march=armv8.6-a+dotprod+fp16+i8mm+bf16"], "aarch64-linux-gnu-objcopy")
 }
 
 fn compare(oracle: &str, ours: &[(String, u32)], theirs: &[u32]) {
