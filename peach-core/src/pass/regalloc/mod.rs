@@ -129,6 +129,7 @@ impl<'b> AllocInput<'b> {
             Some(v) => Some(Var::V(v)),
             None => I::unit(r).map(Var::P),
         };
+        let mut last_mask = (u64::MAX, 0u8);
         for (i, inst) in body.insts.iter().enumerate() {
             input.op_start.push(input.ops.len() as u32);
             let ops = body.ops(inst);
@@ -137,15 +138,19 @@ impl<'b> AllocInput<'b> {
                     let (out, masks) = (&mut input.ops, &mut input.masks);
                     I::visit(&body.target, body.vregs, opcode, ops, &mut |r, role, allowed| {
                         if let Some(var) = var(r) {
-                            let mask = match masks.iter().position(|m| *m == allowed) {
-                                Some(i) => i as u8,
-                                None if masks.len() < 256 => {
-                                    masks.push(allowed);
-                                    masks.len() as u8 - 1
-                                }
-                                None => 0,
-                            };
-                            out.push(AllocOp::new(var, role, mask));
+                            // Consecutive operands mostly allow the same units.
+                            if allowed != last_mask.0 {
+                                let index = match masks.iter().position(|m| *m == allowed) {
+                                    Some(i) => i as u8,
+                                    None if masks.len() < 256 => {
+                                        masks.push(allowed);
+                                        masks.len() as u8 - 1
+                                    }
+                                    None => 0,
+                                };
+                                last_mask = (allowed, index);
+                            }
+                            out.push(AllocOp::new(var, role, last_mask.1));
                         }
                     });
                     if let Some((d, s)) = I::as_move(opcode, ops)
