@@ -7,6 +7,7 @@ use std::panic::Location;
 
 use peach_core::ir::{Function, IntoOperands, Label, Mem, MemExpr, Reg, Signature, Type};
 use peach_core::isa::x86_64::{Elem, X86Builder, X86Pseudo};
+use peach_core::target::Arch;
 use peach_core::{Abi, Error, ErrorKind, Target};
 use peach_runtime::Kernel;
 
@@ -32,8 +33,13 @@ pub unsafe fn jit<F: Copy>(
     targets: &[&str],
     body: &dyn Fn(&[Reg]),
 ) -> Result<Kernel<F>, Error> {
+    let host = if cfg!(target_arch = "aarch64") { Arch::Aarch64 } else { Arch::X86_64 };
     for t in targets {
-        let code = build(name, params, ret, Target::x86_64(t)?, body)?;
+        let target = Target::named(t)?;
+        if targets.len() > 1 && target.arch() != host {
+            continue;
+        }
+        let code = build(name, params, ret, target, body)?;
         if targets.len() == 1 || peach_runtime::dispatch::runs_here(&code.extension_names()) {
             // SAFETY: by this function's contract.
             return unsafe { Kernel::load(&code) };
@@ -42,7 +48,20 @@ pub unsafe fn jit<F: Copy>(
     Err(Error::new(ErrorKind::NotInTarget, format!("no variant of `{name}` runs on this CPU ({})", targets.join(", "))))
 }
 
-/// Builds and compiles a kernel for the host's convention, without loading it.
+/// Builds and compiles a kernel for each of `targets` without loading it (the `NAME_code`
+/// companion of a `#[jit]` kernel): code to inspect, to ship, or to run elsewhere.
+pub fn build_all(
+    name: &str,
+    params: &[Type],
+    ret: Option<Type>,
+    targets: &[&str],
+    body: &dyn Fn(&[Reg]),
+) -> Result<Vec<peach_core::CodeObject>, Error> {
+    targets.iter().map(|t| build(name, params, ret, Target::named(t)?, body)).collect()
+}
+
+/// Builds and compiles a kernel for the convention of its target (the host's on the host's
+/// architecture), without loading it.
 pub fn build(
     name: &str,
     params: &[Type],

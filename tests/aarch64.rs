@@ -1054,3 +1054,48 @@ fn optional_extensions() {
     let bf: Vec<f32> = out.data[96..112].chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
     assert_eq!(bf, [3.0, 14.0, 5.5, -15.0]);
 }
+
+peach_fn! {
+    /// JIT mode for AArch64: the unroll factor is a run-time parameter.
+    #[jit(unroll: usize)]
+    #[target(aarch64::neon)]
+    fn jit_sum(p: *const f64, n: usize) -> f64 {
+        let accs: Vec<Reg> = (0..unroll).map(|_| VEC()).collect();
+        for a in &accs {
+            EOR(a.b16(), a.b16(), a.b16());
+        }
+        let top = Label::new();
+        LABEL(top);
+        for a in &accs {
+            let x = VEC();
+            LDR(x.q(), [p].post(16));
+            FADD(a.d2(), a.d2(), x.d2());
+        }
+        SUBS(n, n, 2 * unroll as i64);
+        B_NE(top);
+        for a in &accs[1..] {
+            FADD(accs[0].d2(), accs[0].d2(), a.d2());
+        }
+        FADDP(accs[0].d(), accs[0].d2());
+        RETURN(accs[0]);
+    }
+}
+
+/// A `#[jit]` kernel for AArch64, built at run time with two unroll factors (`NAME_code` builds
+/// without loading) and run under qemu; loading it on another architecture is refused.
+#[test]
+fn jit_mode_for_aarch64() {
+    let v: Vec<f64> = (0..48).map(|i| (i % 7) as f64 - 2.5).collect();
+    let data: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    for unroll in [2, 3] {
+        let codes = jit_sum_code(unroll).unwrap();
+        assert_eq!(codes.len(), 1);
+        let code = &codes[0];
+        assert_eq!(code.listing().matches("], #16").count(), unroll, "{}", code.listing());
+        let Some(out) = run(code, &data, &[Arg::Ptr(0, 0), Arg::X(1, v.len() as u64)]) else { return };
+        assert_eq!(f64::from_bits(out.d0), v.iter().sum::<f64>());
+    }
+    if cfg!(target_arch = "x86_64") {
+        assert!(jit_sum(2).is_err());
+    }
+}

@@ -51,7 +51,8 @@ impl std::hash::Hash for MemoKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         // One multiplication: the words are rotated apart and xored first.
         let [a, b, c, d, e, f] = self.0;
-        let mixed = a ^ b.rotate_left(13) ^ c.rotate_left(29) ^ d.rotate_left(41) ^ e.rotate_left(53) ^ f.rotate_left(7);
+        let mixed =
+            a ^ b.rotate_left(13) ^ c.rotate_left(29) ^ d.rotate_left(41) ^ e.rotate_left(53) ^ f.rotate_left(7);
         state.write_u64(mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     }
 }

@@ -88,6 +88,19 @@ impl Target {
         self.arch
     }
 
+    /// A target by name, whatever its architecture: an x86-64 one ([`Target::x86_64`]) or an
+    /// AArch64 one ([`Target::aarch64`]).
+    ///
+    /// ```
+    /// use peach_core::{Target, target::Arch};
+    /// assert_eq!(Target::named("haswell")?.arch(), Arch::X86_64);
+    /// assert_eq!(Target::named("neoverse-n1")?.arch(), Arch::Aarch64);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn named(name: &str) -> crate::Result<Target> {
+        Target::x86_64(name).or_else(|e| Target::aarch64(name).map_err(|_| e))
+    }
+
     /// The target's name, as used in error messages.
     pub fn name(&self) -> &str {
         &self.name

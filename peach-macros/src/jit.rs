@@ -165,7 +165,20 @@ pub(crate) fn emit(kernel: &Kernel) -> syn::Result<TokenStream> {
         None => vec![kernel.target_name.clone()],
     };
     let name_str = name.to_string();
+    let code_name = quote::format_ident!("{}_code", name);
+    let code_doc = format!("The machine code of [`{name}`] for each of its targets, built without loading it.");
     Ok(quote! {
+        #[doc = #code_doc]
+        #[allow(clippy::all, dead_code)]
+        #vis fn #code_name(#(#gen_params),*) -> ::core::result::Result<::std::vec::Vec<::peach::CodeObject>, ::peach::Error> {
+            #[allow(unused_imports)]
+            use ::peach::prelude::*;
+            ::peach::__private::build_all(#name_str, &[#(#types),*], #ret, &[#(#targets),*], &|__peach_params: &[::peach::prelude::Reg]| {
+                #(#bind_params)*
+                #(#stmts)*
+            })
+        }
+
         #(#attrs)*
         // The body is kernel code in the DSL's idiom (indexed loops over registers, `[x; n]` of
         // registers), not idiomatic Rust: Clippy's advice does not apply to it.
