@@ -76,10 +76,6 @@ fn stores_reach_memory() {
     assert_eq!(out.data, f32_bytes(&want));
 }
 
-#[test]
-fn show_listing() {
-    eprintln!("{}", neon_dot_f32().listing());
-}
 
 /// Constants come from a literal pool after the code, loaded PC-relative; equal constants share
 /// a slot.
