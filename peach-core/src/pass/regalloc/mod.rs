@@ -75,6 +75,9 @@ pub struct Move {
 pub struct AllocInput<'b> {
     /// Class of each virtual register.
     pub vreg_class: Vec<RegClass>,
+    /// The units each virtual register may take: its class's, narrowed by every operand that
+    /// names it.
+    pub vreg_allowed: Vec<u64>,
     /// The virtual registers (where each was created, for messages).
     vregs: &'b [VRegInfo],
     /// The instructions (where each was written, for messages).
@@ -111,6 +114,7 @@ impl<'b> AllocInput<'b> {
         let frame_pointer = if body.locals.1 > 16 { 1u64 << I::FRAME_POINTER_UNIT } else { 0 };
         let mut input = AllocInput {
             vreg_class: body.vregs.iter().map(|v| v.class).collect(),
+            vreg_allowed: Vec::new(),
             vregs: body.vregs,
             insts: &body.insts,
             locs: &body.locs,
@@ -129,15 +133,25 @@ impl<'b> AllocInput<'b> {
             Some(v) => Some(Var::V(v)),
             None => I::unit(r).map(Var::P),
         };
+        input.vreg_allowed = input
+            .vreg_class
+            .iter()
+            .map(|c| input.class_units.get(c.0 as usize).copied().unwrap_or(0))
+            .collect();
         let mut last_mask = (u64::MAX, 0u8);
         for (i, inst) in body.insts.iter().enumerate() {
             input.op_start.push(input.ops.len() as u32);
             let ops = body.ops(inst);
             match inst.op {
                 Op::Isa(opcode) => {
-                    let (out, masks) = (&mut input.ops, &mut input.masks);
+                    let (out, masks, vreg_allowed) = (&mut input.ops, &mut input.masks, &mut input.vreg_allowed);
                     I::visit(&body.target, body.vregs, opcode, ops, &mut |r, role, allowed| {
                         if let Some(var) = var(r) {
+                            if let Var::V(v) = var
+                                && let Some(a) = vreg_allowed.get_mut(v as usize)
+                            {
+                                *a &= allowed;
+                            }
                             // Consecutive operands mostly allow the same units.
                             if allowed != last_mask.0 {
                                 let index = match masks.iter().position(|m| *m == allowed) {

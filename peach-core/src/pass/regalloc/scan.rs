@@ -13,15 +13,7 @@ use crate::error::{Error, ErrorKind, Result};
 pub fn allocate(input: &AllocInput) -> Result<Allocation> {
     let live = liveness::analyze(input)?;
     let nv = input.num_vregs();
-    let mut allowed = vec![u64::MAX; nv];
-    for op in &input.ops {
-        if let Var::V(v) = op.var() {
-            allowed[v as usize] &= input.allowed(op);
-        }
-    }
-    for (v, a) in allowed.iter_mut().enumerate() {
-        *a &= input.class_units.get(input.vreg_class[v].0 as usize).copied().unwrap_or(0);
-    }
+    let allowed = &input.vreg_allowed;
     let mut hint_unit = vec![u8::MAX; nv];
     let mut partner = vec![u32::MAX; nv];
     for (_, mv) in &input.moves {
