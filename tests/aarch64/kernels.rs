@@ -76,7 +76,6 @@ fn stores_reach_memory() {
     assert_eq!(out.data, f32_bytes(&want));
 }
 
-
 /// Constants come from a literal pool after the code, loaded PC-relative; equal constants share
 /// a slot.
 #[test]

@@ -27,7 +27,14 @@ pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv, insts: V
         };
         body.push_new(Op::Isa(op), &ops, entry);
     }
-    for inst in f.insts() {
+    // The user's instructions go over in runs, cut only at returns that carry a value.
+    let mut run = 0;
+    for (i, inst) in f.insts().iter().enumerate() {
+        if inst.op != Op::Ret {
+            continue;
+        }
+        body.push_user(&f.insts()[run..i]);
+        run = i + 1;
         let ops = f.operands(inst);
         match (inst.op, ops) {
             (Op::Ret, [Operand::Reg(v)]) => {
@@ -44,9 +51,10 @@ pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv, insts: V
             (Op::Ret, [_, ..]) => {
                 return Err(Error::at(ErrorKind::Signature, "a return value must be a register", f.loc_of(inst.loc)));
             }
-            _ => body.push_user(*inst),
+            _ => body.push_user(std::slice::from_ref(inst)),
         }
     }
+    body.push_user(&f.insts()[run..]);
     Ok(body)
 }
 

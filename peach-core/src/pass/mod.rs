@@ -82,9 +82,9 @@ impl<'f> Body<'f> {
         }
     }
 
-    /// Appends one of the user's instructions, operands shared.
-    pub(crate) fn push_user(&mut self, inst: Inst) {
-        self.insts.push(inst);
+    /// Appends some of the user's instructions, operands shared.
+    pub(crate) fn push_user(&mut self, insts: &[Inst]) {
+        self.insts.extend_from_slice(insts);
     }
 
     /// Where `inst` was written.

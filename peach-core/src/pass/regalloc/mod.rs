@@ -133,11 +133,8 @@ impl<'b> AllocInput<'b> {
             Some(v) => Some(Var::V(v)),
             None => I::unit(r).map(Var::P),
         };
-        input.vreg_allowed = input
-            .vreg_class
-            .iter()
-            .map(|c| input.class_units.get(c.0 as usize).copied().unwrap_or(0))
-            .collect();
+        input.vreg_allowed =
+            input.vreg_class.iter().map(|c| input.class_units.get(c.0 as usize).copied().unwrap_or(0)).collect();
         let mut last_mask = (u64::MAX, 0u8);
         for (i, inst) in body.insts.iter().enumerate() {
             input.op_start.push(input.ops.len() as u32);
