@@ -85,7 +85,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
                 busy_until[u as usize] = e;
                 busy |= 1 << u;
             }
-            None => return Err(out_of_registers(input, &live, &allowed, v)),
+            None => return Err(out_of_registers(input, &live, allowed, v)),
         }
     }
     Ok(Allocation { units })
