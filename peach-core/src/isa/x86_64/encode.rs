@@ -329,7 +329,7 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
                         if form.code != primary.code {
                             return Err(internal(format!("{:?} chosen early, {:?} late", primary.code, form.code)));
                         }
-                        cross_check(form, &ops, &mut asm)?;
+                        cross_check(form, &ops, &asm)?;
                     }
                     continue;
                 }
@@ -352,7 +352,7 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
                     && asm.push_encoded(|out| vex.encode(&ops, super::vex::phys_number, out))
                 {
                     if cfg!(debug_assertions) {
-                        cross_check(form, &ops, &mut asm)?;
+                        cross_check(form, &ops, &asm)?;
                     }
                     continue;
                 }
@@ -379,7 +379,7 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) ->
 }
 
 /// Debug builds: the bytes the direct VEX encoder just wrote must be iced's.
-fn cross_check(form: &Form, ops: &[Operand], asm: &mut Assembler) -> Result<()> {
+fn cross_check(form: &Form, ops: &[Operand], asm: &Assembler) -> Result<()> {
     let ins = build(form, ops)?;
     let mut encoder = Encoder::new(64);
     encoder.encode(&ins, 0).map_err(internal)?;

@@ -60,9 +60,10 @@ pub(super) struct Assembler {
     pieces: Vec<Piece>,
     /// The instructions encoded after layout.
     late: Vec<Instruction>,
+    /// The bytes encoded on arrival.
+    early: Vec<u8>,
+    /// iced's encoder, for what the direct one does not cover.
     encoder: Encoder,
-    /// Bytes encoded on arrival so far.
-    encoded: u32,
     /// The piece each label stands before (`u32::MAX` while unbound).
     label_piece: Vec<u32>,
     /// Labels bound since the last instruction.
@@ -75,8 +76,8 @@ impl Assembler {
         Assembler {
             pieces: Vec::with_capacity(labels * 2 + 8),
             late: Vec::with_capacity(labels + 8),
-            encoder: Encoder::try_with_capacity(64, insts * 6).unwrap_or_else(|_| Encoder::new(64)),
-            encoded: 0,
+            early: Vec::with_capacity(insts * 6),
+            encoder: Encoder::new(64),
             label_piece: vec![u32::MAX; labels],
             pending: Vec::new(),
         }
@@ -113,6 +114,10 @@ impl Assembler {
             self.late.push(ins);
         } else {
             let len = self.encoder.encode(&ins, 0).map_err(internal)? as u32;
+            let mut buffer = self.encoder.take_buffer();
+            self.early.extend_from_slice(&buffer);
+            buffer.clear();
+            self.encoder.set_buffer(buffer);
             self.add_run(len, labelled);
         }
         Ok(())
@@ -121,11 +126,9 @@ impl Assembler {
     /// Appends an instruction that does not depend on its position, if `encode` can write its
     /// bytes (it returns whether it did).
     pub(super) fn push_encoded(&mut self, encode: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
-        let mut buffer = self.encoder.take_buffer();
-        let before = buffer.len();
-        let done = encode(&mut buffer);
-        let len = (buffer.len() - before) as u32;
-        self.encoder.set_buffer(buffer);
+        let before = self.early.len();
+        let done = encode(&mut self.early);
+        let len = (self.early.len() - before) as u32;
         if done {
             let labelled = self.bind_pending();
             self.add_run(len, labelled);
@@ -134,18 +137,14 @@ impl Assembler {
     }
 
     /// The last `len` bytes encoded on arrival (for checks).
-    pub(super) fn last_bytes(&mut self, len: usize) -> Vec<u8> {
-        let buffer = self.encoder.take_buffer();
-        let last = buffer[buffer.len().saturating_sub(len)..].to_vec();
-        self.encoder.set_buffer(buffer);
-        last
+    pub(super) fn last_bytes(&self, len: usize) -> Vec<u8> {
+        self.early[self.early.len().saturating_sub(len)..].to_vec()
     }
 
     /// `len` more bytes in the early buffer: they extend the last run unless a label stands
     /// between.
     fn add_run(&mut self, len: u32, labelled: bool) {
-        let at = self.encoded;
-        self.encoded += len;
+        let at = self.early.len() as u32 - len;
         match self.pieces.last_mut() {
             Some(Piece::Run { at: start, len: run }) if !labelled && *start + *run == at => *run += len,
             _ => self.pieces.push(Piece::Run { at, len }),
@@ -235,7 +234,7 @@ impl Assembler {
             }
         }
         let pool = ConstPool::layout(consts, &used, code_len);
-        let early = self.encoder.take_buffer();
+        let early = std::mem::take(&mut self.early);
         let mut bytes = Vec::with_capacity(pool.end() as usize);
         let mut late = Encoder::new(64);
         for (k, piece) in self.pieces.iter().enumerate() {
