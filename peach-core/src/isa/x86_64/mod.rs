@@ -194,8 +194,12 @@ impl Isa for X86_64 {
     }
 
     fn flow(opcode: u32, ops: &[Operand]) -> Flow {
+        let control = code_of(opcode).flow_control();
+        if control == FlowControl::Next {
+            return Flow::Next; // most instructions: no need to look for a label
+        }
         let label = ops.iter().find_map(|o| if let Operand::Label(l) = o { Some(*l) } else { None });
-        match (code_of(opcode).flow_control(), label) {
+        match (control, label) {
             (FlowControl::ConditionalBranch, Some(l)) => Flow::Cond(l),
             (FlowControl::UnconditionalBranch, Some(l)) => Flow::Jump(l),
             (FlowControl::Return | FlowControl::IndirectBranch | FlowControl::UnconditionalBranch, _) => Flow::Exit,
