@@ -58,6 +58,17 @@ fn reg_shape(r: Reg) -> Option<Shape> {
     }
 }
 
+/// The common memory operand, valid at a glance: virtual general-purpose base (and index), an
+/// encodable scale, no write-back.
+#[inline]
+fn plainly_valid(m: &Mem) -> bool {
+    let gp = |r: Reg| r.is_virtual() && r.class() == GP;
+    m.update == crate::ir::Update::None
+        && matches!(m.scale, 1 | 2 | 4 | 8)
+        && m.base.is_some_and(gp)
+        && m.index.is_none_or(gp)
+}
+
 fn check_mem(m: &Mem) -> Result<()> {
     let bad = |msg: String| Err(Error::new(ErrorKind::InvalidMemory, msg));
     if m.update != crate::ir::Update::None {
@@ -267,7 +278,9 @@ pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -
     let key = MemoKey(key);
     if let Some(&entry) = f.memo.get(&key) {
         for op in ops.iter() {
-            if let Operand::Mem(m) = op {
+            if let Operand::Mem(m) = op
+                && !plainly_valid(m)
+            {
                 check_mem(m)?;
             }
         }
