@@ -70,7 +70,7 @@ fn bad_input_is_reported_where_it_was_written() {
                 let (a, p) = (f.v(), f.x());
                 f.ins("ld4", (a.s4(), [p]));
             }),
-            "consecutive physical",
+            "a group from `v_group` or physical",
         ),
         (
             "element size does not match",

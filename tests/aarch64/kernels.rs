@@ -600,3 +600,42 @@ fn jit_mode_for_aarch64() {
         assert!(jit_sum(2).is_err());
     }
 }
+
+/// A group of virtual registers (`v_group`) takes consecutive registers, so `ld3`/`st3` and a
+/// two-register `tbl` work without naming physical registers; several groups live at once.
+#[test]
+fn register_groups_for_lists() {
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr], None);
+    let mut f = Function::new("groups", sig, Target::aarch64_neon());
+    let (rgb, out) = (f.param(0), f.param(1));
+    let planes = f.v_group(3);
+    f.ins("ld3", (planes[0].b16(), [rgb]));
+    // Swap R and B through a second group, to have two groups alive together.
+    let swapped = f.v_group(3);
+    f.ins("mov", (swapped[0].b16(), planes[2].b16()));
+    f.ins("mov", (swapped[1].b16(), planes[1].b16()));
+    f.ins("mov", (swapped[2].b16(), planes[0].b16()));
+    f.ins("st3", (swapped[0].b16(), [rgb]));
+    // A 32-byte table (two registers) indexed by 0..16 reversed and 16..32.
+    let table = f.v_group(2);
+    f.ins("ld1", (table[0].b16(), [rgb]));
+    let (index, result) = (f.v(), f.v());
+    f.ins("ldr", (index.q(), Constant::u8x16([31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16])));
+    f.ins("tbl", (result.b16(), table[0].b16(), index.b16()));
+    f.ins("str", (result.q(), [out]));
+    f.ret(None);
+    let code = f.compile(Abi::Aapcs64).unwrap();
+    assert!(code.listing().contains("ld3 {v"), "{}", code.listing());
+    let rgb: Vec<u8> = (0..48).map(|i| (i * 5 + 3) as u8).collect();
+    let mut data = rgb.clone();
+    data.extend([0u8; 16]);
+    let Some(res) = run(&code, &data, &[Arg::Ptr(0, 0), Arg::Ptr(1, 48)]) else { return };
+    let mut want = rgb.clone();
+    for px in want.chunks_mut(3) {
+        px.swap(0, 2);
+    }
+    assert_eq!(&res.data[..48], &want[..], "{}", code.listing());
+    // The table was loaded after the swap: bytes 16..32 of the swapped data, reversed.
+    let reversed: Vec<u8> = want[16..32].iter().rev().copied().collect();
+    assert_eq!(&res.data[48..64], &reversed[..]);
+}

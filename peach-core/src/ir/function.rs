@@ -211,6 +211,8 @@ pub struct Function {
     params: Vec<Param>,
     /// Which of the first 64 virtual registers (the parameters among them) the code names.
     params_used: u64,
+    /// Groups of virtual registers allocated to consecutive registers (first index, count).
+    groups: Vec<(u32, u8)>,
     labels: Vec<Option<u32>>,
     errors: Vec<Error>,
     scratch: Vec<Operand>,
@@ -304,6 +306,7 @@ impl Function {
             locs: Locations::default(),
             params: Vec::new(),
             params_used: 0,
+            groups: Vec::new(),
             labels: Vec::new(),
             errors: Vec::new(),
             scratch: Vec::new(),
@@ -384,6 +387,28 @@ impl Function {
         let loc = self.locs.intern(loc);
         self.vregs.push(VRegInfo { class, max_view: view, loc });
         Reg::virt(class, view, index as u32)
+    }
+
+    /// `count` fresh virtual registers that the allocator gives consecutive registers, for the
+    /// instructions that name a list of registers by its first (AArch64 `ld4 {v0.4s-v3.4s}`).
+    #[track_caller]
+    pub fn new_vreg_group(&mut self, class: RegClass, view: u8, count: u8) -> Vec<Reg> {
+        self.new_vreg_group_at(class, view, count, Location::caller())
+    }
+
+    /// [`Function::new_vreg_group`] attributed to a given source location.
+    pub fn new_vreg_group_at(&mut self, class: RegClass, view: u8, count: u8, loc: impl Into<Src>) -> Vec<Reg> {
+        let loc = loc.into();
+        let regs: Vec<Reg> = (0..count).map(|_| self.new_vreg_at(class, view, loc)).collect();
+        if let Some(first) = regs.first().and_then(|r| r.vreg()) {
+            self.groups.push((first, count));
+        }
+        regs
+    }
+
+    /// The groups of virtual registers that take consecutive registers: first index and count.
+    pub fn vreg_groups(&self) -> &[(u32, u8)] {
+        &self.groups
     }
 
     /// Information about virtual register `index`.

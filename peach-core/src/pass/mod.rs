@@ -40,6 +40,8 @@ pub struct Body<'f> {
     extra: Vec<Operand>,
     /// Virtual registers.
     pub vregs: &'f [VRegInfo],
+    /// Groups of virtual registers that take consecutive units (first index, count).
+    pub groups: &'f [(u32, u8)],
     /// Source locations of instructions and virtual registers.
     pub locs: Locations,
     /// Constants used as operands, by index.
@@ -75,6 +77,7 @@ impl<'f> Body<'f> {
             base: &f.operands,
             extra: Vec::new(),
             vregs: &f.vregs,
+            groups: f.vreg_groups(),
             locs: f.locs.clone(),
             consts: &f.consts,
             locals: f.locals(),

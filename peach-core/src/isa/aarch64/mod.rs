@@ -63,7 +63,7 @@ impl Isa for Aarch64 {
     ];
 
     fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
-        select::select(f.target(), mnemonic, ops)
+        select::select(f.target(), f.vreg_groups(), mnemonic, ops)
     }
 
     fn param_vreg(f: &mut Function, ty: Type) -> Reg {
@@ -112,13 +112,22 @@ impl Isa for Aarch64 {
         for (i, op) in ops.iter().enumerate() {
             match op {
                 Operand::Reg(_) if zeroing && i > 0 => {}
-                // The registers after the first of a list (physical, consecutive).
+                // Every register of a list: a group of virtual ones, or consecutive physical ones.
                 Operand::Reg(r) if matches!(row.kinds().get(i), Some(Kind::List(..))) => {
                     let Some(Kind::List(count, _)) = row.kinds().get(i).copied() else { continue };
                     let role = if i == 0 && first == First::Def { Role::Def } else { Role::Use };
-                    let n = regs::parts(*r).map_or(0, |(_, _, n)| n);
-                    for k in 0..count {
-                        visit(regs::phys(VEC, regs::VIEW_Q, (n + k) % 32), role, 0);
+                    match r.vreg() {
+                        Some(v) => {
+                            for k in 0..count as u32 {
+                                visit(Reg::virt(VEC, r.view(), v + k), role, VEC_ALL);
+                            }
+                        }
+                        None => {
+                            let n = regs::parts(*r).map_or(0, |(_, _, n)| n);
+                            for k in 0..count {
+                                visit(regs::phys(VEC, regs::VIEW_Q, (n + k) % 32), role, 0);
+                            }
+                        }
                     }
                 }
                 Operand::Reg(r) | Operand::Lane(crate::ir::Lane { reg: r, .. }) => {

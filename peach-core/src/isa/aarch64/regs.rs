@@ -306,6 +306,9 @@ pub trait A64Builder {
     /// A fresh vector virtual register, seen as 128 bits (`q`; pick an arrangement with
     /// [`A64Reg`]).
     fn v(&mut self) -> Reg;
+    /// `n` fresh vector virtual registers given consecutive registers, for the instructions
+    /// that take a list (`ld4`, `st2`, `tbl`): pass the first.
+    fn v_group(&mut self, n: u8) -> Vec<Reg>;
     /// [`A64Builder::x`] attributed to a given source location.
     fn x_at(&mut self, loc: Src) -> Reg;
     /// [`A64Builder::v`] attributed to a given source location.
@@ -320,6 +323,10 @@ impl A64Builder for Function {
     #[track_caller]
     fn v(&mut self) -> Reg {
         self.new_vreg(VEC, VIEW_Q)
+    }
+    #[track_caller]
+    fn v_group(&mut self, n: u8) -> Vec<Reg> {
+        self.new_vreg_group(VEC, VIEW_Q, n)
     }
     fn x_at(&mut self, loc: Src) -> Reg {
         self.new_vreg_at(GP, VIEW_X, loc)

@@ -53,6 +53,11 @@ fn reg_fits(kind: Kind, r: Reg) -> bool {
     }
 }
 
+/// The size of the group `r` is the first register of (1 when it starts none).
+fn group_of(r: Reg, groups: &[(u32, u8)]) -> u8 {
+    groups.iter().find(|&&(first, _)| Some(first) == r.vreg()).map_or(1, |&(_, count)| count)
+}
+
 fn plain_mem(m: &Mem) -> bool {
     m.base.is_some() && m.index.is_none() && !m.broadcast && m.update == Update::None
 }
@@ -61,8 +66,16 @@ fn updating(m: &Mem, update: Update) -> bool {
     m.base.is_some_and(|b| b != Reg::CONSTANTS) && m.index.is_none() && !m.broadcast && m.update == update
 }
 
-fn fits(row: &Row, kind: Kind, op: &Operand) -> bool {
+fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(u32, u8)]) -> bool {
     match (kind, op) {
+        // A list of several registers: the first of a group of exactly that many virtual ones,
+        // or a physical register where the mnemonic gives the count (`ld4`, not `ld1` or `tbl`,
+        // whose one-register form a lone register means).
+        (Kind::List(n, a), Operand::Reg(r)) if r.is_virtual() => reg_fits(Kind::V(a), *r) && group_of(*r, groups) == n,
+        (Kind::List(_, a), Operand::Reg(r)) => {
+            reg_fits(Kind::V(a), *r) && !matches!(row.name, "ld1" | "st1" | "tbl" | "tbx")
+        }
+        (Kind::List1(a), Operand::Reg(r)) => reg_fits(Kind::V(a), *r) && group_of(*r, groups) <= 1,
         // A constant is read with `ldr`, which becomes a PC-relative load from the pool.
         (Kind::Mem, Operand::Mem(m)) if m.base == Some(Reg::CONSTANTS) => row.name == "ldr",
         (Kind::Imm | Kind::Lsl, Operand::Imm(_)) | (Kind::Label, Operand::Label(_)) => true,
@@ -80,8 +93,7 @@ fn fits(row: &Row, kind: Kind, op: &Operand) -> bool {
         (Kind::MemPost, Operand::Mem(m)) => updating(m, Update::Post),
         (Kind::Cond, Operand::Imm(v)) => (0..16).contains(v),
         (Kind::Prfop, Operand::Imm(v)) => (0..32).contains(v),
-        (Kind::List1(a), Operand::Reg(r)) => reg_fits(Kind::V(a), *r),
-        (Kind::List(_, a), Operand::Reg(r)) => !r.is_virtual() && reg_fits(Kind::V(a), *r),
+
         (Kind::FpImm, Operand::Imm(_)) => true,
         (_, Operand::Reg(r)) => reg_fits(kind, *r),
         (Kind::Elem(size), Operand::Lane(l)) => {
@@ -178,20 +190,20 @@ fn kind_name(k: &Kind) -> String {
         Kind::MemIndex => "[x, x{, lsl #n}]".into(),
         Kind::MemBase => "[x]".into(),
         Kind::List1(a) => format!("{{v.{a}}}"),
-        Kind::List(c, a) => format!("{{{c} consecutive physical v.{a}}}"),
+        Kind::List(c, a) => format!("{{{c} consecutive v.{a}: a group from `v_group` or physical}}"),
         Kind::FpImm => "#fp (FpImm)".into(),
     }
 }
 
 /// Picks the row for `mnemonic` with `ops` on `target`.
-pub(crate) fn select(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<u32> {
+pub(crate) fn select(target: &Target, groups: &[(u32, u8)], mnemonic: &str, ops: &[Operand]) -> Result<u32> {
     let lower = mnemonic.to_ascii_lowercase();
     let Some(candidates) = by_name().get(lower.as_str()) else {
         return Err(Error::new(ErrorKind::UnknownMnemonic, format!("unknown AArch64 instruction `{mnemonic}`")));
     };
     for &i in candidates {
         let row: &Row = &rows()[i as usize];
-        if row.kinds().len() != ops.len() || !row.kinds().iter().zip(ops).all(|(k, o)| fits(row, *k, o)) {
+        if row.kinds().len() != ops.len() || !row.kinds().iter().zip(ops).all(|(k, o)| fits(row, *k, o, groups)) {
             continue;
         }
         // Stand-in numbers differ per operand, so that only real clashes look unpredictable.

@@ -78,6 +78,8 @@ pub struct AllocInput<'b> {
     /// The units each virtual register may take: its class's, narrowed by every operand that
     /// names it.
     pub vreg_allowed: Vec<u64>,
+    /// Groups of virtual registers that take consecutive units: first index and count.
+    pub groups: Vec<(u32, u8)>,
     /// The virtual registers (where each was created, for messages).
     vregs: &'b [VRegInfo],
     /// The instructions (where each was written, for messages).
@@ -115,6 +117,7 @@ impl<'b> AllocInput<'b> {
         let mut input = AllocInput {
             vreg_class: body.vregs.iter().map(|v| v.class).collect(),
             vreg_allowed: Vec::new(),
+            groups: body.groups.to_vec(),
             vregs: body.vregs,
             insts: &body.insts,
             locs: &body.locs,

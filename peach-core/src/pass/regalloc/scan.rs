@@ -43,15 +43,51 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
     // Units holding a value; a unit whose value has ended is cleared when its class is next used.
     let mut busy = 0u64;
     let mut cursor = [0usize; 64];
+    let mut group_of = vec![u32::MAX; if input.groups.is_empty() { 0 } else { nv }];
+    for (g, &(first, count)) in input.groups.iter().enumerate() {
+        for k in 0..count as usize {
+            if let Some(slot) = group_of.get_mut(first as usize + k) {
+                *slot = g as u32;
+            }
+        }
+    }
     for &v in &order {
+        if units[v as usize] != u8::MAX {
+            continue; // placed with its group
+        }
         let (s, e) = live.vreg[v as usize];
         let ok = allowed[v as usize];
-        let mut ended = busy & ok;
+        let mut ended = busy & if group_of.is_empty() { ok } else { u64::MAX };
         while ended != 0 {
             let u = ended.trailing_zeros() as usize;
             ended &= ended - 1;
             // Branch-free: whether a unit's value has ended is a coin toss for the predictor.
             busy &= !(((busy_until[u] <= s) as u64) << u);
+        }
+        if let Some(&g) = group_of.get(v as usize).filter(|g| **g != u32::MAX) {
+            // A group takes consecutive units, all at once, reserved from now to each member's
+            // end.
+            let (first, count) = input.groups[g as usize];
+            let members: Vec<usize> = (first as usize..first as usize + count as usize).collect();
+            let fits = |base: usize| {
+                members.iter().enumerate().all(|(k, &m)| {
+                    let u = base + k;
+                    let (ms, me) = live.vreg[m];
+                    u < 64
+                        && allowed[m] & (1 << u) != 0
+                        && busy & (1 << u) == 0
+                        && (ms == u32::MAX || live.unit[u].iter().all(|&(a, b)| b <= ms.min(s) || a >= me))
+                })
+            };
+            let base = (0..64).filter(|&b| rank[b] != u8::MAX && fits(b)).min_by_key(|&b| rank[b]);
+            let Some(base) = base else { return Err(out_of_registers(input, &live, allowed, v)) };
+            for (k, &m) in members.iter().enumerate() {
+                let u = base + k;
+                units[m] = u as u8;
+                busy_until[u] = live.vreg[m].1.max(s + 1);
+                busy |= 1 << u;
+            }
+            continue;
         }
         let mut free = |u: u8| -> bool {
             let u = u as usize;
