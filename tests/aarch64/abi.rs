@@ -268,3 +268,61 @@ fn stack_locals() {
     let Some(out) = run(&code, &[], &args) else { return };
     assert_eq!(out.x0, v.iter().sum::<u64>() + (1..=14).sum::<u64>(), "{}", code.listing());
 }
+
+/// The directives `peach_fn!` puts in `global_asm!` for AArch64 assemble into ELF (linked with a C
+/// caller by aarch64-linux-gnu-gcc and run under qemu), Mach-O (the Apple build) and COFF objects
+/// (llvm-mc's writers: those cannot be linked here).
+#[test]
+fn static_code_links_for_every_object_format() {
+    use peach::core::emit::ObjectFormat;
+    if loader().is_none() {
+        return;
+    }
+    let build = |abi| {
+        let sig = Signature::new(&[Type::I64, Type::I64], Some(Type::I64));
+        let mut f = Function::new("madd", sig, Target::aarch64_neon());
+        let (a, b) = (f.param(0), f.param(1));
+        f.ins("madd", (a, a, b, b));
+        f.ret(a);
+        f.compile(abi).unwrap()
+    };
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("a64-objects-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (format, triple, abi) in [
+        (ObjectFormat::Elf, "aarch64-unknown-linux-gnu", Abi::Aapcs64),
+        (ObjectFormat::MachO, "arm64-apple-macos", Abi::AppleArm64),
+        (ObjectFormat::Coff, "aarch64-pc-windows-msvc", Abi::Aapcs64),
+    ] {
+        let code = build(abi);
+        let src = dir.join("k.s");
+        std::fs::write(&src, code.asm_lines("peach_madd", format).join("\n") + "\n").unwrap();
+        let obj = dir.join("k.o");
+        let out = Command::new("llvm-mc")
+            .args([&format!("-triple={triple}"), "-filetype=obj", "-o"])
+            .arg(&obj)
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{format:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let bytes = std::fs::read(&obj).unwrap();
+        assert!(bytes.windows(code.bytes().len()).any(|w| w == code.bytes()), "{format:?}: the code is in the object");
+    }
+    // ELF: link with a C caller, run under qemu. `peach_madd` is hidden, as peach_fn! makes it,
+    // so the caller lives in the same link.
+    let code = build(Abi::Aapcs64);
+    let asm = dir.join("madd.s");
+    std::fs::write(&asm, code.asm_lines("peach_madd", ObjectFormat::Elf).join("\n") + "\n").unwrap();
+    let main = dir.join("main.c");
+    std::fs::write(
+        &main,
+        "#include <stdio.h>\nlong peach_madd(long, long);\nint main(void) { printf(\"%ld\\n\", peach_madd(6, 7)); return 0; }\n",
+    )
+    .unwrap();
+    let exe = dir.join("madd");
+    let status =
+        Command::new("aarch64-linux-gnu-gcc").args(["-static", "-o"]).arg(&exe).arg(&main).arg(&asm).status().unwrap();
+    assert!(status.success(), "the program links");
+    let out = Command::new("qemu-aarch64").arg(&exe).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), (6 * 7 + 7).to_string());
+    let _ = std::fs::remove_dir_all(&dir);
+}
