@@ -639,3 +639,46 @@ fn register_groups_for_lists() {
     let reversed: Vec<u8> = want[16..32].iter().rev().copied().collect();
     assert_eq!(&res.data[48..64], &reversed[..]);
 }
+
+/// Bitfield aliases (`ubfx`, `sbfx`, `bfi`, `bfxil`, `ubfiz`) become the moves they stand for,
+/// and extended-register forms add a sign-extended, scaled 32-bit index.
+#[test]
+fn bitfields_and_extended_registers() {
+    use peach::core::isa::aarch64::Extend;
+    // u64 f(u64 x, u64 y, i32 i, u64 *out)
+    let sig = Signature::new(&[Type::U64, Type::U64, Type::I32, Type::Ptr], Some(Type::U64));
+    let mut f = Function::new("bits", sig, Target::aarch64_neon());
+    let (x, y, i, out) = (f.param(0), f.param(1), f.param(2), f.param(3));
+    let t = f.x();
+    f.ins("ubfx", (t, x, 8, 12));
+    f.ins("str", (t, [out]));
+    f.ins("sbfx", (t, x, 20, 8));
+    f.ins("str", (t, [out + 8]));
+    f.ins("mov", (t, y));
+    f.ins("bfi", (t, x, 16, 8));
+    f.ins("str", (t, [out + 16]));
+    f.ins("mov", (t, y));
+    f.ins("bfxil", (t, x, 4, 12));
+    f.ins("str", (t, [out + 24]));
+    f.ins("ubfiz", (t.w(), x.w(), 3, 5));
+    f.ins("str", (t, [out + 32]));
+    f.ins("add", (t, out, i.w(), Extend::Sxtw.by(3)));
+    f.ins("sub", (t, t, out));
+    f.ret(t);
+    let code = f.compile(Abi::Aapcs64).unwrap();
+    let (xv, yv, iv) = (0x1234_5678_9abc_def0u64, 0xffff_0000_ffff_0000u64, -3i32);
+    let Some(res) =
+        run(&code, &[0u8; 40], &[Arg::X(0, xv), Arg::X(1, yv), Arg::X(2, iv as u32 as u64), Arg::Ptr(3, 0)])
+    else {
+        return;
+    };
+    let word = |k: usize| u64::from_le_bytes(res.data[8 * k..8 * k + 8].try_into().unwrap());
+    let field = |lsb: u32, width: u32| (xv >> lsb) & ((1 << width) - 1);
+    assert_eq!(word(0), field(8, 12));
+    assert_eq!(word(1), ((field(20, 8) as i64) << 56 >> 56) as u64);
+    assert_eq!(word(2), (yv & !(0xff << 16)) | (xv & 0xff) << 16);
+    assert_eq!(word(3), (yv & !0xfff) | field(4, 12));
+    assert_eq!(word(4), ((xv & 0x1f) << 3) & 0xffff_ffff);
+    // `out + sxtw(i) * 8 - out`: the index, sign-extended and scaled.
+    assert_eq!(res.x0 as i64, iv as i64 * 8);
+}

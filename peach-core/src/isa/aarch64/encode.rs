@@ -86,7 +86,12 @@ pub enum A64 {
     List(u8, u8, Arrangement),
     /// A floating-point immediate, as its f64 bits.
     FpImm(u64),
+    /// An extension of a 32-bit register: `option` (0 `uxtb` ... 7 `sxtx`) and a shift.
+    Extend(u8, u8),
 }
+
+/// The extend options, by number.
+pub const EXTENDS: [&str; 8] = ["uxtb", "uxth", "uxtw", "uxtx", "sxtb", "sxth", "sxtw", "sxtx"];
 
 /// The 8-bit FMOV encoding of `value`: `(-1)^a * (1 + efgh/16) * 2^e` with `e` from -3 to 4.
 fn fp_imm8(value: f64) -> Option<u32> {
@@ -153,7 +158,7 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::MemBase, A64::Mem(_, 0)) => 0,
         (Kind::List1(a), A64::List1(n, b)) if a == b => n as u32,
         (Kind::List(c, a), A64::List(n, d, b)) if a == b && c == d => n as u32,
-        (Kind::FpImm, A64::FpImm(_)) => 0,
+        (Kind::FpImm, A64::FpImm(_)) | (Kind::Extend, A64::Extend(..)) => 0,
         _ => return None,
     })
 }
@@ -325,6 +330,19 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
                 _ => (imm >> 5) << 16 | (imm & 31) << 5,
             };
         }
+        Field::Extend => {
+            let A64::Extend(option, shift) = *op else { return Err(Error::internal("extend field without one")) };
+            if option & 3 == 3 {
+                return Err(out_of_range("`uxtx`/`sxtx` extend a 64-bit register: use the shifted-register form"));
+            }
+            if shift > 4 {
+                return Err(out_of_range(&format!(
+                    "the shift after `{}` must be from 0 to 4",
+                    EXTENDS[option as usize & 7]
+                )));
+            }
+            *word |= (option as u32 & 7) << 13 | (shift as u32) << 10;
+        }
         Field::Base => {
             let A64::Mem(base, _) = *op else { return Err(Error::internal("base field without memory")) };
             *word |= (base as u32 & 31) << 5;
@@ -492,6 +510,8 @@ impl std::fmt::Display for A64 {
                 write!(f, "{{{}}}", regs.join(", "))
             }
             A64::FpImm(bits) => write!(f, "#{:?}", f64::from_bits(bits)),
+            A64::Extend(option, 0) => f.write_str(EXTENDS[option as usize & 7]),
+            A64::Extend(option, shift) => write!(f, "{} #{shift}", EXTENDS[option as usize & 7]),
             A64::Elem(n, size, index) => {
                 let t = match size {
                     1 => "b",

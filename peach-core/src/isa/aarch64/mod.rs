@@ -27,7 +27,7 @@ mod table;
 mod target;
 
 pub use encode::{A64, Arrangement, bitmask, encode, encode_row};
-pub use pseudo::{A64Pseudo, Cond, FpImm, Prefetch};
+pub use pseudo::{A64Pseudo, Cond, Extend, FpImm, Prefetch};
 pub use regs::{A64Builder, A64Reg, GP, VEC, reg, reg_by_name};
 pub use table::{Field, Kind, Row, rows};
 
@@ -63,7 +63,8 @@ impl Isa for Aarch64 {
     ];
 
     fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
-        select::select(f.target(), f.vreg_groups(), mnemonic, ops)
+        let groups = f.vreg_groups().to_vec();
+        select::select(f.target(), &groups, mnemonic, ops)
     }
 
     fn param_vreg(f: &mut Function, ty: Type) -> Reg {

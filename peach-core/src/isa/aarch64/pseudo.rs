@@ -101,6 +101,43 @@ impl From<FpImm> for Operand {
     }
 }
 
+/// How a 32-bit register operand is extended (`add x0, x1, w2, sxtw #3`).
+///
+/// ```
+/// use peach_core::prelude::*;
+/// use peach_core::isa::aarch64::Extend;
+/// let sig = Signature::new(&[Type::Ptr, Type::I32], Some(Type::Ptr));
+/// let mut f = Function::new("index", sig, Target::aarch64_neon());
+/// let (p, i) = (f.param(0), f.param(1));
+/// f.ins("add", (p, p, i.w(), Extend::Sxtw.by(3)));
+/// f.ret(p);
+/// assert!(f.compile(Abi::Aapcs64)?.listing().contains("add x0, x0, w1, sxtw #3"));
+/// # Ok::<(), peach_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Extend {
+    Uxtb,
+    Uxth,
+    Uxtw,
+    Sxtb = 4,
+    Sxth,
+    Sxtw,
+}
+
+impl Extend {
+    /// The extension followed by a left shift of `amount` (0 to 4).
+    pub fn by(self, amount: u8) -> Operand {
+        Operand::Imm(((self as i64) << 3) | (amount.min(7) as i64))
+    }
+}
+
+impl From<Extend> for Operand {
+    fn from(e: Extend) -> Operand {
+        e.by(0)
+    }
+}
+
 /// A prefetch operation for `prfm`: what (load, instruction, store), where (L1, L2, L3) and how
 /// (keep or stream).
 ///

@@ -95,6 +95,7 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(u32, u8)]) -> bool {
         (Kind::Prfop, Operand::Imm(v)) => (0..32).contains(v),
 
         (Kind::FpImm, Operand::Imm(_)) => true,
+        (Kind::Extend, Operand::Imm(v)) => (0..64).contains(v),
         (_, Operand::Reg(r)) => reg_fits(kind, *r),
         (Kind::Elem(size), Operand::Lane(l)) => {
             class_view(l.reg).is_some_and(|(c, v)| c == VEC && elem_size(v) == Some(size))
@@ -122,6 +123,7 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::List1(a), Operand::Reg(r)) => A64::List1(number(*r), a),
         (Kind::List(c, a), Operand::Reg(r)) => A64::List(number(*r), c, a),
         (Kind::FpImm, Operand::Imm(v)) => A64::FpImm(*v as u64),
+        (Kind::Extend, Operand::Imm(v)) => A64::Extend((*v >> 3) as u8 & 7, *v as u8 & 7),
         (Kind::MemIndex, Operand::Mem(m)) => {
             A64::MemIndex(m.base.map_or(31, &number), m.index.map_or(31, &number), m.scale)
         }
@@ -192,12 +194,44 @@ fn kind_name(k: &Kind) -> String {
         Kind::List1(a) => format!("{{v.{a}}}"),
         Kind::List(c, a) => format!("{{{c} consecutive v.{a}: a group from `v_group` or physical}}"),
         Kind::FpImm => "#fp (FpImm)".into(),
+        Kind::Extend => "extend (Extend)".into(),
     }
 }
 
 /// Picks the row for `mnemonic` with `ops` on `target`.
-pub(crate) fn select(target: &Target, groups: &[(u32, u8)], mnemonic: &str, ops: &[Operand]) -> Result<u32> {
-    let lower = mnemonic.to_ascii_lowercase();
+/// The bitfield aliases as the moves they are: `ubfx d, n, #lsb, #width` is
+/// `ubfm d, n, #lsb, #(lsb + width - 1)`, `bfi d, n, #lsb, #width` is
+/// `bfm d, n, #(-lsb mod size), #(width - 1)`, and so on. Rewrites `ops` in place.
+fn bitfield_alias(lower: &str, ops: &mut [Operand]) -> Result<Option<&'static str>> {
+    let (base, insert) = match lower {
+        "ubfx" => ("ubfm", false),
+        "sbfx" => ("sbfm", false),
+        "bfxil" => ("bfm", false),
+        "ubfiz" => ("ubfm", true),
+        "sbfiz" => ("sbfm", true),
+        "bfi" => ("bfm", true),
+        _ => return Ok(None),
+    };
+    let [Operand::Reg(d), _, Operand::Imm(lsb), Operand::Imm(width)] = *ops else { return Ok(None) };
+    let size = if class_view(d) == Some((GP, VIEW_W)) { 32 } else { 64 };
+    if !(0..size).contains(&lsb) || width < 1 || lsb + width > size {
+        return Err(Error::new(
+            ErrorKind::ImmediateOutOfRange,
+            format!("`{lower}` of {width} bits from bit {lsb} does not fit a {size}-bit register"),
+        ));
+    }
+    let (immr, imms) = if insert { ((size - lsb) % size, width - 1) } else { (lsb, lsb + width - 1) };
+    ops[2] = Operand::Imm(immr);
+    ops[3] = Operand::Imm(imms);
+    Ok(Some(base))
+}
+
+pub(crate) fn select(target: &Target, groups: &[(u32, u8)], mnemonic: &str, ops: &mut [Operand]) -> Result<u32> {
+    let mut lower = mnemonic.to_ascii_lowercase();
+    if let Some(base) = bitfield_alias(&lower, ops)? {
+        lower = base.to_string();
+    }
+    let ops: &[Operand] = ops;
     let Some(candidates) = by_name().get(lower.as_str()) else {
         return Err(Error::new(ErrorKind::UnknownMnemonic, format!("unknown AArch64 instruction `{mnemonic}`")));
     };

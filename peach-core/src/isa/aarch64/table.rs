@@ -61,6 +61,8 @@ pub enum Kind {
     List(u8, Arrangement),
     /// A floating-point value with an 8-bit encoding (`#1.0`, `#-0.125`), as its f64 bits.
     FpImm,
+    /// How a 32-bit register is extended and shifted (`uxtw #2`), as `option << 3 | amount`.
+    Extend,
 }
 
 /// How an operand's value is placed in the instruction word.
@@ -119,6 +121,8 @@ pub enum Field {
     FpImm8,
     /// An 8-bit floating-point immediate split as `abc` at 16 and `defgh` at 5 (vector FMOV).
     FpImm8Split,
+    /// `option` at 13 and a shift of 0-4 at 10 (extended-register forms).
+    Extend,
 }
 
 /// One form.
@@ -275,6 +279,18 @@ fn integer(t: &mut Table) {
     t.row("lsr", &[W, W, Imm], &[Reg(0), Reg(5), Unsigned(16, 5, 1)], 0x5300_7c00);
     t.row("asr", &[X, X, Imm], &[Reg(0), Reg(5), Unsigned(16, 6, 1)], 0x9340_fc00);
     t.row("asr", &[W, W, Imm], &[Reg(0), Reg(5), Unsigned(16, 5, 1)], 0x1300_7c00);
+    // Bitfield moves (`ubfx`, `sbfx`, `bfi`, `bfxil` are rewritten to these by selection).
+    for (name, x, w) in
+        [("ubfm", 0xd340_0000, 0x5300_0000), ("sbfm", 0x9340_0000, 0x1300_0000), ("bfm", 0xb340_0000, 0x3300_0000)]
+    {
+        t.row(name, &[X, X, Imm, Imm], &[Reg(0), Reg(5), Unsigned(16, 6, 1), Unsigned(10, 6, 1)], x);
+        t.row(name, &[W, W, Imm, Imm], &[Reg(0), Reg(5), Unsigned(16, 5, 1), Unsigned(10, 5, 1)], w);
+    }
+    // Extended registers: `add x0, sp, w1, uxtw #2` (the extend as an `Extend` operand).
+    for (name, base) in [("add", 0x8b20_0000), ("sub", 0xcb20_0000), ("adds", 0xab20_0000), ("subs", 0xeb20_0000)] {
+        let dst = if name.ends_with('s') { X } else { XSp };
+        t.row(name, &[dst, XSp, W, Kind::Extend], &[Reg(0), Reg(5), Reg(16), Field::Extend], base);
+    }
     // Sign and zero extensions (bitfield moves).
     for (name, ops, base) in [
         ("sxtw", [X, W], 0x9340_7c00),
@@ -411,15 +427,17 @@ fn memory(t: &mut Table) {
         t.row(name, &[reg, M], &[Reg(0), Field::Mem(size)], base);
     }
     // (mnemonic, register kind, size, offset, pre-index, post-index)
-    let pairs: [(&'static str, Kind, u8, u32, u32, u32); 8] = [
+    let pairs: [(&'static str, Kind, u8, u32, u32, u32); 10] = [
         ("ldp", X, 8, 0xa940_0000, 0xa9c0_0000, 0xa8c0_0000),
         ("ldp", W, 4, 0x2940_0000, 0x29c0_0000, 0x28c0_0000),
         ("ldp", Q, 16, 0xad40_0000, 0xadc0_0000, 0xacc0_0000),
         ("ldp", D, 8, 0x6d40_0000, 0x6dc0_0000, 0x6cc0_0000),
+        ("ldp", S, 4, 0x2d40_0000, 0x2dc0_0000, 0x2cc0_0000),
         ("stp", X, 8, 0xa900_0000, 0xa980_0000, 0xa880_0000),
         ("stp", W, 4, 0x2900_0000, 0x2980_0000, 0x2880_0000),
         ("stp", Q, 16, 0xad00_0000, 0xad80_0000, 0xac80_0000),
         ("stp", D, 8, 0x6d00_0000, 0x6d80_0000, 0x6c80_0000),
+        ("stp", S, 4, 0x2d00_0000, 0x2d80_0000, 0x2c80_0000),
     ];
     for (name, reg, size, offset, pre, post) in pairs {
         let fields = [Reg(0), Reg(10), Field::Pair(size)];

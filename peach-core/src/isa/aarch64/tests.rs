@@ -42,6 +42,7 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::List1(a) => A64::List1(n, a),
                 Kind::List(c, a) => A64::List(n, c, a),
                 Kind::FpImm => A64::FpImm([1.0f64, 31.0, -0.125][variant].to_bits()),
+                Kind::Extend => A64::Extend([2, 6, 0][variant], [2, 4, 0][variant]),
                 Kind::MemIndex => {
                     let Field::RegOffset(size) = *field else { panic!("an index without its field") };
                     A64::MemIndex(base, [7, 0, 25][variant], [1, size, size][variant])
