@@ -682,3 +682,25 @@ fn bitfields_and_extended_registers() {
     // `out + sxtw(i) * 8 - out`: the index, sign-extended and scaled.
     assert_eq!(res.x0 as i64, iv as i64 * 8);
 }
+
+/// A 32-bit index register is sign-extended in an address (`[x, w, sxtw #3]`): negative
+/// indices reach below the base.
+#[test]
+fn sign_extended_index() {
+    // u64 pick(u64 *p, i32 i, i32 j): p[i] + p[j]
+    let sig = Signature::new(&[Type::Ptr, Type::I32, Type::I32], Some(Type::U64));
+    let mut f = Function::new("pick", sig, Target::aarch64_neon());
+    let (p, i, j) = (f.param(0), f.param(1), f.param(2));
+    let (a, b) = (f.x(), f.x());
+    f.ins("ldr", (a, [p + i.w() * 8]));
+    f.ins("ldr", (b, [p + j.w() * 8]));
+    f.ins("add", (a, a, b));
+    f.ret(a);
+    let code = f.compile(Abi::Aapcs64).unwrap();
+    assert!(code.listing().contains("sxtw #3]"), "{}", code.listing());
+    let v: Vec<u64> = (0..16).map(|k| 100 + k * k).collect();
+    let data: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let args = [Arg::Ptr(0, 64), Arg::X(1, (-3i32) as u32 as u64), Arg::X(2, 5)];
+    let Some(out) = run(&code, &data, &args) else { return };
+    assert_eq!(out.x0, v[8 - 3] + v[8 + 5]);
+}

@@ -80,6 +80,8 @@ pub enum A64 {
     Prfop(u8),
     /// `[base, index]` scaled by 1 or by the access size (`lsl #log2(size)`).
     MemIndex(u8, u8, u8),
+    /// `[base, windex, sxtw]` scaled by 1 or by the access size.
+    MemIndexSxtw(u8, u8, u8),
     /// `{v{n}.arrangement}`.
     List1(u8, Arrangement),
     /// `count` consecutive registers from `v{n}` (wrapping after v31).
@@ -155,6 +157,7 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::Mem, A64::Mem(..)) | (Kind::MemPre, A64::MemPre(..)) | (Kind::MemPost, A64::MemPost(..)) => 0,
         (Kind::Elem(a), A64::Elem(n, b, _)) if a == b => n as u32,
         (Kind::Cond, A64::Cond(_)) | (Kind::Prfop, A64::Prfop(_)) | (Kind::MemIndex, A64::MemIndex(..)) => 0,
+        (Kind::MemIndexSxtw, A64::MemIndexSxtw(..)) => 0,
         (Kind::MemBase, A64::Mem(_, 0)) => 0,
         (Kind::List1(a), A64::List1(n, b)) if a == b => n as u32,
         (Kind::List(c, a), A64::List(n, d, b)) if a == b && c == d => n as u32,
@@ -290,7 +293,7 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
             *word |= (value as u32 ^ 1) << pos;
         }
         Field::RegOffset(size) => {
-            let A64::MemIndex(base, index, scale) = *op else {
+            let (A64::MemIndex(base, index, scale) | A64::MemIndexSxtw(base, index, scale)) = *op else {
                 return Err(Error::internal("register-offset field without an index"));
             };
             let shift = match scale {
@@ -504,6 +507,13 @@ impl std::fmt::Display for A64 {
                 if base == 31 { "sp".into() } else { format!("x{base}") },
                 scale.trailing_zeros()
             ),
+            A64::MemIndexSxtw(base, index, scale) => {
+                let base = if base == 31 { "sp".to_string() } else { format!("x{base}") };
+                match scale {
+                    1 => write!(f, "[{base}, w{index}, sxtw]"),
+                    s => write!(f, "[{base}, w{index}, sxtw #{}]", s.trailing_zeros()),
+                }
+            }
             A64::List1(n, a) => write!(f, "{{v{n}.{a}}}"),
             A64::List(n, count, a) => {
                 let regs: Vec<String> = (0..count).map(|k| format!("v{}.{a}", (n + k) % 32)).collect();

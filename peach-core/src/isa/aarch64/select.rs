@@ -81,8 +81,10 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(u32, u8)]) -> bool {
         (Kind::Imm | Kind::Lsl, Operand::Imm(_)) | (Kind::Label, Operand::Label(_)) => true,
         (Kind::Mem, Operand::Mem(m)) => plain_mem(m),
         (Kind::MemBase, Operand::Mem(m)) => plain_mem(m) && m.disp == 0 && m.base != Some(Reg::CONSTANTS),
-        (Kind::MemIndex, Operand::Mem(m)) => {
-            m.base.is_some()
+        (Kind::MemIndex | Kind::MemIndexSxtw, Operand::Mem(m)) => {
+            let w_index = m.index.and_then(class_view) == Some((GP, VIEW_W));
+            (kind == Kind::MemIndexSxtw) == w_index
+                && m.base.is_some()
                 && m.index.is_some()
                 && m.disp == 0
                 && !m.broadcast
@@ -126,6 +128,9 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::Extend, Operand::Imm(v)) => A64::Extend((*v >> 3) as u8 & 7, *v as u8 & 7),
         (Kind::MemIndex, Operand::Mem(m)) => {
             A64::MemIndex(m.base.map_or(31, &number), m.index.map_or(31, &number), m.scale)
+        }
+        (Kind::MemIndexSxtw, Operand::Mem(m)) => {
+            A64::MemIndexSxtw(m.base.map_or(31, &number), m.index.map_or(31, &number), m.scale)
         }
         (Kind::MemPre, Operand::Mem(m)) => A64::MemPre(m.base.map_or(31, &number), m.disp as i64),
         (Kind::MemPost, Operand::Mem(m)) => A64::MemPost(m.base.map_or(31, &number), m.disp as i64),
@@ -190,6 +195,7 @@ fn kind_name(k: &Kind) -> String {
         Kind::Cond => "cond".into(),
         Kind::Prfop => "prfop".into(),
         Kind::MemIndex => "[x, x{, lsl #n}]".into(),
+        Kind::MemIndexSxtw => "[x, w, sxtw{ #n}]".into(),
         Kind::MemBase => "[x]".into(),
         Kind::List1(a) => format!("{{v.{a}}}"),
         Kind::List(c, a) => format!("{{{c} consecutive v.{a}: a group from `v_group` or physical}}"),

@@ -52,6 +52,9 @@ pub enum Kind {
     Prfop,
     /// `[base, index]` or `[base, index, lsl #log2(size)]`.
     MemIndex,
+    /// `[base, windex, sxtw]` or `[base, windex, sxtw #log2(size)]`: a 32-bit index,
+    /// sign-extended.
+    MemIndexSxtw,
     /// `[base]`, no offset.
     MemBase,
     /// A list of one vector register (`{v1.4s}`).
@@ -341,13 +344,14 @@ fn integer(t: &mut Table) {
 fn memory(t: &mut Table) {
     use Kind::Mem as M;
     // (mnemonic, register kind, access size, unsigned offset, pre-index, post-index)
-    let singles: [(&'static str, Kind, u8, u32, u32, u32); 14] = [
+    let singles: [(&'static str, Kind, u8, u32, u32, u32); 17] = [
         ("ldr", X, 8, 0xf940_0000, 0xf840_0c00, 0xf840_0400),
         ("ldr", W, 4, 0xb940_0000, 0xb840_0c00, 0xb840_0400),
         ("ldr", Q, 16, 0x3dc0_0000, 0x3cc0_0c00, 0x3cc0_0400),
         ("ldr", D, 8, 0xfd40_0000, 0xfc40_0c00, 0xfc40_0400),
         ("ldr", S, 4, 0xbd40_0000, 0xbc40_0c00, 0xbc40_0400),
         ("ldr", H, 2, 0x7d40_0000, 0x7c40_0c00, 0x7c40_0400),
+        ("ldr", Kind::B, 1, 0x3d40_0000, 0x3c40_0c00, 0x3c40_0400),
         ("ldrb", W, 1, 0x3940_0000, 0x3840_0c00, 0x3840_0400),
         ("ldrh", W, 2, 0x7940_0000, 0x7840_0c00, 0x7840_0400),
         ("ldrsw", X, 4, 0xb980_0000, 0xb880_0c00, 0xb880_0400),
@@ -356,6 +360,8 @@ fn memory(t: &mut Table) {
         ("str", Q, 16, 0x3d80_0000, 0x3c80_0c00, 0x3c80_0400),
         ("str", D, 8, 0xfd00_0000, 0xfc00_0c00, 0xfc00_0400),
         ("str", S, 4, 0xbd00_0000, 0xbc00_0c00, 0xbc00_0400),
+        ("str", H, 2, 0x7d00_0000, 0x7c00_0c00, 0x7c00_0400),
+        ("str", Kind::B, 1, 0x3d00_0000, 0x3c00_0c00, 0x3c00_0400),
     ];
     for (name, reg, size, offset, pre, post) in singles {
         t.row(name, &[reg, M], &[Reg(0), Field::Mem(size)], offset);
@@ -385,6 +391,8 @@ fn memory(t: &mut Table) {
         ("strh", W, 2, 0x7820_6800),
     ] {
         t.row(name, &[reg, Kind::MemIndex], &[Reg(0), Field::RegOffset(size)], base);
+        // A 32-bit index is sign-extended (`sxtw`): option 110 instead of 011.
+        t.row(name, &[reg, Kind::MemIndexSxtw], &[Reg(0), Field::RegOffset(size)], base ^ 0x6000 ^ 0xc000);
     }
     t.row("prfm", &[Kind::Prfop, M], &[Unsigned(0, 5, 1), Field::Mem(8)], 0xf980_0000);
     t.row("prfm", &[Kind::Prfop, Kind::MemIndex], &[Unsigned(0, 5, 1), Field::RegOffset(8)], 0xf8a0_6800);

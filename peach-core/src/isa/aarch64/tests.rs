@@ -47,6 +47,10 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                     let Field::RegOffset(size) = *field else { panic!("an index without its field") };
                     A64::MemIndex(base, [7, 0, 25][variant], [1, size, size][variant])
                 }
+                Kind::MemIndexSxtw => {
+                    let Field::RegOffset(size) = *field else { panic!("an index without its field") };
+                    A64::MemIndexSxtw(base, [7, 0, 25][variant], [1, size, size][variant])
+                }
                 Kind::Imm if matches!(field, Field::Bitmask(_)) => {
                     let Field::Bitmask(width) = *field else { unreachable!() };
                     let v: [u64; 3] = [0xff, 0x5555_5555_5555_5555, u64::MAX - 1];
