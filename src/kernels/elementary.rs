@@ -17,7 +17,7 @@ peach_fn! {
     /// # Safety
     ///
     /// `x` must point to `n` readable doubles and `y` to `n` writable ones.
-    #[variants(x86_64::avx512, x86_64::haswell)]
+    #[variants(x86_64::avx512, x86_64::haswell, fallback = exp_f64_in_rust)]
     pub unsafe fn exp_f64(x: *const f64, y: *mut f64, n: usize) {
         fn vreg() -> Reg {
             if target.has_avx512f() { ZMM() } else { YMM() }
@@ -127,7 +127,7 @@ peach_fn! {
     /// # Safety
     ///
     /// `x` must point to `n` readable doubles and `y` to `n` writable ones.
-    #[variants(x86_64::avx512, x86_64::haswell)]
+    #[variants(x86_64::avx512, x86_64::haswell, fallback = ln_f64_in_rust)]
     pub unsafe fn ln_f64(x: *const f64, y: *mut f64, n: usize) {
         fn vreg() -> Reg {
             if target.has_avx512f() { ZMM() } else { YMM() }
@@ -246,5 +246,29 @@ peach_fn! {
         ADD(y, 256);
         SUB(n, 32);
         JNZ(top);
+    }
+}
+
+/// [`exp_f64`] where no variant runs: `f64::exp`, element by element.
+///
+/// # Safety
+///
+/// As for [`exp_f64`].
+pub unsafe fn exp_f64_in_rust(x: *const f64, y: *mut f64, n: usize) {
+    for i in 0..n {
+        // SAFETY: the caller passes `n` readable doubles at `x` and `n` writable ones at `y`.
+        unsafe { *y.add(i) = (*x.add(i)).exp() };
+    }
+}
+
+/// [`ln_f64`] where no variant runs: `f64::ln`, element by element.
+///
+/// # Safety
+///
+/// As for [`ln_f64`].
+pub unsafe fn ln_f64_in_rust(x: *const f64, y: *mut f64, n: usize) {
+    for i in 0..n {
+        // SAFETY: as above.
+        unsafe { *y.add(i) = (*x.add(i)).ln() };
     }
 }

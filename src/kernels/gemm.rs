@@ -13,7 +13,7 @@ peach_fn! {
     /// # Safety
     ///
     /// The panels must hold `6 k` and `NR k` floats; `c` must hold 6 rows of NR floats.
-    #[variants(x86_64::avx512, x86_64::haswell)]
+    #[variants(x86_64::avx512, x86_64::haswell, fallback = sgemm_kernel_in_rust)]
     pub unsafe fn sgemm_kernel(a: *const f32, b: *const f32, c: *mut f32, k: usize, ldc_bytes: usize) {
         let zmm = target.has_avx512f();
         let nr = if zmm { 32 } else { 16 };
@@ -47,6 +47,24 @@ peach_fn! {
             VMOVUPS([c], acc[2 * i]);
             VMOVUPS([c + vbytes], acc[2 * i + 1]);
             ADD(c, ldc_bytes);
+        }
+    }
+}
+
+/// [`sgemm_kernel`] where no variant runs: plain Rust, with [`sgemm_nr`] columns.
+///
+/// # Safety
+///
+/// As for [`sgemm_kernel`].
+pub unsafe fn sgemm_kernel_in_rust(a: *const f32, b: *const f32, c: *mut f32, k: usize, ldc_bytes: usize) {
+    let nr = sgemm_nr();
+    let ldc = ldc_bytes / 4;
+    for kk in 0..k {
+        for i in 0..6 {
+            for j in 0..nr {
+                // SAFETY: the caller passes panels of 6 x k and k x nr values and a 6-row C.
+                unsafe { *c.add(i * ldc + j) += *a.add(kk * 6 + i) * *b.add(kk * nr + j) };
+            }
         }
     }
 }

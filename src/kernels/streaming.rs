@@ -14,40 +14,77 @@ peach_fn! {
     /// # Safety
     ///
     /// `x` and `y` must point to `n` readable floats each.
-    #[variants(x86_64::avx512, x86_64::haswell, x86_64::baseline)]
+    #[variants(x86_64::avx512, x86_64::haswell, x86_64::baseline, aarch64::neon, fallback = dot_f32_in_rust)]
     pub unsafe fn dot_f32(x: *const f32, y: *const f32, n: usize) -> f32 {
-        let (zmm, ymm) = (target.has_avx512f(), target.has_fma3());
-        let width = if zmm { 64 } else if ymm { 32 } else { 16 };
-        let acc = if zmm { [ZMM(); 4] } else if ymm { [YMM(); 4] } else { [XMM(); 4] };
-        for a in acc {
-            if ymm { VXORPS(a, a, a); } else { XORPS(a, a); }
-        }
-        let top = Label::new();
-        ALIGN(32);
-        LABEL(top);
-        let mut offset = 0;
-        while offset < 256 {
+        if target.has_neon() {
+            // Four accumulators of four lanes, 64 floats per iteration with post-indexed loads.
+            let acc = [VEC(); 4];
             for a in acc {
-                if ymm {
-                    let t = if zmm { ZMM() } else { YMM() };
-                    VMOVUPS(t, [x + offset]);
-                    VFMADD231PS(a, t, [y + offset]);
-                } else {
-                    let t = XMM();
-                    MOVUPS(t, [x + offset]);
-                    MULPS(t, [y + offset]);
-                    ADDPS(a, t);
-                }
-                offset += width;
+                EOR(a.b16(), a.b16(), a.b16());
             }
+            let top = Label::new();
+            LABEL(top);
+            for _ in 0..4 {
+                for a in acc {
+                    let (t, u) = (VEC(), VEC());
+                    LDR(t.q(), [x].post(16));
+                    LDR(u.q(), [y].post(16));
+                    FMLA(a.s4(), t.s4(), u.s4());
+                }
+            }
+            SUBS(n, n, 64);
+            B_NE(top);
+            FADD(acc[0].s4(), acc[0].s4(), acc[1].s4());
+            FADD(acc[2].s4(), acc[2].s4(), acc[3].s4());
+            FADD(acc[0].s4(), acc[0].s4(), acc[2].s4());
+            FADDP(acc[0].s4(), acc[0].s4(), acc[0].s4());
+            FADDP(acc[0].s(), acc[0].s2());
+            RETURN(acc[0]);
+        } else {
+            let (zmm, ymm) = (target.has_avx512f(), target.has_fma3());
+            let width = if zmm { 64 } else if ymm { 32 } else { 16 };
+            let acc = if zmm { [ZMM(); 4] } else if ymm { [YMM(); 4] } else { [XMM(); 4] };
+            for a in acc {
+                if ymm { VXORPS(a, a, a); } else { XORPS(a, a); }
+            }
+            let top = Label::new();
+            ALIGN(32);
+            LABEL(top);
+            let mut offset = 0;
+            while offset < 256 {
+                for a in acc {
+                    if ymm {
+                        let t = if zmm { ZMM() } else { YMM() };
+                        VMOVUPS(t, [x + offset]);
+                        VFMADD231PS(a, t, [y + offset]);
+                    } else {
+                        let t = XMM();
+                        MOVUPS(t, [x + offset]);
+                        MULPS(t, [y + offset]);
+                        ADDPS(a, t);
+                    }
+                    offset += width;
+                }
+            }
+            ADD(x, 256);
+            ADD(y, 256);
+            SUB(n, 64);
+            JNZ(top);
+            REDUCE_SUM(acc, f32);
+            RETURN(acc[0].xmm());
         }
-        ADD(x, 256);
-        ADD(y, 256);
-        SUB(n, 64);
-        JNZ(top);
-        REDUCE_SUM(acc, f32);
-        RETURN(acc[0].xmm());
     }
+}
+
+/// [`dot_f32`] where no variant runs: plain Rust.
+///
+/// # Safety
+///
+/// As for [`dot_f32`].
+pub unsafe fn dot_f32_in_rust(x: *const f32, y: *const f32, n: usize) -> f32 {
+    // SAFETY: the caller passes `n` readable floats at each.
+    let (x, y) = unsafe { (std::slice::from_raw_parts(x, n), std::slice::from_raw_parts(y, n)) };
+    x.iter().zip(y).map(|(a, b)| a * b).sum()
 }
 
 peach_fn! {

@@ -704,3 +704,20 @@ fn sign_extended_index() {
     let Some(out) = run(&code, &data, &args) else { return };
     assert_eq!(out.x0, v[8 - 3] + v[8 + 5]);
 }
+
+/// `peach::kernels::streaming::dot_f32` is one fat binary for x86-64 and AArch64: its NEON
+/// variant runs under qemu.
+#[test]
+fn library_dot_product_neon_variant() {
+    use peach::kernels::streaming::{DOT_F32_ARMV8_A_CODES, DOT_F32_ARMV8_A_LISTING};
+    let n = 256;
+    let x: Vec<f32> = (0..n).map(|i| (i % 9) as f32 * 0.5 - 2.0).collect();
+    let y: Vec<f32> = (0..n).map(|i| (i % 5) as f32 * 0.25).collect();
+    let mut data = f32_bytes(&x);
+    data.extend(f32_bytes(&y));
+    let (_, bytes) = DOT_F32_ARMV8_A_CODES.iter().find(|(abi, _)| *abi == "Aapcs64").unwrap();
+    let args = [Arg::Ptr(0, 0), Arg::Ptr(1, 4 * n), Arg::X(2, n as u64)];
+    let Some(out) = run_bytes(bytes, DOT_F32_ARMV8_A_LISTING, &data, &args) else { return };
+    let want: f32 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
+    assert_eq!(f32::from_bits(out.d0 as u32), want);
+}
