@@ -1,0 +1,68 @@
+//! Run on an AArch64 machine (or under qemu: see the README): static `peach_fn!` code linked into
+//! the binary, a JIT kernel loaded into executable memory, and a fat binary dispatching on the
+//! CPU's features, all called natively. On other architectures this file is empty.
+#![cfg(target_arch = "aarch64")]
+
+use peach::prelude::*;
+
+peach_fn! {
+    /// Sum of `n` doubles, `n` a positive multiple of 2.
+    #[target(aarch64::neon)]
+    pub unsafe fn sum_f64(p: *const f64, n: usize) -> f64 {
+        let (s, x) = (VEC(), VEC());
+        EOR(s.b16(), s.b16(), s.b16());
+        let top = Label::new();
+        LABEL(top);
+        LDR(x.q(), [p].post(16));
+        FADD(s.d2(), s.d2(), x.d2());
+        SUBS(n, n, 2);
+        B_NE(top);
+        FADDP(s.d(), s.d2());
+        RETURN(s);
+    }
+}
+
+peach_fn! {
+    /// The same, unrolled at run time.
+    #[jit(unroll: usize)]
+    #[target(aarch64::neon)]
+    pub unsafe fn sum_f64_jit(p: *const f64, n: usize) -> f64 {
+        let accs: Vec<Reg> = (0..unroll).map(|_| VEC()).collect();
+        for a in &accs {
+            EOR(a.b16(), a.b16(), a.b16());
+        }
+        let top = Label::new();
+        LABEL(top);
+        for a in &accs {
+            let x = VEC();
+            LDR(x.q(), [p].post(16));
+            FADD(a.d2(), a.d2(), x.d2());
+        }
+        SUBS(n, n, 2 * unroll as i64);
+        B_NE(top);
+        for a in &accs[1..] {
+            FADD(accs[0].d2(), accs[0].d2(), a.d2());
+        }
+        FADDP(accs[0].d(), accs[0].d2());
+        RETURN(accs[0]);
+    }
+}
+
+#[test]
+fn static_jit_and_fat_binary_code_run_natively() {
+    let v: Vec<f64> = (0..96).map(|i| (i % 11) as f64 * 0.5 - 1.0).collect();
+    let want: f64 = v.iter().sum();
+    // SAFETY: `v` holds `len` doubles, a multiple of 2 (and of 2 * unroll below).
+    assert_eq!(unsafe { sum_f64(v.as_ptr(), v.len()) }, want);
+    for unroll in [2, 3] {
+        let k = sum_f64_jit(unroll).unwrap();
+        // SAFETY: as above.
+        assert_eq!(unsafe { (k.get())(v.as_ptr(), v.len()) }, want);
+    }
+    let x: Vec<f32> = (0..128).map(|i| (i % 7) as f32 * 0.5).collect();
+    let y: Vec<f32> = (0..128).map(|i| (i % 3) as f32).collect();
+    // SAFETY: 128 floats each, a multiple of 64.
+    let dot = unsafe { peach::kernels::streaming::dot_f32(x.as_ptr(), y.as_ptr(), x.len()) };
+    assert_eq!(dot, x.iter().zip(&y).map(|(a, b)| a * b).sum::<f32>());
+    assert_eq!(peach::kernels::streaming::DOT_F32_DISPATCH.active(), Some("armv8-a"));
+}
