@@ -8,25 +8,54 @@ use peach::prelude::*;
 
 peach_fn! {
     /// Sum of `n` doubles (`n` a positive multiple of 16): the seed paper's VECTOR_SUM, with four
-    /// AVX accumulators in virtual registers.
-    #[target(x86_64::haswell)]
+    /// accumulators in virtual registers: AVX on x86-64, NEON on AArch64 (one fat binary).
+    #[variants(x86_64::haswell, aarch64::neon, fallback = vector_sum_in_rust)]
     pub unsafe fn vector_sum(array: *const f64, n: usize) -> f64 {
         const UNROLL: usize = 4;
-        let acc = [YMM(); UNROLL];
-        for r in acc {
-            VXORPD(r, r, r);
+        if target.has_neon() {
+            let acc = [VEC(); UNROLL];
+            for r in acc {
+                EOR(r.b16(), r.b16(), r.b16());
+            }
+            let next = Label::new();
+            LABEL(next);
+            for _ in 0..2 {
+                for r in acc {
+                    let x = VEC();
+                    LDR(x.q(), [array].post(16));
+                    FADD(r.d2(), r.d2(), x.d2());
+                }
+            }
+            SUBS(n, n, UNROLL * 4);
+            B_NE(next);
+            FADD(acc[0].d2(), acc[0].d2(), acc[1].d2());
+            FADD(acc[2].d2(), acc[2].d2(), acc[3].d2());
+            FADD(acc[0].d2(), acc[0].d2(), acc[2].d2());
+            FADDP(acc[0].d(), acc[0].d2());
+            RETURN(acc[0]);
+        } else {
+            let acc = [YMM(); UNROLL];
+            for r in acc {
+                VXORPD(r, r, r);
+            }
+            let next = Label::new();
+            LABEL(next);
+            for i in 0..UNROLL {
+                VADDPD(acc[i], acc[i], [array + i * 32]);
+            }
+            ADD(array, UNROLL * 32);
+            SUB(n, UNROLL * 4);
+            JNZ(next);
+            REDUCE_SUM(acc, f64);
+            RETURN(acc[0].xmm());
         }
-        let next = Label::new();
-        LABEL(next);
-        for i in 0..UNROLL {
-            VADDPD(acc[i], acc[i], [array + i * 32]);
-        }
-        ADD(array, UNROLL * 32);
-        SUB(n, UNROLL * 4);
-        JNZ(next);
-        REDUCE_SUM(acc, f64);
-        RETURN(acc[0].xmm());
     }
+}
+
+/// [`vector_sum`] on a CPU that has neither AVX2 nor NEON.
+unsafe fn vector_sum_in_rust(array: *const f64, n: usize) -> f64 {
+    // SAFETY: the caller passes `n` readable doubles.
+    unsafe { std::slice::from_raw_parts(array, n) }.iter().sum()
 }
 
 peach_fn! {
@@ -51,6 +80,15 @@ peach_fn! {
     }
 }
 
+/// The variant of `vector_sum` this CPU runs.
+fn variant() -> &'static str {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    if let Some(name) = VECTOR_SUM_DISPATCH.active() {
+        return name;
+    }
+    "plain Rust"
+}
+
 pub fn main() {
     if let Err(e) = run() {
         eprintln!("error: {e}");
@@ -59,26 +97,29 @@ pub fn main() {
 }
 
 fn run() -> Result<(), Error> {
-    println!("{VECTOR_SUM_LISTING}");
-    let dot_code = peach::kernels::dot_f32(Abi::host())?; // built with the builder API
+    println!("{VECTOR_SUM_HASWELL_LISTING}");
+    println!("{VECTOR_SUM_ARMV8_A_LISTING}");
+    let dot_code = peach::kernels::dot_f32(Abi::for_target(&Target::x86_64_v3()))?; // the builder API
     println!("{}", dot_code.listing());
     println!("ISA extensions used by dot_f32: {:?}\n", dot_code.extension_names());
     // The same dot product for AArch64 with NEON: peach cross-compiles on any host.
     println!("{}", peach::kernels::neon::dot_f32(Abi::Aapcs64)?.listing());
 
+    // The static fat binary runs everywhere: AVX2 or NEON, else plain Rust.
+    let data: Vec<f64> = (0..4096).map(|i| (i as f64) * 0.25 - 100.0).collect();
+    let want: f64 = data.iter().sum();
+    // SAFETY: `data` holds `len` doubles, a multiple of 16.
+    let got = unsafe { vector_sum(data.as_ptr(), data.len()) };
+    println!("vector_sum (static, {}) of {} doubles: peach {got}, Rust {want}", variant(), data.len());
+    assert_eq!(got, want, "vector_sum disagrees with Rust");
+
     let host = Target::native_x86_64();
     if !(cfg!(target_arch = "x86_64") && host.has_avx2() && host.has_fma3()) {
-        println!("this machine cannot run AVX2+FMA code: the kernels were built and listed, not run");
+        println!("this machine cannot run AVX2+FMA code: the x86-64 kernels were built and listed, not run");
         return Ok(());
     }
     #[cfg(target_arch = "x86_64")]
     {
-        let data: Vec<f64> = (0..4096).map(|i| (i as f64) * 0.25 - 100.0).collect();
-        let want: f64 = data.iter().sum();
-        // SAFETY: `data` holds `len` doubles, a multiple of 16, and this CPU has AVX2.
-        let got = unsafe { vector_sum(data.as_ptr(), data.len()) };
-        println!("vector_sum (static) of {} doubles: peach {got}, Rust {want}", data.len());
-        assert_eq!(got, want, "vector_sum disagrees with Rust");
         for unroll in [2, 4, 8] {
             let k = vector_sum_tuned(unroll)?;
             // SAFETY: as above; `len` is a multiple of 4 * unroll.
