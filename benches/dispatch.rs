@@ -9,9 +9,9 @@ use std::time::Instant;
 use peach::prelude::*;
 
 peach_fn! {
-    #[variants(x86_64::haswell, x86_64::baseline)]
+    #[variants(x86_64::haswell, x86_64::baseline, aarch64::neon)]
     unsafe fn inc(x: u64) -> u64 {
-        ADD(x, 1);
+        if target.has_neon() { ADD(x, x, 1); } else { ADD(x, 1); }
         RETURN(x);
     }
 }

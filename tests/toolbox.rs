@@ -156,7 +156,8 @@ fn align_pads_with_real_nops() {
         }
         assert!(insts.iter().all(|i| !i.is_invalid()), "{}", code.listing());
         assert!(insts.iter().skip(1).all(|i| i.mnemonic() == iced_x86::Mnemonic::Nop), "{}", code.listing());
-        if cfg!(target_arch = "x86_64") {
+        #[cfg(target_arch = "x86_64")]
+        {
             let k = unsafe { Kernel::<unsafe extern "sysv64" fn(u64) -> u64>::load(&code).unwrap() };
             assert_eq!(unsafe { (k.get())(10) }, 1024);
         }
