@@ -148,13 +148,10 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
             for op in input.inst_ops(i as usize) {
                 match op.var() {
                     Var::V(v) => {
-                        let r = &mut vreg[v as usize];
-                        if op.role.writes() {
-                            widen(r, wr, wr + 1);
-                        }
-                        if op.role.reads() {
-                            widen(r, rd, rd + 1);
-                        }
+                        // A read covers [rd, rd + 1), a write [wr, wr + 1) with wr = rd + 1:
+                        // one widening, without branches on the role.
+                        let (reads, writes) = (op.role.reads() as u32, op.role.writes() as u32);
+                        widen(&mut vreg[v as usize], rd + 1 - reads, rd + 1 + writes);
                     }
                     Var::P(u) if op.role.writes() => {
                         let u = u as usize;
