@@ -33,7 +33,7 @@ pub unsafe fn jit<F: Copy>(
     targets: &[&str],
     body: &dyn Fn(&[Reg]),
 ) -> Result<Kernel<F>, Error> {
-    let host = if cfg!(target_arch = "aarch64") { Arch::Aarch64 } else { Arch::X86_64 };
+    let host = Arch::host();
     for t in targets {
         let target = Target::named(t)?;
         if targets.len() > 1 && target.arch() != host {

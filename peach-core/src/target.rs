@@ -15,6 +15,18 @@ pub enum Arch {
     Aarch64,
 }
 
+impl Arch {
+    /// The architecture of the machine running this code (x86-64 on any other).
+    ///
+    /// ```
+    /// use peach_core::target::Arch;
+    /// assert_eq!(Arch::host() == Arch::Aarch64, cfg!(target_arch = "aarch64"));
+    /// ```
+    pub fn host() -> Arch {
+        if cfg!(target_arch = "aarch64") { Arch::Aarch64 } else { Arch::X86_64 }
+    }
+}
+
 /// One ISA extension (CPUID feature), numbered by the architecture's backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Extension(pub u16);

@@ -52,7 +52,7 @@ impl<F: Copy> Kernel<F> {
         if std::mem::size_of::<F>() != std::mem::size_of::<usize>() {
             return Err(Error::new(ErrorKind::Signature, "a kernel's type must be a function pointer"));
         }
-        let host = if cfg!(target_arch = "aarch64") { Arch::Aarch64 } else { Arch::X86_64 };
+        let host = Arch::host();
         if code.target().arch() != host {
             return Err(Error::new(
                 ErrorKind::NotInTarget,

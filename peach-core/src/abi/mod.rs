@@ -28,7 +28,7 @@ impl Abi {
     /// ```
     pub fn for_target(target: &crate::Target) -> Abi {
         use crate::target::Arch;
-        let host = if cfg!(target_arch = "aarch64") { Arch::Aarch64 } else { Arch::X86_64 };
+        let host = Arch::host();
         match target.arch() {
             arch if arch == host => Abi::host(),
             Arch::Aarch64 => Abi::Aapcs64,
