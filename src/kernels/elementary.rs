@@ -1,12 +1,10 @@
 //! Elementary functions over arrays, Yeppp! style: `y[i] = exp(x[i])` and `y[i] = ln(x[i])` in
 //! f64.
 //!
-//! exp: clamp `x` to [-746, 710] (keeping NaN), split `x = n ln2 + r` with the 1.5 * 2^52 shifter
-//! (which also leaves `n` in the low bits), two-constant Cody-Waite reduction so that
-//! `|r| <= ln2 / 2`, a degree-13 Taylor polynomial by Horner's rule with FMA (truncation below
-//! 0.02 ulp), then `2^n` applied in two halves so that overflow gives +inf, underflow rounds once
-//! into the subnormals, and no step overflows on the way. NaN propagates; exp(+inf) = +inf,
-//! exp(-inf) = 0.
+//! exp reduces with a shifter constant (which leaves the integer part in the low bits) and a
+//! two-part ln2, then evaluates a short polynomial: on AVX-512 after a sixteen-entry table of
+//! `2^(j/16)` read with permutes and finished by VSCALEFPD, on AVX2 a longer one with `2^n`
+//! rebuilt from the exponent bits. Each variant's `fn` below says how.
 
 use peach_macros::peach_fn;
 
@@ -19,98 +17,192 @@ peach_fn! {
     /// `x` must point to `n` readable doubles and `y` to `n` writable ones.
     #[variants(x86_64::avx512, x86_64::haswell, fallback = exp_f64_in_rust)]
     pub unsafe fn exp_f64(x: *const f64, y: *mut f64, n: usize) {
-        fn vreg() -> Reg {
-            if target.has_avx512f() { ZMM() } else { YMM() }
+        if target.has_avx512f() {
+            exp_table_zmm(x, y, n);
+        } else {
+            exp_taylor_ymm(x, y, n);
         }
-        fn splat(v: f64) -> Constant {
-            if target.has_avx512f() { Constant::f64x8_splat(v) } else { Constant::f64x4_splat(v) }
-        }
-        fn splat_u(v: u64) -> Constant {
-            if target.has_avx512f() { Constant::u64x8_splat(v) } else { Constant::u64x4_splat(v) }
-        }
-        let zmm = target.has_avx512f();
-        let width = if zmm { 64 } else { 32 };
-        const SHIFTER: f64 = 6755399441055744.0; // 1.5 * 2^52
-        const SHIFTER_BITS: u64 = 0x4338000000000000;
-        // 1/k! for k = 0..=13, highest first.
-        let mut coeffs = [1.0; 14];
-        let mut f = 1.0;
-        let mut kf = 1.0;
-        for k in 1..14 {
-            f = f / kf;
-            kf += 1.0;
-            coeffs[13 - k] = f;
-        }
-        let (lo, hi) = (vreg(), vreg());
-        VMOVAPD(lo, splat(-746.0));
-        VMOVAPD(hi, splat(710.0));
-        // With 32 registers the polynomial's coefficients live in registers, not in memory
-        // operands: loads are the scarcer resource.
-        let cr = [vreg(); 14];
-        if zmm {
-            for i in 0..14 {
-                VMOVAPD(cr[i], splat(coeffs[i]));
+
+        /// AVX-512: `x = (k + j/16) ln2 + r` with `|r| <= ln2/32`, so that
+        /// `exp(x) = 2^k 2^(j/16) e^r`. One FMA with the 1.5 * 2^48 shifter rounds `x log2(e)`
+        /// to sixteenths (`j` lands in the low four bits, `k + j/16` is the shifter's
+        /// difference); the two-part ln2 keeps `r` exact to 2^-58. `2^(j/16)` comes from a
+        /// sixteen-entry table, high and low parts, held in two zmm each and read with VPERMT2PD;
+        /// `e^r - 1` is a degree-7 Taylor polynomial (truncation 2^-59); VSCALEFPD applies
+        /// `2^k` with overflow to +inf and gradual underflow. Clamping to [-746, 746] first
+        /// (NaN passes: it is the second operand) makes every large input a plain overflow or
+        /// underflow. 11 FMA-unit operations per 8 doubles, 4 vectors in flight per iteration.
+        fn exp_table_zmm(x: Reg, y: Reg, n: Reg) {
+            const SHIFTER: f64 = 422212465065984.0; // 1.5 * 2^48: rounds to multiples of 1/16
+            // 2^(j/16) rounded to double, and what that rounding left out.
+            let table_hi = [
+                0x3FF0000000000000u64, 0x3FF0B5586CF9890F, 0x3FF172B83C7D517B, 0x3FF2387A6E756238,
+                0x3FF306FE0A31B715, 0x3FF3DEA64C123422, 0x3FF4BFDAD5362A27, 0x3FF5AB07DD485429,
+                0x3FF6A09E667F3BCD, 0x3FF7A11473EB0187, 0x3FF8ACE5422AA0DB, 0x3FF9C49182A3F090,
+                0x3FFAE89F995AD3AD, 0x3FFC199BDD85529C, 0x3FFD5818DCFBA487, 0x3FFEA4AFA2A490DA,
+            ];
+            let table_lo = [
+                0x0000000000000000u64, 0x3C98A62E4ADC610B, 0xBC819041B9D78A76, 0x3C99B07EB6C70573,
+                0x3C86F46AD23182E4, 0x3C8ADA0911F09EBC, 0x3C7D4397AFEC42E2, 0x3C96324C054647AD,
+                0xBC9BDD3413B26456, 0xBC841577EE04992F, 0x3C96E9F156864B27, 0x3C7C7C46B071F2BE,
+                0x3C97A1CD345DCC81, 0x3C811065895048DD, 0x3C82ED02D75B3707, 0xBC9E9C23179C2893,
+            ];
+            let hi_a = Constant::u64x8([table_hi[0], table_hi[1], table_hi[2], table_hi[3],
+                                         table_hi[4], table_hi[5], table_hi[6], table_hi[7]]);
+            let hi_b = Constant::u64x8([table_hi[8], table_hi[9], table_hi[10], table_hi[11],
+                                         table_hi[12], table_hi[13], table_hi[14], table_hi[15]]);
+            let lo_a = Constant::u64x8([table_lo[0], table_lo[1], table_lo[2], table_lo[3],
+                                         table_lo[4], table_lo[5], table_lo[6], table_lo[7]]);
+            let lo_b = Constant::u64x8([table_lo[8], table_lo[9], table_lo[10], table_lo[11],
+                                         table_lo[12], table_lo[13], table_lo[14], table_lo[15]]);
+            // 1/k! for k = 7 down to 2.
+            let mut coeffs = [0.0; 6];
+            let mut f = 1.0;
+            let mut k = 1.0;
+            let mut i = 0;
+            while i < 7 {
+                f = f / k;
+                if i >= 1 { coeffs[6 - i] = f; }
+                k += 1.0;
+                i += 1;
             }
-        }
-        // Several vectors at once, stage by stage, so that their dependency chains overlap.
-        let group = if zmm { 3 } else { 2 };
-        let top = Label::new();
-        ALIGN(32);
-        LABEL(top);
-        let mut done = 0;
-        while done < 256 {
-            let left = (256 - done) / width;
-            let g = if left < group { left } else { group };
-            let t = [vreg(); 4];
-            let k = [vreg(); 4];
-            let r = [vreg(); 4];
-            let p = [vreg(); 4];
-            for j in 0..g {
-                VMOVUPD(t[j], [x + done + j * width]);
-                VMAXPD(t[j], lo, t[j]); // NaN stays NaN: it is the second operand
-                VMINPD(t[j], hi, t[j]);
+            let (lo, hi, shifter, one) = (ZMM(), ZMM(), ZMM(), ZMM());
+            VMOVAPD(lo, Constant::f64x8_splat(-746.0));
+            VMOVAPD(hi, Constant::f64x8_splat(746.0));
+            VMOVAPD(shifter, Constant::f64x8_splat(SHIFTER));
+            VMOVAPD(one, Constant::f64x8_splat(1.0));
+            let c = [ZMM(); 6];
+            for i in 0..6 {
+                VMOVAPD(c[i], Constant::f64x8_splat(coeffs[i]));
             }
-            for j in 0..g {
-                VMOVAPD(k[j], splat(SHIFTER));
-                VFMADD231PD(k[j], t[j], splat(1.4426950408889634)); // x log2(e) + shifter: n in the low bits
+            const G: usize = 4; // vectors per iteration, interleaved stage by stage
+            let top = Label::new();
+            ALIGN(32);
+            LABEL(top);
+            let (r, u, nk, p, th, tl) = ([ZMM(); G], [ZMM(); G], [ZMM(); G], [ZMM(); G], [ZMM(); G], [ZMM(); G]);
+            for j in 0..G {
+                VMOVUPD(r[j], [x + 64 * j]);
+                VMAXPD(r[j], lo, r[j]);
+                VMINPD(r[j], hi, r[j]);
             }
-            for j in 0..g {
-                let nf = vreg();
-                VSUBPD(nf, k[j], splat(SHIFTER));
-                VMOVAPD(r[j], t[j]);
-                VFNMADD231PD(r[j], nf, splat(0.6931471805599453)); // ln2, high part
-                VFNMADD231PD(r[j], nf, splat(2.3190468138462996e-17)); // ln2, low part
+            for j in 0..G {
+                VMOVAPD(u[j], Constant::f64x8_splat(SHIFTER));
+                VFMADD231PD(u[j], r[j], Constant::f64x8_splat(1.4426950408889634)); // log2(e)
             }
-            for j in 0..g {
-                if zmm { VMOVAPD(p[j], cr[0]); } else { VMOVAPD(p[j], splat(coeffs[0])); }
+            for j in 0..G {
+                VSUBPD(nk[j], u[j], shifter); // k + j/16
             }
-            for i in 1..14 {
-                for j in 0..g {
-                    if zmm { VFMADD213PD(p[j], r[j], cr[i]); } else { VFMADD213PD(p[j], r[j], splat(coeffs[i])); }
+            for j in 0..G {
+                VFNMADD231PD(r[j], nk[j], Constant::f64x8_splat(0.6931471805599453)); // ln2, high part
+            }
+            for j in 0..G {
+                VFNMADD231PD(r[j], nk[j], Constant::f64x8_splat(2.3190468138462996e-17)); // ln2, low part
+            }
+            for j in 0..G {
+                VMOVAPD(p[j], c[1]);
+                VFMADD231PD(p[j], r[j], c[0]);
+            }
+            for i in 2..6 {
+                for j in 0..G {
+                    VFMADD213PD(p[j], r[j], c[i]);
                 }
             }
-            for j in 0..g {
-                // 2^n in two halves: nb = n + 2048, h = floor(n/2) + 1024.
-                let nb = vreg();
-                VPSUBQ(nb, k[j], splat_u(SHIFTER_BITS - 2048));
-                let h = vreg();
-                VPSRLQ(h, nb, 1);
-                let s2 = vreg();
-                VPSUBQ(s2, nb, h);
-                VPSUBQ(s2, s2, splat_u(1));
-                VPSLLQ(s2, s2, 52);
-                VPSUBQ(h, h, splat_u(1));
-                VPSLLQ(h, h, 52);
-                VMULPD(p[j], p[j], h);
-                VMULPD(p[j], p[j], s2);
-                VMOVUPD([y + done + j * width], p[j]);
+            for j in 0..G {
+                VFMADD213PD(p[j], r[j], one); // 1 + r/2 + r^2/6 + ...
             }
-            done += g * width;
+            for j in 0..G {
+                VMOVAPD(th[j], hi_a);
+                VPERMT2PD(th[j], u[j], hi_b);
+                VMOVAPD(tl[j], lo_a);
+                VPERMT2PD(tl[j], u[j], lo_b);
+            }
+            for j in 0..G {
+                VMULPD(r[j], r[j], th[j]);
+                VFMADD213PD(p[j], r[j], tl[j]); // 2^(j/16) (e^r - 1), plus the table's low part
+                VADDPD(p[j], p[j], th[j]);
+                VSCALEFPD(p[j], p[j], nk[j]);
+                VMOVUPD([y + 64 * j], p[j]);
+            }
+            ADD(x, 64 * G);
+            ADD(y, 64 * G);
+            SUB(n, 8 * G);
+            JNZ(top);
         }
-        ADD(x, 256);
-        ADD(y, 256);
-        SUB(n, 32);
-        JNZ(top);
+
+        /// AVX2: the shifter split `x = n ln2 + r`, `|r| <= ln2/2`, a degree-13 Taylor
+        /// polynomial (truncation below 0.02 ulp), and `2^n` applied in two halves so that
+        /// overflow gives +inf, underflow rounds once into the subnormals and no step overflows
+        /// on the way.
+        fn exp_taylor_ymm(x: Reg, y: Reg, n: Reg) {
+            const SHIFTER: f64 = 6755399441055744.0; // 1.5 * 2^52
+            const SHIFTER_BITS: u64 = 0x4338000000000000;
+            // 1/k! for k = 0..=13, highest first.
+            let mut coeffs = [1.0; 14];
+            let mut f = 1.0;
+            let mut kf = 1.0;
+            for k in 1..14 {
+                f = f / kf;
+                kf += 1.0;
+                coeffs[13 - k] = f;
+            }
+            let (lo, hi) = (YMM(), YMM());
+            VMOVAPD(lo, Constant::f64x4_splat(-746.0));
+            VMOVAPD(hi, Constant::f64x4_splat(710.0));
+            // Several vectors at once, stage by stage, so that their dependency chains overlap.
+            const G: usize = 2;
+            let top = Label::new();
+            ALIGN(32);
+            LABEL(top);
+            let mut done = 0;
+            while done < 256 {
+                let (t, k, r, p) = ([YMM(); G], [YMM(); G], [YMM(); G], [YMM(); G]);
+                for j in 0..G {
+                    VMOVUPD(t[j], [x + done + j * 32]);
+                    VMAXPD(t[j], lo, t[j]); // NaN stays NaN: it is the second operand
+                    VMINPD(t[j], hi, t[j]);
+                }
+                for j in 0..G {
+                    VMOVAPD(k[j], Constant::f64x4_splat(SHIFTER));
+                    VFMADD231PD(k[j], t[j], Constant::f64x4_splat(1.4426950408889634)); // n in the low bits
+                }
+                for j in 0..G {
+                    let nf = YMM();
+                    VSUBPD(nf, k[j], Constant::f64x4_splat(SHIFTER));
+                    VMOVAPD(r[j], t[j]);
+                    VFNMADD231PD(r[j], nf, Constant::f64x4_splat(0.6931471805599453)); // ln2, high part
+                    VFNMADD231PD(r[j], nf, Constant::f64x4_splat(2.3190468138462996e-17)); // ln2, low part
+                }
+                for j in 0..G {
+                    VMOVAPD(p[j], Constant::f64x4_splat(coeffs[0]));
+                }
+                for i in 1..14 {
+                    for j in 0..G {
+                        VFMADD213PD(p[j], r[j], Constant::f64x4_splat(coeffs[i]));
+                    }
+                }
+                for j in 0..G {
+                    // 2^n in two halves: nb = n + 2048, h = floor(n/2) + 1024.
+                    let nb = YMM();
+                    VPSUBQ(nb, k[j], Constant::u64x4_splat(SHIFTER_BITS - 2048));
+                    let h = YMM();
+                    VPSRLQ(h, nb, 1);
+                    let s2 = YMM();
+                    VPSUBQ(s2, nb, h);
+                    VPSUBQ(s2, s2, Constant::u64x4_splat(1));
+                    VPSLLQ(s2, s2, 52);
+                    VPSUBQ(h, h, Constant::u64x4_splat(1));
+                    VPSLLQ(h, h, 52);
+                    VMULPD(p[j], p[j], h);
+                    VMULPD(p[j], p[j], s2);
+                    VMOVUPD([y + done + j * 32], p[j]);
+                }
+                done += G * 32;
+            }
+            ADD(x, 256);
+            ADD(y, 256);
+            SUB(n, 32);
+            JNZ(top);
+        }
     }
 }
 
