@@ -385,14 +385,14 @@ mod bench {
                 let error = _mm512_fmsub_pd(ic, m, product);
                 let mut l = _mm512_fmadd_pd(
                     e,
-                    _mm512_set1_pd(1.90821492927058770002e-10),
+                    _mm512_set1_pd(f64::from_bits(0x3DEA39EF35793C76)),
                     _mm512_permutex2var_pd(lo_a, index, lo_b),
                 );
                 l = _mm512_add_pd(l, error);
                 let r = _mm512_sub_pd(product, one);
                 let h = _mm512_fmadd_pd(
                     e,
-                    _mm512_set1_pd(6.93147180369123816490e-01),
+                    _mm512_set1_pd(f64::from_bits(0x3FE62E42FEE00000)),
                     _mm512_permutex2var_pd(hi_a, index, hi_b),
                 );
                 let mut p = _mm512_fmadd_pd(_mm512_set1_pd(coeffs[0]), r, _mm512_set1_pd(coeffs[1]));
