@@ -545,9 +545,6 @@ mod bench {
             report(&mut rows, "sum", "peach", size, (best.0, best.1));
         }
 
-        let add = peach::kernels::add_i32(Target::x86_64_v4()).unwrap();
-        let add =
-            unsafe { Kernel::<unsafe extern "C" fn(*const i32, *const i32, *mut i32, usize)>::load(&add).unwrap() };
         for size in [2048usize, 16 * 1024, 1 << 20] {
             let a = Aligned::new(size, |i| i as i32);
             let b = Aligned::new(size + 64, |i| 3 * i as i32);
@@ -577,13 +574,14 @@ mod bench {
                     add_intrinsics(black_box(asl), black_box(bsl), black_box(&mut *out))
                 }),
             );
-            let f = add.get();
             report(
                 &mut rows,
                 "add",
                 "peach",
                 size,
-                measure(&clock, size, || unsafe { f(black_box(asl).as_ptr(), bsl.as_ptr(), out.as_mut_ptr(), size) }),
+                measure(&clock, size, || unsafe {
+                    peach::kernels::add_i32(black_box(asl).as_ptr(), bsl.as_ptr(), out.as_mut_ptr(), size)
+                }),
             );
         }
 

@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::panic::Location;
 
-use peach_core::ir::{Function, IntoOperands, Label, Mem, MemExpr, Reg, Signature, Type};
+use peach_core::ir::{Function, InstructionStream, IntoOperands, Label, Mem, MemExpr, Reg, Signature, Type};
 use peach_core::isa::x86_64::{Elem, X86Builder, X86Pseudo};
 use peach_core::target::Arch;
 use peach_core::{Abi, Error, ErrorKind, Target};
@@ -79,6 +79,30 @@ pub fn build(
         f.ret(None);
     }
     f.compile(Abi::for_target(f.target()))
+}
+
+/// An instruction stream of a JIT build: `STREAM({ ... })`.
+pub struct Stream(RefCell<InstructionStream>);
+
+/// Records what `record` emits into a stream.
+pub fn stream(record: impl FnOnce()) -> Stream {
+    with(|f| f.begin_stream());
+    record();
+    Stream(RefCell::new(with(|f| f.end_stream()).unwrap_or_default()))
+}
+
+/// `ISSUE(stream, n)`.
+#[track_caller]
+pub fn issue(stream: &Stream, n: usize) {
+    let at = Location::caller();
+    with(|f| f.issue_at(&mut stream.0.borrow_mut(), n, at));
+}
+
+/// `ISSUE_ALL(stream)`.
+#[track_caller]
+pub fn issue_all(stream: &Stream) {
+    let at = Location::caller();
+    with(|f| f.issue_all_at(&mut stream.0.borrow_mut(), at));
 }
 
 /// An instruction.

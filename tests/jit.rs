@@ -76,6 +76,35 @@ both!(scale_static, scale_jit, [#[target(x86_64::v3)]], (p: *mut f64), {
     VMOVUPD([p], v);
 });
 
+// Instruction streams: two independent sums recorded apart and issued interleaved.
+both!(streams_static, streams_jit, [#[target(x86_64::haswell)]], (x: *const f64, n: usize) -> f64, {
+    let (s, t) = (YMM(), YMM());
+    VXORPD(s, s, s);
+    VXORPD(t, t, t);
+    let top = Label::new();
+    LABEL(top);
+    let first = STREAM({
+        for i in 0..2 {
+            VADDPD(s, s, [x + 32 * i]);
+        }
+    });
+    let second = STREAM({
+        for i in 2..4 {
+            VADDPD(t, t, [x + 32 * i]);
+        }
+    });
+    ISSUE(second, 1);
+    ISSUE(first, 1);
+    ISSUE_ALL(second);
+    ISSUE_ALL(first);
+    ADD(x, 128);
+    SUB(n, 16);
+    JNZ(top);
+    VADDPD(s, s, t);
+    REDUCE_SUM(s, f64);
+    RETURN(s.xmm());
+});
+
 peach_fn! {
     /// VECTOR_SUM with the unroll factor chosen when the kernel is built.
     #[target(x86_64::haswell)]
@@ -100,8 +129,9 @@ peach_fn! {
 
 #[test]
 fn static_and_jit_produce_identical_bytes() {
-    let pairs: [(&[u8], Vec<u8>); 3] = [
+    let pairs: [(&[u8], Vec<u8>); 4] = [
         (SUM_STATIC_CODE, sum_jit().unwrap().bytes().to_vec()),
+        (STREAMS_STATIC_CODE, streams_jit().unwrap().bytes().to_vec()),
         (DOT_STATIC_CODE, dot_jit().unwrap().bytes().to_vec()),
         (SCALE_STATIC_CODE, scale_jit().unwrap().bytes().to_vec()),
     ];
@@ -125,6 +155,16 @@ fn jit_kernels_run() {
     }
     let k = sum_jit().unwrap();
     assert_eq!(unsafe { (k.get())(data.as_ptr(), data.len()) }, want);
+    let k = streams_jit().unwrap();
+    assert_eq!(unsafe { (k.get())(data.as_ptr(), data.len()) }, want);
+    assert_eq!(unsafe { streams_static(data.as_ptr(), data.len()) }, want);
+    // The streams' instructions come out in the order they were issued: t, s, t, s.
+    let adds: Vec<&str> = STREAMS_STATIC_LISTING.lines().filter(|l| l.contains("vaddpd ymm")).collect();
+    let dst = |l: &str| l.split("vaddpd ").nth(1).and_then(|o| o.split(',').next()).unwrap_or("").to_string();
+    assert_eq!(dst(adds[0]), dst(adds[2]), "{STREAMS_STATIC_LISTING}");
+    assert_eq!(dst(adds[1]), dst(adds[3]), "{STREAMS_STATIC_LISTING}");
+    assert_ne!(dst(adds[0]), dst(adds[1]), "{STREAMS_STATIC_LISTING}");
+    assert!(adds[0].contains("+0x40") && adds[1].contains("[rdi]"), "{STREAMS_STATIC_LISTING}");
     assert_eq!(unsafe { sum_static(data.as_ptr(), data.len()) }, want);
     // p = p * 0.5 + [1, 2, 3, 4], by the JIT build and then by the static one.
     let mut p = [2.0f64, 4.0, 6.0, 8.0];

@@ -76,6 +76,18 @@ impl VisitMut for Rewrite {
                     ["YMM"] => Some(quote_spanned!(span=> ::peach::__private::ymm())),
                     ["ZMM"] => Some(quote_spanned!(span=> ::peach::__private::zmm())),
                     ["K"] => Some(quote_spanned!(span=> ::peach::__private::k())),
+                    ["STREAM"] if args.len() == 1 => {
+                        let body = args[0];
+                        Some(quote_spanned!(span=> ::peach::__private::stream(|| { #body; })))
+                    }
+                    ["ISSUE"] if args.len() == 2 => {
+                        let (s, n) = (args[0], args[1]);
+                        Some(quote_spanned!(span=> ::peach::__private::issue(&#s, (#n) as usize)))
+                    }
+                    ["ISSUE_ALL"] if args.len() == 1 => {
+                        let s = args[0];
+                        Some(quote_spanned!(span=> ::peach::__private::issue_all(&#s)))
+                    }
                     ["LABEL"] => Some(quote_spanned!(span=> ::peach::__private::bind(#(#args),*))),
                     ["RETURN"] => Some(quote_spanned!(span=> ::peach::__private::ret(#(#args),*))),
                     ["ALIGN"] => Some(quote_spanned!(span=> ::peach::__private::align(#(#args),*))),

@@ -4,7 +4,6 @@
 //! and SSE2 where it costs nothing), checked against plain Rust in the tests, and measured against
 //! rustc's code in `cargo bench --bench kernels`.
 
-use peach_core::prelude::*;
 use peach_macros::peach_fn;
 
 peach_fn! {
@@ -124,65 +123,73 @@ peach_fn! {
     }
 }
 
-/// `c[i] = a[i] + b[i]` for `n` i32, `n` a positive multiple of 128, software-pipelined with
-/// instruction streams (the seed paper's Listing 7): the loads of a column run ahead of its add,
-/// the add ahead of its store. Built for `target` (AVX-512: zmm; otherwise AVX2 ymm), for the
-/// host's calling convention; signature `unsafe extern "C" fn(*const i32, *const i32, *mut i32, usize)`.
-///
-/// ```
-/// # use peach::prelude::*;
-/// let code = peach::kernels::add_i32(Target::x86_64_v4())?;
-/// assert!(code.listing().contains("vpaddd zmm"));
-/// # Ok::<(), peach::Error>(())
-/// ```
-pub fn add_i32(target: Target) -> Result<CodeObject, Error> {
-    const COLUMNS: usize = 4;
-    let zmm = target.has_avx512f();
-    let width = if zmm { 64 } else { 32 };
-    let sig = Signature::new(&[Type::Ptr, Type::Ptr, Type::Ptr, Type::Usize], None);
-    let mut f = Function::new("add_i32", sig, target);
-    let (a, b, c, n) = (f.param(0), f.param(1), f.param(2), f.param(3));
-    let per_iteration = 2 * COLUMNS * width; // bytes per operand
-    f.align(32);
-    f.loop_block(|f, l| {
+peach_fn! {
+    /// `c[i] = a[i] + b[i]` for `n` i32, `n` a positive multiple of 128, software-pipelined with
+    /// instruction streams (the seed paper's Listing 7): each column's load, add and store are
+    /// recorded into three streams and issued skewed, so that the loads run ahead of the adds
+    /// and the adds ahead of the stores. zmm on AVX-512, ymm on AVX2.
+    ///
+    /// # Safety
+    ///
+    /// `a` and `b` must point to `n` readable i32 each and `c` to `n` writable ones.
+    #[variants(x86_64::avx512, x86_64::haswell, fallback = add_i32_in_rust)]
+    pub unsafe fn add_i32(a: *const i32, b: *const i32, c: *mut i32, n: usize) {
+        const COLUMNS: usize = 4;
+        let zmm = target.has_avx512f();
+        let width = if zmm { 64 } else { 32 };
+        let per_iteration = 2 * COLUMNS * width; // bytes of each array
+        let top = Label::new();
+        ALIGN(32);
+        LABEL(top);
         for half in 0..2 {
-            let x: Vec<Reg> = (0..COLUMNS).map(|_| if zmm { f.zmm() } else { f.ymm() }).collect();
+            let x = if zmm { [ZMM(); COLUMNS] } else { [YMM(); COLUMNS] };
             let base = half * COLUMNS * width;
-            let load = if zmm { "vmovdqu32" } else { "vmovdqu" };
-            let mut loads = f.stream(|f| {
-                for (i, &r) in x.iter().enumerate() {
-                    f.ins(load, (r, [a + base + i * width]));
+            let loads = STREAM({
+                for i in 0..COLUMNS {
+                    if zmm { VMOVDQU32(x[i], [a + base + i * width]); } else { VMOVDQU(x[i], [a + base + i * width]); }
                 }
             });
-            let mut adds = f.stream(|f| {
-                for (i, &r) in x.iter().enumerate() {
-                    f.ins("vpaddd", (r, r, [b + base + i * width]));
+            let adds = STREAM({
+                for i in 0..COLUMNS {
+                    VPADDD(x[i], x[i], [b + base + i * width]);
                 }
             });
-            let mut stores = f.stream(|f| {
-                for (i, &r) in x.iter().enumerate() {
-                    f.ins(load, ([c + base + i * width], r));
+            let stores = STREAM({
+                for i in 0..COLUMNS {
+                    if zmm { VMOVDQU32([c + base + i * width], x[i]); } else { VMOVDQU([c + base + i * width], x[i]); }
                 }
             });
             // Stage k of column i issues at step i + k.
             for step in 0..COLUMNS + 2 {
                 if step < COLUMNS {
-                    f.issue(&mut loads, 1);
+                    ISSUE(loads, 1);
                 }
-                if (1..=COLUMNS).contains(&step) {
-                    f.issue(&mut adds, 1);
+                if step >= 1 {
+                    if step <= COLUMNS {
+                        ISSUE(adds, 1);
+                    }
                 }
                 if step >= 2 {
-                    f.issue(&mut stores, 1);
+                    ISSUE(stores, 1);
                 }
             }
         }
-        for p in [a, b, c] {
-            f.ins("add", (p, per_iteration));
-        }
-        f.ins("sub", (n, per_iteration / 4));
-        f.ins("jnz", l.begin);
-    });
-    f.ret(None);
-    f.compile(Abi::host())
+        ADD(a, per_iteration);
+        ADD(b, per_iteration);
+        ADD(c, per_iteration);
+        SUB(n, per_iteration / 4);
+        JNZ(top);
+    }
+}
+
+/// [`add_i32`] where no variant runs: plain Rust.
+///
+/// # Safety
+///
+/// As for [`add_i32`].
+pub unsafe fn add_i32_in_rust(a: *const i32, b: *const i32, c: *mut i32, n: usize) {
+    for i in 0..n {
+        // SAFETY: the caller passes `n` values at each pointer.
+        unsafe { *c.add(i) = (*a.add(i)).wrapping_add(*b.add(i)) };
+    }
 }

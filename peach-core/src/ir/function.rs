@@ -558,8 +558,36 @@ impl Function {
     /// computations or to skew the stages of a software pipeline. Streams nest: recording inside
     /// `record` goes to the innermost stream.
     pub fn stream(&mut self, record: impl FnOnce(&mut Function)) -> InstructionStream {
-        self.recording.push(InstructionStream::default());
+        self.begin_stream();
         record(self);
+        self.end_stream()
+    }
+
+    /// [`Function::stream`] in two calls, for generators that cannot pass a closure (such as
+    /// `peach_fn!`'s interpreter): instructions appended after `begin_stream` go into a new
+    /// stream, which `end_stream` returns. Pairs nest; an `end_stream` without a
+    /// `begin_stream` returns an empty stream.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// let mut f = Function::new("s", Signature::new(&[], None), Target::x86_64_v3());
+    /// let (a, b) = (f.ymm(), f.ymm());
+    /// f.begin_stream();
+    /// f.ins("vxorps", (a, a, a));
+    /// f.ins("vxorps", (b, b, b));
+    /// let mut zeroes = f.end_stream();
+    /// assert_eq!(zeroes.len(), 2);
+    /// f.issue(&mut zeroes, 2);
+    /// f.ret(None);
+    /// assert!(f.compile(Abi::SysV)?.listing().contains("vxorps"));
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn begin_stream(&mut self) {
+        self.recording.push(InstructionStream::default());
+    }
+
+    /// Ends the stream [`Function::begin_stream`] started and returns it.
+    pub fn end_stream(&mut self) -> InstructionStream {
         self.recording.pop().unwrap_or_default()
     }
 
@@ -567,11 +595,17 @@ impl Function {
     /// recorded). Issuing more than the stream holds is an error.
     #[track_caller]
     pub fn issue(&mut self, stream: &mut InstructionStream, n: usize) {
+        self.issue_at(stream, n, Location::caller());
+    }
+
+    /// [`Function::issue`] with the location an error is reported at (for generators).
+    pub fn issue_at(&mut self, stream: &mut InstructionStream, n: usize, loc: impl Into<Src>) {
         if n > stream.len() {
             let left = stream.len();
-            self.error(
+            self.push_error(
                 ErrorKind::InvalidOperands,
                 format!("cannot issue {n} instructions from a stream that holds {left}"),
+                loc,
             );
         }
         for _ in 0..n.min(stream.len()) {
@@ -583,8 +617,13 @@ impl Function {
     /// Moves every instruction left in `stream` into the function.
     #[track_caller]
     pub fn issue_all(&mut self, stream: &mut InstructionStream) {
+        self.issue_all_at(stream, Location::caller());
+    }
+
+    /// [`Function::issue_all`] with a location (for generators).
+    pub fn issue_all_at(&mut self, stream: &mut InstructionStream, loc: impl Into<Src>) {
         let n = stream.len();
-        self.issue(stream, n);
+        self.issue_at(stream, n, loc);
     }
 
     /// Whether a label is bound, and at which instruction.

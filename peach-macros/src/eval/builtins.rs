@@ -171,6 +171,18 @@ impl Eval {
                 let args = self.args(c)?;
                 return constant(ctor, &args, span).map(Value::Constant);
             }
+            ["STREAM"] => {
+                // The argument is evaluated while recording: what it emits goes into the stream.
+                let [body] = c.args.iter().collect::<Vec<_>>()[..] else {
+                    return err(c.span(), "`STREAM({ ... })` records the instructions of one block");
+                };
+                self.f.begin_stream();
+                let done = self.expr(body);
+                let stream = self.f.end_stream();
+                done?;
+                self.streams.push(stream);
+                return Ok(Value::Stream(self.streams.len() - 1));
+            }
             [name] => {
                 let name = name.to_string();
                 if let Some(Value::Func(f)) = self.lookup_fn(&name) {
@@ -267,6 +279,23 @@ impl Eval {
             "K" => {
                 let r = self.f.new_vreg_at(peach_core::isa::x86_64::MASK, 0, src);
                 return none(self, Value::Reg(r));
+            }
+            "ISSUE" | "ISSUE_ALL" => {
+                return match (name, args.as_slice()) {
+                    ("ISSUE", [(Value::Stream(i), _), (Value::Int(n), s)]) => {
+                        let n = usize::try_from(*n).or_else(|_| err(*s, "a count of instructions"))?;
+                        self.f.issue_at(&mut self.streams[*i], n, src);
+                        Ok(Value::Unit)
+                    }
+                    ("ISSUE_ALL", [(Value::Stream(i), _)]) => {
+                        self.f.issue_all_at(&mut self.streams[*i], src);
+                        Ok(Value::Unit)
+                    }
+                    _ => err(
+                        c.span(),
+                        "`ISSUE(stream, n)` or `ISSUE_ALL(stream)`, with a stream made by `STREAM({ ... })`",
+                    ),
+                };
             }
             "LABEL" => {
                 return match args.as_slice() {

@@ -62,6 +62,8 @@ pub(crate) fn err<T>(span: Span, msg: impl std::fmt::Display) -> Flow<T> {
 /// that emitted something.
 pub(crate) struct Eval {
     pub f: Function,
+    /// The instruction streams `STREAM` made; `Value::Stream` is an index here.
+    pub streams: Vec<peach_core::ir::InstructionStream>,
     scopes: Vec<HashMap<String, Value>>,
     spans: Vec<Span>,
     tags: HashMap<(usize, usize, usize, usize), u32>,
@@ -72,7 +74,14 @@ pub(crate) fn build(kernel: &Kernel, target: &peach_core::Target) -> syn::Result
     let types: Vec<_> = kernel.params.iter().map(|p| p.1).collect();
     let sig = Signature::new(&types, kernel.ret);
     let f = Function::new(kernel.item.sig.ident.to_string(), sig, target.clone());
-    let mut ev = Eval { f, scopes: vec![HashMap::new()], spans: Vec::new(), tags: HashMap::new(), steps: 0 };
+    let mut ev = Eval {
+        f,
+        streams: Vec::new(),
+        scopes: vec![HashMap::new()],
+        spans: Vec::new(),
+        tags: HashMap::new(),
+        steps: 0,
+    };
     let fn_src = ev.tag(kernel.item.sig.ident.span());
     ev.f.set_location(fn_src);
     for (i, (name, _)) in kernel.params.iter().enumerate() {

@@ -36,6 +36,8 @@ pub(crate) enum Value {
     Target,
     /// A nested `fn`: a custom instruction.
     Func(Rc<syn::ItemFn>),
+    /// An instruction stream made by `STREAM({ ... })`: an index into the evaluator's streams.
+    Stream(usize),
 }
 
 impl Value {
@@ -60,6 +62,7 @@ impl Value {
             Value::Range(..) => "a range",
             Value::Target => "the target",
             Value::Func(_) => "a function",
+            Value::Stream(_) => "an instruction stream",
         }
     }
 
