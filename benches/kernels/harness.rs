@@ -1,0 +1,125 @@
+//! What every measurement shares: 64-byte-aligned buffers, the calibrated clock, the timing
+//! loop, and the rows of the table.
+
+use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::arch::x86_64::_rdtsc;
+use std::hint::black_box;
+use std::time::Instant;
+
+use peach::prelude::*;
+
+/// A 64-byte-aligned buffer.
+pub struct Aligned<T: Copy> {
+    ptr: *mut T,
+    len: usize,
+}
+
+impl<T: Copy> Aligned<T> {
+    pub fn new(len: usize, f: impl Fn(usize) -> T) -> Self {
+        let layout = Layout::from_size_align(len * size_of::<T>(), 64).unwrap();
+        let ptr = unsafe { alloc_zeroed(layout) } as *mut T;
+        assert!(!ptr.is_null());
+        for i in 0..len {
+            unsafe { ptr.add(i).write(f(i)) };
+        }
+        Aligned { ptr, len }
+    }
+    pub fn slice(&self) -> &[T] {
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+    pub fn slice_mut(&mut self) -> &mut [T] {
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl<T: Copy> Drop for Aligned<T> {
+    fn drop(&mut self) {
+        let layout = Layout::from_size_align(self.len * size_of::<T>(), 64).unwrap();
+        unsafe { dealloc(self.ptr as *mut u8, layout) };
+    }
+}
+
+/// TSC ticks per core cycle, from a chain of 20,000 dependent adds built with peach.
+pub struct Clock {
+    chain: Kernel<unsafe extern "C" fn() -> u64>,
+}
+
+impl Clock {
+    pub fn new() -> Clock {
+        let mut f = Function::new("chain", Signature::new(&[], Some(Type::U64)), Target::x86_64_baseline());
+        let x = f.gp64();
+        f.ins("xor", (x.r32(), x.r32()));
+        for _ in 0..20_000 {
+            f.ins("add", (x, 1));
+        }
+        f.ret(x);
+        let code = f.compile(Abi::host()).unwrap();
+        Clock { chain: unsafe { Kernel::load(&code).unwrap() } }
+    }
+
+    pub fn ticks_per_cycle(&self) -> f64 {
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            let t = unsafe { _rdtsc() };
+            black_box(unsafe { (self.chain.get())() });
+            best = best.min((unsafe { _rdtsc() } - t) as f64 / 20_000.0);
+        }
+        best
+    }
+}
+
+/// Minimum cycles and nanoseconds per element over 21 trials of >= 100 us each.
+pub fn measure(clock: &Clock, elems: usize, mut run: impl FnMut()) -> (f64, f64) {
+    let warm = Instant::now();
+    while warm.elapsed().as_millis() < 50 {
+        run();
+    }
+    let t = Instant::now();
+    run();
+    let once = t.elapsed().as_nanos().max(1) as f64;
+    let reps = ((100_000.0 / once).ceil() as usize).max(1);
+    let (mut cpe, mut ns) = (f64::MAX, f64::MAX);
+    for _ in 0..21 {
+        let tpc = clock.ticks_per_cycle();
+        let t0 = unsafe { _rdtsc() };
+        let w = Instant::now();
+        for _ in 0..reps {
+            run();
+        }
+        let ticks = (unsafe { _rdtsc() } - t0) as f64;
+        ns = ns.min(w.elapsed().as_nanos() as f64 / (reps * elems) as f64);
+        cpe = cpe.min(ticks / tpc / (reps * elems) as f64);
+    }
+    (cpe, ns)
+}
+
+/// Checks that the intrinsics competitor computes bit for bit what peach does: the
+/// comparison is between two schedules of one algorithm, not two algorithms.
+pub fn same_algorithm(
+    kernel: &str,
+    x: &[f64],
+    intrinsics: unsafe fn(&[f64], &mut [f64]),
+    peach: unsafe fn(*const f64, *mut f64, usize),
+) {
+    let (mut a, mut b) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+    unsafe {
+        intrinsics(x, &mut a);
+        peach(x.as_ptr(), b.as_mut_ptr(), x.len());
+    }
+    let differ = a.iter().zip(&b).filter(|(p, q)| p.to_bits() != q.to_bits()).count();
+    assert_eq!(differ, 0, "{kernel}: the intrinsics version differs from peach's on {differ} inputs");
+}
+
+pub struct Row {
+    pub kernel: &'static str,
+    pub implementation: String,
+    pub size: usize,
+    pub cpe: f64,
+    pub ns: f64,
+}
+
+pub fn report(rows: &mut Vec<Row>, kernel: &'static str, implementation: &str, size: usize, (cpe, ns): (f64, f64)) {
+    println!("bench {kernel}_{implementation}_{size} {cpe:.4} cpe");
+    println!("bench {kernel}_{implementation}_{size}_ns {ns:.4} ns");
+    rows.push(Row { kernel, implementation: implementation.to_string(), size, cpe, ns });
+}
