@@ -148,7 +148,18 @@ fn reduce(f: &mut Function, regs: &[Reg], elem: Elem, kind: Reduce, loc: Src) {
     };
     for &imm in shuffles {
         let t = f.xmm();
-        f.ins_at(if avx { "vpshufd" } else { "pshufd" }, (t, acc.xmm(), imm), loc);
+        let float = matches!(elem, Elem::F32 | Elem::F64);
+        if avx && float {
+            // Float data stays on the float side: an integer shuffle between float operations
+            // costs a bypass delay on many cores.
+            if imm == 0x4E {
+                f.ins_at("vshufpd", (t, acc.xmm(), acc.xmm(), 1), loc);
+            } else {
+                f.ins_at("vmovshdup", (t, acc.xmm()), loc);
+            }
+        } else {
+            f.ins_at(if avx { "vpshufd" } else { "pshufd" }, (t, acc.xmm(), imm), loc);
+        }
         combine(f, acc.xmm(), t, elem, kind, avx, loc);
     }
 }
