@@ -4,6 +4,31 @@
 
 use std::arch::x86_64::*;
 
+use peach::kernels::elementary::{exp_f64, ln_f64};
+use peach::kernels::streaming::{add_i32, dot_f32};
+
+// ---- peach, behind the same slice signatures as the others ----
+
+pub fn dot_peach(x: &[f32], y: &[f32]) -> f32 {
+    // SAFETY: both slices hold x.len() floats, a multiple of 64 in the benchmark.
+    unsafe { dot_f32(x.as_ptr(), y.as_ptr(), x.len()) }
+}
+
+pub fn add_peach(a: &[i32], b: &[i32], c: &mut [i32]) {
+    // SAFETY: the slices hold c.len() values, a multiple of 128 in the benchmark.
+    unsafe { add_i32(a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), c.len()) }
+}
+
+pub fn exp_peach(x: &[f64], y: &mut [f64]) {
+    // SAFETY: the slices hold x.len() values, a multiple of 32 in the benchmark.
+    unsafe { exp_f64(x.as_ptr(), y.as_mut_ptr(), x.len()) }
+}
+
+pub fn ln_peach(x: &[f64], y: &mut [f64]) {
+    // SAFETY: as for exp_peach.
+    unsafe { ln_f64(x.as_ptr(), y.as_mut_ptr(), x.len()) }
+}
+
 // ---- competitors: f32 dot ----
 
 pub fn dot_naive(x: &[f32], y: &[f32]) -> f32 {

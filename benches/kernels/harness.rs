@@ -95,20 +95,18 @@ pub fn measure(clock: &Clock, elems: usize, mut run: impl FnMut()) -> (f64, f64)
 
 /// Checks that the intrinsics competitor computes bit for bit what peach does: the
 /// comparison is between two schedules of one algorithm, not two algorithms.
-pub fn same_algorithm(
-    kernel: &str,
-    x: &[f64],
-    intrinsics: unsafe fn(&[f64], &mut [f64]),
-    peach: unsafe fn(*const f64, *mut f64, usize),
-) {
+pub fn same_algorithm(kernel: &str, x: &[f64], intrinsics: MapFn, peach: MapFn) {
     let (mut a, mut b) = (vec![0.0; x.len()], vec![0.0; x.len()]);
     unsafe {
         intrinsics(x, &mut a);
-        peach(x.as_ptr(), b.as_mut_ptr(), x.len());
+        peach(x, &mut b);
     }
     let differ = a.iter().zip(&b).filter(|(p, q)| p.to_bits() != q.to_bits()).count();
     assert_eq!(differ, 0, "{kernel}: the intrinsics version differs from peach's on {differ} inputs");
 }
+
+/// `y[i] = f(x[i])` over slices.
+pub type MapFn = unsafe fn(&[f64], &mut [f64]);
 
 pub struct Row {
     pub kernel: &'static str,

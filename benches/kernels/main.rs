@@ -22,7 +22,7 @@ mod bench {
     use std::hint::black_box;
     use std::time::Instant;
 
-    use peach::kernels::streaming::{dot_f32, sum_f64};
+    use peach::kernels::streaming::sum_f64;
     use peach::prelude::*;
 
     use crate::competitors::*;
@@ -47,78 +47,32 @@ mod bench {
         println!("bench machine_store_zmm {:.3} per_cycle", limits.stores);
         let mut rows = Vec::new();
 
+        type Dot = unsafe fn(&[f32], &[f32]) -> f32;
+        let dots: [(&str, Dot); 4] =
+            [("naive", dot_naive), ("autovec", dot_autovec), ("intrinsics", dot_intrinsics), ("peach", dot_peach)];
         for size in [2048usize, 32 * 1024, 1 << 20] {
             let x = Aligned::new(size, |i| ((i * 7) % 23) as f32 * 0.25 - 2.0);
             let y = Aligned::new(size + 16, |i| ((i * 5) % 17) as f32 * 0.5 - 4.0);
             let (xs, ys) = (x.slice(), &y.slice()[..size]);
-            report(
-                &mut rows,
-                "dot",
-                "naive",
-                size,
-                measure(&clock, size, || {
-                    black_box(dot_naive(black_box(xs), black_box(ys)));
-                }),
-            );
-            report(
-                &mut rows,
-                "dot",
-                "autovec",
-                size,
-                measure(&clock, size, || {
-                    black_box(unsafe { dot_autovec(black_box(xs), black_box(ys)) });
-                }),
-            );
-            report(
-                &mut rows,
-                "dot",
-                "intrinsics",
-                size,
-                measure(&clock, size, || {
-                    black_box(unsafe { dot_intrinsics(black_box(xs), black_box(ys)) });
-                }),
-            );
-            report(
-                &mut rows,
-                "dot",
-                "peach",
-                size,
-                measure(&clock, size, || {
-                    black_box(unsafe { dot_f32(black_box(xs).as_ptr(), ys.as_ptr(), size) });
-                }),
-            );
+            for (name, f) in dots {
+                let m = measure(&clock, size, || {
+                    black_box(unsafe { f(black_box(xs), black_box(ys)) });
+                });
+                report(&mut rows, "dot", name, size, m);
+            }
         }
 
+        type Sum = unsafe fn(&[f64]) -> f64;
+        let sums: [(&str, Sum); 3] = [("naive", sum_naive), ("autovec", sum_autovec), ("intrinsics", sum_intrinsics)];
         for size in [2048usize, 32 * 1024, 1 << 20] {
             let x = Aligned::new(size, |i| (i % 101) as f64 - 50.0);
             let xs = x.slice();
-            report(
-                &mut rows,
-                "sum",
-                "naive",
-                size,
-                measure(&clock, size, || {
-                    black_box(sum_naive(black_box(xs)));
-                }),
-            );
-            report(
-                &mut rows,
-                "sum",
-                "autovec",
-                size,
-                measure(&clock, size, || {
-                    black_box(unsafe { sum_autovec(black_box(xs)) });
-                }),
-            );
-            report(
-                &mut rows,
-                "sum",
-                "intrinsics",
-                size,
-                measure(&clock, size, || {
-                    black_box(unsafe { sum_intrinsics(black_box(xs)) });
-                }),
-            );
+            for (name, f) in sums {
+                let m = measure(&clock, size, || {
+                    black_box(unsafe { f(black_box(xs)) });
+                });
+                report(&mut rows, "sum", name, size, m);
+            }
             // The seed's parameter sweep: the best setting differs per cache level.
             let mut best = (f64::MAX, f64::MAX, 0, 0);
             for unroll in [1, 2, 4, 8] {
@@ -138,114 +92,40 @@ mod bench {
             report(&mut rows, "sum", "peach", size, (best.0, best.1));
         }
 
+        type Add = unsafe fn(&[i32], &[i32], &mut [i32]);
+        let adds: [(&str, Add); 4] =
+            [("naive", add_naive), ("autovec", add_autovec), ("intrinsics", add_intrinsics), ("peach", add_peach)];
         for size in [2048usize, 16 * 1024, 1 << 20] {
             let a = Aligned::new(size, |i| i as i32);
             let b = Aligned::new(size + 64, |i| 3 * i as i32);
             let mut c = Aligned::new(size + 128, |_| 0i32);
             let (asl, bsl) = (a.slice(), &b.slice()[16..size + 16]);
             let out = &mut c.slice_mut()[32..size + 32];
-            report(
-                &mut rows,
-                "add",
-                "naive",
-                size,
-                measure(&clock, size, || add_naive(black_box(asl), black_box(bsl), black_box(&mut *out))),
-            );
-            report(
-                &mut rows,
-                "add",
-                "autovec",
-                size,
-                measure(&clock, size, || unsafe { add_autovec(black_box(asl), black_box(bsl), black_box(&mut *out)) }),
-            );
-            report(
-                &mut rows,
-                "add",
-                "intrinsics",
-                size,
-                measure(&clock, size, || unsafe {
-                    add_intrinsics(black_box(asl), black_box(bsl), black_box(&mut *out))
-                }),
-            );
-            report(
-                &mut rows,
-                "add",
-                "peach",
-                size,
-                measure(&clock, size, || unsafe {
-                    peach::kernels::add_i32(black_box(asl).as_ptr(), bsl.as_ptr(), out.as_mut_ptr(), size)
-                }),
-            );
+            for (name, f) in adds {
+                let m = measure(&clock, size, || unsafe { f(black_box(asl), black_box(bsl), black_box(&mut *out)) });
+                report(&mut rows, "add", name, size, m);
+            }
         }
 
-        for size in [2048usize, 32 * 1024, 1 << 20] {
-            let x = Aligned::new(size, |i| -700.0 + 1400.0 * ((i * 7919) % size) as f64 / size as f64);
-            let mut y = Aligned::new(size + 32, |_| 0.0f64);
-            let xs = x.slice();
-            let ys = &mut y.slice_mut()[16..size + 16];
-            report(
-                &mut rows,
-                "exp",
-                "std",
-                size,
-                measure(&clock, size, || exp_std(black_box(xs), black_box(&mut *ys))),
-            );
-            report(
-                &mut rows,
-                "exp",
-                "libm",
-                size,
-                measure(&clock, size, || exp_libm(black_box(xs), black_box(&mut *ys))),
-            );
-            report(
-                &mut rows,
-                "exp",
-                "intrinsics",
-                size,
-                measure(&clock, size, || unsafe { exp_intrinsics(black_box(xs), black_box(&mut *ys)) }),
-            );
-            report(
-                &mut rows,
-                "exp",
-                "peach",
-                size,
-                measure(&clock, size, || unsafe {
-                    peach::kernels::elementary::exp_f64(black_box(xs).as_ptr(), ys.as_mut_ptr(), size)
-                }),
-            );
-            same_algorithm("exp", xs, exp_intrinsics, peach::kernels::elementary::exp_f64);
-        }
-
-        for size in [2048usize, 32 * 1024, 1 << 20] {
-            let x = Aligned::new(size, |i| 10f64.powf(-300.0 + 600.0 * ((i * 7919) % size) as f64 / size as f64));
-            let mut y = Aligned::new(size + 32, |_| 0.0f64);
-            let xs = x.slice();
-            let ys = &mut y.slice_mut()[16..size + 16];
-            report(&mut rows, "ln", "std", size, measure(&clock, size, || ln_std(black_box(xs), black_box(&mut *ys))));
-            report(
-                &mut rows,
-                "ln",
-                "libm",
-                size,
-                measure(&clock, size, || ln_libm(black_box(xs), black_box(&mut *ys))),
-            );
-            report(
-                &mut rows,
-                "ln",
-                "intrinsics",
-                size,
-                measure(&clock, size, || unsafe { ln_intrinsics(black_box(xs), black_box(&mut *ys)) }),
-            );
-            report(
-                &mut rows,
-                "ln",
-                "peach",
-                size,
-                measure(&clock, size, || unsafe {
-                    peach::kernels::elementary::ln_f64(black_box(xs).as_ptr(), ys.as_mut_ptr(), size)
-                }),
-            );
-            same_algorithm("ln", xs, ln_intrinsics, peach::kernels::elementary::ln_f64);
+        let exps: [(&str, MapFn); 4] =
+            [("std", exp_std), ("libm", exp_libm), ("intrinsics", exp_intrinsics), ("peach", exp_peach)];
+        let lns: [(&str, MapFn); 4] =
+            [("std", ln_std), ("libm", ln_libm), ("intrinsics", ln_intrinsics), ("peach", ln_peach)];
+        let exp_input = |i: usize, size: usize| -700.0 + 1400.0 * ((i * 7919) % size) as f64 / size as f64;
+        let ln_input = |i: usize, size: usize| 10f64.powf(-300.0 + 600.0 * ((i * 7919) % size) as f64 / size as f64);
+        for (kernel, list, input) in [("exp", exps, &exp_input as &dyn Fn(usize, usize) -> f64), ("ln", lns, &ln_input)]
+        {
+            for size in [2048usize, 32 * 1024, 1 << 20] {
+                let x = Aligned::new(size, |i| input(i, size));
+                let mut y = Aligned::new(size + 32, |_| 0.0f64);
+                let xs = x.slice();
+                let ys = &mut y.slice_mut()[16..size + 16];
+                for (name, f) in list {
+                    let m = measure(&clock, size, || unsafe { f(black_box(xs), black_box(&mut *ys)) });
+                    report(&mut rows, kernel, name, size, m);
+                }
+                same_algorithm(kernel, xs, list[2].1, list[3].1);
+            }
         }
 
         // SGEMM: the micro-kernel alone (panels in L1), then whole products against matrixmultiply.
