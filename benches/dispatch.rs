@@ -3,9 +3,6 @@
 //!
 //! Prints `bench dispatch_overhead <nanoseconds> ns`. Run with `cargo bench --bench dispatch`.
 
-use std::hint::black_box;
-use std::time::Instant;
-
 use peach::prelude::*;
 
 peach_fn! {
@@ -18,6 +15,8 @@ peach_fn! {
 
 #[cfg(target_arch = "x86_64")]
 fn per_call(f: impl Fn(u64) -> u64) -> f64 {
+    use std::hint::black_box;
+    use std::time::Instant;
     const CALLS: u64 = 20_000_000;
     let mut best = f64::MAX;
     for _ in 0..7 {

@@ -78,9 +78,6 @@ fn agrees_with_llvm_mc(code: &CodeObject) -> Option<bool> {
 
 pub fn main() {
     let host = Target::native_x86_64();
-    let x: Vec<f32> = (0..256).map(|i| (i % 7) as f32 - 3.0).collect();
-    let y: Vec<f32> = (0..256).map(|i| (i % 5) as f32 * 0.5).collect();
-    let want: f32 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
     for name in ["bulldozer", "haswell", "sandybridge"] {
         let target = Target::x86_64(name).unwrap();
         let code = dot(target.clone()).unwrap_or_else(|e| panic!("{e}"));
@@ -102,6 +99,9 @@ pub fn main() {
         }
         #[cfg(target_arch = "x86_64")]
         {
+            let x: Vec<f32> = (0..256).map(|i| (i % 7) as f32 - 3.0).collect();
+            let y: Vec<f32> = (0..256).map(|i| (i % 5) as f32 * 0.5).collect();
+            let want: f32 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
             type Dot = unsafe extern "C" fn(*const f32, *const f32, usize) -> f32;
             let k = unsafe { Kernel::<Dot>::load(&code).unwrap() };
             let got = unsafe { (k.get())(x.as_ptr(), y.as_ptr(), x.len()) };

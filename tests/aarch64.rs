@@ -12,6 +12,10 @@ use peach::prelude::*;
 
 #[path = "aarch64/abi.rs"]
 mod abi;
+#[path = "common/accuracy.rs"]
+mod accuracy;
+#[path = "aarch64/elementary.rs"]
+mod elementary;
 #[path = "aarch64/errors.rs"]
 mod errors;
 #[path = "aarch64/kernels.rs"]

@@ -65,4 +65,22 @@ fn static_jit_and_fat_binary_code_run_natively() {
     let dot = unsafe { peach::kernels::streaming::dot_f32(x.as_ptr(), y.as_ptr(), x.len()) };
     assert_eq!(dot, x.iter().zip(&y).map(|(a, b)| a * b).sum::<f32>());
     assert_eq!(peach::kernels::streaming::DOT_F32_DISPATCH.active(), Some("armv8-a"));
+    // exp and ln pick their NEON variants; glibc's scalar functions are within 0.51 ulp, so
+    // 2 ulp of difference would be a real error (the qemu tests measure the exact bound).
+    use peach::kernels::elementary::*;
+    let x: Vec<f64> = (0..256).map(|i| (i as f64 - 128.0) * 2.75).collect();
+    let mut y = vec![0.0; x.len()];
+    // SAFETY: 256 doubles each, a multiple of 32.
+    unsafe { exp_f64(x.as_ptr(), y.as_mut_ptr(), x.len()) };
+    for (a, b) in x.iter().zip(&y) {
+        assert!((b - a.exp()).abs() <= 2.0 * f64::EPSILON * a.exp(), "exp({a}) = {b}");
+    }
+    let x: Vec<f64> = (1..=256).map(|i| i as f64 * 0.37).collect();
+    // SAFETY: as above.
+    unsafe { ln_f64(x.as_ptr(), y.as_mut_ptr(), x.len()) };
+    for (a, b) in x.iter().zip(&y) {
+        assert!((b - a.ln()).abs() <= 2.0 * f64::EPSILON * a.ln().abs().max(f64::MIN_POSITIVE), "ln({a}) = {b}");
+    }
+    assert_eq!(EXP_F64_DISPATCH.active(), Some("armv8-a"));
+    assert_eq!(LN_F64_DISPATCH.active(), Some("armv8-a"));
 }

@@ -10,6 +10,17 @@ peach_fn! {
     /// B (NR = 32 on AVX-512, 16 on AVX2: see [`sgemm_nr`]); `c` is row-major with rows
     /// `ldc_bytes` apart. `k` must be positive.
     ///
+    /// ```
+    /// use peach::kernels::gemm::{sgemm_kernel, sgemm_nr};
+    /// let (nr, k) = (sgemm_nr(), 3);
+    /// let a = vec![1.0f32; 6 * k];
+    /// let b = vec![2.0f32; nr * k];
+    /// let mut c = vec![1.0f32; 6 * nr];
+    /// // SAFETY: panels of 6 k and nr k floats, 6 rows of nr floats nr * 4 bytes apart.
+    /// unsafe { sgemm_kernel(a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), k, nr * 4) };
+    /// assert!(c.iter().all(|&v| v == 7.0));
+    /// ```
+    ///
     /// # Safety
     ///
     /// The panels must hold `6 k` and `NR k` floats; `c` must hold 6 rows of NR floats.

@@ -10,6 +10,13 @@ peach_fn! {
     /// `sum(x[i] * y[i])` over `n` floats, `n` a positive multiple of 64: four independent FMA
     /// accumulators (the FMA latency is 4 cycles and two loads feed each FMA).
     ///
+    /// ```
+    /// let x = vec![0.5f32; 64];
+    /// let y = vec![4.0f32; 64];
+    /// // SAFETY: 64 floats at each pointer.
+    /// assert_eq!(unsafe { peach::kernels::streaming::dot_f32(x.as_ptr(), y.as_ptr(), 64) }, 128.0);
+    /// ```
+    ///
     /// # Safety
     ///
     /// `x` and `y` must point to `n` readable floats each.
@@ -90,7 +97,16 @@ peach_fn! {
     /// The seed paper's VECTOR_SUM: the sum of `n` doubles, `n` a positive multiple of
     /// `8 * unroll`, with `unroll` independent accumulators and, when `prefetch` is not zero, a
     /// software prefetch that many bytes ahead of each load. Built at run time for the best
-    /// variant the CPU runs.
+    /// variant the CPU runs (an error where neither AVX-512 nor AVX2 is there).
+    ///
+    /// ```
+    /// # if !peach::Target::native_x86_64().has_avx2() { return Ok(()); }
+    /// let sum = peach::kernels::streaming::sum_f64(4, 0)?;
+    /// let v: Vec<f64> = (0..64).map(f64::from).collect();
+    /// // SAFETY: 64 doubles, a multiple of 8 * 4.
+    /// assert_eq!(unsafe { (sum.get())(v.as_ptr(), v.len()) }, 2016.0);
+    /// # Ok::<(), peach::Error>(())
+    /// ```
     #[variants(x86_64::avx512, x86_64::haswell)]
     #[jit(unroll: usize, prefetch: usize)]
     pub unsafe fn sum_f64(array: *const f64, n: usize) -> f64 {
@@ -127,7 +143,16 @@ peach_fn! {
     /// `c[i] = a[i] + b[i]` for `n` i32, `n` a positive multiple of 128, software-pipelined with
     /// instruction streams (the seed paper's Listing 7): each column's load, add and store are
     /// recorded into three streams and issued skewed, so that the loads run ahead of the adds
-    /// and the adds ahead of the stores. zmm on AVX-512, ymm on AVX2.
+    /// and the adds ahead of the stores. zmm on AVX-512, ymm on AVX2; elsewhere plain Rust.
+    ///
+    /// ```
+    /// let a: Vec<i32> = (0..128).collect();
+    /// let b = vec![i32::MAX; 128];
+    /// let mut c = vec![0; 128];
+    /// // SAFETY: 128 values at each pointer.
+    /// unsafe { peach::kernels::add_i32(a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), 128) };
+    /// assert_eq!(c[1], i32::MIN);
+    /// ```
     ///
     /// # Safety
     ///

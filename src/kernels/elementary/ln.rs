@@ -1,226 +1,140 @@
-//! Elementary functions over arrays, Yeppp! style: `y[i] = exp(x[i])` and `y[i] = ln(x[i])` in
-//! f64.
-//!
-//! exp reduces with a shifter constant (which leaves the integer part in the low bits) and a
-//! two-part ln2, then evaluates a short polynomial: on AVX-512 after a sixteen-entry table of
-//! `2^(j/16)` read with permutes and finished by VSCALEFPD, on AVX2 a longer one with `2^n`
-//! rebuilt from the exponent bits. Each variant's `fn` below says how.
+//! `ln_f64`: the AVX-512, AVX2 and NEON variants.
 
 use peach_macros::peach_fn;
 
-peach_fn! {
-    /// `y[i] = exp(x[i])` for `n` doubles, `n` a positive multiple of 32; at most 1 ulp of error
-    /// (tested against a double-double reference), C99 special cases.
-    ///
-    /// # Safety
-    ///
-    /// `x` must point to `n` readable doubles and `y` to `n` writable ones.
-    #[variants(x86_64::avx512, x86_64::haswell, fallback = exp_f64_in_rust)]
-    pub unsafe fn exp_f64(x: *const f64, y: *mut f64, n: usize) {
-        if target.has_avx512f() {
-            exp_table_zmm(x, y, n);
-        } else {
-            exp_taylor_ymm(x, y, n);
-        }
-
-        /// AVX-512: `x = (k + j/16) ln2 + r` with `|r| <= ln2/32`, so that
-        /// `exp(x) = 2^k 2^(j/16) e^r`. One FMA with the 1.5 * 2^48 shifter rounds `x log2(e)`
-        /// to sixteenths (`j` lands in the low four bits, `k + j/16` is the shifter's
-        /// difference); the two-part ln2 keeps `r` exact to 2^-58. `2^(j/16)` comes from a
-        /// sixteen-entry table, high and low parts, held in two zmm each and read with VPERMT2PD;
-        /// `e^r - 1` is a degree-7 Taylor polynomial (truncation 2^-59); VSCALEFPD applies
-        /// `2^k` with overflow to +inf and gradual underflow. Clamping to [-746, 746] first
-        /// (NaN passes: it is the second operand) makes every large input a plain overflow or
-        /// underflow. 11 FMA-unit operations per 8 doubles, 4 vectors in flight per iteration.
-        fn exp_table_zmm(x: Reg, y: Reg, n: Reg) {
-            const SHIFTER: f64 = 422212465065984.0; // 1.5 * 2^48: rounds to multiples of 1/16
-            // 2^(j/16) rounded to double, and what that rounding left out. Generated (and
-            // checked against this code) by `cargo test --release --test elementary tables`.
-            let table_hi = [
-                0x3FF0000000000000u64, 0x3FF0B5586CF9890F, 0x3FF172B83C7D517B, 0x3FF2387A6E756238,
-                0x3FF306FE0A31B715, 0x3FF3DEA64C123422, 0x3FF4BFDAD5362A27, 0x3FF5AB07DD485429,
-                0x3FF6A09E667F3BCD, 0x3FF7A11473EB0187, 0x3FF8ACE5422AA0DB, 0x3FF9C49182A3F090,
-                0x3FFAE89F995AD3AD, 0x3FFC199BDD85529C, 0x3FFD5818DCFBA487, 0x3FFEA4AFA2A490DA,
-            ];
-            let table_lo = [
-                0x0000000000000000u64, 0x3C98A62E4ADC610B, 0xBC819041B9D78A75, 0x3C99B07EB6C70574,
-                0x3C86F46AD23182E6, 0x3C8ADA0911F09EC0, 0x3C7D4397AFEC42E8, 0x3C96324C054647AE,
-                0xBC9BDD3413B26455, 0xBC841577EE04992A, 0x3C96E9F156864B28, 0x3C7C7C46B071F2C0,
-                0x3C97A1CD345DCC84, 0x3C811065895048E8, 0x3C82ED02D75B370D, 0xBC9E9C23179C2890,
-            ];
-            let hi_a = Constant::u64x8([table_hi[0], table_hi[1], table_hi[2], table_hi[3],
-                                         table_hi[4], table_hi[5], table_hi[6], table_hi[7]]);
-            let hi_b = Constant::u64x8([table_hi[8], table_hi[9], table_hi[10], table_hi[11],
-                                         table_hi[12], table_hi[13], table_hi[14], table_hi[15]]);
-            let lo_a = Constant::u64x8([table_lo[0], table_lo[1], table_lo[2], table_lo[3],
-                                         table_lo[4], table_lo[5], table_lo[6], table_lo[7]]);
-            let lo_b = Constant::u64x8([table_lo[8], table_lo[9], table_lo[10], table_lo[11],
-                                         table_lo[12], table_lo[13], table_lo[14], table_lo[15]]);
-            // 1/k! for k = 7 down to 2.
-            let mut coeffs = [0.0; 6];
-            let mut f = 1.0;
-            let mut k = 1.0;
-            let mut i = 0;
-            while i < 7 {
-                f = f / k;
-                if i >= 1 { coeffs[6 - i] = f; }
-                k += 1.0;
-                i += 1;
-            }
-            let (lo, hi, shifter, one) = (ZMM(), ZMM(), ZMM(), ZMM());
-            VMOVAPD(lo, Constant::f64x8_splat(-746.0));
-            VMOVAPD(hi, Constant::f64x8_splat(746.0));
-            VMOVAPD(shifter, Constant::f64x8_splat(SHIFTER));
-            VMOVAPD(one, Constant::f64x8_splat(1.0));
-            let c = [ZMM(); 6];
-            for i in 0..6 {
-                VMOVAPD(c[i], Constant::f64x8_splat(coeffs[i]));
-            }
-            const G: usize = 4; // vectors per iteration, interleaved stage by stage
-            let top = Label::new();
-            ALIGN(32);
-            LABEL(top);
-            let (r, u, nk, p, th, tl) = ([ZMM(); G], [ZMM(); G], [ZMM(); G], [ZMM(); G], [ZMM(); G], [ZMM(); G]);
-            for j in 0..G {
-                VMOVUPD(r[j], [x + 64 * j]);
-                VMAXPD(r[j], lo, r[j]);
-                VMINPD(r[j], hi, r[j]);
-            }
-            for j in 0..G {
-                VMOVAPD(u[j], Constant::f64x8_splat(SHIFTER));
-                VFMADD231PD(u[j], r[j], Constant::f64x8_splat(1.4426950408889634)); // log2(e)
-            }
-            for j in 0..G {
-                VSUBPD(nk[j], u[j], shifter); // k + j/16
-            }
-            for j in 0..G {
-                VFNMADD231PD(r[j], nk[j], Constant::f64x8_splat(0.6931471805599453)); // ln2, high part
-            }
-            for j in 0..G {
-                VFNMADD231PD(r[j], nk[j], Constant::f64x8_splat(2.3190468138462996e-17)); // ln2, low part
-            }
-            for j in 0..G {
-                VMOVAPD(p[j], c[1]);
-                VFMADD231PD(p[j], r[j], c[0]);
-            }
-            for i in 2..6 {
-                for j in 0..G {
-                    VFMADD213PD(p[j], r[j], c[i]);
-                }
-            }
-            for j in 0..G {
-                VFMADD213PD(p[j], r[j], one); // 1 + r/2 + r^2/6 + ...
-            }
-            for j in 0..G {
-                VMOVAPD(th[j], hi_a);
-                VPERMT2PD(th[j], u[j], hi_b);
-                VMOVAPD(tl[j], lo_a);
-                VPERMT2PD(tl[j], u[j], lo_b);
-            }
-            for j in 0..G {
-                VMULPD(r[j], r[j], th[j]);
-                VFMADD213PD(p[j], r[j], tl[j]); // 2^(j/16) (e^r - 1), plus the table's low part
-                VADDPD(p[j], p[j], th[j]);
-                VSCALEFPD(p[j], p[j], nk[j]);
-                VMOVUPD([y + 64 * j], p[j]);
-            }
-            ADD(x, 64 * G);
-            ADD(y, 64 * G);
-            SUB(n, 8 * G);
-            JNZ(top);
-        }
-
-        /// AVX2: the shifter split `x = n ln2 + r`, `|r| <= ln2/2`, a degree-13 Taylor
-        /// polynomial (truncation below 0.02 ulp), and `2^n` applied in two halves so that
-        /// overflow gives +inf, underflow rounds once into the subnormals and no step overflows
-        /// on the way.
-        fn exp_taylor_ymm(x: Reg, y: Reg, n: Reg) {
-            const SHIFTER: f64 = 6755399441055744.0; // 1.5 * 2^52
-            const SHIFTER_BITS: u64 = 0x4338000000000000;
-            // 1/k! for k = 0..=13, highest first.
-            let mut coeffs = [1.0; 14];
-            let mut f = 1.0;
-            let mut kf = 1.0;
-            for k in 1..14 {
-                f = f / kf;
-                kf += 1.0;
-                coeffs[13 - k] = f;
-            }
-            let (lo, hi) = (YMM(), YMM());
-            VMOVAPD(lo, Constant::f64x4_splat(-746.0));
-            VMOVAPD(hi, Constant::f64x4_splat(710.0));
-            // Several vectors at once, stage by stage, so that their dependency chains overlap.
-            const G: usize = 2;
-            let top = Label::new();
-            ALIGN(32);
-            LABEL(top);
-            let mut done = 0;
-            while done < 256 {
-                let (t, k, r, p) = ([YMM(); G], [YMM(); G], [YMM(); G], [YMM(); G]);
-                for j in 0..G {
-                    VMOVUPD(t[j], [x + done + j * 32]);
-                    VMAXPD(t[j], lo, t[j]); // NaN stays NaN: it is the second operand
-                    VMINPD(t[j], hi, t[j]);
-                }
-                for j in 0..G {
-                    VMOVAPD(k[j], Constant::f64x4_splat(SHIFTER));
-                    VFMADD231PD(k[j], t[j], Constant::f64x4_splat(1.4426950408889634)); // n in the low bits
-                }
-                for j in 0..G {
-                    let nf = YMM();
-                    VSUBPD(nf, k[j], Constant::f64x4_splat(SHIFTER));
-                    VMOVAPD(r[j], t[j]);
-                    VFNMADD231PD(r[j], nf, Constant::f64x4_splat(0.6931471805599453)); // ln2, high part
-                    VFNMADD231PD(r[j], nf, Constant::f64x4_splat(2.3190468138462996e-17)); // ln2, low part
-                }
-                for j in 0..G {
-                    VMOVAPD(p[j], Constant::f64x4_splat(coeffs[0]));
-                }
-                for i in 1..14 {
-                    for j in 0..G {
-                        VFMADD213PD(p[j], r[j], Constant::f64x4_splat(coeffs[i]));
-                    }
-                }
-                for j in 0..G {
-                    // 2^n in two halves: nb = n + 2048, h = floor(n/2) + 1024.
-                    let nb = YMM();
-                    VPSUBQ(nb, k[j], Constant::u64x4_splat(SHIFTER_BITS - 2048));
-                    let h = YMM();
-                    VPSRLQ(h, nb, 1);
-                    let s2 = YMM();
-                    VPSUBQ(s2, nb, h);
-                    VPSUBQ(s2, s2, Constant::u64x4_splat(1));
-                    VPSLLQ(s2, s2, 52);
-                    VPSUBQ(h, h, Constant::u64x4_splat(1));
-                    VPSLLQ(h, h, 52);
-                    VMULPD(p[j], p[j], h);
-                    VMULPD(p[j], p[j], s2);
-                    VMOVUPD([y + done + j * 32], p[j]);
-                }
-                done += G * 32;
-            }
-            ADD(x, 256);
-            ADD(y, 256);
-            SUB(n, 32);
-            JNZ(top);
-        }
-    }
-}
+use super::ln_f64_in_rust;
 
 peach_fn! {
     /// `y[i] = ln(x[i])` for `n` doubles, `n` a positive multiple of 32; at most 1 ulp of
     /// error (tested against a double-double reference), correct for subnormal inputs, and the
     /// C99 special cases: ln(±0) = -inf, ln(x < 0) = NaN, ln(+inf) = +inf, ln(NaN) = NaN.
+    /// Variants: AVX-512, AVX2+FMA and NEON; elsewhere `f64::ln`.
+    ///
+    /// ```
+    /// let x: Vec<f64> = (1..=32).map(|i| i as f64).collect();
+    /// let mut y = vec![0.0; 32];
+    /// // SAFETY: 32 readable and 32 writable doubles.
+    /// unsafe { peach::kernels::elementary::ln_f64(x.as_ptr(), y.as_mut_ptr(), 32) };
+    /// assert_eq!(y[0], 0.0);
+    /// assert!((y[1] - std::f64::consts::LN_2).abs() <= f64::EPSILON * y[1]);
+    /// ```
     ///
     /// # Safety
     ///
     /// `x` must point to `n` readable doubles and `y` to `n` writable ones.
-    #[variants(x86_64::avx512, x86_64::haswell, fallback = ln_f64_in_rust)]
+    #[variants(x86_64::avx512, x86_64::haswell, aarch64::neon, fallback = ln_f64_in_rust)]
     pub unsafe fn ln_f64(x: *const f64, y: *mut f64, n: usize) {
-        if target.has_avx512f() {
+        if target.has_neon() {
+            ln_fdlibm_neon(x, y, n);
+        } else if target.has_avx512f() {
             ln_table_zmm(x, y, n);
         } else {
             ln_fdlibm_ymm(x, y, n);
+        }
+
+        /// NEON: the AVX2 variant's algorithm, two doubles a register; the series'
+        /// coefficients sit two to a register and are read by element, and the special cases
+        /// are bit selects.
+        fn ln_fdlibm_neon(x: Reg, y: Reg, n: Reg) {
+            // 2/(2k+1) for k = 12 down to 1.
+            let mut coeffs = [0.0; 12];
+            let mut k = 12;
+            let mut denominator = 25.0;
+            while k > 0 {
+                coeffs[12 - k] = 2.0 / denominator;
+                denominator -= 2.0;
+                k -= 1;
+            }
+            let pairs = [VEC(); 6];
+            for i in 0..6 {
+                LDR(pairs[i].q(), Constant::f64x2([coeffs[2 * i], coeffs[2 * i + 1]]));
+            }
+            fn splat(v: f64) -> Reg {
+                let r = VEC();
+                LDR(r.q(), Constant::f64x2_splat(v));
+                r
+            }
+            fn splat_bits(v: u64) -> Reg {
+                let r = VEC();
+                LDR(r.q(), Constant::u64x2_splat(v));
+                r
+            }
+            let (min_normal, two52, mantissa, one, exponent_bias) = (
+                splat(2.2250738585072014e-308),
+                splat(4503599627370496.0),
+                splat_bits(0x000F_FFFF_FFFF_FFFF),
+                splat(1.0),
+                splat(4503599627370496.0 + 1023.0),
+            );
+            let (fifty_two, three_halves, half, two) = (splat(52.0), splat(1.5), splat(0.5), splat(2.0));
+            let (ln2_hi, ln2_lo) = (splat(6.93147180369123816490e-01), splat(1.90821492927058770002e-10));
+            let (zero, infinity, minus_infinity, nan) =
+                (splat_bits(0), splat_bits(0x7FF0_0000_0000_0000), splat_bits(0xFFF0_0000_0000_0000), splat_bits(0x7FF8_0000_0000_0000));
+            let double_2p52 = splat_bits(0x4330_0000_0000_0000);
+            let top = Label::new();
+            LABEL(top);
+            let v = VEC();
+            LDR(v.q(), [x].post(16));
+            // Subnormals: scale by 2^52 first.
+            let (small, xs) = (VEC(), VEC());
+            FCMGT(small.d2(), min_normal.d2(), v.d2()); // v < MIN_POSITIVE
+            FMUL(xs.d2(), v.d2(), two52.d2());
+            BIF(xs.b16(), v.b16(), small.b16()); // v where not small
+            // m = mantissa with a biased exponent of 0 (in [1, 2)), e = exponent.
+            let (m, e) = (VEC(), VEC());
+            USHR(e.d2(), xs.d2(), 52);
+            AND(m.b16(), xs.b16(), mantissa.b16());
+            ORR(m.b16(), m.b16(), one.b16());
+            // As doubles: (bits | 2^52 as a double) - 2^52, then unbias and undo the scaling.
+            ORR(e.b16(), e.b16(), double_2p52.b16());
+            FSUB(e.d2(), e.d2(), exponent_bias.d2());
+            let adjust = VEC();
+            AND(adjust.b16(), small.b16(), fifty_two.b16());
+            FSUB(e.d2(), e.d2(), adjust.d2());
+            // [1, 2) to [0.75, 1.5): halve m and add one to e where m >= 1.5.
+            let (big, halved) = (VEC(), VEC());
+            FCMGE(big.d2(), m.d2(), three_halves.d2());
+            FMUL(halved.d2(), m.d2(), half.d2());
+            BIT(m.b16(), halved.b16(), big.b16());
+            AND(big.b16(), big.b16(), one.b16());
+            FADD(e.d2(), e.d2(), big.d2());
+            let (f, s, z) = (VEC(), VEC(), VEC());
+            FSUB(f.d2(), m.d2(), one.d2());
+            FADD(s.d2(), f.d2(), two.d2());
+            FDIV(s.d2(), f.d2(), s.d2());
+            FMUL(z.d2(), s.d2(), s.d2());
+            let mut r = VEC();
+            DUP(r.d2(), pairs[0].d().lane(0));
+            for i in 1..12 {
+                let next = VEC();
+                DUP(next.d2(), pairs[i / 2].d().lane(i % 2));
+                FMLA(next.d2(), r.d2(), z.d2());
+                r = next;
+            }
+            FMUL(r.d2(), r.d2(), z.d2()); // R(z) = sum 2 z^k / (2k + 1)
+            let (hfsq, t, elo, res) = (VEC(), VEC(), VEC(), VEC());
+            FMUL(hfsq.d2(), f.d2(), f.d2());
+            FMUL(hfsq.d2(), hfsq.d2(), half.d2());
+            FADD(t.d2(), hfsq.d2(), r.d2());
+            FMUL(elo.d2(), e.d2(), ln2_lo.d2());
+            FMLA(elo.d2(), s.d2(), t.d2()); // s (hfsq + R) + e ln2_lo
+            FSUB(hfsq.d2(), hfsq.d2(), elo.d2());
+            FSUB(hfsq.d2(), hfsq.d2(), f.d2());
+            FMUL(res.d2(), e.d2(), ln2_hi.d2()); // ln2, high part (exact products)
+            FSUB(res.d2(), res.d2(), hfsq.d2());
+            // Special cases: ±0 -> -inf, +inf -> +inf, x < 0 -> NaN, NaN -> NaN.
+            let fix = VEC();
+            FCMEQ(fix.d2(), v.d2(), zero.d2());
+            BIT(res.b16(), minus_infinity.b16(), fix.b16());
+            FCMEQ(fix.d2(), v.d2(), infinity.d2());
+            BIT(res.b16(), v.b16(), fix.b16());
+            FCMGT(fix.d2(), zero.d2(), v.d2()); // x < 0
+            BIT(res.b16(), nan.b16(), fix.b16());
+            FCMEQ(fix.d2(), v.d2(), v.d2()); // false for NaN
+            BIF(res.b16(), v.b16(), fix.b16());
+            STR(res.q(), [y].post(16));
+            SUBS(n, n, 2);
+            B_NE(top);
         }
 
         /// AVX-512: `x = m 2^e` with `m` in [0.75, 1.5) from VGETMANTPD and VGETEXPPD (which
@@ -438,29 +352,5 @@ peach_fn! {
             SUB(n, 32);
             JNZ(top);
         }
-    }
-}
-
-/// [`exp_f64`] where no variant runs: `f64::exp`, element by element.
-///
-/// # Safety
-///
-/// As for [`exp_f64`].
-pub unsafe fn exp_f64_in_rust(x: *const f64, y: *mut f64, n: usize) {
-    for i in 0..n {
-        // SAFETY: the caller passes `n` readable doubles at `x` and `n` writable ones at `y`.
-        unsafe { *y.add(i) = (*x.add(i)).exp() };
-    }
-}
-
-/// [`ln_f64`] where no variant runs: `f64::ln`, element by element.
-///
-/// # Safety
-///
-/// As for [`ln_f64`].
-pub unsafe fn ln_f64_in_rust(x: *const f64, y: *mut f64, n: usize) {
-    for i in 0..n {
-        // SAFETY: as above.
-        unsafe { *y.add(i) = (*x.add(i)).ln() };
     }
 }
