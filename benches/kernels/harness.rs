@@ -69,24 +69,28 @@ impl Clock {
 }
 
 /// Minimum cycles and nanoseconds per element over 21 trials of >= 100 us each.
-pub fn measure(clock: &Clock, elems: usize, run: impl FnMut()) -> (f64, f64) {
-    let mut run = run;
-    measure_together(clock, elems, &mut [&mut run])[0]
+pub fn measure(clock: &Clock, elems: usize, mut run: impl FnMut()) -> (f64, f64) {
+    let mut repeat = |reps: usize| {
+        for _ in 0..reps {
+            run();
+        }
+    };
+    measure_together(clock, elems, &mut [&mut repeat])[0]
 }
 
 /// [`measure`] for several competitors at once, their trials taken in turn: the other tenants
 /// of this machine change its speed over time, and taking turns makes every competitor see the
-/// same conditions.
-pub fn measure_together(clock: &Clock, elems: usize, runs: &mut [&mut dyn FnMut()]) -> Vec<(f64, f64)> {
+/// same conditions. `runs[i](reps)` runs competitor `i` `reps` times.
+pub fn measure_together(clock: &Clock, elems: usize, runs: &mut [&mut dyn FnMut(usize)]) -> Vec<(f64, f64)> {
     let reps: Vec<usize> = runs
         .iter_mut()
         .map(|run| {
             let warm = Instant::now();
             while warm.elapsed().as_millis() < 50 {
-                run();
+                run(1);
             }
             let t = Instant::now();
-            run();
+            run(1);
             let once = t.elapsed().as_nanos().max(1) as f64;
             ((100_000.0 / once).ceil() as usize).max(1)
         })
@@ -97,9 +101,7 @@ pub fn measure_together(clock: &Clock, elems: usize, runs: &mut [&mut dyn FnMut(
             let tpc = clock.ticks_per_cycle();
             let t0 = unsafe { _rdtsc() };
             let w = Instant::now();
-            for _ in 0..reps {
-                run();
-            }
+            run(reps);
             let ticks = (unsafe { _rdtsc() } - t0) as f64;
             best.0 = best.0.min(ticks / tpc / (reps * elems) as f64);
             best.1 = best.1.min(w.elapsed().as_nanos() as f64 / (reps * elems) as f64);

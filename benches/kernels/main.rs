@@ -54,11 +54,13 @@ mod bench {
             let x = Aligned::new(size, |i| ((i * 7) % 23) as f32 * 0.25 - 2.0);
             let y = Aligned::new(size + 16, |i| ((i * 5) % 17) as f32 * 0.5 - 4.0);
             let (xs, ys) = (x.slice(), &y.slice()[..size]);
-            let mut runs: Vec<Box<dyn FnMut()>> = dots
+            let mut runs: Vec<Box<dyn FnMut(usize)>> = dots
                 .iter()
-                .map(|&(_, f)| -> Box<dyn FnMut()> {
-                    Box::new(move || {
-                        black_box(unsafe { f(black_box(xs), black_box(ys)) });
+                .map(|&(_, f)| -> Box<dyn FnMut(usize)> {
+                    Box::new(move |reps| {
+                        for _ in 0..reps {
+                            black_box(unsafe { f(black_box(xs), black_box(ys)) });
+                        }
                     })
                 })
                 .collect();
@@ -77,18 +79,22 @@ mod bench {
             let settings: Vec<(usize, usize)> =
                 [1, 2, 4, 8].iter().flat_map(|&u| [(u, 0), (u, 512), (u, 2048)]).collect();
             let kernels: Vec<_> = settings.iter().map(|&(u, p)| sum_f64(u, p).unwrap()).collect();
-            let mut runs: Vec<Box<dyn FnMut()>> = sums
+            let mut runs: Vec<Box<dyn FnMut(usize)>> = sums
                 .iter()
-                .map(|&(_, f)| -> Box<dyn FnMut()> {
-                    Box::new(move || {
-                        black_box(unsafe { f(black_box(xs)) });
+                .map(|&(_, f)| -> Box<dyn FnMut(usize)> {
+                    Box::new(move |reps| {
+                        for _ in 0..reps {
+                            black_box(unsafe { f(black_box(xs)) });
+                        }
                     })
                 })
                 .collect();
             for k in &kernels {
                 let f = k.get();
-                runs.push(Box::new(move || {
-                    black_box(unsafe { f(black_box(xs).as_ptr(), size) });
+                runs.push(Box::new(move |reps| {
+                    for _ in 0..reps {
+                        black_box(unsafe { f(black_box(xs).as_ptr(), size) });
+                    }
                 }));
             }
             let results = together(&clock, size, &mut runs);
@@ -115,12 +121,16 @@ mod bench {
             let mut c = Aligned::new(size + 128, |_| 0i32);
             let (asl, bsl) = (a.slice(), &b.slice()[16..size + 16]);
             let out = c.slice_mut()[32..].as_mut_ptr();
-            let mut runs: Vec<Box<dyn FnMut()>> = adds
+            let mut runs: Vec<Box<dyn FnMut(usize)>> = adds
                 .iter()
-                .map(|&(_, f)| -> Box<dyn FnMut()> {
+                .map(|&(_, f)| -> Box<dyn FnMut(usize)> {
                     // SAFETY: one competitor runs at a time, each writing the same `size` values.
-                    Box::new(move || unsafe {
-                        f(black_box(asl), black_box(bsl), black_box(std::slice::from_raw_parts_mut(out, size)))
+                    Box::new(move |reps| {
+                        for _ in 0..reps {
+                            unsafe {
+                                f(black_box(asl), black_box(bsl), black_box(std::slice::from_raw_parts_mut(out, size)))
+                            }
+                        }
                     })
                 })
                 .collect();
@@ -142,12 +152,14 @@ mod bench {
                 let mut y = Aligned::new(size + 32, |_| 0.0f64);
                 let xs = x.slice();
                 let ys = y.slice_mut()[16..].as_mut_ptr();
-                let mut runs: Vec<Box<dyn FnMut()>> = list
+                let mut runs: Vec<Box<dyn FnMut(usize)>> = list
                     .iter()
-                    .map(|&(_, f)| -> Box<dyn FnMut()> {
+                    .map(|&(_, f)| -> Box<dyn FnMut(usize)> {
                         // SAFETY: one competitor runs at a time, each writing the same `size` values.
-                        Box::new(move || unsafe {
-                            f(black_box(xs), black_box(std::slice::from_raw_parts_mut(ys, size)))
+                        Box::new(move |reps| {
+                            for _ in 0..reps {
+                                unsafe { f(black_box(xs), black_box(std::slice::from_raw_parts_mut(ys, size))) }
+                            }
                         })
                     })
                     .collect();
@@ -245,8 +257,8 @@ mod bench {
     }
 
     /// [`measure_together`] over boxed competitors.
-    fn together(clock: &Clock, size: usize, runs: &mut [Box<dyn FnMut() + '_>]) -> Vec<(f64, f64)> {
-        let mut refs: Vec<&mut dyn FnMut()> = runs.iter_mut().map(|r| &mut **r as &mut dyn FnMut()).collect();
+    fn together(clock: &Clock, size: usize, runs: &mut [Box<dyn FnMut(usize) + '_>]) -> Vec<(f64, f64)> {
+        let mut refs: Vec<&mut dyn FnMut(usize)> = runs.iter_mut().map(|r| &mut **r as &mut dyn FnMut(usize)).collect();
         measure_together(clock, size, &mut refs)
     }
 
