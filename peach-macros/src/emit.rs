@@ -9,7 +9,7 @@ use std::hash::{Hash, Hasher};
 use peach_core::emit::ObjectFormat;
 use peach_core::target::Arch;
 use peach_core::{Abi, CodeObject};
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::FnArg;
 
@@ -17,12 +17,11 @@ use crate::eval::Built;
 use crate::kernel::Kernel;
 
 /// Where a build runs: the `cfg` that selects the platform, the calling convention compiled for
-/// it, its object-file format and the `extern` ABI Rust calls it with.
+/// it (the platform's C convention, which Rust calls it with) and its object-file format.
 struct Platform {
     cfg: TokenStream,
     abi: Abi,
     format: ObjectFormat,
-    extern_abi: &'static str,
 }
 
 /// `target_arch` of an architecture.
@@ -38,19 +37,24 @@ fn platforms(arch: Arch) -> Vec<Platform> {
     let elf = quote!(#[cfg(all(target_arch = #a, not(windows), not(target_vendor = "apple")))]);
     let macho = quote!(#[cfg(all(target_arch = #a, target_vendor = "apple"))]);
     let coff = quote!(#[cfg(all(target_arch = #a, windows))]);
-    let p = |cfg, abi, format, extern_abi| Platform { cfg, abi, format, extern_abi };
+    let p = |cfg, abi, format| Platform { cfg, abi, format };
     match arch {
         Arch::Aarch64 => vec![
-            p(elf, Abi::Aapcs64, ObjectFormat::Elf, "C"),
-            p(macho, Abi::AppleArm64, ObjectFormat::MachO, "C"),
-            p(coff, Abi::Aapcs64, ObjectFormat::Coff, "C"),
+            p(elf, Abi::Aapcs64, ObjectFormat::Elf),
+            p(macho, Abi::AppleArm64, ObjectFormat::MachO),
+            p(coff, Abi::Aapcs64, ObjectFormat::Coff),
         ],
         _ => vec![
-            p(elf, Abi::SysV, ObjectFormat::Elf, "sysv64"),
-            p(macho, Abi::SysV, ObjectFormat::MachO, "sysv64"),
-            p(coff, Abi::Win64, ObjectFormat::Coff, "win64"),
+            p(elf, Abi::SysV, ObjectFormat::Elf),
+            p(macho, Abi::SysV, ObjectFormat::MachO),
+            p(coff, Abi::Win64, ObjectFormat::Coff),
         ],
     }
+}
+
+/// The Rust name of a kernel's machine code (an `extern "C"` function), on every platform.
+fn entry_name(name: &syn::Ident) -> syn::Ident {
+    format_ident!("__peach_{}_entry", name)
 }
 
 /// The `global_asm!` that defines `symbol` for one object-file format.
@@ -110,20 +114,24 @@ pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, variant: b
     let code_name = format_ident!("{}_CODE", name.to_string().to_uppercase());
     let code_doc = format!("The machine code of [`{name}`] for this platform's calling convention.");
     let mut code_consts = TokenStream::new();
+    let entry = entry_name(name);
     for p in platforms(built.arch) {
         let (cfg, code, sym) = (&p.cfg, built.code(p.abi), symbol(p.abi));
         asm.extend(asm_block(cfg, &sym, code, p.format));
-        let ident = format_ident!("{}", sym);
-        let abi = syn::LitStr::new(p.extern_abi, Span::call_site());
+        // The platform's C convention is the one the code was built for.
+        asm.extend(quote! {
+            #cfg
+            unsafe extern "C" {
+                #[link_name = #sym]
+                fn #entry(#inputs) #output;
+            }
+        });
         calls.extend(quote! {
             #cfg
             {
-                unsafe extern #abi {
-                    fn #ident(#inputs) #output;
-                }
                 // SAFETY: the code was generated for exactly this signature and convention; the
                 // caller upholds the kernel's own contract.
-                return unsafe { #ident(#(#args),*) };
+                return unsafe { #entry(#(#args),*) };
             }
         });
         let bytes = code.bytes();
@@ -198,6 +206,7 @@ pub(crate) fn emit_variants(kernel: &Kernel, built: &[(String, Built)]) -> syn::
     let dispatch = format_ident!("{}_DISPATCH", name.to_string().to_uppercase());
     let resolve = format_ident!("__peach_{}_resolve", name);
     let none = format_ident!("__peach_{}_no_variant", name);
+    let fallback_entry = format_ident!("__peach_{}_fallback", name);
     let name_str = name.to_string();
     let (fallback_fn, fallback_elsewhere) = match kernel.variants.as_ref().and_then(|v| v.fallback.as_ref()) {
         Some(path) => (quote!(#path), quote!(return #path(#(#args),*);)),
@@ -221,7 +230,7 @@ pub(crate) fn emit_variants(kernel: &Kernel, built: &[(String, Built)]) -> syn::
             let mut required: Vec<&str> = b.builds[0].1.extension_names();
             required.sort_unstable();
             infos.push(quote!(::peach::runtime::dispatch::Variant { name: #target, required: &[#(#required),*] }));
-            variant_fns.push(vname);
+            variant_fns.push(entry_name(&vname));
         }
         if variant_fns.is_empty() {
             continue;
@@ -238,19 +247,28 @@ pub(crate) fn emit_variants(kernel: &Kernel, built: &[(String, Built)]) -> syn::
             #[cfg(target_arch = #a)]
             #[doc(hidden)]
             #[allow(unused_variables)]
-            unsafe fn #none(#inputs) #output {
+            unsafe extern "C" fn #none(#inputs) #output {
                 ::std::eprintln!("peach: no variant of `{}` runs on this CPU, and it has no fallback", #name_str);
                 ::std::process::abort()
             }
 
             #[cfg(target_arch = #a)]
             #[doc(hidden)]
-            unsafe fn #resolve(#inputs) #output {
-                type F = unsafe fn(#(#types),*) #output;
+            unsafe extern "C" fn #fallback_entry(#inputs) #output {
+                // SAFETY: the caller upholds the kernel's contract, which the fallback shares.
+                unsafe { #fallback_fn(#(#args),*) }
+            }
+
+            // Calls go straight to the chosen variant's machine code (or the fallback): one
+            // indirect call, no Rust wrapper in between.
+            #[cfg(target_arch = #a)]
+            #[doc(hidden)]
+            unsafe extern "C" fn #resolve(#inputs) #output {
+                type F = unsafe extern "C" fn(#(#types),*) #output;
                 let choice = #dispatch.choose();
                 let f: F = match choice {
                     #(::core::option::Option::Some(#indices) => #variant_fns as F,)*
-                    _ => #fallback_fn as F,
+                    _ => #fallback_entry as F,
                 };
                 #dispatch.install(f as *mut (), choice);
                 // SAFETY: the chosen variant runs on this CPU; the caller upholds the kernel's contract.
@@ -260,9 +278,9 @@ pub(crate) fn emit_variants(kernel: &Kernel, built: &[(String, Built)]) -> syn::
         bodies.extend(quote! {
             #[cfg(target_arch = #a)]
             {
-                type F = unsafe fn(#(#types),*) #output;
-                // SAFETY: the dispatch pointer is always a function of type `F` (a variant, the
-                // fallback or the resolver).
+                type F = unsafe extern "C" fn(#(#types),*) #output;
+                // SAFETY: the dispatch pointer is always a function of type `F` (a variant's
+                // code, the fallback's shim or the resolver).
                 let f: F = unsafe { ::core::mem::transmute::<*mut (), F>(#dispatch.pointer()) };
                 return unsafe { f(#(#args),*) };
             }
