@@ -88,7 +88,7 @@ fn sgemm_matches_the_triple_loop() {
         return;
     }
     let nr = sgemm_nr();
-    for (m, n, k) in [(6, nr, 1), (12, 2 * nr, 7), (36, 4 * nr, 64), (6, nr, 300)] {
+    for (m, n, k) in [(6, nr, 1), (12, 2 * nr, 7), (36, 4 * nr, 64), (6, nr, 300), (102, 3 * nr, 600)] {
         let a: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
         let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
         let mut c = vec![f32::NAN; m * n];
