@@ -84,6 +84,18 @@ pub fn build(
 /// An instruction stream of a JIT build: `STREAM({ ... })`.
 pub struct Stream(RefCell<InstructionStream>);
 
+impl Stream {
+    /// The instructions not issued yet (`s.len()` in a kernel body).
+    pub fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
+    /// Whether every instruction was issued.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Records what `record` emits into a stream.
 pub fn stream(record: impl FnOnce()) -> Stream {
     with(|f| f.begin_stream());

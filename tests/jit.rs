@@ -96,7 +96,7 @@ both!(streams_static, streams_jit, [#[target(x86_64::haswell)]], (x: *const f64,
     ISSUE(second, 1);
     ISSUE(first, 1);
     ISSUE_ALL(second);
-    ISSUE_ALL(first);
+    ISSUE(first, first.len());
     ADD(x, 128);
     SUB(n, 16);
     JNZ(top);

@@ -404,6 +404,7 @@ impl Eval {
         let args: Vec<Value> = m.args.iter().map(|a| self.expr(a)).collect::<Flow<_>>()?;
         let span = m.method.span();
         match (recv, name.as_str(), args.as_slice()) {
+            (Value::Stream(i), "len", []) => Ok(Value::Int(self.streams[i].len() as i128)),
             (Value::Reg(r), "xmm", []) => Ok(Value::Reg(r.xmm())),
             (Value::Reg(r), "ymm", []) => Ok(Value::Reg(r.ymm())),
             (Value::Reg(r), "zmm", []) => Ok(Value::Reg(r.zmm())),

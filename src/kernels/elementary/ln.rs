@@ -145,8 +145,9 @@ peach_fn! {
         /// grid), adding `r` to it loses an error that Fast2Sum recovers, and that error, the low
         /// parts and `ln(1 + r) - r` (a degree-11 Taylor polynomial, truncation 2^-58) are
         /// added last, so that the result is rounded about once. The tables are read with VPERMT2PD; one VFIXUPIMMPD maps ±0 to
-        /// -inf, negative inputs and -inf to NaN, +inf to itself and keeps NaN. 14 FMA-unit
-        /// operations per 8 doubles, 4 vectors in flight per iteration.
+        /// -inf, negative inputs and -inf to NaN, +inf to itself and keeps NaN. 15 FMA-unit
+        /// operations per 8 doubles; 4 vectors per iteration, each an instruction stream issued
+        /// a few instructions behind the one before (5 % faster than stage by stage).
         fn ln_table_zmm(x: Reg, y: Reg, n: Reg) {
             // 1/c rounded; ln(1/c) rounded to a multiple of 2^-32, and the rest. Generated (and
             // checked against this code) by `cargo test --release --test elementary tables`.
@@ -198,61 +199,67 @@ peach_fn! {
             let top = Label::new();
             ALIGN(32);
             LABEL(top);
-            let (m, e, r, h, l, p) = ([ZMM(); G], [ZMM(); G], [ZMM(); G], [ZMM(); G], [ZMM(); G], [ZMM(); G]);
+            // Each vector's computation is a stream; the streams are issued skewed, SKEW
+            // instructions apart, so that the vectors are at different stages at any time
+            // (measured best among 1 to 6).
+            const SKEW: usize = 3;
+            let mut streams = [STREAM({}); G];
             for j in 0..G {
-                let v = ZMM();
-                VMOVUPD(v, [x + 64 * j]);
-                VGETMANTPD(m[j], v, 0b1011); // [0.75, 1.5)
-                VGETEXPPD(e[j], v);
-                let em = ZMM();
-                VGETEXPPD(em, m[j]); // -1 when m < 1: then the exponent is one more
-                VSUBPD(e[j], e[j], em);
+                streams[j] = STREAM({
+                    let (v, m, e, em) = (ZMM(), ZMM(), ZMM(), ZMM());
+                    VMOVUPD(v, [x + 64 * j]);
+                    VGETMANTPD(m, v, 0b1011); // [0.75, 1.5)
+                    VGETEXPPD(e, v);
+                    VGETEXPPD(em, m); // -1 when m < 1: then the exponent is one more
+                    VSUBPD(e, e, em);
+                    let (index, r, h, l) = (ZMM(), ZMM(), ZMM(), ZMM());
+                    VADDPD(index, m, offset);
+                    VPSRLQ(index, index, 48);
+                    VMOVAPD(r, half(inv_c, 0));
+                    VPERMT2PD(r, index, half(inv_c, 1));
+                    VMOVAPD(h, half(ln_c_hi, 0));
+                    VPERMT2PD(h, index, half(ln_c_hi, 1));
+                    VMOVAPD(l, half(ln_c_lo, 0));
+                    VPERMT2PD(l, index, half(ln_c_lo, 1));
+                    // r = m/c - 1 = (m (1/c) - 1) + (the product's rounding error), both exact:
+                    // near 1 the result is about as large as r, so r may not be rounded.
+                    let product = ZMM();
+                    VMULPD(product, m, r);
+                    VFMSUB213PD(r, m, product);
+                    VFMADD231PD(l, e, ln2_lo);
+                    VADDPD(l, l, r);
+                    VSUBPD(r, product, one);
+                    VFMADD231PD(h, e, ln2_hi); // exact
+                    let p = ZMM();
+                    VMOVAPD(p, c[1]);
+                    VFMADD231PD(p, r, c[0]);
+                    for i in 2..10 {
+                        if i < 5 { VFMADD213PD(p, r, c[i]); } else { VFMADD213PD(p, r, Constant::f64x8_splat(coeffs[i])); }
+                    }
+                    // w = high parts + r, and what its rounding lost (exact: |h| >= |r| or h = 0).
+                    let w = ZMM();
+                    VADDPD(w, h, r);
+                    VSUBPD(h, h, w);
+                    VADDPD(h, h, r);
+                    VADDPD(l, l, h);
+                    VMULPD(r, r, r);
+                    VFMADD213PD(p, r, l); // ln(1 + r) - r, and every low part
+                    VADDPD(p, p, w);
+                    let again = ZMM();
+                    VMOVUPD(again, [x + 64 * j]); // loaded again: registers are the scarcer resource here
+                    VFIXUPIMMPD(p, again, classes, 0);
+                    VMOVUPD([y + 64 * j], p);
+                });
             }
-            for j in 0..G {
-                let index = ZMM();
-                VADDPD(index, m[j], offset);
-                VPSRLQ(index, index, 48);
-                VMOVAPD(r[j], half(inv_c, 0));
-                VPERMT2PD(r[j], index, half(inv_c, 1));
-                VMOVAPD(h[j], half(ln_c_hi, 0));
-                VPERMT2PD(h[j], index, half(ln_c_hi, 1));
-                VMOVAPD(l[j], half(ln_c_lo, 0));
-                VPERMT2PD(l[j], index, half(ln_c_lo, 1));
-            }
-            for j in 0..G {
-                // r = m/c - 1 = (m (1/c) - 1) + (the product's rounding error), both exact: near
-                // 1 the result is about as large as r, so r may not be rounded.
-                let product = ZMM();
-                VMULPD(product, m[j], r[j]);
-                VFMSUB213PD(r[j], m[j], product);
-                VFMADD231PD(l[j], e[j], ln2_lo);
-                VADDPD(l[j], l[j], r[j]);
-                VSUBPD(r[j], product, one);
-                VFMADD231PD(h[j], e[j], ln2_hi); // exact
-            }
-            for j in 0..G {
-                VMOVAPD(p[j], c[1]);
-                VFMADD231PD(p[j], r[j], c[0]);
-            }
-            for i in 2..10 {
+            let length = streams[0].len();
+            for step in 0..length + SKEW * (G - 1) {
                 for j in 0..G {
-                    if i < 5 { VFMADD213PD(p[j], r[j], c[i]); } else { VFMADD213PD(p[j], r[j], Constant::f64x8_splat(coeffs[i])); }
+                    if step >= j * SKEW {
+                        if step < j * SKEW + length {
+                            ISSUE(streams[j], 1);
+                        }
+                    }
                 }
-            }
-            for j in 0..G {
-                // w = high parts + r, and what its rounding lost (exact: |h| >= |r| or h = 0).
-                let w = ZMM();
-                VADDPD(w, h[j], r[j]);
-                VSUBPD(h[j], h[j], w);
-                VADDPD(h[j], h[j], r[j]);
-                VADDPD(l[j], l[j], h[j]);
-                VMULPD(r[j], r[j], r[j]);
-                VFMADD213PD(p[j], r[j], l[j]); // ln(1 + r) - r, and every low part
-                VADDPD(p[j], p[j], w);
-                let v = ZMM();
-                VMOVUPD(v, [x + 64 * j]); // loaded again: registers are the scarcer resource here
-                VFIXUPIMMPD(p[j], v, classes, 0);
-                VMOVUPD([y + 64 * j], p[j]);
             }
             ADD(x, 64 * G);
             ADD(y, 64 * G);
