@@ -141,3 +141,69 @@ fn tables_are_the_ones_computed_here() {
         }
     }
 }
+
+/// The polynomial of degree `degree` that Chebyshev economization makes of `taylor` (the
+/// coefficients of r^0, r^1, ...) on [-h, h]: each top term a r^m becomes its best
+/// approximation of lower degree, a (r^m - (h/2)^m 2 T_m(r/h)), in double-double arithmetic.
+fn economize(taylor: &[Dd], h: f64, degree: usize) -> Vec<f64> {
+    // Chebyshev polynomials' coefficients, exact in f64 at these degrees.
+    let mut t: Vec<Vec<f64>> = vec![vec![1.0], vec![0.0, 1.0]];
+    while t.len() < taylor.len() {
+        let (a, b) = (&t[t.len() - 1], &t[t.len() - 2]);
+        let mut next = vec![0.0; a.len() + 1];
+        for (j, c) in a.iter().enumerate() {
+            next[j + 1] += 2.0 * c;
+        }
+        for (j, c) in b.iter().enumerate() {
+            next[j] -= c;
+        }
+        t.push(next);
+    }
+    let mut a = taylor.to_vec();
+    for m in (degree + 1..taylor.len()).rev() {
+        // r^m = h^m (T_m(r/h) - sum_{j<m} t_mj (r/h)^j) / 2^(m-1); drop T_m.
+        let scale = 2f64.powi(m as i32 - 1);
+        for j in 0..m {
+            if t[m][j] != 0.0 {
+                let hj = (0..m - j).fold(Dd(1.0, 0.0), |p, _| mul(p, Dd(h, 0.0)));
+                let term = mul(mul(a[m], hj), Dd(t[m][j] / scale, 0.0));
+                a[j] = add(a[j], term.neg());
+            }
+        }
+        a.truncate(m);
+    }
+    a.iter().map(|c| c.0).collect()
+}
+
+/// The kernels' polynomials: for the AVX-512 exp, `(e^r - 1) / r` of degree 5 on
+/// |r| <= ln2/32 (from degree 9); for the AVX-512 ln, `(ln(1 + r) - r) / r^2` of degree 7 on
+/// |r| <= 1/32 (from degree 13). Highest degree first, as the kernels' Horner loops read them.
+fn polynomials() -> Vec<(&'static str, Vec<u64>)> {
+    let factorial = |k: usize| (1..=k).fold(Dd(1.0, 0.0), |p, i| mul(p, Dd(i as f64, 0.0)));
+    let exp: Vec<Dd> = (0..10).map(|k| div_f(Dd(1.0, 0.0), factorial(k + 1).0)).collect();
+    let ln: Vec<Dd> = (0..14).map(|k| div_f(Dd(if k % 2 == 0 { -1.0 } else { 1.0 }, 0.0), (k + 2) as f64)).collect();
+    let mut e = economize(&exp, 0.0217, 5);
+    let mut l = economize(&ln, 0.0313, 7);
+    e.reverse();
+    l.reverse();
+    vec![("exp: (e^r - 1)/r", bits_of(&e)), ("ln: (ln(1 + r) - r)/r^2", bits_of(&l))]
+}
+
+/// The AVX-512 kernels' coefficients are the ones [`polynomials`] computes, each splat over a
+/// zmm constant in the code's pool. This test is their generator: `cargo test --release --test
+/// elementary polynomials -- --nocapture` prints them in the form the kernel source uses.
+#[test]
+fn polynomials_are_the_ones_computed_here() {
+    let polys = polynomials();
+    for (what, poly) in &polys {
+        let literal: Vec<String> = poly.iter().map(|b| format!("0x{b:016X}")).collect();
+        println!("{what}:\n[{}]", literal.join(", "));
+    }
+    for (what, poly) in polys {
+        let code = if what.starts_with("exp") { EXP_F64_X86_64_V4_CODES[0].1 } else { LN_F64_X86_64_V4_CODES[0].1 };
+        for c in poly {
+            let splat: Vec<u8> = (0..8).flat_map(|_| c.to_le_bytes()).collect();
+            assert!(code.windows(64).any(|w| w == splat), "{what}: 0x{c:016X} is not in the kernel");
+        }
+    }
+}

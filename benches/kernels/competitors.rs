@@ -185,14 +185,15 @@ pub fn exp_intrinsics(x: &[f64], y: &mut [f64]) {
         let table = |t: &[u64; 16], half: usize| _mm512_loadu_pd(t[8 * half..].as_ptr().cast());
         let (hi_a, hi_b, lo_a, lo_b) = (table(&HI, 0), table(&HI, 1), table(&LO, 0), table(&LO, 1));
         let shifter = _mm512_set1_pd(422212465065984.0);
-        let mut coeffs = [0.0f64; 6];
-        let mut f = 1.0;
-        for k in 1..8 {
-            f /= k as f64;
-            if k >= 2 {
-                coeffs[7 - k] = f;
-            }
-        }
+        const COEFFS: [u64; 6] = [
+            0x3F56C18208BAD91A,
+            0x3F811123E07A4262,
+            0x3FA55555554AC063,
+            0x3FC555555547BA66,
+            0x3FE0000000000003,
+            0x3FF0000000000003,
+        ];
+        let coeffs = COEFFS.map(f64::from_bits);
         for i in (0..x.len()).step_by(8) {
             let mut t = _mm512_loadu_pd(x.as_ptr().add(i));
             t = _mm512_max_pd(_mm512_set1_pd(-746.0), t);
@@ -205,7 +206,6 @@ pub fn exp_intrinsics(x: &[f64], y: &mut [f64]) {
             for c in &coeffs[1..] {
                 p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(*c));
             }
-            p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
             let idx = _mm512_castpd_si512(u);
             let th = _mm512_permutex2var_pd(hi_a, idx, hi_b);
             let tl = _mm512_permutex2var_pd(lo_a, idx, lo_b);
@@ -293,10 +293,17 @@ pub fn ln_intrinsics(x: &[f64], y: &mut [f64]) {
         let (ic_a, ic_b) = (table(&INV_C, 0), table(&INV_C, 1));
         let (hi_a, hi_b) = (table(&LN_C_HI, 0), table(&LN_C_HI, 1));
         let (lo_a, lo_b) = (table(&LN_C_LO, 0), table(&LN_C_LO, 1));
-        let coeffs: [f64; 10] = std::array::from_fn(|i| {
-            let k = (11 - i) as f64;
-            if i % 2 == 0 { 1.0 / k } else { -1.0 / k }
-        });
+        const COEFFS: [u64; 8] = [
+            0x3FBC7EED610CC9EF,
+            0xBFC0066D8939E8B5,
+            0x3FC24923558DBEF5,
+            0xBFC55554534BD097,
+            0x3FC9999999AFAB9E,
+            0xBFD000000006790B,
+            0x3FD5555555555520,
+            0xBFDFFFFFFFFFFFF3,
+        ];
+        let coeffs = COEFFS.map(f64::from_bits);
         let one = _mm512_set1_pd(1.0);
         let classes = _mm512_set1_epi64(0x03530421);
         for i in (0..x.len()).step_by(8) {
