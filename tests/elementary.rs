@@ -184,9 +184,24 @@ fn polynomials() -> Vec<(&'static str, Vec<u64>)> {
     let ln: Vec<Dd> = (0..14).map(|k| div_f(Dd(if k % 2 == 0 { -1.0 } else { 1.0 }, 0.0), (k + 2) as f64)).collect();
     let mut e = economize(&exp, 0.0217, 5);
     let mut l = economize(&ln, 0.0313, 7);
-    e.reverse();
-    l.reverse();
-    vec![("exp: (e^r - 1)/r", bits_of(&e)), ("ln: (ln(1 + r) - r)/r^2", bits_of(&l))]
+    // AVX2 and NEON: e^r of degree 11 on |r| <= ln2/2 (from degree 17); fdlibm's
+    // Q(z) = sum 2 z^k / (2k + 3), z = s^2, of degree 7 in z on |s| <= 0.2 (from degree 13),
+    // economized as the even polynomial in s it is.
+    let exp_wide: Vec<Dd> = (0..18).map(|k| div_f(Dd(1.0, 0.0), factorial(k).0)).collect();
+    let mut ew = economize(&exp_wide, 0.347, 11);
+    let q_in_s: Vec<Dd> =
+        (0..28).map(|k| if k % 2 == 0 { div_f(Dd(2.0, 0.0), (k + 3) as f64) } else { Dd(0.0, 0.0) }).collect();
+    let q = economize(&q_in_s, 0.2, 14);
+    let mut lw: Vec<f64> = q.iter().step_by(2).copied().collect();
+    for p in [&mut e, &mut l, &mut ew, &mut lw] {
+        p.reverse();
+    }
+    vec![
+        ("exp: (e^r - 1)/r", bits_of(&e)),
+        ("ln: (ln(1 + r) - r)/r^2", bits_of(&l)),
+        ("exp, AVX2 and NEON: e^r", bits_of(&ew)),
+        ("ln, AVX2 and NEON: Q(z)", bits_of(&lw)),
+    ]
 }
 
 /// The AVX-512 kernels' coefficients are the ones [`polynomials`] computes, each splat over a
@@ -200,10 +215,20 @@ fn polynomials_are_the_ones_computed_here() {
         println!("{what}:\n[{}]", literal.join(", "));
     }
     for (what, poly) in polys {
-        let code = if what.starts_with("exp") { EXP_F64_X86_64_V4_CODES[0].1 } else { LN_F64_X86_64_V4_CODES[0].1 };
-        for c in poly {
-            let splat: Vec<u8> = (0..8).flat_map(|_| c.to_le_bytes()).collect();
-            assert!(code.windows(64).any(|w| w == splat), "{what}: 0x{c:016X} is not in the kernel");
+        let exp = what.starts_with("exp");
+        // AVX-512 splats over a zmm; AVX2 over a ymm; NEON in pairs (the bytes of each value).
+        let builds: Vec<(&[u8], usize)> = if what.contains("AVX2") {
+            let haswell = if exp { EXP_F64_HASWELL_CODES[0].1 } else { LN_F64_HASWELL_CODES[0].1 };
+            let neon = if exp { EXP_F64_ARMV8_A_CODES[0].1 } else { LN_F64_ARMV8_A_CODES[0].1 };
+            vec![(haswell, 4), (neon, 1)]
+        } else {
+            vec![(if exp { EXP_F64_X86_64_V4_CODES[0].1 } else { LN_F64_X86_64_V4_CODES[0].1 }, 8)]
+        };
+        for (code, copies) in builds {
+            for &c in &poly {
+                let splat: Vec<u8> = (0..copies).flat_map(|_| c.to_le_bytes()).collect();
+                assert!(code.windows(8 * copies).any(|w| w == splat), "{what}: 0x{c:016X} is not in the kernel");
+            }
         }
     }
 }

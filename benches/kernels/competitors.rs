@@ -29,6 +29,18 @@ pub fn ln_peach(x: &[f64], y: &mut [f64]) {
     unsafe { ln_f64(x.as_ptr(), y.as_mut_ptr(), x.len()) }
 }
 
+/// peach's AVX2+FMA variant, for the record (the AVX-512 machine runs it too).
+pub fn exp_peach_avx2(x: &[f64], y: &mut [f64]) {
+    // SAFETY: as for exp_peach; this CPU has AVX2 and FMA.
+    unsafe { peach::kernels::elementary::exp_f64_haswell(x.as_ptr(), y.as_mut_ptr(), x.len()) }
+}
+
+/// peach's AVX2+FMA variant of ln.
+pub fn ln_peach_avx2(x: &[f64], y: &mut [f64]) {
+    // SAFETY: as for exp_peach_avx2.
+    unsafe { peach::kernels::elementary::ln_f64_haswell(x.as_ptr(), y.as_mut_ptr(), x.len()) }
+}
+
 // ---- competitors: f32 dot ----
 
 pub fn dot_naive(x: &[f32], y: &[f32]) -> f32 {

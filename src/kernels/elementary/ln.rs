@@ -36,18 +36,16 @@ peach_fn! {
         /// coefficients sit two to a register and are read by element, and the special cases
         /// are bit selects.
         fn ln_fdlibm_neon(x: Reg, y: Reg, n: Reg) {
-            // 2/(2k+1) for k = 12 down to 1.
-            let mut coeffs = [0.0; 12];
-            let mut k = 12;
-            let mut denominator = 25.0;
-            while k > 0 {
-                coeffs[12 - k] = 2.0 / denominator;
-                denominator -= 2.0;
-                k -= 1;
-            }
-            let pairs = [VEC(); 6];
-            for i in 0..6 {
-                LDR(pairs[i].q(), Constant::f64x2([coeffs[2 * i], coeffs[2 * i + 1]]));
+            // fdlibm's Q(z) = sum 2 z^k / (2k + 3), degree 7 (highest first), by Chebyshev
+            // economization in s = sqrt(z), |s| <= 0.2. Generated (and checked against this code)
+            // by `cargo test --release --test elementary polynomials`.
+            let coeffs = [
+                0x3FC16A23B5736658u64, 0x3FC0E8B7E72CC065, 0x3FC3B29DC199EF91, 0x3FC745CABF147B35,
+                0x3FCC71C72E07F76B, 0x3FD24924923DD731, 0x3FD9999999999F21, 0x3FE5555555555555,
+            ];
+            let pairs = [VEC(); 4];
+            for i in 0..4 {
+                LDR(pairs[i].q(), Constant::u64x2([coeffs[2 * i], coeffs[2 * i + 1]]));
             }
             fn splat(v: f64) -> Reg {
                 let r = VEC();
@@ -105,7 +103,7 @@ peach_fn! {
             FMUL(z.d2(), s.d2(), s.d2());
             let mut r = VEC();
             DUP(r.d2(), pairs[0].d().lane(0));
-            for i in 1..12 {
+            for i in 1..8 {
                 let next = VEC();
                 DUP(next.d2(), pairs[i / 2].d().lane(i % 2));
                 FMLA(next.d2(), r.d2(), z.d2());
@@ -269,18 +267,14 @@ peach_fn! {
 
         /// AVX2: `x = m 2^e` with `m` in [0.75, 1.5) from the exponent bits (subnormals scaled
         /// by 2^52 first), then fdlibm's formulation
-        /// `ln(1 + f) = f - (f^2/2 - s (f^2/2 + R(s^2)))` with `s = f / (2 + f)` and a degree-12
-        /// series `R`, and `e ln2` in two parts; special cases by blends.
+        /// `ln(1 + f) = f - (f^2/2 - s (f^2/2 + R(s^2)))` with `s = f / (2 + f)` and `R` economized
+        /// to degree 8, and `e ln2` in two parts; special cases by blends.
         fn ln_fdlibm_ymm(x: Reg, y: Reg, n: Reg) {
-            // 2/(2k+1) for k = 12 down to 1.
-            let mut coeffs = [0.0; 12];
-            let mut k = 12;
-            let mut denominator = 25.0;
-            while k > 0 {
-                coeffs[12 - k] = 2.0 / denominator;
-                denominator -= 2.0;
-                k -= 1;
-            }
+            // Q(z) of degree 7: the NEON variant's polynomial.
+            let coeffs = [
+                0x3FC16A23B5736658u64, 0x3FC0E8B7E72CC065, 0x3FC3B29DC199EF91, 0x3FC745CABF147B35,
+                0x3FCC71C72E07F76B, 0x3FD24924923DD731, 0x3FD9999999999F21, 0x3FE5555555555555,
+            ];
             let top = Label::new();
             ALIGN(32);
             LABEL(top);
@@ -323,9 +317,9 @@ peach_fn! {
                 let z = YMM();
                 VMULPD(z, s, s);
                 let r = YMM();
-                VMOVAPD(r, Constant::f64x4_splat(coeffs[0]));
-                for i in 1..12 {
-                    VFMADD213PD(r, z, Constant::f64x4_splat(coeffs[i]));
+                VMOVAPD(r, Constant::u64x4_splat(coeffs[0]));
+                for i in 1..8 {
+                    VFMADD213PD(r, z, Constant::u64x4_splat(coeffs[i]));
                 }
                 VMULPD(r, r, z); // R(z) = sum 2 z^k / (2k + 1)
                 let hfsq = YMM();
