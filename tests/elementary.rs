@@ -94,8 +94,8 @@ fn bits_of(values: &[f64]) -> Vec<u64> {
 /// The kernels' tables, computed here in double-double arithmetic: `2^(j/16)` (high and low
 /// parts) for exp; `1/c` rounded, `ln(c)` rounded to a multiple of 2^-32 and the rest, for the
 /// sixteen centres of ln. Each half of each table must appear in the AVX-512 code's constant
-/// pool. This test is the tables' generator: `cargo test --release --test elementary tables --
-/// --nocapture` prints them in the form the kernel source uses.
+/// pool. This test is the tables' generator: `cargo test --release --test elementary --
+/// tables --nocapture` prints them in the form the kernel source uses.
 fn tables() -> Vec<(&'static str, Vec<u64>)> {
     // 2^(8/16), 2^(4/16), 2^(2/16), 2^(1/16) by square roots, multiplied by the bits of j.
     let mut roots = vec![sqrt_dd(Dd(2.0, 0.0))];
@@ -206,7 +206,7 @@ fn polynomials() -> Vec<(&'static str, Vec<u64>)> {
 
 /// The AVX-512 kernels' coefficients are the ones [`polynomials`] computes, each splat over a
 /// zmm constant in the code's pool. This test is their generator: `cargo test --release --test
-/// elementary polynomials -- --nocapture` prints them in the form the kernel source uses.
+/// elementary -- polynomials --nocapture` prints them in the form the kernel source uses.
 #[test]
 fn polynomials_are_the_ones_computed_here() {
     let polys = polynomials();

@@ -37,7 +37,7 @@ peach_fn! {
             const SHIFTER_BITS: u64 = 0x4338000000000000;
             // e^r on |r| <= ln2/2, degree 11 (highest first), by Chebyshev economization of its
             // Taylor series. Generated (and checked against this code) by `cargo test --release
-            // --test elementary polynomials`.
+            // --test elementary -- polynomials`.
             let coeffs = [
                 0x3E5AF790C3B5DB40u64, 0x3E928B488E528556, 0x3EC71DDE70171677, 0x3EFA019911E3909B,
                 0x3F2A01A01B82FBED, 0x3F56C16C1883128B, 0x3F8111111110DAED, 0x3FA555555554EFCE,
@@ -114,7 +114,7 @@ peach_fn! {
         fn exp_table_zmm(x: Reg, y: Reg, n: Reg) {
             const SHIFTER: f64 = 422212465065984.0; // 1.5 * 2^48: rounds to multiples of 1/16
             // 2^(j/16) rounded to double, and what that rounding left out. Generated (and
-            // checked against this code) by `cargo test --release --test elementary tables`.
+            // checked against this code) by `cargo test --release --test elementary -- tables`.
             let table_hi = [
                 0x3FF0000000000000u64, 0x3FF0B5586CF9890F, 0x3FF172B83C7D517B, 0x3FF2387A6E756238,
                 0x3FF306FE0A31B715, 0x3FF3DEA64C123422, 0x3FF4BFDAD5362A27, 0x3FF5AB07DD485429,
@@ -137,7 +137,7 @@ peach_fn! {
                                          table_lo[12], table_lo[13], table_lo[14], table_lo[15]]);
             // (e^r - 1)/r on |r| <= ln2/32, degree 5 (highest first), by Chebyshev economization
             // of its Taylor series: error below 2^-60. Generated (and checked against this code)
-            // by `cargo test --release --test elementary polynomials`.
+            // by `cargo test --release --test elementary -- polynomials`.
             let coeffs = [
                 0x3F56C18208BAD91Au64, 0x3F811123E07A4262, 0x3FA55555554AC063,
                 0x3FC555555547BA66, 0x3FE0000000000003, 0x3FF0000000000003,

@@ -38,7 +38,7 @@ peach_fn! {
         fn ln_fdlibm_neon(x: Reg, y: Reg, n: Reg) {
             // fdlibm's Q(z) = sum 2 z^k / (2k + 3), degree 7 (highest first), by Chebyshev
             // economization in s = sqrt(z), |s| <= 0.2. Generated (and checked against this code)
-            // by `cargo test --release --test elementary polynomials`.
+            // by `cargo test --release --test elementary -- polynomials`.
             let coeffs = [
                 0x3FC16A23B5736658u64, 0x3FC0E8B7E72CC065, 0x3FC3B29DC199EF91, 0x3FC745CABF147B35,
                 0x3FCC71C72E07F76B, 0x3FD24924923DD731, 0x3FD9999999999F21, 0x3FE5555555555555,
@@ -149,7 +149,7 @@ peach_fn! {
         /// a few instructions behind the one before (5 % faster than stage by stage).
         fn ln_table_zmm(x: Reg, y: Reg, n: Reg) {
             // 1/c rounded; ln(1/c) rounded to a multiple of 2^-32, and the rest. Generated (and
-            // checked against this code) by `cargo test --release --test elementary tables`.
+            // checked against this code) by `cargo test --release --test elementary -- tables`.
             let inv_c = [
                 0x3FF0000000000000u64, 0x3FEE1E1E1E1E1E1E, 0x3FEC71C71C71C71C, 0x3FEAF286BCA1AF28,
                 0x3FE999999999999A, 0x3FE8618618618618, 0x3FE745D1745D1746, 0x3FE642C8590B2164,
@@ -175,7 +175,7 @@ peach_fn! {
             // (ln(1 + r) - r)/r^2 on |r| <= 1/32, degree 7 (highest first), by Chebyshev
             // economization of its Taylor series: error below 2^-50 relative, 2^-60 in the result.
             // Generated (and checked against this code) by `cargo test --release --test
-            // elementary polynomials`.
+            // elementary -- polynomials`.
             let coeffs = [
                 0x3FBC7EED610CC9EFu64, 0xBFC0066D8939E8B5, 0x3FC24923558DBEF5, 0xBFC55554534BD097,
                 0x3FC9999999AFAB9E, 0xBFD000000006790B, 0x3FD5555555555520, 0xBFDFFFFFFFFFFFF3,
