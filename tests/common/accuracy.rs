@@ -156,3 +156,53 @@ pub fn sqrt_dd(a: Dd) -> Dd {
     let r = add(a, two_prod(s, s).neg());
     two_sum(s, (r.0 + r.1) / (2.0 * s))
 }
+
+/// exp's special inputs, padded to 32 values for a kernel call.
+pub fn exp_specials() -> Vec<f64> {
+    let mut s =
+        vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0, 709.8, 1000.0, -746.0, -1e300, -745.2, -745.13];
+    s.resize(32, 2.0);
+    s
+}
+
+/// Checks exp of [`exp_specials`] against C99.
+pub fn check_exp_specials(out: &[f64]) {
+    assert!(out[0].is_nan(), "exp(NaN) = {}", out[0]);
+    assert_eq!((out[1], out[2]), (f64::INFINITY, 0.0), "exp(±inf)");
+    assert_eq!((out[3], out[4]), (1.0, 1.0), "exp(±0)");
+    assert_eq!((out[5], out[6]), (f64::INFINITY, f64::INFINITY), "overflow");
+    assert_eq!((out[7], out[8], out[9]), (0.0, 0.0, 0.0), "underflow");
+    assert_eq!(out[10], f64::from_bits(1), "the smallest subnormal: exp(-745.13)");
+}
+
+/// ln's special inputs, padded to 32 values for a kernel call.
+pub fn ln_specials() -> Vec<f64> {
+    let mut s = vec![0.0, -0.0, -1.0, f64::NEG_INFINITY, f64::INFINITY, f64::NAN, 1.0, f64::from_bits(1), f64::MAX];
+    s.resize(32, 2.0);
+    s
+}
+
+/// Checks ln of [`ln_specials`] against C99.
+pub fn check_ln_specials(out: &[f64]) {
+    assert_eq!((out[0], out[1]), (f64::NEG_INFINITY, f64::NEG_INFINITY), "ln(±0)");
+    assert!(out[2].is_nan() && out[3].is_nan(), "ln(x < 0)");
+    assert_eq!(out[4], f64::INFINITY);
+    assert!(out[5].is_nan());
+    assert_eq!(out[6], 0.0);
+    assert_eq!(out[7], -744.4400719213812, "ln of the smallest subnormal");
+    assert_eq!(out[8], 709.782712893384);
+}
+
+/// Reports the largest error of `y` (in ulps, by `error`) over `x`, and fails above `bound`.
+pub fn check_bound(what: &str, x: &[f64], y: &[f64], error: &dyn Fn(f64, f64) -> f64, bound: f64) {
+    let (mut worst, mut at) = (0.0f64, 0.0);
+    for (xi, yi) in x.iter().zip(y) {
+        let e = error(*xi, *yi);
+        if e > worst || e.is_nan() {
+            worst = e;
+            at = *xi;
+        }
+    }
+    eprintln!("{what}: max error {worst:.3} ulp (at x = {at:e}) over {} inputs", x.len());
+    assert!(worst <= bound, "{what}: {worst} ulp at x = {at:e}");
+}
