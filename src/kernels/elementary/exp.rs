@@ -22,6 +22,14 @@ peach_fn! {
     /// `x` must point to `n` readable doubles and `y` to `n` writable ones.
     #[variants(x86_64::avx512, x86_64::haswell, aarch64::neon, fallback = exp_f64_in_rust)]
     pub unsafe fn exp_f64(x: *const f64, y: *mut f64, n: usize) {
+        // AVX2 and NEON: e^r on |r| <= ln2/2, degree 11 (highest first), by Chebyshev
+        // economization of its Taylor series. Generated (and checked against this code) by
+        // `cargo test --release --test elementary -- polynomials`.
+        const YEPPP_COEFFS: [u64; 12] = [
+            0x3E5AF790C3B5DB40, 0x3E928B488E528556, 0x3EC71DDE70171677, 0x3EFA019911E3909B,
+            0x3F2A01A01B82FBED, 0x3F56C16C1883128B, 0x3F8111111110DAED, 0x3FA555555554EFCE,
+            0x3FC5555555555562, 0x3FE0000000000011, 0x3FF0000000000000, 0x3FF0000000000000,
+        ];
         if target.has_neon() {
             exp_yeppp_neon(x, y, n);
         } else if target.has_avx512f() {
@@ -35,14 +43,7 @@ peach_fn! {
         fn exp_yeppp_neon(x: Reg, y: Reg, n: Reg) {
             const SHIFTER: f64 = 6755399441055744.0; // 1.5 * 2^52
             const SHIFTER_BITS: u64 = 0x4338000000000000;
-            // e^r on |r| <= ln2/2, degree 11 (highest first), by Chebyshev economization of its
-            // Taylor series. Generated (and checked against this code) by `cargo test --release
-            // --test elementary -- polynomials`.
-            let coeffs = [
-                0x3E5AF790C3B5DB40u64, 0x3E928B488E528556, 0x3EC71DDE70171677, 0x3EFA019911E3909B,
-                0x3F2A01A01B82FBED, 0x3F56C16C1883128B, 0x3F8111111110DAED, 0x3FA555555554EFCE,
-                0x3FC5555555555562, 0x3FE0000000000011, 0x3FF0000000000000, 0x3FF0000000000000,
-            ];
+            let coeffs = YEPPP_COEFFS;
             let pairs = [VEC(); 6];
             for i in 0..6 {
                 LDR(pairs[i].q(), Constant::u64x2([coeffs[2 * i], coeffs[2 * i + 1]]));
@@ -206,12 +207,7 @@ peach_fn! {
         fn exp_yeppp_ymm(x: Reg, y: Reg, n: Reg) {
             const SHIFTER: f64 = 6755399441055744.0; // 1.5 * 2^52
             const SHIFTER_BITS: u64 = 0x4338000000000000;
-            // e^r on |r| <= ln2/2, degree 11: the NEON variant's polynomial.
-            let coeffs = [
-                0x3E5AF790C3B5DB40u64, 0x3E928B488E528556, 0x3EC71DDE70171677, 0x3EFA019911E3909B,
-                0x3F2A01A01B82FBED, 0x3F56C16C1883128B, 0x3F8111111110DAED, 0x3FA555555554EFCE,
-                0x3FC5555555555562, 0x3FE0000000000011, 0x3FF0000000000000, 0x3FF0000000000000,
-            ];
+            let coeffs = YEPPP_COEFFS;
             let (lo, hi) = (YMM(), YMM());
             VMOVAPD(lo, Constant::f64x4_splat(-746.0));
             VMOVAPD(hi, Constant::f64x4_splat(710.0));

@@ -24,6 +24,13 @@ peach_fn! {
     /// `x` must point to `n` readable doubles and `y` to `n` writable ones.
     #[variants(x86_64::avx512, x86_64::haswell, aarch64::neon, fallback = ln_f64_in_rust)]
     pub unsafe fn ln_f64(x: *const f64, y: *mut f64, n: usize) {
+        // AVX2 and NEON: fdlibm's Q(z) = sum 2 z^k / (2k + 3), degree 7 (highest first), by
+        // Chebyshev economization in s = sqrt(z), |s| <= 0.2. Generated (and checked against this
+        // code) by `cargo test --release --test elementary -- polynomials`.
+        const FDLIBM_COEFFS: [u64; 8] = [
+            0x3FC16A23B5736658, 0x3FC0E8B7E72CC065, 0x3FC3B29DC199EF91, 0x3FC745CABF147B35,
+            0x3FCC71C72E07F76B, 0x3FD24924923DD731, 0x3FD9999999999F21, 0x3FE5555555555555,
+        ];
         if target.has_neon() {
             ln_fdlibm_neon(x, y, n);
         } else if target.has_avx512f() {
@@ -36,13 +43,7 @@ peach_fn! {
         /// coefficients sit two to a register and are read by element, and the special cases
         /// are bit selects.
         fn ln_fdlibm_neon(x: Reg, y: Reg, n: Reg) {
-            // fdlibm's Q(z) = sum 2 z^k / (2k + 3), degree 7 (highest first), by Chebyshev
-            // economization in s = sqrt(z), |s| <= 0.2. Generated (and checked against this code)
-            // by `cargo test --release --test elementary -- polynomials`.
-            let coeffs = [
-                0x3FC16A23B5736658u64, 0x3FC0E8B7E72CC065, 0x3FC3B29DC199EF91, 0x3FC745CABF147B35,
-                0x3FCC71C72E07F76B, 0x3FD24924923DD731, 0x3FD9999999999F21, 0x3FE5555555555555,
-            ];
+            let coeffs = FDLIBM_COEFFS;
             let pairs = [VEC(); 4];
             for i in 0..4 {
                 LDR(pairs[i].q(), Constant::u64x2([coeffs[2 * i], coeffs[2 * i + 1]]));
@@ -270,11 +271,7 @@ peach_fn! {
         /// `ln(1 + f) = f - (f^2/2 - s (f^2/2 + R(s^2)))` with `s = f / (2 + f)` and `R` economized
         /// to degree 8, and `e ln2` in two parts; special cases by blends.
         fn ln_fdlibm_ymm(x: Reg, y: Reg, n: Reg) {
-            // Q(z) of degree 7: the NEON variant's polynomial.
-            let coeffs = [
-                0x3FC16A23B5736658u64, 0x3FC0E8B7E72CC065, 0x3FC3B29DC199EF91, 0x3FC745CABF147B35,
-                0x3FCC71C72E07F76B, 0x3FD24924923DD731, 0x3FD9999999999F21, 0x3FE5555555555555,
-            ];
+            let coeffs = FDLIBM_COEFFS;
             let top = Label::new();
             ALIGN(32);
             LABEL(top);
