@@ -204,3 +204,27 @@ fn polynomials_are_the_ones_computed_here() {
         }
     }
 }
+
+#[test]
+fn slices_of_any_length_give_the_kernels_results() {
+    let x: Vec<f64> = (0..100).map(|i| (i as f64 - 50.0) * 1.37).collect();
+    let positive: Vec<f64> = x.iter().map(|v| v.abs() + 0.5).collect();
+    let mut want = vec![0.0; 96];
+    unsafe { exp_f64(x.as_ptr(), want.as_mut_ptr(), 96) };
+    for len in 0..=x.len() {
+        let mut y = vec![0.0; len];
+        exp(&x[..len], &mut y).unwrap();
+        for (i, (v, w)) in y.iter().zip(x.iter().map(|v| v.exp())).enumerate() {
+            if i < 96 {
+                assert_eq!(v.to_bits(), want[i].to_bits(), "len {len}, i {i}");
+            }
+            assert!((v - w).abs() <= 2.0 * f64::EPSILON * w, "exp({}) = {v}", x[i]);
+        }
+        ln(&positive[..len], &mut y).unwrap();
+        for (v, p) in y.iter().zip(&positive) {
+            assert!((v - p.ln()).abs() <= 2.0 * f64::EPSILON * p.ln().abs().max(1.0), "ln({p}) = {v}");
+        }
+    }
+    let err = exp(&x, &mut [0.0; 3]).unwrap_err();
+    assert_eq!(err.kind(), peach::ErrorKind::InvalidOperands, "{err}");
+}
