@@ -228,3 +228,31 @@ fn slices_of_any_length_give_the_kernels_results() {
     let err = exp(&x, &mut [0.0; 3]).unwrap_err();
     assert_eq!(err.kind(), peach::ErrorKind::InvalidOperands, "{err}");
 }
+
+/// Outputs of 2^18 values and more, 64-byte aligned, are written with non-temporal stores: the
+/// same values as through the caches.
+#[test]
+fn non_temporal_stores_give_the_same_results() {
+    assert!(EXP_F64_X86_64_V4_LISTING.contains("vmovntpd") && LN_F64_X86_64_V4_LISTING.contains("vmovntpd"));
+    let n = 1 << 18;
+    let x: Vec<f64> = (0..n).map(|i| (i as f64 - n as f64 / 2.0) * 0.0041).collect();
+    let positive: Vec<f64> = x.iter().map(|v| v.abs() + 1e-3).collect();
+    let mut buffer = vec![0.0f64; 2 * n + 16];
+    let skip = buffer.as_ptr().align_offset(64);
+    let cases: [(&Vec<f64>, ArrayFn, fn(f64) -> f64); 2] = [(&x, exp_f64, f64::exp), (&positive, ln_f64, f64::ln)];
+    for (input, kernel, reference) in cases {
+        let (aligned, rest) = buffer[skip..].split_at_mut(n);
+        let unaligned = &mut rest[1..n + 1]; // 8 bytes past a 64-byte boundary: the cached path
+        assert_eq!(aligned.as_ptr() as usize % 64, 0);
+        unsafe {
+            kernel(input.as_ptr(), aligned.as_mut_ptr(), n);
+            kernel(input.as_ptr(), unaligned.as_mut_ptr(), n);
+        }
+        let differ = aligned.iter().zip(unaligned.iter()).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+        assert_eq!(differ, 0);
+        for (v, i) in aligned.iter().zip(input.iter()).step_by(997) {
+            let want = reference(*i);
+            assert!((v - want).abs() <= 2.0 * f64::EPSILON * want.abs(), "{v} for {want}");
+        }
+    }
+}

@@ -195,75 +195,94 @@ peach_fn! {
             // positive -> keep.
             let classes = Constant::u64x8_splat(0x03530421);
             const G: usize = 4; // vectors per iteration
-            let top = Label::new();
-            ALIGN(32);
-            LABEL(top);
-            // Each vector's computation is a stream; the streams are issued skewed, SKEW
-            // instructions apart, so that the vectors are at different stages at any time
-            // (measured best among 1 to 6).
-            const SKEW: usize = 3;
-            let mut streams = [STREAM({}); G];
-            for j in 0..G {
-                streams[j] = STREAM({
-                    let (v, m, e, em) = (ZMM(), ZMM(), ZMM(), ZMM());
-                    VMOVUPD(v, [x + 64 * j]);
-                    VGETMANTPD(m, v, 0b1011); // [0.75, 1.5)
-                    VGETEXPPD(e, v);
-                    VGETEXPPD(em, m); // -1 when m < 1: then the exponent is one more
-                    VSUBPD(e, e, em);
-                    let (index, r, h, l) = (ZMM(), ZMM(), ZMM(), ZMM());
-                    VADDPD(index, m, offset);
-                    VPSRLQ(index, index, 48);
-                    VMOVAPD(r, half(inv_c, 0));
-                    VPERMT2PD(r, index, half(inv_c, 1));
-                    VMOVAPD(h, half(ln_c_hi, 0));
-                    VPERMT2PD(h, index, half(ln_c_hi, 1));
-                    VMOVAPD(l, half(ln_c_lo, 0));
-                    VPERMT2PD(l, index, half(ln_c_lo, 1));
-                    // r = m/c - 1 = (m (1/c) - 1) + (the product's rounding error), both exact:
-                    // near 1 the result is about as large as r, so r may not be rounded.
-                    let product = ZMM();
-                    VMULPD(product, m, r);
-                    VFMSUB213PD(r, m, product);
-                    VFMADD231PD(l, e, ln2_lo);
-                    VADDPD(l, l, r);
-                    VSUBPD(r, product, one);
-                    VFMADD231PD(h, e, ln2_hi); // exact
-                    let p = ZMM();
-                    VMOVAPD(p, c[1]);
-                    VFMADD231PD(p, r, c[0]);
-                    for i in 2..8 {
-                        if i < 5 { VFMADD213PD(p, r, c[i]); } else { VFMADD213PD(p, r, Constant::u64x8_splat(coeffs[i])); }
-                    }
-                    // w = high parts + r, and what its rounding lost (exact: |h| >= |r| or h = 0).
-                    let w = ZMM();
-                    VADDPD(w, h, r);
-                    VSUBPD(h, h, w);
-                    VADDPD(h, h, r);
-                    VADDPD(l, l, h);
-                    VMULPD(r, r, r);
-                    VFMADD213PD(p, r, l); // ln(1 + r) - r, and every low part
-                    VADDPD(p, p, w);
-                    let again = ZMM();
-                    VMOVUPD(again, [x + 64 * j]); // loaded again: registers are the scarcer resource here
-                    VFIXUPIMMPD(p, again, classes, 0);
-                    VMOVUPD([y + 64 * j], p);
-                });
-            }
-            let length = streams[0].len();
-            for step in 0..length + SKEW * (G - 1) {
+            // Outputs too large to stay in the caches are written with non-temporal stores
+            // (no read for ownership: 16 bytes of traffic per element instead of 24), when `y`
+            // is aligned as they need.
+            let (cached, done) = (Label::new(), Label::new());
+            CMP(n, 1 << 18);
+            JB(cached);
+            TEST(y.r8(), 63);
+            JNZ(cached);
+            // The same loop twice: with non-temporal stores, then (at `cached`) with plain ones.
+            for streaming in [true, false] {
+                if streaming == false {
+                    LABEL(cached);
+                }
+                let top = Label::new();
+                ALIGN(32);
+                LABEL(top);
+                // Each vector's computation is a stream; the streams are issued skewed, SKEW
+                // instructions apart, so that the vectors are at different stages at any time
+                // (measured best among 1 to 6).
+                const SKEW: usize = 3;
+                let mut streams = [STREAM({}); G];
                 for j in 0..G {
-                    if step >= j * SKEW {
-                        if step < j * SKEW + length {
-                            ISSUE(streams[j], 1);
+                    streams[j] = STREAM({
+                        let (v, m, e, em) = (ZMM(), ZMM(), ZMM(), ZMM());
+                        VMOVUPD(v, [x + 64 * j]);
+                        VGETMANTPD(m, v, 0b1011); // [0.75, 1.5)
+                        VGETEXPPD(e, v);
+                        VGETEXPPD(em, m); // -1 when m < 1: then the exponent is one more
+                        VSUBPD(e, e, em);
+                        let (index, r, h, l) = (ZMM(), ZMM(), ZMM(), ZMM());
+                        VADDPD(index, m, offset);
+                        VPSRLQ(index, index, 48);
+                        VMOVAPD(r, half(inv_c, 0));
+                        VPERMT2PD(r, index, half(inv_c, 1));
+                        VMOVAPD(h, half(ln_c_hi, 0));
+                        VPERMT2PD(h, index, half(ln_c_hi, 1));
+                        VMOVAPD(l, half(ln_c_lo, 0));
+                        VPERMT2PD(l, index, half(ln_c_lo, 1));
+                        // r = m/c - 1 = (m (1/c) - 1) + (the product's rounding error), both exact:
+                        // near 1 the result is about as large as r, so r may not be rounded.
+                        let product = ZMM();
+                        VMULPD(product, m, r);
+                        VFMSUB213PD(r, m, product);
+                        VFMADD231PD(l, e, ln2_lo);
+                        VADDPD(l, l, r);
+                        VSUBPD(r, product, one);
+                        VFMADD231PD(h, e, ln2_hi); // exact
+                        let p = ZMM();
+                        VMOVAPD(p, c[1]);
+                        VFMADD231PD(p, r, c[0]);
+                        for i in 2..8 {
+                            if i < 5 { VFMADD213PD(p, r, c[i]); } else { VFMADD213PD(p, r, Constant::u64x8_splat(coeffs[i])); }
+                        }
+                        // w = high parts + r, and what its rounding lost (exact: |h| >= |r| or h = 0).
+                        let w = ZMM();
+                        VADDPD(w, h, r);
+                        VSUBPD(h, h, w);
+                        VADDPD(h, h, r);
+                        VADDPD(l, l, h);
+                        VMULPD(r, r, r);
+                        VFMADD213PD(p, r, l); // ln(1 + r) - r, and every low part
+                        VADDPD(p, p, w);
+                        let again = ZMM();
+                        VMOVUPD(again, [x + 64 * j]); // loaded again: registers are the scarcer resource here
+                        VFIXUPIMMPD(p, again, classes, 0);
+                        if streaming { VMOVNTPD([y + 64 * j], p); } else { VMOVUPD([y + 64 * j], p); }
+                    });
+                }
+                let length = streams[0].len();
+                for step in 0..length + SKEW * (G - 1) {
+                    for j in 0..G {
+                        if step >= j * SKEW {
+                            if step < j * SKEW + length {
+                                ISSUE(streams[j], 1);
+                            }
                         }
                     }
                 }
+                ADD(x, 64 * G);
+                ADD(y, 64 * G);
+                SUB(n, 8 * G);
+                JNZ(top);
+                if streaming {
+                    SFENCE();
+                    JMP(done);
+                }
             }
-            ADD(x, 64 * G);
-            ADD(y, 64 * G);
-            SUB(n, 8 * G);
-            JNZ(top);
+            LABEL(done);
         }
 
         /// AVX2: `x = m 2^e` with `m` in [0.75, 1.5) from the exponent bits (subnormals scaled
