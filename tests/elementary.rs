@@ -239,7 +239,8 @@ fn non_temporal_stores_give_the_same_results() {
     let positive: Vec<f64> = x.iter().map(|v| v.abs() + 1e-3).collect();
     let mut buffer = vec![0.0f64; 2 * n + 16];
     let skip = buffer.as_ptr().align_offset(64);
-    let cases: [(&Vec<f64>, ArrayFn, fn(f64) -> f64); 2] = [(&x, exp_f64, f64::exp), (&positive, ln_f64, f64::ln)];
+    type Reference = fn(f64) -> f64;
+    let cases: [(&[f64], ArrayFn, Reference); 2] = [(&x, exp_f64, f64::exp), (&positive, ln_f64, f64::ln)];
     for (input, kernel, reference) in cases {
         let (aligned, rest) = buffer[skip..].split_at_mut(n);
         let unaligned = &mut rest[1..n + 1]; // 8 bytes past a 64-byte boundary: the cached path
