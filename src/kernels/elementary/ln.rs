@@ -9,6 +9,8 @@ peach_fn! {
     /// error (tested against a double-double reference), correct for subnormal inputs, and the
     /// C99 special cases: ln(±0) = -inf, ln(x < 0) = NaN, ln(+inf) = +inf, ln(NaN) = NaN.
     /// Variants: AVX-512, AVX2+FMA and NEON; elsewhere `f64::ln`.
+    /// On AVX-512, outputs of 2^18 values and more that start on a 64-byte boundary are written
+    /// with non-temporal stores, past the caches.
     ///
     /// ```
     /// let x: Vec<f64> = (1..=32).map(|i| i as f64).collect();
