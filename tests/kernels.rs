@@ -61,6 +61,14 @@ fn add_i32_pipelined() {
             unsafe { f(a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), n) };
             assert_eq!(c, want[..n], "{} n={n}", v.name);
         }
+        // 2^18 values and more into a 64-byte-aligned output: non-temporal stores.
+        let n = 1 << 18;
+        let (big_a, big_b): (Vec<i32>, Vec<i32>) = (0..n as i32).map(|i| (i * 7, i32::MAX - i)).unzip();
+        let mut buffer = vec![0i32; n + 16];
+        let skip = buffer.as_ptr().align_offset(64);
+        let c = &mut buffer[skip..skip + n];
+        unsafe { f(big_a.as_ptr(), big_b.as_ptr(), c.as_mut_ptr(), n) };
+        assert!(c.iter().zip(big_a.iter().zip(&big_b)).all(|(c, (a, b))| *c == a.wrapping_add(*b)), "{}", v.name);
     }
     // The streams skew the stages: column i loads at step i, adds at i + 1, stores at i + 2.
     let stages: String = ADD_I32_X86_64_V4_LISTING
@@ -68,7 +76,7 @@ fn add_i32_pipelined() {
         .filter_map(|l| {
             if l.contains("vpaddd") {
                 Some('A')
-            } else if l.contains("vmovdqu32 zmmword") {
+            } else if l.contains("vmovdqu32 zmmword") || l.contains("vmovntdq") {
                 Some('S')
             } else if l.contains("vmovdqu32 zmm") {
                 Some('L')
@@ -77,7 +85,8 @@ fn add_i32_pipelined() {
             }
         })
         .collect();
-    assert_eq!(stages, format!("LLA{}ASS", "LAS".repeat(6)), "{ADD_I32_X86_64_V4_LISTING}");
+    // Twice: the loop with non-temporal stores, then the one with plain stores.
+    assert_eq!(stages, format!("LLA{}ASS", "LAS".repeat(6)).repeat(2), "{ADD_I32_X86_64_V4_LISTING}");
 }
 
 #[test]

@@ -144,6 +144,8 @@ peach_fn! {
     /// instruction streams (the seed paper's Listing 7): each column's load, add and store are
     /// recorded into three streams and issued skewed, so that the loads run ahead of the adds
     /// and the adds ahead of the stores. zmm on AVX-512, ymm on AVX2; elsewhere plain Rust.
+    /// Outputs of 2^18 values and more that start on a vector boundary are written with
+    /// non-temporal stores, past the caches.
     ///
     /// ```
     /// let a: Vec<i32> = (0..128).collect();
@@ -163,44 +165,68 @@ peach_fn! {
         let zmm = target.has_avx512f();
         let width = if zmm { 64 } else { 32 };
         let per_iteration = COLUMNS * width; // bytes of each array
-        let top = Label::new();
-        ALIGN(32);
-        LABEL(top);
-        let x = if zmm { [ZMM(); COLUMNS] } else { [YMM(); COLUMNS] };
-        let loads = STREAM({
-            for i in 0..COLUMNS {
-                if zmm { VMOVDQU32(x[i], [a + i * width]); } else { VMOVDQU(x[i], [a + i * width]); }
+        // Outputs too large to stay in the caches are written with non-temporal stores (no
+        // read for ownership), when `c` is aligned as they need.
+        let (cached, done) = (Label::new(), Label::new());
+        CMP(n, 1 << 18);
+        JB(cached);
+        TEST(c.r8(), width - 1);
+        JNZ(cached);
+        // The same loop twice: with non-temporal stores, then (at `cached`) with plain ones.
+        for streaming in [true, false] {
+            if streaming == false {
+                LABEL(cached);
             }
-        });
-        let adds = STREAM({
-            for i in 0..COLUMNS {
-                VPADDD(x[i], x[i], [b + i * width]);
-            }
-        });
-        let stores = STREAM({
-            for i in 0..COLUMNS {
-                if zmm { VMOVDQU32([c + i * width], x[i]); } else { VMOVDQU([c + i * width], x[i]); }
-            }
-        });
-        // Stage k of column i issues at step i + k.
-        for step in 0..COLUMNS + 2 {
-            if step < COLUMNS {
-                ISSUE(loads, 1);
-            }
-            if step >= 1 {
-                if step <= COLUMNS {
-                    ISSUE(adds, 1);
+            let top = Label::new();
+            ALIGN(32);
+            LABEL(top);
+            let x = if zmm { [ZMM(); COLUMNS] } else { [YMM(); COLUMNS] };
+            let loads = STREAM({
+                for i in 0..COLUMNS {
+                    if zmm { VMOVDQU32(x[i], [a + i * width]); } else { VMOVDQU(x[i], [a + i * width]); }
+                }
+            });
+            let adds = STREAM({
+                for i in 0..COLUMNS {
+                    VPADDD(x[i], x[i], [b + i * width]);
+                }
+            });
+            let stores = STREAM({
+                for i in 0..COLUMNS {
+                    if streaming {
+                        VMOVNTDQ([c + i * width], x[i]);
+                    } else if zmm {
+                        VMOVDQU32([c + i * width], x[i]);
+                    } else {
+                        VMOVDQU([c + i * width], x[i]);
+                    }
+                }
+            });
+            // Stage k of column i issues at step i + k.
+            for step in 0..COLUMNS + 2 {
+                if step < COLUMNS {
+                    ISSUE(loads, 1);
+                }
+                if step >= 1 {
+                    if step <= COLUMNS {
+                        ISSUE(adds, 1);
+                    }
+                }
+                if step >= 2 {
+                    ISSUE(stores, 1);
                 }
             }
-            if step >= 2 {
-                ISSUE(stores, 1);
+            ADD(a, per_iteration);
+            ADD(b, per_iteration);
+            ADD(c, per_iteration);
+            SUB(n, per_iteration / 4);
+            JNZ(top);
+            if streaming {
+                SFENCE();
+                JMP(done);
             }
         }
-        ADD(a, per_iteration);
-        ADD(b, per_iteration);
-        ADD(c, per_iteration);
-        SUB(n, per_iteration / 4);
-        JNZ(top);
+        LABEL(done);
     }
 }
 
