@@ -232,55 +232,52 @@ peach_fn! {
             let (lo, hi) = (YMM(), YMM());
             VMOVAPD(lo, Constant::f64x4_splat(-746.0));
             VMOVAPD(hi, Constant::f64x4_splat(710.0));
-            // Several vectors at once, stage by stage, so that their dependency chains overlap.
-            const G: usize = 2;
+            // Eight vectors per iteration, each an instruction stream, issued SKEW instructions
+            // apart: as many chains overlap as sixteen registers allow.
+            const G: usize = 8;
+            const SKEW: usize = 6;
             let top = Label::new();
             ALIGN(32);
             LABEL(top);
-            let mut done = 0;
-            while done < 256 {
-                let (t, k, r, p) = ([YMM(); G], [YMM(); G], [YMM(); G], [YMM(); G]);
-                for j in 0..G {
-                    VMOVUPD(t[j], [x + done + j * 32]);
-                    VMAXPD(t[j], lo, t[j]); // NaN stays NaN: it is the second operand
-                    VMINPD(t[j], hi, t[j]);
-                }
-                for j in 0..G {
-                    VMOVAPD(k[j], Constant::f64x4_splat(SHIFTER));
-                    VFMADD231PD(k[j], t[j], Constant::f64x4_splat(1.4426950408889634)); // n in the low bits
-                }
-                for j in 0..G {
-                    let nf = YMM();
-                    VSUBPD(nf, k[j], Constant::f64x4_splat(SHIFTER));
-                    VMOVAPD(r[j], t[j]);
-                    VFNMADD231PD(r[j], nf, Constant::f64x4_splat(0.6931471805599453)); // ln2, high part
-                    VFNMADD231PD(r[j], nf, Constant::f64x4_splat(2.3190468138462996e-17)); // ln2, low part
-                }
-                for j in 0..G {
-                    VMOVAPD(p[j], Constant::u64x4_splat(coeffs[0]));
-                }
-                for i in 1..12 {
-                    for j in 0..G {
-                        VFMADD213PD(p[j], r[j], Constant::u64x4_splat(coeffs[i]));
+            let mut streams = [STREAM({}); G];
+            for j in 0..G {
+                streams[j] = STREAM({
+                    let (r, k, nf, p) = (YMM(), YMM(), YMM(), YMM());
+                    VMOVUPD(r, [x + j * 32]);
+                    VMAXPD(r, lo, r); // NaN stays NaN: it is the second operand
+                    VMINPD(r, hi, r);
+                    VMOVAPD(k, Constant::f64x4_splat(SHIFTER));
+                    VFMADD231PD(k, r, Constant::f64x4_splat(1.4426950408889634)); // n in the low bits
+                    VSUBPD(nf, k, Constant::f64x4_splat(SHIFTER));
+                    VFNMADD231PD(r, nf, Constant::f64x4_splat(0.6931471805599453)); // ln2, high part
+                    VFNMADD231PD(r, nf, Constant::f64x4_splat(2.3190468138462996e-17)); // ln2, low part
+                    VMOVAPD(p, Constant::u64x4_splat(coeffs[0]));
+                    for i in 1..12 {
+                        VFMADD213PD(p, r, Constant::u64x4_splat(coeffs[i]));
                     }
-                }
-                for j in 0..G {
                     // 2^n in two halves: nb = n + 2048, h = floor(n/2) + 1024.
-                    let nb = YMM();
-                    VPSUBQ(nb, k[j], Constant::u64x4_splat(SHIFTER_BITS - 2048));
-                    let h = YMM();
+                    let (nb, h, s2) = (YMM(), YMM(), YMM());
+                    VPSUBQ(nb, k, Constant::u64x4_splat(SHIFTER_BITS - 2048));
                     VPSRLQ(h, nb, 1);
-                    let s2 = YMM();
                     VPSUBQ(s2, nb, h);
                     VPSUBQ(s2, s2, Constant::u64x4_splat(1));
                     VPSLLQ(s2, s2, 52);
                     VPSUBQ(h, h, Constant::u64x4_splat(1));
                     VPSLLQ(h, h, 52);
-                    VMULPD(p[j], p[j], h);
-                    VMULPD(p[j], p[j], s2);
-                    VMOVUPD([y + done + j * 32], p[j]);
+                    VMULPD(p, p, h);
+                    VMULPD(p, p, s2);
+                    VMOVUPD([y + j * 32], p);
+                });
+            }
+            let length = streams[0].len();
+            for step in 0..length + SKEW * (G - 1) {
+                for j in 0..G {
+                    if step >= j * SKEW {
+                        if step < j * SKEW + length {
+                            ISSUE(streams[j], 1);
+                        }
+                    }
                 }
-                done += G * 32;
             }
             ADD(x, 256);
             ADD(y, 256);
