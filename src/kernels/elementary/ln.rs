@@ -293,78 +293,94 @@ peach_fn! {
         /// to degree 8, and `e ln2` in two parts; special cases by blends.
         fn ln_fdlibm_ymm(x: Reg, y: Reg, n: Reg) {
             let coeffs = FDLIBM_COEFFS;
+            // Eight vectors per iteration, each an instruction stream, issued SKEW instructions
+            // apart: as many chains overlap as sixteen registers allow.
+            const G: usize = 8;
+            const SKEW: usize = 14;
             let top = Label::new();
             ALIGN(32);
             LABEL(top);
-            let mut done = 0;
-            while done < 256 {
-                let v = YMM();
-                VMOVUPD(v, [x + done]);
-                let (m, e) = (YMM(), YMM());
-                // Subnormals: scale by 2^52 first.
-                let small = YMM();
-                VCMPPD(small, v, Constant::f64x4_splat(2.2250738585072014e-308), 1); // v < MIN_POSITIVE
-                let scaled = YMM();
-                VMULPD(scaled, v, Constant::f64x4_splat(4503599627370496.0));
-                let xs = YMM();
-                VBLENDVPD(xs, v, scaled, small);
-                // m = mantissa with a biased exponent of 0 (in [1, 2)), e = exponent.
-                VPSRLQ(e, xs, 52);
-                VPAND(m, xs, Constant::u64x4_splat(0x000F_FFFF_FFFF_FFFF));
-                VPOR(m, m, Constant::u64x4_splat(0x3FF0_0000_0000_0000));
-                // As doubles: (bits | 2^52 as a double) - 2^52, then unbias and undo the scaling.
-                VPOR(e, e, Constant::u64x4_splat(0x4330_0000_0000_0000));
-                VSUBPD(e, e, Constant::f64x4_splat(4503599627370496.0 + 1023.0));
-                let adjust = YMM();
-                VANDPD(adjust, small, Constant::f64x4_splat(52.0));
-                VSUBPD(e, e, adjust);
-                // [1, 2) to [0.75, 1.5): halve m and add one to e where m >= 1.5.
-                let big = YMM();
-                VCMPPD(big, m, Constant::f64x4_splat(1.5), 13); // m >= 1.5
-                let half = YMM();
-                VMULPD(half, m, Constant::f64x4_splat(0.5));
-                VBLENDVPD(m, m, half, big);
-                let one = YMM();
-                VANDPD(one, big, Constant::f64x4_splat(1.0));
-                VADDPD(e, e, one);
-                let f = YMM();
-                VSUBPD(f, m, Constant::f64x4_splat(1.0));
-                let s = YMM();
-                VADDPD(s, f, Constant::f64x4_splat(2.0));
-                VDIVPD(s, f, s);
-                let z = YMM();
-                VMULPD(z, s, s);
-                let r = YMM();
-                VMOVAPD(r, Constant::u64x4_splat(coeffs[0]));
-                for i in 1..8 {
-                    VFMADD213PD(r, z, Constant::u64x4_splat(coeffs[i]));
+            let mut streams = [STREAM({}); G];
+            for j in 0..G {
+                streams[j] = STREAM({
+                    let done = 32 * j;
+                    let v = YMM();
+                    VMOVUPD(v, [x + done]);
+                    let (m, e) = (YMM(), YMM());
+                    // Subnormals: scale by 2^52 first.
+                    let small = YMM();
+                    VCMPPD(small, v, Constant::f64x4_splat(2.2250738585072014e-308), 1); // v < MIN_POSITIVE
+                    let scaled = YMM();
+                    VMULPD(scaled, v, Constant::f64x4_splat(4503599627370496.0));
+                    let xs = YMM();
+                    VBLENDVPD(xs, v, scaled, small);
+                    // m = mantissa with a biased exponent of 0 (in [1, 2)), e = exponent.
+                    VPSRLQ(e, xs, 52);
+                    VPAND(m, xs, Constant::u64x4_splat(0x000F_FFFF_FFFF_FFFF));
+                    VPOR(m, m, Constant::u64x4_splat(0x3FF0_0000_0000_0000));
+                    // As doubles: (bits | 2^52 as a double) - 2^52, then unbias and undo the scaling.
+                    VPOR(e, e, Constant::u64x4_splat(0x4330_0000_0000_0000));
+                    VSUBPD(e, e, Constant::f64x4_splat(4503599627370496.0 + 1023.0));
+                    let adjust = YMM();
+                    VANDPD(adjust, small, Constant::f64x4_splat(52.0));
+                    VSUBPD(e, e, adjust);
+                    // [1, 2) to [0.75, 1.5): halve m and add one to e where m >= 1.5.
+                    let big = YMM();
+                    VCMPPD(big, m, Constant::f64x4_splat(1.5), 13); // m >= 1.5
+                    let half = YMM();
+                    VMULPD(half, m, Constant::f64x4_splat(0.5));
+                    VBLENDVPD(m, m, half, big);
+                    let one = YMM();
+                    VANDPD(one, big, Constant::f64x4_splat(1.0));
+                    VADDPD(e, e, one);
+                    let f = YMM();
+                    VSUBPD(f, m, Constant::f64x4_splat(1.0));
+                    let s = YMM();
+                    VADDPD(s, f, Constant::f64x4_splat(2.0));
+                    VDIVPD(s, f, s);
+                    let z = YMM();
+                    VMULPD(z, s, s);
+                    let r = YMM();
+                    VMOVAPD(r, Constant::u64x4_splat(coeffs[0]));
+                    for i in 1..8 {
+                        VFMADD213PD(r, z, Constant::u64x4_splat(coeffs[i]));
+                    }
+                    VMULPD(r, r, z); // R(z) = sum 2 z^k / (2k + 1)
+                    let hfsq = YMM();
+                    VMULPD(hfsq, f, f);
+                    VMULPD(hfsq, hfsq, Constant::f64x4_splat(0.5));
+                    let t = YMM();
+                    VADDPD(t, hfsq, r);
+                    let elo = YMM();
+                    VMULPD(elo, e, Constant::f64x4_splat(1.90821492927058770002e-10)); // ln2, low part
+                    VFMADD231PD(elo, s, t); // s (hfsq + R) + e ln2_lo
+                    VSUBPD(hfsq, hfsq, elo);
+                    VSUBPD(hfsq, hfsq, f);
+                    let res = YMM();
+                    VMULPD(res, e, Constant::f64x4_splat(6.93147180369123816490e-01)); // ln2, high part (exact products)
+                    VSUBPD(res, res, hfsq);
+                    // Special cases: ±0 -> -inf, +inf -> +inf, x < 0 -> NaN, NaN -> NaN.
+                    let fix = YMM();
+                    VCMPPD(fix, v, Constant::f64x4_splat(0.0), 0);
+                    VBLENDVPD(res, res, Constant::u64x4_splat(0xFFF0_0000_0000_0000), fix);
+                    VCMPPD(fix, v, Constant::f64x4_splat(1.0 / 0.0), 0);
+                    VBLENDVPD(res, res, v, fix); // +inf
+                    VCMPPD(fix, v, Constant::f64x4_splat(0.0), 1); // x < 0
+                    VBLENDVPD(res, res, Constant::u64x4_splat(0x7FF8_0000_0000_0000), fix);
+                    VCMPPD(fix, v, v, 3); // NaN
+                    VBLENDVPD(res, res, v, fix);
+                    VMOVUPD([y + done], res);
+                });
+            }
+            let length = streams[0].len();
+            for step in 0..length + SKEW * (G - 1) {
+                for j in 0..G {
+                    if step >= j * SKEW {
+                        if step < j * SKEW + length {
+                            ISSUE(streams[j], 1);
+                        }
+                    }
                 }
-                VMULPD(r, r, z); // R(z) = sum 2 z^k / (2k + 1)
-                let hfsq = YMM();
-                VMULPD(hfsq, f, f);
-                VMULPD(hfsq, hfsq, Constant::f64x4_splat(0.5));
-                let t = YMM();
-                VADDPD(t, hfsq, r);
-                let elo = YMM();
-                VMULPD(elo, e, Constant::f64x4_splat(1.90821492927058770002e-10)); // ln2, low part
-                VFMADD231PD(elo, s, t); // s (hfsq + R) + e ln2_lo
-                VSUBPD(hfsq, hfsq, elo);
-                VSUBPD(hfsq, hfsq, f);
-                let res = YMM();
-                VMULPD(res, e, Constant::f64x4_splat(6.93147180369123816490e-01)); // ln2, high part (exact products)
-                VSUBPD(res, res, hfsq);
-                // Special cases: ±0 -> -inf, +inf -> +inf, x < 0 -> NaN, NaN -> NaN.
-                let fix = YMM();
-                VCMPPD(fix, v, Constant::f64x4_splat(0.0), 0);
-                VBLENDVPD(res, res, Constant::u64x4_splat(0xFFF0_0000_0000_0000), fix);
-                VCMPPD(fix, v, Constant::f64x4_splat(1.0 / 0.0), 0);
-                VBLENDVPD(res, res, v, fix); // +inf
-                VCMPPD(fix, v, Constant::f64x4_splat(0.0), 1); // x < 0
-                VBLENDVPD(res, res, Constant::u64x4_splat(0x7FF8_0000_0000_0000), fix);
-                VCMPPD(fix, v, v, 3); // NaN
-                VBLENDVPD(res, res, v, fix);
-                VMOVUPD([y + done], res);
-                done += 32;
             }
             ADD(x, 256);
             ADD(y, 256);
