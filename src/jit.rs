@@ -110,6 +110,17 @@ pub fn issue(stream: &Stream, n: usize) {
     with(|f| f.issue_at(&mut stream.0.borrow_mut(), n, at));
 }
 
+/// `ISSUE_SKEWED(streams, skew)`.
+#[track_caller]
+pub fn issue_skewed(streams: &[Stream], skew: usize) {
+    let at = Location::caller();
+    let mut taken: Vec<InstructionStream> = streams.iter().map(|s| std::mem::take(&mut *s.0.borrow_mut())).collect();
+    with(|f| f.issue_skewed_at(&mut taken, skew, at));
+    for (s, t) in streams.iter().zip(taken) {
+        *s.0.borrow_mut() = t;
+    }
+}
+
 /// `ISSUE_ALL(stream)`.
 #[track_caller]
 pub fn issue_all(stream: &Stream) {

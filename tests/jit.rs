@@ -105,6 +105,32 @@ both!(streams_static, streams_jit, [#[target(x86_64::haswell)]], (x: *const f64,
     RETURN(s.xmm());
 });
 
+// The same sum with the two streams issued by ISSUE_SKEWED, one step apart.
+both!(skewed_static, skewed_jit, [#[target(x86_64::haswell)]], (x: *const f64, n: usize) -> f64, {
+    let (s, t) = (YMM(), YMM());
+    VXORPD(s, s, s);
+    VXORPD(t, t, t);
+    let top = Label::new();
+    LABEL(top);
+    let first = STREAM({
+        for i in 0..2 {
+            VADDPD(s, s, [x + 32 * i]);
+        }
+    });
+    let second = STREAM({
+        for i in 2..4 {
+            VADDPD(t, t, [x + 32 * i]);
+        }
+    });
+    ISSUE_SKEWED([first, second], 1);
+    ADD(x, 128);
+    SUB(n, 16);
+    JNZ(top);
+    VADDPD(s, s, t);
+    REDUCE_SUM(s, f64);
+    RETURN(s.xmm());
+});
+
 peach_fn! {
     /// VECTOR_SUM with the unroll factor chosen when the kernel is built.
     #[target(x86_64::haswell)]
@@ -129,9 +155,10 @@ peach_fn! {
 
 #[test]
 fn static_and_jit_produce_identical_bytes() {
-    let pairs: [(&[u8], Vec<u8>); 4] = [
+    let pairs: [(&[u8], Vec<u8>); 5] = [
         (SUM_STATIC_CODE, sum_jit().unwrap().bytes().to_vec()),
         (STREAMS_STATIC_CODE, streams_jit().unwrap().bytes().to_vec()),
+        (SKEWED_STATIC_CODE, skewed_jit().unwrap().bytes().to_vec()),
         (DOT_STATIC_CODE, dot_jit().unwrap().bytes().to_vec()),
         (SCALE_STATIC_CODE, scale_jit().unwrap().bytes().to_vec()),
     ];
@@ -158,6 +185,14 @@ fn jit_kernels_run() {
     let k = streams_jit().unwrap();
     assert_eq!(unsafe { (k.get())(data.as_ptr(), data.len()) }, want);
     assert_eq!(unsafe { streams_static(data.as_ptr(), data.len()) }, want);
+    assert_eq!(unsafe { skewed_static(data.as_ptr(), data.len()) }, want);
+    assert_eq!(unsafe { (skewed_jit().unwrap().get())(data.as_ptr(), data.len()) }, want);
+    // ISSUE_SKEWED with skew 1: s, then s and t together, then t.
+    let adds: Vec<&str> = SKEWED_STATIC_LISTING.lines().filter(|l| l.contains("vaddpd ymm")).collect();
+    assert!(
+        adds[0].contains("[rdi]") && adds[1].contains("+0x20") && adds[2].contains("+0x40"),
+        "{SKEWED_STATIC_LISTING}"
+    );
     // The streams' instructions come out in the order they were issued: t, s, t, s.
     let adds: Vec<&str> = STREAMS_STATIC_LISTING.lines().filter(|l| l.contains("vaddpd ymm")).collect();
     let dst = |l: &str| l.split("vaddpd ").nth(1).and_then(|o| o.split(',').next()).unwrap_or("").to_string();

@@ -84,6 +84,10 @@ impl VisitMut for Rewrite {
                         let (s, n) = (args[0], args[1]);
                         Some(quote_spanned!(span=> ::peach::__private::issue(&#s, (#n) as usize)))
                     }
+                    ["ISSUE_SKEWED"] if args.len() == 2 => {
+                        let (streams, skew) = (args[0], args[1]);
+                        Some(quote_spanned!(span=> ::peach::__private::issue_skewed(&#streams, (#skew) as usize)))
+                    }
                     ["ISSUE_ALL"] if args.len() == 1 => {
                         let s = args[0];
                         Some(quote_spanned!(span=> ::peach::__private::issue_all(&#s)))

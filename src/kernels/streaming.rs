@@ -203,19 +203,7 @@ peach_fn! {
                 }
             });
             // Stage k of column i issues at step i + k.
-            for step in 0..COLUMNS + 2 {
-                if step < COLUMNS {
-                    ISSUE(loads, 1);
-                }
-                if step >= 1 {
-                    if step <= COLUMNS {
-                        ISSUE(adds, 1);
-                    }
-                }
-                if step >= 2 {
-                    ISSUE(stores, 1);
-                }
-            }
+            ISSUE_SKEWED([loads, adds, stores], 1);
             ADD(a, per_iteration);
             ADD(b, per_iteration);
             ADD(c, per_iteration);

@@ -626,6 +626,48 @@ impl Function {
         self.issue_at(stream, n, loc);
     }
 
+    /// Issues every instruction of `streams`, one of each stream per step, stream `i` starting
+    /// `skew * i` steps after the first: a software pipeline's schedule (the stages of one
+    /// computation with `skew` 1, or independent computations kept apart by `skew`).
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// let mut f = Function::new("s", Signature::new(&[], None), Target::x86_64_v3());
+    /// let (a, b) = (f.ymm(), f.ymm());
+    /// let mut first = f.stream(|f| {
+    ///     f.ins("vxorps", (a, a, a));
+    ///     f.ins("vaddps", (a, a, a));
+    /// });
+    /// let mut second = f.stream(|f| {
+    ///     f.ins("vxorps", (b, b, b));
+    ///     f.ins("vaddps", (b, b, b));
+    /// });
+    /// f.issue_skewed(&mut [first, second], 1); // a0, a1 b0, b1
+    /// f.ret(None);
+    /// let listing = f.compile(Abi::SysV)?.listing();
+    /// let order: Vec<&str> = listing.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
+    /// assert_eq!(order[..4], ["vxorps", "vaddps", "vxorps", "vaddps"]);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn issue_skewed(&mut self, streams: &mut [InstructionStream], skew: usize) {
+        self.issue_skewed_at(streams, skew, Location::caller());
+    }
+
+    /// [`Function::issue_skewed`] with a location (for generators).
+    pub fn issue_skewed_at(&mut self, streams: &mut [InstructionStream], skew: usize, loc: impl Into<Src>) {
+        let loc = loc.into();
+        let mut step = 0;
+        while streams.iter().any(|s| !s.is_empty()) {
+            for (i, stream) in streams.iter_mut().enumerate() {
+                if step >= skew * i && !stream.is_empty() {
+                    self.issue_at(stream, 1, loc);
+                }
+            }
+            step += 1;
+        }
+    }
+
     /// Whether a label is bound, and at which instruction.
     pub fn label_position(&self, label: Label) -> Option<u32> {
         self.labels.get(label.0 as usize).copied().flatten()

@@ -280,6 +280,29 @@ impl Eval {
                 let r = self.f.new_vreg_at(peach_core::isa::x86_64::MASK, 0, src);
                 return none(self, Value::Reg(r));
             }
+            "ISSUE_SKEWED" => {
+                let (items, skew) = match args.as_slice() {
+                    [(Value::Array(items), _), (Value::Int(skew), s)] => {
+                        (items.clone(), usize::try_from(*skew).or_else(|_| err(*s, "a number of steps"))?)
+                    }
+                    _ => {
+                        return err(c.span(), "`ISSUE_SKEWED([streams], skew)`, with streams made by `STREAM({ ... })`");
+                    }
+                };
+                let mut ids = Vec::with_capacity(items.len());
+                for item in &items {
+                    match item {
+                        Value::Stream(i) if !ids.contains(i) => ids.push(*i),
+                        _ => return err(c.span(), "`ISSUE_SKEWED` takes an array of distinct streams"),
+                    }
+                }
+                let mut streams: Vec<_> = ids.iter().map(|&i| std::mem::take(&mut self.streams[i])).collect();
+                self.f.issue_skewed_at(&mut streams, skew, src);
+                for (&i, stream) in ids.iter().zip(streams) {
+                    self.streams[i] = stream;
+                }
+                return Ok(Value::Unit);
+            }
             "ISSUE" | "ISSUE_ALL" => {
                 return match (name, args.as_slice()) {
                     ("ISSUE", [(Value::Stream(i), _), (Value::Int(n), s)]) => {

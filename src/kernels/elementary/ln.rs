@@ -265,16 +265,7 @@ peach_fn! {
                         if streaming { VMOVNTPD([y + 64 * j], p); } else { VMOVUPD([y + 64 * j], p); }
                     });
                 }
-                let length = streams[0].len();
-                for step in 0..length + SKEW * (G - 1) {
-                    for j in 0..G {
-                        if step >= j * SKEW {
-                            if step < j * SKEW + length {
-                                ISSUE(streams[j], 1);
-                            }
-                        }
-                    }
-                }
+                ISSUE_SKEWED(streams, SKEW);
                 ADD(x, 64 * G);
                 ADD(y, 64 * G);
                 SUB(n, 8 * G);
@@ -372,16 +363,7 @@ peach_fn! {
                     VMOVUPD([y + done], res);
                 });
             }
-            let length = streams[0].len();
-            for step in 0..length + SKEW * (G - 1) {
-                for j in 0..G {
-                    if step >= j * SKEW {
-                        if step < j * SKEW + length {
-                            ISSUE(streams[j], 1);
-                        }
-                    }
-                }
-            }
+            ISSUE_SKEWED(streams, SKEW);
             ADD(x, 256);
             ADD(y, 256);
             SUB(n, 32);
