@@ -122,11 +122,13 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
         return Err(Error::new(ErrorKind::NotInTarget, "sgemm needs AVX2 and FMA"));
     }
     c[..m * n].fill(0.0);
-    // k in blocks of KC, so that one packed panel of B (KC nr floats, 32 KiB with zmm) stays in
-    // L1 while the micro-kernel runs down every 6-row block of A against it.
+    // BLIS's loop order: k in blocks of KC and rows in blocks of MC, so that one packed panel
+    // of B (KC nr floats, 32 KiB with zmm) stays in L1 while the micro-kernel runs down the
+    // 6-row blocks of a packed MC x KC block of A, which stays in L2.
     const KC: usize = 256;
+    const MC: usize = 96;
     let mut bp = vec![0.0f32; KC.min(k) * n];
-    let mut ap = vec![0.0f32; m * KC.min(k)];
+    let mut ap = vec![0.0f32; MC.min(m) * KC.min(k)];
     for k0 in (0..k).step_by(KC) {
         let kc = KC.min(k - k0);
         // B[k0.., ..] in column panels of nr, row after row.
@@ -136,20 +138,23 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
                 panel[kk * nr..(kk + 1) * nr].copy_from_slice(&b[row..row + nr]);
             }
         }
-        // A[.., k0..] in row panels of 6, column after column.
-        for (block, panel) in ap.chunks_mut(6 * kc).take(m / 6).enumerate() {
-            for kk in 0..kc {
-                for r in 0..6 {
-                    panel[kk * 6 + r] = a[(6 * block + r) * k + k0 + kk];
+        for i0 in (0..m).step_by(MC) {
+            let mc = MC.min(m - i0);
+            // A[i0.., k0..] in row panels of 6, column after column.
+            for (block, panel) in ap.chunks_mut(6 * kc).take(mc / 6).enumerate() {
+                for kk in 0..kc {
+                    for r in 0..6 {
+                        panel[kk * 6 + r] = a[(i0 + 6 * block + r) * k + k0 + kk];
+                    }
                 }
             }
-        }
-        for (p, b_panel) in bp.chunks(kc * nr).take(n / nr).enumerate() {
-            for (block, a_panel) in ap.chunks(6 * kc).take(m / 6).enumerate() {
-                let cij = &mut c[6 * block * n + p * nr..];
-                // SAFETY: the panels hold 6 kc and nr kc floats, and `c` holds 6 rows of n floats
-                // from here; the kernel adds its product to C.
-                unsafe { sgemm_kernel(a_panel.as_ptr(), b_panel.as_ptr(), cij.as_mut_ptr(), kc, n * 4) };
+            for (p, b_panel) in bp.chunks(kc * nr).take(n / nr).enumerate() {
+                for (block, a_panel) in ap.chunks(6 * kc).take(mc / 6).enumerate() {
+                    let cij = &mut c[(i0 + 6 * block) * n + p * nr..];
+                    // SAFETY: the panels hold 6 kc and nr kc floats, and `c` holds 6 rows of n
+                    // floats from here; the kernel adds its product to C.
+                    unsafe { sgemm_kernel(a_panel.as_ptr(), b_panel.as_ptr(), cij.as_mut_ptr(), kc, n * 4) };
+                }
             }
         }
     }

@@ -286,7 +286,10 @@ impl Eval {
                         (items.clone(), usize::try_from(*skew).or_else(|_| err(*s, "a number of steps"))?)
                     }
                     _ => {
-                        return err(c.span(), "`ISSUE_SKEWED([streams], skew)`, with streams made by `STREAM({ ... })`");
+                        return err(
+                            c.span(),
+                            "`ISSUE_SKEWED([streams], skew)`, with streams made by `STREAM({ ... })`",
+                        );
                     }
                 };
                 let mut ids = Vec::with_capacity(items.len());
