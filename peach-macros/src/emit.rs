@@ -205,13 +205,22 @@ pub(crate) fn emit_variants(kernel: &Kernel, built: &[(String, Built)]) -> syn::
     let args = arguments(sig);
     let dispatch = format_ident!("{}_DISPATCH", name.to_string().to_uppercase());
     let resolve = format_ident!("__peach_{}_resolve", name);
-    let none = format_ident!("__peach_{}_no_variant", name);
     let fallback_entry = format_ident!("__peach_{}_fallback", name);
     let name_str = name.to_string();
-    let (fallback_fn, fallback_elsewhere) = match kernel.variants.as_ref().and_then(|v| v.fallback.as_ref()) {
-        Some(path) => (quote!(#path), quote!(return #path(#(#args),*);)),
+    // What runs when no variant does: the user's fallback, or a message and an abort.
+    let (fallback_body, fallback_elsewhere) = match kernel.variants.as_ref().and_then(|v| v.fallback.as_ref()) {
+        Some(path) => (
+            quote! {
+                // SAFETY: the caller upholds the kernel's contract, which the fallback shares.
+                unsafe { #path(#(#args),*) }
+            },
+            quote!(return #path(#(#args),*);),
+        ),
         None => (
-            quote!(#none),
+            quote! {
+                ::std::eprintln!("peach: no variant of `{}` runs on this CPU, and it has no fallback", #name_str);
+                ::std::process::abort()
+            },
             quote!(::core::compile_error!("this fat binary has no variant for this architecture: give it a `fallback = path`");),
         ),
     };
@@ -247,16 +256,8 @@ pub(crate) fn emit_variants(kernel: &Kernel, built: &[(String, Built)]) -> syn::
             #[cfg(target_arch = #a)]
             #[doc(hidden)]
             #[allow(unused_variables)]
-            unsafe extern "C" fn #none(#inputs) #output {
-                ::std::eprintln!("peach: no variant of `{}` runs on this CPU, and it has no fallback", #name_str);
-                ::std::process::abort()
-            }
-
-            #[cfg(target_arch = #a)]
-            #[doc(hidden)]
             unsafe extern "C" fn #fallback_entry(#inputs) #output {
-                // SAFETY: the caller upholds the kernel's contract, which the fallback shares.
-                unsafe { #fallback_fn(#(#args),*) }
+                #fallback_body
             }
 
             // Calls go straight to the chosen variant's machine code (or the fallback): one
