@@ -67,6 +67,24 @@
 //! The generated items are the function, `NAME_LISTING` (its listing) and `NAME_CODE` (its
 //! machine code for this platform's calling convention).
 //!
+//! **Static mode is Rust.** Without `#[jit]`, the body is interpreted at expansion time, and
+//! every number means what rustc makes of it: its type comes from its suffix, a `let`/`const`
+//! or `fn` parameter type, the other operand, the place it is used (an index is a `usize`, a
+//! lane a `u8`, `Constant::u16x8` takes `u16`s) or Rust's default (`i32`, `f64`; an unsuffixed
+//! literal operand of an instruction is an `i32`, as in JIT mode). Arithmetic is computed in
+//! that type: overflow, a shift by the width or more, division by zero and mixed types are
+//! compile errors, as in a Rust `const`; `as` truncates, wraps, saturates and rounds as Rust
+//! does; `f32` arithmetic is rounded in `f32`. Also available: `u32::MAX`-style constants,
+//! `std::f64::consts`, `f64::from_bits`, and the methods `sqrt`, `abs`, `powi`, `mul_add`,
+//! `to_bits`, `min`, `max`, `floor`, `ceil`, `trunc`, `round` on floats and `min`, `max`, `pow`,
+//! `abs`, `count_ones`, `leading_zeros`, `trailing_zeros`, `is_power_of_two`, `wrapping_add`,
+//! `wrapping_sub`, `wrapping_mul` on integers. What static mode cannot compute exactly it
+//! refuses with a compile error: `u128` values above `i128::MAX`, NaNs made by arithmetic
+//! (Rust leaves their bits unspecified), and the few results that depend on a type rustc would
+//! infer from a later use (`!x` or a lossy `x << n` before `x` has a type: give the literal a
+//! suffix). A body sees only its own names: items outside `peach_fn!` need JIT mode.
+//! A generative test compares thousands of random expressions with rustc.
+//!
 //! `#[variants(x86_64::avx512, x86_64::haswell, x86_64::baseline, fallback = path)]` makes a fat
 //! binary: the body is evaluated and assembled once per target, each variant is also a function
 //! of its own (`NAME_HASWELL`-style names in lower case: `dot_haswell`), and `NAME_DISPATCH`

@@ -37,3 +37,31 @@ fn listings_are_constants() {
     assert!(SQUARES_LISTING.contains("ret"), "{SQUARES_LISTING}");
     assert_eq!(SQUARES_CODE.last(), Some(&0xc3));
 }
+
+/// The same kernel in two modules, written by one `macro_rules!`: each expansion gets its own
+/// symbol, so both link.
+macro_rules! answer_module {
+    ($m:ident, $v:expr) => {
+        mod $m {
+            use peach::prelude::*;
+            peach_fn! {
+                pub fn answer() -> u64 {
+                    let r = GP64();
+                    MOV(r, 42);
+                    RETURN(r);
+                }
+            }
+            pub fn tag() -> u64 {
+                $v
+            }
+        }
+    };
+}
+answer_module!(first, 1);
+answer_module!(second, 2);
+
+#[test]
+fn identical_kernels_in_two_modules_link() {
+    assert_eq!(first::answer() + first::tag(), 43);
+    assert_eq!(second::answer() + second::tag(), 44);
+}

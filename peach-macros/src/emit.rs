@@ -3,8 +3,10 @@
 //! function with the kernel's name, visibility, documentation and signature calls it. The
 //! listing and the code are constants next to it.
 
+use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
 
 use peach_core::emit::ObjectFormat;
 use peach_core::target::Arch;
@@ -92,6 +94,22 @@ fn arguments(sig: &syn::Signature) -> Vec<TokenStream> {
         .collect()
 }
 
+/// A key unique to this expansion: the kernel's hash, where it is written, and how many identical
+/// kernels this compilation expanded before it (the same body in two modules, or a `macro_rules!`
+/// that writes it twice, must not define one symbol twice).
+fn expansion_key(mut hasher: DefaultHasher, name: proc_macro2::Span) -> u64 {
+    static SEEN: Mutex<Option<HashMap<u64, u64>>> = Mutex::new(None);
+    for span in [name, proc_macro2::Span::call_site()] {
+        let at = span.start();
+        (span.file(), at.line, at.column).hash(&mut hasher);
+    }
+    let key = hasher.finish();
+    let mut seen = SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let count = seen.get_or_insert_with(HashMap::new).entry(key).or_insert(0);
+    *count += 1;
+    key.wrapping_add(*count - 1)
+}
+
 /// The function `name` running `built` (and its listing and code constants). A `variant` exists
 /// on its own architecture only; a plain kernel is a compile error elsewhere.
 pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, variant: bool) -> syn::Result<TokenStream> {
@@ -104,7 +122,7 @@ pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, variant: b
         code.bytes().hash(&mut hasher);
     }
     quote!(#item).to_string().hash(&mut hasher);
-    let hash = hasher.finish();
+    let hash = expansion_key(hasher, name.span());
     let symbol = |abi: Abi| format!("__peach_{name}_{hash:016x}_{}", format!("{abi:?}").to_lowercase());
 
     let (inputs, output, unsafety) = (&sig.inputs, &sig.output, &sig.unsafety);

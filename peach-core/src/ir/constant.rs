@@ -62,6 +62,15 @@ impl Constant {
 macro_rules! constants {
     ($($ty:ident: $($lanes:ident $splat:ident $n:literal),*;)*) => {
         impl Constant {
+            /// The names of the constructors below, for front ends that spell them as text
+            /// (`peach_fn!`'s static mode).
+            ///
+            /// ```
+            /// use peach_core::ir::Constant;
+            /// assert!(Constant::CONSTRUCTORS.contains(&"f64x4_splat"));
+            /// assert!(!Constant::CONSTRUCTORS.contains(&"u32x2"));
+            /// ```
+            pub const CONSTRUCTORS: &[&str] = &[$(stringify!($ty), $(stringify!($lanes), stringify!($splat)),*),*];
             $(
                 #[doc = concat!("A scalar `", stringify!($ty), "` constant.")]
                 pub fn $ty(v: $ty) -> Constant {

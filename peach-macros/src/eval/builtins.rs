@@ -12,6 +12,7 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr};
 
+use super::num::{self, FloatTy, Int, IntTy, Ty};
 use super::{Addr, Ctl, Eval, Flow, Value, err};
 
 /// A name that means something without being defined: physical registers, element types,
@@ -31,12 +32,12 @@ pub(crate) fn named_value(name: &str, arch: Arch) -> Option<Value> {
         _ if arch == Arch::Aarch64
             && let Some(c) = peach_core::isa::aarch64::Cond::by_name(name) =>
         {
-            Value::Int(c as i128)
+            Value::Int(Int::known(c as i128, IntTy::I64))
         }
         _ if arch == Arch::Aarch64
             && let Some(p) = peach_core::isa::aarch64::Prefetch::by_name(name) =>
         {
-            Value::Int(p.0 as i128)
+            Value::Int(Int::known(p.0 as i128, IntTy::I64))
         }
         _ => {
             let reg = match arch {
@@ -82,45 +83,42 @@ fn add_addr(a: Addr, b: Addr, span: Span) -> Flow<Addr> {
     Ok(out)
 }
 
-/// Arithmetic on numbers and address expressions.
-pub(crate) fn arith(op: BinOp, l: Value, r: Value, span: Span) -> Flow<Value> {
+fn is_comparison(op: &BinOp) -> bool {
+    use BinOp::*;
+    matches!(op, Eq(_) | Ne(_) | Lt(_) | Le(_) | Gt(_) | Ge(_))
+}
+
+/// An integer in address arithmetic, which JIT mode converts with `as i64` from the types up to
+/// 64 bits.
+fn addr_int(ts: &mut num::Types, i: Int, span: Span) -> Flow<i128> {
+    match ts.int_ty(i.ty) {
+        Some(t @ (IntTy::I128 | IntTy::U128)) => {
+            err(span, format!("an `{}` cannot be part of an address (Rust has no such `+` for registers)", t.name()))
+        }
+        _ => Ok(i.v),
+    }
+}
+
+impl Eval {
+    /// Arithmetic on numbers and address expressions.
+    pub(crate) fn arith(&mut self, op: BinOp, l: Value, r: Value, span: Span) -> Flow<Value> {
+        let ts = &mut self.types;
+        match (l, r) {
+            (Value::Int(a), Value::Int(b)) if is_comparison(&op) => Ok(Value::Bool(num::int_cmp(ts, &op, a, b, span)?)),
+            (Value::Int(a), Value::Int(b)) => Ok(Value::Int(num::int_arith(ts, &op, a, b, span)?)),
+            (Value::Float(a), Value::Float(b)) if is_comparison(&op) => {
+                Ok(Value::Bool(num::float_cmp(ts, &op, a, b, span)?))
+            }
+            (Value::Float(a), Value::Float(b)) => Ok(Value::Float(num::float_arith(ts, &op, a, b, span)?)),
+            (l, r) => address_arith(ts, op, l, r, span),
+        }
+    }
+}
+
+/// Arithmetic on bools and address expressions.
+fn address_arith(ts: &mut num::Types, op: BinOp, l: Value, r: Value, span: Span) -> Flow<Value> {
     use BinOp::*;
     match (l, r) {
-        (Value::Int(a), Value::Int(b)) => {
-            let v = match op {
-                Add(_) => a.checked_add(b),
-                Sub(_) => a.checked_sub(b),
-                Mul(_) => a.checked_mul(b),
-                Div(_) => a.checked_div(b),
-                Rem(_) => a.checked_rem(b),
-                Shl(_) => u32::try_from(b).ok().and_then(|s| a.checked_shl(s)),
-                Shr(_) => u32::try_from(b).ok().and_then(|s| a.checked_shr(s)),
-                BitAnd(_) => Some(a & b),
-                BitOr(_) => Some(a | b),
-                BitXor(_) => Some(a ^ b),
-                Eq(_) => return Ok(Value::Bool(a == b)),
-                Ne(_) => return Ok(Value::Bool(a != b)),
-                Lt(_) => return Ok(Value::Bool(a < b)),
-                Le(_) => return Ok(Value::Bool(a <= b)),
-                Gt(_) => return Ok(Value::Bool(a > b)),
-                Ge(_) => return Ok(Value::Bool(a >= b)),
-                _ => None,
-            };
-            v.map(Value::Int).ok_or_else(|| Ctl::Error(syn::Error::new(span, "integer overflow or division by zero")))
-        }
-        (Value::Float(a), Value::Float(b)) => Ok(match op {
-            Add(_) => Value::Float(a + b),
-            Sub(_) => Value::Float(a - b),
-            Mul(_) => Value::Float(a * b),
-            Div(_) => Value::Float(a / b),
-            Eq(_) => Value::Bool(a == b),
-            Ne(_) => Value::Bool(a != b),
-            Lt(_) => Value::Bool(a < b),
-            Le(_) => Value::Bool(a <= b),
-            Gt(_) => Value::Bool(a > b),
-            Ge(_) => Value::Bool(a >= b),
-            _ => return err(span, "this operator does not apply to floats"),
-        }),
         (Value::Bool(a), Value::Bool(b)) => Ok(match op {
             Eq(_) => Value::Bool(a == b),
             Ne(_) => Value::Bool(a != b),
@@ -131,6 +129,7 @@ pub(crate) fn arith(op: BinOp, l: Value, r: Value, span: Span) -> Flow<Value> {
         }),
         // Address arithmetic: `base + index * 4 + 16`.
         (Value::Reg(r), Value::Int(s)) if matches!(op, Mul(_)) => {
+            let s = addr_int(ts, s, span)?;
             let scale = u8::try_from(s).ok().filter(|s| matches!(s, 1 | 2 | 4 | 8));
             let scale = scale.ok_or_else(|| {
                 Ctl::Error(syn::Error::new(span, format!("index scale {s} is not encodable: use 1, 2, 4 or 8")))
@@ -138,6 +137,7 @@ pub(crate) fn arith(op: BinOp, l: Value, r: Value, span: Span) -> Flow<Value> {
             Ok(Value::Addr(Addr { base: None, index: Some((r, scale)), disp: 0 }))
         }
         (l, Value::Int(d)) if addr_of(&l).is_some() && matches!(op, Add(_) | Sub(_)) => {
+            let d = addr_int(ts, d, span)?;
             let mut a = addr_of(&l).unwrap_or(Addr { base: None, index: None, disp: 0 });
             a.disp += if matches!(op, Sub(_)) { -d } else { d };
             Ok(Value::Addr(a))
@@ -169,7 +169,11 @@ impl Eval {
             ["Label", "new"] => return Ok(Value::Label(self.f.label())),
             ["Constant", ctor] => {
                 let args = self.args(c)?;
-                return constant(ctor, &args, span).map(Value::Constant);
+                return self.constant(ctor, &args, span).map(Value::Constant);
+            }
+            [ty @ ("f32" | "f64"), "from_bits"] => {
+                let args = self.args(c)?;
+                return self.float_from_bits(ty, &args, span);
             }
             ["STREAM"] => {
                 // The argument is evaluated while recording: what it emits goes into the stream.
@@ -243,9 +247,7 @@ impl Eval {
                 use peach_core::isa::aarch64::A64Pseudo;
                 return match args.as_slice() {
                     [(Value::Reg(r), _), (Value::Int(v), s)] => {
-                        let v = u64::try_from(*v)
-                            .or_else(|_| i64::try_from(*v).map(|v| v as u64))
-                            .or_else(|_| err(*s, "the constant does not fit in 64 bits"))?;
+                        let v = self.types.coerce_int(*v, IntTy::U64, *s)? as u64;
                         self.f.mov_imm_at(*r, v, src);
                         Ok(Value::Unit)
                     }
@@ -283,7 +285,7 @@ impl Eval {
             "ISSUE_SKEWED" => {
                 let (items, skew) = match args.as_slice() {
                     [(Value::Array(items), _), (Value::Int(skew), s)] => {
-                        (items.clone(), usize::try_from(*skew).or_else(|_| err(*s, "a number of steps"))?)
+                        (items.clone(), usize::try_from(skew.v).or_else(|_| err(*s, "a number of steps"))?)
                     }
                     _ => {
                         return err(
@@ -309,7 +311,7 @@ impl Eval {
             "ISSUE" | "ISSUE_ALL" => {
                 return match (name, args.as_slice()) {
                     ("ISSUE", [(Value::Stream(i), _), (Value::Int(n), s)]) => {
-                        let n = usize::try_from(*n).or_else(|_| err(*s, "a count of instructions"))?;
+                        let n = usize::try_from(n.v).or_else(|_| err(*s, "a count of instructions"))?;
                         self.f.issue_at(&mut self.streams[*i], n, src);
                         Ok(Value::Unit)
                     }
@@ -349,7 +351,7 @@ impl Eval {
             "ALIGN" => {
                 return match args.as_slice() {
                     [(Value::Int(n), s)] => {
-                        let n = u32::try_from(*n).or_else(|_| err(*s, "alignment out of range"))?;
+                        let n = self.types.coerce_int(*n, IntTy::U32, *s)? as u32;
                         self.f.align_at(n, src);
                         Ok(Value::Unit)
                     }
@@ -402,6 +404,7 @@ impl Eval {
         for (v, s) in args {
             match v {
                 Value::Constant(k) => ops.push(Operand::Mem(self.f.constant(k))),
+                Value::Int(i) => ops.push(Operand::Imm(self.imm(i, s)?)),
                 Value::Addr(_) => {
                     return err(s, "an address must be in brackets to be a memory operand: `[base + offset]`");
                 }
@@ -430,7 +433,8 @@ impl Eval {
         let args: Vec<Value> = m.args.iter().map(|a| self.expr(a)).collect::<Flow<_>>()?;
         let span = m.method.span();
         match (recv, name.as_str(), args.as_slice()) {
-            (Value::Stream(i), "len", []) => Ok(Value::Int(self.streams[i].len() as i128)),
+            (recv @ (Value::Int(_) | Value::Float(_)), _, _) => self.number_method(recv, &name, &args, span),
+            (Value::Stream(i), "len", []) => Ok(Value::Int(Int::known(self.streams[i].len() as i128, IntTy::Usize))),
             (Value::Reg(r), "xmm", []) => Ok(Value::Reg(r.xmm())),
             (Value::Reg(r), "ymm", []) => Ok(Value::Reg(r.ymm())),
             (Value::Reg(r), "zmm", []) => Ok(Value::Reg(r.zmm())),
@@ -439,10 +443,10 @@ impl Eval {
             (Value::Reg(r), "r32", []) => Ok(Value::Reg(r.r32())),
             (Value::Reg(r), "r64", []) => Ok(Value::Reg(r.r64())),
             (Value::Reg(r), "mask", [Value::Reg(k)]) => Ok(Value::Masked(r.mask(*k))),
-            (Value::Reg(r), "lane", [Value::Int(i)]) => match u8::try_from(*i) {
-                Ok(i) => Ok(Value::Lane(r.lane(i))),
-                Err(_) => err(span, format!("lane index {i} is out of range")),
-            },
+            (Value::Reg(r), "lane", [Value::Int(i)]) => {
+                let i = self.types.coerce_int(*i, IntTy::U8, span)? as u8;
+                Ok(Value::Lane(r.lane(i)))
+            }
             (Value::Reg(r), view, []) if self.f.target().arch() == Arch::Aarch64 => Ok(Value::Reg(match view {
                 "w" => r.w(),
                 "x" => r.x(),
@@ -466,12 +470,15 @@ impl Eval {
             (Value::Masked(mk), "zeroing", []) => Ok(Value::Masked(mk.zeroing())),
             (Value::Mem(mem), "bcst", []) => Ok(Value::Mem(mem.bcst())),
             (Value::Mem(mem), "pre", []) => Ok(Value::Mem(mem.pre())),
-            (Value::Mem(mem), "post", [Value::Int(n)]) => match i32::try_from(*n) {
-                Ok(n) => Ok(Value::Mem(mem.post(n))),
-                Err(_) => err(span, format!("post-index step {n} does not fit")),
-            },
-            (Value::Mem(mem), "sized", [Value::Int(n)]) => Ok(Value::Mem(mem.sized(u16::try_from(*n).unwrap_or(0)))),
-            (Value::Array(items), "len", []) => Ok(Value::Int(items.len() as i128)),
+            (Value::Mem(mem), "post", [Value::Int(n)]) => {
+                let n = self.types.coerce_int(*n, IntTy::I32, span)? as i32;
+                Ok(Value::Mem(mem.post(n)))
+            }
+            (Value::Mem(mem), "sized", [Value::Int(n)]) => {
+                let n = self.types.coerce_int(*n, IntTy::U16, span)? as u16;
+                Ok(Value::Mem(mem.sized(n)))
+            }
+            (Value::Array(items), "len", []) => Ok(Value::Int(Int::known(items.len() as i128, IntTy::Usize))),
             (Value::Target, query, []) => match self.f.target().query(query) {
                 Some(b) => Ok(Value::Bool(b)),
                 None => {
@@ -483,53 +490,77 @@ impl Eval {
     }
 }
 
-/// `Constant::f64x4_splat(0.5)`, `Constant::u32x8([...])`, `Constant::f32(1.0)`.
-fn constant(ctor: &str, args: &[(Value, Span)], span: Span) -> Flow<Constant> {
-    let (base, splat) = match ctor.strip_suffix("_splat") {
-        Some(b) => (b, true),
-        None => (ctor, false),
-    };
-    let (ty, lanes) = match base.split_once('x') {
-        Some((ty, n)) => (ty, n.parse::<usize>().or_else(|_| err(span, format!("unknown constant `{ctor}`")))?),
-        None => (base, 1),
-    };
-    let (size, float) = match ty {
-        "i8" | "u8" => (1, false),
-        "i16" | "u16" => (2, false),
-        "i32" | "u32" => (4, false),
-        "i64" | "u64" => (8, false),
-        "f32" => (4, true),
-        "f64" => (8, true),
-        _ => return err(span, format!("unknown constant `{ctor}`")),
-    };
-    let values: Vec<Value> = match (args, splat || lanes == 1) {
-        ([(v, _)], true) => vec![v.clone(); lanes],
-        ([(Value::Array(items), s)], false) if items.len() == lanes => {
-            let _ = s;
-            items.clone()
+impl Eval {
+    /// An integer instruction operand. JIT mode converts it with `Into<Operand>`, which the
+    /// types up to 64 bits have: an unsuffixed literal nothing else constrains is an `i32`.
+    fn imm(&mut self, i: Int, span: Span) -> Flow<i64> {
+        match i.ty {
+            Ty::Lit if !IntTy::I32.fits(i.v) => {
+                return err(
+                    span,
+                    format!(
+                        "the literal {} does not fit in `i32`, the type Rust gives an operand literal without a suffix: {} (like `i64`)",
+                        i.v,
+                        num::SUFFIX_HINT
+                    ),
+                );
+            }
+            Ty::Lit => {}
+            _ => {
+                if let Some(t @ (IntTy::I128 | IntTy::U128)) = self.types.int_ty(i.ty) {
+                    return err(span, format!("an `{}` cannot be an operand: use a type of 64 bits or less", t.name()));
+                }
+            }
         }
-        _ => {
-            return err(
-                span,
-                format!(
-                    "`Constant::{ctor}` takes {}",
-                    if splat || lanes == 1 { "one value".to_string() } else { format!("an array of {lanes} values") }
-                ),
-            );
-        }
-    };
-    let mut bytes = Vec::with_capacity(size * lanes);
-    for v in values {
-        let b: Vec<u8> = match (v, float, size) {
-            (Value::Float(x), true, 4) => (x as f32).to_le_bytes().to_vec(),
-            (Value::Float(x), true, _) => x.to_le_bytes().to_vec(),
-            (Value::Int(x), true, 4) => (x as f32).to_le_bytes().to_vec(),
-            (Value::Int(x), true, _) => (x as f64).to_le_bytes().to_vec(),
-            (Value::Int(x), false, n) => x.to_le_bytes()[..n].to_vec(),
-            (other, _, _) => return err(span, format!("a constant lane cannot be {}", other.kind())),
-        };
-        bytes.extend(b);
+        // Unsigned values keep their bits, as `u64 as i64` does.
+        Ok(i.v as i64)
     }
-    Constant::from_bytes(&bytes)
-        .ok_or_else(|| Ctl::Error(syn::Error::new(span, "a constant has 1 to 64 bytes, a power of two")))
+
+    /// `Constant::f64x4_splat(0.5)`, `Constant::u32x8([...])`, `Constant::f32(1.0)`: the
+    /// constructors of [`Constant`], with their element types.
+    fn constant(&mut self, ctor: &str, args: &[(Value, Span)], span: Span) -> Flow<Constant> {
+        if !Constant::CONSTRUCTORS.contains(&ctor) {
+            return err(span, format!("`Constant::{ctor}` does not exist (try `f64x4_splat`, `u32x8`, `f32`)"));
+        }
+        let (base, splat) = match ctor.strip_suffix("_splat") {
+            Some(b) => (b, true),
+            None => (ctor, false),
+        };
+        let (ty, lanes) = match base.split_once('x') {
+            Some((ty, n)) => (ty, n.parse::<usize>().or_else(|_| err(span, format!("unknown constant `{ctor}`")))?),
+            None => (base, 1),
+        };
+        let values: Vec<(Value, Span)> = match (args, splat || lanes == 1) {
+            ([(v, s)], true) => vec![(v.clone(), *s); lanes],
+            ([(Value::Array(items), s)], false) if items.len() == lanes => {
+                items.iter().map(|v| (v.clone(), *s)).collect()
+            }
+            _ => {
+                let want =
+                    if splat || lanes == 1 { "one value".to_string() } else { format!("an array of {lanes} values") };
+                return err(span, format!("`Constant::{ctor}` takes {want}"));
+            }
+        };
+        let mut bytes = Vec::with_capacity(64);
+        for (v, s) in values {
+            match (v, FloatTy::by_name(ty), IntTy::by_name(ty)) {
+                (Value::Float(x), Some(t), _) => {
+                    let x = self.types.coerce_float(x, t, s)?;
+                    match t {
+                        FloatTy::F32 => bytes.extend((x as f32).to_le_bytes()),
+                        FloatTy::F64 => bytes.extend(x.to_le_bytes()),
+                    }
+                }
+                (Value::Int(i), None, Some(t)) => {
+                    let v = self.types.coerce_int(i, t, s)?;
+                    bytes.extend(&v.to_le_bytes()[..t.bits() as usize / 8]);
+                }
+                (other, _, _) => {
+                    return err(s, format!("mismatched types: a `{ty}` lane cannot be {}", other.kind()));
+                }
+            }
+        }
+        Constant::from_bytes(&bytes)
+            .ok_or_else(|| Ctl::Error(syn::Error::new(span, "internal error: a constant of a size Constant refuses")))
+    }
 }

@@ -5,6 +5,11 @@
 //! instruction is tagged with its token, so that errors from any later pass land on it.
 
 mod builtins;
+mod methods;
+mod num;
+mod numbers;
+#[cfg(test)]
+mod tests;
 mod value;
 
 use std::collections::HashMap;
@@ -15,8 +20,9 @@ use peach_core::target::Arch;
 use peach_core::{Abi, CodeObject, Src};
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{BinOp, Error, Expr, Lit, Pat, Stmt, UnOp};
+use syn::{BinOp, Error, Expr, Pat, Stmt};
 
+use num::{Int, IntTy, Ty};
 pub(crate) use value::{Addr, Value};
 
 use crate::kernel::Kernel;
@@ -68,25 +74,20 @@ pub(crate) struct Eval {
     spans: Vec<Span>,
     tags: HashMap<(usize, usize, usize, usize), u32>,
     steps: u64,
+    /// The types of the body's numbers.
+    pub types: num::Types,
 }
 
 pub(crate) fn build(kernel: &Kernel, target: &peach_core::Target) -> syn::Result<Built> {
     let types: Vec<_> = kernel.params.iter().map(|p| p.1).collect();
     let sig = Signature::new(&types, kernel.ret);
     let f = Function::new(kernel.item.sig.ident.to_string(), sig, target.clone());
-    let mut ev = Eval {
-        f,
-        streams: Vec::new(),
-        scopes: vec![HashMap::new()],
-        spans: Vec::new(),
-        tags: HashMap::new(),
-        steps: 0,
-    };
+    let mut ev = Eval::new(f);
     let fn_src = ev.tag(kernel.item.sig.ident.span());
     ev.f.set_location(fn_src);
     for (i, (name, _)) in kernel.params.iter().enumerate() {
         let reg = ev.f.param(i);
-        ev.define(name.to_string(), Value::Reg(reg));
+        ev.define(name.to_string(), Value::Reg(reg), name.span());
     }
     let body = &kernel.item.block;
     let result = ev.block_stmts(&body.stmts);
@@ -97,6 +98,11 @@ pub(crate) fn build(kernel: &Kernel, target: &peach_core::Target) -> syn::Result
         Err(Ctl::Break | Ctl::Continue) => {
             errors.push(Error::new(body.span(), "`break` or `continue` outside of a loop"))
         }
+    }
+    if errors.is_empty()
+        && let Err(e) = ev.types.settle_all()
+    {
+        errors.push(e);
     }
     if kernel.ret.is_none() && !ev.ends_with_return() {
         ev.f.ret_at(None, fn_src);
@@ -129,6 +135,18 @@ fn combine(errors: Vec<Error>) -> Error {
 }
 
 impl Eval {
+    fn new(f: Function) -> Eval {
+        Eval {
+            f,
+            streams: Vec::new(),
+            scopes: vec![HashMap::new()],
+            spans: Vec::new(),
+            tags: HashMap::new(),
+            steps: 0,
+            types: num::Types::default(),
+        }
+    }
+
     /// A source tag for the token at `span`.
     pub(crate) fn tag(&mut self, span: Span) -> Src {
         // One tag per place, so that messages can group what one token made.
@@ -173,9 +191,21 @@ impl Eval {
         Ok(())
     }
 
-    pub(crate) fn define(&mut self, name: String, v: Value) {
+    /// Names a value. A named number shares its type with every use of the name, as in Rust.
+    pub(crate) fn define(&mut self, name: String, v: Value, span: Span) {
+        let v = self.share(v, span);
         if let Some(scope) = self.scopes.last_mut() {
             scope.insert(name, v);
+        }
+    }
+
+    fn share(&mut self, v: Value, span: Span) -> Value {
+        match v {
+            Value::Int(i) => Value::Int(self.types.share_int(i, span)),
+            Value::Float(f) => Value::Float(self.types.share_float(f, span)),
+            Value::Array(items) => Value::Array(items.into_iter().map(|x| self.share(x, span)).collect()),
+            Value::Tuple(items) => Value::Tuple(items.into_iter().map(|x| self.share(x, span)).collect()),
+            other => other,
         }
     }
 
@@ -250,11 +280,12 @@ impl Eval {
         match item {
             syn::Item::Const(c) => {
                 let v = self.expr(&c.expr)?;
-                self.define(c.ident.to_string(), v);
+                let v = self.coerce(v, &c.ty, c.expr.span())?;
+                self.define(c.ident.to_string(), v, c.ident.span());
                 Ok(())
             }
             syn::Item::Fn(f) => {
-                self.define(f.sig.ident.to_string(), Value::Func(Rc::new(f.clone())));
+                self.define(f.sig.ident.to_string(), Value::Func(Rc::new(f.clone())), f.sig.ident.span());
                 Ok(())
             }
             other => err(
@@ -270,11 +301,14 @@ impl Eval {
                 if let Some((_, sub)) = &p.subpat {
                     return err(sub.span(), "`@` patterns are not supported in a static body");
                 }
-                self.define(p.ident.to_string(), v);
+                self.define(p.ident.to_string(), v, p.ident.span());
                 Ok(())
             }
             Pat::Wild(_) => Ok(()),
-            Pat::Type(t) => self.bind_pat(&t.pat, v),
+            Pat::Type(t) => {
+                let v = self.coerce(v, &t.ty, t.span())?;
+                self.bind_pat(&t.pat, v)
+            }
             Pat::Tuple(t) => {
                 let items = match v {
                     Value::Tuple(items) | Value::Array(items) if items.len() == t.elems.len() => items,
@@ -312,21 +346,12 @@ impl Eval {
     pub(crate) fn expr(&mut self, e: &Expr) -> Flow<Value> {
         self.step(e.span())?;
         match e {
-            Expr::Lit(l) => lit(&l.lit),
+            Expr::Lit(l) => self.lit(&l.lit, false),
             Expr::Path(p) => self.path(p),
             Expr::Paren(p) => self.expr(&p.expr),
             Expr::Group(g) => self.expr(&g.expr),
             Expr::Block(b) => self.block_stmts(&b.block.stmts),
-            Expr::Unary(u) => {
-                let v = self.expr(&u.expr)?;
-                match (&u.op, v) {
-                    (UnOp::Neg(_), Value::Int(i)) => Ok(Value::Int(-i)),
-                    (UnOp::Neg(_), Value::Float(x)) => Ok(Value::Float(-x)),
-                    (UnOp::Not(_), Value::Bool(b)) => Ok(Value::Bool(!b)),
-                    (UnOp::Not(_), Value::Int(i)) => Ok(Value::Int(!i)),
-                    (_, v) => err(u.span(), format!("this operator does not apply to {}", v.kind())),
-                }
-            }
+            Expr::Unary(u) => self.unary(u, None),
             Expr::Binary(b) => self.binary(b),
             Expr::Assign(a) => {
                 let v = self.expr(&a.right)?;
@@ -335,7 +360,8 @@ impl Eval {
             }
             Expr::Array(a) => {
                 let items = a.elems.iter().map(|x| self.expr(x)).collect::<Flow<Vec<_>>>()?;
-                // `[address]` is a memory operand; other arrays are arrays.
+                // `[address]` is a memory operand; other arrays are arrays, of one element type.
+                let items = self.same_type(items, a.span())?;
                 match items.as_slice() {
                     [Value::Addr(addr)] => builtins::mem_of(*addr, a.span()).map(Value::Mem),
                     [Value::Reg(r)] if !r.is_virtual() || self.is_gp(*r) => {
@@ -345,8 +371,7 @@ impl Eval {
                 }
             }
             Expr::Repeat(r) => {
-                let n = self.int(&r.len)?;
-                let n = usize::try_from(n).map_err(|_| Ctl::Error(Error::new(r.len.span(), "a negative length")))?;
+                let n = self.count(&r.len)?;
                 // Each element is evaluated anew: `[YMM(); 4]` is four registers.
                 let items = (0..n).map(|_| self.expr(&r.expr)).collect::<Flow<Vec<_>>>()?;
                 Ok(Value::Array(items))
@@ -354,7 +379,7 @@ impl Eval {
             Expr::Tuple(t) => Ok(Value::Tuple(t.elems.iter().map(|x| self.expr(x)).collect::<Flow<Vec<_>>>()?)),
             Expr::Index(i) => {
                 let base = self.expr(&i.expr)?;
-                let at = self.int(&i.index)?;
+                let at = self.usize(&i.index)?;
                 match base {
                     Value::Array(items) | Value::Tuple(items) => {
                         usize::try_from(at).ok().and_then(|k| items.get(k).cloned()).ok_or_else(|| {
@@ -380,14 +405,15 @@ impl Eval {
             Expr::Range(r) => {
                 let start = match &r.start {
                     Some(s) => self.int(s)?,
-                    None => 0,
+                    None => Int { v: 0, ty: Ty::Lit },
                 };
                 let end = match &r.end {
                     Some(e) => self.int(e)?,
                     None => return err(r.span(), "an open range cannot be iterated"),
                 };
-                let end = if matches!(r.limits, syn::RangeLimits::Closed(_)) { end + 1 } else { end };
-                Ok(Value::Range(start, end))
+                let ty = self.types.unify_int(start, end, r.span())?;
+                let closed = matches!(r.limits, syn::RangeLimits::Closed(_));
+                Ok(Value::Range(Int { ty, ..start }, Int { ty, ..end }, closed))
             }
             Expr::If(i) => {
                 if self.bool(&i.cond)? {
@@ -399,12 +425,17 @@ impl Eval {
                 }
             }
             Expr::ForLoop(fl) => {
-                let items: Vec<Value> = match self.expr(&fl.expr)? {
-                    Value::Range(a, b) => (a..b).map(Value::Int).collect(),
-                    Value::Array(items) => items,
+                let items: Box<dyn Iterator<Item = Value>> = match self.expr(&fl.expr)? {
+                    Value::Range(a, b, closed) => {
+                        let ty = a.ty;
+                        let to = if closed { b.v } else { b.v - 1 };
+                        Box::new((a.v..=to).map(move |v| Value::Int(Int { v, ty })))
+                    }
+                    Value::Array(items) => Box::new(items.into_iter()),
                     other => return err(fl.expr.span(), format!("cannot iterate over {}", other.kind())),
                 };
                 for item in items {
+                    self.step(fl.span())?;
                     let r = self.scoped(|ev| {
                         ev.bind_pat(&fl.pat, item)?;
                         ev.block_stmts(&fl.body.stmts)
@@ -446,13 +477,7 @@ impl Eval {
             Expr::Match(m) => self.matching(m),
             Expr::Call(c) => self.call(c),
             Expr::MethodCall(m) => self.method(m),
-            Expr::Cast(c) => {
-                let v = self.expr(&c.expr)?;
-                match v {
-                    Value::Int(_) | Value::Float(_) => Ok(v),
-                    other => err(c.span(), format!("cannot cast {}", other.kind())),
-                }
-            }
+            Expr::Cast(c) => self.cast(c),
             other => err(
                 other.span(),
                 "this expression is not supported in a static body: use JIT mode (#[jit]) for full Rust",
@@ -475,7 +500,7 @@ impl Eval {
                     return err(place.span(), "only a variable's element can be assigned");
                 };
                 let name = p.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
-                let at = self.int(&i.index)?;
+                let at = self.usize(&i.index)?;
                 let mut array = match self.lookup(&name) {
                     Some(Value::Array(items)) => items.clone(),
                     _ => return err(place.span(), format!("`{name}` is not an array")),
@@ -500,7 +525,7 @@ impl Eval {
             if self.pat_matches(&arm.pat, &v)? {
                 return self.scoped(|ev| {
                     if let Pat::Ident(p) = &arm.pat {
-                        ev.define(p.ident.to_string(), v.clone());
+                        ev.define(p.ident.to_string(), v.clone(), p.ident.span());
                     }
                     ev.expr(&arm.body)
                 });
@@ -513,8 +538,8 @@ impl Eval {
         Ok(match pat {
             Pat::Wild(_) | Pat::Ident(_) => true,
             Pat::Lit(l) => {
-                let lv = lit(&l.lit)?;
-                values_equal(&lv, v)
+                let lv = self.lit(&l.lit, false)?;
+                self.equal(&lv, v, l.span())?
             }
             Pat::Or(o) => {
                 for c in &o.cases {
@@ -525,16 +550,27 @@ impl Eval {
                 false
             }
             Pat::Range(r) => {
+                let Value::Int(x) = v else {
+                    return err(r.span(), format!("a range pattern does not match {}", v.kind()));
+                };
                 let lo = match &r.start {
-                    Some(e) => self.int(e)?,
+                    Some(e) => {
+                        let lo = self.int(e)?;
+                        self.types.unify_int(lo, *x, r.span())?;
+                        lo.v
+                    }
                     None => i128::MIN,
                 };
                 let hi = match &r.end {
-                    Some(e) => self.int(e)?,
+                    Some(e) => {
+                        let hi = self.int(e)?;
+                        self.types.unify_int(hi, *x, r.span())?;
+                        hi.v
+                    }
                     None => i128::MAX,
                 };
                 let closed = matches!(r.limits, syn::RangeLimits::Closed(_));
-                matches!(v, Value::Int(x) if *x >= lo && (*x < hi || (closed && *x == hi)))
+                x.v >= lo && (x.v < hi || (closed && x.v == hi))
             }
             other => return err(other.span(), "this pattern is not supported in a static body"),
         })
@@ -566,7 +602,7 @@ impl Eval {
         let l = self.expr(&b.left)?;
         let r = self.expr(&b.right)?;
         let op = compound.unwrap_or(b.op);
-        let v = builtins::arith(op, l, r, b.span())?;
+        let v = self.arith(op, l, r, b.span())?;
         if compound.is_some() {
             self.assign_to(&b.left, v)?;
             return Ok(Value::Unit);
@@ -574,11 +610,24 @@ impl Eval {
         Ok(v)
     }
 
-    pub(crate) fn int(&mut self, e: &Expr) -> Flow<i128> {
+    pub(crate) fn int(&mut self, e: &Expr) -> Flow<Int> {
         match self.expr(e)? {
             Value::Int(i) => Ok(i),
             other => err(e.span(), format!("expected an integer, found {}", other.kind())),
         }
+    }
+
+    /// An index: a `usize`, as Rust requires.
+    fn usize(&mut self, e: &Expr) -> Flow<i128> {
+        let i = self.int(e)?;
+        Ok(self.types.coerce_int(i, IntTy::Usize, e.span())?)
+    }
+
+    /// A count that JIT mode converts with `as usize` (a repeat length): any integer type, but
+    /// not negative.
+    pub(crate) fn count(&mut self, e: &Expr) -> Flow<usize> {
+        let i = self.int(e)?;
+        usize::try_from(i.v).or_else(|_| err(e.span(), format!("{} is not a count", i.v)))
     }
 
     fn bool(&mut self, e: &Expr) -> Flow<bool> {
@@ -597,26 +646,26 @@ impl Eval {
             if let Some(v) = builtins::named_value(&name, self.f.target().arch()) {
                 return Ok(v);
             }
-            return err(id.span(), format!("`{name}` is not defined"));
+            return err(
+                id.span(),
+                format!(
+                    "`{name}` is not defined in this kernel: a static body sees only its own names, not items outside `peach_fn!` (define the constant inside the body, or use JIT mode (#[jit]))"
+                ),
+            );
         }
-        err(p.span(), "paths are not supported here in a static body")
-    }
-}
-
-fn lit(l: &Lit) -> Flow<Value> {
-    match l {
-        Lit::Int(i) => i.base10_parse::<i128>().map(Value::Int).map_err(|e| Ctl::Error(Error::new(i.span(), e))),
-        Lit::Float(f) => f.base10_parse::<f64>().map(Value::Float).map_err(|e| Ctl::Error(Error::new(f.span(), e))),
-        Lit::Bool(b) => Ok(Value::Bool(b.value)),
-        other => err(other.span(), "only integer, float and bool literals are supported in a static body"),
-    }
-}
-
-fn values_equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x == y,
-        (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Float(x), Value::Float(y)) => x == y,
-        _ => false,
+        let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        if segments == ["u128", "MAX"] {
+            return Err(Ctl::Error(num::u128_limit(p.span())));
+        }
+        match methods::assoc_const(&segments) {
+            Some(v) => Ok(v),
+            None => err(
+                p.span(),
+                format!(
+                    "`{}` is not known to a static body (it knows `f64::MAX`-style constants of the number types and `std::f64::consts`): use JIT mode (#[jit]) for full Rust",
+                    segments.join("::")
+                ),
+            ),
+        }
     }
 }

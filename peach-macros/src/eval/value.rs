@@ -5,6 +5,8 @@ use std::rc::Rc;
 use peach_core::ir::{Constant, Label, Lane, Masked, Mem, Operand, Reg, Rounding};
 use peach_core::isa::x86_64::Elem;
 
+use super::num::{Float, Int};
+
 /// An address being computed: `base + index * scale + disp`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Addr {
@@ -14,11 +16,11 @@ pub(crate) struct Addr {
 }
 
 /// A value of the interpreted Rust subset.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) enum Value {
     Unit,
-    Int(i128),
-    Float(f64),
+    Int(Int),
+    Float(Float),
     Bool(bool),
     Reg(Reg),
     Masked(Masked),
@@ -31,7 +33,8 @@ pub(crate) enum Value {
     Elem(Elem),
     Array(Vec<Value>),
     Tuple(Vec<Value>),
-    Range(i128, i128),
+    /// `start..end`, or `start..=end` when the flag is set.
+    Range(Int, Int, bool),
     /// The target being compiled for (`target.has_fma3()`).
     Target,
     /// A nested `fn`: a custom instruction.
@@ -66,14 +69,14 @@ impl Value {
         }
     }
 
-    /// The value as an instruction operand, if it is one (constants are handled by the caller).
+    /// The value as an instruction operand, if it is one (constants and integers are handled by
+    /// the caller).
     pub(crate) fn operand(&self) -> Option<Operand> {
         Some(match self {
             Value::Reg(r) => Operand::Reg(*r),
             Value::Masked(m) => Operand::Masked(*m),
             Value::Lane(l) => Operand::Lane(*l),
             Value::Mem(m) => Operand::Mem(*m),
-            Value::Int(v) => Operand::Imm(i64::try_from(*v).ok().or_else(|| u64::try_from(*v).ok().map(|u| u as i64))?),
             Value::Label(l) => Operand::Label(*l),
             Value::Rounding(r) => Operand::Rounding(*r),
             _ => return None,

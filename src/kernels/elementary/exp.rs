@@ -81,7 +81,7 @@ peach_fn! {
             for i in 1..12 {
                 for j in 0..G {
                     let next = VEC();
-                    DUP(next.d2(), pairs[i / 2].d().lane(i % 2));
+                    DUP(next.d2(), pairs[i / 2].d().lane((i % 2) as u8));
                     FMLA(next.d2(), p[j].d2(), r[j].d2());
                     p[j] = next;
                 }

@@ -108,7 +108,7 @@ peach_fn! {
             DUP(r.d2(), pairs[0].d().lane(0));
             for i in 1..8 {
                 let next = VEC();
-                DUP(next.d2(), pairs[i / 2].d().lane(i % 2));
+                DUP(next.d2(), pairs[i / 2].d().lane((i % 2) as u8));
                 FMLA(next.d2(), r.d2(), z.d2());
                 r = next;
             }
