@@ -242,3 +242,33 @@ fn random_input_never_panics() {
         let _ = f.compile(Abi::Win64);
     }
 }
+
+/// A result returned in the wrong register class is the user's error at the `ret`, on both
+/// architectures (x86-64 used to fail inside the ABI lowering, AArch64 to return x0 for `f32`).
+#[test]
+fn return_class_mismatch() {
+    let cases = [
+        (Target::x86_64_v3(), Type::F64, false),
+        (Target::x86_64_v3(), Type::I64, true),
+        (Target::aarch64_neon(), Type::F32, false),
+        (Target::aarch64_neon(), Type::U64, true),
+    ];
+    for (target, ret, vector) in cases {
+        let aarch64 = target.arch() == peach::core::target::Arch::Aarch64;
+        let mut f = Function::new("bad", Signature::new(&[Type::Ptr], Some(ret)), target);
+        let v = match (vector, aarch64) {
+            (true, false) => f.xmm(),
+            (true, true) => f.v().d(),
+            (false, _) => f.param(0),
+        };
+        f.ret(v);
+        let line = line!() - 1;
+        let abi = if aarch64 { Abi::Aapcs64 } else { Abi::SysV };
+        let e = f.compile(abi).expect_err("the function must not compile");
+        assert_eq!(e.kind(), ErrorKind::Signature, "{e}");
+        assert!(e.message().contains("`RETURN` of a"), "{e}");
+        let loc = e.location().expect("the error has a location");
+        assert!(loc.file().ends_with("bad_input.rs"), "{e} points at {}", loc.file());
+        assert_eq!(loc.line(), line, "{e}");
+    }
+}

@@ -739,9 +739,11 @@ impl Function {
             (Some(v), Some(ty)) => isa::push_return(self, v, ty, loc),
             (None, None) => self.push(Op::Ret, &[], loc),
             (Some(_), None) => {
-                self.error(ErrorKind::Signature, "the function returns nothing, but a value is returned")
+                self.push_error(ErrorKind::Signature, "the function returns nothing, but a value is returned", loc)
             }
-            (None, Some(_)) => self.error(ErrorKind::Signature, "the function returns a value, but `ret` has none"),
+            (None, Some(_)) => {
+                self.push_error(ErrorKind::Signature, "the function returns a value, but `ret` has none", loc)
+            }
         }
     }
 

@@ -78,6 +78,9 @@ pub trait Isa {
     /// A fresh virtual register able to hold a parameter of type `ty`.
     fn param_vreg(f: &mut Function, ty: Type) -> Reg;
 
+    /// The class of the registers that pass and return values of type `ty`.
+    fn value_class(ty: Type) -> RegClass;
+
     /// An opcode and operands that copy `src` to `dst` (values of class `class`).
     fn gen_move(dst: Reg, src: Reg, class: RegClass, target: &Target) -> (u32, [Operand; 2]);
 
@@ -146,7 +149,31 @@ pub(crate) fn push_move(f: &mut Function, dst: Reg, src: Reg, loc: crate::Src) {
     f.push(crate::ir::Op::Isa(op), &ops, loc);
 }
 
-pub(crate) fn push_return(f: &mut Function, v: Reg, _ty: Type, loc: crate::Src) {
+/// The class of a register, virtual or physical (`None` for a physical register that is not
+/// allocatable state).
+fn class_of<I: Isa>(reg: Reg) -> Option<RegClass> {
+    if reg.is_virtual() {
+        return Some(reg.class());
+    }
+    let unit = I::unit(reg)?;
+    let index = I::CLASSES.iter().position(|c| (c.first_unit..c.first_unit + c.units).contains(&unit))?;
+    Some(RegClass(index as u8))
+}
+
+/// `RETURN(v)` for a result of type `ty`: `v` must be of the class that carries it.
+pub(crate) fn push_return(f: &mut Function, v: Reg, ty: Type, loc: crate::Src) {
+    let (have, want, names) = dispatch!(f.target().arch(), I => (class_of::<I>(v), I::value_class(ty), I::CLASSES));
+    if have != Some(want) {
+        let name = |c: Option<RegClass>| c.and_then(|c| names.get(c.0 as usize)).map_or("non-allocatable", |c| c.name);
+        let message = format!(
+            "`RETURN` of a {} register, but the function returns `{}`, which is passed in a {} register",
+            name(have),
+            format!("{ty:?}").to_lowercase(),
+            name(Some(want))
+        );
+        f.push_error(crate::ErrorKind::Signature, message, loc);
+        return;
+    }
     f.push(crate::ir::Op::Ret, &[Operand::Reg(v)], loc);
 }
 

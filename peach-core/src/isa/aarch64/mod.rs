@@ -77,6 +77,10 @@ impl Isa for Aarch64 {
         }
     }
 
+    fn value_class(ty: Type) -> RegClass {
+        if ty.is_float() { VEC } else { GP }
+    }
+
     fn gen_move(dst: Reg, src: Reg, class: RegClass, _target: &Target) -> (u32, [Operand; 2]) {
         if class == VEC {
             let index = select::row_index("mov", &[Kind::V(Arrangement::B16), Kind::V(Arrangement::B16)]);

@@ -84,6 +84,10 @@ impl Isa for X86_64 {
         if ty.is_float() { f.new_vreg_at(VEC, VIEW_XMM, loc) } else { f.new_vreg_at(GP, VIEW_64, loc) }
     }
 
+    fn value_class(ty: Type) -> RegClass {
+        if ty.is_float() { VEC } else { GP }
+    }
+
     fn gen_move(dst: Reg, src: Reg, class: RegClass, target: &Target) -> (u32, [Operand; 2]) {
         if class == VEC {
             let code = if has(target, iced_x86::CpuidFeature::AVX) {
