@@ -28,13 +28,13 @@ pub fn main() {
     #[cfg(target_arch = "x86_64")]
     {
         for cap in ["avx2", "baseline", "avx512"] {
-            dispatch::set_max_isa(Some(cap));
+            dispatch::set_max_isa(Some(cap)).expect("a level this architecture knows");
             DOT_DISPATCH.reset();
             let got = unsafe { dot(x.as_ptr(), y.as_ptr(), x.len()) };
             println!("capped at {cap:<8}: the {} variant gives {got}", DOT_DISPATCH.active().unwrap_or("?"));
             assert_eq!(got, want, "{cap}");
         }
-        dispatch::set_max_isa(None);
+        dispatch::set_max_isa(None).expect("lifting the cap always works");
         DOT_DISPATCH.reset();
     }
 }

@@ -102,7 +102,7 @@ fn every_variant_runs_and_is_correct() {
     }
     // And through dispatch, capped at each level.
     for cap in [Some("baseline"), Some("avx2"), None] {
-        dispatch::set_max_isa(cap);
+        dispatch::set_max_isa(cap).unwrap();
         SCALE_DISPATCH.reset();
         let mut got = data.clone();
         unsafe { scale(got.as_mut_ptr(), got.len(), 1.5) };
@@ -111,7 +111,7 @@ fn every_variant_runs_and_is_correct() {
             assert_eq!(SCALE_DISPATCH.active(), Some("x86-64"));
         }
     }
-    dispatch::set_max_isa(None);
+    dispatch::set_max_isa(None).unwrap();
     SCALE_DISPATCH.reset();
 }
 
@@ -153,11 +153,11 @@ fn concurrent_first_calls_agree() {
 #[test]
 fn fallback_runs_when_no_variant_fits() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    dispatch::set_max_isa(Some("avx2"));
+    dispatch::set_max_isa(Some("avx2")).unwrap();
     ADD_ONE_DISPATCH.reset();
     assert_eq!(unsafe { add_one(41) }, 42);
     assert_eq!(ADD_ONE_DISPATCH.active(), Some("fallback"));
-    dispatch::set_max_isa(None);
+    dispatch::set_max_isa(None).unwrap();
     ADD_ONE_DISPATCH.reset();
     assert_eq!(unsafe { add_one(41) }, 42);
     let expected = if dispatch::runs_here(ADD_ONE_DISPATCH.variants()[0].required) { "x86-64-v4" } else { "fallback" };
@@ -183,9 +183,9 @@ peach_fn! {
 #[test]
 fn jit_fat_binaries_pick_a_variant_when_built() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    dispatch::set_max_isa(Some("baseline"));
+    dispatch::set_max_isa(Some("baseline")).unwrap();
     let plain = shift_left(3).unwrap();
-    dispatch::set_max_isa(None);
+    dispatch::set_max_isa(None).unwrap();
     let best = shift_left(3).unwrap();
     for k in [&plain, &best] {
         assert_eq!(unsafe { (k.get())(5) }, 40);
@@ -193,4 +193,39 @@ fn jit_fat_binaries_pick_a_variant_when_built() {
     if dispatch::detected("BMI2") {
         assert_ne!(plain.bytes(), best.bytes(), "the capped build avoids BMI2");
     }
+}
+
+/// A misspelt cap is an error naming the known levels, never "no cap".
+#[test]
+fn unknown_caps_are_errors() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for bad in ["avx-2", "avx2\n", "AVX2", "neon2"] {
+        let e = dispatch::set_max_isa(Some(bad)).expect_err(bad);
+        assert!(e.to_string().contains("avx2") && e.to_string().contains("baseline"), "{e}");
+    }
+    dispatch::set_max_isa(None).unwrap();
+}
+
+/// `PEACH_MAX_ISA` with an unknown value is reported on stderr and caps at the lowest level
+/// (checked in a child process, since the variable is read once per process).
+#[test]
+fn unknown_env_cap_is_reported_and_fails_closed() {
+    if std::env::var_os("PEACH_CHILD_UNKNOWN_CAP").is_some() {
+        SCALE_DISPATCH.reset();
+        let mut v = vec![1.0f32; 64];
+        unsafe { scale(v.as_mut_ptr(), v.len(), 2.0) };
+        assert_eq!(v[0], 2.0);
+        println!("active: {}", SCALE_DISPATCH.active().unwrap_or("?"));
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "unknown_env_cap_is_reported_and_fails_closed", "--nocapture", "--test-threads=1"])
+        .env("PEACH_CHILD_UNKNOWN_CAP", "1")
+        .env("PEACH_MAX_ISA", "avx-2")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("unknown ISA level \"avx-2\""), "{stderr}");
+    assert!(stdout.contains("active: x86-64\n"), "{stdout}");
 }

@@ -161,37 +161,95 @@ pub fn detected(feature: &str) -> bool {
     }
 }
 
-/// Levels for the cap, from the lowest.
-const LEVELS: &[(&str, &[&str])] = &[("baseline", BASELINE), ("v2", V2), ("avx2", V3)];
+/// A level the cap can name: its names and the extensions it allows (with those of the levels
+/// below it).
+struct Level {
+    names: &'static [&'static str],
+    allows: &'static [&'static str],
+}
+
+/// This architecture's levels, lowest first.
+#[cfg(not(target_arch = "aarch64"))]
+const LEVELS: &[Level] = &[
+    Level { names: &["baseline", "sse2", "x86-64"], allows: BASELINE },
+    Level { names: &["v2", "sse4.2", "x86-64-v2"], allows: V2 },
+    Level { names: &["avx2", "v3", "x86-64-v3"], allows: V3 },
+];
+#[cfg(target_arch = "aarch64")]
+const LEVELS: &[Level] = &[
+    Level { names: &["neon", "baseline", "armv8-a"], allows: &["NEON"] },
+    Level { names: &["dotprod", "armv8.2-a"], allows: &["FP16", "DOTPROD", "RDM", "LSE", "CRC32", "AES", "SHA2"] },
+];
+/// The names that lift the cap.
+#[cfg(not(target_arch = "aarch64"))]
+const UNCAPPED: &[&str] = &["avx512", "v4", "x86-64-v4", "none"];
+#[cfg(target_arch = "aarch64")]
+const UNCAPPED: &[&str] = &["max", "none"];
+
 const NO_CAP: u8 = u8::MAX;
 const UNREAD: u8 = u8::MAX - 1;
 
 static CAP: AtomicU8 = AtomicU8::new(UNREAD);
 
 fn level_of(name: &str) -> Option<u8> {
-    match name.to_ascii_lowercase().as_str() {
-        "baseline" | "sse2" | "x86-64" => Some(0),
-        "v2" | "sse4.2" | "x86-64-v2" => Some(1),
-        "avx2" | "v3" | "x86-64-v3" => Some(2),
-        "avx512" | "v4" | "x86-64-v4" | "none" | "" => Some(NO_CAP),
-        _ => None,
+    if UNCAPPED.contains(&name) {
+        return Some(NO_CAP);
+    }
+    LEVELS.iter().position(|l| l.names.contains(&name)).map(|i| i as u8)
+}
+
+/// The names [`set_max_isa`] and `PEACH_MAX_ISA` accept on this architecture, lowest first.
+///
+/// ```
+/// let names = peach_runtime::dispatch::max_isa_names();
+/// assert!(names.contains(&"none"));
+/// ```
+pub fn max_isa_names() -> Vec<&'static str> {
+    LEVELS.iter().flat_map(|l| l.names.iter().copied()).chain(UNCAPPED.iter().copied()).collect()
+}
+
+/// A cap [`set_max_isa`] does not know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownIsaLevel(pub String);
+
+impl std::fmt::Display for UnknownIsaLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown ISA level {:?}; this architecture knows {}", self.0, max_isa_names().join(", "))
     }
 }
 
-/// Caps the variants dispatch may choose: `Some("baseline")` (SSE2), `Some("v2")`,
-/// `Some("avx2")` or `None` (anything the CPU has). Returns `false` for an unknown level. Kernels
-/// already resolved keep their choice until their dispatch is [`Dispatch::reset`].
-pub fn set_max_isa(level: Option<&str>) -> bool {
-    match level.map(level_of) {
-        Some(None) => false,
-        Some(Some(l)) => {
-            CAP.store(l, Ordering::Release);
-            true
-        }
-        None => {
-            CAP.store(NO_CAP, Ordering::Release);
-            true
-        }
+impl std::error::Error for UnknownIsaLevel {}
+
+/// Caps the variants dispatch may choose: on x86-64 `Some("baseline")` (SSE2), `Some("v2")`,
+/// `Some("avx2")`, on AArch64 `Some("neon")` or `Some("dotprod")`, or `None` (anything the CPU
+/// has; also `"none"`). Names are exact ([`max_isa_names`] lists them); an unknown one is an
+/// error and changes nothing. Kernels already resolved keep their choice until their dispatch
+/// is [`Dispatch::reset`].
+///
+/// ```
+/// use peach_runtime::dispatch::set_max_isa;
+/// assert!(set_max_isa(Some("avx-2")).is_err());
+/// set_max_isa(None).unwrap();
+/// ```
+pub fn set_max_isa(level: Option<&str>) -> Result<(), UnknownIsaLevel> {
+    let cap = match level {
+        Some(name) => level_of(name).ok_or_else(|| UnknownIsaLevel(name.to_string()))?,
+        None => NO_CAP,
+    };
+    CAP.store(cap, Ordering::Release);
+    Ok(())
+}
+
+/// The cap `PEACH_MAX_ISA` asks for. An unknown value is reported once on stderr and caps at the
+/// lowest level: a cap that was asked for is never silently lifted.
+fn env_cap() -> u8 {
+    match std::env::var("PEACH_MAX_ISA") {
+        Err(_) => NO_CAP,
+        Ok(v) if v.is_empty() => NO_CAP,
+        Ok(v) => level_of(&v).unwrap_or_else(|| {
+            eprintln!("peach: PEACH_MAX_ISA: {}: using the lowest level, {}", UnknownIsaLevel(v), LEVELS[0].names[0]);
+            0
+        }),
     }
 }
 
@@ -199,7 +257,7 @@ pub fn set_max_isa(level: Option<&str>) -> bool {
 fn cap() -> u8 {
     static ENV: OnceLock<u8> = OnceLock::new();
     match CAP.load(Ordering::Acquire) {
-        UNREAD => *ENV.get_or_init(|| std::env::var("PEACH_MAX_ISA").ok().and_then(|v| level_of(&v)).unwrap_or(NO_CAP)),
+        UNREAD => *ENV.get_or_init(env_cap),
         l => l,
     }
 }
@@ -207,8 +265,6 @@ fn cap() -> u8 {
 /// Whether code needing `required` runs here within the cap.
 pub fn runs_here(required: &[&str]) -> bool {
     let cap = cap();
-    // The cap names x86-64 levels; NEON is every AArch64 core's baseline.
-    let within =
-        |f: &str| cap == NO_CAP || f == "NEON" || LEVELS.iter().take(cap as usize + 1).any(|(_, set)| set.contains(&f));
+    let within = |f: &str| cap == NO_CAP || LEVELS.iter().take(cap as usize + 1).any(|l| l.allows.contains(&f));
     required.iter().all(|f| within(f) && detected(f))
 }
