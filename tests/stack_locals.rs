@@ -90,3 +90,51 @@ fn stack_local_too_large_is_an_error() {
     assert!(e.message().contains("stack local of 1073741824 bytes"), "{e}");
     assert_eq!(e.location().unwrap().line(), line!() - 5);
 }
+
+/// `u64 f(v: u64)` with a local of `bytes` bytes and a 16-byte one: stores `v` at both ends of
+/// the big one and in the small one, and returns `2 * v` read back from them.
+fn big_frame(abi: Abi, bytes: u32) -> CodeObject {
+    let mut f = Function::new("big", Signature::new(&[Type::U64], Some(Type::U64)), Target::x86_64_baseline());
+    let v = f.param(0);
+    let big = f.stack_local(bytes, 16);
+    let last = f.stack_local(16, 16);
+    f.ins("mov", (big, v));
+    f.ins("mov", (big.at(bytes as i32 - 8), v));
+    f.ins("mov", (last, v));
+    let r = f.gp64();
+    f.ins("mov", (r, last));
+    f.ins("add", (r, big.at(bytes as i32 - 8)));
+    f.ret(r);
+    f.compile(abi).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Frames of a page or more are reserved and touched a page at a time; they run.
+#[test]
+fn large_frames_are_probed_page_by_page() {
+    for (bytes, probes) in [(4000, 0), (5000, 1), (64 << 10, 16), ((1 << 20) - 16, 256)] {
+        let code = big_frame(Abi::SysV, bytes);
+        let listing = code.listing();
+        let touched = listing.matches("or qword ptr [rsp], 0").count();
+        assert_eq!(touched, probes, "{bytes} bytes:\n{listing}");
+        let k = unsafe { Kernel::<extern "sysv64" fn(u64) -> u64>::load(&code) }.unwrap();
+        assert_eq!((k.get())(21), 42, "{bytes} bytes");
+        let code = big_frame(Abi::Win64, bytes);
+        let k = unsafe { Kernel::<extern "win64" fn(u64) -> u64>::load(&code) }.unwrap();
+        assert_eq!((k.get())(20), 40, "{bytes} bytes, Win64");
+    }
+}
+
+/// The reproducer: 2 GiB of locals used to emit `sub rsp, 0xffffffff80000018` (rsp moving up);
+/// locals past 1 MiB in total are an error at the local that crosses the limit.
+#[test]
+fn frames_past_the_limit_are_errors() {
+    let mut f = Function::new("huge", Signature::new(&[], None), Target::x86_64_baseline());
+    for _ in 0..2048 {
+        let _ = f.stack_local(1 << 20, 16);
+    }
+    let line = line!() - 2;
+    f.ret(None);
+    let e = f.compile(Abi::SysV).expect_err("2 GiB of locals");
+    assert!(e.message().contains("more than 1048576 bytes"), "{e}");
+    assert_eq!(e.location().unwrap().line(), line);
+}

@@ -81,7 +81,7 @@ impl Layout {
 
     /// Instructions the prologue and epilogue use, for the extensions record.
     pub(super) fn codes(&self, avx: bool) -> Vec<Code> {
-        let mut codes = vec![Code::Push_r64, Code::Pop_r64, Code::Retnq, Code::Sub_rm64_imm32];
+        let mut codes = vec![Code::Push_r64, Code::Pop_r64, Code::Retnq, Code::Sub_rm64_imm32, Code::Or_rm64_imm8];
         if self.frame.clear_upper && avx {
             codes.push(Code::VEX_Vzeroupper);
         }
@@ -104,8 +104,16 @@ impl Layout {
                 out.push(with(Code::Push_r64, &[Op2::R(*r)])?);
             }
         }
-        if self.adjust != 0 {
-            out.push(rsp_imm(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, self.adjust)?);
+        // A page or more is reserved a page at a time, each one touched before the next: the
+        // stack never moves past an untouched guard page (stack clash; Windows' guard page).
+        let mut left = self.adjust;
+        while left >= PAGE {
+            out.push(rsp_imm(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, PAGE)?);
+            out.push(with(Code::Or_rm64_imm8, &[Op2::M(Register::RSP, 0), Op2::I(0)])?);
+            left -= PAGE;
+        }
+        if left != 0 {
+            out.push(rsp_imm(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, left)?);
         }
         let store = if avx { Code::VEX_Vmovaps_xmmm128_xmm } else { Code::Movaps_xmmm128_xmm };
         for (i, r) in self.vec_saved.iter().enumerate() {
@@ -138,6 +146,9 @@ impl Layout {
         Ok(())
     }
 }
+
+/// The page size probes step by (the smallest of the targets' pages).
+const PAGE: i32 = 4096;
 
 fn rsp_imm(short: Code, long: Code, v: i32) -> Result<Instruction> {
     let code = if (-128..128).contains(&v) { short } else { long };
