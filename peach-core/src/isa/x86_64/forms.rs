@@ -557,6 +557,14 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
         }
         implicit.push((full, role(u.access())));
     }
+    // iced reports the zeroing instructions as reading and writing every register they touch; to
+    // the allocator, VZEROALL clobbers zmm0-15, and VZEROUPPER keeps the values live across it in
+    // zmm0-15 (it zeroes their upper halves, deterministically: nothing can hide in zmm16-31).
+    match code {
+        Code::VEX_Vzeroall => implicit = (0..16).map(|i| (Register::ZMM0 + i, Role::Def)).collect(),
+        Code::VEX_Vzeroupper => implicit = (16..32).map(|i| (Register::ZMM0 + i, Role::Def)).collect(),
+        _ => {}
+    }
     let mem_roles = probe(code, &slots, false, true).and_then(|m| {
         let info = factory.info(&m);
         let r: Vec<Role> = (0..slots.len()).map(|i| role(info.op_access(i as u32))).collect();

@@ -146,6 +146,9 @@ impl Isa for X86_64 {
                         Operand::Reg(r) => (*r, false),
                         _ => unreachable!(),
                     };
+                    // A write mask on a mask-register destination (compares, VFPCLASS, VPTESTM)
+                    // zeroes the bits it masks off: the old value is not read.
+                    let merge = merge && !matches!(slot, Slot::K { .. });
                     let mut role = match role {
                         FormRole::None => continue,
                         FormRole::Use => Role::Use,
