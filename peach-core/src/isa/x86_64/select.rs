@@ -234,24 +234,34 @@ fn mnemonic_name(m: Mnemonic) -> String {
     format!("{m:?}").to_ascii_uppercase()
 }
 
-/// What selection depends on for one operand, packed in 32 bits: its kind, its register class
-/// and view (or physical register), a memory operand's size and broadcast, the immediate kinds a
-/// value fits (not the value).
-fn op_key(op: &Operand) -> u64 {
+/// What selection depends on for one operand, packed exactly in 32 bits: its kind, its register
+/// class and view (or physical register), a memory operand's size and broadcast, the immediate
+/// kinds a value fits (not the value). `None` for an operand that does not pack exactly: the
+/// instruction is then selected without the memo.
+fn op_key(op: &Operand) -> Option<u64> {
     use super::forms::ImmKind::*;
-    let reg = |r: Reg| if r.is_virtual() { 0x8000 | (r.bits() >> 24) as u64 } else { r.bits() as u64 & 0xFFF };
-    match op {
-        Operand::Reg(r) => 1 | reg(*r) << 4,
-        Operand::Masked(m) => 2 | reg(m.reg) << 4 | (m.zeroing as u64) << 20 | (reg(m.mask) & 0xFF) << 21,
-        Operand::Mem(m) => 3 | (m.size as u64) << 4 | (m.broadcast as u64) << 20,
+    // 16 bits: the virtual flag with class and view, or a physical register's number.
+    let reg = |r: Reg| match r.is_virtual() {
+        true => Some(0x8000 | (r.bits() >> 24) as u64 & 0xFF),
+        false => (r.bits() < 0x8000).then_some(r.bits() as u64),
+    };
+    // 9 bits, for a write mask: the same, narrower.
+    let mask = |r: Reg| match r.is_virtual() {
+        true => Some(0x100 | (r.bits() >> 24) as u64 & 0xFF),
+        false => (r.bits() < 0x100).then_some(r.bits() as u64),
+    };
+    Some(match op {
+        Operand::Reg(r) => 1 | reg(*r)? << 4,
+        Operand::Masked(m) => 2 | reg(m.reg)? << 4 | (m.zeroing as u64) << 20 | mask(m.mask)? << 21,
+        Operand::Mem(m) => 3 | (m.size as u64) << 4 | (m.broadcast as u64) << 12,
         Operand::Imm(v) => {
             let kinds = [U8, S8(16), S8(32), S8(64), I16, I32, S32, I64, One];
             4 | kinds.iter().enumerate().fold(0u64, |acc, (i, k)| acc | (k.fits(*v) as u64) << (4 + i))
         }
         Operand::Label(_) => 5,
         Operand::Rounding(r) => 6 | (*r as u64) << 4,
-        Operand::Lane(_) => 7,
-    }
+        Operand::Lane(_) => return None,
+    })
 }
 
 /// Picks the form recorded in the IR for a user's instruction. Choices are remembered per
@@ -272,9 +282,13 @@ pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -
     let (lo, hi) = bytes.split_at(bytes.len().min(8));
     let mut key = [word(lo), word(hi), 0, 0, 0, 0];
     for (i, op) in ops.iter().enumerate() {
-        key[2 + i / 2] |= op_key(op) << (32 * (i % 2));
+        let Some(k) = op_key(op) else {
+            return select_or_shorthand(f.target(), mnemonic, ops).map(|(c, _)| c);
+        };
+        key[2 + i / 2] |= k << (32 * (i % 2));
     }
-    key[5] |= (ops.len() as u64) << 60;
+    // The length tells `add` from `add\0`, whose words are equal.
+    key[5] |= (ops.len() as u64) << 60 | bytes.len() as u64;
     let key = MemoKey(key);
     if let Some(&entry) = f.memo.get(&key) {
         for op in ops.iter() {

@@ -281,3 +281,60 @@ fn asm_lines_assemble_for_every_object_format() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The form-selection memo never changes what is accepted or chosen: each instruction selected
+/// cold (a fresh thread, so an empty memo) and warm (after every other one, in one function)
+/// gives the same form or the same error. The cases are the collisions the memo used to have:
+/// a zero-padded mnemonic, a virtual mask next to a physical vector register used as a mask.
+#[test]
+fn memo_is_exact() {
+    use super::X86Builder;
+    use super::reg::*;
+    type Case = (&'static str, fn(&mut Function) -> Vec<Operand>);
+    let cases: Vec<Case> = vec![
+        ("add", |_| vec![RAX.into(), 1.into()]),
+        ("add\0", |_| vec![RAX.into(), 1.into()]),
+        ("ADD", |_| vec![RAX.into(), 1.into()]),
+        ("vaddps", |f| {
+            let k = f.k();
+            vec![ZMM1.mask(k).into(), ZMM2.into(), ZMM3.into()]
+        }),
+        ("vaddps", |_| vec![ZMM1.mask(ZMM19).into(), ZMM2.into(), ZMM3.into()]),
+        ("vaddps", |_| vec![ZMM1.mask(K3).into(), ZMM2.into(), ZMM3.into()]),
+        ("vaddps", |_| vec![ZMM1.mask(K0).into(), ZMM2.into(), ZMM3.into()]),
+        ("vaddps", |f| {
+            let k = f.k();
+            vec![ZMM1.mask(k).zeroing().into(), ZMM2.into(), ZMM3.into()]
+        }),
+        ("vaddps", |f| {
+            let x = f.xmm();
+            vec![ZMM1.mask(x).into(), ZMM2.into(), ZMM3.into()]
+        }),
+        ("mov", |_| vec![RAX.into(), (1i64 << 40).into()]),
+        ("mov", |_| vec![EAX.into(), (1i64 << 40).into()]),
+    ];
+    let target = Target::x86_64_v4();
+    let outcome = |f: &mut Function, (m, ops): &Case| {
+        let mut ops = ops(f);
+        super::select::select(f, m, &mut ops).map(|c| format!("{c:?}")).map_err(|e| e.to_string())
+    };
+    let cold: Vec<_> = cases
+        .iter()
+        .map(|case| {
+            let (case, target) = (*case, target.clone());
+            std::thread::spawn(move || {
+                let mut f = Function::new("cold", Signature::new(&[], None), target);
+                outcome(&mut f, &case)
+            })
+            .join()
+            .unwrap()
+        })
+        .collect();
+    let mut f = Function::new("warm", Signature::new(&[], None), target);
+    for pass in 0..2 {
+        for (case, want) in cases.iter().zip(&cold) {
+            assert_eq!(&outcome(&mut f, case), want, "{} (pass {pass})", case.0);
+        }
+    }
+    assert!(cold[1].is_err() && cold[4].is_err() && cold[8].is_err(), "{cold:?}");
+}
