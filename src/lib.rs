@@ -56,6 +56,14 @@
 //! absent); `#[jit(name: Type, ...)]` makes a JIT generator. Parameters are integers, `f32`,
 //! `f64` or raw pointers, and live in virtual registers named like them; so is the result.
 //!
+//! **Parameters keep their width.** The calling conventions leave the bits above an `i8` ...
+//! `u32` argument unspecified, so such a parameter is a register of its own width (`r32` for
+//! `u32` on x86-64, a `w` register on AArch64), and reading more of it (`x.r64()` in an
+//! address, a 64-bit operand, a wider `RETURN`, `LOAD_ARGUMENT`) before the body has written it
+//! whole is a compile error naming the widening instruction: `MOVSXD` for `i32`, `MOV(x, x)`
+//! (a 32-bit write zero-extends) for `u32`, `MOVSX`/`MOVZX` for 8 and 16 bits; `SXTW`, `UXTB`,
+//! `SXTH`, ... on AArch64. peach never extends an argument silently.
+//!
 //! In the body, an upper-case call is an instruction (`VADDPD(a, b, c)`; AVX instructions also
 //! take the two-operand shorthand `VADDPD(a, b)`), `[base + index * scale + disp]` is a memory
 //! operand, and these are built in: `GP64()`, `GP32()`, `XMM()`, `YMM()`, `ZMM()`, `K()` (fresh

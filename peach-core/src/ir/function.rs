@@ -354,9 +354,23 @@ impl Function {
         &self.target
     }
 
-    /// The live-in virtual register of parameter `i`.
+    /// The live-in virtual register of parameter `i`. A narrow integer (`i8` ... `u32`) is a
+    /// register of its own width: the calling conventions leave the bits above it unspecified, so
+    /// reading it wider before writing it whole is an error at compilation that names the
+    /// widening instruction (`movsxd`, `movzx`, a 32-bit `mov`; `sxtw`, `uxtb`, ...).
     ///
     /// An index past the last parameter records an error and returns a fresh register.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// let mut f = Function::new("idx", Signature::new(&[Type::Ptr, Type::I32], Some(Type::I64)), Target::x86_64_baseline());
+    /// let (p, i) = (f.param(0), f.param(1));
+    /// let (j, r) = (f.gp64(), f.gp64());
+    /// f.ins("movsxd", (j, i)); // i is a 32-bit register: widen it before addressing with it
+    /// f.ins("mov", (r, [p + j * 8]));
+    /// f.ret(r);
+    /// assert!(f.compile(Abi::SysV).is_ok());
+    /// ```
     #[track_caller]
     pub fn param(&mut self, i: usize) -> Reg {
         match self.params.get(i) {

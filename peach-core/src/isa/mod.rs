@@ -78,6 +78,18 @@ pub trait Isa {
     /// A fresh virtual register able to hold a parameter of type `ty`.
     fn param_vreg(f: &mut Function, ty: Type) -> Reg;
 
+    /// How many low bits of its value a general-purpose register operand names (its view).
+    /// A write of 32 bits or more defines the whole register on both targets (32-bit writes
+    /// zero-extend).
+    fn gp_bits(reg: Reg) -> u32;
+
+    /// For an instruction that reads only the low bits of its source whatever the view names
+    /// (AArch64's `uxtb`, `sxth`), how many.
+    fn reads_low_bits(opcode: u32) -> Option<u32>;
+
+    /// The instructions that widen a parameter of type `ty`, for messages.
+    fn widen_hint(ty: Type) -> &'static str;
+
     /// The class of the registers that pass and return values of type `ty`.
     fn value_class(ty: Type) -> RegClass;
 

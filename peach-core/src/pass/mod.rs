@@ -1,17 +1,19 @@
 //! The compilation pipeline, one pass per file, in the order they run:
 //!
-//! 1. `abi::bind_params`: parameters become live-in virtual registers copied from where the
+//! 1. `params::check`: narrow integer parameters are not read wider than they are;
+//! 2. `abi::bind_params`: parameters become live-in virtual registers copied from where the
 //!    calling convention puts them; returns move their value into the result register;
-//! 2. `cfg`: basic blocks and successors;
-//! 3. [`regalloc`]: the allocator's view of the function, liveness, linear scan (never spilling)
+//! 3. `cfg`: basic blocks and successors;
+//! 4. [`regalloc`]: the allocator's view of the function, liveness, linear scan (never spilling)
 //!    and, in debug builds, the independent checker;
-//! 4. `abi::frame`: the callee-saved registers to save and whether to clear upper vector state;
-//! 5. the ISA's emitter: final form choice, prologue and epilogues, encoding, listing.
+//! 5. `abi::frame`: the callee-saved registers to save and whether to clear upper vector state;
+//! 6. the ISA's emitter: final form choice, prologue and epilogues, encoding, listing.
 //!
 //! Every pass is linear in the number of instructions, or n log n where it sorts.
 
 pub(crate) mod abi;
 pub(crate) mod cfg;
+pub(crate) mod params;
 pub mod regalloc;
 
 use crate::abi::Abi;
@@ -151,6 +153,7 @@ impl Scratch {
 /// Runs the pipeline for ISA `I`.
 pub(crate) fn compile<I: Isa>(f: &Function, abi: Abi) -> Result<CodeObject> {
     let conv = I::call_conv(abi)?;
+    params::check::<I>(f)?;
     let mut scratch = Scratch::take();
     let body = abi::bind_params::<I>(f, &conv, std::mem::take(&mut scratch.insts))?;
     let cfg = cfg::build::<I>(&body)?;

@@ -32,7 +32,7 @@ pub use regs::{A64Builder, A64Reg, GP, VEC, reg, reg_by_name};
 pub use table::{Field, Kind, Row, rows};
 
 use self::abi::{GP_ALLOC, VEC_ALL};
-use self::regs::{GP_UNITS, VEC_UNITS, VIEW_D, VIEW_S, VIEW_X, unit_of};
+use self::regs::{GP_UNITS, VEC_UNITS, VIEW_D, VIEW_S, VIEW_W, VIEW_X, unit_of};
 use self::table::{First, first_role, second_written};
 use super::{ClassInfo, Flow, Isa, Role};
 use crate::abi::{Abi, CallConv};
@@ -73,7 +73,32 @@ impl Isa for Aarch64 {
         match ty {
             Type::F64 => f.new_vreg_at(VEC, VIEW_D, loc),
             Type::F32 => f.new_vreg_at(VEC, VIEW_S, loc),
+            // A narrow integer is a `w` register: what is above its own width is unspecified.
+            Type::I8 | Type::U8 | Type::I16 | Type::U16 | Type::I32 | Type::U32 => f.new_vreg_at(GP, VIEW_W, loc),
             _ => f.new_vreg_at(GP, VIEW_X, loc),
+        }
+    }
+
+    fn gp_bits(reg: Reg) -> u32 {
+        if regs::class_view(reg) == Some((GP, VIEW_W)) { 32 } else { 64 }
+    }
+
+    fn reads_low_bits(opcode: u32) -> Option<u32> {
+        match row(opcode)?.name {
+            "uxtb" | "sxtb" => Some(8),
+            "uxth" | "sxth" => Some(16),
+            _ => None,
+        }
+    }
+
+    fn widen_hint(ty: Type) -> &'static str {
+        match ty {
+            Type::I32 => "`SXTW(wide, x)` sign-extends it",
+            Type::U32 => "`MOV(x, x)` on the `w` view zero-extends it in place",
+            Type::I16 => "`SXTH(x, x)` sign-extends it",
+            Type::U16 => "`UXTH(x, x)` zero-extends it",
+            Type::I8 => "`SXTB(x, x)` sign-extends it",
+            _ => "`UXTB(x, x)` zero-extends it",
         }
     }
 

@@ -18,7 +18,7 @@ pub use pseudo::{Elem, X86Pseudo};
 pub use regs::{GP, MASK, VEC, X86Builder, X86Reg, reg, reg_by_name};
 
 use self::forms::{Forms, Role as FormRole, Slot};
-use self::regs::{GP_UNITS, MASK_UNITS, VEC_UNITS, VIEW_32, VIEW_64, VIEW_XMM, iced, unit_of};
+use self::regs::{GP_UNITS, MASK_UNITS, VEC_UNITS, VIEW_8, VIEW_16, VIEW_32, VIEW_64, VIEW_XMM, iced, unit_of};
 use super::{ClassInfo, Flow, Isa, Role};
 use crate::abi::{Abi, CallConv};
 use crate::emit::CodeObject;
@@ -81,7 +81,38 @@ impl Isa for X86_64 {
     fn param_vreg(f: &mut Function, ty: Type) -> Reg {
         // Parameters are created where the function is.
         let loc = f.location();
-        if ty.is_float() { f.new_vreg_at(VEC, VIEW_XMM, loc) } else { f.new_vreg_at(GP, VIEW_64, loc) }
+        // A narrow integer is a register of its own width: the bits above it are unspecified.
+        let view = match ty {
+            _ if ty.is_float() => return f.new_vreg_at(VEC, VIEW_XMM, loc),
+            Type::I8 | Type::U8 => VIEW_8,
+            Type::I16 | Type::U16 => VIEW_16,
+            Type::I32 | Type::U32 => VIEW_32,
+            _ => VIEW_64,
+        };
+        f.new_vreg_at(GP, view, loc)
+    }
+
+    fn gp_bits(reg: Reg) -> u32 {
+        let view = if reg.is_virtual() {
+            reg.view()
+        } else {
+            iced(reg).map_or(VIEW_64, |r| (r.size().trailing_zeros()) as u8)
+        };
+        8 << view
+    }
+
+    fn reads_low_bits(_opcode: u32) -> Option<u32> {
+        // MOVZX, MOVSX and MOVSXD name their narrow source by its view.
+        None
+    }
+
+    fn widen_hint(ty: Type) -> &'static str {
+        match ty {
+            Type::I32 => "`MOVSXD(wide, x)` sign-extends it",
+            Type::U32 => "`MOV(x, x)` zero-extends it in place (a 32-bit write clears the upper half)",
+            Type::I8 | Type::I16 => "`MOVSX(wide, x)` sign-extends it",
+            _ => "`MOVZX(wide.r32(), x)` zero-extends it",
+        }
     }
 
     fn value_class(ty: Type) -> RegClass {
