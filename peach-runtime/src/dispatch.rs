@@ -107,7 +107,9 @@ const BASELINE: &[&str] = &[
     "MULTIBYTENOP",
     "CLFSH",
 ];
+#[cfg(not(target_arch = "aarch64"))]
 const V2: &[&str] = &["CMPXCHG16B", "POPCNT", "SSE3", "SSSE3", "SSE4_1", "SSE4_2"];
+#[cfg(not(target_arch = "aarch64"))]
 const V3: &[&str] = &["AVX", "AVX2", "BMI1", "BMI2", "F16C", "FMA", "LZCNT", "MOVBE", "XSAVE"];
 
 /// Whether the running CPU and OS support an extension (an iced-x86 CPUID feature name on
