@@ -136,20 +136,17 @@ pub fn ins(mnemonic: &str, operands: impl IntoOperands) {
 }
 
 macro_rules! vregs {
-    ($($name:ident),*) => {$(
+    ($($name:ident $kind:ident),*) => {$(
         /// A fresh virtual register.
         #[track_caller]
         pub fn $name() -> Reg {
             let at = Location::caller();
-            with(|f| {
-                let _ = at;
-                f.$name()
-            })
-            .unwrap_or(peach_core::isa::x86_64::reg::RAX)
+            with(|f| f.vreg_of_at(peach_core::isa::x86_64::X86VReg::$kind, at.into()))
+                .unwrap_or(peach_core::isa::x86_64::reg::RAX)
         }
     )*};
 }
-vregs!(xmm, ymm, zmm, k);
+vregs!(xmm Xmm, ymm Ymm, zmm Zmm, k K);
 
 fn is_aarch64(f: &Function) -> bool {
     f.target().arch() == peach_core::target::Arch::Aarch64
@@ -159,21 +156,28 @@ fn is_aarch64(f: &Function) -> bool {
 #[track_caller]
 pub fn gp64() -> Reg {
     use peach_core::isa::aarch64::A64Builder;
-    with(|f| if is_aarch64(f) { f.x() } else { f.gp64() }).unwrap_or(peach_core::isa::x86_64::reg::RAX)
+    use peach_core::isa::x86_64::X86VReg;
+    let at = Location::caller();
+    with(|f| if is_aarch64(f) { f.x_at(at.into()) } else { f.vreg_of_at(X86VReg::Gp64, at.into()) })
+        .unwrap_or(peach_core::isa::x86_64::reg::RAX)
 }
 
 /// A fresh 32-bit general-purpose virtual register (`w` on AArch64).
 #[track_caller]
 pub fn gp32() -> Reg {
     use peach_core::isa::aarch64::{A64Builder, A64Reg};
-    with(|f| if is_aarch64(f) { f.x().w() } else { f.gp32() }).unwrap_or(peach_core::isa::x86_64::reg::EAX)
+    use peach_core::isa::x86_64::X86VReg;
+    let at = Location::caller();
+    with(|f| if is_aarch64(f) { f.x_at(at.into()).w() } else { f.vreg_of_at(X86VReg::Gp32, at.into()) })
+        .unwrap_or(peach_core::isa::x86_64::reg::EAX)
 }
 
 /// A fresh AArch64 vector virtual register (128 bits).
 #[track_caller]
 pub fn vec() -> Reg {
     use peach_core::isa::aarch64::A64Builder;
-    with(|f| f.v()).unwrap_or(peach_core::isa::aarch64::reg::V0)
+    let at = Location::caller();
+    with(|f| f.v_at(at.into())).unwrap_or(peach_core::isa::aarch64::reg::V0)
 }
 
 /// A fresh label.

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use peach_core::ir::{Constant, Mem, Operand, Reg, Rounding};
 use peach_core::isa::aarch64::{A64Builder, A64Reg};
-use peach_core::isa::x86_64::{Elem, X86Pseudo, X86Reg, reg_by_name};
+use peach_core::isa::x86_64::{Elem, X86Builder, X86Pseudo, X86Reg, reg_by_name};
 use peach_core::target::Arch;
 use proc_macro2::Span;
 use syn::spanned::Spanned;
@@ -261,25 +261,17 @@ impl Eval {
             _ => {}
         }
         match name {
-            "GP64" | "GPR" => {
-                let r = self.f.new_vreg_at(peach_core::isa::x86_64::GP, 3, src);
-                return none(self, Value::Reg(r));
-            }
-            "GP32" => {
-                let r = self.f.new_vreg_at(peach_core::isa::x86_64::GP, 2, src);
-                return none(self, Value::Reg(r));
-            }
-            "XMM" | "YMM" | "ZMM" => {
-                let view = match name {
-                    "XMM" => 0,
-                    "YMM" => 1,
-                    _ => 2,
+            "GP64" | "GPR" | "GP32" | "XMM" | "YMM" | "ZMM" | "K" => {
+                use peach_core::isa::x86_64::X86VReg;
+                let kind = match name {
+                    "GP32" => X86VReg::Gp32,
+                    "XMM" => X86VReg::Xmm,
+                    "YMM" => X86VReg::Ymm,
+                    "ZMM" => X86VReg::Zmm,
+                    "K" => X86VReg::K,
+                    _ => X86VReg::Gp64,
                 };
-                let r = self.f.new_vreg_at(peach_core::isa::x86_64::VEC, view, src);
-                return none(self, Value::Reg(r));
-            }
-            "K" => {
-                let r = self.f.new_vreg_at(peach_core::isa::x86_64::MASK, 0, src);
+                let r = self.f.vreg_of_at(kind, src);
                 return none(self, Value::Reg(r));
             }
             "ISSUE_SKEWED" => {

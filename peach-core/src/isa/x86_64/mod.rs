@@ -15,7 +15,7 @@ mod vex;
 use iced_x86::{Code, EncodingKind, FlowControl, Mnemonic};
 
 pub use pseudo::{Elem, X86Pseudo};
-pub use regs::{GP, MASK, VEC, X86Builder, X86Reg, reg, reg_by_name};
+pub use regs::{GP, MASK, VEC, X86Builder, X86Reg, X86VReg, reg, reg_by_name};
 
 use self::forms::{Forms, Role as FormRole, Slot};
 use self::regs::{GP_UNITS, MASK_UNITS, VEC_UNITS, VIEW_8, VIEW_16, VIEW_32, VIEW_64, VIEW_XMM, iced, unit_of};

@@ -133,9 +133,40 @@ pub trait X86Builder {
     fn zmm(&mut self) -> Reg;
     /// A fresh AVX-512 mask virtual register.
     fn k(&mut self) -> Reg;
+    /// A fresh virtual register of `kind`, attributed to `loc` (for front ends that build on
+    /// behalf of the user's source: errors name where the user made the register).
+    fn vreg_of_at(&mut self, kind: X86VReg, loc: crate::Src) -> Reg;
+}
+
+/// The kinds of x86-64 virtual registers: what [`X86Builder`]'s constructors make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum X86VReg {
+    /// General-purpose, seen as 64 bits.
+    Gp64,
+    /// General-purpose, seen as 32 bits.
+    Gp32,
+    /// Vector, seen as xmm.
+    Xmm,
+    /// Vector, seen as ymm.
+    Ymm,
+    /// Vector, seen as zmm.
+    Zmm,
+    /// AVX-512 mask.
+    K,
 }
 
 impl X86Builder for Function {
+    fn vreg_of_at(&mut self, kind: X86VReg, loc: crate::Src) -> Reg {
+        let (class, view) = match kind {
+            X86VReg::Gp64 => (GP, VIEW_64),
+            X86VReg::Gp32 => (GP, VIEW_32),
+            X86VReg::Xmm => (VEC, VIEW_XMM),
+            X86VReg::Ymm => (VEC, VIEW_YMM),
+            X86VReg::Zmm => (VEC, VIEW_ZMM),
+            X86VReg::K => (MASK, 0),
+        };
+        self.new_vreg_at(class, view, loc)
+    }
     #[track_caller]
     fn gp64(&mut self) -> Reg {
         self.new_vreg(GP, VIEW_64)
