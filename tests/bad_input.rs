@@ -272,3 +272,16 @@ fn return_class_mismatch() {
         assert_eq!(loc.line(), line, "{e}");
     }
 }
+
+/// Ending a stream that was never begun is an error at the call, not an empty stream made up.
+#[test]
+fn end_stream_without_begin() {
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    let _ = f.end_stream();
+    let line = line!() - 1;
+    f.ret(p);
+    let e = error_of(f);
+    assert!(e.message().contains("without `begin_stream`"), "{e}");
+    assert_eq!(e.location().unwrap().line(), line);
+}

@@ -134,7 +134,7 @@ pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, variant: b
     let mut code_consts = TokenStream::new();
     let entry = entry_name(name);
     for p in platforms(built.arch) {
-        let (cfg, code, sym) = (&p.cfg, built.code(p.abi), symbol(p.abi));
+        let (cfg, code, sym) = (&p.cfg, built.code(p.abi)?, symbol(p.abi));
         asm.extend(asm_block(cfg, &sym, code, p.format));
         // The platform's C convention is the one the code was built for.
         asm.extend(quote! {

@@ -21,9 +21,9 @@ impl ConstPool {
     /// use peach_core::{emit::ConstPool, ir::Constant};
     /// let consts = [Constant::f64(1.0), Constant::f32x4([2.0; 4]), Constant::u64(1.0f64.to_bits())];
     /// let pool = ConstPool::layout(&consts, &[true, true, true], 20);
-    /// assert_eq!(pool.offset_of(1), 32); // 16 bytes, aligned to 16
-    /// assert_eq!(pool.offset_of(0), 48); // 1.0 as f64 ...
-    /// assert_eq!(pool.offset_of(2), 48); // ... has the same bytes as this u64: one slot
+    /// assert_eq!(pool.offset_of(1), Some(32)); // 16 bytes, aligned to 16
+    /// assert_eq!(pool.offset_of(0), Some(48)); // 1.0 as f64 ...
+    /// assert_eq!(pool.offset_of(2), Some(48)); // ... has the same bytes as this u64: one slot
     /// assert_eq!(pool.end(), 56);
     /// ```
     pub fn layout(consts: &[Constant], used: &[bool], code_len: u32) -> ConstPool {
@@ -48,10 +48,11 @@ impl ConstPool {
         ConstPool { slots, slot_of, end: at }
     }
 
-    /// The offset of constant `index` from the start of the code.
-    pub fn offset_of(&self, index: u32) -> u32 {
-        let slot = self.slot_of.get(index as usize).copied().unwrap_or(0);
-        self.slots.get(slot as usize).map_or(0, |s| s.0)
+    /// The offset of constant `index` from the start of the code (`None` for a constant the
+    /// pool was not made with).
+    pub fn offset_of(&self, index: u32) -> Option<u32> {
+        let slot = self.slot_of.get(index as usize)?;
+        self.slots.get(*slot as usize).map(|s| s.0)
     }
 
     /// The end of the pool (the size of code and pool together).

@@ -179,6 +179,8 @@ impl Locations {
     /// assert_eq!(locs.get(i), Src::Token(7));
     /// ```
     pub fn get(&self, index: u32) -> Src {
+        // Indexes come from `intern`; one that did not would be a compiler bug.
+        debug_assert!((index as usize) < self.all.len(), "location {index} was never interned");
         self.all.get(index as usize).copied().unwrap_or(Src::Token(0))
     }
 }
@@ -615,9 +617,20 @@ impl Function {
         self.recording.push(InstructionStream::default());
     }
 
-    /// Ends the stream [`Function::begin_stream`] started and returns it.
+    /// Ends the stream [`Function::begin_stream`] started and returns it. Without a stream being
+    /// recorded, records an error and returns an empty stream.
+    #[track_caller]
     pub fn end_stream(&mut self) -> InstructionStream {
-        self.recording.pop().unwrap_or_default()
+        match self.recording.pop() {
+            Some(s) => s,
+            None => {
+                self.error(
+                    ErrorKind::InvalidOperands,
+                    "`end_stream` without `begin_stream`: no stream is being recorded",
+                );
+                InstructionStream::default()
+            }
+        }
     }
 
     /// Moves the next `n` instructions of `stream` into the function (or into the stream being
@@ -637,8 +650,8 @@ impl Function {
                 loc,
             );
         }
-        for _ in 0..n.min(stream.len()) {
-            let (op, ops, loc) = stream.pop_front();
+        for _ in 0..n {
+            let Some((op, ops, loc)) = stream.pop_front() else { break };
             self.push(op, &ops, loc);
         }
     }
@@ -937,7 +950,7 @@ impl InstructionStream {
         self.items.is_empty()
     }
 
-    fn pop_front(&mut self) -> (Op, Vec<Operand>, Src) {
-        self.items.pop_front().unwrap_or((Op::Align(1), Vec::new(), Src::Token(0)))
+    fn pop_front(&mut self) -> Option<(Op, Vec<Operand>, Src)> {
+        self.items.pop_front()
     }
 }

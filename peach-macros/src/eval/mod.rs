@@ -39,8 +39,10 @@ pub(crate) struct Built {
 
 impl Built {
     /// The build for `abi`.
-    pub(crate) fn code(&self, abi: Abi) -> &CodeObject {
-        self.builds.iter().find(|(a, _)| *a == abi).map_or(&self.builds[0].1, |(_, c)| c)
+    pub(crate) fn code(&self, abi: Abi) -> syn::Result<&CodeObject> {
+        self.builds.iter().find(|(a, _)| *a == abi).map(|(_, c)| c).ok_or_else(|| {
+            Error::new(Span::call_site(), format!("internal error: the kernel was not built for {abi:?}"))
+        })
     }
 }
 

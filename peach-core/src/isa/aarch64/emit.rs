@@ -93,6 +93,9 @@ fn text(name: &str, ops: &[A64], labels: &[Option<u32>]) -> String {
 
 /// Encodes the allocated body.
 pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -> Result<CodeObject> {
+    if units.len() < body.vregs.len() {
+        return Err(Error::internal(format!("{} units for {} virtual registers", units.len(), body.vregs.len())));
+    }
     // Stack locals sit below the saved registers, at the stack pointer.
     if frame.locals_align > 16 {
         return Err(Error::new(ErrorKind::Signature, "AArch64 stack locals are aligned to at most 16 bytes"));
@@ -119,6 +122,8 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
     let number = |r: Reg| -> u8 {
         match r.vreg() {
             Some(v) => {
+                // Every virtual register has a unit (checked above).
+                debug_assert!((v as usize) < units.len());
                 let unit = units.get(v as usize).copied().unwrap_or(0);
                 if r.class() == VEC { unit.wrapping_sub(VEC_UNITS) } else { unit.wrapping_sub(GP_UNITS) }
             }
@@ -208,7 +213,10 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
                         Operand::Mem(m) if m.base == Some(Reg::CONSTANTS) => {
                             literal =
                                 Some(constant_load(row, body, m.disp as u32).map_err(|e| e.or_at(body.loc(inst)))?);
-                            (A64::Label(pool.offset_of(m.disp as u32) as i64 - here), None)
+                            let at = pool
+                                .offset_of(m.disp as u32)
+                                .ok_or_else(|| Error::internal(format!("constant {} is not in the pool", m.disp)))?;
+                            (A64::Label(at as i64 - here), None)
                         }
                         _ => (to_a64(*kind, op, number), None),
                     };

@@ -27,11 +27,12 @@ fn by_name() -> &'static HashMap<&'static str, Vec<u32>> {
 }
 
 /// The row index of `name` with exactly these operand kinds (for instructions the passes make).
+/// The passes ask only for rows the table has; an index past the table would be refused by the
+/// emitter ("unknown AArch64 row"), never encoded.
 pub(crate) fn row_index(name: &str, kinds: &[Kind]) -> u32 {
-    by_name()
-        .get(name)
-        .and_then(|v| v.iter().copied().find(|&i| rows()[i as usize].kinds() == kinds))
-        .unwrap_or(u32::MAX)
+    let found = by_name().get(name).and_then(|v| v.iter().copied().find(|&i| rows()[i as usize].kinds() == kinds));
+    debug_assert!(found.is_some(), "no row `{name}` {kinds:?}");
+    found.unwrap_or(u32::MAX)
 }
 
 /// Whether register `r` can stand where the row wants `kind`.

@@ -253,7 +253,10 @@ impl Assembler {
                     (ins, len)
                 }
                 Piece::Rip { ins, len, constant } => {
-                    self.late[ins as usize].set_memory_displacement64(pool.offset_of(constant) as u64);
+                    let at = pool
+                        .offset_of(constant)
+                        .ok_or_else(|| Error::internal(format!("constant {constant} is not in the pool")))?;
+                    self.late[ins as usize].set_memory_displacement64(at as u64);
                     (ins, len)
                 }
             };
