@@ -512,7 +512,7 @@ impl Function {
             scale: 1,
             disp: offset as i32,
             size: 0,
-            broadcast: false,
+            broadcast: 0,
             update: super::Update::None,
         }
     }
@@ -528,7 +528,7 @@ impl Function {
             scale: 1,
             disp: index,
             size: c.len() as u8,
-            broadcast: false,
+            broadcast: 0,
             update: super::Update::None,
         }
     }

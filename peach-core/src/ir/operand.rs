@@ -155,7 +155,7 @@ pub enum Rounding {
 }
 
 /// A memory operand `[base + index * scale + disp]`, with an access size in bytes
-/// (0: taken from the instruction form) and an optional broadcast flag.
+/// (0: taken from the instruction form) and an optional broadcast.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Mem {
     /// Base register, if any.
@@ -170,8 +170,10 @@ pub struct Mem {
     /// Access size in bytes; 0 means "from the instruction form". (One byte, so that an
     /// operand stays 16 bytes: instructions have several.)
     pub size: u8,
-    /// Broadcast one element to every lane (AVX-512 `{1toN}`).
-    pub broadcast: bool,
+    /// Broadcast one element to every lane (AVX-512 `{1toN}`): 0 for none, 1 for a broadcast
+    /// whose count the instruction's other operands decide ([`Mem::bcst`]), `N` for `{1toN}`
+    /// ([`Mem::bcst_to`]).
+    pub broadcast: u8,
     /// Write the address back to the base register (AArch64 pre- and post-indexing).
     pub update: Update,
 }
@@ -218,9 +220,29 @@ impl Mem {
         self
     }
 
-    /// The same operand, broadcast (AVX-512 `{1toN}`).
+    /// The same operand, broadcast (AVX-512 `{1toN}`), `N` decided by the other operands. Where
+    /// they do not decide it (`vcvtpd2ps xmm, [m]{1to2}` or `{1to4}`), selection is an error
+    /// that asks for [`Mem::bcst_to`].
     pub fn bcst(mut self) -> Mem {
-        self.broadcast = true;
+        self.broadcast = 1;
+        self
+    }
+
+    /// The same operand, broadcast to `n` elements (AVX-512 `{1toN}`; `n` is 2, 4, 8, 16 or 32).
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// let mut f = Function::new("k", Signature::new(&[Type::Ptr], None), Target::x86_64_v4());
+    /// let p = f.param(0);
+    /// let x = f.xmm();
+    /// f.ins("vcvtpd2ps", (x, Mem::from([p]).sized(8).bcst_to(4)));
+    /// f.ret(None);
+    /// assert!(f.compile(Abi::SysV)?.listing().contains("{1to4}"));
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn bcst_to(mut self, n: u8) -> Mem {
+        // 1 would mean "decided by the instruction": no form broadcasts to one element.
+        self.broadcast = if n == 1 { u8::MAX } else { n };
         self
     }
 
@@ -269,7 +291,7 @@ impl From<MemExpr> for Mem {
             Ok(d) => (e.scale, d),
             Err(_) => (Mem::DISP_OVERFLOW, 0),
         };
-        Mem { base: e.base, index: e.index, scale, disp, size: 0, broadcast: false, update: Update::None }
+        Mem { base: e.base, index: e.index, scale, disp, size: 0, broadcast: 0, update: Update::None }
     }
 }
 
@@ -480,7 +502,7 @@ impl IntoOperand for Constant {
             scale: 1,
             disp: index,
             size: self.len() as u8,
-            broadcast: false,
+            broadcast: 0,
             update: Update::None,
         })
     }

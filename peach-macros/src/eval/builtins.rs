@@ -58,7 +58,7 @@ pub(crate) fn mem_of(a: Addr, span: Span) -> Flow<Mem> {
         Some((r, s)) => (Some(r), s),
         None => (None, 1),
     };
-    Ok(Mem { base: a.base, index, scale, disp, size: 0, broadcast: false, update: Default::default() })
+    Ok(Mem { base: a.base, index, scale, disp, size: 0, broadcast: 0, update: Default::default() })
 }
 
 fn addr_of(v: &Value) -> Option<Addr> {
@@ -461,6 +461,10 @@ impl Eval {
             })),
             (Value::Masked(mk), "zeroing", []) => Ok(Value::Masked(mk.zeroing())),
             (Value::Mem(mem), "bcst", []) => Ok(Value::Mem(mem.bcst())),
+            (Value::Mem(mem), "bcst_to", [Value::Int(n)]) => {
+                let n = self.types.coerce_int(*n, IntTy::U8, span)? as u8;
+                Ok(Value::Mem(mem.bcst_to(n)))
+            }
             (Value::Mem(mem), "pre", []) => Ok(Value::Mem(mem.pre())),
             (Value::Mem(mem), "post", [Value::Int(n)]) => {
                 let n = self.types.coerce_int(*n, IntTy::I32, span)? as i32;

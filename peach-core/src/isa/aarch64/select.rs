@@ -60,11 +60,11 @@ fn group_of(r: Reg, groups: &[(u32, u8)]) -> u8 {
 }
 
 fn plain_mem(m: &Mem) -> bool {
-    m.base.is_some() && m.index.is_none() && !m.broadcast && m.update == Update::None
+    m.base.is_some() && m.index.is_none() && m.broadcast == 0 && m.update == Update::None
 }
 
 fn updating(m: &Mem, update: Update) -> bool {
-    m.base.is_some_and(|b| b != Reg::CONSTANTS) && m.index.is_none() && !m.broadcast && m.update == update
+    m.base.is_some_and(|b| b != Reg::CONSTANTS) && m.index.is_none() && m.broadcast == 0 && m.update == update
 }
 
 fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(u32, u8)]) -> bool {
@@ -88,7 +88,7 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(u32, u8)]) -> bool {
                 && m.base.is_some()
                 && m.index.is_some()
                 && m.disp == 0
-                && !m.broadcast
+                && m.broadcast == 0
                 && m.update == Update::None
                 && m.base != Some(Reg::CONSTANTS)
         }

@@ -256,7 +256,7 @@ fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand]) -> Result<()>
                     let reg = |r: Option<Reg>| r.and_then(iced).unwrap_or(Register::None);
                     set_mem(ins, reg(m.base), reg(m.index), m.scale as u32, m.disp as i64);
                 }
-                ins.set_is_broadcast(m.broadcast);
+                ins.set_is_broadcast(m.broadcast != 0);
             }
             Operand::Imm(v) => {
                 let Some(Slot::Imm(k)) = slot else {

@@ -20,8 +20,8 @@ pub(crate) enum Shape {
     Vec { bits: u16, high: bool },
     /// Mask register.
     K,
-    /// Memory of `size` bytes (0: unknown), broadcast or not.
-    Mem { size: u16, bcst: bool },
+    /// Memory of `size` bytes (0: unknown), broadcast (`Mem::broadcast`) or not.
+    Mem { size: u16, bcst: u8 },
     /// Immediate.
     Imm(i64),
     /// Label.
@@ -205,8 +205,9 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
                 if s.rounding.is_some() {
                     return false;
                 }
-                if bcst {
-                    form.bcst_size != 0 && (size == 0 || size == form.bcst_size)
+                if bcst != 0 {
+                    let count_fits = bcst == 1 || form.mem_size == bcst as u16 * form.bcst_size;
+                    form.bcst_size != 0 && (size == 0 || size == form.bcst_size) && count_fits
                 } else {
                     size == 0 || size == form.mem_size
                 }
@@ -423,6 +424,25 @@ fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<C
 
 /// A memory operand without a size that several forms would take with different sizes.
 fn check_ambiguous_size(forms: &Forms, m: Mnemonic, chosen: &Form, s: &Shapes, target: &Target) -> Result<()> {
+    if s.ops.iter().flatten().any(|sh| matches!(sh, Shape::Mem { bcst: 1, .. })) {
+        let other = forms.codes(m).iter().filter_map(|c| forms.form(*c)).find(|f| {
+            f.bcst_size == chosen.bcst_size
+                && f.mem_size != chosen.mem_size
+                && matches(f, s, true)
+                && f.features.is_subset(target.extensions())
+        });
+        if let Some(f) = other {
+            let n = |f: &Form| f.mem_size / f.bcst_size.max(1);
+            return Err(Error::new(
+                ErrorKind::InvalidMemory,
+                format!(
+                    "the broadcast count is ambiguous ({{1to{}}} or {{1to{}}}): give it with `Mem::bcst_to(n)` (`.bcst_to(n)` in `peach_fn!`)",
+                    n(chosen),
+                    n(f)
+                ),
+            ));
+        }
+    }
     if !s.ops.iter().flatten().any(|sh| matches!(sh, Shape::Mem { size: 0, .. })) {
         return Ok(());
     }

@@ -174,7 +174,7 @@ pub(crate) fn phys_number(r: Reg, mem: bool) -> Option<u8> {
 /// `[base + index*scale + disp]` with a 64-bit base (no RIP-relative or absolute forms, no
 /// broadcast, no `rsp` index).
 fn memory(m: &Mem, number: &impl Fn(Reg, bool) -> Option<u8>) -> Option<Rm> {
-    if m.broadcast {
+    if m.broadcast != 0 {
         return None;
     }
     let base = number(m.base?, true)?;
