@@ -285,3 +285,54 @@ fn end_stream_without_begin() {
     assert!(e.message().contains("without `begin_stream`"), "{e}");
     assert_eq!(e.location().unwrap().line(), line);
 }
+
+/// An AArch64 extend is not a shift and a shift is not an extend: `subs w18, w27, w29, uxtw`
+/// used to assemble as `lsl #16`. Where no form takes the operand, it is an error; where one
+/// does, the listing shows exactly what was written.
+#[test]
+fn aarch64_extends_and_shifts_are_different_operands() {
+    use peach::core::isa::aarch64::{Extend, Shift};
+    let build = |ops: &dyn Fn(&mut Function) -> (&'static str, Vec<Operand>)| {
+        let mut f =
+            Function::new("e", Signature::new(&[Type::U64, Type::U64], Some(Type::U64)), Target::aarch64_neon());
+        let (m, o) = ops(&mut f);
+        f.ins(m, o.as_slice());
+        let r = f.param(0);
+        f.ret(r);
+        f.compile(Abi::Aapcs64)
+    };
+    let wrong = [
+        build(&|f| {
+            let (a, b) = (f.param(0), f.param(1));
+            ("subs", vec![a.w().into(), a.w().into(), b.w().into(), Extend::Uxtw.into()])
+        }),
+        build(&|f| {
+            let (a, b) = (f.param(0), f.param(1));
+            ("add", vec![a.into(), a.into(), b.into(), Extend::Uxtw.into()])
+        }),
+        build(&|f| {
+            let (a, b) = (f.param(0), f.param(1));
+            ("add", vec![a.into(), a.into(), b.w().into(), Shift::Lsl(2).into()])
+        }),
+        build(&|f| {
+            let (a, b) = (f.param(0), f.param(1));
+            ("add", vec![a.into(), a.into(), b.into(), Shift::Ror(2).into()])
+        }),
+    ];
+    for r in wrong {
+        let e = r.expect_err("no form takes these operands");
+        assert!(matches!(e.kind(), ErrorKind::InvalidOperands | ErrorKind::ImmediateOutOfRange), "{e}");
+    }
+    let ok = build(&|f| {
+        let (a, b) = (f.param(0), f.param(1));
+        ("add", vec![a.into(), a.into(), b.w().into(), Extend::Uxtw.by(2)])
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(ok.listing().contains("add x0, x0, w1, uxtw #2"), "{}", ok.listing());
+    let ok = build(&|f| {
+        let (a, b) = (f.param(0), f.param(1));
+        ("orr", vec![a.into(), a.into(), b.into(), Shift::Ror(9).into()])
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(ok.listing().contains("orr x0, x0, x1, ror #9"), "{}", ok.listing());
+}

@@ -64,6 +64,8 @@ pub enum A64 {
     Imm(i64),
     /// `lsl #n`.
     Lsl(u8),
+    /// A shifted register's shift: type (0 `lsl`, 1 `lsr`, 2 `asr`, 3 `ror`) and amount.
+    Shift(u8, u8),
     /// `[base, #offset]`; base 31 is `sp`.
     Mem(u8, i64),
     /// `[base, #offset]!`: the base is updated before the access.
@@ -161,7 +163,7 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::MemBase, A64::Mem(_, 0)) => 0,
         (Kind::List1(a), A64::List1(n, b)) if a == b => n as u32,
         (Kind::List(c, a), A64::List(n, d, b)) if a == b && c == d => n as u32,
-        (Kind::FpImm, A64::FpImm(_)) | (Kind::Extend, A64::Extend(..)) => 0,
+        (Kind::FpImm, A64::FpImm(_)) | (Kind::Extend, A64::Extend(..)) | (Kind::Shift, A64::Shift(..)) => 0,
         _ => return None,
     })
 }
@@ -333,6 +335,16 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
                 _ => (imm >> 5) << 16 | (imm & 31) << 5,
             };
         }
+        Field::ShiftedReg(bits, ror) => {
+            let A64::Shift(kind, amount) = *op else { return Err(Error::internal("shift field without one")) };
+            if kind == 3 && !ror {
+                return Err(out_of_range("`ror` shifts the operands of logical instructions only"));
+            }
+            if kind > 3 || amount as u32 >= bits as u32 {
+                return Err(out_of_range(&format!("the shift must be from 0 to {}", bits - 1)));
+            }
+            *word |= (kind as u32) << 22 | (amount as u32) << 10;
+        }
         Field::Extend => {
             let A64::Extend(option, shift) = *op else { return Err(Error::internal("extend field without one")) };
             if option & 3 == 3 {
@@ -484,6 +496,7 @@ impl std::fmt::Display for A64 {
             A64::Q(n) => write!(f, "q{n}"),
             A64::Imm(v) => write!(f, "#{v}"),
             A64::Lsl(v) => write!(f, "lsl #{v}"),
+            A64::Shift(kind, v) => write!(f, "{} #{v}", ["lsl", "lsr", "asr", "ror"][kind as usize & 3]),
             A64::Mem(31, 0) => write!(f, "[sp]"),
             A64::Mem(base, 0) => write!(f, "[x{base}]"),
             A64::Mem(31, off) => write!(f, "[sp, #{off}]"),

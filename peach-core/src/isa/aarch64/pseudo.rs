@@ -125,10 +125,57 @@ pub enum Extend {
     Sxtw,
 }
 
+/// The tags that make an extend and a shift operand kinds of their own: neither can stand
+/// where the other (or a plain immediate) is meant. Tagged values (the tag, and 16 bits of
+/// payload) are no valid immediate of any row: no logical immediate has this bit pattern, and
+/// every other immediate field is far narrower.
+pub(crate) const EXTEND_TAG: i64 = 0x6C00_0000_0000_0000;
+pub(crate) const SHIFT_TAG: i64 = 0x6D00_0000_0000_0000;
+
 impl Extend {
-    /// The extension followed by a left shift of `amount` (0 to 4).
+    /// The extension followed by a left shift of `amount` (0 to 4; larger amounts are kept, and
+    /// refused by the encoder).
     pub fn by(self, amount: u8) -> Operand {
-        Operand::Imm(((self as i64) << 3) | (amount.min(7) as i64))
+        Operand::Imm(EXTEND_TAG | ((self as i64) << 8) | amount as i64)
+    }
+}
+
+/// The shift of a shifted-register operand (`add x0, x1, x2, lsr #3`; `ror` for the logical
+/// instructions). A plain number in that place is an `lsl`.
+///
+/// ```
+/// use peach_core::prelude::*;
+/// use peach_core::isa::aarch64::Shift;
+/// let mut f = Function::new("k", Signature::new(&[Type::U64, Type::U64], Some(Type::U64)), Target::aarch64_neon());
+/// let (a, b) = (f.param(0), f.param(1));
+/// f.ins("add", (a, a, b, Shift::Asr(3)));
+/// f.ins("eor", (a, a, b, Shift::Ror(7)));
+/// f.ret(a);
+/// let listing = f.compile(Abi::Aapcs64)?.listing();
+/// assert!(listing.contains("asr #3") && listing.contains("ror #7"));
+/// # Ok::<(), peach_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Shift {
+    /// Logical shift left.
+    Lsl(u8),
+    /// Logical shift right.
+    Lsr(u8),
+    /// Arithmetic shift right.
+    Asr(u8),
+    /// Rotate right (logical instructions only).
+    Ror(u8),
+}
+
+impl From<Shift> for Operand {
+    fn from(s: Shift) -> Operand {
+        let (kind, amount) = match s {
+            Shift::Lsl(n) => (0, n),
+            Shift::Lsr(n) => (1, n),
+            Shift::Asr(n) => (2, n),
+            Shift::Ror(n) => (3, n),
+        };
+        Operand::Imm(SHIFT_TAG | kind << 8 | amount as i64)
     }
 }
 

@@ -2,6 +2,7 @@
 //! register classes and views pick one, and a trial encoding with stand-in register numbers
 //! checks immediates and offsets while the user's location is still at hand.
 
+use super::pseudo::{EXTEND_TAG, SHIFT_TAG};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -24,6 +25,22 @@ fn by_name() -> &'static HashMap<&'static str, Vec<u32>> {
         }
         m
     })
+}
+
+/// Whether an immediate is a plain number, not an [`Extend`](super::Extend) or a
+/// [`Shift`](super::Shift) (which carry tags no plain immediate form accepts).
+fn untagged(v: i64) -> bool {
+    extend_of(v).is_none() && shift_of(v).is_none()
+}
+
+/// `(option, amount)` of an [`Extend`](super::Extend) operand.
+fn extend_of(v: i64) -> Option<(u8, u8)> {
+    (v & !0xFFFF == EXTEND_TAG).then_some(((v >> 8) as u8 & 7, v as u8))
+}
+
+/// `(type, amount)` of a [`Shift`](super::Shift) operand.
+fn shift_of(v: i64) -> Option<(u8, u8)> {
+    (v & !0xFFFF == SHIFT_TAG).then_some(((v >> 8) as u8 & 3, v as u8))
 }
 
 /// The row index of `name` with exactly these operand kinds (for instructions the passes make).
@@ -79,7 +96,10 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(u32, u8)]) -> bool {
         (Kind::List1(a), Operand::Reg(r)) => reg_fits(Kind::V(a), *r) && group_of(*r, groups) <= 1,
         // A constant is read with `ldr`, which becomes a PC-relative load from the pool.
         (Kind::Mem, Operand::Mem(m)) if m.base == Some(Reg::CONSTANTS) => row.name == "ldr",
-        (Kind::Imm | Kind::Lsl, Operand::Imm(_)) | (Kind::Label, Operand::Label(_)) => true,
+        (Kind::Lsl, Operand::Imm(v)) => untagged(*v) || shift_of(*v).is_some_and(|(kind, _)| kind == 0),
+        (Kind::Shift, Operand::Imm(v)) => untagged(*v) || shift_of(*v).is_some(),
+        (Kind::Imm, Operand::Imm(v)) => untagged(*v),
+        (Kind::Label, Operand::Label(_)) => true,
         (Kind::Mem, Operand::Mem(m)) => plain_mem(m),
         (Kind::MemBase, Operand::Mem(m)) => plain_mem(m) && m.disp == 0 && m.base != Some(Reg::CONSTANTS),
         (Kind::MemIndex | Kind::MemIndexSxtw, Operand::Mem(m)) => {
@@ -97,8 +117,8 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(u32, u8)]) -> bool {
         (Kind::Cond, Operand::Imm(v)) => (0..16).contains(v),
         (Kind::Prfop, Operand::Imm(v)) => (0..32).contains(v),
 
-        (Kind::FpImm, Operand::Imm(_)) => true,
-        (Kind::Extend, Operand::Imm(v)) => (0..64).contains(v),
+        (Kind::FpImm, Operand::Imm(v)) => untagged(*v),
+        (Kind::Extend, Operand::Imm(v)) => extend_of(*v).is_some(),
         (_, Operand::Reg(r)) => reg_fits(kind, *r),
         (Kind::Elem(size), Operand::Lane(l)) => {
             class_view(l.reg).is_some_and(|(c, v)| c == VEC && elem_size(v) == Some(size))
@@ -120,13 +140,20 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::S, Operand::Reg(r)) => A64::S(number(*r)),
         (Kind::D, Operand::Reg(r)) => A64::D(number(*r)),
         (Kind::Q, Operand::Reg(r)) => A64::Q(number(*r)),
-        (Kind::Lsl, Operand::Imm(v)) => A64::Lsl((*v).clamp(0, 255) as u8),
+        (Kind::Lsl, Operand::Imm(v)) => A64::Lsl(shift_of(*v).map_or(*v, |(_, n)| n as i64).clamp(0, 255) as u8),
+        (Kind::Shift, Operand::Imm(v)) => match shift_of(*v) {
+            Some((kind, n)) => A64::Shift(kind, n),
+            None => A64::Shift(0, (*v).clamp(0, 255) as u8),
+        },
         (Kind::Cond, Operand::Imm(v)) => A64::Cond(*v as u8 & 15),
         (Kind::Prfop, Operand::Imm(v)) => A64::Prfop(*v as u8 & 31),
         (Kind::List1(a), Operand::Reg(r)) => A64::List1(number(*r), a),
         (Kind::List(c, a), Operand::Reg(r)) => A64::List(number(*r), c, a),
         (Kind::FpImm, Operand::Imm(v)) => A64::FpImm(*v as u64),
-        (Kind::Extend, Operand::Imm(v)) => A64::Extend((*v >> 3) as u8 & 7, *v as u8 & 7),
+        (Kind::Extend, Operand::Imm(v)) => {
+            let (option, amount) = extend_of(*v).unwrap_or((0, 0));
+            A64::Extend(option, amount)
+        }
         (Kind::MemIndex, Operand::Mem(m)) => {
             A64::MemIndex(m.base.map_or(31, &number), m.index.map_or(31, &number), m.scale)
         }
@@ -163,6 +190,8 @@ fn describe(op: &Operand) -> String {
             },
             None => "register".into(),
         },
+        Operand::Imm(v) if extend_of(*v).is_some() => "extend".into(),
+        Operand::Imm(v) if shift_of(*v).is_some() => "shift".into(),
         Operand::Imm(_) => "#imm".into(),
         Operand::Mem(_) => "[mem]".into(),
         Operand::Label(_) => "label".into(),
@@ -188,6 +217,7 @@ fn kind_name(k: &Kind) -> String {
         Kind::Q => "q".into(),
         Kind::Imm => "#imm".into(),
         Kind::Lsl => "lsl #n".into(),
+        Kind::Shift => "shift (#n for lsl, or Shift)".into(),
         Kind::Mem => "[x, #off]".into(),
         Kind::MemPre => "[x, #off]!".into(),
         Kind::MemPost => "[x], #off".into(),

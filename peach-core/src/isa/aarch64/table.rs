@@ -34,8 +34,10 @@ pub enum Kind {
     Q,
     /// An immediate.
     Imm,
-    /// A left shift amount (`lsl #n`).
+    /// A left shift amount (`lsl #n`): a plain number or `Shift::Lsl`.
     Lsl,
+    /// The shift of a shifted register: a plain number (`lsl`) or a [`Shift`](super::Shift).
+    Shift,
     /// `[base, #offset]` with a 64-bit base (`sp` allowed).
     Mem,
     /// `[base, #offset]!`.
@@ -64,7 +66,7 @@ pub enum Kind {
     List(u8, Arrangement),
     /// A floating-point value with an 8-bit encoding (`#1.0`, `#-0.125`), as its f64 bits.
     FpImm,
-    /// How a 32-bit register is extended and shifted (`uxtw #2`), as `option << 3 | amount`.
+    /// How a 32-bit register is extended and shifted (`uxtw #2`): an [`Extend`](super::Extend).
     Extend,
 }
 
@@ -126,6 +128,9 @@ pub enum Field {
     FpImm8Split,
     /// `option` at 13 and a shift of 0-4 at 10 (extended-register forms).
     Extend,
+    /// A shifted register's shift: the type at 22 (`lsl`, `lsr`, `asr`, and `ror` where the
+    /// flag allows it) and an amount below this many bits at 10.
+    ShiftedReg(u8, bool),
 }
 
 /// One form.
@@ -226,10 +231,12 @@ fn integer(t: &mut Table) {
         ("bic", 0x8a20_0000, 0x0a20_0000),
         ("orn", 0xaa20_0000, 0x2a20_0000),
     ] {
+        // The logical instructions rotate too; arithmetic ones do not.
+        let ror = !matches!(name, "add" | "sub" | "adds" | "subs");
         t.row(name, &[X, X, X], &R3, x);
-        t.row(name, &[X, X, X, Lsl], &[Reg(0), Reg(5), Reg(16), Unsigned(10, 6, 1)], x);
+        t.row(name, &[X, X, X, Kind::Shift], &[Reg(0), Reg(5), Reg(16), Field::ShiftedReg(64, ror)], x);
         t.row(name, &[W, W, W], &R3, w);
-        t.row(name, &[W, W, W, Lsl], &[Reg(0), Reg(5), Reg(16), Unsigned(10, 5, 1)], w);
+        t.row(name, &[W, W, W, Kind::Shift], &[Reg(0), Reg(5), Reg(16), Field::ShiftedReg(32, ror)], w);
     }
     for (name, x, w) in
         [("cmp", 0xeb00_001f, 0x6b00_001f), ("cmn", 0xab00_001f, 0x2b00_001f), ("tst", 0xea00_001f, 0x6a00_001f)]

@@ -31,6 +31,10 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::Q => A64::Q(n),
                 Kind::Lsl if matches!(field, Field::Hw(_)) && row.base & 1 << 31 == 0 => A64::Lsl(16),
                 Kind::Lsl => A64::Lsl(value(*field, variant) as u8),
+                Kind::Shift => {
+                    let Field::ShiftedReg(bits, ror) = *field else { panic!("a shift without its field") };
+                    A64::Shift([1, if ror { 3 } else { 2 }, 0][variant], [1, bits - 1, 0][variant])
+                }
                 Kind::Mem => A64::Mem(base, mem_offset(*field, variant)),
                 Kind::MemPre => A64::MemPre(base, mem_offset(*field, variant)),
                 Kind::MemPost => A64::MemPost(base, mem_offset(*field, variant)),
