@@ -721,3 +721,33 @@ fn library_dot_product_neon_variant() {
     let want: f32 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
     assert_eq!(f32::from_bits(out.d0 as u32), want);
 }
+
+/// Instructions that keep part of their destination read it: BFI keeps the bits outside its
+/// field, TBX the bytes whose index is out of range (TBX used to default to "writes", which let
+/// the allocator drop the destination's old value).
+#[test]
+fn partial_writes_keep_the_rest() {
+    let sig = Signature::new(&[Type::U64, Type::U64, Type::Ptr], Some(Type::U64));
+    let mut f = Function::new("partial", sig, Target::aarch64_neon());
+    let (a, b, p) = (f.param(0), f.param(1), f.param(2));
+    f.ins("bfi", (a, b, 8, 8));
+    let (t, i, d) = (f.v(), f.v(), f.v());
+    f.ins("ldr", (d.q(), [p + 32]));
+    f.ins("ldr", (t.q(), [p]));
+    f.ins("ldr", (i.q(), [p + 16]));
+    f.ins("tbx", (d.b16(), t.b16(), i.b16()));
+    f.ins("str", (d.q(), [p + 48]));
+    f.ret(a);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    let table: Vec<u8> = (100..116).collect();
+    let index: Vec<u8> = (0..16).map(|k| if k % 3 == 0 { 200 } else { 15 - k }).collect();
+    let old: Vec<u8> = (0..16).map(|k| 7 * k).collect();
+    let mut data = [table.clone(), index.clone(), old.clone(), vec![0; 16]].concat();
+    let (x, y) = (0x1122_3344_5566_7788u64, 0xabu64);
+    let Some(out) = run(&code, &data, &[Arg::X(0, x), Arg::X(1, y), Arg::Ptr(2, 0)]) else { return };
+    assert_eq!(out.x0, (x & !0xff00) | (y << 8), "{}", code.listing());
+    for k in 0..16 {
+        data[48 + k] = if (index[k] as usize) < 16 { table[index[k] as usize] } else { old[k] };
+    }
+    assert_eq!(&out.data[48..64], &data[48..64], "{}", code.listing());
+}

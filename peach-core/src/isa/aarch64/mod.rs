@@ -134,7 +134,8 @@ impl Isa for Aarch64 {
         visit: &mut impl FnMut(Reg, Role, u64),
     ) {
         let Some(row) = row(opcode) else { return };
-        let first = first_role(row);
+        // Selection never picks a row without a role; read-and-written is the safe reading.
+        let first = first_role(row).unwrap_or(First::UseDef);
         // `eor v0.16b, v0.16b, v0.16b` and `sub x0, x0, x0` read nothing: they make zero.
         let zeroing = matches!(row.name, "eor" | "sub" | "bic")
             && ops.len() == 3

@@ -274,7 +274,11 @@ pub(crate) fn select(target: &Target, groups: &[(u32, u8)], mnemonic: &str, ops:
     };
     for &i in candidates {
         let row: &Row = &rows()[i as usize];
-        if row.kinds().len() != ops.len() || !row.kinds().iter().zip(ops).all(|(k, o)| fits(row, *k, o, groups)) {
+        let stated = super::table::first_role(row).is_some();
+        if !stated
+            || row.kinds().len() != ops.len()
+            || !row.kinds().iter().zip(ops).all(|(k, o)| fits(row, *k, o, groups))
+        {
             continue;
         }
         // Stand-in numbers differ per operand, so that only real clashes look unpredictable.

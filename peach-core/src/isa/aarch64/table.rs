@@ -728,17 +728,191 @@ pub enum First {
     Use,
 }
 
-/// The role of the first operand of `row`.
-pub fn first_role(row: &Row) -> First {
-    match row.name {
-        "fmla" | "fmls" | "mla" | "mls" | "movk" | "sdot" | "udot" | "bsl" | "bit" | "bif" | "ins" | "smmla"
-        | "ummla" | "usmmla" | "usdot" | "bfdot" | "bfmmla" => First::UseDef,
-        "str" | "strb" | "strh" | "stp" | "st1" | "st2" | "st3" | "st4" | "cmp" | "cmn" | "tst" | "fcmp" | "ccmp"
-        | "ccmn" | "cbz" | "cbnz" | "tbz" | "tbnz" | "br" | "blr" | "ret" | "prfm" => First::Use,
-        "ldp" => First::Def,
-        _ if row.name.starts_with("b") && row.kinds() == [Label] => First::Use,
-        _ => First::Def,
-    }
+/// What each mnemonic of the table does with its first operand, and the extension it needs:
+/// stated for every one, so that a new mnemonic without an entry cannot default to anything (a
+/// test checks every row; a row without an entry is never selected). Accumulators and
+/// instructions that keep part of their destination (`movk`, `bfm`, `ins`, `tbx`, the bitwise
+/// selects) read it.
+const MNEMONICS: &[(&str, First, Needs)] = {
+    use First::{Def as D, Use as U, UseDef as RW};
+    use Needs::{Base as B, Bf16, Dotprod, FpHalf as F, I8mm};
+    &[
+        ("abs", D, B),
+        ("add", D, B),
+        ("adds", D, B),
+        ("addv", D, B),
+        ("and", D, B),
+        ("ands", D, B),
+        ("asr", D, B),
+        ("b", U, B),
+        ("bfdot", RW, Bf16),
+        ("bfm", RW, B),
+        ("bfmmla", RW, Bf16),
+        ("bic", D, B),
+        ("bif", RW, B),
+        ("bit", RW, B),
+        ("bl", U, B),
+        ("blr", U, B),
+        ("br", U, B),
+        ("bsl", RW, B),
+        ("cbnz", U, B),
+        ("cbz", U, B),
+        ("ccmn", U, B),
+        ("ccmp", U, B),
+        ("cmeq", D, B),
+        ("cmge", D, B),
+        ("cmgt", D, B),
+        ("cmhi", D, B),
+        ("cmn", U, B),
+        ("cmp", U, B),
+        ("csel", D, B),
+        ("cset", D, B),
+        ("csetm", D, B),
+        ("csinc", D, B),
+        ("csinv", D, B),
+        ("csneg", D, B),
+        ("dup", D, B),
+        ("eor", D, B),
+        ("ext", D, B),
+        ("fabs", D, F),
+        ("fadd", D, F),
+        ("faddp", D, F),
+        ("fcmeq", D, F),
+        ("fcmge", D, F),
+        ("fcmgt", D, F),
+        ("fcmp", U, F),
+        ("fcsel", D, F),
+        ("fcvt", D, B),
+        ("fcvtzs", D, F),
+        ("fcvtzu", D, F),
+        ("fdiv", D, F),
+        ("fmadd", D, F),
+        ("fmax", D, F),
+        ("fmaxnm", D, F),
+        ("fmaxnmv", D, F),
+        ("fmaxv", D, F),
+        ("fmin", D, F),
+        ("fminnm", D, F),
+        ("fminv", D, F),
+        ("fmla", RW, F),
+        ("fmls", RW, F),
+        ("fmov", D, F),
+        ("fmsub", D, F),
+        ("fmul", D, F),
+        ("fneg", D, F),
+        ("fnmadd", D, F),
+        ("fnmsub", D, F),
+        ("fnmul", D, F),
+        ("fsqrt", D, F),
+        ("fsub", D, F),
+        ("ins", RW, B),
+        ("ld1", D, B),
+        ("ld1r", D, B),
+        ("ld2", D, B),
+        ("ld3", D, B),
+        ("ld4", D, B),
+        ("ldp", D, B),
+        ("ldr", D, B),
+        ("ldrb", D, B),
+        ("ldrh", D, B),
+        ("ldrsw", D, B),
+        ("lsl", D, B),
+        ("lsr", D, B),
+        ("madd", D, B),
+        ("mla", RW, B),
+        ("mls", RW, B),
+        ("mov", D, B),
+        ("movk", RW, B),
+        ("movn", D, B),
+        ("movz", D, B),
+        ("msub", D, B),
+        ("mul", D, B),
+        ("mvn", D, B),
+        ("neg", D, B),
+        ("nop", U, B),
+        ("orn", D, B),
+        ("orr", D, B),
+        ("prfm", U, B),
+        ("ret", U, B),
+        ("ror", D, B),
+        ("sbfm", D, B),
+        ("scvtf", D, F),
+        ("sdiv", D, B),
+        ("sdot", RW, Dotprod),
+        ("shl", D, B),
+        ("smax", D, B),
+        ("smin", D, B),
+        ("smmla", RW, I8mm),
+        ("smulh", D, B),
+        ("sshl", D, B),
+        ("sshr", D, B),
+        ("st1", U, B),
+        ("st2", U, B),
+        ("st3", U, B),
+        ("st4", U, B),
+        ("stp", U, B),
+        ("str", U, B),
+        ("strb", U, B),
+        ("strh", U, B),
+        ("sub", D, B),
+        ("subs", D, B),
+        ("sxtb", D, B),
+        ("sxth", D, B),
+        ("sxtw", D, B),
+        ("tbl", D, B),
+        ("tbnz", U, B),
+        ("tbx", RW, B),
+        ("tbz", U, B),
+        ("trn1", D, B),
+        ("trn2", D, B),
+        ("tst", U, B),
+        ("ubfm", D, B),
+        ("ucvtf", D, F),
+        ("udiv", D, B),
+        ("udot", RW, Dotprod),
+        ("umax", D, B),
+        ("umin", D, B),
+        ("ummla", RW, I8mm),
+        ("umov", D, B),
+        ("umulh", D, B),
+        ("usdot", RW, I8mm),
+        ("ushl", D, B),
+        ("ushr", D, B),
+        ("usmmla", RW, I8mm),
+        ("uxtb", D, B),
+        ("uxth", D, B),
+        ("uzp1", D, B),
+        ("uzp2", D, B),
+        ("zip1", D, B),
+        ("zip2", D, B),
+    ]
+};
+
+/// The extension a mnemonic needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Needs {
+    /// None beyond the base and NEON, which every AArch64 core has.
+    Base,
+    /// DOTPROD.
+    Dotprod,
+    /// I8MM.
+    I8mm,
+    /// BF16.
+    Bf16,
+    /// FP16 when it works on half-precision vectors (`4h`, `8h`); the base otherwise.
+    FpHalf,
+}
+
+/// The entry of a mnemonic (the conditional branches `b.eq` ... share one).
+fn entry(name: &str) -> Option<(First, Needs)> {
+    let name = if name.starts_with("b.") { "b" } else { name };
+    MNEMONICS.iter().find(|(n, ..)| *n == name).map(|&(_, role, needs)| (role, needs))
+}
+
+/// The role of the first operand of `row` (`None` for a mnemonic without an entry, which
+/// selection never picks).
+pub fn first_role(row: &Row) -> Option<First> {
+    entry(row.name).map(|(role, _)| role)
 }
 
 /// Whether the second operand of `row` is written too (`ldp` loads two registers).
@@ -749,11 +923,12 @@ pub fn second_written(row: &Row) -> bool {
 /// The optional extension a row needs, if any (NEON itself every AArch64 core has).
 pub fn feature(row: &Row) -> Option<crate::target::Extension> {
     use super::target::{BF16, DOTPROD, FP16, I8MM};
-    match row.name {
-        "sdot" | "udot" => Some(DOTPROD),
-        "smmla" | "ummla" | "usmmla" | "usdot" => Some(I8MM),
-        "bfdot" | "bfmmla" => Some(BF16),
-        _ if row.kinds().iter().any(|k| matches!(k, Kind::V(H4 | H8))) && row.name.starts_with('f') => Some(FP16),
-        _ => None,
+    match entry(row.name)?.1 {
+        Needs::Base => None,
+        Needs::Dotprod => Some(DOTPROD),
+        Needs::I8mm => Some(I8MM),
+        Needs::Bf16 => Some(BF16),
+        Needs::FpHalf if row.kinds().iter().any(|k| matches!(k, Kind::V(H4 | H8))) => Some(FP16),
+        Needs::FpHalf => None,
     }
 }
