@@ -122,3 +122,40 @@ fn masked_vector_writes_merge_or_zero() {
         }
     }
 }
+
+/// The AVX512-FP16 complex multiplies raise #UD when the destination is a source: the allocator
+/// keeps them apart (even when the sources die there, which would normally free their register
+/// for the result), and writing the same register explicitly is an error.
+#[test]
+fn complex_multiplies_keep_destination_and_sources_apart() {
+    let target = Target::named("sapphirerapids").unwrap();
+    for m in ["vfmulcph", "vfcmulcph", "vfmulcsh", "vfcmaddcph"] {
+        let mut f = Function::new("c", Signature::new(&[Type::Ptr], None), target.clone());
+        let p = f.param(0);
+        let (a, b, d) = (f.zmm(), f.zmm(), f.zmm());
+        f.ins("vmovups", (a, [p]));
+        f.ins("vmovups", (b, [p + 64]));
+        if m == "vfcmaddcph" {
+            f.ins("vmovups", (d, [p + 128]));
+        }
+        let (d, a, b) = if m.ends_with("sh") { (d.xmm(), a.xmm(), b.xmm()) } else { (d, a, b) };
+        f.ins(m, (d, a, b));
+        f.ins("vmovups", ([p], d.zmm()));
+        f.ret(None);
+        let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{m}: {e}"));
+        let listing = code.listing();
+        let line = listing.lines().find(|l| l.contains(m)).unwrap_or_else(|| panic!("{listing}"));
+        let regs: Vec<&str> = line.split(m).nth(1).unwrap().split(',').map(str::trim).collect();
+        assert!(regs[1..].iter().all(|r| *r != regs[0]), "{m}: {line}");
+        // The same register as destination and source: refused, in every spelling.
+        let mut f = Function::new("c", Signature::new(&[Type::Ptr], None), target.clone());
+        let (x, p) = (f.zmm(), f.param(0));
+        f.ins("vmovups", (x, [p]));
+        let wide = !m.ends_with("sh");
+        let x = if wide { x } else { x.xmm() };
+        f.ins(m, (x, x));
+        f.ret(None);
+        let e = f.compile(Abi::SysV).expect_err(m);
+        assert!(e.message().contains("must differ from its sources"), "{m}: {e}");
+    }
+}

@@ -22,12 +22,16 @@ pub enum Role {
     Def,
     /// Read, then written (or written only in part, or only sometimes).
     UseDef,
+    /// Read, and needed until the instruction has written its results: a source that must not
+    /// share a register with the destination (the AVX512-FP16 complex multiplies raise #UD when
+    /// it does).
+    UseLate,
 }
 
 impl Role {
     /// Whether the old value is read.
     pub fn reads(self) -> bool {
-        matches!(self, Role::Use | Role::UseDef)
+        matches!(self, Role::Use | Role::UseDef | Role::UseLate)
     }
 
     /// Whether the register is written.

@@ -75,7 +75,11 @@ impl Isa for X86_64 {
     ];
 
     fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
-        select::select(f, mnemonic, ops).map(|c| c as u32)
+        let code = select::select(f, mnemonic, ops)?;
+        if distinct_destination(code.mnemonic()) {
+            check_distinct(code, ops)?;
+        }
+        Ok(code as u32)
     }
 
     fn param_vreg(f: &mut Function, ty: Type) -> Reg {
@@ -193,6 +197,9 @@ impl Isa for X86_64 {
                     if role == Role::UseDef && i == 0 && legacy && scalar_result(form.code.mnemonic()) {
                         role = Role::Def;
                     }
+                    if role == Role::Use && distinct_destination(form.code.mnemonic()) {
+                        role = Role::UseLate;
+                    }
                     let allowed = match slot {
                         Slot::Fixed(f) => unit_of(*f).map_or(0, |u| 1u64 << u),
                         Slot::Gp { .. } => GP_ALLOC,
@@ -303,6 +310,38 @@ fn visit_mem(m: &Mem, visit: &mut impl FnMut(Reg, Role, u64)) {
             visit(r, Role::Use, GP_ALLOC);
         }
     }
+}
+
+/// Instructions whose destination must differ from every source register: the AVX512-FP16
+/// complex multiplies raise #UD otherwise (Intel SDM, VFCMULCPH and friends).
+fn distinct_destination(m: Mnemonic) -> bool {
+    use Mnemonic::*;
+    matches!(m, Vfcmulcph | Vfmulcph | Vfcmaddcph | Vfmaddcph | Vfcmulcsh | Vfmulcsh | Vfcmaddcsh | Vfmaddcsh)
+}
+
+/// A destination written as one of the sources of such an instruction: an error, as the CPU
+/// would refuse it.
+fn check_distinct(code: Code, ops: &[Operand]) -> Result<()> {
+    let dst = match ops.first() {
+        Some(Operand::Reg(r)) => *r,
+        Some(Operand::Masked(m)) => m.reg,
+        _ => return Ok(()),
+    };
+    let same = |r: &Reg| match (r.vreg(), dst.vreg()) {
+        (Some(a), Some(b)) => a == b,
+        (None, None) => iced(*r).map(|x| x.full_register()) == iced(dst).map(|x| x.full_register()),
+        _ => false,
+    };
+    if ops[1..].iter().any(|o| matches!(o, Operand::Reg(r) if same(r))) {
+        return Err(crate::Error::new(
+            crate::ErrorKind::InvalidOperands,
+            format!(
+                "{}'s destination must differ from its sources (the CPU raises #UD when they are the same register)",
+                format!("{:?}", code.mnemonic()).to_uppercase()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Legacy-SSE scalar operations whose result does not depend on the destination's old low lane:

@@ -129,6 +129,20 @@ fn step(input: &AllocInput, alloc: &Allocation, i: u32, state: &mut [Value; 64])
             }
         }
     }
+    // A late read and a write of the same instruction never share a register.
+    for late in ops.iter().filter(|op| op.role == crate::isa::Role::UseLate) {
+        let u = unit_of(late.var())?;
+        for op in ops.iter().filter(|op| op.role.writes()) {
+            if unit_of(op.var())? == u {
+                return Err(CheckError {
+                    inst: i,
+                    var: op.var(),
+                    unit: u,
+                    what: "a destination shares its register with a source it must differ from".into(),
+                });
+            }
+        }
+    }
     for op in ops {
         if op.role.writes() {
             let u = unit_of(op.var())?;

@@ -149,9 +149,11 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
                 match op.var() {
                     Var::V(v) => {
                         // A read covers [rd, rd + 1), a write [wr, wr + 1) with wr = rd + 1:
-                        // one widening, without branches on the role.
+                        // one widening, without branches on the role. A late read lasts
+                        // through the write, so the destination cannot take its register.
                         let (reads, writes) = (op.role.reads() as u32, op.role.writes() as u32);
-                        widen(&mut vreg[v as usize], rd + 1 - reads, rd + 1 + writes);
+                        let late = (op.role == Role::UseLate) as u32;
+                        widen(&mut vreg[v as usize], rd + 1 - reads, rd + 1 + (writes | late));
                     }
                     Var::P(u) if op.role.writes() => {
                         let u = u as usize;
