@@ -336,3 +336,27 @@ fn aarch64_extends_and_shifts_are_different_operands() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(ok.listing().contains("orr x0, x0, x1, ror #9"), "{}", ok.listing());
 }
+
+/// Immediates: the message names the value and what the forms take; a negative control byte is
+/// refused (it used to become 0xFF), while an 8-bit operation's operand may be negative.
+#[test]
+fn immediates_are_exact() {
+    let one = |m: &str, ops: &[Operand]| {
+        let mut f = function(Target::x86_64_v3());
+        let p = f.param(0);
+        f.ins(m, ops);
+        f.ret(p);
+        f.compile(Abi::SysV)
+    };
+    use peach::core::isa::x86_64::reg::*;
+    let e = one("vpshufd", &[XMM1.into(), XMM2.into(), (-1).into()]).expect_err("a negative control byte");
+    assert_eq!(e.kind(), ErrorKind::ImmediateOutOfRange, "{e}");
+    assert!(e.message().contains("-1") && e.message().contains("0 to 255"), "{e}");
+    let e = one("add", &[RAX.into(), (1i64 << 40).into()]).expect_err("too wide");
+    assert!(e.message().contains("1099511627776") && e.message().contains("-2^31 to 2^31-1"), "{e}");
+    assert!(one("add", &[AL.into(), (-1).into()]).is_ok());
+    assert!(one("mov", &[CL.into(), (-128).into()]).is_ok());
+    // A register only AVX-512 has, on a target without it.
+    let e = one("vmovups", &[YMM17.into(), XMM0.ymm().into()]).expect_err("ymm17 on AVX2");
+    assert!(e.message().contains("registers 16-31 need AVX-512"), "{e}");
+}

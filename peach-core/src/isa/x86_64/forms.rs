@@ -37,8 +37,11 @@ pub(crate) enum Slot {
 /// The immediate kinds of x86 forms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ImmKind {
-    /// 8 bits, taken as is (shift counts, shuffle controls).
+    /// 8 bits of control, 0 to 255 (shift counts, shuffle controls, predicates): a negative
+    /// value is refused, not reinterpreted.
     U8,
+    /// The 8-bit operand of an 8-bit operation (`add al, -1`): -128 to 255.
+    I8,
     /// 8 bits sign-extended to the operation size (in bits).
     S8(u16),
     /// 16 bits.
@@ -56,7 +59,8 @@ pub(crate) enum ImmKind {
 impl ImmKind {
     pub(crate) fn fits(self, v: i64) -> bool {
         match self {
-            ImmKind::U8 => (-128..=255).contains(&v),
+            ImmKind::U8 => (0..=255).contains(&v),
+            ImmKind::I8 => (-128..=255).contains(&v),
             ImmKind::S8(bits) => {
                 // A value written as unsigned (0xFFFF for a 16-bit operation) is its bits.
                 let sign_extended = match bits {
@@ -77,7 +81,7 @@ impl ImmKind {
     /// The iced operand kind for this immediate.
     pub(crate) fn op_kind(self) -> OpKind {
         match self {
-            ImmKind::U8 | ImmKind::One => OpKind::Immediate8,
+            ImmKind::U8 | ImmKind::I8 | ImmKind::One => OpKind::Immediate8,
             ImmKind::S8(16) => OpKind::Immediate8to16,
             ImmKind::S8(32) => OpKind::Immediate8to32,
             ImmKind::S8(_) => OpKind::Immediate8to64,
@@ -88,10 +92,24 @@ impl ImmKind {
         }
     }
 
+    /// The values it takes, for messages.
+    pub(crate) fn range(self) -> &'static str {
+        match self {
+            ImmKind::U8 => "0 to 255",
+            ImmKind::I8 => "-128 to 255",
+            ImmKind::S8(_) => "-128 to 127 (sign-extended)",
+            ImmKind::I16 => "-32768 to 65535",
+            ImmKind::I32 => "-2^31 to 2^32-1",
+            ImmKind::S32 => "-2^31 to 2^31-1 (sign-extended)",
+            ImmKind::I64 => "any 64-bit value",
+            ImmKind::One => "1",
+        }
+    }
+
     /// Bytes the immediate takes in the encoding.
     pub(crate) fn bytes(self) -> u8 {
         match self {
-            ImmKind::U8 | ImmKind::S8(_) => 1,
+            ImmKind::U8 | ImmKind::I8 | ImmKind::S8(_) => 1,
             ImmKind::One => 0,
             ImmKind::I16 => 2,
             ImmKind::I32 | ImmKind::S32 => 4,
@@ -536,7 +554,29 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
     if !op.is_instruction() || !op.mode64() || knc || matches!(encoding, EncodingKind::D3NOW | EncodingKind::MVEX) {
         return None;
     }
-    let slots = op.op_kinds().iter().map(|k| slot(*k)).collect::<Option<Vec<_>>>()?;
+    let mut slots = op.op_kinds().iter().map(|k| slot(*k)).collect::<Option<Vec<_>>>()?;
+    // The imm8 of an 8-bit ALU operation is its operand, which may be negative; every other
+    // imm8 is a control byte.
+    let alu8 = matches!(
+        code.mnemonic(),
+        Mnemonic::Add
+            | Mnemonic::Or
+            | Mnemonic::Adc
+            | Mnemonic::Sbb
+            | Mnemonic::And
+            | Mnemonic::Sub
+            | Mnemonic::Xor
+            | Mnemonic::Cmp
+            | Mnemonic::Test
+            | Mnemonic::Mov
+    ) && slots.iter().any(|s| matches!(s, Slot::Gp { bits: 8, .. } | Slot::Fixed(Register::AL)));
+    if alu8 {
+        for s in &mut slots {
+            if *s == Slot::Imm(ImmKind::U8) {
+                *s = Slot::Imm(ImmKind::I8);
+            }
+        }
+    }
     let ins = probe(code, &slots, false, false)?;
     let info = factory.info(&ins);
     let roles: Vec<Role> = (0..slots.len()).map(|i| role(info.op_access(i as u32))).collect();

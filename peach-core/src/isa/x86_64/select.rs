@@ -256,7 +256,7 @@ fn op_key(op: &Operand) -> Option<u64> {
         Operand::Masked(m) => 2 | reg(m.reg)? << 4 | (m.zeroing as u64) << 20 | mask(m.mask)? << 21,
         Operand::Mem(m) => 3 | (m.size as u64) << 4 | (m.broadcast as u64) << 12,
         Operand::Imm(v) => {
-            let kinds = [U8, S8(16), S8(32), S8(64), I16, I32, S32, I64, One];
+            let kinds = [U8, I8, S8(16), S8(32), S8(64), I16, I32, S32, I64, One];
             4 | kinds.iter().enumerate().fold(0u64, |acc, (i, k)| acc | (k.fits(*v) as u64) << (4 + i))
         }
         Operand::Label(_) => 5,
@@ -383,21 +383,38 @@ fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<C
             .filter(|e| !target.extensions().contains(*e))
             .map(|e| target.extension_name(e))
             .collect();
+        let high = s.ops.iter().flatten().any(|sh| matches!(sh, Shape::Vec { high: true, .. }));
         return Err(Error::new(
             ErrorKind::NotInTarget,
             format!(
-                "{name} ({}) needs {}, which target `{}` does not have",
+                "{name} ({}) needs {}, which target `{}` does not have{}",
                 form.code.op_code().instruction_string(),
                 missing.join(" and "),
-                target.name()
+                target.name(),
+                if high { " (vector registers 16-31 need AVX-512)" } else { "" }
             ),
         ));
     }
-    let imm_only = forms.codes(m).iter().filter_map(|c| forms.form(*c)).any(|f| matches(f, &s, false));
-    if imm_only {
+    let imm_forms: Vec<&Form> =
+        forms.codes(m).iter().filter_map(|c| forms.form(*c)).filter(|f| matches(f, &s, false)).collect();
+    if !imm_forms.is_empty() {
+        // Name the value and what the forms that take the other operands accept.
+        let value = ops.iter().find_map(|o| if let Operand::Imm(v) = o { Some(*v) } else { None });
+        let mut ranges: Vec<&str> = imm_forms
+            .iter()
+            .flat_map(|f| f.slots.iter())
+            .filter_map(|s| if let Slot::Imm(k) = s { Some(k.range()) } else { None })
+            .collect();
+        ranges.dedup();
+        ranges.sort_unstable();
+        ranges.dedup();
         return Err(Error::new(
             ErrorKind::ImmediateOutOfRange,
-            format!("the immediate does not fit any form of {name}"),
+            format!(
+                "the immediate {} does not fit any form of {name}: its forms take {}",
+                value.map_or("?".to_string(), |v| v.to_string()),
+                ranges.join(", or ")
+            ),
         ));
     }
     let mut listed: Vec<String> = forms.codes(m).iter().map(|c| c.op_code().instruction_string().to_string()).collect();

@@ -77,6 +77,7 @@ fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Operand>> {
             Slot::Fixed(r) => Some(Operand::Reg(phys(r))),
             Slot::Imm(kind) => Some(Operand::Imm(match kind {
                 ImmKind::U8 => 0x5a,
+                ImmKind::I8 => -3,
                 ImmKind::S8(_) => -3,
                 ImmKind::I16 => 0x1234,
                 ImmKind::I32 => 0x1234_5678,
