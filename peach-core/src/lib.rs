@@ -30,6 +30,8 @@ mod fx;
 pub mod ir;
 pub mod isa;
 pub mod pass;
+#[cfg(feature = "random-programs")]
+pub mod random;
 pub mod target;
 
 pub use abi::Abi;

@@ -291,3 +291,176 @@ fn static_arithmetic_is_rusts() {
     assert!(agree > count / 3, "only {agree} of {count} expressions were accepted by both");
     assert!(stricter.len() < count / 20, "static mode asks for a suffix too often: {}", stricter.len());
 }
+
+/// The interpreter on random token soup: a few thousand random bodies built from the DSL's
+/// vocabulary (balanced, so that many parse) are evaluated and compiled; whatever they are,
+/// nothing panics (errors are values). The cargo-fuzz targets in `fuzz/` cover the builder and
+/// the encoders the same way.
+#[test]
+fn random_bodies_never_panic() {
+    const WORDS: &[&str] = &[
+        "let",
+        "x",
+        "y",
+        "r",
+        "v",
+        "=",
+        ";",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "<<",
+        ">>",
+        "&",
+        "|",
+        "^",
+        "!",
+        "as",
+        "u8",
+        "i32",
+        "u64",
+        "f32",
+        "f64",
+        "usize",
+        "0",
+        "1",
+        "255",
+        "-1",
+        "1.5",
+        "2u8",
+        "7i64",
+        "0x100",
+        "1e40",
+        ",",
+        ".",
+        "xmm",
+        "r32",
+        "len",
+        "pow",
+        "sqrt",
+        "to_bits",
+        "GP64()",
+        "XMM()",
+        "YMM()",
+        "K()",
+        "ADD",
+        "MOV",
+        "VADDPS",
+        "VPSHUFD",
+        "RETURN",
+        "LABEL",
+        "JNZ",
+        "Label::new()",
+        "Constant::f64",
+        "Constant::u8x16_splat",
+        "u32::MAX",
+        "f64::EPSILON",
+        "std::f64::consts::PI",
+        "for",
+        "in",
+        "0..3",
+        "if",
+        "else",
+        "match",
+        "=>",
+        "_",
+        "true",
+        "false",
+        "==",
+        "<",
+        "fn",
+        "f",
+        "target.has_avx2()",
+        "STREAM",
+        "ISSUE_ALL",
+        "RAX",
+        "XMM17",
+    ];
+    let mut r = Rng(0x0bad_5eed_1234_5678);
+    let (mut parsed, mut built) = (0, 0);
+    for _ in 0..12000 {
+        // Statements of random shape around random expressions, with a random token spliced in
+        // now and then: most parse, and the rest of the vocabulary meets every construct.
+        fn soup(r: &mut Rng, depth: u32) -> String {
+            const ATOMS: &[&str] = &[
+                "x",
+                "y",
+                "0",
+                "1",
+                "255",
+                "2u8",
+                "7i64",
+                "0x100",
+                "1.5",
+                "1e40",
+                "u32::MAX",
+                "f64::EPSILON",
+                "GP64()",
+                "XMM()",
+                "YMM()",
+                "K()",
+                "RAX",
+                "XMM17",
+                "Label::new()",
+                "true",
+                "target.has_avx2()",
+                "std::f64::consts::PI",
+                "x.xmm()",
+                "x.r32()",
+                "[x + 8]",
+                "[x]",
+                "(1u64 << 63)",
+                "-1",
+            ];
+            const OPS: &[&str] = &["+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^", "==", "<"];
+            let mut t = if depth == 0 || r.below(3) == 0 {
+                r.pick(ATOMS).to_string()
+            } else {
+                match r.below(5) {
+                    0 => format!("({} {} {})", soup(r, depth - 1), r.pick(OPS), soup(r, depth - 1)),
+                    1 => {
+                        format!("({} as {})", soup(r, depth - 1), r.pick(&["u8", "i32", "u64", "f32", "f64", "usize"]))
+                    }
+                    2 => format!("({}).{}()", soup(r, depth - 1), r.pick(&["sqrt", "to_bits", "len", "xmm", "abs"])),
+                    3 => format!("[{}, {}]", soup(r, depth - 1), soup(r, depth - 1)),
+                    _ => format!("Constant::{}({})", r.pick(&["f64", "u8x16_splat", "f32x8"]), soup(r, depth - 1)),
+                }
+            };
+            if r.below(10) == 0 {
+                t.push(' ');
+                t.push_str(r.pick(WORDS));
+            }
+            t
+        }
+        let mut text = String::new();
+        for _ in 0..1 + r.below(6) {
+            let (a, b) = (soup(&mut r, 3), soup(&mut r, 3));
+            let piece = match r.below(6) {
+                0 => format!("let {} = {a};", r.pick(&["x", "y", "r", "v"])),
+                1 => format!("{}({a}, {b});", r.pick(&["ADD", "MOV", "VADDPS", "VPSHUFD", "RETURN", "f"])),
+                2 => format!("for i in 0..{} {{ {a}; }}", r.below(4)),
+                3 => format!("if {a} {{ {b}; }} else {{ {a}; }}"),
+                4 => format!("{a} {b};"),
+                _ => format!("{a};"),
+            };
+            text.push_str(&piece);
+            text.push(' ');
+        }
+        let Ok(block) = syn::parse_str::<syn::Block>(&format!("{{ {text} }}")) else { continue };
+        parsed += 1;
+        let outcome = std::panic::catch_unwind(|| {
+            let mut ev = Eval::new(Function::new("soup", Signature::new(&[], None), Target::x86_64_v3()));
+            let ok = ev.block_stmts(&block.stmts).is_ok() && ev.types.settle_all().is_ok();
+            ev.f.ret_at(None, peach_core::Src::Token(0));
+            ok && ev.f.compile(peach_core::Abi::SysV).is_ok()
+        });
+        match outcome {
+            Ok(ok) => built += ok as usize,
+            Err(_) => panic!("the interpreter panicked on: {text}"),
+        }
+    }
+    println!("{parsed} random bodies parsed, {built} built; none panicked");
+    assert!(parsed > 1500, "too few random bodies parse: {parsed}");
+}
