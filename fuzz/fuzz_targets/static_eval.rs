@@ -1,0 +1,20 @@
+//! The static interpreter on arbitrary kernel bodies: whatever the text, `peach_fn!`'s
+//! evaluation and compilation return a value or an error, never a panic, and finish promptly
+//! (the step limit). The interpreter's sources are included as they are.
+#![no_main]
+#![allow(dead_code)]
+
+#[path = "../../peach-macros/src/eval/mod.rs"]
+mod eval;
+#[path = "../../peach-macros/src/kernel.rs"]
+mod kernel;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let src = format!("#[target(x86_64::v4)] unsafe fn k(p: *const u64, n: u32, x: f64) -> u64 {{ {text} }}");
+    let Ok(item) = syn::parse_str::<syn::ItemFn>(&src) else { return };
+    let Ok(k) = kernel::Kernel::parse(item) else { return };
+    let _ = eval::build(&k, &k.target);
+});
