@@ -90,7 +90,9 @@
 //! refuses with a compile error: `u128` values above `i128::MAX`, NaNs made by arithmetic
 //! (Rust leaves their bits unspecified), and the few results that depend on a type rustc would
 //! infer from a later use (`!x` or a lossy `x << n` before `x` has a type: give the literal a
-//! suffix). A body sees only its own names: items outside `peach_fn!` need JIT mode.
+//! suffix). A body sees only its own names: items outside `peach_fn!` need JIT mode. Being an
+//! interpreter, static mode checks the code it runs: a branch not taken (or a custom
+//! instruction never called) is not type-checked; JIT mode, which is Rust, checks it all.
 //! A generative test compares thousands of random expressions with rustc.
 //!
 //! `#[variants(x86_64::avx512, x86_64::haswell, x86_64::baseline, fallback = path)]` makes a fat
