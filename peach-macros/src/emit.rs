@@ -289,7 +289,9 @@ pub(crate) fn emit_variants(kernel: &Kernel, built: &[(String, Built)]) -> syn::
                     #(::core::option::Option::Some(#indices) => #variant_fns as F,)*
                     _ => #fallback_entry as F,
                 };
-                #dispatch.install(f as *mut (), choice);
+                // SAFETY: `f` is one of this kernel's variants (which runs on this CPU: `choose`
+                // checked it) or its fallback, all of type `F`, in the text section for good.
+                unsafe { #dispatch.install(f as *mut (), choice) };
                 // SAFETY: the chosen variant runs on this CPU; the caller upholds the kernel's contract.
                 unsafe { f(#(#args),*) }
             }

@@ -70,7 +70,14 @@ impl Dispatch {
     }
 
     /// Sends later calls to `f`, which implements variant `index` (`None`: the fallback).
-    pub fn install(&self, f: *mut (), index: Option<usize>) {
+    ///
+    /// # Safety
+    ///
+    /// Every call of the kernel jumps to `f`: it must be a function of exactly the kernel's
+    /// signature in the C convention of this platform, whose code runs on this CPU, that lives as
+    /// long as the program, and that does what the kernel's documentation promises (generated code
+    /// installs a variant's machine code, the fallback or the resolver).
+    pub unsafe fn install(&self, f: *mut (), index: Option<usize>) {
         self.active.store(index.unwrap_or(FALLBACK), Ordering::Release);
         self.target.store(f, Ordering::Release);
     }

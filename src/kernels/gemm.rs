@@ -23,7 +23,10 @@ peach_fn! {
     ///
     /// # Safety
     ///
-    /// The panels must hold `6 k` and `NR k` floats; `c` must hold 6 rows of NR floats.
+    /// The panels must hold `6 k` and `NR k` floats; `c` must hold 6 rows of NR floats. NR is
+    /// what [`sgemm_nr`] says while no other thread changes the dispatch (`set_max_isa` and
+    /// `reset` between the two may change the variant the call reaches); the safe [`sgemm`]
+    /// picks its variant and width together.
     #[variants(x86_64::avx512, x86_64::haswell, fallback = sgemm_kernel_in_rust)]
     pub unsafe fn sgemm_kernel(a: *const f32, b: *const f32, c: *mut f32, k: usize, ldc_bytes: usize) {
         let zmm = target.has_avx512f();
@@ -81,10 +84,19 @@ pub unsafe fn sgemm_kernel_in_rust(a: *const f32, b: *const f32, c: *mut f32, k:
 }
 
 /// The columns one [`sgemm_kernel`] call computes on this CPU: 32 with AVX-512, 16 otherwise.
+/// Once the dispatcher has resolved, the width of the variant it installed; before, of the one
+/// it will choose (so a cap set with `set_max_isa` after the first call does not change it
+/// until `SGEMM_KERNEL_DISPATCH.reset()`).
 pub fn sgemm_nr() -> usize {
     #[cfg(target_arch = "x86_64")]
-    if SGEMM_KERNEL_DISPATCH.choose() == Some(0) {
-        return 32;
+    {
+        let wide = match SGEMM_KERNEL_DISPATCH.active() {
+            Some(name) => name == "x86-64-v4",
+            None => SGEMM_KERNEL_DISPATCH.choose() == Some(0),
+        };
+        if wide {
+            return 32;
+        }
     }
     16
 }
@@ -109,19 +121,29 @@ pub fn sgemm_nr() -> usize {
 /// When the sizes are not multiples of the block, the slices are too short, or the CPU lacks
 /// AVX2 and FMA.
 pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), Error> {
-    let nr = sgemm_nr();
+    // The micro-kernel is picked here, with its width: the one the dispatcher installed earlier
+    // may be another (a cap set since), and B's panels must have the width of the kernel that
+    // reads them.
+    type Kernel = unsafe fn(*const f32, *const f32, *mut f32, usize, usize);
+    #[cfg(target_arch = "x86_64")]
+    let (nr, kernel): (usize, Kernel) = match SGEMM_KERNEL_DISPATCH.choose() {
+        Some(0) => (32, sgemm_kernel_x86_64_v4),
+        Some(_) => (16, sgemm_kernel_haswell),
+        None => return Err(Error::new(ErrorKind::NotInTarget, "sgemm needs AVX2 and FMA")),
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let (nr, kernel): (usize, Kernel) = (16, sgemm_kernel_in_rust);
     let bad = |msg: String| Err(Error::new(ErrorKind::InvalidOperands, msg));
     if !m.is_multiple_of(6) || !n.is_multiple_of(nr) || k == 0 {
         return bad(format!("sgemm needs m a multiple of 6, n a multiple of {nr} and k positive; got {m}, {n}, {k}"));
     }
-    if a.len() < m * k || b.len() < k * n || c.len() < m * n {
+    let (Some(mk), Some(kn), Some(mn)) = (m.checked_mul(k), k.checked_mul(n), m.checked_mul(n)) else {
+        return bad(format!("sgemm: {m} x {n} x {k} matrices do not fit in memory"));
+    };
+    if a.len() < mk || b.len() < kn || c.len() < mn {
         return bad("sgemm: a slice is shorter than its matrix".into());
     }
-    #[cfg(target_arch = "x86_64")]
-    if SGEMM_KERNEL_DISPATCH.choose().is_none() {
-        return Err(Error::new(ErrorKind::NotInTarget, "sgemm needs AVX2 and FMA"));
-    }
-    c[..m * n].fill(0.0);
+    c[..mn].fill(0.0);
     // BLIS's loop order: k in blocks of KC and rows in blocks of MC, so that one packed panel
     // of B (KC nr floats, 32 KiB with zmm) stays in L1 while the micro-kernel runs down the
     // 6-row blocks of a packed MC x KC block of A, which stays in L2.
@@ -151,9 +173,10 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
             for (p, b_panel) in bp.chunks(kc * nr).take(n / nr).enumerate() {
                 for (block, a_panel) in ap.chunks(6 * kc).take(mc / 6).enumerate() {
                     let cij = &mut c[(i0 + 6 * block) * n + p * nr..];
-                    // SAFETY: the panels hold 6 kc and nr kc floats, and `c` holds 6 rows of n
-                    // floats from here; the kernel adds its product to C.
-                    unsafe { sgemm_kernel(a_panel.as_ptr(), b_panel.as_ptr(), cij.as_mut_ptr(), kc, n * 4) };
+                    // SAFETY: the panels hold 6 kc and nr kc floats, `c` holds 6 rows of n floats
+                    // from here, and `kernel` is nr columns wide and runs on this CPU (`choose`
+                    // said so); it adds its product to C.
+                    unsafe { kernel(a_panel.as_ptr(), b_panel.as_ptr(), cij.as_mut_ptr(), kc, n * 4) };
                 }
             }
         }

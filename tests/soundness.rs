@@ -1,0 +1,50 @@
+//! Safe code cannot reach undefined behaviour through peach: the reproducers of the soundness
+//! issue, each in its own process state (this file sets the dispatch cap).
+
+/// `sgemm` under every cap, after the dispatcher resolved under another: the kernel and the
+/// width of its panels are chosen together, so nothing is written past the buffers (it used to
+/// size them for 16 columns while the installed AVX-512 kernel wrote 32).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn sgemm_under_every_cap() {
+    use peach::kernels::gemm::{SGEMM_KERNEL_DISPATCH, sgemm, sgemm_nr};
+    use peach::runtime::dispatch::set_max_isa;
+    if peach::kernels::gemm::SGEMM_KERNEL_DISPATCH.choose().is_none() {
+        eprintln!("skipped: this CPU runs no sgemm variant");
+        return;
+    }
+    // Resolve the dispatcher under no cap (the widest kernel), then multiply under each cap.
+    let nr0 = sgemm_nr();
+    let (a0, b0) = (vec![1.0f32; 6], vec![1.0f32; nr0]);
+    let mut c0 = vec![0.0f32; 6 * nr0];
+    // SAFETY: panels of 6 and nr floats (k = 1), 6 rows of nr floats.
+    unsafe { peach::kernels::gemm::sgemm_kernel(a0.as_ptr(), b0.as_ptr(), c0.as_mut_ptr(), 1, nr0 * 4) };
+    assert!(SGEMM_KERNEL_DISPATCH.active().is_some());
+    for cap in [Some("avx2"), None, Some("avx2")] {
+        set_max_isa(cap).unwrap();
+        let (m, n, k) = (12, 32, 5);
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32).collect();
+        let mut c = vec![0.0f32; m * n];
+        sgemm(m, n, k, &a, &b, &mut c).unwrap();
+        for i in 0..m {
+            for j in 0..n {
+                let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+                assert_eq!(c[i * n + j], want, "cap {cap:?}, C[{i}][{j}]");
+            }
+        }
+    }
+    set_max_isa(None).unwrap();
+}
+
+/// Sizes whose products overflow are an error, not a write through a dangling pointer.
+#[test]
+fn sgemm_sizes_that_overflow_are_errors() {
+    use peach::kernels::gemm::sgemm;
+    let mut c: Vec<f32> = Vec::new();
+    for (m, n, k) in [(6 << 61, 32, 8), (6, 32 << 58, 1 << 10), (6 * (1 << 40), 32 << 30, 1)] {
+        let e = sgemm(m, n, k, &[], &[], &mut c).expect_err("overflowing sizes");
+        // (A CPU without AVX2 says so first: an error too.)
+        assert!(matches!(e.kind(), peach::ErrorKind::InvalidOperands | peach::ErrorKind::NotInTarget), "{e}");
+    }
+}
