@@ -41,7 +41,16 @@ pub unsafe fn jit<F: Copy>(
         }
         let code = build(name, params, ret, target, body)?;
         if targets.len() == 1 || peach_runtime::dispatch::runs_here(&code.extension_names()) {
-            // SAFETY: by this function's contract.
+            // Loaded only where it runs: a safe kernel must not raise SIGILL.
+            let missing: Vec<&str> =
+                code.extension_names().into_iter().filter(|f| !peach_runtime::dispatch::detected(f)).collect();
+            if !missing.is_empty() && code.target().arch() == host {
+                return Err(Error::new(
+                    ErrorKind::NotInTarget,
+                    format!("kernel `{name}` needs {}, which this CPU lacks", missing.join(", ")),
+                ));
+            }
+            // SAFETY: by this function's contract; the code runs on this CPU.
             return unsafe { Kernel::load(&code) };
         }
     }

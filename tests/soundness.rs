@@ -48,3 +48,43 @@ fn sgemm_sizes_that_overflow_are_errors() {
         assert!(matches!(e.kind(), peach::ErrorKind::InvalidOperands | peach::ErrorKind::NotInTarget), "{e}");
     }
 }
+
+#[cfg(target_arch = "x86_64")]
+mod fma4 {
+    use peach::prelude::*;
+
+    peach_fn! {
+        /// `x * x + x` with FMA4, which only AMD's Bulldozer family has.
+        #[target(x86_64::bulldozer)]
+        pub fn square_plus(x: f64) -> f64 {
+            VFMADDSD(x, x, x, x);
+            RETURN(x);
+        }
+    }
+
+    peach_fn! {
+        #[target(x86_64::bulldozer)]
+        #[jit]
+        pub fn square_plus_jit(x: f64) -> f64 {
+            VFMADDSD(x, x, x, x);
+            RETURN(x);
+        }
+    }
+}
+
+/// A safe kernel whose target needs an extension this CPU lacks (FMA4 on anything but
+/// Bulldozer) panics with a message instead of raising SIGILL; its JIT twin is an error.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn safe_kernels_check_the_cpu() {
+    if peach::runtime::dispatch::detected("FMA4") {
+        assert_eq!(fma4::square_plus(3.0), 12.0);
+        assert_eq!((fma4::square_plus_jit().unwrap().get())(3.0), 12.0);
+        return;
+    }
+    let panic = std::panic::catch_unwind(|| fma4::square_plus(3.0)).expect_err("no FMA4 here");
+    let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("square_plus") && msg.contains("FMA4"), "{msg}");
+    let e = fma4::square_plus_jit().expect_err("no FMA4 here");
+    assert_eq!(e.kind(), peach::ErrorKind::NotInTarget, "{e}");
+}

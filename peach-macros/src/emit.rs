@@ -94,6 +94,23 @@ fn arguments(sig: &syn::Signature) -> Vec<TokenStream> {
         .collect()
 }
 
+/// The extensions the code uses beyond what every CPU of its architecture has, by name.
+fn beyond_baseline(built: &Built) -> Vec<&'static str> {
+    let base = match built.arch {
+        Arch::Aarch64 => peach_core::Target::aarch64_neon(),
+        _ => peach_core::Target::x86_64_baseline(),
+    };
+    let code = &built.builds[0].1;
+    let mut names: Vec<&'static str> = code
+        .extensions()
+        .iter()
+        .filter(|e| !base.extensions().contains(*e))
+        .map(|e| code.target().extension_name(e))
+        .collect();
+    names.sort_unstable();
+    names
+}
+
 /// A key unique to this expansion: the kernel's hash, where it is written, and how many identical
 /// kernels this compilation expanded before it (the same body in two modules, or a `macro_rules!`
 /// that writes it twice, must not define one symbol twice).
@@ -161,6 +178,21 @@ pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, variant: b
         });
     }
     let arch = arch_name(built.arch);
+    // A safe kernel whose code needs more than its architecture's baseline checks the CPU (once,
+    // then one atomic load per call) and panics with a message where it would raise SIGILL. A
+    // variant is called only by its dispatcher, which checked; an `unsafe fn` leaves it to the
+    // caller, whose contract includes the CPU.
+    let check = if variant || unsafety.is_some() { Vec::new() } else { beyond_baseline(built) };
+    let cpu_check = if check.is_empty() {
+        TokenStream::new()
+    } else {
+        let name_str = name.to_string();
+        quote! {
+            static __PEACH_CPU: ::peach::runtime::dispatch::CpuCheck =
+                ::peach::runtime::dispatch::CpuCheck::new(#name_str, &[#(#check),*]);
+            __PEACH_CPU.require();
+        }
+    };
     let only_here = if variant { quote!(#[cfg(target_arch = #arch)]) } else { TokenStream::new() };
     let elsewhere = if variant {
         TokenStream::new()
@@ -194,6 +226,7 @@ pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, variant: b
         #only_here
         #[allow(clippy::missing_safety_doc)]
         #vis #unsafety fn #name(#inputs) #output {
+            #cpu_check
             #calls
             #elsewhere
         }

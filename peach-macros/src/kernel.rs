@@ -75,6 +75,12 @@ impl Kernel {
                             None
                         }
                     };
+                    if matches!(&*pt.ty, syn::Type::Ptr(_)) && sig.unsafety.is_none() {
+                        push(Error::new(
+                            pt.ty.span(),
+                            "a kernel that takes a raw pointer is an `unsafe fn`: only its caller can promise that the pointer is valid for what the kernel does with it",
+                        ));
+                    }
                     match param_type(&pt.ty) {
                         Some(ty) => params.extend(name.map(|n| (n, ty))),
                         None => push(Error::new(

@@ -277,3 +277,53 @@ pub fn runs_here(required: &[&str]) -> bool {
     let within = |f: &str| cap == NO_CAP || LEVELS.iter().take(cap as usize + 1).any(|l| l.allows.contains(&f));
     required.iter().all(|f| within(f) && detected(f))
 }
+
+/// The CPU check of a safe kernel whose code needs extensions beyond its architecture's
+/// baseline: `peach_fn!` puts one in the kernel's wrapper. The first call detects the
+/// extensions; later calls cost one atomic load. A CPU without them gets a panic that says so,
+/// instead of an illegal instruction.
+#[derive(Debug)]
+pub struct CpuCheck {
+    kernel: &'static str,
+    required: &'static [&'static str],
+    state: AtomicU8,
+}
+
+const UNCHECKED: u8 = 0;
+const PRESENT: u8 = 1;
+
+impl CpuCheck {
+    /// The check of kernel `kernel`, which needs `required` (names as in [`Variant::required`]).
+    pub const fn new(kernel: &'static str, required: &'static [&'static str]) -> CpuCheck {
+        CpuCheck { kernel, required, state: AtomicU8::new(UNCHECKED) }
+    }
+
+    /// Returns if this CPU has every required extension; panics otherwise.
+    ///
+    /// ```
+    /// use peach_runtime::dispatch::CpuCheck;
+    /// static NONE: CpuCheck = CpuCheck::new("k", &[]);
+    /// NONE.require();
+    /// static IMPOSSIBLE: CpuCheck = CpuCheck::new("k", &["NO_SUCH_EXTENSION"]);
+    /// assert!(std::panic::catch_unwind(|| IMPOSSIBLE.require()).is_err());
+    /// ```
+    #[inline]
+    pub fn require(&self) {
+        if self.state.load(Ordering::Relaxed) != PRESENT {
+            self.check();
+        }
+    }
+
+    #[cold]
+    fn check(&self) {
+        let missing: Vec<&str> = self.required.iter().copied().filter(|f| !detected(f)).collect();
+        if !missing.is_empty() {
+            panic!(
+                "peach kernel `{}` needs {}, which this CPU lacks (make the kernel a fat binary with a fallback, or an `unsafe fn` whose callers check the CPU)",
+                self.kernel,
+                missing.join(", ")
+            );
+        }
+        self.state.store(PRESENT, Ordering::Relaxed);
+    }
+}

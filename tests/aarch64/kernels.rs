@@ -560,7 +560,7 @@ peach_fn! {
     /// JIT mode for AArch64: the unroll factor is a run-time parameter.
     #[jit(unroll: usize)]
     #[target(aarch64::neon)]
-    fn jit_sum(p: *const f64, n: usize) -> f64 {
+    unsafe fn jit_sum(p: *const f64, n: usize) -> f64 {
         let accs: Vec<Reg> = (0..unroll).map(|_| VEC()).collect();
         for a in &accs {
             EOR(a.b16(), a.b16(), a.b16());
