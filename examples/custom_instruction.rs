@@ -78,7 +78,7 @@ pub fn main() {
             unsafe {
                 hadd_emulated(input.as_ptr(), a.as_mut_ptr());
                 hadd_real(input.as_ptr(), b.as_mut_ptr());
-                (jit.get())(input.as_ptr(), c.as_mut_ptr());
+                jit.call(input.as_ptr(), c.as_mut_ptr());
             }
             assert_eq!(a, [input[0] + input[1], input[2] + input[3]]);
             assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits), "emulation and HADDPD agree bit for bit");

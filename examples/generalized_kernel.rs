@@ -51,7 +51,7 @@ fn check<T: Copy + Default + PartialEq + std::fmt::Debug>(
     op: fn(T, T) -> T,
 ) {
     let mut c = vec![T::default(); a.len()];
-    unsafe { (k.get())(a.as_ptr().cast(), b.as_ptr().cast(), c.as_mut_ptr().cast(), a.len()) };
+    unsafe { k.call(a.as_ptr().cast(), b.as_ptr().cast(), c.as_mut_ptr().cast(), a.len()) };
     let want: Vec<T> = a.iter().zip(b).map(|(x, y)| op(*x, *y)).collect();
     assert_eq!(c, want);
 }

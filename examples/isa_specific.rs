@@ -104,7 +104,7 @@ pub fn main() {
             let want: f32 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
             type Dot = unsafe extern "C" fn(*const f32, *const f32, usize) -> f32;
             let k = unsafe { Kernel::<Dot>::load(&code).unwrap() };
-            let got = unsafe { (k.get())(x.as_ptr(), y.as_ptr(), x.len()) };
+            let got = unsafe { k.call(x.as_ptr(), y.as_ptr(), x.len()) };
             assert_eq!(got, want, "{name}");
             println!("{name}: dot = {got}, Rust says {want}\n");
         }

@@ -123,7 +123,7 @@ fn run() -> Result<(), Error> {
         for unroll in [2, 4, 8] {
             let k = vector_sum_tuned(unroll)?;
             // SAFETY: as above; `len` is a multiple of 4 * unroll.
-            let got = unsafe { (k.get())(data.as_ptr(), data.len()) };
+            let got = unsafe { k.call(data.as_ptr(), data.len()) };
             println!("vector_sum_tuned (JIT, unroll {unroll}): peach {got}");
             assert_eq!(got, want, "vector_sum_tuned disagrees with Rust");
         }
@@ -132,7 +132,7 @@ fn run() -> Result<(), Error> {
         let y: Vec<f32> = (0..4096).map(|i| ((i % 13) as f32) * 0.25 - 1.0).collect();
         // SAFETY: the signature and ABI match the kernel, and this CPU has AVX2 and FMA.
         let dot = unsafe { Kernel::<unsafe extern "C" fn(*const f32, *const f32, usize) -> f32>::load(&dot_code)? };
-        let got = unsafe { (dot.get())(x.as_ptr(), y.as_ptr(), x.len()) };
+        let got = unsafe { dot.call(x.as_ptr(), y.as_ptr(), x.len()) };
         let want = x.iter().zip(&y).map(|(a, b)| (*a as f64) * (*b as f64)).sum::<f64>() as f32;
         println!("dot_f32 (builder) of {} floats: peach {got}, Rust {want}", x.len());
         assert!((got - want).abs() <= 1e-4 * want.abs().max(1.0), "dot_f32 disagrees with Rust");

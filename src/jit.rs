@@ -26,7 +26,7 @@ fn with<T>(op: impl FnOnce(&mut Function) -> T) -> Option<T> {
 /// # Safety
 ///
 /// `F` must be a function pointer type matching `params` and `ret` in the host's C convention.
-pub unsafe fn jit<F: Copy>(
+pub unsafe fn jit<F: peach_runtime::KernelFn>(
     name: &str,
     params: &[Type],
     ret: Option<Type>,

@@ -112,12 +112,12 @@ macro_rules! case {
                         Abi::SysV => {
                             let kf = Kernel::<unsafe extern "sysv64" fn($($t),*) -> f64>::load(&fcode).unwrap();
                             let ki = Kernel::<unsafe extern "sysv64" fn($($t),*) -> i64>::load(&icode).unwrap();
-                            ((kf.get())($($arg),*), (ki.get())($($arg),*))
+                            (kf.call($($arg),*), ki.call($($arg),*))
                         }
                         _ => {
                             let kf = Kernel::<unsafe extern "win64" fn($($t),*) -> f64>::load(&fcode).unwrap();
                             let ki = Kernel::<unsafe extern "win64" fn($($t),*) -> i64>::load(&icode).unwrap();
-                            ((kf.get())($($arg),*), (ki.get())($($arg),*))
+                            (kf.call($($arg),*), ki.call($($arg),*))
                         }
                     }
                 };
@@ -269,8 +269,8 @@ fn load_argument_into_a_fixed_register() {
         let code = f.compile(abi).unwrap_or_else(|e| panic!("{e}"));
         let got = unsafe {
             match abi {
-                Abi::SysV => (Kernel::<unsafe extern "sysv64" fn(i64, i64) -> i64>::load(&code).unwrap().get())(50, 8),
-                _ => (Kernel::<unsafe extern "win64" fn(i64, i64) -> i64>::load(&code).unwrap().get())(50, 8),
+                Abi::SysV => Kernel::<unsafe extern "sysv64" fn(i64, i64) -> i64>::load(&code).unwrap().call(50, 8),
+                _ => Kernel::<unsafe extern "win64" fn(i64, i64) -> i64>::load(&code).unwrap().call(50, 8),
             }
         };
         assert_eq!(got, 42, "{abi:?}\n{}", code.listing());
@@ -304,5 +304,5 @@ fn long_branches() {
     let listing = code.listing();
     assert!(listing.contains("0f85") && listing.contains("e9"), "near jne and jmp expected:\n{listing}");
     let k = unsafe { Kernel::<unsafe extern "sysv64" fn(u64) -> u64>::load(&code).unwrap() };
-    assert_eq!(unsafe { (k.get())(3) }, 3 * 60 * 1000 + 1, "{listing}");
+    assert_eq!(unsafe { k.call(3) }, 3 * 60 * 1000 + 1, "{listing}");
 }

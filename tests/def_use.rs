@@ -29,7 +29,7 @@ fn vzeroupper_keeps_low_halves() {
         let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
         let k = unsafe { Kernel::<extern "sysv64" fn(*const f64) -> f64>::load(&code) }.unwrap();
         let data = [1.5f64, 2.0, 3.0, 4.0];
-        assert_eq!((k.get())(data.as_ptr()), 1.5, "{}\n{}", target.name(), code.listing());
+        assert_eq!(k.call(data.as_ptr()), 1.5, "{}\n{}", target.name(), code.listing());
     }
 }
 
@@ -52,7 +52,7 @@ fn vzeroall_clobbers_the_low_sixteen() {
     if runs(&v4) {
         let code = build(v4).unwrap_or_else(|e| panic!("{e}"));
         let k = unsafe { Kernel::<extern "sysv64" fn(*const f64) -> f64>::load(&code) }.unwrap();
-        assert_eq!((k.get())([7.25f64].as_ptr()), 7.25, "{}", code.listing());
+        assert_eq!(k.call([7.25f64].as_ptr()), 7.25, "{}", code.listing());
     }
 }
 
@@ -81,7 +81,7 @@ fn masked_compares_write_their_mask() {
     let mask = 0x0f0f_0f0f_0f0f_0f0fu64;
     y.extend_from_slice(&mask.to_le_bytes());
     let want = (0..64).filter(|i| i % 3 == 0).fold(0u64, |m, i| m | 1 << i) & mask;
-    assert_eq!((k.get())(x.as_ptr(), y.as_ptr()), want, "{}", code.listing());
+    assert_eq!(k.call(x.as_ptr(), y.as_ptr()), want, "{}", code.listing());
 }
 
 /// A write mask on a vector destination merges (the old value is read), with zeroing it does
@@ -109,7 +109,7 @@ fn masked_vector_writes_merge_or_zero() {
         let mut buf: Vec<u32> = (0..32).collect();
         buf.push(0b1010_1010_1010_1010);
         buf.push(0);
-        (kern.get())(buf.as_mut_ptr());
+        kern.call(buf.as_mut_ptr());
         for i in 0..16u32 {
             let want = if (0b1010_1010_1010_1010 >> i) & 1 == 1 {
                 2 * (16 + i)

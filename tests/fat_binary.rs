@@ -188,7 +188,7 @@ fn jit_fat_binaries_pick_a_variant_when_built() {
     dispatch::set_max_isa(None).unwrap();
     let best = shift_left(3).unwrap();
     for k in [&plain, &best] {
-        assert_eq!(unsafe { (k.get())(5) }, 40);
+        assert_eq!(unsafe { k.call(5) }, 40);
     }
     if dispatch::detected("BMI2") {
         assert_ne!(plain.bytes(), best.bytes(), "the capped build avoids BMI2");

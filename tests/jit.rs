@@ -177,16 +177,16 @@ fn jit_kernels_run() {
     let want: f64 = data.iter().sum();
     for unroll in [1, 2, 3, 4, 6] {
         let k = sum_tuned(unroll).unwrap();
-        let got = unsafe { (k.get())(data.as_ptr(), data.len()) };
+        let got = unsafe { k.call(data.as_ptr(), data.len()) };
         assert_eq!(got, want, "unroll {unroll}");
     }
     let k = sum_jit().unwrap();
-    assert_eq!(unsafe { (k.get())(data.as_ptr(), data.len()) }, want);
+    assert_eq!(unsafe { k.call(data.as_ptr(), data.len()) }, want);
     let k = streams_jit().unwrap();
-    assert_eq!(unsafe { (k.get())(data.as_ptr(), data.len()) }, want);
+    assert_eq!(unsafe { k.call(data.as_ptr(), data.len()) }, want);
     assert_eq!(unsafe { streams_static(data.as_ptr(), data.len()) }, want);
     assert_eq!(unsafe { skewed_static(data.as_ptr(), data.len()) }, want);
-    assert_eq!(unsafe { (skewed_jit().unwrap().get())(data.as_ptr(), data.len()) }, want);
+    assert_eq!(unsafe { skewed_jit().unwrap().call(data.as_ptr(), data.len()) }, want);
     // ISSUE_SKEWED with skew 1: s, then s and t together, then t.
     let adds: Vec<&str> = SKEWED_STATIC_LISTING.lines().filter(|l| l.contains("vaddpd ymm")).collect();
     assert!(
@@ -204,7 +204,7 @@ fn jit_kernels_run() {
     // p = p * 0.5 + [1, 2, 3, 4], by the JIT build and then by the static one.
     let mut p = [2.0f64, 4.0, 6.0, 8.0];
     let k = scale_jit().unwrap();
-    unsafe { (k.get())(p.as_mut_ptr()) };
+    unsafe { k.call(p.as_mut_ptr()) };
     assert_eq!(p, [2.0, 4.0, 6.0, 8.0]);
     unsafe { scale_static(p.as_mut_ptr()) };
     assert_eq!(p, [2.0, 4.0, 6.0, 8.0]);
@@ -213,7 +213,7 @@ fn jit_kernels_run() {
     let want: f32 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
     assert_eq!(unsafe { dot_static(x.as_ptr(), y.as_ptr(), x.len()) }, want);
     let k = dot_jit().unwrap();
-    assert_eq!(unsafe { (k.get())(x.as_ptr(), y.as_ptr(), x.len()) }, want);
+    assert_eq!(unsafe { k.call(x.as_ptr(), y.as_ptr(), x.len()) }, want);
 }
 
 #[test]

@@ -38,7 +38,7 @@ fn sum_f64_every_setting() {
         for prefetch in [0, 512, 2048] {
             let k = sum_f64(unroll, prefetch).unwrap_or_else(|e| panic!("{e}"));
             for n in [8 * unroll, 64 * unroll, 8192 / (8 * unroll) * 8 * unroll] {
-                let got = unsafe { (k.get())(data.as_ptr(), n) };
+                let got = unsafe { k.call(data.as_ptr(), n) };
                 assert_eq!(got, data[..n].iter().sum::<f64>(), "unroll {unroll} prefetch {prefetch} n {n}");
             }
         }

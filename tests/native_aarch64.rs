@@ -57,7 +57,7 @@ fn static_jit_and_fat_binary_code_run_natively() {
     for unroll in [2, 3] {
         let k = sum_f64_jit(unroll).unwrap();
         // SAFETY: as above.
-        assert_eq!(unsafe { (k.get())(v.as_ptr(), v.len()) }, want);
+        assert_eq!(unsafe { k.call(v.as_ptr(), v.len()) }, want);
     }
     let x: Vec<f32> = (0..128).map(|i| (i % 7) as f32 * 0.5).collect();
     let y: Vec<f32> = (0..128).map(|i| (i % 3) as f32).collect();

@@ -54,7 +54,7 @@ fn kernel(target: &Target, elem: Elem, kind: Kind, bytes: usize, count: usize) -
 fn run(code: &CodeObject, data: &[u8]) -> [u8; 8] {
     let k = unsafe { Kernel::<unsafe extern "sysv64" fn(*const u8, *mut u8)>::load(code).unwrap() };
     let mut out = [0u8; 8];
-    unsafe { (k.get())(data.as_ptr(), out.as_mut_ptr()) };
+    unsafe { k.call(data.as_ptr(), out.as_mut_ptr()) };
     out
 }
 

@@ -31,7 +31,7 @@ fn random_straight_line_programs_match_the_interpreter() {
         #[cfg(target_arch = "x86_64")]
         {
             let k = unsafe { Kernel::<unsafe extern "sysv64" fn(u64, u64, u64, u64) -> u64>::load(&code).unwrap() };
-            let got = unsafe { (k.get())(args[0], args[1], args[2], args[3]) };
+            let got = unsafe { k.call(args[0], args[1], args[2], args[3]) };
             assert_eq!(got, want, "{}", code.listing());
             ran += 1;
         }

@@ -79,7 +79,7 @@ mod fma4 {
 fn safe_kernels_check_the_cpu() {
     if peach::runtime::dispatch::detected("FMA4") {
         assert_eq!(fma4::square_plus(3.0), 12.0);
-        assert_eq!((fma4::square_plus_jit().unwrap().get())(3.0), 12.0);
+        assert_eq!(fma4::square_plus_jit().unwrap().call(3.0), 12.0);
         return;
     }
     let panic = std::panic::catch_unwind(|| fma4::square_plus(3.0)).expect_err("no FMA4 here");

@@ -63,7 +63,7 @@ fn aligned_locals_and_stack_parameters() {
                 match abi {
                     Abi::SysV => {
                         let k = Kernel::<K<unsafe extern "sysv64" fn(u64, u64, u64, u64, u64, u64, u64, u64) -> u64>>::load(&code).unwrap();
-                        (k.get())(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7])
+                        k.call(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7])
                     }
                     _ => {
                         let k =
@@ -71,7 +71,7 @@ fn aligned_locals_and_stack_parameters() {
                                 &code,
                             )
                             .unwrap();
-                        (k.get())(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7])
+                        k.call(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7])
                     }
                 }
             };
@@ -117,10 +117,10 @@ fn large_frames_are_probed_page_by_page() {
         let touched = listing.matches("or qword ptr [rsp], 0").count();
         assert_eq!(touched, probes, "{bytes} bytes:\n{listing}");
         let k = unsafe { Kernel::<extern "sysv64" fn(u64) -> u64>::load(&code) }.unwrap();
-        assert_eq!((k.get())(21), 42, "{bytes} bytes");
+        assert_eq!(k.call(21), 42, "{bytes} bytes");
         let code = big_frame(Abi::Win64, bytes);
         let k = unsafe { Kernel::<extern "win64" fn(u64) -> u64>::load(&code) }.unwrap();
-        assert_eq!((k.get())(20), 40, "{bytes} bytes, Win64");
+        assert_eq!(k.call(20), 40, "{bytes} bytes, Win64");
     }
 }
 

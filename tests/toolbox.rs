@@ -111,7 +111,7 @@ fn constants_are_pooled_and_read_rip_relative() {
     }
     let mut x = [10.0f64, 20.0, 30.0, 40.0];
     let k = unsafe { Kernel::<unsafe extern "C" fn(*mut f64) -> f64>::load(&code).unwrap() };
-    let got = unsafe { (k.get())(x.as_mut_ptr()) };
+    let got = unsafe { k.call(x.as_mut_ptr()) };
     assert_eq!(x, [6.0, 12.0, 18.0, 24.0]);
     assert_eq!(got, 12.25);
 }
@@ -159,7 +159,7 @@ fn align_pads_with_real_nops() {
         #[cfg(target_arch = "x86_64")]
         {
             let k = unsafe { Kernel::<unsafe extern "sysv64" fn(u64) -> u64>::load(&code).unwrap() };
-            assert_eq!(unsafe { (k.get())(10) }, 1024);
+            assert_eq!(unsafe { k.call(10) }, 1024);
         }
     }
     let mut f = Function::new("bad", Signature::default(), Target::x86_64_baseline());
@@ -202,7 +202,7 @@ fn streams_interleave_in_issue_order() {
     if Target::native_x86_64().has_avx2() {
         let mut x = [1.5f32; 16];
         let k = unsafe { Kernel::<unsafe extern "C" fn(*mut f32)>::load(&code).unwrap() };
-        unsafe { (k.get())(x.as_mut_ptr()) };
+        unsafe { k.call(x.as_mut_ptr()) };
         assert_eq!(&x[..8], &[3.0; 8]);
         assert_eq!(&x[8..], &[2.25; 8]);
     }

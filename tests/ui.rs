@@ -145,7 +145,7 @@ fn random_kernels(seed: u64, count: usize) -> String {
         writeln!(
             checks,
             "    let j = k{k}_jit().unwrap();\n    assert_eq!(K{k}_STATIC_CODE, j.bytes(), \"kernel {k}\");\n    \
-             assert_eq!(k{k}_static(1000), (j.get())(1000), \"kernel {k}\");"
+             assert_eq!(k{k}_static(1000), j.call(1000), \"kernel {k}\");"
         )
         .unwrap();
     }

@@ -61,7 +61,7 @@ impl Clock {
         let mut best = f64::MAX;
         for _ in 0..5 {
             let t = unsafe { _rdtsc() };
-            black_box(unsafe { (self.chain.get())() });
+            black_box(unsafe { self.chain.call() });
             best = best.min((unsafe { _rdtsc() } - t) as f64 / 20_000.0);
         }
         best

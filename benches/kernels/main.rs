@@ -90,7 +90,8 @@ mod bench {
                 })
                 .collect();
             for k in &kernels {
-                let f = k.get();
+                // SAFETY: `kernels` outlives `runs`, the only place `f` is called.
+                let f = unsafe { k.get() };
                 runs.push(Box::new(move |reps| {
                     for _ in 0..reps {
                         black_box(unsafe { f(black_box(xs).as_ptr(), size) });

@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
                 let k = unsafe { peach_runtime::Kernel::<F>::load(&code) }.expect("loads");
                 let a = p.args;
                 // SAFETY: the program only computes on registers.
-                let got = unsafe { (k.get())(a[0], a[1], a[2], a[3]) };
+                let got = unsafe { k.call(a[0], a[1], a[2], a[3]) };
                 assert_eq!(got, p.expected, "{}", code.listing());
             }
         }

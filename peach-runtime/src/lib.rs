@@ -18,7 +18,10 @@ use peach_core::{CodeObject, Error, ErrorKind};
 /// A loaded kernel: executable memory plus a function pointer of type `F` into it.
 ///
 /// `F` is a function pointer type such as `unsafe extern "sysv64" fn(*const f64, usize) -> f64`;
-/// its ABI must be the one the code was compiled for.
+/// its ABI must be the one the code was compiled for. The kernel is called through
+/// [`call`](Kernel::call), which borrows it, so that no call can outlive the memory: a safe
+/// `F` gives a safe `call`, an `unsafe` one an `unsafe` `call`. [`get`](Kernel::get) hands out the
+/// bare pointer, unsafely: nothing stops it from outliving the kernel.
 ///
 /// ```
 /// use peach_core::prelude::*;
@@ -30,24 +33,80 @@ use peach_core::{CodeObject, Error, ErrorKind};
 /// f.ret(x);
 /// let code = f.compile(Abi::SysV)?;
 /// # #[cfg(target_arch = "x86_64")] {
-/// let k = unsafe { Kernel::<unsafe extern "sysv64" fn() -> i32>::load(&code)? };
-/// assert_eq!(unsafe { (k.get())() }, 42);
+/// // SAFETY: the code was compiled for this signature in System V and runs on any x86-64.
+/// let k = unsafe { Kernel::<extern "sysv64" fn() -> i32>::load(&code)? };
+/// assert_eq!(k.call(), 42);
 /// # }
 /// # Ok::<(), peach_core::Error>(())
 /// ```
-pub struct Kernel<F: Copy> {
+pub struct Kernel<F: KernelFn> {
     code: ExecCode,
     entry: F,
     _f: PhantomData<F>,
 }
 
-impl<F: Copy> Kernel<F> {
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// The function pointer types a [`Kernel`] can have: `extern "C"` (and, on x86-64,
+/// `extern "sysv64"` and `extern "win64"`) functions of up to 12 parameters, safe or `unsafe`.
+/// Sealed: nothing else is a function pointer.
+pub trait KernelFn: Copy + sealed::Sealed {}
+
+macro_rules! kernel_fns {
+    ($abi:literal: $($($a:ident)*;)*) => {$(
+        impl<R, $($a),*> $crate::sealed::Sealed for extern $abi fn($($a),*) -> R {}
+        impl<R, $($a),*> $crate::KernelFn for extern $abi fn($($a),*) -> R {}
+        impl<R, $($a),*> $crate::sealed::Sealed for unsafe extern $abi fn($($a),*) -> R {}
+        impl<R, $($a),*> $crate::KernelFn for unsafe extern $abi fn($($a),*) -> R {}
+        #[allow(non_snake_case, clippy::too_many_arguments)]
+        impl<R, $($a),*> $crate::Kernel<extern $abi fn($($a),*) -> R> {
+            /// Calls the kernel (its memory stays alive: `self` is borrowed).
+            pub fn call(&self, $($a: $a),*) -> R {
+                (self.entry)($($a),*)
+            }
+        }
+        #[allow(non_snake_case, clippy::too_many_arguments)]
+        impl<R, $($a),*> $crate::Kernel<unsafe extern $abi fn($($a),*) -> R> {
+            /// Calls the kernel (its memory stays alive: `self` is borrowed).
+            ///
+            /// # Safety
+            ///
+            /// The kernel's own contract: what its `unsafe` signature asks of the caller.
+            pub unsafe fn call(&self, $($a: $a),*) -> R {
+                // SAFETY: the caller upholds the kernel's contract; the code lives while `self` does.
+                unsafe { (self.entry)($($a),*) }
+            }
+        }
+    )*};
+}
+
+macro_rules! all_arities {
+    ($abi:literal) => {
+        kernel_fns!($abi: ; A0; A0 A1; A0 A1 A2; A0 A1 A2 A3; A0 A1 A2 A3 A4; A0 A1 A2 A3 A4 A5;
+            A0 A1 A2 A3 A4 A5 A6; A0 A1 A2 A3 A4 A5 A6 A7; A0 A1 A2 A3 A4 A5 A6 A7 A8;
+            A0 A1 A2 A3 A4 A5 A6 A7 A8 A9; A0 A1 A2 A3 A4 A5 A6 A7 A8 A9 A10;
+            A0 A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11;);
+    };
+}
+all_arities!("C");
+
+/// The explicit x86-64 conventions, to run System V and Microsoft x64 code side by side.
+#[cfg(target_arch = "x86_64")]
+mod x86_64_conventions {
+    all_arities!("sysv64");
+    all_arities!("win64");
+}
+
+impl<F: KernelFn> Kernel<F> {
     /// Loads `code` and returns it as a callable `F`.
     ///
     /// # Safety
     ///
     /// `F` must be a function pointer type whose signature and calling convention match the
-    /// signature and ABI `code` was compiled for, and the code must be for the machine running it.
+    /// signature and ABI `code` was compiled for, the code must run on this CPU, and a safe `F`
+    /// promises that calling the code cannot cause undefined behaviour whatever the arguments.
     pub unsafe fn load(code: &CodeObject) -> Result<Kernel<F>, Error> {
         if std::mem::size_of::<F>() != std::mem::size_of::<usize>() {
             return Err(Error::new(ErrorKind::Signature, "a kernel's type must be a function pointer"));
@@ -59,16 +118,27 @@ impl<F: Copy> Kernel<F> {
                 format!("`{}` is {:?} code and cannot run on this {host:?} machine", code.name(), code.target().arch()),
             ));
         }
+        if code.entry() >= code.bytes().len() {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!("`{}`: entry {} is outside its {} bytes", code.name(), code.entry(), code.bytes().len()),
+            ));
+        }
         let exec = ExecCode::new(code.bytes())?;
         let addr = exec.as_ptr() as usize + code.entry();
-        // SAFETY: `F` is pointer-sized (checked above) and, by this function's contract, a function
-        // pointer type matching the code.
+        // SAFETY: `F` is a function pointer type (sealed), of the code's signature by this
+        // function's contract; `addr` is inside the mapping (checked above).
         let entry = unsafe { std::mem::transmute_copy::<usize, F>(&addr) };
         Ok(Kernel { code: exec, entry, _f: PhantomData })
     }
 
-    /// The function pointer. It stays valid as long as the kernel lives.
-    pub fn get(&self) -> F {
+    /// The bare function pointer.
+    ///
+    /// # Safety
+    ///
+    /// The pointer must not be called after the kernel is dropped: the memory it points into
+    /// is freed then (and may hold another kernel). [`Kernel::call`] borrows the kernel instead.
+    pub unsafe fn get(&self) -> F {
         self.entry
     }
 
@@ -84,14 +154,14 @@ impl<F: Copy> Kernel<F> {
     }
 }
 
-impl<F: Copy> std::fmt::Debug for Kernel<F> {
+impl<F: KernelFn> std::fmt::Debug for Kernel<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Kernel").field("addr", &self.code.as_ptr()).field("len", &self.code.len()).finish()
     }
 }
 
-// SAFETY: the memory is immutable once loaded and freed only on drop; a function pointer is
-// freely shareable.
-unsafe impl<F: Copy> Send for Kernel<F> {}
+// SAFETY: the memory is immutable once loaded and freed only on drop; `F` is a function pointer
+// (sealed), which any thread may call while the kernel lives.
+unsafe impl<F: KernelFn> Send for Kernel<F> {}
 // SAFETY: as above.
-unsafe impl<F: Copy> Sync for Kernel<F> {}
+unsafe impl<F: KernelFn> Sync for Kernel<F> {}

@@ -104,7 +104,7 @@ peach_fn! {
     /// let sum = peach::kernels::streaming::sum_f64(4, 0)?;
     /// let v: Vec<f64> = (0..64).map(f64::from).collect();
     /// // SAFETY: 64 doubles, a multiple of 8 * 4.
-    /// assert_eq!(unsafe { (sum.get())(v.as_ptr(), v.len()) }, 2016.0);
+    /// assert_eq!(unsafe { sum.call(v.as_ptr(), v.len()) }, 2016.0);
     /// # Ok::<(), peach::Error>(())
     /// ```
     #[variants(x86_64::avx512, x86_64::haswell)]
