@@ -360,3 +360,30 @@ fn immediates_are_exact() {
     let e = one("vmovups", &[YMM17.into(), XMM0.ymm().into()]).expect_err("ymm17 on AVX2");
     assert!(e.message().contains("registers 16-31 need AVX-512"), "{e}");
 }
+
+/// No quadratic cliffs on bad input: a long unknown mnemonic and many unbound labels cost little
+/// (they took 0.9 s and 160 s).
+#[test]
+fn bad_input_stays_cheap() {
+    let start = std::time::Instant::now();
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    let long = "v".repeat(20_000);
+    f.ins(long.as_str(), (p, p));
+    f.ret(p);
+    assert_eq!(error_of(f).kind(), ErrorKind::UnknownMnemonic);
+    let mut f = function(Target::x86_64_v3());
+    let p = f.param(0);
+    for _ in 0..100_000 {
+        let l = f.label();
+        f.ins("add", (p, 1));
+        let _ = l;
+    }
+    let used = f.label();
+    f.ins("jnz", used);
+    f.ret(p);
+    let e = error_of(f);
+    assert!(e.message().contains("never bound"), "{e}");
+    let took = start.elapsed();
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+}

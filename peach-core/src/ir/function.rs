@@ -699,14 +699,29 @@ impl Function {
     /// [`Function::issue_skewed`] with a location (for generators).
     pub fn issue_skewed_at(&mut self, streams: &mut [InstructionStream], skew: usize, loc: impl Into<Src>) {
         let loc = loc.into();
-        let mut step = 0;
-        while streams.iter().any(|s| !s.is_empty()) {
+        let mut step = 0usize;
+        loop {
+            // Steps where no stream has started yet issue nothing: skip them, so that a huge
+            // skew costs no more than a small one.
+            let mut next_start = usize::MAX;
+            let mut issued = false;
             for (i, stream) in streams.iter_mut().enumerate() {
-                if step >= skew * i && !stream.is_empty() {
+                let start = skew.saturating_mul(i);
+                if stream.is_empty() {
+                    continue;
+                }
+                if step >= start {
                     self.issue_at(stream, 1, loc);
+                    issued = true;
+                } else {
+                    next_start = next_start.min(start);
                 }
             }
-            step += 1;
+            match (issued, next_start) {
+                (true, _) => step += 1,
+                (false, usize::MAX) => break,
+                (false, start) => step = start,
+            }
         }
     }
 
@@ -905,22 +920,30 @@ impl Function {
                 None => Error::new(e.kind(), msg),
             });
         }
-        for (i, pos) in self.labels.iter().enumerate() {
-            if pos.is_none() && self.label_used(Label(i as u32)) {
-                let loc = self.first_use_of(Label(i as u32));
-                return Err(Error::at(ErrorKind::Label, format!("label L{i} is used but never bound"), loc));
-            }
+        if let Some((l, loc)) = self.unbound_label_used() {
+            return Err(Error::at(ErrorKind::Label, format!("label L{l} is used but never bound"), loc));
         }
         isa::compile(self, abi)
     }
 
-    fn label_used(&self, l: Label) -> bool {
-        self.operands.contains(&Operand::Label(l))
-    }
-
-    fn first_use_of(&self, l: Label) -> Src {
-        let i = self.insts.iter().find(|i| self.operands(i).contains(&Operand::Label(l)));
-        i.map(|i| self.locs.get(i.loc)).unwrap_or(self.loc)
+    /// The lowest-numbered label that is used but never bound, at its first use: one pass over
+    /// the instructions, however many labels there are.
+    fn unbound_label_used(&self) -> Option<(usize, Src)> {
+        if self.labels.iter().all(Option::is_some) {
+            return None;
+        }
+        let mut first_use: Vec<Option<u32>> = vec![None; self.labels.len()];
+        for inst in &self.insts {
+            for op in self.operands(inst) {
+                if let Operand::Label(l) = op
+                    && let Some(slot @ None) = first_use.get_mut(l.0 as usize)
+                    && self.labels[l.0 as usize].is_none()
+                {
+                    *slot = Some(inst.loc);
+                }
+            }
+        }
+        first_use.iter().enumerate().find_map(|(l, at)| at.map(|loc| (l, self.locs.get(loc))))
     }
 }
 

@@ -214,21 +214,47 @@ impl Eval {
         if f.sig.inputs.len() != args.len() {
             return err(span, format!("`{}` takes {} arguments, not {}", f.sig.ident, f.sig.inputs.len(), args.len()));
         }
-        self.scoped(|ev| {
-            for (input, (v, _)) in f.sig.inputs.iter().zip(args) {
+        if self.depth >= super::DEPTH_LIMIT {
+            return err(
+                span,
+                format!("custom instructions nest more than {} deep: is this a runaway recursion?", super::DEPTH_LIMIT),
+            );
+        }
+        self.depth += 1;
+        let result = self.scoped(|ev| {
+            for (input, (v, s)) in f.sig.inputs.iter().zip(args) {
                 match input {
-                    syn::FnArg::Typed(pt) => ev.bind_pat(&pt.pat, v)?,
+                    // The parameter's declared type, as Rust gives it to the argument.
+                    syn::FnArg::Typed(pt) => {
+                        let v = ev.coerce(v, &pt.ty, s)?;
+                        ev.bind_pat(&pt.pat, v)?
+                    }
                     syn::FnArg::Receiver(r) => return err(r.span(), "custom instructions take no self"),
                 }
             }
-            match ev.block_stmts(&f.block.stmts) {
-                Err(Ctl::Return(v)) => Ok(v),
-                other => other,
+            let v = match ev.block_stmts(&f.block.stmts) {
+                Err(Ctl::Return(v)) => v,
+                other => other?,
+            };
+            match &f.sig.output {
+                syn::ReturnType::Type(_, ty) => ev.coerce(v, ty, span),
+                syn::ReturnType::Default => Ok(v),
             }
-        })
+        });
+        self.depth -= 1;
+        result
     }
 
     fn builtin(&mut self, name: &str, args: Vec<(Value, Span)>, c: &syn::ExprCall, span: Span) -> Flow<Value> {
+        if self.f.insts().len() >= super::INSTRUCTION_LIMIT {
+            return err(
+                span,
+                format!(
+                    "the body emitted more than {} instructions: is this a runaway loop? (JIT mode builds larger functions)",
+                    super::INSTRUCTION_LIMIT
+                ),
+            );
+        }
         let src = self.tag(span);
         let none = |_: &mut Self, v: Value| {
             if args.is_empty() { Ok(v) } else { err(c.span(), format!("`{name}()` takes no arguments")) }

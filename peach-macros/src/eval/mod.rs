@@ -27,8 +27,16 @@ pub(crate) use value::{Addr, Value};
 
 use crate::kernel::Kernel;
 
-/// Evaluation steps allowed before a body counts as a runaway loop.
-const STEP_LIMIT: u64 = 5_000_000;
+/// Evaluation steps allowed before a body counts as a runaway loop: the library's largest
+/// kernels take under 5,000, and a runaway loop reaches the limit in well under a second.
+const STEP_LIMIT: u64 = 1_000_000;
+
+/// How deep custom instructions may nest (each level takes native stack in the compiler).
+pub(crate) const DEPTH_LIMIT: u32 = 64;
+
+/// Instructions a static body may emit: far beyond any kernel, and reached in about a second
+/// by a loop that never ends (JIT mode builds larger functions).
+pub(crate) const INSTRUCTION_LIMIT: usize = 200_000;
 
 /// The kernel, compiled for each calling convention of its architecture: x86-64 System V and
 /// Microsoft x64, or AAPCS64 and Apple arm64.
@@ -76,6 +84,8 @@ pub(crate) struct Eval {
     spans: Vec<Span>,
     tags: HashMap<(usize, usize, usize, usize), u32>,
     steps: u64,
+    /// How deep custom instructions are nested now.
+    depth: u32,
     /// The types of the body's numbers.
     pub types: num::Types,
 }
@@ -145,6 +155,7 @@ impl Eval {
             spans: Vec::new(),
             tags: HashMap::new(),
             steps: 0,
+            depth: 0,
             types: num::Types::default(),
         }
     }
@@ -185,10 +196,12 @@ impl Eval {
         self.f.insts().last().is_some_and(|i| i.op == peach_core::ir::Op::Ret)
     }
 
-    pub(crate) fn step(&mut self, span: Span) -> Flow<()> {
+    /// Counts one step of evaluation; past the limit, an error at `at` (whose span is only
+    /// worked out then: it costs more than the step).
+    pub(crate) fn step(&mut self, at: &impl Spanned) -> Flow<()> {
         self.steps += 1;
         if self.steps > STEP_LIMIT {
-            return err(span, format!("evaluation took more than {STEP_LIMIT} steps: is this a runaway loop?"));
+            return err(at.span(), format!("evaluation took more than {STEP_LIMIT} steps: is this a runaway loop?"));
         }
         Ok(())
     }
@@ -346,7 +359,7 @@ impl Eval {
     }
 
     pub(crate) fn expr(&mut self, e: &Expr) -> Flow<Value> {
-        self.step(e.span())?;
+        self.step(e)?;
         match e {
             Expr::Lit(l) => self.lit(&l.lit, false),
             Expr::Path(p) => self.path(p),
@@ -413,7 +426,7 @@ impl Eval {
                     Some(e) => self.int(e)?,
                     None => return err(r.span(), "an open range cannot be iterated"),
                 };
-                let ty = self.types.unify_int(start, end, r.span())?;
+                let ty = self.types.unify_int(start, end, r.limits.span())?;
                 let closed = matches!(r.limits, syn::RangeLimits::Closed(_));
                 Ok(Value::Range(Int { ty, ..start }, Int { ty, ..end }, closed))
             }
@@ -430,14 +443,15 @@ impl Eval {
                 let items: Box<dyn Iterator<Item = Value>> = match self.expr(&fl.expr)? {
                     Value::Range(a, b, closed) => {
                         let ty = a.ty;
-                        let to = if closed { b.v } else { b.v - 1 };
-                        Box::new((a.v..=to).map(move |v| Value::Int(Int { v, ty })))
+                        let values: Box<dyn Iterator<Item = i128>> =
+                            if closed { Box::new(a.v..=b.v) } else { Box::new(a.v..b.v) };
+                        Box::new(values.map(move |v| Value::Int(Int { v, ty })))
                     }
                     Value::Array(items) => Box::new(items.into_iter()),
                     other => return err(fl.expr.span(), format!("cannot iterate over {}", other.kind())),
                 };
                 for item in items {
-                    self.step(fl.span())?;
+                    self.step(fl)?;
                     let r = self.scoped(|ev| {
                         ev.bind_pat(&fl.pat, item)?;
                         ev.block_stmts(&fl.body.stmts)
@@ -463,7 +477,7 @@ impl Eval {
             Expr::Loop(l) => loop {
                 match self.block_stmts(&l.body.stmts) {
                     Err(Ctl::Break) => return Ok(Value::Unit),
-                    Err(Ctl::Continue) | Ok(_) => self.step(l.span())?,
+                    Err(Ctl::Continue) | Ok(_) => self.step(l)?,
                     Err(other) => return Err(other),
                 }
             },
@@ -493,10 +507,7 @@ impl Eval {
 
     fn assign_to(&mut self, place: &Expr, v: Value) -> Flow<()> {
         match place {
-            Expr::Path(p) if p.path.get_ident().is_some() => {
-                let name = p.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
-                self.assign(&name, v, place.span())
-            }
+            Expr::Path(p) if let Some(id) = p.path.get_ident() => self.assign(&id.to_string(), v, id.span()),
             Expr::Index(i) => {
                 let Expr::Path(p) = &*i.expr else {
                     return err(place.span(), "only a variable's element can be assigned");
@@ -604,7 +615,7 @@ impl Eval {
         let l = self.expr(&b.left)?;
         let r = self.expr(&b.right)?;
         let op = compound.unwrap_or(b.op);
-        let v = self.arith(op, l, r, b.span())?;
+        let v = self.arith(op, l, r, b.op.span())?;
         if compound.is_some() {
             self.assign_to(&b.left, v)?;
             return Ok(Value::Unit);

@@ -582,7 +582,7 @@ pub(crate) fn int_arith(ts: &mut Types, op: &syn::BinOp, a: Int, b: Int, span: S
         Div(_) => x.checked_div(y),
         Rem(_) => {
             // `MIN % -1` overflows as `MIN / -1` does: hold the quotient too.
-            let q = x.checked_div(y).ok_or_else(|| Error::new(span, "overflow"))?;
+            let q = x.checked_div(y).ok_or_else(|| Error::new(span, "this remainder overflows: rustc rejects it"))?;
             ts.hold(ty, q, span)?;
             x.checked_rem(y)
         }
@@ -659,7 +659,7 @@ pub(crate) fn int_neg(ts: &mut Types, a: Int, span: Span) -> Result<Int, Error> 
         return Err(Error::new(span, format!("`{}` cannot be negated: rustc rejects `-`", t.name())));
     }
     ts.note_dependent(a.ty, Dep::Neg, span)?;
-    let v = a.v.checked_neg().ok_or_else(|| Error::new(span, "overflow"))?;
+    let v = a.v.checked_neg().ok_or_else(|| Error::new(span, "this negation overflows: rustc rejects it"))?;
     ts.hold(a.ty, v, span)?;
     Ok(Int { v, ty: a.ty })
 }

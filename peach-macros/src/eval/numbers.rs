@@ -20,7 +20,7 @@ impl Eval {
     /// `-x` and `!x`. With `hint` (the operand of a cast), an unsuffixed literal inside takes the
     /// cast's type, as rustc's expected type gives it.
     pub(crate) fn unary(&mut self, u: &syn::ExprUnary, hint: Option<num::Target>) -> Flow<Value> {
-        let span = u.span();
+        let span = u.op.span();
         // `-128i8` is a negative literal, not the negation of an out-of-range one.
         if let (UnOp::Neg(_), Expr::Lit(l)) = (&u.op, peel(&u.expr)) {
             let v = self.lit(&l.lit, true)?;

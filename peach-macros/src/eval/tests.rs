@@ -464,3 +464,44 @@ fn random_bodies_never_panic() {
     println!("{parsed} random bodies parsed, {built} built; none panicked");
     assert!(parsed > 1500, "too few random bodies parse: {parsed}");
 }
+
+/// Bodies that never end, or that would take the compiler down, fail quickly with an error at
+/// their place: runaway loops (the step limit), a huge skew, deep recursion of custom
+/// instructions, ranges at the ends of `i128`.
+#[test]
+fn pathological_bodies_fail_fast() {
+    let cases = [
+        "loop {}",
+        "let r = GP64(); loop { ADD(r, 1); }",
+        "let mut i = 0; while true { i += 1; }",
+        "let a = STREAM({ let r = GP64(); MOV(r, 1); }); let b = STREAM({ let r = GP64(); MOV(r, 2); }); ISSUE_SKEWED([a, b], 1u64 << 40);",
+        "fn f(n: u32) { f(n + 1); } f(0);",
+        "for i in 0..=i128::MAX {}",
+        "for i in i128::MIN..i128::MIN {}",
+        "let x = -(i128::MIN);",
+    ];
+    for body in cases {
+        let text = format!("{{ {body} }}");
+        let start = std::time::Instant::now();
+        // A thread with the stack rustc gives proc macros (8 MiB), to see recursion fail cleanly.
+        let outcome = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(move || {
+                let block: syn::Block = syn::parse_str(&text).unwrap();
+                let mut ev = Eval::new(Function::new("p", Signature::new(&[], None), Target::x86_64_v3()));
+                match ev.block_stmts(&block.stmts) {
+                    Err(Ctl::Error(e)) => Err(e.to_string()),
+                    _ => Ok(()),
+                }
+            })
+            .unwrap()
+            .join();
+        let took = start.elapsed();
+        let outcome = outcome.unwrap_or_else(|_| panic!("the interpreter panicked on `{body}`"));
+        // An empty range and a skew that just issues the streams one after the other are fine.
+        let valid = body.contains("i128::MIN..i128::MIN") || body.contains("ISSUE_SKEWED");
+        assert!(outcome.is_err() != valid, "`{body}`: {outcome:?}");
+        assert!(took < std::time::Duration::from_secs(2), "`{body}` took {took:?}");
+        println!("{took:>10.2?}  {body}: {}", outcome.err().unwrap_or_default());
+    }
+}

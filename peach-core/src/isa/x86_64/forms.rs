@@ -245,7 +245,15 @@ impl Forms {
 
     /// The known mnemonic names closest to `name`, for "did you mean".
     pub(crate) fn suggest(&self, name: &str) -> Option<&str> {
-        self.names.keys().map(|k| (edit_distance(k, name), k)).filter(|(d, _)| *d <= 2).min().map(|(_, k)| k.as_str())
+        // Within two edits, the lengths differ by two at most: only those names are compared,
+        // so that a long or unknown name costs little.
+        self.names
+            .keys()
+            .filter(|k| k.len().abs_diff(name.len()) <= 2)
+            .map(|k| (edit_distance(k, name), k))
+            .filter(|(d, _)| *d <= 2)
+            .min()
+            .map(|(_, k)| k.as_str())
     }
 
     /// Every form, in `Code` order.
