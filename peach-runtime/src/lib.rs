@@ -2,7 +2,39 @@
 //!
 //! [`Kernel`] loads a [`CodeObject`] into executable memory (never writable and executable at
 //! once: the bytes are written into a read-write mapping that is then turned read-execute) and
-//! hands out a typed function pointer. The memory lives as long as the kernel.
+//! calls it. The memory lives as long as the kernel.
+//!
+//! # Soundness: what each public item guarantees
+//!
+//! Safe code cannot cause undefined behaviour through this crate, the `peach` facade or the code
+//! `peach_fn!` generates. Where a caller must promise something, the function is `unsafe` and
+//! its `# Safety` section says what.
+//!
+//! - [`Kernel::load`] is `unsafe`: the caller promises that `F` is the code's signature and
+//!   convention, that the code runs on this CPU, and, for a safe `F`, that no arguments can make
+//!   it misbehave. It checks what it can: `F` is a function pointer (the sealed [`KernelFn`]),
+//!   the code is for this architecture, its entry is inside it.
+//! - [`Kernel::call`] borrows the kernel, so no call outlives the memory; it is safe exactly
+//!   when `F` is a safe function type. [`Kernel::get`] hands out the bare pointer and is `unsafe`
+//!   (the pointer must not be called after the kernel is dropped). `Kernel` is `Send` and `Sync`:
+//!   the memory is immutable once loaded and only a function pointer is shared.
+//! - [`ExecCode`] maps bytes read-execute: making one is safe (nothing runs); running it needs a
+//!   typed pointer, which only `unsafe` code can make.
+//! - [`dispatch::Dispatch`]: `new`, `choose`, `active`, `variants`, `pointer` and `reset` are
+//!   safe (reset points calls back at the resolver the kernel was made with);
+//!   [`dispatch::Dispatch::install`] is `unsafe`, since every later call of the kernel jumps to
+//!   the pointer it is given. Only the generated resolver calls it, with a variant `choose`
+//!   found to run here, or the fallback.
+//! - [`dispatch::set_max_isa`], [`dispatch::detected`], [`dispatch::runs_here`] and
+//!   [`dispatch::CpuCheck`] only read the CPU or steer the choice among variants that run here.
+//!
+//! The code `peach_fn!` generates: a kernel that takes a raw pointer must be declared `unsafe
+//! fn` (a compile error otherwise), and its callers promise what its documentation asks; a safe
+//! kernel whose code needs more than its architecture's baseline checks the CPU once
+//! ([`dispatch::CpuCheck`]) and panics where it would raise an illegal instruction; a fat binary
+//! calls only variants whose extensions the CPU has (or its fallback); a `#[jit]` kernel is an
+//! error on a CPU that lacks what its code uses. The generated `unsafe` blocks call code built
+//! for exactly the declared signature and convention; each says why in a `SAFETY` comment.
 
 #![warn(missing_docs)]
 
