@@ -318,6 +318,11 @@ fn aarch64_extends_and_shifts_are_different_operands() {
             let (a, b) = (f.param(0), f.param(1));
             ("add", vec![a.into(), a.into(), b.into(), Shift::Ror(2).into()])
         }),
+        // A negative plain shift amount used to be clamped to `lsl #0`.
+        build(&|f| {
+            let (a, b) = (f.param(0), f.param(1));
+            ("add", vec![a.into(), a.into(), b.into(), (-3).into()])
+        }),
     ];
     for r in wrong {
         let e = r.expect_err("no form takes these operands");

@@ -96,8 +96,9 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(u32, u8)]) -> bool {
         (Kind::List1(a), Operand::Reg(r)) => reg_fits(Kind::V(a), *r) && group_of(*r, groups) <= 1,
         // A constant is read with `ldr`, which becomes a PC-relative load from the pool.
         (Kind::Mem, Operand::Mem(m)) if m.base == Some(Reg::CONSTANTS) => row.name == "ldr",
-        (Kind::Lsl, Operand::Imm(v)) => untagged(*v) || shift_of(*v).is_some_and(|(kind, _)| kind == 0),
-        (Kind::Shift, Operand::Imm(v)) => untagged(*v) || shift_of(*v).is_some(),
+        // A plain number is an `lsl` amount: never negative (it would be clamped, silently).
+        (Kind::Lsl, Operand::Imm(v)) => (0..256).contains(v) || shift_of(*v).is_some_and(|(kind, _)| kind == 0),
+        (Kind::Shift, Operand::Imm(v)) => (0..256).contains(v) || shift_of(*v).is_some(),
         (Kind::Imm, Operand::Imm(v)) => untagged(*v),
         (Kind::Label, Operand::Label(_)) => true,
         (Kind::Mem, Operand::Mem(m)) => plain_mem(m),

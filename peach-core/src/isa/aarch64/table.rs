@@ -146,6 +146,9 @@ pub struct Row {
     pub count: u8,
     /// The fixed bits.
     pub base: u32,
+    /// The role of the first operand and the extension needed, from [`MNEMONICS`] (looked up
+    /// once, when the table is built; `None` for a mnemonic without an entry).
+    stated: Option<(First, Option<crate::target::Extension>)>,
 }
 
 impl Row {
@@ -194,9 +197,11 @@ struct Table(Vec<Row>);
 
 impl Table {
     fn row(&mut self, name: &'static str, ops: &[Kind], fields: &[Field], base: u32) {
-        let mut row = Row { name, ops: [Kind::Imm; 4], fields: [Field::Reg(0); 4], count: ops.len() as u8, base };
+        let mut row =
+            Row { name, ops: [Kind::Imm; 4], fields: [Field::Reg(0); 4], count: ops.len() as u8, base, stated: None };
         row.ops[..ops.len()].copy_from_slice(ops);
         row.fields[..fields.len()].copy_from_slice(fields);
+        row.stated = entry(name).map(|(role, needs)| (role, needs.extension(ops)));
         self.0.push(row);
     }
 }
@@ -912,7 +917,7 @@ fn entry(name: &str) -> Option<(First, Needs)> {
 /// The role of the first operand of `row` (`None` for a mnemonic without an entry, which
 /// selection never picks).
 pub fn first_role(row: &Row) -> Option<First> {
-    entry(row.name).map(|(role, _)| role)
+    row.stated.map(|(role, _)| role)
 }
 
 /// Whether the second operand of `row` is written too (`ldp` loads two registers).
@@ -922,13 +927,20 @@ pub fn second_written(row: &Row) -> bool {
 
 /// The optional extension a row needs, if any (NEON itself every AArch64 core has).
 pub fn feature(row: &Row) -> Option<crate::target::Extension> {
-    use super::target::{BF16, DOTPROD, FP16, I8MM};
-    match entry(row.name)?.1 {
-        Needs::Base => None,
-        Needs::Dotprod => Some(DOTPROD),
-        Needs::I8mm => Some(I8MM),
-        Needs::Bf16 => Some(BF16),
-        Needs::FpHalf if row.kinds().iter().any(|k| matches!(k, Kind::V(H4 | H8))) => Some(FP16),
-        Needs::FpHalf => None,
+    row.stated.and_then(|(_, e)| e)
+}
+
+impl Needs {
+    /// The extension a row with operand kinds `kinds` needs.
+    fn extension(self, kinds: &[Kind]) -> Option<crate::target::Extension> {
+        use super::target::{BF16, DOTPROD, FP16, I8MM};
+        match self {
+            Needs::Base => None,
+            Needs::Dotprod => Some(DOTPROD),
+            Needs::I8mm => Some(I8MM),
+            Needs::Bf16 => Some(BF16),
+            Needs::FpHalf if kinds.iter().any(|k| matches!(k, Kind::V(H4 | H8))) => Some(FP16),
+            Needs::FpHalf => None,
+        }
     }
 }
