@@ -35,6 +35,12 @@
 //! calls only variants whose extensions the CPU has (or its fallback); a `#[jit]` kernel is an
 //! error on a CPU that lacks what its code uses. The generated `unsafe` blocks call code built
 //! for exactly the declared signature and convention; each says why in a `SAFETY` comment.
+//!
+//! How this is checked: `tests/soundness.rs` holds the reproducers of every hole found so far;
+//! trybuild cases show that the unsound uses do not compile; CI runs this crate's tests and the
+//! reproducers under Miri (everything but the machine code itself, which Miri cannot run: under
+//! it [`ExecCode`] is an ordinary allocation and sgemm's micro-kernels are Rust models of the
+//! same widths) and the kernel tests under AddressSanitizer.
 
 #![warn(missing_docs)]
 
@@ -197,3 +203,6 @@ impl<F: KernelFn> std::fmt::Debug for Kernel<F> {
 unsafe impl<F: KernelFn> Send for Kernel<F> {}
 // SAFETY: as above.
 unsafe impl<F: KernelFn> Sync for Kernel<F> {}
+
+#[cfg(test)]
+mod tests;

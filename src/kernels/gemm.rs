@@ -71,7 +71,17 @@ peach_fn! {
 ///
 /// As for [`sgemm_kernel`].
 pub unsafe fn sgemm_kernel_in_rust(a: *const f32, b: *const f32, c: *mut f32, k: usize, ldc_bytes: usize) {
-    let nr = sgemm_nr();
+    // SAFETY: the caller's promise, with the width `sgemm_nr` says.
+    unsafe { multiply_panels(sgemm_nr(), a, b, c, k, ldc_bytes) }
+}
+
+/// `C[6 x nr] += A[6 x k] * B[k x nr]` for packed panels, in Rust.
+///
+/// # Safety
+///
+/// The panels must hold `6 k` and `nr k` floats; `c` must hold 6 rows of `nr` floats,
+/// `ldc_bytes` apart.
+unsafe fn multiply_panels(nr: usize, a: *const f32, b: *const f32, c: *mut f32, k: usize, ldc_bytes: usize) {
     let ldc = ldc_bytes / 4;
     for kk in 0..k {
         for i in 0..6 {
@@ -81,6 +91,30 @@ pub unsafe fn sgemm_kernel_in_rust(a: *const f32, b: *const f32, c: *mut f32, k:
             }
         }
     }
+}
+
+/// A micro-kernel [`sgemm`] calls: panels, C, k, the distance between C's rows in bytes.
+type MicroKernel = unsafe fn(*const f32, *const f32, *mut f32, usize, usize);
+
+/// [`sgemm`]'s micro-kernels and their widths: the AVX-512 one, the AVX2 one.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+const MICRO_KERNELS: [(usize, MicroKernel); 2] = [(32, sgemm_kernel_x86_64_v4), (16, sgemm_kernel_haswell)];
+
+/// Under Miri, which cannot run machine code, Rust models of the same widths stand in, so that
+/// Miri checks every pointer [`sgemm`] hands a micro-kernel (run it with `-C
+/// target-cpu=x86-64-v4` for `choose` to see both).
+#[cfg(all(target_arch = "x86_64", miri))]
+const MICRO_KERNELS: [(usize, MicroKernel); 2] = [(32, model::<32>), (16, model::<16>)];
+
+/// A Rust model of the `NR`-wide micro-kernel.
+///
+/// # Safety
+///
+/// As for [`multiply_panels`] with `nr = NR`.
+#[cfg(all(target_arch = "x86_64", miri))]
+unsafe fn model<const NR: usize>(a: *const f32, b: *const f32, c: *mut f32, k: usize, ldc_bytes: usize) {
+    // SAFETY: the caller's promise.
+    unsafe { multiply_panels(NR, a, b, c, k, ldc_bytes) }
 }
 
 /// The columns one [`sgemm_kernel`] call computes on this CPU: 32 with AVX-512, 16 otherwise.
@@ -124,15 +158,14 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     // The micro-kernel is picked here, with its width: the one the dispatcher installed earlier
     // may be another (a cap set since), and B's panels must have the width of the kernel that
     // reads them.
-    type Kernel = unsafe fn(*const f32, *const f32, *mut f32, usize, usize);
     #[cfg(target_arch = "x86_64")]
-    let (nr, kernel): (usize, Kernel) = match SGEMM_KERNEL_DISPATCH.choose() {
-        Some(0) => (32, sgemm_kernel_x86_64_v4),
-        Some(_) => (16, sgemm_kernel_haswell),
+    let (nr, kernel) = match SGEMM_KERNEL_DISPATCH.choose() {
+        Some(0) => MICRO_KERNELS[0],
+        Some(_) => MICRO_KERNELS[1],
         None => return Err(Error::new(ErrorKind::NotInTarget, "sgemm needs AVX2 and FMA")),
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let (nr, kernel): (usize, Kernel) = (16, sgemm_kernel_in_rust);
+    let (nr, kernel): (usize, MicroKernel) = (16, sgemm_kernel_in_rust);
     let bad = |msg: String| Err(Error::new(ErrorKind::InvalidOperands, msg));
     if !m.is_multiple_of(6) || !n.is_multiple_of(nr) || k == 0 {
         return bad(format!("sgemm needs m a multiple of 6, n a multiple of {nr} and k positive; got {m}, {n}, {k}"));

@@ -1,0 +1,208 @@
+//! The runtime's own checks. They run natively and under Miri (`cargo +nightly miri test -p
+//! peach-runtime`), which checks every `unsafe` step up to the call into machine code; the calls
+//! themselves are left out under Miri, which cannot run machine code.
+
+use super::*;
+use peach_core::prelude::*;
+
+/// `return 42` for the host architecture, compiled by peach-core.
+#[cfg(not(miri))]
+fn answer() -> CodeObject {
+    if Arch::host() == Arch::Aarch64 {
+        let mut f = Function::new("answer", Signature::new(&[], Some(Type::I32)), Target::aarch64_neon());
+        let x = A64Builder::x(&mut f);
+        f.ins("movz", (x.w(), 42));
+        f.ret(x);
+        f.compile(Abi::Aapcs64).unwrap()
+    } else {
+        let mut f = Function::new("answer", Signature::new(&[], Some(Type::I32)), Target::x86_64_baseline());
+        let x = f.gp64();
+        f.ins("mov", (x.r32(), 42));
+        f.ret(x);
+        f.compile(Abi::SysV).unwrap()
+    }
+}
+
+/// The same code, as bytes: compiling takes Miri minutes (the encoder's tables), and nothing
+/// runs under it anyway.
+#[cfg(miri)]
+fn answer() -> CodeObject {
+    let (target, bytes) = if Arch::host() == Arch::Aarch64 {
+        // movz w0, #42; ret
+        (Target::aarch64_neon(), vec![0x40, 0x05, 0x80, 0x52, 0xc0, 0x03, 0x5f, 0xd6])
+    } else {
+        // mov eax, 42; ret
+        (Target::x86_64_baseline(), vec![0xb8, 0x2a, 0, 0, 0, 0xc3])
+    };
+    CodeObject::new("answer".into(), bytes, 0, Default::default(), target, std::sync::Arc::new(NoListing))
+}
+
+type Answer = extern "C" fn() -> i32;
+
+#[test]
+fn loads_reads_calls_and_frees() {
+    let code = answer();
+    // SAFETY: `answer` takes nothing and returns an i32 in the C convention of this platform,
+    // and uses only baseline instructions.
+    let k = unsafe { Kernel::<Answer>::load(&code) }.unwrap();
+    assert_eq!(k.bytes(), code.bytes());
+    assert_eq!(k.memory().len(), code.bytes().len());
+    assert!(format!("{k:?}").contains("len"));
+    if !cfg!(miri) {
+        assert_eq!(k.call(), 42);
+    }
+    drop(k);
+}
+
+#[test]
+fn kernels_are_shared_between_threads() {
+    let code = answer();
+    // SAFETY: as in `loads_reads_calls_and_frees`.
+    let k = std::sync::Arc::new(unsafe { Kernel::<Answer>::load(&code) }.unwrap());
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            let k = k.clone();
+            std::thread::spawn(move || {
+                let sum: u32 = k.bytes().iter().map(|&b| b as u32).sum();
+                let value = if cfg!(miri) { 42 } else { k.call() };
+                (sum, value)
+            })
+        })
+        .collect();
+    let want: u32 = code.bytes().iter().map(|&b| b as u32).sum();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), (want, 42));
+    }
+}
+
+#[test]
+fn load_refuses_what_it_can_check() {
+    let code = answer();
+    let bad_entry = CodeObject::new(
+        "bad".into(),
+        code.bytes().to_vec(),
+        code.bytes().len(),
+        code.extensions().clone(),
+        code.target().clone(),
+        std::sync::Arc::new(NoListing),
+    );
+    // SAFETY: the load is refused before anything could be called.
+    let e = unsafe { Kernel::<Answer>::load(&bad_entry) }.unwrap_err();
+    assert!(e.to_string().contains("outside"), "{e}");
+
+    let other = if Arch::host() == Arch::Aarch64 { Target::x86_64_baseline() } else { Target::aarch64_neon() };
+    let foreign = CodeObject::new(
+        "foreign".into(),
+        vec![0; 4],
+        0,
+        code.extensions().clone(),
+        other,
+        std::sync::Arc::new(NoListing),
+    );
+    // SAFETY: as above.
+    let e = unsafe { Kernel::<Answer>::load(&foreign) }.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotInTarget, "{e}");
+}
+
+#[test]
+fn empty_memory_is_empty() {
+    let m = ExecCode::new(&[]).unwrap();
+    assert!(m.is_empty());
+    assert_eq!(m.len(), 0);
+}
+
+struct NoListing;
+
+impl peach_core::emit::Listing for NoListing {
+    fn lines(&self, _: &[u8]) -> Vec<peach_core::emit::ListingLine> {
+        Vec::new()
+    }
+}
+
+/// A kernel's dispatch as `peach_fn!` generates it, with Rust functions as the variants: the
+/// first calls (from several threads at once) resolve, later ones go straight to the choice.
+mod dispatching {
+    use crate::dispatch::{CpuCheck, Dispatch, Variant, runs_here, set_max_isa};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    type F = unsafe extern "C" fn(u32) -> u32;
+
+    static VARIANTS: &[Variant] =
+        &[Variant { name: "impossible", required: &["NO_SUCH_EXTENSION"] }, Variant { name: "any", required: &[] }];
+    static DISPATCH: Dispatch = Dispatch::new(VARIANTS, resolve as *mut ());
+
+    unsafe extern "C" fn impossible(_: u32) -> u32 {
+        unreachable!("chosen although its extension is missing")
+    }
+
+    unsafe extern "C" fn twice(x: u32) -> u32 {
+        x * 2
+    }
+
+    unsafe extern "C" fn fallback(x: u32) -> u32 {
+        x + 1
+    }
+
+    static RESOLUTIONS: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe extern "C" fn resolve(x: u32) -> u32 {
+        RESOLUTIONS.fetch_add(1, Ordering::Relaxed);
+        let choice = DISPATCH.choose();
+        let f: F = match choice {
+            Some(0) => impossible,
+            Some(1) => twice,
+            _ => fallback,
+        };
+        // SAFETY: `f` has the kernel's type and lives for good.
+        unsafe { DISPATCH.install(f as *mut (), choice) };
+        // SAFETY: the functions above are safe to call with any argument.
+        unsafe { f(x) }
+    }
+
+    fn kernel(x: u32) -> u32 {
+        // SAFETY: the pointer is always `resolve`, `twice` or `fallback`, all of type `F`.
+        let f = unsafe { std::mem::transmute::<*mut (), F>(DISPATCH.pointer()) };
+        // SAFETY: they are safe to call with any argument.
+        unsafe { f(x) }
+    }
+
+    #[test]
+    fn resolves_once_from_racing_threads_then_calls_the_choice() {
+        set_max_isa(None).unwrap();
+        DISPATCH.reset();
+        assert_eq!(DISPATCH.active(), None);
+        let threads: Vec<_> = (0..4u32).map(|i| std::thread::spawn(move || kernel(i))).collect();
+        let results: Vec<u32> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(results, [0, 2, 4, 6]);
+        assert_eq!(DISPATCH.active(), Some("any"));
+        // (Function addresses are not unique in Rust, so the pointer is judged by what it does.)
+        let resolved = RESOLUTIONS.load(Ordering::Relaxed);
+        assert!((1..=4).contains(&resolved));
+        assert_eq!(kernel(21), 42);
+        assert_eq!(RESOLUTIONS.load(Ordering::Relaxed), resolved);
+        DISPATCH.reset();
+        assert_eq!(DISPATCH.active(), None);
+        assert_eq!(kernel(5), 10);
+        assert_eq!(RESOLUTIONS.load(Ordering::Relaxed), resolved + 1);
+        assert_eq!(DISPATCH.variants(), VARIANTS);
+    }
+
+    #[test]
+    fn unknown_extensions_never_run_and_unknown_caps_change_nothing() {
+        assert!(!runs_here(&["NO_SUCH_EXTENSION"]));
+        assert!(runs_here(&[]));
+        let e = set_max_isa(Some("avx-2")).unwrap_err();
+        assert!(e.to_string().contains("avx-2"), "{e}");
+    }
+
+    #[test]
+    fn cpu_checks_pass_or_panic_with_the_missing_extension() {
+        static NOTHING: CpuCheck = CpuCheck::new("k", &[]);
+        NOTHING.require();
+        NOTHING.require();
+        static IMPOSSIBLE: CpuCheck = CpuCheck::new("k", &["NO_SUCH_EXTENSION"]);
+        let e = std::panic::catch_unwind(|| IMPOSSIBLE.require()).unwrap_err();
+        let message = e.downcast_ref::<String>().unwrap();
+        assert!(message.contains("NO_SUCH_EXTENSION"), "{message}");
+    }
+}
