@@ -81,6 +81,11 @@ fn asm_block(cfg: &TokenStream, symbol: &str, code: &CodeObject, format: ObjectF
     }
 }
 
+/// Machine code as one byte-string literal: a token, where a slice of numbers is one per byte.
+fn byte_string(bytes: &[u8]) -> proc_macro2::Literal {
+    proc_macro2::Literal::byte_string(bytes)
+}
+
 fn arguments(sig: &syn::Signature) -> Vec<TokenStream> {
     sig.inputs
         .iter()
@@ -169,12 +174,12 @@ pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, variant: b
                 return unsafe { #entry(#(#args),*) };
             }
         });
-        let bytes = code.bytes();
+        let bytes = byte_string(code.bytes());
         code_consts.extend(quote! {
             #[doc = #code_doc]
             #[allow(dead_code)]
             #cfg
-            #vis const #code_name: &[u8] = &[#(#bytes),*];
+            #vis const #code_name: &[u8] = #bytes;
         });
     }
     let arch = arch_name(built.arch);
@@ -215,8 +220,8 @@ pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, variant: b
         .builds
         .iter()
         .map(|(abi, code)| {
-            let (abi, bytes) = (format!("{abi:?}"), code.bytes());
-            quote!((#abi, &[#(#bytes),*]))
+            let (abi, bytes) = (format!("{abi:?}"), byte_string(code.bytes()));
+            quote!((#abi, #bytes))
         })
         .collect();
     Ok(quote! {
