@@ -76,7 +76,7 @@ pub struct CallConv {
     /// Register for floating-point results.
     pub float_ret: u16,
     /// Units a function must preserve.
-    pub callee_saved: u64,
+    pub callee_saved: crate::ir::UnitSet,
     /// Units in the order the allocator should try them: caller-saved first, so that prologues
     /// stay empty when they can.
     pub alloc_order: &'static [u8],

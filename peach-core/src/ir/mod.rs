@@ -8,9 +8,11 @@
 mod constant;
 mod function;
 pub(crate) mod operand;
+mod units;
 
 pub use constant::Constant;
 pub use function::{Function, Inst, InstructionStream, Locations, LoopLabels, Op, Param, Signature, Type, VRegInfo};
 pub use operand::{
     IndexExpr, IntoOperand, IntoOperands, Label, Lane, Masked, Mem, MemExpr, Operand, Reg, RegClass, Rounding, Update,
 };
+pub use units::UnitSet;

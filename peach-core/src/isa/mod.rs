@@ -9,7 +9,7 @@ pub mod x86_64;
 use crate::abi::{Abi, CallConv};
 use crate::emit::CodeObject;
 use crate::error::Result;
-use crate::ir::{Function, Operand, Reg, RegClass, Type, VRegInfo};
+use crate::ir::{Function, Operand, Reg, RegClass, Type, UnitSet, VRegInfo};
 use crate::pass::{Body, Frame};
 use crate::target::{Arch, Extension, Target};
 
@@ -67,7 +67,7 @@ pub struct ClassInfo {
 /// A machine backend. Every method is an associated function, so the passes are generic over
 /// the ISA and pay nothing for the abstraction.
 ///
-/// Physical registers are numbered by *unit*: one global number (below 64) per independently
+/// Physical registers are numbered by *unit*: one global number (below [`UnitSet::CAPACITY`]) per independently
 /// allocatable register, shared by all its views (`al`, `eax` and `rax` are one unit).
 pub trait Isa {
     /// The unit of the frame pointer, kept free when stack locals need a realigned frame.
@@ -106,13 +106,19 @@ pub trait Isa {
 
     /// Calls `visit(reg, role, allowed)` for every register the instruction reads or writes,
     /// implicit ones included. `allowed` is the mask of units a virtual register may get here.
-    fn visit(target: &Target, vregs: &[VRegInfo], opcode: u32, ops: &[Operand], visit: &mut impl FnMut(Reg, Role, u64));
+    fn visit(
+        target: &Target,
+        vregs: &[VRegInfo],
+        opcode: u32,
+        ops: &[Operand],
+        visit: &mut impl FnMut(Reg, Role, UnitSet),
+    );
 
     /// The unit of a physical register, if it is allocatable state.
     fn unit(reg: Reg) -> Option<u8>;
 
     /// Units a virtual register of `class` may get on `target`.
-    fn class_units(target: &Target, class: RegClass) -> u64;
+    fn class_units(target: &Target, class: RegClass) -> UnitSet;
 
     /// How control leaves the instruction.
     fn flow(opcode: u32, ops: &[Operand]) -> Flow;

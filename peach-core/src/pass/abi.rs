@@ -9,7 +9,7 @@ use super::regalloc::{AllocInput, Allocation, Var};
 use super::{Body, Frame};
 use crate::abi::{CallConv, ParamLoc};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::{Function, Inst, Op, Operand, Reg};
+use crate::ir::{Function, Inst, Op, Operand, Reg, UnitSet};
 use crate::isa::Isa;
 
 /// Builds the body: parameter moves first, then the user's code with returns expanded.
@@ -61,14 +61,14 @@ pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv, insts: V
 /// Decides the frame: the callee-saved units written and whether upper vector state is dirty.
 /// The registers written come from the allocator's view, which already lists every def.
 pub(crate) fn frame<I: Isa>(body: &Body, input: &AllocInput, alloc: &Allocation, conv: &CallConv) -> Frame {
-    let mut written = 0u64;
+    let mut written = UnitSet::EMPTY;
     for op in input.ops.iter().filter(|op| op.role.writes()) {
         let unit = match op.var() {
-            Var::V(v) => alloc.units.get(v as usize).copied().unwrap_or(u8::MAX),
-            Var::P(u) => u,
+            Var::V(v) => alloc.units.get(v as usize).copied(),
+            Var::P(u) => Some(u),
         };
-        if unit < 64 {
-            written |= 1 << unit;
+        if let Some(unit) = unit.filter(|u| (*u as usize) < UnitSet::CAPACITY) {
+            written.insert(unit);
         }
     }
     let dirty = body.insts.iter().any(|inst| matches!(inst.op, Op::Isa(opcode) if I::dirties_upper(opcode)));

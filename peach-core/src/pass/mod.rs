@@ -110,7 +110,7 @@ impl<'f> Body<'f> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Frame {
     /// Callee-saved units the code writes: the prologue saves them, every epilogue restores them.
-    pub saved: u64,
+    pub saved: crate::ir::UnitSet,
     /// Clear the upper vector state before returning (x86 `vzeroupper`).
     pub clear_upper: bool,
     /// Bytes of stack locals.

@@ -3,6 +3,7 @@
 use super::regs::{GP, GP_UNITS as G, VEC, VEC_UNITS as V, VIEW_D, VIEW_X, phys};
 use crate::abi::{Abi, CallConv};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ir::UnitSet;
 
 const fn ids<const N: usize>(class: crate::ir::RegClass, view: u8) -> [u16; N] {
     let mut out = [0u16; N];
@@ -21,12 +22,12 @@ const INT: [u16; 8] = ids(GP, VIEW_X);
 const FLOAT: [u16; 8] = ids(VEC, VIEW_D);
 
 /// x19-x28, and the low halves of v8-v15 (saved as d8-d15).
-const SAVED: u64 = (0x3FF << (G + 19)) | (0xFF << (V + 8));
+const SAVED: UnitSet = UnitSet::range(G + 19, 10).union(UnitSet::range(V + 8, 8));
 
 /// Units never allocated: x18 (the platform register on Apple and Windows), x29 (frame
 /// pointer), x30 (link register).
-pub(crate) const GP_ALLOC: u64 = 0x7FFF_FFFF & !(1 << 18 | 1 << 29 | 1 << 30);
-pub(crate) const VEC_ALL: u64 = 0xFFFF_FFFF << V;
+pub(crate) const GP_ALLOC: UnitSet = UnitSet::range(G, 31).without(UnitSet::of(&[G + 18, G + 29, G + 30]));
+pub(crate) const VEC_ALL: UnitSet = UnitSet::range(V, 32);
 
 const fn order() -> [u8; 60] {
     // Caller-saved temporaries, then argument registers, then callee-saved (a prologue is then

@@ -29,7 +29,7 @@ struct Saves {
 impl Saves {
     fn new(frame: &Frame) -> Saves {
         let numbers =
-            |first: u8, count: u8| -> Vec<u8> { (0..count).filter(|n| frame.saved & 1 << (first + n) != 0).collect() };
+            |first: u8, count: u8| -> Vec<u8> { (0..count).filter(|n| frame.saved.contains(first + n)).collect() };
         Saves { gp: numbers(GP_UNITS, 31), vec: numbers(VEC_UNITS, 32) }
     }
 

@@ -38,7 +38,7 @@ use super::{ClassInfo, Flow, Isa, Role};
 use crate::abi::{Abi, CallConv};
 use crate::emit::CodeObject;
 use crate::error::Result;
-use crate::ir::{Function, Mem, Operand, Reg, RegClass, Type, VRegInfo};
+use crate::ir::{Function, Mem, Operand, Reg, RegClass, Type, UnitSet, VRegInfo};
 use crate::pass::{Body, Frame};
 use crate::target::{Extension, Target};
 
@@ -131,7 +131,7 @@ impl Isa for Aarch64 {
         _vregs: &[VRegInfo],
         opcode: u32,
         ops: &[Operand],
-        visit: &mut impl FnMut(Reg, Role, u64),
+        visit: &mut impl FnMut(Reg, Role, UnitSet),
     ) {
         let Some(row) = row(opcode) else { return };
         // Selection never picks a row without a role; read-and-written is the safe reading.
@@ -156,7 +156,7 @@ impl Isa for Aarch64 {
                         None => {
                             let n = regs::parts(*r).map_or(0, |(_, _, n)| n);
                             for k in 0..count {
-                                visit(regs::phys(VEC, regs::VIEW_Q, (n + k) % 32), role, 0);
+                                visit(regs::phys(VEC, regs::VIEW_Q, (n + k) % 32), role, UnitSet::EMPTY);
                             }
                         }
                     }
@@ -191,11 +191,11 @@ impl Isa for Aarch64 {
         unit_of(reg)
     }
 
-    fn class_units(_target: &Target, class: RegClass) -> u64 {
+    fn class_units(_target: &Target, class: RegClass) -> UnitSet {
         match class {
             GP => GP_ALLOC,
             VEC => VEC_ALL,
-            _ => 0,
+            _ => UnitSet::EMPTY,
         }
     }
 

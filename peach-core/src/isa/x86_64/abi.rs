@@ -5,6 +5,7 @@ use iced_x86::Register as R;
 use super::regs::{GP_UNITS as G, VEC_UNITS as V};
 use crate::abi::{Abi, CallConv};
 use crate::error::Result;
+use crate::ir::UnitSet;
 
 const fn ids<const N: usize>(regs: [R; N]) -> [u16; N] {
     let mut out = [0u16; N];
@@ -22,18 +23,9 @@ const WIN_INT: [u16; 4] = ids([R::RCX, R::RDX, R::R8, R::R9]);
 const WIN_FLOAT: [u16; 4] = ids([R::XMM0, R::XMM1, R::XMM2, R::XMM3]);
 
 // GP units: rax 0, rcx 1, rdx 2, rbx 3, rsp 4, rbp 5, rsi 6, rdi 7, r8-r15 8-15.
-const fn units(list: &[u8]) -> u64 {
-    let mut m = 0;
-    let mut i = 0;
-    while i < list.len() {
-        m |= 1 << list[i];
-        i += 1;
-    }
-    m
-}
-
-const SYSV_SAVED: u64 = units(&[G + 3, G + 5, G + 12, G + 13, G + 14, G + 15]);
-const WIN_SAVED: u64 = units(&[G + 3, G + 5, G + 6, G + 7, G + 12, G + 13, G + 14, G + 15]) | (0x3FF << (V + 6));
+const SYSV_SAVED: UnitSet = UnitSet::of(&[G + 3, G + 5, G + 12, G + 13, G + 14, G + 15]);
+const WIN_SAVED: UnitSet =
+    UnitSet::of(&[G + 3, G + 5, G + 6, G + 7, G + 12, G + 13, G + 14, G + 15]).union(UnitSet::range(V + 6, 10));
 
 const MASKS: [u8; 7] = [49, 50, 51, 52, 53, 54, 55];
 

@@ -36,11 +36,11 @@ impl Layout {
         let rbp = GP_UNITS + 5;
         let pushed: Vec<Register> = (0..16u8)
             .map(|u| GP_UNITS + u)
-            .filter(|u| frame.saved & (1 << u) != 0 && !(realign.is_some() && *u == rbp))
+            .filter(|u| frame.saved.contains(*u) && !(realign.is_some() && *u == rbp))
             .map(|u| unit_reg(u, GP, 3))
             .collect();
         let vec_saved: Vec<Register> = (0..32u8)
-            .filter(|u| frame.saved & (1 << (VEC_UNITS + u)) != 0)
+            .filter(|u| frame.saved.contains(VEC_UNITS + u))
             .map(|u| unit_reg(VEC_UNITS + u, VEC, 0))
             .collect();
         let saves = 16 * vec_saved.len() as i32;

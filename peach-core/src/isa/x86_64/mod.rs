@@ -23,7 +23,7 @@ use super::{ClassInfo, Flow, Isa, Role};
 use crate::abi::{Abi, CallConv};
 use crate::emit::CodeObject;
 use crate::error::Result;
-use crate::ir::{Function, Mem, Operand, Reg, RegClass, Type, VRegInfo};
+use crate::ir::{Function, Mem, Operand, Reg, RegClass, Type, UnitSet, VRegInfo};
 use crate::pass::{Body, Frame};
 use crate::target::{Extension, Target};
 
@@ -31,10 +31,10 @@ use crate::target::{Extension, Target};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct X86_64;
 
-const GP_ALLOC: u64 = 0xFFFF & !(1 << regs::RSP_UNIT);
-const VEC_LOW: u64 = 0xFFFF << VEC_UNITS;
-const VEC_ALL: u64 = 0xFFFF_FFFF << VEC_UNITS;
-const MASK_ALLOC: u64 = 0xFE << MASK_UNITS;
+const GP_ALLOC: UnitSet = UnitSet::range(0, 16).without(UnitSet::of(&[regs::RSP_UNIT]));
+const VEC_LOW: UnitSet = UnitSet::range(VEC_UNITS, 16);
+const VEC_ALL: UnitSet = UnitSet::range(VEC_UNITS, 32);
+const MASK_ALLOC: UnitSet = UnitSet::range(MASK_UNITS + 1, 7);
 
 fn code_of(opcode: u32) -> Code {
     Code::try_from(opcode as usize).unwrap_or(Code::INVALID)
@@ -154,7 +154,7 @@ impl Isa for X86_64 {
         vregs: &[VRegInfo],
         opcode: u32,
         ops: &[Operand],
-        visit: &mut impl FnMut(Reg, Role, u64),
+        visit: &mut impl FnMut(Reg, Role, UnitSet),
     ) {
         let Some(form) = Forms::get().form(code_of(opcode)) else {
             return;
@@ -201,7 +201,7 @@ impl Isa for X86_64 {
                         role = Role::UseLate;
                     }
                     let allowed = match slot {
-                        Slot::Fixed(f) => unit_of(*f).map_or(0, |u| 1u64 << u),
+                        Slot::Fixed(f) => unit_of(*f).map_or(UnitSet::EMPTY, |u| UnitSet::of(&[u])),
                         Slot::Gp { .. } => GP_ALLOC,
                         Slot::Vec { .. } => vec_units,
                         _ => MASK_ALLOC,
@@ -219,7 +219,7 @@ impl Isa for X86_64 {
                 FormRole::Def => Role::Def,
                 FormRole::UseDef => Role::UseDef,
             };
-            visit(regs::phys(*r), role, 0);
+            visit(regs::phys(*r), role, UnitSet::EMPTY);
         }
     }
 
@@ -227,14 +227,14 @@ impl Isa for X86_64 {
         iced(reg).and_then(unit_of)
     }
 
-    fn class_units(target: &Target, class: RegClass) -> u64 {
+    fn class_units(target: &Target, class: RegClass) -> UnitSet {
         let avx512 = has(target, iced_x86::CpuidFeature::AVX512F);
         match class {
             GP => GP_ALLOC,
             VEC if avx512 => VEC_ALL,
             VEC => VEC_LOW,
             MASK if avx512 => MASK_ALLOC,
-            _ => 0,
+            _ => UnitSet::EMPTY,
         }
     }
 
@@ -304,7 +304,7 @@ impl Isa for X86_64 {
     }
 }
 
-fn visit_mem(m: &Mem, visit: &mut impl FnMut(Reg, Role, u64)) {
+fn visit_mem(m: &Mem, visit: &mut impl FnMut(Reg, Role, UnitSet)) {
     for r in [m.base, m.index].into_iter().flatten() {
         if r != regs::ARG_AREA && r != Reg::CONSTANTS && r != Reg::LOCALS {
             visit(r, Role::Use, GP_ALLOC);

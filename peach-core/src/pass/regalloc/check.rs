@@ -52,12 +52,15 @@ impl fmt::Display for CheckError {
 
 impl std::error::Error for CheckError {}
 
+/// The units the checker tracks.
+const UNITS: usize = crate::ir::UnitSet::CAPACITY;
+
 /// Checks that `alloc` is a correct allocation of `input`.
 pub fn check(input: &AllocInput, alloc: &Allocation) -> Result<(), CheckError> {
     let nb = input.blocks.len();
-    let mut entry = vec![[Value::Unknown; 64]; nb];
+    let mut entry = vec![[Value::Unknown; UNITS]; nb];
     if nb > 0 {
-        entry[0] = [Value::Phys; 64];
+        entry[0] = [Value::Phys; UNITS];
     }
     let mut work: Vec<usize> = (0..nb).rev().collect();
     let mut queued = vec![true; nb];
@@ -74,7 +77,7 @@ pub fn check(input: &AllocInput, alloc: &Allocation) -> Result<(), CheckError> {
             }
             let s = s as usize;
             let mut changed = false;
-            for u in 0..64 {
+            for u in 0..UNITS {
                 let m = meet(entry[s][u], state[u]);
                 if m != entry[s][u] {
                     entry[s][u] = m;
@@ -90,13 +93,14 @@ pub fn check(input: &AllocInput, alloc: &Allocation) -> Result<(), CheckError> {
     Ok(())
 }
 
-fn step(input: &AllocInput, alloc: &Allocation, i: u32, state: &mut [Value; 64]) -> Result<(), CheckError> {
+fn step(input: &AllocInput, alloc: &Allocation, i: u32, state: &mut [Value; UNITS]) -> Result<(), CheckError> {
     let ops = input.inst_ops(i as usize);
     let unit_of = |var: Var| -> Result<u8, CheckError> {
         match var {
-            Var::P(u) => Ok(u),
+            Var::P(u) if (u as usize) < UNITS => Ok(u),
+            Var::P(u) => Err(CheckError { inst: i, var, unit: u, what: "unit out of range".into() }),
             Var::V(v) => match alloc.units.get(v as usize) {
-                Some(&u) if u < 64 => Ok(u),
+                Some(&u) if (u as usize) < UNITS => Ok(u),
                 _ => Err(CheckError { inst: i, var, unit: u8::MAX, what: "value has no register".into() }),
             },
         }
@@ -104,7 +108,7 @@ fn step(input: &AllocInput, alloc: &Allocation, i: u32, state: &mut [Value; 64])
     for op in ops {
         let u = unit_of(op.var())?;
         if let Var::V(_) = op.var()
-            && input.allowed(op) & (1 << u) == 0
+            && !input.allowed(op).contains(u)
         {
             return Err(CheckError {
                 inst: i,

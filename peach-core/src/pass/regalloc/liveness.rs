@@ -11,7 +11,10 @@
 
 use super::{AllocInput, Var};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ir::UnitSet;
 use crate::isa::Role;
+
+const UNITS: usize = UnitSet::CAPACITY;
 
 /// Live ranges.
 pub(crate) struct Liveness {
@@ -66,7 +69,7 @@ fn ones(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
 /// Live-in and live-out sets of every block, by iterating the dataflow equations to a fixed
 /// point; a value live into the entry block is read before it is written.
 fn dataflow(input: &AllocInput, nv: usize) -> Result<(Bits, Bits)> {
-    let nvars = nv + 64;
+    let nvars = nv + UNITS;
     let nb = input.blocks.len();
     let mut uses = Bits::new(nb, nvars);
     let mut defs = Bits::new(nb, nvars);
@@ -122,15 +125,15 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
     // blocks, and a value read before it is written shows as a range that starts at a read.
     let straight = input.blocks.len() == 1 && input.blocks[0].succs.iter().all(|s| *s == u32::MAX);
     let (live_in, live_out) =
-        if straight { (Bits::new(1, nv + 64), Bits::new(1, nv + 64)) } else { dataflow(input, nv)? };
+        if straight { (Bits::new(1, nv + UNITS), Bits::new(1, nv + UNITS)) } else { dataflow(input, nv)? };
 
     let mut vreg = vec![(u32::MAX, 0u32); nv];
     let widen = |r: &mut (u32, u32), s: u32, e: u32| {
         r.0 = r.0.min(s);
         r.1 = r.1.max(e);
     };
-    let mut unit: Vec<Vec<(u32, u32)>> = vec![Vec::new(); 64];
-    let mut open = [u32::MAX; 64];
+    let mut unit: Vec<Vec<(u32, u32)>> = vec![Vec::new(); UNITS];
+    let mut open = [u32::MAX; UNITS];
     for (b, block) in input.blocks.iter().enumerate() {
         let (bs, be) = (2 * block.start, 2 * block.end);
         for x in ones(live_in.row(b)).take_while(|&x| x < nv) {

@@ -18,7 +18,7 @@ pub use scan::allocate;
 use super::Body;
 use super::cfg::Block;
 use crate::abi::CallConv;
-use crate::ir::{Inst, Locations, Op, Operand, RegClass, VRegInfo};
+use crate::ir::{Inst, Locations, Op, Operand, RegClass, UnitSet, VRegInfo};
 use crate::isa::{ClassInfo, Isa, Role};
 
 /// What an operand names: a virtual register or a physical unit.
@@ -77,7 +77,7 @@ pub struct AllocInput<'b> {
     pub vreg_class: Vec<RegClass>,
     /// The units each virtual register may take: its class's, narrowed by every operand that
     /// names it.
-    pub vreg_allowed: Vec<u64>,
+    pub vreg_allowed: Vec<UnitSet>,
     /// Groups of virtual registers that take consecutive units: first index and count.
     pub groups: Vec<(u32, u8)>,
     /// The virtual registers (where each was created, for messages).
@@ -94,13 +94,13 @@ pub struct AllocInput<'b> {
     /// The register classes.
     pub classes: &'static [ClassInfo],
     /// Units each class may use on this target.
-    pub class_units: Vec<u64>,
+    pub class_units: Vec<UnitSet>,
     /// Units in order of preference.
     pub order: &'static [u8],
     /// Register copies, by instruction.
     pub moves: Vec<(u32, Move)>,
     /// The distinct allowed-unit masks operands refer to.
-    pub masks: Vec<u64>,
+    pub masks: Vec<UnitSet>,
 }
 
 impl<'b> AllocInput<'b> {
@@ -113,7 +113,7 @@ impl<'b> AllocInput<'b> {
     ) -> AllocInput<'b> {
         let n = body.insts.len();
         // Over-aligned stack locals need a frame pointer, which values then cannot use.
-        let frame_pointer = if body.locals.1 > 16 { 1u64 << I::FRAME_POINTER_UNIT } else { 0 };
+        let frame_pointer = if body.locals.1 > 16 { UnitSet::of(&[I::FRAME_POINTER_UNIT]) } else { UnitSet::EMPTY };
         let mut input = AllocInput {
             vreg_class: body.vregs.iter().map(|v| v.class).collect(),
             vreg_allowed: Vec::new(),
@@ -130,15 +130,15 @@ impl<'b> AllocInput<'b> {
                 .collect(),
             order: conv.alloc_order,
             moves: Vec::new(),
-            masks: vec![u64::MAX],
+            masks: vec![UnitSet::ALL],
         };
         let var = |r: crate::ir::Reg| match r.vreg() {
             Some(v) => Some(Var::V(v)),
             None => I::unit(r).map(Var::P),
         };
         input.vreg_allowed =
-            input.vreg_class.iter().map(|c| input.class_units.get(c.0 as usize).copied().unwrap_or(0)).collect();
-        let mut last_mask = (u64::MAX, 0u8);
+            input.vreg_class.iter().map(|c| input.class_units.get(c.0 as usize).copied().unwrap_or_default()).collect();
+        let mut last_mask = (UnitSet::ALL, 0u8);
         for (i, inst) in body.insts.iter().enumerate() {
             input.op_start.push(input.ops.len() as u32);
             let ops = body.ops(inst);
@@ -215,8 +215,8 @@ impl<'b> AllocInput<'b> {
     }
 
     /// The units operand `op` allows.
-    pub fn allowed(&self, op: &AllocOp) -> u64 {
-        self.masks.get(op.mask as usize).copied().unwrap_or(u64::MAX)
+    pub fn allowed(&self, op: &AllocOp) -> UnitSet {
+        self.masks.get(op.mask as usize).copied().unwrap_or(UnitSet::ALL)
     }
 
     /// The operands of instruction `i`.

@@ -8,6 +8,9 @@
 use super::liveness::{self, Liveness};
 use super::{AllocInput, Allocation, Var};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ir::UnitSet;
+
+const UNITS: usize = UnitSet::CAPACITY;
 
 /// Allocates every virtual register of `input` to a unit, or explains why they do not fit.
 pub fn allocate(input: &AllocInput) -> Result<Allocation> {
@@ -32,17 +35,17 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
     order.sort_unstable_by_key(|&v| live.vreg[v as usize].0);
 
     // Preference is the position in `input.order`; units it does not name are never chosen.
-    let mut rank = [u8::MAX; 64];
+    let mut rank = [u8::MAX; UNITS];
     for (i, &u) in input.order.iter().enumerate() {
         if let Some(r) = rank.get_mut(u as usize) {
             *r = i.min(254) as u8;
         }
     }
     let mut units = vec![u8::MAX; nv];
-    let mut busy_until = [0u32; 64];
+    let mut busy_until = [0u32; UNITS];
     // Units holding a value; a unit whose value has ended is cleared when its class is next used.
-    let mut busy = 0u64;
-    let mut cursor = [0usize; 64];
+    let mut busy = UnitSet::EMPTY;
+    let mut cursor = [0usize; UNITS];
     let mut group_of = vec![u32::MAX; if input.groups.is_empty() { 0 } else { nv }];
     for (g, &(first, count)) in input.groups.iter().enumerate() {
         for k in 0..count as usize {
@@ -57,12 +60,10 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
         }
         let (s, e) = live.vreg[v as usize];
         let ok = allowed[v as usize];
-        let mut ended = busy & if group_of.is_empty() { ok } else { u64::MAX };
-        while ended != 0 {
-            let u = ended.trailing_zeros() as usize;
-            ended &= ended - 1;
+        let ended = busy & if group_of.is_empty() { ok } else { UnitSet::ALL };
+        for u in ended.iter() {
             // Branch-free: whether a unit's value has ended is a coin toss for the predictor.
-            busy &= !(((busy_until[u] <= s) as u64) << u);
+            busy.set(u, busy_until[u as usize] > s);
         }
         if let Some(&g) = group_of.get(v as usize).filter(|g| **g != u32::MAX) {
             // A group takes consecutive units, all at once, reserved from now to each member's
@@ -73,25 +74,25 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
                 members.iter().enumerate().all(|(k, &m)| {
                     let u = base + k;
                     let (ms, me) = live.vreg[m];
-                    u < 64
-                        && allowed[m] & (1 << u) != 0
-                        && busy & (1 << u) == 0
+                    u < UNITS
+                        && allowed[m].contains(u as u8)
+                        && !busy.contains(u as u8)
                         && (ms == u32::MAX || live.unit[u].iter().all(|&(a, b)| b <= ms.min(s) || a >= me))
                 })
             };
-            let base = (0..64).filter(|&b| rank[b] != u8::MAX && fits(b)).min_by_key(|&b| rank[b]);
+            let base = (0..UNITS).filter(|&b| rank[b] != u8::MAX && fits(b)).min_by_key(|&b| rank[b]);
             let Some(base) = base else { return Err(out_of_registers(input, &live, allowed, v)) };
             for (k, &m) in members.iter().enumerate() {
                 let u = base + k;
                 units[m] = u as u8;
                 busy_until[u] = live.vreg[m].1.max(s + 1);
-                busy |= 1 << u;
+                busy.insert(u as u8);
             }
             continue;
         }
         let mut free = |u: u8| -> bool {
             let u = u as usize;
-            if u >= 64 || ok & (1 << u) == 0 || busy_until[u] > s {
+            if u >= UNITS || !ok.contains(u as u8) || busy_until[u] > s {
                 return false;
             }
             let segs = &live.unit[u];
@@ -105,10 +106,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
         let hinted = [hint_unit[v as usize], if p != u32::MAX { units[p as usize] } else { u8::MAX }];
         let mut chosen = hinted.into_iter().find(|&u| u != u8::MAX && free(u));
         if chosen.is_none() {
-            let mut candidates = ok & !busy;
-            while candidates != 0 {
-                let u = candidates.trailing_zeros() as u8;
-                candidates &= candidates - 1;
+            for u in (ok & !busy).iter() {
                 let better = chosen.is_none_or(|c: u8| rank[u as usize] < rank[c as usize]);
                 if rank[u as usize] != u8::MAX && better && free(u) {
                     chosen = Some(u);
@@ -119,7 +117,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
             Some(u) => {
                 units[v as usize] = u;
                 busy_until[u as usize] = e;
-                busy |= 1 << u;
+                busy.insert(u);
             }
             None => return Err(out_of_registers(input, &live, allowed, v)),
         }
@@ -133,12 +131,12 @@ fn loc_str(l: crate::Src) -> String {
 
 /// The error for a value that found no register: where the pressure in its class is highest,
 /// and every value live there with the place it was created.
-fn out_of_registers(input: &AllocInput, live: &Liveness, allowed: &[u64], failed: u32) -> Error {
+fn out_of_registers(input: &AllocInput, live: &Liveness, allowed: &[UnitSet], failed: u32) -> Error {
     let class = input.vreg_class[failed as usize];
     let info = input.classes.get(class.0 as usize);
     let class_name = info.map_or("register", |c| c.name);
-    let class_mask = input.class_units.get(class.0 as usize).copied().unwrap_or(0);
-    let available = class_mask.count_ones();
+    let class_mask = input.class_units.get(class.0 as usize).copied().unwrap_or_default();
+    let available = class_mask.len() as u32;
 
     // Sweep the class's live ranges (values and fixed registers) for the busiest point.
     let mut events: Vec<(u32, i32)> = Vec::new();
@@ -148,12 +146,10 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, allowed: &[u64], failed
             events.push((e, -1));
         }
     }
-    for u in 0..64 {
-        if class_mask & (1 << u) != 0 {
-            for &(s, e) in &live.unit[u] {
-                events.push((s, 1));
-                events.push((e, -1));
-            }
+    for u in class_mask.iter() {
+        for &(s, e) in &live.unit[u as usize] {
+            events.push((s, 1));
+            events.push((e, -1));
         }
     }
     events.sort_unstable();
@@ -185,8 +181,8 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, allowed: &[u64], failed
             },
         )
         .collect();
-    let fixed: Vec<String> = (0..64u32)
-        .filter(|u| class_mask & (1 << u) != 0)
+    let fixed: Vec<String> = class_mask
+        .iter()
         .filter(|&u| live.unit[u as usize].iter().any(|&(s, e)| s <= at && at < e))
         .map(|u| format!("unit {u}"))
         .collect();
