@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod abi;
+mod builder;
 pub mod emit;
 mod error;
 mod fx;

@@ -82,7 +82,7 @@ fn load_refuses_what_it_can_check() {
         "bad".into(),
         code.bytes().to_vec(),
         code.bytes().len(),
-        code.extensions().clone(),
+        *code.extensions(),
         code.target().clone(),
         std::sync::Arc::new(NoListing),
     );
@@ -95,7 +95,7 @@ fn load_refuses_what_it_can_check() {
         "foreign".into(),
         vec![0; 4],
         0,
-        code.extensions().clone(),
+        *code.extensions(),
         other,
         std::sync::Arc::new(NoListing),
     );

@@ -122,3 +122,16 @@ impl CallConv {
             .collect()
     }
 }
+
+/// What the prologue and epilogues must do, decided after register allocation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Frame {
+    /// Callee-saved units the code writes: the prologue saves them, every epilogue restores them.
+    pub saved: crate::ir::UnitSet,
+    /// Clear the upper vector state before returning (x86 `vzeroupper`).
+    pub clear_upper: bool,
+    /// Bytes of stack locals.
+    pub locals_size: u32,
+    /// Their alignment (above the ABI's 16 bytes, the frame is realigned).
+    pub locals_align: u32,
+}

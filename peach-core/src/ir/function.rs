@@ -3,9 +3,8 @@
 use std::fmt;
 use std::panic::Location;
 
-use super::operand::{IntoOperands, Label, Mem, Operand, Reg, RegClass};
-use crate::error::{Error, ErrorKind, Result, Src};
-use crate::isa;
+use super::operand::{Label, Mem, Operand, Reg, RegClass};
+use crate::error::{Error, ErrorKind, Src};
 use crate::target::Target;
 
 /// The type of a parameter or a return value, as seen by the calling convention.
@@ -204,20 +203,20 @@ impl Locations {
 /// ```
 pub struct Function {
     name: String,
-    sig: Signature,
+    pub(crate) sig: Signature,
     target: Target,
     pub(crate) insts: Vec<Inst>,
     pub(crate) operands: Vec<Operand>,
     pub(crate) vregs: Vec<VRegInfo>,
     pub(crate) locs: Locations,
-    params: Vec<Param>,
+    pub(crate) params: Vec<Param>,
     /// Which of the first 64 virtual registers (the parameters among them) the code names.
     params_used: u64,
     /// Groups of virtual registers allocated to consecutive registers (first index, count).
     groups: Vec<(u32, u8)>,
     labels: Vec<Option<u32>>,
-    errors: Vec<Error>,
-    scratch: Vec<Operand>,
+    pub(crate) errors: Vec<Error>,
+    pub(crate) scratch: Vec<Operand>,
     loc: Src,
     /// Bytes of stack locals so far, and their largest alignment.
     locals_size: u32,
@@ -295,13 +294,13 @@ impl Function {
     /// The most bytes of stack locals a function can have (see [`Function::stack_local`]).
     pub const MAX_STACK_LOCALS: u32 = 1 << 20;
 
-    /// Starts a function with a name, a signature and the target it is built for.
-    /// Every parameter becomes a live-in virtual register ([`Function::param`]).
+    /// A function with no parameters bound yet: [`Function::new`] binds them (it sits above
+    /// the ISA layer, which makes their registers).
     #[track_caller]
-    pub fn new(name: impl Into<String>, sig: Signature, target: Target) -> Self {
+    pub(crate) fn unbound(name: impl Into<String>, sig: Signature, target: Target) -> Self {
         let (insts, operands, vregs, memo) = Recycled::take();
         let memo = memo.filter(|(t, _)| t.arch() == target.arch() && t.extensions() == target.extensions());
-        let mut f = Function {
+        Function {
             name: name.into(),
             sig,
             target,
@@ -322,13 +321,7 @@ impl Function {
             locals_size: 0,
             locals_align: 1,
             bound_in_streams: Vec::new(),
-        };
-        for i in 0..f.sig.params.len() {
-            let ty = f.sig.params[i];
-            let reg = isa::param_vreg(&mut f, ty);
-            f.params.push(Param { ty, reg });
         }
-        f
     }
 
     /// The function's name (its symbol).
@@ -354,35 +347,6 @@ impl Function {
     /// The target the function is built for.
     pub fn target(&self) -> &Target {
         &self.target
-    }
-
-    /// The live-in virtual register of parameter `i`. A narrow integer (`i8` ... `u32`) is a
-    /// register of its own width: the calling conventions leave the bits above it unspecified, so
-    /// reading it wider before writing it whole is an error at compilation that names the
-    /// widening instruction (`movsxd`, `movzx`, a 32-bit `mov`; `sxtw`, `uxtb`, ...).
-    ///
-    /// An index past the last parameter records an error and returns a fresh register.
-    ///
-    /// ```
-    /// use peach_core::prelude::*;
-    /// let mut f = Function::new("idx", Signature::new(&[Type::Ptr, Type::I32], Some(Type::I64)), Target::x86_64_baseline());
-    /// let (p, i) = (f.param(0), f.param(1));
-    /// let (j, r) = (f.gp64(), f.gp64());
-    /// f.ins("movsxd", (j, i)); // i is a 32-bit register: widen it before addressing with it
-    /// f.ins("mov", (r, [p + j * 8]));
-    /// f.ret(r);
-    /// assert!(f.compile(Abi::SysV).is_ok());
-    /// ```
-    #[track_caller]
-    pub fn param(&mut self, i: usize) -> Reg {
-        match self.params.get(i) {
-            Some(p) => p.reg,
-            None => {
-                let n = self.params.len();
-                self.error(ErrorKind::Signature, format!("parameter {i} does not exist: the function has {n}"));
-                isa::param_vreg(self, Type::I64)
-            }
-        }
     }
 
     /// The parameters, in order.
@@ -735,75 +699,6 @@ impl Function {
         self.labels.len()
     }
 
-    /// Appends an instruction: `f.ins("vaddpd", (acc, acc, [ptr + 32]))`.
-    ///
-    /// The mnemonic is case-insensitive. AVX instructions may be written in the two-operand
-    /// shorthand of the PeachPy paper: `f.ins("vaddpd", (a, b))` means `vaddpd a, a, b` when no
-    /// two-operand form exists. If no form takes these operands, or the target lacks
-    /// the extension it needs, the error is recorded with the caller's location and returned by
-    /// [`Function::compile`].
-    #[track_caller]
-    pub fn ins(&mut self, mnemonic: &str, operands: impl IntoOperands) {
-        self.ins_at(mnemonic, operands, Location::caller());
-    }
-
-    /// [`Function::ins`] attributed to a given source location: custom instructions (Rust
-    /// functions that emit several instructions) pass their caller's location, so that errors
-    /// point at the user's line.
-    pub fn ins_at(&mut self, mnemonic: &str, operands: impl IntoOperands, loc: impl Into<Src>) {
-        let loc = loc.into();
-        let mut ops = std::mem::take(&mut self.scratch);
-        ops.clear();
-        operands.push_into(&mut ops, &mut self.consts);
-        match isa::check_inst(self, mnemonic, &mut ops) {
-            Ok(opcode) => self.push(Op::Isa(opcode), &ops, loc),
-            Err(e) => self.errors.push(e.or_at(loc)),
-        }
-        self.scratch = ops;
-    }
-
-    /// Copies parameter `index` into `reg` (PeachPy's `LOAD.ARGUMENT`). Parameters are already
-    /// live-in virtual registers, so this is an ordinary register move that the allocator usually
-    /// removes.
-    #[track_caller]
-    pub fn load_argument(&mut self, reg: Reg, index: usize) {
-        self.load_argument_at(reg, index, Location::caller());
-    }
-
-    /// [`Function::load_argument`] attributed to a given source location.
-    pub fn load_argument_at(&mut self, reg: Reg, index: usize, loc: impl Into<Src>) {
-        let loc = loc.into();
-        match self.params.get(index) {
-            Some(p) => {
-                let p = p.reg;
-                isa::push_move(self, reg, p, loc);
-            }
-            None => self.push_error(ErrorKind::Signature, format!("parameter {index} does not exist"), loc),
-        }
-    }
-
-    /// Returns `value` (moved into the ABI's return register), or nothing for `()`.
-    #[track_caller]
-    pub fn ret(&mut self, value: impl Into<Option<Reg>>) {
-        self.ret_at(value, Location::caller());
-    }
-
-    /// [`Function::ret`] attributed to a given source location.
-    pub fn ret_at(&mut self, value: impl Into<Option<Reg>>, loc: impl Into<Src>) {
-        let loc = loc.into();
-        let value = value.into();
-        match (value, self.sig.ret) {
-            (Some(v), Some(ty)) => isa::push_return(self, v, ty, loc),
-            (None, None) => self.push(Op::Ret, &[], loc),
-            (Some(_), None) => {
-                self.push_error(ErrorKind::Signature, "the function returns nothing, but a value is returned", loc)
-            }
-            (None, Some(_)) => {
-                self.push_error(ErrorKind::Signature, "the function returns a value, but `ret` has none", loc)
-            }
-        }
-    }
-
     /// Records an error at the caller's location.
     #[track_caller]
     pub fn error(&mut self, kind: ErrorKind, message: impl Into<String>) {
@@ -904,31 +799,9 @@ impl Function {
         i >= 64 || self.params_used & 1 << i != 0
     }
 
-    /// Runs the whole pipeline for `abi` and returns the finished machine code.
-    ///
-    /// The first recorded error, if any, is returned instead (all of them are in
-    /// [`Function::errors`]).
-    pub fn compile(&self, abi: crate::abi::Abi) -> Result<crate::emit::CodeObject> {
-        if let Some(e) = self.errors.first() {
-            if self.errors.len() == 1 {
-                return Err(e.clone());
-            }
-            let mut msg = e.message().to_string();
-            msg.push_str(&format!(" (and {} more errors)", self.errors.len() - 1));
-            return Err(match e.location() {
-                Some(l) => Error::at(e.kind(), msg, l),
-                None => Error::new(e.kind(), msg),
-            });
-        }
-        if let Some((l, loc)) = self.unbound_label_used() {
-            return Err(Error::at(ErrorKind::Label, format!("label L{l} is used but never bound"), loc));
-        }
-        isa::compile(self, abi)
-    }
-
     /// The lowest-numbered label that is used but never bound, at its first use: one pass over
     /// the instructions, however many labels there are.
-    fn unbound_label_used(&self) -> Option<(usize, Src)> {
+    pub(crate) fn unbound_label_used(&self) -> Option<(usize, Src)> {
         if self.labels.iter().all(Option::is_some) {
             return None;
         }

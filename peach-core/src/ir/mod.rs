@@ -5,11 +5,13 @@
 //! `Function::operands` holds every operand of every instruction, so that building a
 //! million-instruction kernel allocates a few large vectors and nothing per instruction.
 
+mod body;
 mod constant;
 mod function;
 pub(crate) mod operand;
 mod units;
 
+pub use body::Body;
 pub use constant::Constant;
 pub use function::{Function, Inst, InstructionStream, Locations, LoopLabels, Op, Param, Signature, Type, VRegInfo};
 pub use operand::{

@@ -4,13 +4,13 @@
 //! nothing but the trait.
 
 pub mod aarch64;
+mod queries;
 pub mod x86_64;
 
-use crate::abi::{Abi, CallConv};
+use crate::abi::{Abi, CallConv, Frame};
 use crate::emit::CodeObject;
 use crate::error::Result;
-use crate::ir::{Function, Operand, Reg, RegClass, Type, UnitSet, VRegInfo};
-use crate::pass::{Body, Frame};
+use crate::ir::{Body, Function, Operand, Reg, RegClass, Type, UnitSet, VRegInfo};
 use crate::target::{Arch, Extension, Target};
 
 /// The def/use role of a register in an instruction.
@@ -199,8 +199,18 @@ pub(crate) fn push_return(f: &mut Function, v: Reg, ty: Type, loc: crate::Src) {
     f.push(crate::ir::Op::Ret, &[Operand::Reg(v)], loc);
 }
 
-pub(crate) fn compile(f: &Function, abi: Abi) -> Result<CodeObject> {
-    dispatch!(f.target().arch(), I => crate::pass::compile::<I>(f, abi))
+/// Work generic over the ISA, handed in from a layer above (the pipeline) and run with the
+/// backend of an architecture.
+pub(crate) trait ForIsa {
+    /// What the work returns.
+    type Output;
+    /// Runs the work with ISA `I`.
+    fn run<I: Isa>(self) -> Self::Output;
+}
+
+/// Runs `work` with the backend of `arch`.
+pub(crate) fn for_arch<W: ForIsa>(arch: Arch, work: W) -> W::Output {
+    dispatch!(arch, I => work.run::<I>())
 }
 
 pub(crate) fn extension_name(arch: Arch, e: Extension) -> &'static str {

@@ -6,9 +6,10 @@
 //! Linear in the number of instructions.
 
 use super::regalloc::{AllocInput, Allocation, Var};
-use super::{Body, Frame};
+use crate::abi::Frame;
 use crate::abi::{CallConv, ParamLoc};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ir::Body;
 use crate::ir::{Function, Inst, Op, Operand, Reg, UnitSet};
 use crate::isa::Isa;
 

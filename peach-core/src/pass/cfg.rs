@@ -4,8 +4,8 @@
 //! Requires: labels used by branches are bound (checked by `Function::compile`).
 //! Linear in the number of instructions.
 
-use super::Body;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ir::Body;
 use crate::ir::Op;
 use crate::isa::{Flow, Isa};
 

@@ -11,10 +11,11 @@ use super::select::{row_index, to_a64};
 use super::table::{Field, Kind, Row, feature, rows};
 use super::target::NEON;
 use crate::abi::CallConv;
+use crate::abi::Frame;
 use crate::emit::{CodeObject, ConstPool, Listing, ListingLine};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ir::Body;
 use crate::ir::{Operand, Reg};
-use crate::pass::{Body, Frame};
 use crate::target::ExtSet;
 
 const NOP: u32 = 0xd503_201f;

@@ -35,11 +35,12 @@ use self::abi::{GP_ALLOC, VEC_ALL};
 use self::regs::{GP_UNITS, VEC_UNITS, VIEW_D, VIEW_S, VIEW_W, VIEW_X, unit_of};
 use self::table::{First, first_role, second_written};
 use super::{ClassInfo, Flow, Isa, Role};
+use crate::abi::Frame;
 use crate::abi::{Abi, CallConv};
 use crate::emit::CodeObject;
 use crate::error::Result;
+use crate::ir::Body;
 use crate::ir::{Function, Mem, Operand, Reg, RegClass, Type, UnitSet, VRegInfo};
-use crate::pass::{Body, Frame};
 use crate::target::{Extension, Target};
 
 /// The AArch64 instruction set.

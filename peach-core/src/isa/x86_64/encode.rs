@@ -15,10 +15,11 @@ use super::layout::{Assembler, LABEL_TARGET};
 use super::regs::{self, GP, iced, unit_reg};
 use super::select;
 use crate::abi::CallConv;
+use crate::abi::Frame;
 use crate::emit::CodeObject;
 use crate::error::{Error, Result};
+use crate::ir::Body;
 use crate::ir::{Mem, Op, Operand, Reg, Rounding};
-use crate::pass::{Body, Frame};
 use crate::target::{ExtSet, Extension};
 
 fn internal(e: impl std::fmt::Display) -> Error {

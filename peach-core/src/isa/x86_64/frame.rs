@@ -12,8 +12,8 @@ use super::encode::{Op2, with};
 use super::forms::blank;
 use super::regs::{GP, GP_UNITS, VEC, VEC_UNITS, unit_reg};
 use crate::abi::CallConv;
+use crate::abi::Frame;
 use crate::error::Result;
-use crate::pass::Frame;
 
 /// The frame's layout, decided from the registers to save and the locals.
 pub(super) struct Layout {

@@ -20,11 +20,12 @@ pub use regs::{GP, MASK, VEC, X86Builder, X86Reg, X86VReg, reg, reg_by_name};
 use self::forms::{Forms, Role as FormRole, Slot};
 use self::regs::{GP_UNITS, MASK_UNITS, VEC_UNITS, VIEW_8, VIEW_16, VIEW_32, VIEW_64, VIEW_XMM, iced, unit_of};
 use super::{ClassInfo, Flow, Isa, Role};
+use crate::abi::Frame;
 use crate::abi::{Abi, CallConv};
 use crate::emit::CodeObject;
 use crate::error::Result;
+use crate::ir::Body;
 use crate::ir::{Function, Mem, Operand, Reg, RegClass, Type, UnitSet, VRegInfo};
-use crate::pass::{Body, Frame};
 use crate::target::{Extension, Target};
 
 /// The x86-64 instruction set.

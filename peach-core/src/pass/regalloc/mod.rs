@@ -15,9 +15,9 @@ mod scan;
 pub use check::{CheckError, check};
 pub use scan::allocate;
 
-use super::Body;
 use super::cfg::Block;
 use crate::abi::CallConv;
+use crate::ir::Body;
 use crate::ir::{Inst, Locations, Op, Operand, RegClass, UnitSet, VRegInfo};
 use crate::isa::{ClassInfo, Isa, Role};
 

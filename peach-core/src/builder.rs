@@ -1,0 +1,159 @@
+//! The checked half of [`Function`]: binding parameters, recording an instruction once the
+//! ISA has checked it, returns in the calling convention, and compiling. It is the top layer
+//! (it calls the ISA and the pipeline); the recorded state and everything that needs no ISA are
+//! in `ir::function`.
+
+use std::panic::Location;
+
+use crate::abi::Abi;
+use crate::emit::CodeObject;
+use crate::error::{Error, ErrorKind, Result, Src};
+use crate::ir::{Function, IntoOperands, Op, Param, Reg, Signature, Type};
+use crate::isa::{self, ForIsa, Isa};
+use crate::target::Target;
+
+impl Function {
+    /// Starts a function with a name, a signature and the target it is built for.
+    /// Every parameter becomes a live-in virtual register ([`Function::param`]).
+    #[track_caller]
+    pub fn new(name: impl Into<String>, sig: Signature, target: Target) -> Self {
+        let mut f = Function::unbound(name, sig, target);
+        for i in 0..f.sig.params().len() {
+            let ty = f.sig.params()[i];
+            let reg = isa::param_vreg(&mut f, ty);
+            f.params.push(Param { ty, reg });
+        }
+        f
+    }
+
+    /// The live-in virtual register of parameter `i`. A narrow integer (`i8` ... `u32`) is a
+    /// register of its own width: the calling conventions leave the bits above it unspecified, so
+    /// reading it wider before writing it whole is an error at compilation that names the
+    /// widening instruction (`movsxd`, `movzx`, a 32-bit `mov`; `sxtw`, `uxtb`, ...).
+    ///
+    /// An index past the last parameter records an error and returns a fresh register.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// let mut f = Function::new("idx", Signature::new(&[Type::Ptr, Type::I32], Some(Type::I64)), Target::x86_64_baseline());
+    /// let (p, i) = (f.param(0), f.param(1));
+    /// let (j, r) = (f.gp64(), f.gp64());
+    /// f.ins("movsxd", (j, i)); // i is a 32-bit register: widen it before addressing with it
+    /// f.ins("mov", (r, [p + j * 8]));
+    /// f.ret(r);
+    /// assert!(f.compile(Abi::SysV).is_ok());
+    /// ```
+    #[track_caller]
+    pub fn param(&mut self, i: usize) -> Reg {
+        match self.params.get(i) {
+            Some(p) => p.reg,
+            None => {
+                let n = self.params.len();
+                self.error(ErrorKind::Signature, format!("parameter {i} does not exist: the function has {n}"));
+                isa::param_vreg(self, Type::I64)
+            }
+        }
+    }
+
+    /// Appends an instruction: `f.ins("vaddpd", (acc, acc, [ptr + 32]))`.
+    ///
+    /// The mnemonic is case-insensitive. AVX instructions may be written in the two-operand
+    /// shorthand of the PeachPy paper: `f.ins("vaddpd", (a, b))` means `vaddpd a, a, b` when no
+    /// two-operand form exists. If no form takes these operands, or the target lacks
+    /// the extension it needs, the error is recorded with the caller's location and returned by
+    /// [`Function::compile`].
+    #[track_caller]
+    pub fn ins(&mut self, mnemonic: &str, operands: impl IntoOperands) {
+        self.ins_at(mnemonic, operands, Location::caller());
+    }
+
+    /// [`Function::ins`] attributed to a given source location: custom instructions (Rust
+    /// functions that emit several instructions) pass their caller's location, so that errors
+    /// point at the user's line.
+    pub fn ins_at(&mut self, mnemonic: &str, operands: impl IntoOperands, loc: impl Into<Src>) {
+        let loc = loc.into();
+        let mut ops = std::mem::take(&mut self.scratch);
+        ops.clear();
+        operands.push_into(&mut ops, &mut self.consts);
+        match isa::check_inst(self, mnemonic, &mut ops) {
+            Ok(opcode) => self.push(Op::Isa(opcode), &ops, loc),
+            Err(e) => self.errors.push(e.or_at(loc)),
+        }
+        self.scratch = ops;
+    }
+
+    /// Copies parameter `index` into `reg` (PeachPy's `LOAD.ARGUMENT`). Parameters are already
+    /// live-in virtual registers, so this is an ordinary register move that the allocator usually
+    /// removes.
+    #[track_caller]
+    pub fn load_argument(&mut self, reg: Reg, index: usize) {
+        self.load_argument_at(reg, index, Location::caller());
+    }
+
+    /// [`Function::load_argument`] attributed to a given source location.
+    pub fn load_argument_at(&mut self, reg: Reg, index: usize, loc: impl Into<Src>) {
+        let loc = loc.into();
+        match self.params.get(index) {
+            Some(p) => {
+                let p = p.reg;
+                isa::push_move(self, reg, p, loc);
+            }
+            None => self.push_error(ErrorKind::Signature, format!("parameter {index} does not exist"), loc),
+        }
+    }
+
+    /// Returns `value` (moved into the ABI's return register), or nothing for `()`.
+    #[track_caller]
+    pub fn ret(&mut self, value: impl Into<Option<Reg>>) {
+        self.ret_at(value, Location::caller());
+    }
+
+    /// [`Function::ret`] attributed to a given source location.
+    pub fn ret_at(&mut self, value: impl Into<Option<Reg>>, loc: impl Into<Src>) {
+        let loc = loc.into();
+        let value = value.into();
+        match (value, self.sig.ret()) {
+            (Some(v), Some(ty)) => isa::push_return(self, v, ty, loc),
+            (None, None) => self.push(Op::Ret, &[], loc),
+            (Some(_), None) => {
+                self.push_error(ErrorKind::Signature, "the function returns nothing, but a value is returned", loc)
+            }
+            (None, Some(_)) => {
+                self.push_error(ErrorKind::Signature, "the function returns a value, but `ret` has none", loc)
+            }
+        }
+    }
+
+    /// Runs the whole pipeline for `abi` and returns the finished machine code.
+    ///
+    /// The first recorded error, if any, is returned instead (all of them are in
+    /// [`Function::errors`]).
+    pub fn compile(&self, abi: crate::abi::Abi) -> Result<crate::emit::CodeObject> {
+        if let Some(e) = self.errors.first() {
+            if self.errors.len() == 1 {
+                return Err(e.clone());
+            }
+            let mut msg = e.message().to_string();
+            msg.push_str(&format!(" (and {} more errors)", self.errors.len() - 1));
+            return Err(match e.location() {
+                Some(l) => Error::at(e.kind(), msg, l),
+                None => Error::new(e.kind(), msg),
+            });
+        }
+        if let Some((l, loc)) = self.unbound_label_used() {
+            return Err(Error::at(ErrorKind::Label, format!("label L{l} is used but never bound"), loc));
+        }
+        isa::for_arch(self.target().arch(), Pipeline(self, abi))
+    }
+}
+
+/// The pipeline, for the ISA of the function's target.
+struct Pipeline<'f>(&'f Function, Abi);
+
+impl ForIsa for Pipeline<'_> {
+    type Output = Result<CodeObject>;
+
+    fn run<I: Isa>(self) -> Result<CodeObject> {
+        crate::pass::compile::<I>(self.0, self.1)
+    }
+}

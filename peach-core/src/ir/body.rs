@@ -1,0 +1,88 @@
+//! `Body`: a function on its way through the pipeline, the form the passes and the ISA's
+//! emitter read.
+
+use super::{Constant, Function, Inst, Locations, Op, Operand, Signature, VRegInfo};
+use crate::target::Target;
+
+/// A function on its way through the pipeline: the user's instructions plus what the passes add
+/// (parameter moves, return moves). The user's operands are borrowed, not copied; added
+/// instructions keep theirs in `extra` (their `first` has `Body::EXTRA` set).
+#[derive(Clone, Debug)]
+pub struct Body<'f> {
+    /// Symbol name.
+    pub name: String,
+    /// Signature.
+    pub sig: Signature,
+    /// Target.
+    pub target: Target,
+    /// Instructions.
+    pub insts: Vec<Inst>,
+    /// The function's operands.
+    base: &'f [Operand],
+    /// Operands of the instructions the passes added.
+    extra: Vec<Operand>,
+    /// Virtual registers.
+    pub vregs: &'f [VRegInfo],
+    /// Groups of virtual registers that take consecutive units (first index, count).
+    pub groups: &'f [(u32, u8)],
+    /// Source locations of instructions and virtual registers.
+    pub locs: Locations,
+    /// Constants used as operands, by index.
+    pub consts: &'f [Constant],
+    /// Bytes and alignment of the stack locals.
+    pub locals: (u32, u32),
+    /// Number of labels.
+    pub num_labels: usize,
+}
+
+impl<'f> Body<'f> {
+    /// Marks an instruction whose operands live in `extra`.
+    const EXTRA: u32 = 1 << 31;
+
+    /// The operands of `inst`.
+    pub fn ops(&self, inst: &Inst) -> &[Operand] {
+        let (store, first) = if inst.first & Self::EXTRA != 0 {
+            (&self.extra[..], inst.first & !Self::EXTRA)
+        } else {
+            (self.base, inst.first)
+        };
+        &store[first as usize..first as usize + inst.len as usize]
+    }
+
+    pub(crate) fn new(f: &'f Function, mut insts: Vec<Inst>) -> Body<'f> {
+        insts.clear();
+        insts.reserve(f.insts().len() + 8);
+        Body {
+            name: f.name().to_string(),
+            sig: f.signature().clone(),
+            target: f.target().clone(),
+            insts,
+            base: &f.operands,
+            extra: Vec::new(),
+            vregs: &f.vregs,
+            groups: f.vreg_groups(),
+            locs: f.locs.clone(),
+            consts: &f.consts,
+            locals: f.locals(),
+            num_labels: f.num_labels(),
+        }
+    }
+
+    /// Appends some of the user's instructions, operands shared.
+    pub(crate) fn push_user(&mut self, insts: &[Inst]) {
+        self.insts.extend_from_slice(insts);
+    }
+
+    /// Where `inst` was written.
+    pub fn loc(&self, inst: &Inst) -> crate::Src {
+        self.locs.get(inst.loc)
+    }
+
+    /// Appends an instruction the passes made.
+    pub(crate) fn push_new(&mut self, op: Op, ops: &[Operand], loc: crate::Src) {
+        let loc = self.locs.intern(loc);
+        let first = self.extra.len() as u32 | Self::EXTRA;
+        self.extra.extend_from_slice(ops);
+        self.insts.push(Inst { op, first, len: ops.len() as u8, loc });
+    }
+}

@@ -1,0 +1,146 @@
+//! Target queries by extension name (`target.has("AVX2")`, `target.has_avx2()`), and targets
+//! by name of either architecture: answers only the ISAs can give, so they live above them.
+
+use super::{extension_by_name, extension_name};
+use crate::target::{Extension, Target};
+
+impl Target {
+    /// A target by name, whatever its architecture: an x86-64 one ([`Target::x86_64`]) or an
+    /// AArch64 one ([`Target::aarch64`]).
+    ///
+    /// ```
+    /// use peach_core::{Target, target::Arch};
+    /// assert_eq!(Target::named("haswell")?.arch(), Arch::X86_64);
+    /// assert_eq!(Target::named("neoverse-n1")?.arch(), Arch::Aarch64);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn named(name: &str) -> crate::Result<Target> {
+        Target::x86_64(name).or_else(|e| Target::aarch64(name).map_err(|_| e))
+    }
+
+    /// Whether the target has the extension named `name` (for example `"AVX2"`); unknown names
+    /// answer `false`.
+    pub fn has(&self, name: &str) -> bool {
+        extension_by_name(self.arch(), name).is_some_and(|e| self.extensions().contains(e))
+    }
+
+    /// The name of extension `e` on this target's architecture.
+    pub fn extension_name(&self, e: Extension) -> &'static str {
+        extension_name(self.arch(), e)
+    }
+}
+
+macro_rules! has {
+    ($($(#[$doc:meta])* $fn:ident => $name:literal),* $(,)?) => {
+        impl Target {
+            $(
+                $(#[$doc])*
+                pub fn $fn(&self) -> bool {
+                    self.has($name)
+                }
+            )*
+
+            /// Answers a query by its method name (`"has_fma3"`), for interpreters of kernel
+            /// code; `None` for an unknown query.
+            ///
+            /// ```
+            /// let t = peach_core::Target::x86_64_v3();
+            /// assert_eq!(t.query("has_fma3"), Some(true));
+            /// assert_eq!(t.query("has_wings"), None);
+            /// ```
+            pub fn query(&self, method: &str) -> Option<bool> {
+                match method {
+                    $(stringify!($fn) => Some(self.has($name)),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+has! {
+    /// Whether the target has SSE.
+    has_sse => "SSE",
+    /// Whether the target has SSE2.
+    has_sse2 => "SSE2",
+    /// Whether the target has SSE3.
+    has_sse3 => "SSE3",
+    /// Whether the target has SSSE3.
+    has_ssse3 => "SSSE3",
+    /// Whether the target has SSE4.1.
+    has_sse4_1 => "SSE4_1",
+    /// Whether the target has SSE4.2.
+    has_sse4_2 => "SSE4_2",
+    /// Whether the target has AMD SSE4a.
+    has_sse4a => "SSE4A",
+    /// Whether the target has POPCNT.
+    has_popcnt => "POPCNT",
+    /// Whether the target has LZCNT.
+    has_lzcnt => "LZCNT",
+    /// Whether the target has AVX.
+    has_avx => "AVX",
+    /// Whether the target has AVX2.
+    has_avx2 => "AVX2",
+    /// Whether the target has FMA3 (Intel's fused multiply-add, `VFMADD231PS` and friends).
+    has_fma3 => "FMA",
+    /// Whether the target has FMA4 (AMD Bulldozer's four-operand fused multiply-add).
+    has_fma4 => "FMA4",
+    /// Whether the target has AMD XOP.
+    has_xop => "XOP",
+    /// Whether the target has F16C (half-precision conversions).
+    has_f16c => "F16C",
+    /// Whether the target has BMI1.
+    has_bmi1 => "BMI1",
+    /// Whether the target has BMI2.
+    has_bmi2 => "BMI2",
+    /// Whether the target has AES-NI.
+    has_aes => "AES",
+    /// Whether the target has PCLMULQDQ.
+    has_pclmulqdq => "PCLMULQDQ",
+    /// Whether the target has SHA.
+    has_sha => "SHA",
+    /// Whether the target has GFNI.
+    has_gfni => "GFNI",
+    /// Whether the target has VAES.
+    has_vaes => "VAES",
+    /// Whether the target has VPCLMULQDQ.
+    has_vpclmulqdq => "VPCLMULQDQ",
+    /// Whether the target has AVX-VNNI (VEX-encoded dot products).
+    has_avx_vnni => "AVX_VNNI",
+    /// Whether the target has AVX-512 Foundation.
+    has_avx512f => "AVX512F",
+    /// Whether the target has AVX-512 Conflict Detection.
+    has_avx512cd => "AVX512CD",
+    /// Whether the target has AVX-512 Byte and Word.
+    has_avx512bw => "AVX512BW",
+    /// Whether the target has AVX-512 Doubleword and Quadword.
+    has_avx512dq => "AVX512DQ",
+    /// Whether the target has AVX-512 Vector Length (128/256-bit EVEX forms).
+    has_avx512vl => "AVX512VL",
+    /// Whether the target has AVX-512 IFMA.
+    has_avx512ifma => "AVX512_IFMA",
+    /// Whether the target has AVX-512 VBMI.
+    has_avx512vbmi => "AVX512_VBMI",
+    /// Whether the target has AVX-512 VBMI2.
+    has_avx512vbmi2 => "AVX512_VBMI2",
+    /// Whether the target has AVX-512 VNNI.
+    has_avx512vnni => "AVX512_VNNI",
+    /// Whether the target has AVX-512 BITALG.
+    has_avx512bitalg => "AVX512_BITALG",
+    /// Whether the target has AVX-512 VPOPCNTDQ.
+    has_avx512vpopcntdq => "AVX512_VPOPCNTDQ",
+    /// Whether the target has AVX-512 BF16.
+    has_avx512bf16 => "AVX512_BF16",
+    /// Whether the target has AVX-512 FP16.
+    has_avx512fp16 => "AVX512_FP16",
+    /// Whether the target has AArch64 FP and Advanced SIMD (NEON).
+    has_neon => "NEON",
+    /// Whether the target has the AArch64 dot-product instructions (`SDOT`, `UDOT`).
+    has_dotprod => "DOTPROD",
+    /// Whether the target has AArch64 half-precision arithmetic.
+    has_fp16 => "FP16",
+    /// Whether the target has the AArch64 int8 matrix multiply instructions.
+    has_i8mm => "I8MM",
+    /// Whether the target has the AArch64 BFloat16 instructions.
+    has_bf16 => "BF16",
+}
