@@ -173,7 +173,7 @@ fn missing_return() {
     let p = f.param(0);
     f.ins("add", (p, 1));
     let e = f.compile(Abi::SysV).expect_err("no return");
-    assert_eq!(e.kind(), ErrorKind::Signature);
+    assert_eq!(e.kind(), ErrorKind::ControlFlow);
 }
 
 #[test]

@@ -86,7 +86,7 @@ fn stack_local_too_large_is_an_error() {
     let _ = f.stack_local(1 << 30, 16);
     f.ret(None);
     let e = f.compile(Abi::SysV).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidOperands);
+    assert_eq!(e.kind(), ErrorKind::Limit);
     assert!(e.message().contains("stack local of 1073741824 bytes"), "{e}");
     assert_eq!(e.location().unwrap().line(), line!() - 5);
 }

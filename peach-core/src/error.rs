@@ -25,6 +25,14 @@ pub enum ErrorKind {
     Signature,
     /// User error: the program uses a value before anything defines it.
     UndefinedValue,
+    /// User error: control reaches the end of the function without a return.
+    ControlFlow,
+    /// User error: a target, or a calling convention, that peach does not know for the
+    /// architecture.
+    UnknownTarget,
+    /// Limit: the kernel is larger than peach or the machine's encodings allow (stack locals
+    /// and their alignment, frame offsets).
+    Limit,
     /// Limit or platform error: executable memory could not be obtained.
     Memory,
     /// Bug in peach: an internal invariant failed. Please report it.

@@ -91,14 +91,8 @@ fn load_refuses_what_it_can_check() {
     assert!(e.to_string().contains("outside"), "{e}");
 
     let other = if Arch::host() == Arch::Aarch64 { Target::x86_64_baseline() } else { Target::aarch64_neon() };
-    let foreign = CodeObject::new(
-        "foreign".into(),
-        vec![0; 4],
-        0,
-        *code.extensions(),
-        other,
-        std::sync::Arc::new(NoListing),
-    );
+    let foreign =
+        CodeObject::new("foreign".into(), vec![0; 4], 0, *code.extensions(), other, std::sync::Arc::new(NoListing));
     // SAFETY: as above.
     let e = unsafe { Kernel::<Answer>::load(&foreign) }.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotInTarget, "{e}");

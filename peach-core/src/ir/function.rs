@@ -450,14 +450,15 @@ impl Function {
     pub fn stack_local(&mut self, size: u32, align: u32) -> Mem {
         const MAX: u32 = Function::MAX_STACK_LOCALS;
         let (size, align) = if size == 0 || size > MAX || !align.is_power_of_two() || align > 4096 {
+            let kind = if size > MAX || align > 4096 { ErrorKind::Limit } else { ErrorKind::InvalidOperands };
             self.error(
-                ErrorKind::InvalidOperands,
+                kind,
                 format!("a stack local of {size} bytes aligned to {align} is not possible: sizes go from 1 to {MAX} bytes, alignments are powers of two up to 4096"),
             );
             (1, 1)
         } else if self.locals_size.next_multiple_of(align) + size > MAX {
             self.error(
-                ErrorKind::InvalidOperands,
+                ErrorKind::Limit,
                 format!(
                     "a stack local of {size} bytes would bring the function's locals to more than {MAX} bytes ({} are taken)",
                     self.locals_size

@@ -74,7 +74,7 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
         };
         if falls_through && next == u32::MAX {
             return Err(Error::at(
-                ErrorKind::Signature,
+                ErrorKind::ControlFlow,
                 "control reaches the end of the function without a return: end it with `ret`",
                 body.loc(last),
             ));

@@ -58,7 +58,7 @@ pub(crate) fn call_conv(abi: Abi) -> Result<CallConv> {
         Abi::AppleArm64 => true,
         other => {
             return Err(Error::new(
-                ErrorKind::Signature,
+                ErrorKind::UnknownTarget,
                 format!("{other:?} is not an AArch64 calling convention (use Aapcs64 or AppleArm64)"),
             ));
         }

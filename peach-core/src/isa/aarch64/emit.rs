@@ -99,12 +99,12 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
     }
     // Stack locals sit below the saved registers, at the stack pointer.
     if frame.locals_align > 16 {
-        return Err(Error::new(ErrorKind::Signature, "AArch64 stack locals are aligned to at most 16 bytes"));
+        return Err(Error::new(ErrorKind::Limit, "AArch64 stack locals are aligned to at most 16 bytes"));
     }
     let locals = frame.locals_size.next_multiple_of(16) as i64;
     if locals > 4095 {
         return Err(Error::new(
-            ErrorKind::Signature,
+            ErrorKind::Limit,
             format!("{locals} bytes of stack locals: AArch64 kernels have at most 4080"),
         ));
     }

@@ -73,7 +73,7 @@ impl Target {
             _ => CORES.iter().find(|(n, _)| *n == name).map(|(_, e)| set(e)).ok_or_else(|| {
                 let known: Vec<&str> = CORES.iter().map(|c| c.0).collect();
                 crate::Error::new(
-                    crate::ErrorKind::Signature,
+                    crate::ErrorKind::UnknownTarget,
                     format!(
                         "unknown AArch64 target `{name}`; known: armv8-a, armv8.2-a+dotprod, native, {}",
                         known.join(", ")

@@ -118,7 +118,7 @@ pub(crate) fn call_conv(abi: Abi) -> Result<CallConv> {
         },
         other => {
             return Err(crate::Error::new(
-                crate::ErrorKind::Signature,
+                crate::ErrorKind::UnknownTarget,
                 format!("{other:?} is not an x86-64 calling convention (use SysV or Win64)"),
             ));
         }

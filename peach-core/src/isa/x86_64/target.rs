@@ -125,7 +125,7 @@ impl Target {
             _ => microarch(name).ok_or_else(|| {
                 let known: Vec<&str> = MICROARCHS.iter().map(|m| m.0).collect();
                 crate::Error::new(
-                    crate::ErrorKind::Signature,
+                    crate::ErrorKind::UnknownTarget,
                     format!(
                         "unknown x86-64 target `{name}`; known: x86-64, x86-64-v2, x86-64-v3, x86-64-v4, native, {}",
                         known.join(", ")
