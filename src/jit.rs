@@ -6,7 +6,8 @@ use std::cell::RefCell;
 use std::panic::Location;
 
 use peach_core::ir::{Function, InstructionStream, IntoOperands, Label, Mem, MemExpr, Reg, Signature, Type};
-use peach_core::isa::x86_64::{Elem, X86Builder, X86Pseudo};
+use peach_core::isa::lang::{self, Reduction, VregKind};
+use peach_core::isa::x86_64::Elem;
 use peach_core::target::Arch;
 use peach_core::{Abi, Error, ErrorKind, Target};
 use peach_runtime::Kernel;
@@ -137,56 +138,28 @@ pub fn issue_all(stream: &Stream) {
     with(|f| f.issue_all_at(&mut stream.0.borrow_mut(), at));
 }
 
-/// An instruction.
+/// An instruction, spelled as a Rust name (`VADDPD`, `B_NE`).
 #[track_caller]
-pub fn ins(mnemonic: &str, operands: impl IntoOperands) {
+pub fn ins(name: &str, operands: impl IntoOperands) {
     let at = Location::caller();
-    with(|f| f.ins_at(mnemonic, operands, at));
+    with(|f| match lang::mnemonic(f.target().arch(), name) {
+        Some(mnemonic) => f.ins_at(&mnemonic, operands, at),
+        None => f.push_error(ErrorKind::UnknownMnemonic, format!("`{name}` is not an instruction's spelling"), at),
+    });
 }
 
-macro_rules! vregs {
-    ($($name:ident $kind:ident),*) => {$(
-        /// A fresh virtual register.
-        #[track_caller]
-        pub fn $name() -> Reg {
-            let at = Location::caller();
-            with(|f| f.vreg_of_at(peach_core::isa::x86_64::X86VReg::$kind, at.into()))
-                .unwrap_or(peach_core::isa::x86_64::reg::RAX)
-        }
-    )*};
-}
-vregs!(xmm Xmm, ymm Ymm, zmm Zmm, k K);
-
-fn is_aarch64(f: &Function) -> bool {
-    f.target().arch() == peach_core::target::Arch::Aarch64
-}
-
-/// A fresh 64-bit general-purpose virtual register (`x` on AArch64).
+/// A fresh virtual register of `kind` (an error on an ISA without it).
 #[track_caller]
-pub fn gp64() -> Reg {
-    use peach_core::isa::aarch64::A64Builder;
-    use peach_core::isa::x86_64::X86VReg;
+pub fn vreg(kind: VregKind) -> Reg {
     let at = Location::caller();
-    with(|f| if is_aarch64(f) { f.x_at(at.into()) } else { f.vreg_of_at(X86VReg::Gp64, at.into()) })
-        .unwrap_or(peach_core::isa::x86_64::reg::RAX)
+    with(|f| f.vreg_at(kind, at)).unwrap_or(Reg::LOCALS)
 }
 
-/// A fresh 32-bit general-purpose virtual register (`w` on AArch64).
+/// `MOV_IMM(dst, value)` (an error on an ISA without it).
 #[track_caller]
-pub fn gp32() -> Reg {
-    use peach_core::isa::aarch64::{A64Builder, A64Reg};
-    use peach_core::isa::x86_64::X86VReg;
+pub fn mov_imm(dst: Reg, value: u64) {
     let at = Location::caller();
-    with(|f| if is_aarch64(f) { f.x_at(at.into()).w() } else { f.vreg_of_at(X86VReg::Gp32, at.into()) })
-        .unwrap_or(peach_core::isa::x86_64::reg::EAX)
-}
-
-/// A fresh AArch64 vector virtual register (128 bits).
-#[track_caller]
-pub fn vec() -> Reg {
-    use peach_core::isa::aarch64::A64Builder;
-    let at = Location::caller();
-    with(|f| f.v_at(at.into())).unwrap_or(peach_core::isa::aarch64::reg::V0)
+    with(|f| f.mov_imm_builtin_at(dst, value, at));
 }
 
 /// A fresh label.
@@ -225,15 +198,11 @@ pub fn load_argument(dst: Reg, param: Reg) {
     });
 }
 
-/// The reductions.
+/// The reductions (an error on an ISA without them).
 #[track_caller]
-pub fn reduce(kind: u8, regs: impl AsRef<[Reg]>, elem: Elem) {
-    let at: peach_core::Src = Location::caller().into();
-    with(|f| match kind {
-        0 => f.reduce_sum_at(regs.as_ref(), elem, at),
-        1 => f.reduce_max_at(regs.as_ref(), elem, at),
-        _ => f.reduce_min_at(regs.as_ref(), elem, at),
-    });
+pub fn reduce(kind: Reduction, regs: impl AsRef<[Reg]>, elem: Elem) {
+    let at = Location::caller();
+    with(|f| f.reduce_at(kind, regs.as_ref(), elem, at));
 }
 
 /// The target being built for.

@@ -16,6 +16,9 @@ pub enum Arch {
 }
 
 impl Arch {
+    /// Every architecture peach generates code for.
+    pub const ALL: [Arch; 2] = [Arch::X86_64, Arch::Aarch64];
+
     /// The architecture of the machine running this code (x86-64 on any other).
     ///
     /// ```

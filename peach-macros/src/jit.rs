@@ -9,7 +9,39 @@ use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, FnArg, Ident};
 
+use peach_core::isa::lang::{self, Builtin};
+use peach_core::target::Arch;
+
 use crate::kernel::Kernel;
+
+/// The builder call of builtin `name` (see `peach_core::isa::lang`); `None` leaves the call as
+/// the user wrote it (a wrong number of arguments then fails to compile).
+fn builtin_call(builtin: Builtin, args: &[&Expr], span: Span) -> Option<TokenStream> {
+    let path = quote!(::peach::core::isa::lang);
+    Some(match (builtin, args) {
+        (Builtin::Vreg(kind), []) => {
+            let kind = Ident::new(&format!("{kind:?}"), span);
+            quote_spanned!(span=> ::peach::__private::vreg(#path::VregKind::#kind))
+        }
+        (Builtin::Bind, _) => quote_spanned!(span=> ::peach::__private::bind(#(#args),*)),
+        (Builtin::Return, _) => quote_spanned!(span=> ::peach::__private::ret(#(#args),*)),
+        (Builtin::Align, _) => quote_spanned!(span=> ::peach::__private::align(#(#args),*)),
+        (Builtin::LoadArgument, _) => quote_spanned!(span=> ::peach::__private::load_argument(#(#args),*)),
+        (Builtin::Stream, [body]) => quote_spanned!(span=> ::peach::__private::stream(|| { #body; })),
+        (Builtin::Issue, [s, n]) => quote_spanned!(span=> ::peach::__private::issue(&#s, (#n) as usize)),
+        (Builtin::IssueAll, [s]) => quote_spanned!(span=> ::peach::__private::issue_all(&#s)),
+        (Builtin::IssueSkewed, [streams, skew]) => {
+            quote_spanned!(span=> ::peach::__private::issue_skewed(&#streams, (#skew) as usize))
+        }
+        (Builtin::Reduce(r), [regs, el]) => {
+            let r = Ident::new(&format!("{r:?}"), span);
+            let el = elem(el).unwrap_or_else(|| quote!(#el));
+            quote_spanned!(span=> ::peach::__private::reduce(#path::Reduction::#r, ::peach::__private::as_regs(&#regs), #el))
+        }
+        (Builtin::MovImm, [dst, value]) => quote_spanned!(span=> ::peach::__private::mov_imm(#dst, (#value) as u64)),
+        _ => return None,
+    })
+}
 
 fn type_tokens(t: peach_core::ir::Type) -> TokenStream {
     let name = Ident::new(&format!("{t:?}"), Span::call_site());
@@ -20,11 +52,6 @@ fn type_tokens(t: peach_core::ir::Type) -> TokenStream {
 struct Rewrite {
     /// Names of the body's own `fn`s (custom instructions), which stay calls.
     local_fns: Vec<String>,
-}
-
-fn is_mnemonic(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn elem(e: &Expr) -> Option<TokenStream> {
@@ -70,53 +97,15 @@ impl VisitMut for Rewrite {
                 match path.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
                     ["Label", "new"] => Some(quote_spanned!(span=> ::peach::__private::label())),
                     [name] if self.local_fns.iter().any(|f| f == name) => None,
-                    ["GP64"] | ["GPR"] => Some(quote_spanned!(span=> ::peach::__private::gp64())),
-                    ["GP32"] => Some(quote_spanned!(span=> ::peach::__private::gp32())),
-                    ["XMM"] => Some(quote_spanned!(span=> ::peach::__private::xmm())),
-                    ["YMM"] => Some(quote_spanned!(span=> ::peach::__private::ymm())),
-                    ["ZMM"] => Some(quote_spanned!(span=> ::peach::__private::zmm())),
-                    ["K"] => Some(quote_spanned!(span=> ::peach::__private::k())),
-                    ["STREAM"] if args.len() == 1 => {
-                        let body = args[0];
-                        Some(quote_spanned!(span=> ::peach::__private::stream(|| { #body; })))
-                    }
-                    ["ISSUE"] if args.len() == 2 => {
-                        let (s, n) = (args[0], args[1]);
-                        Some(quote_spanned!(span=> ::peach::__private::issue(&#s, (#n) as usize)))
-                    }
-                    ["ISSUE_SKEWED"] if args.len() == 2 => {
-                        let (streams, skew) = (args[0], args[1]);
-                        Some(quote_spanned!(span=> ::peach::__private::issue_skewed(&#streams, (#skew) as usize)))
-                    }
-                    ["ISSUE_ALL"] if args.len() == 1 => {
-                        let s = args[0];
-                        Some(quote_spanned!(span=> ::peach::__private::issue_all(&#s)))
-                    }
-                    ["LABEL"] => Some(quote_spanned!(span=> ::peach::__private::bind(#(#args),*))),
-                    ["RETURN"] => Some(quote_spanned!(span=> ::peach::__private::ret(#(#args),*))),
-                    ["ALIGN"] => Some(quote_spanned!(span=> ::peach::__private::align(#(#args),*))),
-                    ["LOAD_ARGUMENT"] => Some(quote_spanned!(span=> ::peach::__private::load_argument(#(#args),*))),
-                    [r @ ("REDUCE_SUM" | "REDUCE_MAX" | "REDUCE_MIN")] if args.len() == 2 => {
-                        let kind: u8 = match *r {
-                            "REDUCE_SUM" => 0,
-                            "REDUCE_MAX" => 1,
-                            _ => 2,
-                        };
-                        let regs = args[0];
-                        let el = elem(args[1]).unwrap_or_else(|| quote!(#(#args)*));
-                        Some(
-                            quote_spanned!(span=> ::peach::__private::reduce(#kind, ::peach::__private::as_regs(&#regs), #el)),
-                        )
-                    }
-                    ["VEC"] => Some(quote_spanned!(span=> ::peach::__private::vec())),
-                    [name] if is_mnemonic(name) => {
-                        // `B_NE(label)` is AArch64's `b.ne`: a dot cannot stand in a Rust name.
-                        let m = match name.strip_prefix("B_") {
-                            Some(cond) => format!("b.{cond}"),
-                            None => name.to_string(),
-                        };
-                        Some(quote_spanned!(span=> ::peach::__private::ins(#m, (#(#args,)*))))
-                    }
+                    [name] => match lang::builtin_anywhere(name) {
+                        Some((builtin, _)) => builtin_call(builtin, &args, span),
+                        // Spelled as an instruction; the ISA's spelling (`B_NE` is `b.ne`) is
+                        // worked out when the target is known.
+                        None if lang::mnemonic(Arch::X86_64, name).is_some() => {
+                            Some(quote_spanned!(span=> ::peach::__private::ins(#name, (#(#args,)*))))
+                        }
+                        None => None,
+                    },
                     _ => None,
                 }
             }

@@ -15,7 +15,9 @@ mod kernel;
 
 use proc_macro::TokenStream;
 
-/// Writes an assembly kernel inline in Rust; see the `peach` crate's documentation.
+/// Writes an assembly kernel inline in Rust; the `peach` crate's documentation shows how.
+///
+#[doc = include_str!("language.md")]
 #[proc_macro]
 pub fn peach_fn(input: TokenStream) -> TokenStream {
     let item = syn::parse_macro_input!(input as syn::ItemFn);

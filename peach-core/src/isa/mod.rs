@@ -4,6 +4,7 @@
 //! nothing but the trait.
 
 pub mod aarch64;
+pub mod lang;
 mod queries;
 pub mod x86_64;
 

@@ -4,9 +4,9 @@
 
 use std::rc::Rc;
 
-use peach_core::ir::{Constant, Mem, Operand, Reg, Rounding};
-use peach_core::isa::aarch64::{A64Builder, A64Reg};
-use peach_core::isa::x86_64::{Elem, X86Builder, X86Pseudo, X86Reg, reg_by_name};
+use peach_core::ir::{Constant, Mem, Operand, Reg};
+use peach_core::isa::aarch64::A64Reg;
+use peach_core::isa::lang::{self, Builtin, Named};
 use peach_core::target::Arch;
 use proc_macro2::Span;
 use syn::spanned::Spanned;
@@ -15,38 +15,17 @@ use syn::{BinOp, Expr};
 use super::num::{self, FloatTy, Int, IntTy, Ty};
 use super::{Addr, Ctl, Eval, Flow, Value, err};
 
-/// A name that means something without being defined: physical registers, element types,
-/// rounding modes, `target`.
+/// A name that means something without being defined: `target`, and the ISA's named values
+/// (physical registers, conditions, element types, rounding modes: `isa::lang`).
 pub(crate) fn named_value(name: &str, arch: Arch) -> Option<Value> {
-    Some(match name {
-        "target" => Value::Target,
-        "f32" => Value::Elem(Elem::F32),
-        "f64" => Value::Elem(Elem::F64),
-        "i32" => Value::Elem(Elem::I32),
-        "i64" => Value::Elem(Elem::I64),
-        "RN_SAE" => Value::Rounding(Rounding::NearestSae),
-        "RD_SAE" => Value::Rounding(Rounding::DownSae),
-        "RU_SAE" => Value::Rounding(Rounding::UpSae),
-        "RZ_SAE" => Value::Rounding(Rounding::ZeroSae),
-        "SAE" => Value::Rounding(Rounding::Sae),
-        _ if arch == Arch::Aarch64
-            && let Some(c) = peach_core::isa::aarch64::Cond::by_name(name) =>
-        {
-            Value::Int(Int::known(c as i128, IntTy::I64))
-        }
-        _ if arch == Arch::Aarch64
-            && let Some(p) = peach_core::isa::aarch64::Prefetch::by_name(name) =>
-        {
-            Value::Int(Int::known(p.0 as i128, IntTy::I64))
-        }
-        _ => {
-            let reg = match arch {
-                Arch::X86_64 => reg_by_name(name),
-                Arch::Aarch64 => peach_core::isa::aarch64::reg_by_name(name),
-                _ => None,
-            };
-            return reg.map(Value::Reg);
-        }
+    if name == "target" {
+        return Some(Value::Target);
+    }
+    Some(match lang::named(arch, name)? {
+        Named::Reg(r) => Value::Reg(r),
+        Named::Imm(v) => Value::Int(Int::known(v as i128, IntTy::I64)),
+        Named::Elem(e) => Value::Elem(e),
+        Named::Rounding(r) => Value::Rounding(r),
     })
 }
 
@@ -153,11 +132,6 @@ fn address_arith(ts: &mut num::Types, op: BinOp, l: Value, r: Value, span: Span)
     }
 }
 
-fn is_mnemonic(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-}
-
 impl Eval {
     pub(crate) fn call(&mut self, c: &syn::ExprCall) -> Flow<Value> {
         let Expr::Path(p) = &*c.func else {
@@ -192,6 +166,16 @@ impl Eval {
                 if let Some(Value::Func(f)) = self.lookup_fn(&name) {
                     let args = self.args(c)?;
                     return self.custom(&f, args, span);
+                }
+                let arch = self.f.target().arch();
+                if let (None, Some((_, archs))) = (lang::builtin(arch, &name), lang::builtin_anywhere(&name)) {
+                    let names: Vec<&str> = archs.iter().map(|a| lang::arch_name(*a)).collect();
+                    let msg = format!(
+                        "`{name}` is a builtin of {}, and this kernel is {} code",
+                        names.join(" and "),
+                        lang::arch_name(arch)
+                    );
+                    return err(span, msg);
                 }
                 let args = self.args(c)?;
                 return self.builtin(&name, args, c, span);
@@ -260,47 +244,23 @@ impl Eval {
             if args.is_empty() { Ok(v) } else { err(c.span(), format!("`{name}()` takes no arguments")) }
         };
         let arch = self.f.target().arch();
-        match (arch, name) {
-            (Arch::Aarch64, "GP64" | "GPR") => {
-                let r = self.f.x_at(src);
+        // (Another ISA's builtin was refused in `call`, before its arguments.)
+        match lang::builtin(arch, name).map(|w| w.builtin) {
+            Some(Builtin::Vreg(kind)) => {
+                let r = self.f.vreg_at(kind, src);
                 return none(self, Value::Reg(r));
             }
-            (Arch::Aarch64, "GP32") => {
-                let r = self.f.x_at(src).w();
-                return none(self, Value::Reg(r));
-            }
-            (Arch::Aarch64, "MOV_IMM") => {
-                use peach_core::isa::aarch64::A64Pseudo;
+            Some(Builtin::MovImm) => {
                 return match args.as_slice() {
                     [(Value::Reg(r), _), (Value::Int(v), s)] => {
                         let v = self.types.coerce_int(*v, IntTy::U64, *s)? as u64;
-                        self.f.mov_imm_at(*r, v, src);
+                        self.f.mov_imm_builtin_at(*r, v, src);
                         Ok(Value::Unit)
                     }
                     _ => err(c.span(), "`MOV_IMM(register, constant)`"),
                 };
             }
-            (Arch::Aarch64, "VEC") => {
-                let r = self.f.v_at(src);
-                return none(self, Value::Reg(r));
-            }
-            _ => {}
-        }
-        match name {
-            "GP64" | "GPR" | "GP32" | "XMM" | "YMM" | "ZMM" | "K" => {
-                use peach_core::isa::x86_64::X86VReg;
-                let kind = match name {
-                    "GP32" => X86VReg::Gp32,
-                    "XMM" => X86VReg::Xmm,
-                    "YMM" => X86VReg::Ymm,
-                    "ZMM" => X86VReg::Zmm,
-                    "K" => X86VReg::K,
-                    _ => X86VReg::Gp64,
-                };
-                let r = self.f.vreg_of_at(kind, src);
-                return none(self, Value::Reg(r));
-            }
-            "ISSUE_SKEWED" => {
+            Some(Builtin::IssueSkewed) => {
                 let (items, skew) = match args.as_slice() {
                     [(Value::Array(items), _), (Value::Int(skew), s)] => {
                         (items.clone(), usize::try_from(skew.v).or_else(|_| err(*s, "a number of steps"))?)
@@ -326,7 +286,7 @@ impl Eval {
                 }
                 return Ok(Value::Unit);
             }
-            "ISSUE" | "ISSUE_ALL" => {
+            Some(Builtin::Issue | Builtin::IssueAll) => {
                 return match (name, args.as_slice()) {
                     ("ISSUE", [(Value::Stream(i), _), (Value::Int(n), s)]) => {
                         let n = usize::try_from(n.v).or_else(|_| err(*s, "a count of instructions"))?;
@@ -343,7 +303,7 @@ impl Eval {
                     ),
                 };
             }
-            "LABEL" => {
+            Some(Builtin::Bind) => {
                 return match args.as_slice() {
                     [(Value::Label(l), _)] => {
                         self.f.bind_at(*l, src);
@@ -352,7 +312,7 @@ impl Eval {
                     _ => err(c.span(), "`LABEL(l)` binds a label made by `Label::new()`"),
                 };
             }
-            "RETURN" => {
+            Some(Builtin::Return) => {
                 return match args.as_slice() {
                     [] => {
                         self.f.ret_at(None, src);
@@ -366,7 +326,7 @@ impl Eval {
                     _ => err(c.span(), "`RETURN` takes at most one register"),
                 };
             }
-            "ALIGN" => {
+            Some(Builtin::Align) => {
                 return match args.as_slice() {
                     [(Value::Int(n), s)] => {
                         let n = self.types.coerce_int(*n, IntTy::U32, *s)? as u32;
@@ -376,7 +336,7 @@ impl Eval {
                     _ => err(c.span(), "`ALIGN(n)` takes a number of bytes"),
                 };
             }
-            "LOAD_ARGUMENT" => {
+            Some(Builtin::LoadArgument) => {
                 return match args.as_slice() {
                     [(Value::Reg(dst), _), (Value::Reg(param), s)] => {
                         let index = self.f.params().iter().position(|p| p.reg == *param);
@@ -388,7 +348,7 @@ impl Eval {
                     _ => err(c.span(), "`LOAD_ARGUMENT(register, parameter)`"),
                 };
             }
-            "REDUCE_SUM" | "REDUCE_MAX" | "REDUCE_MIN" => {
+            Some(Builtin::Reduce(reduction)) => {
                 let (regs, elem) = match args.as_slice() {
                     [(Value::Array(items), s), (Value::Elem(e), _)] => {
                         let regs: Option<Vec<Reg>> =
@@ -403,21 +363,19 @@ impl Eval {
                     [(Value::Reg(r), _), (Value::Elem(e), _)] => (vec![*r], *e),
                     _ => return err(c.span(), format!("`{name}(registers, f32 | f64 | i32 | i64)`")),
                 };
-                match name {
-                    "REDUCE_SUM" => self.f.reduce_sum_at(&regs, elem, src),
-                    "REDUCE_MAX" => self.f.reduce_max_at(&regs, elem, src),
-                    _ => self.f.reduce_min_at(&regs, elem, src),
-                }
+                self.f.reduce_at(reduction, &regs, elem, src);
                 return Ok(Value::Unit);
             }
-            _ => {}
+            // Evaluated with its argument, in `call`.
+            Some(Builtin::Stream) => return err(span, "`STREAM({ ... })` records the instructions of one block"),
+            None => {}
         }
-        if !is_mnemonic(name) {
+        let Some(mnemonic) = lang::mnemonic(arch, name) else {
             return err(
                 span,
                 format!("`{name}` is not defined: instructions are written in upper case, like `VADDPD`"),
             );
-        }
+        };
         let mut ops: Vec<Operand> = Vec::with_capacity(args.len());
         for (v, s) in args {
             match v {
@@ -432,16 +390,7 @@ impl Eval {
                 },
             }
         }
-        // `B_NE(label)` is AArch64's `b.ne`: a dot cannot stand in a Rust name.
-        let dotted;
-        let name = match name.strip_prefix("B_") {
-            Some(cond) if arch == Arch::Aarch64 => {
-                dotted = format!("b.{cond}");
-                dotted.as_str()
-            }
-            _ => name,
-        };
-        self.f.ins_at(name, ops, src);
+        self.f.ins_at(&mnemonic, ops, src);
         Ok(Value::Unit)
     }
 
@@ -453,38 +402,27 @@ impl Eval {
         match (recv, name.as_str(), args.as_slice()) {
             (recv @ (Value::Int(_) | Value::Float(_)), _, _) => self.number_method(recv, &name, &args, span),
             (Value::Stream(i), "len", []) => Ok(Value::Int(Int::known(self.streams[i].len() as i128, IntTy::Usize))),
-            (Value::Reg(r), "xmm", []) => Ok(Value::Reg(r.xmm())),
-            (Value::Reg(r), "ymm", []) => Ok(Value::Reg(r.ymm())),
-            (Value::Reg(r), "zmm", []) => Ok(Value::Reg(r.zmm())),
-            (Value::Reg(r), "r8", []) => Ok(Value::Reg(r.r8())),
-            (Value::Reg(r), "r16", []) => Ok(Value::Reg(r.r16())),
-            (Value::Reg(r), "r32", []) => Ok(Value::Reg(r.r32())),
-            (Value::Reg(r), "r64", []) => Ok(Value::Reg(r.r64())),
             (Value::Reg(r), "mask", [Value::Reg(k)]) => Ok(Value::Masked(r.mask(*k))),
             (Value::Reg(r), "lane", [Value::Int(i)]) => {
                 let i = self.types.coerce_int(*i, IntTy::U8, span)? as u8;
                 Ok(Value::Lane(r.lane(i)))
             }
-            (Value::Reg(r), view, []) if self.f.target().arch() == Arch::Aarch64 => Ok(Value::Reg(match view {
-                "w" => r.w(),
-                "x" => r.x(),
-                "b" => r.b(),
-                "h" => r.h(),
-                "s" => r.s(),
-                "d" => r.d(),
-                "q" => r.q(),
-                "b8" => r.b8(),
-                "b16" => r.b16(),
-                "h4" => r.h4(),
-                "h8" => r.h8(),
-                "s2" => r.s2(),
-                "s4" => r.s4(),
-                "d1" => r.d1(),
-                "d2" => r.d2(),
-                other => {
-                    return err(span, format!("an AArch64 register has no view `{other}` (try `s4`, `d2`, `w`, `d`)"));
-                }
-            })),
+            (Value::Reg(r), view, []) if lang::view(self.f.target().arch(), view).is_some() => {
+                let apply = lang::view(self.f.target().arch(), view).map(|v| v.apply);
+                Ok(Value::Reg(apply.map_or(r, |apply| apply(r))))
+            }
+            (Value::Reg(_), view, []) if !matches!(view, "len") => {
+                let arch = self.f.target().arch();
+                let known: Vec<&str> = lang::views(arch).iter().map(|v| v.name).collect();
+                err(
+                    span,
+                    format!(
+                        "{} registers have no view `{view}`; they have {}",
+                        lang::arch_name(arch),
+                        known.join(", ")
+                    ),
+                )
+            }
             (Value::Masked(mk), "zeroing", []) => Ok(Value::Masked(mk.zeroing())),
             (Value::Mem(mem), "bcst", []) => Ok(Value::Mem(mem.bcst())),
             (Value::Mem(mem), "bcst_to", [Value::Int(n)]) => {

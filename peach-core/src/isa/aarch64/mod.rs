@@ -20,6 +20,7 @@
 mod abi;
 mod emit;
 mod encode;
+pub(crate) mod lang;
 mod pseudo;
 mod regs;
 mod select;

@@ -5,6 +5,7 @@ mod abi;
 mod encode;
 pub(crate) mod forms;
 mod frame;
+pub(crate) mod lang;
 mod layout;
 mod pseudo;
 mod regs;

@@ -1,0 +1,149 @@
+//! One vocabulary, two modes: every builtin in each ISA's table (`peach_core::isa::lang`) is
+//! used by a static kernel below and by its JIT twin, which must give the same bytes; a builtin
+//! of another ISA is an error in both modes; the language reference in the `peach_fn!`
+//! documentation is the one the tables write.
+
+use peach::core::isa::lang;
+use peach::core::target::Arch;
+use peach::prelude::*;
+
+/// The same body as a static kernel and a `#[jit]` one.
+macro_rules! twins {
+    ($static:ident #[$($s:tt)*], $jit:ident #[$($j:tt)*], ($($params:tt)*), $($kernel:tt)*) => {
+        peach_fn! {
+            #[$($s)*]
+            pub unsafe fn $static($($params)*) -> u64 $($kernel)*
+        }
+        peach_fn! {
+            #[$($j)*]
+            #[jit]
+            pub unsafe fn $jit($($params)*) -> u64 $($kernel)*
+        }
+    };
+}
+
+twins!(every_x86 #[variants(x86_64::avx512, fallback = x86_fallback)], every_x86_jit #[target(x86_64::avx512)], (p: *const f32, n: u64), {
+    let (a, b, c) = (GP64(), GPR(), GP32());
+    LOAD_ARGUMENT(a, n);
+    MOV(b, a);
+    MOV(c, 7);
+    let (x, y, z, k) = (XMM(), YMM(), ZMM(), K());
+    KMOVW(k, c);
+    VMOVUPS(z.mask(k).zeroing(), [p]);
+    VMOVUPS(y, [p + 64]);
+    VMOVUPS(x, [p + 96]);
+    ALIGN(16);
+    let skip = Label::new();
+    JMP(skip);
+    LABEL(skip);
+    let s = STREAM({
+        ADD(a, 1);
+        ADD(a, 2);
+        ADD(a, 3);
+    });
+    ISSUE(s, 1);
+    ISSUE_ALL(s);
+    let (s1, s2) = (STREAM({ ADD(a, b); ADD(a, b); }), STREAM({ SUB(b, 1); SUB(b, 1); }));
+    ISSUE_SKEWED([s1, s2], 1);
+    REDUCE_SUM(y, f32);
+    REDUCE_MAX(z, f32);
+    REDUCE_MIN(x, f32);
+    MOVD(c, x);
+    ADD(a, c.r64());
+    RETURN(a);
+});
+
+fn a64_fallback(_: *const f32, n: u64) -> u64 {
+    n
+}
+
+fn x86_fallback(_: *const f32, n: u64) -> u64 {
+    n
+}
+
+twins!(every_a64 #[variants(aarch64::neon, fallback = a64_fallback)], every_a64_jit #[target(aarch64::neon)], (p: *const f32, n: u64), {
+    let (a, b, c, v) = (GP64(), GPR(), GP32(), VEC());
+    LOAD_ARGUMENT(a, n);
+    MOV_IMM(b, 0x1234_5678_9abc);
+    MOV_IMM(c, 5);
+    LDR(v.q(), [p]);
+    FADDP(v.s4(), v.s4(), v.s4());
+    ALIGN(16);
+    let skip = Label::new();
+    B(skip);
+    LABEL(skip);
+    CMP(a, b);
+    B_NE(skip);
+    let s = STREAM({
+        ADD(a, a, 1);
+        ADD(a, a, 2);
+    });
+    ISSUE(s, 1);
+    ISSUE_ALL(s);
+    let (s1, s2) = (STREAM({ ADD(a, a, b); ADD(a, a, b); }), STREAM({ SUB(b, b, 1); SUB(b, b, 1); }));
+    ISSUE_SKEWED([s1, s2], 1);
+    FMOV(c, v.s());
+    ADD(a, a, c.x());
+    RETURN(a);
+});
+
+#[test]
+fn both_modes_give_the_same_bytes() {
+    let jit = every_x86_jit_code().unwrap();
+    let sysv = EVERY_X86_X86_64_V4_CODES.iter().find(|(abi, _)| *abi == "SysV").unwrap().1;
+    if cfg!(all(target_arch = "x86_64", not(windows))) {
+        assert_eq!(jit[0].bytes(), sysv, "{}", jit[0].listing());
+    }
+    let jit = every_a64_jit_code().unwrap();
+    let aapcs = EVERY_A64_ARMV8_A_CODES.iter().find(|(abi, _)| *abi == "Aapcs64").unwrap().1;
+    if !cfg!(target_vendor = "apple") {
+        assert_eq!(jit[0].bytes(), aapcs, "{}", jit[0].listing());
+    }
+}
+
+/// The kernels above use every builtin of both tables (so a builtin added to a table without
+/// a twin here fails this test).
+#[test]
+fn the_twins_use_every_builtin() {
+    let source = include_str!("lang.rs");
+    let x86 = &source[source.find("twins!(every_x86").unwrap()..source.find("fn a64_fallback").unwrap()];
+    assert!(x86.len() > 100);
+    let a64 = &source[source.find("twins!(every_a64").unwrap()..source.find("#[test]").unwrap()];
+    for (arch, body) in [(Arch::X86_64, x86), (Arch::Aarch64, a64)] {
+        for w in lang::builtins(arch) {
+            assert!(body.contains(&format!("{}(", w.name)), "{:?} builtin {} is not used", arch, w.name);
+        }
+    }
+}
+
+peach_fn! {
+    #[target(aarch64::neon)]
+    #[jit]
+    pub unsafe fn x86_builtins_on_arm(n: u64) -> u64 {
+        let x = XMM();
+        REDUCE_SUM(x, f32);
+        RETURN(n);
+    }
+}
+
+/// A builtin of the other ISA is an error in JIT mode, as in static mode (a compile error
+/// there: `tests/ui/fail`), instead of a register of the wrong ISA.
+#[test]
+fn another_isas_builtin_is_an_error() {
+    let e = x86_builtins_on_arm_code().unwrap_err();
+    assert!(e.message().contains("Xmm registers do not exist on AArch64"), "{e}");
+    assert!(e.message().contains("1 more error"), "{e}");
+}
+
+/// The language reference in the `peach_fn!` documentation is the tables' own
+/// (`PEACH_BLESS=1 cargo test --test lang` rewrites it).
+#[test]
+fn the_reference_is_written_from_the_tables() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/peach-macros/src/language.md");
+    let want = lang::reference();
+    if std::env::var_os("PEACH_BLESS").is_some() {
+        std::fs::write(path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(have == want, "{path} is stale: run `PEACH_BLESS=1 cargo test --test lang`");
+}
