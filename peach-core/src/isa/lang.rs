@@ -3,7 +3,7 @@
 //! registers, conditions, prefetch operations, element types, rounding modes), the register
 //! views and how a Rust name spells a mnemonic. Each ISA supplies its part
 //! (`isa/<arch>/lang.rs`); static mode and JIT mode both read these tables, so they cannot
-//! disagree, and [`reference`] writes the language reference from them.
+//! disagree, and [`reference()`] writes the language reference from them.
 //!
 //! ```
 //! use peach_core::isa::lang::{self, Builtin, VregKind};
