@@ -139,7 +139,7 @@ fn another_isas_builtin_is_an_error() {
 /// (`PEACH_BLESS=1 cargo test --test lang` rewrites it).
 #[test]
 fn the_reference_is_written_from_the_tables() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/peach-macros/src/language.md");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/peach-front/src/language.md");
     let want = lang::reference();
     if std::env::var_os("PEACH_BLESS").is_some() {
         std::fs::write(path, &want).unwrap();

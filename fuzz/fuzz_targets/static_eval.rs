@@ -1,15 +1,10 @@
 //! The static interpreter on arbitrary kernel bodies: whatever the text, `peach_fn!`'s
 //! evaluation and compilation return a value or an error, never a panic, and finish promptly
-//! (the step limit). The interpreter's sources are included as they are.
+//! (the step limit).
 #![no_main]
-#![allow(dead_code)]
-
-#[path = "../../peach-macros/src/eval/mod.rs"]
-mod eval;
-#[path = "../../peach-macros/src/kernel.rs"]
-mod kernel;
 
 use libfuzzer_sys::fuzz_target;
+use peach_front::{eval, kernel};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

@@ -298,7 +298,7 @@ pub fn arch_name(arch: Arch) -> &'static str {
 }
 
 /// The language reference, in Markdown, written from the tables: what the `peach_fn!`
-/// documentation shows (`tests/lang_reference.rs` keeps `peach-macros/src/language.md` equal
+/// documentation shows (`tests/lang.rs` keeps `peach-front/src/language.md` equal
 /// to it; `PEACH_BLESS=1` rewrites the file).
 pub fn reference() -> String {
     let mut out = String::from(

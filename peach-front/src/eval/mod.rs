@@ -40,14 +40,16 @@ pub(crate) const INSTRUCTION_LIMIT: usize = 200_000;
 
 /// The kernel, compiled for each calling convention of its architecture: x86-64 System V and
 /// Microsoft x64, or AAPCS64 and Apple arm64.
-pub(crate) struct Built {
+pub struct Built {
+    /// The architecture.
     pub arch: Arch,
+    /// The code for each calling convention.
     pub builds: Vec<(Abi, CodeObject)>,
 }
 
 impl Built {
     /// The build for `abi`.
-    pub(crate) fn code(&self, abi: Abi) -> syn::Result<&CodeObject> {
+    pub fn code(&self, abi: Abi) -> syn::Result<&CodeObject> {
         self.builds.iter().find(|(a, _)| *a == abi).map(|(_, c)| c).ok_or_else(|| {
             Error::new(Span::call_site(), format!("internal error: the kernel was not built for {abi:?}"))
         })
@@ -90,7 +92,9 @@ pub(crate) struct Eval {
     pub types: num::Types,
 }
 
-pub(crate) fn build(kernel: &Kernel, target: &peach_core::Target) -> syn::Result<Built> {
+/// Evaluates the kernel's body for `target` and compiles it for each calling convention of the
+/// architecture; errors at the tokens responsible.
+pub fn build(kernel: &Kernel, target: &peach_core::Target) -> syn::Result<Built> {
     let types: Vec<_> = kernel.params.iter().map(|p| p.1).collect();
     let sig = Signature::new(&types, kernel.ret);
     let f = Function::new(kernel.item.sig.ident.to_string(), sig, target.clone());

@@ -6,12 +6,16 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Error, FnArg, ItemFn, Pat, ReturnType};
 
 /// A `peach_fn!` function, read but not evaluated.
-pub(crate) struct Kernel {
+pub struct Kernel {
+    /// The function as written.
     pub item: ItemFn,
     /// Attributes passed through to the Rust function (docs, `#[inline]`, ...).
     pub attrs: Vec<Attribute>,
+    /// The parameters: name and calling-convention type.
     pub params: Vec<(syn::Ident, Type)>,
+    /// The return type.
     pub ret: Option<Type>,
+    /// The target (`#[target(...)]`; x86-64 baseline without one).
     pub target: Target,
     /// The target's name, for the JIT builder.
     pub target_name: String,
@@ -22,13 +26,16 @@ pub(crate) struct Kernel {
 }
 
 /// `#[variants(x86_64::avx512, x86_64::haswell, aarch64::neon, fallback = path)]`.
-pub(crate) struct Variants {
+pub struct Variants {
+    /// The targets, best first, with their names.
     pub targets: Vec<(Target, String)>,
+    /// The function called where no variant runs.
     pub fallback: Option<syn::Path>,
 }
 
 impl Kernel {
-    pub(crate) fn parse(mut item: ItemFn) -> syn::Result<Kernel> {
+    /// Reads the signature and the attributes; errors at the tokens responsible.
+    pub fn parse(mut item: ItemFn) -> syn::Result<Kernel> {
         let mut target = Target::x86_64_baseline();
         let mut target_name = "x86-64".to_string();
         let mut jit = None;
