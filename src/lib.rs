@@ -114,11 +114,23 @@ pub use peach_macros::peach_fn;
 #[doc(hidden)]
 mod jit;
 
-/// Items the code `peach_fn!` generates refers to. Not part of the public API.
+/// Everything the code `peach_fn!` generates refers to, and nothing else does: the expansion
+/// reaches peach only through this module. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::jit::*;
     pub use core::arch::global_asm;
+    pub use peach_core::ir::{Reg, Type};
+    pub use peach_core::isa::lang::{Reduction, VregKind};
+    pub use peach_core::isa::x86_64::Elem;
+    pub use peach_core::{CodeObject, Error};
+    pub use peach_runtime::Kernel;
+    pub use peach_runtime::dispatch::{CpuCheck, Dispatch, Variant};
+
+    /// What a JIT body sees: the user's prelude.
+    pub mod prelude {
+        pub use crate::prelude::*;
+    }
 }
 
 pub use peach_core::{Abi, CodeObject, Error, ErrorKind, Function, Result, Target};

@@ -193,8 +193,8 @@ pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, variant: b
     } else {
         let name_str = name.to_string();
         quote! {
-            static __PEACH_CPU: ::peach::runtime::dispatch::CpuCheck =
-                ::peach::runtime::dispatch::CpuCheck::new(#name_str, &[#(#check),*]);
+            static __PEACH_CPU: ::peach::__private::CpuCheck =
+                ::peach::__private::CpuCheck::new(#name_str, &[#(#check),*]);
             __PEACH_CPU.require();
         }
     };
@@ -294,7 +294,7 @@ pub(crate) fn emit_variants(kernel: &Kernel, built: &[(String, Built)]) -> syn::
             out.extend(emit(kernel, &vname, b, true)?);
             let mut required: Vec<&str> = b.builds[0].1.extension_names();
             required.sort_unstable();
-            infos.push(quote!(::peach::runtime::dispatch::Variant { name: #target, required: &[#(#required),*] }));
+            infos.push(quote!(::peach::__private::Variant { name: #target, required: &[#(#required),*] }));
             variant_fns.push(entry_name(&vname));
         }
         if variant_fns.is_empty() {
@@ -306,8 +306,8 @@ pub(crate) fn emit_variants(kernel: &Kernel, built: &[(String, Built)]) -> syn::
         out.extend(quote! {
             #[doc = #dispatch_doc]
             #[cfg(target_arch = #a)]
-            #vis static #dispatch: ::peach::runtime::dispatch::Dispatch =
-                ::peach::runtime::dispatch::Dispatch::new(&[#(#infos),*], #resolve as *mut ());
+            #vis static #dispatch: ::peach::__private::Dispatch =
+                ::peach::__private::Dispatch::new(&[#(#infos),*], #resolve as *mut ());
 
             #[cfg(target_arch = #a)]
             #[doc(hidden)]

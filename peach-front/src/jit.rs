@@ -17,7 +17,7 @@ use crate::kernel::Kernel;
 /// The builder call of builtin `name` (see `peach_core::isa::lang`); `None` leaves the call as
 /// the user wrote it (a wrong number of arguments then fails to compile).
 fn builtin_call(builtin: Builtin, args: &[&Expr], span: Span) -> Option<TokenStream> {
-    let path = quote!(::peach::core::isa::lang);
+    let path = quote!(::peach::__private);
     Some(match (builtin, args) {
         (Builtin::Vreg(kind), []) => {
             let kind = Ident::new(&format!("{kind:?}"), span);
@@ -45,7 +45,7 @@ fn builtin_call(builtin: Builtin, args: &[&Expr], span: Span) -> Option<TokenStr
 
 fn type_tokens(t: peach_core::ir::Type) -> TokenStream {
     let name = Ident::new(&format!("{t:?}"), Span::call_site());
-    quote!(::peach::core::ir::Type::#name)
+    quote!(::peach::__private::Type::#name)
 }
 
 /// Rewrites DSL calls into builder calls.
@@ -65,7 +65,7 @@ fn elem(e: &Expr) -> Option<TokenStream> {
         _ => return None,
     };
     let v = Ident::new(variant, e.span());
-    Some(quote!(::peach::core::isa::x86_64::Elem::#v))
+    Some(quote!(::peach::__private::Elem::#v))
 }
 
 impl VisitMut for Rewrite {
@@ -160,7 +160,7 @@ pub(crate) fn emit(kernel: &Kernel) -> syn::Result<TokenStream> {
         .params
         .iter()
         .enumerate()
-        .map(|(i, (p, _))| quote!(let #p: ::peach::prelude::Reg = __peach_params[#i];))
+        .map(|(i, (p, _))| quote!(let #p: ::peach::__private::Reg = __peach_params[#i];))
         .collect();
     let mut body = item.block.clone();
     Rewrite { local_fns: Vec::new() }.visit_block_mut(&mut body);
@@ -175,10 +175,10 @@ pub(crate) fn emit(kernel: &Kernel) -> syn::Result<TokenStream> {
     Ok(quote! {
         #[doc = #code_doc]
         #[allow(clippy::all, dead_code)]
-        #vis fn #code_name(#(#gen_params),*) -> ::core::result::Result<::std::vec::Vec<::peach::CodeObject>, ::peach::Error> {
+        #vis fn #code_name(#(#gen_params),*) -> ::core::result::Result<::std::vec::Vec<::peach::__private::CodeObject>, ::peach::__private::Error> {
             #[allow(unused_imports)]
-            use ::peach::prelude::*;
-            ::peach::__private::build_all(#name_str, &[#(#types),*], #ret, &[#(#targets),*], &|__peach_params: &[::peach::prelude::Reg]| {
+            use ::peach::__private::prelude::*;
+            ::peach::__private::build_all(#name_str, &[#(#types),*], #ret, &[#(#targets),*], &|__peach_params: &[::peach::__private::Reg]| {
                 #(#bind_params)*
                 #(#stmts)*
             })
@@ -188,12 +188,12 @@ pub(crate) fn emit(kernel: &Kernel) -> syn::Result<TokenStream> {
         // The body is kernel code in the DSL's idiom (indexed loops over registers, `[x; n]` of
         // registers), not idiomatic Rust: Clippy's advice does not apply to it.
         #[allow(clippy::all)]
-        #vis fn #name(#(#gen_params),*) -> ::core::result::Result<::peach::Kernel<#unsafety extern "C" fn(#(#param_types),*) #output>, ::peach::Error> {
+        #vis fn #name(#(#gen_params),*) -> ::core::result::Result<::peach::__private::Kernel<#unsafety extern "C" fn(#(#param_types),*) #output>, ::peach::__private::Error> {
             #[allow(unused_imports)]
-            use ::peach::prelude::*;
+            use ::peach::__private::prelude::*;
             // SAFETY: the kernel's type is made from its own signature, in the host's C convention.
             unsafe {
-                ::peach::__private::jit(#name_str, &[#(#types),*], #ret, &[#(#targets),*], &|__peach_params: &[::peach::prelude::Reg]| {
+                ::peach::__private::jit(#name_str, &[#(#types),*], #ret, &[#(#targets),*], &|__peach_params: &[::peach::__private::Reg]| {
                     #(#bind_params)*
                     #(#stmts)*
                 })

@@ -58,3 +58,40 @@ pub fn expand(item: syn::ItemFn) -> syn::Result<proc_macro2::TokenStream> {
     let built = eval::build(&kernel, &kernel.target)?;
     emit::emit(&kernel, &kernel.item.sig.ident, &built, false)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every path the expansion names in peach goes through `peach::__private`.
+    #[test]
+    fn expansions_reach_peach_only_through_private() {
+        let items: [syn::ItemFn; 3] = [
+            syn::parse_quote! {
+                #[target(x86_64::haswell)]
+                pub fn k(x: u64) -> u64 { let v = YMM(); VXORPS(v, v, v); RETURN(x); }
+            },
+            syn::parse_quote! {
+                #[variants(x86_64::haswell, aarch64::neon, fallback = f)]
+                pub unsafe fn k(x: u64) -> u64 { RETURN(x); }
+            },
+            syn::parse_quote! {
+                #[target(x86_64::avx512)]
+                #[jit(n: usize)]
+                pub fn k(x: u64) -> u64 {
+                    let v = [ZMM(); 2];
+                    let s = STREAM({ VADDPS(v[0], v[0], v[1]); });
+                    ISSUE_ALL(s);
+                    REDUCE_SUM(v[0], f32);
+                    RETURN(x);
+                }
+            },
+        ];
+        for item in items {
+            let text = super::expand(item).unwrap().to_string();
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find(":: peach ::") {
+                rest = &rest[at + ":: peach ::".len()..];
+                assert!(rest.trim_start().starts_with("__private"), "{}", &rest[..rest.len().min(80)]);
+            }
+        }
+    }
+}
