@@ -1,5 +1,7 @@
 //! The kernel's outside: name, visibility, documentation, signature and target.
 
+use darling::FromMeta;
+use darling::ast::NestedMeta;
 use peach_core::Target;
 use peach_core::ir::Type;
 use syn::spanned::Spanned;
@@ -41,29 +43,48 @@ impl Kernel {
         let mut jit = None;
         let mut variants = None;
         let mut attrs = Vec::new();
-        for attr in std::mem::take(&mut item.attrs) {
-            if attr.path().is_ident("target") {
-                (target, target_name) = parse_target(&attr)?;
-            } else if attr.path().is_ident("jit") {
-                let params = match &attr.meta {
-                    syn::Meta::Path(_) => Vec::new(),
-                    _ => attr
-                        .parse_args_with(syn::punctuated::Punctuated::<syn::PatType, syn::Token![,]>::parse_terminated)?
-                        .into_iter()
-                        .collect(),
-                };
-                jit = Some(params);
-            } else if attr.path().is_ident("variants") {
-                variants = Some(parse_variants(&attr)?);
-            } else {
-                attrs.push(attr);
-            }
-        }
         let mut errors: Option<Error> = None;
         let mut push = |e: Error| match &mut errors {
             Some(all) => all.combine(e),
             None => errors = Some(e),
         };
+        // peach's attributes, each at most once; the others go to the Rust function.
+        let mut seen: Vec<&'static str> = Vec::new();
+        for attr in std::mem::take(&mut item.attrs) {
+            let Some(name) = ["target", "variants", "jit"].into_iter().find(|n| attr.path().is_ident(n)) else {
+                attrs.push(attr);
+                continue;
+            };
+            if seen.contains(&name) {
+                push(Error::new(attr.span(), format!("a kernel has one `#[{name}]`")));
+                continue;
+            }
+            if (name == "target" && seen.contains(&"variants")) || (name == "variants" && seen.contains(&"target")) {
+                push(Error::new(attr.span(), "a kernel has `#[target]` or `#[variants]`, not both"));
+                continue;
+            }
+            seen.push(name);
+            match name {
+                "target" => match TargetAttr::from_meta(&attr.meta) {
+                    Ok(t) => (target, target_name) = (t.target, t.name),
+                    Err(e) => push(e.into()),
+                },
+                "variants" => match Variants::from_meta(&attr.meta) {
+                    Ok(v) => variants = Some(v),
+                    Err(e) => push(e.into()),
+                },
+                // `#[jit(n: usize, ...)]`: typed parameters, which are not attribute syntax.
+                _ => match &attr.meta {
+                    syn::Meta::Path(_) => jit = Some(Vec::new()),
+                    _ => match attr
+                        .parse_args_with(syn::punctuated::Punctuated::<syn::PatType, syn::Token![,]>::parse_terminated)
+                    {
+                        Ok(params) => jit = Some(params.into_iter().collect()),
+                        Err(e) => push(e),
+                    },
+                },
+            }
+        }
         let sig = &item.sig;
         if let Some(g) = sig.generics.params.first() {
             push(Error::new(g.span(), "a peach_fn! kernel cannot be generic"));
@@ -127,36 +148,57 @@ impl Kernel {
     }
 }
 
-fn parse_variants(attr: &Attribute) -> syn::Result<Variants> {
-    use syn::punctuated::Punctuated;
-    let items = attr.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)?;
-    let mut out = Variants { targets: Vec::new(), fallback: None };
-    for item in items {
-        match item {
-            syn::Meta::Path(p) => out.targets.push(target_of(&p)?),
-            syn::Meta::NameValue(nv) if nv.path.is_ident("fallback") => match nv.value {
-                syn::Expr::Path(p) => out.fallback = Some(p.path),
-                other => return Err(Error::new(other.span(), "`fallback = path::to::function`")),
-            },
-            other => {
-                return Err(Error::new(
-                    other.span(),
-                    "expected a target such as `x86_64::haswell`, or `fallback = path`",
-                ));
+impl FromMeta for Variants {
+    fn from_list(items: &[NestedMeta]) -> darling::Result<Variants> {
+        let mut errors = darling::Error::accumulator();
+        let mut out = Variants { targets: Vec::new(), fallback: None };
+        for item in items {
+            match item {
+                NestedMeta::Meta(syn::Meta::Path(p)) => {
+                    if let Some((target, name)) = errors.handle(target_of(p).map_err(darling::Error::from)) {
+                        if out.targets.iter().any(|(_, n)| *n == name) {
+                            errors.push(darling::Error::custom(format!("`{name}` is named twice")).with_span(p));
+                        }
+                        out.targets.push((target, name));
+                    }
+                }
+                NestedMeta::Meta(syn::Meta::NameValue(nv)) if nv.path.is_ident("fallback") => match &nv.value {
+                    _ if out.fallback.is_some() => {
+                        errors.push(darling::Error::duplicate_field("fallback").with_span(nv))
+                    }
+                    syn::Expr::Path(p) => out.fallback = Some(p.path.clone()),
+                    other => errors.push(darling::Error::custom("`fallback = path::to::function`").with_span(other)),
+                },
+                other => errors.push(
+                    darling::Error::custom("expected a target such as `x86_64::haswell`, or `fallback = path`")
+                        .with_span(other),
+                ),
             }
         }
+        if out.targets.is_empty() {
+            errors.push(darling::Error::custom("#[variants] needs at least one target"));
+        }
+        errors.finish_with(out)
     }
-    if out.targets.is_empty() {
-        return Err(Error::new(attr.span(), "#[variants] needs at least one target"));
-    }
-    Ok(out)
 }
 
 /// `#[target(x86_64::haswell)]`, `#[target(x86_64::v3)]`, `#[target(x86_64::skylake_x)]`,
 /// `#[target(aarch64::neon)]`, `#[target(aarch64::dotprod)]`, `#[target(aarch64::neoverse_n1)]`.
-fn parse_target(attr: &Attribute) -> syn::Result<(Target, String)> {
-    let path: syn::Path = attr.parse_args()?;
-    target_of(&path)
+struct TargetAttr {
+    target: Target,
+    name: String,
+}
+
+impl FromMeta for TargetAttr {
+    fn from_list(items: &[NestedMeta]) -> darling::Result<TargetAttr> {
+        match items {
+            [NestedMeta::Meta(syn::Meta::Path(p))] => {
+                let (target, name) = target_of(p)?;
+                Ok(TargetAttr { target, name })
+            }
+            _ => Err(darling::Error::custom("`#[target(arch::name)]` takes one target, such as `x86_64::haswell`")),
+        }
+    }
 }
 
 fn target_of(path: &syn::Path) -> syn::Result<(Target, String)> {
