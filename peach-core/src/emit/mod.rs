@@ -1,8 +1,10 @@
 //! The finished product: [`CodeObject`], machine code with its symbol, the ISA extensions it
 //! uses and a listing.
 
+mod buffer;
 mod pool;
 
+pub use buffer::{Assembled, CodeBuffer, Fixup, FixupTarget};
 pub use pool::ConstPool;
 
 use std::fmt::Write as _;

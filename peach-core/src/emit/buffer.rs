@@ -1,0 +1,241 @@
+//! The code buffer both backends emit into: bytes that do not depend on their position go in as
+//! they are encoded; instructions that reach a label or a pool constant wait as fixups of the
+//! ISA's kind; labels bind to positions; alignment pads with the ISA's no-ops. [`CodeBuffer::finish`]
+//! lays the code out (growing fixups that cannot reach their target until none needs to), places
+//! the constant pool after the code and writes every fixup.
+
+use super::ConstPool;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ir::Constant;
+
+/// What a fixup refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixupTarget {
+    /// A label.
+    Label(u32),
+    /// A constant of the pool, by index.
+    Constant(u32),
+}
+
+/// An ISA's position-dependent instruction, finished once the layout is known.
+pub trait Fixup {
+    /// Its length in bytes in its present form.
+    fn len(&self) -> u32;
+
+    /// What it reaches.
+    fn target(&self) -> FixupTarget;
+
+    /// At offset `at`, with its target at offset `target`: grows to a longer form if the
+    /// present one cannot reach, and says whether it grew. A fixup that cannot grow any more
+    /// stays as it is (writing it then reports the error).
+    fn relax(&mut self, at: u32, target: u32) -> Result<bool>;
+
+    /// Appends its bytes for offset `at` and target offset `target`.
+    fn write(&self, at: u32, target: u32, out: &mut Vec<u8>) -> Result<()>;
+}
+
+/// A stretch of the code.
+#[derive(Clone, Copy, Debug)]
+enum Piece {
+    /// `len` bytes at `at` in the buffer of bytes encoded on arrival.
+    Run { at: u32, len: u32 },
+    /// Fixup `index`.
+    Fixup { index: u32 },
+    /// No-op padding up to a multiple of `to` bytes; `len` follows the layout.
+    Align { to: u32, len: u32 },
+}
+
+/// Code in the making; `F` is the ISA's kind of fixup.
+pub struct CodeBuffer<F> {
+    pieces: Vec<Piece>,
+    fixups: Vec<F>,
+    early: Vec<u8>,
+    /// The piece each label stands before.
+    label_piece: Vec<Option<u32>>,
+    /// Labels bound since the last piece.
+    pending: Vec<u32>,
+}
+
+/// Laid-out code: the bytes (code, then the constant pool) and where things are.
+pub struct Assembled {
+    /// Code and pool.
+    pub bytes: Vec<u8>,
+    /// Where the code ends and the pool (if any) begins.
+    pub code_end: usize,
+    /// `(offset, label)` of every bound label, by offset.
+    pub labels_at: Vec<(u32, u32)>,
+    /// The pool.
+    pub pool: ConstPool,
+}
+
+impl<F: Fixup> CodeBuffer<F> {
+    /// A buffer for about `bytes` bytes of code and `labels` labels.
+    pub fn new(bytes: usize, labels: usize) -> CodeBuffer<F> {
+        CodeBuffer {
+            pieces: Vec::with_capacity(labels * 2 + 8),
+            fixups: Vec::with_capacity(labels + 8),
+            early: Vec::with_capacity(bytes),
+            label_piece: vec![None; labels],
+            pending: Vec::new(),
+        }
+    }
+
+    /// Binds `label` before the next instruction.
+    pub fn bind(&mut self, label: u32) {
+        self.pending.push(label);
+    }
+
+    /// Whether labels wait for an instruction to stand before.
+    pub fn has_pending_labels(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Binds the pending labels to the next piece; whether there were any.
+    fn bind_pending(&mut self) -> bool {
+        let next = self.pieces.len() as u32;
+        let any = !self.pending.is_empty();
+        for l in self.pending.drain(..) {
+            if let Some(slot) = self.label_piece.get_mut(l as usize) {
+                *slot = Some(next);
+            }
+        }
+        any
+    }
+
+    /// Appends bytes that do not depend on their position, if `encode` writes them (it returns
+    /// whether it did; what it wrote otherwise is dropped).
+    pub fn put_with(&mut self, encode: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
+        let before = self.early.len();
+        if !encode(&mut self.early) {
+            self.early.truncate(before);
+            return false;
+        }
+        let len = (self.early.len() - before) as u32;
+        let labelled = self.bind_pending();
+        match self.pieces.last_mut() {
+            // Extends the last run unless a label stands between.
+            Some(Piece::Run { at, len: run }) if !labelled && *at + *run == before as u32 => *run += len,
+            _ => self.pieces.push(Piece::Run { at: before as u32, len }),
+        }
+        true
+    }
+
+    /// Appends bytes that do not depend on their position.
+    pub fn put(&mut self, bytes: &[u8]) {
+        self.put_with(|out| {
+            out.extend_from_slice(bytes);
+            true
+        });
+    }
+
+    /// The last `len` bytes appended with [`CodeBuffer::put`] (for checks).
+    pub fn last_bytes(&self, len: usize) -> &[u8] {
+        &self.early[self.early.len().saturating_sub(len)..]
+    }
+
+    /// Appends a fixup.
+    pub fn push_fixup(&mut self, fixup: F) {
+        self.bind_pending();
+        self.pieces.push(Piece::Fixup { index: self.fixups.len() as u32 });
+        self.fixups.push(fixup);
+    }
+
+    /// Pads with no-ops up to a multiple of `to` bytes.
+    pub fn align(&mut self, to: u32) {
+        self.bind_pending();
+        self.pieces.push(Piece::Align { to: to.max(1), len: 0 });
+    }
+
+    fn target_of(&self, fixup: &F, offsets: &[u32], pool: Option<&ConstPool>) -> Result<u32> {
+        match fixup.target() {
+            FixupTarget::Label(l) => self
+                .label_piece
+                .get(l as usize)
+                .copied()
+                .flatten()
+                .map(|p| offsets[p as usize])
+                .ok_or_else(|| Error::new(ErrorKind::Label, format!("label L{l} is never bound"))),
+            FixupTarget::Constant(c) => match pool {
+                Some(pool) => pool.offset_of(c).ok_or_else(|| Error::internal(format!("constant {c} is not in the pool"))),
+                // While laying out, constants are after the code: out of short reach anyway.
+                None => Ok(u32::MAX / 2),
+            },
+        }
+    }
+
+    /// Piece offsets once every fixup reaches its label (fixups only grow, so this ends), and
+    /// the length of the code.
+    fn relax(&mut self) -> Result<Vec<u32>> {
+        let mut offsets = vec![0u32; self.pieces.len() + 1];
+        loop {
+            let mut at = 0;
+            for (k, piece) in self.pieces.iter_mut().enumerate() {
+                offsets[k] = at;
+                at += match piece {
+                    Piece::Run { len, .. } => *len,
+                    Piece::Align { to, len } => {
+                        *len = (*to - at % *to) % *to;
+                        *len
+                    }
+                    Piece::Fixup { index } => self.fixups[*index as usize].len(),
+                };
+            }
+            offsets[self.pieces.len()] = at;
+            let mut grew = false;
+            for k in 0..self.pieces.len() {
+                let Piece::Fixup { index } = self.pieces[k] else { continue };
+                let fixup = &self.fixups[index as usize];
+                if let FixupTarget::Label(_) = fixup.target() {
+                    let target = self.target_of(fixup, &offsets, None)?;
+                    grew |= self.fixups[index as usize].relax(offsets[k], target)?;
+                }
+            }
+            if !grew {
+                return Ok(offsets);
+            }
+        }
+    }
+
+    /// Lays out the code, places the constants the fixups read after it (padded with
+    /// `pool_fill`), and writes everything; `pad` writes `len` bytes of no-ops. A label bound
+    /// at the very end must have been given an instruction to stand on.
+    pub fn finish(mut self, consts: &[Constant], pad: fn(usize, &mut Vec<u8>), pool_fill: u8) -> Result<Assembled> {
+        let offsets = self.relax()?;
+        let code_len = offsets[self.pieces.len()];
+        let mut used = vec![false; consts.len()];
+        for f in &self.fixups {
+            if let FixupTarget::Constant(c) = f.target()
+                && let Some(u) = used.get_mut(c as usize)
+            {
+                *u = true;
+            }
+        }
+        let pool = ConstPool::layout(consts, &used, code_len);
+        let mut bytes = Vec::with_capacity(pool.end() as usize);
+        for (k, piece) in self.pieces.iter().enumerate() {
+            match *piece {
+                Piece::Run { at, len } => bytes.extend_from_slice(&self.early[at as usize..(at + len) as usize]),
+                Piece::Align { len, .. } => pad(len as usize, &mut bytes),
+                Piece::Fixup { index } => {
+                    let fixup = &self.fixups[index as usize];
+                    let target = self.target_of(fixup, &offsets, Some(&pool))?;
+                    let before = bytes.len();
+                    fixup.write(offsets[k], target, &mut bytes)?;
+                    if bytes.len() - before != fixup.len() as usize {
+                        return Err(Error::internal("a fixup changed length when written"));
+                    }
+                }
+            }
+        }
+        let code_end = bytes.len();
+        pool.write(&mut bytes, pool_fill);
+        let mut labels_at: Vec<(u32, u32)> = self
+            .label_piece
+            .iter()
+            .enumerate()
+            .filter_map(|(l, p)| p.map(|p| (offsets[p as usize], l as u32)))
+            .collect();
+        labels_at.sort_unstable();
+        Ok(Assembled { bytes, code_end, labels_at, pool })
+    }
+}
