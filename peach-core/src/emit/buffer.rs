@@ -20,7 +20,7 @@ pub enum FixupTarget {
 /// An ISA's position-dependent instruction, finished once the layout is known.
 pub trait Fixup {
     /// Its length in bytes in its present form.
-    fn len(&self) -> u32;
+    fn size(&self) -> u32;
 
     /// What it reaches.
     fn target(&self) -> FixupTarget;
@@ -177,7 +177,7 @@ impl<F: Fixup> CodeBuffer<F> {
                         *len = (*to - at % *to) % *to;
                         *len
                     }
-                    Piece::Fixup { index } => self.fixups[*index as usize].len(),
+                    Piece::Fixup { index } => self.fixups[*index as usize].size(),
                 };
             }
             offsets[self.pieces.len()] = at;
@@ -221,7 +221,7 @@ impl<F: Fixup> CodeBuffer<F> {
                     let target = self.target_of(fixup, &offsets, Some(&pool))?;
                     let before = bytes.len();
                     fixup.write(offsets[k], target, &mut bytes)?;
-                    if bytes.len() - before != fixup.len() as usize {
+                    if bytes.len() - before != fixup.size() as usize {
                         return Err(Error::internal("a fixup changed length when written"));
                     }
                 }

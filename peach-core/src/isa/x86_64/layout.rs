@@ -42,7 +42,7 @@ pub(super) struct X86Fixup {
 }
 
 impl Fixup for X86Fixup {
-    fn len(&self) -> u32 {
+    fn size(&self) -> u32 {
         self.len
     }
 
