@@ -17,4 +17,4 @@ pub use function::{Function, Inst, InstructionStream, Locations, LoopLabels, Op,
 pub use operand::{
     IndexExpr, IntoOperand, IntoOperands, Label, Lane, Masked, Mem, MemExpr, Operand, Reg, RegClass, Rounding, Update,
 };
-pub use units::UnitSet;
+pub use units::{UnitSet, Units};

@@ -60,7 +60,7 @@ pub(crate) fn compile<I: Isa>(f: &Function, abi: Abi) -> Result<CodeObject> {
     let mut scratch = Scratch::take();
     let body = abi::bind_params::<I>(f, &conv, std::mem::take(&mut scratch.insts))?;
     let cfg = cfg::build::<I>(&body)?;
-    let input = regalloc::AllocInput::build::<I>(&body, &cfg, &conv, &mut scratch);
+    let input = regalloc::AllocInput::build::<I>(&body, &cfg, &conv, &mut scratch)?;
     let alloc = regalloc::allocate(&input)?;
     if cfg!(debug_assertions) {
         regalloc::check(&input, &alloc).map_err(|e| crate::error::Error::internal(e.to_string()))?;

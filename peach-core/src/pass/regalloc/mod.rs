@@ -40,14 +40,14 @@ pub struct AllocOp {
     /// Index in [`AllocInput::masks`] of the units a virtual register may take here (ignored
     /// for physical ones). Kernels use a handful of distinct masks, so an index keeps operands
     /// small.
-    pub mask: u8,
+    pub mask: u16,
 }
 
 impl AllocOp {
     const PHYS: u32 = 1 << 31;
 
     /// An operand naming `var`.
-    pub fn new(var: Var, role: Role, mask: u8) -> AllocOp {
+    pub fn new(var: Var, role: Role, mask: u16) -> AllocOp {
         let packed = match var {
             Var::V(v) => v & !Self::PHYS,
             Var::P(u) => Self::PHYS | u as u32,
@@ -75,9 +75,9 @@ pub struct Move {
 pub struct AllocInput<'b> {
     /// Class of each virtual register.
     pub vreg_class: Vec<RegClass>,
-    /// The units each virtual register may take: its class's, narrowed by every operand that
-    /// names it.
-    pub vreg_allowed: Vec<UnitSet>,
+    /// The units each virtual register may take (an index in [`AllocInput::masks`]): its
+    /// class's, narrowed by every operand that names it.
+    pub vreg_allowed: Vec<u16>,
     /// Groups of virtual registers that take consecutive units: first index and count.
     pub groups: Vec<(u32, u8)>,
     /// The virtual registers (where each was created, for messages).
@@ -110,7 +110,7 @@ impl<'b> AllocInput<'b> {
         blocks: &[Block],
         conv: &CallConv,
         scratch: &mut super::Scratch,
-    ) -> AllocInput<'b> {
+    ) -> crate::Result<AllocInput<'b>> {
         let n = body.insts.len();
         // Over-aligned stack locals need a frame pointer, which values then cannot use.
         let frame_pointer = if body.locals.1 > 16 { UnitSet::of(&[I::FRAME_POINTER_UNIT]) } else { UnitSet::EMPTY };
@@ -136,9 +136,11 @@ impl<'b> AllocInput<'b> {
             Some(v) => Some(Var::V(v)),
             None => I::unit(r).map(Var::P),
         };
-        input.vreg_allowed =
-            input.vreg_class.iter().map(|c| input.class_units.get(c.0 as usize).copied().unwrap_or_default()).collect();
-        let mut last_mask = (UnitSet::ALL, 0u8);
+        // The masks start with every unit, then each class's units.
+        input.masks.extend(input.class_units.iter().copied());
+        input.vreg_allowed = input.vreg_class.iter().map(|c| 1 + c.0 as u16).collect();
+        let mut last_mask = (UnitSet::ALL, 0u16);
+        let mut full = false;
         for (i, inst) in body.insts.iter().enumerate() {
             input.op_start.push(input.ops.len() as u32);
             let ops = body.ops(inst);
@@ -147,22 +149,18 @@ impl<'b> AllocInput<'b> {
                     let (out, masks, vreg_allowed) = (&mut input.ops, &mut input.masks, &mut input.vreg_allowed);
                     I::visit(&body.target, body.vregs, opcode, ops, &mut |r, role, allowed| {
                         if let Some(var) = var(r) {
-                            if let Var::V(v) = var
-                                && let Some(a) = vreg_allowed.get_mut(v as usize)
-                            {
-                                *a &= allowed;
-                            }
                             // Consecutive operands mostly allow the same units.
                             if allowed != last_mask.0 {
-                                let index = match masks.iter().position(|m| *m == allowed) {
-                                    Some(i) => i as u8,
-                                    None if masks.len() < 256 => {
-                                        masks.push(allowed);
-                                        masks.len() as u8 - 1
-                                    }
-                                    None => 0,
-                                };
-                                last_mask = (allowed, index);
+                                last_mask = (allowed, intern(masks, allowed, &mut full));
+                            }
+                            if let Var::V(v) = var
+                                && let Some(a) = vreg_allowed.get_mut(v as usize)
+                                && *a != last_mask.1
+                            {
+                                let narrowed = masks[*a as usize] & allowed;
+                                if narrowed != masks[*a as usize] {
+                                    *a = intern(masks, narrowed, &mut full);
+                                }
                             }
                             out.push(AllocOp::new(var, role, last_mask.1));
                         }
@@ -186,7 +184,15 @@ impl<'b> AllocInput<'b> {
             }
         }
         input.op_start.push(input.ops.len() as u32);
-        input
+        if full {
+            return Err(crate::Error::new(crate::ErrorKind::Limit, "more than 65,536 distinct register constraints"));
+        }
+        Ok(input)
+    }
+
+    /// The units virtual register `v` may take.
+    pub fn vreg_units(&self, v: usize) -> UnitSet {
+        self.vreg_allowed.get(v).and_then(|m| self.masks.get(*m as usize)).copied().unwrap_or_default()
     }
 
     /// The operand buffers, for the next compilation to reuse.
@@ -222,6 +228,22 @@ impl<'b> AllocInput<'b> {
     /// The operands of instruction `i`.
     pub fn inst_ops(&self, i: usize) -> &[AllocOp] {
         &self.ops[self.op_start[i] as usize..self.op_start[i + 1] as usize]
+    }
+}
+
+/// The index of `set` in `masks`, added if new. Kernels use a handful; past 65,536 distinct
+/// ones (which no kernel reaches) `full` is set and the compilation fails.
+fn intern(masks: &mut Vec<UnitSet>, set: UnitSet, full: &mut bool) -> u16 {
+    match masks.iter().position(|m| *m == set) {
+        Some(i) => i as u16,
+        None if masks.len() <= u16::MAX as usize => {
+            masks.push(set);
+            (masks.len() - 1) as u16
+        }
+        None => {
+            *full = true;
+            0
+        }
     }
 }
 

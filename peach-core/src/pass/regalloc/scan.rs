@@ -16,7 +16,7 @@ const UNITS: usize = UnitSet::CAPACITY;
 pub fn allocate(input: &AllocInput) -> Result<Allocation> {
     let live = liveness::analyze(input)?;
     let nv = input.num_vregs();
-    let allowed = &input.vreg_allowed;
+    let allowed = |v: usize| input.vreg_units(v);
     let mut hint_unit = vec![u8::MAX; nv];
     let mut partner = vec![u32::MAX; nv];
     for (_, mv) in &input.moves {
@@ -59,12 +59,9 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
             continue; // placed with its group
         }
         let (s, e) = live.vreg[v as usize];
-        let ok = allowed[v as usize];
-        let ended = busy & if group_of.is_empty() { ok } else { UnitSet::ALL };
-        for u in ended.iter() {
-            // Branch-free: whether a unit's value has ended is a coin toss for the predictor.
-            busy.set(u, busy_until[u as usize] > s);
-        }
+        let ok = allowed(v as usize);
+        // The units whose value has ended are free again.
+        busy.retain_within(if group_of.is_empty() { ok } else { UnitSet::ALL }, |u| busy_until[u as usize] > s);
         if let Some(&g) = group_of.get(v as usize).filter(|g| **g != u32::MAX) {
             // A group takes consecutive units, all at once, reserved from now to each member's
             // end.
@@ -75,13 +72,13 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
                     let u = base + k;
                     let (ms, me) = live.vreg[m];
                     u < UNITS
-                        && allowed[m].contains(u as u8)
+                        && allowed(m).contains(u as u8)
                         && !busy.contains(u as u8)
                         && (ms == u32::MAX || live.unit[u].iter().all(|&(a, b)| b <= ms.min(s) || a >= me))
                 })
             };
             let base = (0..UNITS).filter(|&b| rank[b] != u8::MAX && fits(b)).min_by_key(|&b| rank[b]);
-            let Some(base) = base else { return Err(out_of_registers(input, &live, allowed, v)) };
+            let Some(base) = base else { return Err(out_of_registers(input, &live, v)) };
             for (k, &m) in members.iter().enumerate() {
                 let u = base + k;
                 units[m] = u as u8;
@@ -106,12 +103,12 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
         let hinted = [hint_unit[v as usize], if p != u32::MAX { units[p as usize] } else { u8::MAX }];
         let mut chosen = hinted.into_iter().find(|&u| u != u8::MAX && free(u));
         if chosen.is_none() {
-            for u in (ok & !busy).iter() {
+            (ok & !busy).for_each(|u| {
                 let better = chosen.is_none_or(|c: u8| rank[u as usize] < rank[c as usize]);
                 if rank[u as usize] != u8::MAX && better && free(u) {
                     chosen = Some(u);
                 }
-            }
+            });
         }
         match chosen {
             Some(u) => {
@@ -119,7 +116,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
                 busy_until[u as usize] = e;
                 busy.insert(u);
             }
-            None => return Err(out_of_registers(input, &live, allowed, v)),
+            None => return Err(out_of_registers(input, &live, v)),
         }
     }
     Ok(Allocation { units })
@@ -131,7 +128,7 @@ fn loc_str(l: crate::Src) -> String {
 
 /// The error for a value that found no register: where the pressure in its class is highest,
 /// and every value live there with the place it was created.
-fn out_of_registers(input: &AllocInput, live: &Liveness, allowed: &[UnitSet], failed: u32) -> Error {
+fn out_of_registers(input: &AllocInput, live: &Liveness, failed: u32) -> Error {
     let class = input.vreg_class[failed as usize];
     let info = input.classes.get(class.0 as usize);
     let class_name = info.map_or("register", |c| c.name);
@@ -192,7 +189,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, allowed: &[UnitSet], fa
             fixed.len()
         ));
     }
-    let constrained = allowed[failed as usize] != class_mask;
+    let constrained = input.vreg_units(failed as usize) != class_mask;
     let msg = if best as u32 > available || !constrained {
         format!(
             "out of {class_name} registers: {best} values are live here and the target has {available}; \
