@@ -156,7 +156,9 @@ impl<F: Fixup> CodeBuffer<F> {
                 .map(|p| offsets[p as usize])
                 .ok_or_else(|| Error::new(ErrorKind::Label, format!("label L{l} is never bound"))),
             FixupTarget::Constant(c) => match pool {
-                Some(pool) => pool.offset_of(c).ok_or_else(|| Error::internal(format!("constant {c} is not in the pool"))),
+                Some(pool) => {
+                    pool.offset_of(c).ok_or_else(|| Error::internal(format!("constant {c} is not in the pool")))
+                }
                 // While laying out, constants are after the code: out of short reach anyway.
                 None => Ok(u32::MAX / 2),
             },
@@ -237,5 +239,84 @@ impl<F: Fixup> CodeBuffer<F> {
             .collect();
         labels_at.sort_unstable();
         Ok(Assembled { bytes, code_end, labels_at, pool })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A toy jump: two bytes (`0xEB`, rel8) that grow to five (`0xE9`, rel32).
+    struct Jump {
+        label: u32,
+        long: bool,
+    }
+
+    impl Fixup for Jump {
+        fn size(&self) -> u32 {
+            if self.long { 5 } else { 2 }
+        }
+        fn target(&self) -> FixupTarget {
+            FixupTarget::Label(self.label)
+        }
+        fn relax(&mut self, at: u32, target: u32) -> Result<bool> {
+            let reach = (-128..128).contains(&(target as i64 - (at as i64 + 2)));
+            let grow = !self.long && !reach;
+            self.long |= grow;
+            Ok(grow)
+        }
+        fn write(&self, at: u32, target: u32, out: &mut Vec<u8>) -> Result<()> {
+            let rel = target as i64 - (at + self.size()) as i64;
+            if self.long {
+                out.push(0xE9);
+                out.extend_from_slice(&(rel as i32).to_le_bytes());
+            } else {
+                out.extend_from_slice(&[0xEB, rel as i8 as u8]);
+            }
+            Ok(())
+        }
+    }
+
+    fn pad(len: usize, out: &mut Vec<u8>) {
+        out.resize(out.len() + len, 0x90);
+    }
+
+    #[test]
+    fn jumps_grow_only_when_they_must() {
+        let mut b = CodeBuffer::new(0, 2);
+        b.push_fixup(Jump { label: 0, long: false });
+        b.put(&[0xCC; 100]);
+        b.bind(0);
+        b.put(&[0xC3]);
+        b.push_fixup(Jump { label: 1, long: false });
+        b.put(&[0xCC; 200]);
+        b.bind(1);
+        b.put(&[0xC3]);
+        let done = b.finish(&[], pad, 0).unwrap();
+        assert_eq!(&done.bytes[..2], &[0xEB, 100]);
+        assert_eq!(&done.bytes[103..108], &[0xE9, 200, 0, 0, 0]);
+        assert_eq!(done.labels_at, [(102, 0), (308, 1)]);
+        assert_eq!(done.code_end, 309);
+    }
+
+    #[test]
+    fn alignment_follows_growth_and_the_pool_follows_the_code() {
+        let mut b: CodeBuffer<Jump> = CodeBuffer::new(0, 1);
+        b.put(&[1, 2, 3]);
+        b.align(8);
+        b.bind(0);
+        b.put(&[4]);
+        let consts = [Constant::u64(7)];
+        let done = b.finish(&consts, pad, 0xAA).unwrap();
+        assert_eq!(done.bytes[..9], [1, 2, 3, 0x90, 0x90, 0x90, 0x90, 0x90, 4]);
+        assert_eq!(done.labels_at, [(8, 0)]);
+        assert_eq!(done.pool.end(), 9);
+    }
+
+    #[test]
+    fn unbound_labels_are_errors() {
+        let mut b = CodeBuffer::new(0, 1);
+        b.push_fixup(Jump { label: 0, long: false });
+        assert_eq!(b.finish(&[], pad, 0).err().map(|e| e.kind()), Some(ErrorKind::Label));
     }
 }

@@ -1,7 +1,7 @@
 //! Emission: the prologue saves the callee-saved registers the code writes (pairs pushed with
 //! `stp ..., [sp, #-16]!`), every return restores them; then each instruction is encoded with
-//! its allocated registers. Every instruction is four bytes, so one pass finds the labels and a
-//! second one encodes, with branch offsets known.
+//! its allocated registers into the shared code buffer, branches and literal loads as fixups
+//! that the buffer finishes once labels and the constant pool are placed.
 
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use super::table::{Field, Kind, Row, feature, rows};
 use super::target::NEON;
 use crate::abi::CallConv;
 use crate::abi::Frame;
-use crate::emit::{CodeObject, ConstPool, Listing, ListingLine};
+use crate::emit::{CodeBuffer, CodeObject, ConstPool, Fixup, FixupTarget, Listing, ListingLine};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::Body;
 use crate::ir::{Operand, Reg};
@@ -92,6 +92,55 @@ fn text(name: &str, ops: &[A64], labels: &[Option<u32>]) -> String {
     if parts.is_empty() { name.to_string() } else { format!("{name} {}", parts.join(", ")) }
 }
 
+/// An instruction that reaches a label (a branch, `adr`) or a pool constant (a literal `ldr`),
+/// encoded once the layout is known. Every A64 instruction is four bytes, so nothing grows; a
+/// target out of the form's reach is an error when it is written.
+struct A64Fixup {
+    row: &'static Row,
+    ops: Vec<A64>,
+    /// The operand that holds the offset.
+    slot: usize,
+    target: FixupTarget,
+    loc: crate::Src,
+}
+
+impl Fixup for A64Fixup {
+    fn size(&self) -> u32 {
+        4
+    }
+
+    fn target(&self) -> FixupTarget {
+        self.target
+    }
+
+    fn relax(&mut self, _at: u32, _target: u32) -> Result<bool> {
+        Ok(false)
+    }
+
+    fn write(&self, at: u32, target: u32, out: &mut Vec<u8>) -> Result<()> {
+        let mut ops = self.ops.clone();
+        ops[self.slot] = A64::Label(target as i64 - at as i64);
+        let word = encode_row(self.row, &ops)
+            .unwrap_or_else(|| Err(Error::internal("allocated operands do not fit their row")))
+            .map_err(|e| e.or_at(self.loc))?;
+        out.extend_from_slice(&word.to_le_bytes());
+        Ok(())
+    }
+}
+
+/// `len` bytes of `nop`s.
+fn nops(len: usize, out: &mut Vec<u8>) {
+    for _ in 0..len / 4 {
+        out.extend_from_slice(&NOP.to_le_bytes());
+    }
+}
+
+/// A listing line's text: known, or (for a constant load) waiting for the pool's layout.
+enum Text {
+    Known(String),
+    Constant { name: &'static str, ops: Vec<A64>, slot: usize, constant: u32 },
+}
+
 /// Encodes the allocated body.
 pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -> Result<CodeObject> {
     if units.len() < body.vregs.len() {
@@ -118,7 +167,6 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
         push.push(adjust("sub")?);
         pop.insert(0, adjust("add")?);
     }
-    let ret_words = pop.len() as u32 + 1;
 
     let number = |r: Reg| -> u8 {
         match r.vreg() {
@@ -138,48 +186,22 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
         _ => false,
     };
 
-    // Pass 1: where every label is.
-    let mut labels = vec![u32::MAX; body.num_labels];
-    let mut at = 4 * push.len() as u32;
-    for inst in &body.insts {
-        match inst.op {
-            crate::ir::Op::Isa(_) if noop(inst) => {}
-            crate::ir::Op::Isa(_) => at += 4,
-            crate::ir::Op::Ret => at += 4 * ret_words,
-            crate::ir::Op::Bind(l) => labels[l.0 as usize] = at,
-            crate::ir::Op::Align(n) => at = at.next_multiple_of(n.max(4)),
-        }
-    }
-
-    // The constants the code loads go after it.
-    let mut used = vec![false; body.consts.len()];
-    for inst in &body.insts {
-        for op in body.ops(inst) {
-            if let Operand::Mem(m) = op
-                && m.base == Some(Reg::CONSTANTS)
-                && let Some(u) = used.get_mut(m.disp as usize)
-            {
-                *u = true;
-            }
-        }
-    }
-    let pool = ConstPool::layout(body.consts, &used, at);
-
-    // Pass 2: the words.
-    let mut words: Vec<u32> = Vec::with_capacity(at as usize / 4);
-    let mut lines: Vec<(usize, Vec<u32>, String)> = Vec::new();
+    let mut buffer: CodeBuffer<A64Fixup> = CodeBuffer::new(4 * body.insts.len() + 64, body.num_labels);
+    // Nothing grows, so offsets are known as instructions arrive.
+    let mut here: u32 = 0;
+    let mut lines: Vec<(u32, Vec<u32>, Text)> = Vec::new();
     let mut pending: Vec<u32> = Vec::new();
     let mut extensions = ExtSet::EMPTY;
     extensions.insert(NEON);
-    let mut put = |words: &mut Vec<u32>, pending: &mut Vec<u32>, text: String, word: u32| {
-        lines.push((words.len() * 4, std::mem::take(pending), text));
-        words.push(word);
+    let mut line = |here: &mut u32, pending: &mut Vec<u32>, text: Text| {
+        lines.push((*here, std::mem::take(pending), text));
+        *here += 4;
     };
     for (t, w) in &push {
-        put(&mut words, &mut pending, t.clone(), *w);
+        buffer.put(&w.to_le_bytes());
+        line(&mut here, &mut pending, Text::Known(t.clone()));
     }
     for inst in &body.insts {
-        let here = 4 * words.len() as i64;
         match inst.op {
             crate::ir::Op::Isa(index) => {
                 let row = rows().get(index as usize).ok_or_else(|| Error::internal("unknown AArch64 row"))?;
@@ -187,21 +209,15 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
                 if noop(inst) {
                     continue;
                 }
+                let mut reaches = None;
                 let mut literal = None;
                 let mut a64 = Vec::with_capacity(ops.len());
                 let mut names = Vec::with_capacity(ops.len());
-                for (kind, op) in row.kinds().iter().zip(ops) {
+                for (i, (kind, op)) in row.kinds().iter().zip(ops).enumerate() {
                     let (value, label) = match op {
                         Operand::Label(l) => {
-                            let target = labels.get(l.0 as usize).copied().unwrap_or(u32::MAX);
-                            if target == u32::MAX {
-                                return Err(Error::at(
-                                    ErrorKind::Label,
-                                    format!("label L{} is never bound", l.0),
-                                    body.loc(inst),
-                                ));
-                            }
-                            (A64::Label(target as i64 - here), Some(l.0))
+                            reaches = Some((i, FixupTarget::Label(l.0)));
+                            (A64::Label(0), Some(l.0))
                         }
                         Operand::Mem(m) if m.base == Some(ARG_AREA) => {
                             (A64::Mem(31, locals + saves.bytes() + m.disp as i64), None)
@@ -214,10 +230,8 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
                         Operand::Mem(m) if m.base == Some(Reg::CONSTANTS) => {
                             literal =
                                 Some(constant_load(row, body, m.disp as u32).map_err(|e| e.or_at(body.loc(inst)))?);
-                            let at = pool
-                                .offset_of(m.disp as u32)
-                                .ok_or_else(|| Error::internal(format!("constant {} is not in the pool", m.disp)))?;
-                            (A64::Label(at as i64 - here), None)
+                            reaches = Some((i, FixupTarget::Constant(m.disp as u32)));
+                            (A64::Label(0), None)
                         }
                         _ => (to_a64(*kind, op, number), None),
                     };
@@ -226,36 +240,72 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
                 }
                 // A constant load is the PC-relative form of `ldr`.
                 let row = literal.unwrap_or(row);
-                let word = encode_row(row, &a64)
-                    .unwrap_or_else(|| Err(Error::internal("allocated operands do not fit their row")))
-                    .map_err(|e| e.or_at(body.loc(inst)))?;
                 if let Some(e) = feature(row) {
                     extensions.insert(e);
                 }
-                put(&mut words, &mut pending, text(row.name, &a64, &names), word);
+                let loc = body.loc(inst);
+                match reaches {
+                    Some((slot, target @ FixupTarget::Constant(constant))) => {
+                        let text = Text::Constant { name: row.name, ops: a64.clone(), slot, constant };
+                        buffer.push_fixup(A64Fixup { row, ops: a64, slot, target, loc });
+                        line(&mut here, &mut pending, text);
+                    }
+                    Some((slot, target)) => {
+                        let text = Text::Known(text(row.name, &a64, &names));
+                        buffer.push_fixup(A64Fixup { row, ops: a64, slot, target, loc });
+                        line(&mut here, &mut pending, text);
+                    }
+                    None => {
+                        let word = encode_row(row, &a64)
+                            .unwrap_or_else(|| Err(Error::internal("allocated operands do not fit their row")))
+                            .map_err(|e| e.or_at(loc))?;
+                        buffer.put(&word.to_le_bytes());
+                        line(&mut here, &mut pending, Text::Known(text(row.name, &a64, &names)));
+                    }
+                }
             }
             crate::ir::Op::Ret => {
                 for (t, w) in &pop {
-                    put(&mut words, &mut pending, t.clone(), *w);
+                    buffer.put(&w.to_le_bytes());
+                    line(&mut here, &mut pending, Text::Known(t.clone()));
                 }
-                put(&mut words, &mut pending, "ret".into(), 0xd65f_03c0);
+                buffer.put(&0xd65f_03c0u32.to_le_bytes());
+                line(&mut here, &mut pending, Text::Known("ret".into()));
             }
-            crate::ir::Op::Bind(l) => pending.push(l.0),
+            crate::ir::Op::Bind(l) => {
+                buffer.bind(l.0);
+                pending.push(l.0);
+            }
             crate::ir::Op::Align(n) => {
-                while !(4 * words.len() as u32).is_multiple_of(n.max(4)) {
-                    put(&mut words, &mut pending, "nop".into(), NOP);
+                while !here.is_multiple_of(n.max(4)) {
+                    buffer.put(&NOP.to_le_bytes());
+                    line(&mut here, &mut pending, Text::Known("nop".into()));
                 }
             }
         }
     }
     if !pending.is_empty() {
         // A label bound at the very end gets a trap to stand on.
-        put(&mut words, &mut pending, "brk #0".into(), 0xd420_0000);
+        buffer.put(&0xd420_0000u32.to_le_bytes());
+        line(&mut here, &mut pending, Text::Known("brk #0".into()));
     }
-    let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    pool.write(&mut bytes, 0);
-    let listing = A64Listing { lines, pool };
-    Ok(CodeObject::new(body.name.clone(), bytes, 0, extensions, body.target.clone(), Arc::new(listing)))
+    let done = buffer.finish(body.consts, nops, 0)?;
+    let lines = lines
+        .into_iter()
+        .map(|(at, labels, t)| {
+            let t = match t {
+                Text::Known(t) => t,
+                Text::Constant { name, mut ops, slot, constant } => {
+                    let to = done.pool.offset_of(constant).unwrap_or(at);
+                    ops[slot] = A64::Label(to as i64 - at as i64);
+                    text(name, &ops, &[])
+                }
+            };
+            (at as usize, labels, t)
+        })
+        .collect();
+    let listing = A64Listing { lines, pool: done.pool };
+    Ok(CodeObject::new(body.name.clone(), done.bytes, 0, extensions, body.target.clone(), Arc::new(listing)))
 }
 
 /// The instructions' text, kept for listings.
