@@ -1,5 +1,7 @@
 //! The compilation pipeline, one pass per file, in the order they run:
 //!
+//! 0. recording (the builder): every instruction is checked against the ISA's forms and the
+//!    target as it is written, and errors keep the user's location;
 //! 1. `params::check`: narrow integer parameters are not read wider than they are;
 //! 2. `abi::bind_params`: parameters become live-in virtual registers copied from where the
 //!    calling convention puts them; returns move their value into the result register;
@@ -7,7 +9,9 @@
 //! 4. [`regalloc`]: the allocator's view of the function, liveness, linear scan (never spilling)
 //!    and, in debug builds, the independent checker;
 //! 5. `abi::frame`: the callee-saved registers to save and whether to clear upper vector state;
-//! 6. the ISA's emitter: final form choice, prologue and epilogues, encoding, listing.
+//! 6. the ISA's emitter: final form choice, prologue and epilogues and encoding into
+//!    `emit::CodeBuffer`, which places labels, grows fixups until they reach and lays out the
+//!    constant pool.
 //!
 //! Every pass is linear in the number of instructions, or n log n where it sorts.
 
