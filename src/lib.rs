@@ -131,6 +131,7 @@ pub mod __private {
     pub mod prelude {
         pub use crate::prelude::*;
     }
+    pub use peach_core::{regs_aarch64, regs_x86_64};
 }
 
 pub use peach_core::{Abi, CodeObject, Error, ErrorKind, Function, Result, Target};
@@ -141,7 +142,10 @@ pub use peach_core as core;
 /// The runtime (executable memory, typed kernels).
 pub use peach_runtime as runtime;
 
-/// Everything a kernel author needs, in one import.
+pub use peach_core::{regs_aarch64, regs_x86_64};
+
+/// Everything a kernel author needs, in one import (the physical registers of each
+/// architecture are in [`regs_x86_64`] and [`regs_aarch64`]).
 pub mod prelude {
     pub use peach_core::prelude::*;
     /// Writes an assembly kernel inline in Rust: see the crate documentation.

@@ -5,6 +5,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use peach::prelude::*;
+use peach::regs_x86_64::*;
 
 /// A kernel returning `sum((i + 1) * p_i)` over its parameters: as f64 over all of them, or as a
 /// wrapping i64 over the integer ones. Each parameter has its own weight, so a parameter read

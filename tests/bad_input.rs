@@ -1,6 +1,7 @@
 //! Bad input gives an `Error` that carries the caller's source location; nothing panics.
 
 use peach::prelude::*;
+use peach::regs_x86_64::*;
 
 fn function(target: Target) -> Function {
     Function::new("bad", Signature::new(&[Type::Ptr], Some(Type::I64)), target)

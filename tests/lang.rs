@@ -87,6 +87,37 @@ twins!(every_a64 #[variants(aarch64::neon, fallback = a64_fallback)], every_a64_
     RETURN(a);
 });
 
+// Physical registers by name: static mode's named values, JIT mode's per-architecture import.
+twins!(phys_x86 #[variants(x86_64::baseline, fallback = x86_fallback)], phys_x86_jit #[target(x86_64::baseline)], (p: *const f32, n: u64), {
+    let a = GP64();
+    MOV(RCX, n);
+    ADD(RCX, [p]);
+    MOV(a, RCX);
+    RETURN(a);
+});
+
+twins!(phys_a64 #[variants(aarch64::neon, fallback = a64_fallback)], phys_a64_jit #[target(aarch64::neon)], (p: *const f32, n: u64), {
+    let a = GP64();
+    LDR(X9, [p]);
+    ADD(X9, X9, n);
+    MOV(a, X9);
+    RETURN(a);
+});
+
+#[test]
+fn physical_registers_are_named_alike() {
+    let jit = phys_x86_jit_code().unwrap();
+    let sysv = PHYS_X86_X86_64_CODES.iter().find(|(abi, _)| *abi == "SysV").unwrap().1;
+    if cfg!(all(target_arch = "x86_64", not(windows))) {
+        assert_eq!(jit[0].bytes(), sysv, "{}", jit[0].listing());
+    }
+    let jit = phys_a64_jit_code().unwrap();
+    let aapcs = PHYS_A64_ARMV8_A_CODES.iter().find(|(abi, _)| *abi == "Aapcs64").unwrap().1;
+    if !cfg!(target_vendor = "apple") {
+        assert_eq!(jit[0].bytes(), aapcs, "{}", jit[0].listing());
+    }
+}
+
 #[test]
 fn both_modes_give_the_same_bytes() {
     let jit = every_x86_jit_code().unwrap();
@@ -108,7 +139,7 @@ fn the_twins_use_every_builtin() {
     let source = include_str!("lang.rs");
     let x86 = &source[source.find("twins!(every_x86").unwrap()..source.find("fn a64_fallback").unwrap()];
     assert!(x86.len() > 100);
-    let a64 = &source[source.find("twins!(every_a64").unwrap()..source.find("#[test]").unwrap()];
+    let a64 = &source[source.find("twins!(every_a64").unwrap()..source.find("// Physical registers by name").unwrap()];
     for (arch, body) in [(Arch::X86_64, x86), (Arch::Aarch64, a64)] {
         for w in lang::builtins(arch) {
             assert!(body.contains(&format!("{}(", w.name)), "{:?} builtin {} is not used", arch, w.name);

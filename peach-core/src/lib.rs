@@ -41,13 +41,35 @@ pub use error::{Error, ErrorKind, Result, Src};
 pub use ir::Function;
 pub use target::Target;
 
-/// Everything a kernel author needs, in one import.
+/// Everything a kernel author needs, in one import, for either architecture; the physical
+/// registers of each are in [`regs_x86_64`] and [`regs_aarch64`] (both have an `SP`, so they
+/// cannot share one glob).
+///
+/// ```
+/// use peach_core::prelude::*;
+/// use peach_core::regs_x86_64::*;
+/// let mut f = Function::new("k", Signature::new(&[], Some(Type::U64)), Target::x86_64_baseline());
+/// f.ins("mov", (RAX, 1));
+/// f.ret(RAX);
+/// assert!(f.compile(Abi::SysV).is_ok());
+/// ```
 pub mod prelude {
     pub use crate::abi::Abi;
     pub use crate::emit::CodeObject;
     pub use crate::error::{Error, ErrorKind};
     pub use crate::ir::{Constant, Function, Label, Mem, Operand, Reg, Rounding, Signature, Type};
     pub use crate::isa::aarch64::{A64Builder, A64Pseudo, A64Reg};
-    pub use crate::isa::x86_64::{Elem, X86Builder, X86Pseudo, X86Reg, reg::*};
+    pub use crate::isa::x86_64::{Elem, X86Builder, X86Pseudo, X86Reg};
     pub use crate::target::Target;
+}
+
+/// The x86-64 physical registers (`RAX`, `XMM3`, `K1`, ...), for a glob import beside the prelude.
+pub mod regs_x86_64 {
+    pub use crate::isa::x86_64::reg::*;
+}
+
+/// The AArch64 physical registers (`X0`, `W3`, `V8`, `SP`, ...), for a glob import beside the
+/// prelude.
+pub mod regs_aarch64 {
+    pub use crate::isa::aarch64::reg::*;
 }

@@ -169,6 +169,20 @@ pub(crate) fn emit(kernel: &Kernel) -> syn::Result<TokenStream> {
         Some(v) => v.targets.iter().map(|t| t.1.clone()).collect(),
         None => vec![kernel.target_name.clone()],
     };
+    // The physical registers of the kernel's architecture (of both, they would clash: `SP`).
+    let arches: Vec<Arch> = match &kernel.variants {
+        Some(v) => v.targets.iter().map(|t| t.0.arch()).collect(),
+        None => vec![kernel.target.arch()],
+    };
+    let regs = match arches.first() {
+        Some(Arch::Aarch64) if arches.iter().all(|a| *a == Arch::Aarch64) => quote!(
+            use ::peach::__private::regs_aarch64::*;
+        ),
+        Some(Arch::X86_64) if arches.iter().all(|a| *a == Arch::X86_64) => quote!(
+            use ::peach::__private::regs_x86_64::*;
+        ),
+        _ => TokenStream::new(),
+    };
     let name_str = name.to_string();
     let code_name = quote::format_ident!("{}_code", name);
     let code_doc = format!("The machine code of [`{name}`] for each of its targets, built without loading it.");
@@ -178,6 +192,8 @@ pub(crate) fn emit(kernel: &Kernel) -> syn::Result<TokenStream> {
         #vis fn #code_name(#(#gen_params),*) -> ::core::result::Result<::std::vec::Vec<::peach::__private::CodeObject>, ::peach::__private::Error> {
             #[allow(unused_imports)]
             use ::peach::__private::prelude::*;
+            #[allow(unused_imports)]
+            #regs
             ::peach::__private::build_all(#name_str, &[#(#types),*], #ret, &[#(#targets),*], &|__peach_params: &[::peach::__private::Reg]| {
                 #(#bind_params)*
                 #(#stmts)*
@@ -191,6 +207,8 @@ pub(crate) fn emit(kernel: &Kernel) -> syn::Result<TokenStream> {
         #vis fn #name(#(#gen_params),*) -> ::core::result::Result<::peach::__private::Kernel<#unsafety extern "C" fn(#(#param_types),*) #output>, ::peach::__private::Error> {
             #[allow(unused_imports)]
             use ::peach::__private::prelude::*;
+            #[allow(unused_imports)]
+            #regs
             // SAFETY: the kernel's type is made from its own signature, in the host's C convention.
             unsafe {
                 ::peach::__private::jit(#name_str, &[#(#types),*], #ret, &[#(#targets),*], &|__peach_params: &[::peach::__private::Reg]| {
