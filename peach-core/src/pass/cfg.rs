@@ -16,21 +16,21 @@ pub struct Block {
     pub start: u32,
     /// One past the last instruction.
     pub end: u32,
-    /// Successor blocks (`u32::MAX`: none).
-    pub succs: [u32; 2],
+    /// Successor blocks.
+    pub succs: [Option<u32>; 2],
 }
 
 /// The blocks of a body, in layout order.
 pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
     let n = body.insts.len();
-    let mut label_inst = vec![u32::MAX; body.num_labels];
+    let mut label_inst: Vec<Option<u32>> = vec![None; body.num_labels];
     let mut leader = vec![false; n + 1];
     leader[0] = true;
     for (i, inst) in body.insts.iter().enumerate() {
         match inst.op {
             Op::Bind(l) => {
                 if let Some(slot) = label_inst.get_mut(l.0 as usize) {
-                    *slot = i as u32;
+                    *slot = Some(i as u32);
                 }
                 leader[i] = true;
             }
@@ -44,35 +44,34 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
         }
     }
     let mut blocks = Vec::new();
-    let mut block_of = vec![u32::MAX; n + 1];
+    let mut block_of: Vec<Option<u32>> = vec![None; n + 1];
     let mut start = 0;
     for (i, &lead) in leader.iter().enumerate().skip(1) {
         if lead || i == n {
             if i > start {
-                block_of[start] = blocks.len() as u32;
-                blocks.push(Block { start: start as u32, end: i as u32, succs: [u32::MAX; 2] });
+                block_of[start] = Some(blocks.len() as u32);
+                blocks.push(Block { start: start as u32, end: i as u32, succs: [None; 2] });
             }
             start = i;
         }
     }
-    let target_block = |l: crate::ir::Label, loc| -> Result<u32> {
-        let at = label_inst.get(l.0 as usize).copied().unwrap_or(u32::MAX);
-        if at == u32::MAX {
+    let target_block = |l: crate::ir::Label, loc| -> Result<Option<u32>> {
+        let Some(at) = label_inst.get(l.0 as usize).copied().flatten() else {
             return Err(Error::at(ErrorKind::Label, format!("label L{} is used but never bound", l.0), loc));
-        }
+        };
         // A label bound at the very end leaves the function.
-        Ok(block_of.get(at as usize).copied().unwrap_or(u32::MAX))
+        Ok(block_of.get(at as usize).copied().flatten())
     };
     let count = blocks.len() as u32;
     for (b, block) in blocks.iter_mut().enumerate() {
         let last = &body.insts[block.end as usize - 1];
-        let next = if b as u32 + 1 < count { b as u32 + 1 } else { u32::MAX };
+        let next = (b as u32 + 1 < count).then_some(b as u32 + 1);
         let falls_through = match last.op {
             Op::Ret => false,
             Op::Bind(_) | Op::Align(_) => true,
             Op::Isa(op) => matches!(I::flow(op, body.ops(last)), Flow::Next | Flow::Cond(_)),
         };
-        if falls_through && next == u32::MAX {
+        if falls_through && next.is_none() {
             return Err(Error::at(
                 ErrorKind::ControlFlow,
                 "control reaches the end of the function without a return: end it with `ret`",
@@ -80,13 +79,13 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
             ));
         }
         block.succs = match last.op {
-            Op::Ret => [u32::MAX; 2],
-            Op::Bind(_) | Op::Align(_) => [next, u32::MAX],
+            Op::Ret => [None; 2],
+            Op::Bind(_) | Op::Align(_) => [next, None],
             Op::Isa(op) => match I::flow(op, body.ops(last)) {
-                Flow::Next => [next, u32::MAX],
+                Flow::Next => [next, None],
                 Flow::Cond(l) => [target_block(l, body.loc(last))?, next],
-                Flow::Jump(l) => [target_block(l, body.loc(last))?, u32::MAX],
-                Flow::Exit => [u32::MAX; 2],
+                Flow::Jump(l) => [target_block(l, body.loc(last))?, None],
+                Flow::Exit => [None; 2],
             },
         };
     }

@@ -71,10 +71,7 @@ pub fn check(input: &AllocInput, alloc: &Allocation) -> Result<(), CheckError> {
         for i in block.start..block.end {
             step(input, alloc, i, &mut state)?;
         }
-        for s in block.succs {
-            if s == u32::MAX {
-                continue;
-            }
+        for s in block.succs.into_iter().flatten() {
             let s = s as usize;
             let mut changed = false;
             for u in 0..UNITS {

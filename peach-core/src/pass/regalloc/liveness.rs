@@ -97,10 +97,8 @@ fn dataflow(input: &AllocInput, nv: usize) -> Result<(Bits, Bits)> {
         for b in (0..nb).rev() {
             for k in 0..w {
                 let mut out = 0;
-                for s in input.blocks[b].succs {
-                    if s != u32::MAX {
-                        out |= live_in.data[s as usize * w + k];
-                    }
+                for s in input.blocks[b].succs.into_iter().flatten() {
+                    out |= live_in.data[s as usize * w + k];
                 }
                 live_out.data[b * w + k] = out;
                 let inn = uses.data[b * w + k] | (out & !defs.data[b * w + k]);
@@ -123,7 +121,7 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
     let nv = input.num_vregs();
     // Straight-line code (one block, no way back) needs no dataflow: nothing is live across
     // blocks, and a value read before it is written shows as a range that starts at a read.
-    let straight = input.blocks.len() == 1 && input.blocks[0].succs.iter().all(|s| *s == u32::MAX);
+    let straight = input.blocks.len() == 1 && input.blocks[0].succs.iter().all(Option::is_none);
     let (live_in, live_out) =
         if straight { (Bits::new(1, nv + UNITS), Bits::new(1, nv + UNITS)) } else { dataflow(input, nv)? };
 
