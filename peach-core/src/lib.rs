@@ -1,7 +1,7 @@
 //! peach-core: the compiler behind peach.
 //!
 //! A kernel is recorded into a [`Function`] (virtual registers, labels, instructions written
-//! with their mnemonics), then [`Function::compile`] runs the pipeline in [`pass`]: ABI binding,
+//! with their mnemonics), then [`Function::compile`] runs the pipeline (`pass`): ABI binding,
 //! control-flow graph, liveness and register allocation (never spilling), frame layout and
 //! encoding, and returns a [`CodeObject`] with the machine code, the ISA extensions it uses and a
 //! listing.
@@ -30,7 +30,7 @@ mod error;
 mod fx;
 pub mod ir;
 pub mod isa;
-pub mod pass;
+mod pass;
 #[cfg(feature = "random-programs")]
 pub mod random;
 pub mod target;

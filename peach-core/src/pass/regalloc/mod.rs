@@ -12,7 +12,7 @@ mod check;
 mod liveness;
 mod scan;
 
-pub use check::{CheckError, check};
+pub use check::check;
 pub use scan::allocate;
 
 use super::cfg::Block;
