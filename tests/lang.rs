@@ -87,7 +87,8 @@ twins!(every_a64 #[variants(aarch64::neon, fallback = a64_fallback)], every_a64_
     RETURN(a);
 });
 
-// Physical registers by name: static mode's named values, JIT mode's per-architecture import.
+// Physical registers, conditions and prefetch operations by name: static mode's named values,
+// JIT mode's per-architecture import.
 twins!(phys_x86 #[variants(x86_64::baseline, fallback = x86_fallback)], phys_x86_jit #[target(x86_64::baseline)], (p: *const f32, n: u64), {
     let a = GP64();
     MOV(RCX, n);
@@ -98,9 +99,11 @@ twins!(phys_x86 #[variants(x86_64::baseline, fallback = x86_fallback)], phys_x86
 
 twins!(phys_a64 #[variants(aarch64::neon, fallback = a64_fallback)], phys_a64_jit #[target(aarch64::neon)], (p: *const f32, n: u64), {
     let a = GP64();
+    PRFM(PLDL1KEEP, [p]);
     LDR(X9, [p]);
     ADD(X9, X9, n);
-    MOV(a, X9);
+    CMP(X9, n);
+    CSEL(a, X9, n, GT);
     RETURN(a);
 });
 

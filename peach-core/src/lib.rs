@@ -68,8 +68,9 @@ pub mod regs_x86_64 {
     pub use crate::isa::x86_64::reg::*;
 }
 
-/// The AArch64 physical registers (`X0`, `W3`, `V8`, `SP`, ...), for a glob import beside the
-/// prelude.
+/// The AArch64 physical registers (`X0`, `W3`, `V8`, `SP`, ...), conditions (`GT`) and
+/// prefetch operations (`PLDL1KEEP`), for a glob import beside the prelude.
 pub mod regs_aarch64 {
+    pub use crate::isa::aarch64::names::*;
     pub use crate::isa::aarch64::reg::*;
 }

@@ -28,7 +28,7 @@ mod table;
 mod target;
 
 pub use encode::{A64, Arrangement, bitmask, encode, encode_row};
-pub use pseudo::{A64Pseudo, Cond, Extend, FpImm, Prefetch, Shift};
+pub use pseudo::{A64Pseudo, Cond, Extend, FpImm, Prefetch, Shift, names};
 pub use regs::{A64Builder, A64Reg, GP, VEC, reg, reg_by_name};
 pub use table::{Field, Kind, Row, rows};
 

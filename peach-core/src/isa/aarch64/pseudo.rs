@@ -291,3 +291,49 @@ impl A64Pseudo for Function {
         }
     }
 }
+
+/// The conditions and prefetch operations by their assembly names, as constants: what a JIT
+/// body names (`CSEL(x, a, b, GT)`, `PRFM(PLDL1KEEP, [p])`), as static mode's named values do.
+pub mod names {
+    use super::{Cond, Prefetch};
+
+    macro_rules! conds {
+        ($($name:ident = $cond:ident),* $(,)?) => {$(
+            #[doc = concat!("The condition `", stringify!($name), "`.")]
+            pub const $name: Cond = Cond::$cond;
+        )*};
+    }
+    conds! {
+        EQ = Eq, NE = Ne, HS = Hs, CS = Hs, LO = Lo, CC = Lo, MI = Mi, PL = Pl, VS = Vs, VC = Vc,
+        HI = Hi, LS = Ls, GE = Ge, LT = Lt, GT = Gt, LE = Le, AL = Al, NV = Nv,
+    }
+
+    macro_rules! prefetches {
+        ($($name:ident = $value:literal),* $(,)?) => {$(
+            #[doc = concat!("The prefetch operation `", stringify!($name), "`.")]
+            pub const $name: Prefetch = Prefetch($value);
+        )*};
+    }
+    prefetches! {
+        PLDL1KEEP = 0, PLDL1STRM = 1, PLDL2KEEP = 2, PLDL2STRM = 3, PLDL3KEEP = 4, PLDL3STRM = 5,
+        PLIL1KEEP = 8, PLIL1STRM = 9, PLIL2KEEP = 10, PLIL2STRM = 11, PLIL3KEEP = 12, PLIL3STRM = 13,
+        PSTL1KEEP = 16, PSTL1STRM = 17, PSTL2KEEP = 18, PSTL2STRM = 19, PSTL3KEEP = 20, PSTL3STRM = 21,
+    }
+
+    #[cfg(test)]
+    mod tests {
+        /// Each constant is what static mode's name means.
+        #[test]
+        fn the_constants_are_the_named_values() {
+            use super::*;
+            let conds = [("EQ", EQ), ("CS", CS), ("CC", CC), ("GT", GT), ("NV", NV)];
+            for (name, c) in conds {
+                assert_eq!(Cond::by_name(name), Some(c), "{name}");
+            }
+            let ops = [("PLDL1KEEP", PLDL1KEEP), ("PLIL2STRM", PLIL2STRM), ("PSTL3STRM", PSTL3STRM)];
+            for (name, p) in ops {
+                assert_eq!(Prefetch::by_name(name), Some(p), "{name}");
+            }
+        }
+    }
+}
