@@ -131,7 +131,7 @@ pub trait Isa {
     fn call_conv(abi: Abi) -> Result<CallConv>;
 
     /// Encodes the allocated, ABI-lowered body into machine code.
-    fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) -> Result<CodeObject>;
+    fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &CallConv) -> Result<CodeObject>;
 
     /// Whether the instruction leaves the upper vector state dirty (x86: writes a ymm/zmm).
     fn dirties_upper(opcode: u32) -> bool;

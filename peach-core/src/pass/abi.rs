@@ -60,16 +60,13 @@ pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv, insts: V
 }
 
 /// Decides the frame: the callee-saved units written and whether upper vector state is dirty.
-/// The registers written come from the allocator's view, which already lists every def.
 pub(crate) fn frame<I: Isa>(body: &Body, input: &AllocInput, alloc: &Allocation, conv: &CallConv) -> Frame {
-    let mut written = UnitSet::EMPTY;
+    // Every value that has a unit is written there (parameters by their binding copies); the
+    // code also writes the physical registers it names or uses implicitly.
+    let mut written: UnitSet = alloc.units.iter().flatten().copied().collect();
     for op in input.ops.iter().filter(|op| op.role.writes()) {
-        let unit = match op.var() {
-            Var::V(v) => alloc.units.get(v as usize).copied(),
-            Var::P(u) => Some(u),
-        };
-        if let Some(unit) = unit.filter(|u| (*u as usize) < UnitSet::CAPACITY) {
-            written.insert(unit);
+        if let Var::P(u) = op.var() {
+            written.insert(u);
         }
     }
     let dirty = body.insts.iter().any(|inst| matches!(inst.op, Op::Isa(opcode) if I::dirties_upper(opcode)));

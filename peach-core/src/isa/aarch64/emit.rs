@@ -142,9 +142,22 @@ enum Text {
 }
 
 /// Encodes the allocated body.
-pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -> Result<CodeObject> {
-    if units.len() < body.vregs.len() {
-        return Err(Error::internal(format!("{} units for {} virtual registers", units.len(), body.vregs.len())));
+pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &CallConv) -> Result<CodeObject> {
+    // Every register the code names has a unit (the allocator gives one to every value that
+    // lives), so that `number` below never guesses.
+    for inst in &body.insts {
+        for op in body.ops(inst) {
+            let regs = match op {
+                Operand::Reg(r) | Operand::Lane(crate::ir::Lane { reg: r, .. }) => [Some(*r), None],
+                Operand::Mem(m) => [m.base, m.index],
+                _ => [None, None],
+            };
+            for v in regs.into_iter().flatten().filter_map(|r| r.vreg()) {
+                if units.get(v as usize).copied().flatten().is_none() {
+                    return Err(Error::internal(format!("virtual register {v} has no register")));
+                }
+            }
+        }
     }
     // Stack locals sit below the saved registers, at the stack pointer.
     if frame.locals_align > 16 {
@@ -171,9 +184,8 @@ pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, _conv: &CallConv) -
     let number = |r: Reg| -> u8 {
         match r.vreg() {
             Some(v) => {
-                // Every virtual register has a unit (checked above).
-                debug_assert!((v as usize) < units.len());
-                let unit = units.get(v as usize).copied().unwrap_or(0);
+                // (Every virtual register named has a unit: checked above.)
+                let unit = units.get(v as usize).copied().flatten().unwrap_or(0);
                 if r.class() == VEC { unit.wrapping_sub(VEC_UNITS) } else { unit.wrapping_sub(GP_UNITS) }
             }
             None => parts(r).map_or(31, |(_, _, n)| n),

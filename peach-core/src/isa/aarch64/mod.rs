@@ -224,7 +224,7 @@ impl Isa for Aarch64 {
         abi::call_conv(abi)
     }
 
-    fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) -> Result<CodeObject> {
+    fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &CallConv) -> Result<CodeObject> {
         emit::emit(body, units, frame, conv)
     }
 

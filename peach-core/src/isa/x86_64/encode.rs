@@ -77,7 +77,7 @@ fn set_mem(ins: &mut Instruction, base: Register, index: Register, scale: u32, d
 
 /// Maps IR registers to physical ones.
 struct Regs<'a> {
-    units: &'a [u8],
+    units: &'a [Option<u8>],
 }
 
 impl Regs<'_> {
@@ -85,12 +85,8 @@ impl Regs<'_> {
         match r.vreg() {
             None => Ok(r),
             Some(v) => {
-                let u = self
-                    .units
-                    .get(v as usize)
-                    .copied()
-                    .filter(|u| *u < 64)
-                    .ok_or_else(|| internal("unallocated register"))?;
+                let u =
+                    self.units.get(v as usize).copied().flatten().ok_or_else(|| internal("unallocated register"))?;
                 Ok(regs::phys(unit_reg(u, r.class(), r.view())))
             }
         }
@@ -100,7 +96,7 @@ impl Regs<'_> {
     /// for a virtual register, straight from its unit.
     fn number(&self, r: Reg, mem: bool) -> Option<u8> {
         let Some(v) = r.vreg() else { return super::vex::phys_number(r, mem) };
-        let unit = *self.units.get(v as usize)?;
+        let unit = (*self.units.get(v as usize)?)?;
         let vec = regs::VEC_UNITS..regs::VEC_UNITS + 16;
         match r.class() {
             GP if unit < regs::VEC_UNITS && (mem || r.view() >= regs::VIEW_32) => Some(unit - regs::GP_UNITS),
@@ -292,7 +288,7 @@ fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand]) -> Result<()>
 }
 
 /// Encodes the allocated body.
-pub(crate) fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) -> Result<CodeObject> {
+pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &CallConv) -> Result<CodeObject> {
     let forms = Forms::get();
     let avx = body.target.extensions().contains(Extension(CpuidFeature::AVX as u16));
     let layout = Layout::new(frame);

@@ -289,7 +289,7 @@ impl Isa for X86_64 {
         abi::call_conv(abi)
     }
 
-    fn emit(body: &Body, units: &[u8], frame: &Frame, conv: &CallConv) -> Result<CodeObject> {
+    fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &CallConv) -> Result<CodeObject> {
         encode::emit(body, units, frame, conv)
     }
 

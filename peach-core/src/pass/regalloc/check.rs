@@ -96,8 +96,8 @@ fn step(input: &AllocInput, alloc: &Allocation, i: u32, state: &mut [Value; UNIT
         match var {
             Var::P(u) if (u as usize) < UNITS => Ok(u),
             Var::P(u) => Err(CheckError { inst: i, var, unit: u, what: "unit out of range".into() }),
-            Var::V(v) => match alloc.units.get(v as usize) {
-                Some(&u) if (u as usize) < UNITS => Ok(u),
+            Var::V(v) => match alloc.units.get(v as usize).copied().flatten() {
+                Some(u) if (u as usize) < UNITS => Ok(u),
                 _ => Err(CheckError { inst: i, var, unit: u8::MAX, what: "value has no register".into() }),
             },
         }

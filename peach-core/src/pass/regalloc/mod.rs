@@ -254,9 +254,9 @@ fn reuse<T>(mut v: Vec<T>, n: usize) -> Vec<T> {
     v
 }
 
-/// The result: the unit of every virtual register (`u8::MAX` for those never used).
+/// The result: the unit of every virtual register (`None` for those never used).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Allocation {
     /// Unit per virtual register.
-    pub units: Vec<u8>,
+    pub units: Vec<Option<u8>>,
 }

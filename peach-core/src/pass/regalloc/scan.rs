@@ -41,7 +41,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
             *r = i.min(254) as u8;
         }
     }
-    let mut units = vec![u8::MAX; nv];
+    let mut units: Vec<Option<u8>> = vec![None; nv];
     let mut busy_until = [0u32; UNITS];
     // Units holding a value; a unit whose value has ended is cleared when its class is next used.
     let mut busy = UnitSet::EMPTY;
@@ -55,7 +55,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
         }
     }
     for &v in &order {
-        if units[v as usize] != u8::MAX {
+        if units[v as usize].is_some() {
             continue; // placed with its group
         }
         let (s, e) = live.vreg[v as usize];
@@ -81,7 +81,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
             let Some(base) = base else { return Err(out_of_registers(input, &live, v)) };
             for (k, &m) in members.iter().enumerate() {
                 let u = base + k;
-                units[m] = u as u8;
+                units[m] = Some(u as u8);
                 busy_until[u] = live.vreg[m].1.max(s + 1);
                 busy.insert(u as u8);
             }
@@ -100,7 +100,8 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
             *c >= segs.len() || segs[*c].0 >= e
         };
         let p = partner[v as usize];
-        let hinted = [hint_unit[v as usize], if p != u32::MAX { units[p as usize] } else { u8::MAX }];
+        let hinted =
+            [hint_unit[v as usize], if p != u32::MAX { units[p as usize].unwrap_or(u8::MAX) } else { u8::MAX }];
         let mut chosen = hinted.into_iter().find(|&u| u != u8::MAX && free(u));
         if chosen.is_none() {
             (ok & !busy).for_each(|u| {
@@ -112,7 +113,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
         }
         match chosen {
             Some(u) => {
-                units[v as usize] = u;
+                units[v as usize] = Some(u);
                 busy_until[u as usize] = e;
                 busy.insert(u);
             }
