@@ -5,12 +5,12 @@
 //! Requires: a recorded function. Guarantees: every `Ret` carries physical registers only.
 //! Linear in the number of instructions.
 
-use super::regalloc::{AllocInput, Allocation, Var};
+use super::regalloc::{AllocInput, Allocation};
 use crate::abi::Frame;
 use crate::abi::{CallConv, ParamLoc};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::Body;
-use crate::ir::{Function, Inst, Op, Operand, Reg, UnitSet};
+use crate::ir::{Function, Inst, Op, Operand, Reg};
 use crate::isa::Isa;
 
 /// Builds the body: parameter moves first, then the user's code with returns expanded.
@@ -63,12 +63,7 @@ pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv, insts: V
 pub(crate) fn frame<I: Isa>(body: &Body, input: &AllocInput, alloc: &Allocation, conv: &CallConv) -> Frame {
     // Every value that has a unit is written there (parameters by their binding copies); the
     // code also writes the physical registers it names or uses implicitly.
-    let mut written: UnitSet = alloc.units.iter().flatten().copied().collect();
-    for op in input.ops.iter().filter(|op| op.role.writes()) {
-        if let Var::P(u) = op.var() {
-            written.insert(u);
-        }
-    }
+    let written = alloc.used | input.phys_written;
     let dirty = body.insts.iter().any(|inst| matches!(inst.op, Op::Isa(opcode) if I::dirties_upper(opcode)));
     let (locals_size, locals_align) = body.locals;
     Frame { saved: written & conv.callee_saved, clear_upper: dirty, locals_size, locals_align }

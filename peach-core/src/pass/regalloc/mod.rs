@@ -101,6 +101,8 @@ pub struct AllocInput<'b> {
     pub moves: Vec<(u32, Move)>,
     /// The distinct allowed-unit masks operands refer to.
     pub masks: Vec<UnitSet>,
+    /// The physical units the code writes (named, or used implicitly).
+    pub phys_written: UnitSet,
 }
 
 impl<'b> AllocInput<'b> {
@@ -131,6 +133,7 @@ impl<'b> AllocInput<'b> {
             order: conv.alloc_order,
             moves: Vec::new(),
             masks: vec![UnitSet::ALL],
+            phys_written: UnitSet::EMPTY,
         };
         let var = |r: crate::ir::Reg| match r.vreg() {
             Some(v) => Some(Var::V(v)),
@@ -147,6 +150,7 @@ impl<'b> AllocInput<'b> {
             match inst.op {
                 Op::Isa(opcode) => {
                     let (out, masks, vreg_allowed) = (&mut input.ops, &mut input.masks, &mut input.vreg_allowed);
+                    let phys_written = &mut input.phys_written;
                     I::visit(&body.target, body.vregs, opcode, ops, &mut |r, role, allowed| {
                         if let Some(var) = var(r) {
                             // Consecutive operands mostly allow the same units.
@@ -161,6 +165,11 @@ impl<'b> AllocInput<'b> {
                                 if narrowed != masks[*a as usize] {
                                     *a = intern(masks, narrowed, &mut full);
                                 }
+                            }
+                            if let Var::P(u) = var
+                                && role.writes()
+                            {
+                                phys_written.insert(u);
                             }
                             out.push(AllocOp::new(var, role, last_mask.1));
                         }
@@ -259,4 +268,6 @@ fn reuse<T>(mut v: Vec<T>, n: usize) -> Vec<T> {
 pub struct Allocation {
     /// Unit per virtual register.
     pub units: Vec<Option<u8>>,
+    /// The units given to values.
+    pub used: UnitSet,
 }

@@ -120,7 +120,8 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
             None => return Err(out_of_registers(input, &live, v)),
         }
     }
-    Ok(Allocation { units })
+    let used = units.iter().flatten().copied().collect();
+    Ok(Allocation { units, used })
 }
 
 fn loc_str(l: crate::Src) -> String {
