@@ -16,7 +16,7 @@ use crate::target::{Arch, Extension, Target};
 
 /// The def/use role of a register in an instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
+pub(crate) enum Role {
     /// Read.
     Use,
     /// Written; the old value is dead.
@@ -43,7 +43,7 @@ impl Role {
 
 /// How control leaves an instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flow {
+pub(crate) enum Flow {
     /// Falls through to the next instruction.
     Next,
     /// Jumps to the label or falls through.
@@ -56,7 +56,7 @@ pub enum Flow {
 
 /// A register class as the allocator sees it.
 #[derive(Clone, Copy, Debug)]
-pub struct ClassInfo {
+pub(crate) struct ClassInfo {
     /// Name for messages ("general-purpose", "vector", "mask").
     pub name: &'static str,
     /// First global unit number of the class.
@@ -70,7 +70,7 @@ pub struct ClassInfo {
 ///
 /// Physical registers are numbered by *unit*: one global number (below [`UnitSet::CAPACITY`]) per independently
 /// allocatable register, shared by all its views (`al`, `eax` and `rax` are one unit).
-pub trait Isa {
+pub(crate) trait Isa {
     /// The unit of the frame pointer, kept free when stack locals need a realigned frame.
     const FRAME_POINTER_UNIT: u8;
 

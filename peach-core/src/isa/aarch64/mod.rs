@@ -46,7 +46,7 @@ use crate::target::{Extension, Target};
 
 /// The AArch64 instruction set.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Aarch64;
+pub(crate) struct Aarch64;
 
 fn reg_of(op: &Operand) -> Option<u32> {
     if let Operand::Reg(r) = op { r.vreg() } else { None }

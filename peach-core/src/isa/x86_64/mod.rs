@@ -31,7 +31,7 @@ use crate::target::{Extension, Target};
 
 /// The x86-64 instruction set.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct X86_64;
+pub(crate) struct X86_64;
 
 const GP_ALLOC: UnitSet = UnitSet::range(0, 16).without(UnitSet::of(&[regs::RSP_UNIT]));
 const VEC_LOW: UnitSet = UnitSet::range(VEC_UNITS, 16);
