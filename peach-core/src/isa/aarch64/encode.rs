@@ -399,12 +399,6 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
 }
 
 /// Encodes `mnemonic` with `ops`: the first row whose operand kinds match.
-///
-/// ```
-/// use peach_core::isa::aarch64::{A64, encode};
-/// assert_eq!(encode("add", &[A64::X(1), A64::X(2), A64::X(3)])?, 0x8b03_0041);
-/// # Ok::<(), peach_core::Error>(())
-/// ```
 pub fn encode(mnemonic: &str, ops: &[A64]) -> Result<u32> {
     let mut named = false;
     for row in rows().iter().filter(|r| r.name == mnemonic) {

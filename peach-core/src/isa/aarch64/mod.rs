@@ -27,10 +27,10 @@ mod select;
 mod table;
 mod target;
 
-pub use encode::{A64, Arrangement, bitmask, encode, encode_row};
+pub(crate) use encode::Arrangement;
 pub use pseudo::{A64Pseudo, Cond, Extend, FpImm, Prefetch, Shift, names};
 pub use regs::{A64Builder, A64Reg, GP, VEC, reg, reg_by_name};
-pub use table::{Field, Kind, Row, rows};
+pub(crate) use table::{Kind, Row, rows};
 
 use self::abi::{GP_ALLOC, VEC_ALL};
 use self::regs::{GP_UNITS, VEC_UNITS, VIEW_D, VIEW_S, VIEW_W, VIEW_X, unit_of};

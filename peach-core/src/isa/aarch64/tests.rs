@@ -3,8 +3,8 @@
 
 use std::process::Command;
 
+use super::encode::{A64, encode};
 use super::table::{Field, Kind, Row, rows};
-use super::{A64, encode};
 
 /// Operands for `variant` (0..3) of a row: low registers and small values, high registers and
 /// the largest values, then zero registers, `sp` and negative offsets where the field allows.
@@ -274,4 +274,9 @@ fn partial_writers_read_their_destination() {
         let e = f.compile(Abi::Aapcs64).expect_err(name);
         assert_eq!(e.kind(), ErrorKind::UndefinedValue, "{name}: {e}");
     }
+}
+
+#[test]
+fn encode_takes_the_first_row_that_fits() {
+    assert_eq!(encode("add", &[A64::X(1), A64::X(2), A64::X(3)]).unwrap(), 0x8b03_0041);
 }
