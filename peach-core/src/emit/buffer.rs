@@ -146,23 +146,12 @@ impl<F: Fixup> CodeBuffer<F> {
         self.pieces.push(Piece::Align { to: to.max(1), len: 0 });
     }
 
-    fn target_of(&self, fixup: &F, offsets: &[u32], pool: Option<&ConstPool>) -> Result<u32> {
-        match fixup.target() {
-            FixupTarget::Label(l) => self
-                .label_piece
-                .get(l as usize)
-                .copied()
-                .flatten()
-                .map(|p| offsets[p as usize])
-                .ok_or_else(|| Error::new(ErrorKind::Label, format!("label L{l} is never bound"))),
-            FixupTarget::Constant(c) => match pool {
-                Some(pool) => {
-                    pool.offset_of(c).ok_or_else(|| Error::internal(format!("constant {c} is not in the pool")))
-                }
-                // While laying out, constants are after the code: out of short reach anyway.
-                None => Ok(u32::MAX / 2),
-            },
-        }
+    /// The offset of `label`, once laid out.
+    fn label_offset(&self, label: u32, offsets: &[u32]) -> Result<u32> {
+        let piece = self.label_piece.get(label as usize).copied().flatten();
+        piece
+            .map(|p| offsets[p as usize])
+            .ok_or_else(|| Error::new(ErrorKind::Label, format!("label L{label} is never bound")))
     }
 
     /// Piece offsets once every fixup reaches its label (fixups only grow, so this ends), and
@@ -186,9 +175,9 @@ impl<F: Fixup> CodeBuffer<F> {
             let mut grew = false;
             for k in 0..self.pieces.len() {
                 let Piece::Fixup { index } = self.pieces[k] else { continue };
-                let fixup = &self.fixups[index as usize];
-                if let FixupTarget::Label(_) = fixup.target() {
-                    let target = self.target_of(fixup, &offsets, None)?;
+                // Constants sit after the code, where nothing grows.
+                if let FixupTarget::Label(l) = self.fixups[index as usize].target() {
+                    let target = self.label_offset(l, &offsets)?;
                     grew |= self.fixups[index as usize].relax(offsets[k], target)?;
                 }
             }
@@ -220,7 +209,12 @@ impl<F: Fixup> CodeBuffer<F> {
                 Piece::Align { len, .. } => pad(len as usize, &mut bytes),
                 Piece::Fixup { index } => {
                     let fixup = &self.fixups[index as usize];
-                    let target = self.target_of(fixup, &offsets, Some(&pool))?;
+                    let target = match fixup.target() {
+                        FixupTarget::Label(l) => self.label_offset(l, &offsets)?,
+                        FixupTarget::Constant(c) => pool
+                            .offset_of(c)
+                            .ok_or_else(|| Error::internal(format!("constant {c} is not in the pool")))?,
+                    };
                     let before = bytes.len();
                     fixup.write(offsets[k], target, &mut bytes)?;
                     if bytes.len() - before != fixup.size() as usize {

@@ -71,15 +71,6 @@ impl UnitSet {
         }
     }
 
-    /// Adds `unit` if `present`, removes it otherwise (without a branch).
-    #[inline]
-    pub fn set(&mut self, unit: u8, present: bool) {
-        if let Some(w) = self.0.get_mut((unit >> 6) as usize) {
-            let bit = unit & 63;
-            *w = *w & !(1 << bit) | (present as u64) << bit;
-        }
-    }
-
     /// Removes `unit`.
     #[inline]
     pub fn remove(&mut self, unit: u8) {

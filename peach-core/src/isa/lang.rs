@@ -226,6 +226,17 @@ pub fn mnemonic(arch: Arch, name: &str) -> Option<Cow<'_, str>> {
     }
 }
 
+/// Why `name` is not a builtin on `arch` when another ISA has it (`None` when `arch` has it,
+/// or no ISA does): the error both modes give.
+pub fn elsewhere(arch: Arch, name: &str) -> Option<String> {
+    if builtin(arch, name).is_some() {
+        return None;
+    }
+    let (_, archs) = builtin_anywhere(name)?;
+    let names: Vec<&str> = archs.iter().map(|a| arch_name(*a)).collect();
+    Some(format!("`{name}` is a builtin of {}, and this kernel is {} code", names.join(" and "), arch_name(arch)))
+}
+
 impl Function {
     /// Whether builtin `name` exists on the target's ISA; if not, records an error at `loc`
     /// that says where it exists.
@@ -234,13 +245,7 @@ impl Function {
         if builtin(arch, name).is_some() {
             return true;
         }
-        let message = match builtin_anywhere(name) {
-            Some((_, archs)) => {
-                let names: Vec<&str> = archs.iter().map(|a| arch_name(*a)).collect();
-                format!("`{name}` is a builtin of {}, and this kernel is {} code", names.join(" and "), arch_name(arch))
-            }
-            None => format!("`{name}` is not a builtin"),
-        };
+        let message = elsewhere(arch, name).unwrap_or_else(|| format!("`{name}` is not a builtin"));
         self.push_error(ErrorKind::InvalidOperands, message, loc);
         false
     }

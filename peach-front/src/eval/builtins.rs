@@ -167,14 +167,8 @@ impl Eval {
                     let args = self.args(c)?;
                     return self.custom(&f, args, span);
                 }
-                let arch = self.f.target().arch();
-                if let (None, Some((_, archs))) = (lang::builtin(arch, &name), lang::builtin_anywhere(&name)) {
-                    let names: Vec<&str> = archs.iter().map(|a| lang::arch_name(*a)).collect();
-                    let msg = format!(
-                        "`{name}` is a builtin of {}, and this kernel is {} code",
-                        names.join(" and "),
-                        lang::arch_name(arch)
-                    );
+                // Another ISA's builtin is an error before its arguments mean anything.
+                if let Some(msg) = lang::elsewhere(self.f.target().arch(), &name) {
                     return err(span, msg);
                 }
                 let args = self.args(c)?;
