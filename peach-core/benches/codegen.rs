@@ -2,13 +2,56 @@
 //! 12 VFMADD231PS, a fresh virtual register for every loaded value) unrolled to about 1k, 10k,
 //! 100k and 1M instructions, through the whole pipeline (build, allocate, lower, encode).
 //!
-//! Prints `bench codegen_<size> <instructions per second> inst/s`.
-//! Run with `cargo bench -p peach-core --bench codegen`.
+//! Also: random control-flow graphs in the shape of asmjit's register-allocation benchmark
+//! (`peach_core::random::branchy`: c blocks of 15 scalar-double operations and a `jns` to a random
+//! block, 24 long-lived xmm values, on an AVX-512 target), with the peak memory they take; and the
+//! fixed cost of small functions (an empty one, a 20-instruction dot-product loop).
+//!
+//! Prints `bench codegen_<size> <instructions per second> inst/s`, `bench codegen_cfg_<c> ...`,
+//! `bench codegen_cfg_bytes_per_inst <bytes>`, `bench compile_empty <us> us` and
+//! `bench compile_dot <us> us`. Run with `cargo bench -p peach-core --bench codegen`
+//! (`-- cfg`, `-- sgemm` or `-- small` for one group).
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use peach_core::prelude::*;
+use peach_core::random::{Seeded, branchy};
+use peach_core::regs_x86_64::XMM0;
+
+/// The system allocator, counting the bytes live and the peak since the last reset.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call forwards to the system allocator with the caller's arguments; the counters
+// only observe sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        // SAFETY: the caller's layout, as `GlobalAlloc::alloc` requires.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let live = LIVE.fetch_add(new_size, Ordering::Relaxed) + new_size;
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded as `GlobalAlloc::realloc` requires.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 fn sgemm_6x16(steps: usize) -> (usize, CodeObject) {
     let sig = Signature::new(&[Type::Ptr, Type::Ptr, Type::Ptr], None);
@@ -38,23 +81,106 @@ fn sgemm_6x16(steps: usize) -> (usize, CodeObject) {
     (n, f.compile(Abi::SysV).expect("the kernel compiles"))
 }
 
-fn main() {
-    black_box(sgemm_6x16(1)); // builds the form tables once, outside the timings
-    for (name, steps) in [("1k", 50), ("10k", 500), ("100k", 5_000), ("1m", 50_000)] {
-        let mut best = Duration::MAX;
-        let mut insts = 0;
-        let budget = Instant::now();
-        let mut runs = 0;
-        while runs < 3 || (budget.elapsed() < Duration::from_secs(2) && runs < 5000) {
-            let t = Instant::now();
-            let (n, code) = sgemm_6x16(steps);
-            let dt = t.elapsed();
-            black_box(code);
-            insts = n;
-            best = best.min(dt);
-            runs += 1;
+/// `f32 dot(const f32 *a, const f32 *b, usize n)` for n a multiple of 32: four ymm
+/// accumulators in a loop, then a horizontal sum (20 instructions).
+fn dot() -> CodeObject {
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr, Type::Usize], Some(Type::F32));
+    let mut f = Function::new("dot", sig, Target::x86_64_v3());
+    let (a, b, n) = (f.param(0), f.param(1), f.param(2));
+    let acc: Vec<Reg> = (0..4).map(|_| f.ymm()).collect();
+    for &r in &acc {
+        f.ins("vxorps", (r, r, r));
+    }
+    let top = f.label();
+    f.bind(top);
+    for (i, &r) in acc.iter().enumerate() {
+        let x = f.ymm();
+        f.ins("vmovups", (x, [a + 32 * i]));
+        f.ins("vfmadd231ps", (r, x, [b + 32 * i]));
+    }
+    f.ins("add", (a, 128));
+    f.ins("add", (b, 128));
+    f.ins("sub", (n, 32));
+    f.ins("jnz", top);
+    f.ins("vaddps", (acc[0], acc[0], acc[1]));
+    f.ins("vaddps", (acc[2], acc[2], acc[3]));
+    f.ins("vaddps", (acc[0], acc[0], acc[2]));
+    let (hi, sum) = (f.xmm(), f.xmm());
+    f.ins("vextractf128", (hi, acc[0], 1));
+    f.ins("vaddps", (sum, acc[0].xmm(), hi));
+    f.ins("vhaddps", (sum, sum, sum));
+    f.ins("vhaddps", (XMM0, sum, sum));
+    f.ret(XMM0);
+    f.compile(Abi::SysV).expect("dot compiles")
+}
+
+/// The fastest of several runs of `build` (at least 3, for up to `secs` seconds), and what the
+/// last returned.
+fn best_of<T>(secs: f64, mut build: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = Duration::MAX;
+    let budget = Instant::now();
+    let mut runs = 0;
+    loop {
+        let t = Instant::now();
+        let out = build();
+        best = best.min(t.elapsed());
+        runs += 1;
+        if runs >= 3 && (budget.elapsed().as_secs_f64() > secs || runs >= 100_000) {
+            return (best, out);
         }
+        black_box(out);
+    }
+}
+
+fn sgemm() {
+    for (name, steps) in [("1k", 50), ("10k", 500), ("100k", 5_000), ("1m", 50_000)] {
+        let (best, (insts, code)) = best_of(2.0, || sgemm_6x16(steps));
+        black_box(code);
         let rate = insts as f64 / best.as_secs_f64();
         println!("bench codegen_{name} {rate:.0} inst/s");
+    }
+}
+
+fn cfg() {
+    for c in [16, 256, 1024, 4096, 16384, 65536] {
+        let program = branchy(&mut Seeded(0x1234), c, 24, Target::x86_64_v4());
+        let insts = program.function.len();
+        let base = LIVE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let (best, code) = best_of(2.0, || program.function.compile(Abi::SysV).expect("the CFG compiles"));
+        let peak = PEAK.load(Ordering::Relaxed) - base;
+        black_box(code);
+        println!("bench codegen_cfg_{c} {:.0} inst/s", insts as f64 / best.as_secs_f64());
+        if c == 65536 {
+            println!("bench codegen_cfg_bytes_per_inst {:.0} bytes", peak as f64 / insts as f64);
+        }
+    }
+}
+
+fn small() {
+    let (best, code) = best_of(2.0, || {
+        let mut f = Function::new("empty", Signature::default(), Target::x86_64_v3());
+        f.ret(None);
+        f.compile(Abi::SysV).expect("an empty function compiles")
+    });
+    black_box(code);
+    println!("bench compile_empty {:.3} us", best.as_secs_f64() * 1e6);
+    let (best, code) = best_of(2.0, dot);
+    black_box(code);
+    println!("bench compile_dot {:.3} us", best.as_secs_f64() * 1e6);
+}
+
+fn main() {
+    black_box(sgemm_6x16(1)); // builds the form tables once, outside the timings
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let run = |group: &str| only.as_deref().is_none_or(|o| o == group);
+    if run("sgemm") {
+        sgemm();
+    }
+    if run("small") {
+        small();
+    }
+    if run("cfg") {
+        cfg();
     }
 }

@@ -216,3 +216,154 @@ pub fn with_control_flow(e: &mut impl Entropy, target: Target) -> Function {
     f.ret(None);
     f
 }
+
+/// The scalar-double operations of [`branchy`] programs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SdOp {
+    /// `vaddsd`
+    Add,
+    /// `vsubsd`
+    Sub,
+    /// `vmulsd`
+    Mul,
+    /// `vdivsd`
+    Div,
+    /// `vminsd`
+    Min,
+    /// `vmaxsd`
+    Max,
+}
+
+impl SdOp {
+    const ALL: [SdOp; 6] = [SdOp::Add, SdOp::Sub, SdOp::Mul, SdOp::Div, SdOp::Min, SdOp::Max];
+
+    fn mnemonic(self) -> &'static str {
+        match self {
+            SdOp::Add => "vaddsd",
+            SdOp::Sub => "vsubsd",
+            SdOp::Mul => "vmulsd",
+            SdOp::Div => "vdivsd",
+            SdOp::Min => "vminsd",
+            SdOp::Max => "vmaxsd",
+        }
+    }
+
+    /// What the instruction computes (`vminsd`/`vmaxsd` return the second source unless the
+    /// first is strictly smaller/larger, NaNs included).
+    pub fn apply(self, a: f64, b: f64) -> f64 {
+        match self {
+            SdOp::Add => a + b,
+            SdOp::Sub => a - b,
+            SdOp::Mul => a * b,
+            SdOp::Div => a / b,
+            SdOp::Min => {
+                if a < b {
+                    a
+                } else {
+                    b
+                }
+            }
+            SdOp::Max => {
+                if a > b {
+                    a
+                } else {
+                    b
+                }
+            }
+        }
+    }
+}
+
+/// Where an operand of a [`branchy`] operation lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// One of the long-lived values.
+    Value(usize),
+    /// One of the block's three local values.
+    Local(usize),
+}
+
+/// A program of [`branchy`]: `void f(i64 counter, f64 *values)`.
+pub struct Branchy {
+    /// The function.
+    pub function: Function,
+    /// Per block: its operations (`dst = op(a, b)`) and the block its `jns` goes to.
+    pub blocks: Vec<(Vec<(SdOp, Slot, Slot, Slot)>, usize)>,
+    /// The number of long-lived values.
+    pub values: usize,
+}
+
+impl Branchy {
+    /// What the function leaves in `values` when called with `counter`, by interpreting it
+    /// (each block runs its operations, decrements the counter and jumps while it is not
+    /// negative; the last block falls out of the function).
+    pub fn run(&self, mut counter: i64, values: &mut [f64]) {
+        let mut b = 0;
+        while b < self.blocks.len() {
+            let mut locals = [0.0f64; 3];
+            let (ops, target) = &self.blocks[b];
+            for &(op, dst, x, y) in ops {
+                let read = |s: Slot, values: &[f64], locals: &[f64; 3]| match s {
+                    Slot::Value(i) => values[i],
+                    Slot::Local(i) => locals[i],
+                };
+                let r = op.apply(read(x, values, &locals), read(y, values, &locals));
+                match dst {
+                    Slot::Value(i) => values[i] = r,
+                    Slot::Local(i) => locals[i] = r,
+                }
+            }
+            counter = counter.wrapping_sub(1);
+            b = if counter >= 0 { *target } else { b + 1 };
+        }
+    }
+}
+
+/// A random control-flow graph in the shape of asmjit's register-allocation benchmark: `values`
+/// long-lived xmm values loaded from memory, then `blocks` blocks of 15 scalar-double operations
+/// (the first three define the block's locals, the last three read them) ending in `sub counter,
+/// 1; jns` to a random block, and the values stored back. Every long-lived value is live across
+/// the whole function; `values` + 3 must fit the target's xmm registers.
+pub fn branchy(e: &mut impl Entropy, blocks: usize, values: usize, target: Target) -> Branchy {
+    let sig = Signature::new(&[Type::I64, Type::Ptr], None);
+    let mut f = Function::new("branchy", sig, target);
+    let (counter, ptr) = (f.param(0), f.param(1));
+    let vals: Vec<Reg> = (0..values).map(|_| f.xmm()).collect();
+    for (i, &v) in vals.iter().enumerate() {
+        f.ins("vmovsd", (v, [ptr + 8 * i]));
+    }
+    let labels: Vec<Label> = (0..blocks).map(|_| f.label()).collect();
+    // Each block is the target of at most two jumps, as in asmjit's generator.
+    let mut jumps_to = vec![0u8; blocks];
+    let mut spec = Vec::with_capacity(blocks);
+    for &label in &labels {
+        f.bind(label);
+        let locals: [Reg; 3] = [f.xmm(), f.xmm(), f.xmm()];
+        let mut ops = Vec::with_capacity(15);
+        for j in 0..15 {
+            let op = SdOp::ALL[e.below(6)];
+            let (id1, id2) = (e.below(values), e.below(values));
+            let dst = if j < 3 { Slot::Local(j) } else { Slot::Value(id1) };
+            let b = if j >= 12 { Slot::Local(j - 12) } else { Slot::Value(id2) };
+            let reg = |s: Slot| match s {
+                Slot::Value(i) => vals[i],
+                Slot::Local(i) => locals[i],
+            };
+            f.ins(op.mnemonic(), (reg(dst), vals[id1], reg(b)));
+            ops.push((op, dst, Slot::Value(id1), b));
+        }
+        let mut to = e.below(blocks);
+        if jumps_to[to] > 1 {
+            to = (0..blocks).find(|&t| jumps_to[t] == 0).unwrap_or(to);
+        }
+        jumps_to[to] += 1;
+        f.ins("sub", (counter, 1));
+        f.ins("jns", labels[to]);
+        spec.push((ops, to));
+    }
+    for (i, &v) in vals.iter().enumerate() {
+        f.ins("vmovsd", ([ptr + 8 * i], v));
+    }
+    f.ret(None);
+    Branchy { function: f, blocks: spec, values }
+}
