@@ -283,12 +283,15 @@ pub enum Slot {
     Local(usize),
 }
 
+/// One operation of a [`branchy`] block: `dst = op(a, b)`.
+pub type SdInst = (SdOp, Slot, Slot, Slot);
+
 /// A program of [`branchy`]: `void f(i64 counter, f64 *values)`.
 pub struct Branchy {
     /// The function.
     pub function: Function,
     /// Per block: its operations (`dst = op(a, b)`) and the block its `jns` goes to.
-    pub blocks: Vec<(Vec<(SdOp, Slot, Slot, Slot)>, usize)>,
+    pub blocks: Vec<(Vec<SdInst>, usize)>,
     /// The number of long-lived values.
     pub values: usize,
 }
