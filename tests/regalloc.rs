@@ -62,3 +62,37 @@ fn random_programs_with_control_flow_allocate_or_fail_cleanly() {
     }
     assert!(ok >= 200, "only {ok} programs allocated");
 }
+
+/// Large random control-flow graphs (asmjit's register-allocation benchmark shape: random
+/// forward and backward `jns`, 24 values live through all of them, 3 per block): the checker
+/// agrees (debug builds), and the code computes what an interpreter of the program computes.
+#[test]
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))] // compiled, not run, elsewhere
+fn large_random_control_flow_graphs_match_the_interpreter() {
+    use peach::core::random::{Entropy, branchy};
+    let mut rng = Seeded(0x5eed_cf60);
+    for blocks in [1, 2, 17, 300, 3000] {
+        let p = branchy(&mut rng, blocks, 24, Target::x86_64_v4());
+        let code = p.function.compile(Abi::SysV).unwrap_or_else(|e| panic!("{blocks} blocks: {e}"));
+        if let Err(e) = p.function.compile(Abi::Win64) {
+            panic!("{blocks} blocks, Win64: {e}");
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            let k = unsafe { Kernel::<unsafe extern "sysv64" fn(i64, *mut f64)>::load(&code).unwrap() };
+            for counter in [0, 5, 10 * blocks as i64] {
+                let start: Vec<f64> = (0..24).map(|_| 1.0 + (rng.next() >> 12) as f64 / (1u64 << 52) as f64).collect();
+                let (mut got, mut want) = (start.clone(), start);
+                // SAFETY: the kernel reads and writes 24 doubles at the pointer, which `got` holds.
+                unsafe { k.call(counter, got.as_mut_ptr()) };
+                p.run(counter, &mut want);
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                        "{blocks} blocks, value {i}: {g} != {w}"
+                    );
+                }
+            }
+        }
+    }
+}

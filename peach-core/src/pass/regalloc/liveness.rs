@@ -1,13 +1,14 @@
 //! Liveness: which registers hold a needed value at each program point.
 //!
-//! Block-level dataflow over bitsets (one bit per virtual register and per physical unit), then
-//! one scan that turns it into ranges. Program point `2i` is where instruction `i` reads, `2i + 1`
-//! where it writes, so a value read for the last time by an instruction can share a register with a
-//! value that instruction writes.
-//!
+//! Program point `2i` is where instruction `i` reads, `2i + 1` where it writes, so a value read
+//! for the last time by an instruction can share a register with a value that instruction writes.
 //! Virtual registers get the hull of their live points (one `[start, end)` range); physical units
 //! get exact segments, because they are live only around the few instructions that name them.
-//! Linear in instructions times the number of blocks a value is live across.
+//!
+//! Sparse: most values live inside one block, so only the *global* ones, read in some block
+//! before that block writes them, take part in the block-level dataflow (one bit per global per
+//! block, a worklist over predecessors). Everything else is one scan over the operands. Linear in
+//! operands plus blocks times globals.
 
 use super::{AllocInput, Var};
 use crate::error::{Error, ErrorKind, Result};
@@ -16,137 +17,216 @@ use crate::isa::Role;
 
 const UNITS: usize = UnitSet::CAPACITY;
 
+/// A half-open range of program points.
+pub(crate) type Range = (u32, u32);
+
 /// Live ranges.
 pub(crate) struct Liveness {
-    /// `[start, end)` per virtual register; `start == u32::MAX` for unused ones.
-    pub vreg: Vec<(u32, u32)>,
+    /// The live range of each virtual register; `None` for those no instruction names.
+    pub vreg: Vec<Option<Range>>,
     /// Sorted, disjoint segments per physical unit.
-    pub unit: Vec<Vec<(u32, u32)>>,
+    pub unit: Vec<Vec<Range>>,
 }
 
-struct Bits {
+/// One row of bits per block.
+struct Rows {
     words: usize,
     data: Vec<u64>,
 }
 
-impl Bits {
-    fn new(rows: usize, bits: usize) -> Bits {
+impl Rows {
+    fn new(rows: usize, bits: usize) -> Rows {
         let words = bits.div_ceil(64);
-        Bits { words, data: vec![0; rows * words] }
+        Rows { words, data: vec![0; rows * words] }
     }
     fn row(&self, r: usize) -> &[u64] {
         &self.data[r * self.words..(r + 1) * self.words]
     }
-    fn set(&mut self, r: usize, bit: usize) {
-        self.data[r * self.words + bit / 64] |= 1 << (bit % 64);
-    }
-    fn get(&self, r: usize, bit: usize) -> bool {
-        self.data[r * self.words + bit / 64] & (1 << (bit % 64)) != 0
+    fn set(&mut self, r: usize, bit: u32) {
+        self.data[r * self.words + bit as usize / 64] |= 1 << (bit % 64);
     }
 }
 
-fn index(var: Var, nv: usize) -> usize {
-    match var {
-        Var::V(v) => v as usize,
-        Var::P(u) => nv + u as usize,
-    }
-}
-
-fn ones(words: &[u64]) -> impl Iterator<Item = usize> + '_ {
+/// The bits set in `words`.
+fn ones(words: &[u64]) -> impl Iterator<Item = u32> + '_ {
     words.iter().enumerate().flat_map(|(w, &bits)| {
         let mut b = bits;
         std::iter::from_fn(move || {
             if b == 0 {
                 return None;
             }
-            let t = b.trailing_zeros() as usize;
+            let t = b.trailing_zeros();
             b &= b - 1;
-            Some(w * 64 + t)
+            Some(w as u32 * 64 + t)
         })
     })
 }
 
-/// Live-in and live-out sets of every block, by iterating the dataflow equations to a fixed
-/// point; a value live into the entry block is read before it is written.
-fn dataflow(input: &AllocInput, nv: usize) -> Result<(Bits, Bits)> {
-    let nvars = nv + UNITS;
-    let nb = input.blocks.len();
-    let mut uses = Bits::new(nb, nvars);
-    let mut defs = Bits::new(nb, nvars);
+/// The values that live across blocks, numbered densely.
+struct Globals {
+    /// The global number of each variable (virtual registers, then units).
+    number: Vec<Option<u32>>,
+    /// The variable of each global number.
+    var: Vec<Var>,
+}
+
+impl Globals {
+    fn slot(var: Var, nv: usize) -> usize {
+        match var {
+            Var::V(v) => v as usize,
+            Var::P(u) => nv + u as usize,
+        }
+    }
+
+    /// Every variable some block reads before writing it: only those can be live into a block.
+    fn find(input: &AllocInput, nv: usize) -> Globals {
+        let mut g = Globals { number: vec![None; nv + UNITS], var: Vec::new() };
+        // The block that last wrote each variable, to tell a read of a value written earlier in
+        // the same block from one that comes from elsewhere.
+        let mut written_in: Vec<Option<u32>> = vec![None; nv + UNITS];
+        for (b, block) in input.blocks.iter().enumerate() {
+            let b = Some(b as u32);
+            for i in block.start..block.end {
+                let ops = input.inst_ops(i as usize);
+                for op in ops.iter().filter(|op| op.role.reads()) {
+                    let x = Self::slot(op.var(), nv);
+                    if written_in[x] != b && g.number[x].is_none() {
+                        g.number[x] = Some(g.var.len() as u32);
+                        g.var.push(op.var());
+                    }
+                }
+                for op in ops.iter().filter(|op| op.role.writes()) {
+                    written_in[Self::slot(op.var(), nv)] = b;
+                }
+            }
+        }
+        g
+    }
+}
+
+/// Live-in and live-out sets of the globals at every block: each block's upward-exposed reads
+/// and writes, then a worklist to the fixed point that revisits a block only when a successor's
+/// live-in set grew.
+fn dataflow(input: &AllocInput, globals: &Globals, nv: usize) -> (Rows, Rows) {
+    let (nb, ng) = (input.blocks.len(), globals.var.len());
+    let mut uses = Rows::new(nb, ng);
+    let mut defs = Rows::new(nb, ng);
+    let mut written = Vec::new();
     for (b, block) in input.blocks.iter().enumerate() {
         for i in block.start..block.end {
-            for op in input.inst_ops(i as usize) {
-                let x = index(op.var(), nv);
-                if op.role.reads() && !defs.get(b, x) {
-                    uses.set(b, x);
+            let ops = input.inst_ops(i as usize);
+            for op in ops.iter().filter(|op| op.role.reads()) {
+                if let Some(g) = globals.number[Globals::slot(op.var(), nv)]
+                    && !written.contains(&g)
+                {
+                    uses.set(b, g);
                 }
             }
-            for op in input.inst_ops(i as usize) {
-                if op.role.writes() {
-                    defs.set(b, index(op.var(), nv));
+            for op in ops.iter().filter(|op| op.role.writes()) {
+                if let Some(g) = globals.number[Globals::slot(op.var(), nv)] {
+                    defs.set(b, g);
+                    written.push(g);
+                }
+            }
+        }
+        // Few globals are written per block: a short list beats a row of bits here.
+        written.clear();
+    }
+
+    // Predecessors, flattened: those of block `b` are `preds[pred_start[b]..pred_start[b + 1]]`.
+    let mut pred_start = vec![0u32; nb + 1];
+    for block in &input.blocks {
+        for s in block.succs.into_iter().flatten() {
+            pred_start[s as usize + 1] += 1;
+        }
+    }
+    for b in 0..nb {
+        pred_start[b + 1] += pred_start[b];
+    }
+    let mut preds = vec![0u32; pred_start[nb] as usize];
+    let mut fill = pred_start.clone();
+    for (b, block) in input.blocks.iter().enumerate() {
+        for s in block.succs.into_iter().flatten() {
+            preds[fill[s as usize] as usize] = b as u32;
+            fill[s as usize] += 1;
+        }
+    }
+
+    let w = uses.words;
+    let mut live_in = Rows { words: w, data: uses.data.clone() };
+    let mut live_out = Rows::new(nb, ng);
+    // Backward problem: start from the last block, so that most successors are final first.
+    let mut work: Vec<u32> = (0..nb as u32).collect();
+    let mut queued = vec![true; nb];
+    while let Some(b) = work.pop() {
+        let b = b as usize;
+        queued[b] = false;
+        let mut grew = false;
+        for k in 0..w {
+            let mut out = 0;
+            for s in input.blocks[b].succs.into_iter().flatten() {
+                out |= live_in.data[s as usize * w + k];
+            }
+            live_out.data[b * w + k] = out;
+            let inn = uses.data[b * w + k] | (out & !defs.data[b * w + k]);
+            if inn != live_in.data[b * w + k] {
+                live_in.data[b * w + k] = inn;
+                grew = true;
+            }
+        }
+        if grew {
+            for &p in &preds[pred_start[b] as usize..pred_start[b + 1] as usize] {
+                if !std::mem::replace(&mut queued[p as usize], true) {
+                    work.push(p);
                 }
             }
         }
     }
-    let mut live_in = Bits::new(nb, nvars);
-    let mut live_out = Bits::new(nb, nvars);
-    let w = live_in.words;
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for b in (0..nb).rev() {
-            for k in 0..w {
-                let mut out = 0;
-                for s in input.blocks[b].succs.into_iter().flatten() {
-                    out |= live_in.data[s as usize * w + k];
-                }
-                live_out.data[b * w + k] = out;
-                let inn = uses.data[b * w + k] | (out & !defs.data[b * w + k]);
-                if inn != live_in.data[b * w + k] {
-                    live_in.data[b * w + k] = inn;
-                    changed = true;
-                }
-            }
-        }
-    }
-    if nb > 0
-        && let Some(v) = ones(live_in.row(0)).find(|&x| x < nv)
-    {
-        return Err(undefined(input, v as u32));
-    }
-    Ok((live_in, live_out))
+    (live_in, live_out)
 }
 
 pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
     let nv = input.num_vregs();
-    // Straight-line code (one block, no way back) needs no dataflow: nothing is live across
-    // blocks, and a value read before it is written shows as a range that starts at a read.
-    let straight = input.blocks.len() == 1 && input.blocks[0].succs.iter().all(Option::is_none);
+    let globals = Globals::find(input, nv);
     let (live_in, live_out) =
-        if straight { (Bits::new(1, nv + UNITS), Bits::new(1, nv + UNITS)) } else { dataflow(input, nv)? };
+        if globals.var.is_empty() { (Rows::new(0, 0), Rows::new(0, 0)) } else { dataflow(input, &globals, nv) };
+    // A value live into the entry block is read before anything writes it.
+    if live_in.words > 0
+        && let Some(Var::V(v)) = ones(live_in.row(0)).map(|g| globals.var[g as usize]).find(|x| matches!(x, Var::V(_)))
+    {
+        return Err(undefined(input, v));
+    }
 
-    let mut vreg = vec![(u32::MAX, 0u32); nv];
-    let widen = |r: &mut (u32, u32), s: u32, e: u32| {
-        r.0 = r.0.min(s);
-        r.1 = r.1.max(e);
+    let mut vreg: Vec<Option<Range>> = vec![None; nv];
+    let widen = |r: &mut Option<Range>, s: u32, e: u32| {
+        *r = Some(r.map_or((s, e), |(a, b)| (a.min(s), b.max(e))));
     };
-    let mut unit: Vec<Vec<(u32, u32)>> = vec![Vec::new(); UNITS];
-    let mut open = [u32::MAX; UNITS];
+    let mut unit: Vec<Vec<Range>> = vec![Vec::new(); UNITS];
+    // Per unit, the end of the segment being built (scanning backwards), for the units in `open`.
+    let mut open_end = [0u32; UNITS];
+    let mut open = UnitSet::EMPTY;
     for (b, block) in input.blocks.iter().enumerate() {
         let (bs, be) = (2 * block.start, 2 * block.end);
-        for x in ones(live_in.row(b)).take_while(|&x| x < nv) {
-            widen(&mut vreg[x], bs, bs + 1);
-        }
-        for x in ones(live_out.row(b)) {
-            if x < nv {
-                widen(&mut vreg[x], be - 1, be);
-            } else {
-                open[x - nv] = be;
+        if live_in.words > 0 {
+            for g in ones(live_in.row(b)) {
+                if let Var::V(v) = globals.var[g as usize] {
+                    widen(&mut vreg[v as usize], bs, bs + 1);
+                }
+            }
+            for g in ones(live_out.row(b)) {
+                match globals.var[g as usize] {
+                    Var::V(v) => widen(&mut vreg[v as usize], be - 1, be),
+                    Var::P(u) => {
+                        open_end[u as usize] = be;
+                        open.insert(u);
+                    }
+                }
             }
         }
         for i in (block.start..block.end).rev() {
             let (rd, wr) = (2 * i, 2 * i + 1);
-            for op in input.inst_ops(i as usize) {
+            let ops = input.inst_ops(i as usize);
+            for op in ops {
                 match op.var() {
                     Var::V(v) => {
                         // A read covers [rd, rd + 1), a write [wr, wr + 1) with wr = rd + 1:
@@ -157,32 +237,28 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
                         widen(&mut vreg[v as usize], rd + 1 - reads, rd + 1 + (writes | late));
                     }
                     Var::P(u) if op.role.writes() => {
-                        let u = u as usize;
-                        let end = if open[u] == u32::MAX { wr + 1 } else { open[u] };
-                        unit[u].push((wr, end));
-                        open[u] = u32::MAX;
+                        let end = if open.contains(u) { open_end[u as usize] } else { wr + 1 };
+                        unit[u as usize].push((wr, end));
+                        open.remove(u);
                     }
                     Var::P(_) => {}
                 }
             }
-            for op in input.inst_ops(i as usize) {
+            for op in ops {
                 if let (Var::P(u), true) = (op.var(), op.role.reads())
-                    && open[u as usize] == u32::MAX
+                    && !open.contains(u)
                 {
-                    open[u as usize] = rd + 1;
+                    open_end[u as usize] = rd + 1;
+                    open.insert(u);
                 }
             }
         }
-        for (u, o) in open.iter_mut().enumerate() {
-            if *o != u32::MAX {
-                unit[u].push((bs, *o));
-                *o = u32::MAX;
-            }
-        }
+        open.for_each(|u| unit[u as usize].push((bs, open_end[u as usize])));
+        open = UnitSet::EMPTY;
     }
-    for segs in &mut unit {
+    for segs in unit.iter_mut().filter(|s| s.len() > 1) {
         segs.sort_unstable();
-        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(segs.len());
+        let mut merged: Vec<Range> = Vec::with_capacity(segs.len());
         for &(s, e) in segs.iter() {
             match merged.last_mut() {
                 Some(last) if s <= last.1 => last.1 = last.1.max(e),
@@ -190,9 +266,6 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
             }
         }
         *segs = merged;
-    }
-    if straight && let Some(v) = vreg.iter().position(|r| r.0 != u32::MAX && r.0 % 2 == 0) {
-        return Err(undefined(input, v as u32));
     }
     Ok(Liveness { vreg, unit })
 }

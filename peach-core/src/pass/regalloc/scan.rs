@@ -31,8 +31,10 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
         }
     }
 
-    let mut order: Vec<u32> = (0..nv as u32).filter(|&v| live.vreg[v as usize].0 != u32::MAX).collect();
-    order.sort_unstable_by_key(|&v| live.vreg[v as usize].0);
+    // Values by first live point (those never named have no range and no register).
+    let mut order: Vec<(u32, u32)> =
+        live.vreg.iter().enumerate().filter_map(|(v, r)| r.map(|(s, _)| (s, v as u32))).collect();
+    order.sort_unstable();
 
     // Preference is the position in `input.order`; units it does not name are never chosen.
     let mut rank = [u8::MAX; UNITS];
@@ -54,11 +56,11 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
             }
         }
     }
-    for &v in &order {
+    for &(s, v) in &order {
         if units[v as usize].is_some() {
             continue; // placed with its group
         }
-        let (s, e) = live.vreg[v as usize];
+        let e = live.vreg[v as usize].map_or(s + 1, |r| r.1);
         let ok = allowed(v as usize);
         // The units whose value has ended are free again.
         busy.retain_within(if group_of.is_empty() { ok } else { UnitSet::ALL }, |u| busy_until[u as usize] > s);
@@ -70,11 +72,11 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
             let fits = |base: usize| {
                 members.iter().enumerate().all(|(k, &m)| {
                     let u = base + k;
-                    let (ms, me) = live.vreg[m];
                     u < UNITS
                         && allowed(m).contains(u as u8)
                         && !busy.contains(u as u8)
-                        && (ms == u32::MAX || live.unit[u].iter().all(|&(a, b)| b <= ms.min(s) || a >= me))
+                        && live.vreg[m]
+                            .is_none_or(|(ms, me)| live.unit[u].iter().all(|&(a, b)| b <= ms.min(s) || a >= me))
                 })
             };
             let base = (0..UNITS).filter(|&b| rank[b] != u8::MAX && fits(b)).min_by_key(|&b| rank[b]);
@@ -82,7 +84,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
             for (k, &m) in members.iter().enumerate() {
                 let u = base + k;
                 units[m] = Some(u as u8);
-                busy_until[u] = live.vreg[m].1.max(s + 1);
+                busy_until[u] = live.vreg[m].map_or(s + 1, |r| r.1.max(s + 1));
                 busy.insert(u as u8);
             }
             continue;
@@ -139,8 +141,8 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, failed: u32) -> Error {
 
     // Sweep the class's live ranges (values and fixed registers) for the busiest point.
     let mut events: Vec<(u32, i32)> = Vec::new();
-    for (v, &(s, e)) in live.vreg.iter().enumerate() {
-        if s != u32::MAX && input.vreg_class[v] == class {
+    for (v, &(s, e)) in live.vreg.iter().enumerate().filter_map(|(v, r)| r.as_ref().map(|r| (v, r))) {
+        if input.vreg_class[v] == class {
             events.push((s, 1));
             events.push((e, -1));
         }
@@ -152,7 +154,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, failed: u32) -> Error {
         }
     }
     events.sort_unstable();
-    let (mut cur, mut best, mut at) = (0, 0, live.vreg[failed as usize].0);
+    let (mut cur, mut best, mut at) = (0, 0, live.vreg[failed as usize].map_or(0, |r| r.0));
     for (p, d) in events {
         cur += d;
         if cur > best {
@@ -163,7 +165,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, failed: u32) -> Error {
     let inst = ((at / 2) as usize).min(input.num_insts().saturating_sub(1));
     // Live values by where they were created, in order of first creation.
     let mut places: Vec<(String, usize)> = Vec::new();
-    for (v, &(s, e)) in live.vreg.iter().enumerate() {
+    for (v, &(s, e)) in live.vreg.iter().enumerate().filter_map(|(v, r)| r.as_ref().map(|r| (v, r))) {
         if input.vreg_class[v] == class && s <= at && at < e {
             let place = loc_str(input.vreg_loc(v));
             match places.iter_mut().find(|(p, _)| *p == place) {
