@@ -116,6 +116,12 @@ impl UnitSet {
         (self.0[0].count_ones() + self.0[1].count_ones()) as usize
     }
 
+    /// How many units of the set are below `unit`.
+    pub const fn rank(self, unit: u8) -> u32 {
+        let below = UnitSet::range(0, unit);
+        (self.0[0] & below.0[0]).count_ones() + (self.0[1] & below.0[1]).count_ones()
+    }
+
     /// The lowest unit.
     pub const fn first(self) -> Option<u8> {
         if self.0[0] != 0 {

@@ -24,8 +24,15 @@ pub(crate) type Range = (u32, u32);
 pub(crate) struct Liveness {
     /// The live range of each virtual register; `None` for those no instruction names.
     pub vreg: Vec<Option<Range>>,
-    /// Sorted, disjoint segments per physical unit.
-    pub unit: Vec<Vec<Range>>,
+    /// Sorted, disjoint segments per physical unit, up to the highest unit named.
+    unit: Vec<Vec<Range>>,
+}
+
+impl Liveness {
+    /// The segments where unit `u` holds a value the code needs, sorted and disjoint.
+    pub fn unit(&self, u: u8) -> &[Range] {
+        self.unit.get(u as usize).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// One row of bits per block.
@@ -62,52 +69,68 @@ fn ones(words: &[u64]) -> impl Iterator<Item = u32> + '_ {
     })
 }
 
-/// The values that live across blocks, numbered densely.
+/// The values that live across blocks, numbered densely: virtual registers first, in the order
+/// they are found, then units.
 struct Globals {
-    /// The global number of each variable (virtual registers, then units).
-    number: Vec<Option<u32>>,
+    /// The global number of each virtual register.
+    vreg: Vec<Option<u32>>,
+    /// The global units.
+    units: UnitSet,
     /// The variable of each global number.
     var: Vec<Var>,
 }
 
 impl Globals {
-    fn slot(var: Var, nv: usize) -> usize {
-        match var {
-            Var::V(v) => v as usize,
-            Var::P(u) => nv + u as usize,
-        }
-    }
-
     /// Every variable some block reads before writing it: only those can be live into a block.
     fn find(input: &AllocInput, nv: usize) -> Globals {
-        let mut g = Globals { number: vec![None; nv + UNITS], var: Vec::new() };
-        // The block that last wrote each variable, to tell a read of a value written earlier in
-        // the same block from one that comes from elsewhere.
-        let mut written_in: Vec<Option<u32>> = vec![None; nv + UNITS];
+        let mut g = Globals { vreg: vec![None; nv], units: UnitSet::EMPTY, var: Vec::new() };
+        // The block that last wrote each virtual register (the units written in the current
+        // block), to tell a read of a value written earlier in the same block from one that
+        // comes from elsewhere.
+        let mut written_in: Vec<Option<u32>> = vec![None; nv];
         for (b, block) in input.blocks.iter().enumerate() {
             let b = Some(b as u32);
+            let mut units_written = UnitSet::EMPTY;
             for i in block.start..block.end {
                 let ops = input.inst_ops(i as usize);
                 for op in ops.iter().filter(|op| op.role.reads()) {
-                    let x = Self::slot(op.var(), nv);
-                    if written_in[x] != b && g.number[x].is_none() {
-                        g.number[x] = Some(g.var.len() as u32);
-                        g.var.push(op.var());
+                    match op.var() {
+                        Var::V(v) if written_in[v as usize] != b && g.vreg[v as usize].is_none() => {
+                            g.vreg[v as usize] = Some(g.var.len() as u32);
+                            g.var.push(op.var());
+                        }
+                        Var::P(u) if !units_written.contains(u) => g.units.insert(u),
+                        _ => {}
                     }
                 }
                 for op in ops.iter().filter(|op| op.role.writes()) {
-                    written_in[Self::slot(op.var(), nv)] = b;
+                    match op.var() {
+                        Var::V(v) => written_in[v as usize] = b,
+                        Var::P(u) => units_written.insert(u),
+                    }
                 }
             }
         }
+        g.units.for_each(|u| g.var.push(Var::P(u)));
         g
+    }
+
+    /// The global number of `var`, if it is global.
+    fn number(&self, var: Var) -> Option<u32> {
+        match var {
+            Var::V(v) => self.vreg[v as usize],
+            Var::P(u) if self.units.contains(u) => {
+                Some((self.var.len() - self.units.len()) as u32 + self.units.rank(u))
+            }
+            Var::P(_) => None,
+        }
     }
 }
 
 /// Live-in and live-out sets of the globals at every block: each block's upward-exposed reads
 /// and writes, then a worklist to the fixed point that revisits a block only when a successor's
 /// live-in set grew.
-fn dataflow(input: &AllocInput, globals: &Globals, nv: usize) -> (Rows, Rows) {
+fn dataflow(input: &AllocInput, globals: &Globals) -> (Rows, Rows) {
     let (nb, ng) = (input.blocks.len(), globals.var.len());
     let mut uses = Rows::new(nb, ng);
     let mut defs = Rows::new(nb, ng);
@@ -116,14 +139,14 @@ fn dataflow(input: &AllocInput, globals: &Globals, nv: usize) -> (Rows, Rows) {
         for i in block.start..block.end {
             let ops = input.inst_ops(i as usize);
             for op in ops.iter().filter(|op| op.role.reads()) {
-                if let Some(g) = globals.number[Globals::slot(op.var(), nv)]
+                if let Some(g) = globals.number(op.var())
                     && !written.contains(&g)
                 {
                     uses.set(b, g);
                 }
             }
             for op in ops.iter().filter(|op| op.role.writes()) {
-                if let Some(g) = globals.number[Globals::slot(op.var(), nv)] {
+                if let Some(g) = globals.number(op.var()) {
                     defs.set(b, g);
                     written.push(g);
                 }
@@ -189,7 +212,7 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
     let nv = input.num_vregs();
     let globals = Globals::find(input, nv);
     let (live_in, live_out) =
-        if globals.var.is_empty() { (Rows::new(0, 0), Rows::new(0, 0)) } else { dataflow(input, &globals, nv) };
+        if globals.var.is_empty() { (Rows::new(0, 0), Rows::new(0, 0)) } else { dataflow(input, &globals) };
     // A value live into the entry block is read before anything writes it.
     if live_in.words > 0
         && let Some(Var::V(v)) = ones(live_in.row(0)).map(|g| globals.var[g as usize]).find(|x| matches!(x, Var::V(_)))
@@ -201,7 +224,13 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
     let widen = |r: &mut Option<Range>, s: u32, e: u32| {
         *r = Some(r.map_or((s, e), |(a, b)| (a.min(s), b.max(e))));
     };
-    let mut unit: Vec<Vec<Range>> = vec![Vec::new(); UNITS];
+    let mut unit: Vec<Vec<Range>> = Vec::new();
+    let mut add = |u: u8, seg: Range| {
+        if unit.len() <= u as usize {
+            unit.resize_with(u as usize + 1, Vec::new);
+        }
+        unit[u as usize].push(seg);
+    };
     // Per unit, the end of the segment being built (scanning backwards), for the units in `open`.
     let mut open_end = [0u32; UNITS];
     let mut open = UnitSet::EMPTY;
@@ -238,7 +267,7 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
                     }
                     Var::P(u) if op.role.writes() => {
                         let end = if open.contains(u) { open_end[u as usize] } else { wr + 1 };
-                        unit[u as usize].push((wr, end));
+                        add(u, (wr, end));
                         open.remove(u);
                     }
                     Var::P(_) => {}
@@ -253,7 +282,7 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
                 }
             }
         }
-        open.for_each(|u| unit[u as usize].push((bs, open_end[u as usize])));
+        open.for_each(|u| add(u, (bs, open_end[u as usize])));
         open = UnitSet::EMPTY;
     }
     for segs in unit.iter_mut().filter(|s| s.len() > 1) {

@@ -76,7 +76,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
                         && allowed(m).contains(u as u8)
                         && !busy.contains(u as u8)
                         && live.vreg[m]
-                            .is_none_or(|(ms, me)| live.unit[u].iter().all(|&(a, b)| b <= ms.min(s) || a >= me))
+                            .is_none_or(|(ms, me)| live.unit(u as u8).iter().all(|&(a, b)| b <= ms.min(s) || a >= me))
                 })
             };
             let base = (0..UNITS).filter(|&b| rank[b] != u8::MAX && fits(b)).min_by_key(|&b| rank[b]);
@@ -94,7 +94,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
             if u >= UNITS || !ok.contains(u as u8) || busy_until[u] > s {
                 return false;
             }
-            let segs = &live.unit[u];
+            let segs = live.unit(u as u8);
             let c = &mut cursor[u];
             while *c < segs.len() && segs[*c].1 <= s {
                 *c += 1;
@@ -148,7 +148,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, failed: u32) -> Error {
         }
     }
     for u in class_mask.iter() {
-        for &(s, e) in &live.unit[u as usize] {
+        for &(s, e) in live.unit(u) {
             events.push((s, 1));
             events.push((e, -1));
         }
@@ -184,7 +184,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, failed: u32) -> Error {
         .collect();
     let fixed: Vec<String> = class_mask
         .iter()
-        .filter(|&u| live.unit[u as usize].iter().any(|&(s, e)| s <= at && at < e))
+        .filter(|&u| live.unit(u).iter().any(|&(s, e)| s <= at && at < e))
         .map(|u| format!("unit {u}"))
         .collect();
     if !fixed.is_empty() {
