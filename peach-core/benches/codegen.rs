@@ -14,37 +14,65 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use peach_core::prelude::*;
 use peach_core::random::{Seeded, branchy};
 use peach_core::regs_x86_64::XMM0;
 
-/// The system allocator, counting the bytes live and the peak since the last reset.
+/// The system allocator, counting (while `COUNTING` is set) the bytes live, the peak since the
+/// last reset and the number of allocations.
 struct Counting;
 
+static COUNTING: AtomicBool = AtomicBool::new(false);
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+impl Counting {
+    fn grow(size: usize) {
+        if COUNTING.load(Ordering::Relaxed) {
+            CALLS.fetch_add(1, Ordering::Relaxed);
+            let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+    }
+    fn shrink(size: usize) {
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(size, Ordering::Relaxed);
+        }
+    }
+    /// Counts from now on; returns the bytes live.
+    fn start() -> usize {
+        COUNTING.store(true, Ordering::Relaxed);
+        PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+        CALLS.store(0, Ordering::Relaxed);
+        LIVE.load(Ordering::Relaxed)
+    }
+    /// Stops counting; returns the peak and the number of allocations since `start`.
+    fn stop() -> (usize, usize) {
+        COUNTING.store(false, Ordering::Relaxed);
+        (PEAK.load(Ordering::Relaxed), CALLS.load(Ordering::Relaxed))
+    }
+}
 
 // SAFETY: every call forwards to the system allocator with the caller's arguments; the counters
 // only observe sizes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(live, Ordering::Relaxed);
+        Counting::grow(layout.size());
         // SAFETY: the caller's layout, as `GlobalAlloc::alloc` requires.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        Counting::shrink(layout.size());
         // SAFETY: `ptr` came from `alloc` with this layout.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let live = LIVE.fetch_add(new_size, Ordering::Relaxed) + new_size;
-        PEAK.fetch_max(live, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        Counting::grow(new_size);
+        Counting::shrink(layout.size());
         // SAFETY: forwarded as `GlobalAlloc::realloc` requires.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -145,10 +173,12 @@ fn cfg() {
     for c in [16, 256, 1024, 4096, 16384, 65536] {
         let program = branchy(&mut Seeded(0x1234), c, 24, Target::x86_64_v4());
         let insts = program.function.len();
-        let base = LIVE.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
         let (best, code) = best_of(2.0, || program.function.compile(Abi::SysV).expect("the CFG compiles"));
-        let peak = PEAK.load(Ordering::Relaxed) - base;
+        drop(code);
+        // Memory is measured on one more compilation, outside the timings.
+        let base = Counting::start();
+        let code = program.function.compile(Abi::SysV).expect("the CFG compiles");
+        let peak = Counting::stop().0 - base;
         black_box(code);
         println!("bench codegen_cfg_{c} {:.0} inst/s", insts as f64 / best.as_secs_f64());
         if c == 65536 {
@@ -157,17 +187,22 @@ fn cfg() {
     }
 }
 
+fn empty() -> CodeObject {
+    let mut f = Function::new("empty", Signature::default(), Target::x86_64_v3());
+    f.ret(None);
+    f.compile(Abi::SysV).expect("an empty function compiles")
+}
+
 fn small() {
-    let (best, code) = best_of(2.0, || {
-        let mut f = Function::new("empty", Signature::default(), Target::x86_64_v3());
-        f.ret(None);
-        f.compile(Abi::SysV).expect("an empty function compiles")
-    });
-    black_box(code);
-    println!("bench compile_empty {:.3} us", best.as_secs_f64() * 1e6);
-    let (best, code) = best_of(2.0, dot);
-    black_box(code);
-    println!("bench compile_dot {:.3} us", best.as_secs_f64() * 1e6);
+    for (name, build) in [("empty", empty as fn() -> CodeObject), ("dot", dot)] {
+        let (best, code) = best_of(2.0, build);
+        drop(code);
+        Counting::start();
+        black_box(build());
+        let allocations = Counting::stop().1;
+        println!("bench compile_{name} {:.3} us", best.as_secs_f64() * 1e6);
+        println!("bench compile_{name}_allocations {allocations} allocations");
+    }
 }
 
 fn main() {
