@@ -66,6 +66,9 @@ pub struct Assembled {
     pub labels_at: Vec<(u32, u32)>,
     /// The pool.
     pub pool: ConstPool,
+    /// The address alignment the layout assumes: the largest of the alignments asked for and the
+    /// pool's widest constant (at least 1).
+    pub alignment: u32,
 }
 
 impl<F: Fixup> CodeBuffer<F> {
@@ -232,7 +235,14 @@ impl<F: Fixup> CodeBuffer<F> {
             .filter_map(|(l, p)| p.map(|p| (offsets[p as usize], l as u32)))
             .collect();
         labels_at.sort_unstable();
-        Ok(Assembled { bytes, code_end, labels_at, pool })
+        let alignment = self
+            .pieces
+            .iter()
+            .filter_map(|p| if let Piece::Align { to, .. } = p { Some(*to) } else { None })
+            .chain([pool.alignment()])
+            .max()
+            .unwrap_or(1);
+        Ok(Assembled { bytes, code_end, labels_at, pool, alignment })
     }
 }
 

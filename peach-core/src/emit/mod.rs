@@ -46,6 +46,7 @@ pub struct CodeObject {
     entry: usize,
     extensions: ExtSet,
     target: Target,
+    alignment: u32,
     listing: Arc<dyn Listing>,
 }
 
@@ -61,6 +62,7 @@ impl PartialEq for CodeObject {
             && self.bytes == other.bytes
             && self.entry == other.entry
             && self.extensions == other.extensions
+            && self.alignment == other.alignment
     }
 }
 
@@ -86,7 +88,32 @@ impl CodeObject {
         target: Target,
         listing: Arc<dyn Listing>,
     ) -> Self {
-        CodeObject { name, bytes, entry, extensions, target, listing }
+        CodeObject { name, bytes, entry, extensions, target, alignment: Self::MIN_ALIGNMENT, listing }
+    }
+
+    /// The alignment every code object gets at least: a cache line.
+    pub const MIN_ALIGNMENT: u32 = 64;
+
+    /// The same code, needing its start aligned to `bytes` (a power of two; never less than
+    /// [`CodeObject::MIN_ALIGNMENT`]).
+    pub fn with_alignment(mut self, bytes: u32) -> Self {
+        self.alignment = bytes.max(Self::MIN_ALIGNMENT).next_power_of_two();
+        self
+    }
+
+    /// The alignment the code's start address needs, a power of two of at least 64: more when
+    /// it aligns a loop to more (`Function::align`) or its constant pool holds wider constants.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// let mut f = Function::new("k", Signature::default(), Target::x86_64_baseline());
+    /// f.align(256);
+    /// f.ret(None);
+    /// assert_eq!(f.compile(Abi::SysV)?.alignment(), 256);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn alignment(&self) -> u32 {
+        self.alignment
     }
 
     /// The symbol name.
@@ -161,8 +188,8 @@ pub enum ObjectFormat {
 }
 
 impl CodeObject {
-    /// Assembler directives that define `symbol` (a C name) as this code, 64-byte aligned in the
-    /// text section, visible to the linker but not exported from a shared library: what
+    /// Assembler directives that define `symbol` (a C name) as this code, aligned as it needs
+    /// ([`CodeObject::alignment`]) in the text section, visible to the linker but not exported from a shared library: what
     /// `peach_fn!` hands to `global_asm!`.
     ///
     /// ```
@@ -180,7 +207,8 @@ impl CodeObject {
             ObjectFormat::MachO => format!("_{symbol}"),
             _ => symbol.to_string(),
         };
-        let mut lines = vec![".text".to_string(), ".p2align 6".to_string(), format!(".globl {name}")];
+        let align = format!(".p2align {}", self.alignment.trailing_zeros());
+        let mut lines = vec![".text".to_string(), align, format!(".globl {name}")];
         match format {
             ObjectFormat::Elf => lines.push(format!(".hidden {name}")),
             ObjectFormat::MachO => lines.push(format!(".private_extern {name}")),

@@ -60,6 +60,12 @@ impl ConstPool {
         self.end
     }
 
+    /// The alignment the pool needs: its widest constant's size (constants are aligned to their
+    /// size), 1 when empty.
+    pub fn alignment(&self) -> u32 {
+        self.slots.first().map_or(1, |(_, c)| c.len() as u32)
+    }
+
     /// The slots: offset and bytes.
     pub fn slots(&self) -> &[(u32, Constant)] {
         &self.slots

@@ -316,8 +316,10 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
             (at as usize, labels, t)
         })
         .collect();
+    let alignment = done.alignment;
     let listing = A64Listing { lines, pool: done.pool };
-    Ok(CodeObject::new(body.name.clone(), done.bytes, 0, extensions, body.target.clone(), Arc::new(listing)))
+    let code = CodeObject::new(body.name.clone(), done.bytes, 0, extensions, body.target.clone(), Arc::new(listing));
+    Ok(code.with_alignment(alignment))
 }
 
 /// The instructions' text, kept for listings.

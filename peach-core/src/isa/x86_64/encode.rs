@@ -371,8 +371,9 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &Call
             extensions.insert(Extension(*f as u16));
         }
     }
-    let (bytes, listing) = asm.assemble(body.consts)?;
-    Ok(CodeObject::new(body.name.clone(), bytes, 0, extensions, body.target.clone(), Arc::new(listing)))
+    let (bytes, alignment, listing) = asm.assemble(body.consts)?;
+    let code = CodeObject::new(body.name.clone(), bytes, 0, extensions, body.target.clone(), Arc::new(listing));
+    Ok(code.with_alignment(alignment))
 }
 
 /// Debug builds: the bytes the direct VEX encoder just wrote must be iced's.

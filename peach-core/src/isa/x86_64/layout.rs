@@ -164,9 +164,10 @@ impl Assembler {
     }
 
     /// The bytes (code, then the constant pool) and what the listing needs.
-    pub(super) fn assemble(self, consts: &[Constant]) -> Result<(Vec<u8>, X86Listing)> {
+    pub(super) fn assemble(self, consts: &[Constant]) -> Result<(Vec<u8>, u32, X86Listing)> {
         let done = self.buffer.finish(consts, nops, 0xCC)?;
-        Ok((done.bytes, X86Listing { code_end: done.code_end, labels_at: done.labels_at, pool: done.pool }))
+        let listing = X86Listing { code_end: done.code_end, labels_at: done.labels_at, pool: done.pool };
+        Ok((done.bytes, done.alignment, listing))
     }
 }
 
