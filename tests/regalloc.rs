@@ -69,7 +69,7 @@ fn random_programs_with_control_flow_allocate_or_fail_cleanly() {
 #[test]
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))] // compiled, not run, elsewhere
 fn large_random_control_flow_graphs_match_the_interpreter() {
-    use peach::core::random::{Entropy, branchy};
+    use peach::core::random::branchy;
     let mut rng = Seeded(0x5eed_cf60);
     for blocks in [1, 2, 17, 300, 3000] {
         let p = branchy(&mut rng, blocks, 24, Target::x86_64_v4());
@@ -79,6 +79,7 @@ fn large_random_control_flow_graphs_match_the_interpreter() {
         }
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512f") {
+            use peach::core::random::Entropy;
             let k = unsafe { Kernel::<unsafe extern "sysv64" fn(i64, *mut f64)>::load(&code).unwrap() };
             for counter in [0, 5, 10 * blocks as i64] {
                 let start: Vec<f64> = (0..24).map(|_| 1.0 + (rng.next() >> 12) as f64 / (1u64 << 52) as f64).collect();

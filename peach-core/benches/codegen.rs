@@ -8,8 +8,9 @@
 //! fixed cost of small functions (an empty one, a 20-instruction dot-product loop).
 //!
 //! Prints `bench codegen_<size> <instructions per second> inst/s`, `bench codegen_cfg_<c> ...`,
-//! `bench codegen_cfg_bytes_per_inst <bytes>`, `bench compile_empty <us> us` and
-//! `bench compile_dot <us> us`. Run with `cargo bench -p peach-core --bench codegen`
+//! `bench codegen_cfg_bytes_per_inst <bytes>`, `bench compile_empty <us> us`,
+//! `bench compile_dot <us> us`, `bench load_dot <us> us` (compile, load into executable memory,
+//! call, drop) and `bench load_only <us> us` (load and drop). Run with `cargo bench -p peach-core --bench codegen`
 //! (`-- cfg`, `-- sgemm` or `-- small` for one group).
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -202,6 +203,27 @@ fn small() {
         let allocations = Counting::stop().1;
         println!("bench compile_{name} {:.3} us", best.as_secs_f64() * 1e6);
         println!("bench compile_{name}_allocations {allocations} allocations");
+    }
+    // Compile, load, call and drop (the call needs AVX2 and FMA).
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        let (a, b) = (vec![1.0f32; 64], vec![2.0f32; 64]);
+        let (best, sum) = best_of(2.0, || {
+            let code = dot();
+            type Dot = unsafe extern "sysv64" fn(*const f32, *const f32, usize) -> f32;
+            // SAFETY: `dot` has this signature in System V; the CPU has AVX2 and FMA.
+            let k = unsafe { peach_runtime::Kernel::<Dot>::load(&code) }.expect("dot loads");
+            // SAFETY: 64 floats at each pointer, a multiple of 32.
+            unsafe { k.call(a.as_ptr(), b.as_ptr(), 64) }
+        });
+        assert_eq!(sum, 128.0);
+        println!("bench load_dot {:.3} us", best.as_secs_f64() * 1e6);
+        let code = dot();
+        let (best, _) = best_of(2.0, || {
+            // SAFETY: loaded and dropped, never called.
+            drop(unsafe { peach_runtime::Kernel::<unsafe extern "sysv64" fn()>::load(&code) }.expect("dot loads"))
+        });
+        println!("bench load_only {:.3} us", best.as_secs_f64() * 1e6);
     }
 }
 

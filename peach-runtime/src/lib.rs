@@ -1,8 +1,12 @@
 //! peach-runtime: run code that peach generated.
 //!
-//! [`Kernel`] loads a [`CodeObject`] into executable memory (never writable and executable at
-//! once: the bytes are written into a read-write mapping that is then turned read-execute) and
-//! calls it. The memory lives as long as the kernel.
+//! [`Kernel`] loads a [`CodeObject`] into executable memory and calls it. The memory lives as
+//! long as the kernel and is never writable and executable at once. On Linux kernels share a
+//! pool: chunks of one memory object mapped twice, read-write to copy code in and read-execute
+//! to run it, so that a load is a copy (about 0.06 us for load and drop, against 7.7 us for a
+//! mapping of its own, on Zen 5) and a chunk is unmapped when its last kernel goes. Elsewhere
+//! each kernel's bytes go into a mapping of its own that is then turned read-execute.
+//! [`mapped_code_bytes`] tells how much is mapped.
 //!
 //! # Soundness: what each public item guarantees
 //!
@@ -49,7 +53,7 @@ mod mem;
 
 use std::marker::PhantomData;
 
-pub use mem::ExecCode;
+pub use mem::{ExecCode, mapped_code_bytes};
 use peach_core::target::Arch;
 use peach_core::{CodeObject, Error, ErrorKind};
 
@@ -162,7 +166,7 @@ impl<F: KernelFn> Kernel<F> {
                 format!("`{}`: entry {} is outside its {} bytes", code.name(), code.entry(), code.bytes().len()),
             ));
         }
-        let exec = ExecCode::new(code.bytes())?;
+        let exec = ExecCode::aligned(code.bytes(), code.alignment())?;
         let addr = exec.as_ptr() as usize + code.entry();
         // SAFETY: `F` is a function pointer type (sealed), of the code's signature by this
         // function's contract; `addr` is inside the mapping (checked above).

@@ -1,5 +1,10 @@
-//! Executable memory with W^X by ownership: bytes go into a writable mapping, which is consumed
-//! to make the read-execute one.
+//! Executable memory, never writable and executable at once.
+//!
+//! On Linux, kernels share pooled memory (see [`pool`](self::pool)): loading copies the code into
+//! the next free slot of a chunk mapped twice, read-write and read-execute, with no system call
+//! for most loads. Elsewhere, or where the pool cannot be made (no `memfd_create`, or a policy
+//! refusing executable shared mappings), each kernel gets its own mapping, written and then turned
+//! read-execute.
 //!
 //! Under Miri, which can neither map executable memory nor run machine code, the bytes live in
 //! an ordinary allocation, so that everything up to a call (loading, reading, sharing, freeing)
@@ -9,19 +14,68 @@ use peach_core::Error;
 #[cfg(not(miri))]
 use peach_core::ErrorKind;
 
-/// Read-execute memory holding machine code; unmapped on drop.
+#[cfg(all(target_os = "linux", not(miri)))]
+mod pool;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Bytes of executable memory mapped for kernels.
+static MAPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// How many bytes of executable memory are mapped for loaded kernels (pooled chunks and
+/// mappings of their own), to watch a JIT's footprint.
+///
+/// ```
+/// let m = peach_runtime::ExecCode::new(&[0xc3; 100])?;
+/// assert!(peach_runtime::mapped_code_bytes() >= 100);
+/// # Ok::<(), peach_core::Error>(())
+/// ```
+pub fn mapped_code_bytes() -> usize {
+    MAPPED.load(Ordering::Relaxed)
+}
+
+/// Read-execute memory holding machine code; freed on drop.
 pub struct ExecCode {
+    mem: Mem,
+}
+
+enum Mem {
+    /// A slot of the pool.
+    #[cfg(all(target_os = "linux", not(miri)))]
+    Pooled(pool::Slot),
+    /// A mapping of its own.
     #[cfg(not(miri))]
-    buf: dynasmrt::ExecutableBuffer,
+    Mapped(dynasmrt::ExecutableBuffer),
     #[cfg(miri)]
-    buf: Box<[u8]>,
+    Plain(Box<[u8]>),
 }
 
 impl ExecCode {
-    /// Copies `bytes` into fresh executable memory.
-    #[cfg(not(miri))]
+    /// Copies `bytes` into executable memory, 64-byte aligned.
+    ///
+    /// ```
+    /// let m = peach_runtime::ExecCode::new(&[0xc3])?;
+    /// assert_eq!(m.len(), 1);
+    /// assert_eq!(m.as_ptr() as usize % 64, 0);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
     pub fn new(bytes: &[u8]) -> Result<ExecCode, Error> {
+        Self::aligned(bytes, 64)
+    }
+
+    /// Copies `bytes` into executable memory whose start is aligned to `align` bytes (a power of
+    /// two up to 4096, as [`peach_core::CodeObject::alignment`] gives).
+    #[cfg(not(miri))]
+    pub fn aligned(bytes: &[u8], align: u32) -> Result<ExecCode, Error> {
+        if !align.is_power_of_two() || align > 4096 {
+            return Err(Error::new(ErrorKind::Memory, format!("cannot align code to {align} bytes")));
+        }
+        #[cfg(target_os = "linux")]
+        if let Some(slot) = pool::load(bytes, align as usize) {
+            return Ok(ExecCode { mem: Mem::Pooled(slot) });
+        }
         let err = |e: std::io::Error| Error::new(ErrorKind::Memory, format!("cannot map executable memory: {e}"));
+        // A mapping of its own starts on a page, which is aligned enough.
         let mut m = dynasmrt::mmap::MutableBuffer::new(bytes.len().max(1)).map_err(err)?;
         m.set_len(bytes.len());
         m.copy_from_slice(bytes);
@@ -29,27 +83,67 @@ impl ExecCode {
         // No-ops on x86-64; required on AArch64 before running freshly written code.
         dynasmrt::cache_control::synchronize_icache(&buf);
         dynasmrt::cache_control::prepare_for_execution(&buf);
-        Ok(ExecCode { buf })
+        MAPPED.fetch_add(buf.len(), Ordering::Relaxed);
+        Ok(ExecCode { mem: Mem::Mapped(buf) })
     }
 
     /// Copies `bytes` into fresh memory (not executable: nothing runs under Miri).
     #[cfg(miri)]
-    pub fn new(bytes: &[u8]) -> Result<ExecCode, Error> {
-        Ok(ExecCode { buf: bytes.into() })
+    pub fn aligned(bytes: &[u8], _align: u32) -> Result<ExecCode, Error> {
+        MAPPED.fetch_add(bytes.len(), Ordering::Relaxed);
+        Ok(ExecCode { mem: Mem::Plain(bytes.into()) })
     }
 
     /// Start address.
     pub fn as_ptr(&self) -> *const u8 {
-        self.buf.as_ptr()
+        match &self.mem {
+            #[cfg(all(target_os = "linux", not(miri)))]
+            Mem::Pooled(slot) => slot.as_ptr(),
+            #[cfg(not(miri))]
+            Mem::Mapped(buf) => buf.as_ptr(),
+            #[cfg(miri)]
+            Mem::Plain(buf) => buf.as_ptr(),
+        }
     }
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        match &self.mem {
+            #[cfg(all(target_os = "linux", not(miri)))]
+            Mem::Pooled(slot) => slot.len(),
+            #[cfg(not(miri))]
+            Mem::Mapped(buf) => buf.len(),
+            #[cfg(miri)]
+            Mem::Plain(buf) => buf.len(),
+        }
     }
 
     /// Whether it holds no code.
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.len() == 0
+    }
+
+    /// Whether the code shares pooled memory with other kernels (Linux, unless the system
+    /// refuses the pool's shared executable mappings).
+    pub fn is_pooled(&self) -> bool {
+        #[cfg(all(target_os = "linux", not(miri)))]
+        if let Mem::Pooled(_) = self.mem {
+            return true;
+        }
+        false
+    }
+}
+
+impl Drop for ExecCode {
+    fn drop(&mut self) {
+        match &self.mem {
+            // The pool counts its chunks.
+            #[cfg(all(target_os = "linux", not(miri)))]
+            Mem::Pooled(_) => {}
+            #[cfg(not(miri))]
+            Mem::Mapped(buf) => _ = MAPPED.fetch_sub(buf.len(), Ordering::Relaxed),
+            #[cfg(miri)]
+            Mem::Plain(buf) => _ = MAPPED.fetch_sub(buf.len(), Ordering::Relaxed),
+        }
     }
 }

@@ -8,16 +8,22 @@ use peach_core::prelude::*;
 /// `return 42` for the host architecture, compiled by peach-core.
 #[cfg(not(miri))]
 fn answer() -> CodeObject {
+    returns(42)
+}
+
+/// `return value` (below 65,536) for the host architecture.
+#[cfg(not(miri))]
+fn returns(value: u16) -> CodeObject {
     if Arch::host() == Arch::Aarch64 {
         let mut f = Function::new("answer", Signature::new(&[], Some(Type::I32)), Target::aarch64_neon());
         let x = A64Builder::x(&mut f);
-        f.ins("movz", (x.w(), 42));
+        f.ins("movz", (x.w(), value as i64));
         f.ret(x);
         f.compile(Abi::Aapcs64).unwrap()
     } else {
         let mut f = Function::new("answer", Signature::new(&[], Some(Type::I32)), Target::x86_64_baseline());
         let x = f.gp64();
-        f.ins("mov", (x.r32(), 42));
+        f.ins("mov", (x.r32(), value as i64));
         f.ret(x);
         f.compile(Abi::SysV).unwrap()
     }
@@ -103,6 +109,102 @@ fn empty_memory_is_empty() {
     let m = ExecCode::new(&[]).unwrap();
     assert!(m.is_empty());
     assert_eq!(m.len(), 0);
+}
+
+/// The executable-memory pool: kernels share chunks, loading and dropping from many threads at
+/// once gives every kernel its own code, memory stays bounded, and no mapping is writable and
+/// executable.
+#[cfg(all(target_os = "linux", not(miri)))]
+mod pool {
+    use super::*;
+
+    /// Held by the tests that load many kernels, so that the memory test measures only itself.
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn load(code: &CodeObject) -> Kernel<Answer> {
+        // SAFETY: `returns` code takes nothing and returns an i32 in this platform's C
+        // convention, with baseline instructions only.
+        unsafe { Kernel::<Answer>::load(code) }.unwrap()
+    }
+
+    #[test]
+    fn kernels_share_chunks_and_keep_their_alignment() {
+        let (a, b) = (load(&returns(1)), load(&returns(2)));
+        assert!(a.memory().is_pooled() && b.memory().is_pooled());
+        let (pa, pb) = (a.memory().as_ptr() as usize, b.memory().as_ptr() as usize);
+        assert_eq!((pa % 64, pb % 64), (0, 0));
+        assert!(pa.abs_diff(pb) < 64 << 10, "two small kernels in different chunks: {pa:#x} {pb:#x}");
+        assert_eq!((a.call(), b.call()), (1, 2));
+        // A kernel larger than a chunk's quarter gets memory of its own, and still runs.
+        let big = std::iter::repeat_n(0u8, 40_000).chain(returns(3).bytes().iter().copied()).collect::<Vec<_>>();
+        let code = returns(3);
+        let big = CodeObject::new(
+            "big".into(),
+            big,
+            40_000,
+            *code.extensions(),
+            code.target().clone(),
+            std::sync::Arc::new(NoListing),
+        );
+        assert_eq!(load(&big).call(), 3);
+    }
+
+    #[test]
+    fn sixteen_threads_load_call_and_drop_concurrently() {
+        let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+        let codes: Vec<CodeObject> = (0..16).map(|t| returns(1000 + t)).collect();
+        std::thread::scope(|s| {
+            for (t, code) in codes.iter().enumerate() {
+                s.spawn(move || {
+                    let mut kept = Vec::new();
+                    for i in 0..2000 {
+                        let k = load(code);
+                        assert_eq!(k.call(), 1000 + t as i32);
+                        // Some live on while others come and go, so chunks interleave threads.
+                        if i % 7 == 0 {
+                            kept.push(k);
+                        }
+                    }
+                    for k in &kept {
+                        assert_eq!(k.call(), 1000 + t as i32);
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn a_million_loads_and_drops_keep_memory_bounded() {
+        let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+        let code = returns(7);
+        for _ in 0..10_000 {
+            drop(load(&code)); // the first chunks come and go
+        }
+        let mut most = 0;
+        for i in 0..1_000_000 {
+            let k = load(&code);
+            most = most.max(crate::mapped_code_bytes());
+            if i % 100_000 == 0 {
+                assert_eq!(k.call(), 7);
+            }
+        }
+        // A million kernels of 64 bytes would be 64 MB; chunks come and go instead (other tests
+        // load kernels meanwhile: a few chunks each).
+        assert!(most < 4 << 20, "{most} bytes of code memory mapped at once");
+    }
+
+    #[test]
+    fn no_mapping_is_writable_and_executable() {
+        let kernels: Vec<_> = (0..100).map(|i| load(&returns(i))).collect();
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        for line in maps.lines() {
+            let perms = line.split_whitespace().nth(1).unwrap();
+            assert!(!(perms.contains('w') && perms.contains('x')), "writable and executable: {line}");
+        }
+        let code_maps = maps.lines().filter(|l| l.contains("peach-code")).count();
+        assert!(code_maps >= 2, "the pool's two views are not in the maps:\n{maps}");
+        assert_eq!(kernels[99].call(), 99);
+    }
 }
 
 struct NoListing;
