@@ -235,7 +235,7 @@ pub struct Function {
 /// kernel after kernel (a JIT tuning its parameters) then reuses warm memory instead of faulting
 /// in fresh pages. Buffers above `Recycled::KEEP` bytes are let go. The form-selection memo goes
 /// along, for a function with the same target (its choices depend on nothing else).
-struct Recycled;
+pub(crate) struct Recycled;
 
 type Memo = crate::fx::FxHashMap<crate::fx::MemoKey, u32>;
 type Buffers = (Vec<Inst>, Vec<Operand>, Vec<VRegInfo>, Option<(Target, Memo)>);
@@ -245,7 +245,13 @@ thread_local! {
 }
 
 impl Recycled {
-    const KEEP: usize = 32 << 20;
+    /// Enough for a function of about a million instructions.
+    const KEEP: usize = 128 << 20;
+
+    /// Lets go of this thread's buffers.
+    pub(crate) fn release() {
+        RECYCLED.with(|c| c.take());
+    }
 
     fn take() -> Buffers {
         RECYCLED.with(|c| c.take()).unwrap_or_default()

@@ -13,6 +13,7 @@ mod units;
 
 pub use body::Body;
 pub use constant::Constant;
+pub(crate) use function::Recycled;
 pub use function::{Function, Inst, InstructionStream, Locations, LoopLabels, Op, Param, Signature, Type, VRegInfo};
 pub use operand::{
     IndexExpr, IntoOperand, IntoOperands, Label, Lane, Masked, Mem, MemExpr, Operand, Reg, RegClass, Rounding, Update,

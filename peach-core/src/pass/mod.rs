@@ -41,7 +41,13 @@ thread_local! {
 }
 
 impl Scratch {
-    const KEEP: usize = 32 << 20;
+    /// Enough for a function of about a million instructions.
+    const KEEP: usize = 128 << 20;
+
+    /// Lets go of this thread's buffers.
+    pub(crate) fn release() {
+        SCRATCH.with(|c| c.take());
+    }
 
     fn take() -> Scratch {
         SCRATCH.with(|c| c.take()).unwrap_or_default()
