@@ -34,6 +34,7 @@ pub(crate) struct Scratch {
     pub insts: Vec<Inst>,
     pub ops: Vec<regalloc::AllocOp>,
     pub op_start: Vec<u32>,
+    pub alloc: regalloc::Memory,
 }
 
 thread_local! {
@@ -71,12 +72,13 @@ pub(crate) fn compile<I: Isa>(f: &Function, abi: Abi) -> Result<CodeObject> {
     let body = abi::bind_params::<I>(f, &conv, std::mem::take(&mut scratch.insts))?;
     let cfg = cfg::build::<I>(&body)?;
     let input = regalloc::AllocInput::build::<I>(&body, &cfg, &conv, &mut scratch)?;
-    let alloc = regalloc::allocate(&input)?;
+    let alloc = regalloc::allocate(&input, &mut scratch.alloc)?;
     if cfg!(debug_assertions) {
         regalloc::check(&input, &alloc).map_err(|e| crate::error::Error::internal(e.to_string()))?;
     }
     let frame = abi::frame::<I>(&body, &input, &alloc, &conv);
     let code = I::emit(&body, &alloc.units, &frame, &conv);
+    scratch.alloc.recycle(alloc);
     (scratch.ops, scratch.op_start) = input.into_buffers();
     scratch.insts = body.insts;
     scratch.give();

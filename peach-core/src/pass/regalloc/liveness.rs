@@ -10,7 +10,7 @@
 //! block, a worklist over predecessors). Everything else is one scan over the operands. Linear in
 //! operands plus blocks times globals.
 
-use super::{AllocInput, Var};
+use super::{AllocInput, Var, refill};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::UnitSet;
 use crate::isa::Role;
@@ -20,12 +20,16 @@ const UNITS: usize = UnitSet::CAPACITY;
 /// A half-open range of program points.
 pub(crate) type Range = (u32, u32);
 
-/// Live ranges.
+/// Live ranges, and the memory that computes them, kept between compilations (a JIT compiling
+/// kernel after kernel allocates nothing here once warm).
+#[derive(Default)]
 pub(crate) struct Liveness {
     /// The live range of each virtual register; `None` for those no instruction names.
     pub vreg: Vec<Option<Range>>,
     /// Sorted, disjoint segments per physical unit, up to the highest unit named.
     unit: Vec<Vec<Range>>,
+    globals: Globals,
+    flow: Dataflow,
 }
 
 impl Liveness {
@@ -36,18 +40,21 @@ impl Liveness {
 }
 
 /// One row of bits per block.
+#[derive(Default)]
 struct Rows {
     words: usize,
     data: Vec<u64>,
 }
 
 impl Rows {
-    fn new(rows: usize, bits: usize) -> Rows {
-        let words = bits.div_ceil(64);
-        Rows { words, data: vec![0; rows * words] }
+    /// Every bit cleared, for `rows` rows of `bits` bits.
+    fn reset(&mut self, rows: usize, bits: usize) {
+        self.words = bits.div_ceil(64);
+        self.data.clear();
+        self.data.resize(rows * self.words, 0);
     }
     fn row(&self, r: usize) -> &[u64] {
-        &self.data[r * self.words..(r + 1) * self.words]
+        self.data.get(r * self.words..(r + 1) * self.words).unwrap_or(&[])
     }
     fn set(&mut self, r: usize, bit: u32) {
         self.data[r * self.words + bit as usize / 64] |= 1 << (bit % 64);
@@ -71,6 +78,7 @@ fn ones(words: &[u64]) -> impl Iterator<Item = u32> + '_ {
 
 /// The values that live across blocks, numbered densely: virtual registers first, in the order
 /// they are found, then units.
+#[derive(Default)]
 struct Globals {
     /// The global number of each virtual register.
     vreg: Vec<Option<u32>>,
@@ -78,16 +86,21 @@ struct Globals {
     units: UnitSet,
     /// The variable of each global number.
     var: Vec<Var>,
+    /// The block that last wrote each virtual register, while finding them.
+    written_in: Vec<Option<u32>>,
 }
 
 impl Globals {
     /// Every variable some block reads before writing it: only those can be live into a block.
-    fn find(input: &AllocInput, nv: usize) -> Globals {
-        let mut g = Globals { vreg: vec![None; nv], units: UnitSet::EMPTY, var: Vec::new() };
+    fn find(&mut self, input: &AllocInput, nv: usize) {
+        let g = self;
+        refill(&mut g.vreg, nv, None);
+        g.units = UnitSet::EMPTY;
+        g.var.clear();
         // The block that last wrote each virtual register (the units written in the current
         // block), to tell a read of a value written earlier in the same block from one that
         // comes from elsewhere.
-        let mut written_in: Vec<Option<u32>> = vec![None; nv];
+        refill(&mut g.written_in, nv, None);
         for (b, block) in input.blocks.iter().enumerate() {
             let b = Some(b as u32);
             let mut units_written = UnitSet::EMPTY;
@@ -95,7 +108,7 @@ impl Globals {
                 let ops = input.inst_ops(i as usize);
                 for op in ops.iter().filter(|op| op.role.reads()) {
                     match op.var() {
-                        Var::V(v) if written_in[v as usize] != b && g.vreg[v as usize].is_none() => {
+                        Var::V(v) if g.written_in[v as usize] != b && g.vreg[v as usize].is_none() => {
                             g.vreg[v as usize] = Some(g.var.len() as u32);
                             g.var.push(op.var());
                         }
@@ -105,14 +118,14 @@ impl Globals {
                 }
                 for op in ops.iter().filter(|op| op.role.writes()) {
                     match op.var() {
-                        Var::V(v) => written_in[v as usize] = b,
+                        Var::V(v) => g.written_in[v as usize] = b,
                         Var::P(u) => units_written.insert(u),
                     }
                 }
             }
         }
-        g.units.for_each(|u| g.var.push(Var::P(u)));
-        g
+        let units = g.units;
+        units.for_each(|u| g.var.push(Var::P(u)));
     }
 
     /// The global number of `var`, if it is global.
@@ -127,116 +140,145 @@ impl Globals {
     }
 }
 
-/// Live-in and live-out sets of the globals at every block: each block's upward-exposed reads
-/// and writes, then a worklist to the fixed point that revisits a block only when a successor's
-/// live-in set grew.
-fn dataflow(input: &AllocInput, globals: &Globals) -> (Rows, Rows) {
-    let (nb, ng) = (input.blocks.len(), globals.var.len());
-    let mut uses = Rows::new(nb, ng);
-    let mut defs = Rows::new(nb, ng);
-    let mut written = Vec::new();
-    for (b, block) in input.blocks.iter().enumerate() {
-        for i in block.start..block.end {
-            let ops = input.inst_ops(i as usize);
-            for op in ops.iter().filter(|op| op.role.reads()) {
-                if let Some(g) = globals.number(op.var())
-                    && !written.contains(&g)
-                {
-                    uses.set(b, g);
-                }
-            }
-            for op in ops.iter().filter(|op| op.role.writes()) {
-                if let Some(g) = globals.number(op.var()) {
-                    defs.set(b, g);
-                    written.push(g);
-                }
-            }
-        }
-        // Few globals are written per block: a short list beats a row of bits here.
-        written.clear();
-    }
-
-    // Predecessors, flattened: those of block `b` are `preds[pred_start[b]..pred_start[b + 1]]`.
-    let mut pred_start = vec![0u32; nb + 1];
-    for block in &input.blocks {
-        for s in block.succs.into_iter().flatten() {
-            pred_start[s as usize + 1] += 1;
-        }
-    }
-    for b in 0..nb {
-        pred_start[b + 1] += pred_start[b];
-    }
-    let mut preds = vec![0u32; pred_start[nb] as usize];
-    let mut fill = pred_start.clone();
-    for (b, block) in input.blocks.iter().enumerate() {
-        for s in block.succs.into_iter().flatten() {
-            preds[fill[s as usize] as usize] = b as u32;
-            fill[s as usize] += 1;
-        }
-    }
-
-    let w = uses.words;
-    let mut live_in = Rows { words: w, data: uses.data.clone() };
-    let mut live_out = Rows::new(nb, ng);
-    // Backward problem: start from the last block, so that most successors are final first.
-    let mut work: Vec<u32> = (0..nb as u32).collect();
-    let mut queued = vec![true; nb];
-    while let Some(b) = work.pop() {
-        let b = b as usize;
-        queued[b] = false;
-        let mut grew = false;
-        for k in 0..w {
-            let mut out = 0;
-            for s in input.blocks[b].succs.into_iter().flatten() {
-                out |= live_in.data[s as usize * w + k];
-            }
-            live_out.data[b * w + k] = out;
-            let inn = uses.data[b * w + k] | (out & !defs.data[b * w + k]);
-            if inn != live_in.data[b * w + k] {
-                live_in.data[b * w + k] = inn;
-                grew = true;
-            }
-        }
-        if grew {
-            for &p in &preds[pred_start[b] as usize..pred_start[b + 1] as usize] {
-                if !std::mem::replace(&mut queued[p as usize], true) {
-                    work.push(p);
-                }
-            }
-        }
-    }
-    (live_in, live_out)
+/// The block-level dataflow's memory.
+#[derive(Default)]
+struct Dataflow {
+    uses: Rows,
+    defs: Rows,
+    live_in: Rows,
+    live_out: Rows,
+    written: Vec<u32>,
+    /// Predecessors, flattened: those of block `b` are `preds[pred_start[b]..pred_start[b + 1]]`.
+    pred_start: Vec<u32>,
+    preds: Vec<u32>,
+    fill: Vec<u32>,
+    work: Vec<u32>,
+    queued: Vec<bool>,
 }
 
-pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
-    let nv = input.num_vregs();
-    let globals = Globals::find(input, nv);
-    let (live_in, live_out) =
-        if globals.var.is_empty() { (Rows::new(0, 0), Rows::new(0, 0)) } else { dataflow(input, &globals) };
-    // A value live into the entry block is read before anything writes it.
-    if live_in.words > 0
-        && let Some(Var::V(v)) = ones(live_in.row(0)).map(|g| globals.var[g as usize]).find(|x| matches!(x, Var::V(_)))
-    {
-        return Err(undefined(input, v));
-    }
-
-    let mut vreg: Vec<Option<Range>> = vec![None; nv];
-    let widen = |r: &mut Option<Range>, s: u32, e: u32| {
-        *r = Some(r.map_or((s, e), |(a, b)| (a.min(s), b.max(e))));
-    };
-    let mut unit: Vec<Vec<Range>> = Vec::new();
-    let mut add = |u: u8, seg: Range| {
-        if unit.len() <= u as usize {
-            unit.resize_with(u as usize + 1, Vec::new);
+impl Dataflow {
+    /// Live-in and live-out sets of the globals at every block: each block's upward-exposed
+    /// reads and writes, then a worklist to the fixed point that revisits a block only when a
+    /// successor's live-in set grew.
+    fn solve(&mut self, input: &AllocInput, globals: &Globals) {
+        let (nb, ng) = (input.blocks.len(), globals.var.len());
+        let d = self;
+        d.uses.reset(nb, ng);
+        d.defs.reset(nb, ng);
+        d.live_out.reset(nb, ng);
+        for (b, block) in input.blocks.iter().enumerate() {
+            for i in block.start..block.end {
+                let ops = input.inst_ops(i as usize);
+                for op in ops.iter().filter(|op| op.role.reads()) {
+                    if let Some(g) = globals.number(op.var())
+                        && !d.written.contains(&g)
+                    {
+                        d.uses.set(b, g);
+                    }
+                }
+                for op in ops.iter().filter(|op| op.role.writes()) {
+                    if let Some(g) = globals.number(op.var()) {
+                        d.defs.set(b, g);
+                        d.written.push(g);
+                    }
+                }
+            }
+            // Few globals are written per block: a short list beats a row of bits here.
+            d.written.clear();
         }
-        unit[u as usize].push(seg);
-    };
-    // Per unit, the end of the segment being built (scanning backwards), for the units in `open`.
-    let mut open_end = [0u32; UNITS];
-    let mut open = UnitSet::EMPTY;
-    for (b, block) in input.blocks.iter().enumerate() {
-        let (bs, be) = (2 * block.start, 2 * block.end);
-        if live_in.words > 0 {
+
+        refill(&mut d.pred_start, nb + 1, 0);
+        for block in &input.blocks {
+            for s in block.succs.into_iter().flatten() {
+                d.pred_start[s as usize + 1] += 1;
+            }
+        }
+        for b in 0..nb {
+            d.pred_start[b + 1] += d.pred_start[b];
+        }
+        refill(&mut d.preds, d.pred_start[nb] as usize, 0);
+        d.fill.clear();
+        d.fill.extend_from_slice(&d.pred_start);
+        for (b, block) in input.blocks.iter().enumerate() {
+            for s in block.succs.into_iter().flatten() {
+                d.preds[d.fill[s as usize] as usize] = b as u32;
+                d.fill[s as usize] += 1;
+            }
+        }
+
+        let w = d.uses.words;
+        d.live_in.words = w;
+        d.live_in.data.clear();
+        d.live_in.data.extend_from_slice(&d.uses.data);
+        // Backward problem: start from the last block, so that most successors are final first.
+        d.work.clear();
+        d.work.extend(0..nb as u32);
+        refill(&mut d.queued, nb, true);
+        while let Some(b) = d.work.pop() {
+            let b = b as usize;
+            d.queued[b] = false;
+            let mut grew = false;
+            for k in 0..w {
+                let mut out = 0;
+                for s in input.blocks[b].succs.into_iter().flatten() {
+                    out |= d.live_in.data[s as usize * w + k];
+                }
+                d.live_out.data[b * w + k] = out;
+                let inn = d.uses.data[b * w + k] | (out & !d.defs.data[b * w + k]);
+                if inn != d.live_in.data[b * w + k] {
+                    d.live_in.data[b * w + k] = inn;
+                    grew = true;
+                }
+            }
+            if grew {
+                for &p in &d.preds[d.pred_start[b] as usize..d.pred_start[b + 1] as usize] {
+                    if !std::mem::replace(&mut d.queued[p as usize], true) {
+                        d.work.push(p);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Liveness {
+    /// The live ranges of `input`.
+    pub(crate) fn analyze(&mut self, input: &AllocInput) -> Result<()> {
+        let nv = input.num_vregs();
+        self.globals.find(input, nv);
+        let (globals, flow) = (&self.globals, &mut self.flow);
+        if globals.var.is_empty() {
+            flow.live_in.reset(0, 0);
+            flow.live_out.reset(0, 0);
+        } else {
+            flow.solve(input, globals);
+        }
+        let (live_in, live_out) = (&flow.live_in, &flow.live_out);
+        // A value live into the entry block is read before anything writes it.
+        if let Some(Var::V(v)) = ones(live_in.row(0)).map(|g| globals.var[g as usize]).find(|x| matches!(x, Var::V(_)))
+        {
+            return Err(undefined(input, v));
+        }
+
+        let vreg = &mut self.vreg;
+        refill(vreg, nv, None);
+        let widen = |r: &mut Option<Range>, s: u32, e: u32| {
+            *r = Some(r.map_or((s, e), |(a, b)| (a.min(s), b.max(e))));
+        };
+        let unit = &mut self.unit;
+        unit.iter_mut().for_each(Vec::clear);
+        let mut add = |u: u8, seg: Range| {
+            if unit.len() <= u as usize {
+                unit.resize_with(u as usize + 1, Vec::new);
+            }
+            unit[u as usize].push(seg);
+        };
+        // Per unit, the end of the segment being built (scanning backwards), for the units in
+        // `open`.
+        let mut open_end = [0u32; UNITS];
+        let mut open = UnitSet::EMPTY;
+        for (b, block) in input.blocks.iter().enumerate() {
+            let (bs, be) = (2 * block.start, 2 * block.end);
             for g in ones(live_in.row(b)) {
                 if let Var::V(v) = globals.var[g as usize] {
                     widen(&mut vreg[v as usize], bs, bs + 1);
@@ -251,52 +293,55 @@ pub(crate) fn analyze(input: &AllocInput) -> Result<Liveness> {
                     }
                 }
             }
-        }
-        for i in (block.start..block.end).rev() {
-            let (rd, wr) = (2 * i, 2 * i + 1);
-            let ops = input.inst_ops(i as usize);
-            for op in ops {
-                match op.var() {
-                    Var::V(v) => {
-                        // A read covers [rd, rd + 1), a write [wr, wr + 1) with wr = rd + 1:
-                        // one widening, without branches on the role. A late read lasts
-                        // through the write, so the destination cannot take its register.
-                        let (reads, writes) = (op.role.reads() as u32, op.role.writes() as u32);
-                        let late = (op.role == Role::UseLate) as u32;
-                        widen(&mut vreg[v as usize], rd + 1 - reads, rd + 1 + (writes | late));
+            for i in (block.start..block.end).rev() {
+                let (rd, wr) = (2 * i, 2 * i + 1);
+                let ops = input.inst_ops(i as usize);
+                for op in ops {
+                    match op.var() {
+                        Var::V(v) => {
+                            // A read covers [rd, rd + 1), a write [wr, wr + 1) with wr = rd + 1:
+                            // one widening, without branches on the role. A late read lasts
+                            // through the write, so the destination cannot take its register.
+                            let (reads, writes) = (op.role.reads() as u32, op.role.writes() as u32);
+                            let late = (op.role == Role::UseLate) as u32;
+                            widen(&mut vreg[v as usize], rd + 1 - reads, rd + 1 + (writes | late));
+                        }
+                        Var::P(u) if op.role.writes() => {
+                            let end = if open.contains(u) { open_end[u as usize] } else { wr + 1 };
+                            add(u, (wr, end));
+                            open.remove(u);
+                        }
+                        Var::P(_) => {}
                     }
-                    Var::P(u) if op.role.writes() => {
-                        let end = if open.contains(u) { open_end[u as usize] } else { wr + 1 };
-                        add(u, (wr, end));
-                        open.remove(u);
+                }
+                for op in ops {
+                    if let (Var::P(u), true) = (op.var(), op.role.reads())
+                        && !open.contains(u)
+                    {
+                        open_end[u as usize] = rd + 1;
+                        open.insert(u);
                     }
-                    Var::P(_) => {}
                 }
             }
-            for op in ops {
-                if let (Var::P(u), true) = (op.var(), op.role.reads())
-                    && !open.contains(u)
-                {
-                    open_end[u as usize] = rd + 1;
-                    open.insert(u);
+            open.for_each(|u| add(u, (bs, open_end[u as usize])));
+            open = UnitSet::EMPTY;
+        }
+        for segs in unit.iter_mut().filter(|s| s.len() > 1) {
+            // Sorted, then overlapping or touching segments merged in place.
+            segs.sort_unstable();
+            let mut kept = 0;
+            for k in 1..segs.len() {
+                if segs[k].0 <= segs[kept].1 {
+                    segs[kept].1 = segs[kept].1.max(segs[k].1);
+                } else {
+                    kept += 1;
+                    segs[kept] = segs[k];
                 }
             }
+            segs.truncate(kept + 1);
         }
-        open.for_each(|u| add(u, (bs, open_end[u as usize])));
-        open = UnitSet::EMPTY;
+        Ok(())
     }
-    for segs in unit.iter_mut().filter(|s| s.len() > 1) {
-        segs.sort_unstable();
-        let mut merged: Vec<Range> = Vec::with_capacity(segs.len());
-        for &(s, e) in segs.iter() {
-            match merged.last_mut() {
-                Some(last) if s <= last.1 => last.1 = last.1.max(e),
-                _ => merged.push((s, e)),
-            }
-        }
-        *segs = merged;
-    }
-    Ok(Liveness { vreg, unit })
 }
 
 fn undefined(input: &AllocInput, v: u32) -> Error {

@@ -13,7 +13,7 @@ mod liveness;
 mod scan;
 
 pub use check::check;
-pub use scan::allocate;
+pub use scan::{Memory, allocate};
 
 use super::cfg::Block;
 use crate::abi::CallConv;
@@ -254,6 +254,12 @@ fn intern(masks: &mut Vec<UnitSet>, set: UnitSet, full: &mut bool) -> u16 {
             0
         }
     }
+}
+
+/// `v` holding `n` copies of `x`, in the memory it already has.
+fn refill<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
 }
 
 /// `v`, emptied, with room for `n` items.

@@ -5,35 +5,58 @@
 //!
 //! O(values x units) after an O(n log n) sort.
 
-use super::liveness::{self, Liveness};
-use super::{AllocInput, Allocation, Var};
+use super::liveness::Liveness;
+use super::{AllocInput, Allocation, Var, refill};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::UnitSet;
 
 const UNITS: usize = UnitSet::CAPACITY;
 
+/// The allocator's memory, kept between compilations.
+#[derive(Default)]
+pub struct Memory {
+    live: Liveness,
+    /// The unit a copy to or from a physical register suggests for each value.
+    hint: Vec<Option<u8>>,
+    /// The other side of a copy between two values.
+    partner: Vec<Option<u32>>,
+    order: Vec<(u32, u32)>,
+    group_of: Vec<Option<u32>>,
+    units: Vec<Option<u8>>,
+}
+
+impl Memory {
+    /// Takes back the memory of an allocation that is no longer needed.
+    pub fn recycle(&mut self, alloc: Allocation) {
+        self.units = alloc.units;
+    }
+}
+
 /// Allocates every virtual register of `input` to a unit, or explains why they do not fit.
-pub fn allocate(input: &AllocInput) -> Result<Allocation> {
-    let live = liveness::analyze(input)?;
+pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
+    mem.live.analyze(input)?;
+    let live = &mem.live;
     let nv = input.num_vregs();
     let allowed = |v: usize| input.vreg_units(v);
-    let mut hint_unit = vec![u8::MAX; nv];
-    let mut partner = vec![u32::MAX; nv];
+    let (hint_unit, partner) = (&mut mem.hint, &mut mem.partner);
+    refill(hint_unit, nv, None);
+    refill(partner, nv, None);
     for (_, mv) in &input.moves {
         match (mv.dst, mv.src) {
-            (Var::V(d), Var::P(u)) => hint_unit[d as usize] = u,
-            (Var::P(u), Var::V(s)) => hint_unit[s as usize] = u,
+            (Var::V(d), Var::P(u)) => hint_unit[d as usize] = Some(u),
+            (Var::P(u), Var::V(s)) => hint_unit[s as usize] = Some(u),
             (Var::V(d), Var::V(s)) => {
-                partner[d as usize] = s;
-                partner[s as usize] = d;
+                partner[d as usize] = Some(s);
+                partner[s as usize] = Some(d);
             }
             _ => {}
         }
     }
 
     // Values by first live point (those never named have no range and no register).
-    let mut order: Vec<(u32, u32)> =
-        live.vreg.iter().enumerate().filter_map(|(v, r)| r.map(|(s, _)| (s, v as u32))).collect();
+    let order = &mut mem.order;
+    order.clear();
+    order.extend(live.vreg.iter().enumerate().filter_map(|(v, r)| r.map(|(s, _)| (s, v as u32))));
     order.sort_unstable();
 
     // Preference is the position in `input.order`; units it does not name are never chosen.
@@ -43,20 +66,22 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
             *r = i.min(254) as u8;
         }
     }
-    let mut units: Vec<Option<u8>> = vec![None; nv];
+    let mut units = std::mem::take(&mut mem.units);
+    refill(&mut units, nv, None);
     let mut busy_until = [0u32; UNITS];
     // Units holding a value; a unit whose value has ended is cleared when its class is next used.
     let mut busy = UnitSet::EMPTY;
-    let mut cursor = [0usize; UNITS];
-    let mut group_of = vec![u32::MAX; if input.groups.is_empty() { 0 } else { nv }];
+    let mut cursor = [0u32; UNITS];
+    let group_of = &mut mem.group_of;
+    refill(group_of, if input.groups.is_empty() { 0 } else { nv }, None);
     for (g, &(first, count)) in input.groups.iter().enumerate() {
         for k in 0..count as usize {
             if let Some(slot) = group_of.get_mut(first as usize + k) {
-                *slot = g as u32;
+                *slot = Some(g as u32);
             }
         }
     }
-    for &(s, v) in &order {
+    for &(s, v) in order.iter() {
         if units[v as usize].is_some() {
             continue; // placed with its group
         }
@@ -64,7 +89,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
         let ok = allowed(v as usize);
         // The units whose value has ended are free again.
         busy.retain_within(if group_of.is_empty() { ok } else { UnitSet::ALL }, |u| busy_until[u as usize] > s);
-        if let Some(&g) = group_of.get(v as usize).filter(|g| **g != u32::MAX) {
+        if let Some(g) = group_of.get(v as usize).copied().flatten() {
             // A group takes consecutive units, all at once, reserved from now to each member's
             // end.
             let (first, count) = input.groups[g as usize];
@@ -80,7 +105,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
                 })
             };
             let base = (0..UNITS).filter(|&b| rank[b] != u8::MAX && fits(b)).min_by_key(|&b| rank[b]);
-            let Some(base) = base else { return Err(out_of_registers(input, &live, v)) };
+            let Some(base) = base else { return Err(out_of_registers(input, live, v)) };
             for (k, &m) in members.iter().enumerate() {
                 let u = base + k;
                 units[m] = Some(u as u8);
@@ -96,15 +121,13 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
             }
             let segs = live.unit(u as u8);
             let c = &mut cursor[u];
-            while *c < segs.len() && segs[*c].1 <= s {
+            while (*c as usize) < segs.len() && segs[*c as usize].1 <= s {
                 *c += 1;
             }
-            *c >= segs.len() || segs[*c].0 >= e
+            segs.get(*c as usize).is_none_or(|seg| seg.0 >= e)
         };
-        let p = partner[v as usize];
-        let hinted =
-            [hint_unit[v as usize], if p != u32::MAX { units[p as usize].unwrap_or(u8::MAX) } else { u8::MAX }];
-        let mut chosen = hinted.into_iter().find(|&u| u != u8::MAX && free(u));
+        let hinted = [hint_unit[v as usize], partner[v as usize].and_then(|p| units[p as usize])];
+        let mut chosen = hinted.into_iter().flatten().find(|&u| free(u));
         if chosen.is_none() {
             (ok & !busy).for_each(|u| {
                 let better = chosen.is_none_or(|c: u8| rank[u as usize] < rank[c as usize]);
@@ -119,7 +142,7 @@ pub fn allocate(input: &AllocInput) -> Result<Allocation> {
                 busy_until[u as usize] = e;
                 busy.insert(u);
             }
-            None => return Err(out_of_registers(input, &live, v)),
+            None => return Err(out_of_registers(input, live, v)),
         }
     }
     let used = units.iter().flatten().copied().collect();
