@@ -1,7 +1,7 @@
 //! `Body`: a function on its way through the pipeline, the form the passes and the ISA's
 //! emitter read.
 
-use super::{Constant, Function, Inst, Locations, Op, Operand, Signature, VRegInfo};
+use super::{Constant, Function, Inst, Locations, Op, Operand, Signature, VReg, VRegInfo};
 use crate::target::Target;
 
 /// A function on its way through the pipeline: the user's instructions plus what the passes add
@@ -24,7 +24,7 @@ pub struct Body<'f> {
     /// Virtual registers.
     pub vregs: &'f [VRegInfo],
     /// Groups of virtual registers that take consecutive units (first index, count).
-    pub groups: &'f [(u32, u8)],
+    pub groups: &'f [(VReg, u8)],
     /// Source locations of instructions and virtual registers.
     pub locs: Locations,
     /// Constants used as operands, by index.

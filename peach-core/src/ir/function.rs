@@ -3,7 +3,7 @@
 use std::fmt;
 use std::panic::Location;
 
-use super::operand::{Label, Mem, Operand, Reg, RegClass};
+use super::operand::{Label, Mem, Operand, Reg, RegClass, VReg};
 use crate::error::{Error, ErrorKind, Src};
 use crate::target::Target;
 
@@ -213,7 +213,7 @@ pub struct Function {
     /// Which of the first 64 virtual registers (the parameters among them) the code names.
     params_used: u64,
     /// Groups of virtual registers allocated to consecutive registers (first index, count).
-    groups: Vec<(u32, u8)>,
+    groups: Vec<(VReg, u8)>,
     labels: Vec<Option<u32>>,
     pub(crate) errors: Vec<Error>,
     pub(crate) scratch: Vec<Operand>,
@@ -396,7 +396,7 @@ impl Function {
     }
 
     /// The groups of virtual registers that take consecutive registers: first index and count.
-    pub fn vreg_groups(&self) -> &[(u32, u8)] {
+    pub fn vreg_groups(&self) -> &[(VReg, u8)] {
         &self.groups
     }
 
@@ -786,7 +786,7 @@ impl Function {
             self.note_param(k);
         }
         if let Some(i) = r.vreg()
-            && let Some(info) = self.vregs.get_mut(i as usize)
+            && let Some(info) = self.vregs.get_mut(i.index())
         {
             info.max_view = info.max_view.max(r.view());
         }
@@ -795,9 +795,9 @@ impl Function {
     /// Parameters are the first virtual registers: remember which ones the code names.
     fn note_param(&mut self, r: Reg) {
         if let Some(i) = r.vreg()
-            && i < 64
+            && i.0 < 64
         {
-            self.params_used |= 1 << i;
+            self.params_used |= 1 << i.0;
         }
     }
 

@@ -12,6 +12,17 @@ use super::constant::Constant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RegClass(pub u8);
 
+/// A virtual register: the number the function gave it (its index among the function's values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VReg(pub u32);
+
+impl VReg {
+    /// As an index into per-value tables.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// A register operand: either a physical register of the ISA or a view of a virtual register.
 ///
 /// Bit layout (one `u32`):
@@ -80,9 +91,9 @@ impl Reg {
         if self.is_virtual() { None } else { Some(self.bits() as u16) }
     }
 
-    /// The index of a virtual register.
-    pub const fn vreg(self) -> Option<u32> {
-        if self.is_virtual() { Some(self.bits() & INDEX_MASK) } else { None }
+    /// The virtual register, if this is one.
+    pub const fn vreg(self) -> Option<VReg> {
+        if self.is_virtual() { Some(VReg(self.bits() & INDEX_MASK)) } else { None }
     }
 
     /// The class of a virtual register (meaningless for physical registers).
@@ -110,7 +121,7 @@ impl Reg {
 impl fmt::Debug for Reg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.vreg() {
-            Some(i) => write!(f, "v{}:{}.{}", i, self.class().0, self.view()),
+            Some(i) => write!(f, "v{}:{}.{}", i.0, self.class().0, self.view()),
             None => write!(f, "p{}", self.bits()),
         }
     }

@@ -19,7 +19,7 @@ pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv, insts: V
     let entry = f.location();
     let locs = conv.param_locs(f.signature().params());
     for (p, loc) in f.params().iter().zip(locs) {
-        if !f.param_used(p.reg.vreg().unwrap_or(0) as usize) {
+        if !p.reg.vreg().is_some_and(|v| f.param_used(v.index())) {
             continue;
         }
         let (op, ops) = match loc {

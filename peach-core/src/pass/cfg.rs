@@ -9,6 +9,17 @@ use crate::ir::Body;
 use crate::ir::Op;
 use crate::isa::{Flow, Isa};
 
+/// A block's number: its position in layout order (0 is the entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlockId(pub u32);
+
+impl BlockId {
+    /// As an index into per-block tables.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// A basic block: a range of instructions and up to two successors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Block {
@@ -17,7 +28,7 @@ pub struct Block {
     /// One past the last instruction.
     pub end: u32,
     /// Successor blocks.
-    pub succs: [Option<u32>; 2],
+    pub succs: [Option<BlockId>; 2],
 }
 
 /// The blocks of a body, in layout order.
@@ -44,18 +55,18 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
         }
     }
     let mut blocks = Vec::new();
-    let mut block_of: Vec<Option<u32>> = vec![None; n + 1];
+    let mut block_of: Vec<Option<BlockId>> = vec![None; n + 1];
     let mut start = 0;
     for (i, &lead) in leader.iter().enumerate().skip(1) {
         if lead || i == n {
             if i > start {
-                block_of[start] = Some(blocks.len() as u32);
+                block_of[start] = Some(BlockId(blocks.len() as u32));
                 blocks.push(Block { start: start as u32, end: i as u32, succs: [None; 2] });
             }
             start = i;
         }
     }
-    let target_block = |l: crate::ir::Label, loc| -> Result<Option<u32>> {
+    let target_block = |l: crate::ir::Label, loc| -> Result<Option<BlockId>> {
         let Some(at) = label_inst.get(l.0 as usize).copied().flatten() else {
             return Err(Error::at(ErrorKind::Label, format!("label L{} is used but never bound", l.0), loc));
         };
@@ -65,7 +76,7 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
     let count = blocks.len() as u32;
     for (b, block) in blocks.iter_mut().enumerate() {
         let last = &body.insts[block.end as usize - 1];
-        let next = (b as u32 + 1 < count).then_some(b as u32 + 1);
+        let next = (b as u32 + 1 < count).then_some(BlockId(b as u32 + 1));
         let falls_through = match last.op {
             Op::Ret => false,
             Op::Bind(_) | Op::Align(_) => true,

@@ -6,12 +6,12 @@
 //! comes first in the text counts, as the author reads the code.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::{Function, Op, Operand, Type};
+use crate::ir::{Function, Op, Operand, Type, VReg};
 use crate::isa::Isa;
 
 pub(crate) fn check<I: Isa>(f: &Function) -> Result<()> {
     // (virtual register, bits, type, parameter index) of each narrow integer parameter.
-    let narrow: Vec<(u32, u32, Type, usize)> = f
+    let narrow: Vec<(VReg, u32, Type, usize)> = f
         .params()
         .iter()
         .enumerate()

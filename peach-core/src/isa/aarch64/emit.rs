@@ -153,8 +153,8 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
                 _ => [None, None],
             };
             for v in regs.into_iter().flatten().filter_map(|r| r.vreg()) {
-                if units.get(v as usize).copied().flatten().is_none() {
-                    return Err(Error::internal(format!("virtual register {v} has no register")));
+                if units.get(v.index()).copied().flatten().is_none() {
+                    return Err(Error::internal(format!("virtual register {} has no register", v.0)));
                 }
             }
         }
@@ -185,7 +185,7 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
         match r.vreg() {
             Some(v) => {
                 // (Every virtual register named has a unit: checked above.)
-                let unit = units.get(v as usize).copied().flatten().unwrap_or(0);
+                let unit = units.get(v.index()).copied().flatten().unwrap_or(0);
                 if r.class() == VEC { unit.wrapping_sub(VEC_UNITS) } else { unit.wrapping_sub(GP_UNITS) }
             }
             None => parts(r).map_or(31, |(_, _, n)| n),

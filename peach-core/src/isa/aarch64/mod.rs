@@ -41,14 +41,14 @@ use crate::abi::{Abi, CallConv};
 use crate::emit::CodeObject;
 use crate::error::Result;
 use crate::ir::Body;
-use crate::ir::{Function, Mem, Operand, Reg, RegClass, Type, UnitSet, VRegInfo};
+use crate::ir::{Function, Mem, Operand, Reg, RegClass, Type, UnitSet, VReg, VRegInfo};
 use crate::target::{Extension, Target};
 
 /// The AArch64 instruction set.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Aarch64;
 
-fn reg_of(op: &Operand) -> Option<u32> {
+fn reg_of(op: &Operand) -> Option<VReg> {
     if let Operand::Reg(r) = op { r.vreg() } else { None }
 }
 
@@ -152,7 +152,7 @@ impl Isa for Aarch64 {
                     match r.vreg() {
                         Some(v) => {
                             for k in 0..count as u32 {
-                                visit(Reg::virt(VEC, r.view(), v + k), role, VEC_ALL);
+                                visit(Reg::virt(VEC, r.view(), v.0 + k), role, VEC_ALL);
                             }
                         }
                         None => {

@@ -12,7 +12,7 @@ use super::regs::{
 };
 use super::table::{Kind, Row, feature, rows};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::{Mem, Operand, Reg, Update};
+use crate::ir::{Mem, Operand, Reg, Update, VReg};
 use crate::target::Target;
 
 /// Row indices by mnemonic.
@@ -72,7 +72,7 @@ fn reg_fits(kind: Kind, r: Reg) -> bool {
 }
 
 /// The size of the group `r` is the first register of (1 when it starts none).
-fn group_of(r: Reg, groups: &[(u32, u8)]) -> u8 {
+fn group_of(r: Reg, groups: &[(VReg, u8)]) -> u8 {
     groups.iter().find(|&&(first, _)| Some(first) == r.vreg()).map_or(1, |&(_, count)| count)
 }
 
@@ -84,7 +84,7 @@ fn updating(m: &Mem, update: Update) -> bool {
     m.base.is_some_and(|b| b != Reg::CONSTANTS) && m.index.is_none() && m.broadcast == 0 && m.update == update
 }
 
-fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(u32, u8)]) -> bool {
+fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(VReg, u8)]) -> bool {
     match (kind, op) {
         // A list of several registers: the first of a group of exactly that many virtual ones,
         // or a physical register where the mnemonic gives the count (`ld4`, not `ld1` or `tbl`,
@@ -264,7 +264,7 @@ fn bitfield_alias(lower: &str, ops: &mut [Operand]) -> Result<Option<&'static st
     Ok(Some(base))
 }
 
-pub(crate) fn select(target: &Target, groups: &[(u32, u8)], mnemonic: &str, ops: &mut [Operand]) -> Result<u32> {
+pub(crate) fn select(target: &Target, groups: &[(VReg, u8)], mnemonic: &str, ops: &mut [Operand]) -> Result<u32> {
     let mut lower = mnemonic.to_ascii_lowercase();
     if let Some(base) = bitfield_alias(&lower, ops)? {
         lower = base.to_string();

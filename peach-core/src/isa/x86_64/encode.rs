@@ -85,8 +85,7 @@ impl Regs<'_> {
         match r.vreg() {
             None => Ok(r),
             Some(v) => {
-                let u =
-                    self.units.get(v as usize).copied().flatten().ok_or_else(|| internal("unallocated register"))?;
+                let u = self.units.get(v.index()).copied().flatten().ok_or_else(|| internal("unallocated register"))?;
                 Ok(regs::phys(unit_reg(u, r.class(), r.view())))
             }
         }
@@ -96,7 +95,7 @@ impl Regs<'_> {
     /// for a virtual register, straight from its unit.
     fn number(&self, r: Reg, mem: bool) -> Option<u8> {
         let Some(v) = r.vreg() else { return super::vex::phys_number(r, mem) };
-        let unit = (*self.units.get(v as usize)?)?;
+        let unit = (*self.units.get(v.index())?)?;
         let vec = regs::VEC_UNITS..regs::VEC_UNITS + 16;
         match r.class() {
             GP if unit < regs::VEC_UNITS && (mem || r.view() >= regs::VIEW_32) => Some(unit - regs::GP_UNITS),
@@ -144,7 +143,7 @@ fn is_noop_move(body: &Body, regs: &Regs, opcode: u32, ir_ops: &[Operand]) -> Re
     let width = iced(d).map_or(0, |x| x.size());
     let fits = |ir: &Reg| match ir.vreg() {
         None => true,
-        Some(v) => body.vregs.get(v as usize).is_none_or(|info| {
+        Some(v) => body.vregs.get(v.index()).is_none_or(|info| {
             let max_bytes = if ir.class() == GP { 1usize << info.max_view } else { 16usize << info.max_view };
             width >= max_bytes
         }),

@@ -359,7 +359,7 @@ fn scalar_result(m: Mnemonic) -> bool {
 fn partial_write(r: Reg, vregs: &[VRegInfo], legacy: bool) -> bool {
     match r.vreg() {
         Some(i) => {
-            let max = vregs.get(i as usize).map_or(0, |v| v.max_view);
+            let max = vregs.get(i.index()).map_or(0, |v| v.max_view);
             match r.class() {
                 GP => r.view() < VIEW_32 && max > r.view(),
                 VEC => legacy && max > r.view(),

@@ -10,12 +10,13 @@
 use std::fmt;
 
 use super::{AllocInput, Allocation, Var};
+use crate::ir::VReg;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Value {
     Unknown,
     Phys,
-    Vreg(u32),
+    Vreg(VReg),
     Conflict,
 }
 
@@ -72,7 +73,7 @@ pub fn check(input: &AllocInput, alloc: &Allocation) -> Result<(), CheckError> {
             step(input, alloc, i, &mut state)?;
         }
         for s in block.succs.into_iter().flatten() {
-            let s = s as usize;
+            let s = s.index();
             let mut changed = false;
             for u in 0..UNITS {
                 let m = meet(entry[s][u], state[u]);
@@ -96,7 +97,7 @@ fn step(input: &AllocInput, alloc: &Allocation, i: u32, state: &mut [Value; UNIT
         match var {
             Var::P(u) if (u as usize) < UNITS => Ok(u),
             Var::P(u) => Err(CheckError { inst: i, var, unit: u, what: "unit out of range".into() }),
-            Var::V(v) => match alloc.units.get(v as usize).copied().flatten() {
+            Var::V(v) => match alloc.units.get(v.index()).copied().flatten() {
                 Some(u) if (u as usize) < UNITS => Ok(u),
                 _ => Err(CheckError { inst: i, var, unit: u8::MAX, what: "value has no register".into() }),
             },

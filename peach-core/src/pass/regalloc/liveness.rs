@@ -12,7 +12,7 @@
 
 use super::{AllocInput, Var, refill};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::UnitSet;
+use crate::ir::{UnitSet, VReg};
 use crate::isa::Role;
 
 const UNITS: usize = UnitSet::CAPACITY;
@@ -108,8 +108,8 @@ impl Globals {
                 let ops = input.inst_ops(i as usize);
                 for op in ops.iter().filter(|op| op.role.reads()) {
                     match op.var() {
-                        Var::V(v) if g.written_in[v as usize] != b && g.vreg[v as usize].is_none() => {
-                            g.vreg[v as usize] = Some(g.var.len() as u32);
+                        Var::V(v) if g.written_in[v.index()] != b && g.vreg[v.index()].is_none() => {
+                            g.vreg[v.index()] = Some(g.var.len() as u32);
                             g.var.push(op.var());
                         }
                         Var::P(u) if !units_written.contains(u) => g.units.insert(u),
@@ -118,7 +118,7 @@ impl Globals {
                 }
                 for op in ops.iter().filter(|op| op.role.writes()) {
                     match op.var() {
-                        Var::V(v) => g.written_in[v as usize] = b,
+                        Var::V(v) => g.written_in[v.index()] = b,
                         Var::P(u) => units_written.insert(u),
                     }
                 }
@@ -131,7 +131,7 @@ impl Globals {
     /// The global number of `var`, if it is global.
     fn number(&self, var: Var) -> Option<u32> {
         match var {
-            Var::V(v) => self.vreg[v as usize],
+            Var::V(v) => self.vreg[v.index()],
             Var::P(u) if self.units.contains(u) => {
                 Some((self.var.len() - self.units.len()) as u32 + self.units.rank(u))
             }
@@ -190,7 +190,7 @@ impl Dataflow {
         refill(&mut d.pred_start, nb + 1, 0);
         for block in &input.blocks {
             for s in block.succs.into_iter().flatten() {
-                d.pred_start[s as usize + 1] += 1;
+                d.pred_start[s.index() + 1] += 1;
             }
         }
         for b in 0..nb {
@@ -201,8 +201,8 @@ impl Dataflow {
         d.fill.extend_from_slice(&d.pred_start);
         for (b, block) in input.blocks.iter().enumerate() {
             for s in block.succs.into_iter().flatten() {
-                d.preds[d.fill[s as usize] as usize] = b as u32;
-                d.fill[s as usize] += 1;
+                d.preds[d.fill[s.index()] as usize] = b as u32;
+                d.fill[s.index()] += 1;
             }
         }
 
@@ -221,7 +221,7 @@ impl Dataflow {
             for k in 0..w {
                 let mut out = 0;
                 for s in input.blocks[b].succs.into_iter().flatten() {
-                    out |= d.live_in.data[s as usize * w + k];
+                    out |= d.live_in.data[s.index() * w + k];
                 }
                 d.live_out.data[b * w + k] = out;
                 let inn = d.uses.data[b * w + k] | (out & !d.defs.data[b * w + k]);
@@ -281,12 +281,12 @@ impl Liveness {
             let (bs, be) = (2 * block.start, 2 * block.end);
             for g in ones(live_in.row(b)) {
                 if let Var::V(v) = globals.var[g as usize] {
-                    widen(&mut vreg[v as usize], bs, bs + 1);
+                    widen(&mut vreg[v.index()], bs, bs + 1);
                 }
             }
             for g in ones(live_out.row(b)) {
                 match globals.var[g as usize] {
-                    Var::V(v) => widen(&mut vreg[v as usize], be - 1, be),
+                    Var::V(v) => widen(&mut vreg[v.index()], be - 1, be),
                     Var::P(u) => {
                         open_end[u as usize] = be;
                         open.insert(u);
@@ -304,7 +304,7 @@ impl Liveness {
                             // through the write, so the destination cannot take its register.
                             let (reads, writes) = (op.role.reads() as u32, op.role.writes() as u32);
                             let late = (op.role == Role::UseLate) as u32;
-                            widen(&mut vreg[v as usize], rd + 1 - reads, rd + 1 + (writes | late));
+                            widen(&mut vreg[v.index()], rd + 1 - reads, rd + 1 + (writes | late));
                         }
                         Var::P(u) if op.role.writes() => {
                             let end = if open.contains(u) { open_end[u as usize] } else { wr + 1 };
@@ -344,10 +344,10 @@ impl Liveness {
     }
 }
 
-fn undefined(input: &AllocInput, v: u32) -> Error {
+fn undefined(input: &AllocInput, v: VReg) -> Error {
     let first_read = (0..input.num_insts())
         .find(|&i| input.inst_ops(i).iter().any(|op| op.var() == Var::V(v) && op.role.reads() && op.role != Role::Def));
-    let created = input.vreg_loc(v as usize);
+    let created = input.vreg_loc(v.index());
     let msg = format!(
         "a value is read before anything writes it (virtual register created at {created}); \
          write it first on every path that reaches this read"

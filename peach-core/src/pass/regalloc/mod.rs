@@ -18,14 +18,14 @@ pub use scan::{Memory, allocate};
 use super::cfg::Block;
 use crate::abi::CallConv;
 use crate::ir::Body;
-use crate::ir::{Inst, Locations, Op, Operand, RegClass, UnitSet, VRegInfo};
+use crate::ir::{Inst, Locations, Op, Operand, RegClass, UnitSet, VReg, VRegInfo};
 use crate::isa::{ClassInfo, Isa, Role};
 
 /// What an operand names: a virtual register or a physical unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Var {
-    /// Virtual register `n`.
-    V(u32),
+    /// A virtual register.
+    V(VReg),
     /// Physical unit `n`.
     P(u8),
 }
@@ -49,7 +49,7 @@ impl AllocOp {
     /// An operand naming `var`.
     pub fn new(var: Var, role: Role, mask: u16) -> AllocOp {
         let packed = match var {
-            Var::V(v) => v & !Self::PHYS,
+            Var::V(v) => v.0 & !Self::PHYS,
             Var::P(u) => Self::PHYS | u as u32,
         };
         AllocOp { packed, role, mask }
@@ -57,7 +57,7 @@ impl AllocOp {
 
     /// The register.
     pub fn var(&self) -> Var {
-        if self.packed & Self::PHYS != 0 { Var::P(self.packed as u8) } else { Var::V(self.packed) }
+        if self.packed & Self::PHYS != 0 { Var::P(self.packed as u8) } else { Var::V(VReg(self.packed)) }
     }
 }
 
@@ -79,7 +79,7 @@ pub struct AllocInput<'b> {
     /// class's, narrowed by every operand that names it.
     pub vreg_allowed: Vec<u16>,
     /// Groups of virtual registers that take consecutive units: first index and count.
-    pub groups: Vec<(u32, u8)>,
+    pub groups: &'b [(VReg, u8)],
     /// The virtual registers (where each was created, for messages).
     vregs: &'b [VRegInfo],
     /// The instructions (where each was written, for messages).
@@ -119,7 +119,7 @@ impl<'b> AllocInput<'b> {
         let mut input = AllocInput {
             vreg_class: body.vregs.iter().map(|v| v.class).collect(),
             vreg_allowed: Vec::new(),
-            groups: body.groups.to_vec(),
+            groups: body.groups,
             vregs: body.vregs,
             insts: &body.insts,
             locs: &body.locs,
@@ -158,7 +158,7 @@ impl<'b> AllocInput<'b> {
                                 last_mask = (allowed, intern(masks, allowed, &mut full));
                             }
                             if let Var::V(v) = var
-                                && let Some(a) = vreg_allowed.get_mut(v as usize)
+                                && let Some(a) = vreg_allowed.get_mut(v.index())
                                 && *a != last_mask.1
                             {
                                 let narrowed = masks[*a as usize] & allowed;
@@ -216,12 +216,12 @@ impl<'b> AllocInput<'b> {
 
     /// Where instruction `i` was written.
     pub fn inst_loc(&self, i: usize) -> crate::Src {
-        self.locs.get(self.insts.get(i).map_or(u32::MAX, |inst| inst.loc))
+        self.insts.get(i).map_or(crate::Src::Token(0), |inst| self.locs.get(inst.loc))
     }
 
     /// Where virtual register `v` was created.
     pub fn vreg_loc(&self, v: usize) -> crate::Src {
-        self.locs.get(self.vregs.get(v).map_or(u32::MAX, |info| info.loc))
+        self.vregs.get(v).map_or(crate::Src::Token(0), |info| self.locs.get(info.loc))
     }
 
     /// Number of virtual registers.

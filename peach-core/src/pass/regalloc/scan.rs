@@ -8,7 +8,7 @@
 use super::liveness::Liveness;
 use super::{AllocInput, Allocation, Var, refill};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::UnitSet;
+use crate::ir::{UnitSet, VReg};
 
 const UNITS: usize = UnitSet::CAPACITY;
 
@@ -19,8 +19,8 @@ pub struct Memory {
     /// The unit a copy to or from a physical register suggests for each value.
     hint: Vec<Option<u8>>,
     /// The other side of a copy between two values.
-    partner: Vec<Option<u32>>,
-    order: Vec<(u32, u32)>,
+    partner: Vec<Option<VReg>>,
+    order: Vec<(u32, VReg)>,
     group_of: Vec<Option<u32>>,
     units: Vec<Option<u8>>,
 }
@@ -43,11 +43,11 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
     refill(partner, nv, None);
     for (_, mv) in &input.moves {
         match (mv.dst, mv.src) {
-            (Var::V(d), Var::P(u)) => hint_unit[d as usize] = Some(u),
-            (Var::P(u), Var::V(s)) => hint_unit[s as usize] = Some(u),
+            (Var::V(d), Var::P(u)) => hint_unit[d.index()] = Some(u),
+            (Var::P(u), Var::V(s)) => hint_unit[s.index()] = Some(u),
             (Var::V(d), Var::V(s)) => {
-                partner[d as usize] = Some(s);
-                partner[s as usize] = Some(d);
+                partner[d.index()] = Some(s);
+                partner[s.index()] = Some(d);
             }
             _ => {}
         }
@@ -56,7 +56,7 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
     // Values by first live point (those never named have no range and no register).
     let order = &mut mem.order;
     order.clear();
-    order.extend(live.vreg.iter().enumerate().filter_map(|(v, r)| r.map(|(s, _)| (s, v as u32))));
+    order.extend(live.vreg.iter().enumerate().filter_map(|(v, r)| r.map(|(s, _)| (s, VReg(v as u32)))));
     order.sort_unstable();
 
     // Preference is the position in `input.order`; units it does not name are never chosen.
@@ -76,24 +76,24 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
     refill(group_of, if input.groups.is_empty() { 0 } else { nv }, None);
     for (g, &(first, count)) in input.groups.iter().enumerate() {
         for k in 0..count as usize {
-            if let Some(slot) = group_of.get_mut(first as usize + k) {
+            if let Some(slot) = group_of.get_mut(first.index() + k) {
                 *slot = Some(g as u32);
             }
         }
     }
     for &(s, v) in order.iter() {
-        if units[v as usize].is_some() {
+        if units[v.index()].is_some() {
             continue; // placed with its group
         }
-        let e = live.vreg[v as usize].map_or(s + 1, |r| r.1);
-        let ok = allowed(v as usize);
+        let e = live.vreg[v.index()].map_or(s + 1, |r| r.1);
+        let ok = allowed(v.index());
         // The units whose value has ended are free again.
         busy.retain_within(if group_of.is_empty() { ok } else { UnitSet::ALL }, |u| busy_until[u as usize] > s);
-        if let Some(g) = group_of.get(v as usize).copied().flatten() {
+        if let Some(g) = group_of.get(v.index()).copied().flatten() {
             // A group takes consecutive units, all at once, reserved from now to each member's
             // end.
             let (first, count) = input.groups[g as usize];
-            let members: Vec<usize> = (first as usize..first as usize + count as usize).collect();
+            let members: Vec<usize> = (first.index()..first.index() + count as usize).collect();
             let fits = |base: usize| {
                 members.iter().enumerate().all(|(k, &m)| {
                     let u = base + k;
@@ -126,7 +126,7 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
             }
             segs.get(*c as usize).is_none_or(|seg| seg.0 >= e)
         };
-        let hinted = [hint_unit[v as usize], partner[v as usize].and_then(|p| units[p as usize])];
+        let hinted = [hint_unit[v.index()], partner[v.index()].and_then(|p| units[p.index()])];
         let mut chosen = hinted.into_iter().flatten().find(|&u| free(u));
         if chosen.is_none() {
             (ok & !busy).for_each(|u| {
@@ -138,7 +138,7 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
         }
         match chosen {
             Some(u) => {
-                units[v as usize] = Some(u);
+                units[v.index()] = Some(u);
                 busy_until[u as usize] = e;
                 busy.insert(u);
             }
@@ -155,8 +155,8 @@ fn loc_str(l: crate::Src) -> String {
 
 /// The error for a value that found no register: where the pressure in its class is highest,
 /// and every value live there with the place it was created.
-fn out_of_registers(input: &AllocInput, live: &Liveness, failed: u32) -> Error {
-    let class = input.vreg_class[failed as usize];
+fn out_of_registers(input: &AllocInput, live: &Liveness, failed: VReg) -> Error {
+    let class = input.vreg_class[failed.index()];
     let info = input.classes.get(class.0 as usize);
     let class_name = info.map_or("register", |c| c.name);
     let class_mask = input.class_units.get(class.0 as usize).copied().unwrap_or_default();
@@ -177,7 +177,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, failed: u32) -> Error {
         }
     }
     events.sort_unstable();
-    let (mut cur, mut best, mut at) = (0, 0, live.vreg[failed as usize].map_or(0, |r| r.0));
+    let (mut cur, mut best, mut at) = (0, 0, live.vreg[failed.index()].map_or(0, |r| r.0));
     for (p, d) in events {
         cur += d;
         if cur > best {
@@ -216,7 +216,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, failed: u32) -> Error {
             fixed.len()
         ));
     }
-    let constrained = input.vreg_units(failed as usize) != class_mask;
+    let constrained = input.vreg_units(failed.index()) != class_mask;
     let msg = if best as u32 > available || !constrained {
         format!(
             "out of {class_name} registers: {best} values are live here and the target has {available}; \
@@ -229,7 +229,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, failed: u32) -> Error {
             "no {class_name} register is free for the value created at {}: it may only use some registers \
              (a fixed-register operand, or an instruction without an EVEX form) and those are taken. \
              Live values:\n{}",
-            loc_str(input.vreg_loc(failed as usize)),
+            loc_str(input.vreg_loc(failed.index())),
             values.join("\n")
         )
     };
