@@ -82,6 +82,57 @@ impl Function {
         self.scratch = ops;
     }
 
+    /// Appends one instruction written as assembly text, in the syntax llvm-mc and GNU as accept
+    /// (x86-64: Intel syntax as with `.intel_syntax noprefix`), so that a line can be pasted from
+    /// a manual or a compiler's output. `{}` placeholders (or `{0}`, `{1}`, ...) stand for the
+    /// builder's operands in `args`, in order: virtual or physical registers, immediates, labels,
+    /// constants, memory operands; they can also be a base, an index or a displacement inside
+    /// brackets, and right after a destination (`{}{}`) its write mask.
+    ///
+    /// Errors are recorded like [`Function::ins`]'s, with the line and a caret under the column.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// let mut f = Function::new("k", Signature::new(&[Type::Ptr, Type::Usize], None), Target::x86_64_v4());
+    /// let (p, i) = (f.param(0), f.param(1));
+    /// let (x, k, bits) = (f.zmm(), f.k(), f.gp64());
+    /// f.asm("mov {}, 0x00ff", bits.r32());
+    /// f.asm("kmovw {}, {}", (k, bits.r32()));
+    /// f.asm("vmovups {}{}{z}, zmmword ptr [{} + {}*4 + 64]", (x, k, p, i));
+    /// f.asm("vaddps {}, {}, dword ptr [{}]{1to16}", (x, x, p));
+    /// f.asm("vmovups zmmword ptr [{}], {}", (p, x));
+    /// f.ret(None);
+    /// assert!(f.compile(Abi::SysV)?.listing().contains("vaddps"));
+    ///
+    /// let mut g = Function::new("bad", Signature::default(), Target::x86_64_v4());
+    /// g.asm("vaddps xmm33, xmm1, xmm2", ());
+    /// let e = g.compile(Abi::SysV).unwrap_err();
+    /// assert!(e.to_string().contains("^^^^^"));
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn asm(&mut self, line: &str, args: impl IntoOperands) {
+        self.asm_at(line, args, Location::caller());
+    }
+
+    /// [`Function::asm`] attributed to a given source location.
+    pub fn asm_at(&mut self, line: &str, args: impl IntoOperands, loc: impl Into<Src>) {
+        let loc = loc.into();
+        let mut bound = Vec::new();
+        args.push_into(&mut bound, &mut self.consts);
+        let parsed = match isa::parse_text(self.target().arch(), line, &bound) {
+            Ok(p) => p,
+            Err(e) => return self.errors.push(e.or_at(loc)),
+        };
+        let before = self.errors.len();
+        self.ins_at(&parsed.mnemonic, parsed.ops.as_slice(), loc);
+        // An error about the instruction points at its mnemonic or at its operands.
+        if let Some(e) = self.errors.get_mut(before) {
+            let (s, end) = if e.kind() == ErrorKind::UnknownMnemonic { parsed.mnemonic_at } else { parsed.ops_at };
+            *e = Error::at(e.kind(), crate::error::in_line(e.message(), line, s, end), loc);
+        }
+    }
+
     /// Copies parameter `index` into `reg` (PeachPy's `LOAD.ARGUMENT`). Parameters are already
     /// live-in virtual registers, so this is an ordinary register move that the allocator usually
     /// removes.

@@ -11,6 +11,9 @@ pub enum ErrorKind {
     UnknownMnemonic,
     /// User error: no form of the instruction takes these operands.
     InvalidOperands,
+    /// User error: assembly text that does not parse (the message shows the line and a caret
+    /// under the column).
+    Syntax,
     /// User error: a memory operand cannot be encoded (bad scale, two bases, ...).
     InvalidMemory,
     /// User error: an immediate does not fit any form of the instruction.
@@ -146,3 +149,18 @@ const _: () = {
     const fn assert_traits<T: Send + Sync + 'static>() {}
     assert_traits::<Error>();
 };
+
+/// `msg`, then `line` with a caret under bytes `start..end`: an error in assembly text.
+///
+/// ```text
+/// `xmm33` is not an x86-64 register (column 8)
+///   vaddps xmm33, xmm1, xmm2
+///          ^^^^^
+/// ```
+pub(crate) fn in_line(msg: &str, line: &str, start: usize, end: usize) -> String {
+    let start = start.min(line.len());
+    let end = end.clamp(start, line.len());
+    let col = line.get(..start).map_or(start, |s| s.chars().count());
+    let width = line.get(start..end).map_or(1, |s| s.chars().count()).max(1);
+    format!("{msg} (column {})\n  {line}\n  {}{}", col + 1, " ".repeat(col), "^".repeat(width))
+}

@@ -77,6 +77,9 @@ pub(crate) trait Isa {
     /// The register classes, in `RegClass` order.
     const CLASSES: &'static [ClassInfo];
 
+    /// One instruction of assembly text in the ISA's syntax, its placeholders bound to `args`.
+    fn parse_text(line: &str, args: &[Operand]) -> Result<TextInst>;
+
     /// Checks a user's instruction against the forms and the target; returns its opcode.
     fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32>;
 
@@ -156,6 +159,20 @@ macro_rules! dispatch {
             }
         }
     };
+}
+
+/// One instruction parsed from assembly text: the mnemonic, the operands, and where the mnemonic
+/// and the operands are in the line (byte ranges), for errors about the instruction as a whole.
+#[derive(Debug)]
+pub(crate) struct TextInst {
+    pub mnemonic: String,
+    pub ops: Vec<Operand>,
+    pub mnemonic_at: (usize, usize),
+    pub ops_at: (usize, usize),
+}
+
+pub(crate) fn parse_text(arch: Arch, line: &str, args: &[Operand]) -> Result<TextInst> {
+    dispatch!(arch, I => I::parse_text(line, args))
 }
 
 pub(crate) fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {

@@ -64,6 +64,13 @@ impl Isa for Aarch64 {
         ClassInfo { name: "vector", first_unit: VEC_UNITS, units: 32 },
     ];
 
+    fn parse_text(_line: &str, _args: &[Operand]) -> Result<super::TextInst> {
+        Err(crate::Error::new(
+            crate::ErrorKind::Syntax,
+            "assembly text is not supported for AArch64 yet: use `Function::ins`",
+        ))
+    }
+
     fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
         let groups = f.vreg_groups().to_vec();
         select::select(f.target(), &groups, mnemonic, ops)

@@ -11,6 +11,7 @@ mod pseudo;
 mod regs;
 mod select;
 mod target;
+pub(crate) mod text;
 mod vex;
 
 use iced_x86::{Code, EncodingKind, FlowControl, Mnemonic};
@@ -75,6 +76,10 @@ impl Isa for X86_64 {
         ClassInfo { name: "vector", first_unit: VEC_UNITS, units: 32 },
         ClassInfo { name: "mask", first_unit: MASK_UNITS, units: 8 },
     ];
+
+    fn parse_text(line: &str, args: &[Operand]) -> Result<super::TextInst> {
+        text::parse(line, args)
+    }
 
     fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
         let code = select::select(f, mnemonic, ops)?;

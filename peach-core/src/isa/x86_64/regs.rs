@@ -108,7 +108,19 @@ phys_regs! {
 /// assert_eq!(reg_by_name("ymm99"), None);
 /// ```
 pub fn reg_by_name(name: &str) -> Option<Reg> {
-    Register::values().find(|r| unit_of(*r).is_some() && format!("{r:?}").eq_ignore_ascii_case(name)).map(phys)
+    static BY_NAME: std::sync::OnceLock<std::collections::HashMap<String, Reg>> = std::sync::OnceLock::new();
+    let map = BY_NAME.get_or_init(|| {
+        Register::values()
+            .filter(|r| unit_of(*r).is_some())
+            .map(|r| (format!("{r:?}").to_ascii_lowercase(), phys(r)))
+            .collect()
+    });
+    // Names are at most 5 characters: lower-case them on the stack.
+    let mut buf = [0u8; 8];
+    let lower = buf.get_mut(..name.len())?;
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    map.get(std::str::from_utf8(lower).ok()?).copied()
 }
 
 /// Creating x86-64 virtual registers in a [`Function`].

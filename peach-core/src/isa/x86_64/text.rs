@@ -1,0 +1,498 @@
+//! Intel-syntax assembly text: one instruction as llvm-mc and GNU as (`.intel_syntax noprefix`)
+//! accept it and iced's Intel formatter prints it, with `{}` placeholders bound to the builder's
+//! operands, like an `asm!` template.
+//!
+//! ```text
+//! line     := mnemonic [operand {, operand}]
+//! operand  := register {decorator} | memory {decorator} | immediate | placeholder {decorator}
+//!           | {rn-sae} | {rd-sae} | {ru-sae} | {rz-sae} | {sae}
+//! memory   := [size ptr] [ term {(+|-) term} ] | [size ptr] placeholder
+//! term     := register [* scale] | scale * register | number | placeholder [* scale]
+//! decorator:= {k1}..{k7} | placeholder (a mask register) | {z} | {1to2}..{1to32}
+//! ```
+//!
+//! Numbers are decimal, `0x` hexadecimal or `h`-suffixed hexadecimal (`0FFh`). Prefixes, segment
+//! overrides and RIP-relative addresses are refused with an error at their column, never dropped.
+
+use super::regs::reg_by_name;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ir::{Mem, Operand, Reg, Rounding};
+use crate::isa::TextInst;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Tok<'a> {
+    Word(&'a str),
+    Number(u64),
+    Punct(char),
+    /// The text between `{` and `}`.
+    Brace(&'a str),
+    End,
+}
+
+/// A token and its byte range in the line.
+type Spanned<'a> = (Tok<'a>, usize, usize);
+
+fn lex(line: &str) -> std::result::Result<Vec<Spanned<'_>>, (String, usize, usize)> {
+    let bytes = line.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c == b'{' {
+            let Some(close) = line[i..].find('}') else {
+                return Err(("`{` without a closing `}`".into(), i, line.len()));
+            };
+            out.push((Tok::Brace(line[i + 1..i + close].trim()), start, i + close + 1));
+            i += close + 1;
+        } else if c.is_ascii_digit() {
+            while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            let text = &line[start..i];
+            let value = number(text).ok_or_else(|| (format!("`{text}` is not a number"), start, i))?;
+            out.push((Tok::Number(value), start, i));
+        } else if c.is_ascii_alphabetic() || c == b'_' || c == b'.' {
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.') {
+                i += 1;
+            }
+            out.push((Tok::Word(&line[start..i]), start, i));
+        } else if b"[]+-*,:".contains(&c) {
+            out.push((Tok::Punct(c as char), start, i + 1));
+            i += 1;
+        } else {
+            let ch = line[i..].chars().next().unwrap_or('?');
+            return Err((format!("unexpected `{ch}`"), i, i + ch.len_utf8()));
+        }
+    }
+    out.push((Tok::End, line.len(), line.len()));
+    Ok(out)
+}
+
+/// `123`, `0x7f`, `0FFh`.
+fn number(text: &str) -> Option<u64> {
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        u64::from_str_radix(hex, 16).ok()
+    } else if let Some(hex) = text.strip_suffix('h').or_else(|| text.strip_suffix('H')) {
+        u64::from_str_radix(hex, 16).ok()
+    } else {
+        text.parse().ok()
+    }
+}
+
+/// Bytes named by a size keyword.
+fn size_keyword(word: &str) -> Option<u16> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "byte" => 1,
+        "word" => 2,
+        "dword" => 4,
+        "fword" => 6,
+        "qword" | "mmword" => 8,
+        "tbyte" | "tword" => 10,
+        "xmmword" | "oword" => 16,
+        "ymmword" => 32,
+        "zmmword" => 64,
+        _ => return None,
+    })
+}
+
+const PREFIXES: [&str; 12] =
+    ["lock", "rep", "repe", "repz", "repne", "repnz", "data16", "data32", "addr32", "notrack", "xacquire", "xrelease"];
+const SEGMENTS: [&str; 6] = ["cs", "ds", "es", "fs", "gs", "ss"];
+
+struct Parser<'l, 'a> {
+    line: &'l str,
+    toks: Vec<Spanned<'l>>,
+    at: usize,
+    args: &'a [Operand],
+    next_arg: usize,
+    used: Vec<bool>,
+}
+
+/// A parse error: message and byte range.
+type Fail = (String, usize, usize);
+
+impl<'l> Parser<'l, '_> {
+    fn peek(&self) -> Spanned<'l> {
+        self.toks[self.at.min(self.toks.len() - 1)]
+    }
+
+    fn bump(&mut self) -> Spanned<'l> {
+        let t = self.peek();
+        self.at += 1;
+        t
+    }
+
+    fn fail<T>(&self, msg: impl Into<String>, (_, s, e): Spanned) -> std::result::Result<T, Fail> {
+        Err((msg.into(), s, e))
+    }
+
+    /// The operand a placeholder (`{}` or `{n}`) stands for.
+    fn arg(&mut self, inner: &str, t: Spanned) -> std::result::Result<Operand, Fail> {
+        let index = if inner.is_empty() {
+            let i = self.next_arg;
+            self.next_arg += 1;
+            i
+        } else {
+            inner.parse::<usize>().map_err(|_| (format!("`{{{inner}}}` is not a placeholder"), t.1, t.2))?
+        };
+        match self.args.get(index) {
+            Some(op) => {
+                self.used[index] = true;
+                Ok(*op)
+            }
+            None => self.fail(format!("placeholder {index} has no operand: {} given", self.args.len()), t),
+        }
+    }
+
+    fn is_placeholder(inner: &str) -> bool {
+        inner.is_empty() || inner.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    fn line(mut self) -> std::result::Result<TextInst, Fail> {
+        let first = self.bump();
+        let mnemonic = match first.0 {
+            Tok::Word(w) if PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(w)) => {
+                return self.fail(format!("the `{w}` prefix is not supported"), first);
+            }
+            Tok::Brace(b) if b.eq_ignore_ascii_case("vex") || b.eq_ignore_ascii_case("evex") => {
+                return self.fail(format!("the `{{{b}}}` pseudo-prefix is not supported"), first);
+            }
+            Tok::Word(w) => w.to_string(),
+            Tok::End => return self.fail("an empty line: write one instruction", first),
+            _ => return self.fail("expected an instruction name", first),
+        };
+        let mut ops = Vec::new();
+        let ops_start = self.peek().1;
+        if self.peek().0 != Tok::End {
+            loop {
+                ops.push(self.operand()?);
+                let t = self.bump();
+                match t.0 {
+                    Tok::Punct(',') => {}
+                    Tok::End => break,
+                    _ => return self.fail("expected `,` or the end of the line", t),
+                }
+            }
+        }
+        if let Some(unused) = self.used.iter().position(|u| !u) {
+            let n = self.args.len();
+            return Err((
+                format!("operand {unused} of the {n} given is not used by any placeholder"),
+                0,
+                self.line.len(),
+            ));
+        }
+        Ok(TextInst { mnemonic, ops, mnemonic_at: (first.1, first.2), ops_at: (ops_start, self.line.len()) })
+    }
+
+    fn operand(&mut self) -> std::result::Result<Operand, Fail> {
+        let t = self.peek();
+        let op = match t.0 {
+            Tok::Brace(b) if Self::is_placeholder(b) => {
+                self.bump();
+                self.arg(b, t)?
+            }
+            Tok::Brace(b) => {
+                self.bump();
+                return match rounding(b) {
+                    Some(r) => Ok(Operand::Rounding(r)),
+                    None => self.fail(format!("`{{{b}}}` is not an operand (a rounding mode is `{{rn-sae}}`)"), t),
+                };
+            }
+            Tok::Word(w) if size_keyword(w).is_some() => {
+                self.bump();
+                let size = size_keyword(w).unwrap_or(0);
+                let ptr = self.bump();
+                if !matches!(ptr.0, Tok::Word(p) if p.eq_ignore_ascii_case("ptr")) {
+                    return self.fail(format!("expected `ptr` after `{w}`"), ptr);
+                }
+                let m = self.memory()?;
+                Operand::Mem(m.sized(size))
+            }
+            Tok::Word(w)
+                if SEGMENTS.iter().any(|s| s.eq_ignore_ascii_case(w))
+                    && self.toks[self.at + 1].0 == Tok::Punct(':') =>
+            {
+                return self.fail("segment overrides are not supported", t);
+            }
+            Tok::Punct('[') => Operand::Mem(self.memory()?),
+            Tok::Word(w) => {
+                self.bump();
+                Operand::Reg(self.register(w, t)?)
+            }
+            Tok::Number(_) | Tok::Punct('-') | Tok::Punct('+') => Operand::Imm(self.immediate()?),
+            _ => return self.fail("expected an operand", t),
+        };
+        self.decorators(op)
+    }
+
+    fn register(&self, name: &str, t: Spanned) -> std::result::Result<Reg, Fail> {
+        if name.eq_ignore_ascii_case("rip") || name.eq_ignore_ascii_case("eip") {
+            return self.fail("RIP-relative addresses are not supported (a constant operand is placed in the pool)", t);
+        }
+        reg_by_name(name).ok_or_else(|| (format!("`{name}` is not an x86-64 register"), t.1, t.2))
+    }
+
+    /// A signed number: `-8`, `+0x10`, `0FFFFFFFFh` (kept as its 64 bits).
+    fn immediate(&mut self) -> std::result::Result<i64, Fail> {
+        let t = self.bump();
+        let (negative, t) = match t.0 {
+            Tok::Punct('-') => (true, self.bump()),
+            Tok::Punct('+') => (false, self.bump()),
+            _ => (false, t),
+        };
+        match t.0 {
+            Tok::Number(n) if negative => Ok((n as i64).wrapping_neg()),
+            Tok::Number(n) => Ok(n as i64),
+            _ => self.fail("expected a number", t),
+        }
+    }
+
+    /// `[...]`, or a placeholder that is a memory operand.
+    fn memory(&mut self) -> std::result::Result<Mem, Fail> {
+        let open = self.bump();
+        match open.0 {
+            Tok::Punct('[') => {}
+            Tok::Brace(b) if Self::is_placeholder(b) => {
+                return match self.arg(b, open)? {
+                    Operand::Mem(m) => Ok(m),
+                    other => self.fail(format!("this placeholder stands for {other:?}, not a memory operand"), open),
+                };
+            }
+            Tok::Word(w) if SEGMENTS.iter().any(|s| s.eq_ignore_ascii_case(w)) => {
+                return self.fail("segment overrides are not supported", open);
+            }
+            _ => return self.fail("expected `[`", open),
+        }
+        let (mut base, mut index): (Option<Reg>, Option<(Reg, u8)>) = (None, None);
+        let mut disp: i64 = 0;
+        let mut sign = 1i64;
+        let mut first = true;
+        loop {
+            let t = self.bump();
+            // A term: register, register*scale, scale*register, number, placeholder.
+            let (reg, scale, value) = match t.0 {
+                Tok::Word(w) => (Some((self.register(w, t)?, t)), None, None),
+                Tok::Brace(b) if Self::is_placeholder(b) => match self.arg(b, t)? {
+                    Operand::Reg(r) => (Some((r, t)), None, None),
+                    Operand::Imm(v) => (None, None, Some(v)),
+                    other => {
+                        return self.fail(
+                            format!("this placeholder stands for {other:?}: an address takes registers and numbers"),
+                            t,
+                        );
+                    }
+                },
+                Tok::Number(n) if self.peek().0 == Tok::Punct('*') => {
+                    self.bump();
+                    let r = self.bump();
+                    let reg = match r.0 {
+                        Tok::Word(w) => self.register(w, r)?,
+                        Tok::Brace(b) if Self::is_placeholder(b) => match self.arg(b, r)? {
+                            Operand::Reg(reg) => reg,
+                            _ => return self.fail("expected an index register", r),
+                        },
+                        _ => return self.fail("expected an index register", r),
+                    };
+                    (Some((reg, r)), Some((n, t)), None)
+                }
+                Tok::Number(n) => (None, None, Some(n as i64)),
+                Tok::Punct(']') if first => return self.fail("an empty address", t),
+                _ => return self.fail("expected a register or a number", t),
+            };
+            let scale = match (reg, scale, self.peek().0) {
+                (Some(_), None, Tok::Punct('*')) => {
+                    self.bump();
+                    let s = self.bump();
+                    match s.0 {
+                        Tok::Number(n) => Some((n, s)),
+                        _ => return self.fail("expected a scale (1, 2, 4 or 8)", s),
+                    }
+                }
+                _ => scale,
+            };
+            if let Some(v) = value {
+                disp = disp
+                    .checked_add(sign * v)
+                    .filter(|d| i32::try_from(*d).is_ok())
+                    .ok_or_else(|| ("the displacement does not fit in 32 bits".to_string(), t.1, t.2))?;
+            }
+            if let Some((r, rt)) = reg {
+                if sign < 0 {
+                    return self.fail("a register cannot be subtracted", rt);
+                }
+                let s = match scale {
+                    Some((n, st)) if ![1, 2, 4, 8].contains(&n) => {
+                        return self.fail(format!("the scale is 1, 2, 4 or 8, not {n}"), st);
+                    }
+                    Some((n, _)) => n as u8,
+                    None => 1,
+                };
+                if scale.is_none() && base.is_none() {
+                    base = Some(r);
+                } else if index.is_none() {
+                    index = Some((r, s));
+                } else if s == 1 && base.is_none() {
+                    base = Some(r);
+                } else {
+                    return self.fail("an address has at most a base and an index register", rt);
+                }
+            }
+            first = false;
+            let sep = self.bump();
+            sign = match sep.0 {
+                Tok::Punct('+') => 1,
+                Tok::Punct('-') => -1,
+                Tok::Punct(']') => break,
+                _ => return self.fail("expected `+`, `-` or `]`", sep),
+            };
+        }
+        let mut m = Mem::base_disp(Reg::phys(0), disp);
+        m.base = base;
+        if let Some((r, s)) = index {
+            m.index = Some(r);
+            m.scale = s;
+        }
+        Ok(m)
+    }
+
+    /// `{k1}`, `{z}`, `{1to16}` after an operand; a placeholder right after one (`{}{}`) is its
+    /// write mask.
+    fn decorators(&mut self, mut op: Operand) -> std::result::Result<Operand, Fail> {
+        while let (Tok::Brace(b), ..) = self.peek() {
+            let t = self.peek();
+            if rounding(b).is_some() {
+                break;
+            }
+            self.bump();
+            if Self::is_placeholder(b) {
+                op = match (op, self.arg(b, t)?) {
+                    (Operand::Reg(r), Operand::Reg(k)) => Operand::Masked(r.mask(k)),
+                    (Operand::Mem(_), Operand::Reg(_)) => {
+                        return self.fail("a write mask on a memory operand is not supported", t);
+                    }
+                    (_, other) => return self.fail(format!("a write mask is a mask register, not {other:?}"), t),
+                };
+                continue;
+            }
+            let lower = b.to_ascii_lowercase();
+            op = match (op, lower.as_str()) {
+                (Operand::Reg(r), k) if k.starts_with('k') => match reg_by_name(k) {
+                    Some(mask) if k != "k0" => Operand::Masked(r.mask(mask)),
+                    _ => return self.fail(format!("`{{{b}}}` is not a write mask (k1 to k7)"), t),
+                },
+                (Operand::Masked(m), "z") => Operand::Masked(m.zeroing()),
+                (Operand::Reg(_), "z") => return self.fail("`{z}` needs a write mask before it", t),
+                (Operand::Mem(_), k) if k.starts_with('k') => {
+                    return self.fail("a write mask on a memory operand is not supported", t);
+                }
+                (Operand::Mem(m), to) if to.starts_with("1to") => match to[3..].parse::<u8>() {
+                    Ok(n) if [2, 4, 8, 16, 32].contains(&n) => Operand::Mem(m.bcst_to(n)),
+                    _ => return self.fail(format!("`{{{b}}}` is not a broadcast (1to2 to 1to32)"), t),
+                },
+                _ => return self.fail(format!("`{{{b}}}` does not apply to this operand"), t),
+            };
+        }
+        Ok(op)
+    }
+}
+
+fn rounding(b: &str) -> Option<Rounding> {
+    Some(match b.to_ascii_lowercase().as_str() {
+        "rn-sae" => Rounding::NearestSae,
+        "rd-sae" => Rounding::DownSae,
+        "ru-sae" => Rounding::UpSae,
+        "rz-sae" => Rounding::ZeroSae,
+        "sae" => Rounding::Sae,
+        _ => return None,
+    })
+}
+
+/// Parses `line` with `args` for its placeholders.
+pub(crate) fn parse(line: &str, args: &[Operand]) -> Result<TextInst> {
+    let result = lex(line)
+        .and_then(|toks| Parser { line, toks, at: 0, args, next_arg: 0, used: vec![false; args.len()] }.line());
+    result.map_err(|(msg, s, e)| Error::new(ErrorKind::Syntax, crate::error::in_line(&msg, line, s, e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isa::x86_64::reg;
+
+    fn ops(line: &str, args: &[Operand]) -> Vec<Operand> {
+        parse(line, args).unwrap_or_else(|e| panic!("{line}: {e}")).ops
+    }
+
+    #[test]
+    fn operands_of_every_kind() {
+        assert_eq!(ops("add rax, 0FFh", &[]), [Operand::Reg(reg::RAX), Operand::Imm(255)]);
+        assert_eq!(ops("mov ecx,-8", &[]), [Operand::Reg(reg::ECX), Operand::Imm(-8)]);
+        let m = ops("vaddps zmm1{k2}{z}, zmm3, dword ptr [r12+rcx*4-0x40]{1to16}", &[]);
+        assert_eq!(m[0], Operand::Masked(reg::ZMM1.mask(reg::K2).zeroing()));
+        let Operand::Mem(mem) = m[2] else { panic!("{m:?}") };
+        assert_eq!(
+            (mem.base, mem.index, mem.scale, mem.disp, mem.size, mem.broadcast),
+            (Some(reg::R12), Some(reg::RCX), 4, -0x40, 4, 16)
+        );
+        assert_eq!(ops("vaddpd zmm0, zmm1, zmm2, {rz-sae}", &[])[3], Operand::Rounding(Rounding::ZeroSae));
+        let Operand::Mem(mem) = ops("lea rax, [8*rsi]", &[])[1] else { panic!() };
+        assert_eq!((mem.base, mem.index, mem.scale), (None, Some(reg::RSI), 8));
+    }
+
+    #[test]
+    fn placeholders_bind_in_order_or_by_number() {
+        let (a, b) = (Operand::Reg(reg::RDX), Operand::Reg(reg::R9));
+        let m = ops("mov {}, qword ptr [{} + {1}*8 + 16]", &[a, b]);
+        assert_eq!(m[0], a);
+        let Operand::Mem(mem) = m[1] else { panic!() };
+        assert_eq!((mem.base, mem.index, mem.scale, mem.disp, mem.size), (Some(reg::R9), Some(reg::R9), 8, 16, 8));
+        assert_eq!(ops("add {}, {}", &[a, Operand::Imm(3)]), [a, Operand::Imm(3)]);
+    }
+
+    #[test]
+    fn errors_point_at_their_column() {
+        for (line, args, want) in [
+            ("vaddps xmm33, xmm1, xmm2", &[][..], "`xmm33` is not an x86-64 register"),
+            ("mov rax, [rcx*3]", &[], "the scale is 1, 2, 4 or 8, not 3"),
+            ("mov rax, [rcx + rdx + rsi]", &[], "at most a base and an index"),
+            ("mov rax, [rcx", &[], "expected `+`, `-` or `]`"),
+            ("lock add qword ptr [rax], 1", &[], "the `lock` prefix is not supported"),
+            ("mov rax, fs:[0]", &[], "segment overrides are not supported"),
+            ("vmovaps zmmword ptr [rax]{k1}, zmm0", &[], "write mask on a memory operand"),
+            ("add {}, 1", &[], "placeholder 0 has no operand"),
+            ("add rax, 1", &[Operand::Imm(1)], "operand 0 of the 1 given is not used"),
+            ("vaddps zmm0{z}, zmm1, zmm2", &[], "needs a write mask"),
+            ("mov rax, dword [rcx]", &[], "expected `ptr` after `dword`"),
+            ("mov rax, [rip + 8]", &[], "RIP-relative"),
+            ("add rax, 1 $", &[], "unexpected `$`"),
+            ("", &[], "an empty line"),
+        ] {
+            let e = parse(line, args).expect_err(line);
+            assert_eq!(e.kind(), ErrorKind::Syntax);
+            assert!(e.message().contains(want), "{line}: {e}");
+            assert!(e.message().contains('^'), "{line}: no caret in {e}");
+        }
+        let e = parse("vaddps xmm33, xmm1, xmm2", &[]).unwrap_err();
+        assert!(e.message().contains("\n  vaddps xmm33, xmm1, xmm2\n         ^^^^^"), "{e}");
+    }
+
+    #[test]
+    fn random_text_never_panics() {
+        let alphabet: Vec<char> = "abcdkxyz0123456789[]{}+-*,: hptrqwod.".chars().collect();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut line = String::new();
+            for _ in 0..(state % 24) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                line.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            let _ = parse(&line, &[Operand::Reg(reg::RAX)]);
+        }
+    }
+}
