@@ -218,7 +218,7 @@ fn rounding(r: Rounding) -> RoundingControl {
 }
 
 /// An iced instruction for `form` with physical operands; labels resolve through `labels`.
-fn build(form: &Form, ops: &[Operand]) -> Result<Instruction> {
+pub(super) fn build(form: &Form, ops: &[Operand]) -> Result<Instruction> {
     let mut ins = Instruction::default();
     build_into(&mut ins, form, ops)?;
     Ok(ins)

@@ -377,3 +377,5 @@ fn partial_write(r: Reg, vregs: &[VRegInfo], legacy: bool) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod text_tests;

@@ -106,14 +106,22 @@ phys_regs! {
 /// use peach_core::isa::x86_64::{reg, reg_by_name};
 /// assert_eq!(reg_by_name("ymm3"), Some(reg::YMM3));
 /// assert_eq!(reg_by_name("ymm99"), None);
+/// assert_eq!(reg_by_name("r9b"), reg_by_name("R9L"));
 /// ```
 pub fn reg_by_name(name: &str) -> Option<Reg> {
     static BY_NAME: std::sync::OnceLock<std::collections::HashMap<String, Reg>> = std::sync::OnceLock::new();
     let map = BY_NAME.get_or_init(|| {
-        Register::values()
+        let mut map: std::collections::HashMap<String, Reg> = Register::values()
             .filter(|r| unit_of(*r).is_some())
             .map(|r| (format!("{r:?}").to_ascii_lowercase(), phys(r)))
-            .collect()
+            .collect();
+        // Assemblers spell the low bytes of r8-r15 `r8b`, iced `r8l`: both are accepted.
+        for n in 8..16 {
+            if let Some(r) = map.get(&format!("r{n}l")).copied() {
+                map.insert(format!("r{n}b"), r);
+            }
+        }
+        map
     });
     // Names are at most 5 characters: lower-case them on the stack.
     let mut buf = [0u8; 8];

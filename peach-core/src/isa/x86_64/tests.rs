@@ -17,7 +17,7 @@ use crate::target::{Arch, ExtSet, Extension, Target};
 
 /// Every extension but the VEX re-encodings of AVX-512 instructions (AVX-VNNI, AVX-IFMA, ...),
 /// which peach would prefer and LLVM 14 does not know.
-fn all_extensions() -> Target {
+pub(super) fn all_extensions() -> Target {
     use iced_x86::CpuidFeature as F;
     let newer = [F::AVX_VNNI, F::AVX_IFMA, F::AVX_NE_CONVERT, F::AVX_VNNI_INT8];
     let mut s = ExtSet::EMPTY;
@@ -57,7 +57,7 @@ fn vector(bits: u16, n: u32) -> Reg {
 }
 
 /// Operands for `variant` of a form, or `None` if the form is out of the test's reach.
-fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Operand>> {
+pub(super) fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Operand>> {
     let evex = form.encoding == EncodingKind::EVEX;
     let mut ops = Vec::new();
     let mut mem_seen = false;
@@ -132,7 +132,7 @@ fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Operand>> {
 
 /// `llvm-mc`'s encoding of each line (`None` where it rejects the line). Each line is preceded
 /// by a label, so that the output maps back to the input whatever llvm-mc rejects or splits.
-fn llvm_mc(lines: &[String]) -> Option<Vec<Option<Vec<u8>>>> {
+pub(super) fn llvm_mc(lines: &[String]) -> Option<Vec<Option<Vec<u8>>>> {
     let dir = std::env::temp_dir().join(format!("peach-enc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).ok()?;
     let path = dir.join("in.s");
@@ -167,7 +167,7 @@ fn llvm_mc(lines: &[String]) -> Option<Vec<Option<Vec<u8>>>> {
 /// Whether two encodings decode to the same instruction: where the ISA has two encodings and
 /// assemblers pick differently (FMA4's operand placement chosen by W, `XCHG`'s symmetric
 /// operands, the optional 66 prefix of `VERW r16`), peach's choice is still correct.
-fn same_instruction(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same_instruction(a: &[u8], b: &[u8]) -> bool {
     use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter, Mnemonic};
     let text = |bytes: &[u8]| {
         let ins = Decoder::new(64, bytes, DecoderOptions::NONE).decode();
