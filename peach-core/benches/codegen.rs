@@ -10,7 +10,8 @@
 //! Prints `bench codegen_<size> <instructions per second> inst/s`, `bench codegen_cfg_<c> ...`,
 //! `bench codegen_cfg_bytes_per_inst <bytes>`, `bench compile_empty <us> us`,
 //! `bench compile_dot <us> us`, `bench load_dot <us> us` (compile, load into executable memory,
-//! call, drop) and `bench load_only <us> us` (load and drop). Run with `cargo bench -p peach-core --bench codegen`
+//! call, drop), `bench load_only <us> us` (load and drop) and `bench error_unknown_mnemonic <us> us`
+//! (a misspelt instruction's error, with its suggestion). Run with `cargo bench -p peach-core --bench codegen`
 //! (`-- cfg`, `-- sgemm` or `-- small` for one group).
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -196,7 +197,18 @@ fn empty() -> CodeObject {
     f.compile(Abi::SysV).expect("an empty function compiles")
 }
 
+/// A line with a misspelt instruction: the error and its did-you-mean.
+fn misspelt() -> Error {
+    let mut f = Function::new("typo", Signature::default(), Target::x86_64_v3());
+    f.ins("vfmad231ps", (XMM0, XMM0, XMM0));
+    f.ret(None);
+    f.compile(Abi::SysV).expect_err("the name is misspelt")
+}
+
 fn small() {
+    let (best, e) = best_of(1.0, misspelt);
+    assert!(e.to_string().contains("did you mean"), "{e}");
+    println!("bench error_unknown_mnemonic {:.3} us", best.as_secs_f64() * 1e6);
     for (name, build) in [("empty", empty as fn() -> CodeObject), ("dot", dot)] {
         let (best, code) = best_of(2.0, build);
         drop(code);

@@ -245,12 +245,30 @@ impl Forms {
 
     /// The known mnemonic names closest to `name`, for "did you mean".
     pub(crate) fn suggest(&self, name: &str) -> Option<&str> {
-        // Within two edits, the lengths differ by two at most: only those names are compared,
-        // so that a long or unknown name costs little.
+        // Within two edits, the lengths differ by two at most, and the letters that one name
+        // has and the other lacks number two at most: cheap tests that leave few names for the
+        // exact distance, so that an unknown name costs microseconds.
+        let name = name.as_bytes();
+        let mut counts = [0i8; 128];
+        for &b in name {
+            counts[(b & 127) as usize] += 1;
+        }
         self.names
             .keys()
             .filter(|k| k.len().abs_diff(name.len()) <= 2)
-            .map(|k| (edit_distance(k, name), k))
+            .filter(|k| {
+                let mut c = counts;
+                let mut shared = 0;
+                for &b in k.as_bytes() {
+                    let n = &mut c[(b & 127) as usize];
+                    if *n > 0 {
+                        *n -= 1;
+                        shared += 1;
+                    }
+                }
+                (k.len() - shared).max(name.len() - shared) <= 2
+            })
+            .map(|k| (edit_distance(k.as_bytes(), name), k))
             .filter(|(d, _)| *d <= 2)
             .min()
             .map(|(_, k)| k.as_str())
@@ -263,16 +281,17 @@ impl Forms {
     }
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
+/// Levenshtein distance between byte strings.
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
     let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
         }
-        prev = cur;
+        std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()]
 }
