@@ -249,7 +249,7 @@ impl Forms {
         // has and the other lacks number two at most: cheap tests that leave few names for the
         // exact distance, so that an unknown name costs microseconds.
         let name = name.as_bytes();
-        let mut counts = [0i8; 128];
+        let mut counts = [0u32; 128];
         for &b in name {
             counts[(b & 127) as usize] += 1;
         }
