@@ -155,6 +155,13 @@ pub fn vreg(kind: VregKind) -> Reg {
     with(|f| f.vreg_at(kind, at)).unwrap_or(Reg::LOCALS)
 }
 
+/// `ASM("text", operands...)`: one instruction as assembly text.
+#[track_caller]
+pub fn asm(text: &str, operands: impl IntoOperands) {
+    let at = Location::caller();
+    with(|f| f.asm_at(text, operands, at));
+}
+
 /// `MOV_IMM(dst, value)` (an error on an ISA without it).
 #[track_caller]
 pub fn mov_imm(dst: Reg, value: u64) {

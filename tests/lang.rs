@@ -29,6 +29,8 @@ twins!(every_x86 #[variants(x86_64::avx512, fallback = x86_fallback)], every_x86
     MOV(c, 7);
     let (x, y, z, k) = (XMM(), YMM(), ZMM(), K());
     KMOVW(k, c);
+    ASM("vmovups {}{}{z}, zmmword ptr [{} + 128]", z, k, p);
+    ASM("lea {}, [{} + {}*2 + 5]", a, a, b);
     VMOVUPS(z.mask(k).zeroing(), [p]);
     VMOVUPS(y, [p + 64]);
     VMOVUPS(x, [p + 96]);

@@ -39,6 +39,9 @@ fn builtin_call(builtin: Builtin, args: &[&Expr], span: Span) -> Option<TokenStr
             quote_spanned!(span=> ::peach::__private::reduce(#path::Reduction::#r, ::peach::__private::as_regs(&#regs), #el))
         }
         (Builtin::MovImm, [dst, value]) => quote_spanned!(span=> ::peach::__private::mov_imm(#dst, (#value) as u64)),
+        (Builtin::Asm, [text, operands @ ..]) => {
+            quote_spanned!(span=> ::peach::__private::asm(#text, (#(#operands,)*)))
+        }
         _ => return None,
     })
 }

@@ -45,6 +45,8 @@ pub enum Builtin {
     Reduce(Reduction),
     /// `MOV_IMM(register, value)`: the shortest sequence that loads a 64-bit constant.
     MovImm,
+    /// `ASM("text", operands...)`: one instruction written as assembly text.
+    Asm,
 }
 
 /// The kinds of virtual register the constructors make.

@@ -161,6 +161,23 @@ impl Eval {
                 self.streams.push(stream);
                 return Ok(Value::Stream(self.streams.len() - 1));
             }
+            ["ASM"]
+                if self.lookup_fn("ASM").is_none()
+                    && lang::builtin(self.f.target().arch(), "ASM").is_some_and(|w| w.builtin == Builtin::Asm) =>
+            {
+                let Some(Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(text), .. })) = c.args.first() else {
+                    return err(
+                        c.span(),
+                        "`ASM(\"text\", operands...)` takes the instruction as a string literal first",
+                    );
+                };
+                let args = c.args.iter().skip(1).map(|a| Ok((self.expr(a)?, a.span()))).collect::<Flow<Vec<_>>>()?;
+                let ops = self.operands(args)?;
+                self.within_limit(span)?;
+                let src = self.tag(text.span());
+                self.f.asm_at(&text.value(), ops.as_slice(), src);
+                return Ok(Value::Unit);
+            }
             [name] => {
                 let name = name.to_string();
                 if let Some(Value::Func(f)) = self.lookup_fn(&name) {
@@ -223,7 +240,8 @@ impl Eval {
         result
     }
 
-    fn builtin(&mut self, name: &str, args: Vec<(Value, Span)>, c: &syn::ExprCall, span: Span) -> Flow<Value> {
+    /// An error once the body has emitted too many instructions for static mode.
+    fn within_limit(&self, span: Span) -> Flow<()> {
         if self.f.insts().len() >= super::INSTRUCTION_LIMIT {
             return err(
                 span,
@@ -233,6 +251,11 @@ impl Eval {
                 ),
             );
         }
+        Ok(())
+    }
+
+    fn builtin(&mut self, name: &str, args: Vec<(Value, Span)>, c: &syn::ExprCall, span: Span) -> Flow<Value> {
+        self.within_limit(span)?;
         let src = self.tag(span);
         let none = |_: &mut Self, v: Value| {
             if args.is_empty() { Ok(v) } else { err(c.span(), format!("`{name}()` takes no arguments")) }
@@ -362,6 +385,7 @@ impl Eval {
             }
             // Evaluated with its argument, in `call`.
             Some(Builtin::Stream) => return err(span, "`STREAM({ ... })` records the instructions of one block"),
+            Some(Builtin::Asm) => return err(span, "`ASM(\"text\", operands...)` takes a string literal first"),
             None => {}
         }
         let Some(mnemonic) = lang::mnemonic(arch, name) else {
@@ -370,6 +394,13 @@ impl Eval {
                 format!("`{name}` is not defined: instructions are written in upper case, like `VADDPD`"),
             );
         };
+        let ops = self.operands(args)?;
+        self.f.ins_at(&mnemonic, ops, src);
+        Ok(Value::Unit)
+    }
+
+    /// Values as instruction operands.
+    fn operands(&mut self, args: Vec<(Value, Span)>) -> Flow<Vec<Operand>> {
         let mut ops: Vec<Operand> = Vec::with_capacity(args.len());
         for (v, s) in args {
             match v {
@@ -384,8 +415,7 @@ impl Eval {
                 },
             }
         }
-        self.f.ins_at(&mnemonic, ops, src);
-        Ok(Value::Unit)
+        Ok(ops)
     }
 
     pub(crate) fn method(&mut self, m: &syn::ExprMethodCall) -> Flow<Value> {
