@@ -46,7 +46,11 @@ pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv, insts: V
                     Operand::Reg(r) => r,
                     _ => return Err(Error::internal("move without a register destination")),
                 };
-                body.push_new(Op::Isa(op), &mv, f.loc_of(inst.loc));
+                // (A value already in the result register needs no copy: an explicit copy of a
+                // register to itself is the user's and is kept.)
+                if mv[0] != mv[1] {
+                    body.push_new(Op::Isa(op), &mv, f.loc_of(inst.loc));
+                }
                 body.push_new(Op::Ret, &[Operand::Reg(dst)], f.loc_of(inst.loc));
             }
             (Op::Ret, [_, ..]) => {

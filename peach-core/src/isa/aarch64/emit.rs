@@ -191,10 +191,11 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
             None => parts(r).map_or(31, |(_, _, n)| n),
         }
     };
-    // A full-register copy onto itself disappears.
+    // A full-register copy onto itself that allocation made disappears (one between physical
+    // registers was written as such and is kept).
     let noop = |inst: &crate::ir::Inst| match inst.op {
         crate::ir::Op::Isa(index) => <super::Aarch64 as crate::isa::Isa>::as_move(index, body.ops(inst))
-            .is_some_and(|(d, s)| number(d) == number(s)),
+            .is_some_and(|(d, s)| (d.is_virtual() || s.is_virtual()) && number(d) == number(s)),
         _ => false,
     };
 

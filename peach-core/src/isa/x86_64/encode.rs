@@ -132,10 +132,14 @@ impl Regs<'_> {
     }
 }
 
-/// Whether a copy does nothing once allocated (same register, no upper bits lost).
+/// Whether a copy does nothing once allocated (same register, no upper bits lost). A copy
+/// between physical registers was written as such and is kept, even `mov r14, r14`.
 fn is_noop_move(body: &Body, regs: &Regs, opcode: u32, ir_ops: &[Operand]) -> Result<bool> {
     use super::super::Isa;
     let Some((id, is)) = super::X86_64::as_move(opcode, ir_ops) else { return Ok(false) };
+    if !id.is_virtual() && !is.is_virtual() {
+        return Ok(false);
+    }
     let (d, s) = (regs.phys(id)?, regs.phys(is)?);
     if d != s {
         return Ok(false);
