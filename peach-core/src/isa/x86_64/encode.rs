@@ -311,13 +311,15 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &Call
                 if is_noop_move(body, &regs, code, body.ops(inst))? {
                     continue;
                 }
-                let code = Code::try_from(code as usize).map_err(internal)?;
+                let lock = code & super::LOCK != 0;
+                let code = super::code_of(code);
                 let primary = forms.form(code).ok_or_else(|| internal("unknown form"))?;
                 let ir_ops = body.ops(inst);
                 // The common case, straight from the allocation: a VEX form that is final
                 // whatever the registers (no alternatives, or memory decides), with plain
                 // operands in registers 0-15 (the number closure refuses anything else).
                 if let Some(vex) = &primary.vex
+                    && !lock
                     && (primary.alternatives.is_empty()
                         || (primary.mem_decides && ir_ops.iter().any(|o| matches!(o, Operand::Mem(_)))))
                     && asm.push_encoded(|out| vex.encode(ir_ops, |r, mem| regs.number(r, mem), out))
@@ -358,6 +360,7 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &Call
                 }
                 let mut ins = Instruction::default();
                 build_into(&mut ins, form, &ops).map_err(|e| e.or_at(body.loc(inst)))?;
+                ins.set_has_lock_prefix(lock);
                 asm.push_reading(ins, constant)?;
             }
             Op::Ret => {

@@ -39,8 +39,20 @@ const VEC_LOW: UnitSet = UnitSet::range(VEC_UNITS, 16);
 const VEC_ALL: UnitSet = UnitSet::range(VEC_UNITS, 32);
 const MASK_ALLOC: UnitSet = UnitSet::range(MASK_UNITS + 1, 7);
 
+/// An opcode is an iced `Code`, with [`LOCK`] set for a `lock`-prefixed instruction.
 fn code_of(opcode: u32) -> Code {
-    Code::try_from(opcode as usize).unwrap_or(Code::INVALID)
+    Code::try_from((opcode & !LOCK) as usize).unwrap_or(Code::INVALID)
+}
+
+/// The opcode bit of the `lock` prefix (iced's codes are far below it).
+const LOCK: u32 = 1 << 30;
+
+/// `lock add` is `add` with the prefix: the name without it, and whether it was there.
+fn strip_lock(mnemonic: &str) -> (&str, bool) {
+    match mnemonic.get(..5) {
+        Some(p) if p.eq_ignore_ascii_case("lock ") => (mnemonic[5..].trim_start(), true),
+        _ => (mnemonic, false),
+    }
 }
 
 fn has(target: &Target, f: iced_x86::CpuidFeature) -> bool {
@@ -82,9 +94,23 @@ impl Isa for X86_64 {
     }
 
     fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
-        let code = select::select(f, mnemonic, ops)?;
+        let (name, lock) = strip_lock(mnemonic);
+        let code = select::select(f, name, ops)?;
         if distinct_destination(code.mnemonic()) {
             check_distinct(code, ops)?;
+        }
+        if lock {
+            // The CPU raises #UD for `lock` on anything but a read-modify-write of memory.
+            let to_memory = matches!(ops.first(), Some(Operand::Mem(_)));
+            if !code.op_code().can_use_lock_prefix() || !to_memory {
+                return Err(crate::Error::new(
+                    crate::ErrorKind::InvalidOperands,
+                    format!(
+                        "`lock` applies only to an atomic read-modify-write of a memory destination, not to `{name}` here"
+                    ),
+                ));
+            }
+            return Ok(code as u32 | LOCK);
         }
         Ok(code as u32)
     }

@@ -11,8 +11,9 @@
 //! decorator:= {k1}..{k7} | placeholder (a mask register) | {z} | {1to2}..{1to32}
 //! ```
 //!
-//! Numbers are decimal, `0x` hexadecimal or `h`-suffixed hexadecimal (`0FFh`). Prefixes, segment
-//! overrides and RIP-relative addresses are refused with an error at their column, never dropped.
+//! Numbers are decimal, `0x` hexadecimal or `h`-suffixed hexadecimal (`0FFh`). `lock` may precede
+//! the mnemonic; other prefixes, segment overrides and RIP-relative addresses are refused with an
+//! error at their column, never dropped.
 
 use super::regs::reg_by_name;
 use crate::error::{Error, ErrorKind, Result};
@@ -154,6 +155,10 @@ impl<'l> Parser<'l, '_> {
     fn line(mut self) -> std::result::Result<TextInst, Fail> {
         let first = self.bump();
         let mnemonic = match first.0 {
+            Tok::Word(w) if w.eq_ignore_ascii_case("lock") => match self.bump() {
+                (Tok::Word(m), ..) => format!("lock {m}"),
+                t => return self.fail("expected an instruction after `lock`", t),
+            },
             Tok::Word(w) if PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(w)) => {
                 return self.fail(format!("the `{w}` prefix is not supported"), first);
             }
@@ -460,7 +465,7 @@ mod tests {
             ("mov rax, [rcx*3]", &[], "the scale is 1, 2, 4 or 8, not 3"),
             ("mov rax, [rcx + rdx + rsi]", &[], "at most a base and an index"),
             ("mov rax, [rcx", &[], "expected `+`, `-` or `]`"),
-            ("lock add qword ptr [rax], 1", &[], "the `lock` prefix is not supported"),
+            ("rep stosb", &[], "the `rep` prefix is not supported"),
             ("mov rax, fs:[0]", &[], "segment overrides are not supported"),
             ("vmovaps zmmword ptr [rax]{k1}, zmm0", &[], "write mask on a memory operand"),
             ("add {}, 1", &[], "placeholder 0 has no operand"),
