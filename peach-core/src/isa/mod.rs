@@ -6,6 +6,7 @@
 pub mod aarch64;
 pub mod lang;
 mod queries;
+pub(crate) mod text;
 pub mod x86_64;
 
 use crate::abi::{Abi, CallConv, Frame};

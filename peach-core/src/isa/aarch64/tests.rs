@@ -113,7 +113,7 @@ fn have(tool: &str) -> bool {
 /// Assembles `lines` into an object file with `assemble`, then reads `.text` back with
 /// `objcopy`: one word per line, branches resolved.
 fn assemble(lines: &[String], assemble: &[&str], objcopy: &str) -> Vec<u32> {
-    let dir = std::env::temp_dir().join(format!("peach-a64-{}-{}", std::process::id(), assemble[0]));
+    let dir = crate::isa::text::scratch_dir("peach-a64");
     std::fs::create_dir_all(&dir).unwrap();
     let (src, obj, bin) = (dir.join("rows.s"), dir.join("rows.o"), dir.join("rows.bin"));
     std::fs::write(&src, lines.join("\n") + "\n").unwrap();

@@ -133,7 +133,7 @@ pub(super) fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Op
 /// `llvm-mc`'s encoding of each line (`None` where it rejects the line). Each line is preceded
 /// by a label, so that the output maps back to the input whatever llvm-mc rejects or splits.
 pub(super) fn llvm_mc(lines: &[String]) -> Option<Vec<Option<Vec<u8>>>> {
-    let dir = std::env::temp_dir().join(format!("peach-enc-{}", std::process::id()));
+    let dir = crate::isa::text::scratch_dir("peach-enc");
     std::fs::create_dir_all(&dir).ok()?;
     let path = dir.join("in.s");
     let mut file = std::fs::File::create(&path).ok()?;
@@ -260,7 +260,7 @@ fn asm_lines_assemble_for_every_object_format() {
     f.ins("add", (x, 1));
     f.ret(x);
     let code = f.compile(Abi::SysV).unwrap();
-    let dir = std::env::temp_dir().join(format!("peach-asm-{}", std::process::id()));
+    let dir = crate::isa::text::scratch_dir("peach-asm");
     std::fs::create_dir_all(&dir).unwrap();
     for (format, triple) in [
         (ObjectFormat::Elf, "x86_64-unknown-linux-gnu"),

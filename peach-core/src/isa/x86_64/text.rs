@@ -16,72 +16,10 @@
 //! error at their column, never dropped.
 
 use super::regs::reg_by_name;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::ir::{Mem, Operand, Reg, Rounding};
 use crate::isa::TextInst;
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Tok<'a> {
-    Word(&'a str),
-    Number(u64),
-    Punct(char),
-    /// The text between `{` and `}`.
-    Brace(&'a str),
-    End,
-}
-
-/// A token and its byte range in the line.
-type Spanned<'a> = (Tok<'a>, usize, usize);
-
-fn lex(line: &str) -> std::result::Result<Vec<Spanned<'_>>, (String, usize, usize)> {
-    let bytes = line.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        let start = i;
-        if c.is_ascii_whitespace() {
-            i += 1;
-        } else if c == b'{' {
-            let Some(close) = line[i..].find('}') else {
-                return Err(("`{` without a closing `}`".into(), i, line.len()));
-            };
-            out.push((Tok::Brace(line[i + 1..i + close].trim()), start, i + close + 1));
-            i += close + 1;
-        } else if c.is_ascii_digit() {
-            while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
-                i += 1;
-            }
-            let text = &line[start..i];
-            let value = number(text).ok_or_else(|| (format!("`{text}` is not a number"), start, i))?;
-            out.push((Tok::Number(value), start, i));
-        } else if c.is_ascii_alphabetic() || c == b'_' || c == b'.' {
-            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.') {
-                i += 1;
-            }
-            out.push((Tok::Word(&line[start..i]), start, i));
-        } else if b"[]+-*,:".contains(&c) {
-            out.push((Tok::Punct(c as char), start, i + 1));
-            i += 1;
-        } else {
-            let ch = line[i..].chars().next().unwrap_or('?');
-            return Err((format!("unexpected `{ch}`"), i, i + ch.len_utf8()));
-        }
-    }
-    out.push((Tok::End, line.len(), line.len()));
-    Ok(out)
-}
-
-/// `123`, `0x7f`, `0FFh`.
-fn number(text: &str) -> Option<u64> {
-    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        u64::from_str_radix(hex, 16).ok()
-    } else if let Some(hex) = text.strip_suffix('h').or_else(|| text.strip_suffix('H')) {
-        u64::from_str_radix(hex, 16).ok()
-    } else {
-        text.parse().ok()
-    }
-}
+use crate::isa::text::{Cursor, Fail, Spanned, Tok, finish};
 
 /// Bytes named by a size keyword.
 fn size_keyword(word: &str) -> Option<u16> {
@@ -104,52 +42,28 @@ const PREFIXES: [&str; 12] =
 const SEGMENTS: [&str; 6] = ["cs", "ds", "es", "fs", "gs", "ss"];
 
 struct Parser<'l, 'a> {
-    line: &'l str,
-    toks: Vec<Spanned<'l>>,
-    at: usize,
-    args: &'a [Operand],
-    next_arg: usize,
-    used: Vec<bool>,
+    c: Cursor<'l, 'a>,
 }
-
-/// A parse error: message and byte range.
-type Fail = (String, usize, usize);
 
 impl<'l> Parser<'l, '_> {
     fn peek(&self) -> Spanned<'l> {
-        self.toks[self.at.min(self.toks.len() - 1)]
+        self.c.peek()
     }
 
     fn bump(&mut self) -> Spanned<'l> {
-        let t = self.peek();
-        self.at += 1;
-        t
+        self.c.bump()
     }
 
-    fn fail<T>(&self, msg: impl Into<String>, (_, s, e): Spanned) -> std::result::Result<T, Fail> {
-        Err((msg.into(), s, e))
+    fn fail<T>(&self, msg: impl Into<String>, t: Spanned) -> std::result::Result<T, Fail> {
+        Cursor::fail(msg, t)
     }
 
-    /// The operand a placeholder (`{}` or `{n}`) stands for.
     fn arg(&mut self, inner: &str, t: Spanned) -> std::result::Result<Operand, Fail> {
-        let index = if inner.is_empty() {
-            let i = self.next_arg;
-            self.next_arg += 1;
-            i
-        } else {
-            inner.parse::<usize>().map_err(|_| (format!("`{{{inner}}}` is not a placeholder"), t.1, t.2))?
-        };
-        match self.args.get(index) {
-            Some(op) => {
-                self.used[index] = true;
-                Ok(*op)
-            }
-            None => self.fail(format!("placeholder {index} has no operand: {} given", self.args.len()), t),
-        }
+        self.c.arg(inner, t)
     }
 
     fn is_placeholder(inner: &str) -> bool {
-        inner.is_empty() || inner.bytes().all(|b| b.is_ascii_digit())
+        Cursor::is_placeholder(inner)
     }
 
     fn line(mut self) -> std::result::Result<TextInst, Fail> {
@@ -182,15 +96,8 @@ impl<'l> Parser<'l, '_> {
                 }
             }
         }
-        if let Some(unused) = self.used.iter().position(|u| !u) {
-            let n = self.args.len();
-            return Err((
-                format!("operand {unused} of the {n} given is not used by any placeholder"),
-                0,
-                self.line.len(),
-            ));
-        }
-        Ok(TextInst { mnemonic, ops, mnemonic_at: (first.1, first.2), ops_at: (ops_start, self.line.len()) })
+        self.c.all_used()?;
+        Ok(TextInst { mnemonic, ops, mnemonic_at: (first.1, first.2), ops_at: (ops_start, self.c.line.len()) })
     }
 
     fn operand(&mut self) -> std::result::Result<Operand, Fail> {
@@ -218,8 +125,7 @@ impl<'l> Parser<'l, '_> {
                 Operand::Mem(m.sized(size))
             }
             Tok::Word(w)
-                if SEGMENTS.iter().any(|s| s.eq_ignore_ascii_case(w))
-                    && self.toks[self.at + 1].0 == Tok::Punct(':') =>
+                if SEGMENTS.iter().any(|s| s.eq_ignore_ascii_case(w)) && self.c.peek2().0 == Tok::Punct(':') =>
             {
                 return self.fail("segment overrides are not supported", t);
             }
@@ -418,9 +324,7 @@ fn rounding(b: &str) -> Option<Rounding> {
 
 /// Parses `line` with `args` for its placeholders.
 pub(crate) fn parse(line: &str, args: &[Operand]) -> Result<TextInst> {
-    let result = lex(line)
-        .and_then(|toks| Parser { line, toks, at: 0, args, next_arg: 0, used: vec![false; args.len()] }.line());
-    result.map_err(|(msg, s, e)| Error::new(ErrorKind::Syntax, crate::error::in_line(&msg, line, s, e)))
+    finish(line, Cursor::new(line, args).and_then(|c| Parser { c }.line()))
 }
 
 #[cfg(test)]
@@ -477,7 +381,7 @@ mod tests {
             ("", &[], "an empty line"),
         ] {
             let e = parse(line, args).expect_err(line);
-            assert_eq!(e.kind(), ErrorKind::Syntax);
+            assert_eq!(e.kind(), crate::ErrorKind::Syntax);
             assert!(e.message().contains(want), "{line}: {e}");
             assert!(e.message().contains('^'), "{line}: no caret in {e}");
         }

@@ -67,7 +67,7 @@ fn llvm_rounding(text: &str) -> String {
 
 /// GNU as's encoding of one line (`None` where it is missing or refuses the line).
 fn gnu_as(line: &str) -> Option<Vec<u8>> {
-    let dir = std::env::temp_dir().join(format!("peach-gas-{}", std::process::id()));
+    let dir = crate::isa::text::scratch_dir("peach-gas");
     std::fs::create_dir_all(&dir).ok()?;
     let (src, obj, bin) = (dir.join("in.s"), dir.join("in.o"), dir.join("in.bin"));
     std::fs::write(&src, format!(".intel_syntax noprefix\n{line}\n")).ok()?;

@@ -1,0 +1,180 @@
+//! What every ISA's assembly-text front end shares: the tokens of a line, a cursor over them that
+//! binds `{}` / `{n}` placeholders to the builder's operands, and errors that show the line with a
+//! caret under the column. The grammars are the ISAs' (`isa/<arch>/text.rs`).
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::ir::Operand;
+
+/// One token.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Tok<'a> {
+    /// A name: letters, digits, `_` and `.` (`vaddps`, `v0.4s`, `b.ne`, `r12`).
+    Word(&'a str),
+    /// An unsigned integer: decimal, `0x` hexadecimal or `h`-suffixed hexadecimal.
+    Number(u64),
+    /// A number with a fraction or an exponent (`1.0`, `-0.125` is `-` then `0.125`, `2.5e-1`).
+    Float(f64),
+    /// One of `[ ] + - * , : # !`.
+    Punct(char),
+    /// The text between `{` and `}`, trimmed.
+    Brace(&'a str),
+    /// The end of the line.
+    End,
+}
+
+/// A token and its byte range in the line.
+pub(crate) type Spanned<'a> = (Tok<'a>, usize, usize);
+
+/// A parse error: message and byte range.
+pub(crate) type Fail = (String, usize, usize);
+
+fn lex(line: &str) -> std::result::Result<Vec<Spanned<'_>>, Fail> {
+    let bytes = line.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c == b'{' {
+            let Some(close) = line[i..].find('}') else {
+                return Err(("`{` without a closing `}`".into(), i, line.len()));
+            };
+            out.push((Tok::Brace(line[i + 1..i + close].trim()), start, i + close + 1));
+            i += close + 1;
+        } else if c.is_ascii_digit() {
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric()
+                    || bytes[i] == b'.'
+                    || (matches!(bytes[i], b'+' | b'-')
+                        && matches!(bytes[i - 1], b'e' | b'E')
+                        && !line[start..i].starts_with("0x")))
+            {
+                i += 1;
+            }
+            let text = &line[start..i];
+            let tok = match number(text) {
+                Some(n) => Tok::Number(n),
+                None => match text.parse::<f64>() {
+                    Ok(f) if text.contains(['.', 'e', 'E']) && f.is_finite() => Tok::Float(f),
+                    _ => return Err((format!("`{text}` is not a number"), start, i)),
+                },
+            };
+            out.push((tok, start, i));
+        } else if c.is_ascii_alphabetic() || c == b'_' || c == b'.' {
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.') {
+                i += 1;
+            }
+            out.push((Tok::Word(&line[start..i]), start, i));
+        } else if b"[]+-*,:#!".contains(&c) {
+            out.push((Tok::Punct(c as char), start, i + 1));
+            i += 1;
+        } else {
+            let ch = line[i..].chars().next().unwrap_or('?');
+            return Err((format!("unexpected `{ch}`"), i, i + ch.len_utf8()));
+        }
+    }
+    out.push((Tok::End, line.len(), line.len()));
+    Ok(out)
+}
+
+/// `123`, `0x7f`, `0FFh`.
+pub(crate) fn number(text: &str) -> Option<u64> {
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        u64::from_str_radix(hex, 16).ok()
+    } else if let Some(hex) = text.strip_suffix('h').or_else(|| text.strip_suffix('H')) {
+        u64::from_str_radix(hex, 16).ok()
+    } else {
+        text.parse().ok()
+    }
+}
+
+/// The tokens of a line, read front to back, and the operands its placeholders stand for.
+pub(crate) struct Cursor<'l, 'a> {
+    pub line: &'l str,
+    toks: Vec<Spanned<'l>>,
+    at: usize,
+    args: &'a [Operand],
+    next_arg: usize,
+    used: Vec<bool>,
+}
+
+impl<'l, 'a> Cursor<'l, 'a> {
+    pub fn new(line: &'l str, args: &'a [Operand]) -> std::result::Result<Self, Fail> {
+        Ok(Cursor { line, toks: lex(line)?, at: 0, args, next_arg: 0, used: vec![false; args.len()] })
+    }
+
+    pub fn peek(&self) -> Spanned<'l> {
+        self.toks[self.at.min(self.toks.len() - 1)]
+    }
+
+    /// The token after the next one.
+    pub fn peek2(&self) -> Spanned<'l> {
+        self.toks[(self.at + 1).min(self.toks.len() - 1)]
+    }
+
+    pub fn bump(&mut self) -> Spanned<'l> {
+        let t = self.peek();
+        self.at += 1;
+        t
+    }
+
+    pub fn fail<T>(msg: impl Into<String>, (_, s, e): Spanned) -> std::result::Result<T, Fail> {
+        Err((msg.into(), s, e))
+    }
+
+    /// Whether `inner` (the text of a brace) is a placeholder: `{}` or `{n}`.
+    pub fn is_placeholder(inner: &str) -> bool {
+        inner.is_empty() || inner.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    /// The operand a placeholder (`{}` or `{n}`) stands for.
+    pub fn arg(&mut self, inner: &str, t: Spanned) -> std::result::Result<Operand, Fail> {
+        let index = if inner.is_empty() {
+            let i = self.next_arg;
+            self.next_arg += 1;
+            i
+        } else {
+            inner.parse::<usize>().map_err(|_| (format!("`{{{inner}}}` is not a placeholder"), t.1, t.2))?
+        };
+        match self.args.get(index) {
+            Some(op) => {
+                self.used[index] = true;
+                Ok(*op)
+            }
+            None => Self::fail(format!("placeholder {index} has no operand: {} given", self.args.len()), t),
+        }
+    }
+
+    /// An error if an operand was given that no placeholder uses.
+    pub fn all_used(&self) -> std::result::Result<(), Fail> {
+        match self.used.iter().position(|u| !u) {
+            Some(unused) => Err((
+                format!("operand {unused} of the {} given is not used by any placeholder", self.args.len()),
+                0,
+                self.line.len(),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A parse error as an [`Error`] showing the line.
+pub(crate) fn syntax_error(line: &str, (msg, s, e): Fail) -> Error {
+    Error::new(ErrorKind::Syntax, crate::error::in_line(&msg, line, s, e))
+}
+
+/// The result of a grammar, its errors shown in the line.
+pub(crate) fn finish<T>(line: &str, result: std::result::Result<T, Fail>) -> Result<T> {
+    result.map_err(|f| syntax_error(line, f))
+}
+
+/// A fresh directory for one run of an external assembler in a test (tests run in parallel
+/// threads of one process, so the process id alone is not enough).
+#[cfg(test)]
+pub(crate) fn scratch_dir(prefix: &str) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("{prefix}-{}-{n}", std::process::id()))
+}
