@@ -26,6 +26,7 @@ mod regs;
 mod select;
 mod table;
 mod target;
+mod text;
 
 pub(crate) use encode::Arrangement;
 pub use pseudo::{A64Pseudo, Cond, Extend, FpImm, Prefetch, Shift, names};
@@ -64,11 +65,8 @@ impl Isa for Aarch64 {
         ClassInfo { name: "vector", first_unit: VEC_UNITS, units: 32 },
     ];
 
-    fn parse_text(_line: &str, _args: &[Operand]) -> Result<super::TextInst> {
-        Err(crate::Error::new(
-            crate::ErrorKind::Syntax,
-            "assembly text is not supported for AArch64 yet: use `Function::ins`",
-        ))
+    fn parse_text(line: &str, args: &[Operand]) -> Result<super::TextInst> {
+        text::parse(line, args)
     }
 
     fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
@@ -250,3 +248,5 @@ impl Isa for Aarch64 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod text_tests;

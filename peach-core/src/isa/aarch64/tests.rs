@@ -92,7 +92,7 @@ fn value(field: Field, variant: usize) -> i64 {
 }
 
 /// Every row with its three samples: the text and peach's word.
-fn samples() -> Vec<(String, u32)> {
+pub(super) fn samples() -> Vec<(String, u32)> {
     let mut out = Vec::new();
     for row in rows() {
         for variant in 0..3 {

@@ -1,0 +1,374 @@
+//! A64 assembly text: one instruction as llvm-mc and GNU as accept and print it, with `{}`
+//! placeholders bound to the builder's operands.
+//!
+//! ```text
+//! line     := mnemonic [operand {, operand}]          (mnemonic: `add`, `ld1`, `b.ne`)
+//! operand  := register | v<n>.<arrangement> | v<n>.<size>[index] | #number | #float
+//!           | { list } | memory | shift #n | extend [#n] | condition | prefetch | placeholder
+//! memory   := [base] | [base, #offset] | [base, #offset]! | [base], #offset
+//!           | [base, index] | [base, index, lsl #n] | [base, windex, sxtw [#n]]
+//! list     := v<n>.<arr> {, v<n>.<arr>} | v<n>.<arr> - v<m>.<arr>
+//! ```
+//!
+//! A list of several registers names its first (`ld4 {v0.4s-v3.4s}` is `ld4` of v0); it must be
+//! consecutive. What peach's table lacks (`uxtx`, lane lists, `wsp`) is refused at its column.
+
+use super::pseudo::{Cond, Extend, Prefetch, Shift};
+use super::regs::{A64Reg, reg_by_name};
+use crate::error::Result;
+use crate::ir::{Lane, Mem, Operand, Reg};
+use crate::isa::TextInst;
+use crate::isa::text::{Cursor, Fail, Spanned, Tok, finish};
+
+type Res<T> = std::result::Result<T, Fail>;
+
+/// `v3.4s` (or `v3.s` for an element's size): the register seen that way.
+fn vector(word: &str) -> Option<Reg> {
+    let (reg, arr) = word.split_once('.')?;
+    let n: u8 = reg.strip_prefix(['v', 'V'])?.parse().ok().filter(|n| *n < 32)?;
+    let v = reg_by_name(&format!("v{n}"))?;
+    Some(match arr.to_ascii_lowercase().as_str() {
+        "8b" => v.b8(),
+        "16b" => v.b16(),
+        "4h" => v.h4(),
+        "8h" => v.h8(),
+        "2s" => v.s2(),
+        "4s" => v.s4(),
+        "1d" => v.d1(),
+        "2d" => v.d2(),
+        "b" => v.b(),
+        "h" => v.h(),
+        "s" => v.s(),
+        "d" => v.d(),
+        "q" => v.q(),
+        _ => return None,
+    })
+}
+
+fn register(word: &str) -> Option<Reg> {
+    if word.contains('.') { vector(word) } else { reg_by_name(word) }
+}
+
+fn extend(word: &str) -> Option<Extend> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "uxtb" => Extend::Uxtb,
+        "uxth" => Extend::Uxth,
+        "uxtw" => Extend::Uxtw,
+        "sxtb" => Extend::Sxtb,
+        "sxth" => Extend::Sxth,
+        "sxtw" => Extend::Sxtw,
+        _ => return None,
+    })
+}
+
+fn shift(word: &str, n: u8) -> Option<Shift> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "lsl" => Shift::Lsl(n),
+        "lsr" => Shift::Lsr(n),
+        "asr" => Shift::Asr(n),
+        "ror" => Shift::Ror(n),
+        _ => return None,
+    })
+}
+
+struct Parser<'l, 'a> {
+    c: Cursor<'l, 'a>,
+    /// The length of each register list, and where it is: an operand names only the first
+    /// register, so the count is checked against the mnemonic.
+    lists: Vec<(usize, Spanned<'l>)>,
+}
+
+impl<'l> Parser<'l, '_> {
+    fn line(mut self) -> Res<TextInst> {
+        let first = self.c.bump();
+        let mnemonic = match first.0 {
+            Tok::Word(w) => w.to_ascii_lowercase(),
+            Tok::End => return Cursor::fail("an empty line: write one instruction", first),
+            _ => return Cursor::fail("expected an instruction name", first),
+        };
+        let ops_start = self.c.peek().1;
+        let mut ops = Vec::new();
+        if self.c.peek().0 != Tok::End {
+            loop {
+                self.operand(&mut ops)?;
+                let t = self.c.bump();
+                match t.0 {
+                    Tok::Punct(',') => {}
+                    Tok::End => break,
+                    _ => return Cursor::fail("expected `,` or the end of the line", t),
+                }
+            }
+        }
+        self.c.all_used()?;
+        // `ld3 {v0.4s-v2.4s}` gives the count twice; a list of several physical registers for
+        // any other instruction (`ld1`, `tbl`) would be read as one register: refused.
+        let structs = mnemonic.len() == 3 && (mnemonic.starts_with("ld") || mnemonic.starts_with("st"));
+        let implied = if structs { mnemonic[2..].parse::<usize>().ok() } else { None };
+        for &(n, at) in &self.lists {
+            match implied {
+                None | Some(1) if n > 1 => {
+                    return Cursor::fail(format!("lists of several registers for `{mnemonic}` are not supported"), at);
+                }
+                Some(d) if d != n => return Cursor::fail(format!("`{mnemonic}` takes {d} registers, not {n}"), at),
+                _ => {}
+            }
+        }
+        Ok(TextInst { mnemonic, ops, mnemonic_at: (first.1, first.2), ops_at: (ops_start, self.c.line.len()) })
+    }
+
+    /// `#n`, `#-n`, `#1.5`, or the same without `#`.
+    fn number(&mut self) -> Res<Operand> {
+        if self.c.peek().0 == Tok::Punct('#') {
+            self.c.bump();
+        }
+        let t = self.c.bump();
+        let (negative, t) = match t.0 {
+            Tok::Punct('-') => (true, self.c.bump()),
+            Tok::Punct('+') => (false, self.c.bump()),
+            _ => (false, t),
+        };
+        match t.0 {
+            Tok::Number(n) if negative => Ok(Operand::Imm((n as i64).wrapping_neg())),
+            Tok::Number(n) => Ok(Operand::Imm(n as i64)),
+            Tok::Float(f) => Ok(Operand::Imm((if negative { -f } else { f }).to_bits() as i64)),
+            _ => Cursor::fail("expected a number", t),
+        }
+    }
+
+    /// A small number after `#` (a shift or extend amount).
+    fn amount(&mut self) -> Res<u8> {
+        let t = self.c.peek();
+        match self.number()? {
+            Operand::Imm(v) if (0..64).contains(&v) => Ok(v as u8),
+            _ => Cursor::fail("expected an amount from 0 to 63", t),
+        }
+    }
+
+    fn operand(&mut self, ops: &mut Vec<Operand>) -> Res<()> {
+        let t = self.c.peek();
+        let op = match t.0 {
+            Tok::Brace(b) if Cursor::is_placeholder(b) => {
+                self.c.bump();
+                self.c.arg(b, t)?
+            }
+            Tok::Brace(b) => {
+                self.c.bump();
+                let first = self.list(b, t)?;
+                if self.c.peek().0 == Tok::Punct('[') {
+                    return Cursor::fail("single-structure lane lists are not supported", self.c.peek());
+                }
+                Operand::Reg(first)
+            }
+            Tok::Punct('#') | Tok::Number(_) | Tok::Float(_) | Tok::Punct('-') => self.number()?,
+            Tok::Punct('[') => return self.memory(ops),
+            Tok::Word(w) => {
+                self.c.bump();
+                let lower = w.to_ascii_lowercase();
+                if let Some(r) = register(w) {
+                    if self.c.peek().0 == Tok::Punct('[') {
+                        // An element: `v1.s[2]`.
+                        self.c.bump();
+                        let i = self.c.bump();
+                        let Tok::Number(index) = i.0 else { return Cursor::fail("expected an element index", i) };
+                        let close = self.c.bump();
+                        if close.0 != Tok::Punct(']') {
+                            return Cursor::fail("expected `]`", close);
+                        }
+                        Operand::Lane(Lane { reg: r, index: u8::try_from(index).unwrap_or(u8::MAX) })
+                    } else {
+                        Operand::Reg(r)
+                    }
+                } else if shift(&lower, 0).is_some() {
+                    let n = self.amount()?;
+                    Operand::from(shift(&lower, n).unwrap_or(Shift::Lsl(n)))
+                } else if let Some(e) = extend(&lower) {
+                    let n = if self.c.peek().0 == Tok::Punct('#') { self.amount()? } else { 0 };
+                    e.by(n)
+                } else if let Some(c) = Cond::by_name(&lower) {
+                    Operand::from(c)
+                } else if let Some(p) = Prefetch::by_name(&lower) {
+                    Operand::from(p)
+                } else if matches!(lower.as_str(), "uxtx" | "sxtx" | "wsp" | "msl") {
+                    return Cursor::fail(format!("`{w}` is not supported"), t);
+                } else {
+                    return Cursor::fail(format!("`{w}` is not an AArch64 register or operand"), t);
+                }
+            }
+            _ => return Cursor::fail("expected an operand", t),
+        };
+        ops.push(op);
+        Ok(())
+    }
+
+    /// The first register of `{v0.4s, v1.4s}` / `{v0.4s-v3.4s}`, checked consecutive and alike.
+    fn list(&mut self, inner: &str, t: Spanned<'l>) -> Res<Reg> {
+        let names: Vec<&str> = if let Some((a, b)) = inner.split_once('-') {
+            let (first, last) = (vector(a.trim()), vector(b.trim()));
+            let (Some(first), Some(last)) = (first, last) else {
+                return Cursor::fail(format!("`{{{inner}}}` is not a register list"), t);
+            };
+            let parts = |r: Reg| super::regs::parts(r).map_or((0, 0), |(_, v, n)| (v, n));
+            let ((vf, nf), (vl, nl)) = (parts(first), parts(last));
+            if vf != vl || (nl + 32 - nf) % 32 > 3 {
+                return Cursor::fail("a list holds one to four consecutive registers of one arrangement", t);
+            }
+            self.lists.push(((nl + 32 - nf) as usize % 32 + 1, t));
+            return Ok(first);
+        } else {
+            inner.split(',').map(str::trim).collect()
+        };
+        let regs: Option<Vec<Reg>> = names.iter().map(|n| vector(n)).collect();
+        let Some(regs) = regs.filter(|r| !r.is_empty() && r.len() <= 4) else {
+            return Cursor::fail(format!("`{{{inner}}}` is not a list of one to four vector registers"), t);
+        };
+        let n = |r: Reg| super::regs::parts(r).map_or((0, 0), |(_, v, n)| (v, n));
+        let (view, first) = n(regs[0]);
+        for (k, r) in regs.iter().enumerate() {
+            if n(*r) != (view, (first + k as u8) % 32) {
+                return Cursor::fail("a list holds consecutive registers of one arrangement", t);
+            }
+        }
+        self.lists.push((regs.len(), t));
+        Ok(regs[0])
+    }
+
+    /// `[...]`, with `!` or `, #post` after it.
+    fn memory(&mut self, ops: &mut Vec<Operand>) -> Res<()> {
+        self.c.bump(); // `[`
+        let t = self.c.bump();
+        let base = match t.0 {
+            Tok::Word(w) => register(w).ok_or_else(|| (format!("`{w}` is not a base register"), t.1, t.2))?,
+            Tok::Brace(b) if Cursor::is_placeholder(b) => match self.c.arg(b, t)? {
+                Operand::Reg(r) => r,
+                _ => return Cursor::fail("a base is a register", t),
+            },
+            _ => return Cursor::fail("expected a base register", t),
+        };
+        let mut m = Mem::base_disp(base, 0);
+        if self.c.peek().0 == Tok::Punct(',') {
+            self.c.bump();
+            let t = self.c.peek();
+            let index = match t.0 {
+                Tok::Word(w) => register(w),
+                Tok::Brace(b) if Cursor::is_placeholder(b) => {
+                    self.c.bump();
+                    match self.c.arg(b, t)? {
+                        Operand::Reg(r) => {
+                            m.index = Some(r);
+                            m.scale = 1;
+                            None
+                        }
+                        Operand::Imm(v) => {
+                            m.disp = i32::try_from(v).map_err(|_| ("the offset does not fit".to_string(), t.1, t.2))?;
+                            None
+                        }
+                        _ => return Cursor::fail("an address takes registers and numbers", t),
+                    }
+                }
+                _ => {
+                    let Operand::Imm(v) = self.number()? else { return Cursor::fail("expected an offset", t) };
+                    m.disp = i32::try_from(v).map_err(|_| ("the offset does not fit".to_string(), t.1, t.2))?;
+                    None
+                }
+            };
+            if let Some(r) = index {
+                self.c.bump();
+                m.index = Some(r);
+                m.scale = 1;
+            }
+            if m.index.is_some() && self.c.peek().0 == Tok::Punct(',') {
+                self.c.bump();
+                let k = self.c.bump();
+                let Tok::Word(w) = k.0 else { return Cursor::fail("expected `lsl` or `sxtw`", k) };
+                let lower = w.to_ascii_lowercase();
+                if lower != "lsl" && lower != "sxtw" {
+                    return Cursor::fail(format!("`{w}` is not supported here (only `lsl` and `sxtw`)"), k);
+                }
+                let explicit = self.c.peek().0 == Tok::Punct('#');
+                let n = if explicit { self.amount()? } else { 0 };
+                if n > 4 {
+                    return Cursor::fail("the index is shifted by 1 to 4", k);
+                }
+                // Byte accesses encode `lsl #0` apart from no shift (the S bit): peach's
+                // operand cannot tell them apart, so the explicit zero is refused.
+                if explicit && n == 0 {
+                    return Cursor::fail("an explicit shift of 0 is not supported: leave it out", k);
+                }
+                m.scale = 1 << n;
+            }
+        }
+        let close = self.c.bump();
+        if close.0 != Tok::Punct(']') {
+            return Cursor::fail("expected `]`", close);
+        }
+        match self.c.peek().0 {
+            Tok::Punct('!') => {
+                self.c.bump();
+                m = m.pre();
+            }
+            // `[x0], #16`: the post-increment (a register increment is refused).
+            Tok::Punct(',') if matches!(self.c.peek2().0, Tok::Punct('#')) && m.disp == 0 && m.index.is_none() => {
+                self.c.bump();
+                let t = self.c.peek();
+                let Operand::Imm(v) = self.number()? else { return Cursor::fail("expected an increment", t) };
+                m = m.post(i32::try_from(v).map_err(|_| ("the increment does not fit".to_string(), t.1, t.2))?);
+            }
+            _ => {}
+        }
+        ops.push(Operand::Mem(m));
+        Ok(())
+    }
+}
+
+/// Parses `line` with `args` for its placeholders.
+pub(crate) fn parse(line: &str, args: &[Operand]) -> Result<TextInst> {
+    finish(line, Cursor::new(line, args).and_then(|c| Parser { c, lists: Vec::new() }.line()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isa::aarch64::reg;
+
+    fn ops(line: &str) -> Vec<Operand> {
+        parse(line, &[]).unwrap_or_else(|e| panic!("{line}: {e}")).ops
+    }
+
+    #[test]
+    fn operands_of_every_kind() {
+        assert_eq!(
+            ops("add x0, x1, #16"),
+            [reg::X0, reg::X1].map(Operand::Reg).into_iter().chain([Operand::Imm(16)]).collect::<Vec<_>>()
+        );
+        assert_eq!(ops("fmla v0.4s, v1.4s, v2.s[3]")[2], Operand::Lane(Lane { reg: reg::V2.s(), index: 3 }));
+        assert_eq!(ops("add x0, x1, x2, lsr #3")[3], Operand::from(Shift::Lsr(3)));
+        assert_eq!(ops("add x0, x1, w2, sxtw #2")[3], Extend::Sxtw.by(2));
+        assert_eq!(ops("csel x0, x1, x2, ne")[3], Operand::from(Cond::Ne));
+        assert_eq!(ops("fmov d0, #-1.25")[1], Operand::Imm((-1.25f64).to_bits() as i64));
+        let Operand::Mem(m) = ops("ldr q0, [x1, #-32]!")[1] else { panic!() };
+        assert_eq!((m.base, m.disp, m.update), (Some(reg::X1), -32, crate::ir::Update::Pre));
+        let Operand::Mem(m) = ops("ld1 {v4.16b}, [x2], #16")[1] else { panic!() };
+        assert_eq!((m.disp, m.update), (16, crate::ir::Update::Post));
+        let Operand::Mem(m) = ops("ldr x0, [x1, x2, lsl #3]")[1] else { panic!() };
+        assert_eq!((m.index, m.scale), (Some(reg::X2), 8));
+        assert_eq!(ops("ld4 {v4.4s-v7.4s}, [x0]")[0], Operand::Reg(reg::V4.s4()));
+        assert_eq!(ops("ld2 {v30.2d, v31.2d}, [sp]")[0], Operand::Reg(reg::V30.d2()));
+    }
+
+    #[test]
+    fn errors_point_at_their_column() {
+        for (line, want) in [
+            ("add x0, x1, x32", "`x32` is not an AArch64 register"),
+            ("ld2 {v0.4s, v2.4s}, [x0]", "consecutive registers"),
+            ("ldr x0, [x1, x2, uxtx #3]", "only `lsl` and `sxtw`"),
+            ("add x0, x1, w2, uxtx", "`uxtx` is not supported"),
+            ("ldr x0, [x1", "expected `]`"),
+            ("strb w0, [x1, x2, lsl #0]", "explicit shift of 0"),
+            ("ld1 {v0.4s, v1.4s}, [x0]", "lists of several registers for `ld1` are not supported"),
+            ("ld3 {v0.4s-v3.4s}, [x0]", "`ld3` takes 3 registers, not 4"),
+        ] {
+            let e = parse(line, &[]).expect_err(line);
+            assert!(e.message().contains(want) && e.message().contains('^'), "{line}: {e}");
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The A64 text front end checked on text peach did not write: instruction words (every table
+//! row's samples, and random words) are disassembled by llvm-mc; each line llvm-mc prints goes
+//! through `Function::asm`, and peach's word must be the word llvm-mc read, or the word llvm-mc
+//! assembles from the same text (where the text is an alias with several encodings).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use crate::Abi;
+use crate::ir::{Function, Signature};
+use crate::isa::text::scratch_dir;
+use crate::target::{Arch, ExtSet, Extension, Target};
+
+const MATTR: &str = "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16";
+
+/// Every extension peach knows for AArch64.
+fn everything() -> Target {
+    let mut s = ExtSet::EMPTY;
+    for i in 0..256 {
+        s.insert(Extension(i));
+    }
+    Target::new(Arch::Aarch64, "everything", s)
+}
+
+fn have_llvm() -> bool {
+    Command::new("llvm-mc").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// `brk #0xbeef`: a word that separates the others in llvm-mc's input and output.
+const MARK: u32 = 0xd437_dde0;
+
+/// llvm-mc's text for each word, and the word it shows for that text (the same, with ignored
+/// bits cleared), or `None` where it reads no instruction.
+fn disassemble(words: &[u32]) -> Vec<Option<(String, u32)>> {
+    let mut child = Command::new("llvm-mc")
+        .args(["--disassemble", "-triple=aarch64", MATTR, "-show-encoding"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("llvm-mc runs");
+    let mut input = String::new();
+    for w in words {
+        for w in [MARK, *w] {
+            let b = w.to_le_bytes();
+            input.push_str(&format!("0x{:02x} 0x{:02x} 0x{:02x} 0x{:02x}\n", b[0], b[1], b[2], b[3]));
+        }
+    }
+    let mut stdin = child.stdin.take().expect("a pipe");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().expect("llvm-mc finishes");
+    let _ = writer.join();
+    // Each word comes after a mark: the lines between two marks are that word's.
+    let mut result = vec![None; words.len()];
+    let mut k: Option<usize> = None;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((text, enc)) = line.split_once("// encoding: [") else { continue };
+        let bytes: Vec<u8> = enc
+            .trim_end_matches(']')
+            .split(',')
+            .filter_map(|b| u8::from_str_radix(b.trim().trim_start_matches("0x"), 16).ok())
+            .collect();
+        let Ok(b) = <[u8; 4]>::try_from(bytes.as_slice()) else { continue };
+        let word = u32::from_le_bytes(b);
+        if word == MARK {
+            k = Some(k.map_or(0, |k| k + 1));
+        } else if let Some(slot) = k.and_then(|k| result.get_mut(k)) {
+            *slot = Some((text.trim().replace('\t', " "), word));
+        }
+    }
+    result
+}
+
+/// llvm-mc's words for lines (`None` where it refuses one).
+fn assemble(lines: &[String]) -> Vec<Option<u32>> {
+    let dir = scratch_dir("peach-a64-text");
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let src = dir.join("in.s");
+    let mut text = String::new();
+    for (k, l) in lines.iter().enumerate() {
+        text.push_str(&format!("L{k}:\n{l}\n"));
+    }
+    std::fs::write(&src, text).expect("writes");
+    let out = Command::new("llvm-mc")
+        .args(["-triple=aarch64", MATTR, "-show-encoding"])
+        .arg(&src)
+        .output()
+        .expect("llvm-mc runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut result = vec![None; lines.len()];
+    let mut current = None;
+    for l in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some(k) = l.strip_prefix('L').and_then(|r| r.strip_suffix(':')).and_then(|n| n.parse::<usize>().ok()) {
+            current = Some(k);
+        } else if let (Some(k), Some(enc)) = (current, l.split("encoding: [").nth(1)) {
+            let bytes: Vec<u8> = enc
+                .trim_end_matches(']')
+                .split(',')
+                .filter_map(|b| u8::from_str_radix(b.trim().trim_start_matches("0x"), 16).ok())
+                .collect();
+            if let Ok(b) = <[u8; 4]>::try_from(bytes.as_slice()) {
+                result[k].get_or_insert(u32::from_le_bytes(b));
+            }
+        }
+    }
+    result
+}
+
+#[test]
+fn text_agrees_with_llvm_mc() {
+    if !have_llvm() {
+        eprintln!("skipped: llvm-mc is not installed");
+        return;
+    }
+    let mut words: Vec<u32> = super::tests::samples().into_iter().map(|(_, w)| w).collect();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..200_000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        words.push(state as u32);
+    }
+    words.retain(|w| *w != MARK);
+    let texts = disassemble(&words);
+    let target = everything();
+    let mut refused: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    let mut accepted: Vec<(u32, String)> = Vec::new();
+    for (word, text) in texts.iter().flatten().map(|(t, w)| (w, t)) {
+        let mut probe = Function::new("probe", Signature::default(), target.clone());
+        probe.asm(text, ());
+        match probe.errors().first() {
+            Some(e) => {
+                let reason =
+                    e.message().lines().next().unwrap_or("").split(" (column").next().unwrap_or("").to_string();
+                refused.entry(reason).or_insert((0, text.clone())).0 += 1;
+            }
+            None => accepted.push((*word, text.clone())),
+        }
+    }
+    let mut f = Function::new("lines", Signature::default(), target.clone());
+    let labels: Vec<_> = accepted.iter().map(|_| f.label()).collect();
+    for ((_, text), l) in accepted.iter().zip(&labels) {
+        f.bind(*l);
+        f.asm(text, ());
+    }
+    f.ret(None);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    let mut ours: Vec<Option<u32>> = vec![None; accepted.len()];
+    let at: BTreeMap<u32, usize> = labels.iter().enumerate().map(|(k, l)| (l.0, k)).collect();
+    for l in code.lines() {
+        for label in &l.labels {
+            if let Some(&k) = at.get(label) {
+                ours[k] = code.bytes().get(l.offset..l.offset + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()));
+            }
+        }
+    }
+    let (mut same, mut alias) = (0, 0);
+    let mut differ: Vec<usize> = Vec::new();
+    for (k, ((word, _), ours)) in accepted.iter().zip(&ours).enumerate() {
+        match ours {
+            Some(w) if w == word => same += 1,
+            _ => differ.push(k),
+        }
+    }
+    let again = assemble(&differ.iter().map(|&k| accepted[k].1.clone()).collect::<Vec<_>>());
+    let mut mismatches = Vec::new();
+    for (&k, theirs) in differ.iter().zip(&again) {
+        let (word, text) = &accepted[k];
+        match (ours[k], theirs) {
+            (Some(o), Some(t)) if o == *t => alias += 1,
+            (o, t) => {
+                mismatches.push(format!("{text}: read from {word:08x}; peach {o:08x?}, llvm-mc assembles {t:08x?}"))
+            }
+        }
+    }
+    let read = texts.iter().flatten().count();
+    let refused_count: usize = refused.values().map(|(n, _)| n).sum();
+    eprintln!(
+        "{} words, {read} read by llvm-mc: {same} back to the same word, {alias} to llvm-mc's word for the text, {} differ, \
+         {refused_count} refused by peach",
+        words.len(),
+        mismatches.len()
+    );
+    let mut reasons: Vec<_> = refused.iter().collect();
+    reasons.sort_by_key(|(_, (n, _))| std::cmp::Reverse(*n));
+    for (reason, (n, example)) in reasons.iter().take(40) {
+        eprintln!("refused {n}x: {reason}  e.g. `{example}`");
+    }
+    assert!(mismatches.is_empty(), "{} lines differ:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(same >= 500, "only {same} lines came back to their word");
+}
