@@ -68,6 +68,8 @@ twins!(every_a64 #[variants(aarch64::neon, fallback = a64_fallback)], every_a64_
     LOAD_ARGUMENT(a, n);
     MOV_IMM(b, 0x1234_5678_9abc);
     MOV_IMM(c, 5);
+    ASM("add {}, {}, {}, lsl #2", a, a, b);
+    ASM("ldr {}, [{}, #16]", v.q(), p);
     LDR(v.q(), [p]);
     FADDP(v.s4(), v.s4(), v.s4());
     ALIGN(16);

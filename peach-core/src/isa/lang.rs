@@ -108,6 +108,12 @@ const COMMON: &[Word] = &[
         doc: "returns a register (moved to where the calling convention wants it), or nothing",
     },
     Word {
+        name: "ASM",
+        builtin: Builtin::Asm,
+        usage: "ASM(\"text\", operands...)",
+        doc: "one instruction as assembly text in the syntax llvm-mc accepts (x86-64: Intel; AArch64: A64), `{}` standing for the operands that follow (`Function::asm`)",
+    },
+    Word {
         name: "ALIGN",
         builtin: Builtin::Align,
         usage: "ALIGN(bytes)",

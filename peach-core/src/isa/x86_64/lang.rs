@@ -26,12 +26,6 @@ pub(crate) const WORDS: &[Word] = &[
     Word { name: "ZMM", builtin: Builtin::Vreg(VregKind::Zmm), usage: "ZMM()", doc: "a vector register seen as zmm" },
     Word { name: "K", builtin: Builtin::Vreg(VregKind::Mask), usage: "K()", doc: "an AVX-512 mask register" },
     Word {
-        name: "ASM",
-        builtin: Builtin::Asm,
-        usage: "ASM(\"text\", operands...)",
-        doc: "one instruction in Intel syntax as llvm-mc accepts it, `{}` standing for the operands that follow (`Function::asm`)",
-    },
-    Word {
         name: "REDUCE_SUM",
         builtin: Builtin::Reduce(Reduction::Sum),
         usage: "REDUCE_SUM(registers, f32 | f64 | i32 | i64)",
