@@ -264,8 +264,8 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
             *word |= ((base as u32) & 31) << 5 | ((offset / size) as u32) << 10;
         }
         Field::Index9 => {
-            let (A64::MemPre(base, offset) | A64::MemPost(base, offset)) = *op else {
-                return Err(Error::internal("index field without pre- or post-index memory"));
+            let (A64::Mem(base, offset) | A64::MemPre(base, offset) | A64::MemPost(base, offset)) = *op else {
+                return Err(Error::internal("index field without memory"));
             };
             if !(-256..256).contains(&offset) {
                 return Err(out_of_range(&format!("offset {offset} is out of range (-256 to 255)")));
@@ -452,7 +452,7 @@ fn check_unpredictable(row: &Row, ops: &[A64]) -> Result<()> {
         A64::X(n) | A64::W(n) | A64::D(n) | A64::Q(n) | A64::S(n) => Some(n),
         _ => None,
     };
-    if row.name == "ldp" && reg(&ops[0]).is_some() && reg(&ops[0]) == reg(&ops[1]) {
+    if super::table::is_load_pair(row.name) && reg(&ops[0]).is_some() && reg(&ops[0]) == reg(&ops[1]) {
         return Err(Error::new(ErrorKind::InvalidOperands, "`ldp` into the same register twice is unpredictable"));
     }
     Ok(())

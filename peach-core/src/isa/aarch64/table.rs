@@ -97,7 +97,8 @@ pub enum Field {
     /// `[base, #offset]`: base register at bit 5, unsigned 12-bit offset at bit 10, scaled by the
     /// access size in bytes.
     Mem(u8),
-    /// Pre- or post-index: base at bit 5, signed 9-bit byte offset at bit 12.
+    /// Pre- or post-index, or an unscaled offset (`ldur`): base at bit 5, signed 9-bit byte
+    /// offset at bit 12.
     Index9,
     /// A register pair's address: base at bit 5, signed 7-bit offset at bit 15 scaled by the
     /// size of one register.
@@ -235,6 +236,8 @@ fn integer(t: &mut Table) {
         ("ands", 0xea00_0000, 0x6a00_0000),
         ("bic", 0x8a20_0000, 0x0a20_0000),
         ("orn", 0xaa20_0000, 0x2a20_0000),
+        ("eon", 0xca20_0000, 0x4a20_0000),
+        ("bics", 0xea20_0000, 0x6a20_0000),
     ] {
         // The logical instructions rotate too; arithmetic ones do not.
         let ror = !matches!(name, "add" | "sub" | "adds" | "subs");
@@ -258,10 +261,23 @@ fn integer(t: &mut Table) {
         t.row(name, &[XSp, XSp, Imm], &[Reg(0), Reg(5), imm12], base);
         t.row(name, &[XSp, XSp, Imm, Lsl], &[Reg(0), Reg(5), imm12, Shift12(22)], base);
     }
-    t.row("adds", &[X, XSp, Imm], &[Reg(0), Reg(5), imm12], 0xb100_0000);
-    t.row("subs", &[X, XSp, Imm], &[Reg(0), Reg(5), imm12], 0xf100_0000);
-    t.row("cmp", &[XSp, Imm], &[Reg(5), imm12], 0xf100_001f);
-    t.row("cmn", &[XSp, Imm], &[Reg(5), imm12], 0xb100_001f);
+    for (name, base) in [("add", 0x1100_0000), ("sub", 0x5100_0000)] {
+        t.row(name, &[Kind::WSp, Kind::WSp, Imm], &[Reg(0), Reg(5), imm12], base);
+        t.row(name, &[Kind::WSp, Kind::WSp, Imm, Lsl], &[Reg(0), Reg(5), imm12, Shift12(22)], base);
+    }
+    // The flag-setting forms write the zero register at 31, and read `sp` there.
+    for (name, x, w) in [("adds", 0xb100_0000, 0x3100_0000), ("subs", 0xf100_0000, 0x7100_0000)] {
+        t.row(name, &[X, XSp, Imm], &[Reg(0), Reg(5), imm12], x);
+        t.row(name, &[X, XSp, Imm, Lsl], &[Reg(0), Reg(5), imm12, Shift12(22)], x);
+        t.row(name, &[W, Kind::WSp, Imm], &[Reg(0), Reg(5), imm12], w);
+        t.row(name, &[W, Kind::WSp, Imm, Lsl], &[Reg(0), Reg(5), imm12, Shift12(22)], w);
+    }
+    for (name, x, w) in [("cmp", 0xf100_001f, 0x7100_001f), ("cmn", 0xb100_001f, 0x3100_001f)] {
+        t.row(name, &[XSp, Imm], &[Reg(5), imm12], x);
+        t.row(name, &[XSp, Imm, Lsl], &[Reg(5), imm12, Shift12(22)], x);
+        t.row(name, &[Kind::WSp, Imm], &[Reg(5), imm12], w);
+        t.row(name, &[Kind::WSp, Imm, Lsl], &[Reg(5), imm12, Shift12(22)], w);
+    }
     for (name, x, w) in
         [("movz", 0xd280_0000, 0x5280_0000), ("movk", 0xf280_0000, 0x7280_0000), ("movn", 0x9280_0000, 0x1280_0000)]
     {
@@ -356,7 +372,7 @@ fn integer(t: &mut Table) {
 fn memory(t: &mut Table) {
     use Kind::Mem as M;
     // (mnemonic, register kind, access size, unsigned offset, pre-index, post-index)
-    let singles: [(&'static str, Kind, u8, u32, u32, u32); 17] = [
+    let singles: [(&'static str, Kind, u8, u32, u32, u32); 23] = [
         ("ldr", X, 8, 0xf940_0000, 0xf840_0c00, 0xf840_0400),
         ("ldr", W, 4, 0xb940_0000, 0xb840_0c00, 0xb840_0400),
         ("ldr", Q, 16, 0x3dc0_0000, 0x3cc0_0c00, 0x3cc0_0400),
@@ -367,6 +383,12 @@ fn memory(t: &mut Table) {
         ("ldrb", W, 1, 0x3940_0000, 0x3840_0c00, 0x3840_0400),
         ("ldrh", W, 2, 0x7940_0000, 0x7840_0c00, 0x7840_0400),
         ("ldrsw", X, 4, 0xb980_0000, 0xb880_0c00, 0xb880_0400),
+        ("ldrsb", X, 1, 0x3980_0000, 0x3880_0c00, 0x3880_0400),
+        ("ldrsb", W, 1, 0x39c0_0000, 0x38c0_0c00, 0x38c0_0400),
+        ("ldrsh", X, 2, 0x7980_0000, 0x7880_0c00, 0x7880_0400),
+        ("ldrsh", W, 2, 0x79c0_0000, 0x78c0_0c00, 0x78c0_0400),
+        ("strb", W, 1, 0x3900_0000, 0x3800_0c00, 0x3800_0400),
+        ("strh", W, 2, 0x7900_0000, 0x7800_0c00, 0x7800_0400),
         ("str", X, 8, 0xf900_0000, 0xf800_0c00, 0xf800_0400),
         ("str", W, 4, 0xb900_0000, 0xb800_0c00, 0xb800_0400),
         ("str", Q, 16, 0x3d80_0000, 0x3c80_0c00, 0x3c80_0400),
@@ -379,6 +401,19 @@ fn memory(t: &mut Table) {
         t.row(name, &[reg, M], &[Reg(0), Field::Mem(size)], offset);
         t.row(name, &[reg, MemPre], &[Reg(0), Field::Index9], pre);
         t.row(name, &[reg, MemPost], &[Reg(0), Field::Index9], post);
+        // The unscaled form (`ldur x0, [x1, #-3]`): a signed 9-bit byte offset, bits 10-11 clear.
+        let unscaled = match name {
+            "ldr" => "ldur",
+            "ldrb" => "ldurb",
+            "ldrh" => "ldurh",
+            "ldrsw" => "ldursw",
+            "ldrsb" => "ldursb",
+            "ldrsh" => "ldursh",
+            "str" => "stur",
+            "strb" => "sturb",
+            _ => "sturh",
+        };
+        t.row(unscaled, &[reg, M], &[Reg(0), Field::Index9], pre & !0xc00);
     }
     // Loads from the literal pool (PC-relative, +-1 MiB).
     for (reg, base) in [(X, 0x5800_0000), (W, 0x1800_0000), (Q, 0x9c00_0000), (D, 0x5c00_0000), (S, 0x1c00_0000)] {
@@ -394,6 +429,10 @@ fn memory(t: &mut Table) {
         ("ldrb", W, 1, 0x3860_6800),
         ("ldrh", W, 2, 0x7860_6800),
         ("ldrsw", X, 4, 0xb8a0_6800),
+        ("ldrsb", X, 1, 0x38a0_6800),
+        ("ldrsb", W, 1, 0x38e0_6800),
+        ("ldrsh", X, 2, 0x78a0_6800),
+        ("ldrsh", W, 2, 0x78e0_6800),
         ("str", X, 8, 0xf820_6800),
         ("str", W, 4, 0xb820_6800),
         ("str", Q, 16, 0x3ca0_6800),
@@ -442,10 +481,6 @@ fn memory(t: &mut Table) {
         t.row("st1", &[Kind::List1(a), MemPost], &step(q), 0x0c9f_7000 | bits);
         t.row("ld1r", &[Kind::List1(a), MemPost], &step(esize), 0x0ddf_c000 | bits);
     }
-    for (name, reg, size) in [("strb", W, 1), ("strh", W, 2)] {
-        let base = if size == 1 { 0x3900_0000 } else { 0x7900_0000 };
-        t.row(name, &[reg, M], &[Reg(0), Field::Mem(size)], base);
-    }
     // (mnemonic, register kind, size, offset, pre-index, post-index)
     let pairs: [(&'static str, Kind, u8, u32, u32, u32); 10] = [
         ("ldp", X, 8, 0xa940_0000, 0xa9c0_0000, 0xa8c0_0000),
@@ -464,6 +499,22 @@ fn memory(t: &mut Table) {
         t.row(name, &[reg, reg, M], &fields, offset);
         t.row(name, &[reg, reg, MemPre], &fields, pre);
         t.row(name, &[reg, reg, MemPost], &fields, post);
+    }
+    let fields = [Reg(0), Reg(10), Field::Pair(4)];
+    t.row("ldpsw", &[X, X, M], &fields, 0x6940_0000);
+    t.row("ldpsw", &[X, X, MemPre], &fields, 0x69c0_0000);
+    t.row("ldpsw", &[X, X, MemPost], &fields, 0x68c0_0000);
+    // Non-temporal pairs (a hint not to keep the data in the caches): an offset only.
+    for (reg, size, load, store) in [
+        (X, 8, 0xa840_0000, 0xa800_0000),
+        (W, 4, 0x2840_0000, 0x2800_0000),
+        (Q, 16, 0xac40_0000, 0xac00_0000),
+        (D, 8, 0x6c40_0000, 0x6c00_0000),
+        (S, 4, 0x2c40_0000, 0x2c00_0000),
+    ] {
+        let fields = [Reg(0), Reg(10), Field::Pair(size)];
+        t.row("ldnp", &[reg, reg, M], &fields, load);
+        t.row("stnp", &[reg, reg, M], &fields, store);
     }
 }
 
@@ -754,6 +805,7 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("bfm", RW, B),
         ("bfmmla", RW, Bf16),
         ("bic", D, B),
+        ("bics", D, B),
         ("bif", RW, B),
         ("bit", RW, B),
         ("bl", U, B),
@@ -777,6 +829,7 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("csinv", D, B),
         ("csneg", D, B),
         ("dup", D, B),
+        ("eon", D, B),
         ("eor", D, B),
         ("ext", D, B),
         ("fabs", D, F),
@@ -816,11 +869,21 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("ld2", D, B),
         ("ld3", D, B),
         ("ld4", D, B),
+        ("ldnp", D, B),
         ("ldp", D, B),
+        ("ldpsw", D, B),
         ("ldr", D, B),
         ("ldrb", D, B),
         ("ldrh", D, B),
+        ("ldrsb", D, B),
+        ("ldrsh", D, B),
         ("ldrsw", D, B),
+        ("ldur", D, B),
+        ("ldurb", D, B),
+        ("ldurh", D, B),
+        ("ldursb", D, B),
+        ("ldursh", D, B),
+        ("ldursw", D, B),
         ("lsl", D, B),
         ("lsr", D, B),
         ("madd", D, B),
@@ -855,10 +918,14 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("st2", U, B),
         ("st3", U, B),
         ("st4", U, B),
+        ("stnp", U, B),
         ("stp", U, B),
         ("str", U, B),
         ("strb", U, B),
         ("strh", U, B),
+        ("stur", U, B),
+        ("sturb", U, B),
+        ("sturh", U, B),
         ("sub", D, B),
         ("subs", D, B),
         ("sxtb", D, B),
@@ -922,7 +989,12 @@ pub fn first_role(row: &Row) -> Option<First> {
 
 /// Whether the second operand of `row` is written too (`ldp` loads two registers).
 pub fn second_written(row: &Row) -> bool {
-    row.name == "ldp"
+    is_load_pair(row.name)
+}
+
+/// The instructions that load a pair of registers.
+pub fn is_load_pair(name: &str) -> bool {
+    matches!(name, "ldp" | "ldnp" | "ldpsw")
 }
 
 /// The optional extension a row needs, if any (NEON itself every AArch64 core has).
