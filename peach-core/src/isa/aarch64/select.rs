@@ -264,9 +264,50 @@ fn bitfield_alias(lower: &str, ops: &mut [Operand]) -> Result<Option<&'static st
     Ok(Some(base))
 }
 
-pub(crate) fn select(target: &Target, groups: &[(VReg, u8)], mnemonic: &str, ops: &mut [Operand]) -> Result<u32> {
+/// `mov xd, #imm` as the one instruction an assembler makes of it: `movz` where the value is
+/// one 16-bit chunk, `movn` where its complement is, `orr` from the zero register where it is a
+/// logical immediate (in that order, as llvm-mc and GNU as choose). Rewrites `ops`.
+fn mov_imm_alias(lower: &str, ops: &mut Vec<Operand>) -> Result<Option<&'static str>> {
+    let [Operand::Reg(d), Operand::Imm(v)] = ops[..] else { return Ok(None) };
+    if lower != "mov" || !untagged(v) {
+        return Ok(None);
+    }
+    let (bits, zr) = match class_view(d) {
+        Some((GP, VIEW_W)) => (32u32, super::reg::WZR),
+        Some((GP, VIEW_X | VIEW_SP)) => (64, super::reg::XZR),
+        _ => return Ok(None),
+    };
+    let mask = if bits == 32 { 0xffff_ffffu64 } else { u64::MAX };
+    if bits == 32 && !(-(1i64 << 31)..1i64 << 32).contains(&v) {
+        return Err(Error::new(ErrorKind::ImmediateOutOfRange, format!("{v} does not fit a 32-bit register")));
+    }
+    let u = v as u64 & mask;
+    // The chunk `k` holding every set bit of `x`, if one does.
+    let chunk = |x: u64| (0..bits / 16).find(|k| x & !(0xffffu64 << (16 * k)) == 0);
+    let (name, value) = if let Some(k) = chunk(u) {
+        ("movz", (u >> (16 * k) & 0xffff, 16 * k))
+    } else if let Some(k) = chunk(!u & mask) {
+        ("movn", ((!u & mask) >> (16 * k) & 0xffff, 16 * k))
+    } else if super::encode::bitmask(u, bits).is_some() {
+        *ops = vec![Operand::Reg(d), Operand::Reg(zr), Operand::Imm(u as i64)];
+        return Ok(Some("orr"));
+    } else {
+        return Err(Error::new(
+            ErrorKind::ImmediateOutOfRange,
+            format!("{v:#x} is not one instruction's `mov` (use MOV_IMM for any value)"),
+        ));
+    };
+    let (imm, shift) = value;
+    *ops = vec![Operand::Reg(d), Operand::Imm(imm as i64), Operand::Imm(shift as i64)];
+    Ok(Some(name))
+}
+
+pub(crate) fn select(target: &Target, groups: &[(VReg, u8)], mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
     let mut lower = mnemonic.to_ascii_lowercase();
     if let Some(base) = bitfield_alias(&lower, ops)? {
+        lower = base.to_string();
+    }
+    if let Some(base) = mov_imm_alias(&lower, ops)? {
         lower = base.to_string();
     }
     let ops: &[Operand] = ops;
