@@ -84,3 +84,36 @@ fn static_jit_and_fat_binary_code_run_natively() {
     assert_eq!(EXP_F64_DISPATCH.active(), Some("armv8-a"));
     assert_eq!(LN_F64_DISPATCH.active(), Some("armv8-a"));
 }
+
+/// An atomic counter written as A64 text: a load-acquire-exclusive / store-release-exclusive
+/// loop, hammered by four threads; every increment counts.
+#[test]
+fn an_exclusive_counter_written_as_text_counts_every_increment() {
+    let sig = Signature::new(&[Type::Ptr, Type::U64], None);
+    let mut f = Function::new("bump", sig, Target::aarch64_neon());
+    let (p, n) = (f.param(0), f.param(1));
+    let (value, status) = (f.x(), f.x().w());
+    let (top, retry) = (f.label(), f.label());
+    f.bind(top);
+    f.bind(retry);
+    f.asm("ldaxr {}, [{}]", (value, p));
+    f.asm("add {}, {}, #1", (value, value));
+    f.asm("stlxr {}, {}, [{}]", (status, value, p));
+    f.asm("cbnz {}, {}", (status, retry));
+    f.asm("subs {}, {}, #1", (n, n));
+    f.asm("b.ne {}", top);
+    f.ret(None);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    assert!(code.listing().contains("stlxr"), "{}", code.listing());
+    // SAFETY: the code has this signature and uses base instructions; it updates only the
+    // counter, atomically, which outlives the calls.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*mut u64, u64)>::load(&code).unwrap() };
+    let counter = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            // SAFETY: as above.
+            s.spawn(|| unsafe { k.call(counter.as_ptr(), 10_000) });
+        }
+    });
+    assert_eq!(counter.load(std::sync::atomic::Ordering::SeqCst), 40_000);
+}

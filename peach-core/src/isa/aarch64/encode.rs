@@ -453,7 +453,24 @@ fn check_unpredictable(row: &Row, ops: &[A64]) -> Result<()> {
         _ => None,
     };
     if super::table::is_load_pair(row.name) && reg(&ops[0]).is_some() && reg(&ops[0]) == reg(&ops[1]) {
-        return Err(Error::new(ErrorKind::InvalidOperands, "`ldp` into the same register twice is unpredictable"));
+        return Err(Error::new(
+            ErrorKind::InvalidOperands,
+            format!("`{}` into the same register twice is unpredictable", row.name),
+        ));
+    }
+    if super::table::writes_status(row.name) {
+        let status = reg(&ops[0]);
+        // (A base of 31 is `sp`, which the status never is.)
+        let others = ops[1..].iter().map(|o| match *o {
+            A64::Mem(base, _) if base != 31 => Some(base),
+            _ => reg(o),
+        });
+        if others.into_iter().any(|r| r.is_some() && r == status) {
+            return Err(Error::new(
+                ErrorKind::InvalidOperands,
+                format!("`{}`'s status register must differ from the others (unpredictable otherwise)", row.name),
+            ));
+        }
     }
     Ok(())
 }

@@ -35,7 +35,7 @@ pub(crate) use table::{Kind, Row, rows};
 
 use self::abi::{GP_ALLOC, VEC_ALL};
 use self::regs::{GP_UNITS, VEC_UNITS, VIEW_D, VIEW_S, VIEW_W, VIEW_X, unit_of};
-use self::table::{First, first_role, second_written};
+use self::table::{First, first_role, second_written, writes_status};
 use super::{ClassInfo, Flow, Isa, Role};
 use crate::abi::Frame;
 use crate::abi::{Abi, CallConv};
@@ -173,6 +173,8 @@ impl Isa for Aarch64 {
                         (0, First::Def) => Role::Def,
                         (0, First::UseDef) => Role::UseDef,
                         (1, _) if second_written(row) => Role::Def,
+                        // Read while the status is written: never the status's register.
+                        _ if writes_status(row.name) => Role::UseLate,
                         _ => Role::Use,
                     };
                     let allowed = if regs::class_view(*r).is_some_and(|(c, _)| c == VEC) { VEC_ALL } else { GP_ALLOC };
@@ -180,7 +182,11 @@ impl Isa for Aarch64 {
                 }
                 Operand::Mem(m) => {
                     // A pre- or post-indexed base is written back.
-                    let base_role = if m.update == crate::ir::Update::None { Role::Use } else { Role::UseDef };
+                    let base_role = match m.update {
+                        _ if writes_status(row.name) => Role::UseLate,
+                        crate::ir::Update::None => Role::Use,
+                        _ => Role::UseDef,
+                    };
                     for (r, role) in [(m.base, base_role), (m.index, Role::Use)] {
                         if let Some(r) =
                             r.filter(|r| *r != regs::ARG_AREA && r.phys_id().is_none_or(|_| unit_of(*r).is_some()))

@@ -500,6 +500,47 @@ fn memory(t: &mut Table) {
         t.row(name, &[reg, reg, MemPre], &fields, pre);
         t.row(name, &[reg, reg, MemPost], &fields, post);
     }
+    // Exclusive and acquire/release accesses, of 64 and 32 bits and of bytes and halfwords:
+    // `[base]` only. A store-exclusive writes its status (0 = stored) to its first operand.
+    use Kind::MemBase as MB;
+    for (name, x, w) in [
+        ("ldxr", 0xc85f_7c00, 0x885f_7c00),
+        ("ldaxr", 0xc85f_fc00, 0x885f_fc00),
+        ("ldar", 0xc8df_fc00, 0x88df_fc00),
+        ("stlr", 0xc89f_fc00, 0x889f_fc00),
+    ] {
+        t.row(name, &[X, MB], &[Reg(0), Field::Base], x);
+        t.row(name, &[W, MB], &[Reg(0), Field::Base], w);
+    }
+    for (name, base) in [
+        ("ldxrb", 0x085f_7c00),
+        ("ldxrh", 0x485f_7c00),
+        ("ldaxrb", 0x085f_fc00),
+        ("ldaxrh", 0x485f_fc00),
+        ("ldarb", 0x08df_fc00),
+        ("ldarh", 0x48df_fc00),
+        ("stlrb", 0x089f_fc00),
+        ("stlrh", 0x489f_fc00),
+    ] {
+        t.row(name, &[W, MB], &[Reg(0), Field::Base], base);
+    }
+    for (name, x, w) in [("stxr", 0xc800_7c00, 0x8800_7c00), ("stlxr", 0xc800_fc00, 0x8800_fc00)] {
+        t.row(name, &[W, X, MB], &[Reg(16), Reg(0), Field::Base], x);
+        t.row(name, &[W, W, MB], &[Reg(16), Reg(0), Field::Base], w);
+    }
+    for (name, base) in
+        [("stxrb", 0x0800_7c00), ("stxrh", 0x4800_7c00), ("stlxrb", 0x0800_fc00), ("stlxrh", 0x4800_fc00)]
+    {
+        t.row(name, &[W, W, MB], &[Reg(16), Reg(0), Field::Base], base);
+    }
+    for (name, x, w) in [("ldxp", 0xc87f_0000, 0x887f_0000), ("ldaxp", 0xc87f_8000, 0x887f_8000)] {
+        t.row(name, &[X, X, MB], &[Reg(0), Reg(10), Field::Base], x);
+        t.row(name, &[W, W, MB], &[Reg(0), Reg(10), Field::Base], w);
+    }
+    for (name, x, w) in [("stxp", 0xc820_0000, 0x8820_0000), ("stlxp", 0xc820_8000, 0x8820_8000)] {
+        t.row(name, &[W, X, X, MB], &[Reg(16), Reg(0), Reg(10), Field::Base], x);
+        t.row(name, &[W, W, W, MB], &[Reg(16), Reg(0), Reg(10), Field::Base], w);
+    }
     let fields = [Reg(0), Reg(10), Field::Pair(4)];
     t.row("ldpsw", &[X, X, M], &fields, 0x6940_0000);
     t.row("ldpsw", &[X, X, MemPre], &fields, 0x69c0_0000);
@@ -869,6 +910,13 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("ld2", D, B),
         ("ld3", D, B),
         ("ld4", D, B),
+        ("ldar", D, B),
+        ("ldarb", D, B),
+        ("ldarh", D, B),
+        ("ldaxp", D, B),
+        ("ldaxr", D, B),
+        ("ldaxrb", D, B),
+        ("ldaxrh", D, B),
         ("ldnp", D, B),
         ("ldp", D, B),
         ("ldpsw", D, B),
@@ -884,6 +932,10 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("ldursb", D, B),
         ("ldursh", D, B),
         ("ldursw", D, B),
+        ("ldxp", D, B),
+        ("ldxr", D, B),
+        ("ldxrb", D, B),
+        ("ldxrh", D, B),
         ("lsl", D, B),
         ("lsr", D, B),
         ("madd", D, B),
@@ -918,6 +970,13 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("st2", U, B),
         ("st3", U, B),
         ("st4", U, B),
+        ("stlr", U, B),
+        ("stlrb", U, B),
+        ("stlrh", U, B),
+        ("stlxp", D, B),
+        ("stlxr", D, B),
+        ("stlxrb", D, B),
+        ("stlxrh", D, B),
         ("stnp", U, B),
         ("stp", U, B),
         ("str", U, B),
@@ -926,6 +985,10 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("stur", U, B),
         ("sturb", U, B),
         ("sturh", U, B),
+        ("stxp", D, B),
+        ("stxr", D, B),
+        ("stxrb", D, B),
+        ("stxrh", D, B),
         ("sub", D, B),
         ("subs", D, B),
         ("sxtb", D, B),
@@ -994,7 +1057,13 @@ pub fn second_written(row: &Row) -> bool {
 
 /// The instructions that load a pair of registers.
 pub fn is_load_pair(name: &str) -> bool {
-    matches!(name, "ldp" | "ldnp" | "ldpsw")
+    matches!(name, "ldp" | "ldnp" | "ldpsw" | "ldxp" | "ldaxp")
+}
+
+/// The store-exclusives, whose first operand receives a status: it must differ from every other
+/// register of the instruction (the architecture leaves the result unpredictable otherwise).
+pub fn writes_status(name: &str) -> bool {
+    matches!(name, "stxr" | "stlxr" | "stxrb" | "stxrh" | "stlxrb" | "stlxrh" | "stxp" | "stlxp")
 }
 
 /// The optional extension a row needs, if any (NEON itself every AArch64 core has).

@@ -9,7 +9,12 @@ use super::table::{Field, Kind, Row, rows};
 /// Operands for `variant` (0..3) of a row: low registers and small values, high registers and
 /// the largest values, then zero registers, `sp` and negative offsets where the field allows.
 fn sample(row: &Row, variant: usize) -> Vec<A64> {
-    let regs = [[1u8, 2, 3, 4], [30, 29, 28, 27], [31, 0, 31, 15]];
+    // (A store-exclusive's status must differ from its other registers.)
+    let regs = if super::table::writes_status(row.name) {
+        [[1u8, 2, 3, 4], [30, 29, 28, 27], [31, 0, 1, 15]]
+    } else {
+        [[1u8, 2, 3, 4], [30, 29, 28, 27], [31, 0, 31, 15]]
+    };
     row.kinds()
         .iter()
         .zip(row.fields())

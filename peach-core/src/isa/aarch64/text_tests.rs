@@ -190,3 +190,23 @@ fn text_agrees_with_llvm_mc() {
     assert!(mismatches.is_empty(), "{} lines differ:\n{}", mismatches.len(), mismatches.join("\n"));
     assert!(same >= 500, "only {same} lines came back to their word");
 }
+
+/// A store-exclusive's status never shares a register with the value or the base, even where
+/// both die at that instruction (the allocator reads them late).
+#[test]
+fn store_exclusive_status_gets_its_own_register() {
+    use crate::isa::aarch64::{A64Builder, A64Reg};
+    let sig = Signature::new(&[crate::ir::Type::Ptr], Some(crate::ir::Type::U32));
+    let mut f = Function::new("once", sig, everything());
+    let p = f.param(0);
+    let (v, status) = (f.x(), f.x());
+    f.asm("mov {}, #7", v);
+    f.asm("stxr {}, {}, [{}]", (status.w(), v, p));
+    f.ret(status.w());
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    let line = code.lines().into_iter().find(|l| l.intel.starts_with("stxr")).expect("an stxr");
+    let regs: Vec<&str> =
+        line.intel.trim_start_matches("stxr ").split([',', '[', ']', ' ']).filter(|s| !s.is_empty()).collect();
+    let n = |r: &str| r[1..].to_string();
+    assert!(n(regs[0]) != n(regs[1]) && n(regs[0]) != n(regs[2]), "{}", line.intel);
+}
