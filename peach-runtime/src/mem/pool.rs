@@ -16,10 +16,17 @@
 //!
 //! Most loads take a lock, bump an offset and copy: no system call. A new chunk costs five
 //! (`memfd_create`, `ftruncate`, two `mmap`, `close`), about every few hundred small kernels.
+//!
+//! A forked child shares the chunks' memory with its parent (they are shared mappings): it never
+//! writes into a chunk it inherited. Its writable views are not inherited at all
+//! (`MADV_DONTFORK`), and the first load after a fork starts a chunk of the child's own (a fork
+//! handler counts forks). The parent carries on filling its chunk, at offsets the child never
+//! runs.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once};
 
 /// The size of a shared chunk.
 const CHUNK: usize = 64 << 10;
@@ -61,6 +68,9 @@ impl Chunk {
                 libc::munmap(rw.as_ptr().cast(), len);
                 return None;
             };
+            // A forked child gets no writable view of the parent's code (best effort: the fork
+            // count below is what keeps a child from writing).
+            libc::madvise(rw.as_ptr().cast(), len, libc::MADV_DONTFORK);
             super::MAPPED.fetch_add(len, std::sync::atomic::Ordering::Relaxed);
             Some(Chunk { rw, rx, len })
         }
@@ -106,9 +116,18 @@ struct Pool {
     used: usize,
     /// The system refused a chunk once: every later load maps its own memory.
     refused: bool,
+    /// [`FORKS`] when `current` was made.
+    forks: u64,
 }
 
-static POOL: Mutex<Pool> = Mutex::new(Pool { current: None, used: 0, refused: false });
+static POOL: Mutex<Pool> = Mutex::new(Pool { current: None, used: 0, refused: false, forks: 0 });
+
+/// How many forks this process descends from (counted in the child).
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn forked_child() {
+    FORKS.fetch_add(1, Ordering::Relaxed);
+}
 
 /// Copies `bytes` into the pool at an address aligned to `align` (a power of two up to 4096),
 /// or `None` if the system gives no pooled memory (the caller then maps memory of its own).
@@ -118,10 +137,21 @@ pub(crate) fn load(bytes: &[u8], align: usize) -> Option<Slot> {
         // A chunk of its own, page-aligned at offset 0.
         (Arc::new(Chunk::map(len.next_multiple_of(4096))?), 0)
     } else {
+        static HANDLER: Once = Once::new();
+        // SAFETY: the handler only increments an atomic, which is async-signal-safe.
+        HANDLER.call_once(|| unsafe {
+            libc::pthread_atfork(None, None, Some(forked_child));
+        });
         // Nothing below panics while the lock is held; a poisoned lock still has valid state.
         let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
         if pool.refused {
             return None;
+        }
+        let forks = FORKS.load(Ordering::Relaxed);
+        if pool.forks != forks {
+            // The chunk is the parent's too: leave it to the parent.
+            pool.current = None;
+            pool.forks = forks;
         }
         let at = pool.used.next_multiple_of(align);
         let chunk = match &pool.current {
