@@ -10,11 +10,11 @@ use crate::target::Target;
 #[derive(Clone, Debug)]
 pub struct Body<'f> {
     /// Symbol name.
-    pub name: String,
+    pub name: &'f str,
     /// Signature.
-    pub sig: Signature,
+    pub sig: &'f Signature,
     /// Target.
-    pub target: Target,
+    pub target: &'f Target,
     /// Instructions.
     pub insts: Vec<Inst>,
     /// The function's operands.
@@ -25,8 +25,9 @@ pub struct Body<'f> {
     pub vregs: &'f [VRegInfo],
     /// Groups of virtual registers that take consecutive units (first index, count).
     pub groups: &'f [(VReg, u8)],
-    /// Source locations of instructions and virtual registers.
-    pub locs: Locations,
+    /// Source locations of instructions and virtual registers (the passes' instructions reuse
+    /// the user's).
+    pub locs: &'f Locations,
     /// Constants used as operands, by index.
     pub consts: &'f [Constant],
     /// Bytes and alignment of the stack locals.
@@ -53,15 +54,15 @@ impl<'f> Body<'f> {
         insts.clear();
         insts.reserve(f.insts().len() + 8);
         Body {
-            name: f.name().to_string(),
-            sig: f.signature().clone(),
-            target: f.target().clone(),
+            name: f.name(),
+            sig: f.signature(),
+            target: f.target(),
             insts,
             base: &f.operands,
             extra: Vec::new(),
             vregs: &f.vregs,
             groups: f.vreg_groups(),
-            locs: f.locs.clone(),
+            locs: &f.locs,
             consts: &f.consts,
             locals: f.locals(),
             num_labels: f.num_labels(),
@@ -78,9 +79,9 @@ impl<'f> Body<'f> {
         self.locs.get(inst.loc)
     }
 
-    /// Appends an instruction the passes made.
-    pub(crate) fn push_new(&mut self, op: Op, ops: &[Operand], loc: crate::Src) {
-        let loc = self.locs.intern(loc);
+    /// Appends an instruction the passes made, attributed to the user's location `loc` (an index
+    /// into [`Body::locs`]).
+    pub(crate) fn push_new(&mut self, op: Op, ops: &[Operand], loc: u32) {
         let first = self.extra.len() as u32 | Self::EXTRA;
         self.extra.extend_from_slice(ops);
         self.insts.push(Inst { op, first, len: ops.len() as u8, loc });

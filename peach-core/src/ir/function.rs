@@ -168,6 +168,15 @@ impl Locations {
         self.all.len() as u32 - 1
     }
 
+    /// The index of `loc`, if it is stored.
+    pub fn find(&self, loc: Src) -> Option<u32> {
+        let same = |s: &Src| match (*s, loc) {
+            (Src::Rust(a), Src::Rust(b)) => std::ptr::eq(a, b),
+            (a, b) => a == b,
+        };
+        self.all.iter().position(same).map(|i| i as u32)
+    }
+
     /// The location stored at `index`.
     ///
     /// ```
@@ -306,6 +315,9 @@ impl Function {
     pub(crate) fn unbound(name: impl Into<String>, sig: Signature, target: Target) -> Self {
         let (insts, operands, vregs, memo) = Recycled::take();
         let memo = memo.filter(|(t, _)| t.arch() == target.arch() && t.extensions() == target.extensions());
+        let loc = Src::Rust(Location::caller());
+        let mut locs = Locations::default();
+        locs.intern(loc);
         Function {
             name: name.into(),
             sig,
@@ -313,14 +325,14 @@ impl Function {
             insts,
             operands,
             vregs,
-            locs: Locations::default(),
+            locs,
             params: Vec::new(),
             params_used: 0,
             groups: Vec::new(),
             labels: Vec::new(),
             errors: Vec::new(),
             scratch: Vec::new(),
-            loc: Src::Rust(Location::caller()),
+            loc,
             memo: memo.map(|(_, m)| m).unwrap_or_default(),
             consts: Vec::new(),
             recording: Vec::new(),
@@ -348,6 +360,13 @@ impl Function {
     /// Sets where the function was written (for a macro that builds it).
     pub fn set_location(&mut self, loc: impl Into<Src>) {
         self.loc = loc.into();
+        self.locs.intern(self.loc);
+    }
+
+    /// [`Function::location`] as an index into the function's locations (where it is stored
+    /// when set).
+    pub(crate) fn location_index(&self) -> u32 {
+        self.locs.find(self.loc).unwrap_or(0)
     }
 
     /// The target the function is built for.

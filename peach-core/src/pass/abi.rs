@@ -16,15 +16,15 @@ use crate::isa::Isa;
 /// Builds the body: parameter moves first, then the user's code with returns expanded.
 pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv, insts: Vec<Inst>) -> Result<Body<'f>> {
     let mut body = Body::new(f, insts);
-    let entry = f.location();
+    let entry = f.location_index();
     let locs = conv.param_locs(f.signature().params());
     for (p, loc) in f.params().iter().zip(locs) {
         if !p.reg.vreg().is_some_and(|v| f.param_used(v.index())) {
             continue;
         }
         let (op, ops) = match loc {
-            ParamLoc::Reg(id) => I::gen_move(p.reg, Reg::phys(id), p.reg.class(), &body.target),
-            ParamLoc::Stack(off) => I::gen_load_arg(p.reg, p.ty, off, &body.target),
+            ParamLoc::Reg(id) => I::gen_move(p.reg, Reg::phys(id), p.reg.class(), body.target),
+            ParamLoc::Stack(off) => I::gen_load_arg(p.reg, p.ty, off, body.target),
         };
         body.push_new(Op::Isa(op), &ops, entry);
     }
@@ -41,7 +41,7 @@ pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv, insts: V
             (Op::Ret, [Operand::Reg(v)]) => {
                 let ty = f.signature().ret().ok_or_else(|| Error::internal("return value without a return type"))?;
                 let id = if ty.is_float() { conv.float_ret } else { conv.int_ret };
-                let (op, mv) = I::gen_move(Reg::phys(id), *v, v.class(), &body.target);
+                let (op, mv) = I::gen_move(Reg::phys(id), *v, v.class(), body.target);
                 let dst = match mv[0] {
                     Operand::Reg(r) => r,
                     _ => return Err(Error::internal("move without a register destination")),
@@ -49,9 +49,9 @@ pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv, insts: V
                 // (A value already in the result register needs no copy: an explicit copy of a
                 // register to itself is the user's and is kept.)
                 if mv[0] != mv[1] {
-                    body.push_new(Op::Isa(op), &mv, f.loc_of(inst.loc));
+                    body.push_new(Op::Isa(op), &mv, inst.loc);
                 }
-                body.push_new(Op::Ret, &[Operand::Reg(dst)], f.loc_of(inst.loc));
+                body.push_new(Op::Ret, &[Operand::Reg(dst)], inst.loc);
             }
             (Op::Ret, [_, ..]) => {
                 return Err(Error::at(ErrorKind::Signature, "a return value must be a register", f.loc_of(inst.loc)));

@@ -319,7 +319,8 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
         .collect();
     let alignment = done.alignment;
     let listing = A64Listing { lines, pool: done.pool };
-    let code = CodeObject::new(body.name.clone(), done.bytes, 0, extensions, body.target.clone(), Arc::new(listing));
+    let code =
+        CodeObject::new(body.name.to_string(), done.bytes, 0, extensions, body.target.clone(), Arc::new(listing));
     Ok(code.with_alignment(alignment))
 }
 

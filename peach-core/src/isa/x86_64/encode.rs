@@ -378,7 +378,7 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &Call
         }
     }
     let (bytes, alignment, listing) = asm.assemble(body.consts)?;
-    let code = CodeObject::new(body.name.clone(), bytes, 0, extensions, body.target.clone(), Arc::new(listing));
+    let code = CodeObject::new(body.name.to_string(), bytes, 0, extensions, body.target.clone(), Arc::new(listing));
     Ok(code.with_alignment(alignment))
 }
 

@@ -122,13 +122,13 @@ impl<'b> AllocInput<'b> {
             groups: body.groups,
             vregs: body.vregs,
             insts: &body.insts,
-            locs: &body.locs,
+            locs: body.locs,
             op_start: reuse(std::mem::take(&mut scratch.op_start), n + 1),
             ops: reuse(std::mem::take(&mut scratch.ops), n * 3),
             blocks: blocks.to_vec(),
             classes: I::CLASSES,
             class_units: (0..I::CLASSES.len())
-                .map(|c| I::class_units(&body.target, RegClass(c as u8)) & !frame_pointer)
+                .map(|c| I::class_units(body.target, RegClass(c as u8)) & !frame_pointer)
                 .collect(),
             order: conv.alloc_order,
             moves: Vec::new(),
@@ -151,7 +151,7 @@ impl<'b> AllocInput<'b> {
                 Op::Isa(opcode) => {
                     let (out, masks, vreg_allowed) = (&mut input.ops, &mut input.masks, &mut input.vreg_allowed);
                     let phys_written = &mut input.phys_written;
-                    I::visit(&body.target, body.vregs, opcode, ops, &mut |r, role, allowed| {
+                    I::visit(body.target, body.vregs, opcode, ops, &mut |r, role, allowed| {
                         if let Some(var) = var(r) {
                             // Consecutive operands mostly allow the same units.
                             if allowed != last_mask.0 {
