@@ -117,3 +117,26 @@ fn an_exclusive_counter_written_as_text_counts_every_increment() {
     });
     assert_eq!(counter.load(std::sync::atomic::Ordering::SeqCst), 40_000);
 }
+
+/// A list of four physical registers loaded with one `ld1`, written as text: the sum of 16
+/// floats.
+#[test]
+fn a_four_register_ld1_written_as_text_sums_sixteen_floats() {
+    use peach::core::isa::aarch64::{A64Reg, reg};
+    let sig = Signature::new(&[Type::Ptr], Some(Type::F32));
+    let mut f = Function::new("sum16", sig, Target::aarch64_neon());
+    let p = f.param(0);
+    f.asm("ld1 {v4.4s-v7.4s}, [{}]", p);
+    f.asm("fadd v4.4s, v4.4s, v5.4s", ());
+    f.asm("fadd v6.4s, v6.4s, v7.4s", ());
+    f.asm("fadd v4.4s, v4.4s, v6.4s", ());
+    f.asm("faddp v4.4s, v4.4s, v4.4s", ());
+    f.asm("faddp s0, v4.2s", ());
+    f.ret(reg::V0.s());
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: the code has this signature and reads 16 floats at the pointer.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*const f32) -> f32>::load(&code).unwrap() };
+    let xs: Vec<f32> = (1..=16).map(|i| i as f32).collect();
+    // SAFETY: `xs` holds 16 floats.
+    assert_eq!(unsafe { k.call(xs.as_ptr()) }, 136.0);
+}

@@ -792,6 +792,7 @@ impl Function {
             Operand::Reg(r) => (*r, None),
             Operand::Masked(m) => (m.reg, Some(m.mask)),
             Operand::Lane(l) => (l.reg, None),
+            Operand::List(l) => (l.first, None),
             Operand::Mem(m) => {
                 for r in [m.base, m.index].into_iter().flatten() {
                     self.note_param(r);

@@ -436,6 +436,36 @@ pub enum Operand {
     Rounding(Rounding),
     /// One element of a vector register (AArch64 `v1.s[2]`).
     Lane(Lane),
+    /// Consecutive vector registers (AArch64 `{v0.4s-v3.4s}`).
+    List(RegList),
+}
+
+/// `count` consecutive vector registers named by the first (wrapping after the last register),
+/// for AArch64's `ld1`-`ld4`, `st1`-`st4`, `tbl` and `tbx`: physical ones, or the first of a
+/// group of exactly `count` virtual ones.
+///
+/// ```
+/// use peach_core::prelude::*;
+/// use peach_core::isa::aarch64::{A64Reg, reg};
+/// let mut f = Function::new("k", Signature::new(&[Type::Ptr], None), Target::aarch64_neon());
+/// let p = f.param(0);
+/// f.ins("ld1", (reg::V4.s4().list(2), [p]));
+/// f.ret(None);
+/// assert!(f.compile(Abi::Aapcs64)?.listing().contains("ld1 {v4.4s, v5.4s}, [x0]"));
+/// # Ok::<(), peach_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RegList {
+    /// The first register, seen through the arrangement of all of them.
+    pub first: Reg,
+    /// How many (1 to 4).
+    pub count: u8,
+}
+
+impl From<RegList> for Operand {
+    fn from(l: RegList) -> Operand {
+        Operand::List(l)
+    }
 }
 
 /// One element of a vector register: the register, seen through a view that gives the element

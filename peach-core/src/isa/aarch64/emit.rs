@@ -148,7 +148,9 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
     for inst in &body.insts {
         for op in body.ops(inst) {
             let regs = match op {
-                Operand::Reg(r) | Operand::Lane(crate::ir::Lane { reg: r, .. }) => [Some(*r), None],
+                Operand::Reg(r)
+                | Operand::Lane(crate::ir::Lane { reg: r, .. })
+                | Operand::List(crate::ir::RegList { first: r, .. }) => [Some(*r), None],
                 Operand::Mem(m) => [m.base, m.index],
                 _ => [None, None],
             };

@@ -151,8 +151,13 @@ impl Isa for Aarch64 {
             match op {
                 Operand::Reg(_) if zeroing && i > 0 => {}
                 // Every register of a list: a group of virtual ones, or consecutive physical ones.
-                Operand::Reg(r) if matches!(row.kinds().get(i), Some(Kind::List(..))) => {
-                    let Some(Kind::List(count, _)) = row.kinds().get(i).copied() else { continue };
+                Operand::Reg(r) | Operand::List(crate::ir::RegList { first: r, .. })
+                    if matches!(row.kinds().get(i), Some(Kind::List(..) | Kind::List1(_))) =>
+                {
+                    let count = match row.kinds().get(i).copied() {
+                        Some(Kind::List(count, _)) => count,
+                        _ => 1,
+                    };
                     let role = if i == 0 && first == First::Def { Role::Def } else { Role::Use };
                     match r.vreg() {
                         Some(v) => {

@@ -7,7 +7,7 @@
 
 use super::encode::Arrangement;
 use crate::Src;
-use crate::ir::{Function, Lane, Reg, RegClass};
+use crate::ir::{Function, Lane, Reg, RegClass, RegList};
 
 /// General-purpose class.
 pub const GP: RegClass = RegClass(0);
@@ -402,6 +402,9 @@ pub trait A64Reg: Sized {
     fn d2(self) -> Self;
     /// Element `index`, its size given by the view (`v.s().lane(2)` is `v.s[2]`).
     fn lane(self, index: u8) -> Lane;
+    /// This register and the `count - 1` after it, seen through this view: a list for
+    /// `ld1`-`ld4`, `st1`-`st4`, `tbl` and `tbx` (`V0.s4().list(4)` is `{v0.4s-v3.4s}`).
+    fn list(self, count: u8) -> RegList;
 }
 
 fn view(r: Reg, class: RegClass, v: u8) -> Reg {
@@ -462,5 +465,8 @@ impl A64Reg for Reg {
     }
     fn lane(self, index: u8) -> Lane {
         Lane { reg: self, index }
+    }
+    fn list(self, count: u8) -> RegList {
+        RegList { first: self, count }
     }
 }

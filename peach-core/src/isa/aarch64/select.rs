@@ -94,6 +94,14 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(VReg, u8)]) -> bool {
             reg_fits(Kind::V(a), *r) && !matches!(row.name, "ld1" | "st1" | "tbl" | "tbx")
         }
         (Kind::List1(a), Operand::Reg(r)) => reg_fits(Kind::V(a), *r) && group_of(*r, groups) <= 1,
+        // An explicit list: its count is the row's, and a virtual first register starts a
+        // group of exactly that many.
+        (Kind::List(n, a), Operand::List(l)) => {
+            l.count == n && reg_fits(Kind::V(a), l.first) && (!l.first.is_virtual() || group_of(l.first, groups) == n)
+        }
+        (Kind::List1(a), Operand::List(l)) => {
+            l.count == 1 && reg_fits(Kind::V(a), l.first) && group_of(l.first, groups) <= 1
+        }
         // A constant is read with `ldr`, which becomes a PC-relative load from the pool.
         (Kind::Mem, Operand::Mem(m)) if m.base == Some(Reg::CONSTANTS) => row.name == "ldr",
         // A plain number is an `lsl` amount: never negative (it would be clamped, silently).
@@ -150,6 +158,8 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::Prfop, Operand::Imm(v)) => A64::Prfop(*v as u8 & 31),
         (Kind::List1(a), Operand::Reg(r)) => A64::List1(number(*r), a),
         (Kind::List(c, a), Operand::Reg(r)) => A64::List(number(*r), c, a),
+        (Kind::List1(a), Operand::List(l)) => A64::List1(number(l.first), a),
+        (Kind::List(c, a), Operand::List(l)) => A64::List(number(l.first), c, a),
         (Kind::FpImm, Operand::Imm(v)) => A64::FpImm(*v as u64),
         (Kind::Extend, Operand::Imm(v)) => {
             let (option, amount) = extend_of(*v).unwrap_or((0, 0));
@@ -191,6 +201,7 @@ fn describe(op: &Operand) -> String {
             },
             None => "register".into(),
         },
+        Operand::List(l) => format!("{{{} registers}}", l.count),
         Operand::Imm(v) if extend_of(*v).is_some() => "extend".into(),
         Operand::Imm(v) if shift_of(*v).is_some() => "shift".into(),
         Operand::Imm(_) => "#imm".into(),

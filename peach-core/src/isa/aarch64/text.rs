@@ -10,13 +10,13 @@
 //! list     := v<n>.<arr> {, v<n>.<arr>} | v<n>.<arr> - v<m>.<arr>
 //! ```
 //!
-//! A list of several registers names its first (`ld4 {v0.4s-v3.4s}` is `ld4` of v0); it must be
-//! consecutive. What peach's table lacks (`uxtx`, lane lists, `wsp`) is refused at its column.
+//! A list is an [`Operand::List`] of consecutive registers. What peach's table lacks (`uxtx`,
+//! lane lists, `wsp`) is refused at its column.
 
 use super::pseudo::{Cond, Extend, Prefetch, Shift};
 use super::regs::{A64Reg, reg_by_name};
 use crate::error::Result;
-use crate::ir::{Lane, Mem, Operand, Reg};
+use crate::ir::{Lane, Mem, Operand, Reg, RegList};
 use crate::isa::TextInst;
 use crate::isa::text::{Cursor, Fail, Spanned, Tok, finish};
 
@@ -73,9 +73,6 @@ fn shift(word: &str, n: u8) -> Option<Shift> {
 
 struct Parser<'l, 'a> {
     c: Cursor<'l, 'a>,
-    /// The length of each register list, and where it is: an operand names only the first
-    /// register, so the count is checked against the mnemonic.
-    lists: Vec<(usize, Spanned<'l>)>,
 }
 
 impl<'l> Parser<'l, '_> {
@@ -100,19 +97,6 @@ impl<'l> Parser<'l, '_> {
             }
         }
         self.c.all_used()?;
-        // `ld3 {v0.4s-v2.4s}` gives the count twice; a list of several physical registers for
-        // any other instruction (`ld1`, `tbl`) would be read as one register: refused.
-        let structs = mnemonic.len() == 3 && (mnemonic.starts_with("ld") || mnemonic.starts_with("st"));
-        let implied = if structs { mnemonic[2..].parse::<usize>().ok() } else { None };
-        for &(n, at) in &self.lists {
-            match implied {
-                None | Some(1) if n > 1 => {
-                    return Cursor::fail(format!("lists of several registers for `{mnemonic}` are not supported"), at);
-                }
-                Some(d) if d != n => return Cursor::fail(format!("`{mnemonic}` takes {d} registers, not {n}"), at),
-                _ => {}
-            }
-        }
         Ok(TextInst { mnemonic, ops, mnemonic_at: (first.1, first.2), ops_at: (ops_start, self.c.line.len()) })
     }
 
@@ -153,11 +137,11 @@ impl<'l> Parser<'l, '_> {
             }
             Tok::Brace(b) => {
                 self.c.bump();
-                let first = self.list(b, t)?;
+                let list = self.list(b, t)?;
                 if self.c.peek().0 == Tok::Punct('[') {
                     return Cursor::fail("single-structure lane lists are not supported", self.c.peek());
                 }
-                Operand::Reg(first)
+                Operand::List(list)
             }
             Tok::Punct('#') | Tok::Number(_) | Tok::Float(_) | Tok::Punct('-') => self.number()?,
             Tok::Punct('[') => return self.memory(ops),
@@ -200,8 +184,8 @@ impl<'l> Parser<'l, '_> {
         Ok(())
     }
 
-    /// The first register of `{v0.4s, v1.4s}` / `{v0.4s-v3.4s}`, checked consecutive and alike.
-    fn list(&mut self, inner: &str, t: Spanned<'l>) -> Res<Reg> {
+    /// `{v0.4s, v1.4s}` / `{v0.4s-v3.4s}`, checked consecutive and alike.
+    fn list(&mut self, inner: &str, t: Spanned<'l>) -> Res<RegList> {
         let names: Vec<&str> = if let Some((a, b)) = inner.split_once('-') {
             let (first, last) = (vector(a.trim()), vector(b.trim()));
             let (Some(first), Some(last)) = (first, last) else {
@@ -212,8 +196,7 @@ impl<'l> Parser<'l, '_> {
             if vf != vl || (nl + 32 - nf) % 32 > 3 {
                 return Cursor::fail("a list holds one to four consecutive registers of one arrangement", t);
             }
-            self.lists.push(((nl + 32 - nf) as usize % 32 + 1, t));
-            return Ok(first);
+            return Ok(first.list(((nl + 32 - nf) % 32 + 1) as u8));
         } else {
             inner.split(',').map(str::trim).collect()
         };
@@ -228,8 +211,7 @@ impl<'l> Parser<'l, '_> {
                 return Cursor::fail("a list holds consecutive registers of one arrangement", t);
             }
         }
-        self.lists.push((regs.len(), t));
-        Ok(regs[0])
+        Ok(regs[0].list(regs.len() as u8))
     }
 
     /// `[...]`, with `!` or `, #post` after it.
@@ -322,7 +304,7 @@ impl<'l> Parser<'l, '_> {
 
 /// Parses `line` with `args` for its placeholders.
 pub(crate) fn parse(line: &str, args: &[Operand]) -> Result<TextInst> {
-    finish(line, Cursor::new(line, args).and_then(|c| Parser { c, lists: Vec::new() }.line()))
+    finish(line, Cursor::new(line, args).and_then(|c| Parser { c }.line()))
 }
 
 #[cfg(test)]
@@ -351,8 +333,8 @@ mod tests {
         assert_eq!((m.disp, m.update), (16, crate::ir::Update::Post));
         let Operand::Mem(m) = ops("ldr x0, [x1, x2, lsl #3]")[1] else { panic!() };
         assert_eq!((m.index, m.scale), (Some(reg::X2), 8));
-        assert_eq!(ops("ld4 {v4.4s-v7.4s}, [x0]")[0], Operand::Reg(reg::V4.s4()));
-        assert_eq!(ops("ld2 {v30.2d, v31.2d}, [sp]")[0], Operand::Reg(reg::V30.d2()));
+        assert_eq!(ops("ld4 {v4.4s-v7.4s}, [x0]")[0], Operand::List(reg::V4.s4().list(4)));
+        assert_eq!(ops("ld2 {v30.2d, v31.2d}, [sp]")[0], Operand::List(reg::V30.d2().list(2)));
     }
 
     #[test]
@@ -364,8 +346,7 @@ mod tests {
             ("add x0, x1, w2, uxtx", "`uxtx` is not supported"),
             ("ldr x0, [x1", "expected `]`"),
             ("strb w0, [x1, x2, lsl #0]", "explicit shift of 0"),
-            ("ld1 {v0.4s, v1.4s}, [x0]", "lists of several registers for `ld1` are not supported"),
-            ("ld3 {v0.4s-v3.4s}, [x0]", "`ld3` takes 3 registers, not 4"),
+            ("ld1 {v0.4s, v2.4s}, [x0]", "consecutive registers"),
         ] {
             let e = parse(line, &[]).expect_err(line);
             assert!(e.message().contains(want) && e.message().contains('^'), "{line}: {e}");

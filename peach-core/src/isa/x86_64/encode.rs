@@ -272,7 +272,7 @@ fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand]) -> Result<()>
                     ins.try_set_immediate_i64(i, *v).map_err(internal)?;
                 }
             }
-            Operand::Lane(_) => return Err(internal("an element operand in an x86 instruction")),
+            Operand::Lane(_) | Operand::List(_) => return Err(internal("an AArch64 operand in an x86 instruction")),
             Operand::Label(l) => {
                 ins.set_op_kind(i, OpKind::NearBranch64);
                 ins.set_near_branch64(LABEL_TARGET + l.0 as u64);

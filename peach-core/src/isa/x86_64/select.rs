@@ -120,10 +120,10 @@ pub(crate) fn shapes(ops: &[Operand]) -> Result<Shapes> {
             return Err(Error::new(ErrorKind::InvalidOperands, "x86 instructions take at most 5 operands"));
         }
         let shape = match op {
-            Operand::Lane(_) => {
+            Operand::Lane(_) | Operand::List(_) => {
                 return Err(Error::new(
                     ErrorKind::InvalidOperands,
-                    "x86 instructions name whole registers, not elements (`v.s[2]` is AArch64)",
+                    "x86 instructions name single whole registers, not elements or lists (AArch64's)",
                 ));
             }
             Operand::Reg(r) => reg_shape(*r),
@@ -261,7 +261,7 @@ fn op_key(op: &Operand) -> Option<u64> {
         }
         Operand::Label(_) => 5,
         Operand::Rounding(r) => 6 | (*r as u64) << 4,
-        Operand::Lane(_) => return None,
+        Operand::Lane(_) | Operand::List(_) => return None,
     })
 }
 
