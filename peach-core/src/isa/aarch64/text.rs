@@ -196,7 +196,7 @@ impl<'l> Parser<'l, '_> {
             if vf != vl || (nl + 32 - nf) % 32 > 3 {
                 return Cursor::fail("a list holds one to four consecutive registers of one arrangement", t);
             }
-            return Ok(first.list(((nl + 32 - nf) % 32 + 1) as u8));
+            return Ok(first.list((nl + 32 - nf) % 32 + 1));
         } else {
             inner.split(',').map(str::trim).collect()
         };
