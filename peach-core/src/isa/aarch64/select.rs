@@ -321,6 +321,14 @@ pub(crate) fn select(target: &Target, groups: &[(VReg, u8)], mnemonic: &str, ops
     if let Some(base) = mov_imm_alias(&lower, ops)? {
         lower = base.to_string();
     }
+    // `ror d, n, #s` is `extr d, n, n, #s`.
+    if lower == "ror"
+        && let [d @ Operand::Reg(_), n @ Operand::Reg(_), Operand::Imm(s)] = ops[..]
+        && untagged(s)
+    {
+        *ops = vec![d, n, n, Operand::Imm(s)];
+        lower = "extr".to_string();
+    }
     let ops: &[Operand] = ops;
     let Some(candidates) = by_name().get(lower.as_str()) else {
         return Err(Error::new(ErrorKind::UnknownMnemonic, format!("unknown AArch64 instruction `{mnemonic}`")));

@@ -304,6 +304,9 @@ fn integer(t: &mut Table) {
         t.row(name, &[X, X, X, X], &R4, x);
         t.row(name, &[W, W, W, W], &R4, w);
     }
+    // Extract from a register pair (`ror` by an immediate is `extr` of one register twice).
+    t.row("extr", &[X, X, X, Imm], &[Reg(0), Reg(5), Reg(16), Unsigned(10, 6, 1)], 0x93c0_0000);
+    t.row("extr", &[W, W, W, Imm], &[Reg(0), Reg(5), Reg(16), Unsigned(10, 5, 1)], 0x1380_0000);
     t.row("lsl", &[X, X, Imm], &[Reg(0), Reg(5), Field::LslImm(64)], 0xd340_0000);
     t.row("lsl", &[W, W, Imm], &[Reg(0), Reg(5), Field::LslImm(32)], 0x5300_0000);
     t.row("lsr", &[X, X, Imm], &[Reg(0), Reg(5), Unsigned(16, 6, 1)], 0xd340_fc00);
@@ -873,6 +876,7 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("eon", D, B),
         ("eor", D, B),
         ("ext", D, B),
+        ("extr", D, B),
         ("fabs", D, F),
         ("fadd", D, F),
         ("faddp", D, F),
