@@ -65,6 +65,13 @@ impl ExecCode {
 
     /// Copies `bytes` into executable memory whose start is aligned to `align` bytes (a power of
     /// two up to 4096, as [`peach_core::CodeObject::alignment`] gives).
+    ///
+    /// ```
+    /// let m = peach_runtime::ExecCode::aligned(&[0xc3], 1024)?;
+    /// assert_eq!(m.as_ptr() as usize % 1024, 0);
+    /// assert!(peach_runtime::ExecCode::aligned(&[0xc3], 3).is_err());
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
     #[cfg(not(miri))]
     pub fn aligned(bytes: &[u8], align: u32) -> Result<ExecCode, Error> {
         if !align.is_power_of_two() || align > 4096 {
@@ -89,7 +96,10 @@ impl ExecCode {
 
     /// Copies `bytes` into fresh memory (not executable: nothing runs under Miri).
     #[cfg(miri)]
-    pub fn aligned(bytes: &[u8], _align: u32) -> Result<ExecCode, Error> {
+    pub fn aligned(bytes: &[u8], align: u32) -> Result<ExecCode, Error> {
+        if !align.is_power_of_two() || align > 4096 {
+            return Err(Error::new(peach_core::ErrorKind::Memory, format!("cannot align code to {align} bytes")));
+        }
         MAPPED.fetch_add(bytes.len(), Ordering::Relaxed);
         Ok(ExecCode { mem: Mem::Plain(bytes.into()) })
     }
@@ -125,6 +135,12 @@ impl ExecCode {
 
     /// Whether the code shares pooled memory with other kernels (Linux, unless the system
     /// refuses the pool's shared executable mappings).
+    ///
+    /// ```
+    /// let m = peach_runtime::ExecCode::new(&[0xc3])?;
+    /// assert_eq!(m.is_pooled(), cfg!(target_os = "linux"));
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
     pub fn is_pooled(&self) -> bool {
         #[cfg(all(target_os = "linux", not(miri)))]
         if let Mem::Pooled(_) = self.mem {

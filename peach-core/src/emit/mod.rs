@@ -96,6 +96,16 @@ impl CodeObject {
 
     /// The same code, needing its start aligned to `bytes` (a power of two; never less than
     /// [`CodeObject::MIN_ALIGNMENT`]).
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// let mut f = Function::new("k", Signature::default(), Target::x86_64_baseline());
+    /// f.ret(None);
+    /// let code = f.compile(Abi::SysV)?;
+    /// assert_eq!(code.clone().with_alignment(4096).alignment(), 4096);
+    /// assert_eq!(code.with_alignment(8).alignment(), CodeObject::MIN_ALIGNMENT);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
     pub fn with_alignment(mut self, bytes: u32) -> Self {
         self.alignment = bytes.max(Self::MIN_ALIGNMENT).next_power_of_two();
         self

@@ -13,6 +13,15 @@ use super::constant::Constant;
 pub struct RegClass(pub u8);
 
 /// A virtual register: the number the function gave it (its index among the function's values).
+///
+/// ```
+/// use peach_core::prelude::*;
+/// let mut f = Function::new("k", Signature::new(&[Type::Ptr], None), Target::x86_64_v3());
+/// let (p, y) = (f.param(0), f.ymm());
+/// assert_eq!(p.vreg().map(|v| v.index()), Some(0)); // parameters come first
+/// assert_eq!(y.vreg().map(|v| v.index()), Some(1));
+/// assert_eq!(Reg::phys(0).vreg(), None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VReg(pub u32);
 
