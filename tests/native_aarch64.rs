@@ -140,3 +140,22 @@ fn a_four_register_ld1_written_as_text_sums_sixteen_floats() {
     // SAFETY: `xs` holds 16 floats.
     assert_eq!(unsafe { k.call(xs.as_ptr()) }, 136.0);
 }
+
+/// `adr` gives a label's address: the kernel returns where its second block starts.
+#[test]
+fn adr_gives_a_labels_address() {
+    let sig = Signature::new(&[], Some(Type::U64));
+    let mut f = Function::new("where", sig, Target::aarch64_neon());
+    let x = f.x();
+    let later = f.label();
+    f.asm("adr {}, {}", (x, later));
+    f.ret(x);
+    f.bind(later);
+    f.asm("nop", ());
+    f.ret(x);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    let at = code.lines().iter().find(|l| l.labels.contains(&later.0)).expect("the label is in the listing").offset;
+    // SAFETY: the code takes nothing and returns a u64; it only computes an address.
+    let k = unsafe { Kernel::<extern "C" fn() -> u64>::load(&code).unwrap() };
+    assert_eq!(k.call(), k.memory().as_ptr() as u64 + at as u64, "{}", code.listing());
+}

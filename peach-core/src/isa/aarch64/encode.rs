@@ -210,6 +210,12 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
             }
             *word |= (((value / scale) as u32) & ((1 << width) - 1)) << pos;
         }
+        Field::Adr => {
+            if !(-(1 << 20)..1 << 20).contains(&value) {
+                return Err(out_of_range(&format!("offset {value} is out of reach (±1 MiB)")));
+            }
+            *word |= ((value as u32) & 3) << 29 | ((value >> 2) as u32 & 0x7_ffff) << 5;
+        }
         Field::Shift12(pos) => match value {
             0 => {}
             12 => *word |= 1 << pos,

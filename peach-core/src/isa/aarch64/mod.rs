@@ -220,11 +220,12 @@ impl Isa for Aarch64 {
     fn flow(opcode: u32, ops: &[Operand]) -> Flow {
         let label = ops.iter().find_map(|o| if let Operand::Label(l) = o { Some(*l) } else { None });
         let Some(row) = row(opcode) else { return Flow::Next };
+        let conditional = row.name.starts_with("b.") || matches!(row.name, "cbz" | "cbnz" | "tbz" | "tbnz");
         match (row.name, label) {
             ("b", Some(l)) => Flow::Jump(l),
-            ("bl", _) | ("blr", _) => Flow::Next,
-            (_, Some(l)) => Flow::Cond(l),
+            (_, Some(l)) if conditional => Flow::Cond(l),
             ("ret" | "br", None) => Flow::Exit,
+            // `bl`, `blr` return here; `adr` and `ldr` only read a label's address.
             _ => Flow::Next,
         }
     }

@@ -129,6 +129,8 @@ pub enum Field {
     FpImm8Split,
     /// `option` at 13 and a shift of 0-4 at 10 (extended-register forms).
     Extend,
+    /// `adr`'s byte offset, +-1 MiB: low two bits at 29, the rest at 5.
+    Adr,
     /// A shifted register's shift: the type at 22 (`lsl`, `lsr`, `asr`, and `ror` where the
     /// flag allows it) and an amount below this many bits at 10.
     ShiftedReg(u8, bool),
@@ -563,6 +565,8 @@ fn memory(t: &mut Table) {
 }
 
 fn branches(t: &mut Table) {
+    // The address of a label (a table, a constant), PC-relative.
+    t.row("adr", &[X, Label], &[Reg(0), Field::Adr], 0x1000_0000);
     let branch26 = [Signed(0, 26, 4)];
     t.row("b", &[Label], &branch26, 0x1400_0000);
     t.row("bl", &[Label], &branch26, 0x9400_0000);
@@ -841,6 +845,7 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("add", D, B),
         ("adds", D, B),
         ("addv", D, B),
+        ("adr", D, B),
         ("and", D, B),
         ("ands", D, B),
         ("asr", D, B),

@@ -92,6 +92,7 @@ fn value(field: Field, variant: usize) -> i64 {
         Field::LslImm(width) | Field::LeftShift(width) => [1, width as i64 - 1, 0][variant],
         Field::RightShift(esize) => [1, esize as i64, 3][variant],
         Field::TestBit => [3, 63, 32][variant],
+        Field::Adr => [5, (1 << 20) - 1, -(1 << 20)][variant],
         _ => 0,
     }
 }
