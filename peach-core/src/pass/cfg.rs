@@ -9,6 +9,8 @@ use crate::ir::Body;
 use crate::ir::Op;
 use crate::isa::{Flow, Isa};
 
+use super::refill;
+
 /// A block's number: its position in layout order (0 is the entry).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BlockId(pub u32);
@@ -31,11 +33,20 @@ pub struct Block {
     pub succs: [Option<BlockId>; 2],
 }
 
-/// The blocks of a body, in layout order.
-pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
+/// The working memory of [`build`], kept between compilations.
+#[derive(Default)]
+pub(crate) struct Memory {
+    label_inst: Vec<Option<u32>>,
+    leader: Vec<bool>,
+    block_of: Vec<Option<BlockId>>,
+}
+
+/// The blocks of a body, in layout order, in `blocks` (emptied first).
+pub(crate) fn build<I: Isa>(body: &Body, memory: &mut Memory, mut blocks: Vec<Block>) -> Result<Vec<Block>> {
     let n = body.insts.len();
-    let mut label_inst: Vec<Option<u32>> = vec![None; body.num_labels];
-    let mut leader = vec![false; n + 1];
+    let Memory { label_inst, leader, block_of } = memory;
+    refill(label_inst, body.num_labels, None);
+    refill(leader, n + 1, false);
     leader[0] = true;
     for (i, inst) in body.insts.iter().enumerate() {
         match inst.op {
@@ -54,8 +65,8 @@ pub(crate) fn build<I: Isa>(body: &Body) -> Result<Vec<Block>> {
             }
         }
     }
-    let mut blocks = Vec::new();
-    let mut block_of: Vec<Option<BlockId>> = vec![None; n + 1];
+    blocks.clear();
+    refill(block_of, n + 1, None);
     let mut start = 0;
     for (i, &lead) in leader.iter().enumerate().skip(1) {
         if lead || i == n {

@@ -32,8 +32,9 @@ use crate::isa::Isa;
 #[derive(Default)]
 pub(crate) struct Scratch {
     pub insts: Vec<Inst>,
-    pub ops: Vec<regalloc::AllocOp>,
-    pub op_start: Vec<u32>,
+    pub blocks: Vec<cfg::Block>,
+    pub cfg: cfg::Memory,
+    pub input: regalloc::InputMemory,
     pub alloc: regalloc::Memory,
 }
 
@@ -55,13 +56,24 @@ impl Scratch {
     }
 
     fn give(self) {
-        let bytes = self.insts.capacity() * size_of::<Inst>()
-            + self.ops.capacity() * size_of::<regalloc::AllocOp>()
-            + self.op_start.capacity() * 4;
+        let bytes = self.insts.capacity() * size_of::<Inst>() + self.input.bytes();
         if bytes <= Self::KEEP {
             SCRATCH.with(|c| c.set(Some(self)));
         }
     }
+}
+
+/// `v` holding `n` copies of `x`, in the memory it already has.
+pub(crate) fn refill<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
+}
+
+/// `v`, emptied, with room for `n` items.
+pub(crate) fn reuse<T>(mut v: Vec<T>, n: usize) -> Vec<T> {
+    v.clear();
+    v.reserve(n);
+    v
 }
 
 /// Runs the pipeline for ISA `I`.
@@ -70,8 +82,8 @@ pub(crate) fn compile<I: Isa>(f: &Function, abi: Abi) -> Result<CodeObject> {
     params::check::<I>(f)?;
     let mut scratch = Scratch::take();
     let body = abi::bind_params::<I>(f, &conv, std::mem::take(&mut scratch.insts))?;
-    let cfg = cfg::build::<I>(&body)?;
-    let input = regalloc::AllocInput::build::<I>(&body, &cfg, &conv, &mut scratch)?;
+    let blocks = cfg::build::<I>(&body, &mut scratch.cfg, std::mem::take(&mut scratch.blocks))?;
+    let input = regalloc::AllocInput::build::<I>(&body, &blocks, &conv, std::mem::take(&mut scratch.input))?;
     let alloc = regalloc::allocate(&input, &mut scratch.alloc)?;
     if cfg!(debug_assertions) {
         regalloc::check(&input, &alloc).map_err(|e| crate::error::Error::internal(e.to_string()))?;
@@ -79,7 +91,8 @@ pub(crate) fn compile<I: Isa>(f: &Function, abi: Abi) -> Result<CodeObject> {
     let frame = abi::frame::<I>(&body, &input, &alloc, &conv);
     let code = I::emit(&body, &alloc.units, &frame, &conv);
     scratch.alloc.recycle(alloc);
-    (scratch.ops, scratch.op_start) = input.into_buffers();
+    scratch.input = input.into_memory();
+    scratch.blocks = blocks;
     scratch.insts = body.insts;
     scratch.give();
     code

@@ -10,10 +10,11 @@
 //! block, a worklist over predecessors). Everything else is one scan over the operands. Linear in
 //! operands plus blocks times globals.
 
-use super::{AllocInput, Var, refill};
+use super::{AllocInput, Var};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{UnitSet, VReg};
 use crate::isa::Role;
+use crate::pass::refill;
 
 const UNITS: usize = UnitSet::CAPACITY;
 
@@ -188,7 +189,7 @@ impl Dataflow {
         }
 
         refill(&mut d.pred_start, nb + 1, 0);
-        for block in &input.blocks {
+        for block in input.blocks {
             for s in block.succs.into_iter().flatten() {
                 d.pred_start[s.index() + 1] += 1;
             }

@@ -70,11 +70,27 @@ pub struct Move {
     pub src: Var,
 }
 
+/// The buffers an [`AllocInput`] is built in, kept between compilations.
+#[derive(Default)]
+pub(crate) struct InputMemory {
+    ops: Vec<AllocOp>,
+    op_start: Vec<u32>,
+    vreg_allowed: Vec<u16>,
+    class_units: Vec<UnitSet>,
+    moves: Vec<(u32, Move)>,
+    masks: Vec<UnitSet>,
+}
+
+impl InputMemory {
+    /// The memory held by its largest buffers.
+    pub(crate) fn bytes(&self) -> usize {
+        self.ops.capacity() * size_of::<AllocOp>() + self.op_start.capacity() * 4
+    }
+}
+
 /// The allocator's view of a function.
 #[derive(Clone, Debug)]
 pub struct AllocInput<'b> {
-    /// Class of each virtual register.
-    pub vreg_class: Vec<RegClass>,
     /// The units each virtual register may take (an index in [`AllocInput::masks`]): its
     /// class's, narrowed by every operand that names it.
     pub vreg_allowed: Vec<u16>,
@@ -90,7 +106,7 @@ pub struct AllocInput<'b> {
     /// All operands.
     pub ops: Vec<AllocOp>,
     /// Basic blocks in layout order; block 0 is the entry.
-    pub blocks: Vec<Block>,
+    pub blocks: &'b [Block],
     /// The register classes.
     pub classes: &'static [ClassInfo],
     /// Units each class may use on this target.
@@ -109,39 +125,40 @@ impl<'b> AllocInput<'b> {
     /// Builds the view of `body` for ISA `I`.
     pub(crate) fn build<I: Isa>(
         body: &'b Body,
-        blocks: &[Block],
+        blocks: &'b [Block],
         conv: &CallConv,
-        scratch: &mut super::Scratch,
+        memory: InputMemory,
     ) -> crate::Result<AllocInput<'b>> {
         let n = body.insts.len();
         // Over-aligned stack locals need a frame pointer, which values then cannot use.
         let frame_pointer = if body.locals.1 > 16 { UnitSet::of(&[I::FRAME_POINTER_UNIT]) } else { UnitSet::EMPTY };
+        let mut class_units = reuse(memory.class_units, I::CLASSES.len());
+        class_units
+            .extend((0..I::CLASSES.len()).map(|c| I::class_units(body.target, RegClass(c as u8)) & !frame_pointer));
         let mut input = AllocInput {
-            vreg_class: body.vregs.iter().map(|v| v.class).collect(),
-            vreg_allowed: Vec::new(),
+            vreg_allowed: reuse(memory.vreg_allowed, body.vregs.len()),
             groups: body.groups,
             vregs: body.vregs,
             insts: &body.insts,
             locs: body.locs,
-            op_start: reuse(std::mem::take(&mut scratch.op_start), n + 1),
-            ops: reuse(std::mem::take(&mut scratch.ops), n * 3),
-            blocks: blocks.to_vec(),
+            op_start: reuse(memory.op_start, n + 1),
+            ops: reuse(memory.ops, n * 3),
+            blocks,
             classes: I::CLASSES,
-            class_units: (0..I::CLASSES.len())
-                .map(|c| I::class_units(body.target, RegClass(c as u8)) & !frame_pointer)
-                .collect(),
+            class_units,
             order: conv.alloc_order,
-            moves: Vec::new(),
-            masks: vec![UnitSet::ALL],
+            moves: reuse(memory.moves, 8),
+            masks: reuse(memory.masks, 8),
             phys_written: UnitSet::EMPTY,
         };
+        input.masks.push(UnitSet::ALL);
         let var = |r: crate::ir::Reg| match r.vreg() {
             Some(v) => Some(Var::V(v)),
             None => I::unit(r).map(Var::P),
         };
         // The masks start with every unit, then each class's units.
         input.masks.extend(input.class_units.iter().copied());
-        input.vreg_allowed = input.vreg_class.iter().map(|c| 1 + c.0 as u16).collect();
+        input.vreg_allowed.extend(body.vregs.iter().map(|v| 1 + v.class.0 as u16));
         let mut last_mask = (UnitSet::ALL, 0u16);
         let mut full = false;
         for (i, inst) in body.insts.iter().enumerate() {
@@ -204,9 +221,21 @@ impl<'b> AllocInput<'b> {
         self.vreg_allowed.get(v).and_then(|m| self.masks.get(*m as usize)).copied().unwrap_or_default()
     }
 
-    /// The operand buffers, for the next compilation to reuse.
-    pub(crate) fn into_buffers(self) -> (Vec<AllocOp>, Vec<u32>) {
-        (self.ops, self.op_start)
+    /// The buffers, for the next compilation to reuse.
+    pub(crate) fn into_memory(self) -> InputMemory {
+        InputMemory {
+            ops: self.ops,
+            op_start: self.op_start,
+            vreg_allowed: self.vreg_allowed,
+            class_units: self.class_units,
+            moves: self.moves,
+            masks: self.masks,
+        }
+    }
+
+    /// The class of virtual register `v`.
+    pub fn vreg_class(&self, v: usize) -> RegClass {
+        self.vregs.get(v).map_or(RegClass(0), |info| info.class)
     }
 
     /// Number of instructions.
@@ -226,7 +255,7 @@ impl<'b> AllocInput<'b> {
 
     /// Number of virtual registers.
     pub fn num_vregs(&self) -> usize {
-        self.vreg_class.len()
+        self.vregs.len()
     }
 
     /// The units operand `op` allows.
@@ -256,18 +285,7 @@ fn intern(masks: &mut Vec<UnitSet>, set: UnitSet, full: &mut bool) -> u16 {
     }
 }
 
-/// `v` holding `n` copies of `x`, in the memory it already has.
-fn refill<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
-    v.clear();
-    v.resize(n, x);
-}
-
-/// `v`, emptied, with room for `n` items.
-fn reuse<T>(mut v: Vec<T>, n: usize) -> Vec<T> {
-    v.clear();
-    v.reserve(n);
-    v
-}
+use super::reuse;
 
 /// The result: the unit of every virtual register (`None` for those never used).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,9 +6,10 @@
 //! O(values x units) after an O(n log n) sort.
 
 use super::liveness::Liveness;
-use super::{AllocInput, Allocation, Var, refill};
+use super::{AllocInput, Allocation, Var};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{UnitSet, VReg};
+use crate::pass::refill;
 
 const UNITS: usize = UnitSet::CAPACITY;
 
@@ -156,7 +157,7 @@ fn loc_str(l: crate::Src) -> String {
 /// The error for a value that found no register: where the pressure in its class is highest,
 /// and every value live there with the place it was created.
 fn out_of_registers(input: &AllocInput, live: &Liveness, failed: VReg) -> Error {
-    let class = input.vreg_class[failed.index()];
+    let class = input.vreg_class(failed.index());
     let info = input.classes.get(class.0 as usize);
     let class_name = info.map_or("register", |c| c.name);
     let class_mask = input.class_units.get(class.0 as usize).copied().unwrap_or_default();
@@ -165,7 +166,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, failed: VReg) -> Error 
     // Sweep the class's live ranges (values and fixed registers) for the busiest point.
     let mut events: Vec<(u32, i32)> = Vec::new();
     for (v, &(s, e)) in live.vreg.iter().enumerate().filter_map(|(v, r)| r.as_ref().map(|r| (v, r))) {
-        if input.vreg_class[v] == class {
+        if input.vreg_class(v) == class {
             events.push((s, 1));
             events.push((e, -1));
         }
@@ -189,7 +190,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, failed: VReg) -> Error 
     // Live values by where they were created, in order of first creation.
     let mut places: Vec<(String, usize)> = Vec::new();
     for (v, &(s, e)) in live.vreg.iter().enumerate().filter_map(|(v, r)| r.as_ref().map(|r| (v, r))) {
-        if input.vreg_class[v] == class && s <= at && at < e {
+        if input.vreg_class(v) == class && s <= at && at < e {
             let place = loc_str(input.vreg_loc(v));
             match places.iter_mut().find(|(p, _)| *p == place) {
                 Some((_, n)) => *n += 1,
