@@ -31,7 +31,24 @@ fn late_len(ins: &Instruction) -> Result<u32> {
     if is_branch(ins) {
         probe.set_near_branch64(0);
     }
-    Encoder::new(64).encode(&probe, 0).map(|n| n as u32).map_err(internal)
+    with_encoder(|e| e.encode(&probe, 0).map(|n| n as u32).map_err(internal))
+}
+
+/// Runs `f` with this thread's spare encoder, its buffer emptied after (an encoder per use
+/// would allocate its buffer again every time).
+fn with_encoder<T>(f: impl FnOnce(&mut Encoder) -> T) -> T {
+    thread_local! {
+        static SPARE: std::cell::RefCell<Option<Encoder>> = const { std::cell::RefCell::new(None) };
+    }
+    SPARE.with(|spare| {
+        let mut spare = spare.borrow_mut();
+        let encoder = spare.get_or_insert_with(|| Encoder::new(64));
+        let out = f(encoder);
+        let mut bytes = encoder.take_buffer();
+        bytes.clear();
+        encoder.set_buffer(bytes);
+        out
+    })
 }
 
 /// A branch or a RIP-relative constant load, encoded once the layout is known.
@@ -67,12 +84,18 @@ impl Fixup for X86Fixup {
             FixupTarget::Label(_) => ins.set_near_branch64(target as u64),
             FixupTarget::Constant(_) => ins.set_memory_displacement64(target as u64),
         }
-        let mut encoder = Encoder::new(64);
-        encoder.encode(&ins, at as u64).map_err(|_| {
-            Error::new(ErrorKind::InvalidOperands, format!("the target of {:?} is out of its reach", ins.mnemonic()))
-        })?;
-        out.extend_from_slice(&encoder.take_buffer());
-        Ok(())
+        with_encoder(|encoder| {
+            encoder.encode(&ins, at as u64).map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidOperands,
+                    format!("the target of {:?} is out of its reach", ins.mnemonic()),
+                )
+            })?;
+            let bytes = encoder.take_buffer();
+            out.extend_from_slice(&bytes);
+            encoder.set_buffer(bytes);
+            Ok(())
+        })
     }
 }
 
