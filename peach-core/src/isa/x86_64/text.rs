@@ -46,53 +46,33 @@ struct Parser<'l, 'a> {
 }
 
 impl<'l> Parser<'l, '_> {
-    fn peek(&self) -> Spanned<'l> {
-        self.c.peek()
-    }
-
-    fn bump(&mut self) -> Spanned<'l> {
-        self.c.bump()
-    }
-
-    fn fail<T>(&self, msg: impl Into<String>, t: Spanned) -> std::result::Result<T, Fail> {
-        Cursor::fail(msg, t)
-    }
-
-    fn arg(&mut self, inner: &str, t: Spanned) -> std::result::Result<Operand, Fail> {
-        self.c.arg(inner, t)
-    }
-
-    fn is_placeholder(inner: &str) -> bool {
-        Cursor::is_placeholder(inner)
-    }
-
     fn line(mut self) -> std::result::Result<TextInst, Fail> {
-        let first = self.bump();
+        let first = self.c.bump();
         let mnemonic = match first.0 {
-            Tok::Word(w) if w.eq_ignore_ascii_case("lock") => match self.bump() {
+            Tok::Word(w) if w.eq_ignore_ascii_case("lock") => match self.c.bump() {
                 (Tok::Word(m), ..) => format!("lock {m}"),
-                t => return self.fail("expected an instruction after `lock`", t),
+                t => return Cursor::fail("expected an instruction after `lock`", t),
             },
             Tok::Word(w) if PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(w)) => {
-                return self.fail(format!("the `{w}` prefix is not supported"), first);
+                return Cursor::fail(format!("the `{w}` prefix is not supported"), first);
             }
             Tok::Brace(b) if b.eq_ignore_ascii_case("vex") || b.eq_ignore_ascii_case("evex") => {
-                return self.fail(format!("the `{{{b}}}` pseudo-prefix is not supported"), first);
+                return Cursor::fail(format!("the `{{{b}}}` pseudo-prefix is not supported"), first);
             }
             Tok::Word(w) => w.to_string(),
-            Tok::End => return self.fail("an empty line: write one instruction", first),
-            _ => return self.fail("expected an instruction name", first),
+            Tok::End => return Cursor::fail("an empty line: write one instruction", first),
+            _ => return Cursor::fail("expected an instruction name", first),
         };
         let mut ops = Vec::new();
-        let ops_start = self.peek().1;
-        if self.peek().0 != Tok::End {
+        let ops_start = self.c.peek().1;
+        if self.c.peek().0 != Tok::End {
             loop {
                 ops.push(self.operand()?);
-                let t = self.bump();
+                let t = self.c.bump();
                 match t.0 {
                     Tok::Punct(',') => {}
                     Tok::End => break,
-                    _ => return self.fail("expected `,` or the end of the line", t),
+                    _ => return Cursor::fail("expected `,` or the end of the line", t),
                 }
             }
         }
@@ -101,25 +81,25 @@ impl<'l> Parser<'l, '_> {
     }
 
     fn operand(&mut self) -> std::result::Result<Operand, Fail> {
-        let t = self.peek();
+        let t = self.c.peek();
         let op = match t.0 {
-            Tok::Brace(b) if Self::is_placeholder(b) => {
-                self.bump();
-                self.arg(b, t)?
+            Tok::Brace(b) if Cursor::is_placeholder(b) => {
+                self.c.bump();
+                self.c.arg(b, t)?
             }
             Tok::Brace(b) => {
-                self.bump();
+                self.c.bump();
                 return match rounding(b) {
                     Some(r) => Ok(Operand::Rounding(r)),
-                    None => self.fail(format!("`{{{b}}}` is not an operand (a rounding mode is `{{rn-sae}}`)"), t),
+                    None => Cursor::fail(format!("`{{{b}}}` is not an operand (a rounding mode is `{{rn-sae}}`)"), t),
                 };
             }
             Tok::Word(w) if size_keyword(w).is_some() => {
-                self.bump();
+                self.c.bump();
                 let size = size_keyword(w).unwrap_or(0);
-                let ptr = self.bump();
+                let ptr = self.c.bump();
                 if !matches!(ptr.0, Tok::Word(p) if p.eq_ignore_ascii_case("ptr")) {
-                    return self.fail(format!("expected `ptr` after `{w}`"), ptr);
+                    return Cursor::fail(format!("expected `ptr` after `{w}`"), ptr);
                 }
                 let m = self.memory()?;
                 Operand::Mem(m.sized(size))
@@ -127,100 +107,103 @@ impl<'l> Parser<'l, '_> {
             Tok::Word(w)
                 if SEGMENTS.iter().any(|s| s.eq_ignore_ascii_case(w)) && self.c.peek2().0 == Tok::Punct(':') =>
             {
-                return self.fail("segment overrides are not supported", t);
+                return Cursor::fail("segment overrides are not supported", t);
             }
             Tok::Punct('[') => Operand::Mem(self.memory()?),
             Tok::Word(w) => {
-                self.bump();
+                self.c.bump();
                 Operand::Reg(self.register(w, t)?)
             }
             Tok::Number(_) | Tok::Punct('-') | Tok::Punct('+') => Operand::Imm(self.immediate()?),
-            _ => return self.fail("expected an operand", t),
+            _ => return Cursor::fail("expected an operand", t),
         };
         self.decorators(op)
     }
 
     fn register(&self, name: &str, t: Spanned) -> std::result::Result<Reg, Fail> {
         if name.eq_ignore_ascii_case("rip") || name.eq_ignore_ascii_case("eip") {
-            return self.fail("RIP-relative addresses are not supported (a constant operand is placed in the pool)", t);
+            return Cursor::fail(
+                "RIP-relative addresses are not supported (a constant operand is placed in the pool)",
+                t,
+            );
         }
         reg_by_name(name).ok_or_else(|| (format!("`{name}` is not an x86-64 register"), t.1, t.2))
     }
 
     /// A signed number: `-8`, `+0x10`, `0FFFFFFFFh` (kept as its 64 bits).
     fn immediate(&mut self) -> std::result::Result<i64, Fail> {
-        let t = self.bump();
+        let t = self.c.bump();
         let (negative, t) = match t.0 {
-            Tok::Punct('-') => (true, self.bump()),
-            Tok::Punct('+') => (false, self.bump()),
+            Tok::Punct('-') => (true, self.c.bump()),
+            Tok::Punct('+') => (false, self.c.bump()),
             _ => (false, t),
         };
         match t.0 {
             Tok::Number(n) if negative => Ok((n as i64).wrapping_neg()),
             Tok::Number(n) => Ok(n as i64),
-            _ => self.fail("expected a number", t),
+            _ => Cursor::fail("expected a number", t),
         }
     }
 
     /// `[...]`, or a placeholder that is a memory operand.
     fn memory(&mut self) -> std::result::Result<Mem, Fail> {
-        let open = self.bump();
+        let open = self.c.bump();
         match open.0 {
             Tok::Punct('[') => {}
-            Tok::Brace(b) if Self::is_placeholder(b) => {
-                return match self.arg(b, open)? {
+            Tok::Brace(b) if Cursor::is_placeholder(b) => {
+                return match self.c.arg(b, open)? {
                     Operand::Mem(m) => Ok(m),
-                    other => self.fail(format!("this placeholder stands for {other:?}, not a memory operand"), open),
+                    other => Cursor::fail(format!("this placeholder stands for {other:?}, not a memory operand"), open),
                 };
             }
             Tok::Word(w) if SEGMENTS.iter().any(|s| s.eq_ignore_ascii_case(w)) => {
-                return self.fail("segment overrides are not supported", open);
+                return Cursor::fail("segment overrides are not supported", open);
             }
-            _ => return self.fail("expected `[`", open),
+            _ => return Cursor::fail("expected `[`", open),
         }
         let (mut base, mut index): (Option<Reg>, Option<(Reg, u8)>) = (None, None);
         let mut disp: i64 = 0;
         let mut sign = 1i64;
         let mut first = true;
         loop {
-            let t = self.bump();
+            let t = self.c.bump();
             // A term: register, register*scale, scale*register, number, placeholder.
             let (reg, scale, value) = match t.0 {
                 Tok::Word(w) => (Some((self.register(w, t)?, t)), None, None),
-                Tok::Brace(b) if Self::is_placeholder(b) => match self.arg(b, t)? {
+                Tok::Brace(b) if Cursor::is_placeholder(b) => match self.c.arg(b, t)? {
                     Operand::Reg(r) => (Some((r, t)), None, None),
                     Operand::Imm(v) => (None, None, Some(v)),
                     other => {
-                        return self.fail(
+                        return Cursor::fail(
                             format!("this placeholder stands for {other:?}: an address takes registers and numbers"),
                             t,
                         );
                     }
                 },
-                Tok::Number(n) if self.peek().0 == Tok::Punct('*') => {
-                    self.bump();
-                    let r = self.bump();
+                Tok::Number(n) if self.c.peek().0 == Tok::Punct('*') => {
+                    self.c.bump();
+                    let r = self.c.bump();
                     let reg = match r.0 {
                         Tok::Word(w) => self.register(w, r)?,
-                        Tok::Brace(b) if Self::is_placeholder(b) => match self.arg(b, r)? {
+                        Tok::Brace(b) if Cursor::is_placeholder(b) => match self.c.arg(b, r)? {
                             Operand::Reg(reg) => reg,
-                            _ => return self.fail("expected an index register", r),
+                            _ => return Cursor::fail("expected an index register", r),
                         },
-                        _ => return self.fail("expected an index register", r),
+                        _ => return Cursor::fail("expected an index register", r),
                     };
                     (Some((reg, r)), Some((n, t)), None)
                 }
                 Tok::Number(n) => (None, None, Some(n as i64)),
-                Tok::Punct(']') if first => return self.fail("an empty address", t),
-                _ => return self.fail("expected a register or a number", t),
+                Tok::Punct(']') if first => return Cursor::fail("an empty address", t),
+                _ => return Cursor::fail("expected a register or a number", t),
             };
-            let scale = match (reg, scale, self.peek().0) {
+            let scale = match (reg, scale, self.c.peek().0) {
                 (Some(_), None, Tok::Punct('*')) => {
-                    self.bump();
-                    let s = self.bump();
+                    self.c.bump();
+                    let s = self.c.bump();
                     match s.0 {
                         Tok::Number(n) => Some((n, s)),
-                        _ => return self.fail("expected a scale (1, 2, 4 or 8)", s),
+                        _ => return Cursor::fail("expected a scale (1, 2, 4 or 8)", s),
                     }
                 }
                 _ => scale,
@@ -233,11 +216,11 @@ impl<'l> Parser<'l, '_> {
             }
             if let Some((r, rt)) = reg {
                 if sign < 0 {
-                    return self.fail("a register cannot be subtracted", rt);
+                    return Cursor::fail("a register cannot be subtracted", rt);
                 }
                 let s = match scale {
                     Some((n, st)) if ![1, 2, 4, 8].contains(&n) => {
-                        return self.fail(format!("the scale is 1, 2, 4 or 8, not {n}"), st);
+                        return Cursor::fail(format!("the scale is 1, 2, 4 or 8, not {n}"), st);
                     }
                     Some((n, _)) => n as u8,
                     None => 1,
@@ -249,16 +232,16 @@ impl<'l> Parser<'l, '_> {
                 } else if s == 1 && base.is_none() {
                     base = Some(r);
                 } else {
-                    return self.fail("an address has at most a base and an index register", rt);
+                    return Cursor::fail("an address has at most a base and an index register", rt);
                 }
             }
             first = false;
-            let sep = self.bump();
+            let sep = self.c.bump();
             sign = match sep.0 {
                 Tok::Punct('+') => 1,
                 Tok::Punct('-') => -1,
                 Tok::Punct(']') => break,
-                _ => return self.fail("expected `+`, `-` or `]`", sep),
+                _ => return Cursor::fail("expected `+`, `-` or `]`", sep),
             };
         }
         let mut m = Mem::base_disp(Reg::phys(0), disp);
@@ -273,19 +256,19 @@ impl<'l> Parser<'l, '_> {
     /// `{k1}`, `{z}`, `{1to16}` after an operand; a placeholder right after one (`{}{}`) is its
     /// write mask.
     fn decorators(&mut self, mut op: Operand) -> std::result::Result<Operand, Fail> {
-        while let (Tok::Brace(b), ..) = self.peek() {
-            let t = self.peek();
+        while let (Tok::Brace(b), ..) = self.c.peek() {
+            let t = self.c.peek();
             if rounding(b).is_some() {
                 break;
             }
-            self.bump();
-            if Self::is_placeholder(b) {
-                op = match (op, self.arg(b, t)?) {
+            self.c.bump();
+            if Cursor::is_placeholder(b) {
+                op = match (op, self.c.arg(b, t)?) {
                     (Operand::Reg(r), Operand::Reg(k)) => Operand::Masked(r.mask(k)),
                     (Operand::Mem(_), Operand::Reg(_)) => {
-                        return self.fail("a write mask on a memory operand is not supported", t);
+                        return Cursor::fail("a write mask on a memory operand is not supported", t);
                     }
-                    (_, other) => return self.fail(format!("a write mask is a mask register, not {other:?}"), t),
+                    (_, other) => return Cursor::fail(format!("a write mask is a mask register, not {other:?}"), t),
                 };
                 continue;
             }
@@ -293,18 +276,18 @@ impl<'l> Parser<'l, '_> {
             op = match (op, lower.as_str()) {
                 (Operand::Reg(r), k) if k.starts_with('k') => match reg_by_name(k) {
                     Some(mask) if k != "k0" => Operand::Masked(r.mask(mask)),
-                    _ => return self.fail(format!("`{{{b}}}` is not a write mask (k1 to k7)"), t),
+                    _ => return Cursor::fail(format!("`{{{b}}}` is not a write mask (k1 to k7)"), t),
                 },
                 (Operand::Masked(m), "z") => Operand::Masked(m.zeroing()),
-                (Operand::Reg(_), "z") => return self.fail("`{z}` needs a write mask before it", t),
+                (Operand::Reg(_), "z") => return Cursor::fail("`{z}` needs a write mask before it", t),
                 (Operand::Mem(_), k) if k.starts_with('k') => {
-                    return self.fail("a write mask on a memory operand is not supported", t);
+                    return Cursor::fail("a write mask on a memory operand is not supported", t);
                 }
                 (Operand::Mem(m), to) if to.starts_with("1to") => match to[3..].parse::<u8>() {
                     Ok(n) if [2, 4, 8, 16, 32].contains(&n) => Operand::Mem(m.bcst_to(n)),
-                    _ => return self.fail(format!("`{{{b}}}` is not a broadcast (1to2 to 1to32)"), t),
+                    _ => return Cursor::fail(format!("`{{{b}}}` is not a broadcast (1to2 to 1to32)"), t),
                 },
-                _ => return self.fail(format!("`{{{b}}}` does not apply to this operand"), t),
+                _ => return Cursor::fail(format!("`{{{b}}}` does not apply to this operand"), t),
             };
         }
         Ok(op)
