@@ -178,3 +178,36 @@ pub(crate) fn scratch_dir(prefix: &str) -> std::path::PathBuf {
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     std::env::temp_dir().join(format!("{prefix}-{}-{n}", std::process::id()))
 }
+
+/// llvm-mc's encoding of each line (`None` where it refuses one), assembled in one batch with
+/// `args` after a `prelude` line. Each line follows a label of its own, so that the output maps
+/// back to the input whatever llvm-mc refuses or splits. `None` when llvm-mc does not run.
+#[cfg(test)]
+pub(crate) fn llvm_mc_lines(prelude: &str, args: &[&str], lines: &[String]) -> Option<Vec<Option<Vec<u8>>>> {
+    let dir = scratch_dir("peach-llvm-mc");
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join("in.s");
+    let mut text = format!("{prelude}\n");
+    for (k, l) in lines.iter().enumerate() {
+        text.push_str(&format!("L{k}:\n{l}\n"));
+    }
+    std::fs::write(&path, text).ok()?;
+    let out = std::process::Command::new("llvm-mc").args(args).arg("-show-encoding").arg(&path).output().ok()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut result: Vec<Option<Vec<u8>>> = vec![None; lines.len()];
+    let mut current = None;
+    for l in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some(k) = l.strip_prefix('L').and_then(|r| r.strip_suffix(':')).and_then(|n| n.parse::<usize>().ok()) {
+            current = Some(k);
+        } else if let (Some(k), Some(enc)) = (current, l.split("encoding: [").nth(1)) {
+            let bytes = enc
+                .trim_end_matches(']')
+                .split(',')
+                .filter_map(|b| u8::from_str_radix(b.trim().trim_start_matches("0x"), 16).ok());
+            if let Some(slot) = result.get_mut(k) {
+                slot.get_or_insert_with(Vec::new).extend(bytes);
+            }
+        }
+    }
+    Some(result)
+}

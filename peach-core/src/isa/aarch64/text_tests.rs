@@ -9,7 +9,6 @@ use std::process::{Command, Stdio};
 
 use crate::Abi;
 use crate::ir::{Function, Signature};
-use crate::isa::text::scratch_dir;
 use crate::target::{Arch, ExtSet, Extension, Target};
 
 const MATTR: &str = "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16";
@@ -74,37 +73,11 @@ fn disassemble(words: &[u32]) -> Vec<Option<(String, u32)>> {
 
 /// llvm-mc's words for lines (`None` where it refuses one).
 fn assemble(lines: &[String]) -> Vec<Option<u32>> {
-    let dir = scratch_dir("peach-a64-text");
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    let src = dir.join("in.s");
-    let mut text = String::new();
-    for (k, l) in lines.iter().enumerate() {
-        text.push_str(&format!("L{k}:\n{l}\n"));
-    }
-    std::fs::write(&src, text).expect("writes");
-    let out = Command::new("llvm-mc")
-        .args(["-triple=aarch64", MATTR, "-show-encoding"])
-        .arg(&src)
-        .output()
-        .expect("llvm-mc runs");
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut result = vec![None; lines.len()];
-    let mut current = None;
-    for l in String::from_utf8_lossy(&out.stdout).lines() {
-        if let Some(k) = l.strip_prefix('L').and_then(|r| r.strip_suffix(':')).and_then(|n| n.parse::<usize>().ok()) {
-            current = Some(k);
-        } else if let (Some(k), Some(enc)) = (current, l.split("encoding: [").nth(1)) {
-            let bytes: Vec<u8> = enc
-                .trim_end_matches(']')
-                .split(',')
-                .filter_map(|b| u8::from_str_radix(b.trim().trim_start_matches("0x"), 16).ok())
-                .collect();
-            if let Ok(b) = <[u8; 4]>::try_from(bytes.as_slice()) {
-                result[k].get_or_insert(u32::from_le_bytes(b));
-            }
-        }
-    }
-    result
+    let words = crate::isa::text::llvm_mc_lines("", &["-triple=aarch64", MATTR], lines).expect("llvm-mc runs");
+    words
+        .into_iter()
+        .map(|b| b.and_then(|b| <[u8; 4]>::try_from(&b[..4.min(b.len())]).ok()).map(u32::from_le_bytes))
+        .collect()
 }
 
 #[test]

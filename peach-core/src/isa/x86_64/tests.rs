@@ -4,7 +4,6 @@
 //! the listing's Intel text is assembled by `llvm-mc` in one batch, and the bytes must agree.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::process::Command;
 
 use iced_x86::{EncodingKind, Register};
@@ -130,38 +129,13 @@ pub(super) fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Op
     Some(ops)
 }
 
-/// `llvm-mc`'s encoding of each line (`None` where it rejects the line). Each line is preceded
-/// by a label, so that the output maps back to the input whatever llvm-mc rejects or splits.
+/// `llvm-mc`'s encoding of each line, in Intel syntax (`None` where it rejects the line).
 pub(super) fn llvm_mc(lines: &[String]) -> Option<Vec<Option<Vec<u8>>>> {
-    let dir = crate::isa::text::scratch_dir("peach-enc");
-    std::fs::create_dir_all(&dir).ok()?;
-    let path = dir.join("in.s");
-    let mut file = std::fs::File::create(&path).ok()?;
-    writeln!(file, ".intel_syntax noprefix").ok()?;
-    for (k, l) in lines.iter().enumerate() {
-        writeln!(file, "L{k}:\n{l}").ok()?;
-    }
-    drop(file);
-    let out = Command::new("llvm-mc")
-        .args(["-triple=x86_64", "-show-encoding", "-x86-asm-syntax=intel", "-output-asm-variant=1"])
-        .arg(&path)
-        .output()
-        .ok()?;
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut result: Vec<Option<Vec<u8>>> = vec![None; lines.len()];
-    let mut current = None;
-    for l in String::from_utf8_lossy(&out.stdout).lines() {
-        if let Some(k) = l.strip_prefix('L').and_then(|r| r.strip_suffix(':')).and_then(|n| n.parse::<usize>().ok()) {
-            current = Some(k);
-        } else if let (Some(k), Some(enc)) = (current, l.split("encoding: [").nth(1)) {
-            let bytes = enc
-                .trim_end_matches(']')
-                .split(',')
-                .filter_map(|b| u8::from_str_radix(b.trim().trim_start_matches("0x"), 16).ok());
-            result[k].get_or_insert_with(Vec::new).extend(bytes);
-        }
-    }
-    Some(result)
+    crate::isa::text::llvm_mc_lines(
+        ".intel_syntax noprefix",
+        &["-triple=x86_64", "-x86-asm-syntax=intel", "-output-asm-variant=1"],
+        lines,
+    )
 }
 
 /// Whether two encodings decode to the same instruction: where the ISA has two encodings and
