@@ -3,6 +3,7 @@
 //! The extension numbering belongs to the architecture's backend (for x86-64, iced-x86's CPUID
 //! feature numbers); the microarchitecture tables live with each backend under `isa/`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// An instruction-set architecture peach generates code for.
@@ -43,9 +44,10 @@ impl ExtSet {
     pub const EMPTY: ExtSet = ExtSet([0; 4]);
 
     /// Adds an extension.
-    pub fn insert(&mut self, e: Extension) {
-        if let Some(w) = self.0.get_mut(e.0 as usize / 64) {
-            *w |= 1 << (e.0 % 64);
+    pub const fn insert(&mut self, e: Extension) {
+        let word = e.0 as usize / 64;
+        if word < self.0.len() {
+            self.0[word] |= 1 << (e.0 % 64);
         }
     }
 
@@ -88,13 +90,13 @@ impl fmt::Debug for ExtSet {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Target {
     arch: Arch,
-    name: String,
+    name: Cow<'static, str>,
     extensions: ExtSet,
 }
 
 impl Target {
-    /// A target from its parts.
-    pub fn new(arch: Arch, name: impl Into<String>, extensions: ExtSet) -> Self {
+    /// A target from its parts (a `&'static str` name is kept without a copy).
+    pub fn new(arch: Arch, name: impl Into<Cow<'static, str>>, extensions: ExtSet) -> Self {
         Target { arch, name: name.into(), extensions }
     }
 

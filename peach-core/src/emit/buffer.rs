@@ -54,6 +54,8 @@ pub struct CodeBuffer<F> {
     label_piece: Vec<Option<u32>>,
     /// Labels bound since the last piece.
     pending: Vec<u32>,
+    /// The offset of each piece, and the end, once laid out.
+    offsets: Vec<u32>,
 }
 
 /// Laid-out code: the bytes (code, then the constant pool) and where things are.
@@ -80,7 +82,29 @@ impl<F: Fixup> CodeBuffer<F> {
             early: Vec::with_capacity(bytes),
             label_piece: vec![None; labels],
             pending: Vec::new(),
+            offsets: Vec::new(),
         }
+    }
+
+    /// Empties the buffer for new code of about `bytes` bytes and `labels` labels, keeping its
+    /// memory (a JIT compiling function after function then allocates nothing here).
+    pub fn reset(&mut self, bytes: usize, labels: usize) {
+        self.pieces.clear();
+        self.fixups.clear();
+        self.early.clear();
+        self.early.reserve(bytes);
+        self.label_piece.clear();
+        self.label_piece.resize(labels, None);
+        self.pending.clear();
+    }
+
+    /// The memory the buffer holds, in bytes.
+    pub fn capacity_bytes(&self) -> usize {
+        self.pieces.capacity() * size_of::<Piece>()
+            + self.fixups.capacity() * size_of::<F>()
+            + self.early.capacity()
+            + self.label_piece.capacity() * 8
+            + self.offsets.capacity() * 4
     }
 
     /// Binds `label` before the next instruction.
@@ -150,17 +174,19 @@ impl<F: Fixup> CodeBuffer<F> {
     }
 
     /// The offset of `label`, once laid out.
-    fn label_offset(&self, label: u32, offsets: &[u32]) -> Result<u32> {
+    fn label_offset(&self, label: u32) -> Result<u32> {
         let piece = self.label_piece.get(label as usize).copied().flatten();
         piece
-            .map(|p| offsets[p as usize])
+            .map(|p| self.offsets[p as usize])
             .ok_or_else(|| Error::new(ErrorKind::Label, format!("label L{label} is never bound")))
     }
 
-    /// Piece offsets once every fixup reaches its label (fixups only grow, so this ends), and
-    /// the length of the code.
-    fn relax(&mut self) -> Result<Vec<u32>> {
-        let mut offsets = vec![0u32; self.pieces.len() + 1];
+    /// Lays out the pieces (`offsets`, the last being the length of the code) so that every
+    /// fixup reaches its label (fixups only grow, so this ends).
+    fn relax(&mut self) -> Result<()> {
+        let mut offsets = std::mem::take(&mut self.offsets);
+        offsets.clear();
+        offsets.resize(self.pieces.len() + 1, 0);
         loop {
             let mut at = 0;
             for (k, piece) in self.pieces.iter_mut().enumerate() {
@@ -175,27 +201,30 @@ impl<F: Fixup> CodeBuffer<F> {
                 };
             }
             offsets[self.pieces.len()] = at;
+            self.offsets = offsets;
             let mut grew = false;
             for k in 0..self.pieces.len() {
                 let Piece::Fixup { index } = self.pieces[k] else { continue };
                 // Constants sit after the code, where nothing grows.
                 if let FixupTarget::Label(l) = self.fixups[index as usize].target() {
-                    let target = self.label_offset(l, &offsets)?;
-                    grew |= self.fixups[index as usize].relax(offsets[k], target)?;
+                    let target = self.label_offset(l)?;
+                    grew |= self.fixups[index as usize].relax(self.offsets[k], target)?;
                 }
             }
             if !grew {
-                return Ok(offsets);
+                return Ok(());
             }
+            offsets = std::mem::take(&mut self.offsets);
         }
     }
 
     /// Lays out the code, places the constants the fixups read after it (padded with
     /// `pool_fill`), and writes everything; `pad` writes `len` bytes of no-ops. A label bound
-    /// at the very end must have been given an instruction to stand on.
-    pub fn finish(mut self, consts: &[Constant], pad: fn(usize, &mut Vec<u8>), pool_fill: u8) -> Result<Assembled> {
-        let offsets = self.relax()?;
-        let code_len = offsets[self.pieces.len()];
+    /// at the very end must have been given an instruction to stand on. The buffer is left to
+    /// [`CodeBuffer::reset`].
+    pub fn finish(&mut self, consts: &[Constant], pad: fn(usize, &mut Vec<u8>), pool_fill: u8) -> Result<Assembled> {
+        self.relax()?;
+        let code_len = self.offsets[self.pieces.len()];
         let mut used = vec![false; consts.len()];
         for f in &self.fixups {
             if let FixupTarget::Constant(c) = f.target()
@@ -213,13 +242,13 @@ impl<F: Fixup> CodeBuffer<F> {
                 Piece::Fixup { index } => {
                     let fixup = &self.fixups[index as usize];
                     let target = match fixup.target() {
-                        FixupTarget::Label(l) => self.label_offset(l, &offsets)?,
+                        FixupTarget::Label(l) => self.label_offset(l)?,
                         FixupTarget::Constant(c) => pool
                             .offset_of(c)
                             .ok_or_else(|| Error::internal(format!("constant {c} is not in the pool")))?,
                     };
                     let before = bytes.len();
-                    fixup.write(offsets[k], target, &mut bytes)?;
+                    fixup.write(self.offsets[k], target, &mut bytes)?;
                     if bytes.len() - before != fixup.size() as usize {
                         return Err(Error::internal("a fixup changed length when written"));
                     }
@@ -232,7 +261,7 @@ impl<F: Fixup> CodeBuffer<F> {
             .label_piece
             .iter()
             .enumerate()
-            .filter_map(|(l, p)| p.map(|p| (offsets[p as usize], l as u32)))
+            .filter_map(|(l, p)| p.map(|p| (self.offsets[p as usize], l as u32)))
             .collect();
         labels_at.sort_unstable();
         let alignment = self

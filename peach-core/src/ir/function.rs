@@ -5,7 +5,7 @@ use std::panic::Location;
 
 use super::operand::{Label, Mem, Operand, Reg, RegClass, VReg};
 use crate::error::{Error, ErrorKind, Src};
-use crate::target::Target;
+use crate::target::{Arch, ExtSet, Target};
 
 /// The type of a parameter or a return value, as seen by the calling convention.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -247,7 +247,18 @@ pub struct Function {
 pub(crate) struct Recycled;
 
 type Memo = crate::fx::FxHashMap<crate::fx::MemoKey, u32>;
-type Buffers = (Vec<Inst>, Vec<Operand>, Vec<VRegInfo>, Option<(Target, Memo)>);
+
+/// What a dropped function leaves for the next one.
+#[derive(Default)]
+struct Buffers {
+    insts: Vec<Inst>,
+    operands: Vec<Operand>,
+    vregs: Vec<VRegInfo>,
+    locs: Vec<Src>,
+    labels: Vec<Option<u32>>,
+    /// The memo, with the architecture and extensions it was made for.
+    memo: Option<(Arch, ExtSet, Memo)>,
+}
 
 thread_local! {
     static RECYCLED: std::cell::Cell<Option<Buffers>> = const { std::cell::Cell::new(None) };
@@ -267,15 +278,19 @@ impl Recycled {
     }
 
     fn give(mut b: Buffers) {
-        let memo = b.3.as_ref().map_or(0, |(_, m)| m.len() * 64);
-        let bytes = b.0.capacity() * size_of::<Inst>()
-            + b.1.capacity() * size_of::<Operand>()
-            + b.2.capacity() * size_of::<VRegInfo>()
+        let memo = b.memo.as_ref().map_or(0, |(_, _, m)| m.len() * 64);
+        let bytes = b.insts.capacity() * size_of::<Inst>()
+            + b.operands.capacity() * size_of::<Operand>()
+            + b.vregs.capacity() * size_of::<VRegInfo>()
+            + b.locs.capacity() * size_of::<Src>()
+            + b.labels.capacity() * 8
             + memo;
         if bytes <= Self::KEEP {
-            b.0.clear();
-            b.1.clear();
-            b.2.clear();
+            b.insts.clear();
+            b.operands.clear();
+            b.vregs.clear();
+            b.locs.clear();
+            b.labels.clear();
             RECYCLED.with(|c| c.set(Some(b)));
         }
     }
@@ -283,14 +298,14 @@ impl Recycled {
 
 impl Drop for Function {
     fn drop(&mut self) {
-        let memo = Some((self.target.clone(), std::mem::take(&mut self.memo)));
-        let b = (
-            std::mem::take(&mut self.insts),
-            std::mem::take(&mut self.operands),
-            std::mem::take(&mut self.vregs),
-            memo,
-        );
-        Recycled::give(b);
+        Recycled::give(Buffers {
+            insts: std::mem::take(&mut self.insts),
+            operands: std::mem::take(&mut self.operands),
+            vregs: std::mem::take(&mut self.vregs),
+            locs: std::mem::take(&mut self.locs.all),
+            labels: std::mem::take(&mut self.labels),
+            memo: Some((self.target.arch(), *self.target.extensions(), std::mem::take(&mut self.memo))),
+        });
     }
 }
 
@@ -313,27 +328,27 @@ impl Function {
     /// the ISA layer, which makes their registers).
     #[track_caller]
     pub(crate) fn unbound(name: impl Into<String>, sig: Signature, target: Target) -> Self {
-        let (insts, operands, vregs, memo) = Recycled::take();
-        let memo = memo.filter(|(t, _)| t.arch() == target.arch() && t.extensions() == target.extensions());
+        let b = Recycled::take();
+        let memo = b.memo.filter(|(arch, exts, _)| *arch == target.arch() && exts == target.extensions());
         let loc = Src::Rust(Location::caller());
-        let mut locs = Locations::default();
+        let mut locs = Locations { all: b.locs, recent: [u32::MAX; 64] };
         locs.intern(loc);
         Function {
             name: name.into(),
             sig,
             target,
-            insts,
-            operands,
-            vregs,
+            insts: b.insts,
+            operands: b.operands,
+            vregs: b.vregs,
             locs,
             params: Vec::new(),
             params_used: 0,
             groups: Vec::new(),
-            labels: Vec::new(),
+            labels: b.labels,
             errors: Vec::new(),
             scratch: Vec::new(),
             loc,
-            memo: memo.map(|(_, m)| m).unwrap_or_default(),
+            memo: memo.map(|(_, _, m)| m).unwrap_or_default(),
             consts: Vec::new(),
             recording: Vec::new(),
             locals_size: 0,

@@ -81,7 +81,7 @@ impl Target {
                 )
             })?,
         };
-        Ok(Target::new(Arch::Aarch64, name, exts))
+        Ok(Target::new(Arch::Aarch64, name.to_string(), exts))
     }
 
     /// The names [`Target::aarch64`] knows.

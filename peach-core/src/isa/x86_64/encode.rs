@@ -164,7 +164,7 @@ fn final_form<'a>(
     primary: &'a Form,
     ops: &[Operand],
     body: &Body,
-    encoder: &mut Encoder,
+    asm: &mut Assembler,
 ) -> Result<&'a Form> {
     let high = ops.iter().any(|o| {
         let r = match o {
@@ -203,7 +203,7 @@ fn final_form<'a>(
         let gp_mem = f.slots.iter().zip(ops).any(|(s, o)| matches!((s, o), (Slot::Gp { .. }, Operand::Mem(_))))
             && f.slots.iter().any(|s| matches!(s, Slot::Vec { .. }));
         let imm: usize = f.slots.iter().map(|s| if let Slot::Imm(k) = s { k.bytes() as usize } else { 0 }).sum();
-        let cost = 64 * encoder.encode(&ins, 0).map_err(internal)? + 16 * usize::from(gp_mem) + imm;
+        let cost = 64 * asm.length_of(&ins)? + 16 * usize::from(gp_mem) + imm;
         if best.is_none_or(|b| cost < b.1) {
             best = Some((f, cost));
         }
@@ -290,6 +290,11 @@ fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand]) -> Result<()>
     Ok(())
 }
 
+thread_local! {
+    /// The operand buffer of this thread's last `emit`, for the next.
+    static SPARE_OPERANDS: std::cell::Cell<Vec<Operand>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// Encodes the allocated body.
 pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &CallConv) -> Result<CodeObject> {
     let forms = Forms::get();
@@ -300,11 +305,8 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &Call
     let (locals_base, locals_offset) = layout.locals();
     let mut asm = Assembler::new(body.insts.len() + 16, body.num_labels);
     let mut extensions = ExtSet::EMPTY;
-    let mut scratch = Vec::with_capacity(16);
-    layout.prologue(avx, &mut scratch)?;
-    asm.push_all(&mut scratch)?;
-    let mut encoder = Encoder::new(64);
-    let mut ops: Vec<Operand> = Vec::with_capacity(8);
+    layout.prologue(avx, &mut asm)?;
+    let mut ops = SPARE_OPERANDS.take();
     for inst in &body.insts {
         match inst.op {
             Op::Isa(code) => {
@@ -327,7 +329,7 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &Call
                     extensions.union_with(&primary.features);
                     if cfg!(debug_assertions) {
                         regs.operands(ir_ops, &mut ops)?;
-                        let form = final_form(forms, primary, &ops, body, &mut encoder)?;
+                        let form = final_form(forms, primary, &ops, body, &mut asm)?;
                         if form.code != primary.code {
                             return Err(internal(format!("{:?} chosen early, {:?} late", primary.code, form.code)));
                         }
@@ -347,7 +349,7 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &Call
                         }
                     }
                 }
-                let form = final_form(forms, primary, &ops, body, &mut encoder)?;
+                let form = final_form(forms, primary, &ops, body, &mut asm)?;
                 extensions.union_with(&form.features);
                 let constant = constant_read(&ops);
                 if let (Some(vex), None) = (&form.vex, constant)
@@ -364,13 +366,13 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &Call
                 asm.push_reading(ins, constant)?;
             }
             Op::Ret => {
-                layout.epilogue(avx, &mut scratch)?;
-                asm.push_all(&mut scratch)?;
+                layout.epilogue(avx, &mut asm)?;
             }
             Op::Bind(l) => asm.bind(l.0),
             Op::Align(to) => asm.align(to),
         }
     }
+    SPARE_OPERANDS.set(ops);
     asm.finish_labels()?;
     for code in layout.codes(avx) {
         for f in code.cpuid_features() {

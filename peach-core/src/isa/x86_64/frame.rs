@@ -10,6 +10,7 @@ use iced_x86::{Code, Instruction, Register};
 
 use super::encode::{Op2, with};
 use super::forms::blank;
+use super::layout::Assembler;
 use super::regs::{GP, GP_UNITS, VEC, VEC_UNITS, unit_reg};
 use crate::abi::CallConv;
 use crate::abi::Frame;
@@ -80,69 +81,66 @@ impl Layout {
     }
 
     /// Instructions the prologue and epilogue use, for the extensions record.
-    pub(super) fn codes(&self, avx: bool) -> Vec<Code> {
-        let mut codes = vec![Code::Push_r64, Code::Pop_r64, Code::Retnq, Code::Sub_rm64_imm32, Code::Or_rm64_imm8];
-        if self.frame.clear_upper && avx {
-            codes.push(Code::VEX_Vzeroupper);
-        }
-        if !self.vec_saved.is_empty() {
-            codes.push(if avx { Code::VEX_Vmovaps_xmm_xmmm128 } else { Code::Movaps_xmm_xmmm128 });
-        }
-        codes
+    pub(super) fn codes(&self, avx: bool) -> impl Iterator<Item = Code> {
+        let always = [Code::Push_r64, Code::Pop_r64, Code::Retnq, Code::Sub_rm64_imm32, Code::Or_rm64_imm8];
+        let vzeroupper = (self.frame.clear_upper && avx).then_some(Code::VEX_Vzeroupper);
+        let saves = (!self.vec_saved.is_empty())
+            .then_some(if avx { Code::VEX_Vmovaps_xmm_xmmm128 } else { Code::Movaps_xmm_xmmm128 });
+        always.into_iter().chain(vzeroupper).chain(saves)
     }
 
-    pub(super) fn prologue(&self, avx: bool, out: &mut Vec<Instruction>) -> Result<()> {
+    pub(super) fn prologue(&self, avx: bool, out: &mut Assembler) -> Result<()> {
         if let Some(align) = self.realign {
-            out.push(with(Code::Push_r64, &[Op2::R(Register::RBP)])?);
-            out.push(with(Code::Mov_r64_rm64, &[Op2::R(Register::RBP), Op2::R(Register::RSP)])?);
+            out.push(with(Code::Push_r64, &[Op2::R(Register::RBP)])?)?;
+            out.push(with(Code::Mov_r64_rm64, &[Op2::R(Register::RBP), Op2::R(Register::RSP)])?)?;
             for r in &self.pushed {
-                out.push(with(Code::Push_r64, &[Op2::R(*r)])?);
+                out.push(with(Code::Push_r64, &[Op2::R(*r)])?)?;
             }
-            out.push(with(Code::And_rm64_imm32, &[Op2::R(Register::RSP), Op2::I(-(align as i64))])?);
+            out.push(with(Code::And_rm64_imm32, &[Op2::R(Register::RSP), Op2::I(-(align as i64))])?)?;
         } else {
             for r in &self.pushed {
-                out.push(with(Code::Push_r64, &[Op2::R(*r)])?);
+                out.push(with(Code::Push_r64, &[Op2::R(*r)])?)?;
             }
         }
         // A page or more is reserved a page at a time, each one touched before the next: the
         // stack never moves past an untouched guard page (stack clash; Windows' guard page).
         let mut left = self.adjust;
         while left >= PAGE {
-            out.push(rsp_imm(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, PAGE)?);
-            out.push(with(Code::Or_rm64_imm8, &[Op2::M(Register::RSP, 0), Op2::I(0)])?);
+            out.push(rsp_imm(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, PAGE)?)?;
+            out.push(with(Code::Or_rm64_imm8, &[Op2::M(Register::RSP, 0), Op2::I(0)])?)?;
             left -= PAGE;
         }
         if left != 0 {
-            out.push(rsp_imm(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, left)?);
+            out.push(rsp_imm(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, left)?)?;
         }
         let store = if avx { Code::VEX_Vmovaps_xmmm128_xmm } else { Code::Movaps_xmmm128_xmm };
         for (i, r) in self.vec_saved.iter().enumerate() {
-            out.push(with(store, &[Op2::M(Register::RSP, 16 * i as i64), Op2::R(*r)])?);
+            out.push(with(store, &[Op2::M(Register::RSP, 16 * i as i64), Op2::R(*r)])?)?;
         }
         Ok(())
     }
 
-    pub(super) fn epilogue(&self, avx: bool, out: &mut Vec<Instruction>) -> Result<()> {
+    pub(super) fn epilogue(&self, avx: bool, out: &mut Assembler) -> Result<()> {
         if self.frame.clear_upper && avx {
-            out.push(blank(Code::VEX_Vzeroupper));
+            out.push(blank(Code::VEX_Vzeroupper))?;
         }
         let load = if avx { Code::VEX_Vmovaps_xmm_xmmm128 } else { Code::Movaps_xmm_xmmm128 };
         for (i, r) in self.vec_saved.iter().enumerate() {
-            out.push(with(load, &[Op2::R(*r), Op2::M(Register::RSP, 16 * i as i64)])?);
+            out.push(with(load, &[Op2::R(*r), Op2::M(Register::RSP, 16 * i as i64)])?)?;
         }
         if self.realign.is_some() {
             let below_rbp = -8 * self.pushed.len() as i64;
-            out.push(with(Code::Lea_r64_m, &[Op2::R(Register::RSP), Op2::M(Register::RBP, below_rbp)])?);
+            out.push(with(Code::Lea_r64_m, &[Op2::R(Register::RSP), Op2::M(Register::RBP, below_rbp)])?)?;
         } else if self.adjust != 0 {
-            out.push(rsp_imm(Code::Add_rm64_imm8, Code::Add_rm64_imm32, self.adjust)?);
+            out.push(rsp_imm(Code::Add_rm64_imm8, Code::Add_rm64_imm32, self.adjust)?)?;
         }
         for r in self.pushed.iter().rev() {
-            out.push(with(Code::Pop_r64, &[Op2::R(*r)])?);
+            out.push(with(Code::Pop_r64, &[Op2::R(*r)])?)?;
         }
         if self.realign.is_some() {
-            out.push(with(Code::Pop_r64, &[Op2::R(Register::RBP)])?);
+            out.push(with(Code::Pop_r64, &[Op2::R(Register::RBP)])?)?;
         }
-        out.push(blank(Code::Retnq));
+        out.push(blank(Code::Retnq))?;
         Ok(())
     }
 }

@@ -106,10 +106,34 @@ pub(super) struct Assembler {
     encoder: Encoder,
 }
 
+thread_local! {
+    /// The last assembler this thread finished with, for the next function.
+    static SPARE_ASSEMBLER: std::cell::Cell<Option<Assembler>> = const { std::cell::Cell::new(None) };
+}
+
 impl Assembler {
-    /// An assembler for about `insts` instructions and `labels` labels.
+    /// Memory an assembler may keep for the next function (a million instructions' worth).
+    const KEEP: usize = 16 << 20;
+
+    /// An assembler for about `insts` instructions and `labels` labels: this thread's spare one
+    /// if it has one (a JIT compiling function after function then allocates nothing here).
     pub(super) fn new(insts: usize, labels: usize) -> Assembler {
-        Assembler { buffer: CodeBuffer::new(insts * 6, labels), encoder: Encoder::new(64) }
+        match SPARE_ASSEMBLER.take() {
+            Some(mut asm) => {
+                asm.buffer.reset(insts * 6, labels);
+                asm
+            }
+            None => Assembler { buffer: CodeBuffer::new(insts * 6, labels), encoder: Encoder::new(64) },
+        }
+    }
+
+    /// The length of `ins` encoded at offset 0 (nothing is appended).
+    pub(super) fn length_of(&mut self, ins: &Instruction) -> Result<usize> {
+        let len = self.encoder.encode(ins, 0).map_err(internal);
+        let mut bytes = self.encoder.take_buffer();
+        bytes.clear();
+        self.encoder.set_buffer(bytes);
+        len
     }
 
     /// Binds `label` before the next instruction.
@@ -170,14 +194,6 @@ impl Assembler {
         self.buffer.align(to);
     }
 
-    /// Appends every instruction of `list`, emptying it.
-    pub(super) fn push_all(&mut self, list: &mut Vec<Instruction>) -> Result<()> {
-        for ins in list.drain(..) {
-            self.push(ins)?;
-        }
-        Ok(())
-    }
-
     /// A label bound at the very end gets a trap to stand on.
     pub(super) fn finish_labels(&mut self) -> Result<()> {
         if self.buffer.has_pending_labels() {
@@ -186,9 +202,13 @@ impl Assembler {
         Ok(())
     }
 
-    /// The bytes (code, then the constant pool) and what the listing needs.
-    pub(super) fn assemble(self, consts: &[Constant]) -> Result<(Vec<u8>, u32, X86Listing)> {
+    /// The bytes (code, then the constant pool) and what the listing needs. The assembler is
+    /// kept for the thread's next function.
+    pub(super) fn assemble(mut self, consts: &[Constant]) -> Result<(Vec<u8>, u32, X86Listing)> {
         let done = self.buffer.finish(consts, nops, 0xCC)?;
+        if self.buffer.capacity_bytes() <= Self::KEEP {
+            SPARE_ASSEMBLER.set(Some(self));
+        }
         let listing = X86Listing { code_end: done.code_end, labels_at: done.labels_at, pool: done.pool };
         Ok((done.bytes, done.alignment, listing))
     }

@@ -67,17 +67,24 @@ const MICROARCHS: &[(&str, &str, &[F])] = &[
 
 fn microarch(name: &str) -> Option<ExtSet> {
     let (_, parent, own) = MICROARCHS.iter().find(|(n, _, _)| *n == name)?;
-    let mut s = if parent.is_empty() { set(&[BASELINE]) } else { microarch(parent)? };
+    let mut s = if parent.is_empty() { const { set(&[BASELINE]) } } else { microarch(parent)? };
     for f in own.iter() {
         s.insert(Extension(*f as u16));
     }
     Some(s)
 }
 
-fn set(levels: &[&[F]]) -> ExtSet {
+/// The union of `levels` (a `const fn`: the levels' sets are built at compile time).
+const fn set(levels: &[&[F]]) -> ExtSet {
     let mut s = ExtSet::EMPTY;
-    for f in levels.iter().flat_map(|l| l.iter()) {
-        s.insert(Extension(*f as u16));
+    let mut i = 0;
+    while i < levels.len() {
+        let mut j = 0;
+        while j < levels[i].len() {
+            s.insert(Extension(levels[i][j] as u16));
+            j += 1;
+        }
+        i += 1;
     }
     s
 }
@@ -85,22 +92,22 @@ fn set(levels: &[&[F]]) -> ExtSet {
 impl Target {
     /// x86-64 baseline (SSE2), what every x86-64 CPU has.
     pub fn x86_64_baseline() -> Target {
-        Target::new(Arch::X86_64, "x86-64", set(&[BASELINE]))
+        Target::new(Arch::X86_64, "x86-64", const { set(&[BASELINE]) })
     }
 
     /// x86-64-v2: adds SSE3, SSSE3, SSE4.1, SSE4.2 and POPCNT (Nehalem and later).
     pub fn x86_64_v2() -> Target {
-        Target::new(Arch::X86_64, "x86-64-v2", set(&[BASELINE, V2]))
+        Target::new(Arch::X86_64, "x86-64-v2", const { set(&[BASELINE, V2]) })
     }
 
     /// x86-64-v3: adds AVX, AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE (Haswell, Zen 1 and later).
     pub fn x86_64_v3() -> Target {
-        Target::new(Arch::X86_64, "x86-64-v3", set(&[BASELINE, V2, V3]))
+        Target::new(Arch::X86_64, "x86-64-v3", const { set(&[BASELINE, V2, V3]) })
     }
 
     /// x86-64-v4: adds AVX-512 F, BW, CD, DQ and VL (Skylake-X, Zen 4 and later).
     pub fn x86_64_v4() -> Target {
-        Target::new(Arch::X86_64, "x86-64-v4", set(&[BASELINE, V2, V3, V4]))
+        Target::new(Arch::X86_64, "x86-64-v4", const { set(&[BASELINE, V2, V3, V4]) })
     }
 
     /// An x86-64 target by name: a level (`x86-64`, `x86-64-v2`, `x86-64-v3`, `x86-64-v4`), a
@@ -117,10 +124,10 @@ impl Target {
     /// ```
     pub fn x86_64(name: &str) -> crate::Result<Target> {
         let exts = match name {
-            "x86-64" | "baseline" => set(&[BASELINE]),
-            "x86-64-v2" => set(&[BASELINE, V2]),
-            "x86-64-v3" => set(&[BASELINE, V2, V3]),
-            "x86-64-v4" => set(&[BASELINE, V2, V3, V4]),
+            "x86-64" | "baseline" => const { set(&[BASELINE]) },
+            "x86-64-v2" => const { set(&[BASELINE, V2]) },
+            "x86-64-v3" => const { set(&[BASELINE, V2, V3]) },
+            "x86-64-v4" => const { set(&[BASELINE, V2, V3, V4]) },
             "native" => return Ok(Target::native_x86_64()),
             _ => microarch(name).ok_or_else(|| {
                 let known: Vec<&str> = MICROARCHS.iter().map(|m| m.0).collect();
@@ -133,7 +140,7 @@ impl Target {
                 )
             })?,
         };
-        Ok(Target::new(Arch::X86_64, name, exts))
+        Ok(Target::new(Arch::X86_64, name.to_string(), exts))
     }
 
     /// The names [`Target::x86_64`] knows, levels first.
@@ -152,7 +159,7 @@ impl Target {
 
 #[cfg(target_arch = "x86_64")]
 fn detect() -> ExtSet {
-    let mut s = set(&[BASELINE]);
+    let mut s = const { set(&[BASELINE]) };
     macro_rules! probe {
         ($($feat:tt => $f:ident),* $(,)?) => {$(
             if std::arch::is_x86_feature_detected!($feat) {
@@ -177,7 +184,7 @@ fn detect() -> ExtSet {
 
 #[cfg(not(target_arch = "x86_64"))]
 fn detect() -> ExtSet {
-    set(&[BASELINE])
+    const { set(&[BASELINE]) }
 }
 
 fn names() -> &'static [String] {
