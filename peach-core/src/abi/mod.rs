@@ -93,33 +93,28 @@ pub enum ParamLoc {
 
 impl CallConv {
     /// Where each parameter of `params` arrives.
-    pub fn param_locs(&self, params: &[crate::ir::Type]) -> Vec<ParamLoc> {
+    pub fn param_locs<'a>(&'a self, params: &'a [crate::ir::Type]) -> impl Iterator<Item = ParamLoc> + 'a {
         let (mut ints, mut floats, mut stack) = (0usize, 0usize, 0i32);
-        params
-            .iter()
-            .enumerate()
-            .map(|(i, ty)| {
-                let (list, next) =
-                    if ty.is_float() { (self.float_params, &mut floats) } else { (self.int_params, &mut ints) };
-                let slot = if self.positional { i } else { *next };
-                *next += 1;
-                match list.get(slot) {
-                    Some(r) => ParamLoc::Reg(*r),
-                    None if self.stack_packed => {
-                        let size = ty.size() as i32;
-                        let off = (stack as u32).next_multiple_of(size as u32) as i32;
-                        stack = off + size;
-                        ParamLoc::Stack(off)
-                    }
-                    None => {
-                        let off =
-                            if self.positional { (i as i32 - list.len() as i32) * self.stack_slot } else { stack };
-                        stack += self.stack_slot;
-                        ParamLoc::Stack(off)
-                    }
+        params.iter().enumerate().map(move |(i, ty)| {
+            let (list, next) =
+                if ty.is_float() { (self.float_params, &mut floats) } else { (self.int_params, &mut ints) };
+            let slot = if self.positional { i } else { *next };
+            *next += 1;
+            match list.get(slot) {
+                Some(r) => ParamLoc::Reg(*r),
+                None if self.stack_packed => {
+                    let size = ty.size() as i32;
+                    let off = (stack as u32).next_multiple_of(size as u32) as i32;
+                    stack = off + size;
+                    ParamLoc::Stack(off)
                 }
-            })
-            .collect()
+                None => {
+                    let off = if self.positional { (i as i32 - list.len() as i32) * self.stack_slot } else { stack };
+                    stack += self.stack_slot;
+                    ParamLoc::Stack(off)
+                }
+            }
+        })
     }
 }
 

@@ -50,16 +50,18 @@ impl<'f> Body<'f> {
         &store[first as usize..first as usize + inst.len as usize]
     }
 
-    pub(crate) fn new(f: &'f Function, mut insts: Vec<Inst>) -> Body<'f> {
+    /// The body of `f`, built in the memory of `insts` and `extra` (emptied first).
+    pub(crate) fn new(f: &'f Function, mut insts: Vec<Inst>, mut extra: Vec<Operand>) -> Body<'f> {
         insts.clear();
         insts.reserve(f.insts().len() + 8);
+        extra.clear();
         Body {
             name: f.name(),
             sig: f.signature(),
             target: f.target(),
             insts,
             base: &f.operands,
-            extra: Vec::new(),
+            extra,
             vregs: &f.vregs,
             groups: f.vreg_groups(),
             locs: &f.locs,
@@ -67,6 +69,11 @@ impl<'f> Body<'f> {
             locals: f.locals(),
             num_labels: f.num_labels(),
         }
+    }
+
+    /// The instruction and operand buffers, for the next body.
+    pub(crate) fn into_buffers(self) -> (Vec<Inst>, Vec<Operand>) {
+        (self.insts, self.extra)
     }
 
     /// Appends some of the user's instructions, operands shared.

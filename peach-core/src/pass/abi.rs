@@ -14,8 +14,13 @@ use crate::ir::{Function, Inst, Op, Operand, Reg};
 use crate::isa::Isa;
 
 /// Builds the body: parameter moves first, then the user's code with returns expanded.
-pub(crate) fn bind_params<'f, I: Isa>(f: &'f Function, conv: &CallConv, insts: Vec<Inst>) -> Result<Body<'f>> {
-    let mut body = Body::new(f, insts);
+/// `buffers` are the memory to build it in.
+pub(crate) fn bind_params<'f, I: Isa>(
+    f: &'f Function,
+    conv: &CallConv,
+    buffers: (Vec<Inst>, Vec<Operand>),
+) -> Result<Body<'f>> {
+    let mut body = Body::new(f, buffers.0, buffers.1);
     let entry = f.location_index();
     let locs = conv.param_locs(f.signature().params());
     for (p, loc) in f.params().iter().zip(locs) {

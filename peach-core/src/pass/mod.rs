@@ -23,7 +23,7 @@ pub mod regalloc;
 use crate::abi::Abi;
 use crate::emit::CodeObject;
 use crate::error::Result;
-use crate::ir::{Function, Inst};
+use crate::ir::{Function, Inst, Operand};
 use crate::isa::Isa;
 
 /// The pipeline's largest temporaries, kept per thread between compilations: a JIT that builds
@@ -32,6 +32,7 @@ use crate::isa::Isa;
 #[derive(Default)]
 pub(crate) struct Scratch {
     pub insts: Vec<Inst>,
+    pub extra: Vec<Operand>,
     pub blocks: Vec<cfg::Block>,
     pub cfg: cfg::Memory,
     pub input: regalloc::InputMemory,
@@ -39,7 +40,7 @@ pub(crate) struct Scratch {
 }
 
 thread_local! {
-    static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 impl Scratch {
@@ -48,18 +49,26 @@ impl Scratch {
 
     /// Lets go of this thread's buffers.
     pub(crate) fn release() {
-        SCRATCH.with(|c| c.take());
+        SCRATCH.with(|c| {
+            if let Ok(mut s) = c.try_borrow_mut() {
+                *s = Scratch::default();
+            }
+        });
     }
 
-    fn take() -> Scratch {
-        SCRATCH.with(|c| c.take()).unwrap_or_default()
-    }
-
-    fn give(self) {
-        let bytes = self.insts.capacity() * size_of::<Inst>() + self.input.bytes();
-        if bytes <= Self::KEEP {
-            SCRATCH.with(|c| c.set(Some(self)));
-        }
+    /// Runs `f` with this thread's buffers, in place (or fresh ones, should `f` compile too).
+    fn with<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
+        SCRATCH.with(|c| match c.try_borrow_mut() {
+            Ok(mut scratch) => {
+                let out = f(&mut scratch);
+                let bytes = scratch.insts.capacity() * size_of::<Inst>() + scratch.input.bytes();
+                if bytes > Self::KEEP {
+                    *scratch = Scratch::default();
+                }
+                out
+            }
+            Err(_) => f(&mut Scratch::default()),
+        })
     }
 }
 
@@ -80,20 +89,21 @@ pub(crate) fn reuse<T>(mut v: Vec<T>, n: usize) -> Vec<T> {
 pub(crate) fn compile<I: Isa>(f: &Function, abi: Abi) -> Result<CodeObject> {
     let conv = I::call_conv(abi)?;
     params::check::<I>(f)?;
-    let mut scratch = Scratch::take();
-    let body = abi::bind_params::<I>(f, &conv, std::mem::take(&mut scratch.insts))?;
-    let blocks = cfg::build::<I>(&body, &mut scratch.cfg, std::mem::take(&mut scratch.blocks))?;
-    let input = regalloc::AllocInput::build::<I>(&body, &blocks, &conv, std::mem::take(&mut scratch.input))?;
-    let alloc = regalloc::allocate(&input, &mut scratch.alloc)?;
-    if cfg!(debug_assertions) {
-        regalloc::check(&input, &alloc).map_err(|e| crate::error::Error::internal(e.to_string()))?;
-    }
-    let frame = abi::frame::<I>(&body, &input, &alloc, &conv);
-    let code = I::emit(&body, &alloc.units, &frame, &conv);
-    scratch.alloc.recycle(alloc);
-    scratch.input = input.into_memory();
-    scratch.blocks = blocks;
-    scratch.insts = body.insts;
-    scratch.give();
-    code
+    Scratch::with(|scratch| {
+        let buffers = (std::mem::take(&mut scratch.insts), std::mem::take(&mut scratch.extra));
+        let body = abi::bind_params::<I>(f, &conv, buffers)?;
+        let blocks = cfg::build::<I>(&body, &mut scratch.cfg, std::mem::take(&mut scratch.blocks))?;
+        let input = regalloc::AllocInput::build::<I>(&body, &blocks, &conv, std::mem::take(&mut scratch.input))?;
+        let alloc = regalloc::allocate(&input, &mut scratch.alloc)?;
+        if cfg!(debug_assertions) {
+            regalloc::check(&input, &alloc).map_err(|e| crate::error::Error::internal(e.to_string()))?;
+        }
+        let frame = abi::frame::<I>(&body, &input, &alloc, &conv);
+        let code = I::emit(&body, &alloc.units, &frame, &conv);
+        scratch.alloc.recycle(alloc);
+        scratch.input = input.into_memory();
+        scratch.blocks = blocks;
+        (scratch.insts, scratch.extra) = body.into_buffers();
+        code
+    })
 }

@@ -11,7 +11,7 @@ use iced_x86::{
 
 use super::forms::{Form, Forms, Slot, blank};
 use super::frame::Layout;
-use super::layout::{Assembler, LABEL_TARGET};
+use super::layout::{Assembler, LABEL_TARGET, with_assembler};
 use super::regs::{self, GP, iced, unit_reg};
 use super::select;
 use crate::abi::CallConv;
@@ -297,15 +297,24 @@ thread_local! {
 
 /// Encodes the allocated body.
 pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &CallConv) -> Result<CodeObject> {
+    with_assembler(body.insts.len() + 16, body.num_labels, |asm| emit_into(asm, body, units, frame, conv))
+}
+
+fn emit_into(
+    asm: &mut Assembler,
+    body: &Body,
+    units: &[Option<u8>],
+    frame: &Frame,
+    conv: &CallConv,
+) -> Result<CodeObject> {
     let forms = Forms::get();
     let avx = body.target.extensions().contains(Extension(CpuidFeature::AVX as u16));
     let layout = Layout::new(frame);
     let regs = Regs { units };
     let (args_base, args_offset) = layout.args(conv);
     let (locals_base, locals_offset) = layout.locals();
-    let mut asm = Assembler::new(body.insts.len() + 16, body.num_labels);
     let mut extensions = ExtSet::EMPTY;
-    layout.prologue(avx, &mut asm)?;
+    layout.prologue(avx, asm)?;
     let mut ops = SPARE_OPERANDS.take();
     for inst in &body.insts {
         match inst.op {
@@ -329,11 +338,11 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &Call
                     extensions.union_with(&primary.features);
                     if cfg!(debug_assertions) {
                         regs.operands(ir_ops, &mut ops)?;
-                        let form = final_form(forms, primary, &ops, body, &mut asm)?;
+                        let form = final_form(forms, primary, &ops, body, asm)?;
                         if form.code != primary.code {
                             return Err(internal(format!("{:?} chosen early, {:?} late", primary.code, form.code)));
                         }
-                        cross_check(form, &ops, &asm)?;
+                        cross_check(form, &ops, asm)?;
                     }
                     continue;
                 }
@@ -349,14 +358,14 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &Call
                         }
                     }
                 }
-                let form = final_form(forms, primary, &ops, body, &mut asm)?;
+                let form = final_form(forms, primary, &ops, body, asm)?;
                 extensions.union_with(&form.features);
                 let constant = constant_read(&ops);
                 if let (Some(vex), None) = (&form.vex, constant)
                     && asm.push_encoded(|out| vex.encode(&ops, super::vex::phys_number, out))
                 {
                     if cfg!(debug_assertions) {
-                        cross_check(form, &ops, &asm)?;
+                        cross_check(form, &ops, asm)?;
                     }
                     continue;
                 }
@@ -366,7 +375,7 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, conv: &Call
                 asm.push_reading(ins, constant)?;
             }
             Op::Ret => {
-                layout.epilogue(avx, &mut asm)?;
+                layout.epilogue(avx, asm)?;
             }
             Op::Bind(l) => asm.bind(l.0),
             Op::Align(to) => asm.align(to),

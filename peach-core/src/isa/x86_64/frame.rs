@@ -84,8 +84,11 @@ impl Layout {
     pub(super) fn codes(&self, avx: bool) -> impl Iterator<Item = Code> {
         let always = [Code::Push_r64, Code::Pop_r64, Code::Retnq, Code::Sub_rm64_imm32, Code::Or_rm64_imm8];
         let vzeroupper = (self.frame.clear_upper && avx).then_some(Code::VEX_Vzeroupper);
-        let saves = (!self.vec_saved.is_empty())
-            .then_some(if avx { Code::VEX_Vmovaps_xmm_xmmm128 } else { Code::Movaps_xmm_xmmm128 });
+        let saves = (!self.vec_saved.is_empty()).then_some(if avx {
+            Code::VEX_Vmovaps_xmm_xmmm128
+        } else {
+            Code::Movaps_xmm_xmmm128
+        });
         always.into_iter().chain(vzeroupper).chain(saves)
     }
 

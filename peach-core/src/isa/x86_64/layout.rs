@@ -106,25 +106,38 @@ pub(super) struct Assembler {
     encoder: Encoder,
 }
 
-thread_local! {
-    /// The last assembler this thread finished with, for the next function.
-    static SPARE_ASSEMBLER: std::cell::Cell<Option<Assembler>> = const { std::cell::Cell::new(None) };
+/// Runs `f` with this thread's assembler, emptied for about `insts` instructions and `labels`
+/// labels: a JIT compiling function after function then allocates nothing here, and the
+/// assembler stays where it is.
+pub(super) fn with_assembler<T>(insts: usize, labels: usize, f: impl FnOnce(&mut Assembler) -> T) -> T {
+    thread_local! {
+        static SPARE: std::cell::RefCell<Option<Assembler>> = const { std::cell::RefCell::new(None) };
+    }
+    SPARE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut spare) => {
+            let asm = spare.get_or_insert_with(Assembler::empty);
+            asm.buffer.reset(insts * 6, labels);
+            let out = f(asm);
+            if asm.buffer.capacity_bytes() > Assembler::KEEP {
+                *spare = None;
+            }
+            out
+        }
+        // Only if `f` itself assembles: it gets an assembler of its own.
+        Err(_) => {
+            let mut asm = Assembler::empty();
+            asm.buffer.reset(insts * 6, labels);
+            f(&mut asm)
+        }
+    })
 }
 
 impl Assembler {
     /// Memory an assembler may keep for the next function (a million instructions' worth).
     const KEEP: usize = 16 << 20;
 
-    /// An assembler for about `insts` instructions and `labels` labels: this thread's spare one
-    /// if it has one (a JIT compiling function after function then allocates nothing here).
-    pub(super) fn new(insts: usize, labels: usize) -> Assembler {
-        match SPARE_ASSEMBLER.take() {
-            Some(mut asm) => {
-                asm.buffer.reset(insts * 6, labels);
-                asm
-            }
-            None => Assembler { buffer: CodeBuffer::new(insts * 6, labels), encoder: Encoder::new(64) },
-        }
+    fn empty() -> Assembler {
+        Assembler { buffer: CodeBuffer::new(0, 0), encoder: Encoder::new(64) }
     }
 
     /// The length of `ins` encoded at offset 0 (nothing is appended).
@@ -202,13 +215,9 @@ impl Assembler {
         Ok(())
     }
 
-    /// The bytes (code, then the constant pool) and what the listing needs. The assembler is
-    /// kept for the thread's next function.
-    pub(super) fn assemble(mut self, consts: &[Constant]) -> Result<(Vec<u8>, u32, X86Listing)> {
+    /// The bytes (code, then the constant pool) and what the listing needs.
+    pub(super) fn assemble(&mut self, consts: &[Constant]) -> Result<(Vec<u8>, u32, X86Listing)> {
         let done = self.buffer.finish(consts, nops, 0xCC)?;
-        if self.buffer.capacity_bytes() <= Self::KEEP {
-            SPARE_ASSEMBLER.set(Some(self));
-        }
         let listing = X86Listing { code_end: done.code_end, labels_at: done.labels_at, pool: done.pool };
         Ok((done.bytes, done.alignment, listing))
     }

@@ -123,14 +123,23 @@ impl VexPlan {
         };
         let r = reg >> 3;
         let last = self.wlpp | (!vvvv & 15) << 3;
-        if self.map == 1 && self.wlpp & 0x80 == 0 && x == 0 && b == 0 {
-            out.extend_from_slice(&[0xC5, (r ^ 1) << 7 | last]);
+        // At most 3 prefix bytes, opcode, ModRM, SIB, disp32 and imm8: 12 bytes, written here
+        // and appended at once.
+        let mut buf = [0u8; 16];
+        let mut n = if self.map == 1 && self.wlpp & 0x80 == 0 && x == 0 && b == 0 {
+            buf[..2].copy_from_slice(&[0xC5, (r ^ 1) << 7 | last]);
+            2
         } else {
-            out.extend_from_slice(&[0xC4, (r ^ 1) << 7 | (x ^ 1) << 6 | (b ^ 1) << 5 | self.map, last]);
-        }
-        out.push(self.opcode);
+            buf[..3].copy_from_slice(&[0xC4, (r ^ 1) << 7 | (x ^ 1) << 6 | (b ^ 1) << 5 | self.map, last]);
+            3
+        };
+        buf[n] = self.opcode;
+        n += 1;
         match rm {
-            Rm::Reg(n) => out.push(0xC0 | (reg & 7) << 3 | (n & 7)),
+            Rm::Reg(m) => {
+                buf[n] = 0xC0 | (reg & 7) << 3 | (m & 7);
+                n += 1;
+            }
             Rm::Mem { base, index, scale, disp } => {
                 // [rbp]/[r13] have no mod-0 form: they take a zero disp8.
                 let (mode, disp_len) = match disp {
@@ -140,17 +149,22 @@ impl VexPlan {
                 };
                 if index.is_some() || base & 7 == 4 {
                     let index = index.unwrap_or(4);
-                    out.push(mode << 6 | (reg & 7) << 3 | 4);
-                    out.push(scale << 6 | (index & 7) << 3 | (base & 7));
+                    buf[n] = mode << 6 | (reg & 7) << 3 | 4;
+                    buf[n + 1] = scale << 6 | (index & 7) << 3 | (base & 7);
+                    n += 2;
                 } else {
-                    out.push(mode << 6 | (reg & 7) << 3 | (base & 7));
+                    buf[n] = mode << 6 | (reg & 7) << 3 | (base & 7);
+                    n += 1;
                 }
-                out.extend_from_slice(&disp.to_le_bytes()[..disp_len]);
+                buf[n..n + 4].copy_from_slice(&disp.to_le_bytes());
+                n += disp_len;
             }
         }
         if let Some(imm) = imm {
-            out.push(imm);
+            buf[n] = imm;
+            n += 1;
         }
+        out.extend_from_slice(&buf[..n]);
         true
     }
 }

@@ -78,7 +78,8 @@ fn ones(words: &[u64]) -> impl Iterator<Item = u32> + '_ {
 }
 
 /// The values that live across blocks, numbered densely: virtual registers first, in the order
-/// they are found, then units.
+/// they are found, then units. Found in one pass that also records each block's upward-exposed
+/// reads and writes, the dataflow's input.
 #[derive(Default)]
 struct Globals {
     /// The global number of each virtual register.
@@ -89,6 +90,10 @@ struct Globals {
     var: Vec<Var>,
     /// The block that last wrote each virtual register, while finding them.
     written_in: Vec<Option<u32>>,
+    /// `(block, variable)`: a read before any write in the block (all of them global).
+    exposed: Vec<(u32, Var)>,
+    /// `(block, variable)`: the first write of a variable in the block.
+    writes: Vec<(u32, Var)>,
 }
 
 impl Globals {
@@ -98,29 +103,46 @@ impl Globals {
         refill(&mut g.vreg, nv, None);
         g.units = UnitSet::EMPTY;
         g.var.clear();
+        g.exposed.clear();
+        g.writes.clear();
         // The block that last wrote each virtual register (the units written in the current
         // block), to tell a read of a value written earlier in the same block from one that
         // comes from elsewhere.
         refill(&mut g.written_in, nv, None);
         for (b, block) in input.blocks.iter().enumerate() {
-            let b = Some(b as u32);
+            let (b, this) = (b as u32, Some(b as u32));
             let mut units_written = UnitSet::EMPTY;
             for i in block.start..block.end {
                 let ops = input.inst_ops(i as usize);
                 for op in ops.iter().filter(|op| op.role.reads()) {
-                    match op.var() {
-                        Var::V(v) if g.written_in[v.index()] != b && g.vreg[v.index()].is_none() => {
-                            g.vreg[v.index()] = Some(g.var.len() as u32);
-                            g.var.push(op.var());
+                    let var = op.var();
+                    match var {
+                        Var::V(v) if g.written_in[v.index()] != this => {
+                            if g.vreg[v.index()].is_none() {
+                                g.vreg[v.index()] = Some(g.var.len() as u32);
+                                g.var.push(var);
+                            }
+                            g.exposed.push((b, var));
                         }
-                        Var::P(u) if !units_written.contains(u) => g.units.insert(u),
+                        Var::P(u) if !units_written.contains(u) => {
+                            g.units.insert(u);
+                            g.exposed.push((b, var));
+                        }
                         _ => {}
                     }
                 }
                 for op in ops.iter().filter(|op| op.role.writes()) {
-                    match op.var() {
-                        Var::V(v) => g.written_in[v.index()] = b,
-                        Var::P(u) => units_written.insert(u),
+                    let var = op.var();
+                    match var {
+                        Var::V(v) if g.written_in[v.index()] != this => {
+                            g.written_in[v.index()] = this;
+                            g.writes.push((b, var));
+                        }
+                        Var::P(u) if !units_written.contains(u) => {
+                            units_written.insert(u);
+                            g.writes.push((b, var));
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -148,7 +170,6 @@ struct Dataflow {
     defs: Rows,
     live_in: Rows,
     live_out: Rows,
-    written: Vec<u32>,
     /// Predecessors, flattened: those of block `b` are `preds[pred_start[b]..pred_start[b + 1]]`.
     pred_start: Vec<u32>,
     preds: Vec<u32>,
@@ -167,25 +188,15 @@ impl Dataflow {
         d.uses.reset(nb, ng);
         d.defs.reset(nb, ng);
         d.live_out.reset(nb, ng);
-        for (b, block) in input.blocks.iter().enumerate() {
-            for i in block.start..block.end {
-                let ops = input.inst_ops(i as usize);
-                for op in ops.iter().filter(|op| op.role.reads()) {
-                    if let Some(g) = globals.number(op.var())
-                        && !d.written.contains(&g)
-                    {
-                        d.uses.set(b, g);
-                    }
-                }
-                for op in ops.iter().filter(|op| op.role.writes()) {
-                    if let Some(g) = globals.number(op.var()) {
-                        d.defs.set(b, g);
-                        d.written.push(g);
-                    }
-                }
+        for &(b, var) in &globals.exposed {
+            if let Some(g) = globals.number(var) {
+                d.uses.set(b as usize, g);
             }
-            // Few globals are written per block: a short list beats a row of bits here.
-            d.written.clear();
+        }
+        for &(b, var) in &globals.writes {
+            if let Some(g) = globals.number(var) {
+                d.defs.set(b as usize, g);
+            }
         }
 
         refill(&mut d.pred_start, nb + 1, 0);

@@ -24,6 +24,9 @@ pub struct Memory {
     order: Vec<(u32, VReg)>,
     group_of: Vec<Option<u32>>,
     units: Vec<Option<u8>>,
+    /// Per allowed-units mask, once asked for: its units in preference order, a range of `pref`.
+    pref_of_mask: Vec<Option<(u32, u32)>>,
+    pref: Vec<u8>,
 }
 
 impl Memory {
@@ -73,6 +76,9 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
     // Units holding a value; a unit whose value has ended is cleared when its class is next used.
     let mut busy = UnitSet::EMPTY;
     let mut cursor = [0u32; UNITS];
+    let (pref_of_mask, pref) = (&mut mem.pref_of_mask, &mut mem.pref);
+    refill(pref_of_mask, input.masks.len(), None);
+    pref.clear();
     let group_of = &mut mem.group_of;
     refill(group_of, if input.groups.is_empty() { 0 } else { nv }, None);
     for (g, &(first, count)) in input.groups.iter().enumerate() {
@@ -130,12 +136,14 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
         let hinted = [hint_unit[v.index()], partner[v.index()].and_then(|p| units[p.index()])];
         let mut chosen = hinted.into_iter().flatten().find(|&u| free(u));
         if chosen.is_none() {
-            (ok & !busy).for_each(|u| {
-                let better = chosen.is_none_or(|c: u8| rank[u as usize] < rank[c as usize]);
-                if rank[u as usize] != u8::MAX && better && free(u) {
-                    chosen = Some(u);
-                }
+            // The most preferred free unit: the first of the value's units in preference order.
+            let mask = input.vreg_allowed[v.index()] as usize;
+            let (a, b) = *pref_of_mask[mask].get_or_insert_with(|| {
+                let start = pref.len() as u32;
+                pref.extend(input.order.iter().filter(|&&u| ok.contains(u)));
+                (start, pref.len() as u32)
             });
+            chosen = pref[a as usize..b as usize].iter().copied().find(|&u| !busy.contains(u) && free(u));
         }
         match chosen {
             Some(u) => {
