@@ -16,7 +16,7 @@ impl Function {
     /// Starts a function with a name, a signature and the target it is built for.
     /// Every parameter becomes a live-in virtual register ([`Function::param`]).
     #[track_caller]
-    pub fn new(name: impl Into<String>, sig: Signature, target: Target) -> Self {
+    pub fn new(name: impl Into<std::sync::Arc<str>>, sig: Signature, target: Target) -> Self {
         let mut f = Function::unbound(name, sig, target);
         for i in 0..f.sig.params().len() {
             let ty = f.sig.params()[i];

@@ -40,7 +40,7 @@ fn answer() -> CodeObject {
         // mov eax, 42; ret
         (Target::x86_64_baseline(), vec![0xb8, 0x2a, 0, 0, 0, 0xc3])
     };
-    CodeObject::new("answer".into(), bytes, 0, Default::default(), target, std::sync::Arc::new(NoListing))
+    CodeObject::new("answer", bytes, 0, Default::default(), target, std::sync::Arc::new(NoListing))
 }
 
 type Answer = extern "C" fn() -> i32;
@@ -85,7 +85,7 @@ fn kernels_are_shared_between_threads() {
 fn load_refuses_what_it_can_check() {
     let code = answer();
     let bad_entry = CodeObject::new(
-        "bad".into(),
+        "bad",
         code.bytes().to_vec(),
         code.bytes().len(),
         *code.extensions(),
@@ -97,8 +97,7 @@ fn load_refuses_what_it_can_check() {
     assert!(e.to_string().contains("outside"), "{e}");
 
     let other = if Arch::host() == Arch::Aarch64 { Target::x86_64_baseline() } else { Target::aarch64_neon() };
-    let foreign =
-        CodeObject::new("foreign".into(), vec![0; 4], 0, *code.extensions(), other, std::sync::Arc::new(NoListing));
+    let foreign = CodeObject::new("foreign", vec![0; 4], 0, *code.extensions(), other, std::sync::Arc::new(NoListing));
     // SAFETY: as above.
     let e = unsafe { Kernel::<Answer>::load(&foreign) }.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotInTarget, "{e}");
@@ -142,7 +141,7 @@ mod pool {
         let big = std::iter::repeat_n(0u8, 40_000).chain(returns(3).bytes().iter().copied()).collect::<Vec<_>>();
         let code = returns(3);
         let big = CodeObject::new(
-            "big".into(),
+            "big",
             big,
             40_000,
             *code.extensions(),

@@ -41,7 +41,7 @@ pub struct ListingLine {
 /// ```
 #[derive(Clone)]
 pub struct CodeObject {
-    name: String,
+    name: Arc<str>,
     bytes: Vec<u8>,
     entry: usize,
     extensions: ExtSet,
@@ -81,14 +81,14 @@ impl std::fmt::Debug for CodeObject {
 impl CodeObject {
     /// A code object from its parts (used by the ISA backends).
     pub fn new(
-        name: String,
+        name: impl Into<Arc<str>>,
         bytes: Vec<u8>,
         entry: usize,
         extensions: ExtSet,
         target: Target,
         listing: Arc<dyn Listing>,
     ) -> Self {
-        CodeObject { name, bytes, entry, extensions, target, alignment: Self::MIN_ALIGNMENT, listing }
+        CodeObject { name: name.into(), bytes, entry, extensions, target, alignment: Self::MIN_ALIGNMENT, listing }
     }
 
     /// The alignment every code object gets at least: a cache line.

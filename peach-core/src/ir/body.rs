@@ -10,7 +10,7 @@ use crate::target::Target;
 #[derive(Clone, Debug)]
 pub struct Body<'f> {
     /// Symbol name.
-    pub name: &'f str,
+    pub name: &'f std::sync::Arc<str>,
     /// Signature.
     pub sig: &'f Signature,
     /// Target.
@@ -56,7 +56,7 @@ impl<'f> Body<'f> {
         insts.reserve(f.insts().len() + 8);
         extra.clear();
         Body {
-            name: f.name(),
+            name: f.shared_name(),
             sig: f.signature(),
             target: f.target(),
             insts,

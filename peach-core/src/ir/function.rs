@@ -211,7 +211,7 @@ impl Locations {
 /// assert_eq!(code.bytes(), &[0x48, 0x89, 0xf8, 0x48, 0x83, 0xc0, 0x01, 0xc3]);
 /// ```
 pub struct Function {
-    name: String,
+    name: std::sync::Arc<str>,
     pub(crate) sig: Signature,
     target: Target,
     pub(crate) insts: Vec<Inst>,
@@ -327,7 +327,7 @@ impl Function {
     /// A function with no parameters bound yet: [`Function::new`] binds them (it sits above
     /// the ISA layer, which makes their registers).
     #[track_caller]
-    pub(crate) fn unbound(name: impl Into<String>, sig: Signature, target: Target) -> Self {
+    pub(crate) fn unbound(name: impl Into<std::sync::Arc<str>>, sig: Signature, target: Target) -> Self {
         let b = Recycled::take();
         let memo = b.memo.filter(|(arch, exts, _)| *arch == target.arch() && exts == target.extensions());
         let loc = Src::Rust(Location::caller());
@@ -359,6 +359,11 @@ impl Function {
 
     /// The function's name (its symbol).
     pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The function's name, shared (code objects keep it without a copy).
+    pub(crate) fn shared_name(&self) -> &std::sync::Arc<str> {
         &self.name
     }
 

@@ -322,7 +322,7 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
     let alignment = done.alignment;
     let listing = A64Listing { lines, pool: done.pool };
     let code =
-        CodeObject::new(body.name.to_string(), done.bytes, 0, extensions, body.target.clone(), Arc::new(listing));
+        CodeObject::new(Arc::clone(body.name), done.bytes, 0, extensions, body.target.clone(), Arc::new(listing));
     Ok(code.with_alignment(alignment))
 }
 

@@ -389,7 +389,7 @@ fn emit_into(
         }
     }
     let (bytes, alignment, listing) = asm.assemble(body.consts)?;
-    let code = CodeObject::new(body.name.to_string(), bytes, 0, extensions, body.target.clone(), Arc::new(listing));
+    let code = CodeObject::new(Arc::clone(body.name), bytes, 0, extensions, body.target.clone(), Arc::new(listing));
     Ok(code.with_alignment(alignment))
 }
 
