@@ -64,10 +64,13 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
     order.sort_unstable();
 
     // Preference is the position in `input.order`; units it does not name are never chosen.
+    // Single values walk the order itself; groups compare bases by rank.
     let mut rank = [u8::MAX; UNITS];
-    for (i, &u) in input.order.iter().enumerate() {
-        if let Some(r) = rank.get_mut(u as usize) {
-            *r = i.min(254) as u8;
+    if !input.groups.is_empty() {
+        for (i, &u) in input.order.iter().enumerate() {
+            if let Some(r) = rank.get_mut(u as usize) {
+                *r = i.min(254) as u8;
+            }
         }
     }
     let mut units = std::mem::take(&mut mem.units);
