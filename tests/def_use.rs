@@ -159,3 +159,35 @@ fn complex_multiplies_keep_destination_and_sources_apart() {
         assert!(e.message().contains("must differ from its sources"), "{m}: {e}");
     }
 }
+
+/// A register compared with itself sets every bit without reading it (`vpcmpeqd y, y, y`), but
+/// compared with memory it is read: `vpxor y, y, [m]` and `vpcmpeqd y, y, [m]` are not idioms.
+#[test]
+fn same_register_idioms_read_nothing_unless_memory_is_a_source() {
+    let target = Target::x86_64_v3();
+    let mut f = Function::new("idioms", Signature::new(&[Type::Ptr], Some(Type::F64)), target.clone());
+    let p = f.param(0);
+    let (ones, y) = (f.ymm(), f.ymm());
+    f.ins("vpcmpeqd", (ones, ones, ones)); // all ones, nothing read
+    f.ins("vmovupd", (y, [p]));
+    f.ins("vpxor", (y, y, [p + 32])); // y ^ p[4..8]: reads y
+    f.ins("vpand", (y, y, ones));
+    f.ret(y.xmm());
+    let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+    if !runs(&target) {
+        eprintln!("skipped: this CPU lacks AVX2");
+        return;
+    }
+    let k = unsafe { Kernel::<extern "sysv64" fn(*const f64) -> f64>::load(&code) }.unwrap();
+    let data = [1.5f64, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0, 0.0];
+    assert_eq!(k.call(data.as_ptr()), 1.5, "{}", code.listing());
+
+    // With a memory source, the register is read: reading it unwritten is an error.
+    let mut g = Function::new("unset", Signature::new(&[Type::Ptr], Some(Type::F64)), target);
+    let p = g.param(0);
+    let y = g.ymm();
+    g.ins("vpxor", (y, y, [p]));
+    g.ret(y.xmm());
+    let e = g.compile(Abi::SysV).expect_err("y is read before it is written");
+    assert_eq!(e.kind(), ErrorKind::UndefinedValue, "{e}");
+}

@@ -32,6 +32,12 @@ twins!(every_x86 #[variants(x86_64::avx512, fallback = x86_fallback)], every_x86
     ASM("vmovups {}{}{z}, zmmword ptr [{} + 128]", z, k, p);
     ASM("lea {}, [{} + {}*2 + 5]", a, a, b);
     VMOVUPS(z.mask(k).zeroing(), [p]);
+    VMOVUPS([p + 192].mask(k), z);
+    ASM("vmovups zmmword ptr [{} + 256]{}, {}", p, k, z);
+    let (g, gi) = (ZMM(), ZMM());
+    VPXORD(g, g, g);
+    VMOVDQU32(gi, [p + 320]);
+    VGATHERDPS(g.mask(k), [p + gi * 4]);
     VMOVUPS(y, [p + 64]);
     VMOVUPS(x, [p + 96]);
     ALIGN(16);

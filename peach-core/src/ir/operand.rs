@@ -155,6 +155,15 @@ impl Masked {
     }
 }
 
+/// A memory destination with an AVX-512 write mask, made by [`Mem::mask`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MaskedMem {
+    /// The memory operand.
+    pub mem: Mem,
+    /// The mask register.
+    pub mask: Reg,
+}
+
 /// A label: a position in the code, bound once with `Function::bind`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Label(pub u32);
@@ -264,6 +273,25 @@ impl Mem {
         // 1 would mean "decided by the instruction": no form broadcasts to one element.
         self.broadcast = if n == 1 { u8::MAX } else { n };
         self
+    }
+
+    /// The same memory destination under an AVX-512 write mask (`vmovups [m]{k1}, zmm`): only
+    /// the elements whose mask bit is set are stored. It stands as two operands, the memory and
+    /// then [`Operand::MemMask`].
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// use peach_core::regs_x86_64::K1;
+    /// let mut f = Function::new("k", Signature::new(&[Type::Ptr], None), Target::x86_64_v4());
+    /// let (p, z) = (f.param(0), f.zmm());
+    /// f.ins("vpxord", (z, z, z));
+    /// f.ins("vmovups", (Mem::from([p]).mask(K1), z));
+    /// f.ret(None);
+    /// assert!(f.compile(Abi::SysV)?.listing().contains("vmovups zmmword ptr [rdi]{k1}, zmm"));
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn mask(self, k: Reg) -> MaskedMem {
+        MaskedMem { mem: self, mask: k }
     }
 
     /// Pre-indexed (AArch64 `[base, #disp]!`): the base register is advanced by the
@@ -447,6 +475,9 @@ pub enum Operand {
     Lane(Lane),
     /// Consecutive vector registers (AArch64 `{v0.4s-v3.4s}`).
     List(RegList),
+    /// The write mask of the instruction's memory destination (`[m]{k1}`): not an operand of
+    /// its own but a decoration of the first one, kept after the others (see [`Mem::mask`]).
+    MemMask(Reg),
 }
 
 /// `count` consecutive vector registers named by the first (wrapping after the last register),
@@ -529,24 +560,24 @@ impl From<Rounding> for Operand {
     }
 }
 
-/// One operand as written in an instruction: anything that converts into an [`Operand`], or a
-/// [`Constant`], which the function pools.
+/// One operand as written in an instruction: anything that converts into an [`Operand`], a
+/// [`Constant`], which the function pools, or a [`MaskedMem`], which stands as two.
 pub trait IntoOperand {
-    /// The operand; constants are appended to `consts` and named by their index.
-    fn into_operand(self, consts: &mut Vec<Constant>) -> Operand;
+    /// Appends the operand to `out`; constants are appended to `consts` and named by their index.
+    fn push_operand(self, out: &mut Vec<Operand>, consts: &mut Vec<Constant>);
 }
 
 impl<T: Into<Operand>> IntoOperand for T {
-    fn into_operand(self, _consts: &mut Vec<Constant>) -> Operand {
-        self.into()
+    fn push_operand(self, out: &mut Vec<Operand>, _consts: &mut Vec<Constant>) {
+        out.push(self.into());
     }
 }
 
 impl IntoOperand for Constant {
-    fn into_operand(self, consts: &mut Vec<Constant>) -> Operand {
+    fn push_operand(self, out: &mut Vec<Operand>, consts: &mut Vec<Constant>) {
         consts.push(self);
         let index = consts.len() as i32 - 1;
-        Operand::Mem(Mem {
+        out.push(Operand::Mem(Mem {
             base: Some(Reg::CONSTANTS),
             index: None,
             scale: 1,
@@ -554,7 +585,13 @@ impl IntoOperand for Constant {
             size: self.len() as u8,
             broadcast: 0,
             update: Update::None,
-        })
+        }));
+    }
+}
+
+impl IntoOperand for MaskedMem {
+    fn push_operand(self, out: &mut Vec<Operand>, _consts: &mut Vec<Constant>) {
+        out.extend([Operand::Mem(self.mem), Operand::MemMask(self.mask)]);
     }
 }
 
@@ -569,12 +606,12 @@ macro_rules! single_operand {
     ($($t:ty),*) => {$(
         impl IntoOperands for $t {
             fn push_into(self, out: &mut Vec<Operand>, consts: &mut Vec<Constant>) {
-                out.push(self.into_operand(consts));
+                self.push_operand(out, consts);
             }
         }
     )*};
 }
-single_operand!(Reg, Masked, Mem, [MemExpr; 1], [Reg; 1], Label, Rounding, Operand, Constant);
+single_operand!(Reg, Masked, Mem, MaskedMem, [MemExpr; 1], [Reg; 1], Label, Rounding, Operand, Constant);
 single_operand!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
 
 macro_rules! tuple_operands {
@@ -583,7 +620,7 @@ macro_rules! tuple_operands {
             #[allow(non_snake_case)]
             fn push_into(self, _out: &mut Vec<Operand>, _consts: &mut Vec<Constant>) {
                 let ($($name,)*) = self;
-                $(_out.push($name.into_operand(_consts));)*
+                $($name.push_operand(_out, _consts);)*
             }
         }
     };

@@ -320,8 +320,8 @@ pub fn reference() -> String {
          `B_NE(l)` is `b.ne l`), unless the name is a builtin below or a `fn` of the body (a custom \
          instruction). Operands: registers, integers, `[base + index * scale + offset]` memory, labels, \
          `Constant::...` pool constants.\n\n\
-         Operand methods: `.mask(k)` and `.zeroing()` (AVX-512 write masks), `.sized(bytes)`, `.bcst()` and \
-         `.bcst_to(n)` (AVX-512 broadcasts), `.pre()` and `.post(n)` (AArch64 write-back addressing), \
+         Operand methods: `.mask(k)` and `.zeroing()` (AVX-512 write masks; `[p].mask(k)` masks a \
+         store to memory), `.sized(bytes)`, `.bcst()` and `.bcst_to(n)` (AVX-512 broadcasts), `.pre()` and `.post(n)` (AArch64 write-back addressing), \
          `.lane(i)` (AArch64 vector lanes); `target.has_avx2()`-style queries pick code per target.\n",
     );
     for arch in Arch::ALL {

@@ -211,3 +211,68 @@ pub(crate) fn llvm_mc_lines(prelude: &str, args: &[&str], lines: &[String]) -> O
     }
     Some(result)
 }
+
+/// GNU as's encoding of each line (`None` where it refuses one), assembled in one batch by
+/// `assembler` (`as`, `aarch64-linux-gnu-as`) after a `prelude` line: lines it refuses are
+/// dropped and the rest assembled again; each line follows a label of its own, whose address
+/// (from `nm`) marks its bytes in the section (from `objcopy`). `None` when the tools do not run.
+#[cfg(test)]
+pub(crate) fn gnu_as_lines(assembler: &str, prelude: &str, lines: &[String]) -> Option<Vec<Option<Vec<u8>>>> {
+    use std::process::Command;
+    let tool = |name: &str| assembler.strip_suffix("as").map_or(name.to_string(), |p| format!("{p}{name}"));
+    let dir = scratch_dir("peach-gnu-as");
+    std::fs::create_dir_all(&dir).ok()?;
+    let (src, obj, bin) = (dir.join("in.s"), dir.join("in.o"), dir.join("in.bin"));
+    let mut kept: Vec<bool> = vec![true; lines.len()];
+    let mut assembled = false;
+    for _ in 0..3 {
+        let mut text = format!("{prelude}\n");
+        for (k, l) in lines.iter().enumerate().filter(|(k, _)| kept[*k]) {
+            text.push_str(&format!("L{k}:\n{l}\n"));
+        }
+        text.push_str("Lend:\n");
+        std::fs::write(&src, &text).ok()?;
+        let out = Command::new(assembler).arg("-o").arg(&obj).arg(&src).output().ok()?;
+        if out.status.success() {
+            assembled = true;
+            break;
+        }
+        // `in.s:LINE: Error: ...`: the source line of the instruction, 2k + 3 for line k.
+        let source_lines: Vec<&str> = text.lines().collect();
+        for e in String::from_utf8_lossy(&out.stderr).lines() {
+            let Some(n) = e.split(':').nth(1).and_then(|n| n.trim().parse::<usize>().ok()) else { continue };
+            let label = source_lines.get(n.wrapping_sub(2)).and_then(|l| l.strip_prefix('L')?.strip_suffix(':'));
+            if let Some(k) = label.and_then(|k| k.parse::<usize>().ok()) {
+                kept[k] = false;
+            }
+        }
+    }
+    let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
+    let section = ["-O", "binary", "--only-section=.text"];
+    if !assembled || !ok(Command::new(tool("objcopy")).args(section).arg(&obj).arg(&bin)) {
+        let _ = std::fs::remove_dir_all(&dir);
+        return None;
+    }
+    let bytes = std::fs::read(&bin).ok()?;
+    let symbols = Command::new(tool("nm")).arg("-n").arg(&obj).output().ok()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    // `0000000000000010 t L3`, in address order.
+    let mut at: Vec<(usize, Option<usize>)> = Vec::new();
+    for l in String::from_utf8_lossy(&symbols.stdout).lines() {
+        let parts: Vec<&str> = l.split_whitespace().collect();
+        if let [addr, _, name] = parts[..]
+            && let (Ok(addr), Some(label)) = (usize::from_str_radix(addr, 16), name.strip_prefix('L'))
+        {
+            at.push((addr, label.parse().ok()));
+        }
+    }
+    let mut result = vec![None; lines.len()];
+    for w in at.windows(2) {
+        if let ((start, Some(k)), (end, _)) = (w[0], w[1])
+            && kept.get(k) == Some(&true)
+        {
+            result[k] = bytes.get(start..end).map(<[u8]>::to_vec);
+        }
+    }
+    Some(result)
+}

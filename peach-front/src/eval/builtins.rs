@@ -409,10 +409,11 @@ impl Eval {
                 Value::Addr(_) => {
                     return err(s, "an address must be in brackets to be a memory operand: `[base + offset]`");
                 }
-                other => match other.operand() {
-                    Some(op) => ops.push(op),
-                    None => return err(s, format!("{} is not an operand", other.kind())),
-                },
+                other => {
+                    if !other.push_operands(&mut ops) {
+                        return err(s, format!("{} is not an operand", other.kind()));
+                    }
+                }
             }
         }
         Ok(ops)
@@ -448,6 +449,7 @@ impl Eval {
                 )
             }
             (Value::Masked(mk), "zeroing", []) => Ok(Value::Masked(mk.zeroing())),
+            (Value::Mem(mem), "mask", [Value::Reg(k)]) => Ok(Value::MaskedMem(mem.mask(*k))),
             (Value::Mem(mem), "bcst", []) => Ok(Value::Mem(mem.bcst())),
             (Value::Mem(mem), "bcst_to", [Value::Int(n)]) => {
                 let n = self.types.coerce_int(*n, IntTy::U8, span)? as u8;

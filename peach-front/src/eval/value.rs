@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use peach_core::ir::{Constant, Label, Lane, Masked, Mem, Operand, Reg, Rounding};
+use peach_core::ir::{Constant, Label, Lane, Masked, MaskedMem, Mem, Operand, Reg, Rounding};
 use peach_core::isa::x86_64::Elem;
 
 use super::num::{Float, Int};
@@ -24,6 +24,7 @@ pub(crate) enum Value {
     Bool(bool),
     Reg(Reg),
     Masked(Masked),
+    MaskedMem(MaskedMem),
     Lane(Lane),
     Addr(Addr),
     Mem(Mem),
@@ -53,6 +54,7 @@ impl Value {
             Value::Bool(_) => "a bool",
             Value::Reg(_) => "a register",
             Value::Masked(_) => "a masked register",
+            Value::MaskedMem(_) => "a masked memory operand",
             Value::Lane(_) => "a vector element",
             Value::Addr(_) => "an address (put it in brackets to make a memory operand)",
             Value::Mem(_) => "a memory operand",
@@ -69,8 +71,20 @@ impl Value {
         }
     }
 
-    /// The value as an instruction operand, if it is one (constants and integers are handled by
-    /// the caller).
+    /// The value as instruction operands (two for a masked memory destination), if it is one
+    /// (constants and integers are handled by the caller).
+    pub(crate) fn push_operands(&self, out: &mut Vec<Operand>) -> bool {
+        match self {
+            Value::MaskedMem(m) => out.extend([Operand::Mem(m.mem), Operand::MemMask(m.mask)]),
+            other => match other.operand() {
+                Some(op) => out.push(op),
+                None => return false,
+            },
+        }
+        true
+    }
+
+    /// The value as one instruction operand, if it is one.
     pub(crate) fn operand(&self) -> Option<Operand> {
         Some(match self {
             Value::Reg(r) => Operand::Reg(*r),

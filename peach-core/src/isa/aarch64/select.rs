@@ -112,8 +112,9 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(VReg, u8)]) -> bool {
         (Kind::Mem, Operand::Mem(m)) => plain_mem(m),
         (Kind::MemBase, Operand::Mem(m)) => plain_mem(m) && m.disp == 0 && m.base != Some(Reg::CONSTANTS),
         (Kind::MemIndex | Kind::MemIndexSxtw, Operand::Mem(m)) => {
-            let w_index = m.index.and_then(class_view) == Some((GP, VIEW_W));
-            (kind == Kind::MemIndexSxtw) == w_index
+            // An X index, or a W one (sign-extended): never a vector register.
+            let view = if kind == Kind::MemIndexSxtw { VIEW_W } else { VIEW_X };
+            m.index.and_then(class_view) == Some((GP, view))
                 && m.base.is_some()
                 && m.index.is_some()
                 && m.disp == 0

@@ -105,9 +105,12 @@ impl Regs<'_> {
     }
 
     fn mem(&self, m: &Mem) -> Result<Mem> {
+        // General-purpose bases and indexes address with 64 bits; a vector index (VSIB) keeps
+        // its width.
         let map = |r: Option<Reg>| -> Result<Option<Reg>> {
             match r {
-                Some(r) if r.is_virtual() => Ok(Some(self.phys(r.with_view(regs::VIEW_64))?)),
+                Some(r) if r.is_virtual() && r.class() == GP => Ok(Some(self.phys(r.with_view(regs::VIEW_64))?)),
+                Some(r) if r.is_virtual() => Ok(Some(self.phys(r)?)),
                 other => Ok(other),
             }
         };
@@ -125,6 +128,7 @@ impl Regs<'_> {
                     zeroing: m.zeroing,
                 }),
                 Operand::Mem(m) => Operand::Mem(self.mem(m)?),
+                Operand::MemMask(k) => Operand::MemMask(self.phys(*k)?),
                 other => *other,
             });
         }
@@ -282,6 +286,10 @@ fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand]) -> Result<()>
                     Rounding::Sae => ins.set_suppress_all_exceptions(true),
                     other => ins.set_rounding_control(rounding(*other)),
                 }
+                continue;
+            }
+            Operand::MemMask(k) => {
+                ins.set_op_mask(iced(*k).ok_or_else(|| internal("bad mask"))?);
                 continue;
             }
         }

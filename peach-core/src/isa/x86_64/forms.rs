@@ -26,6 +26,8 @@ pub(crate) enum Slot {
     K { mem: bool },
     /// Memory only (the size comes from the form).
     Mem,
+    /// Memory addressed with a vector index of this many bits (VSIB: gathers and scatters).
+    Vsib { bits: u16 },
     /// Exactly this register (the short `AL`/`AX`/`EAX`/`RAX`, `CL` and `DX` forms).
     Fixed(Register),
     /// An immediate of this kind.
@@ -182,7 +184,14 @@ pub(crate) struct Form {
 impl Slot {
     /// Whether memory can stand here.
     pub(crate) fn takes_mem(&self) -> bool {
-        matches!(self, Slot::Mem | Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true })
+        matches!(
+            self,
+            Slot::Mem
+                | Slot::Vsib { .. }
+                | Slot::Gp { mem: true, .. }
+                | Slot::Vec { mem: true, .. }
+                | Slot::K { mem: true }
+        )
     }
 }
 
@@ -316,6 +325,9 @@ fn slot(k: OK) -> Option<Slot> {
         OK::k_or_mem => Slot::K { mem: true },
         OK::k_reg | OK::k_rm | OK::k_vvvv => Slot::K { mem: false },
         OK::mem => Mem,
+        OK::mem_vsib32x | OK::mem_vsib64x => Slot::Vsib { bits: 128 },
+        OK::mem_vsib32y | OK::mem_vsib64y => Slot::Vsib { bits: 256 },
+        OK::mem_vsib32z | OK::mem_vsib64z => Slot::Vsib { bits: 512 },
         OK::al => Fixed(Register::AL),
         OK::cl => Fixed(Register::CL),
         OK::ax => Fixed(Register::AX),
@@ -370,7 +382,7 @@ fn stand_in(s: Slot, i: usize, same: bool) -> (OpKind, Option<Register>) {
         }
         Slot::K { .. } => (OpKind::Register, Some(add_reg(Register::K1, n as u32))),
         Slot::Fixed(r) => (OpKind::Register, Some(r)),
-        Slot::Mem => (OpKind::Memory, None),
+        Slot::Mem | Slot::Vsib { .. } => (OpKind::Memory, None),
         Slot::Imm(k) => (k.op_kind(), None),
         Slot::Branch => (OpKind::NearBranch64, None),
     }
@@ -403,6 +415,17 @@ pub(crate) fn blank(code: Code) -> Instruction {
     ins
 }
 
+/// The vector index of a VSIB stand-in memory operand (a register no stand-in operand uses),
+/// `None` for other memory slots.
+fn vsib_stand_in(s: Slot) -> Register {
+    match s {
+        Slot::Vsib { bits: 128 } => Register::XMM15,
+        Slot::Vsib { bits: 256 } => Register::YMM15,
+        Slot::Vsib { .. } => Register::ZMM15,
+        _ => Register::None,
+    }
+}
+
 fn probe(code: Code, slots: &[Slot], same: bool, mem: bool) -> Option<Instruction> {
     let mut ins = blank(code);
     for (i, s) in slots.iter().enumerate() {
@@ -412,9 +435,10 @@ fn probe(code: Code, slots: &[Slot], same: bool, mem: bool) -> Option<Instructio
         match kind {
             OpKind::Register => ins.set_op_register(i as u32, reg?),
             OpKind::Memory => {
-                let m = MemoryOperand::with_base(Register::RBX);
+                // R9: no instruction uses it implicitly (RBX would hide CMPXCHG16B's and XLATB's).
+                let m = MemoryOperand::with_base(Register::R9);
                 ins.set_memory_base(m.base);
-                ins.set_memory_index(Register::None);
+                ins.set_memory_index(vsib_stand_in(*s));
                 ins.set_memory_index_scale(1);
             }
             OpKind::NearBranch64 => ins.set_near_branch64(0),
@@ -565,6 +589,7 @@ fn interchangeable(f: &Form, g: &Form) -> bool {
         (Slot::Fixed(r), Slot::Fixed(q)) => r == q,
         (Slot::K { .. }, Slot::K { .. }) | (Slot::Imm(_), Slot::Imm(_)) | (Slot::Branch, Slot::Branch) => true,
         (Slot::Mem, Slot::Mem) => true,
+        (Slot::Vsib { bits: x }, Slot::Vsib { bits: y }) => x == y,
         (Slot::Gp { mem: true, .. } | Slot::K { mem: true }, Slot::Vec { mem: true, .. })
         | (Slot::Vec { mem: true, .. }, Slot::Gp { mem: true, .. } | Slot::K { mem: true }) => true,
         (Slot::Mem, Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true })
@@ -614,9 +639,9 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
     let mut implicit = Vec::new();
     for u in info.used_registers() {
         let full = u.register().full_register();
-        let is_mem_base =
-            full == Register::RBX && slots.iter().any(|s| matches!(s, Slot::Mem | Slot::Gp { mem: true, .. }));
-        if explicit.contains(&full) || is_mem_base || full == Register::RSP || full == Register::RIP {
+        let is_mem_base = full == Register::R9 && slots.iter().any(|s| s.takes_mem());
+        let is_vsib_index = slots.iter().any(|s| vsib_stand_in(*s).full_register() == full && full != Register::None);
+        if explicit.contains(&full) || is_mem_base || is_vsib_index || full == Register::RSP || full == Register::RIP {
             continue;
         }
         if !(full.is_gpr() || full.is_vector_register() || full.is_k()) {
@@ -637,11 +662,52 @@ fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
         let r: Vec<Role> = (0..slots.len()).map(|i| role(info.op_access(i as u32))).collect();
         (r != roles).then_some(r)
     });
-    let idiom_roles = probe(code, &slots, true, false).and_then(|same| {
-        let info = factory.info(&same);
-        let r: Vec<Role> = (0..slots.len()).map(|i| role(info.op_access(i as u32))).collect();
-        (r != roles).then_some(r)
-    });
+    let idiom_roles = probe(code, &slots, true, false)
+        .and_then(|same| {
+            let info = factory.info(&same);
+            let r: Vec<Role> = (0..slots.len()).map(|i| role(info.op_access(i as u32))).collect();
+            (r != roles).then_some(r)
+        })
+        .or_else(|| {
+            // Comparisons of a register with itself (all ones for `PCMPEQD`, zero for `PCMPGTD`,
+            // all ones for `KXNOR`) read nothing, though iced says they do: the standard way to
+            // set every bit.
+            use Mnemonic::*;
+            let idiom = matches!(
+                code.mnemonic(),
+                Pcmpeqb
+                    | Pcmpeqw
+                    | Pcmpeqd
+                    | Pcmpeqq
+                    | Pcmpgtb
+                    | Pcmpgtw
+                    | Pcmpgtd
+                    | Pcmpgtq
+                    | Vpcmpeqb
+                    | Vpcmpeqw
+                    | Vpcmpeqd
+                    | Vpcmpeqq
+                    | Vpcmpgtb
+                    | Vpcmpgtw
+                    | Vpcmpgtd
+                    | Vpcmpgtq
+                    | Kxnorb
+                    | Kxnorw
+                    | Kxnord
+                    | Kxnorq
+            );
+            let registers = slots.iter().all(|s| matches!(s, Slot::Vec { .. } | Slot::K { .. }));
+            (idiom && registers).then(|| {
+                roles
+                    .iter()
+                    .map(|r| match r {
+                        Role::Use => Role::None,
+                        Role::UseDef => Role::Def,
+                        other => *other,
+                    })
+                    .collect()
+            })
+        });
     let mut features = ExtSet::EMPTY;
     for f in code.cpuid_features() {
         features.insert(Extension(*f as u16));

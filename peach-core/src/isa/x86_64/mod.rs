@@ -59,8 +59,12 @@ fn has(target: &Target, f: iced_x86::CpuidFeature) -> bool {
     target.extensions().contains(Extension(f as u16))
 }
 
-/// Whether the register operands of an instruction are all the same register.
+/// Whether the register operands of an instruction are all the same register and no source is
+/// memory (`vpxor ymm1, ymm1, [m]` reads ymm1).
 fn all_same_reg(ops: &[Operand]) -> bool {
+    if ops.iter().any(|o| matches!(o, Operand::Mem(_))) {
+        return false;
+    }
     let mut regs = ops.iter().filter_map(|o| if let Operand::Reg(r) = o { Some(*r) } else { None });
     let Some(first) = regs.next() else {
         return false;
@@ -95,9 +99,13 @@ impl Isa for X86_64 {
 
     fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
         let (name, lock) = strip_lock(mnemonic);
+        mask_after_operands(ops);
         let code = select::select(f, name, ops)?;
         if distinct_destination(code.mnemonic()) {
             check_distinct(code, ops)?;
+        }
+        if code.op_code().op_kinds().iter().any(|k| is_vsib(*k)) {
+            check_vsib_distinct(code, ops)?;
         }
         if lock {
             // The CPU raises #UD for `lock` on anything but a read-modify-write of memory.
@@ -199,7 +207,13 @@ impl Isa for X86_64 {
         };
         let vec_units = if select::high_vectors_ok(form, target) { VEC_ALL } else { VEC_LOW };
         let legacy = form.encoding == EncodingKind::Legacy;
+        // Gathers and scatters clear their mask as they go.
+        let mask_role = if form.needs_mask { Role::UseDef } else { Role::Use };
         for (i, op) in ops.iter().enumerate() {
+            if let Operand::MemMask(k) = op {
+                visit(*k, mask_role, MASK_ALLOC);
+                continue;
+            }
             let (slot, role) = (form.slots.get(i), roles.get(i));
             let (Some(slot), Some(role)) = (slot, role) else {
                 continue;
@@ -208,7 +222,7 @@ impl Isa for X86_64 {
                 Operand::Reg(_) | Operand::Masked(_) => {
                     let (r, merge) = match op {
                         Operand::Masked(m) => {
-                            visit(m.mask, Role::Use, MASK_ALLOC);
+                            visit(m.mask, mask_role, MASK_ALLOC);
                             (m.reg, !m.zeroing)
                         }
                         Operand::Reg(r) => (*r, false),
@@ -241,7 +255,7 @@ impl Isa for X86_64 {
                     };
                     visit(r, role, allowed);
                 }
-                Operand::Mem(m) => visit_mem(m, visit),
+                Operand::Mem(m) => visit_mem(m, vec_units, visit),
                 _ => {}
             }
         }
@@ -337,12 +351,75 @@ impl Isa for X86_64 {
     }
 }
 
-fn visit_mem(m: &Mem, visit: &mut impl FnMut(Reg, Role, UnitSet)) {
+fn visit_mem(m: &Mem, vec_units: UnitSet, visit: &mut impl FnMut(Reg, Role, UnitSet)) {
     for r in [m.base, m.index].into_iter().flatten() {
-        if r != regs::ARG_AREA && r != Reg::CONSTANTS && r != Reg::LOCALS {
-            visit(r, Role::Use, GP_ALLOC);
+        if r == regs::ARG_AREA || r == Reg::CONSTANTS || r == Reg::LOCALS {
+            continue;
+        }
+        match r.is_virtual() && r.class() == VEC {
+            // A VSIB index lasts through the write: the CPU refuses a destination that is
+            // also the index.
+            true => visit(r, Role::UseLate, vec_units),
+            false => visit(r, Role::Use, GP_ALLOC),
         }
     }
+}
+
+/// Whether an operand kind is a VSIB memory operand (gathers and scatters).
+fn is_vsib(k: iced_x86::OpCodeOperandKind) -> bool {
+    use iced_x86::OpCodeOperandKind as K;
+    matches!(k, K::mem_vsib32x | K::mem_vsib64x | K::mem_vsib32y | K::mem_vsib64y | K::mem_vsib32z | K::mem_vsib64z)
+}
+
+/// Moves a memory destination's write mask (written right after the memory) after the other
+/// operands and before a rounding mode, where it takes no form slot.
+fn mask_after_operands(ops: &mut Vec<Operand>) {
+    if let Some(at) = ops.iter().position(|o| matches!(o, Operand::MemMask(_))) {
+        let mask = ops.remove(at);
+        let end = ops.iter().rposition(|o| !matches!(o, Operand::Rounding(_))).map_or(0, |p| p + 1);
+        ops.insert(end, mask);
+    }
+}
+
+/// A gather's destination, index and (AVX2) mask must be three different registers: the CPU
+/// raises #UD otherwise (Intel SDM, VGATHERDPS and friends).
+fn check_vsib_distinct(code: Code, ops: &[Operand]) -> Result<()> {
+    let index = ops.iter().find_map(|o| match o {
+        Operand::Mem(m) => m.index,
+        _ => None,
+    });
+    let dest = match ops.first() {
+        Some(Operand::Reg(r)) => Some(*r),
+        Some(Operand::Masked(m)) => Some(m.reg),
+        _ => None,
+    };
+    let vector_mask = match ops.get(2) {
+        Some(Operand::Reg(r)) if code.op_code().encoding() == EncodingKind::VEX => Some(*r),
+        _ => None,
+    };
+    let same = |a: Reg, b: Reg| match (a.vreg(), b.vreg()) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) => iced(a).map(|x| x.full_register()) == iced(b).map(|x| x.full_register()),
+        _ => false,
+    };
+    let regs = [dest, index, vector_mask];
+    for (i, a) in regs.iter().enumerate() {
+        for b in &regs[i + 1..] {
+            if let (Some(a), Some(b)) = (a, b)
+                && same(*a, *b)
+            {
+                return Err(crate::Error::new(
+                    crate::ErrorKind::InvalidOperands,
+                    format!(
+                        "{}'s destination, index{} must be different registers (the CPU raises #UD otherwise)",
+                        format!("{:?}", code.mnemonic()).to_uppercase(),
+                        if vector_mask.is_some() { " and mask" } else { "" }
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Instructions whose destination must differ from every source register: the AVX512-FP16

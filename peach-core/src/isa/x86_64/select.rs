@@ -20,8 +20,10 @@ pub(crate) enum Shape {
     Vec { bits: u16, high: bool },
     /// Mask register.
     K,
-    /// Memory of `size` bytes (0: unknown), broadcast (`Mem::broadcast`) or not.
-    Mem { size: u16, bcst: u8 },
+    /// Memory of `size` bytes (0: unknown), broadcast (`Mem::broadcast`) or not; `vsib` is the
+    /// width in bits of a vector index register (gathers and scatters), 0 for none or a
+    /// general-purpose one.
+    Mem { size: u16, bcst: u8, vsib: u16 },
     /// Immediate.
     Imm(i64),
     /// Label.
@@ -35,6 +37,8 @@ pub(crate) struct Shapes {
     pub len: usize,
     pub masked: bool,
     pub zeroing: bool,
+    /// The mask is on the memory destination (`[m]{k1}`).
+    pub mem_masked: bool,
     pub rounding: Option<Rounding>,
 }
 
@@ -89,9 +93,10 @@ fn check_mem(m: &Mem) -> Result<()> {
     if m.base == Some(Reg::LOCALS) && m.index.is_some() {
         return bad("a stack local is addressed without an index register".into());
     }
+    let vector_index = m.index.is_some_and(is_vector);
     for (what, r) in [("base", m.base), ("index", m.index)] {
         let Some(r) = r else { continue };
-        if r == regs::ARG_AREA || r == Reg::LOCALS {
+        if r == regs::ARG_AREA || r == Reg::LOCALS || (what == "index" && vector_index) {
             continue;
         }
         let ok = if r.is_virtual() {
@@ -102,14 +107,31 @@ fn check_mem(m: &Mem) -> Result<()> {
         if !ok {
             return bad(format!(
                 "the {what} of a memory operand must be a 64-bit general-purpose register{}",
-                if what == "index" { " other than rsp" } else { "" }
+                if what == "index" { " other than rsp (or a vector register, for gathers and scatters)" } else { "" }
             ));
         }
     }
     if m.base.is_none() && m.index.is_none() {
         return bad("a memory operand needs a base or an index register".into());
     }
+    if vector_index && (m.base == Some(Reg::LOCALS) || m.base == Some(regs::ARG_AREA)) {
+        return bad("a vector index goes with a general-purpose base register".into());
+    }
     Ok(())
+}
+
+/// Whether `r` is a vector register (an index that makes a memory operand VSIB).
+fn is_vector(r: Reg) -> bool {
+    if r.is_virtual() { r.class() == VEC } else { regs::iced(r).is_some_and(|x| x.is_vector_register()) }
+}
+
+/// The width in bits of a memory operand's vector index register, 0 if it has none.
+fn vsib_bits(m: &Mem) -> u16 {
+    match m.index {
+        Some(r) if r.is_virtual() && r.class() == VEC => 128 << r.view(),
+        Some(r) => regs::iced(r).filter(|x| x.is_vector_register()).map_or(0, |x| x.size() as u16 * 8),
+        None => 0,
+    }
 }
 
 /// Reduces operands to shapes, checking registers and memory operands on the way.
@@ -146,7 +168,24 @@ pub(crate) fn shapes(ops: &[Operand]) -> Result<Shapes> {
             }
             Operand::Mem(m) => {
                 check_mem(m)?;
-                Some(Shape::Mem { size: m.size as u16, bcst: m.broadcast })
+                Some(Shape::Mem { size: m.size as u16, bcst: m.broadcast, vsib: vsib_bits(m) })
+            }
+            Operand::MemMask(k) => {
+                if !matches!(ops.first(), Some(Operand::Mem(_))) {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperands,
+                        "a write mask on memory applies to a memory destination (the first operand)",
+                    ));
+                }
+                if reg_shape(*k) != Some(Shape::K) || *k == regs::reg::K0 {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperands,
+                        "a write mask must be one of k1-k7 or a virtual mask register",
+                    ));
+                }
+                s.masked = true;
+                s.mem_masked = true;
+                continue;
             }
             Operand::Imm(v) => Some(Shape::Imm(*v)),
             Operand::Label(_) => Some(Shape::Label),
@@ -198,9 +237,16 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
             },
             (Slot::Vec { bits, .. }, Shape::Vec { bits: b, high }) => bits == b && (evex || !high),
             (Slot::K { .. }, Shape::K) => true,
+            (Slot::Vsib { bits }, Shape::Mem { size, bcst, vsib }) => {
+                // GNU as names the element (`dword ptr`), llvm-mc the whole vector of data
+                // (`ymmword ptr` for `vgatherdps ymm, ...`): both say the same.
+                let data =
+                    form.slots.iter().find_map(|s| if let Slot::Vec { bits, .. } = s { Some(bits / 8) } else { None });
+                vsib == bits && bcst == 0 && (size == 0 || size == form.mem_size || Some(size) == data)
+            }
             (
                 Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true } | Slot::Mem,
-                Shape::Mem { size, bcst },
+                Shape::Mem { size, bcst, vsib: 0 },
             ) => {
                 if s.rounding.is_some() {
                     return false;
@@ -254,7 +300,9 @@ fn op_key(op: &Operand) -> Option<u64> {
     Some(match op {
         Operand::Reg(r) => 1 | reg(*r)? << 4,
         Operand::Masked(m) => 2 | reg(m.reg)? << 4 | (m.zeroing as u64) << 20 | mask(m.mask)? << 21,
+        Operand::Mem(m) if m.index.is_some_and(is_vector) => return None,
         Operand::Mem(m) => 3 | (m.size as u64) << 4 | (m.broadcast as u64) << 12,
+        Operand::MemMask(k) => 7 | mask(*k)? << 4,
         Operand::Imm(v) => {
             let kinds = [U8, I8, S8(16), S8(32), S8(64), I16, I32, S32, I64, One];
             4 | kinds.iter().enumerate().fold(0u64, |acc, (i, k)| acc | (k.fits(*v) as u64) << (4 + i))

@@ -73,6 +73,20 @@ pub(super) fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Op
             }
             Slot::K { .. } => Some(Operand::Reg(phys(super::forms::add_reg(Register::K1, (k % 7) as u32)))),
             Slot::Mem => None,
+            Slot::Vsib { bits } => {
+                // An index register no other operand of the instance uses (a gather's
+                // destination, index and mask must differ).
+                let number = |k: usize| if evex { (5 + 7 * k as u32) % 32 } else { (3 + 5 * k as u32) % 16 };
+                let taken = [number(variant), number(variant + 1), number(variant + 2)];
+                let modulus = if evex { 32 } else { 16 };
+                let n = (0..modulus).map(|d| (9 + variant as u32 + d) % modulus).find(|n| !taken.contains(n))?;
+                mem_seen = true;
+                let mut m =
+                    Mem::base_disp(phys(BASES[(variant / 2) % BASES.len()]), DISPS[(variant / 2 + i) % DISPS.len()]);
+                m.index = Some(vector(bits, n));
+                m.scale = [1, 2, 4, 8][variant % 4];
+                Some(Operand::Mem(m.sized(form.mem_size)))
+            }
             Slot::Fixed(r) => Some(Operand::Reg(phys(r))),
             Slot::Imm(kind) => Some(Operand::Imm(match kind {
                 ImmKind::U8 => 0x5a,
@@ -108,15 +122,20 @@ pub(super) fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Op
         };
         ops.push(op);
     }
-    if form.can_mask
-        && (variant % 3 != 2 || form.needs_mask)
-        && let Some(Operand::Reg(r)) = ops.first().copied()
-    {
-        let mut m = r.mask(phys(super::forms::add_reg(Register::K1, (variant % 7) as u32)));
-        if form.can_zero && variant.is_multiple_of(2) {
-            m = m.zeroing();
+    if form.can_mask && (variant % 3 != 2 || form.needs_mask) {
+        let k = phys(super::forms::add_reg(Register::K1, (variant % 7) as u32));
+        match ops.first().copied() {
+            Some(Operand::Reg(r)) => {
+                let mut m = r.mask(k);
+                if form.can_zero && variant.is_multiple_of(2) {
+                    m = m.zeroing();
+                }
+                ops[0] = Operand::Masked(m);
+            }
+            // A masked store (stores merge: no zeroing).
+            Some(Operand::Mem(_)) => ops.push(Operand::MemMask(k)),
+            _ => {}
         }
-        ops[0] = Operand::Masked(m);
     }
     let has_mem = ops.iter().any(|o| matches!(o, Operand::Mem(_)));
     if !has_mem && form.can_round && variant.is_multiple_of(2) {

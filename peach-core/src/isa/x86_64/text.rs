@@ -11,6 +11,8 @@
 //! decorator:= {k1}..{k7} | placeholder (a mask register) | {z} | {1to2}..{1to32}
 //! ```
 //!
+//! A vector register as the index makes a gather's or scatter's address (`[rax + ymm1*4]`); a
+//! mask after a memory destination masks the store (`vmovups [rdi]{k1}, zmm0`, never `{z}`).
 //! Numbers are decimal, `0x` hexadecimal or `h`-suffixed hexadecimal (`0FFh`). `lock` may precede
 //! the mnemonic; other prefixes, segment overrides and RIP-relative addresses are refused with an
 //! error at their column, never dropped.
@@ -67,7 +69,9 @@ impl<'l> Parser<'l, '_> {
         let ops_start = self.c.peek().1;
         if self.c.peek().0 != Tok::End {
             loop {
-                ops.push(self.operand()?);
+                let (op, mem_mask) = self.operand()?;
+                ops.push(op);
+                ops.extend(mem_mask);
                 let t = self.c.bump();
                 match t.0 {
                     Tok::Punct(',') => {}
@@ -80,7 +84,8 @@ impl<'l> Parser<'l, '_> {
         Ok(TextInst { mnemonic, ops, mnemonic_at: (first.1, first.2), ops_at: (ops_start, self.c.line.len()) })
     }
 
-    fn operand(&mut self) -> std::result::Result<Operand, Fail> {
+    /// An operand, and the write mask of a memory operand (`[m]{k1}`), which stands after it.
+    fn operand(&mut self) -> std::result::Result<(Operand, Option<Operand>), Fail> {
         let t = self.c.peek();
         let op = match t.0 {
             Tok::Brace(b) if Cursor::is_placeholder(b) => {
@@ -90,7 +95,7 @@ impl<'l> Parser<'l, '_> {
             Tok::Brace(b) => {
                 self.c.bump();
                 return match rounding(b) {
-                    Some(r) => Ok(Operand::Rounding(r)),
+                    Some(r) => Ok((Operand::Rounding(r), None)),
                     None => Cursor::fail(format!("`{{{b}}}` is not an operand (a rounding mode is `{{rn-sae}}`)"), t),
                 };
             }
@@ -254,8 +259,9 @@ impl<'l> Parser<'l, '_> {
     }
 
     /// `{k1}`, `{z}`, `{1to16}` after an operand; a placeholder right after one (`{}{}`) is its
-    /// write mask.
-    fn decorators(&mut self, mut op: Operand) -> std::result::Result<Operand, Fail> {
+    /// write mask. A memory operand's mask comes back apart, as [`Operand::MemMask`].
+    fn decorators(&mut self, mut op: Operand) -> std::result::Result<(Operand, Option<Operand>), Fail> {
+        let mut mem_mask = None;
         while let (Tok::Brace(b), ..) = self.c.peek() {
             let t = self.c.peek();
             if rounding(b).is_some() {
@@ -265,8 +271,9 @@ impl<'l> Parser<'l, '_> {
             if Cursor::is_placeholder(b) {
                 op = match (op, self.c.arg(b, t)?) {
                     (Operand::Reg(r), Operand::Reg(k)) => Operand::Masked(r.mask(k)),
-                    (Operand::Mem(_), Operand::Reg(_)) => {
-                        return Cursor::fail("a write mask on a memory operand is not supported", t);
+                    (Operand::Mem(m), Operand::Reg(k)) if mem_mask.is_none() => {
+                        mem_mask = Some(Operand::MemMask(k));
+                        Operand::Mem(m)
                     }
                     (_, other) => return Cursor::fail(format!("a write mask is a mask register, not {other:?}"), t),
                 };
@@ -280,8 +287,15 @@ impl<'l> Parser<'l, '_> {
                 },
                 (Operand::Masked(m), "z") => Operand::Masked(m.zeroing()),
                 (Operand::Reg(_), "z") => return Cursor::fail("`{z}` needs a write mask before it", t),
-                (Operand::Mem(_), k) if k.starts_with('k') => {
-                    return Cursor::fail("a write mask on a memory operand is not supported", t);
+                (Operand::Mem(m), k) if k.starts_with('k') && mem_mask.is_none() => match reg_by_name(k) {
+                    Some(mask) if k != "k0" => {
+                        mem_mask = Some(Operand::MemMask(mask));
+                        Operand::Mem(m)
+                    }
+                    _ => return Cursor::fail(format!("`{{{b}}}` is not a write mask (k1 to k7)"), t),
+                },
+                (Operand::Mem(_), "z") => {
+                    return Cursor::fail("`{z}` does not apply to a memory destination (stores merge)", t);
                 }
                 (Operand::Mem(m), to) if to.starts_with("1to") => match to[3..].parse::<u8>() {
                     Ok(n) if [2, 4, 8, 16, 32].contains(&n) => Operand::Mem(m.bcst_to(n)),
@@ -290,7 +304,7 @@ impl<'l> Parser<'l, '_> {
                 _ => return Cursor::fail(format!("`{{{b}}}` does not apply to this operand"), t),
             };
         }
-        Ok(op)
+        Ok((op, mem_mask))
     }
 }
 
@@ -354,7 +368,8 @@ mod tests {
             ("mov rax, [rcx", &[], "expected `+`, `-` or `]`"),
             ("rep stosb", &[], "the `rep` prefix is not supported"),
             ("mov rax, fs:[0]", &[], "segment overrides are not supported"),
-            ("vmovaps zmmword ptr [rax]{k1}, zmm0", &[], "write mask on a memory operand"),
+            ("vmovaps zmmword ptr [rax]{k1}{z}, zmm0", &[], "`{z}` does not apply to a memory destination"),
+            ("vmovaps zmmword ptr [rax]{k0}, zmm0", &[], "is not a write mask (k1 to k7)"),
             ("add {}, 1", &[], "placeholder 0 has no operand"),
             ("add rax, 1", &[Operand::Imm(1)], "operand 0 of the 1 given is not used"),
             ("vaddps zmm0{z}, zmm1, zmm2", &[], "needs a write mask"),
