@@ -305,7 +305,7 @@ fn edit_distance(a: &[u8], b: &[u8]) -> usize {
     prev[b.len()]
 }
 
-fn slot(k: OK) -> Option<Slot> {
+pub(super) fn slot(k: OK) -> Option<Slot> {
     use Slot::{Branch, Fixed, Gp, Imm, Mem, Vec};
     Some(match k {
         OK::r8_or_mem => Gp { bits: 8, mem: true },
@@ -598,7 +598,7 @@ fn interchangeable(f: &Form, g: &Form) -> bool {
     })
 }
 
-fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
+pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Option<Form> {
     let op = code.op_code();
     let encoding = op.encoding();
     // Knights Corner's VEX-encoded instructions collide with real encodings in 64-bit mode.

@@ -374,3 +374,119 @@ fn broadcast_counts_are_explicit() {
         assert_eq!(Some(ours), theirs.as_ref(), "{text}");
     }
 }
+
+/// What stands between peach and a form it does not take: the first operand kind it cannot
+/// express, by group, or the encoding.
+fn missing_reason(code: iced_x86::Code) -> String {
+    use iced_x86::OpCodeOperandKind as K;
+    let op = code.op_code();
+    match op.encoding() {
+        EncodingKind::D3NOW => return "3DNow! (AMD, withdrawn)".into(),
+        EncodingKind::MVEX => return "MVEX (Knights Corner)".into(),
+        _ => {}
+    }
+    if code.cpuid_features().contains(&iced_x86::CpuidFeature::KNC) {
+        return "Knights Corner VEX".into();
+    }
+    let Some(kind) = op.op_kinds().iter().copied().find(|k| super::forms::slot(*k).is_none()) else {
+        return "an alias (`SAL /6`)".into();
+    };
+    let name = format!("{kind:?}");
+    let group = match kind {
+        K::st0 | K::sti_opcode => "x87 registers `st(i)`",
+        K::mm_reg | K::mm_rm | K::mm_or_mem => "MMX registers",
+        K::seg_reg | K::es | K::cs | K::ss | K::ds | K::fs | K::gs => "segment registers",
+        K::cr_reg | K::dr_reg | K::tr_reg => "control, debug and test registers",
+        K::tmm_reg | K::tmm_rm | K::tmm_vvvv | K::sibmem => "AMX tiles",
+        K::bnd_reg | K::bnd_or_mem_mpx | K::mem_mpx | K::mem_mib => "MPX bounds",
+        K::mem_offs => "64-bit absolute addresses (`moffs`)",
+        K::zmmp3_vvvv | K::xmmp3_vvvv | K::kp1_reg => "register groups (`zmm+3`, `k+1`)",
+        K::r32_reg_mem | K::r64_reg_mem => "a register holding an address (`MOVDIR64B`, `ENQCMD`)",
+        K::xbegin_2 | K::xbegin_4 => "`XBEGIN` (RTM)",
+        _ if name.starts_with("seg_") || name.starts_with("es_") => "string instructions' implicit memory",
+        _ if name.starts_with("br") || name.contains("far") => "branches with 16/32-bit operands, far branches",
+        _ if name.starts_with("imm") => "other immediates (`imm4`, `ENTER`'s pair, far pointers)",
+        _ => return format!("operand kind `{name}`"),
+    };
+    group.into()
+}
+
+/// The README's x86-64 coverage tables, generated: every 64-bit-mode instruction form iced-x86
+/// knows, by encoding, and what keeps peach from the rest. `PEACH_BLESS=1 cargo test -p
+/// peach-core --lib coverage` rewrites them.
+#[test]
+fn coverage_tables_in_the_readme_are_current() {
+    let forms = Forms::get();
+    let mut factory = iced_x86::InstructionInfoFactory::new();
+    // encoding -> (forms, encoded, aliases)
+    let mut by_encoding: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    let mut missing: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for code in iced_x86::Code::values() {
+        let op = code.op_code();
+        if !op.is_instruction() || !op.mode64() {
+            continue;
+        }
+        let encoding = match op.encoding() {
+            EncodingKind::Legacy => "Legacy",
+            EncodingKind::VEX => "VEX",
+            EncodingKind::EVEX => "EVEX",
+            EncodingKind::XOP => "XOP",
+            EncodingKind::D3NOW => "3DNow!",
+            EncodingKind::MVEX => "MVEX",
+            _ => "other",
+        };
+        let row = by_encoding.entry(encoding.into()).or_default();
+        row.0 += 1;
+        if forms.form(code).is_some() {
+            row.1 += 1;
+        } else if code.mnemonic() != iced_x86::Mnemonic::Sal && super::forms::make_form(code, &mut factory).is_some() {
+            row.2 += 1;
+        } else {
+            let entry = missing.entry(missing_reason(code)).or_insert((0, String::new()));
+            entry.0 += 1;
+            if entry.1.is_empty() {
+                entry.1 = match op.instruction_string() {
+                    "" => format!("{code:?}"),
+                    text => text.to_string(),
+                };
+            }
+        }
+    }
+    let mut table = String::from(
+        "| encoding | 64-bit forms | peach encodes | same text as a twin | not yet |\n| --- | ---: | ---: | ---: | ---: |\n",
+    );
+    let mut total = (0, 0, 0);
+    for (encoding, (all, ours, aliases)) in &by_encoding {
+        table.push_str(&format!("| {encoding} | {all} | {ours} | {aliases} | {} |\n", all - ours - aliases));
+        total = (total.0 + all, total.1 + ours, total.2 + aliases);
+    }
+    table.push_str(&format!(
+        "| all | {} | {} | {} | {} |\n\n| not yet, because of | forms | for example |\n| --- | ---: | --- |\n",
+        total.0,
+        total.1,
+        total.2,
+        total.0 - total.1 - total.2
+    ));
+    let mut reasons: Vec<_> = missing.into_iter().collect();
+    reasons.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+    for (reason, (count, example)) in reasons {
+        table.push_str(&format!("| {reason} | {count} | `{example}` |\n"));
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(&path).expect("the README");
+    let (begin, end) = ("<!-- x86 coverage: begin -->\n", "<!-- x86 coverage: end -->");
+    let (Some(a), Some(b)) = (readme.find(begin), readme.find(end)) else {
+        panic!("the README has no `{begin}` ... `{end}` section")
+    };
+    let current = &readme[a + begin.len()..b];
+    if current != table {
+        if std::env::var_os("PEACH_BLESS").is_some() {
+            let updated = format!("{}{table}{}", &readme[..a + begin.len()], &readme[b..]);
+            std::fs::write(&path, updated).expect("README written");
+        } else {
+            panic!(
+                "the README's x86-64 coverage is stale: run `PEACH_BLESS=1 cargo test -p peach-core --lib coverage`\n{table}"
+            );
+        }
+    }
+}
