@@ -159,3 +159,110 @@ fn adr_gives_a_labels_address() {
     let k = unsafe { Kernel::<extern "C" fn() -> u64>::load(&code).unwrap() };
     assert_eq!(k.call(), k.memory().as_ptr() as u64 + at as u64, "{}", code.listing());
 }
+
+/// A widening dot product of signed bytes (`smull`, `smull2`, `sadalp`, `addv`): 16 products
+/// per step, summed into 32-bit lanes without overflow.
+#[test]
+fn a_widening_dot_product_of_bytes_matches_rust() {
+    use peach::core::isa::aarch64::A64Reg;
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr, Type::Usize], Some(Type::I32));
+    let mut f = Function::new("dot_i8", sig, Target::aarch64_neon());
+    let (a, b, n) = (f.param(0), f.param(1), f.param(2));
+    let (acc, x, y, lo, hi, s) = (f.v(), f.v(), f.v(), f.v(), f.v(), f.v());
+    let out = f.x().w();
+    f.ins("eor", (acc.b16(), acc.b16(), acc.b16()));
+    let top = f.label();
+    f.bind(top);
+    f.ins("ldr", (x.q(), Mem::from([a]).post(16)));
+    f.ins("ldr", (y.q(), Mem::from([b]).post(16)));
+    f.ins("smull", (lo.h8(), x.b8(), y.b8()));
+    f.ins("smull2", (hi.h8(), x.b16(), y.b16()));
+    f.ins("sadalp", (acc.s4(), lo.h8()));
+    f.ins("sadalp", (acc.s4(), hi.h8()));
+    f.ins("subs", (n, n, 16));
+    f.ins("b.ne", top);
+    f.ins("addv", (s.s(), acc.s4()));
+    f.ins("fmov", (out, s.s()));
+    f.ret(out);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: the code has this signature and reads `n` bytes at each pointer, `n` a positive
+    // multiple of 16.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*const i8, *const i8, usize) -> i32>::load(&code).unwrap() };
+    let xs: Vec<i8> = (0..256).map(|i| ((i * 37) % 256) as u8 as i8).collect();
+    let ys: Vec<i8> = (0..256).map(|i| ((i * 91 + 7) % 256) as u8 as i8).collect();
+    let want: i32 = xs.iter().zip(&ys).map(|(&p, &q)| p as i32 * q as i32).sum();
+    // SAFETY: both hold 256 bytes.
+    assert_eq!(unsafe { k.call(xs.as_ptr(), ys.as_ptr(), 256) }, want, "{}", code.listing());
+}
+
+/// Saturating pixel arithmetic: `(a + b) -sat c` per byte with `uqadd`/`uqsub`, then the
+/// 16-bit differences of two rows narrowed with saturation (`sqxtn`, `sqxtn2`), written as text.
+#[test]
+fn saturating_pixel_arithmetic_matches_rust() {
+    use peach::core::isa::aarch64::A64Reg;
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr, Type::Ptr, Type::Ptr], None);
+    let mut f = Function::new("pixels", sig, Target::aarch64_neon());
+    let (a, b, c, out) = (f.param(0), f.param(1), f.param(2), f.param(3));
+    let (x, y, z) = (f.v(), f.v(), f.v());
+    f.ins("ldr", (x.q(), [a]));
+    f.ins("ldr", (y.q(), [b]));
+    f.ins("ldr", (z.q(), [c]));
+    f.asm("uqadd {}, {}, {}", (x.b16(), x.b16(), y.b16()));
+    f.asm("uqsub {}, {}, {}", (x.b16(), x.b16(), z.b16()));
+    f.ins("str", (x.q(), [out]));
+    // 16-bit lanes: x = a16 - b16 (wrapping), narrowed to i8 with saturation.
+    let (p, q, r) = (f.v(), f.v(), f.v());
+    f.ins("ldr", (p.q(), Mem::from([a]).at(16)));
+    f.ins("ldr", (q.q(), Mem::from([a]).at(32)));
+    f.asm("sqxtn {}, {}", (r.b8(), p.h8()));
+    f.asm("sqxtn2 {}, {}", (r.b16(), q.h8()));
+    f.ins("str", (r.q(), Mem::from([out]).at(16)));
+    f.ret(None);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: the code reads 48 bytes at `a` and 16 at `b` and `c`, and writes 32 at `out`.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*const u8, *const u8, *const u8, *mut u8)>::load(&code).unwrap() };
+    let mut a = [0u8; 48];
+    for (i, v) in a.iter_mut().enumerate() {
+        *v = (i * 53 % 256) as u8;
+    }
+    let b: Vec<u8> = (0..16).map(|i| (i * 29 % 256) as u8).collect();
+    let c: Vec<u8> = (0..16).map(|i| (i * 7) as u8).collect();
+    let mut out = [0u8; 32];
+    // SAFETY: the sizes above.
+    unsafe { k.call(a.as_ptr(), b.as_ptr(), c.as_ptr(), out.as_mut_ptr()) };
+    let sums: Vec<u8> = (0..16).map(|i| a[i].saturating_add(b[i]).saturating_sub(c[i])).collect();
+    assert_eq!(&out[..16], &sums[..]);
+    let halves: Vec<i16> = a[16..].chunks(2).map(|h| i16::from_le_bytes([h[0], h[1]])).collect();
+    let narrowed: Vec<u8> = halves.iter().map(|&h| h.clamp(-128, 127) as i8 as u8).collect();
+    assert_eq!(&out[16..], &narrowed[..]);
+}
+
+/// A reciprocal by estimate and two Newton steps (`frecpe`, `frecps`, `fmul`): within 2^-20 of
+/// `1 / x`.
+#[test]
+fn a_reciprocal_by_newton_steps_is_accurate() {
+    use peach::core::isa::aarch64::A64Reg;
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr], None);
+    let mut f = Function::new("recip", sig, Target::aarch64_neon());
+    let (src, dst) = (f.param(0), f.param(1));
+    let (x, e, s) = (f.v(), f.v(), f.v());
+    f.ins("ldr", (x.q(), [src]));
+    f.ins("frecpe", (e.s4(), x.s4()));
+    for _ in 0..2 {
+        f.ins("frecps", (s.s4(), x.s4(), e.s4()));
+        f.ins("fmul", (e.s4(), e.s4(), s.s4()));
+    }
+    f.ins("str", (e.q(), [dst]));
+    f.ret(None);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: the code reads and writes four floats.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*const f32, *mut f32)>::load(&code).unwrap() };
+    let xs = [3.0f32, -0.125, 1234.5, 7.0e-3];
+    let mut out = [0.0f32; 4];
+    // SAFETY: four floats each.
+    unsafe { k.call(xs.as_ptr(), out.as_mut_ptr()) };
+    for (x, r) in xs.iter().zip(out) {
+        let exact = 1.0 / x;
+        assert!(((r - exact) / exact).abs() < 1.0 / (1 << 20) as f32, "1/{x}: {r} against {exact}");
+    }
+}

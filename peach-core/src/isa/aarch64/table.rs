@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 use super::encode::Arrangement::{self, *};
 
+mod simd;
+
 /// What an operand must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -210,7 +212,7 @@ impl Table {
 }
 
 use Field::{Hw, Reg, Shift12, Signed, Unsigned};
-use Kind::{D, H, Imm, Label, Lsl, MemPost, MemPre, Q, S, V, W, X, XSp};
+use Kind::{D, H, Imm, Label, Lsl, MemPost, MemPre, Q, S, W, X, XSp};
 
 const R2: [Field; 2] = [Reg(0), Reg(5)];
 const R3: [Field; 3] = [Reg(0), Reg(5), Reg(16)];
@@ -222,7 +224,10 @@ fn build() -> Vec<Row> {
     memory(&mut t);
     branches(&mut t);
     scalar_fp(&mut t);
-    vector(&mut t);
+    simd::vector(&mut t);
+    simd::lanes(&mut t);
+    simd::long_and_narrow(&mut t);
+    simd::shifts(&mut t);
     t.0
 }
 
@@ -305,6 +310,19 @@ fn integer(t: &mut Table) {
     for (name, x, w) in [("madd", 0x9b00_0000, 0x1b00_0000), ("msub", 0x9b00_8000, 0x1b00_8000)] {
         t.row(name, &[X, X, X, X], &R4, x);
         t.row(name, &[W, W, W, W], &R4, w);
+    }
+    t.row("mneg", &[X, X, X], &R3, 0x9b00_fc00);
+    t.row("mneg", &[W, W, W], &R3, 0x1b00_fc00);
+    // Long multiplies: 32-bit sources, a 64-bit result (and accumulator).
+    for (name, base) in
+        [("smaddl", 0x9b20_0000), ("smsubl", 0x9b20_8000), ("umaddl", 0x9ba0_0000), ("umsubl", 0x9ba0_8000)]
+    {
+        t.row(name, &[X, W, W, X], &R4, base);
+    }
+    for (name, base) in
+        [("smull", 0x9b20_7c00), ("smnegl", 0x9b20_fc00), ("umull", 0x9ba0_7c00), ("umnegl", 0x9ba0_fc00)]
+    {
+        t.row(name, &[X, W, W], &R3, base);
     }
     // Extract from a register pair (`ror` by an immediate is `extr` of one register twice).
     t.row("extr", &[X, X, X, Imm], &[Reg(0), Reg(5), Reg(16), Unsigned(10, 6, 1)], 0x93c0_0000);
@@ -643,184 +661,6 @@ fn scalar_fp(t: &mut Table) {
     }
 }
 
-fn vector(t: &mut Table) {
-    const FP: [Arrangement; 3] = [S2, S4, D2];
-    for (name, base) in [
-        ("fadd", 0x0e20_d400),
-        ("fsub", 0x0ea0_d400),
-        ("fmul", 0x2e20_dc00),
-        ("fdiv", 0x2e20_fc00),
-        ("fmla", 0x0e20_cc00),
-        ("fmls", 0x0ea0_cc00),
-        ("fmax", 0x0e20_f400),
-        ("fmin", 0x0ea0_f400),
-        ("fmaxnm", 0x0e20_c400),
-        ("fminnm", 0x0ea0_c400),
-        ("faddp", 0x2e20_d400),
-        ("fcmeq", 0x0e20_e400),
-        ("fcmge", 0x2e20_e400),
-        ("fcmgt", 0x2ea0_e400),
-    ] {
-        for a in FP {
-            t.row(name, &[V(a), V(a), V(a)], &R3, base | fp_bits(a));
-        }
-    }
-    for (name, base) in [
-        ("fabs", 0x0ea0_f800),
-        ("fneg", 0x2ea0_f800),
-        ("fsqrt", 0x2ea1_f800),
-        ("scvtf", 0x0e21_d800),
-        ("ucvtf", 0x2e21_d800),
-        ("fcvtzs", 0x0ea1_b800),
-        ("fcvtzu", 0x2ea1_b800),
-    ] {
-        for a in FP {
-            t.row(name, &[V(a), V(a)], &R2, base | fp_bits(a));
-        }
-    }
-    const INT: [Arrangement; 7] = [B8, B16, H4, H8, S2, S4, D2];
-    const NO_D: [Arrangement; 6] = [B8, B16, H4, H8, S2, S4];
-    for (name, base, set) in [
-        ("add", 0x0e20_8400, &INT[..]),
-        ("sub", 0x2e20_8400, &INT[..]),
-        ("cmeq", 0x2e20_8c00, &INT[..]),
-        ("cmgt", 0x0e20_3400, &INT[..]),
-        ("cmge", 0x0e20_3c00, &INT[..]),
-        ("cmhi", 0x2e20_3400, &INT[..]),
-        ("sshl", 0x0e20_4400, &INT[..]),
-        ("ushl", 0x2e20_4400, &INT[..]),
-        ("mul", 0x0e20_9c00, &NO_D[..]),
-        ("mla", 0x0e20_9400, &NO_D[..]),
-        ("mls", 0x2e20_9400, &NO_D[..]),
-        ("smax", 0x0e20_6400, &NO_D[..]),
-        ("smin", 0x0e20_6c00, &NO_D[..]),
-        ("umax", 0x2e20_6400, &NO_D[..]),
-        ("umin", 0x2e20_6c00, &NO_D[..]),
-        ("zip1", 0x0e00_3800, &INT[..]),
-        ("zip2", 0x0e00_7800, &INT[..]),
-        ("uzp1", 0x0e00_1800, &INT[..]),
-        ("uzp2", 0x0e00_5800, &INT[..]),
-        ("trn1", 0x0e00_2800, &INT[..]),
-        ("trn2", 0x0e00_6800, &INT[..]),
-    ] {
-        for &a in set {
-            t.row(name, &[V(a), V(a), V(a)], &R3, base | int_bits(a));
-        }
-    }
-    for (name, base) in [
-        ("and", 0x0e20_1c00),
-        ("bic", 0x0e60_1c00),
-        ("orr", 0x0ea0_1c00),
-        ("orn", 0x0ee0_1c00),
-        ("eor", 0x2e20_1c00),
-        ("bsl", 0x2e60_1c00),
-        ("bit", 0x2ea0_1c00),
-        ("bif", 0x2ee0_1c00),
-    ] {
-        for a in [B8, B16] {
-            t.row(name, &[V(a), V(a), V(a)], &R3, base | int_bits(a));
-        }
-    }
-    for a in [B8, B16] {
-        t.row("mov", &[V(a), V(a)], &[Reg(0), Field::RegTwice(5, 16)], 0x0ea0_1c00 | int_bits(a));
-        t.row("mvn", &[V(a), V(a)], &R2, 0x2e20_5800 | int_bits(a));
-    }
-    for (name, base) in [("abs", 0x0e20_b800), ("neg", 0x2e20_b800)] {
-        for a in INT {
-            t.row(name, &[V(a), V(a)], &R2, base | int_bits(a));
-        }
-    }
-    // Shifts by immediate: immh:immb at 16 encodes the element size and the amount.
-    for (a, esize) in [(B8, 8u8), (B16, 8), (H4, 16), (H8, 16), (S2, 32), (S4, 32), (D2, 64)] {
-        let q = int_bits(a) & 1 << 30;
-        t.row("shl", &[V(a), V(a), Imm], &[Reg(0), Reg(5), Field::LeftShift(esize)], 0x0f00_5400 | q);
-        t.row("sshr", &[V(a), V(a), Imm], &[Reg(0), Reg(5), Field::RightShift(esize)], 0x0f00_0400 | q);
-        t.row("ushr", &[V(a), V(a), Imm], &[Reg(0), Reg(5), Field::RightShift(esize)], 0x2f00_0400 | q);
-    }
-    for (a, from, imm5) in [(B8, W, 1), (B16, W, 1), (H4, W, 2), (H8, W, 2), (S2, W, 4), (S4, W, 4), (D2, X, 8)] {
-        t.row("dup", &[V(a), from], &R2, 0x0e00_0c00 | (int_bits(a) & 1 << 30) | imm5 << 16);
-    }
-    for (a, bits) in [(B8, 3), (B16, 4)] {
-        t.row(
-            "ext",
-            &[V(a), V(a), V(a), Imm],
-            &[Reg(0), Reg(5), Reg(16), Unsigned(11, bits, 1)],
-            0x2e00_0000 | int_bits(a),
-        );
-    }
-    lanes(t);
-    for (a, base) in [(S2, 0x0f00_f400), (S4, 0x4f00_f400), (D2, 0x6f00_f400)] {
-        t.row("fmov", &[V(a), Kind::FpImm], &[Reg(0), Field::FpImm8Split], base);
-    }
-    // Table lookups: one table register (any), or two to four consecutive (physical) ones.
-    for (a, q) in [(B8, 0), (B16, 1 << 30)] {
-        for (name, base) in [("tbl", 0x0e00_0000), ("tbx", 0x0e00_1000)] {
-            t.row(name, &[V(a), Kind::List1(B16), V(a)], &R3, base | q);
-            for n in 2..=4u32 {
-                t.row(name, &[V(a), Kind::List(n as u8, B16), V(a)], &R3, base | q | (n - 1) << 13);
-            }
-        }
-    }
-    t.row("addv", &[Kind::B, V(B16)], &R2, 0x4e31_b800);
-    t.row("addv", &[H, V(H8)], &R2, 0x4e71_b800);
-    t.row("addv", &[S, V(S4)], &R2, 0x4eb1_b800);
-    t.row("fmaxv", &[S, V(S4)], &R2, 0x6e30_f800);
-    t.row("fminv", &[S, V(S4)], &R2, 0x6eb0_f800);
-    t.row("fmaxnmv", &[S, V(S4)], &R2, 0x6e30_c800);
-    t.row("faddp", &[S, V(S2)], &R2, 0x7e30_d800);
-    t.row("faddp", &[D, V(D2)], &R2, 0x7e70_d800);
-    // Half-precision arithmetic (FP16).
-    for (name, base) in [
-        ("fadd", 0x0e40_1400),
-        ("fsub", 0x0ec0_1400),
-        ("fmul", 0x2e40_1c00),
-        ("fmla", 0x0e40_0c00),
-        ("fmax", 0x0e40_3400),
-        ("fmin", 0x0ec0_3400),
-    ] {
-        for (a, q) in [(H4, 0), (H8, 1 << 30)] {
-            t.row(name, &[V(a), V(a), V(a)], &R3, base | q);
-        }
-    }
-    // Int8 matrix multiplies (I8MM) and BFloat16 (BF16).
-    for (name, base) in
-        [("smmla", 0x4e80_a400), ("ummla", 0x6e80_a400), ("usmmla", 0x4e80_ac00), ("usdot", 0x4e80_9c00)]
-    {
-        t.row(name, &[V(S4), V(B16), V(B16)], &R3, base);
-    }
-    t.row("usdot", &[V(S2), V(B8), V(B8)], &R3, 0x0e80_9c00);
-    t.row("bfdot", &[V(S2), V(H4), V(H4)], &R3, 0x2e40_fc00);
-    t.row("bfdot", &[V(S4), V(H8), V(H8)], &R3, 0x6e40_fc00);
-    t.row("bfmmla", &[V(S4), V(H8), V(H8)], &R3, 0x6e40_ec00);
-    for (name, base) in [("sdot", 0x0e80_9400), ("udot", 0x2e80_9400)] {
-        t.row(name, &[V(S2), V(B8), V(B8)], &R3, base);
-        t.row(name, &[V(S4), V(B16), V(B16)], &R3, base | 1 << 30);
-    }
-}
-
-/// Forms with an element operand: by-element multiplies, DUP, INS, UMOV.
-fn lanes(t: &mut Table) {
-    use Kind::Elem;
-    for (name, base) in [("fmla", 0x0f80_1000), ("fmls", 0x0f80_5000), ("fmul", 0x0f80_9000)] {
-        t.row(name, &[V(S2), V(S2), Elem(4)], &[Reg(0), Reg(5), Field::ElemMul], base);
-        t.row(name, &[V(S4), V(S4), Elem(4)], &[Reg(0), Reg(5), Field::ElemMul], base | 1 << 30);
-        t.row(name, &[V(D2), V(D2), Elem(8)], &[Reg(0), Reg(5), Field::ElemMul], base | 1 << 30 | 1 << 22);
-    }
-    for (a, size) in [(B8, 1), (B16, 1), (H4, 2), (H8, 2), (S2, 4), (S4, 4), (D2, 8)] {
-        let q = int_bits(a) & 1 << 30;
-        t.row("dup", &[V(a), Elem(size)], &[Reg(0), Field::ElemImm5(5)], 0x0e00_0400 | q);
-    }
-    t.row("dup", &[S, Elem(4)], &[Reg(0), Field::ElemImm5(5)], 0x5e00_0400);
-    t.row("dup", &[D, Elem(8)], &[Reg(0), Field::ElemImm5(5)], 0x5e00_0400);
-    for size in [1, 2, 4, 8] {
-        let from = if size == 8 { X } else { W };
-        t.row("ins", &[Elem(size), from], &[Field::ElemImm5(0), Reg(5)], 0x4e00_1c00);
-        t.row("ins", &[Elem(size), Elem(size)], &[Field::ElemImm5(0), Field::ElemImm4], 0x6e00_0400);
-        let to = if size == 8 { (X, 0x4e00_3c00) } else { (W, 0x0e00_3c00) };
-        t.row("umov", &[to.0, Elem(size)], &[Reg(0), Field::ElemImm5(5)], to.1);
-    }
-}
-
 /// How an instruction treats its first operand; the others are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum First {
@@ -843,6 +683,9 @@ const MNEMONICS: &[(&str, First, Needs)] = {
     &[
         ("abs", D, B),
         ("add", D, B),
+        ("addhn", D, B),
+        ("addhn2", RW, B),
+        ("addp", D, B),
         ("adds", D, B),
         ("addv", D, B),
         ("adr", D, B),
@@ -865,12 +708,17 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("cbz", U, B),
         ("ccmn", U, B),
         ("ccmp", U, B),
+        ("cls", D, B),
+        ("clz", D, B),
         ("cmeq", D, B),
         ("cmge", D, B),
         ("cmgt", D, B),
         ("cmhi", D, B),
+        ("cmhs", D, B),
         ("cmn", U, B),
         ("cmp", U, B),
+        ("cmtst", D, B),
+        ("cnt", D, B),
         ("csel", D, B),
         ("cset", D, B),
         ("csetm", D, B),
@@ -882,7 +730,10 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("eor", D, B),
         ("ext", D, B),
         ("extr", D, B),
+        ("fabd", D, F),
         ("fabs", D, F),
+        ("facge", D, F),
+        ("facgt", D, F),
         ("fadd", D, F),
         ("faddp", D, F),
         ("fcmeq", D, F),
@@ -891,26 +742,51 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("fcmp", U, F),
         ("fcsel", D, F),
         ("fcvt", D, B),
+        ("fcvtas", D, F),
+        ("fcvtau", D, F),
+        ("fcvtms", D, F),
+        ("fcvtmu", D, F),
+        ("fcvtns", D, F),
+        ("fcvtnu", D, F),
+        ("fcvtps", D, F),
+        ("fcvtpu", D, F),
         ("fcvtzs", D, F),
         ("fcvtzu", D, F),
         ("fdiv", D, F),
         ("fmadd", D, F),
         ("fmax", D, F),
         ("fmaxnm", D, F),
+        ("fmaxnmp", D, F),
         ("fmaxnmv", D, F),
+        ("fmaxp", D, F),
         ("fmaxv", D, F),
         ("fmin", D, F),
         ("fminnm", D, F),
+        ("fminnmp", D, F),
+        ("fminnmv", D, F),
+        ("fminp", D, F),
         ("fminv", D, F),
         ("fmla", RW, F),
         ("fmls", RW, F),
         ("fmov", D, F),
         ("fmsub", D, F),
         ("fmul", D, F),
+        ("fmulx", D, F),
         ("fneg", D, F),
         ("fnmadd", D, F),
         ("fnmsub", D, F),
         ("fnmul", D, F),
+        ("frecpe", D, F),
+        ("frecps", D, F),
+        ("frinta", D, F),
+        ("frinti", D, F),
+        ("frintm", D, F),
+        ("frintn", D, F),
+        ("frintp", D, F),
+        ("frintx", D, F),
+        ("frintz", D, F),
+        ("frsqrte", D, F),
+        ("frsqrts", D, F),
         ("fsqrt", D, F),
         ("fsub", D, F),
         ("ins", RW, B),
@@ -950,6 +826,7 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("madd", D, B),
         ("mla", RW, B),
         ("mls", RW, B),
+        ("mneg", D, B),
         ("mov", D, B),
         ("movk", RW, B),
         ("movn", D, B),
@@ -961,20 +838,103 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("nop", U, B),
         ("orn", D, B),
         ("orr", D, B),
+        ("pmul", D, B),
+        ("pmull", D, B),
+        ("pmull2", D, B),
         ("prfm", U, B),
+        ("raddhn", D, B),
+        ("raddhn2", RW, B),
+        ("rbit", D, B),
         ("ret", U, B),
+        ("rev16", D, B),
+        ("rev32", D, B),
+        ("rev64", D, B),
         ("ror", D, B),
+        ("rshrn", D, B),
+        ("rshrn2", RW, B),
+        ("rsubhn", D, B),
+        ("rsubhn2", RW, B),
+        ("saba", RW, B),
+        ("sabal", RW, B),
+        ("sabal2", RW, B),
+        ("sabd", D, B),
+        ("sabdl", D, B),
+        ("sabdl2", D, B),
+        ("sadalp", RW, B),
+        ("saddl", D, B),
+        ("saddl2", D, B),
+        ("saddlp", D, B),
+        ("saddlv", D, B),
+        ("saddw", D, B),
+        ("saddw2", D, B),
         ("sbfm", D, B),
         ("scvtf", D, F),
         ("sdiv", D, B),
         ("sdot", RW, Dotprod),
+        ("shadd", D, B),
         ("shl", D, B),
+        ("shrn", D, B),
+        ("shrn2", RW, B),
+        ("shsub", D, B),
+        ("sli", RW, B),
+        ("smaddl", D, B),
         ("smax", D, B),
+        ("smaxp", D, B),
+        ("smaxv", D, B),
         ("smin", D, B),
+        ("sminp", D, B),
+        ("sminv", D, B),
+        ("smlal", RW, B),
+        ("smlal2", RW, B),
+        ("smlsl", RW, B),
+        ("smlsl2", RW, B),
         ("smmla", RW, I8mm),
+        ("smnegl", D, B),
+        ("smsubl", D, B),
         ("smulh", D, B),
+        ("smull", D, B),
+        ("smull2", D, B),
+        ("sqabs", D, B),
+        ("sqadd", D, B),
+        ("sqdmlal", RW, B),
+        ("sqdmlal2", RW, B),
+        ("sqdmlsl", RW, B),
+        ("sqdmlsl2", RW, B),
+        ("sqdmulh", D, B),
+        ("sqdmull", D, B),
+        ("sqdmull2", D, B),
+        ("sqneg", D, B),
+        ("sqrdmulh", D, B),
+        ("sqrshl", D, B),
+        ("sqrshrn", D, B),
+        ("sqrshrn2", RW, B),
+        ("sqrshrun", D, B),
+        ("sqrshrun2", RW, B),
+        ("sqshl", D, B),
+        ("sqshlu", D, B),
+        ("sqshrn", D, B),
+        ("sqshrn2", RW, B),
+        ("sqshrun", D, B),
+        ("sqshrun2", RW, B),
+        ("sqsub", D, B),
+        ("sqxtn", D, B),
+        ("sqxtn2", RW, B),
+        ("sqxtun", D, B),
+        ("sqxtun2", RW, B),
+        ("srhadd", D, B),
+        ("sri", RW, B),
+        ("srshl", D, B),
+        ("srshr", D, B),
+        ("srsra", RW, B),
         ("sshl", D, B),
+        ("sshll", D, B),
+        ("sshll2", D, B),
         ("sshr", D, B),
+        ("ssra", RW, B),
+        ("ssubl", D, B),
+        ("ssubl2", D, B),
+        ("ssubw", D, B),
+        ("ssubw2", D, B),
         ("st1", U, B),
         ("st2", U, B),
         ("st3", U, B),
@@ -999,9 +959,14 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("stxrb", D, B),
         ("stxrh", D, B),
         ("sub", D, B),
+        ("subhn", D, B),
+        ("subhn2", RW, B),
         ("subs", D, B),
+        ("suqadd", RW, B),
         ("sxtb", D, B),
         ("sxth", D, B),
+        ("sxtl", D, B),
+        ("sxtl2", D, B),
         ("sxtw", D, B),
         ("tbl", D, B),
         ("tbnz", U, B),
@@ -1010,23 +975,79 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("trn1", D, B),
         ("trn2", D, B),
         ("tst", U, B),
+        ("uaba", RW, B),
+        ("uabal", RW, B),
+        ("uabal2", RW, B),
+        ("uabd", D, B),
+        ("uabdl", D, B),
+        ("uabdl2", D, B),
+        ("uadalp", RW, B),
+        ("uaddl", D, B),
+        ("uaddl2", D, B),
+        ("uaddlp", D, B),
+        ("uaddlv", D, B),
+        ("uaddw", D, B),
+        ("uaddw2", D, B),
         ("ubfm", D, B),
         ("ucvtf", D, F),
         ("udiv", D, B),
         ("udot", RW, Dotprod),
+        ("uhadd", D, B),
+        ("uhsub", D, B),
+        ("umaddl", D, B),
         ("umax", D, B),
+        ("umaxp", D, B),
+        ("umaxv", D, B),
         ("umin", D, B),
+        ("uminp", D, B),
+        ("uminv", D, B),
+        ("umlal", RW, B),
+        ("umlal2", RW, B),
+        ("umlsl", RW, B),
+        ("umlsl2", RW, B),
         ("ummla", RW, I8mm),
+        ("umnegl", D, B),
         ("umov", D, B),
+        ("umsubl", D, B),
         ("umulh", D, B),
+        ("umull", D, B),
+        ("umull2", D, B),
+        ("uqadd", D, B),
+        ("uqrshl", D, B),
+        ("uqrshrn", D, B),
+        ("uqrshrn2", RW, B),
+        ("uqshl", D, B),
+        ("uqshrn", D, B),
+        ("uqshrn2", RW, B),
+        ("uqsub", D, B),
+        ("uqxtn", D, B),
+        ("uqxtn2", RW, B),
+        ("urecpe", D, B),
+        ("urhadd", D, B),
+        ("urshl", D, B),
+        ("urshr", D, B),
+        ("ursqrte", D, B),
+        ("ursra", RW, B),
         ("usdot", RW, I8mm),
         ("ushl", D, B),
+        ("ushll", D, B),
+        ("ushll2", D, B),
         ("ushr", D, B),
         ("usmmla", RW, I8mm),
+        ("usqadd", RW, B),
+        ("usra", RW, B),
+        ("usubl", D, B),
+        ("usubl2", D, B),
+        ("usubw", D, B),
+        ("usubw2", D, B),
         ("uxtb", D, B),
         ("uxth", D, B),
+        ("uxtl", D, B),
+        ("uxtl2", D, B),
         ("uzp1", D, B),
         ("uzp2", D, B),
+        ("xtn", D, B),
+        ("xtn2", RW, B),
         ("zip1", D, B),
         ("zip2", D, B),
     ]
