@@ -42,6 +42,10 @@ const X86: &[&str] = &[
     "push",
     "ret",
     "jnz",
+    "vgatherdps",
+    "vpgatherqd",
+    "vscatterdps",
+    "vmovups",
 ];
 const A64: &[&str] = &[
     "add", "sub", "subs", "ldr", "str", "ldp", "stp", "mov", "movk", "bfi", "ubfx", "tbx", "tbl", "fmla", "fadd",
@@ -49,7 +53,7 @@ const A64: &[&str] = &[
 ];
 
 fn operand(e: &mut Bytes, f: &mut Function, regs: &[Reg]) -> Operand {
-    match e.below(6) {
+    match e.below(7) {
         0 | 1 => Operand::Reg(regs[e.below(regs.len())]),
         2 => Operand::Imm(match e.below(3) {
             0 => e.below(256) as i64,
@@ -62,6 +66,11 @@ fn operand(e: &mut Bytes, f: &mut Function, regs: &[Reg]) -> Operand {
             if e.below(4) == 0 {
                 m = m.sized(1 << e.below(7));
             }
+            // An index of any register, vector ones included (gathers and scatters).
+            if e.below(3) == 0 {
+                m.index = Some(regs[e.below(regs.len())]);
+                m.scale = 1 << e.below(4);
+            }
             match e.below(6) {
                 0 => m.bcst(),
                 1 => m.bcst_to(1 << e.below(6)),
@@ -70,6 +79,7 @@ fn operand(e: &mut Bytes, f: &mut Function, regs: &[Reg]) -> Operand {
             .into()
         }
         4 => Operand::Label(f.label()),
+        5 => Operand::MemMask(regs[e.below(regs.len())]),
         _ => Operand::Imm(e.below(64) as i64),
     }
 }
