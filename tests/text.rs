@@ -67,3 +67,85 @@ fn an_indexed_sum_matches_rust() {
         assert_eq!(unsafe { k.call(xs.as_ptr(), len) }, xs.iter().sum::<i64>());
     }
 }
+
+/// `rep movsb`, `rep stosb` and `repne scasb` with their implicit registers (rdi, rsi, rcx, al):
+/// a copy, a fill and a string length, each against plain Rust.
+#[test]
+fn string_instructions_copy_fill_and_scan() {
+    type Copy = unsafe extern "sysv64" fn(*mut u8, *const u8, usize);
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr, Type::Usize], None);
+    let mut f = Function::new("copy", sig, Target::x86_64_baseline());
+    let (d, s, n) = (f.param(0), f.param(1), f.param(2));
+    f.asm("mov rdi, {}", d);
+    f.asm("mov rsi, {}", s);
+    f.asm("mov rcx, {}", n);
+    f.asm("rep movsb", ());
+    f.ret(None);
+    let copy = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+    assert!(copy.listing().contains("rep movsb"), "{}", copy.listing());
+
+    let sig = Signature::new(&[Type::Ptr, Type::U8, Type::Usize], None);
+    let mut f = Function::new("fill", sig, Target::x86_64_baseline());
+    let (d, v, n) = (f.param(0), f.param(1), f.param(2));
+    f.asm("mov rdi, {}", d);
+    f.asm("mov al, {}", v);
+    f.asm("mov rcx, {}", n);
+    f.ins("rep stosb", ());
+    f.ret(None);
+    let fill = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+
+    // strlen: scan for 0 with rcx counting down from -1; the length is -rcx - 2.
+    let sig = Signature::new(&[Type::Ptr], Some(Type::U64));
+    let mut f = Function::new("strlen", sig, Target::x86_64_baseline());
+    let p = f.param(0);
+    let len = f.gp64();
+    f.asm("mov rdi, {}", p);
+    f.asm("xor eax, eax", ());
+    f.asm("mov rcx, -1", ());
+    f.asm("repne scasb", ());
+    f.asm("mov {}, rcx", len);
+    f.asm("not {}", len);
+    f.asm("sub {}, 1", len);
+    f.ret(len);
+    let strlen = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+
+    // SAFETY: each has its signature in System V and uses baseline instructions; the calls
+    // below pass buffers of the sizes they touch.
+    let (copy, fill, strlen) = unsafe {
+        (
+            Kernel::<Copy>::load(&copy).unwrap(),
+            Kernel::<unsafe extern "sysv64" fn(*mut u8, u8, usize)>::load(&fill).unwrap(),
+            Kernel::<unsafe extern "sysv64" fn(*const u8) -> u64>::load(&strlen).unwrap(),
+        )
+    };
+    for n in [0usize, 1, 7, 64, 1000] {
+        let src: Vec<u8> = (0..n).map(|i| (i * 7 + 1) as u8).collect();
+        let mut dst = vec![0xEEu8; n + 8];
+        // SAFETY: `src` holds `n` bytes, `dst` at least `n`.
+        unsafe { copy.call(dst.as_mut_ptr(), src.as_ptr(), n) };
+        assert_eq!(&dst[..n], &src[..]);
+        assert!(dst[n..].iter().all(|&b| b == 0xEE), "the copy went past {n} bytes");
+        // SAFETY: `dst` holds at least `n` bytes.
+        unsafe { fill.call(dst.as_mut_ptr(), 0x5A, n) };
+        assert!(dst[..n].iter().all(|&b| b == 0x5A) && dst[n..].iter().all(|&b| b == 0xEE));
+        let mut text: Vec<u8> = (0..n).map(|i| (i % 250) as u8 + 1).collect();
+        text.push(0);
+        // SAFETY: `text` ends with a zero byte.
+        assert_eq!(unsafe { strlen.call(text.as_ptr()) }, n as u64);
+    }
+}
+
+/// A prefix on an instruction that does not take it is an error where it was written.
+#[test]
+fn prefixes_where_the_cpu_refuses_them_are_errors() {
+    let mut f = Function::new("bad", Signature::new(&[Type::Ptr], None), Target::x86_64_baseline());
+    let p = f.param(0);
+    f.asm("rep add {}, 1", p);
+    f.asm("repne movsb", ());
+    f.asm("lock movsb", ());
+    let messages: Vec<String> = f.errors().iter().map(|e| e.to_string()).collect();
+    assert_eq!(messages.len(), 3, "{messages:#?}");
+    assert!(messages[0].contains("`rep` applies to the string instructions"), "{}", messages[0]);
+    assert!(messages[1].contains("repe and repne to cmps and scas"), "{}", messages[1]);
+    assert!(messages[2].contains("`lock` applies only"), "{}", messages[2]);
+}

@@ -235,9 +235,11 @@ pub(super) fn build(form: &Form, ops: &[Operand]) -> Result<Instruction> {
 /// [`build`], writing into an instruction already in place (no 40-byte copy per instruction).
 fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand]) -> Result<()> {
     ins.set_code(form.code);
-    let mut i = 0u32;
+    form.places.set_hidden(ins);
+    let mut n = 0usize;
     for op in ops {
-        let slot = form.slots.get(i as usize).copied();
+        let slot = form.slots.get(n).copied();
+        let i = form.places.op_index(n);
         match op {
             Operand::Reg(r) | Operand::Masked(crate::ir::operand::Masked { reg: r, .. }) => {
                 ins.set_op_kind(i, OpKind::Register);
@@ -293,7 +295,7 @@ fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand]) -> Result<()>
                 continue;
             }
         }
-        i += 1;
+        n += 1;
     }
     Ok(())
 }
@@ -330,7 +332,7 @@ fn emit_into(
                 if is_noop_move(body, &regs, code, body.ops(inst))? {
                     continue;
                 }
-                let lock = code & super::LOCK != 0;
+                let prefixes = code & super::PREFIXES;
                 let code = super::code_of(code);
                 let primary = forms.form(code).ok_or_else(|| internal("unknown form"))?;
                 let ir_ops = body.ops(inst);
@@ -338,7 +340,7 @@ fn emit_into(
                 // whatever the registers (no alternatives, or memory decides), with plain
                 // operands in registers 0-15 (the number closure refuses anything else).
                 if let Some(vex) = &primary.vex
-                    && !lock
+                    && prefixes == 0
                     && (primary.alternatives.is_empty()
                         || (primary.mem_decides && ir_ops.iter().any(|o| matches!(o, Operand::Mem(_)))))
                     && asm.push_encoded(|out| vex.encode(ir_ops, |r, mem| regs.number(r, mem), out))
@@ -379,7 +381,9 @@ fn emit_into(
                 }
                 let mut ins = Instruction::default();
                 build_into(&mut ins, form, &ops).map_err(|e| e.or_at(body.loc(inst)))?;
-                ins.set_has_lock_prefix(lock);
+                ins.set_has_lock_prefix(prefixes & super::LOCK != 0);
+                ins.set_has_rep_prefix(prefixes & super::REP != 0);
+                ins.set_has_repne_prefix(prefixes & super::REPNE != 0);
                 asm.push_reading(ins, constant)?;
             }
             Op::Ret => {

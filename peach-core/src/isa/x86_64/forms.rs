@@ -179,6 +179,71 @@ pub(crate) struct Form {
     /// With a memory operand, this form is the only one of its alternatives that can take it
     /// (`VMOVUPS ymm, m256` versus the store form): the choice needs no allocated registers.
     pub mem_decides: bool,
+    /// Where the operands go in iced's instruction (string instructions hide some).
+    pub places: Places,
+    /// The implicit registers with a `rep` prefix (string instructions count in RCX).
+    pub rep_implicit: Vec<(Register, Role)>,
+}
+
+/// An operand the text does not name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Hidden {
+    /// A string instruction's memory operand (`OpKind::MemorySegRSI`, `MemoryESRDI`, ...).
+    Memory(OpKind),
+    /// XLATB's `[rbx + al]`.
+    Xlat,
+    /// A fixed register.
+    Reg(Register),
+}
+
+/// Where a form's operands go in iced's instruction: the slots in order, except that a string
+/// instruction's text names fewer operands than the instruction has (`STOSB` is
+/// `stos byte ptr [rdi], al`; `MASKMOVDQU xmm, xmm` stores to `[rdi]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Places {
+    /// The operands the text does not name, by iced operand index (empty for most forms).
+    pub hidden: Vec<(u8, Hidden)>,
+    /// The iced operand index of each slot when some are hidden (empty: slot `i` is operand `i`).
+    pub slot_ops: Vec<u8>,
+}
+
+impl Places {
+    /// The iced operand index of slot `i`.
+    #[inline]
+    pub(crate) fn op_index(&self, i: usize) -> u32 {
+        self.slot_ops.get(i).map_or(i as u32, |&k| k as u32)
+    }
+
+    /// Fills the hidden operands of `ins`.
+    pub(crate) fn set_hidden(&self, ins: &mut Instruction) {
+        for &(k, h) in &self.hidden {
+            let k = k as u32;
+            match h {
+                Hidden::Memory(kind) => ins.set_op_kind(k, kind),
+                Hidden::Xlat => {
+                    ins.set_op_kind(k, OpKind::Memory);
+                    ins.set_memory_base(Register::RBX);
+                    ins.set_memory_index(Register::AL);
+                    ins.set_memory_index_scale(1);
+                }
+                Hidden::Reg(r) => {
+                    ins.set_op_kind(k, OpKind::Register);
+                    ins.set_op_register(k, r);
+                }
+            }
+        }
+    }
+}
+
+/// How a string instruction's operand is hidden, for the iced operand kinds that make a form one.
+fn hidden(k: OK) -> Option<Hidden> {
+    Some(match k {
+        OK::seg_rSI => Hidden::Memory(OpKind::MemorySegRSI),
+        OK::es_rDI => Hidden::Memory(OpKind::MemoryESRDI),
+        OK::seg_rDI => Hidden::Memory(OpKind::MemorySegRDI),
+        OK::seg_rBX_al => Hidden::Xlat,
+        _ => return None,
+    })
 }
 
 impl Slot {
@@ -218,13 +283,39 @@ impl Forms {
     }
 
     /// The mnemonic named `lowercase_name`, accepting the usual condition-code aliases
-    /// (`jz` for `je`, `cmovnz` for `cmovne`, `setc` for `setb`, ...) and `sal` for `shl`.
+    /// (`jz` for `je`, `cmovnz` for `cmovne`, `setc` for `setb`, `cmpaexadd` for `cmpnbxadd`,
+    /// ...), `sal` for `shl`, `xlat` for `xlatb` and `fwait` for `wait`.
     pub(crate) fn mnemonic(&self, lowercase_name: &str) -> Option<Mnemonic> {
         if let Some(m) = self.names.get(lowercase_name) {
             return Some(*m);
         }
-        if lowercase_name == "sal" {
-            return self.names.get("shl").copied();
+        match lowercase_name {
+            "sal" => return self.names.get("shl").copied(),
+            "xlat" => return self.names.get("xlatb").copied(),
+            "fwait" => return self.names.get("wait").copied(),
+            _ => {}
+        }
+        // CMPccXADD: iced names it by `nb`, `z`, `nle`, ...; assemblers also print `ae`, `e`, `g`.
+        if let Some(cc) = lowercase_name.strip_prefix("cmp").and_then(|r| r.strip_suffix("xadd")) {
+            const XADD_CC: [(&str, &str); 14] = [
+                ("ae", "nb"),
+                ("nc", "nb"),
+                ("a", "nbe"),
+                ("e", "z"),
+                ("ne", "nz"),
+                ("ge", "nl"),
+                ("g", "nle"),
+                ("c", "b"),
+                ("nae", "b"),
+                ("na", "be"),
+                ("pe", "p"),
+                ("po", "np"),
+                ("nge", "l"),
+                ("ng", "le"),
+            ];
+            if let Some((_, canon)) = XADD_CC.iter().find(|(a, _)| *a == cc) {
+                return self.names.get(&format!("cmp{canon}xadd")).copied();
+            }
         }
         const CC: [(&str, &str); 14] = [
             ("z", "e"),
@@ -426,32 +517,50 @@ fn vsib_stand_in(s: Slot) -> Register {
     }
 }
 
-fn probe(code: Code, slots: &[Slot], same: bool, mem: bool) -> Option<Instruction> {
-    let mut ins = blank(code);
-    for (i, s) in slots.iter().enumerate() {
-        let rm = matches!(s, Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true });
-        let (kind, reg) = if mem && rm { (OpKind::Memory, None) } else { stand_in(*s, i, same) };
-        ins.set_op_kind(i as u32, kind);
-        match kind {
-            OpKind::Register => ins.set_op_register(i as u32, reg?),
-            OpKind::Memory => {
-                // R9: no instruction uses it implicitly (RBX would hide CMPXCHG16B's and XLATB's).
-                let m = MemoryOperand::with_base(Register::R9);
-                ins.set_memory_base(m.base);
-                ins.set_memory_index(vsib_stand_in(*s));
-                ins.set_memory_index_scale(1);
+/// A stand-in instance of a form for iced's instruction info: `same` names one register in
+/// every register slot, `mem` puts memory in the register-or-memory slots; the hidden operands
+/// at their places, `rep` with the prefix.
+struct Probe<'a> {
+    slots: &'a [Slot],
+    places: &'a Places,
+}
+
+impl Probe<'_> {
+    fn instance(&self, code: Code, same: bool, mem: bool, rep: bool) -> Option<Instruction> {
+        let mut ins = blank(code);
+        self.places.set_hidden(&mut ins);
+        ins.set_has_rep_prefix(rep);
+        for (i, s) in self.slots.iter().enumerate() {
+            let k = self.places.op_index(i);
+            let rm = matches!(s, Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true });
+            let (kind, reg) = if mem && rm { (OpKind::Memory, None) } else { stand_in(*s, i, same) };
+            ins.set_op_kind(k, kind);
+            match kind {
+                OpKind::Register => ins.set_op_register(k, reg?),
+                OpKind::Memory => {
+                    // R9: no instruction uses it implicitly (RBX would hide CMPXCHG16B's and
+                    // XLATB's).
+                    let m = MemoryOperand::with_base(Register::R9);
+                    ins.set_memory_base(m.base);
+                    ins.set_memory_index(vsib_stand_in(*s));
+                    ins.set_memory_index_scale(1);
+                }
+                OpKind::NearBranch64 => ins.set_near_branch64(0),
+                OpKind::Immediate8
+                    if (0..k).any(|j| matches!(ins.op_kind(j), OpKind::Immediate8 | OpKind::Immediate16)) =>
+                {
+                    ins.set_op_kind(k, OpKind::Immediate8_2nd);
+                    ins.set_immediate8_2nd(1);
+                }
+                _ => ins.try_set_immediate_i64(k, 1).ok()?,
             }
-            OpKind::NearBranch64 => ins.set_near_branch64(0),
-            OpKind::Immediate8
-                if (0..i as u32).any(|j| matches!(ins.op_kind(j), OpKind::Immediate8 | OpKind::Immediate16)) =>
-            {
-                ins.set_op_kind(i as u32, OpKind::Immediate8_2nd);
-                ins.set_immediate8_2nd(1);
-            }
-            _ => ins.try_set_immediate_i64(i as u32, 1).ok()?,
         }
+        Some(ins)
     }
-    Some(ins)
+}
+
+fn probe(code: Code, slots: &[Slot], same: bool, mem: bool) -> Option<Instruction> {
+    Probe { slots, places: &Places::default() }.instance(code, same, mem, false)
 }
 
 fn build() -> Forms {
@@ -606,7 +715,28 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
     if !op.is_instruction() || !op.mode64() || knc || matches!(encoding, EncodingKind::D3NOW | EncodingKind::MVEX) {
         return None;
     }
-    let mut slots = op.op_kinds().iter().map(|k| slot(*k)).collect::<Option<Vec<_>>>()?;
+    // A string instruction's text names none of its memory operands nor its fixed registers
+    // (`STOSB`), only its other registers (`MASKMOVDQU xmm, xmm`).
+    let string = op.op_kinds().iter().any(|k| hidden(*k).is_some());
+    let mut places = Places::default();
+    let mut slots = Vec::new();
+    for (i, k) in op.op_kinds().iter().enumerate() {
+        let fixed = match slot(*k) {
+            Some(Slot::Fixed(r)) => Some(r),
+            _ => None,
+        };
+        match (hidden(*k), fixed) {
+            (Some(h), _) => places.hidden.push((i as u8, h)),
+            (None, Some(r)) if string => places.hidden.push((i as u8, Hidden::Reg(r))),
+            _ => {
+                slots.push(slot(*k)?);
+                places.slot_ops.push(i as u8);
+            }
+        }
+    }
+    if places.hidden.is_empty() {
+        places.slot_ops.clear();
+    }
     // The imm8 of an 8-bit ALU operation is its operand, which may be negative; every other
     // imm8 is a control byte.
     let alu8 = matches!(
@@ -629,26 +759,50 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
             }
         }
     }
-    let ins = probe(code, &slots, false, false)?;
+    let probe = Probe { slots: &slots, places: &places };
+    let ins = probe.instance(code, false, false, false)?;
     let info = factory.info(&ins);
-    let roles: Vec<Role> = (0..slots.len()).map(|i| role(info.op_access(i as u32))).collect();
-    let explicit: Vec<Register> = (0..slots.len() as u32)
-        .filter(|&i| ins.op_kind(i) == OpKind::Register)
-        .map(|i| ins.op_register(i).full_register())
+    let roles_of = |info: &iced_x86::InstructionInfo| -> Vec<Role> {
+        (0..slots.len()).map(|i| role(info.op_access(places.op_index(i)))).collect()
+    };
+    let roles = roles_of(info);
+    let explicit: Vec<Register> = (0..slots.len())
+        .map(|i| places.op_index(i))
+        .filter(|&k| ins.op_kind(k) == OpKind::Register)
+        .map(|k| ins.op_register(k).full_register())
         .collect();
-    let mut implicit = Vec::new();
-    for u in info.used_registers() {
-        let full = u.register().full_register();
-        let is_mem_base = full == Register::R9 && slots.iter().any(|s| s.takes_mem());
-        let is_vsib_index = slots.iter().any(|s| vsib_stand_in(*s).full_register() == full && full != Register::None);
-        if explicit.contains(&full) || is_mem_base || is_vsib_index || full == Register::RSP || full == Register::RIP {
-            continue;
+    let implicit_of = |info: &iced_x86::InstructionInfo| -> Vec<(Register, Role)> {
+        let mut implicit = Vec::new();
+        for u in info.used_registers() {
+            let full = u.register().full_register();
+            let is_mem_base = full == Register::R9 && slots.iter().any(|s| s.takes_mem());
+            let is_vsib_index =
+                slots.iter().any(|s| vsib_stand_in(*s).full_register() == full && full != Register::None);
+            if explicit.contains(&full)
+                || is_mem_base
+                || is_vsib_index
+                || full == Register::RSP
+                || full == Register::RIP
+            {
+                continue;
+            }
+            if !(full.is_gpr() || full.is_vector_register() || full.is_k()) {
+                continue;
+            }
+            // One entry per register, the widest access (iced lists RSI read as an address and
+            // written as it advances).
+            match implicit.iter_mut().find(|(r, _)| *r == full) {
+                Some((_, r)) => *r = merge(*r, role(u.access())),
+                None => implicit.push((full, role(u.access()))),
+            }
         }
-        if !(full.is_gpr() || full.is_vector_register() || full.is_k()) {
-            continue;
-        }
-        implicit.push((full, role(u.access())));
-    }
+        implicit
+    };
+    let mut implicit = implicit_of(info);
+    let rep_implicit = match (string, probe.instance(code, false, false, true)) {
+        (true, Some(rep)) => implicit_of(factory.info(&rep)),
+        _ => Vec::new(),
+    };
     // iced reports the zeroing instructions as reading and writing every register they touch; to
     // the allocator, VZEROALL clobbers zmm0-15, and VZEROUPPER keeps the values live across it in
     // zmm0-15 (it zeroes their upper halves, deterministically: nothing can hide in zmm16-31).
@@ -657,15 +811,14 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
         Code::VEX_Vzeroupper => implicit = (16..32).map(|i| (Register::ZMM0 + i, Role::Def)).collect(),
         _ => {}
     }
-    let mem_roles = probe(code, &slots, false, true).and_then(|m| {
-        let info = factory.info(&m);
-        let r: Vec<Role> = (0..slots.len()).map(|i| role(info.op_access(i as u32))).collect();
+    let mem_roles = probe.instance(code, false, true, false).and_then(|m| {
+        let r = roles_of(factory.info(&m));
         (r != roles).then_some(r)
     });
-    let idiom_roles = probe(code, &slots, true, false)
+    let idiom_roles = probe
+        .instance(code, true, false, false)
         .and_then(|same| {
-            let info = factory.info(&same);
-            let r: Vec<Role> = (0..slots.len()).map(|i| role(info.op_access(i as u32))).collect();
+            let r = roles_of(factory.info(&same));
             (r != roles).then_some(r)
         })
         .or_else(|| {
@@ -739,5 +892,16 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
         alternatives: Vec::new(),
         vex: super::vex::VexPlan::new(op),
         mem_decides: false,
+        places,
+        rep_implicit,
     })
+}
+
+/// Both accesses of a register listed twice.
+fn merge(a: Role, b: Role) -> Role {
+    match (a, b) {
+        (Role::None, x) | (x, Role::None) => x,
+        (x, y) if x == y => x,
+        _ => Role::UseDef,
+    }
 }

@@ -39,20 +39,114 @@ const VEC_LOW: UnitSet = UnitSet::range(VEC_UNITS, 16);
 const VEC_ALL: UnitSet = UnitSet::range(VEC_UNITS, 32);
 const MASK_ALLOC: UnitSet = UnitSet::range(MASK_UNITS + 1, 7);
 
-/// An opcode is an iced `Code`, with [`LOCK`] set for a `lock`-prefixed instruction.
+/// An opcode is an iced `Code`, with the prefix bits ([`LOCK`], [`REP`], [`REPNE`]) of the
+/// prefixes written before it.
 fn code_of(opcode: u32) -> Code {
-    Code::try_from((opcode & !LOCK) as usize).unwrap_or(Code::INVALID)
+    Code::try_from((opcode & !PREFIXES) as usize).unwrap_or(Code::INVALID)
 }
 
 /// The opcode bit of the `lock` prefix (iced's codes are far below it).
 const LOCK: u32 = 1 << 30;
+/// The opcode bit of `rep`, `repe` and `repz` (F3).
+const REP: u32 = 1 << 29;
+/// The opcode bit of `repne` and `repnz` (F2).
+const REPNE: u32 = 1 << 28;
+const PREFIXES: u32 = LOCK | REP | REPNE;
 
-/// `lock add` is `add` with the prefix: the name without it, and whether it was there.
-fn strip_lock(mnemonic: &str) -> (&str, bool) {
-    match mnemonic.get(..5) {
-        Some(p) if p.eq_ignore_ascii_case("lock ") => (mnemonic[5..].trim_start(), true),
-        _ => (mnemonic, false),
+/// `lock add` is `add` with the prefix: the name without its prefixes, and their bits.
+fn strip_prefixes(mnemonic: &str) -> (&str, u32) {
+    let mut rest = mnemonic;
+    let mut bits = 0;
+    while let Some((word, after)) = rest.split_once(' ') {
+        let bit = match word.to_ascii_lowercase().as_str() {
+            "lock" => LOCK,
+            "rep" | "repe" | "repz" => REP,
+            "repne" | "repnz" => REPNE,
+            _ => break,
+        };
+        bits |= bit;
+        rest = after.trim_start();
     }
+    (rest, bits)
+}
+
+/// Whether `code` is a string instruction (its memory operands are `[rsi]` and `[rdi]`).
+fn is_string(code: Code) -> bool {
+    Forms::get().form(code).is_some_and(|f| f.places.hidden.iter().any(|(_, h)| matches!(h, forms::Hidden::Memory(_))))
+}
+
+/// A string instruction written with the operands it uses anyway (`movsb byte ptr [rdi], byte
+/// ptr [rsi]`, `stosb byte ptr [rdi], al`, as iced and objdump print them): exactly those, they
+/// are dropped and the bare form is selected; anything else is left for selection to refuse.
+fn drop_string_operands(name: &str, ops: &mut Vec<Operand>) {
+    // (The common case leaves at once: virtual registers are never a string form's operands.)
+    if ops.is_empty() || ops.iter().any(|o| matches!(o, Operand::Reg(r) if r.is_virtual())) {
+        return;
+    }
+    let forms = Forms::get();
+    let Some(m) = forms.mnemonic(&name.to_ascii_lowercase()) else { return };
+    // Written with all of them, or with the memory operands alone (`lodsb byte ptr [rsi]`).
+    let fits = |f: &forms::Form, with_registers: bool| {
+        let hidden = f.places.hidden.iter().filter(|(_, h)| with_registers || !matches!(h, forms::Hidden::Reg(_)));
+        let memory_size = |mem: &Mem| mem.size == 0 || mem.size as u16 == f.mem_size;
+        let at = |op: &Operand, r: iced_x86::Register| {
+            matches!(op, Operand::Mem(mem) if mem.base == Some(regs::phys(r)) && mem.index.is_none()
+                && mem.disp == 0 && mem.broadcast == 0 && memory_size(mem))
+        };
+        f.slots.is_empty()
+            && hidden.clone().count() == ops.len()
+            && hidden.zip(ops.iter()).all(|(&(_, h), op)| match h {
+                forms::Hidden::Memory(iced_x86::OpKind::MemorySegRSI) => at(op, iced_x86::Register::RSI),
+                forms::Hidden::Memory(_) => at(op, iced_x86::Register::RDI),
+                forms::Hidden::Xlat => at(op, iced_x86::Register::RBX),
+                forms::Hidden::Reg(r) => *op == Operand::Reg(regs::phys(r)),
+            })
+    };
+    if forms.codes(m).iter().filter_map(|c| forms.form(*c)).any(|f| fits(f, true) || fits(f, false)) {
+        ops.clear();
+    }
+}
+
+/// Whether the prefixes written are ones the CPU takes on `code`: `lock` on an atomic
+/// read-modify-write of memory, `rep` on a string instruction, `repe`/`repne` on one that
+/// compares (`cmps`, `scas`).
+fn check_prefixes(code: Code, name: &str, bits: u32, ops: &[Operand]) -> Result<u32> {
+    let err = |msg: String| Err(crate::Error::new(crate::ErrorKind::InvalidOperands, msg));
+    if bits & LOCK != 0 {
+        // The CPU raises #UD for `lock` on anything but a read-modify-write of memory.
+        let to_memory = matches!(ops.first(), Some(Operand::Mem(_)));
+        if !code.op_code().can_use_lock_prefix() || !to_memory {
+            return err(format!(
+                "`lock` applies only to an atomic read-modify-write of a memory destination, not to `{name}` here"
+            ));
+        }
+    }
+    if bits & (REP | REPNE) == REP | REPNE {
+        return err("`rep` and `repne` exclude each other".into());
+    }
+    // VIA's `rep xsha1` and friends: the F3 is part of the opcode (iced's form has it).
+    if bits & (REP | REPNE) == REP && code.op_code().mandatory_prefix() == iced_x86::MandatoryPrefix::PF3 {
+        return Ok(bits & !REP);
+    }
+    if bits & (REP | REPNE) != 0 {
+        let compares = matches!(
+            code.mnemonic(),
+            Mnemonic::Cmpsb
+                | Mnemonic::Cmpsw
+                | Mnemonic::Cmpsd
+                | Mnemonic::Cmpsq
+                | Mnemonic::Scasb
+                | Mnemonic::Scasw
+                | Mnemonic::Scasd
+                | Mnemonic::Scasq
+        );
+        if !is_string(code) || (bits & REPNE != 0 && !compares) {
+            return err(format!(
+                "`rep` applies to the string instructions (movs, stos, lods, ins, outs; repe and repne to cmps and scas), not to `{name}`"
+            ));
+        }
+    }
+    Ok(bits)
 }
 
 fn has(target: &Target, f: iced_x86::CpuidFeature) -> bool {
@@ -98,8 +192,9 @@ impl Isa for X86_64 {
     }
 
     fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
-        let (name, lock) = strip_lock(mnemonic);
+        let (name, prefixes) = strip_prefixes(mnemonic);
         mask_after_operands(ops);
+        drop_string_operands(name, ops);
         let code = select::select(f, name, ops)?;
         if distinct_destination(code.mnemonic()) {
             check_distinct(code, ops)?;
@@ -107,20 +202,8 @@ impl Isa for X86_64 {
         if code.op_code().op_kinds().iter().any(|k| is_vsib(*k)) {
             check_vsib_distinct(code, ops)?;
         }
-        if lock {
-            // The CPU raises #UD for `lock` on anything but a read-modify-write of memory.
-            let to_memory = matches!(ops.first(), Some(Operand::Mem(_)));
-            if !code.op_code().can_use_lock_prefix() || !to_memory {
-                return Err(crate::Error::new(
-                    crate::ErrorKind::InvalidOperands,
-                    format!(
-                        "`lock` applies only to an atomic read-modify-write of a memory destination, not to `{name}` here"
-                    ),
-                ));
-            }
-            return Ok(code as u32 | LOCK);
-        }
-        Ok(code as u32)
+        let prefixes = check_prefixes(code, name, prefixes, ops)?;
+        Ok(code as u32 | prefixes)
     }
 
     fn param_vreg(f: &mut Function, ty: Type) -> Reg {
@@ -259,7 +342,8 @@ impl Isa for X86_64 {
                 _ => {}
             }
         }
-        for (r, role) in &form.implicit {
+        let implicit = if opcode & REP != 0 || opcode & REPNE != 0 { &form.rep_implicit } else { &form.implicit };
+        for (r, role) in implicit {
             let role = match role {
                 FormRole::None => continue,
                 FormRole::Use => Role::Use,

@@ -13,9 +13,10 @@
 //!
 //! A vector register as the index makes a gather's or scatter's address (`[rax + ymm1*4]`); a
 //! mask after a memory destination masks the store (`vmovups [rdi]{k1}, zmm0`, never `{z}`).
-//! Numbers are decimal, `0x` hexadecimal or `h`-suffixed hexadecimal (`0FFh`). `lock` may precede
-//! the mnemonic; other prefixes, segment overrides and RIP-relative addresses are refused with an
-//! error at their column, never dropped.
+//! Numbers are decimal, `0x` hexadecimal or `h`-suffixed hexadecimal (`0FFh`). `lock`, `rep`,
+//! `repe`/`repz` and `repne`/`repnz` may precede the mnemonic; string instructions are written
+//! bare (`rep movsb`, `repne scasb`). Other prefixes, segment overrides and RIP-relative
+//! addresses are refused with an error at their column, never dropped.
 
 use super::regs::reg_by_name;
 use crate::error::Result;
@@ -42,6 +43,8 @@ fn size_keyword(word: &str) -> Option<u16> {
 const PREFIXES: [&str; 12] =
     ["lock", "rep", "repe", "repz", "repne", "repnz", "data16", "data32", "addr32", "notrack", "xacquire", "xrelease"];
 const SEGMENTS: [&str; 6] = ["cs", "ds", "es", "fs", "gs", "ss"];
+/// The prefixes a line may start with.
+const SUPPORTED_PREFIXES: [&str; 6] = ["lock", "rep", "repe", "repz", "repne", "repnz"];
 
 struct Parser<'l, 'a> {
     c: Cursor<'l, 'a>,
@@ -49,19 +52,27 @@ struct Parser<'l, 'a> {
 
 impl<'l> Parser<'l, '_> {
     fn line(mut self) -> std::result::Result<TextInst, Fail> {
-        let first = self.c.bump();
+        let mut first = self.c.bump();
+        // `lock`, `rep`, `repe`/`repz`, `repne`/`repnz` stay in the mnemonic, for the ISA to check.
+        let mut prefixes = String::new();
+        while let Tok::Word(w) = first.0
+            && SUPPORTED_PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(w))
+        {
+            prefixes.push_str(w);
+            prefixes.push(' ');
+            first = self.c.bump();
+            if !matches!(first.0, Tok::Word(_)) {
+                return Cursor::fail(format!("expected an instruction after `{}`", prefixes.trim_end()), first);
+            }
+        }
         let mnemonic = match first.0 {
-            Tok::Word(w) if w.eq_ignore_ascii_case("lock") => match self.c.bump() {
-                (Tok::Word(m), ..) => format!("lock {m}"),
-                t => return Cursor::fail("expected an instruction after `lock`", t),
-            },
             Tok::Word(w) if PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(w)) => {
                 return Cursor::fail(format!("the `{w}` prefix is not supported"), first);
             }
             Tok::Brace(b) if b.eq_ignore_ascii_case("vex") || b.eq_ignore_ascii_case("evex") => {
                 return Cursor::fail(format!("the `{{{b}}}` pseudo-prefix is not supported"), first);
             }
-            Tok::Word(w) => w.to_string(),
+            Tok::Word(w) => format!("{prefixes}{w}"),
             Tok::End => return Cursor::fail("an empty line: write one instruction", first),
             _ => return Cursor::fail("expected an instruction name", first),
         };
@@ -366,7 +377,8 @@ mod tests {
             ("mov rax, [rcx*3]", &[], "the scale is 1, 2, 4 or 8, not 3"),
             ("mov rax, [rcx + rdx + rsi]", &[], "at most a base and an index"),
             ("mov rax, [rcx", &[], "expected `+`, `-` or `]`"),
-            ("rep stosb", &[], "the `rep` prefix is not supported"),
+            ("data16 mov ax, 1", &[], "the `data16` prefix is not supported"),
+            ("rep", &[], "expected an instruction after `rep`"),
             ("mov rax, fs:[0]", &[], "segment overrides are not supported"),
             ("vmovaps zmmword ptr [rax]{k1}{z}, zmm0", &[], "`{z}` does not apply to a memory destination"),
             ("vmovaps zmmword ptr [rax]{k0}, zmm0", &[], "is not a write mask (k1 to k7)"),

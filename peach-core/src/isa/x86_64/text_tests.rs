@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use iced_x86::{Decoder, DecoderOptions, Encoder, Formatter, IntelFormatter, MemorySizeOptions};
+use iced_x86::{Decoder, DecoderOptions, Encoder, Formatter, IntelFormatter, MemorySizeOptions, Mnemonic};
 
 use super::forms::Forms;
 use super::tests::{all_extensions, llvm_mc, same_instruction, sample};
@@ -33,7 +33,24 @@ fn lines() -> Vec<(String, String)> {
     for form in Forms::get().iter() {
         for variant in 0..6 {
             let Some(ops) = sample(form, variant) else { continue };
-            let Ok(ins) = super::encode::build(form, &ops) else { continue };
+            let Ok(mut ins) = super::encode::build(form, &ops) else { continue };
+            // String instructions also with `rep` (`repe`), and the comparing ones with `repne`.
+            let string = form.places.hidden.iter().any(|(_, h)| matches!(h, super::forms::Hidden::Memory(_)));
+            if string {
+                let compares = matches!(
+                    form.code.mnemonic(),
+                    Mnemonic::Cmpsb
+                        | Mnemonic::Cmpsw
+                        | Mnemonic::Cmpsd
+                        | Mnemonic::Cmpsq
+                        | Mnemonic::Scasb
+                        | Mnemonic::Scasw
+                        | Mnemonic::Scasd
+                        | Mnemonic::Scasq
+                );
+                ins.set_has_rep_prefix(variant % 3 == 1);
+                ins.set_has_repne_prefix(variant % 3 == 2 && compares);
+            }
             let mut enc = Encoder::new(64);
             if enc.encode(&ins, 0).is_err() {
                 continue;
@@ -168,7 +185,12 @@ fn text_agrees_with_llvm_mc() {
                 same += 1;
                 mnemonics.insert(mnemonic.clone());
             }
-            Some(t) if same_instruction(ours, t) => equivalent += 1,
+            Some(t) if same_instruction(ours, t) => {
+                equivalent += 1;
+                if std::env::var_os("PEACH_SHOW_EQUIVALENT").is_some() {
+                    eprintln!("equivalent: `{text}`: peach {ours:02x?} llvm-mc {t:02x?}");
+                }
+            }
             // A second opinion: LLVM 14 scales the compressed displacement of GFNI's broadcasts
             // by 1 instead of the element size; GNU as and the SDM agree with peach.
             Some(t) => match gnu_as(text) {
