@@ -266,3 +266,95 @@ fn a_reciprocal_by_newton_steps_is_accurate() {
         assert!(((r - exact) / exact).abs() < 1.0 / (1 << 20) as f32, "1/{x}: {r} against {exact}");
     }
 }
+
+/// The host under qemu `-cpu max` has CRC32, AES, SHA2 and LSE; a real core may lack them.
+fn host_has(target: &Target) -> bool {
+    target.extensions().is_subset(Target::native_aarch64().extensions())
+}
+
+/// CRC-32 (the polynomial of zlib and Ethernet) of a buffer with `crc32x` eight bytes at a time
+/// and `crc32b` for the rest, against a bitwise Rust reference.
+#[test]
+fn crc32_of_a_buffer_matches_a_reference() {
+    let target = Target::aarch64("neoverse-n1").unwrap();
+    let sig = Signature::new(&[Type::Ptr, Type::Usize], Some(Type::U32));
+    let mut f = Function::new("crc32", sig, target.clone());
+    let (p, n) = (f.param(0), f.param(1));
+    let (crc, word) = (f.x().w(), f.x());
+    f.ins("mov", (crc, -1i64));
+    let (wide, bytes, byte_loop, done) = (f.label(), f.label(), f.label(), f.label());
+    f.bind(wide);
+    f.ins("cmp", (n, 8));
+    f.ins("b.lo", bytes);
+    f.ins("ldr", (word, Mem::from([p]).post(8)));
+    f.asm("crc32x {}, {}, {}", (crc, crc, word));
+    f.ins("sub", (n, n, 8));
+    f.ins("b", wide);
+    f.bind(bytes);
+    f.ins("cbz", (n, done));
+    f.bind(byte_loop);
+    f.ins("ldrb", (word.w(), Mem::from([p]).post(1)));
+    f.ins("crc32b", (crc, crc, word.w()));
+    f.ins("subs", (n, n, 1));
+    f.ins("b.ne", byte_loop);
+    f.bind(done);
+    f.ins("mvn", (crc, crc));
+    f.ret(crc);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    if !host_has(&target) {
+        eprintln!("skipped: this core lacks CRC32");
+        return;
+    }
+    // SAFETY: the code has this signature and reads `n` bytes at the pointer; the core has CRC32.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*const u8, usize) -> u32>::load(&code).unwrap() };
+    let reference = |data: &[u8]| {
+        let mut c = u32::MAX;
+        for &b in data {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { c >> 1 ^ 0xEDB8_8320 } else { c >> 1 };
+            }
+        }
+        !c
+    };
+    assert_eq!(reference(b"123456789"), 0xCBF4_3926, "the reference is CRC-32");
+    for len in [0usize, 1, 7, 8, 9, 100, 1000] {
+        let data: Vec<u8> = (0..len).map(|i| (i * 131 + 7) as u8).collect();
+        // SAFETY: `data` holds `len` bytes.
+        assert_eq!(unsafe { k.call(data.as_ptr(), len) }, reference(&data), "len {len}");
+    }
+}
+
+/// An LSE `ldaddal` counter hammered by eight threads counts every increment.
+#[test]
+fn an_lse_counter_counts_every_increment() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let target = Target::aarch64("neoverse-n1").unwrap();
+    let sig = Signature::new(&[Type::Ptr, Type::U64], None);
+    let mut f = Function::new("bump", sig, target.clone());
+    let (p, n) = (f.param(0), f.param(1));
+    let (one, old) = (f.x(), f.x());
+    f.ins("mov", (one, 1));
+    let top = f.label();
+    f.bind(top);
+    f.asm("ldaddal {}, {}, [{}]", (one, old, p));
+    f.ins("subs", (n, n, 1));
+    f.ins("b.ne", top);
+    f.ret(None);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    if !host_has(&target) {
+        eprintln!("skipped: this core lacks LSE");
+        return;
+    }
+    // SAFETY: the code has this signature and updates the u64 at the pointer atomically; the core
+    // has LSE.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*mut u64, u64)>::load(&code).unwrap() };
+    let counter = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            // SAFETY: a valid, aligned u64 every thread updates atomically.
+            s.spawn(|| unsafe { k.call(counter.as_ptr(), 10_000) });
+        }
+    });
+    assert_eq!(counter.load(Ordering::SeqCst), 80_000);
+}

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use super::encode::Arrangement::{self, *};
 
+mod extensions;
 mod simd;
 
 /// What an operand must be.
@@ -228,6 +229,7 @@ fn build() -> Vec<Row> {
     simd::lanes(&mut t);
     simd::long_and_narrow(&mut t);
     simd::shifts(&mut t);
+    extensions::rows(&mut t);
     t.0
 }
 
@@ -262,7 +264,9 @@ fn integer(t: &mut Table) {
     t.row("mov", &[X, X], &[Reg(0), Reg(16)], 0xaa00_03e0);
     t.row("mov", &[W, W], &[Reg(0), Reg(16)], 0x2a00_03e0);
     t.row("neg", &[X, X], &[Reg(0), Reg(16)], 0xcb00_03e0);
+    t.row("neg", &[W, W], &[Reg(0), Reg(16)], 0x4b00_03e0);
     t.row("mvn", &[X, X], &[Reg(0), Reg(16)], 0xaa20_03e0);
+    t.row("mvn", &[W, W], &[Reg(0), Reg(16)], 0x2a20_03e0);
     let imm12 = Unsigned(10, 12, 1);
     for (name, base) in [("add", 0x9100_0000), ("sub", 0xd100_0000)] {
         t.row(name, &[XSp, XSp, Imm], &[Reg(0), Reg(5), imm12], base);
@@ -679,7 +683,7 @@ pub enum First {
 /// selects) read it.
 const MNEMONICS: &[(&str, First, Needs)] = {
     use First::{Def as D, Use as U, UseDef as RW};
-    use Needs::{Base as B, Bf16, Dotprod, FpHalf as F, I8mm};
+    use Needs::{Aes, Base as B, Bf16, Crc, Dotprod, FpHalf as F, I8mm, Sha2};
     &[
         ("abs", D, B),
         ("add", D, B),
@@ -689,6 +693,10 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("adds", D, B),
         ("addv", D, B),
         ("adr", D, B),
+        ("aesd", RW, Aes),
+        ("aese", RW, Aes),
+        ("aesimc", D, Aes),
+        ("aesmc", D, Aes),
         ("and", D, B),
         ("ands", D, B),
         ("asr", D, B),
@@ -715,10 +723,20 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("cmgt", D, B),
         ("cmhi", D, B),
         ("cmhs", D, B),
+        ("cmle", D, B),
+        ("cmlt", D, B),
         ("cmn", U, B),
         ("cmp", U, B),
         ("cmtst", D, B),
         ("cnt", D, B),
+        ("crc32b", D, Crc),
+        ("crc32cb", D, Crc),
+        ("crc32ch", D, Crc),
+        ("crc32cw", D, Crc),
+        ("crc32cx", D, Crc),
+        ("crc32h", D, Crc),
+        ("crc32w", D, Crc),
+        ("crc32x", D, Crc),
         ("csel", D, B),
         ("cset", D, B),
         ("csetm", D, B),
@@ -739,6 +757,8 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("fcmeq", D, F),
         ("fcmge", D, F),
         ("fcmgt", D, F),
+        ("fcmle", D, F),
+        ("fcmlt", D, F),
         ("fcmp", U, F),
         ("fcsel", D, F),
         ("fcvt", D, B),
@@ -871,6 +891,16 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("scvtf", D, F),
         ("sdiv", D, B),
         ("sdot", RW, Dotprod),
+        ("sha1c", RW, Sha2),
+        ("sha1h", D, Sha2),
+        ("sha1m", RW, Sha2),
+        ("sha1p", RW, Sha2),
+        ("sha1su0", RW, Sha2),
+        ("sha1su1", RW, Sha2),
+        ("sha256h", RW, Sha2),
+        ("sha256h2", RW, Sha2),
+        ("sha256su0", RW, Sha2),
+        ("sha256su1", RW, Sha2),
         ("shadd", D, B),
         ("shl", D, B),
         ("shrn", D, B),
@@ -1066,12 +1096,24 @@ enum Needs {
     Bf16,
     /// FP16 when it works on half-precision vectors (`4h`, `8h`); the base otherwise.
     FpHalf,
+    /// CRC32.
+    Crc,
+    /// AES.
+    Aes,
+    /// SHA1 and SHA256.
+    Sha2,
+    /// The large system extensions' atomics (LSE).
+    Lse,
 }
 
 /// The entry of a mnemonic (the conditional branches `b.eq` ... share one).
 fn entry(name: &str) -> Option<(First, Needs)> {
     let name = if name.starts_with("b.") { "b" } else { name };
-    MNEMONICS.iter().find(|(n, ..)| *n == name).map(|&(_, role, needs)| (role, needs))
+    MNEMONICS
+        .iter()
+        .find(|(n, ..)| *n == name)
+        .map(|&(_, role, needs)| (role, needs))
+        .or_else(|| extensions::entry(name))
 }
 
 /// The role of the first operand of `row` (`None` for a mnemonic without an entry, which
@@ -1082,7 +1124,7 @@ pub fn first_role(row: &Row) -> Option<First> {
 
 /// Whether the second operand of `row` is written too (`ldp` loads two registers).
 pub fn second_written(row: &Row) -> bool {
-    is_load_pair(row.name)
+    is_load_pair(row.name) || extensions::loads_old_value(row.name)
 }
 
 /// The instructions that load a pair of registers.
@@ -1104,7 +1146,7 @@ pub fn feature(row: &Row) -> Option<crate::target::Extension> {
 impl Needs {
     /// The extension a row with operand kinds `kinds` needs.
     fn extension(self, kinds: &[Kind]) -> Option<crate::target::Extension> {
-        use super::target::{BF16, DOTPROD, FP16, I8MM};
+        use super::target::{AES, BF16, CRC32, DOTPROD, FP16, I8MM, LSE, SHA2};
         match self {
             Needs::Base => None,
             Needs::Dotprod => Some(DOTPROD),
@@ -1112,6 +1154,10 @@ impl Needs {
             Needs::Bf16 => Some(BF16),
             Needs::FpHalf if kinds.iter().any(|k| matches!(k, Kind::V(H4 | H8))) => Some(FP16),
             Needs::FpHalf => None,
+            Needs::Crc => Some(CRC32),
+            Needs::Aes => Some(AES),
+            Needs::Sha2 => Some(SHA2),
+            Needs::Lse => Some(LSE),
         }
     }
 }

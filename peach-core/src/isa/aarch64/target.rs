@@ -11,6 +11,10 @@ pub(crate) const FP16: Extension = Extension(1);
 pub(crate) const DOTPROD: Extension = Extension(2);
 pub(crate) const I8MM: Extension = Extension(3);
 pub(crate) const BF16: Extension = Extension(4);
+pub(crate) const AES: Extension = Extension(5);
+pub(crate) const SHA2: Extension = Extension(6);
+pub(crate) const CRC32: Extension = Extension(7);
+pub(crate) const LSE: Extension = Extension(8);
 
 fn set(names: &[&str]) -> ExtSet {
     let mut s = ExtSet::EMPTY;

@@ -50,6 +50,7 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::MemBase => A64::Mem(base, 0),
                 Kind::List1(a) => A64::List1(n, a),
                 Kind::List(c, a) => A64::List(n, c, a),
+                Kind::FpImm if matches!(field, Field::Unsigned(_, 0, _)) => A64::FpImm(0.0f64.to_bits()),
                 Kind::FpImm => A64::FpImm([1.0f64, 31.0, -0.125][variant].to_bits()),
                 Kind::Extend => A64::Extend([2, 6, 0][variant], [2, 4, 0][variant]),
                 Kind::MemIndex => {
@@ -83,6 +84,8 @@ fn mem_offset(field: Field, variant: usize) -> i64 {
 
 fn value(field: Field, variant: usize) -> i64 {
     match field {
+        // (A field of no bits takes only zero: compares against #0.)
+        Field::Unsigned(_, 0, _) => 0,
         Field::Unsigned(_, width, scale) => [1, (1i64 << width) - 1, 0][variant] * scale as i64,
         Field::Signed(_, width, scale) => {
             [2, (1i64 << (width - 1)) - 1, -(1i64 << (width - 1))][variant] * scale as i64
@@ -137,13 +140,22 @@ fn assemble(lines: &[String], assemble: &[&str], objcopy: &str) -> Vec<u32> {
 fn llvm_mc(lines: &[String]) -> Vec<u32> {
     assemble(
         lines,
-        &["llvm-mc", "-triple=aarch64", "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16", "-filetype=obj"],
+        &[
+            "llvm-mc",
+            "-triple=aarch64",
+            "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16,+crc,+aes,+sha2,+lse",
+            "-filetype=obj",
+        ],
         "llvm-objcopy",
     )
 }
 
 fn gnu_as(lines: &[String]) -> Vec<u32> {
-    assemble(lines, &["aarch64-linux-gnu-as", "-march=armv8.6-a+dotprod+fp16+i8mm+bf16"], "aarch64-linux-gnu-objcopy")
+    assemble(
+        lines,
+        &["aarch64-linux-gnu-as", "-march=armv8.6-a+dotprod+fp16+i8mm+bf16+crc+aes+sha2+lse"],
+        "aarch64-linux-gnu-objcopy",
+    )
 }
 
 fn compare(oracle: &str, ours: &[(String, u32)], theirs: &[u32]) {

@@ -199,7 +199,7 @@ impl Isa for X86_64 {
         if distinct_destination(code.mnemonic()) {
             check_distinct(code, ops)?;
         }
-        if code.op_code().op_kinds().iter().any(|k| is_vsib(*k)) {
+        if Forms::get().form(code).is_some_and(|f| f.slots.iter().any(|s| matches!(s, forms::Slot::Vsib { .. }))) {
             check_vsib_distinct(code, ops)?;
         }
         let prefixes = check_prefixes(code, name, prefixes, ops)?;
@@ -447,12 +447,6 @@ fn visit_mem(m: &Mem, vec_units: UnitSet, visit: &mut impl FnMut(Reg, Role, Unit
             false => visit(r, Role::Use, GP_ALLOC),
         }
     }
-}
-
-/// Whether an operand kind is a VSIB memory operand (gathers and scatters).
-fn is_vsib(k: iced_x86::OpCodeOperandKind) -> bool {
-    use iced_x86::OpCodeOperandKind as K;
-    matches!(k, K::mem_vsib32x | K::mem_vsib64x | K::mem_vsib32y | K::mem_vsib64y | K::mem_vsib32z | K::mem_vsib64z)
 }
 
 /// Moves a memory destination's write mask (written right after the memory) after the other

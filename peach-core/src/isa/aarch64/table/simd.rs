@@ -175,6 +175,31 @@ pub(super) fn vector(t: &mut Table) {
     for a in [B8, B16] {
         t.row("rbit", &[V(a), V(a)], &R2, 0x2e60_5800 | int_bits(a));
     }
+    // Compares against zero (`cmeq v0.4s, v1.4s, #0`, `fcmlt v0.2d, v1.2d, #0.0`): the zero is
+    // the only value the (empty) field takes.
+    let zero = [Reg(0), Reg(5), Unsigned(10, 0, 1)];
+    for (name, base) in [
+        ("cmgt", 0x0e20_8800),
+        ("cmeq", 0x0e20_9800),
+        ("cmlt", 0x0e20_a800),
+        ("cmge", 0x2e20_8800),
+        ("cmle", 0x2e20_9800),
+    ] {
+        for a in INT {
+            t.row(name, &[V(a), V(a), Imm], &zero, base | int_bits(a));
+        }
+    }
+    for (name, base) in [
+        ("fcmgt", 0x0ea0_c800),
+        ("fcmeq", 0x0ea0_d800),
+        ("fcmlt", 0x0ea0_e800),
+        ("fcmge", 0x2ea0_c800),
+        ("fcmle", 0x2ea0_d800),
+    ] {
+        for a in FP {
+            t.row(name, &[V(a), V(a), Kind::FpImm], &zero, base | fp_bits(a));
+        }
+    }
     // Shifts by immediate: immh:immb at 16 encodes the element size and the amount.
     for (a, esize) in [(B8, 8u8), (B16, 8), (H4, 16), (H8, 16), (S2, 32), (S4, 32), (D2, 64)] {
         let q = int_bits(a) & 1 << 30;
@@ -259,6 +284,17 @@ pub(super) fn vector(t: &mut Table) {
 /// Forms with an element operand: by-element multiplies, DUP, INS, UMOV.
 pub(super) fn lanes(t: &mut Table) {
     use Kind::Elem;
+    // Integer by-element multiplies of 32-bit lanes (the 16-bit ones take only v0-v15).
+    for (name, base) in [
+        ("mul", 0x0f80_8000),
+        ("mla", 0x2f80_0000),
+        ("mls", 0x2f80_4000),
+        ("sqdmulh", 0x0f80_c000),
+        ("sqrdmulh", 0x0f80_d000),
+    ] {
+        t.row(name, &[V(S2), V(S2), Elem(4)], &[Reg(0), Reg(5), Field::ElemMul], base);
+        t.row(name, &[V(S4), V(S4), Elem(4)], &[Reg(0), Reg(5), Field::ElemMul], base | 1 << 30);
+    }
     for (name, base) in [("fmla", 0x0f80_1000), ("fmls", 0x0f80_5000), ("fmul", 0x0f80_9000)] {
         t.row(name, &[V(S2), V(S2), Elem(4)], &[Reg(0), Reg(5), Field::ElemMul], base);
         t.row(name, &[V(S4), V(S4), Elem(4)], &[Reg(0), Reg(5), Field::ElemMul], base | 1 << 30);
