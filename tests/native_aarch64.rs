@@ -358,3 +358,140 @@ fn an_lse_counter_counts_every_increment() {
     });
     assert_eq!(counter.load(Ordering::SeqCst), 80_000);
 }
+
+/// AES-128 in plain Rust (FIPS-197), the reference for the kernel below: the S-box from the
+/// field inverse and the affine map, the key schedule, and the cipher.
+mod aes {
+    fn sbox() -> [u8; 256] {
+        let mut s = [0u8; 256];
+        let (mut p, mut q) = (1u8, 1u8);
+        loop {
+            // p times 3, q divided by 3: q is p's inverse in GF(2^8).
+            p ^= (p << 1) ^ if p & 0x80 != 0 { 0x1B } else { 0 };
+            q ^= q << 1;
+            q ^= q << 2;
+            q ^= q << 4;
+            if q & 0x80 != 0 {
+                q ^= 0x09;
+            }
+            s[p as usize] = q ^ q.rotate_left(1) ^ q.rotate_left(2) ^ q.rotate_left(3) ^ q.rotate_left(4) ^ 0x63;
+            if p == 1 {
+                break;
+            }
+        }
+        s[0] = 0x63;
+        s
+    }
+
+    fn xtime(b: u8) -> u8 {
+        (b << 1) ^ if b & 0x80 != 0 { 0x1B } else { 0 }
+    }
+
+    /// The 11 round keys of a 128-bit key.
+    pub fn round_keys(key: [u8; 16]) -> [[u8; 16]; 11] {
+        let s = sbox();
+        let mut w = [[0u8; 4]; 44];
+        for i in 0..4 {
+            w[i].copy_from_slice(&key[4 * i..4 * i + 4]);
+        }
+        let mut rcon = 1u8;
+        for i in 4..44 {
+            let mut t = w[i - 1];
+            if i % 4 == 0 {
+                t = [s[t[1] as usize] ^ rcon, s[t[2] as usize], s[t[3] as usize], s[t[0] as usize]];
+                rcon = xtime(rcon);
+            }
+            for k in 0..4 {
+                w[i][k] = w[i - 4][k] ^ t[k];
+            }
+        }
+        let mut keys = [[0u8; 16]; 11];
+        for (r, key) in keys.iter_mut().enumerate() {
+            for c in 0..4 {
+                key[4 * c..4 * c + 4].copy_from_slice(&w[4 * r + c]);
+            }
+        }
+        keys
+    }
+
+    /// One block, encrypted.
+    pub fn encrypt(block: [u8; 16], keys: &[[u8; 16]; 11]) -> [u8; 16] {
+        let s = sbox();
+        let mut st = block;
+        let add = |st: &mut [u8; 16], k: &[u8; 16]| st.iter_mut().zip(k).for_each(|(a, b)| *a ^= b);
+        add(&mut st, &keys[0]);
+        for (round, key) in keys.iter().enumerate().skip(1) {
+            // SubBytes and ShiftRows: byte r of column c moves to column c - r.
+            let mut t = [0u8; 16];
+            for c in 0..4 {
+                for r in 0..4 {
+                    t[4 * c + r] = s[st[4 * ((c + r) % 4) + r] as usize];
+                }
+            }
+            if round < 10 {
+                for c in 0..4 {
+                    let a = [t[4 * c], t[4 * c + 1], t[4 * c + 2], t[4 * c + 3]];
+                    let all = a[0] ^ a[1] ^ a[2] ^ a[3];
+                    for r in 0..4 {
+                        t[4 * c + r] = a[r] ^ all ^ xtime(a[r] ^ a[(r + 1) % 4]);
+                    }
+                }
+            }
+            st = t;
+            add(&mut st, key);
+        }
+        st
+    }
+}
+
+/// AES-128 of one block with `aese`/`aesmc`, against the Rust reference (itself checked against
+/// FIPS-197's example).
+#[test]
+fn aes_rounds_encrypt_a_block_like_the_reference() {
+    use peach::core::isa::aarch64::A64Reg;
+    let hex = |s: &str| -> [u8; 16] {
+        let mut b = [0u8; 16];
+        for (i, byte) in b.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
+        }
+        b
+    };
+    let fips_key = hex("000102030405060708090a0b0c0d0e0f");
+    let fips = aes::encrypt(hex("00112233445566778899aabbccddeeff"), &aes::round_keys(fips_key));
+    assert_eq!(fips, hex("69c4e0d86a7b0430d8cdb78070b4c55a"), "the reference is AES-128");
+
+    let target = Target::aarch64("neoverse-n1").unwrap();
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr, Type::Ptr], None);
+    let mut f = Function::new("aes128", sig, target.clone());
+    let (out, block, keys) = (f.param(0), f.param(1), f.param(2));
+    let (st, k) = (f.v(), f.v());
+    f.ins("ldr", (st.q(), [block]));
+    for round in 0..9 {
+        f.ins("ldr", (k.q(), Mem::from([keys]).at(16 * round)));
+        f.ins("aese", (st.b16(), k.b16()));
+        f.ins("aesmc", (st.b16(), st.b16()));
+    }
+    f.ins("ldr", (k.q(), Mem::from([keys]).at(144)));
+    f.asm("aese {}, {}", (st.b16(), k.b16()));
+    f.ins("ldr", (k.q(), Mem::from([keys]).at(160)));
+    f.ins("eor", (st.b16(), st.b16(), k.b16()));
+    f.ins("str", (st.q(), [out]));
+    f.ret(None);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    if !host_has(&target) {
+        eprintln!("skipped: this core lacks AES");
+        return;
+    }
+    // SAFETY: the code reads 16 bytes at `block` and 176 at `keys` and writes 16 at `out`; the
+    // core has AES.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*mut u8, *const u8, *const u8)>::load(&code).unwrap() };
+    for seed in 0..4u8 {
+        let key: [u8; 16] = std::array::from_fn(|i| (i as u8).wrapping_mul(29).wrapping_add(seed));
+        let block: [u8; 16] = std::array::from_fn(|i| (i as u8).wrapping_mul(71) ^ seed.wrapping_mul(13));
+        let keys = aes::round_keys(key);
+        let mut got = [0u8; 16];
+        // SAFETY: the sizes above.
+        unsafe { k.call(got.as_mut_ptr(), block.as_ptr(), keys.as_ptr().cast()) };
+        assert_eq!(got, aes::encrypt(block, &keys), "seed {seed}");
+    }
+}
