@@ -341,6 +341,30 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
                 _ => (imm >> 5) << 16 | (imm & 31) << 5,
             };
         }
+        Field::Imm8Split => {
+            if !(0..256).contains(&value) {
+                return Err(out_of_range(&format!("{value} is not an 8-bit immediate (0 to 255)")));
+            }
+            let v = value as u32;
+            *word |= (v >> 5) << 16 | (v & 31) << 5;
+        }
+        Field::CmodeShift(esize) => {
+            if value % 8 != 0 || !(0..esize as i64).contains(&value) {
+                let allowed = if esize == 16 { "0 or 8" } else { "0, 8, 16 or 24" };
+                return Err(out_of_range(&format!("the shift must be {allowed}")));
+            }
+            *word |= (value as u32 / 8) << 13;
+        }
+        Field::ByteMask => {
+            let bytes = (value as u64).to_le_bytes();
+            if bytes.iter().any(|b| *b != 0 && *b != 0xff) {
+                return Err(out_of_range(&format!(
+                    "{value:#x} is not a byte mask (each byte 0x00 or 0xff, as `movi` of 64-bit lanes takes)"
+                )));
+            }
+            let v = bytes.iter().enumerate().fold(0u32, |acc, (i, b)| acc | u32::from(*b == 0xff) << i);
+            *word |= (v >> 5) << 16 | (v & 31) << 5;
+        }
         Field::ShiftedReg(bits, ror) => {
             let A64::Shift(kind, amount) = *op else { return Err(Error::internal("shift field without one")) };
             if kind == 3 && !ror {

@@ -137,6 +137,14 @@ pub enum Field {
     /// A shifted register's shift: the type at 22 (`lsl`, `lsr`, `asr`, and `ror` where the
     /// flag allows it) and an amount below this many bits at 10.
     ShiftedReg(u8, bool),
+    /// An 8-bit immediate split as `abc` at 16 and `defgh` at 5 (vector MOVI, ORR, BIC).
+    Imm8Split,
+    /// The `lsl` of a vector immediate on elements of this many bits: a multiple of 8 below it,
+    /// as `amount / 8` in `cmode` (bit 13 up).
+    CmodeShift(u8),
+    /// A 64-bit value whose bytes are each 0x00 or 0xff, one bit per byte, split like
+    /// [`Field::Imm8Split`] (`movi v0.2d, #0xff00ff00ff00ff00`).
+    ByteMask,
 }
 
 /// One form.
@@ -202,6 +210,15 @@ fn fp_bits(a: Arrangement) -> u32 {
 struct Table(Vec<Row>);
 
 impl Table {
+    /// A row whose first operand is read too, though other rows of its mnemonic only write it
+    /// (`orr v0.4s, #1` merges into its destination; `orr v0.16b, v1.16b, v2.16b` does not).
+    fn row_merging(&mut self, name: &'static str, ops: &[Kind], fields: &[Field], base: u32) {
+        self.row(name, ops, fields, base);
+        if let Some(row) = self.0.last_mut() {
+            row.stated = row.stated.map(|(_, needs)| (First::UseDef, needs));
+        }
+    }
+
     fn row(&mut self, name: &'static str, ops: &[Kind], fields: &[Field], base: u32) {
         let mut row =
             Row { name, ops: [Kind::Imm; 4], fields: [Field::Reg(0); 4], count: ops.len() as u8, base, stated: None };
@@ -660,8 +677,51 @@ fn scalar_fp(t: &mut Table) {
         ("fmov", [X, D], 0x9e66_0000),
         ("fmov", [S, W], 0x1e27_0000),
         ("fmov", [W, S], 0x1e26_0000),
+        ("fcvtzu", [W, S], 0x1e39_0000),
+        ("fcvtzu", [W, D], 0x1e79_0000),
+        ("fcvtzu", [X, S], 0x9e39_0000),
+        ("ucvtf", [S, W], 0x1e23_0000),
+        ("ucvtf", [D, W], 0x1e63_0000),
+        ("ucvtf", [S, X], 0x9e23_0000),
     ] {
         t.row(name, &ops, &R2, base);
+    }
+    // Conversions to integers by rounding mode: rmode at 19 and opcode at 16 over FCVTNS.
+    for (name, mode) in [
+        ("fcvtns", 0x0_0000),
+        ("fcvtnu", 0x1_0000),
+        ("fcvtas", 0x4_0000),
+        ("fcvtau", 0x5_0000),
+        ("fcvtps", 0x8_0000),
+        ("fcvtpu", 0x9_0000),
+        ("fcvtms", 0x10_0000),
+        ("fcvtmu", 0x11_0000),
+    ] {
+        for (ops, base) in [([W, S], 0x1e20_0000), ([W, D], 0x1e60_0000), ([X, S], 0x9e20_0000), ([X, D], 0x9e60_0000)] {
+            t.row(name, &ops, &R2, base | mode);
+        }
+    }
+    for (name, base) in [
+        ("frintn", 0x1e24_4000),
+        ("frintp", 0x1e24_c000),
+        ("frintm", 0x1e25_4000),
+        ("frintz", 0x1e25_c000),
+        ("frinta", 0x1e26_4000),
+        ("frintx", 0x1e27_4000),
+        ("frinti", 0x1e27_c000),
+    ] {
+        t.row(name, &[S, S], &R2, base);
+        t.row(name, &[D, D], &R2, base | 1 << 22);
+    }
+    // Compares with exceptions on quiet NaNs (`fcmpe`), against #0.0, and conditional compares.
+    let zero = [Reg(5), Unsigned(10, 0, 1)];
+    for (sz, ty) in [(S, 0), (D, 1 << 22)] {
+        t.row("fcmpe", &[sz, sz], &[Reg(5), Reg(16)], 0x1e20_2010 | ty);
+        t.row("fcmp", &[sz, Kind::FpImm], &zero, 0x1e20_2008 | ty);
+        t.row("fcmpe", &[sz, Kind::FpImm], &zero, 0x1e20_2018 | ty);
+        let fields = [Reg(5), Reg(16), Unsigned(0, 4, 1), Field::Cond(12)];
+        t.row("fccmp", &[sz, sz, Imm, Kind::Cond], &fields, 0x1e20_0400 | ty);
+        t.row("fccmpe", &[sz, sz, Imm, Kind::Cond], &fields, 0x1e20_0410 | ty);
     }
 }
 
@@ -754,12 +814,15 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("facgt", D, F),
         ("fadd", D, F),
         ("faddp", D, F),
+        ("fccmp", U, F),
+        ("fccmpe", U, F),
         ("fcmeq", D, F),
         ("fcmge", D, F),
         ("fcmgt", D, F),
         ("fcmle", D, F),
         ("fcmlt", D, F),
         ("fcmp", U, F),
+        ("fcmpe", U, F),
         ("fcsel", D, F),
         ("fcvt", D, B),
         ("fcvtas", D, F),
@@ -848,12 +911,14 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("mls", RW, B),
         ("mneg", D, B),
         ("mov", D, B),
+        ("movi", D, B),
         ("movk", RW, B),
         ("movn", D, B),
         ("movz", D, B),
         ("msub", D, B),
         ("mul", D, B),
         ("mvn", D, B),
+        ("mvni", D, B),
         ("neg", D, B),
         ("nop", U, B),
         ("orn", D, B),
@@ -920,6 +985,7 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("smlsl2", RW, B),
         ("smmla", RW, I8mm),
         ("smnegl", D, B),
+        ("smov", D, B),
         ("smsubl", D, B),
         ("smulh", D, B),
         ("smull", D, B),

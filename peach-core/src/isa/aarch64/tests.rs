@@ -96,6 +96,9 @@ fn value(field: Field, variant: usize) -> i64 {
         Field::RightShift(esize) => [1, esize as i64, 3][variant],
         Field::TestBit => [3, 63, 32][variant],
         Field::Adr => [5, (1 << 20) - 1, -(1 << 20)][variant],
+        Field::Imm8Split => [1, 255, 0][variant],
+        Field::CmodeShift(esize) => [8, esize as i64 - 8, 0][variant],
+        Field::ByteMask => [0xff, 0xff00_ff00_ff00_ff00u64 as i64, 0][variant],
         _ => 0,
     }
 }

@@ -175,6 +175,29 @@ pub(super) fn vector(t: &mut Table) {
     for a in [B8, B16] {
         t.row("rbit", &[V(a), V(a)], &R2, 0x2e60_5800 | int_bits(a));
     }
+    // Modified immediates: MOVI, MVNI, and ORR/BIC into the destination, of bytes, of 16- or
+    // 32-bit lanes with a left shift, and of 64-bit byte masks.
+    use Field::{ByteMask, CmodeShift, Imm8Split};
+    for (a, q) in [(B8, 0), (B16, 1 << 30)] {
+        t.row("movi", &[V(a), Imm], &[Reg(0), Imm8Split], 0x0f00_e400 | q);
+    }
+    for (lanes, esize, cmode) in [([H4, H8], 16u8, 0x8000u32), ([S2, S4], 32, 0)] {
+        for (a, q) in lanes.into_iter().zip([0, 1 << 30]) {
+            for (name, op_cmode) in [("movi", 0x0f00_0400u32), ("mvni", 0x2f00_0400), ("orr", 0x0f00_1400), ("bic", 0x2f00_1400)] {
+                let base = op_cmode | cmode | q;
+                let fields = [Reg(0), Imm8Split, CmodeShift(esize)];
+                if matches!(name, "orr" | "bic") {
+                    t.row_merging(name, &[V(a), Imm], &fields[..2], base);
+                    t.row_merging(name, &[V(a), Imm, Kind::Lsl], &fields, base);
+                } else {
+                    t.row(name, &[V(a), Imm], &fields[..2], base);
+                    t.row(name, &[V(a), Imm, Kind::Lsl], &fields, base);
+                }
+            }
+        }
+    }
+    t.row("movi", &[D, Imm], &[Reg(0), ByteMask], 0x2f00_e400);
+    t.row("movi", &[V(D2), Imm], &[Reg(0), ByteMask], 0x6f00_e400);
     // Compares against zero (`cmeq v0.4s, v1.4s, #0`, `fcmlt v0.2d, v1.2d, #0.0`): the zero is
     // the only value the (empty) field takes.
     let zero = [Reg(0), Reg(5), Unsigned(10, 0, 1)];
@@ -312,6 +335,13 @@ pub(super) fn lanes(t: &mut Table) {
         t.row("ins", &[Elem(size), Elem(size)], &[Field::ElemImm5(0), Field::ElemImm4], 0x6e00_0400);
         let to = if size == 8 { (X, 0x4e00_3c00) } else { (W, 0x0e00_3c00) };
         t.row("umov", &[to.0, Elem(size)], &[Reg(0), Field::ElemImm5(5)], to.1);
+    }
+    // Signed moves of an element, sign-extended to W (bytes, halfwords) or X (up to words).
+    for size in [1, 2, 4] {
+        if size < 4 {
+            t.row("smov", &[W, Elem(size)], &[Reg(0), Field::ElemImm5(5)], 0x0e00_2c00);
+        }
+        t.row("smov", &[X, Elem(size)], &[Reg(0), Field::ElemImm5(5)], 0x4e00_2c00);
     }
 }
 
