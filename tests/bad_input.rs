@@ -305,7 +305,8 @@ fn aarch64_extends_and_shifts_are_different_operands() {
     let wrong = [
         build(&|f| {
             let (a, b) = (f.param(0), f.param(1));
-            ("subs", vec![a.w().into(), a.w().into(), b.w().into(), Extend::Uxtw.into()])
+            // (A 32-bit operation extends a W register.)
+            ("subs", vec![a.w().into(), a.w().into(), b.into(), Extend::Uxtw.into()])
         }),
         build(&|f| {
             let (a, b) = (f.param(0), f.param(1));

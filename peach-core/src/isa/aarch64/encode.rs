@@ -375,10 +375,16 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
             }
             *word |= (kind as u32) << 22 | (amount as u32) << 10;
         }
-        Field::Extend => {
+        Field::Extend(rm) => {
             let A64::Extend(option, shift) = *op else { return Err(Error::internal("extend field without one")) };
-            if option & 3 == 3 {
-                return Err(out_of_range("`uxtx`/`sxtx` extend a 64-bit register: use the shifted-register form"));
+            match rm {
+                super::table::Rm::W if option & 3 == 3 => {
+                    return Err(out_of_range("`uxtx`/`sxtx` extend a 64-bit register, not a W register"));
+                }
+                super::table::Rm::X if option & 3 != 3 => {
+                    return Err(out_of_range("a 64-bit register is extended with `uxtx` or `sxtx`"));
+                }
+                _ => {}
             }
             if shift > 4 {
                 return Err(out_of_range(&format!(

@@ -120,9 +120,13 @@ pub enum Extend {
     Uxtb,
     Uxth,
     Uxtw,
-    Sxtb = 4,
+    /// (Of a 64-bit register, as `add x0, x1, x2, uxtx #2`.)
+    Uxtx,
+    Sxtb,
     Sxth,
     Sxtw,
+    /// (Of a 64-bit register.)
+    Sxtx,
 }
 
 /// The tags that make an extend and a shift operand kinds of their own: neither can stand

@@ -130,8 +130,10 @@ pub enum Field {
     FpImm8,
     /// An 8-bit floating-point immediate split as `abc` at 16 and `defgh` at 5 (vector FMOV).
     FpImm8Split,
-    /// `option` at 13 and a shift of 0-4 at 10 (extended-register forms).
-    Extend,
+    /// `option` at 13 and a shift of 0-4 at 10 (extended-register forms); the flag says the
+    /// extended register is 64 bits wide (`uxtx`, `sxtx` only) or 32 (the others), where the
+    /// destination is 64-bit.
+    Extend(Rm),
     /// `adr`'s byte offset, +-1 MiB: low two bits at 29, the rest at 5.
     Adr,
     /// A shifted register's shift: the type at 22 (`lsl`, `lsr`, `asr`, and `ror` where the
@@ -145,6 +147,17 @@ pub enum Field {
     /// A 64-bit value whose bytes are each 0x00 or 0xff, one bit per byte, split like
     /// [`Field::Imm8Split`] (`movi v0.2d, #0xff00ff00ff00ff00`).
     ByteMask,
+}
+
+/// The width of an extended register, for the extends that suit it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rm {
+    /// A W register of a 64-bit operation: `uxtb` to `uxtw`, `sxtb` to `sxtw`.
+    W,
+    /// An X register of a 64-bit operation: `uxtx`, `sxtx`.
+    X,
+    /// A W register of a 32-bit operation: any extend.
+    Any,
 }
 
 /// One form.
@@ -364,7 +377,11 @@ fn integer(t: &mut Table) {
     // Extended registers: `add x0, sp, w1, uxtw #2` (the extend as an `Extend` operand).
     for (name, base) in [("add", 0x8b20_0000), ("sub", 0xcb20_0000), ("adds", 0xab20_0000), ("subs", 0xeb20_0000)] {
         let dst = if name.ends_with('s') { X } else { XSp };
-        t.row(name, &[dst, XSp, W, Kind::Extend], &[Reg(0), Reg(5), Reg(16), Field::Extend], base);
+        t.row(name, &[dst, XSp, W, Kind::Extend], &[Reg(0), Reg(5), Reg(16), Field::Extend(Rm::W)], base);
+        t.row(name, &[dst, XSp, X, Kind::Extend], &[Reg(0), Reg(5), Reg(16), Field::Extend(Rm::X)], base);
+        let wdst = if name.ends_with('s') { W } else { Kind::WSp };
+        let w = base & !(1 << 31);
+        t.row(name, &[wdst, Kind::WSp, W, Kind::Extend], &[Reg(0), Reg(5), Reg(16), Field::Extend(Rm::Any)], w);
     }
     // Sign and zero extensions (bitfield moves).
     for (name, ops, base) in [
@@ -697,7 +714,8 @@ fn scalar_fp(t: &mut Table) {
         ("fcvtms", 0x10_0000),
         ("fcvtmu", 0x11_0000),
     ] {
-        for (ops, base) in [([W, S], 0x1e20_0000), ([W, D], 0x1e60_0000), ([X, S], 0x9e20_0000), ([X, D], 0x9e60_0000)] {
+        for (ops, base) in [([W, S], 0x1e20_0000), ([W, D], 0x1e60_0000), ([X, S], 0x9e20_0000), ([X, D], 0x9e60_0000)]
+        {
             t.row(name, &ops, &R2, base | mode);
         }
     }

@@ -52,6 +52,12 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::List(c, a) => A64::List(n, c, a),
                 Kind::FpImm if matches!(field, Field::Unsigned(_, 0, _)) => A64::FpImm(0.0f64.to_bits()),
                 Kind::FpImm => A64::FpImm([1.0f64, 31.0, -0.125][variant].to_bits()),
+                Kind::Extend if *field == Field::Extend(super::table::Rm::X) => {
+                    A64::Extend([3, 7, 3][variant], [2, 4, 0][variant])
+                }
+                Kind::Extend if *field == Field::Extend(super::table::Rm::Any) => {
+                    A64::Extend([3, 6, 7][variant], [2, 4, 0][variant])
+                }
                 Kind::Extend => A64::Extend([2, 6, 0][variant], [2, 4, 0][variant]),
                 Kind::MemIndex => {
                     let Field::RegOffset(size) = *field else { panic!("an index without its field") };

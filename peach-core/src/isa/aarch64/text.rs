@@ -54,6 +54,8 @@ fn extend(word: &str) -> Option<Extend> {
         "uxtb" => Extend::Uxtb,
         "uxth" => Extend::Uxth,
         "uxtw" => Extend::Uxtw,
+        "uxtx" => Extend::Uxtx,
+        "sxtx" => Extend::Sxtx,
         "sxtb" => Extend::Sxtb,
         "sxth" => Extend::Sxth,
         "sxtw" => Extend::Sxtw,
@@ -172,7 +174,7 @@ impl<'l> Parser<'l, '_> {
                     Operand::from(c)
                 } else if let Some(p) = Prefetch::by_name(&lower) {
                     Operand::from(p)
-                } else if matches!(lower.as_str(), "uxtx" | "sxtx" | "wsp" | "msl") {
+                } else if matches!(lower.as_str(), "wsp" | "msl") {
                     return Cursor::fail(format!("`{w}` is not supported"), t);
                 } else {
                     return Cursor::fail(format!("`{w}` is not an AArch64 register or operand"), t);
@@ -343,7 +345,7 @@ mod tests {
             ("add x0, x1, x32", "`x32` is not an AArch64 register"),
             ("ld2 {v0.4s, v2.4s}, [x0]", "consecutive registers"),
             ("ldr x0, [x1, x2, uxtx #3]", "only `lsl` and `sxtw`"),
-            ("add x0, x1, w2, uxtx", "`uxtx` is not supported"),
+            ("add x0, x1, w2, wsp", "`wsp` is not supported"),
             ("ldr x0, [x1", "expected `]`"),
             ("strb w0, [x1, x2, lsl #0]", "explicit shift of 0"),
             ("ld1 {v0.4s, v2.4s}, [x0]", "consecutive registers"),

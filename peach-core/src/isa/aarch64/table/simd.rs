@@ -183,7 +183,9 @@ pub(super) fn vector(t: &mut Table) {
     }
     for (lanes, esize, cmode) in [([H4, H8], 16u8, 0x8000u32), ([S2, S4], 32, 0)] {
         for (a, q) in lanes.into_iter().zip([0, 1 << 30]) {
-            for (name, op_cmode) in [("movi", 0x0f00_0400u32), ("mvni", 0x2f00_0400), ("orr", 0x0f00_1400), ("bic", 0x2f00_1400)] {
+            for (name, op_cmode) in
+                [("movi", 0x0f00_0400u32), ("mvni", 0x2f00_0400), ("orr", 0x0f00_1400), ("bic", 0x2f00_1400)]
+            {
                 let base = op_cmode | cmode | q;
                 let fields = [Reg(0), Imm8Split, CmodeShift(esize)];
                 if matches!(name, "orr" | "bic") {
