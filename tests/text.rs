@@ -149,3 +149,51 @@ fn prefixes_where_the_cpu_refuses_them_are_errors() {
     assert!(messages[1].contains("repe and repne to cmps and scas"), "{}", messages[1]);
     assert!(messages[2].contains("`lock` applies only"), "{}", messages[2]);
 }
+
+/// A thread-local read through `fs:` (Linux's x86-64 thread pointer): `fs:[0]` holds the thread
+/// pointer itself (the TLS ABI's self-pointer), and `fs:[offset]` reads a `thread_local!` at its
+/// offset from it.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_fs_relative_read_finds_a_thread_local() {
+    use peach::core::regs_x86_64::FS;
+    use std::cell::Cell;
+    thread_local! {
+        static SECRET: Cell<u64> = const { Cell::new(0) };
+    }
+    let mut f = Function::new("tp", Signature::new(&[], Some(Type::U64)), Target::x86_64_baseline());
+    let x = f.gp64();
+    f.asm("mov {}, qword ptr fs:[0]", x);
+    f.ret(x);
+    let tp = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+    assert!(tp.listing().contains("fs:[0x0]") || tp.listing().contains("fs:[0]"), "{}", tp.listing());
+
+    let mut f = Function::new("tls", Signature::new(&[Type::I64], Some(Type::U64)), Target::x86_64_baseline());
+    let (off, v) = (f.param(0), f.gp64());
+    f.ins("mov", (v, Mem::from([off]).segment(FS)));
+    f.ret(v);
+    let tls = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: both have these signatures in System V and use baseline instructions; the first
+    // reads the word at the thread pointer, the second the word at the offset given below, which
+    // is a live thread-local of this thread.
+    let (tp, tls) = unsafe {
+        (
+            Kernel::<unsafe extern "sysv64" fn() -> u64>::load(&tp).unwrap(),
+            Kernel::<unsafe extern "sysv64" fn(i64) -> u64>::load(&tls).unwrap(),
+        )
+    };
+    let (tp, tls) = (&tp, &tls);
+    std::thread::scope(|s| {
+        for seed in 0..4u64 {
+            s.spawn(move || {
+                let secret = 0x1234_5678_9abc_def0 ^ seed;
+                SECRET.set(secret);
+                // SAFETY: the word at the thread pointer.
+                let pointer = unsafe { tp.call() };
+                let offset = SECRET.with(|c| c.as_ptr() as u64).wrapping_sub(pointer) as i64;
+                // SAFETY: the offset of this thread's `SECRET`.
+                assert_eq!(unsafe { tls.call(offset) }, secret);
+            });
+        }
+    });
+}

@@ -53,7 +53,7 @@ const A64: &[&str] = &[
 ];
 
 fn operand(e: &mut Bytes, f: &mut Function, regs: &[Reg]) -> Operand {
-    match e.below(7) {
+    match e.below(8) {
         0 | 1 => Operand::Reg(regs[e.below(regs.len())]),
         2 => Operand::Imm(match e.below(3) {
             0 => e.below(256) as i64,
@@ -80,6 +80,7 @@ fn operand(e: &mut Bytes, f: &mut Function, regs: &[Reg]) -> Operand {
         }
         4 => Operand::Label(f.label()),
         5 => Operand::MemMask(regs[e.below(regs.len())]),
+        6 => Operand::Segment(regs[e.below(regs.len())]),
         _ => Operand::Imm(e.below(64) as i64),
     }
 }
@@ -91,7 +92,7 @@ fuzz_target!(|data: &[u8]| {
         let mut f = Function::new("x", Signature::new(&[Type::Ptr, Type::U32], Some(Type::U64)), Target::x86_64_v4());
         let (p, n) = (f.param(0), f.param(1));
         let (g, x, y, z, k) = (f.gp64(), f.xmm(), f.ymm(), f.zmm(), f.k());
-        let regs = [p, n, g, g.r32(), g.r8(), x, y, z, k, reg::RAX, reg::XMM17, reg::K1, z.mask(k).reg];
+        let regs = [p, n, g, g.r32(), g.r8(), x, y, z, k, reg::RAX, reg::XMM17, reg::K1, z.mask(k).reg, reg::FS];
         let m = X86[e.below(X86.len())];
         let ops: Vec<Operand> = (0..e.below(5)).map(|_| operand(&mut e, &mut f, &regs)).collect();
         f.ins(m, ops.as_slice());

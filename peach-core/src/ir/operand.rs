@@ -164,6 +164,15 @@ pub struct MaskedMem {
     pub mask: Reg,
 }
 
+/// A memory operand with a segment override, made by [`Mem::segment`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SegmentedMem {
+    /// The memory operand.
+    pub mem: Mem,
+    /// The segment register.
+    pub segment: Reg,
+}
+
 /// A label: a position in the code, bound once with `Function::bind`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Label(pub u32);
@@ -292,6 +301,29 @@ impl Mem {
     /// ```
     pub fn mask(self, k: Reg) -> MaskedMem {
         MaskedMem { mem: self, mask: k }
+    }
+
+    /// The same memory operand read through a segment (x86 `fs:` or `gs:`, where threads keep
+    /// their thread-local data). It stands as two operands, the memory and then
+    /// [`Operand::Segment`]. With a segment, an address may be a bare number (`fs:[0x28]`).
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// use peach_core::regs_x86_64::FS;
+    /// let mut f = Function::new("k", Signature::new(&[], Some(Type::U64)), Target::x86_64_baseline());
+    /// let x = f.gp64();
+    /// f.ins("mov", (x, Mem::absolute(0x28).segment(FS)));
+    /// f.ret(x);
+    /// assert!(f.compile(Abi::SysV)?.listing().contains("mov rax, qword ptr fs:[0x28]"));
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn segment(self, s: Reg) -> SegmentedMem {
+        SegmentedMem { mem: self, segment: s }
+    }
+
+    /// `[disp]`: an address that is a number (with a segment: `fs:[0x28]`).
+    pub fn absolute(disp: i32) -> Mem {
+        Mem { base: None, index: None, scale: 1, disp, size: 0, broadcast: 0, update: Update::None }
     }
 
     /// Pre-indexed (AArch64 `[base, #disp]!`): the base register is advanced by the
@@ -478,6 +510,10 @@ pub enum Operand {
     /// The write mask of the instruction's memory destination (`[m]{k1}`): not an operand of
     /// its own but a decoration of the first one, kept after the others (see [`Mem::mask`]).
     MemMask(Reg),
+    /// The segment override of the instruction's memory operand (x86 `fs:[0x28]`, for thread-local
+    /// data): a decoration kept after the other operands, like [`Operand::MemMask`] (see
+    /// [`Mem::segment`]).
+    Segment(Reg),
 }
 
 /// `count` consecutive vector registers named by the first (wrapping after the last register),
@@ -595,6 +631,12 @@ impl IntoOperand for MaskedMem {
     }
 }
 
+impl IntoOperand for SegmentedMem {
+    fn push_operand(self, out: &mut Vec<Operand>, _consts: &mut Vec<Constant>) {
+        out.extend([Operand::Mem(self.mem), Operand::Segment(self.segment)]);
+    }
+}
+
 /// Anything that can be the operand list of an instruction: one operand, a tuple of up to six
 /// operands, an array or a slice of [`Operand`], or `()` for none.
 pub trait IntoOperands {
@@ -611,7 +653,7 @@ macro_rules! single_operand {
         }
     )*};
 }
-single_operand!(Reg, Masked, Mem, MaskedMem, [MemExpr; 1], [Reg; 1], Label, Rounding, Operand, Constant);
+single_operand!(Reg, Masked, Mem, MaskedMem, SegmentedMem, [MemExpr; 1], [Reg; 1], Label, Rounding, Operand, Constant);
 single_operand!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
 
 macro_rules! tuple_operands {

@@ -65,8 +65,11 @@ fn set_mem(ins: &mut Instruction, base: Register, index: Register, scale: u32, d
     ins.set_memory_index(index);
     ins.set_memory_index_scale(scale);
     ins.set_memory_displacement64(disp as u64);
+    // (A bare address is a 64-bit one: iced would take a 4-byte size for `addr32`.)
     let size = if disp == 0 && base != Register::None {
         0
+    } else if base == Register::None && index == Register::None {
+        8
     } else if base == Register::None {
         4
     } else {
@@ -292,6 +295,10 @@ fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand]) -> Result<()>
             }
             Operand::MemMask(k) => {
                 ins.set_op_mask(iced(*k).ok_or_else(|| internal("bad mask"))?);
+                continue;
+            }
+            Operand::Segment(seg) => {
+                ins.set_segment_prefix(iced(*seg).ok_or_else(|| internal("bad segment"))?);
                 continue;
             }
         }

@@ -246,6 +246,15 @@ fn hidden(k: OK) -> Option<Hidden> {
     })
 }
 
+impl Form {
+    /// Whether the form accesses memory through an operand, written or implicit (what a segment
+    /// override applies to).
+    pub(crate) fn has_memory(&self) -> bool {
+        self.slots.iter().any(Slot::takes_mem)
+            || self.places.hidden.iter().any(|(_, h)| matches!(h, Hidden::Memory(_) | Hidden::Xlat))
+    }
+}
+
 impl Slot {
     /// Whether memory can stand here.
     pub(crate) fn takes_mem(&self) -> bool {

@@ -83,6 +83,8 @@ fn drop_string_operands(name: &str, ops: &mut Vec<Operand>) {
     if ops.is_empty() || ops.iter().any(|o| matches!(o, Operand::Reg(r) if r.is_virtual())) {
         return;
     }
+    // A segment override stays, for the implicit memory operand.
+    let segments = ops.iter().filter(|o| matches!(o, Operand::Segment(_))).count();
     let forms = Forms::get();
     let Some(m) = forms.mnemonic(&name.to_ascii_lowercase()) else { return };
     // Written with all of them, or with the memory operands alone (`lodsb byte ptr [rsi]`).
@@ -94,8 +96,8 @@ fn drop_string_operands(name: &str, ops: &mut Vec<Operand>) {
                 && mem.disp == 0 && mem.broadcast == 0 && memory_size(mem))
         };
         f.slots.is_empty()
-            && hidden.clone().count() == ops.len()
-            && hidden.zip(ops.iter()).all(|(&(_, h), op)| match h {
+            && hidden.clone().count() == ops.len() - segments
+            && hidden.zip(ops.iter().filter(|o| !matches!(o, Operand::Segment(_)))).all(|(&(_, h), op)| match h {
                 forms::Hidden::Memory(iced_x86::OpKind::MemorySegRSI) => at(op, iced_x86::Register::RSI),
                 forms::Hidden::Memory(_) => at(op, iced_x86::Register::RDI),
                 forms::Hidden::Xlat => at(op, iced_x86::Register::RBX),
@@ -103,7 +105,7 @@ fn drop_string_operands(name: &str, ops: &mut Vec<Operand>) {
             })
     };
     if forms.codes(m).iter().filter_map(|c| forms.form(*c)).any(|f| fits(f, true) || fits(f, false)) {
-        ops.clear();
+        ops.retain(|o| matches!(o, Operand::Segment(_)));
     }
 }
 
@@ -449,13 +451,19 @@ fn visit_mem(m: &Mem, vec_units: UnitSet, visit: &mut impl FnMut(Reg, Role, Unit
     }
 }
 
-/// Moves a memory destination's write mask (written right after the memory) after the other
-/// operands and before a rounding mode, where it takes no form slot.
+/// Moves a memory operand's decorations (its write mask and segment, written right after it)
+/// after the other operands and before a rounding mode, where they take no form slot.
 fn mask_after_operands(ops: &mut Vec<Operand>) {
-    if let Some(at) = ops.iter().position(|o| matches!(o, Operand::MemMask(_))) {
-        let mask = ops.remove(at);
+    let decoration = |o: &Operand| matches!(o, Operand::MemMask(_) | Operand::Segment(_));
+    if let Some(first) = ops.iter().position(decoration) {
+        let end = ops.iter().rposition(|o| !matches!(o, Operand::Rounding(_)) && !decoration(o)).map_or(0, |p| p + 1);
+        if first >= end {
+            return;
+        }
+        let decorations: Vec<Operand> = ops.iter().copied().filter(decoration).collect();
+        ops.retain(|o| !decoration(o));
         let end = ops.iter().rposition(|o| !matches!(o, Operand::Rounding(_))).map_or(0, |p| p + 1);
-        ops.insert(end, mask);
+        ops.splice(end..end, decorations);
     }
 }
 

@@ -39,6 +39,8 @@ pub(crate) struct Shapes {
     pub zeroing: bool,
     /// The mask is on the memory destination (`[m]{k1}`).
     pub mem_masked: bool,
+    /// A segment override is written (`fs:[...]`).
+    pub segment: bool,
     pub rounding: Option<Rounding>,
 }
 
@@ -73,7 +75,7 @@ fn plainly_valid(m: &Mem) -> bool {
         && m.index.is_none_or(gp)
 }
 
-fn check_mem(m: &Mem) -> Result<()> {
+fn check_mem(m: &Mem, segment: bool) -> Result<()> {
     let bad = |msg: String| Err(Error::new(ErrorKind::InvalidMemory, msg));
     if m.update != crate::ir::Update::None {
         return bad("x86 has no pre- or post-indexed addressing (that is AArch64)".into());
@@ -111,8 +113,10 @@ fn check_mem(m: &Mem) -> Result<()> {
             ));
         }
     }
-    if m.base.is_none() && m.index.is_none() {
-        return bad("a memory operand needs a base or an index register".into());
+    if m.base.is_none() && m.index.is_none() && !segment {
+        return bad(
+            "a memory operand needs a base or an index register (a bare address, a segment: `fs:[0x28]`)".into()
+        );
     }
     if vector_index && (m.base == Some(Reg::LOCALS) || m.base == Some(regs::ARG_AREA)) {
         return bad("a vector index goes with a general-purpose base register".into());
@@ -167,8 +171,19 @@ pub(crate) fn shapes(ops: &[Operand]) -> Result<Shapes> {
                 reg_shape(m.reg)
             }
             Operand::Mem(m) => {
-                check_mem(m)?;
+                check_mem(m, ops.iter().any(|o| matches!(o, Operand::Segment(_))))?;
                 Some(Shape::Mem { size: m.size as u16, bcst: m.broadcast, vsib: vsib_bits(m) })
+            }
+            Operand::Segment(seg) => {
+                // (Whether the form has a memory operand, maybe an implicit one, `matches` says.)
+                s.segment = true;
+                if !regs::iced(*seg).is_some_and(|r| r.is_segment_register()) {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOperands,
+                        "a segment override names a segment register (`fs`, `gs`, `es`, `cs`, `ss`, `ds`)",
+                    ));
+                }
+                continue;
             }
             Operand::MemMask(k) => {
                 if !matches!(ops.first(), Some(Operand::Mem(_))) {
@@ -218,6 +233,9 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
         return false;
     }
     if (s.masked && !form.can_mask) || (s.zeroing && !form.can_zero) || (form.needs_mask && !s.masked) {
+        return false;
+    }
+    if s.segment && !form.has_memory() {
         return false;
     }
     match s.rounding {
@@ -303,6 +321,7 @@ fn op_key(op: &Operand) -> Option<u64> {
         Operand::Mem(m) if m.index.is_some_and(is_vector) => return None,
         Operand::Mem(m) => 3 | (m.size as u64) << 4 | (m.broadcast as u64) << 12,
         Operand::MemMask(k) => 7 | mask(*k)? << 4,
+        Operand::Segment(_) => return None,
         Operand::Imm(v) => {
             let kinds = [U8, I8, S8(16), S8(32), S8(64), I16, I32, S32, I64, One];
             4 | kinds.iter().enumerate().fold(0u64, |acc, (i, k)| acc | (k.fits(*v) as u64) << (4 + i))
@@ -344,7 +363,7 @@ pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -
             if let Operand::Mem(m) = op
                 && !plainly_valid(m)
             {
-                check_mem(m)?;
+                check_mem(m, ops.iter().any(|o| matches!(o, Operand::Segment(_))))?;
             }
         }
         if entry & SHORTHAND != 0 {

@@ -6,7 +6,7 @@
 //! line     := mnemonic [operand {, operand}]
 //! operand  := register {decorator} | memory {decorator} | immediate | placeholder {decorator}
 //!           | {rn-sae} | {rd-sae} | {ru-sae} | {rz-sae} | {sae}
-//! memory   := [size ptr] [ term {(+|-) term} ] | [size ptr] placeholder
+//! memory   := [size ptr] [segment:] [ term {(+|-) term} ] | [size ptr] placeholder
 //! term     := register [* scale] | scale * register | number | placeholder [* scale]
 //! decorator:= {k1}..{k7} | placeholder (a mask register) | {z} | {1to2}..{1to32}
 //! ```
@@ -15,8 +15,9 @@
 //! mask after a memory destination masks the store (`vmovups [rdi]{k1}, zmm0`, never `{z}`).
 //! Numbers are decimal, `0x` hexadecimal or `h`-suffixed hexadecimal (`0FFh`). `lock`, `rep`,
 //! `repe`/`repz` and `repne`/`repnz` may precede the mnemonic; string instructions are written
-//! bare (`rep movsb`, `repne scasb`). Other prefixes, segment overrides and RIP-relative
-//! addresses are refused with an error at their column, never dropped.
+//! bare (`rep movsb`, `repne scasb`). A segment may precede an address (`fs:[0x28]`,
+//! `qword ptr gs:[rax]`). Other prefixes and RIP-relative addresses are refused with an error
+//! at their column, never dropped.
 
 use super::regs::reg_by_name;
 use crate::error::Result;
@@ -80,9 +81,7 @@ impl<'l> Parser<'l, '_> {
         let ops_start = self.c.peek().1;
         if self.c.peek().0 != Tok::End {
             loop {
-                let (op, mem_mask) = self.operand()?;
-                ops.push(op);
-                ops.extend(mem_mask);
+                self.operand(&mut ops)?;
                 let t = self.c.bump();
                 match t.0 {
                     Tok::Punct(',') => {}
@@ -95,9 +94,11 @@ impl<'l> Parser<'l, '_> {
         Ok(TextInst { mnemonic, ops, mnemonic_at: (first.1, first.2), ops_at: (ops_start, self.c.line.len()) })
     }
 
-    /// An operand, and the write mask of a memory operand (`[m]{k1}`), which stands after it.
-    fn operand(&mut self) -> std::result::Result<(Operand, Option<Operand>), Fail> {
+    /// An operand, appended to `ops`; a memory operand's segment (`fs:[...]`) and write mask
+    /// (`[m]{k1}`) follow it as operands of their own.
+    fn operand(&mut self, ops: &mut Vec<Operand>) -> std::result::Result<(), Fail> {
         let t = self.c.peek();
+        let mut segment = None;
         let op = match t.0 {
             Tok::Brace(b) if Cursor::is_placeholder(b) => {
                 self.c.bump();
@@ -106,7 +107,10 @@ impl<'l> Parser<'l, '_> {
             Tok::Brace(b) => {
                 self.c.bump();
                 return match rounding(b) {
-                    Some(r) => Ok((Operand::Rounding(r), None)),
+                    Some(r) => {
+                        ops.push(Operand::Rounding(r));
+                        Ok(())
+                    }
                     None => Cursor::fail(format!("`{{{b}}}` is not an operand (a rounding mode is `{{rn-sae}}`)"), t),
                 };
             }
@@ -117,13 +121,15 @@ impl<'l> Parser<'l, '_> {
                 if !matches!(ptr.0, Tok::Word(p) if p.eq_ignore_ascii_case("ptr")) {
                     return Cursor::fail(format!("expected `ptr` after `{w}`"), ptr);
                 }
+                segment = self.segment()?;
                 let m = self.memory()?;
                 Operand::Mem(m.sized(size))
             }
             Tok::Word(w)
                 if SEGMENTS.iter().any(|s| s.eq_ignore_ascii_case(w)) && self.c.peek2().0 == Tok::Punct(':') =>
             {
-                return Cursor::fail("segment overrides are not supported", t);
+                segment = self.segment()?;
+                Operand::Mem(self.memory()?)
             }
             Tok::Punct('[') => Operand::Mem(self.memory()?),
             Tok::Word(w) => {
@@ -133,7 +139,34 @@ impl<'l> Parser<'l, '_> {
             Tok::Number(_) | Tok::Punct('-') | Tok::Punct('+') => Operand::Imm(self.immediate()?),
             _ => return Cursor::fail("expected an operand", t),
         };
-        self.decorators(op)
+        let (op, mem_mask) = self.decorators(op)?;
+        ops.push(op);
+        ops.extend(segment.map(Operand::Segment));
+        ops.extend(mem_mask);
+        Ok(())
+    }
+
+    /// `fs:` (any segment register) before an address, if there.
+    fn segment(&mut self) -> std::result::Result<Option<Reg>, Fail> {
+        let (t, colon) = (self.c.peek(), self.c.peek2());
+        match t.0 {
+            Tok::Word(w) if colon.0 == Tok::Punct(':') => {
+                use super::regs::reg;
+                let segment = match w.to_ascii_lowercase().as_str() {
+                    "es" => reg::ES,
+                    "cs" => reg::CS,
+                    "ss" => reg::SS,
+                    "ds" => reg::DS,
+                    "fs" => reg::FS,
+                    "gs" => reg::GS,
+                    _ => return Cursor::fail(format!("`{w}` is not a segment register"), t),
+                };
+                self.c.bump();
+                self.c.bump();
+                Ok(Some(segment))
+            }
+            _ => Ok(None),
+        }
     }
 
     fn register(&self, name: &str, t: Spanned) -> std::result::Result<Reg, Fail> {
@@ -171,9 +204,6 @@ impl<'l> Parser<'l, '_> {
                     Operand::Mem(m) => Ok(m),
                     other => Cursor::fail(format!("this placeholder stands for {other:?}, not a memory operand"), open),
                 };
-            }
-            Tok::Word(w) if SEGMENTS.iter().any(|s| s.eq_ignore_ascii_case(w)) => {
-                return Cursor::fail("segment overrides are not supported", open);
             }
             _ => return Cursor::fail("expected `[`", open),
         }
@@ -379,7 +409,6 @@ mod tests {
             ("mov rax, [rcx", &[], "expected `+`, `-` or `]`"),
             ("data16 mov ax, 1", &[], "the `data16` prefix is not supported"),
             ("rep", &[], "expected an instruction after `rep`"),
-            ("mov rax, fs:[0]", &[], "segment overrides are not supported"),
             ("vmovaps zmmword ptr [rax]{k1}{z}, zmm0", &[], "`{z}` does not apply to a memory destination"),
             ("vmovaps zmmword ptr [rax]{k0}, zmm0", &[], "is not a write mask (k1 to k7)"),
             ("add {}, 1", &[], "placeholder 0 has no operand"),

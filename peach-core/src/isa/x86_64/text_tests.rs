@@ -34,6 +34,11 @@ fn lines() -> Vec<(String, String)> {
         for variant in 0..6 {
             let Some(ops) = sample(form, variant) else { continue };
             let Ok(mut ins) = super::encode::build(form, &ops) else { continue };
+            // A memory operand read through `fs:` or `gs:` (thread-local data) in one instance.
+            let memory = (0..ins.op_count()).any(|i| ins.op_kind(i) == iced_x86::OpKind::Memory);
+            if memory && variant >= 4 && ins.memory_base() != iced_x86::Register::RIP {
+                ins.set_segment_prefix(if variant == 4 { iced_x86::Register::FS } else { iced_x86::Register::GS });
+            }
             // String instructions also with `rep` (`repe`), and the comparing ones with `repne`.
             let string = form.places.hidden.iter().any(|(_, h)| matches!(h, super::forms::Hidden::Memory(_)));
             if string {
