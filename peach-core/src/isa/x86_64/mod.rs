@@ -70,6 +70,13 @@ fn strip_prefixes(mnemonic: &str) -> (&str, u32) {
     (rest, bits)
 }
 
+/// Whether `code` is a string instruction that compares (`cmps`, `scas`): `repe` and `repne`
+/// apply to it.
+pub(super) fn compares(code: Code) -> bool {
+    use Mnemonic::*;
+    matches!(code.mnemonic(), Cmpsb | Cmpsw | Cmpsd | Cmpsq | Scasb | Scasw | Scasd | Scasq)
+}
+
 /// Whether `code` is a string instruction (its memory operands are `[rsi]` and `[rdi]`).
 fn is_string(code: Code) -> bool {
     Forms::get().form(code).is_some_and(|f| f.places.hidden.iter().any(|(_, h)| matches!(h, forms::Hidden::Memory(_))))
@@ -130,23 +137,10 @@ fn check_prefixes(code: Code, name: &str, bits: u32, ops: &[Operand]) -> Result<
     if bits & (REP | REPNE) == REP && code.op_code().mandatory_prefix() == iced_x86::MandatoryPrefix::PF3 {
         return Ok(bits & !REP);
     }
-    if bits & (REP | REPNE) != 0 {
-        let compares = matches!(
-            code.mnemonic(),
-            Mnemonic::Cmpsb
-                | Mnemonic::Cmpsw
-                | Mnemonic::Cmpsd
-                | Mnemonic::Cmpsq
-                | Mnemonic::Scasb
-                | Mnemonic::Scasw
-                | Mnemonic::Scasd
-                | Mnemonic::Scasq
-        );
-        if !is_string(code) || (bits & REPNE != 0 && !compares) {
-            return err(format!(
-                "`rep` applies to the string instructions (movs, stos, lods, ins, outs; repe and repne to cmps and scas), not to `{name}`"
-            ));
-        }
+    if bits & (REP | REPNE) != 0 && (!is_string(code) || (bits & REPNE != 0 && !compares(code))) {
+        return err(format!(
+            "`rep` applies to the string instructions (movs, stos, lods, ins, outs; repe and repne to cmps and scas), not to `{name}`"
+        ));
     }
     Ok(bits)
 }

@@ -42,17 +42,7 @@ fn lines() -> Vec<(String, String)> {
             // String instructions also with `rep` (`repe`), and the comparing ones with `repne`.
             let string = form.places.hidden.iter().any(|(_, h)| matches!(h, super::forms::Hidden::Memory(_)));
             if string {
-                let compares = matches!(
-                    form.code.mnemonic(),
-                    Mnemonic::Cmpsb
-                        | Mnemonic::Cmpsw
-                        | Mnemonic::Cmpsd
-                        | Mnemonic::Cmpsq
-                        | Mnemonic::Scasb
-                        | Mnemonic::Scasw
-                        | Mnemonic::Scasd
-                        | Mnemonic::Scasq
-                );
+                let compares = super::compares(form.code);
                 ins.set_has_rep_prefix(variant % 3 == 1);
                 ins.set_has_repne_prefix(variant % 3 == 2 && compares);
             }
