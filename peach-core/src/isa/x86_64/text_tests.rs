@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use iced_x86::{Decoder, DecoderOptions, Encoder, Formatter, IntelFormatter, MemorySizeOptions, Mnemonic};
+use iced_x86::{Decoder, DecoderOptions, Encoder, Formatter, IntelFormatter, MemorySizeOptions};
 
 use super::forms::Forms;
 use super::tests::{all_extensions, llvm_mc, same_instruction, sample};
