@@ -86,8 +86,14 @@ fn is_string(code: Code) -> bool {
 /// ptr [rsi]`, `stosb byte ptr [rdi], al`, as iced and objdump print them): exactly those, they
 /// are dropped and the bare form is selected; anything else is left for selection to refuse.
 fn drop_string_operands(name: &str, ops: &mut Vec<Operand>) {
-    // (The common case leaves at once: virtual registers are never a string form's operands.)
-    if ops.is_empty() || ops.iter().any(|o| matches!(o, Operand::Reg(r) if r.is_virtual())) {
+    // (The common case leaves at once: a string form's operands are physical registers and
+    // memory, never virtual registers, immediates or labels.)
+    let physical = |o: &Operand| match o {
+        Operand::Reg(r) => !r.is_virtual(),
+        Operand::Mem(_) | Operand::Segment(_) => true,
+        _ => false,
+    };
+    if ops.is_empty() || !ops.iter().all(physical) {
         return;
     }
     // A segment override stays, for the implicit memory operand.
