@@ -222,9 +222,12 @@ fn coverage_table(classes: &BTreeMap<&'static str, [usize; 4]>) {
         return;
     }
     if std::env::var_os("PEACH_BLESS").is_some() {
-        std::fs::write(&path, format!("{}{table}{}", &readme[..a + begin.len()], &readme[b..])).expect("README written");
+        std::fs::write(&path, format!("{}{table}{}", &readme[..a + begin.len()], &readme[b..]))
+            .expect("README written");
     } else {
-        eprintln!("NOTE: the README's AArch64 coverage table differs from this run (PEACH_BLESS=1 rewrites it):\n{table}");
+        eprintln!(
+            "NOTE: the README's AArch64 coverage table differs from this run (PEACH_BLESS=1 rewrites it):\n{table}"
+        );
     }
 }
 
