@@ -475,6 +475,21 @@ fn memory(t: &mut Table) {
             _ => "sturh",
         };
         t.row(unscaled, &[reg, M], &[Reg(0), Field::Index9], pre & !0xc00);
+        // The unprivileged form (`ldtr x0, [x1, #8]`, bits 10-11 = 10), of general registers.
+        if matches!(reg, X | W) {
+            let unprivileged = match name {
+                "ldr" => "ldtr",
+                "ldrb" => "ldtrb",
+                "ldrh" => "ldtrh",
+                "ldrsw" => "ldtrsw",
+                "ldrsb" => "ldtrsb",
+                "ldrsh" => "ldtrsh",
+                "str" => "sttr",
+                "strb" => "sttrb",
+                _ => "sttrh",
+            };
+            t.row(unprivileged, &[reg, M], &[Reg(0), Field::Index9], (pre & !0xc00) | 0x800);
+        }
     }
     // Loads from the literal pool (PC-relative, +-1 MiB).
     for (reg, base) in [(X, 0x5800_0000), (W, 0x1800_0000), (Q, 0x9c00_0000), (D, 0x5c00_0000), (S, 0x1c00_0000)] {
@@ -912,6 +927,12 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("ldrsb", D, B),
         ("ldrsh", D, B),
         ("ldrsw", D, B),
+        ("ldtr", D, B),
+        ("ldtrb", D, B),
+        ("ldtrh", D, B),
+        ("ldtrsb", D, B),
+        ("ldtrsh", D, B),
+        ("ldtrsw", D, B),
         ("ldur", D, B),
         ("ldurb", D, B),
         ("ldurh", D, B),
@@ -1065,6 +1086,9 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("str", U, B),
         ("strb", U, B),
         ("strh", U, B),
+        ("sttr", U, B),
+        ("sttrb", U, B),
+        ("sttrh", U, B),
         ("stur", U, B),
         ("sturb", U, B),
         ("sturh", U, B),
