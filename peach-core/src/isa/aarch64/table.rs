@@ -662,6 +662,9 @@ fn branches(t: &mut Table) {
     t.row("ret", &[X], &[Reg(5)], 0xd65f_0000);
 }
 
+/// The `ftype` of half-precision scalar forms (bits 22-23 = 11), which need FP16.
+const HALF: u32 = 3 << 22;
+
 fn scalar_fp(t: &mut Table) {
     for (name, s) in [
         ("fadd", 0x1e20_2800),
@@ -676,24 +679,35 @@ fn scalar_fp(t: &mut Table) {
     ] {
         t.row(name, &[S, S, S], &R3, s);
         t.row(name, &[D, D, D], &R3, s | 1 << 22);
+        t.row(name, &[H, H, H], &R3, s | HALF);
     }
     for (name, s) in [("fmadd", 0x1f00_0000), ("fmsub", 0x1f00_8000), ("fnmadd", 0x1f20_0000), ("fnmsub", 0x1f20_8000)]
     {
         t.row(name, &[S, S, S, S], &R4, s);
         t.row(name, &[D, D, D, D], &R4, s | 1 << 22);
+        t.row(name, &[H, H, H, H], &R4, s | HALF);
     }
     t.row("fcsel", &[S, S, S, Kind::Cond], &[Reg(0), Reg(5), Reg(16), Field::Cond(12)], 0x1e20_0c00);
     t.row("fcsel", &[D, D, D, Kind::Cond], &[Reg(0), Reg(5), Reg(16), Field::Cond(12)], 0x1e60_0c00);
+    t.row("fcsel", &[H, H, H, Kind::Cond], &[Reg(0), Reg(5), Reg(16), Field::Cond(12)], 0x1e20_0c00 | HALF);
     t.row("fmov", &[S, Kind::FpImm], &[Reg(0), Field::FpImm8], 0x1e20_1000);
     t.row("fmov", &[D, Kind::FpImm], &[Reg(0), Field::FpImm8], 0x1e60_1000);
+    t.row("fmov", &[H, Kind::FpImm], &[Reg(0), Field::FpImm8], 0x1e20_1000 | HALF);
     for (name, s) in [("fabs", 0x1e20_c000), ("fneg", 0x1e21_4000), ("fsqrt", 0x1e21_c000), ("fmov", 0x1e20_4000)] {
         t.row(name, &[S, S], &R2, s);
         t.row(name, &[D, D], &R2, s | 1 << 22);
+        t.row(name, &[H, H], &R2, s | HALF);
     }
     t.row("fcmp", &[S, S], &[Reg(5), Reg(16)], 0x1e20_2000);
     t.row("fcmp", &[D, D], &[Reg(5), Reg(16)], 0x1e60_2000);
+    t.row("fcmp", &[H, H], &[Reg(5), Reg(16)], 0x1e20_2000 | HALF);
     t.row("fcvt", &[D, S], &R2, 0x1e22_c000);
     t.row("fcvt", &[S, D], &R2, 0x1e62_4000);
+    // Half precision to and from single and double (base Armv8, not FP16).
+    t.row("fcvt", &[S, H], &R2, 0x1ee2_4000);
+    t.row("fcvt", &[D, H], &R2, 0x1ee2_c000);
+    t.row("fcvt", &[H, S], &R2, 0x1e23_c000);
+    t.row("fcvt", &[H, D], &R2, 0x1e63_c000);
     for (name, ops, base) in [
         ("scvtf", [D, X], 0x9e62_0000),
         ("scvtf", [S, W], 0x1e22_0000),
@@ -1202,7 +1216,8 @@ enum Needs {
     I8mm,
     /// BF16.
     Bf16,
-    /// FP16 when it works on half-precision vectors (`4h`, `8h`); the base otherwise.
+    /// FP16 when it works on half precision (`h` registers, `4h`, `8h` vectors); the base
+    /// otherwise.
     FpHalf,
     /// CRC32.
     Crc,
@@ -1260,7 +1275,7 @@ impl Needs {
             Needs::Dotprod => Some(DOTPROD),
             Needs::I8mm => Some(I8MM),
             Needs::Bf16 => Some(BF16),
-            Needs::FpHalf if kinds.iter().any(|k| matches!(k, Kind::V(H4 | H8))) => Some(FP16),
+            Needs::FpHalf if kinds.iter().any(|k| matches!(k, Kind::V(H4 | H8) | Kind::H)) => Some(FP16),
             Needs::FpHalf => None,
             Needs::Crc => Some(CRC32),
             Needs::Aes => Some(AES),

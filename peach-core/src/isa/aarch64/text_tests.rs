@@ -250,3 +250,19 @@ fn store_exclusive_status_gets_its_own_register() {
     let n = |r: &str| r[1..].to_string();
     assert!(n(regs[0]) != n(regs[1]) && n(regs[0]) != n(regs[2]), "{}", line.intel);
 }
+
+/// Half-precision scalar arithmetic needs FP16; converting to and from half precision does not.
+#[test]
+fn half_precision_scalars_need_fp16() {
+    let neon = Target::aarch64_neon();
+    let mut f = Function::new("h", Signature::default(), neon.clone());
+    f.asm("fadd h0, h1, h2", ());
+    assert!(f.errors().first().is_some_and(|e| e.to_string().contains("FP16")), "{:?}", f.errors());
+    let mut g = Function::new("h", Signature::default(), neon);
+    g.asm("fcvt s0, h1", ());
+    g.asm("fcvt h2, d3", ());
+    assert!(g.errors().is_empty(), "{:?}", g.errors());
+    let mut h = Function::new("h", Signature::default(), Target::aarch64("neoverse-n1").unwrap());
+    h.asm("fmadd h0, h1, h2, h3", ());
+    assert!(h.errors().is_empty(), "{:?}", h.errors());
+}
