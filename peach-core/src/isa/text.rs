@@ -160,6 +160,36 @@ impl<'l, 'a> Cursor<'l, 'a> {
     }
 }
 
+/// An ISA's line parser: how it reads one operand; the list around them is shared.
+pub(crate) trait OperandList<'l, 'a> {
+    /// The parser's cursor.
+    fn cursor(&mut self) -> &mut Cursor<'l, 'a>;
+
+    /// Reads one operand (and any decorations standing after it) into `ops`.
+    fn next_operand(&mut self, ops: &mut Vec<Operand>) -> std::result::Result<(), Fail>;
+
+    /// The comma-separated operands up to the end of the line and the columns they span; every
+    /// operand given for a placeholder must have been used.
+    fn operand_list(&mut self) -> std::result::Result<(Vec<Operand>, (usize, usize)), Fail> {
+        let mut ops = Vec::new();
+        let start = self.cursor().peek().1;
+        if self.cursor().peek().0 != Tok::End {
+            loop {
+                self.next_operand(&mut ops)?;
+                let t = self.cursor().bump();
+                match t.0 {
+                    Tok::Punct(',') => {}
+                    Tok::End => break,
+                    _ => return Cursor::fail("expected `,` or the end of the line", t),
+                }
+            }
+        }
+        let c = self.cursor();
+        c.all_used()?;
+        Ok((ops, (start, c.line.len())))
+    }
+}
+
 /// A parse error as an [`Error`] showing the line.
 pub(crate) fn syntax_error(line: &str, (msg, s, e): Fail) -> Error {
     Error::new(ErrorKind::Syntax, crate::error::in_line(&msg, line, s, e))

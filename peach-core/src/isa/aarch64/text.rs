@@ -18,7 +18,7 @@ use super::regs::{A64Reg, reg_by_name};
 use crate::error::Result;
 use crate::ir::{Lane, Mem, Operand, Reg, RegList};
 use crate::isa::TextInst;
-use crate::isa::text::{Cursor, Fail, Spanned, Tok, finish};
+use crate::isa::text::{Cursor, Fail, OperandList, Spanned, Tok, finish};
 
 type Res<T> = std::result::Result<T, Fail>;
 
@@ -77,6 +77,15 @@ struct Parser<'l, 'a> {
     c: Cursor<'l, 'a>,
 }
 
+impl<'l, 'a> OperandList<'l, 'a> for Parser<'l, 'a> {
+    fn cursor(&mut self) -> &mut Cursor<'l, 'a> {
+        &mut self.c
+    }
+    fn next_operand(&mut self, ops: &mut Vec<Operand>) -> std::result::Result<(), Fail> {
+        self.operand(ops)
+    }
+}
+
 impl<'l> Parser<'l, '_> {
     fn line(mut self) -> Res<TextInst> {
         let first = self.c.bump();
@@ -85,21 +94,8 @@ impl<'l> Parser<'l, '_> {
             Tok::End => return Cursor::fail("an empty line: write one instruction", first),
             _ => return Cursor::fail("expected an instruction name", first),
         };
-        let ops_start = self.c.peek().1;
-        let mut ops = Vec::new();
-        if self.c.peek().0 != Tok::End {
-            loop {
-                self.operand(&mut ops)?;
-                let t = self.c.bump();
-                match t.0 {
-                    Tok::Punct(',') => {}
-                    Tok::End => break,
-                    _ => return Cursor::fail("expected `,` or the end of the line", t),
-                }
-            }
-        }
-        self.c.all_used()?;
-        Ok(TextInst { mnemonic, ops, mnemonic_at: (first.1, first.2), ops_at: (ops_start, self.c.line.len()) })
+        let (ops, ops_at) = self.operand_list()?;
+        Ok(TextInst { mnemonic, ops, mnemonic_at: (first.1, first.2), ops_at })
     }
 
     /// `#n`, `#-n`, `#1.5`, or the same without `#`.

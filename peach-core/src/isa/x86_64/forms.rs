@@ -247,6 +247,11 @@ fn hidden(k: OK) -> Option<Hidden> {
 }
 
 impl Form {
+    /// Whether it is a string instruction (`[rsi]`/`[rdi]` the text does not name).
+    pub(crate) fn is_string(&self) -> bool {
+        self.places.hidden.iter().any(|(_, h)| matches!(h, Hidden::Memory(_)))
+    }
+
     /// Whether the form accesses memory through an operand, written or implicit (what a segment
     /// override applies to).
     pub(crate) fn has_memory(&self) -> bool {

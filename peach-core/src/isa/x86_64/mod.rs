@@ -58,11 +58,15 @@ fn strip_prefixes(mnemonic: &str) -> (&str, u32) {
     let mut rest = mnemonic;
     let mut bits = 0;
     while let Some((word, after)) = rest.split_once(' ') {
-        let bit = match word.to_ascii_lowercase().as_str() {
-            "lock" => LOCK,
-            "rep" | "repe" | "repz" => REP,
-            "repne" | "repnz" => REPNE,
-            _ => break,
+        let is = |p: &str| word.eq_ignore_ascii_case(p);
+        let bit = if is("lock") {
+            LOCK
+        } else if is("rep") || is("repe") || is("repz") {
+            REP
+        } else if is("repne") || is("repnz") {
+            REPNE
+        } else {
+            break;
         };
         bits |= bit;
         rest = after.trim_start();
@@ -79,7 +83,7 @@ pub(super) fn compares(code: Code) -> bool {
 
 /// Whether `code` is a string instruction (its memory operands are `[rsi]` and `[rdi]`).
 fn is_string(code: Code) -> bool {
-    Forms::get().form(code).is_some_and(|f| f.places.hidden.iter().any(|(_, h)| matches!(h, forms::Hidden::Memory(_))))
+    Forms::get().form(code).is_some_and(forms::Form::is_string)
 }
 
 /// A string instruction written with the operands it uses anyway (`movsb byte ptr [rdi], byte
@@ -99,7 +103,8 @@ fn drop_string_operands(name: &str, ops: &mut Vec<Operand>) {
     // A segment override stays, for the implicit memory operand.
     let segments = ops.iter().filter(|o| matches!(o, Operand::Segment(_))).count();
     let forms = Forms::get();
-    let Some(m) = forms.mnemonic(&name.to_ascii_lowercase()) else { return };
+    let mut buf = [0u8; 24];
+    let Some(m) = select::lowercase(name, &mut buf).and_then(|l| forms.mnemonic(l)) else { return };
     // Written with all of them, or with the memory operands alone (`lodsb byte ptr [rsi]`).
     let fits = |f: &forms::Form, with_registers: bool| {
         let hidden = f.places.hidden.iter().filter(|(_, h)| with_registers || !matches!(h, forms::Hidden::Reg(_)));
@@ -155,6 +160,16 @@ fn has(target: &Target, f: iced_x86::CpuidFeature) -> bool {
     target.extensions().contains(Extension(f as u16))
 }
 
+/// Whether two operands name the same register: the same virtual register, or physical views
+/// of one full register (`eax` and `rax`).
+fn same_register(a: Reg, b: Reg) -> bool {
+    match (a.vreg(), b.vreg()) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) => iced(a).map(|x| x.full_register()) == iced(b).map(|x| x.full_register()),
+        _ => false,
+    }
+}
+
 /// Whether the register operands of an instruction are all the same register and no source is
 /// memory (`vpxor ymm1, ymm1, [m]` reads ymm1).
 fn all_same_reg(ops: &[Operand]) -> bool {
@@ -167,12 +182,7 @@ fn all_same_reg(ops: &[Operand]) -> bool {
     };
     let mut n = 1;
     for r in regs {
-        let same = match (first.vreg(), r.vreg()) {
-            (Some(a), Some(b)) => a == b,
-            (None, None) => iced(first).map(|x| x.full_register()) == iced(r).map(|x| x.full_register()),
-            _ => false,
-        };
-        if !same {
+        if !same_register(first, r) {
             return false;
         }
         n += 1;
@@ -483,16 +493,11 @@ fn check_vsib_distinct(code: Code, ops: &[Operand]) -> Result<()> {
         Some(Operand::Reg(r)) if code.op_code().encoding() == EncodingKind::VEX => Some(*r),
         _ => None,
     };
-    let same = |a: Reg, b: Reg| match (a.vreg(), b.vreg()) {
-        (Some(x), Some(y)) => x == y,
-        (None, None) => iced(a).map(|x| x.full_register()) == iced(b).map(|x| x.full_register()),
-        _ => false,
-    };
     let regs = [dest, index, vector_mask];
     for (i, a) in regs.iter().enumerate() {
         for b in &regs[i + 1..] {
             if let (Some(a), Some(b)) = (a, b)
-                && same(*a, *b)
+                && same_register(*a, *b)
             {
                 return Err(crate::Error::new(
                     crate::ErrorKind::InvalidOperands,
@@ -523,12 +528,7 @@ fn check_distinct(code: Code, ops: &[Operand]) -> Result<()> {
         Some(Operand::Masked(m)) => m.reg,
         _ => return Ok(()),
     };
-    let same = |r: &Reg| match (r.vreg(), dst.vreg()) {
-        (Some(a), Some(b)) => a == b,
-        (None, None) => iced(*r).map(|x| x.full_register()) == iced(dst).map(|x| x.full_register()),
-        _ => false,
-    };
-    if ops[1..].iter().any(|o| matches!(o, Operand::Reg(r) if same(r))) {
+    if ops[1..].iter().any(|o| matches!(o, Operand::Reg(r) if same_register(*r, dst))) {
         return Err(crate::Error::new(
             crate::ErrorKind::InvalidOperands,
             format!(

@@ -566,7 +566,7 @@ fn describe(s: &Shapes) -> String {
     parts.join(", ")
 }
 
-fn lowercase<'a>(s: &str, buf: &'a mut [u8; 24]) -> Option<&'a str> {
+pub(super) fn lowercase<'a>(s: &str, buf: &'a mut [u8; 24]) -> Option<&'a str> {
     let b = s.as_bytes();
     if b.len() > buf.len() {
         return None;

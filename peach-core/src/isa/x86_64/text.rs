@@ -23,7 +23,7 @@ use super::regs::reg_by_name;
 use crate::error::Result;
 use crate::ir::{Mem, Operand, Reg, Rounding};
 use crate::isa::TextInst;
-use crate::isa::text::{Cursor, Fail, Spanned, Tok, finish};
+use crate::isa::text::{Cursor, Fail, OperandList, Spanned, Tok, finish};
 
 /// Bytes named by a size keyword.
 fn size_keyword(word: &str) -> Option<u16> {
@@ -49,6 +49,15 @@ const SUPPORTED_PREFIXES: [&str; 6] = ["lock", "rep", "repe", "repz", "repne", "
 
 struct Parser<'l, 'a> {
     c: Cursor<'l, 'a>,
+}
+
+impl<'l, 'a> OperandList<'l, 'a> for Parser<'l, 'a> {
+    fn cursor(&mut self) -> &mut Cursor<'l, 'a> {
+        &mut self.c
+    }
+    fn next_operand(&mut self, ops: &mut Vec<Operand>) -> std::result::Result<(), Fail> {
+        self.operand(ops)
+    }
 }
 
 impl<'l> Parser<'l, '_> {
@@ -77,21 +86,8 @@ impl<'l> Parser<'l, '_> {
             Tok::End => return Cursor::fail("an empty line: write one instruction", first),
             _ => return Cursor::fail("expected an instruction name", first),
         };
-        let mut ops = Vec::new();
-        let ops_start = self.c.peek().1;
-        if self.c.peek().0 != Tok::End {
-            loop {
-                self.operand(&mut ops)?;
-                let t = self.c.bump();
-                match t.0 {
-                    Tok::Punct(',') => {}
-                    Tok::End => break,
-                    _ => return Cursor::fail("expected `,` or the end of the line", t),
-                }
-            }
-        }
-        self.c.all_used()?;
-        Ok(TextInst { mnemonic, ops, mnemonic_at: (first.1, first.2), ops_at: (ops_start, self.c.line.len()) })
+        let (ops, ops_at) = self.operand_list()?;
+        Ok(TextInst { mnemonic, ops, mnemonic_at: (first.1, first.2), ops_at })
     }
 
     /// An operand, appended to `ops`; a memory operand's segment (`fs:[...]`) and write mask

@@ -40,8 +40,7 @@ fn lines() -> Vec<(String, String)> {
                 ins.set_segment_prefix(if variant == 4 { iced_x86::Register::FS } else { iced_x86::Register::GS });
             }
             // String instructions also with `rep` (`repe`), and the comparing ones with `repne`.
-            let string = form.places.hidden.iter().any(|(_, h)| matches!(h, super::forms::Hidden::Memory(_)));
-            if string {
+            if form.is_string() {
                 let compares = super::compares(form.code);
                 ins.set_has_rep_prefix(variant % 3 == 1);
                 ins.set_has_repne_prefix(variant % 3 == 2 && compares);
