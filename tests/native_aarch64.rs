@@ -267,6 +267,101 @@ fn a_reciprocal_by_newton_steps_is_accurate() {
     }
 }
 
+/// An 8-tap filter of 16-bit samples by element (`mul`/`mla` and `smull`/`smlal2` with
+/// `c.h[k]`, whose register must be one of v0-v15), element moves (`mov v.h[i], v.h[j]`,
+/// `mov w, v.s[i]`) and a scalar saturating add (`sqadd s, s, s`), written as text.
+#[test]
+fn a_filter_by_element_matches_rust() {
+    use peach::core::isa::aarch64::A64Reg;
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr, Type::Ptr], Some(Type::I32));
+    let mut f = Function::new("fir8", sig, Target::aarch64_neon());
+    let (x, c, out) = (f.param(0), f.param(1), f.param(2));
+    let (coef, row, acc16, lo, hi, sum) = (f.v(), f.v(), f.v(), f.v(), f.v(), f.v());
+    let ret = f.x().w();
+    f.asm("ldr {}, [{}]", (coef.q(), c));
+    for k in 0..8u8 {
+        f.asm("ldr {}, [{}], #16", (row.q(), x));
+        let lane = coef.h().lane(k);
+        let (first, long) = if k == 0 { ("mul", "smull") } else { ("mla", "smlal") };
+        f.asm(&format!("{first} {{}}, {{}}, {{}}"), (acc16.h8(), row.h8(), lane));
+        f.asm(&format!("{long} {{}}, {{}}, {{}}"), (lo.s4(), row.h4(), lane));
+        f.asm(&format!("{long}2 {{}}, {{}}, {{}}"), (hi.s4(), row.h8(), lane));
+    }
+    // acc16[0] = acc16[7]; the low sums, the high sums and the 16-bit sums are stored.
+    f.asm("mov {}, {}", (acc16.h().lane(0), acc16.h().lane(7)));
+    f.asm("stp {}, {}, [{}]", (lo.q(), hi.q(), out));
+    f.asm("str {}, [{}, #32]", (acc16.q(), out));
+    // The saturating sum of the first low and the first high sum, plus lane 1 of the low ones.
+    f.asm("sqadd {}, {}, {}", (sum.s(), lo.s(), hi.s()));
+    let (t, u) = (f.x().w(), f.x().w());
+    f.asm("mov {}, {}", (t, sum.s().lane(0)));
+    f.asm("mov {}, {}", (u, lo.s().lane(1)));
+    f.asm("add {}, {}, {}", (ret, t, u));
+    f.ret(ret);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    let listing = code.listing();
+    let register = |line: &str| line.rsplit(", v").next().and_then(|r| r.split('.').next()?.parse::<u8>().ok());
+    for line in listing.lines().filter(|l| l.contains(".h[") && (l.contains("mla") || l.contains("mul"))) {
+        assert!(register(line).is_some_and(|n| n < 16), "a 16-bit element outside v0-v15: {line}");
+    }
+    // SAFETY: the code reads 64 samples at `x` and 8 at `c`, and writes 48 bytes at `out`.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*const i16, *const i16, *mut u8) -> i32>::load(&code).unwrap() };
+    let xs: Vec<i16> = (0..64).map(|i| (i * 2477 % 65536 - 32768) as i16).collect();
+    let cs: [i16; 8] = [3, -7, 11, 250, -1000, 32767, -32768, 5];
+    let mut got = [0u8; 48];
+    // SAFETY: the sizes above.
+    let r = unsafe { k.call(xs.as_ptr(), cs.as_ptr(), got.as_mut_ptr()) };
+    let wide: Vec<i32> =
+        (0..8).map(|j| (0..8).map(|k| xs[k * 8 + j] as i32 * cs[k] as i32).fold(0i32, i32::wrapping_add)).collect();
+    let mut narrow: Vec<i16> =
+        (0..8).map(|j| (0..8).map(|k| xs[k * 8 + j].wrapping_mul(cs[k])).fold(0i16, i16::wrapping_add)).collect();
+    narrow[0] = narrow[7];
+    let got32: Vec<i32> = got[..32].chunks(4).map(|b| i32::from_le_bytes(b.try_into().unwrap())).collect();
+    let got16: Vec<i16> = got[32..].chunks(2).map(|b| i16::from_le_bytes(b.try_into().unwrap())).collect();
+    assert_eq!(got32, wide, "{listing}");
+    assert_eq!(got16, narrow, "{listing}");
+    assert_eq!(r, wide[0].saturating_add(wide[4]).wrapping_add(wide[1]), "{listing}");
+}
+
+/// A dot product of bytes by element (`sdot v.4s, v.16b, v.4b[i]`, DOTPROD): each 32-bit lane
+/// of the result sums four products with the bytes of one 32-bit group of the other operand.
+#[test]
+fn a_dot_product_by_element_matches_rust() {
+    use peach::core::isa::aarch64::A64Reg;
+    let target = Target::aarch64("neoverse-n1").unwrap();
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr, Type::Ptr], None);
+    let mut f = Function::new("sdot_lane", sig, target.clone());
+    let (a, b, out) = (f.param(0), f.param(1), f.param(2));
+    let (x, y, acc) = (f.v(), f.v(), f.v());
+    f.asm("ldr {}, [{}]", (x.q(), a));
+    f.asm("ldr {}, [{}]", (y.q(), b));
+    f.asm("movi {}, #0", (acc.d2(),));
+    for i in 0..4u8 {
+        f.asm("sdot {}, {}, {}", (acc.s4(), x.b16(), y.b4().lane(i)));
+    }
+    f.asm("str {}, [{}]", (acc.q(), out));
+    f.ret(None);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    assert!(code.listing().contains(".4b[3]"), "{}", code.listing());
+    if !host_has(&target) {
+        eprintln!("skipped: this core lacks DOTPROD");
+        return;
+    }
+    // SAFETY: the code reads 16 bytes at `a` and `b` and writes 16 at `out`; the core has DOTPROD.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*const i8, *const i8, *mut i32)>::load(&code).unwrap() };
+    let xs: Vec<i8> = (0..16).map(|i| (i * 37 - 100) as i8).collect();
+    let ys: Vec<i8> = (0..16).map(|i| (i * 59 + 3) as u8 as i8).collect();
+    let mut got = [0i32; 4];
+    // SAFETY: the sizes above.
+    unsafe { k.call(xs.as_ptr(), ys.as_ptr(), got.as_mut_ptr()) };
+    let want: Vec<i32> = (0..4)
+        .map(|lane| {
+            (0..4).map(|group| (0..4).map(|j| xs[lane * 4 + j] as i32 * ys[group * 4 + j] as i32).sum::<i32>()).sum()
+        })
+        .collect();
+    assert_eq!(got.to_vec(), want, "{}", code.listing());
+}
+
 /// The host under qemu `-cpu max` has CRC32, AES, SHA2 and LSE; a real core may lack them.
 fn host_has(target: &Target) -> bool {
     target.extensions().is_subset(Target::native_aarch64().extensions())

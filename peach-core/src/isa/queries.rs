@@ -93,7 +93,7 @@ has! {
     has_bmi1 => "BMI1",
     /// Whether the target has BMI2.
     has_bmi2 => "BMI2",
-    /// Whether the target has AES-NI.
+    /// Whether the target has AES-NI (x86-64) or the AES instructions (AArch64).
     has_aes => "AES",
     /// Whether the target has PCLMULQDQ.
     has_pclmulqdq => "PCLMULQDQ",
@@ -143,4 +143,12 @@ has! {
     has_i8mm => "I8MM",
     /// Whether the target has the AArch64 BFloat16 instructions.
     has_bf16 => "BF16",
+    /// Whether the target has the AArch64 SHA-1 and SHA-256 instructions.
+    has_sha2 => "SHA2",
+    /// Whether the target has the AArch64 CRC-32 instructions (`CRC32B` ... `CRC32CX`).
+    has_crc32 => "CRC32",
+    /// Whether the target has the AArch64 large-system-extension atomics (`LDADD`, `CAS`, ...).
+    has_lse => "LSE",
+    /// Whether the target has the AArch64 rounding doubling multiply-accumulates (`SQRDMLAH`).
+    has_rdm => "RDM",
 }

@@ -28,6 +28,8 @@ const SAVED: UnitSet = UnitSet::range(G + 19, 10).union(UnitSet::range(V + 8, 8)
 /// pointer), x30 (link register).
 pub(crate) const GP_ALLOC: UnitSet = UnitSet::range(G, 31).without(UnitSet::of(&[G + 18, G + 29, G + 30]));
 pub(crate) const VEC_ALL: UnitSet = UnitSet::range(V, 32);
+/// v0-v15: the 16-bit element of a multiply by element has a 4-bit register field.
+pub(crate) const VEC_LOW: UnitSet = UnitSet::range(V, 16);
 
 const fn order() -> [u8; 60] {
     // Caller-saved temporaries, then argument registers, then callee-saved (a prologue is then

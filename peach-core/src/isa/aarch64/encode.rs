@@ -76,6 +76,8 @@ pub enum A64 {
     Label(i64),
     /// Element `index` of `v{n}`, of `size` bytes (`v1.s[2]`).
     Elem(u8, u8, u8),
+    /// Group `index` of `v{n}`, of 32 bits, made of lanes of `size` bytes (`v1.4b[2]`).
+    ElemGroup(u8, u8, u8),
     /// A condition code, by number (`eq` is 0).
     Cond(u8),
     /// A prefetch operation, by number (`pldl1keep` is 0).
@@ -157,7 +159,7 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::S, A64::S(n)) | (Kind::D, A64::D(n)) | (Kind::Q, A64::Q(n)) => n as u32,
         (Kind::Imm, A64::Imm(_)) | (Kind::Lsl, A64::Lsl(_)) | (Kind::Label, A64::Label(_)) => 0,
         (Kind::Mem, A64::Mem(..)) | (Kind::MemPre, A64::MemPre(..)) | (Kind::MemPost, A64::MemPost(..)) => 0,
-        (Kind::Elem(a), A64::Elem(n, b, _)) if a == b => n as u32,
+        (Kind::Elem(a), A64::Elem(n, b, _)) | (Kind::ElemGroup(a), A64::ElemGroup(n, b, _)) if a == b => n as u32,
         (Kind::Cond, A64::Cond(_)) | (Kind::Prfop, A64::Prfop(_)) | (Kind::MemIndex, A64::MemIndex(..)) => 0,
         (Kind::MemIndexSxtw, A64::MemIndexSxtw(..)) => 0,
         (Kind::MemBase, A64::Mem(_, 0)) => 0,
@@ -407,8 +409,10 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
             }
         },
         Field::ElemMul | Field::ElemImm5(_) | Field::ElemImm4 => {
-            let A64::Elem(n, size, index) = *op else {
-                return Err(Error::internal("element field without an element"));
+            let (n, size, index) = match *op {
+                A64::Elem(n, size, index) => (n, size, index),
+                A64::ElemGroup(n, _, index) => (n, 4, index),
+                _ => return Err(Error::internal("element field without an element")),
             };
             let lanes = 16 / size.max(1);
             if index >= lanes {
@@ -418,11 +422,20 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
                     lanes - 1
                 )));
             }
+            if field == Field::ElemMul && size == 2 && n >= 16 {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperands,
+                    format!("a 16-bit element operand by element is one of v0-v15, not v{n}"),
+                ));
+            }
             let (n, index, log) = (n as u32 & 31, index as u32, size.trailing_zeros());
             *word |= match field {
                 // By-element multiplies: Rm at 16; the index in H (bit 11), and L (bit 21) for
-                // 32-bit elements.
+                // 32-bit elements, and M (bit 20, Rm's top bit) for 16-bit ones.
                 Field::ElemMul if size == 8 => n << 16 | index << 11,
+                Field::ElemMul if size == 2 => {
+                    n << 16 | (index >> 2) << 11 | (index >> 1 & 1) << 21 | (index & 1) << 20
+                }
                 Field::ElemMul => n << 16 | (index >> 1) << 11 | (index & 1) << 21,
                 // `imm5`: the index above a one-hot element size.
                 Field::ElemImm5(pos) => n << pos | ((index << (log + 1)) | (1 << log)) << 16,
@@ -591,6 +604,7 @@ impl std::fmt::Display for A64 {
                 };
                 write!(f, "v{n}.{t}[{index}]")
             }
+            A64::ElemGroup(n, size, index) => write!(f, "v{n}.{}[{index}]", if size == 1 { "4b" } else { "2h" }),
         }
     }
 }

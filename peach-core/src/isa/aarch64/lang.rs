@@ -51,6 +51,8 @@ pub(crate) const VIEWS: &[View] = &[
     View { name: "s4", apply: A64Reg::s4, doc: "the arrangement `4s`" },
     View { name: "d1", apply: A64Reg::d1, doc: "the arrangement `1d`" },
     View { name: "d2", apply: A64Reg::d2, doc: "the arrangement `2d`" },
+    View { name: "b4", apply: A64Reg::b4, doc: "four bytes as one lane (`v.4b[i]` of `SDOT`)" },
+    View { name: "h2", apply: A64Reg::h2, doc: "two halfwords as one lane (`v.2h[i]` of `BFDOT`)" },
 ];
 
 pub(crate) const NAMED_DOC: &str = "the physical registers by name (`x0`-`x30`, `w0`-`w30`, `sp`, `xzr`, `wzr`, \

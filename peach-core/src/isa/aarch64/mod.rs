@@ -33,7 +33,7 @@ pub use pseudo::{A64Pseudo, Cond, Extend, FpImm, Prefetch, Shift, names};
 pub use regs::{A64Builder, A64Reg, GP, VEC, reg, reg_by_name};
 pub(crate) use table::{Kind, Row, rows};
 
-use self::abi::{GP_ALLOC, VEC_ALL};
+use self::abi::{GP_ALLOC, VEC_ALL, VEC_LOW};
 use self::regs::{GP_UNITS, VEC_UNITS, VIEW_D, VIEW_S, VIEW_W, VIEW_X, unit_of};
 use self::table::{First, first_role, second_written, writes_status};
 use super::{ClassInfo, Flow, Isa, Role};
@@ -182,7 +182,11 @@ impl Isa for Aarch64 {
                         _ if writes_status(row.name) => Role::UseLate,
                         _ => Role::Use,
                     };
-                    let allowed = if regs::class_view(*r).is_some_and(|(c, _)| c == VEC) { VEC_ALL } else { GP_ALLOC };
+                    let allowed = match (row.kinds().get(i), row.fields().get(i)) {
+                        (Some(Kind::Elem(2)), Some(table::Field::ElemMul)) => VEC_LOW,
+                        _ if regs::class_view(*r).is_some_and(|(c, _)| c == VEC) => VEC_ALL,
+                        _ => GP_ALLOC,
+                    };
                     visit(*r, role, allowed);
                 }
                 Operand::Mem(m) => {

@@ -26,6 +26,10 @@ pub(crate) const VIEW_S: u8 = 2;
 pub(crate) const VIEW_D: u8 = 3;
 pub(crate) const VIEW_Q: u8 = 4;
 pub(crate) const VIEW_ARRANGED: u8 = 5;
+/// The groups a dot product by element reads as one lane: four bytes (`v1.4b[2]`) and two
+/// halfwords (`v1.2h[2]`).
+pub(crate) const VIEW_B4: u8 = VIEW_ARRANGED + 8;
+pub(crate) const VIEW_H2: u8 = VIEW_ARRANGED + 9;
 
 pub(crate) const GP_UNITS: u8 = 0;
 pub(crate) const VEC_UNITS: u8 = 32;
@@ -45,7 +49,7 @@ pub(crate) fn parts(r: Reg) -> Option<(RegClass, u8, u8)> {
     let (view, number) = ((id >> 8 & 15) as u8, (id & 255) as u8);
     let valid = match class {
         GP => number < 32 && view <= VIEW_SP && (view != VIEW_SP || number == 31),
-        VEC => number < 32 && view < VIEW_ARRANGED + 8,
+        VEC => number < 32 && view <= VIEW_H2,
         _ => false,
     };
     valid.then_some((class, view, number))
@@ -74,6 +78,7 @@ pub(crate) fn arrangement(view: u8) -> Option<Arrangement> {
 pub(crate) fn elem_size(view: u8) -> Option<u8> {
     match view {
         VIEW_B..=VIEW_D => Some(1 << view),
+        VIEW_B4 | VIEW_H2 => Some(4),
         _ => arrangement(view).map(|a| match a {
             Arrangement::B8 | Arrangement::B16 => 1,
             Arrangement::H4 | Arrangement::H8 => 2,
@@ -400,6 +405,10 @@ pub trait A64Reg: Sized {
     fn d1(self) -> Self;
     /// Two doubles (`.2d`).
     fn d2(self) -> Self;
+    /// Four bytes as one lane (`.4b`, as in `sdot v0.4s, v1.16b, v2.4b[1]`).
+    fn b4(self) -> Self;
+    /// Two halfwords as one lane (`.2h`, as in `bfdot v0.4s, v1.8h, v2.2h[1]`).
+    fn h2(self) -> Self;
     /// Element `index`, its size given by the view (`v.s().lane(2)` is `v.s[2]`).
     fn lane(self, index: u8) -> Lane;
     /// This register and the `count - 1` after it, seen through this view: a list for
@@ -462,6 +471,12 @@ impl A64Reg for Reg {
     }
     fn d2(self) -> Reg {
         view(self, VEC, VIEW_ARRANGED + 7)
+    }
+    fn b4(self) -> Reg {
+        view(self, VEC, VIEW_B4)
+    }
+    fn h2(self) -> Reg {
+        view(self, VEC, VIEW_H2)
     }
     fn lane(self, index: u8) -> Lane {
         Lane { reg: self, index }

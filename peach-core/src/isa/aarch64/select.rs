@@ -8,9 +8,10 @@ use std::sync::OnceLock;
 
 use super::encode::{A64, encode_row};
 use super::regs::{
-    GP, VEC, VIEW_B, VIEW_D, VIEW_H, VIEW_Q, VIEW_S, VIEW_SP, VIEW_W, VIEW_X, arrangement, class_view, elem_size, parts,
+    GP, VEC, VIEW_B, VIEW_B4, VIEW_D, VIEW_H, VIEW_H2, VIEW_Q, VIEW_S, VIEW_SP, VIEW_W, VIEW_X, arrangement,
+    class_view, elem_size, parts,
 };
-use super::table::{Kind, Row, feature, rows};
+use super::table::{Field, Kind, Row, feature, rows};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::{Mem, Operand, Reg, Update, VReg};
 use crate::target::Target;
@@ -130,8 +131,10 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(VReg, u8)]) -> bool {
         (Kind::FpImm, Operand::Imm(v)) => untagged(*v),
         (Kind::Extend, Operand::Imm(v)) => extend_of(*v).is_some(),
         (_, Operand::Reg(r)) => reg_fits(kind, *r),
-        (Kind::Elem(size), Operand::Lane(l)) => {
-            class_view(l.reg).is_some_and(|(c, v)| c == VEC && elem_size(v) == Some(size))
+        (Kind::Elem(size), Operand::Lane(l)) => class_view(l.reg)
+            .is_some_and(|(c, v)| c == VEC && !matches!(v, VIEW_B4 | VIEW_H2) && elem_size(v) == Some(size)),
+        (Kind::ElemGroup(size), Operand::Lane(l)) => {
+            class_view(l.reg) == Some((VEC, if size == 1 { VIEW_B4 } else { VIEW_H2 }))
         }
         _ => false,
     }
@@ -177,6 +180,7 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (_, Operand::Imm(v)) => A64::Imm(*v),
         (_, Operand::Mem(m)) => A64::Mem(m.base.map_or(31, number), m.disp as i64),
         (Kind::Elem(size), Operand::Lane(l)) => A64::Elem(number(l.reg), size, l.index),
+        (Kind::ElemGroup(size), Operand::Lane(l)) => A64::ElemGroup(number(l.reg), size, l.index),
         _ => A64::Label(0),
     }
 }
@@ -208,6 +212,8 @@ fn describe(op: &Operand) -> String {
         Operand::Imm(_) => "#imm".into(),
         Operand::Mem(_) => "[mem]".into(),
         Operand::Label(_) => "label".into(),
+        Operand::Lane(l) if class_view(l.reg).is_some_and(|(_, v)| v == VIEW_B4) => "v.4b[i]".into(),
+        Operand::Lane(l) if class_view(l.reg).is_some_and(|(_, v)| v == VIEW_H2) => "v.2h[i]".into(),
         Operand::Lane(l) => match class_view(l.reg).and_then(|(_, v)| elem_size(v)) {
             Some(size) => format!("v.{}[i]", ["b", "h", "s", "d"][size.trailing_zeros() as usize]),
             None => "element".into(),
@@ -216,7 +222,8 @@ fn describe(op: &Operand) -> String {
     }
 }
 
-fn kind_name(k: &Kind) -> String {
+/// How `k` is written in the list of a mnemonic's forms (`row` tells what a field restricts).
+fn kind_name(row: &Row, k: &Kind) -> String {
     match k {
         Kind::X => "x".into(),
         Kind::XSp => "x|sp".into(),
@@ -235,7 +242,9 @@ fn kind_name(k: &Kind) -> String {
         Kind::MemPre => "[x, #off]!".into(),
         Kind::MemPost => "[x], #off".into(),
         Kind::Label => "label".into(),
+        Kind::Elem(2) if row.fields().contains(&Field::ElemMul) => "v.h[i] (v0-v15)".into(),
         Kind::Elem(size) => format!("v.{}[i]", ["b", "h", "s", "d"][size.trailing_zeros() as usize]),
+        Kind::ElemGroup(size) => format!("v.{}[i]", if *size == 1 { "4b" } else { "2h" }),
         Kind::Cond => "cond".into(),
         Kind::Prfop => "prfop".into(),
         Kind::MemIndex => "[x, x{, lsl #n}]".into(),
@@ -367,7 +376,8 @@ pub(crate) fn select(target: &Target, groups: &[(VReg, u8)], mnemonic: &str, ops
     let forms: Vec<String> = candidates
         .iter()
         .map(|&i| {
-            let k: Vec<String> = rows()[i as usize].kinds().iter().map(kind_name).collect();
+            let row = &rows()[i as usize];
+            let k: Vec<String> = row.kinds().iter().map(|k| kind_name(row, k)).collect();
             format!("{lower} {}", k.join(", "))
         })
         .collect();

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use super::encode::Arrangement::{self, *};
 
 mod extensions;
+mod scalar;
 mod simd;
 
 /// What an operand must be.
@@ -51,6 +52,9 @@ pub enum Kind {
     Label,
     /// An element of a vector register, of this many bytes (`v1.s[2]`).
     Elem(u8),
+    /// A group of lanes of this many bytes read as one 32-bit element by a dot product
+    /// (`v1.4b[2]` of bytes, `v1.2h[2]` of halfwords).
+    ElemGroup(u8),
     /// A condition code (`eq`, `lt`, ...), given as its number.
     Cond,
     /// A prefetch operation (`pldl1keep`, ...), given as its number.
@@ -106,7 +110,9 @@ pub enum Field {
     /// A register pair's address: base at bit 5, signed 7-bit offset at bit 15 scaled by the
     /// size of one register.
     Pair(u8),
-    /// The element of a by-element multiply: register at 16, index in `H:L` (bits 11 and 21).
+    /// The element of a by-element multiply: register at 16, index in `H` (bit 11), `H:L` (and
+    /// bit 21) or, for 16-bit elements, `H:L:M` (and bit 20, leaving four bits of register:
+    /// `v0`-`v15`).
     ElemMul,
     /// An element as `imm5` (bit 16: index above a one-hot size), register at this bit.
     ElemImm5(u8),
@@ -259,6 +265,7 @@ fn build() -> Vec<Row> {
     simd::lanes(&mut t);
     simd::long_and_narrow(&mut t);
     simd::shifts(&mut t);
+    scalar::rows(&mut t);
     extensions::rows(&mut t);
     t.0
 }
@@ -291,12 +298,37 @@ fn integer(t: &mut Table) {
         t.row(name, &[X, X], &[Reg(5), Reg(16)], x);
         t.row(name, &[W, W], &[Reg(5), Reg(16)], w);
     }
+    // The same with a shifted register: `cmp x0, x1, lsl #3`.
+    for (name, x, w) in
+        [("cmp", 0xeb00_001f, 0x6b00_001f), ("cmn", 0xab00_001f, 0x2b00_001f), ("tst", 0xea00_001f, 0x6a00_001f)]
+    {
+        let shift = |bits| Field::ShiftedReg(bits, name == "tst");
+        t.row(name, &[X, X, Kind::Shift], &[Reg(5), Reg(16), shift(64)], x);
+        t.row(name, &[W, W, Kind::Shift], &[Reg(5), Reg(16), shift(32)], w);
+    }
     t.row("mov", &[X, X], &[Reg(0), Reg(16)], 0xaa00_03e0);
     t.row("mov", &[W, W], &[Reg(0), Reg(16)], 0x2a00_03e0);
-    t.row("neg", &[X, X], &[Reg(0), Reg(16)], 0xcb00_03e0);
-    t.row("neg", &[W, W], &[Reg(0), Reg(16)], 0x4b00_03e0);
-    t.row("mvn", &[X, X], &[Reg(0), Reg(16)], 0xaa20_03e0);
-    t.row("mvn", &[W, W], &[Reg(0), Reg(16)], 0x2a20_03e0);
+    // Operations on the zero register and one other: `neg` is `sub` from zero, `mvn` is `orn`,
+    // `ngc` subtracts with carry.
+    for (name, x, w, shifts) in [
+        ("neg", 0xcb00_03e0, 0x4b00_03e0, Some(false)),
+        ("negs", 0xeb00_03e0, 0x6b00_03e0, Some(false)),
+        ("mvn", 0xaa20_03e0, 0x2a20_03e0, Some(true)),
+        ("ngc", 0xda00_03e0, 0x5a00_03e0, None),
+        ("ngcs", 0xfa00_03e0, 0x7a00_03e0, None),
+    ] {
+        t.row(name, &[X, X], &[Reg(0), Reg(16)], x);
+        t.row(name, &[W, W], &[Reg(0), Reg(16)], w);
+        if let Some(ror) = shifts {
+            t.row(name, &[X, X, Kind::Shift], &[Reg(0), Reg(16), Field::ShiftedReg(64, ror)], x);
+            t.row(name, &[W, W, Kind::Shift], &[Reg(0), Reg(16), Field::ShiftedReg(32, ror)], w);
+        }
+    }
+    // Add and subtract with carry.
+    for (name, x) in [("adc", 0x9a00_0000u32), ("adcs", 0xba00_0000), ("sbc", 0xda00_0000), ("sbcs", 0xfa00_0000)] {
+        t.row(name, &[X, X, X], &R3, x);
+        t.row(name, &[W, W, W], &R3, x & !(1 << 31));
+    }
     let imm12 = Unsigned(10, 12, 1);
     for (name, base) in [("add", 0x9100_0000), ("sub", 0xd100_0000)] {
         t.row(name, &[XSp, XSp, Imm], &[Reg(0), Reg(5), imm12], base);
@@ -382,6 +414,13 @@ fn integer(t: &mut Table) {
         let wdst = if name.ends_with('s') { W } else { Kind::WSp };
         let w = base & !(1 << 31);
         t.row(name, &[wdst, Kind::WSp, W, Kind::Extend], &[Reg(0), Reg(5), Reg(16), Field::Extend(Rm::Any)], w);
+    }
+    // Compares with an extended register: `cmp sp, w1, uxtw #2`.
+    for (name, base) in [("cmp", 0xeb20_001fu32), ("cmn", 0xab20_001f)] {
+        t.row(name, &[XSp, W, Kind::Extend], &[Reg(5), Reg(16), Field::Extend(Rm::W)], base);
+        t.row(name, &[XSp, X, Kind::Extend], &[Reg(5), Reg(16), Field::Extend(Rm::X)], base);
+        let w = base & !(1 << 31);
+        t.row(name, &[Kind::WSp, W, Kind::Extend], &[Reg(5), Reg(16), Field::Extend(Rm::Any)], w);
     }
     // Sign and zero extensions (bitfield moves).
     for (name, ops, base) in [
@@ -790,9 +829,11 @@ pub enum First {
 /// selects) read it.
 const MNEMONICS: &[(&str, First, Needs)] = {
     use First::{Def as D, Use as U, UseDef as RW};
-    use Needs::{Aes, Base as B, Bf16, Crc, Dotprod, FpHalf as F, I8mm, Sha2};
+    use Needs::{Aes, Base as B, Bf16, Crc, Dotprod, FpHalf as F, I8mm, Rdm, Sha2};
     &[
         ("abs", D, B),
+        ("adc", D, B),
+        ("adcs", D, B),
         ("add", D, B),
         ("addhn", D, B),
         ("addhn2", RW, B),
@@ -810,6 +851,8 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("b", U, B),
         ("bfdot", RW, Bf16),
         ("bfm", RW, B),
+        ("bfmlalb", RW, Bf16),
+        ("bfmlalt", RW, Bf16),
         ("bfmmla", RW, Bf16),
         ("bic", D, B),
         ("bics", D, B),
@@ -874,12 +917,18 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("fcvt", D, B),
         ("fcvtas", D, F),
         ("fcvtau", D, F),
+        ("fcvtl", D, B),
+        ("fcvtl2", D, B),
         ("fcvtms", D, F),
         ("fcvtmu", D, F),
+        ("fcvtn", D, B),
+        ("fcvtn2", RW, B),
         ("fcvtns", D, F),
         ("fcvtnu", D, F),
         ("fcvtps", D, F),
         ("fcvtpu", D, F),
+        ("fcvtxn", D, B),
+        ("fcvtxn2", RW, B),
         ("fcvtzs", D, F),
         ("fcvtzu", D, F),
         ("fdiv", D, F),
@@ -908,6 +957,7 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("fnmul", D, F),
         ("frecpe", D, F),
         ("frecps", D, F),
+        ("frecpx", D, F),
         ("frinta", D, F),
         ("frinti", D, F),
         ("frintm", D, F),
@@ -973,6 +1023,9 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("mvn", D, B),
         ("mvni", D, B),
         ("neg", D, B),
+        ("negs", D, B),
+        ("ngc", D, B),
+        ("ngcs", D, B),
         ("nop", U, B),
         ("orn", D, B),
         ("orr", D, B),
@@ -1005,6 +1058,8 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("saddlv", D, B),
         ("saddw", D, B),
         ("saddw2", D, B),
+        ("sbc", D, B),
+        ("sbcs", D, B),
         ("sbfm", D, B),
         ("scvtf", D, F),
         ("sdiv", D, B),
@@ -1053,6 +1108,8 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("sqdmull", D, B),
         ("sqdmull2", D, B),
         ("sqneg", D, B),
+        ("sqrdmlah", RW, Rdm),
+        ("sqrdmlsh", RW, Rdm),
         ("sqrdmulh", D, B),
         ("sqrshl", D, B),
         ("sqrshrn", D, B),
@@ -1114,6 +1171,7 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("subhn", D, B),
         ("subhn2", RW, B),
         ("subs", D, B),
+        ("sudot", RW, I8mm),
         ("suqadd", RW, B),
         ("sxtb", D, B),
         ("sxth", D, B),
@@ -1227,6 +1285,8 @@ enum Needs {
     Sha2,
     /// The large system extensions' atomics (LSE).
     Lse,
+    /// The rounding doubling multiply-accumulates (RDM, Armv8.1).
+    Rdm,
 }
 
 /// The entry of a mnemonic (the conditional branches `b.eq` ... share one).
@@ -1269,7 +1329,7 @@ pub fn feature(row: &Row) -> Option<crate::target::Extension> {
 impl Needs {
     /// The extension a row with operand kinds `kinds` needs.
     fn extension(self, kinds: &[Kind]) -> Option<crate::target::Extension> {
-        use super::target::{AES, BF16, CRC32, DOTPROD, FP16, I8MM, LSE, SHA2};
+        use super::target::{AES, BF16, CRC32, DOTPROD, FP16, I8MM, LSE, RDM, SHA2};
         match self {
             Needs::Base => None,
             Needs::Dotprod => Some(DOTPROD),
@@ -1281,6 +1341,7 @@ impl Needs {
             Needs::Aes => Some(AES),
             Needs::Sha2 => Some(SHA2),
             Needs::Lse => Some(LSE),
+            Needs::Rdm => Some(RDM),
         }
     }
 }

@@ -15,6 +15,7 @@ pub(crate) const AES: Extension = Extension(5);
 pub(crate) const SHA2: Extension = Extension(6);
 pub(crate) const CRC32: Extension = Extension(7);
 pub(crate) const LSE: Extension = Extension(8);
+pub(crate) const RDM: Extension = Extension(9);
 
 fn set(names: &[&str]) -> ExtSet {
     let mut s = ExtSet::EMPTY;

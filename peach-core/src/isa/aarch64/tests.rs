@@ -44,7 +44,10 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::MemPre => A64::MemPre(base, mem_offset(*field, variant)),
                 Kind::MemPost => A64::MemPost(base, mem_offset(*field, variant)),
                 Kind::Label => A64::Label(value(*field, variant)),
+                // (A 16-bit element by element is one of v0-v15.)
+                Kind::Elem(2) if *field == Field::ElemMul => A64::Elem(n % 16, 2, [1, 7, 0][variant]),
                 Kind::Elem(size) => A64::Elem(n, size, [1, 16 / size - 1, 0][variant]),
+                Kind::ElemGroup(size) => A64::ElemGroup(n, size, [1, 3, 0][variant]),
                 Kind::Cond => A64::Cond([0, 13, 11][variant]),
                 Kind::Prfop => A64::Prfop([0, 21, 5][variant]),
                 Kind::MemBase => A64::Mem(base, 0),
@@ -152,7 +155,7 @@ fn llvm_mc(lines: &[String]) -> Vec<u32> {
         &[
             "llvm-mc",
             "-triple=aarch64",
-            "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16,+crc,+aes,+sha2,+lse",
+            "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16,+crc,+aes,+sha2,+lse,+rdm",
             "-filetype=obj",
         ],
         "llvm-objcopy",
@@ -162,7 +165,7 @@ fn llvm_mc(lines: &[String]) -> Vec<u32> {
 fn gnu_as(lines: &[String]) -> Vec<u32> {
     assemble(
         lines,
-        &["aarch64-linux-gnu-as", "-march=armv8.6-a+dotprod+fp16+i8mm+bf16+crc+aes+sha2+lse"],
+        &["aarch64-linux-gnu-as", "-march=armv8.6-a+dotprod+fp16+i8mm+bf16+crc+aes+sha2+lse+rdm"],
         "aarch64-linux-gnu-objcopy",
     )
 }

@@ -36,6 +36,8 @@ fn vector(word: &str) -> Option<Reg> {
         "4s" => v.s4(),
         "1d" => v.d1(),
         "2d" => v.d2(),
+        "4b" => v.b4(),
+        "2h" => v.h2(),
         "b" => v.b(),
         "h" => v.h(),
         "s" => v.s(),

@@ -11,7 +11,7 @@ use crate::Abi;
 use crate::ir::{Function, Signature};
 use crate::target::{Arch, ExtSet, Extension, Target};
 
-const MATTR: &str = "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16,+crc,+aes,+sha2,+lse";
+const MATTR: &str = "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16,+crc,+aes,+sha2,+lse,+rdm";
 
 /// Every extension peach knows for AArch64.
 fn everything() -> Target {
@@ -265,4 +265,25 @@ fn half_precision_scalars_need_fp16() {
     let mut h = Function::new("h", Signature::default(), Target::aarch64("neoverse-n1").unwrap());
     h.asm("fmadd h0, h1, h2, h3", ());
     assert!(h.errors().is_empty(), "{:?}", h.errors());
+}
+
+/// A 16-bit element by element is one of v0-v15 (its register field has four bits): a higher
+/// physical register is an error, and a lane group (`4b`) stands only where a dot product
+/// takes one.
+#[test]
+fn by_element_operands_are_checked() {
+    let mut f = Function::new("e", Signature::default(), everything());
+    f.asm("mul v0.8h, v1.8h, v15.h[7]", ());
+    f.asm("sdot v0.4s, v1.16b, v31.4b[3]", ());
+    assert!(f.errors().is_empty(), "{:?}", f.errors());
+    for (line, want) in [
+        ("mul v0.8h, v1.8h, v16.h[1]", "v0-v15"),
+        ("mul v0.4s, v1.4s, v2.4b[1]", "no form of `mul`"),
+        ("sdot v0.4s, v1.16b, v2.s[1]", "no form of `sdot`"),
+        ("fmla h0, h1, v2.h[8]", "lane index 8 is out of range"),
+    ] {
+        let mut g = Function::new("e", Signature::default(), everything());
+        g.asm(line, ());
+        assert!(g.errors().first().is_some_and(|e| e.to_string().contains(want)), "{line}: {:?}", g.errors());
+    }
 }

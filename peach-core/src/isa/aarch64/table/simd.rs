@@ -40,6 +40,9 @@ pub(super) fn vector(t: &mut Table) {
         for a in FP {
             t.row(name, &[V(a), V(a), V(a)], &R3, base | fp_bits(a));
         }
+        for (a, q) in [(H4, 0), (H8, 1 << 30)] {
+            t.row(name, &[V(a), V(a), V(a)], &R3, half_three(base) | q);
+        }
     }
     for (name, base) in [
         ("fabs", 0x0ea0_f800),
@@ -69,6 +72,9 @@ pub(super) fn vector(t: &mut Table) {
     ] {
         for a in FP {
             t.row(name, &[V(a), V(a)], &R2, base | fp_bits(a));
+        }
+        for (a, q) in [(H4, 0), (H8, 1 << 30)] {
+            t.row(name, &[V(a), V(a)], &R2, half_misc(base) | q);
         }
     }
     for (name, base) in [("urecpe", 0x0ea1_c800), ("ursqrte", 0x2ea1_c800)] {
@@ -119,6 +125,8 @@ pub(super) fn vector(t: &mut Table) {
         ("uminp", 0x2e20_ac00, &NO_D[..]),
         ("sqdmulh", 0x0e20_b400, &[H4, H8, S2, S4][..]),
         ("sqrdmulh", 0x2e20_b400, &[H4, H8, S2, S4][..]),
+        ("sqrdmlah", 0x2e00_8400, &[H4, H8, S2, S4][..]),
+        ("sqrdmlsh", 0x2e00_8c00, &[H4, H8, S2, S4][..]),
         ("pmul", 0x2e20_9c00, &[B8, B16][..]),
         ("smax", 0x0e20_6400, &NO_D[..]),
         ("smin", 0x0e20_6c00, &NO_D[..]),
@@ -224,6 +232,9 @@ pub(super) fn vector(t: &mut Table) {
         for a in FP {
             t.row(name, &[V(a), V(a), Kind::FpImm], &zero, base | fp_bits(a));
         }
+        for (a, q) in [(H4, 0), (H8, 1 << 30)] {
+            t.row(name, &[V(a), V(a), Kind::FpImm], &zero, half_misc(base) | q);
+        }
     }
     // Shifts by immediate: immh:immb at 16 encodes the element size and the amount.
     for (a, esize) in [(B8, 8u8), (B16, 8), (H4, 16), (H8, 16), (S2, 32), (S4, 32), (D2, 64)] {
@@ -277,18 +288,12 @@ pub(super) fn vector(t: &mut Table) {
     }
     t.row("faddp", &[S, V(S2)], &R2, 0x7e30_d800);
     t.row("faddp", &[D, V(D2)], &R2, 0x7e70_d800);
-    // Half-precision arithmetic (FP16).
-    for (name, base) in [
-        ("fadd", 0x0e40_1400),
-        ("fsub", 0x0ec0_1400),
-        ("fmul", 0x2e40_1c00),
-        ("fmla", 0x0e40_0c00),
-        ("fmax", 0x0e40_3400),
-        ("fmin", 0x0ec0_3400),
-    ] {
-        for (a, q) in [(H4, 0), (H8, 1 << 30)] {
-            t.row(name, &[V(a), V(a), V(a)], &R3, base | q);
-        }
+    // Across the lanes of half-precision vectors (FP16).
+    for (name, base) in
+        [("fmaxnmv", 0x0e30_c800), ("fmaxv", 0x0e30_f800), ("fminnmv", 0x0eb0_c800), ("fminv", 0x0eb0_f800)]
+    {
+        t.row(name, &[H, V(H4)], &R2, base);
+        t.row(name, &[H, V(H8)], &R2, base | 1 << 30);
     }
     // Int8 matrix multiplies (I8MM) and BFloat16 (BF16).
     for (name, base) in
@@ -309,34 +314,102 @@ pub(super) fn vector(t: &mut Table) {
 /// Forms with an element operand: by-element multiplies, DUP, INS, UMOV.
 pub(super) fn lanes(t: &mut Table) {
     use Kind::Elem;
-    // Integer by-element multiplies of 32-bit lanes (the 16-bit ones take only v0-v15).
+    const BY: [Field; 3] = [Reg(0), Reg(5), Field::ElemMul];
+    // Integer by-element multiplies; `size` (bits 22-23) from the element, Q for the wide form.
+    // The 16-bit element register is one of v0-v15.
     for (name, base) in [
-        ("mul", 0x0f80_8000),
-        ("mla", 0x2f80_0000),
-        ("mls", 0x2f80_4000),
-        ("sqdmulh", 0x0f80_c000),
-        ("sqrdmulh", 0x0f80_d000),
+        ("mul", 0x0f00_8000),
+        ("mla", 0x2f00_0000),
+        ("mls", 0x2f00_4000),
+        ("sqdmulh", 0x0f00_c000),
+        ("sqrdmulh", 0x0f00_d000),
+        ("sqrdmlah", 0x2f00_d000),
+        ("sqrdmlsh", 0x2f00_f000),
     ] {
-        t.row(name, &[V(S2), V(S2), Elem(4)], &[Reg(0), Reg(5), Field::ElemMul], base);
-        t.row(name, &[V(S4), V(S4), Elem(4)], &[Reg(0), Reg(5), Field::ElemMul], base | 1 << 30);
+        for (a, size) in [(H4, 2), (H8, 2), (S2, 4), (S4, 4)] {
+            t.row(name, &[V(a), V(a), Elem(size)], &BY, base | int_bits(a));
+        }
     }
-    for (name, base) in [("fmla", 0x0f80_1000), ("fmls", 0x0f80_5000), ("fmul", 0x0f80_9000)] {
-        t.row(name, &[V(S2), V(S2), Elem(4)], &[Reg(0), Reg(5), Field::ElemMul], base);
-        t.row(name, &[V(S4), V(S4), Elem(4)], &[Reg(0), Reg(5), Field::ElemMul], base | 1 << 30);
-        t.row(name, &[V(D2), V(D2), Elem(8)], &[Reg(0), Reg(5), Field::ElemMul], base | 1 << 30 | 1 << 22);
+    // Floating-point ones: half precision (FP16) with size 00, single and double with `sz`.
+    for (name, base) in [("fmla", 0x0f00_1000), ("fmls", 0x0f00_5000), ("fmul", 0x0f00_9000), ("fmulx", 0x2f00_9000)] {
+        for (a, size, bits) in [(H4, 2, 0), (H8, 2, 1 << 30), (S2, 4, 2 << 22), (S4, 4, 1 << 30 | 2 << 22)] {
+            t.row(name, &[V(a), V(a), Elem(size)], &BY, base | bits);
+        }
+        t.row(name, &[V(D2), V(D2), Elem(8)], &BY, base | 1 << 30 | 3 << 22);
+        // Scalar: the same operation on element 0 of the destination and first source.
+        let scalar = base | 0x5000_0000;
+        t.row(name, &[H, H, Elem(2)], &BY, scalar);
+        t.row(name, &[S, S, Elem(4)], &BY, scalar | 2 << 22);
+        t.row(name, &[D, D, Elem(8)], &BY, scalar | 3 << 22);
+    }
+    for (name, base) in
+        [("sqdmulh", 0x5f00_c000), ("sqrdmulh", 0x5f00_d000), ("sqrdmlah", 0x7f00_d000), ("sqrdmlsh", 0x7f00_f000)]
+    {
+        t.row(name, &[H, H, Elem(2)], &BY, base | 1 << 22);
+        t.row(name, &[S, S, Elem(4)], &BY, base | 2 << 22);
+    }
+    // Long by element: the narrow source's elements, the `2` forms on its upper half.
+    for (name, base) in [
+        ("smull", 0x0f00_a000u32),
+        ("umull", 0x2f00_a000),
+        ("smlal", 0x0f00_2000),
+        ("umlal", 0x2f00_2000),
+        ("smlsl", 0x0f00_6000),
+        ("umlsl", 0x2f00_6000),
+        ("sqdmull", 0x0f00_b000),
+        ("sqdmlal", 0x0f00_3000),
+        ("sqdmlsl", 0x0f00_7000),
+    ] {
+        for (to, lo, hi, size) in [(S4, H4, H8, 2u8), (D2, S2, S4, 4)] {
+            let bits = if size == 2 { 1 << 22 } else { 2 << 22 };
+            t.row(name, &[V(to), V(lo), Elem(size)], &BY, base | bits);
+            t.row(two(name), &[V(to), V(hi), Elem(size)], &BY, base | bits | 1 << 30);
+        }
+        if name.starts_with("sqdm") {
+            // Scalar saturating doubling long: `sqdmull s0, h1, v2.h[3]`.
+            t.row(name, &[S, H, Elem(2)], &BY, base | 0x5000_0000 | 1 << 22);
+            t.row(name, &[D, S, Elem(4)], &BY, base | 0x5000_0000 | 2 << 22);
+        }
+    }
+    // Dot products by element: a 32-bit group of four bytes (`v2.4b[1]`) or two halfwords.
+    for (name, base, lanes) in [
+        ("sdot", 0x0f80_e000u32, 1u8),
+        ("udot", 0x2f80_e000, 1),
+        ("sudot", 0x0f00_f000, 1),
+        ("usdot", 0x0f80_f000, 1),
+        ("bfdot", 0x0f40_f000, 2),
+    ] {
+        let (narrow, wide) = if lanes == 1 { (B8, B16) } else { (H4, H8) };
+        t.row(name, &[V(S2), V(narrow), Kind::ElemGroup(lanes)], &BY, base);
+        t.row(name, &[V(S4), V(wide), Kind::ElemGroup(lanes)], &BY, base | 1 << 30);
+    }
+    // BF16 widening multiply-add of the even (`b`) or odd (`t`) halfwords.
+    for (name, q) in [("bfmlalb", 0), ("bfmlalt", 1 << 30)] {
+        t.row(name, &[V(S4), V(H8), V(H8)], &R3, 0x2ec0_fc00 | q);
+        t.row(name, &[V(S4), V(H8), Elem(2)], &BY, 0x0fc0_f000 | q);
     }
     for (a, size) in [(B8, 1), (B16, 1), (H4, 2), (H8, 2), (S2, 4), (S4, 4), (D2, 8)] {
         let q = int_bits(a) & 1 << 30;
         t.row("dup", &[V(a), Elem(size)], &[Reg(0), Field::ElemImm5(5)], 0x0e00_0400 | q);
     }
-    t.row("dup", &[S, Elem(4)], &[Reg(0), Field::ElemImm5(5)], 0x5e00_0400);
-    t.row("dup", &[D, Elem(8)], &[Reg(0), Field::ElemImm5(5)], 0x5e00_0400);
+    // The element moves, each also as the `mov` an assembler prints for it: `dup` of one
+    // element to a scalar, `ins` (which keeps the other elements), `umov` of a word or doubleword.
+    for (scalar, size) in [(Kind::B, 1), (H, 2), (S, 4), (D, 8)] {
+        for name in ["dup", "mov"] {
+            t.row(name, &[scalar, Elem(size)], &[Reg(0), Field::ElemImm5(5)], 0x5e00_0400);
+        }
+    }
     for size in [1, 2, 4, 8] {
         let from = if size == 8 { X } else { W };
         t.row("ins", &[Elem(size), from], &[Field::ElemImm5(0), Reg(5)], 0x4e00_1c00);
         t.row("ins", &[Elem(size), Elem(size)], &[Field::ElemImm5(0), Field::ElemImm4], 0x6e00_0400);
+        t.row_merging("mov", &[Elem(size), from], &[Field::ElemImm5(0), Reg(5)], 0x4e00_1c00);
+        t.row_merging("mov", &[Elem(size), Elem(size)], &[Field::ElemImm5(0), Field::ElemImm4], 0x6e00_0400);
         let to = if size == 8 { (X, 0x4e00_3c00) } else { (W, 0x0e00_3c00) };
         t.row("umov", &[to.0, Elem(size)], &[Reg(0), Field::ElemImm5(5)], to.1);
+        if size >= 4 {
+            t.row("mov", &[to.0, Elem(size)], &[Reg(0), Field::ElemImm5(5)], to.1);
+        }
     }
     // Signed moves of an element, sign-extended to W (bytes, halfwords) or X (up to words).
     for size in [1, 2, 4] {
@@ -345,6 +418,18 @@ pub(super) fn lanes(t: &mut Table) {
         }
         t.row("smov", &[X, Elem(size)], &[Reg(0), Field::ElemImm5(5)], 0x4e00_2c00);
     }
+}
+
+/// The half-precision (FP16) twin of a "three same" floating-point encoding: `size` 01 and
+/// opcode bits 15-14 clear, the low three opcode bits and `U`, `a` kept.
+pub(super) fn half_three(single: u32) -> u32 {
+    single & !(1 << 21 | 3 << 14) | 1 << 22
+}
+
+/// The half-precision (FP16) twin of a "two-register misc" floating-point encoding: bits 22-17
+/// `111100` where the single form has `sz` and `10000`.
+pub(super) fn half_misc(single: u32) -> u32 {
+    single & !(0x3f << 17) | 0x3c << 17
 }
 
 /// The source arrangement of a long operation's destination `to`, half as wide per element
@@ -402,6 +487,29 @@ pub(super) fn long_and_narrow(t: &mut Table) {
         }
     }
     // Narrowing moves (two-reg misc), and long pairwise additions.
+    // Floating-point narrowing and widening: `fcvtn v.4h, v.4s`, `fcvtl v.2d, v.2s`, `fcvtxn`
+    // (round to odd), `sz` (bit 22) from the wider side.
+    for (name, base, pairs) in [
+        ("fcvtn", 0x0e21_6800u32, &[(H4, S4, 0), (S2, D2, 1 << 22)][..]),
+        ("fcvtxn", 0x2e61_6800, &[(S2, D2, 0)][..]),
+        ("fcvtl", 0x0e21_7800, &[(S4, H4, 0), (D2, S2, 1 << 22)][..]),
+    ] {
+        let upper = |a| match a {
+            H4 => H8,
+            S2 => S4,
+            _ => a,
+        };
+        for &(to, from, sz) in pairs {
+            if name == "fcvtl" {
+                t.row(name, &[V(to), V(from)], &R2, base | sz);
+                t.row(two(name), &[V(to), V(upper(from))], &R2, base | sz | 1 << 30);
+            } else {
+                t.row(name, &[V(to), V(from)], &R2, base | sz);
+                t.row(two(name), &[V(upper(to)), V(from)], &R2, base | sz | 1 << 30);
+            }
+        }
+    }
+    t.row("fcvtxn", &[S, D], &R2, 0x7e61_6800);
     for (name, base) in
         [("xtn", 0x0e21_2800u32), ("sqxtn", 0x0e21_4800), ("uqxtn", 0x2e21_4800), ("sqxtun", 0x2e21_2800)]
     {
@@ -451,6 +559,9 @@ fn two(name: &str) -> &'static str {
         "sqxtn2",
         "uqxtn2",
         "sqxtun2",
+        "fcvtn2",
+        "fcvtxn2",
+        "fcvtl2",
         "shrn2",
         "rshrn2",
         "sqshrn2",
