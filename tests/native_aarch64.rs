@@ -362,6 +362,155 @@ fn a_dot_product_by_element_matches_rust() {
     assert_eq!(got.to_vec(), want, "{}", code.listing());
 }
 
+/// Bit counts and reversals (`clz`, `cls`, `rbit`, `rev`, `rev16`), `cinc`, `tbz` on a W
+/// register, barriers and hints, and system registers (`mrs` of `tpidr_el0`, against the
+/// value Rust's own `asm!` reads), written as text.
+#[test]
+fn bit_operations_barriers_and_system_registers_match_rust() {
+    let sig = Signature::new(&[Type::U64, Type::Ptr], None);
+    let mut f = Function::new("bits", sig, Target::aarch64_neon());
+    let (x, out) = (f.param(0), f.param(1));
+    let t = f.x();
+    let skip = f.label();
+    for (k, op) in ["clz", "cls", "rbit", "rev", "rev16", "rev32"].iter().enumerate() {
+        f.asm(&format!("{op} {{}}, {{}}"), (t, x));
+        f.asm("str {}, [{}, {}]", (t, out, 8 * k as i64));
+    }
+    f.asm("clz {}, {}", (t.w(), x.w()));
+    f.asm("str {}, [{}, #48]", (t, out));
+    f.asm("cmp {}, #0", (x,));
+    f.asm("cinc {}, {}, ne", (t, x));
+    f.asm("str {}, [{}, #56]", (t, out));
+    f.asm("mov {}, #0", (t,));
+    f.asm("tbz {}, #31, {}", (x.w(), skip));
+    f.asm("mov {}, #1", (t,));
+    f.bind(skip);
+    f.asm("str {}, [{}, #64]", (t, out));
+    f.asm("dmb ish", ());
+    f.asm("dsb sy", ());
+    f.asm("isb", ());
+    f.asm("yield", ());
+    f.asm("mrs {}, tpidr_el0", (t,));
+    f.asm("str {}, [{}, #72]", (t, out));
+    f.asm("mrs {}, fpcr", (t,));
+    f.asm("str {}, [{}, #80]", (t, out));
+    f.ret(None);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: the code has this signature and writes 88 bytes at `out`.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(u64, *mut u64)>::load(&code).unwrap() };
+    for x in [0x0123_4567_89ab_cdefu64, 0xffff_0000_8000_0000, 0, u64::MAX, 0x8000_0001] {
+        let mut got = [0u64; 11];
+        // SAFETY: `got` holds 88 bytes.
+        unsafe { k.call(x, got.as_mut_ptr()) };
+        let rev16 = u64::from_be_bytes({
+            let b = x.to_be_bytes();
+            [b[1], b[0], b[3], b[2], b[5], b[4], b[7], b[6]]
+        });
+        let rev32 = (((x >> 32) as u32).swap_bytes() as u64) << 32 | (x as u32).swap_bytes() as u64;
+        let cls = if (x as i64) < 0 { (!x).leading_zeros() } else { x.leading_zeros() } as u64 - 1;
+        let (tp, fpcr): (u64, u64);
+        // SAFETY: reading the thread pointer and the FP control register has no side effect.
+        unsafe {
+            std::arch::asm!("mrs {}, tpidr_el0", out(reg) tp);
+            std::arch::asm!("mrs {}, fpcr", out(reg) fpcr);
+        }
+        let want = [
+            x.leading_zeros() as u64,
+            cls,
+            x.reverse_bits(),
+            x.swap_bytes(),
+            rev16,
+            rev32,
+            (x as u32).leading_zeros() as u64,
+            if x != 0 { x.wrapping_add(1) } else { x },
+            (x >> 31 & 1),
+            tp,
+            fpcr,
+        ];
+        assert_eq!(got, want, "x = {x:#x}\n{}", code.listing());
+    }
+}
+
+/// Addressing forms: a register post-index on `ld1` (`[x0], x2`), `ld2r` (two elements
+/// replicated), a zero-extended 32-bit index (`uxtw #2`) and a sign-extended 64-bit one
+/// (`sxtx #3`); fixed-point conversions, scalar and vector; and scalar shifts by an immediate.
+#[test]
+fn addressing_forms_and_fixed_point_match_rust() {
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr, Type::Usize, Type::Ptr], None);
+    let mut f = Function::new("forms", sig, Target::aarch64_neon());
+    let (p, q, n, out) = (f.param(0), f.param(1), f.param(2), f.param(3));
+    use peach::core::isa::aarch64::A64Reg;
+    let (acc, v, pair) = (f.v(), f.v(), f.v_group(2));
+    let (p0, p1) = (pair[0], pair[1]);
+    let (step, i, t) = (f.x(), f.x(), f.x());
+    // acc = sum of n / 4 vectors of four u32 at p, read with a register post-index of 16.
+    f.asm("movi {}, #0", (acc.d2(),));
+    f.asm("mov {}, #16", (step,));
+    let top = f.label();
+    f.bind(top);
+    f.asm("ld1 {}, [{}], {}", (v.s4(), p, step));
+    f.asm("add {}, {}, {}", (acc.s4(), acc.s4(), v.s4()));
+    f.asm("subs {}, {}, #4", (n, n));
+    f.asm("b.ne {}", (top,));
+    f.asm("str {}, [{}]", (acc.q(), out));
+    // q[0], q[1] replicated: out[16..48] = {q0 x4}, {q1 x4}.
+    f.asm("ld2r {}, [{}]", (p0.s4(), q));
+    f.asm("stp {}, {}, [{}, #16]", (p0.q(), p1.q(), out));
+    // q[3] through a 32-bit index (uxtw #2); q[2..4] as a u64 through a 64-bit one (sxtx #3).
+    f.asm("mov {}, #3", (i.w(),));
+    f.asm("ldr {}, [{}, {}, uxtw #2]", (t.w(), q, i.w()));
+    f.asm("str {}, [{}, #48]", (t.w(), out));
+    f.asm("mov {}, #1", (i,));
+    f.asm("ldr {}, [{}, {}, sxtx #3]", (t, q, i));
+    f.asm("str {}, [{}, #56]", (t, out));
+    // Fixed point: (q[0] as i32) / 2^16 as f64, and q[0..4] / 2^8 as f32 lanes, and back to
+    // integers times 2^4.
+    let (d, s4) = (f.v(), f.v());
+    f.asm("ldr {}, [{}]", (t.w(), q));
+    f.asm("scvtf {}, {}, #16", (d.d(), t.w()));
+    f.asm("str {}, [{}, #64]", (d.d(), out));
+    f.asm("ldr {}, [{}]", (s4.q(), q));
+    f.asm("scvtf {}, {}, #8", (s4.s4(), s4.s4()));
+    f.asm("str {}, [{}, #80]", (s4.q(), out));
+    f.asm("fcvtzs {}, {}, #4", (s4.s4(), s4.s4()));
+    f.asm("str {}, [{}, #96]", (s4.q(), out));
+    // Scalar shifts: d = q[0..2] as u64 >> 3 (ushr d), then << 5 (shl d).
+    f.asm("ldr {}, [{}]", (d.d(), q));
+    f.asm("ushr {}, {}, #3", (d.d(), d.d()));
+    f.asm("shl {}, {}, #5", (d.d(), d.d()));
+    f.asm("str {}, [{}, #112]", (d.d(), out));
+    f.ret(None);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    let listing = code.listing();
+    for form in ["], x", "ld2r", "uxtw #2]", "sxtx #3]", "#16", "ushr d"] {
+        assert!(listing.contains(form), "{form}:\n{listing}");
+    }
+    // SAFETY: the code reads `n` u32 at `p` (n a positive multiple of 4) and 16 bytes at `q`,
+    // and writes 120 bytes at `out`.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*const u32, *const i32, usize, *mut u8)>::load(&code).unwrap() };
+    let xs: Vec<u32> = (0..64u32).map(|i| i.wrapping_mul(2_654_435_761)).collect();
+    let qs = [-123_456i32, 77_777, 1 << 20, -5];
+    let mut got = [0u8; 120];
+    // SAFETY: the sizes above.
+    unsafe { k.call(xs.as_ptr(), qs.as_ptr(), 64, got.as_mut_ptr()) };
+    let u32s = |at: usize, n: usize| -> Vec<u32> {
+        got[at..at + 4 * n].chunks(4).map(|b| u32::from_le_bytes(b.try_into().unwrap())).collect()
+    };
+    let sums: Vec<u32> = (0..4).map(|l| (0..16).map(|r| xs[r * 4 + l]).fold(0u32, u32::wrapping_add)).collect();
+    assert_eq!(u32s(0, 4), sums, "{listing}");
+    assert_eq!(u32s(16, 8), [qs[0], qs[0], qs[0], qs[0], qs[1], qs[1], qs[1], qs[1]].map(|v| v as u32), "{listing}");
+    assert_eq!(u32s(48, 1), [qs[3] as u32]);
+    let q64 = |k: usize| qs[2 * k] as u32 as u64 | (qs[2 * k + 1] as u32 as u64) << 32;
+    assert_eq!(u64::from_le_bytes(got[56..64].try_into().unwrap()), q64(1));
+    assert_eq!(f64::from_le_bytes(got[64..72].try_into().unwrap()), qs[0] as f64 / 65536.0);
+    let fixed: Vec<f32> = qs.iter().map(|&v| v as f32 / 256.0).collect();
+    let lanes: Vec<f32> = got[80..96].chunks(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+    assert_eq!(lanes, fixed);
+    let back: Vec<u32> = fixed.iter().map(|&v| ((v * 16.0) as i32) as u32).collect();
+    assert_eq!(u32s(96, 4), back);
+    assert_eq!(u64::from_le_bytes(got[112..120].try_into().unwrap()), q64(0) >> 3 << 5);
+}
+
 /// The host under qemu `-cpu max` has CRC32, AES, SHA2 and LSE; a real core may lack them.
 fn host_has(target: &Target) -> bool {
     target.extensions().is_subset(Target::native_aarch64().extensions())

@@ -346,6 +346,22 @@ impl Mem {
         self.update = Update::Post;
         self
     }
+
+    /// Post-indexed by a register (AArch64 `[base], step` of the structure loads and stores):
+    /// the access is at the base register, which then advances by the value of `step`.
+    ///
+    /// ```
+    /// use peach_core::ir::{Mem, Reg, Update};
+    /// let m = Mem::from([Reg::phys(1)]).post_reg(Reg::phys(2));
+    /// assert_eq!((m.index, m.update), (Some(Reg::phys(2)), Update::Post));
+    /// ```
+    pub fn post_reg(mut self, step: Reg) -> Mem {
+        self.index = Some(step);
+        self.scale = 1;
+        self.disp = 0;
+        self.update = Update::Post;
+        self
+    }
 }
 
 /// `index * scale`, the scaled-index part of a memory expression.

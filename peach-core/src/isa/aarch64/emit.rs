@@ -81,12 +81,10 @@ fn transfer(vector: bool, regs: &[u8], push: bool) -> Result<(String, u32)> {
 }
 
 fn text(name: &str, ops: &[A64], labels: &[Option<u32>]) -> String {
-    let parts: Vec<String> = ops
-        .iter()
-        .enumerate()
-        .map(|(i, o)| match labels.get(i).copied().flatten() {
-            Some(l) => format!(".L{l}"),
-            None => o.to_string(),
+    let parts: Vec<String> = (0..ops.len())
+        .filter_map(|i| match labels.get(i).copied().flatten() {
+            Some(l) => Some(format!(".L{l}")),
+            None => super::encode::operand_text(ops, i),
         })
         .collect();
     if parts.is_empty() { name.to_string() } else { format!("{name} {}", parts.join(", ")) }

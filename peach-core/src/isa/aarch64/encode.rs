@@ -72,6 +72,8 @@ pub enum A64 {
     MemPre(u8, i64),
     /// `[base], #offset`: the base is updated after the access.
     MemPost(u8, i64),
+    /// `[base], x{index}`: the base is advanced by a register after the access.
+    MemPostReg(u8, u8),
     /// A branch target: byte offset from the instruction.
     Label(i64),
     /// Element `index` of `v{n}`, of `size` bytes (`v1.s[2]`).
@@ -82,10 +84,20 @@ pub enum A64 {
     Cond(u8),
     /// A prefetch operation, by number (`pldl1keep` is 0).
     Prfop(u8),
+    /// A barrier option, by number (`ish` is 11).
+    Barrier(u8),
+    /// The kind of a `bti` landing pad (`c` is 1, `j` 2, `jc` 3).
+    Target(u8),
+    /// A system register, as `o0:op1:CRn:CRm:op2`.
+    SysReg(u16),
     /// `[base, index]` scaled by 1 or by the access size (`lsl #log2(size)`).
     MemIndex(u8, u8, u8),
     /// `[base, windex, sxtw]` scaled by 1 or by the access size.
     MemIndexSxtw(u8, u8, u8),
+    /// The extension of the index of the memory operand before it, where it is not the one
+    /// the index's width implies: `option` 2 (`uxtw`) or 7 (`sxtx`). Written inside that
+    /// operand's brackets.
+    IndexExtend(u8),
     /// `{v{n}.arrangement}`.
     List1(u8, Arrangement),
     /// `count` consecutive registers from `v{n}` (wrapping after v31).
@@ -161,7 +173,9 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::Mem, A64::Mem(..)) | (Kind::MemPre, A64::MemPre(..)) | (Kind::MemPost, A64::MemPost(..)) => 0,
         (Kind::Elem(a), A64::Elem(n, b, _)) | (Kind::ElemGroup(a), A64::ElemGroup(n, b, _)) if a == b => n as u32,
         (Kind::Cond, A64::Cond(_)) | (Kind::Prfop, A64::Prfop(_)) | (Kind::MemIndex, A64::MemIndex(..)) => 0,
-        (Kind::MemIndexSxtw, A64::MemIndexSxtw(..)) => 0,
+        (Kind::MemIndexSxtw, A64::MemIndexSxtw(..)) | (Kind::MemPostReg, A64::MemPostReg(..)) => 0,
+        (Kind::IndexExtend, A64::IndexExtend(_)) | (Kind::Barrier, A64::Barrier(_)) => 0,
+        (Kind::Target, A64::Target(_)) | (Kind::SysReg, A64::SysReg(_)) => 0,
         (Kind::MemBase, A64::Mem(_, 0)) => 0,
         (Kind::List1(a), A64::List1(n, b)) if a == b => n as u32,
         (Kind::List(c, a), A64::List(n, d, b)) if a == b && c == d => n as u32,
@@ -189,7 +203,8 @@ fn out_of_range(what: &str) -> Error {
 fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
     let value = match *op {
         A64::Imm(v) | A64::Label(v) => v,
-        A64::Lsl(v) | A64::Cond(v) | A64::Prfop(v) => v as i64,
+        A64::Lsl(v) | A64::Cond(v) | A64::Prfop(v) | A64::Barrier(v) | A64::Target(v) => v as i64,
+        A64::SysReg(v) => v as i64,
         _ => 0,
     };
     match field {
@@ -323,6 +338,33 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
                 return Err(out_of_range(&format!("this post-index must advance by {step} bytes, not {by}")));
             }
             *word |= (base as u32 & 31) << 5;
+        }
+        Field::FracBits(width) => {
+            if !(1..=width as i64).contains(&value) {
+                return Err(out_of_range(&format!("the fraction bits must be from 1 to {width}")));
+            }
+            *word |= ((64 - value) as u32) << 10;
+        }
+        Field::PostReg => {
+            let A64::MemPostReg(base, index) = *op else {
+                return Err(Error::internal("register post-index field without one"));
+            };
+            if index >= 31 {
+                return Err(out_of_range("a post-index register is x0-x30 (`xzr` there means the immediate form)"));
+            }
+            *word |= (base as u32 & 31) << 5 | (index as u32) << 16;
+        }
+        Field::IndexOption(w) => {
+            let A64::IndexExtend(option) = *op else { return Err(Error::internal("index option without one")) };
+            let allowed = if w { 2 } else { 7 };
+            if option != allowed {
+                return Err(out_of_range(if w {
+                    "a 32-bit index is extended with `uxtw` or `sxtw`"
+                } else {
+                    "a 64-bit index is shifted with `lsl` or extended with `sxtx`"
+                }));
+            }
+            *word = *word & !(7 << 13) | (option as u32) << 13;
         }
         Field::FpImm8 | Field::FpImm8Split => {
             let A64::FpImm(bits) = *op else { return Err(Error::internal("FP immediate field without one")) };
@@ -539,6 +581,33 @@ impl std::fmt::Display for Arrangement {
     }
 }
 
+/// The assembly text of operand `i` of `ops`: `None` for an [`A64::IndexExtend`], which is
+/// written inside the brackets of the register offset before it (`[x1, w2, uxtw #2]`).
+pub fn operand_text(ops: &[A64], i: usize) -> Option<String> {
+    match (ops[i], ops.get(i + 1)) {
+        (A64::IndexExtend(_), _) => None,
+        (
+            A64::MemIndex(base, index, scale) | A64::MemIndexSxtw(base, index, scale),
+            Some(&A64::IndexExtend(option)),
+        ) => {
+            let width = if option & 3 == 3 { 'x' } else { 'w' };
+            Some(register_offset(base, width, index, EXTENDS[option as usize & 7], scale))
+        }
+        (op, _) => Some(op.to_string()),
+    }
+}
+
+/// `[base, index{, extend #log2(scale)}]`; the `lsl` of a 64-bit index without a shift is left
+/// out.
+fn register_offset(base: u8, width: char, index: u8, extend: &str, scale: u8) -> String {
+    let base = if base == 31 { "sp".to_string() } else { format!("x{base}") };
+    match scale {
+        1 if extend == "lsl" => format!("[{base}, {width}{index}]"),
+        1 => format!("[{base}, {width}{index}, {extend}]"),
+        s => format!("[{base}, {width}{index}, {extend} #{}]", s.trailing_zeros()),
+    }
+}
+
 /// Assembly syntax, as llvm-mc and GNU as read it (branch targets as `.+offset`).
 impl std::fmt::Display for A64 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -565,28 +634,23 @@ impl std::fmt::Display for A64 {
             A64::MemPre(base, off) => write!(f, "[x{base}, #{off}]!"),
             A64::MemPost(31, off) => write!(f, "[sp], #{off}"),
             A64::MemPost(base, off) => write!(f, "[x{base}], #{off}"),
+            A64::MemPostReg(31, index) => write!(f, "[sp], x{index}"),
+            A64::MemPostReg(base, index) => write!(f, "[x{base}], x{index}"),
+            A64::IndexExtend(option) => f.write_str(EXTENDS[option as usize & 7]),
+            A64::Barrier(option) => match super::system::Barrier::name(option) {
+                Some(name) => f.write_str(name),
+                None => write!(f, "#{option}"),
+            },
+            A64::Target(kind) => f.write_str(super::system::BranchTarget::name(kind)),
+            A64::SysReg(bits) => f.write_str(&super::system::SysReg::name(bits)),
             A64::Label(off) => write!(f, ".{off:+}"),
             A64::Cond(c) => f.write_str(CONDITIONS[c as usize & 15]),
             A64::Prfop(op) => match prfop_name(op) {
                 Some(name) => f.write_str(&name),
                 None => write!(f, "#{op}"),
             },
-            A64::MemIndex(base, index, 1) => {
-                write!(f, "[{}, x{index}]", if base == 31 { "sp".into() } else { format!("x{base}") })
-            }
-            A64::MemIndex(base, index, scale) => write!(
-                f,
-                "[{}, x{index}, lsl #{}]",
-                if base == 31 { "sp".into() } else { format!("x{base}") },
-                scale.trailing_zeros()
-            ),
-            A64::MemIndexSxtw(base, index, scale) => {
-                let base = if base == 31 { "sp".to_string() } else { format!("x{base}") };
-                match scale {
-                    1 => write!(f, "[{base}, w{index}, sxtw]"),
-                    s => write!(f, "[{base}, w{index}, sxtw #{}]", s.trailing_zeros()),
-                }
-            }
+            A64::MemIndex(base, index, scale) => f.write_str(&register_offset(base, 'x', index, "lsl", scale)),
+            A64::MemIndexSxtw(base, index, scale) => f.write_str(&register_offset(base, 'w', index, "sxtw", scale)),
             A64::List1(n, a) => write!(f, "{{v{n}.{a}}}"),
             A64::List(n, count, a) => {
                 let regs: Vec<String> = (0..count).map(|k| format!("v{}.{a}", (n + k) % 32)).collect();

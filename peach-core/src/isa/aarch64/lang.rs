@@ -3,8 +3,9 @@
 
 use super::pseudo::{A64Pseudo, Cond, Prefetch};
 use super::regs::{A64Builder, A64Reg, reg_by_name};
+use super::system::{Barrier, SysReg};
 use crate::error::Src;
-use crate::ir::{Function, Reg};
+use crate::ir::{Function, Operand, Reg};
 use crate::isa::lang::{Builtin, Named, View, VregKind, Word};
 
 pub(crate) const WORDS: &[Word] = &[
@@ -57,15 +58,18 @@ pub(crate) const VIEWS: &[View] = &[
 
 pub(crate) const NAMED_DOC: &str = "the physical registers by name (`x0`-`x30`, `w0`-`w30`, `sp`, `xzr`, `wzr`, \
     `v0`-`v31`, `q`/`d`/`s`/`h`/`b` views, any case); the conditions `EQ`, `NE`, `HS`/`CS`, `LO`/`CC`, `MI`, `PL`, \
-    `VS`, `VC`, `HI`, `LS`, `GE`, `LT`, `GT`, `LE`, `AL`, `NV`; the prefetch operations `PLDL1KEEP` ... `PSTL3STRM`; \
+    `VS`, `VC`, `HI`, `LS`, `GE`, `LT`, `GT`, `LE`, `AL`, `NV`; the prefetch operations `PLDL1KEEP` ... `PSTL3STRM`; the barrier options `ISH`, `SY`, ...; system registers \
+    (`TPIDR_EL0`, `FPCR`, `CNTVCT_EL0`, ...); \
     `target`.";
 
 pub(crate) fn named(name: &str) -> Option<Named> {
-    if let Some(c) = Cond::by_name(name) {
-        return Some(Named::Imm(c as i64));
-    }
-    if let Some(p) = Prefetch::by_name(name) {
-        return Some(Named::Imm(p.0 as i64));
+    let operand = Cond::by_name(name)
+        .map(Operand::from)
+        .or_else(|| Prefetch::by_name(name).map(Operand::from))
+        .or_else(|| Barrier::by_name(name).map(Operand::from))
+        .or_else(|| SysReg::by_name(name).map(Operand::from));
+    if let Some(Operand::Imm(v)) = operand {
+        return Some(Named::Imm(v));
     }
     reg_by_name(name).map(Named::Reg)
 }

@@ -24,6 +24,7 @@ pub(crate) mod lang;
 mod pseudo;
 mod regs;
 mod select;
+mod system;
 mod table;
 mod target;
 mod text;
@@ -31,6 +32,7 @@ mod text;
 pub(crate) use encode::Arrangement;
 pub use pseudo::{A64Pseudo, Cond, Extend, FpImm, Prefetch, Shift, names};
 pub use regs::{A64Builder, A64Reg, GP, VEC, reg, reg_by_name};
+pub use system::{Barrier, BranchTarget, SysReg};
 pub(crate) use table::{Kind, Row, rows};
 
 use self::abi::{GP_ALLOC, VEC_ALL, VEC_LOW};

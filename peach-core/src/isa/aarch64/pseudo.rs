@@ -76,7 +76,7 @@ impl Cond {
 
 impl From<Cond> for Operand {
     fn from(c: Cond) -> Operand {
-        Operand::Imm(c as i64)
+        named(NameKind::Cond, c as u16)
     }
 }
 
@@ -135,6 +135,30 @@ pub enum Extend {
 /// every other immediate field is far narrower.
 pub(crate) const EXTEND_TAG: i64 = 0x6C00_0000_0000_0000;
 pub(crate) const SHIFT_TAG: i64 = 0x6D00_0000_0000_0000;
+/// The tag of the operands that are names ([`NameKind`]): the kind at bit 16, the value below.
+/// A name never stands where a number is taken (`add x0, x1, ne` is refused, not `#1`), nor a
+/// number where a name is (`csel x0, x1, x2, #1`).
+pub(crate) const NAME_TAG: i64 = 0x6E00_0000_0000_0000;
+
+/// The kinds of named operands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NameKind {
+    Cond = 0,
+    Prefetch = 1,
+    Barrier = 2,
+    Target = 3,
+    SysReg = 4,
+}
+
+/// The operand of the name `value` of `kind`.
+pub(crate) fn named(kind: NameKind, value: u16) -> Operand {
+    Operand::Imm(NAME_TAG | (kind as i64) << 16 | value as i64)
+}
+
+/// The value of `v` if it is a name of `kind`.
+pub(crate) fn name_of(v: i64, kind: NameKind) -> Option<u16> {
+    (v & !0xFF_FFFF == NAME_TAG && v >> 16 & 0xFF == kind as i64).then_some(v as u16)
+}
 
 impl Extend {
     /// The extension followed by a left shift of `amount` (0 to 4; larger amounts are kept, and
@@ -219,7 +243,7 @@ impl Prefetch {
 
 impl From<Prefetch> for Operand {
     fn from(p: Prefetch) -> Operand {
-        Operand::Imm(p.0 as i64)
+        named(NameKind::Prefetch, p.0 as u16)
     }
 }
 

@@ -2,7 +2,7 @@
 //! register classes and views pick one, and a trial encoding with stand-in register numbers
 //! checks immediates and offsets while the user's location is still at hand.
 
-use super::pseudo::{EXTEND_TAG, SHIFT_TAG};
+use super::pseudo::{EXTEND_TAG, NAME_TAG, NameKind, SHIFT_TAG, name_of};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -31,7 +31,7 @@ fn by_name() -> &'static HashMap<&'static str, Vec<u32>> {
 /// Whether an immediate is a plain number, not an [`Extend`](super::Extend) or a
 /// [`Shift`](super::Shift) (which carry tags no plain immediate form accepts).
 fn untagged(v: i64) -> bool {
-    extend_of(v).is_none() && shift_of(v).is_none()
+    extend_of(v).is_none() && shift_of(v).is_none() && v & !0xFF_FFFF != NAME_TAG
 }
 
 /// `(option, amount)` of an [`Extend`](super::Extend) operand.
@@ -123,10 +123,26 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(VReg, u8)]) -> bool {
                 && m.update == Update::None
                 && m.base != Some(Reg::CONSTANTS)
         }
+        (Kind::MemPostReg, Operand::Mem(m)) => {
+            m.base.is_some_and(|b| b != Reg::CONSTANTS)
+                && m.index.and_then(class_view) == Some((GP, VIEW_X))
+                && m.disp == 0
+                && m.broadcast == 0
+                && m.update == Update::Post
+        }
+        // `uxtw` of a 32-bit index, `sxtx` of a 64-bit one: the memory operand's kind says which.
+        (Kind::IndexExtend, Operand::Imm(v)) => extend_of(*v).is_some_and(|(option, amount)| {
+            let width_w = row.kinds().contains(&Kind::MemIndexSxtw);
+            amount == 0 && option == if width_w { 2 } else { 7 }
+        }),
         (Kind::MemPre, Operand::Mem(m)) => updating(m, Update::Pre),
         (Kind::MemPost, Operand::Mem(m)) => updating(m, Update::Post),
-        (Kind::Cond, Operand::Imm(v)) => (0..16).contains(v),
-        (Kind::Prfop, Operand::Imm(v)) => (0..32).contains(v),
+        // Names, never numbers, except where assembly also takes a number (`prfm #24`, `dmb #4`).
+        (Kind::Cond, Operand::Imm(v)) => name_of(*v, NameKind::Cond).is_some(),
+        (Kind::Prfop, Operand::Imm(v)) => name_of(*v, NameKind::Prefetch).is_some() || (0..32).contains(v),
+        (Kind::Barrier, Operand::Imm(v)) => name_of(*v, NameKind::Barrier).is_some() || (0..16).contains(v),
+        (Kind::Target, Operand::Imm(v)) => name_of(*v, NameKind::Target).is_some(),
+        (Kind::SysReg, Operand::Imm(v)) => name_of(*v, NameKind::SysReg).is_some(),
 
         (Kind::FpImm, Operand::Imm(v)) => untagged(*v),
         (Kind::Extend, Operand::Imm(v)) => extend_of(*v).is_some(),
@@ -160,6 +176,9 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         },
         (Kind::Cond, Operand::Imm(v)) => A64::Cond(*v as u8 & 15),
         (Kind::Prfop, Operand::Imm(v)) => A64::Prfop(*v as u8 & 31),
+        (Kind::Barrier, Operand::Imm(v)) => A64::Barrier(*v as u8 & 15),
+        (Kind::Target, Operand::Imm(v)) => A64::Target(*v as u8 & 3),
+        (Kind::SysReg, Operand::Imm(v)) => A64::SysReg(*v as u16 & 0x7fff),
         (Kind::List1(a), Operand::Reg(r)) => A64::List1(number(*r), a),
         (Kind::List(c, a), Operand::Reg(r)) => A64::List(number(*r), c, a),
         (Kind::List1(a), Operand::List(l)) => A64::List1(number(l.first), a),
@@ -175,6 +194,8 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::MemIndexSxtw, Operand::Mem(m)) => {
             A64::MemIndexSxtw(m.base.map_or(31, &number), m.index.map_or(31, &number), m.scale)
         }
+        (Kind::MemPostReg, Operand::Mem(m)) => A64::MemPostReg(m.base.map_or(31, &number), m.index.map_or(31, &number)),
+        (Kind::IndexExtend, Operand::Imm(v)) => A64::IndexExtend(extend_of(*v).map_or(0, |(option, _)| option)),
         (Kind::MemPre, Operand::Mem(m)) => A64::MemPre(m.base.map_or(31, &number), m.disp as i64),
         (Kind::MemPost, Operand::Mem(m)) => A64::MemPost(m.base.map_or(31, &number), m.disp as i64),
         (_, Operand::Imm(v)) => A64::Imm(*v),
@@ -208,6 +229,11 @@ fn describe(op: &Operand) -> String {
         },
         Operand::List(l) => format!("{{{} registers}}", l.count),
         Operand::Imm(v) if extend_of(*v).is_some() => "extend".into(),
+        Operand::Imm(v) if name_of(*v, NameKind::Cond).is_some() => "cond".into(),
+        Operand::Imm(v) if name_of(*v, NameKind::Prefetch).is_some() => "prfop".into(),
+        Operand::Imm(v) if name_of(*v, NameKind::Barrier).is_some() => "barrier".into(),
+        Operand::Imm(v) if name_of(*v, NameKind::Target).is_some() => "branch target".into(),
+        Operand::Imm(v) if name_of(*v, NameKind::SysReg).is_some() => "system register".into(),
         Operand::Imm(v) if shift_of(*v).is_some() => "shift".into(),
         Operand::Imm(_) => "#imm".into(),
         Operand::Mem(_) => "[mem]".into(),
@@ -241,12 +267,17 @@ fn kind_name(row: &Row, k: &Kind) -> String {
         Kind::Mem => "[x, #off]".into(),
         Kind::MemPre => "[x, #off]!".into(),
         Kind::MemPost => "[x], #off".into(),
+        Kind::MemPostReg => "[x], x".into(),
+        Kind::IndexExtend => "uxtw (of a w index) | sxtx (of an x index)".into(),
         Kind::Label => "label".into(),
         Kind::Elem(2) if row.fields().contains(&Field::ElemMul) => "v.h[i] (v0-v15)".into(),
         Kind::Elem(size) => format!("v.{}[i]", ["b", "h", "s", "d"][size.trailing_zeros() as usize]),
         Kind::ElemGroup(size) => format!("v.{}[i]", if *size == 1 { "4b" } else { "2h" }),
         Kind::Cond => "cond".into(),
         Kind::Prfop => "prfop".into(),
+        Kind::Barrier => "barrier (ish, sy, ...)".into(),
+        Kind::Target => "c|j|jc".into(),
+        Kind::SysReg => "system register".into(),
         Kind::MemIndex => "[x, x{, lsl #n}]".into(),
         Kind::MemIndexSxtw => "[x, w, sxtw{ #n}]".into(),
         Kind::MemBase => "[x]".into(),

@@ -11,6 +11,7 @@ use super::encode::Arrangement::{self, *};
 mod extensions;
 mod scalar;
 mod simd;
+mod system;
 
 /// What an operand must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +49,9 @@ pub enum Kind {
     MemPre,
     /// `[base], #offset`.
     MemPost,
+    /// `[base], xm`: the base advanced by a register after the access (structure loads and
+    /// stores).
+    MemPostReg,
     /// A branch target, as a byte offset from the instruction.
     Label,
     /// An element of a vector register, of this many bytes (`v1.s[2]`).
@@ -57,13 +61,23 @@ pub enum Kind {
     ElemGroup(u8),
     /// A condition code (`eq`, `lt`, ...), given as its number.
     Cond,
-    /// A prefetch operation (`pldl1keep`, ...), given as its number.
+    /// A prefetch operation (`pldl1keep`, ...), or its number.
     Prfop,
+    /// A barrier option (`ish`, `sy`, ...), or its number.
+    Barrier,
+    /// What a `bti` landing pad accepts (`c`, `j`, `jc`).
+    Target,
+    /// A system register of `mrs`/`msr`.
+    SysReg,
     /// `[base, index]` or `[base, index, lsl #log2(size)]`.
     MemIndex,
     /// `[base, windex, sxtw]` or `[base, windex, sxtw #log2(size)]`: a 32-bit index,
     /// sign-extended.
     MemIndexSxtw,
+    /// How the index of the memory operand before it is extended, where that is not what its
+    /// width implies (`uxtw` of a 32-bit index, `sxtx` of a 64-bit one): an
+    /// [`Extend`](super::Extend) without an amount (the shift is the index's scale).
+    IndexExtend,
     /// `[base]`, no offset.
     MemBase,
     /// A list of one vector register (`{v1.4s}`).
@@ -132,8 +146,17 @@ pub enum Field {
     /// The post-index of a structure load or store: base at 5; the step must be this many
     /// bytes (what one access transfers).
     PostStep(u8),
+    /// A post-index by a register: base at 5, the register at 16 (not `xzr`, whose number
+    /// means the immediate form).
+    PostReg,
+    /// The `option` (bits 13-15) of a register offset whose index is extended otherwise than
+    /// its width implies: `uxtw` of a 32-bit index (flag set), `sxtx` of a 64-bit one.
+    IndexOption(bool),
     /// An 8-bit floating-point immediate (`abcdefgh`) at bit 13.
     FpImm8,
+    /// The fraction bits of a fixed-point conversion, 1 to this many (the integer's width),
+    /// as `64 - fbits` at bit 10.
+    FracBits(u8),
     /// An 8-bit floating-point immediate split as `abc` at 16 and `defgh` at 5 (vector FMOV).
     FpImm8Split,
     /// `option` at 13 and a shift of 0-4 at 10 (extended-register forms); the flag says the
@@ -266,8 +289,16 @@ fn build() -> Vec<Row> {
     simd::long_and_narrow(&mut t);
     simd::shifts(&mut t);
     scalar::rows(&mut t);
+    system::rows(&mut t);
     extensions::rows(&mut t);
     t.0
+}
+
+/// The two post-indexed forms of a structure load or store: by the bytes it transfers
+/// (`[x0], #32`, Rm 31) and by a register (`[x0], x2`). `base` has Rm clear.
+fn post_indexed(t: &mut Table, name: &'static str, list: Kind, bytes: u8, base: u32) {
+    t.row(name, &[list, MemPost], &[Reg(0), Field::PostStep(bytes)], base | 0x1f_0000);
+    t.row(name, &[list, Kind::MemPostReg], &[Reg(0), Field::PostReg], base);
 }
 
 fn integer(t: &mut Table) {
@@ -308,6 +339,8 @@ fn integer(t: &mut Table) {
     }
     t.row("mov", &[X, X], &[Reg(0), Reg(16)], 0xaa00_03e0);
     t.row("mov", &[W, W], &[Reg(0), Reg(16)], 0x2a00_03e0);
+    // To and from `sp`, which `orr` cannot name: `add d, n, #0`.
+    t.row("mov", &[XSp, XSp], &R2, 0x9100_0000);
     // Operations on the zero register and one other: `neg` is `sub` from zero, `mvn` is `orn`,
     // `ngc` subtracts with carry.
     for (name, x, w, shifts) in [
@@ -415,8 +448,13 @@ fn integer(t: &mut Table) {
         let w = base & !(1 << 31);
         t.row(name, &[wdst, Kind::WSp, W, Kind::Extend], &[Reg(0), Reg(5), Reg(16), Field::Extend(Rm::Any)], w);
     }
-    // Compares with an extended register: `cmp sp, w1, uxtw #2`.
+    // `add sp, sp, x1`: the extended form's `uxtx` (`lsl`), for `sp`.
+    t.row("add", &[XSp, XSp, X], &R3, 0x8b20_6000);
+    t.row("sub", &[XSp, XSp, X], &R3, 0xcb20_6000);
+    // Compares with an extended register: `cmp sp, w1, uxtw #2`; `cmp sp, x1` is `uxtx` (the
+    // shifted-register form cannot read `sp`).
     for (name, base) in [("cmp", 0xeb20_001fu32), ("cmn", 0xab20_001f)] {
+        t.row(name, &[XSp, X], &[Reg(5), Reg(16)], base | 0x6000);
         t.row(name, &[XSp, W, Kind::Extend], &[Reg(5), Reg(16), Field::Extend(Rm::W)], base);
         t.row(name, &[XSp, X, Kind::Extend], &[Reg(5), Reg(16), Field::Extend(Rm::X)], base);
         let w = base & !(1 << 31);
@@ -435,6 +473,21 @@ fn integer(t: &mut Table) {
         t.row(name, &ops, &R2, base);
     }
     t.row("nop", &[], &[], 0xd503_201f);
+    // Data processing, one source: bit and byte reversals and bit counts.
+    for (name, x, w) in [
+        ("rbit", 0xdac0_0000, Some(0x5ac0_0000)),
+        ("rev16", 0xdac0_0400, Some(0x5ac0_0400)),
+        ("rev32", 0xdac0_0800, None),
+        ("rev", 0xdac0_0c00, Some(0x5ac0_0800)),
+        ("rev64", 0xdac0_0c00, None),
+        ("clz", 0xdac0_1000, Some(0x5ac0_1000)),
+        ("cls", 0xdac0_1400, Some(0x5ac0_1400)),
+    ] {
+        t.row(name, &[X, X], &R2, x);
+        if let Some(w) = w {
+            t.row(name, &[W, W], &R2, w);
+        }
+    }
     for (name, x, w) in [
         ("csel", 0x9a80_0000, 0x1a80_0000),
         ("csinc", 0x9a80_0400, 0x1a80_0400),
@@ -447,6 +500,14 @@ fn integer(t: &mut Table) {
     for (name, x, w) in [("cset", 0x9a9f_07e0, 0x1a9f_07e0), ("csetm", 0xda9f_03e0, 0x5a9f_03e0)] {
         t.row(name, &[X, Kind::Cond], &[Reg(0), Field::CondInv(12)], x);
         t.row(name, &[W, Kind::Cond], &[Reg(0), Field::CondInv(12)], w);
+    }
+    // `cinc d, n, cond` is `csinc d, n, n, !cond`; likewise `cinv`, `cneg`.
+    for (name, x, w) in
+        [("cinc", 0x9a80_0400, 0x1a80_0400), ("cinv", 0xda80_0000, 0x5a80_0000), ("cneg", 0xda80_0400, 0x5a80_0400)]
+    {
+        let fields = [Reg(0), Field::RegTwice(5, 16), Field::CondInv(12)];
+        t.row(name, &[X, X, Kind::Cond], &fields, x);
+        t.row(name, &[W, W, Kind::Cond], &fields, w);
     }
     for (name, x, w) in [("ccmp", 0xfa40_0000, 0x7a40_0000), ("ccmn", 0xba40_0000, 0x3a40_0000)] {
         let reg = [Reg(5), Reg(16), Unsigned(0, 4, 1), Field::Cond(12)];
@@ -470,6 +531,7 @@ fn integer(t: &mut Table) {
 }
 
 fn memory(t: &mut Table) {
+    use Field::{IndexOption, RegOffset};
     use Kind::Mem as M;
     // (mnemonic, register kind, access size, unsigned offset, pre-index, post-index)
     let singles: [(&'static str, Kind, u8, u32, u32, u32); 23] = [
@@ -541,6 +603,8 @@ fn memory(t: &mut Table) {
         ("ldr", Q, 16, 0x3ce0_6800),
         ("ldr", D, 8, 0xfc60_6800),
         ("ldr", S, 4, 0xbc60_6800),
+        ("ldr", H, 2, 0x7c60_6800),
+        ("ldr", Kind::B, 1, 0x3c60_6800),
         ("ldrb", W, 1, 0x3860_6800),
         ("ldrh", W, 2, 0x7860_6800),
         ("ldrsw", X, 4, 0xb8a0_6800),
@@ -553,33 +617,55 @@ fn memory(t: &mut Table) {
         ("str", Q, 16, 0x3ca0_6800),
         ("str", D, 8, 0xfc20_6800),
         ("str", S, 4, 0xbc20_6800),
+        ("str", H, 2, 0x7c20_6800),
+        ("str", Kind::B, 1, 0x3c20_6800),
         ("strb", W, 1, 0x3820_6800),
         ("strh", W, 2, 0x7820_6800),
     ] {
-        t.row(name, &[reg, Kind::MemIndex], &[Reg(0), Field::RegOffset(size)], base);
+        t.row(name, &[reg, Kind::MemIndex], &[Reg(0), RegOffset(size)], base);
         // A 32-bit index is sign-extended (`sxtw`): option 110 instead of 011.
-        t.row(name, &[reg, Kind::MemIndexSxtw], &[Reg(0), Field::RegOffset(size)], base ^ 0x6000 ^ 0xc000);
+        let sxtw = base ^ 0x6000 ^ 0xc000;
+        t.row(name, &[reg, Kind::MemIndexSxtw], &[Reg(0), RegOffset(size)], sxtw);
+        // Written otherwise: `uxtw` of a 32-bit index, `sxtx` of a 64-bit one.
+        t.row(name, &[reg, Kind::MemIndex, Kind::IndexExtend], &[Reg(0), RegOffset(size), IndexOption(false)], base);
+        t.row(name, &[reg, Kind::MemIndexSxtw, Kind::IndexExtend], &[Reg(0), RegOffset(size), IndexOption(true)], sxtw);
     }
     t.row("prfm", &[Kind::Prfop, M], &[Unsigned(0, 5, 1), Field::Mem(8)], 0xf980_0000);
+    t.row("prfum", &[Kind::Prfop, M], &[Unsigned(0, 5, 1), Field::Index9], 0xf880_0000);
     t.row("prfm", &[Kind::Prfop, Kind::MemIndex], &[Unsigned(0, 5, 1), Field::RegOffset(8)], 0xf8a0_6800);
+    t.row("prfm", &[Kind::Prfop, Kind::MemIndexSxtw], &[Unsigned(0, 5, 1), Field::RegOffset(8)], 0xf8a0_c800);
+    let prfop = Unsigned(0, 5, 1);
+    t.row(
+        "prfm",
+        &[Kind::Prfop, Kind::MemIndex, Kind::IndexExtend],
+        &[prfop, RegOffset(8), IndexOption(false)],
+        0xf8a0_6800,
+    );
+    t.row(
+        "prfm",
+        &[Kind::Prfop, Kind::MemIndexSxtw, Kind::IndexExtend],
+        &[prfop, RegOffset(8), IndexOption(true)],
+        0xf8a0_c800,
+    );
     // Multiple-structure loads and stores of two to four consecutive registers: LD1/ST1 of
     // several registers, and the interleaving LD2-LD4/ST2-ST4.
-    for a in [B8, B16, H4, H8, S2, S4, D2] {
+    // (Interleaving needs two elements per register: no `1d` for LD2-LD4/ST2-ST4.)
+    for a in [B8, B16, H4, H8, S2, S4, D1, D2] {
         let bits = (int_bits(a) & 1 << 30) | (int_bits(a) >> 22 & 3) << 10;
         let bytes = if int_bits(a) & 1 << 30 != 0 { 16 } else { 8 };
         for (n, one, inter) in [(2u8, 0xa000, 0x8000), (3, 0x6000, 0x4000), (4, 0x2000, 0x0000)] {
             let list = Kind::List(n, a);
-            for (name, op, base) in [("ld1", one, 0x0c40_0000), ("st1", one, 0x0c00_0000)].into_iter().chain([
+            let interleaved = [
                 (["ld2", "ld3", "ld4"][n as usize - 2], inter, 0x0c40_0000),
                 (["st2", "st3", "st4"][n as usize - 2], inter, 0x0c00_0000),
-            ]) {
+            ];
+            let take = if a == D1 { 0 } else { 2 };
+            for (name, op, base) in [("ld1", one, 0x0c40_0000), ("st1", one, 0x0c00_0000)]
+                .into_iter()
+                .chain(interleaved.into_iter().take(take))
+            {
                 t.row(name, &[list, Kind::MemBase], &[Reg(0), Field::Base], base | op | bits);
-                t.row(
-                    name,
-                    &[list, MemPost],
-                    &[Reg(0), Field::PostStep(n * bytes)],
-                    base | 0x80_0000 | 0x1f_0000 | op | bits,
-                );
+                post_indexed(t, name, list, n * bytes, base | 0x80_0000 | op | bits);
             }
         }
     }
@@ -591,10 +677,15 @@ fn memory(t: &mut Table) {
         t.row("st1", &[Kind::List1(a), Kind::MemBase], &fields, 0x0c00_7000 | bits);
         t.row("ld1r", &[Kind::List1(a), Kind::MemBase], &fields, 0x0d40_c000 | bits);
         let (q, esize) = (if int_bits(a) & 1 << 30 != 0 { 16 } else { 8 }, 1u8 << (int_bits(a) >> 22 & 3));
-        let step = |n| [Reg(0), Field::PostStep(n)];
-        t.row("ld1", &[Kind::List1(a), MemPost], &step(q), 0x0cdf_7000 | bits);
-        t.row("st1", &[Kind::List1(a), MemPost], &step(q), 0x0c9f_7000 | bits);
-        t.row("ld1r", &[Kind::List1(a), MemPost], &step(esize), 0x0ddf_c000 | bits);
+        post_indexed(t, "ld1", Kind::List1(a), q, 0x0cc0_7000 | bits);
+        post_indexed(t, "st1", Kind::List1(a), q, 0x0c80_7000 | bits);
+        post_indexed(t, "ld1r", Kind::List1(a), esize, 0x0dc0_c000 | bits);
+        // Load one element and replicate it into two to four consecutive registers.
+        for (name, n, op) in [("ld2r", 2u8, 0x0020_c000), ("ld3r", 3, 0x0000_e000), ("ld4r", 4, 0x0020_e000)] {
+            let list = Kind::List(n, a);
+            t.row(name, &[list, Kind::MemBase], &fields, 0x0d40_0000 | op | bits);
+            post_indexed(t, name, list, n * esize, 0x0dc0_0000 | op | bits);
+        }
     }
     // (mnemonic, register kind, size, offset, pre-index, post-index)
     let pairs: [(&'static str, Kind, u8, u32, u32, u32); 10] = [
@@ -694,6 +785,7 @@ fn branches(t: &mut Table) {
     }
     for (name, base) in [("tbz", 0x3600_0000), ("tbnz", 0x3700_0000)] {
         t.row(name, &[X, Imm, Label], &[Reg(0), Field::TestBit, Signed(5, 14, 4)], base);
+        t.row(name, &[W, Imm, Label], &[Reg(0), Unsigned(19, 5, 1), Signed(5, 14, 4)], base);
     }
     t.row("br", &[X], &[Reg(5)], 0xd61f_0000);
     t.row("blr", &[X], &[Reg(5)], 0xd63f_0000);
@@ -747,6 +839,44 @@ fn scalar_fp(t: &mut Table) {
     t.row("fcvt", &[D, H], &R2, 0x1ee2_c000);
     t.row("fcvt", &[H, S], &R2, 0x1e23_c000);
     t.row("fcvt", &[H, D], &R2, 0x1e63_c000);
+    // Half precision (FP16) with general-purpose registers: `ftype` 11 over the single forms.
+    for (name, base) in [
+        ("scvtf", 0x1e22_0000u32),
+        ("ucvtf", 0x1e23_0000),
+        ("fcvtzs", 0x1e38_0000),
+        ("fcvtzu", 0x1e39_0000),
+        ("fcvtns", 0x1e20_0000),
+        ("fcvtnu", 0x1e21_0000),
+        ("fcvtas", 0x1e24_0000),
+        ("fcvtau", 0x1e25_0000),
+        ("fcvtps", 0x1e28_0000),
+        ("fcvtpu", 0x1e29_0000),
+        ("fcvtms", 0x1e30_0000),
+        ("fcvtmu", 0x1e31_0000),
+        ("fmov", 0x1e26_0000),
+    ] {
+        let to_fp = name.ends_with("cvtf");
+        for (gp, sf) in [(W, 0), (X, 1 << 31)] {
+            let ops = if to_fp { [H, gp] } else { [gp, H] };
+            t.row(name, &ops, &R2, base | HALF | sf);
+            if name == "fmov" {
+                t.row(name, &[H, gp], &R2, base | HALF | sf | 1 << 16);
+            }
+        }
+    }
+    // Fixed point: `scvtf d0, x1, #16` divides by 2^16; `fcvtzs w0, s1, #8` multiplies by 2^8.
+    // The fraction bits are 1 to the integer's width, encoded as `64 - fbits` at bit 10.
+    for (name, base) in
+        [("scvtf", 0x1e02_0000u32), ("ucvtf", 0x1e03_0000), ("fcvtzs", 0x1e18_0000), ("fcvtzu", 0x1e19_0000)]
+    {
+        let to_fp = name.ends_with("cvtf");
+        for (fp, ftype) in [(S, 0), (D, 1 << 22), (H, HALF)] {
+            for (gp, sf, bits) in [(W, 0, 32u8), (X, 1 << 31, 64)] {
+                let ops = if to_fp { [fp, gp, Imm] } else { [gp, fp, Imm] };
+                t.row(name, &ops, &[Reg(0), Reg(5), Field::FracBits(bits)], base | ftype | sf);
+            }
+        }
+    }
     for (name, ops, base) in [
         ("scvtf", [D, X], 0x9e62_0000),
         ("scvtf", [S, W], 0x1e22_0000),
@@ -798,10 +928,11 @@ fn scalar_fp(t: &mut Table) {
     ] {
         t.row(name, &[S, S], &R2, base);
         t.row(name, &[D, D], &R2, base | 1 << 22);
+        t.row(name, &[H, H], &R2, base | HALF);
     }
     // Compares with exceptions on quiet NaNs (`fcmpe`), against #0.0, and conditional compares.
     let zero = [Reg(5), Unsigned(10, 0, 1)];
-    for (sz, ty) in [(S, 0), (D, 1 << 22)] {
+    for (sz, ty) in [(S, 0), (D, 1 << 22), (H, HALF)] {
         t.row("fcmpe", &[sz, sz], &[Reg(5), Reg(16)], 0x1e20_2010 | ty);
         t.row("fcmp", &[sz, Kind::FpImm], &zero, 0x1e20_2008 | ty);
         t.row("fcmpe", &[sz, Kind::FpImm], &zero, 0x1e20_2018 | ty);
@@ -861,11 +992,16 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("bl", U, B),
         ("blr", U, B),
         ("br", U, B),
+        ("brk", U, B),
         ("bsl", RW, B),
+        ("bti", U, B),
         ("cbnz", U, B),
         ("cbz", U, B),
         ("ccmn", U, B),
         ("ccmp", U, B),
+        ("cinc", D, B),
+        ("cinv", D, B),
+        ("clrex", U, B),
         ("cls", D, B),
         ("clz", D, B),
         ("cmeq", D, B),
@@ -878,6 +1014,7 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("cmn", U, B),
         ("cmp", U, B),
         ("cmtst", D, B),
+        ("cneg", D, B),
         ("cnt", D, B),
         ("crc32b", D, Crc),
         ("crc32cb", D, Crc),
@@ -887,12 +1024,15 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("crc32h", D, Crc),
         ("crc32w", D, Crc),
         ("crc32x", D, Crc),
+        ("csdb", U, B),
         ("csel", D, B),
         ("cset", D, B),
         ("csetm", D, B),
         ("csinc", D, B),
         ("csinv", D, B),
         ("csneg", D, B),
+        ("dmb", U, B),
+        ("dsb", U, B),
         ("dup", D, B),
         ("eon", D, B),
         ("eor", D, B),
@@ -969,12 +1109,18 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("frsqrts", D, F),
         ("fsqrt", D, F),
         ("fsub", D, F),
+        ("hint", U, B),
+        ("hlt", U, B),
         ("ins", RW, B),
+        ("isb", U, B),
         ("ld1", D, B),
         ("ld1r", D, B),
         ("ld2", D, B),
+        ("ld2r", D, B),
         ("ld3", D, B),
+        ("ld3r", D, B),
         ("ld4", D, B),
+        ("ld4r", D, B),
         ("ldar", D, B),
         ("ldarb", D, B),
         ("ldarh", D, B),
@@ -1018,6 +1164,8 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("movk", RW, B),
         ("movn", D, B),
         ("movz", D, B),
+        ("mrs", D, B),
+        ("msr", U, B),
         ("msub", D, B),
         ("mul", D, B),
         ("mvn", D, B),
@@ -1033,10 +1181,13 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("pmull", D, B),
         ("pmull2", D, B),
         ("prfm", U, B),
+        ("prfum", U, B),
+        ("pssbb", U, B),
         ("raddhn", D, B),
         ("raddhn2", RW, B),
         ("rbit", D, B),
         ("ret", U, B),
+        ("rev", D, B),
         ("rev16", D, B),
         ("rev32", D, B),
         ("rev64", D, B),
@@ -1064,6 +1215,8 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("scvtf", D, F),
         ("sdiv", D, B),
         ("sdot", RW, Dotprod),
+        ("sev", U, B),
+        ("sevl", U, B),
         ("sha1c", RW, Sha2),
         ("sha1h", D, Sha2),
         ("sha1m", RW, Sha2),
@@ -1132,6 +1285,7 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("srshl", D, B),
         ("srshr", D, B),
         ("srsra", RW, B),
+        ("ssbb", U, B),
         ("sshl", D, B),
         ("sshll", D, B),
         ("sshll2", D, B),
@@ -1173,6 +1327,7 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("subs", D, B),
         ("sudot", RW, I8mm),
         ("suqadd", RW, B),
+        ("svc", U, B),
         ("sxtb", D, B),
         ("sxth", D, B),
         ("sxtl", D, B),
@@ -1200,6 +1355,7 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("uaddw2", D, B),
         ("ubfm", D, B),
         ("ucvtf", D, F),
+        ("udf", U, B),
         ("udiv", D, B),
         ("udot", RW, Dotprod),
         ("uhadd", D, B),
@@ -1256,8 +1412,11 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("uxtl2", D, B),
         ("uzp1", D, B),
         ("uzp2", D, B),
+        ("wfe", U, B),
+        ("wfi", U, B),
         ("xtn", D, B),
         ("xtn2", RW, B),
+        ("yield", U, B),
         ("zip1", D, B),
         ("zip2", D, B),
     ]

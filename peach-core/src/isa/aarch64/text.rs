@@ -15,6 +15,7 @@
 
 use super::pseudo::{Cond, Extend, Prefetch, Shift};
 use super::regs::{A64Reg, reg_by_name};
+use super::system::{Barrier, BranchTarget, SysReg};
 use crate::error::Result;
 use crate::ir::{Lane, Mem, Operand, Reg, RegList};
 use crate::isa::TextInst;
@@ -172,6 +173,12 @@ impl<'l> Parser<'l, '_> {
                     Operand::from(c)
                 } else if let Some(p) = Prefetch::by_name(&lower) {
                     Operand::from(p)
+                } else if let Some(b) = Barrier::by_name(&lower) {
+                    Operand::from(b)
+                } else if let Some(k) = BranchTarget::by_name(&lower) {
+                    Operand::from(k)
+                } else if let Some(r) = SysReg::by_name(&lower) {
+                    Operand::from(r)
                 } else if matches!(lower.as_str(), "wsp" | "msl") {
                     return Cursor::fail(format!("`{w}` is not supported"), t);
                 } else {
@@ -227,6 +234,7 @@ impl<'l> Parser<'l, '_> {
             _ => return Cursor::fail("expected a base register", t),
         };
         let mut m = Mem::base_disp(base, 0);
+        let mut extend = None;
         if self.c.peek().0 == Tok::Punct(',') {
             self.c.bump();
             let t = self.c.peek();
@@ -258,14 +266,33 @@ impl<'l> Parser<'l, '_> {
                 m.index = Some(r);
                 m.scale = 1;
             }
-            if m.index.is_some() && self.c.peek().0 == Tok::Punct(',') {
+            if let Some(index) = m.index
+                && self.c.peek().0 == Tok::Punct(',')
+            {
                 self.c.bump();
                 let k = self.c.bump();
-                let Tok::Word(w) = k.0 else { return Cursor::fail("expected `lsl` or `sxtw`", k) };
+                let Tok::Word(w) = k.0 else { return Cursor::fail("expected `lsl`, `uxtw`, `sxtw` or `sxtx`", k) };
                 let lower = w.to_ascii_lowercase();
-                if lower != "lsl" && lower != "sxtw" {
-                    return Cursor::fail(format!("`{w}` is not supported here (only `lsl` and `sxtw`)"), k);
+                let wide = super::regs::class_view(index).is_some_and(|(_, v)| v != super::regs::VIEW_W);
+                match (lower.as_str(), wide) {
+                    ("lsl" | "sxtx", true) | ("uxtw" | "sxtw", false) => {}
+                    ("lsl" | "sxtx" | "uxtw" | "sxtw", _) => {
+                        let want = if wide { "`lsl` or `sxtx`" } else { "`uxtw` or `sxtw`" };
+                        return Cursor::fail(format!("a {}-bit index takes {want}", if wide { 64 } else { 32 }), k);
+                    }
+                    _ => {
+                        return Cursor::fail(
+                            format!("`{w}` is not an index extension (`lsl`, `uxtw`, `sxtw`, `sxtx`)"),
+                            k,
+                        );
+                    }
                 }
+                // Extensions other than the one the index's width implies follow the operand.
+                extend = match lower.as_str() {
+                    "uxtw" => Some(Extend::Uxtw),
+                    "sxtx" => Some(Extend::Sxtx),
+                    _ => None,
+                };
                 let explicit = self.c.peek().0 == Tok::Punct('#');
                 let n = if explicit { self.amount()? } else { 0 };
                 if n > 4 {
@@ -288,16 +315,41 @@ impl<'l> Parser<'l, '_> {
                 self.c.bump();
                 m = m.pre();
             }
-            // `[x0], #16`: the post-increment (a register increment is refused).
+            // `[x0], #16`: the post-increment.
             Tok::Punct(',') if matches!(self.c.peek2().0, Tok::Punct('#')) && m.disp == 0 && m.index.is_none() => {
                 self.c.bump();
                 let t = self.c.peek();
                 let Operand::Imm(v) = self.number()? else { return Cursor::fail("expected an increment", t) };
                 m = m.post(i32::try_from(v).map_err(|_| ("the increment does not fit".to_string(), t.1, t.2))?);
             }
+            // `[x0], x2`: a post-increment by a register (structure loads and stores), or a
+            // placeholder for a register or a number.
+            Tok::Punct(',') if m.disp == 0 && m.index.is_none() => {
+                let t = self.c.peek2();
+                let step = match t.0 {
+                    Tok::Word(w) => register(w).map(Operand::Reg),
+                    Tok::Brace(b) if Cursor::is_placeholder(b) => Some(self.c.arg(b, t)?),
+                    _ => None,
+                };
+                match step {
+                    Some(Operand::Reg(r)) => m = m.post_reg(r),
+                    Some(Operand::Imm(v)) => {
+                        m = m.post(i32::try_from(v).map_err(|_| ("the increment does not fit".to_string(), t.1, t.2))?)
+                    }
+                    Some(_) => return Cursor::fail("a post-increment is a number or a register", t),
+                    None => {}
+                }
+                if step.is_some() {
+                    self.c.bump();
+                    self.c.bump();
+                }
+            }
             _ => {}
         }
         ops.push(Operand::Mem(m));
+        if let Some(e) = extend {
+            ops.push(e.into());
+        }
         Ok(())
     }
 }
@@ -342,7 +394,8 @@ mod tests {
         for (line, want) in [
             ("add x0, x1, x32", "`x32` is not an AArch64 register"),
             ("ld2 {v0.4s, v2.4s}, [x0]", "consecutive registers"),
-            ("ldr x0, [x1, x2, uxtx #3]", "only `lsl` and `sxtw`"),
+            ("ldr x0, [x1, x2, uxtx #3]", "not an index extension"),
+            ("ldr x0, [x1, w2, lsl #3]", "a 32-bit index takes `uxtw` or `sxtw`"),
             ("add x0, x1, w2, wsp", "`wsp` is not supported"),
             ("ldr x0, [x1", "expected `]`"),
             ("strb w0, [x1, x2, lsl #0]", "explicit shift of 0"),

@@ -140,6 +140,52 @@ pub(super) fn rows(t: &mut Table) {
         t.row(name, &[D, D, Kind::FpImm], &zero, base | SCALAR | 1 << 22);
         t.row(name, &[H, H, Kind::FpImm], &zero, half_misc(base) | SCALAR);
     }
+    // Shifts by an immediate (immh:immb at 16 says the element size and the amount), and
+    // fixed-point conversions with the fraction bits as a right shift.
+    use Field::{LeftShift, RightShift};
+    let width = |k: Kind| match k {
+        B => 8u8,
+        H => 16,
+        S => 32,
+        _ => 64,
+    };
+    for (name, base, sizes, right) in [
+        ("sshr", 0x0f00_0400u32, ONLY_D, true),
+        ("ushr", 0x2f00_0400, ONLY_D, true),
+        ("srshr", 0x0f00_2400, ONLY_D, true),
+        ("urshr", 0x2f00_2400, ONLY_D, true),
+        ("ssra", 0x0f00_1400, ONLY_D, true),
+        ("usra", 0x2f00_1400, ONLY_D, true),
+        ("srsra", 0x0f00_3400, ONLY_D, true),
+        ("ursra", 0x2f00_3400, ONLY_D, true),
+        ("sri", 0x2f00_4400, ONLY_D, true),
+        ("shl", 0x0f00_5400, ONLY_D, false),
+        ("sli", 0x2f00_5400, ONLY_D, false),
+        ("sqshl", 0x0f00_7400, ALL, false),
+        ("uqshl", 0x2f00_7400, ALL, false),
+        ("sqshlu", 0x2f00_6400, ALL, false),
+        ("scvtf", 0x0f00_e400, &[H, S, D], true),
+        ("ucvtf", 0x2f00_e400, &[H, S, D], true),
+        ("fcvtzs", 0x0f00_fc00, &[H, S, D], true),
+        ("fcvtzu", 0x2f00_fc00, &[H, S, D], true),
+    ] {
+        for &k in sizes {
+            let shift = if right { RightShift(width(k)) } else { LeftShift(width(k)) };
+            t.row(name, &[k, k, Imm], &[Field::Reg(0), Field::Reg(5), shift], base | SCALAR);
+        }
+    }
+    for (name, base) in [
+        ("sqshrn", 0x0f00_9400u32),
+        ("uqshrn", 0x2f00_9400),
+        ("sqrshrn", 0x0f00_9c00),
+        ("uqrshrn", 0x2f00_9c00),
+        ("sqshrun", 0x2f00_8400),
+        ("sqrshrun", 0x2f00_8c00),
+    ] {
+        for (to, from) in [(B, H), (H, S), (S, D)] {
+            t.row(name, &[to, from, Imm], &[Field::Reg(0), Field::Reg(5), RightShift(width(to))], base | SCALAR);
+        }
+    }
     // Pairwise reductions of two elements to a scalar (`faddp` is in `simd::vector`).
     use super::super::encode::Arrangement::{D2, S2};
     t.row("addp", &[D, V(D2)], &R2, 0x5ef1_b800);

@@ -603,6 +603,15 @@ pub(super) fn shifts(t: &mut Table) {
             t.row(name, &[V(a), V(a), Imm], &[Reg(0), Reg(5), LeftShift(esize)], base | q);
         }
     }
+    // Fixed-point conversions, the fraction bits as a right shift (`scvtf v0.4s, v1.4s, #16`).
+    for (name, base) in
+        [("scvtf", 0x0f00_e400u32), ("ucvtf", 0x2f00_e400), ("fcvtzs", 0x0f00_fc00), ("fcvtzu", 0x2f00_fc00)]
+    {
+        for (a, esize) in [(H4, 16u8), (H8, 16), (S2, 32), (S4, 32), (D2, 64)] {
+            let q = int_bits(a) & 1 << 30;
+            t.row(name, &[V(a), V(a), Imm], &[Reg(0), Reg(5), RightShift(esize)], base | q);
+        }
+    }
     // Narrowing: the destination's element size sets immh (`shrn v.8b, v.8h, #8`).
     let narrow: [(Arrangement, Arrangement, Arrangement, u8); 3] =
         [(H8, B8, B16, 8), (S4, H4, H8, 16), (D2, S2, S4, 32)];
