@@ -511,6 +511,72 @@ fn addressing_forms_and_fixed_point_match_rust() {
     assert_eq!(u64::from_le_bytes(got[112..120].try_into().unwrap()), q64(0) >> 3 << 5);
 }
 
+/// Single-structure loads and stores: `ld1 {v.s}[2]` replaces one element and keeps the others
+/// (the load reads its register too), `ld3 {a.h, b.h, c.h}[5]` de-interleaves one triple into
+/// a group, `st2 {v.d, w.d}[1]` stores one element of each, and `ld4` with a register
+/// post-index walks an array of structures.
+#[test]
+fn lane_loads_keep_the_other_elements() {
+    use peach::core::isa::aarch64::{A64Builder, A64Reg};
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr, Type::Ptr], None);
+    let mut f = Function::new("lanes", sig, Target::aarch64_neon());
+    let (p, q, out) = (f.param(0), f.param(1), f.param(2));
+    let v = f.v();
+    f.asm("ldr {}, [{}]", (v.q(), p));
+    f.asm("ld1 {}, [{}]", (v.s().lane(2), q));
+    f.asm("str {}, [{}]", (v.q(), out));
+    let g = f.v_group(3);
+    for r in &g {
+        f.asm("movi {}, #0", (r.d2(),));
+    }
+    f.asm("ld3 {}, [{}]", (g[0].h().lane(5), q));
+    for (k, r) in g.iter().enumerate() {
+        f.asm("str {}, [{}, {}]", (r.q(), out, 16 + 16 * k as i64));
+    }
+    let (a, b) = (f.v_group(2), f.x());
+    f.asm("ldp {}, {}, [{}]", (a[0].q(), a[1].q(), p));
+    f.asm("add {}, {}, #64", (b, out));
+    f.asm("st2 {}, [{}]", (a[0].d().lane(1), b));
+    let (w, step) = (f.v_group(4), f.x());
+    for r in &w {
+        f.asm("movi {}, #0", (r.d2(),));
+    }
+    f.asm("mov {}, #4", (step,));
+    for lane in 0..4u8 {
+        f.asm("ld4 {}, [{}], {}", (w[0].b().lane(lane), p, step));
+    }
+    for (k, r) in w.iter().enumerate() {
+        f.asm("str {}, [{}, {}]", (r.s(), out, 80 + 4 * k as i64));
+    }
+    f.ret(None);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    let listing = code.listing();
+    for form in [".s}[2]", ".h}[5]", ".d}[1]", ".b}[3], [x"] {
+        assert!(listing.contains(form), "{form}:\n{listing}");
+    }
+    // SAFETY: the code reads 32 bytes at `p` and 6 at `q`, and writes 96 bytes at `out`.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*const u8, *const u8, *mut u8)>::load(&code).unwrap() };
+    let ps: Vec<u8> = (0..32).map(|i| i * 7 + 1).collect();
+    let qs: Vec<u8> = (0..6).map(|i| 200 + i).collect();
+    let mut got = [0u8; 96];
+    // SAFETY: the sizes above.
+    unsafe { k.call(ps.as_ptr(), qs.as_ptr(), got.as_mut_ptr()) };
+    let mut first = ps[..16].to_vec();
+    first[8..12].copy_from_slice(&qs[..4]);
+    assert_eq!(&got[..16], &first[..], "{listing}");
+    for k in 0..3 {
+        let mut reg = [0u8; 16];
+        reg[10..12].copy_from_slice(&qs[2 * k..2 * k + 2]);
+        assert_eq!(&got[16 + 16 * k..32 + 16 * k], &reg, "register {k} of ld3\n{listing}");
+    }
+    assert_eq!(&got[64..72], &ps[8..16]);
+    assert_eq!(&got[72..80], &ps[24..32]);
+    for r in 0..4 {
+        let want: Vec<u8> = (0..4).map(|lane| ps[lane * 4 + r]).collect();
+        assert_eq!(&got[80 + 4 * r..84 + 4 * r], &want[..], "register {r} of ld4\n{listing}");
+    }
+}
+
 /// The host under qemu `-cpu max` has CRC32, AES, SHA2 and LSE; a real core may lack them.
 fn host_has(target: &Target) -> bool {
     target.extensions().is_subset(Target::native_aarch64().extensions())

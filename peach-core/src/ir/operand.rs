@@ -548,10 +548,34 @@ pub enum Operand {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RegList {
-    /// The first register, seen through the arrangement of all of them.
+    /// The first register, seen through the arrangement of all of them (or, for a lane list,
+    /// through the element view: `v0.s`).
     pub first: Reg,
     /// How many (1 to 4).
     pub count: u8,
+    /// One element of each register (`{v0.s, v1.s}[3]`, the single-structure `ld1`-`ld4`,
+    /// `st1`-`st4`), or `None` for whole registers.
+    pub lane: Option<u8>,
+}
+
+impl RegList {
+    /// Element `index` of each register of the list (`V0.s().list(2).lane(3)` is
+    /// `{v0.s, v1.s}[3]`): what a single-structure load or store transfers.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// use peach_core::isa::aarch64::{A64Reg, reg};
+    /// let mut f = Function::new("k", Signature::new(&[Type::Ptr], None), Target::aarch64_neon());
+    /// let p = f.param(0);
+    /// f.ins("ld2", (reg::V4.s().list(2).lane(3), [p]));
+    /// f.ret(None);
+    /// assert!(f.compile(Abi::Aapcs64)?.listing().contains("ld2 {v4.s, v5.s}[3], [x0]"));
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn lane(mut self, index: u8) -> RegList {
+        self.lane = Some(index);
+        self
+    }
 }
 
 impl From<RegList> for Operand {

@@ -102,6 +102,9 @@ pub enum A64 {
     List1(u8, Arrangement),
     /// `count` consecutive registers from `v{n}` (wrapping after v31).
     List(u8, u8, Arrangement),
+    /// Element `index` (of `size` bytes) of `count` consecutive registers from `v{n}`:
+    /// `(n, count, size, index)`.
+    LaneList(u8, u8, u8, u8),
     /// A floating-point immediate, as its f64 bits.
     FpImm(u64),
     /// An extension of a 32-bit register: `option` (0 `uxtb` ... 7 `sxtx`) and a shift.
@@ -179,6 +182,7 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::MemBase, A64::Mem(_, 0)) => 0,
         (Kind::List1(a), A64::List1(n, b)) if a == b => n as u32,
         (Kind::List(c, a), A64::List(n, d, b)) if a == b && c == d => n as u32,
+        (Kind::LaneList(c, e), A64::LaneList(n, d, f, _)) if c == d && e == f => n as u32,
         (Kind::FpImm, A64::FpImm(_)) | (Kind::Extend, A64::Extend(..)) | (Kind::Shift, A64::Shift(..)) => 0,
         _ => return None,
     })
@@ -344,6 +348,22 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
                 return Err(out_of_range(&format!("the fraction bits must be from 1 to {width}")));
             }
             *word |= ((64 - value) as u32) << 10;
+        }
+        Field::LaneIndex(size) => {
+            let A64::LaneList(n, _, _, index) = *op else {
+                return Err(Error::internal("lane index without a lane list"));
+            };
+            let lanes = 16 / size;
+            if index >= lanes {
+                return Err(out_of_range(&format!(
+                    "lane index {index} is out of range for {}-bit elements (0 to {})",
+                    8 * size as u32,
+                    lanes - 1
+                )));
+            }
+            // Q:S:size holds the index above the element size's own bits.
+            let bits = (index as u32) << size.trailing_zeros();
+            *word |= (n as u32 & 31) | (bits >> 3) << 30 | (bits >> 2 & 1) << 12 | (bits & 3) << 10;
         }
         Field::PostReg => {
             let A64::MemPostReg(base, index) = *op else {
@@ -655,6 +675,11 @@ impl std::fmt::Display for A64 {
             A64::List(n, count, a) => {
                 let regs: Vec<String> = (0..count).map(|k| format!("v{}.{a}", (n + k) % 32)).collect();
                 write!(f, "{{{}}}", regs.join(", "))
+            }
+            A64::LaneList(n, count, size, index) => {
+                let t = ["b", "h", "s", "d"][size.trailing_zeros() as usize & 3];
+                let regs: Vec<String> = (0..count).map(|k| format!("v{}.{t}", (n + k) % 32)).collect();
+                write!(f, "{{{}}}[{index}]", regs.join(", "))
             }
             A64::FpImm(bits) => write!(f, "#{:?}", f64::from_bits(bits)),
             A64::Extend(option, 0) => f.write_str(EXTENDS[option as usize & 7]),

@@ -153,14 +153,21 @@ impl Isa for Aarch64 {
             match op {
                 Operand::Reg(_) if zeroing && i > 0 => {}
                 // Every register of a list: a group of virtual ones, or consecutive physical ones.
-                Operand::Reg(r) | Operand::List(crate::ir::RegList { first: r, .. })
-                    if matches!(row.kinds().get(i), Some(Kind::List(..) | Kind::List1(_))) =>
+                Operand::Reg(r)
+                | Operand::List(crate::ir::RegList { first: r, .. })
+                | Operand::Lane(crate::ir::Lane { reg: r, .. })
+                    if matches!(row.kinds().get(i), Some(Kind::List(..) | Kind::List1(_) | Kind::LaneList(..))) =>
                 {
                     let count = match row.kinds().get(i).copied() {
-                        Some(Kind::List(count, _)) => count,
+                        Some(Kind::List(count, _) | Kind::LaneList(count, _)) => count,
                         _ => 1,
                     };
-                    let role = if i == 0 && first == First::Def { Role::Def } else { Role::Use };
+                    // (A lane load keeps the other elements: its row reads the list too.)
+                    let role = match (i, first) {
+                        (0, First::Def) => Role::Def,
+                        (0, First::UseDef) => Role::UseDef,
+                        _ => Role::Use,
+                    };
                     match r.vreg() {
                         Some(v) => {
                             for k in 0..count as u32 {

@@ -482,6 +482,6 @@ impl A64Reg for Reg {
         Lane { reg: self, index }
     }
     fn list(self, count: u8) -> RegList {
-        RegList { first: self, count }
+        RegList { first: self, count, lane: None }
     }
 }

@@ -72,6 +72,11 @@ fn reg_fits(kind: Kind, r: Reg) -> bool {
     }
 }
 
+/// Whether `r` is seen as elements of `size` bytes (`v0.s` for 4), as a lane list names them.
+fn lane_view(r: Reg, size: u8) -> bool {
+    class_view(r).is_some_and(|(c, v)| c == VEC && (VIEW_B..=VIEW_D).contains(&v) && elem_size(v) == Some(size))
+}
+
 /// The size of the group `r` is the first register of (1 when it starts none).
 fn group_of(r: Reg, groups: &[(VReg, u8)]) -> u8 {
     groups.iter().find(|&&(first, _)| Some(first) == r.vreg()).map_or(1, |&(_, count)| count)
@@ -98,10 +103,24 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(VReg, u8)]) -> bool {
         // An explicit list: its count is the row's, and a virtual first register starts a
         // group of exactly that many.
         (Kind::List(n, a), Operand::List(l)) => {
-            l.count == n && reg_fits(Kind::V(a), l.first) && (!l.first.is_virtual() || group_of(l.first, groups) == n)
+            l.count == n
+                && l.lane.is_none()
+                && reg_fits(Kind::V(a), l.first)
+                && (!l.first.is_virtual() || group_of(l.first, groups) == n)
         }
         (Kind::List1(a), Operand::List(l)) => {
-            l.count == 1 && reg_fits(Kind::V(a), l.first) && group_of(l.first, groups) <= 1
+            l.count == 1 && l.lane.is_none() && reg_fits(Kind::V(a), l.first) && group_of(l.first, groups) <= 1
+        }
+        // A lane list: explicit, or an element of the first of a group of that many (or of a
+        // lone register, for one).
+        (Kind::LaneList(n, size), Operand::List(l)) => {
+            l.count == n
+                && l.lane.is_some()
+                && lane_view(l.first, size)
+                && (!l.first.is_virtual() || group_of(l.first, groups) == n)
+        }
+        (Kind::LaneList(n, size), Operand::Lane(l)) => {
+            lane_view(l.reg, size) && if l.reg.is_virtual() { group_of(l.reg, groups) == n } else { n == 1 }
         }
         // A constant is read with `ldr`, which becomes a PC-relative load from the pool.
         (Kind::Mem, Operand::Mem(m)) if m.base == Some(Reg::CONSTANTS) => row.name == "ldr",
@@ -183,6 +202,8 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::List(c, a), Operand::Reg(r)) => A64::List(number(*r), c, a),
         (Kind::List1(a), Operand::List(l)) => A64::List1(number(l.first), a),
         (Kind::List(c, a), Operand::List(l)) => A64::List(number(l.first), c, a),
+        (Kind::LaneList(c, size), Operand::List(l)) => A64::LaneList(number(l.first), c, size, l.lane.unwrap_or(0)),
+        (Kind::LaneList(c, size), Operand::Lane(l)) => A64::LaneList(number(l.reg), c, size, l.index),
         (Kind::FpImm, Operand::Imm(v)) => A64::FpImm(*v as u64),
         (Kind::Extend, Operand::Imm(v)) => {
             let (option, amount) = extend_of(*v).unwrap_or((0, 0));
@@ -227,6 +248,7 @@ fn describe(op: &Operand) -> String {
             },
             None => "register".into(),
         },
+        Operand::List(l) if l.lane.is_some() => format!("{{{} elements}}[i]", l.count),
         Operand::List(l) => format!("{{{} registers}}", l.count),
         Operand::Imm(v) if extend_of(*v).is_some() => "extend".into(),
         Operand::Imm(v) if name_of(*v, NameKind::Cond).is_some() => "cond".into(),
@@ -283,6 +305,11 @@ fn kind_name(row: &Row, k: &Kind) -> String {
         Kind::MemBase => "[x]".into(),
         Kind::List1(a) => format!("{{v.{a}}}"),
         Kind::List(c, a) => format!("{{{c} consecutive v.{a}: a group from `v_group` or physical}}"),
+        Kind::LaneList(c, size) => {
+            let t = ["b", "h", "s", "d"][size.trailing_zeros() as usize & 3];
+            let regs: Vec<String> = (0..*c).map(|_| format!("v.{t}")).collect();
+            format!("{{{}}}[i]", regs.join(", "))
+        }
         Kind::FpImm => "#fp (FpImm)".into(),
         Kind::Extend => "extend (Extend)".into(),
     }

@@ -83,8 +83,11 @@ pub enum Kind {
     /// A list of one vector register (`{v1.4s}`).
     List1(Arrangement),
     /// A list of this many consecutive vector registers (`{v4.4s-v7.4s}`), named by its first:
-    /// physical registers, since the allocator does not hand out consecutive groups.
+    /// physical registers, or the first of a group of virtual ones.
     List(u8, Arrangement),
+    /// One element of this many bytes of each of this many consecutive registers
+    /// (`{v0.s, v1.s}[3]`): a lane list, or an element of the first of a group.
+    LaneList(u8, u8),
     /// A floating-point value with an 8-bit encoding (`#1.0`, `#-0.125`), as its f64 bits.
     FpImm,
     /// How a 32-bit register is extended and shifted (`uxtw #2`): an [`Extend`](super::Extend).
@@ -146,6 +149,9 @@ pub enum Field {
     /// The post-index of a structure load or store: base at 5; the step must be this many
     /// bytes (what one access transfers).
     PostStep(u8),
+    /// The element index of a lane list, of elements of this many bytes, spread over `Q` (30),
+    /// `S` (12) and `size` (10-11); the first register at 0.
+    LaneIndex(u8),
     /// A post-index by a register: base at 5, the register at 16 (not `xzr`, whose number
     /// means the immediate form).
     PostReg,
@@ -685,6 +691,26 @@ fn memory(t: &mut Table) {
             let list = Kind::List(n, a);
             t.row(name, &[list, Kind::MemBase], &fields, 0x0d40_0000 | op | bits);
             post_indexed(t, name, list, n * esize, 0x0dc0_0000 | op | bits);
+        }
+    }
+    // Single-structure loads and stores of one element per register (`ld3 {v0.s-v2.s}[1]`):
+    // `R` (bit 21) for two and four registers, the opcode from the element size and whether
+    // there are three or four. A load keeps the other elements: it reads its registers too.
+    for (n, r, opcode_step) in [(1u8, 0u32, 0u32), (2, 1 << 21, 0), (3, 0, 1 << 13), (4, 1 << 21, 1 << 13)] {
+        for (esize, opcode) in [(1u8, 0x0000u32), (2, 0x4000), (4, 0x8000), (8, 0x8400)] {
+            let list = Kind::LaneList(n, esize);
+            let fields = [Field::LaneIndex(esize), Field::Base];
+            let bits = r | opcode | opcode_step;
+            let (load, store) =
+                (["ld1", "ld2", "ld3", "ld4"][n as usize - 1], ["st1", "st2", "st3", "st4"][n as usize - 1]);
+            t.row_merging(load, &[list, Kind::MemBase], &fields, 0x0d40_0000 | bits);
+            t.row(store, &[list, Kind::MemBase], &fields, 0x0d00_0000 | bits);
+            let step = [Field::LaneIndex(esize), Field::PostStep(n * esize)];
+            let by_reg = [Field::LaneIndex(esize), Field::PostReg];
+            t.row_merging(load, &[list, MemPost], &step, 0x0ddf_0000 | bits);
+            t.row_merging(load, &[list, Kind::MemPostReg], &by_reg, 0x0dc0_0000 | bits);
+            t.row(store, &[list, MemPost], &step, 0x0d9f_0000 | bits);
+            t.row(store, &[list, Kind::MemPostReg], &by_reg, 0x0d80_0000 | bits);
         }
     }
     // (mnemonic, register kind, size, offset, pre-index, post-index)

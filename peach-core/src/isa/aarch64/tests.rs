@@ -58,6 +58,7 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::MemBase => A64::Mem(base, 0),
                 Kind::List1(a) => A64::List1(n, a),
                 Kind::List(c, a) => A64::List(n, c, a),
+                Kind::LaneList(c, size) => A64::LaneList(n, c, size, [1, 16 / size - 1, 0][variant]),
                 Kind::FpImm if matches!(field, Field::Unsigned(_, 0, _)) => A64::FpImm(0.0f64.to_bits()),
                 Kind::FpImm => A64::FpImm([1.0f64, 31.0, -0.125][variant].to_bits()),
                 Kind::Extend if *field == Field::Extend(super::table::Rm::X) => {

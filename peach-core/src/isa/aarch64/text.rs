@@ -138,9 +138,10 @@ impl<'l> Parser<'l, '_> {
             }
             Tok::Brace(b) => {
                 self.c.bump();
-                let list = self.list(b, t)?;
+                let mut list = self.list(b, t)?;
                 if self.c.peek().0 == Tok::Punct('[') {
-                    return Cursor::fail("single-structure lane lists are not supported", self.c.peek());
+                    // One element of each register: `{v0.s, v1.s}[3]`.
+                    list = list.lane(self.index()?);
                 }
                 Operand::List(list)
             }
@@ -152,14 +153,7 @@ impl<'l> Parser<'l, '_> {
                 if let Some(r) = register(w) {
                     if self.c.peek().0 == Tok::Punct('[') {
                         // An element: `v1.s[2]`.
-                        self.c.bump();
-                        let i = self.c.bump();
-                        let Tok::Number(index) = i.0 else { return Cursor::fail("expected an element index", i) };
-                        let close = self.c.bump();
-                        if close.0 != Tok::Punct(']') {
-                            return Cursor::fail("expected `]`", close);
-                        }
-                        Operand::Lane(Lane { reg: r, index: u8::try_from(index).unwrap_or(u8::MAX) })
+                        Operand::Lane(Lane { reg: r, index: self.index()? })
                     } else {
                         Operand::Reg(r)
                     }
@@ -189,6 +183,18 @@ impl<'l> Parser<'l, '_> {
         };
         ops.push(op);
         Ok(())
+    }
+
+    /// `[index]` after an element or a list.
+    fn index(&mut self) -> Res<u8> {
+        self.c.bump(); // `[`
+        let i = self.c.bump();
+        let Tok::Number(index) = i.0 else { return Cursor::fail("expected an element index", i) };
+        let close = self.c.bump();
+        if close.0 != Tok::Punct(']') {
+            return Cursor::fail("expected `]`", close);
+        }
+        Ok(u8::try_from(index).unwrap_or(u8::MAX))
     }
 
     /// `{v0.4s, v1.4s}` / `{v0.4s-v3.4s}`, checked consecutive and alike.
