@@ -48,6 +48,8 @@ pub enum A64 {
     Sp,
     /// `w0`..`w30`, `wzr` (31).
     W(u8),
+    /// `wsp` (only where a form allows it).
+    Wsp,
     /// `v0`..`v31` with an arrangement.
     V(u8, Arrangement),
     /// `b0`..`b31`.
@@ -169,6 +171,7 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::XSp, A64::Sp) => 31,
         (Kind::W, A64::W(n)) => n as u32,
         (Kind::WSp, A64::W(n)) if n < 31 => n as u32,
+        (Kind::WSp, A64::Wsp) => 31,
         (Kind::V(a), A64::V(n, b)) if a == b => n as u32,
         (Kind::B, A64::B(n)) | (Kind::H, A64::H(n)) => n as u32,
         (Kind::S, A64::S(n)) | (Kind::D, A64::D(n)) | (Kind::Q, A64::Q(n)) => n as u32,
@@ -637,6 +640,7 @@ impl std::fmt::Display for A64 {
             A64::Sp => f.write_str("sp"),
             A64::W(31) => f.write_str("wzr"),
             A64::W(n) => write!(f, "w{n}"),
+            A64::Wsp => f.write_str("wsp"),
             A64::V(n, a) => write!(f, "v{n}.{a}"),
             A64::B(n) => write!(f, "b{n}"),
             A64::H(n) => write!(f, "h{n}"),

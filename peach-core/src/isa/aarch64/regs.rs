@@ -19,6 +19,8 @@ pub(crate) const VIEW_W: u8 = 0;
 pub(crate) const VIEW_X: u8 = 1;
 /// `sp` (physical only).
 pub(crate) const VIEW_SP: u8 = 2;
+/// `wsp`, its low 32 bits (physical only).
+pub(crate) const VIEW_WSP: u8 = 3;
 /// Vector views: scalars, then arrangements in [`Arrangement`] order.
 pub(crate) const VIEW_B: u8 = 0;
 pub(crate) const VIEW_H: u8 = 1;
@@ -48,7 +50,7 @@ pub(crate) fn parts(r: Reg) -> Option<(RegClass, u8, u8)> {
     let class = RegClass((id >> 12) as u8);
     let (view, number) = ((id >> 8 & 15) as u8, (id & 255) as u8);
     let valid = match class {
-        GP => number < 32 && view <= VIEW_SP && (view != VIEW_SP || number == 31),
+        GP => number < 32 && view <= VIEW_WSP && (view < VIEW_SP || number == 31),
         VEC => number < 32 && view <= VIEW_H2,
         _ => false,
     };
@@ -63,7 +65,7 @@ pub(crate) fn class_view(r: Reg) -> Option<(RegClass, u8)> {
 /// The unit of a physical register (`sp` and the zero registers have none).
 pub(crate) fn unit_of(r: Reg) -> Option<u8> {
     match parts(r)? {
-        (GP, VIEW_SP, _) | (GP, _, 31) => None,
+        (GP, VIEW_SP | VIEW_WSP, _) | (GP, _, 31) => None,
         (GP, _, n) => Some(GP_UNITS + n),
         (_, _, n) => Some(VEC_UNITS + n),
     }
@@ -292,6 +294,8 @@ pub mod reg {
     consts! {
         /// The stack pointer.
         SP = GP, VIEW_SP, 31;
+        /// `wsp`: the stack pointer's low 32 bits, where 32-bit forms name it.
+        WSP = GP, VIEW_WSP, 31;
     }
 }
 
@@ -354,6 +358,7 @@ pub fn reg_by_name(name: &str) -> Option<Reg> {
     let name = name.to_ascii_lowercase();
     match name.as_str() {
         "sp" => return Some(reg::SP),
+        "wsp" => return Some(reg::WSP),
         "xzr" => return Some(reg::XZR),
         "wzr" => return Some(reg::WZR),
         _ => {}
@@ -421,7 +426,7 @@ fn view(r: Reg, class: RegClass, v: u8) -> Reg {
         return if r.class() == class { r.with_view(v) } else { r };
     }
     match parts(r) {
-        Some((c, old, n)) if c == class && !(c == GP && old == VIEW_SP) => phys(class, v, n),
+        Some((c, old, n)) if c == class && !(c == GP && old >= VIEW_SP) => phys(class, v, n),
         _ => r,
     }
 }

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use super::encode::{A64, encode_row};
 use super::regs::{
-    GP, VEC, VIEW_B, VIEW_B4, VIEW_D, VIEW_H, VIEW_H2, VIEW_Q, VIEW_S, VIEW_SP, VIEW_W, VIEW_X, arrangement,
+    GP, VEC, VIEW_B, VIEW_B4, VIEW_D, VIEW_H, VIEW_H2, VIEW_Q, VIEW_S, VIEW_SP, VIEW_W, VIEW_WSP, VIEW_X, arrangement,
     class_view, elem_size, parts,
 };
 use super::table::{Field, Kind, Row, feature, rows};
@@ -61,7 +61,7 @@ fn reg_fits(kind: Kind, r: Reg) -> bool {
         Kind::X => class == GP && view == VIEW_X,
         Kind::XSp => class == GP && ((view == VIEW_X && !zr) || view == VIEW_SP),
         Kind::W => class == GP && view == VIEW_W,
-        Kind::WSp => class == GP && view == VIEW_W && !zr,
+        Kind::WSp => class == GP && ((view == VIEW_W && !zr) || view == VIEW_WSP),
         Kind::V(a) => class == VEC && arrangement(view) == Some(a),
         Kind::B => class == VEC && view == VIEW_B,
         Kind::H => class == VEC && view == VIEW_H,
@@ -181,6 +181,7 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::X, Operand::Reg(r)) => A64::X(number(*r)),
         (Kind::XSp, Operand::Reg(r)) if parts(*r).is_some_and(|(_, v, _)| v == VIEW_SP) => A64::Sp,
         (Kind::XSp, Operand::Reg(r)) => A64::X(number(*r)),
+        (Kind::WSp, Operand::Reg(r)) if parts(*r).is_some_and(|(_, v, _)| v == VIEW_WSP) => A64::Wsp,
         (Kind::W | Kind::WSp, Operand::Reg(r)) => A64::W(number(*r)),
         (Kind::V(a), Operand::Reg(r)) => A64::V(number(*r), a),
         (Kind::B, Operand::Reg(r)) => A64::B(number(*r)),
@@ -241,6 +242,7 @@ fn describe(op: &Operand) -> String {
         Operand::Reg(r) => match class_view(*r) {
             Some((GP, VIEW_W)) => "w".into(),
             Some((GP, VIEW_SP)) => "sp".into(),
+            Some((GP, VIEW_WSP)) => "wsp".into(),
             Some((GP, _)) => "x".into(),
             Some((_, v)) => match arrangement(v) {
                 Some(a) => format!("v.{a}"),
@@ -276,7 +278,7 @@ fn kind_name(row: &Row, k: &Kind) -> String {
         Kind::X => "x".into(),
         Kind::XSp => "x|sp".into(),
         Kind::W => "w".into(),
-        Kind::WSp => "w (not wzr)".into(),
+        Kind::WSp => "w|wsp".into(),
         Kind::V(a) => format!("v.{a}"),
         Kind::B => "b".into(),
         Kind::H => "h".into(),
@@ -398,6 +400,13 @@ pub(crate) fn select(target: &Target, groups: &[(VReg, u8)], mnemonic: &str, ops
         lower = "extr".to_string();
     }
     let ops: &[Operand] = ops;
+    if lower == "adrp" {
+        return Err(Error::new(
+            ErrorKind::UnknownMnemonic,
+            "`adrp` is not supported: the page it computes depends on where the code is loaded, which peach's \
+             position-independent code does not fix; `adr` reaches a label within ±1 MiB",
+        ));
+    }
     let Some(candidates) = by_name().get(lower.as_str()) else {
         return Err(Error::new(ErrorKind::UnknownMnemonic, format!("unknown AArch64 instruction `{mnemonic}`")));
     };
@@ -435,7 +444,18 @@ pub(crate) fn select(target: &Target, groups: &[(VReg, u8)], mnemonic: &str, ops
         .iter()
         .map(|&i| {
             let row = &rows()[i as usize];
-            let k: Vec<String> = row.kinds().iter().map(|k| kind_name(row, k)).collect();
+            let kinds = row.kinds();
+            // (An index extension is written inside the brackets of the memory operand.)
+            let k: Vec<String> = kinds
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| **k != Kind::IndexExtend)
+                .map(|(i, k)| match (k, kinds.get(i + 1)) {
+                    (Kind::MemIndex, Some(Kind::IndexExtend)) => "[x, x, sxtx{ #n}]".into(),
+                    (Kind::MemIndexSxtw, Some(Kind::IndexExtend)) => "[x, w, uxtw{ #n}]".into(),
+                    _ => kind_name(row, k),
+                })
+                .collect();
             format!("{lower} {}", k.join(", "))
         })
         .collect();

@@ -22,8 +22,7 @@ pub enum Kind {
     XSp,
     /// A 32-bit general-purpose register, `wzr` as number 31.
     W,
-    /// A 32-bit general-purpose register where number 31 would be `wsp` (which peach does not
-    /// name): 0 to 30.
+    /// A 32-bit general-purpose register, `wsp` as number 31.
     WSp,
     /// A vector register with this arrangement.
     V(Arrangement),
@@ -347,6 +346,7 @@ fn integer(t: &mut Table) {
     t.row("mov", &[W, W], &[Reg(0), Reg(16)], 0x2a00_03e0);
     // To and from `sp`, which `orr` cannot name: `add d, n, #0`.
     t.row("mov", &[XSp, XSp], &R2, 0x9100_0000);
+    t.row("mov", &[Kind::WSp, Kind::WSp], &R2, 0x1100_0000);
     // Operations on the zero register and one other: `neg` is `sub` from zero, `mvn` is `orn`,
     // `ngc` subtracts with carry.
     for (name, x, w, shifts) in [
@@ -457,10 +457,13 @@ fn integer(t: &mut Table) {
     // `add sp, sp, x1`: the extended form's `uxtx` (`lsl`), for `sp`.
     t.row("add", &[XSp, XSp, X], &R3, 0x8b20_6000);
     t.row("sub", &[XSp, XSp, X], &R3, 0xcb20_6000);
+    t.row("add", &[Kind::WSp, Kind::WSp, W], &R3, 0x0b20_4000);
+    t.row("sub", &[Kind::WSp, Kind::WSp, W], &R3, 0x4b20_4000);
     // Compares with an extended register: `cmp sp, w1, uxtw #2`; `cmp sp, x1` is `uxtx` (the
     // shifted-register form cannot read `sp`).
     for (name, base) in [("cmp", 0xeb20_001fu32), ("cmn", 0xab20_001f)] {
         t.row(name, &[XSp, X], &[Reg(5), Reg(16)], base | 0x6000);
+        t.row(name, &[Kind::WSp, W], &[Reg(5), Reg(16)], base & !(1 << 31) | 0x4000);
         t.row(name, &[XSp, W, Kind::Extend], &[Reg(5), Reg(16), Field::Extend(Rm::W)], base);
         t.row(name, &[XSp, X, Kind::Extend], &[Reg(5), Reg(16), Field::Extend(Rm::X)], base);
         let w = base & !(1 << 31);
@@ -602,6 +605,8 @@ fn memory(t: &mut Table) {
     for (reg, base) in [(X, 0x5800_0000), (W, 0x1800_0000), (Q, 0x9c00_0000), (D, 0x5c00_0000), (S, 0x1c00_0000)] {
         t.row("ldr", &[reg, Label], &[Reg(0), Signed(5, 19, 4)], base);
     }
+    t.row("ldrsw", &[X, Label], &[Reg(0), Signed(5, 19, 4)], 0x9800_0000);
+    t.row("prfm", &[Kind::Prfop, Label], &[Unsigned(0, 5, 1), Signed(5, 19, 4)], 0xd800_0000);
     // Register offsets: `[base, index{, lsl #log2(size)}]`.
     for (name, reg, size, base) in [
         ("ldr", X, 8, 0xf860_6800),
@@ -803,6 +808,9 @@ fn branches(t: &mut Table) {
     for (cond, name) in NAMES.iter().enumerate() {
         t.row(name, &[Label], &[Signed(5, 19, 4)], 0x5400_0000 | cond as u32);
     }
+    // `al` and `nv` both always branch.
+    t.row("b.al", &[Label], &[Signed(5, 19, 4)], 0x5400_000e);
+    t.row("b.nv", &[Label], &[Signed(5, 19, 4)], 0x5400_000f);
     t.row("b.cs", &[Label], &[Signed(5, 19, 4)], 0x5400_0002);
     t.row("b.cc", &[Label], &[Signed(5, 19, 4)], 0x5400_0003);
     for (name, x, w) in [("cbz", 0xb400_0000, 0x3400_0000), ("cbnz", 0xb500_0000, 0x3500_0000)] {

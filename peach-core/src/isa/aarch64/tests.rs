@@ -27,6 +27,7 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::XSp if variant == 2 => A64::Sp,
                 Kind::XSp => A64::X(n.min(30)),
                 Kind::W => A64::W(n),
+                Kind::WSp if variant == 2 => A64::Wsp,
                 Kind::WSp => A64::W(n.min(30)),
                 Kind::V(a) => A64::V(n, a),
                 Kind::B => A64::B(n),

@@ -5,13 +5,14 @@
 //! line     := mnemonic [operand {, operand}]          (mnemonic: `add`, `ld1`, `b.ne`)
 //! operand  := register | v<n>.<arrangement> | v<n>.<size>[index] | #number | #float
 //!           | { list } | memory | shift #n | extend [#n] | condition | prefetch | placeholder
-//! memory   := [base] | [base, #offset] | [base, #offset]! | [base], #offset
-//!           | [base, index] | [base, index, lsl #n] | [base, windex, sxtw [#n]]
-//! list     := v<n>.<arr> {, v<n>.<arr>} | v<n>.<arr> - v<m>.<arr>
+//! memory   := [base] | [base, #offset] | [base, #offset]! | [base], #offset | [base], xm
+//!           | [base, xindex {, lsl|sxtx #n}] | [base, windex, uxtw|sxtw [#n]]
+//! list     := v<n>.<arr> {, v<n>.<arr>} | v<n>.<arr> - v<m>.<arr>, then [index] for a lane list
 //! ```
 //!
-//! A list is an [`Operand::List`] of consecutive registers. What peach's table lacks (`uxtx`,
-//! lane lists, `wsp`) is refused at its column.
+//! A list is an [`Operand::List`] of consecutive registers. An index extension other than the
+//! one its width implies (`uxtw`, `sxtx`) follows the memory operand as an `Extend`. What
+//! peach's table lacks (`msl`, an explicit `#0` shift of an index) is refused at its column.
 
 use super::pseudo::{Cond, Extend, Prefetch, Shift};
 use super::regs::{A64Reg, reg_by_name};
@@ -173,7 +174,7 @@ impl<'l> Parser<'l, '_> {
                     Operand::from(k)
                 } else if let Some(r) = SysReg::by_name(&lower) {
                     Operand::from(r)
-                } else if matches!(lower.as_str(), "wsp" | "msl") {
+                } else if lower == "msl" {
                     return Cursor::fail(format!("`{w}` is not supported"), t);
                 } else {
                     return Cursor::fail(format!("`{w}` is not an AArch64 register or operand"), t);
@@ -402,7 +403,7 @@ mod tests {
             ("ld2 {v0.4s, v2.4s}, [x0]", "consecutive registers"),
             ("ldr x0, [x1, x2, uxtx #3]", "not an index extension"),
             ("ldr x0, [x1, w2, lsl #3]", "a 32-bit index takes `uxtw` or `sxtw`"),
-            ("add x0, x1, w2, wsp", "`wsp` is not supported"),
+            ("movi v0.4s, #1, msl #8", "`msl` is not supported"),
             ("ldr x0, [x1", "expected `]`"),
             ("strb w0, [x1, x2, lsl #0]", "explicit shift of 0"),
             ("ld1 {v0.4s, v2.4s}, [x0]", "consecutive registers"),

@@ -1,5 +1,5 @@
 //! The rows of the optional extensions: CRC32, AES, SHA1 and SHA256, and the LSE atomics
-//! (`ldadd`, `ldclr`, `ldeor`, `ldset`, `ld{s,u}{max,min}`, `swp`, `cas`) in every size and
+//! (`ldadd`, `ldclr`, `ldeor`, `ldset`, `ld{s,u}{max,min}`, their `st` forms, `swp`, `cas`) in every size and
 //! ordering. Encodings follow the Arm ARM (data-processing (2 source), cryptographic AES and
 //! SHA, atomic memory operations, compare and swap).
 
@@ -45,7 +45,11 @@ pub(super) fn rows(t: &mut Table) {
             _ => &[(X, 3), (W, 2)],
         };
         for &(data, size) in sizes {
-            t.row(name, &[data, data, Kind::MemBase], &fields, bits | size << 30);
+            if name.starts_with("st") {
+                t.row(name, &[data, Kind::MemBase], &[Reg(16), Field::Base], bits | size << 30);
+            } else {
+                t.row(name, &[data, data, Kind::MemBase], &fields, bits | size << 30);
+            }
         }
     }
 }
@@ -73,6 +77,12 @@ fn lse() -> &'static [(&'static str, First, u32)] {
             for (order, ar) in [("", 0u32), ("a", 1 << 23), ("al", 3 << 22), ("l", 1 << 22)] {
                 for size in ["", "b", "h"] {
                     add(format!("{op}{order}{size}"), First::Use, 0x3820_0000 | opc | ar);
+                    // `st<op>` discards the old value (into the zero register): no acquire.
+                    if let Some(store) = op.strip_prefix("ld")
+                        && !order.starts_with('a')
+                    {
+                        add(format!("st{store}{order}{size}"), First::Use, 0x3820_001f | opc | ar);
+                    }
                 }
             }
         }
@@ -95,5 +105,5 @@ pub(super) fn entry(name: &str) -> Option<(First, Needs)> {
 /// Whether `name` is an LSE load (`ldadd`, `swp`, ...): its second operand receives the old
 /// value.
 pub(super) fn loads_old_value(name: &str) -> bool {
-    lse().iter().any(|&(n, first, _)| n == name && first == First::Use)
+    !name.starts_with("st") && lse().iter().any(|&(n, first, _)| n == name && first == First::Use)
 }
