@@ -178,6 +178,24 @@ fn text_agrees_with_llvm_mc() {
             }
         }
     }
+    // GNU as, where it takes the text (it skips some aliases and newer extensions).
+    let (mut gnu_same, mut gnu_read) = (0, 0);
+    if std::process::Command::new("aarch64-linux-gnu-as").arg("--version").output().is_ok() {
+        let prelude = ".arch armv8.6-a+fp16+dotprod+i8mm+bf16+crc+aes+sha2+lse+rdm";
+        let lines: Vec<String> = accepted.iter().map(|(_, t)| t.clone()).collect();
+        let gnu = crate::isa::text::gnu_as_lines("aarch64-linux-gnu-as", prelude, &lines).expect("GNU as runs");
+        for (k, theirs) in gnu.iter().enumerate() {
+            let Some(t) = theirs.as_ref().and_then(|b| <[u8; 4]>::try_from(&b[..]).ok()).map(u32::from_le_bytes) else {
+                continue;
+            };
+            gnu_read += 1;
+            match ours[k] {
+                Some(o) if o == t => gnu_same += 1,
+                o => mismatches.push(format!("{}: peach {o:08x?}, GNU as assembles {t:08x}", accepted[k].1)),
+            }
+        }
+        eprintln!("GNU as takes {gnu_read} of the {} lines peach encodes: {gnu_same} the same word", accepted.len());
+    }
     let read = texts.iter().flatten().count();
     let refused_count: usize = refused.values().map(|(n, _)| n).sum();
     eprintln!(
