@@ -577,6 +577,61 @@ fn lane_loads_keep_the_other_elements() {
     }
 }
 
+/// W-register arithmetic with immediates (`add w, w, #imm, lsl #12`, `subs`, `cmp w, #imm`,
+/// `and w, w, #mask`) and signed loads of bytes, halfwords and words (`ldrsb`, `ldrsh`,
+/// `ldursb`, `ldrsw` with a post-index), written as text: a checksum over mixed-width data.
+#[test]
+fn w_register_immediates_and_signed_loads_match_rust() {
+    let sig = Signature::new(&[Type::Ptr, Type::Usize], Some(Type::I64));
+    let mut f = Function::new("mixed", sig, Target::aarch64_neon());
+    let (p, n) = (f.param(0), f.param(1));
+    let (acc, b, h, w, t) = (f.x(), f.x(), f.x(), f.x(), f.x());
+    f.asm("mov {}, #0", (acc,));
+    let (top, small) = (f.label(), f.label());
+    f.bind(top);
+    // One record: i8, i8 (unscaled at -1 after the post-index), i16, i32 = 8 bytes.
+    f.asm("ldrsb {}, [{}], #2", (b, p));
+    f.asm("ldursb {}, [{}, #-1]", (t.w(), p));
+    f.asm("add {}, {}, {}", (b, b, t));
+    f.asm("ldrsh {}, [{}], #2", (h.w(), p));
+    f.asm("ldrsw {}, [{}], #4", (w, p));
+    // x = (b + h) as W, plus 0x3000 (`#3, lsl #12`), minus 7, masked to 20 bits.
+    f.asm("add {}, {}, {}", (t.w(), b.w(), h.w()));
+    f.asm("add {}, {}, #3, lsl #12", (t.w(), t.w()));
+    f.asm("sub {}, {}, #7", (t.w(), t.w()));
+    f.asm("and {}, {}, #0xfffff", (t.w(), t.w()));
+    // Words below 1000 are doubled.
+    f.asm("cmp {}, #1000", (w.w(),));
+    f.asm("b.ge {}", (small,));
+    f.asm("add {}, {}, {}", (w, w, w));
+    f.bind(small);
+    f.asm("add {}, {}, {}", (acc, acc, t));
+    f.asm("add {}, {}, {}", (acc, acc, w));
+    f.asm("subs {}, {}, #1", (n, n));
+    f.asm("b.ne {}", (top,));
+    f.ret(acc);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: the code reads `n` 8-byte records at `p` (n > 0).
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*const u8, usize) -> i64>::load(&code).unwrap() };
+    let records: Vec<(i8, i8, i16, i32)> = (0..50i32)
+        .map(|i| ((i * 37 - 90) as i8, (i * 71) as u8 as i8, (i * 1999 - 30000) as i16, i * 123_457 - 2_000_000))
+        .collect();
+    let bytes: Vec<u8> = records
+        .iter()
+        .flat_map(|&(a, b, h, w)| [a as u8, b as u8].into_iter().chain(h.to_le_bytes()).chain(w.to_le_bytes()))
+        .collect();
+    let want: i64 = records
+        .iter()
+        .map(|&(a, b, h, w)| {
+            let t = ((a as i32 + b as i32 + h as i32) as u32).wrapping_add(0x3000).wrapping_sub(7) & 0xfffff;
+            let w = if w < 1000 { 2 * w as i64 } else { w as i64 };
+            t as i64 + w
+        })
+        .sum();
+    // SAFETY: `bytes` holds 50 records.
+    assert_eq!(unsafe { k.call(bytes.as_ptr(), 50) }, want, "{}", code.listing());
+}
+
 /// The host under qemu `-cpu max` has CRC32, AES, SHA2 and LSE; a real core may lack them.
 fn host_has(target: &Target) -> bool {
     target.extensions().is_subset(Target::native_aarch64().extensions())
