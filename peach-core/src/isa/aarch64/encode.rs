@@ -62,6 +62,8 @@ pub enum A64 {
     D(u8),
     /// `q0`..`q31`.
     Q(u8),
+    /// `v0.1q`..`v31.1q`.
+    Q1(u8),
     /// An immediate.
     Imm(i64),
     /// `lsl #n`.
@@ -174,7 +176,7 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::WSp, A64::Wsp) => 31,
         (Kind::V(a), A64::V(n, b)) if a == b => n as u32,
         (Kind::B, A64::B(n)) | (Kind::H, A64::H(n)) => n as u32,
-        (Kind::S, A64::S(n)) | (Kind::D, A64::D(n)) | (Kind::Q, A64::Q(n)) => n as u32,
+        (Kind::S, A64::S(n)) | (Kind::D, A64::D(n)) | (Kind::Q, A64::Q(n)) | (Kind::Q1, A64::Q1(n)) => n as u32,
         (Kind::Imm, A64::Imm(_)) | (Kind::Lsl, A64::Lsl(_)) | (Kind::Label, A64::Label(_)) => 0,
         (Kind::Mem, A64::Mem(..)) | (Kind::MemPre, A64::MemPre(..)) | (Kind::MemPost, A64::MemPost(..)) => 0,
         (Kind::Elem(a), A64::Elem(n, b, _)) | (Kind::ElemGroup(a), A64::ElemGroup(n, b, _)) if a == b => n as u32,
@@ -647,6 +649,7 @@ impl std::fmt::Display for A64 {
             A64::S(n) => write!(f, "s{n}"),
             A64::D(n) => write!(f, "d{n}"),
             A64::Q(n) => write!(f, "q{n}"),
+            A64::Q1(n) => write!(f, "v{n}.1q"),
             A64::Imm(v) => write!(f, "#{v}"),
             A64::Lsl(v) => write!(f, "lsl #{v}"),
             A64::Shift(kind, v) => write!(f, "{} #{v}", ["lsl", "lsr", "asr", "ror"][kind as usize & 3]),

@@ -54,6 +54,7 @@ pub(crate) const VIEWS: &[View] = &[
     View { name: "d2", apply: A64Reg::d2, doc: "the arrangement `2d`" },
     View { name: "b4", apply: A64Reg::b4, doc: "four bytes as one lane (`v.4b[i]` of `SDOT`)" },
     View { name: "h2", apply: A64Reg::h2, doc: "two halfwords as one lane (`v.2h[i]` of `BFDOT`)" },
+    View { name: "q1", apply: A64Reg::q1, doc: "the register as one 128-bit element (`v.1q` of `PMULL`)" },
 ];
 
 pub(crate) const NAMED_DOC: &str = "the physical registers by name (`x0`-`x30`, `w0`-`w30`, `sp`, `xzr`, `wzr`, \

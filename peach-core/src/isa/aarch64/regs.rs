@@ -32,6 +32,8 @@ pub(crate) const VIEW_ARRANGED: u8 = 5;
 /// halfwords (`v1.2h[2]`).
 pub(crate) const VIEW_B4: u8 = VIEW_ARRANGED + 8;
 pub(crate) const VIEW_H2: u8 = VIEW_ARRANGED + 9;
+/// The whole register as one 128-bit element (`v0.1q`, the product of `pmull` on doublewords).
+pub(crate) const VIEW_Q1: u8 = VIEW_ARRANGED + 10;
 
 pub(crate) const GP_UNITS: u8 = 0;
 pub(crate) const VEC_UNITS: u8 = 32;
@@ -51,7 +53,7 @@ pub(crate) fn parts(r: Reg) -> Option<(RegClass, u8, u8)> {
     let (view, number) = ((id >> 8 & 15) as u8, (id & 255) as u8);
     let valid = match class {
         GP => number < 32 && view <= VIEW_WSP && (view < VIEW_SP || number == 31),
-        VEC => number < 32 && view <= VIEW_H2,
+        VEC => number < 32 && view <= VIEW_Q1,
         _ => false,
     };
     valid.then_some((class, view, number))
@@ -414,6 +416,8 @@ pub trait A64Reg: Sized {
     fn b4(self) -> Self;
     /// Two halfwords as one lane (`.2h`, as in `bfdot v0.4s, v1.8h, v2.2h[1]`).
     fn h2(self) -> Self;
+    /// The register as one 128-bit element (`.1q`, as in `pmull v0.1q, v1.1d, v2.1d`).
+    fn q1(self) -> Self;
     /// Element `index`, its size given by the view (`v.s().lane(2)` is `v.s[2]`).
     fn lane(self, index: u8) -> Lane;
     /// This register and the `count - 1` after it, seen through this view: a list for
@@ -482,6 +486,9 @@ impl A64Reg for Reg {
     }
     fn h2(self) -> Reg {
         view(self, VEC, VIEW_H2)
+    }
+    fn q1(self) -> Reg {
+        view(self, VEC, VIEW_Q1)
     }
     fn lane(self, index: u8) -> Lane {
         Lane { reg: self, index }

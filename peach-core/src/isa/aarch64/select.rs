@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 
 use super::encode::{A64, encode_row};
 use super::regs::{
-    GP, VEC, VIEW_B, VIEW_B4, VIEW_D, VIEW_H, VIEW_H2, VIEW_Q, VIEW_S, VIEW_SP, VIEW_W, VIEW_WSP, VIEW_X, arrangement,
-    class_view, elem_size, parts,
+    GP, VEC, VIEW_B, VIEW_B4, VIEW_D, VIEW_H, VIEW_H2, VIEW_Q, VIEW_Q1, VIEW_S, VIEW_SP, VIEW_W, VIEW_WSP, VIEW_X,
+    arrangement, class_view, elem_size, parts,
 };
 use super::table::{Field, Kind, Row, feature, rows};
 use crate::error::{Error, ErrorKind, Result};
@@ -68,6 +68,7 @@ fn reg_fits(kind: Kind, r: Reg) -> bool {
         Kind::S => class == VEC && view == VIEW_S,
         Kind::D => class == VEC && view == VIEW_D,
         Kind::Q => class == VEC && view == VIEW_Q,
+        Kind::Q1 => class == VEC && view == VIEW_Q1,
         _ => false,
     }
 }
@@ -189,6 +190,7 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::S, Operand::Reg(r)) => A64::S(number(*r)),
         (Kind::D, Operand::Reg(r)) => A64::D(number(*r)),
         (Kind::Q, Operand::Reg(r)) => A64::Q(number(*r)),
+        (Kind::Q1, Operand::Reg(r)) => A64::Q1(number(*r)),
         (Kind::Lsl, Operand::Imm(v)) => A64::Lsl(shift_of(*v).map_or(*v, |(_, n)| n as i64).clamp(0, 255) as u8),
         (Kind::Shift, Operand::Imm(v)) => match shift_of(*v) {
             Some((kind, n)) => A64::Shift(kind, n),
@@ -246,7 +248,13 @@ fn describe(op: &Operand) -> String {
             Some((GP, _)) => "x".into(),
             Some((_, v)) => match arrangement(v) {
                 Some(a) => format!("v.{a}"),
-                None => ["b", "h", "s", "d", "q"].get(v as usize).copied().unwrap_or("v").into(),
+                None => match v {
+                    VIEW_B4 => "v.4b",
+                    VIEW_H2 => "v.2h",
+                    VIEW_Q1 => "v.1q",
+                    _ => ["b", "h", "s", "d", "q"].get(v as usize).copied().unwrap_or("v"),
+                }
+                .into(),
             },
             None => "register".into(),
         },
@@ -285,6 +293,7 @@ fn kind_name(row: &Row, k: &Kind) -> String {
         Kind::S => "s".into(),
         Kind::D => "d".into(),
         Kind::Q => "q".into(),
+        Kind::Q1 => "v.1q".into(),
         Kind::Imm => "#imm".into(),
         Kind::Lsl => "lsl #n".into(),
         Kind::Shift => "shift (#n for lsl, or Shift)".into(),

@@ -36,6 +36,8 @@ pub enum Kind {
     D,
     /// A 128-bit scalar FP/SIMD register (`q`).
     Q,
+    /// A vector register as one 128-bit element (`v0.1q`).
+    Q1,
     /// An immediate.
     Imm,
     /// A left shift amount (`lsl #n`): a plain number or `Shift::Lsl`.
@@ -994,7 +996,7 @@ pub enum First {
 /// selects) read it.
 const MNEMONICS: &[(&str, First, Needs)] = {
     use First::{Def as D, Use as U, UseDef as RW};
-    use Needs::{Aes, Base as B, Bf16, Crc, Dotprod, FpHalf as F, I8mm, Rdm, Sha2};
+    use Needs::{Aes, Base as B, Bf16, Crc, Dotprod, FpHalf as F, I8mm, PolyAes, Rdm, Sha2};
     &[
         ("abs", D, B),
         ("adc", D, B),
@@ -1212,8 +1214,8 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("orn", D, B),
         ("orr", D, B),
         ("pmul", D, B),
-        ("pmull", D, B),
-        ("pmull2", D, B),
+        ("pmull", D, PolyAes),
+        ("pmull2", D, PolyAes),
         ("prfm", U, B),
         ("prfum", U, B),
         ("pssbb", U, B),
@@ -1480,6 +1482,8 @@ enum Needs {
     Lse,
     /// The rounding doubling multiply-accumulates (RDM, Armv8.1).
     Rdm,
+    /// AES for the 64-bit polynomial multiply (`pmull v.1q`); the base for bytes.
+    PolyAes,
 }
 
 /// The entry of a mnemonic (the conditional branches `b.eq` ... share one).
@@ -1535,6 +1539,8 @@ impl Needs {
             Needs::Sha2 => Some(SHA2),
             Needs::Lse => Some(LSE),
             Needs::Rdm => Some(RDM),
+            Needs::PolyAes if kinds.contains(&Kind::Q1) => Some(AES),
+            Needs::PolyAes => None,
         }
     }
 }

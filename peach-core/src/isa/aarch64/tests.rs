@@ -35,6 +35,7 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::S => A64::S(n),
                 Kind::D => A64::D(n),
                 Kind::Q => A64::Q(n),
+                Kind::Q1 => A64::Q1(n),
                 Kind::Lsl if matches!(field, Field::Hw(_)) && row.base & 1 << 31 == 0 => A64::Lsl(16),
                 Kind::Lsl => A64::Lsl(value(*field, variant) as u8),
                 Kind::Shift => {

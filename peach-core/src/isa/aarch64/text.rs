@@ -40,6 +40,7 @@ fn vector(word: &str) -> Option<Reg> {
         "2d" => v.d2(),
         "4b" => v.b4(),
         "2h" => v.h2(),
+        "1q" => v.q1(),
         "b" => v.b(),
         "h" => v.h(),
         "s" => v.s(),

@@ -321,3 +321,13 @@ fn by_element_operands_are_checked() {
         assert!(g.errors().first().is_some_and(|e| e.to_string().contains(want)), "{line}: {:?}", g.errors());
     }
 }
+
+/// `pmull` of bytes is base NEON; of doublewords (`.1q`) it is part of AES.
+#[test]
+fn polynomial_multiply_of_doublewords_needs_aes() {
+    let mut f = Function::new("p", Signature::default(), Target::aarch64_neon());
+    f.asm("pmull v0.8h, v1.8b, v2.8b", ());
+    assert!(f.errors().is_empty(), "{:?}", f.errors());
+    f.asm("pmull v0.1q, v1.1d, v2.1d", ());
+    assert!(f.errors().first().is_some_and(|e| e.to_string().contains("AES")), "{:?}", f.errors());
+}

@@ -470,6 +470,9 @@ pub(super) fn long_and_narrow(t: &mut Table) {
     }
     t.row("pmull", &[V(H8), V(B8), V(B8)], &R3, 0x0e20_e000);
     t.row("pmull2", &[V(H8), V(B16), V(B16)], &R3, 0x4e20_e000);
+    // The carry-less product of two doublewords (AES): GHASH, CRC folding.
+    t.row("pmull", &[Kind::Q1, V(Arrangement::D1), V(Arrangement::D1)], &R3, 0x0ee0_e000);
+    t.row("pmull2", &[Kind::Q1, V(D2), V(D2)], &R3, 0x4ee0_e000);
     for (name, base) in
         [("saddw", 0x0e20_1000u32), ("uaddw", 0x2e20_1000), ("ssubw", 0x0e20_3000), ("usubw", 0x2e20_3000)]
     {
