@@ -663,6 +663,33 @@ fn carry_less_multiply_matches_rust() {
     assert_eq!(got, [clmul(inputs[0], inputs[2]), clmul(inputs[1], inputs[3])], "{}", code.listing());
 }
 
+/// `ldapr` (RCPC) reads what was stored, like `ldar`.
+#[test]
+fn a_load_acquire_rcpc_reads_the_value() {
+    let target = Target::aarch64("neoverse-n1").unwrap();
+    assert!(target.has_rcpc());
+    let sig = Signature::new(&[Type::Ptr], Some(Type::U64));
+    let mut f = Function::new("acquire", sig, target.clone());
+    let (p, v, b) = (f.param(0), f.x(), f.x());
+    f.asm("ldapr {}, [{}]", (v, p));
+    f.asm("ldaprb {}, [{}]", (b.w(), p));
+    f.asm("add {}, {}, {}", (v, v, b));
+    f.ret(v);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    let mut base = Function::new("x", Signature::default(), Target::aarch64_neon());
+    base.asm("ldapr x0, [x1]", ());
+    assert!(base.errors().first().is_some_and(|e| e.to_string().contains("RCPC")), "{:?}", base.errors());
+    if !host_has(&target) {
+        eprintln!("skipped: this core lacks RCPC");
+        return;
+    }
+    // SAFETY: the code reads eight bytes at the pointer; the core has RCPC.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*const u64) -> u64>::load(&code).unwrap() };
+    let x = 0x1122_3344_5566_77f8u64;
+    // SAFETY: `x` is eight readable bytes.
+    assert_eq!(unsafe { k.call(&x) }, x + 0xf8);
+}
+
 /// The host under qemu `-cpu max` has CRC32, AES, SHA2 and LSE; a real core may lack them.
 fn host_has(target: &Target) -> bool {
     target.extensions().is_subset(Target::native_aarch64().extensions())

@@ -161,7 +161,7 @@ pub fn detected(feature: &str) -> bool {
         }
         table! {
             "NEON" => "neon", "FP16" => "fp16", "DOTPROD" => "dotprod", "I8MM" => "i8mm", "BF16" => "bf16",
-            "AES" => "aes", "SHA2" => "sha2", "CRC32" => "crc", "LSE" => "lse", "RDM" => "rdm",
+            "AES" => "aes", "SHA2" => "sha2", "CRC32" => "crc", "LSE" => "lse", "RDM" => "rdm", "RCPC" => "rcpc",
         }
     }
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
@@ -187,7 +187,10 @@ const LEVELS: &[Level] = &[
 #[cfg(target_arch = "aarch64")]
 const LEVELS: &[Level] = &[
     Level { names: &["neon", "baseline", "armv8-a"], allows: &["NEON"] },
-    Level { names: &["dotprod", "armv8.2-a"], allows: &["FP16", "DOTPROD", "RDM", "LSE", "CRC32", "AES", "SHA2"] },
+    Level {
+        names: &["dotprod", "armv8.2-a"],
+        allows: &["FP16", "DOTPROD", "RDM", "LSE", "CRC32", "AES", "SHA2", "RCPC"],
+    },
 ];
 /// The names that lift the cap.
 #[cfg(not(target_arch = "aarch64"))]

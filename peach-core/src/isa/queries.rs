@@ -151,4 +151,6 @@ has! {
     has_lse => "LSE",
     /// Whether the target has the AArch64 rounding doubling multiply-accumulates (`SQRDMLAH`).
     has_rdm => "RDM",
+    /// Whether the target has the AArch64 load-acquire RCpc instructions (`LDAPR`).
+    has_rcpc => "RCPC",
 }

@@ -70,6 +70,10 @@ pub enum A64 {
     Lsl(u8),
     /// A shifted register's shift: type (0 `lsl`, 1 `lsr`, 2 `asr`, 3 `ror`) and amount.
     Shift(u8, u8),
+    /// `msl #n`.
+    Msl(u8),
+    /// `v0.2h`..`v31.2h`.
+    H2(u8),
     /// `[base, #offset]`; base 31 is `sp`.
     Mem(u8, i64),
     /// `[base, #offset]!`: the base is updated before the access.
@@ -177,6 +181,8 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::V(a), A64::V(n, b)) if a == b => n as u32,
         (Kind::B, A64::B(n)) | (Kind::H, A64::H(n)) => n as u32,
         (Kind::S, A64::S(n)) | (Kind::D, A64::D(n)) | (Kind::Q, A64::Q(n)) | (Kind::Q1, A64::Q1(n)) => n as u32,
+        (Kind::H2, A64::H2(n)) => n as u32,
+        (Kind::Msl, A64::Msl(_)) => 0,
         (Kind::Imm, A64::Imm(_)) | (Kind::Lsl, A64::Lsl(_)) | (Kind::Label, A64::Label(_)) => 0,
         (Kind::Mem, A64::Mem(..)) | (Kind::MemPre, A64::MemPre(..)) | (Kind::MemPost, A64::MemPost(..)) => 0,
         (Kind::Elem(a), A64::Elem(n, b, _)) | (Kind::ElemGroup(a), A64::ElemGroup(n, b, _)) if a == b => n as u32,
@@ -212,7 +218,7 @@ fn out_of_range(what: &str) -> Error {
 fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
     let value = match *op {
         A64::Imm(v) | A64::Label(v) => v,
-        A64::Lsl(v) | A64::Cond(v) | A64::Prfop(v) | A64::Barrier(v) | A64::Target(v) => v as i64,
+        A64::Lsl(v) | A64::Cond(v) | A64::Prfop(v) | A64::Barrier(v) | A64::Target(v) | A64::Msl(v) => v as i64,
         A64::SysReg(v) => v as i64,
         _ => 0,
     };
@@ -348,6 +354,11 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
             }
             *word |= (base as u32 & 31) << 5;
         }
+        Field::MslAmount => match value {
+            8 => {}
+            16 => *word |= 1 << 12,
+            _ => return Err(out_of_range("`msl` shifts by 8 or 16")),
+        },
         Field::FracBits(width) => {
             if !(1..=width as i64).contains(&value) {
                 return Err(out_of_range(&format!("the fraction bits must be from 1 to {width}")));
@@ -650,6 +661,8 @@ impl std::fmt::Display for A64 {
             A64::D(n) => write!(f, "d{n}"),
             A64::Q(n) => write!(f, "q{n}"),
             A64::Q1(n) => write!(f, "v{n}.1q"),
+            A64::H2(n) => write!(f, "v{n}.2h"),
+            A64::Msl(n) => write!(f, "msl #{n}"),
             A64::Imm(v) => write!(f, "#{v}"),
             A64::Lsl(v) => write!(f, "lsl #{v}"),
             A64::Shift(kind, v) => write!(f, "{} #{v}", ["lsl", "lsr", "asr", "ror"][kind as usize & 3]),

@@ -193,6 +193,8 @@ pub enum Shift {
     Asr(u8),
     /// Rotate right (logical instructions only).
     Ror(u8),
+    /// Shift left, ones shifted in (`movi`/`mvni` of 32-bit lanes: 8 or 16).
+    Msl(u8),
 }
 
 impl From<Shift> for Operand {
@@ -202,6 +204,7 @@ impl From<Shift> for Operand {
             Shift::Lsr(n) => (1, n),
             Shift::Asr(n) => (2, n),
             Shift::Ror(n) => (3, n),
+            Shift::Msl(n) => (4, n),
         };
         Operand::Imm(SHIFT_TAG | kind << 8 | amount as i64)
     }

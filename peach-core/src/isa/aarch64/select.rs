@@ -41,7 +41,7 @@ fn extend_of(v: i64) -> Option<(u8, u8)> {
 
 /// `(type, amount)` of a [`Shift`](super::Shift) operand.
 fn shift_of(v: i64) -> Option<(u8, u8)> {
-    (v & !0xFFFF == SHIFT_TAG).then_some(((v >> 8) as u8 & 3, v as u8))
+    (v & !0xFFFF == SHIFT_TAG).then_some(((v >> 8) as u8 & 7, v as u8))
 }
 
 /// The row index of `name` with exactly these operand kinds (for instructions the passes make).
@@ -69,6 +69,7 @@ fn reg_fits(kind: Kind, r: Reg) -> bool {
         Kind::D => class == VEC && view == VIEW_D,
         Kind::Q => class == VEC && view == VIEW_Q,
         Kind::Q1 => class == VEC && view == VIEW_Q1,
+        Kind::H2 => class == VEC && view == VIEW_H2,
         _ => false,
     }
 }
@@ -127,7 +128,8 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(VReg, u8)]) -> bool {
         (Kind::Mem, Operand::Mem(m)) if m.base == Some(Reg::CONSTANTS) => row.name == "ldr",
         // A plain number is an `lsl` amount: never negative (it would be clamped, silently).
         (Kind::Lsl, Operand::Imm(v)) => (0..256).contains(v) || shift_of(*v).is_some_and(|(kind, _)| kind == 0),
-        (Kind::Shift, Operand::Imm(v)) => (0..256).contains(v) || shift_of(*v).is_some(),
+        (Kind::Shift, Operand::Imm(v)) => (0..256).contains(v) || shift_of(*v).is_some_and(|(kind, _)| kind < 4),
+        (Kind::Msl, Operand::Imm(v)) => shift_of(*v).is_some_and(|(kind, _)| kind == 4),
         (Kind::Imm, Operand::Imm(v)) => untagged(*v),
         (Kind::Label, Operand::Label(_)) => true,
         (Kind::Mem, Operand::Mem(m)) => plain_mem(m),
@@ -191,7 +193,9 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::D, Operand::Reg(r)) => A64::D(number(*r)),
         (Kind::Q, Operand::Reg(r)) => A64::Q(number(*r)),
         (Kind::Q1, Operand::Reg(r)) => A64::Q1(number(*r)),
+        (Kind::H2, Operand::Reg(r)) => A64::H2(number(*r)),
         (Kind::Lsl, Operand::Imm(v)) => A64::Lsl(shift_of(*v).map_or(*v, |(_, n)| n as i64).clamp(0, 255) as u8),
+        (Kind::Msl, Operand::Imm(v)) => A64::Msl(shift_of(*v).map_or(0, |(_, n)| n)),
         (Kind::Shift, Operand::Imm(v)) => match shift_of(*v) {
             Some((kind, n)) => A64::Shift(kind, n),
             None => A64::Shift(0, (*v).clamp(0, 255) as u8),
@@ -294,9 +298,11 @@ fn kind_name(row: &Row, k: &Kind) -> String {
         Kind::D => "d".into(),
         Kind::Q => "q".into(),
         Kind::Q1 => "v.1q".into(),
+        Kind::H2 => "v.2h".into(),
         Kind::Imm => "#imm".into(),
         Kind::Lsl => "lsl #n".into(),
         Kind::Shift => "shift (#n for lsl, or Shift)".into(),
+        Kind::Msl => "msl #8|#16".into(),
         Kind::Mem => "[x, #off]".into(),
         Kind::MemPre => "[x, #off]!".into(),
         Kind::MemPost => "[x], #off".into(),

@@ -43,12 +43,16 @@ pub enum Kind {
     Q,
     /// A vector register as one 128-bit element (`v0.1q`).
     Q1,
+    /// A vector register's low two halfwords (`v0.2h`, what pairwise FP16 reduces).
+    H2,
     /// An immediate.
     Imm,
     /// A left shift amount (`lsl #n`): a plain number or `Shift::Lsl`.
     Lsl,
     /// The shift of a shifted register: a plain number (`lsl`) or a [`Shift`](super::Shift).
     Shift,
+    /// `msl #8` or `msl #16` ([`Shift::Msl`](super::Shift::Msl)).
+    Msl,
     /// `[base, #offset]` with a 64-bit base (`sp` allowed).
     Mem,
     /// `[base, #offset]!`.
@@ -185,6 +189,8 @@ pub enum Field {
     /// The `lsl` of a vector immediate on elements of this many bits: a multiple of 8 below it,
     /// as `amount / 8` in `cmode` (bit 13 up).
     CmodeShift(u8),
+    /// The amount of an `msl`, 8 or 16, as bit 12 of `cmode`.
+    MslAmount,
     /// A 64-bit value whose bytes are each 0x00 or 0xff, one bit per byte, split like
     /// [`Field::Imm8Split`] (`movi v0.2d, #0xff00ff00ff00ff00`).
     ByteMask,

@@ -4,7 +4,7 @@
 use crate::target::{Arch, ExtSet, Extension, Target};
 
 /// The extensions, by number: FP and Advanced SIMD (NEON) first, which every AArch64 core has.
-const NAMES: [&str; 10] = ["NEON", "FP16", "DOTPROD", "I8MM", "BF16", "AES", "SHA2", "CRC32", "LSE", "RDM"];
+const NAMES: [&str; 11] = ["NEON", "FP16", "DOTPROD", "I8MM", "BF16", "AES", "SHA2", "CRC32", "LSE", "RDM", "RCPC"];
 
 pub(crate) const NEON: Extension = Extension(0);
 pub(crate) const FP16: Extension = Extension(1);
@@ -16,6 +16,7 @@ pub(crate) const SHA2: Extension = Extension(6);
 pub(crate) const CRC32: Extension = Extension(7);
 pub(crate) const LSE: Extension = Extension(8);
 pub(crate) const RDM: Extension = Extension(9);
+pub(crate) const RCPC: Extension = Extension(10);
 
 fn set(names: &[&str]) -> ExtSet {
     let mut s = ExtSet::EMPTY;
@@ -30,19 +31,21 @@ fn set(names: &[&str]) -> ExtSet {
 const V8: &[&str] = &["NEON"];
 const V8_CRYPTO: &[&str] = &["NEON", "AES", "SHA2", "CRC32"];
 const V8_2: &[&str] = &["NEON", "AES", "SHA2", "CRC32", "LSE", "RDM", "FP16", "DOTPROD"];
-const V8_6: &[&str] = &["NEON", "AES", "SHA2", "CRC32", "LSE", "RDM", "FP16", "DOTPROD", "I8MM", "BF16"];
+/// The Armv8.2 cores peach names all have RCPC (mandatory from Armv8.3).
+const V8_2_RCPC: &[&str] = &["NEON", "AES", "SHA2", "CRC32", "LSE", "RDM", "FP16", "DOTPROD", "RCPC"];
+const V8_6: &[&str] = &["NEON", "AES", "SHA2", "CRC32", "LSE", "RDM", "FP16", "DOTPROD", "I8MM", "BF16", "RCPC"];
 
 /// Cores: name and extensions. Sources: Arm's technical reference manuals, Apple's feature
 /// flags as LLVM records them.
 const CORES: &[(&str, &[&str])] = &[
     ("cortex-a53", V8_CRYPTO),
     ("cortex-a72", V8_CRYPTO),
-    ("cortex-a76", V8_2),
-    ("neoverse-n1", V8_2),
+    ("cortex-a76", V8_2_RCPC),
+    ("neoverse-n1", V8_2_RCPC),
     ("neoverse-v1", V8_6),
     ("neoverse-n2", V8_6),
     ("neoverse-v2", V8_6),
-    ("apple-m1", V8_2),
+    ("apple-m1", V8_2_RCPC),
     ("apple-m2", V8_6),
     ("apple-m3", V8_6),
     ("apple-m4", V8_6),
@@ -115,7 +118,7 @@ fn detect() -> ExtSet {
     }
     probe! {
         "fp16" => "FP16", "dotprod" => "DOTPROD", "i8mm" => "I8MM", "bf16" => "BF16", "aes" => "AES",
-        "sha2" => "SHA2", "crc" => "CRC32", "lse" => "LSE", "rdm" => "RDM",
+        "sha2" => "SHA2", "crc" => "CRC32", "lse" => "LSE", "rdm" => "RDM", "rcpc" => "RCPC",
     }
     s
 }

@@ -36,6 +36,8 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::D => A64::D(n),
                 Kind::Q => A64::Q(n),
                 Kind::Q1 => A64::Q1(n),
+                Kind::H2 => A64::H2(n),
+                Kind::Msl => A64::Msl([8, 16, 8][variant]),
                 Kind::Lsl if matches!(field, Field::Hw(_)) && row.base & 1 << 31 == 0 => A64::Lsl(16),
                 Kind::Lsl => A64::Lsl(value(*field, variant) as u8),
                 Kind::Shift => {
@@ -164,7 +166,7 @@ fn llvm_mc(lines: &[String]) -> Vec<u32> {
         &[
             "llvm-mc",
             "-triple=aarch64",
-            "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16,+crc,+aes,+sha2,+lse,+rdm",
+            "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16,+crc,+aes,+sha2,+lse,+rdm,+rcpc",
             "-filetype=obj",
         ],
         "llvm-objcopy",
@@ -174,7 +176,7 @@ fn llvm_mc(lines: &[String]) -> Vec<u32> {
 fn gnu_as(lines: &[String]) -> Vec<u32> {
     assemble(
         lines,
-        &["aarch64-linux-gnu-as", "-march=armv8.6-a+dotprod+fp16+i8mm+bf16+crc+aes+sha2+lse+rdm"],
+        &["aarch64-linux-gnu-as", "-march=armv8.6-a+dotprod+fp16+i8mm+bf16+crc+aes+sha2+lse+rdm+rcpc"],
         "aarch64-linux-gnu-objcopy",
     )
 }

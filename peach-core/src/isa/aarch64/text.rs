@@ -12,7 +12,8 @@
 //!
 //! A list is an [`Operand::List`] of consecutive registers. An index extension other than the
 //! one its width implies (`uxtw`, `sxtx`) follows the memory operand as an `Extend`. What
-//! peach's table lacks (`msl`, an explicit `#0` shift of an index) is refused at its column.
+//! peach's table lacks (an explicit `#0` shift of a byte access's index) is refused at its
+//! column.
 
 use super::pseudo::{Cond, Extend, Prefetch, Shift};
 use super::regs::{A64Reg, reg_by_name};
@@ -159,6 +160,8 @@ impl<'l> Parser<'l, '_> {
                     } else {
                         Operand::Reg(r)
                     }
+                } else if lower == "msl" {
+                    Operand::from(Shift::Msl(self.amount()?))
                 } else if shift(&lower, 0).is_some() {
                     let n = self.amount()?;
                     Operand::from(shift(&lower, n).unwrap_or(Shift::Lsl(n)))
@@ -175,8 +178,6 @@ impl<'l> Parser<'l, '_> {
                     Operand::from(k)
                 } else if let Some(r) = SysReg::by_name(&lower) {
                     Operand::from(r)
-                } else if lower == "msl" {
-                    return Cursor::fail(format!("`{w}` is not supported"), t);
                 } else {
                     return Cursor::fail(format!("`{w}` is not an AArch64 register or operand"), t);
                 }
@@ -404,7 +405,6 @@ mod tests {
             ("ld2 {v0.4s, v2.4s}, [x0]", "consecutive registers"),
             ("ldr x0, [x1, x2, uxtx #3]", "not an index extension"),
             ("ldr x0, [x1, w2, lsl #3]", "a 32-bit index takes `uxtw` or `sxtw`"),
-            ("movi v0.4s, #1, msl #8", "`msl` is not supported"),
             ("ldr x0, [x1", "expected `]`"),
             ("strb w0, [x1, x2, lsl #0]", "explicit shift of 0"),
             ("ld1 {v0.4s, v2.4s}, [x0]", "consecutive registers"),

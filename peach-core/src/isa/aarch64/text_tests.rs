@@ -11,7 +11,7 @@ use crate::Abi;
 use crate::ir::{Function, Signature};
 use crate::target::{Arch, ExtSet, Extension, Target};
 
-const MATTR: &str = "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16,+crc,+aes,+sha2,+lse,+rdm";
+const MATTR: &str = "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16,+crc,+aes,+sha2,+lse,+rdm,+rcpc";
 
 /// Every extension peach knows for AArch64.
 fn everything() -> Target {
@@ -181,7 +181,7 @@ fn text_agrees_with_llvm_mc() {
     // GNU as, where it takes the text (it skips some aliases and newer extensions).
     let (mut gnu_same, mut gnu_read) = (0, 0);
     if std::process::Command::new("aarch64-linux-gnu-as").arg("--version").output().is_ok() {
-        let prelude = ".arch armv8.6-a+fp16+dotprod+i8mm+bf16+crc+aes+sha2+lse+rdm";
+        let prelude = ".arch armv8.6-a+fp16+dotprod+i8mm+bf16+crc+aes+sha2+lse+rdm+rcpc";
         let lines: Vec<String> = accepted.iter().map(|(_, t)| t.clone()).collect();
         let gnu = crate::isa::text::gnu_as_lines("aarch64-linux-gnu-as", prelude, &lines).expect("GNU as runs");
         for (k, theirs) in gnu.iter().enumerate() {

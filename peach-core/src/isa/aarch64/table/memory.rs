@@ -221,6 +221,8 @@ pub(super) fn rows(t: &mut Table) {
         ("ldaxr", 0xc85f_fc00, 0x885f_fc00),
         ("ldar", 0xc8df_fc00, 0x88df_fc00),
         ("stlr", 0xc89f_fc00, 0x889f_fc00),
+        // Load-acquire RCpc: ordered only after earlier store-releases to the same address.
+        ("ldapr", 0xf8bf_c000, 0xb8bf_c000),
     ] {
         t.row(name, &[X, MB], &[Reg(0), Field::Base], x);
         t.row(name, &[W, MB], &[Reg(0), Field::Base], w);
@@ -234,6 +236,8 @@ pub(super) fn rows(t: &mut Table) {
         ("ldarh", 0x48df_fc00),
         ("stlrb", 0x089f_fc00),
         ("stlrh", 0x489f_fc00),
+        ("ldaprb", 0x38bf_c000),
+        ("ldaprh", 0x78bf_c000),
     ] {
         t.row(name, &[W, MB], &[Reg(0), Field::Base], base);
     }

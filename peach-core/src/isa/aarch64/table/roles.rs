@@ -22,7 +22,7 @@ pub enum First {
 /// selects) read it.
 const MNEMONICS: &[(&str, First, Needs)] = {
     use First::{Def as D, Use as U, UseDef as RW};
-    use Needs::{Aes, Base as B, Bf16, Crc, Dotprod, FpHalf as F, I8mm, PolyAes, Rdm, Sha2};
+    use Needs::{Aes, Base as B, Bf16, Crc, Dotprod, FpHalf as F, I8mm, PolyAes, Rcpc, Rdm, Sha2};
     &[
         ("abs", D, B),
         ("adc", D, B),
@@ -183,6 +183,9 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("ld3r", D, B),
         ("ld4", D, B),
         ("ld4r", D, B),
+        ("ldapr", D, Rcpc),
+        ("ldaprb", D, Rcpc),
+        ("ldaprh", D, Rcpc),
         ("ldar", D, B),
         ("ldarb", D, B),
         ("ldarh", D, B),
@@ -508,6 +511,8 @@ pub(super) enum Needs {
     Lse,
     /// The rounding doubling multiply-accumulates (RDM, Armv8.1).
     Rdm,
+    /// The load-acquire RCpc instructions (RCPC, Armv8.3).
+    Rcpc,
     /// AES for the 64-bit polynomial multiply (`pmull v.1q`); the base for bytes.
     PolyAes,
 }
@@ -552,7 +557,7 @@ pub fn feature(row: &Row) -> Option<crate::target::Extension> {
 impl Needs {
     /// The extension a row with operand kinds `kinds` needs.
     pub(super) fn extension(self, kinds: &[Kind]) -> Option<crate::target::Extension> {
-        use super::super::target::{AES, BF16, CRC32, DOTPROD, FP16, I8MM, LSE, RDM, SHA2};
+        use super::super::target::{AES, BF16, CRC32, DOTPROD, FP16, I8MM, LSE, RCPC, RDM, SHA2};
         match self {
             Needs::Base => None,
             Needs::Dotprod => Some(DOTPROD),
@@ -565,6 +570,7 @@ impl Needs {
             Needs::Sha2 => Some(SHA2),
             Needs::Lse => Some(LSE),
             Needs::Rdm => Some(RDM),
+            Needs::Rcpc => Some(RCPC),
             Needs::PolyAes if kinds.contains(&Kind::Q1) => Some(AES),
             Needs::PolyAes => None,
         }

@@ -189,6 +189,16 @@ pub(super) fn rows(t: &mut Table) {
     // Pairwise reductions of two elements to a scalar (`faddp` is in `simd::vector`).
     use super::super::encode::Arrangement::{D2, S2};
     t.row("addp", &[D, V(D2)], &R2, 0x5ef1_b800);
+    // Half precision (FP16) from the low two halfwords.
+    for (name, base) in [
+        ("faddp", 0x5e30_d800u32),
+        ("fmaxp", 0x5e30_f800),
+        ("fminp", 0x5eb0_f800),
+        ("fmaxnmp", 0x5e30_c800),
+        ("fminnmp", 0x5eb0_c800),
+    ] {
+        t.row(name, &[H, Kind::H2], &R2, base);
+    }
     for (name, base) in
         [("fmaxp", 0x7e30_f800u32), ("fminp", 0x7eb0_f800), ("fmaxnmp", 0x7e30_c800), ("fminnmp", 0x7eb0_c800)]
     {

@@ -206,6 +206,12 @@ pub(super) fn vector(t: &mut Table) {
             }
         }
     }
+    // Ones shifted in (`movi v0.4s, #0x12, msl #8`): cmode 110x.
+    for (a, q) in [(S2, 0), (S4, 1 << 30)] {
+        for (name, base) in [("movi", 0x0f00_c400u32), ("mvni", 0x2f00_c400)] {
+            t.row(name, &[V(a), Imm, Kind::Msl], &[Reg(0), Imm8Split, Field::MslAmount], base | q);
+        }
+    }
     t.row("movi", &[D, Imm], &[Reg(0), ByteMask], 0x2f00_e400);
     t.row("movi", &[V(D2), Imm], &[Reg(0), ByteMask], 0x6f00_e400);
     // Compares against zero (`cmeq v0.4s, v1.4s, #0`, `fcmlt v0.2d, v1.2d, #0.0`): the zero is
@@ -254,7 +260,7 @@ pub(super) fn vector(t: &mut Table) {
             0x2e00_0000 | int_bits(a),
         );
     }
-    for (a, base) in [(S2, 0x0f00_f400), (S4, 0x4f00_f400), (D2, 0x6f00_f400)] {
+    for (a, base) in [(S2, 0x0f00_f400), (S4, 0x4f00_f400), (D2, 0x6f00_f400), (H4, 0x0f00_fc00), (H8, 0x4f00_fc00)] {
         t.row("fmov", &[V(a), Kind::FpImm], &[Reg(0), Field::FpImm8Split], base);
     }
     // Table lookups: one table register (any), or two to four consecutive (physical) ones.
