@@ -656,7 +656,7 @@ fn carry_less_multiply_matches_rust() {
     // SAFETY: the code reads 32 bytes at `p` and writes 32 at `out`; the core has AES.
     let k = unsafe { Kernel::<unsafe extern "C" fn(*const u64, *mut u128)>::load(&code).unwrap() };
     let clmul = |x: u64, y: u64| (0..64).filter(|i| y >> i & 1 == 1).fold(0u128, |acc, i| acc ^ (x as u128) << i);
-    let inputs = [0x87_0000_0000_0000_01u64, 0xffff_ffff_ffff_ffff, 0x1234_5678_9abc_def0, 0xc200_0000_0000_0001];
+    let inputs = [0x8700_0000_0000_0001_u64, 0xffff_ffff_ffff_ffff, 0x1234_5678_9abc_def0, 0xc200_0000_0000_0001];
     let mut got = [0u128; 2];
     // SAFETY: the sizes above.
     unsafe { k.call(inputs.as_ptr(), got.as_mut_ptr()) };
