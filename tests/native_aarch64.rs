@@ -690,6 +690,42 @@ fn a_load_acquire_rcpc_reads_the_value() {
     assert_eq!(unsafe { k.call(&x) }, x + 0xf8);
 }
 
+/// `caspal` swaps a 128-bit value only when both halves match, and returns the old value in
+/// the compared pair (physical pairs x8, x9 and x10, x11).
+#[test]
+fn a_pair_compare_and_swap_swaps_only_on_a_match() {
+    let target = Target::aarch64("neoverse-n1").unwrap();
+    let sig = Signature::new(&[Type::Ptr, Type::U64, Type::U64, Type::U64, Type::U64], Some(Type::U64));
+    let mut f = Function::new("cas128", sig, target.clone());
+    let (p, lo, hi, new_lo, new_hi) = (f.param(0), f.param(1), f.param(2), f.param(3), f.param(4));
+    let ret = f.x();
+    f.asm("mov x8, {}", (lo,));
+    f.asm("mov x9, {}", (hi,));
+    f.asm("mov x10, {}", (new_lo,));
+    f.asm("mov x11, {}", (new_hi,));
+    f.asm("caspal x8, x9, x10, x11, [{}]", (p,));
+    // The old value's halves, xored: the caller checks both.
+    f.asm("eor {}, x8, x9", (ret,));
+    f.ret(ret);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    assert!(code.listing().contains("caspal x8, x9, x10, x11"), "{}", code.listing());
+    if !host_has(&target) {
+        eprintln!("skipped: this core lacks LSE");
+        return;
+    }
+    // SAFETY: the code has this signature and swaps the 16 aligned bytes at the pointer; the
+    // core has LSE.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*mut u128, u64, u64, u64, u64) -> u64>::load(&code).unwrap() };
+    let mut cell: u128 = 0x1111_2222_3333_4444_5555_6666_7777_8888;
+    let (old_lo, old_hi) = (cell as u64, (cell >> 64) as u64);
+    // SAFETY: `cell` is a live, aligned u128.
+    let r = unsafe { k.call(&mut cell, old_lo ^ 1, old_hi, 5, 6) };
+    assert_eq!((r, cell), (old_lo ^ old_hi, 0x1111_2222_3333_4444_5555_6666_7777_8888), "a mismatch stores nothing");
+    // SAFETY: as above.
+    let r = unsafe { k.call(&mut cell, old_lo, old_hi, 5, 6) };
+    assert_eq!((r, cell), (old_lo ^ old_hi, 6u128 << 64 | 5), "a match stores the new pair\n{}", code.listing());
+}
+
 /// The host under qemu `-cpu max` has CRC32, AES, SHA2 and LSE; a real core may lack them.
 fn host_has(target: &Target) -> bool {
     target.extensions().is_subset(Target::native_aarch64().extensions())

@@ -74,6 +74,8 @@ pub enum A64 {
     Msl(u8),
     /// `v0.2h`..`v31.2h`.
     H2(u8),
+    /// A register pair from an even one: `(n, 64-bit)`, written `x0, x1`.
+    Pair(u8, bool),
     /// `[base, #offset]`; base 31 is `sp`.
     Mem(u8, i64),
     /// `[base, #offset]!`: the base is updated before the access.
@@ -182,6 +184,7 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::B, A64::B(n)) | (Kind::H, A64::H(n)) => n as u32,
         (Kind::S, A64::S(n)) | (Kind::D, A64::D(n)) | (Kind::Q, A64::Q(n)) | (Kind::Q1, A64::Q1(n)) => n as u32,
         (Kind::H2, A64::H2(n)) => n as u32,
+        (Kind::Pair(a), A64::Pair(n, b)) if a == b && n % 2 == 0 && n < 31 => n as u32,
         (Kind::Msl, A64::Msl(_)) => 0,
         (Kind::Imm, A64::Imm(_)) | (Kind::Lsl, A64::Lsl(_)) | (Kind::Label, A64::Label(_)) => 0,
         (Kind::Mem, A64::Mem(..)) | (Kind::MemPre, A64::MemPre(..)) | (Kind::MemPost, A64::MemPost(..)) => 0,
@@ -662,6 +665,10 @@ impl std::fmt::Display for A64 {
             A64::Q(n) => write!(f, "q{n}"),
             A64::Q1(n) => write!(f, "v{n}.1q"),
             A64::H2(n) => write!(f, "v{n}.2h"),
+            A64::Pair(n, x) => {
+                let r = if x { A64::X } else { A64::W };
+                write!(f, "{}, {}", r(n), r(n + 1))
+            }
             A64::Msl(n) => write!(f, "msl #{n}"),
             A64::Imm(v) => write!(f, "#{v}"),
             A64::Lsl(v) => write!(f, "lsl #{v}"),

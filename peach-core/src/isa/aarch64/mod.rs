@@ -182,6 +182,14 @@ impl Isa for Aarch64 {
                         }
                     }
                 }
+                // A register pair (`casp`): both registers, physical.
+                Operand::Reg(r) if matches!(row.kinds().get(i), Some(Kind::Pair(_))) => {
+                    let role = if i == 0 { Role::UseDef } else { Role::Use };
+                    if let Some((class, view, n)) = regs::parts(*r) {
+                        visit(*r, role, UnitSet::EMPTY);
+                        visit(regs::phys(class, view, (n + 1) % 32), role, UnitSet::EMPTY);
+                    }
+                }
                 Operand::Reg(r) | Operand::Lane(crate::ir::Lane { reg: r, .. }) => {
                     let role = match (i, first) {
                         (0, First::Def) => Role::Def,

@@ -160,6 +160,9 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(VReg, u8)]) -> bool {
         (Kind::MemPre, Operand::Mem(m)) => updating(m, Update::Pre),
         (Kind::MemPost, Operand::Mem(m)) => updating(m, Update::Post),
         // Names, never numbers, except where assembly also takes a number (`prfm #24`, `dmb #4`).
+        (Kind::Pair(x), Operand::Reg(r)) => {
+            parts(*r).is_some_and(|(c, v, n)| c == GP && v == if x { VIEW_X } else { VIEW_W } && n % 2 == 0)
+        }
         (Kind::Cond, Operand::Imm(v)) => name_of(*v, NameKind::Cond).is_some(),
         (Kind::Prfop, Operand::Imm(v)) => name_of(*v, NameKind::Prefetch).is_some() || (0..32).contains(v),
         (Kind::Barrier, Operand::Imm(v)) => name_of(*v, NameKind::Barrier).is_some() || (0..16).contains(v),
@@ -182,6 +185,7 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(VReg, u8)]) -> bool {
 pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A64 {
     match (kind, op) {
         (Kind::X, Operand::Reg(r)) => A64::X(number(*r)),
+        (Kind::Pair(x), Operand::Reg(r)) => A64::Pair(number(*r), x),
         (Kind::XSp, Operand::Reg(r)) if parts(*r).is_some_and(|(_, v, _)| v == VIEW_SP) => A64::Sp,
         (Kind::XSp, Operand::Reg(r)) => A64::X(number(*r)),
         (Kind::WSp, Operand::Reg(r)) if parts(*r).is_some_and(|(_, v, _)| v == VIEW_WSP) => A64::Wsp,
@@ -299,6 +303,7 @@ fn kind_name(row: &Row, k: &Kind) -> String {
         Kind::Q => "q".into(),
         Kind::Q1 => "v.1q".into(),
         Kind::H2 => "v.2h".into(),
+        Kind::Pair(x) => if *x { "x(even), x(next)" } else { "w(even), w(next)" }.into(),
         Kind::Imm => "#imm".into(),
         Kind::Lsl => "lsl #n".into(),
         Kind::Shift => "shift (#n for lsl, or Shift)".into(),
@@ -398,8 +403,32 @@ fn mov_imm_alias(lower: &str, ops: &mut Vec<Operand>) -> Result<Option<&'static 
     Ok(Some(name))
 }
 
+/// `casp x0, x1, x2, x3, [x4]` names each pair by its two registers; the row takes the first
+/// of each. Rewrites `ops`, checking that each pair is physical, from an even register.
+fn pair_alias(lower: &str, ops: &mut Vec<Operand>) -> Result<()> {
+    if !matches!(lower, "casp" | "caspa" | "caspal" | "caspl") || ops.len() != 5 {
+        return Ok(());
+    }
+    let wrong = || {
+        Error::new(
+            ErrorKind::InvalidOperands,
+            format!("`{lower}` takes two pairs of physical registers, each an even one and the next (`x0, x1`)"),
+        )
+    };
+    for k in [0, 2] {
+        let (Operand::Reg(a), Operand::Reg(b)) = (ops[k], ops[k + 1]) else { return Err(wrong()) };
+        let (Some((GP, va, na)), Some((GP, vb, nb))) = (parts(a), parts(b)) else { return Err(wrong()) };
+        if va != vb || !matches!(va, VIEW_W | VIEW_X) || na % 2 != 0 || nb != na + 1 {
+            return Err(wrong());
+        }
+    }
+    *ops = vec![ops[0], ops[2], ops[4]];
+    Ok(())
+}
+
 pub(crate) fn select(target: &Target, groups: &[(VReg, u8)], mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
     let mut lower = mnemonic.to_ascii_lowercase();
+    pair_alias(&lower, ops)?;
     if let Some(base) = bitfield_alias(&lower, ops)? {
         lower = base.to_string();
     }

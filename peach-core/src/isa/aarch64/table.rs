@@ -45,6 +45,9 @@ pub enum Kind {
     Q1,
     /// A vector register's low two halfwords (`v0.2h`, what pairwise FP16 reduces).
     H2,
+    /// An even-numbered general-purpose register and the next, written as two (`x0, x1`), 64-bit
+    /// (flag set) or 32-bit: physical registers (`casp`).
+    Pair(bool),
     /// An immediate.
     Imm,
     /// A left shift amount (`lsl #n`): a plain number or `Shift::Lsl`.

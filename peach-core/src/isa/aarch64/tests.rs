@@ -37,6 +37,7 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::Q => A64::Q(n),
                 Kind::Q1 => A64::Q1(n),
                 Kind::H2 => A64::H2(n),
+                Kind::Pair(x) => A64::Pair([0, 2, 30][variant] + [0, 4, 0][variant] * (i as u8 % 2), x),
                 Kind::Msl => A64::Msl([8, 16, 8][variant]),
                 Kind::Lsl if matches!(field, Field::Hw(_)) && row.base & 1 << 31 == 0 => A64::Lsl(16),
                 Kind::Lsl => A64::Lsl(value(*field, variant) as u8),

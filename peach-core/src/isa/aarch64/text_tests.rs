@@ -331,3 +331,22 @@ fn polynomial_multiply_of_doublewords_needs_aes() {
     f.asm("pmull v0.1q, v1.1d, v2.1d", ());
     assert!(f.errors().first().is_some_and(|e| e.to_string().contains("AES")), "{:?}", f.errors());
 }
+
+/// `casp` takes two pairs of physical registers, each from an even one.
+#[test]
+fn pair_compare_and_swap_takes_even_pairs() {
+    use crate::isa::aarch64::A64Builder;
+    let mut f = Function::new("c", Signature::default(), everything());
+    f.asm("casp x0, x1, x2, x3, [x4]", ());
+    f.asm("caspl w6, w7, w30, wzr, [sp]", ());
+    assert!(f.errors().is_empty(), "{:?}", f.errors());
+    for line in ["casp x1, x2, x4, x5, [x0]", "casp x0, x2, x4, x5, [x0]", "casp x0, w1, x4, x5, [x0]"] {
+        let mut g = Function::new("c", Signature::default(), everything());
+        g.asm(line, ());
+        assert!(g.errors().first().is_some_and(|e| e.to_string().contains("even")), "{line}: {:?}", g.errors());
+    }
+    let mut g = Function::new("c", Signature::default(), everything());
+    let (a, b) = (g.x(), g.x());
+    g.asm("casp {}, {}, x2, x3, [x4]", (a, b));
+    assert!(g.errors().first().is_some_and(|e| e.to_string().contains("physical")), "{:?}", g.errors());
+}

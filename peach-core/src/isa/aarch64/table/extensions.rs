@@ -35,6 +35,14 @@ pub(super) fn rows(t: &mut Table) {
     t.row("sha1h", &[S, S], &R2, 0x5e28_0800);
     t.row("sha1su1", &[V(S4), V(S4)], &R2, 0x5e28_1800);
     t.row("sha256su0", &[V(S4), V(S4)], &R2, 0x5e28_2800);
+    // Compare and swap a pair: `casp x0, x1, x2, x3, [x4]`, each pair from an even register
+    // (the first compared and receiving the old value).
+    for (name, bits) in [("casp", 0u32), ("caspa", 1 << 22), ("caspal", 1 << 22 | 1 << 15), ("caspl", 1 << 15)] {
+        for (x, size) in [(true, 1u32 << 30), (false, 0)] {
+            let pair = Kind::Pair(x);
+            t.row(name, &[pair, pair, Kind::MemBase], &[Reg(16), Reg(0), Field::Base], 0x0820_7c00 | size | bits);
+        }
+    }
     // LSE: `ld<op>{a,al,l}{b,h} rs, rt, [xn]` (rt receives the old value) and `cas`: bytes and
     // halfwords in W registers, words and doublewords in W or X (size at 30).
     let fields = [Reg(16), Reg(0), Field::Base];
@@ -99,6 +107,9 @@ fn lse() -> &'static [(&'static str, First, u32)] {
 
 /// The role of an LSE mnemonic's first operand and the extension it needs, if it is one.
 pub(super) fn entry(name: &str) -> Option<(First, Needs)> {
+    if matches!(name, "casp" | "caspa" | "caspal" | "caspl") {
+        return Some((First::UseDef, Needs::Lse));
+    }
     lse().iter().find(|(n, ..)| *n == name).map(|&(_, first, _)| (first, Needs::Lse))
 }
 
