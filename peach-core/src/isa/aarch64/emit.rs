@@ -84,7 +84,7 @@ fn text(name: &str, ops: &[A64], labels: &[Option<u32>]) -> String {
     let parts: Vec<String> = (0..ops.len())
         .filter_map(|i| match labels.get(i).copied().flatten() {
             Some(l) => Some(format!(".L{l}")),
-            None => super::encode::operand_text(ops, i),
+            None => super::syntax::operand_text(ops, i),
         })
         .collect();
     if parts.is_empty() { name.to_string() } else { format!("{name} {}", parts.join(", ")) }

@@ -24,6 +24,7 @@ pub(crate) mod lang;
 mod pseudo;
 mod regs;
 mod select;
+mod syntax;
 mod system;
 mod table;
 mod target;

@@ -70,7 +70,7 @@ impl Cond {
             "cc" => "lo",
             other => other,
         };
-        super::encode::CONDITIONS.iter().position(|c| *c == name).map(|i| Cond::ALL[i])
+        super::syntax::CONDITIONS.iter().position(|c| *c == name).map(|i| Cond::ALL[i])
     }
 }
 

@@ -130,7 +130,7 @@ pub(super) fn samples() -> Vec<(String, u32)> {
     for row in rows() {
         for variant in 0..3 {
             let ops = sample(row, variant);
-            let text: Vec<String> = (0..ops.len()).filter_map(|i| super::encode::operand_text(&ops, i)).collect();
+            let text: Vec<String> = (0..ops.len()).filter_map(|i| super::syntax::operand_text(&ops, i)).collect();
             let line = format!("{} {}", row.name, text.join(", ")).trim_end().to_string();
             let word = encode(row.name, &ops).unwrap_or_else(|e| panic!("{line}: {e}"));
             out.push((line, word));
