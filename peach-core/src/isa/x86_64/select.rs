@@ -386,7 +386,7 @@ fn select_or_shorthand(target: &Target, mnemonic: &str, ops: &mut Vec<Operand>) 
         Ok(code) => return Ok((code, false)),
         Err(e) => e,
     };
-    let avx = mnemonic.starts_with(['v', 'V']);
+    let avx = forced_encoding(mnemonic).1.starts_with(['v', 'V']);
     let first_is_reg = matches!(ops.first(), Some(Operand::Reg(_) | Operand::Masked(_)));
     if err.kind() != ErrorKind::InvalidOperands || !avx || ops.len() < 2 || !first_is_reg {
         return Err(err);
@@ -406,7 +406,18 @@ fn select_or_shorthand(target: &Target, mnemonic: &str, ops: &mut Vec<Operand>) 
     }
 }
 
+/// The encoding a `{vex}` or `{evex}` pseudo-prefix asks for, and the name after it.
+fn forced_encoding(mnemonic: &str) -> (Option<EncodingKind>, &str) {
+    let Some((word, rest)) = mnemonic.split_once(' ') else { return (None, mnemonic) };
+    match word.to_ascii_lowercase().as_str() {
+        "{vex}" => (Some(EncodingKind::VEX), rest.trim_start()),
+        "{evex}" => (Some(EncodingKind::EVEX), rest.trim_start()),
+        _ => (None, mnemonic),
+    }
+}
+
 fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<Code> {
+    let (only, mnemonic) = forced_encoding(mnemonic);
     let forms = Forms::get();
     let mut buf = [0u8; 24];
     let lower = lowercase(mnemonic, &mut buf);
@@ -422,11 +433,19 @@ fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<C
     let s = shapes(ops)?;
     let mut best: Option<(&Form, (bool, bool, u8))> = None;
     let mut any_match = None;
+    // A form the operands fit in an encoding other than the one a pseudo-prefix asks for.
+    let mut forced_out: Option<&Form> = None;
     for &code in forms.codes(m) {
         let Some(form) = forms.form(code) else {
             continue;
         };
         if !matches(form, &s, true) {
+            continue;
+        }
+        if let Some(kind) = only
+            && form.encoding != kind
+        {
+            forced_out = Some(form);
             continue;
         }
         any_match.get_or_insert(form);
@@ -443,6 +462,17 @@ fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<C
         return Ok(form.code);
     }
     let name = mnemonic_name(m);
+    if let (Some(kind), None, Some(other)) = (only, any_match, forced_out) {
+        let kind = if kind == EncodingKind::EVEX { "EVEX" } else { "VEX" };
+        return Err(Error::new(
+            ErrorKind::InvalidOperands,
+            format!(
+                "`{{{}}}` asks for the {kind} encoding, which {name} does not have for these operands (only {})",
+                kind.to_ascii_lowercase(),
+                other.code.op_code().instruction_string()
+            ),
+        ));
+    }
     if let Some(form) = any_match {
         let missing: Vec<&str> = form
             .features

@@ -63,8 +63,16 @@ impl<'l, 'a> OperandList<'l, 'a> for Parser<'l, 'a> {
 impl<'l> Parser<'l, '_> {
     fn line(mut self) -> std::result::Result<TextInst, Fail> {
         let mut first = self.c.bump();
-        // `lock`, `rep`, `repe`/`repz`, `repne`/`repnz` stay in the mnemonic, for the ISA to check.
+        // `lock`, `rep`, `repe`/`repz`, `repne`/`repnz` and the `{vex}`/`{evex}` pseudo-prefixes
+        // stay in the mnemonic, for the ISA to check.
         let mut prefixes = String::new();
+        let mut pseudo = String::new();
+        if let Tok::Brace(b) = first.0
+            && (b.eq_ignore_ascii_case("vex") || b.eq_ignore_ascii_case("evex"))
+        {
+            pseudo = format!("{{{}}} ", b.to_ascii_lowercase());
+            first = self.c.bump();
+        }
         while let Tok::Word(w) = first.0
             && SUPPORTED_PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(w))
         {
@@ -79,10 +87,7 @@ impl<'l> Parser<'l, '_> {
             Tok::Word(w) if PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(w)) => {
                 return Cursor::fail(format!("the `{w}` prefix is not supported"), first);
             }
-            Tok::Brace(b) if b.eq_ignore_ascii_case("vex") || b.eq_ignore_ascii_case("evex") => {
-                return Cursor::fail(format!("the `{{{b}}}` pseudo-prefix is not supported"), first);
-            }
-            Tok::Word(w) => format!("{prefixes}{w}"),
+            Tok::Word(w) => format!("{prefixes}{pseudo}{w}"),
             Tok::End => return Cursor::fail("an empty line: write one instruction", first),
             _ => return Cursor::fail("expected an instruction name", first),
         };

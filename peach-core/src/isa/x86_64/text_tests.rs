@@ -15,6 +15,7 @@ use super::forms::Forms;
 use super::tests::{all_extensions, llvm_mc, same_instruction, sample};
 use crate::Abi;
 use crate::ir::{Function, Signature};
+use crate::target::{Arch, ExtSet, Extension, Target};
 
 /// iced's Intel text for form instances: (text, iced's mnemonic).
 fn lines() -> Vec<(String, String)> {
@@ -268,5 +269,49 @@ fn lock_prefix() {
         let mut g = Function::new("bad", Signature::default(), all_extensions());
         g.asm(bad, ());
         assert!(!g.errors().is_empty(), "`{bad}` was accepted");
+    }
+}
+
+/// `{evex}` and `{vex}` pick the encoding where both would do, in llvm-mc's bytes; where the
+/// instruction has no such form for the operands, an error says so.
+#[test]
+fn encoding_pseudo_prefixes() {
+    let good = [
+        "{evex} vaddps xmm0, xmm1, xmm2",
+        "{evex} vfmadd231ps ymm3, ymm4, ymmword ptr [rax + 32]",
+        "{vex} vaddps ymm0, ymm1, ymm2",
+        "{evex} vcvtdq2ps xmm0, xmm1",
+        "{vex} vpdpbusd xmm0, xmm1, xmm2",
+    ];
+    let texts: Vec<String> = good.iter().map(|l| l.to_string()).collect();
+    let theirs = llvm_mc(&texts);
+    // (AVX-VNNI too: `{vex}` is how its VEX form is chosen over AVX512-VNNI's.)
+    let mut every = ExtSet::EMPTY;
+    for i in 0..256 {
+        every.insert(Extension(i));
+    }
+    let target = Target::new(Arch::X86_64, "every", every);
+    for (k, l) in good.iter().enumerate() {
+        let mut f = Function::new("forced", Signature::default(), target.clone());
+        f.asm(l, ());
+        f.ret(None);
+        let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{l}: {e}"));
+        // (The instruction first; a `vzeroupper` may follow it, before the `ret`.)
+        let ours = code.bytes();
+        let evex = ours.first() == Some(&0x62);
+        assert_eq!(evex, l.starts_with("{evex}"), "{l}: {ours:02x?}");
+        if let Some(Some(t)) = theirs.as_ref().map(|t| &t[k]) {
+            assert_eq!(&ours[..t.len().min(ours.len())], t.as_slice(), "{l}: peach {ours:02x?} llvm-mc {t:02x?}");
+        }
+    }
+    for (bad, want) in [
+        ("{vex} vaddps zmm0, zmm1, zmm2", "asks for the VEX encoding"),
+        ("{evex} vzeroupper", "asks for the EVEX encoding"),
+        ("{evex} vpxor xmm1, xmm2, xmm3", "asks for the EVEX encoding"),
+        ("{evex} add rax, rbx", "asks for the EVEX encoding"),
+    ] {
+        let mut g = Function::new("bad", Signature::default(), all_extensions());
+        g.asm(bad, ());
+        assert!(g.errors().first().is_some_and(|e| e.to_string().contains(want)), "`{bad}`: {:?}", g.errors());
     }
 }
