@@ -101,17 +101,32 @@ fn check_mem(m: &Mem, segment: bool) -> Result<()> {
         if r == regs::ARG_AREA || r == Reg::LOCALS || (what == "index" && vector_index) {
             continue;
         }
+        // 32-bit addresses (`[ecx + edx*4]`, with an address-size prefix) take physical
+        // registers: a virtual one is always read whole.
         let ok = if r.is_virtual() {
             r.class() == GP
         } else {
-            regs::iced(r).is_some_and(|ir| ir.is_gpr64() && !(what == "index" && ir == Register::RSP))
+            regs::iced(r).is_some_and(|ir| {
+                (ir.is_gpr64() || ir.is_gpr32()) && !(what == "index" && matches!(ir, Register::RSP | Register::ESP))
+            })
         };
         if !ok {
             return bad(format!(
                 "the {what} of a memory operand must be a 64-bit general-purpose register{}",
-                if what == "index" { " other than rsp (or a vector register, for gathers and scatters)" } else { "" }
+                if what == "index" {
+                    " other than rsp (or a vector register, for gathers and scatters; or a 32-bit one with a 32-bit base)"
+                } else {
+                    " (or a physical 32-bit one, for a 32-bit address)"
+                }
             ));
         }
+    }
+    // A 32-bit address: every register of it physical and 32-bit.
+    let width = |r: Option<Reg>| r.filter(|r| !r.is_virtual()).and_then(regs::iced).map(|ir| ir.is_gpr32());
+    let regs32 = [m.base, m.index].into_iter().flatten().filter(|r| width(Some(*r)) == Some(true)).count();
+    let regs_all = [m.base, m.index].into_iter().flatten().filter(|r| !vector_index || Some(*r) != m.index).count();
+    if regs32 > 0 && regs32 != regs_all {
+        return bad("a 32-bit address takes 32-bit registers only (`[ecx + edx*4]`), all physical".into());
     }
     if m.base.is_none() && m.index.is_none() && !segment {
         return bad(

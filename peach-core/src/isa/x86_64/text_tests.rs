@@ -315,3 +315,36 @@ fn encoding_pseudo_prefixes() {
         assert!(g.errors().first().is_some_and(|e| e.to_string().contains(want)), "`{bad}`: {:?}", g.errors());
     }
 }
+
+/// 32-bit addresses (`[ecx + edx*4]`: physical 32-bit registers, an address-size prefix) in
+/// llvm-mc's bytes, for legacy, VEX, EVEX and VSIB forms; a mix of widths is an error.
+#[test]
+fn thirty_two_bit_addresses() {
+    let good = [
+        "mov eax, dword ptr [r12d + 8]",
+        "lea eax, [ecx + edx*4]",
+        "add dword ptr [esp + 4], 1",
+        "vaddps ymm0, ymm1, ymmword ptr [eax + 32]",
+        "vaddps zmm0, zmm1, zmmword ptr [r8d + r9d*2 + 64]",
+        "vgatherdps ymm0, [eax + ymm1*4], ymm2",
+    ];
+    let texts: Vec<String> = good.iter().map(|l| l.to_string()).collect();
+    let theirs = llvm_mc(&texts);
+    for (k, l) in good.iter().enumerate() {
+        let mut f = Function::new("addr32", Signature::default(), all_extensions());
+        f.asm(l, ());
+        f.ret(None);
+        let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{l}: {e}"));
+        let ours = code.bytes();
+        assert_eq!(ours.first(), Some(&0x67), "{l}: {ours:02x?}");
+        if let Some(Some(t)) = theirs.as_ref().map(|t| &t[k]) {
+            assert_eq!(&ours[..t.len().min(ours.len())], t.as_slice(), "{l}: peach {ours:02x?} llvm-mc {t:02x?}");
+        }
+    }
+    for bad in ["mov eax, dword ptr [rax + ecx]", "mov eax, dword ptr [eax + rcx]", "mov eax, dword ptr [eax + esp*2]"]
+    {
+        let mut g = Function::new("bad", Signature::default(), all_extensions());
+        g.asm(bad, ());
+        assert!(!g.errors().is_empty(), "`{bad}` was accepted");
+    }
+}
