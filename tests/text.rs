@@ -197,3 +197,36 @@ fn an_fs_relative_read_finds_a_thread_local() {
         }
     });
 }
+
+/// MMX registers, physical (peach allocates none and inserts no `emms`: the kernel does), and
+/// a 32-bit address (`lea rax, [ecx + edx*4]`: computed in 32 bits, zero-extended): the bytes
+/// at `p` added to themselves with saturation, and `(a + 4 * b) mod 2^32`.
+#[test]
+fn mmx_registers_and_32_bit_addresses() {
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr, Type::U64, Type::U64], Some(Type::U64));
+    let mut f = Function::new("mmx", sig, Target::x86_64_baseline());
+    let (p, out, a, b) = (f.param(0), f.param(1), f.param(2), f.param(3));
+    let t = f.gp64();
+    f.asm("movq mm0, qword ptr [{}]", p);
+    f.asm("movq mm1, mm0", ());
+    f.asm("paddusb mm0, mm1", ());
+    f.asm("movq {}, mm0", t);
+    f.asm("emms", ());
+    f.asm("mov qword ptr [{}], {}", (out, t));
+    f.asm("mov rcx, {}", a);
+    f.asm("mov rdx, {}", b);
+    f.asm("lea rax, [ecx + edx*4]", ());
+    f.ret(peach::core::regs_x86_64::RAX);
+    let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+    assert!(code.listing().contains("paddusb mm0, mm1"), "{}", code.listing());
+    // SAFETY: the code reads eight bytes at `p` and writes eight at `out`.
+    let k = unsafe { Kernel::<unsafe extern "sysv64" fn(*const u8, *mut u64, u64, u64) -> u64>::load(&code).unwrap() };
+    let bytes = [1u8, 100, 200, 255, 7, 128, 127, 0];
+    let mut out = 0u64;
+    let (x, y) = (0xffff_ffff_0000_0010u64, 0x4000_0001u64);
+    // SAFETY: the sizes above.
+    let r = unsafe { k.call(bytes.as_ptr(), &mut out, x, y) };
+    let want: Vec<u8> = bytes.iter().map(|b| b.saturating_add(*b)).collect();
+    assert_eq!(out.to_le_bytes().to_vec(), want);
+    assert_eq!(r, (x as u32).wrapping_add((y as u32).wrapping_mul(4)) as u64, "{}", code.listing());
+}

@@ -24,6 +24,9 @@ pub(crate) enum Slot {
     Vec { bits: u16, mem: bool },
     /// A mask register, or memory if `mem`.
     K { mem: bool },
+    /// An MMX register (physical: peach allocates none and inserts no `emms`), or memory if
+    /// `mem`.
+    Mmx { mem: bool },
     /// Memory only (the size comes from the form).
     Mem,
     /// Memory addressed with a vector index of this many bits (VSIB: gathers and scatters).
@@ -270,6 +273,7 @@ impl Slot {
                 | Slot::Gp { mem: true, .. }
                 | Slot::Vec { mem: true, .. }
                 | Slot::K { mem: true }
+                | Slot::Mmx { mem: true }
         )
     }
 }
@@ -428,6 +432,8 @@ pub(super) fn slot(k: OK) -> Option<Slot> {
         OK::ymm_reg | OK::ymm_rm | OK::ymm_vvvv | OK::ymm_is4 | OK::ymm_is5 => Vec { bits: 256, mem: false },
         OK::zmm_reg | OK::zmm_rm | OK::zmm_vvvv => Vec { bits: 512, mem: false },
         OK::k_or_mem => Slot::K { mem: true },
+        OK::mm_or_mem => Slot::Mmx { mem: true },
+        OK::mm_reg | OK::mm_rm => Slot::Mmx { mem: false },
         OK::k_reg | OK::k_rm | OK::k_vvvv => Slot::K { mem: false },
         OK::mem => Mem,
         OK::mem_vsib32x | OK::mem_vsib64x => Slot::Vsib { bits: 128 },
@@ -486,6 +492,7 @@ fn stand_in(s: Slot, i: usize, same: bool) -> (OpKind, Option<Register>) {
             (OpKind::Register, Some(add_reg(base, n as u32)))
         }
         Slot::K { .. } => (OpKind::Register, Some(add_reg(Register::K1, n as u32))),
+        Slot::Mmx { .. } => (OpKind::Register, Some(add_reg(Register::MM1, n as u32 % 7))),
         Slot::Fixed(r) => (OpKind::Register, Some(r)),
         Slot::Mem | Slot::Vsib { .. } => (OpKind::Memory, None),
         Slot::Imm(k) => (k.op_kind(), None),
@@ -546,7 +553,7 @@ impl Probe<'_> {
         ins.set_has_rep_prefix(rep);
         for (i, s) in self.slots.iter().enumerate() {
             let k = self.places.op_index(i);
-            let rm = matches!(s, Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true });
+            let rm = s.takes_mem() && !matches!(s, Slot::Mem | Slot::Vsib { .. });
             let (kind, reg) = if mem && rm { (OpKind::Memory, None) } else { stand_in(*s, i, same) };
             ins.set_op_kind(k, kind);
             match kind {
@@ -711,6 +718,7 @@ fn interchangeable(f: &Form, g: &Form) -> bool {
         }
         (Slot::Fixed(r), Slot::Fixed(q)) => r == q,
         (Slot::K { .. }, Slot::K { .. }) | (Slot::Imm(_), Slot::Imm(_)) | (Slot::Branch, Slot::Branch) => true,
+        (Slot::Mmx { .. }, Slot::Mmx { .. }) => true,
         (Slot::Mem, Slot::Mem) => true,
         (Slot::Vsib { bits: x }, Slot::Vsib { bits: y }) => x == y,
         (Slot::Gp { mem: true, .. } | Slot::K { mem: true }, Slot::Vec { mem: true, .. })

@@ -99,6 +99,7 @@ phys_regs! {
     ZMM16 ZMM17 ZMM18 ZMM19 ZMM20 ZMM21 ZMM22 ZMM23 ZMM24 ZMM25 ZMM26 ZMM27 ZMM28 ZMM29 ZMM30 ZMM31
     K0 K1 K2 K3 K4 K5 K6 K7
     ES CS SS DS FS GS
+    MM0 MM1 MM2 MM3 MM4 MM5 MM6 MM7
 }
 
 /// The physical register named `name` (case-insensitive: `rax`, `YMM3`, `k1`), if any.
@@ -113,7 +114,8 @@ pub fn reg_by_name(name: &str) -> Option<Reg> {
     static BY_NAME: std::sync::OnceLock<std::collections::HashMap<String, Reg>> = std::sync::OnceLock::new();
     let map = BY_NAME.get_or_init(|| {
         let mut map: std::collections::HashMap<String, Reg> = Register::values()
-            .filter(|r| unit_of(*r).is_some())
+            // (MMX registers too: physical only, never allocated.)
+            .filter(|r| unit_of(*r).is_some() || r.is_mm())
             .map(|r| (format!("{r:?}").to_ascii_lowercase(), phys(r)))
             .collect();
         // Assemblers spell the low bytes of r8-r15 `r8b`, iced `r8l`: both are accepted.

@@ -20,6 +20,8 @@ pub(crate) enum Shape {
     Vec { bits: u16, high: bool },
     /// Mask register.
     K,
+    /// MMX register.
+    Mmx,
     /// Memory of `size` bytes (0: unknown), broadcast (`Mem::broadcast`) or not; `vsib` is the
     /// width in bits of a vector index register (gathers and scatters), 0 for none or a
     /// general-purpose one.
@@ -59,6 +61,8 @@ fn reg_shape(r: Reg) -> Option<Shape> {
         Some(Shape::Vec { bits: ir.size() as u16 * 8, high: ir.number() >= 16 })
     } else if ir.is_k() {
         Some(Shape::K)
+    } else if ir.is_mm() {
+        Some(Shape::Mmx)
     } else {
         None
     }
@@ -269,7 +273,7 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
                 None => r.size() as u16 * 8 == bits,
             },
             (Slot::Vec { bits, .. }, Shape::Vec { bits: b, high }) => bits == b && (evex || !high),
-            (Slot::K { .. }, Shape::K) => true,
+            (Slot::K { .. }, Shape::K) | (Slot::Mmx { .. }, Shape::Mmx) => true,
             (Slot::Vsib { bits }, Shape::Mem { size, bcst, vsib }) => {
                 // GNU as names the element (`dword ptr`), llvm-mc the whole vector of data
                 // (`ymmword ptr` for `vgatherdps ymm, ...`): both say the same.
@@ -278,7 +282,11 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
                 vsib == bits && bcst == 0 && (size == 0 || size == form.mem_size || Some(size) == data)
             }
             (
-                Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true } | Slot::Mem,
+                Slot::Gp { mem: true, .. }
+                | Slot::Vec { mem: true, .. }
+                | Slot::K { mem: true }
+                | Slot::Mmx { mem: true }
+                | Slot::Mem,
                 Shape::Mem { size, bcst, vsib: 0 },
             ) => {
                 if s.rounding.is_some() {
@@ -602,6 +610,7 @@ fn describe(s: &Shapes) -> String {
             Shape::Vec { bits: 256, .. } => "ymm".into(),
             Shape::Vec { .. } => "zmm".into(),
             Shape::K => "k".into(),
+            Shape::Mmx => "mm".into(),
             Shape::Mem { size: 0, .. } => "mem".into(),
             Shape::Mem { size, .. } => format!("m{}", size * 8),
             Shape::Imm(v) => format!("imm {v}"),

@@ -65,7 +65,8 @@ pub(super) fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Op
         let use_mem = variant % 2 == 1 && !mem_seen;
         let op = match *slot {
             Slot::Gp { mem, .. } if mem && use_mem => None,
-            Slot::Vec { mem, .. } | Slot::K { mem } if mem && use_mem => None,
+            Slot::Vec { mem, .. } | Slot::K { mem } | Slot::Mmx { mem } if mem && use_mem => None,
+            Slot::Mmx { .. } => Some(Operand::Reg(phys(super::forms::add_reg(Register::MM0, (k % 8) as u32)))),
             Slot::Gp { bits, .. } => Some(Operand::Reg(sized(GP64[k % GP64.len()], bits))),
             Slot::Vec { bits, .. } => {
                 let n = if evex { (5 + 7 * k as u32) % 32 } else { (3 + 5 * k as u32) % 16 };
