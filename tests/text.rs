@@ -230,3 +230,30 @@ fn mmx_registers_and_32_bit_addresses() {
     assert_eq!(out.to_le_bytes().to_vec(), want);
     assert_eq!(r, (x as u32).wrapping_add((y as u32).wrapping_mul(4)) as u64, "{}", code.listing());
 }
+
+/// The x87 stack: `fld`, `fadd st, st(1)`, `fmul` from memory, `fstp`, `fxch` written as
+/// text: `(a + b) * c` in extended precision, stored as a double.
+#[test]
+fn x87_arithmetic_matches_rust() {
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr], None);
+    let mut f = Function::new("x87", sig, Target::x86_64_baseline());
+    let (p, out) = (f.param(0), f.param(1));
+    f.asm("fld qword ptr [{}]", p);
+    f.asm("fld qword ptr [{} + 8]", p);
+    f.asm("fxch st(1)", ());
+    f.asm("fadd st, st(1)", ());
+    f.asm("fmul qword ptr [{} + 16]", p);
+    f.asm("fstp qword ptr [{}]", out);
+    f.asm("fstp st(0)", ());
+    f.ret(None);
+    let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+    assert!(code.listing().contains("fadd st, st(1)"), "{}", code.listing());
+    // SAFETY: the code reads three doubles at `p`, writes one at `out`, and leaves the x87
+    // stack empty.
+    let k = unsafe { Kernel::<unsafe extern "sysv64" fn(*const f64, *mut f64)>::load(&code).unwrap() };
+    let xs = [1.5f64, -0.25, 8.0];
+    let mut out = 0.0f64;
+    // SAFETY: the sizes above.
+    unsafe { k.call(xs.as_ptr(), &mut out) };
+    assert_eq!(out, (xs[0] + xs[1]) * xs[2]);
+}

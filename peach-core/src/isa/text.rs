@@ -67,7 +67,7 @@ fn lex(line: &str) -> std::result::Result<Vec<Spanned<'_>>, Fail> {
                 i += 1;
             }
             out.push((Tok::Word(&line[start..i]), start, i));
-        } else if b"[]+-*,:#!".contains(&c) {
+        } else if b"[]+-*,:#!()".contains(&c) {
             out.push((Tok::Punct(c as char), start, i + 1));
             i += 1;
         } else {

@@ -27,6 +27,8 @@ pub(crate) enum Slot {
     /// An MMX register (physical: peach allocates none and inserts no `emms`), or memory if
     /// `mem`.
     Mmx { mem: bool },
+    /// An x87 stack register `st(i)` (physical).
+    St,
     /// Memory only (the size comes from the form).
     Mem,
     /// Memory addressed with a vector index of this many bits (VSIB: gathers and scatters).
@@ -434,6 +436,8 @@ pub(super) fn slot(k: OK) -> Option<Slot> {
         OK::k_or_mem => Slot::K { mem: true },
         OK::mm_or_mem => Slot::Mmx { mem: true },
         OK::mm_reg | OK::mm_rm => Slot::Mmx { mem: false },
+        OK::st0 => Fixed(Register::ST0),
+        OK::sti_opcode => Slot::St,
         OK::k_reg | OK::k_rm | OK::k_vvvv => Slot::K { mem: false },
         OK::mem => Mem,
         OK::mem_vsib32x | OK::mem_vsib64x => Slot::Vsib { bits: 128 },
@@ -493,6 +497,7 @@ fn stand_in(s: Slot, i: usize, same: bool) -> (OpKind, Option<Register>) {
         }
         Slot::K { .. } => (OpKind::Register, Some(add_reg(Register::K1, n as u32))),
         Slot::Mmx { .. } => (OpKind::Register, Some(add_reg(Register::MM1, n as u32 % 7))),
+        Slot::St => (OpKind::Register, Some(add_reg(Register::ST1, n as u32 % 7))),
         Slot::Fixed(r) => (OpKind::Register, Some(r)),
         Slot::Mem | Slot::Vsib { .. } => (OpKind::Memory, None),
         Slot::Imm(k) => (k.op_kind(), None),
@@ -718,7 +723,7 @@ fn interchangeable(f: &Form, g: &Form) -> bool {
         }
         (Slot::Fixed(r), Slot::Fixed(q)) => r == q,
         (Slot::K { .. }, Slot::K { .. }) | (Slot::Imm(_), Slot::Imm(_)) | (Slot::Branch, Slot::Branch) => true,
-        (Slot::Mmx { .. }, Slot::Mmx { .. }) => true,
+        (Slot::Mmx { .. }, Slot::Mmx { .. }) | (Slot::St, Slot::St) => true,
         (Slot::Mem, Slot::Mem) => true,
         (Slot::Vsib { bits: x }, Slot::Vsib { bits: y }) => x == y,
         (Slot::Gp { mem: true, .. } | Slot::K { mem: true }, Slot::Vec { mem: true, .. })
@@ -750,6 +755,10 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
         match (hidden(*k), fixed) {
             (Some(h), _) => places.hidden.push((i as u8, h)),
             (None, Some(r)) if string => places.hidden.push((i as u8, Hidden::Reg(r))),
+            // `fxch st(3)`: an x87 form whose text leaves `st(0)` implicit.
+            (None, Some(Register::ST0)) if !op.instruction_string().contains("ST(0)") => {
+                places.hidden.push((i as u8, Hidden::Reg(Register::ST0)))
+            }
             _ => {
                 slots.push(slot(*k)?);
                 places.slot_ops.push(i as u8);

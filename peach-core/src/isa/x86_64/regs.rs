@@ -100,6 +100,7 @@ phys_regs! {
     K0 K1 K2 K3 K4 K5 K6 K7
     ES CS SS DS FS GS
     MM0 MM1 MM2 MM3 MM4 MM5 MM6 MM7
+    ST0 ST1 ST2 ST3 ST4 ST5 ST6 ST7
 }
 
 /// The physical register named `name` (case-insensitive: `rax`, `YMM3`, `k1`), if any.
@@ -115,7 +116,7 @@ pub fn reg_by_name(name: &str) -> Option<Reg> {
     let map = BY_NAME.get_or_init(|| {
         let mut map: std::collections::HashMap<String, Reg> = Register::values()
             // (MMX registers too: physical only, never allocated.)
-            .filter(|r| unit_of(*r).is_some() || r.is_mm())
+            .filter(|r| unit_of(*r).is_some() || r.is_mm() || r.is_st())
             .map(|r| (format!("{r:?}").to_ascii_lowercase(), phys(r)))
             .collect();
         // Assemblers spell the low bytes of r8-r15 `r8b`, iced `r8l`: both are accepted.

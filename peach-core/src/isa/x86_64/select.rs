@@ -22,6 +22,8 @@ pub(crate) enum Shape {
     K,
     /// MMX register.
     Mmx,
+    /// x87 stack register `st(i)`.
+    St(u8),
     /// Memory of `size` bytes (0: unknown), broadcast (`Mem::broadcast`) or not; `vsib` is the
     /// width in bits of a vector index register (gathers and scatters), 0 for none or a
     /// general-purpose one.
@@ -63,6 +65,8 @@ fn reg_shape(r: Reg) -> Option<Shape> {
         Some(Shape::K)
     } else if ir.is_mm() {
         Some(Shape::Mmx)
+    } else if ir.is_st() {
+        Some(Shape::St(ir.number() as u8))
     } else {
         None
     }
@@ -273,7 +277,8 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
                 None => r.size() as u16 * 8 == bits,
             },
             (Slot::Vec { bits, .. }, Shape::Vec { bits: b, high }) => bits == b && (evex || !high),
-            (Slot::K { .. }, Shape::K) | (Slot::Mmx { .. }, Shape::Mmx) => true,
+            (Slot::K { .. }, Shape::K) | (Slot::Mmx { .. }, Shape::Mmx) | (Slot::St, Shape::St(_)) => true,
+            (Slot::Fixed(r), Shape::St(n)) => r.is_st() && r.number() == n as usize,
             (Slot::Vsib { bits }, Shape::Mem { size, bcst, vsib }) => {
                 // GNU as names the element (`dword ptr`), llvm-mc the whole vector of data
                 // (`ymmword ptr` for `vgatherdps ymm, ...`): both say the same.
@@ -392,23 +397,43 @@ pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -
         if entry & SHORTHAND != 0 {
             ops.insert(1, ops[0]);
         }
-        return Code::try_from((entry & !SHORTHAND) as usize).map_err(|_| Error::internal("bad memo entry"));
+        if entry & DROP_ST0 != 0 {
+            ops.retain(|o| *o != Operand::Reg(regs::phys(Register::ST0)));
+        }
+        return Code::try_from((entry & !(SHORTHAND | DROP_ST0)) as usize)
+            .map_err(|_| Error::internal("bad memo entry"));
     }
-    let (code, expanded) = select_or_shorthand(f.target(), mnemonic, ops)?;
-    f.memo.insert(key, code as u32 | if expanded { SHORTHAND } else { 0 });
+    let (code, rewrite) = select_or_shorthand(f.target(), mnemonic, ops)?;
+    f.memo.insert(key, code as u32 | rewrite);
     Ok(code)
 }
 
 /// Memo flag: the instruction was written in the two-operand AVX shorthand.
 const SHORTHAND: u32 = 1 << 31;
+/// Memo flag: an x87 memory form was written with the `st` it uses implicitly.
+const DROP_ST0: u32 = 1 << 30;
 
 /// Selects a form; failing that, reads a VEX/EVEX instruction written with one operand short as
 /// the seed paper's shorthand (`VADDPD(a, b)` for `VADDPD(a, a, b)`) and rewrites `ops`.
-fn select_or_shorthand(target: &Target, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<(Code, bool)> {
+fn select_or_shorthand(target: &Target, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<(Code, u32)> {
     let err = match select_uncached(target, mnemonic, ops) {
-        Ok(code) => return Ok((code, false)),
+        Ok(code) => return Ok((code, 0)),
         Err(e) => e,
     };
+    // iced prints an x87 memory form with the `st` it uses implicitly (`fadd st, dword ptr
+    // [rax]`): the same instruction as without it.
+    let st0 = Operand::Reg(regs::phys(Register::ST0));
+    if err.kind() == ErrorKind::InvalidOperands
+        && mnemonic.starts_with(['f', 'F'])
+        && ops.iter().filter(|o| **o == st0).count() == 1
+        && ops.iter().any(|o| matches!(o, Operand::Mem(_)))
+    {
+        let short: Vec<Operand> = ops.iter().copied().filter(|o| *o != st0).collect();
+        if let Ok(code) = select_uncached(target, mnemonic, &short) {
+            *ops = short;
+            return Ok((code, DROP_ST0));
+        }
+    }
     let avx = forced_encoding(mnemonic).1.starts_with(['v', 'V']);
     let first_is_reg = matches!(ops.first(), Some(Operand::Reg(_) | Operand::Masked(_)));
     if err.kind() != ErrorKind::InvalidOperands || !avx || ops.len() < 2 || !first_is_reg {
@@ -423,7 +448,7 @@ fn select_or_shorthand(target: &Target, mnemonic: &str, ops: &mut Vec<Operand>) 
     match select_uncached(target, mnemonic, &long) {
         Ok(code) => {
             *ops = long;
-            Ok((code, true))
+            Ok((code, SHORTHAND))
         }
         Err(_) => Err(err),
     }
@@ -611,6 +636,7 @@ fn describe(s: &Shapes) -> String {
             Shape::Vec { .. } => "zmm".into(),
             Shape::K => "k".into(),
             Shape::Mmx => "mm".into(),
+            Shape::St(n) => format!("st({n})"),
             Shape::Mem { size: 0, .. } => "mem".into(),
             Shape::Mem { size, .. } => format!("m{}", size * 8),
             Shape::Imm(v) => format!("imm {v}"),

@@ -67,6 +67,7 @@ pub(super) fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Op
             Slot::Gp { mem, .. } if mem && use_mem => None,
             Slot::Vec { mem, .. } | Slot::K { mem } | Slot::Mmx { mem } if mem && use_mem => None,
             Slot::Mmx { .. } => Some(Operand::Reg(phys(super::forms::add_reg(Register::MM0, (k % 8) as u32)))),
+            Slot::St => Some(Operand::Reg(phys(super::forms::add_reg(Register::ST1, (k % 7) as u32)))),
             Slot::Gp { bits, .. } => Some(Operand::Reg(sized(GP64[k % GP64.len()], bits))),
             Slot::Vec { bits, .. } => {
                 let n = if evex { (5 + 7 * k as u32) % 32 } else { (3 + 5 * k as u32) % 16 };
@@ -394,7 +395,6 @@ fn missing_reason(code: iced_x86::Code) -> String {
     };
     let name = format!("{kind:?}");
     let group = match kind {
-        K::st0 | K::sti_opcode => "x87 registers `st(i)`",
         K::mm_reg | K::mm_rm | K::mm_or_mem => "MMX registers",
         K::seg_reg | K::es | K::cs | K::ss | K::ds | K::fs | K::gs => "segment registers",
         K::cr_reg | K::dr_reg | K::tr_reg => "control, debug and test registers",

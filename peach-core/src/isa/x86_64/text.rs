@@ -133,6 +133,24 @@ impl<'l> Parser<'l, '_> {
                 Operand::Mem(self.memory()?)
             }
             Tok::Punct('[') => Operand::Mem(self.memory()?),
+            // The x87 stack: `st` is `st(0)`; `st(i)`.
+            Tok::Word(w) if w.eq_ignore_ascii_case("st") => {
+                self.c.bump();
+                let mut n = 0;
+                if self.c.peek().0 == Tok::Punct('(') {
+                    self.c.bump();
+                    let i = self.c.bump();
+                    let close = self.c.bump();
+                    match (i.0, close.0) {
+                        (Tok::Number(k), Tok::Punct(')')) if k < 8 => n = k as u32,
+                        _ => return Cursor::fail("an x87 register is `st(0)` to `st(7)`", i),
+                    }
+                }
+                Operand::Reg(crate::isa::x86_64::regs::phys(crate::isa::x86_64::forms::add_reg(
+                    iced_x86::Register::ST0,
+                    n,
+                )))
+            }
             Tok::Word(w) => {
                 self.c.bump();
                 Operand::Reg(self.register(w, t)?)
