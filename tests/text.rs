@@ -257,3 +257,22 @@ fn x87_arithmetic_matches_rust() {
     unsafe { k.call(xs.as_ptr(), &mut out) };
     assert_eq!(out, (xs[0] + xs[1]) * xs[2]);
 }
+
+/// A segment register as an operand (`mov ax, ss`): the selector Rust's own `asm!` reads.
+#[test]
+fn a_segment_register_reads_like_rust_asm() {
+    let sig = Signature::new(&[], Some(Type::U64));
+    let mut f = Function::new("ss", sig, Target::x86_64_baseline());
+    let r = f.gp64();
+    f.asm("xor {}, {}", (r, r));
+    f.asm("mov {}, ss", r.r16());
+    f.ret(r);
+    let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: the code only reads a segment register.
+    let k = unsafe { Kernel::<unsafe extern "sysv64" fn() -> u64>::load(&code).unwrap() };
+    let ss: u16;
+    // SAFETY: reading the stack segment selector has no side effect.
+    unsafe { std::arch::asm!("mov {0:x}, ss", out(reg) ss) };
+    // SAFETY: no arguments.
+    assert_eq!(unsafe { k.call() }, ss as u64, "{}", code.listing());
+}

@@ -24,11 +24,8 @@ pub(crate) enum Slot {
     Vec { bits: u16, mem: bool },
     /// A mask register, or memory if `mem`.
     K { mem: bool },
-    /// An MMX register (physical: peach allocates none and inserts no `emms`), or memory if
-    /// `mem`.
-    Mmx { mem: bool },
-    /// An x87 stack register `st(i)` (physical).
-    St,
+    /// A register of a bank peach does not allocate (physical only), or memory if `mem`.
+    Bank { bank: Bank, mem: bool },
     /// Memory only (the size comes from the form).
     Mem,
     /// Memory addressed with a vector index of this many bits (VSIB: gathers and scatters).
@@ -39,6 +36,63 @@ pub(crate) enum Slot {
     Imm(ImmKind),
     /// A branch target.
     Branch,
+}
+
+/// The register banks whose registers are named, never allocated: MMX (peach inserts no
+/// `emms`), the x87 stack, segment, control and debug registers, and AMX tiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bank {
+    Mmx,
+    St,
+    Seg,
+    Cr,
+    Dr,
+    Tmm,
+}
+
+impl Bank {
+    /// The bank of a register, if it is in one.
+    pub(crate) fn of(r: Register) -> Option<Bank> {
+        Some(if r.is_mm() {
+            Bank::Mmx
+        } else if r.is_st() {
+            Bank::St
+        } else if r.is_segment_register() {
+            Bank::Seg
+        } else if r.is_cr() {
+            Bank::Cr
+        } else if r.is_dr() {
+            Bank::Dr
+        } else if r.is_tmm() {
+            Bank::Tmm
+        } else {
+            return None;
+        })
+    }
+
+    /// Its first register, and how many a sample may pick from after it.
+    pub(crate) fn sample(self) -> (Register, u32) {
+        match self {
+            Bank::Mmx => (Register::MM0, 8),
+            Bank::St => (Register::ST1, 7),
+            Bank::Seg => (Register::ES, 6),
+            Bank::Cr => (Register::CR0, 5),
+            Bank::Dr => (Register::DR0, 8),
+            Bank::Tmm => (Register::TMM0, 8),
+        }
+    }
+
+    /// How assembly names it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Bank::Mmx => "mm",
+            Bank::St => "st(i)",
+            Bank::Seg => "sreg",
+            Bank::Cr => "cr",
+            Bank::Dr => "dr",
+            Bank::Tmm => "tmm",
+        }
+    }
 }
 
 /// The immediate kinds of x86 forms.
@@ -275,7 +329,7 @@ impl Slot {
                 | Slot::Gp { mem: true, .. }
                 | Slot::Vec { mem: true, .. }
                 | Slot::K { mem: true }
-                | Slot::Mmx { mem: true }
+                | Slot::Bank { mem: true, .. }
         )
     }
 }
@@ -434,10 +488,21 @@ pub(super) fn slot(k: OK) -> Option<Slot> {
         OK::ymm_reg | OK::ymm_rm | OK::ymm_vvvv | OK::ymm_is4 | OK::ymm_is5 => Vec { bits: 256, mem: false },
         OK::zmm_reg | OK::zmm_rm | OK::zmm_vvvv => Vec { bits: 512, mem: false },
         OK::k_or_mem => Slot::K { mem: true },
-        OK::mm_or_mem => Slot::Mmx { mem: true },
-        OK::mm_reg | OK::mm_rm => Slot::Mmx { mem: false },
+        OK::mm_or_mem => Slot::Bank { bank: Bank::Mmx, mem: true },
+        OK::mm_reg | OK::mm_rm => Slot::Bank { bank: Bank::Mmx, mem: false },
+        OK::seg_reg => Slot::Bank { bank: Bank::Seg, mem: false },
+        OK::es => Fixed(Register::ES),
+        OK::cs => Fixed(Register::CS),
+        OK::ss => Fixed(Register::SS),
+        OK::ds => Fixed(Register::DS),
+        OK::fs => Fixed(Register::FS),
+        OK::gs => Fixed(Register::GS),
+        OK::cr_reg => Slot::Bank { bank: Bank::Cr, mem: false },
+        OK::dr_reg => Slot::Bank { bank: Bank::Dr, mem: false },
+        OK::tmm_reg | OK::tmm_rm | OK::tmm_vvvv => Slot::Bank { bank: Bank::Tmm, mem: false },
+        OK::sibmem => Mem,
         OK::st0 => Fixed(Register::ST0),
-        OK::sti_opcode => Slot::St,
+        OK::sti_opcode => Slot::Bank { bank: Bank::St, mem: false },
         OK::k_reg | OK::k_rm | OK::k_vvvv => Slot::K { mem: false },
         OK::mem => Mem,
         OK::mem_vsib32x | OK::mem_vsib64x => Slot::Vsib { bits: 128 },
@@ -496,8 +561,10 @@ fn stand_in(s: Slot, i: usize, same: bool) -> (OpKind, Option<Register>) {
             (OpKind::Register, Some(add_reg(base, n as u32)))
         }
         Slot::K { .. } => (OpKind::Register, Some(add_reg(Register::K1, n as u32))),
-        Slot::Mmx { .. } => (OpKind::Register, Some(add_reg(Register::MM1, n as u32 % 7))),
-        Slot::St => (OpKind::Register, Some(add_reg(Register::ST1, n as u32 % 7))),
+        Slot::Bank { bank, .. } => {
+            let (first, count) = bank.sample();
+            (OpKind::Register, Some(add_reg(first, (1 + n as u32) % count)))
+        }
         Slot::Fixed(r) => (OpKind::Register, Some(r)),
         Slot::Mem | Slot::Vsib { .. } => (OpKind::Memory, None),
         Slot::Imm(k) => (k.op_kind(), None),
@@ -723,7 +790,7 @@ fn interchangeable(f: &Form, g: &Form) -> bool {
         }
         (Slot::Fixed(r), Slot::Fixed(q)) => r == q,
         (Slot::K { .. }, Slot::K { .. }) | (Slot::Imm(_), Slot::Imm(_)) | (Slot::Branch, Slot::Branch) => true,
-        (Slot::Mmx { .. }, Slot::Mmx { .. }) | (Slot::St, Slot::St) => true,
+        (Slot::Bank { bank: a, .. }, Slot::Bank { bank: b, .. }) => a == b,
         (Slot::Mem, Slot::Mem) => true,
         (Slot::Vsib { bits: x }, Slot::Vsib { bits: y }) => x == y,
         (Slot::Gp { mem: true, .. } | Slot::K { mem: true }, Slot::Vec { mem: true, .. })

@@ -346,7 +346,7 @@ impl Isa for X86_64 {
                         Slot::Fixed(f) => unit_of(*f).map_or(UnitSet::EMPTY, |u| UnitSet::of(&[u])),
                         Slot::Gp { .. } => GP_ALLOC,
                         Slot::Vec { .. } => vec_units,
-                        Slot::Mmx { .. } | Slot::St => UnitSet::EMPTY,
+                        Slot::Bank { .. } => UnitSet::EMPTY,
                         _ => MASK_ALLOC,
                     };
                     visit(r, role, allowed);

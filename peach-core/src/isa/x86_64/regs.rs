@@ -101,6 +101,7 @@ phys_regs! {
     ES CS SS DS FS GS
     MM0 MM1 MM2 MM3 MM4 MM5 MM6 MM7
     ST0 ST1 ST2 ST3 ST4 ST5 ST6 ST7
+    TMM0 TMM1 TMM2 TMM3 TMM4 TMM5 TMM6 TMM7
 }
 
 /// The physical register named `name` (case-insensitive: `rax`, `YMM3`, `k1`), if any.
@@ -115,8 +116,8 @@ pub fn reg_by_name(name: &str) -> Option<Reg> {
     static BY_NAME: std::sync::OnceLock<std::collections::HashMap<String, Reg>> = std::sync::OnceLock::new();
     let map = BY_NAME.get_or_init(|| {
         let mut map: std::collections::HashMap<String, Reg> = Register::values()
-            // (MMX registers too: physical only, never allocated.)
-            .filter(|r| unit_of(*r).is_some() || r.is_mm() || r.is_st())
+            // (The banks peach does not allocate too: physical only.)
+            .filter(|r| unit_of(*r).is_some() || super::forms::Bank::of(*r).is_some())
             .map(|r| (format!("{r:?}").to_ascii_lowercase(), phys(r)))
             .collect();
         // Assemblers spell the low bytes of r8-r15 `r8b`, iced `r8l`: both are accepted.

@@ -4,7 +4,7 @@
 
 use iced_x86::{Code, EncodingKind, Mnemonic, Register};
 
-use super::forms::{Form, Forms, Slot};
+use super::forms::{Bank, Form, Forms, Slot};
 use super::regs::{self, GP, VEC};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fx::MemoKey;
@@ -20,10 +20,8 @@ pub(crate) enum Shape {
     Vec { bits: u16, high: bool },
     /// Mask register.
     K,
-    /// MMX register.
-    Mmx,
-    /// x87 stack register `st(i)`.
-    St(u8),
+    /// A register of a bank peach does not allocate (MMX, x87, segment, control, debug, AMX).
+    Bank(Register),
     /// Memory of `size` bytes (0: unknown), broadcast (`Mem::broadcast`) or not; `vsib` is the
     /// width in bits of a vector index register (gathers and scatters), 0 for none or a
     /// general-purpose one.
@@ -63,10 +61,8 @@ fn reg_shape(r: Reg) -> Option<Shape> {
         Some(Shape::Vec { bits: ir.size() as u16 * 8, high: ir.number() >= 16 })
     } else if ir.is_k() {
         Some(Shape::K)
-    } else if ir.is_mm() {
-        Some(Shape::Mmx)
-    } else if ir.is_st() {
-        Some(Shape::St(ir.number() as u8))
+    } else if Bank::of(ir).is_some() {
+        Some(Shape::Bank(ir))
     } else {
         None
     }
@@ -277,8 +273,9 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
                 None => r.size() as u16 * 8 == bits,
             },
             (Slot::Vec { bits, .. }, Shape::Vec { bits: b, high }) => bits == b && (evex || !high),
-            (Slot::K { .. }, Shape::K) | (Slot::Mmx { .. }, Shape::Mmx) | (Slot::St, Shape::St(_)) => true,
-            (Slot::Fixed(r), Shape::St(n)) => r.is_st() && r.number() == n as usize,
+            (Slot::K { .. }, Shape::K) => true,
+            (Slot::Bank { bank, .. }, Shape::Bank(r)) => Bank::of(r) == Some(bank),
+            (Slot::Fixed(r), Shape::Bank(q)) => r == q,
             (Slot::Vsib { bits }, Shape::Mem { size, bcst, vsib }) => {
                 // GNU as names the element (`dword ptr`), llvm-mc the whole vector of data
                 // (`ymmword ptr` for `vgatherdps ymm, ...`): both say the same.
@@ -290,7 +287,7 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
                 Slot::Gp { mem: true, .. }
                 | Slot::Vec { mem: true, .. }
                 | Slot::K { mem: true }
-                | Slot::Mmx { mem: true }
+                | Slot::Bank { mem: true, .. }
                 | Slot::Mem,
                 Shape::Mem { size, bcst, vsib: 0 },
             ) => {
@@ -635,8 +632,8 @@ fn describe(s: &Shapes) -> String {
             Shape::Vec { bits: 256, .. } => "ymm".into(),
             Shape::Vec { .. } => "zmm".into(),
             Shape::K => "k".into(),
-            Shape::Mmx => "mm".into(),
-            Shape::St(n) => format!("st({n})"),
+            Shape::Bank(r) if r.is_st() => format!("st({})", r.number()),
+            Shape::Bank(r) => Bank::of(*r).map_or("?", Bank::name).into(),
             Shape::Mem { size: 0, .. } => "mem".into(),
             Shape::Mem { size, .. } => format!("m{}", size * 8),
             Shape::Imm(v) => format!("imm {v}"),
