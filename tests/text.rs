@@ -276,3 +276,41 @@ fn a_segment_register_reads_like_rust_asm() {
     // SAFETY: no arguments.
     assert_eq!(unsafe { k.call() }, ss as u64, "{}", code.listing());
 }
+
+/// `vp2intersectd` writes a pair of mask registers (k2 for the first source, k3 for the
+/// second): which elements of each occur in the other, against a Rust reference.
+#[test]
+fn a_mask_pair_from_vp2intersect_matches_rust() {
+    let target = Target::x86_64("zen5").unwrap();
+    let sig = Signature::new(&[Type::Ptr, Type::Ptr], Some(Type::U64));
+    let mut f = Function::new("intersect", sig, target.clone());
+    let (a, b) = (f.param(0), f.param(1));
+    let (x, y, lo, hi) = (f.zmm(), f.zmm(), f.gp64(), f.gp64());
+    f.asm("vmovdqu32 {}, zmmword ptr [{}]", (x, a));
+    f.asm("vmovdqu32 {}, zmmword ptr [{}]", (y, b));
+    f.asm("vp2intersectd k2, {}, {}", (x, y));
+    f.asm("kmovw {}, k2", lo.r32());
+    f.asm("kmovw {}, k3", hi.r32());
+    f.asm("shl {}, 16", hi);
+    f.asm("or {}, {}", (lo, hi));
+    f.ret(lo);
+    let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+    let mut odd = Function::new("odd", Signature::default(), target);
+    let (p, q) = (odd.zmm(), odd.zmm());
+    odd.asm("vp2intersectd k1, {}, {}", (p, q));
+    assert!(odd.errors().first().is_some_and(|e| e.to_string().contains("even physical")), "{:?}", odd.errors());
+    if !std::arch::is_x86_feature_detected!("avx512vp2intersect") {
+        eprintln!("skipped: the host lacks AVX512_VP2INTERSECT");
+        return;
+    }
+    // SAFETY: the code reads 64 bytes at each pointer; the host has AVX512_VP2INTERSECT.
+    let k = unsafe { Kernel::<unsafe extern "sysv64" fn(*const u32, *const u32) -> u64>::load(&code).unwrap() };
+    let xs: Vec<u32> = (0..16).map(|i| i * 3).collect();
+    let ys: Vec<u32> = (0..16).map(|i| i * 5 + 1).collect();
+    let bits = |of: &[u32], other: &[u32]| {
+        of.iter().enumerate().filter(|(_, v)| other.contains(v)).fold(0u64, |m, (i, _)| m | 1 << i)
+    };
+    // SAFETY: both hold 16 values.
+    let got = unsafe { k.call(xs.as_ptr(), ys.as_ptr()) };
+    assert_eq!(got, bits(&xs, &ys) | bits(&ys, &xs) << 16, "{}", code.listing());
+}

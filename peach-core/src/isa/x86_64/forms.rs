@@ -24,6 +24,9 @@ pub(crate) enum Slot {
     Vec { bits: u16, mem: bool },
     /// A mask register, or memory if `mem`.
     K { mem: bool },
+    /// An even mask register and the next, both written (`vp2intersectd k2, zmm0, zmm1` sets k2
+    /// and k3): physical registers.
+    KPair,
     /// A register of a bank peach does not allocate (physical only), or memory if `mem`.
     Bank { bank: Bank, mem: bool },
     /// Memory only (the size comes from the form).
@@ -504,6 +507,7 @@ pub(super) fn slot(k: OK) -> Option<Slot> {
         OK::st0 => Fixed(Register::ST0),
         OK::sti_opcode => Slot::Bank { bank: Bank::St, mem: false },
         OK::k_reg | OK::k_rm | OK::k_vvvv => Slot::K { mem: false },
+        OK::kp1_reg => Slot::KPair,
         OK::mem => Mem,
         OK::mem_vsib32x | OK::mem_vsib64x => Slot::Vsib { bits: 128 },
         OK::mem_vsib32y | OK::mem_vsib64y => Slot::Vsib { bits: 256 },
@@ -561,6 +565,7 @@ fn stand_in(s: Slot, i: usize, same: bool) -> (OpKind, Option<Register>) {
             (OpKind::Register, Some(add_reg(base, n as u32)))
         }
         Slot::K { .. } => (OpKind::Register, Some(add_reg(Register::K1, n as u32))),
+        Slot::KPair => (OpKind::Register, Some(add_reg(Register::K2, 2 * (n as u32 % 3)))),
         Slot::Bank { bank, .. } => {
             let (first, count) = bank.sample();
             (OpKind::Register, Some(add_reg(first, (1 + n as u32) % count)))
@@ -790,6 +795,7 @@ fn interchangeable(f: &Form, g: &Form) -> bool {
         }
         (Slot::Fixed(r), Slot::Fixed(q)) => r == q,
         (Slot::K { .. }, Slot::K { .. }) | (Slot::Imm(_), Slot::Imm(_)) | (Slot::Branch, Slot::Branch) => true,
+        (Slot::KPair, Slot::KPair) => true,
         (Slot::Bank { bank: a, .. }, Slot::Bank { bank: b, .. }) => a == b,
         (Slot::Mem, Slot::Mem) => true,
         (Slot::Vsib { bits: x }, Slot::Vsib { bits: y }) => x == y,

@@ -214,6 +214,11 @@ impl Isa for X86_64 {
         if Forms::get().form(code).is_some_and(|f| f.slots.iter().any(|s| matches!(s, forms::Slot::Vsib { .. }))) {
             check_vsib_distinct(code, ops)?;
         }
+        if let Some(form) = Forms::get().form(code)
+            && form.slots.first() == Some(&forms::Slot::KPair)
+        {
+            check_mask_pair(code, ops)?;
+        }
         let prefixes = check_prefixes(code, name, prefixes, ops)?;
         Ok(code as u32 | prefixes)
     }
@@ -341,6 +346,14 @@ impl Isa for X86_64 {
                     }
                     if role == Role::Use && distinct_destination(form.code.mnemonic()) {
                         role = Role::UseLate;
+                    }
+                    // Both registers of a mask pair are written.
+                    if *slot == Slot::KPair {
+                        if let Some(k) = iced(r) {
+                            visit(r, role, UnitSet::EMPTY);
+                            visit(regs::phys(forms::add_reg(k, 1)), role, UnitSet::EMPTY);
+                        }
+                        continue;
                     }
                     let allowed = match slot {
                         Slot::Fixed(f) => unit_of(*f).map_or(UnitSet::EMPTY, |u| UnitSet::of(&[u])),
@@ -476,6 +489,24 @@ fn mask_after_operands(ops: &mut Vec<Operand>) {
         let end = ops.iter().rposition(|o| !matches!(o, Operand::Rounding(_))).map_or(0, |p| p + 1);
         ops.splice(end..end, decorations);
     }
+}
+
+/// A mask pair (`vp2intersectd k2, ...` writes k2 and k3) is an even physical mask register.
+fn check_mask_pair(code: Code, ops: &[Operand]) -> Result<()> {
+    let even = match ops.first() {
+        Some(Operand::Reg(r)) => iced(*r).is_some_and(|k| k.is_k() && k.number() % 2 == 0),
+        _ => false,
+    };
+    if even {
+        return Ok(());
+    }
+    Err(crate::Error::new(
+        crate::ErrorKind::InvalidOperands,
+        format!(
+            "{:?} writes a pair of mask registers, named by the first: an even physical one (k0, k2, k4, k6)",
+            code.mnemonic()
+        ),
+    ))
 }
 
 /// A gather's destination, index and (AVX2) mask must be three different registers: the CPU

@@ -274,6 +274,8 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
             },
             (Slot::Vec { bits, .. }, Shape::Vec { bits: b, high }) => bits == b && (evex || !high),
             (Slot::K { .. }, Shape::K) => true,
+            // (That it is physical and even, `check_inst` says, with a clear message.)
+            (Slot::KPair, Shape::K) => true,
             (Slot::Bank { bank, .. }, Shape::Bank(r)) => Bank::of(r) == Some(bank),
             (Slot::Fixed(r), Shape::Bank(q)) => r == q,
             (Slot::Vsib { bits }, Shape::Mem { size, bcst, vsib }) => {

@@ -76,6 +76,7 @@ pub(super) fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Op
                 Some(Operand::Reg(vector(bits, n)))
             }
             Slot::K { .. } => Some(Operand::Reg(phys(super::forms::add_reg(Register::K1, (k % 7) as u32)))),
+            Slot::KPair => Some(Operand::Reg(phys(super::forms::add_reg(Register::K0, 2 * (k % 4) as u32)))),
             Slot::Mem => None,
             Slot::Vsib { bits } => {
                 // An index register no other operand of the instance uses (a gather's
@@ -422,7 +423,7 @@ fn missing_reason(code: iced_x86::Code) -> String {
         K::tmm_reg | K::tmm_rm | K::tmm_vvvv | K::sibmem => "AMX tiles",
         K::bnd_reg | K::bnd_or_mem_mpx | K::mem_mpx | K::mem_mib => "MPX bounds",
         K::mem_offs => "64-bit absolute addresses (`moffs`)",
-        K::zmmp3_vvvv | K::xmmp3_vvvv | K::kp1_reg => "register groups (`zmm+3`, `k+1`)",
+        K::zmmp3_vvvv | K::xmmp3_vvvv => "register groups (`zmm+3`)",
         K::r32_reg_mem | K::r64_reg_mem => "a register holding an address (`MOVDIR64B`, `ENQCMD`)",
         K::xbegin_2 | K::xbegin_4 => "`XBEGIN` (RTM)",
         _ if name.starts_with("seg_") || name.starts_with("es_") => "string instructions' implicit memory",
