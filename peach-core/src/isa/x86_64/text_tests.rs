@@ -239,6 +239,29 @@ fn explicit_self_moves_are_kept() {
     assert_eq!(g.compile(Abi::SysV).unwrap().bytes(), [0x48, 0xc7, 0xc0, 5, 0, 0, 0, 0xc3]);
 }
 
+/// Each line compiled alone on `target`: its bytes (the instruction first; a `vzeroupper` may
+/// follow it), checked against llvm-mc's for the line where llvm-mc reads it: the same bytes, or
+/// (`loose`) another encoding of the same instruction.
+fn like_llvm_mc(lines: &[&str], target: &Target, loose: bool) -> Vec<Vec<u8>> {
+    let texts: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let theirs = llvm_mc(&texts);
+    let mut all = Vec::new();
+    for (k, l) in lines.iter().enumerate() {
+        let mut f = Function::new("line", Signature::default(), target.clone());
+        f.asm(l, ());
+        f.ret(None);
+        let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{l}: {e}"));
+        let ours = code.bytes();
+        if let Some(Some(t)) = theirs.as_ref().map(|t| &t[k]) {
+            let head = &ours[..t.len().min(ours.len())];
+            let same = head == t.as_slice() || (loose && same_instruction(&ours[..ours.len() - 1], t));
+            assert!(same, "{l}: peach {ours:02x?} llvm-mc {t:02x?}");
+        }
+        all.push(ours.to_vec());
+    }
+    all
+}
+
 /// `lock` on the read-modify-write instructions that take it, in llvm-mc's bytes; refused
 /// elsewhere (the CPU would raise #UD).
 #[test]
@@ -251,19 +274,9 @@ fn lock_prefix() {
         "lock or word ptr [r13], 0x7f",
         "lock btc qword ptr [rax], rcx",
     ];
-    let texts: Vec<String> = good.iter().map(|l| l.to_string()).collect();
-    let theirs = llvm_mc(&texts);
-    for (k, l) in good.iter().enumerate() {
-        let mut f = Function::new("locked", Signature::default(), all_extensions());
-        f.asm(l, ());
-        f.ret(None);
-        let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{l}: {e}"));
-        let ours = &code.bytes()[..code.bytes().len() - 1]; // without the ret
-        assert!(code.listing().contains("lock "), "{}", code.listing());
-        // (Prefix order is free: llvm-mc puts 66 before f0, iced after.)
-        if let Some(Some(t)) = theirs.as_ref().map(|t| &t[k]) {
-            assert!(ours == t.as_slice() || same_instruction(ours, t), "{l}: peach {ours:02x?} llvm-mc {t:02x?}");
-        }
+    // (Prefix order is free: llvm-mc puts 66 before f0, iced after.)
+    for ours in like_llvm_mc(&good, &all_extensions(), true) {
+        assert_eq!(ours.iter().filter(|b| **b == 0xf0).count(), 1, "{ours:02x?}");
     }
     for bad in ["lock add rax, rcx", "lock mov qword ptr [rax], rcx", "lock vaddps ymm0, ymm1, ymm2", "lock"] {
         let mut g = Function::new("bad", Signature::default(), all_extensions());
@@ -283,26 +296,14 @@ fn encoding_pseudo_prefixes() {
         "{evex} vcvtdq2ps xmm0, xmm1",
         "{vex} vpdpbusd xmm0, xmm1, xmm2",
     ];
-    let texts: Vec<String> = good.iter().map(|l| l.to_string()).collect();
-    let theirs = llvm_mc(&texts);
     // (AVX-VNNI too: `{vex}` is how its VEX form is chosen over AVX512-VNNI's.)
     let mut every = ExtSet::EMPTY;
     for i in 0..256 {
         every.insert(Extension(i));
     }
     let target = Target::new(Arch::X86_64, "every", every);
-    for (k, l) in good.iter().enumerate() {
-        let mut f = Function::new("forced", Signature::default(), target.clone());
-        f.asm(l, ());
-        f.ret(None);
-        let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{l}: {e}"));
-        // (The instruction first; a `vzeroupper` may follow it, before the `ret`.)
-        let ours = code.bytes();
-        let evex = ours.first() == Some(&0x62);
-        assert_eq!(evex, l.starts_with("{evex}"), "{l}: {ours:02x?}");
-        if let Some(Some(t)) = theirs.as_ref().map(|t| &t[k]) {
-            assert_eq!(&ours[..t.len().min(ours.len())], t.as_slice(), "{l}: peach {ours:02x?} llvm-mc {t:02x?}");
-        }
+    for (l, ours) in good.iter().zip(like_llvm_mc(&good, &target, false)) {
+        assert_eq!(ours.first() == Some(&0x62), l.starts_with("{evex}"), "{l}: {ours:02x?}");
     }
     for (bad, want) in [
         ("{vex} vaddps zmm0, zmm1, zmm2", "asks for the VEX encoding"),
@@ -328,18 +329,8 @@ fn thirty_two_bit_addresses() {
         "vaddps zmm0, zmm1, zmmword ptr [r8d + r9d*2 + 64]",
         "vgatherdps ymm0, [eax + ymm1*4], ymm2",
     ];
-    let texts: Vec<String> = good.iter().map(|l| l.to_string()).collect();
-    let theirs = llvm_mc(&texts);
-    for (k, l) in good.iter().enumerate() {
-        let mut f = Function::new("addr32", Signature::default(), all_extensions());
-        f.asm(l, ());
-        f.ret(None);
-        let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{l}: {e}"));
-        let ours = code.bytes();
+    for (l, ours) in good.iter().zip(like_llvm_mc(&good, &all_extensions(), false)) {
         assert_eq!(ours.first(), Some(&0x67), "{l}: {ours:02x?}");
-        if let Some(Some(t)) = theirs.as_ref().map(|t| &t[k]) {
-            assert_eq!(&ours[..t.len().min(ours.len())], t.as_slice(), "{l}: peach {ours:02x?} llvm-mc {t:02x?}");
-        }
     }
     for bad in ["mov eax, dword ptr [rax + ecx]", "mov eax, dword ptr [eax + rcx]", "mov eax, dword ptr [eax + esp*2]"]
     {
