@@ -726,6 +726,37 @@ fn a_pair_compare_and_swap_swaps_only_on_a_match() {
     assert_eq!((r, cell), (old_lo ^ old_hi, 6u128 << 64 | 5), "a match stores the new pair\n{}", code.listing());
 }
 
+/// `dc zva` zeroes one block (of the size `dczid_el0` gives) and nothing around it;
+/// `dc civac` and `ic ivau` run (what a JIT does after writing code).
+#[test]
+fn a_cache_zeroing_block_matches_dczid() {
+    let sig = Signature::new(&[Type::Ptr], Some(Type::U64));
+    let mut f = Function::new("zva", sig, Target::aarch64_neon());
+    let (p, id) = (f.param(0), f.x());
+    f.asm("mrs {}, dczid_el0", (id,));
+    f.asm("dc zva, {}", (p,));
+    f.asm("dc civac, {}", (p,));
+    f.asm("ic ivau, {}", (p,));
+    f.asm("dsb ish", ());
+    f.asm("isb", ());
+    f.ret(id);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    assert!(code.listing().contains("dc zva, x"), "{}", code.listing());
+    // SAFETY: the code zeroes the block at `p`, which the caller aligns and owns.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(*mut u8) -> u64>::load(&code).unwrap() };
+    let mut buf = vec![0xabu8; 8192];
+    let at = buf.as_ptr().align_offset(2048) + 2048;
+    // SAFETY: `at` leaves 2048 bytes before and at least 2048 after; blocks are at most 2 KiB.
+    let id = unsafe { k.call(buf.as_mut_ptr().add(at)) };
+    if id & 16 != 0 {
+        eprintln!("skipped: dc zva is prohibited here (DZP)");
+        return;
+    }
+    let block = 4usize << (id & 15);
+    assert!(buf[at..at + block].iter().all(|b| *b == 0), "block of {block}");
+    assert!(buf[..at].iter().chain(&buf[at + block..]).all(|b| *b == 0xab), "only the block");
+}
+
 /// The host under qemu `-cpu max` has CRC32, AES, SHA2 and LSE; a real core may lack them.
 fn host_has(target: &Target) -> bool {
     target.extensions().is_subset(Target::native_aarch64().extensions())

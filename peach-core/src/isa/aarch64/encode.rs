@@ -101,6 +101,8 @@ pub enum A64 {
     Target(u8),
     /// A system register, as `o0:op1:CRn:CRm:op2`.
     SysReg(u16),
+    /// A cache maintenance operation, as `op1:CRn:CRm:op2`.
+    Cache(u16),
     /// `[base, index]` scaled by 1 or by the access size (`lsl #log2(size)`).
     MemIndex(u8, u8, u8),
     /// `[base, windex, sxtw]` scaled by 1 or by the access size.
@@ -179,6 +181,7 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::MemIndexSxtw, A64::MemIndexSxtw(..)) | (Kind::MemPostReg, A64::MemPostReg(..)) => 0,
         (Kind::IndexExtend, A64::IndexExtend(_)) | (Kind::Barrier, A64::Barrier(_)) => 0,
         (Kind::Target, A64::Target(_)) | (Kind::SysReg, A64::SysReg(_)) => 0,
+        (Kind::Cache(dc), A64::Cache(op)) if super::system::CacheOp::name(op).is_some_and(|n| (n.1 == "dc") == dc) => 0,
         (Kind::MemBase, A64::Mem(_, 0)) => 0,
         (Kind::List1(a), A64::List1(n, b)) if a == b => n as u32,
         (Kind::List(c, a), A64::List(n, d, b)) if a == b && c == d => n as u32,
@@ -208,7 +211,7 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
     let value = match *op {
         A64::Imm(v) | A64::Label(v) => v,
         A64::Lsl(v) | A64::Cond(v) | A64::Prfop(v) | A64::Barrier(v) | A64::Target(v) | A64::Msl(v) => v as i64,
-        A64::SysReg(v) => v as i64,
+        A64::SysReg(v) | A64::Cache(v) => v as i64,
         _ => 0,
     };
     match field {

@@ -33,7 +33,7 @@ mod text;
 pub(crate) use encode::Arrangement;
 pub use pseudo::{A64Pseudo, Cond, Extend, FpImm, Prefetch, Shift, names};
 pub use regs::{A64Builder, A64Reg, GP, VEC, reg, reg_by_name};
-pub use system::{Barrier, BranchTarget, SysReg};
+pub use system::{Barrier, BranchTarget, CacheOp, SysReg};
 pub(crate) use table::{Kind, Row, rows};
 
 use self::abi::{GP_ALLOC, VEC_ALL, VEC_LOW};

@@ -148,6 +148,7 @@ pub(crate) enum NameKind {
     Barrier = 2,
     Target = 3,
     SysReg = 4,
+    Cache = 5,
 }
 
 /// The operand of the name `value` of `kind`.

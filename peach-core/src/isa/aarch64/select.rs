@@ -168,6 +168,9 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(VReg, u8)]) -> bool {
         (Kind::Barrier, Operand::Imm(v)) => name_of(*v, NameKind::Barrier).is_some() || (0..16).contains(v),
         (Kind::Target, Operand::Imm(v)) => name_of(*v, NameKind::Target).is_some(),
         (Kind::SysReg, Operand::Imm(v)) => name_of(*v, NameKind::SysReg).is_some(),
+        (Kind::Cache(dc), Operand::Imm(v)) => {
+            name_of(*v, NameKind::Cache).and_then(super::system::CacheOp::name).is_some_and(|(_, m)| (m == "dc") == dc)
+        }
 
         (Kind::FpImm, Operand::Imm(v)) => untagged(*v),
         (Kind::Extend, Operand::Imm(v)) => extend_of(*v).is_some(),
@@ -209,6 +212,7 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::Barrier, Operand::Imm(v)) => A64::Barrier(*v as u8 & 15),
         (Kind::Target, Operand::Imm(v)) => A64::Target(*v as u8 & 3),
         (Kind::SysReg, Operand::Imm(v)) => A64::SysReg(*v as u16 & 0x7fff),
+        (Kind::Cache(_), Operand::Imm(v)) => A64::Cache(*v as u16 & 0x3fff),
         (Kind::List1(a), Operand::Reg(r)) => A64::List1(number(*r), a),
         (Kind::List(c, a), Operand::Reg(r)) => A64::List(number(*r), c, a),
         (Kind::List1(a), Operand::List(l)) => A64::List1(number(l.first), a),
@@ -274,6 +278,7 @@ fn describe(op: &Operand) -> String {
         Operand::Imm(v) if name_of(*v, NameKind::Barrier).is_some() => "barrier".into(),
         Operand::Imm(v) if name_of(*v, NameKind::Target).is_some() => "branch target".into(),
         Operand::Imm(v) if name_of(*v, NameKind::SysReg).is_some() => "system register".into(),
+        Operand::Imm(v) if name_of(*v, NameKind::Cache).is_some() => "cache operation".into(),
         Operand::Imm(v) if shift_of(*v).is_some() => "shift".into(),
         Operand::Imm(_) => "#imm".into(),
         Operand::Mem(_) => "[mem]".into(),
@@ -322,6 +327,8 @@ fn kind_name(row: &Row, k: &Kind) -> String {
         Kind::Barrier => "barrier (ish, sy, ...)".into(),
         Kind::Target => "c|j|jc".into(),
         Kind::SysReg => "system register".into(),
+        Kind::Cache(true) => "zva|cvac|cvau|cvap|civac".into(),
+        Kind::Cache(false) => "ivau".into(),
         Kind::MemIndex => "[x, x{, lsl #n}]".into(),
         Kind::MemIndexSxtw => "[x, w, sxtw{ #n}]".into(),
         Kind::MemBase => "[x]".into(),

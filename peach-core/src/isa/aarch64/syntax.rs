@@ -103,6 +103,7 @@ impl std::fmt::Display for A64 {
             },
             A64::Target(kind) => f.write_str(super::system::BranchTarget::name(kind)),
             A64::SysReg(bits) => f.write_str(&super::system::SysReg::name(bits)),
+            A64::Cache(op) => f.write_str(super::system::CacheOp::name(op).map_or("?", |n| n.0)),
             A64::Label(off) => write!(f, ".{off:+}"),
             A64::Cond(c) => f.write_str(CONDITIONS[c as usize & 15]),
             A64::Prfop(op) => match prfop_name(op) {

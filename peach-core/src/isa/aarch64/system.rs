@@ -89,6 +89,71 @@ impl From<BranchTarget> for Operand {
     }
 }
 
+/// A cache maintenance operation of `dc` and `ic` that user code may run: `dc zva` (zero a
+/// block), `dc civac`/`cvac`/`cvau`/`cvap` (clean, invalidate), `ic ivau` (what JIT code
+/// needs after writing instructions).
+///
+/// ```
+/// use peach_core::prelude::*;
+/// use peach_core::isa::aarch64::CacheOp;
+/// let mut f = Function::new("zero", Signature::new(&[Type::Ptr], None), Target::aarch64_neon());
+/// let p = f.param(0);
+/// f.ins("dc", (CacheOp::ZVA, p));
+/// f.ret(None);
+/// assert!(f.compile(Abi::Aapcs64)?.listing().contains("dc zva, x0"));
+/// # Ok::<(), peach_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CacheOp(pub u16);
+
+/// `(name, mnemonic, op1, CRn, CRm, op2)`.
+const CACHE_OPS: &[(&str, &str, u16, u16, u16, u16)] = &[
+    ("zva", "dc", 3, 7, 4, 1),
+    ("cvac", "dc", 3, 7, 10, 1),
+    ("cvau", "dc", 3, 7, 11, 1),
+    ("cvap", "dc", 3, 7, 12, 1),
+    ("civac", "dc", 3, 7, 14, 1),
+    ("ivau", "ic", 3, 7, 5, 1),
+];
+
+impl CacheOp {
+    /// Zero a block of memory (its size is in `dczid_el0`).
+    pub const ZVA: CacheOp = CacheOp(3 << 11 | 7 << 7 | 4 << 3 | 1);
+    /// Clean and invalidate by address to the point of coherency.
+    pub const CIVAC: CacheOp = CacheOp(3 << 11 | 7 << 7 | 14 << 3 | 1);
+    /// Invalidate instructions by address to the point of unification.
+    pub const IVAU: CacheOp = CacheOp(3 << 11 | 7 << 7 | 5 << 3 | 1);
+
+    /// An operation by its assembly name (`zva`, `civac`, `ivau`, ...).
+    pub fn by_name(name: &str) -> Option<CacheOp> {
+        let lower = name.to_ascii_lowercase();
+        CACHE_OPS
+            .iter()
+            .find(|c| c.0 == lower)
+            .map(|&(_, _, op1, crn, crm, op2)| CacheOp(op1 << 11 | crn << 7 | crm << 3 | op2))
+    }
+
+    /// The assembly name and the mnemonic (`dc` or `ic`) of an operation.
+    pub(crate) fn name(bits: u16) -> Option<(&'static str, &'static str)> {
+        let fields = (bits >> 11 & 7, bits >> 7 & 15, bits >> 3 & 15, bits & 7);
+        CACHE_OPS.iter().find(|c| (c.2, c.3, c.4, c.5) == fields).map(|c| (c.0, c.1))
+    }
+}
+
+#[cfg(test)]
+impl CacheOp {
+    /// Every named operation with its mnemonic, for the tests.
+    pub(crate) fn names() -> impl Iterator<Item = (&'static str, &'static str)> {
+        CACHE_OPS.iter().map(|c| (c.0, c.1))
+    }
+}
+
+impl From<CacheOp> for Operand {
+    fn from(c: CacheOp) -> Operand {
+        named(NameKind::Cache, c.0)
+    }
+}
+
 /// A system register of `mrs` and `msr`, as its encoding `op0:op1:CRn:CRm:op2` (`op0` 2 or 3).
 /// The registers user code reads have names (`tpidr_el0`, `fpcr`, `cntvct_el0`, ...); any
 /// other is written `s3_3_c13_c0_2`.

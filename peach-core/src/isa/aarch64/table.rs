@@ -82,6 +82,8 @@ pub enum Kind {
     Target,
     /// A system register of `mrs`/`msr`.
     SysReg,
+    /// A cache maintenance operation of this mnemonic's (`dc` or `ic`): `zva`, `civac`, ...
+    Cache(bool),
     /// `[base, index]` or `[base, index, lsl #log2(size)]`.
     MemIndex,
     /// `[base, windex, sxtw]` or `[base, windex, sxtw #log2(size)]`: a 32-bit index,

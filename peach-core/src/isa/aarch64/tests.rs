@@ -60,6 +60,8 @@ fn sample(row: &Row, variant: usize) -> Vec<A64> {
                 Kind::Barrier => A64::Barrier([11, 15, 4][variant]),
                 Kind::Target => A64::Target([1, 2, 3][variant]),
                 Kind::SysReg => A64::SysReg([0x5e82, 0x5a10, 0x7fff][variant]),
+                Kind::Cache(true) => A64::Cache([0x1ba1, 0x1bf1, 0x1bd1][variant]),
+                Kind::Cache(false) => A64::Cache(0x1ba9),
                 Kind::MemBase => A64::Mem(base, 0),
                 Kind::List1(a) => A64::List1(n, a),
                 Kind::List(c, a) => A64::List(n, c, a),
@@ -167,7 +169,7 @@ fn llvm_mc(lines: &[String]) -> Vec<u32> {
         &[
             "llvm-mc",
             "-triple=aarch64",
-            "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16,+crc,+aes,+sha2,+lse,+rdm,+rcpc",
+            "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16,+crc,+aes,+sha2,+lse,+rdm,+rcpc,+ccpp",
             "-filetype=obj",
         ],
         "llvm-objcopy",
@@ -234,6 +236,15 @@ fn every_row_matches_llvm_mc() {
         return;
     }
     let ours = samples();
+    let lines: Vec<String> = ours.iter().map(|(l, _)| l.clone()).collect();
+    compare("llvm-mc", &ours, &llvm_mc(&lines));
+    // The cache operations likewise.
+    let ours: Vec<(String, u32)> = super::system::CacheOp::names()
+        .map(|(name, mnemonic)| {
+            let op = super::system::CacheOp::by_name(name).expect("a named operation");
+            (format!("{mnemonic} {name}, x3"), encode(mnemonic, &[A64::Cache(op.0), A64::X(3)]).expect("it encodes"))
+        })
+        .collect();
     let lines: Vec<String> = ours.iter().map(|(l, _)| l.clone()).collect();
     compare("llvm-mc", &ours, &llvm_mc(&lines));
 }
@@ -335,6 +346,15 @@ fn system_register_names_match_llvm_mc() {
         .map(|name| {
             let reg = super::system::SysReg::by_name(name).expect("a named register");
             (format!("mrs x0, {name}"), encode("mrs", &[A64::X(0), A64::SysReg(reg.0)]).expect("mrs encodes"))
+        })
+        .collect();
+    let lines: Vec<String> = ours.iter().map(|(l, _)| l.clone()).collect();
+    compare("llvm-mc", &ours, &llvm_mc(&lines));
+    // The cache operations likewise.
+    let ours: Vec<(String, u32)> = super::system::CacheOp::names()
+        .map(|(name, mnemonic)| {
+            let op = super::system::CacheOp::by_name(name).expect("a named operation");
+            (format!("{mnemonic} {name}, x3"), encode(mnemonic, &[A64::Cache(op.0), A64::X(3)]).expect("it encodes"))
         })
         .collect();
     let lines: Vec<String> = ours.iter().map(|(l, _)| l.clone()).collect();

@@ -17,7 +17,7 @@
 
 use super::pseudo::{Cond, Extend, Prefetch, Shift};
 use super::regs::{A64Reg, reg_by_name};
-use super::system::{Barrier, BranchTarget, SysReg};
+use super::system::{Barrier, BranchTarget, CacheOp, SysReg};
 use crate::error::Result;
 use crate::ir::{Lane, Mem, Operand, Reg, RegList};
 use crate::isa::TextInst;
@@ -178,6 +178,8 @@ impl<'l> Parser<'l, '_> {
                     Operand::from(k)
                 } else if let Some(r) = SysReg::by_name(&lower) {
                     Operand::from(r)
+                } else if let Some(c) = CacheOp::by_name(&lower) {
+                    Operand::from(c)
                 } else {
                     return Cursor::fail(format!("`{w}` is not an AArch64 register or operand"), t);
                 }

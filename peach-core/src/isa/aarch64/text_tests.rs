@@ -11,7 +11,7 @@ use crate::Abi;
 use crate::ir::{Function, Signature};
 use crate::target::{Arch, ExtSet, Extension, Target};
 
-const MATTR: &str = "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16,+crc,+aes,+sha2,+lse,+rdm,+rcpc";
+const MATTR: &str = "-mattr=+neon,+dotprod,+fullfp16,+i8mm,+bf16,+crc,+aes,+sha2,+lse,+rdm,+rcpc,+ccpp";
 
 /// Every extension peach knows for AArch64.
 fn everything() -> Target {

@@ -35,6 +35,9 @@ pub(super) fn rows(t: &mut Table) {
         t.row(name, &[Kind::Imm], &[Unsigned(5, 16, 1)], base);
     }
     t.row("udf", &[Kind::Imm], &[Unsigned(0, 16, 1)], 0x0000_0000);
+    // Cache maintenance (`sys` with `op1:CRn:CRm:op2` at bits 5-18): the operation names which.
+    t.row("dc", &[Kind::Cache(true), Kind::X], &[Unsigned(5, 14, 1), Reg(0)], 0xd508_0000);
+    t.row("ic", &[Kind::Cache(false), Kind::X], &[Unsigned(5, 14, 1), Reg(0)], 0xd508_0000);
     // System registers: `o0:op1:CRn:CRm:op2` at bits 5-19.
     t.row("mrs", &[Kind::X, Kind::SysReg], &[Reg(0), Unsigned(5, 15, 1)], 0xd530_0000);
     t.row("msr", &[Kind::SysReg, Kind::X], &[Unsigned(5, 15, 1), Reg(0)], 0xd510_0000);
