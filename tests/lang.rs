@@ -82,6 +82,12 @@ twins!(every_a64 #[variants(aarch64::neon, fallback = a64_fallback)], every_a64_
     let skip = Label::new();
     B(skip);
     LABEL(skip);
+    // (A label's page and its offset there: the code starts at a page boundary in both modes.)
+    let t = GP64();
+    ASM("adrp {}, {}", t, skip);
+    ASM("ldr {}, [{}, :lo12:{}]", v.s(), t, skip);
+    ADRP(t, skip);
+    ASM("add {}, {}, :lo12:{}", t, t, skip);
     CMP(a, b);
     B_NE(skip);
     let s = STREAM({

@@ -160,6 +160,53 @@ fn adr_gives_a_labels_address() {
     assert_eq!(k.call(), k.memory().as_ptr() as u64 + at as u64, "{}", code.listing());
 }
 
+/// `adrp` and `:lo12:` reach labels pages away, before and after: the address of one (`add`)
+/// and a load from the other (`ldr w, [x, :lo12:label]`) are the machine's own; the code is
+/// loaded at a page boundary, which the page arithmetic needs.
+#[test]
+fn adrp_and_page_offsets_reach_labels_pages_away() {
+    let sig = Signature::new(&[Type::Ptr], None);
+    let mut f = Function::new("pages", sig, Target::aarch64_neon());
+    let out = f.param(0);
+    let (a, b, w) = (f.x(), f.x(), f.x());
+    let (back, far) = (f.label(), f.label());
+    // Distinct words, so that a load from the wrong place is seen.
+    let pad = |f: &mut Function, first: u32, n: u32, label: Label, at: u32| {
+        for i in 0..n {
+            if i == at {
+                f.bind(label);
+            }
+            f.asm(&format!("movz x9, #{}", first + i), ());
+        }
+    };
+    pad(&mut f, 0, 700, back, 301);
+    f.asm("adrp {}, {}", (a, far));
+    f.asm("add {}, {}, :lo12:{}", (a, a, far));
+    f.asm("str {}, [{}]", (a, out));
+    f.asm("adrp {}, {}", (b, back));
+    f.asm("ldr {}, [{}, :lo12:{}]", (w.w(), b, back));
+    f.asm("str {}, [{}, #8]", (w, out));
+    pad(&mut f, 10_000, 2300, far, 2203);
+    f.ret(None);
+    let code = f.compile(Abi::Aapcs64).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code.alignment(), 4096);
+    let listing = code.listing();
+    assert!(listing.contains(", :lo12:.L1\n") && listing.contains(", :lo12:.L0]"), "{listing}");
+    let offset = |l: Label| code.lines().iter().find(|x| x.labels.contains(&l.0)).expect("a bound label").offset;
+    let (back_at, far_at) = (offset(back), offset(far));
+    assert!(far_at / 4096 >= back_at / 4096 + 2, "the labels are pages apart");
+    // SAFETY: the code writes 16 bytes at its argument and reads nothing else.
+    let k = unsafe { Kernel::<extern "C" fn(*mut u64)>::load(&code).unwrap() };
+    let base = k.memory().as_ptr() as u64;
+    assert_eq!(base % 4096, 0);
+    let mut got = [0u64; 2];
+    k.call(got.as_mut_ptr());
+    assert_eq!(got[0], base + far_at as u64, "adrp + add :lo12:");
+    let word = u32::from_le_bytes(code.bytes()[back_at..back_at + 4].try_into().unwrap());
+    assert_eq!(got[1], word as u64, "ldr [x, :lo12:]");
+    assert_eq!(word, 0xd280_0009 | 301 << 5, "movz x9, #301 at the label");
+}
+
 /// A widening dot product of signed bytes (`smull`, `smull2`, `sadalp`, `addv`): 16 products
 /// per step, summed into 32-bit lanes without overflow.
 #[test]

@@ -1,6 +1,7 @@
 //! Wrong input is an error with the caller's location, never a panic.
 
 use super::*;
+use peach::core::isa::aarch64::PageOffset;
 
 /// Wrong input is an error with the caller's location, never a panic.
 #[test]
@@ -79,6 +80,31 @@ fn bad_input_is_reported_where_it_was_written() {
                 f.ins("fmla", (a.s4(), a.s4(), a.d().lane(1)));
             }),
             "no form of `fmla` takes (v.4s, v.4s, v.d[i])",
+        ),
+        (
+            "page offset not a multiple of the access size",
+            Box::new(|f| {
+                let (a, p, l) = (f.x(), f.x(), f.label());
+                f.ins("adrp", (p, l));
+                f.ins("ldr", (a, [p], PageOffset(l)));
+                f.ins("nop", ());
+                f.bind(l);
+                f.ret(None);
+            }),
+            "the label is 12 bytes into its page, not a multiple of the access size 8",
+        ),
+        (
+            "a page by number",
+            Box::new(|f| f.asm("adrp x0, #4096", ())),
+            "no form of `adrp` takes (x, #imm); its forms are: adrp x, label",
+        ),
+        (
+            "a page offset where none is taken",
+            Box::new(|f| {
+                let (a, l) = (f.x(), f.label());
+                f.ins("sub", (a, a, PageOffset(l)));
+            }),
+            "no form of `sub` takes (x, x, :lo12:label)",
         ),
         (
             "extension missing",

@@ -233,6 +233,9 @@ impl Mem {
     pub const TWO_INDEXES: u8 = 0;
     /// `scale` of an expression whose displacement does not fit in 32 bits.
     pub const DISP_OVERFLOW: u8 = 0xFE;
+    /// `scale` of an AArch64 index written with an explicit shift of 0 (`[x1, x2, lsl #0]`,
+    /// see [`Mem::zero_shift`]).
+    pub const ZERO_SHIFT: u8 = 0xFD;
 
     /// `[base + disp]`.
     ///
@@ -360,6 +363,19 @@ impl Mem {
         self.scale = 1;
         self.disp = 0;
         self.update = Update::Post;
+        self
+    }
+
+    /// The index shifted by an explicit 0 (AArch64 `ldrb w0, [x1, x2, lsl #0]`): a byte access
+    /// encodes it apart from an index without a shift (the `S` bit); a wider one as without.
+    ///
+    /// ```
+    /// use peach_core::ir::{Mem, Reg};
+    /// let m = Mem::from([Reg::phys(1) + Reg::phys(2)]).zero_shift();
+    /// assert_eq!(m.scale, Mem::ZERO_SHIFT);
+    /// ```
+    pub fn zero_shift(mut self) -> Mem {
+        self.scale = Mem::ZERO_SHIFT;
         self
     }
 }

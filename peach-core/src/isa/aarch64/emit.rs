@@ -80,11 +80,18 @@ fn transfer(vector: bool, regs: &[u8], push: bool) -> Result<(String, u32)> {
     Ok((text(name, &ops, &[]), encode(name, &ops)?))
 }
 
+/// An instruction's text; `labels` names the label an operand stands for, where one does.
 fn text(name: &str, ops: &[A64], labels: &[Option<u32>]) -> String {
+    let label = |i: usize| labels.get(i).copied().flatten();
     let parts: Vec<String> = (0..ops.len())
-        .filter_map(|i| match labels.get(i).copied().flatten() {
-            Some(l) => Some(format!(".L{l}")),
-            None => super::syntax::operand_text(ops, i),
+        .filter_map(|i| match (ops[i], label(i), ops.get(i + 1), label(i + 1)) {
+            (A64::PageOffset(_), Some(_), ..) if i > 0 && matches!(ops[i - 1], A64::Mem(..)) => None,
+            (A64::PageOffset(_), Some(l), ..) => Some(format!(":lo12:.L{l}")),
+            (A64::Mem(base, _), None, Some(A64::PageOffset(_)), Some(l)) => {
+                Some(format!("[{}, :lo12:.L{l}]", if base == 31 { "sp".to_string() } else { format!("x{base}") }))
+            }
+            (_, Some(l), ..) => Some(format!(".L{l}")),
+            _ => super::syntax::operand_text(ops, i),
         })
         .collect();
     if parts.is_empty() { name.to_string() } else { format!("{name} {}", parts.join(", ")) }
@@ -117,7 +124,12 @@ impl Fixup for A64Fixup {
 
     fn write(&self, at: u32, target: u32, out: &mut Vec<u8>) -> Result<()> {
         let mut ops = self.ops.clone();
-        ops[self.slot] = A64::Label(target as i64 - at as i64);
+        // (Pages are the layout's: code with an `adrp` starts at a page boundary.)
+        ops[self.slot] = match self.row.kinds()[self.slot] {
+            Kind::Page => A64::Imm(((target >> 12) as i64 - (at >> 12) as i64) << 12),
+            Kind::PageOffset => A64::PageOffset((target & 0xfff) as i64),
+            _ => A64::Label(target as i64 - at as i64),
+        };
         let word = encode_row(self.row, &ops)
             .unwrap_or_else(|| Err(Error::internal("allocated operands do not fit their row")))
             .map_err(|e| e.or_at(self.loc))?;
@@ -230,7 +242,7 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
                     let (value, label) = match op {
                         Operand::Label(l) => {
                             reaches = Some((i, FixupTarget::Label(l.0)));
-                            (A64::Label(0), Some(l.0))
+                            (to_a64(*kind, op, number), Some(l.0))
                         }
                         Operand::Mem(m) if m.base == Some(ARG_AREA) => {
                             (A64::Mem(31, locals + saves.bytes() + m.disp as i64), None)
@@ -317,7 +329,11 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
             (at as usize, labels, t)
         })
         .collect();
-    let alignment = done.alignment;
+    // An `adrp`'s page offsets hold where the code starts at a page boundary.
+    let pages = body.insts.iter().any(|inst| {
+        matches!(inst.op, crate::ir::Op::Isa(i) if rows().get(i as usize).is_some_and(|r| r.kinds().contains(&Kind::Page)))
+    });
+    let alignment = if pages { done.alignment.max(4096) } else { done.alignment };
     let listing = A64Listing { lines, pool: done.pool };
     let code =
         CodeObject::new(Arc::clone(body.name), done.bytes, 0, extensions, body.target.clone(), Arc::new(listing));

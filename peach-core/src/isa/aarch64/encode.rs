@@ -4,6 +4,7 @@
 use super::syntax::EXTENDS;
 use super::table::{Field, Kind, Row, rows};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ir::Mem;
 
 /// A vector arrangement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -87,6 +88,9 @@ pub enum A64 {
     MemPostReg(u8, u8),
     /// A branch target: byte offset from the instruction.
     Label(i64),
+    /// The low 12 bits of an address (`:lo12:label` once laid out), as an `add` immediate or,
+    /// after a `[base]`, the offset of a load or store (written `[base, #offset]`).
+    PageOffset(i64),
     /// Element `index` of `v{n}`, of `size` bytes (`v1.s[2]`).
     Elem(u8, u8, u8),
     /// Group `index` of `v{n}`, of 32 bits, made of lanes of `size` bytes (`v1.4b[2]`).
@@ -175,6 +179,7 @@ fn fits(kind: Kind, op: &A64) -> Option<u32> {
         (Kind::Pair(a), A64::Pair(n, b)) if a == b && n % 2 == 0 && n < 31 => n as u32,
         (Kind::Msl, A64::Msl(_)) => 0,
         (Kind::Imm, A64::Imm(_)) | (Kind::Lsl, A64::Lsl(_)) | (Kind::Label, A64::Label(_)) => 0,
+        (Kind::Page, A64::Imm(_)) | (Kind::PageOffset, A64::PageOffset(_)) => 0,
         (Kind::Mem, A64::Mem(..)) | (Kind::MemPre, A64::MemPre(..)) | (Kind::MemPost, A64::MemPost(..)) => 0,
         (Kind::Elem(a), A64::Elem(n, b, _)) | (Kind::ElemGroup(a), A64::ElemGroup(n, b, _)) if a == b => n as u32,
         (Kind::Cond, A64::Cond(_)) | (Kind::Prfop, A64::Prfop(_)) | (Kind::MemIndex, A64::MemIndex(..)) => 0,
@@ -209,7 +214,7 @@ fn out_of_range(what: &str) -> Error {
 
 fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
     let value = match *op {
-        A64::Imm(v) | A64::Label(v) => v,
+        A64::Imm(v) | A64::Label(v) | A64::PageOffset(v) => v,
         A64::Lsl(v) | A64::Cond(v) | A64::Prfop(v) | A64::Barrier(v) | A64::Target(v) | A64::Msl(v) => v as i64,
         A64::SysReg(v) | A64::Cache(v) => v as i64,
         _ => 0,
@@ -239,6 +244,22 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
                 return Err(out_of_range(&format!("offset {value} is out of reach (±1 MiB)")));
             }
             *word |= ((value as u32) & 3) << 29 | ((value >> 2) as u32 & 0x7_ffff) << 5;
+        }
+        Field::AdrPage => {
+            let pages = value >> 12;
+            if value % 4096 != 0 || !(-(1 << 20)..1 << 20).contains(&pages) {
+                return Err(out_of_range(&format!("page offset {value} is not a multiple of 4096 within ±4 GiB")));
+            }
+            *word |= ((pages as u32) & 3) << 29 | ((pages >> 2) as u32 & 0x7_ffff) << 5;
+        }
+        Field::PageOffset(scale) => {
+            if !(0..4096).contains(&value) || value % scale as i64 != 0 {
+                return Err(out_of_range(&format!(
+                    "the label is {value} bytes into its page, not a multiple of the access size {scale}: \
+                     align the label to {scale} bytes"
+                )));
+            }
+            *word |= ((value / scale as i64) as u32) << 10;
         }
         Field::Shift12(pos) => match value {
             0 => {}
@@ -331,6 +352,8 @@ fn place(word: &mut u32, field: Field, op: &A64, reg: u32) -> Result<()> {
             let shift = match scale {
                 1 => 0,
                 s if s == size && size > 1 => 1,
+                // An explicit `lsl #0`: a shift of its own for bytes, none for wider accesses.
+                Mem::ZERO_SHIFT => u32::from(size == 1),
                 _ => {
                     return Err(out_of_range(&format!(
                         "the index scale must be 1 or {size} (the access size), not {scale}"

@@ -31,7 +31,7 @@ mod target;
 mod text;
 
 pub(crate) use encode::Arrangement;
-pub use pseudo::{A64Pseudo, Cond, Extend, FpImm, Prefetch, Shift, names};
+pub use pseudo::{A64Pseudo, Cond, Extend, FpImm, PageOffset, Prefetch, Shift, names};
 pub use regs::{A64Builder, A64Reg, GP, VEC, reg, reg_by_name};
 pub use system::{Barrier, BranchTarget, CacheOp, SysReg};
 pub(crate) use table::{Kind, Row, rows};

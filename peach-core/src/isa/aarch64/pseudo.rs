@@ -140,6 +140,43 @@ pub(crate) const SHIFT_TAG: i64 = 0x6D00_0000_0000_0000;
 /// number where a name is (`csel x0, x1, x2, #1`).
 pub(crate) const NAME_TAG: i64 = 0x6E00_0000_0000_0000;
 
+/// The tag of a [`PageOffset`]: the label's number in the low 32 bits.
+pub(crate) const PAGE_OFFSET_TAG: i64 = 0x6F00_0000_0000_0000;
+
+/// The label a [`PageOffset`] operand names.
+pub(crate) fn page_offset_of(v: i64) -> Option<crate::ir::Label> {
+    (v & !0xFFFF_FFFF == PAGE_OFFSET_TAG).then_some(crate::ir::Label(v as u32))
+}
+
+/// The low 12 bits of a label's address, written `:lo12:label`: with an `adrp` of the label's
+/// page, any address within ±4 GiB, as `add` (`add x0, x0, :lo12:label`) or as the offset of a
+/// load or store (`ldr q0, [x0, :lo12:label]`, in the builder `("ldr", (q, [x], PageOffset(l)))`;
+/// the offset must be a multiple of the access size). Code with an `adrp` is placed at a
+/// 4096-byte boundary ([`CodeObject::alignment`](crate::CodeObject::alignment)).
+///
+/// ```
+/// use peach_core::prelude::*;
+/// use peach_core::isa::aarch64::PageOffset;
+/// let mut f = Function::new("table", Signature::new(&[], Some(Type::Ptr)), Target::aarch64_neon());
+/// let (p, table) = (f.x(), f.label());
+/// f.ins("adrp", (p, table));
+/// f.ins("add", (p, p, PageOffset(table)));
+/// f.bind(table); // (the address of the `ret`)
+/// f.ret(p);
+/// let code = f.compile(Abi::Aapcs64)?;
+/// assert!(code.listing().contains("add x0, x0, :lo12:.L0"));
+/// assert_eq!(code.alignment(), 4096);
+/// # Ok::<(), peach_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PageOffset(pub crate::ir::Label);
+
+impl From<PageOffset> for Operand {
+    fn from(p: PageOffset) -> Operand {
+        Operand::Imm(PAGE_OFFSET_TAG | p.0.0 as i64)
+    }
+}
+
 /// The kinds of named operands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum NameKind {

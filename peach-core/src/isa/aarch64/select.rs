@@ -2,7 +2,7 @@
 //! register classes and views pick one, and a trial encoding with stand-in register numbers
 //! checks immediates and offsets while the user's location is still at hand.
 
-use super::pseudo::{EXTEND_TAG, NAME_TAG, NameKind, SHIFT_TAG, name_of};
+use super::pseudo::{EXTEND_TAG, NAME_TAG, NameKind, SHIFT_TAG, name_of, page_offset_of};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -31,7 +31,7 @@ fn by_name() -> &'static HashMap<&'static str, Vec<u32>> {
 /// Whether an immediate is a plain number, not an [`Extend`](super::Extend) or a
 /// [`Shift`](super::Shift) (which carry tags no plain immediate form accepts).
 fn untagged(v: i64) -> bool {
-    extend_of(v).is_none() && shift_of(v).is_none() && v & !0xFF_FFFF != NAME_TAG
+    extend_of(v).is_none() && shift_of(v).is_none() && v & !0xFF_FFFF != NAME_TAG && page_offset_of(v).is_none()
 }
 
 /// `(option, amount)` of an [`Extend`](super::Extend) operand.
@@ -131,7 +131,8 @@ fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(VReg, u8)]) -> bool {
         (Kind::Shift, Operand::Imm(v)) => (0..256).contains(v) || shift_of(*v).is_some_and(|(kind, _)| kind < 4),
         (Kind::Msl, Operand::Imm(v)) => shift_of(*v).is_some_and(|(kind, _)| kind == 4),
         (Kind::Imm, Operand::Imm(v)) => untagged(*v),
-        (Kind::Label, Operand::Label(_)) => true,
+        (Kind::Label | Kind::Page, Operand::Label(_)) => true,
+        (Kind::PageOffset, Operand::Imm(v)) => page_offset_of(*v).is_some(),
         (Kind::Mem, Operand::Mem(m)) => plain_mem(m),
         (Kind::MemBase, Operand::Mem(m)) => plain_mem(m) && m.disp == 0 && m.base != Some(Reg::CONSTANTS),
         (Kind::MemIndex | Kind::MemIndexSxtw, Operand::Mem(m)) => {
@@ -234,6 +235,9 @@ pub(crate) fn to_a64(kind: Kind, op: &Operand, number: impl Fn(Reg) -> u8) -> A6
         (Kind::IndexExtend, Operand::Imm(v)) => A64::IndexExtend(extend_of(*v).map_or(0, |(option, _)| option)),
         (Kind::MemPre, Operand::Mem(m)) => A64::MemPre(m.base.map_or(31, &number), m.disp as i64),
         (Kind::MemPost, Operand::Mem(m)) => A64::MemPost(m.base.map_or(31, &number), m.disp as i64),
+        // (Offsets from a label: known at layout.)
+        (Kind::Page, _) => A64::Imm(0),
+        (Kind::PageOffset, _) => A64::PageOffset(0),
         (_, Operand::Imm(v)) => A64::Imm(*v),
         (_, Operand::Mem(m)) => A64::Mem(m.base.map_or(31, number), m.disp as i64),
         (Kind::Elem(size), Operand::Lane(l)) => A64::Elem(number(l.reg), size, l.index),
@@ -280,6 +284,7 @@ fn describe(op: &Operand) -> String {
         Operand::Imm(v) if name_of(*v, NameKind::SysReg).is_some() => "system register".into(),
         Operand::Imm(v) if name_of(*v, NameKind::Cache).is_some() => "cache operation".into(),
         Operand::Imm(v) if shift_of(*v).is_some() => "shift".into(),
+        Operand::Imm(v) if page_offset_of(*v).is_some() => ":lo12:label".into(),
         Operand::Imm(_) => "#imm".into(),
         Operand::Mem(_) => "[mem]".into(),
         Operand::Label(_) => "label".into(),
@@ -318,7 +323,8 @@ fn kind_name(row: &Row, k: &Kind) -> String {
         Kind::MemPost => "[x], #off".into(),
         Kind::MemPostReg => "[x], x".into(),
         Kind::IndexExtend => "uxtw (of a w index) | sxtx (of an x index)".into(),
-        Kind::Label => "label".into(),
+        Kind::Label | Kind::Page => "label".into(),
+        Kind::PageOffset => ":lo12:label (PageOffset)".into(),
         Kind::Elem(2) if row.fields().contains(&Field::ElemMul) => "v.h[i] (v0-v15)".into(),
         Kind::Elem(size) => format!("v.{}[i]", ["b", "h", "s", "d"][size.trailing_zeros() as usize]),
         Kind::ElemGroup(size) => format!("v.{}[i]", if *size == 1 { "4b" } else { "2h" }),
@@ -450,15 +456,21 @@ pub(crate) fn select(target: &Target, groups: &[(VReg, u8)], mnemonic: &str, ops
         *ops = vec![d, n, n, Operand::Imm(s)];
         lower = "extr".to_string();
     }
-    let ops: &[Operand] = ops;
-    if lower == "adrp" {
-        return Err(Error::new(
-            ErrorKind::UnknownMnemonic,
-            "`adrp` is not supported: the page it computes depends on where the code is loaded, which peach's \
-             position-independent code does not fix; `adr` reaches a label within ±1 MiB",
-        ));
+    let row = pick(target, groups, &lower, mnemonic, ops)?;
+    // A page offset is kept as its label (the row says which part of its address it is).
+    for (kind, op) in rows()[row as usize].kinds().iter().zip(ops.iter_mut()) {
+        if let (Kind::PageOffset, Operand::Imm(v)) = (kind, *op)
+            && let Some(label) = page_offset_of(v)
+        {
+            *op = Operand::Label(label);
+        }
     }
-    let Some(candidates) = by_name().get(lower.as_str()) else {
+    Ok(row)
+}
+
+/// The row of `lower` that takes `ops` on `target`.
+fn pick(target: &Target, groups: &[(VReg, u8)], lower: &str, mnemonic: &str, ops: &[Operand]) -> Result<u32> {
+    let Some(candidates) = by_name().get(lower) else {
         return Err(Error::new(ErrorKind::UnknownMnemonic, format!("unknown AArch64 instruction `{mnemonic}`")));
     };
     for &i in candidates {
@@ -500,10 +512,13 @@ pub(crate) fn select(target: &Target, groups: &[(VReg, u8)], mnemonic: &str, ops
             let k: Vec<String> = kinds
                 .iter()
                 .enumerate()
-                .filter(|(_, k)| **k != Kind::IndexExtend)
+                .filter(|(i, k)| {
+                    **k != Kind::IndexExtend && !(**k == Kind::PageOffset && *i > 0 && kinds[i - 1] == Kind::MemBase)
+                })
                 .map(|(i, k)| match (k, kinds.get(i + 1)) {
                     (Kind::MemIndex, Some(Kind::IndexExtend)) => "[x, x, sxtx{ #n}]".into(),
                     (Kind::MemIndexSxtw, Some(Kind::IndexExtend)) => "[x, w, uxtw{ #n}]".into(),
+                    (Kind::MemBase, Some(Kind::PageOffset)) => "[x, :lo12:label]".into(),
                     _ => kind_name(row, k),
                 })
                 .collect();

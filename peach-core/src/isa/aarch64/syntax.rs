@@ -33,11 +33,15 @@ impl std::fmt::Display for Arrangement {
     }
 }
 
-/// The assembly text of operand `i` of `ops`: `None` for an [`A64::IndexExtend`], which is
-/// written inside the brackets of the register offset before it (`[x1, w2, uxtw #2]`).
+/// The assembly text of operand `i` of `ops`: `None` for an [`A64::IndexExtend`] or an
+/// [`A64::PageOffset`] after a memory operand, which are written inside the brackets before them
+/// (`[x1, w2, uxtw #2]`, `[x0, #16]`).
 pub fn operand_text(ops: &[A64], i: usize) -> Option<String> {
+    let after_mem = i > 0 && matches!(ops[i - 1], A64::Mem(..));
     match (ops[i], ops.get(i + 1)) {
         (A64::IndexExtend(_), _) => None,
+        (A64::PageOffset(_), _) if after_mem => None,
+        (A64::Mem(base, 0), Some(&A64::PageOffset(offset))) => Some(A64::Mem(base, offset).to_string()),
         (
             A64::MemIndex(base, index, scale) | A64::MemIndexSxtw(base, index, scale),
             Some(&A64::IndexExtend(option)),
@@ -54,6 +58,7 @@ pub fn operand_text(ops: &[A64], i: usize) -> Option<String> {
 fn register_offset(base: u8, width: char, index: u8, extend: &str, scale: u8) -> String {
     let base = if base == 31 { "sp".to_string() } else { format!("x{base}") };
     match scale {
+        crate::ir::Mem::ZERO_SHIFT => format!("[{base}, {width}{index}, {extend} #0]"),
         1 if extend == "lsl" => format!("[{base}, {width}{index}]"),
         1 => format!("[{base}, {width}{index}, {extend}]"),
         s => format!("[{base}, {width}{index}, {extend} #{}]", s.trailing_zeros()),
@@ -105,6 +110,7 @@ impl std::fmt::Display for A64 {
             A64::SysReg(bits) => f.write_str(&super::system::SysReg::name(bits)),
             A64::Cache(op) => f.write_str(super::system::CacheOp::name(op).map_or("?", |n| n.0)),
             A64::Label(off) => write!(f, ".{off:+}"),
+            A64::PageOffset(off) => write!(f, "#{off}"),
             A64::Cond(c) => f.write_str(CONDITIONS[c as usize & 15]),
             A64::Prfop(op) => match prfop_name(op) {
                 Some(name) => f.write_str(&name),

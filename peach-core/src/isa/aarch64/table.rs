@@ -67,6 +67,12 @@ pub enum Kind {
     MemPostReg,
     /// A branch target, as a byte offset from the instruction.
     Label,
+    /// The 4 KiB page of a label, relative to the instruction's page (`adrp`). Code that uses
+    /// it is placed at a 4096-byte boundary, so that its pages are the layout's.
+    Page,
+    /// The low 12 bits of a label's address (`:lo12:label`, a [`PageOffset`](super::PageOffset)),
+    /// added to its page after an `adrp`: in `add`, or as a load's or store's offset.
+    PageOffset,
     /// An element of a vector register, of this many bytes (`v1.s[2]`).
     Elem(u8),
     /// A group of lanes of this many bytes read as one 32-bit element by a dot product
@@ -186,6 +192,12 @@ pub enum Field {
     Extend(Rm),
     /// `adr`'s byte offset, +-1 MiB: low two bits at 29, the rest at 5.
     Adr,
+    /// `adrp`'s offset, in bytes, of a page (a multiple of 4096) +-4 GiB: split like
+    /// [`Field::Adr`]'s, counted in pages.
+    AdrPage,
+    /// The low 12 bits of an address at bit 10, divided by this access size (which they must
+    /// be a multiple of).
+    PageOffset(u8),
     /// A shifted register's shift: the type at 22 (`lsl`, `lsr`, `asr`, and `ror` where the
     /// flag allows it) and an amount below this many bits at 10.
     ShiftedReg(u8, bool),
@@ -553,6 +565,9 @@ fn integer(t: &mut Table) {
 fn branches(t: &mut Table) {
     // The address of a label (a table, a constant), PC-relative.
     t.row("adr", &[X, Label], &[Reg(0), Field::Adr], 0x1000_0000);
+    // Its page, and the offset in the page as `add`'s immediate: any address +-4 GiB away.
+    t.row("adrp", &[X, Kind::Page], &[Reg(0), Field::AdrPage], 0x9000_0000);
+    t.row("add", &[XSp, XSp, Kind::PageOffset], &[Reg(0), Reg(5), Field::PageOffset(1)], 0x9100_0000);
     let branch26 = [Signed(0, 26, 4)];
     t.row("b", &[Label], &branch26, 0x1400_0000);
     t.row("bl", &[Label], &branch26, 0x9400_0000);

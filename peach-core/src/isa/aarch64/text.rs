@@ -15,7 +15,7 @@
 //! peach's table lacks (an explicit `#0` shift of a byte access's index) is refused at its
 //! column.
 
-use super::pseudo::{Cond, Extend, Prefetch, Shift};
+use super::pseudo::{Cond, Extend, PageOffset, Prefetch, Shift};
 use super::regs::{A64Reg, reg_by_name};
 use super::system::{Barrier, BranchTarget, CacheOp, SysReg};
 use crate::error::Result;
@@ -150,6 +150,7 @@ impl<'l> Parser<'l, '_> {
             }
             Tok::Punct('#') | Tok::Number(_) | Tok::Float(_) | Tok::Punct('-') => self.number()?,
             Tok::Punct('[') => return self.memory(ops),
+            Tok::Punct(':') => self.page_offset()?,
             Tok::Word(w) => {
                 self.c.bump();
                 let lower = w.to_ascii_lowercase();
@@ -188,6 +189,24 @@ impl<'l> Parser<'l, '_> {
         };
         ops.push(op);
         Ok(())
+    }
+
+    /// `:lo12:{}`: the low 12 bits of a label's address (a placeholder for the label).
+    fn page_offset(&mut self) -> Res<Operand> {
+        let start = self.c.bump(); // `:`
+        let (word, colon) = (self.c.bump(), self.c.bump());
+        let t = self.c.bump();
+        let lo12 = matches!(word.0, Tok::Word(w) if w.eq_ignore_ascii_case("lo12"));
+        if !lo12 || colon.0 != Tok::Punct(':') {
+            return Cursor::fail("expected `:lo12:` (the low 12 bits of a label's address)", start);
+        }
+        match t.0 {
+            Tok::Brace(b) if Cursor::is_placeholder(b) => match self.c.arg(b, t)? {
+                Operand::Label(l) => Ok(PageOffset(l).into()),
+                _ => Cursor::fail("`:lo12:` takes a label", t),
+            },
+            _ => Cursor::fail("expected a placeholder for a label", t),
+        }
     }
 
     /// `[index]` after an element or a list.
@@ -246,6 +265,17 @@ impl<'l> Parser<'l, '_> {
         };
         let mut m = Mem::base_disp(base, 0);
         let mut extend = None;
+        if self.c.peek().0 == Tok::Punct(',') && self.c.peek2().0 == Tok::Punct(':') {
+            // `[x0, :lo12:{}]`: the offset of a label in its page, after the memory operand.
+            self.c.bump();
+            let offset = self.page_offset()?;
+            let close = self.c.bump();
+            if close.0 != Tok::Punct(']') {
+                return Cursor::fail("expected `]`", close);
+            }
+            ops.extend([Operand::Mem(m), offset]);
+            return Ok(());
+        }
         if self.c.peek().0 == Tok::Punct(',') {
             self.c.bump();
             let t = self.c.peek();
@@ -309,12 +339,8 @@ impl<'l> Parser<'l, '_> {
                 if n > 4 {
                     return Cursor::fail("the index is shifted by 1 to 4", k);
                 }
-                // Byte accesses encode `lsl #0` apart from no shift (the S bit): peach's
-                // operand cannot tell them apart, so the explicit zero is refused.
-                if explicit && n == 0 {
-                    return Cursor::fail("an explicit shift of 0 is not supported: leave it out", k);
-                }
-                m.scale = 1 << n;
+                // Byte accesses encode `lsl #0` apart from no shift (the S bit).
+                m.scale = if explicit && n == 0 { Mem::ZERO_SHIFT } else { 1 << n };
             }
         }
         let close = self.c.bump();
@@ -408,11 +434,29 @@ mod tests {
             ("ldr x0, [x1, x2, uxtx #3]", "not an index extension"),
             ("ldr x0, [x1, w2, lsl #3]", "a 32-bit index takes `uxtw` or `sxtw`"),
             ("ldr x0, [x1", "expected `]`"),
-            ("strb w0, [x1, x2, lsl #0]", "explicit shift of 0"),
             ("ld1 {v0.4s, v2.4s}, [x0]", "consecutive registers"),
+            ("add x0, x0, :hi12:{}", "expected `:lo12:`"),
+            ("add x0, x0, :lo12:#5", "placeholder for a label"),
+            ("ldr x0, [x1, :lo12:{}", "expected `]`"),
         ] {
-            let e = parse(line, &[]).expect_err(line);
+            let label = [Operand::Label(crate::ir::Label(0))];
+            let e = parse(line, &label).expect_err(line);
             assert!(e.message().contains(want) && e.message().contains('^'), "{line}: {e}");
         }
+        let e = parse("add x0, x0, :lo12:{}", &[Operand::Imm(3)]).expect_err("a number");
+        assert!(e.message().contains("takes a label"), "{e}");
+    }
+
+    #[test]
+    fn page_offsets_name_their_label() {
+        let l = crate::ir::Label(7);
+        let args = [Operand::Label(l)];
+        let parsed = |line: &str| parse(line, &args).unwrap_or_else(|e| panic!("{line}: {e}")).ops;
+        assert_eq!(parsed("add x0, x1, :lo12:{}")[2], Operand::from(PageOffset(l)));
+        assert_eq!(
+            parsed("ldr q0, [x1, :LO12:{}]"),
+            [Operand::Reg(reg::V0.q()), Mem::base_disp(reg::X1, 0).into(), PageOffset(l).into()]
+        );
+        assert_eq!(parsed("adrp x3, {}")[1], Operand::Label(l));
     }
 }

@@ -90,6 +90,9 @@ fn check_mem(m: &Mem, segment: bool) -> Result<()> {
     if m.scale == Mem::DISP_OVERFLOW {
         return bad("the displacement does not fit in 32 bits".into());
     }
+    if m.scale == Mem::ZERO_SHIFT {
+        return bad("an index shifted by an explicit 0 is AArch64's (`lsl #0`); on x86 write the index alone".into());
+    }
     if !matches!(m.scale, 1 | 2 | 4 | 8) {
         return bad(format!("index scale {} is not encodable: use 1, 2, 4 or 8", m.scale));
     }

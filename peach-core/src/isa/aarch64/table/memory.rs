@@ -46,6 +46,8 @@ pub(super) fn rows(t: &mut Table) {
     ];
     for (name, reg, size, offset, pre, post) in singles {
         t.row(name, &[reg, M], &[Reg(0), Field::Mem(size)], offset);
+        // The offset in a label's page, after an `adrp` of it (`ldr q0, [x0, :lo12:label]`).
+        t.row(name, &[reg, Kind::MemBase, Kind::PageOffset], &[Reg(0), Field::Base, Field::PageOffset(size)], offset);
         t.row(name, &[reg, MemPre], &[Reg(0), Field::Index9], pre);
         t.row(name, &[reg, MemPost], &[Reg(0), Field::Index9], post);
         // The unscaled form (`ldur x0, [x1, #-3]`): a signed 9-bit byte offset, bits 10-11 clear.

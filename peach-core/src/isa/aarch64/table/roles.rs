@@ -34,6 +34,7 @@ const MNEMONICS: &[(&str, First, Needs)] = {
         ("adds", D, B),
         ("addv", D, B),
         ("adr", D, B),
+        ("adrp", D, B),
         ("aesd", RW, Aes),
         ("aese", RW, Aes),
         ("aesimc", D, Aes),
