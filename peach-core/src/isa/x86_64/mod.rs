@@ -55,6 +55,10 @@ const PREFIXES: u32 = LOCK | REP | REPNE;
 
 /// `lock add` is `add` with the prefix: the name without its prefixes, and their bits.
 fn strip_prefixes(mnemonic: &str) -> (&str, u32) {
+    // Every prefix starts with `l` or `r`: most names are done after one byte.
+    if !mnemonic.starts_with(['l', 'L', 'r', 'R']) {
+        return (mnemonic, 0);
+    }
     let mut rest = mnemonic;
     let mut bits = 0;
     while let Some((word, after)) = rest.split_once(' ') {
@@ -211,13 +215,13 @@ impl Isa for X86_64 {
         if distinct_destination(code.mnemonic()) {
             check_distinct(code, ops)?;
         }
-        if Forms::get().form(code).is_some_and(|f| f.slots.iter().any(|s| matches!(s, forms::Slot::Vsib { .. }))) {
-            check_vsib_distinct(code, ops)?;
-        }
-        if let Some(form) = Forms::get().form(code)
-            && form.slots.first() == Some(&forms::Slot::KPair)
-        {
-            check_mask_pair(code, ops)?;
+        if let Some(form) = Forms::get().form(code) {
+            if form.slots.iter().any(|s| matches!(s, forms::Slot::Vsib { .. })) {
+                check_vsib_distinct(code, ops)?;
+            }
+            if form.slots.first() == Some(&forms::Slot::KPair) {
+                check_mask_pair(code, ops)?;
+            }
         }
         let prefixes = check_prefixes(code, name, prefixes, ops)?;
         Ok(code as u32 | prefixes)

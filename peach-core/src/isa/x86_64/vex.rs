@@ -164,7 +164,10 @@ impl VexPlan {
             buf[n] = imm;
             n += 1;
         }
-        out.extend_from_slice(&buf[..n]);
+        // The whole buffer, then cut: a fixed-size copy is one store, a variable one a call.
+        let end = out.len() + n;
+        out.extend_from_slice(&buf);
+        out.truncate(end);
         true
     }
 }

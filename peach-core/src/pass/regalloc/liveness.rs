@@ -25,15 +25,29 @@ pub(crate) type Range = (u32, u32);
 /// kernel after kernel allocates nothing here once warm).
 #[derive(Default)]
 pub(crate) struct Liveness {
-    /// The live range of each virtual register; `None` for those no instruction names.
-    pub vreg: Vec<Option<Range>>,
+    /// The live range of each virtual register; [`EMPTY`] for those no instruction names
+    /// (widening it then needs no branch).
+    range: Vec<Range>,
     /// Sorted, disjoint segments per physical unit, up to the highest unit named.
     unit: Vec<Vec<Range>>,
     globals: Globals,
     flow: Dataflow,
 }
 
+/// The range of a value no instruction names.
+const EMPTY: Range = (u32::MAX, 0);
+
 impl Liveness {
+    /// The live range of virtual register `v`; `None` if no instruction names it.
+    pub fn vreg(&self, v: usize) -> Option<Range> {
+        self.range.get(v).copied().filter(|&r| r != EMPTY)
+    }
+
+    /// The virtual registers some instruction names, with their live ranges.
+    pub fn vregs(&self) -> impl Iterator<Item = (usize, Range)> + '_ {
+        self.range.iter().enumerate().filter(|(_, r)| **r != EMPTY).map(|(v, r)| (v, *r))
+    }
+
     /// The segments where unit `u` holds a value the code needs, sorted and disjoint.
     pub fn unit(&self, u: u8) -> &[Range] {
         self.unit.get(u as usize).map_or(&[], Vec::as_slice)
@@ -272,11 +286,9 @@ impl Liveness {
             return Err(undefined(input, v));
         }
 
-        let vreg = &mut self.vreg;
-        refill(vreg, nv, None);
-        let widen = |r: &mut Option<Range>, s: u32, e: u32| {
-            *r = Some(r.map_or((s, e), |(a, b)| (a.min(s), b.max(e))));
-        };
+        let vreg = &mut self.range;
+        refill(vreg, nv, EMPTY);
+        let widen = |r: &mut Range, s: u32, e: u32| *r = (r.0.min(s), r.1.max(e));
         let unit = &mut self.unit;
         unit.iter_mut().for_each(Vec::clear);
         let mut add = |u: u8, seg: Range| {

@@ -24,8 +24,12 @@ pub struct Memory {
     order: Vec<(u32, VReg)>,
     group_of: Vec<Option<u32>>,
     units: Vec<Option<u8>>,
-    /// Per allowed-units mask, once asked for: its units in preference order, a range of `pref`.
+    /// Per allowed-units mask of this compilation, once asked for: its units in preference
+    /// order, a range of `pref`.
     pref_of_mask: Vec<Option<(u32, u32)>>,
+    /// The ranges of `pref` computed so far, by mask and preference order (kept between
+    /// compilations: a JIT's functions use the same few).
+    known: Vec<(UnitSet, &'static [u8], u32, u32)>,
     pref: Vec<u8>,
 }
 
@@ -60,7 +64,7 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
     // Values by first live point (those never named have no range and no register).
     let order = &mut mem.order;
     order.clear();
-    order.extend(live.vreg.iter().enumerate().filter_map(|(v, r)| r.map(|(s, _)| (s, VReg(v as u32)))));
+    order.extend(live.vregs().map(|(v, (s, _))| (s, VReg(v as u32))));
     order.sort_unstable();
 
     // Preference is the position in `input.order`; units it does not name are never chosen.
@@ -79,9 +83,12 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
     // Units holding a value; a unit whose value has ended is cleared when its class is next used.
     let mut busy = UnitSet::EMPTY;
     let mut cursor = [0u32; UNITS];
-    let (pref_of_mask, pref) = (&mut mem.pref_of_mask, &mut mem.pref);
+    let (pref_of_mask, known, pref) = (&mut mem.pref_of_mask, &mut mem.known, &mut mem.pref);
     refill(pref_of_mask, input.masks.len(), None);
-    pref.clear();
+    if known.len() > 64 {
+        known.clear();
+        pref.clear();
+    }
     let group_of = &mut mem.group_of;
     refill(group_of, if input.groups.is_empty() { 0 } else { nv }, None);
     for (g, &(first, count)) in input.groups.iter().enumerate() {
@@ -95,7 +102,7 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
         if units[v.index()].is_some() {
             continue; // placed with its group
         }
-        let e = live.vreg[v.index()].map_or(s + 1, |r| r.1);
+        let e = live.vreg(v.index()).map_or(s + 1, |r| r.1);
         let ok = allowed(v.index());
         // The units whose value has ended are free again.
         busy.retain_within(if group_of.is_empty() { ok } else { UnitSet::ALL }, |u| busy_until[u as usize] > s);
@@ -110,7 +117,8 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
                     u < UNITS
                         && allowed(m).contains(u as u8)
                         && !busy.contains(u as u8)
-                        && live.vreg[m]
+                        && live
+                            .vreg(m)
                             .is_none_or(|(ms, me)| live.unit(u as u8).iter().all(|&(a, b)| b <= ms.min(s) || a >= me))
                 })
             };
@@ -119,7 +127,7 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
             for (k, &m) in members.iter().enumerate() {
                 let u = base + k;
                 units[m] = Some(u as u8);
-                busy_until[u] = live.vreg[m].map_or(s + 1, |r| r.1.max(s + 1));
+                busy_until[u] = live.vreg(m).map_or(s + 1, |r| r.1.max(s + 1));
                 busy.insert(u as u8);
             }
             continue;
@@ -142,8 +150,13 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
             // The most preferred free unit: the first of the value's units in preference order.
             let mask = input.vreg_allowed[v.index()] as usize;
             let (a, b) = *pref_of_mask[mask].get_or_insert_with(|| {
+                let order = input.order;
+                if let Some(&(_, _, a, b)) = known.iter().find(|k| k.0 == ok && std::ptr::eq(k.1, order)) {
+                    return (a, b);
+                }
                 let start = pref.len() as u32;
                 pref.extend(input.order.iter().filter(|&&u| ok.contains(u)));
+                known.push((ok, order, start, pref.len() as u32));
                 (start, pref.len() as u32)
             });
             chosen = pref[a as usize..b as usize].iter().copied().find(|&u| !busy.contains(u) && free(u));
@@ -176,7 +189,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, failed: VReg) -> Error 
 
     // Sweep the class's live ranges (values and fixed registers) for the busiest point.
     let mut events: Vec<(u32, i32)> = Vec::new();
-    for (v, &(s, e)) in live.vreg.iter().enumerate().filter_map(|(v, r)| r.as_ref().map(|r| (v, r))) {
+    for (v, (s, e)) in live.vregs() {
         if input.vreg_class(v) == class {
             events.push((s, 1));
             events.push((e, -1));
@@ -189,7 +202,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, failed: VReg) -> Error 
         }
     }
     events.sort_unstable();
-    let (mut cur, mut best, mut at) = (0, 0, live.vreg[failed.index()].map_or(0, |r| r.0));
+    let (mut cur, mut best, mut at) = (0, 0, live.vreg(failed.index()).map_or(0, |r| r.0));
     for (p, d) in events {
         cur += d;
         if cur > best {
@@ -200,7 +213,7 @@ fn out_of_registers(input: &AllocInput, live: &Liveness, failed: VReg) -> Error 
     let inst = ((at / 2) as usize).min(input.num_insts().saturating_sub(1));
     // Live values by where they were created, in order of first creation.
     let mut places: Vec<(String, usize)> = Vec::new();
-    for (v, &(s, e)) in live.vreg.iter().enumerate().filter_map(|(v, r)| r.as_ref().map(|r| (v, r))) {
+    for (v, (s, e)) in live.vregs() {
         if input.vreg_class(v) == class && s <= at && at < e {
             let place = loc_str(input.vreg_loc(v));
             match places.iter_mut().find(|(p, _)| *p == place) {
