@@ -30,6 +30,12 @@ pub(crate) struct Liveness {
     range: Vec<Range>,
     /// Sorted, disjoint segments per physical unit, up to the highest unit named.
     unit: Vec<Vec<Range>>,
+    /// Per unit, the segment being built while scanning (valid for the units open).
+    open: Vec<Range>,
+    /// `(unit, index in its segments)` of the segments still open at a block's end, per block:
+    /// those of block `b` are `tails[tail_start[b]..tail_start[b + 1]]`.
+    tails: Vec<(u8, u32)>,
+    tail_start: Vec<u32>,
     globals: Globals,
     flow: Dataflow,
 }
@@ -92,8 +98,8 @@ fn ones(words: &[u64]) -> impl Iterator<Item = u32> + '_ {
 }
 
 /// The values that live across blocks, numbered densely: virtual registers first, in the order
-/// they are found, then units. Found in one pass that also records each block's upward-exposed
-/// reads and writes, the dataflow's input.
+/// they are found, then units; with each block's upward-exposed reads and first writes, the
+/// dataflow's input. Filled by the forward scan in [`Liveness::analyze`].
 #[derive(Default)]
 struct Globals {
     /// The global number of each virtual register.
@@ -102,7 +108,8 @@ struct Globals {
     units: UnitSet,
     /// The variable of each global number.
     var: Vec<Var>,
-    /// The block that last wrote each virtual register, while finding them.
+    /// The block that last wrote each virtual register, while scanning: a read of a value
+    /// written earlier in the same block does not make it global.
     written_in: Vec<Option<u32>>,
     /// `(block, variable)`: a read before any write in the block (all of them global).
     exposed: Vec<(u32, Var)>,
@@ -111,58 +118,13 @@ struct Globals {
 }
 
 impl Globals {
-    /// Every variable some block reads before writing it: only those can be live into a block.
-    fn find(&mut self, input: &AllocInput, nv: usize) {
-        let g = self;
-        refill(&mut g.vreg, nv, None);
-        g.units = UnitSet::EMPTY;
-        g.var.clear();
-        g.exposed.clear();
-        g.writes.clear();
-        // The block that last wrote each virtual register (the units written in the current
-        // block), to tell a read of a value written earlier in the same block from one that
-        // comes from elsewhere.
-        refill(&mut g.written_in, nv, None);
-        for (b, block) in input.blocks.iter().enumerate() {
-            let (b, this) = (b as u32, Some(b as u32));
-            let mut units_written = UnitSet::EMPTY;
-            for i in block.start..block.end {
-                let ops = input.inst_ops(i as usize);
-                for op in ops.iter().filter(|op| op.role.reads()) {
-                    let var = op.var();
-                    match var {
-                        Var::V(v) if g.written_in[v.index()] != this => {
-                            if g.vreg[v.index()].is_none() {
-                                g.vreg[v.index()] = Some(g.var.len() as u32);
-                                g.var.push(var);
-                            }
-                            g.exposed.push((b, var));
-                        }
-                        Var::P(u) if !units_written.contains(u) => {
-                            g.units.insert(u);
-                            g.exposed.push((b, var));
-                        }
-                        _ => {}
-                    }
-                }
-                for op in ops.iter().filter(|op| op.role.writes()) {
-                    let var = op.var();
-                    match var {
-                        Var::V(v) if g.written_in[v.index()] != this => {
-                            g.written_in[v.index()] = this;
-                            g.writes.push((b, var));
-                        }
-                        Var::P(u) if !units_written.contains(u) => {
-                            units_written.insert(u);
-                            g.writes.push((b, var));
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-        let units = g.units;
-        units.for_each(|u| g.var.push(Var::P(u)));
+    fn reset(&mut self, nv: usize) {
+        refill(&mut self.vreg, nv, None);
+        refill(&mut self.written_in, nv, None);
+        self.units = UnitSet::EMPTY;
+        self.var.clear();
+        self.exposed.clear();
+        self.writes.clear();
     }
 
     /// The global number of `var`, if it is global.
@@ -268,10 +230,11 @@ impl Dataflow {
 }
 
 impl Liveness {
-    /// The live ranges of `input`.
+    /// The live ranges of `input`: one forward scan over the operands (ranges inside blocks and
+    /// the globals), the block-level dataflow if any value crosses a block boundary, then the
+    /// ranges widened to the block boundaries the globals cross.
     pub(crate) fn analyze(&mut self, input: &AllocInput) -> Result<()> {
-        let nv = input.num_vregs();
-        self.globals.find(input, nv);
+        self.scan(input);
         let (globals, flow) = (&self.globals, &mut self.flow);
         if globals.var.is_empty() {
             flow.live_in.reset(0, 0);
@@ -285,72 +248,29 @@ impl Liveness {
         {
             return Err(undefined(input, v));
         }
-
-        let vreg = &mut self.range;
-        refill(vreg, nv, EMPTY);
-        let widen = |r: &mut Range, s: u32, e: u32| *r = (r.0.min(s), r.1.max(e));
-        let unit = &mut self.unit;
-        unit.iter_mut().for_each(Vec::clear);
-        let mut add = |u: u8, seg: Range| {
-            if unit.len() <= u as usize {
-                unit.resize_with(u as usize + 1, Vec::new);
-            }
-            unit[u as usize].push(seg);
-        };
-        // Per unit, the end of the segment being built (scanning backwards), for the units in
-        // `open`.
-        let mut open_end = [0u32; UNITS];
-        let mut open = UnitSet::EMPTY;
-        for (b, block) in input.blocks.iter().enumerate() {
-            let (bs, be) = (2 * block.start, 2 * block.end);
-            for g in ones(live_in.row(b)) {
-                if let Var::V(v) = globals.var[g as usize] {
-                    widen(&mut vreg[v.index()], bs, bs + 1);
+        if !globals.var.is_empty() {
+            for (b, block) in input.blocks.iter().enumerate() {
+                let (bs, be) = (2 * block.start, 2 * block.end);
+                for g in ones(live_in.row(b)) {
+                    if let Var::V(v) = globals.var[g as usize] {
+                        widen(&mut self.range[v.index()], bs, bs + 1);
+                    }
                 }
-            }
-            for g in ones(live_out.row(b)) {
-                match globals.var[g as usize] {
-                    Var::V(v) => widen(&mut vreg[v.index()], be - 1, be),
-                    Var::P(u) => {
-                        open_end[u as usize] = be;
-                        open.insert(u);
+                let tails = &self.tails[self.tail_start[b] as usize..self.tail_start[b + 1] as usize];
+                for g in ones(live_out.row(b)) {
+                    match globals.var[g as usize] {
+                        Var::V(v) => widen(&mut self.range[v.index()], be - 1, be),
+                        // A unit live out of a block: its last segment there lasts to the end,
+                        // or, untouched in the block, it lives through it.
+                        Var::P(u) => match tails.iter().find(|t| t.0 == u) {
+                            Some(&(_, k)) => self.unit[u as usize][k as usize].1 = be,
+                            None => add_segment(&mut self.unit, u, (bs, be)),
+                        },
                     }
                 }
             }
-            for i in (block.start..block.end).rev() {
-                let (rd, wr) = (2 * i, 2 * i + 1);
-                let ops = input.inst_ops(i as usize);
-                for op in ops {
-                    match op.var() {
-                        Var::V(v) => {
-                            // A read covers [rd, rd + 1), a write [wr, wr + 1) with wr = rd + 1:
-                            // one widening, without branches on the role. A late read lasts
-                            // through the write, so the destination cannot take its register.
-                            let (reads, writes) = (op.role.reads() as u32, op.role.writes() as u32);
-                            let late = (op.role == Role::UseLate) as u32;
-                            widen(&mut vreg[v.index()], rd + 1 - reads, rd + 1 + (writes | late));
-                        }
-                        Var::P(u) if op.role.writes() => {
-                            let end = if open.contains(u) { open_end[u as usize] } else { wr + 1 };
-                            add(u, (wr, end));
-                            open.remove(u);
-                        }
-                        Var::P(_) => {}
-                    }
-                }
-                for op in ops {
-                    if let (Var::P(u), true) = (op.var(), op.role.reads())
-                        && !open.contains(u)
-                    {
-                        open_end[u as usize] = rd + 1;
-                        open.insert(u);
-                    }
-                }
-            }
-            open.for_each(|u| add(u, (bs, open_end[u as usize])));
-            open = UnitSet::EMPTY;
         }
-        for segs in unit.iter_mut().filter(|s| s.len() > 1) {
+        for segs in self.unit.iter_mut().filter(|s| s.len() > 1) {
             // Sorted, then overlapping or touching segments merged in place.
             segs.sort_unstable();
             let mut kept = 0;
@@ -366,6 +286,108 @@ impl Liveness {
         }
         Ok(())
     }
+
+    /// The forward scan: each virtual register's hull of the points that name it, each unit's
+    /// segments inside blocks (a write starts one, reads extend it; a read before any write in
+    /// the block starts it at the block's start), and the globals with each block's exposed
+    /// reads and first writes.
+    fn scan(&mut self, input: &AllocInput) {
+        let nv = input.num_vregs();
+        let g = &mut self.globals;
+        g.reset(nv);
+        refill(&mut self.range, nv, EMPTY);
+        self.unit.iter_mut().for_each(Vec::clear);
+        self.tails.clear();
+        self.tail_start.clear();
+        if self.open.len() < UNITS {
+            self.open.resize(UNITS, (0, 0));
+        }
+        let (range, unit, seg) = (&mut self.range, &mut self.unit, &mut self.open);
+        for (b, block) in input.blocks.iter().enumerate() {
+            let (b, this, bs) = (b as u32, Some(b as u32), 2 * block.start);
+            // Units written in this block so far, and those with a segment open.
+            let (mut written, mut open) = (UnitSet::EMPTY, UnitSet::EMPTY);
+            self.tail_start.push(self.tails.len() as u32);
+            for i in block.start..block.end {
+                let rd = 2 * i;
+                let ops = input.inst_ops(i as usize);
+                // Reads first: an instruction reads its operands before it writes any.
+                for op in ops {
+                    let reads = op.role.reads();
+                    match op.var() {
+                        Var::V(v) => {
+                            // A read covers [rd, rd + 1), a write [rd + 1, rd + 2): one
+                            // widening, without branches on the role. A late read lasts through
+                            // the write, so the destination cannot take its register.
+                            let writes = op.role.writes() as u32;
+                            let late = (op.role == Role::UseLate) as u32;
+                            widen(&mut range[v.index()], rd + 1 - reads as u32, rd + 1 + (writes | late));
+                            if reads && g.written_in[v.index()] != this {
+                                if g.vreg[v.index()].is_none() {
+                                    g.vreg[v.index()] = Some(g.var.len() as u32);
+                                    g.var.push(Var::V(v));
+                                }
+                                g.exposed.push((b, Var::V(v)));
+                            }
+                        }
+                        Var::P(u) if reads => {
+                            if !written.contains(u) {
+                                g.units.insert(u);
+                                g.exposed.push((b, Var::P(u)));
+                            }
+                            if open.contains(u) {
+                                seg[u as usize].1 = rd + 1;
+                            } else {
+                                seg[u as usize] = (bs, rd + 1);
+                                open.insert(u);
+                            }
+                        }
+                        Var::P(_) => {}
+                    }
+                }
+                for op in ops.iter().filter(|op| op.role.writes()) {
+                    match op.var() {
+                        Var::V(v) if g.written_in[v.index()] != this => {
+                            g.written_in[v.index()] = this;
+                            g.writes.push((b, Var::V(v)));
+                        }
+                        Var::V(_) => {}
+                        Var::P(u) => {
+                            if !written.contains(u) {
+                                written.insert(u);
+                                g.writes.push((b, Var::P(u)));
+                            }
+                            if open.contains(u) {
+                                add_segment(unit, u, seg[u as usize]);
+                            }
+                            seg[u as usize] = (rd + 1, rd + 2);
+                            open.insert(u);
+                        }
+                    }
+                }
+            }
+            // The segments open at the block's end, which the dataflow may extend to it.
+            open.for_each(|u| {
+                self.tails.push((u, unit.get(u as usize).map_or(0, Vec::len) as u32));
+                add_segment(unit, u, seg[u as usize]);
+            });
+        }
+        self.tail_start.push(self.tails.len() as u32);
+        let units = g.units;
+        units.for_each(|u| g.var.push(Var::P(u)));
+    }
+}
+
+/// `r` widened to cover `[s, e)`.
+fn widen(r: &mut Range, s: u32, e: u32) {
+    *r = (r.0.min(s), r.1.max(e));
+}
+
+fn add_segment(unit: &mut Vec<Vec<Range>>, u: u8, seg: Range) {
+    if unit.len() <= u as usize {
+        unit.resize_with(u as usize + 1, Vec::new);
+    }
+    unit[u as usize].push(seg);
 }
 
 fn undefined(input: &AllocInput, v: VReg) -> Error {
