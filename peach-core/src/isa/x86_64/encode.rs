@@ -189,6 +189,62 @@ fn final_form<'a>(
     if form.alternatives.is_empty() || form.code.flow_control() != FlowControl::Next {
         return Ok(form);
     }
+    // The choice depends on nothing but the form, the operands and the target's extensions:
+    // kernels repeat their instructions, so each choice is made once per thread.
+    let key = FinalKey::new(form.code, ops, body.target.extensions());
+    if let Some(code) = key.and_then(|k| FINAL_FORMS.with_borrow(|m| m.get(&k).copied()))
+        && let Some(f) = forms.form(code)
+    {
+        return Ok(f);
+    }
+    let chosen = choose_final(forms, form, ops, body, asm)?;
+    if let Some(k) = key {
+        FINAL_FORMS.with_borrow_mut(|m| {
+            // Bounded: a JIT generating endless distinct constants must not grow it forever.
+            if m.len() >= 4096 {
+                m.clear();
+            }
+            m.insert(k, chosen.code);
+        });
+    }
+    Ok(chosen)
+}
+
+/// What [`final_form`]'s choice among alternatives depends on.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct FinalKey {
+    code: Code,
+    extensions: ExtSet,
+    ops: [Option<Operand>; 4],
+}
+
+impl FinalKey {
+    /// The key, for up to four operands.
+    fn new(code: Code, ops: &[Operand], extensions: &ExtSet) -> Option<FinalKey> {
+        let mut key = FinalKey { code, extensions: *extensions, ops: [None; 4] };
+        if ops.len() > key.ops.len() {
+            return None;
+        }
+        for (k, op) in key.ops.iter_mut().zip(ops) {
+            *k = Some(*op);
+        }
+        Some(key)
+    }
+}
+
+thread_local! {
+    /// The final forms chosen on this thread, by form, operands and extensions.
+    static FINAL_FORMS: std::cell::RefCell<crate::fx::FxHashMap<FinalKey, Code>> = Default::default();
+}
+
+/// [`final_form`]'s choice among `form`'s alternatives: the shortest encoding.
+fn choose_final<'a>(
+    forms: &'a Forms,
+    form: &'a Form,
+    ops: &[Operand],
+    body: &Body,
+    asm: &mut Assembler,
+) -> Result<&'a Form> {
     let shapes = select::shapes(ops)?;
     let mut best: Option<(&Form, usize)> = None;
     let candidates = form.alternatives.iter().filter_map(|c| forms.form(*c)).filter(|f| {
