@@ -9,12 +9,12 @@
 use iced_x86::{Code, Instruction, Register};
 
 use super::encode::{Op2, with};
-use super::forms::blank;
 use super::layout::Assembler;
 use super::regs::{GP, GP_UNITS, VEC, VEC_UNITS, unit_reg};
 use crate::abi::CallConv;
 use crate::abi::Frame;
 use crate::error::Result;
+use crate::ir::UnitSet;
 
 /// The frame's layout, decided from the registers to save and the locals.
 pub(super) struct Layout {
@@ -35,15 +35,14 @@ impl Layout {
     pub(super) fn new(frame: &Frame) -> Layout {
         let realign = (frame.locals_align > 16).then_some(frame.locals_align);
         let rbp = GP_UNITS + 5;
-        let pushed: Vec<Register> = (0..16u8)
-            .map(|u| GP_UNITS + u)
-            .filter(|u| frame.saved.contains(*u) && !(realign.is_some() && *u == rbp))
+        // Only the units saved are visited: nothing here grows with the register file.
+        let pushed: Vec<Register> = (frame.saved & UnitSet::range(GP_UNITS, 16))
+            .iter()
+            .filter(|u| !(realign.is_some() && *u == rbp))
             .map(|u| unit_reg(u, GP, 3))
             .collect();
-        let vec_saved: Vec<Register> = (0..32u8)
-            .filter(|u| frame.saved.contains(VEC_UNITS + u))
-            .map(|u| unit_reg(VEC_UNITS + u, VEC, 0))
-            .collect();
+        let vec_saved: Vec<Register> =
+            (frame.saved & UnitSet::range(VEC_UNITS, 32)).iter().map(|u| unit_reg(u, VEC, 0)).collect();
         let saves = 16 * vec_saved.len() as i32;
         let (adjust, locals_base) = match realign {
             Some(align) => {
@@ -125,7 +124,7 @@ impl Layout {
 
     pub(super) fn epilogue(&self, avx: bool, out: &mut Assembler) -> Result<()> {
         if self.frame.clear_upper && avx {
-            out.push(blank(Code::VEX_Vzeroupper))?;
+            out.push_blank(Code::VEX_Vzeroupper)?;
         }
         let load = if avx { Code::VEX_Vmovaps_xmm_xmmm128 } else { Code::Movaps_xmm_xmmm128 };
         for (i, r) in self.vec_saved.iter().enumerate() {
@@ -143,7 +142,7 @@ impl Layout {
         if self.realign.is_some() {
             out.push(with(Code::Pop_r64, &[Op2::R(Register::RBP)])?)?;
         }
-        out.push(blank(Code::Retnq))?;
+        out.push_blank(Code::Retnq)?;
         Ok(())
     }
 }

@@ -104,6 +104,9 @@ pub(super) struct Assembler {
     buffer: CodeBuffer<X86Fixup>,
     /// iced's encoder, for what the direct one does not cover.
     encoder: Encoder,
+    /// The bytes of the operand-less instructions pushed so far (`vzeroupper`, `ret`), which
+    /// every epilogue repeats: encoded by iced once per thread.
+    blanks: Vec<(Code, Vec<u8>)>,
 }
 
 /// Runs `f` with this thread's assembler, emptied for about `insts` instructions and `labels`
@@ -137,7 +140,7 @@ impl Assembler {
     const KEEP: usize = 16 << 20;
 
     fn empty() -> Assembler {
-        Assembler { buffer: CodeBuffer::new(0, 0), encoder: Encoder::new(64) }
+        Assembler { buffer: CodeBuffer::new(0, 0), encoder: Encoder::new(64), blanks: Vec::new() }
     }
 
     /// The length of `ins` encoded at offset 0 (nothing is appended).
@@ -192,6 +195,25 @@ impl Assembler {
         self.buffer.put_with(encode)
     }
 
+    /// Appends an instruction without operands.
+    pub(super) fn push_blank(&mut self, code: Code) -> Result<()> {
+        let known = self.blanks.iter().position(|(c, _)| *c == code);
+        let k = match known {
+            Some(k) => k,
+            None => {
+                self.encoder.encode(&blank(code), 0).map_err(internal)?;
+                self.blanks.push((code, self.encoder.take_buffer()));
+                self.blanks.len() - 1
+            }
+        };
+        let bytes = &self.blanks[k].1;
+        self.buffer.put_with(|out| {
+            out.extend_from_slice(bytes);
+            true
+        });
+        Ok(())
+    }
+
     /// The last `len` bytes encoded on arrival (for checks).
     pub(super) fn last_bytes(&self, len: usize) -> Vec<u8> {
         self.buffer.last_bytes(len).to_vec()
@@ -210,7 +232,7 @@ impl Assembler {
     /// A label bound at the very end gets a trap to stand on.
     pub(super) fn finish_labels(&mut self) -> Result<()> {
         if self.buffer.has_pending_labels() {
-            self.push(blank(Code::Int3))?;
+            self.push_blank(Code::Int3)?;
         }
         Ok(())
     }

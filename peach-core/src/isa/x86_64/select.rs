@@ -371,14 +371,9 @@ pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -
         return select_or_shorthand(f.target(), mnemonic, ops).map(|(c, _)| c);
     }
     // The spelling as written: `VADDPS` and `vaddps` get an entry each, which is cheaper than
-    // folding the case on every lookup. Whole words are loaded directly; a copy into a buffer
-    // first would stall the loads behind the copy's byte stores.
-    let word = |b: &[u8]| match <[u8; 8]>::try_from(b) {
-        Ok(w) => u64::from_le_bytes(w),
-        Err(_) => b.iter().rev().fold(0u64, |a, &x| a << 8 | x as u64),
-    };
+    // folding the case on every lookup.
     let (lo, hi) = bytes.split_at(bytes.len().min(8));
-    let mut key = [word(lo), word(hi), 0, 0, 0, 0];
+    let mut key = [le_word(lo), le_word(hi), 0, 0, 0, 0];
     for (i, op) in ops.iter().enumerate() {
         let Some(k) = op_key(op) else {
             return select_or_shorthand(f.target(), mnemonic, ops).map(|(c, _)| c);
@@ -408,6 +403,24 @@ pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -
     let (code, rewrite) = select_or_shorthand(f.target(), mnemonic, ops)?;
     f.memo.insert(key, code as u32 | rewrite);
     Ok(code)
+}
+
+/// Up to 8 bytes as a little-endian number, loaded whole (a copy into a buffer first would stall
+/// the loads behind the copy's byte stores; a loop over bytes costs more than the lookup).
+fn le_word(b: &[u8]) -> u64 {
+    let n = b.len();
+    let at = |i: usize| b[i] as u64;
+    match n {
+        8.. => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        // Two overlapping four-byte loads, the overlap ORed with itself.
+        4..8 => {
+            let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
+            let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
+            lo | hi << (8 * (n - 4))
+        }
+        1..4 => at(0) | at(n / 2) << (8 * (n / 2)) | at(n - 1) << (8 * (n - 1)),
+        0 => 0,
+    }
 }
 
 /// Memo flag: the instruction was written in the two-operand AVX shorthand.
@@ -663,4 +676,19 @@ pub(super) fn lowercase<'a>(s: &str, buf: &'a mut [u8; 24]) -> Option<&'a str> {
 pub(crate) fn high_vectors_ok(form: &Form, target: &Target) -> bool {
     form.encoding == EncodingKind::EVEX
         || form.evex_twin.and_then(|c| Forms::get().form(c)).is_some_and(|f| f.features.is_subset(target.extensions()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn le_word_is_the_bytes_as_a_little_endian_number() {
+        let text = b"vpternlogq";
+        for start in 0..text.len() {
+            for end in start..=(start + 8).min(text.len()) {
+                let b = &text[start..end];
+                let expected = b.iter().rev().fold(0u64, |a, &x| a << 8 | x as u64);
+                assert_eq!(super::le_word(b), expected, "{:?}", std::str::from_utf8(b));
+            }
+        }
+    }
 }
