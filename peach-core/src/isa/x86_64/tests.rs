@@ -145,7 +145,8 @@ pub(super) fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Op
     let has_mem = ops.iter().any(|o| matches!(o, Operand::Mem(_)));
     if !has_mem && form.can_round && variant.is_multiple_of(2) {
         ops.push(Operand::Rounding(
-            [Rounding::NearestSae, Rounding::DownSae, Rounding::UpSae, Rounding::ZeroSae][variant % 4],
+            // Variants 0, 2, 4 and 6: each rounding mode once.
+            [Rounding::NearestSae, Rounding::DownSae, Rounding::UpSae, Rounding::ZeroSae][(variant / 2) % 4],
         ));
     } else if !has_mem && form.can_sae && variant.is_multiple_of(2) {
         ops.push(Operand::Rounding(Rounding::Sae));
