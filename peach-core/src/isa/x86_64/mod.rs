@@ -93,7 +93,7 @@ fn is_string(code: Code) -> bool {
 /// A string instruction written with the operands it uses anyway (`movsb byte ptr [rdi], byte
 /// ptr [rsi]`, `stosb byte ptr [rdi], al`, as iced and objdump print them): exactly those, they
 /// are dropped and the bare form is selected; anything else is left for selection to refuse.
-fn drop_string_operands(name: &str, ops: &mut Vec<Operand>) {
+fn drop_string_operands(name: &str, ops: &mut Vec<Operand>) -> Result<()> {
     // (The common case leaves at once: a string form's operands are physical registers and
     // memory, never virtual registers, immediates or labels.)
     let physical = |o: &Operand| match o {
@@ -102,13 +102,12 @@ fn drop_string_operands(name: &str, ops: &mut Vec<Operand>) {
         _ => false,
     };
     if ops.is_empty() || !ops.iter().all(physical) {
-        return;
+        return Ok(());
     }
-    // A segment override stays, for the implicit memory operand.
     let segments = ops.iter().filter(|o| matches!(o, Operand::Segment(_))).count();
     let forms = Forms::get();
     let mut buf = [0u8; 24];
-    let Some(m) = select::lowercase(name, &mut buf).and_then(|l| forms.mnemonic(l)) else { return };
+    let Some(m) = select::lowercase(name, &mut buf).and_then(|l| forms.mnemonic(l)) else { return Ok(()) };
     // Written with all of them, or with the memory operands alone (`lodsb byte ptr [rsi]`).
     let fits = |f: &forms::Form, with_registers: bool| {
         let hidden = f.places.hidden.iter().filter(|(_, h)| with_registers || !matches!(h, forms::Hidden::Reg(_)));
@@ -126,9 +125,32 @@ fn drop_string_operands(name: &str, ops: &mut Vec<Operand>) {
                 forms::Hidden::Reg(r) => *op == Operand::Reg(regs::phys(r)),
             })
     };
-    if forms.codes(m).iter().filter_map(|c| forms.form(*c)).any(|f| fits(f, true) || fits(f, false)) {
-        ops.retain(|o| matches!(o, Operand::Segment(_)));
+    if !forms.codes(m).iter().filter_map(|c| forms.form(*c)).any(|f| fits(f, true) || fits(f, false)) {
+        return Ok(());
     }
+    // A segment written right after `[rsi]` (or xlat's `[rbx]`) overrides ds and stays; one after
+    // `[rdi]` can only be the es: the instruction always uses there, which no prefix changes.
+    let mut after_rdi = false;
+    let mut kept = Vec::new();
+    for op in ops.iter() {
+        match op {
+            Operand::Mem(mem) => after_rdi = mem.base == Some(regs::phys(iced_x86::Register::RDI)),
+            Operand::Segment(s) if after_rdi => {
+                if *s != regs::phys(iced_x86::Register::ES) {
+                    return Err(crate::Error::new(
+                        crate::ErrorKind::InvalidOperands,
+                        format!(
+                            "`{name}` addresses `[rdi]` through es: always; a segment override does not apply to it"
+                        ),
+                    ));
+                }
+            }
+            Operand::Segment(_) => kept.push(*op),
+            _ => after_rdi = false,
+        }
+    }
+    *ops = kept;
+    Ok(())
 }
 
 /// Whether the prefixes written are ones the CPU takes on `code`: `lock` on an atomic
@@ -209,8 +231,9 @@ impl Isa for X86_64 {
 
     fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
         let (name, prefixes) = strip_prefixes(mnemonic);
+        // (Before the decorations move: a segment belongs to the memory operand it follows.)
+        drop_string_operands(name, ops)?;
         mask_after_operands(ops);
-        drop_string_operands(name, ops);
         let code = select::select(f, name, ops)?;
         if distinct_destination(code.mnemonic()) {
             check_distinct(code, ops)?;
