@@ -79,7 +79,7 @@ fn plainly_valid(m: &Mem) -> bool {
         && m.index.is_none_or(gp)
 }
 
-fn check_mem(m: &Mem, segment: bool) -> Result<()> {
+fn check_mem(m: &Mem) -> Result<()> {
     let bad = |msg: String| Err(Error::new(ErrorKind::InvalidMemory, msg));
     if m.update != crate::ir::Update::None {
         return bad("x86 has no pre- or post-indexed addressing (that is AArch64)".into());
@@ -135,11 +135,6 @@ fn check_mem(m: &Mem, segment: bool) -> Result<()> {
     if regs32 > 0 && regs32 != regs_all {
         return bad("a 32-bit address takes 32-bit registers only (`[ecx + edx*4]`), all physical".into());
     }
-    if m.base.is_none() && m.index.is_none() && !segment {
-        return bad(
-            "a memory operand needs a base or an index register (a bare address, a segment: `fs:[0x28]`)".into()
-        );
-    }
     if vector_index && (m.base == Some(Reg::LOCALS) || m.base == Some(regs::ARG_AREA)) {
         return bad("a vector index goes with a general-purpose base register".into());
     }
@@ -193,7 +188,7 @@ pub(crate) fn shapes(ops: &[Operand]) -> Result<Shapes> {
                 reg_shape(m.reg)
             }
             Operand::Mem(m) => {
-                check_mem(m, ops.iter().any(|o| matches!(o, Operand::Segment(_))))?;
+                check_mem(m)?;
                 Some(Shape::Mem { size: m.size as u16, bcst: m.broadcast, vsib: vsib_bits(m) })
             }
             Operand::Segment(seg) => {
@@ -388,7 +383,7 @@ pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -
             if let Operand::Mem(m) = op
                 && !plainly_valid(m)
             {
-                check_mem(m, ops.iter().any(|o| matches!(o, Operand::Segment(_))))?;
+                check_mem(m)?;
             }
         }
         if entry & SHORTHAND != 0 {
