@@ -434,7 +434,7 @@ fn emit_into(
                 let form = final_form(forms, primary, &ops, body, asm)?;
                 extensions.union_with(&form.features);
                 let constant = constant_read(&ops);
-                if let (Some(vex), None) = (&form.vex, constant)
+                if let (Some(vex), None, 0) = (&form.vex, constant, prefixes)
                     && asm.push_encoded(|out| vex.encode(&ops, super::vex::phys_number, out))
                 {
                     if cfg!(debug_assertions) {
@@ -447,6 +447,7 @@ fn emit_into(
                 ins.set_has_lock_prefix(prefixes & super::LOCK != 0);
                 ins.set_has_rep_prefix(prefixes & super::REP != 0);
                 ins.set_has_repne_prefix(prefixes & super::REPNE != 0);
+                push_redundant_prefixes(asm, &ins, prefixes).map_err(|e| e.or_at(body.loc(inst)))?;
                 asm.push_reading(ins, constant)?;
             }
             Op::Ret => {
@@ -466,6 +467,72 @@ fn emit_into(
     let (bytes, alignment, listing) = asm.assemble(body.consts)?;
     let code = CodeObject::new(Arc::clone(body.name), bytes, 0, extensions, body.target.clone(), Arc::new(listing));
     Ok(code.with_alignment(alignment))
+}
+
+/// The bytes of `data16` and `addr32` before `ins`, a byte each (also where the operands need
+/// one of their own: `addr32 mov eax, [ecx]` is 67 67 8b 01, as llvm-mc writes it), checked
+/// again on the allocated registers.
+fn push_redundant_prefixes(asm: &mut Assembler, ins: &Instruction, prefixes: u32) -> Result<()> {
+    let bytes = prefix_bytes(prefixes);
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    if !prefixes_change_nothing(ins, prefixes) {
+        return Err(Error::new(
+            crate::ErrorKind::InvalidOperands,
+            format!(
+                "`data16`/`addr32` would change `{:?}` here: it is taken only where it changes nothing",
+                ins.mnemonic()
+            ),
+        ));
+    }
+    asm.push_raw(&bytes);
+    Ok(())
+}
+
+/// The bytes of the `data16` (66) and `addr32` (67) bits of `prefixes`.
+fn prefix_bytes(prefixes: u32) -> Vec<u8> {
+    [(super::DATA16, 0x66), (super::ADDR32, 0x67)]
+        .iter()
+        .filter(|(bit, _)| prefixes & bit != 0)
+        .map(|(_, b)| *b)
+        .collect()
+}
+
+/// Whether the CPU decodes `ins` with the `data16`/`addr32` bytes of `prefixes` before it as the
+/// same instruction. (A 32-bit address size changes `loop`'s counter, `monitor`'s address
+/// register, `movsb`'s pointers; a 16-bit operand size turns `mov eax, 1` into `mov ax, 1`.)
+pub(super) fn prefixes_change_nothing(ins: &Instruction, prefixes: u32) -> bool {
+    // (Branches are encoded with their own address as target: only the form matters.)
+    let mut probe = *ins;
+    if is_branch_to_label(&probe) {
+        probe.set_near_branch64(0);
+    }
+    let mut encoder = Encoder::new(64);
+    if encoder.encode(&probe, 0).is_err() {
+        return false;
+    }
+    let plain = encoder.take_buffer();
+    let with: Vec<u8> = prefix_bytes(prefixes).iter().chain(&plain).copied().collect();
+    // Decoded at address 0: a branch target or RIP-relative address moves with the length,
+    // which is not a change of the instruction.
+    let decode = |b: &[u8]| {
+        let mut ins = iced_x86::Decoder::new(64, b, iced_x86::DecoderOptions::NONE).decode();
+        if is_branch_to_label(&ins) {
+            ins.set_near_branch64(0);
+        }
+        if ins.memory_base() == Register::RIP {
+            ins.set_memory_displacement64(0);
+        }
+        ins
+    };
+    let (a, b) = (decode(&plain), decode(&with));
+    b.len() == with.len() && a == b
+}
+
+fn is_branch_to_label(ins: &Instruction) -> bool {
+    (0..ins.op_count())
+        .any(|i| matches!(ins.op_kind(i), OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64))
 }
 
 /// Debug builds: the bytes the direct VEX encoder just wrote must be iced's.

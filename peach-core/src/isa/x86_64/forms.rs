@@ -657,6 +657,12 @@ impl Probe<'_> {
     }
 }
 
+/// An instance of `form` with stand-in registers (and memory in its register-or-memory slot,
+/// with `mem`), for questions about its encoding.
+pub(super) fn instance_of(form: &Form, mem: bool) -> Option<Instruction> {
+    Probe { slots: &form.slots, places: &form.places }.instance(form.code, false, mem, false)
+}
+
 fn probe(code: Code, slots: &[Slot], same: bool, mem: bool) -> Option<Instruction> {
     Probe { slots, places: &Places::default() }.instance(code, same, mem, false)
 }

@@ -206,12 +206,18 @@ impl Assembler {
                 self.blanks.len() - 1
             }
         };
-        let bytes = &self.blanks[k].1;
+        let bytes = std::mem::take(&mut self.blanks[k].1);
+        self.push_raw(&bytes);
+        self.blanks[k].1 = bytes;
+        Ok(())
+    }
+
+    /// Appends bytes as they are (a redundant prefix before the next instruction).
+    pub(super) fn push_raw(&mut self, bytes: &[u8]) {
         self.buffer.put_with(|out| {
             out.extend_from_slice(bytes);
             true
         });
-        Ok(())
     }
 
     /// The last `len` bytes encoded on arrival (for checks).

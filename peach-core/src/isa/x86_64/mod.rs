@@ -51,12 +51,17 @@ const LOCK: u32 = 1 << 30;
 const REP: u32 = 1 << 29;
 /// The opcode bit of `repne` and `repnz` (F2).
 const REPNE: u32 = 1 << 28;
-const PREFIXES: u32 = LOCK | REP | REPNE;
+/// The opcode bit of `data16` (66), where it is redundant: on an instruction of 16-bit operands.
+const DATA16: u32 = 1 << 27;
+/// The opcode bit of `addr32` (67), where it changes nothing a program sees: on an instruction
+/// without addresses, or one whose address registers are 32-bit already.
+const ADDR32: u32 = 1 << 26;
+const PREFIXES: u32 = LOCK | REP | REPNE | DATA16 | ADDR32;
 
 /// `lock add` is `add` with the prefix: the name without its prefixes, and their bits.
 fn strip_prefixes(mnemonic: &str) -> (&str, u32) {
-    // Every prefix starts with `l` or `r`: most names are done after one byte.
-    if !mnemonic.starts_with(['l', 'L', 'r', 'R']) {
+    // Every prefix starts with `l`, `r`, `d` or `a`: most names are done after one byte.
+    if !mnemonic.starts_with(['l', 'L', 'r', 'R', 'd', 'D', 'a', 'A']) {
         return (mnemonic, 0);
     }
     let mut rest = mnemonic;
@@ -69,6 +74,10 @@ fn strip_prefixes(mnemonic: &str) -> (&str, u32) {
             REP
         } else if is("repne") || is("repnz") {
             REPNE
+        } else if is("data16") {
+            DATA16
+        } else if is("addr32") {
+            ADDR32
         } else {
             break;
         };
@@ -171,13 +180,42 @@ fn check_prefixes(code: Code, name: &str, bits: u32, ops: &[Operand]) -> Result<
         return err("`rep` and `repne` exclude each other".into());
     }
     // VIA's `rep xsha1` and friends: the F3 is part of the opcode (iced's form has it).
+    let mut bits = bits;
     if bits & (REP | REPNE) == REP && code.op_code().mandatory_prefix() == iced_x86::MandatoryPrefix::PF3 {
-        return Ok(bits & !REP);
-    }
-    if bits & (REP | REPNE) != 0 && (!is_string(code) || (bits & REPNE != 0 && !compares(code))) {
+        bits &= !REP;
+    } else if bits & (REP | REPNE) != 0 && (!is_string(code) || (bits & REPNE != 0 && !compares(code))) {
         return err(format!(
             "`rep` applies to the string instructions (movs, stos, lods, ins, outs; repe and repne to cmps and scas), not to `{name}`"
         ));
+    }
+    // `data16` and `addr32` are accepted where they change nothing (padding, or what the
+    // operands say already): the CPU must decode the instruction with them as without.
+    if bits & (DATA16 | ADDR32) != 0 {
+        let mut addresses = ops.iter().filter_map(|o| if let Operand::Mem(m) = o { Some(m) } else { None }).peekable();
+        let has_address = addresses.peek().is_some();
+        let thirty_two = |m: &Mem| {
+            let w = |r: Option<Reg>| r.filter(|r| !r.is_virtual()).and_then(iced).is_some_and(|x| x.is_gpr32());
+            w(m.base) || w(m.index)
+        };
+        if bits & ADDR32 != 0 && has_address && !addresses.all(thirty_two) {
+            return err(format!(
+                "`addr32` would make the address of `{name}` 32-bit: write it with 32-bit registers (`[ecx]`)"
+            ));
+        }
+        // (An address of 32-bit registers has its 67 already: the stand-in's is 64-bit.)
+        let asked = if has_address { bits & DATA16 } else { bits & (DATA16 | ADDR32) };
+        let same = asked == 0
+            || forms::instance_of(
+                Forms::get().form(code).ok_or_else(|| crate::Error::internal("no form"))?,
+                has_address,
+            )
+            .is_some_and(|ins| encode::prefixes_change_nothing(&ins, asked));
+        if !same {
+            return err(format!(
+                "`{}` would change `{name}` (its operand or address size): it is taken only where it changes nothing",
+                if asked & DATA16 != 0 { "data16" } else { "addr32" }
+            ));
+        }
     }
     Ok(bits)
 }

@@ -474,6 +474,10 @@ fn forced_encoding(mnemonic: &str) -> (Option<EncodingKind>, &str) {
     }
 }
 
+/// How a form that fits ranks among others (lower first): EVEX last, then a fixed register
+/// for a virtual one, the immediate's size, an implicit 32-bit address size.
+type Rank = (bool, bool, u8, bool);
+
 fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<Code> {
     let (only, mnemonic) = forced_encoding(mnemonic);
     let forms = Forms::get();
@@ -489,7 +493,7 @@ fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<C
         ));
     };
     let s = shapes(ops)?;
-    let mut best: Option<(&Form, (bool, bool, u8))> = None;
+    let mut best: Option<(&Form, Rank)> = None;
     let mut any_match = None;
     // A form the operands fit in an encoding other than the one a pseudo-prefix asks for.
     let mut forced_out: Option<&Form> = None;
@@ -510,7 +514,10 @@ fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<C
         if !form.features.is_subset(target.extensions()) {
             continue;
         }
-        let rank = (form.encoding == EncodingKind::EVEX, fixed_for_vreg(form, &s), imm_bytes(form));
+        // Last in rank: a form that counts or addresses through 32-bit registers it does not
+        // name (`loop` on ecx, `monitor` at eax: a 67 prefix) is not what the plain text says.
+        let addr32 = form.code.op_code().address_size() == 32;
+        let rank = (form.encoding == EncodingKind::EVEX, fixed_for_vreg(form, &s), imm_bytes(form), addr32);
         if best.is_none_or(|(_, r)| rank < r) {
             best = Some((form, rank));
         }

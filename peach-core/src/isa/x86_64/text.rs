@@ -45,7 +45,7 @@ const PREFIXES: [&str; 12] =
     ["lock", "rep", "repe", "repz", "repne", "repnz", "data16", "data32", "addr32", "notrack", "xacquire", "xrelease"];
 const SEGMENTS: [&str; 6] = ["cs", "ds", "es", "fs", "gs", "ss"];
 /// The prefixes a line may start with.
-const SUPPORTED_PREFIXES: [&str; 6] = ["lock", "rep", "repe", "repz", "repne", "repnz"];
+const SUPPORTED_PREFIXES: [&str; 8] = ["lock", "rep", "repe", "repz", "repne", "repnz", "data16", "addr32"];
 
 struct Parser<'l, 'a> {
     c: Cursor<'l, 'a>,
@@ -63,8 +63,8 @@ impl<'l, 'a> OperandList<'l, 'a> for Parser<'l, 'a> {
 impl<'l> Parser<'l, '_> {
     fn line(mut self) -> std::result::Result<TextInst, Fail> {
         let mut first = self.c.bump();
-        // `lock`, `rep`, `repe`/`repz`, `repne`/`repnz` and the `{vex}`/`{evex}` pseudo-prefixes
-        // stay in the mnemonic, for the ISA to check.
+        // `lock`, `rep`, `repe`/`repz`, `repne`/`repnz`, `data16`, `addr32` and the
+        // `{vex}`/`{evex}` pseudo-prefixes stay in the mnemonic, for the ISA to check.
         let mut prefixes = String::new();
         let mut pseudo = String::new();
         if let Tok::Brace(b) = first.0
@@ -426,7 +426,7 @@ mod tests {
             ("mov rax, [rcx*3]", &[], "the scale is 1, 2, 4 or 8, not 3"),
             ("mov rax, [rcx + rdx + rsi]", &[], "at most a base and an index"),
             ("mov rax, [rcx", &[], "expected `+`, `-` or `]`"),
-            ("data16 mov ax, 1", &[], "the `data16` prefix is not supported"),
+            ("data32 mov ax, 1", &[], "the `data32` prefix is not supported"),
             ("rep", &[], "expected an instruction after `rep`"),
             ("vmovaps zmmword ptr [rax]{k1}{z}, zmm0", &[], "`{z}` does not apply to a memory destination"),
             ("vmovaps zmmword ptr [rax]{k0}, zmm0", &[], "is not a write mask (k1 to k7)"),
