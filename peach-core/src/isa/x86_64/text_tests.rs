@@ -118,18 +118,11 @@ fn assembler_mask(text: &str) -> String {
     text.to_string()
 }
 
-/// GNU as's encoding of one line (`None` where it is missing or refuses the line).
-fn gnu_as(line: &str) -> Option<Vec<u8>> {
-    let dir = crate::isa::text::scratch_dir("peach-gas");
-    std::fs::create_dir_all(&dir).ok()?;
-    let (src, obj, bin) = (dir.join("in.s"), dir.join("in.o"), dir.join("in.bin"));
-    std::fs::write(&src, format!(".intel_syntax noprefix\n{line}\n")).ok()?;
-    let ok = |c: &mut Command| c.status().is_ok_and(|s| s.success());
-    let done = ok(Command::new("as").arg("--64").arg(&src).arg("-o").arg(&obj))
-        && ok(Command::new("objcopy").args(["-O", "binary", "--only-section=.text"]).arg(&obj).arg(&bin));
-    let bytes = if done { std::fs::read(&bin).ok() } else { None };
-    let _ = std::fs::remove_dir_all(&dir);
-    bytes
+/// iced's Intel text for `bytes` (the first instruction), for failure messages.
+fn decoded(bytes: &[u8]) -> String {
+    let mut text = String::new();
+    IntelFormatter::new().format(&Decoder::new(64, bytes, DecoderOptions::NONE).decode(), &mut text);
+    text
 }
 
 #[test]
@@ -288,59 +281,73 @@ fn compare(all: &[(String, String, iced_x86::Code)]) -> Outcome {
     let texts: Vec<String> = accepted.iter().map(|(t, ..)| t.clone()).collect();
     let for_oracles: Vec<String> = texts.iter().map(|t| without_st(t)).collect();
     let theirs = llvm_mc(&for_oracles).expect("llvm-mc runs");
-    // The second oracle, for what llvm-mc 14 refuses (newer extensions, GNU spellings such as
-    // `dword ptr` on a gather's vector index): GNU as, in one batch.
-    let unknown_lines: Vec<String> =
-        for_oracles.iter().zip(&theirs).filter(|(_, t)| t.is_none()).map(|(l, _)| l.clone()).collect();
-    let gnu = crate::isa::text::gnu_as_lines("as", ".intel_syntax noprefix", &unknown_lines);
-    let mut gnu = gnu.unwrap_or_else(|| vec![None; unknown_lines.len()]).into_iter();
+    // The second oracle on every line, also in one batch: GNU as (which also reads what llvm-mc
+    // 14 refuses: newer extensions, `dword ptr` on a gather's vector index).
+    let gnu = crate::isa::text::gnu_as_lines("as", ".intel_syntax noprefix", &for_oracles);
+    let gnu = gnu.unwrap_or_else(|| vec![None; for_oracles.len()]);
     let (mut same, mut equivalent, mut unknown, mut gnu_agrees, mut gnu_only) = (0, 0, 0, 0, 0);
+    let (mut gnu_same, mut gnu_differs) = (0, Vec::new());
     let mut mnemonics = BTreeSet::new();
     let mut mismatches = Vec::new();
     // Per iced code, the instances an oracle confirmed.
     let mut confirmed: BTreeMap<iced_x86::Code, usize> = BTreeMap::new();
-    for (((text, mnemonic, code), ours), theirs) in accepted.iter().zip(&ours).zip(&theirs) {
+    for ((((text, mnemonic, code), ours), theirs), gnu) in accepted.iter().zip(&ours).zip(&theirs).zip(&gnu) {
         let ours = ours.unwrap_or_else(|| panic!("`{text}` is not in the listing"));
+        let agrees = |b: &[u8]| b == ours || same_instruction(ours, b);
         let confirm = confirmed.entry(*code).or_default();
-        match theirs {
-            None => match gnu.next().flatten() {
-                Some(g) if g.as_slice() == ours || same_instruction(ours, &g) => {
-                    gnu_only += 1;
-                    *confirm += 1;
-                }
-                Some(g) => mismatches.push(format!("{text}: peach {ours:02x?} GNU as {g:02x?} (llvm-mc refuses it)")),
-                None => {
-                    unknown += 1;
-                    if std::env::var_os("PEACH_SHOW_UNKNOWN").is_some() {
-                        eprintln!("llvm-mc and GNU as refuse `{text}`");
-                    }
-                }
-            },
+        let differ = |who: &str, b: &[u8]| {
+            format!("{text}: peach {ours:02x?} `{}`, {who} {b:02x?} `{}`", decoded(ours), decoded(b))
+        };
+        if let Some(g) = gnu {
+            if agrees(g) {
+                gnu_same += 1;
+            } else if theirs.as_deref().is_some_and(agrees) {
+                // The oracles disagree; llvm-mc sides with peach.
+                gnu_differs.push(differ("GNU as", g));
+            }
+        }
+        match (theirs, gnu) {
             // `xchg rax, rax` is a no-op that llvm-mc shortens to `nop`, a different instruction.
-            Some(_) if text.starts_with("xchg rax,") => unknown += 1,
-            Some(t) if t.as_slice() == ours => {
+            (Some(_), _) if text.starts_with("xchg rax,") => unknown += 1,
+            (Some(t), _) if t.as_slice() == ours => {
                 same += 1;
                 *confirm += 1;
                 mnemonics.insert(mnemonic.clone());
             }
-            Some(t) if same_instruction(ours, t) => {
+            (Some(t), _) if same_instruction(ours, t) => {
                 equivalent += 1;
                 *confirm += 1;
                 if std::env::var_os("PEACH_SHOW_EQUIVALENT").is_some() {
                     eprintln!("equivalent: `{text}`: peach {ours:02x?} llvm-mc {t:02x?}");
                 }
             }
-            // A second opinion: LLVM 14 scales the compressed displacement of GFNI's broadcasts
-            // by 1 instead of the element size; GNU as and the SDM agree with peach.
-            Some(t) => match gnu_as(&without_st(text)) {
-                Some(g) if g.as_slice() == ours => {
-                    gnu_agrees += 1;
-                    *confirm += 1;
-                    eprintln!("llvm-mc differs, GNU as agrees with peach: {text}: llvm-mc {t:02x?}");
+            // LLVM 14 scales the compressed displacement of GFNI's broadcasts by 1 instead of the
+            // element size; GNU as and the SDM agree with peach.
+            (Some(t), Some(g)) if g.as_slice() == ours => {
+                gnu_agrees += 1;
+                *confirm += 1;
+                eprintln!("llvm-mc differs, GNU as agrees with peach: {}", differ("llvm-mc", t));
+            }
+            (Some(t), _) => mismatches.push(differ("llvm-mc", t)),
+            (None, Some(g)) if agrees(g) => {
+                gnu_only += 1;
+                *confirm += 1;
+            }
+            (None, Some(g)) => mismatches.push(differ("GNU as (llvm-mc refuses the line)", g)),
+            (None, None) => {
+                unknown += 1;
+                if std::env::var_os("PEACH_SHOW_UNKNOWN").is_some() {
+                    eprintln!("llvm-mc and GNU as refuse `{text}`");
                 }
-                g => mismatches.push(format!("{text}: peach {ours:02x?} llvm-mc {t:02x?} GNU as {g:02x?}")),
-            },
+            }
         }
+    }
+    eprintln!(
+        "GNU as: {gnu_same} lines the same instruction as peach's, {} where it differs from llvm-mc and peach",
+        gnu_differs.len()
+    );
+    for d in &gnu_differs {
+        eprintln!("GNU as differs: {d}");
     }
     let refused_count: usize = refused.values().map(Vec::len).sum();
     eprintln!(
