@@ -527,7 +527,8 @@ pub(super) fn slot(k: OK) -> Option<Slot> {
         OK::imm32 => Imm(ImmKind::I32),
         OK::imm32sex64 => Imm(ImmKind::S32),
         OK::imm64 => Imm(ImmKind::I64),
-        OK::br64_1 | OK::br64_4 => Branch,
+        // (XBEGIN's fallback address: a label, like a branch's.)
+        OK::br64_1 | OK::br64_4 | OK::xbegin_4 => Branch,
         _ => return None,
     })
 }

@@ -467,7 +467,8 @@ impl Isa for X86_64 {
         }
         let label = ops.iter().find_map(|o| if let Operand::Label(l) = o { Some(*l) } else { None });
         match (control, label) {
-            (FlowControl::ConditionalBranch, Some(l)) => Flow::Cond(l),
+            // XBEGIN goes on, or to its fallback when the transaction aborts.
+            (FlowControl::ConditionalBranch | FlowControl::XbeginXabortXend, Some(l)) => Flow::Cond(l),
             (FlowControl::UnconditionalBranch, Some(l)) => Flow::Jump(l),
             (FlowControl::Return | FlowControl::IndirectBranch | FlowControl::UnconditionalBranch, _) => Flow::Exit,
             _ => Flow::Next,

@@ -426,9 +426,10 @@ fn missing_reason(code: iced_x86::Code) -> String {
         K::mem_offs => "64-bit absolute addresses (`moffs`)",
         K::zmmp3_vvvv | K::xmmp3_vvvv => "register groups (`zmm+3`)",
         K::r32_reg_mem | K::r64_reg_mem => "a register holding an address (`MOVDIR64B`, `ENQCMD`)",
-        K::xbegin_2 | K::xbegin_4 => "`XBEGIN` (RTM)",
         _ if name.starts_with("seg_") || name.starts_with("es_") => "string instructions' implicit memory",
-        _ if name.starts_with("br") || name.contains("far") => "branches with 16/32-bit operands, far branches",
+        _ if name.starts_with("br") || name.contains("far") || kind == K::xbegin_2 => {
+            "branches with 16/32-bit operands, far branches"
+        }
         _ if name.starts_with("imm") => "other immediates (`imm4`, `ENTER`'s pair, far pointers)",
         _ => return format!("operand kind `{name}`"),
     };

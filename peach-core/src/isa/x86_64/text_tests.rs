@@ -583,3 +583,27 @@ fn implicit_registers_are_64_bit() {
         }
     }
 }
+/// XBEGIN takes its fallback as a label: llvm-mc's opcode and length (the displacement is the
+/// linker's there), the displacement checked here; the fallback is a successor, and eax (the
+/// abort status) is written, so a value used after the fallback is not kept in it.
+#[test]
+fn xbegin_falls_back_to_a_label() {
+    let mut f =
+        Function::new("x", Signature::new(&[crate::ir::Type::U64], Some(crate::ir::Type::U64)), all_extensions());
+    let v = f.param(0);
+    let fallback = f.label();
+    f.asm("xbegin {}", fallback);
+    f.asm("xend", ());
+    f.bind(fallback);
+    f.ret(v);
+    let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+    let lines = code.lines();
+    let line = lines.iter().find(|l| l.intel.starts_with("xbegin")).expect("xbegin in the listing");
+    // c7 f8 rel32, past the 3 bytes of xend.
+    assert_eq!(&code.bytes()[line.offset..line.offset + line.len], [0xc7, 0xf8, 3, 0, 0, 0], "{}", line.intel);
+    assert!(lines.iter().all(|l| !l.intel.contains("rax") || l.intel.starts_with("mov rax")), "{:?}", lines);
+    if let Some(Some(theirs)) = llvm_mc(&["here: xbegin here".to_string()]).map(|t| t[0].clone()) {
+        assert_eq!(theirs.len(), 6);
+        assert_eq!(&theirs[..2], [0xc7, 0xf8]);
+    }
+}
