@@ -484,6 +484,9 @@ pub(super) fn slot(k: OK) -> Option<Slot> {
         OK::r16_reg | OK::r16_rm | OK::r16_opcode => Gp { bits: 16, mem: false },
         OK::r32_reg | OK::r32_rm | OK::r32_opcode | OK::r32_vvvv => Gp { bits: 32, mem: false },
         OK::r64_reg | OK::r64_rm | OK::r64_opcode | OK::r64_vvvv => Gp { bits: 64, mem: false },
+        // A register holding an address (`movdir64b rax, [rcx]` stores to es:[rax]): read like
+        // any operand. (The 32-bit forms want a 32-bit address too: not yet.)
+        OK::r64_reg_mem => Gp { bits: 64, mem: false },
         OK::xmm_or_mem => Vec { bits: 128, mem: true },
         OK::ymm_or_mem => Vec { bits: 256, mem: true },
         OK::zmm_or_mem => Vec { bits: 512, mem: true },
