@@ -16,7 +16,7 @@ pub use constant::Constant;
 pub(crate) use function::Recycled;
 pub use function::{Function, Inst, InstructionStream, Locations, LoopLabels, Op, Param, Signature, Type, VRegInfo};
 pub use operand::{
-    IndexExpr, IntoOperand, IntoOperands, Label, Lane, Masked, MaskedMem, Mem, MemExpr, Operand, Reg, RegClass,
+    Abs64, IndexExpr, IntoOperand, IntoOperands, Label, Lane, Masked, MaskedMem, Mem, MemExpr, Operand, Reg, RegClass,
     RegList, Rounding, SegmentedMem, Update, VReg,
 };
 pub use units::{UnitSet, Units};

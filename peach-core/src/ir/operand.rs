@@ -324,6 +324,21 @@ impl Mem {
         SegmentedMem { mem: self, segment: s }
     }
 
+    /// `[addr]` with a 64-bit address, for x86's `movabs` (`mov al, byte ptr [addr]`): the
+    /// accumulator moves only; `size` bytes (0: the register says).
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// use peach_core::regs_x86_64::RAX;
+    /// let mut f = Function::new("k", Signature::default(), Target::x86_64_baseline());
+    /// f.ins("mov", (RAX, Mem::abs64(0x1122_3344_5566_7788, 8)));
+    /// f.ret(None);
+    /// assert_eq!(&f.compile(Abi::SysV).unwrap().bytes()[..10], [0x48, 0xa1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]);
+    /// ```
+    pub fn abs64(addr: u64, size: u8) -> Abs64 {
+        Abs64 { addr, size }
+    }
+
     /// `[disp]`: an address that is a number (with a segment: `fs:[0x28]`).
     pub fn absolute(disp: i32) -> Mem {
         Mem { base: None, index: None, scale: 1, disp, size: 0, broadcast: 0, update: Update::None }
@@ -546,6 +561,24 @@ pub enum Operand {
     /// data): a decoration kept after the other operands, like [`Operand::MemMask`] (see
     /// [`Mem::segment`]).
     Segment(Reg),
+    /// A 64-bit absolute address (x86 `mov al, byte ptr [0x1122334455667788]`, the `moffs` of
+    /// `movabs`): an address that does not fit a displacement's 32 bits. Made by [`Mem::abs64`].
+    Abs64(Abs64),
+}
+
+/// A 64-bit absolute address with the size of what it reads or writes (see [`Operand::Abs64`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Abs64 {
+    /// The address.
+    pub addr: u64,
+    /// The access size in bytes (0: from the other operand).
+    pub size: u8,
+}
+
+impl From<Abs64> for Operand {
+    fn from(a: Abs64) -> Operand {
+        Operand::Abs64(a)
+    }
 }
 
 /// `count` consecutive vector registers named by the first (wrapping after the last register),

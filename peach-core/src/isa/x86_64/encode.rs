@@ -353,6 +353,15 @@ fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand]) -> Result<()>
                 ins.set_op_mask(iced(*k).ok_or_else(|| internal("bad mask"))?);
                 continue;
             }
+            Operand::Abs64(a) => {
+                // The whole address, in 8 bytes: only the `moffs` forms take it.
+                ins.set_op_kind(i, OpKind::Memory);
+                ins.set_memory_base(Register::None);
+                ins.set_memory_index(Register::None);
+                ins.set_memory_index_scale(1);
+                ins.set_memory_displacement64(a.addr);
+                ins.set_memory_displ_size(8);
+            }
             Operand::Segment(seg) => {
                 ins.set_segment_prefix(iced(*seg).ok_or_else(|| internal("bad segment"))?);
                 continue;
@@ -431,7 +440,8 @@ fn emit_into(
                         }
                     }
                 }
-                let form = final_form(forms, primary, &ops, body, asm)?;
+                let form =
+                    if prefixes & super::EXACT != 0 { primary } else { final_form(forms, primary, &ops, body, asm)? };
                 extensions.union_with(&form.features);
                 let constant = constant_read(&ops);
                 if let (Some(vex), None, 0) = (&form.vex, constant, prefixes)

@@ -39,6 +39,8 @@ pub(crate) enum Slot {
     Imm(ImmKind),
     /// A branch target.
     Branch,
+    /// A 64-bit absolute address (`mov al, byte ptr [moffs]`, the size from the form).
+    Moffs,
 }
 
 /// The register banks whose registers are named, never allocated: MMX (peach inserts no
@@ -328,6 +330,7 @@ impl Slot {
         matches!(
             self,
             Slot::Mem
+                | Slot::Moffs
                 | Slot::Vsib { .. }
                 | Slot::Gp { mem: true, .. }
                 | Slot::Vec { mem: true, .. }
@@ -507,6 +510,7 @@ pub(super) fn slot(k: OK) -> Option<Slot> {
         OK::dr_reg => Slot::Bank { bank: Bank::Dr, mem: false },
         OK::tmm_reg | OK::tmm_rm | OK::tmm_vvvv => Slot::Bank { bank: Bank::Tmm, mem: false },
         OK::sibmem => Mem,
+        OK::mem_offs => Slot::Moffs,
         OK::st0 => Fixed(Register::ST0),
         OK::sti_opcode => Slot::Bank { bank: Bank::St, mem: false },
         OK::k_reg | OK::k_rm | OK::k_vvvv => Slot::K { mem: false },
@@ -575,7 +579,7 @@ fn stand_in(s: Slot, i: usize, same: bool) -> (OpKind, Option<Register>) {
             (OpKind::Register, Some(add_reg(first, (1 + n as u32) % count)))
         }
         Slot::Fixed(r) => (OpKind::Register, Some(r)),
-        Slot::Mem | Slot::Vsib { .. } => (OpKind::Memory, None),
+        Slot::Mem | Slot::Moffs | Slot::Vsib { .. } => (OpKind::Memory, None),
         Slot::Imm(k) => (k.op_kind(), None),
         Slot::Branch => (OpKind::NearBranch64, None),
     }
@@ -634,7 +638,7 @@ impl Probe<'_> {
         ins.set_has_rep_prefix(rep);
         for (i, s) in self.slots.iter().enumerate() {
             let k = self.places.op_index(i);
-            let rm = s.takes_mem() && !matches!(s, Slot::Mem | Slot::Vsib { .. });
+            let rm = s.takes_mem() && !matches!(s, Slot::Mem | Slot::Moffs | Slot::Vsib { .. });
             let (kind, reg) = if mem && rm { (OpKind::Memory, None) } else { stand_in(*s, i, same) };
             ins.set_op_kind(k, kind);
             match kind {
@@ -807,7 +811,7 @@ fn interchangeable(f: &Form, g: &Form) -> bool {
         (Slot::K { .. }, Slot::K { .. }) | (Slot::Imm(_), Slot::Imm(_)) | (Slot::Branch, Slot::Branch) => true,
         (Slot::KPair, Slot::KPair) => true,
         (Slot::Bank { bank: a, .. }, Slot::Bank { bank: b, .. }) => a == b,
-        (Slot::Mem, Slot::Mem) => true,
+        (Slot::Mem, Slot::Mem) | (Slot::Moffs, Slot::Moffs) => true,
         (Slot::Vsib { bits: x }, Slot::Vsib { bits: y }) => x == y,
         (Slot::Gp { mem: true, .. } | Slot::K { mem: true }, Slot::Vec { mem: true, .. })
         | (Slot::Vec { mem: true, .. }, Slot::Gp { mem: true, .. } | Slot::K { mem: true }) => true,

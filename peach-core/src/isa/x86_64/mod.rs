@@ -56,7 +56,10 @@ const DATA16: u32 = 1 << 27;
 /// The opcode bit of `addr32` (67), where it changes nothing a program sees: on an instruction
 /// without addresses, or one whose address registers are 32-bit already.
 const ADDR32: u32 = 1 << 26;
-const PREFIXES: u32 = LOCK | REP | REPNE | DATA16 | ADDR32;
+/// The opcode bit of a form chosen by its spelling (`movabs rax, 1` is the 10-byte form): kept
+/// after allocation, where the shortest form that takes the registers is chosen otherwise.
+const EXACT: u32 = 1 << 25;
+const PREFIXES: u32 = LOCK | REP | REPNE | DATA16 | ADDR32 | EXACT;
 
 /// `lock add` is `add` with the prefix: the name without its prefixes, and their bits.
 fn strip_prefixes(mnemonic: &str) -> (&str, u32) {
@@ -160,6 +163,34 @@ fn drop_string_operands(name: &str, ops: &mut Vec<Operand>) -> Result<()> {
     }
     *ops = kept;
     Ok(())
+}
+
+/// `movabs`, as assemblers spell the 64-bit forms of `mov`: the accumulator to or from a 64-bit
+/// absolute address (`movabs al, byte ptr [0x1000]` keeps all 8 bytes of the address), or a
+/// 64-bit immediate into a 64-bit register (`movabs rax, 1` takes all 8 bytes of the value).
+fn movabs(f: &mut Function, ops: &mut [Operand]) -> Result<Code> {
+    for op in ops.iter_mut() {
+        if let Operand::Mem(m) = op
+            && m.base.is_none()
+            && m.index.is_none()
+        {
+            *op = Operand::Abs64(crate::ir::Abs64 { addr: m.disp as i64 as u64, size: m.size });
+        }
+    }
+    if let [Operand::Reg(r), Operand::Imm(_)] = ops
+        && X86_64::gp_bits(*r) == 64
+        && (r.is_virtual() && r.class() == GP || iced(*r).is_some_and(|x| x.is_gpr64()))
+    {
+        return Ok(Code::Mov_r64_imm64);
+    }
+    let code = select::select(f, "mov", &mut ops.to_vec())?;
+    if code.op_code().op_kinds().contains(&iced_x86::OpCodeOperandKind::mem_offs) {
+        return Ok(code);
+    }
+    Err(crate::Error::new(
+        crate::ErrorKind::InvalidOperands,
+        "`movabs` moves the accumulator (al, ax, eax, rax) to or from an absolute address, or an immediate into a 64-bit register",
+    ))
 }
 
 /// Whether the prefixes written are ones the CPU takes on `code`: `lock` on an atomic
@@ -272,7 +303,8 @@ impl Isa for X86_64 {
         // (Before the decorations move: a segment belongs to the memory operand it follows.)
         drop_string_operands(name, ops)?;
         mask_after_operands(ops);
-        let code = select::select(f, name, ops)?;
+        let exact = name.eq_ignore_ascii_case("movabs");
+        let code = if exact { movabs(f, ops)? } else { select::select(f, name, ops)? };
         if distinct_destination(code.mnemonic()) {
             check_distinct(code, ops)?;
         }
@@ -285,7 +317,7 @@ impl Isa for X86_64 {
             }
         }
         let prefixes = check_prefixes(code, name, prefixes, ops)?;
-        Ok(code as u32 | prefixes)
+        Ok(code as u32 | prefixes | if exact { EXACT } else { 0 })
     }
 
     fn param_vreg(f: &mut Function, ty: Type) -> Reg {

@@ -26,6 +26,8 @@ pub(crate) enum Shape {
     /// width in bits of a vector index register (gathers and scatters), 0 for none or a
     /// general-purpose one.
     Mem { size: u16, bcst: u8, vsib: u16 },
+    /// A 64-bit absolute address of `size` bytes (0: unknown).
+    Abs64 { size: u16 },
     /// Immediate.
     Imm(i64),
     /// Label.
@@ -191,6 +193,7 @@ pub(crate) fn shapes(ops: &[Operand]) -> Result<Shapes> {
                 check_mem(m)?;
                 Some(Shape::Mem { size: m.size as u16, bcst: m.broadcast, vsib: vsib_bits(m) })
             }
+            Operand::Abs64(a) => Some(Shape::Abs64 { size: a.size as u16 }),
             Operand::Segment(seg) => {
                 // (Whether the form has a memory operand, maybe an implicit one, `matches` says.)
                 s.segment = true;
@@ -303,6 +306,7 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
             }
             (Slot::Imm(k), Shape::Imm(v)) => !check_imm || k.fits(v),
             (Slot::Branch, Shape::Label) => true,
+            (Slot::Moffs, Shape::Abs64 { size }) => s.rounding.is_none() && (size == 0 || size == form.mem_size),
             _ => false,
         }
     })
@@ -352,6 +356,7 @@ fn op_key(op: &Operand) -> Option<u64> {
             4 | kinds.iter().enumerate().fold(0u64, |acc, (i, k)| acc | (k.fits(*v) as u64) << (4 + i))
         }
         Operand::Label(_) => 5,
+        Operand::Abs64(a) => 8 | (a.size as u64) << 4,
         Operand::Rounding(r) => 6 | (*r as u64) << 4,
         Operand::Lane(_) | Operand::List(_) => return None,
     })
@@ -656,6 +661,8 @@ fn describe(s: &Shapes) -> String {
             Shape::Bank(r) => Bank::of(*r).map_or("?", Bank::name).into(),
             Shape::Mem { size: 0, .. } => "mem".into(),
             Shape::Mem { size, .. } => format!("m{}", size * 8),
+            Shape::Abs64 { size: 0 } => "moffs".into(),
+            Shape::Abs64 { size } => format!("moffs{}", size * 8),
             Shape::Imm(v) => format!("imm {v}"),
             Shape::Label => "label".into(),
         })

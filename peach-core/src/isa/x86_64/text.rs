@@ -123,16 +123,19 @@ impl<'l> Parser<'l, '_> {
                     return Cursor::fail(format!("expected `ptr` after `{w}`"), ptr);
                 }
                 segment = self.segment()?;
-                let m = self.memory()?;
-                Operand::Mem(m.sized(size))
+                match self.memory()? {
+                    Operand::Mem(m) => Operand::Mem(m.sized(size)),
+                    Operand::Abs64(a) => Operand::Abs64(crate::ir::Abs64 { size: size as u8, ..a }),
+                    other => other,
+                }
             }
             Tok::Word(w)
                 if SEGMENTS.iter().any(|s| s.eq_ignore_ascii_case(w)) && self.c.peek2().0 == Tok::Punct(':') =>
             {
                 segment = self.segment()?;
-                Operand::Mem(self.memory()?)
+                self.memory()?
             }
-            Tok::Punct('[') => Operand::Mem(self.memory()?),
+            Tok::Punct('[') => self.memory()?,
             // The x87 stack: `st` is `st(0)`; `st(i)`.
             Tok::Word(w) if w.eq_ignore_ascii_case("st") => {
                 self.c.bump();
@@ -214,17 +217,26 @@ impl<'l> Parser<'l, '_> {
     }
 
     /// `[...]`, or a placeholder that is a memory operand.
-    fn memory(&mut self) -> std::result::Result<Mem, Fail> {
+    /// A memory operand, or a 64-bit absolute address (`[0x1122334455667788]`: a number alone
+    /// that a 32-bit displacement cannot hold, for `movabs`).
+    fn memory(&mut self) -> std::result::Result<Operand, Fail> {
         let open = self.c.bump();
         match open.0 {
             Tok::Punct('[') => {}
             Tok::Brace(b) if Cursor::is_placeholder(b) => {
                 return match self.c.arg(b, open)? {
-                    Operand::Mem(m) => Ok(m),
+                    op @ (Operand::Mem(_) | Operand::Abs64(_)) => Ok(op),
                     other => Cursor::fail(format!("this placeholder stands for {other:?}, not a memory operand"), open),
                 };
             }
             _ => return Cursor::fail("expected `[`", open),
+        }
+        if let (Tok::Number(n), Tok::Punct(']')) = (self.c.peek().0, self.c.peek2().0)
+            && i32::try_from(n as i64).is_err()
+        {
+            self.c.bump();
+            self.c.bump();
+            return Ok(Operand::Abs64(crate::ir::Abs64 { addr: n, size: 0 }));
         }
         let (mut base, mut index): (Option<Reg>, Option<(Reg, u8)>) = (None, None);
         let mut disp: i64 = 0;
@@ -315,7 +327,7 @@ impl<'l> Parser<'l, '_> {
             m.index = Some(r);
             m.scale = s;
         }
-        Ok(m)
+        Ok(Operand::Mem(m))
     }
 
     /// `{k1}`, `{z}`, `{1to16}` after an operand; a placeholder right after one (`{}{}`) is its

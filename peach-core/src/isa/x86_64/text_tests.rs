@@ -607,3 +607,47 @@ fn xbegin_falls_back_to_a_label() {
         assert_eq!(&theirs[..2], [0xc7, 0xf8]);
     }
 }
+/// `movabs` and 64-bit absolute addresses: the accumulator to or from all 8 bytes of an address
+/// (`moffs`), a 64-bit immediate in all 8 bytes, in llvm-mc's bytes; an address a 32-bit
+/// displacement cannot hold is a `moffs` with plain `mov` too (GNU as's bytes: llvm-mc 14 cuts
+/// the address to its low 32 bits there). Anything else is an error.
+#[test]
+fn movabs_and_64_bit_addresses() {
+    let good = [
+        "movabs al, byte ptr [0x1122334455667788]",
+        "movabs al, byte ptr [0x1000]",
+        "movabs rax, 1",
+        "movabs ax, word ptr [0xffff800000000000]",
+    ];
+    let first: Vec<u8> = like_llvm_mc(&good, &all_extensions(), false).iter().map(|b| b[0]).collect();
+    assert_eq!(first, [0xa0, 0xa0, 0x48, 0x66], "the moffs and imm64 forms");
+    // (llvm-mc 14 also puts a segment prefix after REX, where the CPU ignores the REX.)
+    let plain = [
+        "mov al, byte ptr [0x1122334455667788]",
+        "mov qword ptr [0x8877665544332211], rax",
+        "movabs qword ptr fs:[0x10], rax",
+    ];
+    let texts: Vec<String> = plain.iter().map(|l| l.to_string()).collect();
+    let gnu = crate::isa::text::gnu_as_lines("as", ".intel_syntax noprefix", &texts);
+    for (k, line) in plain.iter().enumerate() {
+        let mut f = Function::new("m", Signature::default(), all_extensions());
+        f.asm(line, ());
+        f.ret(None);
+        let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let ours = &code.bytes()[..code.bytes().len() - 1];
+        assert_eq!(ours.len(), 9 + k, "{line}: {ours:02x?}");
+        if let Some(Some(theirs)) = gnu.as_ref().map(|g| g[k].clone()) {
+            assert_eq!(ours, theirs.as_slice(), "{line}");
+        }
+    }
+    for bad in [
+        "movabs eax, 1",
+        "movabs rcx, qword ptr [0x10]",
+        "movabs rax, qword ptr [rcx]",
+        "mov rcx, qword ptr [0x1122334455667788]",
+    ] {
+        let mut g = Function::new("bad", Signature::default(), all_extensions());
+        g.asm(bad, ());
+        assert!(!g.errors().is_empty(), "`{bad}` was accepted");
+    }
+}
