@@ -362,6 +362,22 @@ impl Forms {
         self.by_mnemonic.get(m as usize).map(|v| v.as_slice()).unwrap_or(&[])
     }
 
+    /// The forms of a spelling assemblers use where iced's name means another form in 64-bit
+    /// mode (`pushf` is `pushfq` there, `pushfw` the 16-bit form; `retfq` is `retf` with REX.W),
+    /// given lowercase.
+    pub(crate) fn spelled(lowercase_name: &str) -> Option<&'static [Code]> {
+        Some(match lowercase_name {
+            "pushf" => &[Code::Pushfq],
+            "popf" => &[Code::Popfq],
+            "pushfw" => &[Code::Pushfw],
+            "popfw" => &[Code::Popfw],
+            "iretw" => &[Code::Iretw],
+            "retfw" => &[Code::Retfw, Code::Retfw_imm16],
+            "retfq" => &[Code::Retfq, Code::Retfq_imm16],
+            _ => return None,
+        })
+    }
+
     /// The mnemonic named `lowercase_name`, accepting the usual condition-code aliases
     /// (`jz` for `je`, `cmovnz` for `cmovne`, `setc` for `setb`, `cmpaexadd` for `cmpnbxadd`,
     /// ...), `sal` for `shl`, `xlat` for `xlatb` and `fwait` for `wait`.
@@ -748,12 +764,14 @@ fn drop_aliases(by_code: &mut [Option<Form>], by_mnemonic: &mut [Vec<Code>]) {
             // as their default-size twins.
             let branch16 = f.encoding == EncodingKind::Legacy
                 && op.operand_size() == 16
-                && (c.flow_control() != iced_x86::FlowControl::Next
-                    || codes.iter().any(|t| {
-                        *t != c
-                            && t.op_code().operand_size() != 16
-                            && by_code[*t as usize].as_ref().is_some_and(|g| g.slots == f.slots)
-                    }));
+                && (!matches!(
+                    c.flow_control(),
+                    iced_x86::FlowControl::Next | iced_x86::FlowControl::Exception | iced_x86::FlowControl::Interrupt
+                ) || codes.iter().any(|t| {
+                    *t != c
+                        && t.op_code().operand_size() != 16
+                        && by_code[*t as usize].as_ref().is_some_and(|g| g.slots == f.slots)
+                }));
             let pushf16 = matches!(c, Code::Pushfw | Code::Popfw);
             let twin = w1
                 && prints_as_32_bit(c, &f.slots)
@@ -774,7 +792,12 @@ fn drop_aliases(by_code: &mut [Option<Form>], by_mnemonic: &mut [Vec<Code>]) {
         }
     }
     for c in dead {
-        by_code[c as usize] = None;
+        // (Reached by their own spellings only: see `Forms::spelled`.)
+        let spelled =
+            ["pushfw", "popfw", "iretw", "retfw"].iter().any(|n| Forms::spelled(n).is_some_and(|s| s.contains(&c)));
+        if !spelled {
+            by_code[c as usize] = None;
+        }
         if let Some(list) = by_mnemonic.get_mut(c.mnemonic() as usize) {
             list.retain(|x| *x != c);
         }

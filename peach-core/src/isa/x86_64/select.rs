@@ -488,7 +488,15 @@ fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<C
     let forms = Forms::get();
     let mut buf = [0u8; 24];
     let lower = lowercase(mnemonic, &mut buf);
-    let Some(m) = lower.and_then(|l| forms.mnemonic(l)) else {
+    let spelled = lower.and_then(Forms::spelled);
+    if lower == Some("iret") {
+        // (llvm-mc reads it as `iretw`, GNU as as `iretd`.)
+        return Err(Error::new(
+            ErrorKind::InvalidOperands,
+            "`iret` means 16 bits to some assemblers and 32 to others: write `iretw`, `iretd` or `iretq`",
+        ));
+    }
+    let Some(m) = spelled.map(|c| c[0].mnemonic()).or_else(|| lower.and_then(|l| forms.mnemonic(l))) else {
         let hint = forms
             .suggest(&mnemonic.to_ascii_lowercase())
             .map(|s| format!(" (did you mean `{}`?)", s.to_ascii_uppercase()));
@@ -502,7 +510,7 @@ fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<C
     let mut any_match = None;
     // A form the operands fit in an encoding other than the one a pseudo-prefix asks for.
     let mut forced_out: Option<&Form> = None;
-    for &code in forms.codes(m) {
+    for &code in spelled.unwrap_or_else(|| forms.codes(m)) {
         let Some(form) = forms.form(code) else {
             continue;
         };

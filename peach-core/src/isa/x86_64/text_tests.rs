@@ -651,3 +651,43 @@ fn movabs_and_64_bit_addresses() {
         assert!(!g.errors().is_empty(), "`{bad}` was accepted");
     }
 }
+
+/// The spellings assemblers use for forms iced names otherwise: `pushf`/`popf` are the 64-bit
+/// forms, `pushfw`/`popfw`/`iretw`/`retfw` the 16-bit ones, `retfq` the REX.W far return; `ud1`
+/// with 16-bit registers. Checked against both assemblers where they read the line (llvm-mc
+/// has no `iretw`/`retfw`); `iret`, which they read differently, is an error.
+#[test]
+fn assembler_spellings() {
+    let lines = [
+        ("pushf", &[0x9c][..]),
+        ("popf", &[0x9d]),
+        ("pushfw", &[0x66, 0x9c]),
+        ("popfw", &[0x66, 0x9d]),
+        ("iretw", &[0x66, 0xcf]),
+        ("iretd", &[0xcf]),
+        ("retfw", &[0x66, 0xcb]),
+        ("retfq", &[0x48, 0xcb]),
+        ("retfq 8", &[0x48, 0xca, 8, 0]),
+        ("retf", &[0xcb]),
+        ("ud1 ax, cx", &[0x66, 0x0f, 0xb9, 0xc1]),
+    ];
+    let texts: Vec<String> = lines.iter().map(|(l, _)| l.to_string()).collect();
+    let llvm = llvm_mc(&texts);
+    let gnu = crate::isa::text::gnu_as_lines("as", ".intel_syntax noprefix", &texts);
+    for (k, (line, want)) in lines.iter().enumerate() {
+        let mut f = Function::new("s", Signature::default(), all_extensions());
+        f.asm(line, ());
+        f.ret(None);
+        let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let ours = &code.bytes()[..code.bytes().len() - 1];
+        assert_eq!(ours, *want, "{line}");
+        for oracle in [&llvm, &gnu] {
+            if let Some(Some(theirs)) = oracle.as_ref().map(|o| &o[k]) {
+                assert_eq!(ours, theirs.as_slice(), "{line}");
+            }
+        }
+    }
+    let mut g = Function::new("bad", Signature::default(), all_extensions());
+    g.asm("iret", ());
+    assert!(g.errors().first().is_some_and(|e| e.message().contains("iretd")), "{:?}", g.errors());
+}
