@@ -87,6 +87,16 @@ impl<'l> Parser<'l, '_> {
             Tok::Word(w) if PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(w)) => {
                 return Cursor::fail(format!("the `{w}` prefix is not supported"), first);
             }
+            // iced's `ret far` and `call far fword ptr [...]`: the far return is `retf`; a far
+            // call or jump is told by its operand (`fword`: m16:32, `tbyte`: m16:64).
+            Tok::Word(w) if matches!(self.c.peek().0, Tok::Word(f) if f.eq_ignore_ascii_case("far")) => {
+                self.c.bump();
+                match w.to_ascii_lowercase().as_str() {
+                    "ret" => format!("{prefixes}{pseudo}retf"),
+                    "call" | "jmp" => format!("{prefixes}{pseudo}{w}"),
+                    _ => return Cursor::fail(format!("`far` goes with `call`, `jmp` and `ret`, not `{w}`"), first),
+                }
+            }
             Tok::Word(w) => format!("{prefixes}{pseudo}{w}"),
             Tok::End => return Cursor::fail("an empty line: write one instruction", first),
             _ => return Cursor::fail("expected an instruction name", first),
