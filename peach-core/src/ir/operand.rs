@@ -336,7 +336,7 @@ impl Mem {
     /// assert_eq!(&f.compile(Abi::SysV).unwrap().bytes()[..10], [0x48, 0xa1, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]);
     /// ```
     pub fn abs64(addr: u64, size: u8) -> Abs64 {
-        Abs64 { addr, size }
+        Abs64::new(addr, size)
     }
 
     /// `[disp]`: an address that is a number (with a segment: `fs:[0x28]`).
@@ -567,12 +567,39 @@ pub enum Operand {
 }
 
 /// A 64-bit absolute address with the size of what it reads or writes (see [`Operand::Abs64`]).
+/// (The address is kept in two halves, so that an operand stays 16 bytes.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Abs64 {
+    addr: [u32; 2],
+    size: u8,
+}
+
+impl Abs64 {
+    /// `[addr]`, `size` bytes (0: the register says).
+    ///
+    /// ```
+    /// use peach_core::ir::Abs64;
+    /// let a = Abs64::new(0x1122_3344_5566_7788, 1);
+    /// assert_eq!((a.addr(), a.size()), (0x1122_3344_5566_7788, 1));
+    /// ```
+    pub fn new(addr: u64, size: u8) -> Abs64 {
+        Abs64 { addr: [addr as u32, (addr >> 32) as u32], size }
+    }
+
     /// The address.
-    pub addr: u64,
+    pub fn addr(&self) -> u64 {
+        self.addr[0] as u64 | (self.addr[1] as u64) << 32
+    }
+
     /// The access size in bytes (0: from the other operand).
-    pub size: u8,
+    pub fn size(&self) -> u8 {
+        self.size
+    }
+
+    /// The same address, `size` bytes.
+    pub fn sized(self, size: u8) -> Abs64 {
+        Abs64 { size, ..self }
+    }
 }
 
 impl From<Abs64> for Operand {

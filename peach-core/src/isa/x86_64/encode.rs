@@ -359,7 +359,7 @@ fn build_into(ins: &mut Instruction, form: &Form, ops: &[Operand]) -> Result<()>
                 ins.set_memory_base(Register::None);
                 ins.set_memory_index(Register::None);
                 ins.set_memory_index_scale(1);
-                ins.set_memory_displacement64(a.addr);
+                ins.set_memory_displacement64(a.addr());
                 ins.set_memory_displ_size(8);
             }
             Operand::Segment(seg) => {

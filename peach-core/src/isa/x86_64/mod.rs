@@ -174,7 +174,7 @@ fn movabs(f: &mut Function, ops: &mut [Operand]) -> Result<Code> {
             && m.base.is_none()
             && m.index.is_none()
         {
-            *op = Operand::Abs64(crate::ir::Abs64 { addr: m.disp as i64 as u64, size: m.size });
+            *op = Operand::Abs64(crate::ir::Abs64::new(m.disp as i64 as u64, m.size));
         }
     }
     if let [Operand::Reg(r), Operand::Imm(_)] = ops

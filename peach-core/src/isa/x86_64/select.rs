@@ -193,7 +193,7 @@ pub(crate) fn shapes(ops: &[Operand]) -> Result<Shapes> {
                 check_mem(m)?;
                 Some(Shape::Mem { size: m.size as u16, bcst: m.broadcast, vsib: vsib_bits(m) })
             }
-            Operand::Abs64(a) => Some(Shape::Abs64 { size: a.size as u16 }),
+            Operand::Abs64(a) => Some(Shape::Abs64 { size: a.size() as u16 }),
             Operand::Segment(seg) => {
                 // (Whether the form has a memory operand, maybe an implicit one, `matches` says.)
                 s.segment = true;
@@ -356,7 +356,7 @@ fn op_key(op: &Operand) -> Option<u64> {
             4 | kinds.iter().enumerate().fold(0u64, |acc, (i, k)| acc | (k.fits(*v) as u64) << (4 + i))
         }
         Operand::Label(_) => 5,
-        Operand::Abs64(a) => 8 | (a.size as u64) << 4,
+        Operand::Abs64(a) => 8 | (a.size() as u64) << 4,
         Operand::Rounding(r) => 6 | (*r as u64) << 4,
         Operand::Lane(_) | Operand::List(_) => return None,
     })

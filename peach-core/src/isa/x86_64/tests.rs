@@ -105,10 +105,10 @@ pub(super) fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Op
             })),
             Slot::Branch => return None,
             // Addresses a 32-bit displacement cannot hold (those are `[disp32]` memory operands).
-            Slot::Moffs => Some(Operand::Abs64(crate::ir::Abs64 {
-                addr: [0x1122_3344_5566_7788, 0xffff_8000_0000_0040, 0x1_0000_0000][variant % 3],
-                size: form.mem_size as u8,
-            })),
+            Slot::Moffs => Some(Operand::Abs64(crate::ir::Abs64::new(
+                [0x1122_3344_5566_7788, 0xffff_8000_0000_0040, 0x1_0000_0000][variant % 3],
+                form.mem_size as u8,
+            ))),
         };
         let op = match op {
             Some(op) => op,

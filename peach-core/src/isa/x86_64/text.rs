@@ -135,7 +135,7 @@ impl<'l> Parser<'l, '_> {
                 segment = self.segment()?;
                 match self.memory()? {
                     Operand::Mem(m) => Operand::Mem(m.sized(size)),
-                    Operand::Abs64(a) => Operand::Abs64(crate::ir::Abs64 { size: size as u8, ..a }),
+                    Operand::Abs64(a) => Operand::Abs64(a.sized(size as u8)),
                     other => other,
                 }
             }
@@ -246,7 +246,7 @@ impl<'l> Parser<'l, '_> {
         {
             self.c.bump();
             self.c.bump();
-            return Ok(Operand::Abs64(crate::ir::Abs64 { addr: n, size: 0 }));
+            return Ok(Operand::Abs64(crate::ir::Abs64::new(n, 0)));
         }
         let (mut base, mut index): (Option<Reg>, Option<(Reg, u8)>) = (None, None);
         let mut disp: i64 = 0;
