@@ -256,6 +256,8 @@ struct Buffers {
     vregs: Vec<VRegInfo>,
     locs: Vec<Src>,
     labels: Vec<Option<u32>>,
+    params: Vec<Param>,
+    scratch: Vec<Operand>,
     /// The memo, with the architecture and extensions it was made for.
     memo: Option<(Arch, ExtSet, Memo)>,
 }
@@ -284,6 +286,8 @@ impl Recycled {
             + b.vregs.capacity() * size_of::<VRegInfo>()
             + b.locs.capacity() * size_of::<Src>()
             + b.labels.capacity() * 8
+            + b.params.capacity() * size_of::<Param>()
+            + b.scratch.capacity() * size_of::<Operand>()
             + memo;
         if bytes <= Self::KEEP {
             b.insts.clear();
@@ -291,6 +295,8 @@ impl Recycled {
             b.vregs.clear();
             b.locs.clear();
             b.labels.clear();
+            b.params.clear();
+            b.scratch.clear();
             RECYCLED.with(|c| c.set(Some(b)));
         }
     }
@@ -304,6 +310,8 @@ impl Drop for Function {
             vregs: std::mem::take(&mut self.vregs),
             locs: std::mem::take(&mut self.locs.all),
             labels: std::mem::take(&mut self.labels),
+            params: std::mem::take(&mut self.params),
+            scratch: std::mem::take(&mut self.scratch),
             memo: Some((self.target.arch(), *self.target.extensions(), std::mem::take(&mut self.memo))),
         });
     }
@@ -341,12 +349,12 @@ impl Function {
             operands: b.operands,
             vregs: b.vregs,
             locs,
-            params: Vec::new(),
+            params: b.params,
             params_used: 0,
             groups: Vec::new(),
             labels: b.labels,
             errors: Vec::new(),
-            scratch: Vec::new(),
+            scratch: b.scratch,
             loc,
             memo: memo.map(|(_, _, m)| m).unwrap_or_default(),
             consts: Vec::new(),

@@ -82,19 +82,30 @@ impl Rows {
     }
 }
 
-/// The bits set in `words`.
-fn ones(words: &[u64]) -> impl Iterator<Item = u32> + '_ {
-    words.iter().enumerate().flat_map(|(w, &bits)| {
-        let mut b = bits;
-        std::iter::from_fn(move || {
-            if b == 0 {
-                return None;
-            }
-            let t = b.trailing_zeros();
-            b &= b - 1;
-            Some(w as u32 * 64 + t)
-        })
-    })
+/// The bits set in `words`, lowest first.
+fn ones(words: &[u64]) -> Ones<'_> {
+    Ones { words, word: 0, bits: words.first().copied().unwrap_or(0) }
+}
+
+/// See [`ones`].
+struct Ones<'a> {
+    words: &'a [u64],
+    word: usize,
+    bits: u64,
+}
+
+impl Iterator for Ones<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        while self.bits == 0 {
+            self.word += 1;
+            self.bits = *self.words.get(self.word)?;
+        }
+        let t = self.bits.trailing_zeros();
+        self.bits &= self.bits - 1;
+        Some(self.word as u32 * 64 + t)
+    }
 }
 
 /// The values that live across blocks, numbered densely: virtual registers first, in the order
