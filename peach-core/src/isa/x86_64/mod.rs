@@ -315,6 +315,9 @@ impl Isa for X86_64 {
             if form.slots.first() == Some(&forms::Slot::KPair) {
                 check_mask_pair(code, ops)?;
             }
+            if code.op_code().op_kinds().contains(&iced_x86::OpCodeOperandKind::r64_reg_mem) {
+                check_address_register(code, ops)?;
+            }
         }
         let prefixes = check_prefixes(code, name, prefixes, ops)?;
         Ok(code as u32 | prefixes | if exact { EXACT } else { 0 })
@@ -587,6 +590,22 @@ fn mask_after_operands(ops: &mut Vec<Operand>) {
         let end = ops.iter().rposition(|o| !matches!(o, Operand::Rounding(_))).map_or(0, |p| p + 1);
         ops.splice(end..end, decorations);
     }
+}
+
+/// MOVDIR64B and ENQCMD(S) with a 64-bit register holding the destination address take a
+/// 64-bit source address too: the address size is one for both.
+fn check_address_register(code: Code, ops: &[Operand]) -> Result<()> {
+    let thirty_two = |r: Option<Reg>| r.filter(|r| !r.is_virtual()).and_then(iced).is_some_and(|x| x.is_gpr32());
+    if ops.iter().any(|o| matches!(o, Operand::Mem(m) if thirty_two(m.base) || thirty_two(m.index))) {
+        return Err(crate::Error::new(
+            crate::ErrorKind::InvalidOperands,
+            format!(
+                "{:?} takes its source address in the size of its address register: 64-bit registers here",
+                code.mnemonic()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A mask pair (`vp2intersectd k2, ...` writes k2 and k3) is an even physical mask register.

@@ -730,3 +730,14 @@ fn far_branches() {
         assert!(error_of(bad).is_some(), "`{bad}` was accepted");
     }
 }
+
+/// MOVDIR64B and ENQCMD with a 64-bit address register, in llvm-mc's bytes; a 32-bit source
+/// address with it (which would make the CPU read the register as 32-bit) is an error.
+#[test]
+fn movdir64b_address_sizes() {
+    like_llvm_mc(&["movdir64b rax, zmmword ptr [rcx]", "enqcmd r9, zmmword ptr [rdx + 64]"], &all_extensions(), false);
+    for bad in ["movdir64b rax, zmmword ptr [ecx]", "enqcmds rdx, zmmword ptr [r9d]"] {
+        let e = error_of(bad);
+        assert!(e.as_ref().is_some_and(|m| m.contains("64-bit")), "`{bad}`: {e:?}");
+    }
+}
