@@ -11,7 +11,7 @@ use iced_x86::{
 
 use super::forms::{Form, Forms, Slot, blank};
 use super::frame::Layout;
-use super::layout::{Assembler, LABEL_TARGET, with_assembler};
+use super::layout::{Assembler, LABEL_TARGET, is_branch, with_assembler};
 use super::regs::{self, GP, iced, unit_reg};
 use super::select;
 use crate::abi::CallConv;
@@ -515,7 +515,7 @@ fn prefix_bytes(prefixes: u32) -> Vec<u8> {
 pub(super) fn prefixes_change_nothing(ins: &Instruction, prefixes: u32) -> bool {
     // (Branches are encoded with their own address as target: only the form matters.)
     let mut probe = *ins;
-    if is_branch_to_label(&probe) {
+    if is_branch(&probe) {
         probe.set_near_branch64(0);
     }
     let mut encoder = Encoder::new(64);
@@ -528,7 +528,7 @@ pub(super) fn prefixes_change_nothing(ins: &Instruction, prefixes: u32) -> bool 
     // which is not a change of the instruction.
     let decode = |b: &[u8]| {
         let mut ins = iced_x86::Decoder::new(64, b, iced_x86::DecoderOptions::NONE).decode();
-        if is_branch_to_label(&ins) {
+        if is_branch(&ins) {
             ins.set_near_branch64(0);
         }
         if ins.memory_base() == Register::RIP {
@@ -538,11 +538,6 @@ pub(super) fn prefixes_change_nothing(ins: &Instruction, prefixes: u32) -> bool 
     };
     let (a, b) = (decode(&plain), decode(&with));
     b.len() == with.len() && a == b
-}
-
-fn is_branch_to_label(ins: &Instruction) -> bool {
-    (0..ins.op_count())
-        .any(|i| matches!(ins.op_kind(i), OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64))
 }
 
 /// Debug builds: the bytes the direct VEX encoder just wrote must be iced's.

@@ -249,6 +249,17 @@ pub(crate) struct Form {
     pub rep_implicit: Vec<(Register, Role)>,
 }
 
+/// See [`Forms::spelled`].
+const SPELLINGS: [(&str, &[Code]); 7] = [
+    ("pushf", &[Code::Pushfq]),
+    ("popf", &[Code::Popfq]),
+    ("pushfw", &[Code::Pushfw]),
+    ("popfw", &[Code::Popfw]),
+    ("iretw", &[Code::Iretw]),
+    ("retfw", &[Code::Retfw, Code::Retfw_imm16]),
+    ("retfq", &[Code::Retfq, Code::Retfq_imm16]),
+];
+
 /// An operand the text does not name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Hidden {
@@ -366,16 +377,7 @@ impl Forms {
     /// mode (`pushf` is `pushfq` there, `pushfw` the 16-bit form; `retfq` is `retf` with REX.W),
     /// given lowercase.
     pub(crate) fn spelled(lowercase_name: &str) -> Option<&'static [Code]> {
-        Some(match lowercase_name {
-            "pushf" => &[Code::Pushfq],
-            "popf" => &[Code::Popfq],
-            "pushfw" => &[Code::Pushfw],
-            "popfw" => &[Code::Popfw],
-            "iretw" => &[Code::Iretw],
-            "retfw" => &[Code::Retfw, Code::Retfw_imm16],
-            "retfq" => &[Code::Retfq, Code::Retfq_imm16],
-            _ => return None,
-        })
+        SPELLINGS.iter().find(|(name, _)| *name == lowercase_name).map(|(_, codes)| *codes)
     }
 
     /// The mnemonic named `lowercase_name`, accepting the usual condition-code aliases
@@ -793,9 +795,7 @@ fn drop_aliases(by_code: &mut [Option<Form>], by_mnemonic: &mut [Vec<Code>]) {
     }
     for c in dead {
         // (Reached by their own spellings only: see `Forms::spelled`.)
-        let spelled =
-            ["pushfw", "popfw", "iretw", "retfw"].iter().any(|n| Forms::spelled(n).is_some_and(|s| s.contains(&c)));
-        if !spelled {
+        if !SPELLINGS.iter().any(|(_, codes)| codes.contains(&c)) {
             by_code[c as usize] = None;
         }
         if let Some(list) = by_mnemonic.get_mut(c.mnemonic() as usize) {

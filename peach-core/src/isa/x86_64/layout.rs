@@ -19,7 +19,7 @@ fn internal(e: impl std::fmt::Display) -> Error {
 /// Branch targets are written as `LABEL_TARGET + label` until the layout is known.
 pub(super) const LABEL_TARGET: u64 = 1 << 62;
 
-fn is_branch(ins: &Instruction) -> bool {
+pub(super) fn is_branch(ins: &Instruction) -> bool {
     ins.op_count() == 1 && ins.op0_kind() == OpKind::NearBranch64
 }
 
@@ -206,9 +206,11 @@ impl Assembler {
                 self.blanks.len() - 1
             }
         };
-        let bytes = std::mem::take(&mut self.blanks[k].1);
-        self.push_raw(&bytes);
-        self.blanks[k].1 = bytes;
+        let bytes = &self.blanks[k].1;
+        self.buffer.put_with(|out| {
+            out.extend_from_slice(bytes);
+            true
+        });
         Ok(())
     }
 

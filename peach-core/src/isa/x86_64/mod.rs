@@ -224,11 +224,7 @@ fn check_prefixes(code: Code, name: &str, bits: u32, ops: &[Operand]) -> Result<
     if bits & (DATA16 | ADDR32) != 0 {
         let mut addresses = ops.iter().filter_map(|o| if let Operand::Mem(m) = o { Some(m) } else { None }).peekable();
         let has_address = addresses.peek().is_some();
-        let thirty_two = |m: &Mem| {
-            let w = |r: Option<Reg>| r.filter(|r| !r.is_virtual()).and_then(iced).is_some_and(|x| x.is_gpr32());
-            w(m.base) || w(m.index)
-        };
-        if bits & ADDR32 != 0 && has_address && !addresses.all(thirty_two) {
+        if bits & ADDR32 != 0 && has_address && !addresses.all(is_32_bit_address) {
             return err(format!(
                 "`addr32` would make the address of `{name}` 32-bit: write it with 32-bit registers (`[ecx]`)"
             ));
@@ -595,8 +591,7 @@ fn mask_after_operands(ops: &mut Vec<Operand>) {
 /// MOVDIR64B and ENQCMD(S) with a 64-bit register holding the destination address take a
 /// 64-bit source address too: the address size is one for both.
 fn check_address_register(code: Code, ops: &[Operand]) -> Result<()> {
-    let thirty_two = |r: Option<Reg>| r.filter(|r| !r.is_virtual()).and_then(iced).is_some_and(|x| x.is_gpr32());
-    if ops.iter().any(|o| matches!(o, Operand::Mem(m) if thirty_two(m.base) || thirty_two(m.index))) {
+    if ops.iter().any(|o| matches!(o, Operand::Mem(m) if is_32_bit_address(m))) {
         return Err(crate::Error::new(
             crate::ErrorKind::InvalidOperands,
             format!(
@@ -606,6 +601,12 @@ fn check_address_register(code: Code, ops: &[Operand]) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Whether `m` addresses through physical 32-bit registers (`[ecx]`: an address-size prefix).
+fn is_32_bit_address(m: &Mem) -> bool {
+    let thirty_two = |r: Option<Reg>| r.filter(|r| !r.is_virtual()).and_then(iced).is_some_and(|x| x.is_gpr32());
+    thirty_two(m.base) || thirty_two(m.index)
 }
 
 /// A mask pair (`vp2intersectd k2, ...` writes k2 and k3) is an even physical mask register.
