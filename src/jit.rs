@@ -155,6 +155,14 @@ pub fn vreg(kind: VregKind) -> Reg {
     with(|f| f.vreg_at(kind, at)).unwrap_or(Reg::LOCALS)
 }
 
+/// `ZMM_BLOCK()`/`XMM_BLOCK()`: four vector registers at consecutive registers from a multiple
+/// of 4.
+#[track_caller]
+pub fn block(kind: VregKind) -> [Reg; 4] {
+    let at = Location::caller();
+    with(|f| f.block_at(kind, at)).unwrap_or([Reg::LOCALS; 4])
+}
+
 /// `ASM("text", operands...)`: one instruction as assembly text.
 #[track_caller]
 pub fn asm(text: &str, operands: impl IntoOperands) {

@@ -40,6 +40,14 @@ twins!(every_x86 #[variants(x86_64::avx512, fallback = x86_fallback)], every_x86
     VGATHERDPS(g.mask(k), [p + gi * 4]);
     VMOVUPS(y, [p + 64]);
     VMOVUPS(x, [p + 96]);
+    let [q0, q1, q2, q3] = ZMM_BLOCK();
+    for q in [q0, q1, q2, q3] {
+        VMOVUPS(q, [p + 64]);
+        VADDPS(z, z, q);
+    }
+    let xs = XMM_BLOCK();
+    VMOVUPS(xs[0], [p + 96]);
+    VADDPS(x, x, xs[0]);
     ALIGN(16);
     let skip = Label::new();
     JMP(skip);

@@ -23,6 +23,10 @@ fn builtin_call(builtin: Builtin, args: &[&Expr], span: Span) -> Option<TokenStr
             let kind = Ident::new(&format!("{kind:?}"), span);
             quote_spanned!(span=> ::peach::__private::vreg(#path::VregKind::#kind))
         }
+        (Builtin::Block(kind), []) => {
+            let kind = Ident::new(&format!("{kind:?}"), span);
+            quote_spanned!(span=> ::peach::__private::block(#path::VregKind::#kind))
+        }
         (Builtin::Bind, _) => quote_spanned!(span=> ::peach::__private::bind(#(#args),*)),
         (Builtin::Return, _) => quote_spanned!(span=> ::peach::__private::ret(#(#args),*)),
         (Builtin::Align, _) => quote_spanned!(span=> ::peach::__private::align(#(#args),*)),

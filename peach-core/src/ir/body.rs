@@ -1,7 +1,7 @@
 //! `Body`: a function on its way through the pipeline, the form the passes and the ISA's
 //! emitter read.
 
-use super::{Constant, Function, Inst, Locations, Op, Operand, Signature, VReg, VRegInfo};
+use super::{Constant, Function, Inst, Locations, Op, Operand, Signature, VRegGroup, VRegInfo};
 use crate::target::Target;
 
 /// A function on its way through the pipeline: the user's instructions plus what the passes add
@@ -23,8 +23,8 @@ pub struct Body<'f> {
     extra: Vec<Operand>,
     /// Virtual registers.
     pub vregs: &'f [VRegInfo],
-    /// Groups of virtual registers that take consecutive units (first index, count).
-    pub groups: &'f [(VReg, u8)],
+    /// Groups of virtual registers that take consecutive units.
+    pub groups: &'f [VRegGroup],
     /// Source locations of instructions and virtual registers (the passes' instructions reuse
     /// the user's).
     pub locs: &'f Locations,

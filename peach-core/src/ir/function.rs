@@ -120,6 +120,34 @@ pub struct Inst {
     pub loc: u32,
 }
 
+/// Virtual registers that the allocator places in consecutive registers of their class, the
+/// first at a register number that is a multiple of `align`: an AArch64 list (`ld4`) or an
+/// x86 block of four (`v4fmaddps zmm0, zmm4+3, [rax]`).
+///
+/// ```
+/// use peach_core::prelude::*;
+/// use peach_core::isa::aarch64::A64Builder;
+/// let mut f = Function::new("k", Signature::new(&[], None), Target::aarch64_neon());
+/// let list = f.v_group(3);
+/// let group = f.vreg_groups()[0];
+/// assert_eq!((Some(group.first), group.count, group.align), (list[0].vreg(), 3, 1));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VRegGroup {
+    /// The first register.
+    pub first: VReg,
+    /// How many registers, numbered on from `first`.
+    pub count: u8,
+    /// What the first register's number is a multiple of (1: anywhere).
+    pub align: u8,
+}
+
+/// The group of `groups` whose first register is `r`, if any.
+pub(crate) fn group_starting(groups: &[VRegGroup], r: Reg) -> Option<VRegGroup> {
+    let v = r.vreg()?;
+    groups.iter().find(|g| g.first == v).copied()
+}
+
 /// What peach knows about one virtual register.
 #[derive(Clone, Copy, Debug)]
 pub struct VRegInfo {
@@ -221,8 +249,8 @@ pub struct Function {
     pub(crate) params: Vec<Param>,
     /// Which of the first 64 virtual registers (the parameters among them) the code names.
     params_used: u64,
-    /// Groups of virtual registers allocated to consecutive registers (first index, count).
-    groups: Vec<(VReg, u8)>,
+    /// Groups of virtual registers allocated to consecutive registers.
+    groups: Vec<VRegGroup>,
     labels: Vec<Option<u32>>,
     pub(crate) errors: Vec<Error>,
     pub(crate) scratch: Vec<Operand>,
@@ -429,22 +457,36 @@ impl Function {
     /// instructions that name a list of registers by its first (AArch64 `ld4 {v0.4s-v3.4s}`).
     #[track_caller]
     pub fn new_vreg_group(&mut self, class: RegClass, view: u8, count: u8) -> Vec<Reg> {
-        self.new_vreg_group_at(class, view, count, Location::caller())
+        self.new_vreg_group_at(class, view, count, 1, Location::caller())
     }
 
-    /// [`Function::new_vreg_group`] attributed to a given source location.
-    pub fn new_vreg_group_at(&mut self, class: RegClass, view: u8, count: u8, loc: impl Into<Src>) -> Vec<Reg> {
+    /// [`Function::new_vreg_group`] attributed to a given source location, whose first
+    /// register's number is a multiple of `align` (x86's `zmm4+3` blocks start at a multiple
+    /// of 4).
+    pub fn new_vreg_group_at(
+        &mut self,
+        class: RegClass,
+        view: u8,
+        count: u8,
+        align: u8,
+        loc: impl Into<Src>,
+    ) -> Vec<Reg> {
         let loc = loc.into();
         let regs: Vec<Reg> = (0..count).map(|_| self.new_vreg_at(class, view, loc)).collect();
         if let Some(first) = regs.first().and_then(|r| r.vreg()) {
-            self.groups.push((first, count));
+            self.groups.push(VRegGroup { first, count, align: align.max(1) });
         }
         regs
     }
 
-    /// The groups of virtual registers that take consecutive registers: first index and count.
-    pub fn vreg_groups(&self) -> &[(VReg, u8)] {
+    /// The groups of virtual registers that take consecutive registers.
+    pub fn vreg_groups(&self) -> &[VRegGroup] {
         &self.groups
+    }
+
+    /// The group whose first register is `r`, if any.
+    pub(crate) fn group_starting(&self, r: Reg) -> Option<VRegGroup> {
+        group_starting(&self.groups, r)
     }
 
     /// Information about virtual register `index`.

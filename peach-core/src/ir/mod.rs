@@ -14,7 +14,10 @@ mod units;
 pub use body::Body;
 pub use constant::Constant;
 pub(crate) use function::Recycled;
-pub use function::{Function, Inst, InstructionStream, Locations, LoopLabels, Op, Param, Signature, Type, VRegInfo};
+pub(crate) use function::group_starting;
+pub use function::{
+    Function, Inst, InstructionStream, Locations, LoopLabels, Op, Param, Signature, Type, VRegGroup, VRegInfo,
+};
 pub use operand::{
     Abs64, IndexExpr, IntoOperand, IntoOperands, Label, Lane, Masked, MaskedMem, Mem, MemExpr, Operand, Reg, RegClass,
     RegList, Rounding, SegmentedMem, Update, VReg,

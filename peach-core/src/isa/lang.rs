@@ -25,6 +25,9 @@ use crate::target::Arch;
 pub enum Builtin {
     /// Makes a fresh virtual register.
     Vreg(VregKind),
+    /// Makes four fresh vector registers placed at consecutive registers from a multiple of 4
+    /// (the block x86's `v4fmaddps` reads), as an array.
+    Block(VregKind),
     /// `LABEL(l)`: binds a label here.
     Bind,
     /// `RETURN(value)` or `RETURN()`.
@@ -277,6 +280,22 @@ impl Function {
         let loc = loc.into();
         if self.has_builtin_at("MOV_IMM", loc) {
             aarch64::lang::mov_imm(self, dst, value, loc);
+        }
+    }
+
+    /// `ZMM_BLOCK()`/`XMM_BLOCK()`: four vector registers at consecutive registers from a
+    /// multiple of 4, attributed to `loc`; an error on an ISA without blocks (four unrelated
+    /// registers are returned, so that recording goes on).
+    pub fn block_at(&mut self, kind: VregKind, loc: impl Into<Src>) -> [Reg; 4] {
+        let loc = loc.into();
+        match (self.target().arch(), kind) {
+            (Arch::X86_64, VregKind::Xmm | VregKind::Zmm) => x86_64::lang::block(self, kind, loc),
+            _ => {
+                let message =
+                    format!("blocks of {kind:?} registers do not exist on {}", arch_name(self.target().arch()));
+                self.push_error(ErrorKind::InvalidOperands, message, loc);
+                std::array::from_fn(|_| self.vreg_at(VregKind::Gp64, loc))
+            }
         }
     }
 

@@ -267,6 +267,10 @@ impl Eval {
                 let r = self.f.vreg_at(kind, src);
                 return none(self, Value::Reg(r));
             }
+            Some(Builtin::Block(kind)) => {
+                let regs = self.f.block_at(kind, src);
+                return none(self, Value::Array(regs.iter().map(|&r| Value::Reg(r)).collect()));
+            }
             Some(Builtin::MovImm) => {
                 return match args.as_slice() {
                     [(Value::Reg(r), _), (Value::Int(v), s)] => {

@@ -501,7 +501,9 @@ fn pathological_bodies_fail_fast() {
         // An empty range and a skew that just issues the streams one after the other are fine.
         let valid = body.contains("i128::MIN..i128::MIN") || body.contains("ISSUE_SKEWED");
         assert!(outcome.is_err() != valid, "`{body}`: {outcome:?}");
-        assert!(took < std::time::Duration::from_secs(2), "`{body}` took {took:?}");
+        // (A guard against hanging, not a speed figure: recording the 200,000 instructions of
+        // the limit takes 3-5 s in an unoptimized test build on a Zen 4 core.)
+        assert!(took < std::time::Duration::from_secs(15), "`{body}` took {took:?}");
         println!("{took:>10.2?}  {body}: {}", outcome.err().unwrap_or_default());
     }
 }

@@ -13,7 +13,7 @@ use super::regs::{
 };
 use super::table::{Field, Kind, Row, feature, rows};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::{Mem, Operand, Reg, Update, VReg};
+use crate::ir::{Mem, Operand, Reg, Update, VRegGroup, group_starting};
 use crate::target::Target;
 
 /// Row indices by mnemonic.
@@ -80,8 +80,8 @@ fn lane_view(r: Reg, size: u8) -> bool {
 }
 
 /// The size of the group `r` is the first register of (1 when it starts none).
-fn group_of(r: Reg, groups: &[(VReg, u8)]) -> u8 {
-    groups.iter().find(|&&(first, _)| Some(first) == r.vreg()).map_or(1, |&(_, count)| count)
+fn group_of(r: Reg, groups: &[VRegGroup]) -> u8 {
+    group_starting(groups, r).map_or(1, |g| g.count)
 }
 
 fn plain_mem(m: &Mem) -> bool {
@@ -92,7 +92,7 @@ fn updating(m: &Mem, update: Update) -> bool {
     m.base.is_some_and(|b| b != Reg::CONSTANTS) && m.index.is_none() && m.broadcast == 0 && m.update == update
 }
 
-fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[(VReg, u8)]) -> bool {
+fn fits(row: &Row, kind: Kind, op: &Operand, groups: &[VRegGroup]) -> bool {
     match (kind, op) {
         // A list of several registers: the first of a group of exactly that many virtual ones,
         // or a physical register where the mnemonic gives the count (`ld4`, not `ld1` or `tbl`,
@@ -439,7 +439,7 @@ fn pair_alias(lower: &str, ops: &mut Vec<Operand>) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn select(target: &Target, groups: &[(VReg, u8)], mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
+pub(crate) fn select(target: &Target, groups: &[VRegGroup], mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
     let mut lower = mnemonic.to_ascii_lowercase();
     pair_alias(&lower, ops)?;
     if let Some(base) = bitfield_alias(&lower, ops)? {
@@ -469,7 +469,7 @@ pub(crate) fn select(target: &Target, groups: &[(VReg, u8)], mnemonic: &str, ops
 }
 
 /// The row of `lower` that takes `ops` on `target`.
-fn pick(target: &Target, groups: &[(VReg, u8)], lower: &str, mnemonic: &str, ops: &[Operand]) -> Result<u32> {
+fn pick(target: &Target, groups: &[VRegGroup], lower: &str, mnemonic: &str, ops: &[Operand]) -> Result<u32> {
     let Some(candidates) = by_name().get(lower) else {
         return Err(Error::new(ErrorKind::UnknownMnemonic, format!("unknown AArch64 instruction `{mnemonic}`")));
     };

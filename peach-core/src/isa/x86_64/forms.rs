@@ -27,6 +27,10 @@ pub(crate) enum Slot {
     /// An even mask register and the next, both written (`vp2intersectd k2, zmm0, zmm1` sets k2
     /// and k3): physical registers.
     KPair,
+    /// Four consecutive vector registers of this many bits named by the first, whose number is
+    /// a multiple of 4 (`v4fmaddps zmm0, zmm4+3, [rax]` reads zmm4-zmm7): the first of a
+    /// block from `zmm_block`/`xmm_block`, or physical.
+    Block { bits: u16 },
     /// A register of a bank peach does not allocate (physical only), or memory if `mem`.
     Bank { bank: Bank, mem: bool },
     /// Memory only (the size comes from the form).
@@ -533,6 +537,8 @@ pub(super) fn slot(k: OK) -> Option<Slot> {
         OK::sti_opcode => Slot::Bank { bank: Bank::St, mem: false },
         OK::k_reg | OK::k_rm | OK::k_vvvv => Slot::K { mem: false },
         OK::kp1_reg => Slot::KPair,
+        OK::zmmp3_vvvv => Slot::Block { bits: 512 },
+        OK::xmmp3_vvvv => Slot::Block { bits: 128 },
         OK::mem => Mem,
         OK::mem_vsib32x | OK::mem_vsib64x => Slot::Vsib { bits: 128 },
         OK::mem_vsib32y | OK::mem_vsib64y => Slot::Vsib { bits: 256 },
@@ -592,6 +598,7 @@ fn stand_in(s: Slot, i: usize, same: bool) -> (OpKind, Option<Register>) {
         }
         Slot::K { .. } => (OpKind::Register, Some(add_reg(Register::K1, n as u32))),
         Slot::KPair => (OpKind::Register, Some(add_reg(Register::K2, 2 * (n as u32 % 3)))),
+        Slot::Block { bits } => (OpKind::Register, Some(block_stand_in(bits, n))),
         Slot::Bank { bank, .. } => {
             let (first, count) = bank.sample();
             (OpKind::Register, Some(add_reg(first, (1 + n as u32) % count)))
@@ -601,6 +608,12 @@ fn stand_in(s: Slot, i: usize, same: bool) -> (OpKind, Option<Register>) {
         Slot::Imm(k) => (k.op_kind(), None),
         Slot::Branch => (OpKind::NearBranch64, None),
     }
+}
+
+/// The stand-in first register of a block of four (zmm4, zmm8, ...), never zmm0-3.
+fn block_stand_in(bits: u16, n: usize) -> Register {
+    let first = if bits == 512 { Register::ZMM0 } else { Register::XMM0 };
+    add_reg(first, 4 * (1 + n as u32 % 7))
 }
 
 /// The register `n` places after `r` in iced's numbering (`XMM1` + 2 = `XMM3`).
@@ -833,6 +846,7 @@ fn interchangeable(f: &Form, g: &Form) -> bool {
         (Slot::Fixed(r), Slot::Fixed(q)) => r == q,
         (Slot::K { .. }, Slot::K { .. }) | (Slot::Imm(_), Slot::Imm(_)) | (Slot::Branch, Slot::Branch) => true,
         (Slot::KPair, Slot::KPair) => true,
+        (Slot::Block { bits: x }, Slot::Block { bits: y }) => x == y,
         (Slot::Bank { bank: a, .. }, Slot::Bank { bank: b, .. }) => a == b,
         (Slot::Mem, Slot::Mem) | (Slot::Moffs, Slot::Moffs) => true,
         (Slot::Vsib { bits: x }, Slot::Vsib { bits: y }) => x == y,
@@ -907,11 +921,18 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
         (0..slots.len()).map(|i| role(info.op_access(places.op_index(i)))).collect()
     };
     let roles = roles_of(info);
-    let explicit: Vec<Register> = (0..slots.len())
+    let mut explicit: Vec<Register> = (0..slots.len())
         .map(|i| places.op_index(i))
         .filter(|&k| ins.op_kind(k) == OpKind::Register)
         .map(|k| ins.op_register(k).full_register())
         .collect();
+    // The rest of a block is named by its first register.
+    for (i, s) in slots.iter().enumerate() {
+        if let Slot::Block { .. } = s {
+            let first = ins.op_register(places.op_index(i)).full_register();
+            explicit.extend((1..4).map(|k| add_reg(first, k)));
+        }
+    }
     let implicit_of = |info: &iced_x86::InstructionInfo| -> Vec<(Register, Role)> {
         let mut implicit = Vec::new();
         for u in info.used_registers() {

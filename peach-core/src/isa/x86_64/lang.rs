@@ -24,6 +24,18 @@ pub(crate) const WORDS: &[Word] = &[
     Word { name: "XMM", builtin: Builtin::Vreg(VregKind::Xmm), usage: "XMM()", doc: "a vector register seen as xmm" },
     Word { name: "YMM", builtin: Builtin::Vreg(VregKind::Ymm), usage: "YMM()", doc: "a vector register seen as ymm" },
     Word { name: "ZMM", builtin: Builtin::Vreg(VregKind::Zmm), usage: "ZMM()", doc: "a vector register seen as zmm" },
+    Word {
+        name: "ZMM_BLOCK",
+        builtin: Builtin::Block(VregKind::Zmm),
+        usage: "let [a, b, c, d] = ZMM_BLOCK();",
+        doc: "four vector registers seen as zmm, at consecutive registers from a multiple of 4: the block `v4fmaddps` and `vp4dpwssd` read, named by the first",
+    },
+    Word {
+        name: "XMM_BLOCK",
+        builtin: Builtin::Block(VregKind::Xmm),
+        usage: "let [a, b, c, d] = XMM_BLOCK();",
+        doc: "the same block seen as xmm, for `v4fmaddss`",
+    },
     Word { name: "K", builtin: Builtin::Vreg(VregKind::Mask), usage: "K()", doc: "an AVX-512 mask register" },
     Word {
         name: "REDUCE_SUM",
@@ -85,6 +97,12 @@ pub(crate) fn vreg(f: &mut Function, kind: VregKind, loc: Src) -> Option<Reg> {
         VregKind::Vec => return None,
     };
     Some(f.vreg_of_at(kind, loc))
+}
+
+/// A block of four vector registers (`kind` is `Xmm` or `Zmm`).
+pub(crate) fn block(f: &mut Function, kind: VregKind, loc: Src) -> [Reg; 4] {
+    let view = if kind == VregKind::Zmm { super::regs::VIEW_ZMM } else { super::regs::VIEW_XMM };
+    super::regs::block(f, view, loc)
 }
 
 /// A reduction over `regs`.

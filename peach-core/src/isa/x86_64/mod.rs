@@ -311,6 +311,9 @@ impl Isa for X86_64 {
             if form.slots.first() == Some(&forms::Slot::KPair) {
                 check_mask_pair(code, ops)?;
             }
+            if let Some(i) = form.slots.iter().position(|s| matches!(s, forms::Slot::Block { .. })) {
+                check_block(f, code, ops, i)?;
+            }
             if code.op_code().op_kinds().contains(&iced_x86::OpCodeOperandKind::r64_reg_mem) {
                 check_address_register(code, ops)?;
             }
@@ -448,6 +451,19 @@ impl Isa for X86_64 {
                         if let Some(k) = iced(r) {
                             visit(r, role, UnitSet::EMPTY);
                             visit(regs::phys(forms::add_reg(k, 1)), role, UnitSet::EMPTY);
+                        }
+                        continue;
+                    }
+                    // All four registers of a block are read.
+                    if let Slot::Block { .. } = slot {
+                        for k in 0..4 {
+                            match (r.vreg(), iced(r)) {
+                                (Some(v), _) => visit(Reg::virt(VEC, r.view(), v.0 + k), role, vec_units),
+                                (None, Some(first)) => {
+                                    visit(regs::phys(forms::add_reg(first, k)), role, UnitSet::EMPTY)
+                                }
+                                _ => {}
+                            }
                         }
                         continue;
                     }
@@ -607,6 +623,38 @@ fn check_address_register(code: Code, ops: &[Operand]) -> Result<()> {
 fn is_32_bit_address(m: &Mem) -> bool {
     let thirty_two = |r: Option<Reg>| r.filter(|r| !r.is_virtual()).and_then(iced).is_some_and(|x| x.is_gpr32());
     thirty_two(m.base) || thirty_two(m.index)
+}
+
+/// A block of four vector registers (`v4fmaddps zmm0, zmm4+3, [rax]`) is named by its first:
+/// a physical register whose number is a multiple of 4, or the first of a virtual block.
+/// A block written out (`zmm4+3`) becomes its first register.
+fn check_block(f: &Function, code: Code, ops: &mut [Operand], i: usize) -> Result<()> {
+    let Some(op) = ops.get_mut(i) else { return Ok(()) };
+    let first = match *op {
+        Operand::List(l) => l.first,
+        Operand::Reg(r) => r,
+        _ => return Ok(()),
+    };
+    *op = Operand::Reg(first);
+    let ok = match first.vreg() {
+        Some(_) => f.group_starting(first).is_some_and(|g| g.count == 4 && g.align == 4),
+        None => iced(first).is_some_and(|r| r.number() % 4 == 0),
+    };
+    if ok {
+        return Ok(());
+    }
+    let what = if first.is_virtual() {
+        "a virtual register outside a block".to_string()
+    } else {
+        iced(first).map_or("?".into(), |r| format!("{r:?}").to_ascii_lowercase())
+    };
+    Err(crate::Error::new(
+        crate::ErrorKind::InvalidOperands,
+        format!(
+            "{:?} reads a block of four registers named by the first, whose number is a multiple of 4 (`zmm4`, or in full `zmm4+3`), or by the first of `f.zmm_block()`/`f.xmm_block()`; {what} is not one",
+            code.mnemonic()
+        ),
+    ))
 }
 
 /// A mask pair (`vp2intersectd k2, ...` writes k2 and k3) is an even physical mask register.

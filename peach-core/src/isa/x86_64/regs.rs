@@ -158,6 +158,31 @@ pub trait X86Builder {
     fn zmm(&mut self) -> Reg;
     /// A fresh AVX-512 mask virtual register.
     fn k(&mut self) -> Reg;
+    /// Four fresh vector virtual registers seen as zmm, given consecutive registers from a
+    /// multiple of 4 (zmm4-zmm7, ...): the block that `v4fmaddps` and `vp4dpwssd` read, named
+    /// by the first.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// use peach_core::isa::x86_64::X86Builder;
+    /// // Knights Mill: the one family with AVX512_4FMAPS.
+    /// let mut f = Function::new("k", Signature::new(&[Type::Ptr], None), Target::x86_64("knm")?);
+    /// let (p, acc, block) = (f.param(0), f.zmm(), f.zmm_block());
+    /// f.ins("vpxord", (acc, acc, acc));
+    /// for (i, &r) in block.iter().enumerate() {
+    ///     f.ins("vmovups", (r, Mem::from([p]).at(64 * i as i32)));
+    /// }
+    /// f.ins("v4fmaddps", (acc, block[0], Mem::from([p]).at(256)));
+    /// f.ins("vmovups", (Mem::from([p]), acc));
+    /// f.ret(None);
+    /// let listing = f.compile(Abi::SysV)?.listing();
+    /// // zmm0 holds `acc`, so the block is zmm4-zmm7.
+    /// assert!(listing.contains("v4fmaddps zmm0, zmm4, xmmword ptr [rdi+0x100]"), "{listing}");
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    fn zmm_block(&mut self) -> [Reg; 4];
+    /// The block of [`X86Builder::zmm_block`] seen as xmm, for `v4fmaddss`.
+    fn xmm_block(&mut self) -> [Reg; 4];
     /// A fresh virtual register of `kind`, attributed to `loc` (for front ends that build on
     /// behalf of the user's source: errors name where the user made the register).
     fn vreg_of_at(&mut self, kind: X86VReg, loc: crate::Src) -> Reg;
@@ -216,6 +241,20 @@ impl X86Builder for Function {
     fn k(&mut self) -> Reg {
         self.new_vreg(MASK, 0)
     }
+    #[track_caller]
+    fn zmm_block(&mut self) -> [Reg; 4] {
+        block(self, VIEW_ZMM, std::panic::Location::caller().into())
+    }
+    #[track_caller]
+    fn xmm_block(&mut self) -> [Reg; 4] {
+        block(self, VIEW_XMM, std::panic::Location::caller().into())
+    }
+}
+
+/// Four vector registers the allocator places at consecutive registers from a multiple of 4.
+pub(crate) fn block(f: &mut Function, view: u8, loc: crate::Src) -> [Reg; 4] {
+    let regs = f.new_vreg_group_at(VEC, view, 4, 4, loc);
+    std::array::from_fn(|i| regs[i])
 }
 
 /// Views of x86-64 registers: the 8/16/32/64-bit parts of a general-purpose register and the

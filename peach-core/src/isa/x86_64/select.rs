@@ -20,6 +20,8 @@ pub(crate) enum Shape {
     Vec { bits: u16, high: bool },
     /// Mask register.
     K,
+    /// A block of four vector registers of `bits` named as one (`zmm4+3`).
+    Block { bits: u16 },
     /// A register of a bank peach does not allocate (MMX, x87, segment, control, debug, AMX).
     Bank(Register),
     /// Memory of `size` bytes (0: unknown), broadcast (`Mem::broadcast`) or not; `vsib` is the
@@ -165,6 +167,11 @@ pub(crate) fn shapes(ops: &[Operand]) -> Result<Shapes> {
             return Err(Error::new(ErrorKind::InvalidOperands, "x86 instructions take at most 5 operands"));
         }
         let shape = match op {
+            // A block written out (`zmm4+3`).
+            Operand::List(l) if l.count == 4 && l.lane.is_none() => match reg_shape(l.first) {
+                Some(Shape::Vec { bits, .. }) => Some(Shape::Block { bits }),
+                _ => None,
+            },
             Operand::Lane(_) | Operand::List(_) => {
                 return Err(Error::new(
                     ErrorKind::InvalidOperands,
@@ -277,6 +284,9 @@ pub(crate) fn matches(form: &Form, s: &Shapes, check_imm: bool) -> bool {
             (Slot::K { .. }, Shape::K) => true,
             // (That it is physical and even, `check_inst` says, with a clear message.)
             (Slot::KPair, Shape::K) => true,
+            // A block is named by its first register, as assemblers write it, or in full
+            // (whether that starts a block, `check_inst` says).
+            (Slot::Block { bits }, Shape::Vec { bits: b, .. } | Shape::Block { bits: b }) => bits == b,
             (Slot::Bank { bank, .. }, Shape::Bank(r)) => Bank::of(r) == Some(bank),
             (Slot::Fixed(r), Shape::Bank(q)) => r == q,
             (Slot::Vsib { bits }, Shape::Mem { size, bcst, vsib }) => {
@@ -665,6 +675,8 @@ fn describe(s: &Shapes) -> String {
             Shape::Vec { bits: 256, .. } => "ymm".into(),
             Shape::Vec { .. } => "zmm".into(),
             Shape::K => "k".into(),
+            Shape::Block { bits: 128 } => "xmm+3".into(),
+            Shape::Block { .. } => "zmm+3".into(),
             Shape::Bank(r) if r.is_st() => format!("st({})", r.number()),
             Shape::Bank(r) => Bank::of(*r).map_or("?", Bank::name).into(),
             Shape::Mem { size: 0, .. } => "mem".into(),

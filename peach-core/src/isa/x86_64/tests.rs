@@ -77,6 +77,7 @@ pub(super) fn sample(form: &super::forms::Form, variant: usize) -> Option<Vec<Op
             }
             Slot::K { .. } => Some(Operand::Reg(phys(super::forms::add_reg(Register::K1, (k % 7) as u32)))),
             Slot::KPair => Some(Operand::Reg(phys(super::forms::add_reg(Register::K0, 2 * (k % 4) as u32)))),
+            Slot::Block { bits } => Some(Operand::Reg(vector(bits, 4 * (k as u32 % 8)))),
             Slot::Mem => None,
             Slot::Vsib { bits } => {
                 // An index register no other operand of the instance uses (a gather's

@@ -113,7 +113,8 @@ impl<'l> Parser<'l, '_> {
         let op = match t.0 {
             Tok::Brace(b) if Cursor::is_placeholder(b) => {
                 self.c.bump();
-                self.c.arg(b, t)?
+                let arg = self.c.arg(b, t)?;
+                self.block(arg)?
             }
             Tok::Brace(b) => {
                 self.c.bump();
@@ -166,7 +167,8 @@ impl<'l> Parser<'l, '_> {
             }
             Tok::Word(w) => {
                 self.c.bump();
-                Operand::Reg(self.register(w, t)?)
+                let r = Operand::Reg(self.register(w, t)?);
+                self.block(r)?
             }
             Tok::Number(_) | Tok::Punct('-') | Tok::Punct('+') => Operand::Imm(self.immediate()?),
             _ => return Cursor::fail("expected an operand", t),
@@ -176,6 +178,20 @@ impl<'l> Parser<'l, '_> {
         ops.extend(segment.map(Operand::Segment));
         ops.extend(mem_mask);
         Ok(())
+    }
+
+    /// A block of four registers written out (`zmm4+3`), if `+3` follows a register.
+    fn block(&mut self, op: Operand) -> std::result::Result<Operand, Fail> {
+        let Operand::Reg(first) = op else { return Ok(op) };
+        if self.c.peek().0 != Tok::Punct('+') {
+            return Ok(op);
+        }
+        self.c.bump();
+        let n = self.c.bump();
+        match n.0 {
+            Tok::Number(3) => Ok(Operand::List(crate::ir::RegList { first, count: 4, lane: None })),
+            _ => Cursor::fail("a block of registers is written `zmm4+3`", n),
+        }
     }
 
     /// `fs:` (any segment register) before an address, if there.

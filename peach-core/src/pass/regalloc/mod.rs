@@ -18,7 +18,7 @@ pub use scan::{Memory, allocate};
 use super::cfg::Block;
 use crate::abi::CallConv;
 use crate::ir::Body;
-use crate::ir::{Inst, Locations, Op, Operand, RegClass, UnitSet, VReg, VRegInfo};
+use crate::ir::{Inst, Locations, Op, Operand, RegClass, UnitSet, VReg, VRegGroup, VRegInfo};
 use crate::isa::{ClassInfo, Isa, Role};
 
 /// What an operand names: a virtual register or a physical unit.
@@ -94,8 +94,8 @@ pub struct AllocInput<'b> {
     /// The units each virtual register may take (an index in [`AllocInput::masks`]): its
     /// class's, narrowed by every operand that names it.
     pub vreg_allowed: Vec<u16>,
-    /// Groups of virtual registers that take consecutive units: first index and count.
-    pub groups: &'b [(VReg, u8)],
+    /// Groups of virtual registers that take consecutive units.
+    pub groups: &'b [VRegGroup],
     /// The virtual registers (where each was created, for messages).
     vregs: &'b [VRegInfo],
     /// The instructions (where each was written, for messages).

@@ -91,9 +91,9 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
     }
     let group_of = &mut mem.group_of;
     refill(group_of, if input.groups.is_empty() { 0 } else { nv }, None);
-    for (g, &(first, count)) in input.groups.iter().enumerate() {
-        for k in 0..count as usize {
-            if let Some(slot) = group_of.get_mut(first.index() + k) {
+    for (g, group) in input.groups.iter().enumerate() {
+        for k in 0..group.count as usize {
+            if let Some(slot) = group_of.get_mut(group.first.index() + k) {
                 *slot = Some(g as u32);
             }
         }
@@ -109,8 +109,12 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
         if let Some(g) = group_of.get(v.index()).copied().flatten() {
             // A group takes consecutive units, all at once, reserved from now to each member's
             // end.
-            let (first, count) = input.groups[g as usize];
-            let members: Vec<usize> = (first.index()..first.index() + count as usize).collect();
+            let group = input.groups[g as usize];
+            let first = group.first.index();
+            let members: Vec<usize> = (first..first + group.count as usize).collect();
+            // (The first unit of a class is its register 0.)
+            let class_first =
+                input.classes.get(input.vreg_class(first).0 as usize).map_or(0, |c| c.first_unit as usize);
             let fits = |base: usize| {
                 members.iter().enumerate().all(|(k, &m)| {
                     let u = base + k;
@@ -122,7 +126,8 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
                             .is_none_or(|(ms, me)| live.unit(u as u8).iter().all(|&(a, b)| b <= ms.min(s) || a >= me))
                 })
             };
-            let base = (0..UNITS).filter(|&b| rank[b] != u8::MAX && fits(b)).min_by_key(|&b| rank[b]);
+            let aligned = |b: usize| b.wrapping_sub(class_first).is_multiple_of(group.align as usize);
+            let base = (0..UNITS).filter(|&b| rank[b] != u8::MAX && aligned(b) && fits(b)).min_by_key(|&b| rank[b]);
             let Some(base) = base else { return Err(out_of_registers(input, live, v)) };
             for (k, &m) in members.iter().enumerate() {
                 let u = base + k;
