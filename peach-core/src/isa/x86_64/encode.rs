@@ -509,9 +509,10 @@ fn prefix_bytes(prefixes: u32) -> Vec<u8> {
         .collect()
 }
 
-/// Whether the CPU decodes `ins` with the `data16`/`addr32` bytes of `prefixes` before it as the
-/// same instruction. (A 32-bit address size changes `loop`'s counter, `monitor`'s address
-/// register, `movsb`'s pointers; a 16-bit operand size turns `mov eax, 1` into `mov ax, 1`.)
+/// Whether Intel's and AMD's CPUs both decode `ins` with the `data16`/`addr32` bytes of
+/// `prefixes` before it as the same instruction. (A 32-bit address size changes `loop`'s
+/// counter, `monitor`'s address register, `movsb`'s pointers; a 16-bit operand size turns `mov
+/// eax, 1` into `mov ax, 1`, and a near branch into one that AMD's CPUs cut to 16 bits.)
 pub(super) fn prefixes_change_nothing(ins: &Instruction, prefixes: u32) -> bool {
     // (Branches are encoded with their own address as target: only the form matters.)
     let mut probe = *ins;
@@ -526,8 +527,8 @@ pub(super) fn prefixes_change_nothing(ins: &Instruction, prefixes: u32) -> bool 
     let with: Vec<u8> = prefix_bytes(prefixes).iter().chain(&plain).copied().collect();
     // Decoded at address 0: a branch target or RIP-relative address moves with the length,
     // which is not a change of the instruction.
-    let decode = |b: &[u8]| {
-        let mut ins = iced_x86::Decoder::new(64, b, iced_x86::DecoderOptions::NONE).decode();
+    let decode = |b: &[u8], options: u32| {
+        let mut ins = iced_x86::Decoder::new(64, b, options).decode();
         if is_branch(&ins) {
             ins.set_near_branch64(0);
         }
@@ -536,8 +537,10 @@ pub(super) fn prefixes_change_nothing(ins: &Instruction, prefixes: u32) -> bool 
         }
         ins
     };
-    let (a, b) = (decode(&plain), decode(&with));
-    b.len() == with.len() && a == b
+    [iced_x86::DecoderOptions::NONE, iced_x86::DecoderOptions::AMD].into_iter().all(|options| {
+        let (a, b) = (decode(&plain, options), decode(&with, options));
+        b.len() == with.len() && a == b
+    })
 }
 
 /// Debug builds: the bytes the direct VEX encoder just wrote must be iced's.

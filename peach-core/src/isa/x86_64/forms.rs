@@ -48,7 +48,7 @@ pub(crate) enum Slot {
 }
 
 /// The register banks whose registers are named, never allocated: MMX (peach inserts no
-/// `emms`), the x87 stack, segment, control and debug registers, and AMX tiles.
+/// `emms`), the x87 stack, segment, control and debug registers, AMX tiles and MPX bounds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Bank {
     Mmx,
@@ -57,6 +57,7 @@ pub(crate) enum Bank {
     Cr,
     Dr,
     Tmm,
+    Bnd,
 }
 
 impl Bank {
@@ -74,6 +75,8 @@ impl Bank {
             Bank::Dr
         } else if r.is_tmm() {
             Bank::Tmm
+        } else if r.is_bnd() {
+            Bank::Bnd
         } else {
             return None;
         })
@@ -88,6 +91,7 @@ impl Bank {
             Bank::Cr => (Register::CR0, 5),
             Bank::Dr => (Register::DR0, 8),
             Bank::Tmm => (Register::TMM0, 8),
+            Bank::Bnd => (Register::BND0, 4),
         }
     }
 
@@ -100,6 +104,7 @@ impl Bank {
             Bank::Cr => "cr",
             Bank::Dr => "dr",
             Bank::Tmm => "tmm",
+            Bank::Bnd => "bnd",
         }
     }
 }
@@ -124,6 +129,9 @@ pub(crate) enum ImmKind {
     I64,
     /// The constant 1 (`SHL r, 1`).
     One,
+    /// 4 bits, 0 to 15, sharing a byte with a register (`VPERMIL2PS`'s selector after its
+    /// fourth register).
+    U4,
 }
 
 impl ImmKind {
@@ -145,13 +153,14 @@ impl ImmKind {
             ImmKind::S32 => (-(1 << 31)..(1 << 31)).contains(&v),
             ImmKind::I64 => true,
             ImmKind::One => v == 1,
+            ImmKind::U4 => (0..=15).contains(&v),
         }
     }
 
     /// The iced operand kind for this immediate.
     pub(crate) fn op_kind(self) -> OpKind {
         match self {
-            ImmKind::U8 | ImmKind::I8 | ImmKind::One => OpKind::Immediate8,
+            ImmKind::U8 | ImmKind::I8 | ImmKind::One | ImmKind::U4 => OpKind::Immediate8,
             ImmKind::S8(16) => OpKind::Immediate8to16,
             ImmKind::S8(32) => OpKind::Immediate8to32,
             ImmKind::S8(_) => OpKind::Immediate8to64,
@@ -173,6 +182,7 @@ impl ImmKind {
             ImmKind::S32 => "-2^31 to 2^31-1 (sign-extended)",
             ImmKind::I64 => "any 64-bit value",
             ImmKind::One => "1",
+            ImmKind::U4 => "0 to 15",
         }
     }
 
@@ -180,7 +190,7 @@ impl ImmKind {
     pub(crate) fn bytes(self) -> u8 {
         match self {
             ImmKind::U8 | ImmKind::I8 | ImmKind::S8(_) => 1,
-            ImmKind::One => 0,
+            ImmKind::One | ImmKind::U4 => 0,
             ImmKind::I16 => 2,
             ImmKind::I32 | ImmKind::S32 => 4,
             ImmKind::I64 => 8,
@@ -510,8 +520,9 @@ pub(super) fn slot(k: OK) -> Option<Slot> {
         OK::r32_reg | OK::r32_rm | OK::r32_opcode | OK::r32_vvvv => Gp { bits: 32, mem: false },
         OK::r64_reg | OK::r64_rm | OK::r64_opcode | OK::r64_vvvv => Gp { bits: 64, mem: false },
         // A register holding an address (`movdir64b rax, [rcx]` stores to es:[rax]): read like
-        // any operand. (The 32-bit forms want a 32-bit address too: not yet.)
+        // any operand (the source address has its size: `check_address_register`).
         OK::r64_reg_mem => Gp { bits: 64, mem: false },
+        OK::r32_reg_mem => Gp { bits: 32, mem: false },
         OK::xmm_or_mem => Vec { bits: 128, mem: true },
         OK::ymm_or_mem => Vec { bits: 256, mem: true },
         OK::zmm_or_mem => Vec { bits: 512, mem: true },
@@ -532,6 +543,11 @@ pub(super) fn slot(k: OK) -> Option<Slot> {
         OK::dr_reg => Slot::Bank { bank: Bank::Dr, mem: false },
         OK::tmm_reg | OK::tmm_rm | OK::tmm_vvvv => Slot::Bank { bank: Bank::Tmm, mem: false },
         OK::sibmem => Mem,
+        // MPX: bounds registers, and addresses without RIP (`check_mpx_address`).
+        OK::bnd_reg => Slot::Bank { bank: Bank::Bnd, mem: false },
+        OK::bnd_or_mem_mpx => Slot::Bank { bank: Bank::Bnd, mem: true },
+        OK::r64_or_mem_mpx => Gp { bits: 64, mem: true },
+        OK::mem_mpx | OK::mem_mib => Mem,
         OK::mem_offs => Slot::Moffs,
         OK::st0 => Fixed(Register::ST0),
         OK::sti_opcode => Slot::Bank { bank: Bank::St, mem: false },
@@ -558,6 +574,7 @@ pub(super) fn slot(k: OK) -> Option<Slot> {
         OK::imm32 => Imm(ImmKind::I32),
         OK::imm32sex64 => Imm(ImmKind::S32),
         OK::imm64 => Imm(ImmKind::I64),
+        OK::imm4_m2z => Imm(ImmKind::U4),
         // (XBEGIN's fallback address: a label, like a branch's.)
         OK::br64_1 | OK::br64_4 | OK::xbegin_4 => Branch,
         _ => return None,
@@ -863,7 +880,7 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
     let encoding = op.encoding();
     // Knights Corner's VEX-encoded instructions collide with real encodings in 64-bit mode.
     let knc = code.cpuid_features().contains(&iced_x86::CpuidFeature::KNC);
-    if !op.is_instruction() || !op.mode64() || knc || matches!(encoding, EncodingKind::D3NOW | EncodingKind::MVEX) {
+    if !op.is_instruction() || !op.mode64() || knc || encoding == EncodingKind::MVEX {
         return None;
     }
     // A string instruction's text names none of its memory operands nor its fixed registers

@@ -14,7 +14,7 @@ mod target;
 pub(crate) mod text;
 mod vex;
 
-use iced_x86::{Code, EncodingKind, FlowControl, Mnemonic};
+use iced_x86::{Code, EncodingKind, FlowControl, Mnemonic, OpCodeOperandKind as OK};
 
 pub use pseudo::{Elem, X86Pseudo};
 pub use regs::{GP, MASK, VEC, X86Builder, X86Reg, X86VReg, reg, reg_by_name};
@@ -35,6 +35,8 @@ use crate::target::{Extension, Target};
 pub(crate) struct X86_64;
 
 const GP_ALLOC: UnitSet = UnitSet::range(0, 16).without(UnitSet::of(&[regs::RSP_UNIT]));
+/// The general-purpose registers named without a REX prefix (rax-rdi, but rsp).
+const GP_LOW: UnitSet = UnitSet::range(0, 8).without(UnitSet::of(&[regs::RSP_UNIT]));
 const VEC_LOW: UnitSet = UnitSet::range(VEC_UNITS, 16);
 const VEC_ALL: UnitSet = UnitSet::range(VEC_UNITS, 32);
 const MASK_ALLOC: UnitSet = UnitSet::range(MASK_UNITS + 1, 7);
@@ -311,11 +313,18 @@ impl Isa for X86_64 {
             if form.slots.first() == Some(&forms::Slot::KPair) {
                 check_mask_pair(code, ops)?;
             }
+            if form.encoding == EncodingKind::D3NOW {
+                check_3dnow_address(code, ops)?;
+            }
             if let Some(i) = form.slots.iter().position(|s| matches!(s, forms::Slot::Block { .. })) {
                 check_block(f, code, ops, i)?;
             }
-            if code.op_code().op_kinds().contains(&iced_x86::OpCodeOperandKind::r64_reg_mem) {
-                check_address_register(code, ops)?;
+            let kinds = code.op_code().op_kinds();
+            if kinds.iter().any(|k| matches!(k, OK::mem_mpx | OK::mem_mib)) {
+                check_mpx_address(code, ops, kinds.contains(&OK::mem_mib))?;
+            }
+            if let Some(k) = kinds.iter().find(|k| matches!(k, OK::r32_reg_mem | OK::r64_reg_mem)) {
+                check_address_register(code, ops, *k == OK::r32_reg_mem)?;
             }
         }
         let prefixes = check_prefixes(code, name, prefixes, ops)?;
@@ -476,7 +485,10 @@ impl Isa for X86_64 {
                     };
                     visit(r, role, allowed);
                 }
-                Operand::Mem(m) => visit_mem(m, vec_units, visit),
+                Operand::Mem(m) => {
+                    let gp_units = if form.encoding == EncodingKind::D3NOW { GP_LOW } else { GP_ALLOC };
+                    visit_mem(m, gp_units, vec_units, visit)
+                }
                 _ => {}
             }
         }
@@ -574,7 +586,7 @@ impl Isa for X86_64 {
     }
 }
 
-fn visit_mem(m: &Mem, vec_units: UnitSet, visit: &mut impl FnMut(Reg, Role, UnitSet)) {
+fn visit_mem(m: &Mem, gp_units: UnitSet, vec_units: UnitSet, visit: &mut impl FnMut(Reg, Role, UnitSet)) {
     for r in [m.base, m.index].into_iter().flatten() {
         if r == regs::ARG_AREA || r == Reg::CONSTANTS || r == Reg::LOCALS {
             continue;
@@ -583,7 +595,7 @@ fn visit_mem(m: &Mem, vec_units: UnitSet, visit: &mut impl FnMut(Reg, Role, Unit
             // A VSIB index lasts through the write: the CPU refuses a destination that is
             // also the index.
             true => visit(r, Role::UseLate, vec_units),
-            false => visit(r, Role::Use, GP_ALLOC),
+            false => visit(r, Role::Use, gp_units),
         }
     }
 }
@@ -604,14 +616,45 @@ fn mask_after_operands(ops: &mut Vec<Operand>) {
     }
 }
 
-/// MOVDIR64B and ENQCMD(S) with a 64-bit register holding the destination address take a
-/// 64-bit source address too: the address size is one for both.
-fn check_address_register(code: Code, ops: &[Operand]) -> Result<()> {
-    if ops.iter().any(|o| matches!(o, Operand::Mem(m) if is_32_bit_address(m))) {
+/// MOVDIR64B and ENQCMD(S) take the source address in the size of the register that holds the
+/// destination address: one address size for both (`movdir64b eax, [ecx]`, `movdir64b rax,
+/// [rcx]`).
+fn check_address_register(code: Code, ops: &[Operand], thirty_two: bool) -> Result<()> {
+    if ops.iter().any(|o| matches!(o, Operand::Mem(m) if is_32_bit_address(m) != thirty_two)) {
+        let bits = if thirty_two { "32-bit registers here (`[ecx]`)" } else { "64-bit registers here" };
         return Err(crate::Error::new(
             crate::ErrorKind::InvalidOperands,
+            format!("{:?} takes its source address in the size of its address register: {bits}", code.mnemonic()),
+        ));
+    }
+    Ok(())
+}
+
+/// MPX's address operands have no RIP-relative form (so no constant), and BNDLDX/BNDSTX use
+/// the index register as a pointer: the CPU ignores a scale, which is therefore refused.
+fn check_mpx_address(code: Code, ops: &[Operand], index_is_pointer: bool) -> Result<()> {
+    let Some(m) = ops.iter().find_map(|o| if let Operand::Mem(m) = o { Some(m) } else { None }) else { return Ok(()) };
+    let message = if m.base == Some(Reg::CONSTANTS) {
+        "takes no RIP-relative address (a constant)"
+    } else if index_is_pointer && m.index.is_some() && m.scale != 1 {
+        "uses its index register as a pointer, unscaled: the CPU ignores a scale (write `[base + index]`)"
+    } else {
+        return Ok(());
+    };
+    Err(crate::Error::new(crate::ErrorKind::InvalidMemory, format!("{:?} {message}", code.mnemonic())))
+}
+
+/// 3DNow! instructions address through rax-rdi only: iced-x86, peach's encoder for them, leaves
+/// out their REX prefix (so `[r15]` would become `[rdi]`). Virtual registers are kept there
+/// by the allocator; a physical r8-r15 is an error.
+fn check_3dnow_address(code: Code, ops: &[Operand]) -> Result<()> {
+    let high =
+        |r: Option<Reg>| r.filter(|r| !r.is_virtual()).and_then(iced).is_some_and(|x| x.is_gpr() && x.number() >= 8);
+    if ops.iter().any(|o| matches!(o, Operand::Mem(m) if high(m.base) || high(m.index))) {
+        return Err(crate::Error::new(
+            crate::ErrorKind::InvalidMemory,
             format!(
-                "{:?} takes its source address in the size of its address register: 64-bit registers here",
+                "{:?} (3DNow!) addresses through rax-rdi only: peach's encoder for it leaves out the REX prefix r8-r15 need",
                 code.mnemonic()
             ),
         ));

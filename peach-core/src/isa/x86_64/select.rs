@@ -362,7 +362,7 @@ fn op_key(op: &Operand) -> Option<u64> {
         Operand::MemMask(k) => 7 | mask(*k)? << 4,
         Operand::Segment(_) => return None,
         Operand::Imm(v) => {
-            let kinds = [U8, I8, S8(16), S8(32), S8(64), I16, I32, S32, I64, One];
+            let kinds = [U8, I8, S8(16), S8(32), S8(64), I16, I32, S32, I64, One, U4];
             4 | kinds.iter().enumerate().fold(0u64, |acc, (i, k)| acc | (k.fits(*v) as u64) << (4 + i))
         }
         Operand::Label(_) => 5,
