@@ -370,6 +370,13 @@ pub(crate) struct Forms {
     by_code: Vec<Option<Form>>,
     by_mnemonic: Vec<Vec<Code>>,
     names: HashMap<String, Mnemonic>,
+    /// The names by length, each with the set of its bytes, for "did you mean".
+    spellings: Vec<(u128, String)>,
+}
+
+/// The set of bytes (below 128) of `s`.
+fn byte_set(s: &[u8]) -> u128 {
+    s.iter().fold(0, |set, &b| set | 1 << (b & 127))
 }
 
 impl Forms {
@@ -457,17 +464,22 @@ impl Forms {
 
     /// The known mnemonic names closest to `name`, for "did you mean".
     pub(crate) fn suggest(&self, name: &str) -> Option<&str> {
-        // Within two edits, the lengths differ by two at most, and the letters that one name
-        // has and the other lacks number two at most: cheap tests that leave few names for the
-        // exact distance, so that an unknown name costs microseconds.
+        // Within two edits, the lengths differ by two at most (the names are sorted by length),
+        // and the letters that one name has and the other lacks number two at most (first as
+        // sets, then counted): cheap tests that leave few names for the exact distance, so that
+        // an unknown name costs microseconds.
         let name = name.as_bytes();
-        let mut counts = [0u32; 128];
+        let mut counts = [0u8; 128];
         for &b in name {
-            counts[(b & 127) as usize] += 1;
+            counts[(b & 127) as usize] = counts[(b & 127) as usize].saturating_add(1);
         }
-        self.names
-            .keys()
-            .filter(|k| k.len().abs_diff(name.len()) <= 2)
+        let have = byte_set(name);
+        let from = self.spellings.partition_point(|(_, k)| k.len() + 2 < name.len());
+        let to = self.spellings.partition_point(|(_, k)| k.len() <= name.len() + 2);
+        self.spellings[from..to.max(from)]
+            .iter()
+            .filter(|(set, _)| (set & !have).count_ones() <= 2 && (have & !set).count_ones() <= 2)
+            .map(|(_, k)| k)
             .filter(|k| {
                 let mut c = counts;
                 let mut shared = 0;
@@ -493,19 +505,30 @@ impl Forms {
     }
 }
 
-/// Levenshtein distance between byte strings.
+/// Levenshtein distance between byte strings, or 3 where it is more than 2 (the rows stop there)
+/// or `b` has over 31 bytes.
 fn edit_distance(a: &[u8], b: &[u8]) -> usize {
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    if b.len() > 31 {
+        return 3;
     }
-    prev[b.len()]
+    // One row of the table, updated in place (`diagonal` keeps the cell it overwrote).
+    let mut row = [0u16; 32];
+    for (j, cell) in row.iter_mut().enumerate() {
+        *cell = j as u16;
+    }
+    for (i, &ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i as u16 + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + u16::from(ca != cb)).min(above + 1).min(row[j] + 1);
+            diagonal = above;
+        }
+        if row[..=b.len()].iter().all(|&d| d > 2) {
+            return 3;
+        }
+    }
+    usize::from(row[b.len()]).min(3)
 }
 
 pub(super) fn slot(k: OK) -> Option<Slot> {
@@ -772,7 +795,9 @@ fn build() -> Forms {
             }
         }
     }
-    Forms { by_code, by_mnemonic, names }
+    let mut spellings: Vec<(u128, String)> = names.keys().map(|k| (byte_set(k.as_bytes()), k.clone())).collect();
+    spellings.sort_by(|a, b| (a.1.len(), &a.1).cmp(&(b.1.len(), &b.1)));
+    Forms { by_code, by_mnemonic, names, spellings }
 }
 
 /// Removes forms that assemblers never pick for the text they print as: 16-bit operand-size
@@ -1082,5 +1107,53 @@ fn merge(a: Role, b: Role) -> Role {
         (Role::None, x) | (x, Role::None) => x,
         (x, y) if x == y => x,
         _ => Role::UseDef,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The bounded one-row distance is the textbook one (capped at 3) on random short strings,
+    /// and the suggestion is the nearest known name found by walking all of them.
+    #[test]
+    fn suggestions_are_the_nearest_names() {
+        fn textbook(a: &[u8], b: &[u8]) -> usize {
+            let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+            for (i, row) in d.iter_mut().enumerate() {
+                row[0] = i;
+            }
+            for j in 0..=b.len() {
+                d[0][j] = j;
+            }
+            for i in 1..=a.len() {
+                for j in 1..=b.len() {
+                    d[i][j] =
+                        (d[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1])).min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
+                }
+            }
+            d[a.len()][b.len()]
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..20_000 {
+            let mut word = |len: u64| (0..next(len)).map(|_| b"abcd"[next(4) as usize]).collect::<Vec<u8>>();
+            let (a, b) = (word(9), word(9));
+            assert_eq!(super::edit_distance(&a, &b), textbook(&a, &b).min(3), "{a:?} {b:?}");
+        }
+        let forms = super::Forms::get();
+        for typo in ["vfmad231ps", "vadps", "movzxx", "pxorr", "vpbroadcastdd", "cmovzz", "lzcn", "qqqqqq"] {
+            let walked = forms
+                .names
+                .keys()
+                .map(|k| (textbook(k.as_bytes(), typo.as_bytes()), k.as_str()))
+                .filter(|(d, _)| *d <= 2)
+                .min()
+                .map(|(_, k)| k);
+            assert_eq!(forms.suggest(typo), walked, "{typo}");
+        }
     }
 }
