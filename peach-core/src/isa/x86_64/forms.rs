@@ -261,6 +261,32 @@ pub(crate) struct Form {
     pub places: Places,
     /// The implicit registers with a `rep` prefix (string instructions count in RCX).
     pub rep_implicit: Vec<(Register, Role)>,
+    /// The checks an instruction of this form needs beyond its operands' shapes (bits of
+    /// [`checks`]), 0 for most.
+    pub checks: u16,
+}
+
+/// The checks an instruction needs beyond its operands' shapes, found when the table is built
+/// so that the common instruction tests one word.
+pub(crate) mod checks {
+    /// A gather or scatter: its destination, index and mask differ.
+    pub const VSIB: u16 = 1;
+    /// It writes a pair of mask registers, named by the first.
+    pub const MASK_PAIR: u16 = 1 << 1;
+    /// 3DNow!: addresses in rax-rdi.
+    pub const THREE_D_NOW: u16 = 1 << 2;
+    /// It reads a block of four vector registers.
+    pub const BLOCK: u16 = 1 << 3;
+    /// MPX: no RIP-relative address.
+    pub const MPX: u16 = 1 << 4;
+    /// BNDLDX/BNDSTX: the index is an unscaled pointer.
+    pub const MIB: u16 = 1 << 5;
+    /// A 32-bit register holds an address (`movdir64b eax, [ecx]`).
+    pub const ADDRESS_REG32: u16 = 1 << 6;
+    /// A 64-bit register holds an address (`movdir64b rax, [rcx]`).
+    pub const ADDRESS_REG64: u16 = 1 << 7;
+    /// Its destination differs from its sources (`vfmulcph`).
+    pub const DISTINCT: u16 = 1 << 8;
 }
 
 /// See [`Forms::spelled`].
@@ -1075,6 +1101,20 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
             .iter()
             .zip(&roles)
             .any(|(s, r)| matches!(s, Slot::Vec { bits: 256 | 512, .. }) && matches!(r, Role::Def | Role::UseDef));
+    let kinds = op.op_kinds();
+    let checks = [
+        (slots.iter().any(|s| matches!(s, Slot::Vsib { .. })), checks::VSIB),
+        (slots.first() == Some(&Slot::KPair), checks::MASK_PAIR),
+        (encoding == EncodingKind::D3NOW, checks::THREE_D_NOW),
+        (slots.iter().any(|s| matches!(s, Slot::Block { .. })), checks::BLOCK),
+        (kinds.iter().any(|k| matches!(k, OK::mem_mpx | OK::mem_mib)), checks::MPX),
+        (kinds.contains(&OK::mem_mib), checks::MIB),
+        (kinds.contains(&OK::r32_reg_mem), checks::ADDRESS_REG32),
+        (kinds.contains(&OK::r64_reg_mem), checks::ADDRESS_REG64),
+        (super::distinct_destination(code.mnemonic()), checks::DISTINCT),
+    ]
+    .iter()
+    .fold(0, |all, &(on, bit)| if on { all | bit } else { all });
     Some(Form {
         code,
         slots,
@@ -1098,6 +1138,7 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
         mem_decides: false,
         places,
         rep_implicit,
+        checks,
     })
 }
 

@@ -14,7 +14,7 @@ mod target;
 pub(crate) mod text;
 mod vex;
 
-use iced_x86::{Code, EncodingKind, FlowControl, Mnemonic, OpCodeOperandKind as OK};
+use iced_x86::{Code, EncodingKind, FlowControl, Mnemonic};
 
 pub use pseudo::{Elem, X86Pseudo};
 pub use regs::{GP, MASK, VEC, X86Builder, X86Reg, X86VReg, reg, reg_by_name};
@@ -303,29 +303,8 @@ impl Isa for X86_64 {
         mask_after_operands(ops);
         let exact = name.eq_ignore_ascii_case("movabs");
         let code = if exact { movabs(f, ops)? } else { select::select(f, name, ops)? };
-        if distinct_destination(code.mnemonic()) {
-            check_distinct(code, ops)?;
-        }
-        if let Some(form) = Forms::get().form(code) {
-            if form.slots.iter().any(|s| matches!(s, forms::Slot::Vsib { .. })) {
-                check_vsib_distinct(code, ops)?;
-            }
-            if form.slots.first() == Some(&forms::Slot::KPair) {
-                check_mask_pair(code, ops)?;
-            }
-            if form.encoding == EncodingKind::D3NOW {
-                check_3dnow_address(code, ops)?;
-            }
-            if let Some(i) = form.slots.iter().position(|s| matches!(s, forms::Slot::Block { .. })) {
-                check_block(f, code, ops, i)?;
-            }
-            let kinds = code.op_code().op_kinds();
-            if kinds.iter().any(|k| matches!(k, OK::mem_mpx | OK::mem_mib)) {
-                check_mpx_address(code, ops, kinds.contains(&OK::mem_mib))?;
-            }
-            if let Some(k) = kinds.iter().find(|k| matches!(k, OK::r32_reg_mem | OK::r64_reg_mem)) {
-                check_address_register(code, ops, *k == OK::r32_reg_mem)?;
-            }
+        if let Some(form) = Forms::get().form(code).filter(|form| form.checks != 0) {
+            check_form(f, form, ops)?;
         }
         let prefixes = check_prefixes(code, name, prefixes, ops)?;
         Ok(code as u32 | prefixes | if exact { EXACT } else { 0 })
@@ -666,6 +645,34 @@ fn check_3dnow_address(code: Code, ops: &[Operand]) -> Result<()> {
 fn is_32_bit_address(m: &Mem) -> bool {
     let thirty_two = |r: Option<Reg>| r.filter(|r| !r.is_virtual()).and_then(iced).is_some_and(|x| x.is_gpr32());
     thirty_two(m.base) || thirty_two(m.index)
+}
+
+/// The checks of `form`'s [`forms::checks`] bits on an instruction's operands.
+fn check_form(f: &Function, form: &forms::Form, ops: &mut [Operand]) -> Result<()> {
+    use forms::checks::*;
+    let (code, on) = (form.code, |bit: u16| form.checks & bit != 0);
+    if on(DISTINCT) {
+        check_distinct(code, ops)?;
+    }
+    if on(VSIB) {
+        check_vsib_distinct(code, ops)?;
+    }
+    if on(MASK_PAIR) {
+        check_mask_pair(code, ops)?;
+    }
+    if on(THREE_D_NOW) {
+        check_3dnow_address(code, ops)?;
+    }
+    if let Some(i) = form.slots.iter().position(|s| matches!(s, forms::Slot::Block { .. })).filter(|_| on(BLOCK)) {
+        check_block(f, code, ops, i)?;
+    }
+    if on(MPX) {
+        check_mpx_address(code, ops, on(MIB))?;
+    }
+    if on(ADDRESS_REG32 | ADDRESS_REG64) {
+        check_address_register(code, ops, on(ADDRESS_REG32))?;
+    }
+    Ok(())
 }
 
 /// A block of four vector registers (`v4fmaddps zmm0, zmm4+3, [rax]`) is named by its first:
