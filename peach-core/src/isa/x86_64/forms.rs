@@ -398,6 +398,9 @@ pub(crate) struct Forms {
     names: HashMap<String, Mnemonic>,
     /// The names by length, each with the set of its bytes, for "did you mean".
     spellings: Vec<(u128, String)>,
+    /// The names of Knights Corner's instructions (the Xeon Phi coprocessor's own 64-bit ISA,
+    /// whose encodings collide with x86-64's), sorted, to say so in an error.
+    knights_corner: Vec<String>,
 }
 
 /// The set of bytes (below 128) of `s`.
@@ -486,6 +489,11 @@ impl Forms {
             }
         }
         None
+    }
+
+    /// Whether `lowercase_name` is a Knights Corner instruction that x86-64 does not have.
+    pub(crate) fn is_knights_corner(&self, lowercase_name: &str) -> bool {
+        self.knights_corner.binary_search_by(|k| k.as_str().cmp(lowercase_name)).is_ok()
     }
 
     /// The known mnemonic names closest to `name`, for "did you mean".
@@ -777,7 +785,13 @@ fn build() -> Forms {
     let mut by_mnemonic: Vec<Vec<Code>> = vec![Vec::new(); Mnemonic::values().count()];
     let mut names = HashMap::new();
     let mut factory = InstructionInfoFactory::new();
+    let mut knights_corner = Vec::new();
     for code in Code::values() {
+        if code.op_code().encoding() == EncodingKind::MVEX
+            || code.cpuid_features().contains(&iced_x86::CpuidFeature::KNC)
+        {
+            knights_corner.push(format!("{:?}", code.mnemonic()).to_ascii_lowercase());
+        }
         // `SAL` is `SHL` (/4); iced's /6 twin is an undocumented encoding assemblers never emit.
         if code.mnemonic() == Mnemonic::Sal {
             by_code.push(None);
@@ -823,7 +837,10 @@ fn build() -> Forms {
     }
     let mut spellings: Vec<(u128, String)> = names.keys().map(|k| (byte_set(k.as_bytes()), k.clone())).collect();
     spellings.sort_by(|a, b| (a.1.len(), &a.1).cmp(&(b.1.len(), &b.1)));
-    Forms { by_code, by_mnemonic, names, spellings }
+    knights_corner.retain(|k| !names.contains_key(k));
+    knights_corner.sort();
+    knights_corner.dedup();
+    Forms { by_code, by_mnemonic, names, spellings, knights_corner }
 }
 
 /// Removes forms that assemblers never pick for the text they print as: 16-bit operand-size

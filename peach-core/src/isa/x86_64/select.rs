@@ -507,6 +507,14 @@ fn select_uncached(target: &Target, mnemonic: &str, ops: &[Operand]) -> Result<C
         ));
     }
     let Some(m) = spelled.map(|c| c[0].mnemonic()).or_else(|| lower.and_then(|l| forms.mnemonic(l))) else {
+        if lower.is_some_and(|l| forms.is_knights_corner(l)) {
+            return Err(Error::new(
+                ErrorKind::UnknownMnemonic,
+                format!(
+                    "`{mnemonic}` is a Knights Corner instruction (the Xeon Phi coprocessor's own ISA, whose encodings collide with x86-64's): peach does not encode it"
+                ),
+            ));
+        }
         let hint = forms
             .suggest(&mnemonic.to_ascii_lowercase())
             .map(|s| format!(" (did you mean `{}`?)", s.to_ascii_uppercase()));
