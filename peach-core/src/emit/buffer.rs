@@ -56,6 +56,9 @@ pub struct CodeBuffer<F> {
     pending: Vec<u32>,
     /// The offset of each piece, and the end, once laid out.
     offsets: Vec<u32>,
+    /// Positions recorded with [`CodeBuffer::mark`]: the number of pieces then, and the length
+    /// of the last one if it was a run (a run may grow after the mark).
+    marks: Vec<(u32, Option<u32>)>,
 }
 
 /// Laid-out code: the bytes (code, then the constant pool) and where things are.
@@ -66,6 +69,8 @@ pub struct Assembled {
     pub code_end: usize,
     /// `(offset, label)` of every bound label, by offset.
     pub labels_at: Vec<(u32, u32)>,
+    /// The offset of each mark ([`CodeBuffer::mark`]), in the order they were made.
+    pub marks: Vec<u32>,
     /// The pool.
     pub pool: ConstPool,
     /// The address alignment the layout assumes: the largest of the alignments asked for and the
@@ -83,6 +88,7 @@ impl<F: Fixup> CodeBuffer<F> {
             label_piece: vec![None; labels],
             pending: Vec::new(),
             offsets: Vec::new(),
+            marks: Vec::new(),
         }
     }
 
@@ -96,6 +102,7 @@ impl<F: Fixup> CodeBuffer<F> {
         self.label_piece.clear();
         self.label_piece.resize(labels, None);
         self.pending.clear();
+        self.marks.clear();
     }
 
     /// The memory the buffer holds, in bytes.
@@ -105,6 +112,26 @@ impl<F: Fixup> CodeBuffer<F> {
             + self.early.capacity()
             + self.label_piece.capacity() * 8
             + self.offsets.capacity() * 4
+    }
+
+    /// Records the position after everything appended so far (where the frame changes, for
+    /// unwind information); its offset is in [`Assembled::marks`], at the index returned.
+    pub fn mark(&mut self) -> u32 {
+        let run = match self.pieces.last() {
+            Some(Piece::Run { len, .. }) => Some(*len),
+            _ => None,
+        };
+        self.marks.push((self.pieces.len() as u32, run));
+        self.marks.len() as u32 - 1
+    }
+
+    /// The offset of a mark, once laid out.
+    fn mark_offset(&self, (pieces, run): (u32, Option<u32>)) -> u32 {
+        match (pieces.checked_sub(1), run) {
+            (None, _) => 0,
+            (Some(last), Some(len)) => self.offsets[last as usize] + len,
+            (Some(_), None) => self.offsets[pieces as usize],
+        }
     }
 
     /// Binds `label` before the next instruction.
@@ -264,6 +291,7 @@ impl<F: Fixup> CodeBuffer<F> {
             .filter_map(|(l, p)| p.map(|p| (self.offsets[p as usize], l as u32)))
             .collect();
         labels_at.sort_unstable();
+        let marks = self.marks.iter().map(|&m| self.mark_offset(m)).collect();
         let alignment = self
             .pieces
             .iter()
@@ -271,7 +299,7 @@ impl<F: Fixup> CodeBuffer<F> {
             .chain([pool.alignment()])
             .max()
             .unwrap_or(1);
-        Ok(Assembled { bytes, code_end, labels_at, pool, alignment })
+        Ok(Assembled { bytes, code_end, labels_at, marks, pool, alignment })
     }
 }
 
@@ -344,6 +372,30 @@ mod tests {
         assert_eq!(done.bytes[..9], [1, 2, 3, 0x90, 0x90, 0x90, 0x90, 0x90, 4]);
         assert_eq!(done.labels_at, [(8, 0)]);
         assert_eq!(done.pool.end(), 9);
+    }
+
+    /// Marks follow the layout: inside a run that grows after them, after a jump that grows,
+    /// after padding, and at the start.
+    #[test]
+    fn marks_follow_the_layout() {
+        let mut b = CodeBuffer::new(0, 1);
+        let start = b.mark();
+        b.put(&[1, 2, 3]);
+        let in_run = b.mark();
+        b.put(&[4]);
+        b.push_fixup(Jump { label: 0, long: false });
+        let after_jump = b.mark();
+        b.align(16);
+        let after_pad = b.mark();
+        b.put(&[0xCC; 200]);
+        b.bind(0);
+        b.put(&[0xC3]);
+        let done = b.finish(&[], pad, 0).unwrap();
+        // The jump grew to five bytes (4..9); the padding reaches 16.
+        assert_eq!(done.marks[start as usize], 0);
+        assert_eq!(done.marks[in_run as usize], 3);
+        assert_eq!(done.marks[after_jump as usize], 9);
+        assert_eq!(done.marks[after_pad as usize], 16);
     }
 
     #[test]

@@ -3,9 +3,11 @@
 
 mod buffer;
 mod pool;
+mod unwind;
 
 pub use buffer::{Assembled, CodeBuffer, Fixup, FixupTarget};
 pub use pool::ConstPool;
+pub use unwind::{FrameStep, FrameSteps};
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -48,6 +50,9 @@ pub struct CodeObject {
     target: Target,
     alignment: u32,
     listing: Arc<dyn Listing>,
+    /// `None` where the backend does not describe its frames (then no unwind information is
+    /// given, rather than a wrong one).
+    frame_steps: Option<Arc<[(u32, FrameStep)]>>,
 }
 
 /// A source of listing lines, kept by a code object and rendered only when asked for.
@@ -63,6 +68,7 @@ impl PartialEq for CodeObject {
             && self.entry == other.entry
             && self.extensions == other.extensions
             && self.alignment == other.alignment
+            && self.frame_steps == other.frame_steps
     }
 }
 
@@ -88,7 +94,43 @@ impl CodeObject {
         target: Target,
         listing: Arc<dyn Listing>,
     ) -> Self {
-        CodeObject { name: name.into(), bytes, entry, extensions, target, alignment: Self::MIN_ALIGNMENT, listing }
+        CodeObject {
+            name: name.into(),
+            bytes,
+            entry,
+            extensions,
+            target,
+            alignment: Self::MIN_ALIGNMENT,
+            listing,
+            frame_steps: None,
+        }
+    }
+
+    /// The same code, with the steps by which its frame changes (used by the ISA backends).
+    pub fn with_frame_steps(mut self, steps: Vec<(u32, FrameStep)>) -> Self {
+        self.frame_steps = Some(steps.into());
+        self
+    }
+
+    /// Where the frame changes, by offset, in order: the prologue's pushes and stack
+    /// adjustments, each epilogue's, and where the body's frame holds again after a return.
+    /// Registers by their DWARF numbers; what `asm_lines` gives as `.cfi_*` directives.
+    /// `None` where the backend does not describe its frames yet (AArch64).
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// use peach_core::emit::FrameStep;
+    /// let mut f = Function::new("k", Signature::default(), Target::x86_64_baseline());
+    /// f.asm("mov rbx, 1", ());
+    /// f.ret(None);
+    /// let code = f.compile(Abi::SysV)?;
+    /// // `push rbx` (1 byte): the CFA is rsp + 16, rbx saved at CFA - 16.
+    /// let steps = code.frame_steps().expect("x86-64 describes its frames");
+    /// assert_eq!(steps[..2], [(1, FrameStep::Cfa { reg: 7, offset: 16 }), (1, FrameStep::Saved { reg: 3, offset: -16 })]);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn frame_steps(&self) -> Option<&[(u32, FrameStep)]> {
+        self.frame_steps.as_deref()
     }
 
     /// The alignment every code object gets at least: a cache line.
@@ -224,10 +266,39 @@ impl CodeObject {
             ObjectFormat::MachO => lines.push(format!(".private_extern {name}")),
             ObjectFormat::Coff => {}
         }
+        if format == ObjectFormat::Elf {
+            lines.push(format!(".type {name},@function"));
+        }
         lines.push(format!("{name}:"));
-        for chunk in self.bytes.chunks(32) {
-            let bytes: Vec<String> = chunk.iter().map(|b| format!("0x{b:02x}")).collect();
-            lines.push(format!(".byte {}", bytes.join(",")));
+        // Call-frame information where the object format takes DWARF's (COFF's unwind data is
+        // of another kind): the bytes cut where the frame changes, the directives between.
+        let cfi = format != ObjectFormat::Coff && self.frame_steps.is_some();
+        if cfi {
+            lines.push(".cfi_startproc".into());
+        }
+        let mut at = 0;
+        let mut steps = self.frame_steps.iter().flat_map(|s| s.iter()).filter(|_| cfi).peekable();
+        while at < self.bytes.len() || steps.peek().is_some() {
+            while let Some((_, step)) = steps.next_if(|(offset, _)| *offset as usize <= at) {
+                lines.push(step.directive());
+            }
+            let next = steps.peek().map_or(self.bytes.len(), |(offset, _)| *offset as usize);
+            let end = next.min(at + 32).min(self.bytes.len());
+            if end > at {
+                let bytes: Vec<String> = self.bytes[at..end].iter().map(|b| format!("0x{b:02x}")).collect();
+                lines.push(format!(".byte {}", bytes.join(",")));
+            }
+            at = end;
+            if at >= self.bytes.len() && steps.peek().is_some_and(|(offset, _)| *offset as usize > at) {
+                // (A step past the end cannot be; it would loop.)
+                break;
+            }
+        }
+        if cfi {
+            lines.push(".cfi_endproc".into());
+        }
+        if format == ObjectFormat::Elf {
+            lines.push(format!(".size {name}, .-{name}"));
         }
         lines
     }

@@ -16,7 +16,7 @@ use super::regs::{self, GP, iced, unit_reg};
 use super::select;
 use crate::abi::CallConv;
 use crate::abi::Frame;
-use crate::emit::CodeObject;
+use crate::emit::{CodeObject, FrameSteps};
 use crate::error::{Error, Result};
 use crate::ir::Body;
 use crate::ir::{Mem, Op, Operand, Reg, Rounding};
@@ -396,7 +396,8 @@ fn emit_into(
     let (args_base, args_offset) = layout.args(conv);
     let (locals_base, locals_offset) = layout.locals();
     let mut extensions = ExtSet::EMPTY;
-    layout.prologue(avx, asm)?;
+    let mut steps = FrameSteps::default();
+    layout.prologue(avx, asm, &mut steps)?;
     let mut ops = SPARE_OPERANDS.take();
     for inst in &body.insts {
         match inst.op {
@@ -461,7 +462,7 @@ fn emit_into(
                 asm.push_reading(ins, constant)?;
             }
             Op::Ret => {
-                layout.epilogue(avx, asm)?;
+                layout.epilogue(avx, asm, &mut steps)?;
             }
             Op::Bind(l) => asm.bind(l.0),
             Op::Align(to) => asm.align(to),
@@ -474,9 +475,9 @@ fn emit_into(
             extensions.insert(Extension(*f as u16));
         }
     }
-    let (bytes, alignment, listing) = asm.assemble(body.consts)?;
+    let (bytes, alignment, listing, marks) = asm.assemble(body.consts)?;
     let code = CodeObject::new(Arc::clone(body.name), bytes, 0, extensions, body.target.clone(), Arc::new(listing));
-    Ok(code.with_alignment(alignment))
+    Ok(code.with_alignment(alignment).with_frame_steps(steps.at_offsets(&marks)))
 }
 
 /// The bytes of `data16` and `addr32` before `ins`, a byte each (also where the operands need

@@ -13,8 +13,35 @@ use super::layout::Assembler;
 use super::regs::{GP, GP_UNITS, VEC, VEC_UNITS, unit_reg};
 use crate::abi::CallConv;
 use crate::abi::Frame;
+use crate::emit::{FrameStep, FrameSteps};
 use crate::error::Result;
 use crate::ir::UnitSet;
+
+/// DWARF's numbers of rsp and rbp.
+const DWARF_RSP: u16 = 7;
+const DWARF_RBP: u16 = 6;
+
+/// DWARF's number of a general-purpose or xmm register (System V psABI, figure 3.36).
+pub(super) fn dwarf(r: Register) -> u16 {
+    let full = r.full_register();
+    let n = full.number() as u16;
+    if full.is_gpr64() {
+        // rax, rdx, rcx, rbx, rsi, rdi, rbp, rsp, then r8-r15.
+        [0, 2, 1, 3, 7, 6, 4, 5].get(n as usize).copied().unwrap_or(n)
+    } else if n < 16 {
+        17 + n
+    } else {
+        67 + n - 16
+    }
+}
+
+/// Appends `steps` at the position after the code so far.
+fn note(out: &mut Assembler, steps: &mut FrameSteps, now: &[FrameStep]) {
+    let mark = out.mark();
+    for s in now {
+        steps.push(mark, *s);
+    }
+}
 
 /// The frame's layout, decided from the registers to save and the locals.
 pub(super) struct Layout {
@@ -91,58 +118,102 @@ impl Layout {
         always.into_iter().chain(vzeroupper).chain(saves)
     }
 
-    pub(super) fn prologue(&self, avx: bool, out: &mut Assembler) -> Result<()> {
+    /// The prologue, and in `steps` how each instruction changes the frame: the CFA (rsp + 8
+    /// at entry) moves with each push and `sub rsp` of an rsp frame, or is rbp + 16 from `mov
+    /// rbp, rsp` on in a realigned one; each register pushed or stored is saved at its place.
+    pub(super) fn prologue(&self, avx: bool, out: &mut Assembler, steps: &mut FrameSteps) -> Result<()> {
+        let mut cfa = 8;
         if let Some(align) = self.realign {
             out.push(with(Code::Push_r64, &[Op2::R(Register::RBP)])?)?;
+            let saved_rbp = FrameStep::Saved { reg: DWARF_RBP, offset: -16 };
+            note(out, steps, &[FrameStep::Cfa { reg: DWARF_RSP, offset: 16 }, saved_rbp]);
             out.push(with(Code::Mov_r64_rm64, &[Op2::R(Register::RBP), Op2::R(Register::RSP)])?)?;
-            for r in &self.pushed {
+            note(out, steps, &[FrameStep::Cfa { reg: DWARF_RBP, offset: 16 }]);
+            for (k, r) in self.pushed.iter().enumerate() {
                 out.push(with(Code::Push_r64, &[Op2::R(*r)])?)?;
+                note(out, steps, &[FrameStep::Saved { reg: dwarf(*r), offset: -24 - 8 * k as i32 }]);
             }
             out.push(with(Code::And_rm64_imm32, &[Op2::R(Register::RSP), Op2::I(-(align as i64))])?)?;
         } else {
             for r in &self.pushed {
                 out.push(with(Code::Push_r64, &[Op2::R(*r)])?)?;
+                cfa += 8;
+                let now =
+                    [FrameStep::Cfa { reg: DWARF_RSP, offset: cfa }, FrameStep::Saved { reg: dwarf(*r), offset: -cfa }];
+                note(out, steps, &now);
             }
         }
         // A page or more is reserved a page at a time, each one touched before the next: the
         // stack never moves past an untouched guard page (stack clash; Windows' guard page).
         let mut left = self.adjust;
+        let mut reserve = |out: &mut Assembler, bytes: i32| -> Result<()> {
+            out.push(rsp_imm(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, bytes)?)?;
+            if self.realign.is_none() {
+                cfa += bytes;
+                note(out, steps, &[FrameStep::Cfa { reg: DWARF_RSP, offset: cfa }]);
+            }
+            Ok(())
+        };
         while left >= PAGE {
-            out.push(rsp_imm(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, PAGE)?)?;
+            reserve(out, PAGE)?;
             out.push(with(Code::Or_rm64_imm8, &[Op2::M(Register::RSP, 0), Op2::I(0)])?)?;
             left -= PAGE;
         }
         if left != 0 {
-            out.push(rsp_imm(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, left)?)?;
+            reserve(out, left)?;
         }
         let store = if avx { Code::VEX_Vmovaps_xmmm128_xmm } else { Code::Movaps_xmmm128_xmm };
         for (i, r) in self.vec_saved.iter().enumerate() {
             out.push(with(store, &[Op2::M(Register::RSP, 16 * i as i64), Op2::R(*r)])?)?;
+            // (Below a realigned rsp the CFA cannot reach: the save is rsp-relative.)
+            let at = 16 * i as i32;
+            let step = match self.realign {
+                Some(_) => FrameStep::SavedAt { reg: dwarf(*r), base: DWARF_RSP, offset: at },
+                None => FrameStep::Saved { reg: dwarf(*r), offset: at - cfa },
+            };
+            note(out, steps, &[step]);
         }
         Ok(())
     }
 
-    pub(super) fn epilogue(&self, avx: bool, out: &mut Assembler) -> Result<()> {
+    /// An epilogue, and in `steps` how it unwinds the frame: the body's state is remembered
+    /// before it and restored after its `ret`, for the code that follows.
+    pub(super) fn epilogue(&self, avx: bool, out: &mut Assembler, steps: &mut FrameSteps) -> Result<()> {
+        note(out, steps, &[FrameStep::Remember]);
         if self.frame.clear_upper && avx {
             out.push_blank(Code::VEX_Vzeroupper)?;
         }
         let load = if avx { Code::VEX_Vmovaps_xmm_xmmm128 } else { Code::Movaps_xmm_xmmm128 };
         for (i, r) in self.vec_saved.iter().enumerate() {
             out.push(with(load, &[Op2::R(*r), Op2::M(Register::RSP, 16 * i as i64)])?)?;
+            note(out, steps, &[FrameStep::Restored { reg: dwarf(*r) }]);
         }
+        let mut cfa = 8 + 8 * self.pushed.len() as i32 + self.adjust;
         if self.realign.is_some() {
             let below_rbp = -8 * self.pushed.len() as i64;
             out.push(with(Code::Lea_r64_m, &[Op2::R(Register::RSP), Op2::M(Register::RBP, below_rbp)])?)?;
         } else if self.adjust != 0 {
             out.push(rsp_imm(Code::Add_rm64_imm8, Code::Add_rm64_imm32, self.adjust)?)?;
+            cfa -= self.adjust;
+            note(out, steps, &[FrameStep::Cfa { reg: DWARF_RSP, offset: cfa }]);
         }
         for r in self.pushed.iter().rev() {
             out.push(with(Code::Pop_r64, &[Op2::R(*r)])?)?;
+            let restored = FrameStep::Restored { reg: dwarf(*r) };
+            if self.realign.is_some() {
+                note(out, steps, &[restored]);
+            } else {
+                cfa -= 8;
+                note(out, steps, &[FrameStep::Cfa { reg: DWARF_RSP, offset: cfa }, restored]);
+            }
         }
         if self.realign.is_some() {
             out.push(with(Code::Pop_r64, &[Op2::R(Register::RBP)])?)?;
+            let now = [FrameStep::Cfa { reg: DWARF_RSP, offset: 8 }, FrameStep::Restored { reg: DWARF_RBP }];
+            note(out, steps, &now);
         }
         out.push_blank(Code::Retnq)?;
+        note(out, steps, &[FrameStep::Restore]);
         Ok(())
     }
 }

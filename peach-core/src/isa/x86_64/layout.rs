@@ -245,11 +245,17 @@ impl Assembler {
         Ok(())
     }
 
-    /// The bytes (code, then the constant pool) and what the listing needs.
-    pub(super) fn assemble(&mut self, consts: &[Constant]) -> Result<(Vec<u8>, u32, X86Listing)> {
+    /// Records the position after the code so far (see [`CodeBuffer::mark`]).
+    pub(super) fn mark(&mut self) -> u32 {
+        self.buffer.mark()
+    }
+
+    /// The bytes (code, then the constant pool), their alignment, what the listing needs and
+    /// the offsets of the marks.
+    pub(super) fn assemble(&mut self, consts: &[Constant]) -> Result<(Vec<u8>, u32, X86Listing, Vec<u32>)> {
         let done = self.buffer.finish(consts, nops, 0xCC)?;
         let listing = X86Listing { code_end: done.code_end, labels_at: done.labels_at, pool: done.pool };
-        Ok((done.bytes, done.alignment, listing))
+        Ok((done.bytes, done.alignment, listing, done.marks))
     }
 }
 

@@ -816,3 +816,5 @@ fn partial_write(r: Reg, vregs: &[VRegInfo], legacy: bool) -> bool {
 mod tests;
 #[cfg(test)]
 mod text_tests;
+#[cfg(test)]
+mod unwind_tests;
