@@ -32,7 +32,7 @@ peach_fn! {
 fn the_rust_caller() -> u64 {
     // SAFETY: `callback` is an `extern "C" fn() -> u64`, which the kernel calls with the stack
     // aligned as the C convention wants (rbx pushed: rsp is 16-byte aligned at the call).
-    unsafe { call_through(callback as usize) }
+    unsafe { call_through(callback as extern "C" fn() -> u64 as usize) }
 }
 
 #[test]
