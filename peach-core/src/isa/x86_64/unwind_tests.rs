@@ -94,8 +94,11 @@ fn builds_frame(ins: &Instruction) -> bool {
     }
 }
 
-/// readelf's table for the one function of `code`: rows of (offset, CFA, register -> rule).
-fn readelf_table(code: &CodeObject) -> Option<Vec<(u64, String, BTreeMap<String, String>)>> {
+/// A row of readelf's table: offset, CFA, and the rule of each register saved.
+type Row = (u64, String, BTreeMap<String, String>);
+
+/// readelf's table for the one function of `code`.
+fn readelf_table(code: &CodeObject) -> Option<Vec<Row>> {
     let dir = std::env::temp_dir().join(format!("peach-cfi-{}-{}", std::process::id(), code.name()));
     std::fs::create_dir_all(&dir).ok()?;
     let (src, obj) = (dir.join("k.s"), dir.join("k.o"));
