@@ -1032,3 +1032,22 @@ fn aes_rounds_encrypt_a_block_like_the_reference() {
         assert_eq!(got, aes::encrypt(block, &keys), "seed {seed}");
     }
 }
+
+peach_fn! {
+    /// Uses the frame pointer and the link register as scratch registers: the prologue saves
+    /// them and every return restores them (x29 is the caller's, x30 where `ret` goes).
+    #[target(aarch64::neon)]
+    pub unsafe fn scratch_fp_lr(n: u64) -> u64 {
+        let r = GP64();
+        ASM("mov x29, {}", n);
+        ASM("add x30, x29, #5");
+        MOV(r, X30);
+        RETURN(r);
+    }
+}
+
+#[test]
+fn writing_the_frame_pointer_and_link_register_still_returns() {
+    // SAFETY: no memory is touched.
+    assert_eq!(unsafe { scratch_fp_lr(37) }, 42);
+}

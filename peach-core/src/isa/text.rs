@@ -209,6 +209,53 @@ pub(crate) fn scratch_dir(prefix: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("{prefix}-{}-{n}", std::process::id()))
 }
 
+/// A row of an unwind table: the offset it starts at, the CFA rule (`rsp+16`), and the rule
+/// of each register its caller's value is saved for (`c-16`, `exp`), as readelf names them.
+#[cfg(test)]
+pub(crate) type CfiRow = (u64, String, std::collections::BTreeMap<String, String>);
+
+/// The unwind table of `code`'s call-frame directives, as an unwinder will follow it: its
+/// `asm_lines` for ELF assembled by GNU `assembler` after `prelude`, read back by `readelf
+/// --debug-dump=frames-interp`. readelf's return-address column (`ra`) is named `ra` here
+/// where it is a register of its own (AArch64's x30), and left out where it is not (x86-64's,
+/// always at the CFA). `None` when the tools do not run.
+#[cfg(test)]
+pub(crate) fn cfi_table(
+    assembler: &str,
+    prelude: &str,
+    ra: Option<&str>,
+    code: &crate::CodeObject,
+) -> Option<Vec<CfiRow>> {
+    use std::process::Command;
+    let dir = scratch_dir("peach-cfi");
+    std::fs::create_dir_all(&dir).ok()?;
+    let (src, obj) = (dir.join("k.s"), dir.join("k.o"));
+    let lines = code.asm_lines("k", crate::emit::ObjectFormat::Elf);
+    std::fs::write(&src, format!("{prelude}\n{}\n", lines.join("\n"))).ok()?;
+    let assembled = Command::new(assembler).arg(&src).arg("-o").arg(&obj).status().ok()?;
+    assert!(assembled.success(), "{assembler} refused the directives of {}", code.name());
+    let out = Command::new("readelf").arg("--debug-dump=frames-interp").arg(&obj).output().ok()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    // The function's table follows its FDE header (the CIE's comes first).
+    let fde = text.split("FDE").nth(1)?;
+    let mut rows = fde.lines().skip_while(|l| !l.trim_start().starts_with("LOC"));
+    let header: Vec<String> = rows.next()?.split_whitespace().map(str::to_string).collect();
+    let mut table = Vec::new();
+    for l in rows.take_while(|l| !l.trim().is_empty()) {
+        let cells: Vec<&str> = l.split_whitespace().collect();
+        let at = u64::from_str_radix(cells.first()?, 16).ok()?;
+        let saved = header[2..]
+            .iter()
+            .zip(cells.get(2..)?)
+            .filter(|(h, c)| (h.as_str() != "ra" || ra.is_some()) && **c != "u")
+            .map(|(h, c)| (if h.as_str() == "ra" { ra.unwrap_or("ra").to_string() } else { h.clone() }, c.to_string()))
+            .collect();
+        table.push((at, cells.get(1)?.to_string(), saved));
+    }
+    Some(table)
+}
+
 /// llvm-mc's encoding of each line (`None` where it refuses one), assembled in one batch with
 /// `args` after a `prelude` line. Each line follows a label of its own, so that the output maps
 /// back to the input whatever llvm-mc refuses or splits. `None` when llvm-mc does not run.

@@ -21,8 +21,10 @@ const fn ids<const N: usize>(class: crate::ir::RegClass, view: u8) -> [u16; N] {
 const INT: [u16; 8] = ids(GP, VIEW_X);
 const FLOAT: [u16; 8] = ids(VEC, VIEW_D);
 
-/// x19-x28, and the low halves of v8-v15 (saved as d8-d15).
-const SAVED: UnitSet = UnitSet::range(G + 19, 10).union(UnitSet::range(V + 8, 8));
+/// x19-x29, x30 (the return address: `ret` goes where it points, so code that writes it gets
+/// it back before returning), and the low halves of v8-v15 (saved as d8-d15). The allocator
+/// never gives out x29 and x30: only code that names them writes them.
+const SAVED: UnitSet = UnitSet::range(G + 19, 12).union(UnitSet::range(V + 8, 8));
 
 /// Units never allocated: x18 (the platform register on Apple and Windows), x29 (frame
 /// pointer), x30 (link register).

@@ -12,7 +12,7 @@ use super::table::{Field, Kind, Row, feature, rows};
 use super::target::NEON;
 use crate::abi::CallConv;
 use crate::abi::Frame;
-use crate::emit::{CodeBuffer, CodeObject, ConstPool, Fixup, FixupTarget, Listing, ListingLine};
+use crate::emit::{CodeBuffer, CodeObject, ConstPool, Fixup, FixupTarget, FrameStep, FrameSteps, Listing, ListingLine};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::Body;
 use crate::ir::{Operand, Reg};
@@ -50,6 +50,61 @@ impl Saves {
 
     fn pop_words(&self) -> Result<Vec<(String, u32)>> {
         self.groups().into_iter().rev().map(|(v, regs)| transfer(v, regs, false)).collect()
+    }
+
+    /// How each instruction of the prologue (the pushes, then the `sub sp` of `locals` bytes if
+    /// any) changes the frame: the CFA (sp at entry) moves up 16 bytes a push, each register
+    /// pushed is saved at its place. Registers by DWARF number (x0-x30 are 0-30, v0-v31 64-95).
+    fn push_steps(&self, locals: i64) -> Vec<Vec<FrameStep>> {
+        let mut cfa = 0;
+        let mut out: Vec<Vec<FrameStep>> = self
+            .groups()
+            .into_iter()
+            .map(|(vector, regs)| {
+                cfa += 16;
+                let mut now = vec![FrameStep::Cfa { reg: DWARF_SP, offset: cfa }];
+                for (k, n) in regs.iter().enumerate() {
+                    now.push(FrameStep::Saved { reg: dwarf(vector, *n), offset: 8 * k as i32 - cfa });
+                }
+                now
+            })
+            .collect();
+        if locals > 0 {
+            out.push(vec![FrameStep::Cfa { reg: DWARF_SP, offset: cfa + locals as i32 }]);
+        }
+        out
+    }
+
+    /// The same for each instruction of an epilogue before its `ret`: the `add sp`, then the
+    /// pops.
+    fn pop_steps(&self, locals: i64) -> Vec<Vec<FrameStep>> {
+        let mut cfa = self.bytes() as i32;
+        let mut out = Vec::new();
+        if locals > 0 {
+            out.push(vec![FrameStep::Cfa { reg: DWARF_SP, offset: cfa }]);
+        }
+        for (vector, regs) in self.groups().into_iter().rev() {
+            cfa -= 16;
+            let mut now = vec![FrameStep::Cfa { reg: DWARF_SP, offset: cfa }];
+            now.extend(regs.iter().map(|n| FrameStep::Restored { reg: dwarf(vector, *n) }));
+            out.push(now);
+        }
+        out
+    }
+}
+
+/// DWARF's number of sp, and of x`n` or v`n` (the AArch64 DWARF ABI).
+const DWARF_SP: u16 = 31;
+
+fn dwarf(vector: bool, n: u8) -> u16 {
+    if vector { 64 + n as u16 } else { n as u16 }
+}
+
+/// Appends `now` at the position after the code so far.
+fn note(buffer: &mut CodeBuffer<A64Fixup>, steps: &mut FrameSteps, now: &[FrameStep]) {
+    let mark = buffer.mark();
+    for s in now {
+        steps.push(mark, *s);
     }
 }
 
@@ -222,10 +277,13 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
         lines.push((*here, std::mem::take(pending), text));
         *here += 4;
     };
-    for (t, w) in &push {
+    let mut steps = FrameSteps::default();
+    for ((t, w), now) in push.iter().zip(saves.push_steps(locals)) {
         buffer.put(&w.to_le_bytes());
         line(&mut here, &mut pending, Text::Known(t.clone()));
+        note(&mut buffer, &mut steps, &now);
     }
+    let pop_steps = saves.pop_steps(locals);
     for inst in &body.insts {
         match inst.op {
             crate::ir::Op::Isa(index) => {
@@ -290,12 +348,15 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
                 }
             }
             crate::ir::Op::Ret => {
-                for (t, w) in &pop {
+                note(&mut buffer, &mut steps, &[FrameStep::Remember]);
+                for ((t, w), now) in pop.iter().zip(&pop_steps) {
                     buffer.put(&w.to_le_bytes());
                     line(&mut here, &mut pending, Text::Known(t.clone()));
+                    note(&mut buffer, &mut steps, now);
                 }
                 buffer.put(&0xd65f_03c0u32.to_le_bytes());
                 line(&mut here, &mut pending, Text::Known("ret".into()));
+                note(&mut buffer, &mut steps, &[FrameStep::Restore]);
             }
             crate::ir::Op::Bind(l) => {
                 buffer.bind(l.0);
@@ -337,7 +398,7 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
     let listing = A64Listing { lines, pool: done.pool };
     let code =
         CodeObject::new(Arc::clone(body.name), done.bytes, 0, extensions, body.target.clone(), Arc::new(listing));
-    Ok(code.with_alignment(alignment))
+    Ok(code.with_alignment(alignment).with_frame_steps(steps.at_offsets(&done.marks)))
 }
 
 /// The instructions' text, kept for listings.

@@ -284,3 +284,5 @@ impl Isa for Aarch64 {
 mod tests;
 #[cfg(test)]
 mod text_tests;
+#[cfg(test)]
+mod unwind_tests;

@@ -1,6 +1,5 @@
-//! Call-frame information checked from the outside: the directives of `asm_lines` go through
-//! GNU `as` into an ELF object, `readelf --debug-dump=frames-interp` prints the table the
-//! unwinder will follow, and that table must match, at every instruction, what a small
+//! Call-frame information checked from the outside: the table readelf reads from GNU as's
+//! object of `asm_lines` ([`cfi_table`]) must match, at every instruction, what a small
 //! simulation of the instructions themselves (decoded by iced from the bytes) says the frame
 //! is: where the CFA is and where each saved register sits.
 
@@ -10,8 +9,8 @@ use std::process::Command;
 use iced_x86::{Decoder, DecoderOptions, Instruction, Mnemonic, OpKind, Register};
 
 use super::regs::X86Builder;
-use crate::emit::ObjectFormat;
 use crate::ir::{Function, Signature, Type};
+use crate::isa::text::cfi_table;
 use crate::{Abi, CodeObject, Target};
 
 /// The frame as the instructions build it: rsp and rbp relative to the CFA (`None` once rsp
@@ -94,43 +93,9 @@ fn builds_frame(ins: &Instruction) -> bool {
     }
 }
 
-/// A row of readelf's table: offset, CFA, and the rule of each register saved.
-type Row = (u64, String, BTreeMap<String, String>);
-
-/// readelf's table for the one function of `code`.
-fn readelf_table(code: &CodeObject) -> Option<Vec<Row>> {
-    let dir = std::env::temp_dir().join(format!("peach-cfi-{}-{}", std::process::id(), code.name()));
-    std::fs::create_dir_all(&dir).ok()?;
-    let (src, obj) = (dir.join("k.s"), dir.join("k.o"));
-    let text = format!(".intel_syntax noprefix\n{}\n", code.asm_lines("k", ObjectFormat::Elf).join("\n"));
-    std::fs::write(&src, text).ok()?;
-    let assembled = Command::new("as").arg(&src).arg("-o").arg(&obj).status().ok()?;
-    assert!(assembled.success(), "GNU as refused the directives of {}", code.name());
-    let out = Command::new("readelf").arg("--debug-dump=frames-interp").arg(&obj).output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let _ = std::fs::remove_dir_all(&dir);
-    // The FDE's table: the second `LOC` header (the first is the CIE's).
-    let fde = text.split("FDE").nth(1)?;
-    let mut lines = fde.lines().skip_while(|l| !l.trim_start().starts_with("LOC"));
-    let header: Vec<String> = lines.next()?.split_whitespace().map(str::to_string).collect();
-    let mut rows = Vec::new();
-    for l in lines.take_while(|l| !l.trim().is_empty()) {
-        let cells: Vec<&str> = l.split_whitespace().collect();
-        let at = u64::from_str_radix(cells[0], 16).ok()?;
-        let regs = header[2..]
-            .iter()
-            .zip(&cells[2..])
-            .filter(|(h, c)| h.as_str() != "ra" && **c != "u")
-            .map(|(h, c)| (h.clone(), c.to_string()))
-            .collect();
-        rows.push((at, cells[1].to_string(), regs));
-    }
-    Some(rows)
-}
-
 /// Checks `code`'s CFI against the simulation at every instruction; the number checked.
 fn check(code: &CodeObject) -> usize {
-    let Some(rows) = readelf_table(code) else {
+    let Some(rows) = cfi_table("as", ".intel_syntax noprefix", None, code) else {
         eprintln!("skipped: GNU as or readelf is not installed");
         return 0;
     };
