@@ -1051,3 +1051,46 @@ fn writing_the_frame_pointer_and_link_register_still_returns() {
     // SAFETY: no memory is touched.
     assert_eq!(unsafe { scratch_fp_lr(37) }, 42);
 }
+
+thread_local! {
+    static TRACE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+extern "C" fn callback() -> u64 {
+    TRACE.set(std::backtrace::Backtrace::force_capture().to_string());
+    35
+}
+
+peach_fn! {
+    /// Calls `f` (an `extern "C" fn() -> u64`) with x19 in use across the call; returns its
+    /// result plus 7. `blr` writes x30, so the prologue saves it.
+    #[target(aarch64::neon)]
+    #[jit]
+    pub unsafe fn call_through_a64(f: usize) -> u64 {
+        let r = GP64();
+        ASM("mov x19, #7");
+        ASM("blr {}", f);
+        ASM("add x0, x0, x19");
+        MOV(r, X0);
+        RETURN(r);
+    }
+}
+
+#[inline(never)]
+fn the_rust_caller_of_an_a64_kernel(k: &Kernel<unsafe extern "C" fn(usize) -> u64>) -> u64 {
+    // SAFETY: `callback` is an `extern "C" fn() -> u64`; sp stays 16-byte aligned.
+    unsafe { k.call(callback as extern "C" fn() -> u64 as usize) }
+}
+
+/// A backtrace from a callee walks through a JIT kernel whose unwind information is registered
+/// when it loads.
+#[test]
+fn a_backtrace_walks_through_an_a64_jit_kernel() {
+    peach::runtime::tools::enable(peach::runtime::tools::Tool::Unwind);
+    let k = call_through_a64().unwrap();
+    assert_eq!(the_rust_caller_of_an_a64_kernel(&k), 42);
+    let trace = TRACE.take();
+    let at = |name: &str| trace.find(name).unwrap_or_else(|| panic!("`{name}` is not in the backtrace:\n{trace}"));
+    let (inner, caller) = (at("callback"), at("the_rust_caller_of_an_a64_kernel"));
+    assert!(inner < caller, "{trace}");
+}

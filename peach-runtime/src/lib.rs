@@ -50,6 +50,7 @@
 
 pub mod dispatch;
 mod mem;
+pub mod tools;
 
 use std::marker::PhantomData;
 
@@ -82,6 +83,8 @@ use peach_core::{CodeObject, Error, ErrorKind};
 /// # Ok::<(), peach_core::Error>(())
 /// ```
 pub struct Kernel<F: KernelFn> {
+    // Held for its drop, which withdraws the kernel from the tools before its memory goes.
+    _announced: tools::Announced,
     code: ExecCode,
     entry: F,
     _f: PhantomData<F>,
@@ -167,11 +170,12 @@ impl<F: KernelFn> Kernel<F> {
             ));
         }
         let exec = ExecCode::aligned(code.bytes(), code.alignment())?;
+        let announced = tools::Announced::new(code, exec.as_ptr() as usize);
         let addr = exec.as_ptr() as usize + code.entry();
         // SAFETY: `F` is a function pointer type (sealed), of the code's signature by this
         // function's contract; `addr` is inside the mapping (checked above).
         let entry = unsafe { std::mem::transmute_copy::<usize, F>(&addr) };
-        Ok(Kernel { code: exec, entry, _f: PhantomData })
+        Ok(Kernel { _announced: announced, code: exec, entry, _f: PhantomData })
     }
 
     /// The bare function pointer.

@@ -7,7 +7,7 @@ mod unwind;
 
 pub use buffer::{Assembled, CodeBuffer, Fixup, FixupTarget};
 pub use pool::ConstPool;
-pub use unwind::{FrameStep, FrameSteps};
+pub use unwind::{FrameStep, FrameSteps, eh_frame};
 
 use std::fmt::Write as _;
 use std::sync::Arc;

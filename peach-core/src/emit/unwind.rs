@@ -1,7 +1,9 @@
 //! Unwind information: where a function's frame changes, as the ISA's prologue and epilogue
 //! build and tear it down, so that debuggers, profilers and exception handling can walk out of
 //! it. Registers are named by their DWARF numbers; the steps become the call-frame directives
-//! (`.cfi_*`) of static code.
+//! (`.cfi_*`) of static code, and an `.eh_frame` ([`eh_frame`]) for code loaded at run time.
+
+use crate::target::Arch;
 
 /// A change of the frame, taking effect at an offset of the code (after the instruction that
 /// makes it).
@@ -69,6 +71,112 @@ impl FrameStep {
             FrameStep::Remember => ".cfi_remember_state".into(),
             FrameStep::Restore => ".cfi_restore_state".into(),
         }
+    }
+}
+
+/// An `.eh_frame` for one function of `arch` at `address`, `len` bytes long, whose frame changes
+/// by `steps`: a CIE (the frame at entry), an FDE (the steps as DWARF call-frame instructions)
+/// and the zero word that ends the section, as libgcc's `__register_frame` takes it.
+///
+/// ```
+/// use peach_core::emit::{FrameStep, eh_frame};
+/// use peach_core::target::Arch;
+/// let steps = [(1, FrameStep::Cfa { reg: 7, offset: 16 }), (1, FrameStep::Saved { reg: 3, offset: -16 })];
+/// let frame = eh_frame(Arch::X86_64, 0x1000, 16, &steps);
+/// assert_eq!(&frame[frame.len() - 4..], &[0, 0, 0, 0]);
+/// ```
+pub fn eh_frame(arch: Arch, address: u64, len: u64, steps: &[(u32, FrameStep)]) -> Vec<u8> {
+    // The frame at entry: x86-64's CFA is rsp + 8 with the return address at CFA - 8; AArch64's
+    // is sp, with the return address in x30.
+    let (data_align, ra, initial): (i64, u64, &[u8]) = match arch {
+        Arch::X86_64 => (-8, 16, &[0x0c, 7, 8, 0x80 | 16, 1]),
+        Arch::Aarch64 => (-4, 30, &[0x0c, 31, 0]),
+    };
+    let mut cie = vec![1u8, 0]; // version 1, no augmentation: pointers are absolute, 8 bytes
+    uleb128(1, &mut cie); // code alignment
+    sleb128(data_align, &mut cie);
+    uleb128(ra, &mut cie);
+    cie.extend_from_slice(initial);
+    let mut out = Vec::new();
+    entry(&mut out, 0, &cie);
+    let mut fde = Vec::new();
+    fde.extend_from_slice(&address.to_le_bytes());
+    fde.extend_from_slice(&len.to_le_bytes());
+    let mut at = 0u32;
+    for &(offset, step) in steps {
+        if offset > at {
+            advance(offset - at, &mut fde);
+            at = offset;
+        }
+        instruction(step, data_align, &mut fde);
+    }
+    // The CIE pointer is the distance back from itself to the CIE.
+    let cie_pointer = out.len() as u32 + 4;
+    entry(&mut out, cie_pointer, &fde);
+    out.extend_from_slice(&[0; 4]);
+    out
+}
+
+/// A CIE or FDE: its length, its id or CIE pointer, `body`, padded to 8 bytes with
+/// `DW_CFA_nop`.
+fn entry(out: &mut Vec<u8>, id: u32, body: &[u8]) {
+    let len = (4 + body.len()).next_multiple_of(8);
+    out.extend_from_slice(&(len as u32).to_le_bytes());
+    out.extend_from_slice(&id.to_le_bytes());
+    out.extend_from_slice(body);
+    out.resize(out.len() + len - 4 - body.len(), 0);
+}
+
+/// `DW_CFA_advance_loc` in its shortest form.
+fn advance(delta: u32, out: &mut Vec<u8>) {
+    match delta {
+        0..64 => out.push(0x40 | delta as u8),
+        64..256 => out.extend_from_slice(&[0x02, delta as u8]),
+        256..65536 => {
+            out.push(0x03);
+            out.extend_from_slice(&(delta as u16).to_le_bytes());
+        }
+        _ => {
+            out.push(0x04);
+            out.extend_from_slice(&delta.to_le_bytes());
+        }
+    }
+}
+
+/// The DWARF call-frame instruction of `step`.
+fn instruction(step: FrameStep, data_align: i64, out: &mut Vec<u8>) {
+    match step {
+        FrameStep::Cfa { reg, offset } => {
+            out.push(0x0c); // DW_CFA_def_cfa
+            uleb128(reg as u64, out);
+            uleb128(offset as u64, out);
+        }
+        FrameStep::Saved { reg, offset } => {
+            let factored = offset as i64 / data_align;
+            if reg < 64 && factored >= 0 && factored * data_align == offset as i64 {
+                out.push(0x80 | reg as u8); // DW_CFA_offset
+                uleb128(factored as u64, out);
+            } else {
+                out.push(0x11); // DW_CFA_offset_extended_sf
+                uleb128(reg as u64, out);
+                sleb128(factored, out);
+            }
+        }
+        FrameStep::SavedAt { reg, base, offset } => {
+            let mut expr = vec![0x70 + base as u8]; // DW_OP_breg<base>
+            sleb128(offset as i64, &mut expr);
+            out.push(0x10); // DW_CFA_expression
+            uleb128(reg as u64, out);
+            uleb128(expr.len() as u64, out);
+            out.extend(expr);
+        }
+        FrameStep::Restored { reg } if reg < 64 => out.push(0xc0 | reg as u8), // DW_CFA_restore
+        FrameStep::Restored { reg } => {
+            out.push(0x06); // DW_CFA_restore_extended
+            uleb128(reg as u64, out);
+        }
+        FrameStep::Remember => out.push(0x0a),
+        FrameStep::Restore => out.push(0x0b),
     }
 }
 

@@ -225,6 +225,11 @@ impl Isa for Aarch64 {
                 _ => {}
             }
         }
+        // A call leaves its return address in x30, which the function's own `ret` needs: the
+        // prologue saves x30 where the code writes it.
+        if matches!(row.name, "bl" | "blr") {
+            visit(regs::phys(GP, VIEW_X, 30), Role::Def, UnitSet::EMPTY);
+        }
     }
 
     fn unit(reg: Reg) -> Option<u8> {

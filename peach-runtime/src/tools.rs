@@ -1,0 +1,147 @@
+//! Telling the process's tools about the kernels it loads: the platform unwinder, so that a
+//! backtrace taken in a kernel's callee (or by a profiler) walks through the kernel to its
+//! caller, and `perf`, through the map file it reads JIT symbols from. All are off by default:
+//! loading then costs nothing more. Switch them on with [`enable`] or the environment, read at
+//! the first load: `PEACH_UNWIND=1`, `PEACH_PERF=map`.
+//!
+//! ```
+//! use peach_runtime::tools::{self, Tool};
+//! tools::enable(Tool::Unwind);
+//! assert!(tools::enabled(Tool::Unwind));
+//! ```
+
+use std::sync::Once;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use peach_core::CodeObject;
+
+/// A tool that loaded kernels can be announced to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tool {
+    /// Unwind information registered with the platform unwinder (libgcc's `__register_frame`
+    /// on Linux with glibc; elsewhere nothing is registered yet), removed when the kernel is
+    /// dropped. Environment: `PEACH_UNWIND=1`.
+    Unwind,
+    /// A line per kernel (address, size, name, in hexadecimal as perf wants them) appended to
+    /// `/tmp/perf-<pid>.map`, where `perf report` looks for JIT symbols (Linux). Lines stay
+    /// after a kernel is dropped, as perf expects. Environment: `PEACH_PERF=map`.
+    PerfMap,
+}
+
+impl Tool {
+    fn bit(self) -> u8 {
+        match self {
+            Tool::Unwind => 1,
+            Tool::PerfMap => 2,
+        }
+    }
+}
+
+static ON: AtomicU8 = AtomicU8::new(0);
+static FROM_ENV: Once = Once::new();
+
+fn read_env() {
+    FROM_ENV.call_once(|| {
+        let set = |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v.split(',').any(|v| v == value));
+        if set("PEACH_UNWIND", "1") {
+            ON.fetch_or(Tool::Unwind.bit(), Ordering::Relaxed);
+        }
+        if set("PEACH_PERF", "map") {
+            ON.fetch_or(Tool::PerfMap.bit(), Ordering::Relaxed);
+        }
+    });
+}
+
+/// Announces the kernels loaded from now on to `tool`.
+pub fn enable(tool: Tool) {
+    read_env();
+    ON.fetch_or(tool.bit(), Ordering::Relaxed);
+}
+
+/// Stops announcing the kernels loaded from now on to `tool` (those loaded stay announced
+/// until they are dropped).
+pub fn disable(tool: Tool) {
+    read_env();
+    ON.fetch_and(!tool.bit(), Ordering::Relaxed);
+}
+
+/// Whether kernels loaded now are announced to `tool`.
+pub fn enabled(tool: Tool) -> bool {
+    read_env();
+    ON.load(Ordering::Relaxed) & tool.bit() != 0
+}
+
+/// What a loaded kernel has announced, withdrawn when it is dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Announced {
+    #[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
+    frame: Option<Box<[u64]>>,
+}
+
+impl Announced {
+    /// Announces `code`, loaded at `address`, to the tools that are on.
+    pub(crate) fn new(code: &CodeObject, address: usize) -> Announced {
+        if ON.load(Ordering::Relaxed) == 0 && FROM_ENV.is_completed() {
+            return Announced::default();
+        }
+        let mut announced = Announced::default();
+        if enabled(Tool::PerfMap) {
+            perf_map(code, address);
+        }
+        if enabled(Tool::Unwind) {
+            announced.register(code, address);
+        }
+        announced
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
+    fn register(&mut self, code: &CodeObject, address: usize) {
+        let Some(steps) = code.frame_steps() else { return };
+        let bytes = peach_core::emit::eh_frame(code.target().arch(), address as u64, code.bytes().len() as u64, steps);
+        // Words, so that the unwinder reads its lengths aligned.
+        let mut words = vec![0u64; bytes.len().div_ceil(8)].into_boxed_slice();
+        for (w, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            *w = u64::from_ne_bytes(b);
+        }
+        // SAFETY: `words` holds a complete `.eh_frame` (a CIE, an FDE and the zero terminator)
+        // describing code that stays mapped until `drop` deregisters it; the box is not moved
+        // or freed before that.
+        unsafe { __register_frame(words.as_ptr().cast()) };
+        self.frame = Some(words);
+    }
+
+    #[cfg(not(all(target_os = "linux", target_env = "gnu", not(miri))))]
+    fn register(&mut self, _code: &CodeObject, _address: usize) {}
+}
+
+impl Drop for Announced {
+    fn drop(&mut self) {
+        #[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
+        if let Some(words) = self.frame.take() {
+            // SAFETY: `words` was registered by `register` with this very pointer.
+            unsafe { __deregister_frame(words.as_ptr().cast()) };
+        }
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
+unsafe extern "C" {
+    /// libgcc: adds the `.eh_frame` at `begin` to those the unwinder searches.
+    fn __register_frame(begin: *const u8);
+    /// libgcc: removes it again.
+    fn __deregister_frame(begin: *const u8);
+}
+
+/// Appends `code`'s line to perf's map file for this process.
+fn perf_map(code: &CodeObject, address: usize) {
+    use std::io::Write as _;
+    // (perf looks in /tmp itself, whatever TMPDIR says.)
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    let line = format!("{:x} {:x} {}\n", address, code.bytes().len(), code.name());
+    // (A tool's file that cannot be written must not fail the load.)
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = f.write_all(line.as_bytes());
+    }
+}

@@ -1,0 +1,139 @@
+//! Kernels that unwinders and profilers understand. A kernel saves a callee-saved register (so
+//! its frame is not the caller's) and calls back into Rust; the callback captures a backtrace,
+//! which must walk through the kernel's frame, by its call-frame information, to the Rust
+//! function that called it (without it the walk stops at the kernel): static kernels by their
+//! `.cfi` directives, JIT kernels by the `.eh_frame` registered when they load. And perf's map
+//! file names each JIT kernel loaded.
+#![cfg(all(target_arch = "x86_64", target_os = "linux"))]
+
+use std::backtrace::Backtrace;
+use std::cell::RefCell;
+
+use peach::prelude::*;
+
+thread_local! {
+    /// The backtrace the callback took (tests run on threads of their own).
+    static TRACE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+extern "C" fn callback() -> u64 {
+    TRACE.set(Backtrace::force_capture().to_string());
+    35
+}
+
+peach_fn! {
+    /// Calls `f` (an `extern "C" fn() -> u64`) with rbx in use across the call; returns its
+    /// result plus 7.
+    #[target(x86_64::baseline)]
+    pub unsafe fn call_through(f: usize) -> u64 {
+        ASM("mov rbx, 7");
+        ASM("call {}", f);
+        ASM("add rax, rbx");
+        RETURN(RAX);
+    }
+}
+
+#[inline(never)]
+fn the_rust_caller() -> u64 {
+    // SAFETY: `callback` is an `extern "C" fn() -> u64`, which the kernel calls with the stack
+    // aligned as the C convention wants (rbx pushed: rsp is 16-byte aligned at the call).
+    unsafe { call_through(callback as extern "C" fn() -> u64 as usize) }
+}
+
+#[test]
+fn a_backtrace_walks_through_a_static_kernel() {
+    assert_eq!(the_rust_caller(), 42);
+    let trace = TRACE.take();
+    let at = |name: &str| trace.find(name).unwrap_or_else(|| panic!("`{name}` is not in the backtrace:\n{trace}"));
+    // The callback, then (through the kernel) the Rust function that called the kernel, then
+    // the test.
+    let (inner, caller, test) = (at("tools::callback"), at("the_rust_caller"), at("a_backtrace_walks_through"));
+    assert!(inner < caller && caller < test, "{trace}");
+}
+
+peach_fn! {
+    /// The same, built at run time.
+    #[target(x86_64::baseline)]
+    #[jit]
+    pub unsafe fn call_through_jit(f: usize) -> u64 {
+        ASM("mov rbx, 7");
+        ASM("call {}", f);
+        ASM("add rax, rbx");
+        RETURN(RAX);
+    }
+}
+
+#[inline(never)]
+fn the_rust_caller_of_a_jit_kernel(k: &Kernel<unsafe extern "C" fn(usize) -> u64>) -> u64 {
+    // SAFETY: as for the static kernel.
+    unsafe { k.call(callback as extern "C" fn() -> u64 as usize) }
+}
+
+/// The same through a JIT kernel, whose unwind information is registered with the unwinder
+/// when it is loaded (`Tool::Unwind`) and withdrawn when it is dropped.
+#[test]
+fn a_backtrace_walks_through_a_jit_kernel() {
+    peach::runtime::tools::enable(peach::runtime::tools::Tool::Unwind);
+    let k = call_through_jit().unwrap();
+    assert_eq!(the_rust_caller_of_a_jit_kernel(&k), 42);
+    let trace = TRACE.take();
+    let at = |name: &str| trace.find(name).unwrap_or_else(|| panic!("`{name}` is not in the backtrace:\n{trace}"));
+    let (inner, caller, test) =
+        (at("tools::callback"), at("the_rust_caller_of_a_jit_kernel"), at("a_backtrace_walks_through_a_jit"));
+    assert!(inner < caller && caller < test, "{trace}");
+    drop(k);
+}
+
+/// Through a JIT kernel whose frame is realigned with rbp (a 64-byte aligned stack local) and
+/// saves two callee-saved registers; then many kernels loaded and dropped with their unwind
+/// information registered and withdrawn, and the walk still right.
+#[test]
+fn a_backtrace_walks_through_a_realigned_jit_frame() {
+    use peach::core::ir::{Signature, Type};
+    use peach::core::regs_x86_64::RAX;
+    peach::runtime::tools::enable(peach::runtime::tools::Tool::Unwind);
+    let build = || {
+        let mut f =
+            Function::new("realigned", Signature::new(&[Type::Usize], Some(Type::U64)), Target::x86_64_baseline());
+        let p = f.param(0);
+        let slot = f.stack_local(64, 64);
+        f.ins("mov", (slot, p));
+        f.asm("mov rbx, 7", ());
+        f.asm("mov r12, 8", ());
+        f.asm("call {}", p);
+        f.asm("add rax, rbx", ());
+        f.asm("add rax, r12", ());
+        f.ret(RAX);
+        f.compile(Abi::SysV).unwrap()
+    };
+    let code = build();
+    assert!(code.listing().contains("and rsp"), "{}", code.listing());
+    for _ in 0..1000 {
+        // SAFETY: loaded and dropped, never called.
+        drop(unsafe { Kernel::<unsafe extern "C" fn(usize) -> u64>::load(&code) }.unwrap());
+    }
+    // SAFETY: the code's signature, in the host's C convention (System V).
+    let k = unsafe { Kernel::<unsafe extern "C" fn(usize) -> u64>::load(&code) }.unwrap();
+    assert_eq!(the_rust_caller_of_a_jit_kernel(&k), 50);
+    let trace = TRACE.take();
+    let at = |name: &str| trace.find(name).unwrap_or_else(|| panic!("`{name}` is not in the backtrace:\n{trace}"));
+    let (inner, caller, test) =
+        (at("tools::callback"), at("the_rust_caller_of_a_jit_kernel"), at("a_backtrace_walks_through_a_realigned"));
+    assert!(inner < caller && caller < test, "{trace}");
+}
+
+/// With `Tool::PerfMap` on, each kernel loaded adds `address size name` (hexadecimal) to
+/// `/tmp/perf-<pid>.map`.
+#[test]
+fn perf_map_names_each_kernel() {
+    use peach::core::ir::Signature;
+    peach::runtime::tools::enable(peach::runtime::tools::Tool::PerfMap);
+    let mut f = Function::new("mapped_for_perf", Signature::default(), Target::x86_64_baseline());
+    f.ret(None);
+    let code = f.compile(Abi::SysV).unwrap();
+    // SAFETY: loaded, never called.
+    let k = unsafe { Kernel::<unsafe extern "C" fn()>::load(&code) }.unwrap();
+    let map = std::fs::read_to_string(format!("/tmp/perf-{}.map", std::process::id())).unwrap();
+    let want = format!("{:x} {:x} mapped_for_perf", k.memory().as_ptr() as usize, code.bytes().len());
+    assert!(map.lines().any(|l| l == want), "`{want}` is not in\n{map}");
+}
