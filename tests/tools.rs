@@ -137,3 +137,40 @@ fn perf_map_names_each_kernel() {
     let want = format!("{:x} {:x} mapped_for_perf", k.memory().as_ptr() as usize, code.bytes().len());
     assert!(map.lines().any(|l| l == want), "`{want}` is not in\n{map}");
 }
+
+/// With `Tool::JitDump` on, each kernel loaded appends a code-load record to the jitdump file,
+/// read back here field by field: the header, then a record with the kernel's address, size,
+/// name and machine code.
+#[test]
+fn jitdump_records_each_kernel() {
+    use peach::core::ir::Signature;
+    use peach::runtime::tools::jitdump;
+    peach::runtime::tools::enable(peach::runtime::tools::Tool::JitDump);
+    let mut f = Function::new("dumped_for_perf", Signature::default(), Target::x86_64_baseline());
+    f.asm("mov rbx, 3", ());
+    f.ret(None);
+    let code = f.compile(Abi::SysV).unwrap();
+    // SAFETY: loaded, never called.
+    let k = unsafe { Kernel::<unsafe extern "C" fn()>::load(&code) }.unwrap();
+    let file = std::fs::read(jitdump::path()).unwrap();
+    let u32_at = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_le_bytes(file[at..at + 8].try_into().unwrap());
+    assert_eq!((u32_at(0), u32_at(4), u32_at(8), u32_at(12)), (jitdump::MAGIC, 1, 40, 62));
+    assert_eq!(u32_at(20), std::process::id());
+    let (mut at, mut found) = (40, false);
+    // (Other tests may be appending a record as this one reads: only whole ones are read.)
+    while at + 16 <= file.len() && at + u32_at(at + 4) as usize <= file.len() {
+        let (id, size) = (u32_at(at), u32_at(at + 4) as usize);
+        if id == jitdump::JIT_CODE_LOAD && u64_at(at + 32) == k.memory().as_ptr() as u64 {
+            let name_at = at + 56;
+            let end = name_at + file[name_at..].iter().position(|b| *b == 0).unwrap();
+            assert_eq!(&file[name_at..end], b"dumped_for_perf");
+            assert_eq!(u64_at(at + 40), code.bytes().len() as u64);
+            assert_eq!(&file[end + 1..at + size], code.bytes());
+            assert_eq!(u32_at(at + 16), std::process::id());
+            found = true;
+        }
+        at += size;
+    }
+    assert!(found, "no record of the kernel");
+}

@@ -2,7 +2,8 @@
 //! backtrace taken in a kernel's callee (or by a profiler) walks through the kernel to its
 //! caller, and `perf`, through the map file it reads JIT symbols from. All are off by default:
 //! loading then costs nothing more. Switch them on with [`enable`] or the environment, read at
-//! the first load: `PEACH_UNWIND=1`, `PEACH_PERF=map`.
+//! the first load: `PEACH_UNWIND=1`, `PEACH_PERF=map` or `PEACH_PERF=jitdump` (or both,
+//! `map,jitdump`).
 //!
 //! ```
 //! use peach_runtime::tools::{self, Tool};
@@ -26,6 +27,12 @@ pub enum Tool {
     /// `/tmp/perf-<pid>.map`, where `perf report` looks for JIT symbols (Linux). Lines stay
     /// after a kernel is dropped, as perf expects. Environment: `PEACH_PERF=map`.
     PerfMap,
+    /// A code-load record per kernel (address, size, name and the machine code itself) in
+    /// perf's jitdump format, in `jit-<pid>.dump` in `$JITDUMPDIR` or `/tmp`, which the process
+    /// maps executable so that `perf record -k mono` notes it and `perf inject --jit` turns the
+    /// records into symbols and code for `perf report` and `perf annotate` (Linux).
+    /// Environment: `PEACH_PERF=jitdump`.
+    JitDump,
 }
 
 impl Tool {
@@ -33,6 +40,7 @@ impl Tool {
         match self {
             Tool::Unwind => 1,
             Tool::PerfMap => 2,
+            Tool::JitDump => 4,
         }
     }
 }
@@ -48,6 +56,9 @@ fn read_env() {
         }
         if set("PEACH_PERF", "map") {
             ON.fetch_or(Tool::PerfMap.bit(), Ordering::Relaxed);
+        }
+        if set("PEACH_PERF", "jitdump") {
+            ON.fetch_or(Tool::JitDump.bit(), Ordering::Relaxed);
         }
     });
 }
@@ -87,6 +98,9 @@ impl Announced {
         let mut announced = Announced::default();
         if enabled(Tool::PerfMap) {
             perf_map(code, address);
+        }
+        if enabled(Tool::JitDump) {
+            jitdump::record(code, address);
         }
         if enabled(Tool::Unwind) {
             announced.register(code, address);
@@ -144,4 +158,103 @@ fn perf_map(code: &CodeObject, address: usize) {
     if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
         let _ = f.write_all(line.as_bytes());
     }
+}
+
+/// perf's jitdump file (tools/perf/Documentation/jitdump-specification.txt in Linux): a
+/// header, then a `JIT_CODE_LOAD` record per kernel, appended under a lock.
+#[cfg(target_os = "linux")]
+pub mod jitdump {
+    use std::io::Write as _;
+    use std::sync::{Mutex, OnceLock};
+
+    use peach_core::CodeObject;
+    use peach_core::target::Arch;
+
+    /// The file's magic number, `JiTD`.
+    pub const MAGIC: u32 = 0x4A69_5444;
+    /// The record of a piece of code loaded.
+    pub const JIT_CODE_LOAD: u32 = 0;
+
+    /// Where the file of this process goes: `$JITDUMPDIR` or `/tmp`.
+    pub fn path() -> std::path::PathBuf {
+        let dir = std::env::var_os("JITDUMPDIR").map_or_else(|| "/tmp".into(), std::path::PathBuf::from);
+        dir.join(format!("jit-{}.dump", std::process::id()))
+    }
+
+    /// `CLOCK_MONOTONIC` in nanoseconds, the clock `perf record -k mono` stamps samples with.
+    fn now() -> u64 {
+        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `t` is a valid timespec to write.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+        t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+    }
+
+    /// The open file and the next code index; `None` where it could not be made.
+    fn file() -> &'static Mutex<Option<(std::fs::File, u64)>> {
+        static FILE: OnceLock<Mutex<Option<(std::fs::File, u64)>>> = OnceLock::new();
+        FILE.get_or_init(|| Mutex::new(open().ok().map(|f| (f, 0))))
+    }
+
+    fn open() -> std::io::Result<std::fs::File> {
+        use std::os::fd::AsRawFd as _;
+        let mut f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(path())?;
+        let machine: u32 = match Arch::host() {
+            Arch::Aarch64 => 183, // EM_AARCH64
+            _ => 62,              // EM_X86_64
+        };
+        let mut header = Vec::with_capacity(40);
+        for word in [MAGIC, 1, 40, machine, 0, std::process::id()] {
+            header.extend_from_slice(&word.to_le_bytes());
+        }
+        header.extend_from_slice(&now().to_le_bytes());
+        header.extend_from_slice(&0u64.to_le_bytes()); // flags
+        f.write_all(&header)?;
+        // perf record notes the file through this executable mapping of it (never unmapped:
+        // it marks the file for the life of the process).
+        // SAFETY: a fresh private read-execute mapping of a file this process owns; nothing
+        // reads or runs it.
+        let mapped = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_EXEC,
+                libc::MAP_PRIVATE,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        if mapped == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(f)
+    }
+
+    /// Appends the code-load record of `code`, loaded at `address`.
+    pub(super) fn record(code: &CodeObject, address: usize) {
+        let Ok(mut guard) = file().lock() else { return };
+        let Some((f, index)) = guard.as_mut() else { return };
+        let name = code.name().as_bytes();
+        let size = 16 + 40 + name.len() + 1 + code.bytes().len();
+        let mut r = Vec::with_capacity(size);
+        r.extend_from_slice(&JIT_CODE_LOAD.to_le_bytes());
+        r.extend_from_slice(&(size as u32).to_le_bytes());
+        r.extend_from_slice(&now().to_le_bytes());
+        r.extend_from_slice(&std::process::id().to_le_bytes());
+        // SAFETY: gettid has no preconditions.
+        r.extend_from_slice(&(unsafe { libc::gettid() } as u32).to_le_bytes());
+        for v in [address as u64, address as u64, code.bytes().len() as u64, *index] {
+            r.extend_from_slice(&v.to_le_bytes());
+        }
+        r.extend_from_slice(name);
+        r.push(0);
+        r.extend_from_slice(code.bytes());
+        *index += 1;
+        // (A tool's file that cannot be written must not fail the load.)
+        let _ = f.write_all(&r);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod jitdump {
+    pub(super) fn record(_code: &peach_core::CodeObject, _address: usize) {}
 }
