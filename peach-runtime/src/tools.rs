@@ -110,8 +110,8 @@ impl Announced {
 
     #[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
     fn register(&mut self, code: &CodeObject, address: usize) {
-        let Some(steps) = code.frame_steps() else { return };
-        let bytes = peach_core::emit::eh_frame(code.target().arch(), address as u64, code.bytes().len() as u64, steps);
+        let (Some(entry), Some(steps)) = (code.entry_frame(), code.frame_steps()) else { return };
+        let bytes = peach_core::emit::eh_frame(entry, address as u64, code.bytes().len() as u64, steps);
         // Words, so that the unwinder reads its lengths aligned.
         let mut words = vec![0u64; bytes.len().div_ceil(8)].into_boxed_slice();
         for (w, chunk) in words.iter_mut().zip(bytes.chunks(8)) {

@@ -7,7 +7,7 @@ mod unwind;
 
 pub use buffer::{Assembled, CodeBuffer, Fixup, FixupTarget};
 pub use pool::ConstPool;
-pub use unwind::{FrameStep, FrameSteps, eh_frame};
+pub use unwind::{EntryFrame, FrameStep, FrameSteps, eh_frame};
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -52,8 +52,11 @@ pub struct CodeObject {
     listing: Arc<dyn Listing>,
     /// `None` where the backend does not describe its frames (then no unwind information is
     /// given, rather than a wrong one).
-    frame_steps: Option<Arc<[(u32, FrameStep)]>>,
+    frame_steps: Option<Arc<Frames>>,
 }
+
+/// How a function's frame is entered and then changes (see [`CodeObject::frame_steps`]).
+type Frames = (EntryFrame, Vec<(u32, FrameStep)>);
 
 /// A source of listing lines, kept by a code object and rendered only when asked for.
 pub trait Listing: Send + Sync {
@@ -106,10 +109,16 @@ impl CodeObject {
         }
     }
 
-    /// The same code, with the steps by which its frame changes (used by the ISA backends).
-    pub fn with_frame_steps(mut self, steps: Vec<(u32, FrameStep)>) -> Self {
-        self.frame_steps = Some(steps.into());
+    /// The same code, entered with `entry`, with the steps by which its frame changes (used by
+    /// the ISA backends).
+    pub fn with_frame_steps(mut self, entry: EntryFrame, steps: Vec<(u32, FrameStep)>) -> Self {
+        self.frame_steps = Some(Arc::new((entry, steps)));
         self
+    }
+
+    /// The frame at the code's entry, where the backend describes its frames.
+    pub fn entry_frame(&self) -> Option<&EntryFrame> {
+        self.frame_steps.as_deref().map(|(entry, _)| entry)
     }
 
     /// Where the frame changes, by offset, in order: the prologue's pushes and stack
@@ -130,7 +139,7 @@ impl CodeObject {
     /// # Ok::<(), peach_core::Error>(())
     /// ```
     pub fn frame_steps(&self) -> Option<&[(u32, FrameStep)]> {
-        self.frame_steps.as_deref()
+        self.frame_steps.as_deref().map(|(_, steps)| steps.as_slice())
     }
 
     /// The alignment every code object gets at least: a cache line.
@@ -277,7 +286,7 @@ impl CodeObject {
             lines.push(".cfi_startproc".into());
         }
         let mut at = 0;
-        let mut steps = self.frame_steps.iter().flat_map(|s| s.iter()).filter(|_| cfi).peekable();
+        let mut steps = self.frame_steps().unwrap_or_default().iter().filter(|_| cfi).peekable();
         while at < self.bytes.len() || steps.peek().is_some() {
             while let Some((_, step)) = steps.next_if(|(offset, _)| *offset as usize <= at) {
                 lines.push(step.directive());

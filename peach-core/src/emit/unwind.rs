@@ -3,7 +3,16 @@
 //! it. Registers are named by their DWARF numbers; the steps become the call-frame directives
 //! (`.cfi_*`) of static code, and an `.eh_frame` ([`eh_frame`]) for code loaded at run time.
 
-use crate::target::Arch;
+/// The frame at a function's entry, as a call of the ISA leaves it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryFrame {
+    /// The CFA: a register (DWARF number) and what is added to it.
+    pub cfa: (u16, i32),
+    /// The register (DWARF number) that holds the return address, or names its column.
+    pub return_address: u16,
+    /// Where the return address is saved, from the CFA (`None`: in its register).
+    pub return_saved_at: Option<i32>,
+}
 
 /// A change of the frame, taking effect at an offset of the code (after the instruction that
 /// makes it).
@@ -74,31 +83,32 @@ impl FrameStep {
     }
 }
 
-/// An `.eh_frame` for one function of `arch` at `address`, `len` bytes long, whose frame changes
-/// by `steps`: a CIE (the frame at entry), an FDE (the steps as DWARF call-frame instructions)
-/// and the zero word that ends the section, as libgcc's `__register_frame` takes it.
+/// An `.eh_frame` for one function at `address`, `len` bytes long, entered with `entry` and
+/// whose frame changes by `steps`: a CIE (the frame at entry), an FDE (the steps as DWARF
+/// call-frame instructions) and the zero word that ends the section, as libgcc's
+/// `__register_frame` takes it.
 ///
 /// ```
-/// use peach_core::emit::{FrameStep, eh_frame};
-/// use peach_core::target::Arch;
+/// use peach_core::emit::{EntryFrame, FrameStep, eh_frame};
+/// // x86-64: the CFA is rsp + 8, the return address at CFA - 8.
+/// let entry = EntryFrame { cfa: (7, 8), return_address: 16, return_saved_at: Some(-8) };
 /// let steps = [(1, FrameStep::Cfa { reg: 7, offset: 16 }), (1, FrameStep::Saved { reg: 3, offset: -16 })];
-/// let frame = eh_frame(Arch::X86_64, 0x1000, 16, &steps);
+/// let frame = eh_frame(&entry, 0x1000, 16, &steps);
 /// assert_eq!(&frame[frame.len() - 4..], &[0, 0, 0, 0]);
 /// ```
-pub fn eh_frame(arch: Arch, address: u64, len: u64, steps: &[(u32, FrameStep)]) -> Vec<u8> {
-    // The frame at entry: x86-64's CFA is rsp + 8 with the return address at CFA - 8; AArch64's
-    // is sp, with the return address in x30.
-    let (data_align, ra, initial): (i64, u64, &[u8]) = match arch {
-        Arch::X86_64 => (-8, 16, &[0x0c, 7, 8, 0x80 | 16, 1]),
-        Arch::Aarch64 => (-4, 30, &[0x0c, 31, 0]),
-    };
+pub fn eh_frame(entry: &EntryFrame, address: u64, len: u64, steps: &[(u32, FrameStep)]) -> Vec<u8> {
+    // Offsets are multiples of 4 on every ISA peach has (others take the long form).
+    let data_align = -4;
     let mut cie = vec![1u8, 0]; // version 1, no augmentation: pointers are absolute, 8 bytes
     uleb128(1, &mut cie); // code alignment
     sleb128(data_align, &mut cie);
-    uleb128(ra, &mut cie);
-    cie.extend_from_slice(initial);
+    uleb128(entry.return_address as u64, &mut cie);
+    instruction(FrameStep::Cfa { reg: entry.cfa.0, offset: entry.cfa.1 }, data_align, &mut cie);
+    if let Some(at) = entry.return_saved_at {
+        instruction(FrameStep::Saved { reg: entry.return_address, offset: at }, data_align, &mut cie);
+    }
     let mut out = Vec::new();
-    entry(&mut out, 0, &cie);
+    record(&mut out, 0, &cie);
     let mut fde = Vec::new();
     fde.extend_from_slice(&address.to_le_bytes());
     fde.extend_from_slice(&len.to_le_bytes());
@@ -112,14 +122,14 @@ pub fn eh_frame(arch: Arch, address: u64, len: u64, steps: &[(u32, FrameStep)]) 
     }
     // The CIE pointer is the distance back from itself to the CIE.
     let cie_pointer = out.len() as u32 + 4;
-    entry(&mut out, cie_pointer, &fde);
+    record(&mut out, cie_pointer, &fde);
     out.extend_from_slice(&[0; 4]);
     out
 }
 
 /// A CIE or FDE: its length, its id or CIE pointer, `body`, padded to 8 bytes with
 /// `DW_CFA_nop`.
-fn entry(out: &mut Vec<u8>, id: u32, body: &[u8]) {
+fn record(out: &mut Vec<u8>, id: u32, body: &[u8]) {
     let len = (4 + body.len()).next_multiple_of(8);
     out.extend_from_slice(&(len as u32).to_le_bytes());
     out.extend_from_slice(&id.to_le_bytes());

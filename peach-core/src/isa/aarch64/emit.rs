@@ -12,7 +12,9 @@ use super::table::{Field, Kind, Row, feature, rows};
 use super::target::NEON;
 use crate::abi::CallConv;
 use crate::abi::Frame;
-use crate::emit::{CodeBuffer, CodeObject, ConstPool, Fixup, FixupTarget, FrameStep, FrameSteps, Listing, ListingLine};
+use crate::emit::{
+    CodeBuffer, CodeObject, ConstPool, EntryFrame, Fixup, FixupTarget, FrameStep, FrameSteps, Listing, ListingLine,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::Body;
 use crate::ir::{Operand, Reg};
@@ -95,6 +97,9 @@ impl Saves {
 
 /// DWARF's number of sp, and of x`n` or v`n` (the AArch64 DWARF ABI).
 const DWARF_SP: u16 = 31;
+
+/// The frame at entry: the CFA is sp, the return address in x30.
+const ENTRY: EntryFrame = EntryFrame { cfa: (DWARF_SP, 0), return_address: 30, return_saved_at: None };
 
 fn dwarf(vector: bool, n: u8) -> u16 {
     if vector { 64 + n as u16 } else { n as u16 }
@@ -398,7 +403,7 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
     let listing = A64Listing { lines, pool: done.pool };
     let code =
         CodeObject::new(Arc::clone(body.name), done.bytes, 0, extensions, body.target.clone(), Arc::new(listing));
-    Ok(code.with_alignment(alignment).with_frame_steps(steps.at_offsets(&done.marks)))
+    Ok(code.with_alignment(alignment).with_frame_steps(ENTRY, steps.at_offsets(&done.marks)))
 }
 
 /// The instructions' text, kept for listings.

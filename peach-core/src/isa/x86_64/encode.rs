@@ -477,7 +477,7 @@ fn emit_into(
     }
     let (bytes, alignment, listing, marks) = asm.assemble(body.consts)?;
     let code = CodeObject::new(Arc::clone(body.name), bytes, 0, extensions, body.target.clone(), Arc::new(listing));
-    Ok(code.with_alignment(alignment).with_frame_steps(steps.at_offsets(&marks)))
+    Ok(code.with_alignment(alignment).with_frame_steps(super::frame::ENTRY, steps.at_offsets(&marks)))
 }
 
 /// The bytes of `data16` and `addr32` before `ins`, a byte each (also where the operands need

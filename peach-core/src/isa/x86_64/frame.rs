@@ -13,13 +13,16 @@ use super::layout::Assembler;
 use super::regs::{GP, GP_UNITS, VEC, VEC_UNITS, unit_reg};
 use crate::abi::CallConv;
 use crate::abi::Frame;
-use crate::emit::{FrameStep, FrameSteps};
+use crate::emit::{EntryFrame, FrameStep, FrameSteps};
 use crate::error::Result;
 use crate::ir::UnitSet;
 
 /// DWARF's numbers of rsp and rbp.
 const DWARF_RSP: u16 = 7;
 const DWARF_RBP: u16 = 6;
+
+/// The frame at entry: the CFA is rsp + 8, the return address (column 16) at CFA - 8.
+pub(super) const ENTRY: EntryFrame = EntryFrame { cfa: (DWARF_RSP, 8), return_address: 16, return_saved_at: Some(-8) };
 
 /// DWARF's number of a general-purpose or xmm register (System V psABI, figure 3.36).
 pub(super) fn dwarf(r: Register) -> u16 {
