@@ -174,3 +174,59 @@ fn jitdump_records_each_kernel() {
     }
     assert!(found, "no record of the kernel");
 }
+
+/// `perf record -k mono`, then `perf inject --jit`, then `perf report`: the samples of a JIT
+/// kernel that spins are attributed to it by name, through its jitdump record. The test runs
+/// itself under perf as a child (`PEACH_PERF_CHILD`); skipped where perf is absent or may not
+/// record.
+#[test]
+fn perf_attributes_samples_to_a_jit_kernel() {
+    use peach::core::ir::{Signature, Type};
+    use std::process::Command;
+    if std::env::var_os("PEACH_PERF_CHILD").is_some() {
+        peach::runtime::tools::enable(peach::runtime::tools::Tool::JitDump);
+        let mut f =
+            Function::new("spins_for_perf", Signature::new(&[Type::U64], Some(Type::U64)), Target::x86_64_baseline());
+        let n = f.param(0);
+        let top = f.label();
+        f.bind(top);
+        f.ins("sub", (n, 1));
+        f.ins("jne", top);
+        f.ret(n);
+        let code = f.compile(Abi::SysV).unwrap();
+        // SAFETY: the code's signature; it only counts down.
+        let k = unsafe { Kernel::<unsafe extern "C" fn(u64) -> u64>::load(&code) }.unwrap();
+        // SAFETY: as above.
+        assert_eq!(unsafe { k.call(1_000_000_000) }, 0);
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("peach-perf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (raw, injected) = (dir.join("raw.data"), dir.join("jit.data"));
+    let exe = std::env::current_exe().unwrap();
+    let recorded = Command::new("perf")
+        .args(["record", "-q", "-k", "mono", "-o"])
+        .arg(&raw)
+        .arg("--")
+        .arg(&exe)
+        .args(["--exact", "perf_attributes_samples_to_a_jit_kernel", "--test-threads=1"])
+        .env("PEACH_PERF_CHILD", "1")
+        .env("JITDUMPDIR", &dir)
+        .output();
+    if !recorded.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: perf is not installed or may not record here");
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    let inject =
+        Command::new("perf").args(["inject", "--jit", "-i"]).arg(&raw).arg("-o").arg(&injected).output().unwrap();
+    assert!(inject.status.success(), "perf inject: {}", String::from_utf8_lossy(&inject.stderr));
+    let report = Command::new("perf").args(["report", "--stdio", "-i"]).arg(&injected).output().unwrap();
+    let text = String::from_utf8_lossy(&report.stdout).to_string();
+    let _ = std::fs::remove_dir_all(&dir);
+    // The kernel's share: most samples, under its name.
+    let line =
+        text.lines().find(|l| l.contains("spins_for_perf")).unwrap_or_else(|| panic!("no samples named:\n{text}"));
+    let share: f64 = line.split_whitespace().next().and_then(|p| p.trim_end_matches('%').parse().ok()).unwrap_or(0.0);
+    assert!(share > 50.0, "{line}");
+}
