@@ -1062,16 +1062,18 @@ extern "C" fn callback() -> u64 {
 }
 
 peach_fn! {
-    /// Calls `f` (an `extern "C" fn() -> u64`) with x19 in use across the call; returns its
-    /// result plus 7. `blr` writes x30, so the prologue saves it.
+    /// Calls `f` (an `extern "C" fn() -> u64`) with x19 and a value in use across the call;
+    /// returns its result plus 12. `blr` writes x30 (so the prologue saves it) and the
+    /// caller-saved registers (so the value is kept in a callee-saved one).
     #[target(aarch64::neon)]
     #[jit]
     pub unsafe fn call_through_a64(f: usize) -> u64 {
-        let r = GP64();
+        let (r, keep) = (GP64(), GP64());
+        MOV(keep, 5);
         ASM("mov x19, #7");
         ASM("blr {}", f);
         ASM("add x0, x0, x19");
-        MOV(r, X0);
+        ADD(r, X0, keep);
         RETURN(r);
     }
 }
@@ -1088,7 +1090,7 @@ fn the_rust_caller_of_an_a64_kernel(k: &Kernel<unsafe extern "C" fn(usize) -> u6
 fn a_backtrace_walks_through_an_a64_jit_kernel() {
     peach::runtime::tools::enable(peach::runtime::tools::Tool::Unwind);
     let k = call_through_a64().unwrap();
-    assert_eq!(the_rust_caller_of_an_a64_kernel(&k), 42);
+    assert_eq!(the_rust_caller_of_an_a64_kernel(&k), 47);
     let trace = TRACE.take();
     let at = |name: &str| trace.find(name).unwrap_or_else(|| panic!("`{name}` is not in the backtrace:\n{trace}"));
     let (inner, caller) = (at("callback"), at("the_rust_caller_of_an_a64_kernel"));

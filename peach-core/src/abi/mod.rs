@@ -129,4 +129,6 @@ pub struct Frame {
     pub locals_size: u32,
     /// Their alignment (above the ABI's 16 bytes, the frame is realigned).
     pub locals_align: u32,
+    /// The code calls out: the stack pointer must be 16-byte aligned in the body.
+    pub calls: bool,
 }

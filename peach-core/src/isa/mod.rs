@@ -140,6 +140,10 @@ pub(crate) trait Isa {
     /// Whether the instruction leaves the upper vector state dirty (x86: writes a ymm/zmm).
     fn dirties_upper(opcode: u32) -> bool;
 
+    /// Whether the instruction calls other code (which wants the stack pointer aligned as
+    /// the calling convention says).
+    fn calls(opcode: u32) -> bool;
+
     /// The name of an extension.
     fn extension_name(e: Extension) -> &'static str;
 

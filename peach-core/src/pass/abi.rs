@@ -73,7 +73,13 @@ pub(crate) fn frame<I: Isa>(body: &Body, input: &AllocInput, alloc: &Allocation,
     // Every value that has a unit is written there (parameters by their binding copies); the
     // code also writes the physical registers it names or uses implicitly.
     let written = alloc.used | input.phys_written;
-    let dirty = body.insts.iter().any(|inst| matches!(inst.op, Op::Isa(opcode) if I::dirties_upper(opcode)));
+    let isa = |test: fn(u32) -> bool| body.insts.iter().any(|inst| matches!(inst.op, Op::Isa(opcode) if test(opcode)));
     let (locals_size, locals_align) = body.locals;
-    Frame { saved: written & conv.callee_saved, clear_upper: dirty, locals_size, locals_align }
+    Frame {
+        saved: written & conv.callee_saved,
+        clear_upper: isa(I::dirties_upper),
+        locals_size,
+        locals_align,
+        calls: isa(I::calls),
+    }
 }

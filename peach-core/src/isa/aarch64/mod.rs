@@ -225,10 +225,17 @@ impl Isa for Aarch64 {
                 _ => {}
             }
         }
-        // A call leaves its return address in x30, which the function's own `ret` needs: the
-        // prologue saves x30 where the code writes it.
+        // A call leaves its return address in x30, which the function's own `ret` needs (the
+        // prologue saves x30 where the code writes it), and runs code that may write every
+        // register its caller must save: x0-x18 and the vector registers (of v8-v15 only the
+        // low halves are kept). To the allocator the call writes them all.
         if matches!(row.name, "bl" | "blr") {
-            visit(regs::phys(GP, VIEW_X, 30), Role::Def, UnitSet::EMPTY);
+            for n in (0..19).chain([30]) {
+                visit(regs::phys(GP, VIEW_X, n), Role::Def, UnitSet::EMPTY);
+            }
+            for n in 0..32 {
+                visit(regs::phys(VEC, regs::VIEW_Q, n), Role::Def, UnitSet::EMPTY);
+            }
         }
     }
 
@@ -274,6 +281,10 @@ impl Isa for Aarch64 {
 
     fn dirties_upper(_opcode: u32) -> bool {
         false
+    }
+
+    fn calls(opcode: u32) -> bool {
+        row(opcode).is_some_and(|r| matches!(r.name, "bl" | "blr"))
     }
 
     fn extension_name(e: Extension) -> &'static str {

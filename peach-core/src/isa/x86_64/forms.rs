@@ -1058,6 +1058,17 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
         Code::VEX_Vzeroupper => implicit = (16..32).map(|i| (Register::ZMM0 + i, Role::Def)).collect(),
         _ => {}
     }
+    // A call runs code that may write every register its caller must save, in either convention
+    // (System V's set, which holds Microsoft x64's): to the allocator the call writes them all,
+    // so that no value stays in one across it.
+    if matches!(code.flow_control(), iced_x86::FlowControl::Call | iced_x86::FlowControl::IndirectCall) {
+        use Register::*;
+        let gp = [RAX, RCX, RDX, RSI, RDI, R8, R9, R10, R11];
+        implicit.retain(|(r, _)| !gp.contains(r));
+        implicit.extend(gp.map(|r| (r, Role::Def)));
+        implicit.extend((0..32).map(|i| (ZMM0 + i, Role::Def)));
+        implicit.extend((0..8).map(|i| (K0 + i, Role::Def)));
+    }
     let mem_roles = probe.instance(code, false, true, false).and_then(|m| {
         let r = roles_of(factory.info(&m));
         (r != roles).then_some(r)

@@ -85,7 +85,9 @@ impl Layout {
                 let base = (saves + 15) / 16 * 16;
                 let area = base + frame.locals_size as i32;
                 if area == 0 {
-                    (0, 0)
+                    // rsp is 8 mod 16 at entry: a call needs it 0 mod 16.
+                    let misaligned = pushed.len().is_multiple_of(2);
+                    (if frame.calls && misaligned { 8 } else { 0 }, 0)
                 } else {
                     // rsp is 8 mod 16 at entry; keep it 16-byte aligned after the prologue.
                     let area = (area + 15) / 16 * 16;

@@ -556,6 +556,10 @@ impl Isa for X86_64 {
         Forms::get().form(code_of(opcode)).is_some_and(|f| f.dirties_upper)
     }
 
+    fn calls(opcode: u32) -> bool {
+        matches!(code_of(opcode).flow_control(), FlowControl::Call | FlowControl::IndirectCall)
+    }
+
     fn extension_name(e: Extension) -> &'static str {
         target::extension_name(e)
     }
