@@ -415,7 +415,19 @@ fn alone(line: &str) -> Vec<u8> {
     f.asm(line, ());
     f.ret(None);
     let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{line}: {e}"));
-    code.bytes()[..code.bytes().len() - 1].to_vec()
+    let bytes = without_call_alignment(code.bytes());
+    bytes[..bytes.len() - 1].to_vec()
+}
+
+/// A function's bytes without the `sub rsp, 8` / `add rsp, 8` that align the stack for a call
+/// it makes (`call fword ptr [rax]` alone), so that the line's own bytes come first.
+fn without_call_alignment(bytes: &[u8]) -> Vec<u8> {
+    const SUB: [u8; 4] = [0x48, 0x83, 0xec, 0x08];
+    const ADD: [u8; 4] = [0x48, 0x83, 0xc4, 0x08];
+    match bytes.strip_prefix(&SUB).and_then(|b| b.strip_suffix(&[0xc3])).and_then(|b| b.strip_suffix(&ADD)) {
+        Some(body) => [body, &[0xc3]].concat(),
+        None => bytes.to_vec(),
+    }
 }
 
 /// The first error recording `line` gives, on every extension.
@@ -437,7 +449,7 @@ fn like_llvm_mc(lines: &[&str], target: &Target, loose: bool) -> Vec<Vec<u8>> {
         f.asm(l, ());
         f.ret(None);
         let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{l}: {e}"));
-        let ours = code.bytes();
+        let ours = &without_call_alignment(code.bytes());
         if let Some(Some(t)) = theirs.as_ref().map(|t| &t[k]) {
             let head = &ours[..t.len().min(ours.len())];
             let same = head == t.as_slice() || (loose && same_instruction(&ours[..ours.len() - 1], t));
