@@ -69,8 +69,6 @@ pub struct Assembled {
     pub code_end: usize,
     /// `(offset, label)` of every bound label, by offset.
     pub labels_at: Vec<(u32, u32)>,
-    /// The offset of each mark ([`CodeBuffer::mark`]), in the order they were made.
-    pub marks: Vec<u32>,
     /// The pool.
     pub pool: ConstPool,
     /// The address alignment the layout assumes: the largest of the alignments asked for and the
@@ -115,7 +113,7 @@ impl<F: Fixup> CodeBuffer<F> {
     }
 
     /// Records the position after everything appended so far (where the frame changes, for
-    /// unwind information); its offset is in [`Assembled::marks`], at the index returned.
+    /// unwind information); [`CodeBuffer::mark_offset`] gives its offset once laid out.
     pub fn mark(&mut self) -> u32 {
         let run = match self.pieces.last() {
             Some(Piece::Run { len, .. }) => Some(*len),
@@ -125,13 +123,14 @@ impl<F: Fixup> CodeBuffer<F> {
         self.marks.len() as u32 - 1
     }
 
-    /// The offset of a mark, once laid out.
-    fn mark_offset(&self, (pieces, run): (u32, Option<u32>)) -> u32 {
-        match (pieces.checked_sub(1), run) {
+    /// The offset of mark `mark` ([`CodeBuffer::mark`]) after [`CodeBuffer::finish`].
+    pub fn mark_offset(&self, mark: u32) -> Option<u32> {
+        let &(pieces, run) = self.marks.get(mark as usize)?;
+        Some(match (pieces.checked_sub(1), run) {
             (None, _) => 0,
             (Some(last), Some(len)) => self.offsets[last as usize] + len,
             (Some(_), None) => self.offsets[pieces as usize],
-        }
+        })
     }
 
     /// Binds `label` before the next instruction.
@@ -291,7 +290,6 @@ impl<F: Fixup> CodeBuffer<F> {
             .filter_map(|(l, p)| p.map(|p| (self.offsets[p as usize], l as u32)))
             .collect();
         labels_at.sort_unstable();
-        let marks = self.marks.iter().map(|&m| self.mark_offset(m)).collect();
         let alignment = self
             .pieces
             .iter()
@@ -299,7 +297,7 @@ impl<F: Fixup> CodeBuffer<F> {
             .chain([pool.alignment()])
             .max()
             .unwrap_or(1);
-        Ok(Assembled { bytes, code_end, labels_at, marks, pool, alignment })
+        Ok(Assembled { bytes, code_end, labels_at, pool, alignment })
     }
 }
 
@@ -390,12 +388,10 @@ mod tests {
         b.put(&[0xCC; 200]);
         b.bind(0);
         b.put(&[0xC3]);
-        let done = b.finish(&[], pad, 0).unwrap();
+        b.finish(&[], pad, 0).unwrap();
         // The jump grew to five bytes (4..9); the padding reaches 16.
-        assert_eq!(done.marks[start as usize], 0);
-        assert_eq!(done.marks[in_run as usize], 3);
-        assert_eq!(done.marks[after_jump as usize], 9);
-        assert_eq!(done.marks[after_pad as usize], 16);
+        let at = |m| b.mark_offset(m).unwrap();
+        assert_eq!([at(start), at(in_run), at(after_jump), at(after_pad)], [0, 3, 9, 16]);
     }
 
     #[test]

@@ -52,11 +52,9 @@ pub struct CodeObject {
     listing: Arc<dyn Listing>,
     /// `None` where the backend does not describe its frames (then no unwind information is
     /// given, rather than a wrong one).
-    frame_steps: Option<Arc<Frames>>,
+    /// How the frame is entered and then changes (see [`CodeObject::frame_steps`]).
+    frame_steps: Option<(EntryFrame, Vec<(u32, FrameStep)>)>,
 }
-
-/// How a function's frame is entered and then changes (see [`CodeObject::frame_steps`]).
-type Frames = (EntryFrame, Vec<(u32, FrameStep)>);
 
 /// A source of listing lines, kept by a code object and rendered only when asked for.
 pub trait Listing: Send + Sync {
@@ -112,13 +110,13 @@ impl CodeObject {
     /// The same code, entered with `entry`, with the steps by which its frame changes (used by
     /// the ISA backends).
     pub fn with_frame_steps(mut self, entry: EntryFrame, steps: Vec<(u32, FrameStep)>) -> Self {
-        self.frame_steps = Some(Arc::new((entry, steps)));
+        self.frame_steps = Some((entry, steps));
         self
     }
 
     /// The frame at the code's entry, where the backend describes its frames.
     pub fn entry_frame(&self) -> Option<&EntryFrame> {
-        self.frame_steps.as_deref().map(|(entry, _)| entry)
+        self.frame_steps.as_ref().map(|(entry, _)| entry)
     }
 
     /// Where the frame changes, by offset, in order: the prologue's pushes and stack
@@ -139,7 +137,7 @@ impl CodeObject {
     /// # Ok::<(), peach_core::Error>(())
     /// ```
     pub fn frame_steps(&self) -> Option<&[(u32, FrameStep)]> {
-        self.frame_steps.as_deref().map(|(_, steps)| steps.as_slice())
+        self.frame_steps.as_ref().map(|(_, steps)| steps.as_slice())
     }
 
     /// The alignment every code object gets at least: a cache line.

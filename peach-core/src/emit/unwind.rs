@@ -228,9 +228,11 @@ impl FrameSteps {
         self.steps.push((mark, step));
     }
 
-    /// The steps at their offsets, given every mark's offset ([`super::Assembled::marks`]).
-    pub fn at_offsets(self, marks: &[u32]) -> Vec<(u32, FrameStep)> {
-        self.steps.into_iter().filter_map(|(m, s)| marks.get(m as usize).map(|&at| (at, s))).collect()
+    /// The steps at their offsets, given the offset of each mark
+    /// ([`super::CodeBuffer::mark_offset`]); in place.
+    pub fn at_offsets(mut self, offset: impl Fn(u32) -> Option<u32>) -> Vec<(u32, FrameStep)> {
+        self.steps.retain_mut(|(m, _)| offset(*m).map(|at| *m = at).is_some());
+        self.steps
     }
 }
 

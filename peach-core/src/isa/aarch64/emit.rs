@@ -403,7 +403,7 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
     let listing = A64Listing { lines, pool: done.pool };
     let code =
         CodeObject::new(Arc::clone(body.name), done.bytes, 0, extensions, body.target.clone(), Arc::new(listing));
-    Ok(code.with_alignment(alignment).with_frame_steps(ENTRY, steps.at_offsets(&done.marks)))
+    Ok(code.with_alignment(alignment).with_frame_steps(ENTRY, steps.at_offsets(|m| buffer.mark_offset(m))))
 }
 
 /// The instructions' text, kept for listings.

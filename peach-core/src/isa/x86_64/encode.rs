@@ -475,9 +475,10 @@ fn emit_into(
             extensions.insert(Extension(*f as u16));
         }
     }
-    let (bytes, alignment, listing, marks) = asm.assemble(body.consts)?;
+    let (bytes, alignment, listing) = asm.assemble(body.consts)?;
+    let steps = steps.at_offsets(|m| asm.mark_offset(m));
     let code = CodeObject::new(Arc::clone(body.name), bytes, 0, extensions, body.target.clone(), Arc::new(listing));
-    Ok(code.with_alignment(alignment).with_frame_steps(super::frame::ENTRY, steps.at_offsets(&marks)))
+    Ok(code.with_alignment(alignment).with_frame_steps(super::frame::ENTRY, steps))
 }
 
 /// The bytes of `data16` and `addr32` before `ins`, a byte each (also where the operands need

@@ -250,12 +250,16 @@ impl Assembler {
         self.buffer.mark()
     }
 
-    /// The bytes (code, then the constant pool), their alignment, what the listing needs and
-    /// the offsets of the marks.
-    pub(super) fn assemble(&mut self, consts: &[Constant]) -> Result<(Vec<u8>, u32, X86Listing, Vec<u32>)> {
+    /// The offset of a mark once assembled.
+    pub(super) fn mark_offset(&self, mark: u32) -> Option<u32> {
+        self.buffer.mark_offset(mark)
+    }
+
+    /// The bytes (code, then the constant pool), their alignment and what the listing needs.
+    pub(super) fn assemble(&mut self, consts: &[Constant]) -> Result<(Vec<u8>, u32, X86Listing)> {
         let done = self.buffer.finish(consts, nops, 0xCC)?;
         let listing = X86Listing { code_end: done.code_end, labels_at: done.labels_at, pool: done.pool };
-        Ok((done.bytes, done.alignment, listing, done.marks))
+        Ok((done.bytes, done.alignment, listing))
     }
 }
 
