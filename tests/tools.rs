@@ -33,6 +33,14 @@ peach_fn! {
     }
 }
 
+/// Asserts that `trace` shows the callback, then (through the kernel) `caller`, the Rust function
+/// that called the kernel, then `test`.
+fn walked(trace: &str, caller: &str, test: &str) {
+    let at = |name: &str| trace.find(name).unwrap_or_else(|| panic!("`{name}` is not in the backtrace:\n{trace}"));
+    let (inner, caller, test) = (at("tools::callback"), at(caller), at(test));
+    assert!(inner < caller && caller < test, "{trace}");
+}
+
 #[inline(never)]
 fn the_rust_caller() -> u64 {
     // SAFETY: `callback` is an `extern "C" fn() -> u64`, which the kernel calls with the stack
@@ -44,11 +52,7 @@ fn the_rust_caller() -> u64 {
 fn a_backtrace_walks_through_a_static_kernel() {
     assert_eq!(the_rust_caller(), 42);
     let trace = TRACE.take();
-    let at = |name: &str| trace.find(name).unwrap_or_else(|| panic!("`{name}` is not in the backtrace:\n{trace}"));
-    // The callback, then (through the kernel) the Rust function that called the kernel, then
-    // the test.
-    let (inner, caller, test) = (at("tools::callback"), at("the_rust_caller"), at("a_backtrace_walks_through"));
-    assert!(inner < caller && caller < test, "{trace}");
+    walked(&trace, "the_rust_caller", "a_backtrace_walks_through");
 }
 
 peach_fn! {
@@ -77,10 +81,7 @@ fn a_backtrace_walks_through_a_jit_kernel() {
     let k = call_through_jit().unwrap();
     assert_eq!(the_rust_caller_of_a_jit_kernel(&k), 42);
     let trace = TRACE.take();
-    let at = |name: &str| trace.find(name).unwrap_or_else(|| panic!("`{name}` is not in the backtrace:\n{trace}"));
-    let (inner, caller, test) =
-        (at("tools::callback"), at("the_rust_caller_of_a_jit_kernel"), at("a_backtrace_walks_through_a_jit"));
-    assert!(inner < caller && caller < test, "{trace}");
+    walked(&trace, "the_rust_caller_of_a_jit_kernel", "a_backtrace_walks_through_a_jit");
     drop(k);
 }
 
@@ -116,10 +117,7 @@ fn a_backtrace_walks_through_a_realigned_jit_frame() {
     let k = unsafe { Kernel::<unsafe extern "C" fn(usize) -> u64>::load(&code) }.unwrap();
     assert_eq!(the_rust_caller_of_a_jit_kernel(&k), 50);
     let trace = TRACE.take();
-    let at = |name: &str| trace.find(name).unwrap_or_else(|| panic!("`{name}` is not in the backtrace:\n{trace}"));
-    let (inner, caller, test) =
-        (at("tools::callback"), at("the_rust_caller_of_a_jit_kernel"), at("a_backtrace_walks_through_a_realigned"));
-    assert!(inner < caller && caller < test, "{trace}");
+    walked(&trace, "the_rust_caller_of_a_jit_kernel", "a_backtrace_walks_through_a_realigned");
 }
 
 /// With `Tool::PerfMap` on, each kernel loaded adds `address size name` (hexadecimal) to
