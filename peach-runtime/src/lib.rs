@@ -83,8 +83,6 @@ use peach_core::{CodeObject, Error, ErrorKind};
 /// # Ok::<(), peach_core::Error>(())
 /// ```
 pub struct Kernel<F: KernelFn> {
-    // Held for its drop, which withdraws the kernel from the tools before its memory goes.
-    _announced: tools::Announced,
     code: ExecCode,
     entry: F,
     _f: PhantomData<F>,
@@ -144,6 +142,13 @@ mod x86_64_conventions {
     all_arities!("win64");
 }
 
+impl<F: KernelFn> Drop for Kernel<F> {
+    fn drop(&mut self) {
+        // The tools forget the kernel before its memory goes.
+        tools::withdraw(&self.code);
+    }
+}
+
 impl<F: KernelFn> Kernel<F> {
     /// Loads `code` and returns it as a callable `F`.
     ///
@@ -170,12 +175,12 @@ impl<F: KernelFn> Kernel<F> {
             ));
         }
         let exec = ExecCode::aligned(code.bytes(), code.alignment())?;
-        let announced = tools::Announced::new(code, exec.as_ptr() as usize);
+        tools::announce(code, exec.as_ptr() as usize);
         let addr = exec.as_ptr() as usize + code.entry();
         // SAFETY: `F` is a function pointer type (sealed), of the code's signature by this
         // function's contract; `addr` is inside the mapping (checked above).
         let entry = unsafe { std::mem::transmute_copy::<usize, F>(&addr) };
-        Ok(Kernel { _announced: announced, code: exec, entry, _f: PhantomData })
+        Ok(Kernel { code: exec, entry, _f: PhantomData })
     }
 
     /// The bare function pointer.

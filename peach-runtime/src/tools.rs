@@ -45,11 +45,15 @@ impl Tool {
     }
 }
 
-static ON: AtomicU8 = AtomicU8::new(0);
+/// The tools that are on, and [`UNREAD`] until the environment has been read: a load with
+/// everything off is one atomic load that finds 0.
+static ON: AtomicU8 = AtomicU8::new(UNREAD);
+const UNREAD: u8 = 0x80;
 static FROM_ENV: Once = Once::new();
 
 fn read_env() {
     FROM_ENV.call_once(|| {
+        ON.fetch_and(!UNREAD, Ordering::Relaxed);
         let set = |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v.split(',').any(|v| v == value));
         if set("PEACH_UNWIND", "1") {
             ON.fetch_or(Tool::Unwind.bit(), Ordering::Relaxed);
@@ -82,34 +86,52 @@ pub fn enabled(tool: Tool) -> bool {
     ON.load(Ordering::Relaxed) & tool.bit() != 0
 }
 
-/// What a loaded kernel has announced, withdrawn when it is dropped.
-#[derive(Debug, Default)]
-pub(crate) struct Announced {
-    #[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
-    frame: Option<Box<[u64]>>,
+/// Announces `code`, loaded at `address`, to the tools that are on.
+#[inline]
+pub(crate) fn announce(code: &CodeObject, address: usize) {
+    if ON.load(Ordering::Relaxed) != 0 {
+        announce_slowly(code, address);
+    }
 }
 
-impl Announced {
-    /// Announces `code`, loaded at `address`, to the tools that are on.
-    pub(crate) fn new(code: &CodeObject, address: usize) -> Announced {
-        if ON.load(Ordering::Relaxed) == 0 && FROM_ENV.is_completed() {
-            return Announced::default();
-        }
-        let mut announced = Announced::default();
-        if enabled(Tool::PerfMap) {
-            perf_map(code, address);
-        }
-        if enabled(Tool::JitDump) {
-            jitdump::record(code, address);
-        }
-        if enabled(Tool::Unwind) {
-            announced.register(code, address);
-        }
-        announced
+#[cold]
+fn announce_slowly(code: &CodeObject, address: usize) {
+    if enabled(Tool::PerfMap) {
+        perf_map(code, address);
     }
+    if enabled(Tool::JitDump) {
+        jitdump::record(code, address);
+    }
+    if enabled(Tool::Unwind) {
+        unwind::register(code, address);
+    }
+}
+
+/// Withdraws what was announced of the kernel in `code`, before its memory goes (one atomic
+/// load when nothing was).
+#[inline]
+pub(crate) fn withdraw(code: &crate::ExecCode) {
+    if unwind::ANY.load(Ordering::Relaxed) {
+        unwind::deregister(code.as_ptr() as usize);
+    }
+}
+
+/// The `.eh_frame` of each kernel registered with the unwinder, by address.
+mod unwind {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicBool;
+
+    use peach_core::CodeObject;
+
+    /// Whether any was ever registered.
+    pub(super) static ANY: AtomicBool = AtomicBool::new(false);
+    /// Boxes, so that each `.eh_frame` stays where the unwinder was told it is.
+    #[cfg_attr(not(all(target_os = "linux", target_env = "gnu", not(miri))), allow(dead_code))]
+    static FRAMES: Mutex<Vec<(usize, Box<[u64]>)>> = Mutex::new(Vec::new());
 
     #[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
-    fn register(&mut self, code: &CodeObject, address: usize) {
+    pub(super) fn register(code: &CodeObject, address: usize) {
+        use std::sync::atomic::Ordering;
         let (Some(entry), Some(steps)) = (code.entry_frame(), code.frame_steps()) else { return };
         let bytes = peach_core::emit::eh_frame(entry, address as u64, code.bytes().len() as u64, steps);
         // Words, so that the unwinder reads its lengths aligned.
@@ -119,33 +141,38 @@ impl Announced {
             b[..chunk.len()].copy_from_slice(chunk);
             *w = u64::from_ne_bytes(b);
         }
+        let Ok(mut frames) = FRAMES.lock() else { return };
         // SAFETY: `words` holds a complete `.eh_frame` (a CIE, an FDE and the zero terminator)
-        // describing code that stays mapped until `drop` deregisters it; the box is not moved
-        // or freed before that.
+        // describing code that stays mapped until `deregister` withdraws it; the box is kept,
+        // unmoved, in `FRAMES` until then.
         unsafe { __register_frame(words.as_ptr().cast()) };
-        self.frame = Some(words);
+        frames.push((address, words));
+        ANY.store(true, Ordering::Relaxed);
     }
 
-    #[cfg(not(all(target_os = "linux", target_env = "gnu", not(miri))))]
-    fn register(&mut self, _code: &CodeObject, _address: usize) {}
-}
-
-impl Drop for Announced {
-    fn drop(&mut self) {
-        #[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
-        if let Some(words) = self.frame.take() {
+    #[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
+    pub(super) fn deregister(address: usize) {
+        let Ok(mut frames) = FRAMES.lock() else { return };
+        if let Some(i) = frames.iter().position(|(a, _)| *a == address) {
+            let (_, words) = frames.swap_remove(i);
             // SAFETY: `words` was registered by `register` with this very pointer.
             unsafe { __deregister_frame(words.as_ptr().cast()) };
         }
     }
-}
 
-#[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
-unsafe extern "C" {
-    /// libgcc: adds the `.eh_frame` at `begin` to those the unwinder searches.
-    fn __register_frame(begin: *const u8);
-    /// libgcc: removes it again.
-    fn __deregister_frame(begin: *const u8);
+    #[cfg(not(all(target_os = "linux", target_env = "gnu", not(miri))))]
+    pub(super) fn register(_code: &CodeObject, _address: usize) {}
+
+    #[cfg(not(all(target_os = "linux", target_env = "gnu", not(miri))))]
+    pub(super) fn deregister(_address: usize) {}
+
+    #[cfg(all(target_os = "linux", target_env = "gnu", not(miri)))]
+    unsafe extern "C" {
+        /// libgcc: adds the `.eh_frame` at `begin` to those the unwinder searches.
+        fn __register_frame(begin: *const u8);
+        /// libgcc: removes it again.
+        fn __deregister_frame(begin: *const u8);
+    }
 }
 
 /// Appends `code`'s line to perf's map file for this process.
