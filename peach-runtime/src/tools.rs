@@ -203,6 +203,11 @@ pub mod jitdump {
     pub const JIT_CODE_LOAD: u32 = 0;
 
     /// Where the file of this process goes: `$JITDUMPDIR` or `/tmp`.
+    ///
+    /// ```
+    /// let path = peach_runtime::tools::jitdump::path();
+    /// assert!(path.ends_with(format!("jit-{}.dump", std::process::id())));
+    /// ```
     pub fn path() -> std::path::PathBuf {
         let dir = std::env::var_os("JITDUMPDIR").map_or_else(|| "/tmp".into(), std::path::PathBuf::from);
         dir.join(format!("jit-{}.dump", std::process::id()))

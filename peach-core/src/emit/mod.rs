@@ -109,12 +109,34 @@ impl CodeObject {
 
     /// The same code, entered with `entry`, with the steps by which its frame changes (used by
     /// the ISA backends).
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// use peach_core::emit::{EntryFrame, FrameStep};
+    /// let mut f = Function::new("k", Signature::default(), Target::x86_64_baseline());
+    /// f.ret(None);
+    /// let entry = EntryFrame { cfa: (7, 8), return_address: 16, return_saved_at: Some(-8) };
+    /// let code = f.compile(Abi::SysV)?.with_frame_steps(entry, vec![(0, FrameStep::Remember)]);
+    /// assert_eq!(code.frame_steps(), Some(&[(0, FrameStep::Remember)][..]));
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
     pub fn with_frame_steps(mut self, entry: EntryFrame, steps: Vec<(u32, FrameStep)>) -> Self {
         self.frame_steps = Some((entry, steps));
         self
     }
 
     /// The frame at the code's entry, where the backend describes its frames.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// let mut f = Function::new("k", Signature::default(), Target::x86_64_baseline());
+    /// f.ret(None);
+    /// let code = f.compile(Abi::SysV)?;
+    /// // x86-64: the CFA is rsp (DWARF 7) + 8, the return address at CFA - 8.
+    /// let entry = code.entry_frame().expect("x86-64 describes its frames");
+    /// assert_eq!((entry.cfa, entry.return_saved_at), ((7, 8), Some(-8)));
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
     pub fn entry_frame(&self) -> Option<&EntryFrame> {
         self.frame_steps.as_ref().map(|(entry, _)| entry)
     }

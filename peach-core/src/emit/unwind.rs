@@ -217,6 +217,16 @@ fn sleb128(mut v: i64, out: &mut Vec<u8>) {
 
 /// Collects frame steps at marks of the code buffer while a prologue or epilogue is emitted;
 /// the marks become offsets once the code is laid out.
+///
+/// ```
+/// use peach_core::emit::{FrameStep, FrameSteps};
+/// let mut steps = FrameSteps::default();
+/// steps.push(0, FrameStep::Remember);
+/// steps.push(1, FrameStep::Restore);
+/// // Mark 0 laid out at offset 4, mark 1 at 9.
+/// let at = steps.at_offsets(|mark| [4, 9].get(mark as usize).copied());
+/// assert_eq!(at, [(4, FrameStep::Remember), (9, FrameStep::Restore)]);
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct FrameSteps {
     steps: Vec<(u32, FrameStep)>,
