@@ -305,23 +305,21 @@ impl CodeObject {
         if cfi {
             lines.push(".cfi_startproc".into());
         }
-        let mut at = 0;
         let mut steps = self.frame_steps().unwrap_or_default().iter().filter(|_| cfi).peekable();
-        while at < self.bytes.len() || steps.peek().is_some() {
+        let mut at = 0;
+        loop {
             while let Some((_, step)) = steps.next_if(|(offset, _)| *offset as usize <= at) {
                 lines.push(step.directive());
             }
-            let next = steps.peek().map_or(self.bytes.len(), |(offset, _)| *offset as usize);
-            let end = next.min(at + 32).min(self.bytes.len());
-            if end > at {
-                let bytes: Vec<String> = self.bytes[at..end].iter().map(|b| format!("0x{b:02x}")).collect();
-                lines.push(format!(".byte {}", bytes.join(",")));
-            }
-            at = end;
-            if at >= self.bytes.len() && steps.peek().is_some_and(|(offset, _)| *offset as usize > at) {
-                // (A step past the end cannot be; it would loop.)
+            if at >= self.bytes.len() {
                 break;
             }
+            // (The steps due here are out: the next is further on.)
+            let next = steps.peek().map_or(self.bytes.len(), |(offset, _)| *offset as usize);
+            let end = next.min(at + 32).min(self.bytes.len());
+            let bytes: Vec<String> = self.bytes[at..end].iter().map(|b| format!("0x{b:02x}")).collect();
+            lines.push(format!(".byte {}", bytes.join(",")));
+            at = end;
         }
         if cfi {
             lines.push(".cfi_endproc".into());

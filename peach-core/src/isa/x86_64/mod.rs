@@ -667,7 +667,9 @@ fn check_form(f: &Function, form: &forms::Form, ops: &mut [Operand]) -> Result<(
     if on(THREE_D_NOW) {
         check_3dnow_address(code, ops)?;
     }
-    if let Some(i) = form.slots.iter().position(|s| matches!(s, forms::Slot::Block { .. })).filter(|_| on(BLOCK)) {
+    if on(BLOCK)
+        && let Some(i) = form.slots.iter().position(|s| matches!(s, forms::Slot::Block { .. }))
+    {
         check_block(f, code, ops, i)?;
     }
     if on(MPX) {

@@ -430,6 +430,12 @@ fn without_call_alignment(bytes: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Asserts that recording `line` gives an error whose message contains `containing`.
+fn assert_error(line: &str, containing: &str) {
+    let e = error_of(line);
+    assert!(e.as_ref().is_some_and(|m| m.contains(containing)), "`{line}`: {e:?}");
+}
+
 /// The first error recording `line` gives, on every extension.
 fn error_of(line: &str) -> Option<String> {
     let mut f = Function::new("bad", Signature::default(), all_extensions());
@@ -499,8 +505,7 @@ fn string_segment_overrides() {
         assert!(ours.contains(&segment), "{line}: {ours:02x?}");
     }
     for bad in ["stosb byte ptr fs:[rdi], al", "cmpsb byte ptr [rsi], byte ptr gs:[rdi]"] {
-        let e = error_of(bad);
-        assert!(e.as_ref().is_some_and(|m| m.contains("es:")), "`{bad}`: {e:?}");
+        assert_error(bad, "es:");
     }
 }
 
@@ -717,8 +722,7 @@ fn assembler_spellings() {
             }
         }
     }
-    let e = error_of("iret");
-    assert!(e.as_ref().is_some_and(|m| m.contains("iretd")), "{e:?}");
+    assert_error("iret", "iretd");
 }
 /// Far returns, calls and jumps as iced prints them (`ret far`, `call far fword ptr [rax]`) and
 /// as assemblers take them (`retf`, `call fword ptr [rax]`), in llvm-mc's bytes. (The m16:64
@@ -768,8 +772,7 @@ fn movdir64b_address_sizes() {
         ("enqcmds rdx, zmmword ptr [r9d]", "64-bit"),
         ("movdir64b eax, zmmword ptr [rcx]", "32-bit"),
     ] {
-        let e = error_of(bad);
-        assert!(e.as_ref().is_some_and(|m| m.contains(size)), "`{bad}`: {e:?}");
+        assert_error(bad, size);
     }
 }
 
@@ -827,8 +830,7 @@ fn mpx_bounds() {
     let mut f = Function::new("mpx", Signature::default(), all_extensions());
     f.asm("bndmk bnd0, {}", crate::ir::Constant::u64(1));
     assert!(f.errors().first().is_some_and(|e| e.message().contains("RIP")), "{:?}", f.errors());
-    let e = error_of("bndldx bnd0, [rax + rbx*4]");
-    assert!(e.as_ref().is_some_and(|m| m.contains("scale")), "{e:?}");
+    assert_error("bndldx bnd0, [rax + rbx*4]", "scale");
 }
 
 /// A block of four registers (`v4fmaddps zmm0, zmm4+3, [rax]`) is named by its first, as
@@ -850,8 +852,7 @@ fn register_blocks() {
     assert_eq!(ours[0][..ours[0].len() - 1], alone("v4fmaddps zmm1 {k1} {z}, zmm4+3, xmmword ptr [rax]"));
     assert_eq!(ours[2][..ours[2].len() - 1], alone("v4fnmaddss xmm3, xmm8+3, [rsp]"));
     for bad in ["v4fmaddps zmm1, zmm5, [rax]", "vp4dpwssd zmm1, zmm30+3, [rax]"] {
-        let e = error_of(bad);
-        assert!(e.as_ref().is_some_and(|m| m.contains("block of four")), "`{bad}`: {e:?}");
+        assert_error(bad, "block of four");
     }
     for bad in ["vaddps zmm1, zmm4+3, zmm2", "v4fmaddps zmm1, zmm4+2, [rax]", "v4fmaddps zmm1, rax+3, [rax]"] {
         assert!(error_of(bad).is_some(), "`{bad}` was accepted");
@@ -917,8 +918,7 @@ fn three_d_now() {
         false,
     );
     for bad in ["pfrsqrt mm1, qword ptr [r15]", "pfadd mm1, qword ptr [rax + r9*2]"] {
-        let e = error_of(bad);
-        assert!(e.as_ref().is_some_and(|m| m.contains("rax-rdi")), "`{bad}`: {e:?}");
+        assert_error(bad, "rax-rdi");
     }
     use super::regs::X86Builder;
     let mut f = Function::new("low", Signature::new(&[crate::ir::Type::Ptr], None), all_extensions());
@@ -957,7 +957,6 @@ fn forms_left_out_are_errors() {
         assert!(e.as_ref().is_some_and(|m| m.contains("data16")), "`{line}`: {e:?}");
     }
     for line in ["jkzd k1, 5", "vprefetch0 byte ptr [rax]", "VLOADUNPACKLPS zmm1, [rax]"] {
-        let e = error_of(line);
-        assert!(e.as_ref().is_some_and(|m| m.contains("Knights Corner")), "`{line}`: {e:?}");
+        assert_error(line, "Knights Corner");
     }
 }
