@@ -145,7 +145,9 @@ fn jitdump_records_each_kernel() {
     use peach::runtime::tools::jitdump;
     peach::runtime::tools::enable(peach::runtime::tools::Tool::JitDump);
     let mut f = Function::new("dumped_for_perf", Signature::default(), Target::x86_64_baseline());
+    let first = line!() + 1;
     f.asm("mov rbx, 3", ());
+    f.asm("mov r12, 4", ());
     f.ret(None);
     let code = f.compile(Abi::SysV).unwrap();
     // SAFETY: loaded, never called.
@@ -155,11 +157,33 @@ fn jitdump_records_each_kernel() {
     let u64_at = |at: usize| u64::from_le_bytes(file[at..at + 8].try_into().unwrap());
     assert_eq!((u32_at(0), u32_at(4), u32_at(8), u32_at(12)), (jitdump::MAGIC, 1, 40, 62));
     assert_eq!(u32_at(20), std::process::id());
-    let (mut at, mut found) = (40, false);
+    let (mut at, mut found, mut lines) = (40, false, None);
+    let address = k.memory().as_ptr() as u64;
     // (Other tests may be appending a record as this one reads: only whole ones are read.)
     while at + 16 <= file.len() && at + u32_at(at + 4) as usize <= file.len() {
         let (id, size) = (u32_at(at), u32_at(at + 4) as usize);
-        if id == jitdump::JIT_CODE_LOAD && u64_at(at + 32) == k.memory().as_ptr() as u64 {
+        if id == jitdump::JIT_CODE_DEBUG_INFO && u64_at(at + 16) == address {
+            // Entries: address, line, discriminator, file name.
+            let mut entries = Vec::new();
+            let mut e = at + 32;
+            for _ in 0..u64_at(at + 24) {
+                let name_end = e + 16 + file[e + 16..].iter().position(|b| *b == 0).unwrap();
+                let name = String::from_utf8_lossy(&file[e + 16..name_end]).into_owned();
+                entries.push((u64_at(e) - address, u32_at(e + 8), u32_at(e + 12), name));
+                e = name_end + 1;
+            }
+            assert_eq!(e, at + size, "entries fill the record");
+            lines = Some(entries);
+        }
+        if id == jitdump::JIT_CODE_LOAD && u64_at(at + 32) == address {
+            // Its lines came first: rbx and r12 are saved and rbx set (the first line's:
+            // 1 + 2 + 7 bytes), then r12 set (the second line's), then the registers restored
+            // and the return (the return's).
+            let file_name = file!().to_string();
+            let expected = [(0, first, 0, file_name.clone()), (10, first + 1, 0, file_name.clone())];
+            let lines = lines.take().expect("a debug-info record before the code-load record");
+            assert_eq!(lines[..2], expected, "{}", code.listing());
+            assert_eq!(lines[2].1, first + 2);
             let name_at = at + 56;
             let end = name_at + file[name_at..].iter().position(|b| *b == 0).unwrap();
             assert_eq!(&file[name_at..end], b"dumped_for_perf");

@@ -8,7 +8,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
-use peach_core::emit::ObjectFormat;
+use peach_core::emit::{DebugSections, ObjectFormat};
 use peach_core::target::Arch;
 use peach_core::{Abi, CodeObject};
 use proc_macro2::TokenStream;
@@ -59,9 +59,15 @@ fn entry_name(name: &syn::Ident) -> syn::Ident {
     format_ident!("__peach_{}_entry", name)
 }
 
-/// The `global_asm!` that defines `symbol` for one object-file format.
-fn asm_block(cfg: &TokenStream, symbol: &str, code: &CodeObject, format: ObjectFormat) -> TokenStream {
-    let lines = code.asm_lines(symbol, format);
+/// The `global_asm!` that defines `symbol` for one object-file format, with the kernel's
+/// source lines for debuggers where the format carries DWARF in the object (ELF: Mach-O keeps
+/// it in the objects, for `dsymutil`, and COFF has CodeView).
+fn asm_block(cfg: &TokenStream, symbol: &str, code: &CodeObject, format: ObjectFormat, built: &Built) -> TokenStream {
+    let mut lines = code.asm_lines(symbol, format);
+    if format == ObjectFormat::Elf {
+        let table = built.line_table(code);
+        lines.extend(DebugSections::new(code.name(), code.bytes().len() as u32, &table).directives(symbol));
+    }
     // In a module, so that the macro also works inside a function body.
     let module = format_ident!(
         "{}_{}",
@@ -157,7 +163,7 @@ pub(crate) fn emit(kernel: &Kernel, name: &syn::Ident, built: &Built, variant: b
     let entry = entry_name(name);
     for p in platforms(built.arch) {
         let (cfg, code, sym) = (&p.cfg, built.code(p.abi)?, symbol(p.abi));
-        asm.extend(asm_block(cfg, &sym, code, p.format));
+        asm.extend(asm_block(cfg, &sym, code, p.format, built));
         // The platform's C convention is the one the code was built for.
         asm.extend(quote! {
             #cfg

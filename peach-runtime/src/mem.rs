@@ -77,8 +77,11 @@ impl ExecCode {
         if !align.is_power_of_two() || align > 4096 {
             return Err(Error::new(ErrorKind::Memory, format!("cannot align code to {align} bytes")));
         }
+        // (A debugger cannot write breakpoints into the pool's shared read-execute view.)
         #[cfg(target_os = "linux")]
-        if let Some(slot) = pool::load(bytes, align as usize) {
+        if !crate::tools::debugged()
+            && let Some(slot) = pool::load(bytes, align as usize)
+        {
             return Ok(ExecCode { mem: Mem::Pooled(slot) });
         }
         let err = |e: std::io::Error| Error::new(ErrorKind::Memory, format!("cannot map executable memory: {e}"));

@@ -2,16 +2,21 @@
 //! uses and a listing.
 
 mod buffer;
+mod dwarf;
+mod lines;
 mod pool;
 mod unwind;
 
 pub use buffer::{Assembled, CodeBuffer, Fixup, FixupTarget};
+pub use dwarf::{DebugSections, Hole, LineRow, LineTable};
+pub use lines::LineMarks;
 pub use pool::ConstPool;
 pub use unwind::{EntryFrame, FrameStep, FrameSteps, eh_frame};
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use crate::error::Src;
 use crate::target::{ExtSet, Target};
 
 /// One line of a listing: an instruction's offset, bytes and text.
@@ -54,6 +59,8 @@ pub struct CodeObject {
     /// given, rather than a wrong one).
     /// How the frame is entered and then changes (see [`CodeObject::frame_steps`]).
     frame_steps: Option<(EntryFrame, Vec<(u32, FrameStep)>)>,
+    /// Where the code of each source location starts (see [`CodeObject::source_lines`]).
+    source_lines: Vec<(u32, Src)>,
 }
 
 /// A source of listing lines, kept by a code object and rendered only when asked for.
@@ -104,7 +111,43 @@ impl CodeObject {
             alignment: Self::MIN_ALIGNMENT,
             listing,
             frame_steps: None,
+            source_lines: Vec::new(),
         }
+    }
+
+    /// The same code, with the offsets where the code of each source location starts (used
+    /// by the ISA backends).
+    pub fn with_source_lines(mut self, rows: Vec<(u32, Src)>) -> Self {
+        self.source_lines = rows;
+        self
+    }
+
+    /// `(offset, location)` by offset: from `offset` on, the code comes from the instruction
+    /// written at `location` (the prologue from the first one's; an epilogue from its return).
+    /// [`LineTable`] turns them into lines for debuggers.
+    ///
+    /// ```
+    /// use peach_core::{Src, prelude::*};
+    /// let new_line = line!() + 1;
+    /// let mut f = Function::new("k", Signature::new(&[Type::I64], Some(Type::I64)), Target::x86_64_baseline());
+    /// let x = f.param(0);
+    /// f.ins("add", (x, 1));
+    /// f.ret(x);
+    /// let code = f.compile(Abi::SysV)?;
+    /// let lines: Vec<(u32, u32)> = code
+    ///     .source_lines()
+    ///     .iter()
+    ///     .map(|(offset, src)| match src {
+    ///         Src::Rust(l) => (*offset, l.line() - new_line),
+    ///         Src::Token(_) => unreachable!("the builder API gives lines of Rust"),
+    ///     })
+    ///     .collect();
+    /// // mov rax, rdi (the parameter's arrival: the function's line), add rax, 1, ret.
+    /// assert_eq!(lines, [(0, 0), (3, 2), (7, 3)]);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn source_lines(&self) -> &[(u32, Src)] {
+        &self.source_lines
     }
 
     /// The same code, entered with `entry`, with the steps by which its frame changes (used by

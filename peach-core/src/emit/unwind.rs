@@ -190,7 +190,7 @@ fn instruction(step: FrameStep, data_align: i64, out: &mut Vec<u8>) {
     }
 }
 
-fn uleb128(mut v: u64, out: &mut Vec<u8>) {
+pub(super) fn uleb128(mut v: u64, out: &mut Vec<u8>) {
     loop {
         let byte = (v & 0x7f) as u8;
         v >>= 7;
@@ -202,7 +202,7 @@ fn uleb128(mut v: u64, out: &mut Vec<u8>) {
     }
 }
 
-fn sleb128(mut v: i64, out: &mut Vec<u8>) {
+pub(super) fn sleb128(mut v: i64, out: &mut Vec<u8>) {
     loop {
         let byte = (v & 0x7f) as u8;
         v >>= 7;

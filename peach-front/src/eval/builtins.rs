@@ -216,25 +216,27 @@ impl Eval {
             );
         }
         self.depth += 1;
-        let result = self.scoped(|ev| {
-            for (input, (v, s)) in f.sig.inputs.iter().zip(args) {
-                match input {
-                    // The parameter's declared type, as Rust gives it to the argument.
-                    syn::FnArg::Typed(pt) => {
-                        let v = ev.coerce(v, &pt.ty, s)?;
-                        ev.bind_pat(&pt.pat, v)?
+        let result = self.in_call(span, |ev| {
+            ev.scoped(|ev| {
+                for (input, (v, s)) in f.sig.inputs.iter().zip(args) {
+                    match input {
+                        // The parameter's declared type, as Rust gives it to the argument.
+                        syn::FnArg::Typed(pt) => {
+                            let v = ev.coerce(v, &pt.ty, s)?;
+                            ev.bind_pat(&pt.pat, v)?
+                        }
+                        syn::FnArg::Receiver(r) => return err(r.span(), "custom instructions take no self"),
                     }
-                    syn::FnArg::Receiver(r) => return err(r.span(), "custom instructions take no self"),
                 }
-            }
-            let v = match ev.block_stmts(&f.block.stmts) {
-                Err(Ctl::Return(v)) => v,
-                other => other?,
-            };
-            match &f.sig.output {
-                syn::ReturnType::Type(_, ty) => ev.coerce(v, ty, span),
-                syn::ReturnType::Default => Ok(v),
-            }
+                let v = match ev.block_stmts(&f.block.stmts) {
+                    Err(Ctl::Return(v)) => v,
+                    other => other?,
+                };
+                match &f.sig.output {
+                    syn::ReturnType::Type(_, ty) => ev.coerce(v, ty, span),
+                    syn::ReturnType::Default => Ok(v),
+                }
+            })
         });
         self.depth -= 1;
         result

@@ -15,6 +15,7 @@ mod value;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use peach_core::emit::LineTable;
 use peach_core::ir::{Function, Signature};
 use peach_core::target::Arch;
 use peach_core::{Abi, CodeObject, Src};
@@ -45,6 +46,9 @@ pub struct Built {
     pub arch: Arch,
     /// The code for each calling convention.
     pub builds: Vec<(Abi, CodeObject)>,
+    /// The file, line and column (from 1) of each source tag ([`Src::Token`]) of the code:
+    /// where the body wrote the instruction, or called the custom instruction that did.
+    pub places: Vec<(String, u32, u32)>,
 }
 
 impl Built {
@@ -53,6 +57,19 @@ impl Built {
         self.builds.iter().find(|(a, _)| *a == abi).map(|(_, c)| c).ok_or_else(|| {
             Error::new(Span::call_site(), format!("internal error: the kernel was not built for {abi:?}"))
         })
+    }
+
+    /// The source lines of `code` (one of the builds), for debuggers; relative file names are
+    /// relative to the directory the compiler runs in.
+    pub fn line_table(&self, code: &CodeObject) -> LineTable {
+        let mut table = LineTable::new(code.source_lines(), |src| match src {
+            Src::Token(n) => self.places.get(n as usize).cloned(),
+            Src::Rust(_) => None,
+        });
+        if table.files.iter().any(|f| std::path::Path::new(f).is_relative()) {
+            table.directory = std::env::current_dir().ok().map(|d| d.to_string_lossy().into_owned());
+        }
+        table
     }
 }
 
@@ -84,7 +101,12 @@ pub(crate) struct Eval {
     pub streams: Vec<peach_core::ir::InstructionStream>,
     scopes: Vec<HashMap<String, Value>>,
     spans: Vec<Span>,
-    tags: HashMap<(usize, usize, usize, usize), u32>,
+    /// Where each tag's code goes in the line table: its token, or the outermost call of the
+    /// custom instruction it is in.
+    line_spans: Vec<Span>,
+    tags: HashMap<[usize; 6], u32>,
+    /// The outermost custom-instruction call being evaluated.
+    call_site: Option<Span>,
     steps: u64,
     /// How deep custom instructions are nested now.
     depth: u32,
@@ -138,7 +160,7 @@ pub fn build(kernel: &Kernel, target: &peach_core::Target) -> syn::Result<Built>
     for &abi in abis {
         builds.push((abi, ev.f.compile(abi).map_err(|e| ev.to_syn(&e))?));
     }
-    Ok(Built { arch, builds })
+    Ok(Built { arch, builds, places: ev.places() })
 }
 
 fn combine(errors: Vec<Error>) -> Error {
@@ -157,7 +179,9 @@ impl Eval {
             streams: Vec::new(),
             scopes: vec![HashMap::new()],
             spans: Vec::new(),
+            line_spans: Vec::new(),
             tags: HashMap::new(),
+            call_site: None,
             steps: 0,
             depth: 0,
             types: num::Types::default(),
@@ -166,16 +190,39 @@ impl Eval {
 
     /// A source tag for the token at `span`.
     pub(crate) fn tag(&mut self, span: Span) -> Src {
-        // One tag per place, so that messages can group what one token made.
+        // One tag per place (and call site), so that messages can group what one token made.
         let (a, b) = (span.start(), span.end());
-        let key = (a.line, a.column, b.line, b.column);
+        let site = self.call_site.map_or((0, 0), |s| (s.start().line, s.start().column + 1));
+        let key = [a.line, a.column, b.line, b.column, site.0, site.1];
         if let Some(&n) = self.tags.get(&key) {
             return Src::Token(n);
         }
         self.spans.push(span);
+        self.line_spans.push(self.call_site.unwrap_or(span));
         let n = self.spans.len() as u32 - 1;
         self.tags.insert(key, n);
         Src::Token(n)
+    }
+
+    /// Evaluates `f` as the custom instruction called at `span`: its code goes to the line of
+    /// the outermost call.
+    pub(crate) fn in_call<T>(&mut self, span: Span, f: impl FnOnce(&mut Eval) -> T) -> T {
+        let outer = self.call_site;
+        self.call_site = Some(outer.unwrap_or(span));
+        let result = f(self);
+        self.call_site = outer;
+        result
+    }
+
+    /// File, line and column of each tag's line (see [`Built::places`]).
+    fn places(&self) -> Vec<(String, u32, u32)> {
+        self.line_spans
+            .iter()
+            .map(|s| {
+                let at = s.start();
+                (s.file(), at.line as u32, at.column as u32 + 1)
+            })
+            .collect()
     }
 
     /// A peach-core error as a compile error at its token, with token numbers in the message

@@ -13,7 +13,8 @@ use super::target::NEON;
 use crate::abi::CallConv;
 use crate::abi::Frame;
 use crate::emit::{
-    CodeBuffer, CodeObject, ConstPool, EntryFrame, Fixup, FixupTarget, FrameStep, FrameSteps, Listing, ListingLine,
+    CodeBuffer, CodeObject, ConstPool, EntryFrame, Fixup, FixupTarget, FrameStep, FrameSteps, LineMarks, Listing,
+    ListingLine,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::Body;
@@ -289,7 +290,11 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
         note(&mut buffer, &mut steps, &now);
     }
     let pop_steps = saves.pop_steps(locals);
+    let mut source_lines = LineMarks::default();
     for inst in &body.insts {
+        if matches!(inst.op, crate::ir::Op::Isa(_) | crate::ir::Op::Ret) {
+            source_lines.note(inst.loc, || here);
+        }
         match inst.op {
             crate::ir::Op::Isa(index) => {
                 let row = rows().get(index as usize).ok_or_else(|| Error::internal("unknown AArch64 row"))?;
@@ -403,7 +408,9 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
     let listing = A64Listing { lines, pool: done.pool };
     let code =
         CodeObject::new(Arc::clone(body.name), done.bytes, 0, extensions, body.target.clone(), Arc::new(listing));
-    Ok(code.with_alignment(alignment).with_frame_steps(ENTRY, steps.at_offsets(|m| buffer.mark_offset(m))))
+    let steps = steps.at_offsets(|m| buffer.mark_offset(m));
+    let source_lines = source_lines.at_offsets(body.locs, Some);
+    Ok(code.with_alignment(alignment).with_frame_steps(ENTRY, steps).with_source_lines(source_lines))
 }
 
 /// The instructions' text, kept for listings.

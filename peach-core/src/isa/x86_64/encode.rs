@@ -16,7 +16,7 @@ use super::regs::{self, GP, iced, unit_reg};
 use super::select;
 use crate::abi::CallConv;
 use crate::abi::Frame;
-use crate::emit::{CodeObject, FrameSteps};
+use crate::emit::{CodeObject, FrameSteps, LineMarks};
 use crate::error::{Error, Result};
 use crate::ir::Body;
 use crate::ir::{Mem, Op, Operand, Reg, Rounding};
@@ -397,9 +397,13 @@ fn emit_into(
     let (locals_base, locals_offset) = layout.locals();
     let mut extensions = ExtSet::EMPTY;
     let mut steps = FrameSteps::default();
+    let mut lines = LineMarks::default();
     layout.prologue(avx, asm, &mut steps)?;
     let mut ops = SPARE_OPERANDS.take();
     for inst in &body.insts {
+        if matches!(inst.op, Op::Isa(_) | Op::Ret) {
+            lines.note(inst.loc, || asm.mark());
+        }
         match inst.op {
             Op::Isa(code) => {
                 if is_noop_move(body, &regs, code, body.ops(inst))? {
@@ -477,8 +481,9 @@ fn emit_into(
     }
     let (bytes, alignment, listing) = asm.assemble(body.consts)?;
     let steps = steps.at_offsets(|m| asm.mark_offset(m));
+    let lines = lines.at_offsets(body.locs, |m| asm.mark_offset(m));
     let code = CodeObject::new(Arc::clone(body.name), bytes, 0, extensions, body.target.clone(), Arc::new(listing));
-    Ok(code.with_alignment(alignment).with_frame_steps(super::frame::ENTRY, steps))
+    Ok(code.with_alignment(alignment).with_frame_steps(super::frame::ENTRY, steps).with_source_lines(lines))
 }
 
 /// The bytes of `data16` and `addr32` before `ins`, a byte each (also where the operands need

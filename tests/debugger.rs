@@ -1,0 +1,175 @@
+//! Kernels that debuggers understand: gdb, in batch mode on this test binary, stops at a
+//! breakpoint on a line of a kernel's body, says which line an address is on, and shows the
+//! kernel and its Rust caller in a backtrace. Static kernels carry their lines as DWARF in the
+//! binary; JIT kernels are registered with gdb's JIT interface when they load.
+//!
+//! Each check runs one of the `#[ignore]`d targets below under gdb (they also pass on their
+//! own). Without gdb, or where it may not trace, the checks say so and pass: CI installs it.
+#![cfg(all(target_arch = "x86_64", target_os = "linux"))]
+
+use std::process::Command;
+
+use peach::prelude::*;
+
+peach_fn! {
+    /// `x + 5y`, one instruction per line, and a custom instruction.
+    #[target(x86_64::baseline)]
+    pub fn add_twice(x: u64, y: u64) -> u64 {
+        fn add_thrice(r: Reg, y: Reg) {
+            ADD(r, y);
+            ADD(r, y);
+            ADD(r, y);
+        }
+        let r = GP64();
+        MOV(r, x);
+        ADD(r, y); // gdb: static
+        ADD(r, y);
+        add_thrice(r, y); // gdb: custom
+        RETURN(r);
+    }
+}
+
+#[test]
+#[ignore = "run under gdb by `static_kernel_lines`"]
+fn gdb_target_static() {
+    assert_eq!(add_twice(std::hint::black_box(1), 2), 11);
+}
+
+/// `x + 2y`, built at run time with the builder API, registered with gdb.
+#[test]
+#[ignore = "run under gdb by `jit_kernel_lines`"]
+fn gdb_target_jit() {
+    use peach::core::ir::{Signature, Type};
+    peach::runtime::tools::enable(peach::runtime::tools::Tool::Gdb);
+    let sig = Signature::new(&[Type::U64, Type::U64], Some(Type::U64));
+    let mut f = Function::new("jit_add_twice", sig, Target::x86_64_baseline());
+    let (x, y) = (f.param(0), f.param(1));
+    // rbx is the caller's and a stack local is below it: the kernel pushes rbx and moves rsp
+    // (gdb unwinds by the kernel's call-frame information).
+    f.asm("xor ebx, ebx", ());
+    let local = f.stack_local(8, 8);
+    f.ins("mov", (local, y));
+    f.ins("add", (x, y)); // gdb: jit
+    f.ins("add", (x, y));
+    f.ret(x);
+    let code = f.compile(Abi::SysV).unwrap();
+    // SAFETY: the code's signature; it only adds.
+    let k = unsafe { Kernel::<unsafe extern "C" fn(u64, u64) -> u64>::load(&code) }.unwrap();
+    // SAFETY: as above.
+    assert_eq!(unsafe { k.call(std::hint::black_box(1), 2) }, 5);
+    drop(k);
+    jit_dropped();
+}
+
+/// Where gdb looks again once the JIT kernel is dropped.
+#[inline(never)]
+fn jit_dropped() {
+    std::hint::black_box(());
+}
+
+/// The line of this file that holds `marker`.
+fn line_of(marker: &str) -> usize {
+    let source = include_str!("debugger.rs");
+    let at = source.lines().position(|l| l.contains(marker) && !l.contains("line_of("));
+    at.unwrap_or_else(|| panic!("`{marker}` is not in debugger.rs")) + 1
+}
+
+/// gdb's output for running test `target` of this binary with `commands`, or `None` where gdb
+/// is missing or may not trace (said on stderr).
+fn gdb(target: &str, commands: &[String]) -> Option<String> {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut cmd = Command::new("gdb");
+    cmd.args(["-nx", "-batch", "-ex", "set debuginfod enabled off"]);
+    for c in commands {
+        cmd.args(["-ex", c]);
+    }
+    cmd.arg("--args").arg(exe).args([target, "--exact", "--include-ignored", "--test-threads=1"]);
+    let out = match cmd.output() {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("skipped: gdb cannot be run ({e}); CI installs it");
+            return None;
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    if text.contains("ptrace: Operation not permitted") || text.contains("Couldn't get registers") {
+        eprintln!("skipped: gdb may not trace here:\n{text}");
+        return None;
+    }
+    Some(text)
+}
+
+#[test]
+fn static_kernel_lines() {
+    let line = line_of("// gdb: static");
+    let commands = [
+        format!("break tests/debugger.rs:{line}"),
+        "run".into(),
+        "info line *$pc".into(),
+        "x/i $pc".into(),
+        "bt".into(),
+        "kill".into(),
+    ];
+    let Some(out) = gdb("gdb_target_static", &commands) else { return };
+    println!("{out}");
+    assert!(out.contains(&format!("Breakpoint 1, add_twice () at tests/debugger.rs:{line}")), "{out}");
+    assert!(out.contains(&format!("Line {line} of \"tests/debugger.rs\" starts at address")), "{out}");
+    // The instruction there is the line's `add`, and the caller is the Rust function that
+    // called the kernel.
+    assert!(out.lines().any(|l| l.starts_with("=> ") && l.contains("add")), "{out}");
+    let trace: Vec<&str> =
+        out.lines().skip_while(|l| !l.starts_with("#0")).take_while(|l| l.starts_with('#')).collect();
+    assert!(trace[0].contains("add_twice ()"), "{out}");
+    let caller = trace.iter().position(|l| l.contains("debugger::add_twice"));
+    let test = trace.iter().position(|l| l.contains("debugger::gdb_target_static"));
+    assert!(caller == Some(1) && test > caller, "the backtrace does not reach the caller:\n{out}");
+}
+
+/// A custom instruction's code is on the line that calls it: three `add`s of 3 bytes.
+#[test]
+fn custom_instructions_map_to_their_call() {
+    let line = line_of("// gdb: custom");
+    let Some(out) = gdb("gdb_target_static", &[format!("info line tests/debugger.rs:{line}")]) else { return };
+    let range = out.lines().find(|l| l.starts_with(&format!("Line {line} of"))).unwrap_or_else(|| panic!("{out}"));
+    let address = |word: &str| {
+        let at = range.split(word).nth(1).and_then(|s| s.split_whitespace().next()).unwrap_or_else(|| panic!("{out}"));
+        u64::from_str_radix(at.trim_start_matches("0x"), 16).unwrap_or_else(|_| panic!("{out}"))
+    };
+    assert_eq!(address("ends at ") - address("starts at address "), 9, "{out}");
+}
+
+/// A breakpoint on a JIT kernel's line (the line of Rust that built it) stops first in that
+/// Rust, then, once the kernel is loaded and registered, in the kernel; after the kernel is
+/// dropped gdb no longer knows its address.
+#[test]
+fn jit_kernel_lines() {
+    let line = line_of("// gdb: jit");
+    let commands = [
+        "set breakpoint pending on".to_string(),
+        format!("break tests/debugger.rs:{line}"),
+        "break debugger::jit_dropped".into(),
+        "run".into(),
+        "continue".into(),
+        "info line *$pc".into(),
+        "x/i $pc".into(),
+        "bt".into(),
+        "set $kernel = $pc".into(),
+        "continue".into(),
+        "info symbol $kernel".into(),
+        "kill".into(),
+    ];
+    let Some(out) = gdb("gdb_target_jit", &commands) else { return };
+    println!("{out}");
+    assert!(out.contains(&format!("jit_add_twice () at tests/debugger.rs:{line}")), "{out}");
+    assert!(out.contains(&format!("Line {line} of \"tests/debugger.rs\" starts at address")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("=> ") && l.contains("<jit_add_twice+") && l.contains("add")), "{out}");
+    let trace: Vec<&str> =
+        out.lines().skip_while(|l| !l.starts_with("#0")).take_while(|l| l.starts_with('#')).collect();
+    assert!(trace[0].contains("jit_add_twice"), "{out}");
+    // Every frame up to the test's is known (unwound, not guessed).
+    let test = trace.iter().position(|l| l.contains("debugger::gdb_target_jit"));
+    let known = test.is_some_and(|t| trace[..t].iter().all(|l| !l.contains("?? (")));
+    assert!(known, "the backtrace does not reach the caller:\n{out}");
+    assert!(out.contains("debugger::jit_dropped"), "{out}");
+    assert!(out.contains("No symbol matches $kernel."), "the kernel is still registered after its drop:\n{out}");
+}
