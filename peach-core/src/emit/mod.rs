@@ -11,7 +11,7 @@ pub use buffer::{Assembled, CodeBuffer, Fixup, FixupTarget};
 pub use dwarf::{DebugSections, Hole, LineRow, LineTable};
 pub use lines::LineMarks;
 pub use pool::ConstPool;
-pub use unwind::{EntryFrame, FrameStep, FrameSteps, eh_frame};
+pub use unwind::{EntryFrame, FrameStep, FrameSteps, Win64Step, eh_frame, win64_unwind_info};
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -61,6 +61,8 @@ pub struct CodeObject {
     frame_steps: Option<(EntryFrame, Vec<(u32, FrameStep)>)>,
     /// Where the code of each source location starts (see [`CodeObject::source_lines`]).
     source_lines: Vec<(u32, Src)>,
+    /// The Windows x64 prologue, for code of that convention.
+    win64_unwind: Option<Vec<(u32, Win64Step)>>,
 }
 
 /// A source of listing lines, kept by a code object and rendered only when asked for.
@@ -112,7 +114,40 @@ impl CodeObject {
             listing,
             frame_steps: None,
             source_lines: Vec::new(),
+            win64_unwind: None,
         }
+    }
+
+    /// The same code, with its Windows x64 prologue (used by the x86-64 backend for code of the
+    /// Microsoft x64 convention).
+    pub fn with_win64_unwind(mut self, steps: Vec<(u32, Win64Step)>) -> Self {
+        self.win64_unwind = Some(steps);
+        self
+    }
+
+    /// The prologue as Windows x64's unwind data describes it, for code of the Microsoft x64
+    /// convention: `.seh_*` directives in [`CodeObject::asm_lines`] for COFF, and
+    /// [`win64_unwind_info`] for code loaded at run time.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// use peach_core::emit::Win64Step;
+    /// let mut f = Function::new("k", Signature::default(), Target::x86_64_baseline());
+    /// f.asm("xor ebx, ebx", ());
+    /// f.ret(None);
+    /// let code = f.compile(Abi::Win64)?;
+    /// // push rbx, then the prologue ends.
+    /// assert_eq!(code.win64_unwind(), Some(&[(1, Win64Step::Push(3)), (1, Win64Step::EndPrologue)][..]));
+    /// assert_eq!(f_sysv()?.win64_unwind(), None);
+    /// # fn f_sysv() -> peach_core::Result<peach_core::CodeObject> {
+    /// #     let mut f = Function::new("k", Signature::default(), Target::x86_64_baseline());
+    /// #     f.ret(None);
+    /// #     f.compile(Abi::SysV)
+    /// # }
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn win64_unwind(&self) -> Option<&[(u32, Win64Step)]> {
+        self.win64_unwind.as_deref()
     }
 
     /// The same code, with the offsets where the code of each source location starts (used
@@ -342,17 +377,25 @@ impl CodeObject {
             lines.push(format!(".type {name},@function"));
         }
         lines.push(format!("{name}:"));
-        // Call-frame information where the object format takes DWARF's (COFF's unwind data is
-        // of another kind): the bytes cut where the frame changes, the directives between.
-        let cfi = format != ObjectFormat::Coff && self.frame_steps.is_some();
-        if cfi {
-            lines.push(".cfi_startproc".into());
-        }
-        let mut steps = self.frame_steps().unwrap_or_default().iter().filter(|_| cfi).peekable();
+        // Unwind information: DWARF's call-frame information where the object format takes it,
+        // Windows x64's prologue description on COFF. The bytes are cut where the frame
+        // changes, the directives between.
+        let directives: Vec<(u32, String)> = match (format, &self.frame_steps, &self.win64_unwind) {
+            (ObjectFormat::Coff, _, Some(w)) => {
+                lines.push(format!(".seh_proc {name}"));
+                w.iter().map(|(at, s)| (*at, s.directive())).collect()
+            }
+            (ObjectFormat::Coff, _, None) | (_, None, _) => Vec::new(),
+            (_, Some((_, steps)), _) => {
+                lines.push(".cfi_startproc".into());
+                steps.iter().map(|(at, s)| (*at, s.directive())).collect()
+            }
+        };
+        let mut steps = directives.iter().peekable();
         let mut at = 0;
         loop {
-            while let Some((_, step)) = steps.next_if(|(offset, _)| *offset as usize <= at) {
-                lines.push(step.directive());
+            while let Some((_, directive)) = steps.next_if(|(offset, _)| *offset as usize <= at) {
+                lines.push(directive.clone());
             }
             if at >= self.bytes.len() {
                 break;
@@ -364,8 +407,10 @@ impl CodeObject {
             lines.push(format!(".byte {}", bytes.join(",")));
             at = end;
         }
-        if cfi {
-            lines.push(".cfi_endproc".into());
+        match (format, &self.frame_steps, &self.win64_unwind) {
+            (ObjectFormat::Coff, _, Some(_)) => lines.push(".seh_endproc".into()),
+            (ObjectFormat::Coff, _, None) | (_, None, _) => {}
+            (_, Some(_), _) => lines.push(".cfi_endproc".into()),
         }
         if format == ObjectFormat::Elf {
             lines.push(format!(".size {name}, .-{name}"));

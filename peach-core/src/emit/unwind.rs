@@ -32,16 +32,6 @@ pub enum FrameStep {
         /// From the CFA.
         offset: i32,
     },
-    /// Register `reg`'s caller value is saved at `base + offset`, `base` being a register of
-    /// this frame (a save below a realigned stack pointer, which the CFA cannot reach).
-    SavedAt {
-        /// DWARF register number of the saved register.
-        reg: u16,
-        /// DWARF register number of the base.
-        base: u16,
-        /// From the base.
-        offset: i32,
-    },
     /// Register `reg` holds its caller's value again.
     Restored {
         /// DWARF register number.
@@ -65,17 +55,6 @@ impl FrameStep {
         match *self {
             FrameStep::Cfa { reg, offset } => format!(".cfi_def_cfa {reg}, {offset}"),
             FrameStep::Saved { reg, offset } => format!(".cfi_offset {reg}, {offset}"),
-            FrameStep::SavedAt { reg, base, offset } => {
-                // DW_CFA_expression reg, [DW_OP_breg<base> offset]: no directive names it.
-                let mut expr = vec![0x70 + base as u8];
-                sleb128(offset as i64, &mut expr);
-                let mut bytes = vec![0x10];
-                uleb128(reg as u64, &mut bytes);
-                uleb128(expr.len() as u64, &mut bytes);
-                bytes.extend(expr);
-                let hex: Vec<String> = bytes.iter().map(|b| format!("0x{b:02x}")).collect();
-                format!(".cfi_escape {}", hex.join(", "))
-            }
             FrameStep::Restored { reg } => format!(".cfi_restore {reg}"),
             FrameStep::Remember => ".cfi_remember_state".into(),
             FrameStep::Restore => ".cfi_restore_state".into(),
@@ -172,14 +151,6 @@ fn instruction(step: FrameStep, data_align: i64, out: &mut Vec<u8>) {
                 sleb128(factored, out);
             }
         }
-        FrameStep::SavedAt { reg, base, offset } => {
-            let mut expr = vec![0x70 + base as u8]; // DW_OP_breg<base>
-            sleb128(offset as i64, &mut expr);
-            out.push(0x10); // DW_CFA_expression
-            uleb128(reg as u64, out);
-            uleb128(expr.len() as u64, out);
-            out.extend(expr);
-        }
         FrameStep::Restored { reg } if reg < 64 => out.push(0xc0 | reg as u8), // DW_CFA_restore
         FrameStep::Restored { reg } => {
             out.push(0x06); // DW_CFA_restore_extended
@@ -215,6 +186,99 @@ pub(super) fn sleb128(mut v: i64, out: &mut Vec<u8>) {
     }
 }
 
+/// An operation of the Windows x64 unwind data (an `UNWIND_CODE`), taking effect at the end of
+/// the prologue instruction it follows; registers by the numbers the instruction encoding uses
+/// (`rbx` 3, `rbp` 5, `xmm6` 6). Windows reads a prologue only: epilogues are recognised by
+/// their shape (`add rsp` or `lea rsp`, pops, `ret`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Win64Step {
+    /// `push reg` (`UWOP_PUSH_NONVOL`).
+    Push(u8),
+    /// `sub rsp, bytes` (`UWOP_ALLOC_SMALL`/`LARGE`).
+    Alloc(u32),
+    /// `reg` now holds rsp + `offset` (a multiple of 16 up to 240), and marks the frame: the
+    /// stack pointer may move freely after it (`UWOP_SET_FPREG`).
+    SetFrame {
+        /// The frame register.
+        reg: u8,
+        /// Its distance above rsp.
+        offset: u32,
+    },
+    /// xmm `reg` stored at `offset` (a multiple of 16) above rsp, or above the frame register
+    /// less its offset once there is one (`UWOP_SAVE_XMM128`).
+    SaveXmm {
+        /// The xmm register.
+        reg: u8,
+        /// Where.
+        offset: u32,
+    },
+    /// The prologue ends here.
+    EndPrologue,
+}
+
+impl Win64Step {
+    /// The assembler directive that says it (`.seh_pushreg 3`).
+    ///
+    /// ```
+    /// use peach_core::emit::Win64Step;
+    /// assert_eq!(Win64Step::SaveXmm { reg: 6, offset: 32 }.directive(), ".seh_savexmm 6, 32");
+    /// ```
+    pub fn directive(&self) -> String {
+        match *self {
+            Win64Step::Push(reg) => format!(".seh_pushreg {reg}"),
+            Win64Step::Alloc(bytes) => format!(".seh_stackalloc {bytes}"),
+            Win64Step::SetFrame { reg, offset } => format!(".seh_setframe {reg}, {offset}"),
+            Win64Step::SaveXmm { reg, offset } => format!(".seh_savexmm {reg}, {offset}"),
+            Win64Step::EndPrologue => ".seh_endprologue".into(),
+        }
+    }
+}
+
+/// The `UNWIND_INFO` of a function whose prologue is `steps` (offsets from the function's
+/// start), as `RtlAddFunctionTable`'s `RUNTIME_FUNCTION`s point to it: version 1, no handler;
+/// `None` where the prologue is too long to describe (over 255 bytes or codes).
+///
+/// ```
+/// use peach_core::emit::{Win64Step, win64_unwind_info};
+/// // push rbx (1 byte), sub rsp, 32 (4 bytes).
+/// let steps = [(1, Win64Step::Push(3)), (5, Win64Step::Alloc(32)), (5, Win64Step::EndPrologue)];
+/// let info = win64_unwind_info(&steps).unwrap();
+/// // Version 1, a 5-byte prologue, 2 codes, no frame register; the last operation first.
+/// assert_eq!(info, [1, 5, 2, 0, 5, 0x32, 1, 0x30]);
+/// ```
+pub fn win64_unwind_info(steps: &[(u32, Win64Step)]) -> Option<Vec<u8>> {
+    // Latest first; each operation's extra slots follow it.
+    let mut codes: Vec<[u8; 2]> = Vec::new();
+    let (mut prologue, mut frame) = (0, 0u8);
+    for &(at, step) in steps.iter().rev() {
+        let at = u8::try_from(at).ok()?;
+        let slot = |op: u8, info: u8| [at, op | info << 4];
+        let low = |v: u32| (v as u16).to_le_bytes();
+        let high = |v: u32| ((v >> 16) as u16).to_le_bytes();
+        match step {
+            Win64Step::Push(reg) => codes.push(slot(0, reg)),
+            Win64Step::Alloc(bytes @ 8..=128) => codes.push(slot(2, (bytes / 8 - 1) as u8)),
+            Win64Step::Alloc(bytes) if bytes / 8 <= 0xffff => codes.extend([slot(1, 0), low(bytes / 8)]),
+            Win64Step::Alloc(bytes) => codes.extend([slot(1, 1), low(bytes), high(bytes)]),
+            Win64Step::SetFrame { reg, offset } => {
+                frame = reg | ((offset / 16) as u8) << 4;
+                codes.push(slot(3, 0));
+            }
+            Win64Step::SaveXmm { reg, offset } if offset / 16 <= 0xffff => {
+                codes.extend([slot(8, reg), low(offset / 16)]);
+            }
+            Win64Step::SaveXmm { reg, offset } => codes.extend([slot(9, reg), low(offset), high(offset)]),
+            Win64Step::EndPrologue => prologue = prologue.max(at),
+        }
+    }
+    let count = u8::try_from(codes.len()).ok()?;
+    let mut info = vec![1, prologue, count, frame];
+    info.extend(codes.iter().flatten());
+    // The array holds an even number of slots, and the structure at least 8 bytes.
+    info.resize(info.len().next_multiple_of(4).max(8), 0);
+    Some(info)
+}
+
 /// Collects frame steps at marks of the code buffer while a prologue or epilogue is emitted;
 /// the marks become offsets once the code is laid out.
 ///
@@ -230,12 +294,34 @@ pub(super) fn sleb128(mut v: i64, out: &mut Vec<u8>) {
 #[derive(Clone, Debug, Default)]
 pub struct FrameSteps {
     steps: Vec<(u32, FrameStep)>,
+    /// The Windows x64 prologue, where it is recorded.
+    win64: Option<Vec<(u32, Win64Step)>>,
 }
 
 impl FrameSteps {
+    /// Steps that also record the Windows x64 prologue ([`FrameSteps::push_win64`]).
+    pub fn with_win64() -> FrameSteps {
+        FrameSteps { steps: Vec::new(), win64: Some(Vec::new()) }
+    }
+
     /// `step` at mark `mark` ([`super::CodeBuffer::mark`]).
     pub fn push(&mut self, mark: u32, step: FrameStep) {
         self.steps.push((mark, step));
+    }
+
+    /// `step` of the Windows x64 prologue at mark `mark`, where it is recorded.
+    pub fn push_win64(&mut self, mark: u32, step: Win64Step) {
+        if let Some(w) = &mut self.win64 {
+            w.push((mark, step));
+        }
+    }
+
+    /// The Windows x64 prologue at its offsets (see [`FrameSteps::at_offsets`]), where it is
+    /// recorded.
+    pub fn win64_at_offsets(&mut self, offset: impl Fn(u32) -> Option<u32>) -> Option<Vec<(u32, Win64Step)>> {
+        let mut w = self.win64.take()?;
+        w.retain_mut(|(m, _)| offset(*m).map(|at| *m = at).is_some());
+        Some(w)
     }
 
     /// The steps at their offsets, given the offset of each mark
@@ -251,10 +337,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn expressions_are_encoded_as_dwarf_says() {
-        // xmm6 (23) saved at rsp + 32: DW_CFA_expression 23, 2 bytes: DW_OP_breg7 32.
-        let s = FrameStep::SavedAt { reg: 23, base: 7, offset: 32 };
-        assert_eq!(s.directive(), ".cfi_escape 0x10, 0x17, 0x02, 0x77, 0x20");
+    fn numbers_are_encoded_as_dwarf_says() {
         let mut b = Vec::new();
         sleb128(-128, &mut b);
         assert_eq!(b, [0x80, 0x7f]);

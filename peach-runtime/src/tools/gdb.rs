@@ -38,7 +38,6 @@ const JIT_REGISTER_FN: u32 = 1;
 const JIT_UNREGISTER_FN: u32 = 2;
 
 // The descriptor (version 1, no action, an empty list) and the function gdb breaks in.
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(miri)))]
 std::arch::global_asm!(
     ".pushsection .data.__jit_debug_descriptor,\"aw\",%progbits",
     ".weak __jit_debug_descriptor",
@@ -58,7 +57,6 @@ std::arch::global_asm!(
     ".popsection",
 );
 
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(miri)))]
 unsafe extern "C" {
     static mut __jit_debug_descriptor: Descriptor;
     fn __jit_debug_register_code();
@@ -78,7 +76,6 @@ unsafe impl Send for Registered {}
 static OBJECTS: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
 
 /// Registers `code`, loaded at `address`, with gdb.
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(miri)))]
 pub(super) fn register(code: &CodeObject, address: usize) {
     let image = image(code, address as u64).into_boxed_slice();
     let Ok(mut objects) = OBJECTS.lock() else { return };
@@ -107,7 +104,6 @@ pub(super) fn register(code: &CodeObject, address: usize) {
 }
 
 /// Unregisters the kernel at `address`, if it was registered.
-#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(miri)))]
 pub(super) fn deregister(address: usize) {
     let Ok(mut objects) = OBJECTS.lock() else { return };
     let Some(i) = objects.iter().position(|o| o.address == address) else { return };
@@ -133,12 +129,6 @@ pub(super) fn deregister(address: usize) {
         drop(Box::from_raw(entry));
     }
 }
-
-#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(miri))))]
-pub(super) fn register(_code: &CodeObject, _address: usize) {}
-
-#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(miri))))]
-pub(super) fn deregister(_address: usize) {}
 
 // ELF constants (the System V ABI's).
 const SHT_PROGBITS: u32 = 1;

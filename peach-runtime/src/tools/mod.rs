@@ -100,6 +100,7 @@ pub fn enabled(tool: Tool) -> bool {
 }
 
 /// Whether kernels loaded now are debugged with gdb (one atomic load when no tool is on).
+#[cfg(target_os = "linux")]
 #[inline]
 pub(crate) fn debugged() -> bool {
     ON.load(Ordering::Relaxed) != 0 && enabled(Tool::Gdb)
@@ -144,7 +145,13 @@ pub(crate) fn withdraw(code: &crate::ExecCode) {
     }
 }
 
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(miri)))]
 mod gdb;
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"), not(miri))))]
+mod gdb {
+    pub(super) fn register(_code: &peach_core::CodeObject, _address: usize) {}
+    pub(super) fn deregister(_address: usize) {}
+}
 mod perf;
 mod unwind;
 

@@ -139,6 +139,6 @@ pub mod jitdump {
 }
 
 #[cfg(not(target_os = "linux"))]
-mod jitdump {
+pub(super) mod jitdump {
     pub(crate) fn record(_code: &peach_core::CodeObject, _address: usize) {}
 }

@@ -396,7 +396,7 @@ fn emit_into(
     let (args_base, args_offset) = layout.args(conv);
     let (locals_base, locals_offset) = layout.locals();
     let mut extensions = ExtSet::EMPTY;
-    let mut steps = FrameSteps::default();
+    let mut steps = if conv.abi == crate::Abi::Win64 { FrameSteps::with_win64() } else { FrameSteps::default() };
     let mut lines = LineMarks::default();
     layout.prologue(avx, asm, &mut steps)?;
     let mut ops = SPARE_OPERANDS.take();
@@ -480,10 +480,27 @@ fn emit_into(
         }
     }
     let (bytes, alignment, listing) = asm.assemble(body.consts)?;
+    let win64 = steps.win64_at_offsets(|m| asm.mark_offset(m));
     let steps = steps.at_offsets(|m| asm.mark_offset(m));
     let lines = lines.at_offsets(body.locs, |m| asm.mark_offset(m));
     let code = CodeObject::new(Arc::clone(body.name), bytes, 0, extensions, body.target.clone(), Arc::new(listing));
-    Ok(code.with_alignment(alignment).with_frame_steps(super::frame::ENTRY, steps).with_source_lines(lines))
+    let code = code.with_alignment(alignment).with_frame_steps(super::frame::ENTRY, steps).with_source_lines(lines);
+    Ok(match win64 {
+        Some(w) => {
+            if crate::emit::win64_unwind_info(&w).is_none() {
+                let end = w.last().map_or(0, |(at, _)| *at);
+                return Err(Error::new(
+                    crate::ErrorKind::Limit,
+                    format!(
+                        "the prologue is {end} bytes, more than the 255 Windows x64 unwind data can describe (stack \
+                         locals are reserved a page at a time): keep a Microsoft x64 kernel's stack locals under 48 KiB"
+                    ),
+                ));
+            }
+            code.with_win64_unwind(w)
+        }
+        None => code,
+    })
 }
 
 /// The bytes of `data16` and `addr32` before `ins`, a byte each (also where the operands need

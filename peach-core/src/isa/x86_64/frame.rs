@@ -3,8 +3,10 @@
 //!
 //! Without over-aligned locals the frame is rsp-based: pushes, then one `sub rsp` that makes rsp
 //! 16-byte aligned and holds the vector save area and the locals. A local aligned to more than 16
-//! bytes needs `rbp`: `push rbp; mov rbp, rsp`, the other pushes, `and rsp, -align`, `sub rsp`;
-//! stack-passed parameters are then found from rbp.
+//! bytes needs `rbp`: `push rbp`, the other pushes, `sub rsp` for the vector save area, `mov rbp,
+//! rsp` (the vectors are saved from rbp), then `and rsp, -align` and `sub rsp` for the locals;
+//! stack-passed parameters are then found from rbp. Both are prologues Windows x64 can describe
+//! (pushes, allocations, a frame register set last, saves), as well as DWARF.
 
 use iced_x86::{Code, Instruction, Register};
 
@@ -13,7 +15,7 @@ use super::layout::Assembler;
 use super::regs::{GP, GP_UNITS, VEC, VEC_UNITS, unit_reg};
 use crate::abi::CallConv;
 use crate::abi::Frame;
-use crate::emit::{EntryFrame, FrameStep, FrameSteps};
+use crate::emit::{EntryFrame, FrameStep, FrameSteps, Win64Step};
 use crate::error::Result;
 use crate::ir::UnitSet;
 
@@ -38,20 +40,32 @@ pub(super) fn dwarf(r: Register) -> u16 {
     }
 }
 
-/// Appends `steps` at the position after the code so far.
-fn note(out: &mut Assembler, steps: &mut FrameSteps, now: &[FrameStep]) {
+/// Appends `steps` (and the Windows x64 prologue's `win64`) at the position after the code so
+/// far.
+fn note(out: &mut Assembler, steps: &mut FrameSteps, now: &[FrameStep], win64: Option<Win64Step>) {
     let mark = out.mark();
     for s in now {
         steps.push(mark, *s);
     }
+    if let Some(w) = win64 {
+        steps.push_win64(mark, w);
+    }
+}
+
+/// The number the instruction encoding (and Windows' unwind data) gives a register.
+fn hardware(r: Register) -> u8 {
+    r.full_register().number() as u8 % 32
 }
 
 /// The frame's layout, decided from the registers to save and the locals.
 pub(super) struct Layout {
     /// General-purpose registers pushed after the frame pointer (if any).
     pushed: Vec<Register>,
-    /// Vector registers stored at `[rsp + 16 * i]`.
+    /// Vector registers stored at `[rsp + 16 * i]` (`[rbp + 16 * i]` in a realigned frame).
     vec_saved: Vec<Register>,
+    /// In a realigned frame, the bytes below the pushes that hold the vector saves (and keep
+    /// rbp 16-byte aligned for them).
+    vec_area: i32,
     /// The locals' alignment when it exceeds 16 (an rbp frame).
     realign: Option<u32>,
     /// Bytes `sub rsp` reserves.
@@ -74,12 +88,16 @@ impl Layout {
         let vec_saved: Vec<Register> =
             (frame.saved & UnitSet::range(VEC_UNITS, 32)).iter().map(|u| unit_reg(u, VEC, 0)).collect();
         let saves = 16 * vec_saved.len() as i32;
+        // rsp is 8 mod 16 at entry: after rbp and an odd number of other pushes it is aligned.
+        let vec_area = match saves {
+            0 => 0,
+            _ if pushed.len() % 2 == 1 => saves,
+            _ => saves + 8,
+        };
         let (adjust, locals_base) = match realign {
             Some(align) => {
                 let align = align as i32;
-                let base = (saves + align - 1) / align * align;
-                let end = base + frame.locals_size as i32;
-                ((end + align - 1) / align * align, base)
+                ((frame.locals_size as i32 + align - 1) / align * align, 0)
             }
             None => {
                 let base = (saves + 15) / 16 * 16;
@@ -95,7 +113,8 @@ impl Layout {
                 }
             }
         };
-        Layout { pushed, vec_saved, realign, adjust, locals_base, frame: *frame }
+        let vec_area = if realign.is_some() { vec_area } else { 0 };
+        Layout { pushed, vec_saved, vec_area, realign, adjust, locals_base, frame: *frame }
     }
 
     /// Base register and offset of the stack locals.
@@ -106,7 +125,8 @@ impl Layout {
     /// Base register and offset of the first stack-passed parameter.
     pub(super) fn args(&self, conv: &CallConv) -> (Register, i32) {
         match self.realign {
-            Some(_) => (Register::RBP, 8 + conv.stack_args_offset),
+            // rbp is below the vector area and the pushes (rbp's among them).
+            Some(_) => (Register::RBP, self.vec_area + 8 * (self.pushed.len() as i32 + 1) + conv.stack_args_offset),
             None => (Register::RSP, 8 * self.pushed.len() as i32 + self.adjust + conv.stack_args_offset),
         }
     }
@@ -124,101 +144,102 @@ impl Layout {
     }
 
     /// The prologue, and in `steps` how each instruction changes the frame: the CFA (rsp + 8
-    /// at entry) moves with each push and `sub rsp` of an rsp frame, or is rbp + 16 from `mov
-    /// rbp, rsp` on in a realigned one; each register pushed or stored is saved at its place.
+    /// at entry) moves with each push and `sub rsp`, or is found from rbp once `mov rbp, rsp`
+    /// marks a realigned frame; each register pushed or stored is saved at its place.
     pub(super) fn prologue(&self, avx: bool, out: &mut Assembler, steps: &mut FrameSteps) -> Result<()> {
         let mut cfa = 8;
-        if let Some(align) = self.realign {
-            out.push(with(Code::Push_r64, &[Op2::R(Register::RBP)])?)?;
-            let saved_rbp = FrameStep::Saved { reg: DWARF_RBP, offset: -16 };
-            note(out, steps, &[FrameStep::Cfa { reg: DWARF_RSP, offset: 16 }, saved_rbp]);
-            out.push(with(Code::Mov_r64_rm64, &[Op2::R(Register::RBP), Op2::R(Register::RSP)])?)?;
-            note(out, steps, &[FrameStep::Cfa { reg: DWARF_RBP, offset: 16 }]);
-            for (k, r) in self.pushed.iter().enumerate() {
-                out.push(with(Code::Push_r64, &[Op2::R(*r)])?)?;
-                note(out, steps, &[FrameStep::Saved { reg: dwarf(*r), offset: -24 - 8 * k as i32 }]);
-            }
-            out.push(with(Code::And_rm64_imm32, &[Op2::R(Register::RSP), Op2::I(-(align as i64))])?)?;
-        } else {
-            for r in &self.pushed {
-                out.push(with(Code::Push_r64, &[Op2::R(*r)])?)?;
-                cfa += 8;
-                let now =
-                    [FrameStep::Cfa { reg: DWARF_RSP, offset: cfa }, FrameStep::Saved { reg: dwarf(*r), offset: -cfa }];
-                note(out, steps, &now);
-            }
+        let rbp = self.realign.map(|_| Register::RBP);
+        for r in rbp.iter().chain(&self.pushed) {
+            out.push(with(Code::Push_r64, &[Op2::R(*r)])?)?;
+            cfa += 8;
+            let now =
+                [FrameStep::Cfa { reg: DWARF_RSP, offset: cfa }, FrameStep::Saved { reg: dwarf(*r), offset: -cfa }];
+            note(out, steps, &now, Some(Win64Step::Push(hardware(*r))));
         }
         // A page or more is reserved a page at a time, each one touched before the next: the
         // stack never moves past an untouched guard page (stack clash; Windows' guard page).
-        let mut left = self.adjust;
-        let mut reserve = |out: &mut Assembler, bytes: i32| -> Result<()> {
-            out.push(rsp_imm(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, bytes)?)?;
-            if self.realign.is_none() {
-                cfa += bytes;
-                note(out, steps, &[FrameStep::Cfa { reg: DWARF_RSP, offset: cfa }]);
+        // (`cfa`: where the CFA is still found from rsp, and so moves with it.)
+        let reserve = |out: &mut Assembler, steps: &mut FrameSteps, mut cfa: Option<&mut i32>, bytes: i32| {
+            let mut left = bytes;
+            while left > 0 {
+                let chunk = left.min(PAGE);
+                out.push(rsp_imm(Code::Sub_rm64_imm8, Code::Sub_rm64_imm32, chunk)?)?;
+                if let Some(cfa) = cfa.as_deref_mut() {
+                    *cfa += chunk;
+                    let now = [FrameStep::Cfa { reg: DWARF_RSP, offset: *cfa }];
+                    note(out, steps, &now, Some(Win64Step::Alloc(chunk as u32)));
+                }
+                if chunk == PAGE {
+                    out.push(with(Code::Or_rm64_imm8, &[Op2::M(Register::RSP, 0), Op2::I(0)])?)?;
+                }
+                left -= chunk;
             }
-            Ok(())
+            Ok::<(), crate::error::Error>(())
         };
-        while left >= PAGE {
-            reserve(out, PAGE)?;
-            out.push(with(Code::Or_rm64_imm8, &[Op2::M(Register::RSP, 0), Op2::I(0)])?)?;
-            left -= PAGE;
-        }
-        if left != 0 {
-            reserve(out, left)?;
-        }
         let store = if avx { Code::VEX_Vmovaps_xmmm128_xmm } else { Code::Movaps_xmmm128_xmm };
-        for (i, r) in self.vec_saved.iter().enumerate() {
-            out.push(with(store, &[Op2::M(Register::RSP, 16 * i as i64), Op2::R(*r)])?)?;
-            // (Below a realigned rsp the CFA cannot reach: the save is rsp-relative.)
-            let at = 16 * i as i32;
-            let step = match self.realign {
-                Some(_) => FrameStep::SavedAt { reg: dwarf(*r), base: DWARF_RSP, offset: at },
-                None => FrameStep::Saved { reg: dwarf(*r), offset: at - cfa },
-            };
-            note(out, steps, &[step]);
+        match self.realign {
+            Some(align) => {
+                reserve(out, steps, Some(&mut cfa), self.vec_area)?;
+                out.push(with(Code::Mov_r64_rm64, &[Op2::R(Register::RBP), Op2::R(Register::RSP)])?)?;
+                let frame = Win64Step::SetFrame { reg: hardware(Register::RBP), offset: 0 };
+                note(out, steps, &[FrameStep::Cfa { reg: DWARF_RBP, offset: cfa }], Some(frame));
+                for (i, r) in self.vec_saved.iter().enumerate() {
+                    out.push(with(store, &[Op2::M(Register::RBP, 16 * i as i64), Op2::R(*r)])?)?;
+                    let at = 16 * i as i32;
+                    let save = Win64Step::SaveXmm { reg: hardware(*r), offset: at as u32 };
+                    note(out, steps, &[FrameStep::Saved { reg: dwarf(*r), offset: at - cfa }], Some(save));
+                }
+                note(out, steps, &[], Some(Win64Step::EndPrologue));
+                // The CFA is found from rbp from here on: the stack pointer is the body's.
+                out.push(with(Code::And_rm64_imm32, &[Op2::R(Register::RSP), Op2::I(-(align as i64))])?)?;
+                reserve(out, steps, None, self.adjust)?;
+            }
+            None => {
+                reserve(out, steps, Some(&mut cfa), self.adjust)?;
+                for (i, r) in self.vec_saved.iter().enumerate() {
+                    out.push(with(store, &[Op2::M(Register::RSP, 16 * i as i64), Op2::R(*r)])?)?;
+                    let at = 16 * i as i32;
+                    let save = Win64Step::SaveXmm { reg: hardware(*r), offset: at as u32 };
+                    note(out, steps, &[FrameStep::Saved { reg: dwarf(*r), offset: at - cfa }], Some(save));
+                }
+                note(out, steps, &[], Some(Win64Step::EndPrologue));
+            }
         }
         Ok(())
     }
 
     /// An epilogue, and in `steps` how it unwinds the frame: the body's state is remembered
-    /// before it and restored after its `ret`, for the code that follows.
+    /// before it and restored after its `ret`, for the code that follows. Its shape is the one
+    /// Windows recognises: `add rsp` or `lea rsp`, pops, `ret`.
     pub(super) fn epilogue(&self, avx: bool, out: &mut Assembler, steps: &mut FrameSteps) -> Result<()> {
-        note(out, steps, &[FrameStep::Remember]);
+        note(out, steps, &[FrameStep::Remember], None);
         if self.frame.clear_upper && avx {
             out.push_blank(Code::VEX_Vzeroupper)?;
         }
         let load = if avx { Code::VEX_Vmovaps_xmm_xmmm128 } else { Code::Movaps_xmm_xmmm128 };
+        let base = if self.realign.is_some() { Register::RBP } else { Register::RSP };
         for (i, r) in self.vec_saved.iter().enumerate() {
-            out.push(with(load, &[Op2::R(*r), Op2::M(Register::RSP, 16 * i as i64)])?)?;
-            note(out, steps, &[FrameStep::Restored { reg: dwarf(*r) }]);
+            out.push(with(load, &[Op2::R(*r), Op2::M(base, 16 * i as i64)])?)?;
+            note(out, steps, &[FrameStep::Restored { reg: dwarf(*r) }], None);
         }
-        let mut cfa = 8 + 8 * self.pushed.len() as i32 + self.adjust;
+        let rbp = self.realign.map(|_| Register::RBP);
+        let mut cfa = 8 + 8 * (self.pushed.len() + rbp.iter().len()) as i32;
         if self.realign.is_some() {
-            let below_rbp = -8 * self.pushed.len() as i64;
-            out.push(with(Code::Lea_r64_m, &[Op2::R(Register::RSP), Op2::M(Register::RBP, below_rbp)])?)?;
+            let above_rbp = self.vec_area as i64;
+            out.push(with(Code::Lea_r64_m, &[Op2::R(Register::RSP), Op2::M(Register::RBP, above_rbp)])?)?;
+            note(out, steps, &[FrameStep::Cfa { reg: DWARF_RSP, offset: cfa }], None);
         } else if self.adjust != 0 {
             out.push(rsp_imm(Code::Add_rm64_imm8, Code::Add_rm64_imm32, self.adjust)?)?;
-            cfa -= self.adjust;
-            note(out, steps, &[FrameStep::Cfa { reg: DWARF_RSP, offset: cfa }]);
+            note(out, steps, &[FrameStep::Cfa { reg: DWARF_RSP, offset: cfa }], None);
         }
-        for r in self.pushed.iter().rev() {
+        for r in self.pushed.iter().rev().chain(&rbp) {
             out.push(with(Code::Pop_r64, &[Op2::R(*r)])?)?;
-            let restored = FrameStep::Restored { reg: dwarf(*r) };
-            if self.realign.is_some() {
-                note(out, steps, &[restored]);
-            } else {
-                cfa -= 8;
-                note(out, steps, &[FrameStep::Cfa { reg: DWARF_RSP, offset: cfa }, restored]);
-            }
-        }
-        if self.realign.is_some() {
-            out.push(with(Code::Pop_r64, &[Op2::R(Register::RBP)])?)?;
-            let now = [FrameStep::Cfa { reg: DWARF_RSP, offset: 8 }, FrameStep::Restored { reg: DWARF_RBP }];
-            note(out, steps, &now);
+            cfa -= 8;
+            let now = [FrameStep::Cfa { reg: DWARF_RSP, offset: cfa }, FrameStep::Restored { reg: dwarf(*r) }];
+            note(out, steps, &now, None);
         }
         out.push_blank(Code::Retnq)?;
-        note(out, steps, &[FrameStep::Restore]);
+        note(out, steps, &[FrameStep::Restore], None);
         Ok(())
     }
 }
