@@ -5,8 +5,8 @@
 //! the constant pool after the code and writes every fixup.
 
 use super::ConstPool;
-use crate::error::{Error, ErrorKind, Result};
-use crate::ir::Constant;
+use crate::error::{Error, ErrorKind, Result, Src};
+use crate::ir::{Constant, Locations};
 
 /// What a fixup refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +59,9 @@ pub struct CodeBuffer<F> {
     /// Positions recorded with [`CodeBuffer::mark`]: the number of pieces then, and the length
     /// of the last one if it was a run (a run may grow after the mark).
     marks: Vec<(u32, Option<u32>)>,
+    /// `(mark, location index)` where the source location changes ([`CodeBuffer::note_line`]).
+    lines: Vec<(u32, u32)>,
+    line_loc: u32,
 }
 
 /// Laid-out code: the bytes (code, then the constant pool) and where things are.
@@ -87,6 +90,8 @@ impl<F: Fixup> CodeBuffer<F> {
             pending: Vec::new(),
             offsets: Vec::new(),
             marks: Vec::new(),
+            lines: Vec::new(),
+            line_loc: u32::MAX,
         }
     }
 
@@ -101,6 +106,8 @@ impl<F: Fixup> CodeBuffer<F> {
         self.label_piece.resize(labels, None);
         self.pending.clear();
         self.marks.clear();
+        self.lines.clear();
+        self.line_loc = u32::MAX;
     }
 
     /// The memory the buffer holds, in bytes.
@@ -121,6 +128,63 @@ impl<F: Fixup> CodeBuffer<F> {
         };
         self.marks.push((self.pieces.len() as u32, run));
         self.marks.len() as u32 - 1
+    }
+
+    /// The code from here on comes from location `loc` (an index into the function's
+    /// [`Locations`]): a row of the source lines where it changes.
+    #[inline]
+    pub fn note_line(&mut self, loc: u32) {
+        if loc != self.line_loc {
+            self.line_loc = loc;
+            let mark = self.mark();
+            self.lines.push((mark, loc));
+        }
+    }
+
+    /// After [`CodeBuffer::finish`], `(offset, location)` rows by offset (see
+    /// [`super::CodeObject::source_lines`]): where several fall at one offset (code that
+    /// emitted nothing), the last is kept; the first starts at 0 (a prologue before it belongs
+    /// to it).
+    ///
+    /// ```
+    /// use peach_core::emit::{CodeBuffer, FixupTarget};
+    /// use peach_core::{Src, ir::Locations};
+    /// # struct NoFixup;
+    /// # impl peach_core::emit::Fixup for NoFixup {
+    /// #     fn size(&self) -> u32 { 0 }
+    /// #     fn target(&self) -> FixupTarget { FixupTarget::Label(0) }
+    /// #     fn relax(&mut self, _: u32, _: u32) -> peach_core::Result<bool> { Ok(false) }
+    /// #     fn write(&self, _: u32, _: u32, _: &mut Vec<u8>) -> peach_core::Result<()> { Ok(()) }
+    /// # }
+    /// let mut locs = Locations::default();
+    /// let (a, b) = (locs.intern(Src::Token(1)), locs.intern(Src::Token(2)));
+    /// let mut buffer = CodeBuffer::<NoFixup>::new(16, 0);
+    /// buffer.put(&[0x55]); // a prologue
+    /// buffer.note_line(a);
+    /// buffer.put(&[0x90, 0x90]);
+    /// buffer.note_line(a); // the same location: nothing new
+    /// buffer.put(&[0x90]);
+    /// buffer.note_line(b);
+    /// buffer.put(&[0xc3]);
+    /// buffer.finish(&[], |_, _| {}, 0)?;
+    /// assert_eq!(buffer.source_lines(&locs), [(0, Src::Token(1)), (4, Src::Token(2))]);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn source_lines(&self, locs: &Locations) -> Vec<(u32, Src)> {
+        let mut rows: Vec<(u32, Src)> = Vec::with_capacity(self.lines.len());
+        for &(mark, loc) in &self.lines {
+            let Some(at) = self.mark_offset(mark) else { continue };
+            let src = locs.get(loc);
+            match rows.last_mut() {
+                Some(last) if last.0 == at => last.1 = src,
+                Some(last) if last.1 == src => {}
+                _ => rows.push((at, src)),
+            }
+        }
+        if let Some(first) = rows.first_mut() {
+            first.0 = 0;
+        }
+        rows
     }
 
     /// The offset of mark `mark` ([`CodeBuffer::mark`]) after [`CodeBuffer::finish`].

@@ -3,13 +3,11 @@
 
 mod buffer;
 mod dwarf;
-mod lines;
 mod pool;
 mod unwind;
 
 pub use buffer::{Assembled, CodeBuffer, Fixup, FixupTarget};
 pub use dwarf::{DebugSections, Hole, LineRow, LineTable};
-pub use lines::LineMarks;
 pub use pool::ConstPool;
 pub use unwind::{EntryFrame, FrameStep, FrameSteps, Win64Step, eh_frame, win64_unwind_info};
 
@@ -158,13 +156,17 @@ impl CodeObject {
     }
 
     /// `(offset, location)` by offset: from `offset` on, the code comes from the instruction
-    /// written at `location` (the prologue from the first one's; an epilogue from its return).
-    /// [`LineTable`] turns them into lines for debuggers.
+    /// written at `location` (the prologue from the first one's; an epilogue from its return);
+    /// empty unless the function recorded them
+    /// ([`crate::Function::record_source_lines_by_default`],
+    /// [`crate::Function::set_source_lines`]). [`LineTable`] turns them into lines for
+    /// debuggers.
     ///
     /// ```
     /// use peach_core::{Src, prelude::*};
     /// let new_line = line!() + 1;
     /// let mut f = Function::new("k", Signature::new(&[Type::I64], Some(Type::I64)), Target::x86_64_baseline());
+    /// f.set_source_lines(true);
     /// let x = f.param(0);
     /// f.ins("add", (x, 1));
     /// f.ret(x);
@@ -178,7 +180,7 @@ impl CodeObject {
     ///     })
     ///     .collect();
     /// // mov rax, rdi (the parameter's arrival: the function's line), add rax, 1, ret.
-    /// assert_eq!(lines, [(0, 0), (3, 2), (7, 3)]);
+    /// assert_eq!(lines, [(0, 0), (3, 3), (7, 4)]);
     /// # Ok::<(), peach_core::Error>(())
     /// ```
     pub fn source_lines(&self) -> &[(u32, Src)] {

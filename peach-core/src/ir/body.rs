@@ -34,6 +34,8 @@ pub struct Body<'f> {
     pub locals: (u32, u32),
     /// Number of labels.
     pub num_labels: usize,
+    /// Whether the code object records its source lines.
+    pub source_lines: bool,
 }
 
 impl<'f> Body<'f> {
@@ -68,6 +70,7 @@ impl<'f> Body<'f> {
             consts: &f.consts,
             locals: f.locals(),
             num_labels: f.num_labels(),
+            source_lines: f.records_source_lines(),
         }
     }
 

@@ -266,7 +266,14 @@ pub struct Function {
     pub(crate) consts: Vec<super::Constant>,
     /// The ISA's memo of instruction-form choices (keys are the ISA's business).
     pub(crate) memo: crate::fx::FxHashMap<crate::fx::MemoKey, u32>,
+    /// Whether the code object records its source lines (`None`: as
+    /// [`Function::records_source_lines_by_default`] says at compile time).
+    source_lines: Option<bool>,
 }
+
+/// Whether code objects record their source lines by default: 0 until the environment is
+/// read, then 1 (no) or 2 (yes).
+static SOURCE_LINES: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
 /// The big buffers of functions dropped on this thread, for the next `Function::new`: building
 /// kernel after kernel (a JIT tuning its parameters) then reuses warm memory instead of faulting
@@ -390,7 +397,62 @@ impl Function {
             locals_size: 0,
             locals_align: 1,
             bound_in_streams: Vec::new(),
+            source_lines: None,
         }
+    }
+
+    /// Makes the functions compiled from now on record their source lines
+    /// ([`crate::CodeObject::source_lines`], a row where the location changes: a few percent
+    /// of a small function's compile time), or stop; [`Function::set_source_lines`] decides for
+    /// one function. Off by default, on where the environment asks a tool that reads them
+    /// (`PEACH_GDB=1`, `PEACH_PERF=jitdump`), and on once `peach_runtime::tools` enables one.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// Function::record_source_lines_by_default(true);
+    /// assert!(Function::records_source_lines_by_default());
+    /// ```
+    pub fn record_source_lines_by_default(on: bool) {
+        SOURCE_LINES.store(if on { 2 } else { 1 }, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether functions compiled now record their source lines unless told otherwise (see
+    /// [`Function::record_source_lines_by_default`]).
+    pub fn records_source_lines_by_default() -> bool {
+        use std::sync::atomic::Ordering;
+        match SOURCE_LINES.load(Ordering::Relaxed) {
+            0 => {
+                let wants =
+                    |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v.split(',').any(|v| v == value));
+                let on = wants("PEACH_GDB", "1") || wants("PEACH_PERF", "jitdump");
+                // (A concurrent `record_source_lines_by_default` wins.)
+                let _ = SOURCE_LINES.compare_exchange(0, if on { 2 } else { 1 }, Ordering::Relaxed, Ordering::Relaxed);
+                SOURCE_LINES.load(Ordering::Relaxed) == 2
+            }
+            state => state == 2,
+        }
+    }
+
+    /// Whether the code object records its source lines
+    /// ([`crate::CodeObject::source_lines`]), whatever the default
+    /// ([`Function::record_source_lines_by_default`]) says: `peach_fn!` records them for the
+    /// static kernels it assembles.
+    ///
+    /// ```
+    /// use peach_core::prelude::*;
+    /// let mut f = Function::new("k", Signature::default(), Target::x86_64_baseline());
+    /// f.set_source_lines(true);
+    /// f.ret(None);
+    /// assert_eq!(f.compile(Abi::SysV)?.source_lines().len(), 1);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn set_source_lines(&mut self, on: bool) {
+        self.source_lines = Some(on);
+    }
+
+    /// Whether this function's code records its source lines now.
+    pub(crate) fn records_source_lines(&self) -> bool {
+        self.source_lines.unwrap_or_else(Function::records_source_lines_by_default)
     }
 
     /// The function's name (its symbol).

@@ -121,6 +121,8 @@ pub fn build(kernel: &Kernel, target: &peach_core::Target) -> syn::Result<Built>
     let sig = Signature::new(&types, kernel.ret);
     let f = Function::new(kernel.item.sig.ident.to_string(), sig, target.clone());
     let mut ev = Eval::new(f);
+    // Static kernels carry their lines (compile time is the user's build's, not a JIT's).
+    ev.f.set_source_lines(true);
     let fn_src = ev.tag(kernel.item.sig.ident.span());
     ev.f.set_location(fn_src);
     for (i, (name, _)) in kernel.params.iter().enumerate() {

@@ -232,6 +232,7 @@ mod tests {
     #[test]
     fn images_read_back_with_readelf() {
         let mut f = Function::new("imaged", Signature::default(), Target::x86_64_baseline());
+        f.set_source_lines(true);
         let line = line!() + 1;
         f.asm("mov rbx, 3", ());
         f.ret(None);

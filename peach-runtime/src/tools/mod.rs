@@ -80,9 +80,14 @@ fn read_env() {
     });
 }
 
-/// Announces the kernels loaded from now on to `tool`.
+/// Announces the kernels loaded from now on to `tool`. For the tools that read source lines
+/// (`JitDump`, `Gdb`), functions compiled from now on record them
+/// ([`peach_core::ir::Function::record_source_lines_by_default`]).
 pub fn enable(tool: Tool) {
     read_env();
+    if matches!(tool, Tool::JitDump | Tool::Gdb) {
+        peach_core::ir::Function::record_source_lines_by_default(true);
+    }
     ON.fetch_or(tool.bit(), Ordering::Relaxed);
 }
 

@@ -13,8 +13,7 @@ use super::target::NEON;
 use crate::abi::CallConv;
 use crate::abi::Frame;
 use crate::emit::{
-    CodeBuffer, CodeObject, ConstPool, EntryFrame, Fixup, FixupTarget, FrameStep, FrameSteps, LineMarks, Listing,
-    ListingLine,
+    CodeBuffer, CodeObject, ConstPool, EntryFrame, Fixup, FixupTarget, FrameStep, FrameSteps, Listing, ListingLine,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::ir::Body;
@@ -290,10 +289,9 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
         note(&mut buffer, &mut steps, &now);
     }
     let pop_steps = saves.pop_steps(locals);
-    let mut source_lines = LineMarks::default();
     for inst in &body.insts {
-        if matches!(inst.op, crate::ir::Op::Isa(_) | crate::ir::Op::Ret) {
-            source_lines.note(inst.loc, || here);
+        if body.source_lines && matches!(inst.op, crate::ir::Op::Isa(_) | crate::ir::Op::Ret) {
+            buffer.note_line(inst.loc);
         }
         match inst.op {
             crate::ir::Op::Isa(index) => {
@@ -409,7 +407,7 @@ pub(crate) fn emit(body: &Body, units: &[Option<u8>], frame: &Frame, _conv: &Cal
     let code =
         CodeObject::new(Arc::clone(body.name), done.bytes, 0, extensions, body.target.clone(), Arc::new(listing));
     let steps = steps.at_offsets(|m| buffer.mark_offset(m));
-    let source_lines = source_lines.at_offsets(body.locs, Some);
+    let source_lines = buffer.source_lines(body.locs);
     Ok(code.with_alignment(alignment).with_frame_steps(ENTRY, steps).with_source_lines(source_lines))
 }
 

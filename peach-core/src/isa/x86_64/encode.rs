@@ -16,7 +16,7 @@ use super::regs::{self, GP, iced, unit_reg};
 use super::select;
 use crate::abi::CallConv;
 use crate::abi::Frame;
-use crate::emit::{CodeObject, FrameSteps, LineMarks};
+use crate::emit::{CodeObject, FrameSteps};
 use crate::error::{Error, Result};
 use crate::ir::Body;
 use crate::ir::{Mem, Op, Operand, Reg, Rounding};
@@ -397,12 +397,11 @@ fn emit_into(
     let (locals_base, locals_offset) = layout.locals();
     let mut extensions = ExtSet::EMPTY;
     let mut steps = if conv.abi == crate::Abi::Win64 { FrameSteps::with_win64() } else { FrameSteps::default() };
-    let mut lines = LineMarks::default();
     layout.prologue(avx, asm, &mut steps)?;
     let mut ops = SPARE_OPERANDS.take();
     for inst in &body.insts {
-        if matches!(inst.op, Op::Isa(_) | Op::Ret) {
-            lines.note(inst.loc, || asm.mark());
+        if body.source_lines && matches!(inst.op, Op::Isa(_) | Op::Ret) {
+            asm.note_line(inst.loc);
         }
         match inst.op {
             Op::Isa(code) => {
@@ -482,7 +481,7 @@ fn emit_into(
     let (bytes, alignment, listing) = asm.assemble(body.consts)?;
     let win64 = steps.win64_at_offsets(|m| asm.mark_offset(m));
     let steps = steps.at_offsets(|m| asm.mark_offset(m));
-    let lines = lines.at_offsets(body.locs, |m| asm.mark_offset(m));
+    let lines = asm.source_lines(body.locs);
     let code = CodeObject::new(Arc::clone(body.name), bytes, 0, extensions, body.target.clone(), Arc::new(listing));
     let code = code.with_alignment(alignment).with_frame_steps(super::frame::ENTRY, steps).with_source_lines(lines);
     Ok(match win64 {

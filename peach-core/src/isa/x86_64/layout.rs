@@ -250,6 +250,16 @@ impl Assembler {
         self.buffer.mark()
     }
 
+    /// The code from here on comes from location `loc` (see [`CodeBuffer::note_line`]).
+    pub(super) fn note_line(&mut self, loc: u32) {
+        self.buffer.note_line(loc)
+    }
+
+    /// The source-line rows once assembled (see [`CodeBuffer::source_lines`]).
+    pub(super) fn source_lines(&self, locs: &crate::ir::Locations) -> Vec<(u32, crate::Src)> {
+        self.buffer.source_lines(locs)
+    }
+
     /// The offset of a mark once assembled.
     pub(super) fn mark_offset(&self, mark: u32) -> Option<u32> {
         self.buffer.mark_offset(mark)
