@@ -176,33 +176,33 @@ impl Layout {
             }
             Ok::<(), crate::error::Error>(())
         };
+        // The vector saves, from `base` (which is where rsp was after the allocation), then the
+        // end of the prologue.
         let store = if avx { Code::VEX_Vmovaps_xmmm128_xmm } else { Code::Movaps_xmmm128_xmm };
+        let save = |out: &mut Assembler, steps: &mut FrameSteps, base: Register, cfa: i32| {
+            for (i, r) in self.vec_saved.iter().enumerate() {
+                out.push(with(store, &[Op2::M(base, 16 * i as i64), Op2::R(*r)])?)?;
+                let at = 16 * i as i32;
+                let win64 = Win64Step::SaveXmm { reg: hardware(*r), offset: at as u32 };
+                note(out, steps, &[FrameStep::Saved { reg: dwarf(*r), offset: at - cfa }], Some(win64));
+            }
+            note(out, steps, &[], Some(Win64Step::EndPrologue));
+            Ok::<(), crate::error::Error>(())
+        };
         match self.realign {
             Some(align) => {
                 reserve(out, steps, Some(&mut cfa), self.vec_area)?;
                 out.push(with(Code::Mov_r64_rm64, &[Op2::R(Register::RBP), Op2::R(Register::RSP)])?)?;
                 let frame = Win64Step::SetFrame { reg: hardware(Register::RBP), offset: 0 };
                 note(out, steps, &[FrameStep::Cfa { reg: DWARF_RBP, offset: cfa }], Some(frame));
-                for (i, r) in self.vec_saved.iter().enumerate() {
-                    out.push(with(store, &[Op2::M(Register::RBP, 16 * i as i64), Op2::R(*r)])?)?;
-                    let at = 16 * i as i32;
-                    let save = Win64Step::SaveXmm { reg: hardware(*r), offset: at as u32 };
-                    note(out, steps, &[FrameStep::Saved { reg: dwarf(*r), offset: at - cfa }], Some(save));
-                }
-                note(out, steps, &[], Some(Win64Step::EndPrologue));
+                save(out, steps, Register::RBP, cfa)?;
                 // The CFA is found from rbp from here on: the stack pointer is the body's.
                 out.push(with(Code::And_rm64_imm32, &[Op2::R(Register::RSP), Op2::I(-(align as i64))])?)?;
                 reserve(out, steps, None, self.adjust)?;
             }
             None => {
                 reserve(out, steps, Some(&mut cfa), self.adjust)?;
-                for (i, r) in self.vec_saved.iter().enumerate() {
-                    out.push(with(store, &[Op2::M(Register::RSP, 16 * i as i64), Op2::R(*r)])?)?;
-                    let at = 16 * i as i32;
-                    let save = Win64Step::SaveXmm { reg: hardware(*r), offset: at as u32 };
-                    note(out, steps, &[FrameStep::Saved { reg: dwarf(*r), offset: at - cfa }], Some(save));
-                }
-                note(out, steps, &[], Some(Win64Step::EndPrologue));
+                save(out, steps, Register::RSP, cfa)?;
             }
         }
         Ok(())
