@@ -108,6 +108,9 @@ fn static_kernel_lines() {
         "info line *$pc".into(),
         "x/i $pc".into(),
         "bt".into(),
+        format!("list {0},{0}", line - 1),
+        "stepi".into(),
+        "info line *$pc".into(),
         "kill".into(),
     ];
     let Some(out) = gdb("gdb_target_static", &commands) else { return };
@@ -123,6 +126,9 @@ fn static_kernel_lines() {
     let caller = trace.iter().position(|l| l.contains("debugger::add_twice"));
     let test = trace.iter().position(|l| l.contains("debugger::gdb_target_static"));
     assert!(caller == Some(1) && test > caller, "the backtrace does not reach the caller:\n{out}");
+    // `list` shows the kernel's source (the line before); one `stepi` reaches the next line.
+    assert!(out.lines().any(|l| l.starts_with(&format!("{}\t", line - 1)) && l.contains("MOV(r, x);")), "{out}");
+    assert!(out.contains(&format!("Line {} of \"tests/debugger.rs\" starts at address", line + 1)), "{out}");
 }
 
 /// A custom instruction's code is on the line that calls it: three `add`s of 3 bytes.
