@@ -309,6 +309,11 @@ impl FrameSteps {
         self.steps.push((mark, step));
     }
 
+    /// Whether the Windows x64 prologue is recorded.
+    pub fn records_win64(&self) -> bool {
+        self.win64.is_some()
+    }
+
     /// `step` of the Windows x64 prologue at mark `mark`, where it is recorded.
     pub fn push_win64(&mut self, mark: u32, step: Win64Step) {
         if let Some(w) = &mut self.win64 {

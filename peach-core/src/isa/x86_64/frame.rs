@@ -43,6 +43,9 @@ pub(super) fn dwarf(r: Register) -> u16 {
 /// Appends `steps` (and the Windows x64 prologue's `win64`) at the position after the code so
 /// far.
 fn note(out: &mut Assembler, steps: &mut FrameSteps, now: &[FrameStep], win64: Option<Win64Step>) {
+    if now.is_empty() && !(win64.is_some() && steps.records_win64()) {
+        return;
+    }
     let mark = out.mark();
     for s in now {
         steps.push(mark, *s);
