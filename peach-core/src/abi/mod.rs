@@ -68,6 +68,10 @@ pub struct CallConv {
     pub stack_args_offset: i32,
     /// Bytes per stack-passed parameter slot.
     pub stack_slot: i32,
+    /// Bytes a caller leaves free at the stack pointer for its callee to store its register
+    /// parameters in (Microsoft x64's 32-byte home area; 0 elsewhere): a function that calls
+    /// out keeps nothing of its own there.
+    pub home_area: i32,
     /// Stack-passed parameters take their natural size and alignment instead of a whole slot
     /// (Apple arm64).
     pub stack_packed: bool,

@@ -74,6 +74,7 @@ pub(crate) fn call_conv(abi: Abi) -> Result<CallConv> {
         positional: false,
         stack_args_offset: 0,
         stack_slot: 8,
+        home_area: 0,
         stack_packed: packed,
         int_ret: INT[0],
         float_ret: FLOAT[0],

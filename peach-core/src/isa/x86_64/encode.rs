@@ -391,7 +391,7 @@ fn emit_into(
 ) -> Result<CodeObject> {
     let forms = Forms::get();
     let avx = body.target.extensions().contains(Extension(CpuidFeature::AVX as u16));
-    let layout = Layout::new(frame);
+    let layout = Layout::new(frame, conv);
     let regs = Regs { units };
     let (args_base, args_offset) = layout.args(conv);
     let (locals_base, locals_offset) = layout.locals();

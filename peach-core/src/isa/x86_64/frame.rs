@@ -64,8 +64,12 @@ fn hardware(r: Register) -> u8 {
 pub(super) struct Layout {
     /// General-purpose registers pushed after the frame pointer (if any).
     pushed: Vec<Register>,
-    /// Vector registers stored at `[rsp + 16 * i]` (`[rbp + 16 * i]` in a realigned frame).
+    /// Vector registers stored at `[rsp + vec_at + 16 * i]` (`[rbp + 16 * i]` in a realigned
+    /// frame).
     vec_saved: Vec<Register>,
+    /// Offset of the vector saves from rsp: past the callee's home area when the code calls out
+    /// (Microsoft x64), 0 otherwise and in a realigned frame.
+    vec_at: i32,
     /// In a realigned frame, the bytes below the pushes that hold the vector saves (and keep
     /// rbp 16-byte aligned for them).
     vec_area: i32,
@@ -79,7 +83,7 @@ pub(super) struct Layout {
 }
 
 impl Layout {
-    pub(super) fn new(frame: &Frame) -> Layout {
+    pub(super) fn new(frame: &Frame, conv: &CallConv) -> Layout {
         let realign = (frame.locals_align > 16).then_some(frame.locals_align);
         let rbp = GP_UNITS + 5;
         // Only the units saved are visited: nothing here grows with the register file.
@@ -91,19 +95,22 @@ impl Layout {
         let vec_saved: Vec<Register> =
             (frame.saved & UnitSet::range(VEC_UNITS, 32)).iter().map(|u| unit_reg(u, VEC, 0)).collect();
         let saves = 16 * vec_saved.len() as i32;
-        // rsp is 8 mod 16 at entry: after rbp and an odd number of other pushes it is aligned.
+        // rsp is 8 mod 16 at entry: after rbp and an even number of other pushes it is aligned.
         let vec_area = match saves {
             0 => 0,
-            _ if pushed.len() % 2 == 1 => saves,
+            _ if pushed.len().is_multiple_of(2) => saves,
             _ => saves + 8,
         };
+        // What the code calls may write its home area, at the bottom of the frame.
+        let home = if frame.calls { conv.home_area } else { 0 };
         let (adjust, locals_base) = match realign {
             Some(align) => {
                 let align = align as i32;
-                ((frame.locals_size as i32 + align - 1) / align * align, 0)
+                let base = (home + align - 1) / align * align;
+                (base + (frame.locals_size as i32 + align - 1) / align * align, base)
             }
             None => {
-                let base = (saves + 15) / 16 * 16;
+                let base = home + (saves + 15) / 16 * 16;
                 let area = base + frame.locals_size as i32;
                 if area == 0 {
                     // rsp is 8 mod 16 at entry: a call needs it 0 mod 16.
@@ -116,8 +123,8 @@ impl Layout {
                 }
             }
         };
-        let vec_area = if realign.is_some() { vec_area } else { 0 };
-        Layout { pushed, vec_saved, vec_area, realign, adjust, locals_base, frame: *frame }
+        let (vec_area, vec_at) = if realign.is_some() { (vec_area, 0) } else { (0, home) };
+        Layout { pushed, vec_saved, vec_at, vec_area, realign, adjust, locals_base, frame: *frame }
     }
 
     /// Base register and offset of the stack locals.
@@ -184,8 +191,8 @@ impl Layout {
         let store = if avx { Code::VEX_Vmovaps_xmmm128_xmm } else { Code::Movaps_xmmm128_xmm };
         let save = |out: &mut Assembler, steps: &mut FrameSteps, base: Register, cfa: i32| {
             for (i, r) in self.vec_saved.iter().enumerate() {
-                out.push(with(store, &[Op2::M(base, 16 * i as i64), Op2::R(*r)])?)?;
-                let at = 16 * i as i32;
+                let at = self.vec_at + 16 * i as i32;
+                out.push(with(store, &[Op2::M(base, at as i64), Op2::R(*r)])?)?;
                 let win64 = Win64Step::SaveXmm { reg: hardware(*r), offset: at as u32 };
                 note(out, steps, &[FrameStep::Saved { reg: dwarf(*r), offset: at - cfa }], Some(win64));
             }
@@ -222,7 +229,7 @@ impl Layout {
         let load = if avx { Code::VEX_Vmovaps_xmm_xmmm128 } else { Code::Movaps_xmm_xmmm128 };
         let base = if self.realign.is_some() { Register::RBP } else { Register::RSP };
         for (i, r) in self.vec_saved.iter().enumerate() {
-            out.push(with(load, &[Op2::R(*r), Op2::M(base, 16 * i as i64)])?)?;
+            out.push(with(load, &[Op2::R(*r), Op2::M(base, (self.vec_at + 16 * i as i32) as i64)])?)?;
             note(out, steps, &[FrameStep::Restored { reg: dwarf(*r) }], None);
         }
         let rbp = self.realign.map(|_| Register::RBP);
