@@ -4,13 +4,16 @@
 //! binary; JIT kernels are registered with gdb's JIT interface when they load.
 //!
 //! Each check runs one of the `#[ignore]`d targets below under gdb (they also pass on their
-//! own). Without gdb, or where it may not trace, the checks say so and pass: CI installs it.
-#![cfg(all(target_arch = "x86_64", target_os = "linux"))]
+//! own). On AArch64 (under qemu in CI) the binary runs again under `qemu-aarch64 -g`, and
+//! `gdb-multiarch` attaches to qemu's gdb stub. Without gdb (or gdb-multiarch and qemu), or where
+//! it may not trace, the checks say so and pass: CI installs them.
+#![cfg(all(any(target_arch = "x86_64", target_arch = "aarch64"), target_os = "linux"))]
 
 use std::process::Command;
 
 use peach::prelude::*;
 
+#[cfg(target_arch = "x86_64")]
 peach_fn! {
     /// `x + 5y`, one instruction per line, and a custom instruction.
     #[target(x86_64::baseline)]
@@ -22,12 +25,36 @@ peach_fn! {
         }
         let r = GP64();
         MOV(r, x);
-        ADD(r, y); // gdb: static
+        ADD(r, y); // gdb x86_64: static
         ADD(r, y);
-        add_thrice(r, y); // gdb: custom
+        add_thrice(r, y); // gdb x86_64: custom
         RETURN(r);
     }
 }
+
+#[cfg(target_arch = "aarch64")]
+peach_fn! {
+    /// `x + 5y`, one instruction per line, and a custom instruction.
+    #[target(aarch64::neon)]
+    pub fn add_twice(x: u64, y: u64) -> u64 {
+        fn add_thrice(r: Reg, y: Reg) {
+            ADD(r, r, y);
+            ADD(r, r, y);
+            ADD(r, r, y);
+        }
+        let r = GP64();
+        MOV(r, x);
+        ADD(r, r, y); // gdb aarch64: static
+        ADD(r, r, y);
+        add_thrice(r, y); // gdb aarch64: custom
+        RETURN(r);
+    }
+}
+
+/// The architecture, as the markers of lines name it.
+const ARCH: &str = if cfg!(target_arch = "x86_64") { "x86_64" } else { "aarch64" };
+/// The bytes of one `ADD` above.
+const ADD_BYTES: u64 = if cfg!(target_arch = "x86_64") { 3 } else { 4 };
 
 #[test]
 #[ignore = "run under gdb by `static_kernel_lines`"]
@@ -42,17 +69,32 @@ fn gdb_target_jit() {
     use peach::core::ir::{Signature, Type};
     peach::runtime::tools::enable(peach::runtime::tools::Tool::Gdb);
     let sig = Signature::new(&[Type::U64, Type::U64], Some(Type::U64));
-    let mut f = Function::new("jit_add_twice", sig, Target::x86_64_baseline());
-    let (x, y) = (f.param(0), f.param(1));
-    // rbx is the caller's and a stack local is below it: the kernel pushes rbx and moves rsp
-    // (gdb unwinds by the kernel's call-frame information).
-    f.asm("xor ebx, ebx", ());
-    let local = f.stack_local(8, 8);
-    f.ins("mov", (local, y));
-    f.ins("add", (x, y)); // gdb: jit
-    f.ins("add", (x, y));
-    f.ret(x);
-    let code = f.compile(Abi::SysV).unwrap();
+    // A callee-saved register is in use and a stack local is below it: the kernel saves the
+    // register and moves the stack pointer (gdb unwinds by the kernel's call-frame information).
+    #[cfg(target_arch = "x86_64")]
+    let code = {
+        let mut f = Function::new("jit_add_twice", sig, Target::x86_64_baseline());
+        let (x, y) = (f.param(0), f.param(1));
+        f.asm("xor ebx, ebx", ()); // gdb x86_64: first
+        let local = f.stack_local(8, 8);
+        f.ins("mov", (local, y));
+        f.ins("add", (x, y)); // gdb x86_64: jit
+        f.ins("add", (x, y));
+        f.ret(x);
+        f.compile(Abi::SysV).unwrap()
+    };
+    #[cfg(target_arch = "aarch64")]
+    let code = {
+        let mut f = Function::new("jit_add_twice", sig, Target::aarch64_neon());
+        let (x, y) = (f.param(0), f.param(1));
+        f.asm("mov x19, #0", ()); // gdb aarch64: first
+        let local = f.stack_local(8, 8);
+        f.ins("str", (y, local));
+        f.ins("add", (x, x, y)); // gdb aarch64: jit
+        f.ins("add", (x, x, y));
+        f.ret(x);
+        f.compile(Abi::host()).unwrap()
+    };
     // SAFETY: the code's signature; it only adds.
     let k = unsafe { Kernel::<unsafe extern "C" fn(u64, u64) -> u64>::load(&code) }.unwrap();
     // SAFETY: as above.
@@ -74,8 +116,9 @@ fn line_of(marker: &str) -> usize {
     at.unwrap_or_else(|| panic!("`{marker}` is not in debugger.rs")) + 1
 }
 
-/// gdb's output for running test `target` of this binary with `commands`, or `None` where gdb
-/// is missing or may not trace (said on stderr).
+/// gdb's output for running test `target` of this binary with `commands` (`run` starts it),
+/// or `None` where gdb is missing or may not trace (said on stderr).
+#[cfg(target_arch = "x86_64")]
 fn gdb(target: &str, commands: &[String]) -> Option<String> {
     let exe = std::env::current_exe().expect("the test binary's path");
     let mut cmd = Command::new("gdb");
@@ -84,16 +127,52 @@ fn gdb(target: &str, commands: &[String]) -> Option<String> {
         cmd.args(["-ex", c]);
     }
     cmd.arg("--args").arg(exe).args([target, "--exact", "--include-ignored", "--test-threads=1"]);
-    let out = match cmd.output() {
+    finish(cmd.output(), "gdb")
+}
+
+/// The same on AArch64: the binary under `qemu-aarch64 -g <port>` (with the cross sysroot),
+/// gdb-multiarch attached to qemu's stub (`run` continues from the first instruction).
+#[cfg(target_arch = "aarch64")]
+fn gdb(target: &str, commands: &[String]) -> Option<String> {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let sysroot = "/usr/aarch64-linux-gnu";
+    // A port nothing listens on (released just before qemu takes it).
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let mut qemu = Command::new("qemu-aarch64");
+    qemu.args(["-cpu", "max", "-L", sysroot, "-g", &port.to_string()]);
+    qemu.arg(&exe).args([target, "--exact", "--include-ignored", "--test-threads=1"]);
+    let mut qemu = match qemu.stdout(std::process::Stdio::null()).spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("skipped: qemu-aarch64 cannot be run ({e}); CI installs it");
+            return None;
+        }
+    };
+    let mut cmd = Command::new("gdb-multiarch");
+    cmd.args(["-nx", "-batch", "-ex", "set debuginfod enabled off", "-ex", &format!("set sysroot {sysroot}")]);
+    cmd.args(["-ex", "set tcp connect-timeout 30", "-ex"]).arg(format!("file {}", exe.display()));
+    cmd.args(["-ex", &format!("target remote 127.0.0.1:{port}")]);
+    for c in commands {
+        cmd.args(["-ex", if c == "run" { "continue" } else { c }]);
+    }
+    let out = finish(cmd.output(), "gdb-multiarch");
+    let _ = qemu.kill();
+    let _ = qemu.wait();
+    out
+}
+
+/// The text of gdb's `output`, or `None` (said on stderr) where `gdb` could not run or trace.
+fn finish(output: std::io::Result<std::process::Output>, gdb: &str) -> Option<String> {
+    let out = match output {
         Ok(out) => out,
         Err(e) => {
-            eprintln!("skipped: gdb cannot be run ({e}); CI installs it");
+            eprintln!("skipped: {gdb} cannot be run ({e}); CI installs it");
             return None;
         }
     };
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     if text.contains("ptrace: Operation not permitted") || text.contains("Couldn't get registers") {
-        eprintln!("skipped: gdb may not trace here:\n{text}");
+        eprintln!("skipped: {gdb} may not trace here:\n{text}");
         return None;
     }
     Some(text)
@@ -101,7 +180,7 @@ fn gdb(target: &str, commands: &[String]) -> Option<String> {
 
 #[test]
 fn static_kernel_lines() {
-    let line = line_of("// gdb: static");
+    let line = line_of(&format!("// gdb {ARCH}: static"));
     let commands = [
         format!("break tests/debugger.rs:{line}"),
         "run".into(),
@@ -131,17 +210,17 @@ fn static_kernel_lines() {
     assert!(out.contains(&format!("Line {} of \"tests/debugger.rs\" starts at address", line + 1)), "{out}");
 }
 
-/// A custom instruction's code is on the line that calls it: three `add`s of 3 bytes.
+/// A custom instruction's code is on the line that calls it: three `add`s.
 #[test]
 fn custom_instructions_map_to_their_call() {
-    let line = line_of("// gdb: custom");
+    let line = line_of(&format!("// gdb {ARCH}: custom"));
     let Some(out) = gdb("gdb_target_static", &[format!("info line tests/debugger.rs:{line}")]) else { return };
     let range = out.lines().find(|l| l.starts_with(&format!("Line {line} of"))).unwrap_or_else(|| panic!("{out}"));
     let address = |word: &str| {
         let at = range.split(word).nth(1).and_then(|s| s.split_whitespace().next()).unwrap_or_else(|| panic!("{out}"));
         u64::from_str_radix(at.trim_start_matches("0x"), 16).unwrap_or_else(|_| panic!("{out}"))
     };
-    assert_eq!(address("ends at ") - address("starts at address "), 9, "{out}");
+    assert_eq!(address("ends at ") - address("starts at address "), 3 * ADD_BYTES, "{out}");
 }
 
 /// A breakpoint on a JIT kernel's line (the line of Rust that built it) stops first in that
@@ -149,7 +228,7 @@ fn custom_instructions_map_to_their_call() {
 /// dropped gdb no longer knows its address.
 #[test]
 fn jit_kernel_lines() {
-    let line = line_of("// gdb: jit");
+    let line = line_of(&format!("// gdb {ARCH}: jit"));
     let commands = [
         "set breakpoint pending on".to_string(),
         format!("break tests/debugger.rs:{line}"),
@@ -178,4 +257,25 @@ fn jit_kernel_lines() {
     assert!(known, "the backtrace does not reach the caller:\n{out}");
     assert!(out.contains("debugger::jit_dropped"), "{out}");
     assert!(out.contains("No symbol matches $kernel."), "the kernel is still registered after its drop:\n{out}");
+}
+
+/// A breakpoint on a kernel's first line stops after the prologue (which saves the callee-saved
+/// register and moves the stack pointer), at the line's own instruction.
+#[test]
+fn the_first_line_starts_after_the_prologue() {
+    let line = line_of(&format!("// gdb {ARCH}: first"));
+    let commands = [
+        "set breakpoint pending on".to_string(),
+        format!("break tests/debugger.rs:{line}"),
+        "run".into(),
+        "continue".into(),
+        "x/i $pc".into(),
+        "kill".into(),
+    ];
+    let Some(out) = gdb("gdb_target_jit", &commands) else { return };
+    println!("{out}");
+    assert!(out.contains(&format!("jit_add_twice () at tests/debugger.rs:{line}")), "{out}");
+    let at = out.lines().find(|l| l.starts_with("=> ")).unwrap_or_else(|| panic!("{out}"));
+    let own = if cfg!(target_arch = "x86_64") { "xor" } else { "x19, #0x0" };
+    assert!(at.contains(own) && !at.contains("<jit_add_twice+0>"), "{out}");
 }

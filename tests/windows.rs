@@ -70,7 +70,8 @@ fn a_backtrace_walks_through_jit_kernels() {
     use peach::core::regs_x86_64::RAX;
     peach::runtime::tools::enable(peach::runtime::tools::Tool::Unwind);
     for align in [8, 64] {
-        let mut f = Function::new("jit_through", Signature::new(&[Type::Usize], Some(Type::U64)), Target::x86_64_baseline());
+        let mut f =
+            Function::new("jit_through", Signature::new(&[Type::Usize], Some(Type::U64)), Target::x86_64_baseline());
         let p = f.param(0);
         let slot = f.stack_local(8, align);
         f.ins("mov", (slot, p));

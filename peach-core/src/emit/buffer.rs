@@ -143,8 +143,8 @@ impl<F: Fixup> CodeBuffer<F> {
 
     /// After [`CodeBuffer::finish`], `(offset, location)` rows by offset (see
     /// [`super::CodeObject::source_lines`]): where several fall at one offset (code that
-    /// emitted nothing), the last is kept; the first starts at 0 (a prologue before it belongs
-    /// to it).
+    /// emitted nothing), the last is kept; the first is where the body starts (after a
+    /// prologue).
     ///
     /// ```
     /// use peach_core::emit::{CodeBuffer, FixupTarget};
@@ -167,7 +167,7 @@ impl<F: Fixup> CodeBuffer<F> {
     /// buffer.note_line(b);
     /// buffer.put(&[0xc3]);
     /// buffer.finish(&[], |_, _| {}, 0)?;
-    /// assert_eq!(buffer.source_lines(&locs), [(0, Src::Token(1)), (4, Src::Token(2))]);
+    /// assert_eq!(buffer.source_lines(&locs), [(1, Src::Token(1)), (4, Src::Token(2))]);
     /// # Ok::<(), peach_core::Error>(())
     /// ```
     pub fn source_lines(&self, locs: &Locations) -> Vec<(u32, Src)> {
@@ -180,9 +180,6 @@ impl<F: Fixup> CodeBuffer<F> {
                 Some(last) if last.1 == src => {}
                 _ => rows.push((at, src)),
             }
-        }
-        if let Some(first) = rows.first_mut() {
-            first.0 = 0;
         }
         rows
     }

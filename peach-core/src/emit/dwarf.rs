@@ -34,6 +34,10 @@ pub struct LineRow {
 /// });
 /// assert_eq!(table.files, ["src/lib.rs"]);
 /// assert_eq!(table.rows.iter().map(|r| r.line).collect::<Vec<_>>(), [14, 15, 14]);
+///
+/// // After a 2-byte prologue: the first row starts at 0 all the same.
+/// let table = LineTable::new(&[(2, Src::Token(4))], |_| Some(("src/lib.rs".into(), 10, 5)));
+/// assert_eq!((table.rows[0].offset, table.prologue_end), (0, 2));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LineTable {
@@ -41,8 +45,11 @@ pub struct LineTable {
     pub directory: Option<String>,
     /// The files, numbered from 1 in the rows.
     pub files: Vec<String>,
-    /// The rows, by offset.
+    /// The rows, by offset; the first starts at 0 (the prologue belongs to the first line).
     pub rows: Vec<LineRow>,
+    /// Where the body starts, after the prologue: where a debugger stops for a breakpoint on
+    /// the function or on its first line.
+    pub prologue_end: u32,
 }
 
 impl LineTable {
@@ -51,6 +58,7 @@ impl LineTable {
     /// consecutive rows at one place are one).
     pub fn new(rows: &[(u32, Src)], mut resolve: impl FnMut(Src) -> Option<(String, u32, u32)>) -> LineTable {
         let mut table = LineTable::default();
+        table.prologue_end = rows.first().map_or(0, |r| r.0);
         for &(offset, src) in rows {
             let Some((file, line, column)) = resolve(src) else { continue };
             let file = match table.files.iter().position(|f| *f == file) {
@@ -65,6 +73,9 @@ impl LineTable {
             if table.rows.last().is_none_or(|r| (r.file, r.line, r.column) != (file, line, column)) {
                 table.rows.push(LineRow { offset, file, line, column });
             }
+        }
+        if let Some(first) = table.rows.first_mut() {
+            first.offset = 0;
         }
         table
     }
@@ -151,7 +162,7 @@ impl DebugSections {
     /// ```
     /// use peach_core::emit::{DebugSections, Hole, LineRow, LineTable};
     /// let rows = vec![LineRow { offset: 0, file: 1, line: 7, column: 5 }];
-    /// let table = LineTable { directory: None, files: vec!["k.rs".into()], rows };
+    /// let table = LineTable { directory: None, files: vec!["k.rs".into()], rows, prologue_end: 0 };
     /// let mut d = DebugSections::new("kernel", 16, &table);
     /// assert!(d.info_holes.contains(&(6, Hole::Abbrev)));
     /// d.fill(0x1000);
@@ -295,6 +306,9 @@ fn abbreviations(with_directory: bool) -> Vec<u8> {
 
 /// The line-number program of `table` for `len` bytes of code, with its hole (the address
 /// the sequence starts at).
+/// The standard opcode that marks the next row as the end of the prologue (DWARF 3).
+const DW_LNS_SET_PROLOGUE_END: u8 = 10;
+
 fn line_program(len: u32, table: &LineTable) -> (Vec<u8>, Vec<(usize, Hole)>) {
     let mut out = vec![0; 4]; // unit length, below
     out.extend_from_slice(&4u16.to_le_bytes());
@@ -315,7 +329,20 @@ fn line_program(len: u32, table: &LineTable) -> (Vec<u8>, Vec<(usize, Hole)>) {
     let holes = vec![(out.len(), Hole::Code)];
     out.extend_from_slice(&[0; 8]);
     let (mut file, mut line, mut column, mut at) = (1, 1i64, 0, 0);
-    for row in &table.rows {
+    // The first row again where the body starts, marked as the prologue's end: gdb stops there
+    // for a breakpoint on the first line (without it, it skips to the second line's code).
+    let first = table.rows.first().copied();
+    let body = first
+        .filter(|_| table.prologue_end > 0 && table.prologue_end < len)
+        .map(|r| LineRow { offset: table.prologue_end, ..r });
+    let body = body.filter(|b| table.rows.get(1).is_none_or(|next| next.offset > b.offset));
+    if first.is_some() && body.is_none() {
+        out.push(DW_LNS_SET_PROLOGUE_END);
+    }
+    for (i, row) in table.rows.iter().take(1).chain(body.iter()).chain(table.rows.iter().skip(1)).enumerate() {
+        if i == 1 && body.is_some() {
+            out.push(DW_LNS_SET_PROLOGUE_END);
+        }
         if row.file != file {
             out.push(4); // DW_LNS_set_file
             uleb128(row.file as u64, &mut out);
@@ -372,7 +399,7 @@ mod tests {
     }
 
     /// A random table: small and large steps of address and line (forward and back), columns,
-    /// two files.
+    /// two files, a body that starts at 0 or after a prologue.
     fn random_table(r: &mut Seeded, len: u32) -> LineTable {
         let files = vec!["src/a.rs".to_string(), "/abs/b.rs".to_string()];
         let mut rows = Vec::new();
@@ -387,12 +414,15 @@ mod tests {
             };
             line = (line + [-3, 1, 2, 9, -40, 700][r.below(6)]).max(1);
         }
-        LineTable { directory: Some("/work".into()), files, rows }
+        let first_end = rows.get(1).map_or(len, |r| r.offset);
+        let prologue_end = r.below(first_end as usize) as u32;
+        LineTable { directory: Some("/work".into()), files, rows, prologue_end }
     }
 
     /// The rows llvm-dwarfdump reads from `sections` assembled at `k` with `len` bytes of code,
-    /// as `(offset, file, line, column)`; `None` where the tools do not run.
-    fn read_back(sections: &DebugSections, len: u32) -> Option<Vec<(u32, u32, u32, u32)>> {
+    /// as `(offset, file, line, column, whether it ends the prologue)`; `None` where the tools
+    /// do not run.
+    fn read_back(sections: &DebugSections, len: u32) -> Option<Vec<(u32, u32, u32, u32, bool)>> {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("peach-dwarf-{}-{n}", std::process::id()));
@@ -413,7 +443,7 @@ mod tests {
         rows.map(|l| {
             let c: Vec<&str> = l.split_whitespace().collect();
             let offset = u32::from_str_radix(c[0].trim_start_matches("0x"), 16).ok()?;
-            Some((offset, number(c[3])?, number(c[1])?, number(c[2])?))
+            Some((offset, number(c[3])?, number(c[1])?, number(c[2])?, l.contains("prologue_end")))
         })
         .collect()
     }
@@ -421,21 +451,28 @@ mod tests {
     #[test]
     fn line_programs_read_back_as_written() {
         let mut r = Seeded(0x11ee);
-        for len in [1, 40, 3000] {
+        for len in [1, 40, 64, 300, 3000] {
             let table = random_table(&mut r, len);
             let sections = DebugSections::new("k", len, &table);
             let Some(rows) = read_back(&sections, len) else {
                 eprintln!("skipped: GNU as or llvm-dwarfdump did not run");
                 return;
             };
-            let expected: Vec<_> = table.rows.iter().map(|r| (r.offset, r.file, r.line, r.column)).collect();
-            assert_eq!(rows, expected);
+            let pe = table.prologue_end;
+            let mut expected: Vec<_> =
+                table.rows.iter().map(|r| (r.offset, r.file, r.line, r.column, r.offset == 0 && pe == 0)).collect();
+            // The first line again where the body starts.
+            if pe > 0 {
+                let r = table.rows[0];
+                expected.insert(1, (pe, r.file, r.line, r.column, true));
+            }
+            assert_eq!(rows, expected, "prologue end {pe}");
         }
     }
 
     #[test]
     fn filled_holes_hold_the_address_and_zero_offsets() {
-        let table = LineTable { directory: None, files: vec!["k.rs".into()], rows: vec![] };
+        let table = LineTable { directory: None, files: vec!["k.rs".into()], rows: vec![], prologue_end: 0 };
         let mut d = DebugSections::new("k", 8, &table);
         d.fill(0x1122_3344_5566_7788);
         for (section, holes) in [(&d.info, &d.info_holes), (&d.line, &d.line_holes)] {

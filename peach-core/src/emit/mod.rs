@@ -156,7 +156,8 @@ impl CodeObject {
     }
 
     /// `(offset, location)` by offset: from `offset` on, the code comes from the instruction
-    /// written at `location` (the prologue from the first one's; an epilogue from its return);
+    /// written at `location` (an epilogue from its return; the first row is where the body
+    /// starts, after the prologue, which belongs to the first row's location too);
     /// empty unless the function recorded them
     /// ([`crate::Function::record_source_lines_by_default`],
     /// [`crate::Function::set_source_lines`]). [`LineTable`] turns them into lines for
@@ -181,6 +182,12 @@ impl CodeObject {
     ///     .collect();
     /// // mov rax, rdi (the parameter's arrival: the function's line), add rax, 1, ret.
     /// assert_eq!(lines, [(0, 0), (3, 3), (7, 4)]);
+    /// # let mut f = Function::new("k", Signature::default(), Target::x86_64_baseline());
+    /// # f.set_source_lines(true);
+    /// # f.asm("xor ebx, ebx", ());
+    /// # f.ret(None);
+    /// # // After `push rbx`.
+    /// # assert_eq!(f.compile(Abi::SysV)?.source_lines()[0].0, 1);
     /// # Ok::<(), peach_core::Error>(())
     /// ```
     pub fn source_lines(&self) -> &[(u32, Src)] {
