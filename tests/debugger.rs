@@ -19,7 +19,7 @@ peach_fn! {
     #[target(x86_64::baseline)]
     pub fn add_twice(x: u64, y: u64) -> u64 {
         fn add_thrice(r: Reg, y: Reg) {
-            ADD(r, y);
+            ADD(r, y); // gdb x86_64: inner
             ADD(r, y);
             ADD(r, y);
         }
@@ -38,7 +38,7 @@ peach_fn! {
     #[target(aarch64::neon)]
     pub fn add_twice(x: u64, y: u64) -> u64 {
         fn add_thrice(r: Reg, y: Reg) {
-            ADD(r, r, y);
+            ADD(r, r, y); // gdb aarch64: inner
             ADD(r, r, y);
             ADD(r, r, y);
         }
@@ -210,17 +210,42 @@ fn static_kernel_lines() {
     assert!(out.contains(&format!("Line {} of \"tests/debugger.rs\" starts at address", line + 1)), "{out}");
 }
 
-/// A custom instruction's code is on the line that calls it: three `add`s.
+/// A custom instruction's code is inlined at its call: a breakpoint on the call's line stops at
+/// its first instruction, in an inlined frame on the custom instruction's own line whose caller
+/// is the kernel on the call's line; each `stepi` goes to the next line of the custom
+/// instruction, and after its three `add`s the kernel's frame is on top again.
 #[test]
-fn custom_instructions_map_to_their_call() {
-    let line = line_of(&format!("// gdb {ARCH}: custom"));
-    let Some(out) = gdb("gdb_target_static", &[format!("info line tests/debugger.rs:{line}")]) else { return };
-    let range = out.lines().find(|l| l.starts_with(&format!("Line {line} of"))).unwrap_or_else(|| panic!("{out}"));
-    let address = |word: &str| {
-        let at = range.split(word).nth(1).and_then(|s| s.split_whitespace().next()).unwrap_or_else(|| panic!("{out}"));
-        u64::from_str_radix(at.trim_start_matches("0x"), 16).unwrap_or_else(|_| panic!("{out}"))
-    };
-    assert_eq!(address("ends at ") - address("starts at address "), 3 * ADD_BYTES, "{out}");
+fn custom_instructions_are_inlined_at_their_call() {
+    let (call, inner) = (line_of(&format!("// gdb {ARCH}: custom")), line_of(&format!("// gdb {ARCH}: inner")));
+    let mut commands = vec![format!("break tests/debugger.rs:{call}"), "run".into()];
+    for _ in 0..3 {
+        commands.extend(["bt 2".to_string(), "x/i $pc".into(), "stepi".into()]);
+    }
+    commands.extend(["bt 1".to_string(), "x/i $pc".into(), "kill".into()]);
+    let Some(out) = gdb("gdb_target_static", &commands) else { return };
+    println!("{out}");
+    let frames: Vec<&str> = out.lines().filter(|l| l.starts_with('#')).collect();
+    let offsets: Vec<u64> = out
+        .lines()
+        .filter(|l| l.starts_with("=> "))
+        .map(|l| {
+            let at = l.split("<add_twice+").nth(1).and_then(|s| s.split('>').next());
+            at.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{out}"))
+        })
+        .collect();
+    assert_eq!(frames.len(), 7, "{out}");
+    for k in 0..3 {
+        let here = format!("add_thrice () at tests/debugger.rs:{}", inner + k);
+        assert!(frames[2 * k].starts_with("#0") && frames[2 * k].contains(&here), "{out}");
+        let caller = format!("add_twice () at tests/debugger.rs:{call}");
+        assert!(frames[2 * k + 1].starts_with("#1") && frames[2 * k + 1].contains(&caller), "{out}");
+    }
+    assert!(
+        frames[6].starts_with("#0") && frames[6].contains(&format!("add_twice () at tests/debugger.rs:{}", call + 1)),
+        "{out}"
+    );
+    let steps: Vec<u64> = offsets.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(steps, [ADD_BYTES; 3], "{out}");
 }
 
 /// A breakpoint on a JIT kernel's line (the line of Rust that built it) stops first in that

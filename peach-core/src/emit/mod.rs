@@ -7,7 +7,7 @@ mod pool;
 mod unwind;
 
 pub use buffer::{Assembled, CodeBuffer, Fixup, FixupTarget};
-pub use dwarf::{DebugSections, Hole, LineRow, LineTable};
+pub use dwarf::{Call, DebugSections, Hole, Inlined, LineRow, LineTable};
 pub use pool::ConstPool;
 pub use unwind::{EntryFrame, FrameStep, FrameSteps, Win64Step, eh_frame, win64_unwind_info};
 

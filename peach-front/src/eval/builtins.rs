@@ -216,7 +216,7 @@ impl Eval {
             );
         }
         self.depth += 1;
-        let result = self.in_call(span, |ev| {
+        let result = self.in_call(span, &f.sig.ident.to_string(), |ev| {
             ev.scoped(|ev| {
                 for (input, (v, s)) in f.sig.inputs.iter().zip(args) {
                     match input {

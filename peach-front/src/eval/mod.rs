@@ -15,7 +15,7 @@ mod value;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use peach_core::emit::LineTable;
+use peach_core::emit::{Call, LineTable};
 use peach_core::ir::{Function, Signature};
 use peach_core::target::Arch;
 use peach_core::{Abi, CodeObject, Src};
@@ -47,8 +47,13 @@ pub struct Built {
     /// The code for each calling convention.
     pub builds: Vec<(Abi, CodeObject)>,
     /// The file, line and column (from 1) of each source tag ([`Src::Token`]) of the code:
-    /// where the body wrote the instruction, or called the custom instruction that did.
+    /// where the instruction was written.
     pub places: Vec<(String, u32, u32)>,
+    /// The innermost custom-instruction call each tag's instruction was written in (an index
+    /// into `calls`), if any.
+    pub tag_calls: Vec<Option<u32>>,
+    /// The custom-instruction calls, each with the call it is in.
+    pub calls: Vec<(Call, Option<u32>)>,
 }
 
 impl Built {
@@ -59,13 +64,31 @@ impl Built {
         })
     }
 
-    /// The source lines of `code` (one of the builds), for debuggers; relative file names are
-    /// relative to the directory the compiler runs in.
+    /// The source lines of `code` (one of the builds), for debuggers, with the custom
+    /// instructions inlined in it; relative file names are relative to the directory the
+    /// compiler runs in.
     pub fn line_table(&self, code: &CodeObject) -> LineTable {
-        let mut table = LineTable::new(code.source_lines(), |src| match src {
+        let rows = code.source_lines();
+        let mut table = LineTable::new(rows, |src| match src {
             Src::Token(n) => self.places.get(n as usize).cloned(),
             Src::Rust(_) => None,
         });
+        // The calls each tag's code is in, outermost first.
+        let chain = |src: Src| {
+            let mut ids = Vec::new();
+            let mut call = match src {
+                Src::Token(n) => self.tag_calls.get(n as usize).copied().flatten(),
+                Src::Rust(_) => None,
+            };
+            while let Some(id) = call.filter(|_| ids.len() < DEPTH_LIMIT as usize) {
+                ids.push(id);
+                call = self.calls.get(id as usize).and_then(|c| c.1);
+            }
+            ids.reverse();
+            ids
+        };
+        let calls: Vec<Call> = self.calls.iter().map(|c| c.0.clone()).collect();
+        table.inline(rows, code.bytes().len() as u32, chain, &calls);
         if table.files.iter().any(|f| std::path::Path::new(f).is_relative()) {
             table.directory = std::env::current_dir().ok().map(|d| d.to_string_lossy().into_owned());
         }
@@ -101,12 +124,15 @@ pub(crate) struct Eval {
     pub streams: Vec<peach_core::ir::InstructionStream>,
     scopes: Vec<HashMap<String, Value>>,
     spans: Vec<Span>,
-    /// Where each tag's code goes in the line table: its token, or the outermost call of the
-    /// custom instruction it is in.
-    line_spans: Vec<Span>,
+    /// The innermost custom-instruction call each tag was written in.
+    tag_calls: Vec<Option<u32>>,
     tags: HashMap<[usize; 6], u32>,
-    /// The outermost custom-instruction call being evaluated.
-    call_site: Option<Span>,
+    /// The custom-instruction calls evaluated (each with the call it is in): one per call site
+    /// and enclosing call.
+    calls: Vec<(Call, Option<u32>)>,
+    call_ids: HashMap<(Option<u32>, usize, usize), u32>,
+    /// The innermost custom-instruction call being evaluated.
+    call: Option<u32>,
     steps: u64,
     /// How deep custom instructions are nested now.
     depth: u32,
@@ -162,7 +188,8 @@ pub fn build(kernel: &Kernel, target: &peach_core::Target) -> syn::Result<Built>
     for &abi in abis {
         builds.push((abi, ev.f.compile(abi).map_err(|e| ev.to_syn(&e))?));
     }
-    Ok(Built { arch, builds, places: ev.places() })
+    let places = ev.places();
+    Ok(Built { arch, builds, places, tag_calls: ev.tag_calls, calls: ev.calls })
 }
 
 fn combine(errors: Vec<Error>) -> Error {
@@ -181,9 +208,11 @@ impl Eval {
             streams: Vec::new(),
             scopes: vec![HashMap::new()],
             spans: Vec::new(),
-            line_spans: Vec::new(),
+            tag_calls: Vec::new(),
             tags: HashMap::new(),
-            call_site: None,
+            calls: Vec::new(),
+            call_ids: HashMap::new(),
+            call: None,
             steps: 0,
             depth: 0,
             types: num::Types::default(),
@@ -192,33 +221,41 @@ impl Eval {
 
     /// A source tag for the token at `span`.
     pub(crate) fn tag(&mut self, span: Span) -> Src {
-        // One tag per place (and call site), so that messages can group what one token made.
+        // One tag per place (and call), so that messages can group what one token made.
         let (a, b) = (span.start(), span.end());
-        let site = self.call_site.map_or((0, 0), |s| (s.start().line, s.start().column + 1));
-        let key = [a.line, a.column, b.line, b.column, site.0, site.1];
+        let call = self.call.map_or(0, |c| c as usize + 1);
+        let key = [a.line, a.column, b.line, b.column, call, 0];
         if let Some(&n) = self.tags.get(&key) {
             return Src::Token(n);
         }
         self.spans.push(span);
-        self.line_spans.push(self.call_site.unwrap_or(span));
+        self.tag_calls.push(self.call);
         let n = self.spans.len() as u32 - 1;
         self.tags.insert(key, n);
         Src::Token(n)
     }
 
-    /// Evaluates `f` as the custom instruction called at `span`: its code goes to the line of
-    /// the outermost call.
-    pub(crate) fn in_call<T>(&mut self, span: Span, f: impl FnOnce(&mut Eval) -> T) -> T {
-        let outer = self.call_site;
-        self.call_site = Some(outer.unwrap_or(span));
+    /// Evaluates `f` as custom instruction `name`, called at `span`: debuggers see its code
+    /// inlined there.
+    pub(crate) fn in_call<T>(&mut self, span: Span, name: &str, f: impl FnOnce(&mut Eval) -> T) -> T {
+        let outer = self.call;
+        let at = span.start();
+        let next = self.calls.len() as u32;
+        let id = *self.call_ids.entry((outer, at.line, at.column)).or_insert(next);
+        if id == next {
+            let call =
+                Call { name: name.to_string(), file: span.file(), line: at.line as u32, column: at.column as u32 + 1 };
+            self.calls.push((call, outer));
+        }
+        self.call = Some(id);
         let result = f(self);
-        self.call_site = outer;
+        self.call = outer;
         result
     }
 
-    /// File, line and column of each tag's line (see [`Built::places`]).
+    /// File, line and column of each tag (see [`Built::places`]).
     fn places(&self) -> Vec<(String, u32, u32)> {
-        self.line_spans
+        self.spans
             .iter()
             .map(|s| {
                 let at = s.start();
