@@ -229,3 +229,48 @@ fn unknown_env_cap_is_reported_and_fails_closed() {
     assert!(stderr.contains("unknown ISA level \"avx-2\""), "{stderr}");
     assert!(stdout.contains("active: x86-64\n"), "{stdout}");
 }
+
+peach_fn! {
+    /// Which variant ran: 5 for Zen 5's, 4 for Zen 4's, 2 for Haswell's, 1 for the baseline.
+    #[variants(x86_64::zen5, x86_64::zen4, x86_64::haswell, x86_64::baseline)]
+    pub fn which_core() -> u64 {
+        let r = GP64();
+        if target.is_zen5() {
+            MOV(r, 5);
+        } else if target.is_zen4() {
+            MOV(r, 4);
+        } else if target.is_haswell() {
+            MOV(r, 2);
+        } else {
+            MOV(r, 1);
+        }
+        RETURN(r);
+    }
+}
+
+/// Variants built for microarchitectures: the one for the processor's wins; a processor of
+/// another lineage gets the first variant it descends from or the ISA level; an unknown one
+/// the first in the order written; `explain` says why. (The variants use only `mov`, so each
+/// runs anywhere: the choice is the microarchitecture's alone.)
+#[test]
+fn variants_built_for_microarchitectures_go_to_their_cores() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    dispatch::set_max_isa(None).unwrap();
+    let cases = [("zen5", 5), ("zen4", 4), ("zen3", 2), ("skylake-x", 2), ("nehalem", 1), ("unknown", 5)];
+    for (core, want) in cases {
+        dispatch::set_microarch(Some(core)).unwrap();
+        WHICH_CORE_DISPATCH.reset();
+        assert_eq!(which_core(), want, "{core}: {}", WHICH_CORE_DISPATCH.explain());
+    }
+    // This machine, as identified.
+    dispatch::set_microarch(None).unwrap();
+    WHICH_CORE_DISPATCH.reset();
+    let want = match dispatch::microarch() {
+        Some("zen5") | None => 5,
+        Some("zen4") => 4,
+        Some(m) if peach::core::Target::x86_64_lineage(m).contains(&"haswell") => 2,
+        Some(_) => 1,
+    };
+    assert_eq!(which_core(), want, "{}", WHICH_CORE_DISPATCH.explain());
+    println!("{}", WHICH_CORE_DISPATCH.explain());
+}

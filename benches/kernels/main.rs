@@ -29,6 +29,9 @@ mod bench {
     use crate::harness::*;
 
     pub fn run() {
+        let uarch = peach::runtime::dispatch::microarch().unwrap_or("unknown");
+        let id = peach::runtime::dispatch::core_id().map_or("no identification".to_string(), |c| c.to_string());
+        println!("bench uarch {uarch} ({id})");
         let host = Target::native_x86_64();
         if !(host.has_avx512f() && host.has_avx512vl()) {
             println!("this CPU lacks AVX-512: the competitors' AVX-512 code cannot run, so no table");

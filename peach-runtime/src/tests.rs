@@ -220,7 +220,8 @@ impl peach_core::emit::Listing for NoListing {
 /// A kernel's dispatch as `peach_fn!` generates it, with Rust functions as the variants: the
 /// first calls (from several threads at once) resolve, later ones go straight to the choice.
 mod dispatching {
-    use crate::dispatch::{CpuCheck, Dispatch, Variant, runs_here, set_max_isa};
+    use crate::dispatch::{CpuCheck, Dispatch, Variant, choose, microarch, runs_here, set_max_isa, set_microarch};
+    use peach_core::target::{Arch, CoreId};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     type F = unsafe extern "C" fn(u32) -> u32;
@@ -262,6 +263,85 @@ mod dispatching {
         let f = unsafe { std::mem::transmute::<*mut (), F>(DISPATCH.pointer()) };
         // SAFETY: they are safe to call with any argument.
         unsafe { f(x) }
+    }
+
+    /// Processors as they identify themselves (vendor, family, model) with the vector extensions
+    /// they report, and the variant dispatch picks among `zen5`, `zen4`, `x86-64-v4`, `haswell`
+    /// and `x86-64` (each needing the extensions of its name).
+    #[test]
+    fn each_processor_gets_the_most_specific_variant_it_runs() {
+        const V4: &[&str] = &["AVX", "AVX2", "AVX512F"];
+        const V3: &[&str] = &["AVX", "AVX2"];
+        let variants = [
+            Variant { name: "zen5", required: V4 },
+            Variant { name: "zen4", required: V4 },
+            Variant { name: "x86-64-v4", required: V4 },
+            Variant { name: "haswell", required: V3 },
+            Variant { name: "x86-64", required: &[] },
+        ];
+        // (vendor, family, model, extensions, the variant chosen)
+        type Case<'a> = (&'a str, u32, u32, &'a [&'a str], Option<&'a str>);
+        let cases: [Case; 10] = [
+            ("AuthenticAMD", 0x1a, 0x44, V4, Some("zen5")),
+            ("AuthenticAMD", 0x19, 0x61, V4, Some("zen4")),
+            // A virtual machine on Zen 4 reporting a Zen 3 model: told by its extensions.
+            ("AuthenticAMD", 0x19, 0x01, V4, Some("zen4")),
+            // Zen 3: the Zen variants are not for it, and it lacks AVX-512; Haswell's are its
+            // ancestor's.
+            ("AuthenticAMD", 0x19, 0x01, V3, Some("haswell")),
+            ("GenuineIntel", 6, 0x55, V4, Some("x86-64-v4")),
+            ("GenuineIntel", 6, 0x3c, V3, Some("haswell")),
+            // Unknown processors (Alder Lake, not in the table; a future AMD family; a virtual
+            // machine without AVX): the first variant, in the order written, that runs.
+            ("GenuineIntel", 6, 0x97, V3, Some("haswell")),
+            ("AuthenticAMD", 0x1b, 0x00, V4, Some("zen5")),
+            ("AuthenticAMD", 0x19, 0x61, &[], Some("x86-64")),
+            ("HygonGenuine", 0x18, 0x00, V3, Some("haswell")),
+        ];
+        for (vendor, family, model, has, want) in cases {
+            let id = CoreId::X86 { vendor: vendor.into(), family, model };
+            let core = id.microarch(|f| has.contains(&f));
+            let runs = |v: &Variant| v.required.iter().all(|f| has.contains(f));
+            let choice = choose(Arch::X86_64, &variants, core, runs);
+            let got = choice.index.map(|i| variants[i].name);
+            assert_eq!(got, want, "{id} ({core:?}): {}", choice.reason);
+        }
+        // AArch64: a Neoverse V1 gets its own; an unknown core the first that runs.
+        let arm = [Variant { name: "neoverse-v1", required: &[] }, Variant { name: "armv8-a", required: &[] }];
+        for (part, want) in [(0xd40, "neoverse-v1"), (0xd0c, "armv8-a"), (0xfff, "neoverse-v1")] {
+            let core = CoreId::Arm { implementer: 0x41, part }.microarch(|_| true);
+            let choice = choose(Arch::Aarch64, &arm, core, |_| true);
+            assert_eq!(choice.index.map(|i| arm[i].name), Some(want), "{part:#x}: {}", choice.reason);
+        }
+    }
+
+    static BY_CORE: &[Variant] = &[Variant { name: "zen4", required: &[] }, Variant { name: "x86-64", required: &[] }];
+    static BY_CORE_DISPATCH: Dispatch = Dispatch::new(BY_CORE, std::ptr::null_mut());
+
+    /// `set_microarch` decides what dispatch takes the processor for, and `explain` says why.
+    #[test]
+    fn set_microarch_names_the_processor() {
+        set_max_isa(None).unwrap();
+        if cfg!(target_arch = "x86_64") {
+            set_microarch(Some("zen4")).unwrap();
+            assert_eq!((microarch(), BY_CORE_DISPATCH.choose()), (Some("zen4"), Some(0)));
+            assert!(
+                BY_CORE_DISPATCH.explain().contains("`zen4`, the variant built for it"),
+                "{}",
+                BY_CORE_DISPATCH.explain()
+            );
+            set_microarch(Some("skylake-x")).unwrap();
+            assert_eq!(BY_CORE_DISPATCH.choose(), Some(1));
+            assert!(
+                BY_CORE_DISPATCH.explain().contains("`zen4` is built for another"),
+                "{}",
+                BY_CORE_DISPATCH.explain()
+            );
+        }
+        set_microarch(Some("unknown")).unwrap();
+        assert_eq!(microarch(), None);
+        assert!(set_microarch(Some("zen9")).unwrap_err().to_string().contains("zen9"));
+        set_microarch(None).unwrap();
     }
 
     #[test]

@@ -24,6 +24,19 @@ impl Target {
         extension_by_name(self.arch(), name).is_some_and(|e| self.extensions().contains(e))
     }
 
+    /// Whether the target was made for microarchitecture `name` (exactly: `zen5` is not
+    /// `zen4`), as a variant named for it is; code tuned per core branches on it.
+    ///
+    /// ```
+    /// use peach_core::Target;
+    /// assert!(Target::x86_64("zen4")?.is("zen4"));
+    /// assert!(!Target::x86_64("zen5")?.is("zen4") && !Target::x86_64_v4().is("zen4"));
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn is(&self, name: &str) -> bool {
+        self.name() == name
+    }
+
     /// The name of extension `e` on this target's architecture.
     pub fn extension_name(&self, e: Extension) -> &'static str {
         extension_name(self.arch(), e)
@@ -40,18 +53,24 @@ macro_rules! has {
                 }
             )*
 
-            /// Answers a query by its method name (`"has_fma3"`), for interpreters of kernel
-            /// code; `None` for an unknown query.
+            /// Answers a query by its method name (`"has_fma3"`; `"is_zen4"`, whether the
+            /// target was made for that microarchitecture: see [`Target::is`]), for interpreters
+            /// of kernel code; `None` for an unknown query.
             ///
             /// ```
             /// let t = peach_core::Target::x86_64_v3();
             /// assert_eq!(t.query("has_fma3"), Some(true));
+            /// assert_eq!(t.query("is_skylake_x"), Some(false));
             /// assert_eq!(t.query("has_wings"), None);
+            /// assert_eq!(t.query("is_pentium"), None);
             /// ```
             pub fn query(&self, method: &str) -> Option<bool> {
                 match method {
                     $(stringify!($fn) => Some(self.has($name)),)*
-                    _ => None,
+                    _ => {
+                        let name = method.strip_prefix("is_")?.replace('_', "-");
+                        (!Target::lineage(self.arch(), &name).is_empty()).then(|| self.is(&name))
+                    }
                 }
             }
         }

@@ -27,7 +27,7 @@ mod select;
 mod syntax;
 mod system;
 mod table;
-mod target;
+pub(crate) mod target;
 mod text;
 
 pub(crate) use encode::Arrangement;

@@ -51,6 +51,28 @@ const CORES: &[(&str, &[&str])] = &[
     ("apple-m4", V8_6),
 ];
 
+/// Cores by MIDR_EL1 implementer and part number, as Linux's `cputype.h` lists them.
+#[rustfmt::skip]
+const PARTS: &[(u8, u16, &str)] = &[
+    (0x41, 0xd03, "cortex-a53"), (0x41, 0xd08, "cortex-a72"), (0x41, 0xd0b, "cortex-a76"),
+    (0x41, 0xd0c, "neoverse-n1"), (0x41, 0xd40, "neoverse-v1"), (0x41, 0xd49, "neoverse-n2"),
+    (0x41, 0xd4f, "neoverse-v2"),
+    (0x61, 0x022, "apple-m1"), (0x61, 0x023, "apple-m1"), (0x61, 0x024, "apple-m1"), (0x61, 0x025, "apple-m1"),
+    (0x61, 0x028, "apple-m1"), (0x61, 0x029, "apple-m1"),
+    (0x61, 0x032, "apple-m2"), (0x61, 0x033, "apple-m2"), (0x61, 0x034, "apple-m2"), (0x61, 0x035, "apple-m2"),
+    (0x61, 0x038, "apple-m2"), (0x61, 0x039, "apple-m2"),
+];
+
+/// The core an AArch64 processor is, from MIDR_EL1's implementer and part number.
+pub(crate) fn identify(implementer: u8, part: u16) -> Option<&'static str> {
+    PARTS.iter().find(|p| p.0 == implementer && p.1 == part).map(|p| p.2)
+}
+
+/// Whether `name` is a core (not an architecture level).
+pub(crate) fn is_core(name: &str) -> bool {
+    CORES.iter().any(|c| c.0 == name)
+}
+
 impl Target {
     /// Armv8-A with FP and NEON, what every AArch64 core has.
     ///

@@ -2,6 +2,7 @@
 //! `Encoder` with our own layout, the System V and Microsoft x64 conventions.
 
 mod abi;
+pub(crate) mod cores;
 mod encode;
 pub(crate) mod forms;
 mod frame;
@@ -10,7 +11,7 @@ mod layout;
 mod pseudo;
 mod regs;
 mod select;
-mod target;
+pub(crate) mod target;
 pub(crate) mod text;
 mod vex;
 

@@ -68,7 +68,8 @@ const MICROARCHS: &[(&str, &str, &[F])] = &[
     ("zen5",           "zen4",           &[F::AVX_VNNI, F::AVX512_VP2INTERSECT, F::MOVDIRI, F::MOVDIR64B]),
 ];
 
-fn microarch(name: &str) -> Option<ExtSet> {
+/// The extensions of microarchitecture `name`, if it is one.
+pub(crate) fn microarch(name: &str) -> Option<ExtSet> {
     let (_, parent, own) = MICROARCHS.iter().find(|(n, _, _)| *n == name)?;
     let mut s = if parent.is_empty() { const { set(&[BASELINE]) } } else { microarch(parent)? };
     for f in own.iter() {
@@ -144,6 +145,24 @@ impl Target {
             })?,
         };
         Ok(Target::new(Arch::X86_64, name.to_string(), exts))
+    }
+
+    /// Microarchitecture `name` (one of [`Target::x86_64`]'s) and those it descends from,
+    /// nearest first; empty for a name that is not a microarchitecture.
+    ///
+    /// ```
+    /// use peach_core::Target;
+    /// assert_eq!(Target::x86_64_lineage("zen2"), ["zen2", "zen1", "haswell", "ivybridge", "sandybridge", "nehalem"]);
+    /// assert!(Target::x86_64_lineage("x86-64-v3").is_empty());
+    /// ```
+    pub fn x86_64_lineage(name: &str) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let mut next = MICROARCHS.iter().find(|m| m.0 == name);
+        while let Some(&(n, parent, _)) = next {
+            out.push(n);
+            next = MICROARCHS.iter().find(|m| m.0 == parent);
+        }
+        out
     }
 
     /// The names [`Target::x86_64`] knows, levels first.

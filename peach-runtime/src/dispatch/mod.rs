@@ -2,14 +2,27 @@
 //! first call, to the best variant the CPU (and operating system) supports, and later calls go
 //! straight to it through one atomic load.
 //!
+//! The choice, among the variants whose extensions the processor has: the variant built for
+//! this processor's microarchitecture (`x86_64::zen4`, `aarch64::neoverse_v1`: see
+//! [`microarch`]), if there is one; else the first variant, in the order written, leaving out
+//! those built for a microarchitecture this processor is not (nor descends from, as Zen 4 does
+//! from Haswell); on a processor peach does not know, simply the first in the order written; else
+//! the fallback. [`Dispatch::explain`] says which and why.
+//!
 //! The features a variant needs are the ISA extensions its code uses, recorded by peach-core
 //! when it was assembled (iced-x86 CPUID feature names such as `AVX2` or `AVX512F`, AArch64 names
 //! such as `NEON` or `DOTPROD`); detection is the standard library's `is_x86_feature_detected!`
 //! (which also checks that the OS enabled the register state) or `is_aarch64_feature_detected!`. `PEACH_MAX_ISA` (or [`set_max_isa`]) caps the choice, so that every variant can
 //! be exercised on a machine that supports them all.
 
+mod uarch;
+
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+
+use peach_core::Target;
+use peach_core::target::Arch;
+pub use uarch::{UnknownMicroarch, core_id, microarch, set_microarch};
 
 /// One variant of a kernel: its target's name and the ISA extensions its code uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,9 +77,27 @@ impl Dispatch {
         self.target.load(Ordering::Relaxed)
     }
 
-    /// The best variant this CPU runs within the cap, if any.
+    /// The variant to call on this processor within the cap (see the module's documentation),
+    /// if any.
     pub fn choose(&self) -> Option<usize> {
-        self.variants.iter().position(|v| runs_here(v.required))
+        choose(uarch::HOST, self.variants, microarch(), |v| runs_here(v.required)).index
+    }
+
+    /// Which variant dispatch chooses on this processor, and why.
+    ///
+    /// ```
+    /// use peach_runtime::dispatch::{Dispatch, Variant};
+    /// static D: Dispatch = Dispatch::new(&[Variant { name: "x86-64", required: &[] }], std::ptr::null_mut());
+    /// println!("{}", D.explain());
+    /// ```
+    pub fn explain(&self) -> String {
+        let core = match (core_id(), microarch()) {
+            (_, Some(m)) => format!("this processor is taken for {m}"),
+            (Some(id), None) => format!("this processor ({id}) is not one peach knows"),
+            (None, None) => "this processor does not say what it is".to_string(),
+        };
+        let choice = choose(uarch::HOST, self.variants, microarch(), |v| runs_here(v.required));
+        format!("{core}: {}", choice.reason)
     }
 
     /// Sends later calls to `f`, which implements variant `index` (`None`: the fallback).
@@ -87,6 +118,60 @@ impl Dispatch {
         self.active.store(UNRESOLVED, Ordering::Release);
         self.target.store(self.resolver.load(Ordering::Relaxed), Ordering::Release);
     }
+}
+
+/// A variant chosen, with the reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// The variant's index (`None`: the fallback).
+    pub index: Option<usize>,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// The variant of `variants` (best first) to call on a processor of microarchitecture `core`
+/// (`None`: unknown) of architecture `arch`, where `runs` says which variants' extensions it
+/// has (see the module's documentation for the rules).
+///
+/// ```
+/// use peach_core::target::Arch;
+/// use peach_runtime::dispatch::{Variant, choose};
+/// let v = |name| Variant { name, required: &[] };
+/// let variants = [v("zen5"), v("zen4"), v("x86-64-v4"), v("haswell")];
+/// assert_eq!(choose(Arch::X86_64, &variants, Some("zen4"), |_| true).index, Some(1));
+/// // Skylake-X: not Zen 5 nor Zen 4, nor descended from them.
+/// assert_eq!(choose(Arch::X86_64, &variants, Some("skylake-x"), |_| true).index, Some(2));
+/// // Unknown: the order written.
+/// assert_eq!(choose(Arch::X86_64, &variants, None, |_| true).index, Some(0));
+/// ```
+pub fn choose(arch: Arch, variants: &[Variant], core: Option<&str>, runs: impl Fn(&Variant) -> bool) -> Choice {
+    if let Some(c) = core
+        && let Some(i) = variants.iter().position(|v| v.name == c && runs(v))
+    {
+        return Choice { index: Some(i), reason: format!("`{c}`, the variant built for it") };
+    }
+    let lineage = core.map(|c| Target::lineage(arch, c)).unwrap_or_default();
+    let mut passed = Vec::new();
+    for (i, v) in variants.iter().enumerate() {
+        let other_core = core.is_some() && !Target::lineage(arch, v.name).is_empty() && !lineage.contains(&v.name);
+        if other_core {
+            passed.push(format!("`{}` is built for another microarchitecture", v.name));
+        } else if runs(v) {
+            let reason = match core {
+                Some(_) => format!(
+                    "no variant is built for it; `{}` is the first, in the order written, that runs here",
+                    v.name
+                ),
+                None => format!("`{}` is the first variant, in the order written, that runs here", v.name),
+            };
+            let passed = if passed.is_empty() { String::new() } else { format!(" ({})", passed.join("; ")) };
+            return Choice { index: Some(i), reason: reason + &passed };
+        } else {
+            passed.push(format!("`{}` needs what this processor lacks or the cap forbids", v.name));
+        }
+    }
+    let passed = if passed.is_empty() { String::new() } else { format!(" ({})", passed.join("; ")) };
+    Choice { index: None, reason: format!("no variant runs here: the fallback{passed}") }
 }
 
 /// Extensions every x86-64 CPU has.

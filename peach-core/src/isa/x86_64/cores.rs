@@ -1,0 +1,81 @@
+//! Which x86-64 microarchitecture a processor is, from what CPUID says of it: vendor, family and
+//! model, as the vendors' manuals, Linux (`intel-family.h`) and LLVM (`Host.cpp`) list them. A
+//! virtual machine may report a model other than the host's, so the model's answer stands only
+//! if the vector extensions the processor reports are that microarchitecture's; otherwise the
+//! family's member whose vector extensions they are, if exactly one is.
+
+use super::target::microarch;
+use iced_x86::CpuidFeature as F;
+
+/// `(vendor, family, models, microarchitecture)`, models as inclusive ranges.
+type Models = (&'static str, u32, &'static [(u32, u32)], &'static str);
+
+#[rustfmt::skip]
+const MODELS: &[Models] = &[
+    ("GenuineIntel", 6, &[(0x3c, 0x3c), (0x3f, 0x3f), (0x45, 0x46)], "haswell"),
+    ("GenuineIntel", 6, &[(0x3d, 0x3d), (0x47, 0x47), (0x4f, 0x4f), (0x56, 0x56)], "broadwell"),
+    ("GenuineIntel", 6, &[(0x4e, 0x4e), (0x5e, 0x5e), (0x8e, 0x8e), (0x9e, 0x9e), (0xa5, 0xa6)], "skylake"),
+    ("GenuineIntel", 6, &[(0x55, 0x55)], "skylake-x"),
+    ("GenuineIntel", 6, &[(0x6a, 0x6a), (0x6c, 0x6c), (0x7d, 0x7e), (0x8c, 0x8d)], "icelake"),
+    ("GenuineIntel", 6, &[(0x8f, 0x8f), (0xcf, 0xcf)], "sapphirerapids"),
+    ("AuthenticAMD", 0x17, &[(0x00, 0x2f)], "zen1"),
+    ("AuthenticAMD", 0x17, &[(0x30, 0xff)], "zen2"),
+    ("AuthenticAMD", 0x19, &[(0x00, 0x0f), (0x20, 0x5f)], "zen3"),
+    ("AuthenticAMD", 0x19, &[(0x10, 0x1f), (0x60, 0x7f), (0xa0, 0xaf)], "zen4"),
+    ("AuthenticAMD", 0x1a, &[(0x00, 0x4f), (0x60, 0x7f)], "zen5"),
+];
+
+/// The extensions that must agree: those that set what vector code a core runs.
+const VECTOR: [F; 3] = [F::AVX, F::AVX2, F::AVX512F];
+
+/// The microarchitecture of an x86-64 processor (see the module's documentation); `has` answers
+/// by iced-x86 CPUID feature name (`AVX512F`).
+pub(crate) fn identify(vendor: &str, family: u32, model: u32, has: &dyn Fn(&str) -> bool) -> Option<&'static str> {
+    let agrees = |name: &str| {
+        let exts = microarch(name);
+        VECTOR.iter().all(|f| {
+            let theirs = exts.is_some_and(|e| e.contains(crate::target::Extension(*f as u16)));
+            theirs == has(&format!("{f:?}"))
+        })
+    };
+    let family_members = || MODELS.iter().filter(|m| m.0 == vendor && m.1 == family);
+    let by_model = family_members().find(|m| m.2.iter().any(|&(lo, hi)| (lo..=hi).contains(&model))).map(|m| m.3);
+    if let Some(name) = by_model.filter(|n| agrees(n)) {
+        return Some(name);
+    }
+    let mut agreeing = family_members().map(|m| m.3).filter(|n| agrees(n));
+    match (agreeing.next(), agreeing.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn models_name_their_microarchitectures_and_vms_are_told_by_their_extensions() {
+        let avx512 = |f: &str| matches!(f, "AVX" | "AVX2" | "AVX512F");
+        let avx2 = |f: &str| matches!(f, "AVX" | "AVX2");
+        type Has<'a> = &'a dyn Fn(&str) -> bool;
+        let cases: [(&str, u32, u32, Has, Option<&str>); 10] = [
+            ("AuthenticAMD", 0x19, 0x61, &avx512, Some("zen4")),
+            ("AuthenticAMD", 0x19, 0x21, &avx2, Some("zen3")),
+            // A virtual machine on Zen 4 that reports model 1 (a Zen 3 model): the extensions tell.
+            ("AuthenticAMD", 0x19, 0x01, &avx512, Some("zen4")),
+            ("AuthenticAMD", 0x1a, 0x44, &avx512, Some("zen5")),
+            ("AuthenticAMD", 0x17, 0x31, &avx2, Some("zen2")),
+            // A family not in the table (a future one): unknown.
+            ("AuthenticAMD", 0x1b, 0x00, &avx512, None),
+            ("GenuineIntel", 6, 0x55, &avx512, Some("skylake-x")),
+            // Skylake-X's model with AVX-512 masked off, and Alder Lake (not in the table).
+            ("GenuineIntel", 6, 0x55, &avx2, None),
+            ("GenuineIntel", 6, 0x97, &avx2, None),
+            ("CentaurHauls", 7, 0x3b, &avx2, None),
+        ];
+        for (vendor, family, model, has, want) in cases {
+            assert_eq!(identify(vendor, family, model, has), want, "{vendor} {family:#x} {model:#x}");
+        }
+    }
+}
