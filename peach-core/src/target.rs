@@ -138,57 +138,11 @@ pub enum CoreId {
     },
 }
 
-impl CoreId {
-    /// The microarchitecture peach knows this processor as (a name [`Target::x86_64`] or
-    /// [`Target::aarch64`] takes), or `None`. `has` says which extensions the processor reports
-    /// (by the names [`Target::has`] takes): on x86-64 they must agree with the model's
-    /// vector extensions (a virtual machine may report another model than its host's; then the
-    /// family's one member with those extensions, if there is one).
-    ///
-    /// ```
-    /// use peach_core::target::CoreId;
-    /// let zen4 = CoreId::X86 { vendor: "AuthenticAMD".into(), family: 0x19, model: 0x61 };
-    /// assert_eq!(zen4.microarch(|f| matches!(f, "AVX" | "AVX2" | "AVX512F")), Some("zen4"));
-    /// let future = CoreId::X86 { vendor: "AuthenticAMD".into(), family: 0x1b, model: 0 };
-    /// assert_eq!(future.microarch(|_| true), None);
-    /// let n1 = CoreId::Arm { implementer: 0x41, part: 0xd0c };
-    /// assert_eq!(n1.microarch(|_| true), Some("neoverse-n1"));
-    /// ```
-    pub fn microarch(&self, has: impl Fn(&str) -> bool) -> Option<&'static str> {
-        match self {
-            CoreId::X86 { vendor, family, model } => crate::isa::x86_64::cores::identify(vendor, *family, *model, &has),
-            CoreId::Arm { implementer, part } => crate::isa::aarch64::target::identify(*implementer, *part),
-        }
-    }
-}
-
 impl std::fmt::Display for CoreId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CoreId::X86 { vendor, family, model } => write!(f, "{vendor} family {family:#x} model {model:#x}"),
             CoreId::Arm { implementer, part } => write!(f, "implementer {implementer:#x} part {part:#x}"),
-        }
-    }
-}
-
-impl Target {
-    /// Microarchitecture `name` of `arch` and those it descends from, nearest first (x86-64's
-    /// table has descent; AArch64 cores stand alone); empty for a name that is not a
-    /// microarchitecture (an ISA level such as `x86-64-v3`).
-    ///
-    /// ```
-    /// use peach_core::{Target, target::Arch};
-    /// assert_eq!(Target::lineage(Arch::X86_64, "zen5")[..2], ["zen5", "zen4"]);
-    /// assert_eq!(Target::lineage(Arch::Aarch64, "neoverse-v1"), ["neoverse-v1"]);
-    /// assert!(Target::lineage(Arch::Aarch64, "armv8-a").is_empty());
-    /// ```
-    pub fn lineage(arch: Arch, name: &str) -> Vec<&'static str> {
-        match arch {
-            Arch::X86_64 => Target::x86_64_lineage(name),
-            Arch::Aarch64 => Target::aarch64_names()
-                .into_iter()
-                .filter(|n| *n == name && crate::isa::aarch64::target::is_core(n))
-                .collect(),
         }
     }
 }
