@@ -51,6 +51,7 @@
 pub mod dispatch;
 mod mem;
 pub mod tools;
+pub mod tune;
 
 use std::marker::PhantomData;
 
