@@ -6,7 +6,9 @@
 //! Cycles per element come from the TSC calibrated against a chain of dependent `add`s (one core
 //! cycle each), because this VM's TSC is not the core clock and it has no PMU. Prints
 //! `bench <kernel>_<implementation>_<size> <cycles> cpe` (and `..._ns` in ns per element),
-//! `bench <kernel>_speedup <best competitor / peach>`, and writes the table to BENCHMARKS.md.
+//! `bench <kernel>_speedup <best competitor / peach>`, and writes the tables to BENCHMARKS.md, in
+//! the section of the microarchitecture it ran on (a machine of another one adds its own section;
+//! the others are kept).
 //!
 //! Run with `cargo bench --bench kernels`.
 
@@ -277,14 +279,38 @@ mod bench {
         measure_together(clock, size, &mut refs)
     }
 
+    /// The file's opening, before the sections.
+    const PREAMBLE: &str = "# Benchmarks\n\nMade by `cargo bench --bench kernels`, which rewrites the section of the microarchitecture\n\
+        it runs on and keeps the others. Cycles per element (cpe) from the TSC calibrated against a\n\
+        chain of dependent adds, and ns per element; minimum of 21 trials. The competitors are the\n\
+        naive loop, rustc's auto-vectorisation for AVX-512 (`#[target_feature]`), the same algorithm in\n\
+        `std::arch` intrinsics (checked to give bit-identical results for exp and ln),\n\
+        `f64::exp`/`f64::ln`, `libm` and `matrixmultiply`.\n";
+
+    /// `file` with the section headed `heading` (a `## ` line) replaced by `section` (or added,
+    /// sections in order of heading), the preamble rewritten.
+    pub(crate) fn merge_section(file: &str, heading: &str, section: &str) -> String {
+        let mut sections: Vec<(String, String)> = Vec::new();
+        for part in file.split("\n## ").skip(1) {
+            let (head, body) = part.split_once('\n').unwrap_or((part, ""));
+            sections.push((format!("## {head}"), body.trim_end().to_string()));
+        }
+        sections.retain(|(h, _)| h.split(" (").next() != heading.split(" (").next());
+        sections.push((heading.to_string(), section.trim_end().to_string()));
+        sections.sort();
+        let mut out = PREAMBLE.to_string();
+        for (head, body) in sections {
+            out.push_str(&format!("\n{head}\n{body}\n"));
+        }
+        out
+    }
+
     fn write_table(rows: &[Row], summary: &[String], gemm: &[String], limits: &crate::machine::Limits) {
+        let uarch = peach::runtime::dispatch::microarch().unwrap_or("unknown");
+        let id = peach::runtime::dispatch::core_id().map_or("no identification".to_string(), |c| c.to_string());
+        let heading = format!("## {uarch} ({id})");
         let mut md = format!(
-            "# Benchmarks\n\nMade by `cargo bench --bench kernels` (which rewrites this file) on an AMD Zen 5 VM core.\n\
-             Cycles per element (cpe) from the TSC calibrated against a chain of dependent adds, and ns per\n\
-             element; minimum of 21 trials. The competitors are the naive loop, rustc's auto-vectorisation\n\
-             for AVX-512 (`#[target_feature]`), the same algorithm in `std::arch` intrinsics (checked to give\n\
-             bit-identical results for exp and ln), `f64::exp`/`f64::ln`, `libm` and `matrixmultiply`.\n\n\
-             This core, measured by the benchmark: {:.2} zmm FMAs, {:.2} zmm loads and {:.2} zmm stores per cycle.\n\
+            "This core, measured by the benchmark: {:.2} zmm FMAs, {:.2} zmm loads and {:.2} zmm stores per cycle.\n\
              Limits below follow from those; peach's share of the limit is limit / peach. At the L1 sizes a\n\
              call takes only 130-150 cycles for dot, sum and add, and the same code at another address moves\n\
              by 3-5 %: differences that small between peach and the intrinsics are placement, not code.\n\n\
@@ -309,7 +335,8 @@ mod bench {
             md.push('\n');
         }
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md");
-        if let Err(e) = std::fs::write(path, md) {
+        let old = std::fs::read_to_string(path).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, merge_section(&old, &heading, &md)) {
             eprintln!("could not write {path}: {e}");
         }
     }
