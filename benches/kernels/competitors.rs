@@ -47,8 +47,20 @@ pub fn dot_naive(x: &[f32], y: &[f32]) -> f32 {
     x.iter().zip(y).map(|(a, b)| a * b).sum()
 }
 
-#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-pub fn dot_autovec(x: &[f32], y: &[f32]) -> f32 {
+/// rustc's auto-vectorisation of one body, for AVX-512 (`$wide`) and for AVX2 (`$narrow`).
+macro_rules! autovec {
+    ($(#[$doc:meta])* $wide:ident, $narrow:ident, ($($arg:ident: $ty:ty),*) $(-> $ret:ty)? $body:block) => {
+        $(#[$doc])*
+        #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+        pub fn $wide($($arg: $ty),*) $(-> $ret)? $body
+
+        $(#[$doc])*
+        #[target_feature(enable = "avx2,fma")]
+        pub fn $narrow($($arg: $ty),*) $(-> $ret)? $body
+    };
+}
+
+autovec!(dot_autovec, dot_autovec_avx2, (x: &[f32], y: &[f32]) -> f32 {
     let mut acc = [0f32; 16];
     for (a, b) in x.chunks_exact(16).zip(y.chunks_exact(16)) {
         for i in 0..16 {
@@ -56,7 +68,7 @@ pub fn dot_autovec(x: &[f32], y: &[f32]) -> f32 {
         }
     }
     acc.iter().sum()
-}
+});
 
 #[target_feature(enable = "avx512f")]
 pub fn dot_intrinsics(x: &[f32], y: &[f32]) -> f32 {
@@ -82,8 +94,7 @@ pub fn sum_naive(x: &[f64]) -> f64 {
     x.iter().sum()
 }
 
-#[target_feature(enable = "avx512f,avx512vl,avx2")]
-pub fn sum_autovec(x: &[f64]) -> f64 {
+autovec!(sum_autovec, sum_autovec_avx2, (x: &[f64]) -> f64 {
     let mut acc = [0f64; 32];
     for c in x.chunks_exact(32) {
         for i in 0..32 {
@@ -91,7 +102,7 @@ pub fn sum_autovec(x: &[f64]) -> f64 {
         }
     }
     acc.iter().sum()
-}
+});
 
 #[target_feature(enable = "avx512f")]
 pub fn sum_intrinsics(x: &[f64]) -> f64 {
@@ -116,12 +127,11 @@ pub fn add_naive(a: &[i32], b: &[i32], c: &mut [i32]) {
     }
 }
 
-#[target_feature(enable = "avx512f,avx512vl,avx2")]
-pub fn add_autovec(a: &[i32], b: &[i32], c: &mut [i32]) {
+autovec!(add_autovec, add_autovec_avx2, (a: &[i32], b: &[i32], c: &mut [i32]) {
     for ((x, y), z) in a.iter().zip(b).zip(c.iter_mut()) {
         *z = x.wrapping_add(*y);
     }
-}
+});
 
 #[target_feature(enable = "avx512f")]
 pub fn add_intrinsics(a: &[i32], b: &[i32], c: &mut [i32]) {

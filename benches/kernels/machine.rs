@@ -1,5 +1,6 @@
-//! What this core does, measured rather than assumed: the throughput of zmm FMAs, loads and
-//! stores, from loops built with peach. Each kernel's limit is derived from these numbers.
+//! What this core does, measured rather than assumed: the throughput of FMAs, loads and stores
+//! of its widest vectors (zmm with AVX-512, ymm with AVX2), from loops built with peach. Each
+//! kernel's limit is derived from these numbers.
 
 use std::hint::black_box;
 
@@ -7,21 +8,23 @@ use peach::prelude::*;
 
 use crate::harness::{Clock, measure};
 
-/// Operations per core cycle.
+/// Operations per core cycle, on vectors of `bits`.
 pub struct Limits {
+    pub bits: usize,
     pub fma: f64,
     pub loads: f64,
     pub stores: f64,
 }
 
 /// A loop of `iterations` rounds of `body` (which gets a 64-byte-aligned scratch pointer and 16
-/// zeroed zmm registers), built for AVX-512.
-fn probe(body: impl Fn(&mut Function, Reg, &[Reg])) -> Kernel<unsafe extern "C" fn(*mut u8, usize)> {
-    let mut f = Function::new("probe", Signature::new(&[Type::Ptr, Type::Usize], None), Target::x86_64_v4());
+/// zeroed vector registers of `bits`), built for AVX-512 or AVX2.
+fn probe(bits: usize, body: impl Fn(&mut Function, Reg, &[Reg])) -> Kernel<unsafe extern "C" fn(*mut u8, usize)> {
+    let target = if bits == 512 { Target::x86_64_v4() } else { Target::x86_64_v3() };
+    let mut f = Function::new("probe", Signature::new(&[Type::Ptr, Type::Usize], None), target);
     let (p, n) = (f.param(0), f.param(1));
-    let regs: Vec<Reg> = (0..16).map(|_| f.zmm()).collect();
+    let regs: Vec<Reg> = (0..16).map(|_| if bits == 512 { f.zmm() } else { f.ymm() }).collect();
     for &r in &regs {
-        f.ins("vpxorq", (r, r, r));
+        f.ins("vxorpd", (r, r, r));
     }
     f.align(32);
     f.loop_block(|f, l| {
@@ -44,24 +47,26 @@ fn rate(clock: &Clock, per_round: usize, k: &Kernel<unsafe extern "C" fn(*mut u8
     1.0 / cycles_per_op
 }
 
-/// Measures FMA, load and store throughput (12 FMA chains, 8 loads, 4 stores per round).
-pub fn limits(clock: &Clock) -> Limits {
+/// Measures FMA, load and store throughput on vectors of `bits` (12 FMA chains, 8 loads, 4
+/// stores per round).
+pub fn limits(clock: &Clock, bits: usize) -> Limits {
     let mut scratch = crate::harness::Aligned::new(1024, |_| 0u8);
     let s = scratch.slice_mut().as_mut_ptr();
-    let fma = probe(|f, _, r| {
+    let bytes = bits / 8;
+    let fma = probe(bits, |f, _, r| {
         for &a in &r[..12] {
             f.ins("vfmadd231pd", (a, a, a));
         }
     });
-    let loads = probe(|f, p, r| {
+    let loads = probe(bits, |f, p, r| {
         for (i, &a) in r[..8].iter().enumerate() {
-            f.ins("vmovupd", (a, [p + 64 * i]));
+            f.ins("vmovupd", (a, [p + bytes * i]));
         }
     });
-    let stores = probe(|f, p, r| {
+    let stores = probe(bits, |f, p, r| {
         for i in 0..4 {
-            f.ins("vmovupd", ([p + 64 * i], r[0]));
+            f.ins("vmovupd", ([p + bytes * i], r[0]));
         }
     });
-    Limits { fma: rate(clock, 12, &fma, s), loads: rate(clock, 8, &loads, s), stores: rate(clock, 4, &stores, s) }
+    Limits { bits, fma: rate(clock, 12, &fma, s), loads: rate(clock, 8, &loads, s), stores: rate(clock, 4, &stores, s) }
 }
