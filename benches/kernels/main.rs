@@ -38,7 +38,7 @@ mod bench {
         // Cores without AVX-512 are measured with ymm: the competitors' AVX-512 intrinsics are
         // left out there, and auto-vectorisation is for AVX2.
         let wide = host.has_avx512f() && host.has_avx512vl();
-        if !wide && !(host.has_avx2() && host.has_fma3()) {
+        if !(wide || host.has_avx2() && host.has_fma3()) {
             println!("this CPU has neither AVX-512 nor AVX2 and FMA: no table");
             return;
         }
@@ -160,7 +160,8 @@ mod bench {
         }
 
         // (Without AVX-512, `peach` is the AVX2 variant: no second row for it.)
-        let (exps, lns): (Vec<(&str, MapFn)>, Vec<(&str, MapFn)>) = if wide {
+        type Maps = Vec<(&'static str, MapFn)>;
+        let (exps, lns): (Maps, Maps) = if wide {
             (
                 vec![
                     ("std", exp_std),
