@@ -8,10 +8,8 @@ use peach::core::ir::{Signature, Type};
 use peach::core::regs_x86_64::RAX;
 use peach::prelude::*;
 
-/// Checks that rsp was 16-byte aligned at the call (8 mod 16 after it), then writes rax, rcx,
-/// rdx, rsi, rdi, r8-r11 and xmm0-15.
-fn clobberer() -> CodeObject {
-    let mut f = Function::new("clobberer", Signature::default(), Target::x86_64_baseline());
+/// `ud2` unless rsp was 16-byte aligned at the call (8 mod 16 after it).
+fn trap_unless_aligned(f: &mut Function) {
     let ok = f.label();
     f.asm("mov rax, rsp", ());
     f.asm("and rax, 15", ());
@@ -19,6 +17,13 @@ fn clobberer() -> CodeObject {
     f.asm("je {}", ok);
     f.asm("ud2", ());
     f.bind(ok);
+}
+
+/// Checks that rsp was 16-byte aligned at the call (8 mod 16 after it), then writes rax, rcx,
+/// rdx, rsi, rdi, r8-r11 and xmm0-15.
+fn clobberer() -> CodeObject {
+    let mut f = Function::new("clobberer", Signature::default(), Target::x86_64_baseline());
+    trap_unless_aligned(&mut f);
     for r in ["rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11"] {
         f.asm(&format!("mov {r}, 0x5555"), ());
     }
@@ -84,13 +89,7 @@ fn a_vector_value_across_a_call_is_an_error() {
 /// convention lets a callee do) and every register its caller must save.
 fn home_area_writer() -> CodeObject {
     let mut f = Function::new("home_area_writer", Signature::default(), Target::x86_64_baseline());
-    let ok = f.label();
-    f.asm("mov rax, rsp", ());
-    f.asm("and rax, 15", ());
-    f.asm("cmp rax, 8", ());
-    f.asm("je {}", ok);
-    f.asm("ud2", ());
-    f.bind(ok);
+    trap_unless_aligned(&mut f);
     f.asm("mov rax, 0x5555555555555555", ());
     for at in [8, 16, 24, 32] {
         f.asm(&format!("mov qword ptr [rsp + {at}], rax"), ());

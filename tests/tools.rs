@@ -6,20 +6,11 @@
 //! file names each JIT kernel loaded.
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
-use std::backtrace::Backtrace;
-use std::cell::RefCell;
-
 use peach::prelude::*;
 
-thread_local! {
-    /// The backtrace the callback took (tests run on threads of their own).
-    static TRACE: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-extern "C" fn callback() -> u64 {
-    TRACE.set(Backtrace::force_capture().to_string());
-    35
-}
+#[path = "common/backtrace.rs"]
+mod backtrace;
+use backtrace::{callback_address, the_rust_caller_of_a_jit_kernel, walked};
 
 peach_fn! {
     /// Calls `f` (an `extern "C" fn() -> u64`) with rbx in use across the call; returns its
@@ -33,26 +24,17 @@ peach_fn! {
     }
 }
 
-/// Asserts that `trace` shows the callback, then (through the kernel) `caller`, the Rust function
-/// that called the kernel, then `test`.
-fn walked(trace: &str, caller: &str, test: &str) {
-    let at = |name: &str| trace.find(name).unwrap_or_else(|| panic!("`{name}` is not in the backtrace:\n{trace}"));
-    let (inner, caller, test) = (at("tools::callback"), at(caller), at(test));
-    assert!(inner < caller && caller < test, "{trace}");
-}
-
 #[inline(never)]
 fn the_rust_caller() -> u64 {
     // SAFETY: `callback` is an `extern "C" fn() -> u64`, which the kernel calls with the stack
     // aligned as the C convention wants (rbx pushed: rsp is 16-byte aligned at the call).
-    unsafe { call_through(callback as extern "C" fn() -> u64 as usize) }
+    unsafe { call_through(callback_address()) }
 }
 
 #[test]
 fn a_backtrace_walks_through_a_static_kernel() {
     assert_eq!(the_rust_caller(), 42);
-    let trace = TRACE.take();
-    walked(&trace, "the_rust_caller", "a_backtrace_walks_through");
+    walked("the_rust_caller", "a_backtrace_walks_through");
 }
 
 peach_fn! {
@@ -67,12 +49,6 @@ peach_fn! {
     }
 }
 
-#[inline(never)]
-fn the_rust_caller_of_a_jit_kernel(k: &Kernel<unsafe extern "C" fn(usize) -> u64>) -> u64 {
-    // SAFETY: as for the static kernel.
-    unsafe { k.call(callback as extern "C" fn() -> u64 as usize) }
-}
-
 /// The same through a JIT kernel, whose unwind information is registered with the unwinder
 /// when it is loaded (`Tool::Unwind`) and withdrawn when it is dropped.
 #[test]
@@ -80,8 +56,7 @@ fn a_backtrace_walks_through_a_jit_kernel() {
     peach::runtime::tools::enable(peach::runtime::tools::Tool::Unwind);
     let k = call_through_jit().unwrap();
     assert_eq!(the_rust_caller_of_a_jit_kernel(&k), 42);
-    let trace = TRACE.take();
-    walked(&trace, "the_rust_caller_of_a_jit_kernel", "a_backtrace_walks_through_a_jit");
+    walked("the_rust_caller_of_a_jit_kernel", "a_backtrace_walks_through_a_jit");
     drop(k);
 }
 
@@ -116,8 +91,7 @@ fn a_backtrace_walks_through_a_realigned_jit_frame() {
     // SAFETY: the code's signature, in the host's C convention (System V).
     let k = unsafe { Kernel::<unsafe extern "C" fn(usize) -> u64>::load(&code) }.unwrap();
     assert_eq!(the_rust_caller_of_a_jit_kernel(&k), 50);
-    let trace = TRACE.take();
-    walked(&trace, "the_rust_caller_of_a_jit_kernel", "a_backtrace_walks_through_a_realigned");
+    walked("the_rust_caller_of_a_jit_kernel", "a_backtrace_walks_through_a_realigned");
 }
 
 /// With `Tool::PerfMap` on, each kernel loaded adds `address size name` (hexadecimal) to

@@ -5,28 +5,11 @@
 //! xmm registers and frames realigned with rbp among them.
 #![cfg(all(windows, target_arch = "x86_64"))]
 
-use std::backtrace::Backtrace;
-use std::cell::RefCell;
-
 use peach::prelude::*;
 
-thread_local! {
-    /// The backtrace the callback took (tests run on threads of their own).
-    static TRACE: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-extern "C" fn callback() -> u64 {
-    TRACE.set(Backtrace::force_capture().to_string());
-    35
-}
-
-/// Asserts that `trace` shows the callback, then (through the kernel) `caller`, the Rust function
-/// that called the kernel, then `test`.
-fn walked(trace: &str, caller: &str, test: &str) {
-    let at = |name: &str| trace.find(name).unwrap_or_else(|| panic!("`{name}` is not in the backtrace:\n{trace}"));
-    let (inner, caller, test) = (at("windows::callback"), at(caller), at(test));
-    assert!(inner < caller && caller < test, "{trace}");
-}
+#[path = "common/backtrace.rs"]
+mod backtrace;
+use backtrace::{callback_address, the_rust_caller_of_a_jit_kernel, walked};
 
 peach_fn! {
     /// Calls `f` (an `extern "C" fn() -> u64`) with rbx and xmm6 in use across the call;
@@ -45,20 +28,13 @@ peach_fn! {
 fn the_rust_caller() -> u64 {
     // SAFETY: `callback` is an `extern "C" fn() -> u64`, which the kernel calls as the
     // convention wants (stack aligned, home area free).
-    unsafe { call_through(callback as extern "C" fn() -> u64 as usize) }
+    unsafe { call_through(callback_address()) }
 }
 
 #[test]
 fn a_backtrace_walks_through_a_static_kernel() {
     assert_eq!(the_rust_caller(), 42);
-    let trace = TRACE.take();
-    walked(&trace, "the_rust_caller", "a_backtrace_walks_through_a_static");
-}
-
-#[inline(never)]
-fn the_rust_caller_of_a_jit_kernel(k: &Kernel<unsafe extern "C" fn(usize) -> u64>) -> u64 {
-    // SAFETY: as for the static kernel.
-    unsafe { k.call(callback as extern "C" fn() -> u64 as usize) }
+    walked("the_rust_caller", "a_backtrace_walks_through_a_static");
 }
 
 /// A JIT kernel that saves rbx, r12 and xmm6-7 around a call, in an rsp-based frame or one
@@ -92,7 +68,6 @@ fn a_backtrace_walks_through_jit_kernels() {
         // SAFETY: the code's signature, in the host's C convention (Microsoft x64).
         let k = unsafe { Kernel::<unsafe extern "C" fn(usize) -> u64>::load(&code) }.unwrap();
         assert_eq!(the_rust_caller_of_a_jit_kernel(&k), 50);
-        let trace = TRACE.take();
-        walked(&trace, "the_rust_caller_of_a_jit_kernel", "a_backtrace_walks_through_jit");
+        walked("the_rust_caller_of_a_jit_kernel", "a_backtrace_walks_through_jit");
     }
 }
