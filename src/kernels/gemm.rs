@@ -195,11 +195,16 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
         }
         for i0 in (0..m).step_by(MC) {
             let mc = MC.min(m - i0);
-            // A[i0.., k0..] in row panels of 6, column after column.
+            // A[i0.., k0..] in row panels of 6, column after column (each of the 6 rows read
+            // straight along, as slices: no index checks in the loop).
             for (block, panel) in ap.chunks_mut(6 * kc).take(mc / 6).enumerate() {
-                for kk in 0..kc {
-                    for r in 0..6 {
-                        panel[kk * 6 + r] = a[(i0 + 6 * block + r) * k + k0 + kk];
+                let rows: [&[f32]; 6] = std::array::from_fn(|r| {
+                    let start = (i0 + 6 * block + r) * k + k0;
+                    &a[start..start + kc]
+                });
+                for (kk, column) in panel.chunks_exact_mut(6).enumerate() {
+                    for (out, row) in column.iter_mut().zip(&rows) {
+                        *out = row[kk];
                     }
                 }
             }
