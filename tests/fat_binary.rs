@@ -248,6 +248,40 @@ peach_fn! {
     }
 }
 
+peach_fn! {
+    /// 512-bit FMAs per cycle of the variant's core, as its body read them (twice the rate,
+    /// in integers): 4 on Zen 5, 2 on Zen 4 (two halves), 0 where there are none or they are
+    /// unknown.
+    #[variants(x86_64::zen5, x86_64::zen4, x86_64::haswell, x86_64::baseline)]
+    pub fn zmm_fma_rate() -> u64 {
+        let r = GP64();
+        let rate = target.fma_per_cycle(512);
+        if rate >= 2.0 {
+            MOV(r, 4);
+        } else if rate >= 1.0 {
+            MOV(r, 2);
+        } else {
+            MOV(r, 0);
+        }
+        RETURN(r);
+    }
+}
+
+/// A kernel body branches on its core's rates (`target.fma_per_cycle(512)`): each
+/// microarchitecture's variant is built with its own.
+#[test]
+fn kernel_bodies_read_their_cores_vector_rates() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    dispatch::set_max_isa(None).unwrap();
+    for (core, want) in [("zen5", 4), ("zen4", 2), ("zen3", 0), ("nehalem", 0)] {
+        dispatch::set_microarch(Some(core)).unwrap();
+        ZMM_FMA_RATE_DISPATCH.reset();
+        assert_eq!(zmm_fma_rate(), want, "{core}: {}", ZMM_FMA_RATE_DISPATCH.explain());
+    }
+    dispatch::set_microarch(None).unwrap();
+    ZMM_FMA_RATE_DISPATCH.reset();
+}
+
 /// Variants built for microarchitectures: the one for the processor's wins; a processor of
 /// another lineage gets the first variant it descends from or the ISA level; an unknown one
 /// the first in the order written; `explain` says why. (The variants use only `mov`, so each

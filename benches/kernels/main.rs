@@ -54,6 +54,11 @@ mod bench {
         println!("bench machine_fma_{reg} {:.3} per_cycle", limits.fma);
         println!("bench machine_load_{reg} {:.3} per_cycle", limits.loads);
         println!("bench machine_store_{reg} {:.3} per_cycle", limits.stores);
+        if let Some(r) = listed_rates(bits) {
+            println!("bench listed_fma_{reg} {:.3} per_cycle", r.fma);
+            println!("bench listed_load_{reg} {:.3} per_cycle", r.loads);
+            println!("bench listed_store_{reg} {:.3} per_cycle", r.stores);
+        }
         let mut rows = Vec::new();
 
         type Dot = unsafe fn(&[f32], &[f32]) -> f32;
@@ -367,13 +372,20 @@ mod bench {
         out
     }
 
+    /// The rates peach's table gives this core's microarchitecture at `bits`, to set beside the
+    /// measured ones.
+    fn listed_rates(bits: usize) -> Option<peach::core::target::VectorRates> {
+        let uarch = peach::runtime::dispatch::microarch()?;
+        Target::x86_64(uarch).ok()?.vector_rates(bits as u32)
+    }
+
     fn write_table(rows: &[Row], summary: &[String], gemm: &[String], limits: &crate::machine::Limits) {
         let reg = if limits.bits == 512 { "zmm" } else { "ymm" };
         let uarch = peach::runtime::dispatch::microarch().unwrap_or("unknown");
         let id = peach::runtime::dispatch::core_id().map_or("no identification".to_string(), |c| c.to_string());
         let heading = format!("## {uarch} ({id})");
         let mut md = format!(
-            "This core, measured by the benchmark: {:.2} {reg} FMAs, {:.2} {reg} loads and {:.2} {reg} stores per cycle{}.\n\
+            "This core, measured by the benchmark: {:.2} {reg} FMAs, {:.2} {reg} loads and {:.2} {reg} stores per cycle{}{}.\n\
              Limits below follow from those; peach's share of the limit is limit / peach. At the L1 sizes a\n\
              call takes only 130-150 cycles for dot, sum and add, and the same code at another address moves\n\
              by 3-5 %: differences that small between peach and the intrinsics are placement, not code.\n\n\
@@ -382,7 +394,14 @@ mod bench {
             limits.fma,
             limits.loads,
             limits.stores,
-            if limits.bits == 512 { "" } else { " (no AVX-512: AVX2 code throughout, the intrinsics left out)" }
+            if limits.bits == 512 { "" } else { " (no AVX-512: AVX2 code throughout, the intrinsics left out)" },
+            match listed_rates(limits.bits) {
+                Some(r) => format!(
+                    "; peach's table of cores (`Target::vector_rates`) lists {} / {} / {}",
+                    r.fma, r.loads, r.stores
+                ),
+                None => " (peach's table of cores does not list this one)".to_string(),
+            }
         );
         for line in summary {
             md.push_str(line);

@@ -116,6 +116,24 @@ impl Target {
     }
 }
 
+/// What one core of a microarchitecture does per cycle with vectors of one width: fused
+/// multiply-adds, loads and stores (see [`Target::vector_rates`]). Kernels tune to these: the
+/// accumulators that hide FMA latency, whether 512-bit vectors pay on a core that splits them.
+///
+/// They are the vendors' documented sustained rates (optimisation guides, software
+/// optimisation guides for Arm cores), conservative: where parts of one microarchitecture
+/// differ (one or two 512-bit FMA units on Skylake-X and Ice Lake), or a rate holds only in
+/// special cases, the lower figure.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VectorRates {
+    /// Vector FMAs per cycle (`VFMADD231PS`, `FMLA`).
+    pub fma: f64,
+    /// Vector loads per cycle.
+    pub loads: f64,
+    /// Vector stores per cycle.
+    pub stores: f64,
+}
+
 /// A processor as it identifies itself: what dispatch reads to tell microarchitectures apart.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CoreId {

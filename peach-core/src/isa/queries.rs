@@ -2,7 +2,7 @@
 //! by name of either architecture: answers only the ISAs can give, so they live above them.
 
 use super::{extension_by_name, extension_name};
-use crate::target::{Arch, CoreId, Extension, Target};
+use crate::target::{Arch, CoreId, Extension, Target, VectorRates};
 
 impl Target {
     /// A target by name, whatever its architecture: an x86-64 one ([`Target::x86_64`]) or an
@@ -35,6 +35,62 @@ impl Target {
     /// ```
     pub fn is(&self, name: &str) -> bool {
         self.name() == name
+    }
+
+    /// What a core of this target's microarchitecture does per cycle with vectors of `bits`
+    /// (128, 256, 512): FMAs, loads and stores. `None` for a target that is an ISA level
+    /// rather than a microarchitecture (`x86-64-v3`), a width it has no vectors of, or a core
+    /// whose rates peach does not list.
+    ///
+    /// ```
+    /// use peach_core::Target;
+    /// let zen4 = Target::x86_64("zen4")?;
+    /// assert_eq!(zen4.vector_rates(512).map(|r| r.fma), Some(1.0)); // two 256-bit halves
+    /// assert_eq!(Target::x86_64("zen5")?.vector_rates(512).map(|r| r.fma), Some(2.0));
+    /// assert_eq!(Target::x86_64("zen3")?.vector_rates(512), None);
+    /// assert_eq!(Target::x86_64_v4().vector_rates(512), None);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn vector_rates(&self, bits: u32) -> Option<VectorRates> {
+        match self.arch() {
+            Arch::X86_64 => super::x86_64::cores::rates(self.name(), bits),
+            Arch::Aarch64 => super::aarch64::target::rates(self.name(), bits),
+        }
+    }
+
+    /// Vector FMAs of `bits` per cycle on this target's microarchitecture (see
+    /// [`Target::vector_rates`]), 0 where unknown: kernel code (`peach_fn!` bodies too)
+    /// branches on it, as in `if target.fma_per_cycle(512) >= 2.0 { ... }`.
+    ///
+    /// ```
+    /// use peach_core::Target;
+    /// assert_eq!(Target::x86_64("zen4")?.fma_per_cycle(512), 1.0);
+    /// assert_eq!(Target::aarch64("neoverse-v1")?.fma_per_cycle(128), 4.0);
+    /// assert_eq!(Target::x86_64_v3().fma_per_cycle(256), 0.0);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn fma_per_cycle(&self, bits: u32) -> f64 {
+        self.vector_rates(bits).map_or(0.0, |r| r.fma)
+    }
+
+    /// Vector loads of `bits` per cycle (see [`Target::fma_per_cycle`]), 0 where unknown.
+    ///
+    /// ```
+    /// assert_eq!(peach_core::Target::x86_64("zen4")?.loads_per_cycle(256), 2.0);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn loads_per_cycle(&self, bits: u32) -> f64 {
+        self.vector_rates(bits).map_or(0.0, |r| r.loads)
+    }
+
+    /// Vector stores of `bits` per cycle (see [`Target::fma_per_cycle`]), 0 where unknown.
+    ///
+    /// ```
+    /// assert_eq!(peach_core::Target::x86_64("zen4")?.stores_per_cycle(512), 0.5);
+    /// # Ok::<(), peach_core::Error>(())
+    /// ```
+    pub fn stores_per_cycle(&self, bits: u32) -> f64 {
+        self.vector_rates(bits).map_or(0.0, |r| r.stores)
     }
 
     /// The name of extension `e` on this target's architecture.

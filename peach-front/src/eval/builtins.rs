@@ -471,6 +471,16 @@ impl Eval {
                 Ok(Value::Mem(mem.sized(n)))
             }
             (Value::Array(items), "len", []) => Ok(Value::Int(Int::known(items.len() as i128, IntTy::Usize))),
+            (Value::Target, rate @ ("fma_per_cycle" | "loads_per_cycle" | "stores_per_cycle"), [Value::Int(bits)]) => {
+                let bits = self.types.coerce_int(*bits, IntTy::U32, span)? as u32;
+                let t = self.f.target();
+                let x = match rate {
+                    "fma_per_cycle" => t.fma_per_cycle(bits),
+                    "loads_per_cycle" => t.loads_per_cycle(bits),
+                    _ => t.stores_per_cycle(bits),
+                };
+                Ok(Value::Float(num::Float::known(x, num::FloatTy::F64)))
+            }
             (Value::Target, query, []) => match self.f.target().query(query) {
                 Some(b) => Ok(Value::Bool(b)),
                 None => {

@@ -63,6 +63,28 @@ const PARTS: &[(u8, u16, &str)] = &[
     (0x61, 0x038, "apple-m2"), (0x61, 0x039, "apple-m2"),
 ];
 
+/// `(core, (FMAs, loads, stores per cycle))` of 128-bit NEON vectors, from Arm's software
+/// optimisation guides and Apple's (conservative, see [`crate::target::VectorRates`]). The
+/// Cortex-A53 and A72, whose FP pipes are narrower, are left out.
+#[rustfmt::skip]
+const RATES: &[(&str, (f64, f64, f64))] = &[
+    ("cortex-a76", (2.0, 2.0, 1.0)),
+    ("neoverse-n1", (2.0, 2.0, 1.0)),
+    ("neoverse-n2", (2.0, 2.0, 1.0)),
+    ("neoverse-v1", (4.0, 3.0, 2.0)),
+    ("neoverse-v2", (4.0, 3.0, 2.0)),
+    ("apple-m1", (4.0, 3.0, 2.0)),
+    ("apple-m2", (4.0, 3.0, 2.0)),
+    ("apple-m3", (4.0, 3.0, 2.0)),
+    ("apple-m4", (4.0, 3.0, 2.0)),
+];
+
+/// The vector rates of core `name` at `bits` (128: NEON's only width), if it is known.
+pub(crate) fn rates(name: &str, bits: u32) -> Option<crate::target::VectorRates> {
+    let &(_, (fma, loads, stores)) = RATES.iter().find(|(n, _)| *n == name).filter(|_| bits == 128)?;
+    Some(crate::target::VectorRates { fma, loads, stores })
+}
+
 /// The core an AArch64 processor is, from MIDR_EL1's implementer and part number.
 pub(crate) fn identify(implementer: u8, part: u16) -> Option<&'static str> {
     PARTS.iter().find(|p| p.0 == implementer && p.1 == part).map(|p| p.2)
@@ -156,4 +178,21 @@ pub(crate) fn extension_name(e: Extension) -> &'static str {
 
 pub(crate) fn extension_by_name(name: &str) -> Option<Extension> {
     NAMES.iter().position(|n| n.eq_ignore_ascii_case(name)).map(|i| Extension(i as u16))
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    #[test]
+    fn every_core_but_the_narrow_ones_has_128_bit_rates_only() {
+        for &(name, _) in CORES {
+            let listed = rates(name, 128);
+            assert_eq!(listed.is_some(), !matches!(name, "cortex-a53" | "cortex-a72"), "{name}");
+            assert!(listed.is_none_or(|r| r.fma >= 2.0 && r.loads >= r.stores), "{name}: {listed:?}");
+            assert_eq!(rates(name, 256), None, "{name}");
+        }
+        assert!(RATES.iter().all(|(name, _)| is_core(name)));
+        assert_eq!(rates("armv8-a", 128), None);
+    }
 }

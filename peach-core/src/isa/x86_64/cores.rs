@@ -25,6 +25,35 @@ const MODELS: &[Models] = &[
     ("AuthenticAMD", 0x1a, &[(0x00, 0x4f), (0x60, 0x7f)], "zen5"),
 ];
 
+/// `(bits, FMAs, loads, stores per cycle)`.
+type Rate = (u32, f64, f64, f64);
+
+/// `(microarchitecture, [(bits, FMAs, loads, stores per cycle)])`, from Intel's and AMD's
+/// optimisation manuals, conservative (see [`crate::target::VectorRates`]): Skylake-X and Ice
+/// Lake parts with one 512-bit FMA unit give the 512-bit figure; Zen 1 and Zen 4 split 256- and
+/// 512-bit operations into halves; Zen 5's 512-bit datapath is full width.
+#[rustfmt::skip]
+const RATES: &[(&str, &[Rate])] = &[
+    ("haswell", &[(128, 2.0, 2.0, 1.0), (256, 2.0, 2.0, 1.0)]),
+    ("broadwell", &[(128, 2.0, 2.0, 1.0), (256, 2.0, 2.0, 1.0)]),
+    ("skylake", &[(128, 2.0, 2.0, 1.0), (256, 2.0, 2.0, 1.0)]),
+    ("skylake-x", &[(128, 2.0, 2.0, 1.0), (256, 2.0, 2.0, 1.0), (512, 1.0, 2.0, 1.0)]),
+    ("icelake", &[(128, 2.0, 2.0, 1.0), (256, 2.0, 2.0, 1.0), (512, 1.0, 2.0, 1.0)]),
+    ("sapphirerapids", &[(128, 2.0, 3.0, 2.0), (256, 2.0, 3.0, 2.0), (512, 2.0, 2.0, 1.0)]),
+    ("zen1", &[(128, 2.0, 2.0, 1.0), (256, 1.0, 1.0, 0.5)]),
+    ("zen2", &[(128, 2.0, 2.0, 1.0), (256, 2.0, 2.0, 1.0)]),
+    ("zen3", &[(128, 2.0, 2.0, 1.0), (256, 2.0, 2.0, 1.0)]),
+    ("zen4", &[(128, 2.0, 2.0, 1.0), (256, 2.0, 2.0, 1.0), (512, 1.0, 1.0, 0.5)]),
+    ("zen5", &[(128, 2.0, 2.0, 1.0), (256, 2.0, 2.0, 1.0), (512, 2.0, 2.0, 1.0)]),
+];
+
+/// The vector rates of microarchitecture `name` at `bits`, if it is one and has such vectors.
+pub(crate) fn rates(name: &str, bits: u32) -> Option<crate::target::VectorRates> {
+    let (_, rows) = RATES.iter().find(|(n, _)| *n == name)?;
+    let &(_, fma, loads, stores) = rows.iter().find(|r| r.0 == bits)?;
+    Some(crate::target::VectorRates { fma, loads, stores })
+}
+
 /// The extensions that must agree: those that set what vector code a core runs.
 const VECTOR: [F; 3] = [F::AVX, F::AVX2, F::AVX512F];
 
@@ -77,5 +106,19 @@ mod tests {
         for (vendor, family, model, has, want) in cases {
             assert_eq!(identify(vendor, family, model, has), want, "{vendor} {family:#x} {model:#x}");
         }
+    }
+
+    #[test]
+    fn every_microarchitecture_has_rates_for_exactly_its_vector_widths() {
+        for &(_, _, _, name) in MODELS {
+            let exts = microarch(name).expect("a target of that name");
+            let has = |f: F| exts.contains(crate::target::Extension(f as u16));
+            for (bits, present) in [(128, true), (256, has(F::AVX)), (512, has(F::AVX512F))] {
+                assert_eq!(rates(name, bits).is_some(), present, "{name} at {bits} bits");
+            }
+            let r = rates(name, 128).expect("SSE");
+            assert!(r.fma > 0.0 && r.loads >= r.stores && r.stores > 0.0, "{name}: {r:?}");
+        }
+        assert_eq!(rates("x86-64-v3", 256), None);
     }
 }
