@@ -17,15 +17,15 @@ static CAP: Mutex<()> = Mutex::new(());
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn sgemm_under_every_cap() {
-    use peach::kernels::gemm::{SGEMM_KERNEL_DISPATCH, sgemm, sgemm_nr};
+    use peach::kernels::gemm::{SGEMM_BLOCK_DISPATCH, SGEMM_KERNEL_DISPATCH, sgemm, sgemm_block_nr, sgemm_nr};
     use peach::runtime::dispatch::set_max_isa;
     let _turn = CAP.lock().unwrap_or_else(|e| e.into_inner());
     set_max_isa(None).unwrap();
-    if peach::kernels::gemm::SGEMM_KERNEL_DISPATCH.choose().is_none() {
+    if SGEMM_BLOCK_DISPATCH.choose().is_none() {
         eprintln!("skipped: this CPU runs no sgemm variant");
         return;
     }
-    // Resolve the dispatcher under no cap (the widest kernel), then multiply under each cap.
+    // Resolve the dispatchers under no cap (the widest kernels), then multiply under each cap.
     if !cfg!(miri) {
         let nr0 = sgemm_nr();
         let (a0, b0) = (vec![1.0f32; 6], vec![1.0f32; nr0]);
@@ -33,6 +33,13 @@ fn sgemm_under_every_cap() {
         // SAFETY: panels of 6 and nr floats (k = 1), 6 rows of nr floats.
         unsafe { peach::kernels::gemm::sgemm_kernel(a0.as_ptr(), b0.as_ptr(), c0.as_mut_ptr(), 1, nr0 * 4) };
         assert!(SGEMM_KERNEL_DISPATCH.active().is_some());
+        let nr0 = sgemm_block_nr();
+        let b0 = vec![1.0f32; nr0];
+        let mut c0 = vec![0.0f32; 6 * nr0];
+        // SAFETY: 6 rows of one float, 1 float apart; a panel of nr floats (k = 1); 6 rows of nr
+        // floats.
+        unsafe { peach::kernels::gemm::sgemm_block(a0.as_ptr(), 4, b0.as_ptr(), c0.as_mut_ptr(), 1, nr0 * 4, 1, 0) };
+        assert!(SGEMM_BLOCK_DISPATCH.active().is_some());
     }
     for cap in [Some("avx2"), None, Some("avx2")] {
         set_max_isa(cap).unwrap();

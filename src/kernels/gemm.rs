@@ -1,5 +1,7 @@
 //! SGEMM: a register-blocked micro-kernel (6 rows by 32 columns in zmm accumulators on AVX-512,
-//! 6 by 16 in ymm on AVX2+FMA) and a small driver that packs the operands and multiplies.
+//! 6 by 16 in ymm on AVX2+FMA), the same run down a block of rows of A read in place
+//! ([`sgemm_block`], two steps of k per round), and a driver that packs B in panels, blocks k
+//! by the core's L1 data cache and multiplies.
 
 use peach_core::{Error, ErrorKind};
 use peach_macros::peach_fn;
@@ -65,6 +67,184 @@ peach_fn! {
     }
 }
 
+peach_fn! {
+    /// `C[6 blocks x NR] (+)= A[6 blocks x k] * B[k x NR]` with A read in place: the micro-kernel
+    /// of [`sgemm_kernel`] run down `blocks` 6-row blocks of a row-major A (rows `lda_bytes`
+    /// apart, row `i` at `a + i * lda_bytes`) against one packed panel of B (as for
+    /// [`sgemm_kernel`]), into `6 blocks` rows of C (`ldc_bytes` apart). With `accumulate` 0
+    /// the product replaces C, otherwise it is added to it. `k` and `blocks` must be positive.
+    ///
+    /// ```
+    /// use peach::kernels::gemm::{sgemm_block, sgemm_block_nr};
+    /// let (nr, k, lda) = (sgemm_block_nr(), 3, 5);
+    /// let a = vec![1.0f32; 12 * lda];
+    /// let b = vec![2.0f32; nr * k];
+    /// let mut c = vec![1.0f32; 12 * nr];
+    /// // SAFETY: 12 rows of k floats lda floats apart, a panel of nr k floats, 12 rows of nr
+    /// // floats.
+    /// unsafe { sgemm_block(a.as_ptr(), lda * 4, b.as_ptr(), c.as_mut_ptr(), k, nr * 4, 2, 1) };
+    /// assert!(c.iter().all(|&v| v == 7.0));
+    /// unsafe { sgemm_block(a.as_ptr(), lda * 4, b.as_ptr(), c.as_mut_ptr(), k, nr * 4, 2, 0) };
+    /// assert!(c.iter().all(|&v| v == 6.0));
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// `a` must hold `6 blocks` rows of `k` floats, `lda_bytes` apart, and `c` as many rows of
+    /// NR floats, `ldc_bytes` apart; `b` a panel of `NR k` floats. NR is what
+    /// [`sgemm_block_nr`] says while no other thread changes the dispatch (see [`sgemm_kernel`]).
+    #[variants(x86_64::avx512, x86_64::haswell, fallback = sgemm_block_in_rust)]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn sgemm_block(
+        a: *const f32,
+        lda_bytes: usize,
+        b: *const f32,
+        c: *mut f32,
+        k: usize,
+        ldc_bytes: usize,
+        blocks: usize,
+        accumulate: usize,
+    ) {
+        let zmm = target.has_avx512f();
+        let nr = if zmm { 32 } else { 16 };
+        let vbytes = if zmm { 64 } else { 32 };
+        fn vreg() -> Reg {
+            if target.has_avx512f() { ZMM() } else { YMM() }
+        }
+        // One step of k: a row of the panel of B times a column of the 6 rows of A, `a_off`
+        // bytes along A's rows and `b_off` bytes along the panel.
+        fn k_step(acc: [Reg; 12], row0: Reg, row3: Reg, panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize) {
+            let (b0, b1) = (vreg(), vreg());
+            VMOVUPS(b0, [panel + b_off]);
+            VMOVUPS(b1, [panel + b_off + vbytes]);
+            for i in 0..6 {
+                let ai = vreg();
+                let row = if i < 3 { row0 } else { row3 };
+                match i % 3 {
+                    0 => VBROADCASTSS(ai, [row + a_off]),
+                    1 => VBROADCASTSS(ai, [row + lda + a_off]),
+                    _ => VBROADCASTSS(ai, [row + lda * 2 + a_off]),
+                }
+                VFMADD231PS(acc[2 * i], ai, b0);
+                VFMADD231PS(acc[2 * i + 1], ai, b1);
+            }
+        }
+        let (row0, row3, panel, steps) = (GP64(), GP64(), GP64(), GP64());
+        let next_block = Label::new();
+        LABEL(next_block);
+        let acc = [vreg(); 12]; // row i, half h: acc[2 i + h]
+        for r in acc {
+            VXORPS(r, r, r);
+        }
+        // Rows 0-2 at row0, row0 + lda, row0 + 2 lda; rows 3-5 the same from row3.
+        MOV(row0, a);
+        LEA(row3, [a + lda_bytes * 2]);
+        ADD(row3, lda_bytes);
+        MOV(panel, b);
+        MOV(steps, k);
+        // Two steps of k per round (the loop's own instructions halved), then the odd one.
+        let (top, last, done) = (Label::new(), Label::new(), Label::new());
+        SHR(steps, 1);
+        JZ(last);
+        ALIGN(32);
+        LABEL(top);
+        for half in 0..2 {
+            k_step(acc, row0, row3, panel, lda_bytes, 4 * half, 4 * nr * half, vbytes);
+        }
+        ADD(row0, 8);
+        ADD(row3, 8);
+        ADD(panel, 8 * nr);
+        SUB(steps, 1);
+        JNZ(top);
+        LABEL(last);
+        TEST(k, 1);
+        JZ(done);
+        k_step(acc, row0, row3, panel, lda_bytes, 0, 0, vbytes);
+        LABEL(done);
+        let store = Label::new();
+        TEST(accumulate, accumulate);
+        JZ(store);
+        for i in 0..6 {
+            VADDPS(acc[2 * i], acc[2 * i], [c]);
+            VADDPS(acc[2 * i + 1], acc[2 * i + 1], [c + vbytes]);
+            ADD(c, ldc_bytes);
+        }
+        // Back to the block's first row of C.
+        let back = GP64();
+        LEA(back, [ldc_bytes + ldc_bytes * 2]);
+        ADD(back, back);
+        SUB(c, back);
+        LABEL(store);
+        for i in 0..6 {
+            VMOVUPS([c], acc[2 * i]);
+            VMOVUPS([c + vbytes], acc[2 * i + 1]);
+            ADD(c, ldc_bytes);
+        }
+        // The next 6 rows of A.
+        let down = GP64();
+        LEA(down, [lda_bytes + lda_bytes * 2]);
+        ADD(down, down);
+        ADD(a, down);
+        SUB(blocks, 1);
+        JNZ(next_block);
+    }
+}
+
+/// [`sgemm_block`] where no variant runs: plain Rust, with [`sgemm_block_nr`] columns.
+///
+/// # Safety
+///
+/// As for [`sgemm_block`].
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm_block_in_rust(
+    a: *const f32,
+    lda_bytes: usize,
+    b: *const f32,
+    c: *mut f32,
+    k: usize,
+    ldc_bytes: usize,
+    blocks: usize,
+    accumulate: usize,
+) {
+    // SAFETY: the caller's promise, with the width `sgemm_block_nr` says.
+    unsafe { multiply_rows(sgemm_block_nr(), a, lda_bytes, b, c, k, ldc_bytes, blocks, accumulate) }
+}
+
+/// `C[6 blocks x nr] (+)= A[6 blocks x k] * B[k x nr]` with A in place, in Rust (see
+/// [`sgemm_block`]).
+///
+/// # Safety
+///
+/// As for [`sgemm_block`], with `nr` columns.
+#[allow(clippy::too_many_arguments)]
+unsafe fn multiply_rows(
+    nr: usize,
+    a: *const f32,
+    lda_bytes: usize,
+    b: *const f32,
+    c: *mut f32,
+    k: usize,
+    ldc_bytes: usize,
+    blocks: usize,
+    accumulate: usize,
+) {
+    let (lda, ldc) = (lda_bytes / 4, ldc_bytes / 4);
+    for i in 0..6 * blocks {
+        for j in 0..nr {
+            let mut sum = 0.0f32;
+            for kk in 0..k {
+                // SAFETY: the caller passes 6 blocks rows of k floats and a k x nr panel.
+                sum += unsafe { *a.add(i * lda + kk) * *b.add(kk * nr + j) };
+            }
+            // SAFETY: and 6 blocks rows of C.
+            unsafe {
+                let out = c.add(i * ldc + j);
+                *out = if accumulate == 0 { sum } else { *out + sum };
+            }
+        }
+    }
+}
+
 /// [`sgemm_kernel`] where no variant runs: plain Rust, with [`sgemm_nr`] columns.
 ///
 /// # Safety
@@ -93,28 +273,40 @@ unsafe fn multiply_panels(nr: usize, a: *const f32, b: *const f32, c: *mut f32, 
     }
 }
 
-/// A micro-kernel [`sgemm`] calls: panels, C, k, the distance between C's rows in bytes.
-type MicroKernel = unsafe fn(*const f32, *const f32, *mut f32, usize, usize);
+/// A kernel [`sgemm`] calls: A's rows, the distance between them in bytes, a panel of B, C's
+/// rows, k, the distance between C's rows in bytes, the number of 6-row blocks, and whether
+/// to add to C.
+type BlockKernel = unsafe fn(*const f32, usize, *const f32, *mut f32, usize, usize, usize, usize);
 
-/// [`sgemm`]'s micro-kernels and their widths: the AVX-512 one, the AVX2 one.
+/// [`sgemm`]'s kernels and their widths: the AVX-512 one, the AVX2 one.
 #[cfg(all(target_arch = "x86_64", not(miri)))]
-const MICRO_KERNELS: [(usize, MicroKernel); 2] = [(32, sgemm_kernel_x86_64_v4), (16, sgemm_kernel_haswell)];
+const MICRO_KERNELS: [(usize, BlockKernel); 2] = [(32, sgemm_block_x86_64_v4), (16, sgemm_block_haswell)];
 
 /// Under Miri, which cannot run machine code, Rust models of the same widths stand in, so that
-/// Miri checks every pointer [`sgemm`] hands a micro-kernel (run it with `-C
+/// Miri checks every pointer [`sgemm`] hands a kernel (run it with `-C
 /// target-cpu=x86-64-v4` for `choose` to see both).
 #[cfg(all(target_arch = "x86_64", miri))]
-const MICRO_KERNELS: [(usize, MicroKernel); 2] = [(32, model::<32>), (16, model::<16>)];
+const MICRO_KERNELS: [(usize, BlockKernel); 2] = [(32, model::<32>), (16, model::<16>)];
 
-/// A Rust model of the `NR`-wide micro-kernel.
+/// A Rust model of the `NR`-wide block kernel.
 ///
 /// # Safety
 ///
-/// As for [`multiply_panels`] with `nr = NR`.
+/// As for [`multiply_rows`] with `nr = NR`.
 #[cfg(all(target_arch = "x86_64", miri))]
-unsafe fn model<const NR: usize>(a: *const f32, b: *const f32, c: *mut f32, k: usize, ldc_bytes: usize) {
+#[allow(clippy::too_many_arguments)]
+unsafe fn model<const NR: usize>(
+    a: *const f32,
+    lda_bytes: usize,
+    b: *const f32,
+    c: *mut f32,
+    k: usize,
+    ldc_bytes: usize,
+    blocks: usize,
+    accumulate: usize,
+) {
     // SAFETY: the caller's promise.
-    unsafe { multiply_panels(NR, a, b, c, k, ldc_bytes) }
+    unsafe { multiply_rows(NR, a, lda_bytes, b, c, k, ldc_bytes, blocks, accumulate) }
 }
 
 /// The columns one [`sgemm_kernel`] call computes on this CPU: 32 with AVX-512, 16 otherwise.
@@ -123,25 +315,38 @@ unsafe fn model<const NR: usize>(a: *const f32, b: *const f32, c: *mut f32, k: u
 /// until `SGEMM_KERNEL_DISPATCH.reset()`).
 pub fn sgemm_nr() -> usize {
     #[cfg(target_arch = "x86_64")]
-    {
-        let wide = match SGEMM_KERNEL_DISPATCH.active() {
-            Some(name) => name == "x86-64-v4",
-            None => SGEMM_KERNEL_DISPATCH.choose() == Some(0),
-        };
-        if wide {
-            return 32;
-        }
-    }
+    return width(&SGEMM_KERNEL_DISPATCH);
+    #[cfg(not(target_arch = "x86_64"))]
     16
 }
 
+/// The columns of the panel of B one [`sgemm_block`] call reads, as [`sgemm_nr`] says for
+/// [`sgemm_kernel`] (the two dispatch separately).
+pub fn sgemm_block_nr() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    return width(&SGEMM_BLOCK_DISPATCH);
+    #[cfg(not(target_arch = "x86_64"))]
+    16
+}
+
+/// 32 if `dispatch` installed (or, unresolved, would choose) its AVX-512 variant, else 16.
+#[cfg(target_arch = "x86_64")]
+fn width(dispatch: &peach::runtime::dispatch::Dispatch) -> usize {
+    let wide = match dispatch.active() {
+        Some(name) => name == "x86-64-v4",
+        None => dispatch.choose() == Some(0),
+    };
+    if wide { 32 } else { 16 }
+}
+
 /// `C = A B` for row-major `A` (m x k), `B` (k x n) and `C` (m x n), with `m` a multiple of 6
-/// and `n` a multiple of [`sgemm_nr`]: packs the panels and runs the micro-kernel on each block.
+/// and `n` a multiple of [`sgemm_block_nr`]: packs B's panels and runs [`sgemm_block`] on each
+/// block of rows.
 /// Needs AVX2 and FMA (or AVX-512).
 ///
 /// ```
 /// # if !peach::Target::native_x86_64().has_avx2() { return Ok(()); }
-/// let (m, n, k) = (6, peach::kernels::gemm::sgemm_nr(), 4);
+/// let (m, n, k) = (6, peach::kernels::gemm::sgemm_block_nr(), 4);
 /// let a = vec![1.0f32; m * k];
 /// let b = vec![2.0f32; k * n];
 /// let mut c = vec![0.0f32; m * n];
@@ -159,13 +364,13 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     // may be another (a cap set since), and B's panels must have the width of the kernel that
     // reads them.
     #[cfg(target_arch = "x86_64")]
-    let (nr, kernel) = match SGEMM_KERNEL_DISPATCH.choose() {
+    let (nr, kernel) = match SGEMM_BLOCK_DISPATCH.choose() {
         Some(0) => MICRO_KERNELS[0],
         Some(_) => MICRO_KERNELS[1],
         None => return Err(Error::new(ErrorKind::NotInTarget, "sgemm needs AVX2 and FMA")),
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let (nr, kernel): (usize, MicroKernel) = (16, sgemm_kernel_in_rust);
+    let (nr, kernel): (usize, BlockKernel) = (16, sgemm_block_in_rust);
     let bad = |msg: String| Err(Error::new(ErrorKind::InvalidOperands, msg));
     if !m.is_multiple_of(6) || !n.is_multiple_of(nr) || k == 0 {
         return bad(format!("sgemm needs m a multiple of 6, n a multiple of {nr} and k positive; got {m}, {n}, {k}"));
@@ -176,48 +381,95 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     if a.len() < mk || b.len() < kn || c.len() < mn {
         return bad("sgemm: a slice is shorter than its matrix".into());
     }
-    c[..mn].fill(0.0);
     // BLIS's loop order: k in blocks of KC and rows in blocks of MC, so that one packed panel
-    // of B (KC nr floats, 32 KiB with zmm) stays in L1 while the micro-kernel runs down the
-    // 6-row blocks of a packed MC x KC block of A, which stays in L2.
-    const KC: usize = 256;
-    const MC: usize = 96;
-    let mut bp = vec![0.0f32; KC.min(k) * n];
-    let mut ap = vec![0.0f32; MC.min(m) * KC.min(k)];
-    for k0 in (0..k).step_by(KC) {
-        let kc = KC.min(k - k0);
-        // B[k0.., ..] in column panels of nr, row after row.
-        for (p, panel) in bp.chunks_mut(kc * nr).take(n / nr).enumerate() {
-            for kk in 0..kc {
-                let row = (k0 + kk) * n + p * nr;
-                panel[kk * nr..(kk + 1) * nr].copy_from_slice(&b[row..row + nr]);
-            }
+    // of B (KC nr floats) stays in L1 while the kernel runs down the 6-row blocks of A (MC rows
+    // of KC floats, in L2). A is read in place; the first block of k writes C, the others add
+    // to it. KC is chosen per core: the panel takes three quarters of its L1 data cache.
+    let kc_max = (l1d_bytes() * 3 / 4 / (4 * nr)) / 64 * 64;
+    let (kc_max, mc_max) = (kc_max.clamp(128, 512), 96);
+    let mut bp = vec![0.0f32; kc_max.min(k) * n];
+    for k0 in (0..k).step_by(kc_max) {
+        let kc = kc_max.min(k - k0);
+        match nr {
+            32 => pack_b::<32>(&mut bp, &b[k0 * n..], n, kc),
+            _ => pack_b::<16>(&mut bp, &b[k0 * n..], n, kc),
         }
-        for i0 in (0..m).step_by(MC) {
-            let mc = MC.min(m - i0);
-            // A[i0.., k0..] in row panels of 6, column after column (each of the 6 rows read
-            // straight along, as slices: no index checks in the loop).
-            for (block, panel) in ap.chunks_mut(6 * kc).take(mc / 6).enumerate() {
-                let rows: [&[f32]; 6] = std::array::from_fn(|r| {
-                    let start = (i0 + 6 * block + r) * k + k0;
-                    &a[start..start + kc]
-                });
-                for (kk, column) in panel.chunks_exact_mut(6).enumerate() {
-                    for (out, row) in column.iter_mut().zip(&rows) {
-                        *out = row[kk];
-                    }
-                }
-            }
-            for (p, b_panel) in bp.chunks(kc * nr).take(n / nr).enumerate() {
-                for (block, a_panel) in ap.chunks(6 * kc).take(mc / 6).enumerate() {
-                    let cij = &mut c[(i0 + 6 * block) * n + p * nr..];
-                    // SAFETY: the panels hold 6 kc and nr kc floats, `c` holds 6 rows of n floats
-                    // from here, and `kernel` is nr columns wide and runs on this CPU (`choose`
-                    // said so); it adds its product to C.
-                    unsafe { kernel(a_panel.as_ptr(), b_panel.as_ptr(), cij.as_mut_ptr(), kc, n * 4) };
-                }
+        for i0 in (0..m).step_by(mc_max) {
+            let mc = mc_max.min(m - i0);
+            for (p, b_panel) in bp.chunks_exact(kc * nr).take(n / nr).enumerate() {
+                let a_rows = &a[i0 * k + k0..];
+                let c_rows = &mut c[i0 * n + p * nr..];
+                // SAFETY: A holds mc rows of kc floats from here, k floats apart (its rows are k
+                // long and k0 + kc <= k); the panel holds nr kc floats; C holds mc rows of n
+                // floats from here (its rows are n long and p nr + nr <= n); `kernel` is nr
+                // columns wide and runs on this CPU (`choose` said so).
+                unsafe {
+                    kernel(
+                        a_rows.as_ptr(),
+                        k * 4,
+                        b_panel.as_ptr(),
+                        c_rows.as_mut_ptr(),
+                        kc,
+                        n * 4,
+                        mc / 6,
+                        (k0 > 0) as usize,
+                    )
+                };
             }
         }
     }
     Ok(())
+}
+
+/// Packs `kc` rows of B (row-major, `n` wide) into `bp` as column panels of `NR`, row after
+/// row. Rows are copied as `NR`-float arrays: a fixed-size copy is a few vector moves where a
+/// slice copy of a run-time length calls `memcpy` (2,304 calls for a 192 x 192 B).
+fn pack_b<const NR: usize>(bp: &mut [f32], b: &[f32], n: usize, kc: usize) {
+    for (p, panel) in bp.chunks_exact_mut(kc * NR).take(n / NR).enumerate() {
+        for (kk, out) in panel.chunks_exact_mut(NR).enumerate() {
+            let row = kk * n + p * NR;
+            let src: &[f32; NR] = b[row..row + NR].try_into().expect("NR floats");
+            let dst: &mut [f32; NR] = out.try_into().expect("NR floats");
+            *dst = *src;
+        }
+    }
+}
+
+/// The size of this core's L1 data cache, from CPUID's deterministic cache parameters (leaf 4
+/// on Intel, 0x8000001D on AMD); 32 KiB where they are not reported.
+fn l1d_bytes() -> usize {
+    const DEFAULT: usize = 32 << 10;
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    {
+        use std::arch::x86_64::__cpuid_count;
+        use std::sync::OnceLock;
+        static L1D: OnceLock<usize> = OnceLock::new();
+        return *L1D.get_or_init(|| {
+            let vendor = __cpuid_count(0, 0);
+            let amd = vendor.ebx == u32::from_le_bytes(*b"Auth");
+            let leaf = if amd { 0x8000_001D } else { 4 };
+            let max = if amd { __cpuid_count(0x8000_0000, 0).eax } else { vendor.eax };
+            if max < leaf {
+                return DEFAULT;
+            }
+            // Subleaves list the caches until type 0; the level-1 data cache is type 1, level 1.
+            for sub in 0..16 {
+                let r = __cpuid_count(leaf, sub);
+                let (kind, level) = (r.eax & 0x1f, (r.eax >> 5) & 7);
+                if kind == 0 {
+                    break;
+                }
+                if kind == 1 && level == 1 {
+                    let ways = ((r.ebx >> 22) & 0x3ff) as usize + 1;
+                    let partitions = ((r.ebx >> 12) & 0x3ff) as usize + 1;
+                    let line = (r.ebx & 0xfff) as usize + 1;
+                    let sets = r.ecx as usize + 1;
+                    return ways * partitions * line * sets;
+                }
+            }
+            DEFAULT
+        });
+    }
+    #[allow(unreachable_code)]
+    DEFAULT
 }
