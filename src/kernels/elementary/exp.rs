@@ -246,14 +246,14 @@ peach_fn! {
                     for i in 1..12 {
                         VFMADD213PD(p, r, Constant::u64x4_splat(coeffs[i]));
                     }
-                    // 2^n in two halves: nb = n + 2048, h = floor(n/2) + 1024.
-                    let (nb, h, s2) = (YMM(), YMM(), YMM());
-                    VPSUBQ(nb, k, Constant::u64x4_splat(SHIFTER_BITS - 2048));
-                    VPSRLQ(h, nb, 1);
-                    VPSUBQ(s2, nb, h);
-                    VPSUBQ(s2, s2, Constant::u64x4_splat(1));
+                    // 2^n in two halves, as biased exponents: with m = n + 2046, h = floor(m/2)
+                    // = floor(n/2) + 1023 and s2 = m - h = n - floor(n/2) + 1023. (One
+                    // subtraction of a constant: loads, not FMAs, bound this loop.)
+                    let (m, h, s2) = (YMM(), YMM(), YMM());
+                    VPSUBQ(m, k, Constant::u64x4_splat(SHIFTER_BITS - 2046));
+                    VPSRLQ(h, m, 1);
+                    VPSUBQ(s2, m, h);
                     VPSLLQ(s2, s2, 52);
-                    VPSUBQ(h, h, Constant::u64x4_splat(1));
                     VPSLLQ(h, h, 52);
                     VMULPD(p, p, h);
                     VMULPD(p, p, s2);

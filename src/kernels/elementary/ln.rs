@@ -309,21 +309,20 @@ peach_fn! {
                     VPSRLQ(e, xs, 52);
                     VPAND(m, xs, Constant::u64x4_splat(0x000F_FFFF_FFFF_FFFF));
                     VPOR(m, m, Constant::u64x4_splat(0x3FF0_0000_0000_0000));
+                    // [1, 2) to [0.75, 1.5): halve m and add one to e where m >= 1.5 (on the
+                    // exponent's bits: the all-ones mask is -1).
+                    let big = YMM();
+                    VCMPPD(big, m, Constant::f64x4_splat(1.5), 13); // m >= 1.5
+                    VPSUBQ(e, e, big);
                     // As doubles: (bits | 2^52 as a double) - 2^52, then unbias and undo the scaling.
                     VPOR(e, e, Constant::u64x4_splat(0x4330_0000_0000_0000));
                     VSUBPD(e, e, Constant::f64x4_splat(4503599627370496.0 + 1023.0));
                     let adjust = YMM();
                     VANDPD(adjust, small, Constant::f64x4_splat(52.0));
                     VSUBPD(e, e, adjust);
-                    // [1, 2) to [0.75, 1.5): halve m and add one to e where m >= 1.5.
-                    let big = YMM();
-                    VCMPPD(big, m, Constant::f64x4_splat(1.5), 13); // m >= 1.5
                     let half = YMM();
                     VMULPD(half, m, Constant::f64x4_splat(0.5));
                     VBLENDVPD(m, m, half, big);
-                    let one = YMM();
-                    VANDPD(one, big, Constant::f64x4_splat(1.0));
-                    VADDPD(e, e, one);
                     let f = YMM();
                     VSUBPD(f, m, Constant::f64x4_splat(1.0));
                     let s = YMM();
@@ -356,10 +355,13 @@ peach_fn! {
                     VBLENDVPD(res, res, Constant::u64x4_splat(0xFFF0_0000_0000_0000), fix);
                     VCMPPD(fix, v, Constant::f64x4_splat(1.0 / 0.0), 0);
                     VBLENDVPD(res, res, v, fix); // +inf
-                    VCMPPD(fix, v, Constant::f64x4_splat(0.0), 1); // x < 0
-                    VBLENDVPD(res, res, Constant::u64x4_splat(0x7FF8_0000_0000_0000), fix);
-                    VCMPPD(fix, v, v, 3); // NaN
-                    VBLENDVPD(res, res, v, fix);
+                    // x < 0 or NaN (not x >= 0, unordered) -> x times a quiet NaN: x itself,
+                    // quieted, for a NaN (x86 returns a NaN first operand), the default NaN
+                    // otherwise.
+                    VCMPPD(fix, v, Constant::f64x4_splat(0.0), 0x19);
+                    let nan = YMM();
+                    VMULPD(nan, v, Constant::u64x4_splat(0x7FF8_0000_0000_0000));
+                    VBLENDVPD(res, res, nan, fix);
                     VMOVUPD([y + done], res);
                 });
             }
