@@ -50,16 +50,14 @@ peach_fn! {
             for i in 0..6 {
                 LDR(pairs[i].q(), Constant::u64x2([coeffs[2 * i], coeffs[2 * i + 1]]));
             }
-            let (lo, hi, shifter, log2e, ln2_hi, ln2_lo, bias, one) =
-                (VEC(), VEC(), VEC(), VEC(), VEC(), VEC(), VEC(), VEC());
+            let (lo, hi, shifter, log2e, ln2_hi, ln2_lo, bias) = (VEC(), VEC(), VEC(), VEC(), VEC(), VEC(), VEC());
             LDR(lo.q(), Constant::f64x2_splat(-746.0));
             LDR(hi.q(), Constant::f64x2_splat(710.0));
             LDR(shifter.q(), Constant::f64x2_splat(SHIFTER));
             LDR(log2e.q(), Constant::f64x2_splat(1.4426950408889634));
             LDR(ln2_hi.q(), Constant::f64x2_splat(0.6931471805599453));
             LDR(ln2_lo.q(), Constant::f64x2_splat(2.3190468138462996e-17));
-            LDR(bias.q(), Constant::u64x2_splat(SHIFTER_BITS - 2048));
-            LDR(one.q(), Constant::u64x2_splat(1));
+            LDR(bias.q(), Constant::u64x2_splat(SHIFTER_BITS - 2046));
             const G: usize = 2; // registers per iteration, interleaved stage by stage
             let top = Label::new();
             LABEL(top);
@@ -87,14 +85,13 @@ peach_fn! {
                 }
             }
             for j in 0..G {
-                // 2^n in two halves: nb = n + 2048, h = floor(n/2) + 1024.
-                let (nb, h, s2) = (VEC(), VEC(), VEC());
-                SUB(nb.d2(), k[j].d2(), bias.d2());
-                USHR(h.d2(), nb.d2(), 1);
-                SUB(s2.d2(), nb.d2(), h.d2());
-                SUB(s2.d2(), s2.d2(), one.d2());
+                // 2^n in two halves, as biased exponents (as in the AVX2 variant): with
+                // m = n + 2046, h = floor(m/2) and s2 = m - h.
+                let (m, h, s2) = (VEC(), VEC(), VEC());
+                SUB(m.d2(), k[j].d2(), bias.d2());
+                USHR(h.d2(), m.d2(), 1);
+                SUB(s2.d2(), m.d2(), h.d2());
                 SHL(s2.d2(), s2.d2(), 52);
-                SUB(h.d2(), h.d2(), one.d2());
                 SHL(h.d2(), h.d2(), 52);
                 FMUL(p[j].d2(), p[j].d2(), h.d2());
                 FMUL(p[j].d2(), p[j].d2(), s2.d2());
