@@ -341,7 +341,10 @@ pub fn reference() -> String {
          `Constant::...` pool constants.\n\n\
          Operand methods: `.mask(k)` and `.zeroing()` (AVX-512 write masks; `[p].mask(k)` masks a \
          store to memory), `.sized(bytes)`, `.bcst()` and `.bcst_to(n)` (AVX-512 broadcasts), `.pre()` and `.post(n)` (AArch64 write-back addressing), \
-         `.lane(i)` (AArch64 vector lanes); `target.has_avx2()`-style queries pick code per target.\n",
+         `.lane(i)` (AArch64 vector lanes); `target.has_avx2()`-style queries pick code per target, \
+         `target.is_zen4()` per microarchitecture, and `target.fma_per_cycle(bits)`, \
+         `target.loads_per_cycle(bits)`, `target.stores_per_cycle(bits)` give the core's vector \
+         rates as `f64` (0 where unknown).\n",
     );
     for arch in Arch::ALL {
         out.push_str(&format!("\n## {}\n\n| builtin | use | does |\n| --- | --- | --- |\n", arch_name(arch)));
