@@ -84,7 +84,7 @@ pub struct Call {
 }
 
 impl LineTable {
-    /// A table from a code object's rows ([`super::CodeObject::source_lines`]), each
+    /// A table from a code object's rows ([`crate::CodeObject::source_lines`]), each
     /// location resolved by `resolve` to a file, a line and a column (`None` drops the row;
     /// consecutive rows at one place are one).
     pub fn new(rows: &[(u32, Src)], mut resolve: impl FnMut(Src) -> Option<(String, u32, u32)>) -> LineTable {
