@@ -273,13 +273,19 @@ peach_fn! {
 fn kernel_bodies_read_their_cores_vector_rates() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     dispatch::set_max_isa(None).unwrap();
-    for (core, want) in [("zen5", 4), ("zen4", 2), ("zen3", 0), ("nehalem", 0)] {
-        dispatch::set_microarch(Some(core)).unwrap();
-        ZMM_FMA_RATE_DISPATCH.reset();
-        assert_eq!(zmm_fma_rate(), want, "{core}: {}", ZMM_FMA_RATE_DISPATCH.explain());
-    }
+    on_cores(&ZMM_FMA_RATE_DISPATCH, &[("zen5", 4), ("zen4", 2), ("zen3", 0), ("nehalem", 0)], zmm_fma_rate);
     dispatch::set_microarch(None).unwrap();
     ZMM_FMA_RATE_DISPATCH.reset();
+}
+
+/// `call` with the processor named as each core of `cases`, its dispatcher `state` resolved
+/// again for each, against the value expected there.
+fn on_cores(state: &dispatch::Dispatch, cases: &[(&str, u64)], call: fn() -> u64) {
+    for &(core, want) in cases {
+        dispatch::set_microarch(Some(core)).unwrap();
+        state.reset();
+        assert_eq!(call(), want, "{core}: {}", state.explain());
+    }
 }
 
 /// Variants built for microarchitectures: the one for the processor's wins; a processor of
@@ -291,11 +297,7 @@ fn variants_built_for_microarchitectures_go_to_their_cores() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     dispatch::set_max_isa(None).unwrap();
     let cases = [("zen5", 5), ("zen4", 4), ("zen3", 2), ("skylake-x", 2), ("nehalem", 1), ("unknown", 5)];
-    for (core, want) in cases {
-        dispatch::set_microarch(Some(core)).unwrap();
-        WHICH_CORE_DISPATCH.reset();
-        assert_eq!(which_core(), want, "{core}: {}", WHICH_CORE_DISPATCH.explain());
-    }
+    on_cores(&WHICH_CORE_DISPATCH, &cases, which_core);
     // This machine, as identified.
     dispatch::set_microarch(None).unwrap();
     WHICH_CORE_DISPATCH.reset();

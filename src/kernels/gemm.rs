@@ -130,6 +130,10 @@ peach_fn! {
             }
         }
         let (row0, row3, panel, steps) = (GP64(), GP64(), GP64(), GP64());
+        // From one block of A to the next: 6 rows.
+        let down = GP64();
+        LEA(down, [lda_bytes + lda_bytes * 2]);
+        ADD(down, down);
         let next_block = Label::new();
         LABEL(next_block);
         let acc = [vreg(); 12]; // row i, half h: acc[2 i + h]
@@ -164,26 +168,19 @@ peach_fn! {
         let store = Label::new();
         TEST(accumulate, accumulate);
         JZ(store);
+        let row = GP64();
+        MOV(row, c);
         for i in 0..6 {
-            VADDPS(acc[2 * i], acc[2 * i], [c]);
-            VADDPS(acc[2 * i + 1], acc[2 * i + 1], [c + vbytes]);
-            ADD(c, ldc_bytes);
+            VADDPS(acc[2 * i], acc[2 * i], [row]);
+            VADDPS(acc[2 * i + 1], acc[2 * i + 1], [row + vbytes]);
+            ADD(row, ldc_bytes);
         }
-        // Back to the block's first row of C.
-        let back = GP64();
-        LEA(back, [ldc_bytes + ldc_bytes * 2]);
-        ADD(back, back);
-        SUB(c, back);
         LABEL(store);
         for i in 0..6 {
             VMOVUPS([c], acc[2 * i]);
             VMOVUPS([c + vbytes], acc[2 * i + 1]);
             ADD(c, ldc_bytes);
         }
-        // The next 6 rows of A.
-        let down = GP64();
-        LEA(down, [lda_bytes + lda_bytes * 2]);
-        ADD(down, down);
         ADD(a, down);
         SUB(blocks, 1);
         JNZ(next_block);
@@ -206,19 +203,19 @@ pub unsafe fn sgemm_block_in_rust(
     blocks: usize,
     accumulate: usize,
 ) {
+    let multiply = if sgemm_block_nr() == 32 { multiply_rows::<32> } else { multiply_rows::<16> };
     // SAFETY: the caller's promise, with the width `sgemm_block_nr` says.
-    unsafe { multiply_rows(sgemm_block_nr(), a, lda_bytes, b, c, k, ldc_bytes, blocks, accumulate) }
+    unsafe { multiply(a, lda_bytes, b, c, k, ldc_bytes, blocks, accumulate) }
 }
 
-/// `C[6 blocks x nr] (+)= A[6 blocks x k] * B[k x nr]` with A in place, in Rust (see
-/// [`sgemm_block`]).
+/// `C[6 blocks x NR] (+)= A[6 blocks x k] * B[k x NR]` with A in place, in Rust (see
+/// [`sgemm_block`]); under Miri, it stands in for the kernels.
 ///
 /// # Safety
 ///
-/// As for [`sgemm_block`], with `nr` columns.
+/// As for [`sgemm_block`], with `NR` columns.
 #[allow(clippy::too_many_arguments)]
-unsafe fn multiply_rows(
-    nr: usize,
+unsafe fn multiply_rows<const NR: usize>(
     a: *const f32,
     lda_bytes: usize,
     b: *const f32,
@@ -230,11 +227,11 @@ unsafe fn multiply_rows(
 ) {
     let (lda, ldc) = (lda_bytes / 4, ldc_bytes / 4);
     for i in 0..6 * blocks {
-        for j in 0..nr {
+        for j in 0..NR {
             let mut sum = 0.0f32;
             for kk in 0..k {
-                // SAFETY: the caller passes 6 blocks rows of k floats and a k x nr panel.
-                sum += unsafe { *a.add(i * lda + kk) * *b.add(kk * nr + j) };
+                // SAFETY: the caller passes 6 blocks rows of k floats and a k x NR panel.
+                sum += unsafe { *a.add(i * lda + kk) * *b.add(kk * NR + j) };
             }
             // SAFETY: and 6 blocks rows of C.
             unsafe {
@@ -280,34 +277,13 @@ type BlockKernel = unsafe fn(*const f32, usize, *const f32, *mut f32, usize, usi
 
 /// [`sgemm`]'s kernels and their widths: the AVX-512 one, the AVX2 one.
 #[cfg(all(target_arch = "x86_64", not(miri)))]
-const MICRO_KERNELS: [(usize, BlockKernel); 2] = [(32, sgemm_block_x86_64_v4), (16, sgemm_block_haswell)];
+const BLOCK_KERNELS: [(usize, BlockKernel); 2] = [(32, sgemm_block_x86_64_v4), (16, sgemm_block_haswell)];
 
 /// Under Miri, which cannot run machine code, Rust models of the same widths stand in, so that
 /// Miri checks every pointer [`sgemm`] hands a kernel (run it with `-C
 /// target-cpu=x86-64-v4` for `choose` to see both).
 #[cfg(all(target_arch = "x86_64", miri))]
-const MICRO_KERNELS: [(usize, BlockKernel); 2] = [(32, model::<32>), (16, model::<16>)];
-
-/// A Rust model of the `NR`-wide block kernel.
-///
-/// # Safety
-///
-/// As for [`multiply_rows`] with `nr = NR`.
-#[cfg(all(target_arch = "x86_64", miri))]
-#[allow(clippy::too_many_arguments)]
-unsafe fn model<const NR: usize>(
-    a: *const f32,
-    lda_bytes: usize,
-    b: *const f32,
-    c: *mut f32,
-    k: usize,
-    ldc_bytes: usize,
-    blocks: usize,
-    accumulate: usize,
-) {
-    // SAFETY: the caller's promise.
-    unsafe { multiply_rows(NR, a, lda_bytes, b, c, k, ldc_bytes, blocks, accumulate) }
-}
+const BLOCK_KERNELS: [(usize, BlockKernel); 2] = [(32, multiply_rows::<32>), (16, multiply_rows::<16>)];
 
 /// The columns one [`sgemm_kernel`] call computes on this CPU: 32 with AVX-512, 16 otherwise.
 /// Once the dispatcher has resolved, the width of the variant it installed; before, of the one
@@ -365,8 +341,8 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     // reads them.
     #[cfg(target_arch = "x86_64")]
     let (nr, kernel) = match SGEMM_BLOCK_DISPATCH.choose() {
-        Some(0) => MICRO_KERNELS[0],
-        Some(_) => MICRO_KERNELS[1],
+        Some(0) => BLOCK_KERNELS[0],
+        Some(_) => BLOCK_KERNELS[1],
         None => return Err(Error::new(ErrorKind::NotInTarget, "sgemm needs AVX2 and FMA")),
     };
     #[cfg(not(target_arch = "x86_64"))]
@@ -437,39 +413,42 @@ fn pack_b<const NR: usize>(bp: &mut [f32], b: &[f32], n: usize, kc: usize) {
 
 /// The size of this core's L1 data cache, from CPUID's deterministic cache parameters (leaf 4
 /// on Intel, 0x8000001D on AMD); 32 KiB where they are not reported.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 fn l1d_bytes() -> usize {
-    const DEFAULT: usize = 32 << 10;
-    #[cfg(all(target_arch = "x86_64", not(miri)))]
-    {
-        use std::arch::x86_64::__cpuid_count;
-        use std::sync::OnceLock;
-        static L1D: OnceLock<usize> = OnceLock::new();
-        return *L1D.get_or_init(|| {
-            let vendor = __cpuid_count(0, 0);
-            let amd = vendor.ebx == u32::from_le_bytes(*b"Auth");
-            let leaf = if amd { 0x8000_001D } else { 4 };
-            let max = if amd { __cpuid_count(0x8000_0000, 0).eax } else { vendor.eax };
-            if max < leaf {
-                return DEFAULT;
+    use std::arch::x86_64::__cpuid_count;
+    static L1D: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *L1D.get_or_init(|| {
+        let vendor = __cpuid_count(0, 0);
+        let amd = vendor.ebx == u32::from_le_bytes(*b"Auth");
+        let leaf = if amd { 0x8000_001D } else { 4 };
+        let max = if amd { __cpuid_count(0x8000_0000, 0).eax } else { vendor.eax };
+        if max < leaf {
+            return L1D_DEFAULT;
+        }
+        // Subleaves list the caches until type 0; the level-1 data cache is type 1, level 1.
+        for sub in 0..16 {
+            let r = __cpuid_count(leaf, sub);
+            let (kind, level) = (r.eax & 0x1f, (r.eax >> 5) & 7);
+            if kind == 0 {
+                break;
             }
-            // Subleaves list the caches until type 0; the level-1 data cache is type 1, level 1.
-            for sub in 0..16 {
-                let r = __cpuid_count(leaf, sub);
-                let (kind, level) = (r.eax & 0x1f, (r.eax >> 5) & 7);
-                if kind == 0 {
-                    break;
-                }
-                if kind == 1 && level == 1 {
-                    let ways = ((r.ebx >> 22) & 0x3ff) as usize + 1;
-                    let partitions = ((r.ebx >> 12) & 0x3ff) as usize + 1;
-                    let line = (r.ebx & 0xfff) as usize + 1;
-                    let sets = r.ecx as usize + 1;
-                    return ways * partitions * line * sets;
-                }
+            if kind == 1 && level == 1 {
+                let ways = ((r.ebx >> 22) & 0x3ff) as usize + 1;
+                let partitions = ((r.ebx >> 12) & 0x3ff) as usize + 1;
+                let line = (r.ebx & 0xfff) as usize + 1;
+                let sets = r.ecx as usize + 1;
+                return ways * partitions * line * sets;
             }
-            DEFAULT
-        });
-    }
-    #[allow(unreachable_code)]
-    DEFAULT
+        }
+        L1D_DEFAULT
+    })
 }
+
+/// [`l1d_bytes`] where CPUID is not read.
+#[cfg(not(all(target_arch = "x86_64", not(miri))))]
+fn l1d_bytes() -> usize {
+    L1D_DEFAULT
+}
+
+/// The L1 data cache assumed where the processor does not say.
+const L1D_DEFAULT: usize = 32 << 10;
