@@ -59,6 +59,29 @@ fn ln_is_within_one_ulp_and_handles_special_cases() {
     }
 }
 
+/// A special or subnormal input anywhere in a block of 32 normal ones gets `f64::ln`'s result,
+/// and its neighbours theirs (the AVX2 variant checks a block's inputs to choose its path).
+#[test]
+fn ln_special_inputs_anywhere_in_a_block() {
+    let specials = ln_specials();
+    for (v, f) in LN_F64_DISPATCH.variants().iter().zip([ln_f64_x86_64_v4 as ArrayFn, ln_f64_haswell]) {
+        if !dispatch::runs_here(v.required) {
+            continue;
+        }
+        let two = on_specials(f, &[2.0; 32])[0];
+        for &s in &specials[..9] {
+            for at in 0..32 {
+                let mut x = [2.0; 32];
+                x[at] = s;
+                let y = on_specials(f, &x);
+                let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+                assert!(same(y[at], s.ln()), "{}: ln({s:e}) at {at} is {:e}", v.name, y[at]);
+                assert!(y.iter().enumerate().all(|(k, &r)| k == at || r == two), "{}: {s:e} at {at}", v.name);
+            }
+        }
+    }
+}
+
 fn bits_of(values: &[f64]) -> Vec<u64> {
     values.iter().map(|v| v.to_bits()).collect()
 }

@@ -389,12 +389,14 @@ mod bench {
     }
 
     /// FMA-unit operations (FMAs and multiplies) and loads per vector in the loop of a listing
-    /// (from its last label to its backward branch): the loop stores each vector once, so the
-    /// counts are divided by its stores.
+    /// (from the label its last backward branch goes to, to that branch: the common path where
+    /// a loop branches off to a general one): the loop stores each vector once, so the counts
+    /// are divided by its stores.
     fn loop_ops(listing: &str) -> (f64, f64) {
         let lines: Vec<&str> = listing.lines().collect();
         let end = lines.iter().rposition(|l| l.contains(" jne ") || l.contains(" jnz ")).expect("a loop");
-        let start = lines[..end].iter().rposition(|l| l.trim_end().ends_with(':')).expect("a loop label");
+        let target = format!("{}:", lines[end].split_whitespace().last().expect("a branch target"));
+        let start = lines[..end].iter().rposition(|l| l.trim() == target).expect("a loop label");
         let body = &lines[start..end];
         let count = |f: &dyn Fn(&str) -> bool| body.iter().filter(|l| f(l)).count() as f64;
         let stores = count(&|l| l.contains("movupd ymmword ptr [") || l.contains("movntpd ymmword ptr ["));

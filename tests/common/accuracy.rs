@@ -118,7 +118,9 @@ pub fn ln_reference(x: f64) -> Dd {
     two_sum(y0, d)
 }
 
-/// ln inputs: log-uniform over the normals, plus subnormals and values near 1.
+/// ln inputs: log-uniform over the normals, plus subnormals and values near 1, first each kind
+/// in runs of its own (kernels that take a general path for blocks with a subnormal or special
+/// input then run both paths on the hardest normals), then interleaved.
 pub fn ln_inputs() -> Vec<f64> {
     let mut v = Vec::with_capacity(1 << 20);
     let mut s = 0x9e37_79b9_7f4a_7c15u64;
@@ -131,10 +133,21 @@ pub fn ln_inputs() -> Vec<f64> {
     while v.len() < 1_000_000 {
         v.push(10f64.powf(-300.0 + 600.0 * next())); // log-uniform over [1e-300, 1e300]
     }
+    let kinds: [fn(f64) -> f64; 3] = [
+        |r| f64::from_bits(1 + (r * ((1u64 << 52) - 2) as f64) as u64), // subnormals
+        |r| 1.0 + (r - 0.5) * 1e-3,                                     // near 1
+        |r| 0.5 + r,                                                    // [0.5, 1.5)
+    ];
+    for kind in kinds {
+        v.extend((0..20_000).map(|_| kind(next())));
+        while v.len() % 32 != 0 {
+            v.push(2.0);
+        }
+    }
     for _ in 0..20_000 {
-        v.push(f64::from_bits(1 + (next() * ((1u64 << 52) - 2) as f64) as u64)); // subnormals
-        v.push(1.0 + (next() - 0.5) * 1e-3); // near 1
-        v.push(0.5 + next()); // [0.5, 1.5)
+        for kind in kinds {
+            v.push(kind(next()));
+        }
     }
     while v.len() % 32 != 0 {
         v.push(2.0);

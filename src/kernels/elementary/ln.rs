@@ -278,98 +278,143 @@ peach_fn! {
             LABEL(done);
         }
 
-        /// AVX2: `x = m 2^e` with `m` in [0.75, 1.5) from the exponent bits (subnormals scaled
-        /// by 2^52 first), then fdlibm's formulation
-        /// `ln(1 + f) = f - (f^2/2 - s (f^2/2 + R(s^2)))` with `s = f / (2 + f)` and `R` economized
-        /// to degree 8, and `e ln2` in two parts; special cases by blends.
+        /// AVX2: fdlibm's formulation `ln(1 + f) = f - (f^2/2 - s (f^2/2 + R(s^2)))` with
+        /// `s = f / (2 + f)` and `R` economized to degree 8, and `e ln2` in two parts. An
+        /// iteration checks its 32 inputs first: when all are positive, normal and finite,
+        /// `x = m 2^e` with `m` in [sqrt(2)/2, sqrt(2)) comes from integer operations on the bits
+        /// alone; otherwise the iteration takes the general path, where `m` is in [0.75, 1.5),
+        /// subnormals are scaled by 2^52 first and blends give the special cases.
         fn ln_fdlibm_ymm(x: Reg, y: Reg, n: Reg) {
             let coeffs = FDLIBM_COEFFS;
-            // Eight vectors per iteration, each an instruction stream, issued SKEW instructions
-            // apart: as many chains overlap as sixteen registers allow.
+            // Eight vectors per iteration, each an instruction stream, issued a few instructions
+            // apart (7 on the usual path, 14 on the general one: the closest that sixteen
+            // registers allow, measured best on Zen 3).
             const G: usize = 8;
-            const SKEW: usize = 14;
-            let top = Label::new();
+            let (top, next, general, done) = (Label::new(), Label::new(), Label::new(), Label::new());
             ALIGN(32);
             LABEL(top);
-            let mut streams = [STREAM({}); G];
-            for j in 0..G {
-                streams[j] = STREAM({
-                    let done = 32 * j;
-                    let v = YMM();
-                    VMOVUPD(v, [x + done]);
-                    let (m, e) = (YMM(), YMM());
-                    // Subnormals: scale by 2^52 first.
-                    let small = YMM();
-                    VCMPPD(small, v, Constant::f64x4_splat(2.2250738585072014e-308), 1); // v < MIN_POSITIVE
-                    let scaled = YMM();
-                    VMULPD(scaled, v, Constant::f64x4_splat(4503599627370496.0));
-                    let xs = YMM();
-                    VBLENDVPD(xs, v, scaled, small);
-                    // m = mantissa with a biased exponent of 0 (in [1, 2)), e = exponent.
-                    VPSRLQ(e, xs, 52);
-                    VPAND(m, xs, Constant::u64x4_splat(0x000F_FFFF_FFFF_FFFF));
-                    VPOR(m, m, Constant::u64x4_splat(0x3FF0_0000_0000_0000));
-                    // [1, 2) to [0.75, 1.5): halve m and add one to e where m >= 1.5 (on the
-                    // exponent's bits: the all-ones mask is -1).
-                    let big = YMM();
-                    VCMPPD(big, m, Constant::f64x4_splat(1.5), 13); // m >= 1.5
-                    VPSUBQ(e, e, big);
-                    // As doubles: (bits | 2^52 as a double) - 2^52, then unbias and undo the scaling.
-                    VPOR(e, e, Constant::u64x4_splat(0x4330_0000_0000_0000));
-                    VSUBPD(e, e, Constant::f64x4_splat(4503599627370496.0 + 1023.0));
-                    let adjust = YMM();
-                    VANDPD(adjust, small, Constant::f64x4_splat(52.0));
-                    VSUBPD(e, e, adjust);
-                    let half = YMM();
-                    VMULPD(half, m, Constant::f64x4_splat(0.5));
-                    VBLENDVPD(m, m, half, big);
-                    let f = YMM();
-                    VSUBPD(f, m, Constant::f64x4_splat(1.0));
-                    let s = YMM();
-                    VADDPD(s, f, Constant::f64x4_splat(2.0));
-                    VDIVPD(s, f, s);
-                    let z = YMM();
-                    VMULPD(z, s, s);
-                    let r = YMM();
-                    VMOVAPD(r, Constant::u64x4_splat(coeffs[0]));
-                    for i in 1..8 {
-                        VFMADD213PD(r, z, Constant::u64x4_splat(coeffs[i]));
-                    }
-                    VMULPD(r, r, z); // R(z) = sum 2 z^k / (2k + 1)
-                    let hfsq = YMM();
-                    VMULPD(hfsq, f, f);
-                    VMULPD(hfsq, hfsq, Constant::f64x4_splat(0.5));
-                    let t = YMM();
-                    VADDPD(t, hfsq, r);
-                    let elo = YMM();
-                    VMULPD(elo, e, Constant::f64x4_splat(1.90821492927058770002e-10)); // ln2, low part
-                    VFMADD231PD(elo, s, t); // s (hfsq + R) + e ln2_lo
-                    VSUBPD(hfsq, hfsq, elo);
-                    VSUBPD(hfsq, hfsq, f);
-                    let res = YMM();
-                    VMULPD(res, e, Constant::f64x4_splat(6.93147180369123816490e-01)); // ln2, high part (exact products)
-                    VSUBPD(res, res, hfsq);
-                    // Special cases: ±0 -> -inf, +inf -> +inf, x < 0 -> NaN, NaN -> NaN.
-                    let fix = YMM();
-                    VCMPPD(fix, v, Constant::f64x4_splat(0.0), 0);
-                    VBLENDVPD(res, res, Constant::u64x4_splat(0xFFF0_0000_0000_0000), fix);
-                    VCMPPD(fix, v, Constant::f64x4_splat(1.0 / 0.0), 0);
-                    VBLENDVPD(res, res, v, fix); // +inf
-                    // x < 0 or NaN (not x >= 0, unordered) -> x times a quiet NaN: x itself,
-                    // quieted, for a NaN (x86 returns a NaN first operand), the default NaN
-                    // otherwise.
-                    VCMPPD(fix, v, Constant::f64x4_splat(0.0), 0x19);
-                    let nan = YMM();
-                    VMULPD(nan, v, Constant::u64x4_splat(0x7FF8_0000_0000_0000));
-                    VBLENDVPD(res, res, nan, fix);
-                    VMOVUPD([y + done], res);
-                });
+            // The inputs' bits plus 0x7FF0... map MIN_POSITIVE..=MAX, in order, onto the signed
+            // range from i64::MIN to -0x0020...01; zeros, subnormals, negatives, infinities and
+            // NaNs all land above it, which one signed compare per vector finds.
+            let (bias, limit, unusual) = (YMM(), YMM(), YMM());
+            VMOVAPD(bias, Constant::u64x4_splat(0x7FF0_0000_0000_0000));
+            VMOVAPD(limit, Constant::u64x4_splat(0xFFDF_FFFF_FFFF_FFFF));
+            VPADDQ(unusual, bias, [x]);
+            VPCMPGTQ(unusual, unusual, limit);
+            for j in 1..G {
+                let w = YMM();
+                VPADDQ(w, bias, [x + 32 * j]);
+                VPCMPGTQ(w, w, limit);
+                VPOR(unusual, unusual, w);
             }
-            ISSUE_SKEWED(streams, SKEW);
-            ADD(x, 256);
-            ADD(y, 256);
-            SUB(n, 32);
-            JNZ(top);
+            VPTEST(unusual, unusual);
+            JNZ(general);
+            for usual in [true, false] {
+                if usual == false {
+                    LABEL(general);
+                }
+                let mut streams = [STREAM({}); G];
+                for j in 0..G {
+                    streams[j] = STREAM({
+                        let done = 32 * j;
+                        let v = YMM();
+                        VMOVUPD(v, [x + done]);
+                        let (m, e) = (YMM(), YMM());
+                        if usual {
+                            // Adding 1 - sqrt(2)/2 to the mantissa carries into the exponent
+                            // exactly when m >= sqrt(2); the mantissa's bits then go back on top
+                            // of sqrt(2)/2's exponent and mantissa.
+                            VPADDQ(e, v, Constant::u64x4_splat(0x3FF0_0000_0000_0000 - 0x3FE6_A09E_667F_3BCD));
+                            VPAND(m, e, Constant::u64x4_splat(0x000F_FFFF_FFFF_FFFF));
+                            VPADDQ(m, m, Constant::u64x4_splat(0x3FE6_A09E_667F_3BCD));
+                            VPSRLQ(e, e, 52);
+                            VPOR(e, e, Constant::u64x4_splat(0x4330_0000_0000_0000));
+                            VSUBPD(e, e, Constant::f64x4_splat(4503599627370496.0 + 1023.0));
+                        } else {
+                            // Subnormals: scale by 2^52 first.
+                            let small = YMM();
+                            VCMPPD(small, v, Constant::f64x4_splat(2.2250738585072014e-308), 1); // v < MIN_POSITIVE
+                            let scaled = YMM();
+                            VMULPD(scaled, v, Constant::f64x4_splat(4503599627370496.0));
+                            let xs = YMM();
+                            VBLENDVPD(xs, v, scaled, small);
+                            // m = mantissa with a biased exponent of 0 (in [1, 2)), e = exponent.
+                            VPSRLQ(e, xs, 52);
+                            VPAND(m, xs, Constant::u64x4_splat(0x000F_FFFF_FFFF_FFFF));
+                            VPOR(m, m, Constant::u64x4_splat(0x3FF0_0000_0000_0000));
+                            // [1, 2) to [0.75, 1.5): halve m and add one to e where m >= 1.5 (on
+                            // the exponent's bits: the all-ones mask is -1).
+                            let big = YMM();
+                            VCMPPD(big, m, Constant::f64x4_splat(1.5), 13); // m >= 1.5
+                            VPSUBQ(e, e, big);
+                            // As doubles: (bits | 2^52 as a double) - 2^52, then unbias and undo
+                            // the scaling.
+                            VPOR(e, e, Constant::u64x4_splat(0x4330_0000_0000_0000));
+                            VSUBPD(e, e, Constant::f64x4_splat(4503599627370496.0 + 1023.0));
+                            let adjust = YMM();
+                            VANDPD(adjust, small, Constant::f64x4_splat(52.0));
+                            VSUBPD(e, e, adjust);
+                            let half = YMM();
+                            VMULPD(half, m, Constant::f64x4_splat(0.5));
+                            VBLENDVPD(m, m, half, big);
+                        }
+                        let f = YMM();
+                        VSUBPD(f, m, Constant::f64x4_splat(1.0));
+                        let s = YMM();
+                        VADDPD(s, m, Constant::f64x4_splat(1.0)); // 2 + f, exactly (f = m - 1 is exact)
+                        VDIVPD(s, f, s);
+                        let z = YMM();
+                        VMULPD(z, s, s);
+                        let r = YMM();
+                        VMOVAPD(r, Constant::u64x4_splat(coeffs[0]));
+                        for i in 1..8 {
+                            VFMADD213PD(r, z, Constant::u64x4_splat(coeffs[i]));
+                        }
+                        let hfsq = YMM();
+                        VMULPD(hfsq, f, f);
+                        VMULPD(hfsq, hfsq, Constant::f64x4_splat(0.5));
+                        let t = r;
+                        VFMADD213PD(t, z, hfsq); // hfsq + R(z), R(z) = z r = sum 2 z^k / (2k + 1)
+                        let elo = YMM();
+                        VMULPD(elo, e, Constant::f64x4_splat(1.90821492927058770002e-10)); // ln2, low part
+                        VFMADD231PD(elo, s, t); // s (hfsq + R) + e ln2_lo
+                        VSUBPD(hfsq, hfsq, elo);
+                        VSUBPD(hfsq, hfsq, f);
+                        let res = YMM();
+                        VMULPD(res, e, Constant::f64x4_splat(6.93147180369123816490e-01)); // ln2, high part (exact products)
+                        VSUBPD(res, res, hfsq);
+                        if usual == false {
+                            // Special cases: ±0 -> -inf, +inf -> +inf, x < 0 -> NaN, NaN -> NaN.
+                            let fix = YMM();
+                            VCMPPD(fix, v, Constant::f64x4_splat(0.0), 0);
+                            VBLENDVPD(res, res, Constant::u64x4_splat(0xFFF0_0000_0000_0000), fix);
+                            VCMPPD(fix, v, Constant::f64x4_splat(1.0 / 0.0), 0);
+                            VBLENDVPD(res, res, v, fix); // +inf
+                            // x < 0 or NaN (not x >= 0, unordered) -> x times a quiet NaN: x
+                            // itself, quieted, for a NaN (x86 returns a NaN first operand), the
+                            // default NaN otherwise.
+                            VCMPPD(fix, v, Constant::f64x4_splat(0.0), 0x19);
+                            let nan = YMM();
+                            VMULPD(nan, v, Constant::u64x4_splat(0x7FF8_0000_0000_0000));
+                            VBLENDVPD(res, res, nan, fix);
+                        }
+                        VMOVUPD([y + done], res);
+                    });
+                }
+                if usual {
+                    ISSUE_SKEWED(streams, 7);
+                    LABEL(next);
+                    ADD(x, 256);
+                    ADD(y, 256);
+                    SUB(n, 32);
+                    JNZ(top);
+                    JMP(done);
+                } else {
+                    ISSUE_SKEWED(streams, 14);
+                    JMP(next);
+                }
+            }
+            LABEL(done);
         }
     }
 }
