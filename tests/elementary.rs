@@ -59,27 +59,52 @@ fn ln_is_within_one_ulp_and_handles_special_cases() {
     }
 }
 
-/// A special or subnormal input anywhere in a block of 32 normal ones gets `f64::ln`'s result,
-/// and its neighbours theirs (the AVX2 variant checks a block's inputs to choose its path).
-#[test]
-fn ln_special_inputs_anywhere_in_a_block() {
-    let specials = ln_specials();
-    for (v, f) in LN_F64_DISPATCH.variants().iter().zip([ln_f64_x86_64_v4 as ArrayFn, ln_f64_haswell]) {
+/// Each of `specials` anywhere in a block of 32 inputs of 2 gets a result `right` accepts, and
+/// its neighbours theirs: the AVX2 variants check a block's inputs to choose its path.
+fn specials_anywhere_in_a_block(
+    dispatch_state: &peach::runtime::dispatch::Dispatch,
+    variants: [ArrayFn; 2],
+    specials: &[f64],
+    right: impl Fn(f64, f64) -> bool,
+) {
+    for (v, f) in dispatch_state.variants().iter().zip(variants) {
         if !dispatch::runs_here(v.required) {
             continue;
         }
         let two = on_specials(f, &[2.0; 32])[0];
-        for &s in &specials[..9] {
+        for &s in specials {
             for at in 0..32 {
                 let mut x = [2.0; 32];
                 x[at] = s;
                 let y = on_specials(f, &x);
-                let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
-                assert!(same(y[at], s.ln()), "{}: ln({s:e}) at {at} is {:e}", v.name, y[at]);
+                assert!(right(s, y[at]), "{}: f({s:e}) at {at} is {:e}", v.name, y[at]);
                 assert!(y.iter().enumerate().all(|(k, &r)| k == at || r == two), "{}: {s:e} at {at}", v.name);
             }
         }
     }
+}
+
+/// The same bits, or both NaN.
+fn same(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
+#[test]
+fn ln_special_inputs_anywhere_in_a_block() {
+    // C99's results, which are `f64::ln`'s.
+    let right = |x: f64, y: f64| same(y, x.ln());
+    specials_anywhere_in_a_block(&LN_F64_DISPATCH, [ln_f64_x86_64_v4, ln_f64_haswell], &ln_specials()[..9], right);
+}
+
+#[test]
+fn exp_special_inputs_anywhere_in_a_block() {
+    // The special cases (exact results, as `f64::exp`'s), and finite inputs past the AVX2
+    // variant's usual path (within 1 ulp).
+    let specials = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, 709.8, 1000.0, -746.0, -1e300];
+    let edges = [704.0, -704.0, 709.0, -708.0, -720.0, -745.0];
+    let right = |x: f64, y: f64| if edges.contains(&x) { exp_ulp_error(x, y) <= 1.0 } else { same(y, x.exp()) };
+    let inputs: Vec<f64> = specials.iter().chain(&edges).copied().collect();
+    specials_anywhere_in_a_block(&EXP_F64_DISPATCH, [exp_f64_x86_64_v4, exp_f64_haswell], &inputs, right);
 }
 
 fn bits_of(values: &[f64]) -> Vec<u64> {

@@ -41,7 +41,7 @@ peach_fn! {
             ln_fdlibm_ymm(x, y, n);
         }
 
-        /// NEON: the AVX2 variant's algorithm, two doubles a register; the series'
+        /// NEON: the AVX2 variant's general path, two doubles a register; the series'
         /// coefficients sit two to a register and are read by element, and the special cases
         /// are bit selects.
         fn ln_fdlibm_neon(x: Reg, y: Reg, n: Reg) {
