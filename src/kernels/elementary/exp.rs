@@ -288,8 +288,8 @@ peach_fn! {
                         VMOVUPD([y + j * 32], p);
                     });
                 }
+                ISSUE_SKEWED(streams, if usual { 4 } else { 6 });
                 if usual {
-                    ISSUE_SKEWED(streams, 4);
                     LABEL(next);
                     ADD(x, 256);
                     ADD(y, 256);
@@ -297,7 +297,6 @@ peach_fn! {
                     JNZ(top);
                     JMP(done);
                 } else {
-                    ISSUE_SKEWED(streams, 6);
                     JMP(next);
                 }
             }

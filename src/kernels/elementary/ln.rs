@@ -401,8 +401,8 @@ peach_fn! {
                         VMOVUPD([y + done], res);
                     });
                 }
+                ISSUE_SKEWED(streams, if usual { 7 } else { 14 });
                 if usual {
-                    ISSUE_SKEWED(streams, 7);
                     LABEL(next);
                     ADD(x, 256);
                     ADD(y, 256);
@@ -410,7 +410,6 @@ peach_fn! {
                     JNZ(top);
                     JMP(done);
                 } else {
-                    ISSUE_SKEWED(streams, 14);
                     JMP(next);
                 }
             }
