@@ -25,11 +25,11 @@ pub struct Memory {
     group_of: Vec<Option<u32>>,
     units: Vec<Option<u8>>,
     /// Per allowed-units mask of this compilation, once asked for: its units in preference
-    /// order, a range of `pref`.
-    pref_of_mask: Vec<Option<(u32, u32)>>,
-    /// The ranges of `pref` computed so far, by mask and preference order (kept between
+    /// order (see [`Preference`]).
+    pref_of_mask: Vec<Option<Preference>>,
+    /// The preferences computed so far, by mask and preference order (kept between
     /// compilations: a JIT's functions use the same few).
-    known: Vec<(UnitSet, &'static [u8], u32, u32)>,
+    known: Vec<(UnitSet, &'static [u8], Preference)>,
     pref: Vec<u8>,
 }
 
@@ -38,6 +38,17 @@ impl Memory {
     pub fn recycle(&mut self, alloc: Allocation) {
         self.units = alloc.units;
     }
+}
+
+/// The units a mask allows, in preference order: `pref[start..end]`; when that order is
+/// ascending (vector registers, in every convention), the lowest free unit of `set` is the
+/// preferred one, found without walking the list.
+#[derive(Clone, Copy)]
+struct Preference {
+    start: u32,
+    end: u32,
+    set: UnitSet,
+    ascending: bool,
 }
 
 /// Allocates every virtual register of `input` to a unit, or explains why they do not fit.
@@ -154,17 +165,28 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
         if chosen.is_none() {
             // The most preferred free unit: the first of the value's units in preference order.
             let mask = input.vreg_allowed[v.index()] as usize;
-            let (a, b) = *pref_of_mask[mask].get_or_insert_with(|| {
+            let p = *pref_of_mask[mask].get_or_insert_with(|| {
                 let order = input.order;
-                if let Some(&(_, _, a, b)) = known.iter().find(|k| k.0 == ok && std::ptr::eq(k.1, order)) {
-                    return (a, b);
+                if let Some(&(_, _, p)) = known.iter().find(|k| k.0 == ok && std::ptr::eq(k.1, order)) {
+                    return p;
                 }
                 let start = pref.len() as u32;
                 pref.extend(input.order.iter().filter(|&&u| ok.contains(u)));
-                known.push((ok, order, start, pref.len() as u32));
-                (start, pref.len() as u32)
+                let list = &pref[start as usize..];
+                let p = Preference {
+                    start,
+                    end: pref.len() as u32,
+                    set: list.iter().copied().collect(),
+                    ascending: list.windows(2).all(|w| w[0] < w[1]),
+                };
+                known.push((ok, order, p));
+                p
             });
-            chosen = pref[a as usize..b as usize].iter().copied().find(|&u| !busy.contains(u) && free(u));
+            chosen = if p.ascending {
+                (p.set & !busy).iter().find(|&u| free(u))
+            } else {
+                pref[p.start as usize..p.end as usize].iter().copied().find(|&u| !busy.contains(u) && free(u))
+            };
         }
         match chosen {
             Some(u) => {
