@@ -16,8 +16,22 @@ use std::ops::{BitAnd, BitAndAssign, BitOr, BitOrAssign, Not};
 /// assert_eq!(gp.first(), Some(0));
 /// assert_eq!((gp & UnitSet::of(&[4, 5, 100])).iter().collect::<Vec<_>>(), [5]);
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, Eq, Default)]
 pub struct UnitSet([u64; 2]);
+
+impl std::hash::Hash for UnitSet {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl PartialEq for UnitSet {
+    /// Both words at once, without a branch (the derived comparison tests one, then the other).
+    #[inline]
+    fn eq(&self, other: &UnitSet) -> bool {
+        (self.0[0] ^ other.0[0]) | (self.0[1] ^ other.0[1]) == 0
+    }
+}
 
 // Two 64-bit words rather than a u128: a unit's bit is one shift within one word, and the
 // allocator's loops walk one word at a time (x86's variable u128 shifts and bit scans branch).
