@@ -432,7 +432,7 @@ impl Isa for X86_64 {
                     if role == Role::UseDef && i == 0 && legacy && scalar_result(form.code.mnemonic()) {
                         role = Role::Def;
                     }
-                    if role == Role::Use && form.checks & forms::checks::DISTINCT != 0 {
+                    if role == Role::Use && distinct_destination(form.code.mnemonic()) {
                         role = Role::UseLate;
                     }
                     // Both registers of a mask pair are written.
