@@ -25,8 +25,8 @@ pub struct Memory {
     group_of: Vec<Option<u32>>,
     units: Vec<Option<u8>>,
     /// Per allowed-units mask of this compilation, once asked for: its units in preference
-    /// order (see [`Preference`]).
-    pref_of_mask: Vec<Option<Preference>>,
+    /// order, as an index in `known`.
+    pref_of_mask: Vec<Option<u32>>,
     /// The preferences computed so far, by mask and preference order (kept between
     /// compilations: a JIT's functions use the same few).
     known: Vec<(UnitSet, &'static [u8], Preference)>,
@@ -165,10 +165,10 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
         if chosen.is_none() {
             // The most preferred free unit: the first of the value's units in preference order.
             let mask = input.vreg_allowed[v.index()] as usize;
-            let p = *pref_of_mask[mask].get_or_insert_with(|| {
+            let k = *pref_of_mask[mask].get_or_insert_with(|| {
                 let order = input.order;
-                if let Some(&(_, _, p)) = known.iter().find(|k| k.0 == ok && std::ptr::eq(k.1, order)) {
-                    return p;
+                if let Some(k) = known.iter().position(|k| k.0 == ok && std::ptr::eq(k.1, order)) {
+                    return k as u32;
                 }
                 let start = pref.len() as u32;
                 pref.extend(input.order.iter().filter(|&&u| ok.contains(u)));
@@ -180,8 +180,9 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
                     ascending: list.windows(2).all(|w| w[0] < w[1]),
                 };
                 known.push((ok, order, p));
-                p
+                known.len() as u32 - 1
             });
+            let p = &known[k as usize].2;
             chosen = if p.ascending {
                 (p.set & !busy).iter().find(|&u| free(u))
             } else {
