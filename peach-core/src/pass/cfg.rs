@@ -37,44 +37,41 @@ pub struct Block {
 #[derive(Default)]
 pub(crate) struct Memory {
     label_inst: Vec<Option<u32>>,
-    leader: Vec<bool>,
-    block_of: Vec<Option<BlockId>>,
+    /// Where blocks start, in order (the entry, bound labels, after branches and returns).
+    starts: Vec<u32>,
 }
 
 /// The blocks of a body, in layout order, in `blocks` (emptied first).
 pub(crate) fn build<I: Isa>(body: &Body, memory: &mut Memory, mut blocks: Vec<Block>) -> Result<Vec<Block>> {
-    let n = body.insts.len();
-    let Memory { label_inst, leader, block_of } = memory;
+    let n = body.insts.len() as u32;
+    let Memory { label_inst, starts } = memory;
     refill(label_inst, body.num_labels, None);
-    refill(leader, n + 1, false);
-    leader[0] = true;
-    for (i, inst) in body.insts.iter().enumerate() {
+    starts.clear();
+    starts.push(0);
+    for (i, inst) in (0..n).zip(&body.insts) {
         match inst.op {
             Op::Bind(l) => {
                 if let Some(slot) = label_inst.get_mut(l.0 as usize) {
-                    *slot = Some(i as u32);
+                    *slot = Some(i);
                 }
-                leader[i] = true;
+                if starts.last() != Some(&i) {
+                    starts.push(i);
+                }
             }
-            Op::Ret => leader[i + 1] = true,
+            Op::Ret => starts.push(i + 1),
             Op::Align(_) => {}
             Op::Isa(op) => {
                 if I::flow(op, body.ops(inst)) != Flow::Next {
-                    leader[i + 1] = true;
+                    starts.push(i + 1);
                 }
             }
         }
     }
     blocks.clear();
-    refill(block_of, n + 1, None);
-    let mut start = 0;
-    for (i, &lead) in leader.iter().enumerate().skip(1) {
-        if lead || i == n {
-            if i > start {
-                block_of[start] = Some(BlockId(blocks.len() as u32));
-                blocks.push(Block { start: start as u32, end: i as u32, succs: [None; 2] });
-            }
-            start = i;
+    starts.push(n);
+    for w in starts.windows(2) {
+        if w[1] > w[0] {
+            blocks.push(Block { start: w[0], end: w[1], succs: [None; 2] });
         }
     }
     let target_block = |l: crate::ir::Label, loc| -> Result<Option<BlockId>> {
@@ -82,7 +79,8 @@ pub(crate) fn build<I: Isa>(body: &Body, memory: &mut Memory, mut blocks: Vec<Bl
             return Err(Error::at(ErrorKind::Label, format!("label L{} is used but never bound", l.0), loc));
         };
         // A label bound at the very end leaves the function.
-        Ok(block_of.get(at as usize).copied().flatten())
+        // (Block k starts at `starts[k]`: the starts before `n` are distinct and in order.)
+        Ok(starts.binary_search(&at).ok().filter(|_| at < n).map(|k| BlockId(k as u32)))
     };
     let count = blocks.len() as u32;
     for (b, block) in blocks.iter_mut().enumerate() {
