@@ -118,6 +118,7 @@ impl CodeObject {
 
     /// The same code, with its Windows x64 prologue (used by the x86-64 backend for code of the
     /// Microsoft x64 convention).
+    #[inline]
     pub fn with_win64_unwind(mut self, steps: Vec<(u32, Win64Step)>) -> Self {
         self.win64_unwind = Some(steps);
         self
@@ -150,6 +151,7 @@ impl CodeObject {
 
     /// The same code, with the offsets where the code of each source location starts (used
     /// by the ISA backends).
+    #[inline]
     pub fn with_source_lines(mut self, rows: Vec<(u32, Src)>) -> Self {
         self.source_lines = rows;
         self
@@ -207,6 +209,7 @@ impl CodeObject {
     /// assert_eq!(code.frame_steps(), Some(&[(0, FrameStep::Remember)][..]));
     /// # Ok::<(), peach_core::Error>(())
     /// ```
+    #[inline]
     pub fn with_frame_steps(mut self, entry: EntryFrame, steps: Vec<(u32, FrameStep)>) -> Self {
         self.frame_steps = Some((entry, steps));
         self
@@ -264,6 +267,7 @@ impl CodeObject {
     /// assert_eq!(code.with_alignment(8).alignment(), CodeObject::MIN_ALIGNMENT);
     /// # Ok::<(), peach_core::Error>(())
     /// ```
+    #[inline]
     pub fn with_alignment(mut self, bytes: u32) -> Self {
         self.alignment = bytes.max(Self::MIN_ALIGNMENT).next_power_of_two();
         self
