@@ -58,6 +58,22 @@ both!(methods_static, methods_jit, () -> f64, {
     RETURN(x);
 });
 
+both!(flags_static, flags_jit, () -> u64, {
+    // `bool` parameters and `let`s declared as such (once refused as "a bool where `bool` is
+    // declared").
+    fn add_if(r: Reg, yes: bool, n: i64) {
+        if yes {
+            ADD(r, n);
+        }
+    }
+    let r = GP64();
+    let on: bool = 3 > 2;
+    XOR(r, r);
+    add_if(r, on, 5);
+    add_if(r, !on, 100);
+    RETURN(r);
+});
+
 #[test]
 fn static_constants_are_rusts() {
     assert_eq!(halves_static(), 3.5);
@@ -74,6 +90,7 @@ fn static_constants_are_rusts() {
         + std::f64::consts::PI
         + f64::EPSILON;
     assert_eq!(methods_static().to_bits(), v.to_bits());
+    assert_eq!(flags_static(), 5);
 }
 
 #[test]
@@ -83,6 +100,7 @@ fn static_and_jit_agree_on_constants() {
         (NARROW_STATIC_CODE, narrow_jit().unwrap().bytes().to_vec()),
         (CASTS_STATIC_CODE, casts_jit().unwrap().bytes().to_vec()),
         (METHODS_STATIC_CODE, methods_jit().unwrap().bytes().to_vec()),
+        (FLAGS_STATIC_CODE, flags_jit().unwrap().bytes().to_vec()),
     ];
     for (i, (stat, jit)) in pairs.iter().enumerate() {
         assert_eq!(*stat, jit.as_slice(), "kernel {i}");

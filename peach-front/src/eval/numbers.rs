@@ -152,6 +152,7 @@ impl Eval {
             (syn::Type::Path(p), v) if p.qself.is_none() => {
                 let Some(target) = p.path.get_ident().and_then(|i| num::Target::by_name(&i.to_string())) else {
                     return match v {
+                        Value::Bool(_) if p.path.is_ident("bool") => Ok(v),
                         Value::Int(_) | Value::Float(_) | Value::Bool(_) => mismatch(&v),
                         v => Ok(v),
                     };
