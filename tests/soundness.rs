@@ -34,11 +34,12 @@ fn sgemm_under_every_cap() {
         unsafe { peach::kernels::gemm::sgemm_kernel(a0.as_ptr(), b0.as_ptr(), c0.as_mut_ptr(), 1, nr0 * 4) };
         assert!(SGEMM_KERNEL_DISPATCH.active().is_some());
         let nr0 = sgemm_block_nr();
-        let b0 = vec![1.0f32; nr0];
+        let mut b0 = vec![1.0f32; nr0];
         let mut c0 = vec![0.0f32; 6 * nr0];
-        // SAFETY: 6 rows of one float, 1 float apart; a panel of nr floats (k = 1); 6 rows of nr
-        // floats.
-        unsafe { peach::kernels::gemm::sgemm_block(a0.as_ptr(), 4, b0.as_ptr(), c0.as_mut_ptr(), 1, nr0 * 4, 1, 0) };
+        // SAFETY: 6 rows of one float, 1 float apart; a panel of nr floats (k = 1), already
+        // packed; 6 rows of nr floats.
+        let (a0, b0) = (a0.as_ptr(), b0.as_mut_ptr());
+        unsafe { peach::kernels::gemm::sgemm_block(a0, 4, b0, c0.as_mut_ptr(), 1, nr0 * 4, 1, 0, std::ptr::null(), 0) };
         assert!(SGEMM_BLOCK_DISPATCH.active().is_some());
     }
     for cap in [Some("avx2"), None, Some("avx2")] {

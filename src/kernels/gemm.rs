@@ -1,7 +1,7 @@
 //! SGEMM: a register-blocked micro-kernel (6 rows by 32 columns in zmm accumulators on AVX-512,
 //! 6 by 16 in ymm on AVX2+FMA), the same run down a block of rows of A read in place
-//! ([`sgemm_block`], two steps of k per round), and a driver that packs B in panels, blocks k
-//! by the core's L1 data cache and multiplies.
+//! ([`sgemm_block`], two steps of k per round, packing its panel of B on its first block), and a
+//! driver that blocks k by the core's L1 data cache and multiplies.
 
 use peach_core::{Error, ErrorKind};
 use peach_macros::peach_fn;
@@ -74,36 +74,46 @@ peach_fn! {
     /// [`sgemm_kernel`]), into `6 blocks` rows of C (`ldc_bytes` apart). With `accumulate` 0
     /// the product replaces C, otherwise it is added to it. `k` and `blocks` must be positive.
     ///
+    /// With `ldb_bytes` nonzero the panel is packed on the way, in the shadow of the first
+    /// block's multiplications: that block reads B's rows themselves (row `kk`'s NR floats at
+    /// `b_rows + kk * ldb_bytes`) and writes each to the panel at `b`, and the other blocks read
+    /// the panel. With `ldb_bytes` 0, `b_rows` is not read.
+    ///
     /// ```
     /// use peach::kernels::gemm::{sgemm_block, sgemm_block_nr};
     /// let (nr, k, lda) = (sgemm_block_nr(), 3, 5);
     /// let a = vec![1.0f32; 12 * lda];
     /// let b = vec![2.0f32; nr * k];
+    /// let mut panel = vec![0.0f32; nr * k];
     /// let mut c = vec![1.0f32; 12 * nr];
-    /// // SAFETY: 12 rows of k floats lda floats apart, a panel of nr k floats, 12 rows of nr
-    /// // floats.
-    /// unsafe { sgemm_block(a.as_ptr(), lda * 4, b.as_ptr(), c.as_mut_ptr(), k, nr * 4, 2, 1) };
-    /// assert!(c.iter().all(|&v| v == 7.0));
-    /// unsafe { sgemm_block(a.as_ptr(), lda * 4, b.as_ptr(), c.as_mut_ptr(), k, nr * 4, 2, 0) };
+    /// // SAFETY: 12 rows of k floats lda floats apart; k rows of nr floats, packed into a panel
+    /// // of nr k floats; 12 rows of nr floats.
+    /// let (a, p) = (a.as_ptr(), panel.as_mut_ptr());
+    /// unsafe { sgemm_block(a, lda * 4, p, c.as_mut_ptr(), k, nr * 4, 2, 1, b.as_ptr(), nr * 4) };
+    /// assert!(c.iter().all(|&v| v == 7.0) && panel == b);
+    /// unsafe { sgemm_block(a, lda * 4, p, c.as_mut_ptr(), k, nr * 4, 2, 0, std::ptr::null(), 0) };
     /// assert!(c.iter().all(|&v| v == 6.0));
     /// ```
     ///
     /// # Safety
     ///
     /// `a` must hold `6 blocks` rows of `k` floats, `lda_bytes` apart, and `c` as many rows of
-    /// NR floats, `ldc_bytes` apart; `b` a panel of `NR k` floats. NR is what
+    /// NR floats, `ldc_bytes` apart; `b` a panel of `NR k` floats (writable when `ldb_bytes` is
+    /// not 0, and then `b_rows` must hold `k` rows of NR floats, `ldb_bytes` apart). NR is what
     /// [`sgemm_block_nr`] says while no other thread changes the dispatch (see [`sgemm_kernel`]).
     #[variants(x86_64::avx512, x86_64::haswell, fallback = sgemm_block_in_rust)]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn sgemm_block(
         a: *const f32,
         lda_bytes: usize,
-        b: *const f32,
+        b: *mut f32,
         c: *mut f32,
         k: usize,
         ldc_bytes: usize,
         blocks: usize,
         accumulate: usize,
+        b_rows: *const f32,
+        ldb_bytes: usize,
     ) {
         let zmm = target.has_avx512f();
         let nr = if zmm { 32 } else { 16 };
@@ -112,11 +122,27 @@ peach_fn! {
             if target.has_avx512f() { ZMM() } else { YMM() }
         }
         // One step of k: a row of the panel of B times a column of the 6 rows of A, `a_off`
-        // bytes along A's rows and `b_off` bytes along the panel.
-        fn k_step(acc: [Reg; 12], row0: Reg, row3: Reg, panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize) {
+        // bytes along A's rows and `b_off` bytes along the panel. When `packing`, the row of B
+        // comes from `src` (which then moves to the next row, `ldb` on) and is written to the
+        // panel.
+        fn k_step(acc: [Reg; 12], row0: Reg, row3: Reg, panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
             let (b0, b1) = (vreg(), vreg());
-            VMOVUPS(b0, [panel + b_off]);
-            VMOVUPS(b1, [panel + b_off + vbytes]);
+            if packing {
+                VMOVUPS(b0, [src]);
+                VMOVUPS(b1, [src + vbytes]);
+                VMOVUPS([panel + b_off], b0);
+                VMOVUPS([panel + b_off + vbytes], b1);
+                // Eight rows ahead, each of the row's cache lines.
+                PREFETCHT0([src + ldb * 8]);
+                if target.has_avx512f() {
+                    PREFETCHT0([src + ldb * 8 + 64]);
+                }
+                PREFETCHT0([src + ldb * 8 + (2 * vbytes - 1)]);
+                ADD(src, ldb);
+            } else {
+                VMOVUPS(b0, [panel + b_off]);
+                VMOVUPS(b1, [panel + b_off + vbytes]);
+            }
             for i in 0..6 {
                 let ai = vreg();
                 let row = if i < 3 { row0 } else { row3 };
@@ -158,25 +184,40 @@ peach_fn! {
         ADD(row3, lda_bytes);
         MOV(panel, b);
         MOV(steps, k);
-        // Two steps of k per round (the loop's own instructions halved), then the odd one.
-        let (top, last, done) = (Label::new(), Label::new(), Label::new());
-        SHR(steps, 1);
-        JZ(last);
-        ALIGN(32);
-        LABEL(top);
-        for half in 0..2 {
-            k_step(acc, row0, row3, panel, lda_bytes, 4 * half, 4 * nr * half, vbytes);
+        // The k loop, two steps per round (the loop's own instructions halved), then the odd
+        // one; twice: reading B's rows and packing them (the first block, when asked), and
+        // reading the panel.
+        let (packed, done) = (Label::new(), Label::new());
+        TEST(ldb_bytes, ldb_bytes);
+        JZ(packed);
+        for packing in [true, false] {
+            if packing == false {
+                LABEL(packed);
+            }
+            let (top, last) = (Label::new(), Label::new());
+            SHR(steps, 1);
+            JZ(last);
+            ALIGN(32);
+            LABEL(top);
+            for half in 0..2 {
+                k_step(acc, row0, row3, panel, lda_bytes, 4 * half, 4 * nr * half, vbytes, packing, b_rows, ldb_bytes);
+            }
+            ADD(row0, 8);
+            ADD(row3, 8);
+            ADD(panel, 8 * nr);
+            SUB(steps, 1);
+            JNZ(top);
+            LABEL(last);
+            TEST(k, 1);
+            JZ(done);
+            k_step(acc, row0, row3, panel, lda_bytes, 0, 0, vbytes, packing, b_rows, ldb_bytes);
+            if packing {
+                JMP(done);
+            }
         }
-        ADD(row0, 8);
-        ADD(row3, 8);
-        ADD(panel, 8 * nr);
-        SUB(steps, 1);
-        JNZ(top);
-        LABEL(last);
-        TEST(k, 1);
-        JZ(done);
-        k_step(acc, row0, row3, panel, lda_bytes, 0, 0, vbytes);
         LABEL(done);
+        // The panel is packed: the next blocks read it.
+        XOR(ldb_bytes, ldb_bytes);
         let store = Label::new();
         TEST(accumulate, accumulate);
         JZ(store);
@@ -208,20 +249,22 @@ peach_fn! {
 pub unsafe fn sgemm_block_in_rust(
     a: *const f32,
     lda_bytes: usize,
-    b: *const f32,
+    b: *mut f32,
     c: *mut f32,
     k: usize,
     ldc_bytes: usize,
     blocks: usize,
     accumulate: usize,
+    b_rows: *const f32,
+    ldb_bytes: usize,
 ) {
     let multiply = if sgemm_block_nr() == 32 { multiply_rows::<32> } else { multiply_rows::<16> };
     // SAFETY: the caller's promise, with the width `sgemm_block_nr` says.
-    unsafe { multiply(a, lda_bytes, b, c, k, ldc_bytes, blocks, accumulate) }
+    unsafe { multiply(a, lda_bytes, b, c, k, ldc_bytes, blocks, accumulate, b_rows, ldb_bytes) }
 }
 
 /// `C[6 blocks x NR] (+)= A[6 blocks x k] * B[k x NR]` with A in place, in Rust (see
-/// [`sgemm_block`]); under Miri, it stands in for the kernels.
+/// [`sgemm_block`], packing included); under Miri, it stands in for the kernels.
 ///
 /// # Safety
 ///
@@ -230,13 +273,22 @@ pub unsafe fn sgemm_block_in_rust(
 unsafe fn multiply_rows<const NR: usize>(
     a: *const f32,
     lda_bytes: usize,
-    b: *const f32,
+    b: *mut f32,
     c: *mut f32,
     k: usize,
     ldc_bytes: usize,
     blocks: usize,
     accumulate: usize,
+    b_rows: *const f32,
+    ldb_bytes: usize,
 ) {
+    if ldb_bytes != 0 {
+        for kk in 0..k {
+            // SAFETY: the caller passes k rows of NR floats at b_rows, ldb_bytes apart, and a
+            // writable panel of k NR floats.
+            unsafe { std::ptr::copy_nonoverlapping(b_rows.byte_add(kk * ldb_bytes), b.add(kk * NR), NR) };
+        }
+    }
     let (lda, ldc) = (lda_bytes / 4, ldc_bytes / 4);
     for i in 0..6 * blocks {
         for j in 0..NR {
@@ -283,9 +335,9 @@ unsafe fn multiply_panels(nr: usize, a: *const f32, b: *const f32, c: *mut f32, 
 }
 
 /// A kernel [`sgemm`] calls: A's rows, the distance between them in bytes, a panel of B, C's
-/// rows, k, the distance between C's rows in bytes, the number of 6-row blocks, and whether
-/// to add to C.
-type BlockKernel = unsafe fn(*const f32, usize, *const f32, *mut f32, usize, usize, usize, usize);
+/// rows, k, the distance between C's rows in bytes, the number of 6-row blocks, whether to add
+/// to C, and B's rows to pack into the panel and the distance between them (0: already packed).
+type BlockKernel = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize, usize, usize, *const f32, usize);
 
 /// [`sgemm`]'s kernels and their widths: the AVX-512 one, the AVX2 one.
 #[cfg(all(target_arch = "x86_64", not(miri)))]
@@ -372,55 +424,52 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     // BLIS's loop order: k in blocks of KC and rows in blocks of MC, so that one packed panel
     // of B (KC nr floats) stays in L1 while the kernel runs down the 6-row blocks of A (MC rows
     // of KC floats, in L2). A is read in place; the first block of k writes C, the others add
-    // to it. KC is chosen per core: the panel takes three quarters of its L1 data cache.
+    // to it. KC is chosen per core: the panel takes three quarters of its L1 data cache. The
+    // kernel packs each panel itself, on its first pass (B's rows read in the shadow of the
+    // multiplications instead of copied before them).
     let kc_max = (l1d_bytes() * 3 / 4 / (4 * nr)) / 64 * 64;
     let (kc_max, mc_max) = (kc_max.clamp(128, 512), 96);
-    let mut bp = vec![0.0f32; kc_max.min(k) * n];
+    // The panels, left uninitialised (no zeroing pass over them): the first pass of the kernel
+    // over each writes it before any pass reads it, and Rust only sees the allocation.
+    let mut store = Vec::<f32>::with_capacity(kc_max.min(k) * n);
+    let panels = store.spare_capacity_mut().as_mut_ptr().cast::<f32>();
     for k0 in (0..k).step_by(kc_max) {
         let kc = kc_max.min(k - k0);
-        match nr {
-            32 => pack_b::<32>(&mut bp, &b[k0 * n..], n, kc),
-            _ => pack_b::<16>(&mut bp, &b[k0 * n..], n, kc),
-        }
+        let b_rows = &b[k0 * n..];
         for i0 in (0..m).step_by(mc_max) {
             let mc = mc_max.min(m - i0);
-            for (p, b_panel) in bp.chunks_exact(kc * nr).take(n / nr).enumerate() {
+            for p in 0..n / nr {
                 let a_rows = &a[i0 * k + k0..];
                 let c_rows = &mut c[i0 * n + p * nr..];
+                let (to_pack, ldb_bytes) =
+                    if i0 == 0 { (b_rows[p * nr..].as_ptr(), n * 4) } else { (std::ptr::null(), 0) };
+                // SAFETY: panel p (kc nr floats from p kc nr) is inside the kc n of the
+                // allocation.
+                let panel = unsafe { panels.add(p * kc * nr) };
                 // SAFETY: A holds mc rows of kc floats from here, k floats apart (its rows are k
-                // long and k0 + kc <= k); the panel holds nr kc floats; C holds mc rows of n
-                // floats from here (its rows are n long and p nr + nr <= n); `kernel` is nr
-                // columns wide and runs on this CPU (`choose` said so).
+                // long and k0 + kc <= k); the panel has room for nr kc floats, written on the
+                // first pass (i0 = 0, from B's kc rows of n floats at `to_pack`, whose first nr
+                // are in the row as p nr + nr <= n) and read on the later ones; C holds mc rows of
+                // n floats from here (its rows are n long); `kernel` is nr columns wide and runs
+                // on this CPU (`choose` said so).
                 unsafe {
                     kernel(
                         a_rows.as_ptr(),
                         k * 4,
-                        b_panel.as_ptr(),
+                        panel,
                         c_rows.as_mut_ptr(),
                         kc,
                         n * 4,
                         mc / 6,
                         (k0 > 0) as usize,
+                        to_pack,
+                        ldb_bytes,
                     )
                 };
             }
         }
     }
     Ok(())
-}
-
-/// Packs `kc` rows of B (row-major, `n` wide) into `bp` as column panels of `NR`, row after
-/// row. Rows are copied as `NR`-float arrays: a fixed-size copy is a few vector moves where a
-/// slice copy of a run-time length calls `memcpy` (2,304 calls for a 192 x 192 B).
-fn pack_b<const NR: usize>(bp: &mut [f32], b: &[f32], n: usize, kc: usize) {
-    for (p, panel) in bp.chunks_exact_mut(kc * NR).take(n / NR).enumerate() {
-        for (kk, out) in panel.chunks_exact_mut(NR).enumerate() {
-            let row = kk * n + p * NR;
-            let src: &[f32; NR] = b[row..row + NR].try_into().expect("NR floats");
-            let dst: &mut [f32; NR] = out.try_into().expect("NR floats");
-            *dst = *src;
-        }
-    }
 }
 
 /// The size of this core's L1 data cache, from CPUID's deterministic cache parameters (leaf 4
