@@ -86,7 +86,10 @@
 //! `std::f64::consts`, `f64::from_bits`, and the methods `sqrt`, `abs`, `powi`, `mul_add`,
 //! `to_bits`, `min`, `max`, `floor`, `ceil`, `trunc`, `round` on floats and `min`, `max`, `pow`,
 //! `abs`, `count_ones`, `leading_zeros`, `trailing_zeros`, `is_power_of_two`, `wrapping_add`,
-//! `wrapping_sub`, `wrapping_mul` on integers. What static mode cannot compute exactly it
+//! `wrapping_sub`, `wrapping_mul` on integers. Loops run over arrays and ranges, also through the
+//! adapters `iter`, `into_iter`, `copied`, `cloned`, `enumerate`, `rev`, `zip`, `step_by`, `skip`
+//! and `take` (`for (i, &r) in acc.iter().enumerate()`); a shared reference is the value it
+//! points at. What static mode cannot compute exactly it
 //! refuses with a compile error: `u128` values above `i128::MAX`, NaNs made by arithmetic
 //! (Rust leaves their bits unspecified), and the few results that depend on a type rustc would
 //! infer from a later use (`!x` or a lossy `x << n` before `x` has a type: give the literal a

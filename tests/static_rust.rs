@@ -74,6 +74,29 @@ both!(flags_static, flags_jit, () -> u64, {
     RETURN(r);
 });
 
+both!(adapters_static, adapters_jit, () -> u64, {
+    // Iterator adapters over arrays and ranges, references and their patterns.
+    let (r, t) = (GP64(), GP64());
+    XOR(r, r);
+    let weights = [1i64, 10, 100, 1000];
+    for (i, &w) in weights.iter().enumerate() {
+        ADD(r, w * (i as i64 + 1));
+    }
+    for (&a, b) in weights.iter().zip((0..3i64).rev()) {
+        MOV(t, a * b);
+        ADD(r, t);
+    }
+    for i in (0..20).step_by(7).skip(1).take(5) {
+        ADD(r, i * 100000);
+    }
+    MOV(t, 5);
+    let regs = [t, r];
+    for x in regs.iter().take(1) {
+        ADD(r, *x);
+    }
+    RETURN(r);
+});
+
 #[test]
 fn static_constants_are_rusts() {
     assert_eq!(halves_static(), 3.5);
@@ -91,6 +114,7 @@ fn static_constants_are_rusts() {
         + f64::EPSILON;
     assert_eq!(methods_static().to_bits(), v.to_bits());
     assert_eq!(flags_static(), 5);
+    assert_eq!(adapters_static(), 4321 + 12 + 2_100_000 + 5);
 }
 
 #[test]
@@ -101,6 +125,7 @@ fn static_and_jit_agree_on_constants() {
         (CASTS_STATIC_CODE, casts_jit().unwrap().bytes().to_vec()),
         (METHODS_STATIC_CODE, methods_jit().unwrap().bytes().to_vec()),
         (FLAGS_STATIC_CODE, flags_jit().unwrap().bytes().to_vec()),
+        (ADAPTERS_STATIC_CODE, adapters_jit().unwrap().bytes().to_vec()),
     ];
     for (i, (stat, jit)) in pairs.iter().enumerate() {
         assert_eq!(*stat, jit.as_slice(), "kernel {i}");

@@ -64,7 +64,7 @@ fn stmt(r: &mut Rng, depth: u32, vars: &mut Vec<String>, out: &mut String, inden
     let pad = " ".repeat(indent);
     let names: Vec<&str> = vars.iter().map(String::as_str).collect();
     let e = int_expr(r, 2, &names);
-    match if depth == 0 { r.below(4) } else { r.below(10) } {
+    match if depth == 0 { r.below(4) } else { r.below(11) } {
         0 => writeln!(out, "{pad}ADD(acc, {e});").unwrap(),
         1 => writeln!(out, "{pad}SUB(acc, {e});").unwrap(),
         2 => writeln!(out, "{pad}XOR(acc, {e});").unwrap(),
@@ -104,6 +104,42 @@ fn stmt(r: &mut Rng, depth: u32, vars: &mut Vec<String>, out: &mut String, inden
             writeln!(out, "{pad}let c = XMM();").unwrap();
             writeln!(out, "{pad}MOVSD(c, Constant::f64(({a} as f64) / ({b} as f64) + 0.25));").unwrap();
             writeln!(out, "{pad}let t = GP64();\n{pad}CVTTSD2SI(t, c);\n{pad}ADD(acc, t);").unwrap();
+        }
+        9 => {
+            // A loop over an array (of two or more: `[x]` is a memory operand) or a range,
+            // through iterator adapters.
+            let n = vars.len();
+            let mut source = if r.below(2) == 0 {
+                let items: Vec<String> = (0..2 + r.below(3)).map(|_| int_expr(r, 1, &names)).collect();
+                writeln!(out, "{pad}let arr{n}: [i64; {}] = [{}];", items.len(), items.join(", ")).unwrap();
+                format!("arr{n}.iter()")
+            } else {
+                format!("({}..{}i64)", r.below(3), r.below(6))
+            };
+            // (`rev` first: after the others Rust wants an exact size, which `Range<i64>` lacks.)
+            if r.below(2) == 0 {
+                source.push_str(".rev()");
+            }
+            for _ in 0..r.below(3) {
+                match r.below(3) {
+                    0 => write!(source, ".skip({})", r.below(3)).unwrap(),
+                    1 => write!(source, ".take({})", r.below(4)).unwrap(),
+                    _ => write!(source, ".step_by({})", 1 + r.below(3)).unwrap(),
+                }
+            }
+            let by_ref = if source.starts_with("arr") { "&" } else { "" };
+            let v = format!("v{n}");
+            if r.below(2) == 0 {
+                writeln!(out, "{pad}for (j{n}, {by_ref}{v}) in {source}.enumerate() {{").unwrap();
+                writeln!(out, "{pad}    let i{n} = j{n} as i64;").unwrap();
+                vars.push(format!("i{n}"));
+            } else {
+                writeln!(out, "{pad}for {by_ref}{v} in {source} {{").unwrap();
+            }
+            vars.push(v);
+            block(r, depth - 1, vars, out, indent + 4);
+            vars.truncate(n);
+            writeln!(out, "{pad}}}").unwrap();
         }
         _ => {
             writeln!(out, "{pad}let s = STREAM({{").unwrap();

@@ -487,6 +487,20 @@ impl Eval {
                     err(span, format!("`target.{query}()` is not a target query (try `has_avx2`, `has_fma3`, ...)"))
                 }
             },
+            (recv @ (Value::Array(_) | Value::Range(..)), name, _) if super::iter::is_adapter(name) => {
+                self.adapt(recv, name, &args, span)
+            }
+            (recv @ (Value::Array(_) | Value::Range(..)), name, _) => {
+                let len = if matches!(recv, Value::Array(_)) { "len, " } else { "" };
+                let adapters = super::iter::ADAPTERS;
+                err(
+                    span,
+                    format!(
+                        "{} has no method `{name}` in a static body (it has {len}{adapters}): use JIT mode (#[jit]) for the rest",
+                        recv.kind()
+                    ),
+                )
+            }
             (recv, name, _) => err(span, format!("{} has no method `{name}` with these arguments", recv.kind())),
         }
     }

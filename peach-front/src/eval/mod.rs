@@ -5,6 +5,7 @@
 //! instruction is tagged with its token, so that errors from any later pass land on it.
 
 mod builtins;
+mod iter;
 mod methods;
 mod num;
 mod numbers;
@@ -114,6 +115,11 @@ pub(crate) type Flow<T> = Result<T, Ctl>;
 
 pub(crate) fn err<T>(span: Span, msg: impl std::fmt::Display) -> Flow<T> {
     Err(Ctl::Error(Error::new(span, msg)))
+}
+
+/// Past the step limit.
+fn runaway(span: Span) -> Flow<()> {
+    err(span, format!("evaluation took more than {STEP_LIMIT} steps: is this a runaway loop?"))
 }
 
 /// The interpreter's state: the function being built, variables, and the span of every token
@@ -291,7 +297,16 @@ impl Eval {
     pub(crate) fn step(&mut self, at: &impl Spanned) -> Flow<()> {
         self.steps += 1;
         if self.steps > STEP_LIMIT {
-            return err(at.span(), format!("evaluation took more than {STEP_LIMIT} steps: is this a runaway loop?"));
+            return runaway(at.span());
+        }
+        Ok(())
+    }
+
+    /// [`Eval::step`] with the span at hand.
+    pub(crate) fn step_at(&mut self, span: Span) -> Flow<()> {
+        self.steps += 1;
+        if self.steps > STEP_LIMIT {
+            return runaway(span);
         }
         Ok(())
     }
@@ -410,6 +425,7 @@ impl Eval {
                 Ok(())
             }
             Pat::Wild(_) => Ok(()),
+            Pat::Reference(r) if r.mutability.is_none() => self.bind_pat(&r.pat, v),
             Pat::Type(t) => {
                 let v = self.coerce(v, &t.ty, t.span())?;
                 self.bind_pat(&t.pat, v)
@@ -457,6 +473,9 @@ impl Eval {
             Expr::Group(g) => self.expr(&g.expr),
             Expr::Block(b) => self.block_stmts(&b.block.stmts),
             Expr::Unary(u) => self.unary(u, None),
+            // A shared reference is the value it points at (values are copies); a mutable one
+            // would let a body change what Rust would change and this interpreter would not.
+            Expr::Reference(r) if r.mutability.is_none() => self.expr(&r.expr),
             Expr::Binary(b) => self.binary(b),
             Expr::Assign(a) => {
                 let v = self.expr(&a.right)?;

@@ -34,6 +34,8 @@ impl Eval {
             (UnOp::Neg(_), Value::Int(i)) => Ok(Value::Int(num::int_neg(&mut self.types, i, span)?)),
             (UnOp::Neg(_), Value::Float(x)) => Ok(Value::Float(Float { d: -x.d, s: -x.s, ty: x.ty })),
             (UnOp::Not(_), Value::Bool(b)) => Ok(Value::Bool(!b)),
+            // A reference is its value (see `Expr::Reference`).
+            (UnOp::Deref(_), v) => Ok(v),
             (UnOp::Not(_), Value::Int(i)) => Ok(Value::Int(num::int_not(&mut self.types, i, span)?)),
             (_, v) => err(span, format!("this operator does not apply to {}", v.kind())),
         }
