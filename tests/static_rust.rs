@@ -97,6 +97,34 @@ both!(adapters_static, adapters_jit, () -> u64, {
     RETURN(r);
 });
 
+both!(patterns_static, patterns_jit, () -> u64, {
+    // `name @ pattern`, tuple and array patterns with literals, or-patterns (once, `small @ 0..=1`
+    // matched every value).
+    let r = GP64();
+    XOR(r, r);
+    for n in 0..6i64 {
+        match n {
+            small @ 0..=1 => ADD(r, small + 1),
+            mid @ (2 | 3) => ADD(r, mid * 10),
+            other => ADD(r, other * 100),
+        }
+    }
+    let pairs = [(1i64, 2i64), (3, 4)];
+    for (i, &pair) in pairs.iter().enumerate() {
+        match pair {
+            (1, y) => ADD(r, y * 1000),
+            (x, 4) => ADD(r, x * 10000 + i as i64),
+            _ => {}
+        }
+    }
+    let arr = [5i64, 6];
+    match arr {
+        [a, 6] => ADD(r, a * 100000),
+        _ => {}
+    }
+    RETURN(r);
+});
+
 #[test]
 fn static_constants_are_rusts() {
     assert_eq!(halves_static(), 3.5);
@@ -115,6 +143,7 @@ fn static_constants_are_rusts() {
     assert_eq!(methods_static().to_bits(), v.to_bits());
     assert_eq!(flags_static(), 5);
     assert_eq!(adapters_static(), 4321 + 12 + 2_100_000 + 5);
+    assert_eq!(patterns_static(), 1 + 2 + 20 + 30 + 400 + 500 + 2000 + 30001 + 500000);
 }
 
 #[test]
@@ -126,6 +155,7 @@ fn static_and_jit_agree_on_constants() {
         (METHODS_STATIC_CODE, methods_jit().unwrap().bytes().to_vec()),
         (FLAGS_STATIC_CODE, flags_jit().unwrap().bytes().to_vec()),
         (ADAPTERS_STATIC_CODE, adapters_jit().unwrap().bytes().to_vec()),
+        (PATTERNS_STATIC_CODE, patterns_jit().unwrap().bytes().to_vec()),
     ];
     for (i, (stat, jit)) in pairs.iter().enumerate() {
         assert_eq!(*stat, jit.as_slice(), "kernel {i}");

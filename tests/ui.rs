@@ -89,8 +89,19 @@ fn stmt(r: &mut Rng, depth: u32, vars: &mut Vec<String>, out: &mut String, inden
             writeln!(out, "{pad}match ({e}) % 3 {{").unwrap();
             writeln!(out, "{pad}    0 => {{").unwrap();
             block(r, depth - 1, vars, out, indent + 8);
-            writeln!(out, "{pad}    }}\n{pad}    1 | 2 => {{").unwrap();
+            // Sometimes with the value bound (`m @ (1 | 2)`).
+            let m = format!("m{}", vars.len());
+            let bound = r.below(2) == 0;
+            let arm = if bound { format!("{m} @ (1 | 2)") } else { "1 | 2".into() };
+            writeln!(out, "{pad}    }}\n{pad}    {arm} => {{").unwrap();
+            if bound {
+                writeln!(out, "{pad}        ADD(acc, {m} * 7);").unwrap();
+                vars.push(m);
+            }
             block(r, depth - 1, vars, out, indent + 8);
+            if bound {
+                vars.pop();
+            }
             writeln!(out, "{pad}    }}\n{pad}    _ => {{}}\n{pad}}}").unwrap();
         }
         7 => {

@@ -9,6 +9,7 @@ mod iter;
 mod methods;
 mod num;
 mod numbers;
+mod patterns;
 #[cfg(test)]
 mod tests;
 mod value;
@@ -22,7 +23,7 @@ use peach_core::target::Arch;
 use peach_core::{Abi, CodeObject, Src};
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{BinOp, Error, Expr, Pat, Stmt};
+use syn::{BinOp, Error, Expr, Stmt};
 
 use num::{Int, IntTy, Ty};
 pub(crate) use value::{Addr, Value};
@@ -415,55 +416,6 @@ impl Eval {
         }
     }
 
-    pub(crate) fn bind_pat(&mut self, pat: &Pat, v: Value) -> Flow<()> {
-        match pat {
-            Pat::Ident(p) => {
-                if let Some((_, sub)) = &p.subpat {
-                    return err(sub.span(), "`@` patterns are not supported in a static body");
-                }
-                self.define(p.ident.to_string(), v, p.ident.span());
-                Ok(())
-            }
-            Pat::Wild(_) => Ok(()),
-            Pat::Reference(r) if r.mutability.is_none() => self.bind_pat(&r.pat, v),
-            Pat::Type(t) => {
-                let v = self.coerce(v, &t.ty, t.span())?;
-                self.bind_pat(&t.pat, v)
-            }
-            Pat::Tuple(t) => {
-                let items = match v {
-                    Value::Tuple(items) | Value::Array(items) if items.len() == t.elems.len() => items,
-                    other => {
-                        return err(
-                            t.span(),
-                            format!("cannot destructure {} into {} names", other.kind(), t.elems.len()),
-                        );
-                    }
-                };
-                for (p, v) in t.elems.iter().zip(items) {
-                    self.bind_pat(p, v)?;
-                }
-                Ok(())
-            }
-            Pat::Slice(s) => {
-                let items = match v {
-                    Value::Array(items) if items.len() == s.elems.len() => items,
-                    other => {
-                        return err(
-                            s.span(),
-                            format!("cannot destructure {} into {} names", other.kind(), s.elems.len()),
-                        );
-                    }
-                };
-                for (p, v) in s.elems.iter().zip(items) {
-                    self.bind_pat(p, v)?;
-                }
-                Ok(())
-            }
-            other => err(other.span(), "this pattern is not supported in a static body: use JIT mode for full Rust"),
-        }
-    }
-
     pub(crate) fn expr(&mut self, e: &Expr) -> Flow<Value> {
         self.step(e)?;
         match e {
@@ -636,66 +588,6 @@ impl Eval {
             }
             other => err(other.span(), "only variables can be assigned in a static body"),
         }
-    }
-
-    fn matching(&mut self, m: &syn::ExprMatch) -> Flow<Value> {
-        let v = self.expr(&m.expr)?;
-        for arm in &m.arms {
-            if arm.guard.is_some() {
-                return err(arm.span(), "match guards are not supported in a static body");
-            }
-            if self.pat_matches(&arm.pat, &v)? {
-                return self.scoped(|ev| {
-                    if let Pat::Ident(p) = &arm.pat {
-                        ev.define(p.ident.to_string(), v.clone(), p.ident.span());
-                    }
-                    ev.expr(&arm.body)
-                });
-            }
-        }
-        err(m.span(), "no arm of this match applies")
-    }
-
-    fn pat_matches(&mut self, pat: &Pat, v: &Value) -> Flow<bool> {
-        Ok(match pat {
-            Pat::Wild(_) | Pat::Ident(_) => true,
-            Pat::Lit(l) => {
-                let lv = self.lit(&l.lit, false)?;
-                self.equal(&lv, v, l.span())?
-            }
-            Pat::Or(o) => {
-                for c in &o.cases {
-                    if self.pat_matches(c, v)? {
-                        return Ok(true);
-                    }
-                }
-                false
-            }
-            Pat::Range(r) => {
-                let Value::Int(x) = v else {
-                    return err(r.span(), format!("a range pattern does not match {}", v.kind()));
-                };
-                let lo = match &r.start {
-                    Some(e) => {
-                        let lo = self.int(e)?;
-                        self.types.unify_int(lo, *x, r.span())?;
-                        lo.v
-                    }
-                    None => i128::MIN,
-                };
-                let hi = match &r.end {
-                    Some(e) => {
-                        let hi = self.int(e)?;
-                        self.types.unify_int(hi, *x, r.span())?;
-                        hi.v
-                    }
-                    None => i128::MAX,
-                };
-                let closed = matches!(r.limits, syn::RangeLimits::Closed(_));
-                x.v >= lo && (x.v < hi || (closed && x.v == hi))
-            }
-            other => return err(other.span(), "this pattern is not supported in a static body"),
-        })
     }
 
     fn binary(&mut self, b: &syn::ExprBinary) -> Flow<Value> {
