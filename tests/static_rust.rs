@@ -125,6 +125,23 @@ both!(patterns_static, patterns_jit, () -> u64, {
     RETURN(r);
 });
 
+both!(scopes_static, scopes_jit, () -> u64, {
+    // A custom instruction sees the items around its definition, not those of the block that
+    // calls it (it once saw the caller's `K`, 100).
+    const K: i64 = 1;
+    fn add_k(r: Reg) {
+        ADD(r, K);
+    }
+    let r = GP64();
+    XOR(r, r);
+    {
+        const K: i64 = 100;
+        add_k(r);
+        ADD(r, K);
+    }
+    RETURN(r);
+});
+
 #[test]
 fn static_constants_are_rusts() {
     assert_eq!(halves_static(), 3.5);
@@ -143,6 +160,7 @@ fn static_constants_are_rusts() {
     assert_eq!(methods_static().to_bits(), v.to_bits());
     assert_eq!(flags_static(), 5);
     assert_eq!(adapters_static(), 4321 + 12 + 2_100_000 + 5);
+    assert_eq!(scopes_static(), 101);
     assert_eq!(patterns_static(), 1 + 2 + 20 + 30 + 400 + 500 + 2000 + 30001 + 500000);
 }
 
@@ -156,6 +174,7 @@ fn static_and_jit_agree_on_constants() {
         (FLAGS_STATIC_CODE, flags_jit().unwrap().bytes().to_vec()),
         (ADAPTERS_STATIC_CODE, adapters_jit().unwrap().bytes().to_vec()),
         (PATTERNS_STATIC_CODE, patterns_jit().unwrap().bytes().to_vec()),
+        (SCOPES_STATIC_CODE, scopes_jit().unwrap().bytes().to_vec()),
     ];
     for (i, (stat, jit)) in pairs.iter().enumerate() {
         assert_eq!(*stat, jit.as_slice(), "kernel {i}");

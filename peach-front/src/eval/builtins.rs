@@ -180,9 +180,9 @@ impl Eval {
             }
             [name] => {
                 let name = name.to_string();
-                if let Some(Value::Func(f)) = self.lookup_fn(&name) {
+                if let Some(Value::Func(f, depth)) = self.lookup_fn(&name) {
                     let args = self.args(c)?;
-                    return self.custom(&f, args, span);
+                    return self.custom(&f, depth, args, span);
                 }
                 // Another ISA's builtin is an error before its arguments mean anything.
                 if let Some(msg) = lang::elsewhere(self.f.target().arch(), &name) {
@@ -197,15 +197,16 @@ impl Eval {
     }
 
     fn lookup_fn(&self, name: &str) -> Option<Value> {
-        self.scopes_lookup(name).filter(|v| matches!(v, Value::Func(_)))
+        self.scopes_lookup(name).filter(|v| matches!(v, Value::Func(..)))
     }
 
     fn args(&mut self, c: &syn::ExprCall) -> Flow<Vec<(Value, Span)>> {
         c.args.iter().map(|a| Ok((self.expr(a)?, a.span()))).collect()
     }
 
-    /// A user's `fn`: its parameters bound to the arguments, its body evaluated.
-    fn custom(&mut self, f: &Rc<syn::ItemFn>, args: Vec<(Value, Span)>, span: Span) -> Flow<Value> {
+    /// A user's `fn`, defined in the scope at `depth`: its parameters bound to the arguments, its
+    /// body evaluated where it sees them and the items around its definition.
+    fn custom(&mut self, f: &Rc<syn::ItemFn>, depth: usize, args: Vec<(Value, Span)>, span: Span) -> Flow<Value> {
         if f.sig.inputs.len() != args.len() {
             return err(span, format!("`{}` takes {} arguments, not {}", f.sig.ident, f.sig.inputs.len(), args.len()));
         }
@@ -217,25 +218,27 @@ impl Eval {
         }
         self.depth += 1;
         let result = self.in_call(span, &f.sig.ident.to_string(), |ev| {
-            ev.scoped(|ev| {
-                for (input, (v, s)) in f.sig.inputs.iter().zip(args) {
-                    match input {
-                        // The parameter's declared type, as Rust gives it to the argument.
-                        syn::FnArg::Typed(pt) => {
-                            let v = ev.coerce(v, &pt.ty, s)?;
-                            ev.bind_pat(&pt.pat, v)?
+            ev.in_items_of(depth, span, |ev| {
+                ev.scoped(|ev| {
+                    for (input, (v, s)) in f.sig.inputs.iter().zip(args) {
+                        match input {
+                            // The parameter's declared type, as Rust gives it to the argument.
+                            syn::FnArg::Typed(pt) => {
+                                let v = ev.coerce(v, &pt.ty, s)?;
+                                ev.bind_pat(&pt.pat, v)?
+                            }
+                            syn::FnArg::Receiver(r) => return err(r.span(), "custom instructions take no self"),
                         }
-                        syn::FnArg::Receiver(r) => return err(r.span(), "custom instructions take no self"),
                     }
-                }
-                let v = match ev.block_stmts(&f.block.stmts) {
-                    Err(Ctl::Return(v)) => v,
-                    other => other?,
-                };
-                match &f.sig.output {
-                    syn::ReturnType::Type(_, ty) => ev.coerce(v, ty, span),
-                    syn::ReturnType::Default => Ok(v),
-                }
+                    let v = match ev.block_stmts(&f.block.stmts) {
+                        Err(Ctl::Return(v)) => v,
+                        other => other?,
+                    };
+                    match &f.sig.output {
+                        syn::ReturnType::Type(_, ty) => ev.coerce(v, ty, span),
+                        syn::ReturnType::Default => Ok(v),
+                    }
+                })
             })
         });
         self.depth -= 1;

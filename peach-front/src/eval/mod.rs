@@ -130,6 +130,9 @@ pub(crate) struct Eval {
     /// The instruction streams `STREAM` made; `Value::Stream` is an index here.
     pub streams: Vec<peach_core::ir::InstructionStream>,
     scopes: Vec<HashMap<String, Value>>,
+    /// The names of the items (`const`s and `fn`s) of each scope: all a custom instruction sees
+    /// of the scopes around it.
+    items: Vec<Vec<String>>,
     spans: Vec<Span>,
     /// The innermost custom-instruction call each tag was written in.
     tag_calls: Vec<Option<u32>>,
@@ -214,6 +217,7 @@ impl Eval {
             f,
             streams: Vec::new(),
             scopes: vec![HashMap::new()],
+            items: vec![Vec::new()],
             spans: Vec::new(),
             tag_calls: Vec::new(),
             tags: HashMap::new(),
@@ -312,6 +316,14 @@ impl Eval {
         Ok(())
     }
 
+    /// Names an item (a `const` or a `fn`) of the innermost scope.
+    fn define_item(&mut self, name: String, v: Value, span: Span) {
+        if let Some(names) = self.items.last_mut() {
+            names.push(name.clone());
+        }
+        self.define(name, v, span);
+    }
+
     /// Names a value. A named number shares its type with every use of the name, as in Rust.
     pub(crate) fn define(&mut self, name: String, v: Value, span: Span) {
         let v = self.share(v, span);
@@ -350,8 +362,36 @@ impl Eval {
 
     pub(crate) fn scoped<T>(&mut self, run: impl FnOnce(&mut Self) -> Flow<T>) -> Flow<T> {
         self.scopes.push(HashMap::new());
+        self.items.push(Vec::new());
         let r = run(self);
         self.scopes.pop();
+        self.items.pop();
+        r
+    }
+
+    /// Runs `run` where only the items of the scopes up to `depth` are seen (a custom
+    /// instruction's body: Rust's nested `fn`s see the items around them, not the caller's
+    /// variables), then restores the scopes.
+    pub(crate) fn in_items_of<T>(
+        &mut self,
+        depth: usize,
+        span: Span,
+        run: impl FnOnce(&mut Self) -> Flow<T>,
+    ) -> Flow<T> {
+        if depth >= self.scopes.len() {
+            return err(span, "a custom instruction is called here outside the block that defines it");
+        }
+        let seen: Vec<HashMap<String, Value>> = self.scopes[..=depth]
+            .iter()
+            .zip(&self.items)
+            .map(|(scope, names)| names.iter().filter_map(|n| Some((n.clone(), scope.get(n)?.clone()))).collect())
+            .collect();
+        let names = self.items[..=depth].to_vec();
+        let scopes = std::mem::replace(&mut self.scopes, seen);
+        let items = std::mem::replace(&mut self.items, names);
+        let r = run(self);
+        self.scopes = scopes;
+        self.items = items;
         r
     }
 
@@ -402,11 +442,12 @@ impl Eval {
             syn::Item::Const(c) => {
                 let v = self.expr(&c.expr)?;
                 let v = self.coerce(v, &c.ty, c.expr.span())?;
-                self.define(c.ident.to_string(), v, c.ident.span());
+                self.define_item(c.ident.to_string(), v, c.ident.span());
                 Ok(())
             }
             syn::Item::Fn(f) => {
-                self.define(f.sig.ident.to_string(), Value::Func(Rc::new(f.clone())), f.sig.ident.span());
+                let depth = self.scopes.len() - 1;
+                self.define_item(f.sig.ident.to_string(), Value::Func(Rc::new(f.clone()), depth), f.sig.ident.span());
                 Ok(())
             }
             other => err(
@@ -659,6 +700,14 @@ impl Eval {
             }
             if let Some(v) = builtins::named_value(&name, self.f.target().arch()) {
                 return Ok(v);
+            }
+            if self.depth > 0 {
+                return err(
+                    id.span(),
+                    format!(
+                        "`{name}` is not defined here: a custom instruction (a nested `fn`) sees its parameters and the `const`s and `fn`s around it, not the variables of its caller, as in Rust (pass `{name}` as a parameter)"
+                    ),
+                );
             }
             return err(
                 id.span(),

@@ -38,8 +38,9 @@ pub(crate) enum Value {
     Range(Int, Int, bool),
     /// The target being compiled for (`target.has_fma3()`).
     Target,
-    /// A nested `fn`: a custom instruction.
-    Func(Rc<syn::ItemFn>),
+    /// A nested `fn`: a custom instruction, with the depth of the scope that defines it (what
+    /// it sees: the items of that scope and those around it, as in Rust).
+    Func(Rc<syn::ItemFn>, usize),
     /// An instruction stream made by `STREAM({ ... })`: an index into the evaluator's streams.
     Stream(usize),
 }
@@ -66,7 +67,7 @@ impl Value {
             Value::Tuple(_) => "a tuple",
             Value::Range(..) => "a range",
             Value::Target => "the target",
-            Value::Func(_) => "a function",
+            Value::Func(..) => "a function",
             Value::Stream(_) => "an instruction stream",
         }
     }
