@@ -64,7 +64,7 @@ fn stmt(r: &mut Rng, depth: u32, vars: &mut Vec<String>, out: &mut String, inden
     let pad = " ".repeat(indent);
     let names: Vec<&str> = vars.iter().map(String::as_str).collect();
     let e = int_expr(r, 2, &names);
-    match if depth == 0 { r.below(4) } else { r.below(11) } {
+    match if depth == 0 { r.below(4) } else { r.below(12) } {
         0 => writeln!(out, "{pad}ADD(acc, {e});").unwrap(),
         1 => writeln!(out, "{pad}SUB(acc, {e});").unwrap(),
         2 => writeln!(out, "{pad}XOR(acc, {e});").unwrap(),
@@ -151,6 +151,19 @@ fn stmt(r: &mut Rng, depth: u32, vars: &mut Vec<String>, out: &mut String, inden
             block(r, depth - 1, vars, out, indent + 4);
             vars.truncate(n);
             writeln!(out, "{pad}}}").unwrap();
+        }
+        10 => {
+            // `while`, `loop`, `continue` and `break`.
+            let w = format!("w{}", vars.len());
+            let (limit, skip, stop) = (r.below(5), r.below(4), r.below(6));
+            writeln!(out, "{pad}let mut {w} = 0i64;").unwrap();
+            let head = if r.below(2) == 0 { format!("while {w} < {limit}") } else { "loop".to_string() };
+            writeln!(out, "{pad}{head} {{\n{pad}    {w} += 1;").unwrap();
+            writeln!(out, "{pad}    if {w} == {skip} {{\n{pad}        continue;\n{pad}    }}").unwrap();
+            vars.push(w.clone());
+            block(r, depth - 1, vars, out, indent + 4);
+            vars.pop();
+            writeln!(out, "{pad}    if {w} >= {stop} {{\n{pad}        break;\n{pad}    }}\n{pad}}}").unwrap();
         }
         _ => {
             writeln!(out, "{pad}let s = STREAM({{").unwrap();

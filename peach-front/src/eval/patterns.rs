@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 use super::{Eval, Flow, Value, err};
 
 impl Eval {
+    /// Names the parts of `v` an irrefutable pattern (`let`, `for`, a parameter) binds.
     pub(crate) fn bind_pat(&mut self, pat: &Pat, v: Value) -> Flow<()> {
         match pat {
             Pat::Ident(p) => {
