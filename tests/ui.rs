@@ -68,7 +68,12 @@ fn stmt(r: &mut Rng, depth: u32, vars: &mut Vec<String>, out: &mut String, inden
         0 => writeln!(out, "{pad}ADD(acc, {e});").unwrap(),
         1 => writeln!(out, "{pad}SUB(acc, {e});").unwrap(),
         2 => writeln!(out, "{pad}XOR(acc, {e});").unwrap(),
-        3 => writeln!(out, "{pad}bump(acc, {e});").unwrap(),
+        3 if r.below(2) == 0 => writeln!(out, "{pad}bump(acc, {e});").unwrap(),
+        3 => {
+            let base = r.below(50);
+            writeln!(out, "{pad}{{\n{pad}    const BASE: i64 = {base};\n{pad}    bump(acc, {e});\n{pad}    ADD(acc, BASE);\n{pad}}}")
+                .unwrap()
+        }
         4 => {
             let n = r.below(4);
             let v = format!("i{}", vars.len());
@@ -193,7 +198,9 @@ fn random_kernels(seed: u64, count: usize) -> String {
     let mut checks = String::new();
     for k in 0..count {
         let mut body = String::new();
-        writeln!(body, "        fn bump(r: Reg, n: i64) {{ ADD(r, n); }}").unwrap();
+        // `bump` sees the body's `BASE`, also where a block that calls it has its own.
+        writeln!(body, "        const BASE: i64 = {};", r.below(50)).unwrap();
+        writeln!(body, "        fn bump(r: Reg, n: i64) {{ ADD(r, n + BASE); }}").unwrap();
         writeln!(body, "        let acc = GP64();\n        MOV(acc, x);").unwrap();
         let mut vars = Vec::new();
         for _ in 0..1 + r.below(4) {
