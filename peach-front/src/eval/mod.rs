@@ -1,7 +1,8 @@
 //! Evaluation of a static kernel body at expansion time: a small interpreter for the documented
 //! Rust subset (literals and arithmetic, `let`, `const`, arrays and tuples, ranges,
-//! `for`/`while`/`loop`/`break`/`continue`, `if`/`match`, nested `fn` items as custom
-//! instructions, register views, target queries) that drives peach-core's builder. Every
+//! `for`/`while`/`loop`/`break`/`continue`, iterator adapters (`iter.rs`), `if`/`match` and
+//! patterns (`patterns.rs`), nested `fn` items as custom instructions (lexically scoped, as in
+//! Rust), register views, target queries) that drives peach-core's builder. Every
 //! instruction is tagged with its token, so that errors from any later pass land on it.
 
 mod builtins;
