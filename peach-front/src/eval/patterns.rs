@@ -1,8 +1,10 @@
 //! Patterns in a static body: `let`, `for` and parameter patterns (names, tuples, arrays,
 //! references, type ascriptions) and `match` arms (also literals, ranges, `|` and `name @`).
 
-use syn::Pat;
+use proc_macro2::Span;
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
+use syn::{Pat, Token};
 
 use super::{Eval, Flow, Value, err};
 
@@ -23,38 +25,23 @@ impl Eval {
                 let v = self.coerce(v, &t.ty, t.span())?;
                 self.bind_pat(&t.pat, v)
             }
-            Pat::Tuple(t) => {
-                let items = match v {
-                    Value::Tuple(items) | Value::Array(items) if items.len() == t.elems.len() => items,
-                    other => {
-                        return err(
-                            t.span(),
-                            format!("cannot destructure {} into {} names", other.kind(), t.elems.len()),
-                        );
-                    }
-                };
-                for (p, v) in t.elems.iter().zip(items) {
-                    self.bind_pat(p, v)?;
-                }
-                Ok(())
-            }
-            Pat::Slice(s) => {
-                let items = match v {
-                    Value::Array(items) if items.len() == s.elems.len() => items,
-                    other => {
-                        return err(
-                            s.span(),
-                            format!("cannot destructure {} into {} names", other.kind(), s.elems.len()),
-                        );
-                    }
-                };
-                for (p, v) in s.elems.iter().zip(items) {
-                    self.bind_pat(p, v)?;
-                }
-                Ok(())
-            }
+            Pat::Tuple(t) => self.bind_parts(&t.elems, v, true, t.span()),
+            Pat::Slice(s) => self.bind_parts(&s.elems, v, false, s.span()),
             other => err(other.span(), "this pattern is not supported in a static body: use JIT mode for full Rust"),
         }
+    }
+
+    /// Binds a tuple pattern's (`tuple`) or an array pattern's parts to a value's.
+    fn bind_parts(&mut self, pats: &Punctuated<Pat, Token![,]>, v: Value, tuple: bool, span: Span) -> Flow<()> {
+        let items = match v {
+            Value::Tuple(items) if tuple && items.len() == pats.len() => items,
+            Value::Array(items) if items.len() == pats.len() => items,
+            other => return err(span, format!("cannot destructure {} into {} names", other.kind(), pats.len())),
+        };
+        for (p, v) in pats.iter().zip(items) {
+            self.bind_pat(p, v)?;
+        }
+        Ok(())
     }
 
     pub(super) fn matching(&mut self, m: &syn::ExprMatch) -> Flow<Value> {
@@ -83,24 +70,8 @@ impl Eval {
             },
             Pat::Paren(p) => self.pat_matches(&p.pat, v)?,
             Pat::Reference(r) if r.mutability.is_none() => self.pat_matches(&r.pat, v)?,
-            Pat::Tuple(t) => match v {
-                Value::Tuple(items) if items.len() == t.elems.len() => self.all_match(t.elems.iter(), items)?,
-                other => {
-                    return err(
-                        t.span(),
-                        format!("a tuple pattern of {} does not match {}", t.elems.len(), other.kind()),
-                    );
-                }
-            },
-            Pat::Slice(s) => match v {
-                Value::Array(items) if items.len() == s.elems.len() => self.all_match(s.elems.iter(), items)?,
-                other => {
-                    return err(
-                        s.span(),
-                        format!("an array pattern of {} does not match {}", s.elems.len(), other.kind()),
-                    );
-                }
-            },
+            Pat::Tuple(t) => self.parts_match(&t.elems, v, true, t.span())?,
+            Pat::Slice(s) => self.parts_match(&s.elems, v, false, s.span())?,
             Pat::Lit(l) => {
                 let lv = self.lit(&l.lit, false)?;
                 self.equal(&lv, v, l.span())?
@@ -117,22 +88,13 @@ impl Eval {
                 let Value::Int(x) = v else {
                     return err(r.span(), format!("a range pattern does not match {}", v.kind()));
                 };
-                let lo = match &r.start {
-                    Some(e) => {
-                        let lo = self.int(e)?;
-                        self.types.unify_int(lo, *x, r.span())?;
-                        lo.v
-                    }
-                    None => i128::MIN,
+                let mut bound = |e: &Option<Box<syn::Expr>>, open: i128| -> Flow<i128> {
+                    let Some(e) = e else { return Ok(open) };
+                    let b = self.int(e)?;
+                    self.types.unify_int(b, *x, r.span())?;
+                    Ok(b.v)
                 };
-                let hi = match &r.end {
-                    Some(e) => {
-                        let hi = self.int(e)?;
-                        self.types.unify_int(hi, *x, r.span())?;
-                        hi.v
-                    }
-                    None => i128::MAX,
-                };
+                let (lo, hi) = (bound(&r.start, i128::MIN)?, bound(&r.end, i128::MAX)?);
                 let closed = matches!(r.limits, syn::RangeLimits::Closed(_));
                 x.v >= lo && (x.v < hi || (closed && x.v == hi))
             }
@@ -140,8 +102,17 @@ impl Eval {
         })
     }
 
-    fn all_match<'p>(&mut self, pats: impl Iterator<Item = &'p Pat>, items: &[Value]) -> Flow<bool> {
-        for (p, item) in pats.zip(items) {
+    /// Whether a tuple pattern's (`tuple`) or an array pattern's parts all match a value's.
+    fn parts_match(&mut self, pats: &Punctuated<Pat, Token![,]>, v: &Value, tuple: bool, span: Span) -> Flow<bool> {
+        let items = match v {
+            Value::Tuple(items) if tuple && items.len() == pats.len() => items,
+            Value::Array(items) if !tuple && items.len() == pats.len() => items,
+            other => {
+                let kind = if tuple { "a tuple" } else { "an array" };
+                return err(span, format!("{kind} pattern of {} does not match {}", pats.len(), other.kind()));
+            }
+        };
+        for (p, item) in pats.iter().zip(items) {
             if !self.pat_matches(p, item)? {
                 return Ok(false);
             }
