@@ -248,55 +248,73 @@ mod bench {
         for size in [192usize, 384, 768] {
             let a: Vec<f32> = (0..size * size).map(|i| (i % 7) as f32 - 3.0).collect();
             let b: Vec<f32> = (0..size * size).map(|i| (i % 5) as f32 - 2.0).collect();
-            let mut c = vec![0f32; size * size];
             let flops = 2.0 * (size * size * size) as f64;
-            let (peach_c, _) = measure(&clock, 1, || {
-                peach::kernels::gemm::sgemm(size, size, size, black_box(&a), black_box(&b), &mut c).unwrap()
-            });
-            let (mm_c, _) = measure(&clock, 1, || unsafe {
-                matrixmultiply::sgemm(
-                    size,
-                    size,
-                    size,
-                    1.0,
-                    a.as_ptr(),
-                    size as isize,
-                    1,
-                    b.as_ptr(),
-                    size as isize,
-                    1,
-                    0.0,
-                    c.as_mut_ptr(),
-                    size as isize,
-                    1,
-                )
-            });
+            // Taking turns, as the L1 kernels do: one product at 768 takes milliseconds, and the
+            // machine's speed drifts between one competitor's trials and the next's.
+            let (mut cp, mut cm, mut cg) = (vec![0f32; size * size], vec![0f32; size * size], vec![0f32; size * size]);
+            let mut peach_run = |reps: usize| {
+                for _ in 0..reps {
+                    peach::kernels::gemm::sgemm(size, size, size, black_box(&a), black_box(&b), &mut cp).unwrap()
+                }
+            };
+            let mut mm_run = |reps: usize| {
+                for _ in 0..reps {
+                    // SAFETY: row-major size x size matrices, C writable.
+                    unsafe {
+                        matrixmultiply::sgemm(
+                            size,
+                            size,
+                            size,
+                            1.0,
+                            a.as_ptr(),
+                            size as isize,
+                            1,
+                            b.as_ptr(),
+                            size as isize,
+                            1,
+                            0.0,
+                            cm.as_mut_ptr(),
+                            size as isize,
+                            1,
+                        )
+                    }
+                }
+            };
             // The `gemm` crate (faer's), one thread: dst = 0 * dst + 1 * a * b, row-major.
-            let (gemm_c, _) = measure(&clock, 1, || unsafe {
-                gemm::gemm(
-                    size,
-                    size,
-                    size,
-                    c.as_mut_ptr(),
-                    1,
-                    size as isize,
-                    false,
-                    black_box(&a).as_ptr(),
-                    1,
-                    size as isize,
-                    black_box(&b).as_ptr(),
-                    1,
-                    size as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                )
-            });
+            let mut gemm_run = |reps: usize| {
+                for _ in 0..reps {
+                    // SAFETY: row-major size x size matrices, C writable.
+                    unsafe {
+                        gemm::gemm(
+                            size,
+                            size,
+                            size,
+                            cg.as_mut_ptr(),
+                            1,
+                            size as isize,
+                            false,
+                            black_box(&a).as_ptr(),
+                            1,
+                            size as isize,
+                            black_box(&b).as_ptr(),
+                            1,
+                            size as isize,
+                            0.0,
+                            1.0,
+                            false,
+                            false,
+                            false,
+                            gemm::Parallelism::None,
+                        )
+                    }
+                }
+            };
+            let m = measure_together(&clock, 1, &mut [&mut peach_run, &mut mm_run, &mut gemm_run]);
+            let (peach_c, mm_c, gemm_c) = (m[0].0, m[1].0, m[2].0);
             let want = naive_corner(&a, &b, size);
-            assert_eq!(c[..8], want, "the gemm crate's product");
+            for (c, name) in [(&cp, "peach's"), (&cm, "matrixmultiply's"), (&cg, "the gemm crate's")] {
+                assert_eq!(c[..8], want, "{name} product");
+            }
             for (name, cycles) in [("peach", peach_c), ("matrixmultiply", mm_c), ("gemm", gemm_c)] {
                 println!("bench sgemm_{name}_{size} {:.2} flop/cycle", flops / cycles);
                 notes.push(format!("| sgemm {size}x{size}x{size} | {name} | {:.2} |", flops / cycles));
@@ -373,11 +391,13 @@ mod bench {
     /// The file's opening, before the sections.
     const PREAMBLE: &str = "# Benchmarks\n\nMade by `cargo bench --bench kernels`, which rewrites the section of the microarchitecture\n\
         it runs on and keeps the others. Cycles per element (cpe) from the TSC calibrated against a\n\
-        chain of dependent adds, and ns per element; minimum of 21 trials. The competitors are the\n\
+        chain of dependent adds before and after each trial (a trial the two disagree on, the core\n\
+        having changed speed, does not count in cycles), and ns per element; minimum of 21 trials,\n\
+        the competitors taking turns. The competitors are the\n\
         naive loop, rustc's auto-vectorisation for the core's widest ISA (AVX-512, else AVX2;\n\
         `#[target_feature]`), on AVX-512 cores the same algorithm in `std::arch` intrinsics\n\
-        (checked to give bit-identical results for exp and ln), `f64::exp`/`f64::ln`, `libm` and\n\
-        `matrixmultiply`. `peach_general` is peach on inputs with one value in every 32 that sends\n\
+        (checked to give bit-identical results for exp and ln), `f64::exp`/`f64::ln`, `libm`,\n\
+        `matrixmultiply` and the `gemm` crate. `peach_general` is peach on inputs with one value in every 32 that sends\n\
         the AVX2 exp and ln down their general path (1000 for exp, 0 for ln).\n";
 
     /// `file` with the section headed `heading` (a `## ` line) replaced by `section` (or added,
