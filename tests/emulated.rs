@@ -1,0 +1,281 @@
+//! The AVX-512 variants of the GEMM and streaming kernels, run in an interpreter
+//! (tests/common/x86emu.rs) on any x86-64 core and compared with plain Rust (the GEMM kernels bit
+//! for bit, with Rust that rounds as they do: one FMA per step of k, then the add to C): so that
+//! a core without AVX-512 still checks every variant, and checks that each reads and writes only
+//! the memory its contract names. The interpreter itself is checked against this core on the
+//! AVX2 variants.
+#![cfg(all(target_arch = "x86_64", not(windows)))]
+
+#[path = "common/x86emu.rs"]
+mod x86emu;
+
+use peach::kernels::gemm::*;
+use peach::kernels::streaming::*;
+use x86emu::Machine;
+
+/// Values of many magnitudes, so that a product rounded apart from its sum shows.
+fn values(n: usize, seed: u32) -> Vec<f32> {
+    (0..n as u32).map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 12) as f32 / 1024.0 - 1800.0).collect()
+}
+
+/// One `sgemm_block` call's inputs, in buffers of exactly the sizes its contract names.
+struct Block {
+    nr: usize,
+    k: usize,
+    blocks: usize,
+    lda: usize,
+    ldb: usize,
+    ldc: usize,
+    accumulate: bool,
+    /// Pack the panel from `b_rows` (else `panel` comes packed).
+    packing: bool,
+    a: Vec<f32>,
+    b_rows: Vec<f32>,
+    panel: Vec<f32>,
+    c: Vec<f32>,
+}
+
+impl Block {
+    fn new(nr: usize, k: usize, blocks: usize, accumulate: bool, packing: bool) -> Block {
+        let (lda, ldb, ldc) = (k + 3, nr + 5, nr + 7);
+        let rows = 6 * blocks;
+        let b_rows = values((k - 1) * ldb + nr, 3);
+        let panel = if packing {
+            vec![f32::NAN; k * nr]
+        } else {
+            (0..k).flat_map(|kk| b_rows[kk * ldb..kk * ldb + nr].to_vec()).collect()
+        };
+        Block {
+            nr,
+            k,
+            blocks,
+            lda,
+            ldb,
+            ldc,
+            accumulate,
+            packing,
+            a: values((rows - 1) * lda + k, 1),
+            b_rows,
+            panel,
+            c: values((rows - 1) * ldc + nr, 2),
+        }
+    }
+
+    /// The result the kernel must give: C and the panel.
+    fn model(&self) -> (Vec<f32>, Vec<f32>) {
+        let mut c = self.c.clone();
+        for i in 0..6 * self.blocks {
+            for j in 0..self.nr {
+                let mut acc = 0.0f32;
+                for kk in 0..self.k {
+                    acc = self.a[i * self.lda + kk].mul_add(self.b_rows[kk * self.ldb + j], acc);
+                }
+                let out = &mut c[i * self.ldc + j];
+                *out = if self.accumulate { acc + *out } else { acc };
+            }
+        }
+        let panel = (0..self.k).flat_map(|kk| self.b_rows[kk * self.ldb..kk * self.ldb + self.nr].to_vec()).collect();
+        (c, panel)
+    }
+
+    /// Runs `code` (an `sgemm_block` variant) in the interpreter on these inputs.
+    fn emulate(&mut self, code: &[u8]) -> Result<(), String> {
+        let mut m = Machine::new();
+        let a = m.allow(&self.a);
+        let panel = m.allow_mut(&mut self.panel);
+        let c = m.allow_mut(&mut self.c);
+        let (b_rows, ldb) = if self.packing { (m.allow(&self.b_rows), self.ldb * 4) } else { (0, 0) };
+        let args = [
+            a,
+            self.lda as u64 * 4,
+            panel,
+            c,
+            self.k as u64,
+            self.ldc as u64 * 4,
+            self.blocks as u64,
+            self.accumulate as u64,
+            b_rows,
+            ldb as u64,
+        ];
+        m.call_sysv(code, &args, 10_000_000).map(drop)
+    }
+
+    /// Calls `kernel` (an `sgemm_block` variant this core runs) on these inputs.
+    ///
+    /// # Safety
+    ///
+    /// `kernel` must be an `sgemm_block` variant `self.nr` columns wide that runs on this core.
+    unsafe fn call(&mut self, kernel: BlockFn) {
+        let (b_rows, ldb) = if self.packing { (self.b_rows.as_ptr(), self.ldb * 4) } else { (std::ptr::null(), 0) };
+        // SAFETY: the buffers have the sizes the contract names for these arguments.
+        unsafe {
+            kernel(
+                self.a.as_ptr(),
+                self.lda * 4,
+                self.panel.as_mut_ptr(),
+                self.c.as_mut_ptr(),
+                self.k,
+                self.ldc * 4,
+                self.blocks,
+                self.accumulate as usize,
+                b_rows,
+                ldb,
+            )
+        };
+    }
+}
+
+type BlockFn = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize, usize, usize, *const f32, usize);
+
+/// Every shape worth telling apart: k odd and even (the odd step), one block and several, the
+/// panel packed on the way or not, C replaced or added to.
+fn shapes() -> impl Iterator<Item = (usize, usize, bool, bool)> {
+    [1, 2, 3, 8, 17].into_iter().flat_map(|k| {
+        [1, 3].into_iter().flat_map(move |blocks| {
+            [false, true]
+                .into_iter()
+                .flat_map(move |acc| [false, true].into_iter().map(move |pack| (k, blocks, acc, pack)))
+        })
+    })
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+#[test]
+fn sgemm_block_avx512_in_the_interpreter() {
+    for (k, blocks, accumulate, packing) in shapes() {
+        let mut block = Block::new(32, k, blocks, accumulate, packing);
+        let (c, panel) = block.model();
+        let what = format!("k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
+        block.emulate(SGEMM_BLOCK_X86_64_V4_CODE).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(bits(&block.c), bits(&c), "{what}: C");
+        assert_eq!(bits(&block.panel), bits(&panel), "{what}: the panel");
+    }
+}
+
+#[test]
+fn sgemm_kernel_avx512_in_the_interpreter() {
+    for k in [1, 2, 5, 16] {
+        let (nr, ldc) = (32, 40);
+        let (a, b) = (values(6 * k, 4), values(nr * k, 5));
+        let mut c = values(5 * ldc + nr, 6);
+        let mut want = c.clone();
+        for i in 0..6 {
+            for j in 0..nr {
+                let mut acc = 0.0f32;
+                for kk in 0..k {
+                    acc = a[kk * 6 + i].mul_add(b[kk * nr + j], acc);
+                }
+                want[i * ldc + j] += acc;
+            }
+        }
+        let mut m = Machine::new();
+        let args = [m.allow(&a), m.allow(&b), m.allow_mut(&mut c), k as u64, ldc as u64 * 4];
+        m.call_sysv(SGEMM_KERNEL_X86_64_V4_CODE, &args, 1_000_000).unwrap_or_else(|e| panic!("k {k}: {e}"));
+        assert_eq!(bits(&c), bits(&want), "k {k}");
+    }
+}
+
+/// The interpreter and the Rust model against this core: the AVX2 variant run natively and in
+/// the interpreter gives the model's bits.
+#[test]
+fn the_interpreter_agrees_with_this_core() {
+    let t = peach::Target::native_x86_64();
+    if !(t.has_avx2() && t.has_fma3()) {
+        eprintln!("skipped: no AVX2 and FMA here");
+        return;
+    }
+    for (k, blocks, accumulate, packing) in shapes() {
+        let what = format!("k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
+        let mut native = Block::new(16, k, blocks, accumulate, packing);
+        let (c, panel) = native.model();
+        // SAFETY: the AVX2 variant is 16 columns wide and this core has AVX2 and FMA.
+        unsafe { native.call(sgemm_block_haswell) };
+        assert_eq!(bits(&native.c), bits(&c), "{what}: native C against the model");
+        assert_eq!(bits(&native.panel), bits(&panel), "{what}: native panel against the model");
+        let mut emulated = Block::new(16, k, blocks, accumulate, packing);
+        emulated.emulate(SGEMM_BLOCK_HASWELL_CODE).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(bits(&emulated.c), bits(&native.c), "{what}: C");
+        assert_eq!(bits(&emulated.panel), bits(&native.panel), "{what}: the panel");
+    }
+}
+
+/// The interpreter stops a kernel that reaches past its buffers: here C one row short.
+#[test]
+fn the_interpreter_catches_an_access_out_of_bounds() {
+    let mut block = Block::new(32, 4, 2, true, false);
+    block.c.truncate(block.c.len() - 1);
+    let e = block.emulate(SGEMM_BLOCK_X86_64_V4_CODE).expect_err("C is one float short");
+    assert!(e.contains("outside the buffers"), "{e}");
+}
+
+/// `dot_f32` in the interpreter on `x` and `y` (the first `n` floats).
+fn emulate_dot(code: &[u8], x: &[f32], y: &[f32], n: usize) -> f32 {
+    let mut m = Machine::new();
+    let args = [m.allow(&x[..n]), m.allow(&y[..n]), n as u64];
+    m.call_sysv(code, &args, 10_000_000).unwrap_or_else(|e| panic!("n {n}: {e}"));
+    m.xmm0_f32()
+}
+
+/// `add_i32` in the interpreter, into a fresh output of `n` values `skip` values into a
+/// 64-byte-aligned buffer (0: aligned, as the non-temporal path wants).
+fn emulate_add(code: &[u8], a: &[i32], b: &[i32], n: usize, skip: usize) -> Vec<i32> {
+    let mut buffer = vec![0i32; n + 32];
+    let start = buffer.as_ptr().align_offset(64) + skip;
+    let c = &mut buffer[start..start + n];
+    let mut m = Machine::new();
+    let args = [m.allow(&a[..n]), m.allow(&b[..n]), m.allow_mut(c), n as u64];
+    m.call_sysv(code, &args, 100_000_000).unwrap_or_else(|e| panic!("n {n}: {e}"));
+    c.to_vec()
+}
+
+fn dot_inputs() -> (Vec<f32>, Vec<f32>) {
+    let x = (0..4096).map(|i| ((i * 7) % 23) as f32 * 0.25 - 2.0).collect();
+    let y = (0..4096).map(|i| ((i * 5) % 17) as f32 * 0.5 - 4.0).collect();
+    (x, y)
+}
+
+#[test]
+fn dot_f32_avx512_in_the_interpreter() {
+    let (x, y) = dot_inputs();
+    for n in [64, 128, 1024, 4096] {
+        let got = emulate_dot(DOT_F32_X86_64_V4_CODE, &x, &y, n);
+        let want: f64 = x[..n].iter().zip(&y[..n]).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+        assert!((got as f64 - want).abs() <= 1e-3 * want.abs().max(1.0), "n {n}: {got} vs {want}");
+    }
+}
+
+#[test]
+fn add_i32_avx512_in_the_interpreter() {
+    let a: Vec<i32> = (0..1 << 18).map(|i: i32| i.wrapping_mul(1_234_567)).collect();
+    let b: Vec<i32> = (0..1 << 18).map(|i| i32::MIN + i * 3).collect();
+    // 2^18 values into an aligned output take the non-temporal path; misaligned, the other.
+    for (n, skip) in [(128, 0), (2048, 3), (1 << 18, 0), (1 << 18, 1)] {
+        let got = emulate_add(ADD_I32_X86_64_V4_CODE, &a, &b, n, skip);
+        assert!(got.iter().zip(a.iter().zip(&b)).all(|(c, (a, b))| *c == a.wrapping_add(*b)), "n {n}, skip {skip}");
+    }
+}
+
+/// The streaming kernels' AVX2 variants give the same in the interpreter as on this core.
+#[test]
+fn the_interpreter_agrees_with_this_core_on_streaming_kernels() {
+    let t = peach::Target::native_x86_64();
+    if !(t.has_avx2() && t.has_fma3()) {
+        eprintln!("skipped: no AVX2 and FMA here");
+        return;
+    }
+    let (x, y) = dot_inputs();
+    for n in [64, 1024, 4096] {
+        // SAFETY: n floats at each; this core runs the AVX2 variant.
+        let native = unsafe { dot_f32_haswell(x.as_ptr(), y.as_ptr(), n) };
+        assert_eq!(emulate_dot(DOT_F32_HASWELL_CODE, &x, &y, n).to_bits(), native.to_bits(), "dot n {n}");
+    }
+    let a: Vec<i32> = (0..2048).map(|i| i * 77 - 5000).collect();
+    let b: Vec<i32> = (0..2048).map(|i| i32::MAX - i).collect();
+    let mut native = vec![0; 2048];
+    // SAFETY: 2048 values at each; this core runs the AVX2 variant.
+    unsafe { add_i32_haswell(a.as_ptr(), b.as_ptr(), native.as_mut_ptr(), 2048) };
+    assert_eq!(emulate_add(ADD_I32_HASWELL_CODE, &a, &b, 2048, 0), native);
+}
