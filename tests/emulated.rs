@@ -1,14 +1,19 @@
-//! The AVX-512 variants of the GEMM and streaming kernels, run in an interpreter
-//! (tests/common/x86emu.rs) on any x86-64 core and compared with plain Rust (the GEMM kernels bit
-//! for bit, with Rust that rounds as they do: one FMA per step of k, then the add to C): so that
-//! a core without AVX-512 still checks every variant, and checks that each reads and writes only
-//! the memory its contract names. The interpreter itself is checked against this core on the
-//! AVX2 variants.
+//! The AVX-512 variants of the library's kernels (GEMM, streaming, exp and ln), run in an
+//! interpreter (tests/common/x86emu) on any x86-64 core and compared with plain Rust: the GEMM
+//! kernels bit for bit, with Rust that rounds as they do (one FMA per step of k, then the add to
+//! C), exp and ln within 1 ulp of the double-double references over every 16th of the native
+//! test's inputs, and on every special case. So a core without AVX-512 still checks every
+//! variant, and checks that each reads and writes only the memory its contract names. The
+//! interpreter itself is checked against this core on the AVX2 variants.
 #![cfg(all(target_arch = "x86_64", not(windows)))]
 
-#[path = "common/x86emu.rs"]
+#[path = "common/x86emu/mod.rs"]
 mod x86emu;
 
+#[path = "common/accuracy.rs"]
+mod accuracy;
+
+use peach::kernels::elementary::*;
 use peach::kernels::gemm::*;
 use peach::kernels::streaming::*;
 use x86emu::Machine;
@@ -278,4 +283,44 @@ fn the_interpreter_agrees_with_this_core_on_streaming_kernels() {
     // SAFETY: 2048 values at each; this core runs the AVX2 variant.
     unsafe { add_i32_haswell(a.as_ptr(), b.as_ptr(), native.as_mut_ptr(), 2048) };
     assert_eq!(emulate_add(ADD_I32_HASWELL_CODE, &a, &b, 2048, 0), native);
+}
+
+/// An `exp_f64`/`ln_f64` variant in the interpreter on `x`, into an output `skip` doubles past a
+/// 64-byte boundary (0 and 2^18 values or more: the non-temporal path).
+fn emulate_array(code: &[u8], x: &[f64], skip: usize) -> Vec<f64> {
+    let mut buffer = vec![0.0f64; x.len() + 16];
+    let start = buffer.as_ptr().align_offset(64) + skip;
+    let y = &mut buffer[start..start + x.len()];
+    let mut m = Machine::new();
+    let args = [m.allow(x), m.allow_mut(y), x.len() as u64];
+    m.call_sysv(code, &args, u64::MAX).unwrap_or_else(|e| panic!("{} values: {e}", x.len()));
+    y.to_vec()
+}
+
+/// Every `step`-th value of `x`, padded with `pad` to a multiple of 32.
+fn sample(x: &[f64], step: usize, pad: f64) -> Vec<f64> {
+    let mut v: Vec<f64> = x.iter().step_by(step).copied().collect();
+    v.resize(v.len().next_multiple_of(32), pad);
+    v
+}
+
+#[test]
+fn exp_f64_avx512_in_the_interpreter() {
+    let x = sample(&accuracy::exp_inputs(), 16, 1.0);
+    let y = emulate_array(EXP_F64_X86_64_V4_CODE, &x, 1);
+    accuracy::check_bound("exp, AVX-512 in the interpreter", &x, &y, &accuracy::exp_ulp_error, 1.0);
+    accuracy::check_exp_specials(&emulate_array(EXP_F64_X86_64_V4_CODE, &accuracy::exp_specials(), 0));
+    // The non-temporal stores give the same results.
+    let big: Vec<f64> = (0..1 << 18).map(|i| -700.0 + i as f64 * 0.005).collect();
+    assert_eq!(emulate_array(EXP_F64_X86_64_V4_CODE, &big, 0), emulate_array(EXP_F64_X86_64_V4_CODE, &big, 1));
+}
+
+#[test]
+fn ln_f64_avx512_in_the_interpreter() {
+    let x = sample(&accuracy::ln_inputs(), 16, 2.0);
+    let y = emulate_array(LN_F64_X86_64_V4_CODE, &x, 1);
+    accuracy::check_bound("ln, AVX-512 in the interpreter", &x, &y, &accuracy::ln_ulp_error, 1.0);
+    accuracy::check_ln_specials(&emulate_array(LN_F64_X86_64_V4_CODE, &accuracy::ln_specials(), 0));
+    let big: Vec<f64> = (1..=1 << 18).map(|i| i as f64 * 0.37).collect();
+    assert_eq!(emulate_array(LN_F64_X86_64_V4_CODE, &big, 0), emulate_array(LN_F64_X86_64_V4_CODE, &big, 1));
 }

@@ -1,5 +1,5 @@
 //! A small x86-64 interpreter, written from the Intel SDM's descriptions of the instructions
-//! peach's GEMM kernels use, so that a variant this core cannot run (AVX-512 on an AVX2 core) is
+//! peach's kernels use, so that a variant this core cannot run (AVX-512 on an AVX2 core) is
 //! still executed and compared with plain Rust. It runs machine code decoded by iced-x86 (not
 //! peach's encoder), and every memory access must fall inside a buffer the test declares: a
 //! kernel that reads or writes one byte outside them stops with an error.
@@ -7,11 +7,17 @@
 //! Covered: the integer instructions of prologues, epilogues and loops (`push`, `pop`, `mov`,
 //! `lea`, `add`, `sub`, `xor`, `and`, `or`, `test`, `cmp`, `shr`, `shl`, `jcc`, `jmp`, `ret`),
 //! the no-ops (`nop`, prefetches, fences, `vzeroupper`), and unmasked vector operations on xmm,
-//! ymm and zmm: moves (`vmovups`, `vmovaps`, `vmovdqu32` and friends, the non-temporal
-//! `vmovntps`/`vmovntdq`), `vxorps`, `vbroadcastss`, `vaddps`, `vmulps`, `vfmadd231ps`, `vpaddd`,
-//! and the shuffles of a horizontal sum (`vextractf128`, `vextractf64x4`, `vmovshdup`,
-//! `vshufpd`). Anything else is an error naming the instruction.
+//! ymm and zmm: moves (`vmovups`, `vmovapd`, `vmovdqu32` and friends, the non-temporal ones),
+//! bitwise logic, `vbroadcastss`, packed single and double add, subtract, multiply, min, max and
+//! every FMA form, `vpaddd`, `vpsrlq`/`vpsllq` by an immediate, the shuffles of a horizontal sum
+//! (`vextractf128`, `vextractf64x4`, `vmovshdup`, `vshufpd`), and AVX-512's `vpermt2pd`,
+//! `vgetexppd`, `vgetmantpd`, `vscalefpd` and `vfixupimmpd` (exp's and ln's), with their special
+//! cases as the SDM tables give them (MXCSR at its default: round to nearest, no DAZ or FTZ).
+//! Anything else is an error naming the instruction.
 #![allow(dead_code)]
+
+mod float;
+mod vector;
 
 use iced_x86::{ConditionCode, Decoder, DecoderOptions, Instruction, Mnemonic, OpKind, Register};
 
@@ -71,6 +77,21 @@ impl Machine {
     /// returns rax. Checks on return that the stack pointer and the callee-saved registers are
     /// as they were. Gives up after `max_steps` instructions.
     pub fn call_sysv(&mut self, code: &[u8], args: &[u64], max_steps: u64) -> Result<u64> {
+        // The code at a 64-byte boundary, as a kernel's section aligns it (its constants are
+        // read with aligned loads).
+        #[derive(Clone, Copy)]
+        #[repr(align(64))]
+        struct Line([u8; 64]);
+        let mut lines = vec![Line([0; 64]); code.len().div_ceil(64)];
+        for (line, chunk) in lines.iter_mut().zip(code.chunks(64)) {
+            line.0[..chunk.len()].copy_from_slice(chunk);
+        }
+        // SAFETY: the lines are contiguous bytes (64-byte arrays, 64-byte aligned: no padding).
+        let aligned = unsafe { std::slice::from_raw_parts(lines.as_ptr().cast::<u8>(), code.len()) };
+        self.call_aligned_sysv(aligned, args, max_steps)
+    }
+
+    fn call_aligned_sysv(&mut self, code: &[u8], args: &[u64], max_steps: u64) -> Result<u64> {
         // A stack of its own: the return address, then the arguments past the sixth.
         // (At a call, rsp + 8 is 16-byte aligned.)
         let mut stack = vec![0u64; 1024];
@@ -106,17 +127,26 @@ impl Machine {
     fn run(&mut self, code: &[u8], entry_rsp: u64, max_steps: u64) -> Result<()> {
         let mut ip = 0usize;
         self.steps = 0;
+        // Each address decoded once (loops run the same instructions many times).
+        let mut decoded: Vec<Option<Instruction>> = vec![None; code.len()];
         loop {
             if self.steps == max_steps {
                 return Err(format!("no return after {max_steps} instructions"));
             }
             self.steps += 1;
-            let bytes = code.get(ip..).ok_or_else(|| format!("jump outside the code to {ip:#x}"))?;
-            let mut decoder = Decoder::with_ip(64, bytes, ip as u64, DecoderOptions::NONE);
-            let ins = decoder.decode();
-            if ins.is_invalid() {
-                return Err(format!("invalid instruction at {ip:#x}"));
-            }
+            let slot = decoded.get_mut(ip).ok_or_else(|| format!("jump outside the code to {ip:#x}"))?;
+            let ins = match slot {
+                Some(ins) => *ins,
+                None => {
+                    let mut decoder = Decoder::with_ip(64, &code[ip..], ip as u64, DecoderOptions::NONE);
+                    let ins = decoder.decode();
+                    if ins.is_invalid() {
+                        return Err(format!("invalid instruction at {ip:#x}"));
+                    }
+                    *slot = Some(ins);
+                    ins
+                }
+            };
             let next = ins.next_ip() as usize;
             match self.step(&ins, code)? {
                 Flow::Next => ip = next,
@@ -238,120 +268,7 @@ impl Machine {
                     return Ok(Flow::Jump(self.branch_target(ins)?));
                 }
             }
-            Vpaddd => {
-                let width = self.vec_bytes(ins)?;
-                let (a, b) = (self.read_vec(ins, 1, width, code)?, self.read_vec(ins, 2, width, code)?);
-                let mut out = [0u8; 64];
-                for i in (0..width).step_by(4) {
-                    let f = |v: &[u8; 64]| i32::from_le_bytes([v[i], v[i + 1], v[i + 2], v[i + 3]]);
-                    out[i..i + 4].copy_from_slice(&f(&a).wrapping_add(f(&b)).to_le_bytes());
-                }
-                self.vec[self.vec_index(ins.op_register(0))?] = out;
-            }
-            Vmovshdup => {
-                let width = self.vec_bytes(ins)?;
-                let a = self.read_vec(ins, 1, width, code)?;
-                let mut out = [0u8; 64];
-                for i in (0..width).step_by(8) {
-                    out[i..i + 4].copy_from_slice(&a[i + 4..i + 8]);
-                    out[i + 4..i + 8].copy_from_slice(&a[i + 4..i + 8]);
-                }
-                self.vec[self.vec_index(ins.op_register(0))?] = out;
-            }
-            Vshufpd => {
-                let width = self.vec_bytes(ins)?;
-                let (a, b) = (self.read_vec(ins, 1, width, code)?, self.read_vec(ins, 2, width, code)?);
-                let imm = ins.immediate(3) as usize;
-                let mut out = [0u8; 64];
-                // Per 128-bit lane: the low double from the first source, the high one from the
-                // second, each picked by one bit of the immediate.
-                for lane in 0..width / 16 {
-                    let (lo, hi) = (imm >> (2 * lane) & 1, imm >> (2 * lane + 1) & 1);
-                    let at = 16 * lane;
-                    out[at..at + 8].copy_from_slice(&a[at + 8 * lo..at + 8 * lo + 8]);
-                    out[at + 8..at + 16].copy_from_slice(&b[at + 8 * hi..at + 8 * hi + 8]);
-                }
-                self.vec[self.vec_index(ins.op_register(0))?] = out;
-            }
-            Vextractf128 | Vextracti128 | Vextractf32x4 | Vextractf64x4 | Vextracti32x4 | Vextracti64x4 => {
-                let src = self.vec[self.vec_index(ins.op_register(1))?];
-                let part = ins.memory_size().size().max(match ins.mnemonic() {
-                    Vextractf64x4 | Vextracti64x4 => 32,
-                    _ => 16,
-                });
-                let at = ins.immediate(2) as usize * part;
-                let piece = src.get(at..at + part).ok_or_else(|| self.unsupported(ins))?;
-                match ins.op_kind(0) {
-                    OpKind::Register => {
-                        let mut out = [0u8; 64];
-                        out[..part].copy_from_slice(piece);
-                        self.vec[self.vec_index(ins.op_register(0))?] = out;
-                    }
-                    _ => {
-                        let to = self.address(ins, code)?;
-                        self.store(to, piece)?;
-                    }
-                }
-            }
-            Sfence | Lfence | Mfence => {}
-            Vxorps | Vaddps | Vmulps | Vfmadd231ps => {
-                let width = self.vec_bytes(ins)?;
-                let dst = self.vec_index(ins.op_register(0))?;
-                let a = self.read_vec(ins, 1, width, code)?;
-                let b = self.read_vec(ins, 2, width, code)?;
-                let old = self.vec[dst];
-                let mut out = [0u8; 64];
-                for i in (0..width).step_by(4) {
-                    let f = |v: &[u8; 64]| f32::from_le_bytes([v[i], v[i + 1], v[i + 2], v[i + 3]]);
-                    let r = match ins.mnemonic() {
-                        Vxorps => f32::from_bits(f(&a).to_bits() ^ f(&b).to_bits()),
-                        Vaddps => f(&a) + f(&b),
-                        Vmulps => f(&a) * f(&b),
-                        // dst = a * b + dst, rounded once.
-                        _ => f(&a).mul_add(f(&b), f(&old)),
-                    };
-                    out[i..i + 4].copy_from_slice(&r.to_le_bytes());
-                }
-                // A VEX or EVEX write clears the register above its width.
-                self.vec[dst] = out;
-            }
-            Vmovups | Vmovaps | Vmovdqu | Vmovdqa | Vmovdqu32 | Vmovdqu64 | Vmovdqa32 | Vmovdqa64 | Vmovntps
-            | Vmovntdq => {
-                let width = self.vec_bytes(ins)?;
-                if matches!(ins.mnemonic(), Vmovaps | Vmovdqa | Vmovdqa32 | Vmovdqa64 | Vmovntps | Vmovntdq) {
-                    let at = (0..2).find(|&i| ins.op_kind(i) == OpKind::Memory);
-                    if at.is_some() && self.address(ins, code)? % width as u64 != 0 {
-                        return Err(format!("misaligned `{ins}` (#GP)"));
-                    }
-                }
-                let v = self.read_vec(ins, 1, width, code)?;
-                match ins.op_kind(0) {
-                    OpKind::Register => {
-                        let dst = self.vec_index(ins.op_register(0))?;
-                        self.vec[dst] = v;
-                    }
-                    _ => {
-                        let at = self.address(ins, code)?;
-                        self.store(at, &v[..width])?;
-                    }
-                }
-            }
-            Vbroadcastss => {
-                let width = self.vec_bytes(ins)?;
-                let x = match ins.op_kind(1) {
-                    OpKind::Register => {
-                        let v = self.vec[self.vec_index(ins.op_register(1))?];
-                        [v[0], v[1], v[2], v[3]]
-                    }
-                    _ => self.load::<4>(self.address(ins, code)?)?,
-                };
-                let mut out = [0u8; 64];
-                for i in (0..width).step_by(4) {
-                    out[i..i + 4].copy_from_slice(&x);
-                }
-                self.vec[self.vec_index(ins.op_register(0))?] = out;
-            }
-            _ => return Err(self.unsupported(ins)),
+            _ => return self.step_vector(ins, code).map(|()| Flow::Next),
         }
         Ok(Flow::Next)
     }
@@ -435,50 +352,6 @@ impl Machine {
                 } else {
                     Err(self.unsupported(ins))
                 }
-            }
-            _ => Err(self.unsupported(ins)),
-        }
-    }
-
-    fn vec_index(&self, r: Register) -> Result<usize> {
-        if r.is_xmm() || r.is_ymm() || r.is_zmm() {
-            Ok(r.number())
-        } else {
-            Err(format!("{r:?} is not a vector register"))
-        }
-    }
-
-    /// The vector width of an instruction, from its first vector register.
-    fn vec_bytes(&self, ins: &Instruction) -> Result<usize> {
-        (0..ins.op_count())
-            .filter(|&i| ins.op_kind(i) == OpKind::Register)
-            .map(|i| ins.op_register(i))
-            .find(|r| r.is_xmm() || r.is_ymm() || r.is_zmm())
-            .map(|r| r.size())
-            .ok_or_else(|| self.unsupported(ins))
-    }
-
-    /// Vector operand `i`: a register's bytes, or `width` bytes of memory.
-    fn read_vec(&self, ins: &Instruction, i: u32, width: usize, code: &[u8]) -> Result<[u8; 64]> {
-        match ins.op_kind(i) {
-            OpKind::Register => Ok(self.vec[self.vec_index(ins.op_register(i))?]),
-            OpKind::Memory => {
-                if ins.memory_size().size() != width {
-                    return Err(self.unsupported(ins));
-                }
-                let at = self.address(ins, code)?;
-                let mut out = [0u8; 64];
-                self.check(at, width, false)?;
-                // SAFETY: `check` found the bytes inside a buffer the test declared, whose
-                // address was exposed then.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(
-                        std::ptr::with_exposed_provenance(at as usize),
-                        out.as_mut_ptr(),
-                        width,
-                    )
-                };
-                Ok(out)
             }
             _ => Err(self.unsupported(ins)),
         }
