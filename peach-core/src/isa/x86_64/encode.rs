@@ -456,6 +456,14 @@ fn emit_into(
                     }
                     continue;
                 }
+                if let (Some(legacy), None, 0) = (&form.legacy, constant, prefixes)
+                    && asm.push_encoded(|out| legacy.encode(&ops, super::vex::phys_number, out))
+                {
+                    if cfg!(debug_assertions) {
+                        cross_check(form, &ops, asm)?;
+                    }
+                    continue;
+                }
                 let mut ins = Instruction::default();
                 build_into(&mut ins, form, &ops).map_err(|e| e.or_at(body.loc(inst)))?;
                 ins.set_has_lock_prefix(prefixes & super::LOCK != 0);
@@ -566,7 +574,7 @@ pub(super) fn prefixes_change_nothing(ins: &Instruction, prefixes: u32) -> bool 
     })
 }
 
-/// Debug builds: the bytes the direct VEX encoder just wrote must be iced's.
+/// Debug builds: the bytes a direct encoder (VEX or legacy) just wrote must be iced's.
 fn cross_check(form: &Form, ops: &[Operand], asm: &Assembler) -> Result<()> {
     let ins = build(form, ops)?;
     let mut encoder = Encoder::new(64);
@@ -574,10 +582,7 @@ fn cross_check(form: &Form, ops: &[Operand], asm: &Assembler) -> Result<()> {
     let theirs = encoder.take_buffer();
     let ours = asm.last_bytes(theirs.len());
     if ours != theirs {
-        return Err(internal(format!(
-            "direct VEX encoding of {:?} is {ours:02x?}, iced's is {theirs:02x?}",
-            form.code
-        )));
+        return Err(internal(format!("direct encoding of {:?} is {ours:02x?}, iced's is {theirs:02x?}", form.code)));
     }
     Ok(())
 }

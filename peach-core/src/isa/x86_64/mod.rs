@@ -8,6 +8,7 @@ pub(crate) mod forms;
 mod frame;
 pub(crate) mod lang;
 mod layout;
+mod legacy;
 mod pseudo;
 mod regs;
 mod select;

@@ -117,16 +117,13 @@ impl VexPlan {
                 _ => return false,
             }
         }
-        let (b, x) = match rm {
-            Rm::Reg(n) => (n >> 3, 0),
-            Rm::Mem { base, index, .. } => (base >> 3, index.map_or(0, |i| i >> 3)),
-        };
+        let (b, x) = rm.high_bits();
         let r = reg >> 3;
         let last = self.wlpp | (!vvvv & 15) << 3;
         // At most 3 prefix bytes, opcode, ModRM, SIB, disp32 and imm8: 12 bytes, written here
         // and appended at once.
         let mut buf = [0u8; 16];
-        let mut n = if self.map == 1 && self.wlpp & 0x80 == 0 && x == 0 && b == 0 {
+        let n = if self.map == 1 && self.wlpp & 0x80 == 0 && x == 0 && b == 0 {
             buf[..2].copy_from_slice(&[0xC5, (r ^ 1) << 7 | last]);
             2
         } else {
@@ -134,49 +131,69 @@ impl VexPlan {
             3
         };
         buf[n] = self.opcode;
-        n += 1;
-        match rm {
-            Rm::Reg(m) => {
-                buf[n] = 0xC0 | (reg & 7) << 3 | (m & 7);
-                n += 1;
-            }
-            Rm::Mem { base, index, scale, disp } => {
-                // [rbp]/[r13] have no mod-0 form: they take a zero disp8.
-                let (mode, disp_len) = match disp {
-                    0 if base & 7 != 5 => (0, 0),
-                    -128..=127 => (1, 1),
-                    _ => (2, 4),
-                };
-                if index.is_some() || base & 7 == 4 {
-                    let index = index.unwrap_or(4);
-                    buf[n] = mode << 6 | (reg & 7) << 3 | 4;
-                    buf[n + 1] = scale << 6 | (index & 7) << 3 | (base & 7);
-                    n += 2;
-                } else {
-                    buf[n] = mode << 6 | (reg & 7) << 3 | (base & 7);
-                    n += 1;
-                }
-                buf[n..n + 4].copy_from_slice(&disp.to_le_bytes());
-                n += disp_len;
-            }
-        }
+        let mut n = put_modrm(&mut buf, n + 1, reg, rm);
         if let Some(imm) = imm {
             buf[n] = imm;
             n += 1;
         }
-        // The whole buffer, then cut: a fixed-size copy is one store, a variable one a call.
-        let end = out.len() + n;
-        out.extend_from_slice(&buf);
-        out.truncate(end);
+        append(out, &buf, n);
         true
+    }
+}
+
+/// Appends the first `n` bytes of `buf`: the whole buffer, then cut (a fixed-size copy is one
+/// store, a variable one a call).
+pub(super) fn append<const N: usize>(out: &mut Vec<u8>, buf: &[u8; N], n: usize) {
+    let end = out.len() + n;
+    out.extend_from_slice(buf);
+    out.truncate(end);
+}
+
+/// Writes ModRM (with `reg` in its reg field), SIB and displacement at `buf[n..]`; returns the
+/// position after them.
+pub(super) fn put_modrm<const N: usize>(buf: &mut [u8; N], mut n: usize, reg: u8, rm: Rm) -> usize {
+    match rm {
+        Rm::Reg(m) => {
+            buf[n] = 0xC0 | (reg & 7) << 3 | (m & 7);
+            n + 1
+        }
+        Rm::Mem { base, index, scale, disp } => {
+            // [rbp]/[r13] have no mod-0 form: they take a zero disp8.
+            let (mode, disp_len) = match disp {
+                0 if base & 7 != 5 => (0, 0),
+                -128..=127 => (1, 1),
+                _ => (2, 4),
+            };
+            if index.is_some() || base & 7 == 4 {
+                let index = index.unwrap_or(4);
+                buf[n] = mode << 6 | (reg & 7) << 3 | 4;
+                buf[n + 1] = scale << 6 | (index & 7) << 3 | (base & 7);
+                n += 2;
+            } else {
+                buf[n] = mode << 6 | (reg & 7) << 3 | (base & 7);
+                n += 1;
+            }
+            buf[n..n + 4].copy_from_slice(&disp.to_le_bytes());
+            n + disp_len
+        }
     }
 }
 
 /// The ModRM.rm operand.
 #[derive(Clone, Copy)]
-enum Rm {
+pub(super) enum Rm {
     Reg(u8),
     Mem { base: u8, index: Option<u8>, scale: u8, disp: i32 },
+}
+
+impl Rm {
+    /// The REX/VEX `B` and `X` bits it needs.
+    pub(super) fn high_bits(self) -> (u8, u8) {
+        match self {
+            Rm::Reg(n) => (n >> 3, 0),
+            Rm::Mem { base, index, .. } => (base >> 3, index.map_or(0, |i| i >> 3)),
+        }
+    }
 }
 
 /// The number of a physical register this encoder can name: general-purpose registers of 32
@@ -190,7 +207,7 @@ pub(crate) fn phys_number(r: Reg, mem: bool) -> Option<u8> {
 
 /// `[base + index*scale + disp]` with a 64-bit base (no RIP-relative or absolute forms, no
 /// broadcast, no `rsp` index).
-fn memory(m: &Mem, number: &impl Fn(Reg, bool) -> Option<u8>) -> Option<Rm> {
+pub(super) fn memory(m: &Mem, number: &impl Fn(Reg, bool) -> Option<u8>) -> Option<Rm> {
     if m.broadcast != 0 {
         return None;
     }
