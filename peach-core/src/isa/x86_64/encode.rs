@@ -11,7 +11,7 @@ use iced_x86::{
 
 use super::forms::{Form, Forms, Slot, blank};
 use super::frame::Layout;
-use super::layout::{Assembler, LABEL_TARGET, is_branch, with_assembler};
+use super::layout::{Assembler, LABEL_TARGET, is_branch, jump_condition, with_assembler};
 use super::regs::{self, GP, iced, unit_reg};
 use super::select;
 use crate::abi::CallConv;
@@ -430,6 +430,10 @@ fn emit_into(
                         }
                         cross_check(form, &ops, asm)?;
                     }
+                    continue;
+                }
+                if let (Some(cc), [Operand::Label(l)], 0) = (jump_condition(primary.code), ir_ops, prefixes) {
+                    asm.push_jump(cc, l.0);
                     continue;
                 }
                 regs.operands(ir_ops, &mut ops)?;

@@ -53,9 +53,61 @@ fn with_encoder<T>(f: impl FnOnce(&mut Encoder) -> T) -> T {
 
 /// A branch or a RIP-relative constant load, encoded once the layout is known.
 pub(super) struct X86Fixup {
-    ins: Instruction,
+    how: How,
     len: u32,
     target: FixupTarget,
+}
+
+/// How a fixup is encoded.
+enum How {
+    /// By iced.
+    Iced(Instruction),
+    /// A `jcc` (`cc`: its condition, the low nibble of its opcode) or a `jmp` (`None`), short
+    /// or near, written here: the branches of every loop.
+    Jump { cc: Option<u8>, near: bool },
+}
+
+/// The condition of a `jcc` (`Some(cc)`, the low nibble of its opcode) or `None` for a `jmp`,
+/// if `code` is one of those to a label.
+pub(super) fn jump_condition(code: Code) -> Option<Option<u8>> {
+    use iced_x86::{ConditionCode, OpCodeOperandKind as K};
+    if !matches!(code.op_code().op_kind(0), K::br64_1 | K::br64_4) {
+        return None;
+    }
+    if code.is_jmp_short_or_near() {
+        Some(None)
+    } else if code.is_jcc_short_or_near() && code.condition_code() != ConditionCode::None {
+        // iced numbers the conditions from 1 in the opcodes' order (o, no, b, ae, ...).
+        Some(Some(code.condition_code() as u8 - 1))
+    } else {
+        None
+    }
+}
+
+/// The length of a `jcc` or `jmp`: `EB/7x rel8`, `E9 rel32`, `0F 8x rel32`.
+fn jump_len(cc: Option<u8>, near: bool) -> u32 {
+    match (near, cc) {
+        (false, _) => 2,
+        (true, None) => 5,
+        (true, Some(_)) => 6,
+    }
+}
+
+/// Debug builds: the bytes just written for a `jcc`/`jmp` at `at` to `target` must be iced's.
+fn check_jump(cc: Option<u8>, near: bool, at: u32, target: u32, written: &[u8]) -> Result<()> {
+    let short = match cc {
+        None => Code::Jmp_rel8_64,
+        Some(c) => Code::values()
+            .find(|code| code.is_jcc_short() && jump_condition(*code) == Some(Some(c)))
+            .ok_or_else(|| internal("no jcc"))?,
+    };
+    let code = if near { short.as_near_branch() } else { short };
+    let ins = Instruction::with_branch(code, target as u64).map_err(internal)?;
+    let theirs = with_encoder(|e| e.encode(&ins, at as u64).map(|_| e.take_buffer()).map_err(internal))?;
+    if theirs != written {
+        return Err(internal(format!("direct encoding of {code:?} is {written:02x?}, iced's is {theirs:02x?}")));
+    }
+    Ok(())
 }
 
 impl Fixup for X86Fixup {
@@ -68,18 +120,59 @@ impl Fixup for X86Fixup {
     }
 
     fn relax(&mut self, at: u32, target: u32) -> Result<bool> {
-        let near = self.ins.code().as_near_branch();
         let short_reach = (-128..128).contains(&(target as i64 - (at as i64 + self.len as i64)));
-        if near == self.ins.code() || short_reach {
-            return Ok(false);
+        match &mut self.how {
+            How::Jump { cc, near } => {
+                if *near || short_reach {
+                    return Ok(false);
+                }
+                *near = true;
+                self.len = jump_len(*cc, true);
+            }
+            How::Iced(ins) => {
+                let near = ins.code().as_near_branch();
+                if near == ins.code() || short_reach {
+                    return Ok(false);
+                }
+                ins.set_code(near);
+                self.len = late_len(ins)?;
+            }
         }
-        self.ins.set_code(near);
-        self.len = late_len(&self.ins)?;
         Ok(true)
     }
 
     fn write(&self, at: u32, target: u32, out: &mut Vec<u8>) -> Result<()> {
-        let mut ins = self.ins;
+        let mut ins = match self.how {
+            How::Iced(ins) => ins,
+            How::Jump { cc, near } => {
+                let rel = target as i64 - (at as i64 + self.len as i64);
+                let start = out.len();
+                let out_of_reach = || {
+                    Error::new(
+                        ErrorKind::InvalidOperands,
+                        format!("the target of a {} is out of its reach", if cc.is_some() { "jcc" } else { "jmp" }),
+                    )
+                };
+                match (near, cc) {
+                    (false, _) => {
+                        let rel = i8::try_from(rel).map_err(|_| out_of_reach())?;
+                        out.extend_from_slice(&[cc.map_or(0xEB, |c| 0x70 | c), rel as u8]);
+                    }
+                    (true, None) => {
+                        out.push(0xE9);
+                        out.extend_from_slice(&i32::try_from(rel).map_err(|_| out_of_reach())?.to_le_bytes());
+                    }
+                    (true, Some(c)) => {
+                        out.extend_from_slice(&[0x0F, 0x80 | c]);
+                        out.extend_from_slice(&i32::try_from(rel).map_err(|_| out_of_reach())?.to_le_bytes());
+                    }
+                }
+                if cfg!(debug_assertions) {
+                    check_jump(cc, near, at, target, &out[start..])?;
+                }
+                return Ok(());
+            }
+        };
         match self.target {
             FixupTarget::Label(_) => ins.set_near_branch64(target as u64),
             FixupTarget::Constant(_) => ins.set_memory_displacement64(target as u64),
@@ -164,10 +257,10 @@ impl Assembler {
             let label = u32::try_from(label).map_err(|_| internal("a branch to no label"))?;
             ins.set_code(ins.code().as_short_branch());
             let len = late_len(&ins)?;
-            self.buffer.push_fixup(X86Fixup { ins, len, target: FixupTarget::Label(label) });
+            self.buffer.push_fixup(X86Fixup { how: How::Iced(ins), len, target: FixupTarget::Label(label) });
         } else if let Some(constant) = constant {
             let len = late_len(&ins)?;
-            self.buffer.push_fixup(X86Fixup { ins, len, target: FixupTarget::Constant(constant) });
+            self.buffer.push_fixup(X86Fixup { how: How::Iced(ins), len, target: FixupTarget::Constant(constant) });
         } else {
             let encoder = &mut self.encoder;
             let mut result = Ok(());
@@ -187,6 +280,13 @@ impl Assembler {
             result?;
         }
         Ok(())
+    }
+
+    /// Appends a `jcc` (`cc`: its condition, 0-15 as in its opcode) or a `jmp` (`None`) to
+    /// `label`, short until the layout finds it cannot reach.
+    pub(super) fn push_jump(&mut self, cc: Option<u8>, label: u32) {
+        let fixup = X86Fixup { how: How::Jump { cc, near: false }, len: 2, target: FixupTarget::Label(label) };
+        self.buffer.push_fixup(fixup);
     }
 
     /// Appends an instruction that does not depend on its position, if `encode` can write its

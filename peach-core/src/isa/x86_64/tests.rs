@@ -520,3 +520,36 @@ fn coverage_tables_in_the_readme_are_current() {
         }
     }
 }
+
+/// `jcc` and `jmp` to labels, forward and backward, over gaps that keep them short and that
+/// make them near: each lands on its label (the bytes are iced's too, in debug builds).
+#[test]
+fn jumps_reach_their_labels_short_and_near() {
+    use crate::ir::Type;
+    for gap in [0usize, 16, 40, 5000] {
+        let mut f = Function::new("jumps", Signature::new(&[Type::Usize], None), Target::x86_64_v3());
+        let n = f.param(0);
+        let (top, end) = (f.label(), f.label());
+        f.bind(top);
+        f.ins("sub", (n, 1));
+        f.ins("jz", end);
+        for _ in 0..gap {
+            // 7 bytes each: 16 of them keep both jumps short, 40 do not.
+            f.ins("add", (n, 0x12345));
+        }
+        f.ins("jmp", top);
+        f.bind(end);
+        f.ret(None);
+        let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+        let decoded: Vec<iced_x86::Instruction> =
+            iced_x86::Decoder::with_ip(64, code.bytes(), 0, iced_x86::DecoderOptions::NONE).into_iter().collect();
+        let at = |m: iced_x86::Mnemonic| decoded.iter().position(|i| i.mnemonic() == m).expect("the jump is there");
+        let (jz, jmp, sub) =
+            (&decoded[at(iced_x86::Mnemonic::Je)], &decoded[at(iced_x86::Mnemonic::Jmp)], at(iced_x86::Mnemonic::Sub));
+        let after_jmp = jmp.next_ip();
+        assert_eq!(jz.near_branch_target(), after_jmp, "gap {gap}: jz lands after the jmp");
+        assert_eq!(jmp.near_branch_target(), decoded[sub].ip(), "gap {gap}: jmp lands on the sub");
+        let near = gap >= 40;
+        assert_eq!((jz.len(), jmp.len()), if near { (6, 5) } else { (2, 2) }, "gap {gap}");
+    }
+}
