@@ -324,3 +324,47 @@ fn ln_f64_avx512_in_the_interpreter() {
     let big: Vec<f64> = (1..=1 << 18).map(|i| i as f64 * 0.37).collect();
     assert_eq!(emulate_array(LN_F64_X86_64_V4_CODE, &big, 0), emulate_array(LN_F64_X86_64_V4_CODE, &big, 1));
 }
+
+/// The AVX2 exp and ln give the same results in the interpreter as on this core (both paths:
+/// blocks of usual inputs, and blocks with a special input anywhere), which also checks the
+/// interpreter's double-precision arithmetic, FMAs, compares and blends that the AVX-512
+/// variants share.
+#[test]
+fn the_interpreter_agrees_with_this_core_on_exp_and_ln() {
+    let t = peach::Target::native_x86_64();
+    if !(t.has_avx2() && t.has_fma3()) {
+        eprintln!("skipped: no AVX2 and FMA here");
+        return;
+    }
+    type ArrayFn = unsafe fn(*const f64, *mut f64, usize);
+    // Name, AVX2 code, the same variant to call, sampled inputs, special inputs.
+    type Case = (&'static str, &'static [u8], ArrayFn, Vec<f64>, Vec<f64>);
+    let kernels: [Case; 2] = [
+        (
+            "exp",
+            EXP_F64_HASWELL_CODE,
+            exp_f64_haswell,
+            sample(&accuracy::exp_inputs(), 64, 1.0),
+            accuracy::exp_specials(),
+        ),
+        ("ln", LN_F64_HASWELL_CODE, ln_f64_haswell, sample(&accuracy::ln_inputs(), 64, 2.0), accuracy::ln_specials()),
+    ];
+    for (name, code, native, mut x, specials) in kernels {
+        // Each special input in a block of its own, at a different position each time.
+        for (k, s) in specials.iter().enumerate() {
+            let mut block = [2.0; 32];
+            block[(5 * k) % 32] = *s;
+            x.extend(block);
+        }
+        let mut want = vec![0.0; x.len()];
+        // SAFETY: x.len() values at each; this core runs the AVX2 variant.
+        unsafe { native(x.as_ptr(), want.as_mut_ptr(), x.len()) };
+        let got = emulate_array(code, &x, 1);
+        for ((xi, w), g) in x.iter().zip(&want).zip(&got) {
+            assert!(
+                w.to_bits() == g.to_bits() || (w.is_nan() && g.is_nan()),
+                "{name}({xi:e}): core {w:e}, interpreter {g:e}"
+            );
+        }
+    }
+}

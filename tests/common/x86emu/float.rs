@@ -1,5 +1,5 @@
 //! Lanes of a vector register, and the lane semantics of the instructions whose special cases
-//! need more than Rust's arithmetic: the FMA forms, and AVX-512's VGETEXPPD, VGETMANTPD,
+//! need more than Rust's arithmetic: the FMA forms, compare predicates, and AVX-512's VGETEXPPD, VGETMANTPD,
 //! VSCALEFPD and VFIXUPIMMPD, from the SDM's pseudo-code and special-case tables (MXCSR at its
 //! default: round to nearest even, no DAZ or FTZ).
 
@@ -202,5 +202,29 @@ pub(super) fn fixup(dst: f64, v: f64, table: u64) -> f64 {
         13 => std::f64::consts::FRAC_PI_2,
         14 => f64::MAX,
         _ => -f64::MAX,
+    }
+}
+
+/// VCMPPD/VCMPPS's predicate `p` (0-31; 16-31 differ from 0-15 only in the exceptions they
+/// signal) on `a` and `b`.
+pub(super) fn compare(a: f64, b: f64, p: u32) -> bool {
+    let unordered = a.is_nan() || b.is_nan();
+    match p % 16 {
+        0 => a == b,
+        1 => a < b,
+        2 => a <= b,
+        3 => unordered,
+        4 => a != b,
+        5 => unordered || a >= b,
+        6 => unordered || a > b,
+        7 => !unordered,
+        8 => unordered || a == b,
+        9 => unordered || a < b,
+        10 => unordered || a <= b,
+        11 => false,
+        12 => !unordered && a != b,
+        13 => a >= b,
+        14 => a > b,
+        _ => true,
     }
 }

@@ -8,8 +8,9 @@
 //! `lea`, `add`, `sub`, `xor`, `and`, `or`, `test`, `cmp`, `shr`, `shl`, `jcc`, `jmp`, `ret`),
 //! the no-ops (`nop`, prefetches, fences, `vzeroupper`), and unmasked vector operations on xmm,
 //! ymm and zmm: moves (`vmovups`, `vmovapd`, `vmovdqu32` and friends, the non-temporal ones),
-//! bitwise logic, `vbroadcastss`, packed single and double add, subtract, multiply, min, max and
-//! every FMA form, `vpaddd`, `vpsrlq`/`vpsllq` by an immediate, the shuffles of a horizontal sum
+//! bitwise logic, `vbroadcastss`, packed single and double add, subtract, multiply, divide, min,
+//! max, compare (every predicate) and every FMA form, `vblendvpd`/`vblendvps`, `vptest`,
+//! `vpaddd`, `vpaddq`, `vpsubq`, `vpcmpgtq`, `vpsrlq`/`vpsllq` by an immediate, the shuffles of a horizontal sum
 //! (`vextractf128`, `vextractf64x4`, `vmovshdup`, `vshufpd`), and AVX-512's `vpermt2pd`,
 //! `vgetexppd`, `vgetmantpd`, `vscalefpd` and `vfixupimmpd` (exp's and ln's), with their special
 //! cases as the SDM tables give them (MXCSR at its default: round to nearest, no DAZ or FTZ).

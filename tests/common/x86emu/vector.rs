@@ -83,17 +83,70 @@ impl Machine {
                 // A VEX or EVEX write clears the register above its width.
                 self.vec[self.vec_index(ins.op_register(0))?] = out;
             }
-            Vaddps | Vsubps | Vmulps | Vminps | Vmaxps | Vaddpd | Vsubpd | Vmulpd | Vminpd | Vmaxpd | Vscalefpd => {
+            Vpaddq | Vpsubq | Vpcmpgtq => {
                 let width = self.vec_bytes(ins)?;
                 let (a, b) = (self.read_vec(ins, 1, width, code)?, self.read_vec(ins, 2, width, code)?);
                 let m = ins.mnemonic();
-                let out = if matches!(m, Vaddps | Vsubps | Vmulps | Vminps | Vmaxps) {
+                self.vec[self.vec_index(ins.op_register(0))?] = lanes_f64(width, |i| {
+                    let (x, y) = (f64_at(&a, i).to_bits() as i64, f64_at(&b, i).to_bits() as i64);
+                    f64::from_bits(match m {
+                        Vpaddq => x.wrapping_add(y),
+                        Vpsubq => x.wrapping_sub(y),
+                        _ => -((x > y) as i64),
+                    } as u64)
+                });
+            }
+            Vptest => {
+                // ZF: no bit of the second in the first; CF: no bit of the second outside it.
+                let width = self.vec_bytes(ins)?;
+                let (a, b) = (self.read_vec(ins, 0, width, code)?, self.read_vec(ins, 1, width, code)?);
+                self.zf = (0..width).all(|i| a[i] & b[i] == 0);
+                self.cf = (0..width).all(|i| !a[i] & b[i] == 0);
+                (self.sf, self.of) = (false, false);
+            }
+            Vcmppd | Vcmpps => {
+                let width = self.vec_bytes(ins)?;
+                let (a, b) = (self.read_vec(ins, 1, width, code)?, self.read_vec(ins, 2, width, code)?);
+                let predicate = ins.immediate(3) as u32;
+                let ones = |t: bool| if t { u64::MAX } else { 0 };
+                self.vec[self.vec_index(ins.op_register(0))?] = if ins.mnemonic() == Vcmppd {
+                    lanes_f64(width, |i| f64::from_bits(ones(compare(f64_at(&a, i), f64_at(&b, i), predicate))))
+                } else {
+                    lanes_f32(width, |i| {
+                        let t = compare(f32_at(&a, i) as f64, f32_at(&b, i) as f64, predicate);
+                        f32::from_bits(ones(t) as u32)
+                    })
+                };
+            }
+            Vblendvpd | Vblendvps => {
+                // The second source where the mask lane's sign bit is set, else the first.
+                let width = self.vec_bytes(ins)?;
+                let (a, b, mask) = (
+                    self.read_vec(ins, 1, width, code)?,
+                    self.read_vec(ins, 2, width, code)?,
+                    self.read_vec(ins, 3, width, code)?,
+                );
+                let lane = if ins.mnemonic() == Vblendvpd { 8 } else { 4 };
+                let mut out = [0u8; 64];
+                for i in (0..width).step_by(lane) {
+                    let from = if mask[i + lane - 1] & 0x80 != 0 { &b } else { &a };
+                    out[i..i + lane].copy_from_slice(&from[i..i + lane]);
+                }
+                self.vec[self.vec_index(ins.op_register(0))?] = out;
+            }
+            Vaddps | Vsubps | Vmulps | Vdivps | Vminps | Vmaxps | Vaddpd | Vsubpd | Vmulpd | Vdivpd | Vminpd
+            | Vmaxpd | Vscalefpd => {
+                let width = self.vec_bytes(ins)?;
+                let (a, b) = (self.read_vec(ins, 1, width, code)?, self.read_vec(ins, 2, width, code)?);
+                let m = ins.mnemonic();
+                let out = if matches!(m, Vaddps | Vsubps | Vmulps | Vdivps | Vminps | Vmaxps) {
                     lanes_f32(width, |i| {
                         let (x, y) = (f32_at(&a, i), f32_at(&b, i));
                         match m {
                             Vaddps => x + y,
                             Vsubps => x - y,
                             Vmulps => x * y,
+                            Vdivps => x / y,
                             // The second source unless the first is strictly smaller (larger):
                             // NaNs and zeros of either sign give the second.
                             Vminps => {
@@ -119,6 +172,7 @@ impl Machine {
                             Vaddpd => x + y,
                             Vsubpd => x - y,
                             Vmulpd => x * y,
+                            Vdivpd => x / y,
                             Vminpd => {
                                 if x < y {
                                     x
