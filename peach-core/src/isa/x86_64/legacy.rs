@@ -115,25 +115,14 @@ impl LegacyPlan {
         }
         let (mut reg, mut rm, mut in_opcode) = (self.digit, None, 0u8);
         let (mut imm, mut imm_bytes) = (0u64, 0usize);
-        for (place, op) in self.places.iter().zip(ops) {
-            match (place, op) {
-                (Place::Reg, Operand::Reg(r)) => match number(*r, false) {
-                    Some(n) => reg = n,
-                    None => return false,
-                },
-                (Place::Rm, Operand::Reg(r)) => match number(*r, false) {
-                    Some(n) => rm = Some(Rm::Reg(n)),
-                    None => return false,
-                },
-                (Place::Rm, Operand::Mem(m)) => match memory(m, &number) {
-                    Some(m) => rm = Some(m),
-                    None => return false,
-                },
-                (Place::Opcode, Operand::Reg(r)) => match number(*r, false) {
-                    Some(n) => in_opcode = n,
-                    None => return false,
-                },
-                (&Place::Imm { bytes, signed }, &Operand::Imm(v)) => {
+        // Each operand into its place; `None` for one this encoder cannot write.
+        let placed = self.places.iter().zip(ops).try_for_each(|(place, op)| {
+            match (*place, op) {
+                (Place::Reg, Operand::Reg(r)) => reg = number(*r, false)?,
+                (Place::Rm, Operand::Reg(r)) => rm = Some(Rm::Reg(number(*r, false)?)),
+                (Place::Rm, Operand::Mem(m)) => rm = Some(memory(m, &number)?),
+                (Place::Opcode, Operand::Reg(r)) => in_opcode = number(*r, false)?,
+                (Place::Imm { bytes, signed }, &Operand::Imm(v)) => {
                     let fits = match (bytes, signed) {
                         (1, true) => (-128..128).contains(&v),
                         (1, false) => (-128..256).contains(&v),
@@ -141,13 +130,15 @@ impl LegacyPlan {
                         (4, false) => (i32::MIN as i64..=u32::MAX as i64).contains(&v),
                         _ => true,
                     };
-                    if !fits {
-                        return false;
-                    }
+                    fits.then_some(())?;
                     (imm, imm_bytes) = (v as u64, bytes as usize);
                 }
-                _ => return false,
+                _ => return None,
             }
+            Some(())
+        });
+        if placed.is_none() {
+            return false;
         }
         let (b, x) = match rm {
             Some(rm) => rm.high_bits(),
