@@ -26,9 +26,10 @@ peach_fn! {
 
 #[inline(never)]
 fn the_rust_caller() -> u64 {
+    // (`black_box`: the call is not a tail call, so this function keeps its frame.)
     // SAFETY: `callback` is an `extern "C" fn() -> u64`, which the kernel calls with the stack
     // aligned as the C convention wants (rbx pushed: rsp is 16-byte aligned at the call).
-    unsafe { call_through(callback_address()) }
+    std::hint::black_box(unsafe { call_through(callback_address()) })
 }
 
 #[test]

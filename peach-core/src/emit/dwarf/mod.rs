@@ -168,6 +168,11 @@ impl DebugSections {
     /// Assembler directives that put the sections into an ELF object, for the code at
     /// `symbol`: the holes become relocations the linker resolves.
     ///
+    /// The bytes go to subsection 1 of each section, after whatever the compiler writes there in
+    /// the same object: a compiler's unit may find its abbreviations at the start of the object's
+    /// `.debug_abbrev` (LLVM's do), and `global_asm!` comes before the compiler's own output. An
+    /// empty entry into subsection 0 first keeps the section's start there.
+    ///
     /// ```
     /// use peach_core::emit::{DebugSections, LineTable};
     /// let d = DebugSections::new("k", 4, &LineTable::default());
@@ -181,6 +186,8 @@ impl DebugSections {
         let mut out = Vec::new();
         let mut section = |name: &str, label: Option<&str>, bytes: &[u8], holes: &[(usize, Hole)]| {
             out.push(format!(".pushsection {name},\"\",%progbits"));
+            out.push(".popsection".into());
+            out.push(format!(".pushsection {name},1"));
             out.extend(label.map(|l| format!("{l}:")));
             let mut at = 0;
             for &(hole_at, hole) in holes.iter().chain([&(bytes.len(), Hole::Code(0))]) {

@@ -41,21 +41,66 @@ fn random_table(r: &mut Seeded, len: u32) -> LineTable {
 /// bytes of code, after `llvm-dwarfdump --verify` found nothing wrong; `None` where the tools
 /// do not run.
 fn dump(sections: &DebugSections, len: u32, option: &str) -> Option<String> {
+    let mut lines = vec![".text".to_string(), "k:".into(), format!(".fill {len}, 1, 0")];
+    lines.extend(sections.directives("k"));
+    assemble_and_dump(&lines, &["as"], option)
+}
+
+/// What `llvm-dwarfdump <option>` prints of `lines` assembled by `assembler` (a command and its
+/// arguments before the source and `-o`), after `llvm-dwarfdump --verify` found nothing wrong;
+/// `None` where the tools do not run.
+fn assemble_and_dump(lines: &[String], assembler: &[&str], option: &str) -> Option<String> {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("peach-dwarf-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).ok()?;
     let (src, obj) = (dir.join("k.s"), dir.join("k.o"));
-    let mut lines = vec![".text".to_string(), "k:".into(), format!(".fill {len}, 1, 0")];
-    lines.extend(sections.directives("k"));
     std::fs::write(&src, lines.join("\n") + "\n").ok()?;
-    let assembled = Command::new("as").arg(&src).arg("-o").arg(&obj).status().ok()?;
-    assert!(assembled.success(), "GNU as refused the debug sections");
+    let assembled = Command::new(assembler[0]).args(&assembler[1..]).arg(&src).arg("-o").arg(&obj).status().ok()?;
+    assert!(assembled.success(), "{} refused the debug sections", assembler[0]);
     let verify = Command::new("llvm-dwarfdump").arg("--verify").arg(&obj).output().ok()?;
     let dump = Command::new("llvm-dwarfdump").arg(option).arg(&obj).output().ok()?;
     let _ = std::fs::remove_dir_all(&dir);
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
     Some(String::from_utf8_lossy(&dump.stdout).to_string())
+}
+
+/// A compiler's unit in the same object, written after the kernel's (`global_asm!` comes first
+/// in rustc's output) and finding its abbreviations at the start of the object's
+/// `.debug_abbrev`, as LLVM's do: both units read back, with their own producers.
+#[test]
+fn a_compilers_unit_in_the_same_object_still_reads() {
+    let rows = vec![LineRow { offset: 0, file: 1, line: 3, column: 0 }];
+    let table = LineTable { directory: None, files: vec!["k.rs".into()], rows, ..Default::default() };
+    let mut lines = vec![".text".to_string(), "k:".into(), ".fill 8, 1, 0".into()];
+    lines.extend(DebugSections::new("k", 8, &table).directives("k"));
+    // Abbreviation 9 (a code the kernel's table lacks): a unit without children, with a
+    // producer; then the unit.
+    lines.extend(
+        [
+            ".section .debug_abbrev,\"\",%progbits",
+            ".byte 9, 0x11, 0, 0x25, 0x08, 0, 0, 0",
+            ".section .debug_info,\"\",%progbits",
+            ".long .Lunit_end - .Lunit_start",
+            ".Lunit_start:",
+            ".short 4",
+            ".long .debug_abbrev",
+            ".byte 8, 9",
+            ".asciz \"the compiler\"",
+            ".Lunit_end:",
+        ]
+        .map(String::from),
+    );
+    for assembler in [&["as"][..], &["llvm-mc", "-filetype=obj", "-triple=x86_64-linux-gnu"]] {
+        let Some(info) = assemble_and_dump(&lines, assembler, "--debug-info") else {
+            eprintln!("skipped: {} or llvm-dwarfdump did not run", assembler[0]);
+            continue;
+        };
+        let producers: Vec<&str> = info.lines().filter(|l| l.contains("DW_AT_producer")).collect();
+        assert_eq!(producers.len(), 2, "{info}");
+        assert!(producers.iter().any(|p| p.contains("(\"peach ")), "{info}");
+        assert!(producers.iter().any(|p| p.contains("(\"the compiler\")")), "{info}");
+    }
 }
 
 /// A row as read back: offset, file, line, column, whether it ends the prologue.
