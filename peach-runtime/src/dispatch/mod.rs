@@ -231,7 +231,8 @@ pub fn detected(feature: &str) -> bool {
             "AVX512BW" => "avx512bw", "AVX512DQ" => "avx512dq", "AVX512VL" => "avx512vl",
             "AVX512_IFMA" => "avx512ifma", "AVX512_VBMI" => "avx512vbmi", "AVX512_VBMI2" => "avx512vbmi2",
             "AVX512_VNNI" => "avx512vnni", "AVX512_BITALG" => "avx512bitalg",
-            "AVX512_VPOPCNTDQ" => "avx512vpopcntdq", "AVX512_BF16" => "avx512bf16",
+            "AVX512_VPOPCNTDQ" => "avx512vpopcntdq", "AVX512_BF16" => "avx512bf16", "AVX512_FP16" => "avx512fp16",
+            "AVX_VNNI" => "avxvnni",
         }
     }
     #[cfg(target_arch = "aarch64")]

@@ -16,7 +16,7 @@ const MODELS: &[Models] = &[
     ("GenuineIntel", 6, &[(0x3d, 0x3d), (0x47, 0x47), (0x4f, 0x4f), (0x56, 0x56)], "broadwell"),
     ("GenuineIntel", 6, &[(0x4e, 0x4e), (0x5e, 0x5e), (0x8e, 0x8e), (0x9e, 0x9e), (0xa5, 0xa6)], "skylake"),
     ("GenuineIntel", 6, &[(0x55, 0x55)], "skylake-x"),
-    ("GenuineIntel", 6, &[(0x6a, 0x6a), (0x6c, 0x6c), (0x7d, 0x7e), (0x8c, 0x8d)], "icelake"),
+    ("GenuineIntel", 6, &[(0x6a, 0x6a), (0x6c, 0x6c), (0x7d, 0x7e), (0x8c, 0x8d), (0xa7, 0xa7)], "icelake"),
     ("GenuineIntel", 6, &[(0x8f, 0x8f), (0xcf, 0xcf)], "sapphirerapids"),
     ("AuthenticAMD", 0x17, &[(0x00, 0x2f)], "zen1"),
     ("AuthenticAMD", 0x17, &[(0x30, 0xff)], "zen2"),
@@ -54,8 +54,9 @@ pub(crate) fn rates(name: &str, bits: u32) -> Option<crate::target::VectorRates>
     Some(crate::target::VectorRates { fma, loads, stores })
 }
 
-/// The extensions that must agree: those that set what vector code a core runs.
-const VECTOR: [F; 3] = [F::AVX, F::AVX2, F::AVX512F];
+/// The extensions that must agree: those that set what vector code a core runs (AVX512_FP16
+/// tells Sapphire Rapids from the earlier AVX-512 cores).
+const VECTOR: [F; 4] = [F::AVX, F::AVX2, F::AVX512F, F::AVX512_FP16];
 
 /// The microarchitecture of an x86-64 processor (see the module's documentation); `has` answers
 /// by iced-x86 CPUID feature name (`AVX512F`).
@@ -86,9 +87,10 @@ mod tests {
     #[test]
     fn models_name_their_microarchitectures_and_vms_are_told_by_their_extensions() {
         let avx512 = |f: &str| matches!(f, "AVX" | "AVX2" | "AVX512F");
+        let fp16 = |f: &str| matches!(f, "AVX" | "AVX2" | "AVX512F" | "AVX512_FP16");
         let avx2 = |f: &str| matches!(f, "AVX" | "AVX2");
         type Has<'a> = &'a dyn Fn(&str) -> bool;
-        let cases: [(&str, u32, u32, Has, Option<&str>); 10] = [
+        let cases: [(&str, u32, u32, Has, Option<&str>); 14] = [
             ("AuthenticAMD", 0x19, 0x61, &avx512, Some("zen4")),
             ("AuthenticAMD", 0x19, 0x21, &avx2, Some("zen3")),
             // A virtual machine on Zen 4 that reports model 1 (a Zen 3 model): the extensions tell.
@@ -98,6 +100,13 @@ mod tests {
             // A family not in the table (a future one): unknown.
             ("AuthenticAMD", 0x1b, 0x00, &avx512, None),
             ("GenuineIntel", 6, 0x55, &avx512, Some("skylake-x")),
+            ("GenuineIntel", 6, 0x8f, &fp16, Some("sapphirerapids")),
+            ("GenuineIntel", 6, 0xa7, &avx512, Some("icelake")),
+            // A virtual machine on a Sapphire Rapids-class host that reports Rocket Lake's model
+            // (seen on a cloud machine); an unknown model with AVX-512 but no FP16 could be
+            // Skylake-X or Ice Lake: unknown.
+            ("GenuineIntel", 6, 0xa7, &fp16, Some("sapphirerapids")),
+            ("GenuineIntel", 6, 0xf0, &avx512, None),
             // Skylake-X's model with AVX-512 masked off, and Alder Lake (not in the table).
             ("GenuineIntel", 6, 0x55, &avx2, None),
             ("GenuineIntel", 6, 0x97, &avx2, None),
