@@ -24,6 +24,9 @@ mod bench {
     use std::hint::black_box;
     use std::time::Instant;
 
+    use peach::kernels::elementary::{
+        EXP_F64_HASWELL_LISTING, EXP_F64_X86_64_V4_LISTING, LN_F64_HASWELL_LISTING, LN_F64_X86_64_V4_LISTING,
+    };
     use peach::kernels::streaming::sum_f64;
     use peach::prelude::*;
 
@@ -330,29 +333,37 @@ mod bench {
         // (Targets: the issue's, for AVX-512; on an AVX2 core, twice as many cycles.)
         let per_cycle = |ops: f64, elems: usize, rate: f64| ops / (elems as f64 * rate);
         let (w32, w64, t) = (bits / 32, bits / 64, if wide { 1.0 } else { 2.0 });
-        // exp and ln: the AVX-512 algorithms (tables read by permutes) are bound by their FMA-unit
-        // operations; the AVX2 ones (longer polynomials, every constant a memory operand) by
-        // the larger of those and their loads, counted in the AVX2 variants' listings (their
-        // usual path, which every input here takes: positive normals for ln, |x| < 704 for exp).
-        let exp_ln_bound = |name: &'static str, (zmm_fma, (ymm_fma, ymm_loads)): (f64, (f64, f64)), target: f64| {
-            if wide {
-                (name, per_cycle(zmm_fma, w64, limits.fma), target, format!("{zmm_fma} FMA-unit ops per {w64} doubles"))
+        // exp and ln: the AVX-512 algorithms (tables read by permutes) are bound by the
+        // operations of their FMA units: on AMD's cores the FMAs and multiplies alone (the
+        // other operations have pipes of their own), on Intel's every 512-bit operation (they
+        // all issue on ports 0 and 5, the two with an FMA unit). The AVX2 ones (longer
+        // polynomials, every constant a memory operand) by the larger of their FMA-unit
+        // operations and their loads. All counted in the variants' listings (their usual path,
+        // which every input here takes: positive normals for ln, |x| < 704 for exp).
+        let two_ports = INTEL_AVX512.contains(&uarch);
+        let exp_ln_bound = |name: &'static str, zmm: &str, ymm: &str, target: f64| {
+            let per = format!(
+                "per {w64} doubles, counted in the {} loop's usual path",
+                if wide { "AVX-512" } else { "AVX2" }
+            );
+            let ops = loop_ops(if wide { zmm } else { ymm });
+            let by_fma = (per_cycle(ops.fma, w64, limits.fma), format!("{} FMA-unit ops {per}", ops.fma));
+            let other = if wide && two_ports {
+                (per_cycle(ops.vector, w64, 2.0), format!("{} 512-bit ops on ports 0 and 5 {per}", ops.vector))
+            } else if wide {
+                (0.0, String::new())
             } else {
-                let (by_fma, by_loads) = (per_cycle(ymm_fma, w64, limits.fma), per_cycle(ymm_loads, w64, limits.loads));
-                let why = if by_loads >= by_fma {
-                    format!("{ymm_loads} ymm loads per {w64} doubles, counted in the AVX2 loop's usual path")
-                } else {
-                    format!("{ymm_fma} FMA-unit ops per {w64} doubles, counted in the AVX2 loop's usual path")
-                };
-                (name, by_fma.max(by_loads), target, why)
-            }
+                (per_cycle(ops.loads, w64, limits.loads), format!("{} ymm loads {per}", ops.loads))
+            };
+            let (bound, why) = if other.0 > by_fma.0 { other } else { by_fma };
+            (name, bound, target, why)
         };
         let bounds = [
             ("dot", per_cycle(2.0, w32, limits.loads), 0.07 * t, format!("2 {reg} loads per {w32} floats")),
             ("sum", per_cycle(1.0, w64, limits.loads), 0.07 * t, format!("1 {reg} load per {w64} doubles")),
             ("add", per_cycle(1.0, w32, limits.stores), 0.07 * t, format!("1 {reg} store per {w32} ints")),
-            exp_ln_bound("exp", (10.0, loop_ops(peach::kernels::elementary::EXP_F64_HASWELL_LISTING)), 1.15 * t),
-            exp_ln_bound("ln", (13.0, loop_ops(peach::kernels::elementary::LN_F64_HASWELL_LISTING)), 1.7 * t),
+            exp_ln_bound("exp", EXP_F64_X86_64_V4_LISTING, EXP_F64_HASWELL_LISTING, 1.15 * t),
+            exp_ln_bound("ln", LN_F64_X86_64_V4_LISTING, LN_F64_HASWELL_LISTING, 1.7 * t),
         ];
         let mut summary = Vec::new();
         for (kernel, limit, target, why) in bounds {
@@ -418,22 +429,43 @@ mod bench {
         out
     }
 
-    /// FMA-unit operations (FMAs and multiplies) and loads per vector in the loop of a listing
-    /// (from the label its last backward branch goes to, to that branch: the common path where
-    /// a loop branches off to a general one): the loop stores each vector once, so the counts
-    /// are divided by its stores.
-    fn loop_ops(listing: &str) -> (f64, f64) {
+    /// Intel's AVX-512 cores: every 512-bit operation issues on port 0 (ports 0 and 1 fused) or
+    /// port 5 (Intel's optimization manual), so exp's and ln's permutes, compares and adds take
+    /// the FMA units' turns.
+    const INTEL_AVX512: [&str; 3] = ["skylake-x", "icelake", "sapphirerapids"];
+
+    /// Operations per vector in the loop of a listing.
+    struct LoopOps {
+        /// FMAs and multiplies.
+        fma: f64,
+        /// Loads.
+        loads: f64,
+        /// Vector operations other than loads, stores and register moves (which the renamer
+        /// eliminates).
+        vector: f64,
+    }
+
+    /// The operations per vector in the loop of a listing (from the label its last backward
+    /// branch goes to, to that branch: the common path where a loop branches off to a general
+    /// one): the loop stores each vector once, so the counts are divided by its stores.
+    fn loop_ops(listing: &str) -> LoopOps {
         let lines: Vec<&str> = listing.lines().collect();
         let end = lines.iter().rposition(|l| l.contains(" jne ") || l.contains(" jnz ")).expect("a loop");
         let target = format!("{}:", lines[end].split_whitespace().last().expect("a branch target"));
         let start = lines[..end].iter().rposition(|l| l.trim() == target).expect("a loop label");
         let body = &lines[start..end];
         let count = |f: &dyn Fn(&str) -> bool| body.iter().filter(|l| f(l)).count() as f64;
-        let stores = count(&|l| l.contains("movupd ymmword ptr [") || l.contains("movntpd ymmword ptr ["));
+        let is_move = |l: &str| ["vmovupd ", "vmovapd ", "vmovntpd "].iter().any(|m| l.contains(m));
+        let is_store = |l: &str| {
+            is_move(l)
+                && (l.contains("movupd ymmword ptr [") || l.contains("movupd zmmword ptr [") || l.contains("movntpd "))
+        };
+        let stores = count(&is_store);
         let fma = count(&|l| ["vfmadd", "vfnmadd", "vfmsub", "vmulpd"].iter().any(|m| l.contains(m)));
         let loads = count(&|l| l.contains("ptr [")) - stores;
+        let vector = count(&|l| l.contains("mm") && !is_move(l));
         assert!(stores > 0.0, "a loop that stores:\n{listing}");
-        (fma / stores, loads / stores)
+        LoopOps { fma: fma / stores, loads: loads / stores, vector: vector / stores }
     }
 
     /// The rates peach's table gives this core's microarchitecture at `bits`, to set beside the
