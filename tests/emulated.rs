@@ -4,7 +4,8 @@
 //! C), exp and ln within 1 ulp of the double-double references over every 16th of the native
 //! test's inputs, and on every special case. So a core without AVX-512 still checks every
 //! variant, and checks that each reads and writes only the memory its contract names. The
-//! interpreter itself is checked against this core on the AVX2 variants.
+//! interpreter itself is checked against this core on the variants it runs: the AVX2 ones, and
+//! the AVX-512 ones where it has AVX-512.
 #![cfg(all(target_arch = "x86_64", not(windows)))]
 
 #[path = "common/x86emu/mod.rs"]
@@ -183,27 +184,51 @@ fn sgemm_kernel_avx512_in_the_interpreter() {
     }
 }
 
-/// The interpreter and the Rust model against this core: the AVX2 variant run natively and in
-/// the interpreter gives the model's bits.
+/// Whether this core runs the AVX2 variants, and the AVX-512 (x86-64-v4) ones.
+fn native_isas() -> (bool, bool) {
+    let t = peach::Target::native_x86_64();
+    let avx2 = t.has_avx2() && t.has_fma3();
+    let v4 = avx2 && t.has_avx512f() && t.has_avx512vl() && t.has_avx512bw() && t.has_avx512dq() && t.has_avx512cd();
+    (avx2, v4)
+}
+
+/// The variants this core runs, each with its name and what the test passes to check it:
+/// `(avx2, avx512)`, those the core lacks left out (and said so).
+fn on_this_core<T>(avx2: T, avx512: T) -> Vec<(&'static str, T)> {
+    let (has_avx2, has_v4) = native_isas();
+    let mut out = Vec::new();
+    for (name, has, what) in [("AVX2", has_avx2, avx2), ("AVX-512", has_v4, avx512)] {
+        if has {
+            out.push((name, what));
+        } else {
+            eprintln!("skipped the {name} variant: not on this core");
+        }
+    }
+    out
+}
+
+/// The interpreter and the Rust model against this core: each variant the core runs (AVX2,
+/// AVX-512) run natively and in the interpreter gives the model's bits.
 #[test]
 fn the_interpreter_agrees_with_this_core() {
-    let t = peach::Target::native_x86_64();
-    if !(t.has_avx2() && t.has_fma3()) {
-        eprintln!("skipped: no AVX2 and FMA here");
-        return;
-    }
-    for (k, blocks, accumulate, packing) in shapes() {
-        let what = format!("k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
-        let mut native = Block::new(16, k, blocks, accumulate, packing);
-        let (c, panel) = native.model();
-        // SAFETY: the AVX2 variant is 16 columns wide and this core has AVX2 and FMA.
-        unsafe { native.call(sgemm_block_haswell) };
-        assert_eq!(bits(&native.c), bits(&c), "{what}: native C against the model");
-        assert_eq!(bits(&native.panel), bits(&panel), "{what}: native panel against the model");
-        let mut emulated = Block::new(16, k, blocks, accumulate, packing);
-        emulated.emulate(SGEMM_BLOCK_HASWELL_CODE).unwrap_or_else(|e| panic!("{what}: {e}"));
-        assert_eq!(bits(&emulated.c), bits(&native.c), "{what}: C");
-        assert_eq!(bits(&emulated.panel), bits(&native.panel), "{what}: the panel");
+    let variants = on_this_core(
+        (16, SGEMM_BLOCK_HASWELL_CODE, sgemm_block_haswell as BlockFn),
+        (32, SGEMM_BLOCK_X86_64_V4_CODE, sgemm_block_x86_64_v4 as BlockFn),
+    );
+    for (isa, (nr, code, kernel)) in variants {
+        for (k, blocks, accumulate, packing) in shapes() {
+            let what = format!("{isa}: k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
+            let mut native = Block::new(nr, k, blocks, accumulate, packing);
+            let (c, panel) = native.model();
+            // SAFETY: the variant is nr columns wide and this core runs it (`on_this_core`).
+            unsafe { native.call(kernel) };
+            assert_eq!(bits(&native.c), bits(&c), "{what}: native C against the model");
+            assert_eq!(bits(&native.panel), bits(&panel), "{what}: native panel against the model");
+            let mut emulated = Block::new(nr, k, blocks, accumulate, packing);
+            emulated.emulate(code).unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(bits(&emulated.c), bits(&native.c), "{what}: C");
+            assert_eq!(bits(&emulated.panel), bits(&native.panel), "{what}: the panel");
+        }
     }
 }
 
@@ -263,26 +288,29 @@ fn add_i32_avx512_in_the_interpreter() {
     }
 }
 
-/// The streaming kernels' AVX2 variants give the same in the interpreter as on this core.
+/// The streaming kernels' variants give the same in the interpreter as on this core.
 #[test]
 fn the_interpreter_agrees_with_this_core_on_streaming_kernels() {
-    let t = peach::Target::native_x86_64();
-    if !(t.has_avx2() && t.has_fma3()) {
-        eprintln!("skipped: no AVX2 and FMA here");
-        return;
-    }
+    type DotFn = unsafe fn(*const f32, *const f32, usize) -> f32;
+    type AddFn = unsafe fn(*const i32, *const i32, *mut i32, usize);
+    let variants = on_this_core(
+        (DOT_F32_HASWELL_CODE, dot_f32_haswell as DotFn, ADD_I32_HASWELL_CODE, add_i32_haswell as AddFn),
+        (DOT_F32_X86_64_V4_CODE, dot_f32_x86_64_v4 as DotFn, ADD_I32_X86_64_V4_CODE, add_i32_x86_64_v4 as AddFn),
+    );
     let (x, y) = dot_inputs();
-    for n in [64, 1024, 4096] {
-        // SAFETY: n floats at each; this core runs the AVX2 variant.
-        let native = unsafe { dot_f32_haswell(x.as_ptr(), y.as_ptr(), n) };
-        assert_eq!(emulate_dot(DOT_F32_HASWELL_CODE, &x, &y, n).to_bits(), native.to_bits(), "dot n {n}");
-    }
     let a: Vec<i32> = (0..2048).map(|i| i * 77 - 5000).collect();
     let b: Vec<i32> = (0..2048).map(|i| i32::MAX - i).collect();
-    let mut native = vec![0; 2048];
-    // SAFETY: 2048 values at each; this core runs the AVX2 variant.
-    unsafe { add_i32_haswell(a.as_ptr(), b.as_ptr(), native.as_mut_ptr(), 2048) };
-    assert_eq!(emulate_add(ADD_I32_HASWELL_CODE, &a, &b, 2048, 0), native);
+    for (isa, (dot_code, dot, add_code, add)) in variants {
+        for n in [64, 1024, 4096] {
+            // SAFETY: n floats at each; this core runs the variant (`on_this_core`).
+            let native = unsafe { dot(x.as_ptr(), y.as_ptr(), n) };
+            assert_eq!(emulate_dot(dot_code, &x, &y, n).to_bits(), native.to_bits(), "{isa}: dot n {n}");
+        }
+        let mut native = vec![0; 2048];
+        // SAFETY: 2048 values at each; this core runs the variant.
+        unsafe { add(a.as_ptr(), b.as_ptr(), native.as_mut_ptr(), 2048) };
+        assert_eq!(emulate_add(add_code, &a, &b, 2048, 0), native, "{isa}: add");
+    }
 }
 
 /// An `exp_f64`/`ln_f64` variant in the interpreter on `x`, into an output `skip` doubles past a
@@ -325,46 +353,43 @@ fn ln_f64_avx512_in_the_interpreter() {
     assert_eq!(emulate_array(LN_F64_X86_64_V4_CODE, &big, 0), emulate_array(LN_F64_X86_64_V4_CODE, &big, 1));
 }
 
-/// The AVX2 exp and ln give the same results in the interpreter as on this core (both paths:
-/// blocks of usual inputs, and blocks with a special input anywhere), which also checks the
-/// interpreter's double-precision arithmetic, FMAs, compares and blends that the AVX-512
-/// variants share.
+/// exp and ln give the same results in the interpreter as on this core, in each variant the
+/// core runs (both paths: blocks of usual inputs, and blocks with a special input anywhere).
+/// The AVX2 variants also check the interpreter's double-precision arithmetic, FMAs, compares
+/// and blends that the AVX-512 ones share, for cores without AVX-512.
 #[test]
 fn the_interpreter_agrees_with_this_core_on_exp_and_ln() {
-    let t = peach::Target::native_x86_64();
-    if !(t.has_avx2() && t.has_fma3()) {
-        eprintln!("skipped: no AVX2 and FMA here");
-        return;
-    }
     type ArrayFn = unsafe fn(*const f64, *mut f64, usize);
-    // Name, AVX2 code, the same variant to call, sampled inputs, special inputs.
+    // Name, code, the same variant to call, sampled inputs, special inputs.
     type Case = (&'static str, &'static [u8], ArrayFn, Vec<f64>, Vec<f64>);
-    let kernels: [Case; 2] = [
-        (
-            "exp",
-            EXP_F64_HASWELL_CODE,
-            exp_f64_haswell,
-            sample(&accuracy::exp_inputs(), 64, 1.0),
-            accuracy::exp_specials(),
-        ),
-        ("ln", LN_F64_HASWELL_CODE, ln_f64_haswell, sample(&accuracy::ln_inputs(), 64, 2.0), accuracy::ln_specials()),
-    ];
-    for (name, code, native, mut x, specials) in kernels {
-        // Each special input in a block of its own, at a different position each time.
-        for (k, s) in specials.iter().enumerate() {
-            let mut block = [2.0; 32];
-            block[(5 * k) % 32] = *s;
-            x.extend(block);
-        }
-        let mut want = vec![0.0; x.len()];
-        // SAFETY: x.len() values at each; this core runs the AVX2 variant.
-        unsafe { native(x.as_ptr(), want.as_mut_ptr(), x.len()) };
-        let got = emulate_array(code, &x, 1);
-        for ((xi, w), g) in x.iter().zip(&want).zip(&got) {
-            assert!(
-                w.to_bits() == g.to_bits() || (w.is_nan() && g.is_nan()),
-                "{name}({xi:e}): core {w:e}, interpreter {g:e}"
-            );
+    let cases = |exp_code, exp: ArrayFn, ln_code, ln: ArrayFn| -> [Case; 2] {
+        [
+            ("exp", exp_code, exp, sample(&accuracy::exp_inputs(), 64, 1.0), accuracy::exp_specials()),
+            ("ln", ln_code, ln, sample(&accuracy::ln_inputs(), 64, 2.0), accuracy::ln_specials()),
+        ]
+    };
+    let variants = on_this_core(
+        cases(EXP_F64_HASWELL_CODE, exp_f64_haswell, LN_F64_HASWELL_CODE, ln_f64_haswell),
+        cases(EXP_F64_X86_64_V4_CODE, exp_f64_x86_64_v4, LN_F64_X86_64_V4_CODE, ln_f64_x86_64_v4),
+    );
+    for (isa, kernels) in variants {
+        for (name, code, native, mut x, specials) in kernels {
+            // Each special input in a block of its own, at a different position each time.
+            for (k, s) in specials.iter().enumerate() {
+                let mut block = [2.0; 32];
+                block[(5 * k) % 32] = *s;
+                x.extend(block);
+            }
+            let mut want = vec![0.0; x.len()];
+            // SAFETY: x.len() values at each; this core runs the variant (`on_this_core`).
+            unsafe { native(x.as_ptr(), want.as_mut_ptr(), x.len()) };
+            let got = emulate_array(code, &x, 1);
+            for ((xi, w), g) in x.iter().zip(&want).zip(&got) {
+                assert!(
+                    w.to_bits() == g.to_bits() || (w.is_nan() && g.is_nan()),
+                    "{isa} {name}({xi:e}): core {w:e}, interpreter {g:e}"
+                );
+            }
         }
     }
 }
