@@ -6,7 +6,8 @@
 //! Cycles per element come from the TSC calibrated against a chain of dependent `add`s (one core
 //! cycle each), because this VM's TSC is not the core clock and it has no PMU. Prints
 //! `bench <kernel>_<implementation>_<size> <cycles> cpe` (and `..._ns` in ns per element),
-//! `bench <kernel>_speedup <best competitor / peach>`, and writes the tables to BENCHMARKS.md, in
+//! `bench <kernel>_speedup <best competitor / peach>` (in cycles at L1 sizes; for SGEMM in time,
+//! the smallest over the product sizes), and writes the tables to BENCHMARKS.md, in
 //! the section of the microarchitecture it ran on (a machine of another one adds its own section;
 //! the others are kept).
 //!
@@ -236,7 +237,7 @@ mod bench {
         let bp = Aligned::new(nr * k, |i| (i % 5) as f32);
         let mut cb = Aligned::new(6 * nr, |_| 0.0f32);
         let flops = (2 * 6 * nr * k) as f64;
-        let (cpc, _) = measure(&clock, 1, || unsafe {
+        let (cpc, micro_ns) = measure(&clock, 1, || unsafe {
             peach::kernels::gemm::sgemm_kernel(
                 ap.slice().as_ptr(),
                 bp.slice().as_ptr(),
@@ -246,7 +247,11 @@ mod bench {
             )
         });
         println!("bench sgemm_microkernel_6x{nr} {:.2} flop/cycle", flops / cpc);
-        let mut notes = vec![format!("| sgemm micro-kernel 6x{nr}, k = 256 | peach | {:.2} |", flops / cpc)];
+        let mut notes = vec![format!(
+            "| sgemm micro-kernel 6x{nr}, k = 256 | peach | {:.2} | {:.1} |",
+            flops / cpc,
+            flops / micro_ns
+        )];
         let mut gemm_rows = Vec::new();
         for size in [192usize, 384, 768] {
             let a: Vec<f32> = (0..size * size).map(|i| (i % 7) as f32 - 3.0).collect();
@@ -314,19 +319,28 @@ mod bench {
             };
             let m = measure_together(&clock, 1, &mut [&mut peach_run, &mut mm_run, &mut gemm_run]);
             let (peach_c, mm_c, gemm_c) = (m[0].0, m[1].0, m[2].0);
+            let (peach_ns, mm_ns, gemm_ns) = (m[0].1, m[1].1, m[2].1);
             let want = naive_corner(&a, &b, size);
             for (c, name) in [(&cp, "peach's"), (&cm, "matrixmultiply's"), (&cg, "the gemm crate's")] {
                 assert_eq!(c[..8], want, "{name} product");
             }
-            for (name, cycles) in [("peach", peach_c), ("matrixmultiply", mm_c), ("gemm", gemm_c)] {
+            for (name, cycles, ns) in
+                [("peach", peach_c, peach_ns), ("matrixmultiply", mm_c, mm_ns), ("gemm", gemm_c, gemm_ns)]
+            {
                 println!("bench sgemm_{name}_{size} {:.2} flop/cycle", flops / cycles);
-                notes.push(format!("| sgemm {size}x{size}x{size} | {name} | {:.2} |", flops / cycles));
+                println!("bench sgemm_{name}_{size}_gflops {:.1} GFLOP/s", flops / ns);
+                notes.push(format!(
+                    "| sgemm {size}x{size}x{size} | {name} | {:.2} | {:.1} |",
+                    flops / cycles,
+                    flops / ns
+                ));
             }
-            gemm_rows.push((size, flops / peach_c, (flops / mm_c).max(flops / gemm_c)));
+            gemm_rows.push(mm_ns.min(gemm_ns) / peach_ns);
         }
-        if let Some((_, p, best)) = gemm_rows.last() {
-            println!("bench sgemm_speedup {:.3}", p / best);
-        }
+        // The smallest of the sizes' speedups, in time: a core that lowers its clock under
+        // AVX-512 load does so as each competitor's code makes it, and time is what a user waits
+        // for. (The L1 kernels' trials, 100 us each, compare in cycles.)
+        println!("bench sgemm_speedup {:.3}", gemm_rows.iter().copied().fold(f64::INFINITY, f64::min));
 
         // The L1 summary: peach, the best competitor, this core's limit (from the measured
         // throughputs) and the target.
@@ -372,10 +386,10 @@ mod bench {
             let best =
                 l1.iter().filter(|r| !r.implementation.starts_with("peach")).min_by(|a, b| a.cpe.total_cmp(&b.cpe));
             let (best_cpe, best_name) = best.map_or((f64::NAN, "-"), |r| (r.cpe, r.implementation.as_str()));
-            println!("bench {kernel}_speedup {:.3}", best_cpe / peach);
+            let speedup = best_cpe / peach;
+            println!("bench {kernel}_speedup {speedup:.3}");
             summary.push(format!(
-                "| {kernel} | {peach:.4} | {best_cpe:.4} ({best_name}) | {:.3} | {limit:.4} ({why}) | {:.0} % | {target} |",
-                best_cpe / peach,
+                "| {kernel} | {peach:.4} | {best_cpe:.4} ({best_name}) | {speedup:.3} | {limit:.4} ({why}) | {:.0} % | {target} |",
                 100.0 * limit / peach
             ));
         }
@@ -404,6 +418,8 @@ mod bench {
         it runs on and keeps the others. Cycles per element (cpe) from the TSC calibrated against a\n\
         chain of dependent adds before and after each trial (a trial the two disagree on, the core\n\
         having changed speed, does not count in cycles), and ns per element; minimum of 21 trials,\n\
+        SGEMM's speedup from the times (the smallest over the sizes: its trials last milliseconds, and a\n\
+        core that lowers its clock under AVX-512 load runs each competitor at the speed its code earns),\n\
         the competitors taking turns. The competitors are the\n\
         naive loop, rustc's auto-vectorisation for the core's widest ISA (AVX-512, else AVX2;\n\
         `#[target_feature]`), on AVX-512 cores the same algorithm in `std::arch` intrinsics\n\
@@ -510,7 +526,7 @@ mod bench {
                 r.kernel, r.implementation, r.size, r.cpe, r.ns
             ));
         }
-        md.push_str("\n| SGEMM | implementation | FLOP/cycle |\n| --- | --- | --- |\n");
+        md.push_str("\n| SGEMM | implementation | FLOP/cycle | GFLOP/s |\n| --- | --- | --- | --- |\n");
         for line in gemm {
             md.push_str(line);
             md.push('\n');
