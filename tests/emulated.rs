@@ -184,18 +184,13 @@ fn sgemm_kernel_avx512_in_the_interpreter() {
     }
 }
 
-/// Whether this core runs the AVX2 variants, and the AVX-512 (x86-64-v4) ones.
-fn native_isas() -> (bool, bool) {
-    let t = peach::Target::native_x86_64();
-    let avx2 = t.has_avx2() && t.has_fma3();
-    let v4 = avx2 && t.has_avx512f() && t.has_avx512vl() && t.has_avx512bw() && t.has_avx512dq() && t.has_avx512cd();
-    (avx2, v4)
-}
-
 /// The variants this core runs, each with its name and what the test passes to check it:
-/// `(avx2, avx512)`, those the core lacks left out (and said so).
+/// `(avx2, avx512)` (AVX-512 meaning x86-64-v4), those the core lacks left out (and said so).
 fn on_this_core<T>(avx2: T, avx512: T) -> Vec<(&'static str, T)> {
-    let (has_avx2, has_v4) = native_isas();
+    let t = peach::Target::native_x86_64();
+    let has_avx2 = t.has_avx2() && t.has_fma3();
+    let has_v4 =
+        has_avx2 && t.has_avx512f() && t.has_avx512vl() && t.has_avx512bw() && t.has_avx512dq() && t.has_avx512cd();
     let mut out = Vec::new();
     for (name, has, what) in [("AVX2", has_avx2, avx2), ("AVX-512", has_v4, avx512)] {
         if has {

@@ -418,9 +418,9 @@ mod bench {
         it runs on and keeps the others. Cycles per element (cpe) from the TSC calibrated against a\n\
         chain of dependent adds before and after each trial (a trial the two disagree on, the core\n\
         having changed speed, does not count in cycles), and ns per element; minimum of 21 trials,\n\
-        SGEMM's speedup from the times (the smallest over the sizes: its trials last milliseconds, and a\n\
-        core that lowers its clock under AVX-512 load runs each competitor at the speed its code earns),\n\
-        the competitors taking turns. The competitors are the\n\
+        the competitors taking turns. Speedups are in cycles, but SGEMM's, from the times and the\n\
+        smallest over the sizes (its trials last milliseconds, and a core that lowers its clock under\n\
+        AVX-512 load runs each competitor at the speed its code earns). The competitors are the\n\
         naive loop, rustc's auto-vectorisation for the core's widest ISA (AVX-512, else AVX2;\n\
         `#[target_feature]`), on AVX-512 cores the same algorithm in `std::arch` intrinsics\n\
         (checked to give bit-identical results for exp and ln), `f64::exp`/`f64::ln`, `libm`,\n\
