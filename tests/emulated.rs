@@ -25,6 +25,7 @@ fn values(n: usize, seed: u32) -> Vec<f32> {
 }
 
 /// One `sgemm_block` call's inputs, in buffers of exactly the sizes its contract names.
+#[derive(Clone)]
 struct Block {
     nr: usize,
     k: usize,
@@ -133,11 +134,12 @@ impl Block {
 
 type BlockFn = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize, usize, usize, *const f32, usize);
 
-/// Every shape worth telling apart: k odd and even (the odd step), one block and several, the
-/// panel packed on the way or not, C replaced or added to.
+/// Every shape worth telling apart: k odd and even (the odd step), one block and several (in
+/// pairs and one left over, after the block that packs or not), the panel packed on the way or
+/// not, C replaced or added to.
 fn shapes() -> impl Iterator<Item = (usize, usize, bool, bool)> {
     [1, 2, 3, 8, 17].into_iter().flat_map(|k| {
-        [1, 3].into_iter().flat_map(move |blocks| {
+        [1, 2, 3, 4].into_iter().flat_map(move |blocks| {
             [false, true]
                 .into_iter()
                 .flat_map(move |acc| [false, true].into_iter().map(move |pack| (k, blocks, acc, pack)))
@@ -152,12 +154,16 @@ fn bits(v: &[f32]) -> Vec<u32> {
 #[test]
 fn sgemm_block_avx512_in_the_interpreter() {
     for (k, blocks, accumulate, packing) in shapes() {
-        let mut block = Block::new(32, k, blocks, accumulate, packing);
+        let block = Block::new(32, k, blocks, accumulate, packing);
         let (c, panel) = block.model();
         let what = format!("k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
-        block.emulate(SGEMM_BLOCK_X86_64_V4_CODE).unwrap_or_else(|e| panic!("{what}: {e}"));
-        assert_eq!(bits(&block.c), bits(&c), "{what}: C");
-        assert_eq!(bits(&block.panel), bits(&panel), "{what}: the panel");
+        for (name, code) in [("x86-64-v4", SGEMM_BLOCK_X86_64_V4_CODE), ("sapphirerapids", SGEMM_BLOCK_SAPPHIRERAPIDS_CODE)]
+        {
+            let mut block = block.clone();
+            block.emulate(code).unwrap_or_else(|e| panic!("{name}, {what}: {e}"));
+            assert_eq!(bits(&block.c), bits(&c), "{name}, {what}: C");
+            assert_eq!(bits(&block.panel), bits(&panel), "{name}, {what}: the panel");
+        }
     }
 }
 
@@ -207,10 +213,13 @@ fn on_this_core<T>(avx2: T, avx512: T) -> Vec<(&'static str, T)> {
 #[test]
 fn the_interpreter_agrees_with_this_core() {
     let variants = on_this_core(
-        (16, SGEMM_BLOCK_HASWELL_CODE, sgemm_block_haswell as BlockFn),
-        (32, SGEMM_BLOCK_X86_64_V4_CODE, sgemm_block_x86_64_v4 as BlockFn),
+        vec![(16, SGEMM_BLOCK_HASWELL_CODE, sgemm_block_haswell as BlockFn)],
+        vec![
+            (32, SGEMM_BLOCK_X86_64_V4_CODE, sgemm_block_x86_64_v4 as BlockFn),
+            (32, SGEMM_BLOCK_SAPPHIRERAPIDS_CODE, sgemm_block_sapphirerapids as BlockFn),
+        ],
     );
-    for (isa, (nr, code, kernel)) in variants {
+    for (isa, (nr, code, kernel)) in variants.into_iter().flat_map(|(isa, v)| v.into_iter().map(move |x| (isa, x))) {
         for (k, blocks, accumulate, packing) in shapes() {
             let what = format!("{isa}: k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
             let mut native = Block::new(nr, k, blocks, accumulate, packing);

@@ -79,6 +79,9 @@ peach_fn! {
     /// `b_rows + kk * ldb_bytes`) and writes each to the panel at `b`, and the other blocks read
     /// the panel. With `ldb_bytes` 0, `b_rows` is not read.
     ///
+    /// On Sapphire Rapids (two 512-bit FMA units) the blocks that read the panel go two at a
+    /// time: 12 rows in 24 accumulators, so that each row of the panel loaded feeds 24 FMAs.
+    ///
     /// ```
     /// use peach::kernels::gemm::{sgemm_block, sgemm_block_nr};
     /// let (nr, k, lda) = (sgemm_block_nr(), 3, 5);
@@ -101,7 +104,7 @@ peach_fn! {
     /// NR floats, `ldc_bytes` apart; `b` a panel of `NR k` floats (writable when `ldb_bytes` is
     /// not 0, and then `b_rows` must hold `k` rows of NR floats, `ldb_bytes` apart). NR is what
     /// [`sgemm_block_nr`] says while no other thread changes the dispatch (see [`sgemm_kernel`]).
-    #[variants(x86_64::avx512, x86_64::haswell, fallback = sgemm_block_in_rust)]
+    #[variants(x86_64::sapphirerapids, x86_64::avx512, x86_64::haswell, fallback = sgemm_block_in_rust)]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn sgemm_block(
         a: *const f32,
@@ -121,11 +124,11 @@ peach_fn! {
         fn vreg() -> Reg {
             if target.has_avx512f() { ZMM() } else { YMM() }
         }
-        // One step of k: a row of the panel of B times a column of the 6 rows of A, `a_off`
-        // bytes along A's rows and `b_off` bytes along the panel. When `packing`, the row of B
-        // comes from `src` (which then moves to the next row, `ldb` on) and is written to the
-        // panel.
-        fn k_step(acc: [Reg; 12], row0: Reg, row3: Reg, panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
+        // One step of k for `rows` rows: a row of the panel of B times a column of A, `a_off`
+        // bytes along A's rows (rows 3j to 3j + 2 at `bases[j]`, `lda` apart) and `b_off` bytes
+        // along the panel. When `packing`, the row of B comes from `src` (which then moves to
+        // the next row, `ldb` on) and is written to the panel.
+        fn k_step(acc: [Reg; 24], rows: usize, bases: [Reg; 4], panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
             let (b0, b1) = (vreg(), vreg());
             if packing {
                 VMOVUPS(b0, [src]);
@@ -143,9 +146,9 @@ peach_fn! {
                 VMOVUPS(b0, [panel + b_off]);
                 VMOVUPS(b1, [panel + b_off + vbytes]);
             }
-            for i in 0..6 {
+            for i in 0..rows {
                 let ai = vreg();
-                let row = if i < 3 { row0 } else { row3 };
+                let row = bases[i / 3];
                 match i % 3 {
                     0 => VBROADCASTSS(ai, [row + a_off]),
                     1 => VBROADCASTSS(ai, [row + lda + a_off]),
@@ -155,88 +158,107 @@ peach_fn! {
                 VFMADD231PS(acc[2 * i + 1], ai, b1);
             }
         }
-        let (row0, row3, panel, steps) = (GP64(), GP64(), GP64(), GP64());
-        // From one block of A to the next: 6 rows.
-        let down = GP64();
-        LEA(down, [lda_bytes + lda_bytes * 2]);
-        ADD(down, down);
-        let next_block = Label::new();
-        LABEL(next_block);
-        let acc = [vreg(); 12]; // row i, half h: acc[2 i + h]
-        for r in acc {
-            VXORPS(r, r, r);
-        }
-        // The block's rows of C (each of its cache lines), asked for now: the k loop hides
-        // their misses, which products too large for L2 would otherwise wait for at the end
-        // (5-7 % at 768^3 on Zen 3).
-        MOV(panel, c);
-        for _ in 0..6 {
-            PREFETCHT0([panel]);
-            if zmm {
-                PREFETCHT0([panel + 64]);
+        // One block of `rows` rows (6 or 12) of A, from `a` (moved on past them), into as many
+        // rows of C from `c` (moved on likewise): the k loop over the panel at `b`, two steps
+        // per round (the loop's own instructions halved), then the odd one.
+        fn block(rows: usize, a: Reg, lda: Reg, lda3: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
+            let acc = [vreg(); 24]; // row i, half h: acc[2 i + h]
+            for i in 0..2 * rows {
+                VXORPS(acc[i], acc[i], acc[i]);
             }
-            PREFETCHT0([panel + (vbytes * 2 - 1)]);
-            ADD(panel, ldc_bytes);
-        }
-        // Rows 0-2 at row0, row0 + lda, row0 + 2 lda; rows 3-5 the same from row3.
-        MOV(row0, a);
-        LEA(row3, [a + lda_bytes * 2]);
-        ADD(row3, lda_bytes);
-        MOV(panel, b);
-        MOV(steps, k);
-        // The k loop, two steps per round (the loop's own instructions halved), then the odd
-        // one; twice: reading B's rows and packing them (the first block, when asked), and
-        // reading the panel.
-        let (packed, done) = (Label::new(), Label::new());
-        TEST(ldb_bytes, ldb_bytes);
-        JZ(packed);
-        for packing in [true, false] {
-            if packing == false {
-                LABEL(packed);
+            // The block's rows of C (each of its cache lines), asked for now: the k loop hides
+            // their misses, which products too large for L2 would otherwise wait for at the end
+            // (5-7 % at 768^3 on Zen 3).
+            let (panel, steps) = (GP64(), GP64());
+            MOV(panel, c);
+            for _ in 0..rows {
+                PREFETCHT0([panel]);
+                if vbytes == 64 {
+                    PREFETCHT0([panel + 64]);
+                }
+                PREFETCHT0([panel + (vbytes * 2 - 1)]);
+                ADD(panel, ldc);
             }
-            let (top, last) = (Label::new(), Label::new());
+            let bases = [GP64(); 4];
+            MOV(bases[0], a);
+            LEA(bases[1], [a + lda3]);
+            if rows == 12 {
+                LEA(bases[2], [a + lda3 * 2]);
+                LEA(bases[3], [bases[1] + lda3 * 2]);
+            }
+            MOV(panel, b);
+            MOV(steps, k);
+            let (top, last, done) = (Label::new(), Label::new(), Label::new());
             SHR(steps, 1);
             JZ(last);
             ALIGN(32);
             LABEL(top);
             for half in 0..2 {
-                k_step(acc, row0, row3, panel, lda_bytes, 4 * half, 4 * nr * half, vbytes, packing, b_rows, ldb_bytes);
+                k_step(acc, rows, bases, panel, lda, 4 * half, 4 * nr * half, vbytes, packing, src, ldb);
             }
-            ADD(row0, 8);
-            ADD(row3, 8);
+            for j in 0..rows / 3 {
+                ADD(bases[j], 8);
+            }
             ADD(panel, 8 * nr);
             SUB(steps, 1);
             JNZ(top);
             LABEL(last);
             TEST(k, 1);
             JZ(done);
-            k_step(acc, row0, row3, panel, lda_bytes, 0, 0, vbytes, packing, b_rows, ldb_bytes);
-            if packing {
-                JMP(done);
+            k_step(acc, rows, bases, panel, lda, 0, 0, vbytes, packing, src, ldb);
+            LABEL(done);
+            let store = Label::new();
+            TEST(accumulate, accumulate);
+            JZ(store);
+            MOV(panel, c);
+            for i in 0..rows {
+                VADDPS(acc[2 * i], acc[2 * i], [panel]);
+                VADDPS(acc[2 * i + 1], acc[2 * i + 1], [panel + vbytes]);
+                ADD(panel, ldc);
+            }
+            LABEL(store);
+            for i in 0..rows {
+                VMOVUPS([c], acc[2 * i]);
+                VMOVUPS([c + vbytes], acc[2 * i + 1]);
+                ADD(c, ldc);
+            }
+            if rows == 12 {
+                LEA(a, [a + lda3 * 4]);
+            } else {
+                LEA(a, [a + lda3 * 2]);
             }
         }
-        LABEL(done);
-        // The panel is packed: the next blocks read it.
-        XOR(ldb_bytes, ldb_bytes);
-        let store = Label::new();
-        TEST(accumulate, accumulate);
-        JZ(store);
-        let row = GP64();
-        MOV(row, c);
-        for i in 0..6 {
-            VADDPS(acc[2 * i], acc[2 * i], [row]);
-            VADDPS(acc[2 * i + 1], acc[2 * i + 1], [row + vbytes]);
-            ADD(row, ldc_bytes);
-        }
-        LABEL(store);
-        for i in 0..6 {
-            VMOVUPS([c], acc[2 * i]);
-            VMOVUPS([c + vbytes], acc[2 * i + 1]);
-            ADD(c, ldc_bytes);
-        }
-        ADD(a, down);
+        let lda3 = GP64();
+        LEA(lda3, [lda_bytes + lda_bytes * 2]);
+        // The first block packs the panel, when asked; the rest read it.
+        let (from_panel, end) = (Label::new(), Label::new());
+        TEST(ldb_bytes, ldb_bytes);
+        JZ(from_panel);
+        block(6, a, lda_bytes, lda3, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
         SUB(blocks, 1);
-        JNZ(next_block);
+        JZ(end);
+        LABEL(from_panel);
+        if zmm && target.is_sapphirerapids() {
+            // Two blocks at a time while two remain, then the odd one.
+            let (next_pair, single) = (Label::new(), Label::new());
+            LABEL(next_pair);
+            CMP(blocks, 2);
+            JB(single);
+            block(12, a, lda_bytes, lda3, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+            SUB(blocks, 2);
+            JMP(next_pair);
+            LABEL(single);
+            TEST(blocks, blocks);
+            JZ(end);
+            block(6, a, lda_bytes, lda3, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+        } else {
+            let next = Label::new();
+            LABEL(next);
+            block(6, a, lda_bytes, lda3, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+            SUB(blocks, 1);
+            JNZ(next);
+        }
+        LABEL(end);
     }
 }
 
@@ -339,15 +361,18 @@ unsafe fn multiply_panels(nr: usize, a: *const f32, b: *const f32, c: *mut f32, 
 /// to C, and B's rows to pack into the panel and the distance between them (0: already packed).
 type BlockKernel = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize, usize, usize, *const f32, usize);
 
-/// [`sgemm`]'s kernels and their widths: the AVX-512 one, the AVX2 one.
+/// [`sgemm`]'s kernels and their widths, in the order of [`sgemm_block`]'s variants: Sapphire
+/// Rapids', the AVX-512 one, the AVX2 one.
 #[cfg(all(target_arch = "x86_64", not(miri)))]
-const BLOCK_KERNELS: [(usize, BlockKernel); 2] = [(32, sgemm_block_x86_64_v4), (16, sgemm_block_haswell)];
+const BLOCK_KERNELS: [(usize, BlockKernel); 3] =
+    [(32, sgemm_block_sapphirerapids), (32, sgemm_block_x86_64_v4), (16, sgemm_block_haswell)];
 
 /// Under Miri, which cannot run machine code, Rust models of the same widths stand in, so that
 /// Miri checks every pointer [`sgemm`] hands a kernel (run it with `-C
 /// target-cpu=x86-64-v4` for `choose` to see both).
 #[cfg(all(target_arch = "x86_64", miri))]
-const BLOCK_KERNELS: [(usize, BlockKernel); 2] = [(32, multiply_rows::<32>), (16, multiply_rows::<16>)];
+const BLOCK_KERNELS: [(usize, BlockKernel); 3] =
+    [(32, multiply_rows::<32>), (32, multiply_rows::<32>), (16, multiply_rows::<16>)];
 
 /// The columns one [`sgemm_kernel`] call computes on this CPU: 32 with AVX-512, 16 otherwise.
 /// Once the dispatcher has resolved, the width of the variant it installed; before, of the one
@@ -369,13 +394,15 @@ pub fn sgemm_block_nr() -> usize {
     16
 }
 
-/// 32 if `dispatch` installed (or, unresolved, would choose) its AVX-512 variant, else 16.
+/// 32 if `dispatch` installed (or, unresolved, would choose) a variant that uses AVX-512, else 16.
 #[cfg(target_arch = "x86_64")]
 fn width(dispatch: &peach::runtime::dispatch::Dispatch) -> usize {
-    let wide = match dispatch.active() {
-        Some(name) => name == "x86-64-v4",
-        None => dispatch.choose() == Some(0),
+    let variants = dispatch.variants();
+    let index = match dispatch.active() {
+        Some(name) => variants.iter().position(|v| v.name == name),
+        None => dispatch.choose(),
     };
+    let wide = index.and_then(|i| variants.get(i)).is_some_and(|v| v.required.contains(&"AVX512F"));
     if wide { 32 } else { 16 }
 }
 
@@ -404,10 +431,8 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     // may be another (a cap set since), and B's panels must have the width of the kernel that
     // reads them.
     #[cfg(target_arch = "x86_64")]
-    let (nr, kernel) = match SGEMM_BLOCK_DISPATCH.choose() {
-        Some(0) => BLOCK_KERNELS[0],
-        Some(_) => BLOCK_KERNELS[1],
-        None => return Err(Error::new(ErrorKind::NotInTarget, "sgemm needs AVX2 and FMA")),
+    let Some(&(nr, kernel)) = SGEMM_BLOCK_DISPATCH.choose().and_then(|i| BLOCK_KERNELS.get(i)) else {
+        return Err(Error::new(ErrorKind::NotInTarget, "sgemm needs AVX2 and FMA"));
     };
     #[cfg(not(target_arch = "x86_64"))]
     let (nr, kernel): (usize, BlockKernel) = (16, sgemm_block_in_rust);
