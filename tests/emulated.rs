@@ -157,7 +157,8 @@ fn sgemm_block_avx512_in_the_interpreter() {
         let block = Block::new(32, k, blocks, accumulate, packing);
         let (c, panel) = block.model();
         let what = format!("k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
-        for (name, code) in [("x86-64-v4", SGEMM_BLOCK_X86_64_V4_CODE), ("sapphirerapids", SGEMM_BLOCK_SAPPHIRERAPIDS_CODE)]
+        for (name, code) in
+            [("x86-64-v4", SGEMM_BLOCK_X86_64_V4_CODE), ("sapphirerapids", SGEMM_BLOCK_SAPPHIRERAPIDS_CODE)]
         {
             let mut block = block.clone();
             block.emulate(code).unwrap_or_else(|e| panic!("{name}, {what}: {e}"));
