@@ -1,7 +1,8 @@
 //! SGEMM: a register-blocked micro-kernel (6 rows by 32 columns in zmm accumulators on AVX-512,
 //! 6 by 16 in ymm on AVX2+FMA), the same run down a block of rows of A read in place
-//! ([`sgemm_block`], two steps of k per round, packing its panel of B on its first block), and a
-//! driver that blocks k by the core's L1 data cache and multiplies.
+//! ([`sgemm_block`], two steps of k per round, packing its panel of B on its first block; on
+//! Sapphire Rapids the other blocks go two at a time, 12 rows by 32 columns), and a driver that
+//! blocks k by the core's L1 data cache and multiplies.
 
 use peach_core::{Error, ErrorKind};
 use peach_macros::peach_fn;
@@ -160,8 +161,10 @@ peach_fn! {
         }
         // One block of `rows` rows (6 or 12) of A, from `a` (moved on past them), into as many
         // rows of C from `c` (moved on likewise): the k loop over the panel at `b`, two steps
-        // per round (the loop's own instructions halved), then the odd one.
-        fn block(rows: usize, a: Reg, lda: Reg, lda3: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
+        // per round (the loop's own instructions halved), then the odd one. `a` and `b` are the
+        // loop's own pointers, wound back after it, so that a 12-row block that packs the panel
+        // still finds a register for each of its values.
+        fn block(rows: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
             let acc = [vreg(); 24]; // row i, half h: acc[2 i + h]
             for i in 0..2 * rows {
                 VXORPS(acc[i], acc[i], acc[i]);
@@ -169,52 +172,51 @@ peach_fn! {
             // The block's rows of C (each of its cache lines), asked for now: the k loop hides
             // their misses, which products too large for L2 would otherwise wait for at the end
             // (5-7 % at 768^3 on Zen 3).
-            let (panel, steps) = (GP64(), GP64());
-            MOV(panel, c);
+            let t = GP64();
+            MOV(t, c);
             for _ in 0..rows {
-                PREFETCHT0([panel]);
+                PREFETCHT0([t]);
                 if vbytes == 64 {
-                    PREFETCHT0([panel + 64]);
+                    PREFETCHT0([t + 64]);
                 }
-                PREFETCHT0([panel + (vbytes * 2 - 1)]);
-                ADD(panel, ldc);
+                PREFETCHT0([t + (vbytes * 2 - 1)]);
+                ADD(t, ldc);
             }
-            let bases = [GP64(); 4];
-            MOV(bases[0], a);
-            LEA(bases[1], [a + lda3]);
-            if rows == 12 {
-                LEA(bases[2], [a + lda3 * 2]);
-                LEA(bases[3], [bases[1] + lda3 * 2]);
+            // Rows 3j to 3j + 2 at bases[j], lda apart.
+            let bases = [a, GP64(), GP64(), GP64()];
+            for j in 1..rows / 3 {
+                LEA(bases[j], [bases[j - 1] + lda * 2]);
+                ADD(bases[j], lda);
             }
-            MOV(panel, b);
-            MOV(steps, k);
-            let (top, last, done) = (Label::new(), Label::new(), Label::new());
-            SHR(steps, 1);
+            let (last, done) = (Label::new(), Label::new());
+            MOV(t, k);
+            SHR(t, 1);
             JZ(last);
+            let top = Label::new();
             ALIGN(32);
             LABEL(top);
             for half in 0..2 {
-                k_step(acc, rows, bases, panel, lda, 4 * half, 4 * nr * half, vbytes, packing, src, ldb);
+                k_step(acc, rows, bases, b, lda, 4 * half, 4 * nr * half, vbytes, packing, src, ldb);
             }
             for j in 0..rows / 3 {
                 ADD(bases[j], 8);
             }
-            ADD(panel, 8 * nr);
-            SUB(steps, 1);
+            ADD(b, 8 * nr);
+            SUB(t, 1);
             JNZ(top);
             LABEL(last);
             TEST(k, 1);
             JZ(done);
-            k_step(acc, rows, bases, panel, lda, 0, 0, vbytes, packing, src, ldb);
+            k_step(acc, rows, bases, b, lda, 0, 0, vbytes, packing, src, ldb);
             LABEL(done);
             let store = Label::new();
             TEST(accumulate, accumulate);
             JZ(store);
-            MOV(panel, c);
+            MOV(t, c);
             for i in 0..rows {
-                VADDPS(acc[2 * i], acc[2 * i], [panel]);
-                VADDPS(acc[2 * i + 1], acc[2 * i + 1], [panel + vbytes]);
-                ADD(panel, ldc);
+                VADDPS(acc[2 * i], acc[2 * i], [t]);
+                VADDPS(acc[2 * i + 1], acc[2 * i + 1], [t + vbytes]);
+                ADD(t, ldc);
             }
             LABEL(store);
             for i in 0..rows {
@@ -222,39 +224,56 @@ peach_fn! {
                 VMOVUPS([c + vbytes], acc[2 * i + 1]);
                 ADD(c, ldc);
             }
+            // The loop moved `a` and `b` on by 4 and 4 NR bytes per step of its even count:
+            // back, then `a` down to the next block's rows.
+            MOV(t, k);
+            AND(t, -2);
+            SHL(t, 2);
+            SUB(a, t);
+            SHL(t, if nr == 32 { 5 } else { 4 });
+            SUB(b, t);
+            LEA(t, [lda + lda * 2]);
             if rows == 12 {
-                LEA(a, [a + lda3 * 4]);
+                LEA(a, [a + t * 4]);
             } else {
-                LEA(a, [a + lda3 * 2]);
+                LEA(a, [a + t * 2]);
             }
         }
-        let lda3 = GP64();
-        LEA(lda3, [lda_bytes + lda_bytes * 2]);
         // The first block packs the panel, when asked; the rest read it.
-        let (from_panel, end) = (Label::new(), Label::new());
-        TEST(ldb_bytes, ldb_bytes);
-        JZ(from_panel);
-        block(6, a, lda_bytes, lda3, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
-        SUB(blocks, 1);
-        JZ(end);
-        LABEL(from_panel);
+        let end = Label::new();
         if zmm && target.is_sapphirerapids() {
-            // Two blocks at a time while two remain, then the odd one.
-            let (next_pair, single) = (Label::new(), Label::new());
+            // Two blocks at a time while two remain (the first pair packing, when asked), then
+            // the odd one.
+            let (next_pair, single, pack_single) = (Label::new(), Label::new(), Label::new());
+            TEST(ldb_bytes, ldb_bytes);
+            JZ(next_pair);
+            CMP(blocks, 2);
+            JB(pack_single);
+            block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
+            SUB(blocks, 2);
+            JMP(next_pair);
+            LABEL(pack_single);
+            block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
+            JMP(end);
             LABEL(next_pair);
             CMP(blocks, 2);
             JB(single);
-            block(12, a, lda_bytes, lda3, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+            block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
             SUB(blocks, 2);
             JMP(next_pair);
             LABEL(single);
             TEST(blocks, blocks);
             JZ(end);
-            block(6, a, lda_bytes, lda3, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+            block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
         } else {
             let next = Label::new();
+            TEST(ldb_bytes, ldb_bytes);
+            JZ(next);
+            block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
+            SUB(blocks, 1);
+            JZ(end);
             LABEL(next);
-            block(6, a, lda_bytes, lda3, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+            block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
             SUB(blocks, 1);
             JNZ(next);
         }
