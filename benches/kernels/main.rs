@@ -147,13 +147,17 @@ mod bench {
         for size in [2048usize, 16 * 1024, 1 << 20] {
             let a = Aligned::new(size, |i| i as i32);
             let b = Aligned::new(size + 64, |i| 3 * i as i32);
-            let mut c = Aligned::new(size + 128, |_| 0i32);
+            // Each competitor writes its own output (at the same offset from a cache line): what
+            // one leaves in the caches is not the next one's starting point (a non-temporal store
+            // to a line another competitor's plain stores left dirty costs a write-back first).
+            let mut cs: Vec<Aligned<i32>> = adds.iter().map(|_| Aligned::new(size + 128, |_| 0i32)).collect();
             let (asl, bsl) = (a.slice(), &b.slice()[16..size + 16]);
-            let out = c.slice_mut()[32..].as_mut_ptr();
             let mut runs: Vec<Box<dyn FnMut(usize)>> = adds
                 .iter()
-                .map(|&(_, f)| -> Box<dyn FnMut(usize)> {
-                    // SAFETY: one competitor runs at a time, each writing the same `size` values.
+                .zip(cs.iter_mut())
+                .map(|(&(_, f), c)| -> Box<dyn FnMut(usize)> {
+                    let out = c.slice_mut()[32..].as_mut_ptr();
+                    // SAFETY: each competitor writes the `size` values of its own output.
                     Box::new(move |reps| {
                         for _ in 0..reps {
                             unsafe {
