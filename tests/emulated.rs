@@ -134,11 +134,11 @@ impl Block {
 
 type BlockFn = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize, usize, usize, *const f32, usize);
 
-/// Every shape worth telling apart: k odd and even (the odd step), one block and several (in
-/// pairs and one left over, after the block that packs or not), the panel packed on the way or
-/// not, C replaced or added to.
+/// Every shape worth telling apart: k below, at and past a round of the k loop, with steps left
+/// over or not; one block and several (in pairs and one left over, after the block that packs
+/// or not); the panel packed on the way or not; C replaced or added to.
 fn shapes() -> impl Iterator<Item = (usize, usize, bool, bool)> {
-    [1, 2, 3, 8, 17].into_iter().flat_map(|k| {
+    [1, 2, 3, 8, 17, 23].into_iter().flat_map(|k| {
         [1, 2, 3, 4].into_iter().flat_map(move |blocks| {
             [false, true]
                 .into_iter()
