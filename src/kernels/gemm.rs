@@ -251,43 +251,34 @@ peach_fn! {
                 LEA(a, [a + t * 2]);
             }
         }
-        // The first block packs the panel, when asked; the rest read it.
-        let end = Label::new();
-        if zmm && target.is_sapphirerapids() {
-            // Two blocks at a time while two remain (the first pair packing, when asked), then
-            // the odd one.
-            let (next_pair, single, pack_single) = (Label::new(), Label::new(), Label::new());
-            TEST(ldb_bytes, ldb_bytes);
-            JZ(next_pair);
+        // Blocks go `wide` at a time (two on Sapphire Rapids), then one by one. The first ones
+        // pack the panel, when asked; the rest read it.
+        let wide = if zmm && target.is_sapphirerapids() { 2 } else { 1 };
+        let (next, one, end) = (Label::new(), Label::new(), Label::new());
+        TEST(ldb_bytes, ldb_bytes);
+        JZ(next);
+        if wide == 2 {
+            let pack_one = Label::new();
             CMP(blocks, 2);
-            JB(pack_single);
+            JB(pack_one);
             block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
             SUB(blocks, 2);
-            JMP(next_pair);
-            LABEL(pack_single);
-            block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
-            JMP(end);
-            LABEL(next_pair);
-            CMP(blocks, 2);
-            JB(single);
-            block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
-            SUB(blocks, 2);
-            JMP(next_pair);
-            LABEL(single);
+            JMP(next);
+            LABEL(pack_one);
+        }
+        block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
+        SUB(blocks, 1);
+        LABEL(next);
+        CMP(blocks, wide);
+        JB(one);
+        block(6 * wide, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+        SUB(blocks, wide);
+        JMP(next);
+        LABEL(one);
+        if wide == 2 {
             TEST(blocks, blocks);
             JZ(end);
             block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
-        } else {
-            let next = Label::new();
-            TEST(ldb_bytes, ldb_bytes);
-            JZ(next);
-            block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
-            SUB(blocks, 1);
-            JZ(end);
-            LABEL(next);
-            block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
-            SUB(blocks, 1);
-            JNZ(next);
         }
         LABEL(end);
     }
