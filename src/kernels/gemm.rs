@@ -383,18 +383,31 @@ unsafe fn multiply_panels(nr: usize, a: *const f32, b: *const f32, c: *mut f32, 
 /// to C, and B's rows to pack into the panel and the distance between them (0: already packed).
 type BlockKernel = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize, usize, usize, *const f32, usize);
 
-/// [`sgemm`]'s kernels and their widths, in the order of [`sgemm_block`]'s variants: Sapphire
-/// Rapids', the AVX-512 one, the AVX2 one.
+/// [`sgemm`]'s kernels by the name of the [`sgemm_block`] variant each is, with its width:
+/// Sapphire Rapids', the AVX-512 one, the AVX2 one.
 #[cfg(all(target_arch = "x86_64", not(miri)))]
-const BLOCK_KERNELS: [(usize, BlockKernel); 3] =
-    [(32, sgemm_block_sapphirerapids), (32, sgemm_block_x86_64_v4), (16, sgemm_block_haswell)];
+const BLOCK_KERNELS: [(&str, usize, BlockKernel); 3] = [
+    ("sapphirerapids", 32, sgemm_block_sapphirerapids),
+    ("x86-64-v4", 32, sgemm_block_x86_64_v4),
+    ("haswell", 16, sgemm_block_haswell),
+];
 
 /// Under Miri, which cannot run machine code, Rust models of the same widths stand in, so that
 /// Miri checks every pointer [`sgemm`] hands a kernel (run it with `-C
-/// target-cpu=x86-64-v4` for `choose` to see both).
+/// target-cpu=x86-64-v4` for `choose` to see both widths).
 #[cfg(all(target_arch = "x86_64", miri))]
-const BLOCK_KERNELS: [(usize, BlockKernel); 3] =
-    [(32, multiply_rows::<32>), (32, multiply_rows::<32>), (16, multiply_rows::<16>)];
+const BLOCK_KERNELS: [(&str, usize, BlockKernel); 3] = [
+    ("sapphirerapids", 32, multiply_rows::<32>),
+    ("x86-64-v4", 32, multiply_rows::<32>),
+    ("haswell", 16, multiply_rows::<16>),
+];
+
+/// The kernel [`sgemm`] calls for the variant dispatch chooses on this CPU, and its width.
+#[cfg(target_arch = "x86_64")]
+fn block_kernel() -> Option<(usize, BlockKernel)> {
+    let variant = SGEMM_BLOCK_DISPATCH.variants().get(SGEMM_BLOCK_DISPATCH.choose()?)?;
+    BLOCK_KERNELS.iter().find(|k| k.0 == variant.name).map(|&(_, nr, kernel)| (nr, kernel))
+}
 
 /// The columns one [`sgemm_kernel`] call computes on this CPU: 32 with AVX-512, 16 otherwise.
 /// Once the dispatcher has resolved, the width of the variant it installed; before, of the one
@@ -453,7 +466,7 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     // may be another (a cap set since), and B's panels must have the width of the kernel that
     // reads them.
     #[cfg(target_arch = "x86_64")]
-    let Some(&(nr, kernel)) = SGEMM_BLOCK_DISPATCH.choose().and_then(|i| BLOCK_KERNELS.get(i)) else {
+    let Some((nr, kernel)) = block_kernel() else {
         return Err(Error::new(ErrorKind::NotInTarget, "sgemm needs AVX2 and FMA"));
     };
     #[cfg(not(target_arch = "x86_64"))]
@@ -563,3 +576,17 @@ fn l1d_bytes() -> usize {
 
 /// The L1 data cache assumed where the processor does not say.
 const L1D_DEFAULT: usize = 32 << 10;
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    /// Every variant of `sgemm_block` has its kernel in the table, of the width its extensions
+    /// give it (the width `sgemm_block_nr` reports).
+    #[test]
+    fn each_block_variant_has_its_kernel_and_width() {
+        for v in super::SGEMM_BLOCK_DISPATCH.variants() {
+            let entry = super::BLOCK_KERNELS.iter().find(|k| k.0 == v.name);
+            let nr = if v.required.contains(&"AVX512F") { 32 } else { 16 };
+            assert_eq!(entry.map(|k| k.1), Some(nr), "{}", v.name);
+        }
+    }
+}
