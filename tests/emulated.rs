@@ -214,15 +214,15 @@ fn on_this_core<T>(avx2: T, avx512: T) -> Vec<(&'static str, T)> {
 #[test]
 fn the_interpreter_agrees_with_this_core() {
     let variants = on_this_core(
-        vec![(16, SGEMM_BLOCK_HASWELL_CODE, sgemm_block_haswell as BlockFn)],
+        vec![("haswell", 16, SGEMM_BLOCK_HASWELL_CODE, sgemm_block_haswell as BlockFn)],
         vec![
-            (32, SGEMM_BLOCK_X86_64_V4_CODE, sgemm_block_x86_64_v4 as BlockFn),
-            (32, SGEMM_BLOCK_SAPPHIRERAPIDS_CODE, sgemm_block_sapphirerapids as BlockFn),
+            ("x86-64-v4", 32, SGEMM_BLOCK_X86_64_V4_CODE, sgemm_block_x86_64_v4 as BlockFn),
+            ("sapphirerapids", 32, SGEMM_BLOCK_SAPPHIRERAPIDS_CODE, sgemm_block_sapphirerapids as BlockFn),
         ],
     );
-    for (isa, (nr, code, kernel)) in variants.into_iter().flat_map(|(isa, v)| v.into_iter().map(move |x| (isa, x))) {
+    for (name, nr, code, kernel) in variants.into_iter().flat_map(|(_, v)| v) {
         for (k, blocks, accumulate, packing) in shapes() {
-            let what = format!("{isa}: k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
+            let what = format!("{name}: k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
             let mut native = Block::new(nr, k, blocks, accumulate, packing);
             let (c, panel) = native.model();
             // SAFETY: the variant is nr columns wide and this core runs it (`on_this_core`).

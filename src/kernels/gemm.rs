@@ -433,11 +433,11 @@ pub fn sgemm_block_nr() -> usize {
 #[cfg(target_arch = "x86_64")]
 fn width(dispatch: &peach::runtime::dispatch::Dispatch) -> usize {
     let variants = dispatch.variants();
-    let index = match dispatch.active() {
-        Some(name) => variants.iter().position(|v| v.name == name),
-        None => dispatch.choose(),
+    let variant = match dispatch.active() {
+        Some(name) => variants.iter().find(|v| v.name == name),
+        None => dispatch.choose().and_then(|i| variants.get(i)),
     };
-    let wide = index.and_then(|i| variants.get(i)).is_some_and(|v| v.required.contains(&"AVX512F"));
+    let wide = variant.is_some_and(|v| v.required.contains(&"AVX512F"));
     if wide { 32 } else { 16 }
 }
 
