@@ -18,8 +18,14 @@ pub fn main() {
     let a: Vec<i32> = (0..n).map(|i| i * 7 - 3000).collect();
     let b: Vec<i32> = (0..n).map(|i| i32::MAX - i).collect();
     let want: Vec<i32> = a.iter().zip(&b).map(|(x, y)| x.wrapping_add(*y)).collect();
-    let variants: [unsafe fn(*const i32, *const i32, *mut i32, usize); 2] = [add_i32_x86_64_v4, add_i32_haswell];
-    for (v, f) in ADD_I32_DISPATCH.variants().iter().zip(variants) {
+    type AddFn = unsafe fn(*const i32, *const i32, *mut i32, usize);
+    let fns: [(&str, AddFn); 3] =
+        [("sapphirerapids", add_i32_sapphirerapids), ("x86-64-v4", add_i32_x86_64_v4), ("haswell", add_i32_haswell)];
+    for v in ADD_I32_DISPATCH.variants() {
+        let Some(&(_, f)) = fns.iter().find(|(name, _)| *name == v.name) else {
+            println!("{}: no function for this variant here, not run", v.name);
+            continue;
+        };
         if !dispatch::runs_here(v.required) {
             println!("{}: this CPU lacks some of its extensions, not run", v.name);
             continue;

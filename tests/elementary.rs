@@ -12,25 +12,45 @@ use accuracy::*;
 
 type ArrayFn = unsafe fn(*const f64, *mut f64, usize);
 
-/// Runs every variant this CPU supports over `x` and returns, per variant, its name and outputs;
-/// checks the largest error (`error(x, y)` in ulps) against `bound`.
+/// The x86-64 variants of exp and ln, by the names dispatch gives them.
+const EXP_VARIANTS: [(&str, ArrayFn); 3] =
+    [("sapphirerapids", exp_f64_sapphirerapids), ("x86-64-v4", exp_f64_x86_64_v4), ("haswell", exp_f64_haswell)];
+const LN_VARIANTS: [(&str, ArrayFn); 3] =
+    [("sapphirerapids", ln_f64_sapphirerapids), ("x86-64-v4", ln_f64_x86_64_v4), ("haswell", ln_f64_haswell)];
+
+/// The variants of `dispatch_state` this CPU runs, each with its function in `fns`, found by
+/// name: every variant must have one, so that a new variant cannot go untested and a reordered
+/// list cannot test one variant's code as another's.
+fn runnable(dispatch_state: &dispatch::Dispatch, fns: &[(&str, ArrayFn)]) -> Vec<(&'static str, ArrayFn)> {
+    let mut ran = Vec::new();
+    for v in dispatch_state.variants() {
+        let Some(&(_, f)) = fns.iter().find(|(name, _)| *name == v.name) else {
+            panic!("no function given for the {} variant", v.name);
+        };
+        if dispatch::runs_here(v.required) {
+            ran.push((v.name, f));
+        } else {
+            eprintln!("skipped the {} variant", v.name);
+        }
+    }
+    ran
+}
+
+/// Runs every variant this CPU supports over `x` and checks the largest error (`error(x, y)` in
+/// ulps) against `bound`; returns the variants run.
 fn check_variants(
     what: &str,
-    dispatch_state: &peach::runtime::dispatch::Dispatch,
-    variants: [ArrayFn; 2],
+    dispatch_state: &dispatch::Dispatch,
+    fns: &[(&str, ArrayFn)],
     x: &[f64],
     error: impl Fn(f64, f64) -> f64,
     bound: f64,
 ) -> Vec<ArrayFn> {
     let mut ran = Vec::new();
-    for (v, f) in dispatch_state.variants().iter().zip(variants) {
-        if !dispatch::runs_here(v.required) {
-            eprintln!("skipped the {} variant", v.name);
-            continue;
-        }
+    for (name, f) in runnable(dispatch_state, fns) {
         let mut y = vec![0.0; x.len()];
         unsafe { f(x.as_ptr(), y.as_mut_ptr(), x.len()) };
-        check_bound(&format!("{what}, {} variant", v.name), x, &y, &error, bound);
+        check_bound(&format!("{what}, {name} variant"), x, &y, &error, bound);
         ran.push(f);
     }
     ran
@@ -46,7 +66,7 @@ fn on_specials(f: ArrayFn, special: &[f64]) -> Vec<f64> {
 #[test]
 fn exp_is_within_one_ulp_and_handles_special_cases() {
     let x = exp_inputs();
-    for f in check_variants("exp", &EXP_F64_DISPATCH, [exp_f64_x86_64_v4, exp_f64_haswell], &x, exp_ulp_error, 1.0) {
+    for f in check_variants("exp", &EXP_F64_DISPATCH, &EXP_VARIANTS, &x, exp_ulp_error, 1.0) {
         check_exp_specials(&on_specials(f, &exp_specials()));
     }
 }
@@ -54,7 +74,7 @@ fn exp_is_within_one_ulp_and_handles_special_cases() {
 #[test]
 fn ln_is_within_one_ulp_and_handles_special_cases() {
     let x = ln_inputs();
-    for f in check_variants("ln", &LN_F64_DISPATCH, [ln_f64_x86_64_v4, ln_f64_haswell], &x, ln_ulp_error, 1.0) {
+    for f in check_variants("ln", &LN_F64_DISPATCH, &LN_VARIANTS, &x, ln_ulp_error, 1.0) {
         check_ln_specials(&on_specials(f, &ln_specials()));
     }
 }
@@ -62,23 +82,20 @@ fn ln_is_within_one_ulp_and_handles_special_cases() {
 /// Each of `specials` anywhere in a block of 32 inputs of 2 gets a result `right` accepts, and
 /// its neighbours theirs: the AVX2 variants check a block's inputs to choose its path.
 fn specials_anywhere_in_a_block(
-    dispatch_state: &peach::runtime::dispatch::Dispatch,
-    variants: [ArrayFn; 2],
+    dispatch_state: &dispatch::Dispatch,
+    fns: &[(&str, ArrayFn)],
     specials: &[f64],
     right: impl Fn(f64, f64) -> bool,
 ) {
-    for (v, f) in dispatch_state.variants().iter().zip(variants) {
-        if !dispatch::runs_here(v.required) {
-            continue;
-        }
+    for (name, f) in runnable(dispatch_state, fns) {
         let two = on_specials(f, &[2.0; 32])[0];
         for &s in specials {
             for at in 0..32 {
                 let mut x = [2.0; 32];
                 x[at] = s;
                 let y = on_specials(f, &x);
-                assert!(right(s, y[at]), "{}: f({s:e}) at {at} is {:e}", v.name, y[at]);
-                assert!(y.iter().enumerate().all(|(k, &r)| k == at || r == two), "{}: {s:e} at {at}", v.name);
+                assert!(right(s, y[at]), "{name}: f({s:e}) at {at} is {:e}", y[at]);
+                assert!(y.iter().enumerate().all(|(k, &r)| k == at || r == two), "{name}: {s:e} at {at}");
             }
         }
     }
@@ -93,7 +110,7 @@ fn same(a: f64, b: f64) -> bool {
 fn ln_special_inputs_anywhere_in_a_block() {
     // C99's results, which are `f64::ln`'s, for the 9 special inputs (the rest is padding).
     let right = |x: f64, y: f64| same(y, x.ln());
-    specials_anywhere_in_a_block(&LN_F64_DISPATCH, [ln_f64_x86_64_v4, ln_f64_haswell], &ln_specials()[..9], right);
+    specials_anywhere_in_a_block(&LN_F64_DISPATCH, &LN_VARIANTS, &ln_specials()[..9], right);
 }
 
 #[test]
@@ -104,7 +121,7 @@ fn exp_special_inputs_anywhere_in_a_block() {
     let edges = [704.0, -704.0, 709.0, -708.0, -720.0, -745.0];
     let right = |x: f64, y: f64| if edges.contains(&x) { exp_ulp_error(x, y) <= 1.0 } else { same(y, x.exp()) };
     let inputs: Vec<f64> = specials.iter().chain(&edges).copied().collect();
-    specials_anywhere_in_a_block(&EXP_F64_DISPATCH, [exp_f64_x86_64_v4, exp_f64_haswell], &inputs, right);
+    specials_anywhere_in_a_block(&EXP_F64_DISPATCH, &EXP_VARIANTS, &inputs, right);
 }
 
 fn bits_of(values: &[f64]) -> Vec<u64> {
@@ -277,19 +294,37 @@ fn slices_of_any_length_give_the_kernels_results() {
     assert_eq!(err.kind(), peach::ErrorKind::InvalidOperands, "{err}");
 }
 
-/// Outputs of 2^18 values and more, 64-byte aligned, are written with non-temporal stores: the
-/// same values as through the caches.
+/// Outputs of 2^18 values and more (2^22 in the Sapphire Rapids variants), 64-byte aligned, are
+/// written with non-temporal stores: the same values as through the caches, in each AVX-512
+/// variant this CPU runs.
 #[test]
 fn non_temporal_stores_give_the_same_results() {
-    assert!(EXP_F64_X86_64_V4_LISTING.contains("vmovntpd") && LN_F64_X86_64_V4_LISTING.contains("vmovntpd"));
-    let n = 1 << 18;
-    let x: Vec<f64> = (0..n).map(|i| (i as f64 - n as f64 / 2.0) * 0.0041).collect();
-    let positive: Vec<f64> = x.iter().map(|v| v.abs() + 1e-3).collect();
-    let mut buffer = vec![0.0f64; 2 * n + 16];
-    let skip = buffer.as_ptr().align_offset(64);
+    let from = |name: &str| if name == "sapphirerapids" { 1usize << 22 } else { 1 << 18 };
+    for (name, listing) in [
+        ("x86-64-v4", EXP_F64_X86_64_V4_LISTING),
+        ("x86-64-v4", LN_F64_X86_64_V4_LISTING),
+        ("sapphirerapids", EXP_F64_SAPPHIRERAPIDS_LISTING),
+        ("sapphirerapids", LN_F64_SAPPHIRERAPIDS_LISTING),
+    ] {
+        assert!(listing.contains("vmovntpd"), "{name}");
+        // n is in rdx.
+        let threshold = listing.lines().find_map(|l| l.split("cmp rdx, ").nth(1)).map(str::trim);
+        assert_eq!(threshold, Some(format!("{:#x}", from(name)).as_str()), "{name}");
+    }
     type Reference = fn(f64) -> f64;
-    let cases: [(&[f64], ArrayFn, Reference); 2] = [(&x, exp_f64, f64::exp), (&positive, ln_f64, f64::ln)];
-    for (input, kernel, reference) in cases {
+    let exps =
+        runnable(&EXP_F64_DISPATCH, &EXP_VARIANTS).into_iter().map(|(name, f)| (name, f, f64::exp as Reference, false));
+    let lns =
+        runnable(&LN_F64_DISPATCH, &LN_VARIANTS).into_iter().map(|(name, f)| (name, f, f64::ln as Reference, true));
+    // (The AVX2 variants store through the caches at every size.)
+    for (name, kernel, reference, positive) in exps.chain(lns).filter(|case| case.0 != "haswell") {
+        let n = from(name);
+        let input: Vec<f64> = (0..n)
+            .map(|i| (i as f64 - n as f64 / 2.0) * (0.0041 * (1 << 18) as f64 / n as f64))
+            .map(|v| if positive { v.abs() + 1e-3 } else { v })
+            .collect();
+        let mut buffer = vec![0.0f64; 2 * n + 16];
+        let skip = buffer.as_ptr().align_offset(64);
         let (aligned, rest) = buffer[skip..].split_at_mut(n);
         let unaligned = &mut rest[1..n + 1]; // 8 bytes past a 64-byte boundary: the cached path
         assert_eq!(aligned.as_ptr() as usize % 64, 0);
@@ -298,10 +333,10 @@ fn non_temporal_stores_give_the_same_results() {
             kernel(input.as_ptr(), unaligned.as_mut_ptr(), n);
         }
         let differ = aligned.iter().zip(unaligned.iter()).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
-        assert_eq!(differ, 0);
+        assert_eq!(differ, 0, "{name}");
         for (v, i) in aligned.iter().zip(input.iter()).step_by(997) {
             let want = reference(*i);
-            assert!((v - want).abs() <= 2.0 * f64::EPSILON * want.abs(), "{v} for {want}");
+            assert!((v - want).abs() <= 2.0 * f64::EPSILON * want.abs(), "{name}: {v} for {want}");
         }
     }
 }

@@ -284,12 +284,18 @@ fn dot_f32_avx512_in_the_interpreter() {
 
 #[test]
 fn add_i32_avx512_in_the_interpreter() {
-    let a: Vec<i32> = (0..1 << 18).map(|i: i32| i.wrapping_mul(1_234_567)).collect();
-    let b: Vec<i32> = (0..1 << 18).map(|i| i32::MIN + i * 3).collect();
-    // 2^18 values into an aligned output take the non-temporal path; misaligned, the other.
-    for (n, skip) in [(128, 0), (2048, 3), (1 << 18, 0), (1 << 18, 1)] {
-        let got = emulate_add(ADD_I32_X86_64_V4_CODE, &a, &b, n, skip);
-        assert!(got.iter().zip(a.iter().zip(&b)).all(|(c, (a, b))| *c == a.wrapping_add(*b)), "n {n}, skip {skip}");
+    let a: Vec<i32> = (0..1 << 22).map(|i: i32| i.wrapping_mul(1_234_567)).collect();
+    let b: Vec<i32> = (0..1 << 22).map(|i| i32::MIN + i * 3).collect();
+    // From 2^18 values (2^22 on Sapphire Rapids), an aligned output takes the non-temporal path;
+    // misaligned, the other.
+    for (isa, code, from) in
+        [("x86-64-v4", ADD_I32_X86_64_V4_CODE, 1 << 18), ("sapphirerapids", ADD_I32_SAPPHIRERAPIDS_CODE, 1 << 22)]
+    {
+        for (n, skip) in [(128, 0), (2048, 3), (from, 0), (from, 1)] {
+            let got = emulate_add(code, &a, &b, n, skip);
+            let right = got.iter().zip(a.iter().zip(&b)).all(|(c, (a, b))| *c == a.wrapping_add(*b));
+            assert!(right, "{isa}: n {n}, skip {skip}");
+        }
     }
 }
 

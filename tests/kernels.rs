@@ -50,8 +50,14 @@ fn add_i32_pipelined() {
     let a: Vec<i32> = (0..2048).map(|i: i32| i.wrapping_mul(1_234_567)).collect();
     let b: Vec<i32> = (0..2048).map(|i| i32::MIN + i * 3).collect();
     let want: Vec<i32> = a.iter().zip(&b).map(|(x, y)| x.wrapping_add(*y)).collect();
-    let variants: [unsafe fn(*const i32, *const i32, *mut i32, usize); 2] = [add_i32_x86_64_v4, add_i32_haswell];
-    for (v, f) in ADD_I32_DISPATCH.variants().iter().zip(variants) {
+    type AddFn = unsafe fn(*const i32, *const i32, *mut i32, usize);
+    let fns: [(&str, AddFn); 3] =
+        [("sapphirerapids", add_i32_sapphirerapids), ("x86-64-v4", add_i32_x86_64_v4), ("haswell", add_i32_haswell)];
+    for v in ADD_I32_DISPATCH.variants() {
+        // Found by name: a new variant cannot go untested, nor one be tested as another.
+        let Some(&(_, f)) = fns.iter().find(|(name, _)| *name == v.name) else {
+            panic!("no function given for the {} variant", v.name);
+        };
         if !peach::runtime::dispatch::runs_here(v.required) {
             eprintln!("skipped {}", v.name);
             continue;
@@ -61,8 +67,9 @@ fn add_i32_pipelined() {
             unsafe { f(a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), n) };
             assert_eq!(c, want[..n], "{} n={n}", v.name);
         }
-        // 2^18 values and more into a 64-byte-aligned output: non-temporal stores.
-        let n = 1 << 18;
+        // 2^18 values and more (2^22 on Sapphire Rapids) into a 64-byte-aligned output:
+        // non-temporal stores (AVX2: plain ones at every size).
+        let n = if v.name == "sapphirerapids" { 1 << 22 } else { 1 << 18 };
         let (big_a, big_b): (Vec<i32>, Vec<i32>) = (0..n as i32).map(|i| (i * 7, i32::MAX - i)).unzip();
         let mut buffer = vec![0i32; n + 16];
         let skip = buffer.as_ptr().align_offset(64);
@@ -87,6 +94,10 @@ fn add_i32_pipelined() {
         .collect();
     // Twice: the loop with non-temporal stores, then the one with plain stores.
     assert_eq!(stages, format!("LLA{}ASS", "LAS".repeat(6)).repeat(2), "{ADD_I32_X86_64_V4_LISTING}");
+    // Where the non-temporal stores start: n (in rcx) against 2^18, or 2^22 on Sapphire Rapids.
+    let threshold = |listing: &'static str| listing.lines().find_map(|l| l.split("cmp rcx, ").nth(1)).map(str::trim);
+    assert_eq!(threshold(ADD_I32_X86_64_V4_LISTING), Some("0x40000"));
+    assert_eq!(threshold(ADD_I32_SAPPHIRERAPIDS_LISTING), Some("0x400000"));
 }
 
 #[test]

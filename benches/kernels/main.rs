@@ -207,16 +207,18 @@ mod bench {
             for size in [2048usize, 32 * 1024, 1 << 20] {
                 let x = Aligned::new(size, |i| input(i, size));
                 let general = Aligned::new(size, |i| if i % 32 == 7 { odd } else { input(i, size) });
-                let mut y = Aligned::new(size + 32, |_| 0.0f64);
                 let (xs, gs) = (x.slice(), general.slice());
-                let ys = y.slice_mut()[16..].as_mut_ptr();
                 let peach = list.iter().find(|(name, _)| *name == "peach").expect("peach runs").1;
+                // Each competitor writes its own output, as in the add benchmark.
+                let mut ys: Vec<Aligned<f64>> = (0..=list.len()).map(|_| Aligned::new(size + 32, |_| 0.0f64)).collect();
                 let mut runs: Vec<Box<dyn FnMut(usize)>> = list
                     .iter()
                     .map(|&(_, f)| (f, xs))
                     .chain([(peach, gs)])
-                    .map(|(f, xs)| -> Box<dyn FnMut(usize)> {
-                        // SAFETY: one competitor runs at a time, each writing the same `size` values.
+                    .zip(ys.iter_mut())
+                    .map(|((f, xs), y)| -> Box<dyn FnMut(usize)> {
+                        let ys = y.slice_mut()[16..].as_mut_ptr();
+                        // SAFETY: each competitor writes the `size` values of its own output.
                         Box::new(move |reps| {
                             for _ in 0..reps {
                                 unsafe { f(black_box(xs), black_box(std::slice::from_raw_parts_mut(ys, size))) }
