@@ -919,37 +919,34 @@ impl Function {
         self.insts.push(Inst { op, first, len: ops.len() as u8, loc });
     }
 
+    /// Notes the registers `o` names: the parameters named (the first virtual registers), and
+    /// the widest view of each virtual register written as a whole register.
     fn note_views(&mut self, o: &Operand) {
-        let (r, other) = match o {
-            Operand::Reg(r) => (*r, None),
-            Operand::Masked(m) => (m.reg, Some(m.mask)),
-            Operand::Lane(l) => (l.reg, None),
-            Operand::List(l) => (l.first, None),
+        let (params, vregs) = (&mut self.params_used, &mut self.vregs);
+        let mut note = |r: Reg, whole: bool| {
+            if let Some(i) = r.vreg() {
+                if i.0 < 64 {
+                    *params |= 1 << i.0;
+                }
+                if whole && let Some(info) = vregs.get_mut(i.index()) {
+                    info.max_view = info.max_view.max(r.view());
+                }
+            }
+        };
+        match o {
+            Operand::Reg(r) => note(*r, true),
+            Operand::Masked(m) => {
+                note(m.reg, true);
+                note(m.mask, false);
+            }
+            Operand::Lane(l) => note(l.reg, true),
+            Operand::List(l) => note(l.first, true),
             Operand::Mem(m) => {
                 for r in [m.base, m.index].into_iter().flatten() {
-                    self.note_param(r);
+                    note(r, false);
                 }
-                return;
             }
-            _ => return,
-        };
-        self.note_param(r);
-        if let Some(k) = other {
-            self.note_param(k);
-        }
-        if let Some(i) = r.vreg()
-            && let Some(info) = self.vregs.get_mut(i.index())
-        {
-            info.max_view = info.max_view.max(r.view());
-        }
-    }
-
-    /// Parameters are the first virtual registers: remember which ones the code names.
-    fn note_param(&mut self, r: Reg) {
-        if let Some(i) = r.vreg()
-            && i.0 < 64
-        {
-            self.params_used |= 1 << i.0;
+            _ => {}
         }
     }
 

@@ -187,7 +187,7 @@ fn movabs(f: &mut Function, ops: &mut [Operand]) -> Result<Code> {
     {
         return Ok(Code::Mov_r64_imm64);
     }
-    let code = select::select(f, "mov", &mut ops.to_vec())?;
+    let (code, _) = select::select(f.target(), "mov", &mut ops.to_vec())?;
     if code.op_code().op_kinds().contains(&iced_x86::OpCodeOperandKind::mem_offs) {
         return Ok(code);
     }
@@ -299,16 +299,47 @@ impl Isa for X86_64 {
     }
 
     fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
+        // The form's checks of its own operands, on every use.
+        let own_checks = |f: &Function, code: Code, ops: &mut [Operand]| match Forms::get().form(code) {
+            Some(form) if form.checks != 0 => check_form(f, form, ops),
+            _ => Ok(()),
+        };
+        // An instruction written as one before it (the same spelling, the same kinds of
+        // operands: see `select::memo_key`) replays the choice made then, in one hash lookup.
+        // Operands that may be a string instruction's (all physical) go the long way: whether
+        // they are dropped depends on which registers they name.
+        let physical = |o: &Operand| match o {
+            Operand::Reg(r) => !r.is_virtual(),
+            Operand::Mem(_) => true,
+            _ => false,
+        };
+        let key = if !ops.is_empty() && ops.iter().all(physical) { None } else { select::memo_key(mnemonic, ops) };
+        if let Some(&entry) = key.as_ref().and_then(|k| f.memo.get(k)) {
+            let (code, checks) = select::replay(entry, ops)?;
+            if checks {
+                own_checks(f, code, ops)?;
+            }
+            return Ok(code as u32);
+        }
         let (name, prefixes) = strip_prefixes(mnemonic);
         // (Before the decorations move: a segment belongs to the memory operand it follows.)
         drop_string_operands(name, ops)?;
-        mask_after_operands(ops);
+        let moved = mask_after_operands(ops);
         let exact = name.eq_ignore_ascii_case("movabs");
-        let code = if exact { movabs(f, ops)? } else { select::select(f, name, ops)? };
-        if let Some(form) = Forms::get().form(code).filter(|form| form.checks != 0) {
-            check_form(f, form, ops)?;
-        }
+        let (code, entry) = match exact {
+            true => (movabs(f, ops)?, None),
+            false => select::select(f.target(), name, ops).map(|(code, entry)| (code, Some(entry)))?,
+        };
+        own_checks(f, code, ops)?;
         let prefixes = check_prefixes(code, name, prefixes, ops)?;
+        // Remembered when nothing but the form's own rewrites happened: no prefix, no
+        // decoration moved (the key has the operands in the order written).
+        if let (Some(key), Some(entry)) = (key, entry)
+            && name.len() == mnemonic.len()
+            && !moved
+        {
+            f.memo.insert(key, entry);
+        }
         Ok(code as u32 | prefixes | if exact { EXACT } else { 0 })
     }
 
@@ -586,19 +617,22 @@ fn visit_mem(m: &Mem, gp_units: UnitSet, vec_units: UnitSet, visit: &mut impl Fn
 }
 
 /// Moves a memory operand's decorations (its write mask and segment, written right after it)
-/// after the other operands and before a rounding mode, where they take no form slot.
-fn mask_after_operands(ops: &mut Vec<Operand>) {
+/// after the other operands and before a rounding mode, where they take no form slot; whether
+/// it moved any.
+fn mask_after_operands(ops: &mut Vec<Operand>) -> bool {
     let decoration = |o: &Operand| matches!(o, Operand::MemMask(_) | Operand::Segment(_));
     if let Some(first) = ops.iter().position(decoration) {
         let end = ops.iter().rposition(|o| !matches!(o, Operand::Rounding(_)) && !decoration(o)).map_or(0, |p| p + 1);
         if first >= end {
-            return;
+            return false;
         }
         let decorations: Vec<Operand> = ops.iter().copied().filter(decoration).collect();
         ops.retain(|o| !decoration(o));
         let end = ops.iter().rposition(|o| !matches!(o, Operand::Rounding(_))).map_or(0, |p| p + 1);
         ops.splice(end..end, decorations);
+        return true;
     }
+    false
 }
 
 /// MOVDIR64B and ENQCMD(S) take the source address in the size of the register that holds the

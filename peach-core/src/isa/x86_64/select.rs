@@ -8,7 +8,7 @@ use super::forms::{Bank, Form, Forms, Slot};
 use super::regs::{self, GP, VEC};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fx::MemoKey;
-use crate::ir::{Function, Mem, Operand, Reg, Rounding};
+use crate::ir::{Mem, Operand, Reg, Rounding};
 use crate::target::Target;
 
 /// What an operand is, for matching against form slots.
@@ -372,47 +372,54 @@ fn op_key(op: &Operand) -> Option<u64> {
     })
 }
 
-/// Picks the form recorded in the IR for a user's instruction. Choices are remembered per
-/// function, keyed by everything they depend on (see [`op_key`]), so that the thousandth
-/// `VFMADD231PS ymm, ymm, ymm` costs one hash lookup (and the memory-operand checks).
-pub(crate) fn select(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<Code> {
+/// The memo key of an instruction as written: its spelling and what selection depends on in
+/// each operand (see [`op_key`]). `None` when the spelling is long or an operand does not pack
+/// exactly: the instruction is then checked without the memo.
+#[inline]
+pub(crate) fn memo_key(mnemonic: &str, ops: &[Operand]) -> Option<MemoKey> {
     let bytes = mnemonic.as_bytes();
     if bytes.len() > 16 || ops.len() > 6 {
-        return select_or_shorthand(f.target(), mnemonic, ops).map(|(c, _)| c);
+        return None;
     }
     // The spelling as written: `VADDPS` and `vaddps` get an entry each, which is cheaper than
     // folding the case on every lookup.
     let (lo, hi) = bytes.split_at(bytes.len().min(8));
     let mut key = [le_word(lo), le_word(hi), 0, 0, 0, 0];
     for (i, op) in ops.iter().enumerate() {
-        let Some(k) = op_key(op) else {
-            return select_or_shorthand(f.target(), mnemonic, ops).map(|(c, _)| c);
-        };
-        key[2 + i / 2] |= k << (32 * (i % 2));
+        key[2 + i / 2] |= op_key(op)? << (32 * (i % 2));
     }
     // The length tells `add` from `add\0`, whose words are equal.
     key[5] |= (ops.len() as u64) << 60 | bytes.len() as u64;
-    let key = MemoKey(key);
-    if let Some(&entry) = f.memo.get(&key) {
-        for op in ops.iter() {
-            if let Operand::Mem(m) = op
-                && !plainly_valid(m)
-            {
-                check_mem(m)?;
-            }
+    Some(MemoKey(key))
+}
+
+/// Replays a memo entry (see [`select`]) on operands with its key: the memory operands checked
+/// (the key has only their size and broadcast), the operands rewritten as the first time; the
+/// form, and whether it has checks of its own (`Form::checks`) to run.
+pub(crate) fn replay(entry: u32, ops: &mut Vec<Operand>) -> Result<(Code, bool)> {
+    for op in ops.iter() {
+        if let Operand::Mem(m) = op
+            && !plainly_valid(m)
+        {
+            check_mem(m)?;
         }
-        if entry & SHORTHAND != 0 {
-            ops.insert(1, ops[0]);
-        }
-        if entry & DROP_ST0 != 0 {
-            ops.retain(|o| *o != Operand::Reg(regs::phys(Register::ST0)));
-        }
-        return Code::try_from((entry & !(SHORTHAND | DROP_ST0)) as usize)
-            .map_err(|_| Error::internal("bad memo entry"));
     }
-    let (code, rewrite) = select_or_shorthand(f.target(), mnemonic, ops)?;
-    f.memo.insert(key, code as u32 | rewrite);
-    Ok(code)
+    if entry & SHORTHAND != 0 {
+        ops.insert(1, shorthand_source(ops[0]));
+    }
+    if entry & DROP_ST0 != 0 {
+        ops.retain(|o| *o != Operand::Reg(regs::phys(Register::ST0)));
+    }
+    let code = Code::try_from((entry & !(SHORTHAND | DROP_ST0 | CHECKS)) as usize);
+    Ok((code.map_err(|_| Error::internal("bad memo entry"))?, entry & CHECKS != 0))
+}
+
+/// Picks the form recorded in the IR for a user's instruction; with it, the memo entry that
+/// replays the choice (see [`replay`]): the form and how `ops` were rewritten.
+pub(crate) fn select(target: &Target, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<(Code, u32)> {
+    let (code, rewrite) = select_or_shorthand(target, mnemonic, ops)?;
+    let checks = if Forms::get().form(code).is_some_and(|form| form.checks != 0) { CHECKS } else { 0 };
+    Ok((code, code as u32 | rewrite | checks))
 }
 
 /// Up to 8 bytes as a little-endian number, loaded whole (a copy into a buffer first would stall
@@ -437,6 +444,16 @@ fn le_word(b: &[u8]) -> u64 {
 const SHORTHAND: u32 = 1 << 31;
 /// Memo flag: an x87 memory form was written with the `st` it uses implicitly.
 const DROP_ST0: u32 = 1 << 30;
+/// Memo flag: the form has checks of its own, to run on every use.
+const CHECKS: u32 = 1 << 29;
+
+/// The operand the two-operand shorthand repeats: the destination, without its write mask.
+fn shorthand_source(dst: Operand) -> Operand {
+    match dst {
+        Operand::Masked(m) => Operand::Reg(m.reg),
+        other => other,
+    }
+}
 
 /// Selects a form; failing that, reads a VEX/EVEX instruction written with one operand short as
 /// the seed paper's shorthand (`VADDPD(a, b)` for `VADDPD(a, a, b)`) and rewrites `ops`.
@@ -465,11 +482,7 @@ fn select_or_shorthand(target: &Target, mnemonic: &str, ops: &mut Vec<Operand>) 
         return Err(err);
     }
     let mut long = ops.clone();
-    let dst = match long[0] {
-        Operand::Masked(m) => Operand::Reg(m.reg),
-        other => other,
-    };
-    long.insert(1, dst);
+    long.insert(1, shorthand_source(long[0]));
     match select_uncached(target, mnemonic, &long) {
         Ok(code) => {
             *ops = long;

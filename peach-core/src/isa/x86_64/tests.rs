@@ -318,10 +318,12 @@ fn asm_lines_assemble_for_every_object_format() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The form-selection memo never changes what is accepted or chosen: each instruction selected
+/// The form-selection memo never changes what is accepted or chosen: each instruction checked
 /// cold (a fresh thread, so an empty memo) and warm (after every other one, in one function)
-/// gives the same form or the same error. The cases are the collisions the memo used to have:
-/// a zero-padded mnemonic, a virtual mask next to a physical vector register used as a mask.
+/// gives the same form and operands, or the same error. The cases are the collisions the memo
+/// used to have (a zero-padded mnemonic, a virtual mask next to a physical vector register used
+/// as a mask) and what it must not skip: a form's own checks on operands of the same kinds, the
+/// shorthand with a write mask, prefixes, string instructions' operands, decorations.
 #[test]
 fn memo_is_exact() {
     use super::X86Builder;
@@ -348,11 +350,60 @@ fn memo_is_exact() {
         }),
         ("mov", |_| vec![RAX.into(), (1i64 << 40).into()]),
         ("mov", |_| vec![EAX.into(), (1i64 << 40).into()]),
+        // The same kinds of operands, distinct registers or not (the form's check).
+        ("vfcmulcph", |f| {
+            let (a, b, c) = (f.zmm(), f.zmm(), f.zmm());
+            vec![a.into(), b.into(), c.into()]
+        }),
+        ("vfcmulcph", |f| {
+            let (a, b) = (f.zmm(), f.zmm());
+            vec![a.into(), a.into(), b.into()]
+        }),
+        // The two-operand shorthand, masked: the source repeated without the mask.
+        ("vaddps", |f| {
+            let (a, b, k) = (f.zmm(), f.zmm(), f.k());
+            vec![a.mask(k).into(), b.into()]
+        }),
+        ("lock add", |f| {
+            let p = f.gp64();
+            vec![Mem::base_disp(p, 0).sized(8).into(), 1.into()]
+        }),
+        ("add", |f| {
+            let p = f.gp64();
+            vec![Mem::base_disp(p, 0).sized(8).into(), 1.into()]
+        }),
+        ("movsb", |_| vec![Mem::base_disp(RDI, 0).sized(1).into(), Mem::base_disp(RSI, 0).sized(1).into()]),
+        ("movsb", |_| vec![Mem::base_disp(RAX, 0).sized(1).into(), Mem::base_disp(RSI, 0).sized(1).into()]),
+        ("vmovups", |f| {
+            let (p, x, k) = (f.gp64(), f.zmm(), f.k());
+            vec![Mem::base_disp(p, 0).into(), Operand::MemMask(k), x.into()]
+        }),
     ];
-    let target = Target::x86_64_v4();
+    let target = Target::named("sapphirerapids").unwrap(); // (for the AVX512-FP16 complex multiplies)
+    // The operands as written out, virtual registers renumbered by first appearance (the warm
+    // function has made more of them).
+    fn renumbered(ops: &[Operand]) -> String {
+        let text = format!("{ops:?}");
+        let (mut out, mut seen, mut rest) = (String::new(), Vec::new(), text.as_str());
+        while let Some(at) = rest.find(" v").or_else(|| rest.find("(v")) {
+            let (head, tail) = rest.split_at(at + 2);
+            let digits = tail.find(|c: char| !c.is_ascii_digit()).unwrap_or(tail.len());
+            let number = &tail[..digits];
+            let k = seen.iter().position(|s| *s == number).unwrap_or_else(|| {
+                seen.push(number);
+                seen.len() - 1
+            });
+            out += head;
+            out += &k.to_string();
+            rest = &tail[digits..];
+        }
+        out + rest
+    }
     let outcome = |f: &mut Function, (m, ops): &Case| {
         let mut ops = ops(f);
-        super::select::select(f, m, &mut ops).map(|c| format!("{c:?}")).map_err(|e| e.to_string())
+        <super::X86_64 as crate::isa::Isa>::check_inst(f, m, &mut ops)
+            .map(|c| (format!("{:?}", super::code_of(c)), renumbered(&ops)))
+            .map_err(|e| e.to_string())
     };
     let cold: Vec<_> = cases
         .iter()
@@ -373,6 +424,11 @@ fn memo_is_exact() {
         }
     }
     assert!(cold[1].is_err() && cold[4].is_err() && cold[8].is_err(), "{cold:?}");
+    let n = cold.len();
+    assert!(cold[n - 8].is_ok() && cold[n - 7].is_err(), "the form's check: {cold:?}");
+    assert!(cold[n - 6].as_ref().is_ok_and(|(_, ops)| ops.matches("Masked(Masked").count() == 1), "{cold:?}");
+    assert!(cold[n - 5].is_ok() && cold[n - 4].is_ok() && cold[n - 1].is_ok(), "{cold:?}");
+    assert!(cold[n - 3].is_ok() && cold[n - 2].is_err(), "string operands: {cold:?}");
 }
 
 /// A broadcast whose count the other operands do not decide: `bcst()` is an error that asks for
