@@ -405,13 +405,13 @@ fn emit_into(
         }
         match inst.op {
             Op::Isa(code) => {
-                if is_noop_move(body, &regs, code, body.ops(inst))? {
+                let ir_ops = body.ops(inst);
+                if is_noop_move(body, &regs, code, ir_ops)? {
                     continue;
                 }
                 let prefixes = code & super::PREFIXES;
                 let code = super::code_of(code);
                 let primary = forms.form(code).ok_or_else(|| internal("unknown form"))?;
-                let ir_ops = body.ops(inst);
                 // The common case, straight from the allocation: a VEX form that is final
                 // whatever the registers (no alternatives, or memory decides), with plain
                 // operands in registers 0-15 (the number closure refuses anything else).

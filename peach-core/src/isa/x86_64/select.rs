@@ -396,6 +396,7 @@ pub(crate) fn memo_key(mnemonic: &str, ops: &[Operand]) -> Option<MemoKey> {
 /// Replays a memo entry (see [`select`]) on operands with its key: the memory operands checked
 /// (the key has only their size and broadcast), the operands rewritten as the first time; the
 /// form, and whether it has checks of its own (`Form::checks`) to run.
+#[inline]
 pub(crate) fn replay(entry: u32, ops: &mut Vec<Operand>) -> Result<(Code, bool)> {
     for op in ops.iter() {
         if let Operand::Mem(m) = op
