@@ -110,14 +110,7 @@ fn is_string(code: Code) -> bool {
 /// ptr [rsi]`, `stosb byte ptr [rdi], al`, as iced and objdump print them): exactly those, they
 /// are dropped and the bare form is selected; anything else is left for selection to refuse.
 fn drop_string_operands(name: &str, ops: &mut Vec<Operand>) -> Result<()> {
-    // (The common case leaves at once: a string form's operands are physical registers and
-    // memory, never virtual registers, immediates or labels.)
-    let physical = |o: &Operand| match o {
-        Operand::Reg(r) => !r.is_virtual(),
-        Operand::Mem(_) | Operand::Segment(_) => true,
-        _ => false,
-    };
-    if ops.is_empty() || !ops.iter().all(physical) {
+    if !may_be_string_operands(ops) {
         return Ok(());
     }
     let segments = ops.iter().filter(|o| matches!(o, Operand::Segment(_))).count();
@@ -167,6 +160,18 @@ fn drop_string_operands(name: &str, ops: &mut Vec<Operand>) -> Result<()> {
     }
     *ops = kept;
     Ok(())
+}
+
+/// Whether `ops` may be a string instruction's operands as written out: physical registers,
+/// memory and segments only (never virtual registers, immediates or labels), the common case
+/// leaving at its first operand.
+fn may_be_string_operands(ops: &[Operand]) -> bool {
+    let physical = |o: &Operand| match o {
+        Operand::Reg(r) => !r.is_virtual(),
+        Operand::Mem(_) | Operand::Segment(_) => true,
+        _ => false,
+    };
+    !ops.is_empty() && ops.iter().all(physical)
 }
 
 /// `movabs`, as assemblers spell the 64-bit forms of `mov`: the accumulator to or from a 64-bit
@@ -306,14 +311,9 @@ impl Isa for X86_64 {
         };
         // An instruction written as one before it (the same spelling, the same kinds of
         // operands: see `select::memo_key`) replays the choice made then, in one hash lookup.
-        // Operands that may be a string instruction's (all physical) go the long way: whether
-        // they are dropped depends on which registers they name.
-        let physical = |o: &Operand| match o {
-            Operand::Reg(r) => !r.is_virtual(),
-            Operand::Mem(_) => true,
-            _ => false,
-        };
-        let key = if !ops.is_empty() && ops.iter().all(physical) { None } else { select::memo_key(mnemonic, ops) };
+        // Operands that may be a string instruction's go the long way: whether they are dropped
+        // depends on which registers they name.
+        let key = if may_be_string_operands(ops) { None } else { select::memo_key(mnemonic, ops) };
         if let Some(&entry) = key.as_ref().and_then(|k| f.memo.get(k)) {
             let (code, checks) = select::replay(entry, ops)?;
             if checks {
