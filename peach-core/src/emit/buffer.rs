@@ -218,6 +218,7 @@ impl<F: Fixup> CodeBuffer<F> {
 
     /// Appends bytes that do not depend on their position, if `encode` writes them (it returns
     /// whether it did; what it wrote otherwise is dropped).
+    #[inline]
     pub fn put_with(&mut self, encode: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
         let before = self.early.len();
         if !encode(&mut self.early) {

@@ -291,6 +291,7 @@ impl Assembler {
 
     /// Appends an instruction that does not depend on its position, if `encode` can write its
     /// bytes (it returns whether it did).
+    #[inline]
     pub(super) fn push_encoded(&mut self, encode: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
         self.buffer.put_with(encode)
     }
