@@ -66,6 +66,20 @@ pub(crate) struct ClassInfo {
     pub units: u8,
 }
 
+/// What [`Isa::visit`] reports each register to: any `FnMut(Reg, Role, UnitSet)` closure, or a
+/// type of its own, whose `reg` can be inlined at each of the ISA's reports (a closure with
+/// several call sites is called out of line).
+pub(crate) trait RegVisitor {
+    /// Register `r` is read or written as `role`; a virtual one may take the units in `allowed`.
+    fn reg(&mut self, r: Reg, role: Role, allowed: UnitSet);
+}
+
+impl<F: FnMut(Reg, Role, UnitSet)> RegVisitor for F {
+    fn reg(&mut self, r: Reg, role: Role, allowed: UnitSet) {
+        self(r, role, allowed)
+    }
+}
+
 /// A machine backend. Every method is an associated function, so the passes are generic over
 /// the ISA and pay nothing for the abstraction.
 ///
@@ -109,15 +123,10 @@ pub(crate) trait Isa {
     /// argument area into `dst`.
     fn gen_load_arg(dst: Reg, ty: Type, offset: i32, target: &Target) -> (u32, [Operand; 2]);
 
-    /// Calls `visit(reg, role, allowed)` for every register the instruction reads or writes,
-    /// implicit ones included. `allowed` is the mask of units a virtual register may get here.
-    fn visit(
-        target: &Target,
-        vregs: &[VRegInfo],
-        opcode: u32,
-        ops: &[Operand],
-        visit: &mut impl FnMut(Reg, Role, UnitSet),
-    );
+    /// Calls `visit.reg(reg, role, allowed)` for every register the instruction reads or
+    /// writes, implicit ones included. `allowed` is the mask of units a virtual register may get
+    /// here.
+    fn visit(target: &Target, vregs: &[VRegInfo], opcode: u32, ops: &[Operand], visit: &mut impl RegVisitor);
 
     /// The unit of a physical register, if it is allocatable state.
     fn unit(reg: Reg) -> Option<u8>;

@@ -36,7 +36,7 @@ pub(crate) fn check<I: Isa>(f: &Function) -> Result<()> {
         match inst.op {
             Op::Isa(opcode) => {
                 let low = I::reads_low_bits(opcode);
-                I::visit(f.target(), &f.vregs, opcode, ops, &mut |r, role, _| {
+                I::visit(f.target(), &f.vregs, opcode, ops, &mut |r: crate::ir::Reg, role: crate::isa::Role, _| {
                     let Some(k) = r.vreg().and_then(|v| narrow.iter().position(|n| n.0 == v)) else {
                         return;
                     };

@@ -39,7 +39,7 @@ pub(crate) use table::{Kind, Row, rows};
 use self::abi::{GP_ALLOC, VEC_ALL, VEC_LOW};
 use self::regs::{GP_UNITS, VEC_UNITS, VIEW_D, VIEW_S, VIEW_W, VIEW_X, unit_of};
 use self::table::{First, first_role, second_written, writes_status};
-use super::{ClassInfo, Flow, Isa, Role};
+use super::{ClassInfo, Flow, Isa, RegVisitor, Role};
 use crate::abi::Frame;
 use crate::abi::{Abi, CallConv};
 use crate::emit::CodeObject;
@@ -136,13 +136,7 @@ impl Isa for Aarch64 {
         (select::row_index("ldr", &[kind, Kind::Mem]), [Operand::Reg(dst), mem])
     }
 
-    fn visit(
-        _target: &Target,
-        _vregs: &[VRegInfo],
-        opcode: u32,
-        ops: &[Operand],
-        visit: &mut impl FnMut(Reg, Role, UnitSet),
-    ) {
+    fn visit(_target: &Target, _vregs: &[VRegInfo], opcode: u32, ops: &[Operand], visit: &mut impl RegVisitor) {
         let Some(row) = row(opcode) else { return };
         // Selection never picks a row without a role; read-and-written is the safe reading.
         let first = first_role(row).unwrap_or(First::UseDef);
@@ -172,13 +166,13 @@ impl Isa for Aarch64 {
                     match r.vreg() {
                         Some(v) => {
                             for k in 0..count as u32 {
-                                visit(Reg::virt(VEC, r.view(), v.0 + k), role, VEC_ALL);
+                                visit.reg(Reg::virt(VEC, r.view(), v.0 + k), role, VEC_ALL);
                             }
                         }
                         None => {
                             let n = regs::parts(*r).map_or(0, |(_, _, n)| n);
                             for k in 0..count {
-                                visit(regs::phys(VEC, regs::VIEW_Q, (n + k) % 32), role, UnitSet::EMPTY);
+                                visit.reg(regs::phys(VEC, regs::VIEW_Q, (n + k) % 32), role, UnitSet::EMPTY);
                             }
                         }
                     }
@@ -187,8 +181,8 @@ impl Isa for Aarch64 {
                 Operand::Reg(r) if matches!(row.kinds().get(i), Some(Kind::Pair(_))) => {
                     let role = if i == 0 { Role::UseDef } else { Role::Use };
                     if let Some((class, view, n)) = regs::parts(*r) {
-                        visit(*r, role, UnitSet::EMPTY);
-                        visit(regs::phys(class, view, (n + 1) % 32), role, UnitSet::EMPTY);
+                        visit.reg(*r, role, UnitSet::EMPTY);
+                        visit.reg(regs::phys(class, view, (n + 1) % 32), role, UnitSet::EMPTY);
                     }
                 }
                 Operand::Reg(r) | Operand::Lane(crate::ir::Lane { reg: r, .. }) => {
@@ -205,7 +199,7 @@ impl Isa for Aarch64 {
                         _ if regs::class_view(*r).is_some_and(|(c, _)| c == VEC) => VEC_ALL,
                         _ => GP_ALLOC,
                     };
-                    visit(*r, role, allowed);
+                    visit.reg(*r, role, allowed);
                 }
                 Operand::Mem(m) => {
                     // A pre- or post-indexed base is written back.
@@ -218,7 +212,7 @@ impl Isa for Aarch64 {
                         if let Some(r) =
                             r.filter(|r| *r != regs::ARG_AREA && r.phys_id().is_none_or(|_| unit_of(*r).is_some()))
                         {
-                            visit(r, role, GP_ALLOC);
+                            visit.reg(r, role, GP_ALLOC);
                         }
                     }
                 }
@@ -231,10 +225,10 @@ impl Isa for Aarch64 {
         // low halves are kept). To the allocator the call writes them all.
         if matches!(row.name, "bl" | "blr") {
             for n in (0..19).chain([30]) {
-                visit(regs::phys(GP, VIEW_X, n), Role::Def, UnitSet::EMPTY);
+                visit.reg(regs::phys(GP, VIEW_X, n), Role::Def, UnitSet::EMPTY);
             }
             for n in 0..32 {
-                visit(regs::phys(VEC, regs::VIEW_Q, n), Role::Def, UnitSet::EMPTY);
+                visit.reg(regs::phys(VEC, regs::VIEW_Q, n), Role::Def, UnitSet::EMPTY);
             }
         }
     }

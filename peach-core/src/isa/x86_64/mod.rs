@@ -23,7 +23,7 @@ pub use regs::{GP, MASK, VEC, X86Builder, X86Reg, X86VReg, reg, reg_by_name};
 
 use self::forms::{Forms, Role as FormRole, Slot};
 use self::regs::{GP_UNITS, MASK_UNITS, VEC_UNITS, VIEW_8, VIEW_16, VIEW_32, VIEW_64, VIEW_XMM, iced, unit_of};
-use super::{ClassInfo, Flow, Isa, Role};
+use super::{ClassInfo, Flow, Isa, RegVisitor, Role};
 use crate::abi::Frame;
 use crate::abi::{Abi, CallConv};
 use crate::emit::CodeObject;
@@ -410,13 +410,7 @@ impl Isa for X86_64 {
         (code as u32, [Operand::Reg(dst), Operand::Mem(mem)])
     }
 
-    fn visit(
-        target: &Target,
-        vregs: &[VRegInfo],
-        opcode: u32,
-        ops: &[Operand],
-        visit: &mut impl FnMut(Reg, Role, UnitSet),
-    ) {
+    fn visit(target: &Target, vregs: &[VRegInfo], opcode: u32, ops: &[Operand], visit: &mut impl RegVisitor) {
         let Some(form) = Forms::get().form(code_of(opcode)) else {
             return;
         };
@@ -431,7 +425,7 @@ impl Isa for X86_64 {
         let mask_role = if form.needs_mask { Role::UseDef } else { Role::Use };
         for (i, op) in ops.iter().enumerate() {
             if let Operand::MemMask(k) = op {
-                visit(*k, mask_role, MASK_ALLOC);
+                visit.reg(*k, mask_role, MASK_ALLOC);
                 continue;
             }
             let (slot, role) = (form.slots.get(i), roles.get(i));
@@ -442,7 +436,7 @@ impl Isa for X86_64 {
                 Operand::Reg(_) | Operand::Masked(_) => {
                     let (r, merge) = match op {
                         Operand::Masked(m) => {
-                            visit(m.mask, mask_role, MASK_ALLOC);
+                            visit.reg(m.mask, mask_role, MASK_ALLOC);
                             (m.reg, !m.zeroing)
                         }
                         Operand::Reg(r) => (*r, false),
@@ -470,8 +464,8 @@ impl Isa for X86_64 {
                     // Both registers of a mask pair are written.
                     if *slot == Slot::KPair {
                         if let Some(k) = iced(r) {
-                            visit(r, role, UnitSet::EMPTY);
-                            visit(regs::phys(forms::add_reg(k, 1)), role, UnitSet::EMPTY);
+                            visit.reg(r, role, UnitSet::EMPTY);
+                            visit.reg(regs::phys(forms::add_reg(k, 1)), role, UnitSet::EMPTY);
                         }
                         continue;
                     }
@@ -479,9 +473,9 @@ impl Isa for X86_64 {
                     if let Slot::Block { .. } = slot {
                         for k in 0..4 {
                             match (r.vreg(), iced(r)) {
-                                (Some(v), _) => visit(Reg::virt(VEC, r.view(), v.0 + k), role, vec_units),
+                                (Some(v), _) => visit.reg(Reg::virt(VEC, r.view(), v.0 + k), role, vec_units),
                                 (None, Some(first)) => {
-                                    visit(regs::phys(forms::add_reg(first, k)), role, UnitSet::EMPTY)
+                                    visit.reg(regs::phys(forms::add_reg(first, k)), role, UnitSet::EMPTY)
                                 }
                                 _ => {}
                             }
@@ -495,7 +489,7 @@ impl Isa for X86_64 {
                         Slot::Bank { .. } => UnitSet::EMPTY,
                         _ => MASK_ALLOC,
                     };
-                    visit(r, role, allowed);
+                    visit.reg(r, role, allowed);
                 }
                 Operand::Mem(m) => {
                     let gp_units = if form.encoding == EncodingKind::D3NOW { GP_LOW } else { GP_ALLOC };
@@ -512,7 +506,7 @@ impl Isa for X86_64 {
                 FormRole::Def => Role::Def,
                 FormRole::UseDef => Role::UseDef,
             };
-            visit(regs::phys(*r), role, UnitSet::EMPTY);
+            visit.reg(regs::phys(*r), role, UnitSet::EMPTY);
         }
     }
 
@@ -602,7 +596,7 @@ impl Isa for X86_64 {
     }
 }
 
-fn visit_mem(m: &Mem, gp_units: UnitSet, vec_units: UnitSet, visit: &mut impl FnMut(Reg, Role, UnitSet)) {
+fn visit_mem(m: &Mem, gp_units: UnitSet, vec_units: UnitSet, visit: &mut impl RegVisitor) {
     for r in [m.base, m.index].into_iter().flatten() {
         if r == regs::ARG_AREA || r == Reg::CONSTANTS || r == Reg::LOCALS {
             continue;
@@ -610,8 +604,8 @@ fn visit_mem(m: &Mem, gp_units: UnitSet, vec_units: UnitSet, visit: &mut impl Fn
         match r.is_virtual() && r.class() == VEC {
             // A VSIB index lasts through the write: the CPU refuses a destination that is
             // also the index.
-            true => visit(r, Role::UseLate, vec_units),
-            false => visit(r, Role::Use, gp_units),
+            true => visit.reg(r, Role::UseLate, vec_units),
+            false => visit.reg(r, Role::Use, gp_units),
         }
     }
 }

@@ -18,8 +18,10 @@ pub use scan::{Memory, allocate};
 use super::cfg::Block;
 use crate::abi::CallConv;
 use crate::ir::Body;
+use crate::ir::Reg;
 use crate::ir::{Inst, Locations, Op, Operand, RegClass, UnitSet, VReg, VRegGroup, VRegInfo};
-use crate::isa::{ClassInfo, Isa, Role};
+use crate::isa::{ClassInfo, Isa, RegVisitor, Role};
+use std::marker::PhantomData;
 
 /// What an operand names: a virtual register or a physical unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -152,47 +154,26 @@ impl<'b> AllocInput<'b> {
             phys_written: UnitSet::EMPTY,
         };
         input.masks.push(UnitSet::ALL);
-        let var = |r: crate::ir::Reg| match r.vreg() {
-            Some(v) => Some(Var::V(v)),
-            None => I::unit(r).map(Var::P),
-        };
         // The masks start with every unit, then each class's units.
         input.masks.extend(input.class_units.iter().copied());
         input.vreg_allowed.extend(body.vregs.iter().map(|v| 1 + v.class.0 as u16));
-        let mut last_mask = (UnitSet::ALL, 0u16);
-        let mut full = false;
+        let mut collect = Collect::<I> {
+            out: &mut input.ops,
+            masks: &mut input.masks,
+            vreg_allowed: &mut input.vreg_allowed,
+            phys_written: &mut input.phys_written,
+            last_mask: (UnitSet::ALL, 0),
+            full: false,
+            isa: PhantomData,
+        };
         for (i, inst) in body.insts.iter().enumerate() {
-            input.op_start.push(input.ops.len() as u32);
+            input.op_start.push(collect.out.len() as u32);
             let ops = body.ops(inst);
             match inst.op {
                 Op::Isa(opcode) => {
-                    let (out, masks, vreg_allowed) = (&mut input.ops, &mut input.masks, &mut input.vreg_allowed);
-                    let phys_written = &mut input.phys_written;
-                    I::visit(body.target, body.vregs, opcode, ops, &mut |r, role, allowed| {
-                        if let Some(var) = var(r) {
-                            // Consecutive operands mostly allow the same units.
-                            if allowed != last_mask.0 {
-                                last_mask = (allowed, intern(masks, allowed, &mut full));
-                            }
-                            if let Var::V(v) = var
-                                && let Some(a) = vreg_allowed.get_mut(v.index())
-                                && *a != last_mask.1
-                            {
-                                let narrowed = masks[*a as usize] & allowed;
-                                if narrowed != masks[*a as usize] {
-                                    *a = intern(masks, narrowed, &mut full);
-                                }
-                            }
-                            if let Var::P(u) = var
-                                && role.writes()
-                            {
-                                phys_written.insert(u);
-                            }
-                            out.push(AllocOp::new(var, role, last_mask.1));
-                        }
-                    });
+                    I::visit(body.target, body.vregs, opcode, ops, &mut collect);
                     if let Some((d, s)) = I::as_move(opcode, ops)
-                        && let (Some(dst), Some(src)) = (var(d), var(s))
+                        && let (Some(dst), Some(src)) = (var::<I>(d), var::<I>(s))
                     {
                         input.moves.push((i as u32, Move { dst, src }));
                     }
@@ -200,15 +181,16 @@ impl<'b> AllocInput<'b> {
                 Op::Ret => {
                     for op in ops {
                         if let Operand::Reg(r) = op
-                            && let Some(var) = var(*r)
+                            && let Some(var) = var::<I>(*r)
                         {
-                            input.ops.push(AllocOp::new(var, Role::Use, 0));
+                            collect.out.push(AllocOp::new(var, Role::Use, 0));
                         }
                     }
                 }
                 Op::Bind(_) | Op::Align(_) => {}
             }
         }
+        let full = collect.full;
         input.op_start.push(input.ops.len() as u32);
         if full {
             return Err(crate::Error::new(crate::ErrorKind::Limit, "more than 65,536 distinct register constraints"));
@@ -266,6 +248,55 @@ impl<'b> AllocInput<'b> {
     /// The operands of instruction `i`.
     pub fn inst_ops(&self, i: usize) -> &[AllocOp] {
         &self.ops[self.op_start[i] as usize..self.op_start[i + 1] as usize]
+    }
+}
+
+/// What register `r` names for the allocator: a virtual register, or an allocatable unit.
+#[inline(always)]
+fn var<I: Isa>(r: Reg) -> Option<Var> {
+    match r.vreg() {
+        Some(v) => Some(Var::V(v)),
+        None => I::unit(r).map(Var::P),
+    }
+}
+
+/// The allocator's side of [`Isa::visit`]: each register reported becomes an [`AllocOp`] and
+/// narrows the units its virtual register may take. A type rather than a closure, so that `reg`
+/// is inlined at each of the ISA's reports (measured: a closure is called out of line).
+struct Collect<'a, I> {
+    out: &'a mut Vec<AllocOp>,
+    masks: &'a mut Vec<UnitSet>,
+    vreg_allowed: &'a mut Vec<u16>,
+    phys_written: &'a mut UnitSet,
+    /// The mask last interned, with its index: consecutive operands mostly allow the same units.
+    last_mask: (UnitSet, u16),
+    /// Set when the masks overflow (see [`intern`]).
+    full: bool,
+    isa: PhantomData<I>,
+}
+
+impl<I: Isa> RegVisitor for Collect<'_, I> {
+    #[inline(always)]
+    fn reg(&mut self, r: Reg, role: Role, allowed: UnitSet) {
+        let Some(var) = var::<I>(r) else { return };
+        if allowed != self.last_mask.0 {
+            self.last_mask = (allowed, intern(self.masks, allowed, &mut self.full));
+        }
+        if let Var::V(v) = var
+            && let Some(a) = self.vreg_allowed.get_mut(v.index())
+            && *a != self.last_mask.1
+        {
+            let narrowed = self.masks[*a as usize] & allowed;
+            if narrowed != self.masks[*a as usize] {
+                *a = intern(self.masks, narrowed, &mut self.full);
+            }
+        }
+        if let Var::P(u) = var
+            && role.writes()
+        {
+            self.phys_written.insert(u);
+        }
+        self.out.push(AllocOp::new(var, role, self.last_mask.1));
     }
 }
 
