@@ -36,9 +36,9 @@ impl Hasher for FxHasher {
     }
 }
 
-/// A memo key of six words, hashed by folding them into one (the ISA decides what they hold).
+/// A memo key of four words, hashed by folding them into one (the ISA decides what they hold).
 #[derive(Clone, Copy, Eq)]
-pub(crate) struct MemoKey(pub [u64; 6]);
+pub(crate) struct MemoKey(pub [u64; 4]);
 
 impl PartialEq for MemoKey {
     /// Branch-free, without the call to `bcmp` the derived comparison makes.
@@ -50,9 +50,8 @@ impl PartialEq for MemoKey {
 impl std::hash::Hash for MemoKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         // One multiplication: the words are rotated apart and xored first.
-        let [a, b, c, d, e, f] = self.0;
-        let mixed =
-            a ^ b.rotate_left(13) ^ c.rotate_left(29) ^ d.rotate_left(41) ^ e.rotate_left(53) ^ f.rotate_left(7);
+        let [a, b, c, d] = self.0;
+        let mixed = a ^ b.rotate_left(13) ^ c.rotate_left(29) ^ d.rotate_left(41);
         state.write_u64(mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     }
 }

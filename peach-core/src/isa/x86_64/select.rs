@@ -373,23 +373,24 @@ fn op_key(op: &Operand) -> Option<u64> {
 }
 
 /// The memo key of an instruction as written: its spelling and what selection depends on in
-/// each operand (see [`op_key`]). `None` when the spelling is long or an operand does not pack
-/// exactly: the instruction is then checked without the memo.
+/// each operand (see [`op_key`]). `None` when the spelling is longer than 15 bytes, there are
+/// more than four operands or an operand does not pack exactly: the instruction is then checked
+/// without the memo.
 #[inline]
 pub(crate) fn memo_key(mnemonic: &str, ops: &[Operand]) -> Option<MemoKey> {
     let bytes = mnemonic.as_bytes();
-    if bytes.len() > 16 || ops.len() > 6 {
+    if bytes.len() > 15 || ops.len() > 4 {
         return None;
     }
     // The spelling as written: `VADDPS` and `vaddps` get an entry each, which is cheaper than
-    // folding the case on every lookup.
+    // folding the case on every lookup. Its second word has at most 7 bytes: the top one holds
+    // the lengths (which tell `add` from `add\0`, whose words are equal).
     let (lo, hi) = bytes.split_at(bytes.len().min(8));
-    let mut key = [le_word(lo), le_word(hi), 0, 0, 0, 0];
+    let lengths = (ops.len() as u64) << 60 | (bytes.len() as u64) << 56;
+    let mut key = [le_word(lo), le_word(hi) | lengths, 0, 0];
     for (i, op) in ops.iter().enumerate() {
         key[2 + i / 2] |= op_key(op)? << (32 * (i % 2));
     }
-    // The length tells `add` from `add\0`, whose words are equal.
-    key[5] |= (ops.len() as u64) << 60 | bytes.len() as u64;
     Some(MemoKey(key))
 }
 
