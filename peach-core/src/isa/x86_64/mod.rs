@@ -458,35 +458,35 @@ impl Isa for X86_64 {
                     if role == Role::UseDef && i == 0 && legacy && scalar_result(form.code.mnemonic()) {
                         role = Role::Def;
                     }
-                    if role == Role::Use && distinct_destination(form.code.mnemonic()) {
+                    if role == Role::Use && form.checks & forms::checks::DISTINCT != 0 {
                         role = Role::UseLate;
-                    }
-                    // Both registers of a mask pair are written.
-                    if *slot == Slot::KPair {
-                        if let Some(k) = iced(r) {
-                            visit.reg(r, role, UnitSet::EMPTY);
-                            visit.reg(regs::phys(forms::add_reg(k, 1)), role, UnitSet::EMPTY);
-                        }
-                        continue;
-                    }
-                    // All four registers of a block are read.
-                    if let Slot::Block { .. } = slot {
-                        for k in 0..4 {
-                            match (r.vreg(), iced(r)) {
-                                (Some(v), _) => visit.reg(Reg::virt(VEC, r.view(), v.0 + k), role, vec_units),
-                                (None, Some(first)) => {
-                                    visit.reg(regs::phys(forms::add_reg(first, k)), role, UnitSet::EMPTY)
-                                }
-                                _ => {}
-                            }
-                        }
-                        continue;
                     }
                     let allowed = match slot {
                         Slot::Fixed(f) => unit_of(*f).map_or(UnitSet::EMPTY, |u| UnitSet::of(&[u])),
                         Slot::Gp { .. } => GP_ALLOC,
                         Slot::Vec { .. } => vec_units,
                         Slot::Bank { .. } => UnitSet::EMPTY,
+                        // Both registers of a mask pair are written.
+                        Slot::KPair => {
+                            if let Some(k) = iced(r) {
+                                visit.reg(r, role, UnitSet::EMPTY);
+                                visit.reg(regs::phys(forms::add_reg(k, 1)), role, UnitSet::EMPTY);
+                            }
+                            continue;
+                        }
+                        // All four registers of a block are read.
+                        Slot::Block { .. } => {
+                            for k in 0..4 {
+                                match (r.vreg(), iced(r)) {
+                                    (Some(v), _) => visit.reg(Reg::virt(VEC, r.view(), v.0 + k), role, vec_units),
+                                    (None, Some(first)) => {
+                                        visit.reg(regs::phys(forms::add_reg(first, k)), role, UnitSet::EMPTY)
+                                    }
+                                    _ => {}
+                                }
+                            }
+                            continue;
+                        }
                         _ => MASK_ALLOC,
                     };
                     visit.reg(r, role, allowed);
