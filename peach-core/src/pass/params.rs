@@ -6,8 +6,8 @@
 //! comes first in the text counts, as the author reads the code.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::{Function, Op, Operand, Type, VReg};
-use crate::isa::Isa;
+use crate::ir::{Function, Op, Operand, Reg, Type, VReg};
+use crate::isa::{Isa, Role};
 
 pub(crate) fn check<I: Isa>(f: &Function) -> Result<()> {
     // (virtual register, bits, type, parameter index) of each narrow integer parameter.
@@ -36,7 +36,7 @@ pub(crate) fn check<I: Isa>(f: &Function) -> Result<()> {
         match inst.op {
             Op::Isa(opcode) => {
                 let low = I::reads_low_bits(opcode);
-                I::visit(f.target(), &f.vregs, opcode, ops, &mut |r: crate::ir::Reg, role: crate::isa::Role, _| {
+                I::visit(f.target(), &f.vregs, opcode, ops, &mut |r: Reg, role: Role, _| {
                     let Some(k) = r.vreg().and_then(|v| narrow.iter().position(|n| n.0 == v)) else {
                         return;
                     };

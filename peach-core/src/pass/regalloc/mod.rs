@@ -18,8 +18,7 @@ pub use scan::{Memory, allocate};
 use super::cfg::Block;
 use crate::abi::CallConv;
 use crate::ir::Body;
-use crate::ir::Reg;
-use crate::ir::{Inst, Locations, Op, Operand, RegClass, UnitSet, VReg, VRegGroup, VRegInfo};
+use crate::ir::{Inst, Locations, Op, Operand, Reg, RegClass, UnitSet, VReg, VRegGroup, VRegInfo};
 use crate::isa::{ClassInfo, Isa, RegVisitor, Role};
 use std::marker::PhantomData;
 
