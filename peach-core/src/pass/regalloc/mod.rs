@@ -161,7 +161,7 @@ impl<'b> AllocInput<'b> {
             masks: &mut input.masks,
             vreg_allowed: &mut input.vreg_allowed,
             phys_written: &mut input.phys_written,
-            last_mask: (UnitSet::ALL, 0),
+            recent: [(UnitSet::ALL, 0); 2],
             full: false,
             isa: PhantomData,
         };
@@ -267,8 +267,9 @@ struct Collect<'a, I> {
     masks: &'a mut Vec<UnitSet>,
     vreg_allowed: &'a mut Vec<u16>,
     phys_written: &'a mut UnitSet,
-    /// The mask last interned, with its index: consecutive operands mostly allow the same units.
-    last_mask: (UnitSet, u16),
+    /// The two masks last interned, with their indices, the latest first: an instruction's
+    /// operands mostly allow one of two sets (its registers', its address's).
+    recent: [(UnitSet, u16); 2],
     /// Set when the masks overflow (see [`intern`]).
     full: bool,
     isa: PhantomData<I>,
@@ -277,25 +278,37 @@ struct Collect<'a, I> {
 impl<I: Isa> RegVisitor for Collect<'_, I> {
     #[inline(always)]
     fn reg(&mut self, r: Reg, role: Role, allowed: UnitSet) {
-        let Some(var) = var::<I>(r) else { return };
-        if allowed != self.last_mask.0 {
-            self.last_mask = (allowed, intern(self.masks, allowed, &mut self.full));
-        }
-        if let Var::V(v) = var
-            && let Some(a) = self.vreg_allowed.get_mut(v.index())
-            && *a != self.last_mask.1
+        let v = match var::<I>(r) {
+            Some(Var::V(v)) => v,
+            // (A physical unit's mask is never read.)
+            Some(Var::P(u)) => {
+                if role.writes() {
+                    self.phys_written.insert(u);
+                }
+                self.out.push(AllocOp::new(Var::P(u), role, 0));
+                return;
+            }
+            None => return,
+        };
+        let mask = if allowed == self.recent[0].0 {
+            self.recent[0].1
+        } else if allowed == self.recent[1].0 {
+            self.recent.swap(0, 1);
+            self.recent[0].1
+        } else {
+            let mask = intern(self.masks, allowed, &mut self.full);
+            self.recent = [(allowed, mask), self.recent[0]];
+            mask
+        };
+        if let Some(a) = self.vreg_allowed.get_mut(v.index())
+            && *a != mask
         {
             let narrowed = self.masks[*a as usize] & allowed;
             if narrowed != self.masks[*a as usize] {
                 *a = intern(self.masks, narrowed, &mut self.full);
             }
         }
-        if let Var::P(u) = var
-            && role.writes()
-        {
-            self.phys_written.insert(u);
-        }
-        self.out.push(AllocOp::new(var, role, self.last_mask.1));
+        self.out.push(AllocOp::new(Var::V(v), role, mask));
     }
 }
 
