@@ -47,6 +47,8 @@ impl Role {
 pub(crate) enum Flow {
     /// Falls through to the next instruction.
     Next,
+    /// Calls other code, which returns to the next instruction.
+    Call,
     /// Jumps to the label or falls through.
     Cond(crate::ir::Label),
     /// Always jumps to the label.
@@ -148,10 +150,6 @@ pub(crate) trait Isa {
 
     /// Whether the instruction leaves the upper vector state dirty (x86: writes a ymm/zmm).
     fn dirties_upper(opcode: u32) -> bool;
-
-    /// Whether the instruction calls other code (which wants the stack pointer aligned as
-    /// the calling convention says).
-    fn calls(opcode: u32) -> bool;
 
     /// The name of an extension.
     fn extension_name(e: Extension) -> &'static str;

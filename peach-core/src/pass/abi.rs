@@ -68,18 +68,19 @@ pub(crate) fn bind_params<'f, I: Isa>(
     Ok(body)
 }
 
-/// Decides the frame: the callee-saved units written and whether upper vector state is dirty.
-pub(crate) fn frame<I: Isa>(body: &Body, input: &AllocInput, alloc: &Allocation, conv: &CallConv) -> Frame {
+/// Decides the frame: the callee-saved units written and whether upper vector state is dirty;
+/// `calls` says whether the code calls out (see `cfg::Cfg`).
+pub(crate) fn frame<I: Isa>(
+    body: &Body,
+    calls: bool,
+    input: &AllocInput,
+    alloc: &Allocation,
+    conv: &CallConv,
+) -> Frame {
     // Every value that has a unit is written there (parameters by their binding copies); the
     // code also writes the physical registers it names or uses implicitly.
     let written = alloc.used | input.phys_written;
-    let isa = |test: fn(u32) -> bool| body.insts.iter().any(|inst| matches!(inst.op, Op::Isa(opcode) if test(opcode)));
+    let dirties_upper = body.insts.iter().any(|inst| matches!(inst.op, Op::Isa(opcode) if I::dirties_upper(opcode)));
     let (locals_size, locals_align) = body.locals;
-    Frame {
-        saved: written & conv.callee_saved,
-        clear_upper: isa(I::dirties_upper),
-        locals_size,
-        locals_align,
-        calls: isa(I::calls),
-    }
+    Frame { saved: written & conv.callee_saved, clear_upper: dirties_upper, locals_size, locals_align, calls }
 }

@@ -1,4 +1,4 @@
-//! The control-flow graph: basic blocks and their successors.
+//! The control-flow graph: basic blocks and their successors, and whether the code calls out.
 //!
 //! Blocks start at the entry, at every bound label and after every branch or return.
 //! Requires: labels used by branches are bound (checked by `Function::compile`).
@@ -33,6 +33,15 @@ pub struct Block {
     pub succs: [Option<BlockId>; 2],
 }
 
+/// The control-flow graph of a body.
+pub(crate) struct Cfg {
+    /// The blocks, in layout order.
+    pub blocks: Vec<Block>,
+    /// Whether some instruction calls other code (which wants the stack pointer aligned as the
+    /// calling convention says).
+    pub calls: bool,
+}
+
 /// The working memory of [`build`], kept between compilations.
 #[derive(Default)]
 pub(crate) struct Memory {
@@ -41,13 +50,14 @@ pub(crate) struct Memory {
     starts: Vec<u32>,
 }
 
-/// The blocks of a body, in layout order, in `blocks` (emptied first).
-pub(crate) fn build<I: Isa>(body: &Body, memory: &mut Memory, mut blocks: Vec<Block>) -> Result<Vec<Block>> {
+/// The control-flow graph of a body, its blocks in `blocks` (emptied first).
+pub(crate) fn build<I: Isa>(body: &Body, memory: &mut Memory, mut blocks: Vec<Block>) -> Result<Cfg> {
     let n = body.insts.len() as u32;
     let Memory { label_inst, starts } = memory;
     refill(label_inst, body.num_labels, None);
     starts.clear();
     starts.push(0);
+    let mut calls = false;
     for (i, inst) in (0..n).zip(&body.insts) {
         match inst.op {
             Op::Bind(l) => {
@@ -60,11 +70,11 @@ pub(crate) fn build<I: Isa>(body: &Body, memory: &mut Memory, mut blocks: Vec<Bl
             }
             Op::Ret => starts.push(i + 1),
             Op::Align(_) => {}
-            Op::Isa(op) => {
-                if I::flow(op, body.ops(inst)) != Flow::Next {
-                    starts.push(i + 1);
-                }
-            }
+            Op::Isa(op) => match I::flow(op, body.ops(inst)) {
+                Flow::Next => {}
+                Flow::Call => calls = true,
+                Flow::Cond(_) | Flow::Jump(_) | Flow::Exit => starts.push(i + 1),
+            },
         }
     }
     blocks.clear();
@@ -89,7 +99,7 @@ pub(crate) fn build<I: Isa>(body: &Body, memory: &mut Memory, mut blocks: Vec<Bl
         let falls_through = match last.op {
             Op::Ret => false,
             Op::Bind(_) | Op::Align(_) => true,
-            Op::Isa(op) => matches!(I::flow(op, body.ops(last)), Flow::Next | Flow::Cond(_)),
+            Op::Isa(op) => matches!(I::flow(op, body.ops(last)), Flow::Next | Flow::Call | Flow::Cond(_)),
         };
         if falls_through && next.is_none() {
             return Err(Error::at(
@@ -102,12 +112,12 @@ pub(crate) fn build<I: Isa>(body: &Body, memory: &mut Memory, mut blocks: Vec<Bl
             Op::Ret => [None; 2],
             Op::Bind(_) | Op::Align(_) => [next, None],
             Op::Isa(op) => match I::flow(op, body.ops(last)) {
-                Flow::Next => [next, None],
+                Flow::Next | Flow::Call => [next, None],
                 Flow::Cond(l) => [target_block(l, body.loc(last))?, next],
                 Flow::Jump(l) => [target_block(l, body.loc(last))?, None],
                 Flow::Exit => [None; 2],
             },
         };
     }
-    Ok(blocks)
+    Ok(Cfg { blocks, calls })
 }

@@ -92,17 +92,17 @@ pub(crate) fn compile<I: Isa>(f: &Function, abi: Abi) -> Result<CodeObject> {
     Scratch::with(|scratch| {
         let buffers = (std::mem::take(&mut scratch.insts), std::mem::take(&mut scratch.extra));
         let body = abi::bind_params::<I>(f, &conv, buffers)?;
-        let blocks = cfg::build::<I>(&body, &mut scratch.cfg, std::mem::take(&mut scratch.blocks))?;
-        let input = regalloc::AllocInput::build::<I>(&body, &blocks, &conv, std::mem::take(&mut scratch.input))?;
+        let cfg = cfg::build::<I>(&body, &mut scratch.cfg, std::mem::take(&mut scratch.blocks))?;
+        let input = regalloc::AllocInput::build::<I>(&body, &cfg.blocks, &conv, std::mem::take(&mut scratch.input))?;
         let alloc = regalloc::allocate(&input, &mut scratch.alloc)?;
         if cfg!(debug_assertions) {
             regalloc::check(&input, &alloc).map_err(|e| crate::error::Error::internal(e.to_string()))?;
         }
-        let frame = abi::frame::<I>(&body, &input, &alloc, &conv);
+        let frame = abi::frame::<I>(&body, cfg.calls, &input, &alloc, &conv);
         let code = I::emit(&body, &alloc.units, &frame, &conv);
         scratch.alloc.recycle(alloc);
         scratch.input = input.into_memory();
-        scratch.blocks = blocks;
+        scratch.blocks = cfg.blocks;
         (scratch.insts, scratch.extra) = body.into_buffers();
         code
     })

@@ -253,7 +253,8 @@ impl Isa for Aarch64 {
             ("b", Some(l)) => Flow::Jump(l),
             (_, Some(l)) if conditional => Flow::Cond(l),
             ("ret" | "br", None) => Flow::Exit,
-            // `bl`, `blr` return here; `adr` and `ldr` only read a label's address.
+            ("bl" | "blr", _) => Flow::Call,
+            // `adr` and `ldr` only read a label's address.
             _ => Flow::Next,
         }
     }
@@ -275,10 +276,6 @@ impl Isa for Aarch64 {
 
     fn dirties_upper(_opcode: u32) -> bool {
         false
-    }
-
-    fn calls(opcode: u32) -> bool {
-        row(opcode).is_some_and(|r| matches!(r.name, "bl" | "blr"))
     }
 
     fn extension_name(e: Extension) -> &'static str {

@@ -530,6 +530,9 @@ impl Isa for X86_64 {
         if control == FlowControl::Next {
             return Flow::Next; // most instructions: no need to look for a label
         }
+        if matches!(control, FlowControl::Call | FlowControl::IndirectCall) {
+            return Flow::Call;
+        }
         let label = ops.iter().find_map(|o| if let Operand::Label(l) = o { Some(*l) } else { None });
         match (control, label) {
             // XBEGIN goes on, or to its fallback when the transaction aborts.
@@ -581,10 +584,6 @@ impl Isa for X86_64 {
 
     fn dirties_upper(opcode: u32) -> bool {
         Forms::get().form(code_of(opcode)).is_some_and(|f| f.dirties_upper)
-    }
-
-    fn calls(opcode: u32) -> bool {
-        matches!(code_of(opcode).flow_control(), FlowControl::Call | FlowControl::IndirectCall)
     }
 
     fn extension_name(e: Extension) -> &'static str {
