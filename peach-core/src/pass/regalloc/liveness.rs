@@ -119,12 +119,14 @@ struct Globals {
     units: UnitSet,
     /// The variable of each global number.
     var: Vec<Var>,
-    /// The block that last wrote each virtual register, while scanning: a read of a value
-    /// written earlier in the same block does not make it global.
+    /// The block that last wrote or exposed each virtual register, while scanning: a read of
+    /// a value written earlier in the same block does not make it global, and a value exposed
+    /// in a block is exposed there once.
     written_in: Vec<Option<u32>>,
     /// `(block, variable)`: a read before any write in the block (all of them global).
     exposed: Vec<(u32, Var)>,
-    /// `(block, variable)`: the first write of a variable in the block.
+    /// `(block, variable)`: the first write of a variable in the block, unless a read exposed
+    /// it there first.
     writes: Vec<(u32, Var)>,
 }
 
@@ -339,6 +341,9 @@ impl Liveness {
                                     g.var.push(Var::V(v));
                                 }
                                 g.exposed.push((b, Var::V(v)));
+                                // Once per block: later reads add nothing, and a write after
+                                // this read need not be noted (the value is live in anyway).
+                                g.written_in[v.index()] = this;
                             }
                         }
                         Var::P(u) if reads => {
