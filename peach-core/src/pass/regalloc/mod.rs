@@ -293,11 +293,11 @@ impl<I: Isa> RegVisitor for Collect<'_, I> {
         let mask = if allowed == self.recent[0].0 {
             self.recent[0].1
         } else if allowed == self.recent[1].0 {
-            self.recent.swap(0, 1);
-            self.recent[0].1
+            self.recent[1].1
         } else {
             let mask = intern(self.masks, allowed, &mut self.full);
-            self.recent = [(allowed, mask), self.recent[0]];
+            self.recent[1] = self.recent[0];
+            self.recent[0] = (allowed, mask);
             mask
         };
         if let Some(a) = self.vreg_allowed.get_mut(v.index())
