@@ -493,9 +493,13 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     let kc_limit = kc_limit.clamp(128, 512);
     let (kc_max, mc_max) = (k.div_ceil(k.div_ceil(kc_limit)).next_multiple_of(8), 96);
     // The panels, left uninitialised (no zeroing pass over them): the first pass of the kernel
-    // over each writes it before any pass reads it, and Rust only sees the allocation.
-    let mut store = Vec::<f32>::with_capacity(kc_max.min(k) * n);
-    let panels = store.spare_capacity_mut().as_mut_ptr().cast::<f32>();
+    // over each writes it before any pass reads it, and Rust only sees the allocation. They
+    // start on a cache line (the allocator's large blocks start 16 bytes into a page), so that
+    // no vector load of a panel row spans two lines: up to 15 floats of slack.
+    let mut store = Vec::<f32>::with_capacity(kc_max.min(k) * n + 15);
+    let spare = store.spare_capacity_mut();
+    let skip = (64 - spare.as_ptr() as usize % 64) % 64 / 4;
+    let panels = spare[skip..].as_mut_ptr().cast::<f32>();
     for k0 in (0..k).step_by(kc_max) {
         let kc = kc_max.min(k - k0);
         let b_rows = &b[k0 * n..];
@@ -506,8 +510,8 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
                 let c_rows = &mut c[i0 * n + p * nr..];
                 let (to_pack, ldb_bytes) =
                     if i0 == 0 { (b_rows[p * nr..].as_ptr(), n * 4) } else { (std::ptr::null(), 0) };
-                // SAFETY: panel p (kc nr floats from p kc nr) is inside the kc n of the
-                // allocation.
+                // SAFETY: panel p (kc nr floats from p kc nr) is inside the kc n floats from
+                // `panels`, at most 15 into an allocation of kc n + 15.
                 let panel = unsafe { panels.add(p * kc * nr) };
                 // SAFETY: A holds mc rows of kc floats from here, k floats apart (its rows are k
                 // long and k0 + kc <= k); the panel has room for nr kc floats, written on the
