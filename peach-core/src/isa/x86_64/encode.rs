@@ -486,8 +486,9 @@ fn emit_into(
     SPARE_OPERANDS.set(ops);
     asm.finish_labels()?;
     for code in layout.codes(avx) {
-        for f in code.cpuid_features() {
-            extensions.insert(Extension(*f as u16));
+        match forms.form(code) {
+            Some(form) => extensions.union_with(&form.features),
+            None => code.cpuid_features().iter().for_each(|f| extensions.insert(Extension(*f as u16))),
         }
     }
     let (bytes, alignment, listing) = asm.assemble(body.consts)?;
