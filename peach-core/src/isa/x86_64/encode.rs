@@ -486,10 +486,8 @@ fn emit_into(
     SPARE_OPERANDS.set(ops);
     asm.finish_labels()?;
     for code in layout.codes(avx) {
-        match forms.form(code) {
-            Some(form) => extensions.union_with(&form.features),
-            None => code.cpuid_features().iter().for_each(|f| extensions.insert(Extension(*f as u16))),
-        }
+        let features = forms.form(code).map_or_else(|| super::forms::extensions_of(code), |form| form.features);
+        extensions.union_with(&features);
     }
     let (bytes, alignment, listing) = asm.assemble(body.consts)?;
     let win64 = steps.win64_at_offsets(|m| asm.mark_offset(m));

@@ -405,6 +405,15 @@ pub(crate) struct Forms {
     knights_corner: Vec<String>,
 }
 
+/// The extensions an instruction of `code` needs (a form's `features`).
+pub(crate) fn extensions_of(code: Code) -> ExtSet {
+    let mut features = ExtSet::EMPTY;
+    for f in code.cpuid_features() {
+        features.insert(Extension(*f as u16));
+    }
+    features
+}
+
 /// The set of bytes (below 128) of `s`.
 fn byte_set(s: &[u8]) -> u128 {
     s.iter().fold(0, |set, &b| set | 1 << (b & 127))
@@ -1121,10 +1130,7 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
                     .collect()
             })
         });
-    let mut features = ExtSet::EMPTY;
-    for f in code.cpuid_features() {
-        features.insert(Extension(*f as u16));
-    }
+    let features = extensions_of(code);
     let mem_size = op.memory_size().size() as u16;
     let dirties_upper = matches!(encoding, EncodingKind::VEX | EncodingKind::EVEX | EncodingKind::XOP)
         && slots
