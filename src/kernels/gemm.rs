@@ -142,6 +142,12 @@ peach_fn! {
                     PREFETCHT0([src + ldb * 8 + 64]);
                 }
                 PREFETCHT0([src + ldb * 8 + (2 * vbytes - 1)]);
+                // The same row of the next panel, which the next call packs, into L2.
+                PREFETCHT1([src + 2 * vbytes]);
+                if target.has_avx512f() {
+                    PREFETCHT1([src + 2 * vbytes + 64]);
+                }
+                PREFETCHT1([src + (4 * vbytes - 1)]);
                 ADD(src, ldb);
             } else {
                 VMOVUPS(b0, [panel + b_off]);
