@@ -103,6 +103,21 @@
 //! of its own (`NAME_HASWELL`-style names in lower case: `dot_haswell`), and `NAME_DISPATCH`
 //! ([`runtime::dispatch::Dispatch`]) lists them and the one the CPU runs. With `#[jit(...)]` as
 //! well, the JIT function builds the best variant the CPU runs.
+//!
+//! ## Compiling kernels at run time
+//!
+//! A program that builds many kernels at run time compiles them about 6 % faster when Cargo
+//! builds the code generator and its encoder tables in one codegen unit each (LLVM then inlines
+//! across them), for a few seconds more of release build. Cargo takes profiles only from the
+//! workspace being built, so add to your own `Cargo.toml`:
+//!
+//! ```toml
+//! [profile.release.package.peach-core]
+//! codegen-units = 1
+//!
+//! [profile.release.package.iced-x86]
+//! codegen-units = 1
+//! ```
 
 #![warn(missing_docs)]
 
