@@ -157,9 +157,7 @@ fn sgemm_block_avx512_in_the_interpreter() {
         let block = Block::new(32, k, blocks, accumulate, packing);
         let (c, panel) = block.model();
         let what = format!("k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
-        for (name, code) in
-            [("x86-64-v4", SGEMM_BLOCK_X86_64_V4_CODE), ("sapphirerapids", SGEMM_BLOCK_SAPPHIRERAPIDS_CODE)]
-        {
+        for (name, code) in [("x86-64-v4", SGEMM_BLOCK_X86_64_V4_CODE), ("icelake", SGEMM_BLOCK_ICELAKE_CODE)] {
             let mut block = block.clone();
             block.emulate(code).unwrap_or_else(|e| panic!("{name}, {what}: {e}"));
             assert_eq!(bits(&block.c), bits(&c), "{name}, {what}: C");
@@ -217,7 +215,7 @@ fn the_interpreter_agrees_with_this_core() {
         vec![("haswell", 16, SGEMM_BLOCK_HASWELL_CODE, sgemm_block_haswell as BlockFn)],
         vec![
             ("x86-64-v4", 32, SGEMM_BLOCK_X86_64_V4_CODE, sgemm_block_x86_64_v4 as BlockFn),
-            ("sapphirerapids", 32, SGEMM_BLOCK_SAPPHIRERAPIDS_CODE, sgemm_block_sapphirerapids as BlockFn),
+            ("icelake", 32, SGEMM_BLOCK_ICELAKE_CODE, sgemm_block_icelake as BlockFn),
         ],
     );
     for (name, nr, code, kernel) in variants.into_iter().flat_map(|(_, v)| v) {
