@@ -1,4 +1,4 @@
-//! What every measurement shares: 64-byte-aligned buffers, the calibrated clock, the timing
+//! What every measurement shares: aligned buffers, the calibrated clock, the timing
 //! loop, and the rows of the table.
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
@@ -8,21 +8,30 @@ use std::time::Instant;
 
 use peach::prelude::*;
 
-/// A 64-byte-aligned buffer.
+/// A 64-byte-aligned buffer (or page-aligned, from [`Aligned::paged`]).
 pub struct Aligned<T: Copy> {
     ptr: *mut T,
     len: usize,
+    align: usize,
 }
 
 impl<T: Copy> Aligned<T> {
     pub fn new(len: usize, f: impl Fn(usize) -> T) -> Self {
-        let layout = Layout::from_size_align(len * size_of::<T>(), 64).unwrap();
+        Self::with_align(len, 64, f)
+    }
+    /// A buffer that starts on a 4 KiB page: offsets into buffers made so are their placement
+    /// relative to each other as the core's 4K-aliasing check sees it.
+    pub fn paged(len: usize, f: impl Fn(usize) -> T) -> Self {
+        Self::with_align(len, 4096, f)
+    }
+    fn with_align(len: usize, align: usize, f: impl Fn(usize) -> T) -> Self {
+        let layout = Layout::from_size_align(len * size_of::<T>(), align).unwrap();
         let ptr = unsafe { alloc_zeroed(layout) } as *mut T;
         assert!(!ptr.is_null());
         for i in 0..len {
             unsafe { ptr.add(i).write(f(i)) };
         }
-        Aligned { ptr, len }
+        Aligned { ptr, len, align }
     }
     pub fn slice(&self) -> &[T] {
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
@@ -34,7 +43,7 @@ impl<T: Copy> Aligned<T> {
 
 impl<T: Copy> Drop for Aligned<T> {
     fn drop(&mut self) {
-        let layout = Layout::from_size_align(self.len * size_of::<T>(), 64).unwrap();
+        let layout = Layout::from_size_align(self.len * size_of::<T>(), self.align).unwrap();
         unsafe { dealloc(self.ptr as *mut u8, layout) };
     }
 }
