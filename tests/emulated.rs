@@ -154,11 +154,12 @@ fn bits(v: &[f32]) -> Vec<u32> {
 #[test]
 fn sgemm_block_avx512_in_the_interpreter() {
     for (k, blocks, accumulate, packing) in shapes() {
-        let block = Block::new(32, k, blocks, accumulate, packing);
-        let (c, panel) = block.model();
         let what = format!("k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
-        for (name, code) in [("x86-64-v4", SGEMM_BLOCK_X86_64_V4_CODE), ("icelake", SGEMM_BLOCK_ICELAKE_CODE)] {
-            let mut block = block.clone();
+        for (name, nr, code) in
+            [("x86-64-v4", 32, SGEMM_BLOCK_X86_64_V4_CODE), ("icelake", 64, SGEMM_BLOCK_ICELAKE_CODE)]
+        {
+            let mut block = Block::new(nr, k, blocks, accumulate, packing);
+            let (c, panel) = block.model();
             block.emulate(code).unwrap_or_else(|e| panic!("{name}, {what}: {e}"));
             assert_eq!(bits(&block.c), bits(&c), "{name}, {what}: C");
             assert_eq!(bits(&block.panel), bits(&panel), "{name}, {what}: the panel");
@@ -215,7 +216,7 @@ fn the_interpreter_agrees_with_this_core() {
         vec![("haswell", 16, SGEMM_BLOCK_HASWELL_CODE, sgemm_block_haswell as BlockFn)],
         vec![
             ("x86-64-v4", 32, SGEMM_BLOCK_X86_64_V4_CODE, sgemm_block_x86_64_v4 as BlockFn),
-            ("icelake", 32, SGEMM_BLOCK_ICELAKE_CODE, sgemm_block_icelake as BlockFn),
+            ("icelake", 64, SGEMM_BLOCK_ICELAKE_CODE, sgemm_block_icelake as BlockFn),
         ],
     );
     for (name, nr, code, kernel) in variants.into_iter().flat_map(|(_, v)| v) {

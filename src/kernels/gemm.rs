@@ -1,8 +1,7 @@
 //! SGEMM: a register-blocked micro-kernel (6 rows by 32 columns in zmm accumulators on AVX-512,
 //! 6 by 16 in ymm on AVX2+FMA), the same run down a block of rows of A read in place
-//! ([`sgemm_block`], packing its panel of B on its first block; on Ice Lake and Sapphire Rapids
-//! the blocks go two at a time, 12 rows by 32 columns), and a driver that blocks k by the core's L1 data cache
-//! and multiplies.
+//! ([`sgemm_block`], packing its panel of B on its first block; 6 rows by 64 columns on Ice Lake
+//! and Sapphire Rapids), and a driver that blocks k by the core's L1 data cache and multiplies.
 
 use peach_core::{Error, ErrorKind};
 use peach_macros::peach_fn;
@@ -81,7 +80,9 @@ peach_fn! {
     /// the panel. With `ldb_bytes` 0, `b_rows` is not read.
     ///
     /// On Ice Lake and Sapphire Rapids (the `icelake` variant; both have two 512-bit FMA
-    /// units) the blocks that read the panel go two at a time: 12 rows in 24 accumulators, so that each row of the panel loaded feeds 24 FMAs.
+    /// units) the panel is 64 columns wide: 6 rows in 24 zmm accumulators, so that each value of
+    /// A broadcast feeds four FMAs (on Ice Lake, level with the `gemm` crate or ahead, where 12
+    /// rows by 32 trailed it by up to 8 %).
     ///
     /// ```
     /// use peach::kernels::gemm::{sgemm_block, sgemm_block_nr};
@@ -120,59 +121,75 @@ peach_fn! {
         ldb_bytes: usize,
     ) {
         let zmm = target.has_avx512f();
-        let nr = if zmm { 32 } else { 16 };
+        // Ice Lake and Sapphire Rapids (whose variant this is): 6 rows by 64 columns, so that
+        // each broadcast of A feeds four FMAs and a step loads 10 vectors for 24 FMAs (these
+        // cores load about one zmm a cycle).
+        let nr = if !zmm {
+            16
+        } else if target.is_icelake() {
+            64
+        } else {
+            32
+        };
         let vbytes = if zmm { 64 } else { 32 };
         fn vreg() -> Reg {
             if target.has_avx512f() { ZMM() } else { YMM() }
         }
-        // One step of k for `rows` rows: a row of the panel of B times a column of A, `a_off`
+        // Each cache line of the `bytes` bytes `off` bytes from `at` (which need not start on a
+        // line) into L1, or into L2 when `l2`.
+        fn prefetch_lines(at: Reg, off: usize, bytes: usize, l2: bool) {
+            for l in 0..bytes / 64 {
+                if l2 { PREFETCHT1([at + off + 64 * l]) } else { PREFETCHT0([at + off + 64 * l]) }
+            }
+            if l2 { PREFETCHT1([at + off + (bytes - 1)]) } else { PREFETCHT0([at + off + (bytes - 1)]) }
+        }
+        // One step of k for the 6 rows: a row of the panel of B times a column of A, `a_off`
         // bytes along A's rows (rows 3j to 3j + 2 at `bases[j]`, `lda` apart) and `b_off` bytes
         // along the panel. When `packing`, the row of B comes from `src` (which then moves to
         // the next row, `ldb` on) and is written to the panel.
-        fn k_step(acc: [Reg; 24], rows: usize, bases: [Reg; 4], panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
-            let (b0, b1) = (vreg(), vreg());
-            if packing {
-                VMOVUPS(b0, [src]);
-                VMOVUPS(b1, [src + vbytes]);
-                VMOVUPS([panel + b_off], b0);
-                VMOVUPS([panel + b_off + vbytes], b1);
-                // Eight rows ahead, each of the row's cache lines.
-                PREFETCHT0([src + ldb * 8]);
-                if target.has_avx512f() {
-                    PREFETCHT0([src + ldb * 8 + 64]);
+        fn k_step(acc: [Reg; 24], vecs: usize, bases: [Reg; 2], panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
+            let row = [vreg(); 4];
+            for v in 0..vecs {
+                if packing {
+                    VMOVUPS(row[v], [src + v * vbytes]);
+                    VMOVUPS([panel + b_off + v * vbytes], row[v]);
+                } else {
+                    VMOVUPS(row[v], [panel + b_off + v * vbytes]);
                 }
-                PREFETCHT0([src + ldb * 8 + (2 * vbytes - 1)]);
-                // The same row of the next panel, which the next call packs, into L2.
-                PREFETCHT1([src + 2 * vbytes]);
-                if target.has_avx512f() {
-                    PREFETCHT1([src + 2 * vbytes + 64]);
-                }
-                PREFETCHT1([src + (4 * vbytes - 1)]);
-                ADD(src, ldb);
-            } else {
-                VMOVUPS(b0, [panel + b_off]);
-                VMOVUPS(b1, [panel + b_off + vbytes]);
             }
-            for i in 0..rows {
-                let ai = vreg();
-                let row = bases[i / 3];
-                match i % 3 {
-                    0 => VBROADCASTSS(ai, [row + a_off]),
-                    1 => VBROADCASTSS(ai, [row + lda + a_off]),
-                    _ => VBROADCASTSS(ai, [row + lda * 2 + a_off]),
+            if packing {
+                let row_bytes = vecs * vbytes;
+                // Eight rows ahead, each of the row's cache lines.
+                for l in 0..row_bytes / 64 {
+                    PREFETCHT0([src + ldb * 8 + 64 * l]);
                 }
-                VFMADD231PS(acc[2 * i], ai, b0);
-                VFMADD231PS(acc[2 * i + 1], ai, b1);
+                PREFETCHT0([src + ldb * 8 + (row_bytes - 1)]);
+                // The same row of the next panel, which the next call packs, into L2.
+                prefetch_lines(src, row_bytes, row_bytes, true);
+                ADD(src, ldb);
+            }
+            for i in 0..6 {
+                let ai = vreg();
+                let base = bases[i / 3];
+                match i % 3 {
+                    0 => VBROADCASTSS(ai, [base + a_off]),
+                    1 => VBROADCASTSS(ai, [base + lda + a_off]),
+                    _ => VBROADCASTSS(ai, [base + lda * 2 + a_off]),
+                }
+                for v in 0..vecs {
+                    VFMADD231PS(acc[vecs * i + v], ai, row[v]);
+                }
             }
         }
-        // One block of `rows` rows (6 or 12) of A, from `a` (moved on past them), into as many
-        // rows of C from `c` (moved on likewise): the k loop over the panel at `b`, several
-        // steps per round (the loop's own instructions shared), then the rest. `a` and `b` are the
-        // loop's own pointers, wound back after it, so that a 12-row block that packs the panel
-        // still finds a register for each of its values.
-        fn block(rows: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
-            let acc = [vreg(); 24]; // row i, half h: acc[2 i + h]
-            for i in 0..2 * rows {
+        // One block of 6 rows of A, from `a` (moved on past them), into as many rows of C from
+        // `c` (moved on likewise): the k loop over the panel at `b`, several steps per round
+        // (the loop's own instructions shared), then the rest. `a` and `b` are the loop's own
+        // pointers, wound back after it, so that the block that packs the panel still finds a
+        // register for each of its values.
+        fn block(a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg, unroll: usize, shift: usize) {
+            let vecs = 4 * nr / vbytes;
+            let acc = [vreg(); 24]; // row i, vector v: acc[vecs i + v]
+            for i in 0..6 * vecs {
                 VXORPS(acc[i], acc[i], acc[i]);
             }
             // The block's rows of C (each of its cache lines), asked for now: the k loop hides
@@ -180,23 +197,15 @@ peach_fn! {
             // (5-7 % at 768^3 on Zen 3).
             let t = GP64();
             MOV(t, c);
-            for _ in 0..rows {
-                PREFETCHT0([t]);
-                if vbytes == 64 {
-                    PREFETCHT0([t + 64]);
-                }
-                PREFETCHT0([t + (vbytes * 2 - 1)]);
+            for _ in 0..6 {
+                prefetch_lines(t, 0, 4 * nr, false);
                 ADD(t, ldc);
             }
-            // Rows 3j to 3j + 2 at bases[j], lda apart.
-            let bases = [a, GP64(), GP64(), GP64()];
-            for j in 1..rows / 3 {
-                LEA(bases[j], [bases[j - 1] + lda * 2]);
-                ADD(bases[j], lda);
-            }
-            // Eight steps per round in the 12-row blocks (measured 0.5-1 % faster than two at
-            // 384 and 768 on Sapphire Rapids), two in the others.
-            let (unroll, shift) = if rows == 12 { (8, 3) } else { (2, 1) };
+            // Rows 3 to 5 at bases[1].
+            let bases = [a, GP64()];
+            LEA(bases[1], [a + lda * 2]);
+            ADD(bases[1], lda);
+            // `unroll` (2 to the `shift`) steps per round.
             let (last, done) = (Label::new(), Label::new());
             MOV(t, k);
             SHR(t, shift);
@@ -205,10 +214,10 @@ peach_fn! {
             ALIGN(32);
             LABEL(top);
             for s in 0..unroll {
-                k_step(acc, rows, bases, b, lda, 4 * s, 4 * nr * s, vbytes, packing, src, ldb);
+                k_step(acc, vecs, bases, b, lda, 4 * s, 4 * nr * s, vbytes, packing, src, ldb);
             }
-            for j in 0..rows / 3 {
-                ADD(bases[j], 4 * unroll);
+            for base in bases {
+                ADD(base, 4 * unroll);
             }
             ADD(b, 4 * nr * unroll);
             SUB(t, 1);
@@ -220,9 +229,9 @@ peach_fn! {
             JZ(done);
             let tail = Label::new();
             LABEL(tail);
-            k_step(acc, rows, bases, b, lda, 0, 0, vbytes, packing, src, ldb);
-            for j in 0..rows / 3 {
-                ADD(bases[j], 4);
+            k_step(acc, vecs, bases, b, lda, 0, 0, vbytes, packing, src, ldb);
+            for base in bases {
+                ADD(base, 4);
             }
             ADD(b, 4 * nr);
             SUB(t, 1);
@@ -232,15 +241,17 @@ peach_fn! {
             TEST(accumulate, accumulate);
             JZ(store);
             MOV(t, c);
-            for i in 0..rows {
-                VADDPS(acc[2 * i], acc[2 * i], [t]);
-                VADDPS(acc[2 * i + 1], acc[2 * i + 1], [t + vbytes]);
+            for i in 0..6 {
+                for v in 0..vecs {
+                    VADDPS(acc[vecs * i + v], acc[vecs * i + v], [t + v * vbytes]);
+                }
                 ADD(t, ldc);
             }
             LABEL(store);
-            for i in 0..rows {
-                VMOVUPS([c], acc[2 * i]);
-                VMOVUPS([c + vbytes], acc[2 * i + 1]);
+            for i in 0..6 {
+                for v in 0..vecs {
+                    VMOVUPS([c + v * vbytes], acc[vecs * i + v]);
+                }
                 ADD(c, ldc);
             }
             // The loops moved `a` and `b` on by 4 and 4 NR bytes per step: back, then `a` down
@@ -248,45 +259,27 @@ peach_fn! {
             MOV(t, k);
             SHL(t, 2);
             SUB(a, t);
-            SHL(t, if nr == 32 { 5 } else { 4 });
+            SHL(t, if nr == 64 { 6 } else if nr == 32 { 5 } else { 4 });
             SUB(b, t);
             LEA(t, [lda + lda * 2]);
-            if rows == 12 {
-                LEA(a, [a + t * 4]);
-            } else {
-                LEA(a, [a + t * 2]);
-            }
+            LEA(a, [a + t * 2]);
         }
-        // Blocks go `wide` at a time (two on Ice Lake and Sapphire Rapids, whose variant this
-        // is: measured 10-22 % faster than one at a time on Ice Lake), then one by one. The
-        // first ones pack the panel, when asked; the rest read it.
-        let wide = if zmm && target.is_icelake() { 2 } else { 1 };
-        let (next, one, end) = (Label::new(), Label::new(), Label::new());
+        // Steps of k per round of the loop (2 to the `shift`).
+        let (unroll, shift) = if nr == 64 { (4, 2) } else { (2, 1) };
+        // The first block packs the panel, when asked; the rest read it.
+        let (next, end) = (Label::new(), Label::new());
         TEST(ldb_bytes, ldb_bytes);
         JZ(next);
-        if wide == 2 {
-            let pack_one = Label::new();
-            CMP(blocks, 2);
-            JB(pack_one);
-            block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
-            SUB(blocks, 2);
-            JMP(next);
-            LABEL(pack_one);
-        }
-        block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
+        block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes, unroll, shift);
         SUB(blocks, 1);
         LABEL(next);
-        CMP(blocks, wide);
-        JB(one);
-        block(6 * wide, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
-        SUB(blocks, wide);
-        JMP(next);
-        LABEL(one);
-        if wide == 2 {
-            TEST(blocks, blocks);
-            JZ(end);
-            block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
-        }
+        TEST(blocks, blocks);
+        JZ(end);
+        let top = Label::new();
+        LABEL(top);
+        block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes, unroll, shift);
+        SUB(blocks, 1);
+        JNZ(top);
         LABEL(end);
     }
 }
@@ -309,7 +302,11 @@ pub unsafe fn sgemm_block_in_rust(
     b_rows: *const f32,
     ldb_bytes: usize,
 ) {
-    let multiply = if sgemm_block_nr() == 32 { multiply_rows::<32> } else { multiply_rows::<16> };
+    let multiply = match sgemm_block_nr() {
+        64 => multiply_rows::<64>,
+        32 => multiply_rows::<32>,
+        _ => multiply_rows::<16>,
+    };
     // SAFETY: the caller's promise, with the width `sgemm_block_nr` says.
     unsafe { multiply(a, lda_bytes, b, c, k, ldc_bytes, blocks, accumulate, b_rows, ldb_bytes) }
 }
@@ -390,30 +387,48 @@ unsafe fn multiply_panels(nr: usize, a: *const f32, b: *const f32, c: *mut f32, 
 /// to C, and B's rows to pack into the panel and the distance between them (0: already packed).
 type BlockKernel = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize, usize, usize, *const f32, usize);
 
-/// [`sgemm`]'s kernels by the name of the [`sgemm_block`] variant each is, with its width:
-/// Ice Lake's (which Sapphire Rapids also runs), the AVX-512 one, the AVX2 one.
+/// The kernels [`sgemm`] runs for one [`sgemm_block`] variant: `main`, `nr` columns wide, and
+/// where n leaves half that (Ice Lake's 64 columns, n an odd multiple of 32), `half` for the
+/// rest.
+#[derive(Clone, Copy)]
+struct Kernels {
+    nr: usize,
+    main: BlockKernel,
+    half: Option<BlockKernel>,
+}
+
+impl Kernels {
+    /// What n must be a multiple of.
+    fn step(&self) -> usize {
+        if self.half.is_some() { self.nr / 2 } else { self.nr }
+    }
+}
+
+/// [`sgemm`]'s kernels by the [`sgemm_block`] variant: Ice Lake's (which Sapphire Rapids also
+/// runs; the variant requires every extension of x86-64-v4, whose kernel finishes its
+/// remainders), the AVX-512 one, the AVX2 one.
 #[cfg(all(target_arch = "x86_64", not(miri)))]
-const BLOCK_KERNELS: [(&str, usize, BlockKernel); 3] = [
-    ("icelake", 32, sgemm_block_icelake),
-    ("x86-64-v4", 32, sgemm_block_x86_64_v4),
-    ("haswell", 16, sgemm_block_haswell),
+const BLOCK_KERNELS: [(&str, Kernels); 3] = [
+    ("icelake", Kernels { nr: 64, main: sgemm_block_icelake, half: Some(sgemm_block_x86_64_v4) }),
+    ("x86-64-v4", Kernels { nr: 32, main: sgemm_block_x86_64_v4, half: None }),
+    ("haswell", Kernels { nr: 16, main: sgemm_block_haswell, half: None }),
 ];
 
 /// Under Miri, which cannot run machine code, Rust models of the same widths stand in, so that
 /// Miri checks every pointer [`sgemm`] hands a kernel (run it with `-C
-/// target-cpu=x86-64-v4` for `choose` to see both widths).
+/// target-cpu=x86-64-v4` for `choose` to see the AVX-512 widths).
 #[cfg(all(target_arch = "x86_64", miri))]
-const BLOCK_KERNELS: [(&str, usize, BlockKernel); 3] = [
-    ("icelake", 32, multiply_rows::<32>),
-    ("x86-64-v4", 32, multiply_rows::<32>),
-    ("haswell", 16, multiply_rows::<16>),
+const BLOCK_KERNELS: [(&str, Kernels); 3] = [
+    ("icelake", Kernels { nr: 64, main: multiply_rows::<64>, half: Some(multiply_rows::<32>) }),
+    ("x86-64-v4", Kernels { nr: 32, main: multiply_rows::<32>, half: None }),
+    ("haswell", Kernels { nr: 16, main: multiply_rows::<16>, half: None }),
 ];
 
-/// The kernel [`sgemm`] calls for the variant dispatch chooses on this CPU, and its width.
+/// The kernels [`sgemm`] calls for the variant dispatch chooses on this CPU.
 #[cfg(target_arch = "x86_64")]
-fn block_kernel() -> Option<(usize, BlockKernel)> {
+fn block_kernels() -> Option<Kernels> {
     let variant = SGEMM_BLOCK_DISPATCH.variants().get(SGEMM_BLOCK_DISPATCH.choose()?)?;
-    BLOCK_KERNELS.iter().find(|k| k.0 == variant.name).map(|&(_, nr, kernel)| (nr, kernel))
+    BLOCK_KERNELS.iter().find(|k| k.0 == variant.name).map(|k| k.1)
 }
 
 /// The columns one [`sgemm_kernel`] call computes on this CPU: 32 with AVX-512, 16 otherwise.
@@ -422,40 +437,59 @@ fn block_kernel() -> Option<(usize, BlockKernel)> {
 /// until `SGEMM_KERNEL_DISPATCH.reset()`).
 pub fn sgemm_nr() -> usize {
     #[cfg(target_arch = "x86_64")]
-    return width(&SGEMM_KERNEL_DISPATCH);
+    return resolved(&SGEMM_KERNEL_DISPATCH).map_or(16, |v| if v.required.contains(&"AVX512F") { 32 } else { 16 });
     #[cfg(not(target_arch = "x86_64"))]
     16
 }
 
-/// The columns of the panel of B one [`sgemm_block`] call reads, as [`sgemm_nr`] says for
+/// The columns of the panel of B one [`sgemm_block`] call reads (64 on Ice Lake and Sapphire
+/// Rapids, 32 on other AVX-512 cores, 16 otherwise), resolved as [`sgemm_nr`] says for
 /// [`sgemm_kernel`] (the two dispatch separately).
 pub fn sgemm_block_nr() -> usize {
     #[cfg(target_arch = "x86_64")]
-    return width(&SGEMM_BLOCK_DISPATCH);
+    return resolved(&SGEMM_BLOCK_DISPATCH)
+        .and_then(|v| BLOCK_KERNELS.iter().find(|k| k.0 == v.name))
+        .map_or(16, |k| k.1.nr);
     #[cfg(not(target_arch = "x86_64"))]
     16
 }
 
-/// 32 if `dispatch` installed (or, unresolved, would choose) a variant that uses AVX-512, else 16.
+/// What [`sgemm`]'s `n` must be a multiple of on this CPU: 32 with AVX-512, 16 with AVX2
+/// (the kernels of the widest blocks finish the remainder with narrower ones).
+///
+/// ```
+/// let n = 3 * peach::kernels::gemm::sgemm_n_multiple();
+/// # if !peach::Target::native_x86_64().has_avx2() { return Ok(()); }
+/// let (a, b, mut c) = (vec![1.0f32; 6 * 2], vec![1.0f32; 2 * n], vec![0.0f32; 6 * n]);
+/// peach::kernels::gemm::sgemm(6, n, 2, &a, &b, &mut c)?;
+/// assert!(c.iter().all(|&x| x == 2.0));
+/// # Ok::<(), peach::Error>(())
+/// ```
+pub fn sgemm_n_multiple() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    return block_kernels().map_or(16, |k| k.step());
+    #[cfg(not(target_arch = "x86_64"))]
+    16
+}
+
+/// The variant `dispatch` installed or, unresolved, would choose.
 #[cfg(target_arch = "x86_64")]
-fn width(dispatch: &peach::runtime::dispatch::Dispatch) -> usize {
+fn resolved(dispatch: &peach::runtime::dispatch::Dispatch) -> Option<&peach::runtime::dispatch::Variant> {
     let variants = dispatch.variants();
-    let variant = match dispatch.active() {
+    match dispatch.active() {
         Some(name) => variants.iter().find(|v| v.name == name),
         None => dispatch.choose().and_then(|i| variants.get(i)),
-    };
-    let wide = variant.is_some_and(|v| v.required.contains(&"AVX512F"));
-    if wide { 32 } else { 16 }
+    }
 }
 
 /// `C = A B` for row-major `A` (m x k), `B` (k x n) and `C` (m x n), with `m` a multiple of 6
-/// and `n` a multiple of [`sgemm_block_nr`]: packs B's panels and runs [`sgemm_block`] on each
-/// block of rows.
+/// and `n` a multiple of [`sgemm_n_multiple`]: packs B's panels and runs [`sgemm_block`] on
+/// each block of rows.
 /// Needs AVX2 and FMA (or AVX-512).
 ///
 /// ```
 /// # if !peach::Target::native_x86_64().has_avx2() { return Ok(()); }
-/// let (m, n, k) = (6, peach::kernels::gemm::sgemm_block_nr(), 4);
+/// let (m, n, k) = (6, peach::kernels::gemm::sgemm_n_multiple(), 4);
 /// let a = vec![1.0f32; m * k];
 /// let b = vec![2.0f32; k * n];
 /// let mut c = vec![0.0f32; m * n];
@@ -469,18 +503,19 @@ fn width(dispatch: &peach::runtime::dispatch::Dispatch) -> usize {
 /// When the sizes are not multiples of the block, the slices are too short, or the CPU lacks
 /// AVX2 and FMA.
 pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), Error> {
-    // The micro-kernel is picked here, with its width: the one the dispatcher installed earlier
+    // The kernels are picked here, with their widths: the one the dispatcher installed earlier
     // may be another (a cap set since), and B's panels must have the width of the kernel that
     // reads them.
     #[cfg(target_arch = "x86_64")]
-    let Some((nr, kernel)) = block_kernel() else {
+    let Some(kernels) = block_kernels() else {
         return Err(Error::new(ErrorKind::NotInTarget, "sgemm needs AVX2 and FMA"));
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let (nr, kernel): (usize, BlockKernel) = (16, sgemm_block_in_rust);
+    let kernels = Kernels { nr: 16, main: sgemm_block_in_rust, half: None };
     let bad = |msg: String| Err(Error::new(ErrorKind::InvalidOperands, msg));
-    if !m.is_multiple_of(6) || !n.is_multiple_of(nr) || k == 0 {
-        return bad(format!("sgemm needs m a multiple of 6, n a multiple of {nr} and k positive; got {m}, {n}, {k}"));
+    let step = kernels.step();
+    if !m.is_multiple_of(6) || !n.is_multiple_of(step) || k == 0 {
+        return bad(format!("sgemm needs m a multiple of 6, n a multiple of {step} and k positive; got {m}, {n}, {k}"));
     }
     let (Some(mk), Some(kn), Some(mn)) = (m.checked_mul(k), k.checked_mul(n), m.checked_mul(n)) else {
         return bad(format!("sgemm: {m} x {n} x {k} matrices do not fit in memory"));
@@ -494,8 +529,9 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     // to it. KC is chosen per core: the panel takes up to three quarters of its L1 data cache,
     // and k is cut into blocks of equal size (384 as 192 + 192, not 256 + 128: a short block
     // pays C's loads and stores for few steps; 1.5 % at 384^3 on Sapphire Rapids), a multiple of
-    // 8 (the 12-row blocks' round). The kernel packs each panel itself, on its first pass (B's
-    // rows read in the shadow of the multiplications instead of copied before them).
+    // 8. The kernel packs each panel itself, on its first pass (B's rows read in the shadow of
+    // the multiplications instead of copied before them).
+    let nr = kernels.nr;
     let kc_limit = (l1d_bytes() * 3 / 4 / (4 * nr)) / 64 * 64;
     let kc_limit = kc_limit.clamp(128, 512);
     let (kc_max, mc_max) = (k.div_ceil(k.div_ceil(kc_limit)).next_multiple_of(8), 96);
@@ -512,20 +548,27 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
         let b_rows = &b[k0 * n..];
         for i0 in (0..m).step_by(mc_max) {
             let mc = mc_max.min(m - i0);
-            for p in 0..n / nr {
+            // Panels of nr columns from column j, the last one half as wide where n leaves
+            // half (then `half` is there: n is a multiple of `step`).
+            for j in (0..n).step_by(nr) {
+                let kernel = match kernels.half {
+                    Some(half) if j + nr > n => half,
+                    _ => kernels.main,
+                };
                 let a_rows = &a[i0 * k + k0..];
-                let c_rows = &mut c[i0 * n + p * nr..];
-                let (to_pack, ldb_bytes) =
-                    if i0 == 0 { (b_rows[p * nr..].as_ptr(), n * 4) } else { (std::ptr::null(), 0) };
-                // SAFETY: panel p (kc nr floats from p kc nr) is inside the kc n floats from
-                // `panels`, at most 15 into an allocation of kc n + 15.
-                let panel = unsafe { panels.add(p * kc * nr) };
+                let c_rows = &mut c[i0 * n + j..];
+                let (to_pack, ldb_bytes) = if i0 == 0 { (b_rows[j..].as_ptr(), n * 4) } else { (std::ptr::null(), 0) };
+                // SAFETY: the panel of columns j to j + width (kc width floats from j kc; width is nr,
+                // or nr / 2 for `half`) is
+                // inside the kc n floats from `panels`, at most 15 into an allocation of kc n + 15.
+                let panel = unsafe { panels.add(j * kc) };
                 // SAFETY: A holds mc rows of kc floats from here, k floats apart (its rows are k
-                // long and k0 + kc <= k); the panel has room for nr kc floats, written on the
-                // first pass (i0 = 0, from B's kc rows of n floats at `to_pack`, whose first nr
-                // are in the row as p nr + nr <= n) and read on the later ones; C holds mc rows of
-                // n floats from here (its rows are n long); `kernel` is nr columns wide and runs
-                // on this CPU (`choose` said so).
+                // long and k0 + kc <= k); the panel has room for width kc floats, written on the
+                // first pass (i0 = 0, from B's kc rows of n floats at `to_pack`, whose first
+                // width are in the row as j + width <= n: n is a multiple of nr or, with `half`,
+                // of nr / 2) and read on the later ones; C holds mc rows of n floats from here
+                // (its rows are n long); `kernel` is width columns wide and runs on this CPU
+                // (`choose` said so, and `half` needs no extension its variant lacks).
                 unsafe {
                     kernel(
                         a_rows.as_ptr(),
@@ -590,14 +633,24 @@ const L1D_DEFAULT: usize = 32 << 10;
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
-    /// Every variant of `sgemm_block` has its kernel in the table, of the width its extensions
-    /// give it (the width `sgemm_block_nr` reports).
+    /// Every variant of `sgemm_block` has its kernels in the table, the main one as wide as its
+    /// extensions give it (64 for Ice Lake's), and a half kernel only where its variant requires
+    /// every extension of x86-64-v4, whose kernel that is.
     #[test]
-    fn each_block_variant_has_its_kernel_and_width() {
-        for v in super::SGEMM_BLOCK_DISPATCH.variants() {
-            let entry = super::BLOCK_KERNELS.iter().find(|k| k.0 == v.name);
-            let nr = if v.required.contains(&"AVX512F") { 32 } else { 16 };
-            assert_eq!(entry.map(|k| k.1), Some(nr), "{}", v.name);
+    fn each_block_variant_has_its_kernels_and_width() {
+        let variants = super::SGEMM_BLOCK_DISPATCH.variants();
+        let v4 = variants.iter().find(|v| v.name == "x86-64-v4").expect("an AVX-512 variant");
+        for v in variants {
+            let entry = super::BLOCK_KERNELS.iter().find(|k| k.0 == v.name).map(|k| k.1);
+            let nr = match (v.name, v.required.contains(&"AVX512F")) {
+                ("icelake", _) => 64,
+                (_, true) => 32,
+                _ => 16,
+            };
+            assert_eq!(entry.map(|k| k.nr), Some(nr), "{}", v.name);
+            if entry.is_some_and(|k| k.half.is_some()) {
+                assert!(v4.required.iter().all(|f| v.required.contains(f)), "{}", v.name);
+            }
         }
     }
 }
