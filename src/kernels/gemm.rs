@@ -512,6 +512,25 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     };
     #[cfg(not(target_arch = "x86_64"))]
     let kernels = Kernels { nr: 16, main: sgemm_block_in_rust, half: None };
+    // SAFETY: `choose` picked the kernels' variant for this CPU, and `half` needs no extension
+    // its variant lacks (the table's test checks it); off x86-64, plain Rust.
+    unsafe { multiply(kernels, m, n, k, a, b, c) }
+}
+
+/// [`sgemm`] with `kernels`.
+///
+/// # Safety
+///
+/// The kernels must run on this CPU, `main` `nr` columns wide and `half` half that.
+unsafe fn multiply(
+    kernels: Kernels,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+) -> Result<(), Error> {
     let bad = |msg: String| Err(Error::new(ErrorKind::InvalidOperands, msg));
     let step = kernels.step();
     if !m.is_multiple_of(6) || !n.is_multiple_of(step) || k == 0 {
@@ -570,7 +589,7 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
                 // width are in the row as j + width <= n: n is a multiple of nr or, with `half`,
                 // of nr / 2) and read on the later ones; C holds mc rows of n floats from here
                 // (its rows are n long); `kernel` is width columns wide and runs on this CPU
-                // (`choose` said so, and `half` needs no extension its variant lacks).
+                // (the caller's promise).
                 unsafe {
                     kernel(
                         a_rows.as_ptr(),
@@ -635,6 +654,31 @@ const L1D_DEFAULT: usize = 32 << 10;
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
+    /// The driver against the triple loop with Rust models for kernels, 64 columns wide with a
+    /// 32-column half (Ice Lake's shape, whatever the CPU): n an odd multiple of 32 ends on a
+    /// half panel, several blocks of k and of rows included.
+    #[test]
+    fn the_driver_finishes_with_the_half_kernel() {
+        use super::{Kernels, multiply, multiply_rows};
+        let kernels = Kernels { nr: 64, main: multiply_rows::<64>, half: Some(multiply_rows::<32>) };
+        for (m, n, k) in [(6, 32, 3), (12, 96, 5), (102, 160, 600), (18, 64, 1)] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
+            let mut c = vec![f32::NAN; m * n];
+            // SAFETY: Rust models of the widths they say.
+            unsafe { multiply(kernels, m, n, k, &a, &b, &mut c) }.unwrap();
+            for i in 0..m {
+                for j in 0..n {
+                    let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+                    assert_eq!(c[i * n + j], want, "({m},{n},{k}) at ({i},{j})");
+                }
+            }
+        }
+        // SAFETY: as above; the sizes are refused before any kernel runs.
+        let e = unsafe { multiply(kernels, 6, 48, 1, &[0.0; 6], &[0.0; 48], &mut [0.0; 288]) }.unwrap_err();
+        assert!(e.to_string().contains("a multiple of 32"), "{e}");
+    }
+
     /// Every variant of `sgemm_block` has its kernels in the table, the main one as wide as its
     /// extensions give it (64 for Ice Lake's), and a half kernel only where its variant requires
     /// every extension of x86-64-v4, whose kernel that is.
