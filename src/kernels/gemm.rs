@@ -186,8 +186,10 @@ peach_fn! {
         // (the loop's own instructions shared), then the rest. `a` and `b` are the loop's own
         // pointers, wound back after it, so that the block that packs the panel still finds a
         // register for each of its values.
-        fn block(a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg, unroll: usize, shift: usize) {
+        fn block(a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
             let vecs = 4 * nr / vbytes;
+            // Steps of k per round of the loop (2 to the `shift`).
+            let (unroll, shift) = if nr == 64 { (4, 2) } else { (2, 1) };
             let acc = [vreg(); 24]; // row i, vector v: acc[vecs i + v]
             for i in 0..6 * vecs {
                 VXORPS(acc[i], acc[i], acc[i]);
@@ -205,7 +207,6 @@ peach_fn! {
             let bases = [a, GP64()];
             LEA(bases[1], [a + lda * 2]);
             ADD(bases[1], lda);
-            // `unroll` (2 to the `shift`) steps per round.
             let (last, done) = (Label::new(), Label::new());
             MOV(t, k);
             SHR(t, shift);
@@ -264,20 +265,18 @@ peach_fn! {
             LEA(t, [lda + lda * 2]);
             LEA(a, [a + t * 2]);
         }
-        // Steps of k per round of the loop (2 to the `shift`).
-        let (unroll, shift) = if nr == 64 { (4, 2) } else { (2, 1) };
         // The first block packs the panel, when asked; the rest read it.
         let (next, end) = (Label::new(), Label::new());
         TEST(ldb_bytes, ldb_bytes);
         JZ(next);
-        block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes, unroll, shift);
+        block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
         SUB(blocks, 1);
         LABEL(next);
         TEST(blocks, blocks);
         JZ(end);
         let top = Label::new();
         LABEL(top);
-        block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes, unroll, shift);
+        block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
         SUB(blocks, 1);
         JNZ(top);
         LABEL(end);
@@ -428,7 +427,13 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
 #[cfg(target_arch = "x86_64")]
 fn block_kernels() -> Option<Kernels> {
     let variant = SGEMM_BLOCK_DISPATCH.variants().get(SGEMM_BLOCK_DISPATCH.choose()?)?;
-    BLOCK_KERNELS.iter().find(|k| k.0 == variant.name).map(|k| k.1)
+    kernels_of(variant.name)
+}
+
+/// The kernels of the [`sgemm_block`] variant named `name`.
+#[cfg(target_arch = "x86_64")]
+fn kernels_of(name: &str) -> Option<Kernels> {
+    BLOCK_KERNELS.iter().find(|k| k.0 == name).map(|k| k.1)
 }
 
 /// The columns one [`sgemm_kernel`] call computes on this CPU: 32 with AVX-512, 16 otherwise.
@@ -447,9 +452,7 @@ pub fn sgemm_nr() -> usize {
 /// [`sgemm_kernel`] (the two dispatch separately).
 pub fn sgemm_block_nr() -> usize {
     #[cfg(target_arch = "x86_64")]
-    return resolved(&SGEMM_BLOCK_DISPATCH)
-        .and_then(|v| BLOCK_KERNELS.iter().find(|k| k.0 == v.name))
-        .map_or(16, |k| k.1.nr);
+    return resolved(&SGEMM_BLOCK_DISPATCH).and_then(|v| kernels_of(v.name)).map_or(16, |k| k.nr);
     #[cfg(not(target_arch = "x86_64"))]
     16
 }
@@ -579,9 +582,9 @@ unsafe fn multiply(
                 let a_rows = &a[i0 * k + k0..];
                 let c_rows = &mut c[i0 * n + j..];
                 let (to_pack, ldb_bytes) = if i0 == 0 { (b_rows[j..].as_ptr(), n * 4) } else { (std::ptr::null(), 0) };
-                // SAFETY: the panel of columns j to j + width (kc width floats from j kc; width is nr,
-                // or nr / 2 for `half`) is
-                // inside the kc n floats from `panels`, at most 15 into an allocation of kc n + 15.
+                // SAFETY: the panel of columns j to j + width (kc width floats from j kc; width
+                // is nr, or nr / 2 for `half`) is inside the kc n floats from `panels`, at most 15
+                // into an allocation of kc n + 15.
                 let panel = unsafe { panels.add(j * kc) };
                 // SAFETY: A holds mc rows of kc floats from here, k floats apart (its rows are k
                 // long and k0 + kc <= k); the panel has room for width kc floats, written on the
@@ -687,7 +690,7 @@ mod tests {
         let variants = super::SGEMM_BLOCK_DISPATCH.variants();
         let v4 = variants.iter().find(|v| v.name == "x86-64-v4").expect("an AVX-512 variant");
         for v in variants {
-            let entry = super::BLOCK_KERNELS.iter().find(|k| k.0 == v.name).map(|k| k.1);
+            let entry = super::kernels_of(v.name);
             let nr = match (v.name, v.required.contains(&"AVX512F")) {
                 ("icelake", _) => 64,
                 (_, true) => 32,
