@@ -107,9 +107,13 @@ fn sgemm_matches_the_triple_loop() {
         eprintln!("skipped: no AVX2");
         return;
     }
-    // (On Ice Lake, 32: odd multiples take the 64-column kernel and the 32-column one.)
+    // (On Ice Lake, 32: odd multiples take the 64-column kernel and the 32-column one.) Sizes
+    // off the multiples go through the edges' copies: rows past a multiple of 6, columns past
+    // one of nr, alone or with whole blocks and panels, over one block of k or several.
     let nr = sgemm_n_multiple();
-    for (m, n, k) in [(6, nr, 1), (12, 2 * nr, 7), (36, 4 * nr, 64), (6, nr, 300), (102, 3 * nr, 600)] {
+    let aligned = [(6, nr, 1), (12, 2 * nr, 7), (36, 4 * nr, 64), (6, nr, 300), (102, 3 * nr, 600)];
+    let edges = [(1, 1, 1), (5, nr - 1, 3), (7, nr + 1, 2), (100, 3 * nr + 5, 300), (256, 256, 256), (13, 7, 700)];
+    for (m, n, k) in aligned.into_iter().chain(edges) {
         let a: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
         let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
         let mut c = vec![f32::NAN; m * n];
@@ -121,6 +125,7 @@ fn sgemm_matches_the_triple_loop() {
             }
         }
     }
-    let mut c = vec![0.0; 10];
+    // A C one float short is refused.
+    let mut c = vec![0.0; 5 * nr - 1];
     assert_eq!(sgemm(5, nr, 1, &[0.0; 5], &vec![0.0; nr], &mut c).unwrap_err().kind(), ErrorKind::InvalidOperands);
 }

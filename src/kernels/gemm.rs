@@ -397,7 +397,7 @@ struct Kernels {
 }
 
 impl Kernels {
-    /// What n must be a multiple of.
+    /// The narrowest panel's width: n a multiple of it needs no edge panel.
     fn step(&self) -> usize {
         if self.half.is_some() { self.nr / 2 } else { self.nr }
     }
@@ -457,8 +457,10 @@ pub fn sgemm_block_nr() -> usize {
     16
 }
 
-/// What [`sgemm`]'s `n` must be a multiple of on this CPU: 32 with AVX-512, 16 with AVX2
-/// (the kernels of the widest blocks finish the remainder with narrower ones).
+/// The multiple of `n` that [`sgemm`] runs on its panels alone on this CPU: 32 with AVX-512, 16
+/// with AVX2 (the kernels of the widest blocks finish the remainder with narrower ones). Other
+/// `n` work too: their last `n` mod this columns go through a zero-padded panel and a copy of
+/// their part of C.
 ///
 /// ```
 /// let n = 3 * peach::kernels::gemm::sgemm_n_multiple();
@@ -485,14 +487,15 @@ fn resolved(dispatch: &peach::runtime::dispatch::Dispatch) -> Option<&peach::run
     }
 }
 
-/// `C = A B` for row-major `A` (m x k), `B` (k x n) and `C` (m x n), with `m` a multiple of 6
-/// and `n` a multiple of [`sgemm_n_multiple`]: packs B's panels and runs [`sgemm_block`] on
-/// each block of rows.
+/// `C = A B` for row-major `A` (m x k), `B` (k x n) and `C` (m x n), any sizes: packs B's
+/// panels and runs [`sgemm_block`] on each block of rows. Rows past the last multiple of 6 and
+/// columns past the last multiple of [`sgemm_n_multiple`] go through zero-padded copies (a
+/// small cost); with `k` 0, C is zeroed.
 /// Needs AVX2 and FMA (or AVX-512).
 ///
 /// ```
 /// # if !peach::Target::native_x86_64().has_avx2() { return Ok(()); }
-/// let (m, n, k) = (6, peach::kernels::gemm::sgemm_n_multiple(), 4);
+/// let (m, n, k) = (5, 3, 4);
 /// let a = vec![1.0f32; m * k];
 /// let b = vec![2.0f32; k * n];
 /// let mut c = vec![0.0f32; m * n];
@@ -503,8 +506,8 @@ fn resolved(dispatch: &peach::runtime::dispatch::Dispatch) -> Option<&peach::run
 ///
 /// # Errors
 ///
-/// When the sizes are not multiples of the block, the slices are too short, or the CPU lacks
-/// AVX2 and FMA.
+/// When the slices are shorter than their matrices, the sizes overflow, or the CPU lacks AVX2
+/// and FMA.
 pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), Error> {
     // The kernels are picked here, with their widths: the one the dispatcher installed earlier
     // may be another (a cap set since), and B's panels must have the width of the kernel that
@@ -535,15 +538,18 @@ unsafe fn multiply(
     c: &mut [f32],
 ) -> Result<(), Error> {
     let bad = |msg: String| Err(Error::new(ErrorKind::InvalidOperands, msg));
-    let step = kernels.step();
-    if !m.is_multiple_of(6) || !n.is_multiple_of(step) || k == 0 {
-        return bad(format!("sgemm needs m a multiple of 6, n a multiple of {step} and k positive; got {m}, {n}, {k}"));
-    }
     let (Some(mk), Some(kn), Some(mn)) = (m.checked_mul(k), k.checked_mul(n), m.checked_mul(n)) else {
         return bad(format!("sgemm: {m} x {n} x {k} matrices do not fit in memory"));
     };
     if a.len() < mk || b.len() < kn || c.len() < mn {
         return bad("sgemm: a slice is shorter than its matrix".into());
+    }
+    if k == 0 {
+        c[..mn].fill(0.0);
+        return Ok(());
+    }
+    if mn == 0 {
+        return Ok(());
     }
     // BLIS's loop order: k in blocks of KC and rows in blocks of MC, so that one packed panel
     // of B (KC nr floats) stays in L1 while the kernel runs down the 6-row blocks of A (MC rows
@@ -554,59 +560,107 @@ unsafe fn multiply(
     // 128: a short block pays C's loads and stores for few steps; 1.5 % at 384^3 on Sapphire
     // Rapids), a multiple of 8. The kernel packs each panel itself, on its first pass (B's rows
     // read in the shadow of the multiplications instead of copied before them).
-    let nr = kernels.nr;
+    let (nr, step) = (kernels.nr, kernels.step());
     let panel_steps = |bytes: usize| bytes / (4 * nr) / 64 * 64;
     let kc_limit = if k <= panel_steps(l1d_bytes()) { k } else { panel_steps(l1d_bytes() * 3 / 4) };
     let kc_limit = kc_limit.clamp(128, 512);
     let (kc_max, mc_max) = (k.div_ceil(k.div_ceil(kc_limit)).next_multiple_of(8), 96);
-    // The panels, left uninitialised (no zeroing pass over them): the first pass of the kernel
-    // over each writes it before any pass reads it, and Rust only sees the allocation. They
-    // start on a cache line (the allocator's large blocks start 16 bytes into a page), so that
-    // no vector load of a panel row spans two lines: up to 15 floats of slack.
-    let mut store = Vec::<f32>::with_capacity(kc_max.min(k) * n + 15);
+    // The edges: the last m mod 6 rows of A are copied into a block of 6 (zeros below), and the
+    // last n mod `step` columns of B into a panel `step` wide (zeros right of them), packed
+    // here; their part of C goes through a tile of whole blocks and panels.
+    let (m_full, n_full) = (m - m % 6, n - n % step);
+    let (tail_rows, edge_cols) = (m - m_full, n - n_full);
+    let edge_kernel = kernels.half.unwrap_or(kernels.main);
+    let mut tail = vec![0.0f32; if tail_rows > 0 { 6 * kc_max.min(k) } else { 0 }];
+    let tile_rows = if edge_cols > 0 { mc_max } else { 6 };
+    let mut tile = vec![0.0f32; if tail_rows + edge_cols > 0 { tile_rows * nr } else { 0 }];
+    // The panels (the edge's last), left uninitialised (no zeroing pass over them): the first
+    // pass of the kernel over each writes it before any pass reads it, and Rust only sees the
+    // allocation. They start on a cache line (the allocator's large blocks start 16 bytes into
+    // a page), so that no vector load of a panel row spans two lines: up to 15 floats of slack.
+    let panel_cols = n_full + if edge_cols > 0 { step } else { 0 };
+    let mut store = Vec::<f32>::with_capacity(kc_max.min(k) * panel_cols + 15);
     let spare = store.spare_capacity_mut();
     let skip = (64 - spare.as_ptr() as usize % 64) % 64 / 4;
-    let panels = spare[skip..].as_mut_ptr().cast::<f32>();
+    let panels = &mut spare[skip..];
     for k0 in (0..k).step_by(kc_max) {
         let kc = kc_max.min(k - k0);
+        let accumulate = k0 > 0;
         let b_rows = &b[k0 * n..];
-        for i0 in (0..m).step_by(mc_max) {
-            let mc = mc_max.min(m - i0);
+        if edge_cols > 0 {
+            let edge = &mut panels[n_full * kc..][..kc * step];
+            for (kk, row) in edge.chunks_exact_mut(step).enumerate() {
+                let (cols, zeros) = row.split_at_mut(edge_cols);
+                for (to, &from) in cols.iter_mut().zip(&b_rows[kk * n + n_full..][..edge_cols]) {
+                    to.write(from);
+                }
+                for z in zeros {
+                    z.write(0.0);
+                }
+            }
+        }
+        if tail_rows > 0 {
+            for (i, row) in tail.chunks_exact_mut(kc).take(tail_rows).enumerate() {
+                row.copy_from_slice(&a[(m_full + i) * k + k0..][..kc]);
+            }
+        }
+        // Blocks of whole rows of 6, then the tail; the first of these passes packs the panels.
+        let passes = (0..m_full).step_by(mc_max).map(|i0| (i0, mc_max.min(m_full - i0)));
+        for (pass, (i0, rows)) in passes.chain((tail_rows > 0).then_some((m_full, tail_rows))).enumerate() {
+            let (a_rows, lda) = if rows % 6 == 0 { (&a[i0 * k + k0..], k) } else { (&tail[..], kc) };
+            let blocks = rows.div_ceil(6);
             // Panels of nr columns from column j, the last one half as wide where n leaves
-            // half (then `half` is there: n is a multiple of `step`).
-            for j in (0..n).step_by(nr) {
-                let kernel = match kernels.half {
-                    Some(half) if j + nr > n => half,
-                    _ => kernels.main,
+            // half (then `half` is there: n_full is a multiple of `step`), then the edge.
+            for j in (0..n_full).step_by(nr).chain((edge_cols > 0).then_some(n_full)) {
+                let (kernel, width) = match kernels.half {
+                    _ if j == n_full => (edge_kernel, step),
+                    Some(half) if j + nr > n_full => (half, nr / 2),
+                    _ => (kernels.main, nr),
                 };
-                let a_rows = &a[i0 * k + k0..];
-                let c_rows = &mut c[i0 * n + j..];
-                let (to_pack, ldb_bytes) = if i0 == 0 { (b_rows[j..].as_ptr(), n * 4) } else { (std::ptr::null(), 0) };
-                // SAFETY: the panel of columns j to j + width (kc width floats from j kc; width
-                // is nr, or nr / 2 for `half`) is inside the kc n floats from `panels`, at most 15
-                // into an allocation of kc n + 15.
-                let panel = unsafe { panels.add(j * kc) };
-                // SAFETY: A holds mc rows of kc floats from here, k floats apart (its rows are k
-                // long and k0 + kc <= k); the panel has room for width kc floats, written on the
-                // first pass (i0 = 0, from B's kc rows of n floats at `to_pack`, whose first
-                // width are in the row as j + width <= n: n is a multiple of nr or, with `half`,
-                // of nr / 2) and read on the later ones; C holds mc rows of n floats from here
-                // (its rows are n long); `kernel` is width columns wide and runs on this CPU
-                // (the caller's promise).
+                let packs = pass == 0 && j < n_full;
+                let (to_pack, ldb_bytes) = if packs { (b_rows[j..].as_ptr(), n * 4) } else { (std::ptr::null(), 0) };
+                let panel = panels[j * kc..][..kc * width].as_mut_ptr().cast::<f32>();
+                let cols = width.min(n - j);
+                // Whole blocks and panels write C in place; the edges, a tile.
+                let in_place = rows % 6 == 0 && cols == width;
+                let (c_out, ldc) = if in_place {
+                    (c[i0 * n + j..].as_mut_ptr(), n)
+                } else {
+                    if accumulate {
+                        for (i, row) in tile.chunks_exact_mut(width).take(rows).enumerate() {
+                            row[..cols].copy_from_slice(&c[(i0 + i) * n + j..][..cols]);
+                        }
+                    }
+                    (tile.as_mut_ptr(), width)
+                };
+                // SAFETY: A holds 6 `blocks` rows of kc floats from `a_rows`, `lda` apart (its
+                // rows are k long and k0 + kc <= k, or the tail's are kc long); the panel has
+                // room for width kc floats (inside the kc panel_cols floats from `panels`: the
+                // edge's width `step` from n_full), written before it is read: by the kernel
+                // on the first pass (from B's kc rows of n floats at `to_pack`, whose first
+                // width are in the row as j + width <= n_full) or above for the edge; C holds
+                // 6 `blocks` rows of width floats, `ldc` apart, from `c_out` (n-float rows of C
+                // with j + width <= n, or the tile of `tile_rows` rows of nr floats); `kernel`
+                // is width columns wide and runs on this CPU (the caller's promise).
                 unsafe {
                     kernel(
                         a_rows.as_ptr(),
-                        k * 4,
+                        lda * 4,
                         panel,
-                        c_rows.as_mut_ptr(),
+                        c_out,
                         kc,
-                        n * 4,
-                        mc / 6,
-                        (k0 > 0) as usize,
+                        ldc * 4,
+                        blocks,
+                        accumulate as usize,
                         to_pack,
                         ldb_bytes,
                     )
                 };
+                if !in_place {
+                    for (i, row) in tile.chunks_exact(width).take(rows).enumerate() {
+                        c[(i0 + i) * n + j..][..cols].copy_from_slice(&row[..cols]);
+                    }
+                }
             }
         }
     }
@@ -658,28 +712,45 @@ const L1D_DEFAULT: usize = 32 << 10;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     /// The driver against the triple loop with Rust models for kernels, 64 columns wide with a
-    /// 32-column half (Ice Lake's shape, whatever the CPU): n an odd multiple of 32 ends on a
-    /// half panel, several blocks of k and of rows included.
+    /// 32-column half (Ice Lake's shape, whatever the CPU), and 16 wide alone: n an odd multiple
+    /// of 32 ends on a half panel; m not a multiple of 6 and n not of the narrowest panel go
+    /// through the edges' copies (alone too, where m < 6 or n < 32); several blocks of k and of
+    /// rows included.
     #[test]
-    fn the_driver_finishes_with_the_half_kernel() {
+    fn the_driver_takes_any_size() {
         use super::{Kernels, multiply, multiply_rows};
-        let kernels = Kernels { nr: 64, main: multiply_rows::<64>, half: Some(multiply_rows::<32>) };
-        for (m, n, k) in [(6, 32, 3), (12, 96, 5), (102, 160, 600), (18, 64, 1)] {
+        let wide = Kernels { nr: 64, main: multiply_rows::<64>, half: Some(multiply_rows::<32>) };
+        let narrow = Kernels { nr: 16, main: multiply_rows::<16>, half: None };
+        let sizes = [(6, 32, 3), (12, 96, 5), (102, 160, 600), (18, 64, 1), (1, 1, 1), (5, 31, 2), (7, 100, 130)];
+        let sizes = sizes.into_iter().chain([(4, 16, 9), (97, 47, 300), (200, 200, 70), (6, 33, 1), (13, 64, 2)]);
+        for (m, n, k) in sizes {
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
-            let mut c = vec![f32::NAN; m * n];
-            // SAFETY: Rust models of the widths they say.
-            unsafe { multiply(kernels, m, n, k, &a, &b, &mut c) }.unwrap();
-            for i in 0..m {
-                for j in 0..n {
-                    let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
-                    assert_eq!(c[i * n + j], want, "({m},{n},{k}) at ({i},{j})");
+            for kernels in [wide, narrow] {
+                // One float past C must stay as it is.
+                let mut c = vec![f32::NAN; m * n + 1];
+                c[m * n] = 7.0;
+                // SAFETY: Rust models of the widths they say.
+                unsafe { multiply(kernels, m, n, k, &a, &b, &mut c) }.unwrap();
+                assert_eq!(c[m * n], 7.0);
+                for i in 0..m {
+                    for j in 0..n {
+                        let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+                        assert_eq!(c[i * n + j], want, "({m},{n},{k}) nr {} at ({i},{j})", kernels.nr);
+                    }
                 }
             }
         }
+        // k = 0 zeroes C; no rows or columns leave it alone.
+        let mut c = vec![1.0; 6];
+        // SAFETY: as above.
+        unsafe { multiply(wide, 2, 3, 0, &[], &[], &mut c) }.unwrap();
+        assert_eq!(c, [0.0; 6]);
+        // SAFETY: as above.
+        unsafe { multiply(wide, 0, 3, 4, &[], &[0.0; 12], &mut c) }.unwrap();
         // SAFETY: as above; the sizes are refused before any kernel runs.
-        let e = unsafe { multiply(kernels, 6, 48, 1, &[0.0; 6], &[0.0; 48], &mut [0.0; 288]) }.unwrap_err();
-        assert!(e.to_string().contains("a multiple of 32"), "{e}");
+        let e = unsafe { multiply(wide, 6, 48, 1, &[0.0; 6], &[0.0; 48], &mut [0.0; 287]) }.unwrap_err();
+        assert!(e.to_string().contains("shorter than its matrix"), "{e}");
     }
 
     /// Every variant of `sgemm_block` has its kernels in the table, the main one as wide as its
