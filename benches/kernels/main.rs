@@ -7,7 +7,8 @@
 //! cycle each), because this VM's TSC is not the core clock and it has no PMU. Prints
 //! `bench <kernel>_<implementation>_<size> <cycles> cpe` (and `..._ns` in ns per element),
 //! `bench <kernel>_speedup <best competitor / peach>` (in cycles at L1 sizes; for SGEMM in time,
-//! the smallest over the product sizes), and writes the tables to BENCHMARKS.md, in
+//! the smallest over the product sizes of 192 to 1024; `sgemm_of_fma_limit`, the smallest share
+//! of the measured FMA limit over 256 to 1024), and writes the tables to BENCHMARKS.md, in
 //! the section of the microarchitecture it ran on (a machine of another one adds its own section;
 //! the others are kept).
 //!
@@ -270,7 +271,10 @@ mod bench {
             flops / micro_ns
         )];
         let mut gemm_rows = Vec::new();
-        for size in [192usize, 384, 768] {
+        // The share of the measured FMA limit peach's products reach: the smallest over 256-1024.
+        let fma_limit = 2.0 * (bits / 32) as f64 * limits.fma;
+        let mut of_limit = f64::INFINITY;
+        for size in [192usize, 256, 384, 512, 768, 1024] {
             let a: Vec<f32> = (0..size * size).map(|i| (i % 7) as f32 - 3.0).collect();
             let b: Vec<f32> = (0..size * size).map(|i| (i % 5) as f32 - 2.0).collect();
             let flops = 2.0 * (size * size * size) as f64;
@@ -353,7 +357,11 @@ mod bench {
                 ));
             }
             gemm_rows.push(mm_ns.min(gemm_ns) / peach_ns);
+            if size >= 256 {
+                of_limit = of_limit.min(flops / peach_c / fma_limit);
+            }
         }
+        println!("bench sgemm_of_fma_limit {of_limit:.3}");
         // The smallest of the sizes' speedups, in time: a core that lowers its clock under
         // AVX-512 load does so as each competitor's code makes it, and time is what a user waits
         // for. (The L1 kernels' trials, 100 us each, compare in cycles.)
