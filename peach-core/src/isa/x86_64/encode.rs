@@ -493,7 +493,8 @@ fn emit_into(
     let win64 = steps.win64_at_offsets(|m| asm.mark_offset(m));
     let steps = steps.at_offsets(|m| asm.mark_offset(m));
     let lines = asm.source_lines(body.locs);
-    let code = CodeObject::new(Arc::clone(body.name), bytes, 0, extensions, body.target.clone(), Arc::new(listing));
+    let listing = listing.shared(bytes.len());
+    let code = CodeObject::new(Arc::clone(body.name), bytes, 0, extensions, body.target.clone(), listing);
     let code = code.with_alignment(alignment).with_frame_steps(super::frame::ENTRY, steps).with_source_lines(lines);
     Ok(match win64 {
         Some(w) => {

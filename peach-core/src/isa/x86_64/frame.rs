@@ -219,10 +219,16 @@ impl Layout {
     }
 
     /// An epilogue, and in `steps` how it unwinds the frame: the body's state is remembered
-    /// before it and restored after its `ret`, for the code that follows. Its shape is the one
-    /// Windows recognises: `add rsp` or `lea rsp`, pops, `ret`.
+    /// before it and restored after its `ret`, for the code that follows (unless the epilogue
+    /// changes nothing the unwinder reads: then the body's state holds through it, and a
+    /// function without a frame records no steps at all). Its shape is the one Windows
+    /// recognises: `add rsp` or `lea rsp`, pops, `ret`.
     pub(super) fn epilogue(&self, avx: bool, out: &mut Assembler, steps: &mut FrameSteps) -> Result<()> {
-        note(out, steps, &[FrameStep::Remember], None);
+        let frameless =
+            self.vec_saved.is_empty() && self.realign.is_none() && self.adjust == 0 && self.pushed.is_empty();
+        if !frameless {
+            note(out, steps, &[FrameStep::Remember], None);
+        }
         if self.frame.clear_upper && avx {
             out.push_blank(Code::VEX_Vzeroupper)?;
         }
@@ -249,7 +255,9 @@ impl Layout {
             note(out, steps, &now, None);
         }
         out.push_blank(Code::Retnq)?;
-        note(out, steps, &[FrameStep::Restore], None);
+        if !frameless {
+            note(out, steps, &[FrameStep::Restore], None);
+        }
         Ok(())
     }
 }

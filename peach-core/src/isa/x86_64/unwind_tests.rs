@@ -288,3 +288,15 @@ fn windows_prologues_have_a_limit() {
     assert!(e.message().contains("48 KiB"), "{e}");
     assert!(build(Abi::SysV).is_ok());
 }
+
+/// A function without a frame records no steps: its epilogue changes nothing an unwinder reads
+/// (the CFA stays rsp + 8 through the `ret`), so there is no state to remember or restore; one
+/// with a frame still records them.
+#[test]
+fn frameless_functions_record_no_steps() {
+    let leaf = kernel("leaf", Abi::SysV, &[], (0, 0));
+    assert_eq!(leaf.frame_steps(), Some(&[][..]));
+    let pushes = kernel("pushes", Abi::SysV, &["rbx"], (0, 0));
+    let steps = pushes.frame_steps().expect("x86-64 describes its frames");
+    assert!(steps.iter().any(|(_, s)| *s == crate::emit::FrameStep::Remember), "{steps:?}");
+}
