@@ -607,7 +607,9 @@ unsafe fn multiply(
         // Blocks of whole rows of 6, then the tail; the first of these passes packs the panels.
         let passes = (0..m_full).step_by(mc_max).map(|i0| (i0, mc_max.min(m_full - i0)));
         for (pass, (i0, rows)) in passes.chain((tail_rows > 0).then_some((m_full, tail_rows))).enumerate() {
-            let (a_rows, lda) = if rows % 6 == 0 { (&a[i0 * k + k0..], k) } else { (&tail[..], kc) };
+            // The tail's rows are a block of 6 of their own, in `tail`.
+            let whole = rows % 6 == 0;
+            let (a_rows, lda) = if whole { (&a[i0 * k + k0..], k) } else { (&tail[..], kc) };
             let blocks = rows.div_ceil(6);
             // Panels of nr columns from column j, the last one half as wide where n leaves
             // half (then `half` is there: n_full is a multiple of `step`), then the edge.
@@ -622,7 +624,7 @@ unsafe fn multiply(
                 let panel = panels[j * kc..][..kc * width].as_mut_ptr().cast::<f32>();
                 let cols = width.min(n - j);
                 // Whole blocks and panels write C in place; the edges, a tile.
-                let in_place = rows % 6 == 0 && cols == width;
+                let in_place = whole && cols == width;
                 let (c_out, ldc) = if in_place {
                     (c[i0 * n + j..].as_mut_ptr(), n)
                 } else {
@@ -746,8 +748,10 @@ mod tests {
         // SAFETY: as above.
         unsafe { multiply(wide, 2, 3, 0, &[], &[], &mut c) }.unwrap();
         assert_eq!(c, [0.0; 6]);
+        c.fill(1.0);
         // SAFETY: as above.
         unsafe { multiply(wide, 0, 3, 4, &[], &[0.0; 12], &mut c) }.unwrap();
+        assert_eq!(c, [1.0; 6]);
         // SAFETY: as above; the sizes are refused before any kernel runs.
         let e = unsafe { multiply(wide, 6, 48, 1, &[0.0; 6], &[0.0; 48], &mut [0.0; 287]) }.unwrap_err();
         assert!(e.to_string().contains("shorter than its matrix"), "{e}");
