@@ -1,6 +1,7 @@
 //! `Function`: the builder that records a kernel, and the flat instruction list it holds.
 
 use std::fmt;
+use std::mem::take;
 use std::panic::Location;
 
 use super::operand::{Label, Mem, Operand, Reg, RegClass, VReg};
@@ -176,13 +177,29 @@ impl Default for Locations {
 }
 
 impl Locations {
-    /// The index of `loc`, stored if it is new.
-    pub fn intern(&mut self, loc: Src) -> u32 {
+    /// `loc` alone, at index 0, stored in `all` (emptied: a recycled buffer). (Inlined: built
+    /// in place in the new function rather than copied into it.)
+    #[inline(always)]
+    fn starting_at(loc: Src, mut all: Vec<Src>) -> Locations {
+        all.clear();
+        all.push(loc);
+        let mut recent = [u32::MAX; 64];
+        recent[Self::slot(loc)] = 0;
+        Locations { all, recent }
+    }
+
+    /// Where `recent` keeps `loc`'s index.
+    fn slot(loc: Src) -> usize {
         let key = match loc {
             Src::Rust(l) => (l as *const Location<'static> as usize) >> 3,
             Src::Token(n) => n as usize,
         };
-        let slot = (key ^ key >> 6) & 63;
+        (key ^ key >> 6) & 63
+    }
+
+    /// The index of `loc`, stored if it is new.
+    pub fn intern(&mut self, loc: Src) -> u32 {
+        let slot = Self::slot(loc);
         let index = self.recent[slot];
         let same = |s: &Src| match (*s, loc) {
             (Src::Rust(a), Src::Rust(b)) => std::ptr::eq(a, b),
@@ -298,7 +315,8 @@ struct Buffers {
 }
 
 thread_local! {
-    static RECYCLED: std::cell::Cell<Option<Buffers>> = const { std::cell::Cell::new(None) };
+    /// Boxed, so that handing the buffers over moves a pointer rather than the whole set.
+    static RECYCLED: std::cell::Cell<Option<Box<Buffers>>> = const { std::cell::Cell::new(None) };
 }
 
 impl Recycled {
@@ -310,11 +328,32 @@ impl Recycled {
         RECYCLED.with(|c| c.take());
     }
 
-    fn take() -> Buffers {
-        RECYCLED.with(|c| c.take()).unwrap_or_default()
+    /// This thread's recycled buffers (empty ones the first time): the caller moves them out
+    /// and hands the box back with [`Recycled::put_back`].
+    fn take() -> Box<Buffers> {
+        RECYCLED.try_with(|c| c.take()).ok().flatten().unwrap_or_default()
     }
 
-    fn give(mut b: Buffers) {
+    /// Hands back the box [`Recycled::take`] gave, emptied, for the next function dropped.
+    fn put_back(b: Box<Buffers>) {
+        let _ = RECYCLED.try_with(|c| c.set(Some(b)));
+    }
+
+    /// Keeps the buffers of `f`, being dropped, for the next function on this thread (emptied),
+    /// unless they are larger than [`Recycled::KEEP`].
+    fn keep(f: &mut Function) {
+        let Ok(slot) = RECYCLED.try_with(|c| c.take()) else {
+            return;
+        };
+        let mut b = slot.unwrap_or_default();
+        std::mem::swap(&mut f.insts, &mut b.insts);
+        std::mem::swap(&mut f.operands, &mut b.operands);
+        std::mem::swap(&mut f.vregs, &mut b.vregs);
+        std::mem::swap(&mut f.locs.all, &mut b.locs);
+        std::mem::swap(&mut f.labels, &mut b.labels);
+        std::mem::swap(&mut f.params, &mut b.params);
+        std::mem::swap(&mut f.scratch, &mut b.scratch);
+        b.memo = Some((f.target.arch(), *f.target.extensions(), take(&mut f.memo)));
         let memo = b.memo.as_ref().map_or(0, |(_, _, m)| m.len() * 64);
         let bytes = b.insts.capacity() * size_of::<Inst>()
             + b.operands.capacity() * size_of::<Operand>()
@@ -332,23 +371,14 @@ impl Recycled {
             b.labels.clear();
             b.params.clear();
             b.scratch.clear();
-            RECYCLED.with(|c| c.set(Some(b)));
+            let _ = RECYCLED.try_with(|c| c.set(Some(b)));
         }
     }
 }
 
 impl Drop for Function {
     fn drop(&mut self) {
-        Recycled::give(Buffers {
-            insts: std::mem::take(&mut self.insts),
-            operands: std::mem::take(&mut self.operands),
-            vregs: std::mem::take(&mut self.vregs),
-            locs: std::mem::take(&mut self.locs.all),
-            labels: std::mem::take(&mut self.labels),
-            params: std::mem::take(&mut self.params),
-            scratch: std::mem::take(&mut self.scratch),
-            memo: Some((self.target.arch(), *self.target.extensions(), std::mem::take(&mut self.memo))),
-        });
+        Recycled::keep(self);
     }
 }
 
@@ -371,25 +401,26 @@ impl Function {
     /// the ISA layer, which makes their registers).
     #[track_caller]
     pub(crate) fn unbound(name: impl Into<std::sync::Arc<str>>, sig: Signature, target: Target) -> Self {
-        let b = Recycled::take();
-        let memo = b.memo.filter(|(arch, exts, _)| *arch == target.arch() && exts == target.extensions());
-        let loc = Src::Rust(Location::caller());
-        let mut locs = Locations { all: b.locs, recent: [u32::MAX; 64] };
-        locs.intern(loc);
+        let (mut b, loc) = (Recycled::take(), Src::Rust(Location::caller()));
+        let memo = b.memo.take().filter(|(arch, exts, _)| *arch == target.arch() && exts == target.extensions());
+        let (insts, operands, vregs) = (take(&mut b.insts), take(&mut b.operands), take(&mut b.vregs));
+        let (locs, labels, params, scratch) =
+            (take(&mut b.locs), take(&mut b.labels), take(&mut b.params), take(&mut b.scratch));
+        Recycled::put_back(b);
         Function {
             name: name.into(),
             sig,
             target,
-            insts: b.insts,
-            operands: b.operands,
-            vregs: b.vregs,
-            locs,
-            params: b.params,
+            insts,
+            operands,
+            vregs,
+            locs: Locations::starting_at(loc, locs),
+            params,
             params_used: 0,
             groups: Vec::new(),
-            labels: b.labels,
+            labels,
             errors: Vec::new(),
-            scratch: b.scratch,
+            scratch,
             loc,
             memo: memo.map(|(_, _, m)| m).unwrap_or_default(),
             consts: Vec::new(),
