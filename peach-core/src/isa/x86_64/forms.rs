@@ -266,6 +266,58 @@ pub(crate) struct Form {
     /// The checks an instruction of this form needs beyond its operands' shapes (bits of
     /// [`checks`]), 0 for most.
     pub checks: u16,
+    /// How the allocator reads its operands, where nothing about them needs a case of its own.
+    pub alloc_plan: Option<AllocPlan>,
+}
+
+/// What the register allocator needs of a form whose operands are plain (VEX or EVEX; general
+/// registers of 32 or 64 bits, vector and mask registers, memory, immediates; no implicit
+/// register, required mask, zero idiom, roles that change with memory, or destination that
+/// must differ from the sources): each operand's role and kind of register, so that the common
+/// instruction is read in one short pass (see `X86_64::visit`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AllocPlan {
+    ops: [(Role, PlanKind); 4],
+    len: u8,
+}
+
+/// The units a plain operand's register takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PlanKind {
+    /// A general-purpose register.
+    Gp,
+    /// A vector register.
+    Vec,
+    /// A mask register.
+    K,
+    /// No register (memory-only or immediate slot).
+    None,
+}
+
+impl AllocPlan {
+    /// The plan of a form with these properties, where it has one.
+    fn of(encoding: EncodingKind, slots: &[Slot], roles: &[Role], simple: bool) -> Option<AllocPlan> {
+        if !simple || !matches!(encoding, EncodingKind::VEX | EncodingKind::EVEX) || slots.len() > 4 {
+            return None;
+        }
+        let mut plan = AllocPlan { ops: [(Role::None, PlanKind::None); 4], len: slots.len() as u8 };
+        for (i, (slot, role)) in slots.iter().zip(roles).enumerate() {
+            let kind = match slot {
+                Slot::Gp { bits: 32 | 64, .. } => PlanKind::Gp,
+                Slot::Vec { .. } => PlanKind::Vec,
+                Slot::K { .. } => PlanKind::K,
+                Slot::Mem | Slot::Imm(_) => PlanKind::None,
+                _ => return None,
+            };
+            plan.ops[i] = (*role, kind);
+        }
+        Some(plan)
+    }
+
+    /// Each operand's role and kind, in order.
+    pub(crate) fn ops(&self) -> &[(Role, PlanKind)] {
+        &self.ops[..self.len as usize]
+    }
 }
 
 /// The checks an instruction needs beyond its operands' shapes, found when the table is built
@@ -1151,6 +1203,13 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
     ]
     .iter()
     .fold(0, |all, &(on, bit)| if on { all | bit } else { all });
+    let simple = implicit.is_empty()
+        && rep_implicit.is_empty()
+        && mem_roles.is_none()
+        && idiom_roles.is_none()
+        && !op.require_op_mask_register()
+        && checks & checks::DISTINCT == 0;
+    let alloc_plan = AllocPlan::of(encoding, &slots, &roles, simple);
     Some(Form {
         code,
         slots,
@@ -1176,6 +1235,7 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
         places,
         rep_implicit,
         checks,
+        alloc_plan,
     })
 }
 

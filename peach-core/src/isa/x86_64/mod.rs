@@ -21,7 +21,7 @@ use iced_x86::{Code, EncodingKind, FlowControl, Mnemonic};
 pub use pseudo::{Elem, X86Pseudo};
 pub use regs::{GP, MASK, VEC, X86Builder, X86Reg, X86VReg, reg, reg_by_name};
 
-use self::forms::{Forms, Role as FormRole, Slot};
+use self::forms::{Forms, PlanKind, Role as FormRole, Slot};
 use self::regs::{GP_UNITS, MASK_UNITS, VEC_UNITS, VIEW_8, VIEW_16, VIEW_32, VIEW_64, VIEW_XMM, iced, unit_of};
 use super::{ClassInfo, Flow, Isa, RegVisitor, Role};
 use crate::abi::Frame;
@@ -414,99 +414,12 @@ impl Isa for X86_64 {
         let Some(form) = Forms::get().form(code_of(opcode)) else {
             return;
         };
-        let roles = match (&form.idiom_roles, &form.mem_roles) {
-            (Some(idiom), _) if all_same_reg(ops) => idiom,
-            (_, Some(mem)) if ops.iter().any(|o| matches!(o, Operand::Mem(_))) => mem,
-            _ => &form.roles,
-        };
-        let vec_units = if select::high_vectors_ok(form, target) { VEC_ALL } else { VEC_LOW };
-        let legacy = form.encoding == EncodingKind::Legacy;
-        // Gathers and scatters clear their mask as they go.
-        let mask_role = if form.needs_mask { Role::UseDef } else { Role::Use };
-        for (i, op) in ops.iter().enumerate() {
-            if let Operand::MemMask(k) = op {
-                visit.reg(*k, mask_role, MASK_ALLOC);
-                continue;
+        match &form.alloc_plan {
+            Some(plan) if opcode & (REP | REPNE) == 0 => {
+                let vec_units = if select::high_vectors_ok(form, target) { VEC_ALL } else { VEC_LOW };
+                visit_planned(plan, vec_units, ops, visit)
             }
-            let (slot, role) = (form.slots.get(i), roles.get(i));
-            let (Some(slot), Some(role)) = (slot, role) else {
-                continue;
-            };
-            match op {
-                Operand::Reg(_) | Operand::Masked(_) => {
-                    let (r, merge) = match op {
-                        Operand::Masked(m) => {
-                            visit.reg(m.mask, mask_role, MASK_ALLOC);
-                            (m.reg, !m.zeroing)
-                        }
-                        Operand::Reg(r) => (*r, false),
-                        _ => unreachable!(),
-                    };
-                    // A write mask on a mask-register destination (compares, VFPCLASS, VPTESTM)
-                    // zeroes the bits it masks off: the old value is not read.
-                    let merge = merge && !matches!(slot, Slot::K { .. });
-                    let mut role = match role {
-                        FormRole::None => continue,
-                        FormRole::Use => Role::Use,
-                        FormRole::Def if merge => Role::UseDef,
-                        FormRole::Def => Role::Def,
-                        FormRole::UseDef => Role::UseDef,
-                    };
-                    if role == Role::Def && partial_write(r, vregs, legacy) {
-                        role = Role::UseDef;
-                    }
-                    if role == Role::UseDef && i == 0 && legacy && scalar_result(form.code.mnemonic()) {
-                        role = Role::Def;
-                    }
-                    if role == Role::Use && form.checks & forms::checks::DISTINCT != 0 {
-                        role = Role::UseLate;
-                    }
-                    let allowed = match slot {
-                        Slot::Fixed(f) => unit_of(*f).map_or(UnitSet::EMPTY, |u| UnitSet::of(&[u])),
-                        Slot::Gp { .. } => GP_ALLOC,
-                        Slot::Vec { .. } => vec_units,
-                        Slot::Bank { .. } => UnitSet::EMPTY,
-                        // Both registers of a mask pair are written.
-                        Slot::KPair => {
-                            if let Some(k) = iced(r) {
-                                visit.reg(r, role, UnitSet::EMPTY);
-                                visit.reg(regs::phys(forms::add_reg(k, 1)), role, UnitSet::EMPTY);
-                            }
-                            continue;
-                        }
-                        // All four registers of a block are read.
-                        Slot::Block { .. } => {
-                            for k in 0..4 {
-                                match (r.vreg(), iced(r)) {
-                                    (Some(v), _) => visit.reg(Reg::virt(VEC, r.view(), v.0 + k), role, vec_units),
-                                    (None, Some(first)) => {
-                                        visit.reg(regs::phys(forms::add_reg(first, k)), role, UnitSet::EMPTY)
-                                    }
-                                    _ => {}
-                                }
-                            }
-                            continue;
-                        }
-                        _ => MASK_ALLOC,
-                    };
-                    visit.reg(r, role, allowed);
-                }
-                Operand::Mem(m) => {
-                    let gp_units = if form.encoding == EncodingKind::D3NOW { GP_LOW } else { GP_ALLOC };
-                    visit_mem(m, gp_units, vec_units, visit)
-                }
-                _ => {}
-            }
-        }
-        let implicit = if opcode & REP != 0 || opcode & REPNE != 0 { &form.rep_implicit } else { &form.implicit };
-        for (r, role) in implicit {
-            let role = match role {
-                FormRole::None => continue,
-                FormRole::Use => Role::Use,
-                FormRole::Def => Role::Def,
-                FormRole::UseDef => Role::UseDef,
-            };
-            visit.reg(regs::phys(*r), role, UnitSet::EMPTY);
+            _ => visit_form(form, target, vregs, opcode, ops, visit),
         }
     }
 
@@ -592,6 +505,154 @@ impl Isa for X86_64 {
 
     fn extension_by_name(name: &str) -> Option<Extension> {
         target::extension_by_name(name)
+    }
+}
+
+/// The registers of an instruction of `form`, whatever its operands (see `X86_64::visit`).
+fn visit_form(
+    form: &forms::Form,
+    target: &Target,
+    vregs: &[VRegInfo],
+    opcode: u32,
+    ops: &[Operand],
+    visit: &mut impl RegVisitor,
+) {
+    let roles = match (&form.idiom_roles, &form.mem_roles) {
+        (Some(idiom), _) if all_same_reg(ops) => idiom,
+        (_, Some(mem)) if ops.iter().any(|o| matches!(o, Operand::Mem(_))) => mem,
+        _ => &form.roles,
+    };
+    let vec_units = if select::high_vectors_ok(form, target) { VEC_ALL } else { VEC_LOW };
+    let legacy = form.encoding == EncodingKind::Legacy;
+    // Gathers and scatters clear their mask as they go.
+    let mask_role = if form.needs_mask { Role::UseDef } else { Role::Use };
+    for (i, op) in ops.iter().enumerate() {
+        if let Operand::MemMask(k) = op {
+            visit.reg(*k, mask_role, MASK_ALLOC);
+            continue;
+        }
+        let (slot, role) = (form.slots.get(i), roles.get(i));
+        let (Some(slot), Some(role)) = (slot, role) else {
+            continue;
+        };
+        match op {
+            Operand::Reg(_) | Operand::Masked(_) => {
+                let (r, merge) = match op {
+                    Operand::Masked(m) => {
+                        visit.reg(m.mask, mask_role, MASK_ALLOC);
+                        (m.reg, !m.zeroing)
+                    }
+                    Operand::Reg(r) => (*r, false),
+                    _ => unreachable!(),
+                };
+                // A write mask on a mask-register destination (compares, VFPCLASS, VPTESTM)
+                // zeroes the bits it masks off: the old value is not read.
+                let merge = merge && !matches!(slot, Slot::K { .. });
+                let mut role = match role {
+                    FormRole::None => continue,
+                    FormRole::Use => Role::Use,
+                    FormRole::Def if merge => Role::UseDef,
+                    FormRole::Def => Role::Def,
+                    FormRole::UseDef => Role::UseDef,
+                };
+                if role == Role::Def && partial_write(r, vregs, legacy) {
+                    role = Role::UseDef;
+                }
+                if role == Role::UseDef && i == 0 && legacy && scalar_result(form.code.mnemonic()) {
+                    role = Role::Def;
+                }
+                if role == Role::Use && form.checks & forms::checks::DISTINCT != 0 {
+                    role = Role::UseLate;
+                }
+                let allowed = match slot {
+                    Slot::Fixed(f) => unit_of(*f).map_or(UnitSet::EMPTY, |u| UnitSet::of(&[u])),
+                    Slot::Gp { .. } => GP_ALLOC,
+                    Slot::Vec { .. } => vec_units,
+                    Slot::Bank { .. } => UnitSet::EMPTY,
+                    // Both registers of a mask pair are written.
+                    Slot::KPair => {
+                        if let Some(k) = iced(r) {
+                            visit.reg(r, role, UnitSet::EMPTY);
+                            visit.reg(regs::phys(forms::add_reg(k, 1)), role, UnitSet::EMPTY);
+                        }
+                        continue;
+                    }
+                    // All four registers of a block are read.
+                    Slot::Block { .. } => {
+                        for k in 0..4 {
+                            match (r.vreg(), iced(r)) {
+                                (Some(v), _) => visit.reg(Reg::virt(VEC, r.view(), v.0 + k), role, vec_units),
+                                (None, Some(first)) => {
+                                    visit.reg(regs::phys(forms::add_reg(first, k)), role, UnitSet::EMPTY)
+                                }
+                                _ => {}
+                            }
+                        }
+                        continue;
+                    }
+                    _ => MASK_ALLOC,
+                };
+                visit.reg(r, role, allowed);
+            }
+            Operand::Mem(m) => {
+                let gp_units = if form.encoding == EncodingKind::D3NOW { GP_LOW } else { GP_ALLOC };
+                visit_mem(m, gp_units, vec_units, visit)
+            }
+            _ => {}
+        }
+    }
+    let implicit = if opcode & REP != 0 || opcode & REPNE != 0 { &form.rep_implicit } else { &form.implicit };
+    for (r, role) in implicit {
+        let role = match role {
+            FormRole::None => continue,
+            FormRole::Use => Role::Use,
+            FormRole::Def => Role::Def,
+            FormRole::UseDef => Role::UseDef,
+        };
+        visit.reg(regs::phys(*r), role, UnitSet::EMPTY);
+    }
+}
+
+/// The registers of an instruction of a form with a plan, as the general path of
+/// `X86_64::visit` reports them (for these forms its cases come down to these).
+#[inline(always)]
+fn visit_planned(plan: &forms::AllocPlan, vec_units: UnitSet, ops: &[Operand], visit: &mut impl RegVisitor) {
+    for (i, op) in ops.iter().enumerate() {
+        let (r, merge) = match op {
+            Operand::Reg(r) => (*r, false),
+            // A memory operand's write mask, moved after the operands.
+            Operand::MemMask(k) => {
+                visit.reg(*k, Role::Use, MASK_ALLOC);
+                continue;
+            }
+            Operand::Mem(m) if i < plan.ops().len() => {
+                visit_mem(m, GP_ALLOC, vec_units, visit);
+                continue;
+            }
+            Operand::Masked(m) if i < plan.ops().len() => {
+                visit.reg(m.mask, Role::Use, MASK_ALLOC);
+                (m.reg, !m.zeroing)
+            }
+            _ => continue,
+        };
+        let Some(&(role, kind)) = plan.ops().get(i) else {
+            continue;
+        };
+        let role = match role {
+            FormRole::None => continue,
+            FormRole::Use => Role::Use,
+            // Merge masking keeps the lanes it leaves (a mask register's masked bits are zeroed).
+            FormRole::Def if merge && kind != PlanKind::K => Role::UseDef,
+            FormRole::Def => Role::Def,
+            FormRole::UseDef => Role::UseDef,
+        };
+        let allowed = match kind {
+            PlanKind::Gp => GP_ALLOC,
+            PlanKind::Vec => vec_units,
+            PlanKind::K => MASK_ALLOC,
+            PlanKind::None => continue,
+        };
+        visit.reg(r, role, allowed);
     }
 }
 

@@ -609,3 +609,104 @@ fn jumps_reach_their_labels_short_and_near() {
         assert_eq!((jz.len(), jmp.len()), if near { (6, 5) } else { (2, 2) }, "gap {gap}");
     }
 }
+
+/// The allocator's short path (forms with an `AllocPlan`) reports what the general path does,
+/// for every such form: virtual and physical registers, memory where a slot takes it, merge and
+/// zeroing write masks on the destination, a memory destination's mask, a register or memory
+/// operand past the slots.
+#[test]
+fn planned_forms_visit_as_the_general_path() {
+    use super::regs::{GP, MASK, VEC, VIEW_32, VIEW_64, VIEW_XMM, VIEW_YMM, VIEW_ZMM};
+    use crate::ir::{Masked, UnitSet};
+    use crate::isa::{Isa, Role};
+    let target = all_extensions();
+    let mut planned = 0;
+    for form in Forms::get().iter() {
+        let Some(plan) = &form.alloc_plan else { continue };
+        planned += 1;
+        let mut next = 100;
+        let mut virt = |class, view| {
+            next += 1;
+            Reg::virt(class, view, next)
+        };
+        // Each slot's register, virtual or physical, or memory where it takes memory.
+        let operands = |physical: bool, memory: bool, virt: &mut dyn FnMut(_, _) -> Reg| -> Vec<Operand> {
+            let mem = |virt: &mut dyn FnMut(_, _) -> Reg| {
+                let (base, index) = (virt(GP, VIEW_64), virt(GP, VIEW_64));
+                Operand::Mem(Mem { index: Some(index), scale: 4, ..Mem::base_disp(base, 8) })
+            };
+            form.slots
+                .iter()
+                .enumerate()
+                .map(|(i, slot)| match *slot {
+                    Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true } if memory => {
+                        mem(virt)
+                    }
+                    Slot::Gp { bits, .. } if physical => {
+                        phys(if bits == 64 { GP64[i] } else { GP64[i].full_register32() }).into()
+                    }
+                    Slot::Gp { bits, .. } => virt(GP, if bits == 64 { VIEW_64 } else { VIEW_32 }).into(),
+                    Slot::Vec { bits, .. } => {
+                        let view = match bits {
+                            512 => VIEW_ZMM,
+                            256 => VIEW_YMM,
+                            _ => VIEW_XMM,
+                        };
+                        if physical {
+                            let base = match bits {
+                                512 => Register::ZMM0,
+                                256 => Register::YMM0,
+                                _ => Register::XMM0,
+                            };
+                            phys(forms_add(base, 3 * i as u32 + 1)).into()
+                        } else {
+                            virt(VEC, view).into()
+                        }
+                    }
+                    Slot::K { .. } if physical => phys(forms_add(Register::K0, i as u32 + 1)).into(),
+                    Slot::K { .. } => virt(MASK, 0).into(),
+                    Slot::Mem => mem(virt),
+                    _ => Operand::Imm(1),
+                })
+                .collect()
+        };
+        let mut cases = Vec::new();
+        for (physical, memory) in [(false, false), (true, false), (false, true), (true, true)] {
+            let ops = operands(physical, memory, &mut virt);
+            if form.can_mask && !ops.is_empty() {
+                let mask = virt(MASK, 0);
+                for zeroing in [false, true] {
+                    let mut masked = ops.clone();
+                    if let Operand::Reg(reg) = masked[0] {
+                        masked[0] = Operand::Masked(Masked { reg, mask, zeroing });
+                        cases.push(masked);
+                    } else {
+                        masked.push(Operand::MemMask(mask));
+                        cases.push(masked);
+                    }
+                }
+            }
+            let (mut past, mut past_mem) = (ops.clone(), ops.clone());
+            past.push(Operand::Reg(virt(VEC, VIEW_XMM)));
+            past_mem.push(Operand::Mem(Mem::base_disp(virt(GP, VIEW_64), 0)));
+            cases.extend([ops, past, past_mem]);
+        }
+        for ops in cases {
+            let (mut short, mut general) = (Vec::new(), Vec::new());
+            let opcode = form.code as u32;
+            super::X86_64::visit(&target, &[], opcode, &ops, &mut |r: Reg, role: Role, units: UnitSet| {
+                short.push((r, role, units))
+            });
+            super::visit_form(form, &target, &[], opcode, &ops, &mut |r: Reg, role: Role, units: UnitSet| {
+                general.push((r, role, units))
+            });
+            assert_eq!(short, general, "{:?} on {ops:?} ({plan:?})", form.code);
+        }
+    }
+    assert!(planned > 2000, "{planned} forms with plans");
+}
+
+/// Register `r` plus `n` in its bank.
+fn forms_add(r: Register, n: u32) -> Register {
+    super::forms::add_reg(r, n)
+}
