@@ -3,6 +3,7 @@
 //! ([`sgemm_block`], packing its panel of B on its first block; 6 rows by 64 columns on Ice Lake
 //! and Sapphire Rapids), and a driver that blocks k by the core's L1 data cache and multiplies.
 
+use super::caches::{Caches, caches};
 use peach_core::{Error, ErrorKind};
 use peach_macros::peach_fn;
 
@@ -520,16 +521,37 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     let kernels = Kernels { nr: 16, main: sgemm_block_in_rust, half: None };
     // SAFETY: `choose` picked the kernels' variant for this CPU, and `half` needs no extension
     // its variant lacks (the table's test checks it); off x86-64, plain Rust.
-    unsafe { multiply(kernels, m, n, k, a, b, c) }
+    unsafe { multiply(kernels, caches(), m, n, k, a, b, c) }
 }
 
-/// [`sgemm`] with `kernels`.
+/// The largest block of k (KC) for an m x n x k product on panels `nr` wide, with `caches`.
+///
+/// The panel (KC nr floats) takes up to three quarters of the L1 data cache, or all of it when
+/// k then fits in one block (a pass over C saved: 1-3 % at 192^3 on Ice Lake, 64 columns). Where
+/// C is more than three times the L2 cache, so that each pass over it comes from further out,
+/// the panel may spill into L2 for a third as many passes: KC at least 384 (on Ice Lake, 64
+/// columns, median time ratios of products alternated in one process: 0.99-1.05 at 1024,
+/// 1.04-1.10 at 1152, 1.08 at 1280, 1.05-1.10 at 1536, 1.05-1.14 at 2048; 0.99-1.02 at 512-896,
+/// where the rule does not apply). Then k is cut into blocks of equal size, a multiple of 8 (384 as
+/// 192 and 192, not 256 and 128: a short block pays C's loads and stores for few steps; 1.5 %
+/// at 384^3 on Sapphire Rapids).
+fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches) -> usize {
+    let panel_steps = |bytes: usize| bytes / (4 * nr) / 64 * 64;
+    let kc_limit = if k <= panel_steps(caches.l1d) { k } else { panel_steps(caches.l1d * 3 / 4) };
+    let c_bytes = m.saturating_mul(n).saturating_mul(4);
+    let kc_limit = if c_bytes > caches.l2.saturating_mul(3) { kc_limit.max(384) } else { kc_limit };
+    k.div_ceil(k.div_ceil(kc_limit.clamp(128, 512))).next_multiple_of(8)
+}
+
+/// [`sgemm`] with `kernels`, blocked for `caches`.
 ///
 /// # Safety
 ///
 /// The kernels must run on this CPU, `main` `nr` columns wide and `half` half that.
+#[allow(clippy::too_many_arguments)]
 unsafe fn multiply(
     kernels: Kernels,
+    caches: Caches,
     m: usize,
     n: usize,
     k: usize,
@@ -551,20 +573,13 @@ unsafe fn multiply(
     if mn == 0 {
         return Ok(());
     }
-    // BLIS's loop order: k in blocks of KC and rows in blocks of MC, so that one packed panel
-    // of B (KC nr floats) stays in L1 while the kernel runs down the 6-row blocks of A (MC rows
-    // of KC floats, in L2). A is read in place; the first block of k writes C, the others add
-    // to it. KC is chosen per core: the panel takes up to three quarters of its L1 data cache,
-    // or all of it when k then fits in one block (a pass over C saved: 1-3 % at 192^3 on Ice
-    // Lake, 64 columns), and k is cut into blocks of equal size (384 as 192 + 192, not 256 +
-    // 128: a short block pays C's loads and stores for few steps; 1.5 % at 384^3 on Sapphire
-    // Rapids), a multiple of 8. The kernel packs each panel itself, on its first pass (B's rows
+    // BLIS's loop order: k in blocks of KC (see `kc_max`) and rows in blocks of MC, so that one
+    // packed panel of B (KC nr floats) stays in L1 while the kernel runs down the 6-row blocks
+    // of A (MC rows of KC floats, in L2). A is read in place; the first block of k writes C,
+    // the others add to it. The kernel packs each panel itself, on its first pass (B's rows
     // read in the shadow of the multiplications instead of copied before them).
     let (nr, step) = (kernels.nr, kernels.step());
-    let panel_steps = |bytes: usize| bytes / (4 * nr) / 64 * 64;
-    let kc_limit = if k <= panel_steps(l1d_bytes()) { k } else { panel_steps(l1d_bytes() * 3 / 4) };
-    let kc_limit = kc_limit.clamp(128, 512);
-    let (kc_max, mc_max) = (k.div_ceil(k.div_ceil(kc_limit)).next_multiple_of(8), 96);
+    let (kc_max, mc_max) = (kc_max(nr, m, n, k, caches), 96);
     // The edges: the last m mod 6 rows of A are copied into a block of 6 (zeros below), and the
     // last n mod `step` columns of B into a panel `step` wide (zeros right of them), packed
     // here; their part of C goes through a tile of whole blocks and panels.
@@ -669,48 +684,6 @@ unsafe fn multiply(
     Ok(())
 }
 
-/// The size of this core's L1 data cache, from CPUID's deterministic cache parameters (leaf 4
-/// on Intel, 0x8000001D on AMD); 32 KiB where they are not reported.
-#[cfg(all(target_arch = "x86_64", not(miri)))]
-fn l1d_bytes() -> usize {
-    use std::arch::x86_64::__cpuid_count;
-    static L1D: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *L1D.get_or_init(|| {
-        let vendor = __cpuid_count(0, 0);
-        let amd = vendor.ebx == u32::from_le_bytes(*b"Auth");
-        let leaf = if amd { 0x8000_001D } else { 4 };
-        let max = if amd { __cpuid_count(0x8000_0000, 0).eax } else { vendor.eax };
-        if max < leaf {
-            return L1D_DEFAULT;
-        }
-        // Subleaves list the caches until type 0; the level-1 data cache is type 1, level 1.
-        for sub in 0..16 {
-            let r = __cpuid_count(leaf, sub);
-            let (kind, level) = (r.eax & 0x1f, (r.eax >> 5) & 7);
-            if kind == 0 {
-                break;
-            }
-            if kind == 1 && level == 1 {
-                let ways = ((r.ebx >> 22) & 0x3ff) as usize + 1;
-                let partitions = ((r.ebx >> 12) & 0x3ff) as usize + 1;
-                let line = (r.ebx & 0xfff) as usize + 1;
-                let sets = r.ecx as usize + 1;
-                return ways * partitions * line * sets;
-            }
-        }
-        L1D_DEFAULT
-    })
-}
-
-/// [`l1d_bytes`] where CPUID is not read.
-#[cfg(not(all(target_arch = "x86_64", not(miri))))]
-fn l1d_bytes() -> usize {
-    L1D_DEFAULT
-}
-
-/// The L1 data cache assumed where the processor does not say.
-const L1D_DEFAULT: usize = 32 << 10;
-
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     /// The driver against the triple loop with Rust models for kernels, 64 columns wide with a
@@ -720,7 +693,7 @@ mod tests {
     /// rows included.
     #[test]
     fn the_driver_takes_any_size() {
-        use super::{Kernels, multiply, multiply_rows};
+        use super::{Caches, Kernels, caches, multiply, multiply_rows};
         let wide = Kernels { nr: 64, main: multiply_rows::<64>, half: Some(multiply_rows::<32>) };
         let narrow = Kernels { nr: 16, main: multiply_rows::<16>, half: None };
         let sizes = [(6, 32, 3), (12, 96, 5), (102, 160, 600), (18, 64, 1), (1, 1, 1), (5, 31, 2), (7, 100, 130)];
@@ -728,12 +701,14 @@ mod tests {
         for (m, n, k) in sizes {
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
-            for kernels in [wide, narrow] {
+            // This core's caches, and caches so small that C counts as large (larger blocks of k).
+            let tiny = Caches { l1d: 4 << 10, l2: 8 << 10 };
+            for (kernels, caches) in [(wide, caches()), (narrow, caches()), (wide, tiny), (narrow, tiny)] {
                 // One float past C must stay as it is.
                 let mut c = vec![f32::NAN; m * n + 1];
                 c[m * n] = 7.0;
                 // SAFETY: Rust models of the widths they say.
-                unsafe { multiply(kernels, m, n, k, &a, &b, &mut c) }.unwrap();
+                unsafe { multiply(kernels, caches, m, n, k, &a, &b, &mut c) }.unwrap();
                 assert_eq!(c[m * n], 7.0);
                 for i in 0..m {
                     for j in 0..n {
@@ -746,15 +721,40 @@ mod tests {
         // k = 0 zeroes C; no rows or columns leave it alone.
         let mut c = vec![1.0; 6];
         // SAFETY: as above.
-        unsafe { multiply(wide, 2, 3, 0, &[], &[], &mut c) }.unwrap();
+        unsafe { multiply(wide, caches(), 2, 3, 0, &[], &[], &mut c) }.unwrap();
         assert_eq!(c, [0.0; 6]);
         c.fill(1.0);
         // SAFETY: as above.
-        unsafe { multiply(wide, 0, 3, 4, &[], &[0.0; 12], &mut c) }.unwrap();
+        unsafe { multiply(wide, caches(), 0, 3, 4, &[], &[0.0; 12], &mut c) }.unwrap();
         assert_eq!(c, [1.0; 6]);
         // SAFETY: as above; the sizes are refused before any kernel runs.
-        let e = unsafe { multiply(wide, 6, 48, 1, &[0.0; 6], &[0.0; 48], &mut [0.0; 287]) }.unwrap_err();
+        let e = unsafe { multiply(wide, caches(), 6, 48, 1, &[0.0; 6], &[0.0; 48], &mut [0.0; 287]) }.unwrap_err();
         assert!(e.to_string().contains("shorter than its matrix"), "{e}");
+    }
+
+    /// Blocks of k: the panel in three quarters of L1, all of it where k then fits, at least
+    /// 384 steps where C is more than three times L2; equal blocks, multiples of 8.
+    #[test]
+    fn blocks_of_k_follow_the_caches() {
+        use super::{Caches, kc_max};
+        let icelake = Caches { l1d: 48 << 10, l2: 1280 << 10 };
+        // 64 columns: 48 KiB hold 192 steps, three quarters 144 (128 in multiples of 64).
+        assert_eq!(kc_max(64, 192, 192, 192, icelake), 192);
+        assert_eq!(kc_max(64, 768, 768, 768, icelake), 128);
+        assert_eq!(kc_max(64, 384, 384, 384, icelake), 128);
+        // C of 896^2 floats (3.1 MiB) is under three L2s, of 1024^2 (4 MiB) over.
+        assert_eq!(kc_max(64, 896, 896, 896, icelake), 128);
+        assert_eq!(kc_max(64, 1024, 1024, 1024, icelake), 344);
+        assert_eq!(kc_max(64, 2048, 2048, 1152, icelake), 384);
+        assert_eq!(kc_max(64, 2048, 2048, 100, icelake), 104);
+        // 16 columns in 32 KiB: 384 steps already.
+        assert_eq!(kc_max(16, 300, 300, 1000, Caches::DEFAULT), 336);
+        for k in [1, 7, 8, 129, 500, 1000, 5000] {
+            for (m, n) in [(6, 16), (1000, 1000), (4000, 4000)] {
+                let kc = kc_max(64, m, n, k, icelake);
+                assert!(kc.is_multiple_of(8) && kc <= 512 && kc >= k.min(8), "k {k}: {kc}");
+            }
+        }
     }
 
     /// Every variant of `sgemm_block` has its kernels in the table, the main one as wide as its

@@ -3,6 +3,7 @@
 //! (exp and ln) and [`gemm`] (SGEMM) are `peach_fn!` fat binaries or builder code; [`neon`] holds
 //! AArch64 kernels; the two below are the quickstart's builder-API kernels.
 
+mod caches;
 pub mod elementary;
 pub mod gemm;
 pub mod neon;
