@@ -31,6 +31,8 @@ pub struct Memory {
     /// compilations: a JIT's functions use the same few).
     known: Vec<(UnitSet, &'static [u8], Preference)>,
     pref: Vec<u8>,
+    /// The units holding a value, by when the value ends (bucket `e / 16` for end `e`).
+    ending: Vec<UnitSet>,
 }
 
 impl Memory {
@@ -91,8 +93,13 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
     let mut units = std::mem::take(&mut mem.units);
     refill(&mut units, nv, None);
     let mut busy_until = [0u32; UNITS];
-    // Units holding a value; a unit whose value has ended is cleared when its class is next used.
+    // Units holding a value, each also in the bucket of its value's end, so that those whose
+    // value has ended are found without walking the long-lived ones: buckets before `swept`
+    // are empty.
     let mut busy = UnitSet::EMPTY;
+    let ending = &mut mem.ending;
+    refill(ending, order.last().map_or(0, |&(s, _)| s as usize / 16 + 1), UnitSet::EMPTY);
+    let mut swept = 0;
     let mut cursor = [0u32; UNITS];
     let (pref_of_mask, known, pref) = (&mut mem.pref_of_mask, &mut mem.known, &mut mem.pref);
     refill(pref_of_mask, input.masks.len(), None);
@@ -115,8 +122,14 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
         }
         let e = live.vreg(v.index()).map_or(s + 1, |r| r.1);
         let ok = allowed(v.index());
-        // The units whose value has ended are free again.
-        busy.retain_within(if group_of.is_empty() { ok } else { UnitSet::ALL }, |u| busy_until[u as usize] > s);
+        // The units whose value has ended are free again: those of the buckets up to now whose
+        // end has passed.
+        for bucket in ending.iter_mut().take(s as usize / 16 + 1).skip(swept) {
+            let named = *bucket;
+            bucket.retain_within(UnitSet::ALL, |u| busy_until[u as usize] > s);
+            busy &= !(named & !*bucket);
+        }
+        swept = s as usize / 16;
         if let Some(g) = group_of.get(v.index()).copied().flatten() {
             // A group takes consecutive units, all at once, reserved from now to each member's
             // end.
@@ -145,6 +158,9 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
                 units[m] = Some(u as u8);
                 busy_until[u] = live.vreg(m).map_or(s + 1, |r| r.1.max(s + 1));
                 busy.insert(u as u8);
+                if let Some(bucket) = ending.get_mut(busy_until[u] as usize / 16) {
+                    bucket.insert(u as u8);
+                }
             }
             continue;
         }
@@ -194,6 +210,10 @@ pub fn allocate(input: &AllocInput, mem: &mut Memory) -> Result<Allocation> {
                 units[v.index()] = Some(u);
                 busy_until[u as usize] = e;
                 busy.insert(u);
+                // (A value ending after the last start never needs its unit back.)
+                if let Some(bucket) = ending.get_mut(e as usize / 16) {
+                    bucket.insert(u);
+                }
             }
             None => return Err(out_of_registers(input, live, v)),
         }
