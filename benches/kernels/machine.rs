@@ -9,11 +9,26 @@ use peach::prelude::*;
 use crate::harness::{Clock, measure};
 
 /// Operations per core cycle, on vectors of `bits`.
+#[derive(Clone, Copy)]
 pub struct Limits {
     pub bits: usize,
     pub fma: f64,
     pub loads: f64,
     pub stores: f64,
+}
+
+impl Limits {
+    /// The higher of each rate: another tenant of the core (a sibling hyperthread) only ever
+    /// lowers what a probe measures, so the best of several measurements spread over a run is
+    /// the closest to what the core does.
+    pub fn best(self, other: Limits) -> Limits {
+        Limits {
+            bits: self.bits,
+            fma: self.fma.max(other.fma),
+            loads: self.loads.max(other.loads),
+            stores: self.stores.max(other.stores),
+        }
+    }
 }
 
 /// A loop of `iterations` rounds of `body` (which gets a 64-byte-aligned scratch pointer and 16

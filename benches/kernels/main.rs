@@ -8,9 +8,10 @@
 //! `bench <kernel>_<implementation>_<size> <cycles> cpe` (and `..._ns` in ns per element),
 //! `bench <kernel>_speedup <best competitor / peach>` (in cycles at L1 sizes; for SGEMM in time,
 //! the smallest over the product sizes of 192 to 1024; `sgemm_of_fma_limit`, the smallest share
-//! of the measured FMA limit over 256 to 1024), and writes the tables to BENCHMARKS.md, in
-//! the section of the microarchitecture it ran on (a machine of another one adds its own section;
-//! the others are kept).
+//! of the measured FMA limit over 256 to 1024), `bench machine_<fma|load|store>_<zmm|ymm>` (this
+//! core's rates, the best of three measurements spread over the run), and writes the tables to
+//! BENCHMARKS.md, in the section of the microarchitecture it ran on (a machine of another one
+//! adds its own section; the others are kept).
 //!
 //! Run with `cargo bench --bench kernels`.
 
@@ -55,10 +56,9 @@ mod bench {
             black_box(clock.ticks_per_cycle());
         }
         println!("bench tsc_ticks_per_cycle {:.4}", clock.ticks_per_cycle());
-        let limits = crate::machine::limits(&clock, bits);
-        println!("bench machine_fma_{reg} {:.3} per_cycle", limits.fma);
-        println!("bench machine_load_{reg} {:.3} per_cycle", limits.loads);
-        println!("bench machine_store_{reg} {:.3} per_cycle", limits.stores);
+        // Measured three times (here, before the SGEMM products and after them), the best of
+        // each kept: see `Limits::best`.
+        let mut limits = crate::machine::limits(&clock, bits);
         if let Some(r) = listed_rates(bits) {
             println!("bench listed_fma_{reg} {:.3} per_cycle", r.fma);
             println!("bench listed_load_{reg} {:.3} per_cycle", r.loads);
@@ -271,9 +271,10 @@ mod bench {
             flops / micro_ns
         )];
         let mut gemm_rows = Vec::new();
-        // The share of the measured FMA limit peach's products reach: the smallest over 256-1024.
-        let fma_limit = 2.0 * (bits / 32) as f64 * limits.fma;
-        let mut of_limit = f64::INFINITY;
+        // The share of the measured FMA limit peach's products reach: the smallest over 256-1024
+        // (of peach's cycles per product, kept for after the limit's last measurement).
+        let mut peach_cycles = Vec::new();
+        limits = limits.best(crate::machine::limits(&clock, bits));
         for size in [192usize, 256, 384, 512, 768, 1024] {
             let a: Vec<f32> = (0..size * size).map(|i| (i % 7) as f32 - 3.0).collect();
             let b: Vec<f32> = (0..size * size).map(|i| (i % 5) as f32 - 2.0).collect();
@@ -358,9 +359,15 @@ mod bench {
             }
             gemm_rows.push(mm_ns.min(gemm_ns) / peach_ns);
             if size >= 256 {
-                of_limit = of_limit.min(flops / peach_c / fma_limit);
+                peach_cycles.push(flops / peach_c);
             }
         }
+        limits = limits.best(crate::machine::limits(&clock, bits));
+        println!("bench machine_fma_{reg} {:.3} per_cycle", limits.fma);
+        println!("bench machine_load_{reg} {:.3} per_cycle", limits.loads);
+        println!("bench machine_store_{reg} {:.3} per_cycle", limits.stores);
+        let fma_limit = 2.0 * (bits / 32) as f64 * limits.fma;
+        let of_limit = peach_cycles.iter().map(|f| f / fma_limit).fold(f64::INFINITY, f64::min);
         println!("bench sgemm_of_fma_limit {of_limit:.3}");
         // The smallest of the sizes' speedups, in time: a core that lowers its clock under
         // AVX-512 load does so as each competitor's code makes it, and time is what a user waits
@@ -524,7 +531,7 @@ mod bench {
         let id = peach::runtime::dispatch::core_id().map_or("no identification".to_string(), |c| c.to_string());
         let heading = format!("## {uarch} ({id})");
         let mut md = format!(
-            "This core, measured by the benchmark: {:.2} {reg} FMAs, {:.2} {reg} loads and {:.2} {reg} stores per cycle{}{}.\n\
+            "This core, measured by the benchmark (the best of three measurements spread over the run): {:.2} {reg} FMAs, {:.2} {reg} loads and {:.2} {reg} stores per cycle{}{}.\n\
              Limits below follow from those; peach's share of the limit is limit / peach. At the L1 sizes a\n\
              call takes only 130-150 cycles for dot, sum and add, and the same code at another address moves\n\
              by 3-5 %: differences that small between peach and the intrinsics are placement, not code.\n\n\
