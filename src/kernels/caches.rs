@@ -57,8 +57,8 @@ pub(crate) fn caches() -> Caches {
 
 #[cfg(test)]
 mod tests {
-    /// The sizes read are a power-of-two multiple of a line or at least plausible: an L1 data
-    /// cache of 16 KiB to 1 MiB and an L2 larger than it.
+    /// The sizes read are plausible: an L1 data cache of 16 KiB to 1 MiB and an L2 larger than
+    /// it.
     #[test]
     fn the_caches_read_are_plausible() {
         let c = super::caches();

@@ -1,7 +1,8 @@
 //! SGEMM: a register-blocked micro-kernel (6 rows by 32 columns in zmm accumulators on AVX-512,
 //! 6 by 16 in ymm on AVX2+FMA), the same run down a block of rows of A read in place
 //! ([`sgemm_block`], packing its panel of B on its first block; 6 rows by 64 columns on Ice Lake
-//! and Sapphire Rapids), and a driver that blocks k by the core's L1 data cache and multiplies.
+//! and Sapphire Rapids), and a driver that blocks k by the core's caches (see `kc_max`) and
+//! multiplies.
 
 use super::caches::{Caches, caches};
 use peach_core::{Error, ErrorKind};
@@ -698,11 +699,11 @@ mod tests {
         let narrow = Kernels { nr: 16, main: multiply_rows::<16>, half: None };
         let sizes = [(6, 32, 3), (12, 96, 5), (102, 160, 600), (18, 64, 1), (1, 1, 1), (5, 31, 2), (7, 100, 130)];
         let sizes = sizes.into_iter().chain([(4, 16, 9), (97, 47, 300), (200, 200, 70), (6, 33, 1), (13, 64, 2)]);
+        // This core's caches, and caches so small that C counts as large (larger blocks of k).
+        let tiny = Caches { l1d: 4 << 10, l2: 8 << 10 };
         for (m, n, k) in sizes {
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
-            // This core's caches, and caches so small that C counts as large (larger blocks of k).
-            let tiny = Caches { l1d: 4 << 10, l2: 8 << 10 };
             for (kernels, caches) in [(wide, caches()), (narrow, caches()), (wide, tiny), (narrow, tiny)] {
                 // One float past C must stay as it is.
                 let mut c = vec![f32::NAN; m * n + 1];
