@@ -9,7 +9,9 @@
 //! `bench <kernel>_speedup <best competitor / peach>` (in cycles at L1 sizes; for SGEMM in time,
 //! the smallest over the product sizes of 192 to 1024; `sgemm_of_fma_limit`, the smallest share
 //! of the measured FMA limit over 256 to 1024), `bench machine_<fma|load|store>_<zmm|ymm>` (this
-//! core's rates, the best of three measurements spread over the run), and writes the tables to
+//! core's rates, the best of three measurements spread over the run), `bench
+//! sgemm_microkernel_6x<nr>` and `bench sgemm_block_6x<nr>` (FLOP per cycle of the public
+//! micro-kernel and of one block of the kernel the products run, in L1), and writes the tables to
 //! BENCHMARKS.md, in the section of the microarchitecture it ran on (a machine of another one
 //! adds its own section; the others are kept).
 //!
@@ -270,6 +272,34 @@ mod bench {
             flops / cpc,
             flops / micro_ns
         )];
+        // The kernel the products run: one block of sgemm_block (6 rows, as many columns as
+        // this core's panels), its panel of B 32 KiB, A read in place.
+        let block_nr = peach::kernels::gemm::sgemm_block_nr();
+        let block_k = 8192 / block_nr;
+        let ab = Aligned::new(6 * block_k, |i| (i % 7) as f32);
+        let mut bb = Aligned::new(block_nr * block_k, |i| (i % 5) as f32);
+        let mut cbb = Aligned::new(6 * block_nr, |_| 0.0f32);
+        let block_flops = (2 * 6 * block_nr * block_k) as f64;
+        let (block_cpc, block_ns) = measure(&clock, 1, || unsafe {
+            peach::kernels::gemm::sgemm_block(
+                ab.slice().as_ptr(),
+                block_k * 4,
+                bb.slice_mut().as_mut_ptr(),
+                cbb.slice_mut().as_mut_ptr(),
+                block_k,
+                block_nr * 4,
+                1,
+                0,
+                std::ptr::null(),
+                0,
+            )
+        });
+        println!("bench sgemm_block_6x{block_nr} {:.2} flop/cycle", block_flops / block_cpc);
+        notes.push(format!(
+            "| sgemm block 6x{block_nr}, k = {block_k} (the products' kernel) | peach | {:.2} | {:.1} |",
+            block_flops / block_cpc,
+            block_flops / block_ns
+        ));
         let mut gemm_rows = Vec::new();
         // The share of the measured FMA limit peach's products reach: the smallest over 256-1024
         // (of peach's cycles per product, kept for after the limit's last measurement).
@@ -404,10 +434,20 @@ mod bench {
             let (bound, why) = if other.0 > by_fma.0 { other } else { by_fma };
             (name, bound, target, why)
         };
+        // add reads two vectors for each it writes: the slower of its loads and its store.
+        let add_bound = {
+            let (loads, store) = (per_cycle(2.0, w32, limits.loads), per_cycle(1.0, w32, limits.stores));
+            let why = if loads > store {
+                format!("2 {reg} loads per {w32} ints")
+            } else {
+                format!("1 {reg} store per {w32} ints")
+            };
+            ("add", loads.max(store), 0.07 * t, why)
+        };
         let bounds = [
             ("dot", per_cycle(2.0, w32, limits.loads), 0.07 * t, format!("2 {reg} loads per {w32} floats")),
             ("sum", per_cycle(1.0, w64, limits.loads), 0.07 * t, format!("1 {reg} load per {w64} doubles")),
-            ("add", per_cycle(1.0, w32, limits.stores), 0.07 * t, format!("1 {reg} store per {w32} ints")),
+            add_bound,
             exp_ln_bound("exp", EXP_F64_X86_64_V4_LISTING, EXP_F64_HASWELL_LISTING, 1.15 * t),
             exp_ln_bound("ln", LN_F64_X86_64_V4_LISTING, LN_F64_HASWELL_LISTING, 1.7 * t),
         ];
@@ -425,9 +465,9 @@ mod bench {
                 100.0 * limit / peach
             ));
         }
-        let (micro, limit) = (flops / cpc, 2.0 * w32 as f64 * limits.fma);
+        let (micro, limit) = (block_flops / block_cpc, 2.0 * w32 as f64 * limits.fma);
         summary.push(format!(
-            "| sgemm micro-kernel (FLOP/cycle) | {micro:.2} | - | - | {limit:.2} (2 x {w32} lanes x FMAs/cycle) | {:.0} % | {} |",
+            "| sgemm block 6x{block_nr} (FLOP/cycle) | {micro:.2} | - | - | {limit:.2} (2 x {w32} lanes x FMAs/cycle) | {:.0} % | {} |",
             100.0 * micro / limit,
             if wide { 58 } else { 29 }
         ));
