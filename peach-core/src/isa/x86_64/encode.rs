@@ -9,10 +9,11 @@ use iced_x86::{
     Code, CpuidFeature, Encoder, EncodingKind, FlowControl, Instruction, OpKind, Register, RoundingControl,
 };
 
+use super::evex::Kind as EvexKind;
 use super::forms::{Form, Forms, Slot, blank};
 use super::frame::Layout;
 use super::layout::{Assembler, LABEL_TARGET, is_branch, jump_condition, with_assembler};
-use super::regs::{self, GP, iced, unit_reg};
+use super::regs::{self, GP, GP_UNITS, VEC_UNITS, iced, unit_reg};
 use super::select;
 use crate::abi::CallConv;
 use crate::abi::Frame;
@@ -107,6 +108,40 @@ impl Regs<'_> {
         }
     }
 
+    /// The hardware number of `r` for the direct EVEX encoder, if it is of `kind` (see
+    /// [`super::evex::phys_number`]): for a virtual register, straight from its unit.
+    fn evex_number(&self, r: Reg, kind: EvexKind) -> Option<u8> {
+        let Some(v) = r.vreg() else { return super::evex::phys_number(r, kind) };
+        let unit = (*self.units.get(v.index())?)?;
+        let (gp, vec, mask) =
+            (GP_UNITS..VEC_UNITS, regs::VEC_UNITS..regs::VEC_UNITS + 32, regs::MASK_UNITS..regs::MASK_UNITS + 8);
+        match (r.class(), kind) {
+            (GP, EvexKind::Addr) if gp.contains(&unit) => Some(unit - GP_UNITS),
+            (GP, EvexKind::Gp) if gp.contains(&unit) && r.view() >= regs::VIEW_32 => Some(unit - GP_UNITS),
+            (regs::VEC, EvexKind::Vec) if vec.contains(&unit) => Some(unit - regs::VEC_UNITS),
+            (regs::MASK, EvexKind::Mask) if mask.contains(&unit) => Some(unit - regs::MASK_UNITS),
+            _ => None,
+        }
+    }
+
+    /// Whether a register operand of `ops` is a vector register 16-31, which only EVEX names.
+    fn any_high(&self, ops: &[Operand]) -> bool {
+        ops.iter().any(|o| {
+            let r = match o {
+                Operand::Reg(r) => *r,
+                Operand::Masked(m) => m.reg,
+                _ => return false,
+            };
+            match r.vreg() {
+                Some(v) => {
+                    r.class() == regs::VEC
+                        && self.units.get(v.index()).copied().flatten().is_some_and(|u| u >= regs::VEC_UNITS + 16)
+                }
+                None => iced(r).is_some_and(|x| x.is_vector_register() && x.number() >= 16),
+            }
+        })
+    }
+
     fn mem(&self, m: &Mem) -> Result<Mem> {
         // General-purpose bases and indexes address with 64 bits; a vector index (VSIB) keeps
         // its width.
@@ -137,6 +172,29 @@ impl Regs<'_> {
         }
         Ok(())
     }
+}
+
+/// The common case of EVEX, as for VEX in `emit_into`, straight from the allocation: an EVEX
+/// form, or a VEX form's EVEX twin where a vector register is 16-31 (as [`final_form`] would
+/// take it), that is final whatever the registers (no alternatives, or memory decides), encoded
+/// directly; the form if it was. (Out of line: the VEX path around it stays as tight.)
+#[inline(never)]
+fn evex_early<'a>(
+    forms: &'a Forms,
+    primary: &'a Form,
+    ir_ops: &[Operand],
+    regs: &Regs,
+    asm: &mut Assembler,
+) -> Option<&'a Form> {
+    let form = match primary.evex_twin {
+        _ if primary.evex.is_some() => primary,
+        Some(twin) if regs.any_high(ir_ops) => forms.form(twin)?,
+        _ => return None,
+    };
+    let evex = form.evex.as_ref()?;
+    let fixed =
+        form.alternatives.is_empty() || (form.mem_decides && ir_ops.iter().any(|o| matches!(o, Operand::Mem(_))));
+    (fixed && asm.push_encoded(|out| evex.encode(ir_ops, |r, kind| regs.evex_number(r, kind), out))).then_some(form)
 }
 
 /// Whether a copy does nothing once allocated (same register, no upper bits lost). A copy
@@ -432,6 +490,21 @@ fn emit_into(
                     }
                     continue;
                 }
+                if (primary.evex.is_some() || primary.evex_twin.is_some())
+                    && prefixes == 0
+                    && let Some(form) = evex_early(forms, primary, ir_ops, &regs, asm)
+                {
+                    extensions.union_with(&form.features);
+                    if cfg!(debug_assertions) {
+                        regs.operands(ir_ops, &mut ops)?;
+                        let late = final_form(forms, primary, &ops, body, asm)?;
+                        if late.code != form.code {
+                            return Err(internal(format!("{:?} chosen early, {:?} late", form.code, late.code)));
+                        }
+                        cross_check(form, &ops, asm)?;
+                    }
+                    continue;
+                }
                 if let (Some(cc), [Operand::Label(l)], 0) = (jump_condition(primary.code), ir_ops, prefixes) {
                     asm.push_jump(cc, l.0);
                     continue;
@@ -454,6 +527,14 @@ fn emit_into(
                 let constant = constant_read(&ops);
                 if let (Some(vex), None, 0) = (&form.vex, constant, prefixes)
                     && asm.push_encoded(|out| vex.encode(&ops, super::vex::phys_number, out))
+                {
+                    if cfg!(debug_assertions) {
+                        cross_check(form, &ops, asm)?;
+                    }
+                    continue;
+                }
+                if let (Some(evex), None, 0) = (&form.evex, constant, prefixes)
+                    && asm.push_encoded(|out| evex.encode(&ops, super::evex::phys_number, out))
                 {
                     if cfg!(debug_assertions) {
                         cross_check(form, &ops, asm)?;

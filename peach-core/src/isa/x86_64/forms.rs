@@ -254,6 +254,8 @@ pub(crate) struct Form {
     pub alternatives: Vec<Code>,
     /// How to encode it without iced, for VEX forms with plain operands.
     pub vex: Option<super::vex::VexPlan>,
+    /// How to encode it without iced, for EVEX forms with plain operands.
+    pub evex: Option<super::evex::EvexPlan>,
     /// How to encode it without iced, for legacy integer forms with plain operands.
     pub legacy: Option<super::legacy::LegacyPlan>,
     /// With a memory operand, this form is the only one of its alternatives that can take it
@@ -1230,6 +1232,7 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
         evex_twin: None,
         alternatives: Vec::new(),
         vex: super::vex::VexPlan::new(op),
+        evex: super::evex::EvexPlan::new(op),
         legacy: super::legacy::LegacyPlan::new(op),
         mem_decides: false,
         places,

@@ -157,7 +157,7 @@ impl LegacyPlan {
         buf[n..n + len].copy_from_slice(&self.opcode[..len]);
         n += len;
         match rm {
-            Some(rm) => n = put_modrm(&mut buf, n, reg, rm),
+            Some(rm) => n = put_modrm(&mut buf, n, reg, rm, 0),
             None => buf[n - 1] += in_opcode & 7,
         }
         buf[n..n + 8].copy_from_slice(&imm.to_le_bytes());

@@ -4,6 +4,7 @@
 mod abi;
 pub(crate) mod cores;
 mod encode;
+mod evex;
 pub(crate) mod forms;
 mod frame;
 pub(crate) mod lang;

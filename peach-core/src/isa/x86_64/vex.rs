@@ -1,7 +1,7 @@
 //! A direct encoder for the VEX forms with plain operands (registers 0-15, `[base + index*scale +
 //! disp]`, imm8): the bulk of a vector kernel's instructions, encoded in a fraction of the time
-//! iced's general encoder takes. Everything else (EVEX, masks, RIP-relative operands, register
-//! operands in an immediate, VSIB) goes through iced. In debug builds every instruction encoded
+//! iced's general encoder takes. Everything else (RIP-relative operands, register operands in
+//! an immediate, VSIB) goes through iced, and EVEX forms through `evex`. In debug builds every instruction encoded
 //! here is encoded by iced too and the bytes compared, so every test cross-checks this file.
 //!
 //! The layout is the VEX prefix of the Intel SDM (volume 2, 2.3.5): `C5 [R vvvv L pp]` when only
@@ -131,7 +131,7 @@ impl VexPlan {
             3
         };
         buf[n] = self.opcode;
-        let mut n = put_modrm(&mut buf, n + 1, reg, rm);
+        let mut n = put_modrm(&mut buf, n + 1, reg, rm, 0);
         if let Some(imm) = imm {
             buf[n] = imm;
             n += 1;
@@ -150,8 +150,9 @@ pub(super) fn append<const N: usize>(out: &mut Vec<u8>, buf: &[u8; N], n: usize)
 }
 
 /// Writes ModRM (with `reg` in its reg field), SIB and displacement at `buf[n..]`; returns the
-/// position after them.
-pub(super) fn put_modrm<const N: usize>(buf: &mut [u8; N], mut n: usize, reg: u8, rm: Rm) -> usize {
+/// position after them. A one-byte displacement counts in units of `1 << shift` bytes (1 but
+/// for EVEX's disp8*N): a displacement that is not a multiple of it takes four bytes.
+pub(super) fn put_modrm<const N: usize>(buf: &mut [u8; N], mut n: usize, reg: u8, rm: Rm, shift: u32) -> usize {
     match rm {
         Rm::Reg(m) => {
             buf[n] = 0xC0 | (reg & 7) << 3 | (m & 7);
@@ -159,10 +160,10 @@ pub(super) fn put_modrm<const N: usize>(buf: &mut [u8; N], mut n: usize, reg: u8
         }
         Rm::Mem { base, index, scale, disp } => {
             // [rbp]/[r13] have no mod-0 form: they take a zero disp8.
-            let (mode, disp_len) = match disp {
-                0 if base & 7 != 5 => (0, 0),
-                -128..=127 => (1, 1),
-                _ => (2, 4),
+            let (mode, disp_len, disp) = match disp {
+                0 if base & 7 != 5 => (0, 0, 0),
+                _ if disp & ((1 << shift) - 1) == 0 && (-128..=127).contains(&(disp >> shift)) => (1, 1, disp >> shift),
+                _ => (2, 4, disp),
             };
             if index.is_some() || base & 7 == 4 {
                 let index = index.unwrap_or(4);
@@ -216,7 +217,9 @@ pub(super) fn memory(m: &Mem, number: &impl Fn(Reg, bool) -> Option<u8>) -> Opti
         Some(i) => Some(number(i, true).filter(|n| *n != 4)?),
         None => None,
     };
+    // (A scale without an index is written in a SIB byte by iced: left to it.)
     let scale = match m.scale {
+        _ if index.is_none() && m.scale != 1 => return None,
         1 => 0,
         2 => 1,
         4 => 2,
