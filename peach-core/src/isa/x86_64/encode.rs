@@ -549,6 +549,14 @@ fn emit_into(
                     }
                     continue;
                 }
+                if let (Some(c), 0) = (constant, prefixes)
+                    && let Some((bytes, len, disp_at)) = push_direct_reading(form, &ops, c, asm)
+                {
+                    if cfg!(debug_assertions) {
+                        cross_check_reading(form, &ops, &bytes[..len], disp_at)?;
+                    }
+                    continue;
+                }
                 let mut ins = Instruction::default();
                 build_into(&mut ins, form, &ops).map_err(|e| e.or_at(body.loc(inst)))?;
                 ins.set_has_lock_prefix(prefixes & super::LOCK != 0);
@@ -666,6 +674,44 @@ fn cross_check(form: &Form, ops: &[Operand], asm: &Assembler) -> Result<()> {
     encoder.encode(&ins, 0).map_err(internal)?;
     let theirs = encoder.take_buffer();
     let ours = asm.last_bytes(theirs.len());
+    if ours != theirs {
+        return Err(internal(format!("direct encoding of {:?} is {ours:02x?}, iced's is {theirs:02x?}", form.code)));
+    }
+    Ok(())
+}
+
+/// An instruction of `form` on physical `ops` that reads pool constant `constant`, encoded by
+/// its direct encoder and pushed for the layout to write its displacement; its bytes, length
+/// and displacement's place, or `None` where no direct encoder takes it.
+fn push_direct_reading(
+    form: &Form,
+    ops: &[Operand],
+    constant: u32,
+    asm: &mut Assembler,
+) -> Option<([u8; 16], usize, usize)> {
+    if let Some(vex) = &form.vex {
+        let encode = |out: &mut Vec<u8>| vex.encode_reading(ops, super::vex::phys_number, out);
+        return asm.push_encoded_reading(constant, vex.imm_bytes(), encode);
+    }
+    if let Some(evex) = &form.evex {
+        let encode = |out: &mut Vec<u8>| evex.encode_reading(ops, super::evex::phys_number, out);
+        return asm.push_encoded_reading(constant, evex.imm_bytes(), encode);
+    }
+    let legacy = form.legacy.as_ref()?;
+    let encode = |out: &mut Vec<u8>| legacy.encode_reading(ops, super::vex::phys_number, out);
+    asm.push_encoded_reading(constant, legacy.imm_bytes(), encode)
+}
+
+/// [`cross_check`] for an instruction that reads a pool constant: iced's encoding at address
+/// 0 of a read of address 0, against ours with the displacement that gives (minus its length).
+fn cross_check_reading(form: &Form, ops: &[Operand], ours: &[u8], disp_at: usize) -> Result<()> {
+    let ins = build(form, ops)?;
+    let mut encoder = Encoder::new(64);
+    encoder.encode(&ins, 0).map_err(internal)?;
+    let theirs = encoder.take_buffer();
+    let mut ours = ours.to_vec();
+    let rel = -(ours.len() as i32);
+    ours.get_mut(disp_at..disp_at + 4).ok_or_else(|| internal("no displacement"))?.copy_from_slice(&rel.to_le_bytes());
     if ours != theirs {
         return Err(internal(format!("direct encoding of {:?} is {ours:02x?}, iced's is {theirs:02x?}", form.code)));
     }

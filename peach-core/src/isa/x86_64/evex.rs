@@ -135,15 +135,37 @@ impl EvexPlan {
         })
     }
 
+    /// The bytes of immediate it writes last (a RIP-relative displacement stands before them).
+    pub(crate) fn imm_bytes(&self) -> usize {
+        self.places[..self.count as usize].contains(&Place::Imm8) as usize
+    }
+
     /// Appends the encoding of the form with `ops` to `out`, or returns `false` and leaves `out`
     /// as it was if an operand is out of this encoder's reach. `number` gives a register's
     /// hardware number if it is of the kind asked for and this encoder can name it (see
     /// [`phys_number`]).
     pub(super) fn encode(&self, ops: &[Operand], number: impl Fn(Reg, Kind) -> Option<u8>, out: &mut Vec<u8>) -> bool {
-        self.try_encode(ops, &number, out).is_some()
+        self.try_encode(ops, &number, false, out).is_some()
     }
 
-    fn try_encode(&self, ops: &[Operand], number: &impl Fn(Reg, Kind) -> Option<u8>, out: &mut Vec<u8>) -> Option<()> {
+    /// [`EvexPlan::encode`] for an instruction that reads a pool constant (see
+    /// [`super::vex::VexPlan::encode_reading`]).
+    pub(super) fn encode_reading(
+        &self,
+        ops: &[Operand],
+        number: impl Fn(Reg, Kind) -> Option<u8>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        self.try_encode(ops, &number, true, out).is_some()
+    }
+
+    fn try_encode(
+        &self,
+        ops: &[Operand],
+        number: &impl Fn(Reg, Kind) -> Option<u8>,
+        rip: bool,
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
         let count = self.count as usize;
         let (written, decorations) = (ops.get(..count)?, &ops[count..]);
         let (mut reg, mut vvvv, mut imm) = (self.digit, 0u8, None);
@@ -171,7 +193,7 @@ impl EvexPlan {
                     if broadcast && !self.can_broadcast {
                         return None;
                     }
-                    rm = memory(&m, number)?;
+                    rm = memory(&m, number, rip)?;
                 }
                 (Place::Imm8, Operand::Imm(v)) if (-128..256).contains(&v) => imm = Some(v as u8),
                 _ => return None,
@@ -183,9 +205,13 @@ impl EvexPlan {
             [Operand::MemMask(k)] if self.can_mask && aaa == 0 => aaa = mask(*k, number)?,
             _ => return None,
         }
+        if rip != matches!(rm, Rm::Rip) {
+            return None;
+        }
         let (b, x) = match rm {
             Rm::Reg(n) => (n >> 3, rm_high),
             Rm::Mem { base, index, .. } => (base >> 3, index.map_or(0, |i| i >> 3)),
+            Rm::Rip => (0, 0),
         };
         let (r, r_high) = ((reg >> 3) & 1, reg >> 4);
         let p0 = (r ^ 1) << 7 | (x ^ 1) << 6 | (b ^ 1) << 5 | (r_high ^ 1) << 4 | self.map;
@@ -256,9 +282,13 @@ fn mask(k: Reg, number: &impl Fn(Reg, Kind) -> Option<u8>) -> Option<u8> {
     number(k, Kind::Mask).filter(|&n| n != 0)
 }
 
-/// `[base + index*scale + disp]` with a 64-bit base and index (no RIP-relative, absolute or
-/// VSIB forms, no `rsp` index); a broadcast is the caller's.
-fn memory(m: &Mem, number: &impl Fn(Reg, Kind) -> Option<u8>) -> Option<Rm> {
+/// `[base + index*scale + disp]` with a 64-bit base and index, or a pool constant (no other
+/// RIP-relative, absolute or VSIB forms, no `rsp` index), the constant only when `rip`; a
+/// broadcast is the caller's.
+fn memory(m: &Mem, number: &impl Fn(Reg, Kind) -> Option<u8>, rip: bool) -> Option<Rm> {
+    if m.base == Some(Reg::CONSTANTS) {
+        return (rip && m.index.is_none()).then_some(Rm::Rip);
+    }
     let base = number(m.base?, Kind::Addr)?;
     let index = match m.index {
         Some(i) => Some(number(i, Kind::Addr).filter(|n| *n != 4)?),

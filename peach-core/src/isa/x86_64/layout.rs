@@ -62,6 +62,9 @@ pub(super) struct X86Fixup {
 enum How {
     /// By iced.
     Iced(Instruction),
+    /// Bytes of a direct encoder reading a pool constant, their RIP-relative displacement (four
+    /// bytes at `disp_at`) written when the constant's place is known.
+    Rip { bytes: [u8; 16], disp_at: u8 },
     /// A `jcc` (`cc`: its condition, the low nibble of its opcode) or a `jmp` (`None`), short
     /// or near, written here: the branches of every loop.
     Jump { cc: Option<u8>, near: bool },
@@ -137,6 +140,7 @@ impl Fixup for X86Fixup {
                 ins.set_code(near);
                 self.len = late_len(ins)?;
             }
+            How::Rip { .. } => return Ok(false),
         }
         Ok(true)
     }
@@ -144,6 +148,15 @@ impl Fixup for X86Fixup {
     fn write(&self, at: u32, target: u32, out: &mut Vec<u8>) -> Result<()> {
         let mut ins = match self.how {
             How::Iced(ins) => ins,
+            How::Rip { mut bytes, disp_at } => {
+                let rel = target as i64 - (at as i64 + self.len as i64);
+                let rel = i32::try_from(rel)
+                    .map_err(|_| Error::new(ErrorKind::InvalidOperands, "a constant is out of its reader's reach"))?;
+                let at = disp_at as usize;
+                bytes[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+                out.extend_from_slice(&bytes[..self.len as usize]);
+                return Ok(());
+            }
             How::Jump { cc, near } => {
                 let rel = target as i64 - (at as i64 + self.len as i64);
                 let start = out.len();
@@ -200,6 +213,8 @@ pub(super) struct Assembler {
     /// The bytes of the operand-less instructions pushed so far (`vzeroupper`, `ret`), which
     /// every epilogue repeats: encoded by iced once per thread.
     blanks: Vec<(Code, Vec<u8>)>,
+    /// Where a direct encoder writes an instruction that reads a pool constant.
+    reading: Vec<u8>,
 }
 
 /// Runs `f` with this thread's assembler, emptied for about `insts` instructions and `labels`
@@ -233,7 +248,7 @@ impl Assembler {
     const KEEP: usize = 16 << 20;
 
     fn empty() -> Assembler {
-        Assembler { buffer: CodeBuffer::new(0, 0), encoder: Encoder::new(64), blanks: Vec::new() }
+        Assembler { buffer: CodeBuffer::new(0, 0), encoder: Encoder::new(64), blanks: Vec::new(), reading: Vec::new() }
     }
 
     /// The length of `ins` encoded at offset 0 (nothing is appended).
@@ -294,6 +309,29 @@ impl Assembler {
     #[inline]
     pub(super) fn push_encoded(&mut self, encode: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
         self.buffer.put_with(encode)
+    }
+
+    /// Appends an instruction that reads pool constant `constant` RIP-relative, if `encode` can
+    /// write its bytes (with any displacement: it is written at layout, the four bytes before
+    /// the last `imm_bytes`); its bytes, length and displacement's place, to compare in debug
+    /// builds.
+    pub(super) fn push_encoded_reading(
+        &mut self,
+        constant: u32,
+        imm_bytes: usize,
+        encode: impl FnOnce(&mut Vec<u8>) -> bool,
+    ) -> Option<([u8; 16], usize, usize)> {
+        self.reading.clear();
+        if !encode(&mut self.reading) {
+            return None;
+        }
+        let len = self.reading.len();
+        let mut bytes = [0u8; 16];
+        bytes.get_mut(..len)?.copy_from_slice(&self.reading);
+        let disp_at = len.checked_sub(4 + imm_bytes)? as u8;
+        let how = How::Rip { bytes, disp_at };
+        self.buffer.push_fixup(X86Fixup { how, len: len as u32, target: FixupTarget::Constant(constant) });
+        Some((bytes, len, disp_at as usize))
     }
 
     /// Appends an instruction without operands.

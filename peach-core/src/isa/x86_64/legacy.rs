@@ -106,10 +106,39 @@ impl LegacyPlan {
         })
     }
 
+    /// The bytes of immediate it writes last (a RIP-relative displacement stands before them).
+    pub(crate) fn imm_bytes(&self) -> usize {
+        self.places[..self.count as usize]
+            .iter()
+            .map(|p| if let Place::Imm { bytes, .. } = p { *bytes as usize } else { 0 })
+            .sum()
+    }
+
     /// Appends the encoding of the form with `ops` to `out`, or returns `false` and leaves
     /// `out` as it was if an operand is out of this encoder's reach. `number` gives a
     /// register's hardware number (see [`super::vex::VexPlan::encode`]).
     pub(crate) fn encode(&self, ops: &[Operand], number: impl Fn(Reg, bool) -> Option<u8>, out: &mut Vec<u8>) -> bool {
+        self.encode_with(ops, number, false, out)
+    }
+
+    /// [`LegacyPlan::encode`] for an instruction that reads a pool constant (see
+    /// [`super::vex::VexPlan::encode_reading`]).
+    pub(crate) fn encode_reading(
+        &self,
+        ops: &[Operand],
+        number: impl Fn(Reg, bool) -> Option<u8>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        self.encode_with(ops, number, true, out)
+    }
+
+    fn encode_with(
+        &self,
+        ops: &[Operand],
+        number: impl Fn(Reg, bool) -> Option<u8>,
+        rip: bool,
+        out: &mut Vec<u8>,
+    ) -> bool {
         if ops.len() != self.count as usize {
             return false;
         }
@@ -120,7 +149,7 @@ impl LegacyPlan {
             match (*place, op) {
                 (Place::Reg, Operand::Reg(r)) => reg = number(*r, false)?,
                 (Place::Rm, Operand::Reg(r)) => rm = Some(Rm::Reg(number(*r, false)?)),
-                (Place::Rm, Operand::Mem(m)) => rm = Some(memory(m, &number)?),
+                (Place::Rm, Operand::Mem(m)) => rm = Some(memory(m, &number, rip)?),
                 (Place::Opcode, Operand::Reg(r)) => in_opcode = number(*r, false)?,
                 (Place::Imm { bytes, signed }, &Operand::Imm(v)) => {
                     let fits = match (bytes, signed) {
@@ -137,7 +166,7 @@ impl LegacyPlan {
             }
             Some(())
         });
-        if placed.is_none() {
+        if placed.is_none() || rip != matches!(rm, Some(Rm::Rip)) {
             return false;
         }
         let (b, x) = match rm {

@@ -85,11 +85,37 @@ impl VexPlan {
         })
     }
 
+    /// The bytes of immediate it writes last (a RIP-relative displacement stands before them).
+    pub(crate) fn imm_bytes(&self) -> usize {
+        self.places[..self.count as usize].contains(&Place::Imm8) as usize
+    }
+
     /// Appends the encoding of the form with `ops` to `out`, or returns `false` and leaves `out`
     /// as it was if an operand is out of this encoder's reach. `number` gives a register's
     /// hardware number (0-15), `None` for what this encoder cannot name; with `true` it is
     /// asked about a memory operand's base or index, which must be 64-bit.
     pub(crate) fn encode(&self, ops: &[Operand], number: impl Fn(Reg, bool) -> Option<u8>, out: &mut Vec<u8>) -> bool {
+        self.encode_with(ops, number, false, out)
+    }
+
+    /// [`VexPlan::encode`] for an instruction that reads a pool constant (`[rip + disp32]`,
+    /// the displacement left at zero for the layout to write): `false` unless it does.
+    pub(crate) fn encode_reading(
+        &self,
+        ops: &[Operand],
+        number: impl Fn(Reg, bool) -> Option<u8>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        self.encode_with(ops, number, true, out)
+    }
+
+    fn encode_with(
+        &self,
+        ops: &[Operand],
+        number: impl Fn(Reg, bool) -> Option<u8>,
+        rip: bool,
+        out: &mut Vec<u8>,
+    ) -> bool {
         if ops.len() != self.count as usize {
             return false;
         }
@@ -109,13 +135,16 @@ impl VexPlan {
                     Some(n) => rm = Rm::Reg(n),
                     None => return false,
                 },
-                (Place::Rm, Operand::Mem(m)) => match memory(m, &number) {
+                (Place::Rm, Operand::Mem(m)) => match memory(m, &number, rip) {
                     Some(m) => rm = m,
                     None => return false,
                 },
                 (Place::Imm8, Operand::Imm(v)) if (-128..256).contains(v) => imm = Some(*v as u8),
                 _ => return false,
             }
+        }
+        if rip != matches!(rm, Rm::Rip) {
+            return false;
         }
         let (b, x) = rm.high_bits();
         let r = reg >> 3;
@@ -158,6 +187,11 @@ pub(super) fn put_modrm<const N: usize>(buf: &mut [u8; N], mut n: usize, reg: u8
             buf[n] = 0xC0 | (reg & 7) << 3 | (m & 7);
             n + 1
         }
+        Rm::Rip => {
+            buf[n] = (reg & 7) << 3 | 5;
+            buf[n + 1..n + 5].copy_from_slice(&[0; 4]);
+            n + 5
+        }
         Rm::Mem { base, index, scale, disp } => {
             // [rbp]/[r13] have no mod-0 form: they take a zero disp8.
             let (mode, disp_len, disp) = match disp {
@@ -184,7 +218,14 @@ pub(super) fn put_modrm<const N: usize>(buf: &mut [u8; N], mut n: usize, reg: u8
 #[derive(Clone, Copy)]
 pub(super) enum Rm {
     Reg(u8),
-    Mem { base: u8, index: Option<u8>, scale: u8, disp: i32 },
+    Mem {
+        base: u8,
+        index: Option<u8>,
+        scale: u8,
+        disp: i32,
+    },
+    /// `[rip + disp32]`: a pool constant, the displacement written at layout (zero here).
+    Rip,
 }
 
 impl Rm {
@@ -193,6 +234,7 @@ impl Rm {
         match self {
             Rm::Reg(n) => (n >> 3, 0),
             Rm::Mem { base, index, .. } => (base >> 3, index.map_or(0, |i| i >> 3)),
+            Rm::Rip => (0, 0),
         }
     }
 }
@@ -206,11 +248,15 @@ pub(crate) fn phys_number(r: Reg, mem: bool) -> Option<u8> {
     (n < 16 && ok).then_some(n as u8)
 }
 
-/// `[base + index*scale + disp]` with a 64-bit base (no RIP-relative or absolute forms, no
-/// broadcast, no `rsp` index).
-pub(super) fn memory(m: &Mem, number: &impl Fn(Reg, bool) -> Option<u8>) -> Option<Rm> {
+/// `[base + index*scale + disp]` with a 64-bit base, or a pool constant (no other
+/// RIP-relative or absolute forms, no broadcast, no `rsp` index).
+/// A pool constant only when `rip`.
+pub(super) fn memory(m: &Mem, number: &impl Fn(Reg, bool) -> Option<u8>, rip: bool) -> Option<Rm> {
     if m.broadcast != 0 {
         return None;
+    }
+    if m.base == Some(Reg::CONSTANTS) {
+        return (rip && m.index.is_none()).then_some(Rm::Rip);
     }
     let base = number(m.base?, true)?;
     let index = match m.index {
@@ -243,5 +289,89 @@ mod tests {
         let planned = vex.iter().filter(|f| f.vex.is_some()).count();
         eprintln!("{planned} of {} VEX forms encoded directly", vex.len());
         assert!(planned * 10 > vex.len() * 8, "{planned} of {}", vex.len());
+    }
+
+    /// The legacy, VEX and EVEX encoders read a pool constant as iced does: on every form with
+    /// a plan and a memory operand, the bytes with the displacement a read of address 0 from
+    /// address 0 takes (minus the length) are iced's, and a plain encoding refuses the constant.
+    #[test]
+    fn the_direct_encoders_read_constants_as_iced_does() {
+        use super::super::forms::{Slot, add_reg};
+        use super::super::regs::phys;
+        use crate::ir::{Mem, Operand, Reg};
+        use iced_x86::Register;
+        let mut compared = 0;
+        for form in Forms::get().iter() {
+            let mem_slot = form.slots.iter().position(|s| s.takes_mem());
+            let Some(mem_slot) = mem_slot else { continue };
+            if form.vex.is_none() && form.evex.is_none() && form.legacy.is_none() {
+                continue;
+            }
+            for broadcast in [false, true] {
+                if broadcast && form.bcst_size == 0 {
+                    continue;
+                }
+                let ops: Option<Vec<Operand>> = form
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .map(|(i, slot)| {
+                        let n = 9 + i as u32;
+                        Some(match *slot {
+                            _ if i == mem_slot => {
+                                let mut m = Mem::base_disp(Reg::CONSTANTS, 3);
+                                m.broadcast = broadcast as u8;
+                                Operand::Mem(m)
+                            }
+                            Slot::Gp { bits: 64, .. } => phys(add_reg(Register::RAX, n)).into(),
+                            Slot::Gp { bits: 32, .. } => phys(add_reg(Register::EAX, n)).into(),
+                            Slot::Vec { bits: 512, .. } => phys(add_reg(Register::ZMM0, n)).into(),
+                            Slot::Vec { bits: 256, .. } => phys(add_reg(Register::YMM0, n)).into(),
+                            Slot::Vec { .. } => phys(add_reg(Register::XMM0, n)).into(),
+                            Slot::K { .. } => phys(add_reg(Register::K0, i as u32 + 1)).into(),
+                            Slot::Imm(_) => Operand::Imm(5),
+                            _ => return None,
+                        })
+                    })
+                    .collect();
+                let Some(ops) = ops else { continue };
+                let Ok(ins) = super::super::encode::build(form, &ops) else { continue };
+                let mut encoder = iced_x86::Encoder::new(64);
+                if encoder.encode(&ins, 0).is_err() {
+                    continue;
+                }
+                let theirs = encoder.take_buffer();
+                let (mut ours, mut plain) = (Vec::new(), Vec::new());
+                let (read, refused, imm) = if let Some(v) = &form.vex {
+                    (
+                        v.encode_reading(&ops, super::phys_number, &mut ours),
+                        !v.encode(&ops, super::phys_number, &mut plain),
+                        v.imm_bytes(),
+                    )
+                } else if let Some(e) = &form.evex {
+                    let number = super::super::evex::phys_number;
+                    (e.encode_reading(&ops, number, &mut ours), !e.encode(&ops, number, &mut plain), e.imm_bytes())
+                } else if let Some(l) = &form.legacy {
+                    (
+                        l.encode_reading(&ops, super::phys_number, &mut ours),
+                        !l.encode(&ops, super::phys_number, &mut plain),
+                        l.imm_bytes(),
+                    )
+                } else {
+                    continue;
+                };
+                assert!(refused && plain.is_empty(), "{:?}: a plain encoding took a constant", form.code);
+                if !read {
+                    continue; // (an operand out of the direct encoder's reach)
+                }
+                let at = ours.len() - 4 - imm;
+                let rel = -(ours.len() as i32);
+                ours[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+                assert_eq!(ours, theirs, "{:?} {ops:?}", form.code);
+                compared += 1;
+            }
+        }
+        eprintln!("{compared} constant reads compared with iced");
+        assert!(compared > 3000, "{compared}");
     }
 }
