@@ -682,7 +682,9 @@ fn cross_check(form: &Form, ops: &[Operand], asm: &Assembler) -> Result<()> {
 
 /// An instruction of `form` on physical `ops` that reads pool constant `constant`, encoded by
 /// its direct encoder and pushed for the layout to write its displacement; its bytes, length
-/// and displacement's place, or `None` where no direct encoder takes it.
+/// and displacement's place, or `None` where no direct encoder takes it. (Out of line, as
+/// `evex_early`.)
+#[inline(never)]
 fn push_direct_reading(
     form: &Form,
     ops: &[Operand],
