@@ -132,6 +132,7 @@ impl LegacyPlan {
         self.encode_with(ops, number, true, out)
     }
 
+    #[inline(always)]
     fn encode_with(
         &self,
         ops: &[Operand],

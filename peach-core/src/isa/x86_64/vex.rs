@@ -109,6 +109,7 @@ impl VexPlan {
         self.encode_with(ops, number, true, out)
     }
 
+    #[inline(always)]
     fn encode_with(
         &self,
         ops: &[Operand],
@@ -181,6 +182,7 @@ pub(super) fn append<const N: usize>(out: &mut Vec<u8>, buf: &[u8; N], n: usize)
 /// Writes ModRM (with `reg` in its reg field), SIB and displacement at `buf[n..]`; returns the
 /// position after them. A one-byte displacement counts in units of `1 << shift` bytes (1 but
 /// for EVEX's disp8*N): a displacement that is not a multiple of it takes four bytes.
+#[inline(always)]
 pub(super) fn put_modrm<const N: usize>(buf: &mut [u8; N], mut n: usize, reg: u8, rm: Rm, shift: u32) -> usize {
     match rm {
         Rm::Reg(m) => {
@@ -251,6 +253,7 @@ pub(crate) fn phys_number(r: Reg, mem: bool) -> Option<u8> {
 /// `[base + index*scale + disp]` with a 64-bit base, or a pool constant (no other
 /// RIP-relative or absolute forms, no broadcast, no `rsp` index).
 /// A pool constant only when `rip`.
+#[inline(always)]
 pub(super) fn memory(m: &Mem, number: &impl Fn(Reg, bool) -> Option<u8>, rip: bool) -> Option<Rm> {
     if m.broadcast != 0 {
         return None;
