@@ -13,7 +13,7 @@ use super::evex::Kind as EvexKind;
 use super::forms::{Form, Forms, Slot, blank};
 use super::frame::Layout;
 use super::layout::{Assembler, LABEL_TARGET, is_branch, jump_condition, with_assembler};
-use super::regs::{self, GP, GP_UNITS, VEC_UNITS, iced, unit_reg};
+use super::regs::{self, GP, GP_UNITS, MASK_UNITS, VEC_UNITS, iced, unit_reg};
 use super::select;
 use crate::abi::CallConv;
 use crate::abi::Frame;
@@ -113,13 +113,12 @@ impl Regs<'_> {
     fn evex_number(&self, r: Reg, kind: EvexKind) -> Option<u8> {
         let Some(v) = r.vreg() else { return super::evex::phys_number(r, kind) };
         let unit = (*self.units.get(v.index())?)?;
-        let (gp, vec, mask) =
-            (GP_UNITS..VEC_UNITS, regs::VEC_UNITS..regs::VEC_UNITS + 32, regs::MASK_UNITS..regs::MASK_UNITS + 8);
+        let (gp, vec, mask) = (GP_UNITS..VEC_UNITS, VEC_UNITS..VEC_UNITS + 32, MASK_UNITS..MASK_UNITS + 8);
         match (r.class(), kind) {
             (GP, EvexKind::Addr) if gp.contains(&unit) => Some(unit - GP_UNITS),
             (GP, EvexKind::Gp) if gp.contains(&unit) && r.view() >= regs::VIEW_32 => Some(unit - GP_UNITS),
-            (regs::VEC, EvexKind::Vec) if vec.contains(&unit) => Some(unit - regs::VEC_UNITS),
-            (regs::MASK, EvexKind::Mask) if mask.contains(&unit) => Some(unit - regs::MASK_UNITS),
+            (regs::VEC, EvexKind::Vec) if vec.contains(&unit) => Some(unit - VEC_UNITS),
+            (regs::MASK, EvexKind::Mask) if mask.contains(&unit) => Some(unit - MASK_UNITS),
             _ => None,
         }
     }
@@ -135,7 +134,7 @@ impl Regs<'_> {
             match r.vreg() {
                 Some(v) => {
                     r.class() == regs::VEC
-                        && self.units.get(v.index()).copied().flatten().is_some_and(|u| u >= regs::VEC_UNITS + 16)
+                        && self.units.get(v.index()).copied().flatten().is_some_and(|u| u >= VEC_UNITS + 16)
                 }
                 None => iced(r).is_some_and(|x| x.is_vector_register() && x.number() >= 16),
             }
@@ -197,7 +196,8 @@ fn evex_early(
         _ => return Ok(false),
     };
     let Some(evex) = form.evex.as_ref() else { return Ok(false) };
-    let fixed = form.alternatives.is_empty() || (form.mem_decides && ir_ops.iter().any(|o| matches!(o, Operand::Mem(_))));
+    let fixed =
+        form.alternatives.is_empty() || (form.mem_decides && ir_ops.iter().any(|o| matches!(o, Operand::Mem(_))));
     if !(fixed && asm.push_encoded(|out| evex.encode(ir_ops, |r, kind| regs.evex_number(r, kind), out))) {
         return Ok(false);
     }

@@ -1,8 +1,9 @@
 //! A direct encoder for the EVEX forms with plain operands (vector registers 0-31, mask and
 //! general-purpose registers, `[base + index*scale + disp]` with or without a broadcast, a write
-//! mask with merging or zeroing, imm8): the instructions of AVX-512 kernels, encoded without
-//! building an iced instruction. Rounding and exception-suppression operands, VSIB,
-//! RIP-relative operands, segments and the other operand kinds go through iced. As for the VEX
+//! mask with merging or zeroing, imm8; a pool constant, as for the VEX encoder): the instructions
+//! of AVX-512 kernels, encoded without building an iced instruction. Rounding and
+//! exception-suppression operands, VSIB, other RIP-relative operands, segments and the other
+//! operand kinds go through iced. As for the VEX
 //! encoder, debug builds encode every instruction written here with iced too and compare the
 //! bytes, and a test compares the two on random operands of every form with a plan.
 //!

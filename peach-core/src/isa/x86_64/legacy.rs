@@ -1,8 +1,9 @@
 //! A direct encoder for the legacy forms of the 32- and 64-bit integer instructions with plain
-//! operands (general-purpose registers, `[base + index*scale + disp]`, immediates): the loop
-//! counters, pointer bumps and address arithmetic around a kernel's vector code, encoded without
-//! building an iced instruction. Everything else (8- and 16-bit operands, prefixes, implicit
-//! operands, RIP-relative operands, branches) goes through iced. As for the VEX encoder, debug
+//! operands (general-purpose registers, `[base + index*scale + disp]` or a pool constant as for
+//! the VEX encoder, immediates): the loop counters, pointer bumps and address arithmetic around
+//! a kernel's vector code, encoded without building an iced instruction. Everything else (8- and
+//! 16-bit operands, prefixes, implicit operands, other RIP-relative operands, branches) goes
+//! through iced. As for the VEX encoder, debug
 //! builds encode every instruction written here with iced too and compare the bytes.
 //!
 //! The layout is the Intel SDM's (volume 2, 2.1): `REX` (`0100WRXB`, when W or a high register

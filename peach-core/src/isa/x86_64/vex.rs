@@ -1,8 +1,13 @@
 //! A direct encoder for the VEX forms with plain operands (registers 0-15, `[base + index*scale +
-//! disp]`, imm8): the bulk of a vector kernel's instructions, encoded in a fraction of the time
-//! iced's general encoder takes. Everything else (RIP-relative operands, register operands in
-//! an immediate, VSIB) goes through iced, and EVEX forms through `evex`. In debug builds every instruction encoded
-//! here is encoded by iced too and the bytes compared, so every test cross-checks this file.
+//! disp]` or a pool constant, imm8): the bulk of a vector kernel's instructions, encoded in a
+//! fraction of the time iced's general encoder takes. Everything else (other RIP-relative
+//! operands, register operands in an immediate, VSIB) goes through iced, and EVEX forms through
+//! `evex`. In debug builds every instruction encoded here is encoded by iced too and the bytes
+//! compared, so every test cross-checks this file.
+//!
+//! A pool constant is read `[rip + disp32]`, its displacement written at layout: only
+//! [`VexPlan::encode_reading`] (and its twins in `evex` and `legacy`) writes one, so an
+//! instruction pushed as finished bytes never carries a displacement still to be written.
 //!
 //! The layout is the VEX prefix of the Intel SDM (volume 2, 2.3.5): `C5 [R vvvv L pp]` when only
 //! `R` is needed and the map is 0F with W0, otherwise `C4 [R X B mmmmm] [W vvvv L pp]`; then the
