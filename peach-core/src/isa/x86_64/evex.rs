@@ -16,8 +16,8 @@
 use iced_x86::{MandatoryPrefix, OpCodeInfo, OpCodeOperandKind as K, OpCodeTableKind, TupleType};
 
 use super::regs::iced;
-use super::vex::{Rm, append, put_modrm};
-use crate::ir::{Mem, Operand, Reg};
+use super::vex::{Rm, append, memory, put_modrm};
+use crate::ir::{Operand, Reg};
 
 /// Where an operand goes, and the kind of register it takes there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,7 +194,7 @@ impl EvexPlan {
                     if broadcast && !self.can_broadcast {
                         return None;
                     }
-                    rm = memory(&m, number, rip)?;
+                    rm = memory(&m, |r| number(r, Kind::Addr), rip)?;
                 }
                 (Place::Imm8, Operand::Imm(v)) if (-128..256).contains(&v) => imm = Some(v as u8),
                 _ => return None,
@@ -281,30 +281,6 @@ pub(super) fn phys_number(r: Reg, kind: Kind) -> Option<u8> {
 /// The number of a write mask: k1-k7 (k0 means no mask, and is left to iced to refuse).
 fn mask(k: Reg, number: &impl Fn(Reg, Kind) -> Option<u8>) -> Option<u8> {
     number(k, Kind::Mask).filter(|&n| n != 0)
-}
-
-/// `[base + index*scale + disp]` with a 64-bit base and index, or a pool constant (no other
-/// RIP-relative, absolute or VSIB forms, no `rsp` index), the constant only when `rip`; a
-/// broadcast is the caller's.
-fn memory(m: &Mem, number: &impl Fn(Reg, Kind) -> Option<u8>, rip: bool) -> Option<Rm> {
-    if m.base == Some(Reg::CONSTANTS) {
-        return (rip && m.index.is_none()).then_some(Rm::Rip);
-    }
-    let base = number(m.base?, Kind::Addr)?;
-    let index = match m.index {
-        Some(i) => Some(number(i, Kind::Addr).filter(|n| *n != 4)?),
-        None => None,
-    };
-    // (A scale without an index is written in a SIB byte by iced: left to it.)
-    let scale = match m.scale {
-        _ if index.is_none() && m.scale != 1 => return None,
-        1 => 0,
-        2 => 1,
-        4 => 2,
-        8 => 3,
-        _ => return None,
-    };
-    Some(Rm::Mem { base, index, scale, disp: m.disp })
 }
 
 #[cfg(test)]

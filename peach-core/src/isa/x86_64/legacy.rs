@@ -151,7 +151,7 @@ impl LegacyPlan {
             match (*place, op) {
                 (Place::Reg, Operand::Reg(r)) => reg = number(*r, false)?,
                 (Place::Rm, Operand::Reg(r)) => rm = Some(Rm::Reg(number(*r, false)?)),
-                (Place::Rm, Operand::Mem(m)) => rm = Some(memory(m, &number, rip)?),
+                (Place::Rm, Operand::Mem(m)) if m.broadcast == 0 => rm = Some(memory(m, |r| number(r, true), rip)?),
                 (Place::Opcode, Operand::Reg(r)) => in_opcode = number(*r, false)?,
                 (Place::Imm { bytes, signed }, &Operand::Imm(v)) => {
                     let fits = match (bytes, signed) {

@@ -141,7 +141,7 @@ impl VexPlan {
                     Some(n) => rm = Rm::Reg(n),
                     None => return false,
                 },
-                (Place::Rm, Operand::Mem(m)) => match memory(m, &number, rip) {
+                (Place::Rm, Operand::Mem(m)) if m.broadcast == 0 => match memory(m, |r| number(r, true), rip) {
                     Some(m) => rm = m,
                     None => return false,
                 },
@@ -255,20 +255,17 @@ pub(crate) fn phys_number(r: Reg, mem: bool) -> Option<u8> {
     (n < 16 && ok).then_some(n as u8)
 }
 
-/// `[base + index*scale + disp]` with a 64-bit base, or a pool constant (no other
-/// RIP-relative or absolute forms, no broadcast, no `rsp` index).
-/// A pool constant only when `rip`.
+/// `[base + index*scale + disp]` with a 64-bit base and index, or a pool constant when `rip`
+/// (no other RIP-relative or absolute forms, no VSIB, no `rsp` index); `address` gives a base or
+/// index register's number. A broadcast is the caller's to refuse or encode.
 #[inline(always)]
-pub(super) fn memory(m: &Mem, number: &impl Fn(Reg, bool) -> Option<u8>, rip: bool) -> Option<Rm> {
-    if m.broadcast != 0 {
-        return None;
-    }
+pub(super) fn memory(m: &Mem, address: impl Fn(Reg) -> Option<u8>, rip: bool) -> Option<Rm> {
     if m.base == Some(Reg::CONSTANTS) {
         return (rip && m.index.is_none()).then_some(Rm::Rip);
     }
-    let base = number(m.base?, true)?;
+    let base = address(m.base?)?;
     let index = match m.index {
-        Some(i) => Some(number(i, true).filter(|n| *n != 4)?),
+        Some(i) => Some(address(i).filter(|n| *n != 4)?),
         None => None,
     };
     // (A scale without an index is written in a SIB byte by iced: left to it.)
