@@ -95,8 +95,8 @@ impl Regs<'_> {
         }
     }
 
-    /// The hardware number of `r` for the direct VEX encoder (see [`super::vex::phys_number`]):
-    /// for a virtual register, straight from its unit.
+    /// The hardware number of `r` for the direct VEX and legacy encoders (see
+    /// [`super::vex::phys_number`]): for a virtual register, straight from its unit.
     fn number(&self, r: Reg, mem: bool) -> Option<u8> {
         let Some(v) = r.vreg() else { return super::vex::phys_number(r, mem) };
         let unit = (*self.units.get(v.index())?)?;

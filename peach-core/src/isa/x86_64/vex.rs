@@ -68,10 +68,10 @@ impl VexPlan {
         let mut places = [Place::Imm8; 4];
         for (i, kind) in op.op_kinds().iter().enumerate() {
             places[i] = match kind {
-                K::r32_reg | K::r64_reg | K::xmm_reg | K::ymm_reg => Place::Reg,
-                K::r32_rm | K::r64_rm | K::xmm_rm | K::ymm_rm => Place::Rm,
-                K::mem | K::r32_or_mem | K::r64_or_mem | K::xmm_or_mem | K::ymm_or_mem => Place::Rm,
-                K::r32_vvvv | K::r64_vvvv | K::xmm_vvvv | K::ymm_vvvv => Place::Vvvv,
+                K::r32_reg | K::r64_reg | K::xmm_reg | K::ymm_reg | K::k_reg => Place::Reg,
+                K::r32_rm | K::r64_rm | K::xmm_rm | K::ymm_rm | K::k_rm => Place::Rm,
+                K::mem | K::r32_or_mem | K::r64_or_mem | K::xmm_or_mem | K::ymm_or_mem | K::k_or_mem => Place::Rm,
+                K::r32_vvvv | K::r64_vvvv | K::xmm_vvvv | K::ymm_vvvv | K::k_vvvv => Place::Vvvv,
                 K::imm8 => Place::Imm8,
                 _ => return None,
             };
@@ -247,11 +247,12 @@ impl Rm {
 }
 
 /// The number of a physical register this encoder can name: general-purpose registers of 32
-/// or 64 bits and vector registers 0-15; with `mem`, 64-bit general-purpose registers only.
+/// or 64 bits, vector registers 0-15 and mask registers; with `mem`, 64-bit general-purpose
+/// registers only.
 pub(crate) fn phys_number(r: Reg, mem: bool) -> Option<u8> {
     let x = iced(r)?;
     let n = x.number();
-    let ok = if mem { x.is_gpr64() } else { x.is_gpr32() || x.is_gpr64() || x.is_xmm() || x.is_ymm() };
+    let ok = if mem { x.is_gpr64() } else { x.is_gpr32() || x.is_gpr64() || x.is_xmm() || x.is_ymm() || x.is_k() };
     (n < 16 && ok).then_some(n as u8)
 }
 
@@ -297,7 +298,8 @@ mod tests {
     }
 
     /// The encoder gives iced's bytes on every form with a plan, over random operands:
-    /// registers 0-15 of every kind the form takes, memory with random bases, indexes, scales
+    /// registers 0-15 of every kind the form takes (mask registers too), memory with random
+    /// bases, indexes, scales
     /// and displacements (one and four bytes, `rbp`/`r13` and `rsp`/`r12` bases), immediates;
     /// and it takes every such operand iced takes.
     #[test]
@@ -322,7 +324,10 @@ mod tests {
                 for slot in &form.slots {
                     let used = ops.iter().any(|o| matches!(o, Operand::Mem(_)));
                     ops.push(match *slot {
-                        Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::Mem
+                        Slot::Gp { mem: true, .. }
+                        | Slot::Vec { mem: true, .. }
+                        | Slot::K { mem: true }
+                        | Slot::Mem
                             if (memory && !used) || *slot == Slot::Mem =>
                         {
                             let base = add_reg(Register::RAX, rnd(16) as u32);
@@ -342,6 +347,7 @@ mod tests {
                             let first = if bits == 256 { Register::YMM0 } else { Register::XMM0 };
                             phys(add_reg(first, rnd(16) as u32)).into()
                         }
+                        Slot::K { .. } => phys(add_reg(Register::K0, rnd(8) as u32)).into(),
                         Slot::Imm(_) => Operand::Imm(rnd(256) as i64),
                         other => panic!("{:?} has a plan and a {other:?} operand", form.code),
                     });
