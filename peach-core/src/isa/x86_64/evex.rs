@@ -13,10 +13,10 @@
 //! that a one-byte displacement counts in units of N bytes (2.7.5), N set by the form's tuple
 //! type and whether the operand is broadcast.
 
-use iced_x86::{MandatoryPrefix, OpCodeInfo, OpCodeOperandKind as K, OpCodeTableKind, TupleType};
+use iced_x86::{OpCodeInfo, OpCodeOperandKind as K, TupleType};
 
 use super::regs::iced;
-use super::vex::{Rm, append, memory, put_modrm};
+use super::vex::{Rm, append, memory, prefix_fields, put_modrm};
 use crate::ir::{Operand, Reg};
 
 /// Where an operand goes, and the kind of register it takes there.
@@ -80,22 +80,7 @@ impl EvexPlan {
         {
             return None;
         }
-        let map = match op.table() {
-            OpCodeTableKind::T0F => 1,
-            OpCodeTableKind::T0F38 => 2,
-            OpCodeTableKind::T0F3A => 3,
-            OpCodeTableKind::MAP5 => 5,
-            OpCodeTableKind::MAP6 => 6,
-            _ => return None,
-        };
-        let pp = match op.mandatory_prefix() {
-            MandatoryPrefix::None | MandatoryPrefix::PNP => 0,
-            MandatoryPrefix::P66 => 1,
-            MandatoryPrefix::PF3 => 2,
-            MandatoryPrefix::PF2 => 3,
-        };
-        let w = if op.is_wig() { 0 } else { op.w() as u8 };
-        let ll = if op.is_lig() { 0 } else { op.l() as u8 };
+        let (map, pp, w, ll) = prefix_fields(op)?;
         let (n, n_broadcast) = disp8_units(op.tuple_type())?;
         let (n_shift, n_shift_broadcast) = (n.trailing_zeros() as u8, n_broadcast.trailing_zeros() as u8);
         let mut places = [Place::Imm8; 4];
@@ -285,10 +270,11 @@ fn mask(k: Reg, number: &impl Fn(Reg, Kind) -> Option<u8>) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
-    use iced_x86::{Encoder, Register};
+    use iced_x86::Register;
 
     use super::super::forms::{Forms, Slot, add_reg};
     use super::super::regs::phys;
+    use super::super::vex::tests::{iced_bytes, rng};
     use crate::ir::{Masked, Mem, Operand};
 
     /// The encoder gives iced's bytes on every form with a plan, over random operands: registers
@@ -298,13 +284,7 @@ mod tests {
     /// takes there.
     #[test]
     fn the_evex_encoder_matches_iced() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut rnd = move |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut rnd = rng(0x9E37_79B9_7F4A_7C15);
         let (mut planned, mut evex, mut compared) = (0, 0, 0);
         for form in Forms::get().iter() {
             if form.encoding == iced_x86::EncodingKind::EVEX {
@@ -371,12 +351,7 @@ mod tests {
                         _ => {}
                     }
                 }
-                let ins = super::super::encode::build(form, &ops).expect("an instruction");
-                let mut encoder = Encoder::new(64);
-                if encoder.encode(&ins, 0).is_err() {
-                    continue; // (a combination the form does not take)
-                }
-                let theirs = encoder.take_buffer();
+                let Some(theirs) = iced_bytes(form, &ops) else { continue };
                 let mut ours = Vec::new();
                 assert!(
                     plan.encode(&ops, super::phys_number, &mut ours),

@@ -51,20 +51,7 @@ impl VexPlan {
         if op.encoding() != iced_x86::EncodingKind::VEX || op.rm_group_index() >= 0 || op.op_count() > 4 {
             return None;
         }
-        let map = match op.table() {
-            OpCodeTableKind::T0F => 1,
-            OpCodeTableKind::T0F38 => 2,
-            OpCodeTableKind::T0F3A => 3,
-            _ => return None,
-        };
-        let pp = match op.mandatory_prefix() {
-            MandatoryPrefix::None | MandatoryPrefix::PNP => 0,
-            MandatoryPrefix::P66 => 1,
-            MandatoryPrefix::PF3 => 2,
-            MandatoryPrefix::PF2 => 3,
-        };
-        let w = if op.is_wig() { 0 } else { op.w() as u8 };
-        let l = if op.is_lig() { 0 } else { op.l() as u8 };
+        let (map, pp, w, l) = prefix_fields(op).filter(|f| f.0 <= 3)?;
         let mut places = [Place::Imm8; 4];
         for (i, kind) in op.op_kinds().iter().enumerate() {
             places[i] = match kind {
@@ -176,6 +163,28 @@ impl VexPlan {
     }
 }
 
+/// A VEX or EVEX form's opcode map (1 for 0F, 2 for 0F38, 3 for 0F3A, 5 and 6 for EVEX's),
+/// `pp` (the mandatory prefix), W and L (0 where ignored, as iced writes them).
+pub(super) fn prefix_fields(op: &OpCodeInfo) -> Option<(u8, u8, u8, u8)> {
+    let map = match op.table() {
+        OpCodeTableKind::T0F => 1,
+        OpCodeTableKind::T0F38 => 2,
+        OpCodeTableKind::T0F3A => 3,
+        OpCodeTableKind::MAP5 => 5,
+        OpCodeTableKind::MAP6 => 6,
+        _ => return None,
+    };
+    let pp = match op.mandatory_prefix() {
+        MandatoryPrefix::None | MandatoryPrefix::PNP => 0,
+        MandatoryPrefix::P66 => 1,
+        MandatoryPrefix::PF3 => 2,
+        MandatoryPrefix::PF2 => 3,
+    };
+    let w = if op.is_wig() { 0 } else { op.w() as u8 };
+    let l = if op.is_lig() { 0 } else { op.l() as u8 };
+    Some((map, pp, w, l))
+}
+
 /// Appends the first `n` bytes of `buf`: the whole buffer, then cut (a fixed-size copy is one
 /// store, a variable one a call).
 pub(super) fn append<const N: usize>(out: &mut Vec<u8>, buf: &[u8; N], n: usize) {
@@ -282,8 +291,28 @@ pub(super) fn memory(m: &Mem, address: impl Fn(Reg) -> Option<u8>, rip: bool) ->
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::forms::Forms;
+pub(super) mod tests {
+    use super::super::forms::{Form, Forms};
+    use crate::ir::Operand;
+
+    /// A xorshift generator: `rng(seed)(n)` is below `n`.
+    pub(in crate::isa::x86_64) fn rng(mut state: u64) -> impl FnMut(u64) -> u64 {
+        move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        }
+    }
+
+    /// iced's encoding of `form` with `ops` at address 0, or `None` where the form does not
+    /// take them.
+    pub(in crate::isa::x86_64) fn iced_bytes(form: &Form, ops: &[Operand]) -> Option<Vec<u8>> {
+        let ins = super::super::encode::build(form, ops).ok()?;
+        let mut encoder = iced_x86::Encoder::new(64);
+        encoder.encode(&ins, 0).ok()?;
+        Some(encoder.take_buffer())
+    }
 
     #[test]
     fn most_vex_forms_have_a_plan() {
@@ -306,15 +335,9 @@ mod tests {
     fn the_vex_encoder_matches_iced() {
         use super::super::forms::{Slot, add_reg};
         use super::super::regs::phys;
-        use crate::ir::{Mem, Operand};
+        use crate::ir::Mem;
         use iced_x86::Register;
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut rnd = move |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut rnd = rng(0x2545_F491_4F6C_DD1D);
         let mut compared = 0;
         for form in Forms::get().iter() {
             let Some(plan) = &form.vex else { continue };
@@ -352,12 +375,7 @@ mod tests {
                         other => panic!("{:?} has a plan and a {other:?} operand", form.code),
                     });
                 }
-                let ins = super::super::encode::build(form, &ops).expect("an instruction");
-                let mut encoder = iced_x86::Encoder::new(64);
-                if encoder.encode(&ins, 0).is_err() {
-                    continue; // (a combination the form does not take)
-                }
-                let theirs = encoder.take_buffer();
+                let Some(theirs) = iced_bytes(form, &ops) else { continue };
                 let mut ours = Vec::new();
                 assert!(
                     plan.encode(&ops, super::phys_number, &mut ours),
@@ -379,7 +397,7 @@ mod tests {
     fn the_direct_encoders_read_constants_as_iced_does() {
         use super::super::forms::{Slot, add_reg};
         use super::super::regs::phys;
-        use crate::ir::{Mem, Operand, Reg};
+        use crate::ir::{Mem, Reg};
         use iced_x86::Register;
         let mut compared = 0;
         for form in Forms::get().iter() {
@@ -416,12 +434,7 @@ mod tests {
                     })
                     .collect();
                 let Some(ops) = ops else { continue };
-                let Ok(ins) = super::super::encode::build(form, &ops) else { continue };
-                let mut encoder = iced_x86::Encoder::new(64);
-                if encoder.encode(&ins, 0).is_err() {
-                    continue;
-                }
-                let theirs = encoder.take_buffer();
+                let Some(theirs) = iced_bytes(form, &ops) else { continue };
                 let (mut ours, mut plain) = (Vec::new(), Vec::new());
                 let (read, refused, imm) = if let Some(v) = &form.vex {
                     (
