@@ -299,7 +299,11 @@ pub(crate) enum PlanKind {
 impl AllocPlan {
     /// The plan of a form with these properties, where it has one.
     fn of(encoding: EncodingKind, slots: &[Slot], roles: &[Role], simple: bool) -> Option<AllocPlan> {
-        if !simple || !matches!(encoding, EncodingKind::VEX | EncodingKind::EVEX) || slots.len() > 4 {
+        // Legacy forms qualify with general-purpose operands only: a legacy xmm write keeps the
+        // upper lanes, which the general path accounts for.
+        let legacy_gp = encoding == EncodingKind::Legacy
+            && slots.iter().all(|s| matches!(s, Slot::Gp { bits: 32 | 64, .. } | Slot::Mem | Slot::Imm(_)));
+        if !simple || !(legacy_gp || matches!(encoding, EncodingKind::VEX | EncodingKind::EVEX)) || slots.len() > 4 {
             return None;
         }
         let mut plan = AllocPlan { ops: [(Role::None, PlanKind::None); 4], len: slots.len() as u8 };
