@@ -238,6 +238,47 @@ fn is_noop_move(body: &Body, regs: &Regs, opcode: u32, ir_ops: &[Operand]) -> Re
     Ok(!id.is_virtual() || (fits(&id) && fits(&is)))
 }
 
+/// Whether `form` is the one to encode whatever registers `ops` get: it has no alternatives, or
+/// it is the only one of them that takes memory and `ops` has some.
+#[inline(always)]
+fn final_whatever_registers(form: &Form, ops: &[Operand]) -> bool {
+    form.alternatives.is_empty() || (form.mem_decides && ops.iter().any(|o| matches!(o, Operand::Mem(_))))
+}
+
+/// The legacy form to encode `ops` with straight from the allocation, where the registers
+/// cannot change the final choice: `primary` itself, or with registers alone the alternative
+/// chosen whatever they are.
+#[inline(always)]
+fn legacy_early<'a>(forms: &'a Forms, primary: &'a Form, ops: &[Operand]) -> Option<&'a Form> {
+    primary.legacy.as_ref()?;
+    if final_whatever_registers(primary, ops) {
+        return Some(primary);
+    }
+    let code = primary.register_choice?;
+    ops.iter().all(|o| matches!(o, Operand::Reg(_))).then(|| forms.form(code)).flatten()
+}
+
+/// Debug builds: `early`, encoded straight from the allocation, is the form [`final_form`]
+/// chooses from `primary` for the physical operands, and the bytes are iced's.
+#[allow(clippy::too_many_arguments)]
+fn check_early(
+    forms: &Forms,
+    primary: &Form,
+    early: &Form,
+    ir_ops: &[Operand],
+    regs: &Regs,
+    body: &Body,
+    asm: &mut Assembler,
+    ops: &mut Vec<Operand>,
+) -> Result<()> {
+    regs.operands(ir_ops, ops)?;
+    let form = final_form(forms, primary, ops, body, asm)?;
+    if form.code != early.code {
+        return Err(internal(format!("{:?} chosen early, {:?} late", early.code, form.code)));
+    }
+    cross_check(form, ops, asm)
+}
+
 /// The form to encode for physical operands: among the forms of the same encoding family that
 /// take them, the shortest encoding (ties: iced's order, which matches GNU as and llvm-mc).
 fn final_form<'a>(
@@ -491,18 +532,12 @@ fn emit_into(
                 // operands in registers 0-15 (the number closure refuses anything else).
                 if let Some(vex) = &primary.vex
                     && prefixes == 0
-                    && (primary.alternatives.is_empty()
-                        || (primary.mem_decides && ir_ops.iter().any(|o| matches!(o, Operand::Mem(_)))))
+                    && final_whatever_registers(primary, ir_ops)
                     && asm.push_encoded(|out| vex.encode(ir_ops, |r, mem| regs.number(r, mem), out))
                 {
                     extensions.union_with(&primary.features);
                     if cfg!(debug_assertions) {
-                        regs.operands(ir_ops, &mut ops)?;
-                        let form = final_form(forms, primary, &ops, body, asm)?;
-                        if form.code != primary.code {
-                            return Err(internal(format!("{:?} chosen early, {:?} late", primary.code, form.code)));
-                        }
-                        cross_check(form, &ops, asm)?;
+                        check_early(forms, primary, primary, ir_ops, &regs, body, asm, &mut ops)?;
                     }
                     continue;
                 }
@@ -510,6 +545,18 @@ fn emit_into(
                     && prefixes == 0
                     && evex_early(forms, primary, ir_ops, &regs, body, asm, &mut extensions, &mut ops)?
                 {
+                    continue;
+                }
+                // The same for a legacy form (SSE and integer code).
+                if prefixes == 0
+                    && let Some(form) = legacy_early(forms, primary, ir_ops)
+                    && let Some(legacy) = &form.legacy
+                    && asm.push_encoded(|out| legacy.encode(ir_ops, |r, mem| regs.number(r, mem), out))
+                {
+                    extensions.union_with(&form.features);
+                    if cfg!(debug_assertions) {
+                        check_early(forms, primary, form, ir_ops, &regs, body, asm, &mut ops)?;
+                    }
                     continue;
                 }
                 if let (Some(cc), [Operand::Label(l)], 0) = (jump_condition(primary.code), ir_ops, prefixes) {

@@ -256,11 +256,15 @@ pub(crate) struct Form {
     pub vex: Option<super::vex::VexPlan>,
     /// How to encode it without iced, for EVEX forms with plain operands.
     pub evex: Option<super::evex::EvexPlan>,
-    /// How to encode it without iced, for legacy integer forms with plain operands.
+    /// How to encode it without iced, for legacy integer and SSE forms with plain operands.
     pub legacy: Option<super::legacy::LegacyPlan>,
     /// With a memory operand, this form is the only one of its alternatives that can take it
     /// (`VMOVUPS ymm, m256` versus the store form): the choice needs no allocated registers.
     pub mem_decides: bool,
+    /// With registers in every operand, the alternative encoded whatever the registers, where
+    /// there is one (legacy forms: `MOVAPS xmm, xmm` is always `0F 28`; see
+    /// [`super::legacy::register_choice`]).
+    pub register_choice: Option<Code>,
     /// Where the operands go in iced's instruction (string instructions hide some).
     pub places: Places,
     /// The implicit registers with a `rep` prefix (string instructions count in RCX).
@@ -904,6 +908,12 @@ fn build() -> Forms {
             }
         }
     }
+    for c in 0..by_code.len() {
+        let choice = by_code[c].as_ref().and_then(|f| super::legacy::register_choice(f, &by_code));
+        if let Some(f) = by_code[c].as_mut() {
+            f.register_choice = choice;
+        }
+    }
     let mut spellings: Vec<(u128, String)> = names.keys().map(|k| (byte_set(k.as_bytes()), k.clone())).collect();
     spellings.sort_by(|a, b| (a.1.len(), &a.1).cmp(&(b.1.len(), &b.1)));
     knights_corner.retain(|k| !names.contains_key(k));
@@ -1235,6 +1245,7 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
         dirties_upper,
         evex_twin: None,
         alternatives: Vec::new(),
+        register_choice: None,
         vex: super::vex::VexPlan::new(op),
         evex: super::evex::EvexPlan::new(op),
         legacy: super::legacy::LegacyPlan::new(op),

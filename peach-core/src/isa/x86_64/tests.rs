@@ -710,3 +710,88 @@ fn planned_forms_visit_as_the_general_path() {
 fn forms_add(r: Register, n: u32) -> Register {
     super::forms::add_reg(r, n)
 }
+
+/// The legacy forms encoded straight from the allocation with their alternative chosen ahead
+/// (`Form::register_choice`: `movaps xmm, xmm` as `0F 28`, whatever the registers) are encoded
+/// as llvm-mc encodes the same text, for random registers 0-15 (written here, not read from
+/// peach's listing); debug builds also check each against the choice made after allocation.
+#[test]
+fn register_choices_agree_with_llvm_mc() {
+    if Command::new("llvm-mc").arg("--version").output().is_err() {
+        eprintln!("skipped: llvm-mc is not installed");
+        return;
+    }
+    let target = all_extensions();
+    let mut f = Function::new("choices", Signature::default(), target.clone());
+    let mut texts = Vec::new();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut rnd = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut choices = 0;
+    for form in Forms::get().iter() {
+        if form.register_choice.is_none() {
+            continue;
+        }
+        choices += 1;
+        for round in 0..8 {
+            // Register 0 (`eax`, whose short forms are alternatives) once in every slot.
+            let regs: Vec<Register> = form
+                .slots
+                .iter()
+                .enumerate()
+                .map(|(i, slot)| {
+                    let n = if i == round { 0 } else { rnd(16) as u32 };
+                    match slot {
+                        Slot::Gp { bits: 64, .. } => forms_add(Register::RAX, n),
+                        Slot::Gp { .. } => forms_add(Register::EAX, n),
+                        _ => forms_add(Register::XMM0, n),
+                    }
+                })
+                .collect();
+            let mnemonic = format!("{:?}", form.code.mnemonic()).to_ascii_lowercase();
+            let names: Vec<String> = regs.iter().map(|r| format!("{r:?}").to_ascii_lowercase()).collect();
+            let ops: Vec<Operand> = regs.iter().map(|r| Operand::Reg(phys(*r))).collect();
+            // (A register moved onto itself is left out as a no-op.)
+            if ops.len() == 2 && ops[0] == ops[1] {
+                continue;
+            }
+            f.ins(&mnemonic, ops.as_slice());
+            texts.push(format!("{mnemonic} {}", names.join(", ")));
+        }
+    }
+    f.ret(None);
+    assert!(f.errors().is_empty(), "{:?}", f.errors().first());
+    let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+    let theirs = llvm_mc(&texts).expect("llvm-mc runs");
+    // After the prologue: saves of the callee-saved registers the instructions name, and the
+    // stack's alignment.
+    let lines = code.lines();
+    let saves = lines.iter().take_while(|l| l.intel.starts_with("push ") || l.intel.starts_with("sub rsp,")).count();
+    assert!(lines.len() >= saves + texts.len(), "one line per instruction");
+    let (mut equivalent, mut unknown) = (0, 0);
+    for ((line, text), t) in lines[saves..].iter().zip(&texts).zip(&theirs) {
+        let ours = &code.bytes()[line.offset..line.offset + line.len];
+        // (llvm-mc refuses forms iced and peach take: `reservednop`, `lldt esp`.)
+        let Some(t) = t else {
+            unknown += 1;
+            continue;
+        };
+        // (`XCHG`'s operands are symmetric: peach keeps the order written, llvm-mc may not.)
+        if ours != t.as_slice() {
+            assert!(same_instruction(ours, t), "{text}: peach {ours:02x?}, llvm-mc {t:02x?}");
+            equivalent += 1;
+        }
+    }
+    eprintln!(
+        "{} instructions of {choices} forms with a register choice: as llvm-mc encodes them but {equivalent} \
+         other encodings of the same instruction and {unknown} llvm-mc refuses",
+        texts.len()
+    );
+    let compared = texts.len() - unknown;
+    assert!(compared >= 400 && equivalent * 20 < compared, "{equivalent} of {compared}");
+    assert!(choices >= 20, "{choices} forms with a register choice");
+}

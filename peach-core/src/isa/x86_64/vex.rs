@@ -326,66 +326,121 @@ pub(super) mod tests {
         assert!(planned * 10 > vex.len() * 8, "{planned} of {}", vex.len());
     }
 
-    /// The encoder gives iced's bytes on every form with a plan, over random operands:
-    /// registers 0-15 of every kind the form takes (mask registers too), memory with random
-    /// bases, indexes, scales
-    /// and displacements (one and four bytes, `rbp`/`r13` and `rsp`/`r12` bases), immediates;
-    /// and it takes every such operand iced takes.
-    #[test]
-    fn the_vex_encoder_matches_iced() {
+    /// Random operands for `form`'s slots, as the VEX and legacy encoders take them: registers
+    /// 0-15 of every kind the form takes (mask registers too), memory in the first slot that
+    /// takes it when `memory` (and in memory-only slots), with random bases, indexes, scales and
+    /// displacements (one and four bytes, `rbp`/`r13` and `rsp`/`r12` bases), immediates the slot
+    /// takes, at the edges of each size. `None` for a slot of another kind.
+    pub(in crate::isa::x86_64) fn random_operands(
+        form: &Form,
+        rnd: &mut impl FnMut(u64) -> u64,
+        memory: bool,
+    ) -> Option<Vec<Operand>> {
         use super::super::forms::{Slot, add_reg};
         use super::super::regs::phys;
         use crate::ir::Mem;
         use iced_x86::Register;
-        let mut rnd = rng(0x2545_F491_4F6C_DD1D);
+        const IMMEDIATES: [i64; 24] = [
+            0,
+            1,
+            5,
+            15,
+            16,
+            127,
+            128,
+            255,
+            256,
+            -1,
+            -2,
+            -128,
+            -129,
+            32767,
+            65535,
+            65536,
+            0x7FFF_FFFF,
+            -0x8000_0000,
+            0xFFFF_FFFF,
+            0x1_0000_0000,
+            -0x8000_0001,
+            0x1234_5678_9ABC,
+            i64::MAX,
+            i64::MIN,
+        ];
+        let mut ops: Vec<Operand> = Vec::new();
+        for slot in &form.slots {
+            let used = ops.iter().any(|o| matches!(o, Operand::Mem(_)));
+            ops.push(match *slot {
+                Slot::Gp { mem: true, .. } | Slot::Vec { mem: true, .. } | Slot::K { mem: true } | Slot::Mem
+                    if (memory && !used) || *slot == Slot::Mem =>
+                {
+                    let base = add_reg(Register::RAX, rnd(16) as u32);
+                    let mut m = Mem::base_disp(phys(base), [0, 8, -8, 127, 128, -129, 4096][rnd(7) as usize]);
+                    if rnd(3) != 0 {
+                        m.index = Some(phys(add_reg(Register::RAX, [0, 1, 3, 5, 8, 12, 13, 15][rnd(8) as usize])));
+                        m.scale = [1, 2, 4, 8][rnd(4) as usize];
+                    }
+                    Operand::Mem(m)
+                }
+                Slot::Gp { bits: 32 | 64, .. } => {
+                    let first = if matches!(slot, Slot::Gp { bits: 64, .. }) { Register::RAX } else { Register::EAX };
+                    phys(add_reg(first, rnd(16) as u32)).into()
+                }
+                Slot::Vec { bits: 128 | 256, .. } => {
+                    let first =
+                        if matches!(slot, Slot::Vec { bits: 256, .. }) { Register::YMM0 } else { Register::XMM0 };
+                    phys(add_reg(first, rnd(16) as u32)).into()
+                }
+                Slot::K { .. } => phys(add_reg(Register::K0, rnd(8) as u32)).into(),
+                // (Selection only picks a form for an immediate its kind fits.)
+                Slot::Imm(kind) => {
+                    let byte = rnd(256) as i64;
+                    let fitting: Vec<i64> = IMMEDIATES.iter().copied().filter(|v| kind.fits(*v)).collect();
+                    match rnd(2) {
+                        0 if kind.fits(byte) => Operand::Imm(byte),
+                        _ => Operand::Imm(*fitting.get(rnd(fitting.len().max(1) as u64) as usize)?),
+                    }
+                }
+                _ => return None,
+            });
+        }
+        Some(ops)
+    }
+
+    /// `encode` gives iced's bytes on `rounds` sets of random operands (see [`random_operands`])
+    /// for every form `plan` gives a plan, and takes every such operand iced takes; the number
+    /// of instructions compared.
+    pub(in crate::isa::x86_64) fn compare_with_iced<P>(
+        seed: u64,
+        rounds: usize,
+        plan: impl Fn(&Form) -> Option<&P>,
+        encode: impl Fn(&P, &[Operand], &mut Vec<u8>) -> bool,
+    ) -> usize {
+        let mut rnd = rng(seed);
         let mut compared = 0;
         for form in Forms::get().iter() {
-            let Some(plan) = &form.vex else { continue };
-            for round in 0..24 {
-                let memory = round % 2 == 0;
-                let mut ops: Vec<Operand> = Vec::new();
-                for slot in &form.slots {
-                    let used = ops.iter().any(|o| matches!(o, Operand::Mem(_)));
-                    ops.push(match *slot {
-                        Slot::Gp { mem: true, .. }
-                        | Slot::Vec { mem: true, .. }
-                        | Slot::K { mem: true }
-                        | Slot::Mem
-                            if (memory && !used) || *slot == Slot::Mem =>
-                        {
-                            let base = add_reg(Register::RAX, rnd(16) as u32);
-                            let mut m = Mem::base_disp(phys(base), [0, 8, -8, 127, 128, -129, 4096][rnd(7) as usize]);
-                            if rnd(3) != 0 {
-                                m.index =
-                                    Some(phys(add_reg(Register::RAX, [0, 1, 3, 5, 8, 12, 13, 15][rnd(8) as usize])));
-                                m.scale = [1, 2, 4, 8][rnd(4) as usize];
-                            }
-                            Operand::Mem(m)
-                        }
-                        Slot::Gp { bits, .. } => {
-                            let first = if bits == 64 { Register::RAX } else { Register::EAX };
-                            phys(add_reg(first, rnd(16) as u32)).into()
-                        }
-                        Slot::Vec { bits, .. } => {
-                            let first = if bits == 256 { Register::YMM0 } else { Register::XMM0 };
-                            phys(add_reg(first, rnd(16) as u32)).into()
-                        }
-                        Slot::K { .. } => phys(add_reg(Register::K0, rnd(8) as u32)).into(),
-                        Slot::Imm(_) => Operand::Imm(rnd(256) as i64),
-                        other => panic!("{:?} has a plan and a {other:?} operand", form.code),
-                    });
-                }
+            let Some(p) = plan(form) else { continue };
+            for round in 0..rounds {
+                let ops = random_operands(form, &mut rnd, round % 2 == 0);
+                let ops = ops.unwrap_or_else(|| panic!("{:?} has a plan and an operand of another kind", form.code));
                 let Some(theirs) = iced_bytes(form, &ops) else { continue };
                 let mut ours = Vec::new();
-                assert!(
-                    plan.encode(&ops, super::phys_number, &mut ours),
-                    "{:?} {ops:?}: not encoded (iced: {theirs:02x?})",
-                    form.code
-                );
+                assert!(encode(p, &ops, &mut ours), "{:?} {ops:?}: not encoded (iced: {theirs:02x?})", form.code);
                 assert_eq!(ours, theirs, "{:?} {ops:?}", form.code);
                 compared += 1;
             }
         }
+        compared
+    }
+
+    /// The encoder gives iced's bytes on every form with a plan, over random operands.
+    #[test]
+    fn the_vex_encoder_matches_iced() {
+        let compared = compare_with_iced(
+            0x2545_F491_4F6C_DD1D,
+            24,
+            |form| form.vex.as_ref(),
+            |plan, ops, out| plan.encode(ops, super::phys_number, out),
+        );
         eprintln!("{compared} VEX instructions compared with iced");
         assert!(compared > 15_000, "{compared}");
     }
