@@ -173,14 +173,14 @@ impl Regs<'_> {
     }
 }
 
-/// The common case of EVEX, as for VEX in `emit_into`, straight from the allocation: an EVEX
-/// form, or a VEX form's EVEX twin where a vector register is 16-31 (as [`final_form`] would
-/// take it), that is final whatever the registers (no alternatives, or memory decides), encoded
-/// directly; whether it was (its extensions then added). Out of line: the VEX path around it
-/// stays as tight (in line, it slowed the VEX kernels' compilation by 3 %).
+/// An instruction of an EVEX form, or a VEX form's EVEX twin where a vector register is 16-31
+/// (as [`final_form`] would take it), or of a VEX form with a register in the immediate, that is
+/// final whatever the registers (no alternatives, or memory decides), encoded directly; whether
+/// it was (its extensions then added). Out of line: the VEX path around it stays as tight (in
+/// line, the EVEX part slowed the VEX kernels' compilation by 3 %, the is4 part by 0.5 %).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-fn evex_early(
+fn evex_or_is4_early(
     forms: &Forms,
     primary: &Form,
     ir_ops: &[Operand],
@@ -191,24 +191,22 @@ fn evex_early(
     ops: &mut Vec<Operand>,
 ) -> Result<bool> {
     let form = match primary.evex_twin {
-        _ if primary.evex.is_some() => primary,
+        _ if primary.evex.is_some() || primary.is4.is_some() => primary,
         Some(twin) if regs.any_high(ir_ops) => forms.form(twin).ok_or_else(|| internal("unknown form"))?,
         _ => return Ok(false),
     };
-    let Some(evex) = form.evex.as_ref() else { return Ok(false) };
-    let fixed =
-        form.alternatives.is_empty() || (form.mem_decides && ir_ops.iter().any(|o| matches!(o, Operand::Mem(_))));
-    if !(fixed && asm.push_encoded(|out| evex.encode(ir_ops, |r, kind| regs.evex_number(r, kind), out))) {
+    let encoded = final_whatever_registers(form, ir_ops)
+        && asm.push_encoded(|out| match (&form.evex, &form.is4) {
+            (Some(evex), _) => evex.encode(ir_ops, |r, kind| regs.evex_number(r, kind), out),
+            (None, Some(is4)) => is4.encode(ir_ops, |r, mem| regs.number(r, mem), out),
+            (None, None) => false,
+        });
+    if !encoded {
         return Ok(false);
     }
     extensions.union_with(&form.features);
     if cfg!(debug_assertions) {
-        regs.operands(ir_ops, ops)?;
-        let late = final_form(forms, primary, ops, body, asm)?;
-        if late.code != form.code {
-            return Err(internal(format!("{:?} chosen early, {:?} late", form.code, late.code)));
-        }
-        cross_check(form, ops, asm)?;
+        check_early(forms, primary, form, ir_ops, regs, body, asm, ops)?;
     }
     Ok(true)
 }
@@ -541,9 +539,9 @@ fn emit_into(
                     }
                     continue;
                 }
-                if (primary.evex.is_some() || primary.evex_twin.is_some())
+                if (primary.evex.is_some() || primary.evex_twin.is_some() || primary.is4.is_some())
                     && prefixes == 0
-                    && evex_early(forms, primary, ir_ops, &regs, body, asm, &mut extensions, &mut ops)?
+                    && evex_or_is4_early(forms, primary, ir_ops, &regs, body, asm, &mut extensions, &mut ops)?
                 {
                     continue;
                 }
@@ -597,6 +595,14 @@ fn emit_into(
                 }
                 if let (Some(legacy), None, 0) = (&form.legacy, constant, prefixes)
                     && asm.push_encoded(|out| legacy.encode(&ops, super::vex::phys_number, out))
+                {
+                    if cfg!(debug_assertions) {
+                        cross_check(form, &ops, asm)?;
+                    }
+                    continue;
+                }
+                if let (Some(is4), None, 0) = (&form.is4, constant, prefixes)
+                    && asm.push_encoded(|out| is4.encode(&ops, super::vex::phys_number, out))
                 {
                     if cfg!(debug_assertions) {
                         cross_check(form, &ops, asm)?;
@@ -737,7 +743,7 @@ fn cross_check(form: &Form, ops: &[Operand], asm: &Assembler) -> Result<()> {
 /// An instruction of `form` on physical `ops` that reads pool constant `constant`, encoded by
 /// its direct encoder and pushed for the layout to write its displacement; its bytes, length
 /// and displacement's place, or `None` where no direct encoder takes it. (Out of line, as
-/// `evex_early`.)
+/// `evex_or_is4_early`.)
 #[inline(never)]
 fn push_direct_reading(
     form: &Form,
@@ -752,6 +758,10 @@ fn push_direct_reading(
     if let Some(evex) = &form.evex {
         let encode = |out: &mut Vec<u8>| evex.encode_reading(ops, super::evex::phys_number, out);
         return asm.push_encoded_reading(constant, evex.imm_bytes(), encode);
+    }
+    if let Some(is4) = &form.is4 {
+        let encode = |out: &mut Vec<u8>| is4.encode_reading(ops, super::vex::phys_number, out);
+        return asm.push_encoded_reading(constant, is4.imm_bytes(), encode);
     }
     let legacy = form.legacy.as_ref()?;
     let encode = |out: &mut Vec<u8>| legacy.encode_reading(ops, super::vex::phys_number, out);

@@ -254,6 +254,8 @@ pub(crate) struct Form {
     pub alternatives: Vec<Code>,
     /// How to encode it without iced, for VEX forms with plain operands.
     pub vex: Option<super::vex::VexPlan>,
+    /// How to encode it without iced, for VEX forms with a register in the immediate.
+    pub is4: Option<super::vex::Is4Plan>,
     /// How to encode it without iced, for EVEX forms with plain operands.
     pub evex: Option<super::evex::EvexPlan>,
     /// How to encode it without iced, for legacy integer and SSE forms with plain operands.
@@ -1247,6 +1249,7 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
         alternatives: Vec::new(),
         register_choice: None,
         vex: super::vex::VexPlan::new(op),
+        is4: super::vex::Is4Plan::new(op),
         evex: super::evex::EvexPlan::new(op),
         legacy: super::legacy::LegacyPlan::new(op),
         mem_decides: false,

@@ -1,8 +1,8 @@
 //! A direct encoder for the VEX forms with plain operands (registers 0-15, `[base + index*scale +
 //! disp]` or a pool constant, imm8): the bulk of a vector kernel's instructions, encoded in a
-//! fraction of the time iced's general encoder takes. Everything else (other RIP-relative
-//! operands, register operands in an immediate, VSIB) goes through iced, and EVEX forms through
-//! `evex`. In debug builds every instruction encoded here is encoded by iced too and the bytes
+//! fraction of the time iced's general encoder takes, and those with a register in the
+//! immediate (`Is4Plan`). Everything else (other RIP-relative operands, VSIB) goes through iced,
+//! and EVEX forms through `evex`. In debug builds every instruction encoded here is encoded by iced too and the bytes
 //! compared, so every test cross-checks this file.
 //!
 //! A pool constant is read `[rip + disp32]`, its displacement written at layout: only
@@ -48,12 +48,17 @@ pub(crate) struct VexPlan {
 impl VexPlan {
     /// The plan for a form, if it is a VEX form with plain operands only.
     pub(crate) fn new(op: &OpCodeInfo) -> Option<VexPlan> {
-        if op.encoding() != iced_x86::EncodingKind::VEX || op.rm_group_index() >= 0 || op.op_count() > 4 {
+        Self::with_kinds(op, op.op_kinds())
+    }
+
+    /// The plan for a VEX form whose operands are of `kinds`.
+    fn with_kinds(op: &OpCodeInfo, kinds: &[K]) -> Option<VexPlan> {
+        if op.encoding() != iced_x86::EncodingKind::VEX || op.rm_group_index() >= 0 || kinds.len() > 4 {
             return None;
         }
         let (map, pp, w, l) = prefix_fields(op).filter(|f| f.0 <= 3)?;
         let mut places = [Place::Imm8; 4];
-        for (i, kind) in op.op_kinds().iter().enumerate() {
+        for (i, kind) in kinds.iter().enumerate() {
             places[i] = match kind {
                 K::r32_reg | K::r64_reg | K::xmm_reg | K::ymm_reg | K::k_reg => Place::Reg,
                 K::r32_rm | K::r64_rm | K::xmm_rm | K::ymm_rm | K::k_rm => Place::Rm,
@@ -63,7 +68,7 @@ impl VexPlan {
                 _ => return None,
             };
         }
-        let has_modrm = places[..op.op_count() as usize].iter().any(|p| matches!(p, Place::Reg | Place::Rm));
+        let has_modrm = places[..kinds.len()].iter().any(|p| matches!(p, Place::Reg | Place::Rm));
         if !has_modrm {
             return None;
         }
@@ -73,7 +78,7 @@ impl VexPlan {
             wlpp: w << 7 | l << 2 | pp,
             digit: op.group_index().max(0) as u8,
             places,
-            count: op.op_count() as u8,
+            count: kinds.len() as u8,
         })
     }
 
@@ -265,6 +270,74 @@ pub(crate) fn phys_number(r: Reg, mem: bool) -> Option<u8> {
     (n < 16 && ok).then_some(n as u8)
 }
 
+/// How to encode a VEX form with a register in its immediate's upper four bits (`is4`:
+/// `vblendvps`, `vpblendvb`, FMA4): the plan of its other three operands, then that byte.
+/// Apart from the rest so that the common forms' loop has no case for it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Is4Plan {
+    vex: VexPlan,
+    /// The operand in the immediate.
+    at: u8,
+}
+
+impl Is4Plan {
+    /// The plan for a form, if it is a VEX form of three plain operands and a register in the
+    /// immediate.
+    pub(crate) fn new(op: &OpCodeInfo) -> Option<Is4Plan> {
+        let kinds = op.op_kinds();
+        let at = kinds.iter().position(|k| matches!(k, K::xmm_is4 | K::ymm_is4))?;
+        if kinds.len() != 4 {
+            return None;
+        }
+        let rest: Vec<K> = kinds.iter().enumerate().filter(|(i, _)| *i != at).map(|(_, k)| *k).collect();
+        if rest.contains(&K::imm8) {
+            return None;
+        }
+        Some(Is4Plan { vex: VexPlan::with_kinds(op, &rest)?, at: at as u8 })
+    }
+
+    /// The immediate it writes last: the register's byte.
+    pub(crate) fn imm_bytes(&self) -> usize {
+        1
+    }
+
+    /// As [`VexPlan::encode`].
+    pub(crate) fn encode(&self, ops: &[Operand], number: impl Fn(Reg, bool) -> Option<u8>, out: &mut Vec<u8>) -> bool {
+        self.encode_with(ops, number, false, out)
+    }
+
+    /// As [`VexPlan::encode_reading`].
+    pub(crate) fn encode_reading(
+        &self,
+        ops: &[Operand],
+        number: impl Fn(Reg, bool) -> Option<u8>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        self.encode_with(ops, number, true, out)
+    }
+
+    fn encode_with(
+        &self,
+        ops: &[Operand],
+        number: impl Fn(Reg, bool) -> Option<u8>,
+        rip: bool,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let at = self.at as usize;
+        let (4, Some(&Operand::Reg(r))) = (ops.len(), ops.get(at)) else { return false };
+        let Some(n) = number(r, false) else { return false };
+        let mut rest = [ops[0]; 3];
+        for (slot, op) in rest.iter_mut().zip(ops.iter().enumerate().filter(|(i, _)| *i != at)) {
+            *slot = *op.1;
+        }
+        if !self.vex.encode_with(&rest, &number, rip, out) {
+            return false;
+        }
+        out.push(n << 4);
+        true
+    }
+}
+
 /// `[base + index*scale + disp]` with a 64-bit base and index, or a pool constant when `rip`
 /// (no other RIP-relative or absolute forms, no VSIB, no `rsp` index); `address` gives a base or
 /// index register's number. A broadcast is the caller's to refuse or encode.
@@ -321,7 +394,7 @@ pub(super) mod tests {
             .filter_map(|c| forms.form(c))
             .filter(|f| f.encoding == iced_x86::EncodingKind::VEX)
             .collect();
-        let planned = vex.iter().filter(|f| f.vex.is_some()).count();
+        let planned = vex.iter().filter(|f| f.vex.is_some() || f.is4.is_some()).count();
         eprintln!("{planned} of {} VEX forms encoded directly", vex.len());
         assert!(planned * 10 > vex.len() * 8, "{planned} of {}", vex.len());
     }
@@ -445,6 +518,19 @@ pub(super) mod tests {
         assert!(compared > 15_000, "{compared}");
     }
 
+    /// The same for the forms with a register in the immediate.
+    #[test]
+    fn the_is4_encoder_matches_iced() {
+        let compared = compare_with_iced(
+            0x5851_F42D_4C95_7F2D,
+            64,
+            |form| form.is4.as_ref(),
+            |plan, ops, out| plan.encode(ops, super::phys_number, out),
+        );
+        eprintln!("{compared} VEX instructions with a register in the immediate compared with iced");
+        assert!(compared > 1500, "{compared}");
+    }
+
     /// The legacy, VEX and EVEX encoders read a pool constant as iced does: on every form with
     /// a plan and a memory operand, the bytes with the displacement a read of address 0 from
     /// address 0 takes (minus the length) are iced's, and a plain encoding refuses the constant.
@@ -458,7 +544,7 @@ pub(super) mod tests {
         for form in Forms::get().iter() {
             let mem_slot = form.slots.iter().position(|s| s.takes_mem());
             let Some(mem_slot) = mem_slot else { continue };
-            if form.vex.is_none() && form.evex.is_none() && form.legacy.is_none() {
+            if form.vex.is_none() && form.evex.is_none() && form.legacy.is_none() && form.is4.is_none() {
                 continue;
             }
             for broadcast in [false, true] {
@@ -500,6 +586,12 @@ pub(super) mod tests {
                 } else if let Some(e) = &form.evex {
                     let number = super::super::evex::phys_number;
                     (e.encode_reading(&ops, number, &mut ours), !e.encode(&ops, number, &mut plain), e.imm_bytes())
+                } else if let Some(p) = &form.is4 {
+                    (
+                        p.encode_reading(&ops, super::phys_number, &mut ours),
+                        !p.encode(&ops, super::phys_number, &mut plain),
+                        p.imm_bytes(),
+                    )
                 } else if let Some(l) = &form.legacy {
                     (
                         l.encode_reading(&ops, super::phys_number, &mut ours),
