@@ -1,10 +1,10 @@
 //! A direct encoder for the legacy forms with plain operands: the 32- and 64-bit integer
 //! instructions (general-purpose registers, `[base + index*scale + disp]` or a pool constant as
 //! for the VEX encoder, immediates), the loop counters, pointer bumps and address arithmetic
-//! around a kernel's vector code, and the SSE forms (xmm registers 0-15, with their mandatory
-//! `66`/`F2`/`F3` prefix), encoded without building an iced instruction. Everything else (8- and
-//! 16-bit operands, MMX, other prefixes, implicit operands, other RIP-relative operands,
-//! branches) goes through iced. As for the VEX encoder, debug builds encode every instruction
+//! around a kernel's vector code, bytes and words in memory (`movzx`, `cmp byte ptr`), and the
+//! SSE forms (xmm registers 0-15, with their mandatory `66`/`F2`/`F3` prefix), encoded without
+//! building an iced instruction. Everything else (8- and 16-bit registers, 16-bit operations,
+//! MMX, other prefixes, other RIP-relative operands, branches) goes through iced. As for the VEX encoder, debug builds encode every instruction
 //! written here with iced too and compare the bytes.
 //!
 //! The layout is the Intel SDM's (volume 2, 2.1): the mandatory prefix, `REX` (`0100WRXB`, when
@@ -91,6 +91,9 @@ impl LegacyPlan {
                 K::r32_reg | K::r64_reg | K::xmm_reg => Place::Reg,
                 K::r32_rm | K::r64_rm | K::xmm_rm => Place::Rm { reg: true, mem: false },
                 K::r32_or_mem | K::r64_or_mem | K::xmm_or_mem => Place::Rm { reg: true, mem: true },
+                // Bytes and words in memory (`movzx eax, byte ptr [rsi]`, `cmp byte ptr [rdi],
+                // 0`); their registers are out of reach (`number` names none), left to iced.
+                K::r8_or_mem | K::r16_or_mem => Place::Rm { reg: false, mem: true },
                 K::mem => Place::Rm { reg: false, mem: true },
                 K::r32_opcode | K::r64_opcode => Place::Opcode,
                 K::imm8 => Place::Imm { bytes: 1, extends_to: 0 },
@@ -308,6 +311,9 @@ mod tests {
             Push_r64,
             Movsxd_r64_rm32,
             Mov_r64_imm64,
+            Movzx_r32_rm8,
+            Movsx_r64_rm16,
+            Cmp_rm8_imm8,
         ] {
             assert!(forms.form(code).is_some_and(|f| f.legacy.is_some()), "{code:?}");
         }
