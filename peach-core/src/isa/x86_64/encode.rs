@@ -15,6 +15,7 @@ use super::frame::Layout;
 use super::layout::{Assembler, LABEL_TARGET, is_branch, jump_condition, with_assembler};
 use super::regs::{self, GP, GP_UNITS, MASK_UNITS, VEC_UNITS, iced, unit_reg};
 use super::select;
+use super::vex::DirectPlan;
 use crate::abi::CallConv;
 use crate::abi::Frame;
 use crate::emit::{CodeObject, FrameSteps};

@@ -16,7 +16,7 @@
 use iced_x86::{OpCodeInfo, OpCodeOperandKind as K, TupleType};
 
 use super::regs::iced;
-use super::vex::{Rm, append, memory, prefix_fields, put_modrm};
+use super::vex::{DirectPlan, Rm, append, memory, prefix_fields, put_modrm};
 use crate::ir::{Operand, Reg};
 
 /// Where an operand goes, and the kind of register it takes there.
@@ -34,7 +34,7 @@ enum Place {
 
 /// A kind of register, as the encoder asks for a register's number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(crate) enum Kind {
     /// xmm, ymm or zmm 0-31.
     Vec,
     /// k0-k7.
@@ -121,30 +121,6 @@ impl EvexPlan {
         })
     }
 
-    /// The bytes of immediate it writes last (a RIP-relative displacement stands before them).
-    pub(crate) fn imm_bytes(&self) -> usize {
-        self.places[..self.count as usize].contains(&Place::Imm8) as usize
-    }
-
-    /// Appends the encoding of the form with `ops` to `out`, or returns `false` and leaves `out`
-    /// as it was if an operand is out of this encoder's reach. `number` gives a register's
-    /// hardware number if it is of the kind asked for and this encoder can name it (see
-    /// [`phys_number`]).
-    pub(super) fn encode(&self, ops: &[Operand], number: impl Fn(Reg, Kind) -> Option<u8>, out: &mut Vec<u8>) -> bool {
-        self.try_encode(ops, &number, false, out).is_some()
-    }
-
-    /// [`EvexPlan::encode`] for an instruction that reads a pool constant (see
-    /// [`super::vex::VexPlan::encode_reading`]).
-    pub(super) fn encode_reading(
-        &self,
-        ops: &[Operand],
-        number: impl Fn(Reg, Kind) -> Option<u8>,
-        out: &mut Vec<u8>,
-    ) -> bool {
-        self.try_encode(ops, &number, true, out).is_some()
-    }
-
     fn try_encode(
         &self,
         ops: &[Operand],
@@ -218,6 +194,26 @@ impl EvexPlan {
     }
 }
 
+impl DirectPlan for EvexPlan {
+    /// `number` gives a register's hardware number if it is of the kind asked for and this
+    /// encoder can name it (see [`phys_number`]).
+    type Ask = Kind;
+
+    fn imm_bytes(&self) -> usize {
+        self.places[..self.count as usize].contains(&Place::Imm8) as usize
+    }
+
+    fn encode_with(
+        &self,
+        ops: &[Operand],
+        number: impl Fn(Reg, Kind) -> Option<u8>,
+        rip: bool,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        self.try_encode(ops, &number, rip, out).is_some()
+    }
+}
+
 /// disp8*N's unit for a tuple type, without and with a broadcast (SDM tables 2-34 and 2-35, as
 /// iced names them: `N16b4` is 16 bytes, or 4 when broadcast); powers of two.
 fn disp8_units(tuple: TupleType) -> Option<(u8, u8)> {
@@ -274,6 +270,7 @@ mod tests {
 
     use super::super::forms::{Forms, Slot, add_reg};
     use super::super::regs::phys;
+    use super::super::vex::DirectPlan;
     use super::super::vex::tests::{iced_bytes, rng};
     use crate::ir::{Masked, Mem, Operand};
 

@@ -14,7 +14,7 @@
 use iced_x86::{Code, MandatoryPrefix, OpCodeInfo, OpCodeOperandKind as K, OpCodeTableKind, Register};
 
 use super::forms::{Form, Slot, add_reg};
-use super::vex::{Rm, append, memory, put_modrm};
+use super::vex::{DirectPlan, Rm, append, memory, put_modrm};
 use super::{regs, select};
 use crate::ir::{Operand, Reg};
 
@@ -128,31 +128,16 @@ impl LegacyPlan {
             count: op.op_count() as u8,
         })
     }
+}
 
-    /// The bytes of immediate it writes last (a RIP-relative displacement stands before them).
-    pub(crate) fn imm_bytes(&self) -> usize {
+impl DirectPlan for LegacyPlan {
+    type Ask = bool;
+
+    fn imm_bytes(&self) -> usize {
         self.places[..self.count as usize]
             .iter()
             .map(|p| if let Place::Imm { bytes, .. } = p { *bytes as usize } else { 0 })
             .sum()
-    }
-
-    /// Appends the encoding of the form with `ops` to `out`, or returns `false` and leaves
-    /// `out` as it was if an operand is out of this encoder's reach. `number` gives a
-    /// register's hardware number (see [`super::vex::VexPlan::encode`]).
-    pub(crate) fn encode(&self, ops: &[Operand], number: impl Fn(Reg, bool) -> Option<u8>, out: &mut Vec<u8>) -> bool {
-        self.encode_with(ops, number, false, out)
-    }
-
-    /// [`LegacyPlan::encode`] for an instruction that reads a pool constant (see
-    /// [`super::vex::VexPlan::encode_reading`]).
-    pub(crate) fn encode_reading(
-        &self,
-        ops: &[Operand],
-        number: impl Fn(Reg, bool) -> Option<u8>,
-        out: &mut Vec<u8>,
-    ) -> bool {
-        self.encode_with(ops, number, true, out)
     }
 
     #[inline(always)]
@@ -292,6 +277,7 @@ pub(crate) fn register_choice(form: &Form, by_code: &[Option<Form>]) -> Option<C
 #[cfg(test)]
 mod tests {
     use super::super::forms::Forms;
+    use super::super::vex::DirectPlan;
 
     #[test]
     fn the_common_integer_forms_have_a_plan() {

@@ -724,13 +724,7 @@ fn register_choices_agree_with_llvm_mc() {
     let target = all_extensions();
     let mut f = Function::new("choices", Signature::default(), target.clone());
     let mut texts = Vec::new();
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut rnd = |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let mut rnd = super::vex::tests::rng(0x2545_F491_4F6C_DD1D);
     let mut choices = 0;
     for form in Forms::get().iter() {
         if form.register_choice.is_none() {

@@ -81,29 +81,55 @@ impl VexPlan {
             count: kinds.len() as u8,
         })
     }
+}
+
+/// A direct encoder's plan for one form (VEX, is4, EVEX, legacy): the bytes of an instruction
+/// of the form, written without iced.
+pub(crate) trait DirectPlan {
+    /// What `number` is asked with a register: for VEX and legacy plans whether it is a memory
+    /// operand's base or index (which must be 64-bit), for EVEX the kind of register wanted.
+    type Ask;
+
+    /// Appends the encoding of the form with `ops` to `out`, reading a pool constant
+    /// (`[rip + disp32]`, the displacement left at zero for the layout to write) exactly when
+    /// `rip`; or returns `false` and leaves `out` as it was if an operand is out of this
+    /// encoder's reach. `number` gives a register's hardware number, `None` for what this
+    /// encoder cannot name.
+    fn encode_with(
+        &self,
+        ops: &[Operand],
+        number: impl Fn(Reg, Self::Ask) -> Option<u8>,
+        rip: bool,
+        out: &mut Vec<u8>,
+    ) -> bool;
 
     /// The bytes of immediate it writes last (a RIP-relative displacement stands before them).
-    pub(crate) fn imm_bytes(&self) -> usize {
-        self.places[..self.count as usize].contains(&Place::Imm8) as usize
-    }
+    fn imm_bytes(&self) -> usize;
 
-    /// Appends the encoding of the form with `ops` to `out`, or returns `false` and leaves `out`
-    /// as it was if an operand is out of this encoder's reach. `number` gives a register's
-    /// hardware number (0-15), `None` for what this encoder cannot name; with `true` it is
-    /// asked about a memory operand's base or index, which must be 64-bit.
-    pub(crate) fn encode(&self, ops: &[Operand], number: impl Fn(Reg, bool) -> Option<u8>, out: &mut Vec<u8>) -> bool {
+    /// [`DirectPlan::encode_with`] for an instruction without a pool constant.
+    #[inline(always)]
+    fn encode(&self, ops: &[Operand], number: impl Fn(Reg, Self::Ask) -> Option<u8>, out: &mut Vec<u8>) -> bool {
         self.encode_with(ops, number, false, out)
     }
 
-    /// [`VexPlan::encode`] for an instruction that reads a pool constant (`[rip + disp32]`,
-    /// the displacement left at zero for the layout to write): `false` unless it does.
-    pub(crate) fn encode_reading(
+    /// [`DirectPlan::encode_with`] for an instruction that reads a pool constant: `false`
+    /// unless it does.
+    #[inline(always)]
+    fn encode_reading(
         &self,
         ops: &[Operand],
-        number: impl Fn(Reg, bool) -> Option<u8>,
+        number: impl Fn(Reg, Self::Ask) -> Option<u8>,
         out: &mut Vec<u8>,
     ) -> bool {
         self.encode_with(ops, number, true, out)
+    }
+}
+
+impl DirectPlan for VexPlan {
+    type Ask = bool;
+
+    fn imm_bytes(&self) -> usize {
+        self.places[..self.count as usize].contains(&Place::Imm8) as usize
     }
 
     #[inline(always)]
@@ -295,25 +321,14 @@ impl Is4Plan {
         }
         Some(Is4Plan { vex: VexPlan::with_kinds(op, &rest)?, at: at as u8 })
     }
+}
 
-    /// The immediate it writes last: the register's byte.
-    pub(crate) fn imm_bytes(&self) -> usize {
+impl DirectPlan for Is4Plan {
+    type Ask = bool;
+
+    /// The register's byte.
+    fn imm_bytes(&self) -> usize {
         1
-    }
-
-    /// As [`VexPlan::encode`].
-    pub(crate) fn encode(&self, ops: &[Operand], number: impl Fn(Reg, bool) -> Option<u8>, out: &mut Vec<u8>) -> bool {
-        self.encode_with(ops, number, false, out)
-    }
-
-    /// As [`VexPlan::encode_reading`].
-    pub(crate) fn encode_reading(
-        &self,
-        ops: &[Operand],
-        number: impl Fn(Reg, bool) -> Option<u8>,
-        out: &mut Vec<u8>,
-    ) -> bool {
-        self.encode_with(ops, number, true, out)
     }
 
     fn encode_with(
@@ -366,6 +381,7 @@ pub(super) fn memory(m: &Mem, address: impl Fn(Reg) -> Option<u8>, rip: bool) ->
 #[cfg(test)]
 pub(super) mod tests {
     use super::super::forms::{Form, Forms};
+    use super::DirectPlan;
     use crate::ir::Operand;
 
     /// A xorshift generator: `rng(seed)(n)` is below `n`.
