@@ -278,8 +278,8 @@ pub(crate) struct Form {
     pub alloc_plan: Option<AllocPlan>,
 }
 
-/// What the register allocator needs of a form whose operands are plain (VEX or EVEX; general
-/// registers of 32 or 64 bits, vector and mask registers, memory, immediates; no implicit
+/// What the register allocator needs of a form whose operands are plain (VEX, EVEX or legacy;
+/// general registers of 32 or 64 bits, vector and mask registers, memory, immediates; no implicit
 /// register, required mask, zero idiom, roles that change with memory, or destination that
 /// must differ from the sources): each operand's role and kind of register, so that the common
 /// instruction is read in one short pass (see `X86_64::visit`).
@@ -296,6 +296,9 @@ pub(crate) enum PlanKind {
     Gp,
     /// A vector register.
     Vec,
+    /// A vector register of a legacy (SSE) form, which keeps the upper lanes of a wider value
+    /// it writes.
+    LegacyVec,
     /// A mask register.
     K,
     /// No register (memory-only or immediate slot).
@@ -305,18 +308,16 @@ pub(crate) enum PlanKind {
 impl AllocPlan {
     /// The plan of a form with these properties, where it has one.
     fn of(encoding: EncodingKind, slots: &[Slot], roles: &[Role], simple: bool) -> Option<AllocPlan> {
-        // Legacy forms qualify with general-purpose operands only: a legacy xmm write keeps the
-        // upper lanes, which the general path accounts for.
-        let legacy_gp = encoding == EncodingKind::Legacy
-            && slots.iter().all(|s| matches!(s, Slot::Gp { bits: 32 | 64, .. } | Slot::Mem | Slot::Imm(_)));
-        if !simple || !(legacy_gp || matches!(encoding, EncodingKind::VEX | EncodingKind::EVEX)) || slots.len() > 4 {
+        let legacy = encoding == EncodingKind::Legacy;
+        if !simple || !(legacy || matches!(encoding, EncodingKind::VEX | EncodingKind::EVEX)) || slots.len() > 4 {
             return None;
         }
         let mut plan = AllocPlan { ops: [(Role::None, PlanKind::None); 4], len: slots.len() as u8 };
         for (i, (slot, role)) in slots.iter().zip(roles).enumerate() {
             let kind = match slot {
                 Slot::Gp { bits: 32 | 64, .. } => PlanKind::Gp,
-                Slot::Vec { .. } => PlanKind::Vec,
+                Slot::Vec { bits: 128, .. } if legacy => PlanKind::LegacyVec,
+                Slot::Vec { .. } if !legacy => PlanKind::Vec,
                 Slot::K { .. } => PlanKind::K,
                 Slot::Mem | Slot::Imm(_) => PlanKind::None,
                 _ => return None,
@@ -1221,12 +1222,15 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
     ]
     .iter()
     .fold(0, |all, &(on, bit)| if on { all | bit } else { all });
+    // (A legacy scalar result's merge into its destination is not counted as a read: see
+    // `visit_form`.)
     let simple = implicit.is_empty()
         && rep_implicit.is_empty()
         && mem_roles.is_none()
         && idiom_roles.is_none()
         && !op.require_op_mask_register()
-        && checks & checks::DISTINCT == 0;
+        && checks & checks::DISTINCT == 0
+        && !(encoding == EncodingKind::Legacy && super::scalar_result(code.mnemonic()));
     let alloc_plan = AllocPlan::of(encoding, &slots, &roles, simple);
     Some(Form {
         code,

@@ -418,7 +418,7 @@ impl Isa for X86_64 {
         match &form.alloc_plan {
             Some(plan) if opcode & (REP | REPNE) == 0 => {
                 let vec_units = if select::high_vectors_ok(form, target) { VEC_ALL } else { VEC_LOW };
-                visit_planned(plan, vec_units, ops, visit)
+                visit_planned(plan, vec_units, vregs, ops, visit)
             }
             _ => visit_form(form, target, vregs, opcode, ops, visit),
         }
@@ -617,7 +617,13 @@ fn visit_form(
 /// The registers of an instruction of a form with a plan, as the general path of
 /// `X86_64::visit` reports them (for these forms its cases come down to these).
 #[inline(always)]
-fn visit_planned(plan: &forms::AllocPlan, vec_units: UnitSet, ops: &[Operand], visit: &mut impl RegVisitor) {
+fn visit_planned(
+    plan: &forms::AllocPlan,
+    vec_units: UnitSet,
+    vregs: &[VRegInfo],
+    ops: &[Operand],
+    visit: &mut impl RegVisitor,
+) {
     for (i, op) in ops.iter().enumerate() {
         let (r, merge) = match op {
             Operand::Reg(r) => (*r, false),
@@ -644,12 +650,14 @@ fn visit_planned(plan: &forms::AllocPlan, vec_units: UnitSet, ops: &[Operand], v
             FormRole::Use => Role::Use,
             // Merge masking keeps the lanes it leaves (a mask register's masked bits are zeroed).
             FormRole::Def if merge && kind != PlanKind::K => Role::UseDef,
+            // So does a legacy xmm write of a wider value.
+            FormRole::Def if kind == PlanKind::LegacyVec && partial_write(r, vregs, true) => Role::UseDef,
             FormRole::Def => Role::Def,
             FormRole::UseDef => Role::UseDef,
         };
         let allowed = match kind {
             PlanKind::Gp => GP_ALLOC,
-            PlanKind::Vec => vec_units,
+            PlanKind::Vec | PlanKind::LegacyVec => vec_units,
             PlanKind::K => MASK_ALLOC,
             PlanKind::None => continue,
         };

@@ -617,7 +617,7 @@ fn jumps_reach_their_labels_short_and_near() {
 #[test]
 fn planned_forms_visit_as_the_general_path() {
     use super::regs::{GP, MASK, VEC, VIEW_32, VIEW_64, VIEW_XMM, VIEW_YMM, VIEW_ZMM};
-    use crate::ir::{Masked, UnitSet};
+    use crate::ir::{Masked, UnitSet, VRegInfo};
     use crate::isa::{Isa, Role};
     let target = all_extensions();
     let mut planned = 0;
@@ -691,16 +691,21 @@ fn planned_forms_visit_as_the_general_path() {
             past_mem.push(Operand::Mem(Mem::base_disp(virt(GP, VIEW_64), 0)));
             cases.extend([ops, past, past_mem]);
         }
+        // Values used at their own width only, and values also used as zmm (a legacy xmm write
+        // keeps their upper lanes).
+        let wide = vec![VRegInfo { class: VEC, max_view: VIEW_ZMM, loc: 0 }; next as usize + 8];
         for ops in cases {
-            let (mut short, mut general) = (Vec::new(), Vec::new());
-            let opcode = form.code as u32;
-            super::X86_64::visit(&target, &[], opcode, &ops, &mut |r: Reg, role: Role, units: UnitSet| {
-                short.push((r, role, units))
-            });
-            super::visit_form(form, &target, &[], opcode, &ops, &mut |r: Reg, role: Role, units: UnitSet| {
-                general.push((r, role, units))
-            });
-            assert_eq!(short, general, "{:?} on {ops:?} ({plan:?})", form.code);
+            for vregs in [&[][..], &wide[..]] {
+                let (mut short, mut general) = (Vec::new(), Vec::new());
+                let opcode = form.code as u32;
+                super::X86_64::visit(&target, vregs, opcode, &ops, &mut |r: Reg, role: Role, units: UnitSet| {
+                    short.push((r, role, units))
+                });
+                super::visit_form(form, &target, vregs, opcode, &ops, &mut |r: Reg, role: Role, units: UnitSet| {
+                    general.push((r, role, units))
+                });
+                assert_eq!(short, general, "{:?} on {ops:?} ({plan:?})", form.code);
+            }
         }
     }
     assert!(planned > 2000, "{planned} forms with plans");
