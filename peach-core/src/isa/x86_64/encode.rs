@@ -216,6 +216,10 @@ fn evex_or_is4_early(
 /// between physical registers was written as such and is kept, even `mov r14, r14`.
 fn is_noop_move(body: &Body, regs: &Regs, opcode: u32, ir_ops: &[Operand]) -> Result<bool> {
     use super::super::Isa;
+    // (Most instructions are not copies: those are told apart without the call.)
+    if !matches!(ir_ops, [Operand::Reg(_), Operand::Reg(_)]) {
+        return Ok(false);
+    }
     let Some((id, is)) = super::X86_64::as_move(opcode, ir_ops) else { return Ok(false) };
     if !id.is_virtual() && !is.is_virtual() {
         return Ok(false);

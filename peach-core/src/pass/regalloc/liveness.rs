@@ -121,8 +121,9 @@ struct Globals {
     var: Vec<Var>,
     /// The block that last wrote or exposed each virtual register, while scanning: a read of
     /// a value written earlier in the same block does not make it global, and a value exposed
-    /// in a block is exposed there once.
-    written_in: Vec<Option<u32>>,
+    /// in a block is exposed there once. Block numbers plus one, 0 for none (a plain compare per
+    /// operand).
+    written_in: Vec<u32>,
     /// `(block, variable)`: a read before any write in the block (all of them global).
     exposed: Vec<(u32, Var)>,
     /// `(block, variable)`: the first write of a variable in the block, unless a read exposed
@@ -133,7 +134,7 @@ struct Globals {
 impl Globals {
     fn reset(&mut self, nv: usize) {
         refill(&mut self.vreg, nv, None);
-        refill(&mut self.written_in, nv, None);
+        refill(&mut self.written_in, nv, 0);
         self.units = UnitSet::EMPTY;
         self.var.clear();
         self.exposed.clear();
@@ -317,13 +318,16 @@ impl Liveness {
         }
         let (range, unit, seg) = (&mut self.range, &mut self.unit, &mut self.open);
         for (b, block) in input.blocks.iter().enumerate() {
-            let (b, this, bs) = (b as u32, Some(b as u32), 2 * block.start);
+            let (b, this, bs) = (b as u32, b as u32 + 1, 2 * block.start);
             // Units written in this block so far, and those with a segment open.
             let (mut written, mut open) = (UnitSet::EMPTY, UnitSet::EMPTY);
             self.tail_start.push(self.tails.len() as u32);
-            for i in block.start..block.end {
+            // (The operand ranges walked directly: one bounds check per block, not two per
+            // instruction.)
+            let starts = &input.op_start[block.start as usize..=block.end as usize];
+            for (i, w) in (block.start..).zip(starts.windows(2)) {
                 let rd = 2 * i;
-                let ops = input.inst_ops(i as usize);
+                let ops = &input.ops[w[0] as usize..w[1] as usize];
                 // Reads first: an instruction reads its operands before it writes any.
                 for op in ops {
                     let reads = op.role.reads();
