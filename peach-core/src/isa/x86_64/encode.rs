@@ -212,6 +212,90 @@ fn evex_or_is4_early(
     Ok(true)
 }
 
+/// The general path of emission, for what the direct encoders do not take straight from the
+/// allocation: the operands made physical, the final form chosen, then a direct encoder or
+/// iced. Out of line: the common paths of `emit_into` stay dense in the instruction cache.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn late(
+    forms: &Forms,
+    primary: &Form,
+    ir_ops: &[Operand],
+    prefixes: u32,
+    regs: &Regs,
+    body: &Body,
+    inst: &crate::ir::Inst,
+    asm: &mut Assembler,
+    extensions: &mut ExtSet,
+    ops: &mut Vec<Operand>,
+    (args_base, args_offset): (Register, i32),
+    (locals_base, locals_offset): (Register, i32),
+) -> Result<()> {
+    regs.operands(ir_ops, ops)?;
+    for op in ops.iter_mut() {
+        if let Operand::Mem(m) = op {
+            if m.base == Some(regs::ARG_AREA) {
+                m.base = Some(regs::phys(args_base));
+                m.disp += args_offset;
+            } else if m.base == Some(Reg::LOCALS) {
+                m.base = Some(regs::phys(locals_base));
+                m.disp += locals_offset;
+            }
+        }
+    }
+    let form = if prefixes & super::EXACT != 0 { primary } else { final_form(forms, primary, ops, body, asm)? };
+    extensions.union_with(&form.features);
+    let constant = constant_read(ops);
+    if let (Some(vex), None, 0) = (&form.vex, constant, prefixes)
+        && asm.push_encoded(|out| vex.encode(ops, super::vex::phys_number, out))
+    {
+        if cfg!(debug_assertions) {
+            cross_check(form, ops, asm)?;
+        }
+        return Ok(());
+    }
+    if let (Some(evex), None, 0) = (&form.evex, constant, prefixes)
+        && asm.push_encoded(|out| evex.encode(ops, super::evex::phys_number, out))
+    {
+        if cfg!(debug_assertions) {
+            cross_check(form, ops, asm)?;
+        }
+        return Ok(());
+    }
+    if let (Some(legacy), None, 0) = (&form.legacy, constant, prefixes)
+        && asm.push_encoded(|out| legacy.encode(ops, super::vex::phys_number, out))
+    {
+        if cfg!(debug_assertions) {
+            cross_check(form, ops, asm)?;
+        }
+        return Ok(());
+    }
+    if let (Some(is4), None, 0) = (&form.is4, constant, prefixes)
+        && asm.push_encoded(|out| is4.encode(ops, super::vex::phys_number, out))
+    {
+        if cfg!(debug_assertions) {
+            cross_check(form, ops, asm)?;
+        }
+        return Ok(());
+    }
+    if let (Some(c), 0) = (constant, prefixes)
+        && let Some((bytes, len, disp_at)) = push_direct_reading(form, ops, c, asm)
+    {
+        if cfg!(debug_assertions) {
+            cross_check_reading(form, ops, &bytes[..len], disp_at)?;
+        }
+        return Ok(());
+    }
+    let mut ins = Instruction::default();
+    build_into(&mut ins, form, ops).map_err(|e| e.or_at(body.loc(inst)))?;
+    ins.set_has_lock_prefix(prefixes & super::LOCK != 0);
+    ins.set_has_rep_prefix(prefixes & super::REP != 0);
+    ins.set_has_repne_prefix(prefixes & super::REPNE != 0);
+    push_redundant_prefixes(asm, &ins, prefixes).map_err(|e| e.or_at(body.loc(inst)))?;
+    asm.push_reading(ins, constant)?;
+    Ok(())
+}
+
 /// Whether a copy does nothing once allocated (same register, no upper bits lost). A copy
 /// between physical registers was written as such and is kept, even `mov r14, r14`.
 fn is_noop_move(body: &Body, regs: &Regs, opcode: u32, ir_ops: &[Operand]) -> Result<bool> {
@@ -566,69 +650,20 @@ fn emit_into(
                     asm.push_jump(cc, l.0);
                     continue;
                 }
-                regs.operands(ir_ops, &mut ops)?;
-                for op in &mut ops {
-                    if let Operand::Mem(m) = op {
-                        if m.base == Some(regs::ARG_AREA) {
-                            m.base = Some(regs::phys(args_base));
-                            m.disp += args_offset;
-                        } else if m.base == Some(Reg::LOCALS) {
-                            m.base = Some(regs::phys(locals_base));
-                            m.disp += locals_offset;
-                        }
-                    }
-                }
-                let form =
-                    if prefixes & super::EXACT != 0 { primary } else { final_form(forms, primary, &ops, body, asm)? };
-                extensions.union_with(&form.features);
-                let constant = constant_read(&ops);
-                if let (Some(vex), None, 0) = (&form.vex, constant, prefixes)
-                    && asm.push_encoded(|out| vex.encode(&ops, super::vex::phys_number, out))
-                {
-                    if cfg!(debug_assertions) {
-                        cross_check(form, &ops, asm)?;
-                    }
-                    continue;
-                }
-                if let (Some(evex), None, 0) = (&form.evex, constant, prefixes)
-                    && asm.push_encoded(|out| evex.encode(&ops, super::evex::phys_number, out))
-                {
-                    if cfg!(debug_assertions) {
-                        cross_check(form, &ops, asm)?;
-                    }
-                    continue;
-                }
-                if let (Some(legacy), None, 0) = (&form.legacy, constant, prefixes)
-                    && asm.push_encoded(|out| legacy.encode(&ops, super::vex::phys_number, out))
-                {
-                    if cfg!(debug_assertions) {
-                        cross_check(form, &ops, asm)?;
-                    }
-                    continue;
-                }
-                if let (Some(is4), None, 0) = (&form.is4, constant, prefixes)
-                    && asm.push_encoded(|out| is4.encode(&ops, super::vex::phys_number, out))
-                {
-                    if cfg!(debug_assertions) {
-                        cross_check(form, &ops, asm)?;
-                    }
-                    continue;
-                }
-                if let (Some(c), 0) = (constant, prefixes)
-                    && let Some((bytes, len, disp_at)) = push_direct_reading(form, &ops, c, asm)
-                {
-                    if cfg!(debug_assertions) {
-                        cross_check_reading(form, &ops, &bytes[..len], disp_at)?;
-                    }
-                    continue;
-                }
-                let mut ins = Instruction::default();
-                build_into(&mut ins, form, &ops).map_err(|e| e.or_at(body.loc(inst)))?;
-                ins.set_has_lock_prefix(prefixes & super::LOCK != 0);
-                ins.set_has_rep_prefix(prefixes & super::REP != 0);
-                ins.set_has_repne_prefix(prefixes & super::REPNE != 0);
-                push_redundant_prefixes(asm, &ins, prefixes).map_err(|e| e.or_at(body.loc(inst)))?;
-                asm.push_reading(ins, constant)?;
+                late(
+                    forms,
+                    primary,
+                    ir_ops,
+                    prefixes,
+                    &regs,
+                    body,
+                    inst,
+                    asm,
+                    &mut extensions,
+                    &mut ops,
+                    (args_base, args_offset),
+                    (locals_base, locals_offset),
+                )?;
             }
             Op::Ret => {
                 layout.epilogue(avx, asm, &mut steps)?;
