@@ -333,16 +333,25 @@ fn final_whatever_registers(form: &Form, ops: &[Operand]) -> bool {
 }
 
 /// The legacy form to encode `ops` with straight from the allocation, where the registers
-/// cannot change the final choice: `primary` itself, or with registers alone the alternative
-/// chosen whatever they are.
+/// cannot change the final choice: `primary` itself, with registers alone the alternative
+/// chosen whatever they are, or with registers and an immediate the alternative chosen for its
+/// value; with the hardware numbers of the registers that would change the choice (bit n for
+/// register n), which the encoding must then refuse.
 #[inline(always)]
-fn legacy_early<'a>(forms: &'a Forms, primary: &'a Form, ops: &[Operand]) -> Option<&'a Form> {
+fn legacy_early<'a>(forms: &'a Forms, primary: &'a Form, ops: &[Operand]) -> Option<(&'a Form, u16)> {
     primary.legacy.as_ref()?;
     if final_whatever_registers(primary, ops) {
-        return Some(primary);
+        return Some((primary, 0));
     }
-    let code = primary.register_choice?;
-    ops.iter().all(|o| matches!(o, Operand::Reg(_))).then(|| forms.form(code)).flatten()
+    if let Some(code) = primary.register_choice {
+        return ops.iter().all(|o| matches!(o, Operand::Reg(_))).then(|| Some((forms.form(code)?, 0))).flatten();
+    }
+    let choice = primary.imm_choice.as_ref()?;
+    let [regs @ .., Operand::Imm(v)] = ops else { return None };
+    if !regs.iter().all(|o| matches!(o, Operand::Reg(_))) {
+        return None;
+    }
+    Some((forms.form(choice.form_for(*v)?)?, choice.avoid))
 }
 
 /// Debug builds: `early`, encoded straight from the allocation, is the form [`final_form`]
@@ -636,9 +645,12 @@ fn emit_into(
                 }
                 // The same for a legacy form (SSE and integer code).
                 if prefixes == 0
-                    && let Some(form) = legacy_early(forms, primary, ir_ops)
+                    && let Some((form, avoid)) = legacy_early(forms, primary, ir_ops)
                     && let Some(legacy) = &form.legacy
-                    && asm.push_encoded(|out| legacy.encode(ir_ops, |r, mem| regs.number(r, mem), out))
+                    && asm.push_encoded(|out| {
+                        let number = |r, mem| regs.number(r, mem).filter(|&n| mem || avoid >> n & 1 == 0);
+                        legacy.encode(ir_ops, number, out)
+                    })
                 {
                     extensions.union_with(&form.features);
                     if cfg!(debug_assertions) {

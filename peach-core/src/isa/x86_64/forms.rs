@@ -267,6 +267,9 @@ pub(crate) struct Form {
     /// there is one (legacy forms: `MOVAPS xmm, xmm` is always `0F 28`; see
     /// [`super::legacy::register_choice`]).
     pub register_choice: Option<Code>,
+    /// With registers and an immediate, the alternative encoded for each class of values,
+    /// whatever the registers but a few (see [`super::legacy::imm_choice`]).
+    pub imm_choice: Option<super::legacy::ImmChoice>,
     /// Where the operands go in iced's instruction (string instructions hide some).
     pub places: Places,
     /// The implicit registers with a `rep` prefix (string instructions count in RCX).
@@ -913,8 +916,10 @@ fn build() -> Forms {
     }
     for c in 0..by_code.len() {
         let choice = by_code[c].as_ref().and_then(|f| super::legacy::register_choice(f, &by_code));
+        let imm_choice = by_code[c].as_ref().and_then(|f| super::legacy::imm_choice(f, &by_code));
         if let Some(f) = by_code[c].as_mut() {
             f.register_choice = choice;
+            f.imm_choice = imm_choice;
         }
     }
     let mut spellings: Vec<(u128, String)> = names.keys().map(|k| (byte_set(k.as_bytes()), k.clone())).collect();
@@ -1252,6 +1257,7 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
         evex_twin: None,
         alternatives: Vec::new(),
         register_choice: None,
+        imm_choice: None,
         vex: super::vex::VexPlan::new(op),
         is4: super::vex::Is4Plan::new(op),
         evex: super::evex::EvexPlan::new(op),

@@ -13,7 +13,7 @@
 
 use iced_x86::{Code, MandatoryPrefix, OpCodeInfo, OpCodeOperandKind as K, OpCodeTableKind, Register};
 
-use super::forms::{Form, Slot, add_reg};
+use super::forms::{Form, ImmKind, Slot, add_reg};
 use super::vex::{DirectPlan, Rm, append, memory, put_modrm};
 use super::{regs, select};
 use crate::ir::{Operand, Reg};
@@ -272,6 +272,155 @@ pub(crate) fn register_choice(form: &Form, by_code: &[Option<Form>]) -> Option<C
     };
     let low = choice(0)?;
     (choice(8)? == low).then_some(low)
+}
+
+/// For a legacy form of registers and one immediate, with alternatives (`ADD r/m64, imm32`,
+/// `ADD r/m64, imm8` and `ADD RAX, imm32`): the alternative the final choice (the shortest
+/// encoding; ties: the shorter immediate, then iced's order) takes for each class of values,
+/// whatever the registers, as long as none of them is one an alternative names (`RAX` here).
+/// A value's class is which of the alternatives' immediate kinds it fits: with the registers
+/// kept apart, that is all the choice depends on (a legacy encoding's length depends on the
+/// registers only through REX, which each alternative needs alike). Made with the form table
+/// by trying values at the edges of every kind with registers 1-3 and 9-11; loop counters and
+/// pointer bumps (`add rsi, 128`, `sub rcx, 1`) are then encoded straight from the allocation.
+#[derive(Clone, Debug)]
+pub(crate) struct ImmChoice {
+    /// The immediate kinds of the alternatives.
+    kinds: [ImmKind; 4],
+    count: u8,
+    /// By class (bit k set when the value fits `kinds[k]`), the form chosen, where known.
+    by_class: [Option<Code>; 16],
+    /// The hardware numbers of the registers alternatives name (bit n for register n).
+    pub(crate) avoid: u16,
+}
+
+impl ImmChoice {
+    /// The form the final choice takes for immediate `v` (the registers kept apart from
+    /// [`ImmChoice::avoid`]), if known.
+    #[inline]
+    pub(crate) fn form_for(&self, v: i64) -> Option<Code> {
+        let class = self.kinds[..self.count as usize]
+            .iter()
+            .enumerate()
+            .fold(0, |c, (k, kind)| c | (kind.fits(v) as usize) << k);
+        self.by_class[class]
+    }
+}
+
+/// The values a class is tried with: the edges of every immediate kind.
+const PROBES: [i64; 22] = [
+    0,
+    1,
+    15,
+    16,
+    127,
+    128,
+    -128,
+    -129,
+    255,
+    256,
+    32767,
+    32768,
+    -32768,
+    -32769,
+    65535,
+    65536,
+    i32::MAX as i64,
+    i32::MAX as i64 + 1,
+    i32::MIN as i64,
+    i32::MIN as i64 - 1,
+    u32::MAX as i64,
+    u32::MAX as i64 + 1,
+];
+
+/// The [`ImmChoice`] of `form`, if it has one: a legacy form with a plan and alternatives, of
+/// general-purpose (32/64-bit) or xmm registers and one immediate, whose alternatives are legacy
+/// forms of its extensions with plans; classes where two tries disagree are left unknown.
+pub(crate) fn imm_choice(form: &Form, by_code: &[Option<Form>]) -> Option<ImmChoice> {
+    if form.legacy.is_none() || form.alternatives.is_empty() {
+        return None;
+    }
+    let imm_at = form.slots.iter().position(|s| matches!(s, Slot::Imm(_)))?;
+    let Slot::Imm(own) = form.slots[imm_at] else { return None };
+    let plain = |s: &Slot| matches!(s, Slot::Gp { bits: 32 | 64, .. } | Slot::Vec { bits: 128, .. });
+    if form.slots.iter().enumerate().any(|(i, s)| i != imm_at && !plain(s)) {
+        return None;
+    }
+    let alternatives: Vec<&Form> =
+        form.alternatives.iter().filter_map(|c| by_code.get(*c as usize)?.as_ref()).collect();
+    let (mut kinds, mut count, mut avoid) = ([ImmKind::I64; 4], 0usize, 0u16);
+    for alt in &alternatives {
+        for (i, slot) in alt.slots.iter().enumerate() {
+            match slot {
+                Slot::Imm(k) if !kinds[..count].contains(k) => {
+                    *kinds.get_mut(count)? = *k;
+                    count += 1;
+                }
+                // (`SHL r/m64, CL` in the immediate's place never takes one.)
+                Slot::Fixed(r) if i != imm_at => avoid |= 1 << r.number(),
+                _ => {}
+            }
+        }
+    }
+    let choice = |first: u32, v: i64| -> Option<Code> {
+        let ops = form
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, slot)| {
+                let n = first + i as u32;
+                Some(match slot {
+                    Slot::Imm(_) => Operand::Imm(v),
+                    Slot::Gp { bits: 64, .. } => Operand::Reg(regs::phys(add_reg(Register::RAX, n))),
+                    Slot::Gp { bits: 32, .. } => Operand::Reg(regs::phys(add_reg(Register::EAX, n))),
+                    Slot::Vec { bits: 128, .. } => Operand::Reg(regs::phys(add_reg(Register::XMM0, n))),
+                    _ => return None,
+                })
+            })
+            .collect::<Option<Vec<Operand>>>()?;
+        let shapes = select::shapes(&ops).ok()?;
+        // As `encode::choose_final`: 64 per byte, plus the immediate's bytes for ties.
+        let mut best: Option<(Code, usize)> = None;
+        for alt in &alternatives {
+            if alt.encoding != iced_x86::EncodingKind::Legacy || !select::matches(alt, &shapes, true) {
+                continue;
+            }
+            let plan = alt.legacy.as_ref()?;
+            if alt.features != form.features {
+                return None;
+            }
+            let mut bytes = Vec::new();
+            if !plan.encode(&ops, super::vex::phys_number, &mut bytes) {
+                return None;
+            }
+            let imm: usize = alt.slots.iter().map(|s| if let Slot::Imm(k) = s { k.bytes() as usize } else { 0 }).sum();
+            let cost = 64 * bytes.len() + imm;
+            if best.is_none_or(|b| cost < b.1) {
+                best = Some((alt.code, cost));
+            }
+        }
+        best.map(|b| b.0)
+    };
+    // The registers tried must be apart from those the alternatives name.
+    let tried = |first: u32| (0..form.slots.len() as u32).fold(0u16, |m, i| m | 1 << ((first + i) & 15));
+    if (tried(1) | tried(9)) & avoid != 0 {
+        return None;
+    }
+    let mut by_class: [Option<Option<Code>>; 16] = [None; 16];
+    for v in PROBES.into_iter().filter(|&v| own.fits(v)) {
+        let class = kinds[..count].iter().enumerate().fold(0, |c, (k, kind)| c | (kind.fits(v) as usize) << k);
+        for first in [1, 9] {
+            let chosen = choice(first, v);
+            let slot = &mut by_class[class];
+            *slot = match *slot {
+                None => Some(chosen),
+                Some(before) if before == chosen => Some(chosen),
+                Some(_) => Some(None),
+            };
+        }
+    }
+    let by_class = by_class.map(Option::flatten);
+    by_class.iter().any(Option::is_some).then_some(ImmChoice { kinds, count: count as u8, by_class, avoid })
 }
 
 #[cfg(test)]

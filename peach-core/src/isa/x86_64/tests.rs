@@ -716,6 +716,118 @@ fn forms_add(r: Register, n: u32) -> Register {
     super::forms::add_reg(r, n)
 }
 
+/// The legacy forms of registers and an immediate encoded straight from the allocation with
+/// their alternative chosen by the value (`Form::imm_choice`: `add rsi, 128` as `48 81 C6`,
+/// `add rsi, 1` as `48 83 C6`, `add rax, 128` left to the choice after allocation) are encoded
+/// as llvm-mc encodes the same text, for random registers 0-15 (0, which the accumulator forms
+/// name, once in every slot) and values at the edges of each immediate kind (written here, not
+/// read from peach's listing); debug builds also check each against the choice made after
+/// allocation.
+#[test]
+fn imm_choices_agree_with_llvm_mc() {
+    if Command::new("llvm-mc").arg("--version").output().is_err() {
+        eprintln!("skipped: llvm-mc is not installed");
+        return;
+    }
+    let target = all_extensions();
+    let mut f = Function::new("imm_choices", Signature::default(), target.clone());
+    let mut texts = Vec::new();
+    let mut rnd = super::vex::tests::rng(0x9E6C_63D0_676A_9A99);
+    let mut choices = 0;
+    let values = [0i64, 1, -1, 127, 128, -128, -129, 255, 256, 32767, -32769, 65535, 65536, 0x7FFF_FFFF, -0x8000_0000];
+    for form in Forms::get().iter() {
+        if form.imm_choice.is_none() {
+            continue;
+        }
+        choices += 1;
+        let Some(Slot::Imm(kind)) = form.slots.last().copied() else { continue };
+        for (round, &v) in values.iter().filter(|&&v| kind.fits(v)).enumerate() {
+            let mut names = Vec::new();
+            let mut ops = Vec::new();
+            for (i, slot) in form.slots.iter().enumerate() {
+                let n = if i == round % form.slots.len() { 0 } else { rnd(16) as u32 };
+                let r = match slot {
+                    Slot::Imm(_) => {
+                        names.push(v.to_string());
+                        ops.push(Operand::Imm(v));
+                        continue;
+                    }
+                    Slot::Gp { bits: 64, .. } => forms_add(Register::RAX, n),
+                    Slot::Gp { .. } => forms_add(Register::EAX, n),
+                    _ => forms_add(Register::XMM0, n),
+                };
+                names.push(format!("{r:?}").to_ascii_lowercase());
+                ops.push(Operand::Reg(phys(r)));
+            }
+            let mnemonic = format!("{:?}", form.code.mnemonic()).to_ascii_lowercase();
+            f.ins(&mnemonic, ops.as_slice());
+            texts.push(format!("{mnemonic} {}", names.join(", ")));
+        }
+    }
+    f.ret(None);
+    assert!(f.errors().is_empty(), "{:?}", f.errors().first());
+    let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+    let theirs = llvm_mc(&texts).expect("llvm-mc runs");
+    let lines = code.lines();
+    let saves = lines.iter().take_while(|l| l.intel.starts_with("push ") || l.intel.starts_with("sub rsp,")).count();
+    assert!(lines.len() >= saves + texts.len(), "one line per instruction");
+    let (mut compared, mut unknown, mut equivalent) = (0, 0, 0);
+    for ((line, text), t) in lines[saves..].iter().zip(&texts).zip(&theirs) {
+        let ours = &code.bytes()[line.offset..line.offset + line.len];
+        let Some(t) = t else {
+            unknown += 1;
+            continue;
+        };
+        // (`pinsrw xmm0, rbx, 0`: peach writes the REX.W form of a 64-bit register, llvm-mc the
+        // same instruction without W, which the CPU ignores there.)
+        if ours != t.as_slice() {
+            assert!(same_instruction(ours, t), "{text}: peach {ours:02x?}, llvm-mc {t:02x?}");
+            equivalent += 1;
+        }
+        compared += 1;
+    }
+    eprintln!(
+        "{compared} instructions of {choices} forms with an immediate choice: as llvm-mc encodes them but \
+         {equivalent} other encodings of the same instruction, and {unknown} llvm-mc refuses"
+    );
+    assert!(compared >= 300 && unknown * 10 < compared, "{compared} compared, {unknown} refused");
+    assert!(equivalent * 10 < compared, "{equivalent} of {compared}");
+    assert!(choices >= 20, "{choices} forms with an immediate choice");
+}
+
+/// A value allocated to the register the accumulator forms name keeps the choice after
+/// allocation (`add rax, 128` as `48 05`, one byte shorter than `48 81 C0`), and another takes
+/// the choice made ahead: the bytes of each `add` are llvm-mc's for the same text.
+#[test]
+fn imm_choices_leave_the_accumulator_to_the_late_choice() {
+    if Command::new("llvm-mc").arg("--version").output().is_err() {
+        eprintln!("skipped: llvm-mc is not installed");
+        return;
+    }
+    use super::X86Builder;
+    use crate::ir::Type;
+    let sig = Signature::new(&[Type::I64], Some(Type::I64));
+    let mut f = Function::new("acc", sig, Target::x86_64_baseline());
+    // The parameter arrives in rdi, the result leaves in rax: each value is hinted there.
+    let (p, x) = (f.param(0), f.gp64());
+    f.ins("mov", (x, p));
+    f.ins("add", (p, 1000));
+    f.ins("add", (x, 128));
+    f.ins("sub", (x, p));
+    f.ret(x);
+    let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+    let lines = code.lines();
+    let adds: Vec<&[u8]> = lines
+        .iter()
+        .filter(|l| l.intel.starts_with("add "))
+        .map(|l| &code.bytes()[l.offset..l.offset + l.len])
+        .collect();
+    let texts = ["add rdi, 1000".to_string(), "add rax, 128".to_string()];
+    let theirs = llvm_mc(&texts).expect("llvm-mc runs");
+    let theirs: Vec<&[u8]> = theirs.iter().map(|t| t.as_deref().expect("llvm-mc takes it")).collect();
+    assert_eq!(adds, theirs, "{:?}", lines.iter().map(|l| &l.intel).collect::<Vec<_>>());
+}
+
 /// The legacy forms encoded straight from the allocation with their alternative chosen ahead
 /// (`Form::register_choice`: `movaps xmm, xmm` as `0F 28`, whatever the registers) are encoded
 /// as llvm-mc encodes the same text, for random registers 0-15 (written here, not read from
