@@ -296,6 +296,59 @@ fn late(
     Ok(())
 }
 
+/// An instruction that reads a pool constant (`vfmadd213pd ymm0, ymm1, [rip + c]`: the
+/// constants of exp and ln), of a form final whatever the registers (its EVEX twin where a
+/// vector register is 16-31), encoded straight from the allocation with the constant's
+/// displacement left to the layout; whether it was. Out of line, as `evex_or_is4_early`.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn reading_early(
+    forms: &Forms,
+    primary: &Form,
+    ir_ops: &[Operand],
+    constant: u32,
+    regs: &Regs,
+    body: &Body,
+    asm: &mut Assembler,
+    extensions: &mut ExtSet,
+    ops: &mut Vec<Operand>,
+) -> Result<bool> {
+    let form = match primary.evex_twin {
+        Some(twin) if primary.evex.is_none() && regs.any_high(ir_ops) => {
+            forms.form(twin).ok_or_else(|| internal("unknown form"))?
+        }
+        _ => primary,
+    };
+    if !final_whatever_registers(form, ir_ops) {
+        return Ok(false);
+    }
+    let number = |r, mem| regs.number(r, mem);
+    let pushed = if let Some(vex) = &form.vex {
+        asm.push_encoded_reading(constant, vex.imm_bytes(), |out| vex.encode_reading(ir_ops, number, out))
+    } else if let Some(evex) = &form.evex {
+        let number = |r, kind| regs.evex_number(r, kind);
+        asm.push_encoded_reading(constant, evex.imm_bytes(), |out| evex.encode_reading(ir_ops, number, out))
+    } else if let Some(is4) = &form.is4 {
+        asm.push_encoded_reading(constant, is4.imm_bytes(), |out| is4.encode_reading(ir_ops, number, out))
+    } else if let Some(legacy) = &form.legacy {
+        asm.push_encoded_reading(constant, legacy.imm_bytes(), |out| legacy.encode_reading(ir_ops, number, out))
+    } else {
+        None
+    };
+    let Some((bytes, len, disp_at)) = pushed else { return Ok(false) };
+    extensions.union_with(&form.features);
+    if cfg!(debug_assertions) {
+        // The form the general path would choose for the physical operands, and iced's bytes.
+        regs.operands(ir_ops, ops)?;
+        let late = final_form(forms, primary, ops, body, asm)?;
+        if late.code != form.code {
+            return Err(internal(format!("{:?} chosen early, {:?} late", form.code, late.code)));
+        }
+        cross_check_reading(form, ops, &bytes[..len], disp_at)?;
+    }
+    Ok(true)
+}
+
 /// Whether a copy does nothing once allocated (same register, no upper bits lost). A copy
 /// between physical registers was written as such and is kept, even `mov r14, r14`.
 fn is_noop_move(body: &Body, regs: &Regs, opcode: u32, ir_ops: &[Operand]) -> Result<bool> {
@@ -656,6 +709,12 @@ fn emit_into(
                     if cfg!(debug_assertions) {
                         check_early(forms, primary, form, ir_ops, &regs, body, asm, &mut ops)?;
                     }
+                    continue;
+                }
+                if prefixes == 0
+                    && let Some(c) = constant_read(ir_ops)
+                    && reading_early(forms, primary, ir_ops, c, &regs, body, asm, &mut extensions, &mut ops)?
+                {
                     continue;
                 }
                 if let (Some(cc), [Operand::Label(l)], 0) = (jump_condition(primary.code), ir_ops, prefixes) {
