@@ -213,8 +213,9 @@ fn evex_or_is4_early(
 }
 
 /// The general path of emission, for what the direct encoders do not take straight from the
-/// allocation: the operands made physical, the final form chosen, then a direct encoder or
-/// iced. Out of line: the common paths of `emit_into` stay dense in the instruction cache.
+/// allocation (but a pool constant's read, which `reading_early` tries first): the operands
+/// made physical, the final form chosen, then a direct encoder or iced. Out of line: the common
+/// paths of `emit_into` stay dense in the instruction cache.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 fn late(
@@ -231,6 +232,12 @@ fn late(
     (args_base, args_offset): (Register, i32),
     (locals_base, locals_offset): (Register, i32),
 ) -> Result<()> {
+    if prefixes == 0
+        && let Some(c) = constant_read(ir_ops)
+        && reading_early(forms, primary, ir_ops, c, regs, body, asm, extensions, ops)?
+    {
+        return Ok(());
+    }
     regs.operands(ir_ops, ops)?;
     for op in ops.iter_mut() {
         if let Operand::Mem(m) = op {
@@ -299,8 +306,8 @@ fn late(
 /// An instruction that reads a pool constant (`vfmadd213pd ymm0, ymm1, [rip + c]`: the
 /// constants of exp and ln), of a form final whatever the registers (its EVEX twin where a
 /// vector register is 16-31), encoded straight from the allocation with the constant's
-/// displacement left to the layout; whether it was. Out of line, as `evex_or_is4_early`.
-#[inline(never)]
+/// displacement left to the layout; whether it was. (Asked first by `late`, out of line: the
+/// common paths of `emit_into` stay as they were.)
 #[allow(clippy::too_many_arguments)]
 fn reading_early(
     forms: &Forms,
@@ -709,12 +716,6 @@ fn emit_into(
                     if cfg!(debug_assertions) {
                         check_early(forms, primary, form, ir_ops, &regs, body, asm, &mut ops)?;
                     }
-                    continue;
-                }
-                if prefixes == 0
-                    && let Some(c) = constant_read(ir_ops)
-                    && reading_early(forms, primary, ir_ops, c, &regs, body, asm, &mut extensions, &mut ops)?
-                {
                     continue;
                 }
                 if let (Some(cc), [Operand::Label(l)], 0) = (jump_condition(primary.code), ir_ops, prefixes) {
