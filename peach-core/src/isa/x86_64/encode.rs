@@ -238,6 +238,12 @@ fn late(
     {
         return Ok(());
     }
+    if prefixes == 0
+        && primary.direct_alternatives
+        && shortest_early(forms, primary, ir_ops, regs, body, asm, extensions, ops)?
+    {
+        return Ok(());
+    }
     regs.operands(ir_ops, ops)?;
     for op in ops.iter_mut() {
         if let Operand::Mem(m) = op {
@@ -352,6 +358,61 @@ fn reading_early(
             return Err(internal(format!("{:?} chosen early, {:?} late", form.code, late.code)));
         }
         cross_check_reading(form, ops, &bytes[..len], disp_at)?;
+    }
+    Ok(true)
+}
+
+/// A VEX or EVEX instruction of registers whose form has alternatives that all take them
+/// (`Form::direct_alternatives`: `vmovapd ymm8, ymm1`), encoded straight from the allocation:
+/// each alternative encoded, the shortest kept (ties: the first, as [`choose_final`] does);
+/// whether it was. (Asked by `late`, out of line.)
+#[allow(clippy::too_many_arguments)]
+fn shortest_early(
+    forms: &Forms,
+    primary: &Form,
+    ir_ops: &[Operand],
+    regs: &Regs,
+    body: &Body,
+    asm: &mut Assembler,
+    extensions: &mut ExtSet,
+    ops: &mut Vec<Operand>,
+) -> Result<bool> {
+    thread_local! {
+        /// Where the alternatives are encoded, kept between calls.
+        static SPARE_BYTES: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    if !ir_ops.iter().all(|o| matches!(o, Operand::Reg(_))) {
+        return Ok(false);
+    }
+    let mut bytes = SPARE_BYTES.take();
+    let mut best: Option<(&Form, usize, usize)> = None;
+    for alt in primary.alternatives.iter().filter_map(|c| forms.form(*c)) {
+        let start = bytes.len();
+        let encoded = match (&alt.vex, &alt.evex) {
+            (Some(vex), _) => vex.encode(ir_ops, |r, mem| regs.number(r, mem), &mut bytes),
+            (None, Some(evex)) => evex.encode(ir_ops, |r, kind| regs.evex_number(r, kind), &mut bytes),
+            (None, None) => false,
+        };
+        if !encoded {
+            best = None;
+            break;
+        }
+        if best.is_none_or(|b| bytes.len() - start < b.2 - b.1) {
+            best = Some((alt, start, bytes.len()));
+        }
+    }
+    let pushed = best.is_some_and(|(_, start, end)| {
+        asm.push_encoded(|out| {
+            out.extend_from_slice(&bytes[start..end]);
+            true
+        })
+    });
+    bytes.clear();
+    SPARE_BYTES.set(bytes);
+    let Some((form, ..)) = best.filter(|_| pushed) else { return Ok(false) };
+    extensions.union_with(&form.features);
+    if cfg!(debug_assertions) {
+        check_early(forms, primary, form, ir_ops, regs, body, asm, ops)?;
     }
     Ok(true)
 }

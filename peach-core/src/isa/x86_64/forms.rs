@@ -270,6 +270,10 @@ pub(crate) struct Form {
     /// With registers and an immediate, the alternative encoded for each class of values,
     /// whatever the registers but a few (see [`super::legacy::imm_choice`]).
     pub imm_choice: Option<super::legacy::ImmChoice>,
+    /// With registers in every operand, whether the final choice may be made by encoding each
+    /// alternative directly (VEX and EVEX copies: `vmovapd ymm8, ymm1` as `C5 7D 28 C1` or
+    /// `C4 C1 7D 29 C8`, by which is shorter; see [`direct_alternatives`]).
+    pub direct_alternatives: bool,
     /// Where the operands go in iced's instruction (string instructions hide some).
     pub places: Places,
     /// The implicit registers with a `rep` prefix (string instructions count in RCX).
@@ -485,6 +489,38 @@ pub(crate) fn extensions_of(code: Code) -> ExtSet {
 /// The set of bytes (below 128) of `s`.
 fn byte_set(s: &[u8]) -> u128 {
     s.iter().fold(0, |set, &b| set | 1 << (b & 127))
+}
+
+/// Whether `form`'s final choice for registers in every operand can be made by encoding each
+/// alternative with the direct encoders and keeping the shortest (ties: the first, as
+/// `encode::choose_final` does): a VEX or EVEX form whose slots are all plain registers (or
+/// registers or memory), whose alternatives are of its encoding, with a plan, its extensions
+/// and slots of the same kinds of register, so that every one of them takes the operands.
+fn direct_alternatives(form: &Form, by_code: &[Option<Form>]) -> bool {
+    let register = |s: &Slot| match *s {
+        Slot::Gp { bits, .. } => Some((0, bits)),
+        Slot::Vec { bits, .. } => Some((1, bits)),
+        Slot::K { .. } => Some((2, 0)),
+        _ => None,
+    };
+    let planned = |f: &Form| match f.encoding {
+        EncodingKind::VEX => f.vex.is_some(),
+        EncodingKind::EVEX => f.evex.is_some(),
+        _ => false,
+    };
+    let kinds: Option<Vec<_>> = form.slots.iter().map(register).collect();
+    let Some(kinds) = kinds else { return false };
+    !form.alternatives.is_empty()
+        && planned(form)
+        && form.alternatives.iter().all(|c| {
+            by_code.get(*c as usize).and_then(Option::as_ref).is_some_and(|alt| {
+                alt.encoding == form.encoding
+                    && planned(alt)
+                    && !alt.needs_mask
+                    && alt.features == form.features
+                    && alt.slots.iter().map(register).collect::<Option<Vec<_>>>().as_ref() == Some(&kinds)
+            })
+        })
 }
 
 impl Forms {
@@ -917,9 +953,11 @@ fn build() -> Forms {
     for c in 0..by_code.len() {
         let choice = by_code[c].as_ref().and_then(|f| super::legacy::register_choice(f, &by_code));
         let imm_choice = by_code[c].as_ref().and_then(|f| super::legacy::imm_choice(f, &by_code));
+        let direct = by_code[c].as_ref().is_some_and(|f| direct_alternatives(f, &by_code));
         if let Some(f) = by_code[c].as_mut() {
             f.register_choice = choice;
             f.imm_choice = imm_choice;
+            f.direct_alternatives = direct;
         }
     }
     let mut spellings: Vec<(u128, String)> = names.keys().map(|k| (byte_set(k.as_bytes()), k.clone())).collect();
@@ -1258,6 +1296,7 @@ pub(super) fn make_form(code: Code, factory: &mut InstructionInfoFactory) -> Opt
         alternatives: Vec::new(),
         register_choice: None,
         imm_choice: None,
+        direct_alternatives: false,
         vex: super::vex::VexPlan::new(op),
         is4: super::vex::Is4Plan::new(op),
         evex: super::evex::EvexPlan::new(op),
