@@ -31,6 +31,8 @@ enum Place {
     /// An immediate of 1, 4 or 8 bytes; `extends_to` the operation's size in bits when the CPU
     /// sign-extends it to that size (the value must then be one the extension gives), else 0.
     Imm { bytes: u8, extends_to: u8 },
+    /// The constant 1 the opcode implies (`shl r/m64, 1` as `D1 /4`): no byte.
+    One,
 }
 
 /// How to encode one legacy form.
@@ -102,6 +104,7 @@ impl LegacyPlan {
                 K::imm32 => Place::Imm { bytes: 4, extends_to: 0 },
                 K::imm32sex64 => Place::Imm { bytes: 4, extends_to: 64 },
                 K::imm64 => Place::Imm { bytes: 8, extends_to: 0 },
+                K::imm8_const_1 => Place::One,
                 _ => return None,
             };
         }
@@ -162,6 +165,7 @@ impl DirectPlan for LegacyPlan {
                     rm = Some(memory(m, |r| number(r, true), rip)?)
                 }
                 (Place::Opcode, Operand::Reg(r)) => in_opcode = number(*r, false)?,
+                (Place::One, Operand::Imm(1)) => {}
                 (Place::Imm { bytes, extends_to }, &Operand::Imm(v)) => {
                     // A 32-bit operation's value may be written as its unsigned bits (0xFFFF_FFFF
                     // for -1), as selection takes it.
