@@ -259,37 +259,22 @@ fn late(
     let form = if prefixes & super::EXACT != 0 { primary } else { final_form(forms, primary, ops, body, asm)? };
     extensions.union_with(&form.features);
     let constant = constant_read(ops);
-    if let (Some(vex), None, 0) = (&form.vex, constant, prefixes)
-        && asm.push_encoded(|out| vex.encode(ops, super::vex::phys_number, out))
-    {
-        if cfg!(debug_assertions) {
-            cross_check(form, ops, asm)?;
+    // A form has one direct encoder at most.
+    if constant.is_none() && prefixes == 0 {
+        let number = super::vex::phys_number;
+        let encoded = match (&form.vex, &form.evex, &form.legacy, &form.is4) {
+            (Some(vex), ..) => asm.push_encoded(|out| vex.encode(ops, number, out)),
+            (_, Some(evex), ..) => asm.push_encoded(|out| evex.encode(ops, super::evex::phys_number, out)),
+            (.., Some(legacy), _) => asm.push_encoded(|out| legacy.encode(ops, number, out)),
+            (.., Some(is4)) => asm.push_encoded(|out| is4.encode(ops, number, out)),
+            _ => false,
+        };
+        if encoded {
+            if cfg!(debug_assertions) {
+                cross_check(form, ops, asm)?;
+            }
+            return Ok(());
         }
-        return Ok(());
-    }
-    if let (Some(evex), None, 0) = (&form.evex, constant, prefixes)
-        && asm.push_encoded(|out| evex.encode(ops, super::evex::phys_number, out))
-    {
-        if cfg!(debug_assertions) {
-            cross_check(form, ops, asm)?;
-        }
-        return Ok(());
-    }
-    if let (Some(legacy), None, 0) = (&form.legacy, constant, prefixes)
-        && asm.push_encoded(|out| legacy.encode(ops, super::vex::phys_number, out))
-    {
-        if cfg!(debug_assertions) {
-            cross_check(form, ops, asm)?;
-        }
-        return Ok(());
-    }
-    if let (Some(is4), None, 0) = (&form.is4, constant, prefixes)
-        && asm.push_encoded(|out| is4.encode(ops, super::vex::phys_number, out))
-    {
-        if cfg!(debug_assertions) {
-            cross_check(form, ops, asm)?;
-        }
-        return Ok(());
     }
     if let (Some(c), 0) = (constant, prefixes)
         && let Some((bytes, len, disp_at)) = push_direct_reading(form, ops, c, asm)

@@ -238,44 +238,60 @@ pub(crate) fn register_choice(form: &Form, by_code: &[Option<Form>]) -> Option<C
     if form.alternatives.iter().filter_map(|c| by_code.get(*c as usize)?.as_ref()).any(fixed) {
         return None;
     }
-    let choice = |first: u32| -> Option<Code> {
-        let ops = form
-            .slots
-            .iter()
-            .enumerate()
-            .map(|(i, slot)| {
-                let n = first + i as u32;
-                Some(Operand::Reg(regs::phys(match slot {
-                    Slot::Gp { bits: 64, .. } => add_reg(Register::RAX, n),
-                    Slot::Gp { bits: 32, .. } => add_reg(Register::EAX, n),
-                    Slot::Vec { bits: 128, .. } => add_reg(Register::XMM0, n),
-                    _ => return None,
-                })))
-            })
-            .collect::<Option<Vec<Operand>>>()?;
-        let shapes = select::shapes(&ops).ok()?;
-        let mut best: Option<(Code, usize)> = None;
-        for code in &form.alternatives {
-            let Some(alt) = by_code.get(*code as usize).and_then(Option::as_ref) else { continue };
-            if alt.encoding != iced_x86::EncodingKind::Legacy || !select::matches(alt, &shapes, true) {
-                continue;
-            }
-            let plan = alt.legacy.as_ref()?;
-            if alt.features != form.features {
-                return None;
-            }
-            let mut bytes = Vec::new();
-            if !plan.encode(&ops, super::vex::phys_number, &mut bytes) {
-                return None;
-            }
-            if best.is_none_or(|b| bytes.len() < b.1) {
-                best = Some((alt.code, bytes.len()));
-            }
-        }
-        best.map(|b| b.0)
-    };
+    let choice = |first: u32| final_choice(form, by_code, &probe(form, first, None)?);
     let low = choice(0)?;
     (choice(8)? == low).then_some(low)
+}
+
+/// Operands to try `form`'s choice with: registers `first`, `first + 1`, ... in its register
+/// slots (general-purpose of 32 or 64 bits, xmm), `imm` in its immediate slot; `None` for a
+/// slot of another kind.
+fn probe(form: &Form, first: u32, imm: Option<i64>) -> Option<Vec<Operand>> {
+    let reg = |r: Register, n: u32| Operand::Reg(regs::phys(add_reg(r, n)));
+    form.slots
+        .iter()
+        .enumerate()
+        .map(|(i, slot)| {
+            let n = first + i as u32;
+            Some(match slot {
+                Slot::Imm(_) => Operand::Imm(imm?),
+                Slot::Gp { bits: 64, .. } => reg(Register::RAX, n),
+                Slot::Gp { bits: 32, .. } => reg(Register::EAX, n),
+                Slot::Vec { bits: 128, .. } => reg(Register::XMM0, n),
+                _ => return None,
+            })
+        })
+        .collect()
+}
+
+/// The alternative of `form` that `encode::choose_final` takes for the physical operands `ops`,
+/// made with the direct encoder: among the legacy alternatives that take them, the shortest
+/// encoding, then the shorter immediate, then iced's order; `None` if one of those has no plan
+/// or other extensions.
+fn final_choice(form: &Form, by_code: &[Option<Form>], ops: &[Operand]) -> Option<Code> {
+    let shapes = select::shapes(ops).ok()?;
+    let mut best: Option<(Code, usize)> = None;
+    for code in &form.alternatives {
+        let Some(alt) = by_code.get(*code as usize).and_then(Option::as_ref) else { continue };
+        if alt.encoding != iced_x86::EncodingKind::Legacy || !select::matches(alt, &shapes, true) {
+            continue;
+        }
+        let plan = alt.legacy.as_ref()?;
+        if alt.features != form.features {
+            return None;
+        }
+        let mut bytes = Vec::new();
+        if !plan.encode(ops, super::vex::phys_number, &mut bytes) {
+            return None;
+        }
+        // As `encode::choose_final`: 64 per byte, plus the immediate's bytes for ties.
+        let imm: usize = alt.slots.iter().map(|s| if let Slot::Imm(k) = s { k.bytes() as usize } else { 0 }).sum();
+        let cost = 64 * bytes.len() + imm;
+        if best.is_none_or(|b| cost < b.1) {
+            best = Some((alt.code, cost));
+        }
+    }
+    best.map(|b| b.0)
 }
 
 /// For a legacy form of registers and one immediate, with alternatives (`ADD r/m64, imm32`,
@@ -366,45 +382,7 @@ pub(crate) fn imm_choice(form: &Form, by_code: &[Option<Form>]) -> Option<ImmCho
             }
         }
     }
-    let choice = |first: u32, v: i64| -> Option<Code> {
-        let ops = form
-            .slots
-            .iter()
-            .enumerate()
-            .map(|(i, slot)| {
-                let n = first + i as u32;
-                Some(match slot {
-                    Slot::Imm(_) => Operand::Imm(v),
-                    Slot::Gp { bits: 64, .. } => Operand::Reg(regs::phys(add_reg(Register::RAX, n))),
-                    Slot::Gp { bits: 32, .. } => Operand::Reg(regs::phys(add_reg(Register::EAX, n))),
-                    Slot::Vec { bits: 128, .. } => Operand::Reg(regs::phys(add_reg(Register::XMM0, n))),
-                    _ => return None,
-                })
-            })
-            .collect::<Option<Vec<Operand>>>()?;
-        let shapes = select::shapes(&ops).ok()?;
-        // As `encode::choose_final`: 64 per byte, plus the immediate's bytes for ties.
-        let mut best: Option<(Code, usize)> = None;
-        for alt in &alternatives {
-            if alt.encoding != iced_x86::EncodingKind::Legacy || !select::matches(alt, &shapes, true) {
-                continue;
-            }
-            let plan = alt.legacy.as_ref()?;
-            if alt.features != form.features {
-                return None;
-            }
-            let mut bytes = Vec::new();
-            if !plan.encode(&ops, super::vex::phys_number, &mut bytes) {
-                return None;
-            }
-            let imm: usize = alt.slots.iter().map(|s| if let Slot::Imm(k) = s { k.bytes() as usize } else { 0 }).sum();
-            let cost = 64 * bytes.len() + imm;
-            if best.is_none_or(|b| cost < b.1) {
-                best = Some((alt.code, cost));
-            }
-        }
-        best.map(|b| b.0)
-    };
+    let choice = |first: u32, v: i64| final_choice(form, by_code, &probe(form, first, Some(v))?);
     // The registers tried must be apart from those the alternatives name.
     let tried = |first: u32| (0..form.slots.len() as u32).fold(0u16, |m, i| m | 1 << ((first + i) & 15));
     if (tried(1) | tried(9)) & avoid != 0 {

@@ -716,6 +716,35 @@ fn forms_add(r: Register, n: u32) -> Register {
     super::forms::add_reg(r, n)
 }
 
+/// Compiles `f` (ending it with a return) and compares the bytes of each instruction after the
+/// prologue's saves with llvm-mc's for `texts`, in order: how many are equal, how many are
+/// another encoding of the same instruction (see [`same_instruction`]), how many llvm-mc
+/// refuses; any other difference fails.
+fn against_llvm_mc(mut f: Function, texts: &[String]) -> (usize, usize, usize) {
+    f.ret(None);
+    assert!(f.errors().is_empty(), "{:?}", f.errors().first());
+    let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
+    let theirs = llvm_mc(texts).expect("llvm-mc runs");
+    // After the prologue: saves of the callee-saved registers the instructions name, and the
+    // stack's alignment.
+    let lines = code.lines();
+    let saves = lines.iter().take_while(|l| l.intel.starts_with("push ") || l.intel.starts_with("sub rsp,")).count();
+    assert!(lines.len() >= saves + texts.len(), "one line per instruction");
+    let (mut equal, mut equivalent, mut refused) = (0, 0, 0);
+    for ((line, text), t) in lines[saves..].iter().zip(texts).zip(&theirs) {
+        let ours = &code.bytes()[line.offset..line.offset + line.len];
+        match t {
+            None => refused += 1,
+            Some(t) if ours == t.as_slice() => equal += 1,
+            Some(t) => {
+                assert!(same_instruction(ours, t), "{text}: peach {ours:02x?}, llvm-mc {t:02x?}");
+                equivalent += 1;
+            }
+        }
+    }
+    (equal, equivalent, refused)
+}
+
 /// The legacy forms of registers and an immediate encoded straight from the allocation with
 /// their alternative chosen by the value (`Form::imm_choice`: `add rsi, 128` as `48 81 C6`,
 /// `add rsi, 1` as `48 83 C6`, `add rax, 128` left to the choice after allocation) are encoded
@@ -764,31 +793,13 @@ fn imm_choices_agree_with_llvm_mc() {
             texts.push(format!("{mnemonic} {}", names.join(", ")));
         }
     }
-    f.ret(None);
-    assert!(f.errors().is_empty(), "{:?}", f.errors().first());
-    let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
-    let theirs = llvm_mc(&texts).expect("llvm-mc runs");
-    let lines = code.lines();
-    let saves = lines.iter().take_while(|l| l.intel.starts_with("push ") || l.intel.starts_with("sub rsp,")).count();
-    assert!(lines.len() >= saves + texts.len(), "one line per instruction");
-    let (mut compared, mut unknown, mut equivalent) = (0, 0, 0);
-    for ((line, text), t) in lines[saves..].iter().zip(&texts).zip(&theirs) {
-        let ours = &code.bytes()[line.offset..line.offset + line.len];
-        let Some(t) = t else {
-            unknown += 1;
-            continue;
-        };
-        // (`pinsrw xmm0, rbx, 0`: peach writes the REX.W form of a 64-bit register, llvm-mc the
-        // same instruction without W, which the CPU ignores there.)
-        if ours != t.as_slice() {
-            assert!(same_instruction(ours, t), "{text}: peach {ours:02x?}, llvm-mc {t:02x?}");
-            equivalent += 1;
-        }
-        compared += 1;
-    }
+    let (equal, equivalent, unknown) = against_llvm_mc(f, &texts);
+    let compared = equal + equivalent;
     eprintln!(
         "{compared} instructions of {choices} forms with an immediate choice: as llvm-mc encodes them but \
-         {equivalent} other encodings of the same instruction, and {unknown} llvm-mc refuses"
+         {equivalent} other encodings of the same instruction (`pinsrw xmm0, rbx, 0`: peach writes the REX.W \
+         form of a 64-bit register, llvm-mc the one without W, which the CPU ignores there), and {unknown} \
+         llvm-mc refuses"
     );
     assert!(compared >= 300 && unknown * 10 < compared, "{compared} compared, {unknown} refused");
     assert!(equivalent * 10 < compared, "{equivalent} of {compared}");
@@ -917,20 +928,8 @@ fn direct_alternatives_agree_with_llvm_mc() {
             texts.push(format!("{mnemonic} {}", names.join(", ")));
         }
     }
-    f.ret(None);
-    assert!(f.errors().is_empty(), "{:?}", f.errors().first());
-    let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
-    let theirs = llvm_mc(&texts).expect("llvm-mc runs");
-    let lines = code.lines();
-    let saves = lines.iter().take_while(|l| l.intel.starts_with("push ") || l.intel.starts_with("sub rsp,")).count();
-    assert!(lines.len() >= saves + texts.len(), "one line per instruction");
-    let mut compared = 0;
-    for ((line, text), t) in lines[saves..].iter().zip(&texts).zip(&theirs) {
-        let ours = &code.bytes()[line.offset..line.offset + line.len];
-        let t = t.as_ref().unwrap_or_else(|| panic!("llvm-mc refuses {text}"));
-        assert_eq!(ours, t.as_slice(), "{text}");
-        compared += 1;
-    }
+    let compared = texts.len();
+    assert_eq!(against_llvm_mc(f, &texts), (compared, 0, 0), "all as llvm-mc encodes them");
     eprintln!("{compared} copies of {forms} forms with alternatives as llvm-mc encodes them");
     assert!(compared >= 500 && forms >= 60, "{compared} of {forms} forms");
 }
@@ -1014,35 +1013,15 @@ fn register_choices_agree_with_llvm_mc() {
             texts.push(format!("{mnemonic} {}", names.join(", ")));
         }
     }
-    f.ret(None);
-    assert!(f.errors().is_empty(), "{:?}", f.errors().first());
-    let code = f.compile(Abi::SysV).unwrap_or_else(|e| panic!("{e}"));
-    let theirs = llvm_mc(&texts).expect("llvm-mc runs");
-    // After the prologue: saves of the callee-saved registers the instructions name, and the
-    // stack's alignment.
-    let lines = code.lines();
-    let saves = lines.iter().take_while(|l| l.intel.starts_with("push ") || l.intel.starts_with("sub rsp,")).count();
-    assert!(lines.len() >= saves + texts.len(), "one line per instruction");
-    let (mut equivalent, mut unknown) = (0, 0);
-    for ((line, text), t) in lines[saves..].iter().zip(&texts).zip(&theirs) {
-        let ours = &code.bytes()[line.offset..line.offset + line.len];
-        // (llvm-mc refuses forms iced and peach take: `reservednop`, `lldt esp`.)
-        let Some(t) = t else {
-            unknown += 1;
-            continue;
-        };
-        // (`XCHG`'s operands are symmetric: peach keeps the order written, llvm-mc may not.)
-        if ours != t.as_slice() {
-            assert!(same_instruction(ours, t), "{text}: peach {ours:02x?}, llvm-mc {t:02x?}");
-            equivalent += 1;
-        }
-    }
+    // (`XCHG`'s operands are symmetric: peach keeps the order written, llvm-mc may not; llvm-mc
+    // refuses forms iced and peach take: `reservednop`, `lldt esp`.)
+    let (equal, equivalent, unknown) = against_llvm_mc(f, &texts);
     eprintln!(
         "{} instructions of {choices} forms with a register choice: as llvm-mc encodes them but {equivalent} \
          other encodings of the same instruction and {unknown} llvm-mc refuses",
         texts.len()
     );
-    let compared = texts.len() - unknown;
+    let compared = equal + equivalent;
     assert!(compared >= 400 && equivalent * 20 < compared, "{equivalent} of {compared}");
     assert!(choices >= 20, "{choices} forms with a register choice");
 }
