@@ -175,6 +175,45 @@ fn may_be_string_operands(ops: &[Operand]) -> bool {
     !ops.is_empty() && ops.iter().all(physical)
 }
 
+/// The form's checks of its own operands, on every use.
+fn own_checks(f: &Function, code: Code, ops: &mut [Operand]) -> Result<()> {
+    match Forms::get().form(code) {
+        Some(form) if form.checks != 0 => check_form(f, form, ops),
+        _ => Ok(()),
+    }
+}
+
+/// The instruction's form chosen from its spelling and operands, remembered under `key` for the
+/// next instruction written the same way. Out of line: most instructions replay a choice.
+#[inline(never)]
+fn select_and_remember(
+    f: &mut Function,
+    mnemonic: &str,
+    ops: &mut Vec<Operand>,
+    key: Option<crate::fx::MemoKey>,
+) -> Result<u32> {
+    let (name, prefixes) = strip_prefixes(mnemonic);
+    // (Before the decorations move: a segment belongs to the memory operand it follows.)
+    drop_string_operands(name, ops)?;
+    let moved = mask_after_operands(ops);
+    let exact = name.eq_ignore_ascii_case("movabs");
+    let (code, entry) = match exact {
+        true => (movabs(f, ops)?, None),
+        false => select::select(f.target(), name, ops).map(|(code, entry)| (code, Some(entry)))?,
+    };
+    own_checks(f, code, ops)?;
+    let prefixes = check_prefixes(code, name, prefixes, ops)?;
+    // Remembered when nothing but the form's own rewrites happened: no prefix, no
+    // decoration moved (the key has the operands in the order written).
+    if let (Some(key), Some(entry)) = (key, entry)
+        && name.len() == mnemonic.len()
+        && !moved
+    {
+        f.memo.insert(key, entry);
+    }
+    Ok(code as u32 | prefixes | if exact { EXACT } else { 0 })
+}
+
 /// `movabs`, as assemblers spell the 64-bit forms of `mov`: the accumulator to or from a 64-bit
 /// absolute address (`movabs al, byte ptr [0x1000]` keeps all 8 bytes of the address), or a
 /// 64-bit immediate into a 64-bit register (`movabs rax, 1` takes all 8 bytes of the value).
@@ -305,11 +344,6 @@ impl Isa for X86_64 {
     }
 
     fn check_inst(f: &mut Function, mnemonic: &str, ops: &mut Vec<Operand>) -> Result<u32> {
-        // The form's checks of its own operands, on every use.
-        let own_checks = |f: &Function, code: Code, ops: &mut [Operand]| match Forms::get().form(code) {
-            Some(form) if form.checks != 0 => check_form(f, form, ops),
-            _ => Ok(()),
-        };
         // An instruction written as one before it (the same spelling, the same kinds of
         // operands: see `select::memo_key`) replays the choice made then, in one hash lookup.
         // Operands that may be a string instruction's go the long way: whether they are dropped
@@ -322,26 +356,7 @@ impl Isa for X86_64 {
             }
             return Ok(code as u32);
         }
-        let (name, prefixes) = strip_prefixes(mnemonic);
-        // (Before the decorations move: a segment belongs to the memory operand it follows.)
-        drop_string_operands(name, ops)?;
-        let moved = mask_after_operands(ops);
-        let exact = name.eq_ignore_ascii_case("movabs");
-        let (code, entry) = match exact {
-            true => (movabs(f, ops)?, None),
-            false => select::select(f.target(), name, ops).map(|(code, entry)| (code, Some(entry)))?,
-        };
-        own_checks(f, code, ops)?;
-        let prefixes = check_prefixes(code, name, prefixes, ops)?;
-        // Remembered when nothing but the form's own rewrites happened: no prefix, no
-        // decoration moved (the key has the operands in the order written).
-        if let (Some(key), Some(entry)) = (key, entry)
-            && name.len() == mnemonic.len()
-            && !moved
-        {
-            f.memo.insert(key, entry);
-        }
-        Ok(code as u32 | prefixes | if exact { EXACT } else { 0 })
+        select_and_remember(f, mnemonic, ops, key)
     }
 
     fn param_vreg(f: &mut Function, ty: Type) -> Reg {

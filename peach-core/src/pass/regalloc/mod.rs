@@ -171,7 +171,10 @@ impl<'b> AllocInput<'b> {
             match inst.op {
                 Op::Isa(opcode) => {
                     I::visit(body.target, body.vregs, opcode, ops, &mut collect);
-                    if let Some((d, s)) = I::as_move(opcode, ops)
+                    // (Copies have two register operands: most instructions are told apart
+                    // without the call.)
+                    if let [Operand::Reg(_), Operand::Reg(_)] = ops
+                        && let Some((d, s)) = I::as_move(opcode, ops)
                         && let (Some(dst), Some(src)) = (var::<I>(d), var::<I>(s))
                     {
                         input.moves.push((i as u32, Move { dst, src }));
