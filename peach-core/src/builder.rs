@@ -8,7 +8,7 @@ use std::panic::Location;
 use crate::abi::Abi;
 use crate::emit::CodeObject;
 use crate::error::{Error, ErrorKind, Result, Src};
-use crate::ir::{Function, IntoOperands, Op, Param, Reg, Signature, Type};
+use crate::ir::{Function, IntoOperands, Op, Operand, Param, Reg, Signature, Type};
 use crate::isa::{self, ForIsa, Isa};
 use crate::target::Target;
 
@@ -71,10 +71,17 @@ impl Function {
     /// functions that emit several instructions) pass their caller's location, so that errors
     /// point at the user's line.
     pub fn ins_at(&mut self, mnemonic: &str, operands: impl IntoOperands, loc: impl Into<Src>) {
-        let loc = loc.into();
         let mut ops = std::mem::take(&mut self.scratch);
         ops.clear();
         operands.push_into(&mut ops, &mut self.consts);
+        self.record(mnemonic, ops, loc.into());
+    }
+
+    /// Checks and appends an instruction whose operands are in `ops` (the builder's spare
+    /// vector, given back), or records its error. Apart from [`Function::ins_at`], which is
+    /// made again for every kind of operand list: only the conversion is.
+    #[inline(never)]
+    fn record(&mut self, mnemonic: &str, mut ops: Vec<Operand>, loc: Src) {
         match isa::check_inst(self, mnemonic, &mut ops) {
             Ok(opcode) => self.push(Op::Isa(opcode), &ops, loc),
             Err(e) => self.errors.push(e.or_at(loc)),
