@@ -639,6 +639,10 @@ fn visit_planned(
     ops: &[Operand],
     visit: &mut impl RegVisitor,
 ) {
+    // The role of each form role (by `FormRole as usize`; `None` is skipped) and the units of
+    // each kind of operand (by `PlanKind as usize`).
+    const ROLES: [Role; 4] = [Role::Use, Role::Use, Role::Def, Role::UseDef];
+    let units = [GP_ALLOC, vec_units, vec_units, MASK_ALLOC, UnitSet::EMPTY];
     for (i, op) in ops.iter().enumerate() {
         let (r, merge) = match op {
             Operand::Reg(r) => (*r, false),
@@ -660,22 +664,19 @@ fn visit_planned(
         let Some(&(role, kind)) = plan.ops().get(i) else {
             continue;
         };
-        let role = match role {
-            FormRole::None => continue,
-            FormRole::Use => Role::Use,
-            // Merge masking keeps the lanes it leaves (a mask register's masked bits are zeroed).
-            FormRole::Def if merge && kind != PlanKind::K => Role::UseDef,
-            // So does a legacy xmm write of a wider value.
-            FormRole::Def if kind == PlanKind::LegacyVec && partial_write(r, vregs, true) => Role::UseDef,
-            FormRole::Def => Role::Def,
-            FormRole::UseDef => Role::UseDef,
-        };
-        let allowed = match kind {
-            PlanKind::Gp => GP_ALLOC,
-            PlanKind::Vec | PlanKind::LegacyVec => vec_units,
-            PlanKind::K => MASK_ALLOC,
-            PlanKind::None => continue,
-        };
+        if role == FormRole::None || kind == PlanKind::None {
+            continue;
+        }
+        // Looked up rather than branched on: the operands of consecutive instructions differ.
+        let mut role = ROLES[role as usize];
+        // Merge masking keeps the lanes it leaves (a mask register's masked bits are zeroed), and
+        // so does a legacy xmm write of a wider value.
+        if role == Role::Def
+            && ((merge && kind != PlanKind::K) || (kind == PlanKind::LegacyVec && partial_write(r, vregs, true)))
+        {
+            role = Role::UseDef;
+        }
+        let allowed = units[kind as usize];
         visit.reg(r, role, allowed);
     }
 }
