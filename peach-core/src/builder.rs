@@ -78,8 +78,8 @@ impl Function {
     }
 
     /// Checks and appends an instruction whose operands are in `ops` (the builder's spare
-    /// vector, given back), or records its error. Apart from [`Function::ins_at`], which is
-    /// made again for every kind of operand list: only the conversion is.
+    /// vector, given back), or records its error. Kept out of [`Function::ins_at`], which is
+    /// instantiated for every kind of operand list, so that only the conversion is.
     #[inline(never)]
     fn record(&mut self, mnemonic: &str, mut ops: Vec<Operand>, loc: Src) {
         match isa::check_inst(self, mnemonic, &mut ops) {

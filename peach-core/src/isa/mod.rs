@@ -139,7 +139,8 @@ pub(crate) trait Isa {
     /// How control leaves the instruction.
     fn flow(opcode: u32, ops: &[Operand]) -> Flow;
 
-    /// `(dst, src)` if the instruction is a plain register copy.
+    /// `(dst, src)` if the instruction is a plain register copy. A copy's operands are exactly
+    /// two registers, so callers may skip the call for any other operand list.
     fn as_move(opcode: u32, ops: &[Operand]) -> Option<(Reg, Reg)>;
 
     /// The calling convention `abi` on this ISA.

@@ -406,7 +406,8 @@ fn shortest_early(
 /// between physical registers was written as such and is kept, even `mov r14, r14`.
 fn is_noop_move(body: &Body, regs: &Regs, opcode: u32, ir_ops: &[Operand]) -> Result<bool> {
     use super::super::Isa;
-    // (Most instructions are not copies: those are told apart without the call.)
+    // (A copy's operands are two registers, as `Isa::as_move` promises: most instructions are
+    // told apart without the call.)
     if !matches!(ir_ops, [Operand::Reg(_), Operand::Reg(_)]) {
         return Ok(false);
     }

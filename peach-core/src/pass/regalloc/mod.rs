@@ -171,8 +171,8 @@ impl<'b> AllocInput<'b> {
             match inst.op {
                 Op::Isa(opcode) => {
                     I::visit(body.target, body.vregs, opcode, ops, &mut collect);
-                    // (Copies have two register operands: most instructions are told apart
-                    // without the call.)
+                    // (A copy's operands are two registers, as `Isa::as_move` promises: most
+                    // instructions are told apart without the call.)
                     if let [Operand::Reg(_), Operand::Reg(_)] = ops
                         && let Some((d, s)) = I::as_move(opcode, ops)
                         && let (Some(dst), Some(src)) = (var::<I>(d), var::<I>(s))
