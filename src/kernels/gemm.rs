@@ -520,31 +520,62 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     };
     #[cfg(not(target_arch = "x86_64"))]
     let kernels = Kernels { nr: 16, main: sgemm_block_in_rust, half: None };
+    let home = PanelHome::on(peach::runtime::dispatch::microarch(), kernels.nr);
     // SAFETY: `choose` picked the kernels' variant for this CPU, and `half` needs no extension
     // its variant lacks (the table's test checks it); off x86-64, plain Rust.
-    unsafe { multiply(kernels, caches(), m, n, k, a, b, c) }
+    unsafe { multiply(kernels, caches(), home, m, n, k, a, b, c) }
 }
 
-/// The largest block of k (KC) for an m x n x k product on panels `nr` wide, with `caches`.
+/// Where a panel of B stays while the kernel runs down the blocks of A, which sets how long
+/// the blocks of k are (see [`kc_max`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PanelHome {
+    /// The L1 data cache: the panel takes up to three quarters of it.
+    L1,
+    /// L2, the panel up to 4/3 of L1, so that C is loaded and stored in fewer passes: on
+    /// Sapphire Rapids with the 64-column kernel (256 steps in its 48 KiB L1, against 128 with
+    /// the panel in L1: products 1-3.5 % faster at 256-1344, level at 384, in runs alternated in
+    /// one process; 192-256 steps were best at 1344, 352 and 512 slower).
+    L2,
+}
+
+impl PanelHome {
+    /// The home for panels `nr` wide on microarchitecture `uarch`.
+    fn on(uarch: Option<&str>, nr: usize) -> PanelHome {
+        match (uarch, nr) {
+            (Some("sapphirerapids"), 64) => PanelHome::L2,
+            _ => PanelHome::L1,
+        }
+    }
+}
+
+/// The largest block of k (KC) for an m x n x k product on panels `nr` wide, with `caches`
+/// and the panel at `home`.
 ///
-/// The panel (KC nr floats) takes up to three quarters of the L1 data cache, or all of it when
-/// k then fits in one block (a pass over C saved: 1-3 % at 192^3 on Ice Lake, 64 columns). Where
-/// C is more than three times the L2 cache, so that each pass over it comes from further out,
-/// the panel may spill into L2 for a third as many passes: KC at least 384 (on Ice Lake, 64
-/// columns, median time ratios of products alternated in one process: 0.99-1.05 at 1024,
-/// 1.04-1.10 at 1152, 1.08 at 1280, 1.05-1.10 at 1536, 1.05-1.14 at 2048; 0.99-1.02 at 512-896,
-/// where the rule does not apply). Then k is cut into blocks of equal size, a multiple of 8 (384 as
+/// In L1, the panel (KC nr floats) takes up to three quarters of the L1 data cache, or all of
+/// it when k then fits in one block (a pass over C saved: 1-3 % at 192^3 on Ice Lake, 64
+/// columns). Where C is more than three times the L2 cache, so that each pass over it comes
+/// from further out, the panel may spill into L2 for a third as many passes: KC at least 384
+/// (on Ice Lake, 64 columns, median time ratios of products alternated in one process:
+/// 0.99-1.05 at 1024, 1.04-1.10 at 1152, 1.08 at 1280, 1.05-1.10 at 1536, 1.05-1.14 at 2048;
+/// 0.99-1.02 at 512-896, where the rule does not apply). In L2, the panel takes up to 4/3 of
+/// L1 (see [`PanelHome::L2`]). Then k is cut into blocks of equal size, a multiple of 8 (384 as
 /// 192 and 192, not 256 and 128: a short block pays C's loads and stores for few steps; 1.5 %
 /// at 384^3 on Sapphire Rapids).
-fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches) -> usize {
+fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches, home: PanelHome) -> usize {
     let panel_steps = |bytes: usize| bytes / (4 * nr) / 64 * 64;
-    let kc_limit = if k <= panel_steps(caches.l1d) { k } else { panel_steps(caches.l1d * 3 / 4) };
-    let c_bytes = m.saturating_mul(n).saturating_mul(4);
-    let kc_limit = if c_bytes > caches.l2.saturating_mul(3) { kc_limit.max(384) } else { kc_limit };
+    let kc_limit = match home {
+        PanelHome::L2 => panel_steps(caches.l1d / 3 * 4),
+        PanelHome::L1 => {
+            let kc_limit = if k <= panel_steps(caches.l1d) { k } else { panel_steps(caches.l1d * 3 / 4) };
+            let c_bytes = m.saturating_mul(n).saturating_mul(4);
+            if c_bytes > caches.l2.saturating_mul(3) { kc_limit.max(384) } else { kc_limit }
+        }
+    };
     k.div_ceil(k.div_ceil(kc_limit.clamp(128, 512))).next_multiple_of(8)
 }
 
-/// [`sgemm`] with `kernels`, blocked for `caches`.
+/// [`sgemm`] with `kernels`, blocked for `caches` with panels at `home`.
 ///
 /// # Safety
 ///
@@ -553,6 +584,7 @@ fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches) -> usize {
 unsafe fn multiply(
     kernels: Kernels,
     caches: Caches,
+    home: PanelHome,
     m: usize,
     n: usize,
     k: usize,
@@ -580,7 +612,7 @@ unsafe fn multiply(
     // the others add to it. The kernel packs each panel itself, on its first pass (B's rows
     // read in the shadow of the multiplications instead of copied before them).
     let (nr, step) = (kernels.nr, kernels.step());
-    let (kc_max, mc_max) = (kc_max(nr, m, n, k, caches), 96);
+    let (kc_max, mc_max) = (kc_max(nr, m, n, k, caches, home), 96);
     // The edges: the last m mod 6 rows of A are copied into a block of 6 (zeros below), and the
     // last n mod `step` columns of B into a panel `step` wide (zeros right of them), packed
     // here; their part of C goes through a tile of whole blocks and panels.
@@ -694,7 +726,7 @@ mod tests {
     /// rows included.
     #[test]
     fn the_driver_takes_any_size() {
-        use super::{Caches, Kernels, caches, multiply, multiply_rows};
+        use super::{Caches, Kernels, PanelHome, caches, multiply, multiply_rows};
         let wide = Kernels { nr: 64, main: multiply_rows::<64>, half: Some(multiply_rows::<32>) };
         let narrow = Kernels { nr: 16, main: multiply_rows::<16>, half: None };
         let sizes = [(6, 32, 3), (12, 96, 5), (102, 160, 600), (18, 64, 1), (1, 1, 1), (5, 31, 2), (7, 100, 130)];
@@ -704,17 +736,19 @@ mod tests {
         for (m, n, k) in sizes {
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
-            for (kernels, caches) in [(wide, caches()), (narrow, caches()), (wide, tiny), (narrow, tiny)] {
+            let homes = [PanelHome::L1, PanelHome::L2];
+            let runs = [(wide, caches()), (narrow, caches()), (wide, tiny), (narrow, tiny)];
+            for ((kernels, caches), home) in runs.into_iter().flat_map(|run| homes.map(|home| (run, home))) {
                 // One float past C must stay as it is.
                 let mut c = vec![f32::NAN; m * n + 1];
                 c[m * n] = 7.0;
                 // SAFETY: Rust models of the widths they say.
-                unsafe { multiply(kernels, caches, m, n, k, &a, &b, &mut c) }.unwrap();
+                unsafe { multiply(kernels, caches, home, m, n, k, &a, &b, &mut c) }.unwrap();
                 assert_eq!(c[m * n], 7.0);
                 for i in 0..m {
                     for j in 0..n {
                         let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
-                        assert_eq!(c[i * n + j], want, "({m},{n},{k}) nr {} at ({i},{j})", kernels.nr);
+                        assert_eq!(c[i * n + j], want, "({m},{n},{k}) nr {} {home:?} at ({i},{j})", kernels.nr);
                     }
                 }
             }
@@ -722,22 +756,25 @@ mod tests {
         // k = 0 zeroes C; no rows or columns leave it alone.
         let mut c = vec![1.0; 6];
         // SAFETY: as above.
-        unsafe { multiply(wide, caches(), 2, 3, 0, &[], &[], &mut c) }.unwrap();
+        unsafe { multiply(wide, caches(), PanelHome::L1, 2, 3, 0, &[], &[], &mut c) }.unwrap();
         assert_eq!(c, [0.0; 6]);
         c.fill(1.0);
         // SAFETY: as above.
-        unsafe { multiply(wide, caches(), 0, 3, 4, &[], &[0.0; 12], &mut c) }.unwrap();
+        unsafe { multiply(wide, caches(), PanelHome::L1, 0, 3, 4, &[], &[0.0; 12], &mut c) }.unwrap();
         assert_eq!(c, [1.0; 6]);
         // SAFETY: as above; the sizes are refused before any kernel runs.
-        let e = unsafe { multiply(wide, caches(), 6, 48, 1, &[0.0; 6], &[0.0; 48], &mut [0.0; 287]) }.unwrap_err();
+        let e = unsafe { multiply(wide, caches(), PanelHome::L1, 6, 48, 1, &[0.0; 6], &[0.0; 48], &mut [0.0; 287]) }
+            .unwrap_err();
         assert!(e.to_string().contains("shorter than its matrix"), "{e}");
     }
 
     /// Blocks of k: the panel in three quarters of L1, all of it where k then fits, at least
-    /// 384 steps where C is more than three times L2; equal blocks, multiples of 8.
+    /// 384 steps where C is more than three times L2; from L2, 4/3 of L1; equal blocks,
+    /// multiples of 8.
     #[test]
     fn blocks_of_k_follow_the_caches() {
-        use super::{Caches, kc_max};
+        use super::{Caches, PanelHome, kc_max};
+        let kc_max = |nr, m, n, k, caches| kc_max(nr, m, n, k, caches, PanelHome::L1);
         let icelake = Caches { l1d: 48 << 10, l2: 1280 << 10 };
         // 64 columns: 48 KiB hold 192 steps, three quarters 144 (128 in multiples of 64).
         assert_eq!(kc_max(64, 192, 192, 192, icelake), 192);
@@ -756,6 +793,26 @@ mod tests {
                 assert!(kc.is_multiple_of(8) && kc <= 512 && kc >= k.min(8), "k {k}: {kc}");
             }
         }
+        // Sapphire Rapids (48 KiB L1, 2 MiB L2), the panel from L2: 256 steps of 64 columns,
+        // whatever the size of C.
+        let sapphire = Caches { l1d: 48 << 10, l2: 2 << 20 };
+        let from_l2 = |m, n, k| super::kc_max(64, m, n, k, sapphire, PanelHome::L2);
+        assert_eq!(from_l2(256, 256, 256), 256);
+        assert_eq!(from_l2(384, 384, 384), 192);
+        assert_eq!(from_l2(1024, 1024, 1024), 256);
+        assert_eq!(from_l2(1344, 1344, 1344), 224);
+        assert_eq!(from_l2(4096, 4096, 4096), 256);
+        assert_eq!(from_l2(6, 64, 100), 104);
+    }
+
+    /// Panels come from L2 only with the 64-column kernel on Sapphire Rapids.
+    #[test]
+    fn panels_come_from_l2_on_sapphire_rapids_alone() {
+        use super::PanelHome;
+        assert_eq!(PanelHome::on(Some("sapphirerapids"), 64), PanelHome::L2);
+        assert_eq!(PanelHome::on(Some("sapphirerapids"), 32), PanelHome::L1);
+        assert_eq!(PanelHome::on(Some("icelake"), 64), PanelHome::L1);
+        assert_eq!(PanelHome::on(None, 64), PanelHome::L1);
     }
 
     /// Every variant of `sgemm_block` has its kernels in the table, the main one as wide as its
