@@ -57,6 +57,19 @@ fn probe(bits: usize, body: impl Fn(&mut Function, Reg, &[Reg])) -> Kernel<unsaf
     unsafe { Kernel::load(&code).expect("the probes load") }
 }
 
+/// The FMA probe of [`limits`]: 12 independent FMAs of `bits` per round, `n` rounds; its
+/// pointer is not read.
+pub fn fma_probe(bits: usize) -> Kernel<unsafe extern "C" fn(*mut u8, usize)> {
+    probe(bits, |f, _, r| {
+        for &a in &r[..FMA_CHAINS] {
+            f.ins("vfmadd231pd", (a, a, a));
+        }
+    })
+}
+
+/// The FMA probe's independent chains (enough to fill two FMA units of four cycles' latency).
+pub const FMA_CHAINS: usize = 12;
+
 /// Operations per cycle of a probe doing `per_round` of them per round.
 fn rate(clock: &Clock, per_round: usize, k: &Kernel<unsafe extern "C" fn(*mut u8, usize)>, scratch: *mut u8) -> f64 {
     const ROUNDS: usize = 10_000;
@@ -72,11 +85,7 @@ pub fn limits(clock: &Clock, bits: usize) -> Limits {
     let mut scratch = crate::harness::Aligned::new(1024, |_| 0u8);
     let s = scratch.slice_mut().as_mut_ptr();
     let bytes = bits / 8;
-    let fma = probe(bits, |f, _, r| {
-        for &a in &r[..12] {
-            f.ins("vfmadd231pd", (a, a, a));
-        }
-    });
+    let fma = fma_probe(bits);
     let loads = probe(bits, |f, p, r| {
         for (i, &a) in r[..8].iter().enumerate() {
             f.ins("vmovupd", (a, [p + bytes * i]));
@@ -98,7 +107,7 @@ pub fn limits(clock: &Clock, bits: usize) -> Limits {
     });
     Limits {
         bits,
-        fma: rate(clock, 12, &fma, s),
+        fma: rate(clock, FMA_CHAINS, &fma, s),
         loads: rate(clock, 8, &loads, s),
         stores: rate(clock, 4, &stores, s),
         mixed: rate(clock, 12, &mixed, s),

@@ -8,7 +8,8 @@
 //! `bench <kernel>_<implementation>_<size> <cycles> cpe` (and `..._ns` in ns per element),
 //! `bench <kernel>_speedup <best competitor / peach>` (in cycles at L1 sizes; for SGEMM in time,
 //! the smallest over the product sizes of 192 to 1024; `sgemm_of_fma_limit`, the smallest share
-//! of the measured FMA limit over 256 to 1024), `bench machine_<fma|load|store>_<zmm|ymm>` (this
+//! of the FMA limit over 256 to 1024, in time against the FMA probe run in turns with the
+//! products: `bench sgemm_fma_probe_<size>_gflops`), `bench machine_<fma|load|store>_<zmm|ymm>` (this
 //! core's rates, the best of three measurements spread over the run), `bench
 //! sgemm_microkernel_6x<nr>` and `bench sgemm_block_6x<nr>` (FLOP per cycle of the public
 //! micro-kernel and of one block of the kernel the products run, in L1), and writes the tables to
@@ -301,9 +302,16 @@ mod bench {
             block_flops / block_ns
         ));
         let mut gemm_rows = Vec::new();
-        // The share of the measured FMA limit peach's products reach: the smallest over 256-1024
-        // (of peach's cycles per product, kept for after the limit's last measurement).
-        let mut peach_cycles = Vec::new();
+        // The share of the FMA limit peach's products reach, the smallest over 256-1024: in
+        // time, against the machine's FMA probe doing as many FLOPs in turns with the products.
+        // (Not in cycles: through trials of milliseconds the chain of adds the clock is read
+        // with does not run at the FMAs' speed. On the Sapphire Rapids-class VM it read about
+        // 4.0 GHz around FMA probes doing 6.8-7.4 FMAs a ns, 1.7-1.8 a cycle by that clock
+        // against 1.99 in the probe's own 100-us trials; products read 0.66-0.70 of the limit
+        // in cycles and 0.79-0.90 in time.)
+        let mut of_limit = f64::INFINITY;
+        let fma_probe = crate::machine::fma_probe(bits);
+        let mut scratch = Aligned::new(64, |_| 0u8);
         limits = limits.best(crate::machine::limits(&clock, bits));
         for size in [192usize, 256, 384, 512, 768, 1024] {
             let a: Vec<f32> = (0..size * size).map(|i| (i % 7) as f32 - 3.0).collect();
@@ -369,9 +377,18 @@ mod bench {
                     }
                 }
             };
-            let m = measure_together(&clock, 1, &mut [&mut peach_run, &mut mm_run, &mut gemm_run]);
+            // The FMA probe, as many FLOPs as a product (FMAs of `bits`, 2 FLOPs per f32 lane).
+            let probe_rounds = (flops / (crate::machine::FMA_CHAINS * 2 * bits / 32) as f64).ceil() as usize;
+            let probe_at = scratch.slice_mut().as_mut_ptr();
+            let mut fma_run = |reps: usize| {
+                for _ in 0..reps {
+                    // SAFETY: the probe does not read its pointer; any count of rounds runs.
+                    unsafe { fma_probe.call(probe_at, black_box(probe_rounds)) }
+                }
+            };
+            let m = measure_together(&clock, 1, &mut [&mut peach_run, &mut mm_run, &mut gemm_run, &mut fma_run]);
             let (peach_c, mm_c, gemm_c) = (m[0].0, m[1].0, m[2].0);
-            let (peach_ns, mm_ns, gemm_ns) = (m[0].1, m[1].1, m[2].1);
+            let (peach_ns, mm_ns, gemm_ns, fma_ns) = (m[0].1, m[1].1, m[2].1, m[3].1);
             let want = naive_corner(&a, &b, size);
             for (c, name) in [(&cp, "peach's"), (&cm, "matrixmultiply's"), (&cg, "the gemm crate's")] {
                 assert_eq!(c[..8], want, "{name} product");
@@ -387,9 +404,11 @@ mod bench {
                     flops / ns
                 ));
             }
+            println!("bench sgemm_fma_probe_{size}_gflops {:.1} GFLOP/s", flops / fma_ns);
+            notes.push(format!("| sgemm {size}x{size}x{size} | FMA probe (the limit) | - | {:.1} |", flops / fma_ns));
             gemm_rows.push(mm_ns.min(gemm_ns) / peach_ns);
             if size >= 256 {
-                peach_cycles.push(flops / peach_c);
+                of_limit = of_limit.min(fma_ns / peach_ns);
             }
         }
         limits = limits.best(crate::machine::limits(&clock, bits));
@@ -397,8 +416,6 @@ mod bench {
         println!("bench machine_load_{reg} {:.3} per_cycle", limits.loads);
         println!("bench machine_store_{reg} {:.3} per_cycle", limits.stores);
         println!("bench machine_load2_store1_{reg} {:.3} per_cycle", limits.mixed);
-        let fma_limit = 2.0 * (bits / 32) as f64 * limits.fma;
-        let of_limit = peach_cycles.iter().map(|f| f / fma_limit).fold(f64::INFINITY, f64::min);
         println!("bench sgemm_of_fma_limit {of_limit:.3}");
         // The smallest of the sizes' speedups, in time: a core that lowers its clock under
         // AVX-512 load does so as each competitor's code makes it, and time is what a user waits
@@ -494,7 +511,9 @@ mod bench {
         having changed speed, does not count in cycles), and ns per element; minimum of 21 trials,\n\
         the competitors taking turns. Speedups are in cycles, but SGEMM's, from the times and the\n\
         smallest over the sizes (its trials last milliseconds, and a core that lowers its clock under\n\
-        AVX-512 load runs each competitor at the speed its code earns). The competitors are the\n\
+        AVX-512 load runs each competitor at the speed its code earns; for the same reason their\n\
+        share of the FMA limit is in time, against the FMA probe run in turns with them, as many\n\
+        FLOPs a trial: its rows in the SGEMM table). The competitors are the\n\
         naive loop, rustc's auto-vectorisation for the core's widest ISA (AVX-512, else AVX2;\n\
         `#[target_feature]`), on AVX-512 cores the same algorithm in `std::arch` intrinsics\n\
         (checked to give bit-identical results for exp and ln), `f64::exp`/`f64::ln`, `libm`,\n\
