@@ -9,14 +9,14 @@ use peach_core::CodeObject;
 /// Boxes of words (the unwinders read their fields aligned), so that each registration stays
 /// where the unwinder was told it is.
 #[cfg_attr(
-    not(any(all(target_os = "linux", target_env = "gnu"), all(windows, target_arch = "x86_64"))),
+    any(miri, not(any(all(target_os = "linux", target_env = "gnu"), all(windows, target_arch = "x86_64")))),
     allow(dead_code)
 )]
 static FRAMES: Mutex<Vec<(usize, Box<[u64]>)>> = Mutex::new(Vec::new());
 
 /// `bytes` at the start of `words`.
 #[cfg_attr(
-    not(any(all(target_os = "linux", target_env = "gnu"), all(windows, target_arch = "x86_64"))),
+    any(miri, not(any(all(target_os = "linux", target_env = "gnu"), all(windows, target_arch = "x86_64")))),
     allow(dead_code)
 )]
 fn fill(words: &mut [u64], bytes: &[u8]) {
