@@ -559,16 +559,19 @@ impl PanelHome {
 /// (on Ice Lake, 64 columns, median time ratios of products alternated in one process:
 /// 0.99-1.05 at 1024, 1.04-1.10 at 1152, 1.08 at 1280, 1.05-1.10 at 1536, 1.05-1.14 at 2048;
 /// 0.99-1.02 at 512-896, where the rule does not apply). In L2, the panel takes up to 4/3 of
-/// L1 (see [`PanelHome::L2`]). Then k is cut into blocks of equal size, a multiple of 8 (384 as
+/// L1 (see [`PanelHome::L2`]), and where C is more than twice L2, 512 steps (on Sapphire
+/// Rapids, with the columns in chunks: 1-4 % faster at 1152-4096, level at 1024 and 896, 1 %
+/// slower at 768, where the rule does not apply). Then k is cut into blocks of equal size, a multiple of 8 (384 as
 /// 192 and 192, not 256 and 128: a short block pays C's loads and stores for few steps; 1.5 %
 /// at 384^3 on Sapphire Rapids).
 fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches, home: PanelHome) -> usize {
     let panel_steps = |bytes: usize| bytes / (4 * nr) / 64 * 64;
+    let c_bytes = m.saturating_mul(n).saturating_mul(4);
     let kc_limit = match home {
+        PanelHome::L2 if c_bytes > caches.l2.saturating_mul(2) => panel_steps(caches.l1d / 3 * 4).max(512),
         PanelHome::L2 => panel_steps(caches.l1d / 3 * 4),
         PanelHome::L1 => {
             let kc_limit = if k <= panel_steps(caches.l1d) { k } else { panel_steps(caches.l1d * 3 / 4) };
-            let c_bytes = m.saturating_mul(n).saturating_mul(4);
             if c_bytes > caches.l2.saturating_mul(3) { kc_limit.max(384) } else { kc_limit }
         }
     };
@@ -818,15 +821,16 @@ mod tests {
                 assert!(kc.is_multiple_of(8) && kc <= 512 && kc >= k.min(8), "k {k}: {kc}");
             }
         }
-        // Sapphire Rapids (48 KiB L1, 2 MiB L2), the panel from L2: 256 steps of 64 columns,
-        // whatever the size of C.
+        // Sapphire Rapids (48 KiB L1, 2 MiB L2), the panel from L2: 256 steps of 64 columns.
         let sapphire = Caches { l1d: 48 << 10, l2: 2 << 20 };
         let from_l2 = |m, n, k| super::kc_max(64, m, n, k, sapphire, PanelHome::L2);
         assert_eq!(from_l2(256, 256, 256), 256);
         assert_eq!(from_l2(384, 384, 384), 192);
         assert_eq!(from_l2(1024, 1024, 1024), 256);
-        assert_eq!(from_l2(1344, 1344, 1344), 224);
-        assert_eq!(from_l2(4096, 4096, 4096), 256);
+        assert_eq!(from_l2(1024, 1024, 1344), 224);
+        // C of 1152^2 floats (5.1 MiB) is over two L2s: 512 steps.
+        assert_eq!(from_l2(1152, 1152, 1152), 384);
+        assert_eq!(from_l2(4096, 4096, 4096), 512);
         assert_eq!(from_l2(6, 64, 100), 104);
     }
 
