@@ -561,9 +561,9 @@ impl PanelHome {
 /// 0.99-1.02 at 512-896, where the rule does not apply). In L2, the panel takes up to 4/3 of
 /// L1 (see [`PanelHome::L2`]), and where C is more than twice L2, 512 steps (on Sapphire
 /// Rapids, with the columns in chunks: 1-4 % faster at 1152-4096, level at 1024 and 896, 1 %
-/// slower at 768, where the rule does not apply). Then k is cut into blocks of equal size, a multiple of 8 (384 as
-/// 192 and 192, not 256 and 128: a short block pays C's loads and stores for few steps; 1.5 %
-/// at 384^3 on Sapphire Rapids).
+/// slower at 768, where the rule does not apply). Then k is cut into blocks of equal size, a
+/// multiple of 8 (384 as 192 and 192, not 256 and 128: a short block pays C's loads and stores
+/// for few steps; 1.5 % at 384^3 on Sapphire Rapids).
 fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches, home: PanelHome) -> usize {
     let panel_steps = |bytes: usize| bytes / (4 * nr) / 64 * 64;
     let c_bytes = m.saturating_mul(n).saturating_mul(4);
@@ -628,9 +628,9 @@ unsafe fn multiply(
     // BLIS's loop order: columns in chunks of NC (see `nc_max`; on most cores one chunk), k in
     // blocks of KC (see `kc_max`) and rows in blocks of MC, so that one packed panel of B (KC nr
     // floats) stays in L1 (or L2) while the kernel runs down the 6-row blocks of A (MC rows of
-    // KC floats, in L2). A is read in place; the first block of k writes C,
-    // the others add to it. The kernel packs each panel itself, on its first pass (B's rows
-    // read in the shadow of the multiplications instead of copied before them).
+    // KC floats, in L2). A is read in place; the first block of k writes C, the others add to
+    // it. The kernel packs each panel itself, on its first pass (B's rows read in the shadow of
+    // the multiplications instead of copied before them).
     let (nr, step) = (kernels.nr, kernels.step());
     let (kc_max, mc_max) = (kc_max(nr, m, n, k, caches, home), 96);
     // The edges: the last m mod 6 rows of A are copied into a block of 6 (zeros below), and the
