@@ -568,8 +568,10 @@ fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches, home: PanelHo
     let panel_steps = |bytes: usize| bytes / (4 * nr) / 64 * 64;
     let c_bytes = m.saturating_mul(n).saturating_mul(4);
     let kc_limit = match home {
-        PanelHome::L2 if c_bytes > caches.l2.saturating_mul(2) => panel_steps(caches.l1d / 3 * 4).max(512),
-        PanelHome::L2 => panel_steps(caches.l1d / 3 * 4),
+        PanelHome::L2 => {
+            let kc_limit = panel_steps(caches.l1d / 3 * 4);
+            if c_bytes > caches.l2.saturating_mul(2) { kc_limit.max(512) } else { kc_limit }
+        }
         PanelHome::L1 => {
             let kc_limit = if k <= panel_steps(caches.l1d) { k } else { panel_steps(caches.l1d * 3 / 4) };
             if c_bytes > caches.l2.saturating_mul(3) { kc_limit.max(384) } else { kc_limit }
@@ -578,9 +580,9 @@ fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches, home: PanelHo
     k.div_ceil(k.div_ceil(kc_limit.clamp(128, 512))).next_multiple_of(8)
 }
 
-/// The columns of B (NC) each round over k and A's rows covers, for panels `kc` steps long at
-/// `home`, of `n` (a multiple of the narrowest panel): all of them where panels are kept in L1,
-/// or where the panels of all of them take less than half of L2; otherwise chunks of equal
+/// The columns of B (NC) each round over k and A's rows covers, for panels `kc` (> 0) steps
+/// long at `home`, of `n` (a multiple of the narrowest panel): all of them where panels are kept
+/// in L1, or where the panels of all of them take less than half of L2; otherwise chunks of equal
 /// width, multiples of `nr`, whose panels take up to a quarter of L2, so that a round's panels
 /// stay there while the kernel runs down A's rows (on Sapphire Rapids, chunks of 512 columns
 /// of 256 steps: products 2-3 % faster at 1024, 6-8 % at 1536 and 2048; at 768, where all the
@@ -590,7 +592,7 @@ fn nc_max(nr: usize, n: usize, kc: usize, caches: Caches, home: PanelHome) -> us
     if home == PanelHome::L1 || bytes(n) < caches.l2 / 2 {
         return n.max(nr);
     }
-    let widest = (caches.l2 / 4 / bytes(1).max(1) / nr * nr).max(nr);
+    let widest = (caches.l2 / 4 / bytes(1) / nr * nr).max(nr);
     n.div_ceil(n.div_ceil(widest)).next_multiple_of(nr)
 }
 
