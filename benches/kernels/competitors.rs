@@ -1,6 +1,6 @@
 //! The competitors: the naive loop, rustc's auto-vectorisation for the same ISA
 //! (`#[target_feature]`), the same algorithm as peach's in `std::arch` intrinsics, and the
-//! library functions.
+//! library functions (OpenBLAS's SGEMM where the machine has the library).
 
 use std::arch::x86_64::*;
 
@@ -360,6 +360,90 @@ pub fn ln_intrinsics(x: &[f64], y: &mut [f64]) {
             p = _mm512_add_pd(_mm512_fmadd_pd(p, _mm512_mul_pd(r, r), l), w);
             p = _mm512_fixupimm_pd::<0>(p, v, classes);
             _mm512_storeu_pd(y.as_mut_ptr().add(i), p);
+        }
+    }
+}
+
+// ---- competitors: SGEMM from OpenBLAS, where the machine has it ----
+
+/// OpenBLAS's `cblas_sgemm` on one thread, loaded at run time where the library is installed
+/// (Debian's `libopenblas0`, for instance), so that the benchmark builds and runs without it.
+pub struct OpenBlas {
+    sgemm: CblasSgemm,
+}
+
+/// `cblas_sgemm(layout, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)`.
+type CblasSgemm =
+    unsafe extern "C" fn(i32, i32, i32, i32, i32, i32, f32, *const f32, i32, *const f32, i32, f32, *mut f32, i32);
+
+impl OpenBlas {
+    /// The library, set to one thread, or `None` where it is not installed.
+    #[cfg(not(unix))]
+    pub fn load() -> Option<OpenBlas> {
+        None
+    }
+
+    /// The library, set to one thread, or `None` where it is not installed.
+    #[cfg(unix)]
+    pub fn load() -> Option<OpenBlas> {
+        use std::ffi::{c_char, c_int, c_void};
+        unsafe extern "C" {
+            fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void;
+            fn dlsym(handle: *mut c_void, name: *const c_char) -> *mut c_void;
+        }
+        const RTLD_NOW: c_int = 2;
+        for file in [c"libopenblas.so.0", c"libopenblas.so", c"libopenblas.dylib"] {
+            // SAFETY: a NUL-terminated name; the library stays loaded for the process's life
+            // (the handle is never closed), so the functions found in it stay valid.
+            let handle = unsafe { dlopen(file.as_ptr(), RTLD_NOW) };
+            if handle.is_null() {
+                continue;
+            }
+            // SAFETY: as above, with a NUL-terminated symbol name.
+            let (sgemm, threads) = unsafe {
+                (dlsym(handle, c"cblas_sgemm".as_ptr()), dlsym(handle, c"openblas_set_num_threads".as_ptr()))
+            };
+            if sgemm.is_null() || threads.is_null() {
+                return None;
+            }
+            // SAFETY: OpenBLAS's documented signatures for these two symbols.
+            let (sgemm, threads) = unsafe {
+                (
+                    std::mem::transmute::<*mut c_void, CblasSgemm>(sgemm),
+                    std::mem::transmute::<*mut c_void, unsafe extern "C" fn(c_int)>(threads),
+                )
+            };
+            // SAFETY: takes any positive count.
+            unsafe { threads(1) };
+            return Some(OpenBlas { sgemm });
+        }
+        None
+    }
+
+    /// `c = a b` for row-major `size x size` matrices.
+    pub fn sgemm(&self, size: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+        const ROW_MAJOR: i32 = 101;
+        const NO_TRANS: i32 = 111;
+        assert!(a.len() >= size * size && b.len() >= size * size && c.len() >= size * size);
+        let n = i32::try_from(size).expect("a size OpenBLAS takes");
+        // SAFETY: the three slices hold size^2 floats (checked above), rows `size` apart.
+        unsafe {
+            (self.sgemm)(
+                ROW_MAJOR,
+                NO_TRANS,
+                NO_TRANS,
+                n,
+                n,
+                n,
+                1.0,
+                a.as_ptr(),
+                n,
+                b.as_ptr(),
+                n,
+                0.0,
+                c.as_mut_ptr(),
+                n,
+            )
         }
     }
 }
