@@ -585,8 +585,9 @@ fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches, home: PanelHo
 /// in L1, or where the panels of all of them take less than half of L2; otherwise chunks of equal
 /// width, multiples of `nr`, whose panels take up to a quarter of L2, so that a round's panels
 /// stay there while the kernel runs down A's rows (on Sapphire Rapids, chunks of 512 columns
-/// of 256 steps: products 2-3 % faster at 1024, 6-8 % at 1536 and 2048; at 768, where all the
-/// panels take 768 KiB, chunks of 384 or 512 were 2 % slower).
+/// of 256 steps: products 6-8 % faster at 1536 and 2048, 0.4-1 % at 1024 in turns shuffled
+/// each round, 2-3 % in turns taken in a fixed order, which biases by position; at 768, where
+/// all the panels take 768 KiB, chunks of 384 or 512 were 2 % slower).
 fn nc_max(nr: usize, n: usize, kc: usize, caches: Caches, home: PanelHome) -> usize {
     let bytes = |cols: usize| cols.saturating_mul(kc).saturating_mul(4);
     if home == PanelHome::L1 || bytes(n) < caches.l2 / 2 {
