@@ -344,10 +344,14 @@ fn sample(x: &[f64], step: usize, pad: f64) -> Vec<f64> {
 
 #[test]
 fn exp_f64_avx512_in_the_interpreter() {
-    let x = sample(&accuracy::exp_inputs(), 16, 1.0);
-    let y = emulate_array(EXP_F64_X86_64_V4_CODE, &x, 1);
-    accuracy::check_bound("exp, AVX-512 in the interpreter", &x, &y, &accuracy::exp_ulp_error, 1.0);
-    accuracy::check_exp_specials(&emulate_array(EXP_F64_X86_64_V4_CODE, &accuracy::exp_specials(), 0));
+    // Both AVX-512 variants (Sapphire Rapids' keeps its table in registers); the non-temporal
+    // path of Sapphire Rapids', from 2^22 values, is the same loop with other stores.
+    for (isa, code) in [("x86-64-v4", EXP_F64_X86_64_V4_CODE), ("sapphirerapids", EXP_F64_SAPPHIRERAPIDS_CODE)] {
+        let x = sample(&accuracy::exp_inputs(), 16, 1.0);
+        let y = emulate_array(code, &x, 1);
+        accuracy::check_bound(&format!("exp, {isa} in the interpreter"), &x, &y, &accuracy::exp_ulp_error, 1.0);
+        accuracy::check_exp_specials(&emulate_array(code, &accuracy::exp_specials(), 0));
+    }
     // The non-temporal stores give the same results.
     let big: Vec<f64> = (0..1 << 18).map(|i| -700.0 + i as f64 * 0.005).collect();
     assert_eq!(emulate_array(EXP_F64_X86_64_V4_CODE, &big, 0), emulate_array(EXP_F64_X86_64_V4_CODE, &big, 1));
@@ -355,10 +359,12 @@ fn exp_f64_avx512_in_the_interpreter() {
 
 #[test]
 fn ln_f64_avx512_in_the_interpreter() {
-    let x = sample(&accuracy::ln_inputs(), 16, 2.0);
-    let y = emulate_array(LN_F64_X86_64_V4_CODE, &x, 1);
-    accuracy::check_bound("ln, AVX-512 in the interpreter", &x, &y, &accuracy::ln_ulp_error, 1.0);
-    accuracy::check_ln_specials(&emulate_array(LN_F64_X86_64_V4_CODE, &accuracy::ln_specials(), 0));
+    for (isa, code) in [("x86-64-v4", LN_F64_X86_64_V4_CODE), ("sapphirerapids", LN_F64_SAPPHIRERAPIDS_CODE)] {
+        let x = sample(&accuracy::ln_inputs(), 16, 2.0);
+        let y = emulate_array(code, &x, 1);
+        accuracy::check_bound(&format!("ln, {isa} in the interpreter"), &x, &y, &accuracy::ln_ulp_error, 1.0);
+        accuracy::check_ln_specials(&emulate_array(code, &accuracy::ln_specials(), 0));
+    }
     let big: Vec<f64> = (1..=1 << 18).map(|i| i as f64 * 0.37).collect();
     assert_eq!(emulate_array(LN_F64_X86_64_V4_CODE, &big, 0), emulate_array(LN_F64_X86_64_V4_CODE, &big, 1));
 }
@@ -378,10 +384,22 @@ fn the_interpreter_agrees_with_this_core_on_exp_and_ln() {
             ("ln", ln_code, ln, sample(&accuracy::ln_inputs(), 64, 2.0), accuracy::ln_specials()),
         ]
     };
-    let variants = on_this_core(
+    let mut variants = on_this_core(
         cases(EXP_F64_HASWELL_CODE, exp_f64_haswell, LN_F64_HASWELL_CODE, ln_f64_haswell),
         cases(EXP_F64_X86_64_V4_CODE, exp_f64_x86_64_v4, LN_F64_X86_64_V4_CODE, ln_f64_x86_64_v4),
     );
+    let sapphire = EXP_F64_DISPATCH.variants().iter().find(|v| v.name == "sapphirerapids").expect("the variant");
+    if peach::runtime::dispatch::runs_here(sapphire.required) {
+        let spr = cases(
+            EXP_F64_SAPPHIRERAPIDS_CODE,
+            exp_f64_sapphirerapids,
+            LN_F64_SAPPHIRERAPIDS_CODE,
+            ln_f64_sapphirerapids,
+        );
+        variants.push(("Sapphire Rapids", spr));
+    } else {
+        eprintln!("skipped the Sapphire Rapids variant: not on this core");
+    }
     for (isa, kernels) in variants {
         for (name, code, native, mut x, specials) in kernels {
             // Each special input in a block of its own, at a different position each time.

@@ -11,7 +11,7 @@
 //! bitwise logic, `vbroadcastss`, packed single and double add, subtract, multiply, divide, min,
 //! max, compare (every predicate) and every FMA form, `vblendvpd`/`vblendvps`, `vptest`,
 //! `vpaddd`, `vpaddq`, `vpsubq`, `vpcmpgtq`, `vpsrlq`/`vpsllq` by an immediate, the shuffles of a horizontal sum
-//! (`vextractf128`, `vextractf64x4`, `vmovshdup`, `vshufpd`), and AVX-512's `vpermt2pd`,
+//! (`vextractf128`, `vextractf64x4`, `vmovshdup`, `vshufpd`), and AVX-512's `vpermt2pd`, `vpermi2pd`,
 //! `vgetexppd`, `vgetmantpd`, `vscalefpd` and `vfixupimmpd` (exp's and ln's), with their special
 //! cases as the SDM tables give them (MXCSR at its default: round to nearest, no DAZ or FTZ).
 //! Anything else is an error naming the instruction.

@@ -217,15 +217,17 @@ impl Machine {
                 self.vec[self.vec_index(ins.op_register(0))?] =
                     lanes_f64(width, |i| fixup(f64_at(&dst, i), f64_at(&v, i), f64_at(&table, i).to_bits()));
             }
-            Vpermt2pd => {
-                // The first operand is a table and the destination, the second the indexes,
-                // the third the other table.
+            Vpermt2pd | Vpermi2pd => {
+                // VPERMT2PD: the first operand is a table and the destination, the second the
+                // indexes, the third the other table. VPERMI2PD: the first is the indexes and the
+                // destination, the second and third the tables.
                 let width = self.vec_bytes(ins)?;
-                let (t1, idx, t2) = (
+                let (first, second, t2) = (
                     self.read_vec(ins, 0, width, code)?,
                     self.read_vec(ins, 1, width, code)?,
                     self.read_vec(ins, 2, width, code)?,
                 );
+                let (t1, idx) = if ins.mnemonic() == Vpermt2pd { (first, second) } else { (second, first) };
                 let n = width / 8;
                 self.vec[self.vec_index(ins.op_register(0))?] = lanes_f64(width, |i| {
                     let k = f64_at(&idx, i).to_bits() as usize;
