@@ -387,8 +387,8 @@ mod bench {
                     unsafe { fma_probe.call(probe_at, black_box(probe_rounds)) }
                 }
             };
-            // OpenBLAS, where the machine has it.
-            let mut co = vec![0f32; size * size];
+            // OpenBLAS, where the machine has it (its C allocated only then).
+            let mut co = vec![0f32; if openblas.is_some() { size * size } else { 0 }];
             let mut openblas_run = |reps: usize| {
                 if let Some(blas) = &openblas {
                     for _ in 0..reps {
