@@ -18,8 +18,12 @@ mod accuracy;
 mod elementary;
 #[path = "aarch64/errors.rs"]
 mod errors;
+#[path = "aarch64/gemm.rs"]
+mod gemm;
 #[path = "aarch64/kernels.rs"]
 mod kernels;
+#[path = "common/sgemm_block.rs"]
+mod sgemm_block;
 
 /// The loader, built once per test run; `None` (after saying so) when the tools are missing.
 fn loader() -> Option<&'static PathBuf> {
@@ -60,6 +64,8 @@ enum Arg {
     S(usize, f32),
     /// Stack word `n` (8 bytes).
     K(usize, u64),
+    /// Stack word `n`: the address of the data buffer plus an offset.
+    KPtr(usize, usize),
 }
 
 struct Outcome {
@@ -93,6 +99,7 @@ fn run_bytes(bytes: &[u8], listing: &str, data: &[u8], args: &[Arg]) -> Option<O
             Arg::D(n, v) => format!("d{n}={}", v.to_bits()),
             Arg::S(n, v) => format!("d{n}={}", v.to_bits()),
             Arg::K(n, v) => format!("k{n}={v}"),
+            Arg::KPtr(n, off) => format!("k{n}=@{off}"),
         })
         .collect();
     // `-cpu max`: every optional extension (dot product, FP16, I8MM, BF16) is there.

@@ -14,141 +14,35 @@ mod x86emu;
 #[path = "common/accuracy.rs"]
 mod accuracy;
 
+#[path = "common/sgemm_block.rs"]
+mod sgemm_block;
+
 use peach::kernels::elementary::*;
 use peach::kernels::gemm::*;
 use peach::kernels::streaming::*;
+use sgemm_block::*;
 use x86emu::Machine;
 
-/// Values of many magnitudes, so that a product rounded apart from its sum shows.
-fn values(n: usize, seed: u32) -> Vec<f32> {
-    (0..n as u32).map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 12) as f32 / 1024.0 - 1800.0).collect()
-}
-
-/// One `sgemm_block` call's inputs, in buffers of exactly the sizes its contract names.
-#[derive(Clone)]
-struct Block {
-    nr: usize,
-    k: usize,
-    blocks: usize,
-    lda: usize,
-    ldb: usize,
-    ldc: usize,
-    accumulate: bool,
-    /// Pack the panel from `b_rows` (else `panel` comes packed).
-    packing: bool,
-    a: Vec<f32>,
-    b_rows: Vec<f32>,
-    panel: Vec<f32>,
-    c: Vec<f32>,
-}
-
-impl Block {
-    fn new(nr: usize, k: usize, blocks: usize, accumulate: bool, packing: bool) -> Block {
-        let (lda, ldb, ldc) = (k + 3, nr + 5, nr + 7);
-        let rows = 6 * blocks;
-        let b_rows = values((k - 1) * ldb + nr, 3);
-        let panel = if packing {
-            vec![f32::NAN; k * nr]
-        } else {
-            (0..k).flat_map(|kk| b_rows[kk * ldb..kk * ldb + nr].to_vec()).collect()
-        };
-        Block {
-            nr,
-            k,
-            blocks,
-            lda,
-            ldb,
-            ldc,
-            accumulate,
-            packing,
-            a: values((rows - 1) * lda + k, 1),
-            b_rows,
-            panel,
-            c: values((rows - 1) * ldc + nr, 2),
-        }
-    }
-
-    /// The result the kernel must give: C and the panel.
-    fn model(&self) -> (Vec<f32>, Vec<f32>) {
-        let mut c = self.c.clone();
-        for i in 0..6 * self.blocks {
-            for j in 0..self.nr {
-                let mut acc = 0.0f32;
-                for kk in 0..self.k {
-                    acc = self.a[i * self.lda + kk].mul_add(self.b_rows[kk * self.ldb + j], acc);
-                }
-                let out = &mut c[i * self.ldc + j];
-                *out = if self.accumulate { acc + *out } else { acc };
-            }
-        }
-        let panel = (0..self.k).flat_map(|kk| self.b_rows[kk * self.ldb..kk * self.ldb + self.nr].to_vec()).collect();
-        (c, panel)
-    }
-
-    /// Runs `code` (an `sgemm_block` variant) in the interpreter on these inputs.
-    fn emulate(&mut self, code: &[u8]) -> Result<(), String> {
-        let mut m = Machine::new();
-        let a = m.allow(&self.a);
-        let panel = m.allow_mut(&mut self.panel);
-        let c = m.allow_mut(&mut self.c);
-        let (b_rows, ldb) = if self.packing { (m.allow(&self.b_rows), self.ldb * 4) } else { (0, 0) };
-        let args = [
-            a,
-            self.lda as u64 * 4,
-            panel,
-            c,
-            self.k as u64,
-            self.ldc as u64 * 4,
-            self.blocks as u64,
-            self.accumulate as u64,
-            b_rows,
-            ldb as u64,
-        ];
-        m.call_sysv(code, &args, 10_000_000).map(drop)
-    }
-
-    /// Calls `kernel` (an `sgemm_block` variant this core runs) on these inputs.
-    ///
-    /// # Safety
-    ///
-    /// `kernel` must be an `sgemm_block` variant `self.nr` columns wide that runs on this core.
-    unsafe fn call(&mut self, kernel: BlockFn) {
-        let (b_rows, ldb) = if self.packing { (self.b_rows.as_ptr(), self.ldb * 4) } else { (std::ptr::null(), 0) };
-        // SAFETY: the buffers have the sizes the contract names for these arguments.
-        unsafe {
-            kernel(
-                self.a.as_ptr(),
-                self.lda * 4,
-                self.panel.as_mut_ptr(),
-                self.c.as_mut_ptr(),
-                self.k,
-                self.ldc * 4,
-                self.blocks,
-                self.accumulate as usize,
-                b_rows,
-                ldb,
-            )
-        };
-    }
-}
-
-type BlockFn = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize, usize, usize, *const f32, usize);
-
-/// Every shape worth telling apart: k below, at and past a round of the k loop, with steps left
-/// over or not; one block and several (in pairs and one left over, after the block that packs
-/// or not); the panel packed on the way or not; C replaced or added to.
-fn shapes() -> impl Iterator<Item = (usize, usize, bool, bool)> {
-    [1, 2, 3, 8, 17, 23].into_iter().flat_map(|k| {
-        [1, 2, 3, 4].into_iter().flat_map(move |blocks| {
-            [false, true]
-                .into_iter()
-                .flat_map(move |acc| [false, true].into_iter().map(move |pack| (k, blocks, acc, pack)))
-        })
-    })
-}
-
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|x| x.to_bits()).collect()
+/// Runs `code` (an `sgemm_block` variant) in the interpreter on `block`'s inputs.
+fn emulate(block: &mut Block, code: &[u8]) -> Result<(), String> {
+    let mut m = Machine::new();
+    let a = m.allow(&block.a);
+    let panel = m.allow_mut(&mut block.panel);
+    let c = m.allow_mut(&mut block.c);
+    let (b_rows, ldb) = if block.packing { (m.allow(&block.b_rows), block.ldb * 4) } else { (0, 0) };
+    let args = [
+        a,
+        block.lda as u64 * 4,
+        panel,
+        c,
+        block.k as u64,
+        block.ldc as u64 * 4,
+        block.blocks as u64,
+        block.accumulate as u64,
+        b_rows,
+        ldb as u64,
+    ];
+    m.call_sysv(code, &args, 10_000_000).map(drop)
 }
 
 #[test]
@@ -160,7 +54,7 @@ fn sgemm_block_avx512_in_the_interpreter() {
         {
             let mut block = Block::new(nr, k, blocks, accumulate, packing);
             let (c, panel) = block.model();
-            block.emulate(code).unwrap_or_else(|e| panic!("{name}, {what}: {e}"));
+            emulate(&mut block, code).unwrap_or_else(|e| panic!("{name}, {what}: {e}"));
             assert_eq!(bits(&block.c), bits(&c), "{name}, {what}: C");
             assert_eq!(bits(&block.panel), bits(&panel), "{name}, {what}: the panel");
         }
@@ -229,7 +123,7 @@ fn the_interpreter_agrees_with_this_core() {
             assert_eq!(bits(&native.c), bits(&c), "{what}: native C against the model");
             assert_eq!(bits(&native.panel), bits(&panel), "{what}: native panel against the model");
             let mut emulated = Block::new(nr, k, blocks, accumulate, packing);
-            emulated.emulate(code).unwrap_or_else(|e| panic!("{what}: {e}"));
+            emulate(&mut emulated, code).unwrap_or_else(|e| panic!("{what}: {e}"));
             assert_eq!(bits(&emulated.c), bits(&native.c), "{what}: C");
             assert_eq!(bits(&emulated.panel), bits(&native.panel), "{what}: the panel");
         }
@@ -241,7 +135,7 @@ fn the_interpreter_agrees_with_this_core() {
 fn the_interpreter_catches_an_access_out_of_bounds() {
     let mut block = Block::new(32, 4, 2, true, false);
     block.c.truncate(block.c.len() - 1);
-    let e = block.emulate(SGEMM_BLOCK_X86_64_V4_CODE).expect_err("C is one float short");
+    let e = emulate(&mut block, SGEMM_BLOCK_X86_64_V4_CODE).expect_err("C is one float short");
     assert!(e.contains("outside the buffers"), "{e}");
 }
 

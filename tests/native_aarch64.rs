@@ -5,6 +5,9 @@
 
 use peach::prelude::*;
 
+#[path = "common/sgemm_block.rs"]
+mod sgemm_block;
+
 peach_fn! {
     /// Sum of `n` doubles, `n` a positive multiple of 2.
     #[target(aarch64::neon)]
@@ -1095,4 +1098,55 @@ fn a_backtrace_walks_through_an_a64_jit_kernel() {
     let at = |name: &str| trace.find(name).unwrap_or_else(|| panic!("`{name}` is not in the backtrace:\n{trace}"));
     let (inner, caller) = (at("callback"), at("the_rust_caller_of_an_a64_kernel"));
     assert!(inner < caller, "{trace}");
+}
+
+/// `sgemm` runs `sgemm_block`'s NEON variant (6 rows by 16 columns) and matches the triple loop
+/// exactly (small integers and halves: every sum is exact in any order): whole blocks and panels,
+/// rows past a multiple of 6 and columns past one of 16 through the edges' copies, one block of
+/// k and several, a C too short refused.
+#[test]
+fn sgemm_runs_the_neon_kernel_and_matches_the_triple_loop() {
+    use peach::kernels::gemm::{SGEMM_BLOCK_DISPATCH, sgemm, sgemm_block_nr};
+    assert_eq!(sgemm_block_nr(), 16);
+    let sizes = [
+        (6, 16, 1),
+        (12, 32, 7),
+        (36, 64, 64),
+        (1, 1, 1),
+        (5, 15, 3),
+        (7, 17, 2),
+        (100, 53, 300),
+        (13, 7, 1500),
+        (19, 40, 1100),
+    ];
+    for (m, n, k) in sizes {
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
+        let mut c = vec![f32::NAN; m * n];
+        sgemm(m, n, k, &a, &b, &mut c).unwrap();
+        for i in 0..m {
+            for j in 0..n {
+                let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+                assert_eq!(c[i * n + j], want, "({m},{n},{k}) at ({i},{j})");
+            }
+        }
+    }
+    assert_eq!(SGEMM_BLOCK_DISPATCH.active(), Some("armv8-a"));
+    let mut c = vec![0.0; 5 * 16 - 1];
+    assert_eq!(sgemm(5, 16, 1, &[0.0; 5], &[0.0; 16], &mut c).unwrap_err().kind(), ErrorKind::InvalidOperands);
+}
+
+/// `sgemm_block`'s NEON variant, call by call, against the model that rounds as its fused
+/// multiply-adds do, on every shape the x86 variants are checked on (tests/emulated.rs).
+#[test]
+fn the_neon_sgemm_block_matches_a_fused_model() {
+    for (k, blocks, accumulate, packing) in sgemm_block::shapes() {
+        let what = format!("k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
+        let mut block = sgemm_block::Block::new(16, k, blocks, accumulate, packing);
+        let (c, panel) = block.model();
+        // SAFETY: the NEON variant (which dispatch picks here) is 16 columns wide.
+        unsafe { block.call(peach::kernels::gemm::sgemm_block) };
+        assert_eq!(sgemm_block::bits(&block.c), sgemm_block::bits(&c), "{what}: C");
+        assert_eq!(sgemm_block::bits(&block.panel), sgemm_block::bits(&panel), "{what}: the panel");
+    }
 }

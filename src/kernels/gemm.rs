@@ -1,8 +1,8 @@
 //! SGEMM: a register-blocked micro-kernel (6 rows by 32 columns in zmm accumulators on AVX-512,
 //! 6 by 16 in ymm on AVX2+FMA), the same run down a block of rows of A read in place
 //! ([`sgemm_block`], packing its panel of B on its first block; 6 rows by 64 columns on Ice Lake
-//! and Sapphire Rapids), and a driver that blocks k by the core's caches (see `kc_max`) and
-//! multiplies.
+//! and Sapphire Rapids, 6 by 16 in NEON registers on AArch64), and a driver that blocks k by
+//! the core's caches (see `kc_max`) and multiplies.
 
 use super::caches::{Caches, caches};
 use peach_core::{Error, ErrorKind};
@@ -84,7 +84,8 @@ peach_fn! {
     /// On Ice Lake and Sapphire Rapids (the `icelake` variant; both have two 512-bit FMA
     /// units) the panel is 64 columns wide: 6 rows in 24 zmm accumulators, so that each value of
     /// A broadcast feeds four FMAs (on Ice Lake, level with the `gemm` crate or ahead, where 12
-    /// rows by 32 trailed it by up to 8 %).
+    /// rows by 32 trailed it by up to 8 %). On AArch64 (the `neon` variant) it is 16 columns
+    /// wide: 6 rows in 24 accumulators of four floats.
     ///
     /// ```
     /// use peach::kernels::gemm::{sgemm_block, sgemm_block_nr};
@@ -108,7 +109,7 @@ peach_fn! {
     /// NR floats, `ldc_bytes` apart; `b` a panel of `NR k` floats (writable when `ldb_bytes` is
     /// not 0, and then `b_rows` must hold `k` rows of NR floats, `ldb_bytes` apart). NR is what
     /// [`sgemm_block_nr`] says while no other thread changes the dispatch (see [`sgemm_kernel`]).
-    #[variants(x86_64::icelake, x86_64::avx512, x86_64::haswell, fallback = sgemm_block_in_rust)]
+    #[variants(x86_64::icelake, x86_64::avx512, x86_64::haswell, aarch64::neon, fallback = sgemm_block_in_rust)]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn sgemm_block(
         a: *const f32,
@@ -267,20 +268,93 @@ peach_fn! {
             LEA(t, [lda + lda * 2]);
             LEA(a, [a + t * 2]);
         }
+        // NEON: 6 rows by 16 columns, in 24 accumulators of 4 floats. Each value of A is
+        // loaded into every lane (`ld1r`, post-indexed along its row) and feeds four FMAs; a
+        // step loads 10 registers for 24 FMAs, as on x86-64.
+        fn neon_block(a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, packing: bool, src: Reg, ldb: Reg) {
+            let acc = [VEC(); 24]; // row i, vector v: acc[4 i + v]
+            for r in acc {
+                EOR(r.b16(), r.b16(), r.b16());
+            }
+            let rows = [GP64(); 6];
+            MOV(rows[0], a);
+            for i in 1..6 {
+                ADD(rows[i], rows[i - 1], lda);
+            }
+            let t = GP64();
+            MOV(t, k);
+            let top = Label::new();
+            LABEL(top);
+            let row = [VEC(); 4];
+            if packing {
+                LDP(row[0].q(), row[1].q(), [src]);
+                LDP(row[2].q(), row[3].q(), [src + 32]);
+                ADD(src, src, ldb);
+                STP(row[0].q(), row[1].q(), [b].post(32));
+                STP(row[2].q(), row[3].q(), [b].post(32));
+            } else {
+                LDP(row[0].q(), row[1].q(), [b].post(32));
+                LDP(row[2].q(), row[3].q(), [b].post(32));
+            }
+            for i in 0..6 {
+                let ai = VEC();
+                LD1R(ai.s4(), [rows[i]].post(4));
+                for v in 0..4 {
+                    FMLA(acc[4 * i + v].s4(), row[v].s4(), ai.s4());
+                }
+            }
+            SUBS(t, t, 1);
+            B_NE(top);
+            let store = Label::new();
+            CBZ(accumulate, store);
+            MOV(t, c);
+            for i in 0..6 {
+                let old = [VEC(); 4];
+                LDP(old[0].q(), old[1].q(), [t]);
+                LDP(old[2].q(), old[3].q(), [t + 32]);
+                for v in 0..4 {
+                    FADD(acc[4 * i + v].s4(), acc[4 * i + v].s4(), old[v].s4());
+                }
+                ADD(t, t, ldc);
+            }
+            LABEL(store);
+            for i in 0..6 {
+                STP(acc[4 * i].q(), acc[4 * i + 1].q(), [c]);
+                STP(acc[4 * i + 2].q(), acc[4 * i + 3].q(), [c + 32]);
+                ADD(c, c, ldc);
+            }
+            // The panel back to its start (64 bytes a step), `a` down to the next block's rows.
+            LSL(t, k, 6);
+            SUB(b, b, t);
+            for _ in 0..6 {
+                ADD(a, a, lda);
+            }
+        }
         // The first block packs the panel, when asked; the rest read it.
-        let (next, end) = (Label::new(), Label::new());
-        TEST(ldb_bytes, ldb_bytes);
-        JZ(next);
-        block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
-        SUB(blocks, 1);
-        LABEL(next);
-        TEST(blocks, blocks);
-        JZ(end);
-        let top = Label::new();
-        LABEL(top);
-        block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
-        SUB(blocks, 1);
-        JNZ(top);
+        let (next, end, top) = (Label::new(), Label::new(), Label::new());
+        if target.has_neon() {
+            CBZ(ldb_bytes, next);
+            neon_block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, b_rows, ldb_bytes);
+            SUB(blocks, blocks, 1);
+            LABEL(next);
+            CBZ(blocks, end);
+            LABEL(top);
+            neon_block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
+            SUBS(blocks, blocks, 1);
+            B_NE(top);
+        } else {
+            TEST(ldb_bytes, ldb_bytes);
+            JZ(next);
+            block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
+            SUB(blocks, 1);
+            LABEL(next);
+            TEST(blocks, blocks);
+            JZ(end);
+            LABEL(top);
+            block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+            SUB(blocks, 1);
+            JNZ(top);
+        }
         LABEL(end);
     }
 }
@@ -493,7 +567,8 @@ fn resolved(dispatch: &peach::runtime::dispatch::Dispatch) -> Option<&peach::run
 /// panels and runs [`sgemm_block`] on each block of rows. Rows past the last multiple of 6 and
 /// columns past the last multiple of [`sgemm_n_multiple`] go through zero-padded copies (a
 /// small cost); with `k` 0, C is zeroed.
-/// Needs AVX2 and FMA (or AVX-512).
+/// On x86-64 it needs AVX2 and FMA (or AVX-512); AArch64 runs [`sgemm_block`]'s NEON variant,
+/// other targets plain Rust.
 ///
 /// ```
 /// # if !peach::Target::native_x86_64().has_avx2() { return Ok(()); }
@@ -508,8 +583,8 @@ fn resolved(dispatch: &peach::runtime::dispatch::Dispatch) -> Option<&peach::run
 ///
 /// # Errors
 ///
-/// When the slices are shorter than their matrices, the sizes overflow, or the CPU lacks AVX2
-/// and FMA.
+/// When the slices are shorter than their matrices, the sizes overflow, or an x86-64 CPU lacks
+/// AVX2 and FMA.
 pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) -> Result<(), Error> {
     // The kernels are picked here, with their widths: the one the dispatcher installed earlier
     // may be another (a cap set since), and B's panels must have the width of the kernel that
@@ -518,8 +593,9 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     let Some(kernels) = block_kernels() else {
         return Err(Error::new(ErrorKind::NotInTarget, "sgemm needs AVX2 and FMA"));
     };
+    // Elsewhere, 16 columns: the NEON variant on AArch64, plain Rust otherwise.
     #[cfg(not(target_arch = "x86_64"))]
-    let kernels = Kernels { nr: 16, main: sgemm_block_in_rust, half: None };
+    let kernels = Kernels { nr: 16, main: sgemm_block, half: None };
     let home = PanelHome::on(peach::runtime::dispatch::microarch(), kernels.nr);
     // SAFETY: `choose` picked the kernels' variant for this CPU, and `half` needs no extension
     // its variant lacks (the table's test checks it); off x86-64, plain Rust.

@@ -1,0 +1,45 @@
+//! `sgemm_block`'s NEON variant under qemu, call by call, against the model that rounds as its
+//! fused multiply-adds do (tests/common/sgemm_block.rs), on every shape the x86 variants are
+//! checked on; its last two arguments (B's rows and their distance) come on the stack.
+
+use super::*;
+use crate::sgemm_block::*;
+
+#[test]
+fn neon_sgemm_block_matches_a_fused_model() {
+    use peach::kernels::gemm::{SGEMM_BLOCK_ARMV8_A_CODES as CODES, SGEMM_BLOCK_ARMV8_A_LISTING as LISTING};
+    let (_, bytes) = CODES.iter().find(|(abi, _)| *abi == "Aapcs64").expect("an AAPCS64 build");
+    for (k, blocks, accumulate, packing) in shapes() {
+        let what = format!("k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
+        let block = Block::new(16, k, blocks, accumulate, packing);
+        let (c, panel) = block.model();
+        // A, B's rows, the panel and C, one after another in the data buffer.
+        let mut data = Vec::new();
+        let mut at = [0; 4];
+        for (i, part) in [&block.a, &block.b_rows, &block.panel, &block.c].into_iter().enumerate() {
+            at[i] = data.len();
+            data.extend(f32_bytes(part));
+        }
+        let mut args = vec![
+            Arg::Ptr(0, at[0]),
+            Arg::X(1, 4 * block.lda as u64),
+            Arg::Ptr(2, at[2]),
+            Arg::Ptr(3, at[3]),
+            Arg::X(4, k as u64),
+            Arg::X(5, 4 * block.ldc as u64),
+            Arg::X(6, blocks as u64),
+            Arg::X(7, accumulate as u64),
+        ];
+        if packing {
+            args.extend([Arg::KPtr(0, at[1]), Arg::K(1, 4 * block.ldb as u64)]);
+        } else {
+            args.extend([Arg::K(0, 0), Arg::K(1, 0)]);
+        }
+        let Some(out) = run_bytes(bytes, LISTING, &data, &args) else { return };
+        let floats = |from: usize, len: usize| -> Vec<f32> {
+            out.data[from..from + 4 * len].chunks(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+        };
+        assert_eq!(bits(&floats(at[3], c.len())), bits(&c), "{what}: C");
+        assert_eq!(bits(&floats(at[2], panel.len())), bits(&panel), "{what}: the panel");
+    }
+}

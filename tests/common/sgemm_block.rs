@@ -1,0 +1,115 @@
+//! One `sgemm_block` call's inputs and the result it must give, shared by the tests that run
+//! its variants: natively on x86-64 and AArch64, in the x86 interpreter, under qemu.
+#![allow(dead_code)]
+
+/// Values of many magnitudes, so that a product rounded apart from its sum shows.
+pub fn values(n: usize, seed: u32) -> Vec<f32> {
+    (0..n as u32).map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 12) as f32 / 1024.0 - 1800.0).collect()
+}
+
+/// One `sgemm_block` call's inputs, in buffers of exactly the sizes its contract names.
+#[derive(Clone)]
+pub struct Block {
+    pub nr: usize,
+    pub k: usize,
+    pub blocks: usize,
+    pub lda: usize,
+    pub ldb: usize,
+    pub ldc: usize,
+    pub accumulate: bool,
+    /// Pack the panel from `b_rows` (else `panel` comes packed).
+    pub packing: bool,
+    pub a: Vec<f32>,
+    pub b_rows: Vec<f32>,
+    pub panel: Vec<f32>,
+    pub c: Vec<f32>,
+}
+
+impl Block {
+    pub fn new(nr: usize, k: usize, blocks: usize, accumulate: bool, packing: bool) -> Block {
+        let (lda, ldb, ldc) = (k + 3, nr + 5, nr + 7);
+        let rows = 6 * blocks;
+        let b_rows = values((k - 1) * ldb + nr, 3);
+        let panel = if packing {
+            vec![f32::NAN; k * nr]
+        } else {
+            (0..k).flat_map(|kk| b_rows[kk * ldb..kk * ldb + nr].to_vec()).collect()
+        };
+        Block {
+            nr,
+            k,
+            blocks,
+            lda,
+            ldb,
+            ldc,
+            accumulate,
+            packing,
+            a: values((rows - 1) * lda + k, 1),
+            b_rows,
+            panel,
+            c: values((rows - 1) * ldc + nr, 2),
+        }
+    }
+
+    /// The result the kernel must give: C and the panel.
+    pub fn model(&self) -> (Vec<f32>, Vec<f32>) {
+        let mut c = self.c.clone();
+        for i in 0..6 * self.blocks {
+            for j in 0..self.nr {
+                let mut acc = 0.0f32;
+                for kk in 0..self.k {
+                    acc = self.a[i * self.lda + kk].mul_add(self.b_rows[kk * self.ldb + j], acc);
+                }
+                let out = &mut c[i * self.ldc + j];
+                *out = if self.accumulate { acc + *out } else { acc };
+            }
+        }
+        let panel = (0..self.k).flat_map(|kk| self.b_rows[kk * self.ldb..kk * self.ldb + self.nr].to_vec()).collect();
+        (c, panel)
+    }
+
+    /// Calls `kernel` (an `sgemm_block` variant this core runs) on these inputs.
+    ///
+    /// # Safety
+    ///
+    /// `kernel` must be an `sgemm_block` variant `self.nr` columns wide that runs on this core.
+    pub unsafe fn call(&mut self, kernel: BlockFn) {
+        let (b_rows, ldb) = if self.packing { (self.b_rows.as_ptr(), self.ldb * 4) } else { (std::ptr::null(), 0) };
+        // SAFETY: the buffers have the sizes the contract names for these arguments.
+        unsafe {
+            kernel(
+                self.a.as_ptr(),
+                self.lda * 4,
+                self.panel.as_mut_ptr(),
+                self.c.as_mut_ptr(),
+                self.k,
+                self.ldc * 4,
+                self.blocks,
+                self.accumulate as usize,
+                b_rows,
+                ldb,
+            )
+        };
+    }
+}
+
+/// An `sgemm_block` variant's signature.
+pub type BlockFn = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize, usize, usize, *const f32, usize);
+
+/// Every shape worth telling apart: k below, at and past a round of the k loop, with steps left
+/// over or not; one block and several (in pairs and one left over, after the block that packs
+/// or not); the panel packed on the way or not; C replaced or added to.
+pub fn shapes() -> impl Iterator<Item = (usize, usize, bool, bool)> {
+    [1, 2, 3, 8, 17, 23].into_iter().flat_map(|k| {
+        [1, 2, 3, 4].into_iter().flat_map(move |blocks| {
+            [false, true]
+                .into_iter()
+                .flat_map(move |acc| [false, true].into_iter().map(move |pack| (k, blocks, acc, pack)))
+        })
+    })
+}
+
+/// The floats' bits, to compare results bit for bit (NaN included).
+pub fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
