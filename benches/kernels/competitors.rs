@@ -2,6 +2,7 @@
 //! (`#[target_feature]`), the same algorithm as peach's in `std::arch` intrinsics, and the
 //! library functions (OpenBLAS's SGEMM where the machine has the library).
 
+#[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
 use peach::kernels::elementary::{exp_f64, ln_f64};
@@ -29,12 +30,14 @@ pub fn ln_peach(x: &[f64], y: &mut [f64]) {
     unsafe { ln_f64(x.as_ptr(), y.as_mut_ptr(), x.len()) }
 }
 
+#[cfg(target_arch = "x86_64")]
 /// peach's AVX2+FMA variant, for the record (the AVX-512 machine runs it too).
 pub fn exp_peach_avx2(x: &[f64], y: &mut [f64]) {
     // SAFETY: as for exp_peach; this CPU has AVX2 and FMA.
     unsafe { peach::kernels::elementary::exp_f64_haswell(x.as_ptr(), y.as_mut_ptr(), x.len()) }
 }
 
+#[cfg(target_arch = "x86_64")]
 /// peach's AVX2+FMA variant of ln.
 pub fn ln_peach_avx2(x: &[f64], y: &mut [f64]) {
     // SAFETY: as for exp_peach_avx2.
@@ -47,16 +50,23 @@ pub fn dot_naive(x: &[f32], y: &[f32]) -> f32 {
     x.iter().zip(y).map(|(a, b)| a * b).sum()
 }
 
-/// rustc's auto-vectorisation of one body, for AVX-512 (`$wide`) and for AVX2 (`$narrow`).
+/// rustc's auto-vectorisation of one body: on x86-64 for AVX-512 (`$wide`) and for AVX2
+/// (`$narrow`), on AArch64 for NEON (`$wide`: NEON is the target's baseline).
 macro_rules! autovec {
     ($(#[$doc:meta])* $wide:ident, $narrow:ident, ($($arg:ident: $ty:ty),*) $(-> $ret:ty)? $body:block) => {
         $(#[$doc])*
+        #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
         pub fn $wide($($arg: $ty),*) $(-> $ret)? $body
 
         $(#[$doc])*
+        #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
         pub fn $narrow($($arg: $ty),*) $(-> $ret)? $body
+
+        $(#[$doc])*
+        #[cfg(target_arch = "aarch64")]
+        pub fn $wide($($arg: $ty),*) $(-> $ret)? $body
     };
 }
 
@@ -70,6 +80,7 @@ autovec!(dot_autovec, dot_autovec_avx2, (x: &[f32], y: &[f32]) -> f32 {
     acc.iter().sum()
 });
 
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 pub fn dot_intrinsics(x: &[f32], y: &[f32]) -> f32 {
     unsafe {
@@ -104,6 +115,7 @@ autovec!(sum_autovec, sum_autovec_avx2, (x: &[f64]) -> f64 {
     acc.iter().sum()
 });
 
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 pub fn sum_intrinsics(x: &[f64]) -> f64 {
     unsafe {
@@ -133,6 +145,7 @@ autovec!(add_autovec, add_autovec_avx2, (a: &[i32], b: &[i32], c: &mut [i32]) {
     }
 });
 
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 pub fn add_intrinsics(a: &[i32], b: &[i32], c: &mut [i32]) {
     unsafe {
@@ -151,6 +164,7 @@ pub fn add_intrinsics(a: &[i32], b: &[i32], c: &mut [i32]) {
 // ---- competitors: f64 exp ----
 
 /// A sixteen-entry table of doubles (as bits) in two zmm, for VPERMT2PD.
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn halves(t: &[u64; 16]) -> [__m512d; 2] {
     // SAFETY: each half holds 8 doubles.
@@ -172,6 +186,7 @@ pub fn exp_libm(x: &[f64], y: &mut [f64]) {
 /// The same algorithm as peach's `exp_f64` AVX-512 variant, in intrinsics: the 1/16 shifter,
 /// a two-part ln2, a degree-7 polynomial, the 16-entry table of 2^(j/16) read with
 /// permutes and VSCALEFPD.
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 pub fn exp_intrinsics(x: &[f64], y: &mut [f64]) {
     const HI: [u64; 16] = [
@@ -260,6 +275,7 @@ pub fn ln_libm(x: &[f64], y: &mut [f64]) {
 /// The same algorithm as peach's `ln_f64` AVX-512 variant, in intrinsics: VGETMANTPD and
 /// VGETEXPPD, sixteen-entry tables of 1/c and ln c read with permutes, an exact
 /// `r = m/c - 1`, Fast2Sum, a degree-11 polynomial and VFIXUPIMMPD for the special cases.
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 pub fn ln_intrinsics(x: &[f64], y: &mut [f64]) {
     const INV_C: [u64; 16] = [
@@ -361,6 +377,49 @@ pub fn ln_intrinsics(x: &[f64], y: &mut [f64]) {
             p = _mm512_fixupimm_pd::<0>(p, v, classes);
             _mm512_storeu_pd(y.as_mut_ptr().add(i), p);
         }
+    }
+}
+
+// ---- competitors: SGEMM ----
+
+/// `c = a b` for row-major `size x size` matrices, by `matrixmultiply`.
+pub fn sgemm_matrixmultiply(size: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(a.len() >= size * size && b.len() >= size * size && c.len() >= size * size);
+    let ld = size as isize;
+    // SAFETY: the three slices hold size^2 floats (checked above), rows `size` apart.
+    unsafe {
+        matrixmultiply::sgemm(size, size, size, 1.0, a.as_ptr(), ld, 1, b.as_ptr(), ld, 1, 0.0, c.as_mut_ptr(), ld, 1)
+    }
+}
+
+/// `c = a b` for row-major `size x size` matrices, by the `gemm` crate (faer's) on one thread:
+/// dst = 0 dst + 1 a b.
+pub fn sgemm_gemm(size: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(a.len() >= size * size && b.len() >= size * size && c.len() >= size * size);
+    let ld = size as isize;
+    // SAFETY: as above.
+    unsafe {
+        gemm::gemm(
+            size,
+            size,
+            size,
+            c.as_mut_ptr(),
+            1,
+            ld,
+            false,
+            a.as_ptr(),
+            1,
+            ld,
+            b.as_ptr(),
+            1,
+            ld,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
     }
 }
 

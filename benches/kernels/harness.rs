@@ -2,7 +2,6 @@
 //! loop, and the rows of the table.
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
-use std::arch::x86_64::_rdtsc;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -48,34 +47,75 @@ impl<T: Copy> Drop for Aligned<T> {
     }
 }
 
-/// TSC ticks per core cycle, from a chain of 20,000 dependent adds built with peach. The adds
-/// take a register, not an immediate: Golden Cove's renamer folds chains of `add reg, imm`
-/// (about five a cycle, measured on a Sapphire Rapids-class core), which would make the
-/// cycle look five times shorter.
+/// The constant-rate counter: the TSC on x86-64, the virtual counter (CNTVCT_EL0) on AArch64.
+pub fn ticks() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: RDTSC reads a counter; every x86-64 core has it.
+    return unsafe { std::arch::x86_64::_rdtsc() };
+    #[cfg(target_arch = "aarch64")]
+    {
+        let t: u64;
+        // SAFETY: EL0 may read the virtual counter (Linux and macOS allow it).
+        unsafe { std::arch::asm!("isb", "mrs {}, cntvct_el0", out(reg) t) };
+        t
+    }
+}
+
+/// Counter ticks per core cycle, from a chain of 20,000 dependent adds built with peach (run
+/// often enough for 20,000 ticks: AArch64's counter may tick at only tens of MHz). The adds take
+/// a register, not an immediate: Golden Cove's renamer folds chains of `add reg, imm` (about
+/// five a cycle, measured on a Sapphire Rapids-class core), which would make the cycle look
+/// five times shorter.
 pub struct Clock {
     chain: Kernel<unsafe extern "C" fn(u64) -> u64>,
+    calls: u32,
 }
 
 impl Clock {
     pub fn new() -> Clock {
         let sig = Signature::new(&[Type::U64], Some(Type::U64));
-        let mut f = Function::new("chain", sig, Target::x86_64_baseline());
-        let (x, step) = (f.gp64(), f.param(0));
-        f.ins("xor", (x.r32(), x.r32()));
-        for _ in 0..20_000 {
-            f.ins("add", (x, step));
+        #[cfg(target_arch = "x86_64")]
+        let chain = {
+            let mut f = Function::new("chain", sig, Target::x86_64_baseline());
+            let (x, step) = (f.gp64(), f.param(0));
+            f.ins("xor", (x.r32(), x.r32()));
+            for _ in 0..20_000 {
+                f.ins("add", (x, step));
+            }
+            f.ret(x);
+            f
+        };
+        #[cfg(target_arch = "aarch64")]
+        let chain = {
+            let mut f = Function::new("chain", sig, Target::aarch64_neon());
+            let (x, step) = (f.x(), f.param(0));
+            f.ins("movz", (x, 0));
+            for _ in 0..20_000 {
+                f.ins("add", (x, x, step));
+            }
+            f.ret(x);
+            f
+        };
+        let code = chain.compile(Abi::host()).unwrap();
+        let mut clock = Clock { chain: unsafe { Kernel::load(&code).unwrap() }, calls: 1 };
+        let t = ticks();
+        clock.run_chain();
+        clock.calls = (20_000 / (ticks() - t).max(1)).clamp(1, 1000) as u32;
+        clock
+    }
+
+    fn run_chain(&self) {
+        for _ in 0..self.calls {
+            black_box(unsafe { self.chain.call(black_box(1)) });
         }
-        f.ret(x);
-        let code = f.compile(Abi::host()).unwrap();
-        Clock { chain: unsafe { Kernel::load(&code).unwrap() } }
     }
 
     pub fn ticks_per_cycle(&self) -> f64 {
         let mut best = f64::MAX;
         for _ in 0..5 {
-            let t = unsafe { _rdtsc() };
-            black_box(unsafe { self.chain.call(black_box(1)) });
-            best = best.min((unsafe { _rdtsc() } - t) as f64 / 20_000.0);
+            let t = ticks();
+            self.run_chain();
+            best = best.min((ticks() - t) as f64 / (20_000.0 * f64::from(self.calls)));
         }
         best
     }
@@ -136,13 +176,13 @@ pub fn measure_together(clock: &Clock, elems: usize, runs: &mut [&mut dyn FnMut(
         for &i in &order {
             let reps = reps[i];
             let before = clock.ticks_per_cycle();
-            let t0 = unsafe { _rdtsc() };
+            let t0 = ticks();
             let w = Instant::now();
             runs[i](reps);
-            let ticks = (unsafe { _rdtsc() } - t0) as f64;
+            let elapsed = (ticks() - t0) as f64;
             let ns = w.elapsed().as_nanos() as f64;
             let after = clock.ticks_per_cycle();
-            let cycles = ticks / ((before + after) / 2.0) / (reps * elems) as f64;
+            let cycles = elapsed / ((before + after) / 2.0) / (reps * elems) as f64;
             best[i].1 = best[i].1.min(ns / (reps * elems) as f64);
             any[i] = any[i].min(cycles);
             if (before - after).abs() <= 0.005 * before {
@@ -186,4 +226,44 @@ pub fn report(rows: &mut Vec<Row>, kernel: &'static str, implementation: &str, s
     println!("bench {kernel}_{implementation}_{size} {cpe:.4} cpe");
     println!("bench {kernel}_{implementation}_{size}_ns {ns:.4} ns");
     rows.push(Row { kernel, implementation: implementation.to_string(), size, cpe, ns });
+}
+
+/// The file's opening, before the sections.
+const PREAMBLE: &str = "# Benchmarks\n\n\
+    Made by `cargo bench --bench kernels`, which rewrites the section of the microarchitecture\n\
+    it runs on and keeps the others. Cycles per element (cpe) from the TSC (on AArch64, the\n\
+    virtual counter) calibrated against a chain of dependent adds before and after each trial (a\n\
+    trial the two disagree on, the core having changed speed, does not count in cycles), and ns\n\
+    per element; minimum of 21 trials, the competitors taking turns. Speedups are in cycles, but\n\
+    SGEMM's, from the times and the smallest over the sizes (its trials last milliseconds, and a\n\
+    core that lowers its clock under AVX-512 load runs each competitor at the speed its code\n\
+    earns; for the same reason their share of the FMA limit is in time, against the FMA probe\n\
+    run in turns with them, as many FLOPs a trial: its rows in the SGEMM table). The competitors\n\
+    are the naive loop, rustc's auto-vectorisation for the core's widest ISA (AVX-512, else\n\
+    AVX2; `#[target_feature]`; NEON on AArch64), on AVX-512 cores the same algorithm in\n\
+    `std::arch` intrinsics (checked to give bit-identical results for exp and ln),\n\
+    `f64::exp`/`f64::ln`, `libm`, `matrixmultiply`, the `gemm` crate and, where the machine has\n\
+    the library, OpenBLAS (one thread). `peach_general` is peach on inputs with one value in\n\
+    every 32 that sends the AVX2 exp and ln down their general path (1000 for exp, 0 for ln).\n\
+    add's figures are each competitor's best of four placements of its output, a quarter page\n\
+    apart, against inputs that start on a page: at L1 sizes the placement alone moves add by up\n\
+    to 1.5x either way. On AArch64 the sum and add benchmarks do not run (their kernels have no\n\
+    NEON variant).\n";
+
+/// `file` with the section headed `heading` (a `## ` line) replaced by `section` (or added,
+/// sections in order of heading), the preamble rewritten.
+pub fn merge_section(file: &str, heading: &str, section: &str) -> String {
+    let mut sections: Vec<(String, String)> = Vec::new();
+    for part in file.split("\n## ").skip(1) {
+        let (head, body) = part.split_once('\n').unwrap_or((part, ""));
+        sections.push((format!("## {head}"), body.trim_end().to_string()));
+    }
+    sections.retain(|(h, _)| h.split(" (").next() != heading.split(" (").next());
+    sections.push((heading.to_string(), section.trim_end().to_string()));
+    sections.sort();
+    let mut out = PREAMBLE.to_string();
+    for (head, body) in sections {
+        out.push_str(&format!("\n{head}\n{body}\n"));
+    }
+    out
 }

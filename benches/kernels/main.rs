@@ -14,13 +14,19 @@
 //! sgemm_microkernel_6x<nr>` and `bench sgemm_block_6x<nr>` (FLOP per cycle of the public
 //! micro-kernel and of one block of the kernel the products run, in L1), and writes the tables to
 //! BENCHMARKS.md, in the section of the microarchitecture it ran on (a machine of another one
-//! adds its own section; the others are kept).
+//! adds its own section; the others are kept). On AArch64, `a64.rs` measures the NEON kernels the
+//! same way (the virtual counter for the TSC).
 //!
 //! Run with `cargo bench --bench kernels`.
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(target_arch = "aarch64")]
+mod a64;
+// (On AArch64 the sum and add benchmarks, whose kernels have no NEON variant, do not run.)
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[cfg_attr(target_arch = "aarch64", allow(dead_code))]
 mod competitors;
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[cfg_attr(target_arch = "aarch64", allow(dead_code))]
 mod harness;
 #[cfg(target_arch = "x86_64")]
 mod machine;
@@ -328,54 +334,12 @@ mod bench {
             };
             let mut mm_run = |reps: usize| {
                 for _ in 0..reps {
-                    // SAFETY: row-major size x size matrices, C writable.
-                    unsafe {
-                        matrixmultiply::sgemm(
-                            size,
-                            size,
-                            size,
-                            1.0,
-                            a.as_ptr(),
-                            size as isize,
-                            1,
-                            b.as_ptr(),
-                            size as isize,
-                            1,
-                            0.0,
-                            cm.as_mut_ptr(),
-                            size as isize,
-                            1,
-                        )
-                    }
+                    sgemm_matrixmultiply(size, black_box(&a), black_box(&b), &mut cm)
                 }
             };
-            // The `gemm` crate (faer's), one thread: dst = 0 * dst + 1 * a * b, row-major.
             let mut gemm_run = |reps: usize| {
                 for _ in 0..reps {
-                    // SAFETY: row-major size x size matrices, C writable.
-                    unsafe {
-                        gemm::gemm(
-                            size,
-                            size,
-                            size,
-                            cg.as_mut_ptr(),
-                            1,
-                            size as isize,
-                            false,
-                            black_box(&a).as_ptr(),
-                            1,
-                            size as isize,
-                            black_box(&b).as_ptr(),
-                            1,
-                            size as isize,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            gemm::Parallelism::None,
-                        )
-                    }
+                    sgemm_gemm(size, black_box(&a), black_box(&b), &mut cg)
                 }
             };
             // The FMA probe, as many FLOPs as a product (FMAs of `bits`, 2 FLOPs per f32 lane).
@@ -522,42 +486,6 @@ mod bench {
         measure_together(clock, size, &mut refs)
     }
 
-    /// The file's opening, before the sections.
-    const PREAMBLE: &str = "# Benchmarks\n\nMade by `cargo bench --bench kernels`, which rewrites the section of the microarchitecture\n\
-        it runs on and keeps the others. Cycles per element (cpe) from the TSC calibrated against a\n\
-        chain of dependent adds before and after each trial (a trial the two disagree on, the core\n\
-        having changed speed, does not count in cycles), and ns per element; minimum of 21 trials,\n\
-        the competitors taking turns. Speedups are in cycles, but SGEMM's, from the times and the\n\
-        smallest over the sizes (its trials last milliseconds, and a core that lowers its clock under\n\
-        AVX-512 load runs each competitor at the speed its code earns; for the same reason their\n\
-        share of the FMA limit is in time, against the FMA probe run in turns with them, as many\n\
-        FLOPs a trial: its rows in the SGEMM table). The competitors are the\n\
-        naive loop, rustc's auto-vectorisation for the core's widest ISA (AVX-512, else AVX2;\n\
-        `#[target_feature]`), on AVX-512 cores the same algorithm in `std::arch` intrinsics\n\
-        (checked to give bit-identical results for exp and ln), `f64::exp`/`f64::ln`, `libm`,\n\
-        `matrixmultiply`, the `gemm` crate and, where the machine has the library, OpenBLAS (one thread). `peach_general` is peach on inputs with one value in every 32 that sends\n\
-        the AVX2 exp and ln down their general path (1000 for exp, 0 for ln). add's figures are each\n\
-        competitor's best of four placements of its output, a quarter page apart, against inputs\n\
-        that start on a page: at L1 sizes the placement alone moves add by up to 1.5x either way.\n";
-
-    /// `file` with the section headed `heading` (a `## ` line) replaced by `section` (or added,
-    /// sections in order of heading), the preamble rewritten.
-    pub(crate) fn merge_section(file: &str, heading: &str, section: &str) -> String {
-        let mut sections: Vec<(String, String)> = Vec::new();
-        for part in file.split("\n## ").skip(1) {
-            let (head, body) = part.split_once('\n').unwrap_or((part, ""));
-            sections.push((format!("## {head}"), body.trim_end().to_string()));
-        }
-        sections.retain(|(h, _)| h.split(" (").next() != heading.split(" (").next());
-        sections.push((heading.to_string(), section.trim_end().to_string()));
-        sections.sort();
-        let mut out = PREAMBLE.to_string();
-        for (head, body) in sections {
-            out.push_str(&format!("\n{head}\n{body}\n"));
-        }
-        out
-    }
-
     /// Intel's AVX-512 cores: every 512-bit operation issues on port 0 (ports 0 and 1 fused) or
     /// port 5 (Intel's optimization manual), so exp's and ln's permutes, compares and adds take
     /// the FMA units' turns.
@@ -656,4 +584,6 @@ mod bench {
 fn main() {
     #[cfg(target_arch = "x86_64")]
     bench::run();
+    #[cfg(target_arch = "aarch64")]
+    a64::run();
 }
