@@ -1150,3 +1150,24 @@ fn the_neon_sgemm_block_matches_a_fused_model() {
         assert_eq!(sgemm_block::bits(&block.panel), sgemm_block::bits(&panel), "{what}: the panel");
     }
 }
+
+/// `sgemm_kernel` dispatches to its NEON variant, 16 columns wide ([`sgemm_nr`]), and adds the
+/// product of packed panels to C bit for bit as one fused multiply-add per step would.
+#[test]
+fn the_neon_sgemm_kernel_adds_the_product_of_packed_panels() {
+    use peach::kernels::gemm::{SGEMM_KERNEL_DISPATCH, sgemm_kernel, sgemm_nr};
+    let (nr, k, ldc) = (sgemm_nr(), 7, 19);
+    assert_eq!(nr, 16);
+    let (a, b) = (sgemm_block::values(6 * k, 4), sgemm_block::values(nr * k, 5));
+    let mut c = sgemm_block::values(5 * ldc + nr, 6);
+    let mut want = c.clone();
+    for i in 0..6 {
+        for j in 0..nr {
+            want[i * ldc + j] += (0..k).fold(0.0f32, |acc, p| a[p * 6 + i].mul_add(b[p * nr + j], acc));
+        }
+    }
+    // SAFETY: panels of 6 k and nr k floats; 6 rows of nr floats, ldc apart.
+    unsafe { sgemm_kernel(a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), k, ldc * 4) };
+    assert_eq!(sgemm_block::bits(&c), sgemm_block::bits(&want));
+    assert_eq!(SGEMM_KERNEL_DISPATCH.active(), Some("armv8-a"));
+}

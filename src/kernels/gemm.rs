@@ -1,5 +1,5 @@
 //! SGEMM: a register-blocked micro-kernel (6 rows by 32 columns in zmm accumulators on AVX-512,
-//! 6 by 16 in ymm on AVX2+FMA), the same run down a block of rows of A read in place
+//! 6 by 16 in ymm on AVX2+FMA and in NEON registers on AArch64), the same run down a block of rows of A read in place
 //! ([`sgemm_block`], packing its panel of B on its first block; 6 rows by 64 columns on Ice Lake
 //! and Sapphire Rapids, 6 by 16 in NEON registers on AArch64), and a driver that blocks k by
 //! the core's caches (see `kc_max`) and multiplies.
@@ -11,7 +11,7 @@ use peach_macros::peach_fn;
 peach_fn! {
     /// `C[6 x NR] += A[6 x k] * B[k x NR]` for packed panels: `a` holds, for each of the `k`
     /// steps, the 6 values of a column of A; `b` holds, for each step, the NR values of a row of
-    /// B (NR = 32 on AVX-512, 16 on AVX2: see [`sgemm_nr`]); `c` is row-major with rows
+    /// B (NR = 32 on AVX-512, 16 on AVX2 and NEON: see [`sgemm_nr`]); `c` is row-major with rows
     /// `ldc_bytes` apart. `k` must be positive.
     ///
     /// ```
@@ -31,40 +31,85 @@ peach_fn! {
     /// what [`sgemm_nr`] says while no other thread changes the dispatch (`set_max_isa` and
     /// `reset` between the two may change the variant the call reaches); the safe [`sgemm`]
     /// picks its variant and width together.
-    #[variants(x86_64::avx512, x86_64::haswell, fallback = sgemm_kernel_in_rust)]
+    #[variants(x86_64::avx512, x86_64::haswell, aarch64::neon, fallback = sgemm_kernel_in_rust)]
     pub unsafe fn sgemm_kernel(a: *const f32, b: *const f32, c: *mut f32, k: usize, ldc_bytes: usize) {
-        let zmm = target.has_avx512f();
-        let nr = if zmm { 32 } else { 16 };
-        let vbytes = if zmm { 64 } else { 32 };
-        fn vreg() -> Reg {
-            if target.has_avx512f() { ZMM() } else { YMM() }
+        if target.has_neon() {
+            neon_kernel(a, b, c, k, ldc_bytes);
+        } else {
+            x86_kernel(a, b, c, k, ldc_bytes);
         }
-        let acc = [vreg(); 12]; // row i, half h: acc[2 i + h]
-        for r in acc {
-            VXORPS(r, r, r);
+
+        // NEON: 6 rows by 16 columns in 24 accumulators of four floats; a step's six values of
+        // A in two registers, each read by element (`fmla v.4s, v.4s, v.s[i]`): no broadcasts.
+        fn neon_kernel(a: Reg, b: Reg, c: Reg, k: Reg, ldc_bytes: Reg) {
+            let acc = [VEC(); 24]; // row i, vector v: acc[4 i + v]
+            for r in acc {
+                EOR(r.b16(), r.b16(), r.b16());
+            }
+            let top = Label::new();
+            LABEL(top);
+            let (first, last) = (VEC(), VEC()); // A's values 0-3 and 4-5
+            LDR(first.q(), [a].post(16));
+            LDR(last.d(), [a].post(8));
+            let row = [VEC(); 4];
+            LDP(row[0].q(), row[1].q(), [b].post(32));
+            LDP(row[2].q(), row[3].q(), [b].post(32));
+            let values = [first.s().lane(0), first.s().lane(1), first.s().lane(2), first.s().lane(3), last.s().lane(0), last.s().lane(1)];
+            for i in 0..6 {
+                for v in 0..4 {
+                    FMLA(acc[4 * i + v].s4(), row[v].s4(), values[i]);
+                }
+            }
+            SUBS(k, k, 1);
+            B_NE(top);
+            for i in 0..6 {
+                let old = [VEC(); 4];
+                LDP(old[0].q(), old[1].q(), [c]);
+                LDP(old[2].q(), old[3].q(), [c + 32]);
+                for v in 0..4 {
+                    FADD(acc[4 * i + v].s4(), acc[4 * i + v].s4(), old[v].s4());
+                }
+                STP(acc[4 * i].q(), acc[4 * i + 1].q(), [c]);
+                STP(acc[4 * i + 2].q(), acc[4 * i + 3].q(), [c + 32]);
+                ADD(c, c, ldc_bytes);
+            }
         }
-        let top = Label::new();
-        ALIGN(32);
-        LABEL(top);
-        let (b0, b1) = (vreg(), vreg());
-        VMOVUPS(b0, [b]);
-        VMOVUPS(b1, [b + vbytes]);
-        for i in 0..6 {
-            let ai = vreg();
-            VBROADCASTSS(ai, [a + 4 * i]);
-            VFMADD231PS(acc[2 * i], ai, b0);
-            VFMADD231PS(acc[2 * i + 1], ai, b1);
-        }
-        ADD(a, 24);
-        ADD(b, 4 * nr);
-        SUB(k, 1);
-        JNZ(top);
-        for i in 0..6 {
-            VADDPS(acc[2 * i], acc[2 * i], [c]);
-            VADDPS(acc[2 * i + 1], acc[2 * i + 1], [c + vbytes]);
-            VMOVUPS([c], acc[2 * i]);
-            VMOVUPS([c + vbytes], acc[2 * i + 1]);
-            ADD(c, ldc_bytes);
+
+        // x86-64: 6 rows by 32 columns in zmm (AVX-512), 16 in ymm (AVX2), A broadcast.
+        fn x86_kernel(a: Reg, b: Reg, c: Reg, k: Reg, ldc_bytes: Reg) {
+            let zmm = target.has_avx512f();
+            let nr = if zmm { 32 } else { 16 };
+            let vbytes = if zmm { 64 } else { 32 };
+            fn vreg() -> Reg {
+                if target.has_avx512f() { ZMM() } else { YMM() }
+            }
+            let acc = [vreg(); 12]; // row i, half h: acc[2 i + h]
+            for r in acc {
+                VXORPS(r, r, r);
+            }
+            let top = Label::new();
+            ALIGN(32);
+            LABEL(top);
+            let (b0, b1) = (vreg(), vreg());
+            VMOVUPS(b0, [b]);
+            VMOVUPS(b1, [b + vbytes]);
+            for i in 0..6 {
+                let ai = vreg();
+                VBROADCASTSS(ai, [a + 4 * i]);
+                VFMADD231PS(acc[2 * i], ai, b0);
+                VFMADD231PS(acc[2 * i + 1], ai, b1);
+            }
+            ADD(a, 24);
+            ADD(b, 4 * nr);
+            SUB(k, 1);
+            JNZ(top);
+            for i in 0..6 {
+                VADDPS(acc[2 * i], acc[2 * i], [c]);
+                VADDPS(acc[2 * i + 1], acc[2 * i + 1], [c + vbytes]);
+                VMOVUPS([c], acc[2 * i]);
+                VMOVUPS([c + vbytes], acc[2 * i + 1]);
+                ADD(c, ldc_bytes);
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 //! checked on; its last two arguments (B's rows and their distance) come on the stack.
 
 use super::*;
-use crate::sgemm_block::*;
+use crate::sgemm_block::{Block, bits, shapes, values};
 
 #[test]
 fn neon_sgemm_block_matches_a_fused_model() {
@@ -41,5 +41,40 @@ fn neon_sgemm_block_matches_a_fused_model() {
         };
         assert_eq!(bits(&floats(at[3], c.len())), bits(&c), "{what}: C");
         assert_eq!(bits(&floats(at[2], panel.len())), bits(&panel), "{what}: the panel");
+    }
+}
+
+/// `sgemm_kernel`'s NEON variant (6 rows by 16 columns, packed panels, C added to) under qemu,
+/// bit for bit against one fused multiply-add per step of k, then the add to C.
+#[test]
+fn neon_sgemm_kernel_matches_a_fused_model() {
+    use peach::kernels::gemm::{SGEMM_KERNEL_ARMV8_A_CODES as CODES, SGEMM_KERNEL_ARMV8_A_LISTING as LISTING};
+    let (_, bytes) = CODES.iter().find(|(abi, _)| *abi == "Aapcs64").expect("an AAPCS64 build");
+    for k in [1, 2, 5, 16] {
+        let (nr, ldc) = (16, 21);
+        let (a, b) = (values(6 * k, 4), values(nr * k, 5));
+        let c = values(5 * ldc + nr, 6);
+        let mut want = c.clone();
+        for i in 0..6 {
+            for j in 0..nr {
+                let sum = (0..k).fold(0.0f32, |acc, p| a[p * 6 + i].mul_add(b[p * nr + j], acc));
+                want[i * ldc + j] += sum;
+            }
+        }
+        let mut data = f32_bytes(&a);
+        data.extend(f32_bytes(&b));
+        let at_c = data.len();
+        data.extend(f32_bytes(&c));
+        let args = [
+            Arg::Ptr(0, 0),
+            Arg::Ptr(1, 4 * a.len()),
+            Arg::Ptr(2, at_c),
+            Arg::X(3, k as u64),
+            Arg::X(4, 4 * ldc as u64),
+        ];
+        let Some(out) = run_bytes(bytes, LISTING, &data, &args) else { return };
+        let got: Vec<f32> =
+            out.data[at_c..at_c + 4 * c.len()].chunks(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+        assert_eq!(bits(&got), bits(&want), "k {k}");
     }
 }
