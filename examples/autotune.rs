@@ -5,8 +5,10 @@
 //! first pair). Run with `cargo run --release --example autotune`.
 
 pub fn main() {
-    #[cfg(target_arch = "x86_64")]
+    // (AVX-512, AVX2 or NEON variants: an older x86-64 CPU has none of them.)
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     {
+        #[cfg(target_arch = "x86_64")]
         if !peach::Target::native_x86_64().has_avx2() {
             println!("this CPU lacks AVX2: nothing to tune");
             return;

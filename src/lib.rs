@@ -102,7 +102,9 @@
 //! binary: the body is evaluated and assembled once per target, each variant is also a function
 //! of its own (`NAME_HASWELL`-style names in lower case: `dot_haswell`), and `NAME_DISPATCH`
 //! ([`runtime::dispatch::Dispatch`]) lists them and the one the CPU runs. With `#[jit(...)]` as
-//! well, the JIT function builds the best variant the CPU runs.
+//! well, the JIT function builds the best variant the CPU runs. A JIT body names the physical
+//! registers of its architecture; one with variants for both names none (`SP` would be two
+//! registers), but AArch64's conditions and prefetch operations (`GT`, `PLDL1KEEP`) still.
 //!
 //! ## Compiling kernels at run time
 //!
@@ -149,6 +151,9 @@ pub mod __private {
     pub mod prelude {
         pub use crate::prelude::*;
     }
+    /// AArch64's conditions and prefetch operations alone: what a JIT body with variants for
+    /// both architectures sees (their registers would clash: `SP`).
+    pub use peach_core::isa::aarch64::names as names_aarch64;
     pub use peach_core::{regs_aarch64, regs_x86_64};
 }
 

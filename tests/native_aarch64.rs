@@ -1171,3 +1171,15 @@ fn the_neon_sgemm_kernel_adds_the_product_of_packed_panels() {
     assert_eq!(sgemm_block::bits(&c), sgemm_block::bits(&want));
     assert_eq!(SGEMM_KERNEL_DISPATCH.active(), Some("armv8-a"));
 }
+
+/// The library's JIT VECTOR_SUM builds its NEON variant here and sums right, over accumulator
+/// counts and prefetch distances.
+#[test]
+fn the_library_vector_sum_builds_for_neon() {
+    let v: Vec<f64> = (0..768).map(|i| (i % 13) as f64 * 0.25 - 1.0).collect();
+    for (unroll, prefetch) in [(1, 0), (4, 512), (6, 0)] {
+        let k = peach::kernels::streaming::sum_f64(unroll, prefetch).unwrap();
+        // SAFETY: 768 doubles, a multiple of 8 unroll.
+        assert_eq!(unsafe { k.call(v.as_ptr(), v.len()) }, v.iter().sum::<f64>(), "unroll {unroll}");
+    }
+}

@@ -1,4 +1,4 @@
-//! The benchmark on AArch64: peach's NEON variants of dot, exp, ln and SGEMM against the naive
+//! The benchmark on AArch64: peach's NEON variants of dot, sum, exp, ln and SGEMM against the naive
 //! loop, rustc's auto-vectorisation (NEON is the target's baseline), `f64::exp`/`ln`, `libm`,
 //! `matrixmultiply`, the `gemm` crate and, where the machine has it, OpenBLAS. Cycles come from
 //! the virtual counter calibrated against a chain of adds; SGEMM's limit from an FMA probe run
@@ -92,6 +92,47 @@ pub fn run() {
         }
     }
     speedup(&mut summary, &rows, "dot");
+
+    // VECTOR_SUM: peach's figure is the best of its parameter sweep, measured with the others.
+    type Sum = fn(&[f64]) -> f64;
+    let sums: [(&str, Sum); 2] = [("naive", sum_naive), ("autovec", sum_autovec)];
+    for size in [2048usize, 32 * 1024, 1 << 20] {
+        let x = Aligned::new(size, |i| (i % 101) as f64 - 50.0);
+        let xs = x.slice();
+        let settings: Vec<(usize, usize)> = [1, 2, 4, 8].iter().flat_map(|&u| [(u, 0), (u, 512), (u, 2048)]).collect();
+        let kernels: Vec<_> =
+            settings.iter().map(|&(u, p)| peach::kernels::streaming::sum_f64(u, p).unwrap()).collect();
+        let want: f64 = xs.iter().sum();
+        let mut runs: Vec<Box<dyn FnMut(usize)>> = sums
+            .iter()
+            .map(|&(_, f)| -> Box<dyn FnMut(usize)> {
+                Box::new(move |reps| {
+                    for _ in 0..reps {
+                        black_box(f(black_box(xs)));
+                    }
+                })
+            })
+            .collect();
+        for k in &kernels {
+            // SAFETY: `size` doubles, a multiple of 8 unroll; `kernels` outlives `runs`.
+            let f = unsafe { k.get() };
+            assert_eq!(unsafe { f(xs.as_ptr(), size) }, want, "peach's sum");
+            runs.push(Box::new(move |reps| {
+                for _ in 0..reps {
+                    black_box(unsafe { f(black_box(xs).as_ptr(), size) });
+                }
+            }));
+        }
+        let mut refs: Vec<&mut dyn FnMut(usize)> = runs.iter_mut().map(|r| &mut **r as &mut dyn FnMut(usize)).collect();
+        let m = measure_together(&clock, size, &mut refs);
+        for ((name, _), m) in sums.iter().zip(&m) {
+            report(&mut rows, "sum", name, size, *m);
+        }
+        let (best, setting) = m[sums.len()..].iter().zip(&settings).min_by(|a, b| a.0.0.total_cmp(&b.0.0)).unwrap();
+        println!("bench sum_best_setting_{size} unroll={} prefetch={}", setting.0, setting.1);
+        report(&mut rows, "sum", "peach", size, *best);
+    }
+    speedup(&mut summary, &rows, "sum");
 
     let exp_input = |i: usize, size: usize| -700.0 + 1400.0 * ((i * 7919) % size) as f64 / size as f64;
     let ln_input = |i: usize, size: usize| 10f64.powf(-300.0 + 600.0 * ((i * 7919) % size) as f64 / size as f64);

@@ -21,7 +21,7 @@
 
 #[cfg(target_arch = "aarch64")]
 mod a64;
-// (On AArch64 the sum and add benchmarks, whose kernels have no NEON variant, do not run.)
+// (On AArch64 the add benchmark, whose kernel has no NEON variant, does not run.)
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[cfg_attr(target_arch = "aarch64", allow(dead_code))]
 mod competitors;

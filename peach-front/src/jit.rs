@@ -176,7 +176,8 @@ pub(crate) fn emit(kernel: &Kernel) -> syn::Result<TokenStream> {
         Some(v) => v.targets.iter().map(|t| t.1.clone()).collect(),
         None => vec![kernel.target_name.clone()],
     };
-    // The physical registers of the kernel's architecture (of both, they would clash: `SP`).
+    // The physical registers of the kernel's architecture (of both, they would clash: `SP`;
+    // AArch64's conditions and prefetch operations then, which clash with nothing of x86-64's).
     let arches: Vec<Arch> = match &kernel.variants {
         Some(v) => v.targets.iter().map(|t| t.0.arch()).collect(),
         None => vec![kernel.target.arch()],
@@ -188,7 +189,9 @@ pub(crate) fn emit(kernel: &Kernel) -> syn::Result<TokenStream> {
         Some(Arch::X86_64) if arches.iter().all(|a| *a == Arch::X86_64) => quote!(
             use ::peach::__private::regs_x86_64::*;
         ),
-        _ => TokenStream::new(),
+        _ => quote!(
+            use ::peach::__private::names_aarch64::*;
+        ),
     };
     let name_str = name.to_string();
     let code_name = quote::format_ident!("{}_code", name);

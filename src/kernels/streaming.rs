@@ -1,8 +1,8 @@
 //! Streaming kernels at the machine's limit: an f32 dot product, the seed paper's f64
 //! VECTOR_SUM with its unroll factor and prefetch distance chosen at run time, and a
 //! software-pipelined int32 vector add. Each is a fat binary (AVX-512 and AVX2+FMA variants,
-//! and SSE2 where it costs nothing), checked against plain Rust in the tests, and measured against
-//! rustc's code in `cargo bench --bench kernels`.
+//! SSE2 where it costs nothing, NEON for the dot product and the sum), checked against plain Rust
+//! in the tests, and measured against rustc's code in `cargo bench --bench kernels`.
 
 use peach_macros::peach_fn;
 
@@ -96,46 +96,69 @@ pub unsafe fn dot_f32_in_rust(x: *const f32, y: *const f32, n: usize) -> f32 {
 peach_fn! {
     /// The seed paper's VECTOR_SUM: the sum of `n` doubles, `n` a positive multiple of
     /// `8 * unroll`, with `unroll` independent accumulators and, when `prefetch` is not zero, a
-    /// software prefetch that many bytes ahead of each load. Built at run time for the best
-    /// variant the CPU runs (an error where neither AVX-512 nor AVX2 is there).
+    /// software prefetch that many bytes ahead of each load (on NEON, of each 64-byte line).
+    /// Built at run time for the best variant the CPU runs: AVX-512, AVX2 or NEON (an error on
+    /// an x86-64 CPU with neither AVX-512 nor AVX2, or where the parameters do not encode, as a
+    /// NEON prefetch past 32 KiB).
     ///
     /// ```
-    /// # if !peach::Target::native_x86_64().has_avx2() { return Ok(()); }
+    /// # if cfg!(target_arch = "x86_64") && !peach::Target::native_x86_64().has_avx2() { return Ok(()); }
     /// let sum = peach::kernels::streaming::sum_f64(4, 0)?;
     /// let v: Vec<f64> = (0..64).map(f64::from).collect();
     /// // SAFETY: 64 doubles, a multiple of 8 * 4.
     /// assert_eq!(unsafe { sum.call(v.as_ptr(), v.len()) }, 2016.0);
     /// # Ok::<(), peach::Error>(())
     /// ```
-    #[variants(x86_64::avx512, x86_64::haswell)]
+    #[variants(x86_64::avx512, x86_64::haswell, aarch64::neon)]
     #[jit(unroll: usize, prefetch: usize)]
     pub unsafe fn sum_f64(array: *const f64, n: usize) -> f64 {
-        let zmm = target.has_avx512f();
-        let lanes = if zmm { 8 } else { 4 };
-        let acc: Vec<Reg> = (0..unroll).map(|_| if zmm { ZMM() } else { YMM() }).collect();
+        let (neon, zmm) = (target.has_neon(), target.has_avx512f());
+        let lanes = if neon { 2 } else if zmm { 8 } else { 4 };
+        let acc: Vec<Reg> = (0..unroll).map(|_| if neon { VEC() } else if zmm { ZMM() } else { YMM() }).collect();
         for &a in &acc {
-            VXORPD(a, a, a);
+            if neon { EOR(a.b16(), a.b16(), a.b16()); } else { VXORPD(a, a, a); }
         }
         let top = Label::new();
         ALIGN(32);
         LABEL(top);
+        // 8 unroll doubles a round: each accumulator takes as many vectors as make 8 doubles.
         let mut done = 0;
         while done < 8 * unroll {
             for &a in &acc {
                 if done < 8 * unroll {
-                    if prefetch != 0 {
+                    // (On NEON once per 64-byte line, four vectors.)
+                    if prefetch != 0 && !neon {
                         PREFETCHT0([array + done * 8 + prefetch]);
+                    } else if prefetch != 0 && done % 8 == 0 {
+                        PRFM(PLDL1KEEP, [array + done * 8 + prefetch]);
                     }
-                    VADDPD(a, a, [array + done * 8]);
+                    if neon {
+                        let x = VEC();
+                        LDR(x.q(), [array + done * 8]);
+                        FADD(a.d2(), a.d2(), x.d2());
+                    } else {
+                        VADDPD(a, a, [array + done * 8]);
+                    }
                     done += lanes;
                 }
             }
         }
-        ADD(array, 64 * unroll);
-        SUB(n, 8 * unroll);
-        JNZ(top);
-        REDUCE_SUM(acc, f64);
-        RETURN(acc[0].xmm());
+        if neon {
+            ADD(array, array, 64 * unroll);
+            SUBS(n, n, 8 * unroll);
+            B_NE(top);
+            for &a in &acc[1..] {
+                FADD(acc[0].d2(), acc[0].d2(), a.d2());
+            }
+            FADDP(acc[0].d(), acc[0].d2());
+            RETURN(acc[0]);
+        } else {
+            ADD(array, 64 * unroll);
+            SUB(n, 8 * unroll);
+            JNZ(top);
+            REDUCE_SUM(acc, f64);
+            RETURN(acc[0].xmm());
+        }
     }
 }
 

@@ -51,6 +51,24 @@ fn neon_f64_sum_matches_rust() {
     assert_eq!(f64::from_bits(out.d0), v.iter().sum::<f64>());
 }
 
+/// The library's VECTOR_SUM (`streaming::sum_f64`, a JIT kernel with x86-64 and NEON
+/// variants) built for AArch64 by its `_code` companion, over accumulator counts and prefetch
+/// distances (one `prfm` per 64-byte line), under qemu.
+#[test]
+fn neon_vector_sum_of_the_library_matches_rust() {
+    let v: Vec<f64> = (0..1536).map(|i| (i % 17) as f64 * 0.125 - 0.5).collect();
+    let data: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    for (unroll, prefetch) in [(1, 0), (2, 256), (3, 0), (8, 512), (12, 2048)] {
+        let codes = peach::kernels::streaming::sum_f64_code(unroll, prefetch).unwrap();
+        let code =
+            codes.iter().find(|c| c.target().arch() == peach::core::target::Arch::Aarch64).expect("a NEON build");
+        let prefetches = code.listing().matches("prfm pldl1keep").count();
+        assert_eq!(prefetches, if prefetch == 0 { 0 } else { unroll }, "{}", code.listing());
+        let Some(out) = run(code, &data, &[Arg::Ptr(0, 0), Arg::X(1, v.len() as u64)]) else { return };
+        assert_eq!(f64::from_bits(out.d0), v.iter().sum::<f64>(), "unroll {unroll}, prefetch {prefetch}");
+    }
+}
+
 #[test]
 fn stores_reach_memory() {
     // void scale(f32 *p, u64 n, u32 k): p[i] *= k, four at a time.
