@@ -5,6 +5,9 @@ use peach::kernels::streaming::*;
 use peach::prelude::*;
 use peach::runtime::dispatch;
 
+#[path = "common/sgemm_block.rs"]
+mod sgemm_block;
+
 #[test]
 fn dot_f32_every_variant() {
     let x: Vec<f32> = (0..4096).map(|i| ((i * 7) % 23) as f32 * 0.25 - 2.0).collect();
@@ -114,31 +117,14 @@ fn sgemm_matches_the_triple_loop() {
     let aligned = [(6, nr, 1), (12, 2 * nr, 7), (36, 4 * nr, 64), (6, nr, 300), (102, 3 * nr, 600)];
     let edges = [(1, 1, 1), (5, nr - 1, 3), (7, nr + 1, 2), (100, 3 * nr + 5, 300), (256, 256, 256), (13, 7, 700)];
     for (m, n, k) in aligned.into_iter().chain(edges) {
-        let a: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
-        let mut c = vec![f32::NAN; m * n];
-        sgemm(m, n, k, &a, &b, &mut c).unwrap();
-        for i in 0..m {
-            for j in 0..n {
-                let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
-                assert_eq!(c[i * n + j], want, "({m},{n},{k}) at ({i},{j})");
-            }
-        }
+        sgemm_block::check_sgemm(m, n, k, 1);
     }
     // C larger than three L2 caches (6.4 MiB: any L2 up to 2 MiB) takes blocks of k of at least
     // 384 steps (here two of 200), and edges both ways; on Sapphire Rapids (panels from L2) a
     // B of 1400 columns of 200-step panels goes in three chunks of columns, then the edge. Every
     // 37th element checked.
     for (m, n, k) in [(1537, 1100, 400), (199, 1400, 600)] {
-        let a: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
-        let mut c = vec![f32::NAN; m * n];
-        sgemm(m, n, k, &a, &b, &mut c).unwrap();
-        for e in (0..m * n).step_by(37).chain([m * n - 1]) {
-            let (i, j) = (e / n, e % n);
-            let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
-            assert_eq!(c[e], want, "({m},{n},{k}) at ({i},{j})");
-        }
+        sgemm_block::check_sgemm(m, n, k, 37);
     }
     // A C one float short is refused.
     let mut c = vec![0.0; 5 * nr - 1];

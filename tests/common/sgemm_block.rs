@@ -1,5 +1,6 @@
 //! One `sgemm_block` call's inputs and the result it must give, shared by the tests that run
-//! its variants: natively on x86-64 and AArch64, in the x86 interpreter, under qemu.
+//! its variants: natively on x86-64 and AArch64, in the x86 interpreter, under qemu; and
+//! `sgemm` against the triple loop.
 #![allow(dead_code)]
 
 /// Values of many magnitudes, so that a product rounded apart from its sum shows.
@@ -112,4 +113,18 @@ pub fn shapes() -> impl Iterator<Item = (usize, usize, bool, bool)> {
 /// The floats' bits, to compare results bit for bit (NaN included).
 pub fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// `sgemm` of an `m x n x k` product of small integers and halves (every sum exact, in any order)
+/// against the triple loop, on every `stride`-th element of C and the last.
+pub fn check_sgemm(m: usize, n: usize, k: usize, stride: usize) {
+    let a: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
+    let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
+    let mut c = vec![f32::NAN; m * n];
+    peach::kernels::gemm::sgemm(m, n, k, &a, &b, &mut c).unwrap();
+    for e in (0..m * n).step_by(stride).chain([m * n - 1]) {
+        let (i, j) = (e / n, e % n);
+        let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+        assert_eq!(c[e], want, "({m},{n},{k}) at ({i},{j})");
+    }
 }
