@@ -1174,3 +1174,17 @@ fn the_library_vector_sum_builds_for_neon() {
         assert_eq!(unsafe { k.call(v.as_ptr(), v.len()) }, v.iter().sum::<f64>(), "unroll {unroll}");
     }
 }
+
+/// `add_i32` dispatches to its NEON variant here and wraps as Rust does.
+#[test]
+fn the_library_add_runs_its_neon_variant() {
+    let n = 256;
+    let a: Vec<i32> = (0..n).map(|i| i32::MAX - i).collect();
+    let b: Vec<i32> = (0..n).map(|i| i * 3 + 1).collect();
+    let mut c = vec![0; n as usize];
+    // SAFETY: 256 values at each pointer, a multiple of 128.
+    unsafe { peach::kernels::add_i32(a.as_ptr(), b.as_ptr(), c.as_mut_ptr(), n as usize) };
+    let want: Vec<i32> = a.iter().zip(&b).map(|(x, y)| x.wrapping_add(*y)).collect();
+    assert_eq!(c, want);
+    assert_eq!(peach::kernels::streaming::ADD_I32_DISPATCH.active(), Some("armv8-a"));
+}

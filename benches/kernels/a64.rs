@@ -1,4 +1,4 @@
-//! The benchmark on AArch64: peach's NEON variants of dot, sum, exp, ln and SGEMM against the naive
+//! The benchmark on AArch64: peach's NEON variants of dot, sum, add, exp, ln and SGEMM against the naive
 //! loop, rustc's auto-vectorisation (NEON is the target's baseline), `f64::exp`/`ln`, `libm`,
 //! `matrixmultiply`, the `gemm` crate and, where the machine has it, OpenBLAS. Cycles come from
 //! the virtual counter calibrated against a chain of adds; SGEMM's limit from an FMA probe run
@@ -133,6 +133,38 @@ pub fn run() {
         report(&mut rows, "sum", "peach", size, *best);
     }
     speedup(&mut summary, &rows, "sum");
+
+    type Add = fn(&[i32], &[i32], &mut [i32]);
+    let adds: [(&str, Add); 3] = [("naive", add_naive), ("autovec", add_autovec), ("peach", add_peach)];
+    for size in [2048usize, 16 * 1024, 1 << 20] {
+        let (a, b) = (Aligned::new(size, |i| i as i32 * 3 - 7), Aligned::new(size, |i| i32::MAX - i as i32));
+        let (a, b) = (a.slice(), b.slice());
+        let mut outs: Vec<Aligned<i32>> = adds.iter().map(|_| Aligned::new(size, |_| 0)).collect();
+        let mut runs: Vec<Box<dyn FnMut(usize)>> = adds
+            .iter()
+            .zip(outs.iter_mut())
+            .map(|(&(_, f), out)| -> Box<dyn FnMut(usize)> {
+                let out = out.slice_mut().as_mut_ptr();
+                // SAFETY: each competitor writes the `size` values of its own output.
+                Box::new(move |reps| {
+                    for _ in 0..reps {
+                        f(black_box(a), black_box(b), black_box(unsafe { std::slice::from_raw_parts_mut(out, size) }));
+                    }
+                })
+            })
+            .collect();
+        let mut refs: Vec<&mut dyn FnMut(usize)> = runs.iter_mut().map(|r| &mut **r as &mut dyn FnMut(usize)).collect();
+        let m = measure_together(&clock, size, &mut refs);
+        drop(refs);
+        drop(runs);
+        for out in &outs[1..] {
+            assert_eq!(out.slice(), outs[0].slice(), "the adds' outputs");
+        }
+        for ((name, _), m) in adds.iter().zip(m) {
+            report(&mut rows, "add", name, size, m);
+        }
+    }
+    speedup(&mut summary, &rows, "add");
 
     let exp_input = |i: usize, size: usize| -700.0 + 1400.0 * ((i * 7919) % size) as f64 / size as f64;
     let ln_input = |i: usize, size: usize| 10f64.powf(-300.0 + 600.0 * ((i * 7919) % size) as f64 / size as f64);

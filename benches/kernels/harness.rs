@@ -247,8 +247,7 @@ const PREAMBLE: &str = "# Benchmarks\n\n\
     every 32 that sends the AVX2 exp and ln down their general path (1000 for exp, 0 for ln).\n\
     add's figures are each competitor's best of four placements of its output, a quarter page\n\
     apart, against inputs that start on a page: at L1 sizes the placement alone moves add by up\n\
-    to 1.5x either way. On AArch64 the add benchmark does not run (its kernel has no NEON\n\
-    variant).\n";
+    to 1.5x either way (on AArch64, one placement).\n";
 
 /// `file` with the section headed `heading` (a `## ` line) replaced by `section` (or added,
 /// sections in order of heading), the preamble rewritten.

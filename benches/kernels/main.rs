@@ -21,7 +21,7 @@
 
 #[cfg(target_arch = "aarch64")]
 mod a64;
-// (On AArch64 the add benchmark, whose kernel has no NEON variant, does not run.)
+// (AArch64 leaves out what only x86-64's benchmark uses.)
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[cfg_attr(target_arch = "aarch64", allow(dead_code))]
 mod competitors;

@@ -1,7 +1,7 @@
 //! Streaming kernels at the machine's limit: an f32 dot product, the seed paper's f64
 //! VECTOR_SUM with its unroll factor and prefetch distance chosen at run time, and a
 //! software-pipelined int32 vector add. Each is a fat binary (AVX-512 and AVX2+FMA variants,
-//! SSE2 where it costs nothing, NEON for the dot product and the sum), checked against plain Rust
+//! SSE2 where it costs nothing, NEON on AArch64), checked against plain Rust
 //! in the tests, and measured against rustc's code in `cargo bench --bench kernels`.
 
 use peach_macros::peach_fn;
@@ -166,9 +166,10 @@ peach_fn! {
     /// `c[i] = a[i] + b[i]` for `n` i32, `n` a positive multiple of 128, software-pipelined with
     /// instruction streams (the seed paper's Listing 7): each column's load, add and store are
     /// recorded into three streams and issued skewed, so that the loads run ahead of the adds
-    /// and the adds ahead of the stores. zmm on AVX-512, ymm on AVX2; elsewhere plain Rust.
-    /// Outputs of 2^18 values and more (2^22 on Sapphire Rapids) that start on a vector boundary
-    /// are written with non-temporal stores, past the caches.
+    /// and the adds ahead of the stores. zmm on AVX-512, ymm on AVX2, a plain NEON loop on
+    /// AArch64; elsewhere plain Rust. On x86-64, outputs of 2^18 values and more (2^22 on
+    /// Sapphire Rapids) that start on a vector boundary are written with non-temporal stores,
+    /// past the caches.
     ///
     /// ```
     /// let a: Vec<i32> = (0..128).collect();
@@ -182,64 +183,93 @@ peach_fn! {
     /// # Safety
     ///
     /// `a` and `b` must point to `n` readable i32 each and `c` to `n` writable ones.
-    #[variants(x86_64::sapphirerapids, x86_64::avx512, x86_64::haswell, fallback = add_i32_in_rust)]
+    #[variants(x86_64::sapphirerapids, x86_64::avx512, x86_64::haswell, aarch64::neon, fallback = add_i32_in_rust)]
     pub unsafe fn add_i32(a: *const i32, b: *const i32, c: *mut i32, n: usize) {
-        const COLUMNS: usize = 8; // one pipeline of eight: measured faster than two of four
-        let zmm = target.has_avx512f();
-        let width = if zmm { 64 } else { 32 };
-        let per_iteration = COLUMNS * width; // bytes of each array
-        // Outputs too large to stay in the caches are written with non-temporal stores (no
-        // read for ownership), when `c` is aligned as they need. On Sapphire Rapids, plain
-        // stores keep up to 16 MiB of output, and non-temporal ones over lines still in the
-        // caches run up to 2.3 times as slow (measured): there they start at 2^22 values.
-        let (cached, done) = (Label::new(), Label::new());
-        CMP(n, if target.is_sapphirerapids() { 1 << 22 } else { 1 << 18 });
-        JB(cached);
-        TEST(c.r8(), width - 1);
-        JNZ(cached);
-        // The same loop twice: with non-temporal stores, then (at `cached`) with plain ones.
-        for streaming in [true, false] {
-            if streaming == false {
-                LABEL(cached);
-            }
-            let top = Label::new();
-            ALIGN(32);
-            LABEL(top);
-            let x = if zmm { [ZMM(); COLUMNS] } else { [YMM(); COLUMNS] };
-            let loads = STREAM({
-                for i in 0..COLUMNS {
-                    if zmm { VMOVDQU32(x[i], [a + i * width]); } else { VMOVDQU(x[i], [a + i * width]); }
-                }
-            });
-            let adds = STREAM({
-                for i in 0..COLUMNS {
-                    VPADDD(x[i], x[i], [b + i * width]);
-                }
-            });
-            let stores = STREAM({
-                for i in 0..COLUMNS {
-                    if streaming {
-                        VMOVNTDQ([c + i * width], x[i]);
-                    } else if zmm {
-                        VMOVDQU32([c + i * width], x[i]);
-                    } else {
-                        VMOVDQU([c + i * width], x[i]);
-                    }
-                }
-            });
-            // Stage k of column i issues at step i + k.
-            ISSUE_SKEWED([loads, adds, stores], 1);
-            ADD(a, per_iteration);
-            ADD(b, per_iteration);
-            ADD(c, per_iteration);
-            SUB(n, per_iteration / 4);
-            JNZ(top);
-            if streaming {
-                SFENCE();
-                JMP(done);
-            }
+        if target.has_neon() {
+            add_neon(a, b, c, n);
+        } else {
+            add_x86(a, b, c, n);
         }
-        LABEL(done);
+
+        // NEON: 32 values a round in register pairs (post-indexed LDP and STP), plain stores at
+        // every size; the cores reorder the round themselves.
+        fn add_neon(a: Reg, b: Reg, c: Reg, n: Reg) {
+            let top = Label::new();
+            LABEL(top);
+            let (x, y) = ([VEC(); 8], [VEC(); 8]);
+            for i in 0..4 {
+                LDP(x[2 * i].q(), x[2 * i + 1].q(), [a].post(32));
+                LDP(y[2 * i].q(), y[2 * i + 1].q(), [b].post(32));
+            }
+            for i in 0..8 {
+                ADD(x[i].s4(), x[i].s4(), y[i].s4());
+            }
+            for i in 0..4 {
+                STP(x[2 * i].q(), x[2 * i + 1].q(), [c].post(32));
+            }
+            SUBS(n, n, 32);
+            B_NE(top);
+        }
+
+        // x86-64: zmm or ymm, non-temporal stores for large aligned outputs.
+        fn add_x86(a: Reg, b: Reg, c: Reg, n: Reg) {
+            const COLUMNS: usize = 8; // one pipeline of eight: measured faster than two of four
+            let zmm = target.has_avx512f();
+            let width = if zmm { 64 } else { 32 };
+            let per_iteration = COLUMNS * width; // bytes of each array
+            // Outputs too large to stay in the caches are written with non-temporal stores (no
+            // read for ownership), when `c` is aligned as they need. On Sapphire Rapids, plain
+            // stores keep up to 16 MiB of output, and non-temporal ones over lines still in the
+            // caches run up to 2.3 times as slow (measured): there they start at 2^22 values.
+            let (cached, done) = (Label::new(), Label::new());
+            CMP(n, if target.is_sapphirerapids() { 1 << 22 } else { 1 << 18 });
+            JB(cached);
+            TEST(c.r8(), width - 1);
+            JNZ(cached);
+            // The same loop twice: with non-temporal stores, then (at `cached`) with plain ones.
+            for streaming in [true, false] {
+                if streaming == false {
+                    LABEL(cached);
+                }
+                let top = Label::new();
+                ALIGN(32);
+                LABEL(top);
+                let x = if zmm { [ZMM(); COLUMNS] } else { [YMM(); COLUMNS] };
+                let loads = STREAM({
+                    for i in 0..COLUMNS {
+                        if zmm { VMOVDQU32(x[i], [a + i * width]); } else { VMOVDQU(x[i], [a + i * width]); }
+                    }
+                });
+                let adds = STREAM({
+                    for i in 0..COLUMNS {
+                        VPADDD(x[i], x[i], [b + i * width]);
+                    }
+                });
+                let stores = STREAM({
+                    for i in 0..COLUMNS {
+                        if streaming {
+                            VMOVNTDQ([c + i * width], x[i]);
+                        } else if zmm {
+                            VMOVDQU32([c + i * width], x[i]);
+                        } else {
+                            VMOVDQU([c + i * width], x[i]);
+                        }
+                    }
+                });
+                // Stage k of column i issues at step i + k.
+                ISSUE_SKEWED([loads, adds, stores], 1);
+                ADD(a, per_iteration);
+                ADD(b, per_iteration);
+                ADD(c, per_iteration);
+                SUB(n, per_iteration / 4);
+                JNZ(top);
+                if streaming {
+                    SFENCE();
+                    JMP(done);
+                }
+            }
+            LABEL(done);
+        }
     }
 }
 

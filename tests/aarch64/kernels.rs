@@ -69,6 +69,24 @@ fn neon_vector_sum_of_the_library_matches_rust() {
     }
 }
 
+/// The library's `add_i32` NEON variant under qemu, wrapping as Rust's `wrapping_add` does.
+#[test]
+fn neon_add_of_the_library_wraps_like_rust() {
+    use peach::kernels::streaming::{ADD_I32_ARMV8_A_CODES as CODES, ADD_I32_ARMV8_A_LISTING as LISTING};
+    let (_, bytes) = CODES.iter().find(|(abi, _)| *abi == "Aapcs64").expect("an AAPCS64 build");
+    for n in [128usize, 384] {
+        let a: Vec<i32> = (0..n as i32).map(|i| i.wrapping_mul(0x2f6b_5a3d) ^ (i << 9)).collect();
+        let b: Vec<i32> = (0..n as i32).map(|i| i32::MAX - i * 7).collect();
+        let mut data: Vec<u8> = a.iter().chain(&b).flat_map(|v| v.to_le_bytes()).collect();
+        data.resize(12 * n, 0);
+        let args = [Arg::Ptr(0, 0), Arg::Ptr(1, 4 * n), Arg::Ptr(2, 8 * n), Arg::X(3, n as u64)];
+        let Some(out) = run_bytes(bytes, LISTING, &data, &args) else { return };
+        let got: Vec<i32> = out.data[8 * n..].chunks(4).map(|c| i32::from_le_bytes(c.try_into().unwrap())).collect();
+        let want: Vec<i32> = a.iter().zip(&b).map(|(x, y)| x.wrapping_add(*y)).collect();
+        assert_eq!(got, want, "n {n}");
+    }
+}
+
 #[test]
 fn stores_reach_memory() {
     // void scale(f32 *p, u64 n, u32 k): p[i] *= k, four at a time.
