@@ -86,8 +86,7 @@ pub fn run() {
                 })
             })
             .collect();
-        let mut refs: Vec<&mut dyn FnMut(usize)> = runs.iter_mut().map(|r| &mut **r as &mut dyn FnMut(usize)).collect();
-        for ((name, _), m) in dots.iter().zip(measure_together(&clock, size, &mut refs)) {
+        for ((name, _), m) in dots.iter().zip(together(&clock, size, &mut runs)) {
             report(&mut rows, "dot", name, size, m);
         }
     }
@@ -123,8 +122,7 @@ pub fn run() {
                 }
             }));
         }
-        let mut refs: Vec<&mut dyn FnMut(usize)> = runs.iter_mut().map(|r| &mut **r as &mut dyn FnMut(usize)).collect();
-        let m = measure_together(&clock, size, &mut refs);
+        let m = together(&clock, size, &mut runs);
         for ((name, _), m) in sums.iter().zip(&m) {
             report(&mut rows, "sum", name, size, *m);
         }
@@ -153,9 +151,7 @@ pub fn run() {
                 })
             })
             .collect();
-        let mut refs: Vec<&mut dyn FnMut(usize)> = runs.iter_mut().map(|r| &mut **r as &mut dyn FnMut(usize)).collect();
-        let m = measure_together(&clock, size, &mut refs);
-        drop(refs);
+        let m = together(&clock, size, &mut runs);
         drop(runs);
         for out in &outs[1..] {
             assert_eq!(out.slice(), outs[0].slice(), "the adds' outputs");
@@ -188,10 +184,7 @@ pub fn run() {
                     })
                 })
                 .collect();
-            let mut refs: Vec<&mut dyn FnMut(usize)> =
-                runs.iter_mut().map(|r| &mut **r as &mut dyn FnMut(usize)).collect();
-            let m = measure_together(&clock, size, &mut refs);
-            drop(refs);
+            let m = together(&clock, size, &mut runs);
             drop(runs);
             // peach within 1 ulp of `f64::exp`/`ln` (both are; the accuracy tests say how far
             // from the truth).

@@ -199,6 +199,12 @@ pub fn measure_together(clock: &Clock, elems: usize, runs: &mut [&mut dyn FnMut(
     best
 }
 
+/// [`measure_together`] over boxed competitors.
+pub fn together(clock: &Clock, size: usize, runs: &mut [Box<dyn FnMut(usize) + '_>]) -> Vec<(f64, f64)> {
+    let mut refs: Vec<&mut dyn FnMut(usize)> = runs.iter_mut().map(|r| &mut **r as &mut dyn FnMut(usize)).collect();
+    measure_together(clock, size, &mut refs)
+}
+
 /// Checks that the intrinsics competitor computes bit for bit what peach does: the
 /// comparison is between two schedules of one algorithm, not two algorithms.
 pub fn same_algorithm(kernel: &str, x: &[f64], intrinsics: MapFn, peach: MapFn) {

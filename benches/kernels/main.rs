@@ -480,12 +480,6 @@ mod bench {
         (0..8).map(|j| (0..size).map(|k| a[k] * b[k * size + j]).sum()).collect()
     }
 
-    /// [`measure_together`] over boxed competitors.
-    fn together(clock: &Clock, size: usize, runs: &mut [Box<dyn FnMut(usize) + '_>]) -> Vec<(f64, f64)> {
-        let mut refs: Vec<&mut dyn FnMut(usize)> = runs.iter_mut().map(|r| &mut **r as &mut dyn FnMut(usize)).collect();
-        measure_together(clock, size, &mut refs)
-    }
-
     /// Intel's AVX-512 cores: every 512-bit operation issues on port 0 (ports 0 and 1 fused) or
     /// port 5 (Intel's optimization manual), so exp's and ln's permutes, compares and adds take
     /// the FMA units' turns.
