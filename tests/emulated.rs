@@ -147,6 +147,31 @@ fn emulate_dot(code: &[u8], x: &[f32], y: &[f32], n: usize) -> f32 {
     m.xmm0_f32()
 }
 
+/// VECTOR_SUM, a JIT kernel: each x86-64 variant its `_code` companion builds (AVX-512 and
+/// AVX2, whatever this core runs), in the interpreter, over accumulator counts and prefetch
+/// distances, exactly Rust's sum (every partial sum of these values is exact).
+#[test]
+fn sum_f64_every_x86_variant_in_the_interpreter() {
+    let data: Vec<f64> = (0..512).map(|i| (i % 101) as f64 - 50.0).collect();
+    for unroll in [1, 2, 4, 8] {
+        for prefetch in [0, 512] {
+            let codes = sum_f64_code(unroll, prefetch).unwrap();
+            let x86: Vec<_> = codes.iter().filter(|c| c.target().arch() == peach::core::target::Arch::X86_64).collect();
+            assert_eq!(x86.len(), 2, "the AVX-512 and AVX2 variants");
+            for code in x86 {
+                assert_eq!(code.entry(), 0);
+                for n in [8 * unroll, 512] {
+                    let mut m = Machine::new();
+                    let args = [m.allow(&data[..n]), n as u64];
+                    m.call_sysv(code.bytes(), &args, 10_000_000).unwrap_or_else(|e| panic!("n {n}: {e}"));
+                    let what = format!("{}, unroll {unroll}, prefetch {prefetch}, n {n}", code.target().name());
+                    assert_eq!(m.xmm0_f64(), data[..n].iter().sum::<f64>(), "{what}");
+                }
+            }
+        }
+    }
+}
+
 /// `add_i32` in the interpreter, into a fresh output of `n` values `skip` values into a
 /// 64-byte-aligned buffer (0: aligned, as the non-temporal path wants).
 fn emulate_add(code: &[u8], a: &[i32], b: &[i32], n: usize, skip: usize) -> Vec<i32> {

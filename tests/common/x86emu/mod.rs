@@ -292,6 +292,11 @@ impl Machine {
         f32::from_le_bytes([self.vec[0][0], self.vec[0][1], self.vec[0][2], self.vec[0][3]])
     }
 
+    /// The low double of xmm0 (a `f64` result).
+    pub fn xmm0_f64(&self) -> f64 {
+        f64::from_le_bytes(self.vec[0][..8].try_into().unwrap())
+    }
+
     pub fn gp(&self, r: Register) -> u64 {
         self.gp[r.full_register().number()]
     }
