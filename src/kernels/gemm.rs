@@ -1,8 +1,8 @@
 //! SGEMM: a register-blocked micro-kernel (6 rows by 32 columns in zmm accumulators on AVX-512,
-//! 6 by 16 in ymm on AVX2+FMA and in NEON registers on AArch64), the same run down a block of rows of A read in place
-//! ([`sgemm_block`], packing its panel of B on its first block; 6 rows by 64 columns on Ice Lake
-//! and Sapphire Rapids, 6 by 16 in NEON registers on AArch64), and a driver that blocks k by
-//! the core's caches (see `kc_max`) and multiplies.
+//! 6 by 16 in ymm on AVX2+FMA and in NEON registers on AArch64), the same run down a block of
+//! rows of A read in place ([`sgemm_block`], packing its panel of B on its first block; 6 rows
+//! by 64 columns on Ice Lake and Sapphire Rapids), and a driver that blocks k by the core's
+//! caches (see `kc_max`) and multiplies.
 
 use super::caches::{Caches, caches};
 use peach_core::{Error, ErrorKind};
@@ -683,9 +683,9 @@ impl PanelHome {
 /// L1 (see [`PanelHome::L2`]), or all of k where that is at most half as long again (one pass
 /// over C saved: on Sapphire Rapids, median time ratios of products alternated in one process,
 /// 1.3-3.4 % faster at 384^3 than two blocks of 192 steps, 0.7-1.6 % at 288-336, level at 352;
-/// at 448 and 512 a block of all k was not faster), and where C is more than twice L2, 512 steps (on Sapphire Rapids, with the columns
-/// in chunks: 1-4 % faster at 1152-4096, level at 1024 and 896, 1 % slower at 768, where the rule
-/// does not apply). Then k is cut into blocks of equal size, a multiple of 8 (600 as 200, 200 and
+/// at 448 and 512 a block of all k was not faster), and where C is more than twice L2, 512
+/// steps (on Sapphire Rapids, with the columns in chunks: 1-4 % faster at 1152-4096, level at
+/// 1024 and 896, 1 % slower at 768, where the rule does not apply). Then k is cut into blocks of equal size, a multiple of 8 (600 as 200, 200 and
 /// 200, not 256, 256 and 88: a short block pays C's loads and stores for few steps; at 384^3 on
 /// Sapphire Rapids, 192 and 192 were 1.5 % faster than 256 and 128).
 fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches, home: PanelHome) -> usize {

@@ -126,10 +126,11 @@ peach_fn! {
         while done < 8 * unroll {
             for &a in &acc {
                 if done < 8 * unroll {
-                    // (On NEON once per 64-byte line, four vectors.)
                     if prefetch != 0 && !neon {
                         PREFETCHT0([array + done * 8 + prefetch]);
-                    } else if prefetch != 0 && done % 8 == 0 {
+                    }
+                    // On NEON once per 64-byte line, every four vectors.
+                    if prefetch != 0 && neon && done % 8 == 0 {
                         PRFM(PLDL1KEEP, [array + done * 8 + prefetch]);
                     }
                     if neon {
