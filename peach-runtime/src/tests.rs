@@ -315,12 +315,36 @@ mod dispatching {
         }
     }
 
+    /// Held by the tests that change the settings (the cap, the microarchitecture), so that one
+    /// does not change them under another's assertions.
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// A choice is remembered until the settings change, then made again.
+    #[test]
+    fn choices_are_remembered_until_the_settings_change() {
+        static WITH_AVX2: &[Variant] =
+            &[Variant { name: "with-avx2", required: &["AVX2"] }, Variant { name: "plain", required: &[] }];
+        static D: Dispatch = Dispatch::new(WITH_AVX2, std::ptr::null_mut());
+        let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+        set_max_isa(None).unwrap();
+        if !runs_here(&["AVX2"]) {
+            eprintln!("skipped: this CPU lacks AVX2");
+            return;
+        }
+        assert_eq!((D.choose(), D.choose()), (Some(0), Some(0)));
+        set_max_isa(Some("v2")).unwrap();
+        assert_eq!((D.choose(), D.choose()), (Some(1), Some(1)));
+        set_max_isa(None).unwrap();
+        assert_eq!(D.choose(), Some(0));
+    }
+
     static BY_CORE: &[Variant] = &[Variant { name: "zen4", required: &[] }, Variant { name: "x86-64", required: &[] }];
     static BY_CORE_DISPATCH: Dispatch = Dispatch::new(BY_CORE, std::ptr::null_mut());
 
     /// `set_microarch` decides what dispatch takes the processor for, and `explain` says why.
     #[test]
     fn set_microarch_names_the_processor() {
+        let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
         set_max_isa(None).unwrap();
         if cfg!(target_arch = "x86_64") {
             set_microarch(Some("zen4")).unwrap();
@@ -346,6 +370,7 @@ mod dispatching {
 
     #[test]
     fn resolves_once_from_racing_threads_then_calls_the_choice() {
+        let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
         set_max_isa(None).unwrap();
         DISPATCH.reset();
         assert_eq!(DISPATCH.active(), None);

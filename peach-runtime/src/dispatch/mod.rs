@@ -18,7 +18,7 @@
 mod uarch;
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use peach_core::Target;
 use peach_core::target::Arch;
@@ -36,6 +36,19 @@ pub struct Variant {
 const UNRESOLVED: usize = usize::MAX;
 const FALLBACK: usize = usize::MAX - 1;
 
+/// Counts the changes of what [`Dispatch::choose`] depends on besides the processor (the cap,
+/// the microarchitecture set), so that a choice remembered under an older count is made again.
+static SETTINGS: AtomicU32 = AtomicU32::new(0);
+
+/// Records a change of the settings; called after the change is stored.
+fn settings_changed() {
+    SETTINGS.fetch_add(1, Ordering::AcqRel);
+}
+
+/// In a remembered choice: the fallback, and no choice remembered yet.
+const CHOSE_FALLBACK: u32 = u32::MAX;
+const CHOSE_NOTHING: u32 = u32::MAX - 1;
+
 /// The dispatch state of one kernel: its variants and the function pointer calls go through.
 #[derive(Debug)]
 pub struct Dispatch {
@@ -43,6 +56,8 @@ pub struct Dispatch {
     resolver: AtomicPtr<()>,
     target: AtomicPtr<()>,
     active: AtomicUsize,
+    /// The last choice: the settings' count in the high half, the index in the low half.
+    chosen: AtomicU64,
 }
 
 impl Dispatch {
@@ -53,6 +68,7 @@ impl Dispatch {
             resolver: AtomicPtr::new(resolver),
             target: AtomicPtr::new(resolver),
             active: AtomicUsize::new(UNRESOLVED),
+            chosen: AtomicU64::new(CHOSE_NOTHING as u64),
         }
     }
 
@@ -78,9 +94,22 @@ impl Dispatch {
     }
 
     /// The variant to call on this processor within the cap (see the module's documentation),
-    /// if any.
+    /// if any. The choice is remembered: until [`set_max_isa`] or [`set_microarch`] changes the
+    /// settings, later calls cost two atomic loads (a safe kernel's driver may ask on every
+    /// call, as `sgemm` does).
     pub fn choose(&self) -> Option<usize> {
-        choose(uarch::HOST, self.variants, microarch(), |v| runs_here(v.required)).index
+        let settings = SETTINGS.load(Ordering::Acquire);
+        let memo = self.chosen.load(Ordering::Acquire);
+        let code = memo as u32;
+        if memo >> 32 == u64::from(settings) && code != CHOSE_NOTHING {
+            return (code != CHOSE_FALLBACK).then_some(code as usize);
+        }
+        let index = choose(uarch::HOST, self.variants, microarch(), |v| runs_here(v.required)).index;
+        // Remembered under the count read before choosing: a change made meanwhile has its own
+        // count, so the next call chooses again.
+        let code = index.map_or(CHOSE_FALLBACK, |i| i as u32);
+        self.chosen.store(u64::from(settings) << 32 | u64::from(code), Ordering::Release);
+        index
     }
 
     /// Which variant dispatch chooses on this processor, and why.
@@ -335,6 +364,7 @@ pub fn set_max_isa(level: Option<&str>) -> Result<(), UnknownIsaLevel> {
         None => NO_CAP,
     };
     CAP.store(cap, Ordering::Release);
+    settings_changed();
     Ok(())
 }
 

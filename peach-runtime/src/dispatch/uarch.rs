@@ -94,6 +94,7 @@ pub fn set_microarch(name: Option<&str>) -> Result<(), UnknownMicroarch> {
         None => None,
     };
     *SET.lock().unwrap_or_else(|e| e.into_inner()) = value;
+    super::settings_changed();
     Ok(())
 }
 
