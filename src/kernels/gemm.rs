@@ -507,15 +507,20 @@ unsafe fn multiply_panels(nr: usize, a: *const f32, b: *const f32, c: *mut f32, 
 /// to C, and B's rows to pack into the panel and the distance between them (0: already packed).
 type BlockKernel = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize, usize, usize, *const f32, usize);
 
-/// The kernels [`sgemm`] runs for one [`sgemm_block`] variant: `main`, `nr` columns wide, and
+/// The kernels [`sgemm`] runs for one [`sgemm_block`] variant: `main`, `nr` columns wide,
 /// where n leaves half that (Ice Lake's 64 columns, n an odd multiple of 32), `half` for the
-/// rest.
+/// rest, and for an edge of at most [`NARROW`] columns, `narrow`, that wide.
 #[derive(Clone, Copy)]
 struct Kernels {
     nr: usize,
     main: BlockKernel,
     half: Option<BlockKernel>,
+    narrow: Option<BlockKernel>,
 }
+
+/// The width of [`Kernels::narrow`]: AVX2's kernel, which every AVX-512 core runs too, so that
+/// an edge of a few columns is not padded to 32 (at 30 x 33 x 32, twice the work).
+const NARROW: usize = 16;
 
 impl Kernels {
     /// The narrowest panel's width: n a multiple of it needs no edge panel.
@@ -526,12 +531,21 @@ impl Kernels {
 
 /// [`sgemm`]'s kernels by the [`sgemm_block`] variant: Ice Lake's (which Sapphire Rapids also
 /// runs; the variant requires every extension of x86-64-v4, whose kernel finishes its
-/// remainders), the AVX-512 one, the AVX2 one.
+/// remainders), the AVX-512 one, the AVX2 one (the other two's narrow edges' kernel, where
+/// its extensions are there: see [`block_kernels`]).
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 const BLOCK_KERNELS: [(&str, Kernels); 3] = [
-    ("icelake", Kernels { nr: 64, main: sgemm_block_icelake, half: Some(sgemm_block_x86_64_v4) }),
-    ("x86-64-v4", Kernels { nr: 32, main: sgemm_block_x86_64_v4, half: None }),
-    ("haswell", Kernels { nr: 16, main: sgemm_block_haswell, half: None }),
+    (
+        "icelake",
+        Kernels {
+            nr: 64,
+            main: sgemm_block_icelake,
+            half: Some(sgemm_block_x86_64_v4),
+            narrow: Some(sgemm_block_haswell),
+        },
+    ),
+    ("x86-64-v4", Kernels { nr: 32, main: sgemm_block_x86_64_v4, half: None, narrow: Some(sgemm_block_haswell) }),
+    ("haswell", Kernels { nr: 16, main: sgemm_block_haswell, half: None, narrow: None }),
 ];
 
 /// Under Miri, which cannot run machine code, Rust models of the same widths stand in, so that
@@ -539,16 +553,37 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
 /// target-cpu=x86-64-v4` for `choose` to see the AVX-512 widths).
 #[cfg(all(target_arch = "x86_64", miri))]
 const BLOCK_KERNELS: [(&str, Kernels); 3] = [
-    ("icelake", Kernels { nr: 64, main: multiply_rows::<64>, half: Some(multiply_rows::<32>) }),
-    ("x86-64-v4", Kernels { nr: 32, main: multiply_rows::<32>, half: None }),
-    ("haswell", Kernels { nr: 16, main: multiply_rows::<16>, half: None }),
+    (
+        "icelake",
+        Kernels {
+            nr: 64,
+            main: multiply_rows::<64>,
+            half: Some(multiply_rows::<32>),
+            narrow: Some(multiply_rows::<16>),
+        },
+    ),
+    ("x86-64-v4", Kernels { nr: 32, main: multiply_rows::<32>, half: None, narrow: Some(multiply_rows::<16>) }),
+    ("haswell", Kernels { nr: 16, main: multiply_rows::<16>, half: None, narrow: None }),
 ];
 
 /// The kernels [`sgemm`] calls for the variant dispatch chooses on this CPU.
 #[cfg(target_arch = "x86_64")]
 fn block_kernels() -> Option<Kernels> {
     let variant = SGEMM_BLOCK_DISPATCH.variants().get(SGEMM_BLOCK_DISPATCH.choose()?)?;
-    kernels_of(variant.name)
+    let kernels = kernels_of(variant.name)?;
+    Some(Kernels { narrow: kernels.narrow.filter(|_| narrow_runs()), ..kernels })
+}
+
+/// Whether the narrow kernel, Haswell's variant, runs on this CPU: AVX-512 does not promise
+/// the FMA extension its code uses. (Only the AVX-512 variants take it, which no cap that lets
+/// them run forbids it, so detection alone decides.)
+#[cfg(target_arch = "x86_64")]
+fn narrow_runs() -> bool {
+    static RUNS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *RUNS.get_or_init(|| {
+        let haswell = SGEMM_BLOCK_DISPATCH.variants().iter().find(|v| v.name == "haswell");
+        haswell.is_some_and(|v| v.required.iter().all(|f| peach::runtime::dispatch::detected(f)))
+    })
 }
 
 /// The kernels of the [`sgemm_block`] variant named `name`.
@@ -640,10 +675,11 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     };
     // Elsewhere, 16 columns: the NEON variant on AArch64, plain Rust otherwise.
     #[cfg(not(target_arch = "x86_64"))]
-    let kernels = Kernels { nr: 16, main: sgemm_block, half: None };
+    let kernels = Kernels { nr: 16, main: sgemm_block, half: None, narrow: None };
     let home = PanelHome::on(peach::runtime::dispatch::microarch(), kernels.nr);
-    // SAFETY: `choose` picked the kernels' variant for this CPU, and `half` needs no extension
-    // its variant lacks (the table's test checks it); off x86-64, plain Rust.
+    // SAFETY: `choose` picked the kernels' variant for this CPU, `half` needs no extension its
+    // variant lacks (the table's test checks it) and `narrow` is there only where its own are
+    // detected (`block_kernels`); off x86-64, plain Rust.
     unsafe { multiply(kernels, caches(), home, m, n, k, a, b, c) }
 }
 
@@ -767,19 +803,24 @@ unsafe fn multiply(
     let (nr, step) = (kernels.nr, kernels.step());
     let (kc_max, mc_max) = (kc_max(nr, m, n, k, caches, home), 96);
     // The edges: the last m mod 6 rows of A are copied into a block of 6 (zeros below), and the
-    // last n mod `step` columns of B into a panel `step` wide (zeros right of them), packed
-    // here; their part of C goes through a tile of whole blocks and panels.
+    // last n mod `step` columns of B into a panel (zeros right of them) as wide as the narrowest
+    // kernel that takes them, packed here; their part of C goes through a tile of whole blocks
+    // and panels.
     let (m_full, n_full) = (m - m % 6, n - n % step);
     let (tail_rows, edge_cols) = (m - m_full, n - n_full);
-    let edge_kernel = kernels.half.unwrap_or(kernels.main);
+    let (edge_kernel, edge_width) = match kernels.narrow {
+        Some(narrow) if edge_cols <= NARROW => (narrow, NARROW),
+        _ => (kernels.half.unwrap_or(kernels.main), step),
+    };
     let mut tail = vec![0.0f32; if tail_rows > 0 { 6 * kc_max.min(k) } else { 0 }];
-    let tile_rows = if edge_cols > 0 { mc_max } else { 6 };
+    // (An edge's tile holds a pass's rows: up to MC, and no more than m's blocks.)
+    let tile_rows = if edge_cols > 0 { mc_max.min(m.next_multiple_of(6)) } else { 6 };
     let mut tile = vec![0.0f32; if tail_rows + edge_cols > 0 { tile_rows * nr } else { 0 }];
     // The panels (the edge's last), left uninitialised (no zeroing pass over them): the first
     // pass of the kernel over each writes it before any pass reads it, and Rust only sees the
     // allocation. They start on a cache line (the allocator's large blocks start 16 bytes into
     // a page), so that no vector load of a panel row spans two lines: up to 15 floats of slack.
-    let panel_cols = n_full + if edge_cols > 0 { step } else { 0 };
+    let panel_cols = n_full + if edge_cols > 0 { edge_width } else { 0 };
     let mut store = Vec::<f32>::with_capacity(kc_max.min(k) * panel_cols + 15);
     let spare = store.spare_capacity_mut();
     let skip = (64 - spare.as_ptr() as usize % 64) % 64 / 4;
@@ -795,8 +836,8 @@ unsafe fn multiply(
             let accumulate = k0 > 0;
             let b_rows = &b[k0 * n..];
             if edge_cols > 0 && last_chunk {
-                let edge = &mut panels[n_full * kc..][..kc * step];
-                for (kk, row) in edge.chunks_exact_mut(step).enumerate() {
+                let edge = &mut panels[n_full * kc..][..kc * edge_width];
+                for (kk, row) in edge.chunks_exact_mut(edge_width).enumerate() {
                     let (cols, zeros) = row.split_at_mut(edge_cols);
                     for (to, &from) in cols.iter_mut().zip(&b_rows[kk * n + n_full..][..edge_cols]) {
                         to.write(from);
@@ -822,7 +863,7 @@ unsafe fn multiply(
                 // half (then `half` is there: n_full is a multiple of `step`), then the edge.
                 for j in (j0..j1).step_by(nr).chain((edge_cols > 0 && last_chunk).then_some(n_full)) {
                     let (kernel, width) = match kernels.half {
-                        _ if j == n_full => (edge_kernel, step),
+                        _ if j == n_full => (edge_kernel, edge_width),
                         Some(half) if j + nr > n_full => (half, nr / 2),
                         _ => (kernels.main, nr),
                     };
@@ -846,12 +887,13 @@ unsafe fn multiply(
                     // SAFETY: A holds 6 `blocks` rows of kc floats from `a_rows`, `lda` apart (its
                     // rows are k long and k0 + kc <= k, or the tail's are kc long); the panel has
                     // room for width kc floats (inside the kc panel_cols floats from `panels`: the
-                    // edge's width `step` from n_full), written before it is read: by the kernel
+                    // edge's `edge_width` from n_full), written before it is read: by the kernel
                     // on the first pass (from B's kc rows of n floats at `to_pack`, whose first
                     // width are in the row as j + width <= n_full) or above for the edge; C holds
                     // 6 `blocks` rows of width floats, `ldc` apart, from `c_out` (n-float rows of C
-                    // with j + width <= n, or the tile of `tile_rows` rows of nr floats); `kernel`
-                    // is width columns wide and runs on this CPU (the caller's promise).
+                    // with j + width <= n, or the tile of `tile_rows` rows of nr floats, as many
+                    // as a pass has: at most MC and m rounded up to 6, or 6 for the tail);
+                    // `kernel` is width columns wide and runs on this CPU (the caller's promise).
                     unsafe {
                         kernel(
                             a_rows.as_ptr(),
@@ -881,25 +923,30 @@ unsafe fn multiply(
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     /// The driver against the triple loop with Rust models for kernels, 64 columns wide with a
-    /// 32-column half (Ice Lake's shape, whatever the CPU), and 16 wide alone: n an odd multiple
-    /// of 32 ends on a half panel; m not a multiple of 6 and n not of the narrowest panel go
-    /// through the edges' copies (alone too, where m < 6 or n < 32); several blocks of k and of
-    /// rows included.
+    /// 32-column half (Ice Lake's shape, whatever the CPU), with and without a 16-column kernel
+    /// for narrow edges, and 16 wide alone: n an odd multiple of 32 ends on a half panel; m not a
+    /// multiple of 6 and n not of the narrowest panel go through the edges' copies (alone too,
+    /// where m < 6 or n < 32; edges of 1-16 columns through the narrow kernel where there is
+    /// one, wider ones through the half); several blocks of k and of rows included.
     #[test]
     fn the_driver_takes_any_size() {
         use super::{Caches, Kernels, PanelHome, caches, multiply, multiply_rows};
-        let wide = Kernels { nr: 64, main: multiply_rows::<64>, half: Some(multiply_rows::<32>) };
-        let narrow = Kernels { nr: 16, main: multiply_rows::<16>, half: None };
+        let wide = Kernels { nr: 64, main: multiply_rows::<64>, half: Some(multiply_rows::<32>), narrow: None };
+        let wide_narrow = Kernels { narrow: Some(multiply_rows::<16>), ..wide };
+        let narrow = Kernels { nr: 16, main: multiply_rows::<16>, half: None, narrow: None };
         let sizes = [(6, 32, 3), (12, 96, 5), (102, 160, 600), (18, 64, 1), (1, 1, 1), (5, 31, 2), (7, 100, 130)];
         let sizes = sizes.into_iter().chain([(4, 16, 9), (97, 47, 300), (200, 200, 70), (6, 33, 1), (13, 64, 2)]);
+        let sizes = sizes.chain([(7, 48, 3), (7, 49, 3), (103, 112, 20), (30, 33, 32)]);
         // This core's caches, and caches so small that C counts as large (larger blocks of k).
         let tiny = Caches { l1d: 4 << 10, l2: 8 << 10 };
         for (m, n, k) in sizes {
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
             let homes = [PanelHome::L1, PanelHome::L2];
-            let runs = [(wide, caches()), (narrow, caches()), (wide, tiny), (narrow, tiny)];
-            for ((kernels, caches), home) in runs.into_iter().flat_map(|run| homes.map(|home| (run, home))) {
+            let runs =
+                [(wide, caches()), (wide_narrow, caches()), (narrow, caches()), (wide, tiny), (wide_narrow, tiny)];
+            let runs = runs.into_iter().chain([(narrow, tiny)]);
+            for ((kernels, caches), home) in runs.flat_map(|run| homes.map(|home| (run, home))) {
                 // One float past C must stay as it is.
                 let mut c = vec![f32::NAN; m * n + 1];
                 c[m * n] = 7.0;
@@ -909,7 +956,13 @@ mod tests {
                 for i in 0..m {
                     for j in 0..n {
                         let want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
-                        assert_eq!(c[i * n + j], want, "({m},{n},{k}) nr {} {home:?} at ({i},{j})", kernels.nr);
+                        let narrow = kernels.narrow.is_some();
+                        assert_eq!(
+                            c[i * n + j],
+                            want,
+                            "({m},{n},{k}) nr {} {narrow} {home:?} at ({i},{j})",
+                            kernels.nr
+                        );
                     }
                 }
             }
@@ -996,12 +1049,16 @@ mod tests {
     }
 
     /// Every variant of `sgemm_block` has its kernels in the table, the main one as wide as its
-    /// extensions give it (64 for Ice Lake's), and a half kernel only where its variant requires
-    /// every extension of x86-64-v4, whose kernel that is.
+    /// extensions give it (64 for Ice Lake's), a half kernel only where its variant requires
+    /// every extension of x86-64-v4, whose kernel that is, and a narrow one only where the main
+    /// one is wider; the narrow one is kept where Haswell's variant's extensions are detected.
     #[test]
     fn each_block_variant_has_its_kernels_and_width() {
         let variants = super::SGEMM_BLOCK_DISPATCH.variants();
         let v4 = variants.iter().find(|v| v.name == "x86-64-v4").expect("an AVX-512 variant");
+        let haswell = variants.iter().find(|v| v.name == "haswell").expect("an AVX2 variant");
+        let detected = haswell.required.iter().all(|f| peach::runtime::dispatch::detected(f));
+        assert_eq!(super::narrow_runs(), detected);
         for v in variants {
             let entry = super::kernels_of(v.name);
             let nr = match (v.name, v.required.contains(&"AVX512F")) {
@@ -1013,6 +1070,7 @@ mod tests {
             if entry.is_some_and(|k| k.half.is_some()) {
                 assert!(v4.required.iter().all(|f| v.required.contains(f)), "{}", v.name);
             }
+            assert_eq!(entry.is_some_and(|k| k.narrow.is_some()), nr > super::NARROW, "{}", v.name);
         }
     }
 }
