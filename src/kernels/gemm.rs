@@ -7,6 +7,7 @@
 use super::caches::{Caches, caches};
 use peach_core::{Error, ErrorKind};
 use peach_macros::peach_fn;
+use std::mem::MaybeUninit;
 
 peach_fn! {
     /// `C[6 x NR] += A[6 x k] * B[k x NR]` for packed panels: `a` holds, for each of the `k`
@@ -812,112 +813,154 @@ unsafe fn multiply(
         Some(narrow) if edge_cols <= NARROW => (narrow, NARROW),
         _ => (kernels.half.unwrap_or(kernels.main), step),
     };
-    let mut tail = vec![0.0f32; if tail_rows > 0 { 6 * kc_max.min(k) } else { 0 }];
+    let tail_len = if tail_rows > 0 { 6 * kc_max.min(k) } else { 0 };
     // (An edge's tile holds a pass's rows: up to MC, and no more than m's blocks.)
     let tile_rows = if edge_cols > 0 { mc_max.min(m.next_multiple_of(6)) } else { 6 };
-    let mut tile = vec![0.0f32; if tail_rows + edge_cols > 0 { tile_rows * nr } else { 0 }];
-    // The panels (the edge's last), left uninitialised (no zeroing pass over them): the first
-    // pass of the kernel over each writes it before any pass reads it, and Rust only sees the
-    // allocation. They start on a cache line (the allocator's large blocks start 16 bytes into
-    // a page), so that no vector load of a panel row spans two lines: up to 15 floats of slack.
+    let tile_len = if tail_rows + edge_cols > 0 { tile_rows * nr } else { 0 };
+    // The panels (the edge's last), then the tile and the tail, in scratch memory. The panels
+    // are left uninitialised (no zeroing pass over them): the first pass of the kernel over each
+    // writes it before any pass reads it, and Rust only sees the memory. They start on a cache
+    // line (the allocator's large blocks start 16 bytes into a page), so that no vector load of
+    // a panel row spans two lines: up to 15 floats of slack.
     let panel_cols = n_full + if edge_cols > 0 { edge_width } else { 0 };
-    let mut store = Vec::<f32>::with_capacity(kc_max.min(k) * panel_cols + 15);
-    let spare = store.spare_capacity_mut();
-    let skip = (64 - spare.as_ptr() as usize % 64) % 64 / 4;
-    let panels = &mut spare[skip..];
-    // Columns in chunks of NC (see `nc_max`), each a round of its own over k and A's rows; the
-    // last chunk takes the edge panel.
-    let nc = nc_max(nr, n_full, kc_max.min(k), caches, home);
-    let chunks = n_full.div_ceil(nc).max(1);
-    for chunk in 0..chunks {
-        let (j0, j1, last_chunk) = (chunk * nc, ((chunk + 1) * nc).min(n_full), chunk + 1 == chunks);
-        for k0 in (0..k).step_by(kc_max) {
-            let kc = kc_max.min(k - k0);
-            let accumulate = k0 > 0;
-            let b_rows = &b[k0 * n..];
-            if edge_cols > 0 && last_chunk {
-                let edge = &mut panels[n_full * kc..][..kc * edge_width];
-                for (kk, row) in edge.chunks_exact_mut(edge_width).enumerate() {
-                    let (cols, zeros) = row.split_at_mut(edge_cols);
-                    for (to, &from) in cols.iter_mut().zip(&b_rows[kk * n + n_full..][..edge_cols]) {
-                        to.write(from);
-                    }
-                    for z in zeros {
-                        z.write(0.0);
-                    }
-                }
-            }
-            if tail_rows > 0 {
-                for (i, row) in tail.chunks_exact_mut(kc).take(tail_rows).enumerate() {
-                    row.copy_from_slice(&a[(m_full + i) * k + k0..][..kc]);
-                }
-            }
-            // Blocks of whole rows of 6, then the tail; the first of these passes packs the panels.
-            let passes = (0..m_full).step_by(mc_max).map(|i0| (i0, mc_max.min(m_full - i0)));
-            for (pass, (i0, rows)) in passes.chain((tail_rows > 0).then_some((m_full, tail_rows))).enumerate() {
-                // The tail's rows are a block of 6 of their own, in `tail`.
-                let whole = rows % 6 == 0;
-                let (a_rows, lda) = if whole { (&a[i0 * k + k0..], k) } else { (&tail[..], kc) };
-                let blocks = rows.div_ceil(6);
-                // Panels of nr columns from column j, the last one half as wide where n leaves
-                // half (then `half` is there: n_full is a multiple of `step`), then the edge.
-                for j in (j0..j1).step_by(nr).chain((edge_cols > 0 && last_chunk).then_some(n_full)) {
-                    let (kernel, width) = match kernels.half {
-                        _ if j == n_full => (edge_kernel, edge_width),
-                        Some(half) if j + nr > n_full => (half, nr / 2),
-                        _ => (kernels.main, nr),
-                    };
-                    let packs = pass == 0 && j < n_full;
-                    let (to_pack, ldb_bytes) =
-                        if packs { (b_rows[j..].as_ptr(), n * 4) } else { (std::ptr::null(), 0) };
-                    let panel = panels[j * kc..][..kc * width].as_mut_ptr().cast::<f32>();
-                    let cols = width.min(n - j);
-                    // Whole blocks and panels write C in place; the edges, a tile.
-                    let in_place = whole && cols == width;
-                    let (c_out, ldc) = if in_place {
-                        (c[i0 * n + j..].as_mut_ptr(), n)
-                    } else {
-                        if accumulate {
-                            for (i, row) in tile.chunks_exact_mut(width).take(rows).enumerate() {
-                                row[..cols].copy_from_slice(&c[(i0 + i) * n + j..][..cols]);
-                            }
+    let panels_len = kc_max.min(k) * panel_cols + 15;
+    with_scratch(panels_len + tile_len + tail_len, |scratch| {
+        let (panels, rest) = scratch.split_at_mut(panels_len);
+        let skip = (64 - panels.as_ptr() as usize % 64) % 64 / 4;
+        let panels = &mut panels[skip..];
+        let (tile, tail) = rest.split_at_mut(tile_len);
+        let (tile, tail) = (zeroed(tile), zeroed(tail));
+        // Columns in chunks of NC (see `nc_max`), each a round of its own over k and A's rows; the
+        // last chunk takes the edge panel.
+        let nc = nc_max(nr, n_full, kc_max.min(k), caches, home);
+        let chunks = n_full.div_ceil(nc).max(1);
+        for chunk in 0..chunks {
+            let (j0, j1, last_chunk) = (chunk * nc, ((chunk + 1) * nc).min(n_full), chunk + 1 == chunks);
+            for k0 in (0..k).step_by(kc_max) {
+                let kc = kc_max.min(k - k0);
+                let accumulate = k0 > 0;
+                let b_rows = &b[k0 * n..];
+                if edge_cols > 0 && last_chunk {
+                    let edge = &mut panels[n_full * kc..][..kc * edge_width];
+                    for (kk, row) in edge.chunks_exact_mut(edge_width).enumerate() {
+                        let (cols, zeros) = row.split_at_mut(edge_cols);
+                        for (to, &from) in cols.iter_mut().zip(&b_rows[kk * n + n_full..][..edge_cols]) {
+                            to.write(from);
                         }
-                        (tile.as_mut_ptr(), width)
-                    };
-                    // SAFETY: A holds 6 `blocks` rows of kc floats from `a_rows`, `lda` apart (its
-                    // rows are k long and k0 + kc <= k, or the tail's are kc long); the panel has
-                    // room for width kc floats (inside the kc panel_cols floats from `panels`: the
-                    // edge's `edge_width` from n_full), written before it is read: by the kernel
-                    // on the first pass (from B's kc rows of n floats at `to_pack`, whose first
-                    // width are in the row as j + width <= n_full) or above for the edge; C holds
-                    // 6 `blocks` rows of width floats, `ldc` apart, from `c_out` (n-float rows of C
-                    // with j + width <= n, or the tile of `tile_rows` rows of nr floats, as many
-                    // as a pass has: at most MC and m rounded up to 6, or 6 for the tail);
-                    // `kernel` is width columns wide and runs on this CPU (the caller's promise).
-                    unsafe {
-                        kernel(
-                            a_rows.as_ptr(),
-                            lda * 4,
-                            panel,
-                            c_out,
-                            kc,
-                            ldc * 4,
-                            blocks,
-                            accumulate as usize,
-                            to_pack,
-                            ldb_bytes,
-                        )
-                    };
-                    if !in_place {
-                        for (i, row) in tile.chunks_exact(width).take(rows).enumerate() {
-                            c[(i0 + i) * n + j..][..cols].copy_from_slice(&row[..cols]);
+                        for z in zeros {
+                            z.write(0.0);
+                        }
+                    }
+                }
+                if tail_rows > 0 {
+                    for (i, row) in tail.chunks_exact_mut(kc).take(tail_rows).enumerate() {
+                        row.copy_from_slice(&a[(m_full + i) * k + k0..][..kc]);
+                    }
+                }
+                // Blocks of whole rows of 6, then the tail; the first of these passes packs the panels.
+                let passes = (0..m_full).step_by(mc_max).map(|i0| (i0, mc_max.min(m_full - i0)));
+                for (pass, (i0, rows)) in passes.chain((tail_rows > 0).then_some((m_full, tail_rows))).enumerate() {
+                    // The tail's rows are a block of 6 of their own, in `tail`.
+                    let whole = rows % 6 == 0;
+                    let (a_rows, lda) = if whole { (&a[i0 * k + k0..], k) } else { (&tail[..], kc) };
+                    let blocks = rows.div_ceil(6);
+                    // Panels of nr columns from column j, the last one half as wide where n leaves
+                    // half (then `half` is there: n_full is a multiple of `step`), then the edge.
+                    for j in (j0..j1).step_by(nr).chain((edge_cols > 0 && last_chunk).then_some(n_full)) {
+                        let (kernel, width) = match kernels.half {
+                            _ if j == n_full => (edge_kernel, edge_width),
+                            Some(half) if j + nr > n_full => (half, nr / 2),
+                            _ => (kernels.main, nr),
+                        };
+                        let packs = pass == 0 && j < n_full;
+                        let (to_pack, ldb_bytes) =
+                            if packs { (b_rows[j..].as_ptr(), n * 4) } else { (std::ptr::null(), 0) };
+                        let panel = panels[j * kc..][..kc * width].as_mut_ptr().cast::<f32>();
+                        let cols = width.min(n - j);
+                        // Whole blocks and panels write C in place; the edges, a tile.
+                        let in_place = whole && cols == width;
+                        let (c_out, ldc) = if in_place {
+                            (c[i0 * n + j..].as_mut_ptr(), n)
+                        } else {
+                            if accumulate {
+                                for (i, row) in tile.chunks_exact_mut(width).take(rows).enumerate() {
+                                    row[..cols].copy_from_slice(&c[(i0 + i) * n + j..][..cols]);
+                                }
+                            }
+                            (tile.as_mut_ptr(), width)
+                        };
+                        // SAFETY: A holds 6 `blocks` rows of kc floats from `a_rows`, `lda` apart (its
+                        // rows are k long and k0 + kc <= k, or the tail's are kc long); the panel has
+                        // room for width kc floats (inside the kc panel_cols floats from `panels`: the
+                        // edge's `edge_width` from n_full), written before it is read: by the kernel
+                        // on the first pass (from B's kc rows of n floats at `to_pack`, whose first
+                        // width are in the row as j + width <= n_full) or above for the edge; C holds
+                        // 6 `blocks` rows of width floats, `ldc` apart, from `c_out` (n-float rows of C
+                        // with j + width <= n, or the tile of `tile_rows` rows of nr floats, as many
+                        // as a pass has: at most MC and m rounded up to 6, or 6 for the tail);
+                        // `kernel` is width columns wide and runs on this CPU (the caller's promise).
+                        unsafe {
+                            kernel(
+                                a_rows.as_ptr(),
+                                lda * 4,
+                                panel,
+                                c_out,
+                                kc,
+                                ldc * 4,
+                                blocks,
+                                accumulate as usize,
+                                to_pack,
+                                ldb_bytes,
+                            )
+                        };
+                        if !in_place {
+                            for (i, row) in tile.chunks_exact(width).take(rows).enumerate() {
+                                c[(i0 + i) * n + j..][..cols].copy_from_slice(&row[..cols]);
+                            }
                         }
                     }
                 }
             }
         }
-    }
+    });
     Ok(())
+}
+
+/// Floats of scratch memory [`sgemm`] keeps on each thread for its next call: products of up
+/// to about 256 on a side fit (at 16^3, allocating the scratch for each call had taken longer
+/// than the multiplications); larger ones allocate their own.
+const SCRATCH_KEPT: usize = 1 << 16;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<MaybeUninit<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on `floats` floats of scratch memory: this thread's kept memory where they fit
+/// in it (and it is not in use), else memory of its own.
+fn with_scratch<R>(floats: usize, mut f: impl FnMut(&mut [MaybeUninit<f32>]) -> R) -> R {
+    if floats <= SCRATCH_KEPT {
+        let kept = SCRATCH.try_with(|cell| {
+            let mut kept = cell.try_borrow_mut().ok()?;
+            if kept.len() < floats {
+                kept.resize(floats, MaybeUninit::uninit());
+            }
+            Some(f(&mut kept[..floats]))
+        });
+        if let Ok(Some(r)) = kept {
+            return r;
+        }
+    }
+    let mut own = Vec::with_capacity(floats);
+    f(&mut own.spare_capacity_mut()[..floats])
+}
+
+/// `floats`, set to zero.
+fn zeroed(floats: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    for x in floats.iter_mut() {
+        x.write(0.0);
+    }
+    // SAFETY: every element was just initialised, and `MaybeUninit<f32>` has `f32`'s layout.
+    unsafe { &mut *(floats as *mut [MaybeUninit<f32>] as *mut [f32]) }
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]
