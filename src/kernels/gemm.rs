@@ -405,6 +405,98 @@ peach_fn! {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+peach_fn! {
+    /// `C[6 blocks x 16] (+)= A[6 blocks x k] * B[k x 16]` with AVX-512, for [`sgemm`]'s edges
+    /// of up to [`NARROW`] columns: [`sgemm_block`]'s arguments, with a packed panel 16 floats
+    /// wide (`b_rows` and `ldb_bytes` are not read). A row of C in one zmm: six chains of FMAs,
+    /// where AVX2's 16 columns take two ymm (at 30 x 48 x 32, the edge had taken as long as the
+    /// 32 columns before it).
+    ///
+    /// # Safety
+    ///
+    /// As for [`sgemm_block`] with NR 16, the panel already packed.
+    #[variants(x86_64::avx512)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn narrow_block(
+        a: *const f32,
+        lda_bytes: usize,
+        b: *mut f32,
+        c: *mut f32,
+        k: usize,
+        ldc_bytes: usize,
+        blocks: usize,
+        accumulate: usize,
+        b_rows: *const f32,
+        ldb_bytes: usize,
+    ) {
+        // One step of k: the panel's row `off` steps on times A's column, rows 3j to 3j + 2 at
+        // `bases[j]`, `lda` apart, each value broadcast from memory into its FMA.
+        fn k_step(acc: [Reg; 6], bases: [Reg; 2], lda: Reg, panel: Reg, off: usize) {
+            let row = ZMM();
+            VMOVUPS(row, [panel + 64 * off]);
+            for i in 0..6 {
+                let base = bases[i / 3];
+                match i % 3 {
+                    0 => VFMADD231PS(acc[i], row, [base + 4 * off].bcst()),
+                    1 => VFMADD231PS(acc[i], row, [base + lda + 4 * off].bcst()),
+                    _ => VFMADD231PS(acc[i], row, [base + lda * 2 + 4 * off].bcst()),
+                }
+            }
+        }
+        let top = Label::new();
+        LABEL(top);
+        let acc = [ZMM(); 6];
+        for r in acc {
+            VXORPS(r, r, r);
+        }
+        let bases = [GP64(), GP64()];
+        MOV(bases[0], a);
+        LEA(bases[1], [a + lda_bytes * 2]);
+        ADD(bases[1], lda_bytes);
+        let panel = GP64();
+        MOV(panel, b);
+        // Two steps a round, then the last one where k is odd.
+        let (pairs, pairs_done, done) = (Label::new(), Label::new(), Label::new());
+        let t = GP64();
+        MOV(t, k);
+        SHR(t, 1);
+        JZ(pairs_done);
+        LABEL(pairs);
+        k_step(acc, bases, lda_bytes, panel, 0);
+        k_step(acc, bases, lda_bytes, panel, 1);
+        for base in bases {
+            ADD(base, 8);
+        }
+        ADD(panel, 128);
+        SUB(t, 1);
+        JNZ(pairs);
+        LABEL(pairs_done);
+        TEST(k, 1);
+        JZ(done);
+        k_step(acc, bases, lda_bytes, panel, 0);
+        LABEL(done);
+        let store = Label::new();
+        TEST(accumulate, accumulate);
+        JZ(store);
+        MOV(t, c);
+        for r in acc {
+            VADDPS(r, r, [t]);
+            ADD(t, ldc_bytes);
+        }
+        LABEL(store);
+        for r in acc {
+            VMOVUPS([c], r);
+            ADD(c, ldc_bytes);
+        }
+        // `a` down to the next block's rows.
+        LEA(t, [lda_bytes + lda_bytes * 2]);
+        LEA(a, [a + t * 2]);
+        SUB(blocks, 1);
+        JNZ(top);
+    }
+}
+
 /// [`sgemm_block`] where no variant runs: plain Rust, with [`sgemm_block_nr`] columns.
 ///
 /// # Safety
@@ -532,8 +624,7 @@ impl Kernels {
 
 /// [`sgemm`]'s kernels by the [`sgemm_block`] variant: Ice Lake's (which Sapphire Rapids also
 /// runs; the variant requires every extension of x86-64-v4, whose kernel finishes its
-/// remainders), the AVX-512 one, the AVX2 one (the other two's narrow edges' kernel, where
-/// its extensions are there: see [`block_kernels`]).
+/// and, with x86-64-v4's, [`narrow_block`] its narrow edges), the AVX-512 one, the AVX2 one.
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 const BLOCK_KERNELS: [(&str, Kernels); 3] = [
     (
@@ -542,10 +633,10 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
             nr: 64,
             main: sgemm_block_icelake,
             half: Some(sgemm_block_x86_64_v4),
-            narrow: Some(sgemm_block_haswell),
+            narrow: Some(narrow_block_x86_64_v4),
         },
     ),
-    ("x86-64-v4", Kernels { nr: 32, main: sgemm_block_x86_64_v4, half: None, narrow: Some(sgemm_block_haswell) }),
+    ("x86-64-v4", Kernels { nr: 32, main: sgemm_block_x86_64_v4, half: None, narrow: Some(narrow_block_x86_64_v4) }),
     ("haswell", Kernels { nr: 16, main: sgemm_block_haswell, half: None, narrow: None }),
 ];
 
@@ -571,20 +662,7 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
 #[cfg(target_arch = "x86_64")]
 fn block_kernels() -> Option<Kernels> {
     let variant = SGEMM_BLOCK_DISPATCH.variants().get(SGEMM_BLOCK_DISPATCH.choose()?)?;
-    let kernels = kernels_of(variant.name)?;
-    Some(Kernels { narrow: kernels.narrow.filter(|_| narrow_runs()), ..kernels })
-}
-
-/// Whether the narrow kernel, Haswell's variant, runs on this CPU: AVX-512 does not promise
-/// the FMA extension its code uses. (Only the AVX-512 variants take it, which no cap that lets
-/// them run forbids it, so detection alone decides.)
-#[cfg(target_arch = "x86_64")]
-fn narrow_runs() -> bool {
-    static RUNS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *RUNS.get_or_init(|| {
-        let haswell = SGEMM_BLOCK_DISPATCH.variants().iter().find(|v| v.name == "haswell");
-        haswell.is_some_and(|v| v.required.iter().all(|f| peach::runtime::dispatch::detected(f)))
-    })
+    kernels_of(variant.name)
 }
 
 /// The kernels of the [`sgemm_block`] variant named `name`.
@@ -678,9 +756,8 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     #[cfg(not(target_arch = "x86_64"))]
     let kernels = Kernels { nr: 16, main: sgemm_block, half: None, narrow: None };
     let home = PanelHome::on(peach::runtime::dispatch::microarch(), kernels.nr);
-    // SAFETY: `choose` picked the kernels' variant for this CPU, `half` needs no extension its
-    // variant lacks (the table's test checks it) and `narrow` is there only where its own are
-    // detected (`block_kernels`); off x86-64, plain Rust.
+    // SAFETY: `choose` picked the kernels' variant for this CPU, and `half` and `narrow` need no
+    // extension its variant lacks (the table's test checks it); off x86-64, plain Rust.
     unsafe { multiply(kernels, caches(), home, m, n, k, a, b, c) }
 }
 
@@ -1091,17 +1168,42 @@ mod tests {
         assert_eq!(PanelHome::on(None, 64), PanelHome::L1);
     }
 
+    /// `narrow_block` against the Rust model, where this core has AVX-512: several blocks, k
+    /// odd and even, replacing and adding to C, rows of A and C longer than they are read.
+    #[test]
+    fn the_narrow_kernel_matches_the_model() {
+        if !super::NARROW_BLOCK_DISPATCH.variants().iter().all(|v| peach::runtime::dispatch::runs_here(v.required)) {
+            eprintln!("skipped: no AVX-512");
+            return;
+        }
+        for (k, blocks, accumulate) in [(1, 1, 0), (2, 1, 1), (3, 2, 0), (16, 3, 1), (33, 2, 1)] {
+            let (lda, ldc) = (k + 3, 21);
+            let a: Vec<f32> = (0..6 * blocks * lda).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
+            let mut panel: Vec<f32> = (0..16 * k).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
+            let c0: Vec<f32> = (0..6 * blocks * ldc).map(|i| (i % 9) as f32).collect();
+            let (mut c, mut want) = (c0.clone(), c0);
+            let (a, b, none) = (a.as_ptr(), panel.as_mut_ptr(), std::ptr::null());
+            // SAFETY: 6 blocks rows of A (lda floats apart, k read), a packed panel of k rows of
+            // 16 floats, 6 blocks rows of C (ldc apart, 16 written); AVX-512 is there.
+            unsafe {
+                super::narrow_block_x86_64_v4(a, lda * 4, b, c.as_mut_ptr(), k, ldc * 4, blocks, accumulate, none, 0);
+                super::multiply_rows::<16>(a, lda * 4, b, want.as_mut_ptr(), k, ldc * 4, blocks, accumulate, none, 0);
+            }
+            assert_eq!(c, want, "k {k}, {blocks} blocks, accumulate {accumulate}");
+        }
+    }
+
     /// Every variant of `sgemm_block` has its kernels in the table, the main one as wide as its
     /// extensions give it (64 for Ice Lake's), a half kernel only where its variant requires
-    /// every extension of x86-64-v4, whose kernel that is, and a narrow one only where the main
-    /// one is wider; the narrow one is kept where Haswell's variant's extensions are detected.
+    /// every extension of x86-64-v4, whose kernel that is, and a narrow one exactly where the
+    /// main one is wider, and then its variant requires every extension `narrow_block`'s
+    /// AVX-512 variant uses.
     #[test]
     fn each_block_variant_has_its_kernels_and_width() {
         let variants = super::SGEMM_BLOCK_DISPATCH.variants();
         let v4 = variants.iter().find(|v| v.name == "x86-64-v4").expect("an AVX-512 variant");
-        let haswell = variants.iter().find(|v| v.name == "haswell").expect("an AVX2 variant");
-        let detected = haswell.required.iter().all(|f| peach::runtime::dispatch::detected(f));
-        assert_eq!(super::narrow_runs(), detected);
+        let narrow = super::NARROW_BLOCK_DISPATCH.variants();
+        assert_eq!(narrow.iter().map(|v| v.name).collect::<Vec<_>>(), ["x86-64-v4"]);
         for v in variants {
             let entry = super::kernels_of(v.name);
             let nr = match (v.name, v.required.contains(&"AVX512F")) {
@@ -1114,6 +1216,9 @@ mod tests {
                 assert!(v4.required.iter().all(|f| v.required.contains(f)), "{}", v.name);
             }
             assert_eq!(entry.is_some_and(|k| k.narrow.is_some()), nr > super::NARROW, "{}", v.name);
+            if entry.is_some_and(|k| k.narrow.is_some()) {
+                assert!(narrow[0].required.iter().all(|f| v.required.contains(f)), "{}", v.name);
+            }
         }
     }
 }
