@@ -2,6 +2,7 @@
 //! of itself (CPUID's vendor, family and model on x86-64; MIDR_EL1 on AArch64 Linux, where the
 //! kernel publishes it in sysfs), or named by `PEACH_UARCH` or [`set_microarch`] for testing.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use peach_core::Target;
@@ -76,6 +77,10 @@ fn parse(name: &str) -> Option<Option<&'static str>> {
 /// The microarchitecture set by [`set_microarch`] (outer `None`: none set).
 static SET: Mutex<Option<Option<&'static str>>> = Mutex::new(None);
 
+/// Whether [`set_microarch`] was ever called: until then [`microarch`] takes no lock (kernels
+/// such as `sgemm` ask on every call).
+static EVER_SET: AtomicBool = AtomicBool::new(false);
+
 /// Makes dispatch take this processor for microarchitecture `name` (`"zen4"`, `"neoverse-v1"`,
 /// ...; `"unknown"`: one peach does not know), or, with `None`, identify it again. Kernels
 /// already resolved keep their choice until their dispatch is reset
@@ -93,6 +98,7 @@ pub fn set_microarch(name: Option<&str>) -> Result<(), UnknownMicroarch> {
         Some(n) => Some(parse(n).ok_or_else(|| UnknownMicroarch(n.to_string()))?),
         None => None,
     };
+    EVER_SET.store(true, Ordering::Release);
     *SET.lock().unwrap_or_else(|e| e.into_inner()) = value;
     super::settings_changed();
     Ok(())
@@ -103,7 +109,9 @@ pub fn set_microarch(name: Option<&str>) -> Result<(), UnknownMicroarch> {
 /// one identified from [`core_id`] and the extensions the processor reports; `None` where
 /// unknown.
 pub fn microarch() -> Option<&'static str> {
-    if let Some(set) = *SET.lock().unwrap_or_else(|e| e.into_inner()) {
+    if EVER_SET.load(Ordering::Acquire)
+        && let Some(set) = *SET.lock().unwrap_or_else(|e| e.into_inner())
+    {
         return set;
     }
     static ENV: OnceLock<Option<Option<&'static str>>> = OnceLock::new();
