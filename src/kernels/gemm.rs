@@ -883,17 +883,23 @@ unsafe fn multiply(
     // The edges: the last m mod 6 rows of A are copied into a block of 6 (zeros below), and the
     // last n mod `step` columns of B into a panel (zeros right of them) as wide as the narrowest
     // kernel that takes them, packed here; their part of C goes through a tile of whole blocks
-    // and panels.
+    // and panels. With one block of k (and m >= 6), the last rows go instead in a block of 6
+    // that overlaps the one before in place: the rows of both are computed again, to the same
+    // values (the same kernel on the same panel), which no copies cost.
     let (m_full, n_full) = (m - m % 6, n - n % step);
     let (tail_rows, edge_cols) = (m - m_full, n - n_full);
+    let overlap = tail_rows > 0 && m >= 6 && k <= kc_max;
+    let copied_rows = if overlap { 0 } else { tail_rows };
     let (edge_kernel, edge_width) = match kernels.narrow {
         Some(narrow) if edge_cols <= NARROW => (narrow, NARROW),
         _ => (kernels.half.unwrap_or(kernels.main), step),
     };
-    let tail_len = if tail_rows > 0 { 6 * kc_max.min(k) } else { 0 };
-    // (An edge's tile holds a pass's rows: up to MC, and no more than m's blocks.)
-    let tile_rows = if edge_cols > 0 { mc_max.min(m.next_multiple_of(6)) } else { 6 };
-    let tile_len = if tail_rows + edge_cols > 0 { tile_rows * nr } else { 0 };
+    let tail_len = if copied_rows > 0 { 6 * kc_max.min(k) } else { 0 };
+    // The tile: 6 rows of up to nr floats for the copied tail, and for an edge narrower than its
+    // panel, a pass's rows (up to MC, and no more than m's blocks) of the panel's width.
+    let tile_rows = mc_max.min(m.next_multiple_of(6));
+    let edge_tile = if edge_cols > 0 && edge_cols < edge_width { tile_rows * edge_width } else { 0 };
+    let tile_len = edge_tile.max(if copied_rows > 0 { 6 * nr } else { 0 });
     // The panels (the edge's last), then the tile and the tail, in scratch memory. The panels
     // are left uninitialised (no zeroing pass over them): the first pass of the kernel over each
     // writes it before any pass reads it, and Rust only sees the memory. They start on a cache
@@ -929,15 +935,16 @@ unsafe fn multiply(
                         }
                     }
                 }
-                if tail_rows > 0 {
-                    for (i, row) in tail.chunks_exact_mut(kc).take(tail_rows).enumerate() {
+                if copied_rows > 0 {
+                    for (i, row) in tail.chunks_exact_mut(kc).take(copied_rows).enumerate() {
                         row.copy_from_slice(&a[(m_full + i) * k + k0..][..kc]);
                     }
                 }
                 // Blocks of whole rows of 6, then the tail; the first of these passes packs the panels.
                 let passes = (0..m_full).step_by(mc_max).map(|i0| (i0, mc_max.min(m_full - i0)));
-                for (pass, (i0, rows)) in passes.chain((tail_rows > 0).then_some((m_full, tail_rows))).enumerate() {
-                    // The tail's rows are a block of 6 of their own, in `tail`.
+                let last = if overlap { (m - 6, 6) } else { (m_full, copied_rows) };
+                for (pass, (i0, rows)) in passes.chain((tail_rows > 0).then_some(last)).enumerate() {
+                    // Copied, the tail's rows are a block of 6 of their own, in `tail`.
                     let whole = rows % 6 == 0;
                     let (a_rows, lda) = if whole { (&a[i0 * k + k0..], k) } else { (&tail[..], kc) };
                     let blocks = rows.div_ceil(6);
@@ -967,14 +974,16 @@ unsafe fn multiply(
                             (tile.as_mut_ptr(), width)
                         };
                         // SAFETY: A holds 6 `blocks` rows of kc floats from `a_rows`, `lda` apart (its
-                        // rows are k long and k0 + kc <= k, or the tail's are kc long); the panel has
+                        // rows are k long and k0 + kc <= k, and a pass's rows end by row m, the
+                        // overlapping block's at m; or the tail's are kc long); the panel has
                         // room for width kc floats (inside the kc panel_cols floats from `panels`: the
                         // edge's `edge_width` from n_full), written before it is read: by the kernel
                         // on the first pass (from B's kc rows of n floats at `to_pack`, whose first
                         // width are in the row as j + width <= n_full) or above for the edge; C holds
                         // 6 `blocks` rows of width floats, `ldc` apart, from `c_out` (n-float rows of C
-                        // with j + width <= n, or the tile of `tile_rows` rows of nr floats, as many
-                        // as a pass has: at most MC and m rounded up to 6, or 6 for the tail);
+                        // with j + width <= n, or the tile: for the copied tail 6 rows of up to nr
+                        // floats, for a narrower edge as many rows of its width as a pass has, at
+                        // most MC and m rounded up to 6);
                         // `kernel` is width columns wide and runs on this CPU (the caller's promise).
                         unsafe {
                             kernel(
