@@ -121,6 +121,17 @@ impl Clock {
     }
 }
 
+/// The sides of the square SGEMM products timed: the small ones, whose speedup is reported
+/// apart (`sgemm_small_speedup`: allocation, dispatch and edges weigh there), and the 192-1024
+/// that `sgemm_speedup` and `sgemm_of_fma_limit` are over.
+pub const SGEMM_SMALL: [usize; 5] = [32, 48, 64, 100, 128];
+pub const SGEMM_SIZES: [usize; 6] = [192, 256, 384, 512, 768, 1024];
+
+/// The smallest of `speedups`, as a `bench` line named `name`.
+pub fn print_smallest(name: &str, speedups: &[f64]) {
+    println!("bench {name} {:.3}", speedups.iter().copied().fold(f64::INFINITY, f64::min));
+}
+
 /// Minimum cycles and nanoseconds per element over 21 trials of >= 100 us each (cycles from
 /// trials the clock was steady through: see [`measure_together`]).
 pub fn measure(clock: &Clock, elems: usize, mut run: impl FnMut()) -> (f64, f64) {
