@@ -49,9 +49,11 @@ fn emulate(block: &mut Block, code: &[u8]) -> Result<(), String> {
 fn sgemm_block_avx512_in_the_interpreter() {
     for (k, blocks, accumulate, packing) in shapes() {
         let what = format!("k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
-        for (name, nr, code) in
-            [("x86-64-v4", 32, SGEMM_BLOCK_X86_64_V4_CODE), ("icelake", 64, SGEMM_BLOCK_ICELAKE_CODE)]
-        {
+        for (name, nr, code) in [
+            ("x86-64-v4", 32, SGEMM_BLOCK_X86_64_V4_CODE),
+            ("icelake", 64, SGEMM_BLOCK_ICELAKE_CODE),
+            ("narrow", 16, SGEMM_BLOCK_NARROW_X86_64_V4_CODE),
+        ] {
             let mut block = Block::new(nr, k, blocks, accumulate, packing);
             let (c, panel) = block.model();
             emulate(&mut block, code).unwrap_or_else(|e| panic!("{name}, {what}: {e}"));
@@ -111,6 +113,7 @@ fn the_interpreter_agrees_with_this_core() {
         vec![
             ("x86-64-v4", 32, SGEMM_BLOCK_X86_64_V4_CODE, sgemm_block_x86_64_v4 as BlockFn),
             ("icelake", 64, SGEMM_BLOCK_ICELAKE_CODE, sgemm_block_icelake as BlockFn),
+            ("narrow", 16, SGEMM_BLOCK_NARROW_X86_64_V4_CODE, sgemm_block_narrow_x86_64_v4 as BlockFn),
         ],
     );
     for (name, nr, code, kernel) in variants.into_iter().flat_map(|(_, v)| v) {

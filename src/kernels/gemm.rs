@@ -407,18 +407,34 @@ peach_fn! {
 
 #[cfg(target_arch = "x86_64")]
 peach_fn! {
-    /// `C[6 blocks x 16] (+)= A[6 blocks x k] * B[k x 16]` with AVX-512, for [`sgemm`]'s edges
-    /// of up to [`NARROW`] columns: [`sgemm_block`]'s arguments, with a packed panel 16 floats
-    /// wide (`b_rows` and `ldb_bytes` are not read). A row of C in one zmm: six chains of FMAs,
-    /// where AVX2's 16 columns take two ymm (at 30 x 48 x 32, the edge had taken as long as the
-    /// 32 columns before it).
+    /// [`sgemm_block`] 16 columns wide with AVX-512 (x86-64 only): a row of C in one zmm, six
+    /// chains of FMAs, each value of A broadcast from memory into its FMA. [`sgemm`] runs it on
+    /// edges of up to 16 columns of B on AVX-512 cores, where AVX2's 16 columns take two ymm
+    /// (at 30 x 48 x 32, such an edge had taken as long as the 32 columns before it). The
+    /// arguments are [`sgemm_block`]'s, with NR 16; the fallback is plain Rust.
+    ///
+    /// ```
+    /// use peach::kernels::gemm::sgemm_block_narrow;
+    /// let (k, lda) = (3, 5);
+    /// let a = vec![1.0f32; 12 * lda];
+    /// let b = vec![2.0f32; 16 * k];
+    /// let mut panel = vec![0.0f32; 16 * k];
+    /// let mut c = vec![1.0f32; 12 * 16];
+    /// // SAFETY: 12 rows of k floats lda floats apart; k rows of 16 floats, packed into a panel
+    /// // of 16 k floats; 12 rows of 16 floats.
+    /// let (a, p) = (a.as_ptr(), panel.as_mut_ptr());
+    /// unsafe { sgemm_block_narrow(a, lda * 4, p, c.as_mut_ptr(), k, 64, 2, 1, b.as_ptr(), 64) };
+    /// assert!(c.iter().all(|&v| v == 7.0) && panel == b);
+    /// unsafe { sgemm_block_narrow(a, lda * 4, p, c.as_mut_ptr(), k, 64, 2, 0, std::ptr::null(), 0) };
+    /// assert!(c.iter().all(|&v| v == 6.0));
+    /// ```
     ///
     /// # Safety
     ///
-    /// As for [`sgemm_block`] with NR 16, the panel already packed.
-    #[variants(x86_64::avx512)]
+    /// As for [`sgemm_block`], with NR 16.
+    #[variants(x86_64::avx512, fallback = sgemm_block_narrow_in_rust)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn narrow_block(
+    pub unsafe fn sgemm_block_narrow(
         a: *const f32,
         lda_bytes: usize,
         b: *mut f32,
@@ -430,11 +446,18 @@ peach_fn! {
         b_rows: *const f32,
         ldb_bytes: usize,
     ) {
-        // One step of k: the panel's row `off` steps on times A's column, rows 3j to 3j + 2 at
-        // `bases[j]`, `lda` apart, each value broadcast from memory into its FMA.
-        fn k_step(acc: [Reg; 6], bases: [Reg; 2], lda: Reg, panel: Reg, off: usize) {
+        // One step of k: the panel's row `off` steps on (read from `src` and written to the
+        // panel when `packing`, `src` then moved `ldb` on) times A's column, rows 3j to 3j + 2
+        // at `bases[j]`, `lda` apart.
+        fn k_step(acc: [Reg; 6], bases: [Reg; 2], lda: Reg, panel: Reg, off: usize, packing: bool, src: Reg, ldb: Reg) {
             let row = ZMM();
-            VMOVUPS(row, [panel + 64 * off]);
+            if packing {
+                VMOVUPS(row, [src]);
+                VMOVUPS([panel + 64 * off], row);
+                ADD(src, ldb);
+            } else {
+                VMOVUPS(row, [panel + 64 * off]);
+            }
             for i in 0..6 {
                 let base = bases[i / 3];
                 match i % 3 {
@@ -444,57 +467,93 @@ peach_fn! {
                 }
             }
         }
-        let top = Label::new();
+        // One block of 6 rows of A, from `a` (moved on past them), into as many rows of C from
+        // `c` (moved on likewise): two steps of k a round, then the last one where k is odd.
+        fn block(a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, packing: bool, src: Reg, ldb: Reg) {
+            let acc = [ZMM(); 6];
+            for r in acc {
+                VXORPS(r, r, r);
+            }
+            let bases = [GP64(), GP64()];
+            MOV(bases[0], a);
+            LEA(bases[1], [a + lda * 2]);
+            ADD(bases[1], lda);
+            let panel = GP64();
+            MOV(panel, b);
+            let (pairs, pairs_done, done) = (Label::new(), Label::new(), Label::new());
+            let t = GP64();
+            MOV(t, k);
+            SHR(t, 1);
+            JZ(pairs_done);
+            LABEL(pairs);
+            for off in 0..2 {
+                k_step(acc, bases, lda, panel, off, packing, src, ldb);
+            }
+            for base in bases {
+                ADD(base, 8);
+            }
+            ADD(panel, 128);
+            SUB(t, 1);
+            JNZ(pairs);
+            LABEL(pairs_done);
+            TEST(k, 1);
+            JZ(done);
+            k_step(acc, bases, lda, panel, 0, packing, src, ldb);
+            LABEL(done);
+            let store = Label::new();
+            TEST(accumulate, accumulate);
+            JZ(store);
+            MOV(t, c);
+            for r in acc {
+                VADDPS(r, r, [t]);
+                ADD(t, ldc);
+            }
+            LABEL(store);
+            for r in acc {
+                VMOVUPS([c], r);
+                ADD(c, ldc);
+            }
+            LEA(t, [lda + lda * 2]);
+            LEA(a, [a + t * 2]);
+        }
+        // The first block packs the panel, when asked; the rest read it.
+        let (next, end, top) = (Label::new(), Label::new(), Label::new());
+        TEST(ldb_bytes, ldb_bytes);
+        JZ(next);
+        block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, b_rows, ldb_bytes);
+        SUB(blocks, 1);
+        LABEL(next);
+        TEST(blocks, blocks);
+        JZ(end);
         LABEL(top);
-        let acc = [ZMM(); 6];
-        for r in acc {
-            VXORPS(r, r, r);
-        }
-        let bases = [GP64(), GP64()];
-        MOV(bases[0], a);
-        LEA(bases[1], [a + lda_bytes * 2]);
-        ADD(bases[1], lda_bytes);
-        let panel = GP64();
-        MOV(panel, b);
-        // Two steps a round, then the last one where k is odd.
-        let (pairs, pairs_done, done) = (Label::new(), Label::new(), Label::new());
-        let t = GP64();
-        MOV(t, k);
-        SHR(t, 1);
-        JZ(pairs_done);
-        LABEL(pairs);
-        k_step(acc, bases, lda_bytes, panel, 0);
-        k_step(acc, bases, lda_bytes, panel, 1);
-        for base in bases {
-            ADD(base, 8);
-        }
-        ADD(panel, 128);
-        SUB(t, 1);
-        JNZ(pairs);
-        LABEL(pairs_done);
-        TEST(k, 1);
-        JZ(done);
-        k_step(acc, bases, lda_bytes, panel, 0);
-        LABEL(done);
-        let store = Label::new();
-        TEST(accumulate, accumulate);
-        JZ(store);
-        MOV(t, c);
-        for r in acc {
-            VADDPS(r, r, [t]);
-            ADD(t, ldc_bytes);
-        }
-        LABEL(store);
-        for r in acc {
-            VMOVUPS([c], r);
-            ADD(c, ldc_bytes);
-        }
-        // `a` down to the next block's rows.
-        LEA(t, [lda_bytes + lda_bytes * 2]);
-        LEA(a, [a + t * 2]);
+        block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
         SUB(blocks, 1);
         JNZ(top);
+        LABEL(end);
     }
+}
+
+/// [`sgemm_block_narrow`] where AVX-512 is missing: plain Rust.
+///
+/// # Safety
+///
+/// As for [`sgemm_block_narrow`].
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm_block_narrow_in_rust(
+    a: *const f32,
+    lda_bytes: usize,
+    b: *mut f32,
+    c: *mut f32,
+    k: usize,
+    ldc_bytes: usize,
+    blocks: usize,
+    accumulate: usize,
+    b_rows: *const f32,
+    ldb_bytes: usize,
+) {
+    // SAFETY: the caller's promise.
+    unsafe { multiply_rows::<16>(a, lda_bytes, b, c, k, ldc_bytes, blocks, accumulate, b_rows, ldb_bytes) }
 }
 
 /// [`sgemm_block`] where no variant runs: plain Rust, with [`sgemm_block_nr`] columns.
@@ -611,8 +670,8 @@ struct Kernels {
     narrow: Option<BlockKernel>,
 }
 
-/// The width of [`Kernels::narrow`]: AVX2's kernel, which every AVX-512 core runs too, so that
-/// an edge of a few columns is not padded to 32 (at 30 x 33 x 32, twice the work).
+/// The width of [`Kernels::narrow`] ([`sgemm_block_narrow`]), so that an edge of a few columns
+/// is not padded to 32 (at 30 x 33 x 32, twice the work).
 const NARROW: usize = 16;
 
 impl Kernels {
@@ -624,7 +683,8 @@ impl Kernels {
 
 /// [`sgemm`]'s kernels by the [`sgemm_block`] variant: Ice Lake's (which Sapphire Rapids also
 /// runs; the variant requires every extension of x86-64-v4, whose kernel finishes its
-/// and, with x86-64-v4's, [`narrow_block`] its narrow edges), the AVX-512 one, the AVX2 one.
+/// and, with x86-64-v4's, [`sgemm_block_narrow`] its narrow edges), the AVX-512 one, the AVX2
+/// one.
 #[cfg(all(target_arch = "x86_64", not(miri)))]
 const BLOCK_KERNELS: [(&str, Kernels); 3] = [
     (
@@ -633,10 +693,13 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
             nr: 64,
             main: sgemm_block_icelake,
             half: Some(sgemm_block_x86_64_v4),
-            narrow: Some(narrow_block_x86_64_v4),
+            narrow: Some(sgemm_block_narrow_x86_64_v4),
         },
     ),
-    ("x86-64-v4", Kernels { nr: 32, main: sgemm_block_x86_64_v4, half: None, narrow: Some(narrow_block_x86_64_v4) }),
+    (
+        "x86-64-v4",
+        Kernels { nr: 32, main: sgemm_block_x86_64_v4, half: None, narrow: Some(sgemm_block_narrow_x86_64_v4) },
+    ),
     ("haswell", Kernels { nr: 16, main: sgemm_block_haswell, half: None, narrow: None }),
 ];
 
@@ -1177,41 +1240,16 @@ mod tests {
         assert_eq!(PanelHome::on(None, 64), PanelHome::L1);
     }
 
-    /// `narrow_block` against the Rust model, where this core has AVX-512: several blocks, k
-    /// odd and even, replacing and adding to C, rows of A and C longer than they are read.
-    #[test]
-    fn the_narrow_kernel_matches_the_model() {
-        if !super::NARROW_BLOCK_DISPATCH.variants().iter().all(|v| peach::runtime::dispatch::runs_here(v.required)) {
-            eprintln!("skipped: no AVX-512");
-            return;
-        }
-        for (k, blocks, accumulate) in [(1, 1, 0), (2, 1, 1), (3, 2, 0), (16, 3, 1), (33, 2, 1)] {
-            let (lda, ldc) = (k + 3, 21);
-            let a: Vec<f32> = (0..6 * blocks * lda).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
-            let mut panel: Vec<f32> = (0..16 * k).map(|i| ((i * 5) % 11) as f32 * 0.5 - 2.0).collect();
-            let c0: Vec<f32> = (0..6 * blocks * ldc).map(|i| (i % 9) as f32).collect();
-            let (mut c, mut want) = (c0.clone(), c0);
-            let (a, b, none) = (a.as_ptr(), panel.as_mut_ptr(), std::ptr::null());
-            // SAFETY: 6 blocks rows of A (lda floats apart, k read), a packed panel of k rows of
-            // 16 floats, 6 blocks rows of C (ldc apart, 16 written); AVX-512 is there.
-            unsafe {
-                super::narrow_block_x86_64_v4(a, lda * 4, b, c.as_mut_ptr(), k, ldc * 4, blocks, accumulate, none, 0);
-                super::multiply_rows::<16>(a, lda * 4, b, want.as_mut_ptr(), k, ldc * 4, blocks, accumulate, none, 0);
-            }
-            assert_eq!(c, want, "k {k}, {blocks} blocks, accumulate {accumulate}");
-        }
-    }
-
     /// Every variant of `sgemm_block` has its kernels in the table, the main one as wide as its
     /// extensions give it (64 for Ice Lake's), a half kernel only where its variant requires
     /// every extension of x86-64-v4, whose kernel that is, and a narrow one exactly where the
-    /// main one is wider, and then its variant requires every extension `narrow_block`'s
+    /// main one is wider, and then its variant requires every extension `sgemm_block_narrow`'s
     /// AVX-512 variant uses.
     #[test]
     fn each_block_variant_has_its_kernels_and_width() {
         let variants = super::SGEMM_BLOCK_DISPATCH.variants();
         let v4 = variants.iter().find(|v| v.name == "x86-64-v4").expect("an AVX-512 variant");
-        let narrow = super::NARROW_BLOCK_DISPATCH.variants();
+        let narrow = super::SGEMM_BLOCK_NARROW_DISPATCH.variants();
         assert_eq!(narrow.iter().map(|v| v.name).collect::<Vec<_>>(), ["x86-64-v4"]);
         for v in variants {
             let entry = super::kernels_of(v.name);

@@ -9,7 +9,8 @@
 //! the no-ops (`nop`, prefetches, fences, `vzeroupper`), and unmasked vector operations on xmm,
 //! ymm and zmm: moves (`vmovups`, `vmovapd`, `vmovdqu32` and friends, the non-temporal ones),
 //! bitwise logic, `vbroadcastss`, packed single and double add, subtract, multiply, divide, min,
-//! max, compare (every predicate) and every FMA form, `vblendvpd`/`vblendvps`, `vptest`,
+//! max, compare (every predicate) and every FMA form (with a register, a vector in memory or an
+//! element broadcast from it), `vblendvpd`/`vblendvps`, `vptest`,
 //! `vpaddd`, `vpaddq`, `vpsubq`, `vpcmpgtq`, `vpsrlq`/`vpsllq` by an immediate, the shuffles of a horizontal sum
 //! (`vextractf128`, `vextractf64x4`, `vmovshdup`, `vshufpd`), and AVX-512's `vpermt2pd`, `vpermi2pd`,
 //! `vgetexppd`, `vgetmantpd`, `vscalefpd` and `vfixupimmpd` (exp's and ln's), with their special
@@ -161,7 +162,9 @@ impl Machine {
     /// Executes one instruction.
     fn step(&mut self, ins: &Instruction, code: &[u8]) -> Result<Flow> {
         use Mnemonic::*;
-        if ins.op_mask() != Register::None || ins.is_broadcast() || ins.has_lock_prefix() || ins.has_rep_prefix() {
+        // (Embedded broadcasts: the FMA forms only, whose memory operand `read_vec` reads.)
+        let broadcast = ins.is_broadcast() && float::fma_form(ins.mnemonic()).is_none();
+        if ins.op_mask() != Register::None || broadcast || ins.has_lock_prefix() || ins.has_rep_prefix() {
             return Err(self.unsupported(ins));
         }
         match ins.mnemonic() {

@@ -341,21 +341,27 @@ impl Machine {
         match ins.op_kind(i) {
             OpKind::Register => Ok(self.vec[self.vec_index(ins.op_register(i))?]),
             OpKind::Memory => {
-                if ins.memory_size().size() != width {
+                // A vector of `width` bytes, or (an embedded broadcast) one element, copied to
+                // every lane.
+                let bytes = if ins.is_broadcast() { ins.memory_size().element_size() } else { width };
+                if ins.memory_size().size() != bytes || !(1..=width).contains(&bytes) {
                     return Err(self.unsupported(ins));
                 }
                 let at = self.address(ins, code)?;
                 let mut out = [0u8; 64];
-                self.check(at, width, false)?;
+                self.check(at, bytes, false)?;
                 // SAFETY: `check` found the bytes inside a buffer the test declared, whose
                 // address was exposed then.
                 unsafe {
                     std::ptr::copy_nonoverlapping(
                         std::ptr::with_exposed_provenance(at as usize),
                         out.as_mut_ptr(),
-                        width,
+                        bytes,
                     )
                 };
+                for lane in 1..width / bytes {
+                    out.copy_within(0..bytes, lane * bytes);
+                }
                 Ok(out)
             }
             _ => Err(self.unsupported(ins)),
