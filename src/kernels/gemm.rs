@@ -407,8 +407,8 @@ peach_fn! {
 
 #[cfg(target_arch = "x86_64")]
 peach_fn! {
-    /// [`sgemm_block`] 16 columns wide with AVX-512 (x86-64 only): a row of C in one zmm, six
-    /// chains of FMAs, each value of A broadcast from memory into its FMA. [`sgemm`] runs it on
+    /// [`sgemm_block`] 16 columns wide with AVX-512 (x86-64 only): a row of C in one zmm, blocks
+    /// two at a time (twelve chains of FMAs), each value of A broadcast from memory into its FMA. [`sgemm`] runs it on
     /// edges of up to 16 columns of B on AVX-512 cores, where AVX2's 16 columns take two ymm
     /// (at 30 x 48 x 32, such an edge had taken as long as the 32 columns before it). The
     /// arguments are [`sgemm_block`]'s, with NR 16; the fallback is plain Rust.
@@ -446,10 +446,10 @@ peach_fn! {
         b_rows: *const f32,
         ldb_bytes: usize,
     ) {
-        // One step of k: the panel's row `off` steps on (read from `src` and written to the
-        // panel when `packing`, `src` then moved `ldb` on) times A's column, rows 3j to 3j + 2
-        // at `bases[j]`, `lda` apart.
-        fn k_step(acc: [Reg; 6], bases: [Reg; 2], lda: Reg, panel: Reg, off: usize, packing: bool, src: Reg, ldb: Reg) {
+        // One step of k for `rows` rows: the panel's row `off` steps on (read from `src` and
+        // written to the panel when `packing`, `src` then moved `ldb` on) times A's column,
+        // rows 3j to 3j + 2 at `bases[j]`, `lda` apart.
+        fn k_step(acc: [Reg; 12], rows: usize, bases: [Reg; 4], lda: Reg, panel: Reg, off: usize, packing: bool, src: Reg, ldb: Reg) {
             let row = ZMM();
             if packing {
                 VMOVUPS(row, [src]);
@@ -458,7 +458,7 @@ peach_fn! {
             } else {
                 VMOVUPS(row, [panel + 64 * off]);
             }
-            for i in 0..6 {
+            for i in 0..rows {
                 let base = bases[i / 3];
                 match i % 3 {
                     0 => VFMADD231PS(acc[i], row, [base + 4 * off].bcst()),
@@ -467,17 +467,20 @@ peach_fn! {
                 }
             }
         }
-        // One block of 6 rows of A, from `a` (moved on past them), into as many rows of C from
-        // `c` (moved on likewise): two steps of k a round, then the last one where k is odd.
-        fn block(a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, packing: bool, src: Reg, ldb: Reg) {
-            let acc = [ZMM(); 6];
-            for r in acc {
-                VXORPS(r, r, r);
+        // `rows` rows of A (6, or 12 so that twelve chains of FMAs keep both FMA units busy),
+        // from `a` (moved on past them), into as many rows of C from `c` (moved on likewise):
+        // two steps of k a round, then the last one where k is odd.
+        fn block(rows: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, packing: bool, src: Reg, ldb: Reg) {
+            let acc = [ZMM(); 12];
+            for r in 0..rows {
+                VXORPS(acc[r], acc[r], acc[r]);
             }
-            let bases = [GP64(), GP64()];
+            let bases = [GP64(), GP64(), GP64(), GP64()];
             MOV(bases[0], a);
-            LEA(bases[1], [a + lda * 2]);
-            ADD(bases[1], lda);
+            for j in 1..rows / 3 {
+                LEA(bases[j], [bases[j - 1] + lda * 2]);
+                ADD(bases[j], lda);
+            }
             let panel = GP64();
             MOV(panel, b);
             let (pairs, pairs_done, done) = (Label::new(), Label::new(), Label::new());
@@ -487,10 +490,10 @@ peach_fn! {
             JZ(pairs_done);
             LABEL(pairs);
             for off in 0..2 {
-                k_step(acc, bases, lda, panel, off, packing, src, ldb);
+                k_step(acc, rows, bases, lda, panel, off, packing, src, ldb);
             }
-            for base in bases {
-                ADD(base, 8);
+            for j in 0..rows / 3 {
+                ADD(bases[j], 8);
             }
             ADD(panel, 128);
             SUB(t, 1);
@@ -498,37 +501,47 @@ peach_fn! {
             LABEL(pairs_done);
             TEST(k, 1);
             JZ(done);
-            k_step(acc, bases, lda, panel, 0, packing, src, ldb);
+            k_step(acc, rows, bases, lda, panel, 0, packing, src, ldb);
             LABEL(done);
             let store = Label::new();
             TEST(accumulate, accumulate);
             JZ(store);
             MOV(t, c);
-            for r in acc {
-                VADDPS(r, r, [t]);
+            for r in 0..rows {
+                VADDPS(acc[r], acc[r], [t]);
                 ADD(t, ldc);
             }
             LABEL(store);
-            for r in acc {
-                VMOVUPS([c], r);
+            for r in 0..rows {
+                VMOVUPS([c], acc[r]);
                 ADD(c, ldc);
             }
             LEA(t, [lda + lda * 2]);
-            LEA(a, [a + t * 2]);
+            if rows == 12 {
+                LEA(a, [a + t * 4]);
+            } else {
+                LEA(a, [a + t * 2]);
+            }
         }
-        // The first block packs the panel, when asked; the rest read it.
-        let (next, end, top) = (Label::new(), Label::new(), Label::new());
+        // The first block packs the panel, when asked; the rest read it, two at a time, then the
+        // one left over.
+        let (next, pairs, single, end) = (Label::new(), Label::new(), Label::new(), Label::new());
         TEST(ldb_bytes, ldb_bytes);
         JZ(next);
-        block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, b_rows, ldb_bytes);
+        block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, b_rows, ldb_bytes);
         SUB(blocks, 1);
         LABEL(next);
+        CMP(blocks, 2);
+        JB(single);
+        LABEL(pairs);
+        block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
+        SUB(blocks, 2);
+        CMP(blocks, 2);
+        JAE(pairs);
+        LABEL(single);
         TEST(blocks, blocks);
         JZ(end);
-        LABEL(top);
-        block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
-        SUB(blocks, 1);
-        JNZ(top);
+        block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
         LABEL(end);
     }
 }
