@@ -252,7 +252,8 @@ const PREAMBLE: &str = "# Benchmarks\n\n\
     virtual counter) calibrated against a chain of dependent adds before and after each trial (a\n\
     trial the two disagree on, the core having changed speed, does not count in cycles), and ns\n\
     per element; minimum of 21 trials, the competitors taking turns. Speedups are in cycles, but\n\
-    SGEMM's, from the times and the smallest over the sizes (its trials last milliseconds, and a\n\
+    SGEMM's, from the times and the smallest over the sizes of 192 to 1024 (over 32 to 128, apart:\n\
+    `sgemm_small_speedup`; its trials last milliseconds, and a\n\
     core that lowers its clock under AVX-512 load runs each competitor at the speed its code\n\
     earns; for the same reason their share of the FMA limit is in time, against the FMA probe\n\
     run in turns with them, as many FLOPs a trial: its rows in the SGEMM table). The competitors\n\
