@@ -683,7 +683,7 @@ struct Kernels {
     narrow: Option<BlockKernel>,
 }
 
-/// The width of [`Kernels::narrow`] ([`sgemm_block_narrow`]), so that an edge of a few columns
+/// The width of [`Kernels::narrow`] (`sgemm_block_narrow`), so that an edge of a few columns
 /// is not padded to 32 (at 30 x 33 x 32, twice the work).
 const NARROW: usize = 16;
 
@@ -799,9 +799,11 @@ fn resolved(dispatch: &peach::runtime::dispatch::Dispatch) -> Option<&peach::run
 }
 
 /// `C = A B` for row-major `A` (m x k), `B` (k x n) and `C` (m x n), any sizes: packs B's
-/// panels and runs [`sgemm_block`] on each block of rows. Rows past the last multiple of 6 and
-/// columns past the last multiple of [`sgemm_n_multiple`] go through zero-padded copies (a
-/// small cost); with `k` 0, C is zeroed.
+/// panels and runs [`sgemm_block`] on each block of rows. Rows past the last multiple of 6 go in
+/// a block overlapping the one before (or, with k in several blocks, through a zero-padded
+/// copy); columns past the last multiple of [`sgemm_n_multiple`] through a zero-padded panel
+/// (on AVX-512, up to 16 of them through `sgemm_block_narrow`); with `k` 0, C is zeroed.
+/// Products of up to about 256 on a side reuse scratch memory kept by the calling thread.
 /// On x86-64 it needs AVX2 and FMA (or AVX-512); AArch64 runs [`sgemm_block`]'s NEON variant,
 /// other targets plain Rust.
 ///
