@@ -408,10 +408,10 @@ peach_fn! {
 #[cfg(target_arch = "x86_64")]
 peach_fn! {
     /// [`sgemm_block`] 16 columns wide with AVX-512 (x86-64 only): a row of C in one zmm, blocks
-    /// two at a time (twelve chains of FMAs), each value of A broadcast from memory into its FMA. [`sgemm`] runs it on
-    /// edges of up to 16 columns of B on AVX-512 cores, where AVX2's 16 columns take two ymm
-    /// (at 30 x 48 x 32, such an edge had taken as long as the 32 columns before it). The
-    /// arguments are [`sgemm_block`]'s, with NR 16; the fallback is plain Rust.
+    /// two at a time (twelve chains of FMAs), each value of A broadcast from memory into its
+    /// FMA. [`sgemm`] runs it on edges of up to 16 columns of B on AVX-512 cores, where AVX2's 16
+    /// columns take two ymm (at 30 x 48 x 32, such an edge had taken as long as the 32 columns
+    /// before it). The arguments are [`sgemm_block`]'s, with NR 16; the fallback is plain Rust.
     ///
     /// ```
     /// use peach::kernels::gemm::sgemm_block_narrow;
