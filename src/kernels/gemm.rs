@@ -770,8 +770,9 @@ pub fn sgemm_block_nr() -> usize {
 
 /// The multiple of `n` that [`sgemm`] runs on its panels alone on this CPU: 32 with AVX-512, 16
 /// with AVX2 (the kernels of the widest blocks finish the remainder with narrower ones). Other
-/// `n` work too: their last `n` mod this columns go through a zero-padded panel and a copy of
-/// their part of C.
+/// `n` work too: their last `n` mod this columns go through a zero-padded panel (16 columns
+/// wide where they are at most 16, on AVX-512) and, where they do not fill it, a copy of their
+/// part of C.
 ///
 /// ```
 /// let n = 3 * peach::kernels::gemm::sgemm_n_multiple();
