@@ -10,9 +10,9 @@
 //! the smallest over the product sizes of 192 to 1024, and `sgemm_small_speedup` over 32 to 128;
 //! `sgemm_of_fma_limit`, the smallest share of the FMA limit over 256 to 1024, in time against
 //! the FMA probe run in turns with the products: `bench sgemm_fma_probe_<size>_gflops`),
-//! `bench machine_<fma|load|store>_<zmm|ymm>` (this
-//! core's rates, the best of three measurements spread over the run), `bench
-//! sgemm_microkernel_6x<nr>` and `bench sgemm_block_6x<nr>` (FLOP per cycle of the public
+//! `bench machine_<fma|load|store>_<zmm|ymm>` (this core's rates, the best of three
+//! measurements spread over the run), `bench sgemm_microkernel_6x<nr>` and
+//! `bench sgemm_block_6x<nr>` (FLOP per cycle of the public
 //! micro-kernel and of one block of the kernel the products run, in L1), and writes the tables to
 //! BENCHMARKS.md, in the section of the microarchitecture it ran on (a machine of another one
 //! adds its own section; the others are kept). On AArch64, `a64.rs` measures the NEON kernels the

@@ -1062,8 +1062,8 @@ unsafe fn multiply(
                         // 6 `blocks` rows of width floats, `ldc` apart, from `c_out` (n-float rows of C
                         // with j + width <= n, or the tile: for the copied tail 6 rows of up to nr
                         // floats, for a narrower edge as many rows of its width as a pass has, at
-                        // most MC and m rounded up to 6);
-                        // `kernel` is width columns wide and runs on this CPU (the caller's promise).
+                        // most MC and m rounded up to 6); `kernel` is width columns wide and runs
+                        // on this CPU (the caller's promise).
                         unsafe {
                             kernel(
                                 a_rows.as_ptr(),
