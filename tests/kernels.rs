@@ -111,9 +111,10 @@ fn sgemm_matches_the_triple_loop() {
         return;
     }
     // (On Ice Lake, 32: odd multiples take the 64-column kernel and the 32-column one.) Sizes
-    // off the multiples go through the edges' copies: rows past a multiple of 6, columns past
-    // one of nr (on AVX-512 cores up to 16 of them through AVX2's 16-column kernel, more through
-    // the 32-column one), alone or with whole blocks and panels, over one block of k or several.
+    // off the multiples take the edges: rows past a multiple of 6 (the kernels' last, smaller
+    // block), columns past one of nr (through the edge's copies; on AVX-512 cores up to 16 of
+    // them through the 16-column kernel, more through the 32-column one), alone or with whole
+    // blocks and panels, over one block of k or several.
     let nr = sgemm_n_multiple();
     let aligned = [(6, nr, 1), (12, 2 * nr, 7), (36, 4 * nr, 64), (6, nr, 300), (102, 3 * nr, 600)];
     let edges = [(1, 1, 1), (5, nr - 1, 3), (7, nr + 1, 2), (100, 3 * nr + 5, 300), (256, 256, 256), (13, 7, 700)];

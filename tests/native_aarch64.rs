@@ -1102,8 +1102,8 @@ fn a_backtrace_walks_through_an_a64_jit_kernel() {
 
 /// `sgemm` runs `sgemm_block`'s NEON variant (6 rows by 16 columns) and matches the triple loop
 /// exactly (small integers and halves: every sum is exact in any order): whole blocks and panels,
-/// rows past a multiple of 6 and columns past one of 16 through the edges' copies, one block of
-/// k and several, a C too short refused.
+/// rows past a multiple of 6 (in a smaller block) and columns past one of 16 (through the edge's
+/// copies), one block of k and several, a C too short refused.
 #[test]
 fn sgemm_runs_the_neon_kernel_and_matches_the_triple_loop() {
     use peach::kernels::gemm::{SGEMM_BLOCK_DISPATCH, sgemm, sgemm_block_nr};
@@ -1131,9 +1131,9 @@ fn sgemm_runs_the_neon_kernel_and_matches_the_triple_loop() {
 /// multiply-adds do, on every shape the x86 variants are checked on (tests/emulated.rs).
 #[test]
 fn the_neon_sgemm_block_matches_a_fused_model() {
-    for (k, blocks, accumulate, packing) in sgemm_block::shapes() {
-        let what = format!("k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
-        let mut block = sgemm_block::Block::new(16, k, blocks, accumulate, packing);
+    for (k, rows, accumulate, packing) in sgemm_block::shapes() {
+        let what = format!("k {k}, {rows} rows, accumulate {accumulate}, packing {packing}");
+        let mut block = sgemm_block::Block::new(16, k, rows, accumulate, packing);
         let (c, panel) = block.model();
         // SAFETY: the NEON variant (which dispatch picks here) is 16 columns wide.
         unsafe { block.call(peach::kernels::gemm::sgemm_block) };

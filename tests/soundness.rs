@@ -39,7 +39,7 @@ fn sgemm_under_every_cap() {
         // SAFETY: 6 rows of one float, 1 float apart; a panel of nr floats (k = 1), already
         // packed; 6 rows of nr floats.
         let (a0, b0) = (a0.as_ptr(), b0.as_mut_ptr());
-        unsafe { peach::kernels::gemm::sgemm_block(a0, 4, b0, c0.as_mut_ptr(), 1, nr0 * 4, 1, 0, std::ptr::null(), 0) };
+        unsafe { peach::kernels::gemm::sgemm_block(a0, 4, b0, c0.as_mut_ptr(), 1, nr0 * 4, 6, 0, std::ptr::null(), 0) };
         assert!(SGEMM_BLOCK_DISPATCH.active().is_some());
     }
     for cap in [Some("avx2"), None, Some("avx2")] {

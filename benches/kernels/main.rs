@@ -296,7 +296,7 @@ mod bench {
                 cbb.slice_mut().as_mut_ptr(),
                 block_k,
                 block_nr * 4,
-                1,
+                6,
                 0,
                 std::ptr::null(),
                 0,

@@ -116,16 +116,18 @@ peach_fn! {
 }
 
 peach_fn! {
-    /// `C[6 blocks x NR] (+)= A[6 blocks x k] * B[k x NR]` with A read in place: the micro-kernel
-    /// of [`sgemm_kernel`] run down `blocks` 6-row blocks of a row-major A (rows `lda_bytes`
-    /// apart, row `i` at `a + i * lda_bytes`) against one packed panel of B (as for
-    /// [`sgemm_kernel`]), into `6 blocks` rows of C (`ldc_bytes` apart). With `accumulate` 0
-    /// the product replaces C, otherwise it is added to it. `k` and `blocks` must be positive.
+    /// `C[rows x NR] (+)= A[rows x k] * B[k x NR]` with A read in place: the micro-kernel of
+    /// [`sgemm_kernel`] run down the 6-row blocks of `rows` rows of a row-major A (rows
+    /// `lda_bytes` apart, row `i` at `a + i * lda_bytes`), the last `rows` mod 6 in a smaller
+    /// block, against one packed panel of B (as for [`sgemm_kernel`]), into `rows` rows of C
+    /// (`ldc_bytes` apart). With `accumulate` 0 the product replaces C, otherwise it is added to
+    /// it. `k` and `rows` must be positive.
     ///
     /// With `ldb_bytes` nonzero the panel is packed on the way, in the shadow of the first
     /// block's multiplications: that block reads B's rows themselves (row `kk`'s NR floats at
     /// `b_rows + kk * ldb_bytes`) and writes each to the panel at `b`, and the other blocks read
-    /// the panel. With `ldb_bytes` 0, `b_rows` is not read.
+    /// the panel (with fewer than 6 rows, the panel is packed before them). With `ldb_bytes` 0,
+    /// `b_rows` is not read.
     ///
     /// On Ice Lake and Sapphire Rapids (the `icelake` variant; both have two 512-bit FMA
     /// units) the panel is 64 columns wide: 6 rows in 24 zmm accumulators, so that each value of
@@ -143,16 +145,16 @@ peach_fn! {
     /// // SAFETY: 12 rows of k floats lda floats apart; k rows of nr floats, packed into a panel
     /// // of nr k floats; 12 rows of nr floats.
     /// let (a, p) = (a.as_ptr(), panel.as_mut_ptr());
-    /// unsafe { sgemm_block(a, lda * 4, p, c.as_mut_ptr(), k, nr * 4, 2, 1, b.as_ptr(), nr * 4) };
+    /// unsafe { sgemm_block(a, lda * 4, p, c.as_mut_ptr(), k, nr * 4, 12, 1, b.as_ptr(), nr * 4) };
     /// assert!(c.iter().all(|&v| v == 7.0) && panel == b);
-    /// unsafe { sgemm_block(a, lda * 4, p, c.as_mut_ptr(), k, nr * 4, 2, 0, std::ptr::null(), 0) };
+    /// unsafe { sgemm_block(a, lda * 4, p, c.as_mut_ptr(), k, nr * 4, 12, 0, std::ptr::null(), 0) };
     /// assert!(c.iter().all(|&v| v == 6.0));
     /// ```
     ///
     /// # Safety
     ///
-    /// `a` must hold `6 blocks` rows of `k` floats, `lda_bytes` apart, and `c` as many rows of
-    /// NR floats, `ldc_bytes` apart; `b` a panel of `NR k` floats (writable when `ldb_bytes` is
+    /// `a` must hold `rows` rows of `k` floats, `lda_bytes` apart, and `c` as many rows of NR
+    /// floats, `ldc_bytes` apart; `b` a panel of `NR k` floats (writable when `ldb_bytes` is
     /// not 0, and then `b_rows` must hold `k` rows of NR floats, `ldb_bytes` apart). NR is what
     /// [`sgemm_block_nr`] says while no other thread changes the dispatch (see [`sgemm_kernel`]).
     #[variants(x86_64::icelake, x86_64::avx512, x86_64::haswell, aarch64::neon, fallback = sgemm_block_in_rust)]
@@ -164,7 +166,7 @@ peach_fn! {
         c: *mut f32,
         k: usize,
         ldc_bytes: usize,
-        blocks: usize,
+        rows: usize,
         accumulate: usize,
         b_rows: *const f32,
         ldb_bytes: usize,
@@ -192,11 +194,11 @@ peach_fn! {
             }
             if l2 { PREFETCHT1([at + off + (bytes - 1)]) } else { PREFETCHT0([at + off + (bytes - 1)]) }
         }
-        // One step of k for the 6 rows: a row of the panel of B times a column of A, `a_off`
+        // One step of k for `rows` rows (up to 6): a row of the panel of B times a column of A, `a_off`
         // bytes along A's rows (rows 3j to 3j + 2 at `bases[j]`, `lda` apart) and `b_off` bytes
         // along the panel. When `packing`, the row of B comes from `src` (which then moves to
         // the next row, `ldb` on) and is written to the panel.
-        fn k_step(acc: [Reg; 24], vecs: usize, bases: [Reg; 2], panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
+        fn k_step(acc: [Reg; 24], rows: usize, vecs: usize, bases: [Reg; 2], panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
             let row = [vreg(); 4];
             for v in 0..vecs {
                 if packing {
@@ -217,7 +219,7 @@ peach_fn! {
                 prefetch_lines(src, row_bytes, row_bytes, true);
                 ADD(src, ldb);
             }
-            for i in 0..6 {
+            for i in 0..rows {
                 let ai = vreg();
                 let base = bases[i / 3];
                 match i % 3 {
@@ -230,17 +232,17 @@ peach_fn! {
                 }
             }
         }
-        // One block of 6 rows of A, from `a` (moved on past them), into as many rows of C from
-        // `c` (moved on likewise): the k loop over the panel at `b`, several steps per round
-        // (the loop's own instructions shared), then the rest. `a` and `b` are the loop's own
-        // pointers, wound back after it, so that the block that packs the panel still finds a
-        // register for each of its values.
-        fn block(a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
+        // One block of `rows` rows of A (6, or the last 1 to 5), from `a`, into as many rows of C
+        // from `c`: the k loop over the panel at `b`, several steps per round (the loop's own
+        // instructions shared), then the rest. `a` and `b` are the loop's own pointers, wound
+        // back after it, so that the block that packs the panel still finds a register for each
+        // of its values; after a block of 6, `a` and `c` move on to the next block's rows.
+        fn block(rows: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
             let vecs = 4 * nr / vbytes;
             // Steps of k per round of the loop (2 to the `shift`).
             let (unroll, shift) = if nr == 64 { (4, 2) } else { (2, 1) };
             let acc = [vreg(); 24]; // row i, vector v: acc[vecs i + v]
-            for i in 0..6 * vecs {
+            for i in 0..rows * vecs {
                 VXORPS(acc[i], acc[i], acc[i]);
             }
             // The block's rows of C (each of its cache lines), asked for now: the k loop hides
@@ -248,14 +250,17 @@ peach_fn! {
             // (5-7 % at 768^3 on Zen 3).
             let t = GP64();
             MOV(t, c);
-            for _ in 0..6 {
+            for _ in 0..rows {
                 prefetch_lines(t, 0, 4 * nr, false);
                 ADD(t, ldc);
             }
             // Rows 3 to 5 at bases[1].
             let bases = [a, GP64()];
-            LEA(bases[1], [a + lda * 2]);
-            ADD(bases[1], lda);
+            let used = if rows > 3 { 2 } else { 1 };
+            if rows > 3 {
+                LEA(bases[1], [a + lda * 2]);
+                ADD(bases[1], lda);
+            }
             let (last, done) = (Label::new(), Label::new());
             MOV(t, k);
             SHR(t, shift);
@@ -264,10 +269,10 @@ peach_fn! {
             ALIGN(32);
             LABEL(top);
             for s in 0..unroll {
-                k_step(acc, vecs, bases, b, lda, 4 * s, 4 * nr * s, vbytes, packing, src, ldb);
+                k_step(acc, rows, vecs, bases, b, lda, 4 * s, 4 * nr * s, vbytes, packing, src, ldb);
             }
-            for base in bases {
-                ADD(base, 4 * unroll);
+            for j in 0..used {
+                ADD(bases[j], 4 * unroll);
             }
             ADD(b, 4 * nr * unroll);
             SUB(t, 1);
@@ -279,9 +284,9 @@ peach_fn! {
             JZ(done);
             let tail = Label::new();
             LABEL(tail);
-            k_step(acc, vecs, bases, b, lda, 0, 0, vbytes, packing, src, ldb);
-            for base in bases {
-                ADD(base, 4);
+            k_step(acc, rows, vecs, bases, b, lda, 0, 0, vbytes, packing, src, ldb);
+            for j in 0..used {
+                ADD(bases[j], 4);
             }
             ADD(b, 4 * nr);
             SUB(t, 1);
@@ -291,40 +296,60 @@ peach_fn! {
             TEST(accumulate, accumulate);
             JZ(store);
             MOV(t, c);
-            for i in 0..6 {
+            for i in 0..rows {
                 for v in 0..vecs {
                     VADDPS(acc[vecs * i + v], acc[vecs * i + v], [t + v * vbytes]);
                 }
                 ADD(t, ldc);
             }
             LABEL(store);
-            for i in 0..6 {
+            for i in 0..rows {
                 for v in 0..vecs {
                     VMOVUPS([c + v * vbytes], acc[vecs * i + v]);
                 }
                 ADD(c, ldc);
             }
             // The loops moved `a` and `b` on by 4 and 4 NR bytes per step: back, then `a` down
-            // to the next block's rows.
-            MOV(t, k);
-            SHL(t, 2);
-            SUB(a, t);
-            SHL(t, if nr == 64 { 6 } else if nr == 32 { 5 } else { 4 });
-            SUB(b, t);
-            LEA(t, [lda + lda * 2]);
-            LEA(a, [a + t * 2]);
+            // to the next block's rows (after the last block, nothing).
+            if rows == 6 {
+                MOV(t, k);
+                SHL(t, 2);
+                SUB(a, t);
+                SHL(t, if nr == 64 { 6 } else if nr == 32 { 5 } else { 4 });
+                SUB(b, t);
+                LEA(t, [lda + lda * 2]);
+                LEA(a, [a + t * 2]);
+            }
         }
-        // NEON: 6 rows by 16 columns, in 24 accumulators of 4 floats. Each value of A is
-        // loaded into every lane (`ld1r`, post-indexed along its row) and feeds four FMAs; a
-        // step loads 10 registers for 24 FMAs, as on x86-64.
-        fn neon_block(a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, packing: bool, src: Reg, ldb: Reg) {
+        // The panel at `b` packed from B's `k` rows at `src` (`ldb` apart), alone: where fewer
+        // than 6 rows come, before the block that reads it.
+        fn pack(b: Reg, k: Reg, nr: usize, vbytes: usize, src: Reg, ldb: Reg) {
+            let (to, t) = (GP64(), GP64());
+            MOV(to, b);
+            MOV(t, k);
+            let top = Label::new();
+            LABEL(top);
+            for v in 0..4 * nr / vbytes {
+                let x = vreg();
+                VMOVUPS(x, [src + v * vbytes]);
+                VMOVUPS([to + v * vbytes], x);
+            }
+            ADD(src, ldb);
+            ADD(to, 4 * nr);
+            SUB(t, 1);
+            JNZ(top);
+        }
+        // NEON: 6 rows (or the last 1 to 5) by 16 columns, in up to 24 accumulators of 4
+        // floats. Each value of A is loaded into every lane (`ld1r`, post-indexed along its row)
+        // and feeds four FMAs; a step of 6 rows loads 10 registers for 24 FMAs, as on x86-64.
+        fn neon_block(height: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, packing: bool, src: Reg, ldb: Reg) {
             let acc = [VEC(); 24]; // row i, vector v: acc[4 i + v]
-            for r in acc {
-                EOR(r.b16(), r.b16(), r.b16());
+            for r in 0..4 * height {
+                EOR(acc[r].b16(), acc[r].b16(), acc[r].b16());
             }
             let rows = [GP64(); 6];
             MOV(rows[0], a);
-            for i in 1..6 {
+            for i in 1..height {
                 ADD(rows[i], rows[i - 1], lda);
             }
             let t = GP64();
@@ -342,7 +367,7 @@ peach_fn! {
                 LDP(row[0].q(), row[1].q(), [b].post(32));
                 LDP(row[2].q(), row[3].q(), [b].post(32));
             }
-            for i in 0..6 {
+            for i in 0..height {
                 let ai = VEC();
                 LD1R(ai.s4(), [rows[i]].post(4));
                 for v in 0..4 {
@@ -354,7 +379,7 @@ peach_fn! {
             let store = Label::new();
             CBZ(accumulate, store);
             MOV(t, c);
-            for i in 0..6 {
+            for i in 0..height {
                 let old = [VEC(); 4];
                 LDP(old[0].q(), old[1].q(), [t]);
                 LDP(old[2].q(), old[3].q(), [t + 32]);
@@ -364,42 +389,97 @@ peach_fn! {
                 ADD(t, t, ldc);
             }
             LABEL(store);
-            for i in 0..6 {
+            for i in 0..height {
                 STP(acc[4 * i].q(), acc[4 * i + 1].q(), [c]);
                 STP(acc[4 * i + 2].q(), acc[4 * i + 3].q(), [c + 32]);
                 ADD(c, c, ldc);
             }
-            // The panel back to its start (64 bytes a step), `a` down to the next block's rows.
-            LSL(t, k, 6);
-            SUB(b, b, t);
-            for _ in 0..6 {
-                ADD(a, a, lda);
+            // The panel back to its start (64 bytes a step), `a` down to the next block's rows
+            // (after the last block, nothing).
+            if height == 6 {
+                LSL(t, k, 6);
+                SUB(b, b, t);
+                for _ in 0..6 {
+                    ADD(a, a, lda);
+                }
             }
         }
-        // The first block packs the panel, when asked; the rest read it.
+        // The panel at `b` packed from B's `k` rows at `src` (`ldb` apart), alone: where fewer
+        // than 6 rows come, before the block that reads it.
+        fn neon_pack(b: Reg, k: Reg, src: Reg, ldb: Reg) {
+            let (to, t) = (GP64(), GP64());
+            MOV(to, b);
+            MOV(t, k);
+            let top = Label::new();
+            LABEL(top);
+            let row = [VEC(); 4];
+            LDP(row[0].q(), row[1].q(), [src]);
+            LDP(row[2].q(), row[3].q(), [src + 32]);
+            ADD(src, src, ldb);
+            STP(row[0].q(), row[1].q(), [to].post(32));
+            STP(row[2].q(), row[3].q(), [to].post(32));
+            SUBS(t, t, 1);
+            B_NE(top);
+        }
+        // The first block of 6 packs the panel, when asked (with fewer rows, a copy before
+        // them); the other blocks read it, then the last rows mod 6.
         let (next, end, top) = (Label::new(), Label::new(), Label::new());
         if target.has_neon() {
+            let (pack_alone, rest) = (Label::new(), Label::new());
             CBZ(ldb_bytes, next);
-            neon_block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, b_rows, ldb_bytes);
-            SUB(blocks, blocks, 1);
+            CMP(rows, 6);
+            B_LO(pack_alone);
+            neon_block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, b_rows, ldb_bytes);
+            SUB(rows, rows, 6);
+            B(next);
+            LABEL(pack_alone);
+            neon_pack(b, k, b_rows, ldb_bytes);
             LABEL(next);
-            CBZ(blocks, end);
+            CMP(rows, 6);
+            B_LO(rest);
             LABEL(top);
-            neon_block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
-            SUBS(blocks, blocks, 1);
-            B_NE(top);
+            neon_block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
+            SUB(rows, rows, 6);
+            CMP(rows, 6);
+            B_HS(top);
+            LABEL(rest);
+            for r in 1..6 {
+                let other = Label::new();
+                CMP(rows, r);
+                B_NE(other);
+                neon_block(r, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
+                B(end);
+                LABEL(other);
+            }
         } else {
+            let (pack_alone, rest) = (Label::new(), Label::new());
             TEST(ldb_bytes, ldb_bytes);
             JZ(next);
-            block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
-            SUB(blocks, 1);
+            CMP(rows, 6);
+            JB(pack_alone);
+            block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
+            SUB(rows, 6);
+            JMP(next);
+            LABEL(pack_alone);
+            pack(b, k, nr, vbytes, b_rows, ldb_bytes);
             LABEL(next);
-            TEST(blocks, blocks);
-            JZ(end);
+            CMP(rows, 6);
+            JB(rest);
             LABEL(top);
-            block(a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
-            SUB(blocks, 1);
-            JNZ(top);
+            block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+            SUB(rows, 6);
+            CMP(rows, 6);
+            JAE(top);
+            // The last rows mod 6, in a block of their own.
+            LABEL(rest);
+            for r in 1..6 {
+                let other = Label::new();
+                CMP(rows, r);
+                JNE(other);
+                block(r, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+                JMP(end);
+                LABEL(other);
+            }
         }
         LABEL(end);
     }
@@ -423,9 +503,9 @@ peach_fn! {
     /// // SAFETY: 12 rows of k floats lda floats apart; k rows of 16 floats, packed into a panel
     /// // of 16 k floats; 12 rows of 16 floats.
     /// let (a, p) = (a.as_ptr(), panel.as_mut_ptr());
-    /// unsafe { sgemm_block_narrow(a, lda * 4, p, c.as_mut_ptr(), k, 64, 2, 1, b.as_ptr(), 64) };
+    /// unsafe { sgemm_block_narrow(a, lda * 4, p, c.as_mut_ptr(), k, 64, 12, 1, b.as_ptr(), 64) };
     /// assert!(c.iter().all(|&v| v == 7.0) && panel == b);
-    /// unsafe { sgemm_block_narrow(a, lda * 4, p, c.as_mut_ptr(), k, 64, 2, 0, std::ptr::null(), 0) };
+    /// unsafe { sgemm_block_narrow(a, lda * 4, p, c.as_mut_ptr(), k, 64, 12, 0, std::ptr::null(), 0) };
     /// assert!(c.iter().all(|&v| v == 6.0));
     /// ```
     ///
@@ -441,7 +521,7 @@ peach_fn! {
         c: *mut f32,
         k: usize,
         ldc_bytes: usize,
-        blocks: usize,
+        rows: usize,
         accumulate: usize,
         b_rows: *const f32,
         ldb_bytes: usize,
@@ -467,17 +547,18 @@ peach_fn! {
                 }
             }
         }
-        // `rows` rows of A (6, or 12 so that twelve chains of FMAs keep both FMA units busy),
-        // from `a` (moved on past them), into as many rows of C from `c` (moved on likewise):
-        // two steps of k a round, then the last one where k is odd.
+        // `rows` rows of A (6, 12 so that twelve chains of FMAs keep both FMA units busy, or the
+        // last 1 to 5), from `a` (moved on past them), into as many rows of C from `c` (moved on
+        // likewise): two steps of k a round, then the last one where k is odd.
         fn block(rows: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, packing: bool, src: Reg, ldb: Reg) {
             let acc = [ZMM(); 12];
             for r in 0..rows {
                 VXORPS(acc[r], acc[r], acc[r]);
             }
             let bases = [GP64(), GP64(), GP64(), GP64()];
+            let used = (rows + 2) / 3;
             MOV(bases[0], a);
-            for j in 1..rows / 3 {
+            for j in 1..used {
                 LEA(bases[j], [bases[j - 1] + lda * 2]);
                 ADD(bases[j], lda);
             }
@@ -492,7 +573,7 @@ peach_fn! {
             for off in 0..2 {
                 k_step(acc, rows, bases, lda, panel, off, packing, src, ldb);
             }
-            for j in 0..rows / 3 {
+            for j in 0..used {
                 ADD(bases[j], 8);
             }
             ADD(panel, 128);
@@ -519,29 +600,55 @@ peach_fn! {
             LEA(t, [lda + lda * 2]);
             if rows == 12 {
                 LEA(a, [a + t * 4]);
-            } else {
+            } else if rows == 6 {
                 LEA(a, [a + t * 2]);
             }
         }
-        // The first block packs the panel, when asked; the rest read it, two at a time, then the
-        // one left over.
-        let (next, pairs, single, end) = (Label::new(), Label::new(), Label::new(), Label::new());
+        // The first block of 6 packs the panel, when asked (with fewer rows, a copy before
+        // them); the other blocks read it, two at a time, then one of 6 and the last rows mod 6.
+        let (next, pack_alone, pairs, single, rest, end) =
+            (Label::new(), Label::new(), Label::new(), Label::new(), Label::new(), Label::new());
         TEST(ldb_bytes, ldb_bytes);
         JZ(next);
+        CMP(rows, 6);
+        JB(pack_alone);
         block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, b_rows, ldb_bytes);
-        SUB(blocks, 1);
+        SUB(rows, 6);
+        JMP(next);
+        LABEL(pack_alone);
+        let (to, t, row) = (GP64(), GP64(), ZMM());
+        MOV(to, b);
+        MOV(t, k);
+        let copy = Label::new();
+        LABEL(copy);
+        VMOVUPS(row, [b_rows]);
+        VMOVUPS([to], row);
+        ADD(b_rows, ldb_bytes);
+        ADD(to, 64);
+        SUB(t, 1);
+        JNZ(copy);
         LABEL(next);
-        CMP(blocks, 2);
+        CMP(rows, 12);
         JB(single);
         LABEL(pairs);
         block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
-        SUB(blocks, 2);
-        CMP(blocks, 2);
+        SUB(rows, 12);
+        CMP(rows, 12);
         JAE(pairs);
         LABEL(single);
-        TEST(blocks, blocks);
-        JZ(end);
+        CMP(rows, 6);
+        JB(rest);
         block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
+        SUB(rows, 6);
+        LABEL(rest);
+        for r in 1..6 {
+            let other = Label::new();
+            CMP(rows, r);
+            JNE(other);
+            block(r, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
+            JMP(end);
+            LABEL(other);
+        }
         LABEL(end);
     }
 }
@@ -560,13 +667,13 @@ pub unsafe fn sgemm_block_narrow_in_rust(
     c: *mut f32,
     k: usize,
     ldc_bytes: usize,
-    blocks: usize,
+    rows: usize,
     accumulate: usize,
     b_rows: *const f32,
     ldb_bytes: usize,
 ) {
     // SAFETY: the caller's promise.
-    unsafe { multiply_rows::<16>(a, lda_bytes, b, c, k, ldc_bytes, blocks, accumulate, b_rows, ldb_bytes) }
+    unsafe { multiply_rows::<16>(a, lda_bytes, b, c, k, ldc_bytes, rows, accumulate, b_rows, ldb_bytes) }
 }
 
 /// [`sgemm_block`] where no variant runs: plain Rust, with [`sgemm_block_nr`] columns.
@@ -582,7 +689,7 @@ pub unsafe fn sgemm_block_in_rust(
     c: *mut f32,
     k: usize,
     ldc_bytes: usize,
-    blocks: usize,
+    rows: usize,
     accumulate: usize,
     b_rows: *const f32,
     ldb_bytes: usize,
@@ -593,10 +700,10 @@ pub unsafe fn sgemm_block_in_rust(
         _ => multiply_rows::<16>,
     };
     // SAFETY: the caller's promise, with the width `sgemm_block_nr` says.
-    unsafe { multiply(a, lda_bytes, b, c, k, ldc_bytes, blocks, accumulate, b_rows, ldb_bytes) }
+    unsafe { multiply(a, lda_bytes, b, c, k, ldc_bytes, rows, accumulate, b_rows, ldb_bytes) }
 }
 
-/// `C[6 blocks x NR] (+)= A[6 blocks x k] * B[k x NR]` with A in place, in Rust (see
+/// `C[rows x NR] (+)= A[rows x k] * B[k x NR]` with A in place, in Rust (see
 /// [`sgemm_block`], packing included); under Miri, it stands in for the kernels.
 ///
 /// # Safety
@@ -610,7 +717,7 @@ unsafe fn multiply_rows<const NR: usize>(
     c: *mut f32,
     k: usize,
     ldc_bytes: usize,
-    blocks: usize,
+    rows: usize,
     accumulate: usize,
     b_rows: *const f32,
     ldb_bytes: usize,
@@ -623,14 +730,14 @@ unsafe fn multiply_rows<const NR: usize>(
         }
     }
     let (lda, ldc) = (lda_bytes / 4, ldc_bytes / 4);
-    for i in 0..6 * blocks {
+    for i in 0..rows {
         for j in 0..NR {
             let mut sum = 0.0f32;
             for kk in 0..k {
-                // SAFETY: the caller passes 6 blocks rows of k floats and a k x NR panel.
+                // SAFETY: the caller passes `rows` rows of k floats and a k x NR panel.
                 sum += unsafe { *a.add(i * lda + kk) * *b.add(kk * NR + j) };
             }
-            // SAFETY: and 6 blocks rows of C.
+            // SAFETY: and `rows` rows of C.
             unsafe {
                 let out = c.add(i * ldc + j);
                 *out = if accumulate == 0 { sum } else { *out + sum };
@@ -668,7 +775,7 @@ unsafe fn multiply_panels(nr: usize, a: *const f32, b: *const f32, c: *mut f32, 
 }
 
 /// A kernel [`sgemm`] calls: A's rows, the distance between them in bytes, a panel of B, C's
-/// rows, k, the distance between C's rows in bytes, the number of 6-row blocks, whether to add
+/// rows, k, the distance between C's rows in bytes, the number of rows, whether to add
 /// to C, and B's rows to pack into the panel and the distance between them (0: already packed).
 type BlockKernel = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize, usize, usize, *const f32, usize);
 
@@ -800,10 +907,9 @@ fn resolved(dispatch: &peach::runtime::dispatch::Dispatch) -> Option<&peach::run
 }
 
 /// `C = A B` for row-major `A` (m x k), `B` (k x n) and `C` (m x n), any sizes: packs B's
-/// panels and runs [`sgemm_block`] on each block of rows. Rows past the last multiple of 6 go in
-/// a block overlapping the one before (or, with k in several blocks, through a zero-padded
-/// copy); columns past the last multiple of [`sgemm_n_multiple`] through a zero-padded panel
-/// (on AVX-512, up to 16 of them through `sgemm_block_narrow`); with `k` 0, C is zeroed.
+/// panels and runs [`sgemm_block`] on A's rows, any number of them; columns past the last
+/// multiple of [`sgemm_n_multiple`] go through a zero-padded panel (on AVX-512, up to 16 of them
+/// through `sgemm_block_narrow`); with `k` 0, C is zeroed.
 /// Products of up to about 256 on a side reuse scratch memory kept by the calling thread.
 /// On x86-64 it needs AVX2 and FMA (or AVX-512); AArch64 runs [`sgemm_block`]'s NEON variant,
 /// other targets plain Rust.
@@ -959,39 +1065,28 @@ unsafe fn multiply(
     // the multiplications instead of copied before them).
     let (nr, step) = (kernels.nr, kernels.step());
     let (kc_max, mc_max) = (kc_max(nr, m, n, k, caches, home), 96);
-    // The edges: the last m mod 6 rows of A are copied into a block of 6 (zeros below), and the
-    // last n mod `step` columns of B into a panel (zeros right of them) as wide as the narrowest
-    // kernel that takes them, packed here; their part of C goes through a tile of whole blocks
-    // and panels. With one block of k (and m >= 6), the last rows go instead in a block of 6
-    // that overlaps the one before in place: the rows of both are computed again, to the same
-    // values (the same kernel on the same panel), which no copies cost.
-    let (m_full, n_full) = (m - m % 6, n - n % step);
-    let (tail_rows, edge_cols) = (m - m_full, n - n_full);
-    let overlap = tail_rows > 0 && m >= 6 && k <= kc_max;
-    let copied_rows = if overlap { 0 } else { tail_rows };
+    // The edge: the last n mod `step` columns of B go into a panel (zeros right of them) as wide
+    // as the narrowest kernel that takes them, packed here, and their part of C through a tile
+    // of a pass's rows. Rows need no edge: the kernels take any number.
+    let n_full = n - n % step;
+    let edge_cols = n - n_full;
     let (edge_kernel, edge_width) = match kernels.narrow {
         Some(narrow) if edge_cols <= NARROW => (narrow, NARROW),
         _ => (kernels.half.unwrap_or(kernels.main), step),
     };
-    let tail_len = if copied_rows > 0 { 6 * kc_max.min(k) } else { 0 };
-    // The tile: 6 rows of up to nr floats for the copied tail, and for an edge narrower than its
-    // panel, a pass's rows (up to MC, and no more than m's blocks) of the panel's width.
-    let tile_rows = mc_max.min(m.next_multiple_of(6));
-    let edge_tile = if edge_cols > 0 && edge_cols < edge_width { tile_rows * edge_width } else { 0 };
-    let tile_len = edge_tile.max(if copied_rows > 0 { 6 * nr } else { 0 });
-    // The panels (the edge's last), then the tile and the tail, in scratch memory. The panels
-    // are left uninitialised (no zeroing pass over them): the first pass of the kernel over each
-    // writes it before any pass reads it, and Rust only sees the memory. They start on a cache
-    // line (the allocator's large blocks start 16 bytes into a page), so that no vector load of
-    // a panel row spans two lines: up to 15 floats of slack.
+    let tile_len = if edge_cols > 0 && edge_cols < edge_width { mc_max.min(m) * edge_width } else { 0 };
+    // The panels (the edge's last), then the tile, in scratch memory. The panels are left
+    // uninitialised (no zeroing pass over them): the first pass of the kernel over each writes
+    // it before any pass reads it, and Rust only sees the memory. They start on a cache line
+    // (the allocator's large blocks start 16 bytes into a page), so that no vector load of a
+    // panel row spans two lines: up to 15 floats of slack.
     let panel_cols = n_full + if edge_cols > 0 { edge_width } else { 0 };
     let panels_len = kc_max.min(k) * panel_cols + 15;
-    with_scratch(panels_len + tile_len + tail_len, |scratch| {
-        let (panels, rest) = scratch.split_at_mut(panels_len);
+    with_scratch(panels_len + tile_len, |scratch| {
+        let (panels, tile) = scratch.split_at_mut(panels_len);
         let skip = (64 - panels.as_ptr() as usize % 64) % 64 / 4;
         let panels = &mut panels[skip..];
-        let (tile, tail) = rest.split_at_mut(tile_len);
-        let (tile, tail) = (zeroed(tile), zeroed(tail));
+        let tile = zeroed(tile);
         // Columns in chunks of NC (see `nc_max`), each a round of its own over k and A's rows; the
         // last chunk takes the edge panel.
         let nc = nc_max(nr, n_full, kc_max.min(k), caches, home);
@@ -1014,19 +1109,10 @@ unsafe fn multiply(
                         }
                     }
                 }
-                if copied_rows > 0 {
-                    for (i, row) in tail.chunks_exact_mut(kc).take(copied_rows).enumerate() {
-                        row.copy_from_slice(&a[(m_full + i) * k + k0..][..kc]);
-                    }
-                }
-                // Blocks of whole rows of 6, then the tail; the first of these passes packs the panels.
-                let passes = (0..m_full).step_by(mc_max).map(|i0| (i0, mc_max.min(m_full - i0)));
-                let last = if overlap { (m - 6, 6) } else { (m_full, copied_rows) };
-                for (pass, (i0, rows)) in passes.chain((tail_rows > 0).then_some(last)).enumerate() {
-                    // Copied, the tail's rows are a block of 6 of their own, in `tail`.
-                    let whole = rows % 6 == 0;
-                    let (a_rows, lda) = if whole { (&a[i0 * k + k0..], k) } else { (&tail[..], kc) };
-                    let blocks = rows.div_ceil(6);
+                // Passes of MC rows (the last what is left); the first packs the panels.
+                for (pass, i0) in (0..m).step_by(mc_max).enumerate() {
+                    let rows = mc_max.min(m - i0);
+                    let a_rows = &a[i0 * k + k0..];
                     // Panels of nr columns from column j, the last one half as wide where n leaves
                     // half (then `half` is there: n_full is a multiple of `step`), then the edge.
                     for j in (j0..j1).step_by(nr).chain((edge_cols > 0 && last_chunk).then_some(n_full)) {
@@ -1040,8 +1126,8 @@ unsafe fn multiply(
                             if packs { (b_rows[j..].as_ptr(), n * 4) } else { (std::ptr::null(), 0) };
                         let panel = panels[j * kc..][..kc * width].as_mut_ptr().cast::<f32>();
                         let cols = width.min(n - j);
-                        // Whole blocks and panels write C in place; the edges, a tile.
-                        let in_place = whole && cols == width;
+                        // Whole panels write C in place; an edge narrower than its panel, the tile.
+                        let in_place = cols == width;
                         let (c_out, ldc) = if in_place {
                             (c[i0 * n + j..].as_mut_ptr(), n)
                         } else {
@@ -1052,27 +1138,25 @@ unsafe fn multiply(
                             }
                             (tile.as_mut_ptr(), width)
                         };
-                        // SAFETY: A holds 6 `blocks` rows of kc floats from `a_rows`, `lda` apart (its
-                        // rows are k long and k0 + kc <= k, and a pass's rows end by row m, the
-                        // overlapping block's at m; or the tail's are kc long); the panel has
-                        // room for width kc floats (inside the kc panel_cols floats from `panels`: the
-                        // edge's `edge_width` from n_full), written before it is read: by the kernel
-                        // on the first pass (from B's kc rows of n floats at `to_pack`, whose first
-                        // width are in the row as j + width <= n_full) or above for the edge; C holds
-                        // 6 `blocks` rows of width floats, `ldc` apart, from `c_out` (n-float rows of C
-                        // with j + width <= n, or the tile: for the copied tail 6 rows of up to nr
-                        // floats, for a narrower edge as many rows of its width as a pass has, at
-                        // most MC and m rounded up to 6); `kernel` is width columns wide and runs
-                        // on this CPU (the caller's promise).
+                        // SAFETY: A holds `rows` rows of kc floats from `a_rows`, k apart (rows i0 to
+                        // i0 + rows <= m of k floats, and k0 + kc <= k); the panel has room for width
+                        // kc floats (inside the kc panel_cols floats from `panels`: the edge's
+                        // `edge_width` from n_full), written before it is read: by the kernel on the
+                        // first pass (from B's kc rows of n floats at `to_pack`, whose first width
+                        // are in the row as j + width <= n_full) or above for the edge; C holds
+                        // `rows` rows of width floats, `ldc` apart, from `c_out` (n-float rows of C
+                        // with j + width <= n, or the tile of mc_max.min(m) >= rows rows of
+                        // edge_width floats); `kernel` is width columns wide and runs on this CPU
+                        // (the caller's promise).
                         unsafe {
                             kernel(
                                 a_rows.as_ptr(),
-                                lda * 4,
+                                k * 4,
                                 panel,
                                 c_out,
                                 kc,
                                 ldc * 4,
-                                blocks,
+                                rows,
                                 accumulate as usize,
                                 to_pack,
                                 ldb_bytes,
@@ -1132,10 +1216,10 @@ fn zeroed(floats: &mut [MaybeUninit<f32>]) -> &mut [f32] {
 mod tests {
     /// The driver against the triple loop with Rust models for kernels, 64 columns wide with a
     /// 32-column half (Ice Lake's shape, whatever the CPU), with and without a 16-column kernel
-    /// for narrow edges, and 16 wide alone: n an odd multiple of 32 ends on a half panel; m not a
-    /// multiple of 6 and n not of the narrowest panel go through the edges' copies (alone too,
-    /// where m < 6 or n < 32; edges of 1-16 columns through the narrow kernel where there is
-    /// one, wider ones through the half); several blocks of k and of rows included.
+    /// for narrow edges, and 16 wide alone: n an odd multiple of 32 ends on a half panel; n not a
+    /// multiple of the narrowest panel goes through the edge's copies (alone too, where n < 32;
+    /// edges of 1-16 columns through the narrow kernel where there is one, wider ones through
+    /// the half); m any number, over one pass of rows and several, and several blocks of k.
     #[test]
     fn the_driver_takes_any_size() {
         use super::{Caches, Kernels, PanelHome, caches, multiply, multiply_rows};

@@ -9,9 +9,9 @@ use crate::sgemm_block::{Block, bits, shapes, values};
 fn neon_sgemm_block_matches_a_fused_model() {
     use peach::kernels::gemm::{SGEMM_BLOCK_ARMV8_A_CODES as CODES, SGEMM_BLOCK_ARMV8_A_LISTING as LISTING};
     let (_, bytes) = CODES.iter().find(|(abi, _)| *abi == "Aapcs64").expect("an AAPCS64 build");
-    for (k, blocks, accumulate, packing) in shapes() {
-        let what = format!("k {k}, {blocks} blocks, accumulate {accumulate}, packing {packing}");
-        let block = Block::new(16, k, blocks, accumulate, packing);
+    for (k, rows, accumulate, packing) in shapes() {
+        let what = format!("k {k}, {rows} rows, accumulate {accumulate}, packing {packing}");
+        let block = Block::new(16, k, rows, accumulate, packing);
         let (c, panel) = block.model();
         // A, B's rows, the panel and C, one after another in the data buffer.
         let mut data = Vec::new();
@@ -27,7 +27,7 @@ fn neon_sgemm_block_matches_a_fused_model() {
             Arg::Ptr(3, at[3]),
             Arg::X(4, k as u64),
             Arg::X(5, 4 * block.ldc as u64),
-            Arg::X(6, blocks as u64),
+            Arg::X(6, rows as u64),
             Arg::X(7, accumulate as u64),
         ];
         if packing {

@@ -13,7 +13,7 @@ pub fn values(n: usize, seed: u32) -> Vec<f32> {
 pub struct Block {
     pub nr: usize,
     pub k: usize,
-    pub blocks: usize,
+    pub rows: usize,
     pub lda: usize,
     pub ldb: usize,
     pub ldc: usize,
@@ -27,9 +27,8 @@ pub struct Block {
 }
 
 impl Block {
-    pub fn new(nr: usize, k: usize, blocks: usize, accumulate: bool, packing: bool) -> Block {
+    pub fn new(nr: usize, k: usize, rows: usize, accumulate: bool, packing: bool) -> Block {
         let (lda, ldb, ldc) = (k + 3, nr + 5, nr + 7);
-        let rows = 6 * blocks;
         let b_rows = values((k - 1) * ldb + nr, 3);
         let panel = if packing {
             vec![f32::NAN; k * nr]
@@ -39,7 +38,7 @@ impl Block {
         Block {
             nr,
             k,
-            blocks,
+            rows,
             lda,
             ldb,
             ldc,
@@ -55,7 +54,7 @@ impl Block {
     /// The result the kernel must give: C and the panel.
     pub fn model(&self) -> (Vec<f32>, Vec<f32>) {
         let mut c = self.c.clone();
-        for i in 0..6 * self.blocks {
+        for i in 0..self.rows {
             for j in 0..self.nr {
                 let mut acc = 0.0f32;
                 for kk in 0..self.k {
@@ -85,7 +84,7 @@ impl Block {
                 self.c.as_mut_ptr(),
                 self.k,
                 self.ldc * 4,
-                self.blocks,
+                self.rows,
                 self.accumulate as usize,
                 b_rows,
                 ldb,
@@ -98,14 +97,15 @@ impl Block {
 pub type BlockFn = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize, usize, usize, *const f32, usize);
 
 /// Every shape worth telling apart: k below, at and past a round of the k loop, with steps left
-/// over or not; one block and several (in pairs and one left over, after the block that packs
-/// or not); the panel packed on the way or not; C replaced or added to.
+/// over or not; rows in one block of 6 and several (in pairs and one left over, after the block
+/// that packs or not), and 1 to 5 rows left over, alone (the panel packed before them) or after
+/// blocks; the panel packed on the way or not; C replaced or added to.
 pub fn shapes() -> impl Iterator<Item = (usize, usize, bool, bool)> {
     [1, 2, 3, 8, 17, 23].into_iter().flat_map(|k| {
-        [1, 2, 3, 4].into_iter().flat_map(move |blocks| {
+        [1, 2, 3, 4, 5, 6, 7, 12, 16, 18, 23, 24].into_iter().flat_map(move |rows| {
             [false, true]
                 .into_iter()
-                .flat_map(move |acc| [false, true].into_iter().map(move |pack| (k, blocks, acc, pack)))
+                .flat_map(move |acc| [false, true].into_iter().map(move |pack| (k, rows, acc, pack)))
         })
     })
 }
