@@ -232,12 +232,12 @@ peach_fn! {
                 }
             }
         }
-        // One block of `rows` rows of A (6, or the last 1 to 5), from `a`, into as many rows of C
-        // from `c`: the k loop over the panel at `b`, several steps per round (the loop's own
-        // instructions shared), then the rest. `a` and `b` are the loop's own pointers, wound
-        // back after it, so that the block that packs the panel still finds a register for each
-        // of its values; after a block of 6, `a` and `c` move on to the next block's rows.
-        fn block(rows: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
+        // One block of `rows` rows of A (1 to 6), from `a`, into as many rows of C from `c`: the
+        // k loop over the panel at `b`, several steps per round (the loop's own instructions
+        // shared), then the rest. `a` and `b` are the loop's own pointers, wound back after it
+        // where `more` blocks follow, so that the block that packs the panel still finds a
+        // register for each of its values; `a` and `c` move on to the next block's rows.
+        fn block(rows: usize, more: bool, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
             let vecs = 4 * nr / vbytes;
             // Steps of k per round of the loop (2 to the `shift`).
             let (unroll, shift) = if nr == 64 { (4, 2) } else { (2, 1) };
@@ -311,14 +311,23 @@ peach_fn! {
             }
             // The loops moved `a` and `b` on by 4 and 4 NR bytes per step: back, then `a` down
             // to the next block's rows (after the last block, nothing).
-            if rows == 6 {
+            if more {
                 MOV(t, k);
                 SHL(t, 2);
                 SUB(a, t);
                 SHL(t, if nr == 64 { 6 } else if nr == 32 { 5 } else { 4 });
                 SUB(b, t);
-                LEA(t, [lda + lda * 2]);
-                LEA(a, [a + t * 2]);
+                match rows {
+                    4 => LEA(a, [a + lda * 4]),
+                    5 => {
+                        LEA(t, [lda + lda * 4]);
+                        ADD(a, t);
+                    }
+                    _ => {
+                        LEA(t, [lda + lda * 2]);
+                        LEA(a, [a + t * 2]);
+                    }
+                }
             }
         }
         // The panel at `b` packed from B's `k` rows at `src` (`ldb` apart), alone: where fewer
@@ -452,33 +461,60 @@ peach_fn! {
                 LABEL(other);
             }
         } else {
+            // Blocks of 6 while at least 10 rows are left; the last 4 to 9 as 4 + 3, 4 + 4 and
+            // 5 + 4 where they are over 6, so that no block has fewer than 3 rows (at 32 columns,
+            // 2 rows keep only four chains of FMAs; 32^3 went 6 % faster); fewer than 4 rows in
+            // all go in one block. The block that packs is one of 6 where that leaves no
+            // fewer than 4 rows, else the panel is packed alone first.
             let (pack_alone, rest) = (Label::new(), Label::new());
+            let packing_block = Label::new();
             TEST(ldb_bytes, ldb_bytes);
             JZ(next);
             CMP(rows, 6);
+            JE(packing_block);
+            CMP(rows, 10);
             JB(pack_alone);
-            block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
+            LABEL(packing_block);
+            block(6, true, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
             SUB(rows, 6);
             JMP(next);
             LABEL(pack_alone);
             pack(b, k, nr, vbytes, b_rows, ldb_bytes);
             LABEL(next);
-            CMP(rows, 6);
+            CMP(rows, 10);
             JB(rest);
             LABEL(top);
-            block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+            block(6, true, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
             SUB(rows, 6);
-            CMP(rows, 6);
+            CMP(rows, 10);
             JAE(top);
-            // The last rows mod 6, in a block of their own.
+            // The last 0 to 9 rows.
             LABEL(rest);
-            for r in 1..6 {
-                let other = Label::new();
+            let alone = [Label::new(); 7]; // alone[r]: the last block, of r rows
+            let (seven, eight, nine) = (Label::new(), Label::new(), Label::new());
+            for (r, to) in [(9, nine), (8, eight), (7, seven)] {
                 CMP(rows, r);
-                JNE(other);
-                block(r, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+                JE(to);
+            }
+            for r in 1..7 {
+                CMP(rows, r);
+                JE(alone[r]);
+            }
+            JMP(end);
+            LABEL(nine);
+            block(5, true, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+            JMP(alone[4]);
+            LABEL(eight);
+            LABEL(seven);
+            block(4, true, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
+            SUB(rows, 4);
+            CMP(rows, 4);
+            JE(alone[4]);
+            JMP(alone[3]);
+            for r in 1..7 {
+                LABEL(alone[r]);
+                block(r, false, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
                 JMP(end);
-                LABEL(other);
             }
         }
         LABEL(end);
@@ -547,23 +583,23 @@ peach_fn! {
                 }
             }
         }
-        // `rows` rows of A (6, 12 so that twelve chains of FMAs keep both FMA units busy, or the
-        // last 1 to 5), from `a` (moved on past them), into as many rows of C from `c` (moved on
-        // likewise): two steps of k a round, then the last one where k is odd.
+        // `rows` rows of A (12, so that twelve chains of FMAs keep both FMA units busy, or the
+        // last 1 to 11), from `a`, into as many rows of C from `c`: two steps of k a round, then
+        // the last one where k is odd. `a` and `b` are the loop's own pointers (so that the
+        // block of 12 that packs finds a register for each of its values), wound back after a
+        // block of 12, which moves `a` and `c` on to the next block's rows.
         fn block(rows: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, packing: bool, src: Reg, ldb: Reg) {
             let acc = [ZMM(); 12];
             for r in 0..rows {
                 VXORPS(acc[r], acc[r], acc[r]);
             }
-            let bases = [GP64(), GP64(), GP64(), GP64()];
+            let bases = [a, GP64(), GP64(), GP64()];
             let used = (rows + 2) / 3;
-            MOV(bases[0], a);
             for j in 1..used {
                 LEA(bases[j], [bases[j - 1] + lda * 2]);
                 ADD(bases[j], lda);
             }
-            let panel = GP64();
-            MOV(panel, b);
+            let panel = b;
             let (pairs, pairs_done, done) = (Label::new(), Label::new(), Label::new());
             let t = GP64();
             MOV(t, k);
@@ -597,23 +633,28 @@ peach_fn! {
                 VMOVUPS([c], acc[r]);
                 ADD(c, ldc);
             }
-            LEA(t, [lda + lda * 2]);
             if rows == 12 {
+                // Back by the pairs of steps: 8 bytes each along A, 128 along the panel.
+                MOV(t, k);
+                SHR(t, 1);
+                SHL(t, 3);
+                SUB(a, t);
+                SHL(t, 4);
+                SUB(b, t);
+                LEA(t, [lda + lda * 2]);
                 LEA(a, [a + t * 4]);
-            } else if rows == 6 {
-                LEA(a, [a + t * 2]);
             }
         }
-        // The first block of 6 packs the panel, when asked (with fewer rows, a copy before
-        // them); the other blocks read it, two at a time, then one of 6 and the last rows mod 6.
-        let (next, pack_alone, pairs, single, rest, end) =
-            (Label::new(), Label::new(), Label::new(), Label::new(), Label::new(), Label::new());
+        // Blocks of 12 (the first packs the panel, when asked; with fewer rows, a copy before
+        // them), then the last 1 to 11 rows in one block: twelve chains of FMAs where there are
+        // 12 rows, as many as there are rows after them.
+        let (next, pack_alone, pairs, rest, end) = (Label::new(), Label::new(), Label::new(), Label::new(), Label::new());
         TEST(ldb_bytes, ldb_bytes);
         JZ(next);
-        CMP(rows, 6);
+        CMP(rows, 12);
         JB(pack_alone);
-        block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, b_rows, ldb_bytes);
-        SUB(rows, 6);
+        block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, b_rows, ldb_bytes);
+        SUB(rows, 12);
         JMP(next);
         LABEL(pack_alone);
         let (to, t, row) = (GP64(), GP64(), ZMM());
@@ -629,19 +670,14 @@ peach_fn! {
         JNZ(copy);
         LABEL(next);
         CMP(rows, 12);
-        JB(single);
+        JB(rest);
         LABEL(pairs);
         block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
         SUB(rows, 12);
         CMP(rows, 12);
         JAE(pairs);
-        LABEL(single);
-        CMP(rows, 6);
-        JB(rest);
-        block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
-        SUB(rows, 6);
         LABEL(rest);
-        for r in 1..6 {
+        for r in 1..12 {
             let other = Label::new();
             CMP(rows, r);
             JNE(other);
@@ -1006,7 +1042,12 @@ fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches, home: PanelHo
             if c_bytes > caches.l2.saturating_mul(3) { kc_limit.max(384) } else { kc_limit }
         }
     };
-    k.div_ceil(k.div_ceil(kc_limit.clamp(128, 512))).next_multiple_of(8)
+    let kc_limit = kc_limit.clamp(128, 512);
+    // (Two divisions cost a product of 32^3 about 1 %: none where k fits.)
+    if k <= kc_limit {
+        return k.next_multiple_of(8);
+    }
+    k.div_ceil(k.div_ceil(kc_limit)).next_multiple_of(8)
 }
 
 /// The columns of B (NC) each round over k and A's rows covers, for panels `kc` (> 0) steps
@@ -1090,38 +1131,34 @@ unsafe fn multiply(
         // Columns in chunks of NC (see `nc_max`), each a round of its own over k and A's rows; the
         // last chunk takes the edge panel.
         let nc = nc_max(nr, n_full, kc_max.min(k), caches, home);
-        let chunks = n_full.div_ceil(nc).max(1);
+        let chunks = if nc >= n_full { 1 } else { n_full.div_ceil(nc) };
         for chunk in 0..chunks {
             let (j0, j1, last_chunk) = (chunk * nc, ((chunk + 1) * nc).min(n_full), chunk + 1 == chunks);
-            for k0 in (0..k).step_by(kc_max) {
+            for k0 in starts(0, k, kc_max) {
                 let kc = kc_max.min(k - k0);
                 let accumulate = k0 > 0;
                 let b_rows = &b[k0 * n..];
-                if edge_cols > 0 && last_chunk {
+                if edge_cols > 0 && edge_cols < edge_width && last_chunk {
                     let edge = &mut panels[n_full * kc..][..kc * edge_width];
                     for (kk, row) in edge.chunks_exact_mut(edge_width).enumerate() {
                         let (cols, zeros) = row.split_at_mut(edge_cols);
-                        for (to, &from) in cols.iter_mut().zip(&b_rows[kk * n + n_full..][..edge_cols]) {
-                            to.write(from);
-                        }
-                        for z in zeros {
-                            z.write(0.0);
-                        }
+                        cols.write_copy_of_slice(&b_rows[kk * n + n_full..][..edge_cols]);
+                        zeros.fill(MaybeUninit::new(0.0));
                     }
                 }
                 // Passes of MC rows (the last what is left); the first packs the panels.
-                for (pass, i0) in (0..m).step_by(mc_max).enumerate() {
+                for (pass, i0) in starts(0, m, mc_max).enumerate() {
                     let rows = mc_max.min(m - i0);
                     let a_rows = &a[i0 * k + k0..];
                     // Panels of nr columns from column j, the last one half as wide where n leaves
                     // half (then `half` is there: n_full is a multiple of `step`), then the edge.
-                    for j in (j0..j1).step_by(nr).chain((edge_cols > 0 && last_chunk).then_some(n_full)) {
+                    for j in starts(j0, j1, nr).chain((edge_cols > 0 && last_chunk).then_some(n_full)) {
                         let (kernel, width) = match kernels.half {
                             _ if j == n_full => (edge_kernel, edge_width),
                             Some(half) if j + nr > n_full => (half, nr / 2),
                             _ => (kernels.main, nr),
                         };
-                        let packs = pass == 0 && j < n_full;
+                        let packs = pass == 0 && (j < n_full || edge_cols == edge_width);
                         let (to_pack, ldb_bytes) =
                             if packs { (b_rows[j..].as_ptr(), n * 4) } else { (std::ptr::null(), 0) };
                         let panel = panels[j * kc..][..kc * width].as_mut_ptr().cast::<f32>();
@@ -1143,7 +1180,7 @@ unsafe fn multiply(
                         // kc floats (inside the kc panel_cols floats from `panels`: the edge's
                         // `edge_width` from n_full), written before it is read: by the kernel on the
                         // first pass (from B's kc rows of n floats at `to_pack`, whose first width
-                        // are in the row as j + width <= n_full) or above for the edge; C holds
+                        // are in the row as j + width <= n) or above for a narrower edge; C holds
                         // `rows` rows of width floats, `ldc` apart, from `c_out` (n-float rows of C
                         // with j + width <= n, or the tile of mc_max.min(m) >= rows rows of
                         // edge_width floats); `kernel` is width columns wide and runs on this CPU
@@ -1173,6 +1210,12 @@ unsafe fn multiply(
         }
     });
     Ok(())
+}
+
+/// `(from..to).step_by(step)` without the division `step_by` starts with (the driver's few
+/// divisions had cost a 32^3 product about 1 % each).
+fn starts(from: usize, to: usize, step: usize) -> impl Iterator<Item = usize> {
+    std::iter::successors(Some(from), move |&i| i.checked_add(step)).take_while(move |&i| i < to)
 }
 
 /// Floats of scratch memory [`sgemm`] keeps on each thread for its next call: products of up
@@ -1218,8 +1261,9 @@ mod tests {
     /// 32-column half (Ice Lake's shape, whatever the CPU), with and without a 16-column kernel
     /// for narrow edges, and 16 wide alone: n an odd multiple of 32 ends on a half panel; n not a
     /// multiple of the narrowest panel goes through the edge's copies (alone too, where n < 32;
-    /// edges of 1-16 columns through the narrow kernel where there is one, wider ones through
-    /// the half); m any number, over one pass of rows and several, and several blocks of k.
+    /// edges of 1-16 columns through the narrow kernel where there is one, which packs an edge
+    /// of 16 itself, wider ones through the half); m any number, over one pass of rows and
+    /// several, and several blocks of k.
     #[test]
     fn the_driver_takes_any_size() {
         use super::{Caches, Kernels, PanelHome, caches, multiply, multiply_rows};
@@ -1228,7 +1272,7 @@ mod tests {
         let narrow = Kernels { nr: 16, main: multiply_rows::<16>, half: None, narrow: None };
         let sizes = [(6, 32, 3), (12, 96, 5), (102, 160, 600), (18, 64, 1), (1, 1, 1), (5, 31, 2), (7, 100, 130)];
         let sizes = sizes.into_iter().chain([(4, 16, 9), (97, 47, 300), (200, 200, 70), (6, 33, 1), (13, 64, 2)]);
-        let sizes = sizes.chain([(7, 48, 3), (7, 49, 3), (103, 112, 20), (30, 33, 32)]);
+        let sizes = sizes.chain([(7, 48, 3), (7, 49, 3), (103, 112, 20), (30, 33, 32), (103, 80, 300)]);
         // This core's caches, and caches so small that C counts as large (larger blocks of k).
         let tiny = Caches { l1d: 4 << 10, l2: 8 << 10 };
         for (m, n, k) in sizes {

@@ -97,12 +97,13 @@ impl Block {
 pub type BlockFn = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize, usize, usize, *const f32, usize);
 
 /// Every shape worth telling apart: k below, at and past a round of the k loop, with steps left
-/// over or not; rows in one block of 6 and several (in pairs and one left over, after the block
-/// that packs or not), and 1 to 5 rows left over, alone (the panel packed before them) or after
-/// blocks; the panel packed on the way or not; C replaced or added to.
+/// over or not; rows in one block and several, and every way the kernels split the last ones
+/// (1 to 11 rows after blocks of 12; 1 to 9 after blocks of 6, those over 6 in two), alone (the
+/// panel packed before them) or after the block that packs; the panel packed on the way or
+/// not; C replaced or added to.
 pub fn shapes() -> impl Iterator<Item = (usize, usize, bool, bool)> {
     [1, 2, 3, 8, 17, 23].into_iter().flat_map(|k| {
-        [1, 2, 3, 4, 5, 6, 7, 12, 16, 18, 23, 24].into_iter().flat_map(move |rows| {
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 23, 24].into_iter().flat_map(move |rows| {
             [false, true]
                 .into_iter()
                 .flat_map(move |acc| [false, true].into_iter().map(move |pack| (k, rows, acc, pack)))
