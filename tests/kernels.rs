@@ -103,6 +103,60 @@ fn add_i32_pipelined() {
     assert_eq!(threshold(ADD_I32_SAPPHIRERAPIDS_LISTING), Some("0x400000"));
 }
 
+/// `sgemm_edge_dot`, every variant this CPU runs, against the triple loop (small integers and
+/// halves: every sum exact in any order): 1 to 9 rows (blocks of 4 and 1 to 3 left over), k
+/// below, at and past a step of 16, 1 to 4 columns; C's floats past `cols` in each row left as
+/// they were.
+#[test]
+fn sgemm_edge_dot_every_variant() {
+    use peach::kernels::gemm::{
+        EDGE_DOT_COLS, SGEMM_EDGE_DOT_DISPATCH, sgemm_edge_dot_in_rust, sgemm_edge_dot_x86_64_v4,
+    };
+    type Dot = unsafe fn(*const f32, usize, *const f32, usize, *mut f32, usize, usize, usize);
+    let variants: [Dot; 1] = [sgemm_edge_dot_x86_64_v4];
+    let mut runs: Vec<(&str, Dot)> = vec![("rust", sgemm_edge_dot_in_rust)];
+    for (v, f) in SGEMM_EDGE_DOT_DISPATCH.variants().iter().zip(variants) {
+        if dispatch::runs_here(v.required) {
+            runs.push((v.name, f));
+        } else {
+            eprintln!("skipped the {} variant", v.name);
+        }
+    }
+    for (name, f) in runs {
+        for k in [1usize, 2, 15, 16, 17, 31, 48, 100] {
+            let (kp, lda) = (k.next_multiple_of(16), k + 3);
+            for rows in 1..=9 {
+                for cols in 1..=EDGE_DOT_COLS {
+                    let ldc = cols + 2;
+                    let a: Vec<f32> = (0..(rows - 1) * lda + k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
+                    let mut et = vec![0.0f32; 4 * kp];
+                    for j in 0..cols {
+                        for kk in 0..k {
+                            et[j * kp + kk] = ((j * 31 + kk * 5) % 11) as f32 * 0.5 - 2.0;
+                        }
+                    }
+                    let mut c = vec![f32::NAN; rows * ldc];
+                    // SAFETY: rows rows of k floats lda apart, 4 rows of kp floats zero past k and
+                    // below cols, rows rows of cols floats ldc apart; the variant runs here.
+                    unsafe { f(a.as_ptr(), lda * 4, et.as_ptr(), k, c.as_mut_ptr(), ldc * 4, rows, cols) };
+                    for i in 0..rows {
+                        for j in 0..ldc {
+                            let got = c[i * ldc + j];
+                            let what = format!("{name}: k {k}, {rows} rows, {cols} columns, at ({i},{j})");
+                            if j < cols {
+                                let want: f32 = (0..k).map(|kk| a[i * lda + kk] * et[j * kp + kk]).sum();
+                                assert_eq!(got, want, "{what}");
+                            } else {
+                                assert!(got.is_nan(), "{what}: written");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn sgemm_matches_the_triple_loop() {
     use peach::kernels::gemm::{sgemm, sgemm_n_multiple};
@@ -119,6 +173,8 @@ fn sgemm_matches_the_triple_loop() {
     let aligned = [(6, nr, 1), (12, 2 * nr, 7), (36, 4 * nr, 64), (6, nr, 300), (102, 3 * nr, 600)];
     let edges = [(1, 1, 1), (5, nr - 1, 3), (7, nr + 1, 2), (100, 3 * nr + 5, 300), (256, 256, 256), (13, 7, 700)];
     let edges = edges.into_iter().chain([(7, nr + 16, 5), (7, nr + 17, 5), (30, 33, 32)]);
+    // Edges of up to 8 columns (on AVX-512, dot products along k, 4 columns a call).
+    let edges = edges.chain([(100, 100, 100), (9, 2, 64), (37, nr + 7, 40), (5, 4, 1000), (3, nr + 8, 3)]);
     for (m, n, k) in aligned.into_iter().chain(edges) {
         sgemm_block::check_sgemm(m, n, k, 1);
     }

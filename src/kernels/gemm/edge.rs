@@ -1,0 +1,237 @@
+//! The last few columns of an SGEMM product by dot products along k: where `n` leaves up to 4
+//! columns past the last whole panel, a kernel that vectorises over rows of C (16 columns
+//! in a zmm) spends 16 lanes on each of them; this one vectorises over k, so that each lane
+//! counts.
+
+use super::EDGE_DOT_COLS;
+use peach_macros::peach_fn;
+
+peach_fn! {
+    /// `C[rows x cols] = A[rows x k] * E[k x cols]` for `cols` of 1 to 4, with AVX-512 (x86-64
+    /// only): A row-major and read in place (rows `lda_bytes` apart), E packed transposed at
+    /// `et` (column `j` of E as row `j` of 4, each `kp` floats long for `kp` the multiple of 16
+    /// at or above `k`, floats past `k` and rows past `cols` zero), C's rows `ldc_bytes` apart,
+    /// of which the first `cols` floats are written and the others left alone. `k` and `rows`
+    /// must be positive.
+    ///
+    /// Each block of 4 rows keeps 16 accumulators, one a row and column, each summing 16
+    /// products a step along k (the last `k` mod 16 under a mask), and then adds each one's
+    /// lanes in one tree that leaves a block's 16 results in one register. [`super::sgemm`]
+    /// runs it on the last 1 to 4 columns of products on AVX-512 cores, where a 16-column
+    /// kernel would have done 4 to 16 times the multiplications. The fallback is plain Rust.
+    ///
+    /// ```
+    /// use peach::kernels::gemm::sgemm_edge_dot;
+    /// let (k, kp) = (20, 32);
+    /// let a = vec![1.0f32; 5 * k];
+    /// // E's two columns, 2s and 3s, each padded with zeros to kp; two rows of zeros.
+    /// let mut et = vec![0.0f32; 4 * kp];
+    /// et[..k].fill(2.0);
+    /// et[kp..kp + k].fill(3.0);
+    /// let mut c = vec![-1.0f32; 5 * 3];
+    /// // SAFETY: 5 rows of k floats, 4 rows of kp floats, 5 rows of 3 floats (2 written).
+    /// unsafe { sgemm_edge_dot(a.as_ptr(), k * 4, et.as_ptr(), k, c.as_mut_ptr(), 12, 5, 2) };
+    /// assert!(c.chunks(3).all(|row| row == [40.0, 60.0, -1.0]));
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// `a` must hold `rows` rows of `k` floats, `lda_bytes` apart; `et` 4 rows of `kp` floats
+    /// (zero where said above); `c` `rows` rows of `cols` floats, `ldc_bytes` apart; `cols` must
+    /// be 1 to 4.
+    #[variants(x86_64::avx512, fallback = sgemm_edge_dot_in_rust)]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn sgemm_edge_dot(
+        a: *const f32,
+        lda_bytes: usize,
+        et: *const f32,
+        k: usize,
+        c: *mut f32,
+        ldc_bytes: usize,
+        rows: usize,
+        cols: usize,
+    ) {
+        // One step along k for `rows` rows (up to 4: row 3 at `p3`, the others from `p`) and
+        // the 4 columns of E (column 3 at `e3`): 16 floats of each, A's under `tail` when
+        // `masked` (E's are zero past k).
+        fn step(acc: [Reg; 16], rows: usize, p: Reg, p3: Reg, lda: Reg, e: Reg, e3: Reg, s: Reg, masked: bool, tail: Reg) {
+            let ev = [ZMM(); 4];
+            VMOVUPS(ev[0], [e]);
+            VMOVUPS(ev[1], [e + s]);
+            VMOVUPS(ev[2], [e + s * 2]);
+            VMOVUPS(ev[3], [e3]);
+            for r in 0..rows {
+                let x = ZMM();
+                let row = match r {
+                    0 => [p],
+                    1 => [p + lda],
+                    2 => [p + lda * 2],
+                    _ => [p3],
+                };
+                if masked {
+                    VMOVUPS(x.mask(tail).zeroing(), row);
+                } else {
+                    VMOVUPS(x, row);
+                }
+                for j in 0..4 {
+                    VFMADD231PS(acc[4 * j + r], x, ev[j]);
+                }
+            }
+        }
+        // A block of `rows` rows from `a` (moved on past them) into as many rows of C from `c`
+        // (likewise).
+        fn block(rows: usize, a: Reg, lda: Reg, et: Reg, s: Reg, k: Reg, c: Reg, ldc: Reg, tail: Reg, kept: Reg) {
+            let acc = [ZMM(); 16]; // acc[4 j + r]: row r, column j
+            for i in 0..16 {
+                VXORPS(acc[i], acc[i], acc[i]);
+            }
+            let (p, p3, e, e3, n) = (GP64(), GP64(), GP64(), GP64(), GP64());
+            MOV(p, a);
+            if rows > 3 {
+                LEA(p3, [lda + lda * 2]);
+                ADD(p3, a);
+            }
+            MOV(e, et);
+            LEA(e3, [s + s * 2]);
+            ADD(e3, et);
+            let (top, rest, done) = (Label::new(), Label::new(), Label::new());
+            MOV(n, k);
+            SHR(n, 4);
+            JZ(rest);
+            LABEL(top);
+            step(acc, rows, p, p3, lda, e, e3, s, false, tail);
+            ADD(p, 64);
+            if rows > 3 {
+                ADD(p3, 64);
+            }
+            ADD(e, 64);
+            ADD(e3, 64);
+            SUB(n, 1);
+            JNZ(top);
+            LABEL(rest);
+            TEST(k, 15);
+            JZ(done);
+            step(acc, rows, p, p3, lda, e, e3, s, true, tail);
+            LABEL(done);
+            // The lanes of each accumulator added up: 512-bit halves of pairs, then 256-bit
+            // ones (w[i]'s 128-bit lane L then holds accumulator 4i + L's sums of 4), then
+            // within those lanes, so that lane L of z holds row L's 4 columns.
+            let w = [ZMM(); 8];
+            for i in 0..8 {
+                let (lo, hi) = (ZMM(), ZMM());
+                VSHUFF32X4(lo, acc[2 * i], acc[2 * i + 1], 0x44);
+                VSHUFF32X4(hi, acc[2 * i], acc[2 * i + 1], 0xEE);
+                VADDPS(w[i], lo, hi);
+            }
+            let x = [ZMM(); 4];
+            for i in 0..4 {
+                let (lo, hi) = (ZMM(), ZMM());
+                VSHUFF32X4(lo, w[2 * i], w[2 * i + 1], 0x88);
+                VSHUFF32X4(hi, w[2 * i], w[2 * i + 1], 0xDD);
+                VADDPS(x[i], lo, hi);
+            }
+            let y = [ZMM(); 2];
+            for i in 0..2 {
+                let (lo, hi) = (ZMM(), ZMM());
+                VSHUFPS(lo, x[2 * i], x[2 * i + 1], 0x44);
+                VSHUFPS(hi, x[2 * i], x[2 * i + 1], 0xEE);
+                VADDPS(y[i], lo, hi);
+            }
+            let (z, lo, hi) = (ZMM(), ZMM(), ZMM());
+            VSHUFPS(lo, y[0], y[1], 0x88);
+            VSHUFPS(hi, y[0], y[1], 0xDD);
+            VADDPS(z, lo, hi);
+            // Row r's lane moved to the bottom, stored under the mask of the columns (whole
+            // registers, so that AVX-512F is all the stores need).
+            for r in 0..rows {
+                if r == 0 {
+                    VMOVUPS([c].mask(kept), z);
+                } else {
+                    let row = ZMM();
+                    VSHUFF32X4(row, z, z, r);
+                    VMOVUPS([c].mask(kept), row);
+                }
+                ADD(c, ldc);
+            }
+            if rows == 4 {
+                LEA(a, [a + lda * 4]);
+            }
+        }
+        // `t = (1 << n) - 1`, counting `n` down (a few steps, once a call: no BMI2 `bzhi`, which
+        // the variants of `sgemm_block` that call this do not need, and no shift by `cl`).
+        fn low_bits(t: Reg, n: Reg) {
+            let (top, done) = (Label::new(), Label::new());
+            XOR(t, t);
+            TEST(n, n);
+            JZ(done);
+            LABEL(top);
+            LEA(t, [t + t + 1]);
+            SUB(n, 1);
+            JNZ(top);
+            LABEL(done);
+        }
+        // The masks of A's last k mod 16 floats and of C's `cols` columns.
+        let (tail, kept, t, u) = (K(), K(), GP64(), GP64());
+        MOV(u, k);
+        AND(u, 15);
+        low_bits(t, u);
+        KMOVW(tail, t.r32());
+        low_bits(t, cols);
+        KMOVW(kept, t.r32());
+        // E's rows, kp floats apart.
+        let s = GP64();
+        LEA(s, [k + 15]);
+        AND(s, -16);
+        SHL(s, 2);
+        let (quads, rest, end) = (Label::new(), Label::new(), Label::new());
+        CMP(rows, 4);
+        JB(rest);
+        LABEL(quads);
+        block(4, a, lda_bytes, et, s, k, c, ldc_bytes, tail, kept);
+        SUB(rows, 4);
+        CMP(rows, 4);
+        JAE(quads);
+        LABEL(rest);
+        for r in 1..4 {
+            let other = Label::new();
+            CMP(rows, r);
+            JNE(other);
+            block(r, a, lda_bytes, et, s, k, c, ldc_bytes, tail, kept);
+            JMP(end);
+            LABEL(other);
+        }
+        LABEL(end);
+    }
+}
+
+/// [`sgemm_edge_dot`] where AVX-512 is missing: plain Rust (under Miri, it stands in for the
+/// kernel).
+///
+/// # Safety
+///
+/// As for [`sgemm_edge_dot`].
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm_edge_dot_in_rust(
+    a: *const f32,
+    lda_bytes: usize,
+    et: *const f32,
+    k: usize,
+    c: *mut f32,
+    ldc_bytes: usize,
+    rows: usize,
+    cols: usize,
+) {
+    let kp = k.next_multiple_of(16);
+    for i in 0..rows {
+        for j in 0..cols.min(EDGE_DOT_COLS) {
+            let mut sum = 0.0f32;
+            for kk in 0..k {
+                // SAFETY: the caller passes `rows` rows of k floats at `a` and 4 rows of kp
+                // floats at `et`.
+                sum += unsafe { *a.byte_add(i * lda_bytes).add(kk) * *et.add(j * kp + kk) };
+            }
+            // SAFETY: and `rows` rows of `cols` floats at `c`.
+            unsafe { *c.byte_add(i * ldc_bytes).add(j) = sum };
+        }
+    }
+}
