@@ -142,6 +142,32 @@ fn the_interpreter_catches_an_access_out_of_bounds() {
     assert!(e.contains("outside the buffers"), "{e}");
 }
 
+/// `sgemm_edge_dot`'s AVX-512 variant in the interpreter on every shape `EdgeDot::shapes` names,
+/// against the triple loop (its masked loads and stores touching only the floats they select:
+/// A's rows end at k, C's at the columns but for two floats of guard, which must stay as they
+/// were), and against this core where it runs the variant: the same bits.
+#[test]
+fn sgemm_edge_dot_in_the_interpreter() {
+    let v4 = SGEMM_EDGE_DOT_DISPATCH.variants().iter().find(|v| v.name == "x86-64-v4").expect("an AVX-512 variant");
+    let native = peach::runtime::dispatch::runs_here(v4.required);
+    for mut call in EdgeDot::shapes() {
+        let mut m = Machine::new();
+        // A and E exactly as long as the contract says, C's last row without its guard.
+        let c_len = call.c.len() - 2;
+        let (a, et, c) = (m.allow(&call.a), m.allow(&call.et), m.allow_mut(&mut call.c[..c_len]));
+        let args = call.args(a, et, c);
+        m.call_sysv(SGEMM_EDGE_DOT_X86_64_V4_CODE, &args, 10_000_000)
+            .unwrap_or_else(|e| panic!("k {}, {} rows, {} columns: {e}", call.k, call.rows, call.cols));
+        call.check("interpreter");
+        if native {
+            let mut here = EdgeDot::new(call.k, call.rows, call.cols);
+            // SAFETY: this core runs the variant (`runs_here`).
+            unsafe { here.call(sgemm_edge_dot_x86_64_v4) };
+            assert_eq!(bits(&here.c), bits(&call.c), "k {}, {} rows, {} columns", call.k, call.rows, call.cols);
+        }
+    }
+}
+
 /// `dot_f32` in the interpreter on `x` and `y` (the first `n` floats).
 fn emulate_dot(code: &[u8], x: &[f32], y: &[f32], n: usize) -> f32 {
     let mut m = Machine::new();

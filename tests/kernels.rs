@@ -103,18 +103,14 @@ fn add_i32_pipelined() {
     assert_eq!(threshold(ADD_I32_SAPPHIRERAPIDS_LISTING), Some("0x400000"));
 }
 
-/// `sgemm_edge_dot`, every variant this CPU runs, against the triple loop (small integers and
-/// halves: every sum exact in any order): 1 to 9 rows (blocks of 4 and 1 to 3 left over), k
-/// below, at and past a step of 16, 1 to 4 columns; C's floats past `cols` in each row left as
-/// they were.
+/// `sgemm_edge_dot`, every variant this CPU runs and the plain Rust, against the triple loop on
+/// every shape `EdgeDot::shapes` names; C's floats past `cols` in each row left as they were.
 #[test]
 fn sgemm_edge_dot_every_variant() {
-    use peach::kernels::gemm::{
-        EDGE_DOT_COLS, SGEMM_EDGE_DOT_DISPATCH, sgemm_edge_dot_in_rust, sgemm_edge_dot_x86_64_v4,
-    };
-    type Dot = unsafe fn(*const f32, usize, *const f32, usize, *mut f32, usize, usize, usize);
-    let variants: [Dot; 1] = [sgemm_edge_dot_x86_64_v4];
-    let mut runs: Vec<(&str, Dot)> = vec![("rust", sgemm_edge_dot_in_rust)];
+    use peach::kernels::gemm::{SGEMM_EDGE_DOT_DISPATCH, sgemm_edge_dot_in_rust, sgemm_edge_dot_x86_64_v4};
+    use sgemm_block::{EdgeDot, EdgeDotFn};
+    let variants: [EdgeDotFn; 1] = [sgemm_edge_dot_x86_64_v4];
+    let mut runs: Vec<(&str, EdgeDotFn)> = vec![("rust", sgemm_edge_dot_in_rust)];
     for (v, f) in SGEMM_EDGE_DOT_DISPATCH.variants().iter().zip(variants) {
         if dispatch::runs_here(v.required) {
             runs.push((v.name, f));
@@ -123,36 +119,10 @@ fn sgemm_edge_dot_every_variant() {
         }
     }
     for (name, f) in runs {
-        for k in [1usize, 2, 15, 16, 17, 31, 48, 100] {
-            let (kp, lda) = (k.next_multiple_of(16), k + 3);
-            for rows in 1..=9 {
-                for cols in 1..=EDGE_DOT_COLS {
-                    let ldc = cols + 2;
-                    let a: Vec<f32> = (0..(rows - 1) * lda + k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
-                    let mut et = vec![0.0f32; 4 * kp];
-                    for j in 0..cols {
-                        for kk in 0..k {
-                            et[j * kp + kk] = ((j * 31 + kk * 5) % 11) as f32 * 0.5 - 2.0;
-                        }
-                    }
-                    let mut c = vec![f32::NAN; rows * ldc];
-                    // SAFETY: rows rows of k floats lda apart, 4 rows of kp floats zero past k and
-                    // below cols, rows rows of cols floats ldc apart; the variant runs here.
-                    unsafe { f(a.as_ptr(), lda * 4, et.as_ptr(), k, c.as_mut_ptr(), ldc * 4, rows, cols) };
-                    for i in 0..rows {
-                        for j in 0..ldc {
-                            let got = c[i * ldc + j];
-                            let what = format!("{name}: k {k}, {rows} rows, {cols} columns, at ({i},{j})");
-                            if j < cols {
-                                let want: f32 = (0..k).map(|kk| a[i * lda + kk] * et[j * kp + kk]).sum();
-                                assert_eq!(got, want, "{what}");
-                            } else {
-                                assert!(got.is_nan(), "{what}: written");
-                            }
-                        }
-                    }
-                }
-            }
+        for mut call in EdgeDot::shapes() {
+            // SAFETY: the variant runs here (`runs_here`, or plain Rust).
+            unsafe { call.call(f) };
+            call.check(name);
         }
     }
 }

@@ -129,3 +129,74 @@ pub fn check_sgemm(m: usize, n: usize, k: usize, stride: usize) {
         assert_eq!(c[e], want, "({m},{n},{k}) at ({i},{j})");
     }
 }
+
+/// One `sgemm_edge_dot` call's inputs (small integers and halves: every sum exact in any order),
+/// in buffers of exactly the sizes its contract names, C's rows with two floats of guard after
+/// the columns.
+pub struct EdgeDot {
+    pub k: usize,
+    pub rows: usize,
+    pub cols: usize,
+    pub lda: usize,
+    pub kp: usize,
+    pub ldc: usize,
+    pub a: Vec<f32>,
+    pub et: Vec<f32>,
+    pub c: Vec<f32>,
+}
+
+impl EdgeDot {
+    pub fn new(k: usize, rows: usize, cols: usize) -> EdgeDot {
+        let (lda, kp, ldc) = (k + 3, k.next_multiple_of(16), cols + 2);
+        let a = (0..(rows - 1) * lda + k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
+        let mut et = vec![0.0f32; 4 * kp];
+        for j in 0..cols {
+            for kk in 0..k {
+                et[j * kp + kk] = ((j * 31 + kk * 5) % 11) as f32 * 0.5 - 2.0;
+            }
+        }
+        EdgeDot { k, rows, cols, lda, kp, ldc, a, et, c: vec![f32::NAN; (rows - 1) * ldc + cols + 2] }
+    }
+
+    /// Every shape worth telling apart: 1 to 9 rows (blocks of 4 and 1 to 3 left over), k below,
+    /// at and past a step of 16, 1 to 4 columns.
+    pub fn shapes() -> impl Iterator<Item = EdgeDot> {
+        [1, 2, 15, 16, 17, 31, 48, 100]
+            .into_iter()
+            .flat_map(|k| (1..=9).flat_map(move |rows| (1..=4).map(move |cols| EdgeDot::new(k, rows, cols))))
+    }
+
+    /// Calls `kernel` (an `sgemm_edge_dot` variant this core runs) on these inputs.
+    ///
+    /// # Safety
+    ///
+    /// `kernel` must be an `sgemm_edge_dot` variant that runs on this core.
+    pub unsafe fn call(&mut self, kernel: EdgeDotFn) {
+        let (a, et, c) = (self.a.as_ptr(), self.et.as_ptr(), self.c.as_mut_ptr());
+        // SAFETY: the buffers have the sizes the contract names for these arguments.
+        unsafe { kernel(a, self.lda * 4, et, self.k, c, self.ldc * 4, self.rows, self.cols) };
+    }
+
+    /// The arguments of a call, with the addresses of A, E and C given.
+    pub fn args(&self, a: u64, et: u64, c: u64) -> [u64; 8] {
+        let (lda, ldc) = (self.lda as u64 * 4, self.ldc as u64 * 4);
+        [a, lda, et, self.k as u64, c, ldc, self.rows as u64, self.cols as u64]
+    }
+
+    /// Panics unless C holds the exact sums in its columns and NaN (as it started) elsewhere.
+    pub fn check(&self, what: &str) {
+        for (e, &got) in self.c.iter().enumerate() {
+            let (i, j) = (e / self.ldc, e % self.ldc);
+            let at = format!("{what}: k {}, {} rows, {} columns, at ({i},{j})", self.k, self.rows, self.cols);
+            if j < self.cols {
+                let want: f32 = (0..self.k).map(|kk| self.a[i * self.lda + kk] * self.et[j * self.kp + kk]).sum();
+                assert_eq!(got, want, "{at}");
+            } else {
+                assert!(got.is_nan(), "{at}: written");
+            }
+        }
+    }
+}
+
+/// An `sgemm_edge_dot` variant's signature.
+pub type EdgeDotFn = unsafe fn(*const f32, usize, *const f32, usize, *mut f32, usize, usize, usize);

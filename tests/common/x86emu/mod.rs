@@ -6,13 +6,16 @@
 //!
 //! Covered: the integer instructions of prologues, epilogues and loops (`push`, `pop`, `mov`,
 //! `lea`, `add`, `sub`, `xor`, `and`, `or`, `test`, `cmp`, `shr`, `shl`, `jcc`, `jmp`, `ret`),
-//! the no-ops (`nop`, prefetches, fences, `vzeroupper`), and unmasked vector operations on xmm,
-//! ymm and zmm: moves (`vmovups`, `vmovapd`, `vmovdqu32` and friends, the non-temporal ones),
+//! the no-ops (`nop`, prefetches, fences, `vzeroupper`), `kmovw`, and unmasked vector operations
+//! on xmm, ymm and zmm: moves (`vmovups`, also under a write mask, merging or zeroing, which
+//! touches only the memory of the lanes it selects; `vmovapd`, `vmovdqu32` and friends, the
+//! non-temporal ones),
 //! bitwise logic, `vbroadcastss`, packed single and double add, subtract, multiply, divide, min,
 //! max, compare (every predicate) and every FMA form (with a register, a vector in memory or an
 //! element broadcast from it), `vblendvpd`/`vblendvps`, `vptest`,
 //! `vpaddd`, `vpaddq`, `vpsubq`, `vpcmpgtq`, `vpsrlq`/`vpsllq` by an immediate, the shuffles of a horizontal sum
-//! (`vextractf128`, `vextractf64x4`, `vmovshdup`, `vshufpd`), and AVX-512's `vpermt2pd`, `vpermi2pd`,
+//! (`vextractf128`, `vextractf64x4`, `vmovshdup`, `vshufpd`, `vshufps`, `vshuff32x4` on zmm), and
+//! AVX-512's `vpermt2pd`, `vpermi2pd`,
 //! `vgetexppd`, `vgetmantpd`, `vscalefpd` and `vfixupimmpd` (exp's and ln's), with their special
 //! cases as the SDM tables give them (MXCSR at its default: round to nearest, no DAZ or FTZ).
 //! Anything else is an error naming the instruction.
@@ -27,6 +30,8 @@ use iced_x86::{ConditionCode, Decoder, DecoderOptions, Instruction, Mnemonic, Op
 pub struct Machine {
     gp: [u64; 16],
     vec: [[u8; 64]; 32],
+    /// The mask registers k0-k7.
+    k: [u64; 8],
     zf: bool,
     sf: bool,
     cf: bool,
@@ -51,6 +56,7 @@ impl Machine {
         Machine {
             gp: [0; 16],
             vec: [[0; 64]; 32],
+            k: [0; 8],
             zf: false,
             sf: false,
             cf: false,
@@ -164,7 +170,9 @@ impl Machine {
         use Mnemonic::*;
         // (Embedded broadcasts: the FMA forms only, whose memory operand `read_vec` reads.)
         let broadcast = ins.is_broadcast() && float::fma_form(ins.mnemonic()).is_none();
-        if ins.op_mask() != Register::None || broadcast || ins.has_lock_prefix() || ins.has_rep_prefix() {
+        // (Write masks: `vmovups`'s alone, whose loads and stores `step_vector` masks.)
+        let masked = ins.op_mask() != Register::None && ins.mnemonic() != Mnemonic::Vmovups;
+        if masked || broadcast || ins.has_lock_prefix() || ins.has_rep_prefix() {
             return Err(self.unsupported(ins));
         }
         match ins.mnemonic() {

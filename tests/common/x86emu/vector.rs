@@ -249,6 +249,67 @@ impl Machine {
                     })
                 });
             }
+            Kmovw => {
+                // To a mask register from a 32-bit one, or back.
+                let (to, from) = (ins.op_register(0), ins.op_register(1));
+                if to.is_k() && from.is_gpr32() {
+                    self.k[to.number()] = self.read_int(ins, 1, code)? & 0xffff;
+                } else if to.is_gpr32() && from.is_k() {
+                    self.write_int(ins, 0, self.k[from.number()] & 0xffff)?;
+                } else {
+                    return Err(self.unsupported(ins));
+                }
+            }
+            Vmovups if ins.op_mask() != Register::None => {
+                // Only the floats whose bit the mask sets are read or written; a load's other
+                // lanes are zeroed or kept.
+                let width = self.vec_bytes(ins)?;
+                let mask = self.k[ins.op_mask().number()];
+                let at = self.address(ins, code)?;
+                let selected = (0..width / 4).filter(|lane| mask >> lane & 1 != 0);
+                if ins.op_kind(0) == OpKind::Register {
+                    let dst = self.vec_index(ins.op_register(0))?;
+                    let mut out = if ins.zeroing_masking() { [0u8; 64] } else { self.vec[dst] };
+                    out[width..].fill(0);
+                    for lane in selected {
+                        out[4 * lane..4 * lane + 4].copy_from_slice(&self.load::<4>(at + 4 * lane as u64)?);
+                    }
+                    self.vec[dst] = out;
+                } else {
+                    let v = self.vec[self.vec_index(ins.op_register(1))?];
+                    for lane in selected.collect::<Vec<_>>() {
+                        self.store(at + 4 * lane as u64, &v[4 * lane..4 * lane + 4])?;
+                    }
+                }
+            }
+            Vshufps => {
+                // Per 128-bit lane: two floats of the first source, then two of the second, each
+                // picked by two bits of the immediate.
+                let width = self.vec_bytes(ins)?;
+                let (a, b) = (self.read_vec(ins, 1, width, code)?, self.read_vec(ins, 2, width, code)?);
+                let imm = ins.immediate(3) as usize;
+                let mut out = [0u8; 64];
+                for lane in 0..width / 16 {
+                    for e in 0..4 {
+                        let (src, pick) = (if e < 2 { &a } else { &b }, imm >> (2 * e) & 3);
+                        let (to, from) = (16 * lane + 4 * e, 16 * lane + 4 * pick);
+                        out[to..to + 4].copy_from_slice(&src[from..from + 4]);
+                    }
+                }
+                self.vec[self.vec_index(ins.op_register(0))?] = out;
+            }
+            Vshuff32x4 if self.vec_bytes(ins)? == 64 => {
+                // Four 128-bit lanes: two of the first source, then two of the second, each
+                // picked by two bits of the immediate.
+                let (a, b) = (self.read_vec(ins, 1, 64, code)?, self.read_vec(ins, 2, 64, code)?);
+                let imm = ins.immediate(3) as usize;
+                let mut out = [0u8; 64];
+                for lane in 0..4 {
+                    let (src, pick) = (if lane < 2 { &a } else { &b }, imm >> (2 * lane) & 3);
+                    out[16 * lane..16 * lane + 16].copy_from_slice(&src[16 * pick..16 * pick + 16]);
+                }
+                self.vec[self.vec_index(ins.op_register(0))?] = out;
+            }
             Vmovups | Vmovaps | Vmovupd | Vmovapd | Vmovdqu | Vmovdqa | Vmovdqu32 | Vmovdqu64 | Vmovdqa32
             | Vmovdqa64 | Vmovntps | Vmovntpd | Vmovntdq => {
                 let width = self.vec_bytes(ins)?;
