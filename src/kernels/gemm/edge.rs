@@ -78,6 +78,19 @@ peach_fn! {
                 }
             }
         }
+        // `out = a' + b'`, a' and b' picked from `a` and `b` by the immediates `low` and `high`:
+        // their 128-bit lanes where `lanes`, else the floats within each lane.
+        fn fold(out: Reg, a: Reg, b: Reg, lanes: bool, low: usize, high: usize) {
+            let (lo, hi) = (ZMM(), ZMM());
+            if lanes {
+                VSHUFF32X4(lo, a, b, low);
+                VSHUFF32X4(hi, a, b, high);
+            } else {
+                VSHUFPS(lo, a, b, low);
+                VSHUFPS(hi, a, b, high);
+            }
+            VADDPS(out, lo, hi);
+        }
         // A block of `rows` rows from `a` (moved on past them) into as many rows of C from `c`
         // (likewise).
         fn block(rows: usize, a: Reg, lda: Reg, et: Reg, s: Reg, k: Reg, c: Reg, ldc: Reg, tail: Reg, kept: Reg) {
@@ -114,33 +127,19 @@ peach_fn! {
             step(acc, rows, p, p3, lda, e, e3, s, true, tail);
             LABEL(done);
             // The lanes of each accumulator added up: 512-bit halves of pairs, then 256-bit
-            // ones (w[i]'s 128-bit lane L then holds accumulator 4i + L's sums of 4), then
+            // ones (x[i]'s 128-bit lane L then holds accumulator 4i + L's sums of 4), then
             // within those lanes, so that lane L of z holds row L's 4 columns.
-            let w = [ZMM(); 8];
+            let (w, x, y, z) = ([ZMM(); 8], [ZMM(); 4], [ZMM(); 2], ZMM());
             for i in 0..8 {
-                let (lo, hi) = (ZMM(), ZMM());
-                VSHUFF32X4(lo, acc[2 * i], acc[2 * i + 1], 0x44);
-                VSHUFF32X4(hi, acc[2 * i], acc[2 * i + 1], 0xEE);
-                VADDPS(w[i], lo, hi);
+                fold(w[i], acc[2 * i], acc[2 * i + 1], true, 0x44, 0xEE);
             }
-            let x = [ZMM(); 4];
             for i in 0..4 {
-                let (lo, hi) = (ZMM(), ZMM());
-                VSHUFF32X4(lo, w[2 * i], w[2 * i + 1], 0x88);
-                VSHUFF32X4(hi, w[2 * i], w[2 * i + 1], 0xDD);
-                VADDPS(x[i], lo, hi);
+                fold(x[i], w[2 * i], w[2 * i + 1], true, 0x88, 0xDD);
             }
-            let y = [ZMM(); 2];
             for i in 0..2 {
-                let (lo, hi) = (ZMM(), ZMM());
-                VSHUFPS(lo, x[2 * i], x[2 * i + 1], 0x44);
-                VSHUFPS(hi, x[2 * i], x[2 * i + 1], 0xEE);
-                VADDPS(y[i], lo, hi);
+                fold(y[i], x[2 * i], x[2 * i + 1], false, 0x44, 0xEE);
             }
-            let (z, lo, hi) = (ZMM(), ZMM(), ZMM());
-            VSHUFPS(lo, y[0], y[1], 0x88);
-            VSHUFPS(hi, y[0], y[1], 0xDD);
-            VADDPS(z, lo, hi);
+            fold(z, y[0], y[1], false, 0x88, 0xDD);
             // Row r's lane moved to the bottom, stored under the mask of the columns (whole
             // registers, so that AVX-512F is all the stores need).
             for r in 0..rows {
