@@ -200,10 +200,10 @@ peach_fn! {
             }
             if l2 { PREFETCHT1([at + off + (bytes - 1)]) } else { PREFETCHT0([at + off + (bytes - 1)]) }
         }
-        // One step of k for `rows` rows (up to 6): a row of the panel of B times a column of A, `a_off`
-        // bytes along A's rows (rows 3j to 3j + 2 at `bases[j]`, `lda` apart) and `b_off` bytes
-        // along the panel. When `packing`, the row of B comes from `src` (which then moves to
-        // the next row, `ldb` on) and is written to the panel.
+        // One step of k for `rows` rows (up to 6): a row of the panel of B times a column of A,
+        // `a_off` bytes along A's rows (rows 3j to 3j + 2 at `bases[j]`, `lda` apart) and `b_off`
+        // bytes along the panel. When `packing`, the row of B comes from `src` (which then moves
+        // to the next row, `ldb` on) and is written to the panel.
         fn k_step(acc: [Reg; 24], rows: usize, vecs: usize, bases: [Reg; 2], panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
             let row = [vreg(); 4];
             for v in 0..vecs {
@@ -1053,9 +1053,10 @@ impl PanelHome {
 /// 1.3-3.4 % faster at 384^3 than two blocks of 192 steps, 0.7-1.6 % at 288-336, level at 352;
 /// at 448 and 512 a block of all k was not faster), and where C is more than twice L2, 512
 /// steps (on Sapphire Rapids, with the columns in chunks: 1-4 % faster at 1152-4096, level at
-/// 1024 and 896, 1 % slower at 768, where the rule does not apply). Then k is cut into blocks of equal size, a multiple of 8 (600 as 200, 200 and
-/// 200, not 256, 256 and 88: a short block pays C's loads and stores for few steps; at 384^3 on
-/// Sapphire Rapids, 192 and 192 were 1.5 % faster than 256 and 128).
+/// 1024 and 896, 1 % slower at 768, where the rule does not apply). Then k is cut into blocks
+/// of equal size, a multiple of 8 (600 as 200, 200 and 200, not 256, 256 and 88: a short block
+/// pays C's loads and stores for few steps; at 384^3 on Sapphire Rapids, 192 and 192 were 1.5 %
+/// faster than 256 and 128).
 fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches, home: PanelHome) -> usize {
     let panel_steps = |bytes: usize| bytes / (4 * nr) / 64 * 64;
     let c_bytes = m.saturating_mul(n).saturating_mul(4);
