@@ -109,7 +109,10 @@ fn on_this_core<T>(avx2: T, avx512: T) -> Vec<(&'static str, T)> {
 #[test]
 fn the_interpreter_agrees_with_this_core() {
     let variants = on_this_core(
-        vec![("haswell", 16, SGEMM_BLOCK_HASWELL_CODE, sgemm_block_haswell as BlockFn)],
+        vec![
+            ("haswell", 16, SGEMM_BLOCK_HASWELL_CODE, sgemm_block_haswell as BlockFn),
+            ("narrow haswell", 8, SGEMM_BLOCK_NARROW_HASWELL_CODE, sgemm_block_narrow_haswell as BlockFn),
+        ],
         vec![
             ("x86-64-v4", 32, SGEMM_BLOCK_X86_64_V4_CODE, sgemm_block_x86_64_v4 as BlockFn),
             ("icelake", 64, SGEMM_BLOCK_ICELAKE_CODE, sgemm_block_icelake as BlockFn),

@@ -529,32 +529,34 @@ peach_fn! {
 
 #[cfg(target_arch = "x86_64")]
 peach_fn! {
-    /// [`sgemm_block`] 16 columns wide with AVX-512 (x86-64 only): a row of C in one zmm, blocks
-    /// two at a time (twelve chains of FMAs), each value of A broadcast from memory into its
-    /// FMA. [`sgemm`] runs it on edges of up to 16 columns of B on AVX-512 cores, where AVX2's 16
-    /// columns take two ymm (at 30 x 48 x 32, such an edge had taken as long as the 32 columns
-    /// before it). The arguments are [`sgemm_block`]'s, with NR 16; the fallback is plain Rust.
+    /// [`sgemm_block`] with a row of C in one register (x86-64 only): 16 columns in a zmm with
+    /// AVX-512, each value of A broadcast from memory into its FMA, 8 in a ymm with AVX2 (see
+    /// [`sgemm_block_narrow_nr`]); blocks of 12 rows, for twelve chains of FMAs. [`sgemm`] runs
+    /// it on edges no wider, where the main kernels' 32 or 16 columns take two registers a row
+    /// (at 30 x 48 x 32, such an edge had taken as long as the 32 columns before it). The
+    /// arguments are [`sgemm_block`]'s; the fallback is plain Rust, 16 columns wide.
     ///
     /// ```
-    /// use peach::kernels::gemm::sgemm_block_narrow;
-    /// let (k, lda) = (3, 5);
+    /// use peach::kernels::gemm::{sgemm_block_narrow, sgemm_block_narrow_nr};
+    /// let (nr, k, lda) = (sgemm_block_narrow_nr(), 3, 5);
     /// let a = vec![1.0f32; 12 * lda];
-    /// let b = vec![2.0f32; 16 * k];
-    /// let mut panel = vec![0.0f32; 16 * k];
-    /// let mut c = vec![1.0f32; 12 * 16];
-    /// // SAFETY: 12 rows of k floats lda floats apart; k rows of 16 floats, packed into a panel
-    /// // of 16 k floats; 12 rows of 16 floats.
-    /// let (a, p) = (a.as_ptr(), panel.as_mut_ptr());
-    /// unsafe { sgemm_block_narrow(a, lda * 4, p, c.as_mut_ptr(), k, 64, 12, 1, b.as_ptr(), 64) };
+    /// let b = vec![2.0f32; nr * k];
+    /// let mut panel = vec![0.0f32; nr * k];
+    /// let mut c = vec![1.0f32; 12 * nr];
+    /// // SAFETY: 12 rows of k floats lda floats apart; k rows of nr floats, packed into a panel
+    /// // of nr k floats; 12 rows of nr floats.
+    /// let (a, p, ld) = (a.as_ptr(), panel.as_mut_ptr(), nr * 4);
+    /// unsafe { sgemm_block_narrow(a, lda * 4, p, c.as_mut_ptr(), k, ld, 12, 1, b.as_ptr(), ld) };
     /// assert!(c.iter().all(|&v| v == 7.0) && panel == b);
-    /// unsafe { sgemm_block_narrow(a, lda * 4, p, c.as_mut_ptr(), k, 64, 12, 0, std::ptr::null(), 0) };
+    /// unsafe { sgemm_block_narrow(a, lda * 4, p, c.as_mut_ptr(), k, ld, 12, 0, std::ptr::null(), 0) };
     /// assert!(c.iter().all(|&v| v == 6.0));
     /// ```
     ///
     /// # Safety
     ///
-    /// As for [`sgemm_block`], with NR 16.
-    #[variants(x86_64::avx512, fallback = sgemm_block_narrow_in_rust)]
+    /// As for [`sgemm_block`], with NR what [`sgemm_block_narrow_nr`] says while no other thread
+    /// changes the dispatch.
+    #[variants(x86_64::avx512, x86_64::haswell, fallback = sgemm_block_narrow_in_rust)]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn sgemm_block_narrow(
         a: *const f32,
@@ -568,24 +570,37 @@ peach_fn! {
         b_rows: *const f32,
         ldb_bytes: usize,
     ) {
+        // A row of C in one register: a zmm of 16 floats, or with AVX2 a ymm of 8.
+        let vbytes = if target.has_avx512f() { 64 } else { 32 };
+        fn vreg() -> Reg {
+            if target.has_avx512f() { ZMM() } else { YMM() }
+        }
         // One step of k for `rows` rows: the panel's row `off` steps on (read from `src` and
         // written to the panel when `packing`, `src` then moved `ldb` on) times A's column,
-        // rows 3j to 3j + 2 at `bases[j]`, `lda` apart.
-        fn k_step(acc: [Reg; 12], rows: usize, bases: [Reg; 4], lda: Reg, panel: Reg, off: usize, packing: bool, src: Reg, ldb: Reg) {
-            let row = ZMM();
+        // rows 3j to 3j + 2 at `bases[j]`, `lda` apart, each value broadcast from memory into
+        // its FMA (with AVX2, which has no such FMA, into a register first).
+        fn k_step(acc: [Reg; 12], rows: usize, bases: [Reg; 4], lda: Reg, panel: Reg, off: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
+            let row = vreg();
             if packing {
                 VMOVUPS(row, [src]);
-                VMOVUPS([panel + 64 * off], row);
+                VMOVUPS([panel + vbytes * off], row);
                 ADD(src, ldb);
             } else {
-                VMOVUPS(row, [panel + 64 * off]);
+                VMOVUPS(row, [panel + vbytes * off]);
             }
             for i in 0..rows {
                 let base = bases[i / 3];
-                match i % 3 {
-                    0 => VFMADD231PS(acc[i], row, [base + 4 * off].bcst()),
-                    1 => VFMADD231PS(acc[i], row, [base + lda + 4 * off].bcst()),
-                    _ => VFMADD231PS(acc[i], row, [base + lda * 2 + 4 * off].bcst()),
+                let value = match i % 3 {
+                    0 => [base + 4 * off],
+                    1 => [base + lda + 4 * off],
+                    _ => [base + lda * 2 + 4 * off],
+                };
+                if vbytes == 64 {
+                    VFMADD231PS(acc[i], row, value.bcst());
+                } else {
+                    let x = YMM();
+                    VBROADCASTSS(x, value);
+                    VFMADD231PS(acc[i], row, x);
                 }
             }
         }
@@ -594,8 +609,8 @@ peach_fn! {
         // the last one where k is odd. `a` and `b` are the loop's own pointers (so that the
         // block of 12 that packs finds a register for each of its values), wound back after a
         // block of 12, which moves `a` and `c` on to the next block's rows.
-        fn block(rows: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, packing: bool, src: Reg, ldb: Reg) {
-            let acc = [ZMM(); 12];
+        fn block(rows: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
+            let acc = [vreg(); 12];
             for r in 0..rows {
                 VXORPS(acc[r], acc[r], acc[r]);
             }
@@ -613,18 +628,18 @@ peach_fn! {
             JZ(pairs_done);
             LABEL(pairs);
             for off in 0..2 {
-                k_step(acc, rows, bases, lda, panel, off, packing, src, ldb);
+                k_step(acc, rows, bases, lda, panel, off, vbytes, packing, src, ldb);
             }
             for j in 0..used {
                 ADD(bases[j], 8);
             }
-            ADD(panel, 128);
+            ADD(panel, 2 * vbytes);
             SUB(t, 1);
             JNZ(pairs);
             LABEL(pairs_done);
             TEST(k, 1);
             JZ(done);
-            k_step(acc, rows, bases, lda, panel, 0, packing, src, ldb);
+            k_step(acc, rows, bases, lda, panel, 0, vbytes, packing, src, ldb);
             LABEL(done);
             let store = Label::new();
             TEST(accumulate, accumulate);
@@ -640,12 +655,12 @@ peach_fn! {
                 ADD(c, ldc);
             }
             if rows == 12 {
-                // Back by the pairs of steps: 8 bytes each along A, 128 along the panel.
+                // Back by the pairs of steps: 8 bytes each along A, two rows along the panel.
                 MOV(t, k);
                 SHR(t, 1);
                 SHL(t, 3);
                 SUB(a, t);
-                SHL(t, 4);
+                SHL(t, if vbytes == 64 { 4 } else { 3 });
                 SUB(b, t);
                 LEA(t, [lda + lda * 2]);
                 LEA(a, [a + t * 4]);
@@ -659,11 +674,11 @@ peach_fn! {
         JZ(next);
         CMP(rows, 12);
         JB(pack_alone);
-        block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, b_rows, ldb_bytes);
+        block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, true, b_rows, ldb_bytes);
         SUB(rows, 12);
         JMP(next);
         LABEL(pack_alone);
-        let (to, t, row) = (GP64(), GP64(), ZMM());
+        let (to, t, row) = (GP64(), GP64(), vreg());
         MOV(to, b);
         MOV(t, k);
         let copy = Label::new();
@@ -671,14 +686,14 @@ peach_fn! {
         VMOVUPS(row, [b_rows]);
         VMOVUPS([to], row);
         ADD(b_rows, ldb_bytes);
-        ADD(to, 64);
+        ADD(to, vbytes);
         SUB(t, 1);
         JNZ(copy);
         LABEL(next);
         CMP(rows, 12);
         JB(rest);
         LABEL(pairs);
-        block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
+        block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, false, b_rows, ldb_bytes);
         SUB(rows, 12);
         CMP(rows, 12);
         JAE(pairs);
@@ -687,7 +702,7 @@ peach_fn! {
             let other = Label::new();
             CMP(rows, r);
             JNE(other);
-            block(r, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
+            block(r, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, false, b_rows, ldb_bytes);
             JMP(end);
             LABEL(other);
         }
@@ -695,11 +710,11 @@ peach_fn! {
     }
 }
 
-/// [`sgemm_block_narrow`] where AVX-512 is missing: plain Rust.
+/// [`sgemm_block_narrow`] where no variant runs: plain Rust, 16 columns wide.
 ///
 /// # Safety
 ///
-/// As for [`sgemm_block_narrow`].
+/// As for [`sgemm_block_narrow`], with NR 16.
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn sgemm_block_narrow_in_rust(
@@ -831,20 +846,18 @@ pub const EDGE_DOT_COLS: usize = 4;
 
 /// The kernels [`sgemm`] runs for one [`sgemm_block`] variant: `main`, `nr` columns wide,
 /// where n leaves half that (Ice Lake's 64 columns, n an odd multiple of 32), `half` for the
-/// rest, for an edge of at most [`NARROW`] columns, `narrow`, that wide, and for one of at most
-/// [`DOT_EDGE`], `dot` (`sgemm_edge_dot`, 4 columns a call).
+/// rest, for an edge no wider than it, `narrow` (`sgemm_block_narrow`, a row of C in one
+/// register: 16 columns with AVX-512, 8 with AVX2) with its width, so that an edge of a few
+/// columns is not padded to a whole panel (at 30 x 33 x 32, twice the work), and for one of at
+/// most [`DOT_EDGE`], `dot` (`sgemm_edge_dot`, 4 columns a call).
 #[derive(Clone, Copy)]
 struct Kernels {
     nr: usize,
     main: BlockKernel,
     half: Option<BlockKernel>,
-    narrow: Option<BlockKernel>,
+    narrow: Option<(BlockKernel, usize)>,
     dot: Option<DotKernel>,
 }
-
-/// The width of [`Kernels::narrow`] (`sgemm_block_narrow`), so that an edge of a few columns
-/// is not padded to 32 (at 30 x 33 x 32, twice the work).
-const NARROW: usize = 16;
 
 impl Kernels {
     /// The narrowest panel's width: n a multiple of it needs no edge panel.
@@ -865,7 +878,7 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
             nr: 64,
             main: sgemm_block_icelake,
             half: Some(sgemm_block_x86_64_v4),
-            narrow: Some(sgemm_block_narrow_x86_64_v4),
+            narrow: Some((sgemm_block_narrow_x86_64_v4, 16)),
             dot: Some(sgemm_edge_dot_x86_64_v4),
         },
     ),
@@ -875,11 +888,20 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
             nr: 32,
             main: sgemm_block_x86_64_v4,
             half: None,
-            narrow: Some(sgemm_block_narrow_x86_64_v4),
+            narrow: Some((sgemm_block_narrow_x86_64_v4, 16)),
             dot: Some(sgemm_edge_dot_x86_64_v4),
         },
     ),
-    ("haswell", Kernels { nr: 16, main: sgemm_block_haswell, half: None, narrow: None, dot: None }),
+    (
+        "haswell",
+        Kernels {
+            nr: 16,
+            main: sgemm_block_haswell,
+            half: None,
+            narrow: Some((sgemm_block_narrow_haswell, 8)),
+            dot: None,
+        },
+    ),
 ];
 
 /// Under Miri, which cannot run machine code, Rust models of the same widths stand in, so that
@@ -893,7 +915,7 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
             nr: 64,
             main: multiply_rows::<64>,
             half: Some(multiply_rows::<32>),
-            narrow: Some(multiply_rows::<16>),
+            narrow: Some((multiply_rows::<16>, 16)),
             dot: Some(sgemm_edge_dot_in_rust),
         },
     ),
@@ -903,11 +925,14 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
             nr: 32,
             main: multiply_rows::<32>,
             half: None,
-            narrow: Some(multiply_rows::<16>),
+            narrow: Some((multiply_rows::<16>, 16)),
             dot: Some(sgemm_edge_dot_in_rust),
         },
     ),
-    ("haswell", Kernels { nr: 16, main: multiply_rows::<16>, half: None, narrow: None, dot: None }),
+    (
+        "haswell",
+        Kernels { nr: 16, main: multiply_rows::<16>, half: None, narrow: Some((multiply_rows::<8>, 8)), dot: None },
+    ),
 ];
 
 /// The kernels [`sgemm`] calls for the variant dispatch chooses on this CPU.
@@ -944,11 +969,19 @@ pub fn sgemm_block_nr() -> usize {
     16
 }
 
+/// The columns of the panel of B one [`sgemm_block_narrow`] call reads: 16 with AVX-512 (and
+/// where no variant runs), 8 with AVX2, resolved as [`sgemm_nr`] says for [`sgemm_kernel`].
+#[cfg(target_arch = "x86_64")]
+pub fn sgemm_block_narrow_nr() -> usize {
+    resolved(&SGEMM_BLOCK_NARROW_DISPATCH).map_or(16, |v| if v.required.contains(&"AVX512F") { 16 } else { 8 })
+}
+
 /// The multiple of `n` that [`sgemm`] runs on its panels alone on this CPU: 32 with AVX-512, 16
 /// with AVX2 (the kernels of the widest blocks finish the remainder with narrower ones). Other
-/// `n` work too: their last `n` mod this columns go through a zero-padded panel (16 columns
-/// wide where they are at most 16, on AVX-512) and, where they do not fill it, a copy of their
-/// part of C; on AVX-512, up to 8 of them through dot products along k instead.
+/// `n` work too: their last `n` mod this columns go through a zero-padded panel (a row of C in
+/// one register where they fit: 16 columns with AVX-512, 8 with AVX2) and, where they do not
+/// fill it, a copy of their part of C; on AVX-512, up to 8 of them through dot products along k
+/// instead.
 ///
 /// ```
 /// let n = 3 * peach::kernels::gemm::sgemm_n_multiple();
@@ -977,8 +1010,9 @@ fn resolved(dispatch: &peach::runtime::dispatch::Dispatch) -> Option<&peach::run
 
 /// `C = A B` for row-major `A` (m x k), `B` (k x n) and `C` (m x n), any sizes: packs B's
 /// panels and runs [`sgemm_block`] on A's rows, any number of them; columns past the last
-/// multiple of [`sgemm_n_multiple`] go through a zero-padded panel (on AVX-512, up to 8 of them
-/// through `sgemm_edge_dot`, up to 16 through `sgemm_block_narrow`); with `k` 0, C is zeroed.
+/// multiple of [`sgemm_n_multiple`] go through a zero-padded panel (up to 16 of them on
+/// AVX-512 and 8 on AVX2 through `sgemm_block_narrow`, and on AVX-512 up to 8 through
+/// `sgemm_edge_dot`); with `k` 0, C is zeroed.
 /// Products of up to about 256 on a side reuse scratch memory kept by the calling thread.
 /// On x86-64 it needs AVX2 and FMA (or AVX-512); AArch64 runs [`sgemm_block`]'s NEON variant,
 /// other targets plain Rust.
@@ -1150,7 +1184,7 @@ unsafe fn multiply(
     let dot = kernels.dot.filter(|_| (1..=DOT_EDGE).contains(&(n - n_full)));
     let edge_cols = if dot.is_some() { 0 } else { n - n_full };
     let (edge_kernel, edge_width) = match kernels.narrow {
-        Some(narrow) if edge_cols <= NARROW => (narrow, NARROW),
+        Some((narrow, width)) if edge_cols <= width => (narrow, width),
         _ => (kernels.half.unwrap_or(kernels.main), step),
     };
     let tile_len = if edge_cols > 0 && edge_cols < edge_width { mc_max.min(m) * edge_width } else { 0 };
@@ -1332,8 +1366,10 @@ mod tests {
         use super::{Caches, Kernels, PanelHome, caches, multiply, multiply_rows, sgemm_edge_dot_in_rust};
         let wide =
             Kernels { nr: 64, main: multiply_rows::<64>, half: Some(multiply_rows::<32>), narrow: None, dot: None };
-        let wide_narrow = Kernels { narrow: Some(multiply_rows::<16>), dot: Some(sgemm_edge_dot_in_rust), ..wide };
+        let wide_narrow =
+            Kernels { narrow: Some((multiply_rows::<16>, 16)), dot: Some(sgemm_edge_dot_in_rust), ..wide };
         let narrow = Kernels { nr: 16, main: multiply_rows::<16>, half: None, narrow: None, dot: None };
+        let narrow_8 = Kernels { narrow: Some((multiply_rows::<8>, 8)), ..narrow };
         let sizes = [(6, 32, 3), (12, 96, 5), (102, 160, 600), (18, 64, 1), (1, 1, 1), (5, 31, 2), (7, 100, 130)];
         let sizes = sizes.into_iter().chain([(4, 16, 9), (97, 47, 300), (200, 200, 70), (6, 33, 1), (13, 64, 2)]);
         let sizes = sizes.chain([(7, 48, 3), (7, 49, 3), (103, 112, 20), (30, 33, 32), (103, 80, 300)]);
@@ -1348,7 +1384,7 @@ mod tests {
             let homes = [PanelHome::L1, PanelHome::L2];
             let runs =
                 [(wide, caches()), (wide_narrow, caches()), (narrow, caches()), (wide, tiny), (wide_narrow, tiny)];
-            let runs = runs.into_iter().chain([(narrow, tiny)]);
+            let runs = runs.into_iter().chain([(narrow, tiny), (narrow_8, caches()), (narrow_8, tiny)]);
             for ((kernels, caches), home) in runs.flat_map(|run| homes.map(|home| (run, home))) {
                 // One float past C must stay as it is.
                 let mut c = vec![f32::NAN; m * n + 1];
@@ -1453,15 +1489,15 @@ mod tests {
 
     /// Every variant of `sgemm_block` has its kernels in the table, the main one as wide as its
     /// extensions give it (64 for Ice Lake's), a half kernel only where its variant requires
-    /// every extension of x86-64-v4, whose kernel that is, and a narrow one and a dot one
-    /// exactly where the main one is wider, and then its variant requires every extension the
-    /// AVX-512 variants of `sgemm_block_narrow` and `sgemm_edge_dot` use.
+    /// every extension of x86-64-v4, whose kernel that is, a narrow one everywhere (AVX-512's
+    /// 16 columns wide, AVX2's 8) and a dot one with AVX-512, each needing no extension its
+    /// variant lacks.
     #[test]
     fn each_block_variant_has_its_kernels_and_width() {
         let variants = super::SGEMM_BLOCK_DISPATCH.variants();
         let v4 = variants.iter().find(|v| v.name == "x86-64-v4").expect("an AVX-512 variant");
         let narrow = super::SGEMM_BLOCK_NARROW_DISPATCH.variants();
-        assert_eq!(narrow.iter().map(|v| v.name).collect::<Vec<_>>(), ["x86-64-v4"]);
+        assert_eq!(narrow.iter().map(|v| v.name).collect::<Vec<_>>(), ["x86-64-v4", "haswell"]);
         let dot = super::SGEMM_EDGE_DOT_DISPATCH.variants();
         assert_eq!(dot.iter().map(|v| v.name).collect::<Vec<_>>(), ["x86-64-v4"]);
         for v in variants {
@@ -1475,12 +1511,13 @@ mod tests {
             if entry.is_some_and(|k| k.half.is_some()) {
                 assert!(v4.required.iter().all(|f| v.required.contains(f)), "{}", v.name);
             }
-            assert_eq!(entry.is_some_and(|k| k.narrow.is_some()), nr > super::NARROW, "{}", v.name);
-            if entry.is_some_and(|k| k.narrow.is_some()) {
-                assert!(narrow[0].required.iter().all(|f| v.required.contains(f)), "{}", v.name);
-            }
-            // The dot kernel wherever the narrow one is, needing nothing more than the variant.
-            assert_eq!(entry.is_some_and(|k| k.dot.is_some()), nr > super::NARROW, "{}", v.name);
+            // A narrow kernel everywhere: AVX-512's 16 columns wide, AVX2's 8.
+            let zmm = v.required.contains(&"AVX512F");
+            let (width, narrow_variant) = if zmm { (16, &narrow[0]) } else { (8, &narrow[1]) };
+            assert_eq!(entry.and_then(|k| k.narrow).map(|n| n.1), Some(width), "{}", v.name);
+            assert!(narrow_variant.required.iter().all(|f| v.required.contains(f)), "{}", v.name);
+            // The dot kernel with AVX-512, needing nothing more than the variant.
+            assert_eq!(entry.is_some_and(|k| k.dot.is_some()), zmm, "{}", v.name);
             if entry.is_some_and(|k| k.dot.is_some()) {
                 assert!(dot[0].required.iter().all(|f| v.required.contains(f)), "{}", v.name);
             }
