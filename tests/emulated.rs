@@ -27,9 +27,10 @@ use x86emu::Machine;
 fn emulate(block: &mut Block, code: &[u8]) -> Result<(), String> {
     let mut m = Machine::new();
     let a = m.allow(&block.a);
-    let panel = m.allow_mut(&mut block.panel);
+    // With no panel, its pointer null and its memory out of the kernel's reach.
+    let panel = if block.from == BFrom::Rows { 0 } else { m.allow_mut(&mut block.panel) };
     let c = m.allow_mut(&mut block.c);
-    let (b_rows, ldb) = if block.packing { (m.allow(&block.b_rows), block.ldb * 4) } else { (0, 0) };
+    let (b_rows, ldb) = if block.from == BFrom::Panel { (0, 0) } else { (m.allow(&block.b_rows), block.ldb * 4) };
     let args = [
         a,
         block.lda as u64 * 4,
@@ -47,14 +48,14 @@ fn emulate(block: &mut Block, code: &[u8]) -> Result<(), String> {
 
 #[test]
 fn sgemm_block_avx512_in_the_interpreter() {
-    for (k, rows, accumulate, packing) in shapes() {
-        let what = format!("k {k}, {rows} rows, accumulate {accumulate}, packing {packing}");
+    for (k, rows, accumulate, from) in shapes() {
+        let what = format!("k {k}, {rows} rows, accumulate {accumulate}, B from {from:?}");
         for (name, nr, code) in [
             ("x86-64-v4", 32, SGEMM_BLOCK_X86_64_V4_CODE),
             ("icelake", 64, SGEMM_BLOCK_ICELAKE_CODE),
             ("narrow", 16, SGEMM_BLOCK_NARROW_X86_64_V4_CODE),
         ] {
-            let mut block = Block::new(nr, k, rows, accumulate, packing);
+            let mut block = Block::new(nr, k, rows, accumulate, from);
             let (c, panel) = block.model();
             emulate(&mut block, code).unwrap_or_else(|e| panic!("{name}, {what}: {e}"));
             assert_eq!(bits(&block.c), bits(&c), "{name}, {what}: C");
@@ -120,15 +121,15 @@ fn the_interpreter_agrees_with_this_core() {
         ],
     );
     for (name, nr, code, kernel) in variants.into_iter().flat_map(|(_, v)| v) {
-        for (k, rows, accumulate, packing) in shapes() {
-            let what = format!("{name}: k {k}, {rows} rows, accumulate {accumulate}, packing {packing}");
-            let mut native = Block::new(nr, k, rows, accumulate, packing);
+        for (k, rows, accumulate, from) in shapes() {
+            let what = format!("{name}: k {k}, {rows} rows, accumulate {accumulate}, B from {from:?}");
+            let mut native = Block::new(nr, k, rows, accumulate, from);
             let (c, panel) = native.model();
             // SAFETY: the variant is nr columns wide and this core runs it (`on_this_core`).
             unsafe { native.call(kernel) };
             assert_eq!(bits(&native.c), bits(&c), "{what}: native C against the model");
             assert_eq!(bits(&native.panel), bits(&panel), "{what}: native panel against the model");
-            let mut emulated = Block::new(nr, k, rows, accumulate, packing);
+            let mut emulated = Block::new(nr, k, rows, accumulate, from);
             emulate(&mut emulated, code).unwrap_or_else(|e| panic!("{what}: {e}"));
             assert_eq!(bits(&emulated.c), bits(&native.c), "{what}: C");
             assert_eq!(bits(&emulated.panel), bits(&native.panel), "{what}: the panel");
@@ -139,7 +140,7 @@ fn the_interpreter_agrees_with_this_core() {
 /// The interpreter stops a kernel that reaches past its buffers: here C one row short.
 #[test]
 fn the_interpreter_catches_an_access_out_of_bounds() {
-    let mut block = Block::new(32, 4, 12, true, false);
+    let mut block = Block::new(32, 4, 12, true, BFrom::Panel);
     block.c.truncate(block.c.len() - 1);
     let e = emulate(&mut block, SGEMM_BLOCK_X86_64_V4_CODE).expect_err("C is one float short");
     assert!(e.contains("outside the buffers"), "{e}");

@@ -1131,9 +1131,9 @@ fn sgemm_runs_the_neon_kernel_and_matches_the_triple_loop() {
 /// multiply-adds do, on every shape the x86 variants are checked on (tests/emulated.rs).
 #[test]
 fn the_neon_sgemm_block_matches_a_fused_model() {
-    for (k, rows, accumulate, packing) in sgemm_block::shapes() {
-        let what = format!("k {k}, {rows} rows, accumulate {accumulate}, packing {packing}");
-        let mut block = sgemm_block::Block::new(16, k, rows, accumulate, packing);
+    for (k, rows, accumulate, from) in sgemm_block::shapes() {
+        let what = format!("k {k}, {rows} rows, accumulate {accumulate}, B from {from:?}");
+        let mut block = sgemm_block::Block::new(16, k, rows, accumulate, from);
         let (c, panel) = block.model();
         // SAFETY: the NEON variant (which dispatch picks here) is 16 columns wide.
         unsafe { block.call(peach::kernels::gemm::sgemm_block) };

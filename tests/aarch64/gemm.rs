@@ -3,15 +3,15 @@
 //! checked on; its last two arguments (B's rows and their distance) come on the stack.
 
 use super::*;
-use crate::sgemm_block::{Block, bits, shapes, values};
+use crate::sgemm_block::{BFrom, Block, bits, shapes, values};
 
 #[test]
 fn neon_sgemm_block_matches_a_fused_model() {
     use peach::kernels::gemm::{SGEMM_BLOCK_ARMV8_A_CODES as CODES, SGEMM_BLOCK_ARMV8_A_LISTING as LISTING};
     let (_, bytes) = CODES.iter().find(|(abi, _)| *abi == "Aapcs64").expect("an AAPCS64 build");
-    for (k, rows, accumulate, packing) in shapes() {
-        let what = format!("k {k}, {rows} rows, accumulate {accumulate}, packing {packing}");
-        let block = Block::new(16, k, rows, accumulate, packing);
+    for (k, rows, accumulate, from) in shapes() {
+        let what = format!("k {k}, {rows} rows, accumulate {accumulate}, B from {from:?}");
+        let block = Block::new(16, k, rows, accumulate, from);
         let (c, panel) = block.model();
         // A, B's rows, the panel and C, one after another in the data buffer.
         let mut data = Vec::new();
@@ -23,21 +23,22 @@ fn neon_sgemm_block_matches_a_fused_model() {
         let mut args = vec![
             Arg::Ptr(0, at[0]),
             Arg::X(1, 4 * block.lda as u64),
-            Arg::Ptr(2, at[2]),
+            // (With no panel, a null pointer: the panel's bytes must stay as they were.)
+            if from == BFrom::Rows { Arg::X(2, 0) } else { Arg::Ptr(2, at[2]) },
             Arg::Ptr(3, at[3]),
             Arg::X(4, k as u64),
             Arg::X(5, 4 * block.ldc as u64),
             Arg::X(6, rows as u64),
             Arg::X(7, accumulate as u64),
         ];
-        if packing {
+        if from != BFrom::Panel {
             args.extend([Arg::KPtr(0, at[1]), Arg::K(1, 4 * block.ldb as u64)]);
         } else {
             args.extend([Arg::K(0, 0), Arg::K(1, 0)]);
         }
         let Some(out) = run_bytes(bytes, LISTING, &data, &args) else { return };
-        let floats = |from: usize, len: usize| -> Vec<f32> {
-            out.data[from..from + 4 * len].chunks(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+        let floats = |at: usize, len: usize| -> Vec<f32> {
+            out.data[at..at + 4 * len].chunks(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
         };
         assert_eq!(bits(&floats(at[3], c.len())), bits(&c), "{what}: C");
         assert_eq!(bits(&floats(at[2], panel.len())), bits(&panel), "{what}: the panel");

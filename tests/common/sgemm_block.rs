@@ -8,6 +8,17 @@ pub fn values(n: usize, seed: u32) -> Vec<f32> {
     (0..n as u32).map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 12) as f32 / 1024.0 - 1800.0).collect()
 }
 
+/// Where an `sgemm_block` call finds B.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BFrom {
+    /// The panel, packed before the call.
+    Panel,
+    /// B's rows, packed into the panel on the way.
+    Packing,
+    /// B's rows alone, read in place by every block (the panel pointer null).
+    Rows,
+}
+
 /// One `sgemm_block` call's inputs, in buffers of exactly the sizes its contract names.
 #[derive(Clone)]
 pub struct Block {
@@ -18,8 +29,7 @@ pub struct Block {
     pub ldb: usize,
     pub ldc: usize,
     pub accumulate: bool,
-    /// Pack the panel from `b_rows` (else `panel` comes packed).
-    pub packing: bool,
+    pub from: BFrom,
     pub a: Vec<f32>,
     pub b_rows: Vec<f32>,
     pub panel: Vec<f32>,
@@ -27,13 +37,13 @@ pub struct Block {
 }
 
 impl Block {
-    pub fn new(nr: usize, k: usize, rows: usize, accumulate: bool, packing: bool) -> Block {
+    pub fn new(nr: usize, k: usize, rows: usize, accumulate: bool, from: BFrom) -> Block {
         let (lda, ldb, ldc) = (k + 3, nr + 5, nr + 7);
         let b_rows = values((k - 1) * ldb + nr, 3);
-        let panel = if packing {
-            vec![f32::NAN; k * nr]
-        } else {
+        let panel = if from == BFrom::Panel {
             (0..k).flat_map(|kk| b_rows[kk * ldb..kk * ldb + nr].to_vec()).collect()
+        } else {
+            vec![f32::NAN; k * nr]
         };
         Block {
             nr,
@@ -43,7 +53,7 @@ impl Block {
             ldb,
             ldc,
             accumulate,
-            packing,
+            from,
             a: values((rows - 1) * lda + k, 1),
             b_rows,
             panel,
@@ -51,7 +61,7 @@ impl Block {
         }
     }
 
-    /// The result the kernel must give: C and the panel.
+    /// The result the kernel must give: C and the panel (packed, or with no panel untouched).
     pub fn model(&self) -> (Vec<f32>, Vec<f32>) {
         let mut c = self.c.clone();
         for i in 0..self.rows {
@@ -64,7 +74,11 @@ impl Block {
                 *out = if self.accumulate { acc + *out } else { acc };
             }
         }
-        let panel = (0..self.k).flat_map(|kk| self.b_rows[kk * self.ldb..kk * self.ldb + self.nr].to_vec()).collect();
+        let panel = if self.from == BFrom::Rows {
+            self.panel.clone()
+        } else {
+            (0..self.k).flat_map(|kk| self.b_rows[kk * self.ldb..kk * self.ldb + self.nr].to_vec()).collect()
+        };
         (c, panel)
     }
 
@@ -74,13 +88,15 @@ impl Block {
     ///
     /// `kernel` must be an `sgemm_block` variant `self.nr` columns wide that runs on this core.
     pub unsafe fn call(&mut self, kernel: BlockFn) {
-        let (b_rows, ldb) = if self.packing { (self.b_rows.as_ptr(), self.ldb * 4) } else { (std::ptr::null(), 0) };
+        let (b_rows, ldb) =
+            if self.from == BFrom::Panel { (std::ptr::null(), 0) } else { (self.b_rows.as_ptr(), self.ldb * 4) };
+        let panel = if self.from == BFrom::Rows { std::ptr::null_mut() } else { self.panel.as_mut_ptr() };
         // SAFETY: the buffers have the sizes the contract names for these arguments.
         unsafe {
             kernel(
                 self.a.as_ptr(),
                 self.lda * 4,
-                self.panel.as_mut_ptr(),
+                panel,
                 self.c.as_mut_ptr(),
                 self.k,
                 self.ldc * 4,
@@ -99,14 +115,13 @@ pub type BlockFn = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize
 /// Every shape worth telling apart: k below, at and past a round of the k loop, with steps left
 /// over or not; rows in one block and several, and every way the kernels split the last ones
 /// (1 to 11 rows after blocks of 12; 1 to 9 after blocks of 6, those over 6 in two), alone (the
-/// panel packed before them) or after the block that packs; the panel packed on the way or
-/// not; C replaced or added to.
-pub fn shapes() -> impl Iterator<Item = (usize, usize, bool, bool)> {
-    [1, 2, 3, 8, 17, 23].into_iter().flat_map(|k| {
+/// panel packed before them) or after the block that packs; B from a packed panel, packed on
+/// the way, or read in place by every block with no panel; C replaced or added to.
+pub fn shapes() -> impl Iterator<Item = (usize, usize, bool, BFrom)> {
+    let froms = [BFrom::Panel, BFrom::Packing, BFrom::Rows];
+    [1, 2, 3, 8, 17, 23].into_iter().flat_map(move |k| {
         [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 23, 24].into_iter().flat_map(move |rows| {
-            [false, true]
-                .into_iter()
-                .flat_map(move |acc| [false, true].into_iter().map(move |pack| (k, rows, acc, pack)))
+            [false, true].into_iter().flat_map(move |acc| froms.into_iter().map(move |from| (k, rows, acc, from)))
         })
     })
 }

@@ -133,7 +133,8 @@ peach_fn! {
     /// block's multiplications: that block reads B's rows themselves (row `kk`'s NR floats at
     /// `b_rows + kk * ldb_bytes`) and writes each to the panel at `b`, and the other blocks read
     /// the panel (with fewer than 6 rows, the panel is packed before them). With `ldb_bytes` 0,
-    /// `b_rows` is not read.
+    /// `b_rows` is not read. With `b` null there is no panel: every block reads B's rows in
+    /// place (faster for a few blocks, which would not repay the stores of packing).
     ///
     /// On Ice Lake and Sapphire Rapids (the `icelake` variant; both have two 512-bit FMA
     /// units) the panel is 64 columns wide: 6 rows in 24 zmm accumulators, so that each value of
@@ -161,7 +162,8 @@ peach_fn! {
     ///
     /// `a` must hold `rows` rows of `k` floats, `lda_bytes` apart, and `c` as many rows of NR
     /// floats, `ldc_bytes` apart; `b` a panel of `NR k` floats (writable when `ldb_bytes` is
-    /// not 0, and then `b_rows` must hold `k` rows of NR floats, `ldb_bytes` apart). NR is what
+    /// not 0, and then `b_rows` must hold `k` rows of NR floats, `ldb_bytes` apart), or null,
+    /// and then `ldb_bytes` must be nonzero and `b_rows` hold those rows. NR is what
     /// [`sgemm_block_nr`] says while no other thread changes the dispatch (see [`sgemm_kernel`]).
     #[variants(x86_64::icelake, x86_64::avx512, x86_64::haswell, aarch64::neon, fallback = sgemm_block_in_rust)]
     #[allow(clippy::too_many_arguments)]
@@ -204,15 +206,26 @@ peach_fn! {
         // `a_off` bytes along A's rows (rows 3j to 3j + 2 at `bases[j]`, `lda` apart) and `b_off`
         // bytes along the panel. When `packing`, the row of B comes from `src` (which then moves
         // to the next row, `ldb` on) and is written to the panel.
-        fn k_step(acc: [Reg; 24], rows: usize, vecs: usize, bases: [Reg; 2], panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
+        fn k_step(acc: [Reg; 24], rows: usize, vecs: usize, bases: [Reg; 2], panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize, packing: bool, direct: bool, src: Reg, ldb: Reg) {
             let row = [vreg(); 4];
             for v in 0..vecs {
                 if packing {
                     VMOVUPS(row[v], [src + v * vbytes]);
                     VMOVUPS([panel + b_off + v * vbytes], row[v]);
+                } else if direct {
+                    VMOVUPS(row[v], [panel + v * vbytes]);
                 } else {
                     VMOVUPS(row[v], [panel + b_off + v * vbytes]);
                 }
+            }
+            if direct {
+                // B's row itself (`panel` walks down them): eight rows ahead, each of its lines.
+                let row_bytes = vecs * vbytes;
+                for l in 0..row_bytes / 64 {
+                    PREFETCHT0([panel + ldb * 8 + 64 * l]);
+                }
+                PREFETCHT0([panel + ldb * 8 + (row_bytes - 1)]);
+                ADD(panel, ldb);
             }
             if packing {
                 let row_bytes = vecs * vbytes;
@@ -242,9 +255,13 @@ peach_fn! {
         // k loop over the panel at `b`, several steps per round (the loop's own instructions
         // shared), then the rest. `a` and `b` are the loop's own pointers, wound back after it
         // where `more` blocks follow, so that the block that packs the panel still finds a
-        // register for each of its values; `a` and `c` move on to the next block's rows.
-        fn block(rows: usize, more: bool, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
+        // register for each of its values; `a` and `c` move on to the next block's rows. When
+        // `direct`, there is no panel: `b` walks down B's rows from `src`.
+        fn block(rows: usize, more: bool, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, direct: bool, src: Reg, ldb: Reg) {
             let vecs = 4 * nr / vbytes;
+            if direct {
+                MOV(b, src);
+            }
             // Steps of k per round of the loop (2 to the `shift`).
             let (unroll, shift) = if nr == 64 { (4, 2) } else { (2, 1) };
             let acc = [vreg(); 24]; // row i, vector v: acc[vecs i + v]
@@ -275,12 +292,14 @@ peach_fn! {
             ALIGN(32);
             LABEL(top);
             for s in 0..unroll {
-                k_step(acc, rows, vecs, bases, b, lda, 4 * s, 4 * nr * s, vbytes, packing, src, ldb);
+                k_step(acc, rows, vecs, bases, b, lda, 4 * s, 4 * nr * s, vbytes, packing, direct, src, ldb);
             }
             for j in 0..used {
                 ADD(bases[j], 4 * unroll);
             }
-            ADD(b, 4 * nr * unroll);
+            if !direct {
+                ADD(b, 4 * nr * unroll);
+            }
             SUB(t, 1);
             JNZ(top);
             // The last k mod `unroll` steps, one at a time.
@@ -290,11 +309,13 @@ peach_fn! {
             JZ(done);
             let tail = Label::new();
             LABEL(tail);
-            k_step(acc, rows, vecs, bases, b, lda, 0, 0, vbytes, packing, src, ldb);
+            k_step(acc, rows, vecs, bases, b, lda, 0, 0, vbytes, packing, direct, src, ldb);
             for j in 0..used {
                 ADD(bases[j], 4);
             }
-            ADD(b, 4 * nr);
+            if !direct {
+                ADD(b, 4 * nr);
+            }
             SUB(t, 1);
             JNZ(tail);
             LABEL(done);
@@ -321,8 +342,10 @@ peach_fn! {
                 MOV(t, k);
                 SHL(t, 2);
                 SUB(a, t);
-                SHL(t, if nr == 64 { 6 } else if nr == 32 { 5 } else { 4 });
-                SUB(b, t);
+                if !direct {
+                    SHL(t, if nr == 64 { 6 } else if nr == 32 { 5 } else { 4 });
+                    SUB(b, t);
+                }
                 match rows {
                     4 => LEA(a, [a + lda * 4]),
                     5 => {
@@ -357,7 +380,11 @@ peach_fn! {
         // NEON: 6 rows (or the last 1 to 5) by 16 columns, in up to 24 accumulators of 4
         // floats. Each value of A is loaded into every lane (`ld1r`, post-indexed along its row)
         // and feeds four FMAs; a step of 6 rows loads 10 registers for 24 FMAs, as on x86-64.
-        fn neon_block(height: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, packing: bool, src: Reg, ldb: Reg) {
+        // When `direct`, there is no panel: `b` walks down B's rows from `src`.
+        fn neon_block(height: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, packing: bool, direct: bool, src: Reg, ldb: Reg) {
+            if direct {
+                MOV(b, src);
+            }
             let acc = [VEC(); 24]; // row i, vector v: acc[4 i + v]
             for r in 0..4 * height {
                 EOR(acc[r].b16(), acc[r].b16(), acc[r].b16());
@@ -378,6 +405,10 @@ peach_fn! {
                 ADD(src, src, ldb);
                 STP(row[0].q(), row[1].q(), [b].post(32));
                 STP(row[2].q(), row[3].q(), [b].post(32));
+            } else if direct {
+                LDP(row[0].q(), row[1].q(), [b]);
+                LDP(row[2].q(), row[3].q(), [b + 32]);
+                ADD(b, b, ldb);
             } else {
                 LDP(row[0].q(), row[1].q(), [b].post(32));
                 LDP(row[2].q(), row[3].q(), [b].post(32));
@@ -412,8 +443,10 @@ peach_fn! {
             // The panel back to its start (64 bytes a step), `a` down to the next block's rows
             // (after the last block, nothing).
             if height == 6 {
-                LSL(t, k, 6);
-                SUB(b, b, t);
+                if !direct {
+                    LSL(t, k, 6);
+                    SUB(b, b, t);
+                }
                 for _ in 0..6 {
                     ADD(a, a, lda);
                 }
@@ -440,11 +473,32 @@ peach_fn! {
         // them); the other blocks read it, then the last rows mod 6.
         let (next, end, top) = (Label::new(), Label::new(), Label::new());
         if target.has_neon() {
-            let (pack_alone, rest) = (Label::new(), Label::new());
+            // With no panel (`b` null), every block reads B's rows.
+            let (pack_alone, rest, panel, direct_rest, direct_top) =
+                (Label::new(), Label::new(), Label::new(), Label::new(), Label::new());
+            CBNZ(b, panel);
+            CMP(rows, 6);
+            B_LO(direct_rest);
+            LABEL(direct_top);
+            neon_block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, true, b_rows, ldb_bytes);
+            SUB(rows, rows, 6);
+            CMP(rows, 6);
+            B_HS(direct_top);
+            LABEL(direct_rest);
+            for r in 1..6 {
+                let other = Label::new();
+                CMP(rows, r);
+                B_NE(other);
+                neon_block(r, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, true, b_rows, ldb_bytes);
+                B(end);
+                LABEL(other);
+            }
+            B(end);
+            LABEL(panel);
             CBZ(ldb_bytes, next);
             CMP(rows, 6);
             B_LO(pack_alone);
-            neon_block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, b_rows, ldb_bytes);
+            neon_block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, false, b_rows, ldb_bytes);
             SUB(rows, rows, 6);
             B(next);
             LABEL(pack_alone);
@@ -453,7 +507,7 @@ peach_fn! {
             CMP(rows, 6);
             B_LO(rest);
             LABEL(top);
-            neon_block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
+            neon_block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, false, b_rows, ldb_bytes);
             SUB(rows, rows, 6);
             CMP(rows, 6);
             B_HS(top);
@@ -462,7 +516,7 @@ peach_fn! {
                 let other = Label::new();
                 CMP(rows, r);
                 B_NE(other);
-                neon_block(r, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes);
+                neon_block(r, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, false, b_rows, ldb_bytes);
                 B(end);
                 LABEL(other);
             }
@@ -470,10 +524,53 @@ peach_fn! {
             // Blocks of 6 while at least 10 rows are left; the last 4 to 9 as 4 + 3, 4 + 4 and
             // 5 + 4 where they are over 6, so that no block has fewer than 3 rows (at 32 columns,
             // 2 rows keep only four chains of FMAs; 32^3 went 6 % faster); fewer than 4 rows in
-            // all go in one block. The block that packs is one of 6 where that leaves no
-            // fewer than 4 rows, else the panel is packed alone first.
-            let (pack_alone, rest) = (Label::new(), Label::new());
-            let packing_block = Label::new();
+            // all go in one block. Then to `end`.
+            fn blocks(rows: Reg, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, direct: bool, src: Reg, ldb: Reg, end: Label) {
+                let (top, rest) = (Label::new(), Label::new());
+                CMP(rows, 10);
+                JB(rest);
+                LABEL(top);
+                block(6, true, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, src, ldb);
+                SUB(rows, 6);
+                CMP(rows, 10);
+                JAE(top);
+                // The last 0 to 9 rows.
+                LABEL(rest);
+                let alone = [Label::new(); 7]; // alone[r]: the last block, of r rows
+                let (seven, eight, nine) = (Label::new(), Label::new(), Label::new());
+                for (r, to) in [(9, nine), (8, eight), (7, seven)] {
+                    CMP(rows, r);
+                    JE(to);
+                }
+                for r in 1..7 {
+                    CMP(rows, r);
+                    JE(alone[r]);
+                }
+                JMP(end);
+                LABEL(nine);
+                block(5, true, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, src, ldb);
+                JMP(alone[4]);
+                LABEL(eight);
+                LABEL(seven);
+                block(4, true, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, src, ldb);
+                SUB(rows, 4);
+                CMP(rows, 4);
+                JE(alone[4]);
+                JMP(alone[3]);
+                for r in 1..7 {
+                    LABEL(alone[r]);
+                    block(r, false, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, src, ldb);
+                    JMP(end);
+                }
+            }
+            // With no panel (`b` null), every block reads B's rows. Otherwise the block that
+            // packs is one of 6 where that leaves no fewer than 4 rows, else the panel is packed
+            // alone first.
+            let (panel, pack_alone, packing_block) = (Label::new(), Label::new(), Label::new());
+            TEST(b, b);
+            JNZ(panel);
+            blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes, end);
+            LABEL(panel);
             TEST(ldb_bytes, ldb_bytes);
             JZ(next);
             CMP(rows, 6);
@@ -481,47 +578,13 @@ peach_fn! {
             CMP(rows, 10);
             JB(pack_alone);
             LABEL(packing_block);
-            block(6, true, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes);
+            block(6, true, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, false, b_rows, ldb_bytes);
             SUB(rows, 6);
             JMP(next);
             LABEL(pack_alone);
             pack(b, k, nr, vbytes, b_rows, ldb_bytes);
             LABEL(next);
-            CMP(rows, 10);
-            JB(rest);
-            LABEL(top);
-            block(6, true, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
-            SUB(rows, 6);
-            CMP(rows, 10);
-            JAE(top);
-            // The last 0 to 9 rows.
-            LABEL(rest);
-            let alone = [Label::new(); 7]; // alone[r]: the last block, of r rows
-            let (seven, eight, nine) = (Label::new(), Label::new(), Label::new());
-            for (r, to) in [(9, nine), (8, eight), (7, seven)] {
-                CMP(rows, r);
-                JE(to);
-            }
-            for r in 1..7 {
-                CMP(rows, r);
-                JE(alone[r]);
-            }
-            JMP(end);
-            LABEL(nine);
-            block(5, true, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
-            JMP(alone[4]);
-            LABEL(eight);
-            LABEL(seven);
-            block(4, true, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
-            SUB(rows, 4);
-            CMP(rows, 4);
-            JE(alone[4]);
-            JMP(alone[3]);
-            for r in 1..7 {
-                LABEL(alone[r]);
-                block(r, false, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes);
-                JMP(end);
-            }
+            blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes, end);
         }
         LABEL(end);
     }
@@ -579,12 +642,18 @@ peach_fn! {
         // written to the panel when `packing`, `src` then moved `ldb` on) times A's column,
         // rows 3j to 3j + 2 at `bases[j]`, `lda` apart, each value broadcast from memory into
         // its FMA (with AVX2, which has no such FMA, into a register first).
-        fn k_step(acc: [Reg; 12], rows: usize, bases: [Reg; 4], lda: Reg, panel: Reg, off: usize, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
+        fn k_step(acc: [Reg; 12], rows: usize, bases: [Reg; 4], lda: Reg, panel: Reg, off: usize, vbytes: usize, packing: bool, direct: bool, src: Reg, ldb: Reg) {
             let row = vreg();
             if packing {
                 VMOVUPS(row, [src]);
                 VMOVUPS([panel + vbytes * off], row);
                 ADD(src, ldb);
+            } else if direct {
+                // B's row itself (`panel` walks down them).
+                VMOVUPS(row, [panel]);
+                PREFETCHT0([panel + ldb * 8]);
+                PREFETCHT0([panel + ldb * 8 + (vbytes - 1)]);
+                ADD(panel, ldb);
             } else {
                 VMOVUPS(row, [panel + vbytes * off]);
             }
@@ -608,8 +677,12 @@ peach_fn! {
         // last 1 to 11), from `a`, into as many rows of C from `c`: two steps of k a round, then
         // the last one where k is odd. `a` and `b` are the loop's own pointers (so that the
         // block of 12 that packs finds a register for each of its values), wound back after a
-        // block of 12, which moves `a` and `c` on to the next block's rows.
-        fn block(rows: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, vbytes: usize, packing: bool, src: Reg, ldb: Reg) {
+        // block of 12, which moves `a` and `c` on to the next block's rows. When `direct`,
+        // there is no panel: `b` walks down B's rows from `src`.
+        fn block(rows: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, vbytes: usize, packing: bool, direct: bool, src: Reg, ldb: Reg) {
+            if direct {
+                MOV(b, src);
+            }
             let acc = [vreg(); 12];
             for r in 0..rows {
                 VXORPS(acc[r], acc[r], acc[r]);
@@ -628,18 +701,20 @@ peach_fn! {
             JZ(pairs_done);
             LABEL(pairs);
             for off in 0..2 {
-                k_step(acc, rows, bases, lda, panel, off, vbytes, packing, src, ldb);
+                k_step(acc, rows, bases, lda, panel, off, vbytes, packing, direct, src, ldb);
             }
             for j in 0..used {
                 ADD(bases[j], 8);
             }
-            ADD(panel, 2 * vbytes);
+            if !direct {
+                ADD(panel, 2 * vbytes);
+            }
             SUB(t, 1);
             JNZ(pairs);
             LABEL(pairs_done);
             TEST(k, 1);
             JZ(done);
-            k_step(acc, rows, bases, lda, panel, 0, vbytes, packing, src, ldb);
+            k_step(acc, rows, bases, lda, panel, 0, vbytes, packing, direct, src, ldb);
             LABEL(done);
             let store = Label::new();
             TEST(accumulate, accumulate);
@@ -660,21 +735,48 @@ peach_fn! {
                 SHR(t, 1);
                 SHL(t, 3);
                 SUB(a, t);
-                SHL(t, if vbytes == 64 { 4 } else { 3 });
-                SUB(b, t);
+                if !direct {
+                    SHL(t, if vbytes == 64 { 4 } else { 3 });
+                    SUB(b, t);
+                }
                 LEA(t, [lda + lda * 2]);
                 LEA(a, [a + t * 4]);
             }
         }
-        // Blocks of 12 (the first packs the panel, when asked; with fewer rows, a copy before
-        // them), then the last 1 to 11 rows in one block: twelve chains of FMAs where there are
-        // 12 rows, as many as there are rows after them.
-        let (next, pack_alone, pairs, rest, end) = (Label::new(), Label::new(), Label::new(), Label::new(), Label::new());
+        // Blocks of 12, then the last 1 to 11 rows in one block: twelve chains of FMAs where
+        // there are 12 rows, as many as there are rows after them. Then to `end`.
+        fn blocks(rows: Reg, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, vbytes: usize, direct: bool, src: Reg, ldb: Reg, end: Label) {
+            let (pairs, rest) = (Label::new(), Label::new());
+            CMP(rows, 12);
+            JB(rest);
+            LABEL(pairs);
+            block(12, a, lda, b, c, k, ldc, accumulate, vbytes, false, direct, src, ldb);
+            SUB(rows, 12);
+            CMP(rows, 12);
+            JAE(pairs);
+            LABEL(rest);
+            for r in 1..12 {
+                let other = Label::new();
+                CMP(rows, r);
+                JNE(other);
+                block(r, a, lda, b, c, k, ldc, accumulate, vbytes, false, direct, src, ldb);
+                JMP(end);
+                LABEL(other);
+            }
+            JMP(end);
+        }
+        // With no panel (`b` null), every block reads B's rows. Otherwise the first block of 12
+        // packs the panel, when asked (with fewer rows, a copy before them).
+        let (panel, next, pack_alone, end) = (Label::new(), Label::new(), Label::new(), Label::new());
+        TEST(b, b);
+        JNZ(panel);
+        blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, true, b_rows, ldb_bytes, end);
+        LABEL(panel);
         TEST(ldb_bytes, ldb_bytes);
         JZ(next);
         CMP(rows, 12);
         JB(pack_alone);
-        block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, true, b_rows, ldb_bytes);
+        block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, true, false, b_rows, ldb_bytes);
         SUB(rows, 12);
         JMP(next);
         LABEL(pack_alone);
@@ -690,22 +792,7 @@ peach_fn! {
         SUB(t, 1);
         JNZ(copy);
         LABEL(next);
-        CMP(rows, 12);
-        JB(rest);
-        LABEL(pairs);
-        block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, false, b_rows, ldb_bytes);
-        SUB(rows, 12);
-        CMP(rows, 12);
-        JAE(pairs);
-        LABEL(rest);
-        for r in 1..12 {
-            let other = Label::new();
-            CMP(rows, r);
-            JNE(other);
-            block(r, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, false, b_rows, ldb_bytes);
-            JMP(end);
-            LABEL(other);
-        }
+        blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, false, b_rows, ldb_bytes, end);
         LABEL(end);
     }
 }
@@ -779,7 +866,10 @@ unsafe fn multiply_rows<const NR: usize>(
     b_rows: *const f32,
     ldb_bytes: usize,
 ) {
-    if ldb_bytes != 0 {
+    // B's row kk: the panel's, or with no panel (`b` null), B's own.
+    let b_row =
+        |kk: usize| if b.is_null() { b_rows.wrapping_byte_add(kk * ldb_bytes) } else { b.wrapping_add(kk * NR) };
+    if ldb_bytes != 0 && !b.is_null() {
         for kk in 0..k {
             // SAFETY: the caller passes k rows of NR floats at b_rows, ldb_bytes apart, and a
             // writable panel of k NR floats.
@@ -791,8 +881,9 @@ unsafe fn multiply_rows<const NR: usize>(
         for j in 0..NR {
             let mut sum = 0.0f32;
             for kk in 0..k {
-                // SAFETY: the caller passes `rows` rows of k floats and a k x NR panel.
-                sum += unsafe { *a.add(i * lda + kk) * *b.add(kk * NR + j) };
+                // SAFETY: the caller passes `rows` rows of k floats and a k x NR panel, or with no
+                // panel k rows of B of NR floats.
+                sum += unsafe { *a.add(i * lda + kk) * *b_row(kk).add(j) };
             }
             // SAFETY: and `rows` rows of C.
             unsafe {
@@ -1009,7 +1100,8 @@ fn resolved(dispatch: &peach::runtime::dispatch::Dispatch) -> Option<&peach::run
 }
 
 /// `C = A B` for row-major `A` (m x k), `B` (k x n) and `C` (m x n), any sizes: packs B's
-/// panels and runs [`sgemm_block`] on A's rows, any number of them; columns past the last
+/// panels (with up to 24 rows, reads B's rows in place instead) and runs [`sgemm_block`] on A's
+/// rows, any number of them; columns past the last
 /// multiple of [`sgemm_n_multiple`] go through a zero-padded panel (up to 16 of them on
 /// AVX-512 and 8 on AVX2 through `sgemm_block_narrow`, and on AVX-512 up to 8 through
 /// `sgemm_edge_dot`); with `k` 0, C is zeroed.
@@ -1181,6 +1273,8 @@ unsafe fn multiply(
     // fill it), and their part of C through a tile of a pass's rows. Rows need no edge: the
     // kernels take any number.
     let n_full = n - n % step;
+    // Few rows: no panels, the kernels read B's rows in place (see `DIRECT_ROWS`).
+    let direct = m <= DIRECT_ROWS;
     let dot = kernels.dot.filter(|_| (1..=DOT_EDGE).contains(&(n - n_full)));
     let edge_cols = if dot.is_some() { 0 } else { n - n_full };
     let (edge_kernel, edge_width) = match kernels.narrow {
@@ -1188,12 +1282,13 @@ unsafe fn multiply(
         _ => (kernels.half.unwrap_or(kernels.main), step),
     };
     let tile_len = if edge_cols > 0 && edge_cols < edge_width { mc_max.min(m) * edge_width } else { 0 };
-    // The panels (the edge's last), then the tile, in scratch memory. The panels are left
-    // uninitialised (no zeroing pass over them): the first pass of the kernel over each writes
-    // it before any pass reads it, and Rust only sees the memory. They start on a cache line
-    // (the allocator's large blocks start 16 bytes into a page), so that no vector load of a
-    // panel row spans two lines: up to 15 floats of slack.
-    let panel_cols = n_full + if edge_cols > 0 { edge_width } else { 0 };
+    // The panels (the edge's last; with B read in place, the edge's alone), then the tile, in
+    // scratch memory. The panels are left uninitialised (no zeroing pass over them): the first
+    // pass of the kernel over each writes it before any pass reads it, and Rust only sees the
+    // memory. They start on a cache line (the allocator's large blocks start 16 bytes into a
+    // page), so that no vector load of a panel row spans two lines: up to 15 floats of slack.
+    let first_edge_col = if direct { 0 } else { n_full };
+    let panel_cols = first_edge_col + if edge_cols > 0 { edge_width } else { 0 };
     let panels_len = kc_max.min(k) * panel_cols + 15;
     let kp = k.next_multiple_of(16);
     let et_len = if dot.is_some() { (n - n_full).next_multiple_of(EDGE_DOT_COLS) * kp } else { 0 };
@@ -1214,7 +1309,7 @@ unsafe fn multiply(
                 let accumulate = k0 > 0;
                 let b_rows = &b[k0 * n..];
                 if edge_cols > 0 && edge_cols < edge_width && last_chunk {
-                    let edge = &mut panels[n_full * kc..][..kc * edge_width];
+                    let edge = &mut panels[first_edge_col * kc..][..kc * edge_width];
                     for (kk, row) in edge.chunks_exact_mut(edge_width).enumerate() {
                         let (cols, zeros) = row.split_at_mut(edge_cols);
                         cols.write_copy_of_slice(&b_rows[kk * n + n_full..][..edge_cols]);
@@ -1233,10 +1328,21 @@ unsafe fn multiply(
                             Some(half) if j + nr > n_full => (half, nr / 2),
                             _ => (kernels.main, nr),
                         };
-                        let packs = pass == 0 && (j < n_full || edge_cols == edge_width);
-                        let (to_pack, ldb_bytes) =
-                            if packs { (b_rows[j..].as_ptr(), n * 4) } else { (std::ptr::null(), 0) };
-                        let panel = panels[j * kc..][..kc * width].as_mut_ptr().cast::<f32>();
+                        // A whole panel's columns are B's own: packed on the first pass or, with
+                        // few rows, read in place (no panel); a narrower edge's, packed above.
+                        let whole = j < n_full || edge_cols == edge_width;
+                        let in_b = direct && whole;
+                        let (to_pack, ldb_bytes) = if (pass == 0 || in_b) && whole {
+                            (b_rows[j..].as_ptr(), n * 4)
+                        } else {
+                            (std::ptr::null(), 0)
+                        };
+                        let panel = if in_b {
+                            std::ptr::null_mut()
+                        } else {
+                            let at = if j == n_full { first_edge_col } else { j };
+                            panels[at * kc..][..kc * width].as_mut_ptr().cast::<f32>()
+                        };
                         let cols = width.min(n - j);
                         // Whole panels write C in place; an edge narrower than its panel, the tile.
                         let in_place = cols == width;
@@ -1308,6 +1414,15 @@ unsafe fn multiply(
 /// at k of 16 to 256, an edge of 12 4-14 % slower; edges of 4 or fewer 20-35 % faster at any k
 /// from 1 up (100^3: 12 %).
 const DOT_EDGE: usize = 8;
+
+/// The most rows of a product for which [`sgemm`] has the kernels read B's rows in place, with
+/// no panels: the packing block's stores of the panel take about as long as its
+/// multiplications (on Sapphire Rapids, 6 rows by 64 columns by 256 steps run at 0.48 of the
+/// FMA probe packing, 0.87 reading B's rows alone, 0.94 over a packed panel), which few blocks
+/// after it do not repay. Products of 256 on the other sides, 1-24 rows: 1.05-3.9 times as fast
+/// (5 % at 24), level at 48, 10 % slower at 96; of 1024, 1.06-2 times at 4-24 rows, 7-8 % slower
+/// at 36 and 48.
+const DIRECT_ROWS: usize = 24;
 
 /// `(from..to).step_by(step)` without the division `step_by` starts with (the driver's few
 /// divisions had cost a 32^3 product about 1 % each).
