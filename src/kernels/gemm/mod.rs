@@ -471,29 +471,33 @@ peach_fn! {
         }
         // The first block of 6 packs the panel, when asked (with fewer rows, a copy before
         // them); the other blocks read it, then the last rows mod 6.
-        let (next, end, top) = (Label::new(), Label::new(), Label::new());
+        let (next, end) = (Label::new(), Label::new());
         if target.has_neon() {
-            // With no panel (`b` null), every block reads B's rows.
-            let (pack_alone, rest, panel, direct_rest, direct_top) =
-                (Label::new(), Label::new(), Label::new(), Label::new(), Label::new());
-            CBNZ(b, panel);
-            CMP(rows, 6);
-            B_LO(direct_rest);
-            LABEL(direct_top);
-            neon_block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, true, b_rows, ldb_bytes);
-            SUB(rows, rows, 6);
-            CMP(rows, 6);
-            B_HS(direct_top);
-            LABEL(direct_rest);
-            for r in 1..6 {
-                let other = Label::new();
-                CMP(rows, r);
-                B_NE(other);
-                neon_block(r, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, true, b_rows, ldb_bytes);
+            // Blocks of 6, then the last rows mod 6 in one block; then to `end`.
+            fn neon_blocks(rows: Reg, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, direct: bool, src: Reg, ldb: Reg, end: Label) {
+                let (top, rest) = (Label::new(), Label::new());
+                CMP(rows, 6);
+                B_LO(rest);
+                LABEL(top);
+                neon_block(6, a, lda, b, c, k, ldc, accumulate, false, direct, src, ldb);
+                SUB(rows, rows, 6);
+                CMP(rows, 6);
+                B_HS(top);
+                LABEL(rest);
+                for r in 1..6 {
+                    let other = Label::new();
+                    CMP(rows, r);
+                    B_NE(other);
+                    neon_block(r, a, lda, b, c, k, ldc, accumulate, false, direct, src, ldb);
+                    B(end);
+                    LABEL(other);
+                }
                 B(end);
-                LABEL(other);
             }
-            B(end);
+            // With no panel (`b` null), every block reads B's rows.
+            let (pack_alone, panel) = (Label::new(), Label::new());
+            CBNZ(b, panel);
+            neon_blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, b_rows, ldb_bytes, end);
             LABEL(panel);
             CBZ(ldb_bytes, next);
             CMP(rows, 6);
@@ -504,22 +508,7 @@ peach_fn! {
             LABEL(pack_alone);
             neon_pack(b, k, b_rows, ldb_bytes);
             LABEL(next);
-            CMP(rows, 6);
-            B_LO(rest);
-            LABEL(top);
-            neon_block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, false, b_rows, ldb_bytes);
-            SUB(rows, rows, 6);
-            CMP(rows, 6);
-            B_HS(top);
-            LABEL(rest);
-            for r in 1..6 {
-                let other = Label::new();
-                CMP(rows, r);
-                B_NE(other);
-                neon_block(r, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, false, b_rows, ldb_bytes);
-                B(end);
-                LABEL(other);
-            }
+            neon_blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes, end);
         } else {
             // Blocks of 6 while at least 10 rows are left; the last 4 to 9 as 4 + 3, 4 + 4 and
             // 5 + 4 where they are over 6, so that no block has fewer than 3 rows (at 32 columns,
