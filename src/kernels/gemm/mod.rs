@@ -1252,7 +1252,8 @@ unsafe fn multiply(
     // floats) stays in L1 (or L2) while the kernel runs down the 6-row blocks of A (MC rows of
     // KC floats, in L2). A is read in place; the first block of k writes C, the others add to
     // it. The kernel packs each panel itself, on its first pass (B's rows read in the shadow of
-    // the multiplications instead of copied before them).
+    // the multiplications instead of copied before them), or with few rows reads B's rows in
+    // place on every pass, with no panels.
     let (nr, step) = (kernels.nr, kernels.step());
     let (kc_max, mc_max) = (kc_max(nr, m, n, k, caches, home), 96);
     // The edge: the last n mod `step` columns of B. Up to `DOT_EDGE` of them go through dot
@@ -1321,7 +1322,7 @@ unsafe fn multiply(
                         // few rows, read in place (no panel); a narrower edge's, packed above.
                         let whole = j < n_full || edge_cols == edge_width;
                         let in_b = direct && whole;
-                        let (to_pack, ldb_bytes) = if (pass == 0 || in_b) && whole {
+                        let (to_pack, ldb_bytes) = if whole && (pass == 0 || direct) {
                             (b_rows[j..].as_ptr(), n * 4)
                         } else {
                             (std::ptr::null(), 0)
@@ -1348,9 +1349,10 @@ unsafe fn multiply(
                         // SAFETY: A holds `rows` rows of kc floats from `a_rows`, k apart (rows i0 to
                         // i0 + rows <= m of k floats, and k0 + kc <= k); the panel has room for width
                         // kc floats (inside the kc panel_cols floats from `panels`: the edge's
-                        // `edge_width` from n_full), written before it is read: by the kernel on the
-                        // first pass (from B's kc rows of n floats at `to_pack`, whose first width
-                        // are in the row as j + width <= n) or above for a narrower edge; C holds
+                        // `edge_width` from first_edge_col), written before it is read: by the
+                        // kernel on the first pass (from B's kc rows of n floats at `to_pack`, whose
+                        // first width are in the row as j + width <= n) or above for a narrower
+                        // edge; or, null, B's rows themselves are read, the same rows; C holds
                         // `rows` rows of width floats, `ldc` apart, from `c_out` (n-float rows of C
                         // with j + width <= n, or the tile of mc_max.min(m) >= rows rows of
                         // edge_width floats); `kernel` is width columns wide and runs on this CPU
