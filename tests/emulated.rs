@@ -54,6 +54,7 @@ fn sgemm_block_avx512_in_the_interpreter() {
             ("x86-64-v4", 32, SGEMM_BLOCK_X86_64_V4_CODE),
             ("icelake", 64, SGEMM_BLOCK_ICELAKE_CODE),
             ("narrow", 16, SGEMM_BLOCK_NARROW_X86_64_V4_CODE),
+            ("48", 48, SGEMM_BLOCK_48_X86_64_V4_CODE),
         ] {
             let mut block = Block::new(nr, k, rows, accumulate, from);
             let (c, panel) = block.model();
@@ -118,6 +119,7 @@ fn the_interpreter_agrees_with_this_core() {
             ("x86-64-v4", 32, SGEMM_BLOCK_X86_64_V4_CODE, sgemm_block_x86_64_v4 as BlockFn),
             ("icelake", 64, SGEMM_BLOCK_ICELAKE_CODE, sgemm_block_icelake as BlockFn),
             ("narrow", 16, SGEMM_BLOCK_NARROW_X86_64_V4_CODE, sgemm_block_narrow_x86_64_v4 as BlockFn),
+            ("48", 48, SGEMM_BLOCK_48_X86_64_V4_CODE, sgemm_block_48_x86_64_v4 as BlockFn),
         ],
     );
     for (name, nr, code, kernel) in variants.into_iter().flat_map(|(_, v)| v) {
