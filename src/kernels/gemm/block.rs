@@ -1,0 +1,515 @@
+//! The block kernels: [`sgemm_block`], the micro-kernel of [`sgemm_kernel`](super::sgemm_kernel)
+//! run down a block of rows of A read in place, and [`sgemm_block_48`], the same 48 columns
+//! wide, from one generator.
+
+#[cfg(target_arch = "x86_64")]
+use super::models::sgemm_block_48_in_rust;
+use super::models::sgemm_block_in_rust;
+use peach_macros::peach_fn;
+
+/// The generator of [`sgemm_block`] and [`sgemm_block_48`]: the kernel `$name` with the
+/// attributes given, its panel 48 columns wide where `$three` (three zmm a row), otherwise as
+/// wide as its variant's registers and core suit.
+macro_rules! block_kernel {
+    ($(#[$($attr:tt)*])* $name:ident, three = $three:tt) => {
+        peach_fn! {
+            $(#[$($attr)*])*
+            pub unsafe fn $name(
+                a: *const f32,
+                lda_bytes: usize,
+                b: *mut f32,
+                c: *mut f32,
+                k: usize,
+                ldc_bytes: usize,
+                rows: usize,
+                accumulate: usize,
+                b_rows: *const f32,
+                ldb_bytes: usize,
+            ) {
+                let zmm = target.has_avx512f();
+                // Ice Lake and Sapphire Rapids (whose variant this is): 6 rows by 64 columns, so that
+                // each broadcast of A feeds four FMAs and a step loads 10 vectors for 24 FMAs (these
+                // cores load about one zmm a cycle).
+                let nr = if $three {
+                    48
+                } else if !zmm {
+                    16
+                } else if target.is_icelake() {
+                    64
+                } else {
+                    32
+                };
+                let vbytes = if zmm { 64 } else { 32 };
+                fn vreg() -> Reg {
+                    if target.has_avx512f() { ZMM() } else { YMM() }
+                }
+                // Each cache line of the `bytes` bytes `off` bytes from `at` (which need not start on a
+                // line) into L1, or into L2 when `l2`.
+                fn prefetch_lines(at: Reg, off: usize, bytes: usize, l2: bool) {
+                    for l in 0..bytes / 64 {
+                        if l2 { PREFETCHT1([at + off + 64 * l]) } else { PREFETCHT0([at + off + 64 * l]) }
+                    }
+                    if l2 { PREFETCHT1([at + off + (bytes - 1)]) } else { PREFETCHT0([at + off + (bytes - 1)]) }
+                }
+                // One step of k for `rows` rows (up to 6): a row of the panel of B times a column of A,
+                // `a_off` bytes along A's rows (rows 3j to 3j + 2 at `bases[j]`, `lda` apart) and `b_off`
+                // bytes along the panel. When `packing`, the row of B comes from `src` (which then moves
+                // to the next row, `ldb` on) and is written to the panel.
+                fn k_step(acc: [Reg; 24], rows: usize, vecs: usize, bases: [Reg; 2], panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize, packing: bool, direct: bool, src: Reg, ldb: Reg) {
+                    let row = [vreg(); 4];
+                    for v in 0..vecs {
+                        if packing {
+                            VMOVUPS(row[v], [src + v * vbytes]);
+                            VMOVUPS([panel + b_off + v * vbytes], row[v]);
+                        } else if direct {
+                            VMOVUPS(row[v], [panel + v * vbytes]);
+                        } else {
+                            VMOVUPS(row[v], [panel + b_off + v * vbytes]);
+                        }
+                    }
+                    if direct {
+                        // B's row itself (`panel` walks down them): eight rows ahead, each of its lines.
+                        let row_bytes = vecs * vbytes;
+                        for l in 0..row_bytes / 64 {
+                            PREFETCHT0([panel + ldb * 8 + 64 * l]);
+                        }
+                        PREFETCHT0([panel + ldb * 8 + (row_bytes - 1)]);
+                        ADD(panel, ldb);
+                    }
+                    if packing {
+                        let row_bytes = vecs * vbytes;
+                        // Eight rows ahead, each of the row's cache lines.
+                        for l in 0..row_bytes / 64 {
+                            PREFETCHT0([src + ldb * 8 + 64 * l]);
+                        }
+                        PREFETCHT0([src + ldb * 8 + (row_bytes - 1)]);
+                        // The same row of the next panel, which the next call packs, into L2.
+                        prefetch_lines(src, row_bytes, row_bytes, true);
+                        ADD(src, ldb);
+                    }
+                    for i in 0..rows {
+                        let ai = vreg();
+                        let base = bases[i / 3];
+                        match i % 3 {
+                            0 => VBROADCASTSS(ai, [base + a_off]),
+                            1 => VBROADCASTSS(ai, [base + lda + a_off]),
+                            _ => VBROADCASTSS(ai, [base + lda * 2 + a_off]),
+                        }
+                        for v in 0..vecs {
+                            VFMADD231PS(acc[vecs * i + v], ai, row[v]);
+                        }
+                    }
+                }
+                // One block of `rows` rows of A (1 to 6), from `a`, into as many rows of C from `c`: the
+                // k loop over the panel at `b`, several steps per round (the loop's own instructions
+                // shared), then the rest. `a` and `b` are the loop's own pointers, wound back after it
+                // where `more` blocks follow, so that the block that packs the panel still finds a
+                // register for each of its values; `a` and `c` move on to the next block's rows. When
+                // `direct`, there is no panel: `b` walks down B's rows from `src`.
+                fn block(rows: usize, more: bool, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, packing: bool, direct: bool, src: Reg, ldb: Reg) {
+                    let vecs = 4 * nr / vbytes;
+                    if direct {
+                        MOV(b, src);
+                    }
+                    // Steps of k per round of the loop (2 to the `shift`).
+                    let (unroll, shift) = if nr >= 48 { (4, 2) } else { (2, 1) };
+                    let acc = [vreg(); 24]; // row i, vector v: acc[vecs i + v]
+                    for i in 0..rows * vecs {
+                        VXORPS(acc[i], acc[i], acc[i]);
+                    }
+                    // The block's rows of C (each of its cache lines), asked for now: the k loop hides
+                    // their misses, which products too large for L2 would otherwise wait for at the end
+                    // (5-7 % at 768^3 on Zen 3).
+                    let t = GP64();
+                    MOV(t, c);
+                    for _ in 0..rows {
+                        prefetch_lines(t, 0, 4 * nr, false);
+                        ADD(t, ldc);
+                    }
+                    // Rows 3 to 5 at bases[1].
+                    let bases = [a, GP64()];
+                    let used = if rows > 3 { 2 } else { 1 };
+                    if rows > 3 {
+                        LEA(bases[1], [a + lda * 2]);
+                        ADD(bases[1], lda);
+                    }
+                    let (last, done) = (Label::new(), Label::new());
+                    MOV(t, k);
+                    SHR(t, shift);
+                    JZ(last);
+                    let top = Label::new();
+                    ALIGN(32);
+                    LABEL(top);
+                    for s in 0..unroll {
+                        k_step(acc, rows, vecs, bases, b, lda, 4 * s, 4 * nr * s, vbytes, packing, direct, src, ldb);
+                    }
+                    for j in 0..used {
+                        ADD(bases[j], 4 * unroll);
+                    }
+                    if !direct {
+                        ADD(b, 4 * nr * unroll);
+                    }
+                    SUB(t, 1);
+                    JNZ(top);
+                    // The last k mod `unroll` steps, one at a time.
+                    LABEL(last);
+                    MOV(t, k);
+                    AND(t, unroll - 1);
+                    JZ(done);
+                    let tail = Label::new();
+                    LABEL(tail);
+                    k_step(acc, rows, vecs, bases, b, lda, 0, 0, vbytes, packing, direct, src, ldb);
+                    for j in 0..used {
+                        ADD(bases[j], 4);
+                    }
+                    if !direct {
+                        ADD(b, 4 * nr);
+                    }
+                    SUB(t, 1);
+                    JNZ(tail);
+                    LABEL(done);
+                    let store = Label::new();
+                    TEST(accumulate, accumulate);
+                    JZ(store);
+                    MOV(t, c);
+                    for i in 0..rows {
+                        for v in 0..vecs {
+                            VADDPS(acc[vecs * i + v], acc[vecs * i + v], [t + v * vbytes]);
+                        }
+                        ADD(t, ldc);
+                    }
+                    LABEL(store);
+                    for i in 0..rows {
+                        for v in 0..vecs {
+                            VMOVUPS([c + v * vbytes], acc[vecs * i + v]);
+                        }
+                        ADD(c, ldc);
+                    }
+                    // The loops moved `a` and `b` on by 4 and 4 NR bytes per step: back, then `a` down
+                    // to the next block's rows (after the last block, nothing).
+                    if more {
+                        MOV(t, k);
+                        SHL(t, 2);
+                        SUB(a, t);
+                        if !direct {
+                            if nr == 48 {
+                                LEA(t, [t + t * 2]);
+                            }
+                            SHL(t, if nr == 64 { 6 } else if nr == 32 { 5 } else { 4 });
+                            SUB(b, t);
+                        }
+                        match rows {
+                            4 => LEA(a, [a + lda * 4]),
+                            5 => {
+                                LEA(t, [lda + lda * 4]);
+                                ADD(a, t);
+                            }
+                            _ => {
+                                LEA(t, [lda + lda * 2]);
+                                LEA(a, [a + t * 2]);
+                            }
+                        }
+                    }
+                }
+                // The panel at `b` packed from B's `k` rows at `src` (`ldb` apart), alone: where fewer
+                // than 6 rows come, before the block that reads it.
+                fn pack(b: Reg, k: Reg, nr: usize, vbytes: usize, src: Reg, ldb: Reg) {
+                    let (to, t) = (GP64(), GP64());
+                    MOV(to, b);
+                    MOV(t, k);
+                    let top = Label::new();
+                    LABEL(top);
+                    for v in 0..4 * nr / vbytes {
+                        let x = vreg();
+                        VMOVUPS(x, [src + v * vbytes]);
+                        VMOVUPS([to + v * vbytes], x);
+                    }
+                    ADD(src, ldb);
+                    ADD(to, 4 * nr);
+                    SUB(t, 1);
+                    JNZ(top);
+                }
+                // NEON: 6 rows (or the last 1 to 5) by 16 columns, in up to 24 accumulators of 4
+                // floats. Each value of A is loaded into every lane (`ld1r`, post-indexed along its row)
+                // and feeds four FMAs; a step of 6 rows loads 10 registers for 24 FMAs, as on x86-64.
+                // When `direct`, there is no panel: `b` walks down B's rows from `src`.
+                fn neon_block(height: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, packing: bool, direct: bool, src: Reg, ldb: Reg) {
+                    if direct {
+                        MOV(b, src);
+                    }
+                    let acc = [VEC(); 24]; // row i, vector v: acc[4 i + v]
+                    for r in 0..4 * height {
+                        EOR(acc[r].b16(), acc[r].b16(), acc[r].b16());
+                    }
+                    let rows = [GP64(); 6];
+                    MOV(rows[0], a);
+                    for i in 1..height {
+                        ADD(rows[i], rows[i - 1], lda);
+                    }
+                    let t = GP64();
+                    MOV(t, k);
+                    let top = Label::new();
+                    LABEL(top);
+                    let row = [VEC(); 4];
+                    if packing {
+                        LDP(row[0].q(), row[1].q(), [src]);
+                        LDP(row[2].q(), row[3].q(), [src + 32]);
+                        ADD(src, src, ldb);
+                        STP(row[0].q(), row[1].q(), [b].post(32));
+                        STP(row[2].q(), row[3].q(), [b].post(32));
+                    } else if direct {
+                        LDP(row[0].q(), row[1].q(), [b]);
+                        LDP(row[2].q(), row[3].q(), [b + 32]);
+                        ADD(b, b, ldb);
+                    } else {
+                        LDP(row[0].q(), row[1].q(), [b].post(32));
+                        LDP(row[2].q(), row[3].q(), [b].post(32));
+                    }
+                    for i in 0..height {
+                        let ai = VEC();
+                        LD1R(ai.s4(), [rows[i]].post(4));
+                        for v in 0..4 {
+                            FMLA(acc[4 * i + v].s4(), row[v].s4(), ai.s4());
+                        }
+                    }
+                    SUBS(t, t, 1);
+                    B_NE(top);
+                    let store = Label::new();
+                    CBZ(accumulate, store);
+                    MOV(t, c);
+                    for i in 0..height {
+                        let old = [VEC(); 4];
+                        LDP(old[0].q(), old[1].q(), [t]);
+                        LDP(old[2].q(), old[3].q(), [t + 32]);
+                        for v in 0..4 {
+                            FADD(acc[4 * i + v].s4(), acc[4 * i + v].s4(), old[v].s4());
+                        }
+                        ADD(t, t, ldc);
+                    }
+                    LABEL(store);
+                    for i in 0..height {
+                        STP(acc[4 * i].q(), acc[4 * i + 1].q(), [c]);
+                        STP(acc[4 * i + 2].q(), acc[4 * i + 3].q(), [c + 32]);
+                        ADD(c, c, ldc);
+                    }
+                    // The panel back to its start (64 bytes a step), `a` down to the next block's rows
+                    // (after the last block, nothing).
+                    if height == 6 {
+                        if !direct {
+                            LSL(t, k, 6);
+                            SUB(b, b, t);
+                        }
+                        for _ in 0..6 {
+                            ADD(a, a, lda);
+                        }
+                    }
+                }
+                // The panel at `b` packed from B's `k` rows at `src` (`ldb` apart), alone: where fewer
+                // than 6 rows come, before the block that reads it.
+                fn neon_pack(b: Reg, k: Reg, src: Reg, ldb: Reg) {
+                    let (to, t) = (GP64(), GP64());
+                    MOV(to, b);
+                    MOV(t, k);
+                    let top = Label::new();
+                    LABEL(top);
+                    let row = [VEC(); 4];
+                    LDP(row[0].q(), row[1].q(), [src]);
+                    LDP(row[2].q(), row[3].q(), [src + 32]);
+                    ADD(src, src, ldb);
+                    STP(row[0].q(), row[1].q(), [to].post(32));
+                    STP(row[2].q(), row[3].q(), [to].post(32));
+                    SUBS(t, t, 1);
+                    B_NE(top);
+                }
+                // The first block of 6 packs the panel, when asked (with fewer rows, a copy before
+                // them); the other blocks read it, then the last rows mod 6.
+                let (next, end) = (Label::new(), Label::new());
+                if target.has_neon() {
+                    // Blocks of 6, then the last rows mod 6 in one block; then to `end`.
+                    fn neon_blocks(rows: Reg, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, direct: bool, src: Reg, ldb: Reg, end: Label) {
+                        let (top, rest) = (Label::new(), Label::new());
+                        CMP(rows, 6);
+                        B_LO(rest);
+                        LABEL(top);
+                        neon_block(6, a, lda, b, c, k, ldc, accumulate, false, direct, src, ldb);
+                        SUB(rows, rows, 6);
+                        CMP(rows, 6);
+                        B_HS(top);
+                        LABEL(rest);
+                        for r in 1..6 {
+                            let other = Label::new();
+                            CMP(rows, r);
+                            B_NE(other);
+                            neon_block(r, a, lda, b, c, k, ldc, accumulate, false, direct, src, ldb);
+                            B(end);
+                            LABEL(other);
+                        }
+                        B(end);
+                    }
+                    // With no panel (`b` null), every block reads B's rows.
+                    let (pack_alone, panel) = (Label::new(), Label::new());
+                    CBNZ(b, panel);
+                    neon_blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, b_rows, ldb_bytes, end);
+                    LABEL(panel);
+                    CBZ(ldb_bytes, next);
+                    CMP(rows, 6);
+                    B_LO(pack_alone);
+                    neon_block(6, a, lda_bytes, b, c, k, ldc_bytes, accumulate, true, false, b_rows, ldb_bytes);
+                    SUB(rows, rows, 6);
+                    B(next);
+                    LABEL(pack_alone);
+                    neon_pack(b, k, b_rows, ldb_bytes);
+                    LABEL(next);
+                    neon_blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes, end);
+                } else {
+                    // Blocks of 6 while at least 10 rows are left; the last 4 to 9 as 4 + 3, 4 + 4 and
+                    // 5 + 4 where they are over 6, so that no block has fewer than 3 rows (at 32 columns,
+                    // 2 rows keep only four chains of FMAs; 32^3 went 6 % faster); fewer than 4 rows in
+                    // all go in one block. Then to `end`.
+                    fn blocks(rows: Reg, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, direct: bool, src: Reg, ldb: Reg, end: Label) {
+                        let (top, rest) = (Label::new(), Label::new());
+                        CMP(rows, 10);
+                        JB(rest);
+                        LABEL(top);
+                        block(6, true, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, src, ldb);
+                        SUB(rows, 6);
+                        CMP(rows, 10);
+                        JAE(top);
+                        // The last 0 to 9 rows.
+                        LABEL(rest);
+                        let alone = [Label::new(); 7]; // alone[r]: the last block, of r rows
+                        let (seven, eight, nine) = (Label::new(), Label::new(), Label::new());
+                        for (r, to) in [(9, nine), (8, eight), (7, seven)] {
+                            CMP(rows, r);
+                            JE(to);
+                        }
+                        for r in 1..7 {
+                            CMP(rows, r);
+                            JE(alone[r]);
+                        }
+                        JMP(end);
+                        LABEL(nine);
+                        block(5, true, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, src, ldb);
+                        JMP(alone[4]);
+                        LABEL(eight);
+                        LABEL(seven);
+                        block(4, true, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, src, ldb);
+                        SUB(rows, 4);
+                        CMP(rows, 4);
+                        JE(alone[4]);
+                        JMP(alone[3]);
+                        for r in 1..7 {
+                            LABEL(alone[r]);
+                            block(r, false, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, src, ldb);
+                            JMP(end);
+                        }
+                    }
+                    // With no panel (`b` null), every block reads B's rows. Otherwise the block that
+                    // packs is one of 6 where that leaves no fewer than 4 rows, else the panel is packed
+                    // alone first.
+                    let (panel, pack_alone, packing_block) = (Label::new(), Label::new(), Label::new());
+                    TEST(b, b);
+                    JNZ(panel);
+                    blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, b_rows, ldb_bytes, end);
+                    LABEL(panel);
+                    TEST(ldb_bytes, ldb_bytes);
+                    JZ(next);
+                    CMP(rows, 6);
+                    JE(packing_block);
+                    CMP(rows, 10);
+                    JB(pack_alone);
+                    LABEL(packing_block);
+                    block(6, true, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, false, b_rows, ldb_bytes);
+                    SUB(rows, 6);
+                    JMP(next);
+                    LABEL(pack_alone);
+                    pack(b, k, nr, vbytes, b_rows, ldb_bytes);
+                    LABEL(next);
+                    blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, b_rows, ldb_bytes, end);
+                }
+                LABEL(end);
+            }
+        }
+    };
+}
+
+block_kernel! {
+    /// `C[rows x NR] (+)= A[rows x k] * B[k x NR]` with A read in place: the micro-kernel of
+    /// [`sgemm_kernel`](super::sgemm_kernel) run down the 6-row blocks of `rows` rows of a
+    /// row-major A (rows `lda_bytes` apart, row `i` at `a + i * lda_bytes`), the last `rows` mod 6
+    /// in a smaller block, against one packed panel of B (as for
+    /// [`sgemm_kernel`](super::sgemm_kernel)), into `rows` rows of C (`ldc_bytes` apart). With
+    /// `accumulate` 0 the product replaces C, otherwise it is added to it. `k` and `rows` must be
+    /// positive.
+    ///
+    /// With `ldb_bytes` nonzero the panel is packed on the way, in the shadow of the first block's
+    /// multiplications: that block reads B's rows themselves (row `kk`'s NR floats at `b_rows + kk
+    /// * ldb_bytes`) and writes each to the panel at `b`, and the other blocks read the panel (with
+    /// fewer than 6 rows, the panel is packed before them). With `ldb_bytes` 0, `b_rows` is not
+    /// read. With `b` null there is no panel: every block reads B's rows in place (faster for a few
+    /// blocks, which would not repay the stores of packing).
+    ///
+    /// On Ice Lake and Sapphire Rapids (the `icelake` variant; both have two 512-bit FMA units) the
+    /// panel is 64 columns wide: 6 rows in 24 zmm accumulators, so that each value of A broadcast
+    /// feeds four FMAs (on Ice Lake, level with the `gemm` crate or ahead, where 12 rows by 32
+    /// trailed it by up to 8 %). On AArch64 (the `neon` variant) it is 16 columns wide: 6 rows in
+    /// 24 accumulators of four floats.
+    ///
+    /// ```
+    /// use peach::kernels::gemm::{sgemm_block, sgemm_block_nr};
+    /// let (nr, k, lda) = (sgemm_block_nr(), 3, 5);
+    /// let a = vec![1.0f32; 12 * lda];
+    /// let b = vec![2.0f32; nr * k];
+    /// let mut panel = vec![0.0f32; nr * k];
+    /// let mut c = vec![1.0f32; 12 * nr];
+    /// // SAFETY: 12 rows of k floats lda floats apart; k rows of nr floats, packed into a panel
+    /// // of nr k floats; 12 rows of nr floats.
+    /// let (a, p) = (a.as_ptr(), panel.as_mut_ptr());
+    /// unsafe { sgemm_block(a, lda * 4, p, c.as_mut_ptr(), k, nr * 4, 12, 1, b.as_ptr(), nr * 4) };
+    /// assert!(c.iter().all(|&v| v == 7.0) && panel == b);
+    /// unsafe { sgemm_block(a, lda * 4, p, c.as_mut_ptr(), k, nr * 4, 12, 0, std::ptr::null(), 0) };
+    /// assert!(c.iter().all(|&v| v == 6.0));
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// `a` must hold `rows` rows of `k` floats, `lda_bytes` apart, and `c` as many rows of NR
+    /// floats, `ldc_bytes` apart; `b` a panel of `NR k` floats (writable when `ldb_bytes` is not 0,
+    /// and then `b_rows` must hold `k` rows of NR floats, `ldb_bytes` apart), or null, and then
+    /// `ldb_bytes` must be nonzero and `b_rows` hold those rows. NR is what
+    /// [`sgemm_block_nr`](super::sgemm_block_nr) says while no other thread changes the dispatch
+    /// (see [`sgemm_kernel`](super::sgemm_kernel)).
+    #[variants(x86_64::icelake, x86_64::avx512, x86_64::haswell, aarch64::neon, fallback = sgemm_block_in_rust)]
+    #[allow(clippy::too_many_arguments)]
+    sgemm_block, three = false
+}
+
+#[cfg(target_arch = "x86_64")]
+block_kernel! {
+    /// [`sgemm_block`] 48 columns wide (x86-64 with AVX-512 only): 6 rows by three zmm in 18
+    /// accumulators, a step loading 9 vectors for 18 FMAs. [`sgemm`](super::sgemm) runs it where a
+    /// 32-column panel and a 16-column edge would end a product (48^3, 112 columns), whose narrow
+    /// kernel loads a value of A for each FMA. The arguments are [`sgemm_block`]'s with NR 48; the
+    /// fallback is plain Rust.
+    ///
+    /// ```
+    /// use peach::kernels::gemm::sgemm_block_48;
+    /// let (k, lda) = (3, 5);
+    /// let a = vec![1.0f32; 8 * lda];
+    /// let b = vec![2.0f32; 48 * k];
+    /// let mut panel = vec![0.0f32; 48 * k];
+    /// let mut c = vec![1.0f32; 8 * 48];
+    /// // SAFETY: 8 rows of k floats lda floats apart; k rows of 48 floats, packed into a panel
+    /// // of 48 k floats; 8 rows of 48 floats.
+    /// let (a, p) = (a.as_ptr(), panel.as_mut_ptr());
+    /// unsafe { sgemm_block_48(a, lda * 4, p, c.as_mut_ptr(), k, 48 * 4, 8, 1, b.as_ptr(), 48 * 4) };
+    /// assert!(c.iter().all(|&v| v == 7.0) && panel == b);
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As for [`sgemm_block`], with NR 48.
+    #[variants(x86_64::avx512, fallback = sgemm_block_48_in_rust)]
+    #[allow(clippy::too_many_arguments)]
+    sgemm_block_48, three = true
+}

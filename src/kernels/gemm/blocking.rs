@@ -1,0 +1,159 @@
+//! How [`sgemm`](super::sgemm) blocks a product for the core's caches: where a panel of B
+//! stays, how long the blocks of k are, how wide the chunks of columns.
+
+use crate::kernels::caches::Caches;
+
+/// Where a panel of B stays while the kernel runs down the blocks of A, which sets how long
+/// the blocks of k are (see [`kc_max`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PanelHome {
+    /// The L1 data cache: the panel takes up to three quarters of it.
+    L1,
+    /// L2, the panel up to 4/3 of L1, so that C is loaded and stored in fewer passes: on
+    /// Sapphire Rapids with the 64-column kernel (256 steps in its 48 KiB L1, against 128 with
+    /// the panel in L1: products 1-3.5 % faster at 256-1344, level at 384, in runs alternated in
+    /// one process; 192-256 steps were best at 1344, 352 and 512 slower).
+    L2,
+}
+
+impl PanelHome {
+    /// The home for panels `nr` wide on microarchitecture `uarch`.
+    pub(super) fn on(uarch: Option<&str>, nr: usize) -> PanelHome {
+        match (uarch, nr) {
+            (Some("sapphirerapids"), 64) => PanelHome::L2,
+            _ => PanelHome::L1,
+        }
+    }
+}
+
+/// The largest block of k (KC) for an m x n x k product on panels `nr` wide, with `caches`
+/// and the panel at `home`.
+///
+/// In L1, the panel (KC nr floats) takes up to three quarters of the L1 data cache, or all of
+/// it when k then fits in one block (a pass over C saved: 1-3 % at 192^3 on Ice Lake, 64
+/// columns). Where C is more than three times the L2 cache, so that each pass over it comes
+/// from further out, the panel may spill into L2 for a third as many passes: KC at least 384
+/// (on Ice Lake, 64 columns, median time ratios of products alternated in one process:
+/// 0.99-1.05 at 1024, 1.04-1.10 at 1152, 1.08 at 1280, 1.05-1.10 at 1536, 1.05-1.14 at 2048;
+/// 0.99-1.02 at 512-896, where the rule does not apply). In L2, the panel takes up to 4/3 of
+/// L1 (see [`PanelHome::L2`]), or all of k where that is at most half as long again (one pass
+/// over C saved: on Sapphire Rapids, median time ratios of products alternated in one process,
+/// 1.3-3.4 % faster at 384^3 than two blocks of 192 steps, 0.7-1.6 % at 288-336, level at 352;
+/// at 448 and 512 a block of all k was not faster), and where C is more than twice L2, 512
+/// steps (on Sapphire Rapids, with the columns in chunks: 1-4 % faster at 1152-4096, level at
+/// 1024 and 896, 1 % slower at 768, where the rule does not apply). Then k is cut into blocks
+/// of equal size, a multiple of 8 (600 as 200, 200 and 200, not 256, 256 and 88: a short block
+/// pays C's loads and stores for few steps; at 384^3 on Sapphire Rapids, 192 and 192 were 1.5 %
+/// faster than 256 and 128).
+pub(super) fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches, home: PanelHome) -> usize {
+    let panel_steps = |bytes: usize| bytes / (4 * nr) / 64 * 64;
+    let c_bytes = m.saturating_mul(n).saturating_mul(4);
+    let kc_limit = match home {
+        PanelHome::L2 => {
+            let kc_limit = panel_steps(caches.l1d / 3 * 4);
+            if c_bytes > caches.l2.saturating_mul(2) {
+                kc_limit.max(512)
+            } else if k <= kc_limit * 3 / 2 {
+                k
+            } else {
+                kc_limit
+            }
+        }
+        PanelHome::L1 => {
+            let kc_limit = if k <= panel_steps(caches.l1d) { k } else { panel_steps(caches.l1d * 3 / 4) };
+            if c_bytes > caches.l2.saturating_mul(3) { kc_limit.max(384) } else { kc_limit }
+        }
+    };
+    let kc_limit = kc_limit.clamp(128, 512);
+    // (Two divisions cost a product of 32^3 about 1 %: none where k fits.)
+    if k <= kc_limit {
+        return k.next_multiple_of(8);
+    }
+    k.div_ceil(k.div_ceil(kc_limit)).next_multiple_of(8)
+}
+
+/// The columns of B (NC) each round over k and A's rows covers, for panels `kc` (> 0) steps
+/// long at `home`, of `n` (a multiple of the narrowest panel): all of them where panels are kept
+/// in L1, or where the panels of all of them take less than half of L2; otherwise chunks of equal
+/// width, multiples of `nr`, whose panels take up to a quarter of L2, so that a round's panels
+/// stay there while the kernel runs down A's rows (on Sapphire Rapids, chunks of 512 columns
+/// of 256 steps: products 6-8 % faster at 1536 and 2048, 0.4-1 % at 1024 in turns shuffled
+/// each round, 2-3 % in turns taken in a fixed order, which biases by position; at 768, where
+/// all the panels take 768 KiB, chunks of 384 or 512 were 2 % slower).
+pub(super) fn nc_max(nr: usize, n: usize, kc: usize, caches: Caches, home: PanelHome) -> usize {
+    let bytes = |cols: usize| cols.saturating_mul(kc).saturating_mul(4);
+    if home == PanelHome::L1 || bytes(n) < caches.l2 / 2 {
+        return n.max(nr);
+    }
+    let widest = (caches.l2 / 4 / bytes(1) / nr * nr).max(nr);
+    n.div_ceil(n.div_ceil(widest)).next_multiple_of(nr)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Blocks of k: the panel in three quarters of L1, all of it where k then fits, at least
+    /// 384 steps where C is more than three times L2; from L2, 4/3 of L1; equal blocks,
+    /// multiples of 8.
+    #[test]
+    fn blocks_of_k_follow_the_caches() {
+        use super::{Caches, PanelHome, kc_max};
+        let kc_max = |nr, m, n, k, caches| kc_max(nr, m, n, k, caches, PanelHome::L1);
+        let icelake = Caches { l1d: 48 << 10, l2: 1280 << 10 };
+        // 64 columns: 48 KiB hold 192 steps, three quarters 144 (128 in multiples of 64).
+        assert_eq!(kc_max(64, 192, 192, 192, icelake), 192);
+        assert_eq!(kc_max(64, 768, 768, 768, icelake), 128);
+        assert_eq!(kc_max(64, 384, 384, 384, icelake), 128);
+        // C of 896^2 floats (3.1 MiB) is under three L2s, of 1024^2 (4 MiB) over.
+        assert_eq!(kc_max(64, 896, 896, 896, icelake), 128);
+        assert_eq!(kc_max(64, 1024, 1024, 1024, icelake), 344);
+        assert_eq!(kc_max(64, 2048, 2048, 1152, icelake), 384);
+        assert_eq!(kc_max(64, 2048, 2048, 100, icelake), 104);
+        // 16 columns in 32 KiB: 384 steps already.
+        assert_eq!(kc_max(16, 300, 300, 1000, Caches::DEFAULT), 336);
+        for k in [1, 7, 8, 129, 500, 1000, 5000] {
+            for (m, n) in [(6, 16), (1000, 1000), (4000, 4000)] {
+                let kc = kc_max(64, m, n, k, icelake);
+                assert!(kc.is_multiple_of(8) && kc <= 512 && kc >= k.min(8), "k {k}: {kc}");
+            }
+        }
+        // Sapphire Rapids (48 KiB L1, 2 MiB L2), the panel from L2: 256 steps of 64 columns.
+        let sapphire = Caches { l1d: 48 << 10, l2: 2 << 20 };
+        let from_l2 = |m, n, k| super::kc_max(64, m, n, k, sapphire, PanelHome::L2);
+        assert_eq!(from_l2(256, 256, 256), 256);
+        // Up to 384 steps in one block; from 385, two.
+        assert_eq!(from_l2(384, 384, 384), 384);
+        assert_eq!(from_l2(1024, 1024, 385), 200);
+        assert_eq!(from_l2(1024, 1024, 1024), 256);
+        assert_eq!(from_l2(1024, 1024, 1344), 224);
+        // C of 1152^2 floats (5.1 MiB) is over two L2s: 512 steps.
+        assert_eq!(from_l2(1152, 1152, 1152), 384);
+        assert_eq!(from_l2(4096, 4096, 4096), 512);
+        assert_eq!(from_l2(6, 64, 100), 104);
+    }
+
+    /// Columns in one chunk, unless the panels stream from L2 and all of them would take half
+    /// of it: then equal chunks whose panels take up to a quarter, multiples of the panel.
+    #[test]
+    fn chunks_of_columns_follow_l2() {
+        use super::{Caches, PanelHome, nc_max};
+        let sapphire = Caches { l1d: 48 << 10, l2: 2 << 20 };
+        assert_eq!(nc_max(64, 768, 256, sapphire, PanelHome::L2), 768);
+        assert_eq!(nc_max(64, 1024, 256, sapphire, PanelHome::L2), 512);
+        assert_eq!(nc_max(64, 2048, 256, sapphire, PanelHome::L2), 512);
+        assert_eq!(nc_max(64, 1088, 256, sapphire, PanelHome::L2), 384);
+        assert_eq!(nc_max(64, 4096, 256, sapphire, PanelHome::L1), 4096);
+        assert_eq!(nc_max(64, 0, 256, sapphire, PanelHome::L2), 64);
+        // Caches too small for one panel: a panel a chunk.
+        assert_eq!(nc_max(64, 160, 128, Caches { l1d: 4 << 10, l2: 8 << 10 }, PanelHome::L2), 64);
+    }
+
+    /// Panels come from L2 only with the 64-column kernel on Sapphire Rapids.
+    #[test]
+    fn panels_come_from_l2_on_sapphire_rapids_alone() {
+        use super::PanelHome;
+        assert_eq!(PanelHome::on(Some("sapphirerapids"), 64), PanelHome::L2);
+        assert_eq!(PanelHome::on(Some("sapphirerapids"), 32), PanelHome::L1);
+        assert_eq!(PanelHome::on(Some("icelake"), 64), PanelHome::L1);
+        assert_eq!(PanelHome::on(None, 64), PanelHome::L1);
+    }
+}
