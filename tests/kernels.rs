@@ -150,6 +150,8 @@ fn sgemm_matches_the_triple_loop() {
     let edges = edges.chain([(20, 20, 20), (40, nr + 20, 70), (130, 3 * nr + 24, 300), (12, nr + 18, 900)]);
     // A 32-column panel and a 16-column edge (on AVX-512, one 48-column panel).
     let edges = edges.chain([(40, 3 * nr + 16, 70), (100, nr + 16, 1000)]);
+    // B as wide as its one panel (then B is the panel).
+    let edges = edges.chain([(300, 2 * nr, 200), (50, nr, 50)]);
     for (m, n, k) in aligned.into_iter().chain(edges) {
         sgemm_block::check_sgemm(m, n, k, 1);
     }

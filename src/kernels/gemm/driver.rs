@@ -241,16 +241,20 @@ pub(super) unsafe fn multiply(
             let mut j = 0;
             while j < n_full + edge_cols {
                 let (kernel, width) = kernels.at(j, n_full, (edge_kernel, edge_width));
-                // SAFETY: A holds m rows of k floats from `a`, k apart; the panel, unless null
-                // (then B's rows are read in place), has room for k nr >= k width floats (15
-                // floats of slack for the line), which the kernel writes before it reads them
-                // (ldb_bytes is not 0); B holds k rows of n floats from `b`, of which width from
-                // column j (j + width <= n: the panels end at n_full, the edge is a whole one);
-                // C m rows of n floats, width from column j; `kernel` is width columns wide and
-                // runs on this CPU (the caller's promise).
-                unsafe {
-                    kernel(a.as_ptr(), k * 4, panel, c[j..].as_mut_ptr(), k, n * 4, m, 0, b[j..].as_ptr(), n * 4)
+                // Where B is as wide as the panel, its rows are the panel already.
+                let (panel, to_pack, ldb_bytes) = match width == n {
+                    true => (b.as_ptr().cast_mut(), std::ptr::null(), 0),
+                    false => (panel, b[j..].as_ptr(), n * 4),
                 };
+                // SAFETY: A holds m rows of k floats from `a`, k apart; the panel is B's k rows
+                // of n = width floats, which the kernel only reads (ldb_bytes is 0), or unless
+                // null (then B's rows are read in place) has room for k nr >= k width floats
+                // (15 floats of slack for the line), which the kernel writes before it reads
+                // them (ldb_bytes is not 0); B holds k rows of n floats from `b`, of which
+                // width from column j (j + width <= n: the panels end at n_full, the edge is a
+                // whole one); C m rows of n floats, width from column j; `kernel` is width
+                // columns wide and runs on this CPU (the caller's promise).
+                unsafe { kernel(a.as_ptr(), k * 4, panel, c[j..].as_mut_ptr(), k, n * 4, m, 0, to_pack, ldb_bytes) };
                 j += width;
             }
             if let Some(dot) = dot {
@@ -304,15 +308,18 @@ pub(super) unsafe fn multiply(
                     for j in starts(j0, j1, nr).chain((edge_cols > 0 && last_chunk).then_some(n_full)) {
                         let (kernel, width) = kernels.at(j, n_full, (edge_kernel, edge_width));
                         // A whole panel's columns are B's own: packed on the first pass or, with
-                        // few rows, read in place (no panel); a narrower edge's, packed above.
+                        // few rows, read in place (no panel), or where B is as wide as the panel,
+                        // its rows are the panel already; a narrower edge's, packed above.
                         let whole = j < n_full || edge_cols == edge_width;
                         let in_b = direct && whole;
-                        let (to_pack, ldb_bytes) = if whole && (pass == 0 || direct) {
+                        let (to_pack, ldb_bytes) = if whole && (pass == 0 || direct) && width < n {
                             (b_rows[j..].as_ptr(), n * 4)
                         } else {
                             (std::ptr::null(), 0)
                         };
-                        let panel = if in_b {
+                        let panel = if width == n {
+                            b_rows.as_ptr().cast_mut()
+                        } else if in_b {
                             std::ptr::null_mut()
                         } else {
                             let at = if j == n_full { first_edge_col } else { j };
@@ -331,17 +338,18 @@ pub(super) unsafe fn multiply(
                             }
                             (tile.as_mut_ptr(), width)
                         };
-                        // SAFETY: A holds `rows` rows of kc floats from `a_rows`, k apart (rows i0 to
-                        // i0 + rows <= m of k floats, and k0 + kc <= k); the panel has room for width
-                        // kc floats (inside the kc panel_cols floats from `panels`: the edge's
-                        // `edge_width` from first_edge_col), written before it is read: by the
-                        // kernel on the first pass (from B's kc rows of n floats at `to_pack`, whose
-                        // first width are in the row as j + width <= n) or above for a narrower
-                        // edge; or, null, B's rows themselves are read, the same rows; C holds
-                        // `rows` rows of width floats, `ldc` apart, from `c_out` (n-float rows of C
-                        // with j + width <= n, or the tile of mc_max.min(m) >= rows rows of
-                        // edge_width floats); `kernel` is width columns wide and runs on this CPU
-                        // (the caller's promise).
+                        // SAFETY: A holds `rows` rows of kc floats from `a_rows`, k apart (rows i0
+                        // to i0 + rows <= m of k floats, and k0 + kc <= k); the panel has room for
+                        // width kc floats (inside the kc panel_cols floats from `panels`: the
+                        // edge's `edge_width` from first_edge_col), written before it is read: by
+                        // the kernel on the first pass (from B's kc rows of n floats at `to_pack`,
+                        // whose first width are in the row as j + width <= n) or above for a
+                        // narrower edge; or it is B's kc rows of n = width floats, which the kernel
+                        // only reads (ldb_bytes is 0); or, null, B's rows themselves are read, the
+                        // same rows; C holds `rows` rows of width floats, `ldc` apart, from `c_out`
+                        // (n-float rows of C with j + width <= n, or the tile of mc_max.min(m) >=
+                        // rows rows of edge_width floats); `kernel` is width columns wide and runs
+                        // on this CPU (the caller's promise).
                         unsafe {
                             kernel(
                                 a_rows.as_ptr(),
@@ -510,6 +518,8 @@ mod tests {
         let sizes = sizes.chain([(5, 20, 9), (40, 52, 70), (130, 88, 300), (30, 56, 16)]);
         // A 32-column panel and a 16-column edge (with the 48-column kernel, one panel).
         let sizes = sizes.chain([(7, 48, 3), (40, 112, 70), (130, 52, 300), (5, 120, 9), (100, 80, 50)]);
+        // B as wide as its one panel, which it is then (over one block of k and several).
+        let sizes = sizes.chain([(200, 64, 700), (150, 48, 1000), (30, 16, 500), (40, 32, 20)]);
         // This core's caches, and caches so small that C counts as large (larger blocks of k).
         let tiny = Caches { l1d: 4 << 10, l2: 8 << 10 };
         for (m, n, k) in sizes {
