@@ -175,7 +175,8 @@ pub fn sgemm_block_narrow_nr() -> usize {
 /// `n` work too: their last `n` mod this columns go through a zero-padded panel (a row of C in
 /// one register where they fit: 16 columns with AVX-512, 8 with AVX2) and, where they do not
 /// fill it, a copy of their part of C; on AVX-512, up to 8 of them through dot products along k
-/// instead.
+/// instead (also past 16 through the narrow kernel), and 16 of them with the 32 columns before
+/// through one 48-column panel.
 ///
 /// ```
 /// let n = 3 * peach::kernels::gemm::sgemm_n_multiple();
