@@ -202,7 +202,7 @@ pub(super) unsafe fn multiply(
     // kernels take any number.
     let n_full = n - n % step;
     // Few rows: no panels, the kernels read B's rows in place (see `DIRECT_ROWS`).
-    let direct = m <= DIRECT_ROWS;
+    let direct = m <= DIRECT_ROWS || (m <= 2 * DIRECT_ROWS && kn.saturating_mul(4) > caches.l1d / 2);
     let dot_cols = match (kernels.dot, kernels.narrow) {
         (Some(_), _) if n - n_full <= DOT_EDGE => n - n_full,
         (Some(_), Some((_, width))) if n - n_full > width && n - n_full - width <= DOT_EDGE => n - n_full - width,
@@ -268,12 +268,17 @@ pub(super) unsafe fn multiply(
         }
         return Ok(());
     }
-    // The panels (the edge's last; with B read in place, the edge's alone), then the tile, in
-    // scratch memory. The panels are left uninitialised (no zeroing pass over them): the first
-    // pass of the kernel over each writes it before any pass reads it, and Rust only sees the
-    // memory. They start on a cache line (the allocator's large blocks start 16 bytes into a
-    // page), so that no vector load of a panel row spans two lines: up to 15 floats of slack.
-    let first_edge_col = if direct { 0 } else { n_full };
+    // Columns in chunks of NC (see `nc_max`), each a round of its own over k and A's rows; the
+    // last chunk takes the edge panel.
+    let nc = nc_max(nr, n_full, kc_max.min(k), caches, home);
+    let chunks = if nc >= n_full { 1 } else { n_full.div_ceil(nc) };
+    // The panels of one chunk (the edge's after them; with B read in place, the edge's alone),
+    // then the tile, in scratch memory. The panels are left uninitialised (no zeroing pass over
+    // them): the first pass of the kernel over each writes it before any pass reads it, and Rust
+    // only sees the memory. They start on a cache line (the allocator's large blocks start 16
+    // bytes into a page), so that no vector load of a panel row spans two lines: up to 15 floats
+    // of slack.
+    let first_edge_col = if direct { 0 } else { nc.min(n_full) };
     let panel_cols = first_edge_col + if edge_cols > 0 { edge_width } else { 0 };
     let panels_len = kc_max.min(k) * panel_cols + 15;
     with_scratch(panels_len + tile_len + et_len, |scratch| {
@@ -281,10 +286,6 @@ pub(super) unsafe fn multiply(
         let (tile, et) = rest.split_at_mut(tile_len);
         let panels = from_a_line(panels);
         let tile = zeroed(tile);
-        // Columns in chunks of NC (see `nc_max`), each a round of its own over k and A's rows; the
-        // last chunk takes the edge panel.
-        let nc = nc_max(nr, n_full, kc_max.min(k), caches, home);
-        let chunks = if nc >= n_full { 1 } else { n_full.div_ceil(nc) };
         for chunk in 0..chunks {
             let (j0, j1, last_chunk) = (chunk * nc, ((chunk + 1) * nc).min(n_full), chunk + 1 == chunks);
             for k0 in starts(0, k, kc_max) {
@@ -322,7 +323,7 @@ pub(super) unsafe fn multiply(
                         } else if in_b {
                             std::ptr::null_mut()
                         } else {
-                            let at = if j == n_full { first_edge_col } else { j };
+                            let at = if j == n_full { first_edge_col } else { j - j0 };
                             panels[at * kc..][..kc * width].as_mut_ptr().cast::<f32>()
                         };
                         let cols = width.min(n - j);
@@ -340,7 +341,8 @@ pub(super) unsafe fn multiply(
                         };
                         // SAFETY: A holds `rows` rows of kc floats from `a_rows`, k apart (rows i0
                         // to i0 + rows <= m of k floats, and k0 + kc <= k); the panel has room for
-                        // width kc floats (inside the kc panel_cols floats from `panels`: the
+                        // width kc floats (inside the kc panel_cols floats from `panels`: a
+                        // chunk's from j - j0, which with width is at most first_edge_col, the
                         // edge's `edge_width` from first_edge_col), written before it is read: by
                         // the kernel on the first pass (from B's kc rows of n floats at `to_pack`,
                         // whose first width are in the row as j + width <= n) or above for a
@@ -430,7 +432,10 @@ const DOT_EDGE: usize = 8;
 /// multiplications (on Sapphire Rapids, 6 rows by 64 columns by 256 steps run at 0.48 of the FMA
 /// probe packing, 0.87 reading B's rows alone, 0.94 over a packed panel), which few blocks after it
 /// do not repay. Products of 256 on the other sides, 1-24 rows: 1.05-3.9 times as fast (5 % at 24),
-/// level at 48, 10 % slower at 96; of 1024, 1.06-2 times at 4-24 rows, 7-8 % slower at 36 and 48.
+/// level at 48, 10 % slower at 96; of 1024, 1.06-2 times at 4-24 rows. Up to twice as many rows
+/// where B is larger than half of L1 (in turns with `gemm`, stop 55: 25 x 256 x 256 and 32 x 512 x
+/// 512 1.12-1.6 times as fast, 40 x 512 x 512 1.15, 36 and 48 x 1024 x 1024 1.2-1.35; at 36^3,
+/// with B in L1, 8 % slower, and at 64 rows mixed, from 12 % faster at 1024 to 5 % slower at 100).
 const DIRECT_ROWS: usize = 24;
 
 /// `(from..to).step_by(step)` without the division `step_by` starts with (the driver's few

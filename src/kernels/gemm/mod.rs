@@ -204,8 +204,9 @@ fn resolved(dispatch: &peach::runtime::dispatch::Dispatch) -> Option<&peach::run
 }
 
 /// `C = A B` for row-major `A` (m x k), `B` (k x n) and `C` (m x n), any sizes: packs B's
-/// panels (with up to 24 rows, reads B's rows in place instead) and runs [`sgemm_block`] on A's
-/// rows, any number of them; columns past the last
+/// panels (with up to 24 rows, or 48 where B is larger than half of L1, reads B's rows in place
+/// instead; where B is one panel wide, it is the panel) and runs [`sgemm_block`] on A's rows,
+/// any number of them; columns past the last
 /// multiple of [`sgemm_n_multiple`] go through a zero-padded panel (up to 16 of them on
 /// AVX-512 and 8 on AVX2 through `sgemm_block_narrow`, and on AVX-512 up to 8 through
 /// `sgemm_edge_dot`, also after 16 through the narrow kernel; there 16 of them and the 32
