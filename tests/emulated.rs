@@ -28,7 +28,7 @@ fn emulate(block: &mut Block, code: &[u8]) -> Result<(), String> {
     let mut m = Machine::new();
     let a = m.allow(&block.a);
     // With no panel, its pointer null and its memory out of the kernel's reach.
-    let panel = if block.from == BFrom::Rows { 0 } else { m.allow_mut(&mut block.panel) };
+    let panel = if block.from.in_place() { 0 } else { m.allow_mut(&mut block.panel) };
     let c = m.allow_mut(&mut block.c);
     let (b_rows, ldb) = if block.from == BFrom::Panel { (0, 0) } else { (m.allow(&block.b_rows), block.ldb * 4) };
     let args = [

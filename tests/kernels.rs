@@ -154,6 +154,9 @@ fn sgemm_matches_the_triple_loop() {
     let edges = edges.chain([(300, 2 * nr, 200), (50, nr, 50)]);
     // 25 to 48 rows with B larger than half of L1 (then read in place).
     let edges = edges.chain([(40, 8 * nr, 300), (44, 1000, 600), (25, 3 * nr + 17, 100)]);
+    // Few rows of a B whose rows are more than 2 KiB apart (prefetched), through the narrow kernel
+    // too.
+    let edges = edges.chain([(20, 1044, 300), (7, 600, 50)]);
     for (m, n, k) in aligned.into_iter().chain(edges) {
         sgemm_block::check_sgemm(m, n, k, 1);
     }

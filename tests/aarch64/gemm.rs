@@ -24,7 +24,7 @@ fn neon_sgemm_block_matches_a_fused_model() {
             Arg::Ptr(0, at[0]),
             Arg::X(1, 4 * block.lda as u64),
             // (With no panel, a null pointer: the panel's bytes must stay as they were.)
-            if from == BFrom::Rows { Arg::X(2, 0) } else { Arg::Ptr(2, at[2]) },
+            if from.in_place() { Arg::X(2, 0) } else { Arg::Ptr(2, at[2]) },
             Arg::Ptr(3, at[3]),
             Arg::X(4, k as u64),
             Arg::X(5, 4 * block.ldc as u64),

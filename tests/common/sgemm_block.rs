@@ -17,6 +17,15 @@ pub enum BFrom {
     Packing,
     /// B's rows alone, read in place by every block (the panel pointer null).
     Rows,
+    /// The same, the rows more than 2 KiB apart (where the x86 kernels prefetch them).
+    FarRows,
+}
+
+impl BFrom {
+    /// Whether the call reads B's rows in place (the panel pointer null).
+    pub fn in_place(self) -> bool {
+        matches!(self, BFrom::Rows | BFrom::FarRows)
+    }
 }
 
 /// One `sgemm_block` call's inputs, in buffers of exactly the sizes its contract names.
@@ -38,7 +47,8 @@ pub struct Block {
 
 impl Block {
     pub fn new(nr: usize, k: usize, rows: usize, accumulate: bool, from: BFrom) -> Block {
-        let (lda, ldb, ldc) = (k + 3, nr + 5, nr + 7);
+        let ldb = if from == BFrom::FarRows { nr + 530 } else { nr + 5 };
+        let (lda, ldc) = (k + 3, nr + 7);
         let b_rows = values((k - 1) * ldb + nr, 3);
         let panel = if from == BFrom::Panel {
             (0..k).flat_map(|kk| b_rows[kk * ldb..kk * ldb + nr].to_vec()).collect()
@@ -74,7 +84,7 @@ impl Block {
                 *out = if self.accumulate { acc + *out } else { acc };
             }
         }
-        let panel = if self.from == BFrom::Rows {
+        let panel = if self.from.in_place() {
             self.panel.clone()
         } else {
             (0..self.k).flat_map(|kk| self.b_rows[kk * self.ldb..kk * self.ldb + self.nr].to_vec()).collect()
@@ -90,7 +100,7 @@ impl Block {
     pub unsafe fn call(&mut self, kernel: BlockFn) {
         let (b_rows, ldb) =
             if self.from == BFrom::Panel { (std::ptr::null(), 0) } else { (self.b_rows.as_ptr(), self.ldb * 4) };
-        let panel = if self.from == BFrom::Rows { std::ptr::null_mut() } else { self.panel.as_mut_ptr() };
+        let panel = if self.from.in_place() { std::ptr::null_mut() } else { self.panel.as_mut_ptr() };
         // SAFETY: the buffers have the sizes the contract names for these arguments.
         unsafe {
             kernel(
@@ -118,7 +128,7 @@ pub type BlockFn = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize
 /// panel packed before them) or after the block that packs; B from a packed panel, packed on
 /// the way, or read in place by every block with no panel; C replaced or added to.
 pub fn shapes() -> impl Iterator<Item = (usize, usize, bool, BFrom)> {
-    let froms = [BFrom::Panel, BFrom::Packing, BFrom::Rows];
+    let froms = [BFrom::Panel, BFrom::Packing, BFrom::Rows, BFrom::FarRows];
     [1, 2, 3, 8, 17, 23].into_iter().flat_map(move |k| {
         [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 23, 24].into_iter().flat_map(move |rows| {
             [false, true].into_iter().flat_map(move |acc| froms.into_iter().map(move |from| (k, rows, acc, from)))

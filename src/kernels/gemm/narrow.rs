@@ -56,17 +56,19 @@ peach_fn! {
         // written to the panel when `packing`, `src` then moved `ldb` on) times A's column,
         // rows 3j to 3j + 2 at `bases[j]`, `lda` apart, each value broadcast from memory into
         // its FMA (with AVX2, which has no such FMA, into a register first).
-        fn k_step(acc: [Reg; 12], rows: usize, bases: [Reg; 4], lda: Reg, panel: Reg, off: usize, vbytes: usize, packing: bool, direct: bool, src: Reg, ldb: Reg) {
+        fn k_step(acc: [Reg; 12], rows: usize, bases: [Reg; 4], lda: Reg, panel: Reg, off: usize, vbytes: usize, packing: bool, direct: bool, prefetch: bool, src: Reg, ldb: Reg) {
             let row = vreg();
             if packing {
                 VMOVUPS(row, [src]);
                 VMOVUPS([panel + vbytes * off], row);
                 ADD(src, ldb);
             } else if direct {
-                // B's row itself (`panel` walks down them).
+                // B's row itself (`panel` walks down them); when `prefetch`, eight rows ahead.
                 VMOVUPS(row, [panel]);
-                PREFETCHT0([panel + ldb * 8]);
-                PREFETCHT0([panel + ldb * 8 + (vbytes - 1)]);
+                if prefetch {
+                    PREFETCHT0([panel + ldb * 8]);
+                    PREFETCHT0([panel + ldb * 8 + (vbytes - 1)]);
+                }
                 ADD(panel, ldb);
             } else {
                 VMOVUPS(row, [panel + vbytes * off]);
@@ -93,7 +95,7 @@ peach_fn! {
         // block of 12 that packs finds a register for each of its values), wound back after a
         // block of 12, which moves `a` and `c` on to the next block's rows. When `direct`,
         // there is no panel: `b` walks down B's rows from `src`.
-        fn block(rows: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, vbytes: usize, packing: bool, direct: bool, src: Reg, ldb: Reg) {
+        fn block(rows: usize, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, vbytes: usize, packing: bool, direct: bool, prefetch: bool, src: Reg, ldb: Reg) {
             if direct {
                 MOV(b, src);
             }
@@ -115,7 +117,7 @@ peach_fn! {
             JZ(pairs_done);
             LABEL(pairs);
             for off in 0..2 {
-                k_step(acc, rows, bases, lda, panel, off, vbytes, packing, direct, src, ldb);
+                k_step(acc, rows, bases, lda, panel, off, vbytes, packing, direct, prefetch, src, ldb);
             }
             for j in 0..used {
                 ADD(bases[j], 8);
@@ -128,7 +130,7 @@ peach_fn! {
             LABEL(pairs_done);
             TEST(k, 1);
             JZ(done);
-            k_step(acc, rows, bases, lda, panel, 0, vbytes, packing, direct, src, ldb);
+            k_step(acc, rows, bases, lda, panel, 0, vbytes, packing, direct, prefetch, src, ldb);
             LABEL(done);
             let store = Label::new();
             TEST(accumulate, accumulate);
@@ -159,12 +161,12 @@ peach_fn! {
         }
         // Blocks of 12, then the last 1 to 11 rows in one block: twelve chains of FMAs where
         // there are 12 rows, as many as there are rows after them. Then to `end`.
-        fn blocks(rows: Reg, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, vbytes: usize, direct: bool, src: Reg, ldb: Reg, end: Label) {
+        fn blocks(rows: Reg, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, vbytes: usize, direct: bool, prefetch: bool, src: Reg, ldb: Reg, end: Label) {
             let (pairs, rest) = (Label::new(), Label::new());
             CMP(rows, 12);
             JB(rest);
             LABEL(pairs);
-            block(12, a, lda, b, c, k, ldc, accumulate, vbytes, false, direct, src, ldb);
+            block(12, a, lda, b, c, k, ldc, accumulate, vbytes, false, direct, prefetch, src, ldb);
             SUB(rows, 12);
             CMP(rows, 12);
             JAE(pairs);
@@ -173,24 +175,29 @@ peach_fn! {
                 let other = Label::new();
                 CMP(rows, r);
                 JNE(other);
-                block(r, a, lda, b, c, k, ldc, accumulate, vbytes, false, direct, src, ldb);
+                block(r, a, lda, b, c, k, ldc, accumulate, vbytes, false, direct, prefetch, src, ldb);
                 JMP(end);
                 LABEL(other);
             }
             JMP(end);
         }
-        // With no panel (`b` null), every block reads B's rows. Otherwise the first block of 12
-        // packs the panel, when asked (with fewer rows, a copy before them).
-        let (panel, next, pack_alone, end) = (Label::new(), Label::new(), Label::new(), Label::new());
+        // With no panel (`b` null), every block reads B's rows, prefetching them eight rows
+        // ahead only where they are more than 2 KiB apart (as `sgemm_block` does). Otherwise the
+        // first block of 12 packs the panel, when asked (with fewer rows, a copy before them).
+        let (panel, next, pack_alone, end, far) = (Label::new(), Label::new(), Label::new(), Label::new(), Label::new());
         TEST(b, b);
         JNZ(panel);
-        blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, true, b_rows, ldb_bytes, end);
+        CMP(ldb_bytes, 2048);
+        JA(far);
+        blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, true, false, b_rows, ldb_bytes, end);
+        LABEL(far);
+        blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, true, true, b_rows, ldb_bytes, end);
         LABEL(panel);
         TEST(ldb_bytes, ldb_bytes);
         JZ(next);
         CMP(rows, 12);
         JB(pack_alone);
-        block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, true, false, b_rows, ldb_bytes);
+        block(12, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, true, false, false, b_rows, ldb_bytes);
         SUB(rows, 12);
         JMP(next);
         LABEL(pack_alone);
@@ -206,7 +213,7 @@ peach_fn! {
         SUB(t, 1);
         JNZ(copy);
         LABEL(next);
-        blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, false, b_rows, ldb_bytes, end);
+        blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, vbytes, false, false, b_rows, ldb_bytes, end);
         LABEL(end);
     }
 }
