@@ -457,7 +457,8 @@ block_kernel! {
     /// * ldb_bytes`) and writes each to the panel at `b`, and the other blocks read the panel (with
     /// fewer than 6 rows, the panel is packed before them). With `ldb_bytes` 0, `b_rows` is not
     /// read. With `b` null there is no panel: every block reads B's rows in place (faster for a few
-    /// blocks, which would not repay the stores of packing).
+    /// blocks, which would not repay the stores of packing), prefetching them where they are more
+    /// than 2 KiB apart.
     ///
     /// On Ice Lake and Sapphire Rapids (the `icelake` variant; both have two 512-bit FMA units) the
     /// panel is 64 columns wide: 6 rows in 24 zmm accumulators, so that each value of A broadcast
