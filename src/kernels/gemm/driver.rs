@@ -1,7 +1,7 @@
 //! [`sgemm`](super::sgemm)'s driver: the kernels it runs on each core and the loops that run
 //! them over a product, its edges and its scratch memory.
 
-use super::blocking::{PanelHome, kc_max, nc_max};
+use super::blocking::{MC, PanelHome, kc_max, mc_max, nc_max};
 // The kernels of every variant, which the tables below name.
 #[cfg(target_arch = "x86_64")]
 use super::*;
@@ -184,14 +184,14 @@ pub(super) unsafe fn multiply(
         return Ok(());
     }
     // BLIS's loop order: columns in chunks of NC (see `nc_max`; on most cores one chunk), k in
-    // blocks of KC (see `kc_max`) and rows in blocks of MC, so that one packed panel of B (KC nr
-    // floats) stays in L1 (or L2) while the kernel runs down the 6-row blocks of A (MC rows of
-    // KC floats, in L2). A is read in place; the first block of k writes C, the others add to
+    // blocks of KC (see `kc_max`) and rows in blocks of MC (see `mc_max`), so that one packed
+    // panel of B (KC nr floats) stays in L1 (or L2) while the kernel runs down the 6-row blocks
+    // of A (MC rows of KC floats, in L2). A is read in place; the first block of k writes C, the others add to
     // it. The kernel packs each panel itself, on its first pass (B's rows read in the shadow of
     // the multiplications instead of copied before them), or with few rows reads B's rows in
     // place on every pass, with no panels.
     let (nr, step) = (kernels.nr, kernels.step());
-    let (kc_max, mc_max) = (kc_max(nr, m, n, k, caches, home), 96);
+    let (kc_max, mc_max) = (kc_max(nr, m, n, k, caches, home), mc_max(n, k));
     // The edge: the last n mod `step` columns of B. Up to `DOT_EDGE` of them go through dot
     // products along k where the core has the kernel (see `sgemm_edge_dot`), after the
     // panels, this part of B packed transposed, and so do those past a whole narrow panel where
@@ -228,12 +228,13 @@ pub(super) unsafe fn multiply(
     // B's edge for the dot products, packed transposed (see `dot_edge`).
     let kp = k.next_multiple_of(16);
     let et_len = dot_cols.next_multiple_of(EDGE_DOT_COLS) * kp;
-    // Up to twice MC rows in one pass and k in one block, with no tile: each panel is one
-    // kernel call, which packs it into one panel of scratch memory that every call reuses (on a
-    // cache line, as below) or, with few rows, reads B's rows in place. (The blocking below had
-    // cost a 16^3 product a quarter of its time; 100^3 went 3 % faster in one pass than in two,
-    // 128^3 and 192^3 as fast.)
-    if m <= 2 * mc_max && k <= kc_max && tile_len == 0 {
+    // Up to twice MC rows in one pass (where passes are not shortened, up to MC) and k in one
+    // block, with no tile: each panel is one kernel call, which packs it into one panel of
+    // scratch memory that every call reuses (on a cache line, as below) or, with few rows,
+    // reads B's rows in place. (The blocking below had cost a 16^3 product a quarter of its
+    // time; 100^3 went 3 % faster in one pass than in two, 128^3 and 192^3 as fast.)
+    let one_pass_rows = if mc_max == MC { 2 * MC } else { mc_max };
+    if m <= one_pass_rows && k <= kc_max && tile_len == 0 {
         let panel_len = if direct { 0 } else { k * nr + 15 };
         let mut one_pass = |scratch: &mut [MaybeUninit<f32>]| {
             let (panel, et) = scratch.split_at_mut(panel_len);
@@ -495,7 +496,8 @@ mod tests {
     /// multiple of the narrowest panel goes through the edge's copies (alone too, where n < 32;
     /// edges of 1-16 columns through the narrow kernel where there is one, which packs an edge
     /// of 16 itself, wider ones through the half), with and without a 48-column kernel, and 32
-    /// wide with one; m any number, over one pass of rows and several, and several blocks of k.
+    /// wide with one; m any number, over one pass of rows and several (short ones for small k
+    /// where C's rows are 2 or 4 KiB apart), and several blocks of k.
     #[test]
     fn the_driver_takes_any_size() {
         use super::{Caches, Kernels, PanelHome, caches, multiply, multiply_rows, sgemm_edge_dot_in_rust};
@@ -525,6 +527,8 @@ mod tests {
         let sizes = sizes.chain([(7, 48, 3), (40, 112, 70), (130, 52, 300), (5, 120, 9), (100, 80, 50)]);
         // B as wide as its one panel, which it is then (over one block of k and several).
         let sizes = sizes.chain([(200, 64, 400), (150, 48, 600), (30, 16, 500), (40, 32, 20)]);
+        // Small k, C's rows 4 or 2 KiB apart: passes of 6 or 12 rows (B read in place, packed).
+        let sizes = sizes.chain([(20, 1024, 4), (5, 1024, 2), (40, 512, 5), (12, 1536, 8)]);
         // This core's caches, and caches so small that C counts as large (larger blocks of k).
         let tiny = Caches { l1d: 4 << 10, l2: 8 << 10 };
         for (m, n, k) in sizes {
