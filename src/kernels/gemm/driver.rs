@@ -191,7 +191,7 @@ pub(super) unsafe fn multiply(
     // the multiplications instead of copied before them), or with few rows reads B's rows in
     // place on every pass, with no panels.
     let (nr, step) = (kernels.nr, kernels.step());
-    let (kc_max, mc_max) = (kc_max(nr, m, n, k, caches, home), mc_max(n, k));
+    let (kc_max, mc_max) = (kc_max(nr, m, n, k, caches, home), mc_max(m, n, k, caches));
     // The edge: the last n mod `step` columns of B. Up to `DOT_EDGE` of them go through dot
     // products along k where the core has the kernel (see `sgemm_edge_dot`), after the
     // panels, this part of B packed transposed, and so do those past a whole narrow panel where
