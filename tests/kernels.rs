@@ -165,7 +165,7 @@ fn sgemm_matches_the_triple_loop() {
     // C larger than three L2 caches (6.4 MiB: any L2 up to 2 MiB) takes blocks of k of at least
     // 384 steps (here two of 200), and edges both ways; on Sapphire Rapids (panels from L2) a
     // B of 1400 columns of 200-step panels goes in three chunks of columns, then the edge. Every
-    // 37th element checked. With k up to 64 (here 20), such a C takes passes of 48 rows.
+    // 37th element checked. With k up to 160 (here 20), such a C takes passes of 36 rows.
     for (m, n, k) in [(1537, 1100, 400), (199, 1400, 600), (1030, 1100, 20)] {
         sgemm_block::check_sgemm(m, n, k, 37);
     }

@@ -93,7 +93,7 @@ pub(super) fn nc_max(nr: usize, n: usize, kc: usize, caches: Caches, home: Panel
 /// but on x86-64 fewer where k is short, so that a block of rows takes little more time to
 /// compute than to store its rows of C: 6 where k is at most [`SMALL_K`] and C's rows a multiple
 /// of 4 KiB apart, 12 where 2 KiB; otherwise, where k is at most [`MID_K`] and C larger than L2,
-/// half of MC.
+/// 36.
 ///
 /// On C's rows 2 or 4 KiB apart, a block's lines of C fall on the few L1 sets of the blocks
 /// before it down the same panel, and their stores held each other up: on Sapphire Rapids,
@@ -101,17 +101,17 @@ pub(super) fn nc_max(nr: usize, n: usize, kc: usize, caches: Caches, home: Panel
 /// passes of 12 or 6 rows (one block a panel, then the next panel's) as in passes of 96, 24 x
 /// 1024 x 4 1.6 times, with the 64-, 32- and 16-column kernels alike; 1.04-1.3 times at k 7 and
 /// 8; 5-15 % slower from k 12. Rows 1 or 3 KiB apart were level in passes of any height. Where
-/// C comes from beyond L2, passes of 48 rows were 1.07-1.3 times as fast as 96 with k of 8 to
-/// 64 (1024 x 1024, 1040 x 1040, 1536 x 1536, 2048 x 2048, 3000 x 3000), whatever C's row
-/// length; at 1024 x 1024 x 96 level, at 128 3 % slower; where C fits L2, level or slower.
-/// (Median time ratios alternated in one process.)
+/// C comes from beyond L2, whatever its rows' length, passes of 36 rows were 1.02-1.2 times as
+/// fast as 96 at 1024 x 1024 with k of 16 to 128, 1.2-1.8 times at 2048-4096 on a side with k
+/// of 16 to 160 (24 and 48 close behind), level with k of 192 and 256. (Median time ratios
+/// alternated in one process.)
 pub(super) fn mc_max(m: usize, n: usize, k: usize, caches: Caches) -> usize {
     let c_bytes = m.saturating_mul(n).saturating_mul(4);
     match n {
         _ if k > MID_K || !cfg!(target_arch = "x86_64") => MC,
         _ if k <= SMALL_K && n.is_multiple_of(1024) => 6,
         _ if k <= SMALL_K && n.is_multiple_of(512) => 12,
-        _ if c_bytes > caches.l2 => MC / 2,
+        _ if c_bytes > caches.l2 => 36,
         _ => MC,
     }
 }
@@ -124,7 +124,7 @@ pub(super) const MC: usize = 96;
 const SMALL_K: usize = 8;
 
 /// The longest k for which [`mc_max`] shortens the passes over a C larger than L2.
-const MID_K: usize = 64;
+const MID_K: usize = 160;
 
 #[cfg(test)]
 mod tests {
@@ -195,7 +195,7 @@ mod tests {
     }
 
     /// Passes of 96 rows, but of 6 where k is small and C's rows 4 KiB apart (a multiple), of 12
-    /// where 2 KiB, of 48 where k is up to 64 and C larger than L2 (on x86-64).
+    /// where 2 KiB, of 36 where k is up to 160 and C larger than L2 (on x86-64).
     #[test]
     fn short_passes_for_short_k() {
         use super::{Caches, MC, mc_max};
@@ -207,10 +207,10 @@ mod tests {
         assert_eq!(mc(20, 512, 1), x86(12));
         assert_eq!(mc(384, 1536, 8), x86(12));
         // C of 1024 x 1024 floats (4 MiB) is larger than L2, of 1024 x 512 not.
-        assert_eq!(mc(1024, 1024, 16), x86(48));
-        assert_eq!(mc(1024, 1040, 4), x86(48));
-        assert_eq!(mc(1024, 1024, 64), x86(48));
-        for (m, n, k) in [(1024, 1024, 65), (1024, 512, 16), (384, 512, 256), (384, 256, 4), (384, 768, 4)] {
+        assert_eq!(mc(1024, 1024, 16), x86(36));
+        assert_eq!(mc(1024, 1040, 4), x86(36));
+        assert_eq!(mc(4096, 4096, 160), x86(36));
+        for (m, n, k) in [(4096, 4096, 161), (1024, 512, 16), (384, 512, 256), (384, 256, 4), (384, 768, 4)] {
             assert_eq!(mc(m, n, k), MC, "{m} x {n} x {k}");
         }
     }
