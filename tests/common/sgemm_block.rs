@@ -184,9 +184,10 @@ impl EdgeDot {
     }
 
     /// Every shape worth telling apart: 1 to 9 rows (blocks of 4 and 1 to 3 left over), k below,
-    /// at and past a step of 16, 1 to 4 columns.
+    /// at and past a step of 16 and rounds of 2 and 4 steps (with steps left over or not), 1 to 4
+    /// columns.
     pub fn shapes() -> impl Iterator<Item = EdgeDot> {
-        [1, 2, 15, 16, 17, 31, 48, 100]
+        [1, 2, 15, 16, 17, 31, 48, 64, 100, 200]
             .into_iter()
             .flat_map(|k| (1..=9).flat_map(move |rows| (1..=4).map(move |cols| EdgeDot::new(k, rows, cols))))
     }
