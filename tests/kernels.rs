@@ -144,7 +144,8 @@ fn sgemm_matches_the_triple_loop() {
     let edges = [(1, 1, 1), (5, nr - 1, 3), (7, nr + 1, 2), (100, 3 * nr + 5, 300), (256, 256, 256), (13, 7, 700)];
     let edges = edges.into_iter().chain([(7, nr + 16, 5), (7, nr + 17, 5), (30, 33, 32)]);
     // Edges of up to 8 columns (on AVX-512, dot products along k, 4 columns a call).
-    let edges = edges.chain([(100, 100, 100), (9, 2, 64), (37, nr + 7, 40), (5, 4, 1000), (3, nr + 8, 3)]);
+    let edges =
+        edges.chain([(100, 100, 100), (9, 2, 64), (37, nr + 7, 40), (5, 4, 1000), (3, nr + 8, 3), (10, 1, 300)]);
     // Edges of 17 to 24 (on AVX-512, a whole 16-column panel, then dot products), with one pass
     // over A's rows and one block of k or more.
     let edges = edges.chain([(20, 20, 20), (40, nr + 20, 70), (130, 3 * nr + 24, 300), (12, nr + 18, 900)]);

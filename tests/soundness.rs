@@ -48,8 +48,9 @@ fn sgemm_under_every_cap() {
         // leave 5, 4 and 8 columns past 16, through AVX2's 8-column narrow kernel (which packs
         // the 8 itself), and 5, 4 and 24 past 32, by dot products along k on AVX-512, the 24
         // after a whole 16-column panel; on AVX-512, 48 and 112 end on a 48-column panel; 512
-        // columns with k 1, rows in passes of 12.)
+        // columns with k 1, rows in passes of 12; one column, B itself its transpose.)
         let sizes = [(12, 96, 5), (13, 37, 5), (9, 36, 17), (7, 24, 3), (8, 48, 4), (30, 112, 3), (13, 512, 1)];
+        let sizes = sizes.into_iter().chain([(7, 1, 20)]);
         for (m, n, k) in sizes {
             let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32).collect();

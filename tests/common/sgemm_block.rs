@@ -174,7 +174,9 @@ impl EdgeDot {
     pub fn new(k: usize, rows: usize, cols: usize) -> EdgeDot {
         let (lda, kp, ldc) = (k + 3, k.next_multiple_of(16), cols + 2);
         let a = (0..(rows - 1) * lda + k).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
-        let mut et = vec![0.0f32; 4 * kp];
+        // E's rows kp apart, the floats between them NaN (never read: any product with one
+        // would show), the last one ending at k.
+        let mut et = vec![f32::NAN; (cols - 1) * kp + k];
         for j in 0..cols {
             for kk in 0..k {
                 et[j * kp + kk] = ((j * 31 + kk * 5) % 11) as f32 * 0.5 - 2.0;

@@ -227,7 +227,7 @@ pub(super) unsafe fn multiply(
     let tile_len = if edge_cols > 0 && edge_cols < edge_width { mc_max.min(m) * edge_width } else { 0 };
     // B's edge for the dot products, packed transposed (see `dot_edge`).
     let kp = k.next_multiple_of(16);
-    let et_len = dot_cols.next_multiple_of(EDGE_DOT_COLS) * kp;
+    let et_len = if n == 1 { 0 } else { dot_cols * kp };
     // Up to twice MC rows in one pass (where passes are not shortened, up to MC) and k in one
     // block, with no tile: each panel is one kernel call, which packs it into one panel of
     // scratch memory that every call reuses (on a cache line, as below) or, with few rows,
@@ -385,9 +385,8 @@ pub(super) unsafe fn multiply(
 }
 
 /// The columns of C from `from` (1 to [`DOT_EDGE`] of them) through `dot`, [`EDGE_DOT_COLS`]
-/// a call, with B's part of them packed transposed into `et` (their number rounded up to a
-/// multiple of [`EDGE_DOT_COLS`], rows of k rounded up to 16 floats: zero past k and past the
-/// columns).
+/// a call, with B's part of them packed transposed into `et` (a row a column, k rounded up to
+/// 16 floats), or where B is one column, B itself.
 ///
 /// # Safety
 ///
@@ -406,18 +405,28 @@ unsafe fn dot_edge(
     et: &mut [MaybeUninit<f32>],
 ) {
     let kp = k.next_multiple_of(16);
-    let et = zeroed(et);
-    for (j, column) in et.chunks_exact_mut(kp).take(n - from).enumerate() {
-        for (kk, to) in column[..k].iter_mut().enumerate() {
-            *to = b[kk * n + from + j];
+    // A column of B alone is its own transpose.
+    let et: &[f32] = if n == 1 {
+        b
+    } else {
+        let et = &mut et[..(n - from) * kp];
+        for (j, row) in et.chunks_exact_mut(kp).enumerate() {
+            let (values, rest) = row.split_at_mut(k);
+            for (kk, to) in values.iter_mut().enumerate() {
+                to.write(b[kk * n + from + j]);
+            }
+            rest.fill(MaybeUninit::new(0.0));
         }
-    }
+        // SAFETY: every float of `et` was just written, and `MaybeUninit<f32>` has `f32`'s
+        // layout.
+        unsafe { &*(et as *const [MaybeUninit<f32>] as *const [f32]) }
+    };
     for j in starts(from, n, EDGE_DOT_COLS) {
         let cols = EDGE_DOT_COLS.min(n - j);
-        let et = &et[(j - from) * kp..][..EDGE_DOT_COLS * kp];
-        // SAFETY: A holds m rows of k floats, k apart; `et` 4 rows of kp floats, zero past
-        // k and below `cols` (1 to 4); C m rows of n floats, of which `cols` from column
-        // j < n are written; `dot` runs on this CPU (the caller's promise).
+        let et = &et[(j - from) * kp..][..(cols - 1) * kp + k];
+        // SAFETY: A holds m rows of k floats, k apart; `et` `cols` (1 to 4) rows of k floats,
+        // kp apart; C m rows of n floats, of which `cols` from column j < n are written; `dot`
+        // runs on this CPU (the caller's promise).
         unsafe { dot(a.as_ptr(), k * 4, et.as_ptr(), k, c[j..].as_mut_ptr(), n * 4, m, cols) };
     }
 }

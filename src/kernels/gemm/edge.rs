@@ -9,15 +9,15 @@ use peach_macros::peach_fn;
 peach_fn! {
     /// `C[rows x cols] = A[rows x k] * E[k x cols]` for `cols` of 1 to 4, with AVX-512 (x86-64
     /// only): A row-major and read in place (rows `lda_bytes` apart), E packed transposed at
-    /// `et` (column `j` of E as row `j` of 4, each `kp` floats long for `kp` the multiple of 16
-    /// at or above `k`, floats past `k` and rows past `cols` zero), C's rows `ldc_bytes` apart,
+    /// `et` (column `j` of E as row `j`, the rows `kp` floats apart for `kp` the multiple of 16
+    /// at or above `k`, of which the first `k` are read), C's rows `ldc_bytes` apart,
     /// of which the first `cols` floats are written and the others left alone. `k` and `rows`
     /// must be positive.
     ///
     /// Each block of 4 rows keeps 16 accumulators, one a row and column, each summing 16
     /// products a step along k (the last `k` mod 16 under a mask; with 1 or 2 columns, 4 or 2
     /// accumulators a row and column, taking the steps in turn), and then adds each one's
-    /// lanes in one tree that leaves a block's 16 results in one register. [`super::sgemm`]
+    /// lanes in one tree that leaves a block's results in one register. [`super::sgemm`]
     /// runs it on the last 1 to 4 columns of products on AVX-512 cores, where a 16-column
     /// kernel would have done 4 to 16 times the multiplications. The fallback is plain Rust.
     ///
@@ -25,21 +25,21 @@ peach_fn! {
     /// use peach::kernels::gemm::sgemm_edge_dot;
     /// let (k, kp) = (20, 32);
     /// let a = vec![1.0f32; 5 * k];
-    /// // E's two columns, 2s and 3s, each padded with zeros to kp; two rows of zeros.
-    /// let mut et = vec![0.0f32; 4 * kp];
+    /// // E's two columns, 2s and 3s, kp apart.
+    /// let mut et = vec![0.0f32; kp + k];
     /// et[..k].fill(2.0);
     /// et[kp..kp + k].fill(3.0);
     /// let mut c = vec![-1.0f32; 5 * 3];
-    /// // SAFETY: 5 rows of k floats, 4 rows of kp floats, 5 rows of 3 floats (2 written).
+    /// // SAFETY: 5 rows of k floats, 2 rows of k floats kp apart, 5 rows of 3 floats (2 written).
     /// unsafe { sgemm_edge_dot(a.as_ptr(), k * 4, et.as_ptr(), k, c.as_mut_ptr(), 12, 5, 2) };
     /// assert!(c.chunks(3).all(|row| row == [40.0, 60.0, -1.0]));
     /// ```
     ///
     /// # Safety
     ///
-    /// `a` must hold `rows` rows of `k` floats, `lda_bytes` apart; `et` 4 rows of `kp` floats
-    /// (zero where said above); `c` `rows` rows of `cols` floats, `ldc_bytes` apart; `cols` must
-    /// be 1 to 4.
+    /// `a` must hold `rows` rows of `k` floats, `lda_bytes` apart; `et` `cols` rows of `k`
+    /// floats, `kp` floats apart; `c` `rows` rows of `cols` floats, `ldc_bytes` apart; `cols`
+    /// must be 1 to 4.
     #[variants(x86_64::avx512, fallback = sgemm_edge_dot_in_rust)]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn sgemm_edge_dot(
@@ -53,17 +53,22 @@ peach_fn! {
         cols: usize,
     ) {
         // One step along k for `rows` rows (up to 4: row 3 at `p3`, the others from `p`) and
-        // the first `ncols` columns of E (1, 2 or 4; column 3 at `e3`), `off` bytes on: 16
-        // floats of each, A's under `tail` when `masked` (E's are zero past k), into the
-        // accumulators of columns `slot` to `slot + ncols`.
+        // the first `ncols` columns of E (1 to 4; column 3 at `e3`), `off` bytes on: 16
+        // floats of each, under `tail` when `masked`, into the accumulators of columns `slot`
+        // to `slot + ncols`.
         fn step(acc: [Reg; 16], slot: usize, rows: usize, ncols: usize, p: Reg, p3: Reg, lda: Reg, e: Reg, e3: Reg, s: Reg, off: usize, masked: bool, tail: Reg) {
             let ev = [ZMM(); 4];
             for j in 0..ncols {
-                match j {
-                    0 => VMOVUPS(ev[0], [e + off]),
-                    1 => VMOVUPS(ev[1], [e + s + off]),
-                    2 => VMOVUPS(ev[2], [e + s * 2 + off]),
-                    _ => VMOVUPS(ev[3], [e3 + off]),
+                let column = match j {
+                    0 => [e + off],
+                    1 => [e + s + off],
+                    2 => [e + s * 2 + off],
+                    _ => [e3 + off],
+                };
+                if masked {
+                    VMOVUPS(ev[j].mask(tail).zeroing(), column);
+                } else {
+                    VMOVUPS(ev[j], column);
                 }
             }
             for r in 0..rows {
@@ -169,8 +174,8 @@ peach_fn! {
             // The lanes of each accumulator added up: 512-bit halves of pairs, then 256-bit
             // ones (x[i]'s 128-bit lane L then holds accumulator 4i + L's sums of 4), then
             // within those lanes, so that lane L of z holds row L's 4 columns; only the first
-            // `ncols` columns' (with fewer, a column's sums pair with themselves or the other's,
-            // in lanes the store leaves out: 5 or 8 folds instead of 15, whose shuffles all take
+            // `ncols` columns' (with fewer, a column's sums pair with themselves or another's, in
+            // lanes the store leaves out: 5, 8 or 12 folds instead of 15, whose shuffles all take
             // one port).
             let (w, x, y, z) = ([ZMM(); 8], [ZMM(); 4], [ZMM(); 2], ZMM());
             for i in 0..2 * ncols {
@@ -179,9 +184,9 @@ peach_fn! {
             for i in 0..ncols {
                 fold(x[i], w[2 * i], w[2 * i + 1], true, 0x88, 0xDD);
             }
-            let pairs = if ncols == 4 { 2 } else { 1 };
+            let pairs = if ncols > 2 { 2 } else { 1 };
             for i in 0..pairs {
-                let second = if ncols == 1 { x[0] } else { x[2 * i + 1] };
+                let second = if 2 * i + 1 < ncols { x[2 * i + 1] } else { x[2 * i] };
                 fold(y[i], x[2 * i], second, false, 0x44, 0xEE);
             }
             let second = if pairs == 2 { y[1] } else { y[0] };
@@ -250,21 +255,19 @@ peach_fn! {
             }
             LABEL(end);
         }
-        // One or two columns by their own blocks, which multiply by no columns of zeros (as
-        // three columns do: they go as four): products of 100 or 256 rows by 1 column 1.9 times
-        // as fast as through blocks of four, by 2 columns 1.45-1.55 times.
-        let (one, two, end) = (Label::new(), Label::new(), Label::new());
-        CMP(cols, 1);
-        JE(one);
-        CMP(cols, 2);
-        JE(two);
+        // Each number of columns by its own blocks, which multiply by no columns of zeros (as
+        // blocks of 4 columns had: products of 100 or 256 rows by 1 column 1.9 times as fast
+        // as through them, by 2 columns 1.45-1.55 times).
+        let end = Label::new();
+        for ncols in 1..4 {
+            let other = Label::new();
+            CMP(cols, ncols);
+            JNE(other);
+            blocks(ncols, a, lda_bytes, et, s, k, c, ldc_bytes, rows, tail, kept);
+            JMP(end);
+            LABEL(other);
+        }
         blocks(4, a, lda_bytes, et, s, k, c, ldc_bytes, rows, tail, kept);
-        JMP(end);
-        LABEL(one);
-        blocks(1, a, lda_bytes, et, s, k, c, ldc_bytes, rows, tail, kept);
-        JMP(end);
-        LABEL(two);
-        blocks(2, a, lda_bytes, et, s, k, c, ldc_bytes, rows, tail, kept);
         LABEL(end);
     }
 }
@@ -291,8 +294,8 @@ pub unsafe fn sgemm_edge_dot_in_rust(
         for j in 0..cols.min(EDGE_DOT_COLS) {
             let mut sum = 0.0f32;
             for kk in 0..k {
-                // SAFETY: the caller passes `rows` rows of k floats at `a` and 4 rows of kp
-                // floats at `et`.
+                // SAFETY: the caller passes `rows` rows of k floats at `a` and `cols` rows of k
+                // floats at `et`, kp apart.
                 sum += unsafe { *a.byte_add(i * lda_bytes).add(kk) * *et.add(j * kp + kk) };
             }
             // SAFETY: and `rows` rows of `cols` floats at `c`.
