@@ -158,6 +158,8 @@ fn sgemm_matches_the_triple_loop() {
     // Few rows of a B whose rows are more than 2 KiB apart (prefetched), through the narrow kernel
     // too.
     let edges = edges.chain([(20, 1044, 300), (7, 600, 50)]);
+    // Few rows of a B larger than L2 (up to 2 MiB): blocks of k of up to 64 steps.
+    let edges = edges.chain([(10, 600, 1000)]);
     // Small k with C's rows 4 or 2 KiB apart (passes of 6 or 12 rows), B read in place and packed.
     let edges = edges.chain([(20, 1024, 4), (40, 1024, 3), (30, 512, 7), (100, 2048, 1)]);
     for (m, n, k) in aligned.into_iter().chain(edges) {

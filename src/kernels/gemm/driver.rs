@@ -1,7 +1,7 @@
 //! [`sgemm`](super::sgemm)'s driver: the kernels it runs on each core and the loops that run
 //! them over a product, its edges and its scratch memory.
 
-use super::blocking::{MC, PanelHome, kc_max, mc_max, nc_max};
+use super::blocking::{MC, PanelHome, kc_in_place, kc_max, mc_max, nc_max};
 // The kernels of every variant, which the tables below name.
 #[cfg(target_arch = "x86_64")]
 use super::*;
@@ -191,7 +191,13 @@ pub(super) unsafe fn multiply(
     // the multiplications instead of copied before them), or with few rows reads B's rows in
     // place on every pass, with no panels.
     let (nr, step) = (kernels.nr, kernels.step());
-    let (kc_max, mc_max) = (kc_max(nr, m, n, k, caches, home), mc_max(m, n, k, caches));
+    // Few rows: no panels, the kernels read B's rows in place (see `DIRECT_ROWS`).
+    let direct = m <= DIRECT_ROWS || (m <= 2 * DIRECT_ROWS && kn.saturating_mul(4) > caches.l1d / 2);
+    let kc_max = match kc_max(nr, m, n, k, caches, home) {
+        kc if direct => kc_in_place(kc, n, k, caches),
+        kc => kc,
+    };
+    let mc_max = mc_max(m, n, k, caches);
     // The edge: the last n mod `step` columns of B. Up to `DOT_EDGE` of them go through dot
     // products along k where the core has the kernel (see `sgemm_edge_dot`), after the
     // panels, this part of B packed transposed, and so do those past a whole narrow panel where
@@ -201,8 +207,6 @@ pub(super) unsafe fn multiply(
     // fill it), and their part of C through a tile of a pass's rows. Rows need no edge: the
     // kernels take any number.
     let n_full = n - n % step;
-    // Few rows: no panels, the kernels read B's rows in place (see `DIRECT_ROWS`).
-    let direct = m <= DIRECT_ROWS || (m <= 2 * DIRECT_ROWS && kn.saturating_mul(4) > caches.l1d / 2);
     let dot_cols = match (kernels.dot, kernels.narrow) {
         (Some(_), _) if n - n_full <= DOT_EDGE => n - n_full,
         (Some(_), Some((_, width))) if n - n_full > width && n - n_full - width <= DOT_EDGE => n - n_full - width,
@@ -538,6 +542,8 @@ mod tests {
         let sizes = sizes.chain([(200, 64, 400), (150, 48, 600), (30, 16, 500), (40, 32, 20)]);
         // Small k, C's rows 4 or 2 KiB apart: passes of 6 or 12 rows (B read in place, packed).
         let sizes = sizes.chain([(20, 1024, 4), (5, 1024, 2), (40, 512, 5), (12, 1536, 8)]);
+        // B read in place in blocks of k of up to 64 steps (with the small caches).
+        let sizes = sizes.chain([(7, 520, 150)]);
         // This core's caches, and caches so small that C counts as large (larger blocks of k).
         let tiny = Caches { l1d: 4 << 10, l2: 8 << 10 };
         for (m, n, k) in sizes {
