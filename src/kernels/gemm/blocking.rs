@@ -80,24 +80,28 @@ pub(super) fn kc_max(nr: usize, m: usize, n: usize, k: usize, caches: Caches, ho
 
 /// The block of k for a product whose kernels read B's rows in place (no panels; see
 /// `DIRECT_ROWS`), given `kc` from [`kc_max`]: on x86-64, where B is larger than L2 and its rows at
-/// least 2 KiB apart, blocks of at most [`IN_PLACE_KC`] steps (of equal size, multiples of 8), so
-/// that the rows a panel's walk down B reads are few enough for the core's prefetcher to follow
-/// each one on into the next panel's lines; otherwise `kc`.
+/// least 2 KiB apart, blocks of at most [`IN_PLACE_KC`] steps or half that (of equal size,
+/// multiples of 8), so that the rows a panel's walk down B reads are few enough for the core's
+/// prefetcher to follow each one on into the next panel's lines; otherwise `kc`.
 ///
 /// On Sapphire Rapids, products of 1 to 48 rows by 2048 or 4096 columns and k run 1.07-1.7 times as
 /// fast in blocks of 64 steps as of 256 (4096 columns by 32 steps up to 8 % faster still at 8 to 16
 /// rows, 8 % slower at 40), 16 rows by 512, 768 and 1024 columns by 4096 steps 1.06-1.27 times; 16
 /// rows by 256 columns (rows 1 KiB apart) 3 % slower, and where B fits L2 (16 x 512 x 512) 4-12 %
 /// slower (median time ratios alternated in one process).
-pub(super) fn kc_in_place(kc: usize, n: usize, k: usize, caches: Caches) -> usize {
+pub(super) fn kc_in_place(kc: usize, m: usize, n: usize, k: usize, caches: Caches) -> usize {
     let b_bytes = k.saturating_mul(n).saturating_mul(4);
-    if b_bytes <= caches.l2 || n * 4 < 2048 || kc <= IN_PLACE_KC || !cfg!(target_arch = "x86_64") {
+    // Up to 16 rows over B's rows 16 KiB apart or more: half as long again.
+    let limit = if m <= 16 && n >= 4096 { IN_PLACE_KC / 2 } else { IN_PLACE_KC };
+    if b_bytes <= caches.l2 || n * 4 < 2048 || kc <= limit || !cfg!(target_arch = "x86_64") {
         return kc;
     }
-    k.div_ceil(k.div_ceil(IN_PLACE_KC)).next_multiple_of(8)
+    k.div_ceil(k.div_ceil(limit)).next_multiple_of(8)
 }
 
-/// The longest block of k [`kc_in_place`] takes where it shortens them.
+/// The longest block of k [`kc_in_place`] takes where it shortens them (half of it for up to 16
+/// rows over B's rows 16 KiB apart or more: 1, 4, 8 and 16 rows by 4096 columns 1.07-1.29 times
+/// as fast as with 64, 8 by 8192 1.15; at 24 rows level, at 40 8 % slower).
 const IN_PLACE_KC: usize = 64;
 
 /// The columns of B (NC) each round over k and A's rows covers, for panels `kc` (> 0) steps
@@ -224,14 +228,17 @@ mod tests {
         use super::{Caches, kc_in_place};
         let sapphire = Caches { l1d: 48 << 10, l2: 2 << 20 };
         let x86 = |kc| if cfg!(target_arch = "x86_64") { kc } else { 256 };
-        assert_eq!(kc_in_place(256, 4096, 4096, sapphire), x86(64));
-        assert_eq!(kc_in_place(256, 512, 4096, sapphire), x86(64));
-        assert_eq!(kc_in_place(256, 1000, 1000, sapphire), x86(64));
-        assert_eq!(kc_in_place(256, 4096, 200, sapphire), x86(56));
+        assert_eq!(kc_in_place(256, 24, 4096, 4096, sapphire), x86(64));
+        assert_eq!(kc_in_place(256, 16, 512, 4096, sapphire), x86(64));
+        assert_eq!(kc_in_place(256, 8, 1000, 1000, sapphire), x86(64));
+        assert_eq!(kc_in_place(256, 40, 4096, 200, sapphire), x86(56));
+        // Up to 16 rows, B's rows 16 KiB apart: 32 steps.
+        assert_eq!(kc_in_place(256, 16, 4096, 4096, sapphire), x86(32));
+        assert_eq!(kc_in_place(256, 1, 8192, 1000, sapphire), x86(32));
         // Rows 1 KiB apart, B in L2, or blocks already short: as they were.
-        assert_eq!(kc_in_place(256, 256, 8192, sapphire), 256);
-        assert_eq!(kc_in_place(256, 512, 512, sapphire), 256);
-        assert_eq!(kc_in_place(40, 4096, 40, sapphire), 40);
+        assert_eq!(kc_in_place(256, 8, 256, 8192, sapphire), 256);
+        assert_eq!(kc_in_place(256, 8, 512, 512, sapphire), 256);
+        assert_eq!(kc_in_place(40, 8, 4096, 40, sapphire), 40);
     }
 
     /// Panels come from L2 only with the 64-column kernel on Sapphire Rapids.

@@ -194,7 +194,7 @@ pub(super) unsafe fn multiply(
     // Few rows: no panels, the kernels read B's rows in place (see `DIRECT_ROWS`).
     let direct = m <= DIRECT_ROWS || (m <= 2 * DIRECT_ROWS && kn.saturating_mul(4) > caches.l1d / 2);
     let kc_max = match kc_max(nr, m, n, k, caches, home) {
-        kc if direct => kc_in_place(kc, n, k, caches),
+        kc if direct => kc_in_place(kc, m, n, k, caches),
         kc => kc,
     };
     let mc_max = mc_max(m, n, k, caches);
