@@ -202,27 +202,29 @@ pub fn run() {
     // SGEMM, in time against the FMA probe doing as many FLOPs a trial.
     let probe = fma_probe();
     let openblas = OpenBlas::load();
-    let (mut gemm_rows, mut small_rows, mut of_limit) = (Vec::new(), Vec::new(), f64::INFINITY);
-    for size in SGEMM_SMALL.into_iter().chain(SGEMM_SIZES) {
-        let a: Vec<f32> = (0..size * size).map(|i| (i % 7) as f32 - 3.0).collect();
-        let b: Vec<f32> = (0..size * size).map(|i| (i % 5) as f32 - 2.0).collect();
-        let flops = 2.0 * (size * size * size) as f64;
-        let mut cs: Vec<Vec<f32>> = (0..4).map(|_| vec![0f32; size * size]).collect();
+    let (mut gemm_rows, mut small_rows, mut shape_rows) = (Vec::new(), Vec::new(), Vec::new());
+    let mut of_limit = f64::INFINITY;
+    for (sides, group) in sgemm_products() {
+        let ((m, n, k), label) = (sides, sgemm_label(sides));
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 - 2.0).collect();
+        let flops = 2.0 * (m * n * k) as f64;
+        let mut cs: Vec<Vec<f32>> = (0..4).map(|_| vec![0f32; m * n]).collect();
         let [cp, cm, cg, co] = &mut cs[..] else { unreachable!() };
         let probe_rounds = (flops / (FMA_CHAINS * 8) as f64).ceil() as usize;
         let mut peach_run = |reps: usize| {
             for _ in 0..reps {
-                peach::kernels::gemm::sgemm(size, size, size, black_box(&a), black_box(&b), cp).unwrap()
+                peach::kernels::gemm::sgemm(m, n, k, black_box(&a), black_box(&b), cp).unwrap()
             }
         };
         let mut mm_run = |reps: usize| {
             for _ in 0..reps {
-                sgemm_matrixmultiply(size, black_box(&a), black_box(&b), cm)
+                sgemm_matrixmultiply(sides, black_box(&a), black_box(&b), cm)
             }
         };
         let mut gemm_run = |reps: usize| {
             for _ in 0..reps {
-                sgemm_gemm(size, black_box(&a), black_box(&b), cg)
+                sgemm_gemm(sides, black_box(&a), black_box(&b), cg)
             }
         };
         let mut fma_run = |reps: usize| {
@@ -234,7 +236,7 @@ pub fn run() {
         let mut openblas_run = |reps: usize| {
             if let Some(blas) = &openblas {
                 for _ in 0..reps {
-                    blas.sgemm(size, black_box(&a), black_box(&b), co)
+                    blas.sgemm(sides, black_box(&a), black_box(&b), co)
                 }
             }
         };
@@ -242,31 +244,37 @@ pub fn run() {
         if openblas.is_some() {
             runs.push(&mut openblas_run);
         }
-        let m = measure_together(&clock, 1, &mut runs);
+        let times = measure_together(&clock, 1, &mut runs);
         drop(runs);
-        let mut products = vec![("peach", 0, m[0]), ("matrixmultiply", 1, m[1]), ("gemm", 2, m[2])];
+        let mut products = vec![("peach", 0, times[0]), ("matrixmultiply", 1, times[1]), ("gemm", 2, times[2])];
         if openblas.is_some() {
-            products.push(("openblas", 3, m[4]));
+            products.push(("openblas", 3, times[4]));
         }
-        let want: Vec<f32> = (0..8).map(|j| (0..size).map(|k| a[k] * b[k * size + j]).sum()).collect();
+        let want = naive_corner(&a, &b, sides);
         for &(name, c, (cycles, ns)) in &products {
-            assert_eq!(cs[c][..8], want, "{name}'s product");
-            println!("bench sgemm_{name}_{size} {:.2} flop/cycle", flops / cycles);
-            println!("bench sgemm_{name}_{size}_gflops {:.1} GFLOP/s", flops / ns);
-            notes.push(format!("| sgemm {size}x{size}x{size} | {name} | {:.2} | {:.1} |", flops / cycles, flops / ns));
+            assert_eq!(cs[c][..want.len()], want, "{name}'s product");
+            println!("bench sgemm_{name}_{label} {:.2} flop/cycle", flops / cycles);
+            println!("bench sgemm_{name}_{label}_gflops {:.1} GFLOP/s", flops / ns);
+            notes.push(format!("| sgemm {m}x{n}x{k} | {name} | {:.2} | {:.1} |", flops / cycles, flops / ns));
         }
-        let fma_ns = m[3].1;
-        println!("bench sgemm_fma_probe_{size}_gflops {:.1} GFLOP/s", flops / fma_ns);
-        notes.push(format!("| sgemm {size}x{size}x{size} | FMA probe (the limit) | - | {:.1} |", flops / fma_ns));
+        let fma_ns = times[3].1;
+        println!("bench sgemm_fma_probe_{label}_gflops {:.1} GFLOP/s", flops / fma_ns);
+        notes.push(format!("| sgemm {m}x{n}x{k} | FMA probe (the limit) | - | {:.1} |", flops / fma_ns));
         let best_competitor_ns = products[1..].iter().map(|p| p.2.1).fold(f64::INFINITY, f64::min);
-        if size >= SGEMM_SIZES[0] { &mut gemm_rows } else { &mut small_rows }.push(best_competitor_ns / m[0].1);
-        if size >= 256 {
-            of_limit = of_limit.min(fma_ns / m[0].1);
+        match group {
+            SgemmGroup::Small => &mut small_rows,
+            SgemmGroup::Large => &mut gemm_rows,
+            SgemmGroup::Shape => &mut shape_rows,
+        }
+        .push(best_competitor_ns / times[0].1);
+        if group == SgemmGroup::Large && m >= 256 {
+            of_limit = of_limit.min(fma_ns / times[0].1);
         }
     }
     println!("bench sgemm_of_fma_limit {of_limit:.3}");
     print_smallest("sgemm_speedup", &gemm_rows);
     print_smallest("sgemm_small_speedup", &small_rows);
+    print_smallest("sgemm_shapes_speedup", &shape_rows);
 
     let mut md = "NEON throughout. Speedups at the L1 size (2048), best competitor over peach, in cycles.\n\n\
                   | kernel (L1, cpe) | peach | best competitor | speedup |\n| --- | --- | --- | --- |\n"

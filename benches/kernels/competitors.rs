@@ -382,37 +382,35 @@ pub fn ln_intrinsics(x: &[f64], y: &mut [f64]) {
 
 // ---- competitors: SGEMM ----
 
-/// `c = a b` for row-major `size x size` matrices, by `matrixmultiply`.
-pub fn sgemm_matrixmultiply(size: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    assert!(a.len() >= size * size && b.len() >= size * size && c.len() >= size * size);
-    let ld = size as isize;
-    // SAFETY: the three slices hold size^2 floats (checked above), rows `size` apart.
-    unsafe {
-        matrixmultiply::sgemm(size, size, size, 1.0, a.as_ptr(), ld, 1, b.as_ptr(), ld, 1, 0.0, c.as_mut_ptr(), ld, 1)
-    }
+/// `c = a b` for row-major `a` (m x k), `b` (k x n) and `c` (m x n), by `matrixmultiply`.
+pub fn sgemm_matrixmultiply((m, n, k): (usize, usize, usize), a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+    let (lda, ldb) = (k as isize, n as isize);
+    // SAFETY: the three slices hold their matrices (checked above), rows k, n and n apart.
+    unsafe { matrixmultiply::sgemm(m, k, n, 1.0, a.as_ptr(), lda, 1, b.as_ptr(), ldb, 1, 0.0, c.as_mut_ptr(), ldb, 1) }
 }
 
-/// `c = a b` for row-major `size x size` matrices, by the `gemm` crate (faer's) on one thread:
-/// dst = 0 dst + 1 a b.
-pub fn sgemm_gemm(size: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    assert!(a.len() >= size * size && b.len() >= size * size && c.len() >= size * size);
-    let ld = size as isize;
+/// `c = a b` for row-major `a` (m x k), `b` (k x n) and `c` (m x n), by the `gemm` crate
+/// (faer's) on one thread: dst = 0 dst + 1 a b.
+pub fn sgemm_gemm((m, n, k): (usize, usize, usize), a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+    let (lda, ldb) = (k as isize, n as isize);
     // SAFETY: as above.
     unsafe {
         gemm::gemm(
-            size,
-            size,
-            size,
+            m,
+            n,
+            k,
             c.as_mut_ptr(),
             1,
-            ld,
+            ldb,
             false,
             a.as_ptr(),
             1,
-            ld,
+            lda,
             b.as_ptr(),
             1,
-            ld,
+            ldb,
             0.0,
             1.0,
             false,
@@ -479,29 +477,29 @@ impl OpenBlas {
         None
     }
 
-    /// `c = a b` for row-major `size x size` matrices.
-    pub fn sgemm(&self, size: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    /// `c = a b` for row-major `a` (m x k), `b` (k x n) and `c` (m x n).
+    pub fn sgemm(&self, (m, n, k): (usize, usize, usize), a: &[f32], b: &[f32], c: &mut [f32]) {
         const ROW_MAJOR: i32 = 101;
         const NO_TRANS: i32 = 111;
-        assert!(a.len() >= size * size && b.len() >= size * size && c.len() >= size * size);
-        let n = i32::try_from(size).expect("a size OpenBLAS takes");
-        // SAFETY: the three slices hold size^2 floats (checked above), rows `size` apart.
+        assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+        let side = |x: usize| i32::try_from(x).expect("a size OpenBLAS takes");
+        // SAFETY: the three slices hold their matrices (checked above), rows k, n and n apart.
         unsafe {
             (self.sgemm)(
                 ROW_MAJOR,
                 NO_TRANS,
                 NO_TRANS,
-                n,
-                n,
-                n,
+                side(m),
+                side(n),
+                side(k),
                 1.0,
                 a.as_ptr(),
-                n,
+                side(k),
                 b.as_ptr(),
-                n,
+                side(n),
                 0.0,
                 c.as_mut_ptr(),
-                n,
+                side(n),
             )
         }
     }

@@ -127,6 +127,43 @@ impl Clock {
 pub const SGEMM_SMALL: [usize; 5] = [32, 48, 64, 100, 128];
 pub const SGEMM_SIZES: [usize; 6] = [192, 256, 384, 512, 768, 1024];
 
+/// The SGEMM products timed that are not square (m, n, k), whose speedup is reported apart
+/// (`sgemm_shapes_speedup`): a row times a large B (a matrix-vector product, B streamed from
+/// memory), a few rows times it (a small batch), a matrix times a column, a product of small k on
+/// C's rows 2 KiB apart, one of short k on a C larger than L2, and a tall one on a narrow B.
+pub const SGEMM_SHAPES: [(usize, usize, usize); 6] =
+    [(1, 4096, 4096), (8, 4096, 4096), (256, 1, 256), (512, 512, 4), (1024, 1024, 32), (4096, 64, 777)];
+
+/// Which of the SGEMM speedups a product counts in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SgemmGroup {
+    /// `sgemm_small_speedup`: the squares of [`SGEMM_SMALL`].
+    Small,
+    /// `sgemm_speedup` (and `sgemm_of_fma_limit` from 256): the squares of [`SGEMM_SIZES`].
+    Large,
+    /// `sgemm_shapes_speedup`: [`SGEMM_SHAPES`].
+    Shape,
+}
+
+/// Every SGEMM product timed, (m, n, k) and group, in order.
+pub fn sgemm_products() -> impl Iterator<Item = ((usize, usize, usize), SgemmGroup)> {
+    let square = |group| move |size| ((size, size, size), group);
+    let small = SGEMM_SMALL.into_iter().map(square(SgemmGroup::Small));
+    let large = SGEMM_SIZES.into_iter().map(square(SgemmGroup::Large));
+    small.chain(large).chain(SGEMM_SHAPES.into_iter().map(|shape| (shape, SgemmGroup::Shape)))
+}
+
+/// A product's name in `bench` lines and tables: its side where it is square, else m x n x k.
+pub fn sgemm_label((m, n, k): (usize, usize, usize)) -> String {
+    if m == n && n == k { m.to_string() } else { format!("{m}x{n}x{k}") }
+}
+
+/// The first (up to) 8 entries of `a * b` (m x k by k x n, row-major) in row-major order, in
+/// plain Rust.
+pub fn naive_corner(a: &[f32], b: &[f32], (m, n, k): (usize, usize, usize)) -> Vec<f32> {
+    (0..(m * n).min(8)).map(|ij| (0..k).map(|p| a[ij / n * k + p] * b[p * n + ij % n]).sum()).collect()
+}
+
 /// The smallest of `speedups`, as a `bench` line named `name`.
 pub fn print_smallest(name: &str, speedups: &[f64]) {
     println!("bench {name} {:.3}", speedups.iter().copied().fold(f64::INFINITY, f64::min));
@@ -253,10 +290,11 @@ const PREAMBLE: &str = "# Benchmarks\n\n\
     trial the two disagree on, the core having changed speed, does not count in cycles), and ns\n\
     per element; minimum of 21 trials, the competitors taking turns. Speedups are in cycles, but\n\
     SGEMM's, from the times and the smallest over the sizes of 192 to 1024 (over 32 to 128, apart:\n\
-    `sgemm_small_speedup`; its trials last milliseconds, and a\n\
-    core that lowers its clock under AVX-512 load runs each competitor at the speed its code\n\
-    earns; for the same reason their share of the FMA limit is in time, against the FMA probe\n\
-    run in turns with them, as many FLOPs a trial: its rows in the SGEMM table). The competitors\n\
+    `sgemm_small_speedup`; over six products that are not square, `sgemm_shapes_speedup`; its\n\
+    trials last milliseconds, and a core that lowers its clock under AVX-512 load runs each\n\
+    competitor at the speed its code earns; for the same reason their share of the FMA limit is\n\
+    in time, against the FMA probe run in turns with them, as many FLOPs a trial: its rows in\n\
+    the SGEMM table). The competitors\n\
     are the naive loop, rustc's auto-vectorisation for the core's widest ISA (AVX-512, else\n\
     AVX2; `#[target_feature]`; NEON on AArch64), on AVX-512 cores the same algorithm in\n\
     `std::arch` intrinsics (checked to give bit-identical results for exp and ln),\n\

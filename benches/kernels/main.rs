@@ -7,7 +7,8 @@
 //! cycle each), because this VM's TSC is not the core clock and it has no PMU. Prints
 //! `bench <kernel>_<implementation>_<size> <cycles> cpe` (and `..._ns` in ns per element),
 //! `bench <kernel>_speedup <best competitor / peach>` (in cycles at L1 sizes; for SGEMM in time,
-//! the smallest over the product sizes of 192 to 1024, and `sgemm_small_speedup` over 32 to 128;
+//! the smallest over the product sizes of 192 to 1024, `sgemm_small_speedup` over 32 to 128 and
+//! `sgemm_shapes_speedup` over six products that are not square, named m x n x k;
 //! `sgemm_of_fma_limit`, the smallest share of the FMA limit over 256 to 1024, in time against
 //! the FMA probe run in turns with the products: `bench sgemm_fma_probe_<size>_gflops`),
 //! `bench machine_<fma|load|store>_<zmm|ymm>` (this core's rates, the best of three
@@ -308,7 +309,7 @@ mod bench {
             block_flops / block_cpc,
             block_flops / block_ns
         ));
-        let (mut gemm_rows, mut small_rows) = (Vec::new(), Vec::new());
+        let (mut gemm_rows, mut small_rows, mut shape_rows) = (Vec::new(), Vec::new(), Vec::new());
         // The share of the FMA limit peach's products reach, the smallest over 256-1024: in
         // time, against the machine's FMA probe doing as many FLOPs in turns with the products.
         // (Not in cycles: through trials of milliseconds the chain of adds the clock is read
@@ -321,26 +322,27 @@ mod bench {
         let mut scratch = Aligned::new(64, |_| 0u8);
         limits = limits.best(crate::machine::limits(&clock, bits));
         let openblas = OpenBlas::load();
-        for size in SGEMM_SMALL.into_iter().chain(SGEMM_SIZES) {
-            let a: Vec<f32> = (0..size * size).map(|i| (i % 7) as f32 - 3.0).collect();
-            let b: Vec<f32> = (0..size * size).map(|i| (i % 5) as f32 - 2.0).collect();
-            let flops = 2.0 * (size * size * size) as f64;
+        for (sides, group) in sgemm_products() {
+            let ((m, n, k), label) = (sides, sgemm_label(sides));
+            let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 - 2.0).collect();
+            let flops = 2.0 * (m * n * k) as f64;
             // Taking turns, as the L1 kernels do: one product at 768 takes milliseconds, and the
             // machine's speed drifts between one competitor's trials and the next's.
-            let (mut cp, mut cm, mut cg) = (vec![0f32; size * size], vec![0f32; size * size], vec![0f32; size * size]);
+            let (mut cp, mut cm, mut cg) = (vec![0f32; m * n], vec![0f32; m * n], vec![0f32; m * n]);
             let mut peach_run = |reps: usize| {
                 for _ in 0..reps {
-                    peach::kernels::gemm::sgemm(size, size, size, black_box(&a), black_box(&b), &mut cp).unwrap()
+                    peach::kernels::gemm::sgemm(m, n, k, black_box(&a), black_box(&b), &mut cp).unwrap()
                 }
             };
             let mut mm_run = |reps: usize| {
                 for _ in 0..reps {
-                    sgemm_matrixmultiply(size, black_box(&a), black_box(&b), &mut cm)
+                    sgemm_matrixmultiply(sides, black_box(&a), black_box(&b), &mut cm)
                 }
             };
             let mut gemm_run = |reps: usize| {
                 for _ in 0..reps {
-                    sgemm_gemm(size, black_box(&a), black_box(&b), &mut cg)
+                    sgemm_gemm(sides, black_box(&a), black_box(&b), &mut cg)
                 }
             };
             // The FMA probe, as many FLOPs as a product (FMAs of `bits`, 2 FLOPs per f32 lane).
@@ -353,11 +355,11 @@ mod bench {
                 }
             };
             // OpenBLAS, where the machine has it (its C allocated only then).
-            let mut co = vec![0f32; if openblas.is_some() { size * size } else { 0 }];
+            let mut co = vec![0f32; if openblas.is_some() { m * n } else { 0 }];
             let mut openblas_run = |reps: usize| {
                 if let Some(blas) = &openblas {
                     for _ in 0..reps {
-                        blas.sgemm(size, black_box(&a), black_box(&b), &mut co)
+                        blas.sgemm(sides, black_box(&a), black_box(&b), &mut co)
                     }
                 }
             };
@@ -365,32 +367,34 @@ mod bench {
             if openblas.is_some() {
                 runs.push(&mut openblas_run);
             }
-            let m = measure_together(&clock, 1, &mut runs);
+            let times = measure_together(&clock, 1, &mut runs);
             drop(runs);
-            let fma_ns = m[3].1;
-            let mut products = vec![("peach", &cp, m[0]), ("matrixmultiply", &cm, m[1]), ("gemm", &cg, m[2])];
+            let fma_ns = times[3].1;
+            let mut products =
+                vec![("peach", &cp, times[0]), ("matrixmultiply", &cm, times[1]), ("gemm", &cg, times[2])];
             if openblas.is_some() {
-                products.push(("openblas", &co, m[4]));
+                products.push(("openblas", &co, times[4]));
             }
-            let want = naive_corner(&a, &b, size);
+            let want = naive_corner(&a, &b, sides);
             for (name, c, _) in &products {
-                assert_eq!(c[..8], want, "{name}'s product");
+                assert_eq!(c[..want.len()], want, "{name}'s product");
             }
-            let peach_ns = m[0].1;
+            let peach_ns = times[0].1;
             let best_competitor_ns = products[1..].iter().map(|p| p.2.1).fold(f64::INFINITY, f64::min);
             for &(name, _, (cycles, ns)) in &products {
-                println!("bench sgemm_{name}_{size} {:.2} flop/cycle", flops / cycles);
-                println!("bench sgemm_{name}_{size}_gflops {:.1} GFLOP/s", flops / ns);
-                notes.push(format!(
-                    "| sgemm {size}x{size}x{size} | {name} | {:.2} | {:.1} |",
-                    flops / cycles,
-                    flops / ns
-                ));
+                println!("bench sgemm_{name}_{label} {:.2} flop/cycle", flops / cycles);
+                println!("bench sgemm_{name}_{label}_gflops {:.1} GFLOP/s", flops / ns);
+                notes.push(format!("| sgemm {m}x{n}x{k} | {name} | {:.2} | {:.1} |", flops / cycles, flops / ns));
             }
-            println!("bench sgemm_fma_probe_{size}_gflops {:.1} GFLOP/s", flops / fma_ns);
-            notes.push(format!("| sgemm {size}x{size}x{size} | FMA probe (the limit) | - | {:.1} |", flops / fma_ns));
-            if size >= SGEMM_SIZES[0] { &mut gemm_rows } else { &mut small_rows }.push(best_competitor_ns / peach_ns);
-            if size >= 256 {
+            println!("bench sgemm_fma_probe_{label}_gflops {:.1} GFLOP/s", flops / fma_ns);
+            notes.push(format!("| sgemm {m}x{n}x{k} | FMA probe (the limit) | - | {:.1} |", flops / fma_ns));
+            match group {
+                SgemmGroup::Small => &mut small_rows,
+                SgemmGroup::Large => &mut gemm_rows,
+                SgemmGroup::Shape => &mut shape_rows,
+            }
+            .push(best_competitor_ns / peach_ns);
+            if group == SgemmGroup::Large && m >= 256 {
                 of_limit = of_limit.min(fma_ns / peach_ns);
             }
         }
@@ -405,6 +409,7 @@ mod bench {
         // for. (The L1 kernels' trials, 100 us each, compare in cycles.)
         print_smallest("sgemm_speedup", &gemm_rows);
         print_smallest("sgemm_small_speedup", &small_rows);
+        print_smallest("sgemm_shapes_speedup", &shape_rows);
 
         // The L1 summary: peach, the best competitor, this core's limit (from the measured
         // throughputs) and the issue's target.
@@ -475,11 +480,6 @@ mod bench {
             if wide { 58 } else { 29 }
         ));
         write_table(&rows, &summary, &notes, &limits);
-    }
-
-    /// The first 8 entries of row 0 of `a * b` (`size` x `size`, row-major), in plain Rust.
-    fn naive_corner(a: &[f32], b: &[f32], size: usize) -> Vec<f32> {
-        (0..8).map(|j| (0..size).map(|k| a[k] * b[k * size + j]).sum()).collect()
     }
 
     /// Intel's AVX-512 cores: every 512-bit operation issues on port 0 (ports 0 and 1 fused) or
