@@ -57,6 +57,14 @@ peach_fn! {
         // floats of each, under `tail` when `masked`, into the accumulators of columns `slot`
         // to `slot + ncols`.
         fn step(acc: [Reg; 16], slot: usize, rows: usize, ncols: usize, p: Reg, p3: Reg, lda: Reg, e: Reg, e3: Reg, s: Reg, off: usize, masked: bool, tail: Reg) {
+            // `x` from `at`, under `tail` when `masked`.
+            fn load(x: Reg, at: Mem, masked: bool, tail: Reg) {
+                if masked {
+                    VMOVUPS(x.mask(tail).zeroing(), at);
+                } else {
+                    VMOVUPS(x, at);
+                }
+            }
             let ev = [ZMM(); 4];
             for j in 0..ncols {
                 let column = match j {
@@ -65,11 +73,7 @@ peach_fn! {
                     2 => [e + s * 2 + off],
                     _ => [e3 + off],
                 };
-                if masked {
-                    VMOVUPS(ev[j].mask(tail).zeroing(), column);
-                } else {
-                    VMOVUPS(ev[j], column);
-                }
+                load(ev[j], column, masked, tail);
             }
             for r in 0..rows {
                 let x = ZMM();
@@ -79,11 +83,7 @@ peach_fn! {
                     2 => [p + lda * 2 + off],
                     _ => [p3 + off],
                 };
-                if masked {
-                    VMOVUPS(x.mask(tail).zeroing(), row);
-                } else {
-                    VMOVUPS(x, row);
-                }
+                load(x, row, masked, tail);
                 for j in 0..ncols {
                     VFMADD231PS(acc[4 * (slot + j) + r], x, ev[j]);
                 }
