@@ -160,8 +160,9 @@ fn sgemm_matches_the_triple_loop() {
     let edges = edges.chain([(20, 1044, 300), (7, 600, 50)]);
     // Few rows of a B larger than L2 (up to 2 MiB): blocks of k of up to 64 steps.
     let edges = edges.chain([(10, 600, 1000)]);
-    // Small k with C's rows 4 or 2 KiB apart (passes of 6 or 12 rows), B read in place and packed.
-    let edges = edges.chain([(20, 1024, 4), (40, 1024, 3), (30, 512, 7), (100, 2048, 1)]);
+    // Small k with C's rows 4 or 2 KiB apart (passes of 6 or 12 rows), B read in place and packed;
+    // few rows with k of 8-32, B packed in one pass.
+    let edges = edges.chain([(20, 1024, 4), (40, 1024, 3), (30, 512, 7), (100, 2048, 1), (20, 1024, 16)]);
     for (m, n, k) in aligned.into_iter().chain(edges) {
         sgemm_block::check_sgemm(m, n, k, 1);
     }

@@ -191,13 +191,15 @@ pub(super) unsafe fn multiply(
     // the multiplications instead of copied before them), or with few rows reads B's rows in
     // place on every pass, with no panels.
     let (nr, step) = (kernels.nr, kernels.step());
-    // Few rows: no panels, the kernels read B's rows in place (see `DIRECT_ROWS`).
-    let direct = m <= DIRECT_ROWS || (m <= 2 * DIRECT_ROWS && kn.saturating_mul(4) > caches.l1d / 2);
+    // Few rows: no panels, the kernels read B's rows in place (see `DIRECT_ROWS`), unless k is
+    // short (see `PACKED_K`): then the panels, in one pass over the rows.
+    let short_k = PACKED_K.contains(&k) && m > 6;
+    let direct = !short_k && (m <= DIRECT_ROWS || (m <= 2 * DIRECT_ROWS && kn.saturating_mul(4) > caches.l1d / 2));
     let kc_max = match kc_max(nr, m, n, k, caches, home) {
         kc if direct => kc_in_place(kc, m, n, k, caches),
         kc => kc,
     };
-    let mc_max = mc_max(m, n, k, caches);
+    let mc_max = if short_k && m <= 2 * DIRECT_ROWS { MC } else { mc_max(m, n, k, caches) };
     // The edge: the last n mod `step` columns of B. Up to `DOT_EDGE` of them go through dot
     // products along k where the core has the kernel (see `sgemm_edge_dot`), after the
     // panels, this part of B packed transposed, and so do those past a whole narrow panel where
@@ -452,6 +454,15 @@ const DOT_EDGE: usize = 8;
 /// with B in L1, 8 % slower, and at 64 rows mixed, from 12 % faster at 1024 to 5 % slower at 100).
 const DIRECT_ROWS: usize = 24;
 
+/// The k for which products of 7 to `2 DIRECT_ROWS` rows pack B's panels after all, each in one
+/// pass over the rows (a panel of up to 32 steps stays in L1 for the blocks after the first, where
+/// B's rows read in place, on lines of few L1 sets where they are 4 KiB apart, are read again from
+/// L2): on Sapphire Rapids, products of 7-48 rows by 1000-4096 columns 1.1-1.55 times as fast as
+/// reading B in place, at k of 8-32 (12 x 4096 x 16 and 8 x 4096 x 32 level); at k 48 and 64 and
+/// at 4 rows mostly slower, at k 4 slower where C's rows are 2 or 4 KiB apart (median time ratios
+/// alternated in one process).
+const PACKED_K: std::ops::RangeInclusive<usize> = 8..=32;
+
 /// `(from..to).step_by(step)` without the division `step_by` starts with (the driver's few
 /// divisions had cost a 32^3 product about 1 % each).
 fn starts(from: usize, to: usize, step: usize) -> impl Iterator<Item = usize> {
@@ -540,8 +551,9 @@ mod tests {
         let sizes = sizes.chain([(7, 48, 3), (40, 112, 70), (130, 52, 300), (5, 120, 9), (100, 80, 50)]);
         // B as wide as its one panel, which it is then (over one block of k and several).
         let sizes = sizes.chain([(200, 64, 400), (150, 48, 600), (30, 16, 500), (40, 32, 20)]);
-        // Small k, C's rows 4 or 2 KiB apart: passes of 6 or 12 rows (B read in place, packed).
-        let sizes = sizes.chain([(20, 1024, 4), (5, 1024, 2), (40, 512, 5), (12, 1536, 8)]);
+        // Small k, C's rows 4 or 2 KiB apart: passes of 6 or 12 rows (B read in place, packed);
+        // few rows with k of 8-32: B packed, one pass.
+        let sizes = sizes.chain([(20, 1024, 4), (5, 1024, 2), (40, 512, 5), (12, 1536, 8), (9, 520, 24)]);
         // B read in place in blocks of k of up to 64 steps (with the small caches).
         let sizes = sizes.chain([(7, 520, 150)]);
         // This core's caches, and caches so small that C counts as large (larger blocks of k).
