@@ -193,7 +193,7 @@ pub(super) unsafe fn multiply(
     let (nr, step) = (kernels.nr, kernels.step());
     // Few rows: no panels, the kernels read B's rows in place (see `DIRECT_ROWS`), unless k is
     // short and B's rows far apart (see `PACKED_K`): then the panels, in one pass over the rows.
-    let short_k = PACKED_K.contains(&k) && m > 6 && n * 4 > 2048;
+    let short_k = cfg!(target_arch = "x86_64") && PACKED_K.contains(&k) && m > 6 && n * 4 > 2048;
     let direct = !short_k && (m <= DIRECT_ROWS || (m <= 2 * DIRECT_ROWS && kn.saturating_mul(4) > caches.l1d / 2));
     let kc_max = match kc_max(nr, m, n, k, caches, home) {
         kc if direct => kc_in_place(kc, m, n, k, caches),
@@ -454,10 +454,10 @@ const DOT_EDGE: usize = 8;
 /// with B in L1, 8 % slower, and at 64 rows mixed, from 12 % faster at 1024 to 5 % slower at 100).
 const DIRECT_ROWS: usize = 24;
 
-/// The k for which products of 7 to `2 DIRECT_ROWS` rows, B's rows more than 2 KiB apart (where
-/// the kernels prefetch rows read in place), pack B's panels after all, each in one pass over the
-/// rows: a panel of up to 32 steps stays in L1 for the blocks after the first, where B's rows read
-/// in place are read again from L2 (on lines of few L1 sets where they are 4 KiB apart). On
+/// The k for which products of 7 to `2 DIRECT_ROWS` rows, B's rows more than 2 KiB apart (where the
+/// kernels prefetch rows read in place), pack B's panels after all on x86-64, each in one pass over
+/// the rows: a panel of up to 32 steps stays in L1 for the blocks after the first, where B's rows
+/// read in place are read again from L2 (on lines of few L1 sets where they are 4 KiB apart). On
 /// Sapphire Rapids, products of 7-48 rows by 640-4096 columns ran 1.05-1.55 times as fast as
 /// reading B in place at k of 8-32 (12 x 4096 x 16 and 8 x 4096 x 32 level); at k 48 and 64, at 4
 /// rows, at k 4 where C's rows are 2 or 4 KiB apart, and with rows 2 KiB apart or less (512, 300
