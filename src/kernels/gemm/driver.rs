@@ -186,20 +186,22 @@ pub(super) unsafe fn multiply(
     // BLIS's loop order: columns in chunks of NC (see `nc_max`; on most cores one chunk), k in
     // blocks of KC (see `kc_max`) and rows in blocks of MC (see `mc_max`), so that one packed
     // panel of B (KC nr floats) stays in L1 (or L2) while the kernel runs down the 6-row blocks
-    // of A (MC rows of KC floats, in L2). A is read in place; the first block of k writes C, the others add to
-    // it. The kernel packs each panel itself, on its first pass (B's rows read in the shadow of
-    // the multiplications instead of copied before them), or with few rows reads B's rows in
-    // place on every pass, with no panels.
+    // of A (MC rows of KC floats, in L2). A is read in place; the first block of k writes C, the
+    // others add to it. The kernel packs each panel itself, on its first pass (B's rows read in
+    // the shadow of the multiplications instead of copied before them), or with few rows reads
+    // B's rows in place on every pass, with no panels.
     let (nr, step) = (kernels.nr, kernels.step());
     // Few rows: no panels, the kernels read B's rows in place (see `DIRECT_ROWS`), unless k is
     // short and B's rows far apart (see `PACKED_K`): then the panels, in one pass over the rows.
-    let short_k = cfg!(target_arch = "x86_64") && PACKED_K.contains(&k) && m > 6 && n * 4 > 2048;
-    let direct = !short_k && (m <= DIRECT_ROWS || (m <= 2 * DIRECT_ROWS && kn.saturating_mul(4) > caches.l1d / 2));
+    let few_rows_packed =
+        cfg!(target_arch = "x86_64") && PACKED_K.contains(&k) && (7..=2 * DIRECT_ROWS).contains(&m) && n * 4 > 2048;
+    let direct =
+        !few_rows_packed && (m <= DIRECT_ROWS || (m <= 2 * DIRECT_ROWS && kn.saturating_mul(4) > caches.l1d / 2));
     let kc_max = match kc_max(nr, m, n, k, caches, home) {
         kc if direct => kc_in_place(kc, m, n, k, caches),
         kc => kc,
     };
-    let mc_max = if short_k && m <= 2 * DIRECT_ROWS { MC } else { mc_max(m, n, k, caches) };
+    let mc_max = if few_rows_packed { MC } else { mc_max(m, n, k, caches) };
     // The edge: the last n mod `step` columns of B. Up to `DOT_EDGE` of them go through dot
     // products along k where the core has the kernel (see `sgemm_edge_dot`), after the
     // panels, this part of B packed transposed, and so do those past a whole narrow panel where

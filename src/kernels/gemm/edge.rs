@@ -164,8 +164,8 @@ peach_fn! {
             LABEL(done);
             // The spare accumulators into the columns' own (the tree then adds up columns past
             // `ncols` that the store leaves out).
-            for q in ncols..4 {
-                if unroll > 1 {
+            if unroll > 1 {
+                for q in ncols..4 {
                     for r in 0..rows {
                         VADDPS(acc[4 * (q % ncols) + r], acc[4 * (q % ncols) + r], acc[4 * q + r]);
                     }
