@@ -55,6 +55,7 @@ fn sgemm_block_avx512_in_the_interpreter() {
             ("icelake", 64, SGEMM_BLOCK_ICELAKE_CODE),
             ("narrow", 16, SGEMM_BLOCK_NARROW_X86_64_V4_CODE),
             ("48", 48, SGEMM_BLOCK_48_X86_64_V4_CODE),
+            ("tall", 32, SGEMM_BLOCK_TALL_X86_64_V4_CODE),
         ] {
             let mut block = Block::new(nr, k, rows, accumulate, from);
             let (c, panel) = block.model();
@@ -120,6 +121,7 @@ fn the_interpreter_agrees_with_this_core() {
             ("icelake", 64, SGEMM_BLOCK_ICELAKE_CODE, sgemm_block_icelake as BlockFn),
             ("narrow", 16, SGEMM_BLOCK_NARROW_X86_64_V4_CODE, sgemm_block_narrow_x86_64_v4 as BlockFn),
             ("48", 48, SGEMM_BLOCK_48_X86_64_V4_CODE, sgemm_block_48_x86_64_v4 as BlockFn),
+            ("tall", 32, SGEMM_BLOCK_TALL_X86_64_V4_CODE, sgemm_block_tall_x86_64_v4 as BlockFn),
         ],
     );
     for (name, nr, code, kernel) in variants.into_iter().flat_map(|(_, v)| v) {

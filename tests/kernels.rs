@@ -161,8 +161,10 @@ fn sgemm_matches_the_triple_loop() {
     // Few rows of a B larger than L2 (up to 2 MiB): blocks of k of up to 64 steps.
     let edges = edges.chain([(10, 600, 1000)]);
     // Small k with C's rows 4 or 2 KiB apart (passes of 6 or 12 rows), B read in place and packed;
-    // few rows with k of 8-32, B packed in one pass.
+    // few rows with k of 8-32: on AVX-512, up to 24 read in place by the tall kernel (blocks of
+    // 12 rows, the rest in one or two; edges of 24 and 9 columns), more with B packed in one pass.
     let edges = edges.chain([(20, 1024, 4), (40, 1024, 3), (30, 512, 7), (100, 2048, 1), (20, 1024, 16)]);
+    let edges = edges.chain([(7, 600, 16), (12, 4096, 8), (17, 777, 32), (24, 1024, 9), (30, 1024, 9)]);
     for (m, n, k) in aligned.into_iter().chain(edges) {
         sgemm_block::check_sgemm(m, n, k, 1);
     }

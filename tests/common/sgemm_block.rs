@@ -130,9 +130,11 @@ pub type BlockFn = unsafe fn(*const f32, usize, *mut f32, *mut f32, usize, usize
 pub fn shapes() -> impl Iterator<Item = (usize, usize, bool, BFrom)> {
     let froms = [BFrom::Panel, BFrom::Packing, BFrom::Rows, BFrom::FarRows];
     [1, 2, 3, 8, 17, 23].into_iter().flat_map(move |k| {
-        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 23, 24].into_iter().flat_map(move |rows| {
-            [false, true].into_iter().flat_map(move |acc| froms.into_iter().map(move |from| (k, rows, acc, from)))
-        })
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 23, 24, 31].into_iter().flat_map(
+            move |rows| {
+                [false, true].into_iter().flat_map(move |acc| froms.into_iter().map(move |from| (k, rows, acc, from)))
+            },
+        )
     })
 }
 

@@ -2,16 +2,16 @@
 //! run down a block of rows of A read in place, and [`sgemm_block_48`], the same 48 columns
 //! wide, from one generator.
 
-#[cfg(target_arch = "x86_64")]
-use super::models::sgemm_block_48_in_rust;
 use super::models::sgemm_block_in_rust;
+#[cfg(target_arch = "x86_64")]
+use super::models::{sgemm_block_48_in_rust, sgemm_block_tall_in_rust};
 use peach_macros::peach_fn;
 
 /// The generator of [`sgemm_block`] and [`sgemm_block_48`]: the kernel `$name` with the
 /// attributes given, its panel 48 columns wide where `$three` (three zmm a row), otherwise as
 /// wide as its variant's registers and core suit.
 macro_rules! block_kernel {
-    ($(#[$($attr:tt)*])* $name:ident, three = $three:tt) => {
+    ($(#[$($attr:tt)*])* $name:ident, three = $three:tt, tall = $tall:tt) => {
         peach_fn! {
             $(#[$($attr)*])*
             pub unsafe fn $name(
@@ -32,6 +32,8 @@ macro_rules! block_kernel {
                 // cores load about one zmm a cycle).
                 let nr = if $three {
                     48
+                } else if $tall {
+                    32
                 } else if !zmm {
                     16
                 } else if target.is_icelake() {
@@ -39,6 +41,8 @@ macro_rules! block_kernel {
                 } else {
                     32
                 };
+                // Rows per block: 12 in the tall kernel (24 accumulators of two zmm a row).
+                let height = if $tall { 12 } else { 6 };
                 let vbytes = if zmm { 64 } else { 32 };
                 fn vreg() -> Reg {
                     if target.has_avx512f() { ZMM() } else { YMM() }
@@ -51,12 +55,12 @@ macro_rules! block_kernel {
                     }
                     if l2 { PREFETCHT1([at + off + (bytes - 1)]) } else { PREFETCHT0([at + off + (bytes - 1)]) }
                 }
-                // One step of k for `rows` rows (up to 6): a row of the panel of B times a column of A,
+                // One step of k for `rows` rows (up to 12): a row of the panel of B times a column of A,
                 // `a_off` bytes along A's rows (rows 3j to 3j + 2 at `bases[j]`, `lda` apart) and `b_off`
                 // bytes along the panel. When `packing`, the row of B comes from `src` (which then moves
                 // to the next row, `ldb` on) and is written to the panel. When `prefetch`, the row eight
                 // rows ahead of the one read from B (packing or `direct`) is asked for, each of its lines.
-                fn k_step(acc: [Reg; 24], rows: usize, vecs: usize, bases: [Reg; 2], panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize, packing: bool, direct: bool, prefetch: bool, src: Reg, ldb: Reg) {
+                fn k_step(acc: [Reg; 24], rows: usize, vecs: usize, bases: [Reg; 4], panel: Reg, lda: Reg, a_off: usize, b_off: usize, vbytes: usize, packing: bool, direct: bool, prefetch: bool, src: Reg, ldb: Reg) {
                     let row = [vreg(); 4];
                     for v in 0..vecs {
                         if packing {
@@ -104,7 +108,7 @@ macro_rules! block_kernel {
                         }
                     }
                 }
-                // One block of `rows` rows of A (1 to 6), from `a`, into as many rows of C from `c`: the
+                // One block of `rows` rows of A (1 to 12), from `a`, into as many rows of C from `c`: the
                 // k loop over the panel at `b`, several steps per round (the loop's own instructions
                 // shared), then the rest. `a` and `b` are the loop's own pointers, wound back after it
                 // where `more` blocks follow, so that the block that packs the panel still finds a
@@ -124,24 +128,27 @@ macro_rules! block_kernel {
                     }
                     // The block's rows of C (each of its cache lines), asked for now: the k loop hides
                     // their misses, which products too large for L2 would otherwise wait for at the end
-                    // (5-7 % at 768^3 on Zen 3).
+                    // (5-7 % at 768^3 on Zen 3). Not in the tall kernel, whose short k loops these
+                    // prefetches held up (12 x 4096 x 16 1.3 times as fast without them).
                     let t = GP64();
-                    MOV(t, c);
-                    for _ in 0..rows {
-                        prefetch_lines(t, 0, 4 * nr, false);
-                        ADD(t, ldc);
+                    if !$tall {
+                        MOV(t, c);
+                        for _ in 0..rows {
+                            prefetch_lines(t, 0, 4 * nr, false);
+                            ADD(t, ldc);
+                        }
                     }
-                    // Rows 3 to 5 at bases[1].
-                    let bases = [a, GP64()];
-                    let used = if rows > 3 { 2 } else { 1 };
-                    if rows > 3 {
-                        LEA(bases[1], [a + lda * 2]);
-                        ADD(bases[1], lda);
+                    // Rows 3j to 3j + 2 at bases[j].
+                    let bases = [a, GP64(), GP64(), GP64()];
+                    let used = (rows + 2) / 3;
+                    for j in 1..used {
+                        LEA(bases[j], [bases[j - 1] + lda * 2]);
+                        ADD(bases[j], lda);
                     }
                     let (last, done) = (Label::new(), Label::new());
                     // Rounds of `unroll` steps, t of them, from the top of a loop aligned for the
                     // front end; `prefetch` as for `k_step`.
-                    fn rounds(acc: [Reg; 24], rows: usize, vecs: usize, bases: [Reg; 2], used: usize, b: Reg, lda: Reg, t: Reg, unroll: usize, nr: usize, vbytes: usize, packing: bool, direct: bool, prefetch: bool, src: Reg, ldb: Reg) {
+                    fn rounds(acc: [Reg; 24], rows: usize, vecs: usize, bases: [Reg; 4], used: usize, b: Reg, lda: Reg, t: Reg, unroll: usize, nr: usize, vbytes: usize, packing: bool, direct: bool, prefetch: bool, src: Reg, ldb: Reg) {
                         let top = Label::new();
                         ALIGN(32);
                         LABEL(top);
@@ -233,9 +240,24 @@ macro_rules! block_kernel {
                                 LEA(t, [lda + lda * 4]);
                                 ADD(a, t);
                             }
-                            _ => {
+                            6 => {
                                 LEA(t, [lda + lda * 2]);
                                 LEA(a, [a + t * 2]);
+                            }
+                            7 => {
+                                LEA(t, [lda + lda * 2]);
+                                LEA(t, [lda + t * 2]);
+                                ADD(a, t);
+                            }
+                            8 => LEA(a, [a + lda * 8]),
+                            9 => {
+                                LEA(t, [lda + lda * 8]);
+                                ADD(a, t);
+                            }
+                            // 12, the tall kernel's blocks.
+                            _ => {
+                                LEA(t, [lda + lda * 2]);
+                                LEA(a, [a + t * 4]);
                             }
                         }
                     }
@@ -391,43 +413,44 @@ macro_rules! block_kernel {
                     LABEL(next);
                     neon_blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, false, b_rows, ldb_bytes, end);
                 } else {
-                    // Blocks of 6 while at least 10 rows are left; the last 4 to 9 as 4 + 3, 4 + 4 and
-                    // 5 + 4 where they are over 6, so that no block has fewer than 3 rows (at 32 columns,
-                    // 2 rows keep only four chains of FMAs; 32^3 went 6 % faster); fewer than 4 rows in
-                    // all go in one block. Then to `end`.
-                    fn blocks(rows: Reg, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, direct: bool, prefetch: bool, src: Reg, ldb: Reg, end: Label) {
-                        let (top, rest) = (Label::new(), Label::new());
-                        CMP(rows, 10);
+                    // Blocks of `height` rows (6, or 12 in the tall kernel) while more than half as many
+                    // are left after them; the last ones over `height` in two blocks (7 as 4 + 3, 9 as 5
+                    // + 4, 16 as 8 + 8), so that no block has fewer than half as many rows (at 32
+                    // columns, 2 rows keep only four chains of FMAs; 32^3 went 6 % faster; in the tall
+                    // kernel 16 rows as 8 + 8 were level with 12 + 4); fewer in all go in one block.
+                    // Then to `end`.
+                    fn blocks(height: usize, rows: Reg, a: Reg, lda: Reg, b: Reg, c: Reg, k: Reg, ldc: Reg, accumulate: Reg, nr: usize, vbytes: usize, direct: bool, prefetch: bool, src: Reg, ldb: Reg, end: Label) {
+                        let (top, rest, last) = (Label::new(), Label::new(), Label::new());
+                        let half = height / 2;
+                        CMP(rows, height + half + 1);
                         JB(rest);
                         LABEL(top);
-                        block(6, true, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, prefetch, src, ldb);
-                        SUB(rows, 6);
-                        CMP(rows, 10);
+                        block(height, true, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, prefetch, src, ldb);
+                        SUB(rows, height);
+                        CMP(rows, height + half + 1);
                         JAE(top);
-                        // The last 0 to 9 rows.
+                        // The last 0 to height + half rows: those over `height`, the first half (rounded
+                        // up) in a block of its own.
                         LABEL(rest);
-                        let alone = [Label::new(); 7]; // alone[r]: the last block, of r rows
-                        let (seven, eight, nine) = (Label::new(), Label::new(), Label::new());
-                        for (r, to) in [(9, nine), (8, eight), (7, seven)] {
+                        let first = [Label::new(); 4]; // first[h - half]: a block of h rows, then the rest
+                        for r in height + 1..height + half + 1 {
                             CMP(rows, r);
-                            JE(to);
+                            JE(first[(r + 1) / 2 - half]);
                         }
-                        for r in 1..7 {
+                        LABEL(last);
+                        let alone = [Label::new(); 13]; // alone[r]: the last block, of r rows
+                        for r in 1..height + 1 {
                             CMP(rows, r);
                             JE(alone[r]);
                         }
                         JMP(end);
-                        LABEL(nine);
-                        block(5, true, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, prefetch, src, ldb);
-                        JMP(alone[4]);
-                        LABEL(eight);
-                        LABEL(seven);
-                        block(4, true, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, prefetch, src, ldb);
-                        SUB(rows, 4);
-                        CMP(rows, 4);
-                        JE(alone[4]);
-                        JMP(alone[3]);
-                        for r in 1..7 {
+                        for h in half + 1..(height + half + 1) / 2 + 1 {
+                            LABEL(first[h - half]);
+                            block(h, true, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, prefetch, src, ldb);
+                            SUB(rows, h);
+                            JMP(last);
+                        }
+                        for r in 1..height + 1 {
                             LABEL(alone[r]);
                             block(r, false, a, lda, b, c, k, ldc, accumulate, nr, vbytes, false, direct, prefetch, src, ldb);
                             JMP(end);
@@ -437,31 +460,31 @@ macro_rules! block_kernel {
                     // lines eight rows ahead where they are more than 2 KiB apart: nearer, the core's
                     // own prefetcher follows the stride, and prefetches only take load slots (4 x 256 x
                     // 256, 24 x 512 x 512 and 16 x 100 x 100 ran 8-13 % faster without them; 16 x 1024
-                    // x 1024 15-20 % slower). Otherwise the block that packs is one of 6 where that
-                    // leaves no fewer than 4 rows, else the panel is packed alone first.
+                    // x 1024 15-20 % slower). Otherwise the block that packs is a whole one where that
+                    // leaves more than half as many rows, else the panel is packed alone first.
                     let (panel, pack_alone, packing_block, far) = (Label::new(), Label::new(), Label::new(), Label::new());
                     TEST(b, b);
                     JNZ(panel);
                     CMP(ldb_bytes, 2048);
                     JA(far);
-                    blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, false, b_rows, ldb_bytes, end);
+                    blocks(height, rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, false, b_rows, ldb_bytes, end);
                     LABEL(far);
-                    blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, true, b_rows, ldb_bytes, end);
+                    blocks(height, rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, true, b_rows, ldb_bytes, end);
                     LABEL(panel);
                     TEST(ldb_bytes, ldb_bytes);
                     JZ(next);
-                    CMP(rows, 6);
+                    CMP(rows, height);
                     JE(packing_block);
-                    CMP(rows, 10);
+                    CMP(rows, height + height / 2 + 1);
                     JB(pack_alone);
                     LABEL(packing_block);
-                    block(6, true, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, false, true, b_rows, ldb_bytes);
-                    SUB(rows, 6);
+                    block(height, true, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, true, false, true, b_rows, ldb_bytes);
+                    SUB(rows, height);
                     JMP(next);
                     LABEL(pack_alone);
                     pack(b, k, nr, vbytes, b_rows, ldb_bytes);
                     LABEL(next);
-                    blocks(rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, false, b_rows, ldb_bytes, end);
+                    blocks(height, rows, a, lda_bytes, b, c, k, ldc_bytes, accumulate, nr, vbytes, false, false, b_rows, ldb_bytes, end);
                 }
                 LABEL(end);
             }
@@ -518,7 +541,7 @@ block_kernel! {
     /// (see [`sgemm_kernel`](super::sgemm_kernel)).
     #[variants(x86_64::icelake, x86_64::avx512, x86_64::haswell, aarch64::neon, fallback = sgemm_block_in_rust)]
     #[allow(clippy::too_many_arguments)]
-    sgemm_block, three = false
+    sgemm_block, three = false, tall = false
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -548,5 +571,35 @@ block_kernel! {
     /// As for [`sgemm_block`], with NR 48.
     #[variants(x86_64::avx512, fallback = sgemm_block_48_in_rust)]
     #[allow(clippy::too_many_arguments)]
-    sgemm_block_48, three = true
+    sgemm_block_48, three = true, tall = false
+}
+
+#[cfg(target_arch = "x86_64")]
+block_kernel! {
+    /// [`sgemm_block`] 32 columns wide in blocks of 12 rows (x86-64 with AVX-512 only): 12 rows by
+    /// two zmm in 24 accumulators, a step loading 14 vectors (two of B) for 24 FMAs, so that a
+    /// block reads B's rows once for twice as many rows as [`sgemm_block`]'s.
+    /// [`sgemm`](super::sgemm) runs it over B in place where few rows meet a short k and B's rows
+    /// lie far apart. The arguments are [`sgemm_block`]'s with NR 32; the fallback is plain Rust.
+    ///
+    /// ```
+    /// use peach::kernels::gemm::sgemm_block_tall;
+    /// let (k, lda, ldb) = (3, 5, 40);
+    /// let a = vec![1.0f32; 13 * lda];
+    /// let b = vec![2.0f32; ldb * k];
+    /// let mut c = vec![1.0f32; 13 * 32];
+    /// // SAFETY: 13 rows of k floats lda floats apart; k rows of 32 floats ldb floats apart, read
+    /// // in place (no panel); 13 rows of 32 floats.
+    /// let (a, b) = (a.as_ptr(), b.as_ptr());
+    /// let null = std::ptr::null_mut();
+    /// unsafe { sgemm_block_tall(a, lda * 4, null, c.as_mut_ptr(), k, 32 * 4, 13, 1, b, ldb * 4) };
+    /// assert!(c.iter().all(|&v| v == 7.0));
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As for [`sgemm_block`], with NR 32.
+    #[variants(x86_64::avx512, fallback = sgemm_block_tall_in_rust)]
+    #[allow(clippy::too_many_arguments)]
+    sgemm_block_tall, three = false, tall = true
 }

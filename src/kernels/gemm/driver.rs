@@ -38,6 +38,7 @@ pub(super) struct Kernels {
     pub(super) narrow: Option<(BlockKernel, usize)>,
     pub(super) dot: Option<DotKernel>,
     pub(super) last_48: Option<BlockKernel>,
+    pub(super) tall: Option<BlockKernel>,
 }
 
 impl Kernels {
@@ -73,6 +74,7 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
             narrow: Some((sgemm_block_narrow_x86_64_v4, 16)),
             dot: Some(sgemm_edge_dot_x86_64_v4),
             last_48: Some(sgemm_block_48_x86_64_v4),
+            tall: Some(sgemm_block_tall_x86_64_v4),
         },
     ),
     (
@@ -84,6 +86,7 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
             narrow: Some((sgemm_block_narrow_x86_64_v4, 16)),
             dot: Some(sgemm_edge_dot_x86_64_v4),
             last_48: Some(sgemm_block_48_x86_64_v4),
+            tall: Some(sgemm_block_tall_x86_64_v4),
         },
     ),
     (
@@ -95,6 +98,7 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
             narrow: Some((sgemm_block_narrow_haswell, 8)),
             dot: None,
             last_48: None,
+            tall: None,
         },
     ),
 ];
@@ -113,6 +117,7 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
             narrow: Some((multiply_rows::<16>, 16)),
             dot: Some(sgemm_edge_dot_in_rust),
             last_48: Some(multiply_rows::<48>),
+            tall: Some(multiply_rows::<32>),
         },
     ),
     (
@@ -124,6 +129,7 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
             narrow: Some((multiply_rows::<16>, 16)),
             dot: Some(sgemm_edge_dot_in_rust),
             last_48: Some(multiply_rows::<48>),
+            tall: Some(multiply_rows::<32>),
         },
     ),
     (
@@ -135,6 +141,7 @@ const BLOCK_KERNELS: [(&str, Kernels); 3] = [
             narrow: Some((multiply_rows::<8>, 8)),
             dot: None,
             last_48: None,
+            tall: None,
         },
     ),
 ];
@@ -190,18 +197,27 @@ pub(super) unsafe fn multiply(
     // others add to it. The kernel packs each panel itself, on its first pass (B's rows read in
     // the shadow of the multiplications instead of copied before them), or with few rows reads
     // B's rows in place on every pass, with no panels.
-    let (nr, step) = (kernels.nr, kernels.step());
     // Few rows: no panels, the kernels read B's rows in place (see `DIRECT_ROWS`), unless k is
-    // short and B's rows far apart (see `PACKED_K`): then the panels, in one pass over the rows.
-    let few_rows_packed =
+    // short and B's rows far apart (see `PACKED_K`): then, up to `DIRECT_ROWS` rows, the tall
+    // kernel reads them in place, 12 rows at a time, where the core has it, else the panels, in
+    // one pass over the rows.
+    let few_rows_short_k =
         cfg!(target_arch = "x86_64") && PACKED_K.contains(&k) && (7..=2 * DIRECT_ROWS).contains(&m) && n * 4 > 2048;
-    let direct =
-        !few_rows_packed && (m <= DIRECT_ROWS || (m <= 2 * DIRECT_ROWS && kn.saturating_mul(4) > caches.l1d / 2));
+    let (kernels, tall) = match kernels.tall {
+        Some(tall) if few_rows_short_k && m <= DIRECT_ROWS => {
+            (Kernels { nr: 32, main: tall, half: None, ..kernels }, true)
+        }
+        _ => (kernels, false),
+    };
+    let few_rows_packed = few_rows_short_k && !tall;
+    let direct = tall
+        || !few_rows_packed && (m <= DIRECT_ROWS || (m <= 2 * DIRECT_ROWS && kn.saturating_mul(4) > caches.l1d / 2));
+    let (nr, step) = (kernels.nr, kernels.step());
     let kc_max = match kc_max(nr, m, n, k, caches, home) {
         kc if direct => kc_in_place(kc, m, n, k, caches),
         kc => kc,
     };
-    let mc_max = if few_rows_packed { MC } else { mc_max(m, n, k, caches) };
+    let mc_max = if few_rows_packed || tall { MC } else { mc_max(m, n, k, caches) };
     // The edge: the last n mod `step` columns of B. Up to `DOT_EDGE` of them go through dot
     // products along k where the core has the kernel (see `sgemm_edge_dot`), after the
     // panels, this part of B packed transposed, and so do those past a whole narrow panel where
@@ -463,7 +479,10 @@ const DIRECT_ROWS: usize = 24;
 /// Sapphire Rapids, products of 7-48 rows by 640-4096 columns ran 1.05-1.55 times as fast as
 /// reading B in place at k of 8-32 (12 x 4096 x 16 and 8 x 4096 x 32 level); at k 48 and 64, at 4
 /// rows, at k 4 where C's rows are 2 or 4 KiB apart, and with rows 2 KiB apart or less (512, 300
-/// and 128 columns: 3-15 %) mostly slower (median time ratios alternated in one process).
+/// and 128 columns: 3-15 %) mostly slower (median time ratios alternated in one process). Up to
+/// `DIRECT_ROWS` rows, where the core has `sgemm_block_tall`, that kernel reads B's rows in place
+/// instead, each block of 12 rows reading them once: 7-20 rows by 2048-4096 columns 1.05-1.35
+/// times as fast as the panels at these k (16 rows at k 32 and 24 rows level, 36 and 48 slower).
 const PACKED_K: std::ops::RangeInclusive<usize> = 8..=32;
 
 /// `(from..to).step_by(step)` without the division `step_by` starts with (the driver's few
@@ -535,12 +554,23 @@ mod tests {
             narrow: None,
             dot: None,
             last_48: None,
+            tall: None,
         };
         let wide_narrow =
             Kernels { narrow: Some((multiply_rows::<16>, 16)), dot: Some(sgemm_edge_dot_in_rust), ..wide };
         let wide_48 = Kernels { last_48: Some(multiply_rows::<48>), ..wide_narrow };
         let v4 = Kernels { nr: 32, main: multiply_rows::<32>, half: None, ..wide_48 };
-        let narrow = Kernels { nr: 16, main: multiply_rows::<16>, half: None, narrow: None, dot: None, last_48: None };
+        let (wide_tall, v4_tall) =
+            (Kernels { tall: Some(multiply_rows::<32>), ..wide_48 }, Kernels { tall: Some(multiply_rows::<32>), ..v4 });
+        let narrow = Kernels {
+            nr: 16,
+            main: multiply_rows::<16>,
+            half: None,
+            narrow: None,
+            dot: None,
+            last_48: None,
+            tall: None,
+        };
         let narrow_8 = Kernels { narrow: Some((multiply_rows::<8>, 8)), ..narrow };
         let sizes = [(6, 32, 3), (12, 96, 5), (102, 160, 600), (18, 64, 1), (1, 1, 1), (5, 31, 2), (7, 100, 130)];
         let sizes = sizes.into_iter().chain([(4, 16, 9), (97, 47, 300), (200, 200, 70), (6, 33, 1), (13, 64, 2)]);
@@ -555,10 +585,13 @@ mod tests {
         // B as wide as its one panel, which it is then (over one block of k and several).
         let sizes = sizes.chain([(200, 64, 400), (150, 48, 600), (30, 16, 500), (40, 32, 20)]);
         // Small k, C's rows 4 or 2 KiB apart: passes of 6 or 12 rows (B read in place, packed);
-        // few rows with k of 8-32: B packed, one pass.
+        // few rows with k of 8-32: B read in place by the tall kernel, or packed, one pass.
         let sizes = sizes.chain([(20, 1024, 4), (5, 1024, 2), (40, 512, 5), (12, 1536, 8), (9, 520, 24)]);
         // B read in place in blocks of k of up to 64 steps (with the small caches).
         let sizes = sizes.chain([(7, 520, 150)]);
+        // Few rows with k of 8-32 through the tall kernel where there is one (edges of 24, 9,
+        // 8 columns), more through the panels.
+        let sizes = sizes.chain([(7, 600, 16), (24, 777, 32), (20, 1024, 9), (25, 1024, 9)]);
         // This core's caches, and caches so small that C counts as large (larger blocks of k).
         let tiny = Caches { l1d: 4 << 10, l2: 8 << 10 };
         for (m, n, k) in sizes {
@@ -569,6 +602,7 @@ mod tests {
                 [(wide, caches()), (wide_narrow, caches()), (narrow, caches()), (wide, tiny), (wide_narrow, tiny)];
             let runs = runs.into_iter().chain([(narrow, tiny), (narrow_8, caches()), (narrow_8, tiny)]);
             let runs = runs.chain([(wide_48, caches()), (wide_48, tiny), (v4, caches()), (v4, tiny)]);
+            let runs = runs.chain([(wide_tall, caches()), (wide_tall, tiny), (v4_tall, caches())]);
             let want: Vec<f32> =
                 (0..m * n).map(|ij| (0..k).map(|p| a[ij / n * k + p] * b[p * n + ij % n]).sum()).collect();
             for ((kernels, caches), home) in runs.flat_map(|run| homes.map(|home| (run, home))) {
@@ -615,6 +649,8 @@ mod tests {
         assert_eq!(dot.iter().map(|v| v.name).collect::<Vec<_>>(), ["x86-64-v4"]);
         let last_48 = crate::kernels::gemm::SGEMM_BLOCK_48_DISPATCH.variants();
         assert_eq!(last_48.iter().map(|v| v.name).collect::<Vec<_>>(), ["x86-64-v4"]);
+        let tall = crate::kernels::gemm::SGEMM_BLOCK_TALL_DISPATCH.variants();
+        assert_eq!(tall.iter().map(|v| v.name).collect::<Vec<_>>(), ["x86-64-v4"]);
         for v in variants {
             let entry = super::kernels_of(v.name);
             let nr = match (v.name, v.required.contains(&"AVX512F")) {
@@ -631,12 +667,16 @@ mod tests {
             let (width, narrow_variant) = if zmm { (16, &narrow[0]) } else { (8, &narrow[1]) };
             assert_eq!(entry.and_then(|k| k.narrow).map(|n| n.1), Some(width), "{}", v.name);
             assert!(narrow_variant.required.iter().all(|f| v.required.contains(f)), "{}", v.name);
-            // The dot kernel and the 48-column one with AVX-512, needing nothing more than the
-            // variant.
+            // The dot kernel, the 48-column one and the tall one with AVX-512, needing nothing
+            // more than the variant.
             assert_eq!(entry.is_some_and(|k| k.dot.is_some()), zmm, "{}", v.name);
             assert_eq!(entry.is_some_and(|k| k.last_48.is_some()), zmm, "{}", v.name);
+            assert_eq!(entry.is_some_and(|k| k.tall.is_some()), zmm, "{}", v.name);
             if entry.is_some_and(|k| k.last_48.is_some()) {
                 assert!(last_48[0].required.iter().all(|f| v.required.contains(f)), "{}", v.name);
+            }
+            if entry.is_some_and(|k| k.tall.is_some()) {
+                assert!(tall[0].required.iter().all(|f| v.required.contains(f)), "{}", v.name);
             }
             if entry.is_some_and(|k| k.dot.is_some()) {
                 assert!(dot[0].required.iter().all(|f| v.required.contains(f)), "{}", v.name);

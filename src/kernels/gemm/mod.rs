@@ -2,7 +2,7 @@
 //! 6 by 16 in ymm on AVX2+FMA and in NEON registers on AArch64), the same run down a block of
 //! rows of A read in place ([`sgemm_block`] in `block.rs`, packing its panel of B on its first
 //! block; 6 rows by 64 columns on Ice Lake and Sapphire Rapids; on AVX-512 also 48 columns
-//! wide, and in `narrow.rs` one register a row), a driver (`driver.rs`) that blocks the product
+//! wide, 12 rows by 32 columns for few rows, and in `narrow.rs` one register a row), a driver (`driver.rs`) that blocks the product
 //! for the core's caches (`blocking.rs`) and multiplies, on AVX-512 the last few columns by dot
 //! products along k (`edge.rs`), and the kernels in plain Rust (`models.rs`).
 
@@ -205,8 +205,9 @@ fn resolved(dispatch: &peach::runtime::dispatch::Dispatch) -> Option<&peach::run
 
 /// `C = A B` for row-major `A` (m x k), `B` (k x n) and `C` (m x n), any sizes: packs B's
 /// panels (with up to 24 rows, or 48 where B is larger than half of L1, reads B's rows in place
-/// instead; where B is one panel wide, it is the panel) and runs [`sgemm_block`] on A's rows,
-/// any number of them; columns past the last
+/// instead, on AVX-512 through [`sgemm_block_tall`] where k is 8 to 32 and B's rows far apart;
+/// where B is one panel wide, it is the panel) and runs [`sgemm_block`] on A's rows, any number
+/// of them; columns past the last
 /// multiple of [`sgemm_n_multiple`] go through a zero-padded panel (up to 16 of them on
 /// AVX-512 and 8 on AVX2 through `sgemm_block_narrow`, and on AVX-512 up to 8 through
 /// `sgemm_edge_dot`, also after 16 through the narrow kernel; there 16 of them and the 32
@@ -240,7 +241,7 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
     };
     // Elsewhere, 16 columns: the NEON variant on AArch64, plain Rust otherwise.
     #[cfg(not(target_arch = "x86_64"))]
-    let kernels = Kernels { nr: 16, main: sgemm_block, half: None, narrow: None, dot: None, last_48: None };
+    let kernels = Kernels { nr: 16, main: sgemm_block, half: None, narrow: None, dot: None, last_48: None, tall: None };
     let home = PanelHome::on(peach::runtime::dispatch::microarch(), kernels.nr);
     // SAFETY: `choose` picked the kernels' variant for this CPU, and `half` and `narrow` need no
     // extension its variant lacks (the table's test checks it); off x86-64, plain Rust.

@@ -50,6 +50,29 @@ pub unsafe fn sgemm_block_48_in_rust(
     unsafe { multiply_rows::<48>(a, lda_bytes, b, c, k, ldc_bytes, rows, accumulate, b_rows, ldb_bytes) }
 }
 
+/// [`sgemm_block_tall`](super::sgemm_block_tall) where no variant runs: plain Rust.
+///
+/// # Safety
+///
+/// As for [`sgemm_block_tall`](super::sgemm_block_tall).
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm_block_tall_in_rust(
+    a: *const f32,
+    lda_bytes: usize,
+    b: *mut f32,
+    c: *mut f32,
+    k: usize,
+    ldc_bytes: usize,
+    rows: usize,
+    accumulate: usize,
+    b_rows: *const f32,
+    ldb_bytes: usize,
+) {
+    // SAFETY: the caller's promise.
+    unsafe { multiply_rows::<32>(a, lda_bytes, b, c, k, ldc_bytes, rows, accumulate, b_rows, ldb_bytes) }
+}
+
 /// [`sgemm_block`](super::sgemm_block) where no variant runs: plain Rust, with
 /// [`sgemm_block_nr`](super::sgemm_block_nr) columns.
 ///
