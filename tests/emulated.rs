@@ -39,7 +39,7 @@ fn emulate(block: &mut Block, code: &[u8]) -> Result<(), String> {
         block.k as u64,
         block.ldc as u64 * 4,
         block.rows as u64,
-        block.accumulate as u64,
+        block.flags() as u64,
         b_rows,
         ldb as u64,
     ];

@@ -38,6 +38,9 @@ pub struct Block {
     pub ldb: usize,
     pub ldc: usize,
     pub accumulate: bool,
+    /// Bit 1 of the kernel's `accumulate`, no prefetch of C: set on every other shape (by k +
+    /// rows), which must give the same results.
+    pub unfetched: bool,
     pub from: BFrom,
     pub a: Vec<f32>,
     pub b_rows: Vec<f32>,
@@ -63,6 +66,7 @@ impl Block {
             ldb,
             ldc,
             accumulate,
+            unfetched: (k + rows) % 2 == 1,
             from,
             a: values((rows - 1) * lda + k, 1),
             b_rows,
@@ -92,6 +96,11 @@ impl Block {
         (c, panel)
     }
 
+    /// The kernel's `accumulate` argument: bit 0 to add to C, bit 1 not to prefetch it.
+    pub fn flags(&self) -> usize {
+        self.accumulate as usize | (self.unfetched as usize) << 1
+    }
+
     /// Calls `kernel` (an `sgemm_block` variant this core runs) on these inputs.
     ///
     /// # Safety
@@ -111,7 +120,7 @@ impl Block {
                 self.k,
                 self.ldc * 4,
                 self.rows,
-                self.accumulate as usize,
+                self.flags(),
                 b_rows,
                 ldb,
             )

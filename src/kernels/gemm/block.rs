@@ -128,15 +128,20 @@ macro_rules! block_kernel {
                     }
                     // The block's rows of C (each of its cache lines), asked for now: the k loop hides
                     // their misses, which products too large for L2 would otherwise wait for at the end
-                    // (5-7 % at 768^3 on Zen 3). Not in the tall kernel, whose short k loops these
+                    // (5-7 % at 768^3 on Zen 3); unless bit 1 of `accumulate` says not to (see
+                    // `prefetch_c` in the driver), and not in the tall kernel, whose short k loops these
                     // prefetches held up (12 x 4096 x 16 1.3 times as fast without them).
                     let t = GP64();
                     if !$tall {
+                        let unfetched = Label::new();
+                        TEST(accumulate, 2);
+                        JNZ(unfetched);
                         MOV(t, c);
                         for _ in 0..rows {
                             prefetch_lines(t, 0, 4 * nr, false);
                             ADD(t, ldc);
                         }
+                        LABEL(unfetched);
                     }
                     // Rows 3j to 3j + 2 at bases[j].
                     let bases = [a, GP64(), GP64(), GP64()];
@@ -205,7 +210,7 @@ macro_rules! block_kernel {
                     JNZ(tail);
                     LABEL(done);
                     let store = Label::new();
-                    TEST(accumulate, accumulate);
+                    TEST(accumulate, 1);
                     JZ(store);
                     MOV(t, c);
                     for i in 0..rows {
@@ -326,7 +331,7 @@ macro_rules! block_kernel {
                     SUBS(t, t, 1);
                     B_NE(top);
                     let store = Label::new();
-                    CBZ(accumulate, store);
+                    TBZ(accumulate, 0, store);
                     MOV(t, c);
                     for i in 0..height {
                         let old = [VEC(); 4];
@@ -498,8 +503,10 @@ block_kernel! {
     /// row-major A (rows `lda_bytes` apart, row `i` at `a + i * lda_bytes`), the last `rows` mod 6
     /// in a smaller block, against one packed panel of B (as for
     /// [`sgemm_kernel`](super::sgemm_kernel)), into `rows` rows of C (`ldc_bytes` apart). With
-    /// `accumulate` 0 the product replaces C, otherwise it is added to it. `k` and `rows` must be
-    /// positive.
+    /// bit 0 of `accumulate` clear the product replaces C, set it is added to it; with bit 1 set
+    /// the x86-64 variants leave C's lines to the core instead of prefetching each block's at its
+    /// start ([`sgemm`](super::sgemm) sets it where C fits in L2), with no other effect. `k` and
+    /// `rows` must be positive.
     ///
     /// With `ldb_bytes` nonzero the panel is packed on the way, in the shadow of the first block's
     /// multiplications: that block reads B's rows themselves (row `kk`'s NR floats at `b_rows + kk

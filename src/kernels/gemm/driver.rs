@@ -1,7 +1,7 @@
 //! [`sgemm`](super::sgemm)'s driver: the kernels it runs on each core and the loops that run
 //! them over a product, its edges and its scratch memory.
 
-use super::blocking::{MC, PanelHome, kc_in_place, kc_max, mc_max, nc_max};
+use super::blocking::{MC, PanelHome, kc_in_place, kc_max, mc_max, nc_max, prefetch_c};
 // The kernels of every variant, which the tables below name.
 #[cfg(target_arch = "x86_64")]
 use super::*;
@@ -218,6 +218,8 @@ pub(super) unsafe fn multiply(
         kc => kc,
     };
     let mc_max = if few_rows_packed || tall { MC } else { mc_max(m, n, k, caches) };
+    // Bit 1 of the kernels' `accumulate`: no prefetch of C (see `prefetch_c`).
+    let c_unfetched = if prefetch_c(m, n, k, caches) { 0 } else { 2 };
     // The edge: the last n mod `step` columns of B. Up to `DOT_EDGE` of them go through dot
     // products along k where the core has the kernel (see `sgemm_edge_dot`), after the
     // panels, this part of B packed transposed, and so do those past a whole narrow panel where
@@ -279,7 +281,9 @@ pub(super) unsafe fn multiply(
                 // width from column j (j + width <= n: the panels end at n_full, the edge is a
                 // whole one); C m rows of n floats, width from column j; `kernel` is width
                 // columns wide and runs on this CPU (the caller's promise).
-                unsafe { kernel(a.as_ptr(), k * 4, panel, c[j..].as_mut_ptr(), k, n * 4, m, 0, to_pack, ldb_bytes) };
+                unsafe {
+                    kernel(a.as_ptr(), k * 4, panel, c[j..].as_mut_ptr(), k, n * 4, m, c_unfetched, to_pack, ldb_bytes)
+                };
                 j += width;
             }
             if let Some(dot) = dot {
@@ -386,7 +390,7 @@ pub(super) unsafe fn multiply(
                                 kc,
                                 ldc * 4,
                                 rows,
-                                accumulate as usize,
+                                accumulate as usize | c_unfetched,
                                 to_pack,
                                 ldb_bytes,
                             )

@@ -143,7 +143,7 @@ pub(super) unsafe fn multiply_rows<const NR: usize>(
             // SAFETY: and `rows` rows of C.
             unsafe {
                 let out = c.add(i * ldc + j);
-                *out = if accumulate == 0 { sum } else { *out + sum };
+                *out = if accumulate & 1 == 0 { sum } else { *out + sum };
             }
         }
     }

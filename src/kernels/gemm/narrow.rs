@@ -133,7 +133,7 @@ peach_fn! {
             k_step(acc, rows, bases, lda, panel, 0, vbytes, packing, direct, prefetch, src, ldb);
             LABEL(done);
             let store = Label::new();
-            TEST(accumulate, accumulate);
+            TEST(accumulate, 1);
             JZ(store);
             MOV(t, c);
             for r in 0..rows {
