@@ -149,15 +149,18 @@ pub(super) fn mc_max(m: usize, n: usize, k: usize, caches: Caches) -> usize {
 }
 
 /// Whether the kernels prefetch each block's rows of C at its start (on x86-64; see
-/// [`sgemm_block`](super::sgemm_block)): where C is larger than L2, or k at most
-/// [`SMALL_K`]. Where C fits in L2 and k is longer, its lines come in time for the block's
-/// stores without them, and the prefetches (24-30 a block) held up the block's first loads: on
-/// Sapphire Rapids 512 x 1024 x 32 ran 1.15 times as fast without them, 100 x 4096 x 100 and 200
-/// x 2048 x 48 1.08, 256 x 256 x 16 1.06, 192^3-448^3 1-3 % faster, 512^3-768^3 level; where C is
-/// larger than L2, 896^3 and 1024^3 2-4 % slower, and with k of 8 or less 512 x 512 x 4 9 %
-/// slower (median time ratios alternated in one process).
+/// [`sgemm_block`](super::sgemm_block)): where k is at most [`SMALL_K`], or over 64 with C
+/// larger than L2. Elsewhere C's lines come in time for the block's stores without them, and the
+/// prefetches (24-30 a block) held up the block's first loads: on Sapphire Rapids, with C in L2,
+/// 512 x 1024 x 32 ran 1.15 times as fast without them, 100 x 4096 x 100 and 200 x 2048 x 48
+/// 1.08, 256 x 256 x 16 1.06, 192^3-448^3 1-3 % faster, 512^3-768^3 level; with C beyond L2 and
+/// k of 16-64, 1024 x 1024 x 16-64 and 2048 x 2048 x 32 1-6 % faster, 4096 x 4096 x 32 level.
+/// With C beyond L2 and longer k they are worth keeping (896^3 and 1024^3 2-4 % slower without,
+/// k of 100-160 level), and with k of 8 or less (512 x 512 x 4 9 % slower without). (Median time
+/// ratios alternated in one process.)
 pub(super) fn prefetch_c(m: usize, n: usize, k: usize, caches: Caches) -> bool {
-    !cfg!(target_arch = "x86_64") || k <= SMALL_K || m.saturating_mul(n).saturating_mul(4) > caches.l2
+    let beyond_l2 = m.saturating_mul(n).saturating_mul(4) > caches.l2;
+    !cfg!(target_arch = "x86_64") || k <= SMALL_K || (k > 64 && beyond_l2)
 }
 
 /// The rows of A a pass runs down each panel, in general: their blocks of k (96 KC floats, 96
@@ -263,16 +266,20 @@ mod tests {
         assert_eq!(PanelHome::on(None, 64), PanelHome::L1);
     }
 
-    /// C prefetched where it is larger than L2 or k at most 8, on x86-64 (elsewhere always).
+    /// C prefetched where k is at most 8, or over 64 with C larger than L2, on x86-64
+    /// (elsewhere always).
     #[test]
-    fn c_prefetched_beyond_l2_or_for_small_k() {
+    fn c_prefetched_for_small_k_or_beyond_l2() {
         use super::{Caches, prefetch_c};
         let sapphire = Caches { l1d: 48 << 10, l2: 2 << 20 };
         let x86 = |prefetch| prefetch || !cfg!(target_arch = "x86_64");
         // 724 x 724 floats take just under 2 MiB, 725 x 724 just over.
         assert_eq!(prefetch_c(724, 724, 724, sapphire), x86(false));
         assert_eq!(prefetch_c(725, 724, 724, sapphire), x86(true));
+        assert_eq!(prefetch_c(725, 724, 64, sapphire), x86(false));
+        assert_eq!(prefetch_c(725, 724, 65, sapphire), x86(true));
         assert_eq!(prefetch_c(512, 512, 8, sapphire), x86(true));
+        assert_eq!(prefetch_c(4096, 4096, 8, sapphire), x86(true));
         assert_eq!(prefetch_c(512, 512, 9, sapphire), x86(false));
         assert_eq!(prefetch_c(usize::MAX, 2, 100, sapphire), x86(true));
     }
