@@ -28,8 +28,9 @@ pub const EDGE_DOT_COLS: usize = 4;
 /// 32), `half` for the rest, for an edge no wider than it, `narrow` (`sgemm_block_narrow`, a row of
 /// C in one register: 16 columns with AVX-512, 8 with AVX2) with its width, so that an edge of a
 /// few columns is not padded to a whole panel (at 30 x 33 x 32, twice the work), for one of at most
-/// [`DOT_EDGE`], `dot` (`sgemm_edge_dot`, 4 columns a call), and for a 32-column panel and a whole
-/// 16-column edge after it, `last_48` (`sgemm_block_48`).
+/// [`DOT_EDGE`], `dot` (`sgemm_edge_dot`, 4 columns a call), for a 32-column panel and a whole
+/// 16-column edge after it, `last_48` (`sgemm_block_48`), and in place of `main`, 32 columns
+/// wide, for few rows with short k (see [`PACKED_K`]), `tall` (`sgemm_block_tall`).
 #[derive(Clone, Copy)]
 pub(super) struct Kernels {
     pub(super) nr: usize,

@@ -205,7 +205,7 @@ fn resolved(dispatch: &peach::runtime::dispatch::Dispatch) -> Option<&peach::run
 
 /// `C = A B` for row-major `A` (m x k), `B` (k x n) and `C` (m x n), any sizes: packs B's
 /// panels (with up to 24 rows, or 48 where B is larger than half of L1, reads B's rows in place
-/// instead, on AVX-512 through [`sgemm_block_tall`] where k is 8 to 32 and B's rows far apart;
+/// instead, on AVX-512 through `sgemm_block_tall` where k is 8 to 32 and B's rows far apart;
 /// where B is one panel wide, it is the panel) and runs [`sgemm_block`] on A's rows, any number
 /// of them; columns past the last
 /// multiple of [`sgemm_n_multiple`] go through a zero-padded panel (up to 16 of them on

@@ -3,74 +3,57 @@
 
 use super::{sgemm_block_nr, sgemm_nr};
 
-/// [`sgemm_block_narrow`](super::sgemm_block_narrow) where no variant runs: plain Rust, 16 columns
-/// wide.
-///
-/// # Safety
-///
-/// As for [`sgemm_block_narrow`](super::sgemm_block_narrow), with NR 16.
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn sgemm_block_narrow_in_rust(
-    a: *const f32,
-    lda_bytes: usize,
-    b: *mut f32,
-    c: *mut f32,
-    k: usize,
-    ldc_bytes: usize,
-    rows: usize,
-    accumulate: usize,
-    b_rows: *const f32,
-    ldb_bytes: usize,
-) {
-    // SAFETY: the caller's promise.
-    unsafe { multiply_rows::<16>(a, lda_bytes, b, c, k, ldc_bytes, rows, accumulate, b_rows, ldb_bytes) }
+/// A block kernel of fixed width `$nr` where no variant runs (x86-64 only): [`multiply_rows`]
+/// with that width, under the name and documentation given.
+macro_rules! fixed_width_model {
+    ($(#[$doc:meta])* $name:ident, $nr:literal) => {
+        $(#[$doc])*
+        #[cfg(target_arch = "x86_64")]
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe fn $name(
+            a: *const f32,
+            lda_bytes: usize,
+            b: *mut f32,
+            c: *mut f32,
+            k: usize,
+            ldc_bytes: usize,
+            rows: usize,
+            accumulate: usize,
+            b_rows: *const f32,
+            ldb_bytes: usize,
+        ) {
+            // SAFETY: the caller's promise.
+            unsafe { multiply_rows::<$nr>(a, lda_bytes, b, c, k, ldc_bytes, rows, accumulate, b_rows, ldb_bytes) }
+        }
+    };
 }
 
-/// [`sgemm_block_48`](super::sgemm_block_48) where no variant runs: plain Rust.
-///
-/// # Safety
-///
-/// As for [`sgemm_block_48`](super::sgemm_block_48).
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn sgemm_block_48_in_rust(
-    a: *const f32,
-    lda_bytes: usize,
-    b: *mut f32,
-    c: *mut f32,
-    k: usize,
-    ldc_bytes: usize,
-    rows: usize,
-    accumulate: usize,
-    b_rows: *const f32,
-    ldb_bytes: usize,
-) {
-    // SAFETY: the caller's promise.
-    unsafe { multiply_rows::<48>(a, lda_bytes, b, c, k, ldc_bytes, rows, accumulate, b_rows, ldb_bytes) }
+fixed_width_model! {
+    /// [`sgemm_block_narrow`](super::sgemm_block_narrow) where no variant runs: plain Rust, 16
+    /// columns wide.
+    ///
+    /// # Safety
+    ///
+    /// As for [`sgemm_block_narrow`](super::sgemm_block_narrow), with NR 16.
+    sgemm_block_narrow_in_rust, 16
 }
 
-/// [`sgemm_block_tall`](super::sgemm_block_tall) where no variant runs: plain Rust.
-///
-/// # Safety
-///
-/// As for [`sgemm_block_tall`](super::sgemm_block_tall).
-#[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn sgemm_block_tall_in_rust(
-    a: *const f32,
-    lda_bytes: usize,
-    b: *mut f32,
-    c: *mut f32,
-    k: usize,
-    ldc_bytes: usize,
-    rows: usize,
-    accumulate: usize,
-    b_rows: *const f32,
-    ldb_bytes: usize,
-) {
-    // SAFETY: the caller's promise.
-    unsafe { multiply_rows::<32>(a, lda_bytes, b, c, k, ldc_bytes, rows, accumulate, b_rows, ldb_bytes) }
+fixed_width_model! {
+    /// [`sgemm_block_48`](super::sgemm_block_48) where no variant runs: plain Rust.
+    ///
+    /// # Safety
+    ///
+    /// As for [`sgemm_block_48`](super::sgemm_block_48).
+    sgemm_block_48_in_rust, 48
+}
+
+fixed_width_model! {
+    /// [`sgemm_block_tall`](super::sgemm_block_tall) where no variant runs: plain Rust.
+    ///
+    /// # Safety
+    ///
+    /// As for [`sgemm_block_tall`](super::sgemm_block_tall).
+    sgemm_block_tall_in_rust, 32
 }
 
 /// [`sgemm_block`](super::sgemm_block) where no variant runs: plain Rust, with
