@@ -138,13 +138,16 @@ pub(super) fn nc_max(nr: usize, n: usize, kc: usize, caches: Caches, home: Panel
 /// of 16 to 160 (24 and 48 close behind), level with k of 192 and 256. (Median time ratios
 /// alternated in one process.)
 pub(super) fn mc_max(m: usize, n: usize, k: usize, caches: Caches) -> usize {
-    let c_bytes = m.saturating_mul(n).saturating_mul(4);
-    match n {
-        _ if k > MID_K || !cfg!(target_arch = "x86_64") => MC,
-        _ if k <= SMALL_K && n.is_multiple_of(1024) => 6,
-        _ if k <= SMALL_K && n.is_multiple_of(512) => 12,
-        _ if c_bytes > caches.l2 => 36,
-        _ => MC,
+    if k > MID_K || !cfg!(target_arch = "x86_64") {
+        MC
+    } else if k <= SMALL_K && n.is_multiple_of(1024) {
+        6
+    } else if k <= SMALL_K && n.is_multiple_of(512) {
+        12
+    } else if m.saturating_mul(n).saturating_mul(4) > caches.l2 {
+        36
+    } else {
+        MC
     }
 }
 

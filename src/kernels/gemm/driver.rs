@@ -210,15 +210,14 @@ pub(super) unsafe fn multiply(
         }
         _ => (kernels, false),
     };
-    let few_rows_packed = few_rows_short_k && !tall;
     let direct = tall
-        || !few_rows_packed && (m <= DIRECT_ROWS || (m <= 2 * DIRECT_ROWS && kn.saturating_mul(4) > caches.l1d / 2));
+        || !few_rows_short_k && (m <= DIRECT_ROWS || (m <= 2 * DIRECT_ROWS && kn.saturating_mul(4) > caches.l1d / 2));
     let (nr, step) = (kernels.nr, kernels.step());
     let kc_max = match kc_max(nr, m, n, k, caches, home) {
         kc if direct => kc_in_place(kc, m, n, k, caches),
         kc => kc,
     };
-    let mc_max = if few_rows_packed || tall { MC } else { mc_max(m, n, k, caches) };
+    let mc_max = if few_rows_short_k { MC } else { mc_max(m, n, k, caches) };
     // Bit 1 of the kernels' `accumulate`: no prefetch of C (see `prefetch_c`).
     let c_unfetched = if prefetch_c(m, n, k, caches) { 0 } else { 2 };
     // The edge: the last n mod `step` columns of B. Up to `DOT_EDGE` of them go through dot
